@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SCPP_WIRE_H
+#define SCPP_WIRE_H
+
+/**
+ * @file
+ * The System Call Proxy Protocol on the wire, version 1.
+ *
+ * docs/PROTOCOL.md is the normative specification; this header is its C
+ * binding. All integers are little-endian. Three layers:
+ *
+ * 1. **Datagram** (UDP payload): a fixed 32-byte header, @c payload_len
+ *    bytes of payload, then @c tag_len bytes of authentication tag.
+ *
+ * @verbatim
+ *  off size field
+ *    0   2  magic "SC" (0x53 0x43)
+ *    2   1  version (1)
+ *    3   1  kind: 1 BLOCK (client -> node), 2 REPLY (node -> client)
+ *    4   1  flags: bit 0 LAST (last datagram of its message); others 0
+ *    5   1  tag_len: 0..32 bytes of auth tag after the payload
+ *    6   2  payload_len
+ *    8   8  client_id
+ *   16   8  block_id (chosen by the client, unique per client)
+ *   24   4  frag_index (BLOCK: fragment number; REPLY: stream sequence number)
+ *   28   4  frag_count (BLOCK: fragments in the message, 1..SCPP_WIRE_FRAGS_MAX;
+ *                       REPLY: 0, the stream length is unknown until LAST)
+ * @endverbatim
+ *
+ *    The datagram length must equal 32 + payload_len + tag_len exactly.
+ *    For BLOCK, frag_index < frag_count and LAST is set iff
+ *    frag_index == frag_count - 1.
+ *
+ * 2. **Messages**: the payloads of a message's datagrams, concatenated in
+ *    frag_index order. A BLOCK message is one block (below). A REPLY message
+ *    is a stream of records; it may be cut between datagrams at any byte,
+ *    and records are decoded incrementally as bytes arrive in order.
+ *
+ * 3. **Block** encoding:
+ *
+ * @verbatim
+ *   u8      block flags (reserved, must be 0)
+ *   varint  nvars (0..SCPP_WIRE_VARS_MAX); then per variable: varint name
+ *           length (0..SCPP_WIRE_NAME_MAX) + UTF-8 name (may be empty)
+ *   varint  nret (0..nvars); then nret distinct varint variable indexes
+ *   varint  ncmds (0..SCPP_WIRE_CMDS_MAX); then per command:
+ *             u8 opcode, u8 cflags (bit 0 HAS_STATUS; others 0),
+ *             the opcode's terms (see enum scpp_wire_op),
+ *             if HAS_STATUS: varint status variable index
+ * @endverbatim
+ *
+ *    A term is a tag byte then its body:
+ *    0x01 CONST value (lib/value encoding); 0x02 VAR varint index;
+ *    0x03 KEY attr-term key-term (one entry of a map attribute, `attr[key]`);
+ *    0x04 VALUE entity-term attr-term (address `value(e,a)`);
+ *    0x05 OFFSET address-term count-term (address `offset(A,n)`).
+ *    Which tags each position admits is fixed (enum scpp_wire_pos); address
+ *    terms nest at most SCPP_WIRE_NEST_MAX deep.
+ *
+ * 4. **Reply records** (each starts with a tag byte):
+ *
+ * @verbatim
+ *   0x10 COLUMNS  varint n (0..SCPP_WIRE_VARS_MAX), n x (varint len + UTF-8 name)
+ *   0x11 ROW      n values, n = the preceding COLUMNS' count
+ *   0x12 STATUS   16-byte OID of the status object, varint nfields
+ *                 (0..SCPP_WIRE_FIELDS_MAX), nfields x (varint len + UTF-8
+ *                 field name, value)
+ *   0x13 END      varint errno (canonical number, 0 = success),
+ *                 u8 outcome (enum scpp_wire_outcome), varint rows,
+ *                 varint commands executed, varint elapsed ns
+ * @endverbatim
+ *
+ *    A reply is COLUMNS first, any ROW and STATUS records, END last.
+ *
+ * Decoders never read outside the buffer they are given, allocate nothing,
+ * and return a distinct negative code per malformation (enum scpp_error in
+ * scpp_common.h). Decoded strings, bytes and names point into the input.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scpp_common.h"
+#include "scpp_oid.h"
+#include "scpp_value.h"
+
+#define SCPP_WIRE_VERSION 1
+#define SCPP_WIRE_MAGIC0 0x53 /* 'S' */
+#define SCPP_WIRE_MAGIC1 0x43 /* 'C' */
+#define SCPP_WIRE_HDR_LEN 32
+/** Largest authentication tag (bytes). */
+#define SCPP_WIRE_TAG_MAX 32
+/** Largest UDP payload over IPv4. */
+#define SCPP_WIRE_DGRAM_MAX 65507
+/** Default datagram size senders aim for (fits a 1500-byte MTU). */
+#define SCPP_WIRE_DGRAM_DEFAULT 1472
+/** Most fragments in one BLOCK message. */
+#define SCPP_WIRE_FRAGS_MAX 64
+/** Most variables a block declares. */
+#define SCPP_WIRE_VARS_MAX 64
+/** Most commands in one block. */
+#define SCPP_WIRE_CMDS_MAX 256
+/** Most terms (all nesting levels) in one block. */
+#define SCPP_WIRE_TERMS_MAX 1024
+/** Longest variable or column name (bytes). */
+#define SCPP_WIRE_NAME_MAX 64
+/** Deepest nesting of address terms (offset(offset(...))). */
+#define SCPP_WIRE_NEST_MAX 8
+/** Most fields in one status record. */
+#define SCPP_WIRE_FIELDS_MAX 32
+
+enum scpp_wire_kind {
+	SCPP_WIRE_BLOCK = 1,
+	SCPP_WIRE_REPLY = 2,
+};
+
+#define SCPP_WIRE_F_LAST 0x01 /**< header flag: last datagram of the message */
+#define SCPP_WIRE_CF_STATUS 0x01 /**< command flag: a status variable follows */
+
+/**
+ * Command opcodes and their terms (position kinds in brackets):
+ * - GET    e[ENT] a[ATTR] v[VAL]       match or bind
+ * - SET    e[ENT] a[ATTR] v[VAL]       write per row
+ * - COPY   dst[ADDR] src[ADDR] len[VAL] byte-range copy
+ * - CREATE v[DEST] type[VAL]           new entity of a type, bound to v
+ * - ALLOC  e[ENT] a[ATTR] len[VAL]     empty byte string of len bytes at (e,a)
+ * - DEL    e[ENT] a[ATTR]              delete attribute / map entry; a = nil
+ *                                     deletes the entity
+ */
+enum scpp_wire_op {
+	SCPP_OP_GET = 1,
+	SCPP_OP_SET = 2,
+	SCPP_OP_COPY = 3,
+	SCPP_OP_CREATE = 4,
+	SCPP_OP_ALLOC = 5,
+	SCPP_OP_DEL = 6,
+	SCPP_OP_COUNT
+};
+
+/** Term tags. */
+enum scpp_wire_term_kind {
+	SCPP_TERM_CONST = 0x01,
+	SCPP_TERM_VAR = 0x02,
+	SCPP_TERM_KEY = 0x03,
+	SCPP_TERM_VALUE = 0x04,
+	SCPP_TERM_OFFSET = 0x05,
+};
+
+/**
+ * Position kinds: which term tags a position admits.
+ * - ENT: CONST, VAR
+ * - ATTR: CONST, VAR, KEY (whose attr and key are CONST or VAR)
+ * - VAL: CONST, VAR
+ * - ADDR: VALUE (entity ENT, attribute ATTR), OFFSET (address ADDR, count VAL)
+ * - DEST: VAR only
+ */
+enum scpp_wire_pos {
+	SCPP_POS_ENT,
+	SCPP_POS_ATTR,
+	SCPP_POS_VAL,
+	SCPP_POS_ADDR,
+	SCPP_POS_DEST,
+};
+
+/** One term of a decoded block. Children are indexes into the block's term[]. */
+struct scpp_wire_term {
+	uint8_t kind;            /**< enum scpp_wire_term_kind */
+	uint8_t var;             /**< VAR: variable index */
+	uint16_t a;              /**< KEY: attr; VALUE: entity; OFFSET: address */
+	uint16_t b;              /**< KEY: key; VALUE: attr; OFFSET: count */
+	struct scpp_value value; /**< CONST */
+};
+
+/** One command of a decoded block. */
+struct scpp_wire_cmd {
+	uint8_t op;          /**< enum scpp_wire_op */
+	uint8_t flags;       /**< SCPP_WIRE_CF_* */
+	uint8_t status_var;  /**< variable collecting statuses, if CF_STATUS */
+	uint8_t nterms;      /**< 2 or 3, fixed by op */
+	uint16_t term[3];    /**< indexes into block term[] */
+};
+
+/** A name borrowed from the input (not NUL-terminated). */
+struct scpp_wire_name {
+	const char *p;
+	uint16_t len;
+};
+
+/**
+ * A block, decoded (pointing into the datagram) or being built (pointing at
+ * caller memory). Large (about 40 KiB): keep one per lcore, not on a stack.
+ */
+struct scpp_wire_block {
+	uint8_t flags;   /**< block flags; 0 in version 1 */
+	uint16_t nvars;
+	uint16_t nret;
+	uint16_t ncmds;
+	uint16_t nterms;
+	uint8_t ret[SCPP_WIRE_VARS_MAX];                  /**< returned variables, in order */
+	struct scpp_wire_name var_name[SCPP_WIRE_VARS_MAX];
+	struct scpp_wire_cmd cmd[SCPP_WIRE_CMDS_MAX];
+	struct scpp_wire_term term[SCPP_WIRE_TERMS_MAX];
+};
+
+/** A decoded datagram header; @c payload and @c tag point into the datagram. */
+struct scpp_wire_hdr {
+	uint8_t kind;
+	uint8_t flags;
+	uint8_t tag_len;
+	uint16_t payload_len;
+	uint64_t client_id;
+	uint64_t block_id;
+	uint32_t frag_index;
+	uint32_t frag_count;
+	const uint8_t *payload;
+	const uint8_t *tag;
+};
+
+/** Number of terms each opcode takes (index by enum scpp_wire_op; 0 = invalid). */
+extern const uint8_t scpp_wire_op_nterms[SCPP_OP_COUNT];
+/** Position kind of each term of each opcode. */
+extern const uint8_t scpp_wire_op_pos[SCPP_OP_COUNT][3];
+/** Opcode names ("get", "set", ...), NULL for invalid. */
+extern const char *const scpp_wire_op_name[SCPP_OP_COUNT];
+
+/* ---- datagrams ---- */
+
+/**
+ * Decode and check a datagram header.
+ *
+ * @return 0, or -SCPP_E_TRUNCATED (shorter than the header or than its
+ *   lengths say), -SCPP_E_BAD_MAGIC, -SCPP_E_BAD_VERSION, -SCPP_E_BAD_KIND,
+ *   -SCPP_E_BAD_FLAGS (reserved bits, tag_len > 32, LAST inconsistent),
+ *   -SCPP_E_BAD_LENGTH (bytes after payload and tag),
+ *   -SCPP_E_BAD_FRAGMENT (count 0 or over the maximum, index >= count,
+ *   REPLY with a count).
+ */
+int scpp_wire_hdr_decode(const uint8_t *dgram, size_t len, struct scpp_wire_hdr *h);
+
+/**
+ * Write a datagram: header from @p h, then @p h->payload_len bytes from
+ * @p h->payload, then @p h->tag_len bytes from @p h->tag (zeros if NULL,
+ * to be filled in by the authenticator).
+ *
+ * @return Bytes written, -ENOSPC if @p size is too small, -EINVAL if @p h
+ *   would not decode (same rules as scpp_wire_hdr_decode()).
+ */
+int scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h);
+
+/* ---- blocks ---- */
+
+/** Reset @p b to an empty block (no variables, commands or terms). */
+void scpp_wire_block_init(struct scpp_wire_block *b);
+
+/**
+ * Declare a variable. @p name (may be NULL/empty) is borrowed.
+ *
+ * @return The variable index, -SCPP_E_TOO_MANY, or -EINVAL (name too long).
+ */
+int scpp_wire_block_var(struct scpp_wire_block *b, const char *name, uint16_t len);
+
+/** Add a returned variable. @return 0, -SCPP_E_BAD_VAR, or -EEXIST if already returned. */
+int scpp_wire_block_ret(struct scpp_wire_block *b, unsigned int var);
+
+/** Add a constant term; @return its index or -SCPP_E_TOO_MANY. Value memory is borrowed. */
+int scpp_wire_term_const(struct scpp_wire_block *b, const struct scpp_value *v);
+/** Add a variable term; @return its index, -SCPP_E_BAD_VAR or -SCPP_E_TOO_MANY. */
+int scpp_wire_term_var(struct scpp_wire_block *b, unsigned int var);
+/** Add `attr[key]`; @return its index, -SCPP_E_BAD_TERM or -SCPP_E_TOO_MANY. */
+int scpp_wire_term_key(struct scpp_wire_block *b, int attr, int key);
+/** Add `value(e, a)`; @return its index, -SCPP_E_BAD_TERM or -SCPP_E_TOO_MANY. */
+int scpp_wire_term_value(struct scpp_wire_block *b, int ent, int attr);
+/** Add `offset(addr, n)`; @return its index, -SCPP_E_BAD_TERM, -SCPP_E_NESTING or -SCPP_E_TOO_MANY. */
+int scpp_wire_term_offset(struct scpp_wire_block *b, int addr, int count);
+
+/**
+ * Append a command over existing terms (t2 ignored for two-term opcodes;
+ * @p status_var < 0 for none). Checks every position admits its term.
+ *
+ * @return The command index, -SCPP_E_BAD_OPCODE, -SCPP_E_BAD_TERM,
+ *   -SCPP_E_BAD_VAR or -SCPP_E_TOO_MANY.
+ */
+int scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1,
+			int t2, int status_var);
+
+/** Bytes scpp_wire_block_encode() will write. */
+size_t scpp_wire_block_encoded_size(const struct scpp_wire_block *b);
+
+/**
+ * Encode a block message (the payload of a BLOCK message, before fragmenting).
+ *
+ * @return Bytes written, or -ENOSPC.
+ */
+int scpp_wire_block_encode(const struct scpp_wire_block *b, uint8_t *buf, size_t size);
+
+/**
+ * Decode a block message. Every index, count, tag, position and nesting
+ * depth is checked; string constants and names are UTF-8-checked.
+ *
+ * @param err_off
+ *   If not NULL, set to the byte offset where decoding failed.
+ * @return 0, or a negative code: -SCPP_E_TRUNCATED, -SCPP_E_BAD_FLAGS,
+ *   -SCPP_E_TOO_MANY, -SCPP_E_BAD_VAR, -SCPP_E_BAD_OPCODE, -SCPP_E_BAD_TERM,
+ *   -SCPP_E_NESTING, -SCPP_E_BAD_VARINT, -SCPP_E_BAD_VALUE_TYPE,
+ *   -SCPP_E_BAD_UTF8, -SCPP_E_BAD_LENGTH, -SCPP_E_TRAILING, -EEXIST
+ *   (a variable returned twice), -EINVAL (bad bool byte, name too long).
+ */
+int scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b,
+			   uint32_t *err_off);
+
+/** Compare two blocks structurally (names, terms and values by value). */
+bool scpp_wire_block_equal(const struct scpp_wire_block *a, const struct scpp_wire_block *b);
+
+/* ---- replies ---- */
+
+enum scpp_wire_record_type {
+	SCPP_REC_COLUMNS = 0x10,
+	SCPP_REC_ROW = 0x11,
+	SCPP_REC_STATUS = 0x12,
+	SCPP_REC_END = 0x13,
+};
+
+/** Outcome of a block, in the END record. */
+enum scpp_wire_outcome {
+	SCPP_OUTCOME_OK = 0,      /**< every command succeeded */
+	SCPP_OUTCOME_ERRORS = 1,  /**< errors were collected in status variables */
+	SCPP_OUTCOME_ABORTED = 2, /**< a command without status failed; nothing applied */
+	SCPP_OUTCOME_COUNT
+};
+
+/** One decoded reply record; pointers borrow the input. */
+struct scpp_wire_record {
+	uint8_t type; /**< enum scpp_wire_record_type */
+	union {
+		struct {
+			uint16_t n;
+			struct scpp_wire_name name[SCPP_WIRE_VARS_MAX];
+		} columns;
+		struct {
+			uint16_t n;
+			struct scpp_value v[SCPP_WIRE_VARS_MAX];
+		} row;
+		struct {
+			struct scpp_oid oid;
+			uint16_t n;
+			struct scpp_wire_name key[SCPP_WIRE_FIELDS_MAX];
+			struct scpp_value v[SCPP_WIRE_FIELDS_MAX];
+		} status;
+		struct {
+			uint32_t err;      /**< canonical errno number, 0 = success */
+			uint8_t outcome;   /**< enum scpp_wire_outcome */
+			uint64_t rows;
+			uint64_t commands;
+			uint64_t elapsed_ns;
+		} end;
+	};
+};
+
+/**
+ * Incremental reply decoder over a contiguous byte buffer (the message
+ * bytes received so far, in order).
+ */
+struct scpp_wire_reply_reader {
+	const uint8_t *buf;
+	size_t len;       /**< bytes available */
+	size_t off;       /**< bytes consumed by complete records */
+	uint16_t ncols;   /**< from COLUMNS; rows must match */
+	uint8_t state;    /**< 0 expect COLUMNS, 1 body, 2 after END */
+};
+
+void scpp_wire_reply_reader_init(struct scpp_wire_reply_reader *r, const uint8_t *buf,
+				 size_t len);
+
+/** Tell the reader more bytes arrived: the buffer now holds @p len bytes at @p buf. */
+void scpp_wire_reply_reader_feed(struct scpp_wire_reply_reader *r, const uint8_t *buf,
+				 size_t len);
+
+/**
+ * Decode the next complete record.
+ *
+ * @return 1 when @p rec holds a record (the reader advanced), 0 after END
+ *   (no more records), -SCPP_E_TRUNCATED when the next record is not complete
+ *   yet (feed more bytes and call again; nothing was consumed), or an error:
+ *   -SCPP_E_BAD_RECORD (unknown tag, or records out of order), -SCPP_E_TOO_MANY,
+ *   -SCPP_E_BAD_VARINT, -SCPP_E_BAD_VALUE_TYPE, -SCPP_E_BAD_UTF8, -EINVAL
+ *   (bad outcome byte), -SCPP_E_TRAILING (bytes after END).
+ */
+int scpp_wire_reply_next(struct scpp_wire_reply_reader *r, struct scpp_wire_record *rec);
+
+/**
+ * Reply writer: encodes records into caller-provided memory. The server
+ * cuts the output into datagrams itself (any byte boundary is fine).
+ */
+struct scpp_wire_reply_writer {
+	uint8_t *buf;
+	size_t size;
+	size_t len;
+	uint16_t ncols;
+};
+
+void scpp_wire_reply_writer_init(struct scpp_wire_reply_writer *w, uint8_t *buf, size_t size);
+
+/** @return 0 or -ENOSPC (nothing written). Same for the functions below. */
+int scpp_wire_reply_columns(struct scpp_wire_reply_writer *w, const struct scpp_wire_name *names,
+			    uint16_t n);
+int scpp_wire_reply_row(struct scpp_wire_reply_writer *w, const struct scpp_value *v);
+int scpp_wire_reply_status(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
+			   const struct scpp_wire_name *keys, const struct scpp_value *vals,
+			   uint16_t n);
+int scpp_wire_reply_end(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
+			uint64_t rows, uint64_t commands, uint64_t elapsed_ns);
+
+#endif /* SCPP_WIRE_H */
