@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SCPP_CONFIG_H
+#define SCPP_CONFIG_H
+
+/**
+ * @file
+ * The daemon's JSON configuration: parse, validate, explain errors, print.
+ *
+ * Model. One JSON object with one member per section (node, eal, ports, udp,
+ * workers, store, eval, delivery, routes, schema, auth, log, telemetry, idle;
+ * docs/CONFIG.md describes every key). Every key is optional: a missing key
+ * takes its default, so `{}` is the built-in default configuration
+ * (SCPP_CONFIG_DEFAULT_JSON spells it out). Inside list items (a port, a
+ * worker, a route) the identifying keys are required.
+ *
+ * The result is a plain C struct: no cJSON objects survive parsing, and the
+ * only heap memory is the route list (scpp_config_free()).
+ *
+ * Validation is strict and explains itself. Every error message names the
+ * file, the JSON path, what was expected and what was found:
+ *
+ * @verbatim
+ * scppd.json: $.ports[0].ipv4: expected an IPv4 address with prefix length like "198.18.0.2/24", found "198.18.0.300/24"
+ * scppd.json: $.ports[0].mtux: unknown key (did you mean "mtu"?)
+ * scppd.json:7:3: JSON syntax error: unexpected '}'
+ * @endverbatim
+ *
+ * Unknown and duplicate keys are rejected at every level. Loading is
+ * all-or-nothing: the output struct is written only when the whole file is
+ * valid.
+ *
+ * Everything here is control path (the daemon's start and --check-config),
+ * allocates, and is thread-safe as long as threads use different structs.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scpp_oid.h"
+
+#define SCPP_CONFIG_MAX_PORTS 8          /**< entries of $.ports */
+#define SCPP_CONFIG_MAX_WORKERS 64       /**< entries of $.workers */
+#define SCPP_CONFIG_MAX_ROUTES 4096      /**< entries of $.routes */
+#define SCPP_CONFIG_MAX_EAL_ARGS 32      /**< entries of $.eal.args */
+#define SCPP_CONFIG_MAX_SCHEMA_FILES 16  /**< entries of $.schema.files */
+#define SCPP_CONFIG_MAX_LOG_TYPES 32     /**< members of $.log.types */
+#define SCPP_CONFIG_MAX_LCORE 128        /**< lcore ids are below this (RTE_MAX_LCORE) */
+#define SCPP_CONFIG_NAME_SIZE 64         /**< names: up to 63 characters + NUL */
+#define SCPP_CONFIG_PATH_SIZE 256        /**< paths, devargs, EAL args: 255 + NUL */
+#define SCPP_CONFIG_MSG_SIZE 512         /**< error message buffer */
+
+/** Whether EAL backs its memory with hugepages ($.eal.hugepages). */
+enum scpp_config_hugepages {
+	SCPP_CONFIG_HUGEPAGES_AUTO, /**< "auto": use them if enough are free */
+	SCPP_CONFIG_HUGEPAGES_ON,   /**< "on": required; start fails without */
+	SCPP_CONFIG_HUGEPAGES_OFF,  /**< "off": --no-huge (ordinary pages) */
+};
+
+/** How clients authenticate ($.auth.mode). */
+enum scpp_config_auth_mode {
+	SCPP_CONFIG_AUTH_NONE, /**< "none": no sessions or MACs (the only mode so far) */
+};
+
+/** $.node: who this appliance is. */
+struct scpp_config_node {
+	uint16_t locale;                       /**< OID locale of every local shard */
+	uint32_t id;                           /**< OID node id, >= 1 */
+	char name[SCPP_CONFIG_NAME_SIZE];      /**< human name, in logs and telemetry */
+	char state_dir[SCPP_CONFIG_PATH_SIZE]; /**< holds the OID epoch file */
+};
+
+/** $.eal: DPDK EAL settings. The EAL core list is main_lcore + the workers' lcores. */
+struct scpp_config_eal {
+	uint16_t main_lcore;                     /**< control-plane lcore */
+	uint32_t memory_mb;                      /**< EAL memory (-m), MiB */
+	enum scpp_config_hugepages hugepages;    /**< hugepage policy */
+	char file_prefix[SCPP_CONFIG_NAME_SIZE]; /**< --file-prefix */
+	unsigned int nb_args;                    /**< entries used in @c args */
+	char args[SCPP_CONFIG_MAX_EAL_ARGS][SCPP_CONFIG_PATH_SIZE]; /**< extra EAL arguments, in order */
+};
+
+/** One entry of $.ports. IPv4 addresses are in host byte order. */
+struct scpp_config_port {
+	char devargs[SCPP_CONFIG_PATH_SIZE]; /**< DPDK device: "net_tap0,iface=scpp0", a PCI address... */
+	uint32_t ipv4;                       /**< the port's own address */
+	uint8_t prefix_len;                  /**< its subnet's prefix length, 1..32 */
+	bool has_gateway;                    /**< @c gateway is set */
+	uint32_t gateway;                    /**< next hop for addresses outside the subnet */
+	uint16_t mtu;                        /**< IP MTU, bytes */
+	uint16_t rx_desc;                    /**< rx descriptors per queue */
+	uint16_t tx_desc;                    /**< tx descriptors per queue */
+	uint16_t queues_per_worker;          /**< rx/tx queue pairs per worker lcore */
+	uint32_t mempool_size;               /**< mbufs in the port's pool */
+	uint32_t mempool_cache;              /**< per-lcore mempool cache, mbufs */
+};
+
+/** $.udp. Port @c base_port answers for any shard; base_port + 1 + i is shard i's own. */
+struct scpp_config_udp {
+	uint16_t base_port; /**< UDP port for any shard */
+};
+
+/** One entry of $.workers: a pinned poll-mode lcore and the shard it owns. */
+struct scpp_config_worker {
+	uint16_t lcore; /**< DPDK lcore id */
+	uint16_t shard; /**< store shard id (OID shard field) */
+};
+
+/** $.store: sizing of each worker's store shard. */
+struct scpp_config_store {
+	uint32_t entries;         /**< entity/attribute entries per shard */
+	uint32_t slab_mb;         /**< value slab per shard, MiB */
+	uint32_t max_value_bytes; /**< largest single value */
+	uint32_t dict_size;       /**< attribute-name dictionary entries */
+};
+
+/** $.eval: per-block evaluation limits. */
+struct scpp_config_eval {
+	uint32_t max_rows;         /**< binding-table rows */
+	uint64_t max_steps;        /**< evaluation steps */
+	uint64_t max_bytes;        /**< bytes of values produced */
+	uint32_t max_result_bytes; /**< encoded result bytes per block */
+};
+
+/** $.delivery: at-most-once cache and fragment reassembly. */
+struct scpp_config_delivery {
+	uint32_t reply_cache_entries;   /**< cached replies per worker */
+	uint32_t reassembly_slots;      /**< messages being reassembled per worker */
+	uint32_t reassembly_timeout_ms; /**< an incomplete message is dropped after this */
+	uint16_t max_fragments;         /**< fragments per message */
+};
+
+/** One entry of $.routes: OIDs under @c prefix live on another node. */
+struct scpp_config_route {
+	struct scpp_oid_prefix prefix; /**< canonical prefix */
+	uint32_t node;                 /**< owning node id */
+	uint32_t peer_ipv4;            /**< that node's address (host byte order) */
+	uint16_t peer_port;            /**< and its UDP base port */
+};
+
+/** $.schema. */
+struct scpp_config_schema {
+	unsigned int nb_files; /**< entries used in @c files */
+	char files[SCPP_CONFIG_MAX_SCHEMA_FILES][SCPP_CONFIG_PATH_SIZE]; /**< loaded in order */
+};
+
+/** $.auth. */
+struct scpp_config_auth {
+	enum scpp_config_auth_mode mode; /**< authentication mode */
+};
+
+/** One member of $.log.types. */
+struct scpp_config_log_type {
+	char name[SCPP_CONFIG_NAME_SIZE]; /**< "scp.<module>" */
+	uint8_t level;                    /**< rte_log level, 1 (emerg) .. 8 (debug) */
+};
+
+/** $.log. Levels are rte_log's: 1 = RTE_LOG_EMERG ... 8 = RTE_LOG_DEBUG. */
+struct scpp_config_log {
+	uint8_t level;                /**< level of every scp.* log type */
+	unsigned int nb_types;        /**< entries used in @c types */
+	struct scpp_config_log_type types[SCPP_CONFIG_MAX_LOG_TYPES]; /**< overrides */
+};
+
+/** $.telemetry. */
+struct scpp_config_telemetry {
+	bool enabled; /**< register the /scpp/... rte_telemetry commands */
+};
+
+/** $.idle: sleeping when the rx queues are empty. */
+struct scpp_config_idle {
+	bool enabled;          /**< back off when idle (else busy-poll) */
+	uint32_t max_sleep_us; /**< longest sleep of one idle iteration, µs */
+};
+
+/** A whole, validated configuration. */
+struct scpp_config {
+	struct scpp_config_node node;                              /**< $.node */
+	struct scpp_config_eal eal;                                /**< $.eal */
+	unsigned int nb_ports;                                     /**< entries of @c ports */
+	struct scpp_config_port ports[SCPP_CONFIG_MAX_PORTS];      /**< $.ports */
+	struct scpp_config_udp udp;                                /**< $.udp */
+	unsigned int nb_workers;                                   /**< entries of @c workers */
+	struct scpp_config_worker workers[SCPP_CONFIG_MAX_WORKERS]; /**< $.workers */
+	struct scpp_config_store store;                            /**< $.store */
+	struct scpp_config_eval eval;                              /**< $.eval */
+	struct scpp_config_delivery delivery;                      /**< $.delivery */
+	unsigned int nb_routes;                                    /**< entries of @c routes */
+	struct scpp_config_route *routes;                          /**< $.routes; heap, NULL when empty */
+	struct scpp_config_schema schema;                          /**< $.schema */
+	struct scpp_config_auth auth;                              /**< $.auth */
+	struct scpp_config_log log;                                /**< $.log */
+	struct scpp_config_telemetry telemetry;                    /**< $.telemetry */
+	struct scpp_config_idle idle;                              /**< $.idle */
+};
+
+/** Why loading failed. */
+struct scpp_config_error {
+	char msg[SCPP_CONFIG_MSG_SIZE]; /**< whole message, starting with the file name */
+	char path[128];                 /**< JSON path ("$.ports[0].ipv4"); "" for syntax and I/O errors */
+	unsigned int line;              /**< syntax errors: 1-based line; else 0 */
+	unsigned int column;            /**< syntax errors: 1-based column; else 0 */
+};
+
+/**
+ * The configuration scppd runs without --config: one net_tap port
+ * ("scpp0", 198.18.0.2/24) meant to live in a network namespace that the run
+ * script creates, main lcore 0, one worker on lcore 1 owning shard 0, a small
+ * store, hugepages if available. Parses to exactly scpp_config_defaults().
+ * config/default.json holds the same text.
+ */
+extern const char SCPP_CONFIG_DEFAULT_JSON[];
+
+/**
+ * Fill @p cfg with the defaults of every key (the configuration `{}` gives).
+ * Does not free anything @p cfg held. Cannot fail.
+ */
+void scpp_config_defaults(struct scpp_config *cfg);
+
+/**
+ * Release what a loaded configuration owns (the route list) and leave @p cfg
+ * with no routes. NULL is allowed.
+ */
+void scpp_config_free(struct scpp_config *cfg);
+
+/**
+ * Parse and validate a configuration held in memory.
+ *
+ * @param json
+ *   The text; need not be NUL-terminated.
+ * @param len
+ *   Its length in bytes.
+ * @param name
+ *   Name used in messages (a file name); NULL means "<string>".
+ * @param out
+ *   Written only on success, with a configuration the caller releases with
+ *   scpp_config_free(). On failure it is left untouched. It must not hold a
+ *   configuration the caller still needs to free (that would leak).
+ * @param err
+ *   On failure, the explanation; may be NULL.
+ * @return
+ *   - 0: success;
+ *   - -EINVAL: @p json or @p out is NULL, or the configuration is invalid
+ *     (wrong type, out of range, unknown or duplicate key, inconsistency);
+ *   - -SCPP_E_SYNTAX: not JSON (err->line and err->column say where);
+ *   - -ENOMEM: out of memory.
+ */
+int scpp_config_load_string(const char *json, size_t len, const char *name,
+			    struct scpp_config *out, struct scpp_config_error *err);
+
+/**
+ * Read, parse and validate a configuration file (at most 16 MiB).
+ *
+ * @param path
+ *   The file; messages name it as given.
+ * @return
+ *   As scpp_config_load_string(), plus:
+ *   - -EFBIG: the file is larger than 16 MiB;
+ *   - another negative errno: the file cannot be opened or read (-ENOENT,
+ *     -EACCES, -EISDIR, ...).
+ */
+int scpp_config_load_file(const char *path, struct scpp_config *out,
+			  struct scpp_config_error *err);
+
+/**
+ * Print @p cfg as JSON with every key present: the effective configuration,
+ * defaults included. The output loads back to the same configuration.
+ *
+ * @return 0, or -EIO if writing to @p f failed, -EINVAL if an argument is NULL.
+ */
+int scpp_config_dump(FILE *f, const struct scpp_config *cfg);
+
+/** Name of an rte_log level 1..8 as the config writes it ("info"), or NULL. */
+const char *scpp_config_log_level_name(unsigned int level);
+
+#endif /* SCPP_CONFIG_H */
