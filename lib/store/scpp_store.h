@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SCPP_STORE_H
+#define SCPP_STORE_H
+
+/**
+ * @file
+ * The attribute store: one hugepage-backed shard per worker core, plus the
+ * attribute dictionary that all shards share.
+ *
+ * Model
+ * -----
+ * - A **shard** is one core's exclusive store (MICA's EREW): one thread reads
+ *   and writes it, with no locks. Every byte it will ever use is allocated at
+ *   scpp_store_create() through a memory provider (struct scpp_store_mem_ops;
+ *   by default rte_malloc_socket() on the configured NUMA socket, i.e.
+ *   hugepages when EAL has them). Nothing is allocated or freed afterwards.
+ * - An **entity** is an OID that exists in the shard. It is created with a
+ *   given OID (scpp_store_entity_create(), e.g. well-known schema OIDs) or a
+ *   freshly minted one (scpp_store_entity_mint()), and deleted with
+ *   everything it holds (scpp_store_entity_delete()).
+ * - A **triple** is (entity OID, attribute id) -> value. Attribute ids are
+ *   32-bit numbers interned from attribute names by the dictionary
+ *   (struct scpp_store_dict); id 0 is reserved. A triple's value is a plain
+ *   typed value (struct scpp_value) or a **map** (Hash[K,V]), never both.
+ * - A **map attribute** holds entries key -> value, where both key and value
+ *   are any struct scpp_value. Entries are enumerated in **insertion order**
+ *   (re-setting an existing key keeps its place; deleting and re-adding a key
+ *   moves it to the end).
+ * - **Byte strings**: str and bytes values up to config.max_value_len
+ *   (default 64 MiB). Values of at most SCPP_STORE_INLINE_MAX bytes live
+ *   inline in the triple; longer ones live in an extent of the shard's
+ *   size-class (buddy) allocator. They support ranged read/write, resize
+ *   (zero-filled growth, truncation) and allocation of a zeroed string.
+ *
+ * Atomicity and capacity
+ * ----------------------
+ * Every mutating call either fully happens or returns a negative errno and
+ * leaves the shard exactly as it was (contents, statistics, capacity). The
+ * resources a mutation may consume are: table entries (one per entity, one
+ * per triple or map attribute), map entries (one per map key), and extents
+ * (one per str/bytes value or map key/value longer than SCPP_STORE_INLINE_MAX).
+ * The index tables are sized so that they can never fill before the entry
+ * pools do, so a block of commands can be validated before it is applied
+ * with scpp_store_fits(): it answers exactly whether a sequence of
+ * allocations would succeed, given the shard's current state. It ignores
+ * frees the block would do on the way, so it is conservative (it may say
+ * -ENOSPC for a block that frees as much as it allocates, never 0 for a
+ * block that would run out). Undo/redo of multi-command blocks belongs to
+ * the evaluator, not to the store.
+ *
+ * Borrowed memory and address stability
+ * -------------------------------------
+ * A str/bytes value returned by a get points into shard memory (inline
+ * values point into the triple's entry). It stays valid and at the same
+ * address until that same triple or map entry is mutated (set, delete,
+ * resize beyond its capacity, entity delete) -- other mutations never move
+ * it. A copy engine that reads or writes an extent asynchronously pins it
+ * with scpp_store_bytes_pin(); while the pin count is non-zero, every
+ * mutation that could move or free the extent (set, del, resize, entity
+ * delete, map set/del of that entry) fails with -EBUSY, while ranged
+ * reads/writes remain allowed. Pinning is only offered for extent values
+ * (longer than SCPP_STORE_INLINE_MAX) since inline values are not
+ * addressable by DMA in any useful way; pinning an inline value returns
+ * -EMEDIUMTYPE. The extent arena is one region: see scpp_store_mem_region()
+ * for RDMA/DMA registration.
+ *
+ * Threading
+ * ---------
+ * A shard is single-threaded: all scpp_store_* shard calls must come from
+ * its owning lcore (or, before the workers start, from the control thread).
+ * scpp_store_stats_get() is the one exception: it reads counters with relaxed
+ * atomics and may be called from the telemetry thread; figures may be
+ * slightly stale but each is individually consistent.
+ * The dictionary has lock-free readers on any thread and writers serialised
+ * by an internal spinlock (normally only the control thread writes). It is
+ * append-only, so readers never see memory being reclaimed: see
+ * struct scpp_store_dict.
+ *
+ * Errors
+ * ------
+ * Integer functions return 0 (or a count) or a negative errno:
+ * - -EINVAL: bad argument (NULL pointer, attribute id 0, nil OID, unknown
+ *   value type, str value that is not the right type for the operation);
+ * - -ENOENT: the entity, triple, map or map key does not exist;
+ * - -EEXIST: creating something that exists;
+ * - -ENOSPC: out of table entries, map entries or extent memory;
+ * - -E2BIG: a value longer than config.max_value_len;
+ * - -ERANGE: a byte range outside the value (including offset+len overflow);
+ * - -EMEDIUMTYPE: the triple holds the wrong kind of value (a map where a
+ *   plain value was needed, or the reverse; a non-str/bytes value for a
+ *   byte-range operation);
+ * - -EBUSY: the value (or one of an entity's values) is pinned.
+ * Attribute id 0 (SCPP_STORE_ATTR_NONE) is reserved for the entity header and
+ * refused with -EINVAL by every triple, map and byte-string call.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scpp_common.h"
+#include "scpp_oid.h"
+#include "scpp_value.h"
+
+/** Largest burst for the _burst functions; stack arrays are sized to it. */
+#define SCPP_STORE_BURST_MAX 64
+/** Unroll factor of the burst pipelines (tests cover n = unroll +- 1). */
+#define SCPP_STORE_BURST_UNROLL 4
+/** str/bytes values of at most this many bytes are stored inline. */
+#define SCPP_STORE_INLINE_MAX 16
+/** Default config.max_value_len: 64 MiB. */
+#define SCPP_STORE_VALUE_LEN_DEFAULT (UINT64_C(64) << 20)
+/** Smallest extent (size class 0) in bytes; classes double up to the max. */
+#define SCPP_STORE_EXTENT_MIN 32
+/** Number of extent size classes: 32 B .. 2^(5+39) covers any config. */
+#define SCPP_STORE_CLASSES 40
+/** Reserved attribute id: never interned, refused by every triple call. */
+#define SCPP_STORE_ATTR_NONE 0
+/** Longest attribute name the dictionary accepts, in bytes. */
+#define SCPP_STORE_ATTR_NAME_MAX 255
+
+struct scpp_store;      /**< one shard (opaque) */
+struct scpp_store_dict; /**< the shared attribute dictionary (opaque) */
+
+/**
+ * Memory provider. Every allocation a shard or dictionary makes goes
+ * through it, once, at creation; memory is returned at _free(). The
+ * provider need not zero memory.
+ */
+struct scpp_store_mem_ops {
+	/**
+	 * Allocate @p size bytes aligned to @p align (a power of two, at most
+	 * 4096) on NUMA @p socket (SOCKET_ID_ANY = -1 allowed). @p name is a
+	 * short diagnostic name. Returns NULL on failure.
+	 */
+	void *(*alloc)(void *ctx, const char *name, size_t size, size_t align,
+		       int socket);
+	/** Return memory from alloc(); @p p is never NULL. */
+	void (*free)(void *ctx, void *p, size_t size);
+	void *ctx; /**< passed to both hooks */
+};
+
+/** rte_malloc_socket()/rte_free(): hugepages when EAL has them. Needs EAL. */
+extern const struct scpp_store_mem_ops scpp_store_mem_rte;
+/**
+ * Anonymous mmap (MAP_NORESERVE, so untouched memory costs nothing):
+ * for tests and tools that run without EAL. Not NUMA-aware.
+ */
+extern const struct scpp_store_mem_ops scpp_store_mem_libc;
+
+/** Shard configuration; fill with scpp_store_config_init() then adjust. */
+struct scpp_store_config {
+	const char *name;      /**< diagnostic name (may be NULL) */
+	int socket_id;         /**< NUMA socket, or -1 for any */
+	uint32_t max_entries;  /**< table entries: entities + triples; >= 1, < 2^31 */
+	uint32_t max_map_entries; /**< map entries over all maps; may be 0, < 2^31 */
+	uint64_t extent_bytes; /**< extent arena size; rounded up to a
+				*   multiple of the largest class; may be 0 */
+	uint64_t max_value_len; /**< longest str/bytes value (and map key or
+				 *   value); default 64 MiB, <= UINT32_MAX */
+	uint16_t oid_locale;   /**< OIDs minted by scpp_store_entity_mint() */
+	uint32_t oid_node;     /**< ... */
+	uint16_t oid_shard;    /**< ... */
+	uint32_t oid_epoch;    /**< boot epoch, 1..SCPP_OID_EPOCH_MAX */
+	const struct scpp_store_mem_ops *mem; /**< NULL: scpp_store_mem_rte */
+};
+
+/** A triple key for the burst calls. */
+struct scpp_store_key {
+	struct scpp_oid oid; /**< entity */
+	uint32_t attr;       /**< attribute id (not 0) */
+	uint32_t rsv;        /**< reserved, ignored */
+};
+
+/** One attribute as returned by scpp_store_attr_iter(). */
+struct scpp_store_attr {
+	uint32_t attr;     /**< attribute id */
+	uint32_t is_map;   /**< 1 if the attribute is a map (value is then nil) */
+	uint64_t map_count; /**< number of map entries when is_map */
+	struct scpp_value value; /**< the value (borrowed, see file comment) */
+};
+
+/**
+ * What a block of mutations would allocate, for scpp_store_fits().
+ * Count an entity create as one entry; a set of a new triple or a new map
+ * attribute as one entry; a new map key as one map entry; every str/bytes
+ * value (or map key/value) longer than SCPP_STORE_INLINE_MAX as one extent
+ * of its length (resizes: the new length).
+ */
+struct scpp_store_need {
+	uint64_t entries;       /**< table entries */
+	uint64_t map_entries;   /**< map entries */
+	const uint64_t *extent_len; /**< lengths of the extents, in the order
+				     *   they will be allocated (may be NULL
+				     *   when n_extents is 0) */
+	uint32_t n_extents;     /**< number of elements of extent_len */
+};
+
+/** Shard statistics for telemetry (all counts are current, not cumulative). */
+struct scpp_store_stats {
+	uint64_t entities;        /**< entities */
+	uint64_t triples;         /**< triples incl. map attributes */
+	uint64_t maps;            /**< map attributes */
+	uint64_t map_entries;     /**< map entries over all maps */
+	uint64_t entries_max;     /**< config.max_entries */
+	uint64_t map_entries_max; /**< config.max_map_entries */
+	uint64_t buckets;         /**< 64-byte buckets of the triple index */
+	uint64_t map_buckets;     /**< 64-byte buckets of the map index */
+	double load_factor;       /**< triple index: used slots / all slots */
+	double map_load_factor;   /**< map index: used slots / all slots */
+	uint64_t overflow_buckets; /**< triple-index buckets whose keys spilled
+				    *   to a later bucket (probe length > 1) */
+	uint64_t map_overflow_buckets; /**< same for the map index */
+	uint64_t extent_bytes;    /**< size of the extent arena */
+	uint64_t extent_used;     /**< bytes in allocated extents (class sizes) */
+	uint64_t extent_payload;  /**< bytes of value data in extents */
+	uint64_t extent_largest_free; /**< largest extent that can be allocated now */
+	uint64_t class_count[SCPP_STORE_CLASSES]; /**< extents per size class
+						   *   (class c = 32 << c bytes) */
+	uint64_t class_free[SCPP_STORE_CLASSES];  /**< free blocks per class */
+	uint64_t pinned;          /**< extents with a non-zero pin count */
+	uint64_t mem_bytes;       /**< bytes the shard got from its provider */
+	double saturation;        /**< max(entries, map entries, extent bytes)
+				   *   used / available, 0..1 */
+};
+
+/** Configuration of the attribute dictionary. */
+struct scpp_store_dict_config {
+	uint32_t max_attrs;   /**< ids 1..max_attrs can be handed out; < 2^30 */
+	uint64_t name_bytes;  /**< bytes for all names (each name + 1) */
+	int socket_id;        /**< NUMA socket, or -1 */
+	const struct scpp_store_mem_ops *mem; /**< NULL: scpp_store_mem_rte */
+};
+
+/* ---------------------------------------------------------------- control */
+
+/**
+ * Fill @p cfg with defaults: 1 Mi entries, 1 Mi map entries, 64 MiB of
+ * extents, max_value_len 64 MiB, socket -1, epoch 1, rte memory provider.
+ */
+void scpp_store_config_init(struct scpp_store_config *cfg);
+
+/**
+ * Bytes a shard with this configuration takes from its provider (the sum of
+ * its regions, before provider overhead). Use it to size hugepages.
+ *
+ * @return the byte count, or 0 if @p cfg is invalid.
+ */
+uint64_t scpp_store_mem_size(const struct scpp_store_config *cfg);
+
+/**
+ * Create a shard. Control thread; may block; allocates all memory now.
+ *
+ * @param cfg
+ *   Configuration (copied; not referenced afterwards).
+ * @return
+ *   The shard, or NULL with rte_errno set (and errno set to the same value,
+ *   so callers without EAL can read either):
+ *   - EINVAL: NULL @p cfg, max_entries 0 or >= 2^31, max_map_entries
+ *     >= 2^31, max_value_len 0 or > UINT32_MAX, epoch 0 or too wide;
+ *   - ENOMEM: the provider could not supply the memory.
+ */
+struct scpp_store *scpp_store_create(const struct scpp_store_config *cfg);
+
+/**
+ * Free a shard and all its memory. @p s may be NULL (no-op). Pins are
+ * ignored: the caller must have stopped every copy engine.
+ */
+void scpp_store_free(struct scpp_store *s);
+
+/**
+ * Remove everything (entities, triples, maps, extents), returning the shard
+ * to its state right after creation (the OID generator keeps counting).
+ *
+ * @return 0, or -EBUSY if any extent is pinned (nothing removed).
+ */
+int scpp_store_clear(struct scpp_store *s);
+
+/**
+ * Fill @p st with current statistics. Any thread (relaxed reads).
+ */
+void scpp_store_stats_get(const struct scpp_store *s, struct scpp_store_stats *st);
+
+/**
+ * The extent arena's address and length, to register with an RDMA device
+ * or to translate for a DMA engine. Constant for the shard's life.
+ */
+void scpp_store_mem_region(const struct scpp_store *s, void **base, size_t *len);
+
+/**
+ * Would a block that allocates @p need succeed on the shard as it is now?
+ * Exact for the allocations listed (extents in the given order), ignoring
+ * any frees (see the file comment): a 0 answer guarantees that applying the
+ * allocations in that order cannot fail with -ENOSPC.
+ *
+ * @return 0 if it fits; -ENOSPC if it does not; -E2BIG if an extent is
+ *   longer than max_value_len; -EINVAL for NULL arguments.
+ */
+int scpp_store_fits(const struct scpp_store *s, const struct scpp_store_need *need);
+
+/* --------------------------------------------------------------- entities */
+
+/**
+ * Create entity @p oid (with no attributes). Uses one table entry.
+ *
+ * @return 0; -EINVAL (nil OID); -EEXIST; -ENOSPC (no table entry left).
+ */
+int scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid);
+
+/**
+ * Mint a new OID from the shard's generator and create that entity.
+ *
+ * @param out  receives the OID (written only on success).
+ * @return 0; -EINVAL (NULL @p out); -ENOSPC (no table entry left, or the
+ *   epoch's counter space is used up).
+ */
+int scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out);
+
+/** True if entity @p oid exists. */
+bool scpp_store_entity_exists(const struct scpp_store *s, struct scpp_oid oid);
+
+/**
+ * Number of attributes (plain and map) of entity @p oid.
+ *
+ * @return the count (>= 0), or -ENOENT if the entity does not exist.
+ */
+int64_t scpp_store_entity_count(const struct scpp_store *s, struct scpp_oid oid);
+
+/**
+ * Delete entity @p oid with all its triples, map entries and extents.
+ * Work is proportional to the entity's size (a map of 10^6 entries takes
+ * milliseconds): callers on the data path bound it through the evaluator's
+ * limits.
+ *
+ * @return 0; -ENOENT; -EBUSY if any of its extents is pinned (nothing
+ *   deleted).
+ */
+int scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid);
+
+/**
+ * Enumerate the shard's entities (for an unbound entity variable).
+ *
+ * Order is the entry-pool order (stable, but not creation order once
+ * entries are reused). Unlike the attribute and map cursors, this cursor
+ * stays valid across any mutation: an entity deleted before the scan
+ * reaches it is not returned, one created meanwhile may or may not be.
+ * Cost is proportional to the table entries scanned (entities plus their
+ * attributes), bounded per call by stopping after @p n entities.
+ *
+ * @param cursor  In/out: 0 to start; UINT64_MAX once complete.
+ * @param out     Array of @p n OIDs.
+ * @return number of OIDs written (0 .. @p n; 0 at the end), or -EINVAL
+ *   (NULL @p s or @p cursor, or NULL @p out with n > 0).
+ */
+int scpp_store_entity_iter(const struct scpp_store *s, uint64_t *cursor,
+			   struct scpp_oid *out, unsigned int n);
+
+/**
+ * Enumerate the attributes of @p oid in **attribute insertion order**
+ * (setting an existing attribute keeps its place).
+ *
+ * @param cursor
+ *   In/out: 0 to start; pass back what the previous call left. It is
+ *   UINT64_MAX once the enumeration is complete. A cursor stays valid across
+ *   calls as long as the entity is not mutated in between.
+ * @param out
+ *   Array of @p n elements; values are borrowed (file comment).
+ * @return number of attributes written (0 .. @p n; 0 at the end), or
+ *   -ENOENT (no such entity), -EINVAL (NULL cursor or out with n > 0).
+ */
+int scpp_store_attr_iter(const struct scpp_store *s, struct scpp_oid oid,
+			 uint64_t *cursor, struct scpp_store_attr *out,
+			 unsigned int n);
+
+/* ---------------------------------------------------------------- triples */
+
+/**
+ * Look up triple (@p oid, @p attr).
+ *
+ * @param out
+ *   Receives the value; str/bytes are borrowed from the shard.
+ * @return 0; -ENOENT (no entity or no such attribute); -EMEDIUMTYPE (the
+ *   attribute is a map); -EINVAL (attr 0, NULL @p out).
+ */
+int scpp_store_get(const struct scpp_store *s, struct scpp_oid oid,
+		   uint32_t attr, struct scpp_value *out);
+
+/**
+ * Look up up to SCPP_STORE_BURST_MAX triples with a prefetching pipeline
+ * (hash all keys, prefetch buckets, match tags, prefetch entries, copy out).
+ * Keys may name different entities and attributes, and repeat.
+ *
+ * @param keys   @p n keys.
+ * @param n      0 .. SCPP_STORE_BURST_MAX.
+ * @param vals   @p n values; vals[i] is written only when key i is found
+ *               (a plain value; map attributes count as missing).
+ * @param hit_mask  receives bit i set iff key i was found; may be NULL.
+ * @return the number of keys processed: @p n, or 0 if @p n is above
+ *   SCPP_STORE_BURST_MAX (then nothing is read or written, mask is 0).
+ */
+unsigned int scpp_store_get_burst(const struct scpp_store *s,
+				  const struct scpp_store_key *keys,
+				  unsigned int n, struct scpp_value *vals,
+				  uint64_t *hit_mask);
+
+/**
+ * Set triple (@p oid, @p attr) to @p v, replacing a plain value. The entity
+ * must exist. str/bytes data is copied into the shard.
+ *
+ * @return 0; -EINVAL (attr 0 or NULL @p v or unknown type); -ENOENT (no
+ *   entity); -EMEDIUMTYPE (the attribute is a map: delete it first);
+ *   -E2BIG (longer than max_value_len); -ENOSPC (no entry or extent);
+ *   -EBUSY (the old value is pinned).
+ */
+int scpp_store_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		   const struct scpp_value *v);
+
+/**
+ * Set up to @p n triples in order, with the same prefetching pipeline as
+ * scpp_store_get_burst(). Stops at the first item that fails.
+ *
+ * @return the number of leading items applied (0 .. @p n); the item at the
+ *   returned index (if < @p n) failed and the caller retries it with
+ *   scpp_store_set() to learn why. Returns 0 if @p n exceeds
+ *   SCPP_STORE_BURST_MAX (nothing applied).
+ */
+unsigned int scpp_store_set_burst(struct scpp_store *s,
+				  const struct scpp_store_key *keys,
+				  const struct scpp_value *vals, unsigned int n);
+
+/**
+ * Delete triple (@p oid, @p attr); if it is a map, with all its entries.
+ *
+ * @return 0; -ENOENT; -EINVAL (attr 0); -EBUSY (pinned value or entry).
+ */
+int scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+/* ------------------------------------------------------------------- maps */
+
+/**
+ * Make (@p oid, @p attr) an empty map.
+ *
+ * @return 0; -ENOENT (no entity); -EEXIST (the attribute exists, as a map
+ *   or a plain value); -ENOSPC (no entry); -EINVAL (attr 0).
+ */
+int scpp_store_map_create(struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+/**
+ * Look up @p key in map (@p oid, @p attr).
+ *
+ * @return 0 with *@p out set (borrowed); -ENOENT (no entity, no map or no
+ *   key); -EMEDIUMTYPE (the attribute is a plain value); -EINVAL.
+ */
+int scpp_store_map_get(const struct scpp_store *s, struct scpp_oid oid,
+		       uint32_t attr, const struct scpp_value *key,
+		       struct scpp_value *out);
+
+/**
+ * Look up up to SCPP_STORE_BURST_MAX keys of one map, pipelined.
+ *
+ * @return the number of keys processed (@p n, or 0 if @p n is above the
+ *   maximum or the map does not exist); *@p hit_mask bit i set iff keys[i]
+ *   was found and vals[i] written.
+ */
+unsigned int scpp_store_map_get_burst(const struct scpp_store *s,
+				      struct scpp_oid oid, uint32_t attr,
+				      const struct scpp_value *keys,
+				      unsigned int n, struct scpp_value *vals,
+				      uint64_t *hit_mask);
+
+/**
+ * Set @p key to @p val in map (@p oid, @p attr), creating the map attribute
+ * if the entity has no such attribute. Key and value data are copied.
+ *
+ * @return 0; -ENOENT (no entity); -EMEDIUMTYPE (the attribute is a plain
+ *   value); -E2BIG; -ENOSPC (entry, map entry or extent); -EBUSY (the old
+ *   value is pinned); -EINVAL.
+ */
+int scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		       const struct scpp_value *key, const struct scpp_value *val);
+
+/**
+ * Delete @p key from map (@p oid, @p attr). The (now maybe empty) map stays.
+ *
+ * @return 0; -ENOENT; -EMEDIUMTYPE; -EBUSY; -EINVAL.
+ */
+int scpp_store_map_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		       const struct scpp_value *key);
+
+/**
+ * Number of entries of map (@p oid, @p attr).
+ *
+ * @return the count, -ENOENT, -EMEDIUMTYPE or -EINVAL.
+ */
+int64_t scpp_store_map_count(const struct scpp_store *s, struct scpp_oid oid,
+			     uint32_t attr);
+
+/**
+ * Enumerate map entries in insertion order; cursor rules as
+ * scpp_store_attr_iter() (valid while the map is not mutated).
+ *
+ * @param keys,vals  arrays of @p n (borrowed values written).
+ * @return entries written (0 at the end), -ENOENT, -EMEDIUMTYPE, -EINVAL.
+ */
+int scpp_store_map_iter(const struct scpp_store *s, struct scpp_oid oid,
+			uint32_t attr, uint64_t *cursor, struct scpp_value *keys,
+			struct scpp_value *vals, unsigned int n);
+
+/* ----------------------------------------------------------- byte strings */
+
+/**
+ * Set (@p oid, @p attr) to a zero-filled value of type @p type
+ * (SCPP_VT_STR or SCPP_VT_BYTES) and length @p len (the seed's `alloc`).
+ *
+ * @return 0; -EINVAL (other type, attr 0); -ENOENT; -EMEDIUMTYPE (map);
+ *   -E2BIG; -ENOSPC; -EBUSY.
+ */
+int scpp_store_bytes_alloc(struct scpp_store *s, struct scpp_oid oid,
+			   uint32_t attr, uint8_t type, uint64_t len);
+
+/**
+ * Copy @p len bytes at @p off of a str/bytes value into @p dst.
+ *
+ * @return 0; -ENOENT; -EMEDIUMTYPE (not str/bytes, or a map); -ERANGE
+ *   (off + len beyond the length, or overflowing); -EINVAL (NULL @p dst
+ *   with len > 0). off == length with len 0 is valid.
+ */
+int scpp_store_bytes_read(const struct scpp_store *s, struct scpp_oid oid,
+			  uint32_t attr, uint64_t off, uint64_t len, void *dst);
+
+/**
+ * Overwrite @p len bytes at @p off of a str/bytes value. Never changes the
+ * length (use scpp_store_bytes_resize() first). Allowed while pinned.
+ * Writing into a str value does not re-validate UTF-8: str is bytes with a
+ * type label here; the schema layer validates what it accepts.
+ *
+ * @return as scpp_store_bytes_read().
+ */
+int scpp_store_bytes_write(struct scpp_store *s, struct scpp_oid oid,
+			   uint32_t attr, uint64_t off, uint64_t len,
+			   const void *src);
+
+/**
+ * Change the length of a str/bytes value: growth appends zeros, truncation
+ * drops the tail. The data moves only when it crosses the inline limit or
+ * its extent's capacity (a shrink to below a quarter of the capacity also
+ * moves it to a smaller extent, falling back to staying in place if none is
+ * free).
+ *
+ * @return 0; -ENOENT; -EMEDIUMTYPE; -E2BIG; -ENOSPC; -EBUSY (pinned and
+ *   the data would move).
+ */
+int scpp_store_bytes_resize(struct scpp_store *s, struct scpp_oid oid,
+			    uint32_t attr, uint64_t len);
+
+/**
+ * Direct address of bytes [@p off, @p off + @p len) of an extent value, for
+ * a copy engine. Stable while the extent is pinned (file comment).
+ *
+ * @return 0 with *@p ptr set; -ENOENT; -EMEDIUMTYPE (not an extent value:
+ *   map, non-str/bytes, or inline); -ERANGE.
+ */
+int scpp_store_bytes_ptr(struct scpp_store *s, struct scpp_oid oid,
+			 uint32_t attr, uint64_t off, uint64_t len, void **ptr);
+
+/**
+ * Increment the pin count of an extent value.
+ *
+ * @return 0; -ENOENT; -EMEDIUMTYPE (not an extent value); -EOVERFLOW
+ *   (65535 pins already).
+ */
+int scpp_store_bytes_pin(struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+/**
+ * Decrement the pin count of an extent value.
+ *
+ * @return 0; -ENOENT; -EMEDIUMTYPE; -EINVAL (not pinned).
+ */
+int scpp_store_bytes_unpin(struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+/* ------------------------------------------------------------- dictionary */
+
+/**
+ * @struct scpp_store_dict
+ * The attribute dictionary: name <-> 32-bit id, shared by all shards.
+ *
+ * Append-only: a name, once interned, keeps its id and its bytes at a fixed
+ * address for the dictionary's lifetime. Readers (any thread) are lock-free
+ * and wait-free: they find ids through a fixed-size open-addressing index
+ * whose slots are written once, with a release store, after the name's
+ * record is complete; readers load slots with acquire. Nothing is ever
+ * moved or freed while the dictionary lives, so there is nothing to reclaim
+ * and no RCU grace period is needed: attribute names are schema vocabulary,
+ * bounded and never retired (retiring one would require scanning every
+ * shard anyway). Writers are serialised by a spinlock.
+ */
+
+/**
+ * Create a dictionary.
+ *
+ * @return the dictionary, or NULL with rte_errno/errno: EINVAL (bad config:
+ *   max_attrs 0 or >= 2^30, name_bytes 0); ENOMEM.
+ */
+struct scpp_store_dict *scpp_store_dict_create(const struct scpp_store_dict_config *cfg);
+
+/** Free a dictionary; NULL is a no-op. No reader may still use it. */
+void scpp_store_dict_free(struct scpp_store_dict *d);
+
+/**
+ * Intern @p name (@p len bytes, any bytes but usually UTF-8): return its id,
+ * adding it if new. Any thread (writers serialise on a spinlock).
+ *
+ * @return the id (1 .. max_attrs) as a positive value; -EINVAL (NULL name,
+ *   len 0 or > SCPP_STORE_ATTR_NAME_MAX); -ENOSPC (no id or name bytes
+ *   left; the dictionary is unchanged).
+ */
+int64_t scpp_store_dict_intern(struct scpp_store_dict *d, const char *name,
+			       size_t len);
+
+/**
+ * Look up the id of @p name without adding it. Lock-free; any thread.
+ *
+ * @return the id, or -ENOENT; -EINVAL for bad arguments.
+ */
+int64_t scpp_store_dict_lookup(const struct scpp_store_dict *d,
+			       const char *name, size_t len);
+
+/**
+ * The name of @p id. Lock-free; any thread.
+ *
+ * @param len  receives the name length (may be NULL).
+ * @return the name (NUL-terminated, valid for the dictionary's lifetime), or
+ *   NULL if @p id was never handed out.
+ */
+const char *scpp_store_dict_name(const struct scpp_store_dict *d, uint32_t id,
+				 size_t *len);
+
+/** Number of names interned so far (ids are 1 .. count). Any thread. */
+uint32_t scpp_store_dict_count(const struct scpp_store_dict *d);
+
+#endif /* SCPP_STORE_H */

@@ -1,0 +1,1720 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The shard: entity/triple table, map entries, byte strings.
+ *
+ * Index design (docs/STORE.md has the numbers): a bucket is one 64-byte
+ * line with 12 slots, a 1-byte tag per slot and a 32-bit entry index. The
+ * home bucket is picked by "fastrange" over the high 32 hash bits (so the
+ * bucket count need not be a power of two and the table is sized to 85 %
+ * load at max_entries), the tag is the low 8 bits (0 remapped to 1, since 0
+ * marks an empty slot). A lookup touches one bucket line and, on a tag hit,
+ * one entry (48 B, at most two lines, prefetched together): rte_hash touches
+ * two bucket lines and a key line.
+ *
+ * Collisions spill to the next bucket, linear probing at bucket
+ * granularity. Each bucket counts the keys whose insertion probed past it
+ * (saturating at 255, after which it is never decremented, F14's scheme);
+ * a lookup stops at the first bucket with count 0, so misses are as cheap
+ * as hits and deletes need no tombstones: they walk the same probe path
+ * and decrement the counts.
+ *
+ * Atomicity: every mutation first acquires everything it can fail on
+ * (entry, map entry, extent), and only then changes the table, so an error
+ * return always leaves the shard untouched. The index can never be full
+ * when an entry is free (it has >= max_entries / 0.85 slots).
+ */
+
+#include <string.h>
+#include <errno.h>
+
+#include <rte_errno.h>
+#include <rte_prefetch.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "store_priv.h"
+
+#define SLOTS_PER_BUCKET_AT_MAX_LOAD_X10 102 /* 12 slots * 0.85, times 10 */
+
+/* ------------------------------------------------------------- hashing */
+
+static inline uint64_t
+fmix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+static inline uint64_t
+key_hash(struct scpp_oid oid, uint32_t attr)
+{
+	uint64_t h = oid.hi * UINT64_C(0x9e3779b97f4a7c15) ^ oid.lo;
+
+	h ^= (uint64_t)attr * UINT64_C(0xc2b2ae3d27d4eb4f);
+	return fmix64(h);
+}
+
+static inline uint64_t
+map_hash(uint32_t owner, const struct scpp_value *key)
+{
+	return fmix64(scpp_value_hash(key) ^
+		      ((uint64_t)owner + 1) * UINT64_C(0x9e3779b97f4a7c15));
+}
+
+static inline uint32_t
+home_bucket(uint64_t h, uint32_t nb)
+{
+	return (uint32_t)(((h >> 32) * (uint64_t)nb) >> 32);
+}
+
+static inline uint8_t
+tag_of(uint64_t h)
+{
+	uint8_t t = (uint8_t)h;
+
+	return t != 0 ? t : 1;
+}
+
+static inline uint32_t
+next_bucket(uint32_t b, uint32_t nb)
+{
+	return b + 1 == nb ? 0 : b + 1;
+}
+
+/* Bit i set iff slot i holds @tag (tag 0: iff slot i is empty). */
+static inline unsigned int
+tag_match(const struct bucket *b, uint8_t tag)
+{
+#ifdef __SSE2__
+	__m128i t = _mm_load_si128((const __m128i *)(const void *)b->tag);
+	__m128i k = _mm_set1_epi8((char)tag);
+
+	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(t, k)) &
+	       ((1u << BUCKET_SLOTS) - 1);
+#else
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < BUCKET_SLOTS; i++)
+		m |= (unsigned int)(b->tag[i] == tag) << i;
+	return m;
+#endif
+}
+
+/* --------------------------------------------------------- index core */
+
+static inline bool
+entry_match(const struct entry *e, struct scpp_oid oid, uint32_t attr)
+{
+	return e->attr == attr && e->oid.lo == oid.lo && e->oid.hi == oid.hi;
+}
+
+/*
+ * The single-item lookup every path uses: finish the probe for a key whose
+ * first bucket @b has already been tag-matched into @m. Returns the entry
+ * index or NIL_IDX.
+ */
+static inline uint32_t
+find_from(const struct scpp_store *s, uint32_t b, unsigned int m,
+	  uint8_t tag, struct scpp_oid oid, uint32_t attr)
+{
+	for (;;) {
+		const struct bucket *bk = &s->bk[b];
+
+		while (m != 0) {
+			uint32_t x = bk->idx[__builtin_ctz(m)];
+
+			if (entry_match(&s->ent[x], oid, attr))
+				return x;
+			m &= m - 1;
+		}
+		if (bk->overflow == 0)
+			return NIL_IDX;
+		b = next_bucket(b, s->nb);
+		m = tag_match(&s->bk[b], tag);
+	}
+}
+
+static inline uint32_t
+find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr)
+{
+	uint32_t b = home_bucket(h, s->nb);
+	uint8_t tag = tag_of(h);
+
+	return find_from(s, b, tag_match(&s->bk[b], tag), tag, oid, attr);
+}
+
+/* Insert entry index @x with hash @h; a free slot always exists. */
+static void
+index_insert(struct index *ix, uint64_t h, uint32_t x)
+{
+	uint32_t b = home_bucket(h, ix->nb);
+
+	for (;;) {
+		struct bucket *bk = &ix->bk[b];
+		unsigned int m = tag_match(bk, 0);
+
+		if (m != 0) {
+			unsigned int i = (unsigned int)__builtin_ctz(m);
+
+			bk->idx[i] = x;
+			bk->tag[i] = tag_of(h);
+			ix->used++;
+			return;
+		}
+		if (bk->overflow == 0)
+			ix->overflowed++;
+		if (bk->overflow != OVERFLOW_SAT)
+			bk->overflow++;
+		b = next_bucket(b, ix->nb);
+	}
+}
+
+/* Remove entry index @x (hash @h) from the index; it must be there. */
+static void
+index_remove(struct index *ix, uint64_t h, uint32_t x)
+{
+	uint32_t b = home_bucket(h, ix->nb);
+	uint32_t home = b;
+	uint8_t tag = tag_of(h);
+
+	for (;;) {
+		struct bucket *bk = &ix->bk[b];
+		unsigned int m = tag_match(bk, tag);
+
+		while (m != 0) {
+			unsigned int i = (unsigned int)__builtin_ctz(m);
+
+			if (bk->idx[i] == x) {
+				bk->tag[i] = 0;
+				ix->used--;
+				goto found;
+			}
+			m &= m - 1;
+		}
+		SCPP_VERIFY(bk->overflow != 0);
+		b = next_bucket(b, ix->nb);
+	}
+found:
+	/* Undo the overflow counts the insertion left on its probe path. */
+	for (uint32_t p = home; p != b; p = next_bucket(p, ix->nb)) {
+		struct bucket *bk = &ix->bk[p];
+
+		if (bk->overflow == OVERFLOW_SAT)
+			continue;
+		if (--bk->overflow == 0)
+			ix->overflowed--;
+	}
+}
+
+/* ------------------------------------------------------- entry pools */
+
+static inline uint32_t
+ent_free_count(const struct scpp_store *s)
+{
+	return s->max_entries - s->ent_used;
+}
+
+static uint32_t
+ent_take(struct scpp_store *s)
+{
+	uint32_t x;
+
+	if (s->ent_free != NIL_IDX) {
+		x = s->ent_free;
+		s->ent_free = s->ent[x].next;
+	} else {
+		SCPP_VERIFY(s->ent_hiwater < s->max_entries);
+		x = s->ent_hiwater++;
+	}
+	s->ent_used++;
+	return x;
+}
+
+static void
+ent_put(struct scpp_store *s, uint32_t x)
+{
+	struct entry *e = &s->ent[x];
+
+	e->h.kind = K_FREE;
+	e->attr = 0;
+	e->oid = SCPP_OID_NIL;
+	e->next = s->ent_free;
+	s->ent_free = x;
+	s->ent_used--;
+}
+
+static uint32_t
+ment_take(struct scpp_store *s)
+{
+	uint32_t x;
+
+	if (s->ment_free != NIL_IDX) {
+		x = s->ment_free;
+		s->ment_free = s->ment[x].next;
+	} else {
+		SCPP_VERIFY(s->ment_hiwater < s->max_mentries);
+		x = s->ment_hiwater++;
+	}
+	s->ment_used++;
+	return x;
+}
+
+static void
+ment_put(struct scpp_store *s, uint32_t x)
+{
+	struct mentry *m = &s->ment[x];
+
+	m->kh.kind = K_FREE;
+	m->owner = NIL_IDX;
+	m->next = s->ment_free;
+	s->ment_free = x;
+	s->ment_used--;
+}
+
+/* --------------------------------------------------------------- cells */
+
+static inline bool
+is_bytes_type(uint8_t t)
+{
+	return t == SCPP_VT_STR || t == SCPP_VT_BYTES;
+}
+
+static inline void
+cell_value(const struct scpp_store *s, const struct cell_hdr *h,
+	   const union payload *p, struct scpp_value *out)
+{
+	out->type = h->type;
+	out->len = 0;
+	switch (h->kind) {
+	case K_INLINE:
+		if (is_bytes_type(h->type)) {
+			out->len = h->ilen;
+			out->p = p->b;
+		} else {
+			memcpy(&out->oid, p->b, sizeof(out->oid));
+		}
+		break;
+	case K_EXT:
+		out->len = p->ext.len;
+		out->p = s->arena + p->ext.off;
+		break;
+	default:
+		out->type = SCPP_VT_NIL;
+		out->u = 0;
+		break;
+	}
+}
+
+static int
+check_value(const struct scpp_store *s, const struct scpp_value *v)
+{
+	if (v == NULL || v->type >= SCPP_VT_COUNT)
+		return -EINVAL;
+	if (is_bytes_type(v->type)) {
+		if (v->len > s->max_value_len)
+			return -E2BIG;
+		if (v->len > 0 && v->p == NULL)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static inline uint64_t
+cell_need(const struct scpp_value *v)
+{
+	return is_bytes_type(v->type) && v->len > SCPP_STORE_INLINE_MAX ? v->len : 0;
+}
+
+static void
+ext_put(struct scpp_store *s, const union payload *p)
+{
+	s->ex.payload_bytes -= p->ext.len;
+	ext_free(&s->ex, p->ext.off, p->ext.cls);
+}
+
+/* Release whatever the cell owns (an extent). */
+static void
+cell_release(struct scpp_store *s, struct cell_hdr *h, union payload *p)
+{
+	if (h->kind == K_EXT)
+		ext_put(s, p);
+	h->kind = K_INLINE;
+}
+
+/*
+ * Build a new cell for type @type, length @len, data @src (NULL: zeros) or,
+ * for fixed-size types, from @v. Allocates an extent if needed. On error
+ * nothing changed.
+ */
+static int
+cell_build(struct scpp_store *s, uint8_t type, uint64_t len, const void *src,
+	   const struct scpp_value *v, struct cell_hdr *h, union payload *p)
+{
+	memset(p, 0, sizeof(*p));
+	h->type = type;
+	h->ilen = 0;
+	if (!is_bytes_type(type)) {
+		h->kind = K_INLINE;
+		memcpy(p->b, &v->oid, sizeof(v->oid));
+		if (type == SCPP_VT_BOOL) {
+			p->u = 0;
+			p->bo = v->b;
+		} else if (type != SCPP_VT_OID) {
+			memset(p->b + 8, 0, 8);
+		}
+		if (type == SCPP_VT_NIL)
+			p->u = 0;
+		return 0;
+	}
+	if (len <= SCPP_STORE_INLINE_MAX) {
+		h->kind = K_INLINE;
+		h->ilen = (uint16_t)len;
+		if (src != NULL && len > 0)
+			memmove(p->b, src, len);
+		return 0;
+	}
+	{
+		unsigned int cls = ext_class(len);
+		uint64_t off;
+		int rc = ext_alloc(&s->ex, cls, &off);
+
+		if (rc != 0)
+			return rc;
+		h->kind = K_EXT;
+		p->ext.off = off;
+		p->ext.len = (uint32_t)len;
+		p->ext.cls = (uint8_t)cls;
+		p->ext.pin = 0;
+		if (src != NULL)
+			memcpy(s->arena + off, src, len);
+		else
+			memset(s->arena + off, 0, len);
+		s->ex.payload_bytes += len;
+	}
+	return 0;
+}
+
+/*
+ * Replace cell (@h, @p) with a value. Reuses the old extent in place when
+ * the new data fits its class and uses more than a quarter of it, so
+ * repeated sets of similar sizes never touch the allocator.
+ */
+static int
+cell_replace(struct scpp_store *s, struct cell_hdr *h, union payload *p,
+	     uint8_t type, uint64_t len, const void *src,
+	     const struct scpp_value *v)
+{
+	struct cell_hdr nh;
+	union payload np;
+	int rc;
+
+	if (h->kind == K_EXT && is_bytes_type(type) &&
+	    len > SCPP_STORE_INLINE_MAX) {
+		uint64_t cap = (uint64_t)SCPP_STORE_EXTENT_MIN << p->ext.cls;
+
+		if (len <= cap && len * 4 > cap) {
+			uint8_t *d = s->arena + p->ext.off;
+
+			if (src != NULL)
+				memmove(d, src, len);
+			else
+				memset(d, 0, len);
+			s->ex.payload_bytes += len - (uint64_t)p->ext.len;
+			p->ext.len = (uint32_t)len;
+			h->type = type;
+			return 0;
+		}
+	}
+	/* Build first (src may point into the old extent), then release. */
+	rc = cell_build(s, type, len, src, v, &nh, &np);
+	if (rc != 0)
+		return rc;
+	cell_release(s, h, p);
+	*h = nh;
+	*p = np;
+	return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+void
+scpp_store_config_init(struct scpp_store_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->socket_id = -1;
+	cfg->max_entries = 1u << 20;
+	cfg->max_map_entries = 1u << 20;
+	cfg->extent_bytes = UINT64_C(64) << 20;
+	cfg->max_value_len = SCPP_STORE_VALUE_LEN_DEFAULT;
+	cfg->oid_epoch = 1;
+}
+
+struct layout {
+	uint32_t nb, mnb;
+	uint64_t arena;
+	unsigned int top;
+	uint64_t size[R_COUNT];
+};
+
+static uint32_t
+buckets_for(uint32_t n)
+{
+	uint64_t nb = ((uint64_t)n * 10 + SLOTS_PER_BUCKET_AT_MAX_LOAD_X10 - 1) /
+		      SLOTS_PER_BUCKET_AT_MAX_LOAD_X10;
+
+	return nb == 0 ? 1 : (uint32_t)nb;
+}
+
+static int
+layout_of(const struct scpp_store_config *cfg, struct layout *l)
+{
+	uint64_t topsz;
+
+	if (cfg == NULL || cfg->max_entries == 0 || cfg->max_entries >= (1u << 31) ||
+	    cfg->max_map_entries >= (1u << 31) || cfg->max_value_len == 0 ||
+	    cfg->max_value_len > UINT32_MAX || cfg->oid_epoch == 0 ||
+	    cfg->oid_epoch > SCPP_OID_EPOCH_MAX ||
+	    cfg->extent_bytes > (UINT64_C(1) << 42))
+		return -EINVAL;
+	memset(l, 0, sizeof(*l));
+	l->nb = buckets_for(cfg->max_entries);
+	l->mnb = buckets_for(cfg->max_map_entries);
+	/* The top class holds max_value_len; a smaller arena caps it. */
+	l->top = ext_class(cfg->max_value_len);
+	if (cfg->extent_bytes > 0 && cfg->extent_bytes < ((uint64_t)SCPP_STORE_EXTENT_MIN << l->top))
+		l->top = ext_class(cfg->extent_bytes);
+	topsz = (uint64_t)SCPP_STORE_EXTENT_MIN << l->top;
+	l->arena = (cfg->extent_bytes + topsz - 1) / topsz * topsz;
+	l->size[R_SHARD] = sizeof(struct scpp_store);
+	l->size[R_BUCKETS] = (uint64_t)l->nb * sizeof(struct bucket);
+	l->size[R_ENTRIES] = (uint64_t)cfg->max_entries * sizeof(struct entry);
+	l->size[R_MBUCKETS] = (uint64_t)l->mnb * sizeof(struct bucket);
+	l->size[R_MENTRIES] = (uint64_t)cfg->max_map_entries * sizeof(struct mentry);
+	l->size[R_ARENA] = l->arena;
+	l->size[R_BITS] = l->arena > 0 ? ext_bits_size(l->arena, l->top) : 0;
+	return 0;
+}
+
+uint64_t
+scpp_store_mem_size(const struct scpp_store_config *cfg)
+{
+	struct layout l;
+	uint64_t sum = 0;
+
+	if (layout_of(cfg, &l) != 0)
+		return 0;
+	for (int r = 0; r < R_COUNT; r++)
+		sum += l.size[r];
+	return sum;
+}
+
+static void
+reset(struct scpp_store *s)
+{
+	memset(s->bk, 0, (size_t)s->nb * sizeof(struct bucket));
+	memset(s->mbk, 0, (size_t)s->mnb * sizeof(struct bucket));
+	s->ent_hiwater = 0;
+	s->ent_free = NIL_IDX;
+	s->ent_used = 0;
+	s->ment_hiwater = 0;
+	s->ment_free = NIL_IDX;
+	s->ment_used = 0;
+	s->idx.used = 0;
+	s->idx.overflowed = 0;
+	s->midx.used = 0;
+	s->midx.overflowed = 0;
+	ext_init(&s->ex, s->arena, s->reg[R_ARENA].size, s->ex.top,
+		 (uint64_t *)s->reg[R_BITS].p);
+	stat_set(&s->n_entities, 0);
+	stat_set(&s->n_triples, 0);
+	stat_set(&s->n_maps, 0);
+	stat_set(&s->n_mentries, 0);
+	stat_set(&s->n_pinned, 0);
+}
+
+static const char *const region_name[R_COUNT] = {
+	"shard", "buckets", "entries", "mbuckets", "mentries", "arena", "bits",
+};
+
+struct scpp_store *
+scpp_store_create(const struct scpp_store_config *cfg)
+{
+	const struct scpp_store_mem_ops *mem;
+	struct region reg[R_COUNT];
+	struct scpp_store *s;
+	struct layout l;
+	int err = ENOMEM;
+	int r;
+
+	memset(reg, 0, sizeof(reg));
+	if (layout_of(cfg, &l) != 0) {
+		rte_errno = errno = EINVAL;
+		return NULL;
+	}
+	mem = cfg->mem != NULL ? cfg->mem : &scpp_store_mem_rte;
+	for (r = 0; r < R_COUNT; r++) {
+		if (l.size[r] == 0)
+			continue;
+		reg[r].size = l.size[r];
+		reg[r].p = mem->alloc(mem->ctx, region_name[r], l.size[r], 64,
+				      cfg->socket_id);
+		if (reg[r].p == NULL)
+			goto err_free;
+	}
+	s = reg[R_SHARD].p;
+	memset(s, 0, sizeof(*s));
+	memcpy(s->reg, reg, sizeof(reg));
+	s->mem = *mem;
+	if (cfg->name != NULL)
+		snprintf(s->name, sizeof(s->name), "%s", cfg->name);
+	s->bk = reg[R_BUCKETS].p;
+	s->nb = l.nb;
+	s->ent = reg[R_ENTRIES].p;
+	s->max_entries = cfg->max_entries;
+	s->mbk = reg[R_MBUCKETS].p;
+	s->mnb = l.mnb;
+	s->ment = reg[R_MENTRIES].p;
+	s->max_mentries = cfg->max_map_entries;
+	s->arena = reg[R_ARENA].p;
+	s->max_value_len = cfg->max_value_len;
+	s->idx.bk = s->bk;
+	s->idx.nb = s->nb;
+	s->midx.bk = s->mbk;
+	s->midx.nb = s->mnb;
+	s->ex.top = l.top;
+	if (scpp_oid_gen_init(&s->gen, cfg->oid_locale, cfg->oid_node,
+			      cfg->oid_shard, cfg->oid_epoch) != 0) {
+		err = EINVAL;
+		goto err_free;
+	}
+	reset(s);
+	return s;
+
+err_free:
+	rte_errno = errno = err;
+	for (r = R_COUNT - 1; r >= 0; r--)
+		if (reg[r].p != NULL)
+			mem->free(mem->ctx, reg[r].p, reg[r].size);
+	return NULL;
+}
+
+void
+scpp_store_free(struct scpp_store *s)
+{
+	struct scpp_store_mem_ops mem;
+	struct region reg[R_COUNT];
+
+	if (s == NULL)
+		return;
+	mem = s->mem;
+	memcpy(reg, s->reg, sizeof(reg));
+	/* The shard struct is region 0: free it last. */
+	for (int r = R_COUNT - 1; r >= 0; r--)
+		if (reg[r].p != NULL)
+			mem.free(mem.ctx, reg[r].p, reg[r].size);
+}
+
+int
+scpp_store_clear(struct scpp_store *s)
+{
+	if (s == NULL)
+		return -EINVAL;
+	if (s->n_pinned != 0)
+		return -EBUSY;
+	reset(s);
+	return 0;
+}
+
+void
+scpp_store_mem_region(const struct scpp_store *s, void **base, size_t *len)
+{
+	*base = s->arena;
+	*len = s->reg[R_ARENA].size;
+}
+
+void
+scpp_store_stats_get(const struct scpp_store *s, struct scpp_store_stats *st)
+{
+	double sat;
+
+	memset(st, 0, sizeof(*st));
+	st->entities = stat_get(&s->n_entities);
+	st->triples = stat_get(&s->n_triples);
+	st->maps = stat_get(&s->n_maps);
+	st->map_entries = stat_get(&s->n_mentries);
+	st->entries_max = s->max_entries;
+	st->map_entries_max = s->max_mentries;
+	st->buckets = s->nb;
+	st->map_buckets = s->mnb;
+	st->load_factor = (double)stat_get(&s->idx.used) / ((double)s->nb * BUCKET_SLOTS);
+	st->map_load_factor = (double)stat_get(&s->midx.used) / ((double)s->mnb * BUCKET_SLOTS);
+	st->overflow_buckets = stat_get(&s->idx.overflowed);
+	st->map_overflow_buckets = stat_get(&s->midx.overflowed);
+	st->extent_bytes = s->ex.size;
+	st->extent_used = stat_get(&s->ex.used_bytes);
+	st->extent_payload = stat_get(&s->ex.payload_bytes);
+	st->extent_largest_free = ext_largest_free(&s->ex);
+	for (unsigned int c = 0; c < SCPP_STORE_CLASSES; c++) {
+		st->class_count[c] = stat_get(&s->ex.nused[c]);
+		st->class_free[c] = stat_get(&s->ex.nfree[c]);
+	}
+	st->pinned = stat_get(&s->n_pinned);
+	for (int r = 0; r < R_COUNT; r++)
+		st->mem_bytes += s->reg[r].size;
+	sat = (double)(st->entities + st->triples) / (double)s->max_entries;
+	if (s->max_mentries > 0)
+		sat = SCPP_MAX(sat, (double)st->map_entries / s->max_mentries);
+	if (s->ex.size > 0)
+		sat = SCPP_MAX(sat, (double)st->extent_used / (double)s->ex.size);
+	st->saturation = sat;
+}
+
+int
+scpp_store_fits(const struct scpp_store *s, const struct scpp_store_need *need)
+{
+	if (s == NULL || need == NULL || (need->n_extents > 0 && need->extent_len == NULL))
+		return -EINVAL;
+	for (uint32_t i = 0; i < need->n_extents; i++)
+		if (need->extent_len[i] > s->max_value_len)
+			return -E2BIG;
+	if (need->entries > ent_free_count(s) ||
+	    need->map_entries > (uint64_t)(s->max_mentries - s->ment_used))
+		return -ENOSPC;
+	return ext_fits(&s->ex, need->extent_len, need->n_extents);
+}
+
+/* ------------------------------------------------------------- entities */
+
+static inline uint32_t
+find_entity(const struct scpp_store *s, struct scpp_oid oid)
+{
+	return find(s, key_hash(oid, SCPP_STORE_ATTR_NONE), oid, SCPP_STORE_ATTR_NONE);
+}
+
+int
+scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
+{
+	uint64_t h = key_hash(oid, SCPP_STORE_ATTR_NONE);
+	struct entry *e;
+	uint32_t x;
+
+	if (s == NULL || scpp_oid_is_nil(oid))
+		return -EINVAL;
+	if (find(s, h, oid, SCPP_STORE_ATTR_NONE) != NIL_IDX)
+		return -EEXIST;
+	if (ent_free_count(s) == 0)
+		return -ENOSPC;
+	x = ent_take(s);
+	e = &s->ent[x];
+	e->oid = oid;
+	e->attr = SCPP_STORE_ATTR_NONE;
+	e->next = NIL_IDX;
+	e->prev = NIL_IDX;
+	e->h.type = SCPP_VT_NIL;
+	e->h.kind = K_ENTITY;
+	e->h.ilen = 0;
+	memset(&e->v, 0, sizeof(e->v));
+	index_insert(&s->idx, h, x);
+	stat_add(&s->n_entities, 1);
+	return 0;
+}
+
+int
+scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out)
+{
+	struct scpp_oid_gen g;
+	struct scpp_oid oid;
+	int rc;
+
+	if (s == NULL || out == NULL)
+		return -EINVAL;
+	if (ent_free_count(s) == 0)
+		return -ENOSPC;
+	/* Mint on a copy: a failed create must not consume a counter. */
+	g = s->gen;
+	rc = scpp_oid_gen_next(&g, &oid);
+	if (rc != 0)
+		return rc;
+	rc = scpp_store_entity_create(s, oid);
+	if (rc != 0)
+		return rc;
+	s->gen = g;
+	*out = oid;
+	return 0;
+}
+
+bool
+scpp_store_entity_exists(const struct scpp_store *s, struct scpp_oid oid)
+{
+	return s != NULL && find_entity(s, oid) != NIL_IDX;
+}
+
+int64_t
+scpp_store_entity_count(const struct scpp_store *s, struct scpp_oid oid)
+{
+	uint32_t x;
+
+	if (s == NULL)
+		return -EINVAL;
+	x = find_entity(s, oid);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	return (int64_t)s->ent[x].v.ent.nattrs;
+}
+
+static inline bool
+entry_pinned(const struct entry *e)
+{
+	return e->h.kind == K_EXT && e->v.ext.pin != 0;
+}
+
+/* Remove every entry of map @owner. */
+static void
+map_clear(struct scpp_store *s, uint32_t owner)
+{
+	struct entry *o = &s->ent[owner];
+	uint32_t m = o->v.map.head;
+
+	while (m != NIL_IDX) {
+		struct mentry *me = &s->ment[m];
+		uint32_t nx = me->next;
+
+		if (nx != NIL_IDX)
+			rte_prefetch0(&s->ment[nx]);
+		index_remove(&s->midx, me->hash, m);
+		cell_release(s, &me->kh, &me->k);
+		cell_release(s, &me->vh, &me->v);
+		ment_put(s, m);
+		m = nx;
+	}
+	stat_add(&s->n_mentries, -(int64_t)o->v.map.count);
+	o->v.map.head = o->v.map.tail = NIL_IDX;
+	o->v.map.count = 0;
+}
+
+/* Unlink and free attribute entry @x of entity header @hx. */
+static void
+attr_remove(struct scpp_store *s, uint32_t hx, uint32_t x)
+{
+	struct entry *hd = &s->ent[hx];
+	struct entry *e = &s->ent[x];
+
+	if (e->h.kind == K_MAP) {
+		map_clear(s, x);
+		stat_add(&s->n_maps, -1);
+	}
+	cell_release(s, &e->h, &e->v);
+	if (e->prev != NIL_IDX)
+		s->ent[e->prev].next = e->next;
+	else
+		hd->next = e->next;
+	if (e->next != NIL_IDX)
+		s->ent[e->next].prev = e->prev;
+	else
+		hd->prev = e->prev;
+	hd->v.ent.nattrs--;
+	index_remove(&s->idx, key_hash(e->oid, e->attr), x);
+	ent_put(s, x);
+	stat_add(&s->n_triples, -1);
+}
+
+int
+scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid)
+{
+	uint32_t hx, x;
+
+	if (s == NULL)
+		return -EINVAL;
+	hx = find_entity(s, oid);
+	if (hx == NIL_IDX)
+		return -ENOENT;
+	/* Check every pin first: the delete is all or nothing. */
+	for (x = s->ent[hx].next; x != NIL_IDX; x = s->ent[x].next)
+		if (entry_pinned(&s->ent[x]))
+			return -EBUSY;
+	while ((x = s->ent[hx].next) != NIL_IDX)
+		attr_remove(s, hx, x);
+	index_remove(&s->idx, key_hash(oid, SCPP_STORE_ATTR_NONE), hx);
+	ent_put(s, hx);
+	stat_add(&s->n_entities, -1);
+	return 0;
+}
+
+int
+scpp_store_entity_iter(const struct scpp_store *s, uint64_t *cursor,
+		       struct scpp_oid *out, unsigned int n)
+{
+	unsigned int k = 0;
+	uint64_t x;
+
+	if (s == NULL || cursor == NULL || (out == NULL && n > 0))
+		return -EINVAL;
+	if (*cursor == UINT64_MAX)
+		return 0;
+	/* Scan the pool, not a list: positions never move, so the cursor
+	 * survives deletes and creates between calls. */
+	for (x = *cursor; x < s->ent_hiwater && k < n; x++)
+		if (s->ent[x].h.kind == K_ENTITY)
+			out[k++] = s->ent[x].oid;
+	*cursor = x >= s->ent_hiwater ? UINT64_MAX : x;
+	return (int)k;
+}
+
+int
+scpp_store_attr_iter(const struct scpp_store *s, struct scpp_oid oid,
+		     uint64_t *cursor, struct scpp_store_attr *out, unsigned int n)
+{
+	uint32_t hx, x;
+	unsigned int k = 0;
+
+	if (s == NULL || cursor == NULL || (out == NULL && n > 0))
+		return -EINVAL;
+	hx = find_entity(s, oid);
+	if (hx == NIL_IDX)
+		return -ENOENT;
+	if (*cursor == UINT64_MAX)
+		return 0;
+	x = *cursor == 0 ? s->ent[hx].next : (uint32_t)(*cursor - 1);
+	for (; x != NIL_IDX && k < n; k++) {
+		const struct entry *e = &s->ent[x];
+
+		out[k].attr = e->attr;
+		out[k].is_map = e->h.kind == K_MAP;
+		out[k].map_count = e->h.kind == K_MAP ? e->v.map.count : 0;
+		cell_value(s, &e->h, &e->v, &out[k].value);
+		x = e->next;
+	}
+	*cursor = x == NIL_IDX ? UINT64_MAX : (uint64_t)x + 1;
+	return (int)k;
+}
+
+/* -------------------------------------------------------------- triples */
+
+/* Copy out a plain value; map attributes and headers are not values. */
+static inline int
+entry_value(const struct scpp_store *s, const struct entry *e, struct scpp_value *out)
+{
+	if (SCPP_UNLIKELY(e->h.kind == K_MAP))
+		return -EMEDIUMTYPE;
+	cell_value(s, &e->h, &e->v, out);
+	return 0;
+}
+
+int
+scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+	       struct scpp_value *out)
+{
+	uint32_t x;
+
+	if (s == NULL || out == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	x = find(s, key_hash(oid, attr), oid, attr);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	return entry_value(s, &s->ent[x], out);
+}
+
+/*
+ * Burst lookup pipeline, one stage per loop over the burst so that each
+ * stage's memory accesses are in flight for the whole burst before the next
+ * stage needs them (the DPDK __bulk_lookup_prefetching_loop idea):
+ *   1. hash every key, prefetch its home bucket;
+ *   2. tag-match the home bucket, prefetch the first candidate entry, or,
+ *      if there is none and the bucket spilled, prefetch the next bucket;
+ *   3. tag-match those next buckets and prefetch their candidates;
+ *   4. finish the probe (single-item helper), prefetch extent data;
+ *   5. copy values out.
+ * Stages are unrolled by SCPP_STORE_BURST_UNROLL through STAGE_LOOP, which
+ * calls the one single-item helper of the stage.
+ */
+#define STAGE_LOOP(n, fn, ...)                                                \
+	do {                                                                  \
+		unsigned int i_ = 0;                                          \
+		for (; i_ + SCPP_STORE_BURST_UNROLL <= (n);                   \
+		     i_ += SCPP_STORE_BURST_UNROLL) {                         \
+			fn(i_ + 0, __VA_ARGS__);                              \
+			fn(i_ + 1, __VA_ARGS__);                              \
+			fn(i_ + 2, __VA_ARGS__);                              \
+			fn(i_ + 3, __VA_ARGS__);                              \
+		}                                                             \
+		for (; i_ < (n); i_++)                                        \
+			fn(i_, __VA_ARGS__);                                  \
+	} while (0)
+_Static_assert(SCPP_STORE_BURST_UNROLL == 4, "STAGE_LOOP unrolls by 4");
+
+struct burst_ctx {
+	uint64_t h[SCPP_STORE_BURST_MAX];
+	uint32_t b[SCPP_STORE_BURST_MAX];
+	uint32_t m[SCPP_STORE_BURST_MAX];
+	uint32_t x[SCPP_STORE_BURST_MAX];
+};
+
+static inline void
+prefetch_entry(const struct entry *e)
+{
+	/* A 48-byte entry straddles two lines for half of all indices. */
+	rte_prefetch0(e);
+	rte_prefetch0((const uint8_t *)e + sizeof(*e) - 1);
+}
+
+static inline void
+st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	struct burst_ctx *c)
+{
+	c->h[i] = key_hash(k[i].oid, k[i].attr);
+	c->b[i] = home_bucket(c->h[i], s->nb);
+	rte_prefetch0(&s->bk[c->b[i]]);
+}
+
+/* c->m[i] flag: the home bucket had no candidate but spilled, so the probe
+ * continues in bucket c->b[i] (already advanced and prefetched). */
+#define M_SPILL (1u << 31)
+
+static inline void
+st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
+{
+	const struct bucket *bk = &s->bk[c->b[i]];
+	unsigned int m = tag_match(bk, tag_of(c->h[i]));
+
+	c->m[i] = m;
+	if (m != 0) {
+		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
+	} else if (bk->overflow != 0) {
+		/* About 7 % of keys at 80 % load live in a later bucket; without
+		 * this their probe costs two serial cache misses in st_find. */
+		c->b[i] = next_bucket(c->b[i], s->nb);
+		c->m[i] = M_SPILL;
+		rte_prefetch0(&s->bk[c->b[i]]);
+	}
+}
+
+static inline void
+st_spill(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
+{
+	const struct bucket *bk;
+	unsigned int m;
+
+	if (SCPP_LIKELY(c->m[i] != M_SPILL))
+		return;
+	bk = &s->bk[c->b[i]];
+	m = tag_match(bk, tag_of(c->h[i]));
+	c->m[i] = m;
+	if (m != 0)
+		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
+}
+
+static inline void
+st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	struct burst_ctx *c)
+{
+	uint32_t x = k[i].attr == SCPP_STORE_ATTR_NONE ? NIL_IDX :
+		     find_from(s, c->b[i], c->m[i], tag_of(c->h[i]), k[i].oid, k[i].attr);
+
+	c->x[i] = x;
+	if (x != NIL_IDX && s->ent[x].h.kind == K_EXT)
+		rte_prefetch0(s->arena + s->ent[x].v.ext.off);
+}
+
+static inline void
+st_copy(unsigned int i, const struct scpp_store *s, struct scpp_value *vals,
+	struct burst_ctx *c, uint64_t *mask)
+{
+	uint32_t x = c->x[i];
+
+	if (x != NIL_IDX && entry_value(s, &s->ent[x], &vals[i]) == 0)
+		*mask |= UINT64_C(1) << i;
+}
+
+unsigned int
+scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *keys,
+		     unsigned int n, struct scpp_value *vals, uint64_t *hit_mask)
+{
+	struct burst_ctx c;
+	uint64_t mask = 0;
+
+	if (SCPP_UNLIKELY(n > SCPP_STORE_BURST_MAX)) {
+		n = 0;
+		goto out;
+	}
+	STAGE_LOOP(n, st_hash, s, keys, &c);
+	STAGE_LOOP(n, st_match, s, &c);
+	STAGE_LOOP(n, st_spill, s, &c);
+	STAGE_LOOP(n, st_find, s, keys, &c);
+	STAGE_LOOP(n, st_copy, s, vals, &c, &mask);
+out:
+	if (hit_mask != NULL)
+		*hit_mask = mask;
+	return n;
+}
+
+/*
+ * Set with a precomputed hash: the single-item worker of scpp_store_set()
+ * and scpp_store_set_burst().
+ */
+static int
+set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
+	   uint8_t type, uint64_t len, const void *src, const struct scpp_value *v)
+{
+	struct entry *e, *hd;
+	uint32_t x, hx;
+	int rc;
+
+	x = find(s, h, oid, attr);
+	if (x != NIL_IDX) {
+		e = &s->ent[x];
+		if (e->h.kind == K_MAP)
+			return -EMEDIUMTYPE;
+		if (entry_pinned(e))
+			return -EBUSY;
+		return cell_replace(s, &e->h, &e->v, type, len, src, v);
+	}
+	hx = find_entity(s, oid);
+	if (hx == NIL_IDX)
+		return -ENOENT;
+	if (ent_free_count(s) == 0)
+		return -ENOSPC;
+	{
+		struct cell_hdr nh;
+		union payload np;
+
+		rc = cell_build(s, type, len, src, v, &nh, &np);
+		if (rc != 0)
+			return rc;
+		x = ent_take(s);
+		e = &s->ent[x];
+		e->h = nh;
+		e->v = np;
+	}
+	e->oid = oid;
+	e->attr = attr;
+	hd = &s->ent[hx];
+	e->next = NIL_IDX;
+	e->prev = hd->prev;
+	if (hd->prev != NIL_IDX)
+		s->ent[hd->prev].next = x;
+	else
+		hd->next = x;
+	hd->prev = x;
+	hd->v.ent.nattrs++;
+	index_insert(&s->idx, h, x);
+	stat_add(&s->n_triples, 1);
+	return 0;
+}
+
+static inline int
+set_value(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
+	  const struct scpp_value *v)
+{
+	int rc = check_value(s, v);
+
+	if (rc != 0)
+		return rc;
+	return set_hashed(s, h, oid, attr, v->type, v->len,
+			  is_bytes_type(v->type) ? v->p : NULL, v);
+}
+
+int
+scpp_store_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+	       const struct scpp_value *v)
+{
+	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	return set_value(s, key_hash(oid, attr), oid, attr, v);
+}
+
+static inline void
+st_set_apply(unsigned int i, struct scpp_store *s, const struct scpp_store_key *k,
+	     const struct scpp_value *vals, struct burst_ctx *c, unsigned int *done)
+{
+	/* In order, stopping at the first failure (STAGE_LOOP cannot break). */
+	if (*done != i)
+		return;
+	if (k[i].attr != SCPP_STORE_ATTR_NONE &&
+	    set_value(s, c->h[i], k[i].oid, k[i].attr, &vals[i]) == 0)
+		*done = i + 1;
+}
+
+unsigned int
+scpp_store_set_burst(struct scpp_store *s, const struct scpp_store_key *keys,
+		     const struct scpp_value *vals, unsigned int n)
+{
+	struct burst_ctx c;
+	unsigned int done = 0;
+
+	if (SCPP_UNLIKELY(n > SCPP_STORE_BURST_MAX))
+		return 0;
+	STAGE_LOOP(n, st_hash, s, keys, &c);
+	STAGE_LOOP(n, st_match, s, &c);
+	STAGE_LOOP(n, st_spill, s, &c);
+	STAGE_LOOP(n, st_set_apply, s, keys, vals, &c, &done);
+	return done;
+}
+
+int
+scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	uint32_t x, hx;
+
+	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	x = find(s, key_hash(oid, attr), oid, attr);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	if (entry_pinned(&s->ent[x]))
+		return -EBUSY;
+	hx = find_entity(s, oid);
+	SCPP_VERIFY(hx != NIL_IDX);
+	attr_remove(s, hx, x);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- maps */
+
+/* Find the map attribute: entry index or a negative errno. */
+static int64_t
+find_map(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	uint32_t x;
+
+	if (attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	x = find(s, key_hash(oid, attr), oid, attr);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	if (s->ent[x].h.kind != K_MAP)
+		return -EMEDIUMTYPE;
+	return x;
+}
+
+static inline bool
+mentry_match(const struct scpp_store *s, const struct mentry *me, uint32_t owner,
+	     uint64_t h, const struct scpp_value *key)
+{
+	struct scpp_value k;
+
+	if (me->hash != h || me->owner != owner || me->kh.type != key->type)
+		return false;
+	cell_value(s, &me->kh, &me->k, &k);
+	return scpp_value_eq(&k, key);
+}
+
+static inline uint32_t
+mfind_from(const struct scpp_store *s, uint32_t b, unsigned int m, uint64_t h,
+	   uint32_t owner, const struct scpp_value *key)
+{
+	for (;;) {
+		const struct bucket *bk = &s->mbk[b];
+
+		while (m != 0) {
+			uint32_t x = bk->idx[__builtin_ctz(m)];
+
+			if (mentry_match(s, &s->ment[x], owner, h, key))
+				return x;
+			m &= m - 1;
+		}
+		if (bk->overflow == 0)
+			return NIL_IDX;
+		b = next_bucket(b, s->mnb);
+		m = tag_match(&s->mbk[b], tag_of(h));
+	}
+}
+
+static inline uint32_t
+mfind(const struct scpp_store *s, uint64_t h, uint32_t owner,
+      const struct scpp_value *key)
+{
+	uint32_t b;
+
+	if (s->max_mentries == 0)
+		return NIL_IDX;
+	b = home_bucket(h, s->mnb);
+	return mfind_from(s, b, tag_match(&s->mbk[b], tag_of(h)), h, owner, key);
+}
+
+int
+scpp_store_map_create(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	struct scpp_value nil = scpp_value_nil();
+	uint64_t h;
+	uint32_t x;
+	int rc;
+
+	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	h = key_hash(oid, attr);
+	if (find(s, h, oid, attr) != NIL_IDX)
+		return -EEXIST;
+	rc = set_hashed(s, h, oid, attr, SCPP_VT_NIL, 0, NULL, &nil);
+	if (rc != 0)
+		return rc;
+	x = find(s, h, oid, attr);
+	s->ent[x].h.kind = K_MAP;
+	s->ent[x].v.map.head = s->ent[x].v.map.tail = NIL_IDX;
+	s->ent[x].v.map.count = 0;
+	stat_add(&s->n_maps, 1);
+	return 0;
+}
+
+int
+scpp_store_map_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		   const struct scpp_value *key, struct scpp_value *out)
+{
+	int64_t owner;
+	uint32_t m;
+
+	if (s == NULL || key == NULL || out == NULL || key->type >= SCPP_VT_COUNT)
+		return -EINVAL;
+	owner = find_map(s, oid, attr);
+	if (owner < 0)
+		return (int)owner;
+	m = mfind(s, map_hash((uint32_t)owner, key), (uint32_t)owner, key);
+	if (m == NIL_IDX)
+		return -ENOENT;
+	cell_value(s, &s->ment[m].vh, &s->ment[m].v, out);
+	return 0;
+}
+
+static inline void
+mst_hash(unsigned int i, const struct scpp_store *s, uint32_t owner,
+	 const struct scpp_value *k, struct burst_ctx *c)
+{
+	c->h[i] = map_hash(owner, &k[i]);
+	c->b[i] = home_bucket(c->h[i], s->mnb);
+	rte_prefetch0(&s->mbk[c->b[i]]);
+}
+
+static inline void
+mst_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
+{
+	const struct bucket *bk = &s->mbk[c->b[i]];
+	unsigned int m = tag_match(bk, tag_of(c->h[i]));
+
+	c->m[i] = m;
+	if (m != 0)
+		rte_prefetch0(&s->ment[bk->idx[__builtin_ctz(m)]]);
+}
+
+static inline void
+mst_find(unsigned int i, const struct scpp_store *s, uint32_t owner,
+	 const struct scpp_value *k, struct scpp_value *vals, struct burst_ctx *c,
+	 uint64_t *mask)
+{
+	uint32_t x = mfind_from(s, c->b[i], c->m[i], c->h[i], owner, &k[i]);
+
+	if (x != NIL_IDX) {
+		cell_value(s, &s->ment[x].vh, &s->ment[x].v, &vals[i]);
+		*mask |= UINT64_C(1) << i;
+	}
+}
+
+unsigned int
+scpp_store_map_get_burst(const struct scpp_store *s, struct scpp_oid oid,
+			 uint32_t attr, const struct scpp_value *keys,
+			 unsigned int n, struct scpp_value *vals, uint64_t *hit_mask)
+{
+	struct burst_ctx c;
+	uint64_t mask = 0;
+	int64_t owner;
+
+	if (SCPP_UNLIKELY(n > SCPP_STORE_BURST_MAX) || s == NULL) {
+		n = 0;
+		goto out;
+	}
+	owner = find_map(s, oid, attr);
+	if (owner < 0 || s->max_mentries == 0) {
+		n = 0;
+		goto out;
+	}
+	STAGE_LOOP(n, mst_hash, s, (uint32_t)owner, keys, &c);
+	STAGE_LOOP(n, mst_match, s, &c);
+	STAGE_LOOP(n, mst_find, s, (uint32_t)owner, keys, vals, &c, &mask);
+out:
+	if (hit_mask != NULL)
+		*hit_mask = mask;
+	return n;
+}
+
+int
+scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		   const struct scpp_value *key, const struct scpp_value *val)
+{
+	uint64_t need[2], h, kh;
+	uint32_t owner, m;
+	bool new_map = false;
+	struct mentry *me;
+	struct entry *o;
+	int rc;
+
+	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	rc = check_value(s, key);
+	if (rc == 0)
+		rc = check_value(s, val);
+	if (rc != 0)
+		return rc;
+	h = key_hash(oid, attr);
+	owner = find(s, h, oid, attr);
+	if (owner == NIL_IDX) {
+		if (find_entity(s, oid) == NIL_IDX)
+			return -ENOENT;
+		if (ent_free_count(s) == 0)
+			return -ENOSPC;
+		new_map = true;
+	} else if (s->ent[owner].h.kind != K_MAP) {
+		return -EMEDIUMTYPE;
+	}
+	if (!new_map) {
+		kh = map_hash(owner, key);
+		m = mfind(s, kh, owner, key);
+		if (m != NIL_IDX) {
+			me = &s->ment[m];
+			return cell_replace(s, &me->vh, &me->v, val->type, val->len,
+					    is_bytes_type(val->type) ? val->p : NULL, val);
+		}
+	}
+	/* A new key: check every resource before touching anything. */
+	if (s->ment_used == s->max_mentries)
+		return -ENOSPC;
+	need[0] = cell_need(key);
+	need[1] = cell_need(val);
+	if (ext_fits(&s->ex, need, 2) != 0)
+		return -ENOSPC;
+	if (new_map) {
+		rc = scpp_store_map_create(s, oid, attr);
+		SCPP_VERIFY(rc == 0);
+		owner = find(s, h, oid, attr);
+	}
+	m = ment_take(s);
+	me = &s->ment[m];
+	rc = cell_build(s, key->type, key->len, is_bytes_type(key->type) ? key->p : NULL,
+			key, &me->kh, &me->k);
+	SCPP_VERIFY(rc == 0);
+	rc = cell_build(s, val->type, val->len, is_bytes_type(val->type) ? val->p : NULL,
+			val, &me->vh, &me->v);
+	SCPP_VERIFY(rc == 0);
+	me->rsv = 0;
+	me->owner = owner;
+	me->hash = map_hash(owner, key);
+	o = &s->ent[owner];
+	me->next = NIL_IDX;
+	me->prev = o->v.map.tail;
+	if (o->v.map.tail != NIL_IDX)
+		s->ment[o->v.map.tail].next = m;
+	else
+		o->v.map.head = m;
+	o->v.map.tail = m;
+	o->v.map.count++;
+	index_insert(&s->midx, me->hash, m);
+	stat_add(&s->n_mentries, 1);
+	return 0;
+}
+
+int
+scpp_store_map_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		   const struct scpp_value *key)
+{
+	struct mentry *me;
+	struct entry *o;
+	int64_t owner;
+	uint32_t m;
+
+	if (s == NULL || key == NULL || key->type >= SCPP_VT_COUNT)
+		return -EINVAL;
+	owner = find_map(s, oid, attr);
+	if (owner < 0)
+		return (int)owner;
+	m = mfind(s, map_hash((uint32_t)owner, key), (uint32_t)owner, key);
+	if (m == NIL_IDX)
+		return -ENOENT;
+	me = &s->ment[m];
+	o = &s->ent[owner];
+	index_remove(&s->midx, me->hash, m);
+	if (me->prev != NIL_IDX)
+		s->ment[me->prev].next = me->next;
+	else
+		o->v.map.head = me->next;
+	if (me->next != NIL_IDX)
+		s->ment[me->next].prev = me->prev;
+	else
+		o->v.map.tail = me->prev;
+	o->v.map.count--;
+	cell_release(s, &me->kh, &me->k);
+	cell_release(s, &me->vh, &me->v);
+	ment_put(s, m);
+	stat_add(&s->n_mentries, -1);
+	return 0;
+}
+
+int64_t
+scpp_store_map_count(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	int64_t owner;
+
+	if (s == NULL)
+		return -EINVAL;
+	owner = find_map(s, oid, attr);
+	if (owner < 0)
+		return owner;
+	return (int64_t)s->ent[owner].v.map.count;
+}
+
+int
+scpp_store_map_iter(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		    uint64_t *cursor, struct scpp_value *keys, struct scpp_value *vals,
+		    unsigned int n)
+{
+	unsigned int k = 0;
+	int64_t owner;
+	uint32_t m;
+
+	if (s == NULL || cursor == NULL || ((keys == NULL || vals == NULL) && n > 0))
+		return -EINVAL;
+	owner = find_map(s, oid, attr);
+	if (owner < 0)
+		return (int)owner;
+	if (*cursor == UINT64_MAX)
+		return 0;
+	m = *cursor == 0 ? s->ent[owner].v.map.head : (uint32_t)(*cursor - 1);
+	for (; m != NIL_IDX && k < n; k++) {
+		const struct mentry *me = &s->ment[m];
+
+		/* Entries of a map built in one go are contiguous; the
+		 * prefetch covers maps whose order was shuffled by deletes. */
+		if (me->next != NIL_IDX)
+			rte_prefetch0(&s->ment[me->next]);
+		cell_value(s, &me->kh, &me->k, &keys[k]);
+		cell_value(s, &me->vh, &me->v, &vals[k]);
+		m = me->next;
+	}
+	*cursor = m == NIL_IDX ? UINT64_MAX : (uint64_t)m + 1;
+	return (int)k;
+}
+
+/* --------------------------------------------------------- byte strings */
+
+/* Find a str/bytes triple: entry index or negative errno. */
+static int64_t
+find_bytes(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	uint32_t x;
+
+	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	x = find(s, key_hash(oid, attr), oid, attr);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	if (!is_bytes_type(s->ent[x].h.type) || s->ent[x].h.kind == K_MAP)
+		return -EMEDIUMTYPE;
+	return x;
+}
+
+static inline uint64_t
+entry_len(const struct entry *e)
+{
+	return e->h.kind == K_EXT ? e->v.ext.len : e->h.ilen;
+}
+
+static inline uint8_t *
+entry_data(struct scpp_store *s, struct entry *e)
+{
+	return e->h.kind == K_EXT ? s->arena + e->v.ext.off : e->v.b;
+}
+
+static inline bool
+range_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	/* Written so that off + len cannot overflow. */
+	return off <= size && len <= size - off;
+}
+
+int
+scpp_store_bytes_alloc(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		       uint8_t type, uint64_t len)
+{
+	struct scpp_value nil = scpp_value_nil();
+
+	if (s == NULL || attr == SCPP_STORE_ATTR_NONE || !is_bytes_type(type))
+		return -EINVAL;
+	if (len > s->max_value_len)
+		return -E2BIG;
+	return set_hashed(s, key_hash(oid, attr), oid, attr, type, len, NULL, &nil);
+}
+
+int
+scpp_store_bytes_read(const struct scpp_store *s, struct scpp_oid oid,
+		      uint32_t attr, uint64_t off, uint64_t len, void *dst)
+{
+	int64_t x = find_bytes(s, oid, attr);
+	const struct entry *e;
+
+	if (x < 0)
+		return (int)x;
+	e = &s->ent[x];
+	if (!range_ok(off, len, entry_len(e)))
+		return -ERANGE;
+	if (len == 0)
+		return 0;
+	if (dst == NULL)
+		return -EINVAL;
+	memcpy(dst, (e->h.kind == K_EXT ? s->arena + e->v.ext.off : e->v.b) + off, len);
+	return 0;
+}
+
+int
+scpp_store_bytes_write(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		       uint64_t off, uint64_t len, const void *src)
+{
+	int64_t x = find_bytes(s, oid, attr);
+	struct entry *e;
+
+	if (x < 0)
+		return (int)x;
+	e = &s->ent[x];
+	if (!range_ok(off, len, entry_len(e)))
+		return -ERANGE;
+	if (len == 0)
+		return 0;
+	if (src == NULL)
+		return -EINVAL;
+	memmove(entry_data(s, e) + off, src, len);
+	return 0;
+}
+
+int
+scpp_store_bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+			uint64_t len)
+{
+	int64_t x = find_bytes(s, oid, attr);
+	uint8_t tmp[SCPP_STORE_INLINE_MAX];
+	struct entry *e;
+	uint64_t cur, cap;
+
+	if (x < 0)
+		return (int)x;
+	if (len > s->max_value_len)
+		return -E2BIG;
+	e = &s->ent[x];
+	cur = entry_len(e);
+	if (e->h.kind == K_INLINE) {
+		if (len <= SCPP_STORE_INLINE_MAX) {
+			if (len > cur)
+				memset(e->v.b + cur, 0, len - cur);
+			e->h.ilen = (uint16_t)len;
+			return 0;
+		}
+		struct cell_hdr nh;
+		union payload np;
+		int rc = cell_build(s, e->h.type, len, NULL, NULL, &nh, &np);
+
+		if (rc != 0)
+			return rc;
+		memcpy(s->arena + np.ext.off, e->v.b, cur);
+		e->h = nh;
+		e->v = np;
+		return 0;
+	}
+	/* Extent. */
+	cap = (uint64_t)SCPP_STORE_EXTENT_MIN << e->v.ext.cls;
+	if (len <= SCPP_STORE_INLINE_MAX) {
+		if (e->v.ext.pin != 0)
+			return -EBUSY;
+		memcpy(tmp, s->arena + e->v.ext.off, len);
+		cell_release(s, &e->h, &e->v);
+		memset(&e->v, 0, sizeof(e->v));
+		memcpy(e->v.b, tmp, len);
+		e->h.kind = K_INLINE;
+		e->h.ilen = (uint16_t)len;
+		return 0;
+	}
+	if (len > cap || (len * 4 <= cap && e->v.ext.pin == 0)) {
+		struct cell_hdr nh;
+		union payload np;
+		int rc;
+
+		if (e->v.ext.pin != 0)
+			return -EBUSY;
+		rc = cell_build(s, e->h.type, len, NULL, NULL, &nh, &np);
+		if (rc != 0) {
+			if (len <= cap)
+				goto in_place; /* shrink: staying is fine */
+			return rc;
+		}
+		memcpy(s->arena + np.ext.off, s->arena + e->v.ext.off, SCPP_MIN(cur, len));
+		cell_release(s, &e->h, &e->v);
+		e->h = nh;
+		e->v = np;
+		return 0;
+	}
+in_place:
+	if (len > cur)
+		memset(s->arena + e->v.ext.off + cur, 0, len - cur);
+	s->ex.payload_bytes += len;
+	s->ex.payload_bytes -= cur;
+	e->v.ext.len = (uint32_t)len;
+	return 0;
+}
+
+static int64_t
+find_ext(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	int64_t x = find_bytes(s, oid, attr);
+
+	if (x >= 0 && s->ent[x].h.kind != K_EXT)
+		return -EMEDIUMTYPE;
+	return x;
+}
+
+int
+scpp_store_bytes_ptr(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		     uint64_t off, uint64_t len, void **ptr)
+{
+	int64_t x = find_ext(s, oid, attr);
+
+	if (x < 0)
+		return (int)x;
+	if (ptr == NULL)
+		return -EINVAL;
+	if (!range_ok(off, len, s->ent[x].v.ext.len))
+		return -ERANGE;
+	*ptr = s->arena + s->ent[x].v.ext.off + off;
+	return 0;
+}
+
+int
+scpp_store_bytes_pin(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	int64_t x = find_ext(s, oid, attr);
+	struct entry *e;
+
+	if (x < 0)
+		return (int)x;
+	e = &s->ent[x];
+	if (e->v.ext.pin == UINT16_MAX)
+		return -EOVERFLOW;
+	if (e->v.ext.pin++ == 0)
+		stat_add(&s->n_pinned, 1);
+	return 0;
+}
+
+int
+scpp_store_bytes_unpin(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	int64_t x = find_ext(s, oid, attr);
+	struct entry *e;
+
+	if (x < 0)
+		return (int)x;
+	e = &s->ent[x];
+	if (e->v.ext.pin == 0)
+		return -EINVAL;
+	if (--e->v.ext.pin == 0)
+		stat_add(&s->n_pinned, -1);
+	return 0;
+}

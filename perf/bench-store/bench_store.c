@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * scpp-bench-store: micro-benchmark of lib/store against DPDK rte_hash.
+ *
+ * Usage: scpp-bench-store [--large] [--sizes N,N,...] [--reps R]
+ *                         [--max-lookups N] [-- EAL args]
+ *
+ * Prints one JSON object per line. For every key count (default 10^4,
+ * 10^6, 10^7; --large adds 10^8) it builds a shard of that many small
+ * triples (8 attributes per entity, u64 values), a map attribute with
+ * min(keys, 10^7) u64 -> u64 entries and a set of 8 KiB byte strings, then
+ * measures single and burst operations over uniformly random keys; then it
+ * frees the shard and builds an rte_hash (16-byte keys derived from the
+ * same (OID, attr) pairs, CRC hash) and measures rte_hash_lookup and
+ * rte_hash_lookup_bulk in bursts of 32 over the same random key sequence.
+ * Each timed measurement is repeated --reps times (default 3) and the
+ * median is reported; "ratio" lines compare the two in the same run.
+ *
+ * Memory: hugepages when /proc/meminfo shows free ones (EAL --in-memory),
+ * else --no-huge -m 8192, noted as "mem":"nohuge" in every line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "scpp_store.h"
+
+#define BURST 32
+#define ATTRS 8
+#define BYTES_LEN 8192
+#define MAX_REPS 15
+
+static const char *mem_kind = "huge";
+static int reps = 3;
+static uint64_t max_lookups = 4u << 20;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t
+rng(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+static struct scpp_oid
+ent_oid(uint64_t e)
+{
+	return scpp_oid_make(0, 1, 0, 1, e + 1);
+}
+
+static struct scpp_store_key
+triple_key(uint64_t i)
+{
+	struct scpp_store_key k = {ent_oid(i / ATTRS), (uint32_t)(i % ATTRS) + 1, 0};
+
+	return k;
+}
+
+/* The rte_hash baseline key: 16 bytes, unique per (OID, attr). */
+struct hkey {
+	uint64_t lo;
+	uint64_t hi;
+};
+
+static struct hkey
+hash_key(const struct scpp_store_key *k)
+{
+	struct hkey h = {k->oid.lo, k->oid.hi ^ ((uint64_t)k->attr << 32)};
+
+	return h;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_dbl);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void
+emit(const char *op, uint64_t keys, double mops, int nreps, const char *extra)
+{
+	printf("{\"op\":\"%s\",\"keys\":%" PRIu64 ",\"mops\":%.2f,\"reps\":%d,"
+	       "\"mem\":\"%s\"%s%s}\n", op, keys, mops, nreps, mem_kind,
+	       extra != NULL ? "," : "", extra != NULL ? extra : "");
+	fflush(stdout);
+}
+
+static void
+die(const char *what, int rc)
+{
+	fprintf(stderr, "scpp-bench-store: %s failed: %s\n", what, strerror(rc < 0 ? -rc : rc));
+	exit(1);
+}
+
+/* Run @fn @reps times over @n operations; report the median rate. */
+typedef uint64_t (*bench_fn)(void *ctx, uint64_t n);
+
+static double
+measure(const char *op, uint64_t keys, bench_fn fn, void *ctx, uint64_t n,
+	const char *extra)
+{
+	double r[MAX_REPS];
+	volatile uint64_t sink = 0;
+
+	for (int i = 0; i < reps; i++) {
+		double t0 = now();
+
+		sink += fn(ctx, n);
+		r[i] = (double)n / (now() - t0) / 1e6;
+	}
+	(void)sink;
+	r[0] = median(r, reps);
+	emit(op, keys, r[0], reps, extra);
+	return r[0];
+}
+
+struct ctx {
+	struct scpp_store *s;
+	struct rte_hash *h;
+	struct scpp_store_key *look; /* random keys, n_look of them */
+	struct scpp_value *mkeys;    /* random map keys */
+	uint64_t n_look;
+	uint64_t keys;
+	uint64_t map_n;
+	uint64_t nbytes;
+	uint64_t rlen;
+	uint8_t *buf;
+	uint64_t seed;
+};
+
+static uint64_t
+b_get(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct scpp_value v;
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		const struct scpp_store_key *k = &c->look[i % c->n_look];
+
+		if (scpp_store_get(c->s, k->oid, k->attr, &v) != 0)
+			die("get", ENOENT);
+		sum += v.u;
+	}
+	return sum;
+}
+
+static uint64_t
+b_get_burst(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct scpp_value v[BURST];
+	uint64_t sum = 0, mask;
+
+	for (uint64_t i = 0; i + BURST <= n; i += BURST) {
+		scpp_store_get_burst(c->s, &c->look[i % c->n_look], BURST, v, &mask);
+		if (mask != (UINT64_C(1) << BURST) - 1)
+			die("get_burst", ENOENT);
+		sum += v[0].u + v[BURST - 1].u;
+	}
+	return sum;
+}
+
+static uint64_t
+b_set(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+
+	for (uint64_t i = 0; i < n; i++) {
+		const struct scpp_store_key *k = &c->look[i % c->n_look];
+		struct scpp_value v = scpp_value_u64(i);
+		int rc = scpp_store_set(c->s, k->oid, k->attr, &v);
+
+		if (rc != 0)
+			die("set", rc);
+	}
+	return n;
+}
+
+static uint64_t
+b_set_burst(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct scpp_value v[BURST];
+
+	for (uint64_t i = 0; i + BURST <= n; i += BURST) {
+		for (int j = 0; j < BURST; j++)
+			v[j] = scpp_value_u64(i + (uint64_t)j);
+		if (scpp_store_set_burst(c->s, &c->look[i % c->n_look], v, BURST) != BURST)
+			die("set_burst", ENOSPC);
+	}
+	return n;
+}
+
+static struct scpp_oid
+map_oid(void)
+{
+	return ent_oid(UINT64_C(1) << 36);
+}
+
+static uint64_t
+b_map_get(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct scpp_value v;
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (scpp_store_map_get(c->s, map_oid(), 1, &c->mkeys[i % c->n_look], &v) != 0)
+			die("map_get", ENOENT);
+		sum += v.u;
+	}
+	return sum;
+}
+
+static uint64_t
+b_map_get_burst(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct scpp_value v[BURST];
+	uint64_t sum = 0, mask;
+
+	for (uint64_t i = 0; i + BURST <= n; i += BURST) {
+		scpp_store_map_get_burst(c->s, map_oid(), 1, &c->mkeys[i % c->n_look],
+					 BURST, v, &mask);
+		if (mask != (UINT64_C(1) << BURST) - 1)
+			die("map_get_burst", ENOENT);
+		sum += v[0].u;
+	}
+	return sum;
+}
+
+static uint64_t
+b_map_set(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+
+	for (uint64_t i = 0; i < n; i++) {
+		struct scpp_value v = scpp_value_u64(i);
+		int rc = scpp_store_map_set(c->s, map_oid(), 1, &c->mkeys[i % c->n_look], &v);
+
+		if (rc != 0)
+			die("map_set", rc);
+	}
+	return n;
+}
+
+static uint64_t
+b_map_iter(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct scpp_value k[256], v[256];
+	uint64_t cur = 0, sum = 0, got = 0;
+	int m;
+
+	(void)n;
+	while ((m = scpp_store_map_iter(c->s, map_oid(), 1, &cur, k, v, 256)) > 0) {
+		sum += k[m - 1].u;
+		got += (uint64_t)m;
+	}
+	if (got != c->map_n)
+		die("map_iter", EIO);
+	return sum;
+}
+
+static uint64_t
+b_bytes_read(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r = rng(&c->seed);
+		uint64_t e = (r >> 20) % c->nbytes;
+		uint64_t off = (r & 0xffff) % (BYTES_LEN - c->rlen + 1) & ~UINT64_C(63);
+		int rc = scpp_store_bytes_read(c->s, ent_oid(e), ATTRS + 1, off, c->rlen, c->buf);
+
+		if (rc != 0)
+			die("bytes_read", rc);
+		sum += c->buf[0];
+	}
+	return sum;
+}
+
+static uint64_t
+b_bytes_write(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r = rng(&c->seed);
+		uint64_t e = (r >> 20) % c->nbytes;
+		uint64_t off = (r & 0xffff) % (BYTES_LEN - c->rlen + 1) & ~UINT64_C(63);
+		int rc;
+
+		c->buf[0] = (uint8_t)i;
+		rc = scpp_store_bytes_write(c->s, ent_oid(e), ATTRS + 1, off, c->rlen, c->buf);
+		if (rc != 0)
+			die("bytes_write", rc);
+	}
+	return n;
+}
+
+static uint64_t
+b_hash_lookup(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		struct hkey k = hash_key(&c->look[i % c->n_look]);
+		int32_t pos = rte_hash_lookup(c->h, &k);
+
+		if (pos < 0)
+			die("rte_hash_lookup", ENOENT);
+		sum += (uint64_t)pos;
+	}
+	return sum;
+}
+
+static uint64_t
+b_hash_lookup_bulk(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct hkey k[BURST];
+	const void *kp[BURST];
+	int32_t pos[BURST];
+	uint64_t sum = 0;
+
+	for (int j = 0; j < BURST; j++)
+		kp[j] = &k[j];
+	for (uint64_t i = 0; i + BURST <= n; i += BURST) {
+		/* Building the 16-byte keys is part of the cost, as our burst
+		 * reads the (OID, attr) keys directly. */
+		for (int j = 0; j < BURST; j++)
+			k[j] = hash_key(&c->look[(i + (uint64_t)j) % c->n_look]);
+		if (rte_hash_lookup_bulk(c->h, kp, BURST, pos) != 0 || pos[0] < 0 ||
+		    pos[BURST - 1] < 0)
+			die("rte_hash_lookup_bulk", ENOENT);
+		sum += (uint64_t)pos[0];
+	}
+	return sum;
+}
+
+static uint64_t
+heap_used(void)
+{
+	struct rte_malloc_socket_stats st;
+	uint64_t sum = 0;
+
+	for (int sock = 0; sock < RTE_MAX_NUMA_NODES; sock++)
+		if (rte_malloc_get_socket_stats(sock, &st) == 0)
+			sum += st.heap_allocsz_bytes;
+	return sum;
+}
+
+static void
+run_size(uint64_t keys, double *get_burst_out, double *get_out)
+{
+	struct scpp_store_config cfg;
+	struct scpp_store_stats st;
+	struct ctx c;
+	uint64_t ents = (keys + ATTRS - 1) / ATTRS, n_ops, h0;
+	double t0, r_store_burst, r_store_single, r_hash_bulk, r_hash_single, bpt;
+	char extra[256];
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.keys = keys;
+	c.seed = 0x5eed + keys;
+	c.map_n = keys > 10000000 ? 10000000 : keys;
+	c.nbytes = ents < 65536 ? ents : 65536;
+	c.n_look = keys < max_lookups ? keys : max_lookups;
+	c.n_look -= c.n_look % BURST; /* bursts never straddle the end */
+	n_ops = c.n_look < (1u << 20) ? (1u << 20) : c.n_look;
+	n_ops -= n_ops % BURST;
+	c.look = malloc(c.n_look * sizeof(*c.look));
+	c.mkeys = malloc(c.n_look * sizeof(*c.mkeys));
+	c.buf = malloc(BYTES_LEN);
+	if (c.look == NULL || c.mkeys == NULL || c.buf == NULL)
+		die("malloc", ENOMEM);
+	for (uint64_t i = 0; i < c.n_look; i++) {
+		c.look[i] = triple_key(rng(&c.seed) % keys);
+		c.mkeys[i] = scpp_value_u64(rng(&c.seed) % c.map_n);
+	}
+
+	/* The bytes-per-triple figure counts the triple part only: index
+	 * buckets + entries (entity headers included) over triples. */
+	scpp_store_config_init(&cfg);
+	cfg.max_entries = (uint32_t)(keys + ents);
+	cfg.max_map_entries = 0;
+	cfg.extent_bytes = 0;
+	bpt = (double)scpp_store_mem_size(&cfg) / (double)keys;
+
+	cfg.max_entries = (uint32_t)(keys + ents + 2 + c.nbytes); /* + map entity, map attr, byte strings */
+	cfg.max_map_entries = (uint32_t)c.map_n;
+	cfg.extent_bytes = c.nbytes * BYTES_LEN;
+	cfg.max_value_len = BYTES_LEN;
+	h0 = heap_used();
+	c.s = scpp_store_create(&cfg);
+	if (c.s == NULL)
+		die("scpp_store_create", rte_errno);
+
+	/* Populate: insert rates are one pass (nothing to take a median of). */
+	t0 = now();
+	for (uint64_t e = 0; e < ents; e++) {
+		rc = scpp_store_entity_create(c.s, ent_oid(e));
+		if (rc != 0)
+			die("entity_create", rc);
+	}
+	emit("entity_create", keys, (double)ents / (now() - t0) / 1e6, 1, NULL);
+	t0 = now();
+	for (uint64_t i = 0; i < keys; i++) {
+		struct scpp_store_key k = triple_key(i);
+		struct scpp_value v = scpp_value_u64(i);
+
+		rc = scpp_store_set(c.s, k.oid, k.attr, &v);
+		if (rc != 0)
+			die("set (insert)", rc);
+	}
+	scpp_store_stats_get(c.s, &st);
+	snprintf(extra, sizeof(extra), "\"bytes_per_triple\":%.1f,"
+		 "\"overhead_per_triple\":%.1f,\"attrs_per_entity\":%d,"
+		 "\"load_factor\":%.3f,\"overflow_buckets\":%" PRIu64,
+		 bpt, bpt - 28.0, ATTRS, st.load_factor, st.overflow_buckets);
+	emit("insert", keys, (double)keys / (now() - t0) / 1e6, 1, extra);
+
+	r_store_single = measure("get", keys, b_get, &c, n_ops, NULL);
+	snprintf(extra, sizeof(extra), "\"burst\":%d,\"bytes_per_triple\":%.1f", BURST, bpt);
+	r_store_burst = measure("get_burst", keys, b_get_burst, &c, n_ops, extra);
+	measure("set", keys, b_set, &c, n_ops, NULL);
+	snprintf(extra, sizeof(extra), "\"burst\":%d", BURST);
+	measure("set_burst", keys, b_set_burst, &c, n_ops, extra);
+
+	/* Map of map_n u64 keys. */
+	rc = scpp_store_entity_create(c.s, map_oid());
+	if (rc != 0)
+		die("entity_create", rc);
+	t0 = now();
+	for (uint64_t i = 0; i < c.map_n; i++) {
+		struct scpp_value k = scpp_value_u64(i), v = scpp_value_u64(i);
+
+		rc = scpp_store_map_set(c.s, map_oid(), 1, &k, &v);
+		if (rc != 0)
+			die("map_set (insert)", rc);
+	}
+	snprintf(extra, sizeof(extra), "\"map_entries\":%" PRIu64, c.map_n);
+	emit("map_insert", keys, (double)c.map_n / (now() - t0) / 1e6, 1, extra);
+	measure("map_get", keys, b_map_get, &c, n_ops, extra);
+	snprintf(extra, sizeof(extra), "\"map_entries\":%" PRIu64 ",\"burst\":%d", c.map_n, BURST);
+	measure("map_get_burst", keys, b_map_get_burst, &c, n_ops, extra);
+	snprintf(extra, sizeof(extra), "\"map_entries\":%" PRIu64, c.map_n);
+	measure("map_set", keys, b_map_set, &c, n_ops, extra);
+	measure("map_iter", keys, b_map_iter, &c, c.map_n, extra);
+
+	/* Byte strings: nbytes values of 8 KiB. */
+	for (uint64_t e = 0; e < c.nbytes; e++) {
+		rc = scpp_store_bytes_alloc(c.s, ent_oid(e), ATTRS + 1, SCPP_VT_BYTES, BYTES_LEN);
+		if (rc != 0)
+			die("bytes_alloc", rc);
+	}
+	for (int sz = 0; sz < 2; sz++) {
+		c.rlen = sz == 0 ? 64 : 4096;
+		snprintf(extra, sizeof(extra), "\"len\":%" PRIu64 ",\"values\":%" PRIu64
+			 ",\"value_len\":%d", c.rlen, c.nbytes, BYTES_LEN);
+		measure(sz == 0 ? "bytes_read_64" : "bytes_read_4k", keys, b_bytes_read, &c,
+			n_ops / (sz == 0 ? 1 : 8), extra);
+		measure(sz == 0 ? "bytes_write_64" : "bytes_write_4k", keys, b_bytes_write, &c,
+			n_ops / (sz == 0 ? 1 : 8), extra);
+	}
+	scpp_store_stats_get(c.s, &st);
+	printf("{\"op\":\"shard_memory\",\"keys\":%" PRIu64 ",\"mem_bytes\":%" PRIu64
+	       ",\"heap_bytes\":%" PRIu64 ",\"entities\":%" PRIu64 ",\"triples\":%" PRIu64
+	       ",\"map_entries\":%" PRIu64 ",\"saturation\":%.3f,\"mem\":\"%s\"}\n",
+	       keys, st.mem_bytes, heap_used() - h0, st.entities, st.triples,
+	       st.map_entries, st.saturation, mem_kind);
+	scpp_store_free(c.s);
+	c.s = NULL;
+
+	/* rte_hash baseline on the same keys, after the shard is gone. */
+	{
+		struct rte_hash_parameters hp = {
+			.name = "bench_baseline",
+			.entries = (uint32_t)(keys < 1024 ? 1024 : keys),
+			.key_len = sizeof(struct hkey),
+			.hash_func = rte_hash_crc,
+			.hash_func_init_val = 0,
+			.socket_id = (int)rte_socket_id(),
+		};
+		uint64_t hb = heap_used();
+
+		c.h = rte_hash_create(&hp);
+		if (c.h == NULL)
+			die("rte_hash_create", rte_errno);
+		t0 = now();
+		for (uint64_t i = 0; i < keys; i++) {
+			struct scpp_store_key k = triple_key(i);
+			struct hkey hk = hash_key(&k);
+
+			if (rte_hash_add_key(c.h, &hk) < 0)
+				die("rte_hash_add_key", ENOSPC);
+		}
+		snprintf(extra, sizeof(extra), "\"bytes_per_key\":%.1f",
+			 (double)(heap_used() - hb) / (double)keys);
+		emit("rte_hash_add", keys, (double)keys / (now() - t0) / 1e6, 1, extra);
+		r_hash_single = measure("rte_hash_lookup", keys, b_hash_lookup, &c, n_ops, NULL);
+		snprintf(extra, sizeof(extra), "\"burst\":%d", BURST);
+		r_hash_bulk = measure("rte_hash_lookup_bulk", keys, b_hash_lookup_bulk, &c,
+				      n_ops, extra);
+		rte_hash_free(c.h);
+	}
+	printf("{\"op\":\"ratio\",\"keys\":%" PRIu64 ",\"what\":\"get_burst/rte_hash_lookup_bulk\","
+	       "\"value\":%.3f,\"target\":1.2}\n", keys, r_store_burst / r_hash_bulk);
+	printf("{\"op\":\"ratio\",\"keys\":%" PRIu64 ",\"what\":\"get/rte_hash_lookup\","
+	       "\"value\":%.3f}\n", keys, r_store_single / r_hash_single);
+	fflush(stdout);
+	*get_burst_out = r_store_burst;
+	*get_out = r_store_single;
+	free(c.look);
+	free(c.mkeys);
+	free(c.buf);
+}
+
+static bool
+hugepages_free(uint64_t need_pages)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long n = 0;
+
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n > 0 && (uint64_t)n >= need_pages;
+}
+
+int
+main(int argc, char **argv)
+{
+	uint64_t sizes[8] = {10000, 1000000, 10000000};
+	int nsizes = 3;
+	bool large = false;
+	char *eal[32];
+	int neal = 0, opt;
+	double burst[8], single[8];
+	static const struct option lo[] = {
+		{"large", no_argument, NULL, 'L'},
+		{"sizes", required_argument, NULL, 's'},
+		{"reps", required_argument, NULL, 'r'},
+		{"max-lookups", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
+	};
+	static char a0[] = "scpp-bench-store", a1[] = "--no-pci", a2[] = "-l", a3[] = "0",
+		    a4[] = "--log-level=error", a5[] = "--in-memory", a6[] = "--no-huge",
+		    a7[] = "-m", a8[] = "8192", a9[] = "--no-shconf";
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'L':
+			large = true;
+			break;
+		case 's': {
+			char *p = optarg;
+
+			nsizes = 0;
+			while (*p != '\0' && nsizes < 7) {
+				sizes[nsizes++] = strtoull(p, &p, 10);
+				if (*p == ',')
+					p++;
+			}
+			break;
+		}
+		case 'r':
+			reps = atoi(optarg);
+			if (reps < 1 || reps > MAX_REPS)
+				reps = 3;
+			break;
+		case 'm':
+			max_lookups = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [--large] [--sizes N,...] [--reps R] "
+				"[--max-lookups N] [-- EAL args]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (large && nsizes < 8)
+		sizes[nsizes++] = 100000000;
+	eal[neal++] = a0;
+	eal[neal++] = a1;
+	eal[neal++] = a2;
+	eal[neal++] = a3;
+	eal[neal++] = a4;
+	if (hugepages_free(large ? 6144 : 1536)) {
+		eal[neal++] = a5;
+	} else {
+		mem_kind = "nohuge";
+		eal[neal++] = a6;
+		eal[neal++] = a7;
+		eal[neal++] = a8;
+		eal[neal++] = a9;
+	}
+	for (int i = optind; i < argc && neal < 31; i++)
+		eal[neal++] = argv[i];
+	eal[neal] = NULL;
+	if (rte_eal_init(neal, eal) < 0)
+		die("rte_eal_init", rte_errno);
+	printf("{\"op\":\"config\",\"mem\":\"%s\",\"reps\":%d,\"burst\":%d,"
+	       "\"max_lookups\":%" PRIu64 ",\"note\":\"%s\"}\n", mem_kind, reps, BURST,
+	       max_lookups, strcmp(mem_kind, "huge") == 0 ? "hugepages via EAL --in-memory" :
+	       "no free hugepages: EAL --no-huge, figures are on 4 KiB pages");
+	for (int i = 0; i < nsizes; i++) {
+		run_size(sizes[i], &burst[i], &single[i]);
+		if (i > 0 && sizes[i - 1] * 10 == sizes[i])
+			printf("{\"op\":\"scaling\",\"what\":\"get_burst %" PRIu64 " / %" PRIu64
+			       "\",\"value\":%.3f,\"target\":0.6}\n", sizes[i], sizes[i - 1],
+			       burst[i] / burst[i - 1]);
+		else if (i > 0 && sizes[i - 1] * 100 == sizes[i])
+			printf("{\"op\":\"scaling\",\"what\":\"get_burst %" PRIu64 " / %" PRIu64
+			       "\",\"value\":%.3f}\n", sizes[i], sizes[i - 1], burst[i] / burst[i - 1]);
+	}
+	rte_eal_cleanup();
+	return 0;
+}
