@@ -25,8 +25,12 @@ scpp_oid_prefix_make(struct scpp_oid_prefix *p, struct scpp_oid o, unsigned int 
 {
 	if (len > 128)
 		return -EINVAL;
-	if (len <= 64) {
+	/* Shifts by 64 are undefined in C: lengths 0, 64 and 128 keep or
+	 * clear whole halves instead. */
+	if (len < 64) {
 		o.hi = len == 0 ? 0 : o.hi & ~(UINT64_MAX >> len);
+		o.lo = 0;
+	} else if (len == 64) {
 		o.lo = 0;
 	} else if (len < 128) {
 		o.lo &= ~(UINT64_MAX >> (len - 64));
