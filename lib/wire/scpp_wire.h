@@ -256,22 +256,40 @@ void scpp_wire_block_init(struct scpp_wire_block *b);
 /**
  * Declare a variable. @p name (may be NULL/empty) is borrowed.
  *
- * @return The variable index, -SCPP_E_TOO_MANY, or -EINVAL (name too long).
+ * @return The variable index, -SCPP_E_TOO_MANY, -SCPP_E_BAD_UTF8, or -EINVAL
+ *   (name too long, or NULL with a non-zero length).
  */
 int scpp_wire_block_var(struct scpp_wire_block *b, const char *name, uint16_t len);
 
 /** Add a returned variable. @return 0, -SCPP_E_BAD_VAR, or -EEXIST if already returned. */
 int scpp_wire_block_ret(struct scpp_wire_block *b, unsigned int var);
 
-/** Add a constant term; @return its index or -SCPP_E_TOO_MANY. Value memory is borrowed. */
+/**
+ * Add a constant term. Value memory is borrowed.
+ *
+ * @return Its index, -SCPP_E_TOO_MANY, -SCPP_E_BAD_VALUE_TYPE (unknown type),
+ *   -SCPP_E_BAD_UTF8 (a string that is not UTF-8), or -EINVAL (@p v NULL).
+ */
 int scpp_wire_term_const(struct scpp_wire_block *b, const struct scpp_value *v);
 /** Add a variable term; @return its index, -SCPP_E_BAD_VAR or -SCPP_E_TOO_MANY. */
 int scpp_wire_term_var(struct scpp_wire_block *b, unsigned int var);
+/**
+ * Term constructors for composite terms take the indexes of existing terms
+ * (so a negative error from an earlier call is rejected as -SCPP_E_BAD_TERM)
+ * and check them against the position rules of enum scpp_wire_pos: KEY parts
+ * are CONST/VAR, VALUE takes an ENT and an ATTR term, OFFSET an ADDR and a
+ * VAL term. A term may be used more than once; it is encoded once per use.
+ */
 /** Add `attr[key]`; @return its index, -SCPP_E_BAD_TERM or -SCPP_E_TOO_MANY. */
 int scpp_wire_term_key(struct scpp_wire_block *b, int attr, int key);
 /** Add `value(e, a)`; @return its index, -SCPP_E_BAD_TERM or -SCPP_E_TOO_MANY. */
 int scpp_wire_term_value(struct scpp_wire_block *b, int ent, int attr);
-/** Add `offset(addr, n)`; @return its index, -SCPP_E_BAD_TERM, -SCPP_E_NESTING or -SCPP_E_TOO_MANY. */
+/**
+ * Add `offset(addr, n)`. A VALUE address has depth 1 and each OFFSET adds 1;
+ * depth over SCPP_WIRE_NEST_MAX is -SCPP_E_NESTING.
+ *
+ * @return Its index, -SCPP_E_BAD_TERM, -SCPP_E_NESTING or -SCPP_E_TOO_MANY.
+ */
 int scpp_wire_term_offset(struct scpp_wire_block *b, int addr, int count);
 
 /**
@@ -279,7 +297,9 @@ int scpp_wire_term_offset(struct scpp_wire_block *b, int addr, int count);
  * @p status_var < 0 for none). Checks every position admits its term.
  *
  * @return The command index, -SCPP_E_BAD_OPCODE, -SCPP_E_BAD_TERM,
- *   -SCPP_E_BAD_VAR or -SCPP_E_TOO_MANY.
+ *   -SCPP_E_BAD_VAR or -SCPP_E_TOO_MANY (too many commands, or the block
+ *   would encode more than SCPP_WIRE_TERMS_MAX terms: shared terms count
+ *   once per use).
  */
 int scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1,
 			int t2, int status_var);
@@ -298,13 +318,18 @@ int scpp_wire_block_encode(const struct scpp_wire_block *b, uint8_t *buf, size_t
  * Decode a block message. Every index, count, tag, position and nesting
  * depth is checked; string constants and names are UTF-8-checked.
  *
+ * @param b
+ *   Output; its contents are unspecified after an error.
  * @param err_off
- *   If not NULL, set to the byte offset where decoding failed.
+ *   If not NULL, set on error to the offset of the first byte of the field
+ *   that failed (varint, name, value, term tag, opcode or flags byte);
+ *   untouched on success.
  * @return 0, or a negative code: -SCPP_E_TRUNCATED, -SCPP_E_BAD_FLAGS,
  *   -SCPP_E_TOO_MANY, -SCPP_E_BAD_VAR, -SCPP_E_BAD_OPCODE, -SCPP_E_BAD_TERM,
  *   -SCPP_E_NESTING, -SCPP_E_BAD_VARINT, -SCPP_E_BAD_VALUE_TYPE,
  *   -SCPP_E_BAD_UTF8, -SCPP_E_BAD_LENGTH, -SCPP_E_TRAILING, -EEXIST
  *   (a variable returned twice), -EINVAL (bad bool byte, name too long).
+ *   Every proper prefix of a valid block gives -SCPP_E_TRUNCATED.
  */
 int scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b,
 			   uint32_t *err_off);
@@ -372,7 +397,11 @@ struct scpp_wire_reply_reader {
 void scpp_wire_reply_reader_init(struct scpp_wire_reply_reader *r, const uint8_t *buf,
 				 size_t len);
 
-/** Tell the reader more bytes arrived: the buffer now holds @p len bytes at @p buf. */
+/**
+ * Tell the reader more bytes arrived: the buffer now holds @p len bytes at
+ * @p buf (it may have moved). The first r->off bytes must be the same bytes
+ * as before and @p len >= r->off (checked: aborts otherwise).
+ */
 void scpp_wire_reply_reader_feed(struct scpp_wire_reply_reader *r, const uint8_t *buf,
 				 size_t len);
 
@@ -383,8 +412,11 @@ void scpp_wire_reply_reader_feed(struct scpp_wire_reply_reader *r, const uint8_t
  *   (no more records), -SCPP_E_TRUNCATED when the next record is not complete
  *   yet (feed more bytes and call again; nothing was consumed), or an error:
  *   -SCPP_E_BAD_RECORD (unknown tag, or records out of order), -SCPP_E_TOO_MANY,
- *   -SCPP_E_BAD_VARINT, -SCPP_E_BAD_VALUE_TYPE, -SCPP_E_BAD_UTF8, -EINVAL
- *   (bad outcome byte), -SCPP_E_TRAILING (bytes after END).
+ *   -SCPP_E_BAD_VARINT (also: END errno over 32 bits), -SCPP_E_BAD_VALUE_TYPE,
+ *   -SCPP_E_BAD_UTF8, -SCPP_E_BAD_LENGTH (a string over 4 GiB), -EINVAL (bad
+ *   outcome byte, bad bool byte, name too long), -SCPP_E_TRAILING (bytes
+ *   after END). Errors consume nothing and repeat if called again; r->off is
+ *   the offset of the offending record.
  */
 int scpp_wire_reply_next(struct scpp_wire_reply_reader *r, struct scpp_wire_record *rec);
 
@@ -395,13 +427,26 @@ int scpp_wire_reply_next(struct scpp_wire_reply_reader *r, struct scpp_wire_reco
 struct scpp_wire_reply_writer {
 	uint8_t *buf;
 	size_t size;
-	size_t len;
-	uint16_t ncols;
+	size_t len;       /**< bytes written; the caller may send buf[0..len)
+			       and reset len to 0 to reuse the buffer */
+	uint16_t ncols;   /**< from COLUMNS; each row carries this many values */
+	uint8_t state;    /**< 0 expect COLUMNS, 1 body, 2 after END */
 };
 
 void scpp_wire_reply_writer_init(struct scpp_wire_reply_writer *w, uint8_t *buf, size_t size);
 
-/** @return 0 or -ENOSPC (nothing written). Same for the functions below. */
+/**
+ * Append one record. The writer enforces what the reader checks: record
+ * order (COLUMNS, then ROW/STATUS, then END), counts within the maxima,
+ * names of at most SCPP_WIRE_NAME_MAX bytes of UTF-8, known value types and
+ * outcomes. String values are not UTF-8-checked here (they come from the
+ * store, which validated them on the way in).
+ *
+ * @return 0, -ENOSPC (the record does not fit in the space left; nothing
+ *   written), or -EINVAL (out of order, a count over its maximum, a bad
+ *   name, value type or outcome; nothing written). Same for the functions
+ *   below.
+ */
 int scpp_wire_reply_columns(struct scpp_wire_reply_writer *w, const struct scpp_wire_name *names,
 			    uint16_t n);
 int scpp_wire_reply_row(struct scpp_wire_reply_writer *w, const struct scpp_value *v);

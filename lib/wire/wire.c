@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Datagram headers and command blocks: the builder, the encoder and the
+ * decoder.
+ *
+ * One set of rules, two entry points. What a position admits, what a
+ * composite term's children are, and how deep addresses nest are held in
+ * the tables below and checked by the same functions whether a block is
+ * built through the API or decoded from a datagram, so that everything the
+ * builder accepts encodes to bytes the decoder accepts, and vice versa.
+ *
+ * Canonical encoding: every field has exactly one encoding (minimal
+ * varints, bool 0/1, reserved bits zero, no padding, counts that must match
+ * the data), so encode(decode(bytes)) == bytes for every accepted input.
+ * The fuzz target checks this property.
+ *
+ * The decoder is on the per-packet path. It allocates nothing, recurses at
+ * most SCPP_WIRE_NEST_MAX + 2 levels (an address chain, then a VALUE, then
+ * a KEY), and checks each length against the end of the input before it
+ * reads. Decoded terms are stored in pre-order: a composite term's slot is
+ * taken when its tag is read, so the TOO_MANY check happens at the tag.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "scpp_wire.h"
+#include "wire_priv.h"
+
+const uint8_t scpp_wire_op_nterms[SCPP_OP_COUNT] = {
+	[SCPP_OP_GET] = 3,
+	[SCPP_OP_SET] = 3,
+	[SCPP_OP_COPY] = 3,
+	[SCPP_OP_CREATE] = 2,
+	[SCPP_OP_ALLOC] = 3,
+	[SCPP_OP_DEL] = 2,
+};
+
+const uint8_t scpp_wire_op_pos[SCPP_OP_COUNT][3] = {
+	[SCPP_OP_GET] = {SCPP_POS_ENT, SCPP_POS_ATTR, SCPP_POS_VAL},
+	[SCPP_OP_SET] = {SCPP_POS_ENT, SCPP_POS_ATTR, SCPP_POS_VAL},
+	[SCPP_OP_COPY] = {SCPP_POS_ADDR, SCPP_POS_ADDR, SCPP_POS_VAL},
+	[SCPP_OP_CREATE] = {SCPP_POS_DEST, SCPP_POS_VAL},
+	[SCPP_OP_ALLOC] = {SCPP_POS_ENT, SCPP_POS_ATTR, SCPP_POS_VAL},
+	[SCPP_OP_DEL] = {SCPP_POS_ENT, SCPP_POS_ATTR},
+};
+
+const char *const scpp_wire_op_name[SCPP_OP_COUNT] = {
+	[SCPP_OP_GET] = "get",
+	[SCPP_OP_SET] = "set",
+	[SCPP_OP_COPY] = "copy",
+	[SCPP_OP_CREATE] = "create",
+	[SCPP_OP_ALLOC] = "alloc",
+	[SCPP_OP_DEL] = "del",
+};
+
+#define TK(k) (1u << (k))
+#define TERM_KIND_MAX SCPP_TERM_OFFSET
+
+/* Term tags each position admits, as a bit set indexed by tag. */
+static const uint8_t pos_admits[] = {
+	[SCPP_POS_ENT] = TK(SCPP_TERM_CONST) | TK(SCPP_TERM_VAR),
+	[SCPP_POS_ATTR] = TK(SCPP_TERM_CONST) | TK(SCPP_TERM_VAR) | TK(SCPP_TERM_KEY),
+	[SCPP_POS_VAL] = TK(SCPP_TERM_CONST) | TK(SCPP_TERM_VAR),
+	[SCPP_POS_ADDR] = TK(SCPP_TERM_VALUE) | TK(SCPP_TERM_OFFSET),
+	[SCPP_POS_DEST] = TK(SCPP_TERM_VAR),
+};
+
+/* Positions of a composite term's two children (a, b). KEY's parts are
+ * plain values: a KEY cannot hold another KEY or an address. */
+static const uint8_t child_pos[TERM_KIND_MAX + 1][2] = {
+	[SCPP_TERM_KEY] = {SCPP_POS_VAL, SCPP_POS_VAL},
+	[SCPP_TERM_VALUE] = {SCPP_POS_ENT, SCPP_POS_ATTR},
+	[SCPP_TERM_OFFSET] = {SCPP_POS_ADDR, SCPP_POS_VAL},
+};
+
+static inline bool
+term_admitted(unsigned int pos, unsigned int kind)
+{
+	return kind <= TERM_KIND_MAX && (pos_admits[pos] & TK(kind)) != 0;
+}
+
+static inline bool
+term_composite(unsigned int kind)
+{
+	return kind >= SCPP_TERM_KEY;
+}
+
+/* ---- datagrams ---- */
+
+/*
+ * The checks shared by the decoder and the encoder, on the fields alone.
+ * Order matters for which code a multiply-broken header gets; it follows the
+ * header's byte order, with LAST checked after the fragment numbers it
+ * depends on.
+ */
+static int
+hdr_check(const struct scpp_wire_hdr *h)
+{
+	if (h->kind != SCPP_WIRE_BLOCK && h->kind != SCPP_WIRE_REPLY)
+		return -SCPP_E_BAD_KIND;
+	if ((h->flags & ~SCPP_WIRE_F_LAST) != 0 || h->tag_len > SCPP_WIRE_TAG_MAX)
+		return -SCPP_E_BAD_FLAGS;
+	if (h->kind == SCPP_WIRE_BLOCK) {
+		if (h->frag_count == 0 || h->frag_count > SCPP_WIRE_FRAGS_MAX ||
+		    h->frag_index >= h->frag_count)
+			return -SCPP_E_BAD_FRAGMENT;
+		if (((h->flags & SCPP_WIRE_F_LAST) != 0) !=
+		    (h->frag_index == h->frag_count - 1))
+			return -SCPP_E_BAD_FLAGS;
+	} else if (h->frag_count != 0) {
+		return -SCPP_E_BAD_FRAGMENT;
+	}
+	if (SCPP_WIRE_HDR_LEN + (size_t)h->payload_len + h->tag_len > SCPP_WIRE_DGRAM_MAX)
+		return -SCPP_E_BAD_LENGTH;
+	return 0;
+}
+
+int
+scpp_wire_hdr_decode(const uint8_t *d, size_t len, struct scpp_wire_hdr *h)
+{
+	size_t total;
+	int rc;
+
+	if (SCPP_UNLIKELY(len < SCPP_WIRE_HDR_LEN))
+		return -SCPP_E_TRUNCATED;
+	if (SCPP_UNLIKELY(d[0] != SCPP_WIRE_MAGIC0 || d[1] != SCPP_WIRE_MAGIC1))
+		return -SCPP_E_BAD_MAGIC;
+	if (SCPP_UNLIKELY(d[2] != SCPP_WIRE_VERSION))
+		return -SCPP_E_BAD_VERSION;
+	h->kind = d[3];
+	h->flags = d[4];
+	h->tag_len = d[5];
+	h->payload_len = (uint16_t)get_le(d + 6, 2);
+	h->client_id = get_le(d + 8, 8);
+	h->block_id = get_le(d + 16, 8);
+	h->frag_index = (uint32_t)get_le(d + 24, 4);
+	h->frag_count = (uint32_t)get_le(d + 28, 4);
+	rc = hdr_check(h);
+	if (SCPP_UNLIKELY(rc < 0))
+		return rc;
+	total = SCPP_WIRE_HDR_LEN + (size_t)h->payload_len + h->tag_len;
+	if (SCPP_UNLIKELY(len < total))
+		return -SCPP_E_TRUNCATED;
+	if (SCPP_UNLIKELY(len > total))
+		return -SCPP_E_BAD_LENGTH;
+	h->payload = d + SCPP_WIRE_HDR_LEN;
+	h->tag = h->payload + h->payload_len;
+	return 0;
+}
+
+int
+scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h)
+{
+	size_t total;
+
+	if (hdr_check(h) < 0 || (h->payload_len != 0 && h->payload == NULL))
+		return -EINVAL;
+	total = SCPP_WIRE_HDR_LEN + (size_t)h->payload_len + h->tag_len;
+	if (total > size)
+		return -ENOSPC;
+	/* The payload is moved before the header is written: callers often
+	 * encode the block in place at buf + 32, and memmove also covers any
+	 * other overlap. */
+	if (h->payload_len != 0 && h->payload != buf + SCPP_WIRE_HDR_LEN)
+		memmove(buf + SCPP_WIRE_HDR_LEN, h->payload, h->payload_len);
+	if (h->tag_len != 0) {
+		uint8_t *t = buf + SCPP_WIRE_HDR_LEN + h->payload_len;
+
+		if (h->tag == NULL)
+			memset(t, 0, h->tag_len);
+		else if (h->tag != t)
+			memmove(t, h->tag, h->tag_len);
+	}
+	buf[0] = SCPP_WIRE_MAGIC0;
+	buf[1] = SCPP_WIRE_MAGIC1;
+	buf[2] = SCPP_WIRE_VERSION;
+	buf[3] = h->kind;
+	buf[4] = h->flags;
+	buf[5] = h->tag_len;
+	put_le(buf + 6, h->payload_len, 2);
+	put_le(buf + 8, h->client_id, 8);
+	put_le(buf + 16, h->block_id, 8);
+	put_le(buf + 24, h->frag_index, 4);
+	put_le(buf + 28, h->frag_count, 4);
+	return (int)total;
+}
+
+/* ---- block builder ---- */
+
+void
+scpp_wire_block_init(struct scpp_wire_block *b)
+{
+	/* Only the counts: the arrays are written before they are read, and
+	 * clearing 40 KiB per block would dominate building small blocks. */
+	b->flags = 0;
+	b->nvars = 0;
+	b->nret = 0;
+	b->ncmds = 0;
+	b->nterms = 0;
+}
+
+int
+scpp_wire_block_var(struct scpp_wire_block *b, const char *name, uint16_t len)
+{
+	if (name == NULL && len != 0)
+		return -EINVAL;
+	if (len > SCPP_WIRE_NAME_MAX)
+		return -EINVAL;
+	if (!scpp_utf8_valid((const uint8_t *)name, len))
+		return -SCPP_E_BAD_UTF8;
+	if (b->nvars >= SCPP_WIRE_VARS_MAX)
+		return -SCPP_E_TOO_MANY;
+	b->var_name[b->nvars].p = name;
+	b->var_name[b->nvars].len = len;
+	return b->nvars++;
+}
+
+int
+scpp_wire_block_ret(struct scpp_wire_block *b, unsigned int var)
+{
+	if (var >= b->nvars)
+		return -SCPP_E_BAD_VAR;
+	for (unsigned int i = 0; i < b->nret; i++)
+		if (b->ret[i] == var)
+			return -EEXIST;
+	/* nret <= nvars follows from distinctness, so ret[] cannot overflow. */
+	b->ret[b->nret++] = (uint8_t)var;
+	return 0;
+}
+
+static struct scpp_wire_term *
+term_new(struct scpp_wire_block *b, uint8_t kind)
+{
+	struct scpp_wire_term *t = &b->term[b->nterms];
+
+	t->kind = kind;
+	t->var = 0;
+	t->a = 0;
+	t->b = 0;
+	t->value = scpp_value_nil();
+	return t;
+}
+
+int
+scpp_wire_term_const(struct scpp_wire_block *b, const struct scpp_value *v)
+{
+	if (v == NULL)
+		return -EINVAL;
+	if (v->type >= SCPP_VT_COUNT)
+		return -SCPP_E_BAD_VALUE_TYPE;
+	if (v->type == SCPP_VT_STR && !scpp_utf8_valid(v->p, v->len))
+		return -SCPP_E_BAD_UTF8;
+	if (b->nterms >= SCPP_WIRE_TERMS_MAX)
+		return -SCPP_E_TOO_MANY;
+	term_new(b, SCPP_TERM_CONST)->value = *v;
+	return b->nterms++;
+}
+
+int
+scpp_wire_term_var(struct scpp_wire_block *b, unsigned int var)
+{
+	if (var >= b->nvars)
+		return -SCPP_E_BAD_VAR;
+	if (b->nterms >= SCPP_WIRE_TERMS_MAX)
+		return -SCPP_E_TOO_MANY;
+	term_new(b, SCPP_TERM_VAR)->var = (uint8_t)var;
+	return b->nterms++;
+}
+
+static inline bool
+term_fits(const struct scpp_wire_block *b, int t, unsigned int pos)
+{
+	return t >= 0 && t < b->nterms && term_admitted(pos, b->term[t].kind);
+}
+
+/* Address nesting depth of an ADDR term: VALUE is 1, each OFFSET adds 1. */
+static unsigned int
+addr_depth(const struct scpp_wire_block *b, unsigned int t)
+{
+	unsigned int d = 1;
+
+	while (b->term[t].kind == SCPP_TERM_OFFSET) {
+		t = b->term[t].a;
+		d++;
+	}
+	return d;
+}
+
+/*
+ * Add a composite term. A child must already exist, so children always have
+ * smaller indexes than their parent and the term graph has no cycles.
+ */
+static int
+term_composite_add(struct scpp_wire_block *b, uint8_t kind, int x, int y)
+{
+	struct scpp_wire_term *t;
+
+	if (!term_fits(b, x, child_pos[kind][0]) || !term_fits(b, y, child_pos[kind][1]))
+		return -SCPP_E_BAD_TERM;
+	if (kind == SCPP_TERM_OFFSET && addr_depth(b, (unsigned int)x) + 1 > SCPP_WIRE_NEST_MAX)
+		return -SCPP_E_NESTING;
+	if (b->nterms >= SCPP_WIRE_TERMS_MAX)
+		return -SCPP_E_TOO_MANY;
+	t = term_new(b, kind);
+	t->a = (uint16_t)x;
+	t->b = (uint16_t)y;
+	return b->nterms++;
+}
+
+int
+scpp_wire_term_key(struct scpp_wire_block *b, int attr, int key)
+{
+	return term_composite_add(b, SCPP_TERM_KEY, attr, key);
+}
+
+int
+scpp_wire_term_value(struct scpp_wire_block *b, int ent, int attr)
+{
+	return term_composite_add(b, SCPP_TERM_VALUE, ent, attr);
+}
+
+int
+scpp_wire_term_offset(struct scpp_wire_block *b, int addr, int count)
+{
+	return term_composite_add(b, SCPP_TERM_OFFSET, addr, count);
+}
+
+/* Terms in the tree rooted at @p t, i.e. how many it encodes to. */
+static unsigned int
+tree_terms(const struct scpp_wire_block *b, unsigned int t)
+{
+	const struct scpp_wire_term *x = &b->term[t];
+
+	if (!term_composite(x->kind))
+		return 1;
+	return 1 + tree_terms(b, x->a) + tree_terms(b, x->b);
+}
+
+static unsigned int
+cmd_terms(const struct scpp_wire_block *b, const struct scpp_wire_cmd *c)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < c->nterms; i++)
+		n += tree_terms(b, c->term[i]);
+	return n;
+}
+
+int
+scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1, int t2,
+		    int status_var)
+{
+	const int t[3] = {t0, t1, t2};
+	struct scpp_wire_cmd *c;
+	unsigned int n, total;
+
+	if (op == 0 || op >= SCPP_OP_COUNT)
+		return -SCPP_E_BAD_OPCODE;
+	n = scpp_wire_op_nterms[op];
+	for (unsigned int i = 0; i < n; i++)
+		if (!term_fits(b, t[i], scpp_wire_op_pos[op][i]))
+			return -SCPP_E_BAD_TERM;
+	if (status_var >= b->nvars)
+		return -SCPP_E_BAD_VAR;
+	if (b->ncmds >= SCPP_WIRE_CMDS_MAX)
+		return -SCPP_E_TOO_MANY;
+	c = &b->cmd[b->ncmds];
+	c->op = (uint8_t)op;
+	c->flags = status_var >= 0 ? SCPP_WIRE_CF_STATUS : 0;
+	c->status_var = status_var >= 0 ? (uint8_t)status_var : 0;
+	c->nterms = (uint8_t)n;
+	for (unsigned int i = 0; i < 3; i++)
+		c->term[i] = i < n ? (uint16_t)t[i] : 0;
+	/*
+	 * A built term may be used by several commands (or twice in one), but
+	 * the encoding writes each use out in full, and the decoder bounds the
+	 * terms it stores. Count what the block will encode to, so a block the
+	 * builder accepts is never one the decoder rejects. This walks every
+	 * command (at most SCPP_WIRE_TERMS_MAX terms), fine off the hot path.
+	 */
+	total = 0;
+	for (unsigned int i = 0; i <= b->ncmds && total <= SCPP_WIRE_TERMS_MAX; i++)
+		total += cmd_terms(b, &b->cmd[i]);
+	if (total > SCPP_WIRE_TERMS_MAX)
+		return -SCPP_E_TOO_MANY;
+	return b->ncmds++;
+}
+
+/* ---- block encoder ---- */
+
+static size_t
+term_size(const struct scpp_wire_block *b, unsigned int t)
+{
+	const struct scpp_wire_term *x = &b->term[t];
+
+	switch (x->kind) {
+	case SCPP_TERM_CONST:
+		return 1 + scpp_value_encoded_size(&x->value);
+	case SCPP_TERM_VAR:
+		return 1 + scpp_varint_size(x->var);
+	default:
+		return 1 + term_size(b, x->a) + term_size(b, x->b);
+	}
+}
+
+size_t
+scpp_wire_block_encoded_size(const struct scpp_wire_block *b)
+{
+	size_t n = 1 + scpp_varint_size(b->nvars) + scpp_varint_size(b->nret) +
+		   scpp_varint_size(b->ncmds);
+
+	for (unsigned int i = 0; i < b->nvars; i++)
+		n += name_size(&b->var_name[i]);
+	for (unsigned int i = 0; i < b->nret; i++)
+		n += scpp_varint_size(b->ret[i]);
+	for (unsigned int i = 0; i < b->ncmds; i++) {
+		const struct scpp_wire_cmd *c = &b->cmd[i];
+
+		n += 2;
+		for (unsigned int k = 0; k < c->nterms; k++)
+			n += term_size(b, c->term[k]);
+		if (c->flags & SCPP_WIRE_CF_STATUS)
+			n += scpp_varint_size(c->status_var);
+	}
+	return n;
+}
+
+/* The caller checked the total size, so no write here can overflow. */
+static uint8_t *
+term_put(const struct scpp_wire_block *b, unsigned int t, uint8_t *p)
+{
+	const struct scpp_wire_term *x = &b->term[t];
+
+	*p++ = x->kind;
+	switch (x->kind) {
+	case SCPP_TERM_CONST:
+		/* Size was reserved by scpp_value_encoded_size(); the type
+		 * was checked when the term was made. */
+		return p + scpp_value_encode(p, scpp_value_encoded_size(&x->value), &x->value);
+	case SCPP_TERM_VAR:
+		return p + scpp_varint_encode(p, x->var);
+	default:
+		p = term_put(b, x->a, p);
+		return term_put(b, x->b, p);
+	}
+}
+
+int
+scpp_wire_block_encode(const struct scpp_wire_block *b, uint8_t *buf, size_t size)
+{
+	size_t need = scpp_wire_block_encoded_size(b);
+	uint8_t *p = buf;
+
+	if (need > size || need > INT32_MAX)
+		return -ENOSPC;
+	*p++ = b->flags;
+	p += scpp_varint_encode(p, b->nvars);
+	for (unsigned int i = 0; i < b->nvars; i++)
+		p += name_put(p, &b->var_name[i]);
+	p += scpp_varint_encode(p, b->nret);
+	for (unsigned int i = 0; i < b->nret; i++)
+		p += scpp_varint_encode(p, b->ret[i]);
+	p += scpp_varint_encode(p, b->ncmds);
+	for (unsigned int i = 0; i < b->ncmds; i++) {
+		const struct scpp_wire_cmd *c = &b->cmd[i];
+
+		*p++ = c->op;
+		*p++ = c->flags;
+		for (unsigned int k = 0; k < c->nterms; k++)
+			p = term_put(b, c->term[k], p);
+		if (c->flags & SCPP_WIRE_CF_STATUS)
+			p += scpp_varint_encode(p, c->status_var);
+	}
+	SCPP_VERIFY((size_t)(p - buf) == need);
+	return (int)need;
+}
+
+/* ---- block decoder ---- */
+
+/* A variable index: a varint below nvars. */
+static int
+decode_var(struct cur *c, const struct scpp_wire_block *b, uint8_t *out)
+{
+	size_t at = c->off;
+	uint64_t x;
+	int rc = cur_varint(c, &x);
+
+	if (rc < 0)
+		return rc;
+	if (x >= b->nvars) {
+		c->off = at;
+		return -SCPP_E_BAD_VAR;
+	}
+	*out = (uint8_t)x;
+	return 0;
+}
+
+/*
+ * Decode one term in position @p pos; @p depth is the number of address
+ * terms enclosing it. Recursion is bounded by the nesting check.
+ */
+static int
+decode_term(struct cur *c, struct scpp_wire_block *b, unsigned int pos, unsigned int depth,
+	    uint16_t *idx)
+{
+	struct scpp_wire_term *t;
+	unsigned int kind, i;
+	int rc;
+
+	if (pos == SCPP_POS_ADDR && ++depth > SCPP_WIRE_NEST_MAX)
+		return -SCPP_E_NESTING;
+	if (SCPP_UNLIKELY(c->off >= c->len))
+		return -SCPP_E_TRUNCATED;
+	kind = c->p[c->off];
+	if (SCPP_UNLIKELY(!term_admitted(pos, kind)))
+		return -SCPP_E_BAD_TERM;
+	if (SCPP_UNLIKELY(b->nterms >= SCPP_WIRE_TERMS_MAX))
+		return -SCPP_E_TOO_MANY;
+	c->off++;
+	t = term_new(b, (uint8_t)kind);
+	i = b->nterms++;
+	*idx = (uint16_t)i;
+	switch (kind) {
+	case SCPP_TERM_CONST:
+		return cur_value(c, &t->value);
+	case SCPP_TERM_VAR:
+		return decode_var(c, b, &t->var);
+	default:
+		rc = decode_term(c, b, child_pos[kind][0], depth, &t->a);
+		if (rc < 0)
+			return rc;
+		return decode_term(c, b, child_pos[kind][1], depth, &t->b);
+	}
+}
+
+static int
+decode_cmd(struct cur *c, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
+{
+	uint8_t op, fl;
+	int rc;
+
+	if (SCPP_UNLIKELY(cur_left(c) < 1))
+		return -SCPP_E_TRUNCATED;
+	op = c->p[c->off];
+	if (SCPP_UNLIKELY(op == 0 || op >= SCPP_OP_COUNT))
+		return -SCPP_E_BAD_OPCODE;
+	if (SCPP_UNLIKELY(cur_left(c) < 2)) {
+		c->off++;
+		return -SCPP_E_TRUNCATED;
+	}
+	fl = c->p[c->off + 1];
+	if (SCPP_UNLIKELY((fl & ~SCPP_WIRE_CF_STATUS) != 0)) {
+		c->off++;
+		return -SCPP_E_BAD_FLAGS;
+	}
+	c->off += 2;
+	cmd->op = op;
+	cmd->flags = fl;
+	cmd->status_var = 0;
+	cmd->nterms = scpp_wire_op_nterms[op];
+	cmd->term[0] = cmd->term[1] = cmd->term[2] = 0;
+	for (unsigned int k = 0; k < cmd->nterms; k++) {
+		rc = decode_term(c, b, scpp_wire_op_pos[op][k], 0, &cmd->term[k]);
+		if (rc < 0)
+			return rc;
+	}
+	if (fl & SCPP_WIRE_CF_STATUS)
+		return decode_var(c, b, &cmd->status_var);
+	return 0;
+}
+
+static int
+block_decode(struct cur *c, struct scpp_wire_block *b)
+{
+	uint64_t seen = 0; /* bit set of returned variables; VARS_MAX == 64 */
+	int rc;
+
+	_Static_assert(SCPP_WIRE_VARS_MAX <= 64, "returned-variable set is one u64");
+	scpp_wire_block_init(b);
+	if ((rc = cur_u8(c, &b->flags)) < 0)
+		return rc;
+	if (b->flags != 0) {
+		c->off--;
+		return -SCPP_E_BAD_FLAGS;
+	}
+	if ((rc = cur_count(c, SCPP_WIRE_VARS_MAX, &b->nvars)) < 0)
+		return rc;
+	for (unsigned int i = 0; i < b->nvars; i++)
+		if ((rc = cur_name(c, &b->var_name[i])) < 0)
+			return rc;
+	if ((rc = cur_count(c, b->nvars, &b->nret)) < 0)
+		return rc;
+	for (unsigned int i = 0; i < b->nret; i++) {
+		size_t at = c->off;
+
+		if ((rc = decode_var(c, b, &b->ret[i])) < 0)
+			return rc;
+		if (seen & (UINT64_C(1) << b->ret[i])) {
+			c->off = at;
+			return -EEXIST;
+		}
+		seen |= UINT64_C(1) << b->ret[i];
+	}
+	if ((rc = cur_count(c, SCPP_WIRE_CMDS_MAX, &b->ncmds)) < 0)
+		return rc;
+	for (unsigned int i = 0; i < b->ncmds; i++)
+		if ((rc = decode_cmd(c, b, &b->cmd[i])) < 0)
+			return rc;
+	if (c->off != c->len)
+		return -SCPP_E_TRAILING;
+	return 0;
+}
+
+int
+scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b,
+		       uint32_t *err_off)
+{
+	struct cur c = {buf, len, 0};
+	int rc = block_decode(&c, b);
+
+	if (rc < 0 && err_off != NULL)
+		*err_off = (uint32_t)c.off;
+	return rc;
+}
+
+/* ---- structural equality ---- */
+
+static bool
+term_equal(const struct scpp_wire_block *ba, unsigned int ta, const struct scpp_wire_block *bb,
+	   unsigned int tb)
+{
+	const struct scpp_wire_term *x = &ba->term[ta], *y = &bb->term[tb];
+
+	if (x->kind != y->kind)
+		return false;
+	switch (x->kind) {
+	case SCPP_TERM_CONST:
+		return scpp_value_eq(&x->value, &y->value);
+	case SCPP_TERM_VAR:
+		return x->var == y->var;
+	default:
+		return term_equal(ba, x->a, bb, y->a) && term_equal(ba, x->b, bb, y->b);
+	}
+}
+
+static bool
+name_equal(const struct scpp_wire_name *x, const struct scpp_wire_name *y)
+{
+	return x->len == y->len && (x->len == 0 || memcmp(x->p, y->p, x->len) == 0);
+}
+
+bool
+scpp_wire_block_equal(const struct scpp_wire_block *a, const struct scpp_wire_block *b)
+{
+	if (a->flags != b->flags || a->nvars != b->nvars || a->nret != b->nret ||
+	    a->ncmds != b->ncmds)
+		return false;
+	for (unsigned int i = 0; i < a->nvars; i++)
+		if (!name_equal(&a->var_name[i], &b->var_name[i]))
+			return false;
+	if (a->nret != 0 && memcmp(a->ret, b->ret, a->nret) != 0)
+		return false;
+	for (unsigned int i = 0; i < a->ncmds; i++) {
+		const struct scpp_wire_cmd *x = &a->cmd[i], *y = &b->cmd[i];
+
+		if (x->op != y->op || x->flags != y->flags || x->nterms != y->nterms)
+			return false;
+		if ((x->flags & SCPP_WIRE_CF_STATUS) && x->status_var != y->status_var)
+			return false;
+		for (unsigned int k = 0; k < x->nterms; k++)
+			if (!term_equal(a, x->term[k], b, y->term[k]))
+				return false;
+	}
+	return true;
+}

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Reply records: the writer (server side, per block) and the incremental
+ * reader (client side).
+ *
+ * A reply is a byte stream cut into datagrams at arbitrary points, so the
+ * reader decodes from a contiguous buffer of "bytes received so far" and
+ * must tell "not complete yet" apart from "malformed". It decodes each
+ * record on a private cursor and commits the new offset and state only when
+ * the whole record decoded; -SCPP_E_TRUNCATED therefore consumes nothing and
+ * the same call succeeds once more bytes are fed.
+ *
+ * Every check depends only on bytes at or before the point being checked,
+ * so a prefix of a stream never gets a verdict other than TRUNCATED that
+ * the whole stream would not also get (the fuzz target checks this).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "scpp_wire.h"
+#include "wire_priv.h"
+
+enum {
+	ST_COLUMNS = 0, /* nothing read yet: COLUMNS must come first */
+	ST_BODY = 1,    /* ROW, STATUS or END */
+	ST_DONE = 2,    /* END seen: nothing may follow */
+};
+
+#define OID_LEN 16
+
+/* ---- writer ---- */
+
+void
+scpp_wire_reply_writer_init(struct scpp_wire_reply_writer *w, uint8_t *buf, size_t size)
+{
+	w->buf = buf;
+	w->size = size;
+	w->len = 0;
+	w->ncols = 0;
+	w->state = ST_COLUMNS;
+}
+
+static inline bool
+fits(const struct scpp_wire_reply_writer *w, size_t need)
+{
+	return need <= w->size - w->len;
+}
+
+int
+scpp_wire_reply_columns(struct scpp_wire_reply_writer *w, const struct scpp_wire_name *names,
+			uint16_t n)
+{
+	size_t need = 1 + scpp_varint_size(n);
+	uint8_t *p;
+
+	if (w->state != ST_COLUMNS || n > SCPP_WIRE_VARS_MAX || (n != 0 && names == NULL))
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		if (!name_ok(names[i].p, names[i].len))
+			return -EINVAL;
+		need += name_size(&names[i]);
+	}
+	if (!fits(w, need))
+		return -ENOSPC;
+	p = w->buf + w->len;
+	*p++ = SCPP_REC_COLUMNS;
+	p += scpp_varint_encode(p, n);
+	for (unsigned int i = 0; i < n; i++)
+		p += name_put(p, &names[i]);
+	w->len += need;
+	w->ncols = n;
+	w->state = ST_BODY;
+	return 0;
+}
+
+int
+scpp_wire_reply_row(struct scpp_wire_reply_writer *w, const struct scpp_value *v)
+{
+	size_t need = 1;
+	uint8_t *p;
+
+	if (w->state != ST_BODY || (w->ncols != 0 && v == NULL))
+		return -EINVAL;
+	for (unsigned int i = 0; i < w->ncols; i++) {
+		if (v[i].type >= SCPP_VT_COUNT)
+			return -EINVAL;
+		need += scpp_value_encoded_size(&v[i]);
+	}
+	if (!fits(w, need))
+		return -ENOSPC;
+	p = w->buf + w->len;
+	*p++ = SCPP_REC_ROW;
+	for (unsigned int i = 0; i < w->ncols; i++) {
+		size_t k = scpp_value_encoded_size(&v[i]);
+
+		scpp_value_encode(p, k, &v[i]);
+		p += k;
+	}
+	w->len += need;
+	return 0;
+}
+
+int
+scpp_wire_reply_status(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
+		       const struct scpp_wire_name *keys, const struct scpp_value *vals,
+		       uint16_t n)
+{
+	size_t need = 1 + OID_LEN + scpp_varint_size(n);
+	uint8_t *p;
+
+	if (w->state != ST_BODY || n > SCPP_WIRE_FIELDS_MAX ||
+	    (n != 0 && (keys == NULL || vals == NULL)))
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		if (!name_ok(keys[i].p, keys[i].len) || vals[i].type >= SCPP_VT_COUNT)
+			return -EINVAL;
+		need += name_size(&keys[i]) + scpp_value_encoded_size(&vals[i]);
+	}
+	if (!fits(w, need))
+		return -ENOSPC;
+	p = w->buf + w->len;
+	*p++ = SCPP_REC_STATUS;
+	put_le(p, oid.hi, 8);
+	put_le(p + 8, oid.lo, 8);
+	p += OID_LEN;
+	p += scpp_varint_encode(p, n);
+	for (unsigned int i = 0; i < n; i++) {
+		size_t k = scpp_value_encoded_size(&vals[i]);
+
+		p += name_put(p, &keys[i]);
+		scpp_value_encode(p, k, &vals[i]);
+		p += k;
+	}
+	w->len += need;
+	return 0;
+}
+
+int
+scpp_wire_reply_end(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
+		    uint64_t rows, uint64_t commands, uint64_t elapsed_ns)
+{
+	size_t need = 2 + scpp_varint_size(err) + scpp_varint_size(rows) +
+		      scpp_varint_size(commands) + scpp_varint_size(elapsed_ns);
+	uint8_t *p;
+
+	if (w->state != ST_BODY || outcome >= SCPP_OUTCOME_COUNT)
+		return -EINVAL;
+	if (!fits(w, need))
+		return -ENOSPC;
+	p = w->buf + w->len;
+	*p++ = SCPP_REC_END;
+	p += scpp_varint_encode(p, err);
+	*p++ = outcome;
+	p += scpp_varint_encode(p, rows);
+	p += scpp_varint_encode(p, commands);
+	scpp_varint_encode(p, elapsed_ns);
+	w->len += need;
+	w->state = ST_DONE;
+	return 0;
+}
+
+/* ---- reader ---- */
+
+void
+scpp_wire_reply_reader_init(struct scpp_wire_reply_reader *r, const uint8_t *buf, size_t len)
+{
+	r->buf = buf;
+	r->len = len;
+	r->off = 0;
+	r->ncols = 0;
+	r->state = ST_COLUMNS;
+}
+
+void
+scpp_wire_reply_reader_feed(struct scpp_wire_reply_reader *r, const uint8_t *buf, size_t len)
+{
+	/* The buffer may have moved (grown); consumed bytes must still be
+	 * there, since offsets are kept across calls. */
+	SCPP_VERIFY(len >= r->off);
+	r->buf = buf;
+	r->len = len;
+}
+
+static int
+read_columns(struct cur *c, struct scpp_wire_record *rec)
+{
+	int rc = cur_count(c, SCPP_WIRE_VARS_MAX, &rec->columns.n);
+
+	for (unsigned int i = 0; rc == 0 && i < rec->columns.n; i++)
+		rc = cur_name(c, &rec->columns.name[i]);
+	return rc;
+}
+
+static int
+read_row(struct cur *c, struct scpp_wire_record *rec, uint16_t ncols)
+{
+	int rc = 0;
+
+	rec->row.n = ncols;
+	for (unsigned int i = 0; rc == 0 && i < ncols; i++)
+		rc = cur_value(c, &rec->row.v[i]);
+	return rc;
+}
+
+static int
+read_status(struct cur *c, struct scpp_wire_record *rec)
+{
+	int rc;
+
+	if (cur_left(c) < OID_LEN)
+		return -SCPP_E_TRUNCATED;
+	rec->status.oid.hi = get_le(c->p + c->off, 8);
+	rec->status.oid.lo = get_le(c->p + c->off + 8, 8);
+	c->off += OID_LEN;
+	rc = cur_count(c, SCPP_WIRE_FIELDS_MAX, &rec->status.n);
+	for (unsigned int i = 0; rc == 0 && i < rec->status.n; i++) {
+		rc = cur_name(c, &rec->status.key[i]);
+		if (rc == 0)
+			rc = cur_value(c, &rec->status.v[i]);
+	}
+	return rc;
+}
+
+static int
+read_end(struct cur *c, struct scpp_wire_record *rec)
+{
+	size_t at = c->off;
+	uint64_t err;
+	int rc;
+
+	if ((rc = cur_varint(c, &err)) < 0)
+		return rc;
+	if (err > UINT32_MAX) {
+		/* errno numbers are 32-bit: a wider varint overflows the field. */
+		c->off = at;
+		return -SCPP_E_BAD_VARINT;
+	}
+	rec->end.err = (uint32_t)err;
+	if ((rc = cur_u8(c, &rec->end.outcome)) < 0)
+		return rc;
+	if (rec->end.outcome >= SCPP_OUTCOME_COUNT) {
+		c->off--;
+		return -EINVAL;
+	}
+	if ((rc = cur_varint(c, &rec->end.rows)) < 0)
+		return rc;
+	if ((rc = cur_varint(c, &rec->end.commands)) < 0)
+		return rc;
+	return cur_varint(c, &rec->end.elapsed_ns);
+}
+
+int
+scpp_wire_reply_next(struct scpp_wire_reply_reader *r, struct scpp_wire_record *rec)
+{
+	struct cur c = {r->buf, r->len, r->off};
+	uint8_t tag, next;
+	int rc;
+
+	if (r->state == ST_DONE)
+		return r->off < r->len ? -SCPP_E_TRAILING : 0;
+	if (c.off >= c.len)
+		return -SCPP_E_TRUNCATED;
+	tag = c.p[c.off++];
+	next = ST_BODY;
+	switch (tag) {
+	case SCPP_REC_COLUMNS:
+		if (r->state != ST_COLUMNS)
+			return -SCPP_E_BAD_RECORD;
+		rc = read_columns(&c, rec);
+		break;
+	case SCPP_REC_ROW:
+		if (r->state != ST_BODY)
+			return -SCPP_E_BAD_RECORD;
+		rc = read_row(&c, rec, r->ncols);
+		break;
+	case SCPP_REC_STATUS:
+		if (r->state != ST_BODY)
+			return -SCPP_E_BAD_RECORD;
+		rc = read_status(&c, rec);
+		break;
+	case SCPP_REC_END:
+		if (r->state != ST_BODY)
+			return -SCPP_E_BAD_RECORD;
+		rc = read_end(&c, rec);
+		next = ST_DONE;
+		break;
+	default:
+		return -SCPP_E_BAD_RECORD;
+	}
+	if (rc < 0)
+		return rc;
+	/* Commit: the record is complete. */
+	rec->type = tag;
+	if (tag == SCPP_REC_COLUMNS)
+		r->ncols = rec->columns.n;
+	r->off = c.off;
+	r->state = next;
+	return 1;
+}

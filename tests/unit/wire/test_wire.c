@@ -1,0 +1,1206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scpp_test.h"
+#include "scpp_common.h"
+#include "scpp_value.h"
+#include "scpp_wire.h"
+
+#define FALLTHROUGH __attribute__((fallthrough))
+
+/* Blocks are ~40 KiB: keep them out of the stack. */
+static struct scpp_wire_block blk, blk2;
+static uint8_t buf[1 << 17], buf2[1 << 17];
+
+/* ---- random generation ---- */
+
+struct gen {
+	uint64_t seed;
+	uint8_t pool[1 << 15]; /* string and byte memory of one block/reply */
+	size_t used;
+};
+
+static struct gen g;
+
+static uint8_t *
+gen_alloc(struct gen *x, size_t n)
+{
+	uint8_t *p;
+
+	if (x->used + n > sizeof(x->pool))
+		x->used = 0; /* old values are dead by then: pool >> one block */
+	p = x->pool + x->used;
+	x->used += n;
+	return p;
+}
+
+/* Random UTF-8 of up to @p max bytes, mixing 1- to 4-byte characters. */
+static uint32_t
+gen_utf8(struct gen *x, uint8_t *p, uint32_t max)
+{
+	static const char *const ch[] = {"a", "Z", "_", "\x7f", "é", "ß", "€", "中",
+					 "\xef\xbf\xbd", "𝄞", "\xf4\x8f\xbf\xbf"};
+	uint32_t n = 0, want = (uint32_t)test_rand_below(&x->seed, max + 1);
+
+	while (n < want) {
+		const char *c = ch[test_rand_below(&x->seed, SCPP_ARRAY_SIZE(ch))];
+		size_t k = strlen(c);
+
+		if (n + k > want)
+			break;
+		memcpy(p + n, c, k);
+		n += (uint32_t)k;
+	}
+	return n;
+}
+
+static struct scpp_value
+gen_value(struct gen *x)
+{
+	uint8_t *p;
+	uint32_t n;
+
+	switch (test_rand_below(&x->seed, SCPP_VT_COUNT)) {
+	case SCPP_VT_BOOL:
+		return scpp_value_bool(test_rand(&x->seed) & 1);
+	case SCPP_VT_I64:
+		return scpp_value_i64((int64_t)test_rand(&x->seed) >>
+				      test_rand_below(&x->seed, 64));
+	case SCPP_VT_U64:
+		return scpp_value_u64(test_rand(&x->seed) >> test_rand_below(&x->seed, 64));
+	case SCPP_VT_F64: {
+		struct scpp_value v = scpp_value_u64(test_rand(&x->seed));
+
+		v.type = SCPP_VT_F64; /* any bit pattern: NaNs, -0.0, subnormals */
+		return v;
+	}
+	case SCPP_VT_STR:
+		p = gen_alloc(x, 40);
+		n = gen_utf8(x, p, 40);
+		return scpp_value_str((const char *)p, n);
+	case SCPP_VT_BYTES:
+		n = (uint32_t)test_rand_below(&x->seed, 48);
+		p = gen_alloc(x, n);
+		for (uint32_t i = 0; i < n; i++)
+			p[i] = (uint8_t)test_rand(&x->seed);
+		return scpp_value_bytes(p, n);
+	case SCPP_VT_OID:
+		return scpp_value_oid((struct scpp_oid){test_rand(&x->seed), test_rand(&x->seed)});
+	default:
+		return scpp_value_nil();
+	}
+}
+
+static struct scpp_wire_name
+gen_name(struct gen *x)
+{
+	uint8_t *p = gen_alloc(x, SCPP_WIRE_NAME_MAX);
+	uint32_t n = gen_utf8(x, p, test_rand_below(&x->seed, 8) == 0 ? SCPP_WIRE_NAME_MAX : 6);
+
+	return (struct scpp_wire_name){(const char *)p, (uint16_t)n};
+}
+
+/* Returns a term index, or a negative builder error (only TOO_MANY expected). */
+static int
+gen_term(struct scpp_wire_block *b, struct gen *x, unsigned int pos, unsigned int depth)
+{
+	uint64_t r = test_rand_below(&x->seed, 12);
+	struct scpp_value v;
+	int t0, t1;
+
+	/* Sometimes reuse an earlier plain term: shared terms must encode once
+	 * per use. */
+	if (r == 11 && b->nterms > 0 && pos != SCPP_POS_ADDR) {
+		int t = (int)test_rand_below(&x->seed, b->nterms);
+		unsigned int k = b->term[t].kind;
+
+		if (k == SCPP_TERM_VAR || (k == SCPP_TERM_CONST && pos != SCPP_POS_DEST))
+			return t;
+	}
+	switch (pos) {
+	case SCPP_POS_DEST:
+		return scpp_wire_term_var(b, (unsigned int)test_rand_below(&x->seed, b->nvars));
+	case SCPP_POS_ADDR:
+		if (depth + 1 < SCPP_WIRE_NEST_MAX && r < 5) {
+			t0 = gen_term(b, x, SCPP_POS_ADDR, depth + 1);
+			if (t0 < 0)
+				return t0;
+			t1 = gen_term(b, x, SCPP_POS_VAL, depth);
+			return t1 < 0 ? t1 : scpp_wire_term_offset(b, t0, t1);
+		}
+		t0 = gen_term(b, x, SCPP_POS_ENT, depth);
+		if (t0 < 0)
+			return t0;
+		t1 = gen_term(b, x, SCPP_POS_ATTR, depth);
+		return t1 < 0 ? t1 : scpp_wire_term_value(b, t0, t1);
+	case SCPP_POS_ATTR:
+		if (r < 3) {
+			t0 = gen_term(b, x, SCPP_POS_VAL, depth);
+			if (t0 < 0)
+				return t0;
+			t1 = gen_term(b, x, SCPP_POS_VAL, depth);
+			return t1 < 0 ? t1 : scpp_wire_term_key(b, t0, t1);
+		}
+		FALLTHROUGH;
+	default:
+		if (b->nvars > 0 && r < 7)
+			return scpp_wire_term_var(b, (unsigned int)test_rand_below(&x->seed,
+										  b->nvars));
+		v = gen_value(x);
+		return scpp_wire_term_const(b, &v);
+	}
+}
+
+/* Build a random valid block through the builder API. */
+static void
+gen_block(struct scpp_wire_block *b, struct gen *x)
+{
+	unsigned int nvars = (unsigned int)test_rand_below(&x->seed, 8);
+	unsigned int ncmds = (unsigned int)test_rand_below(&x->seed, 10);
+
+	if (test_rand_below(&x->seed, 64) == 0) {
+		nvars = SCPP_WIRE_VARS_MAX;
+		ncmds = (unsigned int)test_rand_below(&x->seed, SCPP_WIRE_CMDS_MAX + 1);
+	}
+	scpp_wire_block_init(b);
+	for (unsigned int i = 0; i < nvars; i++) {
+		struct scpp_wire_name nm = gen_name(x);
+
+		assert_int_equal(scpp_wire_block_var(b, nm.p, nm.len), (int)i);
+	}
+	for (unsigned int i = 0; i < nvars; i++)
+		if (test_rand(&x->seed) & 1)
+			assert_int_equal(scpp_wire_block_ret(b, i), 0);
+	for (unsigned int i = 0; i < ncmds; i++) {
+		unsigned int op = 1 + (unsigned int)test_rand_below(&x->seed, SCPP_OP_COUNT - 1);
+		int t[3] = {0, 0, 0}, sv = -1, rc;
+
+		if (nvars == 0 && op == SCPP_OP_CREATE)
+			op = SCPP_OP_GET;
+		for (unsigned int k = 0; k < scpp_wire_op_nterms[op]; k++) {
+			t[k] = gen_term(b, x, scpp_wire_op_pos[op][k], 0);
+			if (t[k] < 0) {
+				assert_int_equal(t[k], -SCPP_E_TOO_MANY);
+				return;
+			}
+		}
+		if (nvars > 0 && test_rand_below(&x->seed, 3) == 0)
+			sv = (int)test_rand_below(&x->seed, nvars);
+		rc = scpp_wire_block_cmd(b, op, t[0], t[1], t[2], sv);
+		if (rc == -SCPP_E_TOO_MANY)
+			return;
+		assert_int_equal(rc, (int)i);
+	}
+}
+
+static void
+test_wire_block_round_trips_random_blocks(void **state)
+{
+	uint32_t off;
+	(void)state;
+
+	g.seed = 0x5eed0001;
+	for (int i = 0; i < 100000; i++) {
+		size_t want;
+		int n;
+
+		gen_block(&blk, &g);
+		want = scpp_wire_block_encoded_size(&blk);
+		n = scpp_wire_block_encode(&blk, buf, sizeof(buf));
+		assert_int_equal(n, (int)want);
+		off = 12345;
+		assert_int_equal(scpp_wire_block_decode(buf, (size_t)n, &blk2, &off), 0);
+		assert_int_equal(off, 12345); /* untouched on success */
+		assert_true(scpp_wire_block_equal(&blk, &blk2));
+		assert_true(scpp_wire_block_equal(&blk2, &blk));
+		/* Canonical: the decoded block re-encodes to the same bytes. */
+		assert_int_equal(scpp_wire_block_encode(&blk2, buf2, sizeof(buf2)), n);
+		assert_memory_equal(buf, buf2, (size_t)n);
+		/* One byte short of the encoding is a short buffer. */
+		assert_int_equal(scpp_wire_block_encode(&blk, buf2, (size_t)n - 1), -ENOSPC);
+		/* Every proper prefix is truncated (sampled: quadratic). */
+		if (i % 64 == 0)
+			for (int cut = 0; cut < n; cut++)
+				assert_int_equal(scpp_wire_block_decode(buf, (size_t)cut, &blk2,
+									NULL),
+						 -SCPP_E_TRUNCATED);
+	}
+}
+
+static void
+test_wire_block_equal_notices_each_difference(void **state)
+{
+	struct scpp_value one = scpp_value_i64(1), two = scpp_value_i64(2);
+	int e, a, v;
+	(void)state;
+
+	scpp_wire_block_init(&blk);
+	scpp_wire_block_var(&blk, "x", 1);
+	e = scpp_wire_term_const(&blk, &one);
+	a = scpp_wire_term_const(&blk, &two);
+	v = scpp_wire_term_var(&blk, 0);
+	scpp_wire_block_cmd(&blk, SCPP_OP_GET, e, a, v, -1);
+	blk2 = blk;
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+	blk2.term[e].value = two;
+	assert_false(scpp_wire_block_equal(&blk, &blk2));
+	blk2 = blk;
+	blk2.var_name[0].p = "y";
+	assert_false(scpp_wire_block_equal(&blk, &blk2));
+	blk2 = blk;
+	blk2.cmd[0].op = SCPP_OP_SET;
+	assert_false(scpp_wire_block_equal(&blk, &blk2));
+	blk2 = blk;
+	blk2.cmd[0].flags = SCPP_WIRE_CF_STATUS;
+	assert_false(scpp_wire_block_equal(&blk, &blk2));
+	blk2 = blk;
+	scpp_wire_block_ret(&blk2, 0);
+	assert_false(scpp_wire_block_equal(&blk, &blk2));
+	/* Equality is structural: the same tree at other indexes is equal. */
+	blk2 = blk;
+	e = scpp_wire_term_const(&blk2, &one);
+	blk2.cmd[0].term[0] = (uint16_t)e;
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+}
+
+/* ---- the worked example of docs/PROTOCOL.md ---- */
+
+/* `get @0.1.0.1.2a name %1 ; set @0.1.0.1.2b name %1`, returning %1. */
+static void
+build_example(struct scpp_wire_block *b)
+{
+	struct scpp_value a = scpp_value_oid(scpp_oid_make(0, 1, 0, 1, 0x2a));
+	struct scpp_value c = scpp_value_oid(scpp_oid_make(0, 1, 0, 1, 0x2b));
+	struct scpp_value name = scpp_value_cstr("name");
+	int v, t0, t1, t2;
+
+	scpp_wire_block_init(b);
+	v = scpp_wire_block_var(b, "1", 1);
+	assert_int_equal(scpp_wire_block_ret(b, (unsigned int)v), 0);
+	t0 = scpp_wire_term_const(b, &a);
+	t1 = scpp_wire_term_const(b, &name);
+	t2 = scpp_wire_term_var(b, (unsigned int)v);
+	assert_int_equal(scpp_wire_block_cmd(b, SCPP_OP_GET, t0, t1, t2, -1), 0);
+	t0 = scpp_wire_term_const(b, &c);
+	assert_int_equal(scpp_wire_block_cmd(b, SCPP_OP_SET, t0, t1, t2, -1), 1);
+}
+
+static void
+test_wire_block_example_encodes_to_documented_bytes(void **state)
+{
+	static const uint8_t want[] = {
+		0x00, 0x01, 0x01, '1', 0x01, 0x00, 0x02,
+		0x01, 0x00,
+		0x01, 0x07, 0, 0, 1, 0, 0, 0, 0, 0, 0x2a, 0, 0, 0, 0, 1, 0, 0,
+		0x01, 0x05, 0x04, 'n', 'a', 'm', 'e',
+		0x02, 0x00,
+		0x02, 0x00,
+		0x01, 0x07, 0, 0, 1, 0, 0, 0, 0, 0, 0x2b, 0, 0, 0, 0, 1, 0, 0,
+		0x01, 0x05, 0x04, 'n', 'a', 'm', 'e',
+		0x02, 0x00,
+	};
+	int n;
+	(void)state;
+
+	build_example(&blk);
+	n = scpp_wire_block_encode(&blk, buf, sizeof(buf));
+	assert_int_equal(n, (int)sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+}
+
+/* ---- datagram headers ---- */
+
+/* Write header fields verbatim (no checks), for malformed-input tests. */
+static size_t
+raw_dgram(uint8_t *d, uint8_t kind, uint8_t flags, uint8_t tag_len, uint16_t payload_len,
+	  uint32_t idx, uint32_t count, size_t total)
+{
+	memset(d, 0, total);
+	d[0] = 'S';
+	d[1] = 'C';
+	d[2] = 1;
+	d[3] = kind;
+	d[4] = flags;
+	d[5] = tag_len;
+	d[6] = (uint8_t)payload_len;
+	d[7] = (uint8_t)(payload_len >> 8);
+	for (int i = 0; i < 8; i++) {
+		d[8 + i] = (uint8_t)(0x1122334455667788ull >> (8 * i));
+		d[16 + i] = (uint8_t)(0x99aabbccddeeff00ull >> (8 * i));
+	}
+	for (int i = 0; i < 4; i++) {
+		d[24 + i] = (uint8_t)(idx >> (8 * i));
+		d[28 + i] = (uint8_t)(count >> (8 * i));
+	}
+	return total;
+}
+
+struct hcase {
+	const char *name;
+	uint8_t kind, flags, tag_len;
+	uint16_t payload_len;
+	uint32_t idx, count;
+	int extra;      /* datagram length minus 32 + payload_len + tag_len */
+	int patch_at;   /* -1, or a byte to overwrite with patch */
+	uint8_t patch;
+	int rc;
+};
+
+static void
+test_wire_hdr_decode_rejects_each_malformation(void **state)
+{
+	static const struct hcase cases[] = {
+		{"valid block", 1, 1, 16, 4, 0, 1, 0, -1, 0, 0},
+		{"valid reply", 2, 0, 16, 4, 7, 0, 0, -1, 0, 0},
+		{"valid last fragment of 64", 1, 1, 0, 4, 63, 64, 0, -1, 0, 0},
+		{"valid 32-byte tag", 1, 1, 32, 4, 0, 1, 0, -1, 0, 0},
+		{"bad magic 0", 1, 1, 16, 4, 0, 1, 0, 0, 'X', -SCPP_E_BAD_MAGIC},
+		{"bad magic 1", 1, 1, 16, 4, 0, 1, 0, 1, 'c', -SCPP_E_BAD_MAGIC},
+		{"version 0", 1, 1, 16, 4, 0, 1, 0, 2, 0, -SCPP_E_BAD_VERSION},
+		{"version 2", 1, 1, 16, 4, 0, 1, 0, 2, 2, -SCPP_E_BAD_VERSION},
+		{"kind 0", 0, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"kind 3", 3, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"reserved flag bit 1", 1, 3, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"reserved flag bit 7", 2, 0x80, 16, 4, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"tag_len 33", 1, 1, 33, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"last fragment without LAST", 1, 0, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"LAST on a middle fragment", 1, 1, 16, 4, 0, 2, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"frag_count 0", 1, 1, 16, 4, 0, 0, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"frag_count 65", 1, 1, 16, 4, 64, 65, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"frag_index == frag_count", 1, 1, 16, 4, 1, 1, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"reply with a count", 2, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"payload_len past the end", 1, 1, 16, 4, 0, 1, -1, -1, 0, -SCPP_E_TRUNCATED},
+		{"bytes after the tag", 1, 1, 16, 4, 0, 1, 1, -1, 0, -SCPP_E_BAD_LENGTH},
+		{"over the UDP maximum", 2, 1, 32, 65535, 0, 0, 0, -1, 0, -SCPP_E_BAD_LENGTH},
+	};
+	static uint8_t d[70000];
+	struct scpp_wire_hdr h;
+	(void)state;
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(cases); i++) {
+		const struct hcase *c = &cases[i];
+		size_t total = 32 + (size_t)c->payload_len + c->tag_len + (size_t)c->extra;
+		int rc;
+
+		raw_dgram(d, c->kind, c->flags, c->tag_len, c->payload_len, c->idx, c->count,
+			  total);
+		if (c->patch_at >= 0)
+			d[c->patch_at] = c->patch;
+		rc = scpp_wire_hdr_decode(d, total, &h);
+		if (rc != c->rc)
+			fail_msg("%s: got %d (%s), want %d", c->name, rc, scpp_strerror(rc), c->rc);
+		if (rc == 0) {
+			assert_int_equal(h.kind, c->kind);
+			assert_int_equal(h.tag_len, c->tag_len);
+			assert_int_equal(h.payload_len, c->payload_len);
+			assert_true(h.client_id == 0x1122334455667788ull);
+			assert_true(h.block_id == 0x99aabbccddeeff00ull);
+			assert_int_equal(h.frag_index, c->idx);
+			assert_int_equal(h.frag_count, c->count);
+			assert_ptr_equal(h.payload, d + 32);
+			assert_ptr_equal(h.tag, d + 32 + c->payload_len);
+			/* The encoder accepts exactly what the decoder accepts. */
+			assert_int_equal(scpp_wire_dgram_encode(buf, sizeof(buf), &h), (int)total);
+			assert_memory_equal(buf, d, total);
+		}
+	}
+}
+
+static void
+test_wire_hdr_decode_truncates_every_prefix(void **state)
+{
+	uint8_t d[64];
+	struct scpp_wire_hdr h;
+	size_t total = raw_dgram(d, SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 8, 4, 0, 1, 44);
+	(void)state;
+
+	assert_int_equal(scpp_wire_hdr_decode(d, total, &h), 0);
+	for (size_t cut = 0; cut < total; cut++)
+		assert_int_equal(scpp_wire_hdr_decode(d, cut, &h), -SCPP_E_TRUNCATED);
+}
+
+static void
+test_wire_dgram_encode_checks_fields_and_space(void **state)
+{
+	static const uint8_t tag[4] = {1, 2, 3, 4};
+	struct scpp_wire_hdr h = {
+		.kind = SCPP_WIRE_BLOCK, .flags = SCPP_WIRE_F_LAST, .tag_len = 4,
+		.payload_len = 4, .client_id = 9, .block_id = 10, .frag_index = 0,
+		.frag_count = 1, .tag = tag,
+	}, d;
+	uint8_t out[64];
+	(void)state;
+
+	/* Payload encoded in place at buf + 32 is left where it is. */
+	memcpy(out + 32, "\x00\x00\x00\x00", 4);
+	h.payload = out + 32;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 40);
+	assert_int_equal(scpp_wire_hdr_decode(out, 40, &d), 0);
+	assert_memory_equal(d.tag, tag, 4);
+	assert_true(d.client_id == 9 && d.block_id == 10);
+	/* A NULL tag leaves room filled with zeros for the authenticator. */
+	h.tag = NULL;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 40);
+	assert_memory_equal(out + 36, "\0\0\0\0", 4);
+	assert_int_equal(scpp_wire_dgram_encode(out, 39, &h), -ENOSPC);
+	/* One bad field at a time, then restore it. */
+	h.kind = 3;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
+	h.kind = SCPP_WIRE_BLOCK;
+	h.flags = 0;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
+	h.flags = SCPP_WIRE_F_LAST;
+	h.tag_len = 33;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
+	h.tag_len = 4;
+	h.frag_count = 65;
+	h.frag_index = 64;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
+	h.frag_count = 1;
+	h.frag_index = 0;
+	h.payload = NULL;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
+	h.payload = out + 32;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 40);
+}
+
+/* ---- block malformations ---- */
+
+struct bcase {
+	const char *name;
+	const uint8_t *d;
+	size_t len;
+	int rc;
+	uint32_t off;
+};
+
+#define BYTES(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
+/* "get nil nil nil" with no status */
+#define GET_NILS 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00
+
+static void
+check_block_case(const struct bcase *c)
+{
+	uint32_t off = UINT32_MAX;
+	int rc = scpp_wire_block_decode(c->d, c->len, &blk, &off);
+
+	if (rc != c->rc)
+		fail_msg("%s: got %d (%s), want %d (%s)", c->name, rc, scpp_strerror(rc), c->rc,
+			 scpp_strerror(c->rc));
+	if (rc < 0 && off != c->off)
+		fail_msg("%s: err_off %u, want %u", c->name, off, c->off);
+}
+
+static void
+test_wire_block_decode_rejects_each_malformation(void **state)
+{
+	/* Automatic: the compound literals are not constant expressions. */
+	const struct bcase cases[] = {
+		{"empty block", BYTES(0, 0, 0, 0), 0, 0},
+		{"one get", BYTES(0, 0, 0, 1, GET_NILS), 0, 0},
+		{"empty input", (const uint8_t[]){0}, 0, -SCPP_E_TRUNCATED, 0},
+		{"block flags set", BYTES(1, 0, 0, 0), -SCPP_E_BAD_FLAGS, 0},
+		{"too many variables", BYTES(0, 65, 0, 0), -SCPP_E_TOO_MANY, 1},
+		{"overlong varint", BYTES(0, 0x80, 0x00, 0, 0), -SCPP_E_BAD_VARINT, 1},
+		{"name too long", BYTES(0, 1, 65), -EINVAL, 2},
+		{"name length past the end", BYTES(0, 1, 5, 'a', 'b'), -SCPP_E_TRUNCATED, 2},
+		{"name bad UTF-8", BYTES(0, 1, 1, 0xff, 0, 0), -SCPP_E_BAD_UTF8, 2},
+		{"name overlong UTF-8", BYTES(0, 1, 2, 0xc0, 0x80, 0, 0), -SCPP_E_BAD_UTF8, 2},
+		{"name surrogate", BYTES(0, 1, 3, 0xed, 0xa0, 0x80, 0, 0), -SCPP_E_BAD_UTF8, 2},
+		{"more returns than variables", BYTES(0, 1, 0, 2, 0, 0), -SCPP_E_TOO_MANY, 3},
+		{"return undeclared", BYTES(0, 1, 0, 1, 1, 0), -SCPP_E_BAD_VAR, 4},
+		{"return index overflows", BYTES(0, 1, 0, 1, 0x80, 0x02, 0), -SCPP_E_BAD_VAR, 4},
+		{"variable returned twice", BYTES(0, 2, 0, 0, 2, 1, 1, 0), -EEXIST, 6},
+		{"too many commands", BYTES(0, 0, 0, 0x81, 0x02), -SCPP_E_TOO_MANY, 3},
+		{"commands missing", BYTES(0, 0, 0, 2, GET_NILS), -SCPP_E_TRUNCATED, 12},
+		{"opcode 0", BYTES(0, 0, 0, 1, 0, 0), -SCPP_E_BAD_OPCODE, 4},
+		{"opcode 9, last byte", BYTES(0, 0, 0, 1, 9), -SCPP_E_BAD_OPCODE, 4},
+		{"command flags missing", BYTES(0, 0, 0, 1, 1), -SCPP_E_TRUNCATED, 5},
+		{"opcode 7", BYTES(0, 0, 0, 1, 7, 0, 1, 0, 1, 0), -SCPP_E_BAD_OPCODE, 4},
+		{"command flag bit 1", BYTES(0, 0, 0, 1, 1, 2, 1, 0, 1, 0, 1, 0),
+		 -SCPP_E_BAD_FLAGS, 5},
+		{"term tag 0", BYTES(0, 0, 0, 1, 1, 0, 0), -SCPP_E_BAD_TERM, 6},
+		{"term tag 6", BYTES(0, 0, 0, 1, 1, 0, 6), -SCPP_E_BAD_TERM, 6},
+		{"VALUE address as entity", BYTES(0, 0, 0, 1, 1, 0, 4, 1, 0, 1, 0, 1, 0),
+		 -SCPP_E_BAD_TERM, 6},
+		{"KEY as entity", BYTES(0, 0, 0, 1, 1, 0, 3, 1, 0, 1, 0, 1, 0), -SCPP_E_BAD_TERM, 6},
+		{"KEY as value", BYTES(0, 0, 0, 1, 2, 0, 1, 0, 1, 0, 3, 1, 0, 1, 0),
+		 -SCPP_E_BAD_TERM, 10},
+		{"KEY inside KEY", BYTES(0, 0, 0, 1, 1, 0, 1, 0, 3, 3, 1, 0, 1, 0, 1, 0, 1, 0),
+		 -SCPP_E_BAD_TERM, 9},
+		{"OFFSET inside VALUE", BYTES(0, 0, 0, 1, 3, 0, 4, 5), -SCPP_E_BAD_TERM, 7},
+		{"constant as address", BYTES(0, 0, 0, 1, 3, 0, 1, 0), -SCPP_E_BAD_TERM, 6},
+		{"variable as address", BYTES(0, 1, 0, 0, 1, 3, 0, 2, 0), -SCPP_E_BAD_TERM, 7},
+		{"constant as create target", BYTES(0, 0, 0, 1, 4, 0, 1, 0, 1, 0),
+		 -SCPP_E_BAD_TERM, 6},
+		{"undeclared variable", BYTES(0, 0, 0, 1, 1, 0, 2, 0), -SCPP_E_BAD_VAR, 7},
+		{"undeclared status variable", BYTES(0, 0, 0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0),
+		 -SCPP_E_BAD_VAR, 12},
+		{"status variable missing", BYTES(0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0, 1, 0),
+		 -SCPP_E_TRUNCATED, 13},
+		{"unknown value type", BYTES(0, 0, 0, 1, 1, 0, 1, 8), -SCPP_E_BAD_VALUE_TYPE, 7},
+		{"bad bool byte", BYTES(0, 0, 0, 1, 1, 0, 1, 1, 2, 1, 0, 1, 0), -EINVAL, 7},
+		{"overlong varint in u64", BYTES(0, 0, 0, 1, 1, 0, 1, 3, 0x81, 0x00),
+		 -SCPP_E_BAD_VARINT, 7},
+		{"11-byte varint", BYTES(0, 0, 0, 1, 1, 0, 1, 3, 0xff, 0xff, 0xff, 0xff, 0xff,
+					 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+		 -SCPP_E_BAD_VARINT, 7},
+		{"string bad UTF-8", BYTES(0, 0, 0, 1, 1, 0, 1, 5, 2, 'a', 0x80, 1, 0, 1, 0),
+		 -SCPP_E_BAD_UTF8, 7},
+		{"string past the end", BYTES(0, 0, 0, 1, 1, 0, 1, 5, 5, 'a'), -SCPP_E_TRUNCATED, 7},
+		{"oid past the end", BYTES(0, 0, 0, 1, 1, 0, 1, 7, 1, 2, 3), -SCPP_E_TRUNCATED, 7},
+		{"trailing byte", BYTES(0, 0, 0, 0, 0xff), -SCPP_E_TRAILING, 4},
+		{"trailing after a command", BYTES(0, 0, 0, 1, GET_NILS, 0), -SCPP_E_TRAILING, 12},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(cases); i++)
+		check_block_case(&cases[i]);
+}
+
+/* Byte builder for generated malformed blocks. */
+struct bb {
+	uint8_t d[1 << 16];
+	size_t n;
+};
+
+static struct bb bb;
+
+static void
+bb_u8(uint8_t x)
+{
+	bb.d[bb.n++] = x;
+}
+
+static void
+bb_var(uint64_t x)
+{
+	bb.n += scpp_varint_encode(bb.d + bb.n, x);
+}
+
+/* copy (offset^k(value(nil, nil)), value(nil, nil), nil) */
+static void
+bb_copy_nested(unsigned int k)
+{
+	bb_u8(SCPP_OP_COPY);
+	bb_u8(0);
+	for (unsigned int i = 0; i < k; i++)
+		bb_u8(SCPP_TERM_OFFSET);
+	bb_u8(SCPP_TERM_VALUE);
+	bb_u8(1), bb_u8(0), bb_u8(1), bb_u8(0);
+	for (unsigned int i = 0; i < k; i++)
+		bb_u8(1), bb_u8(0);
+	bb_u8(SCPP_TERM_VALUE);
+	bb_u8(1), bb_u8(0), bb_u8(1), bb_u8(0);
+	bb_u8(1), bb_u8(0);
+}
+
+static void
+test_wire_block_decode_limits_nesting(void **state)
+{
+	uint32_t off;
+	(void)state;
+
+	/* 7 OFFSETs around a VALUE: 8 address terms deep, the maximum. */
+	bb.n = 0;
+	bb_u8(0), bb_var(0), bb_var(0), bb_var(1);
+	bb_copy_nested(SCPP_WIRE_NEST_MAX - 1);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), 0);
+	assert_int_equal(scpp_wire_block_encode(&blk, buf, sizeof(buf)), (int)bb.n);
+	assert_memory_equal(buf, bb.d, bb.n);
+	/* One more: the innermost VALUE (at 4 + 2 + 8) is too deep. */
+	bb.n = 0;
+	bb_u8(0), bb_var(0), bb_var(0), bb_var(1);
+	bb_copy_nested(SCPP_WIRE_NEST_MAX);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), -SCPP_E_NESTING);
+	assert_int_equal(off, 4 + 2 + SCPP_WIRE_NEST_MAX);
+}
+
+/* A block of @p nkey "get nil nil[nil] nil" (5 terms) then @p ndel "del nil
+ * nil" (2 terms) then @p nget "get nil nil nil" (3 terms). */
+static void
+bb_terms_block(unsigned int nkey, unsigned int ndel, unsigned int nget)
+{
+	bb.n = 0;
+	bb_u8(0), bb_var(0), bb_var(0), bb_var(nkey + ndel + nget);
+	for (unsigned int i = 0; i < nkey; i++) {
+		bb_u8(SCPP_OP_GET), bb_u8(0), bb_u8(1), bb_u8(0);
+		bb_u8(SCPP_TERM_KEY), bb_u8(1), bb_u8(0), bb_u8(1), bb_u8(0);
+		bb_u8(1), bb_u8(0);
+	}
+	for (unsigned int i = 0; i < ndel; i++)
+		bb_u8(SCPP_OP_DEL), bb_u8(0), bb_u8(1), bb_u8(0), bb_u8(1), bb_u8(0);
+	for (unsigned int i = 0; i < nget; i++) {
+		bb_u8(SCPP_OP_GET), bb_u8(0);
+		bb_u8(1), bb_u8(0), bb_u8(1), bb_u8(0), bb_u8(1), bb_u8(0);
+	}
+}
+
+static void
+test_wire_block_decode_limits_counts(void **state)
+{
+	uint32_t off;
+	(void)state;
+
+	/* Terms: 204 x 5 + 2 x 2 = 1024 is the maximum; 204 x 5 + 2 + 3 is one over. */
+	bb_terms_block(204, 2, 0);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), 0);
+	assert_int_equal(blk.nterms, SCPP_WIRE_TERMS_MAX);
+	bb_terms_block(204, 1, 1);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), -SCPP_E_TOO_MANY);
+	assert_int_equal(off, bb.n - 2); /* the 1025th term's tag */
+
+	/* Commands: 256 is the maximum, 257 too many (and the 2-byte count is
+	 * where the error is). */
+	bb_terms_block(0, SCPP_WIRE_CMDS_MAX, 0);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), 0);
+	assert_int_equal(blk.ncmds, SCPP_WIRE_CMDS_MAX);
+	bb_terms_block(0, SCPP_WIRE_CMDS_MAX + 1, 0);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), -SCPP_E_TOO_MANY);
+	assert_int_equal(off, 3);
+
+	/* Variables: 64 named 64 bytes each, all returned, is the maximum. */
+	for (unsigned int extra = 0; extra <= 1; extra++) {
+		bb.n = 0;
+		bb_u8(0), bb_var(SCPP_WIRE_VARS_MAX + extra);
+		for (unsigned int i = 0; i < SCPP_WIRE_VARS_MAX + extra; i++) {
+			bb_var(SCPP_WIRE_NAME_MAX);
+			memset(bb.d + bb.n, 'a' + (int)(i % 26), SCPP_WIRE_NAME_MAX);
+			bb.n += SCPP_WIRE_NAME_MAX;
+		}
+		bb_var(SCPP_WIRE_VARS_MAX);
+		for (unsigned int i = 0; i < SCPP_WIRE_VARS_MAX; i++)
+			bb_var(SCPP_WIRE_VARS_MAX - 1 - i);
+		bb_var(0);
+		assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off),
+				 extra ? -SCPP_E_TOO_MANY : 0);
+		if (extra)
+			assert_int_equal(off, 1);
+		else
+			assert_int_equal(blk.ret[0], SCPP_WIRE_VARS_MAX - 1);
+	}
+}
+
+static void
+test_wire_block_decode_truncates_every_prefix(void **state)
+{
+	uint32_t off;
+	int n;
+	(void)state;
+
+	build_example(&blk);
+	n = scpp_wire_block_encode(&blk, buf, sizeof(buf));
+	for (int cut = 0; cut < n; cut++) {
+		assert_int_equal(scpp_wire_block_decode(buf, (size_t)cut, &blk2, &off),
+				 -SCPP_E_TRUNCATED);
+		assert_true(off <= (uint32_t)cut);
+	}
+	assert_int_equal(scpp_wire_block_decode(buf, (size_t)n, &blk2, &off), 0);
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+}
+
+/* ---- builder ---- */
+
+static void
+test_wire_builder_rejects_what_the_decoder_rejects(void **state)
+{
+	struct scpp_value nil = scpp_value_nil(), bad;
+	char name[SCPP_WIRE_NAME_MAX + 1];
+	int c, v, k, val, off;
+	(void)state;
+
+	memset(name, 'n', sizeof(name));
+	scpp_wire_block_init(&blk);
+	/* Variables: length, UTF-8, NULL with a length. */
+	assert_int_equal(scpp_wire_block_var(&blk, name, SCPP_WIRE_NAME_MAX + 1), -EINVAL);
+	assert_int_equal(scpp_wire_block_var(&blk, "\xc0\x80", 2), -SCPP_E_BAD_UTF8);
+	assert_int_equal(scpp_wire_block_var(&blk, NULL, 1), -EINVAL);
+	assert_int_equal(blk.nvars, 0);
+	assert_int_equal(scpp_wire_block_var(&blk, name, SCPP_WIRE_NAME_MAX), 0);
+	assert_int_equal(scpp_wire_block_var(&blk, NULL, 0), 1);
+	/* Returns: undeclared, twice. */
+	assert_int_equal(scpp_wire_block_ret(&blk, 2), -SCPP_E_BAD_VAR);
+	assert_int_equal(scpp_wire_block_ret(&blk, 1), 0);
+	assert_int_equal(scpp_wire_block_ret(&blk, 1), -EEXIST);
+	assert_int_equal(blk.nret, 1);
+	/* Terms. */
+	bad = scpp_value_nil();
+	bad.type = SCPP_VT_COUNT;
+	assert_int_equal(scpp_wire_term_const(&blk, &bad), -SCPP_E_BAD_VALUE_TYPE);
+	bad = scpp_value_str("\xff", 1);
+	assert_int_equal(scpp_wire_term_const(&blk, &bad), -SCPP_E_BAD_UTF8);
+	assert_int_equal(scpp_wire_term_const(&blk, NULL), -EINVAL);
+	assert_int_equal(scpp_wire_term_var(&blk, 2), -SCPP_E_BAD_VAR);
+	assert_int_equal(blk.nterms, 0);
+	c = scpp_wire_term_const(&blk, &nil);
+	v = scpp_wire_term_var(&blk, 0);
+	k = scpp_wire_term_key(&blk, c, v);
+	assert_true(k >= 0);
+	assert_int_equal(scpp_wire_term_key(&blk, k, c), -SCPP_E_BAD_TERM); /* KEY in KEY */
+	assert_int_equal(scpp_wire_term_key(&blk, c, 99), -SCPP_E_BAD_TERM); /* no term 99 */
+	assert_int_equal(scpp_wire_term_key(&blk, -SCPP_E_TOO_MANY, c), -SCPP_E_BAD_TERM);
+	val = scpp_wire_term_value(&blk, c, k);
+	assert_true(val >= 0);
+	assert_int_equal(scpp_wire_term_value(&blk, val, c), -SCPP_E_BAD_TERM); /* addr as ent */
+	assert_int_equal(scpp_wire_term_value(&blk, k, c), -SCPP_E_BAD_TERM);   /* key as ent */
+	assert_int_equal(scpp_wire_term_offset(&blk, c, c), -SCPP_E_BAD_TERM);  /* not an addr */
+	assert_int_equal(scpp_wire_term_offset(&blk, val, val), -SCPP_E_BAD_TERM);
+	/* Nesting: VALUE is depth 1, so 7 OFFSETs reach the maximum of 8. */
+	off = val;
+	for (int i = 0; i < SCPP_WIRE_NEST_MAX - 1; i++) {
+		off = scpp_wire_term_offset(&blk, off, c);
+		assert_true(off >= 0);
+	}
+	assert_int_equal(scpp_wire_term_offset(&blk, off, c), -SCPP_E_NESTING);
+	/* Commands: opcode, each position, status variable. */
+	assert_int_equal(scpp_wire_block_cmd(&blk, 0, c, c, c, -1), -SCPP_E_BAD_OPCODE);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_COUNT, c, c, c, -1),
+			 -SCPP_E_BAD_OPCODE);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, val, c, c, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, c, c, k, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_COPY, c, val, c, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_CREATE, c, c, -1, -1),
+			 -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, c, k, v, 2), -SCPP_E_BAD_VAR);
+	assert_int_equal(blk.ncmds, 0);
+	/* And the accepted forms round-trip. */
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, c, k, v, 1), 0);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_COPY, off, val, c, -1), 1);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_CREATE, v, c, -99, -1), 2);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_DEL, v, c, -99, 0), 3);
+	assert_int_equal(scpp_wire_block_encode(&blk, buf, sizeof(buf)),
+			 (int)scpp_wire_block_encoded_size(&blk));
+	assert_int_equal(scpp_wire_block_decode(buf, scpp_wire_block_encoded_size(&blk),
+						&blk2, NULL),
+			 0);
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+}
+
+static void
+test_wire_builder_limits_edges(void **state)
+{
+	struct scpp_value nil = scpp_value_nil();
+	int c, k;
+	(void)state;
+
+	/* 64 variables, the 65th fails. */
+	scpp_wire_block_init(&blk);
+	for (int i = 0; i < SCPP_WIRE_VARS_MAX; i++)
+		assert_int_equal(scpp_wire_block_var(&blk, "v", 1), i);
+	assert_int_equal(scpp_wire_block_var(&blk, "v", 1), -SCPP_E_TOO_MANY);
+	for (int i = 0; i < SCPP_WIRE_VARS_MAX; i++)
+		assert_int_equal(scpp_wire_block_ret(&blk, (unsigned int)i), 0);
+	assert_int_equal(blk.nret, SCPP_WIRE_VARS_MAX);
+
+	/* 256 commands, the 257th fails. */
+	scpp_wire_block_init(&blk);
+	c = scpp_wire_term_const(&blk, &nil);
+	for (int i = 0; i < SCPP_WIRE_CMDS_MAX; i++)
+		assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_DEL, c, c, 0, -1), i);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_DEL, c, c, 0, -1), -SCPP_E_TOO_MANY);
+	assert_int_equal(blk.ncmds, SCPP_WIRE_CMDS_MAX);
+
+	/* 1024 terms made, the 1025th fails. */
+	scpp_wire_block_init(&blk);
+	for (int i = 0; i < SCPP_WIRE_TERMS_MAX; i++)
+		assert_int_equal(scpp_wire_term_const(&blk, &nil), i);
+	assert_int_equal(scpp_wire_term_const(&blk, &nil), -SCPP_E_TOO_MANY);
+	assert_int_equal(scpp_wire_term_var(&blk, 0), -SCPP_E_BAD_VAR);
+	assert_int_equal(scpp_wire_term_key(&blk, 0, 1), -SCPP_E_TOO_MANY);
+
+	/* Shared terms count once per use, as they encode: 204 "get c c[c] c"
+	 * (5 terms each) + 2 "del c c" is exactly 1024, then a get is over. */
+	scpp_wire_block_init(&blk);
+	c = scpp_wire_term_const(&blk, &nil);
+	k = scpp_wire_term_key(&blk, c, c);
+	for (int i = 0; i < 204; i++)
+		assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, c, k, c, -1), i);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_DEL, c, c, 0, -1), 204);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, c, c, c, -1), -SCPP_E_TOO_MANY);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_DEL, c, c, 0, -1), 205);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_DEL, c, c, 0, -1), -SCPP_E_TOO_MANY);
+	assert_int_equal(scpp_wire_block_encode(&blk, buf, sizeof(buf)),
+			 (int)scpp_wire_block_encoded_size(&blk));
+	assert_int_equal(scpp_wire_block_decode(buf, scpp_wire_block_encoded_size(&blk),
+						&blk2, NULL),
+			 0);
+	assert_int_equal(blk2.nterms, SCPP_WIRE_TERMS_MAX);
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+}
+
+static void
+test_wire_op_tables_describe_every_opcode(void **state)
+{
+	(void)state;
+
+	assert_int_equal(scpp_wire_op_nterms[0], 0);
+	assert_null(scpp_wire_op_name[0]);
+	for (unsigned int op = 1; op < SCPP_OP_COUNT; op++) {
+		assert_non_null(scpp_wire_op_name[op]);
+		assert_true(scpp_wire_op_nterms[op] == 2 || scpp_wire_op_nterms[op] == 3);
+	}
+	assert_string_equal(scpp_wire_op_name[SCPP_OP_COPY], "copy");
+	assert_int_equal(scpp_wire_op_pos[SCPP_OP_COPY][0], SCPP_POS_ADDR);
+	assert_int_equal(scpp_wire_op_pos[SCPP_OP_CREATE][0], SCPP_POS_DEST);
+	assert_int_equal(scpp_wire_op_nterms[SCPP_OP_DEL], 2);
+}
+
+/* ---- replies ---- */
+
+static struct scpp_wire_record want[24], got;
+
+static bool
+record_equal(const struct scpp_wire_record *a, const struct scpp_wire_record *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case SCPP_REC_COLUMNS:
+		if (a->columns.n != b->columns.n)
+			return false;
+		for (unsigned int i = 0; i < a->columns.n; i++)
+			if (a->columns.name[i].len != b->columns.name[i].len ||
+			    memcmp(a->columns.name[i].p, b->columns.name[i].p,
+				   a->columns.name[i].len) != 0)
+				return false;
+		return true;
+	case SCPP_REC_ROW:
+		if (a->row.n != b->row.n)
+			return false;
+		for (unsigned int i = 0; i < a->row.n; i++)
+			if (!scpp_value_eq(&a->row.v[i], &b->row.v[i]))
+				return false;
+		return true;
+	case SCPP_REC_STATUS:
+		if (!scpp_oid_eq(a->status.oid, b->status.oid) || a->status.n != b->status.n)
+			return false;
+		for (unsigned int i = 0; i < a->status.n; i++)
+			if (a->status.key[i].len != b->status.key[i].len ||
+			    memcmp(a->status.key[i].p, b->status.key[i].p, a->status.key[i].len) != 0 ||
+			    !scpp_value_eq(&a->status.v[i], &b->status.v[i]))
+				return false;
+		return true;
+	case SCPP_REC_END:
+		return a->end.err == b->end.err && a->end.outcome == b->end.outcome &&
+		       a->end.rows == b->end.rows && a->end.commands == b->end.commands &&
+		       a->end.elapsed_ns == b->end.elapsed_ns;
+	default:
+		return false;
+	}
+}
+
+static int
+write_record(struct scpp_wire_reply_writer *w, const struct scpp_wire_record *r)
+{
+	switch (r->type) {
+	case SCPP_REC_COLUMNS:
+		return scpp_wire_reply_columns(w, r->columns.name, r->columns.n);
+	case SCPP_REC_ROW:
+		return scpp_wire_reply_row(w, r->row.v);
+	case SCPP_REC_STATUS:
+		return scpp_wire_reply_status(w, r->status.oid, r->status.key, r->status.v,
+					      r->status.n);
+	default:
+		return scpp_wire_reply_end(w, r->end.err, r->end.outcome, r->end.rows,
+					   r->end.commands, r->end.elapsed_ns);
+	}
+}
+
+/* Fill want[] with a random valid reply; returns the record count. */
+static unsigned int
+gen_reply(struct gen *x)
+{
+	unsigned int n = 0, ncols = (unsigned int)test_rand_below(&x->seed, 6);
+	unsigned int body = (unsigned int)test_rand_below(&x->seed, SCPP_ARRAY_SIZE(want) - 2);
+
+	if (test_rand_below(&x->seed, 100) == 0)
+		ncols = SCPP_WIRE_VARS_MAX;
+	want[n].type = SCPP_REC_COLUMNS;
+	want[n].columns.n = (uint16_t)ncols;
+	for (unsigned int i = 0; i < ncols; i++)
+		want[n].columns.name[i] = gen_name(x);
+	n++;
+	for (unsigned int r = 0; r < body; r++, n++) {
+		if (test_rand_below(&x->seed, 4) != 0) {
+			want[n].type = SCPP_REC_ROW;
+			want[n].row.n = (uint16_t)ncols;
+			for (unsigned int i = 0; i < ncols; i++)
+				want[n].row.v[i] = gen_value(x);
+		} else {
+			unsigned int nf = (unsigned int)test_rand_below(&x->seed, 6);
+
+			if (test_rand_below(&x->seed, 50) == 0)
+				nf = SCPP_WIRE_FIELDS_MAX;
+			want[n].type = SCPP_REC_STATUS;
+			want[n].status.oid = (struct scpp_oid){test_rand(&x->seed),
+							       test_rand(&x->seed)};
+			want[n].status.n = (uint16_t)nf;
+			for (unsigned int i = 0; i < nf; i++) {
+				want[n].status.key[i] = gen_name(x);
+				want[n].status.v[i] = gen_value(x);
+			}
+		}
+	}
+	want[n].type = SCPP_REC_END;
+	want[n].end.err = (uint32_t)(test_rand(&x->seed) >> test_rand_below(&x->seed, 64));
+	want[n].end.outcome = (uint8_t)test_rand_below(&x->seed, SCPP_OUTCOME_COUNT);
+	want[n].end.rows = test_rand(&x->seed) >> test_rand_below(&x->seed, 64);
+	want[n].end.commands = test_rand(&x->seed) >> test_rand_below(&x->seed, 64);
+	want[n].end.elapsed_ns = test_rand(&x->seed) >> test_rand_below(&x->seed, 64);
+	return n + 1;
+}
+
+static void
+test_wire_reply_round_trips_random_replies(void **state)
+{
+	struct scpp_wire_reply_writer w, w2;
+	struct scpp_wire_reply_reader r;
+	(void)state;
+
+	g.seed = 0x5eed0002;
+	for (int it = 0; it < 100000; it++) {
+		unsigned int n = gen_reply(&g), k;
+		size_t fed;
+
+		g.used = 0; /* nothing of the previous reply is referenced any more */
+		n = gen_reply(&g);
+		scpp_wire_reply_writer_init(&w, buf, sizeof(buf));
+		for (unsigned int i = 0; i < n; i++)
+			assert_int_equal(write_record(&w, &want[i]), 0);
+
+		/* One shot: every record back, then 0, and re-encoding the
+		 * decoded records gives the same bytes. */
+		scpp_wire_reply_reader_init(&r, buf, w.len);
+		scpp_wire_reply_writer_init(&w2, buf2, sizeof(buf2));
+		for (unsigned int i = 0; i < n; i++) {
+			assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+			assert_true(record_equal(&want[i], &got));
+			assert_int_equal(write_record(&w2, &got), 0);
+		}
+		assert_int_equal(scpp_wire_reply_next(&r, &got), 0);
+		assert_int_equal(r.off, w.len);
+		assert_int_equal(w2.len, w.len);
+		assert_memory_equal(buf, buf2, w.len);
+
+		/* Incremental: bytes arrive in random-sized pieces. */
+		scpp_wire_reply_reader_init(&r, buf, 0);
+		fed = 0;
+		k = 0;
+		for (;;) {
+			int rc = scpp_wire_reply_next(&r, &got);
+
+			if (rc == 1) {
+				assert_true(k < n);
+				assert_true(record_equal(&want[k], &got));
+				k++;
+				continue;
+			}
+			if (rc == 0 && fed == w.len)
+				break;
+			assert_true(rc == -SCPP_E_TRUNCATED || rc == 0);
+			assert_true(fed < w.len);
+			fed += 1 + test_rand_below(&g.seed, 40);
+			if (fed > w.len)
+				fed = w.len;
+			scpp_wire_reply_reader_feed(&r, buf, fed);
+		}
+		assert_int_equal(k, n);
+	}
+}
+
+struct rcase {
+	const char *name;
+	const uint8_t *d;
+	size_t len;
+	unsigned int nrec; /* records returned before the verdict */
+	int rc;            /* final verdict of scpp_wire_reply_next() */
+	size_t off;        /* reader offset at the verdict */
+};
+
+#define END0 0x13, 0, 0, 0, 0, 0
+#define OID16 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+
+static void
+test_wire_reply_next_rejects_each_malformation(void **state)
+{
+	const struct rcase cases[] = {
+		{"minimal reply", BYTES(0x10, 0, END0), 2, 0, 8},
+		{"row, status", BYTES(0x10, 1, 1, 'x', 0x11, 0, 0x12, OID16, 1, 1, 'k', 1, 1, END0),
+		 4, 0, 34},
+		{"empty", (const uint8_t[]){0}, 0, 0, -SCPP_E_TRUNCATED, 0},
+		{"unknown tag 0x14", BYTES(0x14), 0, -SCPP_E_BAD_RECORD, 0},
+		{"unknown tag 0x00", BYTES(0x10, 0, 0x00), 1, -SCPP_E_BAD_RECORD, 2},
+		{"ROW before COLUMNS", BYTES(0x11, END0), 0, -SCPP_E_BAD_RECORD, 0},
+		{"STATUS before COLUMNS", BYTES(0x12, OID16, 0), 0, -SCPP_E_BAD_RECORD, 0},
+		{"END before COLUMNS", BYTES(END0), 0, -SCPP_E_BAD_RECORD, 0},
+		{"COLUMNS twice", BYTES(0x10, 0, 0x10, 0), 1, -SCPP_E_BAD_RECORD, 2},
+		{"too many columns", BYTES(0x10, 65), 0, -SCPP_E_TOO_MANY, 0},
+		{"column name too long", BYTES(0x10, 1, 65), 0, -EINVAL, 0},
+		{"column name bad UTF-8", BYTES(0x10, 1, 1, 0xfe), 0, -SCPP_E_BAD_UTF8, 0},
+		{"row value unknown type", BYTES(0x10, 1, 0, 0x11, 9), 1, -SCPP_E_BAD_VALUE_TYPE, 3},
+		{"row bad bool", BYTES(0x10, 1, 0, 0x11, 1, 7), 1, -EINVAL, 3},
+		{"row string bad UTF-8", BYTES(0x10, 1, 0, 0x11, 5, 1, 0xc1), 1, -SCPP_E_BAD_UTF8, 3},
+		{"row overlong varint", BYTES(0x10, 1, 0, 0x11, 3, 0x80, 0x00), 1,
+		 -SCPP_E_BAD_VARINT, 3},
+		{"status too many fields", BYTES(0x10, 0, 0x12, OID16, 33), 1, -SCPP_E_TOO_MANY, 2},
+		{"status OID cut", BYTES(0x10, 0, 0x12, 1, 2, 3), 1, -SCPP_E_TRUNCATED, 2},
+		{"END errno over 32 bits", BYTES(0x10, 0, 0x13, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 0,
+						 0, 0),
+		 1, -SCPP_E_BAD_VARINT, 2},
+		{"bad outcome byte", BYTES(0x10, 0, 0x13, 0, 3, 0, 0, 0), 1, -EINVAL, 2},
+		{"END cut", BYTES(0x10, 0, 0x13, 0, 0, 0, 0), 1, -SCPP_E_TRUNCATED, 2},
+		{"bytes after END", BYTES(0x10, 0, END0, 0x10), 2, -SCPP_E_TRAILING, 8},
+	};
+	struct scpp_wire_reply_reader r;
+	(void)state;
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(cases); i++) {
+		const struct rcase *c = &cases[i];
+		unsigned int n = 0;
+		int rc;
+
+		scpp_wire_reply_reader_init(&r, c->d, c->len);
+		while ((rc = scpp_wire_reply_next(&r, &got)) == 1)
+			n++;
+		if (rc != c->rc || n != c->nrec || r.off != c->off)
+			fail_msg("%s: got %d (%s) after %u records at %zu, want %d after %u at %zu",
+				 c->name, rc, scpp_strerror(rc), n, r.off, c->rc, c->nrec, c->off);
+		/* The verdict is sticky: asking again gives the same answer. */
+		assert_int_equal(scpp_wire_reply_next(&r, &got), rc);
+	}
+}
+
+static void
+test_wire_reply_next_consumes_nothing_until_a_record_is_complete(void **state)
+{
+	static const uint8_t d[] = {0x10, 2, 1, 'a', 1, 'b', 0x11, 5, 3, 'x', 'y', 'z', 7,
+				    OID16, END0};
+	struct scpp_wire_reply_reader r;
+	(void)state;
+
+	scpp_wire_reply_reader_init(&r, d, 0);
+	for (size_t len = 0; len < 6; len++) {
+		scpp_wire_reply_reader_feed(&r, d, len);
+		assert_int_equal(scpp_wire_reply_next(&r, &got), -SCPP_E_TRUNCATED);
+		assert_int_equal(r.off, 0);
+		assert_int_equal(r.state, 0);
+	}
+	scpp_wire_reply_reader_feed(&r, d, 6);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+	assert_int_equal(got.columns.n, 2);
+	assert_int_equal(r.off, 6);
+	for (size_t len = 6; len < 29; len++) {
+		scpp_wire_reply_reader_feed(&r, d, len);
+		assert_int_equal(scpp_wire_reply_next(&r, &got), -SCPP_E_TRUNCATED);
+		assert_int_equal(r.off, 6);
+	}
+	scpp_wire_reply_reader_feed(&r, d, 29);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+	assert_int_equal(got.type, SCPP_REC_ROW);
+	assert_int_equal(got.row.n, 2);
+	assert_int_equal(got.row.v[0].len, 3);
+	assert_memory_equal(got.row.v[0].p, "xyz", 3);
+	assert_int_equal(got.row.v[1].type, SCPP_VT_OID);
+	scpp_wire_reply_reader_feed(&r, d, sizeof(d) - 1);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), -SCPP_E_TRUNCATED);
+	scpp_wire_reply_reader_feed(&r, d, sizeof(d));
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+	assert_int_equal(got.type, SCPP_REC_END);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 0);
+}
+
+static void
+test_wire_reply_writer_enforces_order_limits_and_space(void **state)
+{
+	struct scpp_wire_name names[SCPP_WIRE_VARS_MAX + 1], bad = {"\xff", 1};
+	struct scpp_value vals[SCPP_WIRE_FIELDS_MAX + 1];
+	struct scpp_wire_reply_writer w;
+	struct scpp_wire_reply_reader r;
+	uint8_t small[4];
+	(void)state;
+
+	for (unsigned int i = 0; i <= SCPP_WIRE_VARS_MAX; i++)
+		names[i] = (struct scpp_wire_name){"c", 1};
+	for (unsigned int i = 0; i <= SCPP_WIRE_FIELDS_MAX; i++)
+		vals[i] = scpp_value_u64(i);
+
+	scpp_wire_reply_writer_init(&w, buf, sizeof(buf));
+	/* Nothing before COLUMNS. */
+	assert_int_equal(scpp_wire_reply_row(&w, vals), -EINVAL);
+	assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(scpp_wire_reply_end(&w, 0, 0, 0, 0, 0), -EINVAL);
+	/* Column limits and names. */
+	assert_int_equal(scpp_wire_reply_columns(&w, names, SCPP_WIRE_VARS_MAX + 1), -EINVAL);
+	names[3] = bad;
+	assert_int_equal(scpp_wire_reply_columns(&w, names, 4), -EINVAL);
+	names[3] = (struct scpp_wire_name){"c", SCPP_WIRE_NAME_MAX + 1};
+	assert_int_equal(scpp_wire_reply_columns(&w, names, 4), -EINVAL);
+	names[3] = (struct scpp_wire_name){"c", 1};
+	assert_int_equal(w.len, 0);
+	assert_int_equal(scpp_wire_reply_columns(&w, names, SCPP_WIRE_VARS_MAX), 0);
+	assert_int_equal(scpp_wire_reply_columns(&w, names, 1), -EINVAL);
+	/* Status limits, unknown value types. */
+	assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, names, vals,
+						SCPP_WIRE_FIELDS_MAX + 1),
+			 -EINVAL);
+	assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, names, vals,
+						SCPP_WIRE_FIELDS_MAX),
+			 0);
+	vals[0].type = SCPP_VT_COUNT;
+	assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, names, vals, 1), -EINVAL);
+	vals[0] = scpp_value_u64(0);
+	/* Bad outcome; then END closes the reply. */
+	assert_int_equal(scpp_wire_reply_end(&w, 0, SCPP_OUTCOME_COUNT, 0, 0, 0), -EINVAL);
+	assert_int_equal(scpp_wire_reply_end(&w, 5, SCPP_OUTCOME_ABORTED, 0, 2, 1000), 0);
+	assert_int_equal(scpp_wire_reply_end(&w, 5, SCPP_OUTCOME_ABORTED, 0, 2, 1000), -EINVAL);
+	/* The reader accepts everything the writer wrote. */
+	scpp_wire_reply_reader_init(&r, buf, w.len);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+	assert_int_equal(got.columns.n, SCPP_WIRE_VARS_MAX);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+	assert_int_equal(got.status.n, SCPP_WIRE_FIELDS_MAX);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+	assert_int_equal(got.end.err, 5);
+	assert_int_equal(got.end.outcome, SCPP_OUTCOME_ABORTED);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 0);
+
+	/* Out of space: nothing written, and the state does not advance. */
+	scpp_wire_reply_writer_init(&w, small, sizeof(small));
+	assert_int_equal(scpp_wire_reply_columns(&w, names, 2), -ENOSPC);
+	assert_int_equal(w.len, 0);
+	assert_int_equal(scpp_wire_reply_columns(&w, names, 1), 0); /* 10 01 01 'c' */
+	assert_int_equal(w.len, 4);
+	assert_int_equal(scpp_wire_reply_row(&w, vals), -ENOSPC);
+	/* The caller drains the buffer and continues. */
+	w.len = 0;
+	assert_int_equal(scpp_wire_reply_row(&w, vals), 0);
+	assert_int_equal(w.len, 3);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wire_op_tables_describe_every_opcode),
+		cmocka_unit_test(test_wire_block_round_trips_random_blocks),
+		cmocka_unit_test(test_wire_block_equal_notices_each_difference),
+		cmocka_unit_test(test_wire_block_example_encodes_to_documented_bytes),
+		cmocka_unit_test(test_wire_block_decode_rejects_each_malformation),
+		cmocka_unit_test(test_wire_block_decode_limits_nesting),
+		cmocka_unit_test(test_wire_block_decode_limits_counts),
+		cmocka_unit_test(test_wire_block_decode_truncates_every_prefix),
+		cmocka_unit_test(test_wire_builder_rejects_what_the_decoder_rejects),
+		cmocka_unit_test(test_wire_builder_limits_edges),
+		cmocka_unit_test(test_wire_hdr_decode_rejects_each_malformation),
+		cmocka_unit_test(test_wire_hdr_decode_truncates_every_prefix),
+		cmocka_unit_test(test_wire_dgram_encode_checks_fields_and_space),
+		cmocka_unit_test(test_wire_reply_round_trips_random_replies),
+		cmocka_unit_test(test_wire_reply_next_rejects_each_malformation),
+		cmocka_unit_test(test_wire_reply_next_consumes_nothing_until_a_record_is_complete),
+		cmocka_unit_test(test_wire_reply_writer_enforces_order_limits_and_space),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
