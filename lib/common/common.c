@@ -25,6 +25,15 @@ static const struct {
 	[SCPP_E_BAD_RECORD - SCPP_E_FIRST] = {"E_BAD_RECORD", "unknown reply record"},
 	[SCPP_E_NESTING - SCPP_E_FIRST] = {"E_NESTING", "address terms nested too deeply"},
 	[SCPP_E_SYNTAX - SCPP_E_FIRST] = {"E_SYNTAX", "syntax error"},
+	[SCPP_E_LIMIT_ROWS - SCPP_E_FIRST] = {"E_LIMIT_ROWS", "row limit exceeded"},
+	[SCPP_E_LIMIT_STEPS - SCPP_E_FIRST] = {"E_LIMIT_STEPS", "step limit exceeded"},
+	[SCPP_E_LIMIT_BYTES - SCPP_E_FIRST] = {"E_LIMIT_BYTES", "byte limit exceeded"},
+	[SCPP_E_LIMIT_RESULT - SCPP_E_FIRST] = {"E_LIMIT_RESULT", "result size limit exceeded"},
+	[SCPP_E_TYPE - SCPP_E_FIRST] = {"E_TYPE", "wrong value type"},
+	[SCPP_E_UNBOUND - SCPP_E_FIRST] = {"E_UNBOUND", "variable must be bound here"},
+	[SCPP_E_SCHEMA - SCPP_E_FIRST] = {"E_SCHEMA", "rejected by the schema"},
+	[SCPP_E_NOT_HERE - SCPP_E_FIRST] = {"E_NOT_HERE", "entity lives on another node"},
+	[SCPP_E_OVERLOAD - SCPP_E_FIRST] = {"E_OVERLOAD", "node overloaded"},
 };
 
 const char *

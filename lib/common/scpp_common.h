@@ -62,6 +62,15 @@ enum scpp_error {
 	SCPP_E_BAD_RECORD,               /**< unknown reply record tag */
 	SCPP_E_NESTING,                  /**< address terms nested too deeply */
 	SCPP_E_SYNTAX,                   /**< text form: syntax error */
+	SCPP_E_LIMIT_ROWS,               /**< block exceeded its row limit */
+	SCPP_E_LIMIT_STEPS,              /**< block exceeded its step limit */
+	SCPP_E_LIMIT_BYTES,              /**< block produced too many bytes */
+	SCPP_E_LIMIT_RESULT,             /**< block's result exceeds its size limit */
+	SCPP_E_TYPE,                     /**< a term has the wrong value type */
+	SCPP_E_UNBOUND,                  /**< a position that must be bound is not */
+	SCPP_E_SCHEMA,                   /**< the schema rejects a value or object */
+	SCPP_E_NOT_HERE,                 /**< the entity lives on another node */
+	SCPP_E_OVERLOAD,                 /**< the node dropped work to protect itself */
 	SCPP_E_LAST
 };
 
