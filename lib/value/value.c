@@ -89,7 +89,9 @@ scpp_value_cmp(const struct scpp_value *a, const struct scpp_value *b)
 	}
 	case SCPP_VT_STR:
 	case SCPP_VT_BYTES:
-		c = memcmp(a->p, b->p, SCPP_MIN(a->len, b->len));
+		/* memcmp's pointers must be valid even for length 0, and an
+		 * empty value may carry p == NULL. */
+		c = a->len == 0 || b->len == 0 ? 0 : memcmp(a->p, b->p, SCPP_MIN(a->len, b->len));
 		if (c != 0)
 			return c < 0 ? -1 : 1;
 		return (a->len > b->len) - (a->len < b->len);
