@@ -1,0 +1,1498 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Block evaluator.
+ *
+ * Design notes
+ * ------------
+ * - Binding table: rows of (bound mask, nvars values), stored back to back
+ *   in one of two preallocated tables; a command reads every row of the
+ *   current table and appends its output rows to the other, then they swap.
+ *   Row count and table bytes are both limited (E_LIMIT_ROWS).
+ * - Values bound from the store are copied into the block arena at once:
+ *   the store lends its memory only until the next mutation of that triple,
+ *   and a later command of the same block may be that mutation.
+ * - Atomicity by undo log: each mutation first records how to reverse it
+ *   (old str/bytes data is copied into the arena), then applies. Aborting
+ *   replays the log backwards. The shard has one thread, so nothing else
+ *   sees the intermediate states. Undo data counts against max_bytes, so a
+ *   block that would need an unbounded undo log hits a limit instead.
+ * - Attribute names: constant attribute terms are resolved to dictionary ids
+ *   once per block (term_attr[]), so the per-row path does no string hashing
+ *   in the common case.
+ * - Error rule for get: a miss is an error (ENOENT) only when every key
+ *   position (entity, attribute, map key) is determined; with any of them
+ *   unbound, a miss simply yields no rows (it is a search).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "eval_priv.h"
+#include "scpp_schema.h"
+
+#define TERM_NONE UINT16_MAX
+
+/* Outcome of resolving a term in a row. */
+struct tv {
+	bool bound;
+	uint8_t var;          /* the variable, when the term is a variable */
+	bool is_var;
+	struct scpp_value v;  /* the value, when bound */
+};
+
+/* Per-block evaluation state kept on the stack of scpp_eval_block(). */
+struct run {
+	struct scpp_eval_ctx *ctx;
+	const struct scpp_eval_env *env;
+	const struct scpp_wire_block *b;
+	uint64_t block_id;
+	size_t stride;        /* bytes per row */
+	size_t max_rows;      /* rows that fit the table and the limit */
+	uint8_t *cur, *next;
+	size_t ncur, nnext;
+	uint16_t cmd_index;
+	struct scpp_status st; /* the error being reported */
+};
+
+/* ------------------------------------------------------------- allocation */
+
+static void *
+mem_alloc(bool rte, size_t size, int socket)
+{
+	if (rte)
+		return rte_malloc_socket("scpp_eval", size, 64, socket);
+	return calloc(1, size);
+}
+
+static void
+mem_free(bool rte, void *p)
+{
+	if (rte)
+		rte_free(p);
+	else
+		free(p);
+}
+
+struct scpp_eval_ctx *
+scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use_rte)
+{
+	struct scpp_eval_ctx *ctx;
+	struct scpp_eval_limits l = {0};
+
+	if (limits != NULL)
+		l = *limits;
+	if (l.max_rows == 0)
+		l.max_rows = SCPP_EVAL_DEFAULT_ROWS;
+	if (l.max_steps == 0)
+		l.max_steps = SCPP_EVAL_DEFAULT_STEPS;
+	if (l.max_bytes == 0)
+		l.max_bytes = SCPP_EVAL_DEFAULT_BYTES;
+	if (l.max_result == 0)
+		l.max_result = SCPP_EVAL_DEFAULT_RESULT;
+	if (l.max_statuses == 0)
+		l.max_statuses = SCPP_EVAL_DEFAULT_STATUSES;
+	if (l.max_rows > (1u << 24) || l.max_bytes > (UINT64_C(1) << 32)) {
+		errno = EINVAL;
+		return NULL;
+	}
+
+	ctx = mem_alloc(use_rte, sizeof(*ctx), socket);
+	if (ctx == NULL)
+		goto err_nomem;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->use_rte = use_rte;
+	ctx->lim = l;
+	/* Tables hold max_rows rows of up to 16 variables; blocks with more
+	 * variables get proportionally fewer rows (E_LIMIT_ROWS says so). */
+	ctx->tab_bytes = (size_t)l.max_rows * (sizeof(struct row) + 16 * sizeof(struct scpp_value));
+	ctx->tab[0] = mem_alloc(use_rte, ctx->tab_bytes, socket);
+	ctx->tab[1] = mem_alloc(use_rte, ctx->tab_bytes, socket);
+	ctx->arena_size = (size_t)l.max_bytes;
+	ctx->arena = mem_alloc(use_rte, ctx->arena_size, socket);
+	/* Every undo record costs at least one step, so max_steps bounds the
+	 * log; cap the preallocation at 1 Mi records. */
+	ctx->undo_max = (uint32_t)SCPP_MIN(l.max_steps, UINT64_C(1) << 20);
+	ctx->undo = mem_alloc(use_rte, (size_t)ctx->undo_max * sizeof(struct undo), socket);
+	ctx->stat = mem_alloc(use_rte, (size_t)(l.max_statuses + 1) * sizeof(struct collected),
+			      socket);
+	ctx->created_max = l.max_rows;
+	ctx->created = mem_alloc(use_rte, (size_t)ctx->created_max * sizeof(struct scpp_oid),
+				 socket);
+	ctx->created_flag = mem_alloc(use_rte, ctx->created_max, socket);
+	if (ctx->tab[0] == NULL || ctx->tab[1] == NULL || ctx->arena == NULL ||
+	    ctx->undo == NULL || ctx->stat == NULL || ctx->created == NULL ||
+	    ctx->created_flag == NULL) {
+		scpp_eval_ctx_free(ctx);
+		goto err_nomem;
+	}
+	return ctx;
+
+err_nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void
+scpp_eval_ctx_free(struct scpp_eval_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	mem_free(ctx->use_rte, ctx->tab[0]);
+	mem_free(ctx->use_rte, ctx->tab[1]);
+	mem_free(ctx->use_rte, ctx->arena);
+	mem_free(ctx->use_rte, ctx->undo);
+	mem_free(ctx->use_rte, ctx->stat);
+	mem_free(ctx->use_rte, ctx->created);
+	mem_free(ctx->use_rte, ctx->created_flag);
+	eval_schema_edit_drop(ctx);
+	mem_free(ctx->use_rte, ctx);
+}
+
+void
+scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *out)
+{
+	*out = ctx->lim;
+}
+
+/* ----------------------------------------------------------------- errors */
+
+static SCPP_COLD int
+fail(struct run *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[SCPP_STATUS_MSG_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	scpp_status_set(&r->st, code, "eval", "%s", msg);
+	return code > 0 ? -code : code;
+}
+
+static bool
+is_limit(int code)
+{
+	return code == -SCPP_E_LIMIT_ROWS || code == -SCPP_E_LIMIT_STEPS ||
+	       code == -SCPP_E_LIMIT_BYTES || code == -SCPP_E_LIMIT_RESULT;
+}
+
+static int
+step(struct run *r, uint64_t n)
+{
+	r->ctx->steps += n;
+	if (SCPP_UNLIKELY(r->ctx->steps > r->ctx->lim.max_steps))
+		return fail(r, -SCPP_E_LIMIT_STEPS, "block exceeded %llu steps",
+			    (unsigned long long)r->ctx->lim.max_steps);
+	return 0;
+}
+
+/* Format an OID or value for a message. */
+static const char *
+vtext(char *buf, size_t size, const struct scpp_value *v)
+{
+	scpp_value_format(buf, size, v);
+	return buf;
+}
+
+static const char *
+otext(char *buf, size_t size, struct scpp_oid o)
+{
+	scpp_oid_format(buf, size, o);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ arena */
+
+static void *
+arena_alloc(struct run *r, size_t n)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	void *p;
+
+	if (SCPP_UNLIKELY(n > c->arena_size - c->arena_used ||
+			  c->bytes + n > c->lim.max_bytes)) {
+		fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
+		     (unsigned long long)c->lim.max_bytes);
+		return NULL;
+	}
+	p = c->arena + c->arena_used;
+	/* Keep 8-byte alignment for whatever is stored next. */
+	c->arena_used += (n + 7) & ~(size_t)7;
+	if (c->arena_used > c->arena_size)
+		c->arena_used = c->arena_size;
+	c->bytes += n;
+	return p;
+}
+
+/* Make @v own its bytes (copy str/bytes into the arena). */
+static int
+own(struct run *r, struct scpp_value *v)
+{
+	void *p;
+
+	if ((v->type != SCPP_VT_STR && v->type != SCPP_VT_BYTES) || v->len == 0)
+		return 0;
+	p = arena_alloc(r, v->len);
+	if (p == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	memcpy(p, v->p, v->len);
+	v->p = p;
+	return 0;
+}
+
+/* ------------------------------------------------------------------- rows */
+
+static inline struct row *
+row_at(const struct run *r, uint8_t *tab, size_t i)
+{
+	return (struct row *)(tab + i * r->stride);
+}
+
+/* Append a copy of @in to the next table; returns the new row or NULL. */
+static struct row *
+emit(struct run *r, const struct row *in)
+{
+	struct row *o;
+
+	if (SCPP_UNLIKELY(r->nnext >= r->max_rows)) {
+		fail(r, -SCPP_E_LIMIT_ROWS, "block exceeded %zu rows", r->max_rows);
+		return NULL;
+	}
+	if (step(r, 1) < 0)
+		return NULL;
+	o = row_at(r, r->next, r->nnext++);
+	memcpy(o, in, r->stride);
+	return o;
+}
+
+/*
+ * Bind @var in the output row @o to @v, or check it against an earlier
+ * binding of the same variable in this command. Returns 1 if the row
+ * survives, 0 if it does not match, <0 on error.
+ */
+static int
+bind(struct run *r, struct row *o, uint8_t var, const struct scpp_value *v)
+{
+	uint64_t m = UINT64_C(1) << var;
+
+	if (o->bound & m)
+		return scpp_value_eq(&o->v[var], v) ? 1 : 0;
+	o->v[var] = *v;
+	if (own(r, &o->v[var]) < 0)
+		return -SCPP_E_LIMIT_BYTES;
+	o->bound |= m;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ terms */
+
+static void
+resolve(const struct run *r, const struct row *row, uint16_t ti, struct tv *out)
+{
+	const struct scpp_wire_term *t = &r->b->term[ti];
+
+	out->is_var = t->kind == SCPP_TERM_VAR;
+	if (t->kind == SCPP_TERM_CONST) {
+		out->bound = true;
+		out->v = t->value;
+		return;
+	}
+	out->var = t->var;
+	out->bound = (row->bound >> t->var) & 1;
+	if (out->bound)
+		out->v = row->v[t->var];
+}
+
+/* Entity position: a bound term must hold an OID. */
+static int
+want_oid(struct run *r, const struct tv *t, const char *what)
+{
+	char buf[64];
+
+	if (t->v.type != SCPP_VT_OID)
+		return fail(r, -SCPP_E_TYPE, "%s must be an oid, got %s", what,
+			    vtext(buf, sizeof(buf), &t->v));
+	return 0;
+}
+
+/*
+ * Attribute id of a bound attribute-name term. Returns the id (> 0), 0 if
+ * the name was never interned (so no triple can have it), or <0 on error.
+ * With @intern set, unknown names are added to the dictionary (writes).
+ */
+static int64_t
+attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
+{
+	char buf[64];
+	int64_t id;
+
+	if (t->v.type != SCPP_VT_STR || t->v.len == 0)
+		return fail(r, -SCPP_E_TYPE, "attribute must be a non-empty string, got %s",
+			    vtext(buf, sizeof(buf), &t->v));
+	if (!t->is_var && r->ctx->term_attr[ti] != 0)
+		return r->ctx->term_attr[ti];
+	if (intern)
+		id = scpp_store_dict_intern(r->env->dict, (const char *)t->v.p, t->v.len);
+	else
+		id = scpp_store_dict_lookup(r->env->dict, (const char *)t->v.p, t->v.len);
+	if (id == -ENOENT)
+		return 0;
+	if (id < 0)
+		return fail(r, (int)id, "attribute %s: %s", vtext(buf, sizeof(buf), &t->v),
+			    scpp_strerror((int)id));
+	if (!t->is_var)
+		r->ctx->term_attr[ti] = (uint32_t)id;
+	return id;
+}
+
+static struct scpp_value
+attr_name(const struct run *r, uint32_t id)
+{
+	size_t len = 0;
+	const char *n = scpp_store_dict_name(r->env->dict, id, &len);
+
+	/* Dictionary names live as long as the dictionary: no copy needed. */
+	return scpp_value_str(n != NULL ? n : "", (uint32_t)len);
+}
+
+/* ------------------------------------------------------------------- undo */
+
+static struct undo *
+undo_push(struct run *r, uint8_t kind, struct scpp_oid oid, uint32_t attr)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	struct undo *u;
+
+	if (SCPP_UNLIKELY(c->nundo >= c->undo_max)) {
+		fail(r, -SCPP_E_LIMIT_STEPS, "block exceeded %u undo records", c->undo_max);
+		return NULL;
+	}
+	u = &c->undo[c->nundo++];
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->oid = oid;
+	u->attr = attr;
+	return u;
+}
+
+/* Record the current plain value of (oid, attr) so it can be restored. */
+static int
+save_triple(struct run *r, struct scpp_oid oid, uint32_t attr)
+{
+	struct scpp_value old;
+	struct undo *u;
+	int rc = scpp_store_get(r->env->store, oid, attr, &old);
+
+	u = undo_push(r, UNDO_TRIPLE, oid, attr);
+	if (u == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	if (rc == 0) {
+		u->had_old = 1;
+		u->old = old;
+		if (own(r, &u->old) < 0) {
+			r->ctx->nundo--;
+			return -SCPP_E_LIMIT_BYTES;
+		}
+	}
+	return 0;
+}
+
+static int
+save_map_entry(struct run *r, struct scpp_oid oid, uint32_t attr, const struct scpp_value *key)
+{
+	struct scpp_value old;
+	struct undo *u;
+	int rc = scpp_store_map_get(r->env->store, oid, attr, key, &old);
+
+	u = undo_push(r, UNDO_MAP_ENTRY, oid, attr);
+	if (u == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	u->key = *key;
+	if (own(r, &u->key) < 0)
+		goto err_bytes;
+	if (rc == 0) {
+		u->had_old = 1;
+		u->old = old;
+		if (own(r, &u->old) < 0)
+			goto err_bytes;
+	}
+	return 0;
+
+err_bytes:
+	r->ctx->nundo--;
+	return -SCPP_E_LIMIT_BYTES;
+}
+
+/* Record a whole map before deleting it: its entries newest-first, then the
+ * map itself. The log is replayed backwards, so undo recreates the map and
+ * re-inserts the entries oldest-first, keeping their enumeration order. */
+static int
+save_map(struct run *r, struct scpp_oid oid, uint32_t attr)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	uint64_t cursor = 0;
+	uint32_t first = c->nundo;
+	int n, rc;
+
+	for (;;) {
+		n = scpp_store_map_iter(r->env->store, oid, attr, &cursor, c->iter_key,
+					c->iter_val, SCPP_ARRAY_SIZE(c->iter_key));
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct undo *u;
+
+			if ((rc = step(r, 1)) < 0)
+				return rc;
+			u = undo_push(r, UNDO_MAP_ENTRY, oid, attr);
+			if (u == NULL)
+				return -SCPP_E_LIMIT_STEPS;
+			u->had_old = 1;
+			u->key = c->iter_key[i];
+			u->old = c->iter_val[i];
+			if (own(r, &u->key) < 0 || own(r, &u->old) < 0)
+				return -SCPP_E_LIMIT_BYTES;
+		}
+	}
+	/* Reverse the entry records: see the comment above. */
+	for (uint32_t i = first, j = c->nundo - 1; i < j; i++, j--) {
+		struct undo t = c->undo[i];
+
+		c->undo[i] = c->undo[j];
+		c->undo[j] = t;
+	}
+	/* Pushed last, so replayed first: recreate the empty map, then the
+	 * entries above it are replayed oldest-first. */
+	if (undo_push(r, UNDO_MAP_DELETED, oid, attr) == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	return 0;
+}
+
+/*
+ * Replay the undo log backwards. Each step reverses one mutation that
+ * succeeded, in reverse order, so the resources it needs were freed by the
+ * mutations undone before it: failure here is a broken invariant.
+ */
+static void
+undo_to(struct run *r, uint32_t mark)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_eval_ctx *c = r->ctx;
+	int rc = 0;
+
+	while (c->nundo > mark) {
+		struct undo *u = &c->undo[--c->nundo];
+
+		switch (u->kind) {
+		case UNDO_ENTITY_CREATED:
+			rc = scpp_store_entity_delete(s, u->oid);
+			break;
+		case UNDO_ENTITY_DELETED:
+			rc = scpp_store_entity_create(s, u->oid);
+			break;
+		case UNDO_TRIPLE:
+			if (u->had_old) {
+				rc = scpp_store_set(s, u->oid, u->attr, &u->old);
+			} else {
+				rc = scpp_store_del(s, u->oid, u->attr);
+				if (rc == -ENOENT)
+					rc = 0;
+			}
+			break;
+		case UNDO_MAP_CREATED:
+			rc = scpp_store_del(s, u->oid, u->attr);
+			break;
+		case UNDO_MAP_DELETED:
+			rc = scpp_store_map_create(s, u->oid, u->attr);
+			break;
+		case UNDO_MAP_ENTRY:
+			if (u->had_old)
+				rc = scpp_store_map_set(s, u->oid, u->attr, &u->key, &u->old);
+			else
+				rc = scpp_store_map_del(s, u->oid, u->attr, &u->key);
+			break;
+		case UNDO_BYTES:
+			rc = scpp_store_bytes_write(s, u->oid, u->attr, u->off, u->old.len,
+						    u->old.p);
+			break;
+		}
+		SCPP_VERIFY(rc == 0);
+	}
+}
+
+/* -------------------------------------------------------------------- get */
+
+/* Match value @val at the value term and emit the row with @binds. */
+struct binding {
+	uint8_t var;
+	struct scpp_value v;
+};
+
+static int
+emit_bound(struct run *r, const struct row *in, const struct binding *bs, unsigned int n)
+{
+	struct row *o = emit(r, in);
+	int rc;
+
+	if (o == NULL)
+		return r->st.code;
+	for (unsigned int i = 0; i < n; i++) {
+		rc = bind(r, o, bs[i].var, &bs[i].v);
+		if (rc <= 0) {
+			r->nnext--; /* no match (or error): take the row back */
+			return rc < 0 ? rc : 0;
+		}
+	}
+	return 0;
+}
+
+/* The term positions of a get, resolved for one row. */
+struct getq {
+	struct tv e, a, k, v;  /* k only when a is a KEY term */
+	bool keyed;
+	bool bind_attr;        /* the attribute term is an unbound variable */
+	uint16_t ta, tk;       /* term indexes of attr and key */
+};
+
+/* Emit for one found (entity, attr, [key], value): bind unbound positions,
+ * and filter bound ones (e, a and k were matched by construction). */
+static int
+get_emit(struct run *r, const struct row *in, const struct getq *q,
+	 struct scpp_oid e, uint32_t attr, const struct scpp_value *key,
+	 const struct scpp_value *val)
+{
+	struct binding bs[4];
+	unsigned int n = 0;
+
+	if (q->v.bound && !scpp_value_eq(&q->v.v, val))
+		return 0;
+	if (!q->e.bound) {
+		bs[n].var = q->e.var;
+		bs[n++].v = scpp_value_oid(e);
+	}
+	if (q->bind_attr) {
+		bs[n].var = q->a.var;
+		bs[n++].v = attr_name(r, attr);
+	}
+	if (q->keyed && !q->k.bound) {
+		bs[n].var = q->k.var;
+		bs[n++].v = *key;
+	}
+	if (!q->v.bound) {
+		bs[n].var = q->v.var;
+		bs[n++].v = *val;
+	}
+	return emit_bound(r, in, bs, n);
+}
+
+/* All matches of one entity (bound or from a scan). @strict: misses are
+ * errors (every key position determined). */
+static int
+get_entity(struct run *r, const struct row *in, const struct getq *q,
+	   struct scpp_oid e, int64_t aid, bool strict)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_eval_ctx *c = r->ctx;
+	char b1[64], b2[96], b3[96];
+	struct scpp_value val;
+	uint64_t cursor;
+	int rc, n;
+
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+
+	if (q->a.bound && aid == 0) {
+		/* The name was never interned: nothing has this attribute. */
+		if (!strict)
+			return 0;
+		if (!scpp_store_entity_exists(s, e))
+			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+		return fail(r, -ENOENT, "%s has no attribute %s", otext(b1, sizeof(b1), e),
+			    vtext(b2, sizeof(b2), &q->a.v));
+	}
+
+	if (!q->keyed && q->a.bound) {
+		rc = scpp_store_get(s, e, (uint32_t)aid, &val);
+		if (rc == 0)
+			return get_emit(r, in, q, e, (uint32_t)aid, NULL, &val);
+		if (!strict && (rc == -ENOENT || rc == -EMEDIUMTYPE))
+			return 0;
+		if (rc == -ENOENT && !scpp_store_entity_exists(s, e))
+			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+		if (rc == -ENOENT)
+			return fail(r, -ENOENT, "%s has no attribute %s", otext(b1, sizeof(b1), e),
+				    vtext(b2, sizeof(b2), &q->a.v));
+		if (rc == -EMEDIUMTYPE)
+			return fail(r, -EMEDIUMTYPE, "%s.%s is a map: use %s[key]",
+				    otext(b1, sizeof(b1), e), vtext(b2, sizeof(b2), &q->a.v),
+				    vtext(b2, sizeof(b2), &q->a.v));
+		return fail(r, rc, "get %s: %s", otext(b1, sizeof(b1), e), scpp_strerror(rc));
+	}
+
+	if (q->keyed && q->a.bound && q->k.bound) {
+		rc = scpp_store_map_get(s, e, (uint32_t)aid, &q->k.v, &val);
+		if (rc == 0)
+			return get_emit(r, in, q, e, (uint32_t)aid, &q->k.v, &val);
+		if (!strict && (rc == -ENOENT || rc == -EMEDIUMTYPE))
+			return 0;
+		if (rc == -ENOENT && !scpp_store_entity_exists(s, e))
+			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+		if (rc == -ENOENT)
+			return fail(r, -ENOENT, "%s.%s has no key %s", otext(b1, sizeof(b1), e),
+				    vtext(b2, sizeof(b2), &q->a.v),
+				    vtext(b3, sizeof(b3), &q->k.v));
+		return fail(r, rc, "%s.%s is not a map", otext(b1, sizeof(b1), e),
+			    vtext(b2, sizeof(b2), &q->a.v));
+	}
+
+	if (q->keyed && q->a.bound) {
+		/* Enumerate one map. A missing map is a miss, not an error:
+		 * the key is unbound, so this is a search. */
+		cursor = 0;
+		for (;;) {
+			n = scpp_store_map_iter(s, e, (uint32_t)aid, &cursor, c->iter_key,
+						c->iter_val, SCPP_ARRAY_SIZE(c->iter_key));
+			if (n <= 0)
+				return 0;
+			for (int i = 0; i < n; i++) {
+				if ((rc = step(r, 1)) < 0)
+					return rc;
+				rc = get_emit(r, in, q, e, (uint32_t)aid, &c->iter_key[i],
+					      &c->iter_val[i]);
+				if (rc < 0)
+					return rc;
+			}
+			if (cursor == UINT64_MAX)
+				return 0;
+		}
+	}
+
+	/* Attribute unbound: walk the entity's attributes. Plain attributes
+	 * match `get e %a %v`; map attributes match `get e %a[%k] %v`. The
+	 * iteration batches are copied out before recursing into maps, since
+	 * the map walk reuses the scratch arrays. */
+	cursor = 0;
+	for (;;) {
+		struct scpp_store_attr batch[32];
+
+		n = scpp_store_attr_iter(s, e, &cursor, batch, SCPP_ARRAY_SIZE(batch));
+		if (n == -ENOENT && strict)
+			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+		if (n <= 0)
+			return 0;
+		for (int i = 0; i < n; i++) {
+			if ((rc = step(r, 1)) < 0)
+				return rc;
+			if (!q->keyed && !batch[i].is_map) {
+				rc = get_emit(r, in, q, e, batch[i].attr, NULL, &batch[i].value);
+			} else if (q->keyed && batch[i].is_map) {
+				struct getq sub = *q;
+
+				/* Walk this map as if its name were bound;
+				 * get_emit still binds %a (bind_attr). */
+				sub.a.bound = true;
+				rc = get_entity(r, in, &sub, e, batch[i].attr, false);
+			}
+			if (rc < 0)
+				return rc;
+		}
+		if (cursor == UINT64_MAX)
+			return 0;
+	}
+}
+
+static int
+op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	const struct scpp_wire_term *ta = &r->b->term[cmd->term[1]];
+	struct getq q;
+	int64_t aid = 0;
+	uint64_t cursor;
+	int rc, n;
+
+	memset(&q, 0, sizeof(q));
+	resolve(r, in, cmd->term[0], &q.e);
+	resolve(r, in, cmd->term[2], &q.v);
+	q.keyed = ta->kind == SCPP_TERM_KEY;
+	q.ta = q.keyed ? ta->a : cmd->term[1];
+	resolve(r, in, q.ta, &q.a);
+	q.bind_attr = !q.a.bound;
+	if (q.keyed) {
+		q.tk = ta->b;
+		resolve(r, in, q.tk, &q.k);
+	}
+	if (q.e.bound && (rc = want_oid(r, &q.e, "entity")) < 0)
+		return rc;
+	if (q.a.bound) {
+		aid = attr_id(r, q.ta, &q.a, false);
+		if (aid < 0)
+			return (int)aid;
+	}
+	if (q.e.bound)
+		return get_entity(r, in, &q, q.e.v.oid, aid,
+				  q.a.bound && (!q.keyed || q.k.bound));
+
+	/* Unbound entity: scan the shard's entities. */
+	cursor = 0;
+	for (;;) {
+		n = scpp_store_entity_iter(r->env->store, &cursor, c->iter_oid,
+					   SCPP_ARRAY_SIZE(c->iter_oid));
+		if (n <= 0)
+			return 0;
+		for (int i = 0; i < n; i++) {
+			rc = get_entity(r, in, &q, c->iter_oid[i], aid, false);
+			if (rc < 0)
+				return rc;
+		}
+		if (cursor == UINT64_MAX)
+			return 0;
+	}
+}
+
+/* ------------------------------------------------------------ mutations */
+
+/* Remember @e for the end-of-block check (created, or newly typed). */
+static int
+remember(struct run *r, struct scpp_oid e, uint8_t created)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+
+	if (c->ncreated >= c->created_max)
+		return fail(r, -SCPP_E_LIMIT_ROWS, "block created or typed more than %u objects",
+			    c->created_max);
+	c->created[c->ncreated] = e;
+	c->created_flag[c->ncreated++] = created;
+	return 0;
+}
+
+/* Resolve the entity and attribute of a mutating command: both must be
+ * bound. Sets keyed and key for map-entry positions. */
+static int
+target(struct run *r, const struct row *in, uint16_t te, uint16_t tattr, bool intern,
+       struct scpp_oid *e, int64_t *aid, bool *keyed, struct scpp_value *key)
+{
+	const struct scpp_wire_term *ta = &r->b->term[tattr];
+	struct tv t;
+	uint16_t tname = tattr;
+	int rc;
+
+	resolve(r, in, te, &t);
+	if (!t.bound)
+		return fail(r, -SCPP_E_UNBOUND, "entity %%%.*s must be bound",
+			    r->b->var_name[t.var].len, r->b->var_name[t.var].p);
+	if ((rc = want_oid(r, &t, "entity")) < 0)
+		return rc;
+	*e = t.v.oid;
+	*keyed = ta->kind == SCPP_TERM_KEY;
+	if (*keyed) {
+		struct tv k;
+
+		resolve(r, in, ta->b, &k);
+		if (!k.bound)
+			return fail(r, -SCPP_E_UNBOUND, "map key %%%.*s must be bound",
+				    r->b->var_name[k.var].len, r->b->var_name[k.var].p);
+		*key = k.v;
+		tname = ta->a;
+	}
+	resolve(r, in, tname, &t);
+	if (!t.bound)
+		return fail(r, -SCPP_E_UNBOUND, "attribute %%%.*s must be bound",
+			    r->b->var_name[t.var].len, r->b->var_name[t.var].p);
+	if (t.v.type == SCPP_VT_NIL && !*keyed) {
+		*aid = 0; /* `del e` on the wire: the whole entity */
+		return 0;
+	}
+	*aid = attr_id(r, tname, &t, intern);
+	return *aid < 0 ? (int)*aid : 0;
+}
+
+static int
+store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid)
+{
+	char b1[64];
+	struct scpp_value n = attr_name(r, (uint32_t)aid);
+
+	return fail(r, rc, "%s %s.%.*s: %s", op, otext(b1, sizeof(b1), e), (int)n.len,
+		    (const char *)n.p, scpp_strerror(rc));
+}
+
+static int
+op_set(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_value key, *kp = NULL;
+	struct scpp_oid e;
+	struct tv v;
+	int64_t aid;
+	bool keyed;
+	int rc;
+
+	rc = target(r, in, cmd->term[0], cmd->term[1], true, &e, &aid, &keyed, &key);
+	if (rc < 0)
+		return rc;
+	if (aid == 0)
+		return fail(r, -SCPP_E_TYPE, "set needs an attribute, got nil");
+	resolve(r, in, cmd->term[2], &v);
+	if (!v.bound)
+		return fail(r, -SCPP_E_UNBOUND, "value %%%.*s must be bound",
+			    r->b->var_name[v.var].len, r->b->var_name[v.var].p);
+	if (keyed)
+		kp = &key;
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	if (!scpp_store_entity_exists(s, e))
+		return store_fail(r, -ENOENT, "set", e, aid);
+	rc = eval_schema_check_set(r->ctx, r->env, e, (uint32_t)aid, kp, &v.v, &r->st);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && (rc = remember(r, e, 0)) < 0)
+		return rc;
+	r->ctx->bytes += v.v.type == SCPP_VT_STR || v.v.type == SCPP_VT_BYTES ? v.v.len : 0;
+	if (r->ctx->bytes > r->ctx->lim.max_bytes)
+		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
+			    (unsigned long long)r->ctx->lim.max_bytes);
+	if (keyed) {
+		uint32_t mark = r->ctx->nundo;
+
+		/* A map this set creates is removed on undo after its entry
+		 * (the log is replayed backwards). */
+		if (scpp_store_map_count(s, e, (uint32_t)aid) == -ENOENT &&
+		    undo_push(r, UNDO_MAP_CREATED, e, (uint32_t)aid) == NULL)
+			return -SCPP_E_LIMIT_STEPS;
+		if ((rc = save_map_entry(r, e, (uint32_t)aid, &key)) < 0) {
+			r->ctx->nundo = mark;
+			return rc;
+		}
+		rc = scpp_store_map_set(s, e, (uint32_t)aid, &key, &v.v);
+		if (rc < 0) {
+			r->ctx->nundo = mark;
+			return store_fail(r, rc, "set", e, aid);
+		}
+		return 0;
+	}
+	if ((rc = save_triple(r, e, (uint32_t)aid)) < 0)
+		return rc;
+	rc = scpp_store_set(s, e, (uint32_t)aid, &v.v);
+	if (rc < 0) {
+		r->ctx->nundo--;
+		return store_fail(r, rc, "set", e, aid);
+	}
+	return 0;
+}
+
+/* Delete one whole attribute (plain or map), recording it for undo. */
+static int
+del_attr(struct run *r, struct scpp_oid e, uint32_t aid)
+{
+	struct scpp_store *s = r->env->store;
+	int64_t cnt = scpp_store_map_count(s, e, aid);
+	uint32_t mark = r->ctx->nundo;
+	int rc;
+
+	if (cnt >= 0)
+		rc = save_map(r, e, aid);
+	else
+		rc = save_triple(r, e, aid);
+	if (rc < 0) {
+		r->ctx->nundo = mark; /* only recorded, nothing changed yet */
+		return rc;
+	}
+	rc = scpp_store_del(s, e, aid);
+	if (rc < 0) {
+		r->ctx->nundo = mark;
+		return store_fail(r, rc, "del", e, aid);
+	}
+	return 0;
+}
+
+static int
+op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_eval_ctx *c = r->ctx;
+	struct scpp_value key;
+	struct scpp_oid e;
+	char b1[64];
+	int64_t aid;
+	bool keyed;
+	int rc, n;
+
+	rc = target(r, in, cmd->term[0], cmd->term[1], false, &e, &aid, &keyed, &key);
+	if (rc < 0)
+		return rc;
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	if (!scpp_store_entity_exists(s, e))
+		return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+	if (aid == 0 && r->b->term[cmd->term[1]].value.type == SCPP_VT_NIL && !keyed) {
+		/* Whole entity: record every attribute, then the entity. The
+		 * attribute walk restarts after each delete because deleting
+		 * invalidates the cursor. */
+		for (;;) {
+			uint64_t cursor = 0;
+
+			n = scpp_store_attr_iter(s, e, &cursor, c->iter_attr, 1);
+			if (n < 0)
+				return store_fail(r, n, "del", e, 0);
+			if (n == 0)
+				break;
+			if ((rc = step(r, 1)) < 0)
+				return rc;
+			if ((rc = del_attr(r, e, c->iter_attr[0].attr)) < 0)
+				return rc;
+		}
+		if (undo_push(r, UNDO_ENTITY_DELETED, e, 0) == NULL)
+			return -SCPP_E_LIMIT_STEPS;
+		rc = scpp_store_entity_delete(s, e);
+		if (rc < 0) {
+			c->nundo--;
+			return fail(r, rc, "del %s: %s", otext(b1, sizeof(b1), e), scpp_strerror(rc));
+		}
+		return 0;
+	}
+	if (aid == 0)
+		return fail(r, -ENOENT, "%s has no such attribute", otext(b1, sizeof(b1), e));
+	rc = eval_schema_check_del(r->ctx, r->env, e, (uint32_t)aid, keyed ? &key : NULL, &r->st);
+	if (rc < 0)
+		return rc;
+	if (keyed) {
+		if ((rc = save_map_entry(r, e, (uint32_t)aid, &key)) < 0)
+			return rc;
+		rc = scpp_store_map_del(s, e, (uint32_t)aid, &key);
+		if (rc < 0) {
+			c->nundo--;
+			return store_fail(r, rc, "del", e, aid);
+		}
+		return 0;
+	}
+	if (scpp_store_map_count(s, e, (uint32_t)aid) == -ENOENT) {
+		struct scpp_value tmp;
+
+		if (scpp_store_get(s, e, (uint32_t)aid, &tmp) == -ENOENT)
+			return store_fail(r, -ENOENT, "del", e, aid);
+	}
+	return del_attr(r, e, (uint32_t)aid);
+}
+
+static int
+op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	struct tv dst, type;
+	struct scpp_oid e;
+	struct row *o;
+	int rc;
+
+	resolve(r, in, cmd->term[0], &dst);
+	resolve(r, in, cmd->term[1], &type);
+	if (dst.bound)
+		return fail(r, -EEXIST, "create: %%%.*s is already bound",
+			    r->b->var_name[dst.var].len, r->b->var_name[dst.var].p);
+	if (!type.bound)
+		return fail(r, -SCPP_E_UNBOUND, "create: type %%%.*s must be bound",
+			    r->b->var_name[type.var].len, r->b->var_name[type.var].p);
+	if (c->ncreated >= c->created_max)
+		return fail(r, -SCPP_E_LIMIT_ROWS, "block created or typed more than %u objects",
+			    c->created_max);
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	rc = scpp_store_entity_mint(r->env->store, &e);
+	if (rc < 0)
+		return fail(r, rc, "create: %s", scpp_strerror(rc));
+	if (undo_push(r, UNDO_ENTITY_CREATED, e, 0) == NULL) {
+		scpp_store_entity_delete(r->env->store, e);
+		return -SCPP_E_LIMIT_STEPS;
+	}
+	/* Setting the type attribute is logged separately; the entity's own
+	 * undo record (deleting it) removes whatever the block adds. */
+	rc = eval_schema_create(r->ctx, r->env, e, &type.v, &r->st);
+	if (rc < 0) {
+		SCPP_VERIFY(scpp_store_entity_delete(r->env->store, e) == 0);
+		c->nundo--;
+		return rc;
+	}
+	c->created[c->ncreated] = e;
+	c->created_flag[c->ncreated++] = 1;
+	o = emit(r, in);
+	if (o == NULL)
+		return r->st.code;
+	o->v[dst.var] = scpp_value_oid(e);
+	o->bound |= UINT64_C(1) << dst.var;
+	return 1; /* the row was emitted here */
+}
+
+/* Non-negative integer from a bound length or count term. */
+static int
+want_len(struct run *r, const struct row *in, uint16_t ti, const char *what, uint64_t *out)
+{
+	char buf[64];
+	struct tv t;
+
+	resolve(r, in, ti, &t);
+	if (!t.bound)
+		return fail(r, -SCPP_E_UNBOUND, "%s %%%.*s must be bound", what,
+			    r->b->var_name[t.var].len, r->b->var_name[t.var].p);
+	if (t.v.type == SCPP_VT_U64) {
+		*out = t.v.u;
+		return 0;
+	}
+	if (t.v.type == SCPP_VT_I64 && t.v.i >= 0) {
+		*out = (uint64_t)t.v.i;
+		return 0;
+	}
+	return fail(r, -SCPP_E_TYPE, "%s must be a non-negative integer, got %s", what,
+		    vtext(buf, sizeof(buf), &t.v));
+}
+
+static int
+op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_value key, old;
+	struct scpp_oid e;
+	uint64_t len;
+	int64_t aid;
+	bool keyed;
+	uint8_t type;
+	int rc;
+
+	rc = target(r, in, cmd->term[0], cmd->term[1], true, &e, &aid, &keyed, &key);
+	if (rc < 0)
+		return rc;
+	if (keyed || aid == 0)
+		return fail(r, -SCPP_E_TYPE, "alloc needs a plain attribute");
+	if ((rc = want_len(r, in, cmd->term[2], "length", &len)) < 0)
+		return rc;
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	if (!scpp_store_entity_exists(s, e))
+		return store_fail(r, -ENOENT, "alloc", e, aid);
+	rc = scpp_store_get(s, e, (uint32_t)aid, &old);
+	if (rc != -ENOENT)
+		return store_fail(r, -EEXIST, "alloc", e, aid);
+	type = eval_schema_bytes_type(r->env, e, (uint32_t)aid);
+	if (type == SCPP_VT_NIL)
+		return fail(r, -SCPP_E_SCHEMA, "alloc: attribute is not a byte string in the schema");
+	r->ctx->bytes += len;
+	if (r->ctx->bytes > r->ctx->lim.max_bytes)
+		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
+			    (unsigned long long)r->ctx->lim.max_bytes);
+	if (undo_push(r, UNDO_TRIPLE, e, (uint32_t)aid) == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	rc = scpp_store_bytes_alloc(s, e, (uint32_t)aid, type, len);
+	if (rc < 0) {
+		r->ctx->nundo--;
+		return store_fail(r, rc, "alloc", e, aid);
+	}
+	return 0;
+}
+
+/* A resolved byte address: value(e, a) plus an offset. */
+struct addr {
+	struct scpp_oid e;
+	int64_t aid;
+	uint64_t off;
+};
+
+static int
+resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, struct addr *a)
+{
+	const struct scpp_wire_term *t = &r->b->term[ti];
+	struct scpp_value key;
+	uint64_t n;
+	bool keyed;
+	int rc;
+
+	if (t->kind == SCPP_TERM_OFFSET) {
+		rc = resolve_addr(r, in, t->a, intern, a);
+		if (rc < 0)
+			return rc;
+		if ((rc = want_len(r, in, t->b, "offset", &n)) < 0)
+			return rc;
+		if (a->off + n < a->off)
+			return fail(r, -ERANGE, "offset overflows");
+		a->off += n;
+		return 0;
+	}
+	SCPP_VERIFY(t->kind == SCPP_TERM_VALUE); /* the decoder guarantees it */
+	a->off = 0;
+	rc = target(r, in, t->a, t->b, intern, &a->e, &a->aid, &keyed, &key);
+	if (rc < 0)
+		return rc;
+	if (keyed || a->aid == 0)
+		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, not map entries");
+	return 0;
+}
+
+static int
+op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
+{
+	struct scpp_store *s = r->env->store;
+	struct addr dst, src;
+	struct scpp_value sv, dv;
+	struct undo *u;
+	uint64_t len;
+	void *buf, *save;
+	int rc;
+
+	if ((rc = resolve_addr(r, in, cmd->term[1], false, &src)) < 0)
+		return rc;
+	if ((rc = resolve_addr(r, in, cmd->term[0], true, &dst)) < 0)
+		return rc;
+	if ((rc = want_len(r, in, cmd->term[2], "length", &len)) < 0)
+		return rc;
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	if (src.aid == 0)
+		return fail(r, -ENOENT, "copy: source attribute does not exist");
+	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
+	if (rc < 0)
+		return store_fail(r, rc, "copy from", src.e, src.aid);
+	if (sv.type != SCPP_VT_STR && sv.type != SCPP_VT_BYTES)
+		return store_fail(r, -EMEDIUMTYPE, "copy from", src.e, src.aid);
+	if (src.off > sv.len || len > sv.len - src.off)
+		return fail(r, -ERANGE, "copy: source range %llu+%llu is outside its %u bytes",
+			    (unsigned long long)src.off, (unsigned long long)len, sv.len);
+	if (!scpp_store_entity_exists(s, dst.e))
+		return store_fail(r, -ENOENT, "copy to", dst.e, dst.aid);
+
+	/* Bounce through the arena: source and destination may overlap or be
+	 * the same value, and the store may move either on a resize. */
+	buf = arena_alloc(r, len);
+	if (buf == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	memcpy(buf, sv.p + src.off, len);
+
+	rc = scpp_store_get(s, dst.e, (uint32_t)dst.aid, &dv);
+	if (rc == -ENOENT) {
+		/* Seed §4.4: an unbound destination is created, holding the
+		 * copied bytes (only at offset 0: anything else would leave
+		 * a hole of undefined bytes). */
+		if (dst.off != 0)
+			return fail(r, -ENOENT, "copy: destination does not exist and offset is %llu",
+				    (unsigned long long)dst.off);
+		if (undo_push(r, UNDO_TRIPLE, dst.e, (uint32_t)dst.aid) == NULL)
+			return -SCPP_E_LIMIT_STEPS;
+		dv = sv.type == SCPP_VT_STR ? scpp_value_str(buf, (uint32_t)len)
+					    : scpp_value_bytes(buf, (uint32_t)len);
+		rc = eval_schema_check_set(r->ctx, r->env, dst.e, (uint32_t)dst.aid, NULL, &dv,
+					   &r->st);
+		if (rc < 0) {
+			r->ctx->nundo--;
+			return rc;
+		}
+		rc = scpp_store_set(s, dst.e, (uint32_t)dst.aid, &dv);
+		if (rc < 0) {
+			r->ctx->nundo--;
+			return store_fail(r, rc, "copy to", dst.e, dst.aid);
+		}
+		return 0;
+	}
+	if (rc < 0)
+		return store_fail(r, rc, "copy to", dst.e, dst.aid);
+	if (dv.type != SCPP_VT_STR && dv.type != SCPP_VT_BYTES)
+		return store_fail(r, -EMEDIUMTYPE, "copy to", dst.e, dst.aid);
+	if (dst.off > dv.len || len > dv.len - dst.off)
+		return fail(r, -ERANGE, "copy: destination range %llu+%llu is outside its %u bytes",
+			    (unsigned long long)dst.off, (unsigned long long)len, dv.len);
+	if (dv.type == SCPP_VT_STR) {
+		/* Writing into a string must leave valid UTF-8. */
+		if (!scpp_utf8_valid(buf, len) ||
+		    !scpp_utf8_valid(dv.p, dst.off) ||
+		    !scpp_utf8_valid(dv.p + dst.off + len, dv.len - dst.off - len))
+			return fail(r, -SCPP_E_BAD_UTF8, "copy would break UTF-8 of a string");
+	}
+	save = arena_alloc(r, len);
+	if (save == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	memcpy(save, dv.p + dst.off, len);
+	u = undo_push(r, UNDO_BYTES, dst.e, (uint32_t)dst.aid);
+	if (u == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	u->off = dst.off;
+	u->old = scpp_value_bytes(save, (uint32_t)len);
+	rc = scpp_store_bytes_write(s, dst.e, (uint32_t)dst.aid, dst.off, len, buf);
+	if (rc < 0) {
+		r->ctx->nundo--;
+		return store_fail(r, rc, "copy to", dst.e, dst.aid);
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------- driver */
+
+/* Check what the decoder cannot: status variables are status-only. */
+static int
+check_block(struct run *r)
+{
+	const struct scpp_wire_block *b = r->b;
+	uint64_t term_vars = 0, status_vars = 0;
+
+	for (uint16_t i = 0; i < b->nterms; i++)
+		if (b->term[i].kind == SCPP_TERM_VAR)
+			term_vars |= UINT64_C(1) << b->term[i].var;
+	for (uint16_t i = 0; i < b->ncmds; i++)
+		if (b->cmd[i].flags & SCPP_WIRE_CF_STATUS)
+			status_vars |= UINT64_C(1) << b->cmd[i].status_var;
+	if (term_vars & status_vars) {
+		unsigned int v = (unsigned int)__builtin_ctzll(term_vars & status_vars);
+
+		return fail(r, -SCPP_E_BAD_VAR, "%%%.*s is a status variable and cannot be a term",
+			    b->var_name[v].len, b->var_name[v].p);
+	}
+	r->ctx->status_vars = status_vars;
+	return 0;
+}
+
+static void
+collect(struct run *r, const struct scpp_wire_cmd *cmd)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	struct collected *k;
+
+	c->status_count[cmd->status_var]++;
+	if (c->nstat >= c->lim.max_statuses)
+		return; /* counted, not kept: the count is still exact */
+	k = &c->stat[c->nstat++];
+	k->st = r->st;
+	k->var = cmd->status_var;
+}
+
+static void
+stamp(struct run *r, struct scpp_status *st)
+{
+	const struct scpp_eval_env *env = r->env;
+
+	st->node = env->node;
+	st->core = env->core;
+	st->block_id = r->block_id;
+	st->command = r->cmd_index;
+	st->elapsed_ns = env->clock_ns != NULL ? env->clock_ns() - r->ctx->t0 : 0;
+}
+
+static int
+run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
+{
+	int rc = 0;
+
+	r->nnext = 0;
+	for (size_t i = 0; i < r->ncur; i++) {
+		const struct row *in = row_at(r, r->cur, i);
+		uint32_t undo_mark = r->ctx->nundo;
+		size_t rows_mark = r->nnext;
+
+		switch (cmd->op) {
+		case SCPP_OP_GET:
+			rc = op_get(r, cmd, in);
+			break;
+		case SCPP_OP_SET:
+			rc = op_set(r, cmd, in);
+			break;
+		case SCPP_OP_DEL:
+			rc = op_del(r, cmd, in);
+			break;
+		case SCPP_OP_CREATE:
+			rc = op_create(r, cmd, in);
+			break;
+		case SCPP_OP_ALLOC:
+			rc = op_alloc(r, cmd, in);
+			break;
+		case SCPP_OP_COPY:
+			rc = op_copy(r, cmd, in);
+			break;
+		default:
+			rc = fail(r, -SCPP_E_BAD_OPCODE, "opcode %u", cmd->op);
+			break;
+		}
+		r->ctx->commands_done++;
+		if (rc == 0 && cmd->op != SCPP_OP_GET && emit(r, in) == NULL)
+			rc = r->st.code;
+		if (rc > 0)
+			rc = 0; /* the op emitted its own row */
+		if (rc < 0) {
+			stamp(r, &r->st);
+			if (is_limit(rc) || !(cmd->flags & SCPP_WIRE_CF_STATUS))
+				return rc;
+			/* Each command is atomic per row: a failure half-way
+			 * through (say, an entity delete) is rolled back before
+			 * the block goes on without that row. */
+			undo_to(r, undo_mark);
+			r->nnext = rows_mark;
+			collect(r, cmd);
+			/* A command that binds nothing (set, del, alloc, copy)
+			 * keeps its row, so the rest of a batch still runs; one
+			 * that would have bound variables (get, create) drops
+			 * it, since they would stay unbound and range over
+			 * everything in the next command. */
+			if (cmd->op != SCPP_OP_GET && cmd->op != SCPP_OP_CREATE &&
+			    emit(r, in) == NULL)
+				return r->st.code;
+			rc = 0;
+		}
+	}
+	return 0;
+}
+
+static void
+reply_abort(struct run *r, struct scpp_wire_reply_writer *w, size_t mark,
+	    struct scpp_eval_result *res, int code)
+{
+	struct scpp_oid soid;
+
+	w->len = mark;
+	soid = scpp_oid_make(scpp_oid_locale(r->env->node), scpp_oid_node(r->env->node),
+			     scpp_oid_shard(r->env->node), 0, ++r->ctx->status_seq);
+	scpp_status_encode(w, soid, &r->st);
+	res->outcome = SCPP_OUTCOME_ABORTED;
+	res->code = code;
+	res->err = r->st.err;
+	res->failed_cmd = r->cmd_index;
+	res->rows = 0;
+	res->statuses = 1;
+}
+
+int
+scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		const struct scpp_wire_block *b, uint64_t block_id,
+		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res_out)
+{
+	struct scpp_wire_name cols[SCPP_WIRE_VARS_MAX];
+	struct scpp_value vals[SCPP_WIRE_VARS_MAX];
+	struct scpp_eval_result res;
+	struct run r;
+	size_t mark, limit_len;
+	int rc = 0;
+
+	memset(&res, 0, sizeof(res));
+	memset(&r, 0, sizeof(r));
+	r.ctx = ctx;
+	r.env = env;
+	r.b = b;
+	r.block_id = block_id;
+	r.stride = sizeof(struct row) + (size_t)b->nvars * sizeof(struct scpp_value);
+	r.max_rows = SCPP_MIN((size_t)ctx->lim.max_rows, ctx->tab_bytes / r.stride);
+	r.cur = ctx->tab[0];
+	r.next = ctx->tab[1];
+
+	ctx->arena_used = 0;
+	ctx->nundo = 0;
+	ctx->nstat = 0;
+	ctx->ncreated = 0;
+	ctx->steps = 0;
+	ctx->bytes = 0;
+	ctx->commands_done = 0;
+	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
+	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
+	memset(ctx->status_count, 0, sizeof(ctx->status_count[0]) * b->nvars);
+
+	for (uint16_t i = 0; i < b->nret; i++) {
+		cols[i] = b->var_name[b->ret[i]];
+	}
+	if (scpp_wire_reply_columns(w, cols, b->nret) < 0)
+		return -ENOSPC;
+	mark = w->len;
+	/* Keep room for the abort status and END whatever happens. */
+	if (w->size - w->len < 512)
+		return -ENOSPC;
+
+	/* One empty row: every variable unbound. */
+	((struct row *)r.cur)->bound = 0;
+	r.ncur = 1;
+
+	rc = check_block(&r);
+	for (uint16_t i = 0; rc == 0 && i < b->ncmds; i++) {
+		uint8_t *t;
+
+		r.cmd_index = i;
+		rc = run_cmd(&r, &b->cmd[i]);
+		t = r.cur;
+		r.cur = r.next;
+		r.next = t;
+		r.ncur = r.nnext;
+	}
+	/* Objects created in the block must be complete now. Failures here
+	 * are reported at command index ncmds: "the end of the block". */
+	if (rc == 0)
+		r.cmd_index = b->ncmds;
+	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
+		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
+			continue; /* deleted again in the block */
+		rc = eval_schema_check_object(env, ctx->created[i], ctx->created_flag[i], &r.st);
+		if (rc < 0)
+			stamp(&r, &r.st);
+	}
+	if (rc == 0 && ctx->edit != NULL) {
+		rc = eval_schema_edit_commit(ctx, env, &res.new_schema, &r.st);
+		if (rc < 0)
+			stamp(&r, &r.st);
+	}
+	if (rc < 0) {
+		undo_to(&r, 0);
+		eval_schema_edit_drop(ctx);
+		reply_abort(&r, w, mark, &res, rc);
+		goto out;
+	}
+
+	/* Project the returned variables. Rows and statuses must fit both the
+	 * writer and max_result, leaving room for END. */
+	limit_len = SCPP_MIN(w->size, (size_t)ctx->lim.max_result) - 64;
+	{
+		size_t saved_size = w->size;
+
+		w->size = SCPP_MAX(limit_len, w->len);
+		/* No returned variables: no ROW records (END has the count). */
+		for (size_t i = 0; rc == 0 && b->nret > 0 && i < r.ncur; i++) {
+			const struct row *row = row_at(&r, r.cur, i);
+
+			for (uint16_t j = 0; j < b->nret; j++) {
+				uint8_t v = b->ret[j];
+
+				if ((ctx->status_vars >> v) & 1)
+					vals[j] = scpp_value_u64(ctx->status_count[v]);
+				else if ((row->bound >> v) & 1)
+					vals[j] = row->v[v];
+				else
+					vals[j] = scpp_value_nil();
+			}
+			if (scpp_wire_reply_row(w, vals) < 0)
+				rc = -SCPP_E_LIMIT_RESULT;
+		}
+		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++) {
+			struct scpp_oid soid = scpp_oid_make(
+				scpp_oid_locale(env->node), scpp_oid_node(env->node),
+				scpp_oid_shard(env->node), 0, ++ctx->status_seq);
+
+			if (scpp_status_encode(w, soid, &ctx->stat[i].st) < 0)
+				rc = -SCPP_E_LIMIT_RESULT;
+		}
+		w->size = saved_size;
+	}
+	if (rc < 0) {
+		fail(&r, rc, "result exceeds %zu bytes", limit_len);
+		r.cmd_index = b->ncmds;
+		stamp(&r, &r.st);
+		undo_to(&r, 0);
+		scpp_schema_free(res.new_schema);
+		res.new_schema = NULL;
+		reply_abort(&r, w, mark, &res, rc);
+		goto out;
+	}
+	for (uint16_t v = 0; v < b->nvars; v++)
+		res.statuses += ctx->status_count[v];
+	res.outcome = res.statuses > 0 ? SCPP_OUTCOME_ERRORS : SCPP_OUTCOME_OK;
+	res.rows = r.ncur;
+
+out:
+	res.commands = ctx->commands_done;
+	res.steps = ctx->steps;
+	SCPP_VERIFY(scpp_wire_reply_end(w, res.err, res.outcome, res.rows, res.commands,
+					env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0) == 0);
+	if (res_out != NULL)
+		*res_out = res;
+	return 0;
+}

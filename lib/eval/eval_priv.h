@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EVAL_PRIV_H
+#define EVAL_PRIV_H
+
+/*
+ * Evaluator internals shared by eval.c (binding tables, commands, undo) and
+ * eval_schema.c (the bridge to lib/schema).
+ */
+
+#include "scpp_eval.h"
+
+/* One binding-table row: a mask of bound variables, then nvars values.
+ * Rows are stored back to back with a stride fixed per block. */
+struct row {
+	uint64_t bound;
+	struct scpp_value v[];
+};
+
+enum undo_kind {
+	UNDO_ENTITY_CREATED,  /* delete the entity */
+	UNDO_ENTITY_DELETED,  /* recreate the (empty) entity */
+	UNDO_TRIPLE,          /* restore old plain value, or delete if none */
+	UNDO_MAP_CREATED,     /* delete the (empty) map attribute */
+	UNDO_MAP_DELETED,     /* recreate the empty map attribute */
+	UNDO_MAP_ENTRY,       /* restore old entry value, or delete if none */
+	UNDO_BYTES,           /* write old bytes back at off */
+};
+
+struct undo {
+	uint8_t kind;
+	uint8_t had_old;       /* TRIPLE / MAP_ENTRY: an old value existed */
+	uint32_t attr;
+	struct scpp_oid oid;
+	uint64_t off;          /* BYTES: offset of the saved range */
+	struct scpp_value key; /* MAP_ENTRY: the key (saved in the undo arena) */
+	struct scpp_value old; /* old value (saved), or bytes range for BYTES */
+};
+
+/* A status collected by a status variable, or the abort cause. */
+struct collected {
+	struct scpp_status st;
+	uint8_t var;           /* status variable, 0xff for the abort cause */
+};
+
+struct scpp_eval_ctx {
+	struct scpp_eval_limits lim;
+	bool use_rte;
+
+	/* Two binding tables, swapped after each command. */
+	uint8_t *tab[2];
+	size_t tab_bytes;
+
+	/* Block-lifetime copies of bound str/bytes values and undo data. */
+	uint8_t *arena;
+	size_t arena_size;
+	size_t arena_used;
+
+	struct undo *undo;
+	uint32_t undo_max;
+	uint32_t nundo;
+
+	struct collected *stat;
+	uint32_t nstat;
+
+	/* Entities to validate at the end of the block: created in it, or
+	 * given a type in it (created_flag[i] = 1 for created ones). */
+	struct scpp_oid *created;
+	uint8_t *created_flag;
+	uint32_t created_max;
+	uint32_t ncreated;
+
+	/* Scratch for enumerations (attribute and map iteration batches). */
+	struct scpp_store_attr iter_attr[32];
+	struct scpp_value iter_key[32];
+	struct scpp_value iter_val[32];
+	struct scpp_oid iter_oid[32];
+
+	/* Per block: attribute ids of constant attribute-name terms
+	 * (0 = not interned; resolved once per block, not per row). */
+	uint32_t term_attr[SCPP_WIRE_TERMS_MAX];
+	uint64_t status_vars;       /* mask of variables used as status variables */
+	uint32_t status_count[SCPP_WIRE_VARS_MAX];
+
+	uint64_t steps;
+	uint64_t bytes;
+	uint64_t commands_done;     /* command applications (all rows) */
+	uint64_t status_seq;        /* per-context counter for status OIDs */
+	struct scpp_schema_edit *edit; /* pending schema change of this block */
+	uint64_t t0;
+};
+
+/* Schema bridge (eval_schema.c). Each returns 0 or a negative code and, on
+ * error, fills @st's message. With env->schema NULL all of them accept.
+ * eval_schema_check_set() returns 1 when the write gives an untyped entity
+ * a type: the entity must then be checked whole at the end of the block. */
+int eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			  struct scpp_oid e, uint32_t attr, struct scpp_value *key,
+			  struct scpp_value *v, struct scpp_status *st);
+int eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		       struct scpp_oid e, const struct scpp_value *type,
+		       struct scpp_status *st);
+int eval_schema_check_object(const struct scpp_eval_env *env, struct scpp_oid e,
+			     bool created, struct scpp_status *st);
+int eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			  struct scpp_oid e, uint32_t attr, const struct scpp_value *key,
+			  struct scpp_status *st);
+uint8_t eval_schema_bytes_type(const struct scpp_eval_env *env, struct scpp_oid e,
+			       uint32_t attr);
+/* End of block: commit a pending schema edit (0, or <0 with @st filled);
+ * the new schema goes to *out. eval_schema_edit_drop() discards it. */
+int eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			    struct scpp_schema **out, struct scpp_status *st);
+void eval_schema_edit_drop(struct scpp_eval_ctx *ctx);
+
+#endif /* EVAL_PRIV_H */

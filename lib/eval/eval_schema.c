@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The evaluator's bridge to lib/schema.
+ *
+ * Without a schema (env->schema NULL) every entity is free-form: any
+ * attribute, any value, and `create %x T` records T under `type`.
+ * With a schema, an entity's type is the Type entity its `type` attribute
+ * names; writes to typed entities are checked against the declarations,
+ * and objects created in a block are checked as a whole at its end.
+ * The schema's attribute ids are the store dictionary's (the daemon builds
+ * the schema with scpp_schema_store_intern), so no translation is needed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "eval_priv.h"
+#include "scpp_schema.h"
+
+static uint32_t
+type_attr_id(const struct scpp_eval_env *env)
+{
+	int64_t id;
+
+	if (env->schema != NULL)
+		return scpp_schema_type_attr_id(env->schema);
+	id = scpp_store_dict_intern(env->dict, SCPP_SCHEMA_TYPE_ATTR,
+				    strlen(SCPP_SCHEMA_TYPE_ATTR));
+	return id > 0 ? (uint32_t)id : 0;
+}
+
+/* The compiled type of @e, or NULL for an untyped (or unknown-typed) one. */
+static const struct scpp_schema_type *
+type_of(const struct scpp_eval_env *env, struct scpp_oid e)
+{
+	struct scpp_value tv;
+
+	if (scpp_store_get(env->store, e, scpp_schema_type_attr_id(env->schema), &tv) != 0 ||
+	    tv.type != SCPP_VT_OID)
+		return NULL;
+	return scpp_schema_type_by_oid(env->schema, tv.oid);
+}
+
+static int
+violation(const struct scpp_eval_env *env, int rc, const struct scpp_schema_violation *viol,
+	  struct scpp_status *st)
+{
+	char msg[SCPP_STATUS_MSG_MAX];
+
+	(void)env;
+	scpp_schema_violation_format(msg, sizeof(msg), viol);
+	/* A missing reference target is ENOENT; every other rejection is the
+	 * schema saying no (EINVAL, code E_SCHEMA). */
+	scpp_status_set(st, rc == -ENOENT ? -ENOENT : -SCPP_E_SCHEMA, "schema", "%s", msg);
+	return rc == -ENOENT ? -ENOENT : -SCPP_E_SCHEMA;
+}
+
+/*
+ * Integer literals adapt to the declared type: `set f size 5` stores u64 5
+ * when `size` is u64 (the text form reads `5` as i64), and a u64 that fits
+ * is stored as i64 for an i64 attribute. Only the value type changes, never
+ * the number. Returns true if @v was rewritten.
+ */
+static bool
+coerce_int(struct scpp_value *v, bool *tried)
+{
+	if (*tried)
+		return false;
+	*tried = true;
+	if (v->type == SCPP_VT_I64 && v->i >= 0) {
+		*v = scpp_value_u64((uint64_t)v->i);
+		return true;
+	}
+	if (v->type == SCPP_VT_U64 && v->u <= INT64_MAX) {
+		*v = scpp_value_i64((int64_t)v->u);
+		return true;
+	}
+	return false;
+}
+
+/* Begin the block's schema edit on the first write to a schema entity. */
+static int
+edit_begin(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, struct scpp_status *st)
+{
+	int rc;
+
+	if (ctx->edit != NULL)
+		return 0;
+	rc = scpp_schema_edit_begin(env->schema, &ctx->edit);
+	if (rc < 0)
+		scpp_status_set(st, rc, "schema", "cannot start a schema change: %s",
+				scpp_strerror(rc));
+	return rc;
+}
+
+static int
+edit_fail(int rc, const struct scpp_schema_diag *diag, struct scpp_status *st)
+{
+	scpp_status_set(st, rc == -EINVAL ? -SCPP_E_SCHEMA : rc, "schema", "%s: %s",
+			diag->path, diag->reason);
+	return rc == -EINVAL ? -SCPP_E_SCHEMA : rc;
+}
+
+int
+eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		      struct scpp_oid e, uint32_t attr, struct scpp_value *key,
+		      struct scpp_value *v, struct scpp_status *st)
+{
+	const struct scpp_schema_type *t;
+	struct scpp_schema_violation viol;
+	struct scpp_schema_access acc;
+	struct scpp_schema_diag diag;
+	bool tried_v = false, tried_k = false;
+	int rc;
+
+	if (env->schema == NULL)
+		return 0;
+	t = type_of(env, e);
+	if (t != NULL && scpp_schema_type_is_meta(t)) {
+		/* A runtime schema change: checked against the metaschema now
+		 * and against the instances when the block ends. */
+		if ((rc = edit_begin(ctx, env, st)) < 0)
+			return rc;
+		rc = key != NULL ? scpp_schema_edit_map_set(ctx->edit, e, attr, key, v, &diag)
+				 : scpp_schema_edit_set(ctx->edit, e, attr, v, &diag);
+		return rc < 0 ? edit_fail(rc, &diag, st) : 0;
+	}
+	scpp_schema_store_access(&acc, env->store, env->schema, NULL, NULL);
+	for (;;) {
+		if (key != NULL)
+			rc = scpp_schema_check_map_set(env->schema, t, e, attr, key, v, &acc,
+						       &viol);
+		else
+			rc = scpp_schema_check_set(env->schema, t, e, attr, v, &acc, &viol);
+		if (rc == -EINVAL && viol.kind == SCPP_SCHEMA_V_VALUE_TYPE && coerce_int(v, &tried_v))
+			continue;
+		if (rc == -EINVAL && viol.kind == SCPP_SCHEMA_V_KEY_TYPE && key != NULL &&
+		    coerce_int(key, &tried_k))
+			continue;
+		break;
+	}
+	if (rc < 0)
+		return violation(env, rc, &viol, st);
+	/* An untyped entity that gets a type must be complete at the end. */
+	if (t == NULL && key == NULL && attr == scpp_schema_type_attr_id(env->schema))
+		return 1;
+	return 0;
+}
+
+int
+eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		   struct scpp_oid e, const struct scpp_value *type, struct scpp_status *st)
+{
+	const struct scpp_schema_type *t = NULL;
+	struct scpp_value tv = *type;
+	char name[SCPP_SCHEMA_NAME_MAX + 1];
+	uint32_t id = type_attr_id(env);
+	int rc;
+
+	if (id == 0) {
+		scpp_status_set(st, -ENOSPC, "eval", "cannot intern attribute type");
+		return -ENOSPC;
+	}
+	if (env->schema != NULL) {
+		if (type->type == SCPP_VT_STR && type->len <= SCPP_SCHEMA_NAME_MAX) {
+			memcpy(name, type->p, type->len);
+			name[type->len] = '\0';
+			t = scpp_schema_type_by_name(env->schema, name);
+		} else if (type->type == SCPP_VT_OID) {
+			t = scpp_schema_type_by_oid(env->schema, type->oid);
+		}
+		if (t == NULL) {
+			char buf[80];
+
+			scpp_value_format(buf, sizeof(buf), type);
+			scpp_status_set(st, -ENOENT, "schema", "create: unknown type %s", buf);
+			return -ENOENT;
+		}
+		tv = scpp_value_oid(scpp_schema_type_get_oid(t));
+		if (scpp_schema_type_is_meta(t)) {
+			struct scpp_schema_diag diag;
+
+			if ((rc = edit_begin(ctx, env, st)) < 0)
+				return rc;
+			rc = scpp_schema_edit_set(ctx->edit, e, id, &tv, &diag);
+			if (rc < 0)
+				return edit_fail(rc, &diag, st);
+		}
+	}
+	rc = scpp_store_set(env->store, e, id, &tv);
+	if (rc < 0) {
+		scpp_status_set(st, rc, "eval", "create: cannot set type: %s", scpp_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+int
+eval_schema_check_object(const struct scpp_eval_env *env, struct scpp_oid e, bool created,
+			 struct scpp_status *st)
+{
+	const struct scpp_schema_type *t;
+	struct scpp_schema_violation viol;
+	struct scpp_schema_access acc;
+	int rc;
+
+	if (env->schema == NULL)
+		return 0;
+	t = type_of(env, e);
+	if (t == NULL)
+		return 0;
+	scpp_schema_store_access(&acc, env->store, env->schema, NULL, NULL);
+	/* Defaults are filled only into objects this block created: their
+	 * undo record deletes them whole, so the fill needs no undo of its
+	 * own. An existing entity that became typed must already hold every
+	 * required attribute, and all it holds is re-checked. */
+	rc = scpp_schema_check_entity(env->schema, t, e,
+				      created ? SCPP_SCHEMA_CHECK_FILL_DEFAULTS
+					      : SCPP_SCHEMA_CHECK_ALL_ATTRS,
+				      &acc, &viol);
+	if (rc < 0)
+		return violation(env, rc, &viol, st);
+	return 0;
+}
+
+int
+eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		      struct scpp_oid e, uint32_t attr, const struct scpp_value *key,
+		      struct scpp_status *st)
+{
+	const struct scpp_schema_type *t;
+	struct scpp_schema_violation viol;
+	struct scpp_schema_diag diag;
+	int rc;
+
+	if (env->schema == NULL)
+		return 0;
+	t = type_of(env, e);
+	if (t != NULL && scpp_schema_type_is_meta(t)) {
+		if ((rc = edit_begin(ctx, env, st)) < 0)
+			return rc;
+		rc = scpp_schema_edit_del(ctx->edit, e, attr, key, &diag);
+		return rc < 0 ? edit_fail(rc, &diag, st) : 0;
+	}
+	if (key != NULL)
+		return 0; /* map entries may always be deleted */
+	rc = scpp_schema_check_del(env->schema, t, e, attr, &viol);
+	if (rc < 0)
+		return violation(env, rc, &viol, st);
+	return 0;
+}
+
+uint8_t
+eval_schema_bytes_type(const struct scpp_eval_env *env, struct scpp_oid e, uint32_t attr)
+{
+	const struct scpp_schema_type *t;
+	const struct scpp_schema_attr *a;
+	struct scpp_value probe;
+
+	if (env->schema == NULL || (t = type_of(env, e)) == NULL)
+		return SCPP_VT_BYTES;
+	a = scpp_schema_attr_get(env->schema, t, attr);
+	if (a == NULL)
+		return SCPP_VT_NIL;
+	probe = scpp_value_bytes("", 0);
+	if (scpp_schema_check_value(env->schema, a, e, &probe, NULL, NULL) == 0)
+		return SCPP_VT_BYTES;
+	probe = scpp_value_str("", 0);
+	if (scpp_schema_check_value(env->schema, a, e, &probe, NULL, NULL) == 0)
+		return SCPP_VT_STR;
+	return SCPP_VT_NIL;
+}
+
+/* Instances of a type, for the compatibility checks of a schema change: a
+ * scan of this shard (schema changes are rare control operations). */
+struct inst_scan {
+	const struct scpp_eval_env *env;
+};
+
+static int
+foreach_instance(void *arg, struct scpp_oid type, scpp_schema_entity_cb cb, void *cb_arg)
+{
+	const struct scpp_eval_env *env = ((struct inst_scan *)arg)->env;
+	uint32_t tid = scpp_schema_type_attr_id(env->schema);
+	struct scpp_oid batch[64];
+	uint64_t cursor = 0;
+	int n, rc;
+
+	for (;;) {
+		n = scpp_store_entity_iter(env->store, &cursor, batch, SCPP_ARRAY_SIZE(batch));
+		if (n <= 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			struct scpp_value tv;
+
+			if (scpp_store_get(env->store, batch[i], tid, &tv) == 0 &&
+			    tv.type == SCPP_VT_OID && scpp_oid_eq(tv.oid, type) &&
+			    (rc = cb(cb_arg, batch[i])) != 0)
+				return rc;
+		}
+		if (cursor == UINT64_MAX)
+			return 0;
+	}
+}
+
+int
+eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			struct scpp_schema **out, struct scpp_status *st)
+{
+	struct inst_scan scan = {env};
+	struct scpp_schema_access acc;
+	struct scpp_schema_diag diag;
+	int rc;
+
+	scpp_schema_store_access(&acc, env->store, env->schema, foreach_instance, &scan);
+	rc = scpp_schema_edit_commit(ctx->edit, &acc, out, &diag);
+	eval_schema_edit_drop(ctx);
+	if (rc < 0) {
+		*out = NULL;
+		scpp_status_set(st, rc == -EINVAL || rc == -EBUSY ? -SCPP_E_SCHEMA : rc, "schema",
+				"schema change rejected: %s: %s", diag.path, diag.reason);
+		return rc == -EINVAL || rc == -EBUSY ? -SCPP_E_SCHEMA : rc;
+	}
+	return 0;
+}
+
+void
+eval_schema_edit_drop(struct scpp_eval_ctx *ctx)
+{
+	scpp_schema_edit_free(ctx->edit);
+	ctx->edit = NULL;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SCPP_EVAL_H
+#define SCPP_EVAL_H
+
+/**
+ * @file
+ * Block evaluation: runs a decoded block against one store shard and writes
+ * the reply records.
+ *
+ * Model (docs/PROTOCOL.md "Block semantics" is the normative text):
+ *
+ * - Evaluation carries a **binding table**: rows of values for the block's
+ *   variables. It starts as one row in which every variable is unbound (⊤).
+ * - Each command is evaluated once per row. A constant stands for itself, a
+ *   bound variable for its value in that row, and an unbound variable in a
+ *   match position ranges over every value that makes the command match.
+ *   Each match yields an output row (the input row plus the new bindings);
+ *   a row with no match disappears. The output rows feed the next command.
+ * - A failing command with a status variable (`!%e`) adds a status object to
+ *   that variable's set and drops the row; the block goes on. A failing
+ *   command without one aborts the block: every change is undone.
+ * - Limits (rows, steps, bytes, result size) abort the block with a
+ *   specific status; status variables do not catch them.
+ * - Changes are applied as the commands run, with an undo log; if the block
+ *   aborts, or an object created in it fails validation at the end, the undo
+ *   log restores the shard exactly. A shard has one thread, so no other
+ *   block ever observes the intermediate state: single-shard blocks are
+ *   atomic and isolated.
+ * - After the last command the returned variables are projected from every
+ *   surviving row (a multiset: duplicates are kept) and streamed as ROW
+ *   records, followed by STATUS records for collected statuses and END.
+ *
+ * Threading: a context belongs to one lcore and is used for one block at a
+ * time. scpp_eval_block() does not allocate, lock or make system calls, with
+ * one exception: a block that writes schema entities (a runtime schema
+ * change, a control-plane operation that arrives as a block) builds the
+ * changed schema with lib/schema's edit API, which allocates.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scpp_common.h"
+#include "scpp_oid.h"
+#include "scpp_value.h"
+#include "scpp_wire.h"
+#include "scpp_status.h"
+#include "scpp_store.h"
+
+struct scpp_schema;
+struct scpp_eval_ctx; /**< per-lcore evaluation memory (opaque) */
+
+/** Per-block limits; 0 in any field means "use the default". */
+struct scpp_eval_limits {
+	uint32_t max_rows;     /**< rows in the binding table after any command (default 65536) */
+	uint64_t max_steps;    /**< matches examined + rows produced + writes (default 1 000 000) */
+	uint64_t max_bytes;    /**< bytes copied, written, bound or saved for undo (default 16 MiB) */
+	uint32_t max_result;   /**< bytes of reply records (default 4 MiB) */
+	uint32_t max_statuses; /**< status objects collected (default 256) */
+};
+
+#define SCPP_EVAL_DEFAULT_ROWS 65536
+#define SCPP_EVAL_DEFAULT_STEPS 1000000
+#define SCPP_EVAL_DEFAULT_BYTES (16u << 20)
+#define SCPP_EVAL_DEFAULT_RESULT (4u << 20)
+#define SCPP_EVAL_DEFAULT_STATUSES 256
+
+/** Where a block runs; borrowed for the duration of scpp_eval_block(). */
+struct scpp_eval_env {
+	struct scpp_store *store;           /**< this core's shard */
+	struct scpp_store_dict *dict;       /**< shared attribute dictionary */
+	const struct scpp_schema *schema;   /**< NULL: no validation (free-form) */
+	struct scpp_oid node;               /**< node/shard id put in statuses */
+	uint16_t core;                      /**< core index put in statuses */
+	uint64_t (*clock_ns)(void);         /**< monotonic clock for timing; NULL = none */
+};
+
+/** What happened, for counters and the END record. */
+struct scpp_eval_result {
+	uint8_t outcome;      /**< enum scpp_wire_outcome */
+	int code;             /**< abort reason (negative), 0 if not aborted */
+	uint32_t err;         /**< canonical errno in END */
+	uint64_t rows;        /**< rows returned */
+	uint64_t commands;    /**< commands evaluated (all rows) */
+	uint64_t steps;       /**< steps used */
+	uint32_t statuses;    /**< status objects collected */
+	uint16_t failed_cmd;  /**< command index that aborted the block */
+	/**
+	 * A new schema, when the block changed schema entities (Type and
+	 * Attribute entities) and the change was valid. The caller owns it:
+	 * it must publish it (every shard re-materialises it; readers switch
+	 * after an RCU grace period) and free the old one. NULL otherwise.
+	 */
+	struct scpp_schema *new_schema;
+};
+
+/**
+ * Create a context with memory for the given limits (binding tables, value
+ * arena, undo log). Control thread.
+ *
+ * @param limits  NULL for defaults.
+ * @param socket  NUMA socket for rte_malloc, or -1; ignored with @p use_rte false.
+ * @param use_rte true: allocate with rte_malloc (EAL must be up); false: libc.
+ * @return the context, or NULL with errno = ENOMEM or EINVAL.
+ */
+struct scpp_eval_ctx *scpp_eval_ctx_create(const struct scpp_eval_limits *limits,
+					   int socket, bool use_rte);
+
+/** Free a context; NULL is a no-op. */
+void scpp_eval_ctx_free(struct scpp_eval_ctx *ctx);
+
+/** The limits in force (defaults filled in). */
+void scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *out);
+
+/**
+ * Evaluate @p b against @p env and write the complete reply (COLUMNS, ROWs,
+ * STATUSes, END) to @p w.
+ *
+ * The reply writer must have room for at least the END record
+ * (64 bytes); if the rows and statuses do not fit in @p w or in
+ * limits.max_result, the block is aborted with E_LIMIT_RESULT and undone,
+ * and the reply carries only COLUMNS and END.
+ *
+ * @param block_id  copied into status objects.
+ * @param res       receives the summary; may be NULL.
+ * @return 0 when a reply was written (whatever the block's outcome), or
+ *   -ENOSPC if @p w cannot even hold COLUMNS and END.
+ */
+int scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		    const struct scpp_wire_block *b, uint64_t block_id,
+		    struct scpp_wire_reply_writer *w, struct scpp_eval_result *res);
+
+#endif /* SCPP_EVAL_H */

@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Evaluator behaviour, written as blocks in the text form. Each test states
+ * one rule of docs/PROTOCOL.md "Block semantics" and asserts the reply and
+ * the store afterwards.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "scpp_test.h"
+#include "eval_fixture.h"
+
+#define A "@0.1.0.1.a"
+#define B "@0.1.0.1.b"
+#define C "@0.1.0.1.c"
+
+static void
+mk(struct fx *f, const char *text)
+{
+	struct scpp_oid o;
+
+	assert_int_equal(scpp_oid_parse(text, strlen(text), &o), 0);
+	assert_int_equal(scpp_store_entity_create(f->store, o), 0);
+}
+
+static struct scpp_oid
+oid(const char *text)
+{
+	struct scpp_oid o;
+
+	assert_int_equal(scpp_oid_parse(text, strlen(text), &o), 0);
+	return o;
+}
+
+#define assert_reply(f, text, want) assert_string_equal(fx_run((f), (text)), (want))
+
+static int
+setup_free(void **state)
+{
+	struct fx *f = fx_new(false, NULL);
+
+	mk(f, A);
+	mk(f, B);
+	mk(f, C);
+	*state = f;
+	return 0;
+}
+
+static int
+setup_schema(void **state)
+{
+	*state = fx_new(true, NULL);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx_free(*state);
+	return 0;
+}
+
+static void
+test_eval_seed_copy_one_attribute(void **state)
+{
+	struct fx *f = *state;
+
+	assert_reply(f, "set " A " name \"x\"", "cols= rows= end=ok");
+	assert_reply(f, "get " A " name %1 ; set " B " name %1", "cols=1 rows=[\"x\"] end=ok");
+	assert_reply(f, "get " B " name %v", "cols=v rows=[\"x\"] end=ok");
+}
+
+static void
+test_eval_seed_copy_every_attribute(void **state)
+{
+	struct fx *f = *state;
+
+	fx_run(f, "set " A " name \"a\"; set " A " size 5; set " A " data x\"00ff\"");
+	assert_reply(f, "get " A " %1 %2 ; set " B " %1 %2 ; return",
+		     "cols= rows= end=ok");
+	assert_int_equal(f->res.rows, 3);
+	assert_reply(f, "get " B " %a %v",
+		     "cols=a,v rows=[\"name\"|\"a\"][\"size\"|5][\"data\"|x\"00ff\"] end=ok");
+}
+
+static void
+test_eval_constant_match_filters_rows(void **state)
+{
+	struct fx *f = *state;
+
+	fx_run(f, "set " A " color \"red\"; set " B " color \"blue\"; set " C " color \"red\"");
+	/* Unbound entity: scan the shard; the constant value filters. */
+	assert_reply(f, "get %e color \"red\"", "cols=e rows=[" A "][" C "] end=ok");
+	/* Bound value that differs: no row and no error. */
+	assert_reply(f, "get " B " color \"red\"", "cols= rows= end=ok");
+	assert_int_equal(f->res.rows, 0);
+	assert_reply(f, "get " B " color \"blue\"", "cols= rows= end=ok");
+	assert_int_equal(f->res.rows, 1);
+}
+
+static void
+test_eval_join_binds_each_position(void **state)
+{
+	struct fx *f = *state;
+
+	fx_run(f, "set " A " next " B "; set " B " next " C "; set " C " label \"end\"");
+	/* entity bound, attr bound, value unbound */
+	assert_reply(f, "get " A " next %n", "cols=n rows=[" B "] end=ok");
+	/* two-hop join through a variable */
+	assert_reply(f, "get " A " next %x ; get %x next %y ; get %y label %l",
+		     "cols=x,y,l rows=[" B "|" C "|\"end\"] end=ok");
+	/* entity unbound, value bound: reverse lookup */
+	assert_reply(f, "get %p next " C, "cols=p rows=[" B "] end=ok");
+	/* attribute unbound, value bound */
+	assert_reply(f, "get " C " %a \"end\"", "cols=a rows=[\"label\"] end=ok");
+	/* everything unbound except the attribute */
+	assert_reply(f, "get %e next %v", "cols=e,v rows=[" A "|" B "][" B "|" C "] end=ok");
+	/* the same variable twice must agree */
+	fx_run(f, "set " C " self " C);
+	assert_reply(f, "get %x self %x", "cols=x rows=[" C "] end=ok");
+}
+
+static void
+test_eval_map_entries_by_key_and_enumeration(void **state)
+{
+	struct fx *f = *state;
+
+	assert_reply(f, "set " A " kids[\"b\"] " B "; set " A " kids[\"c\"] " C,
+		     "cols= rows= end=ok");
+	assert_reply(f, "get " A " kids[\"c\"] %k", "cols=k rows=[" C "] end=ok");
+	assert_reply(f, "get " A " kids[%n] %k",
+		     "cols=n,k rows=[\"b\"|" B "][\"c\"|" C "] end=ok");
+	assert_reply(f, "get " A " %m[%n] " B, "cols=m,n rows=[\"kids\"|\"b\"] end=ok");
+	assert_reply(f, "del " A " kids[\"b\"] ; get " A " kids[%n] %k",
+		     "cols=n,k rows=[\"c\"|" C "] end=ok");
+	/* A plain get of a map attribute is a type error. */
+	assert_reply(f, "get " A " kids %v", "cols=v rows= st=EMEDIUMTYPE@0 end=aborted");
+}
+
+static void
+test_eval_missing_attribute_aborts_without_status(void **state)
+{
+	struct fx *f = *state;
+
+	fx_run(f, "set " A " x 1");
+	assert_reply(f, "set " A " x 2 ; get " A " nope %v", "cols=v rows= st=ENOENT@1 end=aborted");
+	assert_string_equal(fx_message(f), A " has no attribute \"nope\"");
+	/* Everything the block did is undone. */
+	assert_reply(f, "get " A " x %v", "cols=v rows=[1] end=ok");
+}
+
+static void
+test_eval_status_variable_collects_errors_as_union(void **state)
+{
+	struct fx *f = *state;
+
+	fx_run(f, "set " A " x 1");
+	assert_reply(f, "set @0.1.0.1.99 y 1 !%e ; del " A " nope !%e ; set " C " ok true ; return %e",
+		     "cols=e rows=[2u] st=ENOENT@0 st=ENOENT@1 end=errors");
+	/* The block went on: the set after the failures applied. */
+	assert_reply(f, "get " C " ok %v", "cols=v rows=[true] end=ok");
+	/* A failed get drops its row: what it should have bound stays unknown. */
+	assert_reply(f, "get " A " nope %v !%e ; set " C " ok false",
+		     "cols=v,e rows= st=ENOENT@0 end=errors");
+	assert_reply(f, "get " C " ok %v", "cols=v rows=[true] end=ok");
+	/* A returned status variable holds how many statuses it collected. */
+	assert_reply(f, "get %e x 1 ; get %e nope %v !%s ; return %e %s",
+		     "cols=e,s rows= st=ENOENT@1 end=errors");
+}
+
+static void
+test_eval_status_variable_may_not_be_a_term(void **state)
+{
+	struct fx *f = *state;
+
+	assert_reply(f, "get " A " x %e !%e", "cols=e rows= st=EINVAL@0 end=aborted");
+}
+
+static void
+test_eval_set_requires_bound_positions(void **state)
+{
+	struct fx *f = *state;
+
+	assert_reply(f, "set " A " y %v", "cols=v rows= st=EINVAL@0 end=aborted");
+	assert_reply(f, "set %e y 1", "cols=e rows= st=EINVAL@0 end=aborted");
+	assert_reply(f, "set \"notanoid\" y 1", "cols= rows= st=EINVAL@0 end=aborted");
+	assert_reply(f, "set @0.1.0.1.99 y 1", "cols= rows= st=ENOENT@0 end=aborted");
+}
+
+static void
+test_eval_delete_attribute_and_entity(void **state)
+{
+	struct fx *f = *state;
+
+	fx_run(f, "set " B " a 1; set " B " b 2; set " B " m[1] 2");
+	assert_reply(f, "del " B " a ; get " B " %x %y", "cols=x,y rows=[\"b\"|2] end=ok");
+	assert_reply(f, "del " B, "cols= rows= end=ok");
+	assert_false(scpp_store_entity_exists(f->store, oid(B)));
+	assert_reply(f, "get " B " b %v", "cols=v rows= st=ENOENT@0 end=aborted");
+	assert_string_equal(fx_message(f), "no entity " B);
+}
+
+static void
+test_eval_aborted_entity_delete_is_fully_restored(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_store_stats before, after;
+
+	fx_run(f, "set " B " a \"a long string that lives in an extent\"; set " B " m[\"k\"] 7");
+	scpp_store_stats_get(f->store, &before);
+	assert_reply(f, "del " B " ; get " A " nope %v", "cols=v rows= st=ENOENT@1 end=aborted");
+	scpp_store_stats_get(f->store, &after);
+	assert_int_equal(before.triples, after.triples);
+	assert_int_equal(before.map_entries, after.map_entries);
+	assert_int_equal(before.extent_payload, after.extent_payload);
+	assert_reply(f, "get " B " a %v ; get " B " m[\"k\"] %w",
+		     "cols=v,w rows=[\"a long string that lives in an extent\"|7] end=ok");
+}
+
+static void
+test_eval_create_binds_new_entity(void **state)
+{
+	struct fx *f = *state;
+
+	assert_reply(f, "create %x Thing ; set %x name \"n\" ; get %x type %t ; return %t",
+		     "cols=t rows=[\"Thing\"] end=ok");
+	assert_reply(f, "get %x type \"Thing\" ; get %x name %n ; return %n",
+		     "cols=n rows=[\"n\"] end=ok");
+	/* create's variable must be unbound */
+	assert_reply(f, "create %y T ; create %y T", "cols=y rows= st=EEXIST@1 end=aborted");
+}
+
+static void
+test_eval_alloc_and_copy_byte_ranges(void **state)
+{
+	struct fx *f = *state;
+
+	assert_reply(f, "alloc " A " buf 8", "cols= rows= end=ok");
+	assert_reply(f, "get " A " buf %v", "cols=v rows=[x\"0000000000000000\"] end=ok");
+	/* alloc of an existing value fails */
+	assert_reply(f, "alloc " A " buf 4", "cols= rows= st=EEXIST@0 end=aborted");
+	fx_run(f, "set " B " src x\"0102030405\"");
+	assert_reply(f, "copy offset(value(" A ", buf), 2) offset(value(" B ", src), 1) 3",
+		     "cols= rows= end=ok");
+	assert_reply(f, "get " A " buf %v", "cols=v rows=[x\"0000020304000000\"] end=ok");
+	/* copying to an unbound destination creates it (seed §4.4) */
+	assert_reply(f, "copy value(" C ", dst) value(" B ", src) 5 ; get " C " dst %v",
+		     "cols=v rows=[x\"0102030405\"] end=ok");
+	/* ranges are checked on both sides */
+	assert_reply(f, "copy value(" A ", buf) offset(value(" B ", src), 3) 3",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	assert_reply(f, "copy offset(value(" A ", buf), 6) value(" B ", src) 3",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	/* byte ranges only */
+	fx_run(f, "set " B " n 5");
+	assert_reply(f, "copy value(" A ", buf) value(" B ", n) 1",
+		     "cols= rows= st=EMEDIUMTYPE@0 end=aborted");
+}
+
+static void
+test_eval_row_limit_stops_cross_product(void **state)
+{
+	struct scpp_eval_limits lim = {.max_rows = 1000};
+	struct fx *f = fx_new(false, &lim);
+	char text[256];
+
+	(void)state;
+	mk(f, A);
+	for (int i = 0; i < 40; i++) {
+		snprintf(text, sizeof(text), "set " A " a%d %d", i, i);
+		assert_string_equal(fx_run(f, text), "cols= rows= end=ok");
+	}
+	/* 40 x 40 = 1600 rows > 1000: stopped, and the set never happens. */
+	assert_reply(f, "get " A " %a %v ; get " A " %b %w ; set " A " done true ; return",
+		     "cols= rows= st=E2BIG@1 end=aborted");
+	assert_reply(f, "get " A " done %v", "cols=v rows= st=ENOENT@0 end=aborted");
+	fx_free(f);
+}
+
+static void
+test_eval_step_limit_stops_scans(void **state)
+{
+	struct scpp_eval_limits lim = {.max_steps = 50};
+	struct fx *f = fx_new(false, &lim);
+	char text[256];
+
+	(void)state;
+	mk(f, A);
+	for (int i = 0; i < 60; i++) {
+		snprintf(text, sizeof(text), "set " A " a%d %d", i, i);
+		fx_run(f, text);
+	}
+	assert_reply(f, "get " A " %a %v ; return", "cols= rows= st=ETIME@0 end=aborted");
+	fx_free(f);
+}
+
+static void
+test_eval_byte_limit_stops_large_copies(void **state)
+{
+	struct scpp_eval_limits lim = {.max_bytes = 4096};
+	struct fx *f = fx_new(false, &lim);
+
+	(void)state;
+	mk(f, A);
+	assert_reply(f, "alloc " A " big 3000", "cols= rows= end=ok");
+	/* 3000 bytes bounced + 3000 saved for undo > 4096 */
+	assert_reply(f, "alloc " A " big2 3000 ; copy value(" A ", big2) value(" A ", big) 3000",
+		     "cols= rows= st=EFBIG@1 end=aborted");
+	assert_reply(f, "get " A " big2 %v", "cols=v rows= st=ENOENT@0 end=aborted");
+	fx_free(f);
+}
+
+static void
+test_eval_result_limit_aborts_and_undoes(void **state)
+{
+	struct scpp_eval_limits lim = {.max_result = 1024};
+	struct fx *f = fx_new(false, &lim);
+	char text[256];
+
+	(void)state;
+	mk(f, A);
+	for (int i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "set " A " attribute_number_%d %d", i, i);
+		fx_run(f, text);
+	}
+	assert_reply(f, "set " A " touched 1 ; get " A " %a %v",
+		     "cols=a,v rows= st=EMSGSIZE@2 end=aborted");
+	assert_reply(f, "get " A " touched %v", "cols=v rows= st=ENOENT@0 end=aborted");
+	fx_free(f);
+}
+
+/* ---- with the shipped schema ---- */
+
+#define MKDIR(var) \
+	"create " var " Directory ; set " var " ino 2u ; set " var " dev 1u ; " \
+	"set " var " mode 16877u ; set " var " uid 0u ; set " var " gid 0u ; "
+
+static void
+test_eval_path_resolution_in_one_block(void **state)
+{
+	struct fx *f = *state;
+	const char *build =
+		MKDIR("%r") MKDIR("%a") MKDIR("%b") MKDIR("%c") MKDIR("%d")
+		"set %r entries[\"a\"] %a ; set %a entries[\"b\"] %b ; "
+		"set %b entries[\"c\"] %c ; set %c entries[\"d\"] %d ; "
+		"set %d name \"leaf\" !%ignored ; return %r %d";
+	struct scpp_wire_reply_reader rd;
+	static struct scpp_wire_record rec;
+	char root[64], leaf[64], walk[512], want[160];
+
+	fx_run(f, build);
+	assert_int_equal(f->res.outcome, SCPP_OUTCOME_ERRORS); /* Directory has no name */
+	scpp_wire_reply_reader_init(&rd, f->reply, f->reply_len);
+	assert_int_equal(scpp_wire_reply_next(&rd, &rec), 1);
+	assert_int_equal(scpp_wire_reply_next(&rd, &rec), 1);
+	assert_int_equal(rec.type, SCPP_REC_ROW);
+	scpp_value_format(root, sizeof(root), &rec.row.v[0]);
+	scpp_value_format(leaf, sizeof(leaf), &rec.row.v[1]);
+
+	snprintf(walk, sizeof(walk),
+		 "get %s entries[\"a\"] %%1 ; get %%1 entries[\"b\"] %%2 ; "
+		 "get %%2 entries[\"c\"] %%3 ; get %%3 entries[\"d\"] %%4 ; return %%4", root);
+	snprintf(want, sizeof(want), "cols=4 rows=[%s] end=ok", leaf);
+	assert_reply(f, walk, want);
+	assert_int_equal(f->res.commands, 4);
+	/* A missing component is ENOENT at that command. */
+	snprintf(walk, sizeof(walk),
+		 "get %s entries[\"a\"] %%1 ; get %%1 entries[\"x\"] %%2 ; return %%2",
+		 leaf);
+	assert_string_equal(fx_run(f, walk), "cols=2 rows= st=ENOENT@0 end=aborted");
+}
+
+static void
+test_eval_object_missing_required_attribute_creates_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_store_stats before, after;
+
+	scpp_store_stats_get(f->store, &before);
+	assert_reply(f, "create %d Directory ; set %d ino 2u ; set %d dev 1u ; return",
+		     "cols= rows= st=EINVAL@3 end=aborted");
+	assert_non_null(strstr(fx_message(f), "mode"));
+	scpp_store_stats_get(f->store, &after);
+	assert_int_equal(before.entities, after.entities);
+	assert_int_equal(before.triples, after.triples);
+	/* Complete, it is created, with nlink filled from its default at the
+	 * end of the block. */
+	assert_reply(f, MKDIR("%d") "return", "cols= rows= end=ok");
+	assert_reply(f, "get %d type %t ; get %t name \"Directory\" ; get %d nlink %n ; return %n",
+		     "cols=n rows=[2u] end=ok");
+}
+
+static void
+test_eval_schema_rejects_wrong_value_and_unknown_attribute(void **state)
+{
+	struct fx *f = *state;
+
+	assert_reply(f, MKDIR("%d") "set %d ino \"two\" ; return",
+		     "cols= rows= st=EINVAL@6 end=aborted");
+	assert_reply(f, MKDIR("%d") "set %d colour \"red\" ; return",
+		     "cols= rows= st=EINVAL@6 end=aborted");
+	assert_reply(f, "create %d NoSuchType", "cols=d rows= st=ENOENT@0 end=aborted");
+}
+
+static void
+test_eval_schema_is_queryable_as_data(void **state)
+{
+	struct fx *f = *state;
+	const char *s = fx_run(f, "get %t name \"Directory\" ; get %t type %mt ; "
+				  "get %mt name %mtname ; return %mtname");
+
+	assert_string_equal(s, "cols=mtname rows=[\"Type\"] end=ok");
+}
+
+static void
+test_eval_integer_literals_adapt_to_declared_type(void **state)
+{
+	struct fx *f = *state;
+
+	/* `ino 2` is an i64 literal; ino is u64: stored as 2u. */
+	assert_reply(f, "create %d Directory ; set %d ino 2 ; set %d dev 1 ; set %d mode 16877 ; "
+			"set %d uid 0 ; set %d gid 0 ; get %d ino %i ; return %i",
+		     "cols=i rows=[2u] end=ok");
+	/* A negative number is never reinterpreted. */
+	assert_reply(f, MKDIR("%d") "set %d size -1 ; return",
+		     "cols= rows= st=EINVAL@6 end=aborted");
+}
+
+static void
+test_eval_schema_change_through_set_is_validated(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_schema *old;
+
+	/* One Directory instance without `size`. */
+	assert_reply(f, MKDIR("%d") "return", "cols= rows= end=ok");
+	/* Making Directory.size required is incompatible with it. */
+	assert_reply(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+			"set %a required true ; return",
+		     "cols= rows= st=EINVAL@3 end=aborted");
+	assert_non_null(strstr(fx_message(f), "schema change rejected"));
+	assert_null(f->res.new_schema);
+	/* A compatible change (a doc string) yields a new schema to publish. */
+	assert_reply(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+			"set %a doc \"bytes\" ; return",
+		     "cols= rows= end=ok");
+	assert_non_null(f->res.new_schema);
+	old = f->schema;
+	f->schema = f->res.new_schema;
+	f->env.schema = f->schema;
+	scpp_schema_free(old);
+	/* A value of the wrong type for the metaschema is refused at once. */
+	assert_reply(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+			"set %a required \"yes\" ; return",
+		     "cols= rows= st=EINVAL@2 end=aborted");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_eval_seed_copy_one_attribute, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_seed_copy_every_attribute, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_constant_match_filters_rows, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_join_binds_each_position, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_map_entries_by_key_and_enumeration, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_missing_attribute_aborts_without_status, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_status_variable_collects_errors_as_union, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_status_variable_may_not_be_a_term, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_set_requires_bound_positions, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_delete_attribute_and_entity, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_aborted_entity_delete_is_fully_restored, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_create_binds_new_entity, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_alloc_and_copy_byte_ranges, setup_free, teardown),
+		cmocka_unit_test(test_eval_row_limit_stops_cross_product),
+		cmocka_unit_test(test_eval_step_limit_stops_scans),
+		cmocka_unit_test(test_eval_byte_limit_stops_large_copies),
+		cmocka_unit_test(test_eval_result_limit_aborts_and_undoes),
+		cmocka_unit_test_setup_teardown(test_eval_path_resolution_in_one_block, setup_schema, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_object_missing_required_attribute_creates_nothing, setup_schema, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_schema_rejects_wrong_value_and_unknown_attribute, setup_schema, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_schema_is_queryable_as_data, setup_schema, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_integer_literals_adapt_to_declared_type, setup_schema, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_schema_change_through_set_is_validated, setup_schema, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
