@@ -42,29 +42,18 @@
 /* ------------------------------------------------------------- hashing */
 
 static inline uint64_t
-fmix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
-static inline uint64_t
 key_hash(struct scpp_oid oid, uint32_t attr)
 {
 	uint64_t h = oid.hi * UINT64_C(0x9e3779b97f4a7c15) ^ oid.lo;
 
 	h ^= (uint64_t)attr * UINT64_C(0xc2b2ae3d27d4eb4f);
-	return fmix64(h);
+	return scpp_hash_mix64(h);
 }
 
 static inline uint64_t
 map_hash(uint32_t owner, const struct scpp_value *key)
 {
-	return fmix64(scpp_value_hash(key) ^
+	return scpp_hash_mix64(scpp_value_hash(key) ^
 		      ((uint64_t)owner + 1) * UINT64_C(0x9e3779b97f4a7c15));
 }
 

@@ -187,6 +187,18 @@ scpp_value_eq(const struct scpp_value *a, const struct scpp_value *b)
 /** 64-bit hash, consistent with scpp_value_eq(). */
 uint64_t scpp_value_hash(const struct scpp_value *v);
 
+/** The murmur3 64-bit finaliser: spreads every input bit over all 64. */
+static inline uint64_t
+scpp_hash_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
 /** 64-bit hash of a byte string (the hash strings and bytes use). */
 uint64_t scpp_hash_bytes(const void *p, size_t len, uint64_t seed);
 

@@ -102,17 +102,6 @@ scpp_value_cmp(const struct scpp_value *a, const struct scpp_value *b)
 	}
 }
 
-static inline uint64_t
-mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
 /* A word-at-a-time multiply-mix hash: each 8-byte word is folded in with a
  * 128-bit multiply (as wyhash does), the tail is read without over-reading. */
 uint64_t
@@ -133,7 +122,7 @@ scpp_hash_bytes(const void *data, size_t len, uint64_t seed)
 	w = 0;
 	memcpy(&w, p, len);
 	h ^= w;
-	return mix64(h);
+	return scpp_hash_mix64(h);
 }
 
 uint64_t
@@ -143,18 +132,18 @@ scpp_value_hash(const struct scpp_value *v)
 
 	switch (v->type) {
 	case SCPP_VT_BOOL:
-		return mix64(seed ^ (uint64_t)v->b);
+		return scpp_hash_mix64(seed ^ (uint64_t)v->b);
 	case SCPP_VT_I64:
 	case SCPP_VT_U64:
 	case SCPP_VT_F64:
-		return mix64(seed ^ v->u);
+		return scpp_hash_mix64(seed ^ v->u);
 	case SCPP_VT_STR:
 	case SCPP_VT_BYTES:
 		return scpp_hash_bytes(v->p, v->len, seed);
 	case SCPP_VT_OID:
 		return scpp_oid_hash(v->oid) ^ seed;
 	default:
-		return mix64(seed);
+		return scpp_hash_mix64(seed);
 	}
 }
 
