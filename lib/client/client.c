@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The scpp client library: one exchange = send a block, collect its reply.
+ *
+ * Design notes.
+ *
+ * - Reordering. A REPLY message is a byte stream cut into datagrams numbered
+ *   0, 1, 2, ... (PROTOCOL §6). The client keeps `next`, the first sequence
+ *   number not yet appended, and a window of SCPP_CLIENT_WINDOW slots for
+ *   datagrams that arrived early: slot seq % WINDOW holds seq while
+ *   next < seq < next + WINDOW, so a slot can only be taken by one sequence
+ *   number at a time and lookups are O(1). A datagram beyond the window is
+ *   dropped; the retransmission that a gap eventually triggers makes the
+ *   node resend the whole cached reply, and the window slides over it.
+ *
+ * - Timeouts are idle timeouts: every new reply datagram (appended or held)
+ *   restarts the current try's timer, so a long reply that keeps streaming
+ *   is never interrupted by a retransmission; only silence costs a try.
+ *
+ * - Validation is split by what a retransmission can fix. A datagram that
+ *   is not ours or whose header is broken is dropped and counted, because a
+ *   good copy may still come. Reply *records* that do not decode fail the
+ *   exchange at once: the node answers a retransmission from its cache with
+ *   the same bytes.
+ *
+ * - Records are decoded as bytes arrive (scpp_wire_reply_next() consumes
+ *   nothing until a record is complete), which both validates the stream
+ *   early and lets scpp_client_exec_stream() hand rows out while the rest
+ *   of a large reply is still on the wire.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scpp_client.h"
+#include "scpp_lang.h"
+#include "scpp_wire.h"
+
+/* Receive buffer: one byte more than the largest UDP payload so that an
+ * oversize datagram shows up as such (MSG_TRUNC reports the real length). */
+#define RECV_BUF (SCPP_WIRE_DGRAM_MAX + 1)
+#define MAX_REPLY_DEFAULT ((size_t)16 << 20)
+#define ADDR_TEXT_MAX 255
+#define RCVBUF_WANT (4 << 20)
+
+struct slot {
+	uint8_t *data;  /* malloc'd payload copy; NULL when free */
+	uint32_t seq;
+	uint32_t len;
+	bool last;
+};
+
+struct scpp_client {
+	int fd;
+	uint64_t id;
+	uint64_t next_block;
+	uint64_t rng;
+	unsigned int timeout_ms;
+	unsigned int backoff_max_ms;
+	unsigned int jitter_pct;
+	unsigned int retries;
+	unsigned int max_dgram;
+	size_t max_reply;
+	struct scpp_client_stats st;
+	char server[SCPP_CLIENT_ADDR_STRLEN];
+
+	/* Per-exchange state, reset by exchange_reset(). */
+	uint8_t *msg;      /* reply message so far; handed to the reply on success */
+	size_t msg_len;
+	size_t msg_cap;
+	uint32_t next_seq; /* first sequence number not appended yet */
+	uint32_t last_seq; /* valid when last_known */
+	bool last_known;
+	bool stream_done;  /* the LAST datagram has been appended */
+	size_t held;       /* payload bytes held in win[] */
+	struct scpp_wire_reply_reader rd;
+	struct scpp_client_reply end; /* END fields as decoded */
+	struct slot win[SCPP_CLIENT_WINDOW];
+
+	uint8_t *enc;      /* encoded block */
+	size_t enc_cap;
+	uint8_t *dgram;    /* one outgoing datagram, max_dgram bytes */
+	uint8_t *rbuf;     /* one incoming datagram, RECV_BUF bytes */
+	struct scpp_wire_record rec;
+	struct scpp_wire_block blk; /* for scpp_client_exec_text() */
+};
+
+/* ---- addresses ---- */
+
+static int
+parse_port(const char *p, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (*p == '\0')
+		return -EINVAL;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 65535)
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int
+resolve(const char *host, bool numeric_v6, uint16_t port, struct sockaddr_storage *ss,
+	socklen_t *sslen)
+{
+	struct addrinfo hints, *res, *ai;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = numeric_v6 ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = numeric_v6 ? AI_NUMERICHOST : 0;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0)
+		return numeric_v6 ? -EINVAL : -ENOENT;
+	rc = -ENOENT;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+		*sslen = ai->ai_addrlen;
+		if (ai->ai_family == AF_INET)
+			((struct sockaddr_in *)ss)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+		rc = 0;
+		break;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+int
+scpp_client_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	char host[ADDR_TEXT_MAX + 1];
+	uint16_t port = SCPP_CLIENT_PORT_DEFAULT;
+	const char *colon;
+	size_t len;
+	int rc;
+
+	if (s == NULL || ss == NULL || sslen == NULL)
+		return -EINVAL;
+	len = strlen(s);
+	if (len == 0 || len > ADDR_TEXT_MAX)
+		return -EINVAL;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close == s + 1)
+			return -EINVAL;
+		if (close[1] != '\0') {
+			if (close[1] != ':')
+				return -EINVAL;
+			rc = parse_port(close + 2, &port);
+			if (rc < 0)
+				return rc;
+		}
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		return resolve(host, true, port, ss, sslen);
+	}
+	if (strchr(s, ']') != NULL)
+		return -EINVAL;
+
+	colon = strchr(s, ':');
+	if (colon != NULL && strchr(colon + 1, ':') != NULL)
+		return resolve(s, true, port, ss, sslen); /* bare IPv6, default port */
+	if (colon != NULL) {
+		if (colon == s)
+			return -EINVAL;
+		rc = parse_port(colon + 1, &port);
+		if (rc < 0)
+			return rc;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	} else {
+		memcpy(host, s, len + 1);
+	}
+	return resolve(host, false, port, ss, sslen);
+}
+
+int
+scpp_client_addr_format(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	socklen_t salen;
+	int n;
+
+	if (sa == NULL || buf == NULL)
+		return -EINVAL;
+	if (sa->sa_family == AF_INET)
+		salen = sizeof(struct sockaddr_in);
+	else if (sa->sa_family == AF_INET6)
+		salen = sizeof(struct sockaddr_in6);
+	else
+		return -EINVAL;
+	if (getnameinfo(sa, salen, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return -EINVAL;
+	n = snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
+	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+}
+
+/* ---- control ---- */
+
+void
+scpp_client_config_init(struct scpp_client_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->server = SCPP_CLIENT_SERVER_DEFAULT;
+	cfg->timeout_ms = 200;
+	cfg->backoff_max_ms = 1000;
+	cfg->jitter_pct = 25;
+	cfg->retries = 5;
+	cfg->max_dgram = SCPP_WIRE_DGRAM_DEFAULT;
+	cfg->max_reply = MAX_REPLY_DEFAULT;
+}
+
+static bool
+config_valid(const struct scpp_client_config *cfg)
+{
+	return cfg->server != NULL && cfg->timeout_ms >= 1 && cfg->timeout_ms <= 60000 &&
+	       cfg->backoff_max_ms >= cfg->timeout_ms && cfg->backoff_max_ms <= 600000 &&
+	       cfg->jitter_pct <= 100 && cfg->retries <= 100 &&
+	       cfg->max_dgram > SCPP_WIRE_HDR_LEN && cfg->max_dgram <= SCPP_WIRE_DGRAM_MAX &&
+	       cfg->max_reply >= 64;
+}
+
+static int
+random_u64(uint64_t *out)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*out)) {
+		ssize_t n = getrandom((uint8_t *)out + got, sizeof(*out) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* xorshift64*: jitter only needs to decorrelate clients, not be secret. */
+static uint64_t
+rng_next(struct scpp_client *c)
+{
+	uint64_t x = c->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	c->rng = x;
+	return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+struct scpp_client *
+scpp_client_create(const struct scpp_client_config *cfg)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct scpp_client *c;
+	int rc, rcvbuf;
+
+	if (cfg == NULL || !config_valid(cfg)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	rc = scpp_client_addr_parse(cfg->server, &ss, &sslen);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		goto err_errno;
+	c->fd = -1;
+	c->timeout_ms = cfg->timeout_ms;
+	c->backoff_max_ms = cfg->backoff_max_ms;
+	c->jitter_pct = cfg->jitter_pct;
+	c->retries = cfg->retries;
+	c->max_dgram = cfg->max_dgram;
+	c->max_reply = cfg->max_reply;
+	c->id = cfg->client_id;
+	c->next_block = cfg->first_block_id;
+	while (c->id == 0) /* 0 is "unset" in the config: never use it */
+		if ((rc = random_u64(&c->id)) < 0)
+			goto err_rc;
+	if (c->next_block == 0 && (rc = random_u64(&c->next_block)) < 0)
+		goto err_rc;
+	if ((rc = random_u64(&c->rng)) < 0)
+		goto err_rc;
+	c->rng |= 1; /* xorshift state must not be 0 */
+	if (scpp_client_addr_format((struct sockaddr *)&ss, c->server, sizeof(c->server)) < 0)
+		snprintf(c->server, sizeof(c->server), "%s", cfg->server);
+
+	c->dgram = malloc(c->max_dgram);
+	c->rbuf = malloc(RECV_BUF);
+	if (c->dgram == NULL || c->rbuf == NULL)
+		goto err_errno;
+	c->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		goto err_errno;
+	/* A reply streams in faster than we may read it; a large receive
+	 * buffer saves retransmissions. Best effort: the kernel caps it at
+	 * net.core.rmem_max, and a small buffer only costs retries. */
+	rcvbuf = (int)SCPP_MIN(c->max_reply, (size_t)RCVBUF_WANT);
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* Connected: the kernel filters other sources and turns an ICMP port
+	 * unreachable into ECONNREFUSED on the next send or receive. */
+	if (connect(c->fd, (struct sockaddr *)&ss, sslen) < 0)
+		goto err_errno;
+	return c;
+
+err_errno:
+	rc = -errno;
+err_rc:
+	scpp_client_free(c);
+	errno = -rc;
+	return NULL;
+}
+
+static void
+window_clear(struct scpp_client *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < SCPP_CLIENT_WINDOW; i++) {
+		free(c->win[i].data);
+		c->win[i].data = NULL;
+	}
+	c->held = 0;
+}
+
+void
+scpp_client_free(struct scpp_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	window_clear(c);
+	free(c->msg);
+	free(c->enc);
+	free(c->dgram);
+	free(c->rbuf);
+	free(c);
+}
+
+uint64_t
+scpp_client_id(const struct scpp_client *c)
+{
+	return c->id;
+}
+
+uint64_t
+scpp_client_next_block_id(const struct scpp_client *c)
+{
+	return c->next_block;
+}
+
+const char *
+scpp_client_server(const struct scpp_client *c)
+{
+	return c->server;
+}
+
+int
+scpp_client_fd(const struct scpp_client *c)
+{
+	return c->fd;
+}
+
+void
+scpp_client_stats_get(const struct scpp_client *c, struct scpp_client_stats *st)
+{
+	*st = c->st;
+}
+
+void
+scpp_client_reply_free(struct scpp_client_reply *r)
+{
+	if (r == NULL)
+		return;
+	free(r->msg);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- one exchange ---- */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Timeout of try @p k: doubling from timeout_ms, capped, plus jitter. */
+static unsigned int
+try_timeout(struct scpp_client *c, unsigned int k)
+{
+	uint64_t t = c->timeout_ms;
+	uint64_t j;
+
+	while (k-- > 0 && t < c->backoff_max_ms)
+		t *= 2;
+	if (t > c->backoff_max_ms)
+		t = c->backoff_max_ms;
+	j = t * c->jitter_pct / 100;
+	if (j > 0)
+		t += rng_next(c) % (j + 1);
+	return (unsigned int)t;
+}
+
+static void
+exchange_reset(struct scpp_client *c)
+{
+	window_clear(c);
+	c->msg_len = 0;
+	c->next_seq = 0;
+	c->last_seq = 0;
+	c->last_known = false;
+	c->stream_done = false;
+	memset(&c->end, 0, sizeof(c->end));
+	scpp_wire_reply_reader_init(&c->rd, c->msg, 0);
+}
+
+/* Send every fragment of the encoded block (c->enc, @p len bytes). */
+static int
+send_block(struct scpp_client *c, uint64_t block_id, size_t len)
+{
+	size_t per = c->max_dgram - SCPP_WIRE_HDR_LEN;
+	uint32_t nfrag = len == 0 ? 1 : (uint32_t)((len + per - 1) / per);
+	uint32_t i;
+
+	for (i = 0; i < nfrag; i++) {
+		size_t off = (size_t)i * per;
+		struct scpp_wire_hdr h = {
+			.kind = SCPP_WIRE_BLOCK,
+			.flags = i == nfrag - 1 ? SCPP_WIRE_F_LAST : 0,
+			.payload_len = (uint16_t)SCPP_MIN(per, len - off),
+			.client_id = c->id,
+			.block_id = block_id,
+			.frag_index = i,
+			.frag_count = nfrag,
+			.payload = c->enc + off,
+		};
+		int n = scpp_wire_dgram_encode(c->dgram, c->max_dgram, &h);
+
+		if (n < 0)
+			return -EINVAL; /* cannot happen: sizes were checked */
+		while (send(c->fd, c->dgram, (size_t)n, 0) < 0) {
+			if (errno != EINTR)
+				return -errno;
+		}
+		c->st.dgrams_sent++;
+	}
+	return 0;
+}
+
+/* Decode every complete record appended so far. */
+static int
+decode_records(struct scpp_client *c, scpp_client_record_fn fn, void *arg)
+{
+	int rc;
+
+	scpp_wire_reply_reader_feed(&c->rd, c->msg, c->msg_len);
+	for (;;) {
+		rc = scpp_wire_reply_next(&c->rd, &c->rec);
+		if (rc == 0 || rc == -SCPP_E_TRUNCATED)
+			return 0;
+		if (rc < 0)
+			return rc;
+		if (c->rec.type == SCPP_REC_END) {
+			c->end.err = c->rec.end.err;
+			c->end.outcome = c->rec.end.outcome;
+			c->end.rows = c->rec.end.rows;
+			c->end.commands = c->rec.end.commands;
+			c->end.elapsed_ns = c->rec.end.elapsed_ns;
+		}
+		if (fn != NULL && (rc = fn(&c->rec, arg)) != 0)
+			return rc < 0 ? rc : -ECANCELED;
+	}
+}
+
+static int
+append(struct scpp_client *c, const uint8_t *p, size_t len, bool last)
+{
+	/* Invariant: msg_len + held <= max_reply (so this cannot wrap). */
+	if (len > c->max_reply - c->msg_len - c->held)
+		return -EFBIG;
+	if (c->msg_len + len > c->msg_cap) {
+		/* Doubling keeps appends amortised O(1); the reader is re-fed
+		 * the moved buffer in decode_records(). */
+		size_t cap = c->msg_cap == 0 ? 4096 : c->msg_cap;
+		uint8_t *m;
+
+		while (cap < c->msg_len + len)
+			cap *= 2;
+		m = realloc(c->msg, cap);
+		if (m == NULL)
+			return -ENOMEM;
+		c->msg = m;
+		c->msg_cap = cap;
+	}
+	if (len > 0)
+		memcpy(c->msg + c->msg_len, p, len);
+	c->msg_len += len;
+	c->next_seq++;
+	c->st.reply_dgrams++;
+	if (last)
+		c->stream_done = true;
+	return 0;
+}
+
+/*
+ * Handle one received datagram. Returns 1 if it was a new datagram of this
+ * reply (progress: restart the idle timer), 0 if dropped, or a negative
+ * error that ends the exchange.
+ */
+static int
+handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t n,
+	     scpp_client_record_fn fn, void *arg)
+{
+	struct scpp_wire_hdr h;
+	bool last;
+	uint32_t seq;
+	struct slot *s;
+	int rc;
+
+	if (scpp_wire_hdr_decode(p, n, &h) < 0) {
+		c->st.malformed++;
+		return 0;
+	}
+	if (h.kind != SCPP_WIRE_REPLY || h.client_id != c->id || h.block_id != block_id) {
+		c->st.strays++;
+		return 0;
+	}
+	seq = h.frag_index;
+	last = (h.flags & SCPP_WIRE_F_LAST) != 0;
+	if (seq < c->next_seq) {
+		c->st.duplicates++;
+		return 0;
+	}
+	/* Nothing may follow LAST, and there is one LAST. */
+	if ((c->last_known && seq > c->last_seq) || (last && c->last_known && seq != c->last_seq)) {
+		c->st.malformed++;
+		return 0;
+	}
+	if (seq - c->next_seq >= SCPP_CLIENT_WINDOW) {
+		c->st.out_of_window++;
+		return 0;
+	}
+	if (last) {
+		c->last_known = true;
+		c->last_seq = seq;
+	}
+	if (seq > c->next_seq) {
+		s = &c->win[seq % SCPP_CLIENT_WINDOW];
+		if (s->data != NULL) { /* same seq: window slots are unique */
+			c->st.duplicates++;
+			return 0;
+		}
+		/* Held bytes count against max_reply too, so a flood of early
+		 * datagrams cannot grow memory past it. */
+		if (h.payload_len > c->max_reply - c->msg_len - c->held)
+			return -EFBIG;
+		s->data = malloc(h.payload_len == 0 ? 1 : h.payload_len);
+		if (s->data == NULL)
+			return -ENOMEM;
+		memcpy(s->data, h.payload, h.payload_len);
+		s->seq = seq;
+		s->len = h.payload_len;
+		s->last = last;
+		c->held += h.payload_len;
+		c->st.reordered++;
+		return 1;
+	}
+
+	rc = append(c, h.payload, h.payload_len, last);
+	/* Drain the held datagrams that are now in order. */
+	while (rc == 0 && !c->stream_done) {
+		s = &c->win[c->next_seq % SCPP_CLIENT_WINDOW];
+		if (s->data == NULL || s->seq != c->next_seq)
+			break;
+		c->held -= s->len;
+		rc = append(c, s->data, s->len, s->last);
+		free(s->data);
+		s->data = NULL;
+	}
+	if (rc == 0)
+		rc = decode_records(c, fn, arg);
+	/* state 2 = after END (struct scpp_wire_reply_reader). */
+	if (rc == 0 && c->stream_done && c->rd.state != 2)
+		rc = -SCPP_E_TRUNCATED; /* LAST came before the END record */
+	return rc < 0 ? rc : 1;
+}
+
+/* Receive until the reply is complete or @p timeout ms pass without progress. */
+static int
+receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_client_record_fn fn,
+	void *arg)
+{
+	uint64_t deadline = now_ms() + timeout;
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+	while (!c->stream_done) {
+		uint64_t now = now_ms();
+		ssize_t n;
+		int rc;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		rc = poll(&pfd, 1, (int)(deadline - now));
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc <= 0)
+			continue;
+		/* Drain what is queued before looking at the clock again. */
+		while (!c->stream_done) {
+			n = recv(c->fd, c->rbuf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+					break;
+				return -errno; /* ECONNREFUSED: ICMP port unreachable */
+			}
+			c->st.dgrams_recv++;
+			if ((size_t)n >= RECV_BUF) {
+				c->st.malformed++;
+				continue;
+			}
+			rc = handle_dgram(c, block_id, c->rbuf, (size_t)n, fn, arg);
+			if (rc < 0)
+				return rc;
+			if (rc > 0)
+				deadline = now_ms() + timeout;
+		}
+	}
+	return 0;
+}
+
+int
+scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
+			scpp_client_record_fn fn, void *arg, struct scpp_client_reply *out)
+{
+	uint64_t block_id;
+	size_t len;
+	unsigned int k;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || b == NULL)
+		return -EINVAL;
+	len = scpp_wire_block_encoded_size(b);
+	if (len > (size_t)SCPP_WIRE_FRAGS_MAX * (c->max_dgram - SCPP_WIRE_HDR_LEN))
+		return -EMSGSIZE;
+	if (len > c->enc_cap) {
+		uint8_t *e = realloc(c->enc, len);
+
+		if (e == NULL)
+			return -ENOMEM;
+		c->enc = e;
+		c->enc_cap = len;
+	}
+	rc = scpp_wire_block_encode(b, c->enc, c->enc_cap);
+	if (rc < 0)
+		return -EINVAL;
+	len = (size_t)rc;
+
+	block_id = c->next_block++;
+	exchange_reset(c);
+	c->st.exchanges++;
+	for (k = 0; k <= c->retries; k++) {
+		unsigned int t = try_timeout(c, k);
+
+		c->st.tries++;
+		c->st.wait_ms += t;
+		if (k > 0)
+			c->st.retransmits++;
+		rc = send_block(c, block_id, len);
+		if (rc == 0)
+			rc = receive(c, block_id, t, fn, arg);
+		if (rc != -ETIMEDOUT)
+			break;
+	}
+	window_clear(c);
+	if (rc == -ETIMEDOUT)
+		c->st.timeouts++;
+	if (rc < 0 || out == NULL)
+		return rc;
+
+	*out = c->end;
+	out->msg = c->msg;
+	out->len = c->msg_len;
+	out->block_id = block_id;
+	out->dgrams = c->next_seq;
+	out->tries = k + 1;
+	/* The buffer now belongs to the reply; the next exchange allocates anew. */
+	c->msg = NULL;
+	c->msg_len = 0;
+	c->msg_cap = 0;
+	return 0;
+}
+
+int
+scpp_client_exec(struct scpp_client *c, const struct scpp_wire_block *b,
+		 struct scpp_client_reply *out)
+{
+	if (out == NULL)
+		return -EINVAL;
+	return scpp_client_exec_stream(c, b, NULL, NULL, out);
+}
+
+int
+scpp_client_exec_text(struct scpp_client *c, const char *text, size_t len,
+		      struct scpp_client_reply *out, struct scpp_lang_error *perr)
+{
+	uint8_t *arena;
+	int rc;
+
+	if (perr != NULL)
+		memset(perr, 0, sizeof(*perr));
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || text == NULL || out == NULL)
+		return -EINVAL;
+	/* The parser needs at most len bytes of arena; the block borrows it
+	 * (and the text) until it is encoded inside scpp_client_exec(). */
+	arena = malloc(len == 0 ? 1 : len);
+	if (arena == NULL)
+		return -ENOMEM;
+	rc = scpp_lang_parse(text, len, &c->blk, arena, len, perr);
+	if (rc == 0)
+		rc = scpp_client_exec(c, &c->blk, out);
+	free(arena);
+	return rc;
+}

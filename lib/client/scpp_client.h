@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SCPP_CLIENT_H
+#define SCPP_CLIENT_H
+
+/**
+ * @file
+ * The scpp client: sends command blocks to a node over an ordinary UDP
+ * socket and collects the replies (docs/PROTOCOL.md §5–§6).
+ *
+ * Model. A client is one UDP socket *connected* to one server address (a
+ * node's any-shard port 7300, or a shard's own port 7301+i), plus a random
+ * 64-bit client id. Each call to scpp_client_exec() is one exchange:
+ *
+ * - the block gets the next block id (unique per client) and is encoded;
+ *   a block larger than one datagram is cut into fragments (at most
+ *   SCPP_WIRE_FRAGS_MAX, of at most @c max_dgram bytes each);
+ * - every fragment is sent, then the client waits for REPLY datagrams that
+ *   carry its client id and this block id. Reply datagrams are numbered;
+ *   they are put back in order (out-of-order ones are held in a window of
+ *   SCPP_CLIENT_WINDOW datagrams, duplicates are dropped) and their payloads
+ *   appended to the reply message, whose records are decoded as soon as
+ *   they are complete;
+ * - when nothing useful arrives for the current try's timeout, the whole
+ *   block is sent again with the **same** block id. The node's reply cache
+ *   answers a block id it has executed from the cache, so a retransmission
+ *   never executes a block twice; it also refills any gap in the reply.
+ *   The timeout of try k (k = 0 for the first send) is
+ *   `min(timeout_ms * 2^k, backoff_max_ms)` plus a random jitter of up to
+ *   @c jitter_pct percent of it, and the exchange gives up after
+ *   `1 + retries` tries with -ETIMEDOUT;
+ * - it is done when the datagram carrying LAST has been appended in order
+ *   and the reply's END record decoded.
+ *
+ * Datagrams that do not belong to the exchange are **ignored and counted**,
+ * never fatal: a header that does not decode, a BLOCK kind, another client
+ * id or block id (e.g. a late reply to an earlier block), a sequence number
+ * past the one marked LAST. A reply *message* whose records do not decode
+ * is different: the node would send the same bytes again from its cache,
+ * so the exchange fails with the reader's error (scpp_wire_reply_next()).
+ *
+ * Because the socket is connected, the kernel drops datagrams from any
+ * other address and reports an ICMP port unreachable as -ECONNREFUSED: a
+ * server must answer from the address and port the block was sent to.
+ *
+ * Authentication tags are not computed yet: blocks are sent with
+ * tag_len 0, and reply tags are ignored.
+ *
+ * Thread-safety: a client is single-threaded. Use one client per thread
+ * (each with its own socket and client id); different clients share
+ * nothing. An exchange blocks the calling thread while its reply streams
+ * in, and gives up after the sum of its tries' timeouts of silence.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "scpp_common.h"
+#include "scpp_lang.h"
+#include "scpp_wire.h"
+
+/** Default server port: a node's any-shard port. Shard i listens on 7301+i. */
+#define SCPP_CLIENT_PORT_DEFAULT 7300
+/** Environment variable the CLI reads the server address from. */
+#define SCPP_CLIENT_ENV_SERVER "SCPP_SERVER"
+/** Server address used when neither a flag nor the environment names one. */
+#define SCPP_CLIENT_SERVER_DEFAULT "127.0.0.1:7300"
+/** Out-of-order reply datagrams held while waiting for a gap to fill. */
+#define SCPP_CLIENT_WINDOW 1024
+/** Longest formatted address, "[v6%scope]:port" included. */
+#define SCPP_CLIENT_ADDR_STRLEN 80
+
+/**
+ * Client settings. Start from scpp_client_config_init(), which fills every
+ * field with its default, then change what you need: scpp_client_create()
+ * takes each field literally.
+ */
+struct scpp_client_config {
+	/** Server: "host:port", "host", "[v6]:port", "[v6]" or a bare IPv6
+	 *  address; the port defaults to SCPP_CLIENT_PORT_DEFAULT and host
+	 *  names are resolved (the first address returned is used). Borrowed
+	 *  during scpp_client_create() only. Default SCPP_CLIENT_SERVER_DEFAULT. */
+	const char *server;
+	/** Client id; 0 (default) draws a random non-zero one from getrandom(). */
+	uint64_t client_id;
+	/** First block id; 0 (default) draws a random one. Ids then increase by
+	 *  one per exchange. A random start keeps a restarted process that
+	 *  reuses a client id from being answered from the node's cache. */
+	uint64_t first_block_id;
+	/** Timeout of the first try, in milliseconds (1..60000; default 200). */
+	unsigned int timeout_ms;
+	/** Largest timeout of one try after doubling, in milliseconds
+	 *  (>= timeout_ms, <= 600000; default 1000). */
+	unsigned int backoff_max_ms;
+	/** Random extra time per try, in percent of the try's timeout
+	 *  (0..100; default 25; 0 makes the schedule exact). */
+	unsigned int jitter_pct;
+	/** Retransmissions after the first send (0..100; default 5). */
+	unsigned int retries;
+	/** Largest datagram sent, header included, in bytes
+	 *  (SCPP_WIRE_HDR_LEN + 1 .. SCPP_WIRE_DGRAM_MAX; default
+	 *  SCPP_WIRE_DGRAM_DEFAULT). A block over SCPP_WIRE_FRAGS_MAX such
+	 *  datagrams cannot be sent. */
+	unsigned int max_dgram;
+	/** Largest reply message accepted, in bytes (>= 64; default 16 MiB). */
+	size_t max_reply;
+};
+
+/** Counters of one client since it was created; never reset. */
+struct scpp_client_stats {
+	uint64_t exchanges;     /**< calls that sent a block */
+	uint64_t tries;         /**< block transmissions, first sends included */
+	uint64_t retransmits;   /**< transmissions after a timeout (tries - first sends) */
+	uint64_t timeouts;      /**< exchanges that failed with -ETIMEDOUT */
+	uint64_t wait_ms;       /**< sum of the timeouts scheduled for tries, jitter
+				     included: the backoff, observable without a clock */
+	uint64_t dgrams_sent;   /**< datagrams sent (fragments of every try) */
+	uint64_t dgrams_recv;   /**< datagrams received, whatever they were */
+	uint64_t reply_dgrams;  /**< reply datagrams appended to a reply message */
+	uint64_t reordered;     /**< reply datagrams held until a gap filled */
+	uint64_t duplicates;    /**< reply datagrams already received (dropped) */
+	uint64_t out_of_window; /**< reply datagrams too far ahead to hold (dropped) */
+	uint64_t strays;        /**< well-formed datagrams of another client or
+				     block, or of kind BLOCK (dropped) */
+	uint64_t malformed;     /**< datagrams whose header does not decode, or
+				     that contradict the stream (past LAST) (dropped) */
+};
+
+/** A reply, owned by the caller once scpp_client_exec() filled it. */
+struct scpp_client_reply {
+	uint8_t *msg;         /**< the REPLY message (COLUMNS .. END); malloc'd */
+	size_t len;           /**< bytes of @c msg */
+	uint64_t block_id;    /**< the block id it answers */
+	uint32_t err;         /**< END: canonical errno, 0 = success */
+	uint8_t outcome;      /**< END: enum scpp_wire_outcome */
+	uint64_t rows;        /**< END: ROW records sent */
+	uint64_t commands;    /**< END: commands executed */
+	uint64_t elapsed_ns;  /**< END: evaluation time on the node */
+	uint32_t dgrams;      /**< reply datagrams the message came in */
+	unsigned int tries;   /**< transmissions of the block it took */
+};
+
+/** An opaque client. */
+struct scpp_client;
+
+/**
+ * Called by scpp_client_exec_stream() for each reply record, in order, as
+ * soon as it is complete. @p rec and what it points to are valid only
+ * during the call.
+ *
+ * @return 0 to continue. Anything else aborts the exchange:
+ *   scpp_client_exec_stream() returns a negative value as it is, and a
+ *   positive one as -ECANCELED.
+ */
+typedef int (*scpp_client_record_fn)(const struct scpp_wire_record *rec, void *arg);
+
+/* ---- addresses ---- */
+
+/**
+ * Parse and resolve a server address.
+ *
+ * Accepted forms: "host:port", "host" (port SCPP_CLIENT_PORT_DEFAULT),
+ * "[v6]:port", "[v6]", and a bare IPv6 address such as "::1" (two colons
+ * or more and no brackets: the port is the default). host is an IPv4
+ * literal, an IPv6 literal in brackets, or a name resolved with
+ * getaddrinfo() (may block on DNS).
+ *
+ * @param s
+ *   The text; NUL-terminated.
+ * @param ss
+ *   Output address.
+ * @param sslen
+ *   Output length of @p ss.
+ * @return
+ *   0, -EINVAL (NULL argument, empty text or host, port not a decimal
+ *   1..65535, unbalanced brackets, text after "]" other than ":port", or
+ *   over 255 bytes), or -ENOENT (the host name does not resolve to an
+ *   IPv4 or IPv6 address).
+ *
+ * Reentrant.
+ */
+int scpp_client_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen);
+
+/**
+ * Format an address as "a.b.c.d:port" or "[v6]:port".
+ *
+ * @param buf
+ *   Output, NUL-terminated; SCPP_CLIENT_ADDR_STRLEN bytes always suffice.
+ * @return
+ *   0, -EINVAL (NULL argument or a family other than AF_INET/AF_INET6),
+ *   or -ENOSPC (@p size too small; @p buf holds a truncated string).
+ */
+int scpp_client_addr_format(const struct sockaddr *sa, char *buf, size_t size);
+
+/* ---- control ---- */
+
+/** Fill @p cfg with the defaults documented in struct scpp_client_config. */
+void scpp_client_config_init(struct scpp_client_config *cfg);
+
+/**
+ * Create a client: resolve the server, open and connect a UDP socket,
+ * allocate the buffers.
+ *
+ * @param cfg
+ *   Settings (see struct scpp_client_config); not kept.
+ * @return
+ *   The client, or NULL with errno set: EINVAL (NULL @p cfg, a field out
+ *   of range, or an address scpp_client_addr_parse() rejects), ENOENT (the
+ *   host does not resolve), ENOMEM, or the errno of socket() / connect() /
+ *   getrandom().
+ */
+struct scpp_client *scpp_client_create(const struct scpp_client_config *cfg);
+
+/** Close the socket and free the client. Accepts NULL. */
+void scpp_client_free(struct scpp_client *c);
+
+/** The client's id (as sent in every datagram). */
+uint64_t scpp_client_id(const struct scpp_client *c);
+
+/** The block id the next exchange will use. */
+uint64_t scpp_client_next_block_id(const struct scpp_client *c);
+
+/** The server address, formatted as by scpp_client_addr_format(); never NULL. */
+const char *scpp_client_server(const struct scpp_client *c);
+
+/** The client's socket (for poll()-based callers and tests). */
+int scpp_client_fd(const struct scpp_client *c);
+
+/** Copy the client's counters into @p st. */
+void scpp_client_stats_get(const struct scpp_client *c, struct scpp_client_stats *st);
+
+/* ---- exchanges ---- */
+
+/**
+ * Send a block and wait for its complete reply.
+ *
+ * The block is encoded and sent under a fresh block id, and retransmitted
+ * under the same id on each timeout, as described in the file comment.
+ * The block is not modified and may be freed when this returns.
+ *
+ * @param c
+ *   The client.
+ * @param b
+ *   A block accepted by the wire builder or decoder.
+ * @param out
+ *   Filled on success (the caller frees it with scpp_client_reply_free());
+ *   zeroed on failure. May not be NULL.
+ * @return
+ *   - 0: @p out holds the reply. The block's own outcome (OK, ERRORS,
+ *     ABORTED) is in @p out->outcome and @p out->err; it is not an error
+ *     of this call;
+ *   - -ETIMEDOUT: no complete reply after 1 + retries tries;
+ *   - -ECONNREFUSED: an ICMP port unreachable came back (nothing listens
+ *     at the server address);
+ *   - -EMSGSIZE: the block encodes to more than SCPP_WIRE_FRAGS_MAX
+ *     datagrams of max_dgram bytes;
+ *   - -EFBIG: the reply message exceeds max_reply bytes;
+ *   - a reply reader error (scpp_wire_reply_next(): -SCPP_E_BAD_RECORD,
+ *     -SCPP_E_TOO_MANY, -SCPP_E_BAD_VARINT, -SCPP_E_BAD_VALUE_TYPE,
+ *     -SCPP_E_BAD_UTF8, -SCPP_E_BAD_LENGTH, -SCPP_E_TRAILING, -EINVAL),
+ *     or -SCPP_E_TRUNCATED when the datagram marked LAST ends the stream
+ *     before its END record: the node's reply is malformed;
+ *   - -EINVAL: NULL argument, or a block the encoder cannot write;
+ *   - -ENOMEM;
+ *   - another negative errno from sendmsg()/recv()/poll(), e.g.
+ *     -ENETUNREACH or -EHOSTUNREACH.
+ *
+ * Blocks the calling thread while the reply streams in, and for at most
+ * the sum of all tries' timeouts of silence.
+ */
+int scpp_client_exec(struct scpp_client *c, const struct scpp_wire_block *b,
+		     struct scpp_client_reply *out);
+
+/**
+ * As scpp_client_exec(), and call @p fn for each reply record as soon as
+ * it is complete (results streaming: the first rows of a large reply are
+ * seen before the last datagram arrives). Records are delivered once each
+ * and in order, retransmissions included.
+ *
+ * @param fn
+ *   Record callback; may be NULL (then this is scpp_client_exec()).
+ * @param arg
+ *   Passed to @p fn.
+ * @param out
+ *   As for scpp_client_exec(); may be NULL when the caller needs only
+ *   the callbacks (the message is then not kept).
+ * @return
+ *   As scpp_client_exec(), or what @p fn returned to abort (negative as
+ *   is, positive as -ECANCELED).
+ */
+int scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
+			    scpp_client_record_fn fn, void *arg, struct scpp_client_reply *out);
+
+/**
+ * Parse a block in text form (lib/lang) and execute it.
+ *
+ * @param text
+ *   The block text; need not be NUL-terminated.
+ * @param len
+ *   Bytes of @p text.
+ * @param out
+ *   As for scpp_client_exec().
+ * @param perr
+ *   If not NULL: on a parse error, filled by scpp_lang_parse() (code,
+ *   line, column, "line:col: ..." message); otherwise left with code 0.
+ *   A non-zero @p perr->code therefore tells a parse error from an
+ *   exchange error.
+ * @return
+ *   A parse error of scpp_lang_parse() (-SCPP_E_SYNTAX, -SCPP_E_BAD_TERM,
+ *   -SCPP_E_NESTING, -SCPP_E_BAD_UTF8, -SCPP_E_TOO_MANY, -ERANGE,
+ *   -ENAMETOOLONG, -EEXIST), -ENOMEM, or whatever scpp_client_exec()
+ *   returns.
+ */
+int scpp_client_exec_text(struct scpp_client *c, const char *text, size_t len,
+			  struct scpp_client_reply *out, struct scpp_lang_error *perr);
+
+/** Free a reply's message and zero it. Accepts NULL and a zeroed reply. */
+void scpp_client_reply_free(struct scpp_client_reply *r);
+
+#endif /* SCPP_CLIENT_H */

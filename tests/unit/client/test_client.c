@@ -1,0 +1,1011 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/client against a fake server: a thread with a UDP socket on
+ * 127.0.0.1 that reassembles BLOCK fragments, "executes" each block id once
+ * (a reply cache answers retransmissions, as scppd does) and answers with
+ * replies built by the wire reply writer. Each test tells it how to
+ * misbehave: cut replies small, shuffle and duplicate datagrams, lose
+ * answers, stay silent, send strays or malformed replies.
+ *
+ * Timing: nothing here asserts on elapsed time. Tests that expect a
+ * retransmission use short timeouts; tests that expect none use long ones,
+ * which cost nothing when the reply comes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scpp_test.h"
+#include "scpp_client.h"
+#include "scpp_lang.h"
+#include "scpp_wire.h"
+
+#define FAKE_CACHE 16
+#define FAKE_MSG_MAX (1 << 20)
+#define CLIENT_ID UINT64_C(0x0102030405060708)
+#define FIRST_BLOCK 7
+
+enum broken {
+	BROKEN_NONE,
+	BROKEN_RECORD, /* an unknown record tag after COLUMNS */
+	BROKEN_NO_END, /* LAST set on a datagram before the END record */
+};
+
+struct cached {
+	uint64_t client_id, block_id;
+	uint8_t *msg;
+	size_t len;
+	unsigned int receipts; /* times this block arrived */
+	unsigned int answers;  /* times it was answered */
+};
+
+struct fake {
+	int fd;
+	uint16_t port;
+	pthread_t th;
+	atomic_bool stop;
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_cond_t cv;  /* signalled on every complete block */
+
+	/* Behaviour, set by the test before an exchange. */
+	unsigned int rows;         /* ROW records per reply */
+	unsigned int pad;          /* bytes of the string in each row */
+	size_t chunk;              /* reply payload bytes per datagram */
+	bool shuffle;              /* send reply datagrams in a random order */
+	bool dup;                  /* send every third reply datagram twice */
+	unsigned int silent_first; /* receipts of a block that go unanswered
+				      (executed, but the reply is "lost") */
+	bool silent;               /* never answer, never execute */
+	int drop_seq;              /* on a block's first answer, do not send
+				      this reply datagram (-1: none) */
+	bool strays;               /* send stray datagrams before answers */
+	enum broken broken;
+	uint64_t seed;
+
+	/* Observations. */
+	unsigned int frags;      /* BLOCK datagrams received */
+	unsigned int receipts;   /* complete blocks received */
+	unsigned int executions; /* cache misses: blocks "executed" */
+	unsigned int dgrams;     /* reply datagrams sent (duplicates included) */
+	uint64_t block_id[64];   /* block id of each receipt */
+	uint8_t block[SCPP_WIRE_FRAGS_MAX * 1472];
+	size_t block_len;        /* the last reassembled block message */
+	int decode_rc;           /* scpp_wire_block_decode() of it */
+
+	/* Reassembly of one message at a time (enough for one client). */
+	uint64_t asm_client, asm_block;
+	uint32_t asm_count;
+	uint64_t asm_have;
+	uint8_t *frag[SCPP_WIRE_FRAGS_MAX];
+	uint16_t frag_len[SCPP_WIRE_FRAGS_MAX];
+
+	struct cached cache[FAKE_CACHE];
+	unsigned int ncache;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	uint8_t rbuf[SCPP_WIRE_DGRAM_MAX + 1];
+	uint8_t sbuf[SCPP_WIRE_DGRAM_MAX];
+	uint8_t wbuf[FAKE_MSG_MAX];
+	struct scpp_wire_block decoded;
+};
+
+static struct fake F;
+static struct scpp_wire_block B;
+static uint8_t arena[1 << 16];
+
+/* ---- the fake server ---- */
+
+static void
+fake_send(struct fake *f, const struct scpp_wire_hdr *h)
+{
+	int n = scpp_wire_dgram_encode(f->sbuf, sizeof(f->sbuf), h);
+
+	if (n > 0)
+		(void)sendto(f->fd, f->sbuf, (size_t)n, 0, (struct sockaddr *)&f->peer, f->peerlen);
+}
+
+static void
+fake_send_raw(struct fake *f, const void *p, size_t n)
+{
+	(void)sendto(f->fd, p, n, 0, (struct sockaddr *)&f->peer, f->peerlen);
+}
+
+/* Datagrams a client must ignore: 3 strays and 2 malformed ones. */
+static void
+fake_send_strays(struct fake *f, uint64_t cid, uint64_t bid)
+{
+	static const uint8_t payload[] = {SCPP_REC_COLUMNS, 0, SCPP_REC_END, 0, 0, 0, 0, 0};
+	struct scpp_wire_hdr h = {
+		.kind = SCPP_WIRE_REPLY, .flags = SCPP_WIRE_F_LAST,
+		.payload_len = sizeof(payload), .payload = payload,
+		.client_id = cid + 1, .block_id = bid,
+	};
+	int n;
+
+	fake_send(f, &h);                /* another client */
+	h.client_id = cid;
+	h.block_id = bid - 1;
+	fake_send(f, &h);                /* an earlier block */
+	h.block_id = bid;
+	h.kind = SCPP_WIRE_BLOCK;
+	h.frag_count = 1;
+	fake_send(f, &h);                /* kind BLOCK */
+	fake_send_raw(f, "hello", 5);    /* no header */
+	h.kind = SCPP_WIRE_REPLY;
+	h.frag_count = 0;
+	n = scpp_wire_dgram_encode(f->sbuf, sizeof(f->sbuf), &h);
+	f->sbuf[0] ^= 0xff;              /* bad magic */
+	fake_send_raw(f, f->sbuf, (size_t)n);
+}
+
+static void
+fake_build_reply(struct fake *f, struct cached *e)
+{
+	static const struct scpp_wire_name cols[2] = {{"i", 1}, {"pad", 3}};
+	struct scpp_wire_reply_writer w;
+	char pad[4096];
+	unsigned int i;
+
+	scpp_wire_reply_writer_init(&w, f->wbuf, sizeof(f->wbuf));
+	if (f->broken == BROKEN_RECORD) {
+		scpp_wire_reply_columns(&w, cols, 2);
+		f->wbuf[w.len++] = 0x99;
+		f->wbuf[w.len++] = 0x00;
+	} else {
+		scpp_wire_reply_columns(&w, cols, 2);
+		for (i = 0; i < f->rows; i++) {
+			struct scpp_value v[2];
+
+			memset(pad, 'a' + (int)(i % 26), f->pad);
+			v[0] = scpp_value_u64(i);
+			v[1] = scpp_value_str(pad, f->pad);
+			scpp_wire_reply_row(&w, v);
+		}
+		if (f->broken != BROKEN_NO_END)
+			scpp_wire_reply_end(&w, 0, SCPP_OUTCOME_OK, f->rows, f->decoded.ncmds, 1234);
+	}
+	e->msg = malloc(w.len);
+	memcpy(e->msg, f->wbuf, w.len);
+	e->len = w.len;
+}
+
+static void
+fake_answer(struct fake *f, struct cached *e)
+{
+	size_t chunk = f->chunk, nd = e->len == 0 ? 1 : (e->len + chunk - 1) / chunk;
+	uint32_t order[4096];
+	size_t i, k;
+
+	for (i = 0; i < nd; i++)
+		order[i] = (uint32_t)i;
+	if (f->shuffle) {
+		for (i = nd - 1; i > 0; i--) {
+			uint32_t t;
+
+			k = test_rand_below(&f->seed, i + 1);
+			t = order[i];
+			order[i] = order[k];
+			order[k] = t;
+		}
+	}
+	for (k = 0; k < nd; k++) {
+		size_t s = order[k], off = s * chunk;
+		struct scpp_wire_hdr h = {
+			.kind = SCPP_WIRE_REPLY,
+			.flags = s == nd - 1 ? SCPP_WIRE_F_LAST : 0,
+			.payload_len = (uint16_t)SCPP_MIN(chunk, e->len - off),
+			.payload = e->msg + off,
+			.client_id = e->client_id,
+			.block_id = e->block_id,
+			.frag_index = (uint32_t)s,
+		};
+
+		if (e->answers == 0 && (int)s == f->drop_seq)
+			continue;
+		fake_send(f, &h);
+		f->dgrams++;
+		if (f->dup && k % 3 == 0) {
+			fake_send(f, &h);
+			f->dgrams++;
+		}
+	}
+	e->answers++;
+}
+
+/* A complete block arrived: execute it once, answer (maybe) from the cache. */
+static void
+fake_block(struct fake *f)
+{
+	struct cached *e = NULL;
+	size_t len = 0;
+	unsigned int i;
+
+	for (i = 0; i < f->asm_count; i++) {
+		memcpy(f->block + len, f->frag[i], f->frag_len[i]);
+		len += f->frag_len[i];
+	}
+	f->block_len = len;
+	f->decode_rc = scpp_wire_block_decode(f->block, len, &f->decoded, NULL);
+	if (f->receipts < SCPP_ARRAY_SIZE(f->block_id))
+		f->block_id[f->receipts] = f->asm_block;
+	f->receipts++;
+	pthread_cond_broadcast(&f->cv);
+	if (f->silent)
+		return;
+
+	for (i = 0; i < f->ncache; i++)
+		if (f->cache[i].client_id == f->asm_client && f->cache[i].block_id == f->asm_block)
+			e = &f->cache[i];
+	if (e == NULL) {
+		if (f->ncache == FAKE_CACHE)
+			return;
+		e = &f->cache[f->ncache++];
+		e->client_id = f->asm_client;
+		e->block_id = f->asm_block;
+		fake_build_reply(f, e);
+		f->executions++;
+	}
+	if (++e->receipts <= f->silent_first)
+		return;
+	if (f->strays)
+		fake_send_strays(f, e->client_id, e->block_id);
+	fake_answer(f, e);
+}
+
+static void
+fake_reset_asm(struct fake *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < SCPP_WIRE_FRAGS_MAX; i++) {
+		free(f->frag[i]);
+		f->frag[i] = NULL;
+	}
+	f->asm_have = 0;
+	f->asm_count = 0;
+}
+
+static void
+fake_dgram(struct fake *f, size_t n)
+{
+	struct scpp_wire_hdr h;
+	uint64_t bit;
+
+	if (scpp_wire_hdr_decode(f->rbuf, n, &h) < 0 || h.kind != SCPP_WIRE_BLOCK)
+		return;
+	f->frags++;
+	if (f->asm_count == 0 || h.client_id != f->asm_client || h.block_id != f->asm_block ||
+	    h.frag_count != f->asm_count) {
+		fake_reset_asm(f);
+		f->asm_client = h.client_id;
+		f->asm_block = h.block_id;
+		f->asm_count = h.frag_count;
+	}
+	bit = UINT64_C(1) << h.frag_index;
+	if (f->asm_have & bit)
+		return;
+	f->frag[h.frag_index] = malloc(h.payload_len + 1u);
+	memcpy(f->frag[h.frag_index], h.payload, h.payload_len);
+	f->frag_len[h.frag_index] = h.payload_len;
+	f->asm_have |= bit;
+	if (f->asm_have == (f->asm_count == 64 ? ~UINT64_C(0) : (UINT64_C(1) << f->asm_count) - 1)) {
+		fake_block(f);
+		fake_reset_asm(f);
+	}
+}
+
+static void *
+fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct pollfd pfd = {.fd = f->fd, .events = POLLIN};
+
+	/* The stop flag is only a shutdown request; relaxed is enough, the
+	 * join that follows orders everything else. */
+	while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		f->peerlen = sizeof(f->peer);
+		n = recvfrom(f->fd, f->rbuf, sizeof(f->rbuf), MSG_DONTWAIT,
+			     (struct sockaddr *)&f->peer, &f->peerlen);
+		if (n < 0)
+			continue;
+		pthread_mutex_lock(&f->mu);
+		fake_dgram(f, (size_t)n);
+		pthread_mutex_unlock(&f->mu);
+	}
+	return NULL;
+}
+
+static int
+fake_start(void **state)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+
+	(void)state;
+	memset(&F, 0, sizeof(F));
+	F.rows = 1;
+	F.pad = 5;
+	F.chunk = 1400;
+	F.drop_seq = -1;
+	F.seed = 42;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	F.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (F.fd < 0 || bind(F.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(F.fd, (struct sockaddr *)&sin, &len) < 0)
+		return -1;
+	F.port = ntohs(sin.sin_port);
+	pthread_mutex_init(&F.mu, NULL);
+	pthread_cond_init(&F.cv, NULL);
+	return pthread_create(&F.th, NULL, fake_main, &F) == 0 ? 0 : -1;
+}
+
+static int
+fake_stop(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	atomic_store_explicit(&F.stop, true, memory_order_relaxed);
+	pthread_join(F.th, NULL);
+	close(F.fd);
+	for (i = 0; i < F.ncache; i++)
+		free(F.cache[i].msg);
+	fake_reset_asm(&F);
+	pthread_mutex_destroy(&F.mu);
+	pthread_cond_destroy(&F.cv);
+	return 0;
+}
+
+/* Wait (bounded) until the fake has seen @p n complete blocks. */
+static unsigned int
+fake_wait_receipts(struct fake *f, unsigned int n)
+{
+	struct timespec until;
+	unsigned int r;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&f->mu);
+	while (f->receipts < n &&
+	       pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
+		;
+	r = f->receipts;
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+/* Set behaviour under the fake's lock. */
+#define FAKE_SET(field, value)                                                \
+	do {                                                                  \
+		pthread_mutex_lock(&F.mu);                                    \
+		F.field = (value);                                            \
+		pthread_mutex_unlock(&F.mu);                                  \
+	} while (0)
+
+/* ---- helpers ---- */
+
+static struct scpp_client *
+client_new(uint16_t port, unsigned int timeout_ms, unsigned int retries)
+{
+	struct scpp_client_config cfg;
+	char server[32];
+
+	snprintf(server, sizeof(server), "127.0.0.1:%u", port);
+	scpp_client_config_init(&cfg);
+	cfg.server = server;
+	cfg.client_id = CLIENT_ID;
+	cfg.first_block_id = FIRST_BLOCK;
+	cfg.timeout_ms = timeout_ms;
+	cfg.backoff_max_ms = timeout_ms * 8;
+	cfg.jitter_pct = 0;
+	cfg.retries = retries;
+	return scpp_client_create(&cfg);
+}
+
+static void
+parse_into(struct scpp_wire_block *b, const char *text)
+{
+	struct scpp_lang_error err;
+
+	assert_int_equal(scpp_lang_parse(text, strlen(text), b, arena, sizeof(arena), &err), 0);
+}
+
+/* The reply the client got is byte for byte what the fake cached. */
+static void
+assert_reply_is_cached(const struct scpp_client_reply *r, unsigned int idx)
+{
+	pthread_mutex_lock(&F.mu);
+	assert_true(idx < F.ncache);
+	assert_int_equal(r->block_id, F.cache[idx].block_id);
+	assert_int_equal(r->len, F.cache[idx].len);
+	assert_memory_equal(r->msg, F.cache[idx].msg, r->len);
+	pthread_mutex_unlock(&F.mu);
+}
+
+static const char small_text[] = "get @0.1.0.1.2a name %x\nreturn %x";
+
+/* ---- tests ---- */
+
+static void
+test_client_single_datagram_exchange(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 2);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+	FILE *devnull;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(scpp_client_id(c), CLIENT_ID);
+	assert_int_equal(scpp_client_next_block_id(c), FIRST_BLOCK);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+
+	assert_int_equal(r.block_id, FIRST_BLOCK);
+	assert_int_equal(r.outcome, SCPP_OUTCOME_OK);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.rows, 1);
+	assert_int_equal(r.commands, 1);
+	assert_int_equal(r.elapsed_ns, 1234);
+	assert_int_equal(r.dgrams, 1);
+	assert_int_equal(r.tries, 1);
+	assert_reply_is_cached(&r, 0);
+	devnull = fopen("/dev/null", "w");
+	assert_non_null(devnull);
+	assert_int_equal(scpp_lang_print_reply(devnull, r.msg, r.len, 0, NULL), 0);
+	fclose(devnull);
+	scpp_client_reply_free(&r);
+	assert_null(r.msg);
+	assert_int_equal(scpp_client_next_block_id(c), FIRST_BLOCK + 1);
+
+	/* The server saw exactly one block, one fragment, identical bytes. */
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.frags, 1);
+	assert_int_equal(F.receipts, 1);
+	assert_int_equal(F.decode_rc, 0);
+	assert_true(scpp_wire_block_equal(&F.decoded, &B));
+	pthread_mutex_unlock(&F.mu);
+
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.exchanges, 1);
+	assert_int_equal(st.tries, 1);
+	assert_int_equal(st.retransmits, 0);
+	assert_int_equal(st.dgrams_sent, 1);
+	assert_int_equal(st.reply_dgrams, 1);
+	assert_int_equal(st.strays + st.malformed + st.duplicates, 0);
+
+	/* A second exchange uses the next block id and executes again. */
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_int_equal(r.block_id, FIRST_BLOCK + 1);
+	assert_reply_is_cached(&r, 1);
+	scpp_client_reply_free(&r);
+	scpp_client_free(c);
+}
+
+static void
+test_client_reassembles_reordered_duplicated_reply(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 2);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	FAKE_SET(rows, 40);
+	FAKE_SET(pad, 50);
+	FAKE_SET(chunk, 97); /* records straddle datagram boundaries */
+	FAKE_SET(shuffle, true);
+	FAKE_SET(dup, true);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+
+	assert_int_equal(r.rows, 40);
+	assert_true(r.dgrams > 10);
+	assert_reply_is_cached(&r, 0);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.tries, 1);
+	assert_int_equal(st.reply_dgrams, r.dgrams);
+	assert_true(st.reordered > 0);
+	assert_true(st.duplicates > 0);
+	scpp_client_reply_free(&r);
+	scpp_client_free(c);
+}
+
+struct stream_seen {
+	unsigned int columns, rows, ends, bad_order;
+	int abort_at_row; /* return this row's index as the callback result */
+	int abort_rc;
+};
+
+static int
+on_record(const struct scpp_wire_record *rec, void *arg)
+{
+	struct stream_seen *s = arg;
+
+	switch (rec->type) {
+	case SCPP_REC_COLUMNS:
+		s->bad_order += s->columns + s->rows + s->ends != 0;
+		s->columns++;
+		break;
+	case SCPP_REC_ROW:
+		s->bad_order += s->columns != 1 || s->ends != 0 ||
+				rec->row.v[0].u != s->rows;
+		if ((int)s->rows == s->abort_at_row)
+			return s->abort_rc;
+		s->rows++;
+		break;
+	case SCPP_REC_END:
+		s->bad_order += s->columns != 1;
+		s->ends++;
+		break;
+	default:
+		s->bad_order++;
+	}
+	return 0;
+}
+
+static void
+test_client_streams_records_in_order_once(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 20, 10);
+	struct stream_seen seen = {.abort_at_row = -1};
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	FAKE_SET(rows, 30);
+	FAKE_SET(pad, 40);
+	FAKE_SET(chunk, 64);
+	FAKE_SET(shuffle, true);
+	FAKE_SET(drop_seq, 5); /* a gap: refilled by the retransmission */
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec_stream(c, &B, on_record, &seen, &r), 0);
+	assert_int_equal(seen.columns, 1);
+	assert_int_equal(seen.rows, 30);
+	assert_int_equal(seen.ends, 1);
+	assert_int_equal(seen.bad_order, 0);
+	assert_reply_is_cached(&r, 0);
+	scpp_client_reply_free(&r);
+
+	/* Without a reply object, only the callbacks. */
+	memset(&seen, 0, sizeof(seen));
+	seen.abort_at_row = -1;
+	assert_int_equal(scpp_client_exec_stream(c, &B, on_record, &seen, NULL), 0);
+	assert_int_equal(seen.rows, 30);
+
+	/* A callback that stops the exchange. */
+	memset(&seen, 0, sizeof(seen));
+	seen.abort_at_row = 3;
+	seen.abort_rc = -EINTR;
+	assert_int_equal(scpp_client_exec_stream(c, &B, on_record, &seen, &r), -EINTR);
+	assert_null(r.msg);
+	memset(&seen, 0, sizeof(seen));
+	seen.abort_at_row = 3;
+	seen.abort_rc = 1;
+	assert_int_equal(scpp_client_exec_stream(c, &B, on_record, &seen, &r), -ECANCELED);
+
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.executions, 4); /* each exchange is a new block id */
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.exchanges, 4);
+	scpp_client_free(c);
+}
+
+static void
+test_client_fragments_large_block(void **state)
+{
+	struct scpp_client_config cfg;
+	struct scpp_client *c;
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+	static char text[4000];
+	static uint8_t enc[8192];
+	char server[32];
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text), "set @0.1.0.1.2a data \"");
+	memset(text + n, 'z', 3000);
+	snprintf(text + n + 3000, sizeof(text) - (size_t)n - 3000, "\"");
+	parse_into(&B, text);
+	n = scpp_wire_block_encode(&B, enc, sizeof(enc));
+	assert_true(n > 3000);
+
+	snprintf(server, sizeof(server), "127.0.0.1:%u", F.port);
+	scpp_client_config_init(&cfg);
+	cfg.server = server;
+	cfg.max_dgram = 200; /* 168 payload bytes per fragment */
+	cfg.timeout_ms = 2000;
+	cfg.backoff_max_ms = 2000;
+	c = scpp_client_create(&cfg);
+	assert_non_null(c);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	scpp_client_reply_free(&r);
+
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.dgrams_sent, (n + 167) / 168);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.frags, (n + 167) / 168);
+	assert_int_equal(F.receipts, 1);
+	assert_int_equal(F.block_len, n);
+	assert_memory_equal(F.block, enc, (size_t)n);
+	assert_int_equal(F.decode_rc, 0);
+	assert_true(scpp_wire_block_equal(&F.decoded, &B));
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+
+	/* Over SCPP_WIRE_FRAGS_MAX fragments: refused before sending. */
+	cfg.max_dgram = SCPP_WIRE_HDR_LEN + 32; /* 64 x 32 = 2048 < 3000 */
+	c = scpp_client_create(&cfg);
+	assert_non_null(c);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -EMSGSIZE);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.dgrams_sent, 0);
+	assert_int_equal(st.exchanges, 0);
+	scpp_client_free(c);
+}
+
+static void
+test_client_retransmits_same_block_id_after_lost_reply(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 10, 10);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+	unsigned int i;
+
+	(void)state;
+	FAKE_SET(silent_first, 2); /* executed on arrival, first two replies lost */
+	parse_into(&B, "create %f @0.0.0.0.7\nreturn %f");
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_reply_is_cached(&r, 0);
+	assert_true(r.tries >= 3);
+
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.tries, r.tries);
+	assert_int_equal(st.retransmits, r.tries - 1);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.executions, 1); /* never executed twice */
+	assert_true(F.receipts >= 3);
+	for (i = 0; i < F.receipts && i < 64; i++)
+		assert_int_equal(F.block_id[i], FIRST_BLOCK);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_reply_free(&r);
+	scpp_client_free(c);
+}
+
+static void
+test_client_times_out_after_retries_with_backoff(void **state)
+{
+	struct scpp_client_config cfg;
+	struct scpp_client *c = client_new(F.port, 5, 3);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+	char server[32];
+	unsigned int i;
+
+	(void)state;
+	FAKE_SET(silent, true);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -ETIMEDOUT);
+	assert_null(r.msg);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.tries, 4);
+	assert_int_equal(st.retransmits, 3);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.wait_ms, 5 + 10 + 20 + 40); /* doubling, no jitter */
+	assert_int_equal(fake_wait_receipts(&F, 4), 4);
+	pthread_mutex_lock(&F.mu);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(F.block_id[i], FIRST_BLOCK);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+
+	/* The cap holds, and jitter only adds up to jitter_pct per try. */
+	snprintf(server, sizeof(server), "127.0.0.1:%u", F.port);
+	scpp_client_config_init(&cfg);
+	cfg.server = server;
+	cfg.timeout_ms = 2;
+	cfg.backoff_max_ms = 6;
+	cfg.jitter_pct = 50;
+	cfg.retries = 4;
+	c = scpp_client_create(&cfg);
+	assert_non_null(c);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -ETIMEDOUT);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.tries, 5);
+	assert_in_range(st.wait_ms, 2 + 4 + 6 + 6 + 6, 3 + 6 + 9 + 9 + 9);
+	scpp_client_free(c);
+
+	/* retries = 0: one try only. */
+	c = client_new(F.port, 3, 0);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -ETIMEDOUT);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.tries, 1);
+	assert_int_equal(st.wait_ms, 3);
+	scpp_client_free(c);
+}
+
+static void
+test_client_ignores_strays_and_malformed_datagrams(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 2);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	FAKE_SET(strays, true);
+	FAKE_SET(rows, 12);
+	FAKE_SET(chunk, 50);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_reply_is_cached(&r, 0);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.strays, 3);    /* other client, earlier block, kind BLOCK */
+	assert_int_equal(st.malformed, 2); /* no header, bad magic */
+	assert_int_equal(st.tries, 1);
+	assert_int_equal(st.dgrams_recv, 5 + r.dgrams);
+	scpp_client_reply_free(&r);
+	scpp_client_free(c);
+}
+
+static void
+test_client_reports_malformed_reply_messages(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 2);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	parse_into(&B, small_text);
+	FAKE_SET(broken, BROKEN_RECORD);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -SCPP_E_BAD_RECORD);
+	assert_null(r.msg);
+	FAKE_SET(broken, BROKEN_NO_END);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -SCPP_E_TRUNCATED);
+	/* Not retried: the node's cache would send the same bytes. */
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.tries, 2);
+	scpp_client_free(c);
+}
+
+static void
+test_client_limits_reply_size(void **state)
+{
+	struct scpp_client_config cfg;
+	struct scpp_client *c;
+	struct scpp_client_reply r;
+	char server[32];
+
+	(void)state;
+	FAKE_SET(rows, 10);
+	FAKE_SET(pad, 20);
+	FAKE_SET(chunk, 30);
+	snprintf(server, sizeof(server), "127.0.0.1:%u", F.port);
+	scpp_client_config_init(&cfg);
+	cfg.server = server;
+	cfg.max_reply = 64;
+	c = scpp_client_create(&cfg);
+	assert_non_null(c);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -EFBIG);
+	assert_null(r.msg);
+	scpp_client_free(c);
+}
+
+static void
+test_client_reports_refused_port(void **state)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	struct scpp_client *c;
+	struct scpp_client_reply r;
+	int fd;
+
+	(void)state;
+	/* A port nobody listens on: bind one, note it, close it. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	c = client_new(ntohs(sin.sin_port), 2000, 3);
+	assert_non_null(c);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -ECONNREFUSED);
+	scpp_client_free(c);
+}
+
+static void
+test_client_exec_text_reports_parse_errors(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 2);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+	struct scpp_lang_error err;
+	static const char bad[] = "get @0.1.0.1.2a name %x\nget %x frob(";
+
+	(void)state;
+	assert_int_equal(scpp_client_exec_text(c, bad, strlen(bad), &r, &err), -SCPP_E_SYNTAX);
+	assert_int_equal(err.code, -SCPP_E_SYNTAX);
+	assert_int_equal(err.line, 2);
+	assert_true(err.col > 1);
+	assert_non_null(strstr(err.msg, "2:"));
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.dgrams_sent, 0);
+
+	assert_int_equal(scpp_client_exec_text(c, small_text, strlen(small_text), &r, &err), 0);
+	assert_int_equal(err.code, 0);
+	assert_int_equal(r.rows, 1);
+	scpp_client_reply_free(&r);
+	scpp_client_free(c);
+}
+
+static void
+test_client_create_rejects_each_bad_field(void **state)
+{
+	struct scpp_client_config cfg;
+	struct scpp_client *c;
+
+	(void)state;
+#define BAD(field, value)                                                     \
+	do {                                                                  \
+		scpp_client_config_init(&cfg);                                \
+		cfg.field = (value);                                          \
+		errno = 0;                                                    \
+		assert_null(scpp_client_create(&cfg));                        \
+		assert_int_equal(errno, EINVAL);                              \
+	} while (0)
+	BAD(server, NULL);
+	BAD(server, "[::1");
+	BAD(server, "127.0.0.1:0");
+	BAD(timeout_ms, 0);
+	BAD(timeout_ms, 60001);
+	BAD(backoff_max_ms, 199);
+	BAD(backoff_max_ms, 600001);
+	BAD(jitter_pct, 101);
+	BAD(retries, 101);
+	BAD(max_dgram, SCPP_WIRE_HDR_LEN);
+	BAD(max_dgram, SCPP_WIRE_DGRAM_MAX + 1);
+	BAD(max_reply, 63);
+#undef BAD
+	errno = 0;
+	assert_null(scpp_client_create(NULL));
+	assert_int_equal(errno, EINVAL);
+
+	/* Edges that are valid, and a random client id that is never 0. */
+	scpp_client_config_init(&cfg);
+	cfg.timeout_ms = 60000;
+	cfg.backoff_max_ms = 600000;
+	cfg.jitter_pct = 100;
+	cfg.retries = 100;
+	cfg.max_dgram = SCPP_WIRE_DGRAM_MAX;
+	cfg.max_reply = 64;
+	c = scpp_client_create(&cfg);
+	assert_non_null(c);
+	assert_int_not_equal(scpp_client_id(c), 0);
+	assert_string_equal(scpp_client_server(c), "127.0.0.1:7300");
+	assert_true(scpp_client_fd(c) >= 0);
+	scpp_client_free(c);
+
+	scpp_client_free(NULL);
+	scpp_client_reply_free(NULL);
+	assert_int_equal(scpp_client_exec(NULL, &B, NULL), -EINVAL);
+}
+
+struct addr_case {
+	const char *text;
+	int rc;
+	int family;
+	uint16_t port;
+	const char *formatted;
+};
+
+static void
+test_client_addr_parse_accepts_and_rejects(void **state)
+{
+	static const struct addr_case cases[] = {
+		{"127.0.0.1:7301", 0, AF_INET, 7301, "127.0.0.1:7301"},
+		{"198.18.0.2", 0, AF_INET, 7300, "198.18.0.2:7300"},
+		{"[::1]:7302", 0, AF_INET6, 7302, "[::1]:7302"},
+		{"[::1]", 0, AF_INET6, 7300, "[::1]:7300"},
+		{"::1", 0, AF_INET6, 7300, "[::1]:7300"},
+		{"fe80::1:2", 0, AF_INET6, 7300, "[fe80::1:2]:7300"},
+		{"127.0.0.1:65535", 0, AF_INET, 65535, "127.0.0.1:65535"},
+		{"localhost:9", 0, 0, 9, NULL},
+		{"", -EINVAL, 0, 0, NULL},
+		{":7300", -EINVAL, 0, 0, NULL},
+		{"127.0.0.1:", -EINVAL, 0, 0, NULL},
+		{"127.0.0.1:0", -EINVAL, 0, 0, NULL},
+		{"127.0.0.1:65536", -EINVAL, 0, 0, NULL},
+		{"127.0.0.1:12a", -EINVAL, 0, 0, NULL},
+		{"127.0.0.1:+1", -EINVAL, 0, 0, NULL},
+		{"[::1", -EINVAL, 0, 0, NULL},
+		{"[::1]x", -EINVAL, 0, 0, NULL},
+		{"[::1]:", -EINVAL, 0, 0, NULL},
+		{"[]:7300", -EINVAL, 0, 0, NULL},
+		{"[127.0.0.1]:1", -EINVAL, 0, 0, NULL},
+		{"::zz", -EINVAL, 0, 0, NULL},
+		{"a]:1", -EINVAL, 0, 0, NULL},
+		{"no-such-host.invalid:1", -ENOENT, 0, 0, NULL},
+	};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[SCPP_CLIENT_ADDR_STRLEN], longname[300];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < SCPP_ARRAY_SIZE(cases); i++) {
+		const struct addr_case *t = &cases[i];
+		int rc = scpp_client_addr_parse(t->text, &ss, &len);
+		uint16_t port;
+
+		if (rc != t->rc)
+			fail_msg("%s: got %d, want %d", t->text, rc, t->rc);
+		if (rc != 0)
+			continue;
+		if (t->family != 0)
+			assert_int_equal(ss.ss_family, t->family);
+		port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+					       : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		assert_int_equal(port, t->port);
+		assert_int_equal(scpp_client_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)),
+				 0);
+		if (t->formatted != NULL)
+			assert_string_equal(buf, t->formatted);
+	}
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(scpp_client_addr_parse(longname, &ss, &len), -EINVAL);
+	assert_int_equal(scpp_client_addr_parse(NULL, &ss, &len), -EINVAL);
+
+	assert_int_equal(scpp_client_addr_parse("127.0.0.1:7300", &ss, &len), 0);
+	assert_int_equal(scpp_client_addr_format((struct sockaddr *)&ss, buf, 5), -ENOSPC);
+	ss.ss_family = AF_UNIX;
+	assert_int_equal(scpp_client_addr_format((struct sockaddr *)&ss, buf, sizeof(buf)),
+			 -EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_client_single_datagram_exchange, fake_start,
+						fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_reassembles_reordered_duplicated_reply,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_streams_records_in_order_once,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_fragments_large_block, fake_start,
+						fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_retransmits_same_block_id_after_lost_reply,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_times_out_after_retries_with_backoff,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_ignores_strays_and_malformed_datagrams,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_reports_malformed_reply_messages,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_limits_reply_size, fake_start,
+						fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_reports_refused_port, fake_start,
+						fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_exec_text_reports_parse_errors,
+						fake_start, fake_stop),
+		cmocka_unit_test(test_client_create_rejects_each_bad_field),
+		cmocka_unit_test(test_client_addr_parse_accepts_and_rejects),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
