@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * scppd: the scpp poll-mode dataplane daemon.
+ *
+ *   scppd [--config FILE] [--check-config FILE] [--dump-config] [-- EAL args]
+ *
+ * Start-up order matters and is all on the main lcore (the control
+ * thread): configuration -> EAL -> log types -> dictionary and schema
+ * (loaded once) -> per worker: epoch, store shard (materialised schema),
+ * eval context, delivery state -> routes (RCU table; local shard /64s and
+ * the configured remote prefixes) -> ports and queues -> hand-off rings ->
+ * telemetry -> workers launched. Nothing a worker reads changes after the
+ * launch except the stop flag. Shutdown reverses it: stop flag (signal),
+ * workers drain and return, ports stop and close, memory freed, EAL
+ * cleanup, exit 0.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_version.h>
+
+#include "scppd.h"
+
+struct scppd scppd_g;
+int scppd_logtype;
+
+const char *const scppd_drop_name[SCPPD_DROP_COUNT] = {
+	[SCPPD_DROP_ETH_SHORT] = "eth_short",
+	[SCPPD_DROP_MULTISEG] = "multi_segment",
+	[SCPPD_DROP_NOT_IPV4] = "not_ipv4",
+	[SCPPD_DROP_ARP_OTHER] = "arp_other",
+	[SCPPD_DROP_IP_BAD_HDR] = "ip_bad_header",
+	[SCPPD_DROP_IP_BAD_CKSUM] = "ip_bad_cksum",
+	[SCPPD_DROP_IP_FRAGMENT] = "ip_fragment",
+	[SCPPD_DROP_IP_NOT_MINE] = "ip_not_mine",
+	[SCPPD_DROP_NOT_UDP] = "not_udp",
+	[SCPPD_DROP_UDP_SHORT] = "udp_short",
+	[SCPPD_DROP_UDP_WRONG_PORT] = "udp_wrong_port",
+	[SCPPD_DROP_UDP_BAD_CKSUM] = "udp_bad_cksum",
+	[SCPPD_DROP_HDR_TRUNCATED] = "hdr_E_TRUNCATED",
+	[SCPPD_DROP_HDR_BAD_MAGIC] = "hdr_E_BAD_MAGIC",
+	[SCPPD_DROP_HDR_BAD_VERSION] = "hdr_E_BAD_VERSION",
+	[SCPPD_DROP_HDR_BAD_KIND] = "hdr_E_BAD_KIND",
+	[SCPPD_DROP_HDR_BAD_FLAGS] = "hdr_E_BAD_FLAGS",
+	[SCPPD_DROP_HDR_BAD_LENGTH] = "hdr_E_BAD_LENGTH",
+	[SCPPD_DROP_HDR_BAD_FRAGMENT] = "hdr_E_BAD_FRAGMENT",
+	[SCPPD_DROP_HDR_OTHER] = "hdr_other",
+	[SCPPD_DROP_REPLY_KIND] = "hdr_reply_kind",
+	[SCPPD_DROP_FRAG_LIMIT] = "frag_limit",
+	[SCPPD_DROP_REASM_OVERFLOW] = "reasm_overflow",
+	[SCPPD_DROP_REASM_TIMEOUT] = "reasm_timeout",
+	[SCPPD_DROP_REASM_MISMATCH] = "reasm_mismatch",
+	[SCPPD_DROP_REASM_DUP] = "reasm_duplicate",
+	[SCPPD_DROP_HANDOFF_FULL] = "handoff_full",
+	[SCPPD_DROP_TX_FULL] = "tx_full",
+	[SCPPD_DROP_NO_MBUF] = "no_mbuf",
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: scppd [--config FILE] [--check-config FILE] [--dump-config] [-- EAL args]\n"
+		"  --config FILE        run with this configuration (default: the built-in\n"
+		"                       one, config/default.json)\n"
+		"  --check-config FILE  validate FILE and its schema files, print \"ok\" or the\n"
+		"                       error, exit 0 or 1; EAL is not started\n"
+		"  --dump-config        print the effective configuration (defaults filled in)\n"
+		"  -- EAL args          appended to the EAL arguments built from the config\n"
+		"                       (docs/CONFIG.md), so they override them\n"
+		"See docs/OPERATIONS.md.\n");
+}
+
+static void
+on_signal(int sig __rte_unused)
+{
+	/* Relaxed: the flag carries no data; workers poll it every loop. */
+	__atomic_store_n(&scppd_g.stop, 1, __ATOMIC_RELAXED);
+}
+
+static int
+load_config(const char *path, struct scpp_config *cfg)
+{
+	struct scpp_config_error err;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	if (path != NULL)
+		rc = scpp_config_load_file(path, cfg, &err);
+	else
+		rc = scpp_config_load_string(SCPP_CONFIG_DEFAULT_JSON,
+					     strlen(SCPP_CONFIG_DEFAULT_JSON), "(built-in default)",
+					     cfg, &err);
+	if (rc != 0) {
+		if (err.msg[0] != '\0')
+			fprintf(stderr, "%s\n", err.msg);
+		else
+			fprintf(stderr, "%s: %s\n", path ? path : "(built-in default)",
+				strerror(-rc));
+	}
+	return rc;
+}
+
+/* Load the schema files without a store (ids numbered by the schema
+ * itself): used by --check-config to report schema errors too. */
+static int
+check_schema(const struct scpp_config *cfg)
+{
+	const char *paths[SCPP_CONFIG_MAX_SCHEMA_FILES];
+	struct scpp_schema_diag diag;
+	struct scpp_schema *s = NULL;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < cfg->schema.nb_files; i++)
+		paths[i] = cfg->schema.files[i];
+	memset(&diag, 0, sizeof(diag));
+	rc = scpp_schema_load_files(paths, cfg->schema.nb_files, NULL, &s, &diag);
+	if (rc != 0) {
+		fprintf(stderr, "%s\n", diag.msg[0] ? diag.msg : strerror(-rc));
+		return rc;
+	}
+	scpp_schema_free(s);
+	return 0;
+}
+
+static void
+mkdir_p(const char *dir)
+{
+	char tmp[SCPP_CONFIG_PATH_SIZE];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	}
+	mkdir(tmp, 0755);
+}
+
+/* Boot epoch of one shard: persisted under node.state_dir, or derived from
+ * the clock (minutes since 2026-01-01, the same rule scpp_oid_epoch_advance
+ * applies as its floor) when the directory is not usable. */
+static void
+shard_epoch(struct scppd_worker *w)
+{
+	char path[SCPP_CONFIG_PATH_SIZE + 32];
+	const char *dir = scppd_g.cfg.node.state_dir;
+	int rc;
+
+	mkdir_p(dir);
+	snprintf(path, sizeof(path), "%s/shard-%u.epoch", dir, w->shard);
+	rc = scpp_oid_epoch_advance(path, &w->epoch);
+	if (rc == 0) {
+		w->epoch_from_clock = false;
+		return;
+	}
+	w->epoch = (uint32_t)RTE_MAX(1, ((long)time(NULL) - 1767225600L) / 60);
+	w->epoch &= SCPP_OID_EPOCH_MAX;
+	if (w->epoch == 0)
+		w->epoch = 1;
+	w->epoch_from_clock = true;
+	SCPPD_LOG(WARNING, "shard %u: cannot keep the epoch in %s (%s); using clock epoch %u",
+		  w->shard, path, strerror(-rc), w->epoch);
+}
+
+static void
+tx_error_cb(struct rte_mbuf **unsent, uint16_t count, void *userdata)
+{
+	struct scppd_worker *w = userdata;
+	uint16_t i;
+
+	w->stats.drops[SCPPD_DROP_TX_FULL] += count;
+	w->stats.tx_pkts -= count;
+	for (i = 0; i < count; i++)
+		w->stats.tx_bytes -= unsent[i]->pkt_len;
+	rte_pktmbuf_free_bulk(unsent, count);
+}
+
+static void
+worker_init(struct scppd *d, unsigned int i)
+{
+	const struct scpp_config *cfg = &d->cfg;
+	const struct scpp_config_worker *wc = &cfg->workers[i];
+	int socket = (int)rte_lcore_to_socket_id(wc->lcore);
+	struct scpp_store_config sc;
+	struct scpp_eval_limits lim = {
+		.max_rows = cfg->eval.max_rows,
+		.max_steps = cfg->eval.max_steps,
+		.max_bytes = cfg->eval.max_bytes,
+		.max_result = cfg->eval.max_result_bytes,
+	};
+	struct scppd_worker *w;
+	uint32_t frag_max = 0;
+	unsigned int p, q;
+	char name[RTE_HASH_NAMESIZE];
+	int rc;
+
+	if (!rte_lcore_is_enabled(wc->lcore) || wc->lcore == rte_get_main_lcore())
+		rte_exit(EXIT_FAILURE,
+			 "scppd: worker %u: lcore %u is not an enabled worker lcore of EAL "
+			 "(check -l/--lcores)\n",
+			 i, wc->lcore);
+	w = rte_zmalloc_socket("scppd_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+	if (w == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: out of memory\n", i);
+	d->workers[i] = w;
+	w->idx = (uint16_t)i;
+	w->lcore = wc->lcore;
+	w->shard = wc->shard;
+	d->shard_worker[wc->shard] = (uint8_t)i;
+	shard_epoch(w);
+
+	scpp_store_config_init(&sc);
+	sc.name = "scppd_shard";
+	sc.socket_id = socket;
+	sc.max_entries = cfg->store.entries;
+	sc.max_map_entries = cfg->store.entries;
+	sc.extent_bytes = (uint64_t)cfg->store.slab_mb << 20;
+	sc.max_value_len = cfg->store.max_value_bytes;
+	sc.oid_locale = cfg->node.locale;
+	sc.oid_node = cfg->node.id;
+	sc.oid_shard = wc->shard;
+	sc.oid_epoch = w->epoch;
+	w->store = scpp_store_create(&sc);
+	if (w->store == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: store of %" PRIu64 " bytes: %s\n",
+			 wc->shard, scpp_store_mem_size(&sc), rte_strerror(rte_errno));
+	rc = scpp_schema_materialize(d->schema, w->store);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: materialise schema: %s\n", wc->shard,
+			 scpp_strerror(rc));
+	w->ectx = scpp_eval_ctx_create(&lim, socket, true);
+	if (w->ectx == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: eval context: %s\n", wc->shard,
+			 strerror(errno));
+	w->env.store = w->store;
+	w->env.dict = d->dict;
+	w->env.schema = d->schema;
+	w->env.node = scpp_oid_make(cfg->node.locale, cfg->node.id, wc->shard, 0, 0);
+	w->env.core = wc->shard;
+	w->env.clock_ns = scppd_clock_ns;
+	w->blk = rte_malloc_socket("scppd_blk", sizeof(*w->blk), RTE_CACHE_LINE_SIZE, socket);
+	/* Room for the largest result plus the END record the evaluator
+	 * always needs (scpp_eval_block() contract). */
+	w->reply_size = cfg->eval.max_result_bytes + 4096;
+	w->reply_buf = rte_malloc_socket("scppd_reply", w->reply_size, RTE_CACHE_LINE_SIZE, socket);
+	for (p = 0; p < cfg->nb_ports; p++)
+		frag_max = RTE_MAX(frag_max, (uint32_t)cfg->ports[p].mtu - 28 - SCPP_WIRE_HDR_LEN);
+	w->msg_size = frag_max * cfg->delivery.max_fragments;
+	w->msg_buf = rte_malloc_socket("scppd_msg", w->msg_size, RTE_CACHE_LINE_SIZE, socket);
+	if (w->blk == NULL || w->reply_buf == NULL || w->msg_buf == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: out of memory for buffers\n", wc->shard);
+	snprintf(name, sizeof(name), "scppd_rc%u", i);
+	if (scppd_cache_init(&w->cache, name, cfg->delivery.reply_cache_entries, socket) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: reply cache of %u entries: out of memory\n",
+			 wc->shard, cfg->delivery.reply_cache_entries);
+	snprintf(name, sizeof(name), "scppd_ra%u", i);
+	if (scppd_reasm_init(&w->reasm, name, cfg->delivery.reassembly_slots,
+			     cfg->delivery.max_fragments, frag_max,
+			     (uint64_t)cfg->delivery.reassembly_timeout_ms * d->tsc_hz / 1000,
+			     socket) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: reassembly (%u slots): out of memory\n",
+			 wc->shard, cfg->delivery.reassembly_slots);
+
+	/* Queues: worker i polls queues [i*qpw, (i+1)*qpw) of every port and
+	 * transmits on queue i*qpw of each (qpw may differ per port). */
+	for (p = 0; p < cfg->nb_ports; p++) {
+		uint16_t qpw = cfg->ports[p].queues_per_worker;
+
+		w->txq[p] = (uint16_t)(i * qpw);
+
+		for (q = 0; q < qpw; q++) {
+			w->rxq[w->nb_rxq].port = (uint16_t)p;
+			w->rxq[w->nb_rxq].queue = (uint16_t)(i * qpw + q);
+			w->nb_rxq++;
+		}
+		w->txb[p] = rte_zmalloc_socket("scppd_txb", RTE_ETH_TX_BUFFER_SIZE(SCPPD_BURST), 0,
+					       socket);
+		if (w->txb[p] == NULL)
+			rte_exit(EXIT_FAILURE, "scppd: worker %u: tx buffer: out of memory\n", i);
+		rte_eth_tx_buffer_init(w->txb[p], SCPPD_BURST);
+		rte_eth_tx_buffer_set_err_callback(w->txb[p], tx_error_cb, w);
+	}
+	SCPPD_LOG(INFO,
+		  "shard %u: worker %u on lcore %u (socket %d), epoch %u (%s), store %" PRIu64
+		  " bytes (%u entries, %u MiB values)",
+		  wc->shard, i, wc->lcore, socket, w->epoch, w->epoch_from_clock ? "clock" : "file",
+		  scpp_store_mem_size(&sc), cfg->store.entries, cfg->store.slab_mb);
+}
+
+static void
+worker_free(struct scppd_worker *w)
+{
+	unsigned int p;
+
+	if (w == NULL)
+		return;
+	scppd_reasm_free(&w->reasm);
+	scppd_cache_free(&w->cache);
+	for (p = 0; p < SCPP_CONFIG_MAX_PORTS; p++)
+		rte_free(w->txb[p]);
+	rte_free(w->msg_buf);
+	rte_free(w->reply_buf);
+	rte_free(w->blk);
+	scpp_eval_ctx_free(w->ectx);
+	scpp_schema_free(w->own_schema);
+	scpp_store_free(w->store);
+	rte_free(w);
+}
+
+static void
+rings_init(struct scppd *d)
+{
+	unsigned int i, j;
+	char name[RTE_RING_NAMESIZE];
+
+	for (i = 0; i < d->nb_workers; i++) {
+		for (j = 0; j < d->nb_workers; j++) {
+			struct rte_ring *r;
+
+			if (i == j)
+				continue;
+			snprintf(name, sizeof(name), "scppd_h%u_%u", i, j);
+			/* One producer (worker i) and one consumer (worker j):
+			 * the SP/SC ring needs no atomic read-modify-write. */
+			r = rte_ring_create(name, SCPPD_RING_SIZE,
+					    (int)rte_lcore_to_socket_id(d->workers[j]->lcore),
+					    RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (r == NULL)
+				rte_exit(EXIT_FAILURE, "scppd: ring %s: %s\n", name,
+					 rte_strerror(rte_errno));
+			d->workers[i]->out[j] = r;
+			d->workers[j]->in[d->workers[j]->nb_in++] = r;
+		}
+	}
+}
+
+static void
+rings_free(struct scppd *d)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < d->nb_workers; i++)
+		for (j = 0; j < d->nb_workers; j++)
+			if (d->workers[i] != NULL)
+				rte_ring_free(d->workers[i]->out[j]);
+}
+
+static void
+routes_init(struct scppd *d)
+{
+	const struct scpp_config *cfg = &d->cfg;
+	size_t sz = rte_rcu_qsbr_get_memsize(d->nb_workers);
+	unsigned int i;
+	int rc;
+
+	d->qsbr = rte_zmalloc("scppd_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (d->qsbr == NULL || rte_rcu_qsbr_init(d->qsbr, d->nb_workers) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: RCU QSBR for %u workers failed\n", d->nb_workers);
+	d->routes = scpp_route_create(d->nb_workers + cfg->nb_routes + 16, d->qsbr);
+	if (d->routes == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: route table: %s\n", rte_strerror(rte_errno));
+	for (i = 0; i < d->nb_workers; i++) {
+		struct scpp_oid_prefix p = scpp_oid_shard_prefix(cfg->node.locale, cfg->node.id,
+								 d->workers[i]->shard);
+
+		rc = scpp_route_add(d->routes, &p, cfg->node.id, d->workers[i]->shard);
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "scppd: route for shard %u: %s\n",
+				 d->workers[i]->shard, strerror(-rc));
+	}
+	for (i = 0; i < cfg->nb_routes; i++) {
+		const struct scpp_config_route *r = &cfg->routes[i];
+
+		rc = scpp_route_add(d->routes, &r->prefix, r->node, 0);
+		if (rc != 0) {
+			char pfx[SCPP_OID_STR_MAX + 8];
+
+			scpp_oid_prefix_format(pfx, sizeof(pfx), &r->prefix);
+			rte_exit(EXIT_FAILURE, "scppd: route %s: %s\n", pfx, strerror(-rc));
+		}
+	}
+	SCPPD_LOG(INFO, "routes: %u local shard prefixes, %u remote", d->nb_workers,
+		  cfg->nb_routes);
+}
+
+static void
+schema_init(struct scppd *d)
+{
+	const struct scpp_config *cfg = &d->cfg;
+	const char *paths[SCPP_CONFIG_MAX_SCHEMA_FILES];
+	struct scpp_store_dict_config dc = {
+		.max_attrs = cfg->store.dict_size,
+		.name_bytes = (uint64_t)cfg->store.dict_size * 48,
+		.socket_id = (int)rte_socket_id(),
+	};
+	struct scpp_schema_conf conf;
+	struct scpp_schema_diag diag;
+	unsigned int i;
+	int rc;
+
+	d->dict = scpp_store_dict_create(&dc);
+	if (d->dict == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: attribute dictionary (%u names): %s\n",
+			 cfg->store.dict_size, rte_strerror(rte_errno));
+	memset(&conf, 0, sizeof(conf));
+	conf.intern = scpp_schema_store_intern;
+	conf.intern_ctx = d->dict;
+	for (i = 0; i < cfg->schema.nb_files; i++)
+		paths[i] = cfg->schema.files[i];
+	memset(&diag, 0, sizeof(diag));
+	rc = scpp_schema_load_files(paths, cfg->schema.nb_files, &conf, &d->schema, &diag);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: schema: %s\n", diag.msg[0] ? diag.msg : strerror(-rc));
+	SCPPD_LOG(INFO, "schema: %u types from %u files, %u attribute names",
+		  scpp_schema_type_count(d->schema), cfg->schema.nb_files,
+		  scpp_store_dict_count(d->dict));
+}
+
+static void
+log_levels(const struct scpp_config *cfg)
+{
+	unsigned int i;
+
+	scppd_logtype = rte_log_register_type_and_pick_level("scp.scppd", RTE_LOG_INFO);
+	if (scppd_logtype < 0)
+		scppd_logtype = RTE_LOGTYPE_USER1;
+	rte_log_set_level_pattern("scp.*", cfg->log.level);
+	for (i = 0; i < cfg->log.nb_types; i++)
+		rte_log_set_level_pattern(cfg->log.types[i].name, cfg->log.types[i].level);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", required_argument, NULL, 'k'},
+		{"dump-config", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct scppd *d = &scppd_g;
+	const char *config_path = NULL;
+	char **eal_argv = NULL, **eal_copy;
+	bool dump = false;
+	int opt, eal_argc, rc, extra_argc = 0;
+	char **extra_argv = NULL;
+	unsigned int i;
+	struct sigaction sa;
+
+	/* Our options end at "--"; the rest goes to EAL. */
+	for (i = 1; i < (unsigned int)argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			extra_argc = argc - (int)i - 1;
+			extra_argv = argv + i + 1;
+			argc = (int)i;
+			break;
+		}
+	}
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'k':
+			if (load_config(optarg, &d->cfg) != 0 || check_schema(&d->cfg) != 0)
+				return 1;
+			printf("ok\n");
+			scpp_config_free(&d->cfg);
+			return 0;
+		case 'd':
+			dump = true;
+			break;
+		case 'V':
+			printf("scppd %s (%s)\n", SCPPD_VERSION, rte_version());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "scppd: unexpected argument \"%s\" (EAL arguments go after --)\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (load_config(config_path, &d->cfg) != 0)
+		return 1;
+	if (dump) {
+		rc = scpp_config_dump(stdout, &d->cfg);
+		scpp_config_free(&d->cfg);
+		return rc == 0 ? 0 : 1;
+	}
+
+	eal_argc = scppd_eal_args_build(&d->cfg, extra_argc, extra_argv, &eal_argv, &d->hugepages);
+	if (eal_argc < 0) {
+		fprintf(stderr, "scppd: building EAL arguments: %s\n", strerror(-eal_argc));
+		return 1;
+	}
+	fprintf(stderr, "scppd: EAL arguments:");
+	for (i = 1; i < (unsigned int)eal_argc; i++)
+		fprintf(stderr, " %s", eal_argv[i]);
+	fprintf(stderr, "\n");
+	/* rte_eal_init() permutes the array it is given: hand it a copy of
+	 * the pointers and keep ours for freeing. */
+	eal_copy = calloc((size_t)eal_argc + 1, sizeof(*eal_copy));
+	if (eal_copy == NULL)
+		return 1;
+	memcpy(eal_copy, eal_argv, sizeof(*eal_copy) * (size_t)eal_argc);
+	rc = rte_eal_init(eal_argc, eal_copy);
+	if (rc < 0) {
+		fprintf(stderr, "scppd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		free(eal_copy);
+		scppd_eal_args_free(eal_argv);
+		return 1;
+	}
+	log_levels(&d->cfg);
+	d->tsc_hz = rte_get_tsc_hz();
+	d->drain_tsc = d->tsc_hz / 1000000 * SCPPD_DRAIN_US;
+	d->start_tsc = rte_get_tsc_cycles();
+	d->base_port = d->cfg.udp.base_port;
+	d->nb_workers = d->cfg.nb_workers;
+	memset(d->shard_worker, SCPPD_NO_WORKER, sizeof(d->shard_worker));
+	if (rte_get_main_lcore() != d->cfg.eal.main_lcore)
+		SCPPD_LOG(WARNING, "EAL main lcore is %u, the config says %u", rte_get_main_lcore(),
+			  d->cfg.eal.main_lcore);
+	SCPPD_LOG(INFO, "scppd %s on %s, node \"%s\" (locale %u, id %u), %u workers, %s memory "
+		  "(%u MiB), TSC %" PRIu64 " Hz",
+		  SCPPD_VERSION, rte_version(), d->cfg.node.name, d->cfg.node.locale,
+		  d->cfg.node.id, d->nb_workers, d->hugepages ? "hugepage" : "ordinary (--no-huge)",
+		  d->cfg.eal.memory_mb, d->tsc_hz);
+
+	schema_init(d);
+	for (i = 0; i < d->nb_workers; i++)
+		worker_init(d, i);
+	routes_init(d);
+	scppd_ports_init(d);
+	rings_init(d);
+	scppd_ports_start(d);
+	if (d->cfg.telemetry.enabled && scppd_telemetry_init() != 0)
+		SCPPD_LOG(WARNING, "telemetry commands could not be registered");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	for (i = 0; i < d->nb_workers; i++) {
+		rc = rte_eal_remote_launch(scppd_worker_main, d->workers[i], d->workers[i]->lcore);
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "scppd: launch worker %u on lcore %u: %s\n", i,
+				 d->workers[i]->lcore, strerror(-rc));
+	}
+	SCPPD_LOG(INFO, "ready: UDP %u (any shard), %u..%u (shards); telemetry %s", d->base_port,
+		  d->base_port + 1, d->base_port + d->nb_workers,
+		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health"
+					   : "off");
+	/* The control loop: reclaim route snapshots, wait for a signal. */
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		rte_delay_us_sleep(100 * 1000);
+		scpp_route_reclaim(d->routes);
+	}
+	SCPPD_LOG(INFO, "stopping: waiting for workers");
+	rte_eal_mp_wait_lcore();
+	{
+		struct scppd_stats sum;
+
+		scppd_stats_sum(&sum);
+		SCPPD_LOG(INFO, "final: %" PRIu64 " frames in, %" PRIu64 " out, %" PRIu64
+			  " blocks executed, %" PRIu64 " cache hits",
+			  sum.rx_pkts, sum.tx_pkts, sum.executed, sum.cache_hits);
+	}
+	scppd_ports_close(d);
+	rings_free(d);
+	scpp_route_free(d->routes);
+	rte_free(d->qsbr);
+	for (i = 0; i < d->nb_workers; i++)
+		worker_free(d->workers[i]);
+	scpp_schema_free(d->schema);
+	scpp_store_dict_free(d->dict);
+	scpp_config_free(&d->cfg);
+	rte_eal_cleanup();
+	free(eal_copy);
+	scppd_eal_args_free(eal_argv);
+	fprintf(stderr, "scppd: stopped\n");
+	return 0;
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Ports: one mempool per port, one rx/tx queue pair per worker x
+ * queues_per_worker, RSS when a port has more than one queue, checksum
+ * offloads when the port advertises them, and rte_flow rules that steer
+ * each shard's UDP port to its worker's first queue. A port that refuses
+ * a flow rule (net_tap without tc flower, for instance) keeps working:
+ * blocks that land on the wrong worker are handed over in software and
+ * counted as handoff_port. Init errors are fatal (rte_exit with the port,
+ * queue and reason), following STYLE §5.
+ */
+
+#include <string.h>
+
+#include <rte_flow.h>
+#include <rte_mbuf.h>
+
+#include "scppd.h"
+
+/* mbuf data room for a port: a full frame of MTU bytes fits one segment,
+ * so the data path never sees a chained rx frame at or below the MTU. */
+static uint16_t
+data_room(uint16_t mtu)
+{
+	uint32_t need = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + 4 + mtu;
+
+	return (uint16_t)RTE_MAX(need, (uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE);
+}
+
+static void
+port_flow_steer(struct scppd *d, struct scppd_port *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nb_workers; i++) {
+		const struct scppd_worker *w = d->workers[i];
+		struct rte_flow_attr attr = {.ingress = 1};
+		struct rte_flow_item_udp udp_spec = {
+			.hdr.dst_port = rte_cpu_to_be_16((uint16_t)(d->base_port + 1 + w->shard)),
+		};
+		struct rte_flow_item_udp udp_mask = {.hdr.dst_port = RTE_BE16(0xffff)};
+		struct rte_flow_item pattern[] = {
+			{.type = RTE_FLOW_ITEM_TYPE_ETH},
+			{.type = RTE_FLOW_ITEM_TYPE_IPV4},
+			{.type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp_spec, .mask = &udp_mask},
+			{.type = RTE_FLOW_ITEM_TYPE_END},
+		};
+		struct rte_flow_action_queue q = {.index = w->txq[p - d->ports]};
+		struct rte_flow_action actions[] = {
+			{.type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q},
+			{.type = RTE_FLOW_ACTION_TYPE_END},
+		};
+		struct rte_flow_error err;
+
+		memset(&err, 0, sizeof(err));
+		if (rte_flow_validate(p->port_id, &attr, pattern, actions, &err) != 0 ||
+		    rte_flow_create(p->port_id, &attr, pattern, actions, &err) == NULL) {
+			SCPPD_LOG(NOTICE,
+				  "port %s: no rte_flow steering (%s); shard ports are "
+				  "steered in software (counter handoff_port)",
+				  p->name, err.message ? err.message : "unsupported");
+			rte_flow_flush(p->port_id, &err);
+			p->flow_steering = false;
+			return;
+		}
+	}
+	p->flow_steering = true;
+	SCPPD_LOG(INFO, "port %s: rte_flow steers UDP %u..%u to the owning workers", p->name,
+		  d->base_port + 1, d->base_port + d->nb_workers);
+}
+
+static int
+port_init_one(struct scppd *d, unsigned int pi)
+{
+	const struct scpp_config_port *pc = &d->cfg.ports[pi];
+	struct scppd_port *p = &d->ports[pi];
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	struct rte_eth_rxconf rxc;
+	struct rte_eth_txconf txc;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	char dev[SCPP_CONFIG_PATH_SIZE];
+	uint16_t nq = (uint16_t)(d->nb_workers * pc->queues_per_worker);
+	uint16_t nrx = pc->rx_desc, ntx = pc->tx_desc, q;
+	char *comma;
+	int rc;
+
+	/* The ethdev name is the devargs up to the first comma. */
+	snprintf(dev, sizeof(dev), "%s", pc->devargs);
+	comma = strchr(dev, ',');
+	if (comma != NULL)
+		*comma = '\0';
+	if (rte_eth_dev_get_port_by_name(dev, &p->port_id) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: port %s (%s): no such DPDK device\n", dev,
+			 pc->devargs);
+	snprintf(p->name, sizeof(p->name), "%.63s", dev);
+	p->mtu = pc->mtu;
+	p->ip = rte_cpu_to_be_32(pc->ipv4);
+	p->nb_queues = nq;
+	rc = rte_eth_dev_info_get(p->port_id, &info);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: port %s: dev_info: %s\n", dev, strerror(-rc));
+	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+	if (nq > info.max_rx_queues || nq > info.max_tx_queues)
+		rte_exit(EXIT_FAILURE,
+			 "scppd: port %s: %u queues needed (%u workers x %u), driver %s has "
+			 "at most %u rx / %u tx\n",
+			 dev, nq, d->nb_workers, pc->queues_per_worker, info.driver_name,
+			 info.max_rx_queues, info.max_tx_queues);
+
+	snprintf(name, sizeof(name), "scppd_pool%u", pi);
+	p->pool = rte_pktmbuf_pool_create(name, pc->mempool_size, pc->mempool_cache,
+					  (uint16_t)RTE_ALIGN(sizeof(struct scppd_meta),
+							      RTE_MBUF_PRIV_ALIGN),
+					  data_room(pc->mtu), rte_eth_dev_socket_id(p->port_id));
+	if (p->pool == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: port %s: mempool of %u mbufs: %s\n", dev,
+			 pc->mempool_size, rte_strerror(rte_errno));
+
+	memset(&conf, 0, sizeof(conf));
+	if (nq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+		p->rss = conf.rx_adv_conf.rss_conf.rss_hf != 0;
+		if (!p->rss)
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+	}
+	if ((info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) ==
+	    (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+		p->rx_cksum_offload = true;
+	}
+	if ((info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
+	    (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		p->tx_cksum_offload = true;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	rc = rte_eth_dev_configure(p->port_id, nq, nq, &conf);
+	if (rc != 0 && p->rss) {
+		/* Some vdevs list RSS types they cannot program (net_tap
+		 * needs eBPF support in the kernel): run without RSS; the
+		 * kernel or the device then spreads flows itself. */
+		SCPPD_LOG(NOTICE, "port %s: RSS refused (%s); continuing without RSS", dev,
+			  strerror(-rc));
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+		conf.rx_adv_conf.rss_conf.rss_hf = 0;
+		p->rss = false;
+		rc = rte_eth_dev_configure(p->port_id, nq, nq, &conf);
+	}
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: port %s: configure %u queues: %s\n", dev, nq,
+			 strerror(-rc));
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: port %s: descriptors: %s\n", dev, strerror(-rc));
+	rc = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
+	if (rc != 0 && rc != -ENOTSUP)
+		SCPPD_LOG(WARNING, "port %s: set MTU %u: %s (continuing)", dev, pc->mtu,
+			  strerror(-rc));
+	rxc = info.default_rxconf;
+	rxc.offloads = conf.rxmode.offloads;
+	txc = info.default_txconf;
+	txc.offloads = conf.txmode.offloads;
+	for (q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(p->port_id, q, nrx, rte_eth_dev_socket_id(p->port_id),
+					    &rxc, p->pool);
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "scppd: port %s: rx queue %u: %s\n", dev, q,
+				 strerror(-rc));
+		rc = rte_eth_tx_queue_setup(p->port_id, q, ntx, rte_eth_dev_socket_id(p->port_id),
+					    &txc);
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "scppd: port %s: tx queue %u: %s\n", dev, q,
+				 strerror(-rc));
+	}
+	rc = rte_eth_macaddr_get(p->port_id, &p->mac);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: port %s: MAC address: %s\n", dev, strerror(-rc));
+	return 0;
+}
+
+int
+scppd_ports_init(struct scppd *d)
+{
+	unsigned int i;
+
+	d->nb_ports = d->cfg.nb_ports;
+	for (i = 0; i < d->nb_ports; i++)
+		port_init_one(d, i);
+	return 0;
+}
+
+int
+scppd_ports_start(struct scppd *d)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < d->nb_ports; i++) {
+		struct scppd_port *p = &d->ports[i];
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+		struct rte_eth_link link;
+
+		rc = rte_eth_dev_start(p->port_id);
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "scppd: port %s: start: %s\n", p->name,
+				 strerror(-rc));
+		rte_eth_promiscuous_disable(p->port_id);
+		if (d->nb_workers > 1)
+			port_flow_steer(d, p);
+		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+		memset(&link, 0, sizeof(link));
+		rte_eth_link_get_nowait(p->port_id, &link);
+		SCPPD_LOG(INFO,
+			  "port %u %s (driver %s): MAC %s, %u.%u.%u.%u/%u, MTU %u, %u queue pairs, "
+			  "RSS %s, checksum offload rx %s tx %s, link %s",
+			  p->port_id, p->name, p->driver, mac, d->cfg.ports[i].ipv4 >> 24,
+			  (d->cfg.ports[i].ipv4 >> 16) & 0xff, (d->cfg.ports[i].ipv4 >> 8) & 0xff,
+			  d->cfg.ports[i].ipv4 & 0xff, d->cfg.ports[i].prefix_len, p->mtu, p->nb_queues, p->rss ? "on" : "off",
+			  p->rx_cksum_offload ? "on" : "off", p->tx_cksum_offload ? "on" : "off",
+			  link.link_status ? "up" : "down");
+	}
+	return 0;
+}
+
+void
+scppd_ports_close(struct scppd *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nb_ports; i++) {
+		struct scppd_port *p = &d->ports[i];
+		struct rte_flow_error err;
+
+		if (p->flow_steering)
+			rte_flow_flush(p->port_id, &err);
+		rte_eth_dev_stop(p->port_id);
+		rte_eth_dev_close(p->port_id);
+		rte_mempool_free(p->pool);
+		p->pool = NULL;
+	}
+}
