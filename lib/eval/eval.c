@@ -35,6 +35,10 @@
 #include "scpp_schema.h"
 
 #define TERM_NONE UINT16_MAX
+/* target(): the attribute term was nil, i.e. `del e` names the whole entity.
+ * Distinct from 0, which means a name that was never interned (so no triple
+ * can have it). */
+#define AID_ENTITY (-1)
 
 /* Outcome of resolving a term in a row. */
 struct tv {
@@ -119,7 +123,9 @@ scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use
 	ctx->undo = mem_alloc(use_rte, (size_t)ctx->undo_max * sizeof(struct undo), socket);
 	ctx->stat = mem_alloc(use_rte, (size_t)(l.max_statuses + 1) * sizeof(struct collected),
 			      socket);
-	ctx->created_max = l.max_rows;
+	/* Every create also pushes an undo record, so the undo log's size
+	 * (a step limit) bounds the objects a block can create or type. */
+	ctx->created_max = ctx->undo_max;
 	ctx->created = mem_alloc(use_rte, (size_t)ctx->created_max * sizeof(struct scpp_oid),
 				 socket);
 	ctx->created_flag = mem_alloc(use_rte, ctx->created_max, socket);
@@ -458,12 +464,13 @@ save_map(struct run *r, struct scpp_oid oid, uint32_t attr)
 				return -SCPP_E_LIMIT_BYTES;
 		}
 	}
-	/* Reverse the entry records: see the comment above. */
-	for (uint32_t i = first, j = c->nundo - 1; i < j; i++, j--) {
+	/* Reverse the entry records: see the comment above. (An empty map
+	 * recorded nothing; nundo may be 0 then.) */
+	for (uint32_t i = first, j = c->nundo; i + 1 < j; i++, j--) {
 		struct undo t = c->undo[i];
 
-		c->undo[i] = c->undo[j];
-		c->undo[j] = t;
+		c->undo[i] = c->undo[j - 1];
+		c->undo[j - 1] = t;
 	}
 	/* Pushed last, so replayed first: recreate the empty map, then the
 	 * entries above it are replayed oldest-first. */
@@ -532,19 +539,32 @@ struct binding {
 	struct scpp_value v;
 };
 
+/*
+ * Emit @in extended with @bs. A variable named twice (in the row already, or
+ * twice in @bs) must agree; the check comes first, so a row that does not
+ * survive costs no table slot, no step and no copy.
+ */
 static int
 emit_bound(struct run *r, const struct row *in, const struct binding *bs, unsigned int n)
 {
-	struct row *o = emit(r, in);
+	struct row *o;
 	int rc;
 
+	for (unsigned int i = 0; i < n; i++) {
+		if (((in->bound >> bs[i].var) & 1) && !scpp_value_eq(&in->v[bs[i].var], &bs[i].v))
+			return 0;
+		for (unsigned int j = 0; j < i; j++)
+			if (bs[j].var == bs[i].var && !scpp_value_eq(&bs[j].v, &bs[i].v))
+				return 0;
+	}
+	o = emit(r, in);
 	if (o == NULL)
 		return r->st.code;
 	for (unsigned int i = 0; i < n; i++) {
 		rc = bind(r, o, bs[i].var, &bs[i].v);
-		if (rc <= 0) {
-			r->nnext--; /* no match (or error): take the row back */
-			return rc < 0 ? rc : 0;
+		if (rc < 0) {
+			r->nnext--;
+			return rc;
 		}
 	}
 	return 0;
@@ -763,7 +783,7 @@ remember(struct run *r, struct scpp_oid e, uint8_t created)
 	struct scpp_eval_ctx *c = r->ctx;
 
 	if (c->ncreated >= c->created_max)
-		return fail(r, -SCPP_E_LIMIT_ROWS, "block created or typed more than %u objects",
+		return fail(r, -SCPP_E_LIMIT_STEPS, "block created or typed more than %u objects",
 			    c->created_max);
 	c->created[c->ncreated] = e;
 	c->created_flag[c->ncreated++] = created;
@@ -804,7 +824,7 @@ target(struct run *r, const struct row *in, uint16_t te, uint16_t tattr, bool in
 		return fail(r, -SCPP_E_UNBOUND, "attribute %%%.*s must be bound",
 			    r->b->var_name[t.var].len, r->b->var_name[t.var].p);
 	if (t.v.type == SCPP_VT_NIL && !*keyed) {
-		*aid = 0; /* `del e` on the wire: the whole entity */
+		*aid = AID_ENTITY; /* `del e` on the wire */
 		return 0;
 	}
 	*aid = attr_id(r, tname, &t, intern);
@@ -835,7 +855,7 @@ op_set(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	rc = target(r, in, cmd->term[0], cmd->term[1], true, &e, &aid, &keyed, &key);
 	if (rc < 0)
 		return rc;
-	if (aid == 0)
+	if (aid == AID_ENTITY)
 		return fail(r, -SCPP_E_TYPE, "set needs an attribute, got nil");
 	resolve(r, in, cmd->term[2], &v);
 	if (!v.bound)
@@ -929,7 +949,7 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return rc;
 	if (!scpp_store_entity_exists(s, e))
 		return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
-	if (aid == 0 && r->b->term[cmd->term[1]].value.type == SCPP_VT_NIL && !keyed) {
+	if (aid == AID_ENTITY) {
 		/* Whole entity: record every attribute, then the entity. The
 		 * attribute walk restarts after each delete because deleting
 		 * invalidates the cursor. */
@@ -997,7 +1017,7 @@ op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return fail(r, -SCPP_E_UNBOUND, "create: type %%%.*s must be bound",
 			    r->b->var_name[type.var].len, r->b->var_name[type.var].p);
 	if (c->ncreated >= c->created_max)
-		return fail(r, -SCPP_E_LIMIT_ROWS, "block created or typed more than %u objects",
+		return fail(r, -SCPP_E_LIMIT_STEPS, "block created or typed more than %u objects",
 			    c->created_max);
 	if ((rc = step(r, 1)) < 0)
 		return rc;
@@ -1064,7 +1084,7 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	rc = target(r, in, cmd->term[0], cmd->term[1], true, &e, &aid, &keyed, &key);
 	if (rc < 0)
 		return rc;
-	if (keyed || aid == 0)
+	if (keyed || aid == AID_ENTITY)
 		return fail(r, -SCPP_E_TYPE, "alloc needs a plain attribute");
 	if ((rc = want_len(r, in, cmd->term[2], "length", &len)) < 0)
 		return rc;
@@ -1124,7 +1144,7 @@ resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, stru
 	rc = target(r, in, t->a, t->b, intern, &a->e, &a->aid, &keyed, &key);
 	if (rc < 0)
 		return rc;
-	if (keyed || a->aid == 0)
+	if (keyed || a->aid == AID_ENTITY)
 		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, not map entries");
 	return 0;
 }
@@ -1178,6 +1198,12 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 				    (unsigned long long)dst.off);
 		if (undo_push(r, UNDO_TRIPLE, dst.e, (uint32_t)dst.aid) == NULL)
 			return -SCPP_E_LIMIT_STEPS;
+		/* A str is UTF-8 whatever built it: a copy that cuts a
+		 * character out of a string cannot create a string. */
+		if (sv.type == SCPP_VT_STR && !scpp_utf8_valid(buf, len)) {
+			r->ctx->nundo--;
+			return fail(r, -SCPP_E_BAD_UTF8, "copy would create a string that is not UTF-8");
+		}
 		dv = sv.type == SCPP_VT_STR ? scpp_value_str(buf, (uint32_t)len)
 					    : scpp_value_bytes(buf, (uint32_t)len);
 		rc = eval_schema_check_set(r->ctx, r->env, dst.e, (uint32_t)dst.aid, NULL, &dv,
@@ -1201,11 +1227,17 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return fail(r, -ERANGE, "copy: destination range %llu+%llu is outside its %u bytes",
 			    (unsigned long long)dst.off, (unsigned long long)len, dv.len);
 	if (dv.type == SCPP_VT_STR) {
-		/* Writing into a string must leave valid UTF-8. */
-		if (!scpp_utf8_valid(buf, len) ||
-		    !scpp_utf8_valid(dv.p, dst.off) ||
-		    !scpp_utf8_valid(dv.p + dst.off + len, dv.len - dst.off - len))
-			return fail(r, -SCPP_E_BAD_UTF8, "copy would break UTF-8 of a string");
+		/* The string must still be UTF-8 afterwards: check the result
+		 * (the pieces alone may be invalid while the whole is not,
+		 * e.g. copying one byte of "é" onto itself). */
+		uint8_t *res = arena_alloc(r, dv.len);
+
+		if (res == NULL)
+			return -SCPP_E_LIMIT_BYTES;
+		memcpy(res, dv.p, dv.len);
+		memcpy(res + dst.off, buf, len);
+		if (!scpp_utf8_valid(res, dv.len))
+			return fail(r, -SCPP_E_BAD_UTF8, "copy would leave the string invalid UTF-8");
 	}
 	save = arena_alloc(r, len);
 	if (save == NULL)
