@@ -56,7 +56,8 @@ struct run {
 	uint64_t block_id;
 	size_t stride;        /* bytes per row */
 	size_t max_rows;      /* rows that fit the table and the limit */
-	uint8_t *cur, *next;
+	uint8_t *cur, *next;  /* input and output tables of the command */
+	uint8_t *alt;         /* the table that is not cur */
 	size_t ncur, nnext;
 	uint16_t cmd_index;
 	struct scpp_status st; /* the error being reported */
@@ -271,7 +272,10 @@ emit(struct run *r, const struct row *in)
 	if (step(r, 1) < 0)
 		return NULL;
 	o = row_at(r, r->next, r->nnext++);
-	memcpy(o, in, r->stride);
+	/* In place (next == cur), the output row is the input row or an
+	 * earlier, already consumed one. */
+	if (o != in)
+		memcpy(o, in, r->stride);
 	return o;
 }
 
@@ -330,9 +334,27 @@ want_oid(struct run *r, const struct tv *t, const char *what)
  * the name was never interned (so no triple can have it), or <0 on error.
  * With @intern set, unknown names are added to the dictionary (writes).
  */
+/* The cache slot for a name: a hash of its length and of its first and last
+ * 8 bytes (overlapping for short names), cheaper than the dictionary's full
+ * hash plus probe and enough to spread attribute vocabularies. */
+static inline uint32_t *
+acache_slot(struct scpp_eval_ctx *c, const uint8_t *p, uint32_t len)
+{
+	uint64_t a = 0, b = 0;
+
+	memcpy(&a, p, len < 8 ? len : 8);
+	if (len > 8)
+		memcpy(&b, p + len - 8, 8);
+	a = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15)) ^ len) * UINT64_C(0xff51afd7ed558ccd);
+	return &c->acache[a >> 56];
+}
+
 static int64_t
 attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
 {
+	uint32_t *slot;
+	const char *name;
+	size_t nlen = 0;
 	char buf[64];
 	int64_t id;
 
@@ -341,15 +363,22 @@ attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
 			    vtext(buf, sizeof(buf), &t->v));
 	if (!t->is_var && r->ctx->term_attr[ti] != 0)
 		return r->ctx->term_attr[ti];
-	if (intern)
-		id = scpp_store_dict_intern(r->env->dict, (const char *)t->v.p, t->v.len);
-	else
-		id = scpp_store_dict_lookup(r->env->dict, (const char *)t->v.p, t->v.len);
-	if (id == -ENOENT)
-		return 0;
-	if (id < 0)
-		return fail(r, (int)id, "attribute %s: %s", vtext(buf, sizeof(buf), &t->v),
-			    scpp_strerror((int)id));
+	slot = acache_slot(r->ctx, t->v.p, t->v.len);
+	name = *slot != 0 ? scpp_store_dict_name(r->env->dict, *slot, &nlen) : NULL;
+	if (name != NULL && nlen == t->v.len && memcmp(name, t->v.p, nlen) == 0) {
+		id = *slot;
+	} else {
+		if (intern)
+			id = scpp_store_dict_intern(r->env->dict, (const char *)t->v.p, t->v.len);
+		else
+			id = scpp_store_dict_lookup(r->env->dict, (const char *)t->v.p, t->v.len);
+		if (id == -ENOENT)
+			return 0; /* not cached: the name may be interned later */
+		if (id < 0)
+			return fail(r, (int)id, "attribute %s: %s",
+				    vtext(buf, sizeof(buf), &t->v), scpp_strerror((int)id));
+		*slot = (uint32_t)id;
+	}
 	if (!t->is_var)
 		r->ctx->term_attr[ti] = (uint32_t)id;
 	return id;
@@ -735,13 +764,16 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	uint64_t cursor;
 	int rc, n;
 
-	memset(&q, 0, sizeof(q));
+	/* Every field is written below (k only when keyed, and read only
+	 * then): no memset of the whole struct per row. */
 	resolve(r, in, cmd->term[0], &q.e);
 	resolve(r, in, cmd->term[2], &q.v);
 	q.keyed = ta->kind == SCPP_TERM_KEY;
 	q.ta = q.keyed ? ta->a : cmd->term[1];
 	resolve(r, in, q.ta, &q.a);
 	q.bind_attr = !q.a.bound;
+	q.tk = 0;
+	q.k.bound = false;
 	if (q.keyed) {
 		q.tk = ta->b;
 		resolve(r, in, q.tk, &q.k);
@@ -1307,11 +1339,44 @@ stamp(struct run *r, struct scpp_status *st)
 	st->elapsed_ns = env->clock_ns != NULL ? env->clock_ns() - r->ctx->t0 : 0;
 }
 
+/* Is term @ti determined (constant, or a variable bound) in @row? */
+static inline bool
+determined(const struct run *r, const struct row *row, uint16_t ti)
+{
+	const struct scpp_wire_term *t = &r->b->term[ti];
+
+	return t->kind != SCPP_TERM_VAR || ((row->bound >> t->var) & 1);
+}
+
+/*
+ * Can the command yield at most one row per input row? Then it runs in
+ * place: output row k is written over input row k' >= k, so the common
+ * single-row block copies no rows at all. Every row has the same bound
+ * variables (each command binds the same positions in all its output
+ * rows), so row 0 answers for all of them.
+ */
+static bool
+single_output(const struct run *r, const struct scpp_wire_cmd *cmd)
+{
+	const struct row *row0 = row_at(r, r->cur, 0);
+	const struct scpp_wire_term *ta;
+
+	if (cmd->op != SCPP_OP_GET)
+		return true;
+	ta = &r->b->term[cmd->term[1]];
+	if (!determined(r, row0, cmd->term[0]))
+		return false;
+	if (ta->kind == SCPP_TERM_KEY)
+		return determined(r, row0, ta->a) && determined(r, row0, ta->b);
+	return determined(r, row0, cmd->term[1]);
+}
+
 static int
 run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 {
 	int rc = 0;
 
+	r->next = r->ncur > 0 && single_output(r, cmd) ? r->cur : r->alt;
 	r->nnext = 0;
 	for (size_t i = 0; i < r->ncur; i++) {
 		const struct row *in = row_at(r, r->cur, i);
@@ -1409,7 +1474,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	r.stride = sizeof(struct row) + (size_t)b->nvars * sizeof(struct scpp_value);
 	r.max_rows = SCPP_MIN((size_t)ctx->lim.max_rows, ctx->tab_bytes / r.stride);
 	r.cur = ctx->tab[0];
-	r.next = ctx->tab[1];
+	r.alt = ctx->tab[1];
 
 	ctx->arena_used = 0;
 	ctx->nundo = 0;
@@ -1438,13 +1503,12 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 
 	rc = check_block(&r);
 	for (uint16_t i = 0; rc == 0 && i < b->ncmds; i++) {
-		uint8_t *t;
-
 		r.cmd_index = i;
 		rc = run_cmd(&r, &b->cmd[i]);
-		t = r.cur;
-		r.cur = r.next;
-		r.next = t;
+		if (r.next != r.cur) {
+			r.alt = r.cur;
+			r.cur = r.next;
+		}
 		r.ncur = r.nnext;
 	}
 	/* Objects created in the block must be complete now. Failures here

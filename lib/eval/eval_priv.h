@@ -81,6 +81,12 @@ struct scpp_eval_ctx {
 	uint64_t status_vars;       /* mask of variables used as status variables */
 	uint32_t status_count[SCPP_WIRE_VARS_MAX];
 
+	/* Attribute names seen before, across blocks: a hash of the name ->
+	 * a dictionary id. A hit is confirmed against the dictionary's own
+	 * name for that id, so the cache is never wrong, whatever dictionary
+	 * the next block uses. */
+	uint32_t acache[256];
+
 	uint64_t steps;
 	uint64_t bytes;
 	uint64_t commands_done;     /* command applications (all rows) */
