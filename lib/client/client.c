@@ -324,8 +324,13 @@ scpp_client_create(const struct scpp_client_config *cfg)
 		goto err_errno;
 	/* A reply streams in faster than we may read it; a large receive
 	 * buffer saves retransmissions. Best effort: the kernel caps it at
-	 * net.core.rmem_max, and a small buffer only costs retries. */
-	rcvbuf = (int)SCPP_MIN(c->max_reply, (size_t)RCVBUF_WANT);
+	 * net.core.rmem_max. Not sized from max_reply: the kernel charges
+	 * each datagram its whole buffer (~1 KiB for a few payload bytes), so
+	 * a buffer near max_reply drops most of a stream, the same datagrams
+	 * on every retry, and a reply that should fail with -EFBIG times out
+	 * instead (seen on a loaded machine). max_reply bounds reassembly,
+	 * which is where the memory is. */
+	rcvbuf = RCVBUF_WANT;
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	/* Connected: the kernel filters other sources and turns an ICMP port
 	 * unreachable into ECONNREFUSED on the next send or receive. */
