@@ -6,7 +6,7 @@
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test deps build fuzz bench clean
+.PHONY: run test deps build fuzz bench perf clean
 
 run:
 	@scripts/run.sh
@@ -23,9 +23,15 @@ build: deps
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# Micro-benchmarks (JSON lines; figures and commands in perf/RESULTS.md).
 bench: build
-	@scripts/hugepages.sh
-	@perf/run-bench-store
+	@scripts/hugepages.sh 4096
+	./build/perf/bench-store/scpp-bench-store
+	./build/perf/bench-eval/scpp-bench-eval
+
+# The testpmd-style suite: scppd vs dpdk-testpmd and Redis (perf/README.md).
+perf: build
+	@perf/run-suite --quick
 
 clean:
 	rm -rf build build-asan build-fuzz
