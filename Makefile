@@ -31,7 +31,7 @@ bench: build
 
 # The testpmd-style suite: scppd vs dpdk-testpmd and Redis (perf/README.md).
 perf: build
-	@perf/run-suite --quick
+	@perf/run-suite --quick --build build
 
 clean:
 	rm -rf build build-asan build-fuzz
