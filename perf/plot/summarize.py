@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Summarize one perf/run-suite invocation.
+
+    summarize.py RUNDIR BASE
+
+Reads RUNDIR/machine.json, RUNDIR/cells/*.json (scpp-perf records),
+RUNDIR/redis-*.csv (redis-benchmark --csv) and writes BASE.json (everything,
+plus the ratios and target verdicts) and BASE.md (the human summary), and the
+gnuplot data files RUNDIR/throughput.dat and RUNDIR/cdf-*.dat that
+perf/plot/*.gp turn into PNGs.
+"""
+import csv
+import glob
+import json
+import os
+import sys
+
+
+def load_cells(run):
+    cells = {}
+    for path in sorted(glob.glob(os.path.join(run, "cells", "*.json"))):
+        name = os.path.basename(path)[:-5]
+        try:
+            with open(path) as f:
+                cells[name] = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"summarize: {path}: {e}", file=sys.stderr)
+    return cells
+
+
+def load_redis(run):
+    out = {}
+    for size in ("8", "1024"):
+        path = os.path.join(run, f"redis-{size}.csv")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for row in csv.reader(f):
+                if len(row) >= 2 and row[0] in ("GET", "SET"):
+                    try:
+                        out[f"{row[0].lower()}_{size}"] = float(row[1])
+                    except ValueError:
+                        pass
+    return out
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def fmt(x, spec=".2f"):
+    return "n/a" if x is None else format(x, spec)
+
+
+def main():
+    run, base = sys.argv[1], sys.argv[2]
+    with open(os.path.join(run, "machine.json")) as f:
+        machine = json.load(f)
+    try:
+        with open(os.path.join(run, "load_end")) as f:
+            machine.update(json.loads("{" + f.read().strip() + "}"))
+    except (OSError, ValueError):
+        pass
+    cells = load_cells(run)
+    redis = load_redis(run)
+    try:
+        with open(os.path.join(run, "events")) as f:
+            machine["events"] = [l.strip() for l in f if l.strip()]
+    except OSError:
+        machine["events"] = []
+
+    def rate(name, key="blocks_per_s"):
+        c = cells.get(name)
+        return c["rates"][key] if c else None
+
+    def lat(name, q="p99"):
+        c = cells.get(name)
+        return c["latency_us"][q] if c and c["latency_us"]["count"] else None
+
+    scpp = lambda c, v=8, d="uniform", m="get", k=1000000: f"scpp-c{c}-v{v}-{d}-{m}-k{k}"
+
+    # Ratios measured in this run.
+    io_ratio = {c: ratio(rate(scpp(c), "rx_mpps"), rate(f"testpmd-c{c}", "rx_mpps"))
+                for c in (1, 4, 16, 64)}
+    cmds16 = rate(scpp(16), "cmds_per_s")
+    redis_get = redis.get("get_8")
+    redis_set = redis.get("set_8")
+    best = max(((c["rates"]["cmds_per_s"], n) for n, c in cells.items()
+                if n.startswith("scpp-") and "-v8-" in n), default=(None, None))
+    p99_ratio = {c: ratio(lat(f"lat-c{c}-p50"), lat(f"testpmd-lat-c{c}-p50")) for c in (1, 16)}
+    ratios = {
+        "scpp_pps_over_testpmd": io_ratio,
+        "scpp_16get_cmds_per_s": cmds16,
+        "scpp_16get_over_redis_get": ratio(cmds16, redis_get),
+        "scpp_best_cmds_per_s": best[0],
+        "scpp_best_cell": best[1],
+        "scpp_best_over_redis_get": ratio(best[0], redis_get),
+        "scpp_16_5050_over_redis_mean_getset": ratio(
+            rate(scpp(16, m="50-50"), "cmds_per_s"),
+            (redis_get + redis_set) / 2 if redis_get and redis_set else None),
+        "p99_at_50pct_over_testpmd_p99": p99_ratio,
+    }
+    targets = [
+        ("single-get blocks >= 0.7 x testpmd io-forward packet rate",
+         io_ratio[1], io_ratio[1] is not None and io_ratio[1] >= 0.7, fmt(io_ratio[1])),
+        (">= 25 M commands/s in 16-get blocks", cmds16,
+         cmds16 is not None and cmds16 >= 25e6, fmt(cmds16 / 1e6 if cmds16 else None) + " M/s"),
+        (">= 10 x Redis pipelined GET ops/s per core", ratios["scpp_16get_over_redis_get"],
+         (ratios["scpp_16get_over_redis_get"] or 0) >= 10,
+         fmt(ratios["scpp_16get_over_redis_get"])),
+        ("p99 at 50 % of peak <= 3 x testpmd round trip (p99, same offered rate)",
+         p99_ratio[1], p99_ratio[1] is not None and p99_ratio[1] <= 3,
+         f"1-get {fmt(p99_ratio[1])}, 16-get {fmt(p99_ratio[16])}"),
+    ]
+    result = {
+        "machine": machine,
+        "ratios": ratios,
+        "targets": [{"target": t, "value": v, "met": ok} for t, v, ok, _ in targets],
+        "redis": redis,
+        "cells": cells,
+    }
+    with open(base + ".json", "w") as f:
+        json.dump(result, f, indent=1)
+
+    # gnuplot data: throughput vs commands per block.
+    with open(os.path.join(run, "throughput.dat"), "w") as f:
+        f.write("# cmds scpp_Mcmd/s scpp_Mblocks/s testpmd_Mblocks/s redis_get_Mops/s\n")
+        for c in (1, 4, 16, 64):
+            f.write("%d %s %s %s %s\n" % (
+                c, fmt(rate(scpp(c), "cmds_per_s") and rate(scpp(c), "cmds_per_s") / 1e6, ".4f"),
+                fmt(rate(scpp(c)) and rate(scpp(c)) / 1e6, ".4f"),
+                fmt(rate(f"testpmd-c{c}") and rate(f"testpmd-c{c}") / 1e6, ".4f"),
+                fmt(redis_get and redis_get / 1e6, ".4f")))
+    for n, c in cells.items():
+        if n.startswith("lat-") or n.startswith("testpmd-lat-"):
+            with open(os.path.join(run, f"cdf-{n}.dat"), "w") as f:
+                for us, frac in c.get("cdf", []):
+                    f.write(f"{us} {frac}\n")
+
+    # Markdown.
+    m = machine
+    L = []
+    L.append(f"# scpp perf suite: {m['date']} on {m['host']}\n")
+    L.append(f"Machine: {m['cpus']} × {m['cpu']}, kernel {m['kernel']}, DPDK {m['dpdk']}, "
+             f"Redis {m['redis']}. Load average at start {m['loadavg_start']}, at end "
+             f"{m.get('loadavg_end', '?')}; CPU use by other processes just before the run: "
+             f"{m['busy_start'].strip().rstrip(';')}, just after: "
+             f"{m.get('busy_end', '?').strip().rstrip(';')}. "
+             f"{'Quick subset' if m['quick'] else 'Full matrix'}, {m['duration_s']} s per cell "
+             f"after 1 s of warm-up. scpp-perf on CPU 0, the device under test's polling "
+             f"core on CPU 1, over net_memif.\n")
+    if machine["events"]:
+        L.append("Process events during the run (device-under-test crashes and the like): "
+                 + "; ".join(machine["events"]) + ".\n")
+    L.append("## Ratios (same run)\n")
+    L.append("| ratio | value |\n|---|---|")
+    for c in (1, 4, 16, 64):
+        L.append(f"| scpp packet rate / testpmd io, {c}-get blocks | {fmt(io_ratio[c])} |")
+    L.append(f"| scpp commands/s (16-get) / Redis GET ops/s (-P 16) | "
+             f"{fmt(ratios['scpp_16get_over_redis_get'])} |")
+    L.append(f"| scpp best commands/s ({best[1]}) / Redis GET ops/s | "
+             f"{fmt(ratios['scpp_best_over_redis_get'])} |")
+    L.append(f"| scpp 16-cmd 50/50 commands/s / Redis mean(GET,SET) ops/s | "
+             f"{fmt(ratios['scpp_16_5050_over_redis_mean_getset'])} |")
+    for c in (1, 16):
+        L.append(f"| p99 at 50 % of peak / testpmd p99 at the same rate, {c}-get | "
+                 f"{fmt(p99_ratio[c])} |")
+    L.append("\n## Targets\n")
+    L.append("| target | measured | met |\n|---|---|---|")
+    for t, _, ok, shown in targets:
+        L.append(f"| {t} | {shown} | {'yes' if ok else '**no**'} |")
+    L.append("\n## Baselines\n")
+    L.append("| baseline | blocks/s | Mpps rx | p50 µs | p99 µs |\n|---|---|---|---|---|")
+    for n in sorted(x for x in cells if x.startswith("testpmd-")):
+        c = cells[n]
+        L.append(f"| {n} | {c['rates']['blocks_per_s']:.0f} | {c['rates']['rx_mpps']:.3f} | "
+                 f"{c['latency_us']['p50']:.2f} | {c['latency_us']['p99']:.2f} |")
+    for k, v in sorted(redis.items()):
+        L.append(f"| redis-benchmark -P 16 {k.replace('_', ' ')} B | {v:.0f} ops/s | | | |")
+    L.append("\n## Cells\n")
+    L.append("| cell | blocks/s | M cmds/s | Gbit/s rx | p50 µs | p99 µs | p99.9 µs | max µs "
+             "| ok | aborted | timeouts |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in sorted(cells, key=lambda x: (not x.startswith("scpp"), x)):
+        if n.startswith("testpmd-"):
+            continue
+        c = cells[n]
+        r, l, o, d = c["rates"], c["latency_us"], c["outcomes"], c["drops"]
+        L.append(f"| {n} | {r['blocks_per_s']:.0f} | {r['cmds_per_s'] / 1e6:.3f} | "
+                 f"{r['rx_gbps']:.3f} | {l['p50']:.2f} | {l['p99']:.2f} | {l['p99.9']:.2f} | "
+                 f"{l['max']:.2f} | {o['ok']} | {o['aborted']} | "
+                 f"{d['timeout'] + d['overrun']} |")
+    L.append("\nCell names: `scpp-c<commands per block>-v<value bytes>-<distribution>-"
+             "<get-only | 90-10 | 50-50 get/set>-k<keys>`; `lat-c<N>-p<P>`: open loop at P % "
+             "of the closed-loop peak of the 8 B uniform get-only cell with N commands.\n")
+    png = os.path.basename(base)
+    L.append(f"![throughput vs commands per block]({png}-throughput.png)\n")
+    L.append(f"![latency CDF at 50 % and 90 % of peak]({png}-latency.png)\n")
+    with open(base + ".md", "w") as f:
+        f.write("\n".join(L) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
