@@ -34,7 +34,6 @@
 #include "eval_priv.h"
 #include "scpp_schema.h"
 
-#define TERM_NONE UINT16_MAX
 /* target(): the attribute term was nil, i.e. `del e` names the whole entity.
  * Distinct from 0, which means a name that was never interned (so no triple
  * can have it). */
@@ -1048,9 +1047,6 @@ op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (!type.bound)
 		return fail(r, -SCPP_E_UNBOUND, "create: type %%%.*s must be bound",
 			    r->b->var_name[type.var].len, r->b->var_name[type.var].p);
-	if (c->ncreated >= c->created_max)
-		return fail(r, -SCPP_E_LIMIT_STEPS, "block created or typed more than %u objects",
-			    c->created_max);
 	if ((rc = step(r, 1)) < 0)
 		return rc;
 	rc = scpp_store_entity_mint(r->env->store, &e);
@@ -1060,16 +1056,16 @@ op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		scpp_store_entity_delete(r->env->store, e);
 		return -SCPP_E_LIMIT_STEPS;
 	}
-	/* Setting the type attribute is logged separately; the entity's own
-	 * undo record (deleting it) removes whatever the block adds. */
+	/* The type attribute needs no undo record of its own: undoing the
+	 * creation deletes the entity with everything the block gave it. */
 	rc = eval_schema_create(r->ctx, r->env, e, &type.v, &r->st);
+	if (rc == 0)
+		rc = remember(r, e, 1);
 	if (rc < 0) {
 		SCPP_VERIFY(scpp_store_entity_delete(r->env->store, e) == 0);
 		c->nundo--;
 		return rc;
 	}
-	c->created[c->ncreated] = e;
-	c->created_flag[c->ncreated++] = 1;
 	o = emit(r, in);
 	if (o == NULL)
 		return r->st.code;
