@@ -236,49 +236,6 @@ not_here(struct scppd_worker *w, const struct scppd_meta *md, enum route_kind k,
 		     o, cfg->node.id);
 }
 
-/* The entity OID of an ENT term, if it is a constant, non-well-known OID. */
-static inline bool
-ent_oid(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out)
-{
-	const struct scpp_wire_term *term = &b->term[t];
-
-	if (term->kind != SCPP_TERM_CONST || term->value.type != SCPP_VT_OID ||
-	    term->value.oid.hi == 0)
-		return false;
-	*out = term->value.oid;
-	return true;
-}
-
-/* First constant OID in an entity position (see the file comment). */
-static bool
-find_owner_oid(const struct scpp_wire_block *b, struct scpp_oid *out)
-{
-	unsigned int c, i, t, depth;
-
-	for (c = 0; c < b->ncmds; c++) {
-		const struct scpp_wire_cmd *cmd = &b->cmd[c];
-
-		for (i = 0; i < cmd->nterms; i++) {
-			uint8_t pos = scpp_wire_op_pos[cmd->op][i];
-
-			t = cmd->term[i];
-			if (pos == SCPP_POS_ENT) {
-				if (ent_oid(b, t, out))
-					return true;
-			} else if (pos == SCPP_POS_ADDR) {
-				/* offset(offset(value(e, a), n), m): walk to e;
-				 * the decoder bounds the depth. */
-				for (depth = 0; depth <= SCPP_WIRE_NEST_MAX &&
-				     b->term[t].kind == SCPP_TERM_OFFSET; depth++)
-					t = b->term[t].a;
-				if (b->term[t].kind == SCPP_TERM_VALUE && ent_oid(b, b->term[t].a, out))
-					return true;
-			}
-		}
-	}
-	return false;
-}
-
 static inline enum route_kind
 route_block(struct scppd_worker *w, const struct scppd_meta *md, uint16_t *worker,
 	    struct scpp_oid *oid, struct scpp_route_result *res)
@@ -286,7 +243,7 @@ route_block(struct scppd_worker *w, const struct scppd_meta *md, uint16_t *worke
 	const struct scppd *d = &scppd_g;
 	uint16_t dport, widx;
 
-	if (find_owner_oid(w->blk, oid)) {
+	if (scpp_wire_block_owner(w->blk, oid)) {
 		if (scpp_route_lookup(d->routes, *oid, res) != 0)
 			return ROUTE_NONE;
 		if (res->node != d->cfg.node.id)
