@@ -16,6 +16,7 @@
  * CLI and the wire/lang modules build on hosts without DPDK.
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,6 +41,26 @@
 #else
 #define SCPP_ASSERT(x) ((void)0)
 #endif
+
+/**
+ * Add to a counter that one thread writes and others read (telemetry).
+ * A relaxed load and a relaxed store, not an atomic read-modify-write: the
+ * single writer needs no lock prefix, and a reader on another thread sees
+ * whole values (never torn), perhaps a few increments late. No ordering
+ * with other memory is implied or needed.
+ */
+static inline void
+scpp_counter_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/** Read a counter written by scpp_counter_add() on another thread. */
+static inline uint64_t
+scpp_counter_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 /** Project error codes, returned negated like errno values. */
 enum scpp_error {
