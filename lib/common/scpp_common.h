@@ -92,6 +92,8 @@ enum scpp_error {
 	SCPP_E_SCHEMA,                   /**< the schema rejects a value or object */
 	SCPP_E_NOT_HERE,                 /**< the entity lives on another node */
 	SCPP_E_OVERLOAD,                 /**< the node dropped work to protect itself */
+	SCPP_E_REPLY_LOST,               /**< the block ran; its reply is no longer held */
+	SCPP_E_STALE_BLOCK,              /**< block id below the node's replay window: not run */
 	SCPP_E_LAST
 };
 
