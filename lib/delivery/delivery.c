@@ -114,7 +114,7 @@ scpp_delivery_mem_size(const struct scpp_delivery_conf *c)
 {
 	if (!conf_valid(c))
 		return 0;
-	return RTE_ALIGN_CEIL(sizeof(struct scpp_delivery), 64) + dlv_cache_mem(c) +
+	return dlv_al(sizeof(struct scpp_delivery)) + dlv_cache_mem(c) +
 	       dlv_reasm_mem(c, frag_max_of(c->net)) + dlv_tx_mem(c);
 }
 
@@ -152,8 +152,7 @@ scpp_delivery_create(const struct scpp_delivery_conf *conf)
 		errno = ENOMEM;
 		return NULL;
 	}
-	d = (struct scpp_delivery *)p;
-	p += RTE_ALIGN_CEIL(sizeof(*d), 64);
+	d = dlv_carve(&p, sizeof(*d));
 	d->conf = *conf;
 	d->conf.mem = mem;
 	d->net = conf->net;

@@ -46,28 +46,13 @@ _Static_assert(sizeof(struct dlv_ckey) == 24, "cache key layout");
 
 /* ---- memory ---- */
 
-static size_t
-al(size_t n)
-{
-	return (n + 63) & ~(size_t)63;
-}
-
 size_t
 dlv_cache_mem(const struct scpp_delivery_conf *c)
 {
-	return al(sizeof(struct dlv_ent) * c->cache_entries) + al(c->cache_bytes) +
-	       al(dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))) +
-	       al(sizeof(struct dlv_client) * c->clients) +
-	       al(dlv_tab_mem(c->clients, CLIENT_KEY_LEN));
-}
-
-static void *
-carve(uint8_t **p, size_t n)
-{
-	void *r = *p;
-
-	*p += al(n);
-	return r;
+	return dlv_al(sizeof(struct dlv_ent) * c->cache_entries) + dlv_al(c->cache_bytes) +
+	       dlv_al(dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))) +
+	       dlv_al(sizeof(struct dlv_client) * c->clients) +
+	       dlv_al(dlv_tab_mem(c->clients, CLIENT_KEY_LEN));
 }
 
 void
@@ -79,16 +64,16 @@ dlv_cache_init(struct scpp_delivery *d, uint8_t **mem)
 	uint64_t seed[5];
 
 	ca->cap = c->cache_entries;
-	ca->ent = carve(mem, sizeof(*ca->ent) * c->cache_entries);
+	ca->ent = dlv_carve(mem, sizeof(*ca->ent) * c->cache_entries);
 	ca->size = c->cache_bytes;
-	ca->arena = carve(mem, c->cache_bytes);
+	ca->arena = dlv_carve(mem, c->cache_bytes);
 	dlv_seed(d, "cache", seed, 5);
-	dlv_tab_init(&ca->index, carve(mem, dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))),
+	dlv_tab_init(&ca->index, dlv_carve(mem, dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))),
 		     c->cache_entries, sizeof(struct dlv_ckey), seed);
 	cl->cap = c->clients;
-	cl->c = carve(mem, sizeof(*cl->c) * c->clients);
+	cl->c = dlv_carve(mem, sizeof(*cl->c) * c->clients);
 	dlv_seed(d, "clients", seed, 5);
-	dlv_tab_init(&cl->index, carve(mem, dlv_tab_mem(c->clients, CLIENT_KEY_LEN)), c->clients,
+	dlv_tab_init(&cl->index, dlv_carve(mem, dlv_tab_mem(c->clients, CLIENT_KEY_LEN)), c->clients,
 		     CLIENT_KEY_LEN, seed);
 	cl->lru_head = cl->lru_tail = DLV_NONE;
 	for (uint32_t i = 0; i < cl->cap; i++)

@@ -241,6 +241,23 @@ dlv_ckey_of(const struct scpp_delivery_req *r, uint64_t block_id)
 	return k;
 }
 
+/* Bytes rounded up to the 64-byte alignment every part of an instance has. */
+static inline size_t
+dlv_al(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+/* Take the next part of @p n bytes from the instance's memory at *@p p. */
+static inline void *
+dlv_carve(uint8_t **p, size_t n)
+{
+	void *r = *p;
+
+	*p += dlv_al(n);
+	return r;
+}
+
 /* Datagrams a message of @p len bytes takes in chunks of @p chunk. */
 static inline uint32_t
 dlv_nseq(uint32_t len, uint16_t chunk)

@@ -40,21 +40,11 @@ struct dlv_skey {
 size_t
 dlv_reasm_mem(const struct scpp_delivery_conf *c, uint16_t frag_max)
 {
-	size_t a = sizeof(struct dlv_slot) * c->reasm_slots;
-
-	return ((a + 63) & ~(size_t)63) + ((sizeof(uint32_t) * c->reasm_slots + 63) & ~(size_t)63) +
-	       (((size_t)c->reasm_slots * c->max_fragments * frag_max + 63) & ~(size_t)63) +
-	       ((dlv_tab_mem(c->reasm_slots, sizeof(struct dlv_rkey)) + 63) & ~(size_t)63) +
-	       ((dlv_tab_mem(c->reasm_slots, sizeof(struct dlv_skey)) + 63) & ~(size_t)63);
-}
-
-static void *
-carve(uint8_t **p, size_t n)
-{
-	void *r = *p;
-
-	*p += (n + 63) & ~(size_t)63;
-	return r;
+	return dlv_al(sizeof(struct dlv_slot) * c->reasm_slots) +
+	       dlv_al(sizeof(uint32_t) * c->reasm_slots) +
+	       dlv_al((size_t)c->reasm_slots * c->max_fragments * frag_max) +
+	       dlv_al(dlv_tab_mem(c->reasm_slots, sizeof(struct dlv_rkey))) +
+	       dlv_al(dlv_tab_mem(c->reasm_slots, sizeof(struct dlv_skey)));
 }
 
 void
@@ -70,14 +60,14 @@ dlv_reasm_init(struct scpp_delivery *d, uint8_t **mem)
 	r->frag_max = d->frag_max;
 	r->per_source = c->reasm_per_source;
 	r->timeout = (uint64_t)c->reasm_timeout_ms * c->tsc_hz / 1000;
-	r->slots = carve(mem, sizeof(*r->slots) * r->nslots);
-	r->free = carve(mem, sizeof(*r->free) * r->nslots);
-	r->arena = carve(mem, per * r->nslots);
+	r->slots = dlv_carve(mem, sizeof(*r->slots) * r->nslots);
+	r->free = dlv_carve(mem, sizeof(*r->free) * r->nslots);
+	r->arena = dlv_carve(mem, per * r->nslots);
 	dlv_seed(d, "reasm", seed, 5);
-	dlv_tab_init(&r->index, carve(mem, dlv_tab_mem(r->nslots, sizeof(struct dlv_rkey))),
+	dlv_tab_init(&r->index, dlv_carve(mem, dlv_tab_mem(r->nslots, sizeof(struct dlv_rkey))),
 		     r->nslots, sizeof(struct dlv_rkey), seed);
 	dlv_seed(d, "sources", seed, 5);
-	dlv_tab_init(&r->sources, carve(mem, dlv_tab_mem(r->nslots, sizeof(struct dlv_skey))),
+	dlv_tab_init(&r->sources, dlv_carve(mem, dlv_tab_mem(r->nslots, sizeof(struct dlv_skey))),
 		     r->nslots, sizeof(struct dlv_skey), seed);
 	for (uint32_t i = 0; i < r->nslots; i++) {
 		r->slots[i].buf = r->arena + per * i;

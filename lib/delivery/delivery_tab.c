@@ -16,6 +16,7 @@
  */
 #include <string.h>
 
+#include "scpp_value.h" /* scpp_hash_mix64 */
 #include "delivery_priv.h"
 
 static inline uint64_t
@@ -28,24 +29,13 @@ word(const uint8_t *k, uint32_t i, uint32_t len)
 	return w;
 }
 
-static inline uint64_t
-fmix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
 static inline uint32_t
 tab_hash(const struct dlv_tab *t, const uint8_t *k)
 {
 	uint64_t h = (word(k, 0, t->key_len) + t->seed[0]) * (word(k, 1, t->key_len) + t->seed[1]) +
 		     (word(k, 2, t->key_len) + t->seed[2]) * (word(k, 3, t->key_len) + t->seed[3]);
 
-	return (uint32_t)fmix64(h ^ t->seed[4]);
+	return (uint32_t)scpp_hash_mix64(h ^ t->seed[4]);
 }
 
 static inline uint8_t *

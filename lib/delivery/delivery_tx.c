@@ -24,7 +24,7 @@
 size_t
 dlv_tx_mem(const struct scpp_delivery_conf *c)
 {
-	return (sizeof(struct dlv_job) * c->backlog + 63) & ~(size_t)63;
+	return dlv_al(sizeof(struct dlv_job) * c->backlog);
 }
 
 void
@@ -33,8 +33,7 @@ dlv_tx_init(struct scpp_delivery *d, uint8_t **mem)
 	struct dlv_tx *t = &d->tx;
 
 	t->cap = d->conf.backlog;
-	t->job = (struct dlv_job *)*mem;
-	*mem += dlv_tx_mem(&d->conf);
+	t->job = dlv_carve(mem, sizeof(struct dlv_job) * t->cap);
 	for (uint32_t i = 0; i < t->cap; i++)
 		t->job[i].next = i + 1 < t->cap ? i + 1 : DLV_NONE;
 	t->free_head = 0;
