@@ -269,10 +269,10 @@ scpp_config_defaults(struct scpp_config *cfg)
 	cfg->eval.max_bytes = 16u << 20;
 	cfg->eval.max_result_bytes = 1u << 20;
 
-	cfg->delivery.reply_cache_entries = 65536;
-	cfg->delivery.reply_cache_mb = 32;
+	cfg->delivery.reply_cache_entries = 32768;
+	cfg->delivery.reply_cache_mb = 16;
 	cfg->delivery.retention_ms = 10000;
-	cfg->delivery.clients = 16384;
+	cfg->delivery.clients = 8192;
 	cfg->delivery.reassembly_slots = 64;
 	cfg->delivery.reassembly_per_source = 8;
 	cfg->delivery.reassembly_timeout_ms = 500;

@@ -85,10 +85,10 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_int_equal(c.eval.max_steps, 1000000);
 	assert_int_equal(c.eval.max_bytes, 16 << 20);
 	assert_int_equal(c.eval.max_result_bytes, 1 << 20);
-	assert_int_equal(c.delivery.reply_cache_entries, 65536);
-	assert_int_equal(c.delivery.reply_cache_mb, 32);
+	assert_int_equal(c.delivery.reply_cache_entries, 32768);
+	assert_int_equal(c.delivery.reply_cache_mb, 16);
 	assert_int_equal(c.delivery.retention_ms, 10000);
-	assert_int_equal(c.delivery.clients, 16384);
+	assert_int_equal(c.delivery.clients, 8192);
 	assert_int_equal(c.delivery.reassembly_slots, 64);
 	assert_int_equal(c.delivery.reassembly_per_source, 8);
 	assert_int_equal(c.delivery.reassembly_timeout_ms, 500);
