@@ -205,6 +205,8 @@ worker_init(struct scppd *d, unsigned int i)
 		.max_steps = cfg->eval.max_steps,
 		.max_bytes = cfg->eval.max_bytes,
 		.max_result = cfg->eval.max_result_bytes,
+		.max_statuses = cfg->eval.max_statuses,
+		.max_time_us = cfg->eval.max_time_us,
 	};
 	struct scppd_worker *w;
 	uint32_t frag_max = 0;

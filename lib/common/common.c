@@ -34,6 +34,7 @@ static const struct {
 	[SCPP_E_SCHEMA - SCPP_E_FIRST] = {"E_SCHEMA", "rejected by the schema"},
 	[SCPP_E_NOT_HERE - SCPP_E_FIRST] = {"E_NOT_HERE", "entity lives on another node"},
 	[SCPP_E_OVERLOAD - SCPP_E_FIRST] = {"E_OVERLOAD", "node overloaded"},
+	[SCPP_E_LIMIT_TIME - SCPP_E_FIRST] = {"E_LIMIT_TIME", "block exceeded its time budget"},
 };
 
 const char *

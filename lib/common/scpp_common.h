@@ -71,6 +71,7 @@ enum scpp_error {
 	SCPP_E_SCHEMA,                   /**< the schema rejects a value or object */
 	SCPP_E_NOT_HERE,                 /**< the entity lives on another node */
 	SCPP_E_OVERLOAD,                 /**< the node dropped work to protect itself */
+	SCPP_E_LIMIT_TIME,               /**< block exceeded its time budget */
 	SCPP_E_LAST
 };
 

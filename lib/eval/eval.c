@@ -99,7 +99,9 @@ scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use
 		l.max_result = SCPP_EVAL_DEFAULT_RESULT;
 	if (l.max_statuses == 0)
 		l.max_statuses = SCPP_EVAL_DEFAULT_STATUSES;
-	if (l.max_rows > (1u << 24) || l.max_bytes > (UINT64_C(1) << 32)) {
+	if (l.max_time_us == 0)
+		l.max_time_us = SCPP_EVAL_DEFAULT_TIME_US;
+	if (scpp_eval_limits_check(&l, NULL, NULL, NULL) != 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -140,6 +142,54 @@ scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use
 err_nomem:
 	errno = ENOMEM;
 	return NULL;
+}
+
+int
+scpp_eval_limits_check(const struct scpp_eval_limits *l, const char **field, uint64_t *lo,
+		       uint64_t *hi)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		uint8_t wide;
+		uint64_t lo, hi;
+	} tab[] = {
+		{"max_rows", offsetof(struct scpp_eval_limits, max_rows), 0, 1, SCPP_EVAL_MAX_ROWS},
+		{"max_steps", offsetof(struct scpp_eval_limits, max_steps), 1, 1,
+		 SCPP_EVAL_MAX_STEPS},
+		{"max_bytes", offsetof(struct scpp_eval_limits, max_bytes), 1, 1,
+		 SCPP_EVAL_MAX_BYTES},
+		{"max_result", offsetof(struct scpp_eval_limits, max_result), 0,
+		 SCPP_EVAL_MIN_RESULT, UINT32_MAX},
+		{"max_statuses", offsetof(struct scpp_eval_limits, max_statuses), 0, 1,
+		 SCPP_EVAL_MAX_STATUSES},
+		{"max_time_us", offsetof(struct scpp_eval_limits, max_time_us), 0, 1,
+		 SCPP_EVAL_MAX_TIME_US},
+	};
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(tab); i++) {
+		const uint8_t *p = (const uint8_t *)l + tab[i].off;
+		uint64_t v;
+
+		if (tab[i].wide) {
+			memcpy(&v, p, sizeof(v));
+		} else {
+			uint32_t v32;
+
+			memcpy(&v32, p, sizeof(v32));
+			v = v32;
+		}
+		if (v != 0 && (v < tab[i].lo || v > tab[i].hi)) {
+			if (field != NULL)
+				*field = tab[i].name;
+			if (lo != NULL)
+				*lo = tab[i].lo;
+			if (hi != NULL)
+				*hi = tab[i].hi;
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 void
@@ -183,16 +233,61 @@ static bool
 is_limit(int code)
 {
 	return code == -SCPP_E_LIMIT_ROWS || code == -SCPP_E_LIMIT_STEPS ||
-	       code == -SCPP_E_LIMIT_BYTES || code == -SCPP_E_LIMIT_RESULT;
+	       code == -SCPP_E_LIMIT_BYTES || code == -SCPP_E_LIMIT_RESULT ||
+	       code == -SCPP_E_LIMIT_TIME;
 }
 
-static int
+static SCPP_COLD int
+check_time(struct run *r)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	uint64_t t;
+
+	c->time_check = c->steps + SCPP_EVAL_TIME_CHECK;
+	if (r->env->clock_ns == NULL)
+		return 0;
+	t = r->env->clock_ns() - c->t0;
+	if (t > c->max_time_ns)
+		return fail(r, -SCPP_E_LIMIT_TIME, "block exceeded its %u us time budget "
+			    "after %llu steps", c->lim.max_time_us, (unsigned long long)c->steps);
+	return 0;
+}
+
+/*
+ * Charge @n steps, plus the index buckets the store probed since the last
+ * charge (a lookup's probe chain is work too: docs/PROTOCOL.md §15 Limits).
+ * Every few hundred steps the clock is read for the time budget.
+ */
+static inline int
 step(struct run *r, uint64_t n)
 {
-	r->ctx->steps += n;
-	if (SCPP_UNLIKELY(r->ctx->steps > r->ctx->lim.max_steps))
+	struct scpp_eval_ctx *c = r->ctx;
+	uint64_t p = *c->probes;
+
+	n += p - c->probes_seen;
+	c->probes_seen = p;
+	/* Compared before it is added: the sum cannot wrap. */
+	if (SCPP_UNLIKELY(n > c->lim.max_steps - c->steps)) {
+		c->steps = c->lim.max_steps + 1;
 		return fail(r, -SCPP_E_LIMIT_STEPS, "block exceeded %llu steps",
-			    (unsigned long long)r->ctx->lim.max_steps);
+			    (unsigned long long)c->lim.max_steps);
+	}
+	c->steps += n;
+	if (SCPP_UNLIKELY(c->steps >= c->time_check))
+		return check_time(r);
+	return 0;
+}
+
+/* Charge @n bytes against max_bytes, checked before it is added. */
+static inline int
+charge_bytes(struct run *r, uint64_t n)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+
+	if (SCPP_UNLIKELY(n > c->lim.max_bytes - c->bytes))
+		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes (%llu more asked)",
+			    (unsigned long long)c->lim.max_bytes, (unsigned long long)n);
+	c->bytes += n;
 	return 0;
 }
 
@@ -219,18 +314,18 @@ arena_alloc(struct run *r, size_t n)
 	struct scpp_eval_ctx *c = r->ctx;
 	void *p;
 
-	if (SCPP_UNLIKELY(n > c->arena_size - c->arena_used ||
-			  c->bytes + n > c->lim.max_bytes)) {
+	if (SCPP_UNLIKELY(n > c->arena_size - c->arena_used)) {
 		fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
 		     (unsigned long long)c->lim.max_bytes);
 		return NULL;
 	}
+	if (charge_bytes(r, n) < 0)
+		return NULL;
 	p = c->arena + c->arena_used;
 	/* Keep 8-byte alignment for whatever is stored next. */
 	c->arena_used += (n + 7) & ~(size_t)7;
 	if (c->arena_used > c->arena_size)
 		c->arena_used = c->arena_size;
-	c->bytes += n;
 	return p;
 }
 
@@ -527,7 +622,9 @@ undo_to(struct run *r, uint32_t mark)
 			rc = scpp_store_entity_delete(s, u->oid);
 			break;
 		case UNDO_ENTITY_DELETED:
-			rc = scpp_store_entity_create(s, u->oid);
+			/* Back at its place in entity order (u->key holds the
+			 * entity that preceded it, which exists again now). */
+			rc = scpp_store_entity_create_after(s, u->oid, u->key.oid);
 			break;
 		case UNDO_TRIPLE:
 			if (u->had_old) {
@@ -787,6 +884,10 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (q.e.bound)
 		return get_entity(r, in, &q, q.e.v.oid, aid,
 				  q.a.bound && (!q.keyed || q.k.bound));
+	/* A name nothing has (never interned, nor written in this block)
+	 * matches no entity: no scan. */
+	if (q.a.bound && aid == 0)
+		return 0;
 
 	/* Unbound entity: scan the shard's entities. */
 	cursor = 0;
@@ -903,10 +1004,9 @@ op_set(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return rc;
 	if (rc == 1 && (rc = remember(r, e, 0)) < 0)
 		return rc;
-	r->ctx->bytes += v.v.type == SCPP_VT_STR || v.v.type == SCPP_VT_BYTES ? v.v.len : 0;
-	if (r->ctx->bytes > r->ctx->lim.max_bytes)
-		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
-			    (unsigned long long)r->ctx->lim.max_bytes);
+	if ((v.v.type == SCPP_VT_STR || v.v.type == SCPP_VT_BYTES) &&
+	    (rc = charge_bytes(r, v.v.len)) < 0)
+		return rc;
 	if (keyed) {
 		uint32_t mark = r->ctx->nundo;
 
@@ -997,8 +1097,16 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			if ((rc = del_attr(r, e, c->iter_attr[0].attr)) < 0)
 				return rc;
 		}
-		if (undo_push(r, UNDO_ENTITY_DELETED, e, 0) == NULL)
-			return -SCPP_E_LIMIT_STEPS;
+		{
+			struct scpp_oid prev;
+			struct undo *u;
+
+			SCPP_VERIFY(scpp_store_entity_prev(s, e, &prev) == 0);
+			u = undo_push(r, UNDO_ENTITY_DELETED, e, 0);
+			if (u == NULL)
+				return -SCPP_E_LIMIT_STEPS;
+			u->key = scpp_value_oid(prev);
+		}
 		rc = scpp_store_entity_delete(s, e);
 		if (rc < 0) {
 			c->nundo--;
@@ -1126,10 +1234,8 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	type = eval_schema_bytes_type(r->env, e, (uint32_t)aid);
 	if (type == SCPP_VT_NIL)
 		return fail(r, -SCPP_E_SCHEMA, "alloc: attribute is not a byte string in the schema");
-	r->ctx->bytes += len;
-	if (r->ctx->bytes > r->ctx->lim.max_bytes)
-		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
-			    (unsigned long long)r->ctx->lim.max_bytes);
+	if ((rc = charge_bytes(r, len)) < 0)
+		return rc;
 	if (undo_push(r, UNDO_TRIPLE, e, (uint32_t)aid) == NULL)
 		return -SCPP_E_LIMIT_STEPS;
 	rc = scpp_store_bytes_alloc(s, e, (uint32_t)aid, type, len);
@@ -1403,6 +1509,15 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 			break;
 		}
 		r->ctx->commands_done++;
+		/* Probes the op made after its last step (a final lookup, or
+		 * the checks of a failure) are charged now; a limit reached
+		 * here wins over whatever the op returned. */
+		if (SCPP_UNLIKELY(*r->ctx->probes != r->ctx->probes_seen)) {
+			int prc = step(r, 0);
+
+			if (prc < 0)
+				rc = prc;
+		}
 		if (rc == 0 && cmd->op != SCPP_OP_GET && emit(r, in) == NULL)
 			rc = r->st.code;
 		if (rc > 0)
@@ -1477,6 +1592,10 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->nstat = 0;
 	ctx->ncreated = 0;
 	ctx->steps = 0;
+	ctx->time_check = SCPP_EVAL_TIME_CHECK;
+	ctx->max_time_ns = (uint64_t)ctx->lim.max_time_us * 1000;
+	ctx->probes = scpp_store_probe_counter(env->store);
+	ctx->probes_seen = *ctx->probes;
 	ctx->bytes = 0;
 	ctx->commands_done = 0;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
@@ -1532,6 +1651,8 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 
 	/* Project the returned variables. Rows and statuses must fit both the
 	 * writer and max_result, leaving room for END. */
+	/* w->size >= 512 (checked above) and max_result >= 128
+	 * (SCPP_EVAL_MIN_RESULT): no underflow. */
 	limit_len = SCPP_MIN(w->size, (size_t)ctx->lim.max_result) - 64;
 	{
 		size_t saved_size = w->size;

@@ -88,6 +88,10 @@ struct scpp_eval_ctx {
 	uint32_t acache[256];
 
 	uint64_t steps;
+	uint64_t time_check;        /* steps at which the clock is read next */
+	uint64_t max_time_ns;
+	const uint64_t *probes;     /* the shard's probe counter */
+	uint64_t probes_seen;       /* its value when last charged */
 	uint64_t bytes;
 	uint64_t commands_done;     /* command applications (all rows) */
 	uint64_t status_seq;        /* per-context counter for status OIDs */

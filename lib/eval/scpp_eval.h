@@ -57,7 +57,11 @@ struct scpp_eval_limits {
 	uint64_t max_steps;    /**< matches examined + rows produced + writes (default 1 000 000) */
 	uint64_t max_bytes;    /**< bytes copied, written, bound or saved for undo (default 16 MiB) */
 	uint32_t max_result;   /**< bytes of reply records (default 4 MiB) */
-	uint32_t max_statuses; /**< status objects collected (default 256) */
+	uint32_t max_statuses; /**< status objects kept for the reply (default 256) */
+	uint32_t max_time_us;  /**< wall-clock budget of one block, in µs, measured
+				*   with env.clock_ns every SCPP_EVAL_TIME_CHECK
+				*   steps (default 1000: no block holds a worker
+				*   much longer than 1 ms) */
 };
 
 #define SCPP_EVAL_DEFAULT_ROWS 65536
@@ -65,6 +69,30 @@ struct scpp_eval_limits {
 #define SCPP_EVAL_DEFAULT_BYTES (16u << 20)
 #define SCPP_EVAL_DEFAULT_RESULT (4u << 20)
 #define SCPP_EVAL_DEFAULT_STATUSES 256
+#define SCPP_EVAL_DEFAULT_TIME_US 1000
+
+/** Largest accepted limits (scpp_eval_ctx_create() refuses more). */
+#define SCPP_EVAL_MAX_ROWS (1u << 24)
+#define SCPP_EVAL_MAX_BYTES (UINT64_C(1) << 32)
+#define SCPP_EVAL_MAX_STEPS (UINT64_C(1) << 40)
+#define SCPP_EVAL_MAX_STATUSES 65536
+#define SCPP_EVAL_MAX_TIME_US 10000000u
+/** Smallest accepted max_result (the reply budget keeps 64 bytes for END). */
+#define SCPP_EVAL_MIN_RESULT 128u
+/** Steps between two reads of the clock for the time budget. */
+#define SCPP_EVAL_TIME_CHECK 256
+
+/**
+ * Check limits against what the evaluator accepts (0 fields mean the
+ * default and are fine). Control thread; used by lib/config to name the
+ * offending key.
+ *
+ * @param field  receives the field's name on error ("max_rows", ...).
+ * @param lo,hi  receive the accepted range on error.
+ * @return 0, or -EINVAL.
+ */
+int scpp_eval_limits_check(const struct scpp_eval_limits *l, const char **field,
+			   uint64_t *lo, uint64_t *hi);
 
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
 struct scpp_eval_env {

@@ -39,6 +39,7 @@ project_code_to_canonical(int code)
 	case SCPP_E_LIMIT_ROWS:
 		return SCPP_ERRNO_2BIG;
 	case SCPP_E_LIMIT_STEPS:
+	case SCPP_E_LIMIT_TIME:
 		return SCPP_ERRNO_TIME;
 	case SCPP_E_LIMIT_BYTES:
 		return SCPP_ERRNO_FBIG;

@@ -163,8 +163,21 @@ struct scpp_store_config {
 	uint32_t oid_node;     /**< ... */
 	uint16_t oid_shard;    /**< ... */
 	uint32_t oid_epoch;    /**< boot epoch, 1..SCPP_OID_EPOCH_MAX */
+	uint64_t hash_seed;    /**< key of the index hashes; 0: random per
+				*   shard at creation (getrandom). Tests fix
+				*   it to reproduce a layout. */
 	const struct scpp_store_mem_ops *mem; /**< NULL: scpp_store_mem_rte */
 };
+
+/**
+ * Longest probe of the triple and map indexes, in 64-byte buckets (12
+ * slots each) from a key's home bucket. An insert that finds no free slot
+ * that close fails with -ENOSPC, so every lookup examines at most this many
+ * buckets. With keyed hashes and the index sized for 85 % load at
+ * max_entries this does not happen in practice: filling 10^6-entry tables
+ * to the last entry needed under 48 buckets (unit.store fills one).
+ */
+#define SCPP_STORE_PROBE_MAX 64
 
 /** A triple key for the burst calls. */
 struct scpp_store_key {
@@ -317,6 +330,33 @@ int scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid);
  */
 int scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out);
 
+/**
+ * The entity before @p oid in entity order (scpp_store_entity_iter()), for
+ * an undo log that must put a deleted entity back where it was.
+ *
+ * @param prev  receives the OID, or SCPP_OID_NIL if @p oid is first.
+ * @return 0; -ENOENT; -EINVAL.
+ */
+int scpp_store_entity_prev(const struct scpp_store *s, struct scpp_oid oid,
+			   struct scpp_oid *prev);
+
+/**
+ * Create entity @p oid right after entity @p prev in entity order (at the
+ * head when @p prev is SCPP_OID_NIL). Otherwise as scpp_store_entity_create().
+ *
+ * @return 0; -EINVAL; -EEXIST; -ENOSPC; -ENOENT (@p prev does not exist).
+ */
+int scpp_store_entity_create_after(struct scpp_store *s, struct scpp_oid oid,
+				   struct scpp_oid prev);
+
+/**
+ * The shard's probe counter: index buckets examined past a key's home
+ * bucket, by every lookup and insert so far. The evaluator reads it around
+ * a block and charges the difference as steps. The pointer is constant for
+ * the shard's life; the owning lcore reads it (no atomics).
+ */
+const uint64_t *scpp_store_probe_counter(const struct scpp_store *s);
+
 /** True if entity @p oid exists. */
 bool scpp_store_entity_exists(const struct scpp_store *s, struct scpp_oid oid);
 
@@ -341,17 +381,17 @@ int scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid);
 /**
  * Enumerate the shard's entities (for an unbound entity variable).
  *
- * Order is the entry-pool order (stable, but not creation order once
- * entries are reused). Unlike the attribute and map cursors, this cursor
- * stays valid across any mutation: an entity deleted before the scan
- * reaches it is not returned, one created meanwhile may or may not be.
- * Cost is proportional to the table entries scanned (entities plus their
- * attributes), bounded per call by stopping after @p n entities.
+ * Order is **creation order**: the shard keeps its live entities on a list
+ * (new ones at the end; scpp_store_entity_create_after() puts one back at
+ * its old place). Cost is exactly the number of entities returned: the
+ * walk never visits free or attribute slots. The cursor names the next
+ * entity; it stays valid across creates and across deletes of other
+ * entities, and a call whose next entity was deleted returns -ESTALE.
  *
  * @param cursor  In/out: 0 to start; UINT64_MAX once complete.
  * @param out     Array of @p n OIDs.
- * @return number of OIDs written (0 .. @p n; 0 at the end), or -EINVAL
- *   (NULL @p s or @p cursor, or NULL @p out with n > 0).
+ * @return number of OIDs written (0 .. @p n; 0 at the end), -ESTALE (see
+ *   above), or -EINVAL (NULL @p s or @p cursor, or NULL @p out with n > 0).
  */
 int scpp_store_entity_iter(const struct scpp_store *s, uint64_t *cursor,
 			   struct scpp_oid *out, unsigned int n);
@@ -506,6 +546,16 @@ int64_t scpp_store_map_count(const struct scpp_store *s, struct scpp_oid oid,
 int scpp_store_map_iter(const struct scpp_store *s, struct scpp_oid oid,
 			uint32_t attr, uint64_t *cursor, struct scpp_value *keys,
 			struct scpp_value *vals, unsigned int n);
+
+/**
+ * Home bucket of @p key in the map index, for map (@p oid, @p attr): which
+ * keys compete for slots. For diagnostics, and for tests that build a
+ * colliding key set against a known hash seed.
+ *
+ * @return the bucket number (>= 0), or -ENOENT (no such map), -EINVAL.
+ */
+int64_t scpp_store_map_home_bucket(const struct scpp_store *s, struct scpp_oid oid,
+				   uint32_t attr, const struct scpp_value *key);
 
 /* ----------------------------------------------------------- byte strings */
 

@@ -14,7 +14,7 @@
  *
  * Collisions spill to the next bucket, linear probing at bucket
  * granularity. Each bucket counts the keys whose insertion probed past it
- * (saturating at 255, after which it is never decremented, F14's scheme);
+ * (16 bits, which SCPP_STORE_PROBE_MAX keeps from saturating; F14's scheme);
  * a lookup stops at the first bucket with count 0, so misses are as cheap
  * as hits and deletes need no tombstones: they walk the same probe path
  * and decrement the counts.
@@ -35,26 +35,37 @@
 #include <emmintrin.h>
 #endif
 
+#include <sys/random.h>
+
+#include <rte_cycles.h>
+
 #include "store_priv.h"
 
 #define SLOTS_PER_BUCKET_AT_MAX_LOAD_X10 102 /* 12 slots * 0.85, times 10 */
 
 /* ------------------------------------------------------------- hashing */
 
+/*
+ * Both hashes are keyed by the shard's seed (config.hash_seed, or random
+ * at creation): which keys share a bucket is unknown to a client, so it
+ * cannot build long probe chains on purpose (and SCPP_STORE_PROBE_MAX bounds them
+ * anyway). The seed enters before the finaliser, which is a bijection, so
+ * distinct inputs never collide in all 64 bits for integer keys.
+ */
 static inline uint64_t
-key_hash(struct scpp_oid oid, uint32_t attr)
+key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 {
 	uint64_t h = oid.hi * UINT64_C(0x9e3779b97f4a7c15) ^ oid.lo;
 
 	h ^= (uint64_t)attr * UINT64_C(0xc2b2ae3d27d4eb4f);
-	return scpp_hash_mix64(h);
+	return scpp_hash_mix64(h ^ s->seed);
 }
 
 static inline uint64_t
-map_hash(uint32_t owner, const struct scpp_value *key)
+map_hash(const struct scpp_store *s, uint32_t owner, const struct scpp_value *key)
 {
-	return scpp_hash_mix64(scpp_value_hash(key) ^
-		      ((uint64_t)owner + 1) * UINT64_C(0x9e3779b97f4a7c15));
+	return scpp_hash_mix64(scpp_value_hash_seeded(key, s->seed) ^
+			       ((uint64_t)owner + 1) * UINT64_C(0x9e3779b97f4a7c15));
 }
 
 static inline uint32_t
@@ -113,7 +124,7 @@ static inline uint32_t
 find_from(const struct scpp_store *s, uint32_t b, unsigned int m,
 	  uint8_t tag, struct scpp_oid oid, uint32_t attr)
 {
-	for (;;) {
+	for (unsigned int left = SCPP_STORE_PROBE_MAX;;) {
 		const struct bucket *bk = &s->bk[b];
 
 		while (m != 0) {
@@ -123,8 +134,12 @@ find_from(const struct scpp_store *s, uint32_t b, unsigned int m,
 				return x;
 			m &= m - 1;
 		}
-		if (bk->overflow == 0)
+		/* No key lives more than SCPP_STORE_PROBE_MAX buckets from its home. */
+		if (bk->overflow == 0 || --left == 0)
 			return NIL_IDX;
+		/* Each further bucket is work a client caused: counted, and
+		 * the evaluator charges it as a step. */
+		(*s->probe_ctr)++;
 		b = next_bucket(b, s->nb);
 		m = tag_match(&s->bk[b], tag);
 	}
@@ -139,15 +154,32 @@ find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr)
 	return find_from(s, b, tag_match(&s->bk[b], tag), tag, oid, attr);
 }
 
+/* Is there a free slot within SCPP_STORE_PROBE_MAX buckets of @h's home? Checked
+ * before a mutation acquires anything, so index_insert() cannot fail. */
+static bool
+index_has_room(const struct index *ix, uint64_t h)
+{
+	uint32_t b = home_bucket(h, ix->nb);
+
+	for (unsigned int i = 0; i < SCPP_STORE_PROBE_MAX && i < ix->nb; i++) {
+		if (tag_match(&ix->bk[b], 0) != 0)
+			return true;
+		b = next_bucket(b, ix->nb);
+	}
+	return false;
+}
+
 /* Insert entry index @x with hash @h; a free slot always exists. */
 static void
 index_insert(struct index *ix, uint64_t h, uint32_t x)
 {
 	uint32_t b = home_bucket(h, ix->nb);
 
-	for (;;) {
+	for (unsigned int left = SCPP_STORE_PROBE_MAX;; left--) {
 		struct bucket *bk = &ix->bk[b];
 		unsigned int m = tag_match(bk, 0);
+
+		SCPP_VERIFY(left > 0); /* index_has_room() said yes */
 
 		if (m != 0) {
 			unsigned int i = (unsigned int)__builtin_ctz(m);
@@ -224,6 +256,13 @@ ent_take(struct scpp_store *s)
 	}
 	s->ent_used++;
 	return x;
+}
+
+/* The index ent_take() will return next (there must be a free entry). */
+static uint32_t
+ent_peek(const struct scpp_store *s)
+{
+	return s->ent_free != NIL_IDX ? s->ent_free : s->ent_hiwater;
 }
 
 static void
@@ -433,6 +472,19 @@ cell_replace(struct scpp_store *s, struct cell_hdr *h, union payload *p,
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* A hash key nobody outside can predict: the kernel's random source, or
+ * (where getrandom is unavailable) the TSC mixed with an address. */
+static uint64_t
+boot_seed(const void *salt)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = rte_rdtsc() ^ (uint64_t)(uintptr_t)salt;
+	v = scpp_hash_mix64(v);
+	return v != 0 ? v : 1;
+}
+
 void
 scpp_store_config_init(struct scpp_store_config *cfg)
 {
@@ -515,6 +567,7 @@ reset(struct scpp_store *s)
 	s->ment_hiwater = 0;
 	s->ment_free = NIL_IDX;
 	s->ment_used = 0;
+	s->live_head = s->live_tail = NIL_IDX;
 	s->idx.used = 0;
 	s->idx.overflowed = 0;
 	s->midx.used = 0;
@@ -573,6 +626,8 @@ scpp_store_create(const struct scpp_store_config *cfg)
 	s->max_mentries = cfg->max_map_entries;
 	s->arena = reg[R_ARENA].p;
 	s->max_value_len = cfg->max_value_len;
+	s->seed = cfg->hash_seed != 0 ? cfg->hash_seed : boot_seed(s);
+	s->probe_ctr = &s->probes;
 	s->idx.bk = s->bk;
 	s->idx.nb = s->nb;
 	s->midx.bk = s->mbk;
@@ -684,21 +739,61 @@ scpp_store_fits(const struct scpp_store *s, const struct scpp_store_need *need)
 static inline uint32_t
 find_entity(const struct scpp_store *s, struct scpp_oid oid)
 {
-	return find(s, key_hash(oid, SCPP_STORE_ATTR_NONE), oid, SCPP_STORE_ATTR_NONE);
+	return find(s, key_hash(s, oid, SCPP_STORE_ATTR_NONE), oid, SCPP_STORE_ATTR_NONE);
 }
 
-int
-scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
+/*
+ * The live-entity list: every entity header, in creation order (an undo
+ * re-creates a deleted entity at its old place, after @after). Scans walk
+ * it, so their cost is the number of entities, not of pool slots.
+ * @after: the header to insert after, or NIL_IDX for the head.
+ */
+static void
+live_link(struct scpp_store *s, uint32_t x, uint32_t after)
 {
-	uint64_t h = key_hash(oid, SCPP_STORE_ATTR_NONE);
+	struct entry *e = &s->ent[x];
+	uint32_t nx;
+
+	nx = after == NIL_IDX ? s->live_head : s->ent[after].v.ent.lnext;
+	e->v.ent.lprev = after;
+	e->v.ent.lnext = nx;
+	if (after == NIL_IDX)
+		s->live_head = x;
+	else
+		s->ent[after].v.ent.lnext = x;
+	if (nx == NIL_IDX)
+		s->live_tail = x;
+	else
+		s->ent[nx].v.ent.lprev = x;
+}
+
+static void
+live_unlink(struct scpp_store *s, uint32_t x)
+{
+	const struct entry *e = &s->ent[x];
+
+	if (e->v.ent.lprev == NIL_IDX)
+		s->live_head = e->v.ent.lnext;
+	else
+		s->ent[e->v.ent.lprev].v.ent.lnext = e->v.ent.lnext;
+	if (e->v.ent.lnext == NIL_IDX)
+		s->live_tail = e->v.ent.lprev;
+	else
+		s->ent[e->v.ent.lnext].v.ent.lprev = e->v.ent.lprev;
+}
+
+static int
+entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after)
+{
+	uint64_t h = key_hash(s, oid, SCPP_STORE_ATTR_NONE);
 	struct entry *e;
 	uint32_t x;
 
-	if (s == NULL || scpp_oid_is_nil(oid))
+	if (scpp_oid_is_nil(oid))
 		return -EINVAL;
 	if (find(s, h, oid, SCPP_STORE_ATTR_NONE) != NIL_IDX)
 		return -EEXIST;
-	if (ent_free_count(s) == 0)
+	if (ent_free_count(s) == 0 || !index_has_room(&s->idx, h))
 		return -ENOSPC;
 	x = ent_take(s);
 	e = &s->ent[x];
@@ -710,9 +805,48 @@ scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
 	e->h.kind = K_ENTITY;
 	e->h.ilen = 0;
 	memset(&e->v, 0, sizeof(e->v));
+	live_link(s, x, after);
 	index_insert(&s->idx, h, x);
 	stat_add(&s->n_entities, 1);
 	return 0;
+}
+
+int
+scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
+{
+	if (s == NULL)
+		return -EINVAL;
+	return entity_create_at(s, oid, s->live_tail);
+}
+
+int
+scpp_store_entity_prev(const struct scpp_store *s, struct scpp_oid oid, struct scpp_oid *prev)
+{
+	uint32_t x, p;
+
+	if (s == NULL || prev == NULL)
+		return -EINVAL;
+	x = find_entity(s, oid);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	p = s->ent[x].v.ent.lprev;
+	*prev = p == NIL_IDX ? SCPP_OID_NIL : s->ent[p].oid;
+	return 0;
+}
+
+int
+scpp_store_entity_create_after(struct scpp_store *s, struct scpp_oid oid, struct scpp_oid prev)
+{
+	uint32_t p;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (scpp_oid_is_nil(prev))
+		return entity_create_at(s, oid, NIL_IDX);
+	p = find_entity(s, prev);
+	if (p == NIL_IDX)
+		return -ENOENT;
+	return entity_create_at(s, oid, p);
 }
 
 int
@@ -737,6 +871,12 @@ scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out)
 	s->gen = g;
 	*out = oid;
 	return 0;
+}
+
+const uint64_t *
+scpp_store_probe_counter(const struct scpp_store *s)
+{
+	return s->probe_ctr;
 }
 
 bool
@@ -809,7 +949,7 @@ attr_remove(struct scpp_store *s, uint32_t hx, uint32_t x)
 	else
 		hd->prev = e->prev;
 	hd->v.ent.nattrs--;
-	index_remove(&s->idx, key_hash(e->oid, e->attr), x);
+	index_remove(&s->idx, key_hash(s, e->oid, e->attr), x);
 	ent_put(s, x);
 	stat_add(&s->n_triples, -1);
 }
@@ -830,7 +970,8 @@ scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid)
 			return -EBUSY;
 	while ((x = s->ent[hx].next) != NIL_IDX)
 		attr_remove(s, hx, x);
-	index_remove(&s->idx, key_hash(oid, SCPP_STORE_ATTR_NONE), hx);
+	live_unlink(s, hx);
+	index_remove(&s->idx, key_hash(s, oid, SCPP_STORE_ATTR_NONE), hx);
 	ent_put(s, hx);
 	stat_add(&s->n_entities, -1);
 	return 0;
@@ -841,18 +982,24 @@ scpp_store_entity_iter(const struct scpp_store *s, uint64_t *cursor,
 		       struct scpp_oid *out, unsigned int n)
 {
 	unsigned int k = 0;
-	uint64_t x;
+	uint32_t x;
 
 	if (s == NULL || cursor == NULL || (out == NULL && n > 0))
 		return -EINVAL;
 	if (*cursor == UINT64_MAX)
 		return 0;
-	/* Scan the pool, not a list: positions never move, so the cursor
-	 * survives deletes and creates between calls. */
-	for (x = *cursor; x < s->ent_hiwater && k < n; x++)
-		if (s->ent[x].h.kind == K_ENTITY)
-			out[k++] = s->ent[x].oid;
-	*cursor = x >= s->ent_hiwater ? UINT64_MAX : x;
+	/* Walk the live list: every step is an entity, so a scan costs what
+	 * it returns. The cursor names the next header (index + 1). */
+	if (*cursor == 0) {
+		x = s->live_head;
+	} else {
+		x = (uint32_t)(*cursor - 1);
+		if (*cursor - 1 >= s->ent_hiwater || s->ent[x].h.kind != K_ENTITY)
+			return -ESTALE;
+	}
+	for (; x != NIL_IDX && k < n; x = s->ent[x].v.ent.lnext)
+		out[k++] = s->ent[x].oid;
+	*cursor = x == NIL_IDX ? UINT64_MAX : (uint64_t)x + 1;
 	return (int)k;
 }
 
@@ -904,7 +1051,7 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 
 	if (s == NULL || out == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	return entry_value(s, &s->ent[x], out);
@@ -957,7 +1104,7 @@ static inline void
 st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
 	struct burst_ctx *c)
 {
-	c->h[i] = key_hash(k[i].oid, k[i].attr);
+	c->h[i] = key_hash(s, k[i].oid, k[i].attr);
 	c->b[i] = home_bucket(c->h[i], s->nb);
 	rte_prefetch0(&s->bk[c->b[i]]);
 }
@@ -978,6 +1125,7 @@ st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 	} else if (bk->overflow != 0) {
 		/* About 7 % of keys at 80 % load live in a later bucket; without
 		 * this their probe costs two serial cache misses in st_find. */
+		(*s->probe_ctr)++;
 		c->b[i] = next_bucket(c->b[i], s->nb);
 		c->m[i] = M_SPILL;
 		rte_prefetch0(&s->bk[c->b[i]]);
@@ -1067,7 +1215,7 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 	hx = find_entity(s, oid);
 	if (hx == NIL_IDX)
 		return -ENOENT;
-	if (ent_free_count(s) == 0)
+	if (ent_free_count(s) == 0 || !index_has_room(&s->idx, h))
 		return -ENOSPC;
 	{
 		struct cell_hdr nh;
@@ -1115,7 +1263,7 @@ scpp_store_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 {
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	return set_value(s, key_hash(oid, attr), oid, attr, v);
+	return set_value(s, key_hash(s, oid, attr), oid, attr, v);
 }
 
 static inline void
@@ -1153,7 +1301,7 @@ scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	if (entry_pinned(&s->ent[x]))
@@ -1174,7 +1322,7 @@ find_map(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	if (s->ent[x].h.kind != K_MAP)
@@ -1198,7 +1346,7 @@ static inline uint32_t
 mfind_from(const struct scpp_store *s, uint32_t b, unsigned int m, uint64_t h,
 	   uint32_t owner, const struct scpp_value *key)
 {
-	for (;;) {
+	for (unsigned int left = SCPP_STORE_PROBE_MAX;;) {
 		const struct bucket *bk = &s->mbk[b];
 
 		while (m != 0) {
@@ -1208,8 +1356,9 @@ mfind_from(const struct scpp_store *s, uint32_t b, unsigned int m, uint64_t h,
 				return x;
 			m &= m - 1;
 		}
-		if (bk->overflow == 0)
+		if (bk->overflow == 0 || --left == 0)
 			return NIL_IDX;
+		(*s->probe_ctr)++;
 		b = next_bucket(b, s->mnb);
 		m = tag_match(&s->mbk[b], tag_of(h));
 	}
@@ -1237,7 +1386,7 @@ scpp_store_map_create(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	h = key_hash(oid, attr);
+	h = key_hash(s, oid, attr);
 	if (find(s, h, oid, attr) != NIL_IDX)
 		return -EEXIST;
 	rc = set_hashed(s, h, oid, attr, SCPP_VT_NIL, 0, NULL, &nil);
@@ -1263,7 +1412,7 @@ scpp_store_map_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t att
 	owner = find_map(s, oid, attr);
 	if (owner < 0)
 		return (int)owner;
-	m = mfind(s, map_hash((uint32_t)owner, key), (uint32_t)owner, key);
+	m = mfind(s, map_hash(s, (uint32_t)owner, key), (uint32_t)owner, key);
 	if (m == NIL_IDX)
 		return -ENOENT;
 	cell_value(s, &s->ment[m].vh, &s->ment[m].v, out);
@@ -1274,7 +1423,7 @@ static inline void
 mst_hash(unsigned int i, const struct scpp_store *s, uint32_t owner,
 	 const struct scpp_value *k, struct burst_ctx *c)
 {
-	c->h[i] = map_hash(owner, &k[i]);
+	c->h[i] = map_hash(s, owner, &k[i]);
 	c->b[i] = home_bucket(c->h[i], s->mnb);
 	rte_prefetch0(&s->mbk[c->b[i]]);
 }
@@ -1348,19 +1497,19 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		rc = check_value(s, val);
 	if (rc != 0)
 		return rc;
-	h = key_hash(oid, attr);
+	h = key_hash(s, oid, attr);
 	owner = find(s, h, oid, attr);
 	if (owner == NIL_IDX) {
 		if (find_entity(s, oid) == NIL_IDX)
 			return -ENOENT;
-		if (ent_free_count(s) == 0)
+		if (ent_free_count(s) == 0 || !index_has_room(&s->idx, h))
 			return -ENOSPC;
 		new_map = true;
 	} else if (s->ent[owner].h.kind != K_MAP) {
 		return -EMEDIUMTYPE;
 	}
 	if (!new_map) {
-		kh = map_hash(owner, key);
+		kh = map_hash(s, owner, key);
 		m = mfind(s, kh, owner, key);
 		if (m != NIL_IDX) {
 			me = &s->ment[m];
@@ -1368,8 +1517,12 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 					    is_bytes_type(val->type) ? val->p : NULL, val);
 		}
 	}
-	/* A new key: check every resource before touching anything. */
+	/* A new key: check every resource before touching anything. A new
+	 * map's owner will be the entry ent_take() hands out next, so the
+	 * entry's final hash is known now. */
 	if (s->ment_used == s->max_mentries)
+		return -ENOSPC;
+	if (!index_has_room(&s->midx, map_hash(s, new_map ? ent_peek(s) : owner, key)))
 		return -ENOSPC;
 	need[0] = cell_need(key);
 	need[1] = cell_need(val);
@@ -1390,7 +1543,7 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	SCPP_VERIFY(rc == 0);
 	me->rsv = 0;
 	me->owner = owner;
-	me->hash = map_hash(owner, key);
+	me->hash = map_hash(s, owner, key);
 	o = &s->ent[owner];
 	me->next = NIL_IDX;
 	me->prev = o->v.map.tail;
@@ -1403,6 +1556,20 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	index_insert(&s->midx, me->hash, m);
 	stat_add(&s->n_mentries, 1);
 	return 0;
+}
+
+int64_t
+scpp_store_map_home_bucket(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+			   const struct scpp_value *key)
+{
+	int64_t owner;
+
+	if (s == NULL || key == NULL || s->max_mentries == 0)
+		return -EINVAL;
+	owner = find_map(s, oid, attr);
+	if (owner < 0)
+		return owner;
+	return home_bucket(map_hash(s, (uint32_t)owner, key), s->mnb);
 }
 
 int
@@ -1419,7 +1586,7 @@ scpp_store_map_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	owner = find_map(s, oid, attr);
 	if (owner < 0)
 		return (int)owner;
-	m = mfind(s, map_hash((uint32_t)owner, key), (uint32_t)owner, key);
+	m = mfind(s, map_hash(s, (uint32_t)owner, key), (uint32_t)owner, key);
 	if (m == NIL_IDX)
 		return -ENOENT;
 	me = &s->ment[m];
@@ -1496,7 +1663,7 @@ find_bytes(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	if (!is_bytes_type(s->ent[x].h.type) || s->ent[x].h.kind == K_MAP)
@@ -1533,7 +1700,7 @@ scpp_store_bytes_alloc(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return -EINVAL;
 	if (len > s->max_value_len)
 		return -E2BIG;
-	return set_hashed(s, key_hash(oid, attr), oid, attr, type, len, NULL, &nil);
+	return set_hashed(s, key_hash(s, oid, attr), oid, attr, type, len, NULL, &nil);
 }
 
 int

@@ -27,7 +27,11 @@
 
 #define NIL_IDX UINT32_MAX
 #define BUCKET_SLOTS 12
-#define OVERFLOW_SAT 255
+#define OVERFLOW_SAT 65535
+/* At most SCPP_STORE_PROBE_MAX (64) buckets x 12 slots = 768 keys can pass
+ * a bucket, below OVERFLOW_SAT: the 16-bit overflow counts never saturate,
+ * so they always decay on delete and no bucket stays "long" forever. */
+_Static_assert(SCPP_STORE_PROBE_MAX * BUCKET_SLOTS < OVERFLOW_SAT, "no saturation");
 
 /* Cell kinds. */
 enum {
@@ -63,7 +67,10 @@ union payload {
 		uint64_t count;
 	} map;
 	struct {
-		uint64_t nattrs;
+		uint32_t nattrs;
+		uint32_t lnext;  /* live-entity list, creation order */
+		uint32_t lprev;
+		uint32_t rsv;
 	} ent;
 };
 
@@ -95,8 +102,8 @@ _Static_assert(offsetof(struct mentry, v) == 48, "value at 48");
 
 struct bucket {
 	uint8_t tag[BUCKET_SLOTS]; /* 0 = empty slot */
-	uint8_t overflow;          /* keys that probed past this bucket */
-	uint8_t rsv[3];
+	uint16_t overflow;         /* keys that probed past this bucket */
+	uint8_t rsv[2];
 	uint32_t idx[BUCKET_SLOTS];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct bucket) == 64, "bucket is one cache line");
@@ -140,6 +147,8 @@ struct scpp_store {
 	struct mentry *ment;
 	uint8_t *arena;
 	uint64_t max_value_len;
+	uint64_t seed;         /* per-shard hash key (config, or random) */
+	uint64_t *probe_ctr;   /* = &probes: written through const lookups */
 
 	/* Allocation state. */
 	uint32_t max_entries;
@@ -150,6 +159,8 @@ struct scpp_store {
 	uint32_t ment_hiwater;
 	uint32_t ment_free;
 	uint32_t ment_used;
+	uint32_t live_head;    /* live-entity list: first and last header */
+	uint32_t live_tail;
 
 	struct index idx;
 	struct index midx;
@@ -161,6 +172,7 @@ struct scpp_store {
 	uint64_t n_maps;
 	uint64_t n_mentries;
 	uint64_t n_pinned;
+	uint64_t probes;       /* index buckets probed past the home bucket */
 
 	/* below: control path only */
 	struct scpp_oid_gen gen;

@@ -32,6 +32,10 @@ struct fx {
 	char summary[1 << 16];
 };
 
+/* Shard size and hash seed of the next fx_new() (0: the defaults below). */
+static uint32_t fx_max_entries, fx_max_map_entries;
+static uint64_t fx_hash_seed;
+
 static inline struct fx *
 fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 {
@@ -46,8 +50,9 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 		abort();
 	scpp_store_config_init(&cfg);
 	cfg.mem = &scpp_store_mem_libc;
-	cfg.max_entries = 1 << 16;
-	cfg.max_map_entries = 1 << 16;
+	cfg.max_entries = fx_max_entries ? fx_max_entries : 1 << 16;
+	cfg.max_map_entries = fx_max_map_entries ? fx_max_map_entries : 1 << 16;
+	cfg.hash_seed = fx_hash_seed;
 	cfg.extent_bytes = 16 << 20;
 	cfg.oid_node = 1;
 	cfg.oid_epoch = 1;

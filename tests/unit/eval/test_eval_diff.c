@@ -32,16 +32,11 @@
  *
  * Entity order
  * ------------
- * A search with an unbound entity runs in the store's entity order, which
- * the semantics leave to the store (entry-pool order, reused slots included).
- * The reference orders entities by their pool position, read from the real
- * shard with one-entity iterator calls (the cursor after an entity is its
- * position + 1; the last position is found by bisection): positions before
- * the block for entities that existed, after it for entities the block
- * created. An entity created and deleted again within one block (a "ghost")
- * leaves no trace of its position: when a block's result depends on it, every
- * placement of the ghosts among the known positions is tried, and one that
- * reproduces the evaluator's result is accepted (counted as "ghost-resolved").
+ * A search with an unbound entity runs in entity order, which is creation
+ * order (docs/PROTOCOL.md §15; an aborted delete puts the entity back in
+ * its place). The reference keeps its entities in that order: the snapshot
+ * reads them in the store's order, and entities a block creates go last,
+ * in the order they are created.
  * Minted OIDs are predicted from the shard's generator, probed before each
  * block by minting and deleting one entity: minting is sequential.
  *
@@ -263,7 +258,7 @@ utf8_ok(const uint8_t *p, size_t n)
 
 struct m_ent {
 	struct scpp_oid oid;
-	double key; /* entity order: pool position in the real shard */
+	double key; /* entity order: creation order */
 };
 
 /* One attribute of one entity: a plain value, or a map (entries in me[]). */
@@ -464,41 +459,21 @@ ent_order(const struct model *m, int *idx)
 
 /* ------------------------------------------------------- reading the shard */
 
-/* Position of the last entity, at or after @lo (its cursor is UINT64_MAX, so
- * bisect for the largest cursor that still yields an entity). */
-static uint64_t
-last_position(const struct scpp_store *s, uint64_t lo)
-{
-	uint64_t hi = UINT64_C(1) << 31;
-	struct scpp_oid o;
-
-	while (hi - lo > 1) {
-		uint64_t mid = lo + (hi - lo) / 2, c = mid;
-
-		if (scpp_store_entity_iter(s, &c, &o, 1) == 1)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Read the whole shard into @m, through the store API only. */
 static void
 snapshot(const struct scpp_store *s, const struct scpp_store_dict *d, struct model *m)
 {
 	struct scpp_store_attr at[16];
 	struct scpp_value keys[16], vals[16];
-	uint64_t cur = 0, prev, c;
+	uint64_t cur = 0, c;
 	struct scpp_oid o;
 	int n;
 
 	m->ne = m->nt = m->nm = 0;
 	for (;;) {
-		prev = cur;
 		if (scpp_store_entity_iter(s, &cur, &o, 1) != 1)
 			break;
-		m_add_ent(m, o, (double)(cur != UINT64_MAX ? cur - 1 : last_position(s, prev)));
+		m_add_ent(m, o, (double)m->ne);
 		if (cur == UINT64_MAX)
 			break;
 	}
@@ -749,7 +724,6 @@ struct result {
 	int nst;
 	struct rstat st[MAX_ST];
 	size_t peak;            /* reference: largest table after any command */
-	int ghosts;             /* reference: created-and-deleted entities */
 	int nstatus_records;    /* real: STATUS records in the reply */
 	bool bad_reply;
 };
@@ -816,11 +790,8 @@ tab_push(struct rtab *t, const struct rrow *row)
 
 struct ref {
 	struct model *m;            /* the state, changed as commands run */
-	const struct model *after;  /* the real shard after the block (positions) */
 	struct scpp_oid next_oid;   /* next OID the shard mints */
-	const double *ghost_key;    /* positions to try for ghosts (NULL: last) */
-	int nghost_key;
-	int ghosts;                 /* created entities with no known position */
+	int created;                /* entities created so far in the block */
 	struct rtab tab[2];
 	uint32_t max_statuses;
 };
@@ -1069,18 +1040,11 @@ ref_del(struct ref *R, const struct gcmd *c, const struct rrow *in)
 	return NULL;
 }
 
+/* Created entities follow every existing one, in creation order. */
 static double
-created_key(struct ref *R, struct scpp_oid o)
+created_key(struct ref *R)
 {
-	int x = ent_find(R->after, o);
-
-	if (x >= 0)
-		return R->after->ent[x].key;
-	/* A ghost: created and gone again by the end of the block. */
-	x = R->ghosts++;
-	if (R->ghost_key != NULL && x < R->nghost_key)
-		return R->ghost_key[x];
-	return 1e12 + x;
+	return 1e12 + R->created++;
 }
 
 static const char *
@@ -1099,7 +1063,7 @@ ref_create(struct ref *R, const struct gcmd *c, const struct rrow *in, struct rt
 		return "EINVAL";
 	e = R->next_oid;
 	R->next_oid.lo++;
-	m_add_ent(R->m, e, created_key(R, e));
+	m_add_ent(R->m, e, created_key(R));
 	m_set(R->m, e, &ta, &t.v);
 	o = *in;
 	o.v[d.var] = rv_oid(e);
@@ -1256,7 +1220,7 @@ ref_run(struct ref *R, const struct gblock *g, const struct model *before, struc
 
 	model_copy(R->m, before);
 	result_reset(res);
-	R->ghosts = 0;
+	R->created = 0;
 	res->ncols = g->ncols;
 	for (int i = 0; i < g->ncols; i++)
 		snprintf(res->col[i], sizeof(res->col[i]), "%s", var_name[g->col[i]]);
@@ -1370,7 +1334,7 @@ struct rig {
 	uint64_t seed;
 	char text[8192];
 	/* statistics */
-	uint64_t blocks, aborted, errors, rows, ghost_resolved, mismatches, limit_aborts;
+	uint64_t blocks, aborted, errors, rows, mismatches, limit_aborts;
 	uint64_t ops[SCPP_OP_COUNT];
 };
 
@@ -2247,65 +2211,6 @@ is_limit_name(const char *n)
 	       strcmp(n, "EMSGSIZE") == 0;
 }
 
-/* Run the reference with ghosts at @keys; true if it reproduces the real
- * result and state. */
-static bool
-try_ghosts(struct rig *g, const struct gblock *b, const double *keys, int n, char *why,
-	   size_t size)
-{
-	g->R.ghost_key = keys;
-	g->R.nghost_key = n;
-	ref_run(&g->R, b, g->before, &g->alt);
-	g->R.ghost_key = NULL;
-	return results_same(&g->alt, g->R.m, &g->real, g->after, why, size);
-}
-
-/* The result depends on where ghosts sit in the entity order: try every
- * placement for up to two ghosts (each in every gap between known
- * positions, both relative orders), random placements beyond that. */
-static bool
-resolve_ghosts(struct rig *g, const struct gblock *b, int nghosts)
-{
-	double known[2 * M_ENT], gap[2 * M_ENT + 1], keys[64];
-	int nk = 0, ng = 0;
-	char why[256];
-
-	for (int i = 0; i < g->before->ne; i++)
-		known[nk++] = g->before->ent[i].key;
-	for (int i = 0; i < g->after->ne; i++)
-		known[nk++] = g->after->ent[i].key;
-	gap[ng++] = -1;
-	for (int i = 0; i < nk; i++)
-		gap[ng++] = known[i] + 0.5;
-	if (nghosts == 1) {
-		for (int i = 0; i < ng; i++) {
-			keys[0] = gap[i];
-			if (try_ghosts(g, b, keys, 1, why, sizeof(why)))
-				return true;
-		}
-		return false;
-	}
-	if (nghosts == 2) {
-		for (int i = 0; i < ng; i++)
-			for (int j = 0; j < ng; j++)
-				for (int o = 0; o < 2; o++) {
-					keys[0] = gap[i] + (o ? 0.2 : 0.1);
-					keys[1] = gap[j] + (o ? 0.1 : 0.2);
-					if (try_ghosts(g, b, keys, 2, why, sizeof(why)))
-						return true;
-				}
-		return false;
-	}
-	for (int t = 0; t < 4000; t++) {
-		for (int i = 0; i < nghosts && i < 64; i++)
-			keys[i] = gap[test_rand_below(&g->seed, (uint64_t)ng)] +
-				  (double)test_rand_below(&g->seed, 1000) / 2000.0;
-		if (try_ghosts(g, b, keys, nghosts < 64 ? nghosts : 64, why, sizeof(why)))
-			return true;
-	}
-	return false;
-}
-
 /* One block: generate, run both, compare; the real state becomes the next
  * block's starting state. @lim: the limits in force (NULL: defaults). */
 static void
@@ -2320,7 +2225,6 @@ one_block(struct rig *g, const struct scpp_eval_limits *lim)
 	gen_block(&gn, &b);
 	print_block(&b, g->text, sizeof(g->text));
 	g->R.next_oid = probe_next_oid(g->f);
-	g->R.after = g->after;
 	g->R.m = g->refm;
 	real_run(g->f, g->text, &g->real);
 	snapshot(g->f->store, g->f->dict, g->after);
@@ -2347,10 +2251,6 @@ one_block(struct rig *g, const struct scpp_eval_limits *lim)
 		goto next;
 	}
 	ok = results_same(&g->ref, g->R.m, &g->real, g->after, why, sizeof(why));
-	if (!ok && g->ref.ghosts > 0 && resolve_ghosts(g, &b, g->ref.ghosts)) {
-		ok = true;
-		g->ghost_resolved++;
-	}
 	if (ok && lim != NULL && g->ref.peak > lim->max_rows &&
 	    g->ref.outcome != SCPP_OUTCOME_ABORTED) {
 		ok = false;
@@ -2418,10 +2318,10 @@ rig_summary(const struct rig *g, const char *what, double secs)
 	printf("# %s: %" PRIu64 " blocks (get %" PRIu64 ", set %" PRIu64 ", del %" PRIu64
 	       ", create %" PRIu64 ", alloc %" PRIu64 ", copy %" PRIu64 " commands), %" PRIu64
 	       " aborted, %" PRIu64 " with errors, %" PRIu64 " rows, %" PRIu64
-	       " limit aborts, %" PRIu64 " ghost-resolved, %" PRIu64 " mismatches, %.1f s\n",
+	       " limit aborts, %" PRIu64 " mismatches, %.1f s\n",
 	       what, g->blocks, g->ops[SCPP_OP_GET], g->ops[SCPP_OP_SET], g->ops[SCPP_OP_DEL],
 	       g->ops[SCPP_OP_CREATE], g->ops[SCPP_OP_ALLOC], g->ops[SCPP_OP_COPY], g->aborted,
-	       g->errors, g->rows, g->limit_aborts, g->ghost_resolved, g->mismatches, secs);
+	       g->errors, g->rows, g->limit_aborts, g->mismatches, secs);
 }
 
 static double
@@ -2487,7 +2387,7 @@ test_eval_diff_limit_aborts_leave_state_unchanged(void **state)
 		if (test_rand_below(&g->seed, 4) == 0)
 			lim.max_bytes = 4 + test_rand_below(&g->seed, 40);
 		if (test_rand_below(&g->seed, 4) == 0)
-			lim.max_result = 120 + (uint32_t)test_rand_below(&g->seed, 200);
+			lim.max_result = SCPP_EVAL_MIN_RESULT + (uint32_t)test_rand_below(&g->seed, 200);
 		scpp_eval_ctx_free(g->f->ctx);
 		g->f->ctx = scpp_eval_ctx_create(&lim, -1, false);
 		assert_non_null(g->f->ctx);
