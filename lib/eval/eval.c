@@ -443,12 +443,62 @@ acache_slot(struct scpp_eval_ctx *c, const uint8_t *p, uint32_t len)
 	return &c->acache[a >> 56];
 }
 
-static int64_t
-attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
+/* Provisional id of a name this block introduced, or 0. */
+static uint32_t
+pending_find(const struct scpp_eval_ctx *c, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < c->npend; i++)
+		if (c->pend[i].len == len && memcmp(c->pend[i].p, p, len) == 0)
+			return EVAL_PENDING_ID0 + i;
+	return 0;
+}
+
+int64_t
+eval_name_id(struct scpp_eval_ctx *c, const struct scpp_eval_env *env, const uint8_t *p,
+	     uint32_t len, bool intern)
 {
 	uint32_t *slot;
 	const char *name;
 	size_t nlen = 0;
+	int64_t id;
+
+	/* A name this block made pending stays pending for the whole block,
+	 * even if another lcore interns it meanwhile: one name, one id. */
+	if (c->npend > 0 && (id = pending_find(c, p, len)) != 0)
+		return id;
+	slot = acache_slot(c, p, len);
+	name = *slot != 0 ? scpp_store_dict_name(env->dict, *slot, &nlen) : NULL;
+	if (name != NULL && nlen == len && memcmp(name, p, nlen) == 0)
+		return *slot;
+	id = scpp_store_dict_lookup(env->dict, (const char *)p, len);
+	if (id > 0) {
+		*slot = (uint32_t)id;
+		return id;
+	}
+	/* Not in the dictionary (a name too long for it cannot be there
+	 * either): new, or nothing has it. */
+	if (!intern)
+		return 0;
+	if (len > SCPP_STORE_ATTR_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (c->npend == EVAL_PENDING_MAX)
+		return -ENOSPC;
+	c->pend[c->npend].p = p;
+	c->pend[c->npend].len = len;
+	c->pend[c->npend].id = 0;
+	return EVAL_PENDING_ID0 + c->npend++;
+}
+
+/*
+ * Attribute id of a bound attribute-name term: > 0, or 0 if nothing can
+ * have the name (never interned, not written in this block), or <0 on
+ * error. With @intern (a write), a name neither the dictionary nor the
+ * block has becomes a pending name; it reaches the dictionary only if the
+ * block commits with a triple that uses it (names_commit()).
+ */
+static int64_t
+attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
+{
 	char buf[64];
 	int64_t id;
 
@@ -457,35 +507,36 @@ attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
 			    vtext(buf, sizeof(buf), &t->v));
 	if (!t->is_var && r->ctx->term_attr[ti] != 0)
 		return r->ctx->term_attr[ti];
-	slot = acache_slot(r->ctx, t->v.p, t->v.len);
-	name = *slot != 0 ? scpp_store_dict_name(r->env->dict, *slot, &nlen) : NULL;
-	if (name != NULL && nlen == t->v.len && memcmp(name, t->v.p, nlen) == 0) {
-		id = *slot;
-	} else {
-		if (intern)
-			id = scpp_store_dict_intern(r->env->dict, (const char *)t->v.p, t->v.len);
-		else
-			id = scpp_store_dict_lookup(r->env->dict, (const char *)t->v.p, t->v.len);
-		if (id == -ENOENT)
-			return 0; /* not cached: the name may be interned later */
-		if (id < 0)
-			return fail(r, (int)id, "attribute %s: %s",
-				    vtext(buf, sizeof(buf), &t->v), scpp_strerror((int)id));
-		*slot = (uint32_t)id;
-	}
-	if (!t->is_var)
+	id = eval_name_id(r->ctx, r->env, t->v.p, t->v.len, intern);
+	if (id == -ENAMETOOLONG)
+		return fail(r, -ENAMETOOLONG, "attribute name of %u bytes: at most %u",
+			    t->v.len, SCPP_STORE_ATTR_NAME_MAX);
+	if (id == -ENOSPC)
+		return fail(r, -ENOSPC, "attribute %s: a block may introduce at most %u new "
+			    "attribute names", vtext(buf, sizeof(buf), &t->v), EVAL_PENDING_MAX);
+	if (id > 0 && !t->is_var)
 		r->ctx->term_attr[ti] = (uint32_t)id;
 	return id;
+}
+
+struct scpp_value
+eval_attr_name(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, uint32_t id)
+{
+	size_t len = 0;
+	const char *n;
+
+	if (eval_is_pending(id) && id - EVAL_PENDING_ID0 < ctx->npend)
+		return scpp_value_str((const char *)ctx->pend[id - EVAL_PENDING_ID0].p,
+				      ctx->pend[id - EVAL_PENDING_ID0].len);
+	/* Dictionary names live as long as the dictionary: no copy needed. */
+	n = scpp_store_dict_name(env->dict, id, &len);
+	return scpp_value_str(n != NULL ? n : "", (uint32_t)len);
 }
 
 static struct scpp_value
 attr_name(const struct run *r, uint32_t id)
 {
-	size_t len = 0;
-	const char *n = scpp_store_dict_name(r->env->dict, id, &len);
-
-	/* Dictionary names live as long as the dictionary: no copy needed. */
-	return scpp_value_str(n != NULL ? n : "", (uint32_t)len);
+	return eval_attr_name(r->ctx, r->env, id);
 }
 
 /* ------------------------------------------------------------------- undo */
@@ -973,6 +1024,20 @@ store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid
 		    (const char *)n.p, scpp_strerror(rc));
 }
 
+/* Schema entities change only through `set`/`del`/`create`, which go
+ * through the schema edit (checked against the metaschema and the
+ * instances); a byte-level write would bypass both. */
+static SCPP_COLD int
+schema_write_refused(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
+{
+	char b1[64];
+	struct scpp_value n = attr_name(r, (uint32_t)aid);
+
+	return fail(r, -SCPP_E_SCHEMA, "%s %s.%.*s: a schema entity (Type or Attribute) "
+		    "changes only with set, del or create", op, otext(b1, sizeof(b1), e),
+		    (int)n.len, (const char *)n.p);
+}
+
 static int
 op_set(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
@@ -1169,6 +1234,16 @@ op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	rc = eval_schema_create(r->ctx, r->env, e, &type.v, &r->st);
 	if (rc == 0)
 		rc = remember(r, e, 1);
+	if (rc == 0 && r->env->schema == NULL) {
+		/* Free-form: `type` may be a name this block introduced; then
+		 * its triple needs a record for names_commit() to find it. */
+		int64_t tid = eval_name_id(c, r->env, (const uint8_t *)SCPP_SCHEMA_TYPE_ATTR,
+					   (uint32_t)strlen(SCPP_SCHEMA_TYPE_ATTR), false);
+
+		if (tid > 0 && eval_is_pending((uint32_t)tid) &&
+		    undo_push(r, UNDO_TRIPLE, e, (uint32_t)tid) == NULL)
+			rc = -SCPP_E_LIMIT_STEPS;
+	}
 	if (rc < 0) {
 		SCPP_VERIFY(scpp_store_entity_delete(r->env->store, e) == 0);
 		c->nundo--;
@@ -1228,6 +1303,8 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return rc;
 	if (!scpp_store_entity_exists(s, e))
 		return store_fail(r, -ENOENT, "alloc", e, aid);
+	if (eval_schema_is_schema_entity(r->env, e))
+		return schema_write_refused(r, "alloc", e, aid);
 	rc = scpp_store_get(s, e, (uint32_t)aid, &old);
 	if (rc != -ENOENT)
 		return store_fail(r, -EEXIST, "alloc", e, aid);
@@ -1314,6 +1391,8 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			    (unsigned long long)src.off, (unsigned long long)len, sv.len);
 	if (!scpp_store_entity_exists(s, dst.e))
 		return store_fail(r, -ENOENT, "copy to", dst.e, dst.aid);
+	if (eval_schema_is_schema_entity(r->env, dst.e))
+		return schema_write_refused(r, "copy to", dst.e, dst.aid);
 
 	/* Bounce through the arena: source and destination may overlap or be
 	 * the same value, and the store may move either on a resize. */
@@ -1388,6 +1467,96 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return store_fail(r, rc, "copy to", dst.e, dst.aid);
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ new names */
+
+static bool
+undo_names_attr(const struct undo *u)
+{
+	return u->kind != UNDO_ENTITY_CREATED && u->kind != UNDO_ENTITY_DELETED;
+}
+
+static bool
+triple_exists(const struct scpp_store *s, struct scpp_oid e, uint32_t attr)
+{
+	struct scpp_value v;
+	int rc = scpp_store_get(s, e, attr, &v);
+
+	return rc == 0 || rc == -EMEDIUMTYPE;
+}
+
+/*
+ * The block commits: intern the pending names that a surviving triple
+ * uses, and give those triples their dictionary ids. Every triple with a
+ * provisional id was created in this block, so the undo log lists them
+ * all. Names that nothing uses any more (a failed command's, or a triple
+ * deleted again) are never interned. On failure (the dictionary is full,
+ * or an index window is) every rename is reversed, which cannot fail: in
+ * reverse order each one finds the index as it was right after its
+ * forward rename, with the slot that rename freed still free. Interned
+ * names stay (the dictionary is append-only), unused.
+ */
+static int
+names_commit(struct run *r)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	struct scpp_store *s = r->env->store;
+	uint64_t used = 0;
+	char buf[96];
+	int rc = 0;
+	uint32_t k;
+
+	for (k = 0; k < c->nundo; k++) {
+		const struct undo *u = &c->undo[k];
+
+		if (undo_names_attr(u) && eval_is_pending(u->attr) &&
+		    !((used >> (u->attr - EVAL_PENDING_ID0)) & 1) &&
+		    triple_exists(s, u->oid, u->attr))
+			used |= UINT64_C(1) << (u->attr - EVAL_PENDING_ID0);
+	}
+	for (uint32_t i = 0; i < c->npend; i++) {
+		struct scpp_value n = scpp_value_str((const char *)c->pend[i].p, c->pend[i].len);
+		int64_t id;
+
+		if (!((used >> i) & 1))
+			continue;
+		id = scpp_store_dict_intern(r->env->dict, (const char *)c->pend[i].p, c->pend[i].len);
+		if (id < 0)
+			return fail(r, (int)id, "attribute %s: the attribute dictionary cannot take "
+				    "it: %s", vtext(buf, sizeof(buf), &n), scpp_strerror((int)id));
+		c->pend[i].id = (uint32_t)id;
+	}
+	for (k = 0; k < c->nundo; k++) {
+		struct undo *u = &c->undo[k];
+
+		if (!undo_names_attr(u) || !eval_is_pending(u->attr) ||
+		    !((used >> (u->attr - EVAL_PENDING_ID0)) & 1))
+			continue;
+		rc = scpp_store_attr_rename(s, u->oid, u->attr,
+					    c->pend[u->attr - EVAL_PENDING_ID0].id);
+		if (rc == 0)
+			u->renamed = 1;
+		else if (rc != -ENOENT) /* -ENOENT: renamed already, or gone */
+			break;
+		rc = 0;
+	}
+	if (rc == 0)
+		return 0;
+	while (k-- > 0) {
+		struct undo *u = &c->undo[k];
+
+		if (u->renamed)
+			SCPP_VERIFY(scpp_store_attr_rename(s, u->oid,
+							   c->pend[u->attr - EVAL_PENDING_ID0].id,
+							   u->attr) == 0);
+	}
+	{
+		struct scpp_value n = attr_name(r, c->undo[k].attr);
+
+		return fail(r, rc, "attribute %s: cannot store it under its dictionary id: %s",
+			    vtext(buf, sizeof(buf), &n), scpp_strerror(rc));
+	}
 }
 
 /* ----------------------------------------------------------------- driver */
@@ -1598,6 +1767,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->probes_seen = *ctx->probes;
 	ctx->bytes = 0;
 	ctx->commands_done = 0;
+	ctx->npend = 0;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
 	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
 	memset(ctx->status_count, 0, sizeof(ctx->status_count[0]) * b->nvars);
@@ -1633,7 +1803,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
 		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
 			continue; /* deleted again in the block */
-		rc = eval_schema_check_object(env, ctx->created[i], ctx->created_flag[i], &r.st);
+		rc = eval_schema_check_object(ctx, env, ctx->created[i], ctx->created_flag[i], &r.st);
 		if (rc < 0)
 			stamp(&r, &r.st);
 	}
@@ -1685,8 +1855,12 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		}
 		w->size = saved_size;
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		fail(&r, rc, "result exceeds %zu bytes", limit_len);
+	/* Last, since nothing may undo the block after it: new names. */
+	if (rc == 0 && ctx->npend > 0)
+		rc = names_commit(&r);
+	if (rc < 0) {
 		r.cmd_index = b->ncmds;
 		stamp(&r, &r.st);
 		undo_to(&r, 0);

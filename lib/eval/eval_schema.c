@@ -16,15 +16,17 @@
 #include "eval_priv.h"
 #include "scpp_schema.h"
 
+/* The id of `type`: the schema's, or (free-form) the block's id for the
+ * name, pending until the block commits like any new name. */
 static uint32_t
-type_attr_id(const struct scpp_eval_env *env)
+type_attr_id(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env)
 {
 	int64_t id;
 
 	if (env->schema != NULL)
 		return scpp_schema_type_attr_id(env->schema);
-	id = scpp_store_dict_intern(env->dict, SCPP_SCHEMA_TYPE_ATTR,
-				    strlen(SCPP_SCHEMA_TYPE_ATTR));
+	id = eval_name_id(ctx, env, (const uint8_t *)SCPP_SCHEMA_TYPE_ATTR,
+			  (uint32_t)strlen(SCPP_SCHEMA_TYPE_ATTR), true);
 	return id > 0 ? (uint32_t)id : 0;
 }
 
@@ -41,12 +43,23 @@ type_of(const struct scpp_eval_env *env, struct scpp_oid e)
 }
 
 static int
-violation(const struct scpp_eval_env *env, int rc, const struct scpp_schema_violation *viol,
-	  struct scpp_status *st)
+violation(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, int rc,
+	  const struct scpp_schema_violation *viol, struct scpp_status *st)
 {
 	char msg[SCPP_STATUS_MSG_MAX];
 
-	(void)env;
+	if (viol->kind == SCPP_SCHEMA_V_UNKNOWN_ATTR && viol->attr == NULL && ctx != NULL) {
+		/* The schema knows only the names it declares: name the
+		 * attribute from the dictionary (or the block's new names). */
+		struct scpp_value n = eval_attr_name(ctx, env, viol->attr_id);
+		char ent[SCPP_OID_STR_MAX];
+
+		scpp_oid_format(ent, sizeof(ent), viol->entity);
+		scpp_status_set(st, -SCPP_E_SCHEMA, "schema", "%s: type %s has no attribute '%.*s'",
+				ent, viol->type != NULL ? scpp_schema_type_name(viol->type) : "?",
+				(int)n.len, (const char *)n.p);
+		return -SCPP_E_SCHEMA;
+	}
 	scpp_schema_violation_format(msg, sizeof(msg), viol);
 	/* A missing reference target is ENOENT; every other rejection is the
 	 * schema saying no (EINVAL, code E_SCHEMA). */
@@ -95,8 +108,12 @@ edit_begin(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, struct sc
 static int
 edit_fail(int rc, const struct scpp_schema_diag *diag, struct scpp_status *st)
 {
-	scpp_status_set(st, rc == -EINVAL ? -SCPP_E_SCHEMA : rc, "schema", "%s: %s",
-			diag->path, diag->reason);
+	if (diag->path[0] == '\0' && diag->reason[0] == '\0')
+		scpp_status_set(st, rc == -EINVAL ? -SCPP_E_SCHEMA : rc, "schema",
+				"schema change refused: %s", scpp_strerror(rc));
+	else
+		scpp_status_set(st, rc == -EINVAL ? -SCPP_E_SCHEMA : rc, "schema", "%s: %s",
+				diag->path, diag->reason);
 	return rc == -EINVAL ? -SCPP_E_SCHEMA : rc;
 }
 
@@ -139,7 +156,7 @@ eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 		break;
 	}
 	if (rc < 0)
-		return violation(env, rc, &viol, st);
+		return violation(ctx, env, rc, &viol, st);
 	/* An untyped entity that gets a type must be complete at the end. */
 	if (t == NULL && key == NULL && attr == scpp_schema_type_attr_id(env->schema))
 		return 1;
@@ -153,11 +170,12 @@ eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	const struct scpp_schema_type *t = NULL;
 	struct scpp_value tv = *type;
 	char name[SCPP_SCHEMA_NAME_MAX + 1];
-	uint32_t id = type_attr_id(env);
+	uint32_t id = type_attr_id(ctx, env);
 	int rc;
 
 	if (id == 0) {
-		scpp_status_set(st, -ENOSPC, "eval", "cannot intern attribute type");
+		scpp_status_set(st, -ENOSPC, "eval", "create: no id for attribute type: the block "
+				"introduces too many new attribute names");
 		return -ENOSPC;
 	}
 	if (env->schema != NULL) {
@@ -195,8 +213,8 @@ eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 }
 
 int
-eval_schema_check_object(const struct scpp_eval_env *env, struct scpp_oid e, bool created,
-			 struct scpp_status *st)
+eval_schema_check_object(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			 struct scpp_oid e, bool created, struct scpp_status *st)
 {
 	const struct scpp_schema_type *t;
 	struct scpp_schema_violation viol;
@@ -218,7 +236,7 @@ eval_schema_check_object(const struct scpp_eval_env *env, struct scpp_oid e, boo
 					      : SCPP_SCHEMA_CHECK_ALL_ATTRS,
 				      &acc, &viol);
 	if (rc < 0)
-		return violation(env, rc, &viol, st);
+		return violation(ctx, env, rc, &viol, st);
 	return 0;
 }
 
@@ -245,8 +263,19 @@ eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 		return 0; /* map entries may always be deleted */
 	rc = scpp_schema_check_del(env->schema, t, e, attr, &viol);
 	if (rc < 0)
-		return violation(env, rc, &viol, st);
+		return violation(ctx, env, rc, &viol, st);
 	return 0;
+}
+
+bool
+eval_schema_is_schema_entity(const struct scpp_eval_env *env, struct scpp_oid e)
+{
+	const struct scpp_schema_type *t;
+
+	if (env->schema == NULL)
+		return false;
+	t = type_of(env, e);
+	return t != NULL && scpp_schema_type_is_meta(t);
 }
 
 uint8_t

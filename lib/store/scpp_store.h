@@ -71,10 +71,9 @@
  * scpp_store_stats_get() is the one exception: it reads counters with relaxed
  * atomics and may be called from the telemetry thread; figures may be
  * slightly stale but each is individually consistent.
- * The dictionary has lock-free readers on any thread and writers serialised
- * by an internal spinlock (normally only the control thread writes). It is
- * append-only, so readers never see memory being reclaimed: see
- * struct scpp_store_dict.
+ * The dictionary is lock-free for readers and writers on any thread (workers
+ * intern the new names of a block when it commits). It is append-only, so
+ * readers never see memory being reclaimed: see struct scpp_store_dict.
  *
  * Errors
  * ------
@@ -476,6 +475,20 @@ unsigned int scpp_store_set_burst(struct scpp_store *s,
  */
 int scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
 
+/**
+ * Change the attribute id of triple (@p oid, @p from) to @p to, keeping its
+ * value (plain or map, with all entries) and its place in the entity's
+ * attribute order. O(1). The evaluator uses it when a block that wrote a
+ * new attribute name under a provisional id commits and the name gets its
+ * dictionary id.
+ *
+ * @return 0; -ENOENT (no such triple); -EEXIST (@p to exists on @p oid);
+ *   -ENOSPC (no free index slot near @p to's home: nothing changed);
+ *   -EINVAL (attr 0 on either side).
+ */
+int scpp_store_attr_rename(struct scpp_store *s, struct scpp_oid oid, uint32_t from,
+			   uint32_t to);
+
 /* ------------------------------------------------------------------- maps */
 
 /**
@@ -638,12 +651,16 @@ int scpp_store_bytes_unpin(struct scpp_store *s, struct scpp_oid oid, uint32_t a
  * Append-only: a name, once interned, keeps its id and its bytes at a fixed
  * address for the dictionary's lifetime. Readers (any thread) are lock-free
  * and wait-free: they find ids through a fixed-size open-addressing index
- * whose slots are written once, with a release store, after the name's
- * record is complete; readers load slots with acquire. Nothing is ever
- * moved or freed while the dictionary lives, so there is nothing to reclaim
- * and no RCU grace period is needed: attribute names are schema vocabulary,
- * bounded and never retired (retiring one would require scanning every
- * shard anyway). Writers are serialised by a spinlock.
+ * whose slots are written once, with a release compare-and-swap, after the
+ * name's record is complete; readers load slots with acquire. Writers are
+ * lock-free too: ids and name bytes are reserved with compare-and-swap, and
+ * two writers of the same new name agree on the id whose slot CAS won (the
+ * other id stays an unnamed hole). Nothing is ever moved or freed while the
+ * dictionary lives, so there is nothing to reclaim and no RCU grace period
+ * is needed: attribute names are schema vocabulary, bounded and never
+ * retired (retiring one would require scanning every shard anyway). The
+ * evaluator interns a block's new names only when the block commits, so
+ * failed requests cannot fill it (lib/eval).
  */
 
 /**
@@ -659,7 +676,8 @@ void scpp_store_dict_free(struct scpp_store_dict *d);
 
 /**
  * Intern @p name (@p len bytes, any bytes but usually UTF-8): return its id,
- * adding it if new. Any thread (writers serialise on a spinlock).
+ * adding it if new. Any thread; lock-free (never blocks, never spins on
+ * another writer).
  *
  * @return the id (1 .. max_attrs) as a positive value; -EINVAL (NULL name,
  *   len 0 or > SCPP_STORE_ATTR_NAME_MAX); -ENOSPC (no id or name bytes
@@ -686,7 +704,11 @@ int64_t scpp_store_dict_lookup(const struct scpp_store_dict *d,
 const char *scpp_store_dict_name(const struct scpp_store_dict *d, uint32_t id,
 				 size_t *len);
 
-/** Number of names interned so far (ids are 1 .. count). Any thread. */
+/**
+ * Number of names interned so far. Ids are in 1 .. max_attrs and usually
+ * 1 .. count; a race of two writers on one new name leaves a hole (an id
+ * scpp_store_dict_name() answers NULL for). Any thread.
+ */
 uint32_t scpp_store_dict_count(const struct scpp_store_dict *d);
 
 #endif /* SCPP_STORE_H */

@@ -1312,6 +1312,31 @@ scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 	return 0;
 }
 
+int
+scpp_store_attr_rename(struct scpp_store *s, struct scpp_oid oid, uint32_t from, uint32_t to)
+{
+	uint64_t hf, ht;
+	uint32_t x;
+
+	if (s == NULL || from == SCPP_STORE_ATTR_NONE || to == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	hf = key_hash(s, oid, from);
+	ht = key_hash(s, oid, to);
+	x = find(s, hf, oid, from);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	if (find(s, ht, oid, to) != NIL_IDX)
+		return -EEXIST;
+	if (!index_has_room(&s->idx, ht))
+		return -ENOSPC;
+	/* Map entries name their owner by entry index, not by attribute,
+	 * so a map keeps every entry through the rename. */
+	index_remove(&s->idx, hf, x);
+	s->ent[x].attr = to;
+	index_insert(&s->idx, ht, x);
+	return 0;
+}
+
 /* ----------------------------------------------------------------- maps */
 
 /* Find the map attribute: entry index or a negative errno. */

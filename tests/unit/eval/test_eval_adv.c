@@ -373,6 +373,181 @@ test_adv_limits_outside_their_range_are_refused(void **state)
 	assert_int_equal(scpp_eval_limits_check(&lim, NULL, NULL, NULL), 0);
 }
 
+/* ---- nothing exhaustible by failure: new attribute names ---------------- */
+
+/* 10 000 blocks with fresh names that fail or abort: the dictionary does
+ * not change (issue 11: 17 such blocks used to fill 4 096 names). */
+static void
+test_adv_dictionary_flood_by_failing_blocks_changes_nothing(void **state)
+{
+	struct fx *f = fx_new(false, NULL);
+	struct scpp_store_stats before, after;
+	char text[256];
+	uint32_t count;
+
+	(void)state;
+	assert_string_equal(fx_run(f, "create %x T ; return %x"), "cols=x rows=[@0.1.0.1.1] end=ok");
+	count = scpp_store_dict_count(f->dict);
+	scpp_store_stats_get(f->store, &before);
+	for (int i = 0; i < 10000; i++) {
+		switch (i % 4) {
+		case 0: /* the issue's block: a set on a missing entity */
+			snprintf(text, sizeof(text), "set @0.1.0.9.9 junk_%d 1 !%%e", i);
+			assert_string_equal(fx_run(f, text), "cols=e rows=[1u] st=ENOENT@0 end=errors");
+			break;
+		case 1: /* a write that succeeded, in a block that aborts */
+			snprintf(text, sizeof(text),
+				 "set @0.1.0.1.1 fresh_%d 1 ; set @0.1.0.1.1 m_%d[1] 2 ; "
+				 "alloc @0.1.0.1.1 b_%d 4u ; set @0.1.0.9.9 x 1", i, i, i);
+			assert_string_equal(fx_run(f, text), "cols= rows= st=ENOENT@3 end=aborted");
+			break;
+		case 2: /* written and deleted again in one block */
+			snprintf(text, sizeof(text), "set @0.1.0.1.1 gone_%d 1 ; del @0.1.0.1.1 gone_%d",
+				 i, i);
+			assert_string_equal(fx_run(f, text), "cols= rows= end=ok");
+			break;
+		default: /* a new name only read */
+			snprintf(text, sizeof(text), "get %%e never_%d %%v ; get @0.1.0.1.1 never_%d %%w !%%s",
+				 i, i);
+			assert_string_equal(fx_run(f, text), "cols=e,v,w,s rows= end=ok");
+			break;
+		}
+	}
+	assert_int_equal(scpp_store_dict_count(f->dict), count);
+	assert_true(scpp_store_dict_lookup(f->dict, "fresh_1", 7) == -ENOENT);
+	assert_true(scpp_store_dict_lookup(f->dict, "junk_0", 6) == -ENOENT);
+	scpp_store_stats_get(f->store, &after);
+	assert_true(after.triples == before.triples && after.entities == before.entities);
+	/* The dictionary still takes a name that a committed block uses. */
+	assert_string_equal(fx_run(f, "set @0.1.0.1.1 kept 1"), "cols= rows= end=ok");
+	assert_int_equal(scpp_store_dict_count(f->dict), count + 1);
+	assert_true(scpp_store_dict_lookup(f->dict, "kept", 4) > 0);
+	assert_string_equal(fx_run(f, "get @0.1.0.1.1 kept %v"), "cols=v rows=[1] end=ok");
+	fx_free(f);
+}
+
+/* Inside the block a new name behaves like any other; at commit it gets
+ * its dictionary id, and the triples (plain, map, bytes) are found by it. */
+static void
+test_adv_new_names_are_interned_when_the_block_commits(void **state)
+{
+	struct fx *f = fx_new(false, NULL);
+	uint32_t count;
+
+	(void)state;
+	fx_run(f, "create %x T");
+	count = scpp_store_dict_count(f->dict);
+	assert_string_equal(fx_run(f, "set @0.1.0.1.1 n1 \"v\" ; set @0.1.0.1.1 n2[\"k\"] 2 ; "
+				   "alloc @0.1.0.1.1 n3 2u ; get @0.1.0.1.1 %a %v ; "
+				   "get @0.1.0.1.1 n2[%k] %w ; return %a %k"),
+			    "cols=a,k rows=[\"type\"|\"k\"][\"n1\"|\"k\"][\"n3\"|\"k\"] end=ok");
+	assert_int_equal(scpp_store_dict_count(f->dict), count + 3);
+	assert_string_equal(fx_run(f, "get @0.1.0.1.1 n1 %a ; get @0.1.0.1.1 n2[\"k\"] %b ; "
+				   "get @0.1.0.1.1 n3 %c"),
+			    "cols=a,b,c rows=[\"v\"|2|x\"0000\"] end=ok");
+	/* A failed command's new name is not kept; the block's others are. */
+	assert_string_equal(fx_run(f, "set @0.1.0.1.1 n4 1 ; set @0.1.0.9.9 n5 1 !%e"),
+			    "cols=e rows=[1u] st=ENOENT@1 end=errors");
+	assert_true(scpp_store_dict_lookup(f->dict, "n4", 2) > 0);
+	assert_true(scpp_store_dict_lookup(f->dict, "n5", 2) == -ENOENT);
+	fx_free(f);
+}
+
+/* At most 64 new names per block (the provisional id space), with a
+ * status that says so; the dictionary full at commit aborts the block. */
+static void
+test_adv_new_name_limits_are_statuses(void **state)
+{
+	static char text[8192];
+	struct fx *f = fx_new(false, NULL);
+	size_t n = 0;
+	uint32_t count;
+
+	(void)state;
+	fx_run(f, "create %x T");
+	for (int i = 0; i < 65; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%sset @0.1.0.1.1 q%d 1",
+				      i ? " ; " : "", i);
+	assert_string_equal(fx_run(f, text), "cols= rows= st=ENOSPC@64 end=aborted");
+	assert_non_null(strstr(fx_message(f), "at most 64 new attribute names"));
+	fx_free(f);
+
+	/* A dictionary with room for one more name only. */
+	f = fx_new(false, NULL);
+	fx_run(f, "create %x T");
+	count = scpp_store_dict_count(f->dict);
+	for (uint32_t i = count; i < 4095; i++) {
+		char nm[16];
+		int len = snprintf(nm, sizeof(nm), "fill%u", i);
+
+		assert_true(scpp_store_dict_intern(f->dict, nm, (size_t)len) > 0);
+	}
+	assert_string_equal(fx_run(f, "set @0.1.0.1.1 last1 1 ; set @0.1.0.1.1 last2 2"),
+			    "cols= rows= st=ENOSPC@2 end=aborted");
+	assert_non_null(strstr(fx_message(f), "attribute dictionary cannot take it"));
+	assert_string_equal(fx_run(f, "get @0.1.0.1.1 %a %v ; return %a"),
+			    "cols=a rows=[\"type\"] end=ok");
+	assert_string_equal(fx_run(f, "set @0.1.0.1.1 last1 1"), "cols= rows= end=ok");
+	fx_free(f);
+}
+
+/* With a schema, an undeclared new name is refused by name, not by id. */
+static void
+test_adv_schema_messages_name_unknown_attributes(void **state)
+{
+	struct fx *f = fx_new(true, NULL);
+
+	(void)state;
+	assert_string_equal(fx_run(f, "create %d Directory ; set %d ino 2u ; set %d dev 1u ; "
+				   "set %d brandnew 1"),
+			    "cols=d rows= st=EINVAL@3 end=aborted");
+	assert_non_null(strstr(fx_message(f), "type Directory has no attribute 'brandnew'"));
+	fx_free(f);
+}
+
+/* ---- no bypass of the schema -------------------------------------------- */
+
+/* `copy` onto a Type's name and `alloc` onto a Type or Attribute entity
+ * would change the schema's data without the schema edit: refused, and
+ * nothing changes (the type is still called File, in the data and in the
+ * compiled schema). */
+static void
+test_adv_schema_write_by_copy_or_alloc_is_refused(void **state)
+{
+	struct fx *f = fx_new(true, NULL);
+	struct scpp_store_stats before, after;
+
+	(void)state;
+	assert_string_equal(fx_run(f, "create %x Machine ; set %x hostname \"Fil\" ; "
+				   "set %x cores 1u ; set %x memory_bytes 1u ; return"),
+			    "cols= rows= end=ok");
+	scpp_store_stats_get(f->store, &before);
+	/* Rename the File type by copying bytes onto its name. */
+	assert_string_equal(fx_run(f, "get %t name \"File\" ; get %d hostname \"Fil\" ; "
+				   "copy value(%t, \"name\") value(%d, \"hostname\") 3 ; return"),
+			    "cols= rows= st=EINVAL@2 end=aborted");
+	assert_int_equal(f->res.code, -SCPP_E_SCHEMA);
+	assert_non_null(strstr(fx_message(f), "changes only with set, del or create"));
+	assert_non_null(strstr(fx_message(f), ".name"));
+	/* A copy that would create a value on a Type, and allocs. */
+	assert_string_equal(fx_run(f, "get %t name \"File\" ; get %d hostname \"Fil\" ; "
+				   "copy value(%t, \"doc2\") value(%d, \"hostname\") 3 ; return"),
+			    "cols= rows= st=EINVAL@2 end=aborted");
+	assert_string_equal(fx_run(f, "get %t name \"File\" ; alloc %t blob 8u ; return"),
+			    "cols= rows= st=EINVAL@1 end=aborted");
+	assert_string_equal(fx_run(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+				   "alloc %a junk 4u ; return"),
+			    "cols= rows= st=EINVAL@2 end=aborted");
+	scpp_store_stats_get(f->store, &after);
+	assert_true(after.triples == before.triples && after.entities == before.entities);
+	assert_string_equal(fx_run(f, "get %t name \"File\" ; return"), "cols= rows= end=ok");
+	assert_non_null(scpp_schema_type_by_name(f->schema, "File"));
+	/* The same writes through set are schema changes, checked as such. */
+	assert_string_equal(fx_run(f, "get %t name \"File\" ; alloc %t blob 8u !%e ; return %e"),
+			    "cols=e rows=[1u] st=EINVAL@1 end=errors");
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -391,6 +566,11 @@ main(void)
 		cmocka_unit_test_setup(test_adv_limits_hold_at_their_boundaries, reset_limits),
 		cmocka_unit_test_setup(test_adv_limits_outside_their_range_are_refused,
 				       reset_limits),
+		cmocka_unit_test(test_adv_dictionary_flood_by_failing_blocks_changes_nothing),
+		cmocka_unit_test(test_adv_new_names_are_interned_when_the_block_commits),
+		cmocka_unit_test(test_adv_new_name_limits_are_statuses),
+		cmocka_unit_test(test_adv_schema_messages_name_unknown_attributes),
+		cmocka_unit_test(test_adv_schema_write_by_copy_or_alloc_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

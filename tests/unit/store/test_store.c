@@ -6,6 +6,7 @@
  * provider.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -705,6 +706,61 @@ test_store_dict_intern_lookup_name_and_full(void **state)
 	assert_int_equal(scpp_store_dict_intern(d, long_text, 256), -EINVAL);
 	assert_int_equal(scpp_store_dict_lookup(d, NULL, 1), -EINVAL);
 	scpp_store_dict_free(d);
+	assert_int_equal(cmem.live_allocs, 0);
+}
+
+/* Two threads intern the same names in opposite orders, lock-free: they
+ * agree on every id, and every name is counted once. */
+struct dict_race {
+	struct scpp_store_dict *d;
+	int dir;
+	int64_t id[4000];
+};
+
+static void *
+dict_race_thread(void *arg)
+{
+	struct dict_race *r = arg;
+	char buf[32];
+
+	for (int k = 0; k < 4000; k++) {
+		int i = r->dir ? 3999 - k : k;
+		int n = snprintf(buf, sizeof(buf), "race-%d", i / 2);
+
+		r->id[i] = scpp_store_dict_intern(r->d, buf, (size_t)n);
+	}
+	return NULL;
+}
+
+static void
+test_store_dict_concurrent_writers_agree(void **state)
+{
+	struct scpp_store_dict_config dc = {8000, 200000, -1, &cm_ops};
+	static struct dict_race a, b;
+	pthread_t ta, tb;
+	(void)state;
+
+	a.d = b.d = scpp_store_dict_create(&dc);
+	assert_non_null(a.d);
+	a.dir = 0;
+	b.dir = 1;
+	assert_int_equal(pthread_create(&ta, NULL, dict_race_thread, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, dict_race_thread, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	for (int i = 0; i < 4000; i++) {
+		char buf[32];
+		size_t len = 0;
+		int n = snprintf(buf, sizeof(buf), "race-%d", i / 2);
+
+		assert_true(a.id[i] > 0);
+		assert_true(a.id[i] == b.id[i]);
+		assert_true(a.id[i] == a.id[i ^ 1]);
+		assert_string_equal(scpp_store_dict_name(a.d, (uint32_t)a.id[i], &len), buf);
+		assert_int_equal(len, n);
+	}
+	assert_int_equal(scpp_store_dict_count(a.d), 2000);
+	scpp_store_dict_free(a.d);
 	assert_int_equal(cmem.live_allocs, 0);
 }
 
@@ -1724,6 +1780,7 @@ main(void)
 		cmocka_unit_test(test_store_fits_is_exact_for_extent_sequences),
 		cmocka_unit_test(test_store_dict_intern_lookup_name_and_full),
 		cmocka_unit_test(test_store_dict_many_names_round_trip),
+		cmocka_unit_test(test_store_dict_concurrent_writers_agree),
 		cmocka_unit_test(test_store_map_keys_of_every_type_are_distinct),
 		cmocka_unit_test(test_store_map_with_a_million_entries_enumerates_in_order),
 		cmocka_unit_test(test_store_byte_range_boundaries),
