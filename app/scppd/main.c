@@ -258,6 +258,9 @@ worker_init(struct scppd *d, unsigned int i)
 	w->env.node = scpp_oid_make(cfg->node.locale, cfg->node.id, wc->shard, 0, 0);
 	w->env.core = wc->shard;
 	w->env.clock_ns = scppd_clock_ns;
+	w->env.pub = d->schema_pub;
+	w->env.worker = (uint16_t)i;
+	w->env.schema_version = scpp_schema_pub_version(d->schema_pub);
 	w->blk = rte_malloc_socket("scppd_blk", sizeof(*w->blk), RTE_CACHE_LINE_SIZE, socket);
 	/* Room for the largest result plus the END record the evaluator
 	 * always needs (scpp_eval_block() contract). */
@@ -556,6 +559,10 @@ main(int argc, char **argv)
 		  d->cfg.eal.memory_mb, d->tsc_hz);
 
 	schema_init(d);
+	/* Runtime schema changes reach every shard through the publisher. */
+	d->schema_pub = scpp_schema_pub_create(d->schema, d->nb_workers);
+	if (d->schema_pub == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: schema publisher: %s\n", strerror(errno));
 	for (i = 0; i < d->nb_workers; i++)
 		worker_init(d, i);
 	routes_init(d);
@@ -581,10 +588,17 @@ main(int argc, char **argv)
 		  d->base_port + 1, d->base_port + d->nb_workers,
 		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health"
 					   : "off");
-	/* The control loop: reclaim route snapshots, wait for a signal. */
+	/* The control loop: reclaim route snapshots, publish schema
+	 * changes, wait for a signal. */
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
-		rte_delay_us_sleep(100 * 1000);
+		unsigned int origin;
+
+		rte_delay_us_sleep(10 * 1000);
 		scpp_route_reclaim(d->routes);
+		if (scpp_schema_pub_service(d->schema_pub, &origin) == 1)
+			SCPPD_LOG(INFO, "schema version %" PRIu64 " (a change made on shard %u) "
+				  "published to every shard", scpp_schema_pub_version(d->schema_pub),
+				  d->workers[origin]->shard);
 	}
 	SCPPD_LOG(INFO, "stopping: waiting for workers");
 	rte_eal_mp_wait_lcore();
@@ -602,7 +616,7 @@ main(int argc, char **argv)
 	rte_free(d->qsbr);
 	for (i = 0; i < d->nb_workers; i++)
 		worker_free(d->workers[i]);
-	scpp_schema_free(d->schema);
+	scpp_schema_pub_free(d->schema_pub); /* frees d->schema too */
 	scpp_store_dict_free(d->dict);
 	scpp_config_free(&d->cfg);
 	rte_eal_cleanup();

@@ -160,6 +160,7 @@ struct scppd_stats {
 	uint64_t reasm_started;  /**< multi-fragment messages begun */
 	uint64_t reasm_done;     /**< ... completed */
 	uint64_t schema_changes; /**< blocks that changed the schema (this shard) */
+	uint64_t schema_adopt_errors; /**< failed rewrites of a published schema */
 	uint64_t idle_sleeps;    /**< idle back-off sleeps */
 	uint64_t busy_polls;     /**< loop iterations that found work */
 	uint64_t drops[SCPPD_DROP_COUNT];          /**< by enum scppd_drop */
@@ -299,6 +300,8 @@ struct scppd {
 	uint16_t base_port;                   /**< udp.base_port */
 	struct scpp_store_dict *dict;
 	struct scpp_schema *schema;           /**< the schema loaded at start */
+	struct scpp_schema_pub *schema_pub;   /**< one schema for every shard (owns
+					       *   every schema, the loaded one too) */
 	struct scpp_route_table *routes;
 	struct rte_rcu_qsbr *qsbr;
 	uint64_t tsc_hz;

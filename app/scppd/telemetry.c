@@ -39,7 +39,7 @@ static const struct {
 	STAT(outcome_errors), STAT(outcome_aborted), STAT(rejected_total), STAT(not_here),
 	STAT(cache_hits), STAT(cache_evictions), STAT(cache_uncached), STAT(reply_dgrams),
 	STAT(handoff_out), STAT(handoff_in), STAT(handoff_port), STAT(reasm_started),
-	STAT(reasm_done), STAT(schema_changes), STAT(idle_sleeps), STAT(busy_polls),
+	STAT(reasm_done), STAT(schema_changes), STAT(schema_adopt_errors), STAT(idle_sleeps), STAT(busy_polls),
 };
 
 static uint64_t *
@@ -197,7 +197,8 @@ cmd_shards(const char *cmd __rte_unused, const char *params __rte_unused,
 					  w->reasm.nslots - LOAD(w->reasm.nfree));
 		rte_tel_data_add_dict_u64(s, "reassembly_slots", w->reasm.nslots);
 		rte_tel_data_add_dict_string(s, "schema",
-					     w->own_schema != NULL ? "changed at runtime" : "loaded");
+					     w->env.schema_version > 1 ? "changed at runtime" : "loaded");
+		rte_tel_data_add_dict_u64(s, "schema_version", w->env.schema_version);
 		snprintf(key, sizeof(key), "worker%u", i);
 		rte_tel_data_add_dict_container(d, key, s, 0);
 	}

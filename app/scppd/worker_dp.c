@@ -381,13 +381,9 @@ execute(struct scppd_worker *w, const struct scppd_meta *md)
 	else
 		w->stats.outcome_aborted++;
 	if (unlikely(res.new_schema != NULL)) {
-		/* A runtime schema change on this shard. The shard's triples
-		 * already hold it; adopt the compiled schema here. Other shards
-		 * keep theirs (documented limitation: schema changes are
-		 * per shard until the control plane republishes them). */
-		if (w->own_schema != NULL)
-			scpp_schema_free(w->own_schema);
-		w->own_schema = res.new_schema;
+		/* A runtime schema change made on this shard: its triples hold
+		 * it already, and the publisher (which owns it now) takes it to
+		 * every other shard (scpp_eval_poll_schema() below). */
 		w->env.schema = res.new_schema;
 		w->stats.schema_changes++;
 	}
@@ -720,6 +716,8 @@ scppd_worker_main(void *arg)
 			last_drain = now;
 		}
 		rte_rcu_qsbr_quiescent(d->qsbr, w->idx);
+		if (unlikely(scpp_eval_poll_schema(&w->env) < 0))
+			w->stats.schema_adopt_errors++;
 		if (work != 0) {
 			idle = 0;
 			sleep_us = 1;

@@ -1014,6 +1014,16 @@ target(struct run *r, const struct row *in, uint16_t te, uint16_t tattr, bool in
 	return *aid < 0 ? (int)*aid : 0;
 }
 
+static int store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid);
+
+/* A write to an entity that does not exist here: ENOENT, or E_NOT_HERE when
+ * its OID belongs to another shard or node (docs/PROTOCOL.md §15). */
+static int
+not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
+{
+	return store_fail(r, -ENOENT, op, e, aid);
+}
+
 static int
 store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid)
 {
@@ -1062,8 +1072,21 @@ op_set(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		kp = &key;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
-	if (!scpp_store_entity_exists(s, e))
-		return store_fail(r, -ENOENT, "set", e, aid);
+	if (!scpp_store_entity_exists(s, e)) {
+		/* docs/SCHEMA.md §7: a new type or declaration is created by
+		 * setting the `type` of its derived (well-known) OID. */
+		if (!keyed && eval_schema_declares(r->env, e, (uint32_t)aid, &v.v)) {
+			rc = scpp_store_entity_create(s, e);
+			if (rc < 0)
+				return store_fail(r, rc, "set", e, aid);
+			if (undo_push(r, UNDO_ENTITY_CREATED, e, 0) == NULL) {
+				SCPP_VERIFY(scpp_store_entity_delete(s, e) == 0);
+				return -SCPP_E_LIMIT_STEPS;
+			}
+		} else {
+			return not_found(r, "set", e, aid);
+		}
+	}
 	rc = eval_schema_check_set(r->ctx, r->env, e, (uint32_t)aid, kp, &v.v, &r->st);
 	if (rc < 0)
 		return rc;
@@ -1734,6 +1757,27 @@ reply_abort(struct run *r, struct scpp_wire_reply_writer *w, size_t mark,
 }
 
 int
+scpp_eval_poll_schema(struct scpp_eval_env *env)
+{
+	const struct scpp_schema *cur;
+	uint64_t v;
+	int rc;
+
+	if (env->pub == NULL || scpp_schema_pub_version(env->pub) == env->schema_version)
+		return 0;
+	cur = scpp_schema_pub_current(env->pub, &v);
+	if (cur != env->schema) {
+		rc = scpp_schema_rematerialize(env->schema, cur, env->store);
+		if (rc < 0)
+			return rc;
+	}
+	env->schema = cur;
+	env->schema_version = v;
+	scpp_schema_pub_adopted(env->pub, env->worker, v);
+	return 1;
+}
+
+int
 scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		const struct scpp_wire_block *b, uint64_t block_id,
 		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res_out)
@@ -1743,6 +1787,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	struct scpp_eval_result res;
 	struct run r;
 	size_t mark, limit_len;
+	bool gate = false;
 	int rc = 0;
 
 	memset(&res, 0, sizeof(res));
@@ -1807,6 +1852,18 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		if (rc < 0)
 			stamp(&r, &r.st);
 	}
+	if (rc == 0 && ctx->edit != NULL && env->pub != NULL) {
+		/* One schema change at a time, node-wide, compiled against the
+		 * version every shard will have (scpp_schema_pub). */
+		rc = scpp_schema_pub_begin(env->pub, env->worker, env->schema_version);
+		if (rc < 0)
+			fail(&r, rc, "another schema change is being published to every shard: "
+			     "retry the block");
+		else
+			gate = true;
+		if (rc < 0)
+			stamp(&r, &r.st);
+	}
 	if (rc == 0 && ctx->edit != NULL) {
 		rc = eval_schema_edit_commit(ctx, env, &res.new_schema, &r.st);
 		if (rc < 0)
@@ -1815,6 +1872,8 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	if (rc < 0) {
 		undo_to(&r, 0);
 		eval_schema_edit_drop(ctx);
+		if (gate)
+			scpp_schema_pub_abandon(env->pub, env->worker);
 		reply_abort(&r, w, mark, &res, rc);
 		goto out;
 	}
@@ -1866,12 +1925,20 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		undo_to(&r, 0);
 		scpp_schema_free(res.new_schema);
 		res.new_schema = NULL;
+		if (gate)
+			scpp_schema_pub_abandon(env->pub, env->worker);
 		reply_abort(&r, w, mark, &res, rc);
 		goto out;
 	}
+	if (gate)
+		scpp_schema_pub_submit(env->pub, env->worker, res.new_schema);
 	for (uint16_t v = 0; v < b->nvars; v++)
 		res.statuses += ctx->status_count[v];
 	res.outcome = res.statuses > 0 ? SCPP_OUTCOME_ERRORS : SCPP_OUTCOME_OK;
+	/* END's errno under ERRORS: the first collected status's errno (the
+	 * first failure, whether or not its record was kept). */
+	if (res.statuses > 0 && ctx->nstat > 0)
+		res.err = ctx->stat[0].st.err;
 	res.rows = r.ncur;
 
 out:

@@ -145,6 +145,10 @@ int eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env 
  * and `create` change those, through the schema edit; `copy` and `alloc`
  * onto one are refused. */
 bool eval_schema_is_schema_entity(const struct scpp_eval_env *env, struct scpp_oid e);
+/* Does `set e attr v` declare a new schema entity: @e in the well-known
+ * namespace, @attr `type`, @v the OID of Type or Attribute? */
+bool eval_schema_declares(const struct scpp_eval_env *env, struct scpp_oid e, uint32_t attr,
+			  const struct scpp_value *v);
 uint8_t eval_schema_bytes_type(const struct scpp_eval_env *env, struct scpp_oid e,
 			       uint32_t attr);
 /* Id of attribute name @p (@len bytes) for this block: the dictionary's,

@@ -30,6 +30,23 @@ type_attr_id(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env)
 	return id > 0 ? (uint32_t)id : 0;
 }
 
+/*
+ * Schema access over this shard. References to entities outside the
+ * shard's /64 prefix (another shard or node) cannot be checked here: the
+ * store hooks answer -EREMOTE for them and the schema accepts them with
+ * their type check deferred to the owner (docs/SCHEMA.md §6).
+ */
+static void
+eval_access(struct scpp_schema_access *acc, const struct scpp_eval_env *env,
+	    int (*inst)(void *, struct scpp_oid, scpp_schema_entity_cb, void *), void *inst_ctx)
+{
+	struct scpp_oid_prefix local = scpp_oid_shard_prefix(
+		scpp_oid_locale(env->node), scpp_oid_node(env->node), scpp_oid_shard(env->node));
+
+	scpp_schema_store_access(acc, env->store, env->schema, inst, inst_ctx);
+	scpp_schema_store_access_local(acc, &local);
+}
+
 /* The compiled type of @e, or NULL for an untyped (or unknown-typed) one. */
 static const struct scpp_schema_type *
 type_of(const struct scpp_eval_env *env, struct scpp_oid e)
@@ -126,28 +143,35 @@ eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 	struct scpp_schema_violation viol;
 	struct scpp_schema_access acc;
 	struct scpp_schema_diag diag;
+	struct scpp_schema_violation first;
+	struct scpp_value orig_v = *v, orig_k = key != NULL ? *key : scpp_value_nil();
 	bool tried_v = false, tried_k = false;
 	int rc;
 
 	if (env->schema == NULL)
 		return 0;
+	memset(&first, 0, sizeof(first));
 	t = type_of(env, e);
-	if (t != NULL && scpp_schema_type_is_meta(t)) {
-		/* A runtime schema change: checked against the metaschema now
-		 * and against the instances when the block ends. */
+	if ((t != NULL && scpp_schema_type_is_meta(t)) ||
+	    (t == NULL && key == NULL && eval_schema_declares(env, e, attr, v))) {
+		/* A runtime schema change (a write to a schema entity, or the
+		 * `type` that makes a new one): checked against the metaschema
+		 * now and against the instances when the block ends. */
 		if ((rc = edit_begin(ctx, env, st)) < 0)
 			return rc;
 		rc = key != NULL ? scpp_schema_edit_map_set(ctx->edit, e, attr, key, v, &diag)
 				 : scpp_schema_edit_set(ctx->edit, e, attr, v, &diag);
 		return rc < 0 ? edit_fail(rc, &diag, st) : 0;
 	}
-	scpp_schema_store_access(&acc, env->store, env->schema, NULL, NULL);
+	eval_access(&acc, env, NULL, NULL);
 	for (;;) {
 		if (key != NULL)
 			rc = scpp_schema_check_map_set(env->schema, t, e, attr, key, v, &acc,
 						       &viol);
 		else
 			rc = scpp_schema_check_set(env->schema, t, e, attr, v, &acc, &viol);
+		if (!tried_v && !tried_k)
+			first = viol;
 		if (rc == -EINVAL && viol.kind == SCPP_SCHEMA_V_VALUE_TYPE && coerce_int(v, &tried_v))
 			continue;
 		if (rc == -EINVAL && viol.kind == SCPP_SCHEMA_V_KEY_TYPE && key != NULL &&
@@ -155,8 +179,17 @@ eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 			continue;
 		break;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		/* Report the value as the client sent it, not as coerced. */
+		if (tried_v || tried_k) {
+			*v = orig_v;
+			if (key != NULL)
+				*key = orig_k;
+			if (first.kind == viol.kind)
+				viol = first;
+		}
 		return violation(ctx, env, rc, &viol, st);
+	}
 	/* An untyped entity that gets a type must be complete at the end. */
 	if (t == NULL && key == NULL && attr == scpp_schema_type_attr_id(env->schema))
 		return 1;
@@ -226,7 +259,7 @@ eval_schema_check_object(const struct scpp_eval_ctx *ctx, const struct scpp_eval
 	t = type_of(env, e);
 	if (t == NULL)
 		return 0;
-	scpp_schema_store_access(&acc, env->store, env->schema, NULL, NULL);
+	eval_access(&acc, env, NULL, NULL);
 	/* Defaults are filled only into objects this block created: their
 	 * undo record deletes them whole, so the fill needs no undo of its
 	 * own. An existing entity that became typed must already hold every
@@ -265,6 +298,19 @@ eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 	if (rc < 0)
 		return violation(ctx, env, rc, &viol, st);
 	return 0;
+}
+
+bool
+eval_schema_declares(const struct scpp_eval_env *env, struct scpp_oid e, uint32_t attr,
+		     const struct scpp_value *v)
+{
+	const struct scpp_schema_type *t;
+
+	if (env->schema == NULL || e.hi != 0 || attr != scpp_schema_type_attr_id(env->schema) ||
+	    v->type != SCPP_VT_OID)
+		return false;
+	t = scpp_schema_type_by_oid(env->schema, v->oid);
+	return t != NULL && scpp_schema_type_is_meta(t);
 }
 
 bool
@@ -340,7 +386,7 @@ eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *e
 	struct scpp_schema_diag diag;
 	int rc;
 
-	scpp_schema_store_access(&acc, env->store, env->schema, foreach_instance, &scan);
+	eval_access(&acc, env, foreach_instance, &scan);
 	rc = scpp_schema_edit_commit(ctx->edit, &acc, out, &diag);
 	eval_schema_edit_drop(ctx);
 	if (rc < 0) {

@@ -49,6 +49,7 @@
 #include "scpp_store.h"
 
 struct scpp_schema;
+struct scpp_schema_pub;
 struct scpp_eval_ctx; /**< per-lcore evaluation memory (opaque) */
 
 /** Per-block limits; 0 in any field means "use the default". */
@@ -101,7 +102,18 @@ struct scpp_eval_env {
 	const struct scpp_schema *schema;   /**< NULL: no validation (free-form) */
 	struct scpp_oid node;               /**< node/shard id put in statuses */
 	uint16_t core;                      /**< core index put in statuses */
-	uint64_t (*clock_ns)(void);         /**< monotonic clock for timing; NULL = none */
+	uint64_t (*clock_ns)(void);         /**< monotonic clock for timing and the time
+					     *   budget; NULL = none (no time budget) */
+	/**
+	 * The node's schema publisher, or NULL (a lone shard: a schema change
+	 * is returned in scpp_eval_result.new_schema for the caller to adopt).
+	 * With it, a block that changes the schema takes the publisher's gate
+	 * at its end (-EAGAIN: the block is aborted with EAGAIN, "retry") and
+	 * the committed change is submitted for publication to every shard.
+	 */
+	struct scpp_schema_pub *pub;
+	uint16_t worker;                    /**< this worker's index in @p pub */
+	uint64_t schema_version;            /**< version of @p schema in @p pub */
 };
 
 /** What happened, for counters and the END record. */
@@ -116,9 +128,11 @@ struct scpp_eval_result {
 	uint16_t failed_cmd;  /**< command index that aborted the block */
 	/**
 	 * A new schema, when the block changed schema entities (Type and
-	 * Attribute entities) and the change was valid. The caller owns it:
-	 * it must publish it (every shard re-materialises it; readers switch
-	 * after an RCU grace period) and free the old one. NULL otherwise.
+	 * Attribute entities) and the change committed; this shard's triples
+	 * already hold it. With env.pub it has been submitted to the publisher,
+	 * which owns it: the caller switches its env.schema to it and adopts
+	 * the published version later. Without env.pub the caller owns it.
+	 * NULL otherwise.
 	 */
 	struct scpp_schema *new_schema;
 };
@@ -140,6 +154,19 @@ void scpp_eval_ctx_free(struct scpp_eval_ctx *ctx);
 
 /** The limits in force (defaults filled in). */
 void scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *out);
+
+/**
+ * Worker, once per loop: if the node's publisher (env.pub) has a newer
+ * schema, adopt it: rewrite this shard's schema entities (unless it is the
+ * schema this worker submitted itself), switch env.schema and report the
+ * adoption. Cost when nothing changed: one acquire load.
+ *
+ * @return 1 when a new schema was adopted, 0 when nothing changed (or no
+ *   publisher), or a negative errno from the store (the shard's schema
+ *   entities may then be partly rewritten; env keeps the old schema and the
+ *   next call retries).
+ */
+int scpp_eval_poll_schema(struct scpp_eval_env *env);
 
 /**
  * Evaluate @p b against @p env and write the complete reply (COLUMNS, ROWs,

@@ -550,6 +550,71 @@ def t_telemetry(d):
     check(d.telemetry("/scpp/routes") == ["@0.1.0.0.0/64 local shard 0 (worker 0)"], "routes")
 
 
+# ---- issue 11: evaluator and schema ------------------------------------------
+
+def well_known(kind, name):
+    """The derived OID of a schema entity (docs/SCHEMA.md §4), as text."""
+    h = 14695981039346656037
+    for b in ("scpp.%s:%s" % (kind, name)).encode():
+        h = ((h ^ b) * 1099511628211) & 0xffffffffffffffff
+    lo = h | (1 << 63)
+    return "@0.0.0.%x.%x" % (lo >> 40, lo & ((1 << 40) - 1))
+
+
+def t_schema_everywhere(d):
+    """A runtime declaration made through shard 0 reaches shard 1: its
+    store, its validation, and its telemetry version."""
+    rack, machine = well_known("attr", "Machine.rack"), well_known("type", "Machine")
+    attr = well_known("type", "Attribute")
+    mk = ('create %m Machine ; set %m hostname "h" ; set %m cores 1u ; '
+          'set %m memory_bytes 2u ; set %m rack {} ; get %m rack %r ; return %r')
+    rep = d.one(mk.format('"r0"'), port=7302)
+    check(rep["end"]["outcome"] == "aborted" and status_of(rep)["code"] == "E_SCHEMA", rep)
+    d.ok('set {0} type {1} ; set {0} name "rack" ; set {0} owner {2} ; '
+         'set {0} value_type "string" ; set {2} attributes["rack"] {0}'.format(rack, attr, machine),
+         port=7301)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        rep = d.one("get %s name %%n ; return %%n" % rack, port=7302)
+        if rep["end"]["outcome"] == "ok" and rep["rows"] == [["rack"]]:
+            break
+        time.sleep(0.05)
+    else:
+        raise TestFailure("the declaration never reached shard 1: %s" % rep)
+    rep = d.ok(mk.format('"r1"'), port=7302)
+    check(rep["rows"] == [["r1"]], rep)
+    rep = d.one(mk.format("7"), port=7302)
+    f = status_of(rep)
+    check(f["code"] == "E_SCHEMA" and "Machine.rack: expected string, got i64" in f["message"], f)
+    shards = d.telemetry("/scpp/shards")
+    check(all(w["schema_version"] == 2 for w in shards.values()), shards)
+    check(d.telemetry("/scpp/stats")["schema_changes"] == 1, "schema_changes")
+    check("schema version 2 (a change made on shard 0) published" in d.logtext(), "log line")
+
+
+def t_budget(d):
+    """A scan under an enumeration stops at its budget with ETIME, and the
+    worker answers the next client right after it."""
+    f9 = d.ok(mkfile("f", 9, "return %f"))["rows"][0][0]
+    dirv = d.ok(MKDIR.format("d", 10) + "return %d")["rows"][0][0]
+    for i in range(0, 4000, 25):
+        d.ok(" ; ".join('set %s entries["f%d"] %s' % (dirv, k, f9) for k in range(i, i + 25)))
+    for i in range(0, 2000, 10):
+        d.ok(" ; ".join('create %%u%d User ; set %%u%d uid %du ; set %%u%d name "u%d" ; '
+                        'set %%u%d gid 1u' % (k, k, 1000 + k, k, k, k) for k in range(i, i + 10)) +
+             " ; return")
+    before = d.telemetry("/scpp/stats")
+    bad = d.run('get %s entries[%%k] %%v ; get %%e name "nomatch"' % dirv, client=7)[0][0]
+    good = d.run("get %s ino %%i ; return %%i" % dirv, client=8)[0][0]
+    f = status_of(bad)
+    check(bad["end"]["outcome"] == "aborted" and f["errno_name"] == "ETIME" and
+          f["code"] in ("E_LIMIT_STEPS", "E_LIMIT_TIME"), bad)
+    check(good["end"]["outcome"] == "ok" and len(good["rows"]) == 1, good)
+    after = d.telemetry("/scpp/stats")
+    check(after["outcome_aborted"] == before["outcome_aborted"] + 1, after)
+    check(after["outcome_ok"] == before["outcome_ok"] + 1, after)
+
+
 TESTS = {
     "basic": (t_basic, {}),
     "seed_examples": (t_seed_examples, {}),
@@ -564,6 +629,8 @@ TESTS = {
     "not_here": (t_not_here, {"cfg_extra": {"routes": [
         {"prefix": "@0.2.0.0.0/48", "node": 2, "peer": "198.18.0.3:7300"}]}}),
     "telemetry": (t_telemetry, {}),
+    "schema_everywhere": (t_schema_everywhere, {"workers": 2}),
+    "budget": (t_budget, {}),
 }
 
 

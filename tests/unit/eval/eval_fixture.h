@@ -35,6 +35,7 @@ struct fx {
 /* Shard size and hash seed of the next fx_new() (0: the defaults below). */
 static uint32_t fx_max_entries, fx_max_map_entries;
 static uint64_t fx_hash_seed;
+static uint16_t fx_shard; /* shard number of the next fx_new() */
 
 static inline struct fx *
 fx_new(bool with_schema, const struct scpp_eval_limits *lim)
@@ -55,6 +56,7 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 	cfg.hash_seed = fx_hash_seed;
 	cfg.extent_bytes = 16 << 20;
 	cfg.oid_node = 1;
+	cfg.oid_shard = fx_shard;
 	cfg.oid_epoch = 1;
 	f->store = scpp_store_create(&cfg);
 	f->dict = scpp_store_dict_create(&dcfg);
@@ -84,7 +86,7 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 	f->env.store = f->store;
 	f->env.dict = f->dict;
 	f->env.schema = f->schema;
-	f->env.node = scpp_oid_make(0, 1, 0, 0, 0);
+	f->env.node = scpp_oid_make(0, 1, fx_shard, 0, 0);
 	return f;
 }
 

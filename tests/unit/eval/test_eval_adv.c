@@ -548,6 +548,97 @@ test_adv_schema_write_by_copy_or_alloc_is_refused(void **state)
 	fx_free(f);
 }
 
+/* ---- one schema for every shard ----------------------------------------- */
+
+/* The block of docs/SCHEMA.md §7 that declares Machine.rack. */
+static void
+rack_declaration(char *buf, size_t size)
+{
+	char a[64], t[64], at[64];
+
+	scpp_oid_format(a, sizeof(a), scpp_schema_attr_oid("Machine", "rack"));
+	scpp_oid_format(t, sizeof(t), scpp_schema_type_oid("Machine"));
+	scpp_oid_format(at, sizeof(at), scpp_schema_type_oid("Attribute"));
+	snprintf(buf, size,
+		 "set %s type %s ; set %s name \"rack\" ; set %s owner %s ; "
+		 "set %s value_type \"string\" ; set %s attributes[\"rack\"] %s",
+		 a, at, a, a, t, a, t, a);
+}
+
+/* What a worker does when the published version moved. */
+static void
+adopt(struct fx *f, struct scpp_schema_pub *p)
+{
+	(void)p;
+	assert_int_equal(scpp_eval_poll_schema(&f->env), 1);
+	assert_int_equal(scpp_eval_poll_schema(&f->env), 0);
+}
+
+/* A schema change made through shard 1 is visible on shard 0, in its data
+ * and in its validation; a second change waits for the first. */
+static void
+test_adv_schema_change_through_any_shard_reaches_every_shard(void **state)
+{
+	struct fx *a = fx_new(true, NULL), *b;
+	struct scpp_schema_pub *p;
+	struct scpp_schema *s0 = a->schema;
+	char decl[1024], want[256], name[64];
+
+	(void)state;
+	fx_shard = 1;
+	b = fx_new(false, NULL);
+	fx_shard = 0;
+	scpp_store_dict_free(b->dict);
+	b->dict = b->env.dict = a->dict;
+	assert_int_equal(scpp_schema_materialize(s0, b->store), 0);
+	p = scpp_schema_pub_create(s0, 2);
+	assert_non_null(p);
+	a->schema = NULL; /* the publisher owns it now */
+	a->env.schema = b->env.schema = s0;
+	a->env.pub = b->env.pub = p;
+	a->env.worker = 0;
+	b->env.worker = 1;
+	a->env.schema_version = b->env.schema_version = 1;
+
+	/* Before: shard 0 does not know the attribute. */
+	assert_string_equal(fx_run(a, "create %m Machine ; set %m hostname \"h\" ; set %m cores 1u ; "
+				   "set %m memory_bytes 2u ; set %m rack \"r1\" ; return"),
+			    "cols= rows= st=EINVAL@4 end=aborted");
+	/* Declared through shard 1. */
+	rack_declaration(decl, sizeof(decl));
+	assert_string_equal(fx_run(b, decl), "cols= rows= end=ok");
+	assert_non_null(b->res.new_schema);
+	b->env.schema = b->res.new_schema;
+	/* Until it is published, no other change can start anywhere. */
+	assert_string_equal(fx_run(a, decl), "cols= rows= st=EAGAIN@5 end=aborted");
+	assert_non_null(strstr(fx_message(a), "retry the block"));
+	assert_int_equal(scpp_schema_pub_service(p, NULL), 1);
+	/* Shard 0 adopts version 2: the declaration is in its store and in
+	 * its compiled schema. */
+	adopt(a, p);
+	adopt(b, p);
+	scpp_oid_format(name, sizeof(name), scpp_schema_attr_oid("Machine", "rack"));
+	snprintf(want, sizeof(want), "get %s name %%n ; get %s required %%r ; return %%n %%r", name, name);
+	assert_string_equal(fx_run(a, want), "cols=n,r rows=[\"rack\"|false] end=ok");
+	assert_string_equal(fx_run(a, "create %m Machine ; set %m hostname \"h\" ; set %m cores 1u ; "
+				   "set %m memory_bytes 2u ; set %m rack \"r1\" ; get %m rack %r ; "
+				   "return %r"),
+			    "cols=r rows=[\"r1\"] end=ok");
+	assert_string_equal(fx_run(a, "create %m Machine ; set %m hostname \"h\" ; set %m cores 1u ; "
+				   "set %m memory_bytes 2u ; set %m rack 7 ; return"),
+			    "cols= rows= st=EINVAL@4 end=aborted");
+	assert_non_null(strstr(fx_message(a), "Machine.rack: expected string, got i64"));
+	/* Every shard adopted version 2: version 1 is freed. */
+	assert_int_equal(scpp_schema_pub_service(p, NULL), 0);
+	assert_int_equal(scpp_schema_pub_retired(p), 0);
+
+	b->dict = NULL;
+	b->env.schema = NULL;
+	fx_free(b);
+	scpp_schema_pub_free(p);
+	fx_free(a);
+}
+
 int
 main(void)
 {
@@ -571,6 +662,7 @@ main(void)
 		cmocka_unit_test(test_adv_new_name_limits_are_statuses),
 		cmocka_unit_test(test_adv_schema_messages_name_unknown_attributes),
 		cmocka_unit_test(test_adv_schema_write_by_copy_or_alloc_is_refused),
+		cmocka_unit_test(test_adv_schema_change_through_any_shard_reaches_every_shard),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
