@@ -346,15 +346,20 @@ eval_schema_bytes_type(const struct scpp_eval_env *env, struct scpp_oid e, uint3
 }
 
 /* Instances of a type, for the compatibility checks of a schema change: a
- * scan of this shard (schema changes are rare control operations). */
+ * scan of this shard, charged one step per entity against the block's
+ * max_steps like any scan. */
 struct inst_scan {
 	const struct scpp_eval_env *env;
+	struct scpp_eval_ctx *ctx;
+	bool over;                 /* the scan ran out of steps */
 };
 
 static int
 foreach_instance(void *arg, struct scpp_oid type, scpp_schema_entity_cb cb, void *cb_arg)
 {
-	const struct scpp_eval_env *env = ((struct inst_scan *)arg)->env;
+	struct inst_scan *scan = arg;
+	const struct scpp_eval_env *env = scan->env;
+	struct scpp_eval_ctx *ctx = scan->ctx;
 	uint32_t tid = scpp_schema_type_attr_id(env->schema);
 	struct scpp_oid batch[64];
 	uint64_t cursor = 0;
@@ -367,6 +372,11 @@ foreach_instance(void *arg, struct scpp_oid type, scpp_schema_entity_cb cb, void
 		for (int i = 0; i < n; i++) {
 			struct scpp_value tv;
 
+			if (ctx->steps >= ctx->lim.max_steps) {
+				scan->over = true;
+				return -SCPP_E_LIMIT_STEPS;
+			}
+			ctx->steps++;
 			if (scpp_store_get(env->store, batch[i], tid, &tv) == 0 &&
 			    tv.type == SCPP_VT_OID && scpp_oid_eq(tv.oid, type) &&
 			    (rc = cb(cb_arg, batch[i])) != 0)
@@ -381,7 +391,7 @@ int
 eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			struct scpp_schema **out, struct scpp_status *st)
 {
-	struct inst_scan scan = {env};
+	struct inst_scan scan = {env, ctx, false};
 	struct scpp_schema_access acc;
 	struct scpp_schema_diag diag;
 	int rc;
@@ -389,6 +399,13 @@ eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *e
 	eval_access(&acc, env, foreach_instance, &scan);
 	rc = scpp_schema_edit_commit(ctx->edit, &acc, out, &diag);
 	eval_schema_edit_drop(ctx);
+	if (rc < 0 && scan.over) {
+		*out = NULL;
+		scpp_status_set(st, -SCPP_E_LIMIT_STEPS, "schema",
+				"schema change: checking the existing instances exceeded %llu steps",
+				(unsigned long long)ctx->lim.max_steps);
+		return -SCPP_E_LIMIT_STEPS;
+	}
 	if (rc < 0) {
 		*out = NULL;
 		scpp_status_set(st, rc == -EINVAL || rc == -EBUSY ? -SCPP_E_SCHEMA : rc, "schema",

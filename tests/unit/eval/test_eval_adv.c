@@ -639,6 +639,44 @@ test_adv_schema_change_through_any_shard_reaches_every_shard(void **state)
 	fx_free(a);
 }
 
+/* The instance scan of a schema change is charged like any scan. */
+static void
+test_adv_schema_change_instance_scan_is_charged(void **state)
+{
+	struct fx *f = fx_new(true, NULL);
+	struct scpp_eval_limits lim = {.max_steps = 300};
+	char text[1024], a[64], blk[128];
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		size_t n = 0;
+
+		for (int k = 0; k < 10; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "create %%g%d Group ; set %%g%d gid %du ; "
+					      "set %%g%d name \"g\" ; ", k, k, i * 10 + k, k);
+		snprintf(text + n, sizeof(text) - n, "return");
+		assert_string_equal(fx_run(f, text), "cols= rows= end=ok");
+	}
+	/* One user, after 400 groups in entity order: the check that finds
+	 * it without a shell must first walk past every group. */
+	assert_string_equal(fx_run(f, "create %u User ; set %u uid 1u ; set %u gid 1u ; "
+				   "set %u name \"u\" ; return"),
+			    "cols= rows= end=ok");
+	scpp_oid_format(a, sizeof(a), scpp_schema_attr_oid("User", "shell"));
+	snprintf(blk, sizeof(blk), "set %s required true ; return", a);
+	set_limits(f, &lim);
+	assert_string_equal(fx_run(f, blk), "cols= rows= st=ETIME@1 end=aborted");
+	assert_int_equal(f->res.code, -SCPP_E_LIMIT_STEPS);
+	assert_non_null(strstr(fx_message(f), "checking the existing instances exceeded 300"));
+	assert_true(f->res.steps <= lim.max_steps + 1);
+	/* With room, the scan runs and finds the user without a shell. */
+	set_limits(f, NULL);
+	assert_string_equal(fx_run(f, blk), "cols= rows= st=EINVAL@1 end=aborted");
+	assert_true(f->res.steps > 400);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -663,6 +701,7 @@ main(void)
 		cmocka_unit_test(test_adv_schema_messages_name_unknown_attributes),
 		cmocka_unit_test(test_adv_schema_write_by_copy_or_alloc_is_refused),
 		cmocka_unit_test(test_adv_schema_change_through_any_shard_reaches_every_shard),
+		cmocka_unit_test(test_adv_schema_change_instance_scan_is_charged),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
