@@ -240,6 +240,8 @@ worker_init(struct scppd *d, unsigned int i)
 	sc.oid_node = cfg->node.id;
 	sc.oid_shard = wc->shard;
 	sc.oid_epoch = w->epoch;
+	/* Every triple may be of an indexed attribute (docs/STORE.md). */
+	sc.max_indexed = sc.max_entries;
 	w->store = scpp_store_create(&sc);
 	if (w->store == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: shard %u: store of %" PRIu64 " bytes: %s\n",

@@ -131,9 +131,11 @@ scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use
 	ctx->created = mem_alloc(use_rte, (size_t)ctx->created_max * sizeof(struct scpp_oid),
 				 socket);
 	ctx->created_flag = mem_alloc(use_rte, ctx->created_max, socket);
+	ctx->ixhit_max = l.max_rows + 1;
+	ctx->ixhit = mem_alloc(use_rte, (size_t)ctx->ixhit_max * sizeof(*ctx->ixhit), socket);
 	if (ctx->tab[0] == NULL || ctx->tab[1] == NULL || ctx->arena == NULL ||
 	    ctx->undo == NULL || ctx->stat == NULL || ctx->created == NULL ||
-	    ctx->created_flag == NULL) {
+	    ctx->created_flag == NULL || ctx->ixhit == NULL) {
 		scpp_eval_ctx_free(ctx);
 		goto err_nomem;
 	}
@@ -204,6 +206,7 @@ scpp_eval_ctx_free(struct scpp_eval_ctx *ctx)
 	mem_free(ctx->use_rte, ctx->stat);
 	mem_free(ctx->use_rte, ctx->created);
 	mem_free(ctx->use_rte, ctx->created_flag);
+	mem_free(ctx->use_rte, ctx->ixhit);
 	eval_schema_edit_drop(ctx);
 	mem_free(ctx->use_rte, ctx);
 }
@@ -674,8 +677,9 @@ undo_to(struct run *r, uint32_t mark)
 			break;
 		case UNDO_ENTITY_DELETED:
 			/* Back at its place in entity order (u->key holds the
-			 * entity that preceded it, which exists again now). */
-			rc = scpp_store_entity_create_after(s, u->oid, u->key.oid);
+			 * entity that preceded it, which exists again now, and
+			 * u->off its creation sequence). */
+			rc = scpp_store_entity_create_after(s, u->oid, u->key.oid, (uint32_t)u->off);
 			break;
 		case UNDO_TRIPLE:
 			if (u->had_old) {
@@ -901,6 +905,79 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 	}
 }
 
+/* In-place heapsort of value-index hits by creation sequence: entity
+ * order, the order a scan visits them. No allocation (qsort may). */
+static void
+sift(struct scpp_store_hit *h, uint32_t i, uint32_t n)
+{
+	for (;;) {
+		uint32_t c = 2 * i + 1, m = i;
+		struct scpp_store_hit t;
+
+		if (c < n && h[c].seq > h[m].seq)
+			m = c;
+		if (c + 1 < n && h[c + 1].seq > h[m].seq)
+			m = c + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void
+hits_sort(struct scpp_store_hit *h, uint32_t n)
+{
+	for (uint32_t i = n / 2; i-- > 0;)
+		sift(h, i, n);
+	for (uint32_t k = n; k-- > 1;) {
+		struct scpp_store_hit t = h[0];
+
+		h[0] = h[k];
+		h[k] = t;
+		sift(h, 0, k);
+	}
+}
+
+/*
+ * `get %e a v` with a and v determined, on an indexed attribute: the value
+ * index lists the matches, so the cost is the number of matches, not of
+ * entities. They are visited in entity order, so the rows are exactly
+ * those (and in the order) of a scan. Each match becomes a row, so more
+ * matches than the table has room for is E_LIMIT_ROWS at once.
+ */
+static int
+get_indexed(struct run *r, const struct row *in, const struct getq *q, uint32_t aid)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	size_t room = r->max_rows - r->nnext;
+	uint64_t cursor = 0;
+	uint32_t k = 0;
+	int n, rc;
+
+	for (;;) {
+		uint32_t want = SCPP_MIN(c->ixhit_max - k, 32u);
+
+		n = scpp_store_index_find(r->env->store, aid, &q->v.v, &cursor, c->ixhit + k, want);
+		if (n < 0)
+			return fail(r, n, "value index: %s", scpp_strerror(n));
+		if ((rc = step(r, (uint64_t)n)) < 0)
+			return rc;
+		k += (uint32_t)n;
+		if (k > room)
+			return fail(r, -SCPP_E_LIMIT_ROWS, "block exceeded %zu rows", r->max_rows);
+		if (cursor == UINT64_MAX || n == 0)
+			break;
+	}
+	hits_sort(c->ixhit, k);
+	for (uint32_t i = 0; i < k; i++)
+		if ((rc = get_entity(r, in, q, c->ixhit[i].oid, aid, false)) < 0)
+			return rc;
+	return 0;
+}
+
 static int
 op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
@@ -939,6 +1016,9 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	 * matches no entity: no scan. */
 	if (q.a.bound && aid == 0)
 		return 0;
+	if (q.a.bound && q.v.bound && !q.keyed && !eval_is_pending((uint32_t)aid) &&
+	    scpp_store_attr_indexed(r->env->store, (uint32_t)aid))
+		return get_indexed(r, in, &q, (uint32_t)aid);
 
 	/* Unbound entity: scan the shard's entities. */
 	cursor = 0;
@@ -1194,6 +1274,7 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			if (u == NULL)
 				return -SCPP_E_LIMIT_STEPS;
 			u->key = scpp_value_oid(prev);
+			u->off = scpp_store_entity_seq(s, e);
 		}
 		rc = scpp_store_entity_delete(s, e);
 		if (rc < 0) {

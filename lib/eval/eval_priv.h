@@ -99,6 +99,11 @@ struct scpp_eval_ctx {
 	struct scpp_value iter_val[32];
 	struct scpp_oid iter_oid[32];
 
+	/* Value-index hits of one lookup, sorted into entity order; one more
+	 * than the rows a command may produce, so overflow is visible. */
+	struct scpp_store_hit *ixhit;
+	uint32_t ixhit_max;
+
 	/* Per block: attribute ids of constant attribute-name terms
 	 * (0 = not interned; resolved once per block, not per row). */
 	uint32_t term_attr[SCPP_WIRE_TERMS_MAX];

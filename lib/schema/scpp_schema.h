@@ -559,6 +559,17 @@ int scpp_schema_store_intern(void *dict, const char *name, size_t len, uint32_t 
 int scpp_schema_materialize(const struct scpp_schema *s, struct scpp_store *st);
 
 /**
+ * Make the shard's value index follow the schema: every attribute id some
+ * declaration marks `indexed` is indexed (scpp_store_index_attr()), the
+ * others are not. scpp_schema_materialize() calls it. A shard created
+ * without a value index (config.max_indexed 0) is left alone.
+ *
+ * @return 0, or the first error of scpp_store_index_attr() (-ENOSPC: more
+ *   than SCPP_STORE_INDEXED_MAX indexed attributes, or a full pool).
+ */
+int scpp_schema_index_sync(const struct scpp_schema *s, struct scpp_store *st);
+
+/**
  * Fill @p acc with hooks over shard @p st: type_of reads an entity's `type`
  * (an entity without one is untyped; a missing entity is -ENOENT, or
  * -EREMOTE when it lies outside the local prefix, see

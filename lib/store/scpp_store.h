@@ -116,6 +116,8 @@
 #define SCPP_STORE_CLASSES 40
 /** Reserved attribute id: never interned, refused by every triple call. */
 #define SCPP_STORE_ATTR_NONE 0
+/** Most attributes one shard can index (scpp_store_index_attr()). */
+#define SCPP_STORE_INDEXED_MAX 64
 /** Longest attribute name the dictionary accepts, in bytes. */
 #define SCPP_STORE_ATTR_NAME_MAX 255
 
@@ -162,6 +164,10 @@ struct scpp_store_config {
 	uint32_t oid_node;     /**< ... */
 	uint16_t oid_shard;    /**< ... */
 	uint32_t oid_epoch;    /**< boot epoch, 1..SCPP_OID_EPOCH_MAX */
+	uint32_t max_indexed;  /**< value-index capacity: indexed triples (and
+				*   distinct values) over all indexed attributes;
+				*   0 (the default): no value index. About 77 bytes
+				*   each. */
 	uint64_t hash_seed;    /**< key of the index hashes; 0: random per
 				*   shard at creation (getrandom). Tests fix
 				*   it to reproduce a layout. */
@@ -232,6 +238,11 @@ struct scpp_store_stats {
 						   *   (class c = 32 << c bytes) */
 	uint64_t class_free[SCPP_STORE_CLASSES];  /**< free blocks per class */
 	uint64_t pinned;          /**< extents with a non-zero pin count */
+	uint64_t indexed_attrs;   /**< attributes with a value index */
+	uint64_t index_members;   /**< triples in the value index */
+	uint64_t index_max;       /**< config.max_indexed */
+	uint64_t index_dropped;   /**< value indexes given up (a full probe
+				   *   window); their lookups scan */
 	uint64_t mem_bytes;       /**< bytes the shard got from its provider */
 	double saturation;        /**< max(entries, map entries, extent bytes)
 				   *   used / available, 0..1 */
@@ -341,12 +352,60 @@ int scpp_store_entity_prev(const struct scpp_store *s, struct scpp_oid oid,
 
 /**
  * Create entity @p oid right after entity @p prev in entity order (at the
- * head when @p prev is SCPP_OID_NIL). Otherwise as scpp_store_entity_create().
+ * head when @p prev is SCPP_OID_NIL), with creation sequence @p seq (what
+ * scpp_store_entity_seq() said before it was deleted; 0: a new one).
+ * Otherwise as scpp_store_entity_create().
  *
  * @return 0; -EINVAL; -EEXIST; -ENOSPC; -ENOENT (@p prev does not exist).
  */
 int scpp_store_entity_create_after(struct scpp_store *s, struct scpp_oid oid,
-				   struct scpp_oid prev);
+				   struct scpp_oid prev, uint32_t seq);
+
+/**
+ * The creation sequence of entity @p oid: entity order is increasing
+ * sequence order (after 2^32 creations on a shard the shard renumbers its
+ * entities, in order). 0 if @p oid does not exist.
+ */
+uint32_t scpp_store_entity_seq(const struct scpp_store *s, struct scpp_oid oid);
+
+/* ----------------------------------------------------------- value index */
+
+/** One entity found through the value index. */
+struct scpp_store_hit {
+	struct scpp_oid oid;  /**< the entity */
+	uint32_t seq;         /**< its creation sequence (sort by it for entity order) */
+	uint32_t rsv;
+};
+
+/**
+ * Index (or stop indexing) the values of attribute @p attr: afterwards
+ * scpp_store_index_find() answers "which entities hold value v under
+ * attr" in time proportional to the answer. Switching it on indexes the
+ * existing triples (a pass over the entities: control, or a rare schema
+ * adoption). Plain values only (map attributes are never indexed).
+ * Every later write keeps the index exact, with undo included, at the
+ * cost of two index updates per write of an indexed attribute.
+ *
+ * @return 0; -EOPNOTSUPP (config.max_indexed is 0); -ENOSPC (64
+ *   attributes indexed already, or the pool is too small: the attribute
+ *   is then marked, and lookups answer -ESTALE); -EINVAL.
+ */
+int scpp_store_index_attr(struct scpp_store *s, uint32_t attr, bool on);
+
+/** True if @p attr has a usable value index. */
+bool scpp_store_attr_indexed(const struct scpp_store *s, uint32_t attr);
+
+/**
+ * Entities whose plain triple (entity, @p attr) equals @p val, in index
+ * order (not entity order: sort by seq). Cursor rules as
+ * scpp_store_attr_iter() (valid while the shard is not mutated).
+ *
+ * @return hits written (0 at the end); -ESTALE (@p attr is not indexed, or
+ *   its index was given up: scan instead); -EINVAL.
+ */
+int scpp_store_index_find(const struct scpp_store *s, uint32_t attr,
+			  const struct scpp_value *val, uint64_t *cursor,
+			  struct scpp_store_hit *out, unsigned int n);
 
 /**
  * The shard's probe counter: index buckets examined past a key's home

@@ -31,10 +31,6 @@
 #include <rte_errno.h>
 #include <rte_prefetch.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include <sys/random.h>
 
 #include <rte_cycles.h>
@@ -53,6 +49,15 @@
  * distinct inputs never collide in all 64 bits for integer keys.
  */
 static inline uint64_t
+key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+uint64_t
+store_key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	return key_hash(s, oid, attr);
+}
+
+static inline uint64_t
 key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 {
 	uint64_t h = oid.hi * UINT64_C(0x9e3779b97f4a7c15) ^ oid.lo;
@@ -66,45 +71,6 @@ map_hash(const struct scpp_store *s, uint32_t owner, const struct scpp_value *ke
 {
 	return scpp_hash_mix64(scpp_value_hash_seeded(key, s->seed) ^
 			       ((uint64_t)owner + 1) * UINT64_C(0x9e3779b97f4a7c15));
-}
-
-static inline uint32_t
-home_bucket(uint64_t h, uint32_t nb)
-{
-	return (uint32_t)(((h >> 32) * (uint64_t)nb) >> 32);
-}
-
-static inline uint8_t
-tag_of(uint64_t h)
-{
-	uint8_t t = (uint8_t)h;
-
-	return t != 0 ? t : 1;
-}
-
-static inline uint32_t
-next_bucket(uint32_t b, uint32_t nb)
-{
-	return b + 1 == nb ? 0 : b + 1;
-}
-
-/* Bit i set iff slot i holds @tag (tag 0: iff slot i is empty). */
-static inline unsigned int
-tag_match(const struct bucket *b, uint8_t tag)
-{
-#ifdef __SSE2__
-	__m128i t = _mm_load_si128((const __m128i *)(const void *)b->tag);
-	__m128i k = _mm_set1_epi8((char)tag);
-
-	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(t, k)) &
-	       ((1u << BUCKET_SLOTS) - 1);
-#else
-	unsigned int m = 0;
-
-	for (unsigned int i = 0; i < BUCKET_SLOTS; i++)
-		m |= (unsigned int)(b->tag[i] == tag) << i;
-	return m;
-#endif
 }
 
 /* --------------------------------------------------------- index core */
@@ -154,10 +120,16 @@ find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr)
 	return find_from(s, b, tag_match(&s->bk[b], tag), tag, oid, attr);
 }
 
+uint32_t
+store_find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr)
+{
+	return find(s, h, oid, attr);
+}
+
 /* Is there a free slot within SCPP_STORE_PROBE_MAX buckets of @h's home? Checked
- * before a mutation acquires anything, so index_insert() cannot fail. */
-static bool
-index_has_room(const struct index *ix, uint64_t h)
+ * before a mutation acquires anything, so store_index_insert() cannot fail. */
+bool
+store_index_has_room(const struct index *ix, uint64_t h)
 {
 	uint32_t b = home_bucket(h, ix->nb);
 
@@ -170,8 +142,8 @@ index_has_room(const struct index *ix, uint64_t h)
 }
 
 /* Insert entry index @x with hash @h; a free slot always exists. */
-static void
-index_insert(struct index *ix, uint64_t h, uint32_t x)
+void
+store_index_insert(struct index *ix, uint64_t h, uint32_t x)
 {
 	uint32_t b = home_bucket(h, ix->nb);
 
@@ -179,7 +151,7 @@ index_insert(struct index *ix, uint64_t h, uint32_t x)
 		struct bucket *bk = &ix->bk[b];
 		unsigned int m = tag_match(bk, 0);
 
-		SCPP_VERIFY(left > 0); /* index_has_room() said yes */
+		SCPP_VERIFY(left > 0); /* store_index_has_room() said yes */
 
 		if (m != 0) {
 			unsigned int i = (unsigned int)__builtin_ctz(m);
@@ -198,8 +170,8 @@ index_insert(struct index *ix, uint64_t h, uint32_t x)
 }
 
 /* Remove entry index @x (hash @h) from the index; it must be there. */
-static void
-index_remove(struct index *ix, uint64_t h, uint32_t x)
+void
+store_index_remove(struct index *ix, uint64_t h, uint32_t x)
 {
 	uint32_t b = home_bucket(h, ix->nb);
 	uint32_t home = b;
@@ -498,7 +470,7 @@ scpp_store_config_init(struct scpp_store_config *cfg)
 }
 
 struct layout {
-	uint32_t nb, mnb;
+	uint32_t nb, mnb, vnb;
 	uint64_t arena;
 	unsigned int top;
 	uint64_t size[R_COUNT];
@@ -522,7 +494,7 @@ layout_of(const struct scpp_store_config *cfg, struct layout *l)
 	    cfg->max_map_entries >= (1u << 31) || cfg->max_value_len == 0 ||
 	    cfg->max_value_len > UINT32_MAX || cfg->oid_epoch == 0 ||
 	    cfg->oid_epoch > SCPP_OID_EPOCH_MAX ||
-	    cfg->extent_bytes > (UINT64_C(1) << 42))
+	    cfg->extent_bytes > (UINT64_C(1) << 42) || cfg->max_indexed >= (1u << 31))
 		return -EINVAL;
 	memset(l, 0, sizeof(*l));
 	l->nb = buckets_for(cfg->max_entries);
@@ -540,6 +512,13 @@ layout_of(const struct scpp_store_config *cfg, struct layout *l)
 	l->size[R_MENTRIES] = (uint64_t)cfg->max_map_entries * sizeof(struct mentry);
 	l->size[R_ARENA] = l->arena;
 	l->size[R_BITS] = l->arena > 0 ? ext_bits_size(l->arena, l->top) : 0;
+	if (cfg->max_indexed > 0) {
+		l->vnb = buckets_for(cfg->max_indexed);
+		l->size[R_VHEADS] = (uint64_t)cfg->max_indexed * sizeof(struct vhead);
+		l->size[R_VENTS] = (uint64_t)cfg->max_indexed * sizeof(struct vent);
+		l->size[R_VHBK] = (uint64_t)l->vnb * sizeof(struct bucket);
+		l->size[R_VEBK] = (uint64_t)l->vnb * sizeof(struct bucket);
+	}
 	return 0;
 }
 
@@ -568,6 +547,8 @@ reset(struct scpp_store *s)
 	s->ment_free = NIL_IDX;
 	s->ment_used = 0;
 	s->live_head = s->live_tail = NIL_IDX;
+	s->ent_seq = 0;
+	vix_reset(s);
 	s->idx.used = 0;
 	s->idx.overflowed = 0;
 	s->midx.used = 0;
@@ -583,6 +564,7 @@ reset(struct scpp_store *s)
 
 static const char *const region_name[R_COUNT] = {
 	"shard", "buckets", "entries", "mbuckets", "mentries", "arena", "bits",
+	"vheads", "vents", "vhbuckets", "vebuckets",
 };
 
 struct scpp_store *
@@ -630,6 +612,13 @@ scpp_store_create(const struct scpp_store_config *cfg)
 	s->probe_ctr = &s->probes;
 	s->idx.bk = s->bk;
 	s->idx.nb = s->nb;
+	s->vix.max = cfg->max_indexed;
+	s->vix.heads = reg[R_VHEADS].p;
+	s->vix.ents = reg[R_VENTS].p;
+	s->vix.vh.bk = reg[R_VHBK].p;
+	s->vix.vh.nb = l.vnb;
+	s->vix.ve.bk = reg[R_VEBK].p;
+	s->vix.ve.nb = l.vnb;
 	s->midx.bk = s->mbk;
 	s->midx.nb = s->mnb;
 	s->ex.top = l.top;
@@ -710,6 +699,10 @@ scpp_store_stats_get(const struct scpp_store *s, struct scpp_store_stats *st)
 		st->class_free[c] = stat_get(&s->ex.nfree[c]);
 	}
 	st->pinned = stat_get(&s->n_pinned);
+	st->indexed_attrs = s->vix.nattr;
+	st->index_members = s->vix.ents_used;
+	st->index_max = s->vix.max;
+	st->index_dropped = s->vix.dropped;
 	for (int r = 0; r < R_COUNT; r++)
 		st->mem_bytes += s->reg[r].size;
 	sat = (double)(st->entities + st->triples) / (double)s->max_entries;
@@ -782,8 +775,20 @@ live_unlink(struct scpp_store *s, uint32_t x)
 		s->ent[e->v.ent.lnext].v.ent.lprev = e->v.ent.lprev;
 }
 
+/* Give every entity a new sequence number in list order (after 2^32
+ * creations on one shard; a pass over the live list). */
+static void
+renumber(struct scpp_store *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t x = s->live_head; x != NIL_IDX; x = s->ent[x].v.ent.lnext)
+		s->ent[x].v.ent.seq = ++n;
+	s->ent_seq = n;
+}
+
 static int
-entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after)
+entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after, uint32_t seq)
 {
 	uint64_t h = key_hash(s, oid, SCPP_STORE_ATTR_NONE);
 	struct entry *e;
@@ -793,7 +798,7 @@ entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after)
 		return -EINVAL;
 	if (find(s, h, oid, SCPP_STORE_ATTR_NONE) != NIL_IDX)
 		return -EEXIST;
-	if (ent_free_count(s) == 0 || !index_has_room(&s->idx, h))
+	if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 		return -ENOSPC;
 	x = ent_take(s);
 	e = &s->ent[x];
@@ -805,8 +810,14 @@ entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after)
 	e->h.kind = K_ENTITY;
 	e->h.ilen = 0;
 	memset(&e->v, 0, sizeof(e->v));
+	if (seq == 0) {
+		if (SCPP_UNLIKELY(s->ent_seq == UINT32_MAX))
+			renumber(s);
+		seq = ++s->ent_seq;
+	}
+	e->v.ent.seq = seq;
 	live_link(s, x, after);
-	index_insert(&s->idx, h, x);
+	store_index_insert(&s->idx, h, x);
 	stat_add(&s->n_entities, 1);
 	return 0;
 }
@@ -816,7 +827,7 @@ scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
 {
 	if (s == NULL)
 		return -EINVAL;
-	return entity_create_at(s, oid, s->live_tail);
+	return entity_create_at(s, oid, s->live_tail, 0);
 }
 
 int
@@ -835,18 +846,27 @@ scpp_store_entity_prev(const struct scpp_store *s, struct scpp_oid oid, struct s
 }
 
 int
-scpp_store_entity_create_after(struct scpp_store *s, struct scpp_oid oid, struct scpp_oid prev)
+scpp_store_entity_create_after(struct scpp_store *s, struct scpp_oid oid, struct scpp_oid prev,
+			       uint32_t seq)
 {
 	uint32_t p;
 
 	if (s == NULL)
 		return -EINVAL;
 	if (scpp_oid_is_nil(prev))
-		return entity_create_at(s, oid, NIL_IDX);
+		return entity_create_at(s, oid, NIL_IDX, seq);
 	p = find_entity(s, prev);
 	if (p == NIL_IDX)
 		return -ENOENT;
-	return entity_create_at(s, oid, p);
+	return entity_create_at(s, oid, p, seq);
+}
+
+uint32_t
+scpp_store_entity_seq(const struct scpp_store *s, struct scpp_oid oid)
+{
+	uint32_t x = s != NULL ? find_entity(s, oid) : NIL_IDX;
+
+	return x == NIL_IDX ? 0 : s->ent[x].v.ent.seq;
 }
 
 int
@@ -917,7 +937,7 @@ map_clear(struct scpp_store *s, uint32_t owner)
 
 		if (nx != NIL_IDX)
 			rte_prefetch0(&s->ment[nx]);
-		index_remove(&s->midx, me->hash, m);
+		store_index_remove(&s->midx, me->hash, m);
 		cell_release(s, &me->kh, &me->k);
 		cell_release(s, &me->vh, &me->v);
 		ment_put(s, m);
@@ -939,6 +959,7 @@ attr_remove(struct scpp_store *s, uint32_t hx, uint32_t x)
 		map_clear(s, x);
 		stat_add(&s->n_maps, -1);
 	}
+	vix_unlink(s, x);
 	cell_release(s, &e->h, &e->v);
 	if (e->prev != NIL_IDX)
 		s->ent[e->prev].next = e->next;
@@ -949,7 +970,7 @@ attr_remove(struct scpp_store *s, uint32_t hx, uint32_t x)
 	else
 		hd->prev = e->prev;
 	hd->v.ent.nattrs--;
-	index_remove(&s->idx, key_hash(s, e->oid, e->attr), x);
+	store_index_remove(&s->idx, key_hash(s, e->oid, e->attr), x);
 	ent_put(s, x);
 	stat_add(&s->n_triples, -1);
 }
@@ -971,7 +992,7 @@ scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid)
 	while ((x = s->ent[hx].next) != NIL_IDX)
 		attr_remove(s, hx, x);
 	live_unlink(s, hx);
-	index_remove(&s->idx, key_hash(s, oid, SCPP_STORE_ATTR_NONE), hx);
+	store_index_remove(&s->idx, key_hash(s, oid, SCPP_STORE_ATTR_NONE), hx);
 	ent_put(s, hx);
 	stat_add(&s->n_entities, -1);
 	return 0;
@@ -1210,12 +1231,17 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 			return -EMEDIUMTYPE;
 		if (entry_pinned(e))
 			return -EBUSY;
-		return cell_replace(s, &e->h, &e->v, type, len, src, v);
+		if (SCPP_LIKELY(!vix_on(s, attr)))
+			return cell_replace(s, &e->h, &e->v, type, len, src, v);
+		vix_unlink(s, x);
+		rc = cell_replace(s, &e->h, &e->v, type, len, src, v);
+		vix_link(s, x);
+		return rc;
 	}
 	hx = find_entity(s, oid);
 	if (hx == NIL_IDX)
 		return -ENOENT;
-	if (ent_free_count(s) == 0 || !index_has_room(&s->idx, h))
+	if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 		return -ENOSPC;
 	{
 		struct cell_hdr nh;
@@ -1240,8 +1266,9 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 		hd->next = x;
 	hd->prev = x;
 	hd->v.ent.nattrs++;
-	index_insert(&s->idx, h, x);
+	store_index_insert(&s->idx, h, x);
 	stat_add(&s->n_triples, 1);
+	vix_link(s, x);
 	return 0;
 }
 
@@ -1327,13 +1354,15 @@ scpp_store_attr_rename(struct scpp_store *s, struct scpp_oid oid, uint32_t from,
 		return -ENOENT;
 	if (find(s, ht, oid, to) != NIL_IDX)
 		return -EEXIST;
-	if (!index_has_room(&s->idx, ht))
+	if (!store_index_has_room(&s->idx, ht))
 		return -ENOSPC;
 	/* Map entries name their owner by entry index, not by attribute,
 	 * so a map keeps every entry through the rename. */
-	index_remove(&s->idx, hf, x);
+	vix_unlink(s, x);
+	store_index_remove(&s->idx, hf, x);
 	s->ent[x].attr = to;
-	index_insert(&s->idx, ht, x);
+	store_index_insert(&s->idx, ht, x);
+	vix_link(s, x);
 	return 0;
 }
 
@@ -1418,6 +1447,7 @@ scpp_store_map_create(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 	if (rc != 0)
 		return rc;
 	x = find(s, h, oid, attr);
+	vix_unlink(s, x); /* maps are not indexed: set_hashed filed its nil */
 	s->ent[x].h.kind = K_MAP;
 	s->ent[x].v.map.head = s->ent[x].v.map.tail = NIL_IDX;
 	s->ent[x].v.map.count = 0;
@@ -1527,7 +1557,7 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	if (owner == NIL_IDX) {
 		if (find_entity(s, oid) == NIL_IDX)
 			return -ENOENT;
-		if (ent_free_count(s) == 0 || !index_has_room(&s->idx, h))
+		if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 			return -ENOSPC;
 		new_map = true;
 	} else if (s->ent[owner].h.kind != K_MAP) {
@@ -1547,7 +1577,7 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	 * entry's final hash is known now. */
 	if (s->ment_used == s->max_mentries)
 		return -ENOSPC;
-	if (!index_has_room(&s->midx, map_hash(s, new_map ? ent_peek(s) : owner, key)))
+	if (!store_index_has_room(&s->midx, map_hash(s, new_map ? ent_peek(s) : owner, key)))
 		return -ENOSPC;
 	need[0] = cell_need(key);
 	need[1] = cell_need(val);
@@ -1578,7 +1608,7 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		o->v.map.head = m;
 	o->v.map.tail = m;
 	o->v.map.count++;
-	index_insert(&s->midx, me->hash, m);
+	store_index_insert(&s->midx, me->hash, m);
 	stat_add(&s->n_mentries, 1);
 	return 0;
 }
@@ -1616,7 +1646,7 @@ scpp_store_map_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return -ENOENT;
 	me = &s->ment[m];
 	o = &s->ent[owner];
-	index_remove(&s->midx, me->hash, m);
+	store_index_remove(&s->midx, me->hash, m);
 	if (me->prev != NIL_IDX)
 		s->ment[me->prev].next = me->next;
 	else
@@ -1764,13 +1794,32 @@ scpp_store_bytes_write(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return 0;
 	if (src == NULL)
 		return -EINVAL;
+	/* An indexed value changes its key: re-file it. */
+	vix_unlink(s, (uint32_t)x);
 	memmove(entry_data(s, e) + off, src, len);
+	vix_link(s, (uint32_t)x);
 	return 0;
 }
+
+static int bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t len);
 
 int
 scpp_store_bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 			uint64_t len)
+{
+	int64_t x = find_bytes(s, oid, attr);
+	int rc;
+
+	if (x < 0)
+		return (int)x;
+	vix_unlink(s, (uint32_t)x);
+	rc = bytes_resize(s, oid, attr, len);
+	vix_link(s, (uint32_t)x); /* the entry stays at x whatever happened */
+	return rc;
+}
+
+static int
+bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t len)
 {
 	int64_t x = find_bytes(s, oid, attr);
 	uint8_t tmp[SCPP_STORE_INLINE_MAX];
@@ -1864,6 +1913,10 @@ scpp_store_bytes_ptr(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return -EINVAL;
 	if (!range_ok(off, len, s->ent[x].v.ext.len))
 		return -ERANGE;
+	/* A copy engine writing through the pointer would change an indexed
+	 * value behind the index's back. */
+	if (vix_on(s, attr))
+		return -EPERM;
 	*ptr = s->arena + s->ent[x].v.ext.off + off;
 	return 0;
 }

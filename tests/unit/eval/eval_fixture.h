@@ -36,6 +36,7 @@ struct fx {
 static uint32_t fx_max_entries, fx_max_map_entries;
 static uint64_t fx_hash_seed;
 static uint16_t fx_shard; /* shard number of the next fx_new() */
+static int fx_no_index;   /* 1: the next fx_new() has no value index */
 
 static inline struct fx *
 fx_new(bool with_schema, const struct scpp_eval_limits *lim)
@@ -54,6 +55,7 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 	cfg.max_entries = fx_max_entries ? fx_max_entries : 1 << 16;
 	cfg.max_map_entries = fx_max_map_entries ? fx_max_map_entries : 1 << 16;
 	cfg.hash_seed = fx_hash_seed;
+	cfg.max_indexed = fx_no_index ? 0 : cfg.max_entries;
 	cfg.extent_bytes = 16 << 20;
 	cfg.oid_node = 1;
 	cfg.oid_shard = fx_shard;
