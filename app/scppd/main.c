@@ -154,9 +154,10 @@ mkdir_p(const char *dir)
 	mkdir(tmp, 0755);
 }
 
-/* Boot epoch of one shard: persisted under node.state_dir, or derived from
- * the clock (minutes since 2026-01-01, the same rule scpp_oid_epoch_advance
- * applies as its floor) when the directory is not usable. */
+/* Boot epoch of one shard, persisted under node.state_dir before anything
+ * is minted. A shard that cannot persist a new epoch does not start: a
+ * clock-derived epoch repeats when two starts fall in one minute, and
+ * every OID minted twice names two objects. */
 static void
 shard_epoch(struct scppd_worker *w)
 {
@@ -167,17 +168,11 @@ shard_epoch(struct scppd_worker *w)
 	mkdir_p(dir);
 	snprintf(path, sizeof(path), "%s/shard-%u.epoch", dir, w->shard);
 	rc = scpp_oid_epoch_advance(path, &w->epoch);
-	if (rc == 0) {
-		w->epoch_from_clock = false;
-		return;
-	}
-	w->epoch = (uint32_t)RTE_MAX(1, ((long)time(NULL) - 1767225600L) / 60);
-	w->epoch &= SCPP_OID_EPOCH_MAX;
-	if (w->epoch == 0)
-		w->epoch = 1;
-	w->epoch_from_clock = true;
-	SCPPD_LOG(WARNING, "shard %u: cannot keep the epoch in %s (%s); using clock epoch %u",
-		  w->shard, path, strerror(-rc), w->epoch);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: cannot persist a new boot epoch in %s: %s "
+			 "(node.state_dir must be a writable directory)\n", w->shard, path,
+			 strerror(-rc));
+	w->epoch_from_clock = false;
 }
 
 static void

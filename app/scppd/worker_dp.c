@@ -166,31 +166,51 @@ send_reply(struct scppd_worker *w, const struct scppd_meta *md, const uint8_t *m
 	} while (off < len);
 }
 
-/* A reply made of one status: empty COLUMNS, STATUS, END(aborted). */
+/* A reply made of one status: empty COLUMNS, STATUS, END(aborted).
+ * @offset: the byte offset of a decode error (a status field), or -1. */
 static SCPP_COLD void
-status_reply(struct scppd_worker *w, const struct scppd_meta *md, int code,
-	     const char *component, const char *fmt, ...)
+status_replyv(struct scppd_worker *w, const struct scppd_meta *md, int64_t offset, int code,
+	      const char *component, const char *fmt, va_list ap)
 {
 	struct scpp_wire_reply_writer wr;
 	struct scpp_status st;
-	char msg[SCPP_STATUS_MSG_MAX];
 	struct scpp_oid soid = w->env.node;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	memset(&st, 0, sizeof(st));
-	scpp_status_set(&st, code, component, "%s", msg);
+	scpp_status_setv(&st, code, component, fmt, ap);
 	st.node = w->env.node;
 	st.core = w->shard;
 	st.block_id = md->block_id;
+	st.client = md->client_id;
+	st.offset = offset;
 	soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
 	scpp_wire_reply_writer_init(&wr, w->reply_buf, w->reply_size);
 	scpp_wire_reply_columns(&wr, NULL, 0);
 	scpp_status_encode(&wr, soid, &st);
 	scpp_wire_reply_end(&wr, st.err, SCPP_OUTCOME_ABORTED, 0, 0, 0);
 	send_reply(w, md, wr.buf, (uint32_t)wr.len);
+}
+
+static SCPP_COLD void __attribute__((format(printf, 5, 6)))
+status_reply(struct scppd_worker *w, const struct scppd_meta *md, int code,
+	     const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, md, -1, code, component, fmt, ap);
+	va_end(ap);
+}
+
+static SCPP_COLD void __attribute__((format(printf, 6, 7)))
+status_reply_at(struct scppd_worker *w, const struct scppd_meta *md, int64_t offset, int code,
+		const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, md, offset, code, component, fmt, ap);
+	va_end(ap);
 }
 
 static SCPP_COLD void
@@ -200,8 +220,8 @@ reject_block(struct scppd_worker *w, const struct scppd_meta *md, int rc, uint32
 
 	w->stats.rejected_total++;
 	w->stats.rejected[scppd_reject_slot(rc)]++;
-	status_reply(w, md, rc, "wire", "block rejected: %s (%s) at byte offset %u of %u",
-		     name != NULL ? name : "error", scpp_strerror(rc), err_off, md->msg_len);
+	status_reply_at(w, md, err_off, rc, "wire", "block rejected: %s (%s) at byte offset %u of %u",
+			name != NULL ? name : "error", scpp_strerror(rc), err_off, md->msg_len);
 }
 
 static SCPP_COLD void
@@ -368,6 +388,7 @@ execute(struct scppd_worker *w, const struct scppd_meta *md)
 	}
 	scpp_wire_reply_writer_init(&wr, w->reply_buf, w->reply_size);
 	memset(&res, 0, sizeof(res));
+	w->env.client_id = md->client_id;
 	rc = scpp_eval_block(w->ectx, &w->env, w->blk, md->block_id, &wr, &res);
 	if (unlikely(rc != 0)) {
 		status_reply(w, md, rc, "eval", "evaluation failed: %s", scpp_strerror(rc));

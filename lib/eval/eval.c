@@ -59,6 +59,8 @@ struct run {
 	uint8_t *alt;         /* the table that is not cur */
 	size_t ncur, nnext;
 	uint16_t cmd_index;
+	uint32_t row;          /* input row of the command, or SCPP_STATUS_NO_ROW */
+	bool quiet;            /* a failure now would be counted, not kept */
 	struct scpp_status st; /* the error being reported */
 };
 
@@ -219,25 +221,34 @@ scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *o
 
 /* ----------------------------------------------------------------- errors */
 
-static SCPP_COLD int
-fail(struct run *r, int code, const char *fmt, ...)
-{
-	va_list ap;
-	char msg[SCPP_STATUS_MSG_MAX];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	scpp_status_set(&r->st, code, "eval", "%s", msg);
-	return code > 0 ? -code : code;
-}
-
 static bool
 is_limit(int code)
 {
 	return code == -SCPP_E_LIMIT_ROWS || code == -SCPP_E_LIMIT_STEPS ||
 	       code == -SCPP_E_LIMIT_BYTES || code == -SCPP_E_LIMIT_RESULT ||
 	       code == -SCPP_E_LIMIT_TIME;
+}
+
+/*
+ * Record the failure being reported. The message is formatted once, and
+ * only when the status will be kept: a failure under a status variable
+ * that already holds max_statuses records is counted, not sent, so it
+ * gets its code and errno only (a limit always aborts, so it is kept).
+ */
+static SCPP_COLD int
+fail(struct run *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	code = code > 0 ? -code : code;
+	if (r->quiet && !is_limit(code)) {
+		scpp_status_set_code(&r->st, code, "eval");
+		return code;
+	}
+	va_start(ap, fmt);
+	scpp_status_setv(&r->st, code, "eval", fmt, ap);
+	va_end(ap);
+	return code;
 }
 
 static SCPP_COLD int
@@ -542,6 +553,41 @@ attr_name(const struct run *r, uint32_t id)
 	return eval_attr_name(r->ctx, r->env, id);
 }
 
+/* ------------------------------------------------------ other shards */
+
+/* Can @e live in this shard? The well-known namespace (schema entities)
+ * is on every shard; anything else must carry this shard's prefix. */
+static inline bool
+is_local(const struct run *r, struct scpp_oid e)
+{
+	return e.hi == 0 || e.hi == r->env->node.hi;
+}
+
+/*
+ * A command on an entity that lives on another shard or node: E_NOT_HERE
+ * (canonical EREMOTE), naming the owner, with the owner's /64 in the
+ * status's `owner` field. The cluster issue turns this into forwarding.
+ */
+static SCPP_COLD int
+not_here(struct run *r, struct scpp_oid e)
+{
+	char b1[64];
+	int rc;
+
+	if (scpp_oid_locale(e) != scpp_oid_locale(r->env->node) ||
+	    scpp_oid_node(e) != scpp_oid_node(r->env->node))
+		rc = fail(r, -SCPP_E_NOT_HERE, "%s lives on node %u (locale %u), shard %u: "
+			  "send the block there", otext(b1, sizeof(b1), e), scpp_oid_node(e),
+			  scpp_oid_locale(e), scpp_oid_shard(e));
+	else
+		rc = fail(r, -SCPP_E_NOT_HERE, "%s lives on shard %u of this node (this is shard "
+			  "%u): send the block to that shard's port", otext(b1, sizeof(b1), e),
+			  scpp_oid_shard(e), scpp_oid_shard(r->env->node));
+	r->st.owner = scpp_oid_make(scpp_oid_locale(e), scpp_oid_node(e), scpp_oid_shard(e), 0,
+				    0);
+	return rc;
+}
+
 /* ------------------------------------------------------------------- undo */
 
 static struct undo *
@@ -789,6 +835,17 @@ get_emit(struct run *r, const struct row *in, const struct getq *q,
 	return emit_bound(r, in, bs, n);
 }
 
+/* No entity @e here: ENOENT, or E_NOT_HERE when it lives elsewhere. */
+static SCPP_COLD int
+missing(struct run *r, struct scpp_oid e)
+{
+	char b1[64];
+
+	if (!is_local(r, e))
+		return not_here(r, e);
+	return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+}
+
 /* All matches of one entity (bound or from a scan). @strict: misses are
  * errors (every key position determined). */
 static int
@@ -810,7 +867,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		if (!strict)
 			return 0;
 		if (!scpp_store_entity_exists(s, e))
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		return fail(r, -ENOENT, "%s has no attribute %s", otext(b1, sizeof(b1), e),
 			    vtext(b2, sizeof(b2), &q->a.v));
 	}
@@ -822,7 +879,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		if (!strict && (rc == -ENOENT || rc == -EMEDIUMTYPE))
 			return 0;
 		if (rc == -ENOENT && !scpp_store_entity_exists(s, e))
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		if (rc == -ENOENT)
 			return fail(r, -ENOENT, "%s has no attribute %s", otext(b1, sizeof(b1), e),
 				    vtext(b2, sizeof(b2), &q->a.v));
@@ -840,7 +897,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		if (!strict && (rc == -ENOENT || rc == -EMEDIUMTYPE))
 			return 0;
 		if (rc == -ENOENT && !scpp_store_entity_exists(s, e))
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		if (rc == -ENOENT)
 			return fail(r, -ENOENT, "%s.%s has no key %s", otext(b1, sizeof(b1), e),
 				    vtext(b2, sizeof(b2), &q->a.v),
@@ -881,7 +938,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 
 		n = scpp_store_attr_iter(s, e, &cursor, batch, SCPP_ARRAY_SIZE(batch));
 		if (n == -ENOENT && strict)
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		if (n <= 0)
 			return 0;
 		for (int i = 0; i < n; i++) {
@@ -978,6 +1035,54 @@ get_indexed(struct run *r, const struct row *in, const struct getq *q, uint32_t 
 	return 0;
 }
 
+/*
+ * `get %s a v` where %s is a status variable: %s ranges over the status
+ * objects it collected so far (those kept: max_statuses), in collection
+ * order, and each one's fields are its attributes (the STATUS record's
+ * fields; none is a map). %s itself stays a status variable, not bound.
+ */
+static int
+get_statuses(struct run *r, const struct row *in, const struct getq *q, uint8_t var)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	struct scpp_wire_name keys[SCPP_STATUS_FIELDS_MAX];
+	struct scpp_value vals[SCPP_STATUS_FIELDS_MAX];
+	int rc;
+
+	if (q->keyed)
+		return 0;
+	for (uint32_t i = 0; i < c->nstat; i++) {
+		unsigned int n;
+
+		if (c->stat[i].var != var)
+			continue;
+		if ((rc = step(r, 1)) < 0)
+			return rc;
+		n = scpp_status_fields(&c->stat[i].st, keys, vals);
+		for (unsigned int f = 0; f < n; f++) {
+			struct binding bs[2];
+			unsigned int nb = 0;
+
+			if (q->a.bound && (q->a.v.type != SCPP_VT_STR || q->a.v.len != keys[f].len ||
+					   memcmp(q->a.v.p, keys[f].p, keys[f].len) != 0))
+				continue;
+			if (q->v.bound && !scpp_value_eq(&q->v.v, &vals[f]))
+				continue;
+			if (q->bind_attr) {
+				bs[nb].var = q->a.var;
+				bs[nb++].v = scpp_value_str(keys[f].p, keys[f].len);
+			}
+			if (!q->v.bound) {
+				bs[nb].var = q->v.var;
+				bs[nb++].v = vals[f];
+			}
+			if ((rc = emit_bound(r, in, bs, nb)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 static int
 op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
@@ -1002,6 +1107,8 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		q.tk = ta->b;
 		resolve(r, in, q.tk, &q.k);
 	}
+	if (SCPP_UNLIKELY(q.e.is_var && ((c->status_vars >> q.e.var) & 1)))
+		return get_statuses(r, in, &q, q.e.var);
 	if (q.e.bound && (rc = want_oid(r, &q.e, "entity")) < 0)
 		return rc;
 	if (q.a.bound) {
@@ -1009,9 +1116,15 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		if (aid < 0)
 			return (int)aid;
 	}
-	if (q.e.bound)
+	if (q.e.bound) {
+		/* Even a search cannot be answered here for an entity that
+		 * lives elsewhere: say where, rather than "no rows". */
+		if (SCPP_UNLIKELY(!is_local(r, q.e.v.oid)) &&
+		    !scpp_store_entity_exists(r->env->store, q.e.v.oid))
+			return not_here(r, q.e.v.oid);
 		return get_entity(r, in, &q, q.e.v.oid, aid,
 				  q.a.bound && (!q.keyed || q.k.bound));
+	}
 	/* A name nothing has (never interned, nor written in this block)
 	 * matches no entity: no scan. */
 	if (q.a.bound && aid == 0)
@@ -1101,6 +1214,8 @@ static int store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, 
 static int
 not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
 {
+	if (!is_local(r, e))
+		return not_here(r, e);
 	return store_fail(r, -ENOENT, op, e, aid);
 }
 
@@ -1247,7 +1362,7 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if ((rc = step(r, 1)) < 0)
 		return rc;
 	if (!scpp_store_entity_exists(s, e))
-		return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+		return missing(r, e);
 	if (aid == AID_ENTITY) {
 		/* Whole entity: record every attribute, then the entity. The
 		 * attribute walk restarts after each delete because deleting
@@ -1302,7 +1417,7 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		struct scpp_value tmp;
 
 		if (scpp_store_get(s, e, (uint32_t)aid, &tmp) == -ENOENT)
-			return store_fail(r, -ENOENT, "del", e, aid);
+			return not_found(r, "del", e, aid);
 	}
 	return del_attr(r, e, (uint32_t)aid);
 }
@@ -1406,7 +1521,7 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if ((rc = step(r, 1)) < 0)
 		return rc;
 	if (!scpp_store_entity_exists(s, e))
-		return store_fail(r, -ENOENT, "alloc", e, aid);
+		return not_found(r, "alloc", e, aid);
 	if (eval_schema_is_schema_entity(r->env, e))
 		return schema_write_refused(r, "alloc", e, aid);
 	rc = scpp_store_get(s, e, (uint32_t)aid, &old);
@@ -1486,6 +1601,8 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (src.aid == 0)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
+	if (rc == -ENOENT && !is_local(r, src.e) && !scpp_store_entity_exists(s, src.e))
+		return not_here(r, src.e);
 	if (rc < 0)
 		return store_fail(r, rc, "copy from", src.e, src.aid);
 	if (sv.type != SCPP_VT_STR && sv.type != SCPP_VT_BYTES)
@@ -1494,7 +1611,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return fail(r, -ERANGE, "copy: source range %llu+%llu is outside its %u bytes",
 			    (unsigned long long)src.off, (unsigned long long)len, sv.len);
 	if (!scpp_store_entity_exists(s, dst.e))
-		return store_fail(r, -ENOENT, "copy to", dst.e, dst.aid);
+		return not_found(r, "copy to", dst.e, dst.aid);
 	if (eval_schema_is_schema_entity(r->env, dst.e))
 		return schema_write_refused(r, "copy to", dst.e, dst.aid);
 
@@ -1671,9 +1788,30 @@ check_block(struct run *r)
 {
 	const struct scpp_wire_block *b = r->b;
 	uint64_t term_vars = 0, status_vars = 0;
+	uint16_t refs[SCPP_WIRE_TERMS_MAX];
+	uint8_t get_e[SCPP_WIRE_TERMS_MAX];
 
+	/* A status variable may be the entity of a get (it then ranges over
+	 * the statuses it collected), and nothing else: count where each
+	 * term is used to tell that position apart. */
+	memset(refs, 0, sizeof(refs[0]) * b->nterms);
+	memset(get_e, 0, b->nterms);
+	for (uint16_t i = 0; i < b->nterms; i++) {
+		uint8_t k = b->term[i].kind;
+
+		if (k == SCPP_TERM_KEY || k == SCPP_TERM_VALUE || k == SCPP_TERM_OFFSET) {
+			refs[b->term[i].a]++;
+			refs[b->term[i].b]++;
+		}
+	}
+	for (uint16_t i = 0; i < b->ncmds; i++) {
+		for (uint8_t s = 0; s < b->cmd[i].nterms; s++)
+			refs[b->cmd[i].term[s]]++;
+		if (b->cmd[i].op == SCPP_OP_GET)
+			get_e[b->cmd[i].term[0]] = 1;
+	}
 	for (uint16_t i = 0; i < b->nterms; i++)
-		if (b->term[i].kind == SCPP_TERM_VAR)
+		if (b->term[i].kind == SCPP_TERM_VAR && !(get_e[i] && refs[i] == 1))
 			term_vars |= UINT64_C(1) << b->term[i].var;
 	for (uint16_t i = 0; i < b->ncmds; i++)
 		if (b->cmd[i].flags & SCPP_WIRE_CF_STATUS)
@@ -1681,8 +1819,8 @@ check_block(struct run *r)
 	if (term_vars & status_vars) {
 		unsigned int v = (unsigned int)__builtin_ctzll(term_vars & status_vars);
 
-		return fail(r, -SCPP_E_BAD_VAR, "%%%.*s is a status variable and cannot be a term",
-			    b->var_name[v].len, b->var_name[v].p);
+		return fail(r, -SCPP_E_BAD_VAR, "%%%.*s is a status variable: it can only be the "
+			    "entity of a get", b->var_name[v].len, b->var_name[v].p);
 	}
 	r->ctx->status_vars = status_vars;
 	return 0;
@@ -1699,7 +1837,12 @@ collect(struct run *r, const struct scpp_wire_cmd *cmd)
 		return; /* counted, not kept: the count is still exact */
 	k = &c->stat[c->nstat++];
 	k->st = r->st;
+	k->st.var = (const char *)r->b->var_name[cmd->status_var].p;
+	k->st.var_len = (uint8_t)r->b->var_name[cmd->status_var].len;
 	k->var = cmd->status_var;
+	/* Its OID is minted now, so later commands can name it (get %s ...). */
+	k->oid = scpp_oid_make(scpp_oid_locale(r->env->node), scpp_oid_node(r->env->node),
+			       scpp_oid_shard(r->env->node), 0, ++c->status_seq);
 }
 
 static void
@@ -1710,7 +1853,9 @@ stamp(struct run *r, struct scpp_status *st)
 	st->node = env->node;
 	st->core = env->core;
 	st->block_id = r->block_id;
+	st->client = env->client_id;
 	st->command = r->cmd_index;
+	st->row = r->row;
 	st->elapsed_ns = env->clock_ns != NULL ? env->clock_ns() - r->ctx->t0 : 0;
 }
 
@@ -1751,12 +1896,17 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 {
 	int rc = 0;
 
+	bool has_status = (cmd->flags & SCPP_WIRE_CF_STATUS) != 0;
+
 	r->next = r->ncur > 0 && single_output(r, cmd) ? r->cur : r->alt;
 	r->nnext = 0;
 	for (size_t i = 0; i < r->ncur; i++) {
 		const struct row *in = row_at(r, r->cur, i);
 		uint32_t undo_mark = r->ctx->nundo;
 		size_t rows_mark = r->nnext;
+
+		r->row = (uint32_t)SCPP_MIN(i, (size_t)UINT32_MAX - 1);
+		r->quiet = has_status && r->ctx->nstat >= r->ctx->lim.max_statuses;
 
 		switch (cmd->op) {
 		case SCPP_OP_GET:
@@ -1816,6 +1966,8 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 			rc = 0;
 		}
 	}
+	r->row = SCPP_STATUS_NO_ROW;
+	r->quiet = false;
 	return 0;
 }
 
@@ -1881,6 +2033,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	r.max_rows = SCPP_MIN((size_t)ctx->lim.max_rows, ctx->tab_bytes / r.stride);
 	r.cur = ctx->tab[0];
 	r.alt = ctx->tab[1];
+	r.row = SCPP_STATUS_NO_ROW;
 
 	ctx->arena_used = 0;
 	ctx->nundo = 0;
@@ -1985,14 +2138,9 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			if (scpp_wire_reply_row(w, vals) < 0)
 				rc = -SCPP_E_LIMIT_RESULT;
 		}
-		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++) {
-			struct scpp_oid soid = scpp_oid_make(
-				scpp_oid_locale(env->node), scpp_oid_node(env->node),
-				scpp_oid_shard(env->node), 0, ++ctx->status_seq);
-
-			if (scpp_status_encode(w, soid, &ctx->stat[i].st) < 0)
+		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++)
+			if (scpp_status_encode(w, ctx->stat[i].oid, &ctx->stat[i].st) < 0)
 				rc = -SCPP_E_LIMIT_RESULT;
-		}
 		w->size = saved_size;
 	}
 	if (rc < 0)
@@ -2025,8 +2173,9 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 out:
 	res.commands = ctx->commands_done;
 	res.steps = ctx->steps;
-	SCPP_VERIFY(scpp_wire_reply_end(w, res.err, res.outcome, res.rows, res.commands,
-					env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0) == 0);
+	SCPP_VERIFY(scpp_wire_reply_end_ex(w, res.err, res.outcome, res.rows, res.commands,
+					   env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0,
+					   res.statuses) == 0);
 	if (res_out != NULL)
 		*res_out = res;
 	return 0;

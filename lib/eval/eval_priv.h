@@ -63,6 +63,7 @@ eval_is_pending(uint32_t id)
 /* A status collected by a status variable, or the abort cause. */
 struct collected {
 	struct scpp_status st;
+	struct scpp_oid oid;   /* the status object's OID (sent in STATUS) */
 	uint8_t var;           /* status variable, 0xff for the abort cause */
 };
 

@@ -113,6 +113,8 @@ struct scpp_eval_env {
 	 */
 	struct scpp_schema_pub *pub;
 	uint16_t worker;                    /**< this worker's index in @p pub */
+	uint64_t client_id;                 /**< the requesting client, put in statuses;
+					     *   set per block by the caller */
 	uint64_t schema_version;            /**< version of @p schema in @p pub */
 };
 

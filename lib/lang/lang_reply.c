@@ -34,6 +34,7 @@ struct summary {
 	uint32_t err;
 	uint8_t outcome;
 	uint64_t rows, commands, elapsed_ns;
+	uint64_t statuses, status_records; /* produced / sent */
 };
 
 /*
@@ -109,6 +110,10 @@ scan(const uint8_t *msg, size_t len, struct summary *s)
 			s->rows = rec.end.rows;
 			s->commands = rec.end.commands;
 			s->elapsed_ns = rec.end.elapsed_ns;
+			s->statuses = rec.end.statuses;
+			break;
+		case SCPP_REC_STATUS:
+			s->status_records++;
 			break;
 		default:
 			break;
@@ -233,6 +238,9 @@ print_table(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 		fputs(", ", out);
 	}
 	print_elapsed(out, s->elapsed_ns);
+	if (s->statuses > s->status_records)
+		fprintf(out, " (%" PRIu64 " statuses, %" PRIu64 " sent)", s->statuses,
+			s->status_records);
 	fputc('\n', out);
 }
 
@@ -389,6 +397,8 @@ print_json(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 	json_u64(out, s->commands);
 	fputs(",\"elapsed_ns\":", out);
 	json_u64(out, s->elapsed_ns);
+	fputs(",\"statuses\":", out);
+	json_u64(out, s->statuses);
 	fputs("}}\n", out);
 }
 

@@ -320,6 +320,10 @@ const char *scpp_schema_attr_doc(const struct scpp_schema_attr *a); /**< "" if n
 uint32_t scpp_schema_attr_get_id(const struct scpp_schema_attr *a);
 struct scpp_oid scpp_schema_attr_get_oid(const struct scpp_schema_attr *a);
 const struct scpp_schema_type *scpp_schema_attr_owner(const struct scpp_schema_attr *a);
+/** Longest type expression, in its canonical form (bytes); a longer one is
+ *  a load error naming the attribute, never truncated. */
+#define SCPP_SCHEMA_EXPR_MAX 511
+
 /** Canonical type expression ("Hash[string, File | Directory]"). */
 const char *scpp_schema_attr_type_expr(const struct scpp_schema_attr *a);
 /** OR of enum scpp_schema_attr_flag. */

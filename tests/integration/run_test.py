@@ -621,6 +621,59 @@ def t_budget(d):
     check(rep["end"]["rows"] == 0 and rep["end"]["commands"] == 4001, rep)
 
 
+def t_statuses(d):
+    """Statuses carry the client, status variable, row, decode offset and
+    owning shard as fields; a block reads its statuses back."""
+    scpp = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(DRIVE))), "app", "scpp",
+                        "scpp")
+    u = d.ok(user("st", 70), port=7301)["rows"][0][0]
+    rep, _ = d.run("set @0.1.0.9.9 x 1 !%e ; set @0.1.0.9.8 x 1 !%e ; get %e command %c ; "
+                   "return %c", port=7301, client=99)[0]
+    check(rep["rows"] == [[0], [1]], rep)
+    f = status_of(rep)
+    check(f["variable"] == "e" and f["row"] == 0 and f["client"] == 99 and f["command"] == 0, f)
+    check(rep["end"]["errno_name"] == "ENOENT" and rep["end"]["statuses"] == 2, rep)
+    # An entity of shard 1 inside a block that runs on shard 0.
+    rep = d.one("get %s name %%n ; get @0.1.1.7.7 name %%m" % u, port=7301)
+    f = status_of(rep)
+    check(f["code"] == "E_NOT_HERE" and f["owner"] == "@0.1.1.0.0" and f["command"] == 1 and
+          "shard 1" in f["message"], f)
+    # A decode error: the variable index of the last term is out of range.
+    good = bytes.fromhex(subprocess.run([DRIVE, "encode", "get %s name %%n" % u],
+                                        capture_output=True, text=True).stdout.strip())
+    bad = good[:-1] + b"\x09"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(dgram(payload=bad, client=4242, block=77), (SERVER, 7301))
+    reply = s.recv(65536)
+    s.close()
+    r = subprocess.run([scpp, "--json", "decode", reply.hex()], capture_output=True, text=True,
+                       timeout=10)
+    doc = json.loads(r.stdout.splitlines()[-1])
+    f = doc["statuses"][0]["fields"]
+    check(f["code"] == "E_BAD_VAR" and f["offset"] == len(bad) - 1 and f["client"] == 4242, f)
+
+
+def t_epoch(d):
+    """The boot epoch is persisted (file), moves forward on a restart, and a
+    node that cannot persist it refuses to start."""
+    shards = d.telemetry("/scpp/shards")
+    check(shards["worker0"]["epoch_source"] == "file", shards)
+    path = os.path.join(d.cfg["node"]["state_dir"], "shard-0.epoch")
+    with open(path) as f:
+        first = int(f.read())
+    check(first == shards["worker0"]["epoch"], (first, shards))
+    bad = Daemon("badepoch", cfg_extra={"node": {"state_dir": "/proc/version/state",
+                                                 "name": "it-badepoch"}})
+    try:
+        bad.start()
+        raise TestFailure("scppd started without a persistent epoch")
+    except TestFailure as e:
+        check("cannot persist a new boot epoch" in str(e), str(e)[-2000:])
+    finally:
+        bad.cleanup()
+
+
 TESTS = {
     "basic": (t_basic, {}),
     "seed_examples": (t_seed_examples, {}),
@@ -637,6 +690,8 @@ TESTS = {
     "telemetry": (t_telemetry, {}),
     "schema_everywhere": (t_schema_everywhere, {"workers": 2}),
     "budget": (t_budget, {}),
+    "statuses": (t_statuses, {"workers": 2}),
+    "epoch": (t_epoch, {}),
 }
 
 

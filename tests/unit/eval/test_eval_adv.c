@@ -735,6 +735,111 @@ test_adv_indexed_lookup_does_not_scan(void **state)
 	fx_free(f[1]);
 }
 
+/* ---- structured statuses, other shards ----------------------------------- */
+
+/* Field @name of the @idx-th STATUS record of the last reply, formatted
+ * ("" if absent); the END record's status count in *end_statuses. */
+static const char *
+status_field(struct fx *f, unsigned int idx, const char *name, uint64_t *end_statuses)
+{
+	static char out[256];
+	static struct scpp_wire_record rec;
+	struct scpp_wire_reply_reader rd;
+	unsigned int k = 0;
+
+	out[0] = '\0';
+	scpp_wire_reply_reader_init(&rd, f->reply, f->reply_len);
+	while (scpp_wire_reply_next(&rd, &rec) == 1) {
+		if (rec.type == SCPP_REC_END && end_statuses != NULL)
+			*end_statuses = rec.end.statuses;
+		if (rec.type != SCPP_REC_STATUS || k++ != idx)
+			continue;
+		for (uint16_t i = 0; i < rec.status.n; i++)
+			if (rec.status.key[i].len == strlen(name) &&
+			    memcmp(rec.status.key[i].p, name, rec.status.key[i].len) == 0)
+				scpp_value_format(out, sizeof(out), &rec.status.v[i]);
+	}
+	return out;
+}
+
+/* Statuses carry the variable, row and client as fields; a block reads
+ * its own statuses back through the status variable; END counts them
+ * all, also those not sent, and its errno is the first one's. */
+static void
+test_adv_statuses_are_structured_and_readable(void **state)
+{
+	struct scpp_eval_limits lim = {.max_statuses = 2};
+	struct fx *f = fx_new(false, &lim);
+	uint64_t nst = 0;
+
+	(void)state;
+	f->env.client_id = 77;
+	assert_string_equal(fx_run(f, "create %x T ; create %y T ; return"), "cols= rows= end=ok");
+	assert_string_equal(fx_run(f, "get %x type \"T\" ; set @0.1.0.9.9 a %x !%e ; return %e"),
+			    "cols=e rows=[2u][2u] st=ENOENT@1 st=ENOENT@1 end=errors");
+	assert_string_equal(status_field(f, 0, "variable", &nst), "\"e\"");
+	assert_string_equal(status_field(f, 0, "row", NULL), "0u");
+	assert_string_equal(status_field(f, 1, "row", NULL), "1u");
+	assert_string_equal(status_field(f, 0, "client", NULL), "77u");
+	assert_string_equal(status_field(f, 0, "offset", NULL), "");
+	assert_true(nst == 2);
+	/* Read back: one row per status the variable holds. */
+	assert_string_equal(fx_run(f, "set @0.1.0.9.9 a 1 !%e ; set @0.1.0.9.8 a 1 !%e ; "
+				   "get %e command %c ; get %e errno_name \"ENOENT\" ; return %c"),
+			    "cols=c rows=[0u][0u][1u][1u] st=ENOENT@0 st=ENOENT@1 end=errors");
+	assert_string_equal(fx_run(f, "set @0.1.0.9.9 a 1 !%e ; get %e row %r ; "
+				   "get %e %k \"ENOENT\" ; return %r %k"),
+			    "cols=r,k rows=[0u|\"errno_name\"][0u|\"code\"] st=ENOENT@0 end=errors");
+	/* Five failures, two kept: END says five; its errno is ENOENT. */
+	fx_run(f, "set @0.1.0.9.1 a 1 !%e ; set @0.1.0.9.2 a 1 !%e ; set @0.1.0.9.3 a 1 !%e ; "
+		  "set @0.1.0.9.4 a 1 !%e ; set @0.1.0.9.5 a 1 !%e ; return %e");
+	assert_string_equal(f->summary, "cols=e rows=[5u] st=ENOENT@0 st=ENOENT@1 end=errors");
+	status_field(f, 0, "errno", &nst);
+	assert_true(nst == 5);
+	assert_int_equal(f->res.err, SCPP_ERRNO_NOENT);
+	/* An abort's status has the row and no variable. */
+	fx_run(f, "get %x type \"T\" ; set %x a 1 ; set @0.1.0.9.9 b %x");
+	assert_string_equal(status_field(f, 0, "row", &nst), "0u");
+	assert_string_equal(status_field(f, 0, "variable", NULL), "");
+	assert_true(nst == 1);
+	/* A status variable still may not appear anywhere else. */
+	assert_string_equal(fx_run(f, "set @0.1.0.9.9 a 1 !%e ; set %e a 1"),
+			    "cols=e rows= st=EINVAL@0 end=aborted");
+	assert_non_null(strstr(fx_message(f), "can only be the entity of a get"));
+	fx_free(f);
+}
+
+/* A command on an entity of another shard or node says where it lives;
+ * a reference to one is accepted (its type check is the owner's). */
+static void
+test_adv_other_shards_are_named_not_missing(void **state)
+{
+	struct fx *f = fx_new(true, NULL);
+
+	(void)state;
+	assert_string_equal(fx_run(f, "get @0.1.1.5.5 name %n"), "cols=n rows= st=EREMOTE@0 end=aborted");
+	assert_non_null(strstr(fx_message(f), "lives on shard 1 of this node (this is shard 0)"));
+	assert_string_equal(status_field(f, 0, "owner", NULL), "@0.1.1.0.0");
+	assert_string_equal(status_field(f, 0, "code", NULL), "\"E_NOT_HERE\"");
+	/* A search too: not "no rows". */
+	assert_string_equal(fx_run(f, "get @0.2.0.1.1 %a %v"), "cols=a,v rows= st=EREMOTE@0 end=aborted");
+	assert_non_null(strstr(fx_message(f), "lives on node 2"));
+	assert_string_equal(fx_run(f, "set @0.2.0.1.1 x 1 !%e ; return %e"),
+			    "cols=e rows=[1u] st=EREMOTE@0 end=errors");
+	/* A local OID that does not exist is still ENOENT. */
+	assert_string_equal(fx_run(f, "get @0.1.0.5.5 name %n"), "cols=n rows= st=ENOENT@0 end=aborted");
+	/* A directory entry naming a file of another shard: accepted. */
+	assert_string_equal(fx_run(f, "create %d Directory ; set %d ino 2u ; set %d dev 1u ; "
+				   "set %d mode 16877u ; set %d uid 0u ; set %d gid 0u ; "
+				   "set %d entries[\"far\"] @0.1.1.1.9 ; return"),
+			    "cols= rows= end=ok");
+	assert_string_equal(fx_run(f, "create %d Directory ; set %d ino 3u ; set %d dev 1u ; "
+				   "set %d mode 16877u ; set %d uid 0u ; set %d gid 0u ; "
+				   "set %d entries[\"near\"] @0.1.0.1.999 ; return"),
+			    "cols= rows= st=ENOENT@6 end=aborted");
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -761,6 +866,8 @@ main(void)
 		cmocka_unit_test(test_adv_schema_change_through_any_shard_reaches_every_shard),
 		cmocka_unit_test(test_adv_schema_change_instance_scan_is_charged),
 		cmocka_unit_test(test_adv_indexed_lookup_does_not_scan),
+		cmocka_unit_test(test_adv_statuses_are_structured_and_readable),
+		cmocka_unit_test(test_adv_other_shards_are_named_not_missing),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -707,6 +707,7 @@ print_block(struct gblock *g, char *buf, size_t size)
 struct rstat {
 	char name[24];
 	int cmd;
+	int var;      /* the status variable (reference side) */
 };
 
 /* What a block did, on either side. */
@@ -754,13 +755,14 @@ result_row(struct result *r)
 }
 
 static void
-result_status(struct result *r, const char *name, int cmd)
+result_status(struct result *r, const char *name, int cmd, int var)
 {
 	r->st_total++;
 	if (r->nst >= MAX_ST)
 		return;
 	snprintf(r->st[r->nst].name, sizeof(r->st[0].name), "%s", name);
 	r->st[r->nst].cmd = cmd;
+	r->st[r->nst].var = var;
 	r->nst++;
 }
 
@@ -942,6 +944,46 @@ ref_get(struct ref *R, const struct gcmd *c, const struct rrow *in, struct rtab 
 	ent_order(m, idx);
 	for (int i = 0; i < m->ne; i++)
 		get_search_entity(R, out, in, &q, m->ent[idx[i]].oid);
+	return NULL;
+}
+
+/*
+ * `get %s a v` over a status variable: one candidate per status it holds
+ * so far, in collection order; the fields modelled are errno_name and
+ * command (the generator names only those, or a name no status has).
+ */
+static const char *
+ref_get_statuses(const struct result *res, const struct gcmd *c, const struct rrow *in,
+		 struct rtab *out)
+{
+	struct tv a, v;
+
+	resolve(&c->a, in, &a);
+	resolve(&c->v, in, &v);
+	if (c->keyed || !a.bound || !rv_is_name(&a.v))
+		return NULL;
+	for (int i = 0; i < res->nst; i++) {
+		struct rv f;
+		struct rrow o;
+
+		if (res->st[i].var != c->e.var)
+			continue;
+		if (a.v.len == 10 && memcmp(a.v.p, "errno_name", 10) == 0)
+			f = rv_s(res->st[i].name);
+		else if (a.v.len == 7 && memcmp(a.v.p, "command", 7) == 0)
+			f = rv_u((uint64_t)res->st[i].cmd);
+		else
+			continue;
+		if (v.bound) {
+			if (rv_eq(&v.v, &f))
+				tab_push(out, in);
+			continue;
+		}
+		o = *in;
+		o.v[v.var] = f;
+		o.bound |= 1u << v.var;
+		tab_push(out, &o);
+	}
 	return NULL;
 }
 
@@ -1195,12 +1237,15 @@ addr_vars(const struct addr *a)
 	return m;
 }
 
+/* Variables in positions a status variable may not take: everything but
+ * the entity of a get (where it ranges over its statuses). */
 static uint32_t
 cmd_term_vars(const struct gcmd *c)
 {
 	if (c->op == SCPP_OP_COPY)
 		return addr_vars(&c->dst) | addr_vars(&c->src) | term_vars(&c->n);
-	return term_vars(&c->e) | (c->del_entity ? 0 : term_vars(&c->a)) |
+	return (c->op == SCPP_OP_GET ? 0 : term_vars(&c->e)) |
+	       (c->del_entity ? 0 : term_vars(&c->a)) |
 	       (c->keyed ? term_vars(&c->k) : 0) |
 	       (c->op == SCPP_OP_DEL ? 0 : term_vars(&c->v));
 }
@@ -1251,7 +1296,10 @@ ref_run(struct ref *R, const struct gblock *g, const struct model *before, struc
 			res->commands++;
 			switch (c->op) {
 			case SCPP_OP_GET:
-				err = ref_get(R, c, in, next);
+				if (c->e.kind == TK_VAR && (svars & (1u << c->e.var)))
+					err = ref_get_statuses(res, c, in, next);
+				else
+					err = ref_get(R, c, in, next);
 				break;
 			case SCPP_OP_SET:
 				err = ref_set(R, c, in);
@@ -1284,7 +1332,7 @@ ref_run(struct ref *R, const struct gblock *g, const struct model *before, struc
 			next->n = mark;
 			count[c->status]++;
 			if (res->nst < (int)R->max_statuses)
-				result_status(res, err, ci);
+				result_status(res, err, ci, c->status);
 			else
 				res->st_total++;
 			if (c->op != SCPP_OP_GET && c->op != SCPP_OP_CREATE)
@@ -1335,6 +1383,7 @@ struct rig {
 	char text[8192];
 	/* statistics */
 	uint64_t blocks, aborted, errors, rows, mismatches, limit_aborts;
+	uint64_t status_reads;     /* gets over a status variable that found some */
 	uint64_t ops[SCPP_OP_COUNT];
 };
 
@@ -2088,14 +2137,39 @@ gen_block(struct gen *g, struct gblock *b)
 	for (int i = 0; i < b->ncmd; i++)
 		gen_cmd(g, &b->c[i]);
 	if (chance(g, 1)) {
-		/* A status variable named as a term: the block is refused. */
+		/* A status variable named as a term: the block is refused,
+		 * unless the term is a get's entity (then it ranges over the
+		 * statuses collected so far). */
 		struct gcmd *c = &b->c[rnd(g, (uint64_t)b->ncmd)];
 
 		b->c[0].status = 8;
-		if (c->op == SCPP_OP_COPY)
+		if (c->op == SCPP_OP_COPY) {
 			t_var(&c->n, 8);
-		else
+		} else {
 			t_var(&c->e, 8);
+			if (c->op == SCPP_OP_GET) {
+				static const char *const f[] = {"errno_name", "command", "nope"};
+
+				c->keyed = false;
+				t_const(&c->a, rv_s(f[rnd(g, 3)]));
+			}
+		}
+	}
+	if (b->ncmd < MAX_CMDS && b->c[0].status >= 0 && chance(g, 10)) {
+		/* Read back what a status variable collected. */
+		struct gcmd *c = &b->c[b->ncmd++];
+		int v = (int)rnd(g, NV_PLAIN);
+
+		memset(c, 0, sizeof(*c));
+		c->op = SCPP_OP_GET;
+		c->status = -1;
+		t_var(&c->e, b->c[0].status);
+		t_const(&c->a, rv_s(chance(g, 50) ? "errno_name" : "command"));
+		if (chance(g, 20))
+			t_const(&c->v, rv_s("ENOENT"));
+		else
+			t_var(&c->v, v);
+		g->bound |= 1u << v;
 	}
 	if (chance(g, 45))
 		return; /* no return: every variable, in order of appearance */
@@ -2232,6 +2306,10 @@ one_block(struct rig *g, const struct scpp_eval_limits *lim)
 	g->blocks++;
 	for (int i = 0; i < b.ncmd; i++)
 		g->ops[b.c[i].op]++;
+	for (int i = 0; i < b.ncmd; i++)
+		if (b.c[i].op == SCPP_OP_GET && b.c[i].e.kind == TK_VAR && b.c[i].e.var >= NV_PLAIN &&
+		    g->ref.nst > 0 && g->ref.outcome != SCPP_OUTCOME_ABORTED)
+			g->status_reads++;
 
 	if (lim != NULL && g->real.outcome == SCPP_OUTCOME_ABORTED &&
 	    is_limit_name(g->real.abort_name)) {
@@ -2318,10 +2396,10 @@ rig_summary(const struct rig *g, const char *what, double secs)
 	printf("# %s: %" PRIu64 " blocks (get %" PRIu64 ", set %" PRIu64 ", del %" PRIu64
 	       ", create %" PRIu64 ", alloc %" PRIu64 ", copy %" PRIu64 " commands), %" PRIu64
 	       " aborted, %" PRIu64 " with errors, %" PRIu64 " rows, %" PRIu64
-	       " limit aborts, %" PRIu64 " mismatches, %.1f s\n",
+	       " limit aborts, %" PRIu64 " status reads, %" PRIu64 " mismatches, %.1f s\n",
 	       what, g->blocks, g->ops[SCPP_OP_GET], g->ops[SCPP_OP_SET], g->ops[SCPP_OP_DEL],
 	       g->ops[SCPP_OP_CREATE], g->ops[SCPP_OP_ALLOC], g->ops[SCPP_OP_COPY], g->aborted,
-	       g->errors, g->rows, g->limit_aborts, g->mismatches, secs);
+	       g->errors, g->rows, g->limit_aborts, g->status_reads, g->mismatches, secs);
 }
 
 static double

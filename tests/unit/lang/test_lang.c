@@ -1133,7 +1133,7 @@ test_lang_reply_json_is_one_document(void **state)
 			    "\"statuses\":[{\"oid\":\"@0.1.0.1.5\",\"fields\":{\"errno\":2,"
 			    "\"errno_name\":\"ENOENT\",\"message\":\"no such entity\"}}],"
 			    "\"end\":{\"errno\":2,\"errno_name\":\"ENOENT\",\"outcome\":\"errors\","
-			    "\"rows\":2,\"commands\":3,\"elapsed_ns\":12345}}\n");
+			    "\"rows\":2,\"commands\":3,\"elapsed_ns\":12345,\"statuses\":1}}\n");
 	free(out);
 }
 
@@ -1190,7 +1190,7 @@ test_lang_reply_json_maps_every_value_type(void **state)
 			    "[5,\"9007199254740993\"],[6,1.5],[7,-0.0],[8,\"nan\"],[9,\"-inf\"],"
 			    "[10,\"t\\u0001\\n\\\\\"],[11,{\"hex\":\"00ab\"}],[12,\"@0.1.0.1.2a\"]],"
 			    "\"statuses\":[],\"end\":{\"errno\":0,\"outcome\":\"ok\",\"rows\":13,"
-			    "\"commands\":1,\"elapsed_ns\":999}}\n");
+			    "\"commands\":1,\"elapsed_ns\":999,\"statuses\":0}}\n");
 	free(out);
 	assert_int_equal(print_reply(msg, w.len, 0, NULL, &out), 0);
 	assert_non_null(strstr(out, "_0   v\n---  "));

@@ -1818,6 +1818,34 @@ test_schema_pub_readers_and_writer_on_threads(void **state)
 	scpp_schema_pub_free(g.p);
 }
 
+/* A type expression longer than SCPP_SCHEMA_EXPR_MAX in canonical form is
+ * refused, naming the attribute (it used to be cut silently at 511). */
+static void
+test_schema_overlong_type_expression_is_an_error(void **state)
+{
+	static char text[8192];
+	struct scpp_schema *s = NULL;
+	struct scpp_schema_diag d;
+	size_t n = 0;
+	(void)state;
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      "{\"schema\": \"t\", \"requires\": [\"core\"], \"types\": {");
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "\"T%039d\": {\"attributes\": {}}, ", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      "\"Holder\": {\"attributes\": {\"any\": {\"type\": \"");
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%sT%039d", i ? " | " : "", i);
+	snprintf(text + n, sizeof(text) - n, "\"}}}}}");
+	assert_int_equal(load_with_core("t.json", text, &s, &d), -EINVAL);
+	assert_null(s);
+	/* 16 names of 40 bytes and 15 separators of 3. */
+	assert_non_null(strstr(d.msg, "type expression too long: 685 bytes in canonical form, at most 511"));
+	assert_non_null(strstr(d.path, "Holder"));
+}
+
 int
 main(void)
 {
@@ -1873,6 +1901,7 @@ main(void)
 		cmocka_unit_test(test_schema_store_access_validates_references_and_whole_entities),
 		cmocka_unit_test(test_schema_pub_linearises_changes_and_reclaims_after_adoption),
 		cmocka_unit_test(test_schema_pub_readers_and_writer_on_threads),
+		cmocka_unit_test(test_schema_overlong_type_expression_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
