@@ -656,52 +656,6 @@ err_bytes:
 	return -SCPP_E_LIMIT_BYTES;
 }
 
-/* Record a whole map before deleting it: its entries newest-first, then the
- * map itself. The log is replayed backwards, so undo recreates the map and
- * re-inserts the entries oldest-first, keeping their enumeration order. */
-static int
-save_map(struct run *r, struct scpp_oid oid, uint32_t attr)
-{
-	struct scpp_eval_ctx *c = r->ctx;
-	uint64_t cursor = 0;
-	uint32_t first = c->nundo;
-	int n, rc;
-
-	for (;;) {
-		n = scpp_store_map_iter(r->env->store, oid, attr, &cursor, c->iter_key,
-					c->iter_val, SCPP_ARRAY_SIZE(c->iter_key));
-		if (n <= 0)
-			break;
-		for (int i = 0; i < n; i++) {
-			struct undo *u;
-
-			if ((rc = step(r, 1)) < 0)
-				return rc;
-			u = undo_push(r, UNDO_MAP_ENTRY, oid, attr);
-			if (u == NULL)
-				return -SCPP_E_LIMIT_STEPS;
-			u->had_old = 1;
-			u->key = c->iter_key[i];
-			u->old = c->iter_val[i];
-			if (own(r, &u->key) < 0 || own(r, &u->old) < 0)
-				return -SCPP_E_LIMIT_BYTES;
-		}
-	}
-	/* Reverse the entry records: see the comment above. (An empty map
-	 * recorded nothing; nundo may be 0 then.) */
-	for (uint32_t i = first, j = c->nundo; i + 1 < j; i++, j--) {
-		struct undo t = c->undo[i];
-
-		c->undo[i] = c->undo[j - 1];
-		c->undo[j - 1] = t;
-	}
-	/* Pushed last, so replayed first: recreate the empty map, then the
-	 * entries above it are replayed oldest-first. */
-	if (undo_push(r, UNDO_MAP_DELETED, oid, attr) == NULL)
-		return -SCPP_E_LIMIT_STEPS;
-	return 0;
-}
-
 /*
  * Replay the undo log backwards. Each step reverses one mutation that
  * succeeded, in reverse order, so the resources it needs were freed by the
@@ -739,9 +693,6 @@ undo_to(struct run *r, uint32_t mark)
 		case UNDO_MAP_CREATED:
 			rc = scpp_store_del(s, u->oid, u->attr);
 			break;
-		case UNDO_MAP_DELETED:
-			rc = scpp_store_map_create(s, u->oid, u->attr);
-			break;
 		case UNDO_MAP_ENTRY:
 			if (u->had_old)
 				rc = scpp_store_map_set(s, u->oid, u->attr, &u->key, &u->old);
@@ -751,6 +702,9 @@ undo_to(struct run *r, uint32_t mark)
 		case UNDO_BYTES:
 			rc = scpp_store_bytes_write(s, u->oid, u->attr, u->off, u->old.len,
 						    u->old.p);
+			break;
+		case UNDO_MAP_DETACHED:
+			rc = scpp_store_map_revive(s, (uint32_t)u->off);
 			break;
 		}
 		SCPP_VERIFY(rc == 0);
@@ -1328,10 +1282,25 @@ del_attr(struct run *r, struct scpp_oid e, uint32_t aid)
 	uint32_t mark = r->ctx->nundo;
 	int rc;
 
-	if (cnt >= 0)
-		rc = save_map(r, e, aid);
-	else
-		rc = save_triple(r, e, aid);
+	if (cnt >= 0) {
+		/* A map of any size goes in O(1): the store detaches it (its
+		 * entries are freed after the block), and the undo revives it
+		 * whole. So deleting a map or an entity larger than max_steps
+		 * is an ordinary, atomic command. */
+		struct undo *u = undo_push(r, UNDO_MAP_DETACHED, e, aid);
+		uint32_t token;
+
+		if (u == NULL)
+			return -SCPP_E_LIMIT_STEPS;
+		rc = scpp_store_map_detach(s, e, aid, &token);
+		if (rc < 0) {
+			r->ctx->nundo = mark;
+			return store_fail(r, rc, "del", e, aid);
+		}
+		u->off = token;
+		return 0;
+	}
+	rc = save_triple(r, e, aid);
 	if (rc < 0) {
 		r->ctx->nundo = mark; /* only recorded, nothing changed yet */
 		return rc;
@@ -2171,6 +2140,11 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	res.rows = r.ncur;
 
 out:
+	/* What the block detached (committed, or revived by an abort) may now
+	 * be freed; free a bounded share of it, so garbage never outlives a
+	 * few blocks and no block pays for more than SCPP_EVAL_RECLAIM. */
+	scpp_store_seal(env->store);
+	scpp_store_reclaim(env->store, SCPP_EVAL_RECLAIM);
 	res.commands = ctx->commands_done;
 	res.steps = ctx->steps;
 	SCPP_VERIFY(scpp_wire_reply_end_ex(w, res.err, res.outcome, res.rows, res.commands,

@@ -21,9 +21,9 @@ enum undo_kind {
 	UNDO_ENTITY_DELETED,  /* recreate the (empty) entity */
 	UNDO_TRIPLE,          /* restore old plain value, or delete if none */
 	UNDO_MAP_CREATED,     /* delete the (empty) map attribute */
-	UNDO_MAP_DELETED,     /* recreate the empty map attribute */
 	UNDO_MAP_ENTRY,       /* restore old entry value, or delete if none */
 	UNDO_BYTES,           /* write old bytes back at off */
+	UNDO_MAP_DETACHED,    /* revive the detached map (token in off) */
 };
 
 struct undo {

@@ -80,6 +80,8 @@ struct scpp_eval_limits {
 #define SCPP_EVAL_MAX_TIME_US 10000000u
 /** Smallest accepted max_result (the reply budget keeps 64 bytes for END). */
 #define SCPP_EVAL_MIN_RESULT 128u
+/** Map entries of deleted maps the end of each block frees at most. */
+#define SCPP_EVAL_RECLAIM 4096
 /** Steps between two reads of the clock for the time budget. */
 #define SCPP_EVAL_TIME_CHECK 256
 

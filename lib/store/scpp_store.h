@@ -180,9 +180,10 @@ struct scpp_store_config {
  * that close fails with -ENOSPC, so every lookup examines at most this many
  * buckets. With keyed hashes and the index sized for 85 % load at
  * max_entries this does not happen in practice: filling 10^6-entry tables
- * to the last entry needed under 48 buckets (unit.store fills one).
+ * to the last entry needed under 48 buckets in nearly every run; 128 keeps
+ * a margin (docs/STORE.md).
  */
-#define SCPP_STORE_PROBE_MAX 64
+#define SCPP_STORE_PROBE_MAX 128
 
 /** A triple key for the burst calls. */
 struct scpp_store_key {
@@ -243,6 +244,8 @@ struct scpp_store_stats {
 	uint64_t index_max;       /**< config.max_indexed */
 	uint64_t index_dropped;   /**< value indexes given up (a full probe
 				   *   window); their lookups scan */
+	uint64_t graveyard_maps;  /**< detached maps not yet reclaimed */
+	uint64_t graveyard_entries; /**< their map entries (still allocated) */
 	uint64_t mem_bytes;       /**< bytes the shard got from its provider */
 	double saturation;        /**< max(entries, map entries, extent bytes)
 				   *   used / available, 0..1 */
@@ -549,6 +552,45 @@ int scpp_store_attr_rename(struct scpp_store *s, struct scpp_oid oid, uint32_t f
 			   uint32_t to);
 
 /* ------------------------------------------------------------------- maps */
+
+/** Entries an on-demand reclaim frees at most (when a pool is short). */
+#define SCPP_STORE_RECLAIM_BATCH 1024
+
+/**
+ * Delete map (@p oid, @p attr) in O(1), however many entries it has: it
+ * vanishes from every lookup and enumeration at once, and its entries are
+ * freed later, incrementally (scpp_store_reclaim(), and on demand when a
+ * pool runs short). Until the caller calls scpp_store_seal(), the map can
+ * be brought back whole with scpp_store_map_revive() (an undo).
+ *
+ * Capacity: the entries stay allocated until reclaimed, so inserts in the
+ * same block cannot use them.
+ *
+ * @param token  receives what scpp_store_map_revive() needs.
+ * @return 0; -ENOENT; -EMEDIUMTYPE (a plain value); -EINVAL.
+ */
+int scpp_store_map_detach(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+			  uint32_t *token);
+
+/**
+ * Undo the newest scpp_store_map_detach() not yet sealed: the map is back
+ * whole, at the end of its entity's attribute order.
+ *
+ * @return 0; -EINVAL (not the newest unsealed detach); -ENOENT (the entity
+ *   is gone); -EEXIST (the attribute exists again); -ENOSPC.
+ */
+int scpp_store_map_revive(struct scpp_store *s, uint32_t token);
+
+/** End of a block: what it detached becomes reclaimable (no revive). */
+void scpp_store_seal(struct scpp_store *s);
+
+/**
+ * Free up to @p budget map entries (and emptied map attributes) of sealed
+ * detached maps, oldest first. O(@p budget).
+ *
+ * @return how many were freed (0: nothing to reclaim).
+ */
+uint64_t scpp_store_reclaim(struct scpp_store *s, uint64_t budget);
 
 /**
  * Make (@p oid, @p attr) an empty map.

@@ -548,6 +548,8 @@ reset(struct scpp_store *s)
 	s->ment_used = 0;
 	s->live_head = s->live_tail = NIL_IDX;
 	s->ent_seq = 0;
+	s->grave_new = s->grave_new_tail = s->grave_old = s->grave_old_tail = NIL_IDX;
+	s->grave_entries = s->grave_maps = 0;
 	vix_reset(s);
 	s->idx.used = 0;
 	s->idx.overflowed = 0;
@@ -703,6 +705,8 @@ scpp_store_stats_get(const struct scpp_store *s, struct scpp_store_stats *st)
 	st->index_members = s->vix.ents_used;
 	st->index_max = s->vix.max;
 	st->index_dropped = s->vix.dropped;
+	st->graveyard_maps = s->grave_maps;
+	st->graveyard_entries = s->grave_entries;
 	for (int r = 0; r < R_COUNT; r++)
 		st->mem_bytes += s->reg[r].size;
 	sat = (double)(st->entities + st->triples) / (double)s->max_entries;
@@ -741,6 +745,8 @@ find_entity(const struct scpp_store *s, struct scpp_oid oid)
  * it, so their cost is the number of entities, not of pool slots.
  * @after: the header to insert after, or NIL_IDX for the head.
  */
+static uint64_t reclaim_some(struct scpp_store *s);
+
 static void
 live_link(struct scpp_store *s, uint32_t x, uint32_t after)
 {
@@ -798,6 +804,8 @@ entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after, uint
 		return -EINVAL;
 	if (find(s, h, oid, SCPP_STORE_ATTR_NONE) != NIL_IDX)
 		return -EEXIST;
+	if (ent_free_count(s) == 0)
+		reclaim_some(s);
 	if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 		return -ENOSPC;
 	x = ent_take(s);
@@ -879,6 +887,8 @@ scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out)
 	if (s == NULL || out == NULL)
 		return -EINVAL;
 	if (ent_free_count(s) == 0)
+		reclaim_some(s);
+	if (ent_free_count(s) == 0)
 		return -ENOSPC;
 	/* Mint on a copy: a failed create must not consume a counter. */
 	g = s->gen;
@@ -946,6 +956,157 @@ map_clear(struct scpp_store *s, uint32_t owner)
 	stat_add(&s->n_mentries, -(int64_t)o->v.map.count);
 	o->v.map.head = o->v.map.tail = NIL_IDX;
 	o->v.map.count = 0;
+}
+
+/* ---- the graveyard: maps deleted in O(1), freed incrementally ---- */
+
+/* Free up to @budget entries of sealed detached maps, oldest map first;
+ * a map whose entries are all gone frees its own entry. */
+static uint64_t
+reclaim(struct scpp_store *s, uint64_t budget)
+{
+	uint64_t done = 0;
+
+	while (done < budget && s->grave_old != NIL_IDX) {
+		uint32_t x = s->grave_old;
+		struct entry *o = &s->ent[x];
+		uint32_t m = o->v.map.head;
+
+		if (m == NIL_IDX) {
+			s->grave_old = o->next;
+			if (s->grave_old == NIL_IDX)
+				s->grave_old_tail = NIL_IDX;
+			ent_put(s, x);
+			s->grave_maps--;
+			done++;
+			continue;
+		}
+		{
+			struct mentry *me = &s->ment[m];
+
+			o->v.map.head = me->next;
+			store_index_remove(&s->midx, me->hash, m);
+			cell_release(s, &me->kh, &me->k);
+			cell_release(s, &me->vh, &me->v);
+			ment_put(s, m);
+			o->v.map.count--;
+			s->grave_entries--;
+			stat_add(&s->n_mentries, -1);
+			done++;
+		}
+	}
+	return done;
+}
+
+/* On demand, when a pool or the arena is short: a bounded batch. */
+static uint64_t
+reclaim_some(struct scpp_store *s)
+{
+	return s->grave_old == NIL_IDX ? 0 : reclaim(s, SCPP_STORE_RECLAIM_BATCH);
+}
+
+uint64_t
+scpp_store_reclaim(struct scpp_store *s, uint64_t budget)
+{
+	return s == NULL ? 0 : reclaim(s, budget);
+}
+
+void
+scpp_store_seal(struct scpp_store *s)
+{
+	if (s == NULL || s->grave_new == NIL_IDX)
+		return;
+	/* Append this block's detached maps to the sealed list. */
+	if (s->grave_old == NIL_IDX)
+		s->grave_old = s->grave_new;
+	else
+		s->ent[s->grave_old_tail].next = s->grave_new;
+	s->grave_old_tail = s->grave_new_tail;
+	s->grave_new = s->grave_new_tail = NIL_IDX;
+}
+
+int
+scpp_store_map_detach(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint32_t *token)
+{
+	uint64_t h;
+	uint32_t x, hx;
+	struct entry *e, *hd;
+
+	if (s == NULL || token == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	h = key_hash(s, oid, attr);
+	x = find(s, h, oid, attr);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	e = &s->ent[x];
+	if (e->h.kind != K_MAP)
+		return -EMEDIUMTYPE;
+	hx = find_entity(s, oid);
+	SCPP_VERIFY(hx != NIL_IDX);
+	hd = &s->ent[hx];
+	/* Out of the entity and the index: gone for every lookup now. */
+	if (e->prev != NIL_IDX)
+		s->ent[e->prev].next = e->next;
+	else
+		hd->next = e->next;
+	if (e->next != NIL_IDX)
+		s->ent[e->next].prev = e->prev;
+	else
+		hd->prev = e->prev;
+	hd->v.ent.nattrs--;
+	store_index_remove(&s->idx, h, x);
+	e->h.kind = K_DEAD;
+	/* LIFO on the block's list: an undo revives the newest first. */
+	e->next = s->grave_new;
+	e->prev = NIL_IDX;
+	if (s->grave_new == NIL_IDX)
+		s->grave_new_tail = x;
+	s->grave_new = x;
+	s->grave_maps++;
+	s->grave_entries += e->v.map.count;
+	stat_add(&s->n_maps, -1);
+	stat_add(&s->n_triples, -1);
+	*token = x;
+	return 0;
+}
+
+int
+scpp_store_map_revive(struct scpp_store *s, uint32_t token)
+{
+	struct entry *e, *hd;
+	uint32_t hx;
+	uint64_t h;
+
+	if (s == NULL || token != s->grave_new)
+		return -EINVAL; /* only the newest unsealed detach can come back */
+	e = &s->ent[token];
+	hx = find_entity(s, e->oid);
+	if (hx == NIL_IDX)
+		return -ENOENT;
+	h = key_hash(s, e->oid, e->attr);
+	if (find(s, h, e->oid, e->attr) != NIL_IDX)
+		return -EEXIST;
+	if (!store_index_has_room(&s->idx, h))
+		return -ENOSPC;
+	s->grave_new = e->next;
+	if (s->grave_new == NIL_IDX)
+		s->grave_new_tail = NIL_IDX;
+	s->grave_maps--;
+	s->grave_entries -= e->v.map.count;
+	e->h.kind = K_MAP;
+	hd = &s->ent[hx];
+	e->next = NIL_IDX;
+	e->prev = hd->prev;
+	if (hd->prev != NIL_IDX)
+		s->ent[hd->prev].next = token;
+	else
+		hd->next = token;
+	hd->prev = token;
+	hd->v.ent.nattrs++;
+	store_index_insert(&s->idx, h, token);
+	stat_add(&s->n_maps, 1);
+	stat_add(&s->n_triples, 1);
+	return 0;
 }
 
 /* Unlink and free attribute entry @x of entity header @hx. */
@@ -1241,6 +1402,8 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 	hx = find_entity(s, oid);
 	if (hx == NIL_IDX)
 		return -ENOENT;
+	if (ent_free_count(s) == 0)
+		reclaim_some(s);
 	if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 		return -ENOSPC;
 	{
@@ -1248,6 +1411,8 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 		union payload np;
 
 		rc = cell_build(s, type, len, src, v, &nh, &np);
+		if (rc == -ENOSPC && reclaim_some(s) > 0)
+			rc = cell_build(s, type, len, src, v, &nh, &np);
 		if (rc != 0)
 			return rc;
 		x = ent_take(s);
@@ -1557,6 +1722,8 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	if (owner == NIL_IDX) {
 		if (find_entity(s, oid) == NIL_IDX)
 			return -ENOENT;
+		if (ent_free_count(s) == 0)
+			reclaim_some(s);
 		if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 			return -ENOSPC;
 		new_map = true;
@@ -1576,12 +1743,14 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	 * map's owner will be the entry ent_take() hands out next, so the
 	 * entry's final hash is known now. */
 	if (s->ment_used == s->max_mentries)
+		reclaim_some(s);
+	if (s->ment_used == s->max_mentries)
 		return -ENOSPC;
 	if (!store_index_has_room(&s->midx, map_hash(s, new_map ? ent_peek(s) : owner, key)))
 		return -ENOSPC;
 	need[0] = cell_need(key);
 	need[1] = cell_need(val);
-	if (ext_fits(&s->ex, need, 2) != 0)
+	if (ext_fits(&s->ex, need, 2) != 0 && (reclaim_some(s) == 0 || ext_fits(&s->ex, need, 2) != 0))
 		return -ENOSPC;
 	if (new_map) {
 		rc = scpp_store_map_create(s, oid, attr);

@@ -33,7 +33,7 @@
 #define NIL_IDX UINT32_MAX
 #define BUCKET_SLOTS 12
 #define OVERFLOW_SAT 65535
-/* At most SCPP_STORE_PROBE_MAX (64) buckets x 12 slots = 768 keys can pass
+/* At most SCPP_STORE_PROBE_MAX (128) buckets x 12 slots = 1536 keys can pass
  * a bucket, below OVERFLOW_SAT: the 16-bit overflow counts never saturate,
  * so they always decay on delete and no bucket stays "long" forever. */
 _Static_assert(SCPP_STORE_PROBE_MAX * BUCKET_SLOTS < OVERFLOW_SAT, "no saturation");
@@ -45,6 +45,7 @@ enum {
 	K_EXT = 2,    /* str/bytes in an extent */
 	K_MAP = 3,    /* map attribute */
 	K_ENTITY = 4, /* entity header (attr 0) */
+	K_DEAD = 5,   /* a detached map awaiting reclaim (graveyard) */
 };
 
 struct cell_hdr {
@@ -213,6 +214,15 @@ struct scpp_store {
 	uint32_t live_head;    /* live-entity list: first and last header */
 	uint32_t live_tail;
 	uint32_t ent_seq;      /* last creation sequence handed out */
+	/* Detached maps (graveyard, linked through entry.next): those of the
+	 * current block (LIFO: revive pops the head) and sealed ones, which
+	 * reclaim frees entry by entry, oldest first. */
+	uint32_t grave_new;
+	uint32_t grave_new_tail;
+	uint32_t grave_old;
+	uint32_t grave_old_tail;
+	uint64_t grave_entries;  /* map entries held by the graveyard */
+	uint64_t grave_maps;
 
 	struct index idx;
 	struct index midx;

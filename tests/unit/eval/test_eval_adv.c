@@ -840,6 +840,85 @@ test_adv_other_shards_are_named_not_missing(void **state)
 	fx_free(f);
 }
 
+/* ---- bulk delete ------------------------------------------------------------ */
+
+#define BULK 1000000u
+
+static void
+fill_map(struct fx *f, struct scpp_oid e, uint32_t m, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		struct scpp_value key = scpp_value_u64(k), v = scpp_value_u64(k * 3);
+
+		assert_int_equal(scpp_store_map_set(f->store, e, m, &key, &v), 0);
+	}
+}
+
+/* A map of 10^6 entries (10^6 > max_steps) is deleted by one ordinary,
+ * atomic command: O(1) at once, its entries freed incrementally after the
+ * block; an abort brings it back whole; the freed pool is reusable, also
+ * before the reclaim has caught up (on demand). */
+static void
+test_adv_bulk_delete_of_a_million_entry_map(void **state)
+{
+	struct scpp_store_stats st;
+	struct scpp_oid e;
+	struct fx *f;
+	uint32_t m;
+	char text[256], eo[64];
+
+	(void)state;
+	fx_max_entries = 1u << 16;
+	fx_max_map_entries = BULK + 16;
+	fx_hash_seed = 0xb01c; /* fixed: the same layout every run */
+	f = fx_new(false, NULL);
+	fx_max_entries = fx_max_map_entries = 0;
+	fx_hash_seed = 0;
+	assert_string_equal(fx_run(f, "create %x T ; set %x m[0u] 0u ; return %x"),
+			    "cols=x rows=[@0.1.0.1.1] end=ok");
+	e = scpp_oid_make(0, 1, 0, 1, 1);
+	scpp_oid_format(eo, sizeof(eo), e);
+	m = (uint32_t)scpp_store_dict_lookup(f->dict, "m", 1);
+	fill_map(f, e, m, BULK);
+	assert_true(scpp_store_map_count(f->store, e, m) == BULK);
+
+	/* An abort revives it: same count, same order at both ends. */
+	snprintf(text, sizeof(text), "del %s m ; set @0.1.0.9.9 x 1", eo);
+	assert_string_equal(fx_run(f, text), "cols= rows= st=ENOENT@1 end=aborted");
+	assert_true(f->res.steps < 10);
+	assert_true(scpp_store_map_count(f->store, e, m) == BULK);
+	snprintf(text, sizeof(text), "get %s m[0u] %%a ; get %s m[999999u] %%b ; return %%a %%b",
+		 eo, eo);
+	assert_string_equal(fx_run(f, text), "cols=a,b rows=[0u|2999997u] end=ok");
+
+	/* Committed: gone at once; the entries go over the next blocks. */
+	snprintf(text, sizeof(text), "del %s m ; get %s m[%%k] %%v", eo, eo);
+	assert_string_equal(fx_run(f, text), "cols=k,v rows= end=ok");
+	assert_true(f->res.steps < 10);
+	scpp_store_stats_get(f->store, &st);
+	assert_true(st.graveyard_maps == 1);
+	assert_true(st.graveyard_entries == BULK - SCPP_EVAL_RECLAIM);
+	assert_true(st.map_entries == BULK - SCPP_EVAL_RECLAIM);
+	assert_true(scpp_store_map_count(f->store, e, m) == -ENOENT);
+
+	/* Refill at once: the pool is short, so the store reclaims on demand. */
+	fill_map(f, e, m, BULK);
+	scpp_store_stats_get(f->store, &st);
+	assert_true(st.graveyard_maps == 0 && st.graveyard_entries == 0);
+	assert_true(st.map_entries == BULK);
+
+	/* The whole entity, map included, in one command. */
+	snprintf(text, sizeof(text), "del %s ; get %s type %%t !%%e ; return %%e", eo, eo);
+	assert_string_equal(fx_run(f, text), "cols=e rows= st=ENOENT@1 end=errors");
+	assert_true(f->res.steps < 20);
+	assert_false(scpp_store_entity_exists(f->store, e));
+	while (scpp_store_reclaim(f->store, 1u << 16) > 0)
+		;
+	scpp_store_stats_get(f->store, &st);
+	assert_true(st.map_entries == 0 && st.maps == 0 && st.graveyard_maps == 0);
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -868,6 +947,7 @@ main(void)
 		cmocka_unit_test(test_adv_indexed_lookup_does_not_scan),
 		cmocka_unit_test(test_adv_statuses_are_structured_and_readable),
 		cmocka_unit_test(test_adv_other_shards_are_named_not_missing),
+		cmocka_unit_test(test_adv_bulk_delete_of_a_million_entry_map),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
