@@ -674,6 +674,33 @@ def t_epoch(d):
         bad.cleanup()
 
 
+def t_names(d):
+    """The CLI joins OIDs through their type's name_attr (seed §3)."""
+    scpp = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(DRIVE))), "app", "scpp",
+                        "scpp")
+    srv = ["-s", SERVER + ":7301"]
+    mk = user("alice", 501)
+
+    def cli(*args):
+        r = subprocess.run([scpp] + srv + list(args), capture_output=True, text=True, timeout=20)
+        check(r.returncode == 0, "scpp %s: %d %s %s" % (args, r.returncode, r.stdout, r.stderr))
+        return r.stdout
+
+    out = cli("exec", mk)
+    m = re.search(r"(@0\.1\.0\.[0-9a-f]+\.[0-9a-f]+) \(alice\)", out)
+    check(m is not None, "no display name in the table: " + out)
+    oid = m.group(1)
+    doc = json.loads(cli("--json", "exec", "get %s name %%n ; return %%n" % oid).splitlines()[-1])
+    check(doc["rows"] == [["alice"]], doc)
+    doc = json.loads(cli("--json", "exec", 'get %u name "alice" ; return %u').splitlines()[-1])
+    check(doc["rows"] == [[{"oid": oid, "name": "alice"}]], doc)
+    # A schema type is named by its own name; --no-names prints bare OIDs.
+    doc = json.loads(cli("--json", "exec", "get %s type %%t ; return %%t" % oid).splitlines()[-1])
+    check(doc["rows"][0][0]["name"] == "User", doc)
+    out = cli("--no-names", "exec", 'get %u name "alice" ; return %u')
+    check(oid in out and "(alice)" not in out, out)
+
+
 TESTS = {
     "basic": (t_basic, {}),
     "seed_examples": (t_seed_examples, {}),
@@ -692,6 +719,7 @@ TESTS = {
     "budget": (t_budget, {}),
     "statuses": (t_statuses, {"workers": 2}),
     "epoch": (t_epoch, {}),
+    "names": (t_names, {}),
 }
 
 
