@@ -238,6 +238,12 @@ report_exchange_error(struct scpp_cli *cli, int rc, unsigned int tries, double s
 		fprintf(stderr, "scpp: the reply from %s exceeds %zu bytes\n", srv,
 			cli->cfg.max_reply);
 		return SCPP_EXIT_FAIL;
+	case -SCPP_E_REPLY_LOST:
+	case -SCPP_E_STALE_BLOCK:
+	case -EBUSY:
+		/* Delivery notices (PROTOCOL §16), not malformed replies. */
+		fprintf(stderr, "scpp: %s: %s\n", srv, scpp_strerror(rc));
+		return SCPP_EXIT_FAIL;
 	default:
 		if (-rc >= SCPP_E_FIRST && -rc < SCPP_E_LAST)
 			fprintf(stderr, "scpp: malformed reply from %s: %s (%s)\n", srv,

@@ -5,11 +5,13 @@
  *   scppd [--config FILE] [--check-config FILE] [--dump-config] [-- EAL args]
  *
  * Start-up order matters and is all on the main lcore (the control
- * thread): configuration -> EAL -> log types -> dictionary and schema
- * (loaded once) -> per worker: epoch, store shard (materialised schema),
- * eval context, delivery state -> routes (RCU table; local shard /64s and
- * the configured remote prefixes) -> ports and queues -> hand-off rings ->
- * telemetry -> workers launched. Nothing a worker reads changes after the
+ * thread): configuration -> EAL -> log types -> cookie key (random) ->
+ * dictionary and schema (loaded once) -> per worker: epoch, store shard
+ * (materialised schema), eval context -> routes (RCU table; local shard
+ * /64s and the configured remote prefixes) -> ports and queues (effective
+ * MTUs, lib/net's port table) -> per worker: lib/delivery state (sized by
+ * those MTUs) -> hand-off rings -> ports started -> telemetry -> workers
+ * launched. Nothing a worker reads changes after the
  * launch except the stop flag. Shutdown reverses it: stop flag (signal),
  * workers drain and return, ports stop and close, memory freed, EAL
  * cleanup, exit 0.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,36 +40,9 @@
 struct scppd scppd_g;
 int scppd_logtype;
 
-const char *const scppd_drop_name[SCPPD_DROP_COUNT] = {
-	[SCPPD_DROP_ETH_SHORT] = "eth_short",
-	[SCPPD_DROP_MULTISEG] = "multi_segment",
-	[SCPPD_DROP_NOT_IPV4] = "not_ipv4",
-	[SCPPD_DROP_ARP_OTHER] = "arp_other",
-	[SCPPD_DROP_IP_BAD_HDR] = "ip_bad_header",
-	[SCPPD_DROP_IP_BAD_CKSUM] = "ip_bad_cksum",
-	[SCPPD_DROP_IP_FRAGMENT] = "ip_fragment",
-	[SCPPD_DROP_IP_NOT_MINE] = "ip_not_mine",
-	[SCPPD_DROP_NOT_UDP] = "not_udp",
-	[SCPPD_DROP_UDP_SHORT] = "udp_short",
-	[SCPPD_DROP_UDP_WRONG_PORT] = "udp_wrong_port",
-	[SCPPD_DROP_UDP_BAD_CKSUM] = "udp_bad_cksum",
-	[SCPPD_DROP_HDR_TRUNCATED] = "hdr_E_TRUNCATED",
-	[SCPPD_DROP_HDR_BAD_MAGIC] = "hdr_E_BAD_MAGIC",
-	[SCPPD_DROP_HDR_BAD_VERSION] = "hdr_E_BAD_VERSION",
-	[SCPPD_DROP_HDR_BAD_KIND] = "hdr_E_BAD_KIND",
-	[SCPPD_DROP_HDR_BAD_FLAGS] = "hdr_E_BAD_FLAGS",
-	[SCPPD_DROP_HDR_BAD_LENGTH] = "hdr_E_BAD_LENGTH",
-	[SCPPD_DROP_HDR_BAD_FRAGMENT] = "hdr_E_BAD_FRAGMENT",
-	[SCPPD_DROP_HDR_OTHER] = "hdr_other",
-	[SCPPD_DROP_REPLY_KIND] = "hdr_reply_kind",
-	[SCPPD_DROP_FRAG_LIMIT] = "frag_limit",
-	[SCPPD_DROP_REASM_OVERFLOW] = "reasm_overflow",
-	[SCPPD_DROP_REASM_TIMEOUT] = "reasm_timeout",
-	[SCPPD_DROP_REASM_MISMATCH] = "reasm_mismatch",
-	[SCPPD_DROP_REASM_DUP] = "reasm_duplicate",
-	[SCPPD_DROP_HANDOFF_FULL] = "handoff_full",
-	[SCPPD_DROP_TX_FULL] = "tx_full",
-	[SCPPD_DROP_NO_MBUF] = "no_mbuf",
+const char *const scppd_msg_drop_name[SCPPD_MSG_DROP_COUNT] = {
+	[SCPPD_MSG_HANDOFF_FULL] = "handoff_full",
+	[SCPPD_MSG_NO_MBUF] = "no_mbuf",
 };
 
 static void
@@ -175,16 +151,14 @@ shard_epoch(struct scppd_worker *w)
 	w->epoch_from_clock = false;
 }
 
+/* ARP and ICMP answers the tx queue did not take (replies to blocks are
+ * paced by lib/delivery and never dropped here). */
 static void
 tx_error_cb(struct rte_mbuf **unsent, uint16_t count, void *userdata)
 {
 	struct scppd_worker *w = userdata;
-	uint16_t i;
 
-	w->stats.drops[SCPPD_DROP_TX_FULL] += count;
-	w->stats.tx_pkts -= count;
-	for (i = 0; i < count; i++)
-		w->stats.tx_bytes -= unsent[i]->pkt_len;
+	scpp_counter_add(&w->stats.answer_tx_full, count);
 	rte_pktmbuf_free_bulk(unsent, count);
 }
 
@@ -206,7 +180,6 @@ worker_init(struct scppd *d, unsigned int i)
 	struct scppd_worker *w;
 	uint32_t frag_max = 0;
 	unsigned int p, q;
-	char name[RTE_HASH_NAMESIZE];
 	int rc;
 
 	if (!rte_lcore_is_enabled(wc->lcore) || wc->lcore == rte_get_main_lcore())
@@ -259,27 +232,15 @@ worker_init(struct scppd *d, unsigned int i)
 	w->env.worker = (uint16_t)i;
 	w->env.schema_version = scpp_schema_pub_version(d->schema_pub);
 	w->blk = rte_malloc_socket("scppd_blk", sizeof(*w->blk), RTE_CACHE_LINE_SIZE, socket);
-	/* Room for the largest result plus the END record the evaluator
-	 * always needs (scpp_eval_block() contract). */
-	w->reply_size = cfg->eval.max_result_bytes + 4096;
-	w->reply_buf = rte_malloc_socket("scppd_reply", w->reply_size, RTE_CACHE_LINE_SIZE, socket);
+	/* A hand-off chain is linearised here: the largest message a worker
+	 * reassembles (configured MTUs bound the fragments). */
 	for (p = 0; p < cfg->nb_ports; p++)
-		frag_max = RTE_MAX(frag_max, (uint32_t)cfg->ports[p].mtu - 28 - SCPP_WIRE_HDR_LEN);
+		frag_max = RTE_MAX(frag_max, (uint32_t)cfg->ports[p].mtu - SCPP_NET_IP_UDP_LEN -
+					     SCPP_WIRE_HDR_LEN);
 	w->msg_size = frag_max * cfg->delivery.max_fragments;
 	w->msg_buf = rte_malloc_socket("scppd_msg", w->msg_size, RTE_CACHE_LINE_SIZE, socket);
-	if (w->blk == NULL || w->reply_buf == NULL || w->msg_buf == NULL)
+	if (w->blk == NULL || w->msg_buf == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: shard %u: out of memory for buffers\n", wc->shard);
-	snprintf(name, sizeof(name), "scppd_rc%u", i);
-	if (scppd_cache_init(&w->cache, name, cfg->delivery.reply_cache_entries, socket) != 0)
-		rte_exit(EXIT_FAILURE, "scppd: shard %u: reply cache of %u entries: out of memory\n",
-			 wc->shard, cfg->delivery.reply_cache_entries);
-	snprintf(name, sizeof(name), "scppd_ra%u", i);
-	if (scppd_reasm_init(&w->reasm, name, cfg->delivery.reassembly_slots,
-			     cfg->delivery.max_fragments, frag_max,
-			     (uint64_t)cfg->delivery.reassembly_timeout_ms * d->tsc_hz / 1000,
-			     socket) != 0)
-		rte_exit(EXIT_FAILURE, "scppd: shard %u: reassembly (%u slots): out of memory\n",
-			 wc->shard, cfg->delivery.reassembly_slots);
 
 	/* Queues: worker i polls queues [i*qpw, (i+1)*qpw) of every port and
 	 * transmits on queue i*qpw of each (qpw may differ per port). */
@@ -307,6 +268,49 @@ worker_init(struct scppd *d, unsigned int i)
 		  scpp_store_mem_size(&sc), cfg->store.entries, cfg->store.slab_mb);
 }
 
+/*
+ * A worker's lib/delivery instance; after the ports, whose effective MTUs
+ * size its reassembly slots and reply datagrams.
+ */
+static void
+worker_delivery_init(struct scppd *d, struct scppd_worker *w)
+{
+	const struct scpp_config_delivery *dc = &d->cfg.delivery;
+	struct scpp_delivery_conf c = {
+		.name = "scppd_delivery",
+		.socket_id = (int)rte_lcore_to_socket_id(w->lcore),
+		.mem = &scpp_delivery_mem_rte,
+		.net = &d->net,
+		.tsc_hz = d->tsc_hz,
+		.epoch_tsc = d->start_tsc,
+		.retention_ms = dc->retention_ms,
+		.cache_entries = dc->reply_cache_entries,
+		.cache_bytes = (uint64_t)dc->reply_cache_mb << 20,
+		/* Room for the largest result plus the END record the
+		 * evaluator always needs (scpp_eval_block() contract). */
+		.reply_max = d->cfg.eval.max_result_bytes + 4096,
+		.clients = dc->clients,
+		.reasm_slots = dc->reassembly_slots,
+		.reasm_per_source = dc->reassembly_per_source,
+		.reasm_timeout_ms = dc->reassembly_timeout_ms,
+		.max_fragments = dc->max_fragments,
+		.backlog = dc->tx_backlog,
+		.error_rate_source = dc->error_rate_per_source,
+		.error_rate_total = dc->error_rate_total,
+	};
+
+	memcpy(c.cookie_key, d->cookie_key, sizeof(c.cookie_key));
+	w->dlv = scpp_delivery_create(&c);
+	if (w->dlv == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: delivery state of %zu bytes: %s\n", w->idx,
+			 scpp_delivery_mem_size(&c), strerror(errno));
+	SCPPD_LOG(INFO,
+		  "worker %u: delivery %zu bytes (%u replies in %u MiB for %u ms, %u clients, "
+		  "%u reassembly slots, %u backlog)",
+		  w->idx, scpp_delivery_mem_size(&c), dc->reply_cache_entries, dc->reply_cache_mb,
+		  dc->retention_ms, dc->clients, dc->reassembly_slots, dc->tx_backlog);
+}
+
 static void
 worker_free(struct scppd_worker *w)
 {
@@ -314,12 +318,10 @@ worker_free(struct scppd_worker *w)
 
 	if (w == NULL)
 		return;
-	scppd_reasm_free(&w->reasm);
-	scppd_cache_free(&w->cache);
+	scpp_delivery_free(w->dlv);
 	for (p = 0; p < SCPP_CONFIG_MAX_PORTS; p++)
 		rte_free(w->txb[p]);
 	rte_free(w->msg_buf);
-	rte_free(w->reply_buf);
 	rte_free(w->blk);
 	scpp_eval_ctx_free(w->ectx);
 	scpp_schema_free(w->own_schema);
@@ -555,6 +557,9 @@ main(int argc, char **argv)
 		  d->cfg.node.id, d->nb_workers, d->hugepages ? "hugepage" : "ordinary (--no-huge)",
 		  d->cfg.eal.memory_mb, d->tsc_hz);
 
+	if (getrandom(d->cookie_key, sizeof(d->cookie_key), 0) != (ssize_t)sizeof(d->cookie_key))
+		rte_exit(EXIT_FAILURE, "scppd: no random bytes for the cookie key: %s\n",
+			 strerror(errno));
 	schema_init(d);
 	/* Runtime schema changes reach every shard through the publisher. */
 	d->schema_pub = scpp_schema_pub_create(d->schema, d->nb_workers);
@@ -564,6 +569,8 @@ main(int argc, char **argv)
 		worker_init(d, i);
 	routes_init(d);
 	scppd_ports_init(d);
+	for (i = 0; i < d->nb_workers; i++)
+		worker_delivery_init(d, d->workers[i]);
 	rings_init(d);
 	scppd_ports_start(d);
 	if (d->cfg.telemetry.enabled && scppd_telemetry_init() != 0)
@@ -601,11 +608,20 @@ main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	{
 		struct scppd_stats sum;
+		uint64_t rx = 0, tx = 0, hits = 0;
 
 		scppd_stats_sum(&sum);
-		SCPPD_LOG(INFO, "final: %" PRIu64 " frames in, %" PRIu64 " out, %" PRIu64
+		for (i = 0; i < d->nb_workers; i++) {
+			struct scpp_delivery_stats ds;
+
+			scpp_delivery_stats_get(d->workers[i]->dlv, &ds);
+			rx += scpp_counter_read(&d->workers[i]->net_st.rx_frames);
+			tx += ds.tx_dgrams;
+			hits += ds.cache_hits;
+		}
+		SCPPD_LOG(INFO, "final: %" PRIu64 " frames in, %" PRIu64 " datagrams out, %" PRIu64
 			  " blocks executed, %" PRIu64 " cache hits",
-			  sum.rx_pkts, sum.tx_pkts, sum.executed, sum.cache_hits);
+			  rx, tx, sum.executed, hits);
 	}
 	scppd_ports_close(d);
 	rings_free(d);

@@ -3,11 +3,16 @@
  * Ports: one mempool per port, one rx/tx queue pair per worker x
  * queues_per_worker, RSS when a port has more than one queue, checksum
  * offloads when the port advertises them, and rte_flow rules that steer
- * each shard's UDP port to its worker's first queue. A port that refuses
+ * each shard's UDP port to its worker's queues (an RSS action over them,
+ * or a QUEUE action where the port has no RSS action). A port that refuses
  * a flow rule (net_tap without tc flower, for instance) keeps working:
- * blocks that land on the wrong worker are handed over in software and
- * counted as handoff_port. Init errors are fatal (rte_exit with the port,
- * queue and reason), following STYLE §5.
+ * blocks that land on the wrong worker are handed over in software.
+ *
+ * MTU: the configured MTU is set on the device and read back; the
+ * effective MTU is the smaller of the two, so that the node never accepts
+ * (lib/net drops longer frames) or sends more than both it and the device
+ * allow, and every reply datagram is cut to it. Init errors are fatal
+ * (rte_exit with the port, queue and reason), following STYLE §5.
  */
 
 #include <string.h>
@@ -27,46 +32,100 @@ data_room(uint16_t mtu)
 	return (uint16_t)RTE_MAX(need, (uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE);
 }
 
+/* One rule: UDP destination port @p udp to the queues of worker @p w. */
+static int
+flow_rule(struct scppd_port *p, const struct scppd_worker *w, uint16_t udp, uint16_t qpw,
+	  bool rss, struct rte_flow_error *err)
+{
+	struct rte_flow_attr attr = {.ingress = 1};
+	struct rte_flow_item_udp udp_spec = {.hdr.dst_port = rte_cpu_to_be_16(udp)};
+	struct rte_flow_item_udp udp_mask = {.hdr.dst_port = RTE_BE16(0xffff)};
+	struct rte_flow_item pattern[] = {
+		{.type = RTE_FLOW_ITEM_TYPE_ETH},
+		{.type = RTE_FLOW_ITEM_TYPE_IPV4},
+		{.type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp_spec, .mask = &udp_mask},
+		{.type = RTE_FLOW_ITEM_TYPE_END},
+	};
+	uint16_t queues[16];
+	struct rte_flow_action_rss ra = {
+		.func = RTE_ETH_HASH_FUNCTION_DEFAULT,
+		.types = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP,
+		.queue_num = qpw,
+		.queue = queues,
+	};
+	struct rte_flow_action_queue qa = {.index = w->rxq[0].queue};
+	struct rte_flow_action actions[] = {
+		{.type = rss ? RTE_FLOW_ACTION_TYPE_RSS : RTE_FLOW_ACTION_TYPE_QUEUE,
+		 .conf = rss ? (const void *)&ra : (const void *)&qa},
+		{.type = RTE_FLOW_ACTION_TYPE_END},
+	};
+	unsigned int i, n = 0;
+
+	/* The worker's rx queues on this port (queues_per_worker of them). */
+	for (i = 0; i < w->nb_rxq && n < qpw; i++)
+		if (w->rxq[i].port == (uint16_t)(p - scppd_g.ports))
+			queues[n++] = w->rxq[i].queue;
+	qa.index = queues[0];
+	memset(err, 0, sizeof(*err));
+	if (rte_flow_validate(p->port_id, &attr, pattern, actions, err) != 0 ||
+	    rte_flow_create(p->port_id, &attr, pattern, actions, err) == NULL)
+		return -1;
+	return 0;
+}
+
 static void
 port_flow_steer(struct scppd *d, struct scppd_port *p)
 {
+	uint16_t qpw = d->cfg.ports[p - d->ports].queues_per_worker;
+	struct rte_flow_error err;
 	unsigned int i;
+	bool rss = true;
 
 	for (i = 0; i < d->nb_workers; i++) {
 		const struct scppd_worker *w = d->workers[i];
-		struct rte_flow_attr attr = {.ingress = 1};
-		struct rte_flow_item_udp udp_spec = {
-			.hdr.dst_port = rte_cpu_to_be_16((uint16_t)(d->base_port + 1 + w->shard)),
-		};
-		struct rte_flow_item_udp udp_mask = {.hdr.dst_port = RTE_BE16(0xffff)};
-		struct rte_flow_item pattern[] = {
-			{.type = RTE_FLOW_ITEM_TYPE_ETH},
-			{.type = RTE_FLOW_ITEM_TYPE_IPV4},
-			{.type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp_spec, .mask = &udp_mask},
-			{.type = RTE_FLOW_ITEM_TYPE_END},
-		};
-		struct rte_flow_action_queue q = {.index = w->txq[p - d->ports]};
-		struct rte_flow_action actions[] = {
-			{.type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &q},
-			{.type = RTE_FLOW_ACTION_TYPE_END},
-		};
-		struct rte_flow_error err;
+		uint16_t udp = (uint16_t)(d->base_port + 1 + w->shard);
 
-		memset(&err, 0, sizeof(err));
-		if (rte_flow_validate(p->port_id, &attr, pattern, actions, &err) != 0 ||
-		    rte_flow_create(p->port_id, &attr, pattern, actions, &err) == NULL) {
-			SCPPD_LOG(NOTICE,
-				  "port %s: no rte_flow steering (%s); shard ports are "
-				  "steered in software (counter handoff_port)",
-				  p->name, err.message ? err.message : "unsupported");
-			rte_flow_flush(p->port_id, &err);
-			p->flow_steering = false;
-			return;
+		/* An RSS action spreads the shard's flows over all its worker's
+		 * queues; ports without one take a QUEUE action (the same when
+		 * the worker has one queue). */
+		if (rss && flow_rule(p, w, udp, qpw, true, &err) == 0)
+			continue;
+		if (rss && i == 0) {
+			rss = false;
+			if (flow_rule(p, w, udp, qpw, false, &err) == 0)
+				continue;
 		}
+		SCPPD_LOG(NOTICE,
+			  "port %s: no rte_flow steering (%s); shard ports are steered in "
+			  "software (counter handoff_port)",
+			  p->name, err.message ? err.message : "unsupported");
+		rte_flow_flush(p->port_id, &err);
+		p->flow_steering = false;
+		return;
 	}
 	p->flow_steering = true;
-	SCPPD_LOG(INFO, "port %s: rte_flow steers UDP %u..%u to the owning workers", p->name,
-		  d->base_port + 1, d->base_port + d->nb_workers);
+	SCPPD_LOG(INFO, "port %s: rte_flow steers UDP %u..%u to the owning workers (%s action)",
+		  p->name, d->base_port + 1, d->base_port + d->nb_workers, rss ? "RSS" : "QUEUE");
+}
+
+/* Set the configured MTU and settle on what the device really has. */
+static void
+port_mtu(struct scppd_port *p, uint16_t want)
+{
+	uint16_t have = 0;
+	int rc = rte_eth_dev_set_mtu(p->port_id, want), rc2;
+
+	rc2 = rte_eth_dev_get_mtu(p->port_id, &have);
+	if (rc2 != 0) /* a device that cannot report it: trust the config */
+		have = want;
+	p->mtu = RTE_MIN(want, have);
+	if (p->mtu < SCPP_NET_MTU_MIN)
+		rte_exit(EXIT_FAILURE, "scppd: port %s: device MTU %u is below %u\n", p->name, have,
+			 SCPP_NET_MTU_MIN);
+	if (rc != 0 || have != want)
+		SCPPD_LOG(WARNING,
+			  "port %s: set MTU %u: %s; device MTU %u; frames and replies use %u",
+			  p->name, want, rc != 0 ? strerror(-rc) : "ok", have, p->mtu);
 }
 
 static int
@@ -156,10 +215,7 @@ port_init_one(struct scppd *d, unsigned int pi)
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);
 	if (rc != 0)
 		rte_exit(EXIT_FAILURE, "scppd: port %s: descriptors: %s\n", dev, strerror(-rc));
-	rc = rte_eth_dev_set_mtu(p->port_id, pc->mtu);
-	if (rc != 0 && rc != -ENOTSUP)
-		SCPPD_LOG(WARNING, "port %s: set MTU %u: %s (continuing)", dev, pc->mtu,
-			  strerror(-rc));
+	port_mtu(p, pc->mtu);
 	rxc = info.default_rxconf;
 	rxc.offloads = conf.rxmode.offloads;
 	txc = info.default_txconf;
@@ -182,6 +238,35 @@ port_init_one(struct scppd *d, unsigned int pi)
 	return 0;
 }
 
+/* lib/net's view of the ports, and the UDP ports served: the base port and
+ * each local shard's. */
+static void
+net_init(struct scppd *d)
+{
+	unsigned int i;
+
+	scpp_net_init(&d->net);
+	for (i = 0; i < d->nb_ports; i++) {
+		const struct scpp_config_port *pc = &d->cfg.ports[i];
+		const struct scppd_port *p = &d->ports[i];
+		uint32_t host_mask = pc->prefix_len >= 31 ? 0 : (UINT32_C(1) << (32 - pc->prefix_len)) - 1;
+		struct scpp_net_port np = {
+			.mac = p->mac,
+			.ip = p->ip,
+			.bcast = host_mask ? rte_cpu_to_be_32(pc->ipv4 | host_mask) : 0,
+			.mtu = p->mtu,
+			.tx_cksum_offload = p->tx_cksum_offload,
+		};
+
+		if (scpp_net_port_set(&d->net, (uint16_t)i, &np) != 0)
+			rte_exit(EXIT_FAILURE, "scppd: port %s: MAC, address or MTU %u unusable\n",
+				 p->name, p->mtu);
+	}
+	scpp_net_udp_serve(&d->net, d->base_port, true);
+	for (i = 0; i < d->nb_workers; i++)
+		scpp_net_udp_serve(&d->net, (uint16_t)(d->base_port + 1 + d->workers[i]->shard), true);
+}
+
 int
 scppd_ports_init(struct scppd *d)
 {
@@ -190,6 +275,7 @@ scppd_ports_init(struct scppd *d)
 	d->nb_ports = d->cfg.nb_ports;
 	for (i = 0; i < d->nb_ports; i++)
 		port_init_one(d, i);
+	net_init(d);
 	return 0;
 }
 

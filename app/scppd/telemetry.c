@@ -7,10 +7,12 @@
  * scpp_route_foreach(), which is safe because routes change only before
  * the workers start.
  *
- *   /scpp/stats[,W]  counters summed over workers (or worker W only),
- *                    drops by reason, rejected blocks by code, port stats
+ *   /scpp/stats[,W]  counters summed over workers (or worker W only):
+ *                    lib/net's, lib/delivery's and the daemon's, frame drops
+ *                    by reason (with the ports' own), notices by code,
+ *                    rejected blocks by code, port stats
  *   /scpp/shards     per worker: shard, lcore, epoch, store saturation,
- *                    reply cache and reassembly occupancy
+ *                    held replies, client windows, reassembly and backlog
  *   /scpp/routes     the OID-prefix routing table
  *   /scpp/health     one-look status: up, uptime, node, workers, links
  */
@@ -27,38 +29,67 @@
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-/* Counter name / offset table, so that sums, telemetry and the docs list
+/* Counter name / offset tables, so that sums, telemetry and the docs list
  * the same names in the same order. */
-#define STAT(n) {#n, offsetof(struct scppd_stats, n)}
-static const struct {
+struct field {
 	const char *name;
 	size_t off;
-} stat_fields[] = {
-	STAT(rx_pkts), STAT(rx_bytes), STAT(tx_pkts), STAT(tx_bytes), STAT(arp_replies),
-	STAT(icmp_echo), STAT(dgrams), STAT(messages), STAT(executed), STAT(outcome_ok),
-	STAT(outcome_errors), STAT(outcome_aborted), STAT(rejected_total), STAT(not_here),
-	STAT(cache_hits), STAT(cache_evictions), STAT(cache_uncached), STAT(reply_dgrams),
-	STAT(handoff_out), STAT(handoff_in), STAT(handoff_port), STAT(reasm_started),
-	STAT(reasm_done), STAT(schema_changes), STAT(schema_adopt_errors), STAT(idle_sleeps), STAT(busy_polls),
+};
+#define APP(n) {#n, offsetof(struct scppd_stats, n)}
+static const struct field app_fields[] = {
+	APP(executed), APP(outcome_ok), APP(outcome_errors), APP(outcome_aborted),
+	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
+	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(answer_tx_full),
+	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
+};
+#define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
+static const struct field net_fields[] = {
+	{"rx_pkts", offsetof(struct scpp_net_stats, rx_frames)},
+	{"rx_bytes", offsetof(struct scpp_net_stats, rx_bytes)},
+	NET(delivered), NET(arp_replies), NET(icmp_echo), NET(cksum_trusted), NET(cksum_sw),
+};
+#define DLV(n) {#n, offsetof(struct scpp_delivery_stats, n)}
+static const struct field dlv_fields[] = {
+	{"dgrams", offsetof(struct scpp_delivery_stats, dgrams)},
+	{"dgrams_consumed", offsetof(struct scpp_delivery_stats, consumed)},
+	DLV(messages), DLV(fetches), DLV(reasm_started), DLV(reasm_done), DLV(admitted),
+	DLV(cache_hits), DLV(replies_kept), DLV(cache_expired), DLV(cache_pressure),
+	DLV(clients_new), DLV(clients_expired), DLV(amp_limited), DLV(cookies_valid),
+	DLV(cookies_invalid), DLV(fetch_dgrams), DLV(errors_allowed), DLV(errors_limited),
+	DLV(backlog_full), DLV(tx_aborted),
+	{"tx_pkts", offsetof(struct scpp_delivery_stats, tx_dgrams)},
+	{"tx_bytes", offsetof(struct scpp_delivery_stats, tx_bytes)},
+	DLV(tx_deferred),
+};
+static const char *const notice_name[SCPP_NOTICE_COUNT] = {
+	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",
+	[SCPP_NOTICE_STALE] = "stale", [SCPP_NOTICE_BUSY] = "busy",
+	[SCPP_NOTICE_NO_REPLY] = "no_reply",
 };
 
-static uint64_t *
-field(struct scppd_stats *s, size_t off)
+static uint64_t
+at(const void *s, size_t off)
 {
-	return (uint64_t *)((uint8_t *)s + off);
+	return scpp_counter_read((const uint64_t *)(const void *)((const uint8_t *)s + off));
+}
+
+static uint64_t *
+field(void *s, size_t off)
+{
+	return (uint64_t *)(void *)((uint8_t *)s + off);
 }
 
 static void
-stats_add(struct scppd_stats *sum, struct scppd_stats *s)
+stats_add(struct scppd_stats *sum, const struct scppd_stats *s)
 {
 	unsigned int i;
 
-	for (i = 0; i < RTE_DIM(stat_fields); i++)
-		*field(sum, stat_fields[i].off) += LOAD(*field(s, stat_fields[i].off));
-	for (i = 0; i < SCPPD_DROP_COUNT; i++)
-		sum->drops[i] += LOAD(s->drops[i]);
+	for (i = 0; i < RTE_DIM(app_fields); i++)
+		*field(sum, app_fields[i].off) += at(s, app_fields[i].off);
+	for (i = 0; i < SCPPD_MSG_DROP_COUNT; i++)
+		sum->msg_drops[i] += scpp_counter_read(&s->msg_drops[i]);
 	for (i = 0; i < SCPPD_REJECT_SLOTS; i++)
-		sum->rejected[i] += LOAD(s->rejected[i]);
+		sum->rejected[i] += scpp_counter_read(&s->rejected[i]);
 }
 
 void
@@ -69,6 +100,40 @@ scppd_stats_sum(struct scppd_stats *sum)
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < scppd_g.nb_workers; i++)
 		stats_add(sum, &scppd_g.workers[i]->stats);
+}
+
+/* Everything one worker (or all, @p w < 0) counts, summed. */
+struct totals {
+	struct scppd_stats app;
+	struct scpp_net_stats net;
+	struct scpp_delivery_stats dlv;
+	struct scpp_delivery_usage use;
+};
+
+static void
+totals_get(struct totals *t, int w)
+{
+	unsigned int i, k;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < scppd_g.nb_workers; i++) {
+		const struct scppd_worker *wk = scppd_g.workers[i];
+		struct scpp_delivery_stats ds;
+		struct scpp_delivery_usage u;
+
+		if (w >= 0 && (unsigned int)w != i)
+			continue;
+		stats_add(&t->app, &wk->stats);
+		for (k = 0; k < RTE_DIM(net_fields); k++)
+			*field(&t->net, net_fields[k].off) += at(&wk->net_st, net_fields[k].off);
+		for (k = 0; k < SCPP_NET_DROP_COUNT; k++)
+			t->net.drops[k] += scpp_counter_read(&wk->net_st.drops[k]);
+		scpp_delivery_stats_get(wk->dlv, &ds);
+		for (k = 0; k < sizeof(ds) / sizeof(uint64_t); k++)
+			((uint64_t *)(void *)&t->dlv)[k] += ((uint64_t *)(void *)&ds)[k];
+		scpp_delivery_usage_get(wk->dlv, &u);
+		t->use.reasm_frames += u.reasm_frames;
+	}
 }
 
 static const char *
@@ -83,47 +148,95 @@ reject_name(unsigned int slot)
 	return "other";
 }
 
+/* Port-level drops folded into the frame drop report: frames the port
+ * dropped before any worker saw them (ring full, errors, no mbuf). */
+static uint64_t
+port_drops(struct rte_tel_data *drops, bool add)
+{
+	static const char *const name[] = {"port_imissed", "port_ierrors", "port_rx_nombuf"};
+	uint64_t v[3] = {0, 0, 0};
+	unsigned int i;
+
+	for (i = 0; i < scppd_g.nb_ports; i++) {
+		struct rte_eth_stats es;
+
+		memset(&es, 0, sizeof(es));
+		rte_eth_stats_get(scppd_g.ports[i].port_id, &es);
+		v[0] += es.imissed;
+		v[1] += es.ierrors;
+		v[2] += es.rx_nombuf;
+	}
+	if (add)
+		for (i = 0; i < 3; i++)
+			rte_tel_data_add_dict_u64(drops, name[i], v[i]);
+	return v[0] + v[1] + v[2];
+}
+
 static int
 cmd_stats(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
-	struct scppd_stats sum;
-	struct rte_tel_data *drops, *rej, *ports;
+	struct rte_tel_data *drops, *rej, *ports, *notices, *msgd;
+	struct totals t;
 	unsigned int i;
 	uint64_t total = 0;
+	int w = -1;
 
-	memset(&sum, 0, sizeof(sum));
 	if (params != NULL && *params != '\0') {
 		char *end;
-		unsigned long w = strtoul(params, &end, 10);
+		unsigned long n = strtoul(params, &end, 10);
 
-		if (*end != '\0' || w >= scppd_g.nb_workers)
+		if (*end != '\0' || n >= scppd_g.nb_workers)
 			return -EINVAL;
-		stats_add(&sum, &scppd_g.workers[w]->stats);
-	} else {
-		scppd_stats_sum(&sum);
+		w = (int)n;
 	}
+	totals_get(&t, w);
 	rte_tel_data_start_dict(d);
-	for (i = 0; i < RTE_DIM(stat_fields); i++)
-		rte_tel_data_add_dict_u64(d, stat_fields[i].name, *field(&sum, stat_fields[i].off));
+	for (i = 0; i < RTE_DIM(net_fields); i++)
+		rte_tel_data_add_dict_u64(d, net_fields[i].name, *field(&t.net, net_fields[i].off));
+	for (i = 0; i < RTE_DIM(dlv_fields); i++)
+		rte_tel_data_add_dict_u64(d, dlv_fields[i].name, *field(&t.dlv, dlv_fields[i].off));
+	for (i = 0; i < RTE_DIM(app_fields); i++)
+		rte_tel_data_add_dict_u64(d, app_fields[i].name, *field(&t.app, app_fields[i].off));
+	rte_tel_data_add_dict_u64(d, "reasm_frames_held", t.use.reasm_frames);
 	drops = rte_tel_data_alloc();
 	rej = rte_tel_data_alloc();
 	ports = rte_tel_data_alloc();
-	if (drops == NULL || rej == NULL || ports == NULL) {
+	notices = rte_tel_data_alloc();
+	msgd = rte_tel_data_alloc();
+	if (drops == NULL || rej == NULL || ports == NULL || notices == NULL || msgd == NULL) {
 		rte_tel_data_free(drops);
 		rte_tel_data_free(rej);
 		rte_tel_data_free(ports);
+		rte_tel_data_free(notices);
+		rte_tel_data_free(msgd);
 		return -ENOMEM;
 	}
+	/* Every dropped frame under exactly one name: lib/net's reasons,
+	 * lib/delivery's, and (whole node only) what the ports dropped. */
 	rte_tel_data_start_dict(drops);
-	for (i = 0; i < SCPPD_DROP_COUNT; i++) {
-		rte_tel_data_add_dict_u64(drops, scppd_drop_name[i], sum.drops[i]);
-		total += sum.drops[i];
+	for (i = 0; i < SCPP_NET_DROP_COUNT; i++) {
+		rte_tel_data_add_dict_u64(drops, scpp_net_drop_name[i], t.net.drops[i]);
+		total += t.net.drops[i];
 	}
+	for (i = 0; i < SCPP_DELIVERY_DROP_COUNT; i++) {
+		rte_tel_data_add_dict_u64(drops, scpp_delivery_drop_name[i], t.dlv.drops[i]);
+		total += t.dlv.drops[i];
+	}
+	if (w < 0)
+		total += port_drops(drops, true);
 	rte_tel_data_add_dict_u64(d, "drops_total", total);
 	rte_tel_data_add_dict_container(d, "drops", drops, 0);
+	rte_tel_data_start_dict(msgd);
+	for (i = 0; i < SCPPD_MSG_DROP_COUNT; i++)
+		rte_tel_data_add_dict_u64(msgd, scppd_msg_drop_name[i], t.app.msg_drops[i]);
+	rte_tel_data_add_dict_container(d, "message_drops", msgd, 0);
+	rte_tel_data_start_dict(notices);
+	for (i = 1; i < SCPP_NOTICE_COUNT; i++)
+		rte_tel_data_add_dict_u64(notices, notice_name[i], t.dlv.notices[i]);
+	rte_tel_data_add_dict_container(d, "notices", notices, 0);
 	rte_tel_data_start_dict(rej);
 	for (i = 0; i < SCPPD_REJECT_SLOTS; i++)
-		rte_tel_data_add_dict_u64(rej, reject_name(i), sum.rejected[i]);
+		rte_tel_data_add_dict_u64(rej, reject_name(i), t.app.rejected[i]);
 	rte_tel_data_add_dict_container(d, "rejected", rej, 0);
 	rte_tel_data_start_dict(ports);
 	for (i = 0; i < scppd_g.nb_ports; i++) {
@@ -143,6 +256,7 @@ cmd_stats(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 		rte_tel_data_add_dict_u64(pd, "ierrors", es.ierrors);
 		rte_tel_data_add_dict_u64(pd, "oerrors", es.oerrors);
 		rte_tel_data_add_dict_u64(pd, "rx_nombuf", es.rx_nombuf);
+		rte_tel_data_add_dict_u64(pd, "mtu", scppd_g.ports[i].mtu);
 		rte_tel_data_add_dict_u64(pd, "mempool_avail",
 					  rte_mempool_avail_count(scppd_g.ports[i].pool));
 		rte_tel_data_add_dict_container(ports, scppd_g.ports[i].name, pd, 0);
@@ -162,6 +276,7 @@ cmd_shards(const char *cmd __rte_unused, const char *params __rte_unused,
 	for (i = 0; i < scppd_g.nb_workers; i++) {
 		struct scppd_worker *w = scppd_g.workers[i];
 		struct rte_tel_data *s = rte_tel_data_alloc();
+		struct scpp_delivery_usage u;
 		struct scpp_store_stats st;
 		char pfx[SCPP_OID_STR_MAX + 8], sat[32];
 		struct scpp_oid_prefix p = scpp_oid_shard_prefix(scppd_g.cfg.node.locale,
@@ -190,12 +305,18 @@ cmd_shards(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_string(s, "saturation", sat);
 		rte_tel_data_add_dict_u64(s, "saturation_permille",
 					  (uint64_t)(st.saturation * 1000.0 + 0.5));
-		rte_tel_data_add_dict_u64(s, "reply_cache_entries", LOAD(w->cache.count));
-		rte_tel_data_add_dict_u64(s, "reply_cache_capacity", w->cache.cap);
-		rte_tel_data_add_dict_u64(s, "reply_cache_arena_bytes", w->cache.arena_size);
-		rte_tel_data_add_dict_u64(s, "reassembly_in_use",
-					  w->reasm.nslots - LOAD(w->reasm.nfree));
-		rte_tel_data_add_dict_u64(s, "reassembly_slots", w->reasm.nslots);
+		scpp_delivery_usage_get(w->dlv, &u);
+		rte_tel_data_add_dict_u64(s, "reply_cache_entries", u.cache_entries);
+		rte_tel_data_add_dict_u64(s, "reply_cache_capacity", u.cache_capacity);
+		rte_tel_data_add_dict_u64(s, "reply_cache_bytes", u.cache_bytes);
+		rte_tel_data_add_dict_u64(s, "reply_cache_arena_bytes", u.cache_arena);
+		rte_tel_data_add_dict_u64(s, "clients", u.clients);
+		rte_tel_data_add_dict_u64(s, "clients_capacity", u.clients_capacity);
+		rte_tel_data_add_dict_u64(s, "reassembly_in_use", u.reasm_in_use);
+		rte_tel_data_add_dict_u64(s, "reassembly_slots", u.reasm_slots);
+		rte_tel_data_add_dict_u64(s, "reassembly_frames", u.reasm_frames);
+		rte_tel_data_add_dict_u64(s, "tx_backlog", u.backlog_jobs);
+		rte_tel_data_add_dict_u64(s, "tx_backlog_capacity", u.backlog_capacity);
 		rte_tel_data_add_dict_string(s, "schema",
 					     w->env.schema_version > 1 ? "changed at runtime" : "loaded");
 		rte_tel_data_add_dict_u64(s, "schema_version", w->env.schema_version);
@@ -244,7 +365,7 @@ cmd_health(const char *cmd __rte_unused, const char *params __rte_unused,
 	   struct rte_tel_data *d)
 {
 	struct rte_tel_data *links = rte_tel_data_alloc();
-	struct scppd_stats sum;
+	struct totals t;
 	uint64_t drops = 0;
 	double sat = 0;
 	unsigned int i;
@@ -252,9 +373,12 @@ cmd_health(const char *cmd __rte_unused, const char *params __rte_unused,
 
 	if (links == NULL)
 		return -ENOMEM;
-	scppd_stats_sum(&sum);
-	for (i = 0; i < SCPPD_DROP_COUNT; i++)
-		drops += sum.drops[i];
+	totals_get(&t, -1);
+	for (i = 0; i < SCPP_NET_DROP_COUNT; i++)
+		drops += t.net.drops[i];
+	for (i = 0; i < SCPP_DELIVERY_DROP_COUNT; i++)
+		drops += t.dlv.drops[i];
+	drops += port_drops(NULL, false);
 	for (i = 0; i < scppd_g.nb_workers; i++) {
 		struct scpp_store_stats st;
 
@@ -275,7 +399,7 @@ cmd_health(const char *cmd __rte_unused, const char *params __rte_unused,
 	rte_tel_data_add_dict_string(d, "hugepages", scppd_g.hugepages ? "yes" : "no");
 	snprintf(s, sizeof(s), "%.4f", sat);
 	rte_tel_data_add_dict_string(d, "max_store_saturation", s);
-	rte_tel_data_add_dict_u64(d, "executed", sum.executed);
+	rte_tel_data_add_dict_u64(d, "executed", t.app.executed);
 	rte_tel_data_add_dict_u64(d, "drops_total", drops);
 	rte_tel_data_start_dict(links);
 	for (i = 0; i < scppd_g.nb_ports; i++) {

@@ -17,6 +17,16 @@
  *   restarts the current try's timer, so a long reply that keeps streaming
  *   is never interrupted by a retransmission; only silence costs a try.
  *
+ * - Delivery (PROTOCOL §16) is handled here, so callers only see replies:
+ *   a NOTICE COOKIE is answered at once by sending the block again with
+ *   the cookie, which is then attached to every later block and FETCH (it
+ *   proves this client's address, lifting the node's 3x amplification
+ *   limit); a timeout after part of a reply arrived sends a FETCH for the
+ *   missing sequence numbers instead of the whole block; NOTICE BUSY waits
+ *   the suggested time and tries again; NOTICE REPLY_LOST, NO_REPLY and
+ *   STALE end the exchange with their error (the block ran, or may have:
+ *   it must not be sent again under a new id without thought).
+ *
  * - Validation is split by what a retransmission can fix. A datagram that
  *   is not ours or whose header is broken is dropped and counted, because a
  *   good copy may still come. Reply *records* that do not decode fail the
@@ -57,11 +67,24 @@ struct slot {
 	bool last;
 };
 
+/* What handle_dgram() tells the receive loop besides progress. */
+enum {
+	RX_DROP = 0,     /* not useful */
+	RX_PROGRESS = 1, /* a new reply datagram */
+	RX_RESEND = 2,   /* NOTICE COOKIE: send the block again now, with it */
+	RX_BUSY = 3,     /* NOTICE BUSY: wait, then try again */
+};
+
+/* Cookie rounds one exchange may take before it is a protocol error. */
+#define COOKIE_ROUNDS_MAX 4
+
 struct scpp_client {
 	int fd;
 	uint64_t id;
 	uint64_t next_block;
 	uint64_t rng;
+	bool has_cookie;   /* a cookie from the server: sent with every request */
+	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
 	unsigned int timeout_ms;
 	unsigned int backoff_max_ms;
 	unsigned int jitter_pct;
@@ -76,7 +99,11 @@ struct scpp_client {
 	size_t msg_len;
 	size_t msg_cap;
 	uint32_t next_seq; /* first sequence number not appended yet */
+	uint32_t max_seq;  /* highest sequence number seen (valid if any_seen) */
+	bool any_seen;
 	uint32_t last_seq; /* valid when last_known */
+	uint16_t busy_ms;  /* retry_ms of the last NOTICE BUSY */
+	struct scpp_oid owner; /* the block's owner (scpp_wire_block_owner()), for FETCH */
 	bool last_known;
 	bool stream_done;  /* the LAST datagram has been appended */
 	size_t held;       /* payload bytes held in win[] */
@@ -446,6 +473,8 @@ exchange_reset(struct scpp_client *c)
 	window_clear(c);
 	c->msg_len = 0;
 	c->next_seq = 0;
+	c->max_seq = 0;
+	c->any_seen = false;
 	c->last_seq = 0;
 	c->last_known = false;
 	c->stream_done = false;
@@ -453,13 +482,42 @@ exchange_reset(struct scpp_client *c)
 	scpp_wire_reply_reader_init(&c->rd, c->msg, 0);
 }
 
+/* Payload bytes per fragment: the cookie, when there is one, takes room. */
+static size_t
+frag_payload(const struct scpp_client *c, bool cookie)
+{
+	return c->max_dgram - SCPP_WIRE_HDR_LEN - (cookie ? SCPP_WIRE_COOKIE_LEN : 0);
+}
+
+/* Send one datagram built from @p h, with the cookie if we have one. */
+static int
+send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
+{
+	int n;
+
+	if (c->has_cookie) {
+		h->flags |= SCPP_WIRE_F_COOKIE;
+		h->cookie = c->cookie;
+	}
+	n = scpp_wire_dgram_encode(c->dgram, c->max_dgram, h);
+	if (n < 0)
+		return -EINVAL; /* cannot happen: sizes were checked */
+	while (send(c->fd, c->dgram, (size_t)n, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	c->st.dgrams_sent++;
+	return 0;
+}
+
 /* Send every fragment of the encoded block (c->enc, @p len bytes). */
 static int
 send_block(struct scpp_client *c, uint64_t block_id, size_t len)
 {
-	size_t per = c->max_dgram - SCPP_WIRE_HDR_LEN;
+	size_t per = frag_payload(c, c->has_cookie);
 	uint32_t nfrag = len == 0 ? 1 : (uint32_t)((len + per - 1) / per);
 	uint32_t i;
+	int rc;
 
 	for (i = 0; i < nfrag; i++) {
 		size_t off = (size_t)i * per;
@@ -473,17 +531,63 @@ send_block(struct scpp_client *c, uint64_t block_id, size_t len)
 			.frag_count = nfrag,
 			.payload = c->enc + off,
 		};
-		int n = scpp_wire_dgram_encode(c->dgram, c->max_dgram, &h);
 
-		if (n < 0)
-			return -EINVAL; /* cannot happen: sizes were checked */
-		while (send(c->fd, c->dgram, (size_t)n, 0) < 0) {
-			if (errno != EINTR)
-				return -errno;
-		}
-		c->st.dgrams_sent++;
+		if ((rc = send_dgram(c, &h)) < 0)
+			return rc;
 	}
 	return 0;
+}
+
+/* Is reply datagram @p seq (>= next_seq) still missing? */
+static bool
+missing(const struct scpp_client *c, uint32_t seq)
+{
+	const struct slot *s = &c->win[seq % SCPP_CLIENT_WINDOW];
+
+	return seq == c->next_seq || s->data == NULL || s->seq != seq;
+}
+
+/*
+ * Ask for the reply datagrams not received yet: the gaps up to the highest
+ * one seen, and, while the end is unknown, everything after it.
+ */
+static int
+send_fetch(struct scpp_client *c, uint64_t block_id)
+{
+	struct scpp_wire_fetch f = {.owner = c->owner};
+	uint8_t p[SCPP_WIRE_FETCH_LEN(SCPP_WIRE_FETCH_RANGES_MAX)];
+	uint32_t hi = c->last_known ? c->last_seq : c->max_seq, seq = c->next_seq;
+	struct scpp_wire_hdr h = {
+		.kind = SCPP_WIRE_FETCH, .flags = SCPP_WIRE_F_LAST, .client_id = c->id,
+		.block_id = block_id, .frag_count = 1, .payload = p,
+	};
+	int n;
+
+	while (seq <= hi && seq - c->next_seq < SCPP_CLIENT_WINDOW &&
+	       f.nranges < SCPP_WIRE_FETCH_RANGES_MAX) {
+		uint32_t first = seq;
+
+		if (!missing(c, seq)) {
+			seq++;
+			continue;
+		}
+		while (seq <= hi && seq - c->next_seq < SCPP_CLIENT_WINDOW && missing(c, seq))
+			seq++;
+		f.range[f.nranges++] = (struct scpp_wire_range){first, seq - first};
+	}
+	if (!c->last_known && f.nranges < SCPP_WIRE_FETCH_RANGES_MAX) {
+		uint32_t first = hi + 1 > c->next_seq ? hi + 1 : c->next_seq;
+
+		/* "Everything from first on": the node sends what exists. */
+		f.range[f.nranges++] = (struct scpp_wire_range){
+			first, (uint32_t)SCPP_MIN((UINT64_C(1) << 32) - first, UINT32_MAX)};
+	}
+	n = scpp_wire_fetch_encode(p, sizeof(p), &f);
+	if (n < 0)
+		return -EINVAL;
+	h.payload_len = (uint16_t)n;
+	c->st.fetches++;
+	return send_dgram(c, &h);
 }
 
 /* Decode every complete record appended so far. */
@@ -541,10 +645,40 @@ append(struct scpp_client *c, const uint8_t *p, size_t len, bool last)
 	return 0;
 }
 
+/* A NOTICE about our block (PROTOCOL §16): what the exchange does next. */
+static int
+handle_notice(struct scpp_client *c, const struct scpp_wire_hdr *h)
+{
+	struct scpp_wire_notice nt;
+
+	if (scpp_wire_notice_decode(h->payload, h->payload_len, &nt) < 0) {
+		c->st.malformed++;
+		return RX_DROP;
+	}
+	c->st.notices++;
+	switch (nt.code) {
+	case SCPP_NOTICE_COOKIE:
+		/* Refuse early what would not fit anyway. */
+		if (nt.reply_bytes > c->max_reply)
+			return -EFBIG;
+		memcpy(c->cookie, nt.cookie, sizeof(c->cookie));
+		c->has_cookie = true;
+		return RX_RESEND;
+	case SCPP_NOTICE_BUSY:
+		c->busy_ms = nt.retry_ms;
+		return RX_BUSY;
+	case SCPP_NOTICE_STALE:
+		return -SCPP_E_STALE_BLOCK;
+	default: /* REPLY_LOST, NO_REPLY: it ran (we asked for its reply) */
+		return -SCPP_E_REPLY_LOST;
+	}
+}
+
 /*
- * Handle one received datagram. Returns 1 if it was a new datagram of this
- * reply (progress: restart the idle timer), 0 if dropped, or a negative
- * error that ends the exchange.
+ * Handle one received datagram. Returns RX_PROGRESS if it was a new
+ * datagram of this reply (restart the idle timer), RX_DROP if dropped,
+ * RX_RESEND or RX_BUSY for notices, or a negative error that ends the
+ * exchange.
  */
 static int
 handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t n,
@@ -558,12 +692,15 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 
 	if (scpp_wire_hdr_decode(p, n, &h) < 0) {
 		c->st.malformed++;
-		return 0;
+		return RX_DROP;
 	}
-	if (h.kind != SCPP_WIRE_REPLY || h.client_id != c->id || h.block_id != block_id) {
+	if ((h.kind != SCPP_WIRE_REPLY && h.kind != SCPP_WIRE_NOTICE) || h.client_id != c->id ||
+	    h.block_id != block_id) {
 		c->st.strays++;
-		return 0;
+		return RX_DROP;
 	}
+	if (h.kind == SCPP_WIRE_NOTICE)
+		return handle_notice(c, &h);
 	seq = h.frag_index;
 	last = (h.flags & SCPP_WIRE_F_LAST) != 0;
 	if (seq < c->next_seq) {
@@ -579,6 +716,9 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		c->st.out_of_window++;
 		return 0;
 	}
+	if (!c->any_seen || seq > c->max_seq)
+		c->max_seq = seq;
+	c->any_seen = true;
 	if (last) {
 		c->last_known = true;
 		c->last_seq = seq;
@@ -658,9 +798,9 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 				continue;
 			}
 			rc = handle_dgram(c, block_id, c->rbuf, (size_t)n, fn, arg);
-			if (rc < 0)
+			if (rc < 0 || rc == RX_RESEND || rc == RX_BUSY)
 				return rc;
-			if (rc > 0)
+			if (rc == RX_PROGRESS)
 				deadline = now_ms() + timeout;
 		}
 	}
@@ -681,7 +821,9 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 	if (c == NULL || b == NULL)
 		return -EINVAL;
 	len = scpp_wire_block_encoded_size(b);
-	if (len > (size_t)SCPP_WIRE_FRAGS_MAX * (c->max_dgram - SCPP_WIRE_HDR_LEN))
+	/* Counted with room for a cookie: a block must stay sendable when the
+	 * node asks for one mid-exchange. */
+	if (len > (size_t)SCPP_WIRE_FRAGS_MAX * frag_payload(c, true))
 		return -EMSGSIZE;
 	if (len > c->enc_cap) {
 		uint8_t *e = realloc(c->enc, len);
@@ -698,17 +840,43 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 
 	block_id = c->next_block++;
 	exchange_reset(c);
+	if (!scpp_wire_block_owner(b, &c->owner))
+		c->owner = SCPP_OID_NIL;
 	c->st.exchanges++;
+	/*
+	 * Each try sends something and waits up to its timeout of silence:
+	 * the block, or, once part of the reply arrived, a FETCH for the rest
+	 * (the node holds the reply; the block must not be sent just to get
+	 * bytes again). A cookie round is not a try: the node answered.
+	 */
 	for (k = 0; k <= c->retries; k++) {
-		unsigned int t = try_timeout(c, k);
+		unsigned int t = try_timeout(c, k), rounds = 0;
+		bool fetch = k > 0 && (c->next_seq > 0 || c->any_seen);
 
 		c->st.tries++;
 		c->st.wait_ms += t;
-		if (k > 0)
+		if (k > 0 && !fetch)
 			c->st.retransmits++;
-		rc = send_block(c, block_id, len);
-		if (rc == 0)
-			rc = receive(c, block_id, t, fn, arg);
+		rc = fetch ? send_fetch(c, block_id) : send_block(c, block_id, len);
+		while (rc == 0 && (rc = receive(c, block_id, t, fn, arg)) == RX_RESEND) {
+			if (++rounds > COOKIE_ROUNDS_MAX) {
+				rc = -EPROTO;
+				break;
+			}
+			c->st.cookie_rounds++;
+			rc = fetch ? send_fetch(c, block_id) : send_block(c, block_id, len);
+		}
+		if (rc == RX_BUSY) {
+			/* Wait as suggested (at most this try's timeout), then go on
+			 * with the next try. */
+			struct timespec ts = {.tv_sec = SCPP_MIN(c->busy_ms, t) / 1000,
+					      .tv_nsec = (long)(SCPP_MIN(c->busy_ms, t) % 1000) *
+							 1000000};
+
+			c->st.busy++;
+			nanosleep(&ts, NULL);
+			rc = k == c->retries ? -EBUSY : -ETIMEDOUT;
+		}
 		if (rc != -ETIMEDOUT)
 			break;
 	}

@@ -21,9 +21,10 @@
  *   appended to the reply message, whose records are decoded as soon as
  *   they are complete;
  * - when nothing useful arrives for the current try's timeout, the whole
- *   block is sent again with the **same** block id. The node's reply cache
- *   answers a block id it has executed from the cache, so a retransmission
- *   never executes a block twice; it also refills any gap in the reply.
+ *   block is sent again with the **same** block id (the node answers a
+ *   block it has executed from its held reply, so a retransmission never
+ *   executes a block twice), or, when part of the reply has arrived, a
+ *   FETCH asks for just the missing datagrams (PROTOCOL §16).
  *   The timeout of try k (k = 0 for the first send) is
  *   `min(timeout_ms * 2^k, backoff_max_ms)` plus a random jitter of up to
  *   @c jitter_pct percent of it, and the exchange gives up after
@@ -41,6 +42,13 @@
  * Because the socket is connected, the kernel drops datagrams from any
  * other address and reports an ICMP port unreachable as -ECONNREFUSED: a
  * server must answer from the address and port the block was sent to.
+ *
+ * Delivery notices are handled inside the exchange (PROTOCOL §16): a
+ * NOTICE COOKIE makes the client send the block again with the cookie and
+ * keep that cookie for every later request (so large replies flow without
+ * a round trip); NOTICE BUSY waits the suggested time (within the try's
+ * timeout) and counts as a try; REPLY_LOST, NO_REPLY and STALE end the
+ * exchange with an error (below).
  *
  * Authentication tags are not computed yet: blocks are sent with
  * tag_len 0, and reply tags are ignored.
@@ -125,6 +133,10 @@ struct scpp_client_stats {
 				     block, or of kind BLOCK (dropped) */
 	uint64_t malformed;     /**< datagrams whose header does not decode, or
 				     that contradict the stream (past LAST) (dropped) */
+	uint64_t notices;       /**< NOTICE datagrams received for our blocks */
+	uint64_t cookie_rounds; /**< blocks (or FETCHes) sent again with a new cookie */
+	uint64_t fetches;       /**< FETCH datagrams sent for missing reply datagrams */
+	uint64_t busy;          /**< NOTICE BUSY waits */
 };
 
 /** A reply, owned by the caller once scpp_client_exec() filled it. */
@@ -254,7 +266,16 @@ void scpp_client_stats_get(const struct scpp_client *c, struct scpp_client_stats
  *   - -ECONNREFUSED: an ICMP port unreachable came back (nothing listens
  *     at the server address);
  *   - -EMSGSIZE: the block encodes to more than SCPP_WIRE_FRAGS_MAX
- *     datagrams of max_dgram bytes;
+ *     datagrams of max_dgram bytes (counting room for a 16-byte cookie in
+ *     each);
+ *   - -SCPP_E_REPLY_LOST: the node executed the block but no longer holds
+ *     its reply (NOTICE REPLY_LOST or NO_REPLY): it ran, with an outcome
+ *     this client will not learn;
+ *   - -SCPP_E_STALE_BLOCK: the block id is below the node's replay window
+ *     for this client: not executed now (it may have been before);
+ *   - -EBUSY: every try met NOTICE BUSY (the node had no room for this
+ *     client's state);
+ *   - -EPROTO: more than 4 cookie rounds in one try;
  *   - -EFBIG: the reply message exceeds max_reply bytes;
  *   - a reply reader error (scpp_wire_reply_next(): -SCPP_E_BAD_RECORD,
  *     -SCPP_E_TOO_MANY, -SCPP_E_BAD_VARINT, -SCPP_E_BAD_VALUE_TYPE,

@@ -34,6 +34,10 @@ static const struct {
 	[SCPP_E_SCHEMA - SCPP_E_FIRST] = {"E_SCHEMA", "rejected by the schema"},
 	[SCPP_E_NOT_HERE - SCPP_E_FIRST] = {"E_NOT_HERE", "entity lives on another node"},
 	[SCPP_E_OVERLOAD - SCPP_E_FIRST] = {"E_OVERLOAD", "node overloaded"},
+	[SCPP_E_REPLY_LOST - SCPP_E_FIRST] = {"E_REPLY_LOST",
+					      "block executed; its reply is no longer held"},
+	[SCPP_E_STALE_BLOCK - SCPP_E_FIRST] = {"E_STALE_BLOCK",
+					       "block id below the replay window; not executed"},
 	[SCPP_E_LIMIT_TIME - SCPP_E_FIRST] = {"E_LIMIT_TIME", "block exceeded its time budget"},
 };
 

@@ -16,6 +16,7 @@
  * CLI and the wire/lang modules build on hosts without DPDK.
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,6 +41,26 @@
 #else
 #define SCPP_ASSERT(x) ((void)0)
 #endif
+
+/**
+ * Add to a counter that one thread writes and others read (telemetry).
+ * A relaxed load and a relaxed store, not an atomic read-modify-write: the
+ * single writer needs no lock prefix, and a reader on another thread sees
+ * whole values (never torn), perhaps a few increments late. No ordering
+ * with other memory is implied or needed.
+ */
+static inline void
+scpp_counter_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/** Read a counter written by scpp_counter_add() on another thread. */
+static inline uint64_t
+scpp_counter_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 /** Project error codes, returned negated like errno values. */
 enum scpp_error {
@@ -71,6 +92,8 @@ enum scpp_error {
 	SCPP_E_SCHEMA,                   /**< the schema rejects a value or object */
 	SCPP_E_NOT_HERE,                 /**< the entity lives on another node */
 	SCPP_E_OVERLOAD,                 /**< the node dropped work to protect itself */
+	SCPP_E_REPLY_LOST,               /**< the block ran; its reply is no longer held */
+	SCPP_E_STALE_BLOCK,              /**< block id below the node's replay window: not run */
 	SCPP_E_LIMIT_TIME,               /**< block exceeded its time budget */
 	SCPP_E_LAST
 };

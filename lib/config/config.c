@@ -127,10 +127,19 @@ static const struct field eval_fields[] = {
 
 static const struct field delivery_fields[] = {
 	F_UINT(struct scpp_config_delivery, "reply_cache_entries", reply_cache_entries, 16, 1u << 24),
+	F_UINT(struct scpp_config_delivery, "reply_cache_mb", reply_cache_mb, 1, 1u << 16),
+	F_UINT(struct scpp_config_delivery, "retention_ms", retention_ms, 100, 3600000),
+	F_UINT(struct scpp_config_delivery, "clients", clients, 16, 1u << 24),
 	F_UINT(struct scpp_config_delivery, "reassembly_slots", reassembly_slots, 1, 1u << 16),
+	F_UINT(struct scpp_config_delivery, "reassembly_per_source", reassembly_per_source, 1,
+	       1u << 16),
 	F_UINT(struct scpp_config_delivery, "reassembly_timeout_ms", reassembly_timeout_ms, 1, 60000),
 	/* 64 is the wire protocol's SCPP_WIRE_FRAGS_MAX. */
 	F_UINT(struct scpp_config_delivery, "max_fragments", max_fragments, 1, 64),
+	F_UINT(struct scpp_config_delivery, "tx_backlog", tx_backlog, 64, 1u << 24),
+	F_UINT(struct scpp_config_delivery, "error_rate_per_source", error_rate_per_source, 0,
+	       1000000),
+	F_UINT(struct scpp_config_delivery, "error_rate_total", error_rate_total, 1, 1000000),
 };
 
 static const struct field route_fields[] = {
@@ -268,10 +277,17 @@ scpp_config_defaults(struct scpp_config *cfg)
 	cfg->eval.max_statuses = SCPP_EVAL_DEFAULT_STATUSES;
 	cfg->eval.max_time_us = SCPP_EVAL_DEFAULT_TIME_US;
 
-	cfg->delivery.reply_cache_entries = 4096;
+	cfg->delivery.reply_cache_entries = 32768;
+	cfg->delivery.reply_cache_mb = 16;
+	cfg->delivery.retention_ms = 10000;
+	cfg->delivery.clients = 8192;
 	cfg->delivery.reassembly_slots = 64;
+	cfg->delivery.reassembly_per_source = 8;
 	cfg->delivery.reassembly_timeout_ms = 500;
 	cfg->delivery.max_fragments = 64;
+	cfg->delivery.tx_backlog = 4096;
+	cfg->delivery.error_rate_per_source = 20;
+	cfg->delivery.error_rate_total = 2000;
 
 	cfg->nb_routes = 0;
 	cfg->routes = NULL;
@@ -1107,6 +1123,31 @@ validate_routes(struct ctx *c, const struct scpp_config *cfg)
 	return 0;
 }
 
+/* Bytes a worker reserves for the reply being built: the largest result plus
+ * the END record (scppd's reply buffer rule). */
+#define REPLY_RESERVE(cfg) ((uint64_t)(cfg)->eval.max_result_bytes + 4096)
+
+static int
+validate_delivery(struct ctx *c, const struct scpp_config *cfg)
+{
+	const struct scpp_config_delivery *d = &cfg->delivery;
+	uint64_t need = 4 * REPLY_RESERVE(cfg);
+
+	if (d->reassembly_per_source > d->reassembly_slots)
+		return fail_at(c, "$.delivery.reassembly_per_source",
+			       "expected at most $.delivery.reassembly_slots (%u), found %u",
+			       d->reassembly_slots, d->reassembly_per_source);
+	/* The reply cache holds the reply being built plus earlier ones: at
+	 * least four of the largest replies, so a large one evicts no more
+	 * than a quarter of what is held. */
+	if (((uint64_t)d->reply_cache_mb << 20) < need)
+		return fail_at(c, "$.delivery.reply_cache_mb",
+			       "expected at least %" PRIu64 " (4 x ($.eval.max_result_bytes + 4096)"
+			       " bytes, in MiB, rounded up), found %u",
+			       (need + (1u << 20) - 1) >> 20, d->reply_cache_mb);
+	return 0;
+}
+
 static int
 validate(struct ctx *c, const struct scpp_config *cfg)
 {
@@ -1115,6 +1156,8 @@ validate(struct ctx *c, const struct scpp_config *cfg)
 	rc = validate_ports(c, cfg);
 	if (rc == 0)
 		rc = validate_workers(c, cfg);
+	if (rc == 0)
+		rc = validate_delivery(c, cfg);
 	if (rc == 0)
 		rc = validate_routes(c, cfg);
 	return rc;

@@ -125,12 +125,19 @@ struct scpp_config_eval {
 	uint32_t max_time_us;      /**< time budget of one block, µs */
 };
 
-/** $.delivery: at-most-once cache and fragment reassembly. */
+/** $.delivery: at-most-once replies, reassembly, pacing, rate limits (per worker). */
 struct scpp_config_delivery {
-	uint32_t reply_cache_entries;   /**< cached replies per worker */
+	uint32_t reply_cache_entries;   /**< replies held per worker */
+	uint32_t reply_cache_mb;        /**< MiB for their bytes per worker */
+	uint32_t retention_ms;          /**< replies and client windows kept at least this long */
+	uint32_t clients;               /**< client windows per worker */
 	uint32_t reassembly_slots;      /**< messages being reassembled per worker */
+	uint32_t reassembly_per_source; /**< ... of them from one source address */
 	uint32_t reassembly_timeout_ms; /**< an incomplete message is dropped after this */
 	uint16_t max_fragments;         /**< fragments per message */
+	uint32_t tx_backlog;            /**< responses waiting to be sent per worker */
+	uint32_t error_rate_per_source; /**< error replies per second to one source */
+	uint32_t error_rate_total;      /**< error replies per second per worker */
 };
 
 /** One entry of $.routes: OIDs under @c prefix live on another node. */

@@ -96,6 +96,17 @@ scpp_oid_is_nil(struct scpp_oid a)
 	return (a.hi | a.lo) == 0;
 }
 
+/**
+ * True for the well-known namespace: locale, node and shard all zero (schema
+ * types, the metaschema). Such OIDs name the same object on every node, so
+ * they say nothing about where a block must run.
+ */
+static inline bool
+scpp_oid_is_well_known(struct scpp_oid a)
+{
+	return a.hi == 0;
+}
+
 /** Total order: by hi, then lo, as unsigned numbers. Returns -1, 0 or 1. */
 static inline int
 scpp_oid_cmp(struct scpp_oid a, struct scpp_oid b)

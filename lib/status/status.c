@@ -49,6 +49,10 @@ project_code_to_canonical(int code)
 		return SCPP_ERRNO_REMOTE;
 	case SCPP_E_OVERLOAD:
 		return SCPP_ERRNO_BUSY;
+	case SCPP_E_REPLY_LOST:
+		return SCPP_ERRNO_ALREADY;
+	case SCPP_E_STALE_BLOCK:
+		return SCPP_ERRNO_STALE;
 	default:
 		return SCPP_ERRNO_INVAL;
 	}

@@ -10,26 +10,32 @@
  * binding. All integers are little-endian. Three layers:
  *
  * 1. **Datagram** (UDP payload): a fixed 32-byte header, @c payload_len
- *    bytes of payload, then @c tag_len bytes of authentication tag.
+ *    bytes of payload, a 16-byte cookie if flag COOKIE is set, then
+ *    @c tag_len bytes of authentication tag.
  *
  * @verbatim
  *  off size field
  *    0   2  magic "SC" (0x53 0x43)
  *    2   1  version (1)
- *    3   1  kind: 1 BLOCK (client -> node), 2 REPLY (node -> client)
- *    4   1  flags: bit 0 LAST (last datagram of its message); others 0
- *    5   1  tag_len: 0..32 bytes of auth tag after the payload
+ *    3   1  kind: 1 BLOCK, 3 FETCH (client -> node); 2 REPLY, 4 NOTICE
+ *             (node -> client)
+ *    4   1  flags: bit 0 LAST (last datagram of its message); bit 1 COOKIE
+ *             (BLOCK and FETCH only); others 0
+ *    5   1  tag_len: 0..32 bytes of auth tag after the payload (and cookie)
  *    6   2  payload_len
  *    8   8  client_id
  *   16   8  block_id (chosen by the client, unique per client)
- *   24   4  frag_index (BLOCK: fragment number; REPLY: stream sequence number)
+ *   24   4  frag_index (BLOCK: fragment number; REPLY: stream sequence number;
+ *                       FETCH, NOTICE: 0)
  *   28   4  frag_count (BLOCK: fragments in the message, 1..SCPP_WIRE_FRAGS_MAX;
- *                       REPLY: 0, the stream length is unknown until LAST)
+ *                       FETCH: 1; REPLY, NOTICE: 0)
  * @endverbatim
  *
- *    The datagram length must equal 32 + payload_len + tag_len exactly.
- *    For BLOCK, frag_index < frag_count and LAST is set iff
- *    frag_index == frag_count - 1.
+ *    The datagram length must equal 32 + payload_len + (16 if COOKIE) +
+ *    tag_len exactly. For BLOCK and FETCH, frag_index < frag_count and
+ *    LAST is set iff frag_index == frag_count - 1; a NOTICE has LAST set.
+ *    FETCH and NOTICE payloads are fixed layouts (struct scpp_wire_fetch,
+ *    struct scpp_wire_notice); docs/PROTOCOL.md §16 says what they mean.
  *
  * 2. **Messages**: the payloads of a message's datagrams, concatenated in
  *    frag_index order. A BLOCK message is one block (below). A REPLY message
@@ -111,11 +117,16 @@
 #define SCPP_WIRE_FIELDS_MAX 32
 
 enum scpp_wire_kind {
-	SCPP_WIRE_BLOCK = 1,
-	SCPP_WIRE_REPLY = 2,
+	SCPP_WIRE_BLOCK = 1,  /**< client -> node: a block, or one fragment of it */
+	SCPP_WIRE_REPLY = 2,  /**< node -> client: part of a reply stream */
+	SCPP_WIRE_FETCH = 3,  /**< client -> node: resend some datagrams of a held reply */
+	SCPP_WIRE_NOTICE = 4, /**< node -> client: delivery notice (cookie, reply lost, ...) */
 };
 
-#define SCPP_WIRE_F_LAST 0x01 /**< header flag: last datagram of the message */
+#define SCPP_WIRE_F_LAST 0x01   /**< header flag: last datagram of the message */
+#define SCPP_WIRE_F_COOKIE 0x02 /**< header flag: a cookie follows the payload */
+/** Bytes of an address-validation cookie (opaque to clients). */
+#define SCPP_WIRE_COOKIE_LEN 16
 #define SCPP_WIRE_CF_STATUS 0x01 /**< command flag: a status variable follows */
 
 /**
@@ -203,7 +214,11 @@ struct scpp_wire_block {
 	struct scpp_wire_term term[SCPP_WIRE_TERMS_MAX];
 };
 
-/** A decoded datagram header; @c payload and @c tag point into the datagram. */
+/**
+ * A decoded datagram header; @c payload, @c cookie and @c tag point into the
+ * datagram. For the encoder, @c cookie supplies the cookie bytes when flag
+ * COOKIE is set (zeros if NULL).
+ */
 struct scpp_wire_hdr {
 	uint8_t kind;
 	uint8_t flags;
@@ -214,8 +229,17 @@ struct scpp_wire_hdr {
 	uint32_t frag_index;
 	uint32_t frag_count;
 	const uint8_t *payload;
+	const uint8_t *cookie; /**< SCPP_WIRE_COOKIE_LEN bytes, or NULL without COOKIE */
 	const uint8_t *tag;
 };
+
+/** Bytes a datagram with this header occupies (header, payload, cookie, tag). */
+static inline size_t
+scpp_wire_dgram_len(const struct scpp_wire_hdr *h)
+{
+	return SCPP_WIRE_HDR_LEN + (size_t)h->payload_len +
+	       ((h->flags & SCPP_WIRE_F_COOKIE) ? SCPP_WIRE_COOKIE_LEN : 0) + h->tag_len;
+}
 
 /** Number of terms each opcode takes (index by enum scpp_wire_op; 0 = invalid). */
 extern const uint8_t scpp_wire_op_nterms[SCPP_OP_COUNT];
@@ -231,22 +255,122 @@ extern const char *const scpp_wire_op_name[SCPP_OP_COUNT];
  *
  * @return 0, or -SCPP_E_TRUNCATED (shorter than the header or than its
  *   lengths say), -SCPP_E_BAD_MAGIC, -SCPP_E_BAD_VERSION, -SCPP_E_BAD_KIND,
- *   -SCPP_E_BAD_FLAGS (reserved bits, tag_len > 32, LAST inconsistent),
- *   -SCPP_E_BAD_LENGTH (bytes after payload and tag),
- *   -SCPP_E_BAD_FRAGMENT (count 0 or over the maximum, index >= count,
- *   REPLY with a count).
+ *   -SCPP_E_BAD_FLAGS (reserved bits, tag_len > 32, COOKIE on a REPLY or
+ *   NOTICE, LAST inconsistent), -SCPP_E_BAD_LENGTH (bytes after payload,
+ *   cookie and tag; over SCPP_WIRE_DGRAM_MAX), -SCPP_E_BAD_FRAGMENT (count 0
+ *   or over the maximum, index >= count, a FETCH whose count is not 1, a
+ *   REPLY or NOTICE with a count, a NOTICE with an index).
  */
 int scpp_wire_hdr_decode(const uint8_t *dgram, size_t len, struct scpp_wire_hdr *h);
 
 /**
  * Write a datagram: header from @p h, then @p h->payload_len bytes from
- * @p h->payload, then @p h->tag_len bytes from @p h->tag (zeros if NULL,
- * to be filled in by the authenticator).
+ * @p h->payload, then (flag COOKIE) the cookie from @p h->cookie, then
+ * @p h->tag_len bytes from @p h->tag (zeros if NULL, to be filled in by the
+ * authenticator).
  *
  * @return Bytes written, -ENOSPC if @p size is too small, -EINVAL if @p h
  *   would not decode (same rules as scpp_wire_hdr_decode()).
  */
 int scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h);
+
+/* ---- FETCH and NOTICE payloads (docs/PROTOCOL.md §16) ---- */
+
+/** Most sequence ranges one FETCH asks for. */
+#define SCPP_WIRE_FETCH_RANGES_MAX 32
+
+/** A run of reply sequence numbers: first, first + 1, ..., first + count - 1. */
+struct scpp_wire_range {
+	uint32_t first;
+	uint32_t count; /**< >= 1; first + count <= 2^32 */
+};
+
+/**
+ * FETCH payload: "resend these datagrams of block_id's reply".
+ *
+ * @verbatim
+ *   16     owner: the block's owner OID (scpp_wire_block_owner()), all zero
+ *          if the block has none; the node routes the FETCH by it
+ *    1     nranges: 1..SCPP_WIRE_FETCH_RANGES_MAX
+ *    8 x n ranges: u32 first, u32 count; count >= 1, no wrap past 2^32,
+ *          ascending and disjoint (first >= previous first + count)
+ * @endverbatim
+ */
+struct scpp_wire_fetch {
+	struct scpp_oid owner;
+	uint8_t nranges;
+	struct scpp_wire_range range[SCPP_WIRE_FETCH_RANGES_MAX];
+};
+
+/** Payload bytes of a FETCH with @p n ranges. */
+#define SCPP_WIRE_FETCH_LEN(n) (16u + 1u + 8u * (n))
+
+/**
+ * Decode a FETCH payload.
+ *
+ * @return 0, -SCPP_E_TRUNCATED (shorter than its range count says),
+ *   -SCPP_E_TRAILING (longer), -SCPP_E_TOO_MANY (more than
+ *   SCPP_WIRE_FETCH_RANGES_MAX ranges), -SCPP_E_BAD_FRAGMENT (no range, a
+ *   count of 0, a range past 2^32, ranges out of order or overlapping).
+ */
+int scpp_wire_fetch_decode(const uint8_t *p, size_t len, struct scpp_wire_fetch *f);
+
+/**
+ * Encode a FETCH payload.
+ *
+ * @return Bytes written, -ENOSPC, or -EINVAL (@p f would not decode).
+ */
+int scpp_wire_fetch_encode(uint8_t *buf, size_t size, const struct scpp_wire_fetch *f);
+
+/** NOTICE codes. */
+enum scpp_wire_notice_code {
+	SCPP_NOTICE_COOKIE = 1,     /**< prove your address: resend with this cookie */
+	SCPP_NOTICE_REPLY_LOST = 2, /**< executed; the reply is no longer held */
+	SCPP_NOTICE_STALE = 3,      /**< block id below the replay window: refused */
+	SCPP_NOTICE_BUSY = 4,       /**< no room for this client's state: refused */
+	SCPP_NOTICE_NO_REPLY = 5,   /**< FETCH: no reply and no record of this block */
+	SCPP_NOTICE_COUNT
+};
+
+/**
+ * NOTICE payload: 12 bytes, plus the cookie for SCPP_NOTICE_COOKIE.
+ *
+ * @verbatim
+ *   0  1  code (enum scpp_wire_notice_code)
+ *   1  1  reserved, 0
+ *   2  2  retry_ms: BUSY: suggested wait before retrying; else 0
+ *   4  4  reply_bytes: COOKIE: bytes of the reply the node holds (0: none)
+ *   8  4  reply_dgrams: COOKIE: datagrams that reply takes (0: none)
+ *  12 16  cookie (COOKIE only)
+ * @endverbatim
+ */
+struct scpp_wire_notice {
+	uint8_t code;
+	uint16_t retry_ms;
+	uint32_t reply_bytes;
+	uint32_t reply_dgrams;
+	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
+};
+
+/** Payload bytes of a NOTICE without and with a cookie. */
+#define SCPP_WIRE_NOTICE_LEN 12u
+#define SCPP_WIRE_NOTICE_COOKIE_LEN (SCPP_WIRE_NOTICE_LEN + SCPP_WIRE_COOKIE_LEN)
+
+/**
+ * Decode a NOTICE payload.
+ *
+ * @return 0, -SCPP_E_TRUNCATED, -SCPP_E_TRAILING, -SCPP_E_BAD_KIND (unknown
+ *   code), -SCPP_E_BAD_FLAGS (reserved byte, or a field its code does not
+ *   use, not zero).
+ */
+int scpp_wire_notice_decode(const uint8_t *p, size_t len, struct scpp_wire_notice *n);
+
+/**
+ * Encode a NOTICE payload (the cookie only for SCPP_NOTICE_COOKIE).
+ *
+ * @return Bytes written, -ENOSPC, or -EINVAL (@p n would not decode).
+ */
+int scpp_wire_notice_encode(uint8_t *buf, size_t size, const struct scpp_wire_notice *n);
 
 /* ---- blocks ---- */
 
@@ -333,6 +457,67 @@ int scpp_wire_block_encode(const struct scpp_wire_block *b, uint8_t *buf, size_t
  */
 int scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b,
 			   uint32_t *err_off);
+
+/**
+ * Incremental block decoding: the head (flags, variables, returns, command
+ * count) first, then one command per call, with exactly the checks and
+ * error codes of scpp_wire_block_decode(). A router decodes only as far as
+ * the command that names the block's owner; the owner then decodes the
+ * block once, whole.
+ */
+struct scpp_wire_block_cursor {
+	const uint8_t *buf;
+	size_t len;
+	size_t off;       /**< bytes consumed */
+	uint16_t ncmds;   /**< commands the block declares */
+};
+
+/**
+ * Start decoding @p buf into @p b: decodes the head and leaves b->ncmds at 0.
+ *
+ * @return 0, or an error of scpp_wire_block_decode() (with @p err_off).
+ */
+int scpp_wire_block_decode_begin(struct scpp_wire_block_cursor *c, const uint8_t *buf,
+				 size_t len, struct scpp_wire_block *b, uint32_t *err_off);
+
+/**
+ * Decode the next command into b->cmd[b->ncmds].
+ *
+ * @return 1: one more command decoded (b->ncmds grew by one); 0: the block
+ *   is complete (every command decoded, no trailing bytes); or an error of
+ *   scpp_wire_block_decode() (with @p err_off).
+ */
+int scpp_wire_block_decode_next(struct scpp_wire_block_cursor *c, struct scpp_wire_block *b,
+				uint32_t *err_off);
+
+/**
+ * The owner rule (docs/PROTOCOL.md §17) for one decoded command: the first
+ * constant OID that is not well-known (scpp_oid_is_well_known()) in an
+ * entity position of command @p cmd, in term order. Entity positions are
+ * the ENT terms, and the entity of the VALUE term at the bottom of an
+ * address (through any OFFSETs).
+ *
+ * @return true and @p owner set, or false (the command names no owner).
+ */
+bool scpp_wire_cmd_owner(const struct scpp_wire_block *b, unsigned int cmd,
+			 struct scpp_oid *owner);
+
+/**
+ * The owner of a decoded block: the owner of its first command that has one.
+ *
+ * @return true and @p owner set, or false (no command names an owner).
+ */
+bool scpp_wire_block_owner(const struct scpp_wire_block *b, struct scpp_oid *owner);
+
+/**
+ * Continue an incremental decode until a command names the owner.
+ *
+ * @return 1: @p owner set, the commands up to and including that one are
+ *   decoded and the cursor can go on; 0: the whole block decoded and no
+ *   command names an owner; or an error of scpp_wire_block_decode().
+ */
+int scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *c, struct scpp_wire_block *b,
+				 struct scpp_oid *owner, uint32_t *err_off);
 
 /** Compare two blocks structurally (names, terms and values by value). */
 bool scpp_wire_block_equal(const struct scpp_wire_block *a, const struct scpp_wire_block *b);

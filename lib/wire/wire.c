@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Datagram headers and command blocks: the builder, the encoder and the
- * decoder.
+ * Command blocks: the builder, the encoder and the decoder, and the owner
+ * rule over a decoded block. Datagram headers, FETCH and NOTICE payloads
+ * are in wire_dgram.c.
  *
  * One set of rules, two entry points. What a position admits, what a
  * composite term's children are, and how deep addresses nest are held in
@@ -83,106 +84,6 @@ static inline bool
 term_composite(unsigned int kind)
 {
 	return kind >= SCPP_TERM_KEY;
-}
-
-/* ---- datagrams ---- */
-
-/*
- * The checks shared by the decoder and the encoder, on the fields alone.
- * Order matters for which code a multiply-broken header gets; it follows the
- * header's byte order, with LAST checked after the fragment numbers it
- * depends on.
- */
-static int
-hdr_check(const struct scpp_wire_hdr *h)
-{
-	if (h->kind != SCPP_WIRE_BLOCK && h->kind != SCPP_WIRE_REPLY)
-		return -SCPP_E_BAD_KIND;
-	if ((h->flags & ~SCPP_WIRE_F_LAST) != 0 || h->tag_len > SCPP_WIRE_TAG_MAX)
-		return -SCPP_E_BAD_FLAGS;
-	if (h->kind == SCPP_WIRE_BLOCK) {
-		if (h->frag_count == 0 || h->frag_count > SCPP_WIRE_FRAGS_MAX ||
-		    h->frag_index >= h->frag_count)
-			return -SCPP_E_BAD_FRAGMENT;
-		if (((h->flags & SCPP_WIRE_F_LAST) != 0) !=
-		    (h->frag_index == h->frag_count - 1))
-			return -SCPP_E_BAD_FLAGS;
-	} else if (h->frag_count != 0) {
-		return -SCPP_E_BAD_FRAGMENT;
-	}
-	if (SCPP_WIRE_HDR_LEN + (size_t)h->payload_len + h->tag_len > SCPP_WIRE_DGRAM_MAX)
-		return -SCPP_E_BAD_LENGTH;
-	return 0;
-}
-
-int
-scpp_wire_hdr_decode(const uint8_t *d, size_t len, struct scpp_wire_hdr *h)
-{
-	size_t total;
-	int rc;
-
-	if (SCPP_UNLIKELY(len < SCPP_WIRE_HDR_LEN))
-		return -SCPP_E_TRUNCATED;
-	if (SCPP_UNLIKELY(d[0] != SCPP_WIRE_MAGIC0 || d[1] != SCPP_WIRE_MAGIC1))
-		return -SCPP_E_BAD_MAGIC;
-	if (SCPP_UNLIKELY(d[2] != SCPP_WIRE_VERSION))
-		return -SCPP_E_BAD_VERSION;
-	h->kind = d[3];
-	h->flags = d[4];
-	h->tag_len = d[5];
-	h->payload_len = (uint16_t)get_le(d + 6, 2);
-	h->client_id = get_le(d + 8, 8);
-	h->block_id = get_le(d + 16, 8);
-	h->frag_index = (uint32_t)get_le(d + 24, 4);
-	h->frag_count = (uint32_t)get_le(d + 28, 4);
-	rc = hdr_check(h);
-	if (SCPP_UNLIKELY(rc < 0))
-		return rc;
-	total = SCPP_WIRE_HDR_LEN + (size_t)h->payload_len + h->tag_len;
-	if (SCPP_UNLIKELY(len < total))
-		return -SCPP_E_TRUNCATED;
-	if (SCPP_UNLIKELY(len > total))
-		return -SCPP_E_BAD_LENGTH;
-	h->payload = d + SCPP_WIRE_HDR_LEN;
-	h->tag = h->payload + h->payload_len;
-	return 0;
-}
-
-int
-scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h)
-{
-	size_t total;
-
-	if (hdr_check(h) < 0 || (h->payload_len != 0 && h->payload == NULL))
-		return -EINVAL;
-	total = SCPP_WIRE_HDR_LEN + (size_t)h->payload_len + h->tag_len;
-	if (total > size)
-		return -ENOSPC;
-	/* The payload is moved before the header is written: callers often
-	 * encode the block in place at buf + 32, and memmove also covers any
-	 * other overlap. */
-	if (h->payload_len != 0 && h->payload != buf + SCPP_WIRE_HDR_LEN)
-		memmove(buf + SCPP_WIRE_HDR_LEN, h->payload, h->payload_len);
-	if (h->tag_len != 0) {
-		uint8_t *t = buf + SCPP_WIRE_HDR_LEN + h->payload_len;
-
-		if (h->tag == NULL)
-			memset(t, 0, h->tag_len);
-		else if (h->tag != t)
-			memmove(t, h->tag, h->tag_len);
-	}
-	buf[0] = SCPP_WIRE_MAGIC0;
-	buf[1] = SCPP_WIRE_MAGIC1;
-	buf[2] = SCPP_WIRE_VERSION;
-	buf[3] = h->kind;
-	buf[4] = h->flags;
-	buf[5] = h->tag_len;
-	put_le(buf + 6, h->payload_len, 2);
-	put_le(buf + 8, h->client_id, 8);
-	put_le(buf + 16, h->block_id, 8);
-	put_le(buf + 24, h->frag_index, 4);
-	put_le(buf + 28, h->frag_count, 4);
-	return (int)total;
 }
 
 /* ---- block builder ---- */
@@ -569,8 +470,9 @@ decode_cmd(struct cur *c, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
 	return 0;
 }
 
+/* The head: flags, variables, returns and the command count (into @p ncmds). */
 static int
-block_decode(struct cur *c, struct scpp_wire_block *b)
+block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 {
 	uint64_t seen = 0; /* bit set of returned variables; VARS_MAX == 64 */
 	int rc;
@@ -601,25 +503,129 @@ block_decode(struct cur *c, struct scpp_wire_block *b)
 		}
 		seen |= UINT64_C(1) << b->ret[i];
 	}
-	if ((rc = cur_count(c, SCPP_WIRE_CMDS_MAX, &b->ncmds)) < 0)
-		return rc;
-	for (unsigned int i = 0; i < b->ncmds; i++)
-		if ((rc = decode_cmd(c, b, &b->cmd[i])) < 0)
-			return rc;
-	if (c->off != c->len)
-		return -SCPP_E_TRAILING;
-	return 0;
+	return cur_count(c, SCPP_WIRE_CMDS_MAX, ncmds);
+}
+
+/*
+ * The cursor keeps only the offset; b->ncmds counts the commands decoded so
+ * far, so a block is complete exactly when b->ncmds reaches the declared
+ * count and the input is used up.
+ */
+int
+scpp_wire_block_decode_begin(struct scpp_wire_block_cursor *bc, const uint8_t *buf, size_t len,
+			     struct scpp_wire_block *b, uint32_t *err_off)
+{
+	struct cur c = {buf, len, 0};
+	int rc = block_head_decode(&c, b, &bc->ncmds);
+
+	bc->buf = buf;
+	bc->len = len;
+	bc->off = c.off;
+	if (rc < 0 && err_off != NULL)
+		*err_off = (uint32_t)c.off;
+	return rc;
+}
+
+int
+scpp_wire_block_decode_next(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b,
+			    uint32_t *err_off)
+{
+	struct cur c = {bc->buf, bc->len, bc->off};
+	int rc;
+
+	if (b->ncmds == bc->ncmds) {
+		rc = c.off == c.len ? 0 : -SCPP_E_TRAILING;
+	} else {
+		rc = decode_cmd(&c, b, &b->cmd[b->ncmds]);
+		if (rc == 0) {
+			b->ncmds++;
+			rc = 1;
+		}
+	}
+	bc->off = c.off;
+	if (rc < 0 && err_off != NULL)
+		*err_off = (uint32_t)c.off;
+	return rc;
 }
 
 int
 scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b,
 		       uint32_t *err_off)
 {
-	struct cur c = {buf, len, 0};
-	int rc = block_decode(&c, b);
+	struct scpp_wire_block_cursor bc;
+	int rc = scpp_wire_block_decode_begin(&bc, buf, len, b, err_off);
 
-	if (rc < 0 && err_off != NULL)
-		*err_off = (uint32_t)c.off;
+	if (rc < 0)
+		return rc;
+	while ((rc = scpp_wire_block_decode_next(&bc, b, err_off)) == 1)
+		;
+	return rc;
+}
+
+/* ---- the owner rule ---- */
+
+/* The OID of an ENT term, if it is a constant OID outside the well-known
+ * namespace. */
+static inline bool
+ent_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out)
+{
+	const struct scpp_wire_term *term = &b->term[t];
+
+	if (term->kind != SCPP_TERM_CONST || term->value.type != SCPP_VT_OID ||
+	    scpp_oid_is_well_known(term->value.oid))
+		return false;
+	*out = term->value.oid;
+	return true;
+}
+
+bool
+scpp_wire_cmd_owner(const struct scpp_wire_block *b, unsigned int c, struct scpp_oid *out)
+{
+	const struct scpp_wire_cmd *cmd = &b->cmd[c];
+
+	for (unsigned int i = 0; i < cmd->nterms; i++) {
+		unsigned int t = cmd->term[i];
+
+		switch (scpp_wire_op_pos[cmd->op][i]) {
+		case SCPP_POS_ENT:
+			if (ent_owner(b, t, out))
+				return true;
+			break;
+		case SCPP_POS_ADDR:
+			/* offset(offset(value(e, a), n), m): walk down to e. The
+			 * decoder and the builder bound the depth; the loop bound
+			 * only keeps a corrupt block from spinning. */
+			for (unsigned int d = 0; d < SCPP_WIRE_NEST_MAX &&
+			     b->term[t].kind == SCPP_TERM_OFFSET; d++)
+				t = b->term[t].a;
+			if (b->term[t].kind == SCPP_TERM_VALUE && ent_owner(b, b->term[t].a, out))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+bool
+scpp_wire_block_owner(const struct scpp_wire_block *b, struct scpp_oid *out)
+{
+	for (unsigned int c = 0; c < b->ncmds; c++)
+		if (scpp_wire_cmd_owner(b, c, out))
+			return true;
+	return false;
+}
+
+int
+scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b,
+			     struct scpp_oid *owner, uint32_t *err_off)
+{
+	int rc;
+
+	while ((rc = scpp_wire_block_decode_next(bc, b, err_off)) == 1)
+		if (scpp_wire_cmd_owner(b, b->ncmds - 1u, owner))
+			return 1;
 	return rc;
 }
 

@@ -98,6 +98,7 @@ struct counters {
 	uint64_t rx_bad_hdr;              /* scpp header does not decode */
 	uint64_t rx_foreign;              /* not IPv4/UDP, another client, multi-segment */
 	uint64_t rx_arp;
+	uint64_t rx_notice;               /* NOTICE for an outstanding block (given up) */
 	uint64_t tx_backpressure;         /* loop iterations the TX queue was full */
 };
 
@@ -153,6 +154,10 @@ struct gen {
 	struct perf_hist sec_hist;  /* current second */
 	struct perf_plan scratch;
 	uint16_t ip_id;
+	/* docs/PROTOCOL.md §16.4: a reply over 3x its block needs the cookie
+	 * the node sent in a NOTICE COOKIE; every block carries it after. */
+	bool has_cookie;
+	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
 };
 
 /* Set by SIGINT/SIGTERM. Relaxed atomics are enough (the flag carries no
@@ -178,7 +183,10 @@ stop_signal_seen(void)
 static int
 send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now)
 {
-	uint32_t nfrag = len == 0 ? 1 : (uint32_t)((len + PERF_FRAG_PAYLOAD - 1) / PERF_FRAG_PAYLOAD);
+	/* The cookie takes room in every datagram: datagrams stay <= 1472. */
+	size_t per = PERF_FRAG_PAYLOAD - (g->has_cookie ? SCPP_WIRE_COOKIE_LEN : 0);
+	uint32_t nfrag = len == 0 ? 1 : (uint32_t)((len + per - 1) / per);
+	uint16_t ck = g->has_cookie ? SCPP_WIRE_COOKIE_LEN : 0;
 	struct rte_mbuf *m[SCPP_WIRE_FRAGS_MAX];
 	struct slot *s = &g->slots[seq & g->mask];
 	uint32_t i;
@@ -188,9 +196,9 @@ send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now
 	if (rte_pktmbuf_alloc_bulk(g->pool, m, nfrag) != 0)
 		return -ENOMEM;
 	for (i = 0; i < nfrag; i++) {
-		size_t off = (size_t)i * PERF_FRAG_PAYLOAD;
-		uint16_t plen = (uint16_t)(len - off < PERF_FRAG_PAYLOAD ? len - off : PERF_FRAG_PAYLOAD);
-		uint16_t dlen = (uint16_t)(SCPP_WIRE_HDR_LEN + plen);
+		size_t off = (size_t)i * per;
+		uint16_t plen = (uint16_t)(len - off < per ? len - off : per);
+		uint16_t dlen = (uint16_t)(SCPP_WIRE_HDR_LEN + plen + ck);
 		uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + sizeof(struct rte_ether_hdr));
 		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
@@ -206,7 +214,8 @@ send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now
 		h[1] = SCPP_WIRE_MAGIC1;
 		h[2] = SCPP_WIRE_VERSION;
 		h[3] = SCPP_WIRE_BLOCK;
-		h[4] = i + 1 == nfrag ? SCPP_WIRE_F_LAST : 0;
+		h[4] = (uint8_t)((i + 1 == nfrag ? SCPP_WIRE_F_LAST : 0) |
+				 (ck ? SCPP_WIRE_F_COOKIE : 0));
 		h[5] = 0;
 		memcpy(h + 6, &plen, 2);
 		memcpy(h + 8, &g->client_id, 8);
@@ -214,6 +223,8 @@ send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now
 		memcpy(h + 24, &i, 4);
 		memcpy(h + 28, &nfrag, 4);
 		memcpy(h + 32, g->stage + off, plen);
+		if (ck)
+			memcpy(h + 32 + plen, g->cookie, ck);
 		m[i]->data_len = m[i]->pkt_len = (uint32_t)(HDRS + dlen);
 		g->txq[g->txn++] = m[i];
 		g->c.tx_bytes += m[i]->pkt_len;
@@ -500,13 +511,29 @@ rx_one(struct gen *g, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	if (h.client_id != g->client_id ||
-	    h.kind != (g->o.baseline ? SCPP_WIRE_BLOCK : SCPP_WIRE_REPLY)) {
+	    (h.kind != (g->o.baseline ? SCPP_WIRE_BLOCK : SCPP_WIRE_REPLY) &&
+	     (g->o.baseline || h.kind != SCPP_WIRE_NOTICE))) {
 		g->c.rx_foreign++;
 		return;
 	}
 	s = &g->slots[h.block_id & g->mask];
 	if (s->state != SLOT_OUT || s->seq != h.block_id) {
 		g->c.rx_late++;
+		return;
+	}
+	if (h.kind == SCPP_WIRE_NOTICE) {
+		struct scpp_wire_notice n;
+
+		/* The block ran; its reply is not sent to us. Take the cookie
+		 * for the blocks to come and give this one up (counted). */
+		if (scpp_wire_notice_decode(h.payload, h.payload_len, &n) == 0 &&
+		    n.code == SCPP_NOTICE_COOKIE) {
+			memcpy(g->cookie, n.cookie, sizeof(g->cookie));
+			g->has_cookie = true;
+		}
+		g->c.rx_notice++;
+		s->state = SLOT_FREE;
+		g->outstanding--;
 		return;
 	}
 	if (g->o.baseline) {
@@ -658,10 +685,10 @@ write_json(struct gen *g, FILE *f, const struct counters *t, double secs, const 
 		t->ok, t->errors, t->aborted, t->bad_reply, t->verify_fail);
 	fprintf(f, "\"drops\":{\"timeout\":%" PRIu64 ",\"overrun\":%" PRIu64 ",\"rx_late\":%" PRIu64
 		   ",\"rx_gap\":%" PRIu64 ",\"rx_bad_hdr\":%" PRIu64 ",\"rx_foreign\":%" PRIu64
-		   ",\"rx_arp\":%" PRIu64 ",\"tx_backpressure\":%" PRIu64 ",\"unanswered\":%" PRIu64
-		   "},",
+		   ",\"rx_arp\":%" PRIu64 ",\"rx_notice\":%" PRIu64 ",\"tx_backpressure\":%" PRIu64
+		   ",\"unanswered\":%" PRIu64 "},",
 		t->timeout, t->overrun, t->rx_late, t->rx_gap, t->rx_bad_hdr, t->rx_foreign,
-		t->rx_arp, t->tx_backpressure, g->outstanding);
+		t->rx_arp, t->rx_notice, t->tx_backpressure, g->outstanding);
 	fprintf(f, "\"latency_us\":{\"count\":%" PRIu64 ",\"mean\":%.3f", h->count,
 		h->count ? cyc_us(g, h->sum) / (double)h->count : 0.0);
 	for (i = 0; i < SCPP_ARRAY_SIZE(qs); i++)

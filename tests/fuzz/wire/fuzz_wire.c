@@ -4,9 +4,11 @@
  * bounds", it checks the properties the decoders promise:
  *
  * - header: an accepted datagram re-encodes to the same bytes;
+ * - FETCH and NOTICE payloads: accepted ones re-encode to the same bytes;
  * - block: an accepted block re-encodes to exactly the input (canonical
  *   encoding), decodes again to an equal block, and its proper prefixes are
- *   truncated; an error offset lies inside the input;
+ *   truncated; an error offset lies inside the input; decoding up to the
+ *   owner and then on gives the same block and the owner rule's answer;
  * - reply: fed in growing prefixes, the incremental reader returns the same
  *   records and the same final verdict as one pass over the whole input, and
  *   the records it accepts re-encode to the same bytes.
@@ -52,6 +54,45 @@ check_hdr(const uint8_t *d, size_t n)
 }
 
 static void
+check_fetch_notice(const uint8_t *d, size_t n)
+{
+	struct scpp_wire_fetch f;
+	struct scpp_wire_notice no;
+	uint8_t out[SCPP_WIRE_FETCH_LEN(SCPP_WIRE_FETCH_RANGES_MAX)];
+
+	if (scpp_wire_fetch_decode(d, n, &f) == 0) {
+		CHECK(scpp_wire_fetch_encode(out, sizeof(out), &f) == (int)n);
+		CHECK(memcmp(out, d, n) == 0);
+	}
+	if (scpp_wire_notice_decode(d, n, &no) == 0) {
+		CHECK(scpp_wire_notice_encode(out, sizeof(out), &no) == (int)n);
+		CHECK(memcmp(out, d, n) == 0);
+	}
+}
+
+/* Incremental decoding stops at the owner and otherwise agrees with the
+ * whole-block decoder (called on a block that decoded whole into blk). */
+static void
+check_owner(const uint8_t *d, size_t n)
+{
+	struct scpp_wire_block_cursor bc;
+	struct scpp_oid want, got;
+	bool has = scpp_wire_block_owner(&blk, &want);
+	int rc;
+
+	CHECK(scpp_wire_block_decode_begin(&bc, d, n, &blk2, NULL) == 0);
+	rc = scpp_wire_block_decode_owner(&bc, &blk2, &got, NULL);
+	CHECK(rc == (has ? 1 : 0));
+	if (has) {
+		CHECK(scpp_oid_eq(got, want));
+		while ((rc = scpp_wire_block_decode_next(&bc, &blk2, NULL)) == 1)
+			;
+		CHECK(rc == 0);
+	}
+	CHECK(scpp_wire_block_equal(&blk, &blk2));
+}
+
+static void
 check_block(const uint8_t *d, size_t n)
 {
 	uint32_t off = UINT32_MAX;
@@ -63,6 +104,7 @@ check_block(const uint8_t *d, size_t n)
 		return;
 	}
 	CHECK(scpp_wire_block_encoded_size(&blk) == n);
+	check_owner(d, n);
 	out = malloc(n + 1);
 	CHECK(out != NULL);
 	CHECK(scpp_wire_block_encode(&blk, out, n) == (int)n);
@@ -160,9 +202,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_hdr(data, size);
+	check_fetch_notice(data, size);
 	check_block(data, size);
 	check_reply(data, size);
 	if (size >= SCPP_WIRE_HDR_LEN) {
+		check_fetch_notice(data + SCPP_WIRE_HDR_LEN, size - SCPP_WIRE_HDR_LEN);
 		check_block(data + SCPP_WIRE_HDR_LEN, size - SCPP_WIRE_HDR_LEN);
 		check_reply(data + SCPP_WIRE_HDR_LEN, size - SCPP_WIRE_HDR_LEN);
 	}

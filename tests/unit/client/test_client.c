@@ -69,12 +69,19 @@ struct fake {
 	bool strays;               /* send stray datagrams before answers */
 	enum broken broken;
 	uint64_t seed;
+	bool amp;                  /* enforce the 3x amplification limit (cookie) */
+	uint8_t notice_code;       /* answer with this NOTICE instead ... */
+	unsigned int notice_times; /* ... for the first this many receipts */
 
 	/* Observations. */
 	unsigned int frags;      /* BLOCK datagrams received */
 	unsigned int receipts;   /* complete blocks received */
 	unsigned int executions; /* cache misses: blocks "executed" */
 	unsigned int dgrams;     /* reply datagrams sent (duplicates included) */
+	unsigned int fetches;    /* FETCH datagrams received */
+	struct scpp_wire_fetch last_fetch;
+	unsigned int cookie_blocks; /* complete blocks that carried the right cookie */
+	unsigned int notices;    /* NOTICE datagrams sent */
 	uint64_t block_id[64];   /* block id of each receipt */
 	uint8_t block[SCPP_WIRE_FRAGS_MAX * 1472];
 	size_t block_len;        /* the last reassembled block message */
@@ -84,6 +91,8 @@ struct fake {
 	uint64_t asm_client, asm_block;
 	uint32_t asm_count;
 	uint64_t asm_have;
+	size_t asm_bytes;          /* datagram bytes of the fragments held */
+	bool asm_cookie;           /* one of them carried the right cookie */
 	uint8_t *frag[SCPP_WIRE_FRAGS_MAX];
 	uint16_t frag_len[SCPP_WIRE_FRAGS_MAX];
 
@@ -102,6 +111,10 @@ static struct scpp_wire_block B;
 static uint8_t arena[1 << 16];
 
 /* ---- the fake server ---- */
+
+/* The only cookie the fake issues and accepts. */
+static const uint8_t fake_cookie[SCPP_WIRE_COOKIE_LEN] = {
+	0xc0, 0x0c, 0x1e, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
 
 static void
 fake_send(struct fake *f, const struct scpp_wire_hdr *h)
@@ -178,6 +191,67 @@ fake_build_reply(struct fake *f, struct cached *e)
 }
 
 static void
+fake_notice(struct fake *f, uint64_t cid, uint64_t bid, const struct scpp_wire_notice *n)
+{
+	uint8_t body[SCPP_WIRE_NOTICE_COOKIE_LEN];
+	struct scpp_wire_hdr h = {
+		.kind = SCPP_WIRE_NOTICE, .flags = SCPP_WIRE_F_LAST, .client_id = cid,
+		.block_id = bid, .payload = body,
+	};
+
+	h.payload_len = (uint16_t)scpp_wire_notice_encode(body, sizeof(body), n);
+	fake_send(f, &h);
+	f->notices++;
+}
+
+/* Reply datagrams [first, first + count) of a cached reply. */
+static void
+fake_send_range(struct fake *f, struct cached *e, size_t first, size_t count)
+{
+	size_t chunk = f->chunk, nd = e->len == 0 ? 1 : (e->len + chunk - 1) / chunk;
+
+	for (size_t s = first; s < nd && s - first < count; s++) {
+		size_t off = s * chunk;
+		struct scpp_wire_hdr h = {
+			.kind = SCPP_WIRE_REPLY,
+			.flags = s == nd - 1 ? SCPP_WIRE_F_LAST : 0,
+			.payload_len = (uint16_t)SCPP_MIN(chunk, e->len - off),
+			.payload = e->msg + off,
+			.client_id = e->client_id,
+			.block_id = e->block_id,
+			.frag_index = (uint32_t)s,
+		};
+
+		fake_send(f, &h);
+		f->dgrams++;
+	}
+}
+
+/* A FETCH: the requested datagrams of a cached reply, nothing else. */
+static void
+fake_fetch(struct fake *f, const struct scpp_wire_hdr *h)
+{
+	struct scpp_wire_fetch fe;
+	unsigned int i;
+
+	if (scpp_wire_fetch_decode(h->payload, h->payload_len, &fe) != 0)
+		return;
+	f->fetches++;
+	f->last_fetch = fe;
+	for (i = 0; i < f->ncache; i++) {
+		struct cached *e = &f->cache[i];
+
+		if (e->client_id != h->client_id || e->block_id != h->block_id)
+			continue;
+		for (unsigned int r = 0; r < fe.nranges; r++)
+			fake_send_range(f, e, fe.range[r].first, fe.range[r].count);
+		return;
+	}
+	fake_notice(f, h->client_id, h->block_id,
+		    &(struct scpp_wire_notice){.code = SCPP_NOTICE_NO_REPLY});
+}
+
+static void
 fake_answer(struct fake *f, struct cached *e)
 {
 	size_t chunk = f->chunk, nd = e->len == 0 ? 1 : (e->len + chunk - 1) / chunk;
@@ -237,9 +311,18 @@ fake_block(struct fake *f)
 	if (f->receipts < SCPP_ARRAY_SIZE(f->block_id))
 		f->block_id[f->receipts] = f->asm_block;
 	f->receipts++;
+	f->cookie_blocks += f->asm_cookie;
 	pthread_cond_broadcast(&f->cv);
 	if (f->silent)
 		return;
+	if (f->notice_times > 0) {
+		f->notice_times--;
+		fake_notice(f, f->asm_client, f->asm_block,
+			    &(struct scpp_wire_notice){
+				    .code = f->notice_code,
+				    .retry_ms = f->notice_code == SCPP_NOTICE_BUSY ? 1 : 0});
+		return;
+	}
 
 	for (i = 0; i < f->ncache; i++)
 		if (f->cache[i].client_id == f->asm_client && f->cache[i].block_id == f->asm_block)
@@ -255,6 +338,18 @@ fake_block(struct fake *f)
 	}
 	if (++e->receipts <= f->silent_first)
 		return;
+	/* Over 3x the request without the cookie: prove your address first
+	 * (roughly the cost scppd computes: payload plus 32 per datagram). */
+	if (f->amp && !f->asm_cookie &&
+	    e->len + 32 * (e->len / f->chunk + 1) > 3 * f->asm_bytes) {
+		struct scpp_wire_notice n = {.code = SCPP_NOTICE_COOKIE,
+					     .reply_bytes = (uint32_t)e->len,
+					     .reply_dgrams = (uint32_t)(e->len / f->chunk + 1)};
+
+		memcpy(n.cookie, fake_cookie, sizeof(n.cookie));
+		fake_notice(f, e->client_id, e->block_id, &n);
+		return;
+	}
 	if (f->strays)
 		fake_send_strays(f, e->client_id, e->block_id);
 	fake_answer(f, e);
@@ -271,6 +366,8 @@ fake_reset_asm(struct fake *f)
 	}
 	f->asm_have = 0;
 	f->asm_count = 0;
+	f->asm_bytes = 0;
+	f->asm_cookie = false;
 }
 
 static void
@@ -279,7 +376,13 @@ fake_dgram(struct fake *f, size_t n)
 	struct scpp_wire_hdr h;
 	uint64_t bit;
 
-	if (scpp_wire_hdr_decode(f->rbuf, n, &h) < 0 || h.kind != SCPP_WIRE_BLOCK)
+	if (scpp_wire_hdr_decode(f->rbuf, n, &h) < 0)
+		return;
+	if (h.kind == SCPP_WIRE_FETCH) {
+		fake_fetch(f, &h);
+		return;
+	}
+	if (h.kind != SCPP_WIRE_BLOCK)
 		return;
 	f->frags++;
 	if (f->asm_count == 0 || h.client_id != f->asm_client || h.block_id != f->asm_block ||
@@ -296,6 +399,9 @@ fake_dgram(struct fake *f, size_t n)
 	memcpy(f->frag[h.frag_index], h.payload, h.payload_len);
 	f->frag_len[h.frag_index] = h.payload_len;
 	f->asm_have |= bit;
+	f->asm_bytes += n;
+	if (h.cookie != NULL && memcmp(h.cookie, fake_cookie, sizeof(fake_cookie)) == 0)
+		f->asm_cookie = true;
 	if (f->asm_have == (f->asm_count == 64 ? ~UINT64_C(0) : (UINT64_C(1) << f->asm_count) - 1)) {
 		fake_block(f);
 		fake_reset_asm(f);
@@ -977,6 +1083,128 @@ test_client_addr_parse_accepts_and_rejects(void **state)
 			 -EINVAL);
 }
 
+static void
+test_client_fetches_only_the_missing_datagrams(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 20, 10);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	FAKE_SET(rows, 30);
+	FAKE_SET(pad, 40);
+	FAKE_SET(chunk, 64);
+	FAKE_SET(drop_seq, 5); /* lost on the first answer */
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_reply_is_cached(&r, 0);
+	scpp_client_stats_get(c, &st);
+	/* The block went once; a FETCH asked for datagram 5 (the only gap
+	 * below the highest seen, which was the last). */
+	assert_int_equal(st.retransmits, 0);
+	assert_true(st.fetches >= 1);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.receipts, 1);
+	assert_int_equal(F.executions, 1);
+	assert_true(F.fetches >= 1);
+	assert_int_equal(F.last_fetch.nranges, 1);
+	assert_int_equal(F.last_fetch.range[0].first, 5);
+	assert_int_equal(F.last_fetch.range[0].count, 1);
+	/* It names the block's owner, so the node can route it. */
+	assert_true(scpp_oid_eq(F.last_fetch.owner, scpp_oid_make(0, 1, 0, 1, 0x2a)));
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_reply_free(&r);
+	scpp_client_free(c);
+}
+
+static void
+test_client_answers_a_cookie_notice_and_keeps_the_cookie(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 2);
+	struct scpp_client_config cfg;
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+	char server[32];
+
+	(void)state;
+	FAKE_SET(amp, true);
+	FAKE_SET(rows, 40);
+	FAKE_SET(pad, 50); /* a reply of ~2 KiB to a ~60-byte block */
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_reply_is_cached(&r, 0);
+	assert_int_equal(r.tries, 1); /* a cookie round is not a retry */
+	scpp_client_reply_free(&r);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.cookie_rounds, 1);
+	assert_int_equal(st.notices, 1);
+	assert_int_equal(st.retransmits, 0);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.receipts, 2);
+	assert_int_equal(F.executions, 1);
+	assert_int_equal(F.cookie_blocks, 1);
+	pthread_mutex_unlock(&F.mu);
+	/* The next block carries the cookie: no second round. */
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_reply_is_cached(&r, 1);
+	scpp_client_reply_free(&r);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.cookie_rounds, 1);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.receipts, 3);
+	assert_int_equal(F.cookie_blocks, 2);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+
+	/* A held reply larger than max_reply is refused at the notice. */
+	snprintf(server, sizeof(server), "127.0.0.1:%u", F.port);
+	scpp_client_config_init(&cfg);
+	cfg.server = server;
+	cfg.max_reply = 256;
+	cfg.timeout_ms = 2000;
+	cfg.backoff_max_ms = 2000;
+	c = scpp_client_create(&cfg);
+	assert_non_null(c);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -EFBIG);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.cookie_rounds, 0);
+	scpp_client_free(c);
+}
+
+static void
+test_client_reports_delivery_notices(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 50, 2);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	parse_into(&B, small_text);
+	FAKE_SET(notice_code, SCPP_NOTICE_REPLY_LOST);
+	FAKE_SET(notice_times, 1);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -SCPP_E_REPLY_LOST);
+	assert_null(r.msg);
+	FAKE_SET(notice_code, SCPP_NOTICE_STALE);
+	FAKE_SET(notice_times, 1);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -SCPP_E_STALE_BLOCK);
+	/* BUSY once: waited out, then the next try gets the reply. */
+	FAKE_SET(notice_code, SCPP_NOTICE_BUSY);
+	FAKE_SET(notice_times, 1);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_int_equal(r.tries, 2);
+	scpp_client_reply_free(&r);
+	/* BUSY on every try: -EBUSY after 1 + retries. */
+	FAKE_SET(notice_times, 3);
+	assert_int_equal(scpp_client_exec(c, &B, &r), -EBUSY);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.busy, 4);
+	assert_int_equal(st.notices, 6);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.executions, 1);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+}
+
 int
 main(void)
 {
@@ -1003,6 +1231,12 @@ main(void)
 						fake_stop),
 		cmocka_unit_test_setup_teardown(test_client_exec_text_reports_parse_errors,
 						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_fetches_only_the_missing_datagrams,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_answers_a_cookie_notice_and_keeps_the_cookie,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_reports_delivery_notices, fake_start,
+						fake_stop),
 		cmocka_unit_test(test_client_create_rejects_each_bad_field),
 		cmocka_unit_test(test_client_addr_parse_accepts_and_rejects),
 	};

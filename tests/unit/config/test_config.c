@@ -87,10 +87,17 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_int_equal(c.eval.max_result_bytes, 1 << 20);
 	assert_int_equal(c.eval.max_statuses, 256);
 	assert_int_equal(c.eval.max_time_us, 1000);
-	assert_int_equal(c.delivery.reply_cache_entries, 4096);
+	assert_int_equal(c.delivery.reply_cache_entries, 32768);
+	assert_int_equal(c.delivery.reply_cache_mb, 16);
+	assert_int_equal(c.delivery.retention_ms, 10000);
+	assert_int_equal(c.delivery.clients, 8192);
 	assert_int_equal(c.delivery.reassembly_slots, 64);
+	assert_int_equal(c.delivery.reassembly_per_source, 8);
 	assert_int_equal(c.delivery.reassembly_timeout_ms, 500);
 	assert_int_equal(c.delivery.max_fragments, 64);
+	assert_int_equal(c.delivery.tx_backlog, 4096);
+	assert_int_equal(c.delivery.error_rate_per_source, 20);
+	assert_int_equal(c.delivery.error_rate_total, 2000);
 	assert_int_equal(c.nb_routes, 0);
 	assert_null(c.routes);
 	assert_int_equal(c.schema.nb_files, 2);
@@ -200,8 +207,11 @@ static const char full_json[] =
 	"             \"dict_size\": 65536},\n"
 	"  \"eval\": {\"max_rows\": 100, \"max_steps\": 1099511627776, \"max_bytes\": 4294967296,"
 	"            \"max_result_bytes\": 2048, \"max_statuses\": 65536, \"max_time_us\": 10000000},\n"
-	"  \"delivery\": {\"reply_cache_entries\": 16, \"reassembly_slots\": 65536,"
-	"                \"reassembly_timeout_ms\": 60000, \"max_fragments\": 1},\n"
+	"  \"delivery\": {\"reply_cache_entries\": 16, \"reply_cache_mb\": 1,"
+	"                \"retention_ms\": 3600000, \"clients\": 16, \"reassembly_slots\": 65536,"
+	"                \"reassembly_per_source\": 65536, \"reassembly_timeout_ms\": 60000,"
+	"                \"max_fragments\": 1, \"tx_backlog\": 64,"
+	"                \"error_rate_per_source\": 0, \"error_rate_total\": 1000000},\n"
 	"  \"routes\": [\n"
 	"    {\"prefix\": \"@3.2.0.0.0/48\", \"node\": 2, \"peer\": \"10.1.0.2:7300\"},\n"
 	"    {\"prefix\": \"@0.0.0.0.0/0\", \"node\": 9, \"peer\": \"10.1.0.9:1\"},\n"
@@ -267,9 +277,16 @@ test_config_accepts_a_non_default_value_for_every_key(void **state)
 	assert_int_equal(c.eval.max_statuses, 65536);
 	assert_int_equal(c.eval.max_time_us, 10000000);
 	assert_int_equal(c.delivery.reply_cache_entries, 16);
+	assert_int_equal(c.delivery.reply_cache_mb, 1);
+	assert_int_equal(c.delivery.retention_ms, 3600000);
+	assert_int_equal(c.delivery.clients, 16);
 	assert_int_equal(c.delivery.reassembly_slots, 65536);
+	assert_int_equal(c.delivery.reassembly_per_source, 65536);
 	assert_int_equal(c.delivery.reassembly_timeout_ms, 60000);
 	assert_int_equal(c.delivery.max_fragments, 1);
+	assert_int_equal(c.delivery.tx_backlog, 64);
+	assert_int_equal(c.delivery.error_rate_per_source, 0);
+	assert_int_equal(c.delivery.error_rate_total, 1000000);
 	assert_int_equal(c.nb_routes, 3);
 	assert_int_equal(c.routes[0].prefix.len, 48);
 	assert_true(scpp_oid_eq(c.routes[0].prefix.oid, scpp_oid_make(3, 2, 0, 0, 0)));
@@ -396,6 +413,13 @@ static const struct bad_case bad_cases[] = {
 	 "in 0..512, found 513", true},
 	{"{\"idle\": {\"max_sleep_us\": 0}}", "$.idle.max_sleep_us", "in 1..1000000, found 0", true},
 	{"{\"delivery\": {\"max_fragments\": 65}}", "$.delivery.max_fragments", "in 1..64, found 65", true},
+	{"{\"delivery\": {\"retention_ms\": 99}}", "$.delivery.retention_ms", "in 100..3600000, found 99", true},
+	{"{\"delivery\": {\"reassembly_slots\": 4, \"reassembly_per_source\": 5}}",
+	 "$.delivery.reassembly_per_source", "expected at most $.delivery.reassembly_slots (4), found 5", true},
+	{"{\"delivery\": {\"reply_cache_mb\": 4}}", "$.delivery.reply_cache_mb",
+	 "expected at least 5 (4 x ($.eval.max_result_bytes + 4096) bytes, in MiB, rounded up), found 4", true},
+	{"{\"delivery\": {\"tx_backlog\": 63}}", "$.delivery.tx_backlog", "in 64..16777216, found 63", true},
+	{"{\"delivery\": {\"error_rate_total\": 0}}", "$.delivery.error_rate_total", "in 1..1000000, found 0", true},
 	{"{\"node\": {\"name\": \"\"}}", "$.node.name",
 	 "scppd.json: $.node.name: expected a string of 1..63 letters, digits, '.', '_' or '-', "
 	 "found \"\""},

@@ -360,10 +360,23 @@ test_wire_hdr_decode_rejects_each_malformation(void **state)
 		{"bad magic 1", 1, 1, 16, 4, 0, 1, 0, 1, 'c', -SCPP_E_BAD_MAGIC},
 		{"version 0", 1, 1, 16, 4, 0, 1, 0, 2, 0, -SCPP_E_BAD_VERSION},
 		{"version 2", 1, 1, 16, 4, 0, 1, 0, 2, 2, -SCPP_E_BAD_VERSION},
+		{"valid block with a cookie", 1, 3, 16, 4, 0, 1, 0, -1, 0, 0},
+		{"valid fetch", 3, 1, 0, 25, 0, 1, 0, -1, 0, 0},
+		{"valid fetch with a cookie", 3, 3, 8, 25, 0, 1, 0, -1, 0, 0},
+		{"valid notice", 4, 1, 0, 12, 0, 0, 0, -1, 0, 0},
 		{"kind 0", 0, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
-		{"kind 3", 3, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
-		{"reserved flag bit 1", 1, 3, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"kind 5", 5, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"reserved flag bit 2", 1, 5, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"reserved flag bit 7", 2, 0x80, 16, 4, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"cookie on a reply", 2, 3, 0, 4, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"cookie on a notice", 4, 3, 0, 12, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"fetch of two fragments", 3, 0, 0, 25, 0, 2, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"fetch with count 0", 3, 1, 0, 25, 0, 0, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"fetch without LAST", 3, 0, 0, 25, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"notice with an index", 4, 1, 0, 12, 1, 0, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"notice with a count", 4, 1, 0, 12, 0, 1, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"notice without LAST", 4, 0, 0, 12, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"cookie past the end", 1, 3, 0, 4, 0, 1, -1, -1, 0, -SCPP_E_TRUNCATED},
 		{"tag_len 33", 1, 1, 33, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"last fragment without LAST", 1, 0, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"LAST on a middle fragment", 1, 1, 16, 4, 0, 2, 0, -1, 0, -SCPP_E_BAD_FLAGS},
@@ -381,7 +394,8 @@ test_wire_hdr_decode_rejects_each_malformation(void **state)
 
 	for (size_t i = 0; i < SCPP_ARRAY_SIZE(cases); i++) {
 		const struct hcase *c = &cases[i];
-		size_t total = 32 + (size_t)c->payload_len + c->tag_len + (size_t)c->extra;
+		size_t ck = (c->flags & SCPP_WIRE_F_COOKIE) ? SCPP_WIRE_COOKIE_LEN : 0;
+		size_t total = 32 + (size_t)c->payload_len + ck + c->tag_len + (size_t)c->extra;
 		int rc;
 
 		raw_dgram(d, c->kind, c->flags, c->tag_len, c->payload_len, c->idx, c->count,
@@ -400,7 +414,9 @@ test_wire_hdr_decode_rejects_each_malformation(void **state)
 			assert_int_equal(h.frag_index, c->idx);
 			assert_int_equal(h.frag_count, c->count);
 			assert_ptr_equal(h.payload, d + 32);
-			assert_ptr_equal(h.tag, d + 32 + c->payload_len);
+			assert_ptr_equal(h.cookie, ck ? d + 32 + c->payload_len : NULL);
+			assert_ptr_equal(h.tag, d + 32 + c->payload_len + ck);
+			assert_int_equal(scpp_wire_dgram_len(&h), total);
 			/* The encoder accepts exactly what the decoder accepts. */
 			assert_int_equal(scpp_wire_dgram_encode(buf, sizeof(buf), &h), (int)total);
 			assert_memory_equal(buf, d, total);
@@ -446,9 +462,11 @@ test_wire_dgram_encode_checks_fields_and_space(void **state)
 	assert_memory_equal(out + 36, "\0\0\0\0", 4);
 	assert_int_equal(scpp_wire_dgram_encode(out, 39, &h), -ENOSPC);
 	/* One bad field at a time, then restore it. */
-	h.kind = 3;
+	h.kind = 5;
 	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
 	h.kind = SCPP_WIRE_BLOCK;
+	h.flags = SCPP_WIRE_F_LAST | 0x04;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
 	h.flags = 0;
 	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
 	h.flags = SCPP_WIRE_F_LAST;
@@ -1211,6 +1229,316 @@ test_wire_reply_end_counts_statuses(void **state)
 	}
 }
 
+/* ---- cookies, FETCH and NOTICE ---- */
+
+static void
+test_wire_dgram_cookie_sits_between_payload_and_tag(void **state)
+{
+	static const uint8_t cookie[SCPP_WIRE_COOKIE_LEN] = {
+		0xc0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xce};
+	static const uint8_t tag[3] = {0xa1, 0xa2, 0xa3};
+	struct scpp_wire_hdr h = {
+		.kind = SCPP_WIRE_BLOCK, .flags = SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE,
+		.tag_len = 3, .payload_len = 4, .client_id = 5, .block_id = 6,
+		.frag_count = 1, .payload = (const uint8_t *)"\0\0\0\0", .cookie = cookie,
+		.tag = tag,
+	}, d;
+	uint8_t out[64];
+	(void)state;
+
+	assert_int_equal(scpp_wire_dgram_len(&h), 32 + 4 + 16 + 3);
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 55);
+	assert_memory_equal(out + 36, cookie, 16);
+	assert_memory_equal(out + 52, tag, 3);
+	assert_int_equal(scpp_wire_hdr_decode(out, 55, &d), 0);
+	assert_ptr_equal(d.cookie, out + 36);
+	assert_ptr_equal(d.tag, out + 52);
+	/* The cookie counts in the length: one byte short is truncated. */
+	assert_int_equal(scpp_wire_hdr_decode(out, 54, &d), -SCPP_E_TRUNCATED);
+	/* A NULL cookie is written as zeros; without the flag there is none. */
+	h.cookie = NULL;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 55);
+	for (int i = 36; i < 52; i++)
+		assert_int_equal(out[i], 0);
+	h.flags = SCPP_WIRE_F_LAST;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 39);
+	assert_int_equal(scpp_wire_hdr_decode(out, 39, &d), 0);
+	assert_null(d.cookie);
+	/* Node kinds never carry one. */
+	h.kind = SCPP_WIRE_REPLY;
+	h.frag_count = 0;
+	h.flags = SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE;
+	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
+}
+
+static void
+test_wire_fetch_round_trips_and_rejects_each_malformation(void **state)
+{
+	struct scpp_wire_fetch f = {.owner = {0x0102030405060708ull, 0x1112131415161718ull}}, d;
+	uint8_t out[SCPP_WIRE_FETCH_LEN(SCPP_WIRE_FETCH_RANGES_MAX) + 8];
+	int n;
+	(void)state;
+
+	/* Documented layout: owner hi, lo (LE), count, (first, count) pairs. */
+	f.nranges = 2;
+	f.range[0] = (struct scpp_wire_range){3, 2};
+	f.range[1] = (struct scpp_wire_range){5, UINT32_MAX - 5 + 1};
+	n = scpp_wire_fetch_encode(out, sizeof(out), &f);
+	assert_int_equal(n, 33);
+	assert_memory_equal(out, "\x08\x07\x06\x05\x04\x03\x02\x01"
+				 "\x18\x17\x16\x15\x14\x13\x12\x11\x02"
+				 "\x03\0\0\0\x02\0\0\0\x05\0\0\0\xfb\xff\xff\xff", 33);
+	assert_int_equal(scpp_wire_fetch_decode(out, 33, &d), 0);
+	assert_true(scpp_oid_eq(d.owner, f.owner) && d.nranges == 2);
+	assert_true(d.range[1].first == 5 && d.range[1].count == UINT32_MAX - 4);
+	assert_int_equal(scpp_wire_fetch_decode(out, 32, &d), -SCPP_E_TRUNCATED);
+	assert_int_equal(scpp_wire_fetch_decode(out, 16, &d), -SCPP_E_TRUNCATED);
+	out[33] = 0;
+	assert_int_equal(scpp_wire_fetch_decode(out, 34, &d), -SCPP_E_TRAILING);
+	/* The maximum number of ranges, then one more. */
+	f.nranges = SCPP_WIRE_FETCH_RANGES_MAX;
+	for (unsigned int i = 0; i < f.nranges; i++)
+		f.range[i] = (struct scpp_wire_range){10 * i, 1 + i % 9};
+	n = scpp_wire_fetch_encode(out, sizeof(out), &f);
+	assert_int_equal(n, (int)SCPP_WIRE_FETCH_LEN(SCPP_WIRE_FETCH_RANGES_MAX));
+	assert_int_equal(scpp_wire_fetch_decode(out, (size_t)n, &d), 0);
+	assert_memory_equal(d.range, f.range, sizeof(f.range));
+	assert_int_equal(scpp_wire_fetch_encode(out, (size_t)n - 1, &f), -ENOSPC);
+	out[16] = SCPP_WIRE_FETCH_RANGES_MAX + 1;
+	assert_int_equal(scpp_wire_fetch_decode(out, (size_t)n + 8, &d), -SCPP_E_TOO_MANY);
+	f.nranges = SCPP_WIRE_FETCH_RANGES_MAX + 1;
+	assert_int_equal(scpp_wire_fetch_encode(out, sizeof(out), &f), -EINVAL);
+	/* One bad range at a time: none, empty, wrapping, overlapping, unordered. */
+	static const struct {
+		const char *name;
+		uint8_t n;
+		struct scpp_wire_range r[2];
+	} bad[] = {
+		{"no range", 0, {{0, 1}}},
+		{"count 0", 1, {{4, 0}}},
+		{"past 2^32", 1, {{UINT32_MAX, 2}}},
+		{"overlapping", 2, {{4, 3}, {6, 1}}},
+		{"unordered", 2, {{9, 1}, {2, 1}}},
+	};
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(bad); i++) {
+		f.nranges = bad[i].n;
+		memcpy(f.range, bad[i].r, sizeof(bad[i].r));
+		if (scpp_wire_fetch_encode(out, sizeof(out), &f) != -EINVAL)
+			fail_msg("%s: encoded", bad[i].name);
+		out[16] = bad[i].n;
+		for (unsigned int k = 0; k < bad[i].n; k++) {
+			memcpy(out + 17 + 8 * k, &bad[i].r[k].first, 4);
+			memcpy(out + 21 + 8 * k, &bad[i].r[k].count, 4);
+		}
+		if (scpp_wire_fetch_decode(out, SCPP_WIRE_FETCH_LEN(bad[i].n), &d) !=
+		    -SCPP_E_BAD_FRAGMENT)
+			fail_msg("%s: decoded", bad[i].name);
+	}
+	/* Adjacent ranges are fine (first == previous first + count). */
+	f.nranges = 2;
+	f.range[0] = (struct scpp_wire_range){4, 3};
+	f.range[1] = (struct scpp_wire_range){7, 1};
+	assert_int_equal(scpp_wire_fetch_encode(out, sizeof(out), &f), 33);
+}
+
+static void
+test_wire_notice_round_trips_and_rejects_each_malformation(void **state)
+{
+	struct scpp_wire_notice n, d;
+	uint8_t out[64];
+	int len;
+	(void)state;
+
+	for (uint8_t code = 1; code < SCPP_NOTICE_COUNT; code++) {
+		memset(&n, 0, sizeof(n));
+		n.code = code;
+		if (code == SCPP_NOTICE_BUSY)
+			n.retry_ms = 250;
+		if (code == SCPP_NOTICE_COOKIE) {
+			n.reply_bytes = 70000;
+			n.reply_dgrams = 49;
+			for (int i = 0; i < SCPP_WIRE_COOKIE_LEN; i++)
+				n.cookie[i] = (uint8_t)(0x40 + i);
+		}
+		len = scpp_wire_notice_encode(out, sizeof(out), &n);
+		assert_int_equal(len, code == SCPP_NOTICE_COOKIE ? 28 : 12);
+		assert_int_equal(out[0], code);
+		assert_int_equal(out[1], 0);
+		assert_int_equal(scpp_wire_notice_decode(out, (size_t)len, &d), 0);
+		assert_memory_equal(&d, &n, sizeof(n));
+		assert_int_equal(scpp_wire_notice_decode(out, (size_t)len - 1, &d),
+				 -SCPP_E_TRUNCATED);
+		out[len] = 0;
+		assert_int_equal(scpp_wire_notice_decode(out, (size_t)len + 1, &d),
+				 -SCPP_E_TRAILING);
+		assert_int_equal(scpp_wire_notice_encode(out, (size_t)len - 1, &n), -ENOSPC);
+	}
+	/* Documented bytes of a COOKIE notice. */
+	memset(&n, 0, sizeof(n));
+	n.code = SCPP_NOTICE_COOKIE;
+	n.reply_bytes = 70000;
+	n.reply_dgrams = 49;
+	n.cookie[0] = 0x40;
+	n.cookie[1] = 0x41;
+	assert_int_equal(scpp_wire_notice_encode(out, sizeof(out), &n), 28);
+	assert_memory_equal(out, "\x01\x00\x00\x00\x70\x11\x01\x00\x31\0\0\0\x40\x41", 14);
+	memset(&n, 0, sizeof(n));
+	n.code = 0;
+	assert_int_equal(scpp_wire_notice_encode(out, sizeof(out), &n), -EINVAL);
+	n.code = SCPP_NOTICE_COUNT;
+	assert_int_equal(scpp_wire_notice_encode(out, sizeof(out), &n), -EINVAL);
+	/* A field the code does not use must be zero. */
+	n.code = SCPP_NOTICE_REPLY_LOST;
+	n.retry_ms = 1;
+	assert_int_equal(scpp_wire_notice_encode(out, sizeof(out), &n), -EINVAL);
+	n.retry_ms = 0;
+	n.reply_bytes = 1;
+	assert_int_equal(scpp_wire_notice_encode(out, sizeof(out), &n), -EINVAL);
+	n.reply_bytes = 0;
+	assert_int_equal(scpp_wire_notice_encode(out, sizeof(out), &n), 12);
+	out[1] = 1;
+	assert_int_equal(scpp_wire_notice_decode(out, 12, &d), -SCPP_E_BAD_FLAGS);
+	out[1] = 0;
+	out[8] = 1;
+	assert_int_equal(scpp_wire_notice_decode(out, 12, &d), -SCPP_E_BAD_FLAGS);
+	out[8] = 0;
+	out[0] = 9;
+	assert_int_equal(scpp_wire_notice_decode(out, 12, &d), -SCPP_E_BAD_KIND);
+	assert_int_equal(scpp_wire_notice_decode(out, 3, &d), -SCPP_E_TRUNCATED);
+}
+
+/* ---- the owner rule and incremental decoding ---- */
+
+static int
+t_oid(struct scpp_wire_block *b, struct scpp_oid o)
+{
+	struct scpp_value v = scpp_value_oid(o);
+
+	return scpp_wire_term_const(b, &v);
+}
+
+static int
+t_str(struct scpp_wire_block *b, const char *s)
+{
+	struct scpp_value v = scpp_value_cstr(s);
+
+	return scpp_wire_term_const(b, &v);
+}
+
+static void
+test_wire_owner_is_first_constant_entity_outside_well_known(void **state)
+{
+	const struct scpp_oid schema = scpp_oid_make(0, 0, 0, 0, 7);
+	const struct scpp_oid a = scpp_oid_make(0, 1, 2, 1, 0x10);
+	const struct scpp_oid b = scpp_oid_make(0, 1, 3, 1, 0x11);
+	struct scpp_oid o;
+	int v, name, addr;
+	(void)state;
+
+	/* No commands, or only a create: no owner. */
+	scpp_wire_block_init(&blk);
+	assert_false(scpp_wire_block_owner(&blk, &o));
+	v = scpp_wire_block_var(&blk, "x", 1);
+	name = t_str(&blk, "name");
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_CREATE, scpp_wire_term_var(&blk, 0),
+					     t_str(&blk, "User"), 0, -1), 0);
+	assert_false(scpp_wire_block_owner(&blk, &o));
+	/* A variable entity, a well-known entity and an OID in a value
+	 * position are skipped; the next command's constant entity counts. */
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, scpp_wire_term_var(&blk, 0),
+					     name, t_oid(&blk, a), -1), 1);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, t_oid(&blk, schema), name,
+					     scpp_wire_term_var(&blk, 0), -1), 2);
+	assert_false(scpp_wire_block_owner(&blk, &o));
+	assert_false(scpp_wire_cmd_owner(&blk, 1, &o));
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_SET, t_oid(&blk, b), name,
+					     t_oid(&blk, a), -1), 3);
+	assert_true(scpp_wire_block_owner(&blk, &o));
+	assert_true(scpp_oid_eq(o, b));
+	assert_true(scpp_wire_cmd_owner(&blk, 3, &o) && scpp_oid_eq(o, b));
+	(void)v;
+
+	/* copy: the entity under offset(offset(value(e, a), 1), 2), the
+	 * destination before the source. */
+	scpp_wire_block_init(&blk);
+	name = t_str(&blk, "data");
+	addr = scpp_wire_term_value(&blk, t_oid(&blk, a), name);
+	addr = scpp_wire_term_offset(&blk, addr, t_oid(&blk, schema));
+	addr = scpp_wire_term_offset(&blk, addr, t_oid(&blk, schema));
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_COPY, addr,
+					     scpp_wire_term_value(&blk, t_oid(&blk, b), name),
+					     t_oid(&blk, b), -1), 0);
+	assert_true(scpp_wire_block_owner(&blk, &o));
+	assert_true(scpp_oid_eq(o, a));
+	/* A well-known destination entity: the source's entity owns it. */
+	scpp_wire_block_init(&blk);
+	name = t_str(&blk, "data");
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_COPY,
+					     scpp_wire_term_value(&blk, t_oid(&blk, schema), name),
+					     scpp_wire_term_value(&blk, t_oid(&blk, b), name),
+					     t_oid(&blk, a), -1), 0);
+	assert_true(scpp_wire_block_owner(&blk, &o));
+	assert_true(scpp_oid_eq(o, b));
+}
+
+static void
+test_wire_incremental_decode_matches_whole_decode_and_stops_at_owner(void **state)
+{
+	struct scpp_wire_block_cursor bc;
+	struct scpp_oid ow, og;
+	uint32_t off, off2;
+	unsigned int owners = 0, none = 0;
+	(void)state;
+
+	g.seed = 0x5eed0002;
+	for (int i = 0; i < 20000; i++) {
+		bool has;
+		int n, rc;
+
+		gen_block(&blk, &g);
+		has = scpp_wire_block_owner(&blk, &ow);
+		n = scpp_wire_block_encode(&blk, buf, sizeof(buf));
+		assert_true(n > 0);
+		assert_int_equal(scpp_wire_block_decode_begin(&bc, buf, (size_t)n, &blk2, &off), 0);
+		assert_int_equal(blk2.ncmds, 0);
+		rc = scpp_wire_block_decode_owner(&bc, &blk2, &og, &off);
+		assert_int_equal(rc, has ? 1 : 0);
+		if (has) {
+			unsigned int first = 0;
+
+			owners++;
+			assert_true(scpp_oid_eq(og, ow));
+			/* Stopped right after the first command with an owner. */
+			while (!scpp_wire_cmd_owner(&blk, first, &og))
+				first++;
+			assert_int_equal(blk2.ncmds, first + 1);
+			/* Going on completes the same block. */
+			while ((rc = scpp_wire_block_decode_next(&bc, &blk2, &off)) == 1)
+				;
+			assert_int_equal(rc, 0);
+		} else {
+			none++;
+		}
+		assert_true(scpp_wire_block_equal(&blk, &blk2));
+		assert_int_equal(scpp_wire_block_decode_next(&bc, &blk2, &off), 0);
+		/* A cut block fails at the same field, with the same code, as
+		 * the whole-block decoder says. */
+		if (n > 1) {
+			size_t cut = (size_t)test_rand_below(&g.seed, (uint64_t)n);
+			int whole = scpp_wire_block_decode(buf, cut, &blk2, &off);
+
+			rc = scpp_wire_block_decode_begin(&bc, buf, cut, &blk2, &off2);
+			if (rc == 0)
+				while ((rc = scpp_wire_block_decode_next(&bc, &blk2, &off2)) == 1)
+					;
+			assert_int_equal(rc, whole);
+			assert_int_equal(off2, off);
+		}
+	}
+	/* Both kinds of block were generated. */
+	assert_true(owners > 1000 && none > 1000);
+}
+
 int
 main(void)
 {
@@ -1228,6 +1556,11 @@ main(void)
 		cmocka_unit_test(test_wire_hdr_decode_rejects_each_malformation),
 		cmocka_unit_test(test_wire_hdr_decode_truncates_every_prefix),
 		cmocka_unit_test(test_wire_dgram_encode_checks_fields_and_space),
+		cmocka_unit_test(test_wire_dgram_cookie_sits_between_payload_and_tag),
+		cmocka_unit_test(test_wire_fetch_round_trips_and_rejects_each_malformation),
+		cmocka_unit_test(test_wire_notice_round_trips_and_rejects_each_malformation),
+		cmocka_unit_test(test_wire_owner_is_first_constant_entity_outside_well_known),
+		cmocka_unit_test(test_wire_incremental_decode_matches_whole_decode_and_stops_at_owner),
 		cmocka_unit_test(test_wire_reply_round_trips_random_replies),
 		cmocka_unit_test(test_wire_reply_next_rejects_each_malformation),
 		cmocka_unit_test(test_wire_reply_next_consumes_nothing_until_a_record_is_complete),

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One block (or FETCH) on the worker that owns it: lib/delivery decides
+ * whether it runs (a retransmission is answered from the held reply, never
+ * run again), lib/wire finishes decoding it, lib/eval runs it and writes
+ * the reply straight into lib/delivery's reply buffer, and lib/delivery
+ * keeps and sends the reply.
+ *
+ * Status replies the daemon writes itself (a block that does not decode,
+ * E_NOT_HERE) are for bad or misdirected input, so a sender chooses their
+ * rate: each is built only after lib/delivery's per-source token bucket
+ * allows it, so snprintf and the encoder run at most at the configured
+ * rate (delivery.error_rate_*), and the reply still obeys the
+ * amplification limit.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "scpp_status.h"
+#include "scppd.h"
+
+/* A reply made of one status: empty COLUMNS, STATUS, END(aborted).
+ * @offset: a decode error's byte offset (a status field), or -1. */
+static SCPP_COLD __attribute__((format(printf, 6, 0))) void
+status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, int64_t offset,
+	      int code, const char *component, const char *fmt, va_list ap)
+{
+	struct scpp_wire_reply_writer wr;
+	struct scpp_status st;
+	struct scpp_oid soid = w->env.node;
+	uint32_t cap;
+	uint8_t *buf;
+
+	memset(&st, 0, sizeof(st));
+	scpp_status_setv(&st, code, component, fmt, ap);
+	st.node = w->env.node;
+	st.core = w->shard;
+	st.block_id = req->block_id;
+	st.client = req->client_id;
+	st.offset = offset;
+	soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
+	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
+	scpp_wire_reply_writer_init(&wr, buf, cap);
+	scpp_wire_reply_columns(&wr, NULL, 0);
+	scpp_status_encode(&wr, soid, &st);
+	scpp_wire_reply_end(&wr, st.err, SCPP_OUTCOME_ABORTED, 0, 0, 0);
+	scpp_delivery_reply_status(w->dlv, req, (uint32_t)wr.len, w->now);
+}
+
+static SCPP_COLD __attribute__((format(printf, 5, 6))) void
+status_reply(struct scppd_worker *w, const struct scpp_delivery_req *req, int code,
+	     const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, req, -1, code, component, fmt, ap);
+	va_end(ap);
+}
+
+static SCPP_COLD __attribute__((format(printf, 6, 7))) void
+status_reply_at(struct scppd_worker *w, const struct scpp_delivery_req *req, int64_t offset,
+		int code, const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, req, offset, code, component, fmt, ap);
+	va_end(ap);
+}
+
+void
+scppd_reject(struct scppd_worker *w, const struct scpp_delivery_req *req, int rc,
+	     uint32_t err_off, uint32_t msg_len)
+{
+	const char *name;
+
+	scpp_counter_add(&w->stats.rejected_total, 1);
+	scpp_counter_add(&w->stats.rejected[scppd_reject_slot(rc)], 1);
+	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
+		return;
+	name = scpp_error_name(rc);
+	status_reply_at(w, req, err_off, rc, "wire", "block rejected: %s (%s) at byte offset %u of %u",
+			name != NULL ? name : "error", scpp_strerror(rc), err_off, msg_len);
+}
+
+void
+scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req, struct scpp_oid oid,
+	       const struct scpp_route_result *res)
+{
+	const struct scpp_config *cfg = &scppd_g.cfg;
+	char o[SCPP_OID_STR_MAX];
+	unsigned int i;
+
+	scpp_counter_add(&w->stats.not_here, 1);
+	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
+		return;
+	scpp_oid_format(o, sizeof(o), oid);
+	if (!res->found || res->node == cfg->node.id) {
+		status_reply(w, req, -SCPP_E_NOT_HERE, "route",
+			     "no route for %s: not a shard of node %u and no configured route "
+			     "covers it", o, cfg->node.id);
+		return;
+	}
+	for (i = 0; i < cfg->nb_routes; i++) {
+		const struct scpp_config_route *r = &cfg->routes[i];
+
+		if (r->node != res->node)
+			continue;
+		status_reply(w, req, -SCPP_E_NOT_HERE, "route",
+			     "%s is owned by node %u; send the block to its peer %u.%u.%u.%u:%u", o,
+			     r->node, r->peer_ipv4 >> 24, (r->peer_ipv4 >> 16) & 0xff,
+			     (r->peer_ipv4 >> 8) & 0xff, r->peer_ipv4 & 0xff, r->peer_port);
+		return;
+	}
+	status_reply(w, req, -SCPP_E_NOT_HERE, "route", "%s is owned by node %u", o, res->node);
+}
+
+void
+scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, const uint8_t *msg,
+		 uint32_t len, bool prefix)
+{
+	struct scpp_wire_reply_writer wr;
+	struct scpp_eval_result res;
+	uint32_t err_off = 0, cap;
+	uint8_t *buf;
+	int rc;
+
+	if (scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE)
+		return;
+	/* Decoded once: on from the owner's command when the receiver was
+	 * the owner, else from the start (a hand-off). */
+	if (prefix)
+		while ((rc = scpp_wire_block_decode_next(&w->cur, w->blk, &err_off)) == 1)
+			;
+	else
+		rc = scpp_wire_block_decode(msg, len, w->blk, &err_off);
+	if (unlikely(rc != 0)) {
+		scppd_reject(w, req, rc, err_off, len);
+		return;
+	}
+	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
+	scpp_wire_reply_writer_init(&wr, buf, cap);
+	memset(&res, 0, sizeof(res));
+	w->env.client_id = req->client_id;
+	rc = scpp_eval_block(w->ectx, &w->env, w->blk, req->block_id, &wr, &res);
+	if (unlikely(rc != 0)) {
+		/* Nothing was applied: said once, not held. */
+		scpp_counter_add(&w->stats.eval_failed, 1);
+		status_reply(w, req, rc, "eval", "evaluation failed: %s", scpp_strerror(rc));
+		return;
+	}
+	scpp_counter_add(&w->stats.executed, 1);
+	scpp_counter_add(res.outcome == SCPP_OUTCOME_OK	     ? &w->stats.outcome_ok :
+			 res.outcome == SCPP_OUTCOME_ERRORS ? &w->stats.outcome_errors :
+							      &w->stats.outcome_aborted,
+			 1);
+	if (unlikely(res.new_schema != NULL)) {
+		/* A runtime schema change made on this shard: its triples hold
+		 * it already, and the publisher (which owns it now) takes it to
+		 * every other shard (scpp_eval_poll_schema() in the loop). */
+		w->env.schema = res.new_schema;
+		scpp_counter_add(&w->stats.schema_changes, 1);
+	}
+	scpp_delivery_reply_commit(w->dlv, req, (uint32_t)wr.len, w->now);
+}
+
+void
+scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		 const uint8_t *payload, uint32_t len)
+{
+	/* The receiver checked the payload; it cannot fail here. */
+	(void)scpp_delivery_fetch(w->dlv, req, payload, len, w->now);
+}

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker loop: what happens to every frame, as verdicts of the
+ * libraries acted upon here.
+ *
+ *   rx burst -> lib/net: drop | ARP/ICMP answer (tx at once) | datagram
+ *     -> lib/delivery: drop | fragment held | BLOCK message | FETCH
+ *        -> lib/wire: decode up to the command naming the owner
+ *        -> lib/route: this worker -> exec.c runs it (decoding on)
+ *                      another worker -> SPSC ring, owner and request in
+ *                        the mbuf's private area; the owner decodes once
+ *                      another node / no route -> E_NOT_HERE
+ *   each iteration: hand-offs in, paced tx from lib/delivery's backlog,
+ *   housekeeping (lib/delivery's timeouts), RCU quiescent state, idle
+ *   back-off.
+ *
+ * Hot-path rules (STYLE §4): no heap allocation (mbufs come from the
+ * port's mempool; everything else was allocated at start), no locks, no
+ * system calls or printf per packet. A block handed over is never routed
+ * again (no ping-pong). Replies leave from the owner's tx queue.
+ */
+
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_prefetch.h>
+
+#include "scppd.h"
+
+enum route_kind {
+	ROUTE_LOCAL,
+	ROUTE_WORKER,
+	ROUTE_REMOTE,
+	ROUTE_NONE,
+};
+
+uint64_t
+scppd_clock_ns(void)
+{
+	uint64_t c = rte_get_tsc_cycles(), hz = scppd_g.tsc_hz;
+
+	return c / hz * UINT64_C(1000000000) + c % hz * UINT64_C(1000000000) / hz;
+}
+
+/*
+ * Where a message runs: by its owner OID if it names one (docs/PROTOCOL.md
+ * §17), else by the UDP port it was sent to (lib/net admitted only the base
+ * port and local shards' ports).
+ */
+static inline enum route_kind
+route_to(struct scppd_worker *w, const struct scpp_oid *owner, uint16_t dport_be,
+	 uint16_t *widx, struct scpp_route_result *res)
+{
+	const struct scppd *d = &scppd_g;
+	uint16_t dport = rte_be_to_cpu_16(dport_be), i;
+
+	if (owner != NULL) {
+		if (scpp_route_lookup(d->routes, *owner, res) != 0)
+			return ROUTE_NONE;
+		if (res->node != d->cfg.node.id)
+			return ROUTE_REMOTE;
+		i = d->shard_worker[res->core];
+		if (unlikely(i == SCPPD_NO_WORKER))
+			return ROUTE_NONE;
+	} else {
+		if (dport == d->base_port)
+			return ROUTE_LOCAL;
+		i = d->shard_worker[dport - d->base_port - 1];
+		if (i != w->idx)
+			scpp_counter_add(&w->stats.handoff_port, 1);
+	}
+	*widx = i;
+	return i == w->idx ? ROUTE_LOCAL : ROUTE_WORKER;
+}
+
+/* Copy a reassembled message into a fresh mbuf chain for a hand-off. */
+static struct rte_mbuf *
+chain_from(struct rte_mempool *pool, const uint8_t *msg, uint32_t len)
+{
+	struct rte_mbuf *head = NULL, *m;
+	uint32_t off = 0, n;
+
+	do {
+		m = rte_pktmbuf_alloc(pool);
+		if (m == NULL)
+			goto fail;
+		n = RTE_MIN(len - off, (uint32_t)rte_pktmbuf_tailroom(m));
+		memcpy(rte_pktmbuf_append(m, (uint16_t)n), msg + off, n);
+		off += n;
+		if (head == NULL) {
+			head = m;
+		} else if (rte_pktmbuf_chain(head, m) != 0) {
+			rte_pktmbuf_free(m);
+			goto fail;
+		}
+	} while (off < len);
+	return head;
+fail:
+	rte_pktmbuf_free(head);
+	return NULL;
+}
+
+/*
+ * Pass a message to worker @p to. The frame @p m travels when it holds the
+ * message; a reassembled one (in->slot >= 0) is copied into a chain.
+ * Returns true if @p m was consumed.
+ */
+static bool
+handoff(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_in *in,
+	const struct scpp_oid *owner, uint16_t to)
+{
+	struct rte_mbuf *mb = m;
+	struct scppd_meta *md;
+
+	if (in->slot >= 0) {
+		mb = chain_from(scppd_g.ports[in->req.peer.port].pool, in->msg, in->msg_len);
+		if (mb == NULL) {
+			scpp_counter_add(&w->stats.msg_drops[SCPPD_MSG_NO_MBUF], 1);
+			return false;
+		}
+	}
+	md = scppd_meta_of(mb);
+	md->req = in->req;
+	md->owner = owner != NULL ? *owner : SCPP_OID_NIL;
+	md->by_port = owner == NULL;
+	md->msg_off = in->slot >= 0 ? 0 : (uint32_t)(in->msg - rte_pktmbuf_mtod(mb, uint8_t *));
+	md->msg_len = in->msg_len;
+	if (unlikely(rte_ring_sp_enqueue(w->out[to], mb) != 0)) {
+		scpp_counter_add(&w->stats.msg_drops[SCPPD_MSG_HANDOFF_FULL], 1);
+		rte_pktmbuf_free(mb);
+		return true;
+	}
+	scpp_counter_add(&w->stats.handoff_out, 1);
+	return mb == m;
+}
+
+/* A complete BLOCK message received here. Returns true if @p m was consumed. */
+static bool
+rx_block(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_in *in)
+{
+	struct scpp_route_result res;
+	struct scpp_oid owner = SCPP_OID_NIL;
+	uint32_t err_off = 0;
+	uint16_t to = 0;
+	int rc;
+
+	rc = scpp_wire_block_decode_begin(&w->cur, in->msg, in->msg_len, w->blk, &err_off);
+	if (rc == 0)
+		rc = scpp_wire_block_decode_owner(&w->cur, w->blk, &owner, &err_off);
+	if (unlikely(rc < 0)) {
+		scppd_reject(w, &in->req, rc, err_off, in->msg_len);
+		return false;
+	}
+	switch (route_to(w, rc == 1 ? &owner : NULL, in->req.peer.local_udp_port, &to, &res)) {
+	case ROUTE_LOCAL:
+		scppd_exec_block(w, &in->req, in->msg, in->msg_len, true);
+		return false;
+	case ROUTE_WORKER:
+		return handoff(w, m, in, rc == 1 ? &owner : NULL, to);
+	default:
+		scppd_not_here(w, &in->req, owner, &res);
+		return false;
+	}
+}
+
+/* A FETCH received here: it goes where its block's owner is. */
+static bool
+rx_fetch(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_in *in)
+{
+	struct scpp_route_result res;
+	bool has = !scpp_oid_is_nil(in->owner);
+	uint16_t to = 0;
+
+	switch (route_to(w, has ? &in->owner : NULL, in->req.peer.local_udp_port, &to, &res)) {
+	case ROUTE_LOCAL:
+		scppd_exec_fetch(w, &in->req, in->msg, in->msg_len);
+		return false;
+	case ROUTE_WORKER:
+		return handoff(w, m, in, has ? &in->owner : NULL, to);
+	default:
+		/* No local shard holds its reply: nothing this node can send. */
+		scpp_counter_add(&w->stats.fetch_remote, 1);
+		scpp_delivery_notice(w->dlv, &in->req, SCPP_NOTICE_NO_REPLY, w->now);
+		return false;
+	}
+}
+
+static void
+tx_answer(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m, uint16_t len)
+{
+	m->data_len = len;
+	m->pkt_len = len;
+	m->ol_flags = 0;
+	rte_eth_tx_buffer(scppd_g.ports[pi].port_id, w->txq[pi], w->txb[pi], m);
+}
+
+/* One received frame (single-item helper of the rx burst loop). */
+static inline void
+rx_one(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	struct scpp_delivery_in in;
+	struct scpp_net_meta nm;
+	bool consumed = false;
+
+	switch (scpp_net_rx(&scppd_g.net, pi, frame, m->pkt_len, m->data_len, m->ol_flags, &nm,
+			    &w->net_st)) {
+	case SCPP_NET_ANSWER:
+		tx_answer(w, pi, m, nm.answer_len);
+		return;
+	case SCPP_NET_DROP:
+		rte_pktmbuf_free(m);
+		return;
+	case SCPP_NET_DELIVER:
+		break;
+	}
+	switch (scpp_delivery_rx(w->dlv, &nm, frame + nm.l4_off, w->now, &in)) {
+	case SCPP_DELIVERY_BLOCK:
+		consumed = rx_block(w, m, &in);
+		scpp_delivery_release(w->dlv, in.slot);
+		break;
+	case SCPP_DELIVERY_FETCH:
+		consumed = rx_fetch(w, m, &in);
+		break;
+	default:
+		break; /* dropped (counted) or a fragment kept (copied) */
+	}
+	if (!consumed)
+		rte_pktmbuf_free(m);
+}
+
+static inline void
+rx_burst(struct scppd_worker *w, uint16_t pi, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n && i < SCPPD_PREFETCH; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + SCPPD_PREFETCH < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SCPPD_PREFETCH], void *));
+		rx_one(w, pi, pkts[i]);
+	}
+}
+
+/* A message another worker routed here. */
+static inline void
+handoff_one(struct scppd_worker *w, struct rte_mbuf *mb)
+{
+	const struct scppd_meta *md = scppd_meta_of(mb);
+	const uint8_t *msg;
+
+	scpp_counter_add(&w->stats.handoff_in, 1);
+	if (mb->nb_segs == 1)
+		msg = rte_pktmbuf_mtod_offset(mb, const uint8_t *, md->msg_off);
+	else
+		msg = rte_pktmbuf_read(mb, 0, md->msg_len, w->msg_buf);
+	if (md->req.kind == SCPP_WIRE_FETCH)
+		scppd_exec_fetch(w, &md->req, msg, md->msg_len);
+	else
+		scppd_exec_block(w, &md->req, msg, md->msg_len, false);
+	rte_pktmbuf_free(mb);
+}
+
+/*
+ * Send what lib/delivery has queued for one port: frames are built into
+ * fresh mbufs only as far as the tx queue takes them; the rest are freed
+ * and built again later (nothing queued is lost to a full ring).
+ */
+static unsigned int
+tx_pace(struct scppd_worker *w, unsigned int pi)
+{
+	const struct scppd_port *p = &scppd_g.ports[pi];
+	const uint64_t ol = scpp_net_tx_offload_flags(&scppd_g.net, (uint16_t)pi);
+	struct rte_mbuf *ms[SCPPD_BURST];
+	uint8_t *frames[SCPPD_BURST];
+	uint16_t lens[SCPPD_BURST], made, sent, n, i;
+	unsigned int total = 0;
+	uint32_t pend;
+
+	for (int r = 0; r < SCPPD_TX_ROUNDS; r++) {
+		pend = scpp_delivery_tx_pending(w->dlv, (uint16_t)pi);
+		if (pend == 0)
+			break;
+		n = (uint16_t)RTE_MIN((uint32_t)SCPPD_BURST, pend);
+		if (unlikely(rte_pktmbuf_alloc_bulk(p->pool, ms, n) != 0)) {
+			scpp_counter_add(&w->stats.tx_no_mbuf, 1);
+			break;
+		}
+		for (i = 0; i < n; i++)
+			frames[i] = rte_pktmbuf_mtod(ms[i], uint8_t *);
+		made = scpp_delivery_tx_prepare(w->dlv, (uint16_t)pi, frames, n, lens, w->now);
+		for (i = 0; i < made; i++) {
+			ms[i]->data_len = lens[i];
+			ms[i]->pkt_len = lens[i];
+			if (ol != 0) {
+				ms[i]->ol_flags = ol;
+				ms[i]->l2_len = RTE_ETHER_HDR_LEN;
+				ms[i]->l3_len = sizeof(struct rte_ipv4_hdr);
+			}
+		}
+		sent = rte_eth_tx_burst(p->port_id, w->txq[pi], ms, made);
+		scpp_delivery_tx_done(w->dlv, (uint16_t)pi, sent);
+		if (sent < n)
+			rte_pktmbuf_free_bulk(ms + sent, n - sent);
+		total += sent;
+		if (sent < made)
+			break; /* the ring is full: the rest waits */
+	}
+	return total;
+}
+
+static void
+tx_flush_answers(struct scppd_worker *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < scppd_g.nb_ports; i++)
+		rte_eth_tx_buffer_flush(scppd_g.ports[i].port_id, w->txq[i], w->txb[i]);
+}
+
+int
+scppd_worker_main(void *arg)
+{
+	struct scppd_worker *w = arg;
+	struct scppd *d = &scppd_g;
+	struct rte_mbuf *pkts[SCPPD_BURST];
+	uint64_t last_drain = rte_rdtsc();
+	uint32_t idle = 0, sleep_us = 1;
+	const uint32_t max_sleep = d->cfg.idle.max_sleep_us;
+	const bool backoff = d->cfg.idle.enabled;
+	unsigned int i, work;
+	uint16_t n;
+
+	rte_rcu_qsbr_thread_register(d->qsbr, w->idx);
+	rte_rcu_qsbr_thread_online(d->qsbr, w->idx);
+	SCPPD_LOG(INFO, "worker %u: lcore %u, shard %u, %u rx queues", w->idx, w->lcore, w->shard,
+		  w->nb_rxq);
+	/* Relaxed is enough for the stop flag: it carries no data with it,
+	 * and the worker only needs to see it eventually. */
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		work = 0;
+		w->now = rte_rdtsc();
+		for (i = 0; i < w->nb_rxq; i++) {
+			n = rte_eth_rx_burst(d->ports[w->rxq[i].port].port_id, w->rxq[i].queue,
+					     pkts, SCPPD_BURST);
+			if (n != 0) {
+				rx_burst(w, w->rxq[i].port, pkts, n);
+				work += n;
+			}
+		}
+		for (i = 0; i < w->nb_in; i++) {
+			uint16_t k;
+
+			n = (uint16_t)rte_ring_sc_dequeue_burst(w->in[i], (void **)pkts, SCPPD_BURST,
+								NULL);
+			for (k = 0; k < n; k++)
+				handoff_one(w, pkts[k]);
+			work += n;
+		}
+		for (i = 0; i < d->nb_ports; i++)
+			work += tx_pace(w, i);
+		scpp_delivery_tick(w->dlv, w->now);
+		/* Flush partial bursts of answers when the queues ran dry or on
+		 * the drain timer. */
+		if (work == 0 || w->now - last_drain > d->drain_tsc) {
+			tx_flush_answers(w);
+			last_drain = w->now;
+		}
+		rte_rcu_qsbr_quiescent(d->qsbr, w->idx);
+		if (unlikely(scpp_eval_poll_schema(&w->env) < 0))
+			scpp_counter_add(&w->stats.schema_adopt_errors, 1);
+		if (work != 0) {
+			idle = 0;
+			sleep_us = 1;
+			scpp_counter_add(&w->stats.busy_polls, 1);
+			continue;
+		}
+		if (!backoff || ++idle < SCPPD_IDLE_SPIN)
+			continue;
+		if (idle < 2 * SCPPD_IDLE_SPIN) {
+			rte_pause();
+			continue;
+		}
+		/* Idle: sleep, doubling up to idle.max_sleep_us, so a node
+		 * sharing its CPU (tests, the run script) leaves it to others. */
+		rte_rcu_qsbr_thread_offline(d->qsbr, w->idx);
+		rte_delay_us_sleep(sleep_us);
+		rte_rcu_qsbr_thread_online(d->qsbr, w->idx);
+		scpp_counter_add(&w->stats.idle_sleeps, 1);
+		sleep_us = RTE_MIN(sleep_us * 2, max_sleep);
+	}
+	/* Drain: send what is buffered, drop what other workers handed over
+	 * (they stopped too; nothing is executed after the stop). */
+	tx_flush_answers(w);
+	for (i = 0; i < d->nb_ports; i++)
+		tx_pace(w, i);
+	for (i = 0; i < w->nb_in; i++) {
+		while ((n = (uint16_t)rte_ring_sc_dequeue_burst(w->in[i], (void **)pkts,
+								 SCPPD_BURST, NULL)) != 0)
+			rte_pktmbuf_free_bulk(pkts, n);
+	}
+	rte_rcu_qsbr_thread_offline(d->qsbr, w->idx);
+	rte_rcu_qsbr_thread_unregister(d->qsbr, w->idx);
+	SCPPD_LOG(INFO, "worker %u: stopped", w->idx);
+	return 0;
+}

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * At-most-once: held replies, client windows, admission, cookies and the
+ * amplification limit (docs/PROTOCOL.md §16).
+ *
+ * Two structures, two jobs. The **reply cache** holds the bytes of recent
+ * replies so that a retransmission or a FETCH gets them again; it is
+ * bounded in entries and bytes and drops replies oldest first, normally
+ * when they are older than the retention time (cache_expired), earlier
+ * only when memory is full (cache_pressure). The **client window** says
+ * which block ids ran: per (address, port, client id) the highest id and a
+ * bitmap of the SCPP_DELIVERY_WINDOW ids below it, as IPsec's anti-replay
+ * window (RFC 4303 §3.4.3). The window, not the cache, is what makes a
+ * block run at most once: when a reply is gone, its bit still says the
+ * block ran, and the retransmission gets NOTICE REPLY_LOST. Windows are
+ * kept at least the retention time after the client's last executed block;
+ * a new client finding every window younger than that is refused (BUSY)
+ * rather than allowed to push out someone else's window.
+ *
+ * Replies are written by the evaluator straight into the cache's arena
+ * (scpp_delivery_reply_buf()): the arena keeps reply_max free bytes at its
+ * head for that, so a reply is copied once, from the arena into frames.
+ *
+ * Amplification: a response to a source without a valid cookie may cost at
+ * most SCPP_DELIVERY_AMPLIFICATION times the request's bytes (UDP payload
+ * bytes both ways, QUIC's rule, RFC 9000 §8.1); otherwise the response is
+ * a NOTICE COOKIE (60 bytes, which always fits: a request is at least a
+ * 32-byte header). Cookies are SipHash-128 of the source address, port and
+ * client id under a key that changes every SCPP_DELIVERY_COOKIE_PERIOD_S,
+ * derived from the node's secret, so every worker computes the same cookie
+ * and keeps no state for it.
+ */
+#include <errno.h>
+
+#include <sodium.h>
+
+#include "delivery_priv.h"
+
+_Static_assert(SCPP_WIRE_HDR_LEN + SCPP_WIRE_NOTICE_COOKIE_LEN <=
+		       SCPP_DELIVERY_AMPLIFICATION * SCPP_WIRE_HDR_LEN,
+	       "a COOKIE notice fits the budget of the smallest request");
+_Static_assert(sizeof(struct dlv_ckey) == 24, "cache key layout");
+
+#define TICK_MAX 8 /* expiries per tick, per structure */
+#define CLIENT_KEY_LEN 16 /* struct dlv_ckey without block_id */
+
+/* ---- memory ---- */
+
+size_t
+dlv_cache_mem(const struct scpp_delivery_conf *c)
+{
+	return dlv_al(sizeof(struct dlv_ent) * c->cache_entries) + dlv_al(c->cache_bytes) +
+	       dlv_al(dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))) +
+	       dlv_al(sizeof(struct dlv_client) * c->clients) +
+	       dlv_al(dlv_tab_mem(c->clients, CLIENT_KEY_LEN));
+}
+
+void
+dlv_cache_init(struct scpp_delivery *d, uint8_t **mem)
+{
+	const struct scpp_delivery_conf *c = &d->conf;
+	struct dlv_cache *ca = &d->cache;
+	struct dlv_clients *cl = &d->clients;
+	uint64_t seed[5];
+
+	ca->cap = c->cache_entries;
+	ca->ent = dlv_carve(mem, sizeof(*ca->ent) * c->cache_entries);
+	ca->size = c->cache_bytes;
+	ca->arena = dlv_carve(mem, c->cache_bytes);
+	dlv_seed(d, "cache", seed, 5);
+	dlv_tab_init(&ca->index, dlv_carve(mem, dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))),
+		     c->cache_entries, sizeof(struct dlv_ckey), seed);
+	cl->cap = c->clients;
+	cl->c = dlv_carve(mem, sizeof(*cl->c) * c->clients);
+	dlv_seed(d, "clients", seed, 5);
+	dlv_tab_init(&cl->index, dlv_carve(mem, dlv_tab_mem(c->clients, CLIENT_KEY_LEN)), c->clients,
+		     CLIENT_KEY_LEN, seed);
+	cl->lru_head = cl->lru_tail = DLV_NONE;
+	for (uint32_t i = 0; i < cl->cap; i++)
+		cl->c[i].next = i + 1 < cl->cap ? i + 1 : DLV_NONE;
+	cl->free_head = 0;
+}
+
+/* ---- held replies ---- */
+
+static inline bool
+expired(const struct scpp_delivery *d, uint64_t tsc, uint64_t now)
+{
+	return now - tsc > d->retention;
+}
+
+/* Drop the oldest held reply. */
+static void
+ent_drop(struct scpp_delivery *d, uint64_t now)
+{
+	struct dlv_cache *ca = &d->cache;
+	struct dlv_ent *e = &ca->ent[ca->head];
+
+	if (e->indexed)
+		dlv_tab_del(&ca->index, &e->key);
+	dlv_count(expired(d, e->tsc, now) ? &d->st.cache_expired : &d->st.cache_pressure);
+	dlv_gauge64(&ca->used, ca->used - e->len);
+	ca->head = ca->head + 1 == ca->cap ? 0 : ca->head + 1;
+	dlv_gauge32(&ca->count, ca->count - 1);
+	/* Everything before the new oldest entry is free; a queued reply
+	 * whose position is below this is gone (delivery_tx.c checks). */
+	ca->low = ca->count > 0 ? ca->ent[ca->head].pos : ca->tail;
+}
+
+uint8_t *
+scpp_delivery_reply_buf(struct scpp_delivery *d, uint32_t *cap, uint64_t now)
+{
+	struct dlv_cache *ca = &d->cache;
+	uint64_t r = d->conf.reply_max, pos = ca->tail, off = pos % ca->size;
+
+	/* A reply never straddles the end of the arena. */
+	if (off + r > ca->size)
+		pos += ca->size - off;
+	/* Free [pos, pos + r): drop every entry that starts before
+	 * pos + r - size (entries and bytes are in the same order). */
+	while (ca->count > 0 && pos + r > ca->size && ca->ent[ca->head].pos < pos + r - ca->size)
+		ent_drop(d, now);
+	ca->resv = pos;
+	*cap = (uint32_t)r;
+	return ca->arena + pos % ca->size;
+}
+
+/* Record the reply in the reply buffer as the newest entry. */
+static struct dlv_ent *
+ent_add(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t len, bool indexed,
+	uint64_t now)
+{
+	struct dlv_cache *ca = &d->cache;
+	struct dlv_ent *e;
+	uint32_t idx;
+
+	SCPP_VERIFY(len <= d->conf.reply_max);
+	if (ca->count == ca->cap)
+		ent_drop(d, now);
+	idx = ca->head + ca->count;
+	if (idx >= ca->cap)
+		idx -= ca->cap;
+	e = &ca->ent[idx];
+	e->key = dlv_ckey_of(req, req->block_id);
+	e->pos = ca->resv;
+	e->len = len;
+	e->tsc = now;
+	e->chunk = dlv_chunk(d, &req->peer);
+	e->indexed = indexed;
+	dlv_gauge32(&ca->count, ca->count + 1);
+	dlv_gauge64(&ca->used, ca->used + len);
+	ca->tail = ca->resv + len;
+	ca->low = ca->ent[ca->head].pos;
+	if (indexed)
+		dlv_tab_insert(&ca->index, &e->key, idx);
+	return e;
+}
+
+void
+dlv_cache_tick(struct scpp_delivery *d, uint64_t now)
+{
+	struct dlv_clients *cl = &d->clients;
+
+	for (int i = 0; i < TICK_MAX && d->cache.count > 0 &&
+	     expired(d, d->cache.ent[d->cache.head].tsc, now); i++)
+		ent_drop(d, now);
+	for (int i = 0; i < TICK_MAX && cl->lru_head != DLV_NONE &&
+	     expired(d, cl->c[cl->lru_head].tsc, now); i++) {
+		uint32_t idx = cl->lru_head;
+		struct dlv_client *c = &cl->c[idx];
+
+		dlv_tab_del(&cl->index, &c->key);
+		cl->lru_head = c->next;
+		if (cl->lru_head == DLV_NONE)
+			cl->lru_tail = DLV_NONE;
+		else
+			cl->c[cl->lru_head].prev = DLV_NONE;
+		c->next = cl->free_head;
+		cl->free_head = idx;
+		dlv_gauge32(&cl->count, cl->count - 1);
+		dlv_count(&d->st.clients_expired);
+	}
+}
+
+/* ---- client windows ---- */
+
+enum win { WIN_NEW, WIN_DONE, WIN_STALE };
+
+static enum win
+win_check(const struct dlv_client *c, uint64_t id)
+{
+	int64_t dd = (int64_t)(id - c->top); /* serial-number order (RFC 1982) */
+	uint64_t back;
+
+	if (!c->has_top || dd > 0)
+		return WIN_NEW;
+	back = (uint64_t)-dd;
+	if (back >= SCPP_DELIVERY_WINDOW)
+		return WIN_STALE;
+	return (c->bits[back / 64] >> (back % 64)) & 1 ? WIN_DONE : WIN_NEW;
+}
+
+/* Slide the window up by @p n ids: bit i becomes bit i + n. */
+static void
+win_shift(struct dlv_client *c, uint64_t n)
+{
+	unsigned int q, r;
+
+	if (n >= SCPP_DELIVERY_WINDOW) {
+		memset(c->bits, 0, sizeof(c->bits));
+		return;
+	}
+	q = (unsigned int)(n / 64);
+	r = (unsigned int)(n % 64);
+	for (int j = DLV_WIN_WORDS - 1; j >= 0; j--) {
+		uint64_t hi = j - (int)q >= 0 ? c->bits[j - q] : 0;
+		uint64_t lo = j - (int)q - 1 >= 0 ? c->bits[j - q - 1] : 0;
+
+		c->bits[j] = r == 0 ? hi : (hi << r) | (lo >> (64 - r));
+	}
+}
+
+static void
+win_mark(struct dlv_client *c, uint64_t id)
+{
+	int64_t dd = (int64_t)(id - c->top);
+	uint64_t back;
+
+	if (!c->has_top) {
+		c->has_top = 1;
+		c->top = id;
+		memset(c->bits, 0, sizeof(c->bits));
+		back = 0;
+	} else if (dd > 0) {
+		win_shift(c, (uint64_t)dd);
+		c->top = id;
+		back = 0;
+	} else {
+		back = (uint64_t)-dd;
+	}
+	SCPP_ASSERT(back < SCPP_DELIVERY_WINDOW);
+	c->bits[back / 64] |= UINT64_C(1) << (back % 64);
+}
+
+static void
+lru_unlink(struct dlv_clients *cl, uint32_t idx)
+{
+	struct dlv_client *c = &cl->c[idx];
+
+	if (c->prev != DLV_NONE)
+		cl->c[c->prev].next = c->next;
+	else
+		cl->lru_head = c->next;
+	if (c->next != DLV_NONE)
+		cl->c[c->next].prev = c->prev;
+	else
+		cl->lru_tail = c->prev;
+}
+
+static void
+lru_append(struct dlv_clients *cl, uint32_t idx)
+{
+	struct dlv_client *c = &cl->c[idx];
+
+	c->prev = cl->lru_tail;
+	c->next = DLV_NONE;
+	if (cl->lru_tail != DLV_NONE)
+		cl->c[cl->lru_tail].next = idx;
+	else
+		cl->lru_head = idx;
+	cl->lru_tail = idx;
+}
+
+static uint32_t
+client_find(const struct scpp_delivery *d, const struct dlv_ckey *k)
+{
+	uint32_t *v = dlv_tab_find(&d->clients.index, k);
+
+	return v != NULL ? *v : DLV_NONE;
+}
+
+/*
+ * A window for a new client: a free slot, else the least recently used one
+ * if its time is up. DLV_NONE when every window is still live.
+ */
+static uint32_t
+client_new(struct scpp_delivery *d, const struct dlv_ckey *k, uint64_t now)
+{
+	struct dlv_clients *cl = &d->clients;
+	struct dlv_client *c;
+	uint32_t idx = cl->free_head;
+
+	if (idx != DLV_NONE) {
+		cl->free_head = cl->c[idx].next;
+		dlv_gauge32(&cl->count, cl->count + 1);
+	} else {
+		idx = cl->lru_head;
+		if (!expired(d, cl->c[idx].tsc, now))
+			return DLV_NONE;
+		dlv_tab_del(&cl->index, &cl->c[idx].key);
+		lru_unlink(cl, idx);
+		dlv_count(&d->st.clients_expired);
+	}
+	c = &cl->c[idx];
+	memset(c, 0, sizeof(*c));
+	c->key = *k;
+	c->key.block_id = 0;
+	c->tsc = now;
+	dlv_tab_insert(&cl->index, &c->key, idx);
+	lru_append(cl, idx);
+	dlv_count(&d->st.clients_new);
+	return idx;
+}
+
+/* ---- cookies ---- */
+
+static void
+period_key(const struct scpp_delivery *d, uint64_t period, uint8_t out[SCPP_DELIVERY_KEY_LEN])
+{
+	uint8_t in[16] = "scpp-cookie";
+
+	memcpy(in + 8, &period, sizeof(period));
+	crypto_shorthash_siphashx24(out, in, sizeof(in), d->conf.cookie_key);
+}
+
+static void
+cookie_with(const uint8_t key[SCPP_DELIVERY_KEY_LEN], const struct scpp_net_peer *p,
+	    uint64_t client_id, uint8_t out[SCPP_WIRE_COOKIE_LEN])
+{
+	uint8_t in[14];
+
+	memcpy(in, &p->ip, 4);
+	memcpy(in + 4, &p->udp_port, 2);
+	memcpy(in + 6, &client_id, 8);
+	crypto_shorthash_siphashx24(out, in, sizeof(in), key);
+}
+
+static inline uint64_t
+period_of(const struct scpp_delivery *d, uint64_t now)
+{
+	return (now - d->conf.epoch_tsc) / d->period;
+}
+
+static void
+keys_update(struct scpp_delivery *d, uint64_t now)
+{
+	uint64_t k = period_of(d, now);
+
+	if (k == d->key_period)
+		return;
+	period_key(d, k, d->key_now);
+	period_key(d, k - 1, d->key_prev);
+	d->key_period = k;
+}
+
+void
+dlv_cookie_make(const struct scpp_delivery *d, uint64_t period, const struct scpp_net_peer *p,
+		uint64_t client_id, uint8_t out[SCPP_WIRE_COOKIE_LEN])
+{
+	uint8_t key[SCPP_DELIVERY_KEY_LEN];
+
+	period_key(d, period, key);
+	cookie_with(key, p, client_id, out);
+}
+
+void
+scpp_delivery_cookie(const struct scpp_delivery *d, const struct scpp_net_peer *peer,
+		     uint64_t client_id, uint64_t now, uint8_t out[SCPP_WIRE_COOKIE_LEN])
+{
+	dlv_cookie_make(d, period_of(d, now), peer, client_id, out);
+}
+
+bool
+dlv_cookie_valid(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now)
+{
+	uint8_t c[SCPP_WIRE_COOKIE_LEN];
+	bool ok = false;
+
+	if (!req->has_cookie)
+		return false;
+	keys_update(d, now);
+	cookie_with(d->key_now, &req->peer, req->client_id, c);
+	if (sodium_memcmp(c, req->cookie, sizeof(c)) == 0) {
+		ok = true;
+	} else {
+		cookie_with(d->key_prev, &req->peer, req->client_id, c);
+		ok = sodium_memcmp(c, req->cookie, sizeof(c)) == 0;
+	}
+	dlv_count(ok ? &d->st.cookies_valid : &d->st.cookies_invalid);
+	return ok;
+}
+
+/* ---- responses ---- */
+
+static void
+notice(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+       const struct scpp_wire_notice *n)
+{
+	if (dlv_tx_notice(d, &req->peer, req->client_id, req->block_id, n))
+		dlv_count(&d->st.notices[n->code]);
+}
+
+void
+scpp_delivery_notice(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint8_t code,
+		     uint64_t now)
+{
+	struct scpp_wire_notice n = {.code = code};
+
+	(void)now;
+	SCPP_VERIFY(code > SCPP_NOTICE_COOKIE && code < SCPP_NOTICE_COUNT);
+	notice(d, req, &n);
+}
+
+static void
+cookie_notice(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t bytes,
+	      uint16_t chunk, uint64_t now)
+{
+	struct scpp_wire_notice n = {.code = SCPP_NOTICE_COOKIE};
+
+	keys_update(d, now);
+	cookie_with(d->key_now, &req->peer, req->client_id, n.cookie);
+	if (bytes != UINT32_MAX) {
+		n.reply_bytes = bytes;
+		n.reply_dgrams = dlv_nseq(bytes, chunk);
+	}
+	dlv_count(&d->st.amp_limited);
+	notice(d, req, &n);
+}
+
+/* May a response of @p cost UDP payload bytes go to @p req's source? */
+static bool
+within_budget(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t cost,
+	      uint64_t now)
+{
+	/* The cookie is checked only when the response needs it. */
+	return cost <= (uint64_t)SCPP_DELIVERY_AMPLIFICATION * req->req_bytes ||
+	       dlv_cookie_valid(d, req, now);
+}
+
+/*
+ * Send datagrams [first, first + count) of a held reply, or a COOKIE
+ * notice instead when that is more than the amplification limit allows.
+ * @p held: the reply stays held (a retransmission can get it).
+ */
+static void
+respond(struct scpp_delivery *d, const struct scpp_delivery_req *req, const struct dlv_ent *e,
+	uint32_t first, uint32_t count, bool held, uint64_t now)
+{
+	if (!within_budget(d, req, dlv_reply_cost(e->len, e->chunk, first, count), now)) {
+		cookie_notice(d, req, held ? e->len : UINT32_MAX, e->chunk, now);
+		return;
+	}
+	(void)dlv_tx_reply(d, &req->peer, req->client_id, req->block_id, e->pos, e->len, e->chunk,
+			   first, count);
+}
+
+/* ---- admission, commit, FETCH ---- */
+
+enum scpp_delivery_admit
+scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now)
+{
+	struct dlv_ckey k = dlv_ckey_of(req, req->block_id);
+	uint32_t *v = dlv_tab_find(&d->cache.index, &k), idx;
+	struct dlv_client *c;
+
+	d->pending_client = DLV_NONE;
+	if (v != NULL) {
+		const struct dlv_ent *e = &d->cache.ent[*v];
+
+		dlv_count(&d->st.cache_hits);
+		/* Numbered in the chunks it was first cut into: a port with a
+		 * smaller MTU cannot carry them. */
+		if (e->chunk > dlv_chunk(d, &req->peer))
+			scpp_delivery_notice(d, req, SCPP_NOTICE_REPLY_LOST, now);
+		else
+			respond(d, req, e, 0, UINT32_MAX, true, now);
+		return SCPP_DELIVERY_ANSWERED;
+	}
+	idx = client_find(d, &k);
+	if (idx != DLV_NONE) {
+		c = &d->clients.c[idx];
+		switch (win_check(c, req->block_id)) {
+		case WIN_DONE:
+			scpp_delivery_notice(d, req, SCPP_NOTICE_REPLY_LOST, now);
+			return SCPP_DELIVERY_ANSWERED;
+		case WIN_STALE:
+			scpp_delivery_notice(d, req, SCPP_NOTICE_STALE, now);
+			return SCPP_DELIVERY_ANSWERED;
+		default:
+			break;
+		}
+	} else {
+		idx = client_new(d, &k, now);
+		if (idx == DLV_NONE) {
+			struct dlv_clients *cl = &d->clients;
+			uint64_t left = d->retention - (now - cl->c[cl->lru_head].tsc);
+			struct scpp_wire_notice n = {.code = SCPP_NOTICE_BUSY};
+
+			n.retry_ms = (uint16_t)SCPP_MIN(left * 1000 / d->conf.tsc_hz + 1, 65535u);
+			notice(d, req, &n);
+			return SCPP_DELIVERY_ANSWERED;
+		}
+	}
+	d->pending_client = idx;
+	d->pending_block = req->block_id;
+	dlv_count(&d->st.admitted);
+	return SCPP_DELIVERY_EXECUTE;
+}
+
+void
+scpp_delivery_reply_commit(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			   uint32_t len, uint64_t now)
+{
+	struct dlv_clients *cl = &d->clients;
+	struct dlv_client *c;
+	const struct dlv_ent *e;
+
+	/* Only after scpp_delivery_admit() said EXECUTE for this request. */
+	SCPP_VERIFY(d->pending_client != DLV_NONE && d->pending_block == req->block_id);
+	c = &cl->c[d->pending_client];
+	win_mark(c, req->block_id);
+	c->tsc = now;
+	lru_unlink(cl, d->pending_client);
+	lru_append(cl, d->pending_client);
+	d->pending_client = DLV_NONE;
+	e = ent_add(d, req, len, true, now);
+	dlv_count(&d->st.replies_kept);
+	respond(d, req, e, 0, UINT32_MAX, true, now);
+}
+
+void
+scpp_delivery_reply_status(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			   uint32_t len, uint64_t now)
+{
+	const struct dlv_ent *e;
+
+	d->pending_client = DLV_NONE;
+	e = ent_add(d, req, len, false, now);
+	respond(d, req, e, 0, UINT32_MAX, false, now);
+}
+
+int
+scpp_delivery_fetch(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+		    const uint8_t *payload, uint32_t len, uint64_t now)
+{
+	struct scpp_wire_fetch f;
+	struct dlv_ckey k = dlv_ckey_of(req, req->block_id);
+	const struct dlv_ent *e;
+	uint64_t cost = 0;
+	uint32_t *v, idx;
+
+	if (scpp_wire_fetch_decode(payload, len, &f) != 0)
+		return -EINVAL;
+	v = dlv_tab_find(&d->cache.index, &k);
+	if (v == NULL || d->cache.ent[*v].chunk > dlv_chunk(d, &req->peer)) {
+		idx = client_find(d, &k);
+		scpp_delivery_notice(d, req,
+				     idx != DLV_NONE &&
+						     win_check(&d->clients.c[idx], req->block_id) ==
+							     WIN_DONE ?
+					     SCPP_NOTICE_REPLY_LOST :
+					     SCPP_NOTICE_NO_REPLY,
+				     now);
+		return 0;
+	}
+	e = &d->cache.ent[*v];
+	for (unsigned int i = 0; i < f.nranges; i++)
+		cost += dlv_reply_cost(e->len, e->chunk, f.range[i].first, f.range[i].count);
+	if (cost == 0)
+		return 0; /* only sequence numbers past the end: nothing to send */
+	if (!within_budget(d, req, cost, now)) {
+		cookie_notice(d, req, e->len, e->chunk, now);
+		return 0;
+	}
+	/* All ranges or none: a half-answered FETCH would only be asked again. */
+	if (dlv_tx_free_jobs(d) < f.nranges) {
+		dlv_count(&d->st.backlog_full);
+		return 0;
+	}
+	for (unsigned int i = 0; i < f.nranges; i++) {
+		uint32_t nseq = dlv_nseq(e->len, e->chunk), first = f.range[i].first;
+		uint32_t n = first >= nseq ? 0 : SCPP_MIN(f.range[i].count, nseq - first);
+
+		if (n == 0)
+			continue;
+		(void)dlv_tx_reply(d, &req->peer, req->client_id, req->block_id, e->pos, e->len,
+				   e->chunk, first, n);
+		scpp_counter_add(&d->st.fetch_dgrams, n);
+	}
+	return 0;
+}

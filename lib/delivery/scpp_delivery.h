@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SCPP_DELIVERY_H
+#define SCPP_DELIVERY_H
+
+/**
+ * @file
+ * Delivery: from datagrams to messages and from replies back to datagrams,
+ * with the guarantees of docs/PROTOCOL.md §16. One instance per worker
+ * (single-threaded, lock-free by ownership; all memory taken at create).
+ *
+ * Receiving (any worker, scpp_delivery_rx()). A datagram delivered by
+ * lib/net is checked (header, kind, fragment limits) and becomes one of:
+ * dropped (counted by reason), held (a fragment waiting for the rest),
+ * a complete BLOCK message, or a FETCH. Fragments are reassembled per
+ * 5-tuple and (client id, block id), in bounded slots, with a per-source
+ * quota and a timeout; the message is answered to its sender.
+ *
+ * Owning (the worker that runs the block):
+ * - scpp_delivery_admit() decides whether a BLOCK message runs: a request
+ *   whose reply is held is answered from it (a retransmission), one whose
+ *   block already ran but whose reply is gone gets NOTICE REPLY_LOST, one
+ *   below the client's replay window NOTICE STALE, a new client when every
+ *   client slot is live NOTICE BUSY; only a new block is executed.
+ *   At-most-once is keyed by (source address, source port, client id,
+ *   block id) and holds for as long as the client's window is kept: at
+ *   least @c retention_ms after the client's last request.
+ * - the caller evaluates the block straight into scpp_delivery_reply_buf()
+ *   and calls scpp_delivery_reply_commit(): the reply is recorded in the
+ *   window, kept at least @c retention_ms (less only when the configured
+ *   memory is full, counted as cache_pressure) and queued for sending.
+ * - scpp_delivery_fetch() answers a FETCH from the held reply;
+ *   scpp_delivery_reply_status() queues a reply that is not an execution
+ *   (a decode error, E_NOT_HERE), after scpp_delivery_error_allowed().
+ *
+ * Anti-amplification: every response to a request whose source has not
+ * proven its address (no valid cookie) is at most 3 times the request's
+ * bytes; a larger one is replaced by a NOTICE COOKIE, which the client
+ * answers by sending the request again with the cookie.
+ *
+ * Sending (scpp_delivery_tx_prepare() / scpp_delivery_tx_done()). Responses
+ * wait in a bounded backlog of jobs, per port, served round-robin a few
+ * datagrams at a time; frames are built only when the caller has room for
+ * them, and what the tx queue did not take is built again next time, so a
+ * full tx ring delays a reply but never loses part of it.
+ *
+ * Time is the caller's TSC reading (@p now), so tests drive it. Nothing
+ * here blocks, logs or allocates after scpp_delivery_create().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scpp_common.h"
+#include "scpp_net.h"
+#include "scpp_wire.h"
+
+/** Bytes of the node-wide cookie key (every worker gets the same one). */
+#define SCPP_DELIVERY_KEY_LEN 16
+/** Block ids a client's replay window covers below its highest one. */
+#define SCPP_DELIVERY_WINDOW 1024
+/** A response to an unproven source is at most this many times the request. */
+#define SCPP_DELIVERY_AMPLIFICATION 3
+/** Seconds a cookie key is current; a cookie is accepted for two periods. */
+#define SCPP_DELIVERY_COOKIE_PERIOD_S 60
+/** Datagrams one job sends per turn of the round-robin. */
+#define SCPP_DELIVERY_QUANTUM 8
+/** Most frames one scpp_delivery_tx_prepare() call builds. */
+#define SCPP_DELIVERY_TX_BURST 64
+
+/** Memory for one instance: zeroed, 64-byte aligned blocks. */
+struct scpp_delivery_mem_ops {
+	void *(*alloc)(void *ctx, const char *name, size_t size, int socket);
+	void (*free)(void *ctx, void *p, size_t size);
+	void *ctx;
+};
+
+/** DPDK memory (rte_zmalloc_socket): what workers use. Needs EAL. */
+extern const struct scpp_delivery_mem_ops scpp_delivery_mem_rte;
+/** Ordinary memory (mmap): tests and tools without EAL. */
+extern const struct scpp_delivery_mem_ops scpp_delivery_mem_libc;
+
+/** Settings of one instance (docs/CONFIG.md, `delivery`). */
+struct scpp_delivery_conf {
+	const char *name;                         /**< for memory names */
+	int socket_id;                            /**< NUMA socket of the memory */
+	const struct scpp_delivery_mem_ops *mem;  /**< NULL: scpp_delivery_mem_rte */
+	const struct scpp_net *net;               /**< ports (MTU, frames); outlives the instance */
+	uint64_t tsc_hz;                          /**< TSC ticks per second */
+	uint64_t epoch_tsc;                       /**< time origin shared by all workers (cookies) */
+	uint8_t cookie_key[SCPP_DELIVERY_KEY_LEN]; /**< node-wide secret */
+	uint32_t retention_ms;      /**< replies and client windows kept at least this long */
+	uint32_t cache_entries;     /**< replies held at most */
+	uint64_t cache_bytes;       /**< bytes for held replies (>= 4 x reply_max) */
+	uint32_t reply_max;         /**< largest reply message, bytes */
+	uint32_t clients;           /**< client windows at most */
+	uint32_t reasm_slots;       /**< messages in reassembly at once */
+	uint32_t reasm_per_source;  /**< ... from one source address */
+	uint32_t reasm_timeout_ms;  /**< an incomplete message is dropped after this */
+	uint16_t max_fragments;     /**< fragments per message, 1..SCPP_WIRE_FRAGS_MAX */
+	uint32_t backlog;           /**< responses queued for sending at most */
+	uint32_t error_rate_source; /**< error replies per second to one source (0: none) */
+	uint32_t error_rate_total;  /**< error replies per second in all */
+};
+
+/** Why a datagram was dropped here (after lib/net delivered it). */
+enum scpp_delivery_drop {
+	SCPP_DELIVERY_DROP_HDR_TRUNCATED,    /**< header: E_TRUNCATED */
+	SCPP_DELIVERY_DROP_HDR_BAD_MAGIC,    /**< header: E_BAD_MAGIC */
+	SCPP_DELIVERY_DROP_HDR_BAD_VERSION,  /**< header: E_BAD_VERSION */
+	SCPP_DELIVERY_DROP_HDR_BAD_KIND,     /**< header: E_BAD_KIND */
+	SCPP_DELIVERY_DROP_HDR_BAD_FLAGS,    /**< header: E_BAD_FLAGS */
+	SCPP_DELIVERY_DROP_HDR_BAD_LENGTH,   /**< header: E_BAD_LENGTH */
+	SCPP_DELIVERY_DROP_HDR_BAD_FRAGMENT, /**< header: E_BAD_FRAGMENT */
+	SCPP_DELIVERY_DROP_NODE_KIND,        /**< a REPLY or NOTICE sent to the node */
+	SCPP_DELIVERY_DROP_FETCH_BAD,        /**< a FETCH whose payload does not decode */
+	SCPP_DELIVERY_DROP_FRAG_LIMIT,       /**< over max_fragments, or a fragment over the MTU */
+	SCPP_DELIVERY_DROP_REASM_OVERFLOW,   /**< no free reassembly slot */
+	SCPP_DELIVERY_DROP_REASM_QUOTA,      /**< the source holds its quota of slots */
+	SCPP_DELIVERY_DROP_REASM_TIMEOUT,    /**< held, then the message timed out */
+	SCPP_DELIVERY_DROP_REASM_MISMATCH,   /**< disagreeing fragment, and those held with it */
+	SCPP_DELIVERY_DROP_REASM_DUP,        /**< identical duplicate fragment */
+	SCPP_DELIVERY_DROP_COUNT
+};
+
+/** Counter names of enum scpp_delivery_drop ("reasm_quota"). */
+extern const char *const scpp_delivery_drop_name[SCPP_DELIVERY_DROP_COUNT];
+
+/**
+ * Counters of one instance, written by its worker (scpp_counter_add()) and
+ * read from any thread by scpp_delivery_stats_get(). Datagram accounting:
+ * dgrams = consumed + sum(drops) + the fragments held now
+ * (struct scpp_delivery_usage.reasm_frames).
+ */
+struct scpp_delivery_stats {
+	uint64_t dgrams;          /**< datagrams given to scpp_delivery_rx() */
+	uint64_t consumed;        /**< ... that became a BLOCK message or a FETCH */
+	uint64_t drops[SCPP_DELIVERY_DROP_COUNT]; /**< by enum scpp_delivery_drop */
+	uint64_t messages;        /**< complete BLOCK messages */
+	uint64_t fetches;         /**< FETCH datagrams received */
+	uint64_t reasm_started;   /**< multi-fragment messages begun */
+	uint64_t reasm_done;      /**< ... completed */
+	uint64_t admitted;        /**< blocks admitted for execution */
+	uint64_t cache_hits;      /**< retransmissions answered from a held reply */
+	uint64_t replies_kept;    /**< replies recorded (committed) */
+	uint64_t cache_expired;   /**< held replies dropped after the retention time */
+	uint64_t cache_pressure;  /**< held replies dropped earlier: memory full */
+	uint64_t clients_new;     /**< client windows created */
+	uint64_t clients_expired; /**< client windows dropped after the retention time */
+	uint64_t notices[SCPP_NOTICE_COUNT]; /**< NOTICE datagrams queued, by code */
+	uint64_t amp_limited;     /**< responses replaced by NOTICE COOKIE (over 3x) */
+	uint64_t cookies_valid;   /**< requests whose cookie was checked and valid */
+	uint64_t cookies_invalid; /**< ... and not (expired, forged, other source) */
+	uint64_t fetch_dgrams;    /**< reply datagrams queued again for FETCHes */
+	uint64_t errors_allowed;  /**< error replies allowed by the rate limit */
+	uint64_t errors_limited;  /**< error replies suppressed by it */
+	uint64_t backlog_full;    /**< responses not queued: backlog full */
+	uint64_t tx_aborted;      /**< queued replies dropped: their bytes were reclaimed */
+	uint64_t tx_dgrams;       /**< datagrams sent (taken by the tx queue) */
+	uint64_t tx_bytes;        /**< their UDP payload bytes */
+	uint64_t tx_deferred;     /**< frames built but not taken; built again later */
+};
+
+/** Occupancy of one instance (gauges), read from any thread. */
+struct scpp_delivery_usage {
+	uint32_t cache_entries;   /**< replies held */
+	uint32_t cache_capacity;
+	uint64_t cache_bytes;     /**< bytes they take */
+	uint64_t cache_arena;     /**< bytes available */
+	uint32_t clients;         /**< client windows kept */
+	uint32_t clients_capacity;
+	uint32_t reasm_in_use;    /**< reassembly slots in use */
+	uint32_t reasm_slots;
+	uint32_t reasm_frames;    /**< fragments held in them */
+	uint32_t backlog_jobs;    /**< responses waiting to be sent */
+	uint32_t backlog_capacity;
+};
+
+/** A request as the owning worker needs it (fits an mbuf's private area). */
+struct scpp_delivery_req {
+	struct scpp_net_peer peer; /**< sender: the reply goes there */
+	uint8_t kind;              /**< SCPP_WIRE_BLOCK or SCPP_WIRE_FETCH */
+	uint8_t has_cookie;        /**< @c cookie holds the request's cookie */
+	uint16_t rsv;
+	uint32_t req_bytes;        /**< UDP payload bytes of the request (all fragments) */
+	uint64_t client_id;
+	uint64_t block_id;
+	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
+};
+
+/** Verdict of scpp_delivery_rx(). */
+enum scpp_delivery_verdict {
+	SCPP_DELIVERY_DROP,  /**< dropped and counted: in->drop */
+	SCPP_DELIVERY_HELD,  /**< a fragment kept; nothing to do */
+	SCPP_DELIVERY_BLOCK, /**< a complete BLOCK message: in->msg, in->msg_len */
+	SCPP_DELIVERY_FETCH, /**< a FETCH: in->msg (its payload), in->owner */
+};
+
+/** What scpp_delivery_rx() produced. */
+struct scpp_delivery_in {
+	struct scpp_delivery_req req;
+	const uint8_t *msg;     /**< BLOCK: the message; FETCH: the payload */
+	uint32_t msg_len;
+	int32_t slot;           /**< reassembly slot holding @c msg, or -1 */
+	struct scpp_oid owner;  /**< FETCH: the owner OID it names (nil: none) */
+	uint8_t drop;           /**< DROP: enum scpp_delivery_drop */
+};
+
+/** Result of scpp_delivery_admit(). */
+enum scpp_delivery_admit {
+	SCPP_DELIVERY_EXECUTE,  /**< new: evaluate, then scpp_delivery_reply_commit() */
+	SCPP_DELIVERY_ANSWERED, /**< answered (held reply or notice) or refused; done */
+};
+
+struct scpp_delivery;
+
+/**
+ * Create an instance.
+ *
+ * @return The instance, or NULL with errno: EINVAL (a setting out of range:
+ *   zero sizes, cache_bytes < 4 x reply_max, reasm_per_source > reasm_slots,
+ *   max_fragments over SCPP_WIRE_FRAGS_MAX, no ports in @c net, tsc_hz 0),
+ *   ENOMEM (the allocator failed; nothing is leaked).
+ *
+ * Control thread.
+ */
+struct scpp_delivery *scpp_delivery_create(const struct scpp_delivery_conf *conf);
+
+/** Free an instance; NULL is allowed. */
+void scpp_delivery_free(struct scpp_delivery *d);
+
+/** Bytes scpp_delivery_create() allocates for @p conf (for sizing EAL memory). */
+size_t scpp_delivery_mem_size(const struct scpp_delivery_conf *conf);
+
+/**
+ * Take one datagram (the UDP payload lib/net delivered).
+ *
+ * @param nm
+ *   lib/net's metadata (sender, payload offset and length).
+ * @param dgram
+ *   The UDP payload, nm->l4_len bytes. For SCPP_DELIVERY_BLOCK of a single
+ *   datagram and for SCPP_DELIVERY_FETCH, in->msg points into it.
+ * @param in
+ *   Output. For a reassembled message, in->slot >= 0: call
+ *   scpp_delivery_release() once the message is no longer needed.
+ * @return The verdict.
+ *
+ * Worker lcore.
+ */
+enum scpp_delivery_verdict scpp_delivery_rx(struct scpp_delivery *d,
+					    const struct scpp_net_meta *nm, const uint8_t *dgram,
+					    uint64_t now, struct scpp_delivery_in *in);
+
+/** Free the reassembly slot of a message scpp_delivery_rx() completed (-1: no-op). */
+void scpp_delivery_release(struct scpp_delivery *d, int32_t slot);
+
+/**
+ * Decide what to do with a complete BLOCK message (see the file comment).
+ * On SCPP_DELIVERY_ANSWERED the response is queued (or refused, counted).
+ * On SCPP_DELIVERY_EXECUTE the caller must call scpp_delivery_reply_commit()
+ * or scpp_delivery_reply_status() for this request before any other call
+ * for another request.
+ *
+ * Worker lcore (the owner).
+ */
+enum scpp_delivery_admit scpp_delivery_admit(struct scpp_delivery *d,
+					     const struct scpp_delivery_req *req, uint64_t now);
+
+/**
+ * Room for the next reply message: the caller writes the reply here
+ * (reply_max bytes, *@p cap) and then commits it. Valid until the next call
+ * into the instance other than scpp_delivery_reply_commit() or
+ * scpp_delivery_reply_status(). May reclaim the oldest held replies.
+ */
+uint8_t *scpp_delivery_reply_buf(struct scpp_delivery *d, uint32_t *cap, uint64_t now);
+
+/**
+ * The reply of an executed block, in the reply buffer (@p len bytes):
+ * recorded in the client's window, held for retransmissions and FETCHes,
+ * and queued for sending (within the amplification limit).
+ */
+void scpp_delivery_reply_commit(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+				uint32_t len, uint64_t now);
+
+/**
+ * A reply that is not the result of executing the block (a decode error,
+ * E_NOT_HERE), in the reply buffer: queued for sending (within the
+ * amplification limit), not recorded and not held for retransmissions.
+ */
+void scpp_delivery_reply_status(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+				uint32_t len, uint64_t now);
+
+/**
+ * Rate limit of error replies: may an error reply to @p src_ip (network
+ * order) be built now? Takes a token from the source's bucket and from the
+ * instance's when it answers true. Counted either way.
+ */
+bool scpp_delivery_error_allowed(struct scpp_delivery *d, uint32_t src_ip, uint64_t now);
+
+/**
+ * Answer a FETCH (@p payload, @p len: its payload) on the owning worker:
+ * the requested datagrams of the held reply, NOTICE REPLY_LOST when the
+ * block ran but its reply is gone, NOTICE NO_REPLY when nothing is known,
+ * NOTICE COOKIE when the datagrams exceed the amplification limit.
+ *
+ * @return 0, or -EINVAL (the payload does not decode; nothing sent).
+ */
+int scpp_delivery_fetch(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			const uint8_t *payload, uint32_t len, uint64_t now);
+
+/** Queue a NOTICE with @p code (not COOKIE) for @p req. */
+void scpp_delivery_notice(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			  uint8_t code, uint64_t now);
+
+/**
+ * Build up to @p n frames waiting for port @p port, into @p frames[i]
+ * (each room for MTU + 14 bytes), their lengths in @p lens. Then call
+ * scpp_delivery_tx_done() with how many the tx queue took, before any
+ * other call for this port.
+ *
+ * @return Frames built (0 when nothing waits for this port).
+ */
+uint16_t scpp_delivery_tx_prepare(struct scpp_delivery *d, uint16_t port, uint8_t *const *frames,
+				  uint16_t n, uint16_t *lens, uint64_t now);
+
+/** The first @p sent frames of the last prepare were sent; the rest were not. */
+void scpp_delivery_tx_done(struct scpp_delivery *d, uint16_t port, uint16_t sent);
+
+/** Datagrams waiting to be sent on port @p port (any thread). */
+uint32_t scpp_delivery_tx_pending(const struct scpp_delivery *d, uint16_t port);
+
+/**
+ * Housekeeping, a bounded amount per call: expire reassembly slots, held
+ * replies and client windows whose time is up. Call every loop iteration
+ * or so.
+ */
+void scpp_delivery_tick(struct scpp_delivery *d, uint64_t now);
+
+/** Counters, read with relaxed loads: any thread. */
+void scpp_delivery_stats_get(const struct scpp_delivery *d, struct scpp_delivery_stats *st);
+
+/** Gauges, read with relaxed loads: any thread. */
+void scpp_delivery_usage_get(const struct scpp_delivery *d, struct scpp_delivery_usage *u);
+
+/**
+ * The cookie a source would get now (for tests and tools that play the
+ * client's part).
+ */
+void scpp_delivery_cookie(const struct scpp_delivery *d, const struct scpp_net_peer *peer,
+			  uint64_t client_id, uint64_t now, uint8_t out[SCPP_WIRE_COOKIE_LEN]);
+
+#endif /* SCPP_DELIVERY_H */

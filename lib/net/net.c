@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Frame parsing and reply framing (see scpp_net.h for the model).
+ *
+ * The parser is a straight line of checks, each against the bytes already
+ * known to be in the first segment, in the order of enum scpp_net_drop; the
+ * first failed check names the drop. It reads every header field once and
+ * writes only in SCPP_NET_ANSWER, where the request becomes its answer in
+ * place (the requester's MAC is in the frame, so answers need no ARP cache,
+ * and blocks are answered to the L2 source of the request the same way).
+ *
+ * Lengths are validated top-down: the frame bounds the IPv4 total length,
+ * which bounds the UDP length, which must equal it exactly. Ethernet padding
+ * after the IP packet is ignored. A frame's length is checked against the
+ * port's MTU before anything else looks inside it, so nothing larger than
+ * the advertised MTU is ever accepted or answered.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf_core.h>
+#include <rte_udp.h>
+
+#include "scpp_net.h"
+
+const char *const scpp_net_drop_name[SCPP_NET_DROP_COUNT] = {
+	[SCPP_NET_DROP_ETH_SHORT] = "eth_short",
+	[SCPP_NET_DROP_OVER_MTU] = "over_mtu",
+	[SCPP_NET_DROP_MULTISEG] = "multi_segment",
+	[SCPP_NET_DROP_ETH_BAD_SRC] = "eth_bad_src",
+	[SCPP_NET_DROP_NOT_IPV4] = "not_ipv4",
+	[SCPP_NET_DROP_ARP_BAD] = "arp_bad",
+	[SCPP_NET_DROP_ARP_OTHER] = "arp_other",
+	[SCPP_NET_DROP_IP_BAD_HDR] = "ip_bad_header",
+	[SCPP_NET_DROP_IP_BAD_CKSUM] = "ip_bad_cksum",
+	[SCPP_NET_DROP_IP_FRAGMENT] = "ip_fragment",
+	[SCPP_NET_DROP_IP_NOT_MINE] = "ip_not_mine",
+	[SCPP_NET_DROP_IP_BAD_SRC] = "ip_bad_src",
+	[SCPP_NET_DROP_NOT_UDP] = "not_udp",
+	[SCPP_NET_DROP_ICMP_BAD] = "icmp_bad",
+	[SCPP_NET_DROP_UDP_BAD_LEN] = "udp_bad_len",
+	[SCPP_NET_DROP_UDP_BAD_CKSUM] = "udp_bad_cksum",
+	[SCPP_NET_DROP_UDP_WRONG_PORT] = "udp_wrong_port",
+	[SCPP_NET_DROP_UDP_SRC_PORT0] = "udp_src_port0",
+};
+
+#define IPV4_HDR_MIN ((uint16_t)sizeof(struct rte_ipv4_hdr))
+
+void
+scpp_net_init(struct scpp_net *n)
+{
+	memset(n, 0, sizeof(*n));
+}
+
+int
+scpp_net_port_set(struct scpp_net *n, uint16_t idx, const struct scpp_net_port *p)
+{
+	if (idx >= SCPP_NET_MAX_PORTS || p->ip == 0 || !rte_is_unicast_ether_addr(&p->mac) ||
+	    p->mtu < SCPP_NET_MTU_MIN || p->mtu > SCPP_NET_MTU_MAX)
+		return -EINVAL;
+	n->port[idx] = *p;
+	if (idx >= n->nb_ports)
+		n->nb_ports = (uint16_t)(idx + 1);
+	return 0;
+}
+
+void
+scpp_net_udp_serve(struct scpp_net *n, uint16_t udp_port, bool on)
+{
+	uint64_t bit = UINT64_C(1) << (udp_port & 63);
+
+	if (on)
+		n->udp_served[udp_port >> 6] |= bit;
+	else
+		n->udp_served[udp_port >> 6] &= ~bit;
+}
+
+bool
+scpp_net_src_ok(const struct scpp_net_port *p, uint32_t ip)
+{
+	uint32_t h = rte_be_to_cpu_32(ip);
+
+	return h != 0 && (h >> 24) != 127 && (h >> 28) < 14 && ip != p->ip &&
+	       (p->bcast == 0 || ip != p->bcast);
+}
+
+static inline enum scpp_net_verdict
+drop(struct scpp_net_meta *md, struct scpp_net_stats *st, enum scpp_net_drop why)
+{
+	md->drop = (uint8_t)why;
+	scpp_counter_add(&st->drops[why], 1);
+	return SCPP_NET_DROP;
+}
+
+/*
+ * Checksum state from the rx flags (mask selects the IP or L4 bits): 1 to
+ * trust, 0 to verify in software, -1 for a checksum the NIC found bad.
+ * GOOD and NONE are both trusted: NONE means the NIC (or the virtio host)
+ * verified the data but left the field unfilled, so software verification
+ * of the field would fail a valid packet.
+ */
+static inline int
+cksum_flag(uint64_t ol_flags, uint64_t mask, uint64_t good, uint64_t bad, uint64_t none)
+{
+	uint64_t f = ol_flags & mask;
+
+	if (f == good || f == none)
+		return 1;
+	return f == bad ? -1 : 0;
+}
+
+static enum scpp_net_verdict
+rx_arp(const struct scpp_net_port *p, struct rte_ether_hdr *eth, uint32_t len,
+       struct scpp_net_meta *md, struct scpp_net_stats *st)
+{
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+
+	if (len < RTE_ETHER_HDR_LEN + sizeof(*arp) ||
+	    arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
+	    arp->arp_plen != 4)
+		return drop(md, st, SCPP_NET_DROP_ARP_BAD);
+	if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || arp->arp_data.arp_tip != p->ip)
+		return drop(md, st, SCPP_NET_DROP_ARP_OTHER);
+	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = p->ip;
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+	md->answer_len = (uint16_t)len; /* padding included: it is already there */
+	scpp_counter_add(&st->arp_replies, 1);
+	return SCPP_NET_ANSWER;
+}
+
+static enum scpp_net_verdict
+rx_icmp(const struct scpp_net_port *p, struct rte_ether_hdr *eth, struct rte_ipv4_hdr *ip,
+	uint16_t ihl, uint16_t ip_len, struct scpp_net_meta *md, struct scpp_net_stats *st)
+{
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + ihl);
+	uint16_t icmp_len = (uint16_t)(ip_len - ihl);
+	uint32_t a;
+
+	/* ICMP has no rx checksum flag: always verified here. */
+	if (icmp_len < sizeof(*icmp) || icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
+	    icmp->icmp_code != 0 || rte_raw_cksum(icmp, icmp_len) != 0xffff)
+		return drop(md, st, SCPP_NET_DROP_ICMP_BAD);
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
+	a = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = a;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+	md->answer_len = (uint16_t)(RTE_ETHER_HDR_LEN + ip_len); /* Ethernet padding trimmed */
+	scpp_counter_add(&st->icmp_echo, 1);
+	return SCPP_NET_ANSWER;
+}
+
+enum scpp_net_verdict
+scpp_net_rx(const struct scpp_net *n, uint16_t port, uint8_t *frame, uint32_t frame_len,
+	    uint32_t seg_len, uint64_t ol_flags, struct scpp_net_meta *md,
+	    struct scpp_net_stats *st)
+{
+	const struct scpp_net_port *p = &n->port[port];
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	uint16_t ihl, ip_len, udp_len;
+	int ck;
+
+	SCPP_ASSERT(port < n->nb_ports);
+	scpp_counter_add(&st->rx_frames, 1);
+	scpp_counter_add(&st->rx_bytes, frame_len);
+	if (SCPP_UNLIKELY(seg_len < RTE_ETHER_HDR_LEN))
+		return drop(md, st, SCPP_NET_DROP_ETH_SHORT);
+	if (SCPP_UNLIKELY(frame_len > (uint32_t)p->mtu + RTE_ETHER_HDR_LEN))
+		return drop(md, st, SCPP_NET_DROP_OVER_MTU);
+	if (SCPP_UNLIKELY(seg_len < frame_len))
+		return drop(md, st, SCPP_NET_DROP_MULTISEG);
+	if (SCPP_UNLIKELY(!rte_is_unicast_ether_addr(&eth->src_addr)))
+		return drop(md, st, SCPP_NET_DROP_ETH_BAD_SRC);
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+		if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+			return rx_arp(p, eth, frame_len, md, st);
+		return drop(md, st, SCPP_NET_DROP_NOT_IPV4);
+	}
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	if (SCPP_UNLIKELY(frame_len < RTE_ETHER_HDR_LEN + IPV4_HDR_MIN))
+		return drop(md, st, SCPP_NET_DROP_IP_BAD_HDR);
+	ihl = (uint16_t)rte_ipv4_hdr_len(ip);
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (SCPP_UNLIKELY((ip->version_ihl >> 4) != 4 || ihl < IPV4_HDR_MIN || ip_len < ihl ||
+			  ip_len > frame_len - RTE_ETHER_HDR_LEN))
+		return drop(md, st, SCPP_NET_DROP_IP_BAD_HDR);
+	ck = cksum_flag(ol_flags, RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+			RTE_MBUF_F_RX_IP_CKSUM_BAD, RTE_MBUF_F_RX_IP_CKSUM_NONE);
+	if (ck > 0) {
+		scpp_counter_add(&st->cksum_trusted, 1);
+	} else {
+		if (ck == 0) {
+			scpp_counter_add(&st->cksum_sw, 1);
+			if (rte_raw_cksum(ip, ihl) == 0xffff)
+				ck = 1;
+		}
+		if (ck <= 0)
+			return drop(md, st, SCPP_NET_DROP_IP_BAD_CKSUM);
+	}
+	if (SCPP_UNLIKELY((ip->fragment_offset &
+			   RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0))
+		return drop(md, st, SCPP_NET_DROP_IP_FRAGMENT);
+	if (SCPP_UNLIKELY(ip->dst_addr != p->ip))
+		return drop(md, st, SCPP_NET_DROP_IP_NOT_MINE);
+	if (SCPP_UNLIKELY(!scpp_net_src_ok(p, ip->src_addr)))
+		return drop(md, st, SCPP_NET_DROP_IP_BAD_SRC);
+	if (ip->next_proto_id != IPPROTO_UDP) {
+		if (ip->next_proto_id == IPPROTO_ICMP)
+			return rx_icmp(p, eth, ip, ihl, ip_len, md, st);
+		return drop(md, st, SCPP_NET_DROP_NOT_UDP);
+	}
+	udp = (struct rte_udp_hdr *)((uint8_t *)ip + ihl);
+	/* The UDP length must be exactly the IP payload: the checksum (ours
+	 * and rte_ipv4_udptcp_cksum_verify()'s) covers the IP payload. */
+	if (SCPP_UNLIKELY(ip_len - ihl < (int)sizeof(*udp)))
+		return drop(md, st, SCPP_NET_DROP_UDP_BAD_LEN);
+	udp_len = rte_be_to_cpu_16(udp->dgram_len);
+	if (SCPP_UNLIKELY(udp_len != ip_len - ihl))
+		return drop(md, st, SCPP_NET_DROP_UDP_BAD_LEN);
+	/* Checksum 0 means "none" for UDP over IPv4: nothing to verify. */
+	if (udp->dgram_cksum != 0) {
+		ck = cksum_flag(ol_flags, RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+				RTE_MBUF_F_RX_L4_CKSUM_BAD, RTE_MBUF_F_RX_L4_CKSUM_NONE);
+		if (ck > 0) {
+			scpp_counter_add(&st->cksum_trusted, 1);
+		} else {
+			if (ck == 0) {
+				scpp_counter_add(&st->cksum_sw, 1);
+				if (rte_ipv4_udptcp_cksum_verify(ip, udp) == 0)
+					ck = 1;
+			}
+			if (ck <= 0)
+				return drop(md, st, SCPP_NET_DROP_UDP_BAD_CKSUM);
+		}
+	}
+	if (SCPP_UNLIKELY(!scpp_net_udp_served(n, rte_be_to_cpu_16(udp->dst_port))))
+		return drop(md, st, SCPP_NET_DROP_UDP_WRONG_PORT);
+	if (SCPP_UNLIKELY(udp->src_port == 0))
+		return drop(md, st, SCPP_NET_DROP_UDP_SRC_PORT0);
+	rte_ether_addr_copy(&eth->src_addr, &md->peer.mac);
+	md->peer.port = port;
+	md->peer.ip = ip->src_addr;
+	md->peer.local_ip = ip->dst_addr;
+	md->peer.udp_port = udp->src_port;
+	md->peer.local_udp_port = udp->dst_port;
+	md->l4_off = (uint16_t)((uint8_t *)(udp + 1) - frame);
+	md->l4_len = (uint16_t)(udp_len - sizeof(*udp));
+	scpp_counter_add(&st->delivered, 1);
+	return SCPP_NET_DELIVER;
+}
+
+uint8_t *
+scpp_net_udp_build(const struct scpp_net *n, const struct scpp_net_peer *to, uint8_t *frame,
+		   uint16_t udp_len)
+{
+	const struct scpp_net_port *p = &n->port[to->port];
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	SCPP_ASSERT(udp_len <= scpp_net_udp_max(n, to->port));
+	rte_ether_addr_copy(&to->mac, &eth->dst_addr);
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(SCPP_NET_IP_UDP_LEN + udp_len));
+	ip->packet_id = 0;
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = to->local_ip;
+	ip->dst_addr = to->ip;
+	udp->src_port = to->local_udp_port;
+	udp->dst_port = to->udp_port;
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + udp_len));
+	udp->dgram_cksum = 0;
+	return (uint8_t *)(udp + 1);
+}
+
+uint64_t
+scpp_net_tx_offload_flags(const struct scpp_net *n, uint16_t port)
+{
+	return n->port[port].tx_cksum_offload ?
+		       RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM :
+		       0;
+}
+
+void
+scpp_net_udp_finish(const struct scpp_net *n, uint16_t port, uint8_t *frame)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	if (n->port[port].tx_cksum_offload) {
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, scpp_net_tx_offload_flags(n, port));
+		return;
+	}
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	/* Sends a computed 0 as 0xffff (RFC 768): 0 would mean "none". */
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+}
