@@ -65,16 +65,26 @@ violation(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, int 
 {
 	char msg[SCPP_STATUS_MSG_MAX];
 
-	if (viol->kind == SCPP_SCHEMA_V_UNKNOWN_ATTR && viol->attr == NULL && ctx != NULL) {
+	if (viol->attr == NULL && ctx != NULL &&
+	    (viol->kind == SCPP_SCHEMA_V_UNKNOWN_ATTR || viol->kind == SCPP_SCHEMA_V_NOT_MAP ||
+	     viol->kind == SCPP_SCHEMA_V_IS_MAP)) {
 		/* The schema knows only the names it declares: name the
 		 * attribute from the dictionary (or the block's new names). */
 		struct scpp_value n = eval_attr_name(ctx, env, viol->attr_id);
 		char ent[SCPP_OID_STR_MAX];
 
 		scpp_oid_format(ent, sizeof(ent), viol->entity);
-		scpp_status_set(st, -SCPP_E_SCHEMA, "schema", "%s: type %s has no attribute '%.*s'",
-				ent, viol->type != NULL ? scpp_schema_type_name(viol->type) : "?",
-				(int)n.len, (const char *)n.p);
+		if (viol->kind == SCPP_SCHEMA_V_UNKNOWN_ATTR)
+			scpp_status_set(st, -SCPP_E_SCHEMA, "schema",
+					"%s: type %s has no attribute '%.*s'", ent,
+					viol->type != NULL ? scpp_schema_type_name(viol->type) : "?",
+					(int)n.len, (const char *)n.p);
+		else
+			scpp_status_set(st, -SCPP_E_SCHEMA, "schema", "%s: %.*s %s", ent, (int)n.len,
+					(const char *)n.p,
+					viol->kind == SCPP_SCHEMA_V_NOT_MAP
+						? "is not a Hash attribute"
+						: "is a Hash attribute: set its entries");
 		return -SCPP_E_SCHEMA;
 	}
 	scpp_schema_violation_format(msg, sizeof(msg), viol);

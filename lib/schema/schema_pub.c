@@ -82,6 +82,7 @@ scpp_schema_pub_create(struct scpp_schema *initial, unsigned int nworkers)
 	}
 	memset(p->w, 0, sizeof(*p->w) * nworkers);
 	p->version = 1;
+	initial->pub_version = 1;
 	p->cur = initial;
 	p->gate = GATE_FREE;
 	p->nworkers = nworkers;
@@ -118,11 +119,15 @@ scpp_schema_pub_version(const struct scpp_schema_pub *p)
 const struct scpp_schema *
 scpp_schema_pub_current(const struct scpp_schema_pub *p, uint64_t *version)
 {
-	uint64_t v = scpp_schema_pub_version(p);
+	/* Acquire pairs with the release store of cur in service(): the
+	 * schema, and the version written into it before, are seen whole.
+	 * The version comes from the schema itself, so the pair is always
+	 * consistent (the publisher's own counter may already be ahead). */
+	const struct scpp_schema *s = __atomic_load_n(&p->cur, __ATOMIC_ACQUIRE);
 
 	if (version != NULL)
-		*version = v;
-	return p->cur;
+		*version = s->pub_version;
+	return s;
 }
 
 void
@@ -205,7 +210,9 @@ scpp_schema_pub_service(struct scpp_schema_pub *p, unsigned int *origin)
 	p->ret[p->nret].s = p->cur;
 	p->ret[p->nret].version = p->version + 1;
 	p->nret++;
-	p->cur = next;
+	next->pub_version = p->version + 1;
+	/* Release: a worker that acquires cur sees the schema whole. */
+	__atomic_store_n(&p->cur, next, __ATOMIC_RELEASE);
 	p->submitted = NULL;
 	p->published++;
 	if (origin != NULL)

@@ -927,7 +927,7 @@ def t_budget(d):
     good = d.run("get %s ino %%i ; return %%i" % dirv, client=8)[0][0]
     f = status_of(bad)
     check(bad["end"]["outcome"] == "aborted" and f["errno_name"] == "ETIME" and
-          f["code"] in ("E_LIMIT_STEPS", "E_LIMIT_TIME"), bad)
+          f["code"] == "E_LIMIT_STEPS" and "1000000 steps" in f["message"], bad)
     check(good["end"]["outcome"] == "ok" and len(good["rows"]) == 1, good)
     after = d.telemetry("/scpp/stats")
     check(after["outcome_aborted"] == before["outcome_aborted"] + 1, after)
@@ -1048,7 +1048,9 @@ TESTS = {
         {"prefix": "@0.2.0.0.0/48", "node": 2, "peer": "198.18.0.3:7300"}]}}),
     "telemetry": (t_telemetry, {}),
     "schema_everywhere": (t_schema_everywhere, {"workers": 2}),
-    "budget": (t_budget, {}),
+    # The time budget is lifted so that the outcome does not depend on the
+    # machine's speed (ASan, a loaded CPU): the steps decide.
+    "budget": (t_budget, {"cfg_extra": {"eval": {"max_time_us": 10000000}}}),
     "statuses": (t_statuses, {"workers": 2}),
     "epoch": (t_epoch, {}),
     "names": (t_names, {}),
