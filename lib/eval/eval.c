@@ -521,6 +521,20 @@ attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
 			    vtext(buf, sizeof(buf), &t->v));
 	if (!t->is_var && r->ctx->term_attr[ti] != 0)
 		return r->ctx->term_attr[ti];
+	/* Fast path, inline: no new names in this block and the name in the
+	 * cross-block cache. */
+	if (r->ctx->npend == 0) {
+		uint32_t *slot = acache_slot(r->ctx, t->v.p, t->v.len);
+		size_t nlen = 0;
+		const char *name = *slot != 0 ? scpp_store_dict_name(r->env->dict, *slot, &nlen)
+					      : NULL;
+
+		if (name != NULL && nlen == t->v.len && memcmp(name, t->v.p, nlen) == 0) {
+			if (!t->is_var)
+				r->ctx->term_attr[ti] = *slot;
+			return *slot;
+		}
+	}
 	id = eval_name_id(r->ctx, r->env, t->v.p, t->v.len, intern);
 	if (id == -ENAMETOOLONG)
 		return fail(r, -ENAMETOOLONG, "attribute name of %u bytes: at most %u",
@@ -547,10 +561,17 @@ eval_attr_name(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	return scpp_value_str(n != NULL ? n : "", (uint32_t)len);
 }
 
-static struct scpp_value
+static inline struct scpp_value
 attr_name(const struct run *r, uint32_t id)
 {
-	return eval_attr_name(r->ctx, r->env, id);
+	size_t len = 0;
+	const char *n;
+
+	if (SCPP_UNLIKELY(eval_is_pending(id)))
+		return eval_attr_name(r->ctx, r->env, id);
+	/* Dictionary names live as long as the dictionary: no copy needed. */
+	n = scpp_store_dict_name(r->env->dict, id, &len);
+	return scpp_value_str(n != NULL ? n : "", (uint32_t)len);
 }
 
 /* ------------------------------------------------------ other shards */
@@ -1422,7 +1443,7 @@ op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	rc = eval_schema_create(r->ctx, r->env, e, &type.v, &r->st);
 	if (rc == 0)
 		rc = remember(r, e, 1);
-	if (rc == 0 && r->env->schema == NULL) {
+	if (rc == 0 && r->env->schema == NULL && c->npend > 0) {
 		/* Free-form: `type` may be a name this block introduced; then
 		 * its triple needs a record for names_commit() to find it. */
 		int64_t tid = eval_name_id(c, r->env, (const uint8_t *)SCPP_SCHEMA_TYPE_ATTR,
@@ -1760,6 +1781,13 @@ check_block(struct run *r)
 	uint16_t refs[SCPP_WIRE_TERMS_MAX];
 	uint8_t get_e[SCPP_WIRE_TERMS_MAX];
 
+	for (uint16_t i = 0; i < b->ncmds; i++)
+		if (b->cmd[i].flags & SCPP_WIRE_CF_STATUS)
+			status_vars |= UINT64_C(1) << b->cmd[i].status_var;
+	r->ctx->status_vars = status_vars;
+	if (status_vars == 0)
+		return 0; /* the common case: nothing to check */
+
 	/* A status variable may be the entity of a get (it then ranges over
 	 * the statuses it collected), and nothing else: count where each
 	 * term is used to tell that position apart. */
@@ -1782,16 +1810,12 @@ check_block(struct run *r)
 	for (uint16_t i = 0; i < b->nterms; i++)
 		if (b->term[i].kind == SCPP_TERM_VAR && !(get_e[i] && refs[i] == 1))
 			term_vars |= UINT64_C(1) << b->term[i].var;
-	for (uint16_t i = 0; i < b->ncmds; i++)
-		if (b->cmd[i].flags & SCPP_WIRE_CF_STATUS)
-			status_vars |= UINT64_C(1) << b->cmd[i].status_var;
 	if (term_vars & status_vars) {
 		unsigned int v = (unsigned int)__builtin_ctzll(term_vars & status_vars);
 
 		return fail(r, -SCPP_E_BAD_VAR, "%%%.*s is a status variable: it can only be the "
 			    "entity of a get", b->var_name[v].len, b->var_name[v].p);
 	}
-	r->ctx->status_vars = status_vars;
 	return 0;
 }
 
@@ -2143,8 +2167,7 @@ out:
 	/* What the block detached (committed, or revived by an abort) may now
 	 * be freed; free a bounded share of it, so garbage never outlives a
 	 * few blocks and no block pays for more than SCPP_EVAL_RECLAIM. */
-	scpp_store_seal(env->store);
-	scpp_store_reclaim(env->store, SCPP_EVAL_RECLAIM);
+	scpp_store_end_block(env->store, SCPP_EVAL_RECLAIM);
 	res.commands = ctx->commands_done;
 	res.steps = ctx->steps;
 	SCPP_VERIFY(scpp_wire_reply_end_ex(w, res.err, res.outcome, res.rows, res.commands,

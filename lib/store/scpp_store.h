@@ -585,6 +585,14 @@ int scpp_store_map_revive(struct scpp_store *s, uint32_t token);
 void scpp_store_seal(struct scpp_store *s);
 
 /**
+ * scpp_store_seal() then scpp_store_reclaim(@p budget), for the end of a
+ * block; costs one test when there is no garbage.
+ *
+ * @return entries freed.
+ */
+uint64_t scpp_store_end_block(struct scpp_store *s, uint64_t budget);
+
+/**
  * Free up to @p budget map entries (and emptied map attributes) of sealed
  * detached maps, oldest first. O(@p budget).
  *

@@ -1011,6 +1011,15 @@ scpp_store_reclaim(struct scpp_store *s, uint64_t budget)
 	return s == NULL ? 0 : reclaim(s, budget);
 }
 
+uint64_t
+scpp_store_end_block(struct scpp_store *s, uint64_t budget)
+{
+	if (s == NULL || (s->grave_new == NIL_IDX && s->grave_old == NIL_IDX))
+		return 0; /* every block pays this test, nothing more */
+	scpp_store_seal(s);
+	return reclaim(s, budget);
+}
+
 void
 scpp_store_seal(struct scpp_store *s)
 {
@@ -1392,7 +1401,7 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 			return -EMEDIUMTYPE;
 		if (entry_pinned(e))
 			return -EBUSY;
-		if (SCPP_LIKELY(!vix_on(s, attr)))
+		if (SCPP_LIKELY(s->vix.nattr == 0 || !vix_on(s, attr)))
 			return cell_replace(s, &e->h, &e->v, type, len, src, v);
 		vix_unlink(s, x);
 		rc = cell_replace(s, &e->h, &e->v, type, len, src, v);

@@ -296,8 +296,23 @@ uint64_t store_key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_
 uint32_t store_find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr);
 void vix_reset(struct scpp_store *s);
 bool vix_on(const struct scpp_store *s, uint32_t attr);
-void vix_link(struct scpp_store *s, uint32_t x);
-void vix_unlink(struct scpp_store *s, uint32_t x);
+void vix_link_slow(struct scpp_store *s, uint32_t x);
+void vix_unlink_slow(struct scpp_store *s, uint32_t x);
+
+/* Inline: a shard with no indexed attribute pays one test per write. */
+static inline void
+vix_link(struct scpp_store *s, uint32_t x)
+{
+	if (SCPP_UNLIKELY(s->vix.nattr != 0))
+		vix_link_slow(s, x);
+}
+
+static inline void
+vix_unlink(struct scpp_store *s, uint32_t x)
+{
+	if (SCPP_UNLIKELY(s->vix.nattr != 0))
+		vix_unlink_slow(s, x);
+}
 
 /* extent.c */
 uint64_t ext_bits_size(uint64_t arena, unsigned int top);

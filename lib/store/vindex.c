@@ -295,7 +295,7 @@ vix_drop(struct scpp_store *s, uint32_t attr)
 }
 
 void
-vix_unlink(struct scpp_store *s, uint32_t x)
+vix_unlink_slow(struct scpp_store *s, uint32_t x)
 {
 	const struct entry *e = &s->ent[x];
 	uint64_t kh;
@@ -310,7 +310,7 @@ vix_unlink(struct scpp_store *s, uint32_t x)
 }
 
 void
-vix_link(struct scpp_store *s, uint32_t x)
+vix_link_slow(struct scpp_store *s, uint32_t x)
 {
 	struct vix *v = &s->vix;
 	const struct entry *e = &s->ent[x];
