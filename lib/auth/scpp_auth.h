@@ -368,7 +368,7 @@ int scpp_auth_key_load(const char *path, struct scpp_auth_keypair *kp, char comm
 int scpp_auth_pubkey_load(const char *path, uint8_t pk[SCPP_AUTH_KEY_LEN], char comment[129],
 			  struct scpp_auth_fault *f);
 
-/** Parse 64 lowercase or uppercase hex digits. @return 0 or -EINVAL. */
+/** Parse exactly 2 * @p n hex digits (either case) into @p n bytes. @return 0 or -EINVAL. */
 int scpp_auth_hex_parse(const char *s, size_t len, uint8_t *out, size_t n);
 
 /** Format @p n bytes as 2n lowercase hex digits plus NUL into @p buf. */
@@ -426,7 +426,8 @@ int scpp_auth_grant_encode(const struct scpp_auth_grant *g, uint8_t *buf, size_t
  * it, and store the signature in @p g->sig and @p buf; @p g->raw then points
  * at @p buf.
  *
- * @return bytes written; -ENOSPC; -EINVAL; an error of scpp_auth_grant_check().
+ * @return bytes written; -ENOSPC; -EINVAL; -ENOSYS (libsodium); an error of
+ *   scpp_auth_grant_check().
  */
 int scpp_auth_grant_sign(struct scpp_auth_grant *g, const struct scpp_auth_keypair *issuer,
 			 uint8_t *buf, size_t size);
@@ -755,8 +756,9 @@ void scpp_auth_table_free(struct scpp_auth_table *t);
  * fresh replay window and transmit counter.
  *
  * @return 0; -EEXIST (the slot holds a session: close it first); -EINVAL
- *   (id 0, slot beyond capacity, bad alg or lanes, NULL authority, expiry
- *   0); -SCPP_AUTH_E_BAD_ALG (this host cannot compute p->alg).
+ *   (id 0, slot beyond capacity, bad alg or lanes, the table's lane not
+ *   below p->lanes, NULL authority, expiry 0); -SCPP_AUTH_E_BAD_ALG (this
+ *   host cannot compute p->alg).
  */
 int scpp_auth_table_install(struct scpp_auth_table *t, const struct scpp_auth_session_params *p);
 
@@ -1046,8 +1048,10 @@ int scpp_auth_responder_rotate(struct scpp_auth_responder *r, uint64_t now_ns);
  *   bytes, at most 32): the cookie binds them.
  * @return bytes of the CHALLENGE datagram; a scpp_auth_hs_parse() error;
  *   -SCPP_E_BAD_KIND; -SCPP_E_TRUNCATED / -SCPP_E_TRAILING (length);
- *   -SCPP_E_BAD_VERSION; -SCPP_AUTH_E_BAD_RESERVED (flags or padding);
- *   -SCPP_AUTH_E_BAD_ALG (no offered algorithm allowed); -EINVAL; -ENOSPC.
+ *   -SCPP_E_BAD_VERSION; -SCPP_E_BAD_FLAGS (payload flags);
+ *   -SCPP_AUTH_E_BAD_RESERVED (padding, or a non-zero client_id);
+ *   -SCPP_AUTH_E_BAD_ALG (unknown bits, or no offered algorithm allowed);
+ *   -EINVAL (address over 32 bytes); -ENOSPC.
  *   No answer is sent for errors.
  */
 int scpp_auth_responder_hello(struct scpp_auth_responder *r, const uint8_t *dgram, size_t len,
