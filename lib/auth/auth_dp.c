@@ -101,11 +101,12 @@ auth_tag_seal(uint16_t alg, const union auth_mac_key *k, uint8_t *d, size_t len,
 static int
 seal_prepare(uint8_t *d, size_t len, uint64_t id)
 {
-	if (len < (size_t)AUTH_HDR_LEN + SCPP_AUTH_TAG_LEN ||
-	    len != (size_t)AUTH_HDR_LEN + auth_get16(d + AUTH_H_PAYLOAD_LEN) + SCPP_AUTH_TAG_LEN)
+	if (len < (size_t)AUTH_HDR_LEN + SCPP_AUTH_TAG_LEN)
+		return -SCPP_AUTH_E_BAD_TAG;
+	d[AUTH_H_TAG_LEN] = SCPP_AUTH_TAG_LEN;
+	if (len != auth_dgram_len(d))
 		return -SCPP_AUTH_E_BAD_TAG;
 	d[AUTH_H_FLAGS] |= SCPP_AUTH_F_SESSION;
-	d[AUTH_H_TAG_LEN] = SCPP_AUTH_TAG_LEN;
 	auth_put64(d + AUTH_H_CLIENT_ID, id);
 	return 0;
 }

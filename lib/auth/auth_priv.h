@@ -153,6 +153,19 @@ void auth_mac_compute(uint16_t alg, const union auth_mac_key *k, const uint8_t *
 int auth_mac_check(uint16_t alg, const union auth_mac_key *k, const uint8_t *ad, size_t adlen,
 		   const uint8_t nonce8[8], const uint8_t mac[SCPP_AUTH_MAC_LEN]);
 
+/* The delivery layer's header flag COOKIE (docs/PROTOCOL.md §5): 16 bytes of
+ * cookie sit between the payload and the tag, and are MACed like the rest. */
+#define AUTH_H_F_COOKIE 0x02
+#define AUTH_COOKIE_BYTES 16
+
+/* Bytes a datagram must have for its header: 32 + payload (+ cookie) + tag. */
+static inline size_t
+auth_dgram_len(const uint8_t *d)
+{
+	return (size_t)AUTH_HDR_LEN + auth_get16(d + AUTH_H_PAYLOAD_LEN) +
+	       ((d[AUTH_H_FLAGS] & AUTH_H_F_COOKIE) ? AUTH_COOKIE_BYTES : 0) + d[AUTH_H_TAG_LEN];
+}
+
 /*
  * Frame check of a session datagram: flag set, tag_len 24, length exact.
  * Returns 0, -SCPP_AUTH_E_NOT_SESSION or -SCPP_AUTH_E_BAD_TAG.
@@ -164,9 +177,7 @@ auth_tag_frame(const uint8_t *d, size_t len)
 		return -SCPP_AUTH_E_BAD_TAG;
 	if (SCPP_UNLIKELY(!(d[AUTH_H_FLAGS] & SCPP_AUTH_F_SESSION)))
 		return -SCPP_AUTH_E_NOT_SESSION;
-	if (SCPP_UNLIKELY(d[AUTH_H_TAG_LEN] != SCPP_AUTH_TAG_LEN ||
-			  len != (size_t)AUTH_HDR_LEN + auth_get16(d + AUTH_H_PAYLOAD_LEN) +
-					 SCPP_AUTH_TAG_LEN))
+	if (SCPP_UNLIKELY(d[AUTH_H_TAG_LEN] != SCPP_AUTH_TAG_LEN || len != auth_dgram_len(d)))
 		return -SCPP_AUTH_E_BAD_TAG;
 	return 0;
 }

@@ -796,7 +796,8 @@ struct scpp_auth_verdict {
  * @param v  receives what was found (fields valid as far as checks got).
  * @return 0; -SCPP_AUTH_E_NOT_SESSION (flag clear); -SCPP_AUTH_E_BAD_TAG
  *   (shorter than a header, tag_len not 24, or length not 32 + payload_len
- *   + 24: a truncated tag lands here); -SCPP_AUTH_E_NO_SESSION;
+ *   (+ 16 with the delivery layer's COOKIE flag) + 24: a truncated tag lands
+ *   here); -SCPP_AUTH_E_NO_SESSION;
  *   -SCPP_AUTH_E_WRONG_LANE (v->lane says whose; hand the datagram to that
  *   worker unverified, bounded, or drop it); -SCPP_AUTH_E_SESSION_EXPIRED;
  *   -SCPP_AUTH_E_REPLAY; -SCPP_AUTH_E_TOO_OLD; -SCPP_AUTH_E_BAD_MAC.
@@ -808,8 +809,9 @@ int scpp_auth_verify(struct scpp_auth_table *t, const uint8_t *dgram, size_t len
  * Seal a datagram the worker sends on session @p slot (a REPLY, say): set
  * SCPP_AUTH_F_SESSION, tag_len 24, client_id = session id, write this
  * lane's next counter and the MAC into the last 24 bytes. The caller built
- * the header with tag_len 24 and payload_len, and @p len = 32 +
- * payload_len + 24. A cached reply is resent as sealed, never resealed.
+ * the header with payload_len (and the COOKIE flag if a cookie follows the
+ * payload), and @p len = 32 + payload_len (+ 16) + 24. A cached reply is
+ * resent as sealed, never resealed.
  *
  * @return 0; -SCPP_AUTH_E_BAD_TAG (length disagrees with the header);
  *   -SCPP_AUTH_E_NO_SESSION (slot free); -SCPP_AUTH_E_EXHAUSTED.

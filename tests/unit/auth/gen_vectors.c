@@ -273,6 +273,18 @@ datagrams(void)
 	dgram_line("other_lane", "E_AUTH_WRONG_LANE", d, DLEN);
 	dgram_build(d, 10);
 	dgram_line("no_session_flag", "E_AUTH_NOT_SESSION", d, DLEN);
+	{
+		/* The delivery layer's cookie (flag bit 1) between payload and tag. */
+		uint8_t dc[DLEN + 16];
+
+		dgram_build(dc, 13);
+		memmove(dc + 32 + sizeof(block) + 16, dc + 32 + sizeof(block), SCPP_AUTH_TAG_LEN);
+		dc[4] |= 0x02;
+		memset(dc + 32 + sizeof(block), 0xcc, 16);
+		if (scpp_auth_client_seal(ca, 0, dc, sizeof(dc)) != 0)
+			abort();
+		dgram_line("block_with_delivery_cookie", "OK", dc, sizeof(dc));
+	}
 	seal_at(cc, 0, &nc, 0, d, 11);
 	dgram_line("chachapoly_block", "OK", d, DLEN);
 	dgram_line("chachapoly_replayed", "E_AUTH_REPLAY", d, DLEN);

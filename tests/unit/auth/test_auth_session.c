@@ -244,6 +244,49 @@ test_framing_session_lane_and_expiry_checks(void **state)
 	scpp_auth_table_free(t);
 }
 
+static void
+test_a_delivery_cookie_is_framed_and_maced(void **state)
+{
+	struct scpp_auth_session_params p;
+	struct scpp_auth_client_session *cs;
+	struct scpp_auth_table *t = mk_table(16, 0);
+	struct scpp_auth_verdict v;
+	uint8_t d[256], f[256];
+	size_t n;
+
+	(void)state;
+	params(&p, SID, SCPP_AUTH_ALG_AES256GMAC, 0x21);
+	assert_int_equal(scpp_auth_table_install(t, &p), 0);
+	cs = scpp_auth_client_session_create(&p, NULL);
+	/* A block with the delivery layer's cookie (flag bit 1, 16 bytes
+	 * between payload and tag). */
+	n = mk_dgram(d, 1, 1, example_block, 20) + 16;
+	d[4] |= 0x02;
+	memset(d + 32 + 20, 0xcc, 16);
+	memset(d + 32 + 20 + 16, 0, 24);
+	assert_int_equal(scpp_auth_client_seal(cs, 0, d, n), 0);
+	assert_int_equal(d[4], 0x23);
+	assert_int_equal(scpp_auth_verify(t, d, n, T_NOW, &v), 0);
+	/* The cookie is covered by the MAC. */
+	n = mk_dgram(d, 1, 2, example_block, 20) + 16;
+	d[4] |= 0x02;
+	memset(d + 32 + 20, 0xcc, 16);
+	memset(d + 32 + 20 + 16, 0, 24);
+	assert_int_equal(scpp_auth_client_seal(cs, 0, d, n), 0);
+	memcpy(f, d, n);
+	f[32 + 20 + 3] ^= 1;
+	assert_code(scpp_auth_verify(t, f, n, T_NOW, &v), -SCPP_AUTH_E_BAD_MAC);
+	/* The flag without the cookie's bytes, or the bytes without the flag. */
+	memcpy(f, d, n);
+	f[4] &= (uint8_t)~0x02;
+	assert_code(scpp_auth_verify(t, f, n, T_NOW, &v), -SCPP_AUTH_E_BAD_TAG);
+	assert_code(scpp_auth_verify(t, d, n - 16, T_NOW, &v), -SCPP_AUTH_E_BAD_TAG);
+	assert_code(scpp_auth_client_seal(cs, 0, d, n - 16), -SCPP_AUTH_E_BAD_TAG);
+	assert_int_equal(scpp_auth_verify(t, d, n, T_NOW, &v), 0);
+	scpp_auth_client_session_free(cs);
+	scpp_auth_table_free(t);
+}
+
 /* --------------------------------------------------------- replay window */
 
 /* The reference: every counter ever accepted, and the highest. */
@@ -1184,6 +1227,8 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_forgeries_are_rejected_and_move_nothing, session_setup,
 					session_teardown),
 	cmocka_unit_test_setup_teardown(test_framing_session_lane_and_expiry_checks, session_setup,
+					session_teardown),
+	cmocka_unit_test_setup_teardown(test_a_delivery_cookie_is_framed_and_maced, session_setup,
 					session_teardown),
 	cmocka_unit_test(test_window_matches_reference_model),
 	cmocka_unit_test_setup_teardown(test_window_edges_through_verify, session_setup,
