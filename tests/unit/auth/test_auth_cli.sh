@@ -4,7 +4,7 @@
 # and message. Offline: no daemon, no network.
 #   tests/unit/auth/test_auth_cli.sh path/to/scpp
 set -uo pipefail
-scpp=$1
+scpp=$(realpath "$1")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
