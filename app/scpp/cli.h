@@ -61,4 +61,7 @@ int scpp_cli_encode(struct scpp_cli *cli, const char *text);
 /** `scpp decode HEX...`. @return An exit code. */
 int scpp_cli_decode(struct scpp_cli *cli, int argc, char **argv);
 
+/** `scpp key ...` / `scpp grant ...` (auth_cli.c); argv[0] is "key" or "grant". */
+int scpp_cli_auth(int argc, char **argv);
+
 #endif /* CLI_H */

@@ -36,6 +36,8 @@ usage(FILE *out)
 "                                                datagram(s) in hex (offline)\n"
 "       scpp [OPTIONS] decode HEX...             decode datagrams, a block or a reply\n"
 "                                                given in hex ('-': stdin) (offline)\n"
+"       scpp key gen|show ...                    Ed25519 keys (offline; 'scpp key --help')\n"
+"       scpp grant issue|show ...                delegated grants (offline; 'scpp grant --help')\n"
 "\n"
 "Blocks are written in the text form of docs/LANGUAGE.md: one command per\n"
 "line or per ';', e.g.  scpp exec 'get @0.1.0.1.2a name %n'\n"
@@ -503,6 +505,9 @@ main(int argc, char **argv)
 	bool backoff_set = false;
 	int c, rc, i;
 
+	/* key/grant have their own options (auth_cli.c). */
+	if (argc > 1 && (strcmp(argv[1], "key") == 0 || strcmp(argv[1], "grant") == 0))
+		return scpp_cli_auth(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
 	scpp_client_config_init(&cli.cfg);
 	env = getenv(SCPP_CLIENT_ENV_SERVER);
