@@ -38,17 +38,17 @@ test_copy_free_null_is_noop(void **state)
 static void
 test_copy_engines_are_listed_and_selected_by_name(void **state)
 {
-	static const char *const want[] = {"memcpy"};
+	static const char *const want[] = {"memcpy", "dmadev"};
 	struct scpp_copy_config cfg;
 	struct scpp_copy_caps caps;
 	struct scpp_copy *c;
 	char why[256];
 	(void)state;
 
-	assert_int_equal(scpp_copy_engine_count(), 1);
-	for (unsigned int i = 0; i < 1; i++)
+	assert_int_equal(scpp_copy_engine_count(), 2);
+	for (unsigned int i = 0; i < 2; i++)
 		assert_string_equal(scpp_copy_engine_name(i), want[i]);
-	assert_null(scpp_copy_engine_name(1));
+	assert_null(scpp_copy_engine_name(2));
 	scpp_copy_config_init(&cfg);
 	assert_int_equal(scpp_copy_probe(&cfg, why, sizeof(why)), 0);
 	cfg.engine = "nope";
@@ -56,6 +56,12 @@ test_copy_engines_are_listed_and_selected_by_name(void **state)
 	assert_non_null(strstr(why, "\"nope\""));
 	assert_null(scpp_copy_create(&cfg));
 	assert_int_equal(errno, ENOENT);
+	/* dmadev without EAL is not offered, and says why. */
+	cfg.engine = "dmadev";
+	assert_int_equal(scpp_copy_probe(&cfg, why, sizeof(why)), -ENODEV);
+	assert_non_null(strstr(why, "EAL"));
+	assert_null(scpp_copy_create(&cfg));
+	assert_int_equal(errno, ENODEV);
 	assert_int_equal(scpp_copy_probe(NULL, why, sizeof(why)), -EINVAL);
 	cfg.engine = NULL;
 	assert_int_equal(scpp_copy_probe(&cfg, why, sizeof(why)), -EINVAL);
