@@ -26,6 +26,7 @@ RTE_LOG_REGISTER(copy_logtype, scp.copy, INFO);
 static const struct copy_engine *const engines[] = {
 	&copy_engine_memcpy,
 	&copy_engine_dmadev,
+	&copy_engine_fabric,
 	&copy_engine_verbs,
 };
 

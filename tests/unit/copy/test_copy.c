@@ -38,17 +38,17 @@ test_copy_free_null_is_noop(void **state)
 static void
 test_copy_engines_are_listed_and_selected_by_name(void **state)
 {
-	static const char *const want[] = {"memcpy", "dmadev", "verbs"};
+	static const char *const want[] = {"memcpy", "dmadev", "fabric", "verbs"};
 	struct scpp_copy_config cfg;
 	struct scpp_copy_caps caps;
 	struct scpp_copy *c;
 	char why[256];
 	(void)state;
 
-	assert_int_equal(scpp_copy_engine_count(), 3);
-	for (unsigned int i = 0; i < 3; i++)
+	assert_int_equal(scpp_copy_engine_count(), 4);
+	for (unsigned int i = 0; i < 4; i++)
 		assert_string_equal(scpp_copy_engine_name(i), want[i]);
-	assert_null(scpp_copy_engine_name(3));
+	assert_null(scpp_copy_engine_name(4));
 	scpp_copy_config_init(&cfg);
 	assert_int_equal(scpp_copy_probe(&cfg, why, sizeof(why)), 0);
 	cfg.engine = "nope";
