@@ -54,4 +54,7 @@ int scpp_cli_encode(struct scpp_cli *cli, const char *text);
 /** `scpp decode HEX...`. @return An exit code. */
 int scpp_cli_decode(struct scpp_cli *cli, int argc, char **argv);
 
+/** `scpp cluster [OPTIONS]` (cluster_cli.c): @p argv[0] is "cluster". @return An exit code. */
+int scpp_cli_cluster(int argc, char **argv);
+
 #endif /* CLI_H */

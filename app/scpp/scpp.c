@@ -36,6 +36,7 @@ usage(FILE *out)
 "                                                datagram(s) in hex (offline)\n"
 "       scpp [OPTIONS] decode HEX...             decode datagrams, a block or a reply\n"
 "                                                given in hex ('-': stdin) (offline)\n"
+"       scpp cluster [--json] [...]             the cluster map ('scpp cluster --help')\n"
 "\n"
 "Blocks are written in the text form of docs/LANGUAGE.md: one command per\n"
 "line or per ';', e.g.  scpp exec 'get @0.1.0.1.2a name %n'\n"
@@ -447,6 +448,9 @@ main(int argc, char **argv)
 	bool backoff_set = false;
 	int c, rc, i;
 
+	/* `scpp cluster` has options of its own (cluster_cli.c). */
+	if (argc >= 2 && strcmp(argv[1], "cluster") == 0)
+		return scpp_cli_cluster(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
 	scpp_client_config_init(&cli.cfg);
 	env = getenv(SCPP_CLIENT_ENV_SERVER);

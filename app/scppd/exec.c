@@ -69,32 +69,16 @@ void
 scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req, struct scpp_oid oid,
 	       const struct scpp_route_result *res)
 {
-	const struct scpp_config *cfg = &scppd_g.cfg;
-	char o[SCPP_OID_STR_MAX];
-	unsigned int i;
+	char o[SCPP_OID_STR_MAX], msg[SCPP_STATUS_MSG_MAX];
 
 	scpp_counter_add(&w->stats.not_here, 1);
+	scppd_cluster_not_here_count(w, res);
 	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
 		return;
 	scpp_oid_format(o, sizeof(o), oid);
-	if (!res->found || res->node == cfg->node.id) {
-		status_reply(w, req, -SCPP_E_NOT_HERE, "route",
-			     "no route for %s: not a shard of node %u and no configured route "
-			     "covers it", o, cfg->node.id);
-		return;
-	}
-	for (i = 0; i < cfg->nb_routes; i++) {
-		const struct scpp_config_route *r = &cfg->routes[i];
-
-		if (r->node != res->node)
-			continue;
-		status_reply(w, req, -SCPP_E_NOT_HERE, "route",
-			     "%s is owned by node %u; send the block to its peer %u.%u.%u.%u:%u", o,
-			     r->node, r->peer_ipv4 >> 24, (r->peer_ipv4 >> 16) & 0xff,
-			     (r->peer_ipv4 >> 8) & 0xff, r->peer_ipv4 & 0xff, r->peer_port);
-		return;
-	}
-	status_reply(w, req, -SCPP_E_NOT_HERE, "route", "%s is owned by node %u", o, res->node);
+	/* The owner's name, address and base port, from the cluster map. */
+	scppd_cluster_not_here_msg(o, res, msg, sizeof(msg));
+	status_reply(w, req, -SCPP_E_NOT_HERE, "route", "%s", msg);
 }
 
 void

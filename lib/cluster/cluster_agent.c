@@ -19,9 +19,10 @@
  * departed node's last keepalive.
  *
  * Registration is create-only: the record is written only if its key does
- * not exist, or holds this node's own record of an earlier start (same
- * name, address and base port; then it is replaced under the new lease and
- * the old lease revoked). Any other record under this node's id is a
+ * not exist, or holds this node's own record under an earlier lease (a
+ * restart within the TTL, or a lease presumed lost while etcd was away:
+ * same name, address and base port; then it is replaced under the new
+ * lease and the old lease revoked). Any other record under this node's id is a
  * conflict: reported, retried every TTL, never overwritten.
  */
 #include <errno.h>

@@ -169,3 +169,46 @@ cluster_etcd_call(struct cluster_etcd *e, const char *path, const char *body, ch
 	}
 	return 0;
 }
+
+int
+scpp_cluster_etcd_read(const char *endpoint, const char *prefix, uint32_t timeout_ms,
+		       struct scpp_cluster_range *out, char *err, size_t errsize)
+{
+	struct scpp_config_cluster_etcd conf;
+	struct scpp_cluster_agent_counters c;
+	struct cluster_etcd e;
+	char body[1024], keys[SCPP_CONFIG_ETCD_PREFIX_SIZE + 16], *resp = NULL, dummy[8];
+	size_t len;
+	int rc;
+
+	if (err == NULL) {
+		err = dummy;
+		errsize = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (endpoint == NULL || prefix == NULL || out == NULL ||
+	    strlen(endpoint) >= sizeof(conf.endpoints[0]) || strlen(prefix) >= sizeof(conf.prefix))
+		return -EINVAL;
+	memset(&conf, 0, sizeof(conf));
+	memset(&c, 0, sizeof(c));
+	conf.nb_endpoints = 1;
+	snprintf(conf.endpoints[0], sizeof(conf.endpoints[0]), "%s", endpoint);
+	conf.timeout_ms = timeout_ms;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -EIO;
+	rc = cluster_etcd_init(&e, &conf, NULL, NULL, &c);
+	if (rc != 0)
+		return rc;
+	snprintf(keys, sizeof(keys), "%sv1/node/", prefix);
+	rc = cluster_body_range_prefix(body, sizeof(body), keys, SCPP_CLUSTER_MAX_NODES + 1);
+	if (rc >= 0)
+		rc = cluster_etcd_call(&e, "/v3/kv/range", body, &resp, &len);
+	if (rc == 0) {
+		rc = scpp_cluster_etcd_decode_range(resp, len, prefix, out, err, errsize);
+		free(resp);
+	} else {
+		snprintf(err, errsize, "%s", e.err);
+	}
+	cluster_etcd_fini(&e);
+	return rc;
+}

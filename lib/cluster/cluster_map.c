@@ -561,23 +561,29 @@ scpp_cluster_map_build(const struct scpp_cluster_map *prev,
 
 	if (rep != NULL)
 		memset(rep, 0, sizeof(*rep));
-	if (self == NULL || out == NULL || (recs == NULL && n > 0) || n > SCPP_CLUSTER_MAX_NODES)
+	if (out == NULL || (recs == NULL && n > 0) || n > SCPP_CLUSTER_MAX_NODES)
 		return -EINVAL;
 	cands = calloc(1 + n + (prev != NULL ? prev->nb_nodes : 0), sizeof(*cands));
 	if (cands == NULL)
 		return -ENOMEM;
-	cands[nc].n.rec = *self;
+	if (self == NULL) {
+		/* A view from outside: candidate 0 is a placeholder no record
+		 * matches (id 0 is never a node) and it is skipped below. */
+		cands[nc].n.rec.id = 0;
+	} else {
+		cands[nc].n.rec = *self;
+	}
 	cands[nc].n.state = SCPP_CLUSTER_SELF;
 	cands[nc].origin = "this node";
 	snprintf(cands[nc].path, sizeof(cands[nc].path), "$");
 	snprintf(cands[nc].n.origin, sizeof(cands[nc].n.origin), "this node");
-	pn = prev != NULL ? scpp_cluster_map_find(prev, self->id) : NULL;
+	pn = prev != NULL && self != NULL ? scpp_cluster_map_find(prev, self->id) : NULL;
 	cands[nc].n.since_ns = pn != NULL && pn->state == SCPP_CLUSTER_SELF ? pn->since_ns : now_ns;
 	nc++;
 	for (unsigned int i = 0; i < n; i++) {
 		struct cand *c = &cands[nc];
 
-		if (recs[i].rec.id == self->id)
+		if (self != NULL && recs[i].rec.id == self->id)
 			continue; /* this node's entry is its own, not etcd's copy */
 		c->n.rec = recs[i].rec;
 		c->n.state = SCPP_CLUSTER_UP;
@@ -605,7 +611,7 @@ scpp_cluster_map_build(const struct scpp_cluster_map *prev,
 			continue;
 		for (unsigned int k = 1; k < nlive && !present; k++)
 			present = cands[k].n.rec.id == o->rec.id;
-		if (present || o->rec.id == self->id)
+		if (present || (self != NULL && o->rec.id == self->id))
 			continue;
 		if (o->state == SCPP_CLUSTER_UNREACHABLE && now_ns - o->since_ns > SCPP_CLUSTER_TOMBSTONE_NS)
 			continue;
@@ -621,10 +627,10 @@ scpp_cluster_map_build(const struct scpp_cluster_map *prev,
 	}
 	rc = builder_init(&b, rep);
 	if (rc == 0) {
-		for (unsigned int i = 0; i < nc; i++)
+		for (unsigned int i = self == NULL ? 1 : 0; i < nc; i++)
 			consider(&b, &cands[i]);
-		rc = builder_finish(&b, SCPP_CONFIG_CLUSTER_ETCD, self->id, revision, now_ns, prev,
-				    out);
+		rc = builder_finish(&b, SCPP_CONFIG_CLUSTER_ETCD, self != NULL ? self->id : 0,
+				    revision, now_ns, prev, out);
 		builder_free(&b);
 	}
 	free(cands);

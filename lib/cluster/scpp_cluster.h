@@ -183,7 +183,9 @@ int scpp_cluster_map_from_config(const struct scpp_config *cfg, const char *name
 				 size_t errsize);
 
 /**
- * Build a map from etcd records. This node (@p self) is always in it; the
+ * Build a map from etcd records. This node (@p self) is always in it (when
+ * @p self is NULL the map is a view from outside the cluster, as
+ * `scpp cluster --etcd` shows it: self 0, no SELF entry); the
  * records are taken oldest first (create revision, then id), and one that
  * breaks a rule against those taken before it is refused alone (counted and
  * described in @p rep). Nodes of @p prev whose records are gone stay as
@@ -202,7 +204,7 @@ int scpp_cluster_map_from_config(const struct scpp_config *cfg, const char *name
  *   CLOCK_MONOTONIC ns (tests pass any clock).
  * @param rep
  *   Filled with the refused records; may be NULL.
- * @return 0 and *@p out; -EINVAL (NULL arguments, @p n too large); -ENOMEM.
+ * @return 0 and *@p out; -EINVAL (NULL @p out or @p recs, @p n too large); -ENOMEM.
  *
  * Control path (any thread); allocates.
  */
@@ -310,6 +312,24 @@ struct scpp_cluster_range {
 int scpp_cluster_etcd_decode_range(const char *json, size_t len, const char *prefix,
 				   struct scpp_cluster_range *out, char *err, size_t errsize);
 
+/**
+ * Read the node records under @p prefix from etcd once (one range request
+ * over HTTP, bounded by @p timeout_ms), for a view from outside the
+ * cluster (`scpp cluster --etcd`). Not for the daemon: its agent thread
+ * does this on its own schedule.
+ *
+ * @param endpoint
+ *   "http://host:port".
+ * @param out
+ *   The decoded records (heap it: it is large).
+ * @param err
+ *   What failed; may be NULL.
+ * @return 0; -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH (no answer); the
+ *   codes of scpp_cluster_etcd_decode_range(); -ENOMEM.
+ */
+int scpp_cluster_etcd_read(const char *endpoint, const char *prefix, uint32_t timeout_ms,
+			   struct scpp_cluster_range *out, char *err, size_t errsize);
+
 /* ---- the etcd agent --------------------------------------------------------- */
 
 /**
@@ -345,7 +365,7 @@ struct scpp_cluster_agent_counters {
 	uint64_t keepalives;         /**< successful lease keepalives */
 	uint64_t keepalive_failures; /**< keepalives without an answer */
 	uint64_t registrations;      /**< records written (start, and after a lease loss) */
-	uint64_t takeovers;          /**< ... replacing this node's record of an earlier start */
+	uint64_t takeovers;          /**< ... replacing this node's record under an earlier lease */
 	uint64_t lease_lost;         /**< the lease was found expired or presumed so */
 	uint64_t conflicts;          /**< registrations refused: the id is another node's */
 	uint64_t bad_responses;      /**< answers that did not decode */

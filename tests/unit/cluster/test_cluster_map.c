@@ -249,7 +249,14 @@ test_cluster_build_takes_records_oldest_first_and_refuses_alone(void **state)
 	scpp_cluster_map_free(m);
 	assert_int_equal(scpp_cluster_map_build(NULL, &self, r, SCPP_CLUSTER_MAX_NODES + 1, 1, 1, &m,
 						&rep), -EINVAL);
-	assert_int_equal(scpp_cluster_map_build(NULL, NULL, r, 1, 1, 1, &m, &rep), -EINVAL);
+	assert_int_equal(scpp_cluster_map_build(NULL, &self, r, 1, 1, 1, NULL, &rep), -EINVAL);
+	/* Without a self: a view from outside (scpp cluster --etcd). */
+	assert_int_equal(scpp_cluster_map_build(NULL, NULL, r, 5, 42, 1000, &m, &rep), 0);
+	assert_int_equal(m->self, 0);
+	assert_int_equal(m->nb_nodes, 3); /* 1 "impostor" is an ordinary record here */
+	assert_int_equal(scpp_cluster_map_find(m, 1)->state, SCPP_CLUSTER_UP);
+	assert_int_equal(rep.rejected, 2);
+	scpp_cluster_map_free(m);
 }
 
 static void
