@@ -377,13 +377,18 @@ scppd_cluster_tick(struct scppd *d)
 void
 scppd_cluster_leave(struct scppd *d)
 {
+	struct scpp_cluster_agent *a;
+
 	(void)d;
-	if (cl.agent == NULL)
+	pthread_mutex_lock(&cl.lock);
+	a = cl.agent;
+	cl.agent = NULL;
+	pthread_mutex_unlock(&cl.lock);
+	if (a == NULL)
 		return;
 	/* Revoked: the other nodes see this one leave at their next read
 	 * instead of a TTL later. */
-	scpp_cluster_agent_stop(cl.agent, true);
-	cl.agent = NULL;
+	scpp_cluster_agent_stop(a, true);
 	SCPPD_LOG(INFO, "cluster: left etcd (lease revoked)");
 }
 
@@ -391,7 +396,9 @@ void
 scppd_cluster_free(struct scppd *d)
 {
 	(void)d;
-	/* Workers have stopped: nothing holds a map any more. */
+	/* Workers have stopped: nothing holds a map any more but the
+	 * telemetry thread, which finds none once the lock is released. */
+	pthread_mutex_lock(&cl.lock);
 	for (unsigned int i = 0; i < cl.nb_retired; i++)
 		scpp_cluster_map_free(cl.retired[i].map);
 	cl.nb_retired = 0;
@@ -401,6 +408,7 @@ scppd_cluster_free(struct scppd *d)
 	free(cl.no_owner);
 	cl.not_here = NULL;
 	cl.no_owner = NULL;
+	pthread_mutex_unlock(&cl.lock);
 }
 
 /* ---- telemetry (telemetry thread) -------------------------------------------- */
@@ -441,10 +449,16 @@ scppd_cluster_route_line(const struct scpp_route_entry *e, char *line, size_t si
 		 n != NULL ? scpp_cluster_state_name(n->state) : "not in the map");
 }
 
-void
+int
 scppd_cluster_lock(void)
 {
 	pthread_mutex_lock(&cl.lock);
+	/* No map: shutting down (the route table goes next). */
+	if (cl.map == NULL) {
+		pthread_mutex_unlock(&cl.lock);
+		return -ENODEV;
+	}
+	return 0;
 }
 
 void
@@ -575,19 +589,22 @@ cmd_cluster(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 	int rc = 0;
 
 	memset(&st, 0, sizeof(st));
+	if (scppd_cluster_lock() != 0)
+		return -ENODEV;
+	/* The agent is freed only after leave() cleared it under the lock. */
 	if (cl.agent != NULL)
 		scpp_cluster_agent_status(cl.agent, &st);
 	if (params != NULL && strcmp(params, "rejected") == 0) {
 		char text[RTE_TEL_MAX_SINGLE_STRING_LEN];
 		size_t o = 0;
 
+		pthread_mutex_unlock(&cl.lock);
 		text[0] = '\0';
 		for (unsigned int i = 0; i < st.rejected.nb_msgs && o < sizeof(text); i++)
 			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\n", st.rejected.msgs[i]);
 		rte_tel_data_string(d, text);
 		return 0;
 	}
-	pthread_mutex_lock(&cl.lock);
 	m = cl.map;
 	if (params != NULL && *params != '\0') {
 		char *end;
@@ -630,7 +647,7 @@ cmd_cluster(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 	for (unsigned int i = 0; i < m->nb_nodes; i++)
 		rte_tel_data_add_array_u64(ids, m->nodes[i].rec.id);
 	rte_tel_data_add_dict_container(d, "node_ids", ids, 0);
-	if (cl.agent != NULL) {
+	if (st.ttl_s != 0) { /* an agent was there */
 		etcd_dict(e, &st);
 		rte_tel_data_add_dict_container(d, "etcd", e, 0);
 	} else {

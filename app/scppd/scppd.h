@@ -283,8 +283,9 @@ void scppd_cluster_not_here_count(const struct scppd_worker *w,
 /** Worker, E_NOT_HERE path (after the rate limit): the status message for @p oid. */
 void scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res, char *buf,
 				size_t size);
-/** Telemetry: serialise with map publication around reading the route table. */
-void scppd_cluster_lock(void);
+/** Telemetry: serialise with map publication around reading the route table.
+ *  @return 0 (locked), or -ENODEV when shutting down (not locked). */
+int scppd_cluster_lock(void);
 void scppd_cluster_unlock(void);
 /** Telemetry, under the lock: one /scpp/routes line for a route of another node. */
 void scppd_cluster_route_line(const struct scpp_route_entry *e, char *line, size_t size);

@@ -347,7 +347,8 @@ cmd_routes(const char *cmd __rte_unused, const char *params __rte_unused,
 	   struct rte_tel_data *d)
 {
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	scppd_cluster_lock();
+	if (scppd_cluster_lock() != 0)
+		return -ENODEV;
 	scpp_route_foreach(scppd_g.routes, route_cb, d);
 	scppd_cluster_unlock();
 	return 0;

@@ -262,7 +262,9 @@ class Cluster:
     """A namespace with a bridge, maybe etcd, and nodes. A context manager:
     leaving it cleans everything up."""
 
-    def __init__(self, name, ttl_s=2, poll_ms=200, timeout_ms=500):
+    # Short leases keep the tests quick; a 900 ms request bound leaves
+    # keepalives room on a loaded 2-CPU machine (a third of the TTL).
+    def __init__(self, name, ttl_s=3, poll_ms=200, timeout_ms=900):
         self.tag = "scc%s%d" % (re.sub("[^a-z]", "", name)[:4], os.getpid() % 10000)
         self.ns = "scppc-" + self.tag
         self.tmp = tempfile.mkdtemp(prefix="scppc-")
