@@ -383,8 +383,9 @@ publish_status(struct scpp_cluster_agent *a, uint64_t now)
 	snprintf(st->conflict, sizeof(st->conflict), "%s", a->conflict_msg);
 	st->rejected = a->rejected;
 	st->c = a->c;
-	if (a->conflict)
-		pthread_cond_broadcast(&a->cv);
+	/* scpp_cluster_agent_wait_first() waits for this status (registered,
+	 * or a conflict) as much as for the map. */
+	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 }
 
