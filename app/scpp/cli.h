@@ -27,6 +27,13 @@ struct scpp_cli {
 	bool verbose;
 	bool client_id_set;
 	bool block_id_set;
+	bool no_names;              /**< --no-names: print OIDs bare */
+	/** Display names resolved so far (name "" = none), for this run. */
+	struct scpp_cli_name {
+		struct scpp_oid oid;
+		char name[SCPP_LANG_NAME_MAX + 1];
+	} names[256];
+	unsigned int nnames;
 };
 
 /** Create the client if not done yet; @return 0 or an exit code (message printed). */
@@ -53,6 +60,9 @@ int scpp_cli_encode(struct scpp_cli *cli, const char *text);
 
 /** `scpp decode HEX...`. @return An exit code. */
 int scpp_cli_decode(struct scpp_cli *cli, int argc, char **argv);
+
+/** `scpp key ...` / `scpp grant ...` (auth_cli.c); argv[0] is "key" or "grant". */
+int scpp_cli_auth(int argc, char **argv);
 
 /** `scpp cluster [OPTIONS]` (cluster_cli.c): @p argv[0] is "cluster". @return An exit code. */
 int scpp_cli_cluster(int argc, char **argv);

@@ -36,7 +36,9 @@ usage(FILE *out)
 "                                                datagram(s) in hex (offline)\n"
 "       scpp [OPTIONS] decode HEX...             decode datagrams, a block or a reply\n"
 "                                                given in hex ('-': stdin) (offline)\n"
-"       scpp cluster [--json] [...]             the cluster map ('scpp cluster --help')\n"
+"       scpp key gen|show ...                    Ed25519 keys (offline; 'scpp key --help')\n"
+"       scpp grant issue|show ...                delegated grants (offline; 'scpp grant --help')\n"
+"       scpp cluster [--json] [...]              the cluster map ('scpp cluster --help')\n"
 "\n"
 "Blocks are written in the text form of docs/LANGUAGE.md: one command per\n"
 "line or per ';', e.g.  scpp exec 'get @0.1.0.1.2a name %n'\n"
@@ -58,6 +60,9 @@ usage(FILE *out)
 "  -f, --file FILE      read blocks from FILE ('-' for stdin)\n"
 "  -v, --verbose        print transport counters to stderr after each block\n"
 "  -h, --help           this text\n"
+"      --no-names       print OIDs bare (by default an OID in a reply is printed\n"
+"                       with its display name, @0.1.0.7589e.4 (alice), asked\n"
+"                       of the node through its type's name_attr)\n"
 "      --version        print the version\n"
 "\n"
 "Files (-f): blocks are separated by a line holding only '---'; a file\n"
@@ -253,6 +258,56 @@ report_exchange_error(struct scpp_cli *cli, int rc, unsigned int tries, double s
 	}
 }
 
+/*
+ * Display name of @p oid (seed §3): the value of the attribute its type's
+ * `name_attr` names, asked of the node with one block and cached for the
+ * run (a miss too). Entities without a type, or whose type has no
+ * name_attr, have none.
+ */
+static int
+cli_name(void *arg, struct scpp_oid oid, char *buf, size_t size)
+{
+	struct scpp_cli *cli = arg;
+	struct scpp_client_reply r;
+	struct scpp_lang_error err;
+	struct scpp_wire_reply_reader rd;
+	struct scpp_wire_record rec;
+	struct scpp_cli_name *n;
+	char o[SCPP_OID_STR_MAX], text[256];
+	int len;
+
+	for (unsigned int i = 0; i < cli->nnames; i++)
+		if (scpp_oid_eq(cli->names[i].oid, oid)) {
+			snprintf(buf, size, "%s", cli->names[i].name);
+			return buf[0] != '\0';
+		}
+	if (cli->nnames == SCPP_ARRAY_SIZE(cli->names))
+		return 0;
+	n = &cli->names[cli->nnames++];
+	n->oid = oid;
+	n->name[0] = '\0';
+	scpp_oid_format(o, sizeof(o), oid);
+	len = snprintf(text, sizeof(text),
+		       "get %s type %%t ; get %%t name_attr %%a ; get %s %%a %%n ; return %%n", o, o);
+	if (scpp_client_exec_text(cli->client, text, (size_t)len, &r, &err) < 0)
+		return 0;
+	if (r.outcome == SCPP_OUTCOME_OK) {
+		scpp_wire_reply_reader_init(&rd, r.msg, r.len);
+		while (scpp_wire_reply_next(&rd, &rec) == 1) {
+			if (rec.type == SCPP_REC_ROW && rec.row.n == 1 &&
+			    rec.row.v[0].type == SCPP_VT_STR) {
+				snprintf(n->name, sizeof(n->name), "%.*s",
+					 (int)SCPP_MIN(rec.row.v[0].len, SCPP_LANG_NAME_MAX),
+					 (const char *)rec.row.v[0].p);
+				break;
+			}
+		}
+	}
+	scpp_client_reply_free(&r);
+	snprintf(buf, size, "%s", n->name);
+	return buf[0] != '\0';
+}
+
 int
 scpp_cli_run_text(struct scpp_cli *cli, const char *text, size_t len, const char *where,
 		  unsigned int line0)
@@ -294,8 +349,9 @@ scpp_cli_run_text(struct scpp_cli *cli, const char *text, size_t len, const char
 	 * documents are one per line already. */
 	if (!cli->json && cli->printed > 0)
 		putchar('\n');
-	rc = scpp_lang_print_reply(stdout, r.msg, r.len, cli->json ? SCPP_LANG_REPLY_JSON : 0,
-				   scpp_errno_name);
+	rc = scpp_lang_print_reply_names(stdout, r.msg, r.len,
+					 cli->json ? SCPP_LANG_REPLY_JSON : 0, scpp_errno_name,
+					 cli->no_names ? NULL : cli_name, cli);
 	cli->printed++;
 	fflush(stdout);
 	if (rc < 0) {
@@ -423,6 +479,7 @@ enum {
 	OPT_MAX_DGRAM,
 	OPT_CLIENT_ID,
 	OPT_BLOCK_ID,
+	OPT_NO_NAMES,
 };
 
 int
@@ -441,6 +498,7 @@ main(int argc, char **argv)
 		{"max-dgram", required_argument, NULL, OPT_MAX_DGRAM},
 		{"client-id", required_argument, NULL, OPT_CLIENT_ID},
 		{"block-id", required_argument, NULL, OPT_BLOCK_ID},
+		{"no-names", no_argument, NULL, OPT_NO_NAMES},
 		{NULL, 0, NULL, 0},
 	};
 	struct scpp_cli cli;
@@ -448,6 +506,9 @@ main(int argc, char **argv)
 	bool backoff_set = false;
 	int c, rc, i;
 
+	/* key/grant have their own options (auth_cli.c). */
+	if (argc > 1 && (strcmp(argv[1], "key") == 0 || strcmp(argv[1], "grant") == 0))
+		return scpp_cli_auth(argc - 1, argv + 1);
 	/* `scpp cluster` has options of its own (cluster_cli.c). */
 	if (argc >= 2 && strcmp(argv[1], "cluster") == 0)
 		return scpp_cli_cluster(argc - 1, argv + 1);
@@ -514,6 +575,9 @@ main(int argc, char **argv)
 				return SCPP_EXIT_USAGE;
 			}
 			cli.client_id_set = true;
+			break;
+		case OPT_NO_NAMES:
+			cli.no_names = true;
 			break;
 		case OPT_BLOCK_ID:
 			if (parse_u64(optarg, &cli.cfg.first_block_id) < 0) {

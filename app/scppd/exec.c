@@ -20,27 +20,25 @@
 #include "scpp_status.h"
 #include "scppd.h"
 
-/* A reply made of one status: empty COLUMNS, STATUS, END(aborted). */
-static SCPP_COLD __attribute__((format(printf, 5, 6))) void
-status_reply(struct scppd_worker *w, const struct scpp_delivery_req *req, int code,
-	     const char *component, const char *fmt, ...)
+/* A reply made of one status: empty COLUMNS, STATUS, END(aborted).
+ * @offset: a decode error's byte offset (a status field), or -1. */
+static SCPP_COLD __attribute__((format(printf, 6, 0))) void
+status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, int64_t offset,
+	      int code, const char *component, const char *fmt, va_list ap)
 {
 	struct scpp_wire_reply_writer wr;
 	struct scpp_status st;
-	char msg[SCPP_STATUS_MSG_MAX];
 	struct scpp_oid soid = w->env.node;
 	uint32_t cap;
 	uint8_t *buf;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	memset(&st, 0, sizeof(st));
-	scpp_status_set(&st, code, component, "%s", msg);
+	scpp_status_setv(&st, code, component, fmt, ap);
 	st.node = w->env.node;
 	st.core = w->shard;
 	st.block_id = req->block_id;
+	st.client = req->client_id;
+	st.offset = offset;
 	soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
 	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
 	scpp_wire_reply_writer_init(&wr, buf, cap);
@@ -48,6 +46,28 @@ status_reply(struct scppd_worker *w, const struct scpp_delivery_req *req, int co
 	scpp_status_encode(&wr, soid, &st);
 	scpp_wire_reply_end(&wr, st.err, SCPP_OUTCOME_ABORTED, 0, 0, 0);
 	scpp_delivery_reply_status(w->dlv, req, (uint32_t)wr.len, w->now);
+}
+
+static SCPP_COLD __attribute__((format(printf, 5, 6))) void
+status_reply(struct scppd_worker *w, const struct scpp_delivery_req *req, int code,
+	     const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, req, -1, code, component, fmt, ap);
+	va_end(ap);
+}
+
+static SCPP_COLD __attribute__((format(printf, 6, 7))) void
+status_reply_at(struct scppd_worker *w, const struct scpp_delivery_req *req, int64_t offset,
+		int code, const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, req, offset, code, component, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -61,8 +81,8 @@ scppd_reject(struct scppd_worker *w, const struct scpp_delivery_req *req, int rc
 	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
 		return;
 	name = scpp_error_name(rc);
-	status_reply(w, req, rc, "wire", "block rejected: %s (%s) at byte offset %u of %u",
-		     name != NULL ? name : "error", scpp_strerror(rc), err_off, msg_len);
+	status_reply_at(w, req, err_off, rc, "wire", "block rejected: %s (%s) at byte offset %u of %u",
+			name != NULL ? name : "error", scpp_strerror(rc), err_off, msg_len);
 }
 
 void
@@ -107,6 +127,7 @@ scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, co
 	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
 	scpp_wire_reply_writer_init(&wr, buf, cap);
 	memset(&res, 0, sizeof(res));
+	w->env.client_id = req->client_id;
 	rc = scpp_eval_block(w->ectx, &w->env, w->blk, req->block_id, &wr, &res);
 	if (unlikely(rc != 0)) {
 		/* Nothing was applied: said once, not held. */
@@ -120,13 +141,9 @@ scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, co
 							      &w->stats.outcome_aborted,
 			 1);
 	if (unlikely(res.new_schema != NULL)) {
-		/* A runtime schema change on this shard. The shard's triples
-		 * already hold it; adopt the compiled schema here. Other shards
-		 * keep theirs (documented limitation: schema changes are
-		 * per shard until the control plane republishes them). */
-		if (w->own_schema != NULL)
-			scpp_schema_free(w->own_schema);
-		w->own_schema = res.new_schema;
+		/* A runtime schema change made on this shard: its triples hold
+		 * it already, and the publisher (which owns it now) takes it to
+		 * every other shard (scpp_eval_poll_schema() in the loop). */
 		w->env.schema = res.new_schema;
 		scpp_counter_add(&w->stats.schema_changes, 1);
 	}

@@ -133,9 +133,10 @@ mkdir_p(const char *dir)
 	mkdir(tmp, 0755);
 }
 
-/* Boot epoch of one shard: persisted under node.state_dir, or derived from
- * the clock (minutes since 2026-01-01, the same rule scpp_oid_epoch_advance
- * applies as its floor) when the directory is not usable. */
+/* Boot epoch of one shard, persisted under node.state_dir before anything
+ * is minted. A shard that cannot persist a new epoch does not start: a
+ * clock-derived epoch repeats when two starts fall in one minute, and
+ * every OID minted twice names two objects. */
 static void
 shard_epoch(struct scppd_worker *w)
 {
@@ -146,17 +147,11 @@ shard_epoch(struct scppd_worker *w)
 	mkdir_p(dir);
 	snprintf(path, sizeof(path), "%s/shard-%u.epoch", dir, w->shard);
 	rc = scpp_oid_epoch_advance(path, &w->epoch);
-	if (rc == 0) {
-		w->epoch_from_clock = false;
-		return;
-	}
-	w->epoch = (uint32_t)RTE_MAX(1, ((long)time(NULL) - 1767225600L) / 60);
-	w->epoch &= SCPP_OID_EPOCH_MAX;
-	if (w->epoch == 0)
-		w->epoch = 1;
-	w->epoch_from_clock = true;
-	SCPPD_LOG(WARNING, "shard %u: cannot keep the epoch in %s (%s); using clock epoch %u",
-		  w->shard, path, strerror(-rc), w->epoch);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: shard %u: cannot persist a new boot epoch in %s: %s "
+			 "(node.state_dir must be a writable directory)\n", w->shard, path,
+			 strerror(-rc));
+	w->epoch_from_clock = false;
 }
 
 /* ARP and ICMP answers the tx queue did not take (replies to blocks are
@@ -182,6 +177,8 @@ worker_init(struct scppd *d, unsigned int i)
 		.max_steps = cfg->eval.max_steps,
 		.max_bytes = cfg->eval.max_bytes,
 		.max_result = cfg->eval.max_result_bytes,
+		.max_statuses = cfg->eval.max_statuses,
+		.max_time_us = cfg->eval.max_time_us,
 	};
 	struct scppd_worker *w;
 	uint32_t frag_max = 0;
@@ -214,6 +211,8 @@ worker_init(struct scppd *d, unsigned int i)
 	sc.oid_node = cfg->node.id;
 	sc.oid_shard = wc->shard;
 	sc.oid_epoch = w->epoch;
+	/* Every triple may be of an indexed attribute (docs/STORE.md). */
+	sc.max_indexed = sc.max_entries;
 	w->store = scpp_store_create(&sc);
 	if (w->store == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: shard %u: store of %" PRIu64 " bytes: %s\n",
@@ -232,6 +231,9 @@ worker_init(struct scppd *d, unsigned int i)
 	w->env.node = scpp_oid_make(cfg->node.locale, cfg->node.id, wc->shard, 0, 0);
 	w->env.core = wc->shard;
 	w->env.clock_ns = scppd_clock_ns;
+	w->env.pub = d->schema_pub;
+	w->env.worker = (uint16_t)i;
+	w->env.schema_version = scpp_schema_pub_version(d->schema_pub);
 	w->blk = rte_malloc_socket("scppd_blk", sizeof(*w->blk), RTE_CACHE_LINE_SIZE, socket);
 	/* A hand-off chain is linearised here: the largest message a worker
 	 * reassembles (configured MTUs bound the fragments). */
@@ -543,6 +545,10 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "scppd: no random bytes for the cookie key: %s\n",
 			 strerror(errno));
 	schema_init(d);
+	/* Runtime schema changes reach every shard through the publisher. */
+	d->schema_pub = scpp_schema_pub_create(d->schema, d->nb_workers);
+	if (d->schema_pub == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: schema publisher: %s\n", strerror(errno));
 	for (i = 0; i < d->nb_workers; i++)
 		worker_init(d, i);
 	routes_init(d, config_path != NULL ? config_path : "(built-in default)");
@@ -571,12 +577,18 @@ main(int argc, char **argv)
 		  d->base_port + 1, d->base_port + d->nb_workers,
 		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health "
 					     "/scpp/cluster" : "off");
-	/* The control loop: publish cluster maps, reclaim route snapshots,
-	 * wait for a signal. */
+	/* The control loop: reclaim route snapshots, publish schema changes
+	 * and cluster maps, wait for a signal. */
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
-		rte_delay_us_sleep(100 * 1000);
+		unsigned int origin;
+
+		rte_delay_us_sleep(10 * 1000);
 		scppd_cluster_tick(d);
 		scpp_route_reclaim(d->routes);
+		if (scpp_schema_pub_service(d->schema_pub, &origin) == 1)
+			SCPPD_LOG(INFO, "schema version %" PRIu64 " (a change made on shard %u) "
+				  "published to every shard", scpp_schema_pub_version(d->schema_pub),
+				  d->workers[origin]->shard);
 	}
 	scppd_cluster_leave(d);
 	SCPPD_LOG(INFO, "stopping: waiting for workers");
@@ -605,7 +617,7 @@ main(int argc, char **argv)
 	rte_free(d->qsbr);
 	for (i = 0; i < d->nb_workers; i++)
 		worker_free(d->workers[i]);
-	scpp_schema_free(d->schema);
+	scpp_schema_pub_free(d->schema_pub); /* frees d->schema too */
 	scpp_store_dict_free(d->dict);
 	scpp_config_free(&d->cfg);
 	rte_eal_cleanup();

@@ -124,6 +124,7 @@ struct scppd_stats {
 				   *   (the block names no owner) */
 	uint64_t fetch_remote;    /**< FETCHes for an owner on no local shard */
 	uint64_t schema_changes;  /**< blocks that changed the schema (this shard) */
+	uint64_t schema_adopt_errors; /**< failed rewrites of a published schema */
 	uint64_t answer_tx_full;  /**< ARP/ICMP answers the tx queue did not take */
 	uint64_t tx_no_mbuf;      /**< paced bursts put off: mempool empty */
 	uint64_t idle_sleeps;     /**< idle back-off sleeps */
@@ -209,6 +210,8 @@ struct scppd {
 	uint16_t base_port;                   /**< udp.base_port */
 	struct scpp_store_dict *dict;
 	struct scpp_schema *schema;           /**< the schema loaded at start */
+	struct scpp_schema_pub *schema_pub;   /**< one schema for every shard (owns
+					       *   every schema, the loaded one too) */
 	struct scpp_route_table *routes;
 	struct rte_rcu_qsbr *qsbr;
 	uint64_t tsc_hz;

@@ -40,7 +40,7 @@ struct field {
 static const struct field app_fields[] = {
 	APP(executed), APP(outcome_ok), APP(outcome_errors), APP(outcome_aborted),
 	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
-	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(answer_tx_full),
+	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(answer_tx_full),
 	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
@@ -319,7 +319,8 @@ cmd_shards(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_u64(s, "tx_backlog", u.backlog_jobs);
 		rte_tel_data_add_dict_u64(s, "tx_backlog_capacity", u.backlog_capacity);
 		rte_tel_data_add_dict_string(s, "schema",
-					     w->own_schema != NULL ? "changed at runtime" : "loaded");
+					     w->env.schema_version > 1 ? "changed at runtime" : "loaded");
+		rte_tel_data_add_dict_u64(s, "schema_version", w->env.schema_version);
 		snprintf(key, sizeof(key), "worker%u", i);
 		rte_tel_data_add_dict_container(d, key, s, 0);
 	}

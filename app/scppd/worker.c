@@ -368,6 +368,8 @@ scppd_worker_main(void *arg)
 			last_drain = w->now;
 		}
 		rte_rcu_qsbr_quiescent(d->qsbr, w->idx);
+		if (unlikely(scpp_eval_poll_schema(&w->env) < 0))
+			scpp_counter_add(&w->stats.schema_adopt_errors, 1);
 		if (work != 0) {
 			idle = 0;
 			sleep_us = 1;

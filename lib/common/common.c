@@ -38,6 +38,7 @@ static const struct {
 					      "block executed; its reply is no longer held"},
 	[SCPP_E_STALE_BLOCK - SCPP_E_FIRST] = {"E_STALE_BLOCK",
 					       "block id below the replay window; not executed"},
+	[SCPP_E_LIMIT_TIME - SCPP_E_FIRST] = {"E_LIMIT_TIME", "block exceeded its time budget"},
 };
 
 const char *

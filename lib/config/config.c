@@ -26,6 +26,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "scpp_eval.h"
+
 #include "scpp_common.h"
 #include "scpp_oid.h"
 #include "scpp_config.h"
@@ -113,10 +115,14 @@ static const struct field store_fields[] = {
 };
 
 static const struct field eval_fields[] = {
-	F_UINT(struct scpp_config_eval, "max_rows", max_rows, 1, 1u << 24),
-	F_UINT(struct scpp_config_eval, "max_steps", max_steps, 1, UINT64_C(1) << 40),
-	F_UINT(struct scpp_config_eval, "max_bytes", max_bytes, 1024, UINT64_C(1) << 36),
+	/* The ranges are the evaluator's own (scpp_eval_limits_check()), so a
+	 * config that loads is one the evaluator accepts. */
+	F_UINT(struct scpp_config_eval, "max_rows", max_rows, 1, SCPP_EVAL_MAX_ROWS),
+	F_UINT(struct scpp_config_eval, "max_steps", max_steps, 1, SCPP_EVAL_MAX_STEPS),
+	F_UINT(struct scpp_config_eval, "max_bytes", max_bytes, 1024, SCPP_EVAL_MAX_BYTES),
 	F_UINT(struct scpp_config_eval, "max_result_bytes", max_result_bytes, 1024, 1u << 30),
+	F_UINT(struct scpp_config_eval, "max_statuses", max_statuses, 1, SCPP_EVAL_MAX_STATUSES),
+	F_UINT(struct scpp_config_eval, "max_time_us", max_time_us, 1, SCPP_EVAL_MAX_TIME_US),
 };
 
 static const struct field delivery_fields[] = {
@@ -270,6 +276,8 @@ scpp_config_defaults(struct scpp_config *cfg)
 	cfg->eval.max_steps = 1000000;
 	cfg->eval.max_bytes = 16u << 20;
 	cfg->eval.max_result_bytes = 1u << 20;
+	cfg->eval.max_statuses = SCPP_EVAL_DEFAULT_STATUSES;
+	cfg->eval.max_time_us = SCPP_EVAL_DEFAULT_TIME_US;
 
 	cfg->delivery.reply_cache_entries = 32768;
 	cfg->delivery.reply_cache_mb = 16;

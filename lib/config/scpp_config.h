@@ -135,6 +135,8 @@ struct scpp_config_eval {
 	uint64_t max_steps;        /**< evaluation steps */
 	uint64_t max_bytes;        /**< bytes of values produced */
 	uint32_t max_result_bytes; /**< encoded result bytes per block */
+	uint32_t max_statuses;     /**< STATUS records kept per block */
+	uint32_t max_time_us;      /**< time budget of one block, µs */
 };
 
 /** $.delivery: at-most-once replies, reassembly, pacing, rate limits (per worker). */

@@ -59,6 +59,8 @@ struct run {
 	uint8_t *alt;         /* the table that is not cur */
 	size_t ncur, nnext;
 	uint16_t cmd_index;
+	uint32_t row;          /* input row of the command, or SCPP_STATUS_NO_ROW */
+	bool quiet;            /* a failure now would be counted, not kept */
 	struct scpp_status st; /* the error being reported */
 };
 
@@ -99,7 +101,9 @@ scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use
 		l.max_result = SCPP_EVAL_DEFAULT_RESULT;
 	if (l.max_statuses == 0)
 		l.max_statuses = SCPP_EVAL_DEFAULT_STATUSES;
-	if (l.max_rows > (1u << 24) || l.max_bytes > (UINT64_C(1) << 32)) {
+	if (l.max_time_us == 0)
+		l.max_time_us = SCPP_EVAL_DEFAULT_TIME_US;
+	if (scpp_eval_limits_check(&l, NULL, NULL, NULL) != 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -129,9 +133,11 @@ scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use
 	ctx->created = mem_alloc(use_rte, (size_t)ctx->created_max * sizeof(struct scpp_oid),
 				 socket);
 	ctx->created_flag = mem_alloc(use_rte, ctx->created_max, socket);
+	ctx->ixhit_max = l.max_rows + 1;
+	ctx->ixhit = mem_alloc(use_rte, (size_t)ctx->ixhit_max * sizeof(*ctx->ixhit), socket);
 	if (ctx->tab[0] == NULL || ctx->tab[1] == NULL || ctx->arena == NULL ||
 	    ctx->undo == NULL || ctx->stat == NULL || ctx->created == NULL ||
-	    ctx->created_flag == NULL) {
+	    ctx->created_flag == NULL || ctx->ixhit == NULL) {
 		scpp_eval_ctx_free(ctx);
 		goto err_nomem;
 	}
@@ -140,6 +146,54 @@ scpp_eval_ctx_create(const struct scpp_eval_limits *limits, int socket, bool use
 err_nomem:
 	errno = ENOMEM;
 	return NULL;
+}
+
+int
+scpp_eval_limits_check(const struct scpp_eval_limits *l, const char **field, uint64_t *lo,
+		       uint64_t *hi)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		uint8_t wide;
+		uint64_t lo, hi;
+	} tab[] = {
+		{"max_rows", offsetof(struct scpp_eval_limits, max_rows), 0, 1, SCPP_EVAL_MAX_ROWS},
+		{"max_steps", offsetof(struct scpp_eval_limits, max_steps), 1, 1,
+		 SCPP_EVAL_MAX_STEPS},
+		{"max_bytes", offsetof(struct scpp_eval_limits, max_bytes), 1, 1,
+		 SCPP_EVAL_MAX_BYTES},
+		{"max_result", offsetof(struct scpp_eval_limits, max_result), 0,
+		 SCPP_EVAL_MIN_RESULT, UINT32_MAX},
+		{"max_statuses", offsetof(struct scpp_eval_limits, max_statuses), 0, 1,
+		 SCPP_EVAL_MAX_STATUSES},
+		{"max_time_us", offsetof(struct scpp_eval_limits, max_time_us), 0, 1,
+		 SCPP_EVAL_MAX_TIME_US},
+	};
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(tab); i++) {
+		const uint8_t *p = (const uint8_t *)l + tab[i].off;
+		uint64_t v;
+
+		if (tab[i].wide) {
+			memcpy(&v, p, sizeof(v));
+		} else {
+			uint32_t v32;
+
+			memcpy(&v32, p, sizeof(v32));
+			v = v32;
+		}
+		if (v != 0 && (v < tab[i].lo || v > tab[i].hi)) {
+			if (field != NULL)
+				*field = tab[i].name;
+			if (lo != NULL)
+				*lo = tab[i].lo;
+			if (hi != NULL)
+				*hi = tab[i].hi;
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 void
@@ -154,6 +208,7 @@ scpp_eval_ctx_free(struct scpp_eval_ctx *ctx)
 	mem_free(ctx->use_rte, ctx->stat);
 	mem_free(ctx->use_rte, ctx->created);
 	mem_free(ctx->use_rte, ctx->created_flag);
+	mem_free(ctx->use_rte, ctx->ixhit);
 	eval_schema_edit_drop(ctx);
 	mem_free(ctx->use_rte, ctx);
 }
@@ -166,33 +221,87 @@ scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *o
 
 /* ----------------------------------------------------------------- errors */
 
-static SCPP_COLD int
-fail(struct run *r, int code, const char *fmt, ...)
-{
-	va_list ap;
-	char msg[SCPP_STATUS_MSG_MAX];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	scpp_status_set(&r->st, code, "eval", "%s", msg);
-	return code > 0 ? -code : code;
-}
-
 static bool
 is_limit(int code)
 {
 	return code == -SCPP_E_LIMIT_ROWS || code == -SCPP_E_LIMIT_STEPS ||
-	       code == -SCPP_E_LIMIT_BYTES || code == -SCPP_E_LIMIT_RESULT;
+	       code == -SCPP_E_LIMIT_BYTES || code == -SCPP_E_LIMIT_RESULT ||
+	       code == -SCPP_E_LIMIT_TIME;
 }
 
-static int
+/*
+ * Record the failure being reported. The message is formatted once, and
+ * only when the status will be kept: a failure under a status variable
+ * that already holds max_statuses records is counted, not sent, so it
+ * gets its code and errno only (a limit always aborts, so it is kept).
+ */
+static SCPP_COLD int
+fail(struct run *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	code = code > 0 ? -code : code;
+	if (r->quiet && !is_limit(code)) {
+		scpp_status_set_code(&r->st, code, "eval");
+		return code;
+	}
+	va_start(ap, fmt);
+	scpp_status_setv(&r->st, code, "eval", fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static SCPP_COLD int
+check_time(struct run *r)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	uint64_t t;
+
+	c->time_check = c->steps + SCPP_EVAL_TIME_CHECK;
+	if (r->env->clock_ns == NULL)
+		return 0;
+	t = r->env->clock_ns() - c->t0;
+	if (t > c->max_time_ns)
+		return fail(r, -SCPP_E_LIMIT_TIME, "block exceeded its %u us time budget "
+			    "after %llu steps", c->lim.max_time_us, (unsigned long long)c->steps);
+	return 0;
+}
+
+/*
+ * Charge @n steps, plus the index buckets the store probed since the last
+ * charge (a lookup's probe chain is work too: docs/PROTOCOL.md §15 Limits).
+ * Every few hundred steps the clock is read for the time budget.
+ */
+static inline int
 step(struct run *r, uint64_t n)
 {
-	r->ctx->steps += n;
-	if (SCPP_UNLIKELY(r->ctx->steps > r->ctx->lim.max_steps))
+	struct scpp_eval_ctx *c = r->ctx;
+	uint64_t p = *c->probes;
+
+	n += p - c->probes_seen;
+	c->probes_seen = p;
+	/* Compared before it is added: the sum cannot wrap. */
+	if (SCPP_UNLIKELY(n > c->lim.max_steps - c->steps)) {
+		c->steps = c->lim.max_steps + 1;
 		return fail(r, -SCPP_E_LIMIT_STEPS, "block exceeded %llu steps",
-			    (unsigned long long)r->ctx->lim.max_steps);
+			    (unsigned long long)c->lim.max_steps);
+	}
+	c->steps += n;
+	if (SCPP_UNLIKELY(c->steps >= c->time_check))
+		return check_time(r);
+	return 0;
+}
+
+/* Charge @n bytes against max_bytes, checked before it is added. */
+static inline int
+charge_bytes(struct run *r, uint64_t n)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+
+	if (SCPP_UNLIKELY(n > c->lim.max_bytes - c->bytes))
+		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes (%llu more asked)",
+			    (unsigned long long)c->lim.max_bytes, (unsigned long long)n);
+	c->bytes += n;
 	return 0;
 }
 
@@ -219,18 +328,18 @@ arena_alloc(struct run *r, size_t n)
 	struct scpp_eval_ctx *c = r->ctx;
 	void *p;
 
-	if (SCPP_UNLIKELY(n > c->arena_size - c->arena_used ||
-			  c->bytes + n > c->lim.max_bytes)) {
+	if (SCPP_UNLIKELY(n > c->arena_size - c->arena_used)) {
 		fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
 		     (unsigned long long)c->lim.max_bytes);
 		return NULL;
 	}
+	if (charge_bytes(r, n) < 0)
+		return NULL;
 	p = c->arena + c->arena_used;
 	/* Keep 8-byte alignment for whatever is stored next. */
 	c->arena_used += (n + 7) & ~(size_t)7;
 	if (c->arena_used > c->arena_size)
 		c->arena_used = c->arena_size;
-	c->bytes += n;
 	return p;
 }
 
@@ -348,12 +457,62 @@ acache_slot(struct scpp_eval_ctx *c, const uint8_t *p, uint32_t len)
 	return &c->acache[a >> 56];
 }
 
-static int64_t
-attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
+/* Provisional id of a name this block introduced, or 0. */
+static uint32_t
+pending_find(const struct scpp_eval_ctx *c, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < c->npend; i++)
+		if (c->pend[i].len == len && memcmp(c->pend[i].p, p, len) == 0)
+			return EVAL_PENDING_ID0 + i;
+	return 0;
+}
+
+int64_t
+eval_name_id(struct scpp_eval_ctx *c, const struct scpp_eval_env *env, const uint8_t *p,
+	     uint32_t len, bool intern)
 {
 	uint32_t *slot;
 	const char *name;
 	size_t nlen = 0;
+	int64_t id;
+
+	/* A name this block made pending stays pending for the whole block,
+	 * even if another lcore interns it meanwhile: one name, one id. */
+	if (c->npend > 0 && (id = pending_find(c, p, len)) != 0)
+		return id;
+	slot = acache_slot(c, p, len);
+	name = *slot != 0 ? scpp_store_dict_name(env->dict, *slot, &nlen) : NULL;
+	if (name != NULL && nlen == len && memcmp(name, p, nlen) == 0)
+		return *slot;
+	id = scpp_store_dict_lookup(env->dict, (const char *)p, len);
+	if (id > 0) {
+		*slot = (uint32_t)id;
+		return id;
+	}
+	/* Not in the dictionary (a name too long for it cannot be there
+	 * either): new, or nothing has it. */
+	if (!intern)
+		return 0;
+	if (len > SCPP_STORE_ATTR_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (c->npend == EVAL_PENDING_MAX)
+		return -ENOSPC;
+	c->pend[c->npend].p = p;
+	c->pend[c->npend].len = len;
+	c->pend[c->npend].id = 0;
+	return EVAL_PENDING_ID0 + c->npend++;
+}
+
+/*
+ * Attribute id of a bound attribute-name term: > 0, or 0 if nothing can
+ * have the name (never interned, not written in this block), or <0 on
+ * error. With @intern (a write), a name neither the dictionary nor the
+ * block has becomes a pending name; it reaches the dictionary only if the
+ * block commits with a triple that uses it (names_commit()).
+ */
+static int64_t
+attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
+{
 	char buf[64];
 	int64_t id;
 
@@ -362,35 +521,92 @@ attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
 			    vtext(buf, sizeof(buf), &t->v));
 	if (!t->is_var && r->ctx->term_attr[ti] != 0)
 		return r->ctx->term_attr[ti];
-	slot = acache_slot(r->ctx, t->v.p, t->v.len);
-	name = *slot != 0 ? scpp_store_dict_name(r->env->dict, *slot, &nlen) : NULL;
-	if (name != NULL && nlen == t->v.len && memcmp(name, t->v.p, nlen) == 0) {
-		id = *slot;
-	} else {
-		if (intern)
-			id = scpp_store_dict_intern(r->env->dict, (const char *)t->v.p, t->v.len);
-		else
-			id = scpp_store_dict_lookup(r->env->dict, (const char *)t->v.p, t->v.len);
-		if (id == -ENOENT)
-			return 0; /* not cached: the name may be interned later */
-		if (id < 0)
-			return fail(r, (int)id, "attribute %s: %s",
-				    vtext(buf, sizeof(buf), &t->v), scpp_strerror((int)id));
-		*slot = (uint32_t)id;
+	/* Fast path, inline: no new names in this block and the name in the
+	 * cross-block cache. */
+	if (r->ctx->npend == 0) {
+		uint32_t *slot = acache_slot(r->ctx, t->v.p, t->v.len);
+		size_t nlen = 0;
+		const char *name = *slot != 0 ? scpp_store_dict_name(r->env->dict, *slot, &nlen)
+					      : NULL;
+
+		if (name != NULL && nlen == t->v.len && memcmp(name, t->v.p, nlen) == 0) {
+			if (!t->is_var)
+				r->ctx->term_attr[ti] = *slot;
+			return *slot;
+		}
 	}
-	if (!t->is_var)
+	id = eval_name_id(r->ctx, r->env, t->v.p, t->v.len, intern);
+	if (id == -ENAMETOOLONG)
+		return fail(r, -ENAMETOOLONG, "attribute name of %u bytes: at most %u",
+			    t->v.len, SCPP_STORE_ATTR_NAME_MAX);
+	if (id == -ENOSPC)
+		return fail(r, -ENOSPC, "attribute %s: a block may introduce at most %u new "
+			    "attribute names", vtext(buf, sizeof(buf), &t->v), EVAL_PENDING_MAX);
+	if (id > 0 && !t->is_var)
 		r->ctx->term_attr[ti] = (uint32_t)id;
 	return id;
 }
 
-static struct scpp_value
+struct scpp_value
+eval_attr_name(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, uint32_t id)
+{
+	size_t len = 0;
+	const char *n;
+
+	if (eval_is_pending(id) && id - EVAL_PENDING_ID0 < ctx->npend)
+		return scpp_value_str((const char *)ctx->pend[id - EVAL_PENDING_ID0].p,
+				      ctx->pend[id - EVAL_PENDING_ID0].len);
+	/* Dictionary names live as long as the dictionary: no copy needed. */
+	n = scpp_store_dict_name(env->dict, id, &len);
+	return scpp_value_str(n != NULL ? n : "", (uint32_t)len);
+}
+
+static inline struct scpp_value
 attr_name(const struct run *r, uint32_t id)
 {
 	size_t len = 0;
-	const char *n = scpp_store_dict_name(r->env->dict, id, &len);
+	const char *n;
 
+	if (SCPP_UNLIKELY(eval_is_pending(id)))
+		return eval_attr_name(r->ctx, r->env, id);
 	/* Dictionary names live as long as the dictionary: no copy needed. */
+	n = scpp_store_dict_name(r->env->dict, id, &len);
 	return scpp_value_str(n != NULL ? n : "", (uint32_t)len);
+}
+
+/* ------------------------------------------------------ other shards */
+
+/* Can @e live in this shard? The well-known namespace (schema entities)
+ * is on every shard; anything else must carry this shard's prefix. */
+static inline bool
+is_local(const struct run *r, struct scpp_oid e)
+{
+	return e.hi == 0 || e.hi == r->env->node.hi;
+}
+
+/*
+ * A command on an entity that lives on another shard or node: E_NOT_HERE
+ * (canonical EREMOTE), naming the owner, with the owner's /64 in the
+ * status's `owner` field. The cluster issue turns this into forwarding.
+ */
+static SCPP_COLD int
+not_here(struct run *r, struct scpp_oid e)
+{
+	char b1[64];
+	int rc;
+
+	if (scpp_oid_locale(e) != scpp_oid_locale(r->env->node) ||
+	    scpp_oid_node(e) != scpp_oid_node(r->env->node))
+		rc = fail(r, -SCPP_E_NOT_HERE, "%s lives on node %u (locale %u), shard %u: "
+			  "send the block there", otext(b1, sizeof(b1), e), scpp_oid_node(e),
+			  scpp_oid_locale(e), scpp_oid_shard(e));
+	else
+		rc = fail(r, -SCPP_E_NOT_HERE, "%s lives on shard %u of this node (this is shard "
+			  "%u): send the block to that shard's port", otext(b1, sizeof(b1), e),
+			  scpp_oid_shard(e), scpp_oid_shard(r->env->node));
+	r->st.owner = scpp_oid_make(scpp_oid_locale(e), scpp_oid_node(e), scpp_oid_shard(e), 0,
+				    0);
+	return rc;
 }
 
 /* ------------------------------------------------------------------- undo */
@@ -461,52 +677,6 @@ err_bytes:
 	return -SCPP_E_LIMIT_BYTES;
 }
 
-/* Record a whole map before deleting it: its entries newest-first, then the
- * map itself. The log is replayed backwards, so undo recreates the map and
- * re-inserts the entries oldest-first, keeping their enumeration order. */
-static int
-save_map(struct run *r, struct scpp_oid oid, uint32_t attr)
-{
-	struct scpp_eval_ctx *c = r->ctx;
-	uint64_t cursor = 0;
-	uint32_t first = c->nundo;
-	int n, rc;
-
-	for (;;) {
-		n = scpp_store_map_iter(r->env->store, oid, attr, &cursor, c->iter_key,
-					c->iter_val, SCPP_ARRAY_SIZE(c->iter_key));
-		if (n <= 0)
-			break;
-		for (int i = 0; i < n; i++) {
-			struct undo *u;
-
-			if ((rc = step(r, 1)) < 0)
-				return rc;
-			u = undo_push(r, UNDO_MAP_ENTRY, oid, attr);
-			if (u == NULL)
-				return -SCPP_E_LIMIT_STEPS;
-			u->had_old = 1;
-			u->key = c->iter_key[i];
-			u->old = c->iter_val[i];
-			if (own(r, &u->key) < 0 || own(r, &u->old) < 0)
-				return -SCPP_E_LIMIT_BYTES;
-		}
-	}
-	/* Reverse the entry records: see the comment above. (An empty map
-	 * recorded nothing; nundo may be 0 then.) */
-	for (uint32_t i = first, j = c->nundo; i + 1 < j; i++, j--) {
-		struct undo t = c->undo[i];
-
-		c->undo[i] = c->undo[j - 1];
-		c->undo[j - 1] = t;
-	}
-	/* Pushed last, so replayed first: recreate the empty map, then the
-	 * entries above it are replayed oldest-first. */
-	if (undo_push(r, UNDO_MAP_DELETED, oid, attr) == NULL)
-		return -SCPP_E_LIMIT_STEPS;
-	return 0;
-}
-
 /*
  * Replay the undo log backwards. Each step reverses one mutation that
  * succeeded, in reverse order, so the resources it needs were freed by the
@@ -527,7 +697,10 @@ undo_to(struct run *r, uint32_t mark)
 			rc = scpp_store_entity_delete(s, u->oid);
 			break;
 		case UNDO_ENTITY_DELETED:
-			rc = scpp_store_entity_create(s, u->oid);
+			/* Back at its place in entity order (u->key holds the
+			 * entity that preceded it, which exists again now, and
+			 * u->off its creation sequence). */
+			rc = scpp_store_entity_create_after(s, u->oid, u->key.oid, (uint32_t)u->off);
 			break;
 		case UNDO_TRIPLE:
 			if (u->had_old) {
@@ -541,9 +714,6 @@ undo_to(struct run *r, uint32_t mark)
 		case UNDO_MAP_CREATED:
 			rc = scpp_store_del(s, u->oid, u->attr);
 			break;
-		case UNDO_MAP_DELETED:
-			rc = scpp_store_map_create(s, u->oid, u->attr);
-			break;
 		case UNDO_MAP_ENTRY:
 			if (u->had_old)
 				rc = scpp_store_map_set(s, u->oid, u->attr, &u->key, &u->old);
@@ -553,6 +723,9 @@ undo_to(struct run *r, uint32_t mark)
 		case UNDO_BYTES:
 			rc = scpp_store_bytes_write(s, u->oid, u->attr, u->off, u->old.len,
 						    u->old.p);
+			break;
+		case UNDO_MAP_DETACHED:
+			rc = scpp_store_map_revive(s, (uint32_t)u->off);
 			break;
 		}
 		SCPP_VERIFY(rc == 0);
@@ -637,6 +810,17 @@ get_emit(struct run *r, const struct row *in, const struct getq *q,
 	return emit_bound(r, in, bs, n);
 }
 
+/* No entity @e here: ENOENT, or E_NOT_HERE when it lives elsewhere. */
+static SCPP_COLD int
+missing(struct run *r, struct scpp_oid e)
+{
+	char b1[64];
+
+	if (!is_local(r, e))
+		return not_here(r, e);
+	return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+}
+
 /* All matches of one entity (bound or from a scan). @strict: misses are
  * errors (every key position determined). */
 static int
@@ -658,7 +842,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		if (!strict)
 			return 0;
 		if (!scpp_store_entity_exists(s, e))
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		return fail(r, -ENOENT, "%s has no attribute %s", otext(b1, sizeof(b1), e),
 			    vtext(b2, sizeof(b2), &q->a.v));
 	}
@@ -670,7 +854,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		if (!strict && (rc == -ENOENT || rc == -EMEDIUMTYPE))
 			return 0;
 		if (rc == -ENOENT && !scpp_store_entity_exists(s, e))
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		if (rc == -ENOENT)
 			return fail(r, -ENOENT, "%s has no attribute %s", otext(b1, sizeof(b1), e),
 				    vtext(b2, sizeof(b2), &q->a.v));
@@ -688,7 +872,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		if (!strict && (rc == -ENOENT || rc == -EMEDIUMTYPE))
 			return 0;
 		if (rc == -ENOENT && !scpp_store_entity_exists(s, e))
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		if (rc == -ENOENT)
 			return fail(r, -ENOENT, "%s.%s has no key %s", otext(b1, sizeof(b1), e),
 				    vtext(b2, sizeof(b2), &q->a.v),
@@ -729,7 +913,7 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 
 		n = scpp_store_attr_iter(s, e, &cursor, batch, SCPP_ARRAY_SIZE(batch));
 		if (n == -ENOENT && strict)
-			return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+			return missing(r, e);
 		if (n <= 0)
 			return 0;
 		for (int i = 0; i < n; i++) {
@@ -751,6 +935,127 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		if (cursor == UINT64_MAX)
 			return 0;
 	}
+}
+
+/* In-place heapsort of value-index hits by creation sequence: entity
+ * order, the order a scan visits them. No allocation (qsort may). */
+static void
+sift(struct scpp_store_hit *h, uint32_t i, uint32_t n)
+{
+	for (;;) {
+		uint32_t c = 2 * i + 1, m = i;
+		struct scpp_store_hit t;
+
+		if (c < n && h[c].seq > h[m].seq)
+			m = c;
+		if (c + 1 < n && h[c + 1].seq > h[m].seq)
+			m = c + 1;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void
+hits_sort(struct scpp_store_hit *h, uint32_t n)
+{
+	for (uint32_t i = n / 2; i-- > 0;)
+		sift(h, i, n);
+	for (uint32_t k = n; k-- > 1;) {
+		struct scpp_store_hit t = h[0];
+
+		h[0] = h[k];
+		h[k] = t;
+		sift(h, 0, k);
+	}
+}
+
+/*
+ * `get %e a v` with a and v determined, on an indexed attribute: the value
+ * index lists the matches, so the cost is the number of matches, not of
+ * entities. They are visited in entity order, so the rows are exactly
+ * those (and in the order) of a scan. Each match becomes a row, so more
+ * matches than the table has room for is E_LIMIT_ROWS at once.
+ */
+static int
+get_indexed(struct run *r, const struct row *in, const struct getq *q, uint32_t aid)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	size_t room = r->max_rows - r->nnext;
+	uint64_t cursor = 0;
+	uint32_t k = 0;
+	int n, rc;
+
+	for (;;) {
+		uint32_t want = SCPP_MIN(c->ixhit_max - k, 32u);
+
+		n = scpp_store_index_find(r->env->store, aid, &q->v.v, &cursor, c->ixhit + k, want);
+		if (n < 0)
+			return fail(r, n, "value index: %s", scpp_strerror(n));
+		if ((rc = step(r, (uint64_t)n)) < 0)
+			return rc;
+		k += (uint32_t)n;
+		if (k > room)
+			return fail(r, -SCPP_E_LIMIT_ROWS, "block exceeded %zu rows", r->max_rows);
+		if (cursor == UINT64_MAX || n == 0)
+			break;
+	}
+	hits_sort(c->ixhit, k);
+	for (uint32_t i = 0; i < k; i++)
+		if ((rc = get_entity(r, in, q, c->ixhit[i].oid, aid, false)) < 0)
+			return rc;
+	return 0;
+}
+
+/*
+ * `get %s a v` where %s is a status variable: %s ranges over the status
+ * objects it collected so far (those kept: max_statuses), in collection
+ * order, and each one's fields are its attributes (the STATUS record's
+ * fields; none is a map). %s itself stays a status variable, not bound.
+ */
+static int
+get_statuses(struct run *r, const struct row *in, const struct getq *q, uint8_t var)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	struct scpp_wire_name keys[SCPP_STATUS_FIELDS_MAX];
+	struct scpp_value vals[SCPP_STATUS_FIELDS_MAX];
+	int rc;
+
+	if (q->keyed)
+		return 0;
+	for (uint32_t i = 0; i < c->nstat; i++) {
+		unsigned int n;
+
+		if (c->stat[i].var != var)
+			continue;
+		if ((rc = step(r, 1)) < 0)
+			return rc;
+		n = scpp_status_fields(&c->stat[i].st, keys, vals);
+		for (unsigned int f = 0; f < n; f++) {
+			struct binding bs[2];
+			unsigned int nb = 0;
+
+			if (q->a.bound && (q->a.v.type != SCPP_VT_STR || q->a.v.len != keys[f].len ||
+					   memcmp(q->a.v.p, keys[f].p, keys[f].len) != 0))
+				continue;
+			if (q->v.bound && !scpp_value_eq(&q->v.v, &vals[f]))
+				continue;
+			if (q->bind_attr) {
+				bs[nb].var = q->a.var;
+				bs[nb++].v = scpp_value_str(keys[f].p, keys[f].len);
+			}
+			if (!q->v.bound) {
+				bs[nb].var = q->v.var;
+				bs[nb++].v = vals[f];
+			}
+			if ((rc = emit_bound(r, in, bs, nb)) < 0)
+				return rc;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -777,6 +1082,8 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		q.tk = ta->b;
 		resolve(r, in, q.tk, &q.k);
 	}
+	if (SCPP_UNLIKELY(q.e.is_var && ((c->status_vars >> q.e.var) & 1)))
+		return get_statuses(r, in, &q, q.e.var);
 	if (q.e.bound && (rc = want_oid(r, &q.e, "entity")) < 0)
 		return rc;
 	if (q.a.bound) {
@@ -784,9 +1091,22 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		if (aid < 0)
 			return (int)aid;
 	}
-	if (q.e.bound)
+	if (q.e.bound) {
+		/* Even a search cannot be answered here for an entity that
+		 * lives elsewhere: say where, rather than "no rows". */
+		if (SCPP_UNLIKELY(!is_local(r, q.e.v.oid)) &&
+		    !scpp_store_entity_exists(r->env->store, q.e.v.oid))
+			return not_here(r, q.e.v.oid);
 		return get_entity(r, in, &q, q.e.v.oid, aid,
 				  q.a.bound && (!q.keyed || q.k.bound));
+	}
+	/* A name nothing has (never interned, nor written in this block)
+	 * matches no entity: no scan. */
+	if (q.a.bound && aid == 0)
+		return 0;
+	if (q.a.bound && q.v.bound && !q.keyed && !eval_is_pending((uint32_t)aid) &&
+	    scpp_store_attr_indexed(r->env->store, (uint32_t)aid))
+		return get_indexed(r, in, &q, (uint32_t)aid);
 
 	/* Unbound entity: scan the shard's entities. */
 	cursor = 0;
@@ -862,6 +1182,18 @@ target(struct run *r, const struct row *in, uint16_t te, uint16_t tattr, bool in
 	return *aid < 0 ? (int)*aid : 0;
 }
 
+static int store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid);
+
+/* A write to an entity that does not exist here: ENOENT, or E_NOT_HERE when
+ * its OID belongs to another shard or node (docs/PROTOCOL.md §15). */
+static int
+not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
+{
+	if (!is_local(r, e))
+		return not_here(r, e);
+	return store_fail(r, -ENOENT, op, e, aid);
+}
+
 static int
 store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid)
 {
@@ -870,6 +1202,20 @@ store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid
 
 	return fail(r, rc, "%s %s.%.*s: %s", op, otext(b1, sizeof(b1), e), (int)n.len,
 		    (const char *)n.p, scpp_strerror(rc));
+}
+
+/* Schema entities change only through `set`/`del`/`create`, which go
+ * through the schema edit (checked against the metaschema and the
+ * instances); a byte-level write would bypass both. */
+static SCPP_COLD int
+schema_write_refused(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
+{
+	char b1[64];
+	struct scpp_value n = attr_name(r, (uint32_t)aid);
+
+	return fail(r, -SCPP_E_SCHEMA, "%s %s.%.*s: a schema entity (Type or Attribute) "
+		    "changes only with set, del or create", op, otext(b1, sizeof(b1), e),
+		    (int)n.len, (const char *)n.p);
 }
 
 static int
@@ -896,17 +1242,29 @@ op_set(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		kp = &key;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
-	if (!scpp_store_entity_exists(s, e))
-		return store_fail(r, -ENOENT, "set", e, aid);
+	if (!scpp_store_entity_exists(s, e)) {
+		/* docs/SCHEMA.md §7: a new type or declaration is created by
+		 * setting the `type` of its derived (well-known) OID. */
+		if (!keyed && eval_schema_declares(r->env, e, (uint32_t)aid, &v.v)) {
+			rc = scpp_store_entity_create(s, e);
+			if (rc < 0)
+				return store_fail(r, rc, "set", e, aid);
+			if (undo_push(r, UNDO_ENTITY_CREATED, e, 0) == NULL) {
+				SCPP_VERIFY(scpp_store_entity_delete(s, e) == 0);
+				return -SCPP_E_LIMIT_STEPS;
+			}
+		} else {
+			return not_found(r, "set", e, aid);
+		}
+	}
 	rc = eval_schema_check_set(r->ctx, r->env, e, (uint32_t)aid, kp, &v.v, &r->st);
 	if (rc < 0)
 		return rc;
 	if (rc == 1 && (rc = remember(r, e, 0)) < 0)
 		return rc;
-	r->ctx->bytes += v.v.type == SCPP_VT_STR || v.v.type == SCPP_VT_BYTES ? v.v.len : 0;
-	if (r->ctx->bytes > r->ctx->lim.max_bytes)
-		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
-			    (unsigned long long)r->ctx->lim.max_bytes);
+	if ((v.v.type == SCPP_VT_STR || v.v.type == SCPP_VT_BYTES) &&
+	    (rc = charge_bytes(r, v.v.len)) < 0)
+		return rc;
 	if (keyed) {
 		uint32_t mark = r->ctx->nundo;
 
@@ -945,10 +1303,25 @@ del_attr(struct run *r, struct scpp_oid e, uint32_t aid)
 	uint32_t mark = r->ctx->nundo;
 	int rc;
 
-	if (cnt >= 0)
-		rc = save_map(r, e, aid);
-	else
-		rc = save_triple(r, e, aid);
+	if (cnt >= 0) {
+		/* A map of any size goes in O(1): the store detaches it (its
+		 * entries are freed after the block), and the undo revives it
+		 * whole. So deleting a map or an entity larger than max_steps
+		 * is an ordinary, atomic command. */
+		struct undo *u = undo_push(r, UNDO_MAP_DETACHED, e, aid);
+		uint32_t token;
+
+		if (u == NULL)
+			return -SCPP_E_LIMIT_STEPS;
+		rc = scpp_store_map_detach(s, e, aid, &token);
+		if (rc < 0) {
+			r->ctx->nundo = mark;
+			return store_fail(r, rc, "del", e, aid);
+		}
+		u->off = token;
+		return 0;
+	}
+	rc = save_triple(r, e, aid);
 	if (rc < 0) {
 		r->ctx->nundo = mark; /* only recorded, nothing changed yet */
 		return rc;
@@ -979,7 +1352,7 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if ((rc = step(r, 1)) < 0)
 		return rc;
 	if (!scpp_store_entity_exists(s, e))
-		return fail(r, -ENOENT, "no entity %s", otext(b1, sizeof(b1), e));
+		return missing(r, e);
 	if (aid == AID_ENTITY) {
 		/* Whole entity: record every attribute, then the entity. The
 		 * attribute walk restarts after each delete because deleting
@@ -997,8 +1370,17 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			if ((rc = del_attr(r, e, c->iter_attr[0].attr)) < 0)
 				return rc;
 		}
-		if (undo_push(r, UNDO_ENTITY_DELETED, e, 0) == NULL)
-			return -SCPP_E_LIMIT_STEPS;
+		{
+			struct scpp_oid prev;
+			struct undo *u;
+
+			SCPP_VERIFY(scpp_store_entity_prev(s, e, &prev) == 0);
+			u = undo_push(r, UNDO_ENTITY_DELETED, e, 0);
+			if (u == NULL)
+				return -SCPP_E_LIMIT_STEPS;
+			u->key = scpp_value_oid(prev);
+			u->off = scpp_store_entity_seq(s, e);
+		}
 		rc = scpp_store_entity_delete(s, e);
 		if (rc < 0) {
 			c->nundo--;
@@ -1025,7 +1407,7 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		struct scpp_value tmp;
 
 		if (scpp_store_get(s, e, (uint32_t)aid, &tmp) == -ENOENT)
-			return store_fail(r, -ENOENT, "del", e, aid);
+			return not_found(r, "del", e, aid);
 	}
 	return del_attr(r, e, (uint32_t)aid);
 }
@@ -1061,6 +1443,16 @@ op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	rc = eval_schema_create(r->ctx, r->env, e, &type.v, &r->st);
 	if (rc == 0)
 		rc = remember(r, e, 1);
+	if (rc == 0 && r->env->schema == NULL && c->npend > 0) {
+		/* Free-form: `type` may be a name this block introduced; then
+		 * its triple needs a record for names_commit() to find it. */
+		int64_t tid = eval_name_id(c, r->env, (const uint8_t *)SCPP_SCHEMA_TYPE_ATTR,
+					   (uint32_t)strlen(SCPP_SCHEMA_TYPE_ATTR), false);
+
+		if (tid > 0 && eval_is_pending((uint32_t)tid) &&
+		    undo_push(r, UNDO_TRIPLE, e, (uint32_t)tid) == NULL)
+			rc = -SCPP_E_LIMIT_STEPS;
+	}
 	if (rc < 0) {
 		SCPP_VERIFY(scpp_store_entity_delete(r->env->store, e) == 0);
 		c->nundo--;
@@ -1119,17 +1511,17 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if ((rc = step(r, 1)) < 0)
 		return rc;
 	if (!scpp_store_entity_exists(s, e))
-		return store_fail(r, -ENOENT, "alloc", e, aid);
+		return not_found(r, "alloc", e, aid);
+	if (eval_schema_is_schema_entity(r->env, e))
+		return schema_write_refused(r, "alloc", e, aid);
 	rc = scpp_store_get(s, e, (uint32_t)aid, &old);
 	if (rc != -ENOENT)
 		return store_fail(r, -EEXIST, "alloc", e, aid);
 	type = eval_schema_bytes_type(r->env, e, (uint32_t)aid);
 	if (type == SCPP_VT_NIL)
 		return fail(r, -SCPP_E_SCHEMA, "alloc: attribute is not a byte string in the schema");
-	r->ctx->bytes += len;
-	if (r->ctx->bytes > r->ctx->lim.max_bytes)
-		return fail(r, -SCPP_E_LIMIT_BYTES, "block exceeded %llu bytes",
-			    (unsigned long long)r->ctx->lim.max_bytes);
+	if ((rc = charge_bytes(r, len)) < 0)
+		return rc;
 	if (undo_push(r, UNDO_TRIPLE, e, (uint32_t)aid) == NULL)
 		return -SCPP_E_LIMIT_STEPS;
 	rc = scpp_store_bytes_alloc(s, e, (uint32_t)aid, type, len);
@@ -1199,6 +1591,8 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (src.aid == 0)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
+	if (rc == -ENOENT && !is_local(r, src.e) && !scpp_store_entity_exists(s, src.e))
+		return not_here(r, src.e);
 	if (rc < 0)
 		return store_fail(r, rc, "copy from", src.e, src.aid);
 	if (sv.type != SCPP_VT_STR && sv.type != SCPP_VT_BYTES)
@@ -1207,7 +1601,9 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return fail(r, -ERANGE, "copy: source range %llu+%llu is outside its %u bytes",
 			    (unsigned long long)src.off, (unsigned long long)len, sv.len);
 	if (!scpp_store_entity_exists(s, dst.e))
-		return store_fail(r, -ENOENT, "copy to", dst.e, dst.aid);
+		return not_found(r, "copy to", dst.e, dst.aid);
+	if (eval_schema_is_schema_entity(r->env, dst.e))
+		return schema_write_refused(r, "copy to", dst.e, dst.aid);
 
 	/* Bounce through the arena: source and destination may overlap or be
 	 * the same value, and the store may move either on a resize. */
@@ -1284,6 +1680,96 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	return 0;
 }
 
+/* ------------------------------------------------------------ new names */
+
+static bool
+undo_names_attr(const struct undo *u)
+{
+	return u->kind != UNDO_ENTITY_CREATED && u->kind != UNDO_ENTITY_DELETED;
+}
+
+static bool
+triple_exists(const struct scpp_store *s, struct scpp_oid e, uint32_t attr)
+{
+	struct scpp_value v;
+	int rc = scpp_store_get(s, e, attr, &v);
+
+	return rc == 0 || rc == -EMEDIUMTYPE;
+}
+
+/*
+ * The block commits: intern the pending names that a surviving triple
+ * uses, and give those triples their dictionary ids. Every triple with a
+ * provisional id was created in this block, so the undo log lists them
+ * all. Names that nothing uses any more (a failed command's, or a triple
+ * deleted again) are never interned. On failure (the dictionary is full,
+ * or an index window is) every rename is reversed, which cannot fail: in
+ * reverse order each one finds the index as it was right after its
+ * forward rename, with the slot that rename freed still free. Interned
+ * names stay (the dictionary is append-only), unused.
+ */
+static int
+names_commit(struct run *r)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	struct scpp_store *s = r->env->store;
+	uint64_t used = 0;
+	char buf[96];
+	int rc = 0;
+	uint32_t k;
+
+	for (k = 0; k < c->nundo; k++) {
+		const struct undo *u = &c->undo[k];
+
+		if (undo_names_attr(u) && eval_is_pending(u->attr) &&
+		    !((used >> (u->attr - EVAL_PENDING_ID0)) & 1) &&
+		    triple_exists(s, u->oid, u->attr))
+			used |= UINT64_C(1) << (u->attr - EVAL_PENDING_ID0);
+	}
+	for (uint32_t i = 0; i < c->npend; i++) {
+		struct scpp_value n = scpp_value_str((const char *)c->pend[i].p, c->pend[i].len);
+		int64_t id;
+
+		if (!((used >> i) & 1))
+			continue;
+		id = scpp_store_dict_intern(r->env->dict, (const char *)c->pend[i].p, c->pend[i].len);
+		if (id < 0)
+			return fail(r, (int)id, "attribute %s: the attribute dictionary cannot take "
+				    "it: %s", vtext(buf, sizeof(buf), &n), scpp_strerror((int)id));
+		c->pend[i].id = (uint32_t)id;
+	}
+	for (k = 0; k < c->nundo; k++) {
+		struct undo *u = &c->undo[k];
+
+		if (!undo_names_attr(u) || !eval_is_pending(u->attr) ||
+		    !((used >> (u->attr - EVAL_PENDING_ID0)) & 1))
+			continue;
+		rc = scpp_store_attr_rename(s, u->oid, u->attr,
+					    c->pend[u->attr - EVAL_PENDING_ID0].id);
+		if (rc == 0)
+			u->renamed = 1;
+		else if (rc != -ENOENT) /* -ENOENT: renamed already, or gone */
+			break;
+		rc = 0;
+	}
+	if (rc == 0)
+		return 0;
+	while (k-- > 0) {
+		struct undo *u = &c->undo[k];
+
+		if (u->renamed)
+			SCPP_VERIFY(scpp_store_attr_rename(s, u->oid,
+							   c->pend[u->attr - EVAL_PENDING_ID0].id,
+							   u->attr) == 0);
+	}
+	{
+		struct scpp_value n = attr_name(r, c->undo[k].attr);
+
+		return fail(r, rc, "attribute %s: cannot store it under its dictionary id: %s",
+			    vtext(buf, sizeof(buf), &n), scpp_strerror(rc));
+	}
+}
+
 /* ----------------------------------------------------------------- driver */
 
 /* Check what the decoder cannot: status variables are status-only. */
@@ -1292,20 +1778,44 @@ check_block(struct run *r)
 {
 	const struct scpp_wire_block *b = r->b;
 	uint64_t term_vars = 0, status_vars = 0;
+	uint16_t refs[SCPP_WIRE_TERMS_MAX];
+	uint8_t get_e[SCPP_WIRE_TERMS_MAX];
 
-	for (uint16_t i = 0; i < b->nterms; i++)
-		if (b->term[i].kind == SCPP_TERM_VAR)
-			term_vars |= UINT64_C(1) << b->term[i].var;
 	for (uint16_t i = 0; i < b->ncmds; i++)
 		if (b->cmd[i].flags & SCPP_WIRE_CF_STATUS)
 			status_vars |= UINT64_C(1) << b->cmd[i].status_var;
+	r->ctx->status_vars = status_vars;
+	if (status_vars == 0)
+		return 0; /* the common case: nothing to check */
+
+	/* A status variable may be the entity of a get (it then ranges over
+	 * the statuses it collected), and nothing else: count where each
+	 * term is used to tell that position apart. */
+	memset(refs, 0, sizeof(refs[0]) * b->nterms);
+	memset(get_e, 0, b->nterms);
+	for (uint16_t i = 0; i < b->nterms; i++) {
+		uint8_t k = b->term[i].kind;
+
+		if (k == SCPP_TERM_KEY || k == SCPP_TERM_VALUE || k == SCPP_TERM_OFFSET) {
+			refs[b->term[i].a]++;
+			refs[b->term[i].b]++;
+		}
+	}
+	for (uint16_t i = 0; i < b->ncmds; i++) {
+		for (uint8_t s = 0; s < b->cmd[i].nterms; s++)
+			refs[b->cmd[i].term[s]]++;
+		if (b->cmd[i].op == SCPP_OP_GET)
+			get_e[b->cmd[i].term[0]] = 1;
+	}
+	for (uint16_t i = 0; i < b->nterms; i++)
+		if (b->term[i].kind == SCPP_TERM_VAR && !(get_e[i] && refs[i] == 1))
+			term_vars |= UINT64_C(1) << b->term[i].var;
 	if (term_vars & status_vars) {
 		unsigned int v = (unsigned int)__builtin_ctzll(term_vars & status_vars);
 
-		return fail(r, -SCPP_E_BAD_VAR, "%%%.*s is a status variable and cannot be a term",
-			    b->var_name[v].len, b->var_name[v].p);
+		return fail(r, -SCPP_E_BAD_VAR, "%%%.*s is a status variable: it can only be the "
+			    "entity of a get", b->var_name[v].len, b->var_name[v].p);
 	}
-	r->ctx->status_vars = status_vars;
 	return 0;
 }
 
@@ -1320,7 +1830,12 @@ collect(struct run *r, const struct scpp_wire_cmd *cmd)
 		return; /* counted, not kept: the count is still exact */
 	k = &c->stat[c->nstat++];
 	k->st = r->st;
+	k->st.var = (const char *)r->b->var_name[cmd->status_var].p;
+	k->st.var_len = (uint8_t)r->b->var_name[cmd->status_var].len;
 	k->var = cmd->status_var;
+	/* Its OID is minted now, so later commands can name it (get %s ...). */
+	k->oid = scpp_oid_make(scpp_oid_locale(r->env->node), scpp_oid_node(r->env->node),
+			       scpp_oid_shard(r->env->node), 0, ++c->status_seq);
 }
 
 static void
@@ -1331,7 +1846,9 @@ stamp(struct run *r, struct scpp_status *st)
 	st->node = env->node;
 	st->core = env->core;
 	st->block_id = r->block_id;
+	st->client = env->client_id;
 	st->command = r->cmd_index;
+	st->row = r->row;
 	st->elapsed_ns = env->clock_ns != NULL ? env->clock_ns() - r->ctx->t0 : 0;
 }
 
@@ -1372,12 +1889,17 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 {
 	int rc = 0;
 
+	bool has_status = (cmd->flags & SCPP_WIRE_CF_STATUS) != 0;
+
 	r->next = r->ncur > 0 && single_output(r, cmd) ? r->cur : r->alt;
 	r->nnext = 0;
 	for (size_t i = 0; i < r->ncur; i++) {
 		const struct row *in = row_at(r, r->cur, i);
 		uint32_t undo_mark = r->ctx->nundo;
 		size_t rows_mark = r->nnext;
+
+		r->row = (uint32_t)SCPP_MIN(i, (size_t)UINT32_MAX - 1);
+		r->quiet = has_status && r->ctx->nstat >= r->ctx->lim.max_statuses;
 
 		switch (cmd->op) {
 		case SCPP_OP_GET:
@@ -1403,6 +1925,15 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 			break;
 		}
 		r->ctx->commands_done++;
+		/* Probes the op made after its last step (a final lookup, or
+		 * the checks of a failure) are charged now; a limit reached
+		 * here wins over whatever the op returned. */
+		if (SCPP_UNLIKELY(*r->ctx->probes != r->ctx->probes_seen)) {
+			int prc = step(r, 0);
+
+			if (prc < 0)
+				rc = prc;
+		}
 		if (rc == 0 && cmd->op != SCPP_OP_GET && emit(r, in) == NULL)
 			rc = r->st.code;
 		if (rc > 0)
@@ -1428,6 +1959,8 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 			rc = 0;
 		}
 	}
+	r->row = SCPP_STATUS_NO_ROW;
+	r->quiet = false;
 	return 0;
 }
 
@@ -1450,6 +1983,27 @@ reply_abort(struct run *r, struct scpp_wire_reply_writer *w, size_t mark,
 }
 
 int
+scpp_eval_poll_schema(struct scpp_eval_env *env)
+{
+	const struct scpp_schema *cur;
+	uint64_t v;
+	int rc;
+
+	if (env->pub == NULL || scpp_schema_pub_version(env->pub) == env->schema_version)
+		return 0;
+	cur = scpp_schema_pub_current(env->pub, &v);
+	if (cur != env->schema) {
+		rc = scpp_schema_rematerialize(env->schema, cur, env->store);
+		if (rc < 0)
+			return rc;
+	}
+	env->schema = cur;
+	env->schema_version = v;
+	scpp_schema_pub_adopted(env->pub, env->worker, v);
+	return 1;
+}
+
+int
 scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		const struct scpp_wire_block *b, uint64_t block_id,
 		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res_out)
@@ -1459,6 +2013,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	struct scpp_eval_result res;
 	struct run r;
 	size_t mark, limit_len;
+	bool gate = false;
 	int rc = 0;
 
 	memset(&res, 0, sizeof(res));
@@ -1471,14 +2026,20 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	r.max_rows = SCPP_MIN((size_t)ctx->lim.max_rows, ctx->tab_bytes / r.stride);
 	r.cur = ctx->tab[0];
 	r.alt = ctx->tab[1];
+	r.row = SCPP_STATUS_NO_ROW;
 
 	ctx->arena_used = 0;
 	ctx->nundo = 0;
 	ctx->nstat = 0;
 	ctx->ncreated = 0;
 	ctx->steps = 0;
+	ctx->time_check = SCPP_EVAL_TIME_CHECK;
+	ctx->max_time_ns = (uint64_t)ctx->lim.max_time_us * 1000;
+	ctx->probes = scpp_store_probe_counter(env->store);
+	ctx->probes_seen = *ctx->probes;
 	ctx->bytes = 0;
 	ctx->commands_done = 0;
+	ctx->npend = 0;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
 	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
 	memset(ctx->status_count, 0, sizeof(ctx->status_count[0]) * b->nvars);
@@ -1514,7 +2075,19 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
 		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
 			continue; /* deleted again in the block */
-		rc = eval_schema_check_object(env, ctx->created[i], ctx->created_flag[i], &r.st);
+		rc = eval_schema_check_object(ctx, env, ctx->created[i], ctx->created_flag[i], &r.st);
+		if (rc < 0)
+			stamp(&r, &r.st);
+	}
+	if (rc == 0 && ctx->edit != NULL && env->pub != NULL) {
+		/* One schema change at a time, node-wide, compiled against the
+		 * version every shard will have (scpp_schema_pub). */
+		rc = scpp_schema_pub_begin(env->pub, env->worker, env->schema_version);
+		if (rc < 0)
+			fail(&r, rc, "another schema change is being published to every shard: "
+			     "retry the block");
+		else
+			gate = true;
 		if (rc < 0)
 			stamp(&r, &r.st);
 	}
@@ -1526,12 +2099,16 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	if (rc < 0) {
 		undo_to(&r, 0);
 		eval_schema_edit_drop(ctx);
+		if (gate)
+			scpp_schema_pub_abandon(env->pub, env->worker);
 		reply_abort(&r, w, mark, &res, rc);
 		goto out;
 	}
 
 	/* Project the returned variables. Rows and statuses must fit both the
 	 * writer and max_result, leaving room for END. */
+	/* w->size >= 512 (checked above) and max_result >= 128
+	 * (SCPP_EVAL_MIN_RESULT): no underflow. */
 	limit_len = SCPP_MIN(w->size, (size_t)ctx->lim.max_result) - 64;
 	{
 		size_t saved_size = w->size;
@@ -1554,36 +2131,48 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			if (scpp_wire_reply_row(w, vals) < 0)
 				rc = -SCPP_E_LIMIT_RESULT;
 		}
-		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++) {
-			struct scpp_oid soid = scpp_oid_make(
-				scpp_oid_locale(env->node), scpp_oid_node(env->node),
-				scpp_oid_shard(env->node), 0, ++ctx->status_seq);
-
-			if (scpp_status_encode(w, soid, &ctx->stat[i].st) < 0)
+		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++)
+			if (scpp_status_encode(w, ctx->stat[i].oid, &ctx->stat[i].st) < 0)
 				rc = -SCPP_E_LIMIT_RESULT;
-		}
 		w->size = saved_size;
 	}
-	if (rc < 0) {
+	if (rc < 0)
 		fail(&r, rc, "result exceeds %zu bytes", limit_len);
+	/* Last, since nothing may undo the block after it: new names. */
+	if (rc == 0 && ctx->npend > 0)
+		rc = names_commit(&r);
+	if (rc < 0) {
 		r.cmd_index = b->ncmds;
 		stamp(&r, &r.st);
 		undo_to(&r, 0);
 		scpp_schema_free(res.new_schema);
 		res.new_schema = NULL;
+		if (gate)
+			scpp_schema_pub_abandon(env->pub, env->worker);
 		reply_abort(&r, w, mark, &res, rc);
 		goto out;
 	}
+	if (gate)
+		scpp_schema_pub_submit(env->pub, env->worker, res.new_schema);
 	for (uint16_t v = 0; v < b->nvars; v++)
 		res.statuses += ctx->status_count[v];
 	res.outcome = res.statuses > 0 ? SCPP_OUTCOME_ERRORS : SCPP_OUTCOME_OK;
+	/* END's errno under ERRORS: the first collected status's errno (the
+	 * first failure, whether or not its record was kept). */
+	if (res.statuses > 0 && ctx->nstat > 0)
+		res.err = ctx->stat[0].st.err;
 	res.rows = r.ncur;
 
 out:
+	/* What the block detached (committed, or revived by an abort) may now
+	 * be freed; free a bounded share of it, so garbage never outlives a
+	 * few blocks and no block pays for more than SCPP_EVAL_RECLAIM. */
+	scpp_store_end_block(env->store, SCPP_EVAL_RECLAIM);
 	res.commands = ctx->commands_done;
 	res.steps = ctx->steps;
-	SCPP_VERIFY(scpp_wire_reply_end(w, res.err, res.outcome, res.rows, res.commands,
-					env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0) == 0);
+	SCPP_VERIFY(scpp_wire_reply_end_ex(w, res.err, res.outcome, res.rows, res.commands,
+					   env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0,
+					   res.statuses) == 0);
 	if (res_out != NULL)
 		*res_out = res;
 	return 0;

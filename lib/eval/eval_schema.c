@@ -16,16 +16,35 @@
 #include "eval_priv.h"
 #include "scpp_schema.h"
 
+/* The id of `type`: the schema's, or (free-form) the block's id for the
+ * name, pending until the block commits like any new name. */
 static uint32_t
-type_attr_id(const struct scpp_eval_env *env)
+type_attr_id(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env)
 {
 	int64_t id;
 
 	if (env->schema != NULL)
 		return scpp_schema_type_attr_id(env->schema);
-	id = scpp_store_dict_intern(env->dict, SCPP_SCHEMA_TYPE_ATTR,
-				    strlen(SCPP_SCHEMA_TYPE_ATTR));
+	id = eval_name_id(ctx, env, (const uint8_t *)SCPP_SCHEMA_TYPE_ATTR,
+			  (uint32_t)strlen(SCPP_SCHEMA_TYPE_ATTR), true);
 	return id > 0 ? (uint32_t)id : 0;
+}
+
+/*
+ * Schema access over this shard. References to entities outside the
+ * shard's /64 prefix (another shard or node) cannot be checked here: the
+ * store hooks answer -EREMOTE for them and the schema accepts them with
+ * their type check deferred to the owner (docs/SCHEMA.md §6).
+ */
+static void
+eval_access(struct scpp_schema_access *acc, const struct scpp_eval_env *env,
+	    int (*inst)(void *, struct scpp_oid, scpp_schema_entity_cb, void *), void *inst_ctx)
+{
+	struct scpp_oid_prefix local = scpp_oid_shard_prefix(
+		scpp_oid_locale(env->node), scpp_oid_node(env->node), scpp_oid_shard(env->node));
+
+	scpp_schema_store_access(acc, env->store, env->schema, inst, inst_ctx);
+	scpp_schema_store_access_local(acc, &local);
 }
 
 /* The compiled type of @e, or NULL for an untyped (or unknown-typed) one. */
@@ -41,12 +60,33 @@ type_of(const struct scpp_eval_env *env, struct scpp_oid e)
 }
 
 static int
-violation(const struct scpp_eval_env *env, int rc, const struct scpp_schema_violation *viol,
-	  struct scpp_status *st)
+violation(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, int rc,
+	  const struct scpp_schema_violation *viol, struct scpp_status *st)
 {
 	char msg[SCPP_STATUS_MSG_MAX];
 
-	(void)env;
+	if (viol->attr == NULL && ctx != NULL &&
+	    (viol->kind == SCPP_SCHEMA_V_UNKNOWN_ATTR || viol->kind == SCPP_SCHEMA_V_NOT_MAP ||
+	     viol->kind == SCPP_SCHEMA_V_IS_MAP)) {
+		/* The schema knows only the names it declares: name the
+		 * attribute from the dictionary (or the block's new names). */
+		struct scpp_value n = eval_attr_name(ctx, env, viol->attr_id);
+		char ent[SCPP_OID_STR_MAX];
+
+		scpp_oid_format(ent, sizeof(ent), viol->entity);
+		if (viol->kind == SCPP_SCHEMA_V_UNKNOWN_ATTR)
+			scpp_status_set(st, -SCPP_E_SCHEMA, "schema",
+					"%s: type %s has no attribute '%.*s'", ent,
+					viol->type != NULL ? scpp_schema_type_name(viol->type) : "?",
+					(int)n.len, (const char *)n.p);
+		else
+			scpp_status_set(st, -SCPP_E_SCHEMA, "schema", "%s: %.*s %s", ent, (int)n.len,
+					(const char *)n.p,
+					viol->kind == SCPP_SCHEMA_V_NOT_MAP
+						? "is not a Hash attribute"
+						: "is a Hash attribute: set its entries");
+		return -SCPP_E_SCHEMA;
+	}
 	scpp_schema_violation_format(msg, sizeof(msg), viol);
 	/* A missing reference target is ENOENT; every other rejection is the
 	 * schema saying no (EINVAL, code E_SCHEMA). */
@@ -95,8 +135,12 @@ edit_begin(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, struct sc
 static int
 edit_fail(int rc, const struct scpp_schema_diag *diag, struct scpp_status *st)
 {
-	scpp_status_set(st, rc == -EINVAL ? -SCPP_E_SCHEMA : rc, "schema", "%s: %s",
-			diag->path, diag->reason);
+	if (diag->path[0] == '\0' && diag->reason[0] == '\0')
+		scpp_status_set(st, rc == -EINVAL ? -SCPP_E_SCHEMA : rc, "schema",
+				"schema change refused: %s", scpp_strerror(rc));
+	else
+		scpp_status_set(st, rc == -EINVAL ? -SCPP_E_SCHEMA : rc, "schema", "%s: %s",
+				diag->path, diag->reason);
 	return rc == -EINVAL ? -SCPP_E_SCHEMA : rc;
 }
 
@@ -109,28 +153,35 @@ eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 	struct scpp_schema_violation viol;
 	struct scpp_schema_access acc;
 	struct scpp_schema_diag diag;
+	struct scpp_schema_violation first;
+	struct scpp_value orig_v = *v, orig_k = key != NULL ? *key : scpp_value_nil();
 	bool tried_v = false, tried_k = false;
 	int rc;
 
 	if (env->schema == NULL)
 		return 0;
+	memset(&first, 0, sizeof(first));
 	t = type_of(env, e);
-	if (t != NULL && scpp_schema_type_is_meta(t)) {
-		/* A runtime schema change: checked against the metaschema now
-		 * and against the instances when the block ends. */
+	if ((t != NULL && scpp_schema_type_is_meta(t)) ||
+	    (t == NULL && key == NULL && eval_schema_declares(env, e, attr, v))) {
+		/* A runtime schema change (a write to a schema entity, or the
+		 * `type` that makes a new one): checked against the metaschema
+		 * now and against the instances when the block ends. */
 		if ((rc = edit_begin(ctx, env, st)) < 0)
 			return rc;
 		rc = key != NULL ? scpp_schema_edit_map_set(ctx->edit, e, attr, key, v, &diag)
 				 : scpp_schema_edit_set(ctx->edit, e, attr, v, &diag);
 		return rc < 0 ? edit_fail(rc, &diag, st) : 0;
 	}
-	scpp_schema_store_access(&acc, env->store, env->schema, NULL, NULL);
+	eval_access(&acc, env, NULL, NULL);
 	for (;;) {
 		if (key != NULL)
 			rc = scpp_schema_check_map_set(env->schema, t, e, attr, key, v, &acc,
 						       &viol);
 		else
 			rc = scpp_schema_check_set(env->schema, t, e, attr, v, &acc, &viol);
+		if (!tried_v && !tried_k)
+			first = viol;
 		if (rc == -EINVAL && viol.kind == SCPP_SCHEMA_V_VALUE_TYPE && coerce_int(v, &tried_v))
 			continue;
 		if (rc == -EINVAL && viol.kind == SCPP_SCHEMA_V_KEY_TYPE && key != NULL &&
@@ -138,8 +189,17 @@ eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 			continue;
 		break;
 	}
-	if (rc < 0)
-		return violation(env, rc, &viol, st);
+	if (rc < 0) {
+		/* Report the value as the client sent it, not as coerced. */
+		if (tried_v || tried_k) {
+			*v = orig_v;
+			if (key != NULL)
+				*key = orig_k;
+			if (first.kind == viol.kind)
+				viol = first;
+		}
+		return violation(ctx, env, rc, &viol, st);
+	}
 	/* An untyped entity that gets a type must be complete at the end. */
 	if (t == NULL && key == NULL && attr == scpp_schema_type_attr_id(env->schema))
 		return 1;
@@ -153,11 +213,12 @@ eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	const struct scpp_schema_type *t = NULL;
 	struct scpp_value tv = *type;
 	char name[SCPP_SCHEMA_NAME_MAX + 1];
-	uint32_t id = type_attr_id(env);
+	uint32_t id = type_attr_id(ctx, env);
 	int rc;
 
 	if (id == 0) {
-		scpp_status_set(st, -ENOSPC, "eval", "cannot intern attribute type");
+		scpp_status_set(st, -ENOSPC, "eval", "create: no id for attribute type: the block "
+				"introduces too many new attribute names");
 		return -ENOSPC;
 	}
 	if (env->schema != NULL) {
@@ -195,8 +256,8 @@ eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 }
 
 int
-eval_schema_check_object(const struct scpp_eval_env *env, struct scpp_oid e, bool created,
-			 struct scpp_status *st)
+eval_schema_check_object(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			 struct scpp_oid e, bool created, struct scpp_status *st)
 {
 	const struct scpp_schema_type *t;
 	struct scpp_schema_violation viol;
@@ -208,7 +269,7 @@ eval_schema_check_object(const struct scpp_eval_env *env, struct scpp_oid e, boo
 	t = type_of(env, e);
 	if (t == NULL)
 		return 0;
-	scpp_schema_store_access(&acc, env->store, env->schema, NULL, NULL);
+	eval_access(&acc, env, NULL, NULL);
 	/* Defaults are filled only into objects this block created: their
 	 * undo record deletes them whole, so the fill needs no undo of its
 	 * own. An existing entity that became typed must already hold every
@@ -218,7 +279,7 @@ eval_schema_check_object(const struct scpp_eval_env *env, struct scpp_oid e, boo
 					      : SCPP_SCHEMA_CHECK_ALL_ATTRS,
 				      &acc, &viol);
 	if (rc < 0)
-		return violation(env, rc, &viol, st);
+		return violation(ctx, env, rc, &viol, st);
 	return 0;
 }
 
@@ -245,8 +306,32 @@ eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 		return 0; /* map entries may always be deleted */
 	rc = scpp_schema_check_del(env->schema, t, e, attr, &viol);
 	if (rc < 0)
-		return violation(env, rc, &viol, st);
+		return violation(ctx, env, rc, &viol, st);
 	return 0;
+}
+
+bool
+eval_schema_declares(const struct scpp_eval_env *env, struct scpp_oid e, uint32_t attr,
+		     const struct scpp_value *v)
+{
+	const struct scpp_schema_type *t;
+
+	if (env->schema == NULL || e.hi != 0 || attr != scpp_schema_type_attr_id(env->schema) ||
+	    v->type != SCPP_VT_OID)
+		return false;
+	t = scpp_schema_type_by_oid(env->schema, v->oid);
+	return t != NULL && scpp_schema_type_is_meta(t);
+}
+
+bool
+eval_schema_is_schema_entity(const struct scpp_eval_env *env, struct scpp_oid e)
+{
+	const struct scpp_schema_type *t;
+
+	if (env->schema == NULL)
+		return false;
+	t = type_of(env, e);
+	return t != NULL && scpp_schema_type_is_meta(t);
 }
 
 uint8_t
@@ -271,15 +356,20 @@ eval_schema_bytes_type(const struct scpp_eval_env *env, struct scpp_oid e, uint3
 }
 
 /* Instances of a type, for the compatibility checks of a schema change: a
- * scan of this shard (schema changes are rare control operations). */
+ * scan of this shard, charged one step per entity against the block's
+ * max_steps like any scan. */
 struct inst_scan {
 	const struct scpp_eval_env *env;
+	struct scpp_eval_ctx *ctx;
+	bool over;                 /* the scan ran out of steps */
 };
 
 static int
 foreach_instance(void *arg, struct scpp_oid type, scpp_schema_entity_cb cb, void *cb_arg)
 {
-	const struct scpp_eval_env *env = ((struct inst_scan *)arg)->env;
+	struct inst_scan *scan = arg;
+	const struct scpp_eval_env *env = scan->env;
+	struct scpp_eval_ctx *ctx = scan->ctx;
 	uint32_t tid = scpp_schema_type_attr_id(env->schema);
 	struct scpp_oid batch[64];
 	uint64_t cursor = 0;
@@ -292,6 +382,11 @@ foreach_instance(void *arg, struct scpp_oid type, scpp_schema_entity_cb cb, void
 		for (int i = 0; i < n; i++) {
 			struct scpp_value tv;
 
+			if (ctx->steps >= ctx->lim.max_steps) {
+				scan->over = true;
+				return -SCPP_E_LIMIT_STEPS;
+			}
+			ctx->steps++;
 			if (scpp_store_get(env->store, batch[i], tid, &tv) == 0 &&
 			    tv.type == SCPP_VT_OID && scpp_oid_eq(tv.oid, type) &&
 			    (rc = cb(cb_arg, batch[i])) != 0)
@@ -306,14 +401,21 @@ int
 eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			struct scpp_schema **out, struct scpp_status *st)
 {
-	struct inst_scan scan = {env};
+	struct inst_scan scan = {env, ctx, false};
 	struct scpp_schema_access acc;
 	struct scpp_schema_diag diag;
 	int rc;
 
-	scpp_schema_store_access(&acc, env->store, env->schema, foreach_instance, &scan);
+	eval_access(&acc, env, foreach_instance, &scan);
 	rc = scpp_schema_edit_commit(ctx->edit, &acc, out, &diag);
 	eval_schema_edit_drop(ctx);
+	if (rc < 0 && scan.over) {
+		*out = NULL;
+		scpp_status_set(st, -SCPP_E_LIMIT_STEPS, "schema",
+				"schema change: checking the existing instances exceeded %llu steps",
+				(unsigned long long)ctx->lim.max_steps);
+		return -SCPP_E_LIMIT_STEPS;
+	}
 	if (rc < 0) {
 		*out = NULL;
 		scpp_status_set(st, rc == -EINVAL || rc == -EBUSY ? -SCPP_E_SCHEMA : rc, "schema",

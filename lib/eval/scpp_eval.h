@@ -49,6 +49,7 @@
 #include "scpp_store.h"
 
 struct scpp_schema;
+struct scpp_schema_pub;
 struct scpp_eval_ctx; /**< per-lcore evaluation memory (opaque) */
 
 /** Per-block limits; 0 in any field means "use the default". */
@@ -57,7 +58,11 @@ struct scpp_eval_limits {
 	uint64_t max_steps;    /**< matches examined + rows produced + writes (default 1 000 000) */
 	uint64_t max_bytes;    /**< bytes copied, written, bound or saved for undo (default 16 MiB) */
 	uint32_t max_result;   /**< bytes of reply records (default 4 MiB) */
-	uint32_t max_statuses; /**< status objects collected (default 256) */
+	uint32_t max_statuses; /**< status objects kept for the reply (default 256) */
+	uint32_t max_time_us;  /**< wall-clock budget of one block, in µs, measured
+				*   with env.clock_ns every SCPP_EVAL_TIME_CHECK
+				*   steps (default 1000: no block holds a worker
+				*   much longer than 1 ms) */
 };
 
 #define SCPP_EVAL_DEFAULT_ROWS 65536
@@ -65,6 +70,32 @@ struct scpp_eval_limits {
 #define SCPP_EVAL_DEFAULT_BYTES (16u << 20)
 #define SCPP_EVAL_DEFAULT_RESULT (4u << 20)
 #define SCPP_EVAL_DEFAULT_STATUSES 256
+#define SCPP_EVAL_DEFAULT_TIME_US 1000
+
+/** Largest accepted limits (scpp_eval_ctx_create() refuses more). */
+#define SCPP_EVAL_MAX_ROWS (1u << 24)
+#define SCPP_EVAL_MAX_BYTES (UINT64_C(1) << 32)
+#define SCPP_EVAL_MAX_STEPS (UINT64_C(1) << 40)
+#define SCPP_EVAL_MAX_STATUSES 65536
+#define SCPP_EVAL_MAX_TIME_US 10000000u
+/** Smallest accepted max_result (the reply budget keeps 64 bytes for END). */
+#define SCPP_EVAL_MIN_RESULT 128u
+/** Map entries of deleted maps the end of each block frees at most. */
+#define SCPP_EVAL_RECLAIM 4096
+/** Steps between two reads of the clock for the time budget. */
+#define SCPP_EVAL_TIME_CHECK 256
+
+/**
+ * Check limits against what the evaluator accepts (0 fields mean the
+ * default and are fine). Control thread; used by lib/config to name the
+ * offending key.
+ *
+ * @param field  receives the field's name on error ("max_rows", ...).
+ * @param lo,hi  receive the accepted range on error.
+ * @return 0, or -EINVAL.
+ */
+int scpp_eval_limits_check(const struct scpp_eval_limits *l, const char **field,
+			   uint64_t *lo, uint64_t *hi);
 
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
 struct scpp_eval_env {
@@ -73,7 +104,20 @@ struct scpp_eval_env {
 	const struct scpp_schema *schema;   /**< NULL: no validation (free-form) */
 	struct scpp_oid node;               /**< node/shard id put in statuses */
 	uint16_t core;                      /**< core index put in statuses */
-	uint64_t (*clock_ns)(void);         /**< monotonic clock for timing; NULL = none */
+	uint64_t (*clock_ns)(void);         /**< monotonic clock for timing and the time
+					     *   budget; NULL = none (no time budget) */
+	/**
+	 * The node's schema publisher, or NULL (a lone shard: a schema change
+	 * is returned in scpp_eval_result.new_schema for the caller to adopt).
+	 * With it, a block that changes the schema takes the publisher's gate
+	 * at its end (-EAGAIN: the block is aborted with EAGAIN, "retry") and
+	 * the committed change is submitted for publication to every shard.
+	 */
+	struct scpp_schema_pub *pub;
+	uint16_t worker;                    /**< this worker's index in @p pub */
+	uint64_t client_id;                 /**< the requesting client, put in statuses;
+					     *   set per block by the caller */
+	uint64_t schema_version;            /**< version of @p schema in @p pub */
 };
 
 /** What happened, for counters and the END record. */
@@ -88,9 +132,11 @@ struct scpp_eval_result {
 	uint16_t failed_cmd;  /**< command index that aborted the block */
 	/**
 	 * A new schema, when the block changed schema entities (Type and
-	 * Attribute entities) and the change was valid. The caller owns it:
-	 * it must publish it (every shard re-materialises it; readers switch
-	 * after an RCU grace period) and free the old one. NULL otherwise.
+	 * Attribute entities) and the change committed; this shard's triples
+	 * already hold it. With env.pub it has been submitted to the publisher,
+	 * which owns it: the caller switches its env.schema to it and adopts
+	 * the published version later. Without env.pub the caller owns it.
+	 * NULL otherwise.
 	 */
 	struct scpp_schema *new_schema;
 };
@@ -112,6 +158,19 @@ void scpp_eval_ctx_free(struct scpp_eval_ctx *ctx);
 
 /** The limits in force (defaults filled in). */
 void scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *out);
+
+/**
+ * Worker, once per loop: if the node's publisher (env.pub) has a newer
+ * schema, adopt it: rewrite this shard's schema entities (unless it is the
+ * schema this worker submitted itself), switch env.schema and report the
+ * adoption. Cost when nothing changed: one acquire load.
+ *
+ * @return 1 when a new schema was adopted, 0 when nothing changed (or no
+ *   publisher), or a negative errno from the store (the shard's schema
+ *   entities may then be partly rewritten; env keeps the old schema and the
+ *   next call retries).
+ */
+int scpp_eval_poll_schema(struct scpp_eval_env *env);
 
 /**
  * Evaluate @p b against @p env and write the complete reply (COLUMNS, ROWs,

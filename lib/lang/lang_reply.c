@@ -34,17 +34,38 @@ struct summary {
 	uint32_t err;
 	uint8_t outcome;
 	uint64_t rows, commands, elapsed_ns;
+	uint64_t statuses, status_records; /* produced / sent */
 };
+
+/* The caller's display-name lookup (may be absent). */
+struct namer {
+	scpp_lang_name_fn fn;
+	void *ctx;
+};
+
+/* The display name of OID value @p v into @p name, or false. */
+static bool
+name_of(const struct namer *nm, const struct scpp_value *v, char *name, size_t size)
+{
+	return nm != NULL && nm->fn != NULL && v->type == SCPP_VT_OID &&
+	       nm->fn(nm->ctx, v->oid, name, size) > 0 && name[0] != '\0';
+}
 
 /*
  * Format @p v into @p buf as a literal of at most @p max characters; a
- * longer one is cut at a character boundary and ends with "…". Returns the
- * width in characters.
+ * longer one is cut at a character boundary and ends with "…". An OID with
+ * a display name prints as `@0.1.0.7589e.4 (alice)`. Returns the width in
+ * characters.
  */
 static unsigned int
-cell_format(char *buf, size_t size, const struct scpp_value *v, unsigned int max)
+cell_format(char *buf, size_t size, const struct scpp_value *v, unsigned int max,
+	    const struct namer *nm)
 {
+	char name[SCPP_LANG_NAME_MAX + 1];
 	int n = scpp_value_format(buf, size, v);
+
+	if (n > 0 && (size_t)n < size && name_of(nm, v, name, sizeof(name)))
+		n += snprintf(buf + n, size - (size_t)n, " (%s)", name);
 	size_t len = n < 0 ? 0 : SCPP_MIN((size_t)n, size - 1);
 	size_t chars = lang_utf8_chars(buf, len), i = 0, c = 0;
 
@@ -77,7 +98,7 @@ col_header(const struct summary *s, unsigned int i, char *buf, size_t size)
 
 /* Pass 1: decode everything, keep the columns and END, measure widths. */
 static int
-scan(const uint8_t *msg, size_t len, struct summary *s)
+scan(const uint8_t *msg, size_t len, struct summary *s, const struct namer *nm)
 {
 	struct scpp_wire_reply_reader r;
 	struct scpp_wire_record rec;
@@ -98,7 +119,7 @@ scan(const uint8_t *msg, size_t len, struct summary *s)
 		case SCPP_REC_ROW:
 			for (unsigned int i = 0; i < rec.row.n && i < s->ncols; i++) {
 				unsigned int w = cell_format(cell, sizeof(cell), &rec.row.v[i],
-							     SCPP_LANG_CELL_MAX);
+							     SCPP_LANG_CELL_MAX, nm);
 
 				s->width[i] = SCPP_MAX(s->width[i], w);
 			}
@@ -109,6 +130,10 @@ scan(const uint8_t *msg, size_t len, struct summary *s)
 			s->rows = rec.end.rows;
 			s->commands = rec.end.commands;
 			s->elapsed_ns = rec.end.elapsed_ns;
+			s->statuses = rec.end.statuses;
+			break;
+		case SCPP_REC_STATUS:
+			s->status_records++;
 			break;
 		default:
 			break;
@@ -165,7 +190,7 @@ print_errno(FILE *out, uint32_t err, scpp_lang_errno_name_fn errno_name)
 
 static void
 print_table(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
-	    scpp_lang_errno_name_fn errno_name)
+	    scpp_lang_errno_name_fn errno_name, const struct namer *nm)
 {
 	/* About 40 KiB of cells: control path only, never a data-path lcore. */
 	static const size_t hsz = SCPP_WIRE_NAME_MAX + 16;
@@ -198,7 +223,7 @@ print_table(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 			continue;
 		for (unsigned int i = 0; i < s->ncols; i++)
 			w[i] = cell_format(cells[i], sizeof(cells[i]), &rec.row.v[i],
-					   SCPP_LANG_CELL_MAX);
+					   SCPP_LANG_CELL_MAX, nm);
 		table_line(out, s, text, w);
 	}
 
@@ -211,7 +236,7 @@ print_table(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 		scpp_oid_format(oid, sizeof(oid), rec.status.oid);
 		fprintf(out, "status %s:", oid);
 		for (unsigned int i = 0; i < rec.status.n; i++) {
-			cell_format(cell, sizeof(cell), &rec.status.v[i], STATUS_VALUE_MAX);
+			cell_format(cell, sizeof(cell), &rec.status.v[i], STATUS_VALUE_MAX, nm);
 			fprintf(out, " %.*s=%s", (int)rec.status.key[i].len, rec.status.key[i].p,
 				cell);
 		}
@@ -233,6 +258,9 @@ print_table(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 		fputs(", ", out);
 	}
 	print_elapsed(out, s->elapsed_ns);
+	if (s->statuses > s->status_records)
+		fprintf(out, " (%" PRIu64 " statuses, %" PRIu64 " sent)", s->statuses,
+			s->status_records);
 	fputc('\n', out);
 }
 
@@ -272,9 +300,20 @@ json_u64(FILE *out, uint64_t u)
 }
 
 static void
-json_value(FILE *out, const struct scpp_value *v)
+json_value(FILE *out, const struct scpp_value *v, const struct namer *nm)
 {
-	char buf[64];
+	char buf[64], name[SCPP_LANG_NAME_MAX + 1];
+
+	/* An OID with a display name: {"oid": "@...", "name": "alice"}. */
+	if (name_of(nm, v, name, sizeof(name))) {
+		scpp_oid_format(buf, sizeof(buf), v->oid);
+		fputs("{\"oid\":", out);
+		json_string(out, buf, strlen(buf));
+		fputs(",\"name\":", out);
+		json_string(out, name, strlen(name));
+		fputc('}', out);
+		return;
+	}
 
 	switch (v->type) {
 	case SCPP_VT_NIL:
@@ -328,7 +367,7 @@ static const char *const outcome_name[SCPP_OUTCOME_COUNT] = {
 
 static void
 print_json(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
-	   scpp_lang_errno_name_fn errno_name)
+	   scpp_lang_errno_name_fn errno_name, const struct namer *nm)
 {
 	struct scpp_wire_reply_reader r;
 	struct scpp_wire_record rec;
@@ -351,7 +390,7 @@ print_json(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 		for (unsigned int i = 0; i < rec.row.n; i++) {
 			if (i > 0)
 				fputc(',', out);
-			json_value(out, &rec.row.v[i]);
+			json_value(out, &rec.row.v[i], nm);
 		}
 		fputc(']', out);
 	}
@@ -373,7 +412,7 @@ print_json(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 				fputc(',', out);
 			json_string(out, rec.status.key[i].p, rec.status.key[i].len);
 			fputc(':', out);
-			json_value(out, &rec.status.v[i]);
+			json_value(out, &rec.status.v[i], nm);
 		}
 		fputs("}}", out);
 	}
@@ -389,27 +428,38 @@ print_json(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 	json_u64(out, s->commands);
 	fputs(",\"elapsed_ns\":", out);
 	json_u64(out, s->elapsed_ns);
+	fputs(",\"statuses\":", out);
+	json_u64(out, s->statuses);
 	fputs("}}\n", out);
+}
+
+int
+scpp_lang_print_reply_names(FILE *out, const uint8_t *msg, size_t len, unsigned int flags,
+			    scpp_lang_errno_name_fn errno_name, scpp_lang_name_fn name,
+			    void *name_ctx)
+{
+	/* The summary holds the column names (about 1.5 KiB). */
+	struct summary s;
+	struct namer nm = {name, name_ctx};
+	int rc;
+
+	if (out == NULL || (msg == NULL && len != 0) || (flags & ~SCPP_LANG_REPLY_JSON) != 0)
+		return -EINVAL;
+	rc = scan(msg, len, &s, &nm);
+	if (rc < 0)
+		return rc;
+	if (s.outcome >= SCPP_OUTCOME_COUNT)
+		return -EINVAL;
+	if (flags & SCPP_LANG_REPLY_JSON)
+		print_json(out, msg, len, &s, errno_name, &nm);
+	else
+		print_table(out, msg, len, &s, errno_name, &nm);
+	return ferror(out) ? -EIO : 0;
 }
 
 int
 scpp_lang_print_reply(FILE *out, const uint8_t *msg, size_t len, unsigned int flags,
 		      scpp_lang_errno_name_fn errno_name)
 {
-	/* The summary holds the column names (about 1.5 KiB). */
-	struct summary s;
-	int rc;
-
-	if (out == NULL || (msg == NULL && len != 0) || (flags & ~SCPP_LANG_REPLY_JSON) != 0)
-		return -EINVAL;
-	rc = scan(msg, len, &s);
-	if (rc < 0)
-		return rc;
-	if (s.outcome >= SCPP_OUTCOME_COUNT)
-		return -EINVAL;
-	if (flags & SCPP_LANG_REPLY_JSON)
-		print_json(out, msg, len, &s, errno_name);
-	else
-		print_table(out, msg, len, &s, errno_name);
-	return ferror(out) ? -EIO : 0;
+	return scpp_lang_print_reply_names(out, msg, len, flags, errno_name, NULL, NULL);
 }

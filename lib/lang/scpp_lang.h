@@ -168,6 +168,27 @@ typedef const char *(*scpp_lang_errno_name_fn)(uint32_t canonical);
 int scpp_lang_print_reply(FILE *out, const uint8_t *msg, size_t len, unsigned int flags,
 			  scpp_lang_errno_name_fn errno_name);
 
+/** Longest display name scpp_lang_print_reply_names() prints (bytes). */
+#define SCPP_LANG_NAME_MAX 64
+
+/**
+ * Display name of @p oid (seed §3: the join through a type's `name_attr`),
+ * written NUL-terminated into @p buf (@p size bytes). Return > 0 when there
+ * is one, 0 when there is none, < 0 on error (printed as none).
+ */
+typedef int (*scpp_lang_name_fn)(void *ctx, struct scpp_oid oid, char *buf, size_t size);
+
+/**
+ * As scpp_lang_print_reply(), with display names: every OID value for
+ * which @p name answers prints as `@0.1.0.7589e.4 (alice)` in a table and
+ * as {"oid": "@0.1.0.7589e.4", "name": "alice"} in JSON. @p name may be
+ * NULL (then it is scpp_lang_print_reply()); it is called for every OID
+ * cell, more than once per OID, so it should cache.
+ */
+int scpp_lang_print_reply_names(FILE *out, const uint8_t *msg, size_t len, unsigned int flags,
+				scpp_lang_errno_name_fn errno_name, scpp_lang_name_fn name,
+				void *name_ctx);
+
 /** Widest table cell (characters) scpp_lang_print_reply() prints unshortened. */
 #define SCPP_LANG_CELL_MAX 64
 

@@ -185,6 +185,31 @@ scpp_oid_gen_init(struct scpp_oid_gen *g, uint16_t locale, uint32_t node,
 /* 2026-01-01T00:00:00Z: epochs count minutes from here when the clock leads. */
 #define EPOCH_CLOCK_BASE 1767225600LL
 
+/* fsync the directory holding @path. */
+static int
+fsync_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 1 : (slash == path ? 1 : (size_t)(slash - path));
+	int fd, rc = 0;
+
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (slash == NULL)
+		memcpy(dir, ".", 1);
+	else
+		memcpy(dir, path, n);
+	dir[n] = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 int
 scpp_oid_epoch_advance(const char *path, uint32_t *epoch)
 {
@@ -232,6 +257,11 @@ scpp_oid_epoch_advance(const char *path, uint32_t *epoch)
 		unlink(tmp);
 		return rc;
 	}
+	/* The rename is durable only once the directory entry is: without
+	 * this a crash can bring the old epoch back. */
+	rc = fsync_dir(path);
+	if (rc != 0)
+		return rc;
 	*epoch = (uint32_t)next;
 	return 0;
 }

@@ -135,20 +135,24 @@ compile_union(struct cctx *c, const struct texpr_union *u, struct ctx_union *out
 	return 0;
 }
 
-static void
+static size_t
 canon_union(char *buf, size_t size, const struct texpr_union *u)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (unsigned int i = 0; i < u->n && n < size; i++) {
+	for (unsigned int i = 0; i < u->n; i++) {
 		int p = texpr_primitive(u->names[i]);
 		const char *name = p >= 0 ? scpp_value_type_name((unsigned int)p) : u->names[i];
 
 		if (p == SCPP_VT_STR)
 			name = "string";
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? " | " : "", name);
+		/* Past the end, keep counting: the caller refuses, it never
+		 * keeps a truncated expression. */
+		n += (size_t)snprintf(n < size ? buf + n : NULL, n < size ? size - n : 0, "%s%s",
+				      i ? " | " : "", name);
 	}
+	return n;
 }
 
 static int
@@ -197,7 +201,8 @@ compile_attr(struct cctx *c, uint32_t tidx, const struct m_attr *ma,
 	     struct scpp_schema_attr *a)
 {
 	const char *tpath = sub(c, ma->path, "type", "value_type");
-	char reason[256], kbuf[512], vbuf[512];
+	char reason[256], kbuf[SCPP_SCHEMA_EXPR_MAX + 1], vbuf[SCPP_SCHEMA_EXPR_MAX + 1];
+	size_t klen, vlen;
 	struct texpr tx;
 	int rc;
 
@@ -225,9 +230,13 @@ compile_attr(struct cctx *c, uint32_t tidx, const struct m_attr *ma,
 	rc = compile_union(c, &tx.val, &a->val, ma->file, tpath);
 	if (rc < 0)
 		return rc;
-	canon_union(vbuf, sizeof(vbuf), &tx.val);
+	vlen = canon_union(vbuf, sizeof(vbuf), &tx.val);
+	klen = tx.is_map ? canon_union(kbuf, sizeof(kbuf), &tx.key) : 0;
+	if ((tx.is_map ? klen + vlen + 7 : vlen) > SCPP_SCHEMA_EXPR_MAX)
+		return diag_set(c->d, ma->file, tpath,
+				"type expression too long: %zu bytes in canonical form, at most %u",
+				tx.is_map ? klen + vlen + 7 : vlen, SCPP_SCHEMA_EXPR_MAX);
 	if (tx.is_map) {
-		canon_union(kbuf, sizeof(kbuf), &tx.key);
 		a->canon = ar_printf(&c->s->ar, "Hash[%s, %s]", kbuf, vbuf);
 	} else {
 		a->canon = ar_strdup(&c->s->ar, vbuf);

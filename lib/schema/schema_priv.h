@@ -205,6 +205,7 @@ struct scpp_schema {
 	struct scpp_schema_attr *attrs;
 	uint32_t nattrs;
 	/* below: control path only */
+	uint64_t pub_version;   /* version a publisher gave it (schema_pub.c) */
 	struct scpp_schema_conf conf;
 	uint32_t meta_ids[M_COUNT];
 	struct model *model;

@@ -67,6 +67,32 @@ mat_triple(void *arg, struct scpp_oid e, const char *attr, uint32_t attr_id,
 }
 
 int
+scpp_schema_index_sync(const struct scpp_schema *s, struct scpp_store *st)
+{
+	int rc = 0, r;
+
+	if (s == NULL || st == NULL)
+		return -EINVAL;
+	/* Attribute ids are node-wide: an id is indexed if any declaration
+	 * of it says so (the index then covers every entity with it). */
+	for (uint32_t i = 0; i < s->nattrs; i++) {
+		const struct scpp_schema_attr *a = &s->attrs[i];
+		bool want = false;
+
+		if (a->is_map)
+			continue;
+		for (uint32_t j = 0; j < s->nattrs && !want; j++)
+			want = s->attrs[j].id == a->id && s->attrs[j].indexed && !s->attrs[j].is_map;
+		r = scpp_store_index_attr(st, a->id, want);
+		if (r == -EOPNOTSUPP)
+			return 0; /* the shard has no value index */
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
+}
+
+int
 scpp_schema_materialize(const struct scpp_schema *s, struct scpp_store *st)
 {
 	struct mat_ctx c = {.st = st, .cur = SCPP_OID_NIL};
@@ -74,7 +100,9 @@ scpp_schema_materialize(const struct scpp_schema *s, struct scpp_store *st)
 	if (s == NULL || st == NULL)
 		return -EINVAL;
 	scpp_schema_foreach_triple(s, mat_triple, &c);
-	return c.rc;
+	if (c.rc < 0)
+		return c.rc;
+	return scpp_schema_index_sync(s, st);
 }
 
 static bool

@@ -320,6 +320,10 @@ const char *scpp_schema_attr_doc(const struct scpp_schema_attr *a); /**< "" if n
 uint32_t scpp_schema_attr_get_id(const struct scpp_schema_attr *a);
 struct scpp_oid scpp_schema_attr_get_oid(const struct scpp_schema_attr *a);
 const struct scpp_schema_type *scpp_schema_attr_owner(const struct scpp_schema_attr *a);
+/** Longest type expression, in its canonical form (bytes); a longer one is
+ *  a load error naming the attribute, never truncated. */
+#define SCPP_SCHEMA_EXPR_MAX 511
+
 /** Canonical type expression ("Hash[string, File | Directory]"). */
 const char *scpp_schema_attr_type_expr(const struct scpp_schema_attr *a);
 /** OR of enum scpp_schema_attr_flag. */
@@ -559,6 +563,17 @@ int scpp_schema_store_intern(void *dict, const char *name, size_t len, uint32_t 
 int scpp_schema_materialize(const struct scpp_schema *s, struct scpp_store *st);
 
 /**
+ * Make the shard's value index follow the schema: every attribute id some
+ * declaration marks `indexed` is indexed (scpp_store_index_attr()), the
+ * others are not. scpp_schema_materialize() calls it. A shard created
+ * without a value index (config.max_indexed 0) is left alone.
+ *
+ * @return 0, or the first error of scpp_store_index_attr() (-ENOSPC: more
+ *   than SCPP_STORE_INDEXED_MAX indexed attributes, or a full pool).
+ */
+int scpp_schema_index_sync(const struct scpp_schema *s, struct scpp_store *st);
+
+/**
  * Fill @p acc with hooks over shard @p st: type_of reads an entity's `type`
  * (an entity without one is untyped; a missing entity is -ENOENT, or
  * -EREMOTE when it lies outside the local prefix, see
@@ -585,5 +600,108 @@ void scpp_schema_store_access(struct scpp_schema_access *acc,
  */
 void scpp_schema_store_access_local(struct scpp_schema_access *acc,
 				    const struct scpp_oid_prefix *local);
+
+/* ------------------------------------------------------------ publication */
+
+/**
+ * @struct scpp_schema_pub
+ * One schema for every shard of a node: publication of runtime schema
+ * changes (docs/SCHEMA.md §7 "One schema per node").
+ *
+ * - Changes are linearised node-wide. A worker about to commit a block
+ *   that changes the schema takes the publisher's gate with
+ *   scpp_schema_pub_begin(), which succeeds only when that worker runs on
+ *   the current version and no other change is in flight (else -EAGAIN:
+ *   the block is refused, the client retries). It compiles the change
+ *   against that version, and hands the result to the control lcore with
+ *   scpp_schema_pub_submit() (or releases the gate with
+ *   scpp_schema_pub_abandon() when the block does not commit).
+ * - The control lcore calls scpp_schema_pub_service() from its loop: it
+ *   publishes a submitted schema as version + 1 and opens the gate.
+ * - Every worker compares scpp_schema_pub_version() with the version it
+ *   uses, once per loop (one acquire load). When it moved, the worker
+ *   takes scpp_schema_pub_current(), rewrites its shard's schema entities
+ *   with scpp_schema_rematerialize() unless it is the schema it submitted
+ *   itself, switches its evaluator, and calls scpp_schema_pub_adopted().
+ * - Reclamation (RCU, QSBR style): the schema a version replaced is freed
+ *   by the control lcore once every worker has adopted that version or a
+ *   later one.
+ *
+ * The publisher owns every schema it is given (the initial one included)
+ * and frees them.
+ */
+struct scpp_schema_pub;
+
+/**
+ * Create a publisher for @p nworkers workers (indexes 0 .. nworkers - 1),
+ * publishing @p initial as version 1 (ownership passes to it). Control.
+ *
+ * @return the publisher, or NULL with errno EINVAL or ENOMEM.
+ */
+struct scpp_schema_pub *scpp_schema_pub_create(struct scpp_schema *initial,
+					       unsigned int nworkers);
+
+/** Free the publisher and every schema it owns; NULL is a no-op. Control,
+ *  after the workers stopped. */
+void scpp_schema_pub_free(struct scpp_schema_pub *p);
+
+/** The published version (starts at 1). Any thread; one acquire load. */
+uint64_t scpp_schema_pub_version(const struct scpp_schema_pub *p);
+
+/**
+ * The published schema and its version (@p version may be NULL). Worker,
+ * when the version moved; valid until the worker reports a later adoption.
+ */
+const struct scpp_schema *scpp_schema_pub_current(const struct scpp_schema_pub *p,
+						  uint64_t *version);
+
+/** Worker @p worker now uses @p version (and nothing older). */
+void scpp_schema_pub_adopted(struct scpp_schema_pub *p, unsigned int worker,
+			     uint64_t version);
+
+/**
+ * Take the gate for a schema change compiled against @p version. Worker.
+ *
+ * @return 0 (the caller must end with submit or abandon), or -EAGAIN
+ *   (another change is in flight, or @p version is not the current one).
+ */
+int scpp_schema_pub_begin(struct scpp_schema_pub *p, unsigned int worker, uint64_t version);
+
+/** Release the gate without a change (the block did not commit). Worker. */
+void scpp_schema_pub_abandon(struct scpp_schema_pub *p, unsigned int worker);
+
+/**
+ * Hand the compiled schema to the control lcore (ownership passes). The
+ * gate stays closed until it is published. Worker holding the gate.
+ */
+void scpp_schema_pub_submit(struct scpp_schema_pub *p, unsigned int worker,
+			    struct scpp_schema *next);
+
+/**
+ * Control lcore, from its loop: publish a submitted schema, free what every
+ * worker stopped using.
+ *
+ * @param origin  receives the submitting worker when one was published.
+ * @return 1 when a schema was published, 0 when none was pending, -EBUSY
+ *   when it must wait (too many old versions still in use).
+ */
+int scpp_schema_pub_service(struct scpp_schema_pub *p, unsigned int *origin);
+
+/** Schemas published since creation. Control. */
+uint64_t scpp_schema_pub_published(const struct scpp_schema_pub *p);
+
+/** Old schemas still waiting for every worker to move on. Control. */
+unsigned int scpp_schema_pub_retired(const struct scpp_schema_pub *p);
+
+/**
+ * Rewrite a shard's schema entities from @p old (NULL: none) to @p next:
+ * entities @p next no longer has are deleted, every other one is written
+ * whole (scpp_schema_materialize()). The shard's owner lcore; allocates
+ * (a rare control operation).
+ *
+ * @return 0 or a negative errno from the store.
+ */
+int scpp_schema_rematerialize(const struct scpp_schema *old, const struct scpp_schema *next,
+			      struct scpp_store *st);
 
 #endif /* SCPP_SCHEMA_H */

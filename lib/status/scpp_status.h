@@ -34,8 +34,18 @@
  * | block        | u64  | block id of the evaluation                      |
  * | command      | u64  | index of the failing command in the block       |
  * | elapsed_ns   | u64  | time from block start to the failure            |
+ * | client       | u64  | client id of the block (correlation, seed §5.3) |
+ * | variable     | str  | the status variable that collected it (if any)  |
+ * | row          | u64  | row of the command's input table that failed    |
+ * | offset       | u64  | decode errors: byte offset of the bad field     |
+ * | owner        | oid  | E_NOT_HERE: the /64 of the shard owning the entity |
+ *
+ * The first 11 fields are always present; the last four only when they
+ * apply (a status without a status variable has no `variable` and no
+ * `row`; only decode errors have `offset`; only E_NOT_HERE has `owner`).
  */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,11 +142,26 @@ struct scpp_status {
 	uint64_t block_id;
 	uint16_t command;       /**< command index in the block */
 	uint64_t elapsed_ns;
+	uint64_t client;        /**< client id of the block */
+	const char *var;        /**< status variable name (not NUL-terminated), or NULL */
+	uint8_t var_len;
+	uint32_t row;           /**< input row index, or SCPP_STATUS_NO_ROW */
+	int64_t offset;         /**< decode error byte offset, or -1 */
+	struct scpp_oid owner;  /**< owning shard of a non-local entity, or nil */
 	char message[SCPP_STATUS_MSG_MAX];
 };
 
-/** Number of fields scpp_status_encode() writes. */
-#define SCPP_STATUS_FIELDS 10
+#define SCPP_STATUS_NO_ROW UINT32_MAX
+
+/** Fields scpp_status_encode() always writes, and at most. */
+#define SCPP_STATUS_FIELDS 11
+#define SCPP_STATUS_FIELDS_MAX 15
+
+/**
+ * Reset the optional fields of @p st (variable, row, offset, owner) to
+ * "absent". scpp_status_set() does it too.
+ */
+void scpp_status_clear_extra(struct scpp_status *st);
 
 /**
  * Map this platform's errno value to the canonical number.
@@ -173,8 +198,29 @@ uint32_t scpp_errno_at(size_t i);
 void scpp_status_set(struct scpp_status *st, int code, const char *component,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/** As scpp_status_set() with a va_list (one formatting pass). */
+void scpp_status_setv(struct scpp_status *st, int code, const char *component,
+		      const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+/**
+ * As scpp_status_set() without a message: code, errno and component only,
+ * for a status that will be counted but not sent (no formatting at all).
+ */
+void scpp_status_set_code(struct scpp_status *st, int code, const char *component);
+
 /** Name of @p st's scpp code: the project code name, or the errno name. */
 const char *scpp_status_code_name(const struct scpp_status *st);
+
+/**
+ * The fields of @p st as (name, value) pairs, in the order STATUS records
+ * carry them: the SCPP_STATUS_FIELDS fixed ones, then those that apply.
+ * Values borrow from @p st and static strings.
+ *
+ * @param keys,vals  arrays of SCPP_STATUS_FIELDS_MAX.
+ * @return the number of fields.
+ */
+unsigned int scpp_status_fields(const struct scpp_status *st, struct scpp_wire_name *keys,
+				struct scpp_value *vals);
 
 /**
  * Encode @p st as a STATUS reply record under object id @p oid.

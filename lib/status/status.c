@@ -39,6 +39,7 @@ project_code_to_canonical(int code)
 	case SCPP_E_LIMIT_ROWS:
 		return SCPP_ERRNO_2BIG;
 	case SCPP_E_LIMIT_STEPS:
+	case SCPP_E_LIMIT_TIME:
 		return SCPP_ERRNO_TIME;
 	case SCPP_E_LIMIT_BYTES:
 		return SCPP_ERRNO_FBIG;
@@ -134,17 +135,42 @@ scpp_errno_at(size_t i)
 }
 
 void
+scpp_status_clear_extra(struct scpp_status *st)
+{
+	st->var = NULL;
+	st->var_len = 0;
+	st->row = SCPP_STATUS_NO_ROW;
+	st->offset = -1;
+	st->owner = SCPP_OID_NIL;
+}
+
+void
+scpp_status_set_code(struct scpp_status *st, int code, const char *component)
+{
+	st->code = code > 0 ? -code : code;
+	st->err = scpp_errno_to_canonical(code);
+	st->component = component;
+	st->message[0] = '\0';
+	scpp_status_clear_extra(st);
+}
+
+void
 scpp_status_set(struct scpp_status *st, int code, const char *component,
 		const char *fmt, ...)
 {
 	va_list ap;
 
-	st->code = code > 0 ? -code : code;
-	st->err = scpp_errno_to_canonical(code);
-	st->component = component;
 	va_start(ap, fmt);
-	vsnprintf(st->message, sizeof(st->message), fmt, ap);
+	scpp_status_setv(st, code, component, fmt, ap);
 	va_end(ap);
+}
+
+void
+scpp_status_setv(struct scpp_status *st, int code, const char *component,
+		 const char *fmt, va_list ap)
+{
+	scpp_status_set_code(st, code, component);
+	vsnprintf(st->message, sizeof(st->message), fmt, ap);
 	/* Truncation may have cut a multi-byte character (names in messages
 	 * come from clients); a status must still encode as valid UTF-8. */
 	for (size_t n = strlen(st->message);
@@ -165,19 +191,21 @@ scpp_status_code_name(const struct scpp_status *st)
 
 #define NAME(s) {s, (uint16_t)(sizeof(s) - 1)}
 
-int
-scpp_status_encode(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
-		   const struct scpp_status *st)
+unsigned int
+scpp_status_fields(const struct scpp_status *st, struct scpp_wire_name *k, struct scpp_value *v)
 {
 	static const struct scpp_wire_name keys[SCPP_STATUS_FIELDS] = {
 		NAME("errno"), NAME("errno_name"), NAME("code"), NAME("message"),
 		NAME("component"), NAME("node"), NAME("core"), NAME("block"),
-		NAME("command"), NAME("elapsed_ns"),
+		NAME("command"), NAME("elapsed_ns"), NAME("client"),
 	};
+	static const struct scpp_wire_name k_var = NAME("variable"), k_row = NAME("row"),
+					   k_off = NAME("offset"), k_owner = NAME("owner");
 	const char *ename = scpp_errno_name(st->err);
 	const char *comp = st->component != NULL ? st->component : "";
-	struct scpp_value v[SCPP_STATUS_FIELDS];
+	unsigned int n = SCPP_STATUS_FIELDS;
 
+	memcpy(k, keys, sizeof(keys));
 	v[0] = scpp_value_u64(st->err);
 	v[1] = scpp_value_cstr(ename != NULL ? ename : "EIO");
 	v[2] = scpp_value_cstr(scpp_status_code_name(st));
@@ -188,5 +216,33 @@ scpp_status_encode(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
 	v[7] = scpp_value_u64(st->block_id);
 	v[8] = scpp_value_u64(st->command);
 	v[9] = scpp_value_u64(st->elapsed_ns);
-	return scpp_wire_reply_status(w, oid, keys, v, SCPP_STATUS_FIELDS);
+	v[10] = scpp_value_u64(st->client);
+	if (st->var != NULL) {
+		k[n] = k_var;
+		v[n++] = scpp_value_str(st->var, st->var_len);
+	}
+	if (st->row != SCPP_STATUS_NO_ROW) {
+		k[n] = k_row;
+		v[n++] = scpp_value_u64(st->row);
+	}
+	if (st->offset >= 0) {
+		k[n] = k_off;
+		v[n++] = scpp_value_u64((uint64_t)st->offset);
+	}
+	if (!scpp_oid_is_nil(st->owner)) {
+		k[n] = k_owner;
+		v[n++] = scpp_value_oid(st->owner);
+	}
+	return n;
+}
+
+int
+scpp_status_encode(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
+		   const struct scpp_status *st)
+{
+	struct scpp_wire_name k[SCPP_STATUS_FIELDS_MAX];
+	struct scpp_value v[SCPP_STATUS_FIELDS_MAX];
+	unsigned int n = scpp_status_fields(st, k, v);
+
+	return scpp_wire_reply_status(w, oid, k, v, (uint16_t)n);
 }

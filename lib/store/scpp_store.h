@@ -71,10 +71,9 @@
  * scpp_store_stats_get() is the one exception: it reads counters with relaxed
  * atomics and may be called from the telemetry thread; figures may be
  * slightly stale but each is individually consistent.
- * The dictionary has lock-free readers on any thread and writers serialised
- * by an internal spinlock (normally only the control thread writes). It is
- * append-only, so readers never see memory being reclaimed: see
- * struct scpp_store_dict.
+ * The dictionary is lock-free for readers and writers on any thread (workers
+ * intern the new names of a block when it commits). It is append-only, so
+ * readers never see memory being reclaimed: see struct scpp_store_dict.
  *
  * Errors
  * ------
@@ -117,6 +116,8 @@
 #define SCPP_STORE_CLASSES 40
 /** Reserved attribute id: never interned, refused by every triple call. */
 #define SCPP_STORE_ATTR_NONE 0
+/** Most attributes one shard can index (scpp_store_index_attr()). */
+#define SCPP_STORE_INDEXED_MAX 64
 /** Longest attribute name the dictionary accepts, in bytes. */
 #define SCPP_STORE_ATTR_NAME_MAX 255
 
@@ -163,8 +164,26 @@ struct scpp_store_config {
 	uint32_t oid_node;     /**< ... */
 	uint16_t oid_shard;    /**< ... */
 	uint32_t oid_epoch;    /**< boot epoch, 1..SCPP_OID_EPOCH_MAX */
+	uint32_t max_indexed;  /**< value-index capacity: indexed triples (and
+				*   distinct values) over all indexed attributes;
+				*   0 (the default): no value index. About 77 bytes
+				*   each. */
+	uint64_t hash_seed;    /**< key of the index hashes; 0: random per
+				*   shard at creation (getrandom). Tests fix
+				*   it to reproduce a layout. */
 	const struct scpp_store_mem_ops *mem; /**< NULL: scpp_store_mem_rte */
 };
+
+/**
+ * Longest probe of the triple and map indexes, in 64-byte buckets (12
+ * slots each) from a key's home bucket. An insert that finds no free slot
+ * that close fails with -ENOSPC, so every lookup examines at most this many
+ * buckets. With keyed hashes and the index sized for 85 % load at
+ * max_entries this does not happen in practice: filling 10^6-entry tables
+ * to the last entry needed under 48 buckets in nearly every run; 128 keeps
+ * a margin (docs/STORE.md).
+ */
+#define SCPP_STORE_PROBE_MAX 128
 
 /** A triple key for the burst calls. */
 struct scpp_store_key {
@@ -220,6 +239,13 @@ struct scpp_store_stats {
 						   *   (class c = 32 << c bytes) */
 	uint64_t class_free[SCPP_STORE_CLASSES];  /**< free blocks per class */
 	uint64_t pinned;          /**< extents with a non-zero pin count */
+	uint64_t indexed_attrs;   /**< attributes with a value index */
+	uint64_t index_members;   /**< triples in the value index */
+	uint64_t index_max;       /**< config.max_indexed */
+	uint64_t index_dropped;   /**< value indexes given up (a full probe
+				   *   window); their lookups scan */
+	uint64_t graveyard_maps;  /**< detached maps not yet reclaimed */
+	uint64_t graveyard_entries; /**< their map entries (still allocated) */
 	uint64_t mem_bytes;       /**< bytes the shard got from its provider */
 	double saturation;        /**< max(entries, map entries, extent bytes)
 				   *   used / available, 0..1 */
@@ -317,6 +343,81 @@ int scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid);
  */
 int scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out);
 
+/**
+ * The entity before @p oid in entity order (scpp_store_entity_iter()), for
+ * an undo log that must put a deleted entity back where it was.
+ *
+ * @param prev  receives the OID, or SCPP_OID_NIL if @p oid is first.
+ * @return 0; -ENOENT; -EINVAL.
+ */
+int scpp_store_entity_prev(const struct scpp_store *s, struct scpp_oid oid,
+			   struct scpp_oid *prev);
+
+/**
+ * Create entity @p oid right after entity @p prev in entity order (at the
+ * head when @p prev is SCPP_OID_NIL), with creation sequence @p seq (what
+ * scpp_store_entity_seq() said before it was deleted; 0: a new one).
+ * Otherwise as scpp_store_entity_create().
+ *
+ * @return 0; -EINVAL; -EEXIST; -ENOSPC; -ENOENT (@p prev does not exist).
+ */
+int scpp_store_entity_create_after(struct scpp_store *s, struct scpp_oid oid,
+				   struct scpp_oid prev, uint32_t seq);
+
+/**
+ * The creation sequence of entity @p oid: entity order is increasing
+ * sequence order (after 2^32 creations on a shard the shard renumbers its
+ * entities, in order). 0 if @p oid does not exist.
+ */
+uint32_t scpp_store_entity_seq(const struct scpp_store *s, struct scpp_oid oid);
+
+/* ----------------------------------------------------------- value index */
+
+/** One entity found through the value index. */
+struct scpp_store_hit {
+	struct scpp_oid oid;  /**< the entity */
+	uint32_t seq;         /**< its creation sequence (sort by it for entity order) */
+	uint32_t rsv;
+};
+
+/**
+ * Index (or stop indexing) the values of attribute @p attr: afterwards
+ * scpp_store_index_find() answers "which entities hold value v under
+ * attr" in time proportional to the answer. Switching it on indexes the
+ * existing triples (a pass over the entities: control, or a rare schema
+ * adoption). Plain values only (map attributes are never indexed).
+ * Every later write keeps the index exact, with undo included, at the
+ * cost of two index updates per write of an indexed attribute.
+ *
+ * @return 0; -EOPNOTSUPP (config.max_indexed is 0); -ENOSPC (64
+ *   attributes indexed already, or the pool is too small: the attribute
+ *   is then marked, and lookups answer -ESTALE); -EINVAL.
+ */
+int scpp_store_index_attr(struct scpp_store *s, uint32_t attr, bool on);
+
+/** True if @p attr has a usable value index. */
+bool scpp_store_attr_indexed(const struct scpp_store *s, uint32_t attr);
+
+/**
+ * Entities whose plain triple (entity, @p attr) equals @p val, in index
+ * order (not entity order: sort by seq). Cursor rules as
+ * scpp_store_attr_iter() (valid while the shard is not mutated).
+ *
+ * @return hits written (0 at the end); -ESTALE (@p attr is not indexed, or
+ *   its index was given up: scan instead); -EINVAL.
+ */
+int scpp_store_index_find(const struct scpp_store *s, uint32_t attr,
+			  const struct scpp_value *val, uint64_t *cursor,
+			  struct scpp_store_hit *out, unsigned int n);
+
+/**
+ * The shard's probe counter: index buckets examined past a key's home
+ * bucket, by every lookup and insert so far. The evaluator reads it around
+ * a block and charges the difference as steps. The pointer is constant for
+ * the shard's life; the owning lcore reads it (no atomics).
+ */
+const uint64_t *scpp_store_probe_counter(const struct scpp_store *s);
+
 /** True if entity @p oid exists. */
 bool scpp_store_entity_exists(const struct scpp_store *s, struct scpp_oid oid);
 
@@ -341,17 +442,17 @@ int scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid);
 /**
  * Enumerate the shard's entities (for an unbound entity variable).
  *
- * Order is the entry-pool order (stable, but not creation order once
- * entries are reused). Unlike the attribute and map cursors, this cursor
- * stays valid across any mutation: an entity deleted before the scan
- * reaches it is not returned, one created meanwhile may or may not be.
- * Cost is proportional to the table entries scanned (entities plus their
- * attributes), bounded per call by stopping after @p n entities.
+ * Order is **creation order**: the shard keeps its live entities on a list
+ * (new ones at the end; scpp_store_entity_create_after() puts one back at
+ * its old place). Cost is exactly the number of entities returned: the
+ * walk never visits free or attribute slots. The cursor names the next
+ * entity; it stays valid across creates and across deletes of other
+ * entities, and a call whose next entity was deleted returns -ESTALE.
  *
  * @param cursor  In/out: 0 to start; UINT64_MAX once complete.
  * @param out     Array of @p n OIDs.
- * @return number of OIDs written (0 .. @p n; 0 at the end), or -EINVAL
- *   (NULL @p s or @p cursor, or NULL @p out with n > 0).
+ * @return number of OIDs written (0 .. @p n; 0 at the end), -ESTALE (see
+ *   above), or -EINVAL (NULL @p s or @p cursor, or NULL @p out with n > 0).
  */
 int scpp_store_entity_iter(const struct scpp_store *s, uint64_t *cursor,
 			   struct scpp_oid *out, unsigned int n);
@@ -436,7 +537,68 @@ unsigned int scpp_store_set_burst(struct scpp_store *s,
  */
 int scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
 
+/**
+ * Change the attribute id of triple (@p oid, @p from) to @p to, keeping its
+ * value (plain or map, with all entries) and its place in the entity's
+ * attribute order. O(1). The evaluator uses it when a block that wrote a
+ * new attribute name under a provisional id commits and the name gets its
+ * dictionary id.
+ *
+ * @return 0; -ENOENT (no such triple); -EEXIST (@p to exists on @p oid);
+ *   -ENOSPC (no free index slot near @p to's home: nothing changed);
+ *   -EINVAL (attr 0 on either side).
+ */
+int scpp_store_attr_rename(struct scpp_store *s, struct scpp_oid oid, uint32_t from,
+			   uint32_t to);
+
 /* ------------------------------------------------------------------- maps */
+
+/** Entries an on-demand reclaim frees at most (when a pool is short). */
+#define SCPP_STORE_RECLAIM_BATCH 1024
+
+/**
+ * Delete map (@p oid, @p attr) in O(1), however many entries it has: it
+ * vanishes from every lookup and enumeration at once, and its entries are
+ * freed later, incrementally (scpp_store_reclaim(), and on demand when a
+ * pool runs short). Until the caller calls scpp_store_seal(), the map can
+ * be brought back whole with scpp_store_map_revive() (an undo).
+ *
+ * Capacity: the entries stay allocated until reclaimed, so inserts in the
+ * same block cannot use them.
+ *
+ * @param token  receives what scpp_store_map_revive() needs.
+ * @return 0; -ENOENT; -EMEDIUMTYPE (a plain value); -EINVAL.
+ */
+int scpp_store_map_detach(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+			  uint32_t *token);
+
+/**
+ * Undo the newest scpp_store_map_detach() not yet sealed: the map is back
+ * whole, at the end of its entity's attribute order.
+ *
+ * @return 0; -EINVAL (not the newest unsealed detach); -ENOENT (the entity
+ *   is gone); -EEXIST (the attribute exists again); -ENOSPC.
+ */
+int scpp_store_map_revive(struct scpp_store *s, uint32_t token);
+
+/** End of a block: what it detached becomes reclaimable (no revive). */
+void scpp_store_seal(struct scpp_store *s);
+
+/**
+ * scpp_store_seal() then scpp_store_reclaim(@p budget), for the end of a
+ * block; costs one test when there is no garbage.
+ *
+ * @return entries freed.
+ */
+uint64_t scpp_store_end_block(struct scpp_store *s, uint64_t budget);
+
+/**
+ * Free up to @p budget map entries (and emptied map attributes) of sealed
+ * detached maps, oldest first. O(@p budget).
+ *
+ * @return how many were freed (0: nothing to reclaim).
+ */
+uint64_t scpp_store_reclaim(struct scpp_store *s, uint64_t budget);
 
 /**
  * Make (@p oid, @p attr) an empty map.
@@ -506,6 +668,16 @@ int64_t scpp_store_map_count(const struct scpp_store *s, struct scpp_oid oid,
 int scpp_store_map_iter(const struct scpp_store *s, struct scpp_oid oid,
 			uint32_t attr, uint64_t *cursor, struct scpp_value *keys,
 			struct scpp_value *vals, unsigned int n);
+
+/**
+ * Home bucket of @p key in the map index, for map (@p oid, @p attr): which
+ * keys compete for slots. For diagnostics, and for tests that build a
+ * colliding key set against a known hash seed.
+ *
+ * @return the bucket number (>= 0), or -ENOENT (no such map), -EINVAL.
+ */
+int64_t scpp_store_map_home_bucket(const struct scpp_store *s, struct scpp_oid oid,
+				   uint32_t attr, const struct scpp_value *key);
 
 /* ----------------------------------------------------------- byte strings */
 
@@ -588,12 +760,16 @@ int scpp_store_bytes_unpin(struct scpp_store *s, struct scpp_oid oid, uint32_t a
  * Append-only: a name, once interned, keeps its id and its bytes at a fixed
  * address for the dictionary's lifetime. Readers (any thread) are lock-free
  * and wait-free: they find ids through a fixed-size open-addressing index
- * whose slots are written once, with a release store, after the name's
- * record is complete; readers load slots with acquire. Nothing is ever
- * moved or freed while the dictionary lives, so there is nothing to reclaim
- * and no RCU grace period is needed: attribute names are schema vocabulary,
- * bounded and never retired (retiring one would require scanning every
- * shard anyway). Writers are serialised by a spinlock.
+ * whose slots are written once, with a release compare-and-swap, after the
+ * name's record is complete; readers load slots with acquire. Writers are
+ * lock-free too: ids and name bytes are reserved with compare-and-swap, and
+ * two writers of the same new name agree on the id whose slot CAS won (the
+ * other id stays an unnamed hole). Nothing is ever moved or freed while the
+ * dictionary lives, so there is nothing to reclaim and no RCU grace period
+ * is needed: attribute names are schema vocabulary, bounded and never
+ * retired (retiring one would require scanning every shard anyway). The
+ * evaluator interns a block's new names only when the block commits, so
+ * failed requests cannot fill it (lib/eval).
  */
 
 /**
@@ -609,7 +785,8 @@ void scpp_store_dict_free(struct scpp_store_dict *d);
 
 /**
  * Intern @p name (@p len bytes, any bytes but usually UTF-8): return its id,
- * adding it if new. Any thread (writers serialise on a spinlock).
+ * adding it if new. Any thread; lock-free (never blocks, never spins on
+ * another writer).
  *
  * @return the id (1 .. max_attrs) as a positive value; -EINVAL (NULL name,
  *   len 0 or > SCPP_STORE_ATTR_NAME_MAX); -ENOSPC (no id or name bytes
@@ -636,7 +813,11 @@ int64_t scpp_store_dict_lookup(const struct scpp_store_dict *d,
 const char *scpp_store_dict_name(const struct scpp_store_dict *d, uint32_t id,
 				 size_t *len);
 
-/** Number of names interned so far (ids are 1 .. count). Any thread. */
+/**
+ * Number of names interned so far. Ids are in 1 .. max_attrs and usually
+ * 1 .. count; a race of two writers on one new name leaves a hole (an id
+ * scpp_store_dict_name() answers NULL for). Any thread.
+ */
 uint32_t scpp_store_dict_count(const struct scpp_store_dict *d);
 
 #endif /* SCPP_STORE_H */

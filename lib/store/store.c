@@ -14,7 +14,7 @@
  *
  * Collisions spill to the next bucket, linear probing at bucket
  * granularity. Each bucket counts the keys whose insertion probed past it
- * (saturating at 255, after which it is never decremented, F14's scheme);
+ * (16 bits, which SCPP_STORE_PROBE_MAX keeps from saturating; F14's scheme);
  * a lookup stops at the first bucket with count 0, so misses are as cheap
  * as hits and deletes need no tombstones: they walk the same probe path
  * and decrement the counts.
@@ -31,9 +31,9 @@
 #include <rte_errno.h>
 #include <rte_prefetch.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include <sys/random.h>
+
+#include <rte_cycles.h>
 
 #include "store_priv.h"
 
@@ -41,59 +41,36 @@
 
 /* ------------------------------------------------------------- hashing */
 
+/*
+ * Both hashes are keyed by the shard's seed (config.hash_seed, or random
+ * at creation): which keys share a bucket is unknown to a client, so it
+ * cannot build long probe chains on purpose (and SCPP_STORE_PROBE_MAX bounds them
+ * anyway). The seed enters before the finaliser, which is a bijection, so
+ * distinct inputs never collide in all 64 bits for integer keys.
+ */
 static inline uint64_t
-key_hash(struct scpp_oid oid, uint32_t attr)
+key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+uint64_t
+store_key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	return key_hash(s, oid, attr);
+}
+
+static inline uint64_t
+key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 {
 	uint64_t h = oid.hi * UINT64_C(0x9e3779b97f4a7c15) ^ oid.lo;
 
 	h ^= (uint64_t)attr * UINT64_C(0xc2b2ae3d27d4eb4f);
-	return scpp_hash_mix64(h);
+	return scpp_hash_mix64(h ^ s->seed);
 }
 
 static inline uint64_t
-map_hash(uint32_t owner, const struct scpp_value *key)
+map_hash(const struct scpp_store *s, uint32_t owner, const struct scpp_value *key)
 {
-	return scpp_hash_mix64(scpp_value_hash(key) ^
-		      ((uint64_t)owner + 1) * UINT64_C(0x9e3779b97f4a7c15));
-}
-
-static inline uint32_t
-home_bucket(uint64_t h, uint32_t nb)
-{
-	return (uint32_t)(((h >> 32) * (uint64_t)nb) >> 32);
-}
-
-static inline uint8_t
-tag_of(uint64_t h)
-{
-	uint8_t t = (uint8_t)h;
-
-	return t != 0 ? t : 1;
-}
-
-static inline uint32_t
-next_bucket(uint32_t b, uint32_t nb)
-{
-	return b + 1 == nb ? 0 : b + 1;
-}
-
-/* Bit i set iff slot i holds @tag (tag 0: iff slot i is empty). */
-static inline unsigned int
-tag_match(const struct bucket *b, uint8_t tag)
-{
-#ifdef __SSE2__
-	__m128i t = _mm_load_si128((const __m128i *)(const void *)b->tag);
-	__m128i k = _mm_set1_epi8((char)tag);
-
-	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(t, k)) &
-	       ((1u << BUCKET_SLOTS) - 1);
-#else
-	unsigned int m = 0;
-
-	for (unsigned int i = 0; i < BUCKET_SLOTS; i++)
-		m |= (unsigned int)(b->tag[i] == tag) << i;
-	return m;
-#endif
+	return scpp_hash_mix64(scpp_value_hash_seeded(key, s->seed) ^
+			       ((uint64_t)owner + 1) * UINT64_C(0x9e3779b97f4a7c15));
 }
 
 /* --------------------------------------------------------- index core */
@@ -113,7 +90,7 @@ static inline uint32_t
 find_from(const struct scpp_store *s, uint32_t b, unsigned int m,
 	  uint8_t tag, struct scpp_oid oid, uint32_t attr)
 {
-	for (;;) {
+	for (unsigned int left = SCPP_STORE_PROBE_MAX;;) {
 		const struct bucket *bk = &s->bk[b];
 
 		while (m != 0) {
@@ -123,8 +100,12 @@ find_from(const struct scpp_store *s, uint32_t b, unsigned int m,
 				return x;
 			m &= m - 1;
 		}
-		if (bk->overflow == 0)
+		/* No key lives more than SCPP_STORE_PROBE_MAX buckets from its home. */
+		if (bk->overflow == 0 || --left == 0)
 			return NIL_IDX;
+		/* Each further bucket is work a client caused: counted, and
+		 * the evaluator charges it as a step. */
+		(*s->probe_ctr)++;
 		b = next_bucket(b, s->nb);
 		m = tag_match(&s->bk[b], tag);
 	}
@@ -139,15 +120,38 @@ find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr)
 	return find_from(s, b, tag_match(&s->bk[b], tag), tag, oid, attr);
 }
 
-/* Insert entry index @x with hash @h; a free slot always exists. */
-static void
-index_insert(struct index *ix, uint64_t h, uint32_t x)
+uint32_t
+store_find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr)
+{
+	return find(s, h, oid, attr);
+}
+
+/* Is there a free slot within SCPP_STORE_PROBE_MAX buckets of @h's home? Checked
+ * before a mutation acquires anything, so store_index_insert() cannot fail. */
+bool
+store_index_has_room(const struct index *ix, uint64_t h)
 {
 	uint32_t b = home_bucket(h, ix->nb);
 
-	for (;;) {
+	for (unsigned int i = 0; i < SCPP_STORE_PROBE_MAX && i < ix->nb; i++) {
+		if (tag_match(&ix->bk[b], 0) != 0)
+			return true;
+		b = next_bucket(b, ix->nb);
+	}
+	return false;
+}
+
+/* Insert entry index @x with hash @h; a free slot always exists. */
+void
+store_index_insert(struct index *ix, uint64_t h, uint32_t x)
+{
+	uint32_t b = home_bucket(h, ix->nb);
+
+	for (unsigned int left = SCPP_STORE_PROBE_MAX;; left--) {
 		struct bucket *bk = &ix->bk[b];
 		unsigned int m = tag_match(bk, 0);
+
+		SCPP_VERIFY(left > 0); /* store_index_has_room() said yes */
 
 		if (m != 0) {
 			unsigned int i = (unsigned int)__builtin_ctz(m);
@@ -166,8 +170,8 @@ index_insert(struct index *ix, uint64_t h, uint32_t x)
 }
 
 /* Remove entry index @x (hash @h) from the index; it must be there. */
-static void
-index_remove(struct index *ix, uint64_t h, uint32_t x)
+void
+store_index_remove(struct index *ix, uint64_t h, uint32_t x)
 {
 	uint32_t b = home_bucket(h, ix->nb);
 	uint32_t home = b;
@@ -224,6 +228,13 @@ ent_take(struct scpp_store *s)
 	}
 	s->ent_used++;
 	return x;
+}
+
+/* The index ent_take() will return next (there must be a free entry). */
+static uint32_t
+ent_peek(const struct scpp_store *s)
+{
+	return s->ent_free != NIL_IDX ? s->ent_free : s->ent_hiwater;
 }
 
 static void
@@ -433,6 +444,19 @@ cell_replace(struct scpp_store *s, struct cell_hdr *h, union payload *p,
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* A hash key nobody outside can predict: the kernel's random source, or
+ * (where getrandom is unavailable) the TSC mixed with an address. */
+static uint64_t
+boot_seed(const void *salt)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = rte_rdtsc() ^ (uint64_t)(uintptr_t)salt;
+	v = scpp_hash_mix64(v);
+	return v != 0 ? v : 1;
+}
+
 void
 scpp_store_config_init(struct scpp_store_config *cfg)
 {
@@ -446,7 +470,7 @@ scpp_store_config_init(struct scpp_store_config *cfg)
 }
 
 struct layout {
-	uint32_t nb, mnb;
+	uint32_t nb, mnb, vnb;
 	uint64_t arena;
 	unsigned int top;
 	uint64_t size[R_COUNT];
@@ -470,7 +494,7 @@ layout_of(const struct scpp_store_config *cfg, struct layout *l)
 	    cfg->max_map_entries >= (1u << 31) || cfg->max_value_len == 0 ||
 	    cfg->max_value_len > UINT32_MAX || cfg->oid_epoch == 0 ||
 	    cfg->oid_epoch > SCPP_OID_EPOCH_MAX ||
-	    cfg->extent_bytes > (UINT64_C(1) << 42))
+	    cfg->extent_bytes > (UINT64_C(1) << 42) || cfg->max_indexed >= (1u << 31))
 		return -EINVAL;
 	memset(l, 0, sizeof(*l));
 	l->nb = buckets_for(cfg->max_entries);
@@ -488,6 +512,13 @@ layout_of(const struct scpp_store_config *cfg, struct layout *l)
 	l->size[R_MENTRIES] = (uint64_t)cfg->max_map_entries * sizeof(struct mentry);
 	l->size[R_ARENA] = l->arena;
 	l->size[R_BITS] = l->arena > 0 ? ext_bits_size(l->arena, l->top) : 0;
+	if (cfg->max_indexed > 0) {
+		l->vnb = buckets_for(cfg->max_indexed);
+		l->size[R_VHEADS] = (uint64_t)cfg->max_indexed * sizeof(struct vhead);
+		l->size[R_VENTS] = (uint64_t)cfg->max_indexed * sizeof(struct vent);
+		l->size[R_VHBK] = (uint64_t)l->vnb * sizeof(struct bucket);
+		l->size[R_VEBK] = (uint64_t)l->vnb * sizeof(struct bucket);
+	}
 	return 0;
 }
 
@@ -515,6 +546,11 @@ reset(struct scpp_store *s)
 	s->ment_hiwater = 0;
 	s->ment_free = NIL_IDX;
 	s->ment_used = 0;
+	s->live_head = s->live_tail = NIL_IDX;
+	s->ent_seq = 0;
+	s->grave_new = s->grave_new_tail = s->grave_old = s->grave_old_tail = NIL_IDX;
+	s->grave_entries = s->grave_maps = 0;
+	vix_reset(s);
 	s->idx.used = 0;
 	s->idx.overflowed = 0;
 	s->midx.used = 0;
@@ -530,6 +566,7 @@ reset(struct scpp_store *s)
 
 static const char *const region_name[R_COUNT] = {
 	"shard", "buckets", "entries", "mbuckets", "mentries", "arena", "bits",
+	"vheads", "vents", "vhbuckets", "vebuckets",
 };
 
 struct scpp_store *
@@ -573,8 +610,17 @@ scpp_store_create(const struct scpp_store_config *cfg)
 	s->max_mentries = cfg->max_map_entries;
 	s->arena = reg[R_ARENA].p;
 	s->max_value_len = cfg->max_value_len;
+	s->seed = cfg->hash_seed != 0 ? cfg->hash_seed : boot_seed(s);
+	s->probe_ctr = &s->probes;
 	s->idx.bk = s->bk;
 	s->idx.nb = s->nb;
+	s->vix.max = cfg->max_indexed;
+	s->vix.heads = reg[R_VHEADS].p;
+	s->vix.ents = reg[R_VENTS].p;
+	s->vix.vh.bk = reg[R_VHBK].p;
+	s->vix.vh.nb = l.vnb;
+	s->vix.ve.bk = reg[R_VEBK].p;
+	s->vix.ve.nb = l.vnb;
 	s->midx.bk = s->mbk;
 	s->midx.nb = s->mnb;
 	s->ex.top = l.top;
@@ -655,6 +701,12 @@ scpp_store_stats_get(const struct scpp_store *s, struct scpp_store_stats *st)
 		st->class_free[c] = stat_get(&s->ex.nfree[c]);
 	}
 	st->pinned = stat_get(&s->n_pinned);
+	st->indexed_attrs = s->vix.nattr;
+	st->index_members = s->vix.ents_used;
+	st->index_max = s->vix.max;
+	st->index_dropped = s->vix.dropped;
+	st->graveyard_maps = s->grave_maps;
+	st->graveyard_entries = s->grave_entries;
 	for (int r = 0; r < R_COUNT; r++)
 		st->mem_bytes += s->reg[r].size;
 	sat = (double)(st->entities + st->triples) / (double)s->max_entries;
@@ -684,21 +736,77 @@ scpp_store_fits(const struct scpp_store *s, const struct scpp_store_need *need)
 static inline uint32_t
 find_entity(const struct scpp_store *s, struct scpp_oid oid)
 {
-	return find(s, key_hash(oid, SCPP_STORE_ATTR_NONE), oid, SCPP_STORE_ATTR_NONE);
+	return find(s, key_hash(s, oid, SCPP_STORE_ATTR_NONE), oid, SCPP_STORE_ATTR_NONE);
 }
 
-int
-scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
+/*
+ * The live-entity list: every entity header, in creation order (an undo
+ * re-creates a deleted entity at its old place, after @after). Scans walk
+ * it, so their cost is the number of entities, not of pool slots.
+ * @after: the header to insert after, or NIL_IDX for the head.
+ */
+static uint64_t reclaim_some(struct scpp_store *s);
+
+static void
+live_link(struct scpp_store *s, uint32_t x, uint32_t after)
 {
-	uint64_t h = key_hash(oid, SCPP_STORE_ATTR_NONE);
+	struct entry *e = &s->ent[x];
+	uint32_t nx;
+
+	nx = after == NIL_IDX ? s->live_head : s->ent[after].v.ent.lnext;
+	e->v.ent.lprev = after;
+	e->v.ent.lnext = nx;
+	if (after == NIL_IDX)
+		s->live_head = x;
+	else
+		s->ent[after].v.ent.lnext = x;
+	if (nx == NIL_IDX)
+		s->live_tail = x;
+	else
+		s->ent[nx].v.ent.lprev = x;
+}
+
+static void
+live_unlink(struct scpp_store *s, uint32_t x)
+{
+	const struct entry *e = &s->ent[x];
+
+	if (e->v.ent.lprev == NIL_IDX)
+		s->live_head = e->v.ent.lnext;
+	else
+		s->ent[e->v.ent.lprev].v.ent.lnext = e->v.ent.lnext;
+	if (e->v.ent.lnext == NIL_IDX)
+		s->live_tail = e->v.ent.lprev;
+	else
+		s->ent[e->v.ent.lnext].v.ent.lprev = e->v.ent.lprev;
+}
+
+/* Give every entity a new sequence number in list order (after 2^32
+ * creations on one shard; a pass over the live list). */
+static void
+renumber(struct scpp_store *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t x = s->live_head; x != NIL_IDX; x = s->ent[x].v.ent.lnext)
+		s->ent[x].v.ent.seq = ++n;
+	s->ent_seq = n;
+}
+
+static int
+entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after, uint32_t seq)
+{
+	uint64_t h = key_hash(s, oid, SCPP_STORE_ATTR_NONE);
 	struct entry *e;
 	uint32_t x;
 
-	if (s == NULL || scpp_oid_is_nil(oid))
+	if (scpp_oid_is_nil(oid))
 		return -EINVAL;
 	if (find(s, h, oid, SCPP_STORE_ATTR_NONE) != NIL_IDX)
 		return -EEXIST;
 	if (ent_free_count(s) == 0)
+		reclaim_some(s);
+	if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 		return -ENOSPC;
 	x = ent_take(s);
 	e = &s->ent[x];
@@ -710,9 +818,63 @@ scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
 	e->h.kind = K_ENTITY;
 	e->h.ilen = 0;
 	memset(&e->v, 0, sizeof(e->v));
-	index_insert(&s->idx, h, x);
+	if (seq == 0) {
+		if (SCPP_UNLIKELY(s->ent_seq == UINT32_MAX))
+			renumber(s);
+		seq = ++s->ent_seq;
+	}
+	e->v.ent.seq = seq;
+	live_link(s, x, after);
+	store_index_insert(&s->idx, h, x);
 	stat_add(&s->n_entities, 1);
 	return 0;
+}
+
+int
+scpp_store_entity_create(struct scpp_store *s, struct scpp_oid oid)
+{
+	if (s == NULL)
+		return -EINVAL;
+	return entity_create_at(s, oid, s->live_tail, 0);
+}
+
+int
+scpp_store_entity_prev(const struct scpp_store *s, struct scpp_oid oid, struct scpp_oid *prev)
+{
+	uint32_t x, p;
+
+	if (s == NULL || prev == NULL)
+		return -EINVAL;
+	x = find_entity(s, oid);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	p = s->ent[x].v.ent.lprev;
+	*prev = p == NIL_IDX ? SCPP_OID_NIL : s->ent[p].oid;
+	return 0;
+}
+
+int
+scpp_store_entity_create_after(struct scpp_store *s, struct scpp_oid oid, struct scpp_oid prev,
+			       uint32_t seq)
+{
+	uint32_t p;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (scpp_oid_is_nil(prev))
+		return entity_create_at(s, oid, NIL_IDX, seq);
+	p = find_entity(s, prev);
+	if (p == NIL_IDX)
+		return -ENOENT;
+	return entity_create_at(s, oid, p, seq);
+}
+
+uint32_t
+scpp_store_entity_seq(const struct scpp_store *s, struct scpp_oid oid)
+{
+	uint32_t x = s != NULL ? find_entity(s, oid) : NIL_IDX;
+
+	return x == NIL_IDX ? 0 : s->ent[x].v.ent.seq;
 }
 
 int
@@ -724,6 +886,8 @@ scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out)
 
 	if (s == NULL || out == NULL)
 		return -EINVAL;
+	if (ent_free_count(s) == 0)
+		reclaim_some(s);
 	if (ent_free_count(s) == 0)
 		return -ENOSPC;
 	/* Mint on a copy: a failed create must not consume a counter. */
@@ -737,6 +901,12 @@ scpp_store_entity_mint(struct scpp_store *s, struct scpp_oid *out)
 	s->gen = g;
 	*out = oid;
 	return 0;
+}
+
+const uint64_t *
+scpp_store_probe_counter(const struct scpp_store *s)
+{
+	return s->probe_ctr;
 }
 
 bool
@@ -777,7 +947,7 @@ map_clear(struct scpp_store *s, uint32_t owner)
 
 		if (nx != NIL_IDX)
 			rte_prefetch0(&s->ment[nx]);
-		index_remove(&s->midx, me->hash, m);
+		store_index_remove(&s->midx, me->hash, m);
 		cell_release(s, &me->kh, &me->k);
 		cell_release(s, &me->vh, &me->v);
 		ment_put(s, m);
@@ -786,6 +956,166 @@ map_clear(struct scpp_store *s, uint32_t owner)
 	stat_add(&s->n_mentries, -(int64_t)o->v.map.count);
 	o->v.map.head = o->v.map.tail = NIL_IDX;
 	o->v.map.count = 0;
+}
+
+/* ---- the graveyard: maps deleted in O(1), freed incrementally ---- */
+
+/* Free up to @budget entries of sealed detached maps, oldest map first;
+ * a map whose entries are all gone frees its own entry. */
+static uint64_t
+reclaim(struct scpp_store *s, uint64_t budget)
+{
+	uint64_t done = 0;
+
+	while (done < budget && s->grave_old != NIL_IDX) {
+		uint32_t x = s->grave_old;
+		struct entry *o = &s->ent[x];
+		uint32_t m = o->v.map.head;
+
+		if (m == NIL_IDX) {
+			s->grave_old = o->next;
+			if (s->grave_old == NIL_IDX)
+				s->grave_old_tail = NIL_IDX;
+			ent_put(s, x);
+			s->grave_maps--;
+			done++;
+			continue;
+		}
+		{
+			struct mentry *me = &s->ment[m];
+
+			o->v.map.head = me->next;
+			store_index_remove(&s->midx, me->hash, m);
+			cell_release(s, &me->kh, &me->k);
+			cell_release(s, &me->vh, &me->v);
+			ment_put(s, m);
+			o->v.map.count--;
+			s->grave_entries--;
+			stat_add(&s->n_mentries, -1);
+			done++;
+		}
+	}
+	return done;
+}
+
+/* On demand, when a pool or the arena is short: a bounded batch. */
+static uint64_t
+reclaim_some(struct scpp_store *s)
+{
+	return s->grave_old == NIL_IDX ? 0 : reclaim(s, SCPP_STORE_RECLAIM_BATCH);
+}
+
+uint64_t
+scpp_store_reclaim(struct scpp_store *s, uint64_t budget)
+{
+	return s == NULL ? 0 : reclaim(s, budget);
+}
+
+uint64_t
+scpp_store_end_block(struct scpp_store *s, uint64_t budget)
+{
+	if (s == NULL || (s->grave_new == NIL_IDX && s->grave_old == NIL_IDX))
+		return 0; /* every block pays this test, nothing more */
+	scpp_store_seal(s);
+	return reclaim(s, budget);
+}
+
+void
+scpp_store_seal(struct scpp_store *s)
+{
+	if (s == NULL || s->grave_new == NIL_IDX)
+		return;
+	/* Append this block's detached maps to the sealed list. */
+	if (s->grave_old == NIL_IDX)
+		s->grave_old = s->grave_new;
+	else
+		s->ent[s->grave_old_tail].next = s->grave_new;
+	s->grave_old_tail = s->grave_new_tail;
+	s->grave_new = s->grave_new_tail = NIL_IDX;
+}
+
+int
+scpp_store_map_detach(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint32_t *token)
+{
+	uint64_t h;
+	uint32_t x, hx;
+	struct entry *e, *hd;
+
+	if (s == NULL || token == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	h = key_hash(s, oid, attr);
+	x = find(s, h, oid, attr);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	e = &s->ent[x];
+	if (e->h.kind != K_MAP)
+		return -EMEDIUMTYPE;
+	hx = find_entity(s, oid);
+	SCPP_VERIFY(hx != NIL_IDX);
+	hd = &s->ent[hx];
+	/* Out of the entity and the index: gone for every lookup now. */
+	if (e->prev != NIL_IDX)
+		s->ent[e->prev].next = e->next;
+	else
+		hd->next = e->next;
+	if (e->next != NIL_IDX)
+		s->ent[e->next].prev = e->prev;
+	else
+		hd->prev = e->prev;
+	hd->v.ent.nattrs--;
+	store_index_remove(&s->idx, h, x);
+	e->h.kind = K_DEAD;
+	/* LIFO on the block's list: an undo revives the newest first. */
+	e->next = s->grave_new;
+	e->prev = NIL_IDX;
+	if (s->grave_new == NIL_IDX)
+		s->grave_new_tail = x;
+	s->grave_new = x;
+	s->grave_maps++;
+	s->grave_entries += e->v.map.count;
+	stat_add(&s->n_maps, -1);
+	stat_add(&s->n_triples, -1);
+	*token = x;
+	return 0;
+}
+
+int
+scpp_store_map_revive(struct scpp_store *s, uint32_t token)
+{
+	struct entry *e, *hd;
+	uint32_t hx;
+	uint64_t h;
+
+	if (s == NULL || token != s->grave_new)
+		return -EINVAL; /* only the newest unsealed detach can come back */
+	e = &s->ent[token];
+	hx = find_entity(s, e->oid);
+	if (hx == NIL_IDX)
+		return -ENOENT;
+	h = key_hash(s, e->oid, e->attr);
+	if (find(s, h, e->oid, e->attr) != NIL_IDX)
+		return -EEXIST;
+	if (!store_index_has_room(&s->idx, h))
+		return -ENOSPC;
+	s->grave_new = e->next;
+	if (s->grave_new == NIL_IDX)
+		s->grave_new_tail = NIL_IDX;
+	s->grave_maps--;
+	s->grave_entries -= e->v.map.count;
+	e->h.kind = K_MAP;
+	hd = &s->ent[hx];
+	e->next = NIL_IDX;
+	e->prev = hd->prev;
+	if (hd->prev != NIL_IDX)
+		s->ent[hd->prev].next = token;
+	else
+		hd->next = token;
+	hd->prev = token;
+	hd->v.ent.nattrs++;
+	store_index_insert(&s->idx, h, token);
+	stat_add(&s->n_maps, 1);
+	stat_add(&s->n_triples, 1);
+	return 0;
 }
 
 /* Unlink and free attribute entry @x of entity header @hx. */
@@ -799,6 +1129,7 @@ attr_remove(struct scpp_store *s, uint32_t hx, uint32_t x)
 		map_clear(s, x);
 		stat_add(&s->n_maps, -1);
 	}
+	vix_unlink(s, x);
 	cell_release(s, &e->h, &e->v);
 	if (e->prev != NIL_IDX)
 		s->ent[e->prev].next = e->next;
@@ -809,7 +1140,7 @@ attr_remove(struct scpp_store *s, uint32_t hx, uint32_t x)
 	else
 		hd->prev = e->prev;
 	hd->v.ent.nattrs--;
-	index_remove(&s->idx, key_hash(e->oid, e->attr), x);
+	store_index_remove(&s->idx, key_hash(s, e->oid, e->attr), x);
 	ent_put(s, x);
 	stat_add(&s->n_triples, -1);
 }
@@ -830,7 +1161,8 @@ scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid)
 			return -EBUSY;
 	while ((x = s->ent[hx].next) != NIL_IDX)
 		attr_remove(s, hx, x);
-	index_remove(&s->idx, key_hash(oid, SCPP_STORE_ATTR_NONE), hx);
+	live_unlink(s, hx);
+	store_index_remove(&s->idx, key_hash(s, oid, SCPP_STORE_ATTR_NONE), hx);
 	ent_put(s, hx);
 	stat_add(&s->n_entities, -1);
 	return 0;
@@ -841,18 +1173,24 @@ scpp_store_entity_iter(const struct scpp_store *s, uint64_t *cursor,
 		       struct scpp_oid *out, unsigned int n)
 {
 	unsigned int k = 0;
-	uint64_t x;
+	uint32_t x;
 
 	if (s == NULL || cursor == NULL || (out == NULL && n > 0))
 		return -EINVAL;
 	if (*cursor == UINT64_MAX)
 		return 0;
-	/* Scan the pool, not a list: positions never move, so the cursor
-	 * survives deletes and creates between calls. */
-	for (x = *cursor; x < s->ent_hiwater && k < n; x++)
-		if (s->ent[x].h.kind == K_ENTITY)
-			out[k++] = s->ent[x].oid;
-	*cursor = x >= s->ent_hiwater ? UINT64_MAX : x;
+	/* Walk the live list: every step is an entity, so a scan costs what
+	 * it returns. The cursor names the next header (index + 1). */
+	if (*cursor == 0) {
+		x = s->live_head;
+	} else {
+		x = (uint32_t)(*cursor - 1);
+		if (*cursor - 1 >= s->ent_hiwater || s->ent[x].h.kind != K_ENTITY)
+			return -ESTALE;
+	}
+	for (; x != NIL_IDX && k < n; x = s->ent[x].v.ent.lnext)
+		out[k++] = s->ent[x].oid;
+	*cursor = x == NIL_IDX ? UINT64_MAX : (uint64_t)x + 1;
 	return (int)k;
 }
 
@@ -904,7 +1242,7 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 
 	if (s == NULL || out == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	return entry_value(s, &s->ent[x], out);
@@ -957,7 +1295,7 @@ static inline void
 st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
 	struct burst_ctx *c)
 {
-	c->h[i] = key_hash(k[i].oid, k[i].attr);
+	c->h[i] = key_hash(s, k[i].oid, k[i].attr);
 	c->b[i] = home_bucket(c->h[i], s->nb);
 	rte_prefetch0(&s->bk[c->b[i]]);
 }
@@ -978,6 +1316,7 @@ st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 	} else if (bk->overflow != 0) {
 		/* About 7 % of keys at 80 % load live in a later bucket; without
 		 * this their probe costs two serial cache misses in st_find. */
+		(*s->probe_ctr)++;
 		c->b[i] = next_bucket(c->b[i], s->nb);
 		c->m[i] = M_SPILL;
 		rte_prefetch0(&s->bk[c->b[i]]);
@@ -1062,18 +1401,27 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 			return -EMEDIUMTYPE;
 		if (entry_pinned(e))
 			return -EBUSY;
-		return cell_replace(s, &e->h, &e->v, type, len, src, v);
+		if (SCPP_LIKELY(s->vix.nattr == 0 || !vix_on(s, attr)))
+			return cell_replace(s, &e->h, &e->v, type, len, src, v);
+		vix_unlink(s, x);
+		rc = cell_replace(s, &e->h, &e->v, type, len, src, v);
+		vix_link(s, x);
+		return rc;
 	}
 	hx = find_entity(s, oid);
 	if (hx == NIL_IDX)
 		return -ENOENT;
 	if (ent_free_count(s) == 0)
+		reclaim_some(s);
+	if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 		return -ENOSPC;
 	{
 		struct cell_hdr nh;
 		union payload np;
 
 		rc = cell_build(s, type, len, src, v, &nh, &np);
+		if (rc == -ENOSPC && reclaim_some(s) > 0)
+			rc = cell_build(s, type, len, src, v, &nh, &np);
 		if (rc != 0)
 			return rc;
 		x = ent_take(s);
@@ -1092,8 +1440,9 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 		hd->next = x;
 	hd->prev = x;
 	hd->v.ent.nattrs++;
-	index_insert(&s->idx, h, x);
+	store_index_insert(&s->idx, h, x);
 	stat_add(&s->n_triples, 1);
+	vix_link(s, x);
 	return 0;
 }
 
@@ -1115,7 +1464,7 @@ scpp_store_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 {
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	return set_value(s, key_hash(oid, attr), oid, attr, v);
+	return set_value(s, key_hash(s, oid, attr), oid, attr, v);
 }
 
 static inline void
@@ -1153,7 +1502,7 @@ scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	if (entry_pinned(&s->ent[x]))
@@ -1161,6 +1510,33 @@ scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 	hx = find_entity(s, oid);
 	SCPP_VERIFY(hx != NIL_IDX);
 	attr_remove(s, hx, x);
+	return 0;
+}
+
+int
+scpp_store_attr_rename(struct scpp_store *s, struct scpp_oid oid, uint32_t from, uint32_t to)
+{
+	uint64_t hf, ht;
+	uint32_t x;
+
+	if (s == NULL || from == SCPP_STORE_ATTR_NONE || to == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	hf = key_hash(s, oid, from);
+	ht = key_hash(s, oid, to);
+	x = find(s, hf, oid, from);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	if (find(s, ht, oid, to) != NIL_IDX)
+		return -EEXIST;
+	if (!store_index_has_room(&s->idx, ht))
+		return -ENOSPC;
+	/* Map entries name their owner by entry index, not by attribute,
+	 * so a map keeps every entry through the rename. */
+	vix_unlink(s, x);
+	store_index_remove(&s->idx, hf, x);
+	s->ent[x].attr = to;
+	store_index_insert(&s->idx, ht, x);
+	vix_link(s, x);
 	return 0;
 }
 
@@ -1174,7 +1550,7 @@ find_map(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	if (s->ent[x].h.kind != K_MAP)
@@ -1198,7 +1574,7 @@ static inline uint32_t
 mfind_from(const struct scpp_store *s, uint32_t b, unsigned int m, uint64_t h,
 	   uint32_t owner, const struct scpp_value *key)
 {
-	for (;;) {
+	for (unsigned int left = SCPP_STORE_PROBE_MAX;;) {
 		const struct bucket *bk = &s->mbk[b];
 
 		while (m != 0) {
@@ -1208,8 +1584,9 @@ mfind_from(const struct scpp_store *s, uint32_t b, unsigned int m, uint64_t h,
 				return x;
 			m &= m - 1;
 		}
-		if (bk->overflow == 0)
+		if (bk->overflow == 0 || --left == 0)
 			return NIL_IDX;
+		(*s->probe_ctr)++;
 		b = next_bucket(b, s->mnb);
 		m = tag_match(&s->mbk[b], tag_of(h));
 	}
@@ -1237,13 +1614,14 @@ scpp_store_map_create(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	h = key_hash(oid, attr);
+	h = key_hash(s, oid, attr);
 	if (find(s, h, oid, attr) != NIL_IDX)
 		return -EEXIST;
 	rc = set_hashed(s, h, oid, attr, SCPP_VT_NIL, 0, NULL, &nil);
 	if (rc != 0)
 		return rc;
 	x = find(s, h, oid, attr);
+	vix_unlink(s, x); /* maps are not indexed: set_hashed filed its nil */
 	s->ent[x].h.kind = K_MAP;
 	s->ent[x].v.map.head = s->ent[x].v.map.tail = NIL_IDX;
 	s->ent[x].v.map.count = 0;
@@ -1263,7 +1641,7 @@ scpp_store_map_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t att
 	owner = find_map(s, oid, attr);
 	if (owner < 0)
 		return (int)owner;
-	m = mfind(s, map_hash((uint32_t)owner, key), (uint32_t)owner, key);
+	m = mfind(s, map_hash(s, (uint32_t)owner, key), (uint32_t)owner, key);
 	if (m == NIL_IDX)
 		return -ENOENT;
 	cell_value(s, &s->ment[m].vh, &s->ment[m].v, out);
@@ -1274,7 +1652,7 @@ static inline void
 mst_hash(unsigned int i, const struct scpp_store *s, uint32_t owner,
 	 const struct scpp_value *k, struct burst_ctx *c)
 {
-	c->h[i] = map_hash(owner, &k[i]);
+	c->h[i] = map_hash(s, owner, &k[i]);
 	c->b[i] = home_bucket(c->h[i], s->mnb);
 	rte_prefetch0(&s->mbk[c->b[i]]);
 }
@@ -1348,19 +1726,21 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		rc = check_value(s, val);
 	if (rc != 0)
 		return rc;
-	h = key_hash(oid, attr);
+	h = key_hash(s, oid, attr);
 	owner = find(s, h, oid, attr);
 	if (owner == NIL_IDX) {
 		if (find_entity(s, oid) == NIL_IDX)
 			return -ENOENT;
 		if (ent_free_count(s) == 0)
+			reclaim_some(s);
+		if (ent_free_count(s) == 0 || !store_index_has_room(&s->idx, h))
 			return -ENOSPC;
 		new_map = true;
 	} else if (s->ent[owner].h.kind != K_MAP) {
 		return -EMEDIUMTYPE;
 	}
 	if (!new_map) {
-		kh = map_hash(owner, key);
+		kh = map_hash(s, owner, key);
 		m = mfind(s, kh, owner, key);
 		if (m != NIL_IDX) {
 			me = &s->ment[m];
@@ -1368,12 +1748,18 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 					    is_bytes_type(val->type) ? val->p : NULL, val);
 		}
 	}
-	/* A new key: check every resource before touching anything. */
+	/* A new key: check every resource before touching anything. A new
+	 * map's owner will be the entry ent_take() hands out next, so the
+	 * entry's final hash is known now. */
 	if (s->ment_used == s->max_mentries)
+		reclaim_some(s);
+	if (s->ment_used == s->max_mentries)
+		return -ENOSPC;
+	if (!store_index_has_room(&s->midx, map_hash(s, new_map ? ent_peek(s) : owner, key)))
 		return -ENOSPC;
 	need[0] = cell_need(key);
 	need[1] = cell_need(val);
-	if (ext_fits(&s->ex, need, 2) != 0)
+	if (ext_fits(&s->ex, need, 2) != 0 && (reclaim_some(s) == 0 || ext_fits(&s->ex, need, 2) != 0))
 		return -ENOSPC;
 	if (new_map) {
 		rc = scpp_store_map_create(s, oid, attr);
@@ -1390,7 +1776,7 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	SCPP_VERIFY(rc == 0);
 	me->rsv = 0;
 	me->owner = owner;
-	me->hash = map_hash(owner, key);
+	me->hash = map_hash(s, owner, key);
 	o = &s->ent[owner];
 	me->next = NIL_IDX;
 	me->prev = o->v.map.tail;
@@ -1400,9 +1786,23 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		o->v.map.head = m;
 	o->v.map.tail = m;
 	o->v.map.count++;
-	index_insert(&s->midx, me->hash, m);
+	store_index_insert(&s->midx, me->hash, m);
 	stat_add(&s->n_mentries, 1);
 	return 0;
+}
+
+int64_t
+scpp_store_map_home_bucket(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+			   const struct scpp_value *key)
+{
+	int64_t owner;
+
+	if (s == NULL || key == NULL || s->max_mentries == 0)
+		return -EINVAL;
+	owner = find_map(s, oid, attr);
+	if (owner < 0)
+		return owner;
+	return home_bucket(map_hash(s, (uint32_t)owner, key), s->mnb);
 }
 
 int
@@ -1419,12 +1819,12 @@ scpp_store_map_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	owner = find_map(s, oid, attr);
 	if (owner < 0)
 		return (int)owner;
-	m = mfind(s, map_hash((uint32_t)owner, key), (uint32_t)owner, key);
+	m = mfind(s, map_hash(s, (uint32_t)owner, key), (uint32_t)owner, key);
 	if (m == NIL_IDX)
 		return -ENOENT;
 	me = &s->ment[m];
 	o = &s->ent[owner];
-	index_remove(&s->midx, me->hash, m);
+	store_index_remove(&s->midx, me->hash, m);
 	if (me->prev != NIL_IDX)
 		s->ment[me->prev].next = me->next;
 	else
@@ -1496,7 +1896,7 @@ find_bytes(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(oid, attr), oid, attr);
+	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
 	if (!is_bytes_type(s->ent[x].h.type) || s->ent[x].h.kind == K_MAP)
@@ -1533,7 +1933,7 @@ scpp_store_bytes_alloc(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return -EINVAL;
 	if (len > s->max_value_len)
 		return -E2BIG;
-	return set_hashed(s, key_hash(oid, attr), oid, attr, type, len, NULL, &nil);
+	return set_hashed(s, key_hash(s, oid, attr), oid, attr, type, len, NULL, &nil);
 }
 
 int
@@ -1572,13 +1972,32 @@ scpp_store_bytes_write(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return 0;
 	if (src == NULL)
 		return -EINVAL;
+	/* An indexed value changes its key: re-file it. */
+	vix_unlink(s, (uint32_t)x);
 	memmove(entry_data(s, e) + off, src, len);
+	vix_link(s, (uint32_t)x);
 	return 0;
 }
+
+static int bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t len);
 
 int
 scpp_store_bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 			uint64_t len)
+{
+	int64_t x = find_bytes(s, oid, attr);
+	int rc;
+
+	if (x < 0)
+		return (int)x;
+	vix_unlink(s, (uint32_t)x);
+	rc = bytes_resize(s, oid, attr, len);
+	vix_link(s, (uint32_t)x); /* the entry stays at x whatever happened */
+	return rc;
+}
+
+static int
+bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t len)
 {
 	int64_t x = find_bytes(s, oid, attr);
 	uint8_t tmp[SCPP_STORE_INLINE_MAX];
@@ -1672,6 +2091,10 @@ scpp_store_bytes_ptr(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return -EINVAL;
 	if (!range_ok(off, len, s->ent[x].v.ext.len))
 		return -ERANGE;
+	/* A copy engine writing through the pointer would change an indexed
+	 * value behind the index's back. */
+	if (vix_on(s, attr))
+		return -EPERM;
 	*ptr = s->arena + s->ent[x].v.ext.off + off;
 	return 0;
 }

@@ -21,13 +21,22 @@
  *   arena: classes 32 B << c.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "scpp_store.h"
 
 #define NIL_IDX UINT32_MAX
 #define BUCKET_SLOTS 12
-#define OVERFLOW_SAT 255
+#define OVERFLOW_SAT 65535
+/* At most SCPP_STORE_PROBE_MAX (128) buckets x 12 slots = 1536 keys can pass
+ * a bucket, below OVERFLOW_SAT: the 16-bit overflow counts never saturate,
+ * so they always decay on delete and no bucket stays "long" forever. */
+_Static_assert(SCPP_STORE_PROBE_MAX * BUCKET_SLOTS < OVERFLOW_SAT, "no saturation");
 
 /* Cell kinds. */
 enum {
@@ -36,6 +45,7 @@ enum {
 	K_EXT = 2,    /* str/bytes in an extent */
 	K_MAP = 3,    /* map attribute */
 	K_ENTITY = 4, /* entity header (attr 0) */
+	K_DEAD = 5,   /* a detached map awaiting reclaim (graveyard) */
 };
 
 struct cell_hdr {
@@ -63,7 +73,10 @@ union payload {
 		uint64_t count;
 	} map;
 	struct {
-		uint64_t nattrs;
+		uint32_t nattrs;
+		uint32_t lnext;  /* live-entity list, creation order */
+		uint32_t lprev;
+		uint32_t seq;    /* creation sequence: the list is in seq order */
 	} ent;
 };
 
@@ -95,8 +108,8 @@ _Static_assert(offsetof(struct mentry, v) == 48, "value at 48");
 
 struct bucket {
 	uint8_t tag[BUCKET_SLOTS]; /* 0 = empty slot */
-	uint8_t overflow;          /* keys that probed past this bucket */
-	uint8_t rsv[3];
+	uint16_t overflow;         /* keys that probed past this bucket */
+	uint8_t rsv[2];
 	uint32_t idx[BUCKET_SLOTS];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct bucket) == 64, "bucket is one cache line");
@@ -128,7 +141,53 @@ struct region {
 	size_t size;
 };
 
-enum { R_SHARD, R_BUCKETS, R_ENTRIES, R_MBUCKETS, R_MENTRIES, R_ARENA, R_BITS, R_COUNT };
+/*
+ * The value index (vindex.c): for each indexed attribute, value -> the
+ * entities whose plain triple of that attribute holds it. A head per
+ * (attribute, value) with its members on a list, found through index vh by
+ * hash(attribute, value); a member per indexed triple, found through index
+ * ve by the triple's own key (entity, attribute), so unlinking one costs
+ * O(1) whatever the number of entities sharing the value.
+ */
+struct vhead {
+	uint64_t hash;       /* vhash(attr, value) */
+	uint32_t attr;
+	uint32_t first;      /* member list (insertion order) */
+	uint32_t last;
+	uint32_t count;
+	uint32_t next_free;
+	uint32_t rsv;
+};
+_Static_assert(sizeof(struct vhead) == 32, "value-index head is 32 bytes");
+
+struct vent {
+	struct scpp_oid oid; /* the entity */
+	uint32_t attr;
+	uint32_t head;
+	uint32_t next;       /* member list, or the free list */
+	uint32_t prev;
+};
+_Static_assert(sizeof(struct vent) == 32, "value-index member is 32 bytes");
+
+#define VIX_ATTR_SLOTS (2 * SCPP_STORE_INDEXED_MAX)
+
+struct vix {
+	struct vhead *heads;
+	struct vent *ents;
+	uint32_t max;        /* config.max_indexed (0: no value index) */
+	uint32_t head_hi, ent_hi;     /* handed out so far */
+	uint32_t head_free, ent_free; /* free lists */
+	uint32_t heads_used, ents_used;
+	struct index vh;     /* heads by vhash */
+	struct index ve;     /* members by key_hash(entity, attr) */
+	uint32_t nattr;      /* indexed attributes */
+	uint32_t attr_slot[VIX_ATTR_SLOTS]; /* open addressing, 0 = empty */
+	uint8_t attr_bad[VIX_ATTR_SLOTS];   /* index dropped: lookups scan */
+	uint64_t dropped;    /* attributes whose index was dropped */
+};
+
+enum { R_SHARD, R_BUCKETS, R_ENTRIES, R_MBUCKETS, R_MENTRIES, R_ARENA, R_BITS, R_VHEADS,
+       R_VENTS, R_VHBK, R_VEBK, R_COUNT };
 
 struct scpp_store {
 	/* Hot: read by every lookup. */
@@ -140,6 +199,8 @@ struct scpp_store {
 	struct mentry *ment;
 	uint8_t *arena;
 	uint64_t max_value_len;
+	uint64_t seed;         /* per-shard hash key (config, or random) */
+	uint64_t *probe_ctr;   /* = &probes: written through const lookups */
 
 	/* Allocation state. */
 	uint32_t max_entries;
@@ -150,10 +211,23 @@ struct scpp_store {
 	uint32_t ment_hiwater;
 	uint32_t ment_free;
 	uint32_t ment_used;
+	uint32_t live_head;    /* live-entity list: first and last header */
+	uint32_t live_tail;
+	uint32_t ent_seq;      /* last creation sequence handed out */
+	/* Detached maps (graveyard, linked through entry.next): those of the
+	 * current block (LIFO: revive pops the head) and sealed ones, which
+	 * reclaim frees entry by entry, oldest first. */
+	uint32_t grave_new;
+	uint32_t grave_new_tail;
+	uint32_t grave_old;
+	uint32_t grave_old_tail;
+	uint64_t grave_entries;  /* map entries held by the graveyard */
+	uint64_t grave_maps;
 
 	struct index idx;
 	struct index midx;
 	struct extents ex;
+	struct vix vix;
 
 	/* Counters (written by the owner with relaxed stores). */
 	uint64_t n_entities;
@@ -161,6 +235,7 @@ struct scpp_store {
 	uint64_t n_maps;
 	uint64_t n_mentries;
 	uint64_t n_pinned;
+	uint64_t probes;       /* index buckets probed past the home bucket */
 
 	/* below: control path only */
 	struct scpp_oid_gen gen;
@@ -168,6 +243,76 @@ struct scpp_store {
 	struct region reg[R_COUNT];
 	char name[32];
 } __attribute__((aligned(64)));
+
+/* Bucket helpers shared by the triple, map and value indexes. */
+static inline uint32_t
+home_bucket(uint64_t h, uint32_t nb)
+{
+	return (uint32_t)(((h >> 32) * (uint64_t)nb) >> 32);
+}
+
+static inline uint8_t
+tag_of(uint64_t h)
+{
+	uint8_t t = (uint8_t)h;
+
+	return t != 0 ? t : 1;
+}
+
+static inline uint32_t
+next_bucket(uint32_t b, uint32_t nb)
+{
+	return b + 1 == nb ? 0 : b + 1;
+}
+
+/* Bit i set iff slot i holds @tag (tag 0: iff slot i is empty). */
+static inline unsigned int
+tag_match(const struct bucket *b, uint8_t tag)
+{
+#ifdef __SSE2__
+	__m128i t = _mm_load_si128((const __m128i *)(const void *)b->tag);
+	__m128i k = _mm_set1_epi8((char)tag);
+
+	return (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(t, k)) &
+	       ((1u << BUCKET_SLOTS) - 1);
+#else
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < BUCKET_SLOTS; i++)
+		m |= (unsigned int)(b->tag[i] == tag) << i;
+	return m;
+#endif
+}
+
+/* The index core (store.c): every index (triples, map entries, the value
+ * index's heads and members) is buckets of this one format. */
+bool store_index_has_room(const struct index *ix, uint64_t h);
+void store_index_insert(struct index *ix, uint64_t h, uint32_t x);
+void store_index_remove(struct index *ix, uint64_t h, uint32_t x);
+
+/* vindex.c. Every triple change of an indexed attribute calls vix_unlink()
+ * before and vix_link() after; both are no-ops for other attributes. */
+uint64_t store_key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+uint32_t store_find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr);
+void vix_reset(struct scpp_store *s);
+bool vix_on(const struct scpp_store *s, uint32_t attr);
+void vix_link_slow(struct scpp_store *s, uint32_t x);
+void vix_unlink_slow(struct scpp_store *s, uint32_t x);
+
+/* Inline: a shard with no indexed attribute pays one test per write. */
+static inline void
+vix_link(struct scpp_store *s, uint32_t x)
+{
+	if (SCPP_UNLIKELY(s->vix.nattr != 0))
+		vix_link_slow(s, x);
+}
+
+static inline void
+vix_unlink(struct scpp_store *s, uint32_t x)
+{
+	if (SCPP_UNLIKELY(s->vix.nattr != 0))
+		vix_unlink_slow(s, x);
+}
 
 /* extent.c */
 uint64_t ext_bits_size(uint64_t arena, unsigned int top);

@@ -187,6 +187,13 @@ scpp_value_eq(const struct scpp_value *a, const struct scpp_value *b)
 /** 64-bit hash, consistent with scpp_value_eq(). */
 uint64_t scpp_value_hash(const struct scpp_value *v);
 
+/**
+ * Keyed 64-bit hash, consistent with scpp_value_eq(): without @p seed a
+ * client cannot tell which values share a bucket (the store keys its map
+ * index with a per-shard random seed).
+ */
+uint64_t scpp_value_hash_seeded(const struct scpp_value *v, uint64_t seed);
+
 /** The murmur3 64-bit finaliser: spreads every input bit over all 64. */
 static inline uint64_t
 scpp_hash_mix64(uint64_t h)

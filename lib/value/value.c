@@ -123,17 +123,21 @@ scpp_value_cmp(const struct scpp_value *a, const struct scpp_value *b)
 }
 
 /* A word-at-a-time multiply-mix hash: each 8-byte word is folded in with a
- * 128-bit multiply (as wyhash does), the tail is read without over-reading. */
+ * 128-bit multiply (as wyhash does), the tail is read without over-reading.
+ * The seed enters every word's factor: with a fixed constant there, a word
+ * equal to it would zero the product and erase the seed (and every word
+ * before it), giving seed-independent collisions a client could build. */
 uint64_t
 scpp_hash_bytes(const void *data, size_t len, uint64_t seed)
 {
 	const uint8_t *p = data;
 	uint64_t h = seed ^ (len * UINT64_C(0x9e3779b97f4a7c15));
+	uint64_t k = seed ^ UINT64_C(0xa0761d6478bd642f);
 	uint64_t w;
 
 	while (len >= 8) {
 		memcpy(&w, p, 8);
-		__uint128_t m = (__uint128_t)(w ^ UINT64_C(0xa0761d6478bd642f)) *
+		__uint128_t m = (__uint128_t)(w ^ k) *
 				(h ^ UINT64_C(0xe7037ed1a0b428db));
 		h = (uint64_t)m ^ (uint64_t)(m >> 64);
 		p += 8;
@@ -148,7 +152,13 @@ scpp_hash_bytes(const void *data, size_t len, uint64_t seed)
 uint64_t
 scpp_value_hash(const struct scpp_value *v)
 {
-	uint64_t seed = (uint64_t)v->type * UINT64_C(0x9e3779b97f4a7c15);
+	return scpp_value_hash_seeded(v, 0);
+}
+
+uint64_t
+scpp_value_hash_seeded(const struct scpp_value *v, uint64_t key)
+{
+	uint64_t seed = ((uint64_t)v->type * UINT64_C(0x9e3779b97f4a7c15)) ^ key;
 
 	switch (v->type) {
 	case SCPP_VT_BOOL:
@@ -161,7 +171,7 @@ scpp_value_hash(const struct scpp_value *v)
 	case SCPP_VT_BYTES:
 		return scpp_hash_bytes(v->p, v->len, seed);
 	case SCPP_VT_OID:
-		return scpp_oid_hash(v->oid) ^ seed;
+		return scpp_hash_mix64(scpp_oid_hash(v->oid) ^ seed);
 	default:
 		return scpp_hash_mix64(seed);
 	}

@@ -563,6 +563,9 @@ struct scpp_wire_record {
 			uint64_t rows;
 			uint64_t commands;
 			uint64_t elapsed_ns;
+			uint64_t statuses; /**< statuses the evaluation produced; more
+					    *   than the STATUS records sent means
+					    *   some were left out (max_statuses) */
 		} end;
 	};
 };
@@ -616,6 +619,7 @@ struct scpp_wire_reply_writer {
 			       and reset len to 0 to reuse the buffer */
 	uint16_t ncols;   /**< from COLUMNS; each row carries this many values */
 	uint8_t state;    /**< 0 expect COLUMNS, 1 body, 2 after END */
+	uint32_t nstatus; /**< STATUS records written */
 };
 
 void scpp_wire_reply_writer_init(struct scpp_wire_reply_writer *w, uint8_t *buf, size_t size);
@@ -638,6 +642,14 @@ int scpp_wire_reply_row(struct scpp_wire_reply_writer *w, const struct scpp_valu
 int scpp_wire_reply_status(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
 			   const struct scpp_wire_name *keys, const struct scpp_value *vals,
 			   uint16_t n);
+/**
+ * END with an explicit status count (the statuses the evaluation produced,
+ * which may exceed the STATUS records written when some were left out).
+ * scpp_wire_reply_end() writes the number of STATUS records written.
+ */
+int scpp_wire_reply_end_ex(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
+			   uint64_t rows, uint64_t commands, uint64_t elapsed_ns,
+			   uint64_t statuses);
 int scpp_wire_reply_end(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
 			uint64_t rows, uint64_t commands, uint64_t elapsed_ns);
 

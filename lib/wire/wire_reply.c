@@ -38,6 +38,7 @@ scpp_wire_reply_writer_init(struct scpp_wire_reply_writer *w, uint8_t *buf, size
 	w->len = 0;
 	w->ncols = 0;
 	w->state = ST_COLUMNS;
+	w->nstatus = 0;
 }
 
 static inline bool
@@ -132,6 +133,7 @@ scpp_wire_reply_status(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
 		p += k;
 	}
 	w->len += need;
+	w->nstatus++;
 	return 0;
 }
 
@@ -139,8 +141,16 @@ int
 scpp_wire_reply_end(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
 		    uint64_t rows, uint64_t commands, uint64_t elapsed_ns)
 {
+	return scpp_wire_reply_end_ex(w, err, outcome, rows, commands, elapsed_ns, w->nstatus);
+}
+
+int
+scpp_wire_reply_end_ex(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
+		       uint64_t rows, uint64_t commands, uint64_t elapsed_ns, uint64_t statuses)
+{
 	size_t need = 2 + scpp_varint_size(err) + scpp_varint_size(rows) +
-		      scpp_varint_size(commands) + scpp_varint_size(elapsed_ns);
+		      scpp_varint_size(commands) + scpp_varint_size(elapsed_ns) +
+		      scpp_varint_size(statuses);
 	uint8_t *p;
 
 	if (w->state != ST_BODY || outcome >= SCPP_OUTCOME_COUNT)
@@ -153,7 +163,8 @@ scpp_wire_reply_end(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outc
 	*p++ = outcome;
 	p += scpp_varint_encode(p, rows);
 	p += scpp_varint_encode(p, commands);
-	scpp_varint_encode(p, elapsed_ns);
+	p += scpp_varint_encode(p, elapsed_ns);
+	scpp_varint_encode(p, statuses);
 	w->len += need;
 	w->state = ST_DONE;
 	return 0;
@@ -246,7 +257,9 @@ read_end(struct cur *c, struct scpp_wire_record *rec)
 		return rc;
 	if ((rc = cur_varint(c, &rec->end.commands)) < 0)
 		return rc;
-	return cur_varint(c, &rec->end.elapsed_ns);
+	if ((rc = cur_varint(c, &rec->end.elapsed_ns)) < 0)
+		return rc;
+	return cur_varint(c, &rec->end.statuses);
 }
 
 int

@@ -131,8 +131,8 @@ rewrite(struct scpp_wire_reply_writer *w, const struct scpp_wire_record *r)
 		return scpp_wire_reply_status(w, r->status.oid, r->status.key, r->status.v,
 					      r->status.n);
 	case SCPP_REC_END:
-		return scpp_wire_reply_end(w, r->end.err, r->end.outcome, r->end.rows,
-					   r->end.commands, r->end.elapsed_ns);
+		return scpp_wire_reply_end_ex(w, r->end.err, r->end.outcome, r->end.rows,
+					      r->end.commands, r->end.elapsed_ns, r->end.statuses);
 	default:
 		abort();
 	}

@@ -69,21 +69,21 @@ set @0.1.0.1.2b name %1
 return %1
 OUT
 
-REPLY='53 43 01 02 01 00 13 00 08 07 06 05 04 03 02 01
+REPLY='53 43 01 02 01 00 14 00 08 07 06 05 04 03 02 01
 07 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
 10 01 01 31 11 05 05 61 6c 69 63 65 13 00 00 01
-02 b4 29'
+02 b4 29 00'
 check_rc "decode: the documented reply" 0 "$SCPP" decode "$REPLY"
 expect "decode: reply as a table" out <<'OUT'
-# datagram 1: REPLY, 51 bytes, client 0x0102030405060708, block 7, seq 0, LAST, payload 19, tag 0
+# datagram 1: REPLY, 52 bytes, client 0x0102030405060708, block 7, seq 0, LAST, payload 20, tag 0
 1
 -------
 "alice"
 1 row, 2 commands, ok, 5.3 µs
 OUT
-check_rc "decode --json: a reply message" 0 "$SCPP" --json decode '10 01 01 31 11 05 05 61 6c 69 63 65 13 00 00 01 02 b4 29'
+check_rc "decode --json: a reply message" 0 "$SCPP" --json decode '10 01 01 31 11 05 05 61 6c 69 63 65 13 00 00 01 02 b4 29 00'
 expect "decode --json: one document" out <<'OUT'
-{"columns":["1"],"rows":[["alice"]],"statuses":[],"end":{"errno":0,"errno_name":"OK","outcome":"ok","rows":1,"commands":2,"elapsed_ns":5300}}
+{"columns":["1"],"rows":[["alice"]],"statuses":[],"end":{"errno":0,"errno_name":"OK","outcome":"ok","rows":1,"commands":2,"elapsed_ns":5300,"statuses":0}}
 OUT
 check_rc "decode: a block message" 0 "$SCPP" decode '00 01 01 31 01 00 01 01 00 01 07 00 00 01 00 00 00 00 00 2a 00 00 00 00 01 00 00 01 05 04 6e 61 6d 65 02 00'
 expect "decode: block message text" out <<'OUT'

@@ -85,6 +85,8 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_int_equal(c.eval.max_steps, 1000000);
 	assert_int_equal(c.eval.max_bytes, 16 << 20);
 	assert_int_equal(c.eval.max_result_bytes, 1 << 20);
+	assert_int_equal(c.eval.max_statuses, 256);
+	assert_int_equal(c.eval.max_time_us, 1000);
 	assert_int_equal(c.delivery.reply_cache_entries, 32768);
 	assert_int_equal(c.delivery.reply_cache_mb, 16);
 	assert_int_equal(c.delivery.retention_ms, 10000);
@@ -203,8 +205,8 @@ static const char full_json[] =
 	"  \"workers\": [{\"lcore\": 5, \"shard\": 7}, {\"lcore\": 1, \"shard\": 0}],\n"
 	"  \"store\": {\"entries\": 2000000, \"slab_mb\": 2048, \"max_value_bytes\": 4096,"
 	"             \"dict_size\": 65536},\n"
-	"  \"eval\": {\"max_rows\": 100, \"max_steps\": 1099511627776, \"max_bytes\": 68719476736,"
-	"            \"max_result_bytes\": 2048},\n"
+	"  \"eval\": {\"max_rows\": 100, \"max_steps\": 1099511627776, \"max_bytes\": 4294967296,"
+	"            \"max_result_bytes\": 2048, \"max_statuses\": 65536, \"max_time_us\": 10000000},\n"
 	"  \"delivery\": {\"reply_cache_entries\": 16, \"reply_cache_mb\": 1,"
 	"                \"retention_ms\": 3600000, \"clients\": 16, \"reassembly_slots\": 65536,"
 	"                \"reassembly_per_source\": 65536, \"reassembly_timeout_ms\": 60000,"
@@ -270,8 +272,10 @@ test_config_accepts_a_non_default_value_for_every_key(void **state)
 	assert_int_equal(c.store.dict_size, 65536);
 	assert_int_equal(c.eval.max_rows, 100);
 	assert_true(c.eval.max_steps == UINT64_C(1) << 40);
-	assert_true(c.eval.max_bytes == UINT64_C(1) << 36);
+	assert_true(c.eval.max_bytes == UINT64_C(1) << 32);
 	assert_int_equal(c.eval.max_result_bytes, 2048);
+	assert_int_equal(c.eval.max_statuses, 65536);
+	assert_int_equal(c.eval.max_time_us, 10000000);
 	assert_int_equal(c.delivery.reply_cache_entries, 16);
 	assert_int_equal(c.delivery.reply_cache_mb, 1);
 	assert_int_equal(c.delivery.retention_ms, 3600000);
@@ -370,6 +374,15 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	/* Evaluation limits the evaluator itself would refuse. */
+	{"{\"eval\": {\"max_bytes\": 4294967297}}", "$.eval.max_bytes",
+	 "scppd.json: $.eval.max_bytes: expected an integer in 1024..4294967296, found 4294967297"},
+	{"{\"eval\": {\"max_rows\": 16777217}}", "$.eval.max_rows",
+	 "scppd.json: $.eval.max_rows: expected an integer in 1..16777216, found 16777217"},
+	{"{\"eval\": {\"max_time_us\": 0}}", "$.eval.max_time_us",
+	 "scppd.json: $.eval.max_time_us: expected an integer in 1..10000000, found 0"},
+	{"{\"eval\": {\"max_statuses\": 65537}}", "$.eval.max_statuses",
+	 "scppd.json: $.eval.max_statuses: expected an integer in 1..65536, found 65537"},
 	/* Wrong types. */
 	{"{\"node\": {\"id\": \"1\"}}", "$.node.id",
 	 "scppd.json: $.node.id: expected an integer in 1..4294967295, found \"1\""},

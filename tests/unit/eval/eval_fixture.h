@@ -32,6 +32,13 @@ struct fx {
 	char summary[1 << 16];
 };
 
+/* Shard size and hash seed of the next fx_new() (0: the defaults below). */
+static uint32_t fx_max_entries, fx_max_map_entries;
+static uint64_t fx_hash_seed;
+static uint16_t fx_shard; /* shard number of the next fx_new() */
+static int fx_no_index;   /* 1: the next fx_new() has no value index */
+static int fx_no_materialize; /* 1: load the schema, leave the shard empty */
+
 static inline struct fx *
 fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 {
@@ -46,10 +53,13 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 		abort();
 	scpp_store_config_init(&cfg);
 	cfg.mem = &scpp_store_mem_libc;
-	cfg.max_entries = 1 << 16;
-	cfg.max_map_entries = 1 << 16;
+	cfg.max_entries = fx_max_entries ? fx_max_entries : 1 << 16;
+	cfg.max_map_entries = fx_max_map_entries ? fx_max_map_entries : 1 << 16;
+	cfg.hash_seed = fx_hash_seed;
+	cfg.max_indexed = fx_no_index ? 0 : cfg.max_entries;
 	cfg.extent_bytes = 16 << 20;
 	cfg.oid_node = 1;
+	cfg.oid_shard = fx_shard;
 	cfg.oid_epoch = 1;
 	f->store = scpp_store_create(&cfg);
 	f->dict = scpp_store_dict_create(&dcfg);
@@ -70,7 +80,7 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 			fprintf(stderr, "schema: %s\n", diag.msg);
 			abort();
 		}
-		if (scpp_schema_materialize(f->schema, f->store) != 0)
+		if (!fx_no_materialize && scpp_schema_materialize(f->schema, f->store) != 0)
 			abort();
 	}
 	f->ctx = scpp_eval_ctx_create(lim, -1, false);
@@ -79,7 +89,7 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 	f->env.store = f->store;
 	f->env.dict = f->dict;
 	f->env.schema = f->schema;
-	f->env.node = scpp_oid_make(0, 1, 0, 0, 0);
+	f->env.node = scpp_oid_make(0, 1, fx_shard, 0, 0);
 	return f;
 }
 

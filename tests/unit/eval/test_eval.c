@@ -163,9 +163,11 @@ test_eval_status_variable_collects_errors_as_union(void **state)
 	assert_reply(f, "get " A " nope %v !%e ; set " C " ok false",
 		     "cols=v,e rows= st=ENOENT@0 end=errors");
 	assert_reply(f, "get " C " ok %v", "cols=v rows=[true] end=ok");
-	/* A returned status variable holds how many statuses it collected. */
-	assert_reply(f, "get %e x 1 ; get %e nope %v !%s ; return %e %s",
-		     "cols=e,s rows= st=ENOENT@1 end=errors");
+	/* A returned status variable holds how many statuses it collected,
+	 * the same in every row. */
+	assert_reply(f, "set @0.1.0.1.99 y 1 !%s ; set @0.1.0.1.98 y 1 !%s ; get " A " x %v ; "
+		     "return %v %s",
+		     "cols=v,s rows=[1|2u] st=ENOENT@0 st=ENOENT@1 end=errors");
 }
 
 static void
@@ -363,11 +365,13 @@ test_eval_path_resolution_in_one_block(void **state)
 	snprintf(want, sizeof(want), "cols=4 rows=[%s] end=ok", leaf);
 	assert_reply(f, walk, want);
 	assert_int_equal(f->res.commands, 4);
-	/* A missing component is ENOENT at that command. */
+	/* A missing component is ENOENT at that command (the second), and
+	 * the message names the key. */
 	snprintf(walk, sizeof(walk),
 		 "get %s entries[\"a\"] %%1 ; get %%1 entries[\"x\"] %%2 ; return %%2",
-		 leaf);
-	assert_string_equal(fx_run(f, walk), "cols=2 rows= st=ENOENT@0 end=aborted");
+		 root);
+	assert_string_equal(fx_run(f, walk), "cols=2 rows= st=ENOENT@1 end=aborted");
+	assert_non_null(strstr(fx_message(f), "has no key \"x\""));
 }
 
 static void

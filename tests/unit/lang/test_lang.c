@@ -1133,7 +1133,7 @@ test_lang_reply_json_is_one_document(void **state)
 			    "\"statuses\":[{\"oid\":\"@0.1.0.1.5\",\"fields\":{\"errno\":2,"
 			    "\"errno_name\":\"ENOENT\",\"message\":\"no such entity\"}}],"
 			    "\"end\":{\"errno\":2,\"errno_name\":\"ENOENT\",\"outcome\":\"errors\","
-			    "\"rows\":2,\"commands\":3,\"elapsed_ns\":12345}}\n");
+			    "\"rows\":2,\"commands\":3,\"elapsed_ns\":12345,\"statuses\":1}}\n");
 	free(out);
 }
 
@@ -1190,7 +1190,7 @@ test_lang_reply_json_maps_every_value_type(void **state)
 			    "[5,\"9007199254740993\"],[6,1.5],[7,-0.0],[8,\"nan\"],[9,\"-inf\"],"
 			    "[10,\"t\\u0001\\n\\\\\"],[11,{\"hex\":\"00ab\"}],[12,\"@0.1.0.1.2a\"]],"
 			    "\"statuses\":[],\"end\":{\"errno\":0,\"outcome\":\"ok\",\"rows\":13,"
-			    "\"commands\":1,\"elapsed_ns\":999}}\n");
+			    "\"commands\":1,\"elapsed_ns\":999,\"statuses\":0}}\n");
 	free(out);
 	assert_int_equal(print_reply(msg, w.len, 0, NULL, &out), 0);
 	assert_non_null(strstr(out, "_0   v\n---  "));
@@ -1249,6 +1249,53 @@ test_lang_malformed_reply_prints_nothing(void **state)
 	free(out);
 }
 
+/* Display names: one OID has a name (from the caller's lookup), one not. */
+static int
+fake_name(void *ctx, struct scpp_oid oid, char *buf, size_t size)
+{
+	(*(int *)ctx)++;
+	if ((oid.lo & 0xff) != 0x2a)
+		return 0;
+	snprintf(buf, size, "al\"ice");
+	return 1;
+}
+
+static void
+test_lang_reply_joins_display_names(void **state)
+{
+	struct scpp_wire_name col = {"u", 1};
+	struct scpp_wire_reply_writer w;
+	uint8_t msg[512];
+	char *out = NULL;
+	size_t size;
+	FILE *f;
+	int calls = 0;
+	(void)state;
+
+	scpp_wire_reply_writer_init(&w, msg, sizeof(msg));
+	assert_int_equal(scpp_wire_reply_columns(&w, &col, 1), 0);
+	for (uint64_t lo = 0x2a; lo <= 0x2b; lo++) {
+		struct scpp_value v = scpp_value_oid(scpp_oid_make(0, 1, 0, 1, lo));
+
+		assert_int_equal(scpp_wire_reply_row(&w, &v), 0);
+	}
+	assert_int_equal(scpp_wire_reply_end(&w, 0, SCPP_OUTCOME_OK, 2, 1, 999), 0);
+	f = open_memstream(&out, &size);
+	assert_int_equal(scpp_lang_print_reply_names(f, msg, w.len, 0, NULL, fake_name, &calls), 0);
+	fclose(f);
+	assert_string_equal(out, "u\n--------------------\n@0.1.0.1.2a (al\"ice)\n@0.1.0.1.2b\n"
+				 "2 rows, 1 command, ok, 999 ns\n");
+	assert_true(calls >= 2);
+	free(out);
+	f = open_memstream(&out, &size);
+	assert_int_equal(scpp_lang_print_reply_names(f, msg, w.len, SCPP_LANG_REPLY_JSON, NULL,
+						     fake_name, &calls), 0);
+	fclose(f);
+	assert_non_null(strstr(out, "\"rows\":[[{\"oid\":\"@0.1.0.1.2a\",\"name\":\"al\\\"ice\"}],"
+				    "[\"@0.1.0.1.2b\"]]"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -1289,6 +1336,7 @@ main(void)
 		cmocka_unit_test(test_lang_reply_json_maps_every_value_type),
 		cmocka_unit_test(test_lang_reply_table_shortens_long_cells),
 		cmocka_unit_test(test_lang_malformed_reply_prints_nothing),
+		cmocka_unit_test(test_lang_reply_joins_display_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

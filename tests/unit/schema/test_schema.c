@@ -9,6 +9,8 @@
  * struct scpp_schema_access; store tests use a real shard over libc memory.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1645,6 +1647,205 @@ test_schema_store_access_validates_references_and_whole_entities(void **state)
 	store_teardown(&f);
 }
 
+/* ---- publication to every shard ----------------------------------------- */
+
+static struct scpp_schema *
+pub_schema(const char *tname)
+{
+	char text[256];
+	struct scpp_schema *s = NULL;
+	struct scpp_schema_diag d;
+
+	snprintf(text, sizeof(text),
+		 "{\"schema\": \"t\", \"requires\": [\"core\"], \"types\": {\"%s\": "
+		 "{\"attributes\": {\"x\": {\"type\": \"u64\"}}}}}", tname);
+	if (load_with_core("t.json", text, &s, &d) != 0)
+		fail_msg("%s", d.msg);
+	return s;
+}
+
+/* One change at a time: the gate, the version rule, abandon, publication,
+ * and reclamation only after every worker adopted the new version. */
+static void
+test_schema_pub_linearises_changes_and_reclaims_after_adoption(void **state)
+{
+	struct scpp_schema_pub *p;
+	struct scpp_schema *a = pub_schema("A"), *b = pub_schema("B"), *c = pub_schema("C");
+	uint64_t v;
+	unsigned int origin = 99;
+	(void)state;
+
+	assert_null(scpp_schema_pub_create(NULL, 2));
+	assert_null(scpp_schema_pub_create(a, 0));
+	p = scpp_schema_pub_create(a, 2);
+	assert_non_null(p);
+	assert_true(scpp_schema_pub_version(p) == 1);
+	assert_ptr_equal(scpp_schema_pub_current(p, &v), a);
+	assert_true(v == 1);
+	/* Nothing pending. */
+	assert_int_equal(scpp_schema_pub_service(p, NULL), 0);
+	/* A stale version cannot start a change; the gate admits one. */
+	assert_int_equal(scpp_schema_pub_begin(p, 0, 0), -EAGAIN);
+	assert_int_equal(scpp_schema_pub_begin(p, 0, 1), 0);
+	assert_int_equal(scpp_schema_pub_begin(p, 1, 1), -EAGAIN);
+	scpp_schema_pub_abandon(p, 1); /* not the holder: no effect */
+	assert_int_equal(scpp_schema_pub_begin(p, 1, 1), -EAGAIN);
+	scpp_schema_pub_abandon(p, 0);
+	assert_int_equal(scpp_schema_pub_begin(p, 1, 1), 0);
+	scpp_schema_pub_submit(p, 1, b);
+	/* Submitted but not published: the gate stays closed. */
+	assert_int_equal(scpp_schema_pub_begin(p, 0, 1), -EAGAIN);
+	assert_true(scpp_schema_pub_version(p) == 1);
+	assert_int_equal(scpp_schema_pub_service(p, &origin), 1);
+	assert_int_equal(origin, 1);
+	assert_true(scpp_schema_pub_version(p) == 2);
+	assert_ptr_equal(scpp_schema_pub_current(p, NULL), b);
+	/* Worker 0 has not adopted 2: the old schema stays, and worker 0
+	 * cannot start a change on version 1. */
+	assert_int_equal(scpp_schema_pub_retired(p), 1);
+	assert_int_equal(scpp_schema_pub_begin(p, 0, 1), -EAGAIN);
+	scpp_schema_pub_adopted(p, 1, 2);
+	assert_int_equal(scpp_schema_pub_service(p, NULL), 0);
+	assert_int_equal(scpp_schema_pub_retired(p), 1);
+	scpp_schema_pub_adopted(p, 0, 2);
+	assert_int_equal(scpp_schema_pub_service(p, NULL), 0);
+	assert_int_equal(scpp_schema_pub_retired(p), 0);
+	/* The next change builds on version 2. */
+	assert_int_equal(scpp_schema_pub_begin(p, 0, 2), 0);
+	scpp_schema_pub_submit(p, 0, c);
+	assert_int_equal(scpp_schema_pub_service(p, NULL), 1);
+	assert_true(scpp_schema_pub_published(p) == 2);
+	/* Freed with what is still retired (b) and current (c). */
+	scpp_schema_pub_free(p);
+	scpp_schema_pub_free(NULL);
+}
+
+/* Readers and a writer on real threads: every reader sees versions only
+ * grow, and always finds the schema of the version it read (its type
+ * name says which); nothing is freed while a reader uses it (ASan). */
+#define PUB_READERS 2
+#define PUB_VERSIONS 200
+
+struct pub_rig {
+	struct scpp_schema_pub *p;
+	struct scpp_schema *s[PUB_VERSIONS + 1];
+	int stop;
+	int bad;
+	uint64_t adoptions[PUB_READERS];
+};
+
+struct pub_reader {
+	struct pub_rig *g;
+	unsigned int idx;
+};
+
+static void *
+pub_reader_main(void *arg)
+{
+	struct pub_reader *r = arg;
+	struct pub_rig *g = r->g;
+	uint64_t mine = 1;
+	const struct scpp_schema *cur = scpp_schema_pub_current(g->p, NULL);
+
+	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t v = scpp_schema_pub_version(g->p);
+		char want[16];
+
+		if (v != mine) {
+			uint64_t v2;
+
+			cur = scpp_schema_pub_current(g->p, &v2);
+			if (v2 < mine)
+				__atomic_store_n(&g->bad, 1, __ATOMIC_RELAXED);
+			mine = v2;
+			snprintf(want, sizeof(want), "V%llu", (unsigned long long)mine);
+			if (scpp_schema_type_by_name(cur, want) == NULL)
+				__atomic_store_n(&g->bad, 2, __ATOMIC_RELAXED);
+			scpp_schema_pub_adopted(g->p, r->idx, mine);
+			g->adoptions[r->idx]++;
+		}
+		/* Use the adopted schema between polls. */
+		if (scpp_schema_type_by_name(cur, "Type") == NULL)
+			__atomic_store_n(&g->bad, 3, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void
+test_schema_pub_readers_and_writer_on_threads(void **state)
+{
+	static struct pub_rig g;
+	struct pub_reader rd[PUB_READERS];
+	pthread_t th[PUB_READERS];
+	(void)state;
+
+	memset(&g, 0, sizeof(g));
+	for (int i = 1; i <= PUB_VERSIONS; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "V%d", i);
+		g.s[i] = pub_schema(n);
+	}
+	g.p = scpp_schema_pub_create(g.s[1], PUB_READERS);
+	assert_non_null(g.p);
+	for (unsigned int i = 0; i < PUB_READERS; i++) {
+		rd[i].g = &g;
+		rd[i].idx = i;
+		assert_int_equal(pthread_create(&th[i], NULL, pub_reader_main, &rd[i]), 0);
+	}
+	/* The writer plays worker 0's gate and the control lcore. */
+	for (int i = 2; i <= PUB_VERSIONS; i++) {
+		uint64_t v = scpp_schema_pub_version(g.p);
+		int rc;
+
+		assert_int_equal(scpp_schema_pub_begin(g.p, 0, v), 0);
+		scpp_schema_pub_submit(g.p, 0, g.s[i]);
+		while ((rc = scpp_schema_pub_service(g.p, NULL)) == -EBUSY)
+			sched_yield();
+		assert_int_equal(rc, 1);
+	}
+	while (scpp_schema_pub_retired(g.p) > 0) {
+		scpp_schema_pub_service(g.p, NULL);
+		sched_yield();
+	}
+	__atomic_store_n(&g.stop, 1, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < PUB_READERS; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(g.bad, 0);
+	assert_true(scpp_schema_pub_version(g.p) == PUB_VERSIONS);
+	for (unsigned int i = 0; i < PUB_READERS; i++)
+		assert_true(g.adoptions[i] > 0);
+	scpp_schema_pub_free(g.p);
+}
+
+/* A type expression longer than SCPP_SCHEMA_EXPR_MAX in canonical form is
+ * refused, naming the attribute (it used to be cut silently at 511). */
+static void
+test_schema_overlong_type_expression_is_an_error(void **state)
+{
+	static char text[8192];
+	struct scpp_schema *s = NULL;
+	struct scpp_schema_diag d;
+	size_t n = 0;
+	(void)state;
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      "{\"schema\": \"t\", \"requires\": [\"core\"], \"types\": {");
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "\"T%039d\": {\"attributes\": {}}, ", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      "\"Holder\": {\"attributes\": {\"any\": {\"type\": \"");
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%sT%039d", i ? " | " : "", i);
+	snprintf(text + n, sizeof(text) - n, "\"}}}}}");
+	assert_int_equal(load_with_core("t.json", text, &s, &d), -EINVAL);
+	assert_null(s);
+	/* 16 names of 40 bytes and 15 separators of 3. */
+	assert_non_null(strstr(d.msg, "type expression too long: 685 bytes in canonical form, at most 511"));
+	assert_non_null(strstr(d.path, "Holder"));
+}
+
 int
 main(void)
 {
@@ -1698,6 +1899,9 @@ main(void)
 		cmocka_unit_test(test_schema_edit_creates_a_new_type),
 		cmocka_unit_test(test_schema_materialized_schema_is_queryable_in_a_store),
 		cmocka_unit_test(test_schema_store_access_validates_references_and_whole_entities),
+		cmocka_unit_test(test_schema_pub_linearises_changes_and_reclaims_after_adoption),
+		cmocka_unit_test(test_schema_pub_readers_and_writer_on_threads),
+		cmocka_unit_test(test_schema_overlong_type_expression_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

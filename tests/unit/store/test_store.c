@@ -6,6 +6,8 @@
  * provider.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -705,6 +707,61 @@ test_store_dict_intern_lookup_name_and_full(void **state)
 	assert_int_equal(scpp_store_dict_intern(d, long_text, 256), -EINVAL);
 	assert_int_equal(scpp_store_dict_lookup(d, NULL, 1), -EINVAL);
 	scpp_store_dict_free(d);
+	assert_int_equal(cmem.live_allocs, 0);
+}
+
+/* Two threads intern the same names in opposite orders, lock-free: they
+ * agree on every id, and every name is counted once. */
+struct dict_race {
+	struct scpp_store_dict *d;
+	int dir;
+	int64_t id[4000];
+};
+
+static void *
+dict_race_thread(void *arg)
+{
+	struct dict_race *r = arg;
+	char buf[32];
+
+	for (int k = 0; k < 4000; k++) {
+		int i = r->dir ? 3999 - k : k;
+		int n = snprintf(buf, sizeof(buf), "race-%d", i / 2);
+
+		r->id[i] = scpp_store_dict_intern(r->d, buf, (size_t)n);
+	}
+	return NULL;
+}
+
+static void
+test_store_dict_concurrent_writers_agree(void **state)
+{
+	struct scpp_store_dict_config dc = {8000, 200000, -1, &cm_ops};
+	static struct dict_race a, b;
+	pthread_t ta, tb;
+	(void)state;
+
+	a.d = b.d = scpp_store_dict_create(&dc);
+	assert_non_null(a.d);
+	a.dir = 0;
+	b.dir = 1;
+	assert_int_equal(pthread_create(&ta, NULL, dict_race_thread, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, dict_race_thread, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	for (int i = 0; i < 4000; i++) {
+		char buf[32];
+		size_t len = 0;
+		int n = snprintf(buf, sizeof(buf), "race-%d", i / 2);
+
+		assert_true(a.id[i] > 0);
+		assert_true(a.id[i] == b.id[i]);
+		assert_true(a.id[i] == a.id[i ^ 1]);
+		assert_string_equal(scpp_store_dict_name(a.d, (uint32_t)a.id[i], &len), buf);
+		assert_int_equal(len, n);
+	}
+	assert_int_equal(scpp_store_dict_count(a.d), 2000);
+	scpp_store_dict_free(a.d);
 	assert_int_equal(cmem.live_allocs, 0);
 }
 
@@ -1704,6 +1761,216 @@ test_store_rte_provider_uses_eal_memory(void **state)
 		free(own[i]);
 }
 
+/* ---- value index ---------------------------------------------------------- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VIX_OPS 200000 /* the full 10^6 runs in the optimised build */
+#else
+#define VIX_OPS 1000000
+#endif
+#define VIX_ENTS 200
+#define VIX_VALS 40
+
+static struct scpp_value
+vix_value(uint64_t k)
+{
+	static char strs[VIX_VALS][48];
+
+	k %= VIX_VALS;
+	if (k < 16)
+		return scpp_value_u64(k);
+	if (k < 20)
+		return scpp_value_i64((int64_t)k - 16);
+	snprintf(strs[k], sizeof(strs[k]), k < 30 ? "s%llu" : "a-long-string-value-%llu-beyond-inline",
+		 (unsigned long long)k);
+	return scpp_value_str(strs[k], (uint32_t)strlen(strs[k]));
+}
+
+/* For every (attribute, value): the index lists exactly the entities a scan
+ * finds, each once, with its creation sequence. */
+static void
+vix_check(struct scpp_store *s, const uint32_t *attrs, unsigned int na, uint64_t *checked)
+{
+	struct scpp_store_hit hits[64];
+
+	for (unsigned int ai = 0; ai < na; ai++) {
+		if (!scpp_store_attr_indexed(s, attrs[ai]))
+			continue;
+		for (uint64_t k = 0; k < VIX_VALS; k++) {
+			struct scpp_value v = vix_value(k);
+			struct scpp_oid scan[VIX_ENTS];
+			unsigned int ns = 0, nh = 0;
+			uint64_t cur = 0, ec = 0;
+			struct scpp_oid o;
+			int n;
+
+			while (scpp_store_entity_iter(s, &ec, &o, 1) == 1) {
+				struct scpp_value got;
+
+				if (scpp_store_get(s, o, attrs[ai], &got) == 0 && scpp_value_eq(&got, &v))
+					scan[ns++] = o;
+				if (ec == UINT64_MAX)
+					break;
+			}
+			while ((n = scpp_store_index_find(s, attrs[ai], &v, &cur, hits, 64)) > 0) {
+				for (int i = 0; i < n; i++) {
+					bool found = false;
+
+					for (unsigned int j = 0; j < ns && !found; j++)
+						found = scpp_oid_eq(scan[j], hits[i].oid);
+					assert_true(found);
+					assert_int_equal(hits[i].seq, scpp_store_entity_seq(s, hits[i].oid));
+				}
+				nh += (unsigned int)n;
+				if (cur == UINT64_MAX)
+					break;
+			}
+			assert_true(n >= 0);
+			assert_int_equal(nh, ns);
+			(*checked)++;
+		}
+	}
+}
+
+static void
+test_store_value_index_agrees_with_a_scan_after_random_ops(void **state)
+{
+	struct scpp_store_config c;
+	struct scpp_store *s;
+	const uint32_t attrs[] = {1, 2, 3};
+	struct scpp_store_stats st;
+	uint64_t seed = 0x1dec5, checked = 0, applied = 0;
+	uint64_t next_oid = 1;
+	(void)state;
+
+	base_cfg(&c);
+	c.max_indexed = c.max_entries;
+	s = mk(&c);
+	assert_int_equal(scpp_store_index_attr(s, 1, true), 0);
+	assert_int_equal(scpp_store_index_attr(s, 2, true), 0);
+	assert_true(scpp_store_attr_indexed(s, 1) && !scpp_store_attr_indexed(s, 3));
+	for (uint64_t op = 0; op < VIX_OPS; op++) {
+		uint64_t r = test_rand_below(&seed, 100);
+		struct scpp_oid e = E(test_rand_below(&seed, next_oid) + 1);
+		uint32_t a = attrs[test_rand_below(&seed, 3)];
+		struct scpp_value v = vix_value(test_rand_below(&seed, VIX_VALS));
+		int rc = 0;
+
+		if (r < 8) {
+			/* New entities first, then deleted ones come back. */
+			rc = scpp_store_entity_create(s, next_oid < VIX_ENTS ? E(next_oid++) : e);
+		} else if (r < 40) {
+			rc = scpp_store_set(s, e, a, &v);
+		} else if (r < 55) {
+			rc = scpp_store_del(s, e, a);
+		} else if (r < 62) {
+			/* Delete and put back at the same place (an undo). */
+			struct scpp_oid prev;
+			uint32_t sq = scpp_store_entity_seq(s, e);
+
+			if (scpp_store_entity_prev(s, e, &prev) == 0) {
+				rc = scpp_store_entity_delete(s, e);
+				if (rc == 0 && test_rand_below(&seed, 2))
+					rc = scpp_store_entity_create_after(s, e, prev, sq);
+			}
+		} else if (r < 72) {
+			uint8_t ch = (uint8_t)('0' + test_rand_below(&seed, 3));
+
+			rc = scpp_store_bytes_write(s, e, a, 1, 1, &ch);
+		} else if (r < 78) {
+			rc = scpp_store_bytes_resize(s, e, a, 2 + test_rand_below(&seed, 30));
+		} else if (r < 84) {
+			struct scpp_value k = scpp_value_u64(test_rand_below(&seed, 4));
+
+			rc = scpp_store_map_set(s, e, a, &k, &v);
+		} else if (r < 90) {
+			rc = scpp_store_attr_rename(s, e, a, attrs[test_rand_below(&seed, 3)]);
+		} else if (r < 91) {
+			/* Switch attribute 2's index off and on: a rebuild. */
+			assert_int_equal(scpp_store_index_attr(s, 2, false), 0);
+			assert_false(scpp_store_attr_indexed(s, 2));
+			rc = scpp_store_index_attr(s, 2, true);
+			assert_int_equal(rc, 0);
+		} else {
+			struct scpp_value got;
+
+			rc = scpp_store_get(s, e, a, &got);
+		}
+		applied += rc == 0;
+		if (op % (VIX_OPS / 10) == 0)
+			vix_check(s, attrs, 3, &checked);
+	}
+	vix_check(s, attrs, 3, &checked);
+	scpp_store_stats_get(s, &st);
+	assert_int_equal(st.indexed_attrs, 2);
+	assert_true(st.index_members > 0);
+	assert_int_equal(st.index_dropped, 0);
+	printf("# value index: %d ops (%" PRIu64 " applied), %" PRIu64 " (attribute, value) checks, "
+	       "%" PRIu64 " members at the end\n", VIX_OPS, applied, checked, st.index_members);
+	assert_int_equal(scpp_store_index_attr(s, 1, false), 0);
+	scpp_store_stats_get(s, &st);
+	assert_int_equal(st.indexed_attrs, 1);
+	done(s);
+}
+
+/* Without a value index configured, indexing is refused; bad arguments. */
+static void
+test_store_value_index_arguments(void **state)
+{
+	struct scpp_store_config c;
+	struct scpp_store *s;
+	struct scpp_store_hit h[1];
+	struct scpp_value v = scpp_value_u64(1);
+	uint64_t cur = 0;
+	(void)state;
+
+	base_cfg(&c);
+	s = mk(&c);
+	assert_int_equal(scpp_store_index_attr(s, 1, true), -EOPNOTSUPP);
+	assert_int_equal(scpp_store_index_attr(s, 1, false), 0);
+	assert_int_equal(scpp_store_index_find(s, 1, &v, &cur, h, 1), -ESTALE);
+	assert_int_equal(scpp_store_index_attr(NULL, 1, true), -EINVAL);
+	assert_int_equal(scpp_store_index_attr(s, 0, true), -EINVAL);
+	done(s);
+	c.max_indexed = 64;
+	s = mk(&c);
+	for (uint32_t a = 1; a <= SCPP_STORE_INDEXED_MAX; a++)
+		assert_int_equal(scpp_store_index_attr(s, a, true), 0);
+	assert_int_equal(scpp_store_index_attr(s, SCPP_STORE_INDEXED_MAX + 1, true), -ENOSPC);
+	assert_int_equal(scpp_store_index_find(s, 1, NULL, &cur, h, 1), -EINVAL);
+	done(s);
+
+	/* A pool too small: the index is given up, never a write; lookups
+	 * say -ESTALE (callers scan) until it is rebuilt with room. */
+	c.max_indexed = 4;
+	s = mk(&c);
+	assert_int_equal(scpp_store_index_attr(s, 1, true), 0);
+	for (uint64_t i = 1; i <= 6; i++) {
+		struct scpp_value x = scpp_value_u64(i);
+
+		assert_int_equal(scpp_store_entity_create(s, E(i)), 0);
+		assert_int_equal(scpp_store_set(s, E(i), 1, &x), 0);
+	}
+	{
+		struct scpp_store_stats st;
+
+		scpp_store_stats_get(s, &st);
+		assert_int_equal(st.index_dropped, 1);
+		assert_int_equal(st.index_members, 0);
+	}
+	assert_false(scpp_store_attr_indexed(s, 1));
+	cur = 0;
+	assert_int_equal(scpp_store_index_find(s, 1, &v, &cur, h, 1), -ESTALE);
+	assert_int_equal(scpp_store_index_attr(s, 1, true), -ENOSPC);
+	for (uint64_t i = 3; i <= 6; i++)
+		assert_int_equal(scpp_store_del(s, E(i), 1), 0);
+	assert_int_equal(scpp_store_index_attr(s, 1, true), 0);
+	cur = 0;
+	assert_int_equal(scpp_store_index_find(s, 1, &v, &cur, h, 1), 1);
+	assert_true(scpp_oid_eq(h[0].oid, E(1)));
+	done(s);
+}
+
 int
 main(void)
 {
@@ -1724,6 +1991,9 @@ main(void)
 		cmocka_unit_test(test_store_fits_is_exact_for_extent_sequences),
 		cmocka_unit_test(test_store_dict_intern_lookup_name_and_full),
 		cmocka_unit_test(test_store_dict_many_names_round_trip),
+		cmocka_unit_test(test_store_dict_concurrent_writers_agree),
+		cmocka_unit_test(test_store_value_index_agrees_with_a_scan_after_random_ops),
+		cmocka_unit_test(test_store_value_index_arguments),
 		cmocka_unit_test(test_store_map_keys_of_every_type_are_distinct),
 		cmocka_unit_test(test_store_map_with_a_million_entries_enumerates_in_order),
 		cmocka_unit_test(test_store_byte_range_boundaries),

@@ -921,8 +921,8 @@ write_record(struct scpp_wire_reply_writer *w, const struct scpp_wire_record *r)
 		return scpp_wire_reply_status(w, r->status.oid, r->status.key, r->status.v,
 					      r->status.n);
 	default:
-		return scpp_wire_reply_end(w, r->end.err, r->end.outcome, r->end.rows,
-					   r->end.commands, r->end.elapsed_ns);
+		return scpp_wire_reply_end_ex(w, r->end.err, r->end.outcome, r->end.rows,
+					      r->end.commands, r->end.elapsed_ns, r->end.statuses);
 	}
 }
 
@@ -1037,16 +1037,17 @@ struct rcase {
 	size_t off;        /* reader offset at the verdict */
 };
 
-#define END0 0x13, 0, 0, 0, 0, 0
+/* END: errno, outcome, rows, commands, elapsed_ns, statuses (all 0). */
+#define END0 0x13, 0, 0, 0, 0, 0, 0
 #define OID16 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 
 static void
 test_wire_reply_next_rejects_each_malformation(void **state)
 {
 	const struct rcase cases[] = {
-		{"minimal reply", BYTES(0x10, 0, END0), 2, 0, 8},
+		{"minimal reply", BYTES(0x10, 0, END0), 2, 0, 9},
 		{"row, status", BYTES(0x10, 1, 1, 'x', 0x11, 0, 0x12, OID16, 1, 1, 'k', 1, 1, END0),
-		 4, 0, 34},
+		 4, 0, 35},
 		{"empty", (const uint8_t[]){0}, 0, 0, -SCPP_E_TRUNCATED, 0},
 		{"unknown tag 0x14", BYTES(0x14), 0, -SCPP_E_BAD_RECORD, 0},
 		{"unknown tag 0x00", BYTES(0x10, 0, 0x00), 1, -SCPP_E_BAD_RECORD, 2},
@@ -1069,7 +1070,7 @@ test_wire_reply_next_rejects_each_malformation(void **state)
 		 1, -SCPP_E_BAD_VARINT, 2},
 		{"bad outcome byte", BYTES(0x10, 0, 0x13, 0, 3, 0, 0, 0), 1, -EINVAL, 2},
 		{"END cut", BYTES(0x10, 0, 0x13, 0, 0, 0, 0), 1, -SCPP_E_TRUNCATED, 2},
-		{"bytes after END", BYTES(0x10, 0, END0, 0x10), 2, -SCPP_E_TRAILING, 8},
+		{"bytes after END", BYTES(0x10, 0, END0, 0x10), 2, -SCPP_E_TRAILING, 9},
 	};
 	struct scpp_wire_reply_reader r;
 	(void)state;
@@ -1195,6 +1196,37 @@ test_wire_reply_writer_enforces_order_limits_and_space(void **state)
 	w.len = 0;
 	assert_int_equal(scpp_wire_reply_row(&w, vals), 0);
 	assert_int_equal(w.len, 3);
+}
+
+/* END's status count: by default the STATUS records written; explicitly,
+ * the statuses produced (more when some were left out). */
+static void
+test_wire_reply_end_counts_statuses(void **state)
+{
+	struct scpp_wire_name k = {"k", 1};
+	struct scpp_value v = scpp_value_u64(1);
+	struct scpp_wire_reply_writer w;
+	struct scpp_wire_reply_reader r;
+	(void)state;
+
+	for (int ex = 0; ex < 2; ex++) {
+		scpp_wire_reply_writer_init(&w, buf, sizeof(buf));
+		assert_int_equal(scpp_wire_reply_columns(&w, NULL, 0), 0);
+		assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, &k, &v, 1), 0);
+		assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, &k, &v, 1), 0);
+		assert_int_equal(w.nstatus, 2);
+		if (ex)
+			assert_int_equal(scpp_wire_reply_end_ex(&w, 2, SCPP_OUTCOME_ERRORS, 0, 9, 5, 300),
+					 0);
+		else
+			assert_int_equal(scpp_wire_reply_end(&w, 2, SCPP_OUTCOME_ERRORS, 0, 9, 5), 0);
+		scpp_wire_reply_reader_init(&r, buf, w.len);
+		while (scpp_wire_reply_next(&r, &got) == 1 && got.type != SCPP_REC_END)
+			;
+		assert_int_equal(got.type, SCPP_REC_END);
+		assert_true(got.end.statuses == (ex ? 300u : 2u));
+		assert_true(got.end.commands == 9 && got.end.elapsed_ns == 5);
+	}
 }
 
 /* ---- cookies, FETCH and NOTICE ---- */
@@ -1533,6 +1565,7 @@ main(void)
 		cmocka_unit_test(test_wire_reply_next_rejects_each_malformation),
 		cmocka_unit_test(test_wire_reply_next_consumes_nothing_until_a_record_is_complete),
 		cmocka_unit_test(test_wire_reply_writer_enforces_order_limits_and_space),
+		cmocka_unit_test(test_wire_reply_end_counts_statuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
