@@ -91,7 +91,7 @@ scppd_cluster_not_here_count(const struct scppd_worker *w, const struct scpp_rou
 		scpp_counter_add(&cl.no_owner[w->idx], 1);
 }
 
-void
+struct scpp_oid
 scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res, char *buf,
 			   size_t size)
 {
@@ -108,7 +108,7 @@ scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res,
 		else
 			snprintf(buf, size, "no route for %s: not a shard of node %u and no node of "
 				 "the cluster map owns it", oid, cfg->node.id);
-		return;
+		return SCPP_OID_NIL;
 	}
 	snprintf(a, sizeof(a), "%u.%u.%u.%u", n->rec.ipv4 >> 24, (n->rec.ipv4 >> 16) & 0xff,
 		 (n->rec.ipv4 >> 8) & 0xff, n->rec.ipv4 & 0xff);
@@ -120,6 +120,9 @@ scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res,
 		snprintf(buf, size, "%s is owned by node %" PRIu32 " \"%s\", shard %u, at %s:%u; "
 			 "send the block there", oid, n->rec.id, n->rec.name, res->core, a,
 			 n->rec.base_port);
+	/* The owner field: the owning shard's /64, as the evaluator's
+	 * E_NOT_HERE has it (PROTOCOL.md §15). */
+	return scpp_oid_make(n->rec.locale, n->rec.id, res->core, 0, 0);
 }
 
 /* ---- publication (control thread) ------------------------------------------- */

@@ -283,9 +283,10 @@ void scppd_cluster_free(struct scppd *d);
 /** Worker, E_NOT_HERE path: count it against the owning peer. */
 void scppd_cluster_not_here_count(const struct scppd_worker *w,
 				  const struct scpp_route_result *res);
-/** Worker, E_NOT_HERE path (after the rate limit): the status message for @p oid. */
-void scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res, char *buf,
-				size_t size);
+/** Worker, E_NOT_HERE path (after the rate limit): the status message for @p oid;
+ *  returns the owning shard's /64 OID (the status's owner field), nil if none. */
+struct scpp_oid scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res,
+					   char *buf, size_t size);
 /** Telemetry: serialise with map publication around reading the route table.
  *  @return 0 (locked), or -ENODEV when shutting down (not locked). */
 int scppd_cluster_lock(void);

@@ -67,12 +67,14 @@ def t_static(c):
         check(s["source"] == "static" and s["nodes"] == 3 and s["self"] == n.id, s)
         check(state_on(n, n.id) == "self", "self state")
     check(state_on(nodes[0], 2) == "static", "peer state")
-    msg = nodes[0].not_here("get @0.3.0.1.5 name %n")["message"]
-    expect_owner(msg, nodes[2])
-    msg = nodes[2].not_here("get @0.2.1.1.5 name %n")["message"]
-    expect_owner(msg, nodes[1], shard=1)
-    msg = nodes[0].not_here("get @0.9.0.1.5 name %n")["message"]
-    check("no route for @0.9.0.1.5" in msg, msg)
+    f = nodes[0].not_here("get @0.3.0.1.5 name %n")
+    expect_owner(f["message"], nodes[2])
+    check(f["owner"] == "@0.3.0.0.0" and f["component"] == "route", f)
+    f = nodes[2].not_here("get @0.2.1.1.5 name %n")
+    expect_owner(f["message"], nodes[1], shard=1)
+    check(f["owner"] == "@0.2.1.0.0", f)
+    f = nodes[0].not_here("get @0.9.0.1.5 name %n")
+    check("no route for @0.9.0.1.5" in f["message"] and "owner" not in f, f)
     # The per-peer counter moved on the node that answered, for that peer.
     check(nodes[0].peer(3)["not_here"] >= 1, nodes[0].peer(3))
     check(nodes[0].peer(2)["not_here"] == 0, nodes[0].peer(2))
