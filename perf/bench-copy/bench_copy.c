@@ -22,11 +22,17 @@
  *   worker's cost: memcpy copies inside submit, dmadev only writes
  *   descriptors), measured in the throughput loop, where the worker does
  *   1 us of other work (not counted) after every poll that returned nothing,
- *   as an evaluator would; "other_cpu_ns_per_mib" is the CPU time of the
- *   process's other threads per MiB (getrusage self minus this thread:
- *   dma_skeleton's copy thread, the software stand-in for a DMA engine);
+ *   as an evaluator would; "busy_ns_per_mib" leaves out the polls that
+ *   found nothing ("empty_polls_per_mib" counts them: how many depends on
+ *   how fast the device is, not on the engine); "other_cpu_ns_per_mib" is
+ *   the CPU time of the process's other threads per MiB (getrusage self
+ *   minus this thread: dma_skeleton's copy thread, the software stand-in
+ *   for a DMA engine);
  * - {"ratio":...} lines: fabric engine over raw fi_write (same provider, same
- *   completion level, same peer), and dmadev over memcpy core time.
+ *   completion level, same peer), and dmadev over memcpy core time: the
+ *   ratio of the medians, and "paired_*", the median of the per-rep ratios
+ *   (rep k of one over rep k of the other, run back to back), which cancels
+ *   load that drifts between reps on a shared machine.
  * Each figure is the median of --reps runs (default 3), engines interleaved.
  *
  * Two processes for the fabric rows: this one (pinned to CPU 0) and a peer
@@ -185,6 +191,8 @@ count_for(uint64_t size)
 
 struct run {
 	double gbps, mops, api_ns_per_mib, other_ns_per_mib;
+	double busy_ns_per_mib;   /* submit + polls that returned completions */
+	double empty_per_mib;     /* polls that returned nothing, per MiB */
 	double p50, p99;
 };
 
@@ -244,8 +252,8 @@ engine_tput(const struct target *t, uint64_t size, uint64_t n, bool idle_work, s
 	struct scpp_copy_op ops[SCPP_COPY_BURST_MAX];
 	struct scpp_copy_cpl cpl[SCPP_COPY_BURST_MAX];
 	unsigned int depth = depth_for(size);
-	uint64_t sent = 0, done = 0, api = 0, tick = 0;
-	double t0, cpu0, me0, secs;
+	uint64_t sent = 0, done = 0, api = 0, empty_tsc = 0, empty = 0, tick = 0;
+	double t0, cpu0, me0, secs, mib;
 
 	t0 = now();
 	cpu0 = process_cpu_ns();
@@ -263,18 +271,25 @@ engine_tput(const struct target *t, uint64_t size, uint64_t n, bool idle_work, s
 		if (k > 0)
 			sent += scpp_copy_submit_burst(t->c, ops, k);
 		got = scpp_copy_poll_burst(t->c, cpl, SCPP_COPY_BURST_MAX);
-		api += rte_rdtsc() - c0;
+		c0 = rte_rdtsc() - c0;
+		api += c0;
+		if (got == 0 && k == 0) {
+			empty++;
+			empty_tsc += c0;
+		}
 		check(cpl, got);
 		done += got;
 		if (got == 0 && idle_work)
 			other_work();
 	}
 	secs = now() - t0;
+	mib = (double)(n * size) / (double)MiB;
 	r->gbps = (double)(n * size) / secs / 1e9;
 	r->mops = (double)n / secs / 1e6;
-	r->api_ns_per_mib = (double)api / tsc_per_ns / ((double)(n * size) / (double)MiB);
-	r->other_ns_per_mib = ((process_cpu_ns() - cpu0) - (thread_cpu_ns() - me0)) /
-			      ((double)(n * size) / (double)MiB);
+	r->api_ns_per_mib = (double)api / tsc_per_ns / mib;
+	r->busy_ns_per_mib = (double)(api - empty_tsc) / tsc_per_ns / mib;
+	r->empty_per_mib = (double)empty / mib;
+	r->other_ns_per_mib = ((process_cpu_ns() - cpu0) - (thread_cpu_ns() - me0)) / mib;
 }
 
 static void
@@ -566,8 +581,9 @@ emit_tput(const char *engine, uint64_t size, const struct run *r, bool cpu)
 	printf("{\"engine\":\"%s\",\"size\":%" PRIu64 ",\"mode\":\"tput\",\"depth\":%u,"
 	       "\"gbps\":%.3f,\"mops\":%.3f", engine, size, depth_for(size), r->gbps, r->mops);
 	if (cpu)
-		printf(",\"api_ns_per_mib\":%.0f,\"other_cpu_ns_per_mib\":%.0f", r->api_ns_per_mib,
-		       r->other_ns_per_mib);
+		printf(",\"api_ns_per_mib\":%.0f,\"busy_ns_per_mib\":%.0f,\"empty_polls_per_mib\":%.1f,"
+		       "\"other_cpu_ns_per_mib\":%.0f", r->api_ns_per_mib, r->busy_ns_per_mib,
+		       r->empty_per_mib, r->other_ns_per_mib);
 	printf(",\"reps\":%d,\"mem\":\"%s\"}\n", reps, mem_kind);
 	fflush(stdout);
 }
@@ -595,6 +611,8 @@ med(struct run *rs, int n, struct run *out)
 	M(gbps);
 	M(mops);
 	M(api_ns_per_mib);
+	M(busy_ns_per_mib);
+	M(empty_per_mib);
 	M(other_ns_per_mib);
 	M(p50);
 	M(p99);
@@ -672,10 +690,19 @@ run_local(bool want_memcpy, bool want_dmadev, const uint64_t *sizes, int nsizes)
 			emit_tput("dmadev", size, &d, true);
 			emit_lat("dmadev", size, &d);
 		}
-		if (want_memcpy && want_dmadev)
+		if (want_memcpy && want_dmadev) {
+			double pa[MAX_REPS], pb[MAX_REPS];
+
+			for (int k = 0; k < reps; k++) {
+				pa[k] = dr[k].api_ns_per_mib / mr[k].api_ns_per_mib;
+				pb[k] = dr[k].busy_ns_per_mib / mr[k].busy_ns_per_mib;
+			}
 			printf("{\"ratio\":\"dmadev/memcpy\",\"size\":%" PRIu64 ",\"api_ns_per_mib\":%.3f,"
-			       "\"tput\":%.3f}\n", size, d.api_ns_per_mib / m.api_ns_per_mib,
-			       d.gbps / m.gbps);
+			       "\"tput\":%.3f,\"paired_api_ns_per_mib\":%.3f,"
+			       "\"paired_busy_ns_per_mib\":%.3f}\n", size,
+			       d.api_ns_per_mib / m.api_ns_per_mib, d.gbps / m.gbps, median(pa, reps),
+			       median(pb, reps));
+		}
 	}
 	scpp_copy_free(mt.c);
 	scpp_copy_free(dt.c);
@@ -720,6 +747,14 @@ run_fabric(const char *self, const char *provider, const uint64_t *sizes, int ns
 			raw_lat(&raw, size, LAT_MAX, &rr[k]);
 			engine_lat(&t, size, LAT_MAX, &er[k]);
 		}
+		double pr[MAX_REPS], pl[MAX_REPS];
+
+		/* Paired ratios: rep k of the engine over rep k of raw, run
+		 * back to back, so load that drifts over seconds cancels. */
+		for (int k = 0; k < reps; k++) {
+			pr[k] = er[k].gbps / rr[k].gbps;
+			pl[k] = er[k].p50 / rr[k].p50;
+		}
 		med(rr, reps, &w);
 		med(er, reps, &e);
 		snprintf(name, sizeof(name), "fi_write-%s", provider);
@@ -729,8 +764,9 @@ run_fabric(const char *self, const char *provider, const uint64_t *sizes, int ns
 		emit_tput(name, size, &e, false);
 		emit_lat(name, size, &e);
 		printf("{\"ratio\":\"fabric/fi_write\",\"provider\":\"%s\",\"size\":%" PRIu64
-		       ",\"tput\":%.3f,\"p50\":%.3f}\n", provider, size, e.gbps / w.gbps,
-		       e.p50 / w.p50);
+		       ",\"tput\":%.3f,\"p50\":%.3f,\"paired_tput\":%.3f,\"paired_p50\":%.3f}\n",
+		       provider, size, e.gbps / w.gbps, e.p50 / w.p50, median(pr, reps),
+		       median(pl, reps));
 		fflush(stdout);
 	}
 	raw_close(&raw);
