@@ -344,7 +344,9 @@ struct scpp_copy_config {
 		int gid_index;        /**< GID index (RoCE); -1: none (IB LID) */
 		const struct scpp_copy_verbs_ops *ops; /**< NULL: rdma-core */
 	} verbs;
-	/** Clock for timeouts, in ns; NULL: CLOCK_MONOTONIC. Tests inject. */
+	/** Clock for timeouts, in ns. NULL: CLOCK_MONOTONIC_COARSE when
+	 *  timeout_ns is at least 16 of its ticks (then timeouts fire up to
+	 *  one tick, a few ms, late), else CLOCK_MONOTONIC. Tests inject. */
 	uint64_t (*clock)(void *ctx);
 	void *clock_ctx;      /**< passed to clock */
 	const struct scpp_copy_mem_ops *mem; /**< NULL: scpp_copy_mem_libc */
@@ -355,7 +357,7 @@ struct scpp_copy_config {
 /**
  * Fill @p cfg with defaults: engine "memcpy", ring 1024, 16 regions, 64
  * remotes, max_len 64 MiB, timeout 1 s, fabric provider "tcp" on node
- * 127.0.0.1, verbs port 1 without GID, libc memory, CLOCK_MONOTONIC.
+ * 127.0.0.1, verbs port 1 without GID, libc memory, the default clock.
  */
 void scpp_copy_config_init(struct scpp_copy_config *cfg);
 
