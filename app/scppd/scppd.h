@@ -40,6 +40,7 @@
 
 #include "scpp_common.h"
 #include "scpp_config.h"
+#include "scpp_copy.h"
 #include "scpp_delivery.h"
 #include "scpp_eval.h"
 #include "scpp_net.h"
@@ -179,6 +180,45 @@ struct scppd_staged {
 	struct scpp_eval_prefetch pf;
 };
 
+struct scpp_copy;
+struct scpp_copy_region;
+
+/** Counters of a worker's synchronous copy path (copy.c); worker writes. */
+struct scppd_copy_stats {
+	uint64_t copies;   /**< copies the engine completed for the evaluator */
+	uint64_t bytes;    /**< ... their bytes */
+	uint64_t ns;       /**< ... time from submission to completion (undo copy incl.) */
+	uint64_t failed;   /**< copies the engine failed (the block saw the status) */
+	uint64_t polls;    /**< engine polls while waiting */
+	uint64_t cpu;      /**< copies done on the CPU while a stuck copy was held */
+	uint64_t held;     /**< copies that timed out with their device still on them */
+	uint64_t recovers; /**< recoveries of the remote instance */
+};
+
+/** A worker's copy engines (copy.c). */
+struct scppd_copy {
+	struct scpp_copy *local;               /**< dmadev or memcpy */
+	struct scpp_copy *remote;              /**< fabric or verbs, or NULL */
+	struct scpp_copy_region *local_store;  /**< the shard's arena, local instance */
+	struct scpp_copy_region *local_arena;  /**< the evaluation arena, or NULL */
+	struct scpp_copy_region *remote_store; /**< the shard's arena, remote instance */
+	struct scpp_eval_copier hook;          /**< what the evaluator calls */
+	bool save;                             /**< undo copies by the engine */
+	bool target_progress;                  /**< the remote needs polling for peers */
+	uint8_t nheld;                         /**< pins kept for a stuck copy (0 or 2) */
+	struct {
+		struct scpp_oid e;
+		uint32_t a;
+	} held[2];
+	uint64_t seq;                          /**< user value of the last copy */
+	struct scppd_copy_stats st;
+	/* control path and telemetry */
+	struct scpp_copy_caps local_caps, remote_caps;
+	struct scpp_copy_window win;           /**< the published window */
+	uint8_t desc[SCPP_COPY_WINDOW_LEN];    /**< its descriptor */
+	struct scpp_oid window_oid;            /**< its RmaWindow entity */
+};
+
 /** One worker lcore: everything its loop touches. */
 struct scppd_worker {
 	/* Hot: read every iteration. */
@@ -221,6 +261,7 @@ struct scppd_worker {
 	struct scpp_store *store;
 	uint32_t epoch;
 	bool epoch_from_clock;
+	struct scppd_copy *copy;      /**< copy engines (copy.c) */
 } __rte_cache_aligned;
 
 /** The daemon. One instance (scppd_g), filled on the control thread before
@@ -296,6 +337,23 @@ void scppd_reject(struct scppd_worker *w, const struct scpp_delivery_req *req, i
 /** Answer E_NOT_HERE for @p oid (rate-limited status reply). */
 void scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		    struct scpp_oid oid, const struct scpp_route_result *res);
+
+/* copy.c */
+/** Control thread, after the worker's store and eval context: its engines,
+ *  registrations and RmaWindow; sets w->env.copier. Exits on failure. */
+void scppd_copy_init(struct scppd *d, struct scppd_worker *w);
+/** After the worker stopped. */
+void scppd_copy_free(struct scppd_worker *w);
+/** Register /scpp/copy. */
+int scppd_copy_telemetry_init(void);
+void scppd_copy_tick_slow(struct scppd_worker *w);
+/** Worker loop, every iteration: peers' progress into our window, held pins. */
+static inline void
+scppd_copy_tick(struct scppd_worker *w)
+{
+	if (unlikely(w->copy->remote != NULL || w->copy->nheld > 0))
+		scppd_copy_tick_slow(w);
+}
 
 /* telemetry.c */
 int scppd_telemetry_init(void);

@@ -501,6 +501,7 @@ scppd_worker_main(void *arg)
 		for (i = 0; i < d->nb_ports; i++)
 			work += tx_pace(w, i);
 		scpp_delivery_tick(w->dlv, w->now);
+		scppd_copy_tick(w);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
 		if (work == 0 || w->now - last_drain > d->drain_tsc) {
