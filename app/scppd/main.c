@@ -302,6 +302,9 @@ worker_delivery_init(struct scppd *d, struct scppd_worker *w)
 		.backlog = dc->tx_backlog,
 		.error_rate_source = dc->error_rate_per_source,
 		.error_rate_total = dc->error_rate_total,
+		/* Session responses are sealed on this worker's lane (auth.c). */
+		.seal = scppd_auth_seal,
+		.seal_ctx = w,
 	};
 
 	memcpy(c.cookie_key, d->cookie_key, sizeof(c.cookie_key));
@@ -562,10 +565,12 @@ main(int argc, char **argv)
 	for (i = 0; i < d->nb_workers; i++)
 		worker_delivery_init(d, d->workers[i]);
 	rings_init(d);
+	scppd_auth_init(d);
 	scppd_ports_start(d);
 	scppd_cluster_start(d);
 	if (d->cfg.telemetry.enabled &&
-	    (scppd_telemetry_init() != 0 || scppd_copy_telemetry_init() != 0))
+	    (scppd_telemetry_init() != 0 || scppd_copy_telemetry_init() != 0 ||
+	     scppd_auth_telemetry_init() != 0))
 		SCPPD_LOG(WARNING, "telemetry commands could not be registered");
 
 	memset(&sa, 0, sizeof(sa));
@@ -589,7 +594,9 @@ main(int argc, char **argv)
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		unsigned int origin;
 
-		rte_delay_us_sleep(10 * 1000);
+		/* With sessions, handshakes wait here: a shorter turn. */
+		rte_delay_us_sleep(d->auth != NULL ? 1000 : 10 * 1000);
+		scppd_auth_tick(d);
 		scppd_cluster_tick(d);
 		scpp_route_reclaim(d->routes);
 		if (scpp_schema_pub_service(d->schema_pub, &origin) == 1)
@@ -617,6 +624,7 @@ main(int argc, char **argv)
 			  " blocks executed, %" PRIu64 " cache hits",
 			  rx, tx, sum.executed, hits);
 	}
+	scppd_auth_free(d);
 	scppd_ports_close(d);
 	rings_free(d);
 	scppd_cluster_free(d);

@@ -38,6 +38,7 @@
 #include <rte_log.h>
 #include <rte_rcu_qsbr.h>
 
+#include "scpp_auth.h"
 #include "scpp_common.h"
 #include "scpp_config.h"
 #include "scpp_copy.h"
@@ -130,6 +131,21 @@ struct scppd_stats {
 	uint64_t tx_no_mbuf;      /**< paced bursts put off: mempool empty */
 	uint64_t idle_sleeps;     /**< idle back-off sleeps */
 	uint64_t busy_polls;      /**< loop iterations that found work */
+	/* The session layer (auth.c). Every datagram lib/net delivers goes to
+	 * lib/delivery except those counted here: delivered + auth_handoff_in
+	 * = dgrams + auth_consumed, with auth_consumed the sum of the five
+	 * below it and auth_wrong_lane. */
+	uint64_t auth_handoff_in; /**< raw session datagrams another worker passed here */
+	uint64_t auth_hs;         /**< handshake datagrams passed to the control lcore */
+	uint64_t auth_hs_full;    /**< ... dropped: its ring was full */
+	uint64_t auth_rejected;   /**< session datagrams that failed verification (dropped) */
+	uint64_t auth_close;      /**< CLOSE datagrams (verified; passed to the control lcore) */
+	uint64_t auth_off_drop;   /**< session-layer datagrams while auth.mode is off (dropped) */
+	uint64_t auth_wrong_lane; /**< session datagrams handed to their lane's worker (or
+				   *   dropped: no such lane, ring full) */
+	uint64_t auth_refused;    /**< blocks refused: no session (auth.mode required), or
+				   *   the session closed before the block ran */
+	uint64_t auth_fetch_refused; /**< unauthenticated FETCHes dropped (auth.mode required) */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
 };
@@ -145,7 +161,24 @@ struct scppd_meta {
 	uint32_t msg_off;       /**< message offset in the first segment */
 	uint32_t msg_len;       /**< message bytes (all segments) */
 	uint8_t by_port;        /**< routed by UDP port: the block names no owner */
+	/** auth.c: what else the mbuf is (0: a message as above). */
+	uint8_t auth;
+	uint16_t from;          /**< auth: the worker that received it */
+	struct scpp_net_meta nm; /**< auth: lib/net's metadata of a raw datagram */
 } __rte_aligned(8);
+
+/** scppd_meta.auth: a session datagram for another lane, unverified (raw). */
+#define SCPPD_AUTH_RAW 1
+/** ... a handshake datagram for the control lcore (raw). */
+#define SCPPD_AUTH_HS 2
+/** ... control -> worker: install the session in the mbuf's data. */
+#define SCPPD_AUTH_INSTALL 3
+/** ... control -> worker: close the session whose id is the mbuf's data. */
+#define SCPPD_AUTH_CLOSE 4
+/** ... control -> worker: transmit this frame (port: nm.peer.port). */
+#define SCPPD_AUTH_SEND 5
+/** ... worker -> control: the verified CLOSE of session nm... (id in data). */
+#define SCPPD_AUTH_CLOSED 6
 
 /** One configured DPDK port. */
 struct scppd_port {
@@ -251,6 +284,13 @@ struct scppd_worker {
 	struct scpp_wire_block *stage_blk; /**< SCPPD_BURST decode targets */
 	struct scpp_net_stats net_st;
 	struct scppd_stats stats;
+	/* The session layer (auth.c); auth == NULL when auth.mode is off. */
+	struct scpp_auth_table *auth;
+	struct rte_ring *ctl;         /**< control lcore -> this worker (SP/SC) */
+	uint64_t now_ns;              /**< wall clock (ns since the Unix epoch) of this iteration */
+	uint32_t auth_cursor;         /**< expiry sweep position */
+	uint32_t *sess_ip;            /**< per slot: the address the handshake proved */
+	uint16_t *sess_port;
 	/* below: control path only (and rare schema changes) */
 	struct scpp_schema *own_schema; /**< schema adopted after a runtime
 					 *   change on this shard, or NULL */
@@ -283,6 +323,8 @@ struct scppd {
 	uint64_t start_tsc;
 	bool hugepages;                       /**< EAL runs on hugepages */
 	uint8_t cookie_key[SCPP_DELIVERY_KEY_LEN]; /**< drawn at start, shared by workers */
+	struct scppd_auth *auth;              /**< the session layer's control side (auth.c) */
+	int64_t realtime_off_ns;              /**< wall clock - scppd_clock_ns() at start */
 };
 
 extern struct scppd scppd_g;
@@ -350,6 +392,32 @@ scppd_copy_tick(struct scppd_worker *w)
 	if (unlikely(w->copy->remote != NULL))
 		scppd_copy_tick_slow(w);
 }
+/* auth.c: the session layer (docs/SECURITY.md §12). */
+/** What scppd_auth_rx() did with a datagram. */
+enum scppd_auth_rx {
+	SCPPD_AUTH_PASS,     /**< on to lib/delivery (*sess: req.session bits to add) */
+	SCPPD_AUTH_TAKEN,    /**< the mbuf was passed on (control lcore, another lane) */
+	SCPPD_AUTH_DROPPED,  /**< dropped and counted: the caller frees the mbuf */
+};
+/** Control thread, after the ports and rings: keys, roots, responder, worker tables. */
+void scppd_auth_init(struct scppd *d);
+/** Each control-loop turn: handshakes (within the budget), rotation, sweeps, frees. */
+void scppd_auth_tick(struct scppd *d);
+/** After the workers stopped. */
+void scppd_auth_free(struct scppd *d);
+/** Register /scpp/auth and /scpp/sessions. */
+int scppd_auth_telemetry_init(void);
+/** Worker: a datagram lib/net delivered, before lib/delivery sees it. */
+enum scppd_auth_rx scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m,
+				 const struct scpp_net_meta *nm, uint8_t *sess, bool handed);
+/** Worker, each loop: installs, closes and frames from the control lcore; expiry sweep. */
+unsigned int scppd_auth_poll(struct scppd_worker *w);
+/** Worker, per block before admission: the authority it runs with (NULL: unchecked).
+ *  false: refused (counted; a status reply was queued, rate-limited). */
+bool scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		      const struct scpp_auth_authority **a);
+/** lib/delivery's seal hook: @p ctx is the worker. */
+int scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
 
 /* telemetry.c */
 int scppd_telemetry_init(void);

@@ -42,6 +42,8 @@ static const struct field app_fields[] = {
 	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
 	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(answer_tx_full),
 	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
+	APP(auth_handoff_in), APP(auth_hs), APP(auth_hs_full), APP(auth_rejected), APP(auth_close),
+	APP(auth_off_drop), APP(auth_wrong_lane), APP(auth_refused), APP(auth_fetch_refused),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
 static const struct field net_fields[] = {
@@ -60,7 +62,7 @@ static const struct field dlv_fields[] = {
 	DLV(backlog_full), DLV(tx_aborted),
 	{"tx_pkts", offsetof(struct scpp_delivery_stats, tx_dgrams)},
 	{"tx_bytes", offsetof(struct scpp_delivery_stats, tx_bytes)},
-	DLV(tx_deferred), DLV(tx_direct),
+	DLV(tx_deferred), DLV(tx_direct), DLV(tx_unsealed), DLV(sealed),
 };
 static const char *const notice_name[SCPP_NOTICE_COUNT] = {
 	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",

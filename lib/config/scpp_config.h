@@ -74,8 +74,14 @@ enum scpp_config_hugepages {
 
 /** How clients authenticate ($.auth.mode). */
 enum scpp_config_auth_mode {
-	SCPP_CONFIG_AUTH_NONE, /**< "none": no sessions or MACs (the only mode so far) */
+	SCPP_CONFIG_AUTH_REQUIRED, /**< "required": only session datagrams are served */
+	SCPP_CONFIG_AUTH_OPTIONAL, /**< "optional": sessions are checked; unauthenticated
+				    *   blocks run unchecked under the 3x limit */
+	SCPP_CONFIG_AUTH_OFF,      /**< "off": no sessions; every block runs unchecked */
 };
+
+/** Most roots of trust in $.auth.roots (SCPP_AUTH_ROOTS_MAX, the node's own key aside). */
+#define SCPP_CONFIG_MAX_AUTH_ROOTS 15
 
 /** $.node: who this appliance is. */
 struct scpp_config_node {
@@ -171,6 +177,18 @@ struct scpp_config_schema {
 /** $.auth. */
 struct scpp_config_auth {
 	enum scpp_config_auth_mode mode; /**< authentication mode */
+	char node_key[SCPP_CONFIG_PATH_SIZE];    /**< node key file; "" = state_dir/node.key */
+	unsigned int nb_roots;                   /**< entries used in @c roots */
+	/** Roots of trust: public key files or 64 hex digits (the node key is one too). */
+	char roots[SCPP_CONFIG_MAX_AUTH_ROOTS][SCPP_CONFIG_PATH_SIZE];
+	char revocations[SCPP_CONFIG_PATH_SIZE]; /**< file of revocation entries; "" = none */
+	uint32_t revocation_capacity;            /**< entries the revocation set holds */
+	uint32_t sessions;                       /**< session slots (every worker table) */
+	uint32_t per_principal;                  /**< sessions one principal may hold */
+	uint32_t session_lifetime_s;             /**< longest session */
+	uint32_t cookie_lifetime_s;              /**< FINISH within this of its CHALLENGE */
+	uint32_t epoch_lifetime_s;               /**< epoch key rotation period */
+	uint32_t handshakes_per_s;               /**< handshake messages the control lcore takes */
 };
 
 /** One member of $.log.types. */

@@ -47,6 +47,7 @@
 #include "scpp_wire.h"
 #include "scpp_status.h"
 #include "scpp_store.h"
+#include "scpp_auth.h"
 
 struct scpp_schema;
 struct scpp_schema_pub;
@@ -179,6 +180,17 @@ struct scpp_eval_env {
 	uint64_t schema_version;            /**< version of @p schema in @p pub */
 	/** Copy engine for byte-range copies, or NULL (the evaluator copies). */
 	const struct scpp_eval_copier *copier;
+	/**
+	 * The requesting session's compiled authority (docs/SECURITY.md §4),
+	 * set per block by the caller like @c client_id; NULL runs the block
+	 * unchecked (auth.mode off, or an unauthenticated block in optional
+	 * mode). With it, every command is checked before it runs: a denied
+	 * command fails with EACCES (EPERM when only the schema right is
+	 * missing) and a message naming the missing right, collected by a
+	 * status variable or aborting the block; scans and attribute walks
+	 * see only what the session may read.
+	 */
+	const struct scpp_auth_authority *auth;
 };
 
 /** What happened, for counters and the END record. */

@@ -103,7 +103,9 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_int_equal(c.schema.nb_files, 2);
 	assert_string_equal(c.schema.files[0], "schema/core.json");
 	assert_string_equal(c.schema.files[1], "schema/posix.json");
-	assert_int_equal(c.auth.mode, SCPP_CONFIG_AUTH_NONE);
+	assert_int_equal(c.auth.mode, SCPP_CONFIG_AUTH_REQUIRED);
+	assert_int_equal(c.auth.sessions, 1024);
+	assert_int_equal(c.auth.nb_roots, 0);
 	assert_int_equal(c.log.level, 7);
 	assert_string_equal(scpp_config_log_level_name(c.log.level), "info");
 	assert_int_equal(c.log.nb_types, 0);
@@ -237,7 +239,8 @@ static const char full_json[] =
 	"    {\"prefix\": \"@3.2.5.0.0/64\", \"node\": 2, \"peer\": \"10.1.0.2:7306\"}\n"
 	"  ],\n"
 	"  \"schema\": {\"files\": [\"/etc/scpp/core.json\"]},\n"
-	"  \"auth\": {\"mode\": \"none\"},\n"
+	"  \"auth\": {\"mode\": \"optional\", \"roots\": [\"/etc/scpp/root.key.pub\"],"
+	"             \"sessions\": 64},\n"
 	"  \"log\": {\"level\": \"debug\", \"types\": {\"scp.route\": \"emerg\", \"scp.config\": \"warning\"}},\n"
 	"  \"telemetry\": {\"enabled\": false},\n"
 	"  \"idle\": {\"enabled\": false, \"max_sleep_us\": 1000000},\n"
@@ -549,9 +552,10 @@ static const struct bad_case bad_cases[] = {
 	 "\"scp.route\", found \"route\""},
 	{"{\"log\": {\"types\": {\"scp.route\": \"loud\"}}}", "$.log.types[\"scp.route\"]",
 	 "found \"loud\"", true},
-	{"{\"auth\": {\"mode\": \"session\"}}", "$.auth.mode",
-	 "scppd.json: $.auth.mode: expected \"none\" (the only authentication mode this build has; "
-	 "sessions and grants arrive with the auth module), found \"session\""},
+	{"{\"auth\": {\"mode\": \"none\"}}", "$.auth.mode",
+	 "scppd.json: $.auth.mode: expected one of \"required\", \"optional\", \"off\", "
+	 "found \"none\""},
+	{"{\"auth\": {\"sessions\": 0}}", "$.auth.sessions", "0", true},
 	{"{\"schema\": {\"files\": []}}", "$.schema.files",
 	 "scppd.json: $.schema.files: expected an array of 1..16 strings, found 0 of them"},
 	{"{\"workers\": []}", "$.workers",
