@@ -17,10 +17,11 @@
 
 /* ---- header ---- */
 
+/* Kinds sent to a node: fragmented (BLOCK, FORWARD) or one datagram (FETCH). */
 static inline bool
 client_kind(uint8_t kind)
 {
-	return kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH;
+	return kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH || kind == SCPP_WIRE_FORWARD;
 }
 
 /*
@@ -32,12 +33,16 @@ client_kind(uint8_t kind)
 static int
 hdr_check(const struct scpp_wire_hdr *h)
 {
-	if (h->kind < SCPP_WIRE_BLOCK || h->kind > SCPP_WIRE_NOTICE)
+	if (h->kind < SCPP_WIRE_BLOCK || h->kind > SCPP_WIRE_FORWARD)
 		return -SCPP_E_BAD_KIND;
 	if ((h->flags & ~(SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE)) != 0 ||
 	    h->tag_len > SCPP_WIRE_TAG_MAX)
 		return -SCPP_E_BAD_FLAGS;
 	if (client_kind(h->kind)) {
+		/* A FORWARD carries its client's cookie inside (scpp_wire_fwd):
+		 * the forwarding node proves nothing of its own. */
+		if (h->kind == SCPP_WIRE_FORWARD && (h->flags & SCPP_WIRE_F_COOKIE))
+			return -SCPP_E_BAD_FLAGS;
 		if (h->kind == SCPP_WIRE_FETCH ? h->frag_count != 1 :
 		    (h->frag_count == 0 || h->frag_count > SCPP_WIRE_FRAGS_MAX))
 			return -SCPP_E_BAD_FRAGMENT;
