@@ -392,6 +392,8 @@ routes_init(struct scppd *d, const char *cfg_name)
 		rte_exit(EXIT_FAILURE, "scppd: route table: %s\n", rte_strerror(rte_errno));
 	/* The local shards' /64s and the other nodes' prefixes, from the
 	 * static map (with etcd: this node alone until the agent's first). */
+	if (scppd_forward_init(d) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: cluster: out of memory for forwarding counters\n");
 	scppd_cluster_init(d, cfg_name, NULL);
 }
 
@@ -628,6 +630,7 @@ main(int argc, char **argv)
 	scppd_ports_close(d);
 	rings_free(d);
 	scppd_cluster_free(d);
+	scppd_forward_free(); /* after the map: telemetry finds none first */
 	scpp_route_free(d->routes);
 	rte_free(d->qsbr);
 	for (i = 0; i < d->nb_workers; i++)
