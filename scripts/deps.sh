@@ -11,6 +11,7 @@ pkgs=(
 	libcjson-dev libcmocka-dev libsodium-dev libibverbs-dev librdmacm-dev
 	libfabric-dev libfuse3-dev fuse3 libedit-dev
 	clang libclang-rt-14-dev iproute2 redis-server gnuplot-nox valgrind
+	libcurl4-openssl-dev etcd-server etcd-client
 )
 
 missing=()

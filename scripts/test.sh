@@ -35,7 +35,7 @@ run_suites() {
 	total_fail=$((total_fail + ${fail:-0}))
 	total_skip=$((total_skip + ${skip:-0}))
 	[ "$rc" -eq 0 ] || status=1
-	echo "$dir: ${ok:-0} passed, ${fail:-0} failed, ${skip:-0} skipped (${iskip} integration)"
+	echo "$dir: ${ok:-0} passed, ${fail:-0} failed, ${skip:-0} skipped (${iskip} of them integration tests)"
 	if [ "${CI:-}" = "true" ] && [ "${iskip:-0}" -ne 0 ]; then
 		echo "$dir: $iskip integration tests skipped under CI=true: failing"
 		status=1

@@ -64,4 +64,7 @@ int scpp_cli_decode(struct scpp_cli *cli, int argc, char **argv);
 /** `scpp key ...` / `scpp grant ...` (auth_cli.c); argv[0] is "key" or "grant". */
 int scpp_cli_auth(int argc, char **argv);
 
+/** `scpp cluster [OPTIONS]` (cluster_cli.c): @p argv[0] is "cluster". @return An exit code. */
+int scpp_cli_cluster(int argc, char **argv);
+
 #endif /* CLI_H */

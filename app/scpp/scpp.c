@@ -38,6 +38,7 @@ usage(FILE *out)
 "                                                given in hex ('-': stdin) (offline)\n"
 "       scpp key gen|show ...                    Ed25519 keys (offline; 'scpp key --help')\n"
 "       scpp grant issue|show ...                delegated grants (offline; 'scpp grant --help')\n"
+"       scpp cluster [--json] [...]              the cluster map ('scpp cluster --help')\n"
 "\n"
 "Blocks are written in the text form of docs/LANGUAGE.md: one command per\n"
 "line or per ';', e.g.  scpp exec 'get @0.1.0.1.2a name %n'\n"
@@ -508,6 +509,9 @@ main(int argc, char **argv)
 	/* key/grant have their own options (auth_cli.c). */
 	if (argc > 1 && (strcmp(argv[1], "key") == 0 || strcmp(argv[1], "grant") == 0))
 		return scpp_cli_auth(argc - 1, argv + 1);
+	/* `scpp cluster` has options of its own (cluster_cli.c). */
+	if (argc >= 2 && strcmp(argv[1], "cluster") == 0)
+		return scpp_cli_cluster(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
 	scpp_client_config_init(&cli.cfg);
 	env = getenv(SCPP_CLIENT_ENV_SERVER);

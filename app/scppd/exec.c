@@ -21,10 +21,11 @@
 #include "scppd.h"
 
 /* A reply made of one status: empty COLUMNS, STATUS, END(aborted).
- * @offset: a decode error's byte offset (a status field), or -1. */
-static SCPP_COLD __attribute__((format(printf, 6, 0))) void
+ * @offset: a decode error's byte offset (a status field), or -1.
+ * @owner: E_NOT_HERE's owning shard (a status field), or nil. */
+static SCPP_COLD __attribute__((format(printf, 7, 0))) void
 status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, int64_t offset,
-	      int code, const char *component, const char *fmt, va_list ap)
+	      struct scpp_oid owner, int code, const char *component, const char *fmt, va_list ap)
 {
 	struct scpp_wire_reply_writer wr;
 	struct scpp_status st;
@@ -39,6 +40,7 @@ status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, int64
 	st.block_id = req->block_id;
 	st.client = req->client_id;
 	st.offset = offset;
+	st.owner = owner;
 	soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
 	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
 	scpp_wire_reply_writer_init(&wr, buf, cap);
@@ -55,7 +57,7 @@ status_reply(struct scppd_worker *w, const struct scpp_delivery_req *req, int co
 	va_list ap;
 
 	va_start(ap, fmt);
-	status_replyv(w, req, -1, code, component, fmt, ap);
+	status_replyv(w, req, -1, SCPP_OID_NIL, code, component, fmt, ap);
 	va_end(ap);
 }
 
@@ -66,7 +68,18 @@ status_reply_at(struct scppd_worker *w, const struct scpp_delivery_req *req, int
 	va_list ap;
 
 	va_start(ap, fmt);
-	status_replyv(w, req, offset, code, component, fmt, ap);
+	status_replyv(w, req, offset, SCPP_OID_NIL, code, component, fmt, ap);
+	va_end(ap);
+}
+
+static SCPP_COLD __attribute__((format(printf, 4, 5))) void
+status_reply_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		      struct scpp_oid owner, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, req, -1, owner, -SCPP_E_NOT_HERE, "route", fmt, ap);
 	va_end(ap);
 }
 
@@ -89,32 +102,18 @@ void
 scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req, struct scpp_oid oid,
 	       const struct scpp_route_result *res)
 {
-	const struct scpp_config *cfg = &scppd_g.cfg;
-	char o[SCPP_OID_STR_MAX];
-	unsigned int i;
+	char o[SCPP_OID_STR_MAX], msg[SCPP_STATUS_MSG_MAX];
+	struct scpp_oid owner;
 
 	scpp_counter_add(&w->stats.not_here, 1);
+	scppd_cluster_not_here_count(w, res);
 	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
 		return;
 	scpp_oid_format(o, sizeof(o), oid);
-	if (!res->found || res->node == cfg->node.id) {
-		status_reply(w, req, -SCPP_E_NOT_HERE, "route",
-			     "no route for %s: not a shard of node %u and no configured route "
-			     "covers it", o, cfg->node.id);
-		return;
-	}
-	for (i = 0; i < cfg->nb_routes; i++) {
-		const struct scpp_config_route *r = &cfg->routes[i];
-
-		if (r->node != res->node)
-			continue;
-		status_reply(w, req, -SCPP_E_NOT_HERE, "route",
-			     "%s is owned by node %u; send the block to its peer %u.%u.%u.%u:%u", o,
-			     r->node, r->peer_ipv4 >> 24, (r->peer_ipv4 >> 16) & 0xff,
-			     (r->peer_ipv4 >> 8) & 0xff, r->peer_ipv4 & 0xff, r->peer_port);
-		return;
-	}
-	status_reply(w, req, -SCPP_E_NOT_HERE, "route", "%s is owned by node %u", o, res->node);
+	/* The owner's name, address and base port from the cluster map, and
+	 * its shard's /64 in the status's owner field. */
+	owner = scppd_cluster_not_here_msg(o, res, msg, sizeof(msg));
+	status_reply_not_here(w, req, owner, "%s", msg);
 }
 
 void

@@ -7,14 +7,16 @@
  * Start-up order matters and is all on the main lcore (the control
  * thread): configuration -> EAL -> log types -> cookie key (random) ->
  * dictionary and schema (loaded once) -> per worker: epoch, store shard
- * (materialised schema), eval context -> routes (RCU table; local shard
- * /64s and the configured remote prefixes) -> ports and queues (effective
- * MTUs, lib/net's port table) -> per worker: lib/delivery state (sized by
- * those MTUs) -> hand-off rings -> ports started -> telemetry -> workers
- * launched. Nothing a worker reads changes after the
- * launch except the stop flag. Shutdown reverses it: stop flag (signal),
- * workers drain and return, ports stop and close, memory freed, EAL
- * cleanup, exit 0.
+ * (materialised schema), eval context -> routes (RCU table, filled from the
+ * static cluster map: local shard /64s and other nodes' prefixes) -> ports
+ * and queues (effective MTUs, lib/net's port table) -> per worker:
+ * lib/delivery state (sized by those MTUs) -> hand-off rings -> ports
+ * started -> cluster (this node's MAC; with etcd, the agent thread and a
+ * bounded wait for its first map) -> telemetry -> workers launched. After
+ * the launch, workers see only the stop flag and what the control loop
+ * publishes with RCU (route snapshots and cluster maps, cluster.c).
+ * Shutdown reverses it: stop flag (signal), the lease revoked, workers
+ * drain and return, ports stop and close, memory freed, EAL cleanup, exit 0.
  */
 
 #include <errno.h>
@@ -35,6 +37,7 @@
 #include <rte_malloc.h>
 #include <rte_version.h>
 
+#include "scpp_cluster.h"
 #include "scppd.h"
 
 struct scppd scppd_g;
@@ -368,41 +371,21 @@ rings_free(struct scppd *d)
 }
 
 static void
-routes_init(struct scppd *d)
+routes_init(struct scppd *d, const char *cfg_name)
 {
-	const struct scpp_config *cfg = &d->cfg;
 	size_t sz = rte_rcu_qsbr_get_memsize(d->nb_workers);
-	unsigned int i;
-	int rc;
 
 	d->qsbr = rte_zmalloc("scppd_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (d->qsbr == NULL || rte_rcu_qsbr_init(d->qsbr, d->nb_workers) != 0)
 		rte_exit(EXIT_FAILURE, "scppd: RCU QSBR for %u workers failed\n", d->nb_workers);
-	d->routes = scpp_route_create(d->nb_workers + cfg->nb_routes + 16, d->qsbr);
+	/* Room for the largest cluster map: its routes replace the table's
+	 * whole content at every change (cluster.c). */
+	d->routes = scpp_route_create(SCPP_CLUSTER_MAX_ROUTES, d->qsbr);
 	if (d->routes == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: route table: %s\n", rte_strerror(rte_errno));
-	for (i = 0; i < d->nb_workers; i++) {
-		struct scpp_oid_prefix p = scpp_oid_shard_prefix(cfg->node.locale, cfg->node.id,
-								 d->workers[i]->shard);
-
-		rc = scpp_route_add(d->routes, &p, cfg->node.id, d->workers[i]->shard);
-		if (rc != 0)
-			rte_exit(EXIT_FAILURE, "scppd: route for shard %u: %s\n",
-				 d->workers[i]->shard, strerror(-rc));
-	}
-	for (i = 0; i < cfg->nb_routes; i++) {
-		const struct scpp_config_route *r = &cfg->routes[i];
-
-		rc = scpp_route_add(d->routes, &r->prefix, r->node, 0);
-		if (rc != 0) {
-			char pfx[SCPP_OID_STR_MAX + 8];
-
-			scpp_oid_prefix_format(pfx, sizeof(pfx), &r->prefix);
-			rte_exit(EXIT_FAILURE, "scppd: route %s: %s\n", pfx, strerror(-rc));
-		}
-	}
-	SCPPD_LOG(INFO, "routes: %u local shard prefixes, %u remote", d->nb_workers,
-		  cfg->nb_routes);
+	/* The local shards' /64s and the other nodes' prefixes, from the
+	 * static map (with etcd: this node alone until the agent's first). */
+	scppd_cluster_init(d, cfg_name, NULL);
 }
 
 static void
@@ -486,7 +469,8 @@ main(int argc, char **argv)
 			config_path = optarg;
 			break;
 		case 'k':
-			if (load_config(optarg, &d->cfg) != 0 || check_schema(&d->cfg) != 0)
+			if (load_config(optarg, &d->cfg) != 0 || check_schema(&d->cfg) != 0 ||
+			    scppd_cluster_check(&d->cfg, optarg) != 0)
 				return 1;
 			printf("ok\n");
 			scpp_config_free(&d->cfg);
@@ -567,12 +551,13 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "scppd: schema publisher: %s\n", strerror(errno));
 	for (i = 0; i < d->nb_workers; i++)
 		worker_init(d, i);
-	routes_init(d);
+	routes_init(d, config_path != NULL ? config_path : "(built-in default)");
 	scppd_ports_init(d);
 	for (i = 0; i < d->nb_workers; i++)
 		worker_delivery_init(d, d->workers[i]);
 	rings_init(d);
 	scppd_ports_start(d);
+	scppd_cluster_start(d);
 	if (d->cfg.telemetry.enabled && scppd_telemetry_init() != 0)
 		SCPPD_LOG(WARNING, "telemetry commands could not be registered");
 
@@ -590,20 +575,22 @@ main(int argc, char **argv)
 	}
 	SCPPD_LOG(INFO, "ready: UDP %u (any shard), %u..%u (shards); telemetry %s", d->base_port,
 		  d->base_port + 1, d->base_port + d->nb_workers,
-		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health"
-					   : "off");
-	/* The control loop: reclaim route snapshots, publish schema
-	 * changes, wait for a signal. */
+		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health "
+					     "/scpp/cluster" : "off");
+	/* The control loop: reclaim route snapshots, publish schema changes
+	 * and cluster maps, wait for a signal. */
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		unsigned int origin;
 
 		rte_delay_us_sleep(10 * 1000);
+		scppd_cluster_tick(d);
 		scpp_route_reclaim(d->routes);
 		if (scpp_schema_pub_service(d->schema_pub, &origin) == 1)
 			SCPPD_LOG(INFO, "schema version %" PRIu64 " (a change made on shard %u) "
 				  "published to every shard", scpp_schema_pub_version(d->schema_pub),
 				  d->workers[origin]->shard);
 	}
+	scppd_cluster_leave(d);
 	SCPPD_LOG(INFO, "stopping: waiting for workers");
 	rte_eal_mp_wait_lcore();
 	{
@@ -625,6 +612,7 @@ main(int argc, char **argv)
 	}
 	scppd_ports_close(d);
 	rings_free(d);
+	scppd_cluster_free(d);
 	scpp_route_free(d->routes);
 	rte_free(d->qsbr);
 	for (i = 0; i < d->nb_workers; i++)

@@ -23,7 +23,8 @@
  * arguments from the config), port.c (ports, mempools, MTU, rte_flow),
  * worker.c (the poll loop: rx, routing, hand-offs, paced tx), exec.c (one
  * block or FETCH on its owner: admission, evaluation, status replies),
- * telemetry.c (/scpp/... commands).
+ * telemetry.c (/scpp/... commands), cluster.c (the cluster map: static or
+ * from lib/cluster's etcd agent, published to workers with RCU).
  */
 
 #include <stdbool.h>
@@ -264,5 +265,35 @@ void scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req,
 /* telemetry.c */
 int scppd_telemetry_init(void);
 void scppd_stats_sum(struct scppd_stats *sum);
+
+/* cluster.c: the cluster map (control thread unless said otherwise). */
+/** --check-config: build the static map; print the error. 0 or -errno. */
+int scppd_cluster_check(const struct scpp_config *cfg, const char *name);
+/** Publish the static (or start-up) map; @p mac: the cluster port's, or NULL. */
+void scppd_cluster_init(struct scppd *d, const char *cfg_name, const uint8_t *mac);
+/** After the ports: this node's MAC in its entry; with etcd, start the agent and wait
+ *  (bounded) for the first map. Exits on a node-id conflict. */
+void scppd_cluster_start(struct scppd *d);
+/** Each control-loop turn: publish the agent's new map, log its events, reclaim. */
+void scppd_cluster_tick(struct scppd *d);
+/** On stop, before the workers drain: leave etcd (revoke the lease). */
+void scppd_cluster_leave(struct scppd *d);
+/** After the workers stopped: free the maps and counters. */
+void scppd_cluster_free(struct scppd *d);
+/** Worker, E_NOT_HERE path: count it against the owning peer. */
+void scppd_cluster_not_here_count(const struct scppd_worker *w,
+				  const struct scpp_route_result *res);
+/** Worker, E_NOT_HERE path (after the rate limit): the status message for @p oid;
+ *  returns the owning shard's /64 OID (the status's owner field), nil if none. */
+struct scpp_oid scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res,
+					   char *buf, size_t size);
+/** Telemetry: serialise with map publication around reading the route table.
+ *  @return 0 (locked), or -ENODEV when shutting down (not locked). */
+int scppd_cluster_lock(void);
+void scppd_cluster_unlock(void);
+/** Telemetry, under the lock: one /scpp/routes line for a route of another node. */
+void scppd_cluster_route_line(const struct scpp_route_entry *e, char *line, size_t size);
+/** Register /scpp/cluster. */
+int scppd_cluster_telemetry_init(void);
 
 #endif /* SCPPD_H */

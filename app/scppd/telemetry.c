@@ -4,8 +4,8 @@
  * with the workers: counters are read with relaxed loads (per-worker
  * counters, summed here), store figures through scpp_store_stats_get()
  * (documented as safe from any thread), and the route table only through
- * scpp_route_foreach(), which is safe because routes change only before
- * the workers start.
+ * scpp_route_foreach() under the cluster lock, which map publication
+ * (cluster.c) also holds.
  *
  *   /scpp/stats[,W]  counters summed over workers (or worker W only):
  *                    lib/net's, lib/delivery's and the daemon's, frame drops
@@ -15,6 +15,7 @@
  *                    held replies, client windows, reassembly and backlog
  *   /scpp/routes     the OID-prefix routing table
  *   /scpp/health     one-look status: up, uptime, node, workers, links
+ *   /scpp/cluster    the cluster map and the etcd agent (cluster.c)
  */
 
 #include <stdio.h>
@@ -331,22 +332,13 @@ route_cb(const struct scpp_route_entry *e, void *arg)
 {
 	struct rte_tel_data *a = arg;
 	char pfx[SCPP_OID_STR_MAX + 8], line[RTE_TEL_MAX_STRING_LEN];
-	unsigned int i;
 
-	scpp_oid_prefix_format(pfx, sizeof(pfx), &e->prefix);
 	if (e->node == scppd_g.cfg.node.id) {
+		scpp_oid_prefix_format(pfx, sizeof(pfx), &e->prefix);
 		snprintf(line, sizeof(line), "%s local shard %u (worker %u)", pfx, e->core,
 			 scppd_g.shard_worker[e->core]);
 	} else {
-		const struct scpp_config_route *r = NULL;
-
-		for (i = 0; i < scppd_g.cfg.nb_routes; i++)
-			if (scppd_g.cfg.routes[i].node == e->node)
-				r = &scppd_g.cfg.routes[i];
-		snprintf(line, sizeof(line), "%s node %u peer %u.%u.%u.%u:%u", pfx, e->node,
-			 r ? r->peer_ipv4 >> 24 : 0, r ? (r->peer_ipv4 >> 16) & 0xff : 0,
-			 r ? (r->peer_ipv4 >> 8) & 0xff : 0, r ? r->peer_ipv4 & 0xff : 0,
-			 r ? r->peer_port : 0);
+		scppd_cluster_route_line(e, line, sizeof(line));
 	}
 	return rte_tel_data_add_array_string(a, line) == 0 ? 0 : 1;
 }
@@ -356,7 +348,10 @@ cmd_routes(const char *cmd __rte_unused, const char *params __rte_unused,
 	   struct rte_tel_data *d)
 {
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	if (scppd_cluster_lock() != 0)
+		return -ENODEV;
 	scpp_route_foreach(scppd_g.routes, route_cb, d);
+	scppd_cluster_unlock();
 	return 0;
 }
 
@@ -429,5 +424,6 @@ scppd_telemetry_init(void)
 					 "OID-prefix routing table. No parameters");
 	rc |= rte_telemetry_register_cmd("/scpp/health", cmd_health,
 					 "scppd status, uptime, links. No parameters");
+	rc |= scppd_cluster_telemetry_init();
 	return rc != 0 ? -EINVAL : 0;
 }

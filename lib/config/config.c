@@ -213,6 +213,8 @@ static const struct field root_fields[] = {
 	{.key = "routes", .type = T_HEAP_LIST, .off = offsetof(struct scpp_config, routes),
 	 .aux = offsetof(struct scpp_config, nb_routes), .min = 0, .max = SCPP_CONFIG_MAX_ROUTES,
 	 .esize = sizeof(struct scpp_config_route), .sec = &route_sec},
+	{.key = "cluster", .type = T_SECTION, .off = offsetof(struct scpp_config, cluster),
+	 .sec = &config_cluster_sec},
 	F_SEC("schema", schema, schema_sec),
 	F_SEC("auth", auth, auth_sec),
 	F_SEC("log", log, log_sec),
@@ -301,6 +303,7 @@ scpp_config_defaults(struct scpp_config *cfg)
 	cfg->telemetry.enabled = true;
 	cfg->idle.enabled = true;
 	cfg->idle.max_sleep_us = 100;
+	config_cluster_defaults(&cfg->cluster);
 }
 
 void
@@ -311,16 +314,12 @@ scpp_config_free(struct scpp_config *cfg)
 	free(cfg->routes);
 	cfg->routes = NULL;
 	cfg->nb_routes = 0;
+	free(cfg->cluster.nodes);
+	cfg->cluster.nodes = NULL;
+	cfg->cluster.nb_nodes = 0;
 }
 
 /* ---- errors ------------------------------------------------------------ */
-
-struct ctx {
-	const char *name;
-	struct scpp_config_error *err;
-	char path[128];
-	int rc; /* first error, or 0 */
-};
 
 static void
 set_msg(struct ctx *c, const char *fmt, va_list ap)
@@ -351,8 +350,8 @@ fail(struct ctx *c, const char *fmt, ...)
 }
 
 /* Report an error at a path given in printf form (cross-key checks). */
-static int __attribute__((format(printf, 3, 4)))
-fail_at(struct ctx *c, const char *path, const char *fmt, ...)
+int
+config_fail_at(struct ctx *c, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -365,6 +364,7 @@ fail_at(struct ctx *c, const char *path, const char *fmt, ...)
 	}
 	return -EINVAL;
 }
+#define fail_at config_fail_at
 
 static size_t
 path_push_key(struct ctx *c, const char *key)
@@ -584,6 +584,37 @@ devargs_ok(const char *s)
 	return *s == '\0';
 }
 
+/* "http://HOST:PORT": HOST a name of [A-Za-z0-9.-] (1..253) or an IPv4
+ * address, PORT 1..65535; TLS and paths are not supported (docs/CONFIG.md). */
+static bool
+url_ok(const char *s)
+{
+	const char *h, *colon;
+	unsigned int port;
+	size_t hl;
+
+	if (strncmp(s, "http://", 7) != 0)
+		return false;
+	h = s + 7;
+	colon = strchr(h, ':');
+	if (colon == NULL)
+		return false;
+	hl = (size_t)(colon - h);
+	if (hl == 0 || hl > 253 || h[0] == '.' || h[0] == '-' ||
+	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != hl)
+		return false;
+	return uint_scan(colon + 1, UINT16_MAX, &port);
+}
+
+static bool
+key_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 2 && s[0] == '/' && s[n - 1] == '/' && strstr(s, "//") == NULL &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") == n;
+}
+
 static void
 store_uint(void *p, uint8_t size, uint64_t v)
 {
@@ -649,6 +680,15 @@ str_expect(const struct field *f, char *buf, size_t size)
 			 "(a device name, then \",key=value\" options; at most %" PRIu64
 			 " characters)", f->max);
 		break;
+	case CS_URL:
+		snprintf(buf, size, "an http URL like \"http://198.18.1.1:2379\" (a host name or "
+			 "IPv4 address and a port, nothing after it)");
+		break;
+	case CS_KEY:
+		snprintf(buf, size, "a key prefix of %" PRIu64 "..%" PRIu64 " characters like "
+			 "\"/scpp/prod/\" (starting and ending with '/', of letters, digits, '.', "
+			 "'_', '-' and '/', no \"//\")", f->min, f->max);
+		break;
 	default:
 		snprintf(buf, size, "a string of %" PRIu64 "..%" PRIu64
 			 " characters without control characters", f->min, f->max);
@@ -671,6 +711,10 @@ parse_str(struct ctx *c, const struct field *f, const cJSON *v, char *dst)
 			ok = name_ok(s);
 		else if (ok && f->cs == CS_DEVARGS)
 			ok = devargs_ok(s);
+		else if (ok && f->cs == CS_URL)
+			ok = url_ok(s);
+		else if (ok && f->cs == CS_KEY)
+			ok = key_ok(s);
 		else if (ok)
 			ok = text_ok(s);
 		if (ok) {
@@ -738,6 +782,96 @@ parse_peer(struct ctx *c, const cJSON *v, uint32_t *addr, uint16_t *port)
 	}
 	return fail(c, "expected an IPv4 address and UDP port like \"198.18.0.3:7300\", found %s",
 		    FOUND(v));
+}
+
+static int
+parse_ipv4(struct ctx *c, const cJSON *v, uint32_t *addr)
+{
+	char found_buf[80];
+	size_t n;
+
+	if (cJSON_IsString(v)) {
+		n = ipv4_scan(v->valuestring, addr);
+		if (n > 0 && v->valuestring[n] == '\0' && *addr != 0)
+			return 0;
+	}
+	return fail(c, "expected an IPv4 address like \"198.18.0.3\", found %s", FOUND(v));
+}
+
+static int
+hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int
+parse_mac_opt(struct ctx *c, const cJSON *v, uint8_t *mac, bool *has)
+{
+	char found_buf[80];
+
+	if (cJSON_IsNull(v)) {
+		*has = false;
+		memset(mac, 0, 6);
+		return 0;
+	}
+	if (cJSON_IsString(v) && strlen(v->valuestring) == 17) {
+		const char *t = v->valuestring;
+		uint8_t m[6];
+		bool ok = true;
+
+		for (int i = 0; i < 6 && ok; i++) {
+			int h = hex_digit(t[3 * i]), l = hex_digit(t[3 * i + 1]);
+
+			ok = h >= 0 && l >= 0 && (i == 5 || t[3 * i + 2] == ':');
+			if (ok)
+				m[i] = (uint8_t)(h << 4 | l);
+		}
+		/* A unicast address: the group bit of the first octet clear,
+		 * and not all zero. */
+		if (ok && (m[0] & 1) == 0 && (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) != 0) {
+			memcpy(mac, m, 6);
+			*has = true;
+			return 0;
+		}
+	}
+	return fail(c, "expected a unicast MAC address like \"02:00:00:00:00:01\" or null, "
+		    "found %s", FOUND(v));
+}
+
+static int
+parse_uint_list(struct ctx *c, const struct field *f, const cJSON *v, void *dst,
+		unsigned int *count)
+{
+	struct field item = *f;
+	char found_buf[80];
+	const cJSON *e;
+	int n, i = 0;
+
+	if (!cJSON_IsArray(v))
+		return fail(c, "expected an array of integers in %" PRIu64 "..%" PRIu64 ", found %s",
+			    f->min, f->max, FOUND(v));
+	n = cJSON_GetArraySize(v);
+	if ((uint32_t)n < f->items_min || (uint32_t)n > f->items_max)
+		return fail(c, "expected an array of %u..%u integers, found %d of them",
+			    f->items_min, f->items_max, n);
+	item.pow2 = false;
+	cJSON_ArrayForEach(e, v) {
+		size_t mark = path_push_index(c, i);
+		int rc = parse_uint(c, &item, e, (char *)dst + (size_t)i * f->size);
+
+		if (rc < 0)
+			return rc;
+		path_pop(c, mark);
+		i++;
+	}
+	*count = (unsigned int)n;
+	return 0;
 }
 
 static int
@@ -843,6 +977,12 @@ parse_log_types(struct ctx *c, const struct field *f, const cJSON *v, struct scp
 
 static int parse_object(struct ctx *c, const struct section *s, const cJSON *obj, void *base);
 
+int
+config_parse_object(struct ctx *c, const struct section *s, const void *obj, void *base)
+{
+	return parse_object(c, s, obj, base);
+}
+
 static int
 parse_list(struct ctx *c, const struct field *f, const cJSON *v, void *base)
 {
@@ -914,6 +1054,12 @@ parse_field(struct ctx *c, const struct field *f, const cJSON *v, void *base)
 		return parse_peer(c, v, (uint32_t *)dst, (uint16_t *)((char *)base + f->aux));
 	case T_OID_PREFIX:
 		return parse_oid_prefix(c, v, (struct scpp_oid_prefix *)dst);
+	case T_IPV4:
+		return parse_ipv4(c, v, (uint32_t *)dst);
+	case T_MAC_OPT:
+		return parse_mac_opt(c, v, (uint8_t *)dst, (bool *)((char *)base + f->aux));
+	case T_UINT_LIST:
+		return parse_uint_list(c, f, v, dst, (unsigned int *)((char *)base + f->aux));
 	case T_STR_LIST:
 		return parse_str_list(c, f, v, dst, (unsigned int *)((char *)base + f->aux));
 	case T_LOG_TYPES:
@@ -968,6 +1114,12 @@ parse_object(struct ctx *c, const struct section *s, const cJSON *obj, void *bas
 			case T_IPV4_PREFIX: what = "an IPv4 address with prefix length like \"198.18.0.2/24\""; break;
 			case T_PEER: what = "an IPv4 address and UDP port like \"198.18.0.3:7300\""; break;
 			case T_OID_PREFIX: what = "an OID prefix like \"@0.2.0.0.0/48\""; break;
+			case T_IPV4: what = "an IPv4 address like \"198.18.0.3\""; break;
+			case T_UINT_LIST:
+				snprintf(exp, sizeof(exp), "an array of %u..%u integers in %" PRIu64
+					 "..%" PRIu64, f->items_min, f->items_max, f->min, f->max);
+				what = exp;
+				break;
 			default:
 				snprintf(exp, sizeof(exp), "an integer in %" PRIu64 "..%" PRIu64, f->min, f->max);
 				what = exp;
@@ -1160,6 +1312,8 @@ validate(struct ctx *c, const struct scpp_config *cfg)
 		rc = validate_delivery(c, cfg);
 	if (rc == 0)
 		rc = validate_routes(c, cfg);
+	if (rc == 0)
+		rc = config_validate_cluster(c, cfg);
 	return rc;
 }
 
@@ -1231,8 +1385,8 @@ unterminated(const char *s, size_t len, size_t *open_at)
 	return false;
 }
 
-static int
-syntax_error(struct ctx *c, const char *json, size_t len, size_t off, const char *extra)
+int
+config_syntax_error(struct ctx *c, const char *json, size_t len, size_t off, const char *extra)
 {
 	struct scpp_config_error *e = c->err;
 	unsigned int line, col, oline, ocol;
@@ -1316,14 +1470,14 @@ scpp_config_load_string(const char *json, size_t len, const char *name,
 		/* cJSON fails the same way when its allocations do; assume
 		 * the text is at fault, which is far more likely. */
 		off = end != NULL ? (size_t)(end - json) : 0;
-		syntax_error(&c, json, len, off, NULL);
+		config_syntax_error(&c, json, len, off, NULL);
 		goto out;
 	}
 	off = (size_t)(end - json);
 	while (off < len && strchr(" \t\r\n", json[off]) != NULL && json[off] != '\0')
 		off++;
 	if (off < len) {
-		syntax_error(&c, json, len, off, "expected the end of input after the top-level value");
+		config_syntax_error(&c, json, len, off, "expected the end of input after the top-level value");
 		goto out_delete;
 	}
 	if (parse_object(&c, &config_root, root, cfg) == 0)
@@ -1331,6 +1485,7 @@ scpp_config_load_string(const char *json, size_t len, const char *name,
 	if (c.rc == 0) {
 		*out = *cfg;
 		cfg->routes = NULL; /* now owned by *out */
+		cfg->cluster.nodes = NULL;
 	}
 
 out_delete:

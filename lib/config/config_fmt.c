@@ -85,6 +85,19 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"    \"error_rate_total\": 2000\n"
 	"  },\n"
 	"  \"routes\": [],\n"
+	"  \"cluster\": {\n"
+	"    \"source\": \"static\",\n"
+	"    \"port\": 0,\n"
+	"    \"nodes\": [],\n"
+	"    \"etcd\": {\n"
+	"      \"endpoints\": [\"http://127.0.0.1:2379\"],\n"
+	"      \"prefix\": \"/scpp/default/\",\n"
+	"      \"lease_ttl_s\": 10,\n"
+	"      \"poll_ms\": 500,\n"
+	"      \"timeout_ms\": 1000,\n"
+	"      \"start_wait_ms\": 5000\n"
+	"    }\n"
+	"  },\n"
 	"  \"schema\": {\n"
 	"    \"files\": [\"schema/core.json\", \"schema/posix.json\"]\n"
 	"  },\n"
@@ -149,6 +162,13 @@ config_ipv4_format(char *buf, uint32_t a)
 	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
 
+void
+config_mac_format(char *buf, const uint8_t mac[6])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
 static uint64_t
 load_uint(const void *p, uint8_t size)
 {
@@ -211,7 +231,7 @@ print_field(FILE *f, const struct field *fl, const void *base, int indent)
 {
 	const char *v = (const char *)base + fl->off;
 	const char *aux = (const char *)base + fl->aux;
-	char a[16], p[SCPP_OID_STR_MAX];
+	char a[18], p[SCPP_OID_STR_MAX];
 
 	switch (fl->type) {
 	case T_BOOL:
@@ -256,6 +276,25 @@ print_field(FILE *f, const struct field *fl, const void *base, int indent)
 		break;
 	case T_LOG_TYPES:
 		print_log_types(f, base, indent);
+		break;
+	case T_IPV4:
+		config_ipv4_format(a, *(const uint32_t *)v);
+		fprintf(f, "\"%s\"", a);
+		break;
+	case T_MAC_OPT:
+		if (*(const bool *)aux) {
+			config_mac_format(a, (const uint8_t *)v);
+			fprintf(f, "\"%s\"", a);
+		} else {
+			fputs("null", f);
+		}
+		break;
+	case T_UINT_LIST:
+		fputc('[', f);
+		for (unsigned int i = 0; i < *(const unsigned int *)aux; i++)
+			fprintf(f, "%s%" PRIu64, i ? ", " : "", load_uint(v + (size_t)i * fl->size,
+									   fl->size));
+		fputc(']', f);
 		break;
 	case T_SECTION:
 		print_object(f, fl->sec, v, indent);

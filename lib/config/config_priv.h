@@ -29,6 +29,10 @@ enum field_type {
 	T_SECTION,     /* nested object described by `sec` */
 	T_LIST,        /* array of objects (`sec`), inline array at off, count at aux */
 	T_HEAP_LIST,   /* array of objects (`sec`), heap pointer at off, count at aux */
+	T_IPV4,        /* "a.b.c.d", not 0.0.0.0: uint32 at off */
+	T_MAC_OPT,     /* "aa:bb:cc:dd:ee:ff" (unicast) or null: uint8[6] at off, bool at aux */
+	T_UINT_LIST,   /* array of integers in [min, max] of `size` bytes at off, count at
+			* aux, items_min..items_max of them */
 };
 
 /* Character classes for T_STR (and items of T_STR_LIST). */
@@ -36,6 +40,8 @@ enum char_class {
 	CS_TEXT,    /* printable ASCII, no control characters */
 	CS_NAME,    /* [A-Za-z0-9._-] */
 	CS_DEVARGS, /* DPDK devargs syntax, checked as a whole */
+	CS_URL,     /* "http://host:port", nothing after the port */
+	CS_KEY,     /* an etcd key prefix: "/" ... "/", [A-Za-z0-9._-/], no "//" */
 };
 
 struct section;
@@ -54,6 +60,7 @@ struct field {
 	const char *const *names;   /* T_ENUM: value i is names[i]; NULL-terminated */
 	const char *expect;         /* T_ENUM: overrides the "expected" text */
 	const struct section *sec;  /* T_SECTION, T_LIST, T_HEAP_LIST */
+	uint32_t items_min, items_max; /* T_UINT_LIST: item count */
 };
 
 struct section {
@@ -64,6 +71,31 @@ struct section {
 };
 
 extern const struct section config_root;
+/* $.cluster and one cluster node (config_cluster.c). */
+extern const struct section config_cluster_sec;
+extern const struct section config_cluster_node_sec;
+
+/* Parsing state shared by config.c and config_cluster.c. */
+struct ctx {
+	const char *name;
+	struct scpp_config_error *err;
+	char path[128];
+	int rc; /* first error, or 0 */
+};
+
+/* Report an error at the path given in printf form (first one wins). */
+int config_fail_at(struct ctx *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Walk a JSON object against a section's key table into @p base. */
+int config_parse_object(struct ctx *c, const struct section *s, const void *obj, void *base);
+/* Report a syntax error of @p json (rc -SCPP_E_SYNTAX). */
+int config_syntax_error(struct ctx *c, const char *json, size_t len, size_t off, const char *extra);
+
+/* Defaults of $.cluster and of one $.cluster.nodes item (config_cluster.c). */
+void config_cluster_defaults(struct scpp_config_cluster *cl);
+void config_cluster_node_defaults(void *item);
+/* Cross-key checks of $.cluster against the rest of @p cfg (config_cluster.c). */
+int config_validate_cluster(struct ctx *c, const struct scpp_config *cfg);
 extern const char *const config_log_levels[];
 
 /* Print @p cfg as JSON (config_fmt.c). */
@@ -75,5 +107,8 @@ void config_quote(char *buf, size_t size, const char *s);
 
 /* Dotted-quad text of a host-order IPv4 address into @p buf (>= 16 bytes). */
 void config_ipv4_format(char *buf, uint32_t a);
+
+/* "aa:bb:cc:dd:ee:ff" of @p mac into @p buf (>= 18 bytes). */
+void config_mac_format(char *buf, const uint8_t mac[6]);
 
 #endif /* CONFIG_PRIV_H */

@@ -7,14 +7,22 @@
  * The daemon's JSON configuration: parse, validate, explain errors, print.
  *
  * Model. One JSON object with one member per section (node, eal, ports, udp,
- * workers, store, eval, delivery, routes, schema, auth, log, telemetry, idle;
- * docs/CONFIG.md describes every key). Every key is optional: a missing key
+ * workers, store, eval, delivery, routes, cluster, schema, auth, log,
+ * telemetry, idle; docs/CONFIG.md describes every key). Every key is optional: a missing key
  * takes its default, so `{}` is the built-in default configuration
  * (SCPP_CONFIG_DEFAULT_JSON spells it out). Inside list items (a port, a
  * worker, a route) the identifying keys are required.
  *
  * The result is a plain C struct: no cJSON objects survive parsing, and the
- * only heap memory is the route list (scpp_config_free()).
+ * only heap memory is the route list and the cluster's node list
+ * (scpp_config_free()).
+ *
+ * The cluster section's node object is also the format of the records nodes
+ * publish in etcd (docs/CLUSTER.md): scpp_config_cluster_node_parse() parses
+ * one such record with the same key table and the same checks, so the two
+ * sources of the cluster map share one parser and one set of messages.
+ * Checks that involve several nodes (duplicate ids, overlapping prefixes)
+ * belong to the cluster map (lib/cluster), which applies them to both.
  *
  * Validation is strict and explains itself. Every error message names the
  * file, the JSON path, what was expected and what was found:
@@ -50,6 +58,12 @@
 #define SCPP_CONFIG_NAME_SIZE 64         /**< names: up to 63 characters + NUL */
 #define SCPP_CONFIG_PATH_SIZE 256        /**< paths, devargs, EAL args: 255 + NUL */
 #define SCPP_CONFIG_MSG_SIZE 512         /**< error message buffer */
+#define SCPP_CONFIG_MAX_NODES 256        /**< entries of $.cluster.nodes; nodes of a cluster map */
+#define SCPP_CONFIG_NODE_SHARDS 64       /**< shards of one cluster node (= SCPP_CONFIG_MAX_WORKERS) */
+#define SCPP_CONFIG_NODE_ROUTES 16       /**< explicit routes of one cluster node */
+#define SCPP_CONFIG_MAX_ETCD_ENDPOINTS 4 /**< entries of $.cluster.etcd.endpoints */
+#define SCPP_CONFIG_ETCD_PREFIX_SIZE 128 /**< etcd key prefix: up to 127 characters + NUL */
+#define SCPP_CONFIG_RECORD_MAX 16384     /**< bytes of one node record (scpp_config_cluster_node_parse()) */
 
 /** Whether EAL backs its memory with hugepages ($.eal.hugepages). */
 enum scpp_config_hugepages {
@@ -183,6 +197,58 @@ struct scpp_config_idle {
 	uint32_t max_sleep_us; /**< longest sleep of one idle iteration, µs */
 };
 
+/** Where the cluster map comes from ($.cluster.source). */
+enum scpp_config_cluster_source {
+	SCPP_CONFIG_CLUSTER_STATIC, /**< "static": $.cluster.nodes (or this node alone) */
+	SCPP_CONFIG_CLUSTER_ETCD,   /**< "etcd": nodes register in etcd under a lease */
+};
+
+/** One explicit route of a cluster node: OIDs under @c prefix live on @c shard of it. */
+struct scpp_config_cluster_route {
+	struct scpp_oid_prefix prefix; /**< canonical prefix */
+	uint16_t shard;                /**< one of the node's shards */
+};
+
+/**
+ * A node of the cluster: one entry of $.cluster.nodes, and the value of the
+ * node's etcd record (docs/CLUSTER.md). Addresses are in host byte order.
+ * Every shard s implies the route `@locale.id.s.0.0/64` -> (id, s); @c
+ * routes adds others.
+ */
+struct scpp_config_cluster_node {
+	uint32_t id;                        /**< OID node id, >= 1, unique in the cluster */
+	char name[SCPP_CONFIG_NAME_SIZE];   /**< human name, unique in the cluster */
+	uint16_t locale;                    /**< OID locale of the node's shards */
+	uint32_t ipv4;                      /**< the node's cluster address */
+	uint16_t base_port;                 /**< its UDP base port (shard s: base_port + 1 + s) */
+	unsigned int nb_shards;             /**< entries used in @c shards, 1..64 */
+	uint16_t shards[SCPP_CONFIG_NODE_SHARDS]; /**< its store shards, unique */
+	bool has_mac;                       /**< @c mac is known */
+	uint8_t mac[6];                     /**< the cluster port's unicast MAC */
+	unsigned int nb_routes;             /**< entries used in @c routes */
+	struct scpp_config_cluster_route routes[SCPP_CONFIG_NODE_ROUTES]; /**< explicit routes */
+};
+
+/** $.cluster.etcd: the registry, when $.cluster.source is "etcd". */
+struct scpp_config_cluster_etcd {
+	unsigned int nb_endpoints;          /**< entries used in @c endpoints, 1..4 */
+	char endpoints[SCPP_CONFIG_MAX_ETCD_ENDPOINTS][SCPP_CONFIG_PATH_SIZE]; /**< "http://host:port" */
+	char prefix[SCPP_CONFIG_ETCD_PREFIX_SIZE]; /**< key prefix, "/.../" */
+	uint32_t lease_ttl_s;               /**< registration lease TTL, s */
+	uint32_t poll_ms;                   /**< interval of map reads, ms */
+	uint32_t timeout_ms;                /**< bound of one etcd request, ms */
+	uint32_t start_wait_ms;             /**< at start, wait this long for the first map */
+};
+
+/** $.cluster: the cluster map's source and the static node list. */
+struct scpp_config_cluster {
+	enum scpp_config_cluster_source source; /**< static or etcd */
+	uint8_t port;                       /**< index into $.ports: the node's cluster address */
+	unsigned int nb_nodes;              /**< entries of @c nodes */
+	struct scpp_config_cluster_node *nodes; /**< $.cluster.nodes; heap, NULL when empty */
+	struct scpp_config_cluster_etcd etcd; /**< $.cluster.etcd */
+};
+
 /** A whole, validated configuration. */
 struct scpp_config {
 	struct scpp_config_node node;                              /**< $.node */
@@ -202,6 +268,7 @@ struct scpp_config {
 	struct scpp_config_log log;                                /**< $.log */
 	struct scpp_config_telemetry telemetry;                    /**< $.telemetry */
 	struct scpp_config_idle idle;                              /**< $.idle */
+	struct scpp_config_cluster cluster;                        /**< $.cluster */
 };
 
 /** Why loading failed. */
@@ -228,8 +295,8 @@ extern const char SCPP_CONFIG_DEFAULT_JSON[];
 void scpp_config_defaults(struct scpp_config *cfg);
 
 /**
- * Release what a loaded configuration owns (the route list) and leave @p cfg
- * with no routes. NULL is allowed.
+ * Release what a loaded configuration owns (the route list, the cluster's
+ * node list) and leave @p cfg with neither. NULL is allowed.
  */
 void scpp_config_free(struct scpp_config *cfg);
 
@@ -279,6 +346,34 @@ int scpp_config_load_file(const char *path, struct scpp_config *out,
  * @return 0, or -EIO if writing to @p f failed, -EINVAL if an argument is NULL.
  */
 int scpp_config_dump(FILE *f, const struct scpp_config *cfg);
+
+/**
+ * Parse and validate one cluster node object: a node's etcd record
+ * (docs/CLUSTER.md), with the key table and per-node checks of
+ * $.cluster.nodes[]. Keys id, name, ipv4 and shards are required; unknown
+ * and duplicate keys are errors.
+ *
+ * @param json
+ *   The record; need not be NUL-terminated; at most SCPP_CONFIG_RECORD_MAX bytes.
+ * @param name
+ *   Names the record in messages (an etcd key); NULL means "<record>".
+ *   Paths in messages start at the record: "$.shards[1]".
+ * @param out
+ *   Written only on success.
+ * @param err
+ *   On failure, the explanation; may be NULL.
+ * @return
+ *   0; -EINVAL (a NULL argument, a record too long, or an invalid record);
+ *   -SCPP_E_SYNTAX (not JSON); -ENOMEM.
+ *
+ * Any thread (no shared state); allocates temporarily.
+ */
+int scpp_config_cluster_node_parse(const char *json, size_t len, const char *name,
+				   struct scpp_config_cluster_node *out,
+				   struct scpp_config_error *err);
+
+/** Name of a cluster source as the config writes it ("static", "etcd"), or NULL. */
+const char *scpp_config_cluster_source_name(enum scpp_config_cluster_source s);
 
 /** Name of an rte_log level 1..8 as the config writes it ("info"), or NULL. */
 const char *scpp_config_log_level_name(unsigned int level);

@@ -346,6 +346,58 @@ scpp_route_del(struct scpp_route_table *t, const struct scpp_oid_prefix *prefix)
 	return 0;
 }
 
+static int
+entry_qsort_cmp(const void *a, const void *b)
+{
+	return entry_cmp(&((const struct scpp_route_entry *)a)->prefix,
+			 &((const struct scpp_route_entry *)b)->prefix);
+}
+
+int
+scpp_route_replace(struct scpp_route_table *t, const struct scpp_route_entry *entries,
+		   uint32_t n)
+{
+	struct scpp_route_entry *list, *old;
+	struct route_snap *s;
+	uint32_t old_n;
+
+	if (t == NULL || (entries == NULL && n > 0))
+		return -EINVAL;
+	if (n > t->max_routes)
+		return -ENOSPC;
+	for (uint32_t i = 0; i < n; i++)
+		if (!prefix_valid(&entries[i].prefix))
+			return -EINVAL;
+	/* The new master list is built aside and swapped in, so that a
+	 * failure anywhere leaves the old list and snapshot in place. */
+	list = calloc(t->max_routes, sizeof(*list));
+	if (list == NULL)
+		return -ENOMEM;
+	if (n > 0)
+		memcpy(list, entries, (size_t)n * sizeof(*list));
+	qsort(list, n, sizeof(*list), entry_qsort_cmp);
+	for (uint32_t i = 1; i < n; i++) {
+		if (entry_cmp(&list[i - 1].prefix, &list[i].prefix) == 0) {
+			free(list);
+			return -EINVAL;
+		}
+	}
+	old = t->routes;
+	old_n = t->nb_routes;
+	t->routes = list;
+	t->nb_routes = n;
+	s = snap_build(t);
+	if (s == NULL) {
+		t->routes = old;
+		t->nb_routes = old_n;
+		free(list);
+		return -ENOMEM;
+	}
+	publish(t, s);
+	free(old);
+	return 0;
+}
+
 unsigned int
 scpp_route_reclaim(struct scpp_route_table *t)
 {

@@ -156,6 +156,33 @@ int scpp_route_add(struct scpp_route_table *t, const struct scpp_oid_prefix *pre
 int scpp_route_del(struct scpp_route_table *t, const struct scpp_oid_prefix *prefix);
 
 /**
+ * Replace every route of the table with @p entries, in one snapshot.
+ *
+ * For a runtime writer that recomputes the whole route set (the cluster map
+ * after a membership change): readers see the old set or the new one, never
+ * a mix, whereas a sequence of scpp_route_add()/scpp_route_del() publishes
+ * every intermediate table.
+ *
+ * @param entries
+ *   The new routes in any order; NULL is allowed when @p n is 0 (the table
+ *   becomes empty). Each prefix must be well formed (as in scpp_route_add())
+ *   and appear once.
+ * @param n
+ *   Number of entries: 0..max_routes.
+ * @return
+ *   - 0: replaced (the version advances by one);
+ *   - -EINVAL: @p t is NULL, @p entries is NULL with @p n > 0, a prefix is
+ *     malformed, or two entries have the same prefix and length;
+ *   - -ENOSPC: @p n is above the table's max_routes;
+ *   - -ENOMEM: no memory for the new list or snapshot.
+ *   On any error the table and the published snapshot are unchanged.
+ *
+ * Control thread only; allocates; may block as scpp_route_add().
+ */
+int scpp_route_replace(struct scpp_route_table *t, const struct scpp_route_entry *entries,
+		       uint32_t n);
+
+/**
  * Free the replaced snapshots whose grace period has passed. Never blocks.
  * The control loop calls this now and then so that memory does not wait for
  * the next update.

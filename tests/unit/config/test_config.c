@@ -664,7 +664,7 @@ test_config_rejects_null_arguments_and_free_accepts_null(void **state)
 	assert_int_equal(scpp_config_load_string("{\"x\": 1}", 8, NULL, &c, NULL), -EINVAL);
 	assert_int_equal(scpp_config_load_string("{\"x\": 1}", 8, NULL, &c, &e), -EINVAL);
 	assert_string_equal(e.msg, "<string>: $.x: unknown key (expected one of: node, eal, ports, "
-				   "udp, workers, store, eval, delivery, routes, schema, auth, log, "
+				   "udp, workers, store, eval, delivery, routes, cluster, schema, auth, log, "
 				   "telemetry, idle)");
 	/* Only @p len bytes are parsed. */
 	assert_int_equal(scpp_config_load_string("{}garbage", 2, NULL, &c, &e), 0);

@@ -233,6 +233,120 @@ test_route_full_table_rejects_new_prefix_but_accepts_replace(void **state)
 	scpp_route_free(t);
 }
 
+struct collect {
+	struct scpp_route_entry e[8];
+	unsigned int n;
+};
+
+static int
+collect_cb(const struct scpp_route_entry *e, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->n < SCPP_ARRAY_SIZE(c->e))
+		c->e[c->n] = *e;
+	c->n++;
+	return 0;
+}
+
+static void
+test_route_replace_swaps_the_whole_set_in_one_version(void **state)
+{
+	struct scpp_route_table *t = scpp_route_create(8, NULL);
+	struct scpp_route_entry e[3];
+	struct scpp_oid_prefix p = node_pfx(1);
+	uint64_t version;
+	(void)state;
+
+	assert_int_equal(scpp_route_add(t, &p, 1, 0), 0);
+	p = node_pfx(2);
+	assert_int_equal(scpp_route_add(t, &p, 2, 0), 0);
+	version = scpp_route_version(t);
+	/* Unsorted input, nested prefixes of one node, node 1 gone. */
+	e[0] = (struct scpp_route_entry){pfx(scpp_oid_make(0, 3, 1, 0, 0), 64), 3, 1};
+	e[1] = (struct scpp_route_entry){node_pfx(2), 2, 5};
+	e[2] = (struct scpp_route_entry){node_pfx(3), 3, 0};
+	assert_int_equal(scpp_route_replace(t, e, 3), 0);
+	assert_int_equal(scpp_route_version(t), version + 1);
+	assert_int_equal(scpp_route_count(t), 3);
+	assert_route(t, scpp_oid_make(0, 1, 0, 1, 1), false, 0, 0, 0);
+	assert_route(t, scpp_oid_make(0, 2, 0, 1, 1), true, 2, 5, 48);
+	assert_route(t, scpp_oid_make(0, 3, 1, 1, 1), true, 3, 1, 64);
+	assert_route(t, scpp_oid_make(0, 3, 2, 1, 1), true, 3, 0, 48);
+	/* The master list is sorted like one built by add(): a covering
+	 * prefix before the prefixes inside it. */
+	{
+		struct collect c = {0};
+
+		assert_int_equal(scpp_route_foreach(t, collect_cb, &c), 0);
+		assert_int_equal(c.n, 3);
+		assert_int_equal(c.e[0].node, 2);
+		assert_int_equal(c.e[1].prefix.len, 48);
+		assert_int_equal(c.e[1].node, 3);
+		assert_int_equal(c.e[2].prefix.len, 64);
+	}
+	/* An empty set empties the table. */
+	assert_int_equal(scpp_route_replace(t, NULL, 0), 0);
+	assert_int_equal(scpp_route_count(t), 0);
+	assert_route(t, scpp_oid_make(0, 2, 0, 1, 1), false, 0, 0, 0);
+	scpp_route_free(t);
+}
+
+static void
+test_route_replace_rejects_bad_sets_and_leaves_table_unchanged(void **state)
+{
+	struct scpp_route_table *t = scpp_route_create(2, NULL);
+	struct scpp_route_entry e[3];
+	struct scpp_oid_prefix p = node_pfx(1);
+	uint64_t version;
+	(void)state;
+
+	assert_int_equal(scpp_route_add(t, &p, 1, 0), 0);
+	version = scpp_route_version(t);
+	e[0] = (struct scpp_route_entry){node_pfx(2), 2, 0};
+	e[1] = (struct scpp_route_entry){node_pfx(3), 3, 0};
+	e[2] = (struct scpp_route_entry){node_pfx(4), 4, 0};
+	assert_int_equal(scpp_route_replace(NULL, e, 1), -EINVAL);
+	assert_int_equal(scpp_route_replace(t, NULL, 1), -EINVAL);
+	assert_int_equal(scpp_route_replace(t, e, 3), -ENOSPC);
+	/* The same prefix twice, even for the same node. */
+	e[1] = e[0];
+	assert_int_equal(scpp_route_replace(t, e, 2), -EINVAL);
+	/* Bits set past the length. */
+	e[1] = (struct scpp_route_entry){{scpp_oid_make(0, 3, 1, 0, 0), 48}, 3, 0};
+	assert_int_equal(scpp_route_replace(t, e, 2), -EINVAL);
+	e[1].prefix.len = 129;
+	assert_int_equal(scpp_route_replace(t, e, 2), -EINVAL);
+	assert_int_equal(scpp_route_version(t), version);
+	assert_int_equal(scpp_route_count(t), 1);
+	assert_route(t, scpp_oid_make(0, 1, 0, 1, 1), true, 1, 0, 48);
+	assert_route(t, scpp_oid_make(0, 2, 0, 1, 1), false, 0, 0, 0);
+	scpp_route_free(t);
+}
+
+static void
+test_route_replace_frees_old_snapshot_only_after_reader_quiesces(void **state)
+{
+	struct rte_rcu_qsbr *v = qsbr_new(1);
+	struct scpp_route_table *t = scpp_route_create(4, v);
+	struct scpp_route_entry e = {node_pfx(7), 7, 0};
+	(void)state;
+
+	assert_int_equal(rte_rcu_qsbr_thread_register(v, 0), 0);
+	rte_rcu_qsbr_thread_online(v, 0);
+	assert_int_equal(scpp_route_replace(t, &e, 1), 0);
+	/* The reader has not passed a quiescent state: the snapshot of the
+	 * empty table it may still hold is kept. */
+	assert_int_equal(scpp_route_reclaim(t), 1);
+	rte_rcu_qsbr_quiescent(v, 0);
+	assert_int_equal(scpp_route_reclaim(t), 0);
+	assert_route(t, scpp_oid_make(0, 7, 0, 1, 1), true, 7, 0, 48);
+	rte_rcu_qsbr_thread_offline(v, 0);
+	rte_rcu_qsbr_thread_unregister(v, 0);
+	scpp_route_free(t);
+	free(v);
+}
+
 /* Reference model: a plain array scanned linearly. */
 struct ref_model {
 	struct scpp_route_entry e[1024];
@@ -661,6 +775,9 @@ main(void)
 		cmocka_unit_test(test_route_add_identical_prefix_replaces_node_and_core),
 		cmocka_unit_test(test_route_del_needs_exact_prefix_and_reveals_shorter_match),
 		cmocka_unit_test(test_route_full_table_rejects_new_prefix_but_accepts_replace),
+		cmocka_unit_test(test_route_replace_swaps_the_whole_set_in_one_version),
+		cmocka_unit_test(test_route_replace_rejects_bad_sets_and_leaves_table_unchanged),
+		cmocka_unit_test(test_route_replace_frees_old_snapshot_only_after_reader_quiesces),
 		cmocka_unit_test(test_route_lpm_matches_linear_reference_on_random_routes),
 		cmocka_unit_test(test_route_burst_matches_single_lookups_at_every_size_boundary),
 		cmocka_unit_test(test_route_burst_on_empty_table_misses_all),

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Multi-node integration tests of the cluster map (docs/CLUSTER.md): real
+etcd, real scppd nodes in a namespace joined by a bridge (harness.py).
+
+    run_cluster.py NAME      (NAME: see TESTS at the bottom)
+
+Needs root (namespaces, taps) and etcd (scripts/deps.sh): exits 77 (skip)
+without root. Each test builds and removes its own cluster; every wait is
+bounded; no assertion is about time: a "within the TTL" is a bounded wait
+for the state, failing only when it never comes.
+"""
+
+import json
+import os
+import re
+import sys
+import traceback
+import subprocess
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Cluster, ClusterFailure, SCPPD, ROOT, check, node_ip, run,  # noqa: E402
+                     wait_for)
+
+
+def state_on(node, peer_id):
+    p = node.peer(peer_id)
+    return p["state"] if p else None
+
+
+def wait_state(nodes, peer_id, state, timeout):
+    for n in nodes:
+        wait_for("node %d to see node %d %s" % (n.id, peer_id, state),
+                 lambda n=n: state_on(n, peer_id) == state, timeout=timeout)
+
+
+def static_routes(c, node):
+    """{(prefix, node, shard)} of the static map `scpp cluster --config` computes."""
+    out = json.loads(c.cli("cluster", "--config", node.config_path, "--json").stdout)
+    return {(p["prefix"], n["id"], p["shard"]) for n in out["nodes"] for p in n["prefixes"]}
+
+
+def expect_owner(msg, node, shard=0):
+    """E_NOT_HERE names the owner, its address and base port (docs/CLUSTER.md)."""
+    want = 'is owned by node %d "%s", shard %d, at %s:7300' % (node.id, node.name, shard, node.ip)
+    check(want in msg, "expected %r in %r" % (want, msg))
+
+
+# ---- tests ---------------------------------------------------------------------
+
+def t_static(c):
+    """Three nodes with one static map: every node routes every prefix, and
+    E_NOT_HERE names the owner from the map."""
+    nodes = [c.node(i) for i in (1, 2, 3)]
+    nodes[1].cfg["workers"] = [{"lcore": 1, "shard": 0}, {"lcore": 2, "shard": 1}]
+    nodes[1].cfg["eal"]["args"] = ["--lcores=0@0,1@1,2@1"]
+    nodes[1].cfg["eal"]["memory_mb"] = 768
+    c.static_nodes(nodes)
+    for n in nodes:
+        n.start()
+    c.enter()
+    want = static_routes(c, nodes[0])
+    check(len(want) == 4, "4 shard prefixes: %s" % want)
+    for n in nodes:
+        check(n.routes() == want, "node %d routes %s != %s" % (n.id, n.routes(), want))
+        s = n.cluster()
+        check(s["source"] == "static" and s["nodes"] == 3 and s["self"] == n.id, s)
+        check(state_on(n, n.id) == "self", "self state")
+    check(state_on(nodes[0], 2) == "static", "peer state")
+    f = nodes[0].not_here("get @0.3.0.1.5 name %n")
+    expect_owner(f["message"], nodes[2])
+    check(f["owner"] == "@0.3.0.0.0" and f["component"] == "route", f)
+    f = nodes[2].not_here("get @0.2.1.1.5 name %n")
+    expect_owner(f["message"], nodes[1], shard=1)
+    check(f["owner"] == "@0.2.1.0.0", f)
+    f = nodes[0].not_here("get @0.9.0.1.5 name %n")
+    check("no route for @0.9.0.1.5" in f["message"] and "owner" not in f, f)
+    # The per-peer counter moved on the node that answered, for that peer.
+    check(nodes[0].peer(3)["not_here"] >= 1, nodes[0].peer(3))
+    check(nodes[0].peer(2)["not_here"] == 0, nodes[0].peer(2))
+    check(nodes[0].cluster()["not_here_no_owner"] >= 1, nodes[0].cluster())
+    # scpp cluster: the node's own view, as a table and as JSON.
+    table = c.cli("cluster", "--telemetry", nodes[0].prefix).stdout
+    check(re.search(r"^2\s+n2\s+static\s+198\.18\.0\.12:7300\s+0\s+0,1\s", table, re.M), table)
+    check("3 nodes, 4 routes" in table, table)
+    js = json.loads(c.cli("cluster", "--telemetry", nodes[0].prefix, "--json").stdout)
+    check([n["state"] for n in js["nodes"]] == ["self", "static", "static"], js)
+    check(js["nodes"][0]["mac"] is not None, "this node's MAC is known once its port is up")
+    # A block for a node's own shard runs there (ENOENT from its evaluator
+    # on shard 1, not E_NOT_HERE).
+    f = nodes[1].drive("get @0.2.1.1.5 name %n")["statuses"][0]["fields"]
+    check(f["code"] == "ENOENT" and f["component"] == "eval" and f["core"] == 1, f)
+
+
+def t_etcd_membership(c):
+    """etcd: the map matches the static one; a fourth node joins and is
+    routable everywhere; a killed node's prefixes become unreachable
+    everywhere within the lease TTL (bounded wait); a node that stops
+    cleanly leaves at once; scpp cluster --etcd shows the registry."""
+    c.start_etcd()
+    nodes = [c.node(i) for i in (1, 2, 3)]
+    for n in nodes:
+        n.start()
+    c.enter()
+    for n in nodes:
+        for p in nodes:
+            wait_for("node %d to see node %d" % (n.id, p.id),
+                     lambda n=n, p=p: state_on(n, p.id) in ("up", "self"), timeout=20)
+    # The same routes as the equivalent static map.
+    static = [c.node(i, source="static") for i in (1, 2, 3)]
+    c.static_nodes(static)
+    for s in static:
+        s.write_config()
+    for n, s in zip(nodes, static):
+        check(n.routes() == static_routes(c, s),
+              "node %d: etcd routes %s != static %s" % (n.id, n.routes(), static_routes(c, s)))
+        st = n.cluster()["etcd"]
+        check(st["state"] == "registered" and st["registrations"] >= 1 and st["stale"] == 0 and
+              st["conflicts"] == 0, st)
+    keys = c.etcd_keys()
+    check(sorted(keys) == ["%sv1/node/%d" % (c.etcd_prefix, i) for i in (1, 2, 3)], keys)
+    rec = json.loads(c.etcdctl("get", "--print-value-only",
+                               "%sv1/node/2" % c.etcd_prefix).stdout)
+    check(rec["name"] == "n2" and rec["ipv4"] == node_ip(2) and rec["mac"], rec)
+    msg = nodes[0].not_here("get @0.3.0.1.5 name %n")["message"]
+    expect_owner(msg, nodes[2])
+    version = nodes[0].cluster()["map_version"]
+
+    # A fourth node joins: routable on every node, nobody restarted.
+    n4 = c.node(4).start()
+    for n in nodes:
+        wait_for("node %d to see node 4" % n.id, lambda n=n: state_on(n, 4) == "up", timeout=20)
+    for n in nodes:
+        expect_owner(n.not_here("get @0.4.0.1.7 name %n")["message"], n4)
+        check(("@0.4.0.0.0/64", 4, 0) in n.routes(), n.routes())
+    check(nodes[0].cluster()["map_version"] > version, "a new map was published")
+    check(nodes[2].peer(4)["not_here"] >= 1, nodes[2].peer(4))
+    pids = {n.id: n.proc.pid for n in nodes + [n4]}
+
+    # Node 2 dies (SIGKILL by PID): its lease lapses and every other node
+    # marks it unreachable (a bounded wait of the TTL plus slack).
+    nodes[1].kill()
+    wait_state([nodes[0], nodes[2], n4], 2, "unreachable", timeout=c.ttl_s + 15)
+    msg = nodes[0].not_here("get @0.2.0.1.5 name %n")["message"]
+    check('owned by node 2 "n2", shard 0, at 198.18.0.12:7300, which is unreachable' in msg, msg)
+    check("%sv1/node/2" % c.etcd_prefix not in c.etcd_keys(), c.etcd_keys())
+    check(nodes[0].cluster()["nodes_unreachable"] == 1, nodes[0].cluster())
+
+    # Node 3 stops cleanly: it revokes its lease and leaves without a TTL.
+    check(nodes[2].stop() == 0, "node 3 did not stop cleanly")
+    check("cluster: left etcd (lease revoked)" in nodes[2].logtext(), nodes[2].logtext()[-2000:])
+    wait_state([nodes[0], n4], 3, "unreachable", timeout=15)
+
+    # scpp cluster --etcd: the registry as any node reads it.
+    js = json.loads(c.cli("cluster", "--etcd", "http://198.18.0.1:2379", "--prefix",
+                          c.etcd_prefix, "--json").stdout)
+    check(sorted(n["id"] for n in js["nodes"]) == [1, 4] and js["self"] == 0, js)
+    table = c.cli("cluster", "--telemetry", n4.prefix).stdout
+    check(re.search(r"^2\s+n2\s+unreachable\s+198\.18\.0\.12:7300", table, re.M), table)
+    check(re.search(r"^4\s+n4\s+self\s", table, re.M), table)
+    # Nobody was restarted: the survivors are the processes started first.
+    check(nodes[0].alive() and n4.alive() and nodes[0].proc.pid == pids[1], "restarted?")
+
+
+def t_etcd_failures(c):
+    """etcd going away keeps the last good map (reported in telemetry), and
+    coming back restores the registration; bad records are refused alone
+    with precise messages; a second node with a taken id does not start;
+    bad cluster configs are refused with the path."""
+    c.start_etcd()
+    nodes = [c.node(i) for i in (1, 2, 3)]
+    for n in nodes:
+        n.start()
+    c.enter()
+    wait_state(nodes[:2], 3, "up", timeout=20)
+    wait_state(nodes[1:], 1, "up", timeout=20)
+
+    # Bad records: each refused alone, named precisely; the map is intact.
+    p = c.etcd_prefix
+    c.etcdctl("put", p + "v1/node/9", '{"id":9,"name":"n9"}')
+    c.etcdctl("put", p + "v1/node/8", '{"id":7,"name":"n8","ipv4":"198.18.0.18","shards":[0]}')
+    c.etcdctl("put", p + "v1/node/6",
+              '{"id":6,"name":"n6","ipv4":"198.18.0.16","shards":[0],'
+              '"routes":[{"prefix":"@0.1.0.0.0/48","shard":0}]}')
+    c.etcdctl("put", p + "v1/node/x", "{}")
+
+    def rejected():
+        text = nodes[0].telemetry("/scpp/cluster,rejected")
+        return text if text.count("\n") >= 4 else None
+    text = wait_for("the bad records refused", rejected, timeout=15)
+    for want in [
+        'etcd %sv1/node/9: $.ipv4: expected an IPv4 address like "198.18.0.3", found nothing '
+        '(the key is required)' % p,
+        "etcd %sv1/node/8: $.id: expected 8, the id its key names, found 7" % p,
+        'etcd %sv1/node/6: $.routes[0].prefix: expected a prefix no other node owns, found '
+        '"@0.1.0.0.0/48", which overlaps "@0.1.0.0.0/64" of node 1 "n1" (this node: $)' % p,
+        "etcd %sv1/node/x: expected a key %sv1/node/<id>" % (p, p),
+    ]:
+        check(want in text, "missing %r in:\n%s" % (want, text))
+    wait_for("node 2 to log the refusal",
+             lambda: "record refused: etcd %sv1/node/9" % p in nodes[1].logtext(), timeout=15)
+    check(nodes[0].cluster()["nodes"] == 3, nodes[0].cluster())
+    check(nodes[0].cluster()["etcd"]["records_rejected"] >= 4, nodes[0].cluster())
+    # On node 2 the overlapping record loses to node 1's older one.
+    text2 = wait_for("node 2 to refuse the records",
+                     lambda: (lambda t: t if t.count("\n") >= 4 else None)(
+                         nodes[1].telemetry("/scpp/cluster,rejected")), timeout=15)
+    check('which overlaps "@0.1.0.0.0/64" of node 1 "n1" (etcd %sv1/node/1: $)' % p in text2,
+          text2)
+    c.etcdctl("del", "--prefix", p + "v1/node/x")
+    for k in (6, 8, 9):
+        c.etcdctl("del", p + "v1/node/%d" % k)
+
+    # A node with a taken id (another name, another address) does not start.
+    dup = c.node(5, name="n2b", ip=node_ip(5))
+    dup.cfg["node"]["id"] = 2
+    dup.iface = "tap5"
+    dup.start(wait_ready=False)
+    rc = dup.proc.wait(timeout=60)
+    check(rc != 0, "a node with a taken id started")
+    want = ('node id 2 is already registered by "n2" at 198.18.0.12:7300 (key %sv1/node/2, '
+            'lease' % p)
+    check(want in dup.logtext() and 'this node is "n2b" at 198.18.0.15:7300: two nodes may not '
+          'share an id' in dup.logtext(), dup.logtext()[-3000:])
+    check(state_on(nodes[0], 2) == "up", "the first node 2 is untouched")
+
+    # etcd goes away: the last good map stays, telemetry says so.
+    before = nodes[0].cluster()
+    c.kill_etcd()
+    for n in nodes:
+        wait_for("node %d to see etcd unreachable and stale" % n.id,
+                 lambda n=n: (lambda e: e["state"] == "unreachable" and e["stale"] == 1)(
+                     n.cluster()["etcd"]), timeout=c.ttl_s + 15)
+    after = nodes[0].cluster()
+    check(after["map_version"] == before["map_version"] and after["nodes"] == 3 and
+          after["nodes_unreachable"] == 0, "the map changed while etcd was away: %s" % after)
+    check(after["etcd"]["failures"] > before["etcd"]["failures"], after)
+    check("etcd unreachable" in nodes[0].logtext(), "no log line")
+    expect_owner(nodes[0].not_here("get @0.3.0.1.5 name %n")["message"], nodes[2])
+    # etcd returns (same data): every node is registered again, nobody lost.
+    c.start_etcd()
+    for n in nodes:
+        wait_for("node %d registered again" % n.id,
+                 lambda n=n: (lambda e: e["state"] == "registered" and e["stale"] == 0)(
+                     n.cluster()["etcd"]), timeout=c.ttl_s + 20)
+    wait_state(nodes[:2], 3, "up", timeout=20)
+    check(sorted(c.etcd_keys()) == ["%sv1/node/%d" % (p, i) for i in (1, 2, 3)], c.etcd_keys())
+
+
+BAD_CONFIGS = [
+    ({"node": {"id": 1, "name": "a"}, "cluster": {"nodes": [
+        {"id": 1, "name": "a", "ipv4": "198.18.0.2", "shards": [0]},
+        {"id": 2, "name": "b", "ipv4": "198.18.0.3", "shards": [0],
+         "routes": [{"prefix": "@0.0.0.0.0/32", "shard": 0}]}]}},
+     '$.cluster.nodes[1].routes[0].prefix: expected a prefix no other node owns, found '
+     '"@0.0.0.0.0/32", which overlaps "@0.1.0.0.0/64" of node 1 "a"'),
+    ({"node": {"id": 1, "name": "a"}, "cluster": {"nodes": [
+        {"id": 1, "name": "a", "ipv4": "198.18.0.2", "shards": [0]},
+        {"id": 3, "name": "a", "ipv4": "198.18.0.4", "shards": [0]}]}},
+     '$.cluster.nodes[1].name: expected a name no other node has, found "a"'),
+    ({"cluster": {"source": "etcd", "etcd": {"endpoints": ["etcd:2379"]}}},
+     "$.cluster.etcd.endpoints[0]: expected an http URL"),
+]
+
+
+def t_bad_config(c):
+    """scppd --check-config refuses bad cluster sections with the path."""
+    for i, (cfg, want) in enumerate(BAD_CONFIGS):
+        path = os.path.join(c.tmp, "bad%d.json" % i)
+        cfg.setdefault("schema", {"files": [os.path.join(ROOT, "schema/core.json")]})
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        r = run([SCPPD, "--check-config", path], check_rc=False)
+        check(r.returncode == 1 and want in r.stderr and r.stderr.startswith(path),
+              "case %d: %s" % (i, r.stderr))
+
+
+TESTS = {
+    "static": t_static,
+    "etcd_membership": t_etcd_membership,
+    "etcd_failures": t_etcd_failures,
+    "bad_config": t_bad_config,
+}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        print("usage: run_cluster.py {%s}" % ",".join(TESTS))
+        return 2
+    if os.geteuid() != 0:
+        print("SKIP: cluster tests need root (network namespaces, tap devices)")
+        return 77
+    rc = 1
+    with Cluster(sys.argv[1]) as c:
+        try:
+            TESTS[sys.argv[1]](c)
+            c.leave()
+            for n in c.nodes:
+                if n.alive():
+                    code = n.stop()
+                    check(code == 0, "node %d did not stop cleanly: %s" % (n.id, code))
+            print("PASS cluster", sys.argv[1])
+            rc = 0
+        except (ClusterFailure, OSError, subprocess.SubprocessError, ValueError, KeyError,
+                TypeError) as e:
+            print("FAIL cluster %s: %s: %s" % (sys.argv[1], type(e).__name__, e))
+            traceback.print_exc(limit=4, file=sys.stdout)
+            print(c.logs())
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
