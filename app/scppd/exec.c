@@ -17,6 +17,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <rte_ip.h>
+
 #include "scpp_status.h"
 #include "scppd.h"
 
@@ -116,39 +118,31 @@ scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req, stru
 	status_reply_not_here(w, req, owner, "%s", msg);
 }
 
-void
-scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, const uint8_t *msg,
-		 uint32_t len, bool prefix)
+/*
+ * Evaluate @p b, admitted, into lib/delivery's reply buffer: 0 and the
+ * reply's length in *@p len, or <0 when the evaluator could not run it (a
+ * status reply has been sent instead; nothing was applied).
+ */
+static int
+eval_into_reply(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		const struct scpp_wire_block *b, uint32_t *len)
 {
 	struct scpp_wire_reply_writer wr;
 	struct scpp_eval_result res;
-	uint32_t err_off = 0, cap;
+	uint32_t cap;
 	uint8_t *buf;
 	int rc;
 
-	if (scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE)
-		return;
-	/* Decoded once: on from the owner's command when the receiver was
-	 * the owner, else from the start (a hand-off). */
-	if (prefix)
-		while ((rc = scpp_wire_block_decode_next(&w->cur, w->blk, &err_off)) == 1)
-			;
-	else
-		rc = scpp_wire_block_decode(msg, len, w->blk, &err_off);
-	if (unlikely(rc != 0)) {
-		scppd_reject(w, req, rc, err_off, len);
-		return;
-	}
 	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
 	scpp_wire_reply_writer_init(&wr, buf, cap);
 	memset(&res, 0, sizeof(res));
 	w->env.client_id = req->client_id;
-	rc = scpp_eval_block(w->ectx, &w->env, w->blk, req->block_id, &wr, &res);
+	rc = scpp_eval_block(w->ectx, &w->env, b, req->block_id, &wr, &res);
 	if (unlikely(rc != 0)) {
 		/* Nothing was applied: said once, not held. */
 		scpp_counter_add(&w->stats.eval_failed, 1);
 		status_reply(w, req, rc, "eval", "evaluation failed: %s", scpp_strerror(rc));
-		return;
+		return rc;
 	}
 	scpp_counter_add(&w->stats.executed, 1);
 	scpp_counter_add(res.outcome == SCPP_OUTCOME_OK	     ? &w->stats.outcome_ok :
@@ -162,7 +156,61 @@ scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, co
 		w->env.schema = res.new_schema;
 		scpp_counter_add(&w->stats.schema_changes, 1);
 	}
-	scpp_delivery_reply_commit(w->dlv, req, (uint32_t)wr.len, w->now);
+	*len = (uint32_t)wr.len;
+	return 0;
+}
+
+void
+scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, const uint8_t *msg,
+		 uint32_t len, bool prefix)
+{
+	uint32_t err_off = 0, rlen;
+	int rc;
+
+	if (scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE)
+		return;
+	/* Decoded once: on from the owner's command when the receiver was
+	 * the owner, else from the start (a hand-off). */
+	if (prefix)
+		rc = scpp_wire_block_decode_rest(&w->cur, w->blk, &err_off);
+	else
+		rc = scpp_wire_block_decode(msg, len, w->blk, &err_off);
+	if (unlikely(rc != 0)) {
+		scppd_reject(w, req, rc, err_off, len);
+		return;
+	}
+	if (eval_into_reply(w, req, w->blk, &rlen) == 0)
+		scpp_delivery_reply_commit(w->dlv, req, rlen, w->now);
+}
+
+bool
+scppd_exec_decoded(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		   const struct scpp_wire_block *b, struct rte_mbuf *m)
+{
+	uint32_t rlen;
+	uint16_t n;
+
+	if (scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE ||
+	    eval_into_reply(w, req, b, &rlen) != 0)
+		return false;
+	if (m == NULL) {
+		scpp_delivery_reply_commit(w->dlv, req, rlen, w->now);
+		return false;
+	}
+	/* The request is evaluated: its frame can carry the reply. */
+	n = scpp_delivery_reply_commit_frame(w->dlv, req, rlen, w->now, rte_pktmbuf_mtod(m, uint8_t *),
+					     (uint32_t)(m->buf_len - m->data_off), &w->dtk[w->ndtx]);
+	if (n == 0)
+		return false;
+	m->data_len = n;
+	m->pkt_len = n;
+	m->ol_flags = scpp_net_tx_offload_flags(&scppd_g.net, req->peer.port);
+	if (m->ol_flags != 0) {
+		m->l2_len = RTE_ETHER_HDR_LEN;
+		m->l3_len = sizeof(struct rte_ipv4_hdr);
+	}
+	w->dtx[w->ndtx++] = m;
+	return true;
 }
 
 void

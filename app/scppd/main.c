@@ -242,7 +242,9 @@ worker_init(struct scppd *d, unsigned int i)
 					     SCPP_WIRE_HDR_LEN);
 	w->msg_size = frag_max * cfg->delivery.max_fragments;
 	w->msg_buf = rte_malloc_socket("scppd_msg", w->msg_size, RTE_CACHE_LINE_SIZE, socket);
-	if (w->blk == NULL || w->msg_buf == NULL)
+	w->stage_blk = rte_malloc_socket("scppd_stage", SCPPD_BURST * sizeof(*w->stage_blk),
+					 RTE_CACHE_LINE_SIZE, socket);
+	if (w->blk == NULL || w->msg_buf == NULL || w->stage_blk == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: shard %u: out of memory for buffers\n", wc->shard);
 
 	/* Queues: worker i polls queues [i*qpw, (i+1)*qpw) of every port and
@@ -325,6 +327,7 @@ worker_free(struct scppd_worker *w)
 	for (p = 0; p < SCPP_CONFIG_MAX_PORTS; p++)
 		rte_free(w->txb[p]);
 	rte_free(w->msg_buf);
+	rte_free(w->stage_blk);
 	rte_free(w->blk);
 	scpp_eval_ctx_free(w->ectx);
 	scpp_schema_free(w->own_schema);

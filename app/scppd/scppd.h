@@ -162,6 +162,23 @@ struct scppd_port {
 	char driver[32];        /**< driver name */
 };
 
+/**
+ * A single-datagram block of the current rx burst (or ring dequeue) that
+ * runs on this worker, waiting in the stage (worker.c: decode the whole
+ * burst, prefetch, evaluate in order, send).
+ */
+struct scppd_staged {
+	struct scpp_wire_block *blk;       /**< its own decode target */
+	struct scpp_wire_block_cursor cur; /**< decoded up to its owner (rx), or not at all */
+	struct scpp_delivery_req req;
+	struct rte_mbuf *m;                /**< the request's frame: the reply's if it fits */
+	const uint8_t *msg;
+	uint32_t len;
+	uint8_t whole;                     /**< decode from the start (a hand-off) */
+	uint8_t dead;                      /**< did not decode: rejected, nothing to run */
+	struct scpp_eval_prefetch pf;
+};
+
 /** One worker lcore: everything its loop touches. */
 struct scppd_worker {
 	/* Hot: read every iteration. */
@@ -187,6 +204,15 @@ struct scppd_worker {
 	uint32_t msg_size;
 	uint64_t status_seq;
 	uint64_t now;                 /**< TSC at the start of this iteration */
+	/* The stage (worker.c) and the frames it sends (or frees) at the end. */
+	uint16_t nstage;
+	uint16_t ndtx;                /**< direct reply frames in dtx[] */
+	uint16_t nfree;               /**< mbufs to free in bulk */
+	struct scppd_staged stage[SCPPD_BURST];
+	struct rte_mbuf *dtx[SCPPD_BURST];
+	struct scpp_delivery_direct dtk[SCPPD_BURST];
+	struct rte_mbuf *dfree[2 * SCPPD_BURST];
+	struct scpp_wire_block *stage_blk; /**< SCPPD_BURST decode targets */
 	struct scpp_net_stats net_st;
 	struct scppd_stats stats;
 	/* below: control path only (and rare schema changes) */
@@ -252,6 +278,15 @@ uint64_t scppd_clock_ns(void);
  */
 void scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		      const uint8_t *msg, uint32_t len, bool prefix);
+/**
+ * Run block @p b (decoded whole) on its owner: admission, evaluation, the
+ * reply committed. With @p m (the request's frame), a one-datagram reply
+ * is built into it and the frame queued in w->dtx (returns true: the
+ * worker sends it, the caller keeps it); otherwise the reply goes to
+ * lib/delivery's backlog and the caller frees @p m.
+ */
+bool scppd_exec_decoded(struct scppd_worker *w, const struct scpp_delivery_req *req,
+			const struct scpp_wire_block *b, struct rte_mbuf *m);
 /** Answer a FETCH on its owner (this worker). */
 void scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		      const uint8_t *payload, uint32_t len);

@@ -60,7 +60,7 @@ static const struct field dlv_fields[] = {
 	DLV(backlog_full), DLV(tx_aborted),
 	{"tx_pkts", offsetof(struct scpp_delivery_stats, tx_dgrams)},
 	{"tx_bytes", offsetof(struct scpp_delivery_stats, tx_bytes)},
-	DLV(tx_deferred),
+	DLV(tx_deferred), DLV(tx_direct),
 };
 static const char *const notice_name[SCPP_NOTICE_COUNT] = {
 	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",
@@ -109,6 +109,7 @@ struct totals {
 	struct scpp_net_stats net;
 	struct scpp_delivery_stats dlv;
 	struct scpp_delivery_usage use;
+	struct scpp_eval_stats ev;
 };
 
 static void
@@ -121,6 +122,7 @@ totals_get(struct totals *t, int w)
 		const struct scppd_worker *wk = scppd_g.workers[i];
 		struct scpp_delivery_stats ds;
 		struct scpp_delivery_usage u;
+		struct scpp_eval_stats ev;
 
 		if (w >= 0 && (unsigned int)w != i)
 			continue;
@@ -134,6 +136,10 @@ totals_get(struct totals *t, int w)
 			((uint64_t *)(void *)&t->dlv)[k] += ((uint64_t *)(void *)&ds)[k];
 		scpp_delivery_usage_get(wk->dlv, &u);
 		t->use.reasm_frames += u.reasm_frames;
+		scpp_eval_ctx_stats(wk->ectx, &ev);
+		t->ev.fast_blocks += ev.fast_blocks;
+		t->ev.fast_cmds += ev.fast_cmds;
+		t->ev.fast_restarts += ev.fast_restarts;
 	}
 }
 
@@ -199,6 +205,9 @@ cmd_stats(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 	for (i = 0; i < RTE_DIM(app_fields); i++)
 		rte_tel_data_add_dict_u64(d, app_fields[i].name, *field(&t.app, app_fields[i].off));
 	rte_tel_data_add_dict_u64(d, "reasm_frames_held", t.use.reasm_frames);
+	rte_tel_data_add_dict_u64(d, "eval_fast_blocks", t.ev.fast_blocks);
+	rte_tel_data_add_dict_u64(d, "eval_fast_cmds", t.ev.fast_cmds);
+	rte_tel_data_add_dict_u64(d, "eval_fast_restarts", t.ev.fast_restarts);
 	drops = rte_tel_data_alloc();
 	rej = rte_tel_data_alloc();
 	ports = rte_tel_data_alloc();

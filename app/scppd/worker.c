@@ -6,13 +6,25 @@
  *   rx burst -> lib/net: drop | ARP/ICMP answer (tx at once) | datagram
  *     -> lib/delivery: drop | fragment held | BLOCK message | FETCH
  *        -> lib/wire: decode up to the command naming the owner
- *        -> lib/route: this worker -> exec.c runs it (decoding on)
+ *        -> lib/route: this worker -> the stage (below)
  *                      another worker -> SPSC ring, owner and request in
  *                        the mbuf's private area; the owner decodes once
  *                      another node / no route -> E_NOT_HERE
- *   each iteration: hand-offs in, paced tx from lib/delivery's backlog,
- *   housekeeping (lib/delivery's timeouts), RCU quiescent state, idle
- *   back-off.
+ *   each iteration: hand-offs in (through the stage too), paced tx from
+ *   lib/delivery's backlog, housekeeping (lib/delivery's timeouts), RCU
+ *   quiescent state, idle back-off.
+ *
+ * The stage (MICA/VPP style). The single-datagram blocks of one rx burst
+ * that run here are not run one by one as they are parsed: the whole burst
+ * is parsed and decoded first, then the store lines the blocks' keyed gets
+ * will read are prefetched for all of them (buckets, then entries, so that
+ * every block's misses are in flight together), then the blocks are
+ * evaluated in arrival order, each reply built straight into its request's
+ * frame when it is one datagram, and those frames leave in one tx burst.
+ * Prefetching changes nothing, and evaluation stays in order, so results
+ * are those of running the blocks one by one. Anything that is not a
+ * single-datagram block for this worker (a reassembled message, a FETCH, a
+ * hand-off chain) first runs what the stage holds, so nothing overtakes.
  *
  * Hot-path rules (STYLE §4): no heap allocation (mbufs come from the
  * port's mempool; everything else was allocated at start), no locks, no
@@ -134,25 +146,136 @@ handoff(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_i
 	return mb == m;
 }
 
+/* ---- the stage ---- */
+
+static inline void
+free_later(struct scppd_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(w->nfree == SCPP_ARRAY_SIZE(w->dfree))) {
+		rte_pktmbuf_free_bulk(w->dfree, w->nfree);
+		w->nfree = 0;
+	}
+	w->dfree[w->nfree++] = m;
+}
+
+/* Send the direct reply frames of port @p pi in w->dtx[] (and keep the
+ * others for the next call); the ones the queue did not take go to the
+ * backlog and their mbufs are freed. */
+static void
+dtx_flush_port(struct scppd_worker *w, uint16_t pi)
+{
+	struct rte_mbuf *ms[SCPPD_BURST];
+	struct scpp_delivery_direct tk[SCPPD_BURST];
+	uint16_t n = 0, keep = 0, sent;
+
+	for (uint16_t i = 0; i < w->ndtx; i++) {
+		if (w->dtk[i].to.port == pi) {
+			ms[n] = w->dtx[i];
+			tk[n++] = w->dtk[i];
+		} else {
+			w->dtx[keep] = w->dtx[i];
+			w->dtk[keep++] = w->dtk[i];
+		}
+	}
+	w->ndtx = keep;
+	sent = rte_eth_tx_burst(scppd_g.ports[pi].port_id, w->txq[pi], ms, n);
+	scpp_delivery_tx_direct_done(w->dlv, tk, n, sent);
+	if (sent < n)
+		rte_pktmbuf_free_bulk(ms + sent, n - sent);
+}
+
+/*
+ * Run what the stage holds: decode each block whole, prefetch the store
+ * lines of all of them, evaluate them in order, send their frames.
+ */
+static void
+stage_run(struct scppd_worker *w)
+{
+	uint16_t i, n = w->nstage;
+
+	w->nstage = 0;
+	for (i = 0; i < n; i++) {
+		struct scppd_staged *st = &w->stage[i];
+		uint32_t err_off = 0;
+		int rc;
+
+		rc = st->whole ? scpp_wire_block_decode(st->msg, st->len, st->blk, &err_off)
+			       : scpp_wire_block_decode_rest(&st->cur, st->blk, &err_off);
+		st->dead = rc != 0;
+		if (unlikely(rc != 0)) {
+			scppd_reject(w, &st->req, rc, err_off, st->len);
+			continue;
+		}
+		scpp_eval_prefetch(w->ectx, &w->env, st->blk, &st->pf);
+	}
+	for (i = 0; i < n; i++)
+		if (!w->stage[i].dead)
+			scpp_eval_prefetch_entries(&w->env, &w->stage[i].pf);
+	for (i = 0; i < n; i++) {
+		struct scppd_staged *st = &w->stage[i];
+
+		if (st->dead || !scppd_exec_decoded(w, &st->req, st->blk, st->m))
+			free_later(w, st->m);
+	}
+	while (w->ndtx > 0)
+		dtx_flush_port(w, w->dtk[0].to.port);
+	if (w->nfree > 0) {
+		rte_pktmbuf_free_bulk(w->dfree, w->nfree);
+		w->nfree = 0;
+	}
+}
+
+/* The next stage slot, with its own decode target (it holds a message only
+ * once w->nstage counts it). */
+static inline struct scppd_staged *
+stage_slot(struct scppd_worker *w)
+{
+	struct scppd_staged *st = &w->stage[w->nstage];
+
+	st->blk = &w->stage_blk[w->nstage];
+	return st;
+}
+
 /* A complete BLOCK message received here. Returns true if @p m was consumed. */
 static bool
 rx_block(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_in *in)
 {
 	struct scpp_route_result res;
 	struct scpp_oid owner = SCPP_OID_NIL;
+	struct scpp_wire_block_cursor *cur = &w->cur;
+	struct scpp_wire_block *blk = w->blk;
+	struct scppd_staged *st = NULL;
 	uint32_t err_off = 0;
 	uint16_t to = 0;
 	int rc;
 
-	rc = scpp_wire_block_decode_begin(&w->cur, in->msg, in->msg_len, w->blk, &err_off);
+	/* A single-datagram block is decoded into the next stage slot, so
+	 * that it can wait there; a reassembled one runs at once. */
+	if (in->slot < 0) {
+		st = stage_slot(w);
+		cur = &st->cur;
+		blk = st->blk;
+	} else {
+		stage_run(w);
+	}
+	rc = scpp_wire_block_decode_begin(cur, in->msg, in->msg_len, blk, &err_off);
 	if (rc == 0)
-		rc = scpp_wire_block_decode_owner(&w->cur, w->blk, &owner, &err_off);
+		rc = scpp_wire_block_decode_owner(cur, blk, &owner, &err_off);
 	if (unlikely(rc < 0)) {
 		scppd_reject(w, &in->req, rc, err_off, in->msg_len);
 		return false;
 	}
 	switch (route_to(w, rc == 1 ? &owner : NULL, in->req.peer.local_udp_port, &to, &res)) {
 	case ROUTE_LOCAL:
+		if (st != NULL) {
+			st->req = in->req;
+			st->m = m;
+			st->msg = in->msg;
+			st->len = in->msg_len;
+			st->whole = 0;
+			w->nstage++;
+			return true; /* the stage frees or sends it */
+		}
 		scppd_exec_block(w, &in->req, in->msg, in->msg_len, true);
 		return false;
 	case ROUTE_WORKER:
@@ -171,6 +294,7 @@ rx_fetch(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 	bool has = !scpp_oid_is_nil(in->owner);
 	uint16_t to = 0;
 
+	stage_run(w); /* a FETCH for a block in the stage must find its reply */
 	switch (route_to(w, has ? &in->owner : NULL, in->req.peer.local_udp_port, &to, &res)) {
 	case ROUTE_LOCAL:
 		scppd_exec_fetch(w, &in->req, in->msg, in->msg_len);
@@ -209,7 +333,7 @@ rx_one(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m)
 		tx_answer(w, pi, m, nm.answer_len);
 		return;
 	case SCPP_NET_DROP:
-		rte_pktmbuf_free(m);
+		free_later(w, m);
 		return;
 	case SCPP_NET_DELIVER:
 		break;
@@ -226,7 +350,7 @@ rx_one(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m)
 		break; /* dropped (counted) or a fragment kept (copied) */
 	}
 	if (!consumed)
-		rte_pktmbuf_free(m);
+		free_later(w, m);
 }
 
 static inline void
@@ -241,9 +365,12 @@ rx_burst(struct scppd_worker *w, uint16_t pi, struct rte_mbuf **pkts, uint16_t n
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SCPPD_PREFETCH], void *));
 		rx_one(w, pi, pkts[i]);
 	}
+	stage_run(w);
 }
 
-/* A message another worker routed here. */
+/* A message another worker routed here: a block in one mbuf waits in the
+ * stage (its mbuf is the frame it came in, which can carry the reply);
+ * anything else runs at once, after the stage. */
 static inline void
 handoff_one(struct scppd_worker *w, struct rte_mbuf *mb)
 {
@@ -251,6 +378,18 @@ handoff_one(struct scppd_worker *w, struct rte_mbuf *mb)
 	const uint8_t *msg;
 
 	scpp_counter_add(&w->stats.handoff_in, 1);
+	if (mb->nb_segs == 1 && md->req.kind == SCPP_WIRE_BLOCK) {
+		struct scppd_staged *st = stage_slot(w);
+
+		st->req = md->req;
+		st->m = mb;
+		st->msg = rte_pktmbuf_mtod_offset(mb, const uint8_t *, md->msg_off);
+		st->len = md->msg_len;
+		st->whole = 1;
+		w->nstage++;
+		return;
+	}
+	stage_run(w);
 	if (mb->nb_segs == 1)
 		msg = rte_pktmbuf_mtod_offset(mb, const uint8_t *, md->msg_off);
 	else
@@ -356,6 +495,7 @@ scppd_worker_main(void *arg)
 								NULL);
 			for (k = 0; k < n; k++)
 				handoff_one(w, pkts[k]);
+			stage_run(w);
 			work += n;
 		}
 		for (i = 0; i < d->nb_ports; i++)

@@ -46,11 +46,21 @@ _Static_assert(sizeof(struct dlv_ckey) == 24, "cache key layout");
 
 /* ---- memory ---- */
 
+static uint32_t
+rindex_slots(uint32_t entries)
+{
+	uint32_t n = 16;
+
+	while (n < 2 * (uint64_t)entries)
+		n *= 2;
+	return n;
+}
+
 size_t
 dlv_cache_mem(const struct scpp_delivery_conf *c)
 {
 	return dlv_al(sizeof(struct dlv_ent) * c->cache_entries) + dlv_al(c->cache_bytes) +
-	       dlv_al(dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))) +
+	       dlv_al(sizeof(uint64_t) * rindex_slots(c->cache_entries)) +
 	       dlv_al(sizeof(struct dlv_client) * c->clients) +
 	       dlv_al(dlv_tab_mem(c->clients, CLIENT_KEY_LEN));
 }
@@ -67,9 +77,9 @@ dlv_cache_init(struct scpp_delivery *d, uint8_t **mem)
 	ca->ent = dlv_carve(mem, sizeof(*ca->ent) * c->cache_entries);
 	ca->size = c->cache_bytes;
 	ca->arena = dlv_carve(mem, c->cache_bytes);
-	dlv_seed(d, "cache", seed, 5);
-	dlv_tab_init(&ca->index, dlv_carve(mem, dlv_tab_mem(c->cache_entries, sizeof(struct dlv_ckey))),
-		     c->cache_entries, sizeof(struct dlv_ckey), seed);
+	ca->index.mask = rindex_slots(c->cache_entries) - 1;
+	ca->index.slot = dlv_carve(mem, sizeof(uint64_t) * rindex_slots(c->cache_entries));
+	dlv_seed(d, "cache", ca->index.seed, 5);
 	cl->cap = c->clients;
 	cl->c = dlv_carve(mem, sizeof(*cl->c) * c->clients);
 	dlv_seed(d, "clients", seed, 5);
@@ -82,6 +92,78 @@ dlv_cache_init(struct scpp_delivery *d, uint8_t **mem)
 }
 
 /* ---- held replies ---- */
+
+/* Keyed NH over the key's three words (senders choose client and block
+ * ids: an unkeyed hash would let them build long probe runs). */
+static inline uint32_t
+rindex_hash(const struct dlv_rindex *x, const struct dlv_ckey *k)
+{
+	uint64_t w0 = (uint64_t)k->ip | (uint64_t)k->port << 32;
+	uint64_t h = (w0 + x->seed[0]) * (k->client_id + x->seed[1]) +
+		     (k->block_id + x->seed[2]) * (x->seed[3] | 1);
+
+	return (uint32_t)(scpp_hash_mix64(h ^ x->seed[4]) >> 32);
+}
+
+/* Ring index of the held reply with key @p k, or DLV_NONE. */
+static uint32_t
+rindex_find(const struct dlv_cache *ca, const struct dlv_ckey *k)
+{
+	const struct dlv_rindex *x = &ca->index;
+	uint32_t h = rindex_hash(x, k), i = h & x->mask;
+
+	for (;; i = (i + 1) & x->mask) {
+		uint64_t s = x->slot[i];
+		uint32_t e;
+
+		if (s == 0)
+			return DLV_NONE;
+		e = (uint32_t)s - 1;
+		if ((uint32_t)(s >> 32) == h && memcmp(&ca->ent[e].key, k, sizeof(*k)) == 0)
+			return e;
+	}
+}
+
+static void
+rindex_insert(struct dlv_cache *ca, const struct dlv_ckey *k, uint32_t e)
+{
+	struct dlv_rindex *x = &ca->index;
+	uint32_t h = rindex_hash(x, k), i = h & x->mask;
+
+	/* At most half full (a slot per entry, twice the entries): there is
+	 * always an empty slot. */
+	while (x->slot[i] != 0)
+		i = (i + 1) & x->mask;
+	x->slot[i] = (uint64_t)h << 32 | (e + 1);
+}
+
+/* Remove ring entry @p e (key @p k) from the index. */
+static void
+rindex_delete(struct dlv_cache *ca, const struct dlv_ckey *k, uint32_t e)
+{
+	struct dlv_rindex *x = &ca->index;
+	uint32_t i = rindex_hash(x, k) & x->mask, j;
+
+	while ((uint32_t)x->slot[i] != e + 1) {
+		SCPP_VERIFY(x->slot[i] != 0); /* every indexed entry is in it */
+		i = (i + 1) & x->mask;
+	}
+	/* Backward shift: move later members of the run into the hole when
+	 * their home slot is not between the hole and themselves. */
+	for (j = i;;) {
+		uint32_t home;
+
+		j = (j + 1) & x->mask;
+		if (x->slot[j] == 0)
+			break;
+		home = (uint32_t)(x->slot[j] >> 32) & x->mask;
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		x->slot[i] = x->slot[j];
+		i = j;
+	}
+	x->slot[i] = 0;
+}
 
 static inline bool
 expired(const struct scpp_delivery *d, uint64_t tsc, uint64_t now)
@@ -97,7 +179,7 @@ ent_drop(struct scpp_delivery *d, uint64_t now)
 	struct dlv_ent *e = &ca->ent[ca->head];
 
 	if (e->indexed)
-		dlv_tab_del(&ca->index, &e->key);
+		rindex_delete(ca, &e->key, ca->head);
 	dlv_count(expired(d, e->tsc, now) ? &d->st.cache_expired : &d->st.cache_pressure);
 	dlv_gauge64(&ca->used, ca->used - e->len);
 	ca->head = ca->head + 1 == ca->cap ? 0 : ca->head + 1;
@@ -125,10 +207,11 @@ scpp_delivery_reply_buf(struct scpp_delivery *d, uint32_t *cap, uint64_t now)
 	return ca->arena + pos % ca->size;
 }
 
-/* Record the reply in the reply buffer as the newest entry. */
+/* Record the reply in the reply buffer as the newest entry; *@p idx its
+ * index in the ring. */
 static struct dlv_ent *
 ent_add(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t len, bool indexed,
-	uint64_t now)
+	uint64_t now, uint32_t *idx_out)
 {
 	struct dlv_cache *ca = &d->cache;
 	struct dlv_ent *e;
@@ -152,8 +235,18 @@ ent_add(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t l
 	ca->tail = ca->resv + len;
 	ca->low = ca->ent[ca->head].pos;
 	if (indexed)
-		dlv_tab_insert(&ca->index, &e->key, idx);
+		rindex_insert(ca, &e->key, idx);
+	*idx_out = idx;
 	return e;
+}
+
+/* The held reply with key @p k, or NULL. */
+static const struct dlv_ent *
+held_find(const struct scpp_delivery *d, const struct dlv_ckey *k)
+{
+	uint32_t e = rindex_find(&d->cache, k);
+
+	return e != DLV_NONE ? &d->cache.ent[e] : NULL;
 }
 
 void
@@ -186,37 +279,43 @@ dlv_cache_tick(struct scpp_delivery *d, uint64_t now)
 
 enum win { WIN_NEW, WIN_DONE, WIN_STALE };
 
+static inline bool
+win_bit(const struct dlv_client *c, uint64_t id)
+{
+	unsigned int b = (unsigned int)(id % SCPP_DELIVERY_WINDOW);
+
+	return (c->bits[b / 64] >> (b % 64)) & 1;
+}
+
 static enum win
 win_check(const struct dlv_client *c, uint64_t id)
 {
 	int64_t dd = (int64_t)(id - c->top); /* serial-number order (RFC 1982) */
-	uint64_t back;
 
 	if (!c->has_top || dd > 0)
 		return WIN_NEW;
-	back = (uint64_t)-dd;
-	if (back >= SCPP_DELIVERY_WINDOW)
+	if ((uint64_t)-dd >= SCPP_DELIVERY_WINDOW)
 		return WIN_STALE;
-	return (c->bits[back / 64] >> (back % 64)) & 1 ? WIN_DONE : WIN_NEW;
+	return win_bit(c, id) ? WIN_DONE : WIN_NEW;
 }
 
-/* Slide the window up by @p n ids: bit i becomes bit i + n. */
+/* Clear the bits of the @p n ids after @p top (they enter the window). */
 static void
-win_shift(struct dlv_client *c, uint64_t n)
+win_clear_after(struct dlv_client *c, uint64_t top, uint64_t n)
 {
-	unsigned int q, r;
+	unsigned int b = (unsigned int)((top + 1) % SCPP_DELIVERY_WINDOW);
 
 	if (n >= SCPP_DELIVERY_WINDOW) {
 		memset(c->bits, 0, sizeof(c->bits));
 		return;
 	}
-	q = (unsigned int)(n / 64);
-	r = (unsigned int)(n % 64);
-	for (int j = DLV_WIN_WORDS - 1; j >= 0; j--) {
-		uint64_t hi = j - (int)q >= 0 ? c->bits[j - q] : 0;
-		uint64_t lo = j - (int)q - 1 >= 0 ? c->bits[j - q - 1] : 0;
+	while (n > 0) {
+		unsigned int k = (unsigned int)SCPP_MIN(n, (uint64_t)(64 - b % 64));
+		uint64_t m = k == 64 ? UINT64_MAX : ((UINT64_C(1) << k) - 1) << (b % 64);
 
-		c->bits[j] = r == 0 ? hi : (hi << r) | (lo >> (64 - r));
+		c->bits[b / 64] &= ~m;
+		n -= k;
+		b = (b + k) % SCPP_DELIVERY_WINDOW;
 	}
 }
 
@@ -224,22 +323,18 @@ static void
 win_mark(struct dlv_client *c, uint64_t id)
 {
 	int64_t dd = (int64_t)(id - c->top);
-	uint64_t back;
+	unsigned int b = (unsigned int)(id % SCPP_DELIVERY_WINDOW);
 
 	if (!c->has_top) {
 		c->has_top = 1;
 		c->top = id;
 		memset(c->bits, 0, sizeof(c->bits));
-		back = 0;
 	} else if (dd > 0) {
-		win_shift(c, (uint64_t)dd);
+		win_clear_after(c, c->top, (uint64_t)dd);
 		c->top = id;
-		back = 0;
-	} else {
-		back = (uint64_t)-dd;
 	}
-	SCPP_ASSERT(back < SCPP_DELIVERY_WINDOW);
-	c->bits[back / 64] |= UINT64_C(1) << (back % 64);
+	SCPP_ASSERT(c->top - id < SCPP_DELIVERY_WINDOW);
+	c->bits[b / 64] |= UINT64_C(1) << (b % 64);
 }
 
 static void
@@ -460,13 +555,19 @@ enum scpp_delivery_admit
 scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now)
 {
 	struct dlv_ckey k = dlv_ckey_of(req, req->block_id);
-	uint32_t *v = dlv_tab_find(&d->cache.index, &k), idx;
-	struct dlv_client *c;
+	const struct dlv_ent *e;
+	enum win w;
+	uint32_t idx;
 
 	d->pending_client = DLV_NONE;
-	if (v != NULL) {
-		const struct dlv_ent *e = &d->cache.ent[*v];
-
+	idx = client_find(d, &k);
+	w = idx != DLV_NONE ? win_check(&d->clients.c[idx], req->block_id) : WIN_NEW;
+	/* A held reply exists only for a block that ran: one the window says
+	 * ran, or one it no longer covers (held replies can outlast the
+	 * window), or one whose window is gone (an entry older than it). So a
+	 * new block, the common case, costs no index lookup. */
+	e = w != WIN_NEW || idx == DLV_NONE ? held_find(d, &k) : NULL;
+	if (e != NULL) {
 		dlv_count(&d->st.cache_hits);
 		/* Numbered in the chunks it was first cut into: a port with a
 		 * smaller MTU cannot carry them. */
@@ -476,10 +577,8 @@ scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req
 			respond(d, req, e, 0, UINT32_MAX, true, now);
 		return SCPP_DELIVERY_ANSWERED;
 	}
-	idx = client_find(d, &k);
 	if (idx != DLV_NONE) {
-		c = &d->clients.c[idx];
-		switch (win_check(c, req->block_id)) {
+		switch (w) {
 		case WIN_DONE:
 			scpp_delivery_notice(d, req, SCPP_NOTICE_REPLY_LOST, now);
 			return SCPP_DELIVERY_ANSWERED;
@@ -507,25 +606,64 @@ scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req
 	return SCPP_DELIVERY_EXECUTE;
 }
 
-void
-scpp_delivery_reply_commit(struct scpp_delivery *d, const struct scpp_delivery_req *req,
-			   uint32_t len, uint64_t now)
+/* Record an executed block: its window bit, its client's age and place in
+ * the LRU, and its reply as the newest held one. */
+static const struct dlv_ent *
+commit(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t len, uint64_t now)
 {
 	struct dlv_clients *cl = &d->clients;
+	uint32_t cidx = d->pending_client, idx;
 	struct dlv_client *c;
 	const struct dlv_ent *e;
 
 	/* Only after scpp_delivery_admit() said EXECUTE for this request. */
-	SCPP_VERIFY(d->pending_client != DLV_NONE && d->pending_block == req->block_id);
-	c = &cl->c[d->pending_client];
+	SCPP_VERIFY(cidx != DLV_NONE && d->pending_block == req->block_id);
+	c = &cl->c[cidx];
 	win_mark(c, req->block_id);
 	c->tsc = now;
-	lru_unlink(cl, d->pending_client);
-	lru_append(cl, d->pending_client);
+	if (cl->lru_tail != cidx) { /* a busy client is at the tail already */
+		lru_unlink(cl, cidx);
+		lru_append(cl, cidx);
+	}
 	d->pending_client = DLV_NONE;
-	e = ent_add(d, req, len, true, now);
+	e = ent_add(d, req, len, true, now, &idx);
 	dlv_count(&d->st.replies_kept);
+	return e;
+}
+
+void
+scpp_delivery_reply_commit(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			   uint32_t len, uint64_t now)
+{
+	const struct dlv_ent *e;
+
+	e = commit(d, req, len, now);
 	respond(d, req, e, 0, UINT32_MAX, true, now);
+}
+
+uint16_t
+scpp_delivery_reply_commit_frame(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+				 uint32_t len, uint64_t now, uint8_t *frame, uint32_t room,
+				 struct scpp_delivery_direct *t)
+{
+	const struct dlv_ent *e = commit(d, req, len, now);
+	uint64_t cost = dlv_reply_cost(e->len, e->chunk, 0, 1);
+
+	if (dlv_nseq(e->len, e->chunk) != 1 || room < SCPP_NET_L2L4_LEN + cost ||
+	    !within_budget(d, req, cost, now)) {
+		respond(d, req, e, 0, UINT32_MAX, true, now);
+		return 0;
+	}
+	t->to = req->peer;
+	t->client_id = req->client_id;
+	t->block_id = req->block_id;
+	t->pos = e->pos;
+	t->len = e->len;
+	t->chunk = e->chunk;
+	t->dgram_len = dlv_build_reply(d, &t->to, t->client_id, t->block_id,
+				       d->cache.arena + e->pos % d->cache.size, e->len, 0, true,
+				       frame);
+	return (uint16_t)(SCPP_NET_L2L4_LEN + t->dgram_len);
 }
 
 void
@@ -533,9 +671,10 @@ scpp_delivery_reply_status(struct scpp_delivery *d, const struct scpp_delivery_r
 			   uint32_t len, uint64_t now)
 {
 	const struct dlv_ent *e;
+	uint32_t idx;
 
 	d->pending_client = DLV_NONE;
-	e = ent_add(d, req, len, false, now);
+	e = ent_add(d, req, len, false, now, &idx);
 	respond(d, req, e, 0, UINT32_MAX, false, now);
 }
 
@@ -547,23 +686,19 @@ scpp_delivery_fetch(struct scpp_delivery *d, const struct scpp_delivery_req *req
 	struct dlv_ckey k = dlv_ckey_of(req, req->block_id);
 	const struct dlv_ent *e;
 	uint64_t cost = 0;
-	uint32_t *v, idx;
+	uint32_t idx;
+	bool done;
 
 	if (scpp_wire_fetch_decode(payload, len, &f) != 0)
 		return -EINVAL;
-	v = dlv_tab_find(&d->cache.index, &k);
-	if (v == NULL || d->cache.ent[*v].chunk > dlv_chunk(d, &req->peer)) {
-		idx = client_find(d, &k);
-		scpp_delivery_notice(d, req,
-				     idx != DLV_NONE &&
-						     win_check(&d->clients.c[idx], req->block_id) ==
-							     WIN_DONE ?
-					     SCPP_NOTICE_REPLY_LOST :
-					     SCPP_NOTICE_NO_REPLY,
+	idx = client_find(d, &k);
+	done = idx != DLV_NONE && win_check(&d->clients.c[idx], req->block_id) == WIN_DONE;
+	e = held_find(d, &k);
+	if (e == NULL || e->chunk > dlv_chunk(d, &req->peer)) {
+		scpp_delivery_notice(d, req, done ? SCPP_NOTICE_REPLY_LOST : SCPP_NOTICE_NO_REPLY,
 				     now);
 		return 0;
 	}
-	e = &d->cache.ent[*v];
 	for (unsigned int i = 0; i < f.nranges; i++)
 		cost += dlv_reply_cost(e->len, e->chunk, f.range[i].first, f.range[i].count);
 	if (cost == 0)

@@ -80,6 +80,24 @@ struct dlv_ent {
 	uint8_t rsv;
 };
 
+/*
+ * Held replies are found through an index of ring slots: open addressing
+ * over 8-byte slots, (32 bits of the key's hash << 32) | (ring index + 1),
+ * 0 = empty, sized to at least twice the entries (half full at most), with
+ * backward-shift deletion. The keys stay in the ring entries (the slot's
+ * hash bits reject almost every other key before the entry is read), so
+ * the index is a quarter of a table of keys (512 KiB for the default
+ * 32 768 entries, which stays in a worker's L2 cache), and a recorded or
+ * dropped reply costs one insert or delete in it. Admission consults it
+ * only for block ids the window says ran or no longer covers: a new block
+ * costs no lookup.
+ */
+struct dlv_rindex {
+	uint32_t mask;      /* slots - 1 */
+	uint64_t seed[5];
+	uint64_t *slot;
+};
+
 struct dlv_cache {
 	struct dlv_ent *ent;
 	uint32_t cap, head, count;
@@ -89,17 +107,23 @@ struct dlv_cache {
 	uint64_t low;       /* position of the oldest byte still held */
 	uint64_t resv;      /* position reserved for the next reply */
 	uint64_t used;      /* bytes of the entries held */
-	struct dlv_tab index;
+	struct dlv_rindex index;
 };
 
 /* ---- client windows ---- */
 
 #define DLV_WIN_WORDS (SCPP_DELIVERY_WINDOW / 64)
 
+/*
+ * A replay window as a ring of bits (RFC 6479): block id i is bit
+ * i % SCPP_DELIVERY_WINDOW, valid for the ids (top - WINDOW, top]. Moving
+ * the top clears the bits of the ids it passes, so the common step of one
+ * id costs two bit operations, not a shift of the whole window.
+ */
 struct dlv_client {
 	struct dlv_ckey key;        /* block_id 0 */
 	uint64_t top;               /* highest block id executed */
-	uint64_t bits[DLV_WIN_WORDS]; /* bit i: block top - i executed */
+	uint64_t bits[DLV_WIN_WORDS]; /* bit id % WINDOW: block id executed */
 	uint64_t tsc;               /* last request */
 	uint32_t prev, next;        /* LRU list (oldest first) or free list */
 	uint8_t has_top;
@@ -300,6 +324,12 @@ bool dlv_tx_reply(struct scpp_delivery *d, const struct scpp_net_peer *to, uint6
 bool dlv_tx_notice(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
 		   uint64_t block_id, const struct scpp_wire_notice *n);
 uint32_t dlv_tx_free_jobs(const struct scpp_delivery *d);
+/* Build datagram @p seq (@p last: the message's last) of a reply whose
+ * bytes for it are @p payload, @p plen, into @p frame; returns its UDP
+ * payload bytes. */
+uint16_t dlv_build_reply(const struct scpp_delivery *d, const struct scpp_net_peer *to,
+			 uint64_t client_id, uint64_t block_id, const uint8_t *payload,
+			 uint32_t plen, uint32_t seq, bool last, uint8_t *frame);
 
 /* UDP payload bytes of datagrams [first, first + count) of a message. */
 static inline uint64_t

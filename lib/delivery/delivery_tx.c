@@ -163,6 +163,38 @@ dlv_tx_notice(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t 
 	return true;
 }
 
+/* One datagram of header @p h (its payload set) to @p to, into @p frame. */
+static uint16_t
+build_dgram(const struct scpp_delivery *d, const struct scpp_net_peer *to,
+	    const struct scpp_wire_hdr *h, uint8_t *frame)
+{
+	uint8_t *pl = scpp_net_udp_build(d->net, to, frame,
+					 (uint16_t)(SCPP_WIRE_HDR_LEN + h->payload_len));
+	int n = scpp_wire_dgram_encode(pl, SCPP_WIRE_HDR_LEN + h->payload_len, h);
+
+	SCPP_VERIFY(n == SCPP_WIRE_HDR_LEN + h->payload_len);
+	scpp_net_udp_finish(d->net, to->port, frame);
+	return (uint16_t)n;
+}
+
+uint16_t
+dlv_build_reply(const struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
+		uint64_t block_id, const uint8_t *payload, uint32_t plen, uint32_t seq, bool last,
+		uint8_t *frame)
+{
+	struct scpp_wire_hdr h = {
+		.kind = SCPP_WIRE_REPLY,
+		.flags = last ? SCPP_WIRE_F_LAST : 0,
+		.client_id = client_id,
+		.block_id = block_id,
+		.frag_index = seq,
+		.payload_len = (uint16_t)plen,
+		.payload = payload,
+	};
+
+	return build_dgram(d, to, &h, frame);
+}
+
 /* Build datagram @p seq of @p job into @p frame; returns its UDP payload bytes. */
 static uint16_t
 build(const struct scpp_delivery *d, const struct dlv_job *job, uint32_t seq, uint8_t *frame)
@@ -173,31 +205,42 @@ build(const struct scpp_delivery *d, const struct dlv_job *job, uint32_t seq, ui
 		.flags = SCPP_WIRE_F_LAST,
 	};
 	uint8_t body[SCPP_WIRE_NOTICE_COOKIE_LEN];
-	uint8_t *pl;
 	int n;
 
 	if (job->kind == DLV_JOB_REPLY) {
 		uint32_t off = seq * job->chunk;
 
-		h.kind = SCPP_WIRE_REPLY;
-		h.payload_len = (uint16_t)SCPP_MIN((uint32_t)job->chunk, job->len - off);
-		h.payload = d->cache.arena + job->pos % d->cache.size + off;
-		h.frag_index = seq;
-		if (seq + 1 != job->nseq)
-			h.flags = 0;
-	} else {
-		n = scpp_wire_notice_encode(body, sizeof(body), &job->notice);
-		SCPP_VERIFY(n > 0);
-		h.kind = SCPP_WIRE_NOTICE;
-		h.payload_len = (uint16_t)n;
-		h.payload = body;
+		return dlv_build_reply(d, &job->to, job->client_id, job->block_id,
+				       d->cache.arena + job->pos % d->cache.size + off,
+				       SCPP_MIN((uint32_t)job->chunk, job->len - off), seq,
+				       seq + 1 == job->nseq, frame);
 	}
-	pl = scpp_net_udp_build(d->net, &job->to, frame,
-				(uint16_t)(SCPP_WIRE_HDR_LEN + h.payload_len));
-	n = scpp_wire_dgram_encode(pl, SCPP_WIRE_HDR_LEN + h.payload_len, &h);
-	SCPP_VERIFY(n == SCPP_WIRE_HDR_LEN + h.payload_len);
-	scpp_net_udp_finish(d->net, job->to.port, frame);
-	return (uint16_t)n;
+	n = scpp_wire_notice_encode(body, sizeof(body), &job->notice);
+	SCPP_VERIFY(n > 0);
+	h.kind = SCPP_WIRE_NOTICE;
+	h.payload_len = (uint16_t)n;
+	h.payload = body;
+	return build_dgram(d, &job->to, &h, frame);
+}
+
+void
+scpp_delivery_tx_direct_done(struct scpp_delivery *d, const struct scpp_delivery_direct *t,
+			     uint16_t n, uint16_t sent)
+{
+	uint64_t bytes = 0;
+
+	SCPP_VERIFY(sent <= n);
+	for (uint16_t i = 0; i < sent; i++)
+		bytes += t[i].dgram_len;
+	scpp_counter_add(&d->st.tx_dgrams, sent);
+	scpp_counter_add(&d->st.tx_direct, sent);
+	scpp_counter_add(&d->st.tx_bytes, bytes);
+	scpp_counter_add(&d->st.tx_deferred, (uint64_t)(n - sent));
+	/* Not taken: into the backlog, from the bytes the cache still holds
+	 * (tx_prepare() drops them as tx_aborted if they go first). */
+	for (uint16_t i = sent; i < n; i++)
+		(void)dlv_tx_reply(d, &t[i].to, t[i].client_id, t[i].block_id, t[i].pos, t[i].len,
+				   t[i].chunk, 0, 1);
 }
 
 uint16_t

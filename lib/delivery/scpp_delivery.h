@@ -159,6 +159,8 @@ struct scpp_delivery_stats {
 	uint64_t tx_dgrams;       /**< datagrams sent (taken by the tx queue) */
 	uint64_t tx_bytes;        /**< their UDP payload bytes */
 	uint64_t tx_deferred;     /**< frames built but not taken; built again later */
+	uint64_t tx_direct;       /**< ... of tx_dgrams, one-datagram replies the worker sent
+				   *   from the request's own frame (no backlog) */
 };
 
 /** Occupancy of one instance (gauges), read from any thread. */
@@ -281,6 +283,47 @@ uint8_t *scpp_delivery_reply_buf(struct scpp_delivery *d, uint32_t *cap, uint64_
  */
 void scpp_delivery_reply_commit(struct scpp_delivery *d, const struct scpp_delivery_req *req,
 				uint32_t len, uint64_t now);
+
+/**
+ * A one-datagram reply whose frame the caller transmits itself (see
+ * scpp_delivery_reply_commit_frame()): what scpp_delivery_tx_direct_done()
+ * needs to count it, or to queue it if the tx queue did not take it.
+ */
+struct scpp_delivery_direct {
+	struct scpp_net_peer to;
+	uint64_t client_id;
+	uint64_t block_id;
+	uint64_t pos;       /**< the held reply's place in the cache */
+	uint32_t len;       /**< its bytes (the datagram's payload) */
+	uint16_t chunk;
+	uint16_t dgram_len; /**< UDP payload bytes of the frame */
+};
+
+/**
+ * scpp_delivery_reply_commit() for a caller that sends small replies from
+ * a frame it has at hand (the request's, on a worker): the reply is
+ * recorded and held the same way, and when it is one datagram that may go
+ * to its sender (the amplification limit), its frame is built into
+ * @p frame, which has @p room bytes, instead of queueing it. The caller
+ * then transmits the frame and reports with scpp_delivery_tx_direct_done().
+ *
+ * @return The frame's length (*@p t describes it), or 0: the response was
+ *   queued (more than one datagram, not enough room, or a NOTICE COOKIE
+ *   instead) as by scpp_delivery_reply_commit().
+ */
+uint16_t scpp_delivery_reply_commit_frame(struct scpp_delivery *d,
+					  const struct scpp_delivery_req *req, uint32_t len,
+					  uint64_t now, uint8_t *frame, uint32_t room,
+					  struct scpp_delivery_direct *t);
+
+/**
+ * The frames of @p n direct replies (@p t) were given to the tx queue,
+ * which took the first @p sent: those are counted as sent, the others are
+ * queued in the backlog like any reply (built again later), or dropped as
+ * tx_aborted if the cache reclaimed their bytes meanwhile.
+ */
+void scpp_delivery_tx_direct_done(struct scpp_delivery *d, const struct scpp_delivery_direct *t,
+				  uint16_t n, uint16_t sent);
 
 /**
  * A reply that is not the result of executing the block (a decode error,

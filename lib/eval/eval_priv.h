@@ -123,6 +123,9 @@ struct scpp_eval_ctx {
 	struct pending_name pend[EVAL_PENDING_MAX];
 	uint32_t npend;
 
+	bool fast;                  /* the fast path may run (scpp_eval_ctx_fast()) */
+	struct scpp_eval_stats st;
+
 	uint64_t steps;
 	uint64_t time_check;        /* steps at which the clock is read next */
 	uint64_t max_time_ns;

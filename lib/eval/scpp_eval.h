@@ -168,6 +168,28 @@ void scpp_eval_ctx_free(struct scpp_eval_ctx *ctx);
 void scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *out);
 
 /**
+ * Counters of one context, written by the lcore that owns it and readable
+ * from any thread (scpp_eval_ctx_stats() reads them with relaxed loads).
+ */
+struct scpp_eval_stats {
+	uint64_t fast_blocks;   /**< blocks whose every command ran on the fast path */
+	uint64_t fast_cmds;     /**< commands the fast path ran (in any block) */
+	uint64_t fast_restarts; /**< blocks the fast path gave back to the general path
+				 *   from the start (an error it leaves to it to report) */
+};
+
+/** The context's counters. */
+void scpp_eval_ctx_stats(const struct scpp_eval_ctx *ctx, struct scpp_eval_stats *out);
+
+/**
+ * Allow (the default) or forbid the fast path: the leading fully keyed
+ * gets of a block evaluated on one row, with burst lookups. Results are
+ * the same either way; tests turn it off to compare the two paths.
+ * Control path, or the owning lcore between blocks.
+ */
+void scpp_eval_ctx_fast(struct scpp_eval_ctx *ctx, bool on);
+
+/**
  * Worker, once per loop: if the node's publisher (env.pub) has a newer
  * schema, adopt it: rewrite this shard's schema entities (unless it is the
  * schema this worker submitted itself), switch env.schema and report the
@@ -179,6 +201,35 @@ void scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limi
  *   next call retries).
  */
 int scpp_eval_poll_schema(struct scpp_eval_env *env);
+
+/** Most keys scpp_eval_prefetch() prefetches for one block. */
+#define SCPP_EVAL_PREFETCH_MAX 16
+
+/** What scpp_eval_prefetch() started, for scpp_eval_prefetch_entries(). */
+struct scpp_eval_prefetch {
+	uint16_t n;
+	uint64_t hash[SCPP_EVAL_PREFETCH_MAX];
+};
+
+/**
+ * Start fetching the store lines scpp_eval_block() will read first for
+ * @p b: the index buckets of the leading gets whose entity and attribute
+ * are constants (the fast path's burst, up to SCPP_EVAL_PREFETCH_MAX keys).
+ * Then, when the buckets have had time to arrive, scpp_eval_prefetch_entries()
+ * for the entries. A worker with a burst of blocks calls the first for
+ * every block, then the second for every block, then evaluates them, so
+ * that their cache misses overlap instead of stalling one after the other.
+ * Changes nothing: the results of scpp_eval_block() are the same without it.
+ * Attribute names not seen before are skipped (they cost a dictionary lookup).
+ *
+ * The owning lcore, like scpp_eval_block().
+ */
+void scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			const struct scpp_wire_block *b, struct scpp_eval_prefetch *pf);
+
+/** The second half of scpp_eval_prefetch() (see there). */
+void scpp_eval_prefetch_entries(const struct scpp_eval_env *env,
+				const struct scpp_eval_prefetch *pf);
 
 /**
  * Evaluate @p b against @p env and write the complete reply (COLUMNS, ROWs,

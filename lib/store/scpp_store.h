@@ -506,6 +506,25 @@ unsigned int scpp_store_get_burst(const struct scpp_store *s,
 				  uint64_t *hit_mask);
 
 /**
+ * Start fetching what a lookup of triple (@p oid, @p attr) will read: its
+ * home index bucket. Reads nothing, changes nothing (no probe is counted).
+ * A caller with many lookups to come (a burst of blocks) prefetches every
+ * key's bucket first, then every entry (scpp_store_prefetch_entry()), then
+ * looks them up, so that the misses of all of them overlap.
+ *
+ * @return The key's hash, for scpp_store_prefetch_entry().
+ */
+uint64_t scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+/**
+ * For a key scpp_store_prefetch() hashed, once its bucket had time to
+ * arrive: prefetch the entry the lookup will compare first, or the next
+ * bucket when the home bucket has no candidate and keys spilled past it.
+ * Changes nothing (no probe is counted).
+ */
+void scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t hash);
+
+/**
  * Set triple (@p oid, @p attr) to @p v, replacing a plain value. The entity
  * must exist. str/bytes data is copied into the shard.
  *

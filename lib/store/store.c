@@ -1256,8 +1256,8 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
  *   2. tag-match the home bucket, prefetch the first candidate entry, or,
  *      if there is none and the bucket spilled, prefetch the next bucket;
  *   3. tag-match those next buckets and prefetch their candidates;
- *   4. finish the probe (single-item helper), prefetch extent data;
- *   5. copy values out.
+ *   4. finish the probe (single-item helper), copy the value out and
+ *      prefetch extent data for the caller.
  * Stages are unrolled by SCPP_STORE_BURST_UNROLL through STAGE_LOOP, which
  * calls the one single-item helper of the stage.
  */
@@ -1280,7 +1280,6 @@ struct burst_ctx {
 	uint64_t h[SCPP_STORE_BURST_MAX];
 	uint32_t b[SCPP_STORE_BURST_MAX];
 	uint32_t m[SCPP_STORE_BURST_MAX];
-	uint32_t x[SCPP_STORE_BURST_MAX];
 };
 
 static inline void
@@ -1338,25 +1337,22 @@ st_spill(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
 }
 
-static inline void
+/* Finish the probe and copy the value out (the entry is in cache by now;
+ * an extent's bytes are prefetched for whoever reads them next). */
+static inline __attribute__((always_inline)) void
 st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
-	struct burst_ctx *c)
+	struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
 {
 	uint32_t x = k[i].attr == SCPP_STORE_ATTR_NONE ? NIL_IDX :
 		     find_from(s, c->b[i], c->m[i], tag_of(c->h[i]), k[i].oid, k[i].attr);
+	const struct entry *e;
 
-	c->x[i] = x;
-	if (x != NIL_IDX && s->ent[x].h.kind == K_EXT)
-		rte_prefetch0(s->arena + s->ent[x].v.ext.off);
-}
-
-static inline void
-st_copy(unsigned int i, const struct scpp_store *s, struct scpp_value *vals,
-	struct burst_ctx *c, uint64_t *mask)
-{
-	uint32_t x = c->x[i];
-
-	if (x != NIL_IDX && entry_value(s, &s->ent[x], &vals[i]) == 0)
+	if (x == NIL_IDX)
+		return;
+	e = &s->ent[x];
+	if (e->h.kind == K_EXT)
+		rte_prefetch0(s->arena + e->v.ext.off);
+	if (entry_value(s, e, &vals[i]) == 0)
 		*mask |= UINT64_C(1) << i;
 }
 
@@ -1374,12 +1370,33 @@ scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *ke
 	STAGE_LOOP(n, st_hash, s, keys, &c);
 	STAGE_LOOP(n, st_match, s, &c);
 	STAGE_LOOP(n, st_spill, s, &c);
-	STAGE_LOOP(n, st_find, s, keys, &c);
-	STAGE_LOOP(n, st_copy, s, vals, &c, &mask);
+	STAGE_LOOP(n, st_find, s, keys, &c, vals, &mask);
 out:
 	if (hit_mask != NULL)
 		*hit_mask = mask;
 	return n;
+}
+
+uint64_t
+scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	uint64_t h = key_hash(s, oid, attr);
+
+	rte_prefetch0(&s->bk[home_bucket(h, s->nb)]);
+	return h;
+}
+
+void
+scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
+{
+	uint32_t b = home_bucket(h, s->nb);
+	const struct bucket *bk = &s->bk[b];
+	unsigned int m = tag_match(bk, tag_of(h));
+
+	if (m != 0)
+		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
+	else if (bk->overflow != 0)
+		rte_prefetch0(&s->bk[next_bucket(b, s->nb)]);
 }
 
 /*

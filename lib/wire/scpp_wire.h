@@ -264,7 +264,20 @@ struct scpp_wire_cmd {
 	uint8_t status_var;  /**< variable collecting statuses, if CF_STATUS */
 	uint8_t nterms;      /**< 1 to 3, fixed by op */
 	uint16_t term[3];    /**< indexes into block term[] */
+	uint8_t shape;       /**< enum scpp_wire_shape: a hint for evaluators */
 	uint16_t guard;      /**< EXPR term of the guard, if CF_GUARD */
+};
+
+/**
+ * What the decoder and the builder noticed about a command's terms, so that
+ * an evaluator need not look again (a hint: SCPP_WIRE_SHAPE_OTHER promises
+ * nothing, and is always a correct value).
+ */
+enum scpp_wire_shape {
+	SCPP_WIRE_SHAPE_OTHER = 0,
+	/** Three terms, no flags: a constant OID, a constant non-empty string,
+	 *  then a variable (`get E "attr" %v`). */
+	SCPP_WIRE_SHAPE_EAV = 1,
 };
 
 /** A name borrowed from the input (not NUL-terminated). */
@@ -284,6 +297,16 @@ struct scpp_wire_block {
 	uint16_t ncmds;
 	uint16_t nterms;
 	uint8_t ret[SCPP_WIRE_VARS_MAX];                  /**< returned variables, in order */
+	/**
+	 * Decoded blocks: the encoded variable names (each a varint length
+	 * and its bytes, in order), which are exactly the body of a COLUMNS
+	 * record that returns every variable in order; NULL for built blocks
+	 * (scpp_wire_reply_columns_block() then encodes the names one by one).
+	 */
+	const uint8_t *names_raw;
+	uint32_t names_raw_len;
+	uint8_t ret_all;  /**< every variable is returned, in order (ret[i] == i) */
+	uint64_t status_vars; /**< bit v: a command collects statuses in variable v */
 	struct scpp_wire_name var_name[SCPP_WIRE_VARS_MAX];
 	struct scpp_wire_cmd cmd[SCPP_WIRE_CMDS_MAX];
 	struct scpp_wire_term term[SCPP_WIRE_TERMS_MAX];
@@ -590,6 +613,16 @@ int scpp_wire_block_decode_next(struct scpp_wire_block_cursor *c, struct scpp_wi
 				uint32_t *err_off);
 
 /**
+ * Decode every command not decoded yet, in one call: the same as calling
+ * scpp_wire_block_decode_next() until it returns 0 or an error.
+ *
+ * @return 0: the block is complete; or an error of scpp_wire_block_decode()
+ *   (with @p err_off).
+ */
+int scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *c, struct scpp_wire_block *b,
+				uint32_t *err_off);
+
+/**
  * The owner rule (docs/PROTOCOL.md §17) for one decoded command: the first
  * constant OID that is not well-known (scpp_oid_is_well_known()) in an
  * entity position of command @p cmd, in term order. Entity positions are
@@ -617,6 +650,15 @@ bool scpp_wire_block_owner(const struct scpp_wire_block *b, struct scpp_oid *own
  */
 int scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *c, struct scpp_wire_block *b,
 				 struct scpp_oid *owner, uint32_t *err_off);
+
+/**
+ * Allow (the default) or forbid the block decoder's fast paths (inline
+ * decoding of the common command shape, names and constants). Decoding
+ * gives the same blocks, errors and offsets either way; tests turn them
+ * off to compare. Process-wide: call it before decoding starts, not while
+ * other threads decode.
+ */
+void scpp_wire_decode_fast(bool on);
 
 /** Compare two blocks structurally (names, terms and values by value). */
 bool scpp_wire_block_equal(const struct scpp_wire_block *a, const struct scpp_wire_block *b);
@@ -737,6 +779,13 @@ void scpp_wire_reply_writer_init(struct scpp_wire_reply_writer *w, uint8_t *buf,
  */
 int scpp_wire_reply_columns(struct scpp_wire_reply_writer *w, const struct scpp_wire_name *names,
 			    uint16_t n);
+/**
+ * COLUMNS naming block @p b's returned variables, in order: the same bytes
+ * as scpp_wire_reply_columns() with those names (and the same errors), in
+ * one copy when @p b was decoded and returns every variable in order.
+ */
+int scpp_wire_reply_columns_block(struct scpp_wire_reply_writer *w,
+				  const struct scpp_wire_block *b);
 int scpp_wire_reply_row(struct scpp_wire_reply_writer *w, const struct scpp_value *v);
 int scpp_wire_reply_status(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
 			   const struct scpp_wire_name *keys, const struct scpp_value *vals,

@@ -138,6 +138,10 @@ scpp_wire_block_init(struct scpp_wire_block *b)
 	b->nret = 0;
 	b->ncmds = 0;
 	b->nterms = 0;
+	b->names_raw = NULL;
+	b->names_raw_len = 0;
+	b->ret_all = 0;
+	b->status_vars = 0;
 }
 
 int
@@ -153,6 +157,8 @@ scpp_wire_block_var(struct scpp_wire_block *b, const char *name, uint16_t len)
 		return -SCPP_E_TOO_MANY;
 	b->var_name[b->nvars].p = name;
 	b->var_name[b->nvars].len = len;
+	b->names_raw = NULL; /* no longer the decoded names */
+	b->ret_all = 0;
 	return b->nvars++;
 }
 
@@ -166,6 +172,9 @@ scpp_wire_block_ret(struct scpp_wire_block *b, unsigned int var)
 			return -EEXIST;
 	/* nret <= nvars follows from distinctness, so ret[] cannot overflow. */
 	b->ret[b->nret++] = (uint8_t)var;
+	b->ret_all = b->nret == b->nvars;
+	for (unsigned int i = 0; b->ret_all && i < b->nret; i++)
+		b->ret_all = b->ret[i] == i;
 	return 0;
 }
 
@@ -340,6 +349,20 @@ too_many_terms(const struct scpp_wire_block *b, unsigned int ncmds)
 	return total > SCPP_WIRE_TERMS_MAX;
 }
 
+/* enum scpp_wire_shape of a command whose terms are in place. */
+static uint8_t
+cmd_shape(const struct scpp_wire_block *b, const struct scpp_wire_cmd *c)
+{
+	const struct scpp_wire_term *t = b->term;
+
+	if (c->nterms == 3 && c->flags == 0 && t[c->term[0]].kind == SCPP_TERM_CONST &&
+	    t[c->term[0]].value.type == SCPP_VT_OID && t[c->term[1]].kind == SCPP_TERM_CONST &&
+	    t[c->term[1]].value.type == SCPP_VT_STR && t[c->term[1]].value.len != 0 &&
+	    t[c->term[2]].kind == SCPP_TERM_VAR)
+		return SCPP_WIRE_SHAPE_EAV;
+	return SCPP_WIRE_SHAPE_OTHER;
+}
+
 int
 scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1, int t2,
 		    int status_var)
@@ -366,6 +389,9 @@ scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1, 
 	c->guard = 0;
 	for (unsigned int i = 0; i < 3; i++)
 		c->term[i] = i < n ? (uint16_t)t[i] : 0;
+	c->shape = cmd_shape(b, c);
+	if (c->flags & SCPP_WIRE_CF_STATUS)
+		b->status_vars |= UINT64_C(1) << c->status_var;
 	/*
 	 * A built term may be used by several commands (or twice in one), but
 	 * the encoding writes each use out in full, and the decoder bounds the
@@ -389,9 +415,11 @@ scpp_wire_block_guard(struct scpp_wire_block *b, unsigned int cmd, int expr)
 	c = &b->cmd[cmd];
 	c->flags |= SCPP_WIRE_CF_GUARD;
 	c->guard = (uint16_t)expr;
+	c->shape = SCPP_WIRE_SHAPE_OTHER; /* a guarded get is not the fast path's */
 	if (too_many_terms(b, b->ncmds)) {
 		c->flags &= (uint8_t)~SCPP_WIRE_CF_GUARD;
 		c->guard = 0;
+		c->shape = cmd_shape(b, c);
 		return -SCPP_E_TOO_MANY;
 	}
 	return 0;
@@ -507,6 +535,15 @@ scpp_wire_block_encode(const struct scpp_wire_block *b, uint8_t *buf, size_t siz
 
 /* ---- block decoder ---- */
 
+/* The decoder's fast paths may run (scpp_wire_decode_fast(); tests only). */
+static bool fast_decode = true;
+
+void
+scpp_wire_decode_fast(bool on)
+{
+	fast_decode = on;
+}
+
 /* A variable index: a varint below nvars. */
 static int
 decode_var(struct cur *c, const struct scpp_wire_block *b, uint8_t *out)
@@ -555,12 +592,18 @@ decode_term(struct cur *c, struct scpp_wire_block *b, unsigned int pos, unsigned
 	if (SCPP_UNLIKELY(b->nterms >= SCPP_WIRE_TERMS_MAX))
 		return -SCPP_E_TOO_MANY;
 	c->off++;
-	t = term_new(b, (uint8_t)kind);
 	i = b->nterms++;
+	t = &b->term[i];
 	*idx = (uint16_t)i;
+	t->kind = (uint8_t)kind;
+	t->var = 0;
+	t->a = 0;
+	t->b = 0;
+	t->c = 0;
+	if (kind == SCPP_TERM_CONST)
+		return cur_value(c, &t->value); /* writes every field of the value */
+	t->value = scpp_value_nil();
 	switch (kind) {
-	case SCPP_TERM_CONST:
-		return cur_value(c, &t->value);
 	case SCPP_TERM_VAR:
 		return decode_var(c, b, &t->var);
 	case SCPP_TERM_OP:
@@ -590,44 +633,247 @@ decode_term(struct cur *c, struct scpp_wire_block *b, unsigned int pos, unsigned
 	}
 }
 
-static int
-decode_cmd(struct cur *c, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
-{
-	uint8_t op, fl;
-	int rc;
+/*
+ * The shape most commands have, `get E "attr" %v` and `set E "attr" value`:
+ * an opcode whose positions are entity, attribute, value (get, set,
+ * alloc), no flags, a constant OID, a constant ASCII string of 1..16
+ * bytes, then a one-byte variable index or a constant value_fast() takes.
+ * Checked and decoded in one straight line: the fixed bytes with two
+ * 32-bit loads, the terms written as whole words (about a third of the
+ * general path's instructions). Returns the bytes consumed, or 0 when the
+ * command has any other shape (nothing written: the caller decodes it the
+ * general way, from the same byte).
+ *
+ * @p prev_attr (may be NULL) remembers the previous command's attribute
+ * string: a repeat of the same name is pointed at that first copy, so an
+ * evaluator that caches the name it resolved last compares pointers.
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+_Static_assert(offsetof(struct scpp_wire_term, var) == 1 && offsetof(struct scpp_wire_term, a) == 2 &&
+		       offsetof(struct scpp_wire_term, b) == 4 &&
+		       offsetof(struct scpp_wire_term, value) == 8 &&
+		       sizeof(struct scpp_wire_term) == 32,
+	       "term words: kind var a b | type len | u/p/oid.hi | oid.lo");
+_Static_assert(offsetof(struct scpp_value, len) == 4 && offsetof(struct scpp_value, oid) == 8,
+	       "value words");
+_Static_assert(offsetof(struct scpp_wire_cmd, term) == 4 &&
+		       offsetof(struct scpp_wire_cmd, shape) == 10 &&
+		       offsetof(struct scpp_wire_cmd, guard) == 12 &&
+		       sizeof(struct scpp_wire_cmd) == 14,
+	       "command words: op flags status_var nterms term0 term1 | term2 shape guard");
 
-	if (SCPP_UNLIKELY(cur_left(c) < 1))
+/* Stores of whole words into the structures (may_alias: they are read
+ * back through their own types). */
+typedef uint64_t __attribute__((may_alias)) word64;
+
+static inline void
+term_words(struct scpp_wire_term *t, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3)
+{
+	word64 *w = (word64 *)(void *)t;
+
+	w[0] = w0;
+	w[1] = w1;
+	w[2] = w2;
+	w[3] = w3;
+}
+
+static inline uint32_t
+load_le32(const uint8_t *p)
+{
+	uint32_t x;
+
+	memcpy(&x, p, 4);
+	return x;
+}
+
+/* Opcodes whose three positions are entity, attribute, value. */
+#define EAV_OPS ((1u << SCPP_OP_GET) | (1u << SCPP_OP_SET) | (1u << SCPP_OP_ALLOC))
+
+static inline __attribute__((always_inline)) size_t
+cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_block *b,
+	 struct scpp_wire_cmd *cm, const uint8_t **prev_attr)
+{
+	const uint16_t nt = b->nterms;
+	struct scpp_wire_term *t = &b->term[nt];
+	uint32_t h0, h1;
+	size_t alen, off;
+	const uint8_t *name;
+	uint64_t cw;
+	uint8_t shape;
+
+	/* op, flags, CONST OID (18), CONST STR tag+type+len (3), and at least
+	 * the 2 bytes of the shortest third term. */
+	if (left < 2 + 18 + 3 + 2 || nt > SCPP_WIRE_TERMS_MAX - 3)
+		return 0;
+	h0 = load_le32(p);
+	h1 = load_le32(p + 20);
+	if ((h0 & 0xffffff00u) != ((uint32_t)SCPP_VT_OID << 24 | SCPP_TERM_CONST << 16) ||
+	    (h0 & 0xe0) != 0 || !((EAV_OPS >> (h0 & 0x1f)) & 1) ||
+	    (h1 & 0xffff) != ((uint32_t)SCPP_VT_STR << 8 | SCPP_TERM_CONST))
+		return 0;
+	alen = (h1 >> 16) & 0xff;
+	off = 23 + alen;
+	name = p + 23;
+	if (alen - 1 > 15 || left < off + 2 || !short_ascii(lo, name, alen))
+		return 0;
+	if (p[off] == SCPP_TERM_VAR) {
+		if (p[off + 1] >= b->nvars)
+			return 0;
+		term_words(&t[2], SCPP_TERM_VAR | (uint64_t)p[off + 1] << 8, 0, 0, 0);
+		off += 2;
+		shape = SCPP_WIRE_SHAPE_EAV;
+	} else {
+		size_t n;
+
+		if (p[off] != SCPP_TERM_CONST ||
+		    (n = value_fast(lo, p + off + 1, left - off - 1, &t[2].value)) == 0)
+			return 0;
+		t[2].kind = SCPP_TERM_CONST;
+		t[2].var = 0;
+		t[2].a = t[2].b = 0;
+		off += 1 + n;
+		shape = SCPP_WIRE_SHAPE_OTHER;
+	}
+	/* Both strings are inside the message and at least 15 bytes from its
+	 * start, so 8-byte loads that end with them stay inside it. */
+	if (prev_attr != NULL) {
+		const uint8_t *q = *prev_attr;
+
+		if (q != NULL && q[-1] == alen &&
+		    load_le64(q + alen - 8) == load_le64(name + alen - 8) &&
+		    (alen <= 8 || load_le64(q) == load_le64(name)))
+			name = q;
+		else
+			*prev_attr = name;
+	}
+	term_words(&t[0], SCPP_TERM_CONST, SCPP_VT_OID, load_le64(p + 4), load_le64(p + 12));
+	term_words(&t[1], SCPP_TERM_CONST, SCPP_VT_STR | (uint64_t)alen << 32,
+		   (uint64_t)(uintptr_t)name, 0);
+	b->nterms = (uint16_t)(nt + 3);
+	cw = (h0 & 0xff) | (uint64_t)3 << 24 | (uint64_t)nt << 32 | (uint64_t)(nt + 1) << 48;
+	memcpy(cm, &cw, 8); /* commands are 2-byte aligned: not a word64 store */
+	cm->term[2] = (uint16_t)(nt + 2);
+	cm->shape = shape;
+	cm->guard = 0; /* no flags: no guard */
+	return off;
+}
+#else
+static inline size_t
+cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_block *b,
+	 struct scpp_wire_cmd *cm, const uint8_t **prev_attr)
+{
+	(void)lo, (void)p, (void)left, (void)b, (void)cm, (void)prev_attr;
+	return 0; /* big-endian hosts take the general path */
+}
+#endif
+
+/*
+ * One command. Leaves (a constant or a one-byte variable index where the
+ * position admits it) are decoded here in a straight line, with the cursor
+ * and the term count in locals: most terms of most blocks are leaves.
+ * Composite terms, and any term these checks do not pass, go through
+ * decode_term(), which checks everything again and fails with the same
+ * code at the same offset.
+ */
+static int
+decode_cmd(struct cur *cp, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
+{
+	const uint8_t *p = cp->p;
+	const size_t len = cp->len;
+	const uint16_t nvars = b->nvars;
+	size_t off = cp->off;
+	struct scpp_wire_cmd cm;
+	uint8_t op, fl;
+	size_t n;
+	int rc = 0;
+
+	if (SCPP_UNLIKELY(off >= len))
 		return -SCPP_E_TRUNCATED;
-	op = c->p[c->off];
+	if (SCPP_LIKELY(fast_decode && (n = cmd_fast(p, p + off, len - off, b, cmd, NULL)) != 0)) {
+		cp->off = off + n;
+		return 0;
+	}
+	op = p[off];
 	if (SCPP_UNLIKELY(op == 0 || op >= SCPP_OP_COUNT))
 		return -SCPP_E_BAD_OPCODE;
-	if (SCPP_UNLIKELY(cur_left(c) < 2)) {
-		c->off++;
+	if (SCPP_UNLIKELY(len - off < 2)) {
+		cp->off = off + 1;
 		return -SCPP_E_TRUNCATED;
 	}
-	fl = c->p[c->off + 1];
+	fl = p[off + 1];
 	if (SCPP_UNLIKELY((fl & ~(SCPP_WIRE_CF_STATUS | SCPP_WIRE_CF_GUARD)) != 0)) {
-		c->off++;
+		cp->off = off + 1;
 		return -SCPP_E_BAD_FLAGS;
 	}
-	c->off += 2;
-	cmd->op = op;
-	cmd->flags = fl;
-	cmd->status_var = 0;
-	cmd->nterms = scpp_wire_op_nterms[op];
-	cmd->term[0] = cmd->term[1] = cmd->term[2] = 0;
-	cmd->guard = 0;
-	for (unsigned int k = 0; k < cmd->nterms; k++) {
-		rc = decode_term(c, b, scpp_wire_op_pos[op][k], 0, &cmd->term[k]);
-		if (rc < 0)
-			return rc;
+	off += 2;
+	cm.op = op;
+	cm.flags = fl;
+	cm.shape = SCPP_WIRE_SHAPE_OTHER;
+	cm.status_var = 0;
+	cm.nterms = scpp_wire_op_nterms[op];
+	cm.term[0] = cm.term[1] = cm.term[2] = 0;
+	cm.guard = 0;
+	for (unsigned int k = 0; k < cm.nterms; k++) {
+		unsigned int pos = scpp_wire_op_pos[op][k], kind;
+		uint16_t nt = b->nterms;
+		struct scpp_wire_term t;
+
+		if (SCPP_UNLIKELY(off >= len)) {
+			rc = -SCPP_E_TRUNCATED;
+			goto out;
+		}
+		kind = p[off];
+		if (SCPP_LIKELY(fast_decode && kind == SCPP_TERM_CONST && term_admitted(pos, kind) &&
+				nt < SCPP_WIRE_TERMS_MAX &&
+				(n = value_fast(p, p + off + 1, len - off - 1, &t.value)) != 0)) {
+			off += 1 + n;
+		} else if (SCPP_LIKELY(fast_decode && kind == SCPP_TERM_VAR &&
+				       term_admitted(pos, kind) && nt < SCPP_WIRE_TERMS_MAX &&
+				       len - off >= 2 && p[off + 1] < nvars && p[off + 1] < 0x80)) {
+			t.value = scpp_value_nil();
+			t.var = p[off + 1];
+			off += 2;
+		} else {
+			struct cur c = {p, len, off};
+
+			rc = decode_term(&c, b, pos, 0, &cm.term[k]);
+			off = c.off;
+			if (rc < 0)
+				goto out;
+			continue;
+		}
+		t.kind = (uint8_t)kind;
+		if (kind == SCPP_TERM_CONST)
+			t.var = 0;
+		t.a = 0;
+		t.b = 0;
+		t.c = 0;
+		b->term[nt] = t;
+		b->nterms = (uint16_t)(nt + 1);
+		cm.term[k] = nt;
 	}
-	if ((fl & SCPP_WIRE_CF_GUARD) &&
-	    (rc = decode_term(c, b, SCPP_POS_EXPR, 0, &cmd->guard)) < 0)
-		return rc;
-	if (fl & SCPP_WIRE_CF_STATUS)
-		return decode_var(c, b, &cmd->status_var);
-	return 0;
+	if (fl & SCPP_WIRE_CF_GUARD) {
+		struct cur c = {p, len, off};
+
+		rc = decode_term(&c, b, SCPP_POS_EXPR, 0, &cm.guard);
+		off = c.off;
+		if (rc < 0)
+			goto out;
+	}
+	if (fl & SCPP_WIRE_CF_STATUS) {
+		struct cur c = {p, len, off};
+
+		rc = decode_var(&c, b, &cm.status_var);
+		off = c.off;
+		if (rc == 0)
+			b->status_vars |= UINT64_C(1) << cm.status_var;
+	}
+	if (rc == 0)
+		cm.shape = cmd_shape(b, &cm);
+out:
+	*cmd = cm;
+	cp->off = off;
+	return rc;
 }
 
 /* The head: flags, variables, returns and the command count (into @p ncmds). */
@@ -647,21 +893,69 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 	}
 	if ((rc = cur_count(c, SCPP_WIRE_VARS_MAX, &b->nvars)) < 0)
 		return rc;
-	for (unsigned int i = 0; i < b->nvars; i++)
-		if ((rc = cur_name(c, &b->var_name[i])) < 0)
-			return rc;
+	/* Names and returned indexes. The common case is decoded in straight
+	 * loops: one-byte lengths within bounds, then one ASCII check over
+	 * all the names at once (the length bytes are ASCII too). Anything
+	 * else is decoded again from the first name by the checked helpers,
+	 * which report the same errors at the same offsets. */
+	{
+		const uint8_t *p = c->p;
+		const size_t len = c->len, nvars = b->nvars, names_off = c->off;
+		size_t off = names_off, n;
+		unsigned int i;
+
+		for (i = 0; i < nvars; i++) {
+			if (SCPP_UNLIKELY(off >= len || (n = p[off]) > SCPP_WIRE_NAME_MAX ||
+					  n >= len - off))
+				break;
+			b->var_name[i].p = (const char *)(p + off + 1);
+			b->var_name[i].len = (uint16_t)n;
+			off += 1 + n;
+		}
+		if (SCPP_UNLIKELY(i < nvars || !fast_decode ||
+				  !span_ascii(p, p + names_off, off - names_off))) {
+			for (i = 0; i < nvars; i++)
+				if ((rc = cur_name(c, &b->var_name[i])) < 0)
+					return rc;
+			off = c->off;
+		}
+		c->off = off;
+		b->names_raw = p + names_off;
+		b->names_raw_len = (uint32_t)(off - names_off);
+	}
 	if ((rc = cur_count(c, b->nvars, &b->nret)) < 0)
 		return rc;
-	for (unsigned int i = 0; i < b->nret; i++) {
-		size_t at = c->off;
+	{
+		const uint8_t *p = c->p;
+		const size_t len = c->len;
+		const unsigned int nvars = b->nvars, nret = b->nret;
+		size_t off = c->off;
+		uint8_t all = nret == nvars;
 
-		if ((rc = decode_var(c, b, &b->ret[i])) < 0)
-			return rc;
-		if (seen & (UINT64_C(1) << b->ret[i])) {
-			c->off = at;
-			return -EEXIST;
+		for (unsigned int i = 0; i < nret; i++) {
+			size_t at = off;
+			unsigned int x;
+
+			if (SCPP_LIKELY(fast_decode && off < len && (x = p[off]) < nvars &&
+					x < 0x80)) {
+				off++;
+			} else {
+				c->off = off;
+				if ((rc = decode_var(c, b, &b->ret[i])) < 0)
+					return rc;
+				off = c->off;
+				x = b->ret[i];
+			}
+			if (seen & (UINT64_C(1) << x)) {
+				c->off = at;
+				return -EEXIST;
+			}
+			seen |= UINT64_C(1) << x;
+			b->ret[i] = (uint8_t)x;
+			all &= x == i;
 		}
-		seen |= UINT64_C(1) << b->ret[i];
+		c->off = off;
+		b->ret_all = all;
 	}
 	return cur_count(c, SCPP_WIRE_CMDS_MAX, ncmds);
 }
@@ -709,6 +1003,42 @@ scpp_wire_block_decode_next(struct scpp_wire_block_cursor *bc, struct scpp_wire_
 }
 
 int
+scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b,
+			    uint32_t *err_off)
+{
+	struct cur c = {bc->buf, bc->len, bc->off};
+	const uint8_t *prev_attr = NULL;
+	const uint16_t ncmds = bc->ncmds;
+	uint16_t k = b->ncmds;
+	int rc = 0;
+
+	while (k < ncmds) {
+		/* The common shape inline; anything else through decode_cmd(). */
+		size_t n = fast_decode ? cmd_fast(c.p, c.p + c.off, c.len - c.off, b, &b->cmd[k],
+						  &prev_attr)
+				       : 0;
+
+		if (SCPP_LIKELY(n != 0)) {
+			c.off += n;
+			k++;
+			continue;
+		}
+		b->ncmds = k;
+		rc = decode_cmd(&c, b, &b->cmd[k]);
+		if (rc < 0)
+			break;
+		k++;
+	}
+	b->ncmds = k;
+	if (rc == 0 && c.off != c.len)
+		rc = -SCPP_E_TRAILING;
+	bc->off = c.off;
+	if (rc < 0 && err_off != NULL)
+		*err_off = (uint32_t)c.off;
+	return rc;
+}
+
+int
 scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b,
 		       uint32_t *err_off)
 {
@@ -717,9 +1047,7 @@ scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b
 
 	if (rc < 0)
 		return rc;
-	while ((rc = scpp_wire_block_decode_next(&bc, b, err_off)) == 1)
-		;
-	return rc;
+	return scpp_wire_block_decode_rest(&bc, b, err_off);
 }
 
 /* ---- the owner rule ---- */

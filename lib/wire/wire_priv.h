@@ -77,11 +77,108 @@ cur_count(struct cur *c, uint64_t max, uint16_t *out)
 	return 0;
 }
 
+static inline uint64_t
+load_le64(const uint8_t *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
+}
+
+/*
+ * True if the @p n bytes at @p p (n <= 16) are all ASCII, with at most two
+ * 8-byte loads, none outside [lo, p + n): names and attribute strings are
+ * short, and the generic scpp_utf8_valid() loop costs several times more on
+ * them. A string of under 8 bytes is read as the 8 bytes that end where it
+ * ends (they start at or after @p lo, the start of the input), shifted so
+ * that only its own bytes remain. Returns false when it cannot tell (the
+ * caller then asks scpp_utf8_valid(), which has the last word).
+ */
+static inline bool
+short_ascii(const uint8_t *lo, const uint8_t *p, size_t n)
+{
+	const uint64_t hi_bits = UINT64_C(0x8080808080808080);
+	uint64_t w;
+
+	if (n == 0)
+		return true;
+	if (n > 16)
+		return false;
+	if (n >= 8)
+		return ((load_le64(p) | load_le64(p + n - 8)) & hi_bits) == 0;
+	if ((size_t)(p - lo) + n < 8)
+		return false;
+	w = load_le64(p + n - 8) >> (8 * (8 - n));
+	return (w & hi_bits) == 0;
+}
+
+/* True if the @p n bytes at @p p are all ASCII (8 at a time); false when it
+ * cannot tell (see short_ascii()). */
+static inline bool
+span_ascii(const uint8_t *lo, const uint8_t *p, size_t n)
+{
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	if (n <= 16)
+		return short_ascii(lo, p, n);
+	for (; i + 8 <= n; i += 8)
+		acc |= load_le64(p + i);
+	acc |= load_le64(p + n - 8); /* the tail, overlapping the last word */
+	return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
+/*
+ * The constants blocks mostly carry (OIDs, one-byte unsigned integers,
+ * short ASCII strings), decoded inline from @p p (@p left bytes; @p lo is
+ * the start of the input). Returns the bytes consumed, or 0 when the value
+ * is of another kind or not well-formed: the caller then decodes it with
+ * scpp_value_decode(), so results and errors are exactly that function's.
+ */
+static inline size_t
+value_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_value *v)
+{
+	if (SCPP_LIKELY(left >= 17) && p[0] == SCPP_VT_OID) {
+		v->type = SCPP_VT_OID;
+		v->len = 0;
+		v->oid.hi = load_le64(p + 1);
+		v->oid.lo = load_le64(p + 9);
+		return 17;
+	}
+	if (SCPP_LIKELY(left >= 2) && p[1] < 0x80) {
+		if (p[0] == SCPP_VT_STR && p[1] <= left - 2 && short_ascii(lo, p + 2, p[1])) {
+			v->type = SCPP_VT_STR;
+			v->len = p[1];
+			v->oid.lo = 0;
+			v->p = p + 2;
+			return 2 + (size_t)p[1];
+		}
+		if (p[0] == SCPP_VT_U64) {
+			v->type = SCPP_VT_U64;
+			v->len = 0;
+			v->oid.lo = 0;
+			v->u = p[1];
+			return 2;
+		}
+	}
+	return 0;
+}
+
 static inline int
 cur_value(struct cur *c, struct scpp_value *v)
 {
-	int n = scpp_value_decode(c->p + c->off, cur_left(c), v);
+	size_t k = value_fast(c->p, c->p + c->off, cur_left(c), v);
+	int n;
 
+	if (SCPP_LIKELY(k != 0)) {
+		c->off += k;
+		return 0;
+	}
+	n = scpp_value_decode(c->p + c->off, cur_left(c), v);
 	if (n < 0)
 		return n;
 	c->off += (size_t)n;
@@ -110,7 +207,8 @@ cur_name(struct cur *c, struct scpp_wire_name *nm)
 		rc = -SCPP_E_TRUNCATED;
 		goto err;
 	}
-	if (!scpp_utf8_valid(c->p + c->off, (size_t)n)) {
+	if (!short_ascii(c->p, c->p + c->off, (size_t)n) &&
+	    !scpp_utf8_valid(c->p + c->off, (size_t)n)) {
 		rc = -SCPP_E_BAD_UTF8;
 		goto err;
 	}
@@ -131,6 +229,15 @@ get_le(const uint8_t *p, unsigned int n)
 	while (n-- > 0)
 		x = (x << 8) | p[n];
 	return x;
+}
+
+static inline void
+store_le64(uint8_t *p, uint64_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	memcpy(p, &x, 8);
 }
 
 static inline void

@@ -75,28 +75,144 @@ scpp_wire_reply_columns(struct scpp_wire_reply_writer *w, const struct scpp_wire
 }
 
 int
+scpp_wire_reply_columns_block(struct scpp_wire_reply_writer *w, const struct scpp_wire_block *b)
+{
+	struct scpp_wire_name cols[SCPP_WIRE_VARS_MAX];
+	uint8_t *p;
+
+	/* The decoder checked every name and kept their encoding, which is
+	 * the record's body when every variable is returned in order. */
+	if (b->names_raw != NULL && b->ret_all && w->state == ST_COLUMNS &&
+	    b->nret <= SCPP_WIRE_VARS_MAX) {
+		size_t need = 1 + scpp_varint_size(b->nret) + b->names_raw_len;
+
+		if (!fits(w, need))
+			return -ENOSPC;
+		p = w->buf + w->len;
+		*p++ = SCPP_REC_COLUMNS;
+		p += scpp_varint_encode(p, b->nret);
+		memcpy(p, b->names_raw, b->names_raw_len);
+		w->len += need;
+		w->ncols = b->nret;
+		w->state = ST_BODY;
+		return 0;
+	}
+	for (uint16_t i = 0; i < b->nret; i++)
+		cols[i] = b->var_name[b->ret[i]];
+	return scpp_wire_reply_columns(w, cols, b->nret);
+}
+
+/* Bytes of one value in a ROW (scpp_value_encoded_size(), inline). */
+static inline size_t
+row_value_size(const struct scpp_value *v)
+{
+	switch (v->type) {
+	case SCPP_VT_U64:
+		return v->u < 0x80 ? 2 : 1 + scpp_varint_size(v->u);
+	case SCPP_VT_OID:
+		return 17;
+	case SCPP_VT_STR:
+	case SCPP_VT_BYTES:
+		return 1 + scpp_varint_size(v->len) + v->len;
+	case SCPP_VT_I64:
+		return 1 + scpp_varint_size(scpp_zigzag_encode(v->i));
+	case SCPP_VT_F64:
+		return 9;
+	case SCPP_VT_BOOL:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+/* Write one value (scpp_value_encode(), inline); returns its end. */
+static inline uint8_t *
+row_value_put(uint8_t *p, const struct scpp_value *v)
+{
+	*p++ = v->type;
+	switch (v->type) {
+	case SCPP_VT_U64:
+		return p + scpp_varint_encode(p, v->u);
+	case SCPP_VT_OID:
+		store_le64(p, v->oid.hi);
+		store_le64(p + 8, v->oid.lo);
+		return p + 16;
+	case SCPP_VT_STR:
+	case SCPP_VT_BYTES:
+		p += scpp_varint_encode(p, v->len);
+		if (v->len != 0)
+			memcpy(p, v->p, v->len);
+		return p + v->len;
+	case SCPP_VT_I64:
+		return p + scpp_varint_encode(p, scpp_zigzag_encode(v->i));
+	case SCPP_VT_F64:
+		store_le64(p, v->u);
+		return p + 8;
+	case SCPP_VT_BOOL:
+		*p = v->b ? 1 : 0;
+		return p + 1;
+	default:
+		return p;
+	}
+}
+
+/*
+ * A ROW in one pass when the room left is enough for any row of fixed-size
+ * values (17 bytes each at most) and for the strings as they come; the
+ * two-pass path (sizes first) otherwise. Either way a row that does not fit
+ * or has a bad value leaves w->len as it was (bytes past it are scratch).
+ */
+int
 scpp_wire_reply_row(struct scpp_wire_reply_writer *w, const struct scpp_value *v)
 {
+	const unsigned int ncols = w->ncols;
 	size_t need = 1;
 	uint8_t *p;
 
-	if (w->state != ST_BODY || (w->ncols != 0 && v == NULL))
+	if (w->state != ST_BODY || (ncols != 0 && v == NULL))
 		return -EINVAL;
-	for (unsigned int i = 0; i < w->ncols; i++) {
+	if (SCPP_LIKELY(w->size - w->len >= 1 + (size_t)SCPP_VALUE_FIXED_MAX * ncols)) {
+		uint8_t *start = w->buf + w->len, *end = w->buf + w->size;
+
+		p = start;
+		*p++ = SCPP_REC_ROW;
+		for (unsigned int i = 0; i < ncols; i++) {
+			if (v[i].type == SCPP_VT_U64 && v[i].u < 0x4000) {
+				p[0] = SCPP_VT_U64;
+				if (v[i].u < 0x80) {
+					p[1] = (uint8_t)v[i].u;
+					p += 2;
+				} else {
+					p[1] = (uint8_t)(v[i].u | 0x80);
+					p[2] = (uint8_t)(v[i].u >> 7);
+					p += 3;
+				}
+				continue;
+			}
+			if (v[i].type >= SCPP_VT_COUNT)
+				return -EINVAL;
+			/* Room for this value and the fixed-size ones after it. */
+			if ((v[i].type == SCPP_VT_STR || v[i].type == SCPP_VT_BYTES) &&
+			    (size_t)(end - p) < 1 + SCPP_VARINT_MAX + (size_t)v[i].len +
+							(size_t)SCPP_VALUE_FIXED_MAX * (ncols - i - 1))
+				goto exact;
+			p = row_value_put(p, &v[i]);
+		}
+		w->len += (size_t)(p - start);
+		return 0;
+	}
+exact:
+	for (unsigned int i = 0; i < ncols; i++) {
 		if (v[i].type >= SCPP_VT_COUNT)
 			return -EINVAL;
-		need += scpp_value_encoded_size(&v[i]);
+		need += row_value_size(&v[i]);
 	}
 	if (!fits(w, need))
 		return -ENOSPC;
 	p = w->buf + w->len;
 	*p++ = SCPP_REC_ROW;
-	for (unsigned int i = 0; i < w->ncols; i++) {
-		size_t k = scpp_value_encoded_size(&v[i]);
-
-		scpp_value_encode(p, k, &v[i]);
-		p += k;
-	}
+	for (unsigned int i = 0; i < w->ncols; i++)
+		p = row_value_put(p, &v[i]);
 	w->len += need;
 	return 0;
 }

@@ -411,6 +411,33 @@ def t_paths(d):
     check(rep["rows"] == [["a"]], rep)
 
 
+def t_fast_path(d):
+    """Blocks of fully keyed gets run on the evaluator's fast path (looked
+    up in bursts, staged per rx burst) and their one-datagram replies leave
+    from the request's own frame; the results are the general path's, a
+    miss included (the general path reports it)."""
+    users = [d.ok(user("fast%d" % i, 100 + i))["rows"][0][0] for i in range(6)]
+    st0 = d.telemetry("/scpp/stats")
+    text = " ; ".join("get %s name %%n%d ; get %s uid %%u%d" % (u, i, u, i)
+                      for i, u in enumerate(users))
+    rep = d.ok(text)
+    want = []
+    for i in range(6):
+        want += ["fast%d" % i, 100 + i]
+    check(rep["rows"] == [want], rep)
+    check(rep["end"]["commands"] == 12, rep)
+    # `shell` is a User attribute these users do not have: a miss.
+    rep = d.one("get %s name %%n ; get %s shell %%x ; return %%n %%x" % (users[0], users[1]))
+    check(rep["end"]["outcome"] == "aborted" and rep["end"]["errno_name"] == "ENOENT", rep)
+    check(status_of(rep)["command"] == 1, rep)
+    st = d.telemetry("/scpp/stats")
+    check(st["eval_fast_blocks"] - st0["eval_fast_blocks"] == 1, st)
+    check(st["eval_fast_cmds"] - st0["eval_fast_cmds"] == 12, st)
+    check(st["eval_fast_restarts"] - st0["eval_fast_restarts"] == 1, st)
+    check(st["tx_direct"] - st0["tx_direct"] >= 1, st)
+    d.check_accounting(st)
+
+
 def t_construction(d):
     before = d.entities()
     # Missing required attributes: validated at the end of the block.
@@ -1033,6 +1060,7 @@ TESTS = {
     "cross_core": (t_cross_core, {"workers": 2}),
     "retransmit": (t_retransmit, {}),
     "retransmit_after_load": (t_retransmit_after_load, {}),
+    "fast_path": (t_fast_path, {}),
     "reply_lost": (t_reply_lost, {"cfg_extra": {"delivery": {
         "reply_cache_entries": 16, "reassembly_slots": 16, "reassembly_timeout_ms": 300}}}),
     "large_reply": (t_large_reply, {}),

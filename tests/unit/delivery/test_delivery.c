@@ -684,6 +684,162 @@ test_delivery_memory_pressure_loses_replies_never_at_most_once(void **state)
 	assert_int_equal(stats().admitted, 40);
 }
 
+/*
+ * Held replies are found through the index of ring slots while the ring
+ * wraps twice (every slot reused) with clients interleaved: every
+ * retransmission gets its own reply or REPLY_LOST, never another block's,
+ * and a reply held longer than its block id stays in the window is still
+ * found (STALE only when nothing is held).
+ */
+static void
+test_delivery_held_replies_are_found_through_the_index(void **state)
+{
+	struct scpp_net_meta a = from(1, 40000), b = from(2, 40000);
+	unsigned int n;
+	(void)state;
+
+	C.cache_entries = 70000;
+	C.cache_bytes = 64 << 20;
+	C.retention_ms = 1000000;
+	make();
+	/* a: 300 blocks; b: 140000 (the ring wraps twice, every slot value is
+	 * reused); a: 300 more. a's window holds ids 1..600, of which the
+	 * first 300 lost their replies to b's. */
+	for (uint64_t i = 0; i < 140600; i++) {
+		bool is_b = i >= 300 && i < 140300;
+		uint64_t id = is_b ? i - 299 : i < 300 ? i + 1 : i - 140000 + 1;
+
+		assert_int_equal(run(is_b ? &b : &a, 5, id, 40, (uint32_t)(10 + id % 7), NULL),
+				 SCPP_DELIVERY_EXECUTE);
+		if (i % 64 == 63)
+			drain(64);
+	}
+	drain(64);
+	assert_int_equal(usage().cache_entries, 70000);
+	for (uint64_t id = 1; id <= 600; id++) {
+		struct scpp_delivery_req req = block_req(&a, 5, id, 40, NULL);
+
+		assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+		n = drain(64);
+		assert_int_equal(n, 1);
+		if (id > 300)
+			assert_reply(n, 5, id, (uint32_t)(10 + id % 7));
+		else
+			assert_int_equal(count_kind(n, SCPP_WIRE_NOTICE, SCPP_NOTICE_REPLY_LOST), 1);
+	}
+	/* b's whole window is held. */
+	for (uint64_t id = 140000 - 1023; id <= 140000; id++) {
+		struct scpp_delivery_req req = block_req(&b, 5, id, 40, NULL);
+
+		assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+		n = drain(64);
+		assert_reply(n, 5, id, (uint32_t)(10 + id % 7));
+		assert_int_equal(S[0].dst_ip, b.peer.ip);
+	}
+	assert_int_equal(stats().admitted, 140600);
+	assert_int_equal(stats().cache_hits, 300 + 1024);
+	assert_int_equal(stats().notices[SCPP_NOTICE_REPLY_LOST], 300);
+	/* a moves 2000 ids on: its ids up to 1576 leave its window, but the
+	 * replies of 601.. are still held and answered; 1..300 are stale. */
+	for (uint64_t id = 601; id <= 2600; id++)
+		assert_int_equal(run(&a, 5, id, 40, (uint32_t)(10 + id % 7), NULL),
+				 SCPP_DELIVERY_EXECUTE);
+	drain(64);
+	for (uint64_t id = 290; id <= 1000; id++) {
+		struct scpp_delivery_req req = block_req(&a, 5, id, 40, NULL);
+
+		assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+		n = drain(64);
+		if (id > 300)
+			assert_reply(n, 5, id, (uint32_t)(10 + id % 7));
+		else
+			assert_int_equal(count_kind(n, SCPP_WIRE_NOTICE, SCPP_NOTICE_STALE), 1);
+	}
+	assert_int_equal(stats().cache_hits, 300 + 1024 + 700);
+}
+
+/* Execute with scpp_delivery_reply_commit_frame(): frame bytes in @p frame. */
+static uint16_t
+commit_frame(const struct scpp_delivery_req *req, uint32_t len, uint8_t *frame, uint32_t room,
+	     struct scpp_delivery_direct *t)
+{
+	uint32_t cap;
+	uint8_t *b = scpp_delivery_reply_buf(D, &cap, NOW);
+
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = pattern(req->block_id, i);
+	return scpp_delivery_reply_commit_frame(D, req, len, NOW, frame, room, t);
+}
+
+/*
+ * A one-datagram reply built straight into the caller's frame is the very
+ * frame the backlog would have built; one the tx queue does not take goes
+ * to the backlog; larger replies, too little room and the amplification
+ * limit fall back to the backlog (or a NOTICE COOKIE). Counted apart.
+ */
+static void
+test_delivery_direct_frames_equal_queued_ones(void **state)
+{
+	static uint8_t f1[FRAME_ROOM];
+	struct scpp_net_meta a = from(1, 40000);
+	struct scpp_delivery_direct t[2];
+	struct scpp_delivery_req req;
+	uint16_t len;
+	unsigned int n;
+	(void)state;
+
+	make();
+	req = block_req(&a, 9, 500, 60, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	len = commit_frame(&req, 150, f1, sizeof(f1), &t[0]);
+	assert_int_equal(len, SCPP_NET_L2L4_LEN + SCPP_WIRE_HDR_LEN + 150);
+	assert_int_equal(scpp_delivery_tx_pending(D, 0), 0); /* nothing queued */
+	scpp_delivery_tx_direct_done(D, t, 1, 1);
+	/* The retransmission comes from the backlog: the same bytes. */
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	{
+		uint16_t lens[SCPP_DELIVERY_TX_BURST];
+
+		assert_int_equal(scpp_delivery_tx_prepare(D, 0, frames, 32, lens, NOW), 1);
+		assert_int_equal(lens[0], len);
+		assert_memory_equal(frames[0], f1, len);
+		scpp_delivery_tx_done(D, 0, 1);
+	}
+	/* Not taken by the tx queue: queued, sent later, the same reply. */
+	req = block_req(&a, 9, 501, 60, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	assert_true(commit_frame(&req, 100, f1, sizeof(f1), &t[0]) > 0);
+	req = block_req(&a, 9, 502, 60, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	assert_true(commit_frame(&req, 120, f1, sizeof(f1), &t[1]) > 0);
+	scpp_delivery_tx_direct_done(D, t, 2, 1);
+	n = drain(32);
+	assert_int_equal(n, 1);
+	assert_reply(n, 9, 502, 120);
+	assert_int_equal(stats().tx_direct, 2);
+	assert_int_equal(stats().tx_deferred, 1);
+	assert_int_equal(stats().tx_dgrams, 4);
+	/* Two datagrams, or a frame too small: the backlog. */
+	req = block_req(&a, 9, 503, 1400, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	assert_int_equal(commit_frame(&req, 3000, f1, sizeof(f1), &t[0]), 0);
+	n = drain(32);
+	assert_reply(n, 9, 503, 3000);
+	req = block_req(&a, 9, 504, 60, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	assert_int_equal(commit_frame(&req, 150, f1, 100, &t[0]), 0);
+	n = drain(32);
+	assert_reply(n, 9, 504, 150);
+	/* Over three times the request without a cookie: NOTICE COOKIE. */
+	req = block_req(&a, 9, 505, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	assert_int_equal(commit_frame(&req, 400, f1, sizeof(f1), &t[0]), 0);
+	n = drain(32);
+	assert_int_equal(count_kind(n, SCPP_WIRE_NOTICE, SCPP_NOTICE_COOKIE), 1);
+	assert_int_equal(stats().tx_direct, 2);
+	assert_accounting();
+}
+
 static void
 test_delivery_window_accepts_out_of_order_refuses_stale(void **state)
 {
@@ -1124,6 +1280,8 @@ main(void)
 		T(test_delivery_retransmission_is_answered_not_executed),
 		T(test_delivery_cache_retention_is_by_time_then_reply_lost),
 		T(test_delivery_memory_pressure_loses_replies_never_at_most_once),
+		T(test_delivery_held_replies_are_found_through_the_index),
+		T(test_delivery_direct_frames_equal_queued_ones),
 		T(test_delivery_window_accepts_out_of_order_refuses_stale),
 		T(test_delivery_full_client_table_is_busy_until_one_expires),
 		T(test_delivery_pacing_survives_a_full_tx_ring),

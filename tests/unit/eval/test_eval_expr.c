@@ -351,6 +351,33 @@ test_guard_skips_the_command_and_keeps_the_row(void **state)
 	assert_false(scpp_store_entity_exists(f->store, scpp_oid_make(0, 1, 0, 1, 0xc)));
 }
 
+/* A guarded get is not a plain get: the evaluator's fast path (leading
+ * keyed gets, lib/eval "fast path") must leave it, and everything after it,
+ * to the general path, which honours the guard. */
+static void
+test_guarded_get_is_not_taken_by_the_fast_path(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_eval_stats before, after;
+
+	fx_run(f, "set " A " x 7 ; set " B " x 8");
+	scpp_eval_ctx_stats(f->ctx, &before);
+	assert_reply(f, "get " A " x %v when eq(1, 2) ; get " B " x %w ; return %v %w",
+		     "cols=v,w rows=[nil|8] end=ok");
+	scpp_eval_ctx_stats(f->ctx, &after);
+	assert_int_equal(after.fast_cmds, before.fast_cmds);
+	/* The same gets unguarded: the fast path runs both (the counter moves). */
+	assert_reply(f, "get " A " x %v ; get " B " x %w ; return %v %w",
+		     "cols=v,w rows=[7|8] end=ok");
+	scpp_eval_ctx_stats(f->ctx, &before);
+	assert_int_equal(before.fast_cmds, after.fast_cmds + 2);
+	/* A plain get before a guarded one: the fast path stops at the guard. */
+	assert_reply(f, "get " B " x %w ; get " A " x %v when eq(%w, 9) ; return %v %w",
+		     "cols=v,w rows=[nil|8] end=ok");
+	scpp_eval_ctx_stats(f->ctx, &after);
+	assert_int_equal(after.fast_cmds, before.fast_cmds + 1);
+}
+
 static void
 test_status_variable_cannot_be_an_operand(void **state)
 {
@@ -506,6 +533,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_assert_fails_with_the_named_errno, setup_free,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_guard_skips_the_command_and_keeps_the_row,
+						setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_guarded_get_is_not_taken_by_the_fast_path,
 						setup_free, teardown),
 		cmocka_unit_test_setup_teardown(test_status_variable_cannot_be_an_operand,
 						setup_free, teardown),

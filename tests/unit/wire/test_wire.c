@@ -261,6 +261,139 @@ test_wire_block_round_trips_random_blocks(void **state)
 	}
 }
 
+/*
+ * A block biased towards the shapes the decoder's fast paths take (short
+ * ASCII variable names; `op E "attr" %v` and `op E "attr" const` with
+ * attribute names repeated, of every length around the 16-byte limit,
+ * sometimes not ASCII), mixed with random commands.
+ */
+static void
+gen_fast_block(struct scpp_wire_block *b, struct gen *x)
+{
+	static const char *const attrs[] = {"size", "size", "v", "name", "0123456789abcdef",
+					    "0123456789abcdefg", "12345678", "1234567", "",
+					    "\xc3\xa9t\xc3\xa9"};
+	static const unsigned int eav_ops[] = {SCPP_OP_GET, SCPP_OP_SET, SCPP_OP_ALLOC};
+	unsigned int nvars = 1 + (unsigned int)test_rand_below(&x->seed, 20);
+	unsigned int ncmds = 1 + (unsigned int)test_rand_below(&x->seed, 30);
+
+	scpp_wire_block_init(b);
+	for (unsigned int i = 0; i < nvars; i++) {
+		struct scpp_wire_name nm = gen_name(x);
+		char *p = (char *)gen_alloc(x, 16);
+
+		if (test_rand_below(&x->seed, 4) != 0) {
+			snprintf(p, 16, "v%u", i % 100);
+			nm.p = p;
+			nm.len = (uint16_t)strlen(p);
+		}
+		assert_int_equal(scpp_wire_block_var(b, nm.p, nm.len), (int)i);
+	}
+	for (unsigned int i = 0; i < nvars; i++)
+		if (test_rand_below(&x->seed, 4) != 0)
+			assert_int_equal(scpp_wire_block_ret(b, i), 0);
+	for (unsigned int i = 0; i < ncmds; i++) {
+		int t[3] = {0, 0, 0}, rc;
+		unsigned int op;
+
+		if (test_rand_below(&x->seed, 4) == 0) {
+			op = 1 + (unsigned int)test_rand_below(&x->seed, SCPP_OP_COUNT - 1);
+			for (unsigned int k = 0; k < scpp_wire_op_nterms[op]; k++)
+				if ((t[k] = gen_term(b, x, scpp_wire_op_pos[op][k], 0)) < 0)
+					return;
+		} else {
+			const char *a = attrs[test_rand_below(&x->seed, SCPP_ARRAY_SIZE(attrs))];
+			struct scpp_value e = scpp_value_oid((struct scpp_oid){0x1000100, i});
+			struct scpp_value nm = scpp_value_cstr(a);
+
+			op = eav_ops[test_rand_below(&x->seed, 3)];
+			t[0] = scpp_wire_term_const(b, &e);
+			t[1] = scpp_wire_term_const(b, &nm);
+			if (test_rand(&x->seed) & 1) {
+				t[2] = scpp_wire_term_var(b, (unsigned int)test_rand_below(&x->seed,
+											   nvars));
+			} else {
+				struct scpp_value v = gen_value(x);
+
+				t[2] = scpp_wire_term_const(b, &v);
+			}
+			if (t[0] < 0 || t[1] < 0 || t[2] < 0)
+				return;
+		}
+		rc = scpp_wire_block_cmd(b, op, t[0], t[1], t[2],
+					 test_rand_below(&x->seed, 8) == 0 ? 0 : -1);
+		if (rc == -SCPP_E_TOO_MANY)
+			return;
+		assert_int_equal(rc, (int)i);
+	}
+}
+
+/* Decode @p n bytes with the decoder's fast paths on and off: the same
+ * verdict, offset, block (fields an evaluator reads included). */
+static void
+decode_both_ways(const uint8_t *p, size_t n)
+{
+	uint32_t off1 = 7, off2 = 7;
+	int rc1, rc2;
+
+	scpp_wire_decode_fast(true);
+	rc1 = scpp_wire_block_decode(p, n, &blk, &off1);
+	scpp_wire_decode_fast(false);
+	rc2 = scpp_wire_block_decode(p, n, &blk2, &off2);
+	scpp_wire_decode_fast(true);
+	assert_int_equal(rc1, rc2);
+	assert_int_equal(off1, off2);
+	if (rc1 != 0)
+		return;
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+	assert_int_equal(blk.ret_all, blk2.ret_all);
+	assert_int_equal(blk.status_vars, blk2.status_vars);
+	assert_int_equal(blk.names_raw_len, blk2.names_raw_len);
+	assert_ptr_equal(blk.names_raw, blk2.names_raw);
+	for (unsigned int i = 0; i < blk.ncmds; i++)
+		assert_int_equal(blk.cmd[i].shape, blk2.cmd[i].shape);
+	assert_int_equal(scpp_wire_block_encode(&blk, buf2, sizeof(buf2)), (int)n);
+	assert_memory_equal(p, buf2, n);
+}
+
+static void
+test_wire_block_fast_decode_agrees_with_general(void **state)
+{
+	static uint8_t mut[1 << 17];
+	unsigned int shaped = 0;
+	(void)state;
+
+	g.seed = 0x5eed0f00;
+	for (int i = 0; i < 20000; i++) {
+		int n;
+
+		gen_fast_block(&blk, &g);
+		n = scpp_wire_block_encode(&blk, buf, sizeof(buf));
+		assert_true(n > 0);
+		decode_both_ways(buf, (size_t)n);
+		scpp_wire_decode_fast(true);
+		assert_int_equal(scpp_wire_block_decode(buf, (size_t)n, &blk, NULL), 0);
+		for (unsigned int c = 0; c < blk.ncmds; c++)
+			shaped += blk.cmd[c].shape == SCPP_WIRE_SHAPE_EAV;
+		/* Broken copies: a byte or two changed, or cut short. */
+		for (int m = 0; m < 8; m++) {
+			size_t len = (size_t)n;
+
+			memcpy(mut, buf, len);
+			if (m == 7) {
+				len = (size_t)test_rand_below(&g.seed, len);
+			} else {
+				for (int k = 0; k <= m % 2; k++)
+					mut[test_rand_below(&g.seed, len)] ^=
+						(uint8_t)(1u << test_rand_below(&g.seed, 8));
+			}
+			decode_both_ways(mut, len);
+		}
+	}
+	/* The biased blocks did reach the fast shape. */
+	assert_true(shaped > 50000);
+}
+
 static void
 test_wire_block_equal_notices_each_difference(void **state)
 {
@@ -1781,6 +1914,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wire_op_tables_describe_every_opcode),
 		cmocka_unit_test(test_wire_block_round_trips_random_blocks),
+		cmocka_unit_test(test_wire_block_fast_decode_agrees_with_general),
 		cmocka_unit_test(test_wire_block_equal_notices_each_difference),
 		cmocka_unit_test(test_wire_block_example_encodes_to_documented_bytes),
 		cmocka_unit_test(test_wire_block_decode_rejects_each_malformation),
