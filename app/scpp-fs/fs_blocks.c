@@ -981,8 +981,14 @@ fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, stru
 	struct node d;
 	int self, par, pino, name = var(f), ch = var(f);
 
-	dir_read(f, c, &d, dir);
-	check(f, perm_dir(f, c, &d, 4), E_ACCES);
+	/* The permission to read it was checked when it was opened (fsb_open):
+	 * like getdents(2), a listing checks nothing more, so a directory
+	 * opened with r but no x lists, and a chmod after opendir does not
+	 * stop it. A removed directory lists nothing (ENOENT, as Linux). */
+	(void)c;
+	node_read(f, &d, dir);
+	check(f, is_type(f, d.m, FS_S_IFDIR), E_NOTDIR);
+	check(f, X2(NE, V(d.n), U(0)), E_NOENT);
 	self = let_val(f, d.e, "ino");
 	par = let_val(f, d.e, "parent");
 	pino = let(f, X3(IF, X2(EQ, V(par), t_nil(f)), V(self), X2(VAL, V(par), t_s(f, "ino"))));

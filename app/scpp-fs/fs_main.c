@@ -186,6 +186,12 @@ main(int argc, char **argv)
 	}
 	if (fsd_nodes_init(&d.nodes, d.vol.root) != 0)
 		goto out;
+	/* The kernel checks the mode bits of its cached attributes at each step
+	 * of a path walk, which does not reach the node for a name it has
+	 * cached; every block checks again on the store, atomically with its
+	 * change (docs/FS.md "Permissions"). */
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") != 0)
+		goto out;
 	se = fuse_session_new(&args, &fsd_ops, sizeof(fsd_ops), &d);
 	if (se == NULL)
 		goto out;

@@ -15,6 +15,7 @@ PID, also on failure; every wait is bounded.
 import ctypes
 import errno
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -35,6 +36,9 @@ TestFailure = rt.TestFailure
 # Room for a 256 MiB file and a tree of thousands of files on one shard.
 STORE = {"slab_mb": 400, "entries": 1 << 21, "max_value_bytes": 1 << 20}
 EAL_MB = 1024
+# A directory lists in blocks that each enumerate all its entries: the node
+# must allow that many rows and the time to walk them (docs/FS.md §4).
+EVAL = {"max_rows": 65536, "max_time_us": 100000}
 
 
 def mounted(path):
@@ -354,7 +358,14 @@ def test_tools(d, mounts):
            "git commit -qam two && git log --oneline | wc -l", m.dir)
         out = sh("git status --porcelain && git log --oneline | wc -l && git fsck --no-progress 2>&1", m.p("repo"))
         check(out.strip() == "2", "git status clean and 2 commits: %r" % out)
-        sh("rm -rf repo untar x y l2", m.dir)
+        # A directory of 10 000 entries lists completely (in parts).
+        os.mkdir(m.p("big"))
+        for i in range(10000):
+            os.close(os.open(m.p("big", "e%05d" % i), os.O_CREAT | os.O_WRONLY, 0o644))
+        names = os.listdir(m.p("big"))
+        check(sorted(names) == ["e%05d" % i for i in range(10000)],
+              "a 10 000-entry directory lists %d names" % len(names))
+        sh("rm -rf repo untar x y l2 big", m.dir)
         check(os.listdir(m.dir) == [], "rm -rf emptied the mount: %s" % os.listdir(m.dir)[:5])
     finally:
         shutil.rmtree(local, ignore_errors=True)
@@ -583,6 +594,45 @@ def tree_of(root):
     return out
 
 
+def diff_run(root_a, root_b, nops, seed):
+    """The random operations on two trees side by side (every result equal);
+    returns (counts per op, errnos met, operations that succeeded)."""
+    sides = (Side(root_a), Side(root_b))
+    rnd = random.Random(seed)
+    names = ["a", "b", "c", "d", "e", "f"]
+    counts, errnos, succeeded = {}, {}, 0
+    files, dirs = [], []
+    for i in range(nops):
+        if i % 10 == 0:
+            files, dirs = [], []
+            for dp, dns, fns in os.walk(root_b):
+                dirs += [os.path.relpath(os.path.join(dp, n), root_b) for n in sorted(dns)]
+                files += [os.path.relpath(os.path.join(dp, n), root_b) for n in sorted(fns)]
+        op, a = random_op(rnd, names, files, dirs)
+        r = [do_op(s, op, a) for s in sides]
+        if os.environ.get("SCPPFS_DIFF_TRACE"):
+            print(i, op, [x if not isinstance(x, bytes) else len(x) for x in a], r[1],
+                  file=sys.stderr)
+        counts[op] = counts.get(op, 0) + 1
+        if not (isinstance(r[0], tuple) and r[0][0] == "err"):
+            succeeded += 1
+        else:
+            errnos[r[0][1]] = errnos.get(r[0][1], 0) + 1
+        if r[0] != r[1]:
+            raise TestFailure("op %d %s %r: mount %r, tmpfs %r" %
+                              (i, op, [x if not isinstance(x, bytes) else len(x) for x in a],
+                               r[0], r[1]))
+    return counts, errnos, succeeded
+
+
+def compare_trees(a, b):
+    ta, tb = tree_of(a), tree_of(b)
+    if ta != tb:
+        diff = sorted(set(ta.items()) ^ set(tb.items()))[:10]
+        raise TestFailure("final trees differ: %s" % diff)
+    return ta
+
+
 def test_differential(d, mounts):
     """>= 10 000 random operations on the mount and on a tmpfs directory
     side by side: every result and errno, and the final trees, equal."""
@@ -592,41 +642,74 @@ def test_differential(d, mounts):
     m = mounts(Mount("diff", ("volume=diff", "chunk=4096")).start())
     local = tempfile.mkdtemp(prefix="scppfs-diff-", dir="/dev/shm")
     try:
-        sides = (Side(m.dir), Side(local))
-        rnd = random.Random(seed)
-        names = ["a", "b", "c", "d", "e", "f"]
-        counts, errnos, succeeded = {}, {}, 0
-        files, dirs = [], []
-        for i in range(nops):
-            if i % 10 == 0:
-                files, dirs = [], []
-                for dp, dns, fns in os.walk(local):
-                    dirs += [os.path.relpath(os.path.join(dp, n), local) for n in sorted(dns)]
-                    files += [os.path.relpath(os.path.join(dp, n), local) for n in sorted(fns)]
-            op, a = random_op(rnd, names, files, dirs)
-            r = [do_op(s, op, a) for s in sides]
-            counts[op] = counts.get(op, 0) + 1
-            if not (isinstance(r[0], tuple) and r[0][0] == "err"):
-                succeeded += 1
-            else:
-                errnos[r[0][1]] = errnos.get(r[0][1], 0) + 1
-            if r[0] != r[1]:
-                raise TestFailure("op %d %s %r: mount %r, tmpfs %r" %
-                                  (i, op, [x if not isinstance(x, bytes) else len(x) for x in a],
-                                   r[0], r[1]))
-        ta, tb = tree_of(m.dir), tree_of(local)
-        if ta != tb:
-            diff = sorted(set(ta.items()) ^ set(tb.items()))[:10]
-            raise TestFailure("final trees differ: %s" % diff)
+        counts, errnos, succeeded = diff_run(m.dir, local, nops, seed)
+        ta = compare_trees(m.dir, local)
         check(len(ta) > 5, "the final tree is not trivial: %d entries" % len(ta))
         # Both the successes and the errors are exercised.
-        check(succeeded > nops // 3, "only %d of %d operations succeeded: %s %s" % (succeeded, nops, errnos, counts))
+        check(succeeded > nops // 3, "only %d of %d operations succeeded: %s %s" %
+              (succeeded, nops, errnos, counts))
         for e in ("ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY"):
             check(errnos.get(e, 0) > 0, "no operation met %s: %s" % (e, errnos))
         print("differential: %d ops %s, %d succeeded, errors %s, final tree %d entries" %
               (nops, counts, succeeded, errnos, len(ta)))
     finally:
         shutil.rmtree(local, ignore_errors=True)
+
+
+USER = (1000, 1000, [1000, 50])
+
+
+def drop_privileges():
+    os.setgroups(USER[2])
+    os.setresgid(USER[1], USER[1], USER[1])
+    os.setresuid(USER[0], USER[0], USER[0])
+
+
+def test_differential_user(d, mounts):
+    """The differential test as an ordinary user (uid 1000) in a sticky
+    world-writable root, so that the permission bits, owners and groups
+    the blocks check meet the kernel's own checks on tmpfs (EACCES, EPERM)."""
+    nops = int(os.environ.get("SCPPFS_DIFF_OPS", "10000"))
+    m = mounts(Mount("diffu", ("volume=diffu", "chunk=4096", "allow_other")).start())
+    local = tempfile.mkdtemp(prefix="scppfs-diffu-", dir="/dev/shm")
+    try:
+        for root in (m.dir, local):
+            os.chmod(root, 0o1777)
+        res = as_user(lambda: diff_run(m.dir, local, nops, 4242))
+        check("fail" not in res, "as uid %d: %s" % (USER[0], res.get("fail")))
+        compare_trees(m.dir, local)
+        check(res["errnos"].get("EACCES", 0) > 0, "no operation met EACCES: %s" % res)
+        check(res["succeeded"] > nops // 6, "too few operations succeeded: %s" % res)
+        print("differential as uid %d: %s" % (USER[0], res))
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def as_user(fn):
+    """Run fn() in a forked child that dropped to USER; returns its result
+    as {"counts", "errnos", "succeeded"} or {"fail": message}."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        try:
+            drop_privileges()
+            counts, errnos, succeeded = fn()
+            out = {"counts": counts, "errnos": errnos, "succeeded": succeeded}
+        except BaseException as e:  # report everything to the parent
+            out = {"fail": "%s: %s" % (type(e).__name__, e)}
+        os.write(wfd, json.dumps(out).encode())
+        os._exit(0)
+    os.close(wfd)
+    chunks = []
+    while True:
+        b = os.read(rfd, 1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    return json.loads(b"".join(chunks) or b'{"fail": "the child said nothing"}')
 
 
 TESTS = {
@@ -637,6 +720,7 @@ TESTS = {
     "two_mounts": test_two_mounts,
     "restart": test_restart,
     "differential": test_differential,
+    "differential_user": test_differential_user,
 }
 
 
@@ -648,7 +732,7 @@ def main():
         print("SKIP: scpp-fs tests need root and /dev/fuse")
         return 77
     name = sys.argv[1]
-    d = rt.Daemon("fs" + name, cfg_extra={"store": STORE})
+    d = rt.Daemon("fs" + name, cfg_extra={"store": STORE, "eval": EVAL})
     d.cfg["eal"]["memory_mb"] = EAL_MB
     ms = []
 
