@@ -55,6 +55,10 @@ struct fsd_opts {
 	unsigned int chunk;    /**< -o chunk=BYTES, for a new volume */
 	unsigned int timeout_ms; /**< -o scpp_timeout_ms=MS: lib/client's first try */
 	unsigned int retries;  /**< -o scpp_retries=N */
+	char *key;             /**< -o key=FILE: the session's principal key */
+	char *chain;           /**< -o chain=FILE[:FILE...]: grant chains */
+	char *node_key;        /**< -o node_key=HEX|FILE: the node expected */
+	int no_auth;           /**< -o no_auth: unauthenticated blocks */
 	int noatime;
 	int show_help;
 };
@@ -62,7 +66,10 @@ struct fsd_opts {
 /** The daemon. */
 struct fsd {
 	struct fsd_opts o;
+	struct scpp_client_config cc;  /**< kept to open the next session's client */
 	struct scpp_client *cl;
+	bool session;                  /**< cl has a session */
+	uint64_t session_expires_ns;
 	struct scpp_client_reply cr;   /**< the last exchange's message (rep borrows it) */
 	struct fs_reply rep;
 	struct scpp_wire_block *blk;   /**< large: on the heap */
@@ -86,6 +93,13 @@ fuse_ino_t fsd_node_find(const struct fsd_nodes *t, struct scpp_oid oid);
  *  *@p unlinked say what it was). */
 bool fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,
 		     bool *unlinked);
+
+/* ---- sessions (fs_auth.c) ---- */
+
+/** Open a session when a key is found (0 also when there is none). */
+int fsd_session(struct fsd *d);
+/** Before a block: a new session (and client) when this one nears its expiry. */
+void fsd_session_renew(struct fsd *d);
 
 /* ---- operations (fs_ops.c) ---- */
 

@@ -31,6 +31,10 @@ static const struct fuse_opt fsd_optspec[] = {
 	OPT("chunk=%u", chunk, 0),
 	OPT("scpp_timeout_ms=%u", timeout_ms, 0),
 	OPT("scpp_retries=%u", retries, 0),
+	OPT("key=%s", key, 0),
+	OPT("chain=%s", chain, 0),
+	OPT("node_key=%s", node_key, 0),
+	OPT("no_auth", no_auth, 1),
 	OPT("noatime", noatime, 1),
 	OPT("-h", show_help, 1),
 	OPT("--help", show_help, 1),
@@ -54,6 +58,11 @@ usage(const char *prog)
 	       "    -o noatime             do not update access times\n"
 	       "    -o scpp_timeout_ms=MS  first try's reply timeout (default 200)\n"
 	       "    -o scpp_retries=N      retransmissions before EIO (default 5)\n"
+	       "    -o key=FILE            session key (default $SCPP_KEY, ~/.config/scpp/key,\n"
+	       "                           else /var/lib/scpp/node.key)\n"
+	       "    -o chain=FILE[:FILE]   grant chains to present (default $SCPP_CHAIN)\n"
+	       "    -o node_key=HEX|FILE   refuse another node (default $SCPP_NODE_KEY)\n"
+	       "    -o no_auth             unauthenticated blocks (auth.mode optional/off)\n"
 	       "    -o allow_other, ...    the usual FUSE mount options\n\n",
 	       prog, SCPP_CLIENT_SERVER_DEFAULT, FS_CHUNK_DEFAULT);
 	fuse_cmdline_help();
@@ -121,7 +130,6 @@ main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts co;
-	struct scpp_client_config cc;
 	struct fuse_session *se;
 	struct fsd d;
 	int rc = 2, e;
@@ -161,18 +169,20 @@ main(int argc, char **argv)
 	rc = 1;
 	if (d.o.server == NULL && getenv(SCPP_CLIENT_ENV_SERVER) != NULL)
 		d.o.server = strdup(getenv(SCPP_CLIENT_ENV_SERVER));
-	scpp_client_config_init(&cc);
-	cc.server = d.o.server != NULL ? d.o.server : SCPP_CLIENT_SERVER_DEFAULT;
-	cc.timeout_ms = d.o.timeout_ms;
-	cc.retries = d.o.retries;
-	cc.backoff_max_ms = cc.timeout_ms > 1000 ? cc.timeout_ms : 1000;
-	d.cl = scpp_client_create(&cc);
+	scpp_client_config_init(&d.cc);
+	d.cc.server = d.o.server != NULL ? d.o.server : SCPP_CLIENT_SERVER_DEFAULT;
+	d.cc.timeout_ms = d.o.timeout_ms;
+	d.cc.retries = d.o.retries;
+	d.cc.backoff_max_ms = d.cc.timeout_ms > 1000 ? d.cc.timeout_ms : 1000;
+	d.cl = scpp_client_create(&d.cc);
 	d.blk = malloc(sizeof(*d.blk));
 	d.io = malloc(FSD_READ_MAX);
 	if (d.cl == NULL || d.blk == NULL || d.io == NULL) {
-		fprintf(stderr, "scpp-fs: client for %s: %s\n", cc.server, strerror(errno));
+		fprintf(stderr, "scpp-fs: client for %s: %s\n", d.cc.server, strerror(errno));
 		goto out;
 	}
+	if (fsd_session(&d) != 0)
+		goto out;
 	fs_reply_init(&d.rep);
 	d.vol.noatime = d.o.noatime;
 	if (d.o.root != NULL && d.o.root[0] == '@')
@@ -227,6 +237,9 @@ out:
 	free(d.o.server);
 	free(d.o.root);
 	free(d.o.volume);
+	free(d.o.key);
+	free(d.o.chain);
+	free(d.o.node_key);
 	fuse_opt_free_args(&args);
 	return rc;
 }

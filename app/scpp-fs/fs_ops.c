@@ -33,6 +33,7 @@ fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
 		 * name or value over a bound it checks). */
 		return rc == -EFBIG ? EFBIG : rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL;
 	}
+	fsd_session_renew(d);
 	scpp_client_reply_free(&d->cr);
 	d->ops++;
 	rc = scpp_client_exec(d->cl, f->b, &d->cr);

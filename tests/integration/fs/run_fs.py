@@ -309,6 +309,30 @@ def test_lifecycle(d, mounts):
     check(r.returncode == 2 and "usage" in r.stderr, "no mount point: usage")
 
 
+def test_auth(d, mounts):
+    """auth.mode required: the mount opens a session with a key (here the
+    node key, a root of the node) and works; without one it is refused
+    before mounting, saying why."""
+    node_key = os.path.join(d.cfg["node"]["state_dir"], "node.key")
+    before = d.telemetry("/scpp/auth")
+    m = mounts(Mount("auth", ("key=" + node_key,)).start())
+    os.mkdir(m.p("d"))
+    with open(m.p("d", "f"), "w") as f:
+        f.write("sealed")
+    with open(m.p("d", "f")) as f:
+        check(f.read() == "sealed", "read back through a session")
+    after = d.telemetry("/scpp/auth")
+    check(after["sessions"] > before["sessions"], "a session was opened: %s" % after)
+    bad = mounts(Mount("noauth", ("no_auth",)))
+    bad.args.remove("-f")
+    r = subprocess.run(bad.args, capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and not mounted(bad.dir),
+          "an unauthenticated mount of an auth-required node must fail: %d %s" %
+          (r.returncode, r.stderr))
+    check("cannot open the volume" in r.stderr and "Permission denied" in r.stderr,
+          "the refusal says why: %r" % r.stderr)
+
+
 def make_tree(root, nfiles, seed):
     rnd = random.Random(seed)
     dirs = [root]
@@ -715,6 +739,7 @@ def as_user(fn):
 TESTS = {
     "basic": test_basic,
     "lifecycle": test_lifecycle,
+    "auth": test_auth,
     "tools": test_tools,
     "bigfile": test_bigfile,
     "two_mounts": test_two_mounts,
@@ -732,7 +757,10 @@ def main():
         print("SKIP: scpp-fs tests need root and /dev/fuse")
         return 77
     name = sys.argv[1]
-    d = rt.Daemon("fs" + name, cfg_extra={"store": STORE, "eval": EVAL})
+    cfg = {"store": STORE, "eval": EVAL}
+    if name == "auth":
+        cfg["auth"] = {"mode": "required"}
+    d = rt.Daemon("fs" + name, cfg_extra=cfg)
     d.cfg["eal"]["memory_mb"] = EAL_MB
     ms = []
 
