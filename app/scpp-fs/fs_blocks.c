@@ -619,7 +619,7 @@ fsb_link(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct 
 
 void
 fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
-	   struct scpp_oid parent, const char *name, size_t len, bool dir)
+	   struct scpp_oid parent, const char *name, size_t len, bool dir, bool reap)
 {
 	struct node p, n;
 	int ch = var(f), nn, t;
@@ -655,6 +655,19 @@ fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 	touch_dir(f, p.e, t);
 	ret(f, ch);
 	ret(f, nn);
+	if (reap && !dir) {
+		/* No file handle holds it: the last link takes the inode and its
+		 * chunks with it (what fsb_reap() does later otherwise). The
+		 * chunk walk leaves one row per Extent, or none. */
+		int zero = X2(EQ, V(nn), U(0)), xv = var(f);
+
+		cmd(f, SCPP_OP_DEL, n.e, t_nil(f), -1);
+		when(f, zero);
+		cmd(f, SCPP_OP_GET, t_var(f, xv), t_s(f, "file"), n.e);
+		when(f, X2(EQ, V(nn), U(0)));
+		cmd(f, SCPP_OP_DEL, V(xv), t_nil(f), -1);
+		when(f, X2(EQ, V(nn), U(0)));
+	}
 }
 
 /* ---- rename ---- */

@@ -152,9 +152,14 @@ void fsb_create(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 /** link(2). cols: stat(inode). */
 void fsb_link(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct scpp_oid e,
 	      struct scpp_oid parent, const char *name, size_t len);
-/** unlink(2) (@p dir false) and rmdir(2) (@p dir true). cols: oid, nlink after. */
+/**
+ * unlink(2) (@p dir false) and rmdir(2) (@p dir true). cols: oid, nlink
+ * after. @p reap (unlink only): when that was the last link, delete the
+ * inode and its Extents in the same block (the caller knows no file handle
+ * holds it); then the reply has one row per Extent deleted, or none.
+ */
 void fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
-		struct scpp_oid parent, const char *name, size_t len, bool dir);
+		struct scpp_oid parent, const char *name, size_t len, bool dir, bool reap);
 /**
  * rename(2)/renameat2(2) with FS_RENAME_NOREPLACE or FS_RENAME_EXCHANGE.
  * cols: target oid (nil when none), target nlink after. No row: source and

@@ -31,6 +31,7 @@ struct fsd_node {
 	struct scpp_oid oid;
 	uint64_t nlookup;      /**< lookups the kernel has not forgotten */
 	uint64_t generation;   /**< bumped each time the slot is reused */
+	uint32_t nopen;        /**< file handles open on it (open/create - release) */
 	bool used;
 	bool unlinked;         /**< its last link went while the kernel held it */
 };
@@ -77,6 +78,7 @@ struct fsd {
 	struct fsd_nodes nodes;
 	uint8_t *io;                   /**< read assembly buffer, FSD_READ_MAX */
 	uint64_t ops, errors_logged;
+	uint64_t nopen;                /**< file handles open (all nodes) */
 };
 
 /* ---- nodes (fs_nodes.c) ---- */

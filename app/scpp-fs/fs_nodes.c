@@ -119,6 +119,7 @@ fsd_node_ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
 	t->v[id].nlookup = 1;
 	t->v[id].used = true;
 	t->v[id].unlinked = false;
+	t->v[id].nopen = 0;
 	*generation = t->v[id].generation;
 	for (i = oid_hash(oid) & (t->hcap - 1); t->hash[i] != 0 && t->hash[i] != TOMB;
 	     i = (i + 1) & (t->hcap - 1))

@@ -115,6 +115,24 @@ to_stat(const struct fs_attr *a, struct stat *st)
 	st->st_ctim.tv_nsec = a->ctime % 1000000000;
 }
 
+/* Count a file handle opened (+1) or released (-1) on node @p ino. */
+static void
+d_open(struct fsd *d, fuse_ino_t ino, int k)
+{
+	struct fsd_node *n = fsd_node_get(&d->nodes, ino);
+
+	if (k > 0) {
+		d->nopen++;
+		if (n != NULL)
+			n->nopen++;
+	} else {
+		if (d->nopen > 0)
+			d->nopen--;
+		if (n != NULL && n->nopen > 0)
+			n->nopen--;
+	}
+}
+
 /* Reply an entry for @p oid with the stat group at column @p c0 of row 0. */
 static void
 reply_entry(fuse_req_t req, struct scpp_oid oid, unsigned int c0, struct fuse_file_info *fi)
@@ -136,8 +154,12 @@ reply_entry(fuse_req_t req, struct scpp_oid oid, unsigned int c0, struct fuse_fi
 	if (fi == NULL) {
 		if (fuse_reply_entry(req, &e) == -ENOENT) /* the request was interrupted */
 			fsd_node_forget(&d->nodes, e.ino, 1, &oid, &(bool){false});
-	} else if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		fsd_node_forget(&d->nodes, e.ino, 1, &oid, &(bool){false});
+	} else {
+		d_open(d, e.ino, 1);
+		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+			d_open(d, e.ino, -1);
+			fsd_node_forget(&d->nodes, e.ino, 1, &oid, &(bool){false});
+		}
 	}
 }
 
@@ -408,15 +430,25 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	struct scpp_oid p, gone;
 	struct fs_cred c;
 	struct fsb f;
+	bool reap;
 	int e;
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return;
 	cred_of(req, &c);
+	/* Whether the unlink may take the inode with its last link: when no
+	 * file handle of this mount is open at all (the kernel names the
+	 * entry, not the inode, so "not this one" is not known cheaply);
+	 * otherwise it is reaped when the kernel forgets it. */
+	reap = !dir && d->nopen == 0;
 	fsb_init(&f, d->blk);
-	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir);
+	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, reap);
 	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
 		fuse_reply_err(req, e);
+		return;
+	}
+	if (reap) {
+		fuse_reply_err(req, 0); /* reaped in the block, or links are left */
 		return;
 	}
 	if (d->rep.nrows == 1 && fs_reply_u64(&d->rep, 0, 1) == 0) {
@@ -520,17 +552,20 @@ open_block(struct fsd *d, fuse_req_t req, struct scpp_oid o, int flags, bool dir
 static void
 op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fsd *d = FSD(req);
 	struct scpp_oid o;
 	int e;
 
 	if (!oid_of(req, ino, &o))
 		return;
-	if ((e = open_block(FSD(req), req, o, fi->flags, false)) != 0) {
+	if ((e = open_block(d, req, o, fi->flags, false)) != 0) {
 		fuse_reply_err(req, e);
 		return;
 	}
 	fi->keep_cache = 0;
-	fuse_reply_open(req, fi);
+	d_open(d, ino, 1);
+	if (fuse_reply_open(req, fi) != 0)
+		d_open(d, ino, -1); /* interrupted: no release will come */
 }
 
 static void
@@ -678,7 +713,8 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino, (void)fi;
+	(void)fi;
+	d_open(FSD(req), ino, -1);
 	fuse_reply_err(req, 0);
 }
 

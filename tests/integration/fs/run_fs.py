@@ -238,6 +238,21 @@ def test_basic(d, mounts):
     check(errno_of(os.getxattr, m.p("h"), "user.k") == errno.ENODATA, "removed: ENODATA")
     sv = os.statvfs(m.dir)
     check(sv.f_bsize == 4096 and sv.f_namemax == 255 and sv.f_blocks > 0, "statvfs %s" % (sv,))
+    # The last link of a file nobody has open takes the inode with it, in
+    # the unlink's own block; with a handle open, it stays until released.
+    n0 = d.entities()
+    with open(m.p("z"), "w") as f:
+        f.write("z")
+    check(d.entities() == n0 + 1, "one entity per small file")
+    os.unlink(m.p("z"))
+    check(d.entities() == n0, "unlink reaped the inode in its block")
+    fd = os.open(m.p("z"), os.O_CREAT | os.O_RDWR, 0o644)
+    os.unlink(m.p("z"))
+    os.write(fd, b"still here")
+    check(os.pread(fd, 10, 0) == b"still here", "an unlinked open file keeps its data")
+    check(d.entities() == n0 + 1, "an open unlinked inode stays")
+    os.close(fd)
+    wait_for(lambda: d.entities() == n0, "the released unlinked inode is reaped when forgotten")
     # Cleanup; the tree is empty again.
     for n in ("h", "s", "sparse", "fifo", "a/g2"):
         os.unlink(m.p(n))

@@ -188,7 +188,8 @@ getattr(struct scpp_oid e)
 static int
 unlink_(struct scpp_oid parent, const char *name, bool dir, const struct fs_cred *c)
 {
-	return RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &T->vol, c, parent, name, strlen(name), dir));
+	return RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &T->vol, c, parent, name, strlen(name), dir,
+					    false));
 }
 
 static int
@@ -403,6 +404,44 @@ test_fs_unlink_rmdir_and_reaping(void **state)
 	/* Nothing can be made in a removed directory. */
 	assert_int_equal(mk(sub, "x", FS_K_FILE, FS_S_IFREG | 0644, ROOT), ENOENT);
 	assert_int_equal(unlink_(t->vol.root, "u", true, ROOT), 0);
+}
+
+/* An unlink that may reap (no file handle open) takes the inode and its
+ * chunks with the last link, and leaves a hard-linked inode alone. */
+static void
+test_fs_unlink_reaps_in_the_same_block(void **state)
+{
+	struct tfs *t = *state;
+	static uint8_t data[5 * CHUNK];
+	struct scpp_oid f, g;
+	uint64_t n0;
+
+	memset(data, 'x', sizeof(data));
+	n0 = entities();
+	f = mkfile_ok(t->vol.root, "r", 0644, ROOT);
+	assert_int_equal(write_(f, 0, data, sizeof(data)), 0); /* chunk 0 and 4 Extents */
+	assert_int_equal(entities(), n0 + 5);
+	assert_int_equal(RUN(FS_OP_LINK, fsb_link(&fb_, &t->vol, ROOT, f, t->vol.root, "r2", 2)), 0);
+	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "r", 1,
+						      false, true)),
+			 0);
+	assert_int_equal(T->rep.nrows, 1);
+	assert_int_equal(fs_reply_u64(&T->rep, 0, 1), 1); /* a link is left: nothing reaped */
+	assert_int_equal(getattr(f).nlink, 1);
+	assert_int_equal(entities(), n0 + 5);
+	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "r2", 2,
+						      false, true)),
+			 0);
+	assert_int_equal(entities(), n0);
+	assert_int_equal(RUN(FS_OP_GETATTR, fsb_getattr(&fb_, f)), ESTALE);
+	/* A file without Extents: no row comes back, and it is gone too. */
+	g = mkfile_ok(t->vol.root, "s", 0644, ROOT);
+	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "s", 1,
+						      false, true)),
+			 0);
+	assert_int_equal(T->rep.nrows, 0);
+	assert_int_equal(entities(), n0);
+	assert_int_equal(RUN(FS_OP_GETATTR, fsb_getattr(&fb_, g)), ESTALE);
 }
 
 static void
@@ -793,6 +832,7 @@ main(void)
 		T_(test_fs_permission_classes),
 		T_(test_fs_setgid_directory_passes_its_group),
 		T_(test_fs_unlink_rmdir_and_reaping),
+		T_(test_fs_unlink_reaps_in_the_same_block),
 		T_(test_fs_sticky_directory),
 		T_(test_fs_rename_cases),
 		T_(test_fs_link_counts),
