@@ -656,17 +656,17 @@ fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 	ret(f, ch);
 	ret(f, nn);
 	if (reap && !dir) {
-		/* No file handle holds it: the last link takes the inode and its
-		 * chunks with it (what fsb_reap() does later otherwise). The
-		 * chunk walk leaves one row per Extent, or none. */
-		int zero = X2(EQ, V(nn), U(0)), xv = var(f);
+		/* No file handle holds it: the last link takes the inode with it
+		 * when its data is all in File.data (size <= C: no Extent exists,
+		 * writes and truncation keep that so). A larger file is reaped
+		 * later in batches (fsb_drop_chunks(), fsb_reap()), because
+		 * deleting its chunks may exceed one block's undo budget. */
+		int sz = let_val(f, n.e, "size");
+		int gone = let(f, X2(AND, X2(EQ, V(nn), U(0)), X2(LE, V(sz), U(v->chunk))));
 
 		cmd(f, SCPP_OP_DEL, n.e, t_nil(f), -1);
-		when(f, zero);
-		cmd(f, SCPP_OP_GET, t_var(f, xv), t_s(f, "file"), n.e);
-		when(f, X2(EQ, V(nn), U(0)));
-		cmd(f, SCPP_OP_DEL, V(xv), t_nil(f), -1);
-		when(f, X2(EQ, V(nn), U(0)));
+		when(f, V(gone));
+		ret(f, gone);
 	}
 }
 
@@ -1140,6 +1140,32 @@ fsb_reap(struct fsb *f, struct scpp_oid e)
 	/* A file's chunks name it (Extent.file, indexed): drop them too. */
 	cmd(f, SCPP_OP_GET, t_var(f, xv), t_s(f, "file"), t);
 	cmd(f, SCPP_OP_DEL, V(xv), t_nil(f), -1);
+}
+
+void
+fsb_drop_chunks(struct fsb *f, const struct fs_cred *c, struct scpp_oid e, const uint64_t *off,
+		unsigned int n)
+{
+	struct node nd;
+	int t;
+
+	node_read(f, &nd, e);
+	t = nd.e;
+	check(f, is_type(f, nd.m, FS_S_IFREG), E_INVAL);
+	if (c == NULL) /* a reap: only of an inode without links */
+		check(f, X2(EQ, V(nd.n), U(0)), E_INVAL);
+	else
+		check(f, perm(f, c, nd.m, nd.u, nd.g, 2), E_ACCES);
+	for (unsigned int i = 0; i < n; i++) {
+		int xk = let(f, X3(ENTRY, t, t_s(f, "extents"), U(off[i])));
+
+		cmd(f, SCPP_OP_DEL, V(xk), t_nil(f), -1);
+		when(f, X2(NE, V(xk), t_nil(f)));
+		cmd(f, SCPP_OP_DEL, t, keep(f, scpp_wire_term_key(f->b, t_s(f, "extents"),
+								  U(off[i]))),
+		    -1);
+		when(f, X2(NE, V(xk), t_nil(f)));
+	}
 }
 
 void

@@ -154,9 +154,10 @@ void fsb_link(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, st
 	      struct scpp_oid parent, const char *name, size_t len);
 /**
  * unlink(2) (@p dir false) and rmdir(2) (@p dir true). cols: oid, nlink
- * after. @p reap (unlink only): when that was the last link, delete the
- * inode and its Extents in the same block (the caller knows no file handle
- * holds it); then the reply has one row per Extent deleted, or none.
+ * after; with @p reap (unlink only: the caller knows no file handle holds
+ * the inode) a third, bool: the last link went and the inode, whose data
+ * was all in File.data, was deleted in the same block. A larger file is
+ * left for fsb_drop_chunks() and fsb_reap().
  */
 void fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		struct scpp_oid parent, const char *name, size_t len, bool dir, bool reap);
@@ -217,6 +218,18 @@ void fsb_listxattr(struct fsb *f, struct scpp_oid e);
 /** cols: none. */
 void fsb_removexattr(struct fsb *f, const struct fs_cred *c, struct scpp_oid e, const char *name,
 		     size_t len);
+/** Most chunks one block deletes (each is saved for undo: the node's
+ *  eval.max_bytes and max_time_us bound a block). */
+#define FS_DROP_MAX 4
+/**
+ * Delete the Extents at offsets @p off[0 .. n) (n <= FS_DROP_MAX; holes
+ * are skipped) of regular file @p e: the batches that a large truncation
+ * or reap sends first, from the end of the file down. @p c: the caller
+ * must may write the file (a truncation); NULL: the file must have no link
+ * left (a reap). cols: none.
+ */
+void fsb_drop_chunks(struct fsb *f, const struct fs_cred *c, struct scpp_oid e,
+		     const uint64_t *off, unsigned int n);
 /** Delete an inode that has no link left (after the kernel forgot it). cols: none. */
 void fsb_reap(struct fsb *f, struct scpp_oid e);
 

@@ -21,8 +21,11 @@
 #include "fs_core.h"
 #include "scpp_client.h"
 
-/** Bytes of data one write block carries (the kernel's max_write). */
-#define FSD_WRITE_MAX (64u * 1024)
+/** Most bytes of data one write block carries (the kernel's max_write is
+ *  what fits SCPP_WIRE_FRAGS_MAX datagrams of -o scpp_dgram, up to this). */
+#define FSD_WRITE_MAX (128u * 1024)
+/** Smallest -o scpp_dgram. */
+#define FSD_DGRAM_MIN 512u
 /** Bytes one read block asks for (the kernel's max_read). */
 #define FSD_READ_MAX (128u * 1024)
 
@@ -56,6 +59,7 @@ struct fsd_opts {
 	unsigned int chunk;    /**< -o chunk=BYTES, for a new volume */
 	unsigned int timeout_ms; /**< -o scpp_timeout_ms=MS: lib/client's first try */
 	unsigned int retries;  /**< -o scpp_retries=N */
+	unsigned int dgram;    /**< -o scpp_dgram=BYTES: lib/client's max_dgram */
 	char *key;             /**< -o key=FILE: the session's principal key */
 	char *chain;           /**< -o chain=FILE[:FILE...]: grant chains */
 	char *node_key;        /**< -o node_key=HEX|FILE: the node expected */
@@ -79,6 +83,7 @@ struct fsd {
 	uint8_t *io;                   /**< read assembly buffer, FSD_READ_MAX */
 	uint64_t ops, errors_logged;
 	uint64_t nopen;                /**< file handles open (all nodes) */
+	uint32_t write_max;            /**< bytes of data per write block */
 };
 
 /* ---- nodes (fs_nodes.c) ---- */

@@ -31,6 +31,7 @@ static const struct fuse_opt fsd_optspec[] = {
 	OPT("chunk=%u", chunk, 0),
 	OPT("scpp_timeout_ms=%u", timeout_ms, 0),
 	OPT("scpp_retries=%u", retries, 0),
+	OPT("scpp_dgram=%u", dgram, 0),
 	OPT("key=%s", key, 0),
 	OPT("chain=%s", chain, 0),
 	OPT("node_key=%s", node_key, 0),
@@ -58,6 +59,7 @@ usage(const char *prog)
 	       "    -o noatime             do not update access times\n"
 	       "    -o scpp_timeout_ms=MS  first try's reply timeout (default 200)\n"
 	       "    -o scpp_retries=N      retransmissions before EIO (default 5)\n"
+	       "    -o scpp_dgram=BYTES    largest datagram (default 1472; up to the path MTU - 28)\n"
 	       "    -o key=FILE            session key (default $SCPP_KEY, ~/.config/scpp/key,\n"
 	       "                           else /var/lib/scpp/node.key)\n"
 	       "    -o chain=FILE[:FILE]   grant chains to present (default $SCPP_CHAIN)\n"
@@ -125,6 +127,22 @@ root_open(struct fsd *d, const char *text)
 	return 0;
 }
 
+/*
+ * Bytes of data a write block may carry with datagrams of @p dgram bytes:
+ * SCPP_WIRE_FRAGS_MAX datagrams, each less its header, a cookie and a
+ * session tag, less 4 KiB for the block's commands, in whole 4 KiB pages,
+ * at most FSD_WRITE_MAX (80 KiB at the default 1 472 bytes).
+ */
+static uint32_t
+write_max(unsigned int dgram)
+{
+	uint64_t room = (uint64_t)SCPP_WIRE_FRAGS_MAX *
+			(dgram - SCPP_WIRE_HDR_LEN - SCPP_WIRE_COOKIE_LEN - 32);
+
+	room = room > 8192 ? (room - 4096) / 4096 * 4096 : 4096;
+	return (uint32_t)(room < FSD_WRITE_MAX ? room : FSD_WRITE_MAX);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -141,6 +159,7 @@ main(int argc, char **argv)
 	d.o.chunk = FS_CHUNK_DEFAULT;
 	d.o.timeout_ms = 200;
 	d.o.retries = 5;
+	d.o.dgram = SCPP_WIRE_DGRAM_DEFAULT;
 	if (fuse_opt_parse(&args, &d.o, fsd_optspec, NULL) != 0)
 		goto out;
 	if (d.o.show_help) {
@@ -161,6 +180,11 @@ main(int argc, char **argv)
 			argv[0]);
 		goto out;
 	}
+	if (d.o.dgram < FSD_DGRAM_MIN || d.o.dgram > SCPP_WIRE_DGRAM_MAX) {
+		fprintf(stderr, "scpp-fs: -o scpp_dgram=%u: must be %u .. %u\n", d.o.dgram,
+			FSD_DGRAM_MIN, SCPP_WIRE_DGRAM_MAX);
+		goto out;
+	}
 	if (d.o.chunk < 4096 || d.o.chunk > (64u << 20) || (d.o.chunk & (d.o.chunk - 1)) != 0) {
 		fprintf(stderr, "scpp-fs: -o chunk=%u: must be a power of two, 4 KiB .. 64 MiB\n",
 			d.o.chunk);
@@ -174,6 +198,8 @@ main(int argc, char **argv)
 	d.cc.timeout_ms = d.o.timeout_ms;
 	d.cc.retries = d.o.retries;
 	d.cc.backoff_max_ms = d.cc.timeout_ms > 1000 ? d.cc.timeout_ms : 1000;
+	d.cc.max_dgram = d.o.dgram;
+	d.write_max = write_max(d.o.dgram);
 	d.cl = scpp_client_create(&d.cc);
 	d.blk = malloc(sizeof(*d.blk));
 	d.io = malloc(FSD_READ_MAX);

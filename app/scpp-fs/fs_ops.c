@@ -175,20 +175,75 @@ reply_attr(fuse_req_t req, unsigned int c0)
 	fuse_reply_attr(req, &st, d->o.attr_timeout);
 }
 
+/*
+ * Delete the chunks of inode @p o wholly at or past @p new_size, from the
+ * end down, FS_DROP_MAX per block, leaving the last FS_DROP_MAX for the
+ * block of the operation itself (truncate or reap), which then fits one
+ * block's undo budget whatever the file's size. 0 or an errno.
+ */
+static int
+drop_tail(struct fsd *d, const struct fs_cred *cr, struct scpp_oid o, uint64_t old_size,
+	  uint64_t new_size)
+{
+	uint64_t c = d->vol.chunk, first = (new_size + c - 1) / c, end = (old_size + c - 1) / c;
+
+	if (first < 1)
+		first = 1; /* chunk 0 is File.data */
+	while (end > first + FS_DROP_MAX) {
+		uint64_t off[FS_DROP_MAX];
+		unsigned int n = 0;
+		struct fsb f;
+		int e;
+
+		while (n < FS_DROP_MAX && end > first + FS_DROP_MAX)
+			off[n++] = --end * c;
+		fsb_init(&f, d->blk);
+		fsb_drop_chunks(&f, cr, o, off, n);
+		if ((e = fsd_exec(d, &f, FS_OP_SETATTR)) != 0)
+			return e;
+	}
+	return 0;
+}
+
+static int getattr_block(struct fsd *d, struct scpp_oid o);
+
+/* The size the store holds for @p o (UINT64_MAX when it cannot be read). */
+static uint64_t
+size_of(struct fsd *d, struct scpp_oid o)
+{
+	struct fs_attr a;
+
+	if (getattr_block(d, o) != 0)
+		return UINT64_MAX;
+	fs_reply_attr(&d->rep, 0, 0, &a);
+	return a.size;
+}
+
+/* Reap inode @p o (no link left, not held): its chunks in batches, then it. */
+static void
+reap(struct fsd *d, struct scpp_oid o)
+{
+	uint64_t size = size_of(d, o);
+	struct fsb f;
+
+	if (size == UINT64_MAX || drop_tail(d, NULL, o, size, 0) != 0)
+		return;
+	fsb_init(&f, d->blk);
+	fsb_reap(&f, o);
+	(void)fsd_exec(d, &f, FS_OP_OTHER);
+}
+
 /* An inode lost its last link: reap it now, or when the kernel forgets it. */
 static void
 unlinked(struct fsd *d, struct scpp_oid oid)
 {
 	fuse_ino_t ino = fsd_node_find(&d->nodes, oid);
-	struct fsb f;
 
 	if (ino != 0) {
 		fsd_node_get(&d->nodes, ino)->unlinked = true;
 		return;
 	}
-	fsb_init(&f, d->blk);
-	fsb_reap(&f, oid);
-	(void)fsd_exec(d, &f, FS_OP_OTHER);
+	reap(d, oid);
 }
 
 /* ---- lookup, forget, getattr, setattr, access ---- */
@@ -220,13 +275,8 @@ forget_one(struct fsd *d, fuse_ino_t ino, uint64_t n)
 	struct scpp_oid oid;
 	bool gone_link;
 
-	if (fsd_node_forget(&d->nodes, ino, n, &oid, &gone_link) && gone_link) {
-		struct fsb f;
-
-		fsb_init(&f, d->blk);
-		fsb_reap(&f, oid);
-		(void)fsd_exec(d, &f, FS_OP_OTHER);
-	}
+	if (fsd_node_forget(&d->nodes, ino, n, &oid, &gone_link) && gone_link)
+		reap(d, oid);
 }
 
 static void
@@ -308,6 +358,19 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	sa.new_atime = ts_ns(&attr->st_atim);
 	sa.new_mtime = ts_ns(&attr->st_mtim);
 	sa.new_ctime = ts_ns(&attr->st_ctim);
+	if (sa.size) {
+		/* A truncation that drops more chunks than one block may: the
+		 * surplus first, from the end down (docs/FS.md §3). With an
+		 * open handle the permission was checked at open. */
+		static const struct fs_cred anyone = {.uid = 0};
+		uint64_t old = size_of(d, o);
+
+		if (old != UINT64_MAX && old > sa.new_size &&
+		    (e = drop_tail(d, sa.has_fh ? &anyone : &c, o, old, sa.new_size)) != 0) {
+			fuse_reply_err(req, e);
+			return;
+		}
+	}
 	fsb_init(&f, d->blk);
 	fsb_setattr(&f, &d->vol, &c, o, &sa);
 	if ((e = fsd_exec(d, &f, FS_OP_SETATTR)) != 0) {
@@ -430,7 +493,7 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	struct scpp_oid p, gone;
 	struct fs_cred c;
 	struct fsb f;
-	bool reap;
+	bool fold;
 	int e;
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
@@ -440,15 +503,16 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	 * file handle of this mount is open at all (the kernel names the
 	 * entry, not the inode, so "not this one" is not known cheaply);
 	 * otherwise it is reaped when the kernel forgets it. */
-	reap = !dir && d->nopen == 0;
+	fold = !dir && d->nopen == 0;
 	fsb_init(&f, d->blk);
-	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, reap);
+	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, fold);
 	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
 		fuse_reply_err(req, e);
 		return;
 	}
-	if (reap) {
-		fuse_reply_err(req, 0); /* reaped in the block, or links are left */
+	if (fold && d->rep.nrows == 1 && fs_reply_at(&d->rep, 0, 2)->type == SCPP_VT_BOOL &&
+	    fs_reply_at(&d->rep, 0, 2)->b) {
+		fuse_reply_err(req, 0); /* reaped in the block */
 		return;
 	}
 	if (d->rep.nrows == 1 && fs_reply_u64(&d->rep, 0, 1) == 0) {
@@ -542,8 +606,15 @@ open_block(struct fsd *d, fuse_req_t req, struct scpp_oid o, int flags, bool dir
 {
 	struct fs_cred c;
 	struct fsb f;
+	int e;
 
 	cred_of(req, &c);
+	if (!dir && (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+		uint64_t old = size_of(d, o);
+
+		if (old != UINT64_MAX && (e = drop_tail(d, &c, o, old, 0)) != 0)
+			return e;
+	}
 	fsb_init(&f, d->blk);
 	fsb_open(&f, &d->vol, &c, o, flags, dir);
 	return fsd_exec(d, &f, FS_OP_OPEN);
@@ -673,7 +744,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 	if (!oid_of(req, ino, &o))
 		return;
 	while (done < size) {
-		uint64_t k = span_at(&d->vol, at, size - done, FSD_WRITE_MAX);
+		uint64_t k = span_at(&d->vol, at, size - done, d->write_max);
 		struct fsb f;
 		int e;
 
@@ -1128,8 +1199,9 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
-	conn->max_write = FSD_WRITE_MAX;
+	const struct fsd *d = userdata;
+
+	conn->max_write = d->write_max;
 	/* O_TRUNC is part of open's block (fsb_open). */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;

@@ -261,6 +261,14 @@ def test_basic(d, mounts):
     after = executed(d)
     check(after - before > 50, "the node executed the blocks (%d)" % (after - before))
     check(m.unmount() == 0, "scpp-fs exits 0 after fusermount3 -u")
+    # Small datagrams (-o scpp_dgram): smaller write blocks, the same bytes.
+    s = mounts(Mount("small", ("scpp_dgram=600",)).start())
+    data = random.Random(7).randbytes(300_000)
+    with open(s.p("w"), "wb") as f:
+        f.write(data)
+    with open(s.p("w"), "rb") as f:
+        check(f.read() == data, "300 kB through 600-byte datagrams")
+    os.unlink(s.p("w"))
 
 
 def pid_of_mount(path):
@@ -411,17 +419,40 @@ def test_tools(d, mounts):
 
 
 def test_bigfile(d, mounts):
-    """A 256 MiB file written and read back with its checksum."""
+    """A 256 MiB file written and read back with its checksum, truncated to
+    100 MiB (the surplus chunks dropped in batches), truncated by O_TRUNC,
+    and unlinked: every chunk entity is deleted again."""
     m = mounts(Mount("big").start())
-    out = sh("dd if=/dev/urandom of=/dev/shm/scppfs-big-%d bs=1M count=256 status=none && "
-             "sha256sum < /dev/shm/scppfs-big-%d && "
-             "dd if=/dev/shm/scppfs-big-%d of=%s bs=1M status=none && "
-             "sha256sum < %s && rm -f /dev/shm/scppfs-big-%d" %
-             ((os.getpid(),) * 3 + (m.p("big"), m.p("big"), os.getpid())), "/", timeout=900)
-    sums = [l.split()[0] for l in out.splitlines()]
-    check(len(sums) == 2 and sums[0] == sums[1], "checksums differ: %s" % sums)
-    check(os.stat(m.p("big")).st_size == 256 << 20, "size")
-    os.unlink(m.p("big"))
+    local = "/dev/shm/scppfs-big-%d" % os.getpid()
+    n0 = d.entities()
+    try:
+        out = sh("dd if=/dev/urandom of=%s bs=1M count=256 status=none && sha256sum < %s && "
+                 "dd if=%s of=%s bs=1M status=none && sha256sum < %s" %
+                 (local, local, local, m.p("big"), m.p("big")), "/", timeout=900)
+        sums = [line.split()[0] for line in out.splitlines()]
+        check(len(sums) == 2 and sums[0] == sums[1], "checksums differ: %s" % sums)
+        check(os.stat(m.p("big")).st_size == 256 << 20, "size")
+        check(d.entities() >= n0 + 256, "one entity per chunk: %d" % (d.entities() - n0))
+        os.truncate(m.p("big"), 100 << 20)
+        out = sh("head -c %d %s | sha256sum && sha256sum < %s" % (100 << 20, local, m.p("big")),
+                 "/", timeout=900)
+        sums = [line.split()[0] for line in out.splitlines()]
+        check(sums[0] == sums[1], "the first 100 MiB survive the truncation")
+        check(d.entities() == n0 + 100, "chunks past 100 MiB deleted: %d" % (d.entities() - n0))
+        sh("echo x > %s" % m.p("big"), "/")  # O_TRUNC
+        check(os.stat(m.p("big")).st_size == 2 and d.entities() == n0 + 1, "O_TRUNC")
+        os.truncate(m.p("big"), 64 << 20)  # a hole: reads as zeros, costs nothing
+        with open(m.p("big"), "rb") as f:
+            f.seek(32 << 20)
+            check(f.read(4096) == b"\0" * 4096, "a hole reads as zeros")
+        check(d.entities() == n0 + 1, "a hole has no chunks")
+        os.unlink(m.p("big"))
+        wait_for(lambda: d.entities() == n0, "the unlinked file's entities are deleted")
+    finally:
+        try:
+            os.unlink(local)
+        except OSError:
+            pass
 
 
 def test_two_mounts(d, mounts):

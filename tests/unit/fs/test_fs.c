@@ -406,42 +406,59 @@ test_fs_unlink_rmdir_and_reaping(void **state)
 	assert_int_equal(unlink_(t->vol.root, "u", true, ROOT), 0);
 }
 
-/* An unlink that may reap (no file handle open) takes the inode and its
- * chunks with the last link, and leaves a hard-linked inode alone. */
+/* An unlink that may reap (no file handle open) takes a small file's inode
+ * with its last link; a file with Extents is left for the batched reap
+ * (fsb_drop_chunks() from the end down, then fsb_reap()); a hard-linked
+ * inode is left alone. */
 static void
 test_fs_unlink_reaps_in_the_same_block(void **state)
 {
 	struct tfs *t = *state;
-	static uint8_t data[5 * CHUNK];
+	static uint8_t data[9 * CHUNK];
+	uint64_t n0, off[FS_DROP_MAX];
 	struct scpp_oid f, g;
-	uint64_t n0;
 
 	memset(data, 'x', sizeof(data));
 	n0 = entities();
-	f = mkfile_ok(t->vol.root, "r", 0644, ROOT);
-	assert_int_equal(write_(f, 0, data, sizeof(data)), 0); /* chunk 0 and 4 Extents */
-	assert_int_equal(entities(), n0 + 5);
-	assert_int_equal(RUN(FS_OP_LINK, fsb_link(&fb_, &t->vol, ROOT, f, t->vol.root, "r2", 2)), 0);
-	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "r", 1,
-						      false, true)),
-			 0);
-	assert_int_equal(T->rep.nrows, 1);
-	assert_int_equal(fs_reply_u64(&T->rep, 0, 1), 1); /* a link is left: nothing reaped */
-	assert_int_equal(getattr(f).nlink, 1);
-	assert_int_equal(entities(), n0 + 5);
-	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "r2", 2,
-						      false, true)),
-			 0);
-	assert_int_equal(entities(), n0);
-	assert_int_equal(RUN(FS_OP_GETATTR, fsb_getattr(&fb_, f)), ESTALE);
-	/* A file without Extents: no row comes back, and it is gone too. */
+	/* Small: all in File.data. */
 	g = mkfile_ok(t->vol.root, "s", 0644, ROOT);
+	assert_int_equal(write_(g, 0, data, CHUNK), 0);
+	assert_int_equal(RUN(FS_OP_LINK, fsb_link(&fb_, &t->vol, ROOT, g, t->vol.root, "s2", 2)), 0);
 	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "s", 1,
 						      false, true)),
 			 0);
-	assert_int_equal(T->rep.nrows, 0);
+	assert_int_equal(fs_reply_u64(&T->rep, 0, 1), 1); /* a link is left */
+	assert_false(fs_reply_at(&T->rep, 0, 2)->b);
+	assert_int_equal(entities(), n0 + 1);
+	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "s2", 2,
+						      false, true)),
+			 0);
+	assert_true(fs_reply_at(&T->rep, 0, 2)->b);
 	assert_int_equal(entities(), n0);
 	assert_int_equal(RUN(FS_OP_GETATTR, fsb_getattr(&fb_, g)), ESTALE);
+	/* Large: chunk 0 and 8 Extents; the unlink leaves the inode. */
+	f = mkfile_ok(t->vol.root, "r", 0644, ROOT);
+	assert_int_equal(write_(f, 0, data, 8 * CHUNK), 0);
+	assert_int_equal(write_(f, 8 * CHUNK, data, CHUNK), 0);
+	assert_int_equal(entities(), n0 + 9);
+	/* Dropping chunks needs write permission (a truncation) or no link. */
+	off[0] = 8 * CHUNK;
+	assert_int_equal(RUN(FS_OP_SETATTR, fsb_drop_chunks(&fb_, BOB, f, off, 1)), EACCES);
+	assert_int_equal(RUN(FS_OP_OTHER, fsb_drop_chunks(&fb_, NULL, f, off, 1)), EINVAL);
+	assert_int_equal(entities(), n0 + 9);
+	assert_int_equal(RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &t->vol, ROOT, t->vol.root, "r", 1,
+						      false, true)),
+			 0);
+	assert_false(fs_reply_at(&T->rep, 0, 2)->b);
+	assert_int_equal(getattr(f).nlink, 0);
+	/* The batches: the top FS_DROP_MAX chunks, a hole among them skipped. */
+	for (unsigned int i = 0; i < FS_DROP_MAX; i++)
+		off[i] = (8 - i) * CHUNK;
+	off[FS_DROP_MAX - 1] = 100 * CHUNK; /* never written: a hole */
+	assert_int_equal(RUN(FS_OP_OTHER, fsb_drop_chunks(&fb_, NULL, f, off, FS_DROP_MAX)), 0);
+	assert_int_equal(entities(), n0 + 9 - (FS_DROP_MAX - 1));
+	assert_int_equal(RUN(FS_OP_OTHER, fsb_reap(&fb_, f)), 0);
+	assert_int_equal(entities(), n0);
 }
 
 static void
