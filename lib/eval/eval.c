@@ -1698,12 +1698,86 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	return 0;
 }
 
-/* A resolved byte address: value(e, a) plus an offset. */
+/* A resolved byte address: value(e, a) plus an offset, or (rewritten from
+ * an Extent that names one) an RmaWindow plus an offset. */
 struct addr {
 	struct scpp_oid e;
 	int64_t aid;
 	uint64_t off;
+	bool window;          /* win + off, not a value */
+	struct scpp_oid win;  /* the RmaWindow */
+	uint64_t woff;        /* the extent's offset in it (Extent.window_offset) */
+	struct scpp_oid ext;  /* the Extent it came from */
+	uint64_t ext_len;     /* that Extent's length */
 };
+
+/* Attribute id of a name the schema declares, or <= 0 when nothing has it. */
+static int64_t
+known_id(struct run *r, const char *name)
+{
+	return eval_name_id(r->ctx, r->env, (const uint8_t *)name, (uint32_t)strlen(name), false);
+}
+
+/*
+ * Address rewriting (seed §4.5, docs/PROTOCOL.md "Addresses"): an address
+ * value(P, m[k]) whose map entry holds an Extent (Process.vmas: u64 ->
+ * Extent) names that extent's bytes. When the store holds them (Extent.data)
+ * the address becomes value(X, data); when the extent is exposed by an
+ * RmaWindow instead (Extent.window, Extent.window_offset), it becomes the
+ * window plus that offset. Offsets applied to the address apply within the
+ * extent.
+ */
+static int
+rewrite_extent(struct run *r, struct addr *a, const struct scpp_value *key)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_value v, w;
+	int64_t id;
+	char b1[64];
+	int rc;
+
+	/* Rewriting reads the map entry: a read of (P, m) like any other. */
+	if ((rc = authorize(r, "address", a->e, a->aid, SCPP_AUTH_OP_GET)) < 0)
+		return rc;
+	rc = scpp_store_map_get(s, a->e, (uint32_t)a->aid, key, &v);
+	if (rc == -ENOENT && !is_local(r, a->e) && !scpp_store_entity_exists(s, a->e))
+		return not_here(r, a->e);
+	if (rc < 0)
+		return store_fail(r, rc, "address", a->e, a->aid);
+	if (v.type != SCPP_VT_OID)
+		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, or map entries "
+			    "that hold an Extent");
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	a->ext = v.oid;
+	if (!scpp_store_entity_exists(s, a->ext))
+		return is_local(r, a->ext) ? fail(r, -ENOENT, "address: extent %s does not exist",
+						  otext(b1, sizeof(b1), a->ext))
+					   : not_here(r, a->ext);
+	id = known_id(r, "data");
+	if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &w) == 0) {
+		a->e = a->ext;
+		a->aid = id;
+		return 0;
+	}
+	id = known_id(r, "window");
+	if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &w) == 0 && w.type == SCPP_VT_OID) {
+		a->window = true;
+		a->win = w.oid;
+		id = known_id(r, "window_offset");
+		if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &v) == 0 &&
+		    v.type == SCPP_VT_U64)
+			a->woff = v.u;
+		id = known_id(r, "length");
+		a->ext_len = UINT64_MAX;
+		if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &v) == 0 &&
+		    v.type == SCPP_VT_U64)
+			a->ext_len = v.u;
+		return 0;
+	}
+	return fail(r, -ENOENT, "address: extent %s holds neither data nor a window",
+		    otext(b1, sizeof(b1), a->ext));
+}
 
 static int
 resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, struct addr *a)
@@ -1726,13 +1800,37 @@ resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, stru
 		return 0;
 	}
 	SCPP_VERIFY(t->kind == SCPP_TERM_VALUE); /* the decoder guarantees it */
-	a->off = 0;
+	memset(a, 0, sizeof(*a));
 	rc = target(r, in, t->a, t->b, intern, &a->e, &a->aid, &keyed, &key);
 	if (rc < 0)
 		return rc;
-	if (keyed || a->aid == AID_ENTITY)
+	if (a->aid == AID_ENTITY)
 		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, not map entries");
+	if (keyed)
+		return rewrite_extent(r, a, &key);
 	return 0;
+}
+
+/*
+ * A copy whose address was rewritten to an RmaWindow + offset: a one-sided
+ * remote copy. Its range is checked against the extent; the copy itself
+ * needs an attached peer window and the cluster's forwarding, which this
+ * build does not have yet (docs/COPY.md "What is left"), so it is refused
+ * with a status that says where the address led.
+ */
+static SCPP_COLD int
+copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
+{
+	char b1[64], b2[64];
+
+	if (a->off > a->ext_len || len > a->ext_len - a->off || a->off > UINT64_MAX - a->woff)
+		return fail(r, -ERANGE, "copy: %s range %llu+%llu is outside extent %s of %llu bytes",
+			    side, (unsigned long long)a->off, (unsigned long long)len,
+			    otext(b1, sizeof(b1), a->ext), (unsigned long long)a->ext_len);
+	return fail(r, -EOPNOTSUPP, "copy: the %s is RmaWindow %s + %llu (extent %s): copies to "
+		    "and from windows are remote copies, not available in this build", side,
+		    otext(b1, sizeof(b1), a->win), (unsigned long long)(a->woff + a->off),
+		    otext(b2, sizeof(b2), a->ext));
 }
 
 /*
@@ -1824,6 +1922,9 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	    ((src.aid > 0 && (rc = authorize(r, "copy from", src.e, src.aid, SCPP_AUTH_OP_GET)) < 0) ||
 	     (rc = authorize(r, "copy to", dst.e, dst.aid, SCPP_AUTH_OP_COPY)) < 0))
 		return rc;
+	if (SCPP_UNLIKELY(src.window || dst.window))
+		return copy_window(r, src.window ? &src : &dst, src.window ? "source" : "destination",
+				   len);
 	if (src.aid == 0)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
