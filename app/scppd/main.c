@@ -302,6 +302,8 @@ worker_delivery_init(struct scppd *d, struct scppd_worker *w)
 		.backlog = dc->tx_backlog,
 		.error_rate_source = dc->error_rate_per_source,
 		.error_rate_total = dc->error_rate_total,
+		.parked = dc->max_parked,
+		.park_timeout_ms = dc->park_timeout_ms,
 	};
 
 	memcpy(c.cookie_key, d->cookie_key, sizeof(c.cookie_key));
