@@ -41,8 +41,10 @@ static const struct field app_fields[] = {
 	APP(executed), APP(outcome_ok), APP(outcome_errors), APP(outcome_aborted),
 	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
 	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(answer_tx_full),
-	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls), APP(forward_hops_limit),
-	APP(forward_too_big), APP(forward_not_peer), APP(forward_arp_sent),
+	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
+	APP(auth_handoff_in), APP(auth_hs), APP(auth_hs_full), APP(auth_rejected), APP(auth_close),
+	APP(auth_off_drop), APP(auth_wrong_lane), APP(auth_refused), APP(auth_fetch_refused),
+	APP(forward_hops_limit), APP(forward_too_big), APP(forward_not_peer), APP(forward_arp_sent),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
 static const struct field net_fields[] = {
@@ -62,8 +64,9 @@ static const struct field dlv_fields[] = {
 	DLV(backlog_full), DLV(tx_aborted),
 	{"tx_pkts", offsetof(struct scpp_delivery_stats, tx_dgrams)},
 	{"tx_bytes", offsetof(struct scpp_delivery_stats, tx_bytes)},
-	DLV(tx_deferred), DLV(tx_direct), DLV(forwarded_in), DLV(forward_bad), DLV(parks),
-	DLV(unparks), DLV(park_expired), DLV(park_full), DLV(park_dups),
+	DLV(tx_deferred), DLV(tx_direct), DLV(tx_unsealed), DLV(sealed), DLV(forwarded_in),
+	DLV(forward_bad), DLV(parks), DLV(unparks), DLV(park_expired), DLV(park_full),
+	DLV(park_dups),
 };
 static const char *const notice_name[SCPP_NOTICE_COUNT] = {
 	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",

@@ -50,6 +50,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
+#include <sodium.h>
+
 #include "scpp_client.h"
 #include "scpp_lang.h"
 #include "scpp_wire.h"
@@ -138,6 +142,13 @@ struct scpp_client {
 	uint8_t *rbuf;     /* one incoming datagram, RECV_BUF bytes */
 	struct scpp_wire_record rec;
 	struct scpp_wire_block blk; /* for scpp_client_exec_text() */
+
+	/* The session, once open (scpp_client_session_open()). */
+	struct scpp_auth_client_session *cs;
+	uint16_t lane;
+	uint16_t server_port;
+	uint8_t node_key[SCPP_AUTH_KEY_LEN];
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
 };
 
 /* ---- addresses ---- */
@@ -377,6 +388,8 @@ scpp_client_create(const struct scpp_client_config *cfg)
 	if ((rc = random_u64(&c->rng)) < 0)
 		goto err_rc;
 	c->rng |= 1; /* xorshift state must not be 0 */
+	c->server_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	if (scpp_client_addr_format((struct sockaddr *)&ss, c->server, sizeof(c->server)) < 0)
 		snprintf(c->server, sizeof(c->server), "%s", cfg->server);
 
@@ -429,11 +442,14 @@ window_clear(struct scpp_client *c)
 	c->held = 0;
 }
 
+static void session_close(struct scpp_client *c);
+
 void
 scpp_client_free(struct scpp_client *c)
 {
 	if (c == NULL)
 		return;
+	session_close(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	window_clear(c);
@@ -483,6 +499,222 @@ scpp_client_reply_free(struct scpp_client_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* ---- sessions (docs/SECURITY.md §5) ---- */
+
+static uint64_t now_ms(void);
+static unsigned int try_timeout(struct scpp_client *c, unsigned int k);
+
+static int
+send_raw(struct scpp_client *c, const uint8_t *p, size_t n)
+{
+	while (send(c->fd, p, n, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	c->st.dgrams_sent++;
+	return 0;
+}
+
+/*
+ * Wait up to @p timeout ms for a handshake answer of kind @p k1 or @p k2
+ * for handshake @p hs_id; its length, 0 on timeout, or an error. Anything
+ * else is dropped and counted as for exchanges.
+ */
+static int
+hs_wait(struct scpp_client *c, uint64_t hs_id, uint8_t k1, uint8_t k2, unsigned int timeout)
+{
+	uint64_t deadline = now_ms() + timeout;
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+	for (;;) {
+		uint64_t now = now_ms();
+		struct scpp_wire_hdr h;
+		ssize_t n;
+		int rc;
+
+		if (now >= deadline)
+			return 0;
+		rc = poll(&pfd, 1, (int)(deadline - now));
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc <= 0)
+			continue;
+		n = recv(c->fd, c->rbuf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c->st.dgrams_recv++;
+		if ((size_t)n >= RECV_BUF || scpp_wire_hdr_decode(c->rbuf, (size_t)n, &h) < 0) {
+			c->st.malformed++;
+			continue;
+		}
+		if ((h.kind != k1 && h.kind != k2) || h.block_id != hs_id) {
+			c->st.strays++;
+			continue;
+		}
+		return (int)n;
+	}
+}
+
+/* Send every datagram of the FINISH message @p msg. */
+static int
+send_finish(struct scpp_client *c, const uint8_t *msg, size_t len, uint64_t hs_id)
+{
+	unsigned int nf = scpp_auth_finish_frags(len, c->max_dgram);
+	int rc;
+
+	if (nf == 0)
+		return -EMSGSIZE;
+	for (unsigned int i = 0; i < nf; i++) {
+		int n = scpp_auth_finish_dgram(msg, len, hs_id, i, c->max_dgram, c->dgram,
+					       c->max_dgram);
+
+		if (n < 0)
+			return n;
+		if ((rc = send_raw(c, c->dgram, (size_t)n)) < 0)
+			return rc;
+	}
+	c->st.handshakes++;
+	return 0;
+}
+
+int
+scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a,
+			 struct scpp_auth_reject *rej)
+{
+	static const uint8_t empty_chain[SCPP_AUTH_CHAIN_HDR] = {'S', 'N', 1, 0};
+	struct scpp_auth_initiator_config ic;
+	struct scpp_auth_initiator *ini;
+	uint8_t hello[SCPP_WIRE_HDR_LEN + SCPP_AUTH_HELLO_LEN], *fin = NULL;
+	uint64_t hs_id = 0;
+	int rc = -ETIMEDOUT, n = 0, flen = 0;
+	unsigned int k;
+
+	if (rej != NULL)
+		memset(rej, 0, sizeof(*rej));
+	if (c == NULL || a == NULL || a->key == NULL || a->nchains > SCPP_AUTH_CHAINS_MAX ||
+	    c->cs != NULL)
+		return -EINVAL;
+	memset(&ic, 0, sizeof(ic));
+	ic.principal = a->key;
+	for (unsigned int i = 0; i < a->nchains; i++) {
+		ic.chain[i] = a->chain[i];
+		ic.chain_len[i] = a->chain_len[i];
+	}
+	ic.nchains = a->nchains;
+	if (a->nchains == 0) {
+		ic.chain[0] = empty_chain;
+		ic.chain_len[0] = sizeof(empty_chain);
+		ic.nchains = 1;
+	}
+	ic.node_key = a->node_key;
+	while (hs_id == 0)
+		if ((rc = random_u64(&hs_id)) < 0)
+			return rc;
+	ic.hs_id = hs_id;
+	ini = scpp_auth_initiator_create(&ic);
+	if (ini == NULL)
+		return -errno;
+	fin = malloc(SCPP_AUTH_FINISH_MAX);
+	if (fin == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = scpp_auth_initiator_hello(ini, hello, sizeof(hello));
+	if (n < 0) {
+		rc = n;
+		goto out;
+	}
+	/* HELLO until a CHALLENGE comes. */
+	for (k = 0, rc = 0; k <= c->retries && rc == 0; k++) {
+		c->st.handshakes++;
+		if ((rc = send_raw(c, hello, (size_t)n)) < 0)
+			goto out;
+		rc = hs_wait(c, hs_id, SCPP_AUTH_KIND_CHALLENGE, SCPP_AUTH_KIND_CHALLENGE,
+			     try_timeout(c, k));
+	}
+	if (rc <= 0) {
+		rc = rc == 0 ? -ETIMEDOUT : rc;
+		goto out;
+	}
+	flen = scpp_auth_initiator_challenge(ini, c->rbuf, (size_t)rc, fin, SCPP_AUTH_FINISH_MAX,
+					     c->node_key);
+	if (flen < 0) {
+		rc = flen;
+		goto out;
+	}
+	/* FINISH until an ACCEPT or a REJECT comes (a FINISH sent twice is
+	 * answered with the same ACCEPT: it opens one session). */
+	for (k = 0, rc = 0; k <= c->retries && rc == 0; k++) {
+		if ((rc = send_finish(c, fin, (size_t)flen, hs_id)) < 0)
+			goto out;
+		rc = hs_wait(c, hs_id, SCPP_AUTH_KIND_ACCEPT, SCPP_AUTH_KIND_REJECT,
+			     try_timeout(c, k));
+	}
+	if (rc <= 0) {
+		rc = rc == 0 ? -ETIMEDOUT : rc;
+		goto out;
+	}
+	rc = scpp_auth_initiator_accept(ini, c->rbuf, (size_t)rc, &c->cs, rej);
+	if (rc < 0)
+		goto out;
+	c->id = scpp_auth_client_session_id(c->cs);
+	memcpy(c->principal, a->key->pk, SCPP_AUTH_KEY_LEN);
+	if (a->lane >= 0)
+		c->lane = (uint16_t)a->lane;
+	else if (c->server_port > SCPP_CLIENT_PORT_DEFAULT)
+		c->lane = (uint16_t)(c->server_port - SCPP_CLIENT_PORT_DEFAULT - 1);
+	else
+		c->lane = 0;
+	if (c->lane >= scpp_auth_client_session_lanes(c->cs))
+		c->lane = 0;
+	/* Cookies proved the unauthenticated client's address; the session
+	 * is keyed apart on the node, so start clean. */
+	c->has_cookie = false;
+	rc = 0;
+out:
+	if (fin != NULL) {
+		sodium_memzero(fin, SCPP_AUTH_FINISH_MAX);
+		free(fin);
+	}
+	scpp_auth_initiator_free(ini);
+	return rc;
+}
+
+int
+scpp_client_session_info(const struct scpp_client *c, struct scpp_client_session_info *out)
+{
+	if (c == NULL || out == NULL || c->cs == NULL)
+		return -ENOTCONN;
+	memset(out, 0, sizeof(*out));
+	out->id = scpp_auth_client_session_id(c->cs);
+	out->expires_ns = scpp_auth_client_session_expires(c->cs);
+	out->lanes = scpp_auth_client_session_lanes(c->cs);
+	out->alg = scpp_auth_client_session_alg(c->cs);
+	out->lane = c->lane;
+	memcpy(out->node_key, c->node_key, SCPP_AUTH_KEY_LEN);
+	memcpy(out->principal, c->principal, SCPP_AUTH_KEY_LEN);
+	return 0;
+}
+
+/* Tell the node the session ends (best effort: one sealed CLOSE). */
+static void
+session_close(struct scpp_client *c)
+{
+	uint8_t d[SCPP_WIRE_HDR_LEN + SCPP_AUTH_CLOSE_LEN + SCPP_AUTH_TAG_LEN];
+	int n;
+
+	if (c->cs == NULL)
+		return;
+	n = scpp_auth_close_encode(d, sizeof(d), c->id, 0);
+	if (n > 0 && c->fd >= 0 && scpp_auth_client_seal(c->cs, c->lane, d, (size_t)n) == 0)
+		(void)send_raw(c, d, (size_t)n);
+	scpp_auth_client_session_free(c->cs);
+	c->cs = NULL;
+}
+
 /* ---- one exchange ---- */
 
 static uint64_t
@@ -526,26 +758,37 @@ exchange_reset(struct scpp_client *c)
 	scpp_wire_reply_reader_init(&c->rd, c->msg, 0);
 }
 
-/* Payload bytes per fragment: the cookie, when there is one, takes room. */
+/* Payload bytes per fragment: the cookie, when there is one, and the
+ * session tag take room. */
 static size_t
 frag_payload(const struct scpp_client *c, bool cookie)
 {
-	return c->max_dgram - SCPP_WIRE_HDR_LEN - (cookie ? SCPP_WIRE_COOKIE_LEN : 0);
+	return c->max_dgram - SCPP_WIRE_HDR_LEN - (cookie ? SCPP_WIRE_COOKIE_LEN : 0) -
+	       (c->cs != NULL ? SCPP_WIRE_SESSION_TAG_LEN : 0);
 }
 
-/* Send one datagram built from @p h, with the cookie if we have one. */
+/* Send one datagram built from @p h, with the cookie if we have one; in a
+ * session, sealed (a fresh counter for every transmission). */
 static int
 send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
 {
-	int n;
+	int n, rc;
 
 	if (c->has_cookie) {
 		h->flags |= SCPP_WIRE_F_COOKIE;
 		h->cookie = c->cookie;
 	}
+	if (c->cs != NULL) {
+		h->flags |= SCPP_WIRE_F_SESSION;
+		h->tag_len = SCPP_WIRE_SESSION_TAG_LEN;
+		h->tag = NULL;
+		h->client_id = c->id;
+	}
 	n = scpp_wire_dgram_encode(c->dgram, c->max_dgram, h);
 	if (n < 0)
 		return -EINVAL; /* cannot happen: sizes were checked */
+	if (c->cs != NULL && (rc = scpp_auth_client_seal(c->cs, c->lane, c->dgram, (size_t)n)) < 0)
+		return rc;
 	while (sendto(c->fd, c->dgram, (size_t)n, 0, (struct sockaddr *)&c->to, c->to_len) < 0) {
 		if (errno != EINTR)
 			return -errno;
@@ -741,6 +984,12 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 
 	if (scpp_wire_hdr_decode(p, n, &h) < 0) {
 		c->st.malformed++;
+		return RX_DROP;
+	}
+	/* In a session, only what the node sealed for it counts. */
+	if (c->cs != NULL && (!(h.flags & SCPP_WIRE_F_SESSION) ||
+			      scpp_auth_client_open(c->cs, p, n, NULL) != 0)) {
+		c->st.forged++;
 		return RX_DROP;
 	}
 	if ((h.kind != SCPP_WIRE_REPLY && h.kind != SCPP_WIRE_NOTICE) || h.client_id != c->id ||
@@ -977,7 +1226,10 @@ steer_end(struct scpp_client *c, int rc)
 		steer_forget(c, c->steered);
 		return;
 	}
-	if (rc != 0 || c->from_len == 0 || scpp_oid_is_nil(c->owner) || c->end.err == EREMOTE)
+	/* A session is with the server's node only (docs/SECURITY.md §12):
+	 * its blocks are not forwarded, so there is nothing to learn. */
+	if (rc != 0 || c->from_len == 0 || scpp_oid_is_nil(c->owner) || c->end.err == EREMOTE ||
+	    c->cs != NULL)
 		return;
 	if (addr_equal(&c->from, c->from_len, &c->server_ss, c->server_len)) {
 		if (c->steered != NULL)

@@ -175,6 +175,7 @@ rx_fragment(struct scpp_delivery *d, const struct scpp_net_meta *nm,
 	struct dlv_rkey k = {
 		.src_ip = nm->peer.ip, .dst_ip = nm->peer.local_ip,
 		.src_port = nm->peer.udp_port, .dst_port = nm->peer.local_udp_port,
+		.session = (h->flags & SCPP_WIRE_F_SESSION) ? SCPP_DELIVERY_SESSION : 0,
 		.client_id = h->client_id, .block_id = h->block_id,
 	};
 	uint32_t *v, idx, off, i;
@@ -231,6 +232,8 @@ rx_fragment(struct scpp_delivery *d, const struct scpp_net_meta *nm,
 	in->req.peer = s->peer;
 	in->req.kind = s->kind;
 	in->req.has_cookie = s->has_cookie;
+	in->req.session = (uint8_t)s->key.session;
+	in->req.rsv = 0;
 	in->req.req_bytes = s->bytes;
 	in->req.client_id = h->client_id;
 	in->req.block_id = h->block_id;
@@ -326,6 +329,8 @@ scpp_delivery_rx(struct scpp_delivery *d, const struct scpp_net_meta *nm, const 
 	in->req.peer = nm->peer;
 	in->req.kind = h.kind;
 	in->req.has_cookie = h.cookie != NULL;
+	in->req.session = (h.flags & SCPP_WIRE_F_SESSION) ? SCPP_DELIVERY_SESSION : 0;
+	in->req.rsv = 0;
 	in->req.req_bytes = nm->l4_len;
 	in->req.client_id = h.client_id;
 	in->req.block_id = h.block_id;

@@ -109,6 +109,17 @@ struct scpp_delivery_conf {
 	uint32_t park_timeout_ms;   /**< a parked request expires after this (0: the
 				     *   smaller of 1000 and retention_ms / 2; at most
 				     *   retention_ms / 2) */
+	/**
+	 * Seal a datagram for a session request (SCPP_DELIVERY_SESSION): the
+	 * datagram (@p len bytes, header with SESSION and tag_len 24, the tag
+	 * zeroed) is complete but for its tag, which this writes
+	 * (scpp_auth_seal() on the worker's table). Returns 0, or a negative
+	 * code: the datagram is then not sent (counted as tx_unsealed). Each
+	 * transmission is sealed afresh (a new counter), resends included.
+	 * NULL: session requests are answered unsealed (tests only).
+	 */
+	int (*seal)(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
+	void *seal_ctx;
 };
 
 /** Parked requests per instance when the configuration says 0. */
@@ -174,6 +185,9 @@ struct scpp_delivery_stats {
 	uint64_t tx_deferred;     /**< frames built but not taken; built again later */
 	uint64_t tx_direct;       /**< ... of tx_dgrams, one-datagram replies the worker sent
 				   *   from the request's own frame (no backlog) */
+	uint64_t tx_unsealed;     /**< session datagrams not sent: conf.seal refused
+				   *   (the session closed meanwhile) */
+	uint64_t sealed;          /**< session datagrams built and sealed */
 	uint64_t forwarded_in;    /**< FORWARD messages taken (a block or FETCH of a
 				   *   client another node passed on) */
 	uint64_t forward_bad;     /**< reassembled FORWARD messages refused (their
@@ -203,12 +217,26 @@ struct scpp_delivery_usage {
 	uint32_t parked_capacity;
 };
 
+/**
+ * req.session bit: the request came in session datagrams (header flag
+ * SESSION) that the caller verified (scpp_auth_verify()) before handing
+ * them here; client_id is then the session id. Everything about the
+ * request is kept apart from unauthenticated traffic with the same ids
+ * (reassembly, client windows, held replies), and every datagram sent for
+ * it is sealed with conf.seal.
+ */
+#define SCPP_DELIVERY_SESSION 0x1
+/** req.session bit: ... from the address its handshake proved (the caller
+ *  sets it): responses are not held to the amplification limit. */
+#define SCPP_DELIVERY_PROVEN 0x2
+
 /** A request as the owning worker needs it (fits an mbuf's private area). */
 struct scpp_delivery_req {
 	struct scpp_net_peer peer; /**< sender: the reply goes there */
 	uint8_t kind;              /**< SCPP_WIRE_BLOCK or SCPP_WIRE_FETCH */
 	uint8_t has_cookie;        /**< @c cookie holds the request's cookie */
-	uint16_t rsv;
+	uint8_t session;           /**< SCPP_DELIVERY_SESSION | SCPP_DELIVERY_PROVEN */
+	uint8_t rsv;
 	uint32_t req_bytes;        /**< UDP payload bytes of the request (all fragments) */
 	uint64_t client_id;
 	uint64_t block_id;
@@ -393,6 +421,7 @@ struct scpp_delivery_direct {
 	uint32_t len;       /**< its bytes (the datagram's payload) */
 	uint16_t chunk;
 	uint16_t dgram_len; /**< UDP payload bytes of the frame */
+	uint8_t session;    /**< the request's session bits */
 };
 
 /**

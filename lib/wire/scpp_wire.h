@@ -18,9 +18,10 @@
  *    0   2  magic "SC" (0x53 0x43)
  *    2   1  version (1)
  *    3   1  kind: 1 BLOCK, 3 FETCH (client -> node); 2 REPLY, 4 NOTICE
- *             (node -> client)
+ *             (node -> client); 8..15 the session layer (docs/SECURITY.md)
  *    4   1  flags: bit 0 LAST (last datagram of its message); bit 1 COOKIE
- *             (BLOCK and FETCH only); others 0
+ *             (not on REPLY and NOTICE); bit 5 SESSION (tag_len is then
+ *             24: docs/SECURITY.md §6); others 0
  *    5   1  tag_len: 0..32 bytes of auth tag after the payload (and cookie)
  *    6   2  payload_len
  *    8   8  client_id
@@ -32,7 +33,7 @@
  * @endverbatim
  *
  *    The datagram length must equal 32 + payload_len + (16 if COOKIE) +
- *    tag_len exactly. For BLOCK and FETCH, frag_index < frag_count and
+ *    tag_len exactly. For BLOCK, FETCH and kinds 8..15, frag_index < frag_count and
  *    LAST is set iff frag_index == frag_count - 1; a NOTICE has LAST set.
  *    FETCH and NOTICE payloads are fixed layouts (struct scpp_wire_fetch,
  *    struct scpp_wire_notice); docs/PROTOCOL.md §16 says what they mean.
@@ -127,6 +128,14 @@ enum scpp_wire_kind {
 
 #define SCPP_WIRE_F_LAST 0x01   /**< header flag: last datagram of the message */
 #define SCPP_WIRE_F_COOKIE 0x02 /**< header flag: a cookie follows the payload */
+/** Header flag (bit 5): a session datagram, with a 24-byte session tag
+ *  (docs/SECURITY.md §6); bits 2..4 and 6..7 are reserved (0). */
+#define SCPP_WIRE_F_SESSION 0x20
+/** tag_len of a session datagram: lane u16, counter u48, MAC 16. */
+#define SCPP_WIRE_SESSION_TAG_LEN 24
+/** Datagram kinds 8..15 belong to the session layer (HELLO 8 .. CLOSE 13). */
+#define SCPP_WIRE_AUTH_KIND_FIRST 8
+#define SCPP_WIRE_AUTH_KIND_LAST 15
 /** Bytes of an address-validation cookie (opaque to clients). */
 #define SCPP_WIRE_COOKIE_LEN 16
 #define SCPP_WIRE_CF_STATUS 0x01 /**< command flag: a status variable follows */

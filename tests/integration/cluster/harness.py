@@ -119,6 +119,8 @@ class Node:
             "schema": {"files": [os.path.join(ROOT, "schema/core.json"),
                                  os.path.join(ROOT, "schema/posix.json")]},
             "idle": {"enabled": True, "max_sleep_us": 200},
+            # Unauthenticated driving (scppd_drive); sessions: tests/integration t_auth.
+            "auth": {"mode": "optional"},
             "cluster": {"source": source, "etcd": cluster.etcd_settings(),
                         "forward": {"enabled": forward}},
         }
