@@ -2679,15 +2679,59 @@ scpp_eval_poll_schema(struct scpp_eval_env *env)
 	return 1;
 }
 
-int
-scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
-		const struct scpp_wire_block *b, uint64_t block_id,
-		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res_out)
+/*
+ * Stop before command @p next (scpp_eval.h, "suspending"): the part that
+ * ran is finished as at the end of a block (created objects checked, new
+ * names interned, committed) and its state goes to @p s. 0, or a negative
+ * code (stamped) that aborts the block as any failure does.
+ */
+static int
+suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
+{
+	struct scpp_eval_ctx *ctx = r->ctx;
+	const struct scpp_eval_env *env = r->env;
+	size_t need = eval_susp_need(ctx, r->cur, r->ncur, r->stride, r->b->nvars);
+	int rc = 0;
+
+	if (!eval_susp_fits(s, need))
+		rc = fail(r, -SCPP_E_LIMIT_PENDING, "the block's state before command %u (%zu rows, "
+			  "%zu bytes) does not fit its suspension (%zu bytes)", next, r->ncur, need,
+			  s->cap);
+	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
+		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
+			continue; /* deleted again in the block */
+		rc = eval_schema_check_object(ctx, env, ctx->created[i], ctx->created_flag[i], &r->st);
+	}
+	if (rc == 0 && ctx->npend > 0)
+		rc = names_commit(r);
+	if (rc < 0) {
+		stamp(r, &r->st);
+		return rc;
+	}
+	eval_susp_save(ctx, s, r->cur, r->ncur, r->stride, r->b->nvars, next,
+		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
+	/* Committed: nothing of the part can be undone now. */
+	ctx->nundo = 0;
+	ctx->ncreated = 0;
+	ctx->npend = 0;
+	scpp_store_end_block(env->store, SCPP_EVAL_RECLAIM);
+	return 0;
+}
+
+/*
+ * A block from its start (@p from < 0) or from command @p from of the
+ * suspension @p susp, with @p hooks (NULL: never stops). 1: suspended.
+ */
+static int
+run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+	  const struct scpp_wire_block *b, uint64_t block_id, struct scpp_wire_reply_writer *w,
+	  struct scpp_eval_result *res_out, const struct scpp_eval_hooks *hooks,
+	  struct scpp_eval_susp *susp, int from)
 {
 	struct scpp_value vals[SCPP_WIRE_VARS_MAX];
 	struct scpp_eval_result res;
 	struct run r;
-	size_t mark, limit_len;
+	size_t mark, limit_len, start = w->len;
 	bool gate = false;
 	uint16_t first = 0;
 	int rc = 0;
@@ -2735,7 +2779,21 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	r.ncur = 1;
 
 	rc = check_block(&r);
-	if (rc == 0 && ctx->fast) {
+	if (rc == 0 && from >= 0) {
+		uint64_t elapsed = susp->elapsed_ns;
+
+		rc = eval_susp_restore(ctx, susp, r.cur, r.max_rows);
+		if (rc < 0) {
+			fail(&r, rc, "the suspended block's state does not fit this context");
+			stamp(&r, &r.st);
+		} else {
+			r.ncur = susp->nrows;
+			first = (uint16_t)from;
+			if (env->clock_ns != NULL)
+				ctx->t0 -= elapsed; /* the budget counts running time */
+		}
+	}
+	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL) {
 		rc = fast_prefix(&r, &first);
 		if (rc == FAST_RESTART) {
 			/* Back to the state of the block's start (see fast_prefix()). */
@@ -2759,6 +2817,22 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	}
 	for (uint16_t i = first; rc == 0 && i < b->ncmds; i++) {
 		r.cmd_index = i;
+		/* Not before the command a resumption starts at, and never once
+		 * the block changed the schema (that commits only at its end). */
+		if (SCPP_UNLIKELY(hooks != NULL) && hooks->before_cmd != NULL && susp != NULL &&
+		    ctx->edit == NULL && (from < 0 || i != (uint16_t)from) &&
+		    hooks->before_cmd(hooks->arg, b, i, r.ncur) == SCPP_EVAL_SUSPEND) {
+			rc = suspend(&r, susp, i);
+			if (rc < 0)
+				break;
+			w->len = start;
+			if (res_out != NULL) {
+				memset(res_out, 0, sizeof(*res_out));
+				res_out->commands = ctx->commands_done;
+				res_out->steps = ctx->steps;
+			}
+			return 1;
+		}
 		rc = run_cmd(&r, &b->cmd[i]);
 		if (r.next != r.cur) {
 			r.alt = r.cur;
@@ -3058,4 +3132,37 @@ struct scpp_status *
 eval_run_status(struct run *r)
 {
 	return &r->st;
+}
+
+int
+scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		const struct scpp_wire_block *b, uint64_t block_id,
+		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res)
+{
+	return run_block(ctx, env, b, block_id, w, res, NULL, NULL, -1);
+}
+
+int
+scpp_eval_block_ex(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		   const struct scpp_wire_block *b, uint64_t block_id,
+		   struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		   const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s)
+{
+	if (s != NULL && s->active)
+		return -EINVAL;
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, -1);
+}
+
+int
+scpp_eval_resume(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		 const struct scpp_wire_block *b, uint64_t block_id,
+		 struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		 const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s, uint16_t from)
+{
+	size_t stride = sizeof(struct row) + (size_t)b->nvars * sizeof(struct scpp_value);
+
+	if (s == NULL || !s->active || from < s->next_cmd || from > b->ncmds ||
+	    s->nvars != b->nvars || s->stride != stride)
+		return -EINVAL;
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, from);
 }
