@@ -302,6 +302,8 @@ worker_delivery_init(struct scppd *d, struct scppd_worker *w)
 		.backlog = dc->tx_backlog,
 		.error_rate_source = dc->error_rate_per_source,
 		.error_rate_total = dc->error_rate_total,
+		.parked = dc->max_parked,
+		.park_timeout_ms = dc->park_timeout_ms,
 		/* Session responses are sealed on this worker's lane (auth.c). */
 		.seal = scppd_auth_seal,
 		.seal_ctx = w,
@@ -392,6 +394,8 @@ routes_init(struct scppd *d, const char *cfg_name)
 		rte_exit(EXIT_FAILURE, "scppd: route table: %s\n", rte_strerror(rte_errno));
 	/* The local shards' /64s and the other nodes' prefixes, from the
 	 * static map (with etcd: this node alone until the agent's first). */
+	if (scppd_forward_init(d) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: cluster: out of memory for forwarding counters\n");
 	scppd_cluster_init(d, cfg_name, NULL);
 }
 
@@ -628,6 +632,7 @@ main(int argc, char **argv)
 	scppd_ports_close(d);
 	rings_free(d);
 	scppd_cluster_free(d);
+	scppd_forward_free(); /* after the map: telemetry finds none first */
 	scpp_route_free(d->routes);
 	rte_free(d->qsbr);
 	for (i = 0; i < d->nb_workers; i++)

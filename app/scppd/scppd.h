@@ -39,6 +39,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "scpp_auth.h"
+#include "scpp_cluster.h"
 #include "scpp_common.h"
 #include "scpp_config.h"
 #include "scpp_copy.h"
@@ -146,6 +147,10 @@ struct scppd_stats {
 	uint64_t auth_refused;    /**< blocks refused: no session (auth.mode required), or
 				   *   the session closed before the block ran */
 	uint64_t auth_fetch_refused; /**< unauthenticated FETCHes dropped (auth.mode required) */
+	uint64_t forward_hops_limit; /**< requests not forwarded: cluster.forward.max_hops */
+	uint64_t forward_too_big; /**< blocks too large for a FORWARD message */
+	uint64_t forward_not_peer; /**< FORWARD messages from an address no peer has (dropped) */
+	uint64_t forward_arp_sent; /**< ARP requests sent for peers */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
 };
@@ -372,6 +377,12 @@ void scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *re
 /** Reject a block that does not decode (rate-limited status reply). */
 void scppd_reject(struct scppd_worker *w, const struct scpp_delivery_req *req, int rc,
 		  uint32_t err_off, uint32_t msg_len);
+/** Answer E_LIMIT_HOPS: @p req took @p hops forwards, its owner is @p node (rate-limited). */
+void scppd_hops_exceeded(struct scppd_worker *w, const struct scpp_delivery_req *req,
+			 unsigned int hops, uint32_t node);
+/** Answer E_LIMIT_BYTES: a block of @p len bytes cannot be forwarded (at most @p max). */
+void scppd_forward_too_big(struct scppd_worker *w, const struct scpp_delivery_req *req,
+			   uint32_t len, uint32_t max, uint32_t node);
 /** Answer E_NOT_HERE for @p oid (rate-limited status reply). */
 void scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		    struct scpp_oid oid, const struct scpp_route_result *res);
@@ -418,6 +429,35 @@ bool scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *re
 		      const struct scpp_auth_authority **a);
 /** lib/delivery's seal hook: @p ctx is the worker. */
 int scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
+/* forward.c: blocks for other nodes (docs/CLUSTER.md §7). */
+/** What scppd_forward() did with a request. */
+enum scppd_fwd {
+	SCPPD_FWD_NO,   /**< not forwardable (forwarding off, owner unknown or unreachable):
+			 *   the caller answers E_NOT_HERE */
+	SCPPD_FWD_DONE, /**< forwarded, or answered / dropped and counted */
+};
+/** Per-peer forwarding counters summed over the map (scppd_forward_totals()). */
+#define SCPPD_FWD_TOTALS 5
+struct rte_tel_data;
+/** Control thread, before workers start: the counters. 0 or -ENOMEM. */
+int scppd_forward_init(const struct scppd *d);
+void scppd_forward_free(void);
+/** Control thread, a map just published (under the cluster lock): peers' MACs, slots. */
+void scppd_forward_map_published(const struct scpp_cluster_map *m);
+/** Telemetry: the forwarding counters of the peer in map slot @p slot, into dict @p d. */
+void scppd_forward_peer_tel(struct rte_tel_data *d, uint16_t slot);
+/** Telemetry: the per-peer counters summed over the map's nodes (names: _total_name()). */
+void scppd_forward_totals(uint64_t out[SCPPD_FWD_TOTALS]);
+const char *scppd_forward_total_name(unsigned int i);
+/** Worker: forward @p in (a BLOCK or FETCH) to the owner @p res names. */
+enum scppd_fwd scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
+			     const struct scpp_route_result *res);
+/** Worker: an ARP binding seen (@p ip network order); kept if a peer has it. */
+void scppd_forward_learn(uint32_t ip, const struct rte_ether_addr *mac);
+/** Worker: a FORWARD arrived from @p ip; true if a reachable peer has that address
+ *  (its MAC is learnt and the message counted), false (counted) to drop it. */
+bool scppd_forward_from_peer(struct scppd_worker *w, uint32_t ip,
+			     const struct rte_ether_addr *mac);
 
 /* telemetry.c */
 int scppd_telemetry_init(void);
@@ -444,6 +484,8 @@ void scppd_cluster_not_here_count(const struct scppd_worker *w,
  *  returns the owning shard's /64 OID (the status's owner field), nil if none. */
 struct scpp_oid scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res,
 					   char *buf, size_t size);
+/** Worker (RCU reader): the map in force; valid until the worker's next quiescent state. */
+const struct scpp_cluster_map *scppd_cluster_map(void);
 /** Telemetry: serialise with map publication around reading the route table.
  *  @return 0 (locked), or -ENODEV when shutting down (not locked). */
 int scppd_cluster_lock(void);

@@ -158,6 +158,8 @@ struct scpp_config_delivery {
 	uint32_t tx_backlog;            /**< responses waiting to be sent per worker */
 	uint32_t error_rate_per_source; /**< error replies per second to one source */
 	uint32_t error_rate_total;      /**< error replies per second per worker */
+	uint32_t max_parked;            /**< admitted requests parked at once per worker */
+	uint32_t park_timeout_ms;       /**< a parked request expires after this */
 };
 
 /** One entry of $.routes: OIDs under @c prefix live on another node. */
@@ -258,6 +260,15 @@ struct scpp_config_cluster_etcd {
 	uint32_t start_wait_ms;             /**< at start, wait this long for the first map */
 };
 
+/** Most nodes one block may be forwarded through ($.cluster.forward.max_hops). */
+#define SCPP_CONFIG_FORWARD_HOPS_MAX 8
+
+/** $.cluster.forward: blocks for another node's shards (docs/CLUSTER.md §7). */
+struct scpp_config_cluster_forward {
+	bool enabled;                       /**< forward them (else answer E_NOT_HERE) */
+	uint8_t max_hops;                   /**< forwards one block may take, 1..8 */
+};
+
 /** $.cluster: the cluster map's source and the static node list. */
 struct scpp_config_cluster {
 	enum scpp_config_cluster_source source; /**< static or etcd */
@@ -265,6 +276,7 @@ struct scpp_config_cluster {
 	unsigned int nb_nodes;              /**< entries of @c nodes */
 	struct scpp_config_cluster_node *nodes; /**< $.cluster.nodes; heap, NULL when empty */
 	struct scpp_config_cluster_etcd etcd; /**< $.cluster.etcd */
+	struct scpp_config_cluster_forward forward; /**< $.cluster.forward */
 };
 
 /** Local copy engine of a worker ($.copy.local, $.copy.workers[].local). */

@@ -46,9 +46,13 @@ project_code_to_canonical(int code)
 	case SCPP_E_LIMIT_RESULT:
 		return SCPP_ERRNO_MSGSIZE;
 	case SCPP_E_NOT_HERE:
+	case SCPP_E_LIMIT_HOPS:
 		return SCPP_ERRNO_REMOTE;
 	case SCPP_E_OVERLOAD:
+	case SCPP_E_LIMIT_PENDING:
 		return SCPP_ERRNO_BUSY;
+	case SCPP_E_OUTCOME_UNKNOWN:
+		return SCPP_ERRNO_TIMEDOUT;
 	case SCPP_E_REPLY_LOST:
 		return SCPP_ERRNO_ALREADY;
 	case SCPP_E_STALE_BLOCK:

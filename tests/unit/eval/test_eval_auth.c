@@ -297,6 +297,21 @@ test_eval_auth_fast_path_stops_at_a_denied_get(void **state)
 	       "cols=n,m rows= st=EACCES@1 end=aborted");
 	scpp_eval_ctx_stats(f->ctx, &s0);
 	assert_int_equal(s0.fast_blocks, s1.fast_blocks);
+	/* A session that may read the whole shard: no check per get (one
+	 * cover() per block), same rows, still the fast path. */
+	scpp_auth_authority_free(x->a);
+	{
+		struct rule r[1] = {{"@0.1.0.0.0", 64, SCPP_AUTH_OP_GET, {NULL}}};
+
+		x->a = authority(f, r, 1);
+	}
+	f->env.auth = x->a;
+	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
+	       "cols=n,m rows=[\"a\"|\"b\"] end=ok");
+	scpp_eval_ctx_stats(f->ctx, &s1);
+	assert_int_equal(s1.fast_blocks, s0.fast_blocks + 1);
+	/* ... but not a write. */
+	run_as(f, "set %s name \"x\"", a, NULL, "cols= rows= st=EACCES@0 end=aborted");
 }
 
 /* A VMA address (value(P, vmas[k]) rewritten to the Extent's data) reads
