@@ -348,12 +348,14 @@ scpp_cli_run_text(struct scpp_cli *cli, const char *text, size_t len, const char
 		fprintf(stderr,
 			"scpp: %s: tries %" PRIu64 ", sent %" PRIu64 ", received %" PRIu64
 			" (reordered %" PRIu64 ", duplicates %" PRIu64 ", strays %" PRIu64
-			", malformed %" PRIu64 "), %.3f ms\n",
+			", malformed %" PRIu64 "), steered %" PRIu64 ", owners learnt %" PRIu64
+			", %.3f ms\n",
 			scpp_client_server(cli->client), after.tries - before.tries,
 			after.dgrams_sent - before.dgrams_sent,
 			after.dgrams_recv - before.dgrams_recv,
 			after.reordered - before.reordered, after.duplicates - before.duplicates,
 			after.strays - before.strays, after.malformed - before.malformed,
+			after.steered - before.steered, after.owners_learned - before.owners_learned,
 			(now_s() - t0) * 1e3);
 	if (err.code != 0) {
 		scpp_cli_parse_error(where, line0, text, len, &err);

@@ -101,6 +101,29 @@ scppd_reject(struct scppd_worker *w, const struct scpp_delivery_req *req, int rc
 }
 
 void
+scppd_hops_exceeded(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		    unsigned int hops, uint32_t node)
+{
+	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
+		return;
+	status_reply(w, req, -SCPP_E_LIMIT_HOPS, "route",
+		     "not forwarded to node %u: the block was forwarded %u times already, "
+		     "cluster.forward.max_hops is %u; nothing was run", node, hops,
+		     scppd_g.cfg.cluster.forward.max_hops);
+}
+
+void
+scppd_forward_too_big(struct scppd_worker *w, const struct scpp_delivery_req *req, uint32_t len,
+		      uint32_t max, uint32_t node)
+{
+	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
+		return;
+	status_reply(w, req, -SCPP_E_LIMIT_BYTES, "route",
+		     "not forwarded to node %u: a block of %u bytes does not fit a FORWARD "
+		     "message (at most %u); send it to node %u itself", node, len, max, node);
+}
+
+void
 scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req, struct scpp_oid oid,
 	       const struct scpp_route_result *res)
 {

@@ -9,7 +9,8 @@
  *        -> lib/route: this worker -> the stage (below)
  *                      another worker -> SPSC ring, owner and request in
  *                        the mbuf's private area; the owner decodes once
- *                      another node / no route -> E_NOT_HERE
+ *                      another node -> a FORWARD to it (forward.c)
+ *                      unreachable / no route -> E_NOT_HERE
  *   each iteration: hand-offs in (through the stage too), paced tx from
  *   lib/delivery's backlog, housekeeping (lib/delivery's timeouts), RCU
  *   quiescent state, idle back-off.
@@ -282,7 +283,13 @@ rx_block(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 	case ROUTE_WORKER:
 		return handoff(w, m, in, rc == 1 ? &owner : NULL, to);
 	default:
-		scppd_not_here(w, &in->req, owner, &res);
+		/* Another node's: forwarded to it (it answers the client), or
+		 * E_NOT_HERE when it cannot be (unreachable, no route, or a
+		 * session block: the owner has no session with its client and
+		 * must check the original principal itself, SECURITY.md §12). */
+		if ((in->req.session & SCPP_DELIVERY_SESSION) ||
+		    scppd_forward(w, in, &res) == SCPPD_FWD_NO)
+			scppd_not_here(w, &in->req, owner, &res);
 		return false;
 	}
 }
@@ -303,9 +310,12 @@ rx_fetch(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 	case ROUTE_WORKER:
 		return handoff(w, m, in, has ? &in->owner : NULL, to);
 	default:
-		/* No local shard holds its reply: nothing this node can send. */
+		/* Another node holds its reply: the FETCH follows the block
+		 * there. No node does: nothing this one can send. */
 		scpp_counter_add(&w->stats.fetch_remote, 1);
-		scpp_delivery_notice(w->dlv, &in->req, SCPP_NOTICE_NO_REPLY, w->now);
+		if ((in->req.session & SCPP_DELIVERY_SESSION) ||
+		    scppd_forward(w, in, &res) == SCPPD_FWD_NO)
+			scpp_delivery_notice(w->dlv, &in->req, SCPP_NOTICE_NO_REPLY, w->now);
 		return false;
 	}
 }
@@ -346,17 +356,23 @@ rx_dgram(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta 
 	in.req.session = 0;
 	switch (scpp_delivery_rx(w->dlv, nm, frame + nm->l4_off, w->now, &in)) {
 	case SCPP_DELIVERY_BLOCK:
+		if (unlikely(in.fwd.hops != 0) &&
+		    !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+			break;
 		in.req.session |= sess & SCPP_DELIVERY_PROVEN;
 		consumed = rx_block(w, m, &in);
-		scpp_delivery_release(w->dlv, in.slot);
 		break;
 	case SCPP_DELIVERY_FETCH:
+		if (unlikely(in.fwd.hops != 0) &&
+		    !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+			break;
 		in.req.session |= sess & SCPP_DELIVERY_PROVEN;
 		consumed = rx_fetch(w, m, &in);
 		break;
 	default:
 		break; /* dropped (counted) or a fragment kept (copied) */
 	}
+	scpp_delivery_release(w->dlv, in.slot);
 	if (!consumed)
 		free_later(w, m);
 }
@@ -371,7 +387,13 @@ rx_one(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m)
 	switch (scpp_net_rx(&scppd_g.net, pi, frame, m->pkt_len, m->data_len, m->ol_flags, &nm,
 			    &w->net_st)) {
 	case SCPP_NET_ANSWER:
+		if (nm.arp)
+			scppd_forward_learn(nm.peer.ip, &nm.peer.mac);
 		tx_answer(w, pi, m, nm.answer_len);
+		return;
+	case SCPP_NET_NEIGH:
+		scppd_forward_learn(nm.peer.ip, &nm.peer.mac);
+		free_later(w, m);
 		return;
 	case SCPP_NET_DROP:
 		free_later(w, m);
@@ -542,6 +564,7 @@ scppd_worker_main(void *arg)
 		for (i = 0; i < d->nb_ports; i++)
 			work += tx_pace(w, i);
 		scpp_delivery_tick(w->dlv, w->now);
+		scppd_copy_tick(w);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
 		if (work == 0 || w->now - last_drain > d->drain_tsc) {

@@ -39,9 +39,23 @@
  * is different: the node would send the same bytes again from its cache,
  * so the exchange fails with the reader's error (scpp_wire_reply_next()).
  *
- * Because the socket is connected, the kernel drops datagrams from any
- * other address and reports an ICMP port unreachable as -ECONNREFUSED: a
- * server must answer from the address and port the block was sent to.
+ * Owners and steering (docs/CLUSTER.md §7). A node forwards a block whose
+ * owner is another node to it, and the owner answers from its own address.
+ * The client takes a reply from wherever it comes, as long as it carries
+ * its client id and block id (random 64-bit numbers: a forger must guess
+ * both), and remembers the address it came from for the block's owner
+ * shard (the /64 of its owner OID, scpp_wire_block_owner()): later blocks
+ * with an owner in that shard go straight there (@c steered). A steered
+ * block that gets no answer in its first try is sent to the server again
+ * (which forwards it; the owner's at-most-once key is this client's
+ * address, port and ids, not the path); a learnt owner that stays silent,
+ * refuses (ICMP) or answers E_NOT_HERE is forgotten. A FETCH goes to the
+ * node the reply came from, and a block answered by a NOTICE COOKIE is
+ * sent again, with the cookie, to the node that issued it.
+ *
+ * The socket is bound once and not connected (one source port for every
+ * node: the nodes key at-most-once by it). IP_RECVERR turns an ICMP port
+ * unreachable into -ECONNREFUSED, as a connected socket would.
  *
  * Delivery notices are handled inside the exchange (PROTOCOL §16): a
  * NOTICE COOKIE makes the client send the block again with the cookie and
@@ -85,6 +99,8 @@
 #define SCPP_CLIENT_SERVER_DEFAULT "127.0.0.1:7300"
 /** Out-of-order reply datagrams held while waiting for a gap to fill. */
 #define SCPP_CLIENT_WINDOW 1024
+/** Owners (shard /64s) whose address a client remembers (least recently used goes). */
+#define SCPP_CLIENT_STEER 16
 /** Longest formatted address, "[v6%scope]:port" included. */
 #define SCPP_CLIENT_ADDR_STRLEN 80
 
@@ -150,6 +166,9 @@ struct scpp_client_stats {
 				     (forged, replayed, another session) or that carry
 				     none (dropped) */
 	uint64_t handshakes;    /**< handshake messages sent (HELLO, FINISH), tries included */
+	uint64_t steered;       /**< exchanges sent to a learnt owner, not the server */
+	uint64_t owners_learned; /**< owners learnt from a reply that came from elsewhere */
+	uint64_t owners_forgotten; /**< learnt owners dropped (silent, refused, moved) */
 };
 
 /** What scpp_client_session_open() needs: the principal and its chains. */

@@ -230,6 +230,8 @@ static const struct field root_fields[] = {
 	F_SEC("log", log, log_sec),
 	F_SEC("telemetry", telemetry, telemetry_sec),
 	F_SEC("idle", idle, idle_sec),
+	{.key = "copy", .type = T_SECTION, .off = offsetof(struct scpp_config, copy),
+	 .sec = &config_copy_sec},
 };
 const struct section config_root = SECTION(root_fields, NULL);
 
@@ -324,6 +326,7 @@ scpp_config_defaults(struct scpp_config *cfg)
 	cfg->idle.enabled = true;
 	cfg->idle.max_sleep_us = 100;
 	config_cluster_defaults(&cfg->cluster);
+	config_copy_defaults(&cfg->copy);
 }
 
 void
@@ -1334,6 +1337,8 @@ validate(struct ctx *c, const struct scpp_config *cfg)
 		rc = validate_routes(c, cfg);
 	if (rc == 0)
 		rc = config_validate_cluster(c, cfg);
+	if (rc == 0)
+		rc = config_validate_copy(c, cfg);
 	return rc;
 }
 

@@ -147,6 +147,7 @@ struct dlv_slot {
 	uint16_t held;               /* fragments held */
 	uint8_t in_use;
 	uint8_t has_cookie;
+	uint8_t kind;                /* SCPP_WIRE_BLOCK or SCPP_WIRE_FORWARD */
 	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
 	uint8_t *buf;                /* max_fragments x frag_max */
 	uint16_t len[SCPP_WIRE_FRAGS_MAX];

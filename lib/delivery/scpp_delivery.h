@@ -11,7 +11,10 @@
  * Receiving (any worker, scpp_delivery_rx()). A datagram delivered by
  * lib/net is checked (header, kind, fragment limits) and becomes one of:
  * dropped (counted by reason), held (a fragment waiting for the rest),
- * a complete BLOCK message, or a FETCH. Fragments are reassembled per
+ * a complete BLOCK message, or a FETCH. A FORWARD message (another node
+ * passing a client's BLOCK or FETCH on, reassembled like a BLOCK) becomes
+ * the request it carries, with the client as its sender (in->fwd says it
+ * was forwarded; the caller checks that the sender is a cluster peer). Fragments are reassembled per
  * 5-tuple and (client id, block id), in bounded slots, with a per-source
  * quota and a timeout; the message is answered to its sender.
  *
@@ -131,6 +134,8 @@ enum scpp_delivery_drop {
 	SCPP_DELIVERY_DROP_REASM_TIMEOUT,    /**< held, then the message timed out */
 	SCPP_DELIVERY_DROP_REASM_MISMATCH,   /**< disagreeing fragment, and those held with it */
 	SCPP_DELIVERY_DROP_REASM_DUP,        /**< identical duplicate fragment */
+	SCPP_DELIVERY_DROP_FWD_BAD,          /**< a one-datagram FORWARD whose header (or
+					      *   client address, or inner FETCH) is bad */
 	SCPP_DELIVERY_DROP_COUNT
 };
 
@@ -175,6 +180,10 @@ struct scpp_delivery_stats {
 	uint64_t tx_unsealed;     /**< session datagrams not sent: conf.seal refused
 				   *   (the session closed meanwhile) */
 	uint64_t sealed;          /**< session datagrams built and sealed */
+	uint64_t forwarded_in;    /**< FORWARD messages taken (a block or FETCH of a
+				   *   client another node passed on) */
+	uint64_t forward_bad;     /**< reassembled FORWARD messages refused (their
+				   *   datagrams count as consumed) */
 };
 
 /** Occupancy of one instance (gauges), read from any thread. */
@@ -226,9 +235,24 @@ enum scpp_delivery_verdict {
 	SCPP_DELIVERY_FETCH, /**< a FETCH: in->msg (its payload), in->owner */
 };
 
+/**
+ * What a FORWARD message said about the request it carries (docs/PROTOCOL.md
+ * §18); hops 0: the request came from its client itself.
+ */
+struct scpp_delivery_fwd {
+	uint8_t hops;           /**< forwards taken so far */
+	uint32_t origin;        /**< node the client sent it to */
+	uint32_t from_ip;       /**< the forwarding node's address (network order) */
+};
+
 /** What scpp_delivery_rx() produced. */
 struct scpp_delivery_in {
 	struct scpp_delivery_req req;
+	/** A forwarded request: @c req describes the *client* (its address,
+	 *  port, MAC, cookie and request bytes, from the FORWARD header), so
+	 *  that at-most-once, cookies, the amplification limit and the reply
+	 *  are the client's, whichever node passed it on. */
+	struct scpp_delivery_fwd fwd;
 	const uint8_t *msg;     /**< BLOCK: the message; FETCH: the payload */
 	uint32_t msg_len;
 	int32_t slot;           /**< reassembly slot holding @c msg, or -1 */

@@ -210,6 +210,13 @@ scpp_eval_limits_check(const struct scpp_eval_limits *l, const char **field, uin
 }
 
 void
+scpp_eval_ctx_arena(const struct scpp_eval_ctx *ctx, void **base, size_t *len)
+{
+	*base = ctx->arena;
+	*len = ctx->arena_size;
+}
+
+void
 scpp_eval_ctx_free(struct scpp_eval_ctx *ctx)
 {
 	if (ctx == NULL)
@@ -1718,6 +1725,72 @@ resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, stru
 	return 0;
 }
 
+/*
+ * `copy` through the env's copy engine, between two extent values of this
+ * shard into an existing bytes value whose attributes are not indexed:
+ * 0 (copied), <0 (failed: the undo log restores the destination), or 1
+ * when the copy is not one for the engine (the caller copies on the CPU).
+ * Both values are pinned while the engine works (docs/STORE.md).
+ */
+static int
+copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint64_t len)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+	struct scpp_store *s = r->env->store;
+	struct scpp_eval_copy_req rq;
+	struct scpp_eval_copy_done done;
+	struct scpp_value dv;
+	struct undo *u;
+	void *dp, *sp, *save;
+	int rc;
+
+	if (len == 0 || scpp_store_get(s, dst->e, (uint32_t)dst->aid, &dv) != 0 ||
+	    dv.type != SCPP_VT_BYTES || dst->off > dv.len || len > dv.len - dst->off)
+		return 1;
+	/* Inline values and indexed attributes have no stable address. */
+	if (scpp_store_bytes_ptr(s, src->e, (uint32_t)src->aid, src->off, len, &sp) != 0 ||
+	    scpp_store_bytes_ptr(s, dst->e, (uint32_t)dst->aid, dst->off, len, &dp) != 0)
+		return 1;
+	save = arena_alloc(r, len);
+	if (save == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	u = undo_push(r, UNDO_BYTES, dst->e, (uint32_t)dst->aid);
+	if (u == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	u->off = dst->off;
+	u->old = scpp_value_bytes(save, (uint32_t)len);
+	if (scpp_store_bytes_pin(s, src->e, (uint32_t)src->aid) != 0) {
+		r->ctx->nundo--;
+		return 1;
+	}
+	if (scpp_store_bytes_pin(s, dst->e, (uint32_t)dst->aid) != 0) {
+		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
+		r->ctx->nundo--;
+		return 1;
+	}
+	if (!cp->save)
+		memcpy(save, dp, len);
+	rq = (struct scpp_eval_copy_req){
+		.dst = dp, .src = sp, .len = len, .save = cp->save ? save : NULL,
+		.dst_e = dst->e, .src_e = src->e,
+		.dst_a = (uint32_t)dst->aid, .src_a = (uint32_t)src->aid,
+	};
+	memset(&done, 0, sizeof(done));
+	rc = cp->copy(cp->arg, &rq, &done);
+	if (!done.keep_pins) {
+		scpp_store_bytes_unpin(s, dst->e, (uint32_t)dst->aid);
+		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
+	}
+	if (rc == 0)
+		return 0;
+	/* Without a complete save the destination was never written: the
+	 * undo entry would restore garbage. */
+	if (cp->save && !done.saved)
+		r->ctx->nundo--;
+	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s", cp->engine,
+		    (unsigned long long)done.elapsed_ns, scpp_strerror(rc));
+}
+
 static int
 op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
@@ -1757,6 +1830,10 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return not_found(r, "copy to", dst.e, dst.aid);
 	if (eval_schema_is_schema_entity(r->env, dst.e))
 		return schema_write_refused(r, "copy to", dst.e, dst.aid);
+
+	if (r->env->copier != NULL && len >= r->env->copier->min_len &&
+	    len <= r->env->copier->max_len && (rc = copy_engine(r, &dst, &src, len)) <= 0)
+		return rc;
 
 	/* Bounce through the arena: source and destination may overlap or be
 	 * the same value, and the store may move either on a resize. */
