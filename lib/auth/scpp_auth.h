@@ -1232,6 +1232,68 @@ int scpp_auth_check_carried(const struct scpp_auth_carried_authority *ca, struct
 /** Free both authorities; NULL members are fine. */
 void scpp_auth_carried_authority_free(struct scpp_auth_carried_authority *ca);
 
+/* ---------------------------------------------------------- node to node */
+
+/**
+ * The pairwise key of two nodes (docs/SECURITY.md §9.4): a static-static
+ * X25519 of their Ed25519 keys (converted), hashed with both node ids and
+ * public keys. Both sides compute the same key; no message is exchanged.
+ * @return 0; -EINVAL (NULL, equal ids); -SCPP_AUTH_E_BAD_KEY (a key that
+ *   does not convert, or an all-zero exchange).
+ */
+int scpp_auth_peer_key(const struct scpp_auth_keypair *self, uint32_t self_id,
+		       const uint8_t peer_pk[SCPP_AUTH_KEY_LEN], uint32_t peer_id,
+		       uint8_t key[SCPP_AUTH_KEY_LEN]);
+
+/**
+ * The delegated reply key: what an owner node seals a forwarded session's
+ * replies with (crypto_kdf of the session's node-to-client key, subkey id
+ * the owner's node id, context "scppdlg1"); the client derives the same.
+ */
+void scpp_auth_delegated_key(const uint8_t k_n2c[SCPP_AUTH_KEY_LEN], uint32_t owner_node,
+			     uint8_t out[SCPP_AUTH_KEY_LEN]);
+
+/** Bytes of FORWARD extension type 1 ("principal") without a restriction. */
+#define SCPP_AUTH_FWD_PRINCIPAL_LEN 170
+
+/** FORWARD extension type 1, decoded (docs/SECURITY.md §9.4). */
+struct scpp_auth_fwd_principal {
+	uint8_t principal[SCPP_AUTH_KEY_LEN]; /**< who the client proved to be */
+	uint8_t digest[SCPP_AUTH_ID_LEN];     /**< its chains (scpp_auth_carried_digest()) */
+	uint64_t session;                     /**< the origin session id */
+	uint64_t not_after_ns;
+	uint8_t flags;                        /**< 0 (RESTRICTED comes with continuations) */
+	uint8_t reply_key[SCPP_AUTH_KEY_LEN]; /**< the delegated reply key (secret) */
+};
+
+/**
+ * Forwarder: write extension 1 for a forwarded request: the fields, the
+ * reply key sealed (XChaCha20-Poly1305) under the pairwise key, and a MAC
+ * (BLAKE2b-128, pairwise key) over @p hdr (the 44-byte FORWARD header),
+ * the extension's bytes before the MAC and @p req (the request).
+ * @param nonce  24 bytes, or NULL: random.
+ * @return SCPP_AUTH_FWD_PRINCIPAL_LEN, -ENOSPC or -EINVAL.
+ */
+int scpp_auth_fwd_principal_seal(const struct scpp_auth_fwd_principal *p,
+				 const uint8_t peer_key[SCPP_AUTH_KEY_LEN], const uint8_t *hdr,
+				 size_t hdr_len, const uint8_t *req, size_t req_len,
+				 const uint8_t nonce[24], uint8_t *out, size_t size);
+
+/**
+ * Owner: verify and open extension 1 of a FORWARD from the peer whose
+ * pairwise key is @p peer_key. The MAC is checked before anything else is
+ * read. It tells the owner *who the client is* and gives it the key to
+ * answer with; what the client may do is the owner's own decision
+ * (scpp_auth_carried_accept() of the chains the digest names).
+ * @return 0; -SCPP_E_TRUNCATED, -SCPP_E_TRAILING (length);
+ *   -SCPP_AUTH_E_BAD_MAC (MAC or sealed key: forged, altered, another
+ *   peer); -SCPP_E_BAD_FLAGS; -SCPP_AUTH_E_BAD_RESERVED; -EINVAL.
+ */
+int scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
+				 const uint8_t peer_key[SCPP_AUTH_KEY_LEN], const uint8_t *hdr,
+				 size_t hdr_len, const uint8_t *req, size_t req_len,
+				 struct scpp_auth_fwd_principal *p);
+
 /* ---------------------------------------------------------------- format */
 
 /** Name of one operation bit ("get"), or NULL. */
