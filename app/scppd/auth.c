@@ -239,6 +239,12 @@ resolve(void *ctx, const char *name, size_t len)
 	return scpp_store_dict_intern(ctx, name, len);
 }
 
+/* The workers' session tables, also held here: the worker structs live in
+ * DPDK memory, which LeakSanitizer does not scan, so a table referenced only
+ * from there reads as leaked when scppd exits early (rte_exit() after a
+ * node-id conflict, say), and an ASan build aborts at exit. */
+static struct scpp_auth_table *tables[SCPP_CONFIG_MAX_WORKERS];
+
 /* Per worker: its table, its FIFO from the control lcore, the proven
  * addresses of its slots. */
 static void
@@ -251,6 +257,7 @@ worker_tables(struct scppd *d, struct scppd_auth *a)
 		char name[RTE_RING_NAMESIZE];
 
 		w->auth = scpp_auth_table_create(&tc);
+		tables[i] = w->auth;
 		snprintf(name, sizeof(name), "scppd_ctl%u", i);
 		w->ctl = rte_ring_create(name, AUTH_CTL_RING, socket,
 					 RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -341,6 +348,7 @@ scppd_auth_free(struct scppd *d)
 			rte_pktmbuf_free(m);
 		rte_ring_free(w->ctl);
 		scpp_auth_table_free(w->auth);
+		tables[i] = NULL;
 		rte_free(w->sess_ip);
 		rte_free(w->sess_port);
 		w->auth = NULL;
