@@ -85,6 +85,8 @@ struct scpp_eval_limits {
 #define SCPP_EVAL_RECLAIM 4096
 /** Steps between two reads of the clock for the time budget. */
 #define SCPP_EVAL_TIME_CHECK 256
+/** Longest chain reach() follows (hops), then ELOOP. */
+#define SCPP_EVAL_REACH_MAX 4096
 
 /**
  * Check limits against what the evaluator accepts (0 fields mean the
@@ -178,6 +180,12 @@ struct scpp_eval_env {
 	uint64_t client_id;                 /**< the requesting client, put in statuses;
 					     *   set per block by the caller */
 	uint64_t schema_version;            /**< version of @p schema in @p pub */
+	/**
+	 * Wall clock for the now() operator, in ns since the Unix epoch, read
+	 * at most once per block; NULL = clock_gettime(CLOCK_REALTIME) (a vDSO
+	 * read, no system call). Tests set a fixed clock here.
+	 */
+	int64_t (*realtime_ns)(void);
 	/** Copy engine for byte-range copies, or NULL (the evaluator copies). */
 	const struct scpp_eval_copier *copier;
 	/**
