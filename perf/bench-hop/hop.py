@@ -116,6 +116,11 @@ def main():
             "added_p99_us": round(sums["forwarded"]["p99_us"] - sums["direct"]["p99_us"], 1),
             "forwarded_counter": fwd, "seconds": round(elapsed, 1)}))
         c.leave()
+        for n in c.nodes:
+            code = n.stop()
+            if code != 0:
+                print("hop.py: node %d did not stop cleanly (%s)" % (n.id, code), file=sys.stderr)
+                return 1
     return 0
 
 
