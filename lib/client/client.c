@@ -507,8 +507,8 @@ static unsigned int try_timeout(struct scpp_client *c, unsigned int k);
 static int
 send_raw(struct scpp_client *c, const uint8_t *p, size_t n)
 {
-	/* The socket is not connected (see scpp_client_create()): the
-	 * handshake goes to the configured server. */
+	/* The socket is unconnected (replies may come from an owner, §18):
+	 * a session is always with the configured server's node. */
 	while (sendto(c->fd, p, n, 0, (const struct sockaddr *)&c->server_ss, c->server_len) < 0) {
 		if (errno != EINTR)
 			return -errno;

@@ -1698,12 +1698,86 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	return 0;
 }
 
-/* A resolved byte address: value(e, a) plus an offset. */
+/* A resolved byte address: value(e, a) plus an offset, or (rewritten from
+ * an Extent that names one) an RmaWindow plus an offset. */
 struct addr {
 	struct scpp_oid e;
 	int64_t aid;
 	uint64_t off;
+	bool window;          /* win + off, not a value */
+	struct scpp_oid win;  /* the RmaWindow */
+	uint64_t woff;        /* the extent's offset in it (Extent.window_offset) */
+	struct scpp_oid ext;  /* the Extent it came from */
+	uint64_t ext_len;     /* that Extent's length */
 };
+
+/* Attribute id of a name the schema declares, or <= 0 when nothing has it. */
+static int64_t
+known_id(struct run *r, const char *name)
+{
+	return eval_name_id(r->ctx, r->env, (const uint8_t *)name, (uint32_t)strlen(name), false);
+}
+
+/*
+ * Address rewriting (seed §4.5, docs/PROTOCOL.md "Addresses"): an address
+ * value(P, m[k]) whose map entry holds an Extent (Process.vmas: u64 ->
+ * Extent) names that extent's bytes. When the store holds them (Extent.data)
+ * the address becomes value(X, data); when the extent is exposed by an
+ * RmaWindow instead (Extent.window, Extent.window_offset), it becomes the
+ * window plus that offset. Offsets applied to the address apply within the
+ * extent.
+ */
+static int
+rewrite_extent(struct run *r, struct addr *a, const struct scpp_value *key)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_value v, w;
+	int64_t id;
+	char b1[64];
+	int rc;
+
+	/* Rewriting reads the map entry: a read of (P, m) like any other. */
+	if ((rc = authorize(r, "address", a->e, a->aid, SCPP_AUTH_OP_GET)) < 0)
+		return rc;
+	rc = scpp_store_map_get(s, a->e, (uint32_t)a->aid, key, &v);
+	if (rc == -ENOENT && !is_local(r, a->e) && !scpp_store_entity_exists(s, a->e))
+		return not_here(r, a->e);
+	if (rc < 0)
+		return store_fail(r, rc, "address", a->e, a->aid);
+	if (v.type != SCPP_VT_OID)
+		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, or map entries "
+			    "that hold an Extent");
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	a->ext = v.oid;
+	if (!scpp_store_entity_exists(s, a->ext))
+		return is_local(r, a->ext) ? fail(r, -ENOENT, "address: extent %s does not exist",
+						  otext(b1, sizeof(b1), a->ext))
+					   : not_here(r, a->ext);
+	id = known_id(r, "data");
+	if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &w) == 0) {
+		a->e = a->ext;
+		a->aid = id;
+		return 0;
+	}
+	id = known_id(r, "window");
+	if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &w) == 0 && w.type == SCPP_VT_OID) {
+		a->window = true;
+		a->win = w.oid;
+		id = known_id(r, "window_offset");
+		if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &v) == 0 &&
+		    v.type == SCPP_VT_U64)
+			a->woff = v.u;
+		id = known_id(r, "length");
+		a->ext_len = UINT64_MAX;
+		if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &v) == 0 &&
+		    v.type == SCPP_VT_U64)
+			a->ext_len = v.u;
+		return 0;
+	}
+	return fail(r, -ENOENT, "address: extent %s holds neither data nor a window",
+		    otext(b1, sizeof(b1), a->ext));
+}
 
 static int
 resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, struct addr *a)
@@ -1726,13 +1800,37 @@ resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, stru
 		return 0;
 	}
 	SCPP_VERIFY(t->kind == SCPP_TERM_VALUE); /* the decoder guarantees it */
-	a->off = 0;
+	memset(a, 0, sizeof(*a));
 	rc = target(r, in, t->a, t->b, intern, &a->e, &a->aid, &keyed, &key);
 	if (rc < 0)
 		return rc;
-	if (keyed || a->aid == AID_ENTITY)
+	if (a->aid == AID_ENTITY)
 		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, not map entries");
+	if (keyed)
+		return rewrite_extent(r, a, &key);
 	return 0;
+}
+
+/*
+ * A copy whose address was rewritten to an RmaWindow + offset: a one-sided
+ * remote copy. Its range is checked against the extent; the copy itself
+ * needs an attached peer window and the cluster's forwarding, which this
+ * build does not have yet (docs/COPY.md "What is left"), so it is refused
+ * with a status that says where the address led.
+ */
+static SCPP_COLD int
+copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
+{
+	char b1[64], b2[64];
+
+	if (a->off > a->ext_len || len > a->ext_len - a->off || a->off > UINT64_MAX - a->woff)
+		return fail(r, -ERANGE, "copy: %s range %llu+%llu is outside extent %s of %llu bytes",
+			    side, (unsigned long long)a->off, (unsigned long long)len,
+			    otext(b1, sizeof(b1), a->ext), (unsigned long long)a->ext_len);
+	return fail(r, -EOPNOTSUPP, "copy: the %s is RmaWindow %s + %llu (extent %s): copies to "
+		    "and from windows are remote copies, not available in this build", side,
+		    otext(b1, sizeof(b1), a->win), (unsigned long long)(a->woff + a->off),
+		    otext(b2, sizeof(b2), a->ext));
 }
 
 /*
@@ -1824,6 +1922,9 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	    ((src.aid > 0 && (rc = authorize(r, "copy from", src.e, src.aid, SCPP_AUTH_OP_GET)) < 0) ||
 	     (rc = authorize(r, "copy to", dst.e, dst.aid, SCPP_AUTH_OP_COPY)) < 0))
 		return rc;
+	if (SCPP_UNLIKELY(src.window || dst.window))
+		return copy_window(r, src.window ? &src : &dst, src.window ? "source" : "destination",
+				   len);
 	if (src.aid == 0)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
@@ -2260,7 +2361,20 @@ struct fast_run {
 	const uint8_t *name;   /* the last attribute name resolved, and its id */
 	uint32_t name_len;
 	uint32_t name_id;
+	const struct scpp_auth_authority *auth; /* the session's, or NULL */
+	uint64_t auth_shard;   /* hi of the shard it may read whole, or 0 */
 };
+
+/* The fast path's authorisation seam (docs/SECURITY.md §4): may the
+ * session get (@p e, @p attr)? A get it may not do ends the fast run and
+ * the general path reports it. */
+static inline bool
+fast_auth_ok(const struct fast_run *f, struct scpp_oid e, uint32_t attr)
+{
+	if (f->auth_shard != 0 && e.hi == f->auth_shard)
+		return true;
+	return scpp_auth_check(f->auth, e, attr, SCPP_AUTH_OP_GET, NULL) == 0;
+}
 
 /*
  * Charge what @p ngets gets cost the general path: one step each in
@@ -2422,6 +2536,16 @@ fast_prefix(struct run *r, uint16_t *done)
 	f.name = NULL;
 	f.name_len = 0;
 	f.name_id = 0;
+	/* A session that may read every attribute of the whole shard needs
+	 * no check per get of this shard's entities: one cover() per block. */
+	f.auth = r->env->auth;
+	f.auth_shard = 0;
+	if (f.auth != NULL) {
+		struct scpp_oid_prefix shard = {.oid = {r->env->node.hi, 0}, .len = 64};
+
+		if (scpp_auth_cover(f.auth, &shard, SCPP_AUTH_OP_GET) == SCPP_AUTH_COVER_ALL)
+			f.auth_shard = r->env->node.hi;
+	}
 	for (i = 0; i < b->ncmds; i++) {
 		const struct scpp_wire_cmd *cmd = &b->cmd[i];
 		const struct scpp_wire_term *te, *ta, *tv, *tk = NULL;
@@ -2443,9 +2567,7 @@ fast_prefix(struct run *r, uint16_t *done)
 			/* Authorisation seam of the fast path: a get the session
 			 * may not do ends the fast run; the general path reports
 			 * it (docs/SECURITY.md §4). */
-			if (r->env->auth != NULL &&
-			    scpp_auth_check(r->env->auth, te->value.oid, (uint32_t)aid,
-					    SCPP_AUTH_OP_GET, NULL) != 0)
+			if (f.auth != NULL && !fast_auth_ok(&f, te->value.oid, (uint32_t)aid))
 				break;
 			f.bound |= UINT64_C(1) << tv->var;
 			f.cmd[f.n] = i;
@@ -2475,9 +2597,8 @@ fast_prefix(struct run *r, uint16_t *done)
 		aid = fast_attr(r, &f, &ta->value);
 		if (aid == 0)
 			break;
-		if (r->env->auth != NULL && te->kind == SCPP_TERM_CONST &&
-		    scpp_auth_check(r->env->auth, te->value.oid, (uint32_t)aid, SCPP_AUTH_OP_GET,
-				    NULL) != 0)
+		if (f.auth != NULL && te->kind == SCPP_TERM_CONST &&
+		    !fast_auth_ok(&f, te->value.oid, (uint32_t)aid))
 			break;
 		f.bound |= UINT64_C(1) << tv->var;
 		if (te->kind == SCPP_TERM_CONST && tk == NULL) {
@@ -2500,8 +2621,7 @@ fast_prefix(struct run *r, uint16_t *done)
 		} else {
 			e = te->value.oid;
 		}
-		if (r->env->auth != NULL &&
-		    scpp_auth_check(r->env->auth, e, (uint32_t)aid, SCPP_AUTH_OP_GET, NULL) != 0)
+		if (f.auth != NULL && !fast_auth_ok(&f, e, (uint32_t)aid))
 			return FAST_RESTART;
 		if (tk != NULL) {
 			key = tk->kind == SCPP_TERM_CONST ? tk->value : f.row->v[tk->var];
@@ -2559,15 +2679,59 @@ scpp_eval_poll_schema(struct scpp_eval_env *env)
 	return 1;
 }
 
-int
-scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
-		const struct scpp_wire_block *b, uint64_t block_id,
-		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res_out)
+/*
+ * Stop before command @p next (scpp_eval.h, "suspending"): the part that
+ * ran is finished as at the end of a block (created objects checked, new
+ * names interned, committed) and its state goes to @p s. 0, or a negative
+ * code (stamped) that aborts the block as any failure does.
+ */
+static int
+suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
+{
+	struct scpp_eval_ctx *ctx = r->ctx;
+	const struct scpp_eval_env *env = r->env;
+	size_t need = eval_susp_need(ctx, r->cur, r->ncur, r->stride, r->b->nvars);
+	int rc = 0;
+
+	if (!eval_susp_fits(s, need))
+		rc = fail(r, -SCPP_E_LIMIT_PENDING, "the block's state before command %u (%zu rows, "
+			  "%zu bytes) does not fit its suspension (%zu bytes)", next, r->ncur, need,
+			  s->cap);
+	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
+		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
+			continue; /* deleted again in the block */
+		rc = eval_schema_check_object(ctx, env, ctx->created[i], ctx->created_flag[i], &r->st);
+	}
+	if (rc == 0 && ctx->npend > 0)
+		rc = names_commit(r);
+	if (rc < 0) {
+		stamp(r, &r->st);
+		return rc;
+	}
+	eval_susp_save(ctx, s, r->cur, r->ncur, r->stride, r->b->nvars, next,
+		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
+	/* Committed: nothing of the part can be undone now. */
+	ctx->nundo = 0;
+	ctx->ncreated = 0;
+	ctx->npend = 0;
+	scpp_store_end_block(env->store, SCPP_EVAL_RECLAIM);
+	return 0;
+}
+
+/*
+ * A block from its start (@p from < 0) or from command @p from of the
+ * suspension @p susp, with @p hooks (NULL: never stops). 1: suspended.
+ */
+static int
+run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+	  const struct scpp_wire_block *b, uint64_t block_id, struct scpp_wire_reply_writer *w,
+	  struct scpp_eval_result *res_out, const struct scpp_eval_hooks *hooks,
+	  struct scpp_eval_susp *susp, int from)
 {
 	struct scpp_value vals[SCPP_WIRE_VARS_MAX];
 	struct scpp_eval_result res;
 	struct run r;
-	size_t mark, limit_len;
+	size_t mark, limit_len, start = w->len;
 	bool gate = false;
 	uint16_t first = 0;
 	int rc = 0;
@@ -2615,7 +2779,21 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	r.ncur = 1;
 
 	rc = check_block(&r);
-	if (rc == 0 && ctx->fast) {
+	if (rc == 0 && from >= 0) {
+		uint64_t elapsed = susp->elapsed_ns;
+
+		rc = eval_susp_restore(ctx, susp, r.cur, r.max_rows);
+		if (rc < 0) {
+			fail(&r, rc, "the suspended block's state does not fit this context");
+			stamp(&r, &r.st);
+		} else {
+			r.ncur = susp->nrows;
+			first = (uint16_t)from;
+			if (env->clock_ns != NULL)
+				ctx->t0 -= elapsed; /* the budget counts running time */
+		}
+	}
+	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL) {
 		rc = fast_prefix(&r, &first);
 		if (rc == FAST_RESTART) {
 			/* Back to the state of the block's start (see fast_prefix()). */
@@ -2639,6 +2817,22 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	}
 	for (uint16_t i = first; rc == 0 && i < b->ncmds; i++) {
 		r.cmd_index = i;
+		/* Not before the command a resumption starts at, and never once
+		 * the block changed the schema (that commits only at its end). */
+		if (SCPP_UNLIKELY(hooks != NULL) && hooks->before_cmd != NULL && susp != NULL &&
+		    ctx->edit == NULL && (from < 0 || i != (uint16_t)from) &&
+		    hooks->before_cmd(hooks->arg, b, i, r.ncur) == SCPP_EVAL_SUSPEND) {
+			rc = suspend(&r, susp, i);
+			if (rc < 0)
+				break;
+			w->len = start;
+			if (res_out != NULL) {
+				memset(res_out, 0, sizeof(*res_out));
+				res_out->commands = ctx->commands_done;
+				res_out->steps = ctx->steps;
+			}
+			return 1;
+		}
 		rc = run_cmd(&r, &b->cmd[i]);
 		if (r.next != r.cur) {
 			r.alt = r.cur;
@@ -2938,4 +3132,37 @@ struct scpp_status *
 eval_run_status(struct run *r)
 {
 	return &r->st;
+}
+
+int
+scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		const struct scpp_wire_block *b, uint64_t block_id,
+		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res)
+{
+	return run_block(ctx, env, b, block_id, w, res, NULL, NULL, -1);
+}
+
+int
+scpp_eval_block_ex(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		   const struct scpp_wire_block *b, uint64_t block_id,
+		   struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		   const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s)
+{
+	if (s != NULL && s->active)
+		return -EINVAL;
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, -1);
+}
+
+int
+scpp_eval_resume(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		 const struct scpp_wire_block *b, uint64_t block_id,
+		 struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		 const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s, uint16_t from)
+{
+	size_t stride = sizeof(struct row) + (size_t)b->nvars * sizeof(struct scpp_value);
+
+	if (s == NULL || !s->active || from < s->next_cmd || from > b->ncmds ||
+	    s->nvars != b->nvars || s->stride != stride)
+		return -EINVAL;
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, from);
 }

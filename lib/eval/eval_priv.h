@@ -142,6 +142,33 @@ struct scpp_eval_ctx {
 	int64_t now_ns;             /* ... and returned this, for every row */
 };
 
+/* A suspended block (eval_susp.c). */
+struct scpp_eval_susp {
+	bool use_rte;
+	uint8_t active;
+	uint16_t next_cmd;
+	uint16_t nvars;
+	size_t cap;
+	uint8_t *mem;               /* rows, then statuses, then values */
+	size_t nrows, stride, stat_off;
+	uint32_t nstat;
+	uint64_t status_vars;
+	uint32_t status_count[SCPP_WIRE_VARS_MAX];
+	uint64_t steps, bytes_charged, commands, elapsed_ns;
+};
+
+/* Bytes the state of a block stopped now takes in a suspension. */
+size_t eval_susp_need(const struct scpp_eval_ctx *ctx, const uint8_t *tab, size_t nrows,
+		      size_t stride, uint16_t nvars);
+bool eval_susp_fits(const struct scpp_eval_susp *s, size_t need);
+/* Copy the state out (the part that ran is committed by the caller). */
+void eval_susp_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, const uint8_t *tab,
+		    size_t nrows, size_t stride, uint16_t nvars, uint16_t next_cmd,
+		    uint64_t elapsed_ns);
+/* Copy it back into binding table @p tab; 0 or a negative code. */
+int eval_susp_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, uint8_t *tab,
+		      size_t max_rows);
+
 /* Schema bridge (eval_schema.c). Each returns 0 or a negative code and, on
  * error, fills @st's message. With env->schema NULL all of them accept.
  * eval_schema_check_set() returns 1 when the write gives an untyped entity

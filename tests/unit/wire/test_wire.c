@@ -548,6 +548,7 @@ test_wire_hdr_decode_rejects_each_malformation(void **state)
 		{"valid forward", 5, 1, 0, 44, 0, 1, 0, -1, 0, 0},
 		{"valid forward fragment", 5, 0, 0, 44, 0, 2, 0, -1, 0, 0},
 		{"forward with a cookie flag", 5, 3, 0, 44, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"forward with the session flag", 5, 0x21, 24, 44, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"forward of 65 fragments", 5, 0, 0, 44, 0, 65, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
 		{"reserved flag bit 2", 1, 5, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"reserved flag bit 7", 2, 0x80, 16, 4, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
