@@ -2024,6 +2024,8 @@ struct fast_run {
 	struct row *row;
 	uint64_t bound;        /* variables the run has bound */
 	unsigned int n;        /* collected gets */
+	bool seq;              /* their variables are consecutive: var[i] == var[0] + i */
+	unsigned int next_var; /* var[n - 1] + 1 */
 	uint16_t cmd[SCPP_STORE_BURST_MAX];
 	uint8_t var[SCPP_STORE_BURST_MAX];
 	struct scpp_store_key key[SCPP_STORE_BURST_MAX];
@@ -2069,25 +2071,57 @@ fast_bind(struct run *r, struct fast_run *f, uint8_t var, const struct scpp_valu
 	return 0;
 }
 
-/* Look up the collected gets together and bind their variables. */
+/*
+ * Look up the collected gets together and bind their variables, as
+ * fast_bind() does one by one. When the variables are consecutive (`get ..
+ * %1; get .. %2; ...`) the values are looked up straight into the row: a
+ * miss writes only variables that stay unbound (the block then restarts).
+ */
 static int
 fast_flush(struct run *r, struct fast_run *f)
 {
 	uint64_t hit = 0, all;
 	unsigned int n = f->n;
+	struct scpp_value *v = f->seq ? &f->row->v[f->var[0]] : f->val;
 	int rc;
 
 	if (n == 0)
 		return 0;
 	f->n = 0;
-	scpp_store_get_burst(r->env->store, f->key, n, f->val, &hit);
+	scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
 	all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	if (SCPP_UNLIKELY(hit != all))
 		return FAST_RESTART;
-	for (unsigned int i = 0; i < n; i++)
-		if ((rc = fast_bind(r, f, f->var[i], &f->val[i])) != 0)
-			return rc;
+	if (f->seq) {
+		for (unsigned int i = 0; i < n; i++)
+			if (SCPP_UNLIKELY(own(r, &v[i]) < 0))
+				return FAST_RESTART;
+		f->row->bound |= all << f->var[0]; /* var[0] + n <= 64 */
+	} else {
+		for (unsigned int i = 0; i < n; i++)
+			if ((rc = fast_bind(r, f, f->var[i], &v[i])) != 0)
+				return rc;
+	}
 	return fast_charge(r, n, f->cmd[n - 1]);
+}
+
+/* Collect get @p i of the run: key (@p e, @p aid) into variable @p var. */
+static inline void
+fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int64_t aid)
+{
+	if (f->n == 0) {
+		f->seq = true;
+		f->next_var = var;
+	}
+	f->seq &= var == f->next_var;
+	f->next_var = var + 1u;
+	f->bound |= UINT64_C(1) << var;
+	f->cmd[f->n] = i;
+	f->var[f->n] = var;
+	f->key[f->n].oid = e;
+	f->key[f->n].attr = (uint32_t)aid;
+	f->key[f->n].rsv = 0;
+	f->n++;
 }
 
 /* fast_attr() for a name other than the last one resolved. */
@@ -2190,6 +2224,8 @@ fast_prefix(struct run *r, uint16_t *done)
 	f.row = row_at(r, r->cur, 0);
 	f.bound = 0;
 	f.n = 0;
+	f.seq = false;
+	f.next_var = 0;
 	f.name = NULL;
 	f.name_len = 0;
 	f.name_id = 0;
@@ -2211,13 +2247,8 @@ fast_prefix(struct run *r, uint16_t *done)
 			aid = fast_attr(r, &f, &ta->value);
 			if (aid == 0)
 				break;
-			f.bound |= UINT64_C(1) << tv->var;
-			f.cmd[f.n] = i;
-			f.var[f.n] = tv->var;
-			f.key[f.n].oid = te->value.oid;
-			f.key[f.n].attr = (uint32_t)aid;
-			f.key[f.n].rsv = 0;
-			if (++f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
+			fast_collect(&f, i, tv->var, te->value.oid, aid);
+			if (f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
 				return rc;
 			continue;
 		}
@@ -2239,17 +2270,13 @@ fast_prefix(struct run *r, uint16_t *done)
 		aid = fast_attr(r, &f, &ta->value);
 		if (aid == 0)
 			break;
-		f.bound |= UINT64_C(1) << tv->var;
 		if (te->kind == SCPP_TERM_CONST && tk == NULL) {
-			f.cmd[f.n] = i;
-			f.var[f.n] = tv->var;
-			f.key[f.n].oid = te->value.oid;
-			f.key[f.n].attr = (uint32_t)aid;
-			f.key[f.n].rsv = 0;
-			if (++f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
+			fast_collect(&f, i, tv->var, te->value.oid, aid);
+			if (f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
 				return rc;
 			continue;
 		}
+		f.bound |= UINT64_C(1) << tv->var;
 		/* It may need a binding of the collected ones: those first. */
 		if ((rc = fast_flush(r, &f)) != 0)
 			return rc;
