@@ -2174,11 +2174,21 @@ scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *
 		return;
 	for (uint16_t i = 0; i < b->ncmds && pf->n < SCPP_EVAL_PREFETCH_MAX; i++) {
 		const struct scpp_wire_cmd *cmd = &b->cmd[i];
+		const struct scpp_wire_term *te, *ta;
 		const struct scpp_value *name;
 
-		if (cmd->shape != SCPP_WIRE_SHAPE_EAV || cmd->op != SCPP_OP_GET)
-			break; /* where the fast path's burst ends */
-		name = &b->term[cmd->term[1]].value;
+		/* The fast path's gets, and past them every get or set of a
+		 * constant entity and attribute: the general path reads their
+		 * triples one at a time, so they had better be in cache too. */
+		if ((cmd->op != SCPP_OP_GET && cmd->op != SCPP_OP_SET) || cmd->nterms != 3)
+			continue;
+		te = &b->term[cmd->term[0]];
+		ta = &b->term[cmd->term[1]];
+		name = &ta->value;
+		if (cmd->shape != SCPP_WIRE_SHAPE_EAV &&
+		    (te->kind != SCPP_TERM_CONST || te->value.type != SCPP_VT_OID ||
+		     ta->kind != SCPP_TERM_CONST || name->type != SCPP_VT_STR || name->len == 0))
+			continue;
 		if (name->p != last || name->len != last_len) {
 			/* Only the cross-block cache: a name it does not have
 			 * is not worth a dictionary lookup here. */
@@ -2192,8 +2202,7 @@ scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *
 			last_len = name->len;
 			id = slot;
 		}
-		pf->hash[pf->n++] = scpp_store_prefetch(env->store, b->term[cmd->term[0]].value.oid,
-							id);
+		pf->hash[pf->n++] = scpp_store_prefetch(env->store, te->value.oid, id);
 	}
 }
 
