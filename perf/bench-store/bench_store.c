@@ -3,10 +3,12 @@
  * scpp-bench-store: micro-benchmark of lib/store against DPDK rte_hash.
  *
  * Usage: scpp-bench-store [--large] [--sizes N,N,...] [--reps R]
- *                         [--max-lookups N] [-- EAL args]
+ *                         [--max-lookups N] [--dpdk-test PATH | --no-dpdk-test]
+ *                         [-- EAL args]
  *
  * Prints one JSON object per line. For every key count (default 10^4,
- * 10^6, 10^7; --large adds 10^8) it builds a shard of that many small
+ * 393216 = the table of DPDK's hash_perf_autotest, 10^6, 10^7; --large adds
+ * 10^8) it builds a shard of that many small
  * triples (8 attributes per entity, u64 values), a map attribute with
  * min(keys, 10^7) u64 -> u64 entries and a set of 8 KiB byte strings, then
  * measures single and burst operations over uniformly random keys.
@@ -25,6 +27,9 @@
  * once per size), so no size inherits the heap another one left behind.
  * With --large (10^8 keys) the tables may not fit next to the shard: they
  * are then built after it is freed and measured after it (said so).
+ * Last, DPDK's own benchmark of rte_hash runs in the same invocation
+ * (dpdk-test hash_perf_autotest, unless --no-dpdk-test; about 2-4 min):
+ * see run_autotest().
  *
  * Memory: hugepages when /proc/meminfo shows free ones (EAL --in-memory),
  * else --no-huge -m 8192, noted as "mem":"nohuge" in every line.
@@ -53,6 +58,8 @@
 #define MAX_REPS 15
 
 static const char *mem_kind = "huge";
+static const char *dpdk_test = "dpdk-test";
+static double child_tsc_hz; /* from the children's config lines */
 static int reps = 5;
 static uint64_t max_lookups = 4u << 20;
 
@@ -754,6 +761,8 @@ run_children(const char *self, const uint64_t *sizes, int nsizes, int argc, char
 			fflush(stdout);
 			if (strstr(line, "\"op\":\"get_burst_paired\"") != NULL && m != NULL)
 				burst[i] = strtod(m + 7, NULL);
+			if ((m = strstr(line, "\"tsc_hz\":")) != NULL)
+				child_tsc_hz = strtod(m + 9, NULL);
 		}
 		if (f != NULL)
 			fclose(f);
@@ -769,11 +778,94 @@ run_children(const char *self, const uint64_t *sizes, int nsizes, int argc, char
 	return 0;
 }
 
+/*
+ * DPDK's own rte_hash benchmark (dpdk-test's hash_perf_autotest: 2^19
+ * slots at 75 % load, 5 lookups per key, in cycles per operation), run in
+ * this process's place after the sizes: the 16-byte-key rows become JSON
+ * lines in Mops/s at this machine's TSC rate, next to our rte_hash figures
+ * at 393216 keys (the same table). The table it prints for each of
+ * {without, with} locks x {all keys in the primary bucket, primary or
+ * secondary} x {without, with 8-byte data} x {without, with precomputed
+ * hashes}; ours is "without locks, primary or secondary, without data,
+ * hash computed by the lookup".
+ */
+static void
+run_autotest(const char *exe)
+{
+	static const char *const sect[][2] = {
+		{"Without locks", "With locks"},
+		{"ALL ELEMENTS IN PRIMARY LOCATION", "ELEMENTS IN PRIMARY OR SECONDARY LOCATION"},
+		{"Operations without data", "Operations with 8-byte data"},
+		{"Without pre-computed hash values", "With pre-computed hash values"},
+	};
+	int state[4] = {0, 0, 0, 0}, fd[2], rows = 0; /* index into sect[k] (2: extendable) */
+	double hz = child_tsc_hz, t0 = now();
+	bool huge = hugepages_free(1024);
+	char line[512];
+	pid_t pid;
+	FILE *f;
+
+	if (pipe(fd) != 0 || (pid = fork()) < 0)
+		die("fork", errno);
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		dup2(fd[1], 2);
+		close(fd[0]);
+		close(fd[1]);
+		setenv("DPDK_TEST", "hash_perf_autotest", 1);
+		if (huge)
+			execlp(exe, exe, "--no-pci", "-l", "0", "--in-memory", "--log-level=*:error",
+			       (char *)NULL);
+		else
+			execlp(exe, exe, "--no-pci", "-l", "0", "--no-huge", "-m", "2048",
+			       "--no-shconf", "--log-level=*:error", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	f = fdopen(fd[0], "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		unsigned int ks;
+		double add, look, bulk, del;
+
+		for (int k = 0; k < 4; k++)
+			for (int v = 0; v < 2; v++)
+				if (strstr(line, sect[k][v]) != NULL) {
+					state[k] = v;
+					if (k == 0)
+						state[1] = state[2] = state[3] = 0;
+				}
+		if (strstr(line, "EXTENDABLE BUCKETS") != NULL) /* its last section */
+			state[1] = 2;
+		if (sscanf(line, "%u %lf %lf %lf %lf", &ks, &add, &look, &bulk, &del) != 5 ||
+		    ks != 16 || look <= 0 || bulk <= 0)
+			continue;
+		printf("{\"op\":\"hash_perf_autotest\",\"keysize\":16,\"locks\":%s,"
+		       "\"location\":\"%s\",\"data\":%s,\"precomputed\":%s,\"slots\":524288,"
+		       "\"keys\":393216,\"cycles\":{\"add\":%.0f,\"lookup\":%.0f,"
+		       "\"lookup_bulk\":%.0f,\"delete\":%.0f},\"lookup_mops\":%.2f,"
+		       "\"lookup_bulk_mops\":%.2f,\"comparable\":%s}\n",
+		       state[0] ? "true" : "false", state[1] == 2 ? "extendable_buckets" : state[1] ? "primary_or_secondary" : "primary",
+		       state[2] ? "true" : "false", state[3] ? "true" : "false", add, look, bulk, del,
+		       hz / look / 1e6, hz / bulk / 1e6,
+		       !state[0] && state[1] == 1 && !state[2] && !state[3] ? "true" : "false");
+		fflush(stdout);
+		rows++;
+	}
+	if (f != NULL)
+		fclose(f);
+	waitpid(pid, NULL, 0);
+	printf("{\"op\":\"hash_perf_autotest_run\",\"exe\":\"%s\",\"rows\":%d,\"seconds\":%.1f,"
+	       "\"tsc_hz\":%.0f%s}\n", exe, rows, now() - t0, hz,
+	       rows == 0 ? ",\"error\":\"no 16-byte-key rows in its output\"" : "");
+}
+
 int
 main(int argc, char **argv)
 {
-	uint64_t sizes[8] = {10000, 1000000, 10000000};
-	int nsizes = 3;
+	/* 393216 = 75 % of 2^19: the table hash_perf_autotest measures. */
+	uint64_t sizes[8] = {10000, 393216, 1000000, 10000000};
+	int nsizes = 4;
+	uint64_t max_size = 0;
 	bool large = false;
 	char *eal[32];
 	int neal = 0, opt;
@@ -784,12 +876,15 @@ main(int argc, char **argv)
 		{"reps", required_argument, NULL, 'r'},
 		{"max-lookups", required_argument, NULL, 'm'},
 		{"child", no_argument, NULL, 'C'},
+		{"dpdk-test", required_argument, NULL, 'D'},
+		{"no-dpdk-test", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	bool child = false;
 	static char a0[] = "scpp-bench-store", a1[] = "--no-pci", a2[] = "-l", a3[] = "0",
 		    a4[] = "--log-level=error", a5[] = "--in-memory", a6[] = "--no-huge",
-		    a7[] = "-m", a8[] = "8192", a9[] = "--no-shconf";
+		    a7[] = "-m", a9[] = "--no-shconf";
+	static char a8[24] = "8192";
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
@@ -818,25 +913,45 @@ main(int argc, char **argv)
 		case 'C':
 			child = true;
 			break;
+		case 'D':
+			dpdk_test = optarg;
+			break;
+		case 'N':
+			dpdk_test = NULL;
+			break;
 		default:
 			fprintf(stderr, "usage: %s [--large] [--sizes N,...] [--reps R] "
-				"[--max-lookups N] [-- EAL args]\n", argv[0]);
+				"[--max-lookups N] [--dpdk-test PATH | --no-dpdk-test] "
+				"[-- EAL args]\n", argv[0]);
 			return 2;
 		}
 	}
 	if (large && nsizes < 8)
 		sizes[nsizes++] = 100000000;
-	if (nsizes > 1 && !child)
-		return run_children(argv[0], sizes, nsizes, argc, argv);
+	if (!child) {
+		/* Every size in a process of its own, then DPDK's own benchmark
+		 * of the same library on this machine, in the same run. */
+		run_children(argv[0], sizes, nsizes, argc, argv);
+		if (dpdk_test != NULL)
+			run_autotest(dpdk_test);
+		return 0;
+	}
+	for (int i = 0; i < nsizes; i++)
+		max_size = sizes[i] > max_size ? sizes[i] : max_size;
 	eal[neal++] = a0;
 	eal[neal++] = a1;
 	eal[neal++] = a2;
 	eal[neal++] = a3;
 	eal[neal++] = a4;
-	if (hugepages_free(large ? 6144 : 1536)) {
+	/* The shard (61 B per triple, 70 per map entry, 512 MiB of byte
+	 * strings at most) and a margin; the rte_hash tables that do not fit
+	 * next to it are built after it is freed. */
+	if (hugepages_free((max_size * 62 + (max_size < 10000000 ? max_size : 10000000) * 70) /
+			   (2u << 20) + 512)) {
 		eal[neal++] = a5;
 	} else {
 		mem_kind = "nohuge";
+		snprintf(a8, sizeof(a8), "%" PRIu64, max_size * 75 / (1u << 20) + 2048);
 		eal[neal++] = a6;
 		eal[neal++] = a7;
 		eal[neal++] = a8;
@@ -848,8 +963,8 @@ main(int argc, char **argv)
 	if (rte_eal_init(neal, eal) < 0)
 		die("rte_eal_init", rte_errno);
 	printf("{\"op\":\"config\",\"mem\":\"%s\",\"reps\":%d,\"burst\":%d,"
-	       "\"max_lookups\":%" PRIu64 ",\"note\":\"%s\"}\n", mem_kind, reps, BURST,
-	       max_lookups, strcmp(mem_kind, "huge") == 0 ? "hugepages via EAL --in-memory" :
+	       "\"max_lookups\":%" PRIu64 ",\"tsc_hz\":%" PRIu64 ",\"note\":\"%s\"}\n", mem_kind,
+	       reps, BURST, max_lookups, rte_get_tsc_hz(), strcmp(mem_kind, "huge") == 0 ? "hugepages via EAL --in-memory" :
 	       "no free hugepages: EAL --no-huge, figures are on 4 KiB pages");
 	for (int i = 0; i < nsizes; i++)
 		run_size(sizes[i], &burst[i], &single[i]);
