@@ -61,6 +61,26 @@ def load_cpu(run, name):
     return {w: out[1][w] - out[0].get(w, 0) for w in out[1]}
 
 
+def load_sched(run, name):
+    """Preemptions of the DUT's polling threads and CPU 1 steal ticks in a run."""
+    try:
+        with open(os.path.join(run, "cells", f"{name}.sched")) as f:
+            v = [int(x) for x in f.read().split()]
+        # A DUT that died during the run reads 0 at the end: not a count.
+        return {"preemptions": v[2] - v[0] if v[2] >= v[0] else "DUT died",
+                "steal_ticks": v[3] - v[1]}
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def load_instructions(run):
     out = {}
     try:
@@ -118,9 +138,31 @@ def main():
     redis_set = redis.get("set_8")
     best = max(((c["rates"]["cmds_per_s"], n) for n, c in cells.items()
                 if n.startswith("scpp-") and "-v8-" in n), default=(None, None))
-    p99_ratio = {c: ratio(lat(f"lat-c{c}-p50"), lat(f"testpmd-lat-c{c}-p50")) for c in (1, 16)}
-    p50_ratio = {c: ratio(lat(f"lat-c{c}-p50", "p50"), lat(f"testpmd-lat-c{c}-p50", "p50"))
-                 for c in (1, 16)}
+    # Latency at 50 % of peak: every run (X, X-r2, X-r3, ...) and their
+    # medians; the ratios are of the medians.
+    def runs_of(first):
+        return [n for n in sorted(cells) if n == first or
+                (n.startswith(first + "-r") and n[len(first) + 2:].isdigit())]
+
+    latency = {}
+    for c in (1, 16):
+        for side in ("scpp", "testpmd"):
+            first = f"lat-c{c}-p50" if side == "scpp" else f"testpmd-lat-c{c}-p50"
+            rs = [{"cell": n, "offered": cells[n]["config"]["rate"],
+                   "blocks_per_s": rate(n), "p50_us": lat(n, "p50"), "p99_us": lat(n, "p99"),
+                   "p99.9_us": lat(n, "p99.9"), "sched": load_sched(run, n)}
+                  for n in runs_of(first)]
+            latency[f"{side}-c{c}"] = {
+                "runs": rs,
+                "p50_median_us": median(r["p50_us"] for r in rs),
+                "p99_median_us": median(r["p99_us"] for r in rs),
+                "p99_min_us": min((r["p99_us"] for r in rs if r["p99_us"]), default=None),
+                "p99_max_us": max((r["p99_us"] for r in rs if r["p99_us"]), default=None),
+            }
+    p99_ratio = {c: ratio(latency[f"scpp-c{c}"]["p99_median_us"],
+                          latency[f"testpmd-c{c}"]["p99_median_us"]) for c in (1, 16)}
+    p50_ratio = {c: ratio(latency[f"scpp-c{c}"]["p50_median_us"],
+                          latency[f"testpmd-c{c}"]["p50_median_us"]) for c in (1, 16)}
     ipg = instr.get("get16", {}).get("instructions_per_command")
     # Hand-off cells: blocks/s and each worker's CPU time per block.
     handoff = {}
@@ -153,6 +195,7 @@ def main():
             (redis_get + redis_set) / 2 if redis_get and redis_set else None),
         "p99_at_50pct_over_testpmd_p99": p99_ratio,
         "p50_at_50pct_over_testpmd_p50": p50_ratio,
+        "latency_at_50pct": latency,
         "instructions_per_get_in_16get_block": ipg,
         "handoff": handoff,
     }
@@ -215,7 +258,7 @@ def main():
     L.append("## Ratios (same run)\n")
     L.append("| ratio | value |\n|---|---|")
     for c in (1, 4, 16, 64):
-        L.append(f"| scpp packet rate / testpmd io, {c}-get blocks | {fmt(io_ratio[c])} |")
+        L.append(f"| scpp blocks/s / testpmd io echo, {c}-get blocks | {fmt(io_ratio[c])} |")
     L.append(f"| scpp commands/s (16-get) / Redis GET ops/s (-P 16) | "
              f"{fmt(ratios['scpp_16get_over_redis_get'])} |")
     L.append(f"| scpp best commands/s ({best[1]}) / Redis GET ops/s | "
@@ -223,9 +266,9 @@ def main():
     L.append(f"| scpp 16-cmd 50/50 commands/s / Redis mean(GET,SET) ops/s | "
              f"{fmt(ratios['scpp_16_5050_over_redis_mean_getset'])} |")
     for c in (1, 16):
-        L.append(f"| p99 at 50 % of peak / testpmd p99 at the same rate, {c}-get | "
+        L.append(f"| p99 at 50 % of peak / testpmd p99 at the same rate, {c}-get (medians of the runs) | "
                  f"{fmt(p99_ratio[c])} |")
-        L.append(f"| p50 at 50 % of peak / testpmd p50 at the same rate, {c}-get | "
+        L.append(f"| p50 at 50 % of peak / testpmd p50 at the same rate, {c}-get (medians of the runs) | "
                  f"{fmt(p50_ratio[c])} |")
     L.append(f"| scpp commands/s in 16-get blocks (8 B, 10^6 keys, uniform) | "
              f"{fmt(cmds16 / 1e6 if cmds16 else None)} M/s |")
@@ -237,6 +280,24 @@ def main():
     L.append("| target | measured | met |\n|---|---|---|")
     for t, _, ok, shown in targets:
         L.append(f"| {t} | {shown} | {'yes' if ok else '**no**'} |")
+    L.append("\n## Latency at 50 % of peak (open loop), every run\n")
+    L.append("Preemptions: involuntary context switches of the DUT's polling thread during "
+             "the run; steal: CPU 1 ticks (1/100 s) the hypervisor gave to something else.\n")
+    L.append("| run | offered blocks/s | answered blocks/s | p50 µs | p99 µs | p99.9 µs | "
+             "preemptions | steal |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for c in (1, 16):
+        for side in ("scpp", "testpmd"):
+            e = latency[f"{side}-c{c}"]
+            for r in e["runs"]:
+                sc = r["sched"] or {}
+                L.append(f"| {r['cell']} | {fmt(r['offered'], '.0f')} | "
+                         f"{fmt(r['blocks_per_s'], '.0f')} | {fmt(r['p50_us'])} | "
+                         f"{fmt(r['p99_us'])} | {fmt(r['p99.9_us'])} | "
+                         f"{sc.get('preemptions', 'n/a')} | {sc.get('steal_ticks', 'n/a')} |")
+            L.append(f"| **{side} {c}-get, median of {len(e['runs'])}** | | | "
+                     f"**{fmt(e['p50_median_us'])}** | **{fmt(e['p99_median_us'])}** "
+                     f"(range {fmt(e['p99_min_us'])}–{fmt(e['p99_max_us'])}) | | | |")
     L.append("\n## Hand-off (two workers on CPU 1, received by worker 0)\n")
     L.append("| cell | blocks/s | p50 µs | p99 µs | CPU µs per block (worker 0, worker 1) |")
     L.append("|---|---|---|---|---|")
@@ -260,8 +321,8 @@ def main():
         L.append(f"| redis-benchmark -P 16 {k.replace('_', ' ')} B | {v:.0f} ops/s | | | |")
     L.append("\n## Cells\n")
     L.append("| cell | blocks/s | M cmds/s | Gbit/s rx | p50 µs | p99 µs | p99.9 µs | max µs "
-             "| ok | aborted | timeouts |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+             "| ok | aborted | timeouts | preemptions |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in sorted(cells, key=lambda x: (not x.startswith("scpp"), x)):
         if n.startswith("testpmd-"):
             continue
@@ -270,7 +331,8 @@ def main():
         L.append(f"| {n} | {r['blocks_per_s']:.0f} | {r['cmds_per_s'] / 1e6:.3f} | "
                  f"{r['rx_gbps']:.3f} | {l['p50']:.2f} | {l['p99']:.2f} | {l['p99.9']:.2f} | "
                  f"{l['max']:.2f} | {o['ok']} | {o['aborted']} | "
-                 f"{d['timeout'] + d['overrun']} |")
+                 f"{d['timeout'] + d['overrun']} | "
+                 f"{(load_sched(run, n) or {}).get('preemptions', 'n/a')} |")
     L.append("\nCell names: `scpp-c<commands per block>-v<value bytes>-<distribution>-"
              "<get-only | 90-10 | 50-50 get/set>-k<keys>`; `lat-c<N>-p<P>`: open loop at P % "
              "of the closed-loop peak of the 8 B uniform get-only cell with N commands.\n")

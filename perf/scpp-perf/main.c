@@ -986,8 +986,12 @@ build_frame_hdr(struct gen *g)
 	udp->dgram_cksum = 0; /* optional over IPv4 (RFC 768) */
 }
 
-/* The load: warm-up, then the measured period, then a bounded drain. */
-static void
+/*
+ * The load: warm-up, then the measured period, then a bounded drain.
+ * Returns -EINTR when a signal cut the measured period short (the figures
+ * are then printed but are not a measurement: the caller fails).
+ */
+static int
 run_load(struct gen *g)
 {
 	const double secs_meas = g->o.duration;
@@ -1012,8 +1016,11 @@ run_load(struct gen *g)
 		uint64_t now = rte_rdtsc();
 		unsigned int budget = 0;
 
-		if (stop_signal_seen() && g->phase != PH_DRAIN)
+		if (stop_signal_seen() && g->phase != PH_DRAIN) {
 			t_end = now;
+			if (g->phase == PH_WARMUP)
+				t_meas = now; /* measure nothing, then drain */
+		}
 		if (g->phase == PH_WARMUP && now >= t_meas) {
 			g->phase = PH_MEASURE;
 			g->meas_lo = g->next_seq;
@@ -1079,7 +1086,7 @@ run_load(struct gen *g)
 		double secs = (double)(rte_rdtsc() - meas_start) / (double)g->hz;
 
 		if (t_drain_end != 0)
-			secs = (double)(t_end - meas_start) / (double)g->hz;
+			secs = t_end > meas_start ? (double)(t_end - meas_start) / (double)g->hz : 0;
 		if (secs <= 0)
 			secs = 1e-9;
 		fprintf(table_out,
@@ -1107,6 +1114,11 @@ run_load(struct gen *g)
 	}
 	free(sec_mpps);
 	free(sec_cmds);
+	if (stop_signal_seen() && (double)(t_end - meas_start) < secs_meas * (double)g->hz) {
+		fprintf(stderr, "scpp-perf: interrupted before the end of the measured period\n");
+		return -EINTR;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -1411,7 +1423,7 @@ main(int argc, char **argv)
 			g->mask = ns - 1;
 			g->oldest = g->next_seq;
 		}
-		run_load(g);
+		rc = run_load(g);
 	}
 	/* Stop our side first: the peer must see us go quietly. */
 	rte_eth_dev_stop(g->o.port);
