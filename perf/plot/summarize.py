@@ -311,6 +311,21 @@ def main():
                      + " |")
         L.append(f"| hand-off cost, {c}-get (CPU µs per block, both workers, remote − local) | "
                  f"{fmt(handoff.get(f'c{c}_cost_us_per_block'))} | | | |")
+    for c in (1, 16):
+        try:
+            with open(os.path.join(run, f"profile-c{c}.txt")) as f:
+                prof = f.read().rstrip()
+            with open(os.path.join(run, f"profile-c{c}.cmd")) as f:
+                pcmd = f.read().strip()
+        except OSError:
+            continue
+        pc = cells.get(f"prof-c{c}")
+        L.append(f"\n## Profile: the worker during {c}-get blocks (closed loop, 10^6 keys)\n")
+        L.append(f"`{pcmd}` during cell prof-c{c} "
+                 f"({fmt(rate(f'prof-c{c}'), '.0f')} blocks/s while profiled"
+                 + (f", {(load_sched(run, f'prof-c{c}') or {}).get('preemptions', 'n/a')} "
+                    "preemptions" if pc else "") + "):\n")
+        L.append("```\n" + prof + "\n```")
     L.append("\n## Baselines\n")
     L.append("| baseline | blocks/s | Mpps rx | p50 µs | p99 µs |\n|---|---|---|---|---|")
     for n in sorted(x for x in cells if x.startswith("testpmd-")):
