@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config meson ninja-build python3
 	libdpdk-dev dpdk dpdk-dev librte-net-memif23 librte-net-tap23
-	librte-net-af-packet23 librte-net-ring23 librte-net-null23
+	librte-net-af-packet23 librte-net-ring23 librte-net-null23 librte-dma-skeleton23
 	libcjson-dev libcmocka-dev libsodium-dev libibverbs-dev librdmacm-dev
 	libfabric-dev libfuse3-dev fuse3 libedit-dev
 	clang libclang-rt-14-dev iproute2 redis-server gnuplot-nox valgrind linux-perf

@@ -28,6 +28,13 @@ struct scpp_cli {
 	bool client_id_set;
 	bool block_id_set;
 	bool no_names;              /**< --no-names: print OIDs bare */
+	/* Credentials (session_cli.c). */
+	const char *key_path;       /**< --key */
+	const char *chain_path[8];  /**< --chain, in order */
+	unsigned int nchains;
+	const char *node_key;       /**< --node-key (hex or a key file) */
+	bool no_auth;               /**< --no-auth */
+	bool session_done;          /**< a session was opened (or not wanted) */
 	/** Display names resolved so far (name "" = none), for this run. */
 	struct scpp_cli_name {
 		struct scpp_oid oid;
@@ -63,6 +70,12 @@ int scpp_cli_decode(struct scpp_cli *cli, int argc, char **argv);
 
 /** `scpp key ...` / `scpp grant ...` (auth_cli.c); argv[0] is "key" or "grant". */
 int scpp_cli_auth(int argc, char **argv);
+
+/** Open the session if a key is known (session_cli.c). @return 0 or an exit code (printed). */
+int scpp_cli_session(struct scpp_cli *cli);
+
+/** `scpp session`: open one and print what it is. @return An exit code. */
+int scpp_cli_session_cmd(struct scpp_cli *cli);
 
 /** `scpp cluster [OPTIONS]` (cluster_cli.c): @p argv[0] is "cluster". @return An exit code. */
 int scpp_cli_cluster(int argc, char **argv);

@@ -39,6 +39,8 @@ usage(FILE *out)
 "       scpp key gen|show ...                    Ed25519 keys (offline; 'scpp key --help')\n"
 "       scpp grant issue|show ...                delegated grants (offline; 'scpp grant --help')\n"
 "       scpp cluster [--json] [...]              the cluster map ('scpp cluster --help')\n"
+"       scpp [OPTIONS] session                   open a session, print it (id, principal,\n"
+"                                                node key, lanes, expiry)\n"
 "\n"
 "Blocks are written in the text form of docs/LANGUAGE.md: one command per\n"
 "line or per ';', e.g.  scpp exec 'get @0.1.0.1.2a name %n'\n"
@@ -60,6 +62,15 @@ usage(FILE *out)
 "  -f, --file FILE      read blocks from FILE ('-' for stdin)\n"
 "  -v, --verbose        print transport counters to stderr after each block\n"
 "  -h, --help           this text\n"
+"  -k, --key FILE       principal key of the session (default: $SCPP_KEY, else\n"
+"                       ~/.config/scpp/key, else /var/lib/scpp/node.key: the key\n"
+"                       of a node on this host); every datagram is then sealed\n"
+"      --chain FILE     grant chain to present (repeatable; default $SCPP_CHAIN,\n"
+"                       files separated by ':'; none: the key is a root)\n"
+"      --node-key K     refuse a node whose key is not K (64 hex digits or a\n"
+"                       key file; default $SCPP_NODE_KEY, else any)\n"
+"      --no-auth        send unauthenticated blocks (nodes in auth.mode\n"
+"                       \"optional\" or \"off\")\n"
 "      --no-names       print OIDs bare (by default an OID in a reply is printed\n"
 "                       with its display name, @0.1.0.7589e.4 (alice), asked\n"
 "                       of the node through its type's name_attr)\n"
@@ -171,8 +182,15 @@ scpp_cli_client(struct scpp_cli *cli)
 	if (cli->client != NULL)
 		return 0;
 	cli->client = scpp_client_create(&cfg);
-	if (cli->client != NULL)
-		return 0;
+	if (cli->client != NULL) {
+		int rc = scpp_cli_session(cli);
+
+		if (rc != 0) {
+			scpp_client_free(cli->client);
+			cli->client = NULL;
+		}
+		return rc;
+	}
 	if (errno == ENOENT)
 		fprintf(stderr, "scpp: cannot resolve server '%s' (SCPP_SERVER or --server)\n",
 			cfg.server);
@@ -330,12 +348,14 @@ scpp_cli_run_text(struct scpp_cli *cli, const char *text, size_t len, const char
 		fprintf(stderr,
 			"scpp: %s: tries %" PRIu64 ", sent %" PRIu64 ", received %" PRIu64
 			" (reordered %" PRIu64 ", duplicates %" PRIu64 ", strays %" PRIu64
-			", malformed %" PRIu64 "), %.3f ms\n",
+			", malformed %" PRIu64 "), steered %" PRIu64 ", owners learnt %" PRIu64
+			", %.3f ms\n",
 			scpp_client_server(cli->client), after.tries - before.tries,
 			after.dgrams_sent - before.dgrams_sent,
 			after.dgrams_recv - before.dgrams_recv,
 			after.reordered - before.reordered, after.duplicates - before.duplicates,
 			after.strays - before.strays, after.malformed - before.malformed,
+			after.steered - before.steered, after.owners_learned - before.owners_learned,
 			(now_s() - t0) * 1e3);
 	if (err.code != 0) {
 		scpp_cli_parse_error(where, line0, text, len, &err);
@@ -480,6 +500,9 @@ enum {
 	OPT_CLIENT_ID,
 	OPT_BLOCK_ID,
 	OPT_NO_NAMES,
+	OPT_CHAIN,
+	OPT_NODE_KEY,
+	OPT_NO_AUTH,
 };
 
 int
@@ -499,6 +522,10 @@ main(int argc, char **argv)
 		{"client-id", required_argument, NULL, OPT_CLIENT_ID},
 		{"block-id", required_argument, NULL, OPT_BLOCK_ID},
 		{"no-names", no_argument, NULL, OPT_NO_NAMES},
+		{"key", required_argument, NULL, 'k'},
+		{"chain", required_argument, NULL, OPT_CHAIN},
+		{"node-key", required_argument, NULL, OPT_NODE_KEY},
+		{"no-auth", no_argument, NULL, OPT_NO_AUTH},
 		{NULL, 0, NULL, 0},
 	};
 	struct scpp_cli cli;
@@ -518,8 +545,24 @@ main(int argc, char **argv)
 	if (env != NULL && *env != '\0')
 		cli.cfg.server = env;
 
-	while ((c = getopt_long(argc, argv, "s:jt:r:f:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:jt:r:f:vhk:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'k':
+			cli.key_path = optarg;
+			break;
+		case OPT_CHAIN:
+			if (cli.nchains == SCPP_ARRAY_SIZE(cli.chain_path)) {
+				fputs("scpp: at most 8 --chain\n", stderr);
+				return SCPP_EXIT_USAGE;
+			}
+			cli.chain_path[cli.nchains++] = optarg;
+			break;
+		case OPT_NODE_KEY:
+			cli.node_key = optarg;
+			break;
+		case OPT_NO_AUTH:
+			cli.no_auth = true;
+			break;
 		case 's':
 			cli.cfg.server = optarg;
 			break;
@@ -629,6 +672,12 @@ main(int argc, char **argv)
 			if (r >= SCPP_EXIT_USAGE)
 				break;
 		}
+	} else if (strcmp(cmd, "session") == 0) {
+		if (optind != argc) {
+			fprintf(stderr, "scpp: session takes no arguments; got '%s'\n", argv[optind]);
+			return SCPP_EXIT_USAGE;
+		}
+		rc = scpp_cli_session_cmd(&cli);
 	} else if (strcmp(cmd, "shell") == 0) {
 		if (optind != argc) {
 			fprintf(stderr, "scpp: shell takes no arguments; got '%s'\n", argv[optind]);

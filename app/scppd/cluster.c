@@ -78,6 +78,12 @@ map_load(void)
 	return __atomic_load_n(&cl.map, __ATOMIC_ACQUIRE);
 }
 
+const struct scpp_cluster_map *
+scppd_cluster_map(void)
+{
+	return map_load();
+}
+
 void
 scppd_cluster_not_here_count(const struct scppd_worker *w, const struct scpp_route_result *res)
 {
@@ -220,6 +226,9 @@ publish(struct scpp_cluster_map *m)
 			cl.slot_node[n->slot] = n->rec.id;
 		}
 	}
+	/* Peers' MACs before the map: a worker that finds a peer in the new
+	 * map finds its MAC (or asks for it). */
+	scppd_forward_map_published(m);
 	/* Release: a worker that loads the pointer sees the map's contents. */
 	__atomic_store_n(&cl.map, m, __ATOMIC_RELEASE);
 	cl.version++;
@@ -488,6 +497,8 @@ node_brief(struct rte_tel_data *t, const struct scpp_cluster_node *n)
 	rte_tel_data_add_dict_string(t, "address", addr);
 	rte_tel_data_add_dict_string(t, "shards", sh);
 	rte_tel_data_add_dict_u64(t, "not_here", peer_not_here(n->slot));
+	if (n->state != SCPP_CLUSTER_SELF)
+		scppd_forward_peer_tel(t, n->slot);
 	rte_tel_data_add_dict_u64(t, "since_s", ms_since(n->since_ns) / 1000);
 }
 
@@ -533,6 +544,8 @@ node_detail(struct rte_tel_data *d, const struct scpp_cluster_map *m,
 	rte_tel_data_add_dict_container(d, "prefixes", px, 0);
 	rte_tel_data_add_dict_u64(d, "slot", n->slot);
 	rte_tel_data_add_dict_u64(d, "not_here", peer_not_here(n->slot));
+	if (n->state != SCPP_CLUSTER_SELF)
+		scppd_forward_peer_tel(d, n->slot);
 	rte_tel_data_add_dict_string(d, "lease", lease);
 	rte_tel_data_add_dict_u64(d, "create_revision", n->create_revision);
 	rte_tel_data_add_dict_u64(d, "mod_revision", n->mod_revision);
@@ -646,6 +659,15 @@ cmd_cluster(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 	rte_tel_data_add_dict_u64(d, "nodes_unreachable", gone);
 	rte_tel_data_add_dict_u64(d, "routes", m->nb_routes);
 	rte_tel_data_add_dict_u64(d, "not_here_no_owner", no_owner);
+	rte_tel_data_add_dict_u64(d, "forward_enabled", scppd_g.cfg.cluster.forward.enabled);
+	rte_tel_data_add_dict_u64(d, "forward_max_hops", scppd_g.cfg.cluster.forward.max_hops);
+	{
+		uint64_t tot[SCPPD_FWD_TOTALS];
+
+		scppd_forward_totals(tot);
+		for (unsigned int i = 0; i < SCPPD_FWD_TOTALS; i++)
+			rte_tel_data_add_dict_u64(d, scppd_forward_total_name(i), tot[i]);
+	}
 	rte_tel_data_start_array(ids, RTE_TEL_U64_VAL);
 	for (unsigned int i = 0; i < m->nb_nodes; i++)
 		rte_tel_data_add_array_u64(ids, m->nodes[i].rec.id);

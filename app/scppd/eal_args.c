@@ -13,7 +13,8 @@
 
 #include "scppd.h"
 
-#define MAX_ARGS (64 + SCPP_CONFIG_MAX_EAL_ARGS + 2 * SCPP_CONFIG_MAX_PORTS)
+#define MAX_ARGS (64 + SCPP_CONFIG_MAX_EAL_ARGS + 2 * SCPP_CONFIG_MAX_PORTS + \
+		  2 * SCPP_CONFIG_MAX_WORKERS + 1)
 
 static bool
 has_opt(const struct scpp_config *cfg, int argc, char **argv, const char *const *names)
@@ -158,6 +159,18 @@ scppd_eal_args_build(const struct scpp_config *cfg, int extra_argc, char **extra
 			rc |= push(argv, &argc, "--vdev", NULL, 0);
 		}
 		rc |= push(argv, &argc, "%s", cfg->ports[i].devargs, 0);
+	}
+	/* $.copy.dma_skeleton: DPDK's software dmadev, one per worker (each
+	 * local instance claims one alone); it needs IOVA as VA. */
+	if (cfg->copy.dma_skeleton) {
+		static const char *const iova[] = {"--iova-mode", NULL};
+
+		for (i = 0; i < cfg->nb_workers; i++) {
+			rc |= push(argv, &argc, "--vdev", NULL, 0);
+			rc |= push(argv, &argc, "dma_skeleton%lu", NULL, i);
+		}
+		if (!has_opt(cfg, extra_argc, extra_argv, iova))
+			rc |= push(argv, &argc, "--iova-mode=va", NULL, 0);
 	}
 	/* The VM's own NIC is a PCI device that must never be probed: the PCI
 	 * bus is scanned only when a configured port is a PCI device, and

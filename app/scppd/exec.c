@@ -101,6 +101,29 @@ scppd_reject(struct scppd_worker *w, const struct scpp_delivery_req *req, int rc
 }
 
 void
+scppd_hops_exceeded(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		    unsigned int hops, uint32_t node)
+{
+	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
+		return;
+	status_reply(w, req, -SCPP_E_LIMIT_HOPS, "route",
+		     "not forwarded to node %u: the block was forwarded %u times already, "
+		     "cluster.forward.max_hops is %u; nothing was run", node, hops,
+		     scppd_g.cfg.cluster.forward.max_hops);
+}
+
+void
+scppd_forward_too_big(struct scppd_worker *w, const struct scpp_delivery_req *req, uint32_t len,
+		      uint32_t max, uint32_t node)
+{
+	if (!scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
+		return;
+	status_reply(w, req, -SCPP_E_LIMIT_BYTES, "route",
+		     "not forwarded to node %u: a block of %u bytes does not fit a FORWARD "
+		     "message (at most %u); send it to node %u itself", node, len, max, node);
+}
+
+void
 scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req, struct scpp_oid oid,
 	       const struct scpp_route_result *res)
 {
@@ -119,13 +142,48 @@ scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req, stru
 }
 
 /*
+ * The authorisation seam (docs/SECURITY.md §12): which authority a block
+ * runs with, decided before admission so that a refused block leaves no
+ * trace in the client windows or the reply cache. A session block runs
+ * with its session's compiled authority (looked up in this worker's own
+ * table: a block handed over after verification finds it here too); an
+ * unauthenticated one runs unchecked in auth.mode optional (and off), and
+ * is refused in required with EACCES, rate-limited like other error replies.
+ */
+bool
+scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		 const struct scpp_auth_authority **a)
+{
+	*a = NULL;
+	if (w->auth == NULL)
+		return true;
+	if (likely(req->session & SCPP_DELIVERY_SESSION)) {
+		*a = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
+		if (likely(*a != NULL))
+			return true;
+		scpp_counter_add(&w->stats.auth_refused, 1);
+		/* Sealing fails too once the slot is free: nothing to say. */
+		return false;
+	}
+	if (scppd_g.cfg.auth.mode != SCPP_CONFIG_AUTH_REQUIRED)
+		return true;
+	scpp_counter_add(&w->stats.auth_refused, 1);
+	if (scpp_delivery_error_allowed(w->dlv, req->peer.ip, w->now))
+		status_reply(w, req, -EACCES, "auth",
+			     "this node serves authenticated sessions only (auth.mode required): "
+			     "open a session (docs/SECURITY.md §5) and seal every datagram");
+	return false;
+}
+
+/*
  * Evaluate @p b, admitted, into lib/delivery's reply buffer: 0 and the
  * reply's length in *@p len, or <0 when the evaluator could not run it (a
  * status reply has been sent instead; nothing was applied).
  */
 static int
 eval_into_reply(struct scppd_worker *w, const struct scpp_delivery_req *req,
-		const struct scpp_wire_block *b, uint32_t *len)
+		const struct scpp_wire_block *b, const struct scpp_auth_authority *auth,
+		uint32_t *len)
 {
 	struct scpp_wire_reply_writer wr;
 	struct scpp_eval_result res;
@@ -137,6 +195,7 @@ eval_into_reply(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	scpp_wire_reply_writer_init(&wr, buf, cap);
 	memset(&res, 0, sizeof(res));
 	w->env.client_id = req->client_id;
+	w->env.auth = auth;
 	rc = scpp_eval_block(w->ectx, &w->env, b, req->block_id, &wr, &res);
 	if (unlikely(rc != 0)) {
 		/* Nothing was applied: said once, not held. */
@@ -164,10 +223,12 @@ void
 scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, const uint8_t *msg,
 		 uint32_t len, bool prefix)
 {
+	const struct scpp_auth_authority *auth;
 	uint32_t err_off = 0, rlen;
 	int rc;
 
-	if (scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE)
+	if (!scppd_auth_block(w, req, &auth) ||
+	    scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE)
 		return;
 	/* Decoded once: on from the owner's command when the receiver was
 	 * the owner, else from the start (a hand-off). */
@@ -179,7 +240,7 @@ scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, co
 		scppd_reject(w, req, rc, err_off, len);
 		return;
 	}
-	if (eval_into_reply(w, req, w->blk, &rlen) == 0)
+	if (eval_into_reply(w, req, w->blk, auth, &rlen) == 0)
 		scpp_delivery_reply_commit(w->dlv, req, rlen, w->now);
 }
 
@@ -187,11 +248,13 @@ bool
 scppd_exec_decoded(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		   const struct scpp_wire_block *b, struct rte_mbuf *m)
 {
+	const struct scpp_auth_authority *auth;
 	uint32_t rlen;
 	uint16_t n;
 
-	if (scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE ||
-	    eval_into_reply(w, req, b, &rlen) != 0)
+	if (!scppd_auth_block(w, req, &auth) ||
+	    scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE ||
+	    eval_into_reply(w, req, b, auth, &rlen) != 0)
 		return false;
 	if (m == NULL) {
 		scpp_delivery_reply_commit(w->dlv, req, rlen, w->now);
@@ -217,6 +280,12 @@ void
 scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		 const uint8_t *payload, uint32_t len)
 {
+	/* Without a session, a node that requires one has nothing to send. */
+	if (w->auth != NULL && !(req->session & SCPP_DELIVERY_SESSION) &&
+	    scppd_g.cfg.auth.mode == SCPP_CONFIG_AUTH_REQUIRED) {
+		scpp_counter_add(&w->stats.auth_fetch_refused, 1);
+		return;
+	}
 	/* The receiver checked the payload; it cannot fail here. */
 	(void)scpp_delivery_fetch(w->dlv, req, payload, len, w->now);
 }

@@ -302,6 +302,9 @@ worker_delivery_init(struct scppd *d, struct scppd_worker *w)
 		.backlog = dc->tx_backlog,
 		.error_rate_source = dc->error_rate_per_source,
 		.error_rate_total = dc->error_rate_total,
+		/* Session responses are sealed on this worker's lane (auth.c). */
+		.seal = scppd_auth_seal,
+		.seal_ctx = w,
 	};
 
 	memcpy(c.cookie_key, d->cookie_key, sizeof(c.cookie_key));
@@ -323,6 +326,7 @@ worker_free(struct scppd_worker *w)
 
 	if (w == NULL)
 		return;
+	scppd_copy_free(w);
 	scpp_delivery_free(w->dlv);
 	for (p = 0; p < SCPP_CONFIG_MAX_PORTS; p++)
 		rte_free(w->txb[p]);
@@ -388,6 +392,8 @@ routes_init(struct scppd *d, const char *cfg_name)
 		rte_exit(EXIT_FAILURE, "scppd: route table: %s\n", rte_strerror(rte_errno));
 	/* The local shards' /64s and the other nodes' prefixes, from the
 	 * static map (with etcd: this node alone until the agent's first). */
+	if (scppd_forward_init(d) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: cluster: out of memory for forwarding counters\n");
 	scppd_cluster_init(d, cfg_name, NULL);
 }
 
@@ -553,16 +559,21 @@ main(int argc, char **argv)
 	d->schema_pub = scpp_schema_pub_create(d->schema, d->nb_workers);
 	if (d->schema_pub == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: schema publisher: %s\n", strerror(errno));
-	for (i = 0; i < d->nb_workers; i++)
+	for (i = 0; i < d->nb_workers; i++) {
 		worker_init(d, i);
+		scppd_copy_init(d, d->workers[i]);
+	}
 	routes_init(d, config_path != NULL ? config_path : "(built-in default)");
 	scppd_ports_init(d);
 	for (i = 0; i < d->nb_workers; i++)
 		worker_delivery_init(d, d->workers[i]);
 	rings_init(d);
+	scppd_auth_init(d);
 	scppd_ports_start(d);
 	scppd_cluster_start(d);
-	if (d->cfg.telemetry.enabled && scppd_telemetry_init() != 0)
+	if (d->cfg.telemetry.enabled &&
+	    (scppd_telemetry_init() != 0 || scppd_copy_telemetry_init() != 0 ||
+	     scppd_auth_telemetry_init() != 0))
 		SCPPD_LOG(WARNING, "telemetry commands could not be registered");
 
 	memset(&sa, 0, sizeof(sa));
@@ -580,13 +591,15 @@ main(int argc, char **argv)
 	SCPPD_LOG(INFO, "ready: UDP %u (any shard), %u..%u (shards); telemetry %s", d->base_port,
 		  d->base_port + 1, d->base_port + d->nb_workers,
 		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health "
-					     "/scpp/cluster" : "off");
+					     "/scpp/cluster /scpp/copy" : "off");
 	/* The control loop: reclaim route snapshots, publish schema changes
 	 * and cluster maps, wait for a signal. */
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		unsigned int origin;
 
-		rte_delay_us_sleep(10 * 1000);
+		/* With sessions, handshakes wait here: a shorter turn. */
+		rte_delay_us_sleep(d->auth != NULL ? 1000 : 10 * 1000);
+		scppd_auth_tick(d);
 		scppd_cluster_tick(d);
 		scpp_route_reclaim(d->routes);
 		if (scpp_schema_pub_service(d->schema_pub, &origin) == 1)
@@ -614,9 +627,11 @@ main(int argc, char **argv)
 			  " blocks executed, %" PRIu64 " cache hits",
 			  rx, tx, sum.executed, hits);
 	}
+	scppd_auth_free(d);
 	scppd_ports_close(d);
 	rings_free(d);
 	scppd_cluster_free(d);
+	scppd_forward_free(); /* after the map: telemetry finds none first */
 	scpp_route_free(d->routes);
 	rte_free(d->qsbr);
 	for (i = 0; i < d->nb_workers; i++)

@@ -38,8 +38,11 @@
 #include <rte_log.h>
 #include <rte_rcu_qsbr.h>
 
+#include "scpp_auth.h"
+#include "scpp_cluster.h"
 #include "scpp_common.h"
 #include "scpp_config.h"
+#include "scpp_copy.h"
 #include "scpp_delivery.h"
 #include "scpp_eval.h"
 #include "scpp_net.h"
@@ -129,6 +132,25 @@ struct scppd_stats {
 	uint64_t tx_no_mbuf;      /**< paced bursts put off: mempool empty */
 	uint64_t idle_sleeps;     /**< idle back-off sleeps */
 	uint64_t busy_polls;      /**< loop iterations that found work */
+	/* The session layer (auth.c). Every datagram lib/net delivers goes to
+	 * lib/delivery except those counted here: delivered + auth_handoff_in
+	 * = dgrams + auth_consumed, with auth_consumed the sum of the five
+	 * below it and auth_wrong_lane. */
+	uint64_t auth_handoff_in; /**< raw session datagrams another worker passed here */
+	uint64_t auth_hs;         /**< handshake datagrams passed to the control lcore */
+	uint64_t auth_hs_full;    /**< ... dropped: its ring was full */
+	uint64_t auth_rejected;   /**< session datagrams that failed verification (dropped) */
+	uint64_t auth_close;      /**< CLOSE datagrams (verified; passed to the control lcore) */
+	uint64_t auth_off_drop;   /**< session-layer datagrams while auth.mode is off (dropped) */
+	uint64_t auth_wrong_lane; /**< session datagrams handed to their lane's worker (or
+				   *   dropped: no such lane, ring full) */
+	uint64_t auth_refused;    /**< blocks refused: no session (auth.mode required), or
+				   *   the session closed before the block ran */
+	uint64_t auth_fetch_refused; /**< unauthenticated FETCHes dropped (auth.mode required) */
+	uint64_t forward_hops_limit; /**< requests not forwarded: cluster.forward.max_hops */
+	uint64_t forward_too_big; /**< blocks too large for a FORWARD message */
+	uint64_t forward_not_peer; /**< FORWARD messages from an address no peer has (dropped) */
+	uint64_t forward_arp_sent; /**< ARP requests sent for peers */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
 };
@@ -144,7 +166,24 @@ struct scppd_meta {
 	uint32_t msg_off;       /**< message offset in the first segment */
 	uint32_t msg_len;       /**< message bytes (all segments) */
 	uint8_t by_port;        /**< routed by UDP port: the block names no owner */
+	/** auth.c: what else the mbuf is (0: a message as above). */
+	uint8_t auth;
+	uint16_t from;          /**< auth: the worker that received it */
+	struct scpp_net_meta nm; /**< auth: lib/net's metadata of a raw datagram */
 } __rte_aligned(8);
+
+/** scppd_meta.auth: a session datagram for another lane, unverified (raw). */
+#define SCPPD_AUTH_RAW 1
+/** ... a handshake datagram for the control lcore (raw). */
+#define SCPPD_AUTH_HS 2
+/** ... control -> worker: install the session in the mbuf's data. */
+#define SCPPD_AUTH_INSTALL 3
+/** ... control -> worker: close the session whose id is the mbuf's data. */
+#define SCPPD_AUTH_CLOSE 4
+/** ... control -> worker: transmit this frame (port: nm.peer.port). */
+#define SCPPD_AUTH_SEND 5
+/** ... worker -> control: the verified CLOSE of session nm... (id in data). */
+#define SCPPD_AUTH_CLOSED 6
 
 /** One configured DPDK port. */
 struct scppd_port {
@@ -177,6 +216,45 @@ struct scppd_staged {
 	uint8_t whole;                     /**< decode from the start (a hand-off) */
 	uint8_t dead;                      /**< did not decode: rejected, nothing to run */
 	struct scpp_eval_prefetch pf;
+};
+
+struct scpp_copy;
+struct scpp_copy_region;
+
+/** Counters of a worker's synchronous copy path (copy.c); worker writes. */
+struct scppd_copy_stats {
+	uint64_t copies;   /**< copies the engine completed for the evaluator */
+	uint64_t bytes;    /**< ... their bytes */
+	uint64_t ns;       /**< ... time from submission to completion (undo copy incl.) */
+	uint64_t failed;   /**< copies the engine failed (the block saw the status) */
+	uint64_t polls;    /**< engine polls while waiting */
+	uint64_t cpu;      /**< copies done on the CPU while a stuck copy was held */
+	uint64_t held;     /**< copies that timed out with their device still on them */
+	uint64_t recovers; /**< recoveries of the remote instance */
+};
+
+/** A worker's copy engines (copy.c). */
+struct scppd_copy {
+	struct scpp_copy *local;               /**< dmadev or memcpy */
+	struct scpp_copy *remote;              /**< fabric or verbs, or NULL */
+	struct scpp_copy_region *local_store;  /**< the shard's arena, local instance */
+	struct scpp_copy_region *local_arena;  /**< the evaluation arena, or NULL */
+	struct scpp_copy_region *remote_store; /**< the shard's arena, remote instance */
+	struct scpp_eval_copier hook;          /**< what the evaluator calls */
+	bool save;                             /**< undo copies by the engine */
+	bool target_progress;                  /**< the remote needs polling for peers */
+	uint8_t nheld;                         /**< pins kept for a stuck copy (0 or 2) */
+	struct {
+		struct scpp_oid e;
+		uint32_t a;
+	} held[2];
+	uint64_t seq;                          /**< user value of the last copy */
+	struct scppd_copy_stats st;
+	/* control path and telemetry */
+	struct scpp_copy_caps local_caps, remote_caps;
+	struct scpp_copy_window win;           /**< the published window */
+	uint8_t desc[SCPP_COPY_WINDOW_LEN];    /**< its descriptor */
+	struct scpp_oid window_oid;            /**< its RmaWindow entity */
 };
 
 /** One worker lcore: everything its loop touches. */
@@ -215,12 +293,20 @@ struct scppd_worker {
 	struct scpp_wire_block *stage_blk; /**< SCPPD_BURST decode targets */
 	struct scpp_net_stats net_st;
 	struct scppd_stats stats;
+	/* The session layer (auth.c); auth == NULL when auth.mode is off. */
+	struct scpp_auth_table *auth;
+	struct rte_ring *ctl;         /**< control lcore -> this worker (SP/SC) */
+	uint64_t now_ns;              /**< wall clock (ns since the Unix epoch) of this iteration */
+	uint32_t auth_cursor;         /**< expiry sweep position */
+	uint32_t *sess_ip;            /**< per slot: the address the handshake proved */
+	uint16_t *sess_port;
 	/* below: control path only (and rare schema changes) */
 	struct scpp_schema *own_schema; /**< schema adopted after a runtime
 					 *   change on this shard, or NULL */
 	struct scpp_store *store;
 	uint32_t epoch;
 	bool epoch_from_clock;
+	struct scppd_copy *copy;      /**< copy engines (copy.c) */
 } __rte_cache_aligned;
 
 /** The daemon. One instance (scppd_g), filled on the control thread before
@@ -246,6 +332,8 @@ struct scppd {
 	uint64_t start_tsc;
 	bool hugepages;                       /**< EAL runs on hugepages */
 	uint8_t cookie_key[SCPP_DELIVERY_KEY_LEN]; /**< drawn at start, shared by workers */
+	struct scppd_auth *auth;              /**< the session layer's control side (auth.c) */
+	int64_t realtime_off_ns;              /**< wall clock - scppd_clock_ns() at start */
 };
 
 extern struct scppd scppd_g;
@@ -296,9 +384,87 @@ void scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *re
 /** Reject a block that does not decode (rate-limited status reply). */
 void scppd_reject(struct scppd_worker *w, const struct scpp_delivery_req *req, int rc,
 		  uint32_t err_off, uint32_t msg_len);
+/** Answer E_LIMIT_HOPS: @p req took @p hops forwards, its owner is @p node (rate-limited). */
+void scppd_hops_exceeded(struct scppd_worker *w, const struct scpp_delivery_req *req,
+			 unsigned int hops, uint32_t node);
+/** Answer E_LIMIT_BYTES: a block of @p len bytes cannot be forwarded (at most @p max). */
+void scppd_forward_too_big(struct scppd_worker *w, const struct scpp_delivery_req *req,
+			   uint32_t len, uint32_t max, uint32_t node);
 /** Answer E_NOT_HERE for @p oid (rate-limited status reply). */
 void scppd_not_here(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		    struct scpp_oid oid, const struct scpp_route_result *res);
+
+/* copy.c */
+/** Control thread, after the worker's store and eval context: its engines,
+ *  registrations and RmaWindow; sets w->env.copier. Exits on failure. */
+void scppd_copy_init(struct scppd *d, struct scppd_worker *w);
+/** After the worker stopped. */
+void scppd_copy_free(struct scppd_worker *w);
+/** Register /scpp/copy. */
+int scppd_copy_telemetry_init(void);
+void scppd_copy_tick_slow(struct scppd_worker *w);
+/** Worker loop, every iteration: peers' progress into our window, held pins. */
+static inline void
+scppd_copy_tick(struct scppd_worker *w)
+{
+	if (unlikely(w->copy->remote != NULL || w->copy->nheld > 0))
+		scppd_copy_tick_slow(w);
+}
+/* auth.c: the session layer (docs/SECURITY.md §12). */
+/** What scppd_auth_rx() did with a datagram. */
+enum scppd_auth_rx {
+	SCPPD_AUTH_PASS,     /**< on to lib/delivery (*sess: req.session bits to add) */
+	SCPPD_AUTH_TAKEN,    /**< the mbuf was passed on (control lcore, another lane) */
+	SCPPD_AUTH_DROPPED,  /**< dropped and counted: the caller frees the mbuf */
+};
+/** Control thread, after the ports and rings: keys, roots, responder, worker tables. */
+void scppd_auth_init(struct scppd *d);
+/** Each control-loop turn: handshakes (within the budget), rotation, sweeps, frees. */
+void scppd_auth_tick(struct scppd *d);
+/** After the workers stopped. */
+void scppd_auth_free(struct scppd *d);
+/** Register /scpp/auth and /scpp/sessions. */
+int scppd_auth_telemetry_init(void);
+/** Worker: a datagram lib/net delivered, before lib/delivery sees it. */
+enum scppd_auth_rx scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m,
+				 const struct scpp_net_meta *nm, uint8_t *sess, bool handed);
+/** Worker, each loop: installs, closes and frames from the control lcore; expiry sweep. */
+unsigned int scppd_auth_poll(struct scppd_worker *w);
+/** Worker, per block before admission: the authority it runs with (NULL: unchecked).
+ *  false: refused (counted; a status reply was queued, rate-limited). */
+bool scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		      const struct scpp_auth_authority **a);
+/** lib/delivery's seal hook: @p ctx is the worker. */
+int scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
+/* forward.c: blocks for other nodes (docs/CLUSTER.md §7). */
+/** What scppd_forward() did with a request. */
+enum scppd_fwd {
+	SCPPD_FWD_NO,   /**< not forwardable (forwarding off, owner unknown or unreachable):
+			 *   the caller answers E_NOT_HERE */
+	SCPPD_FWD_DONE, /**< forwarded, or answered / dropped and counted */
+};
+/** Per-peer forwarding counters summed over the map (scppd_forward_totals()). */
+#define SCPPD_FWD_TOTALS 5
+struct rte_tel_data;
+/** Control thread, before workers start: the counters. 0 or -ENOMEM. */
+int scppd_forward_init(const struct scppd *d);
+void scppd_forward_free(void);
+/** Control thread, a map just published (under the cluster lock): peers' MACs, slots. */
+void scppd_forward_map_published(const struct scpp_cluster_map *m);
+/** Telemetry: the forwarding counters of the peer in map slot @p slot, into dict @p d. */
+void scppd_forward_peer_tel(struct rte_tel_data *d, uint16_t slot);
+/** Telemetry: the per-peer counters summed over the map's nodes (names: _total_name()). */
+void scppd_forward_totals(uint64_t out[SCPPD_FWD_TOTALS]);
+const char *scppd_forward_total_name(unsigned int i);
+/** Worker: forward @p in (a BLOCK or FETCH) to the owner @p res names. */
+enum scppd_fwd scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
+			     const struct scpp_route_result *res);
+/** Worker: an ARP binding seen (@p ip network order); kept if a peer has it. */
+void scppd_forward_learn(uint32_t ip, const struct rte_ether_addr *mac);
+/** Worker: a FORWARD arrived from @p ip; true if a reachable peer has that address
+ *  (its MAC is learnt and the message counted), false (counted) to drop it. */
+bool scppd_forward_from_peer(struct scppd_worker *w, uint32_t ip,
+			     const struct rte_ether_addr *mac);
 
 /* telemetry.c */
 int scppd_telemetry_init(void);
@@ -325,6 +491,8 @@ void scppd_cluster_not_here_count(const struct scppd_worker *w,
  *  returns the owning shard's /64 OID (the status's owner field), nil if none. */
 struct scpp_oid scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res,
 					   char *buf, size_t size);
+/** Worker (RCU reader): the map in force; valid until the worker's next quiescent state. */
+const struct scpp_cluster_map *scppd_cluster_map(void);
 /** Telemetry: serialise with map publication around reading the route table.
  *  @return 0 (locked), or -ENODEV when shutting down (not locked). */
 int scppd_cluster_lock(void);

@@ -42,12 +42,16 @@ static const struct field app_fields[] = {
 	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
 	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(answer_tx_full),
 	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
+	APP(auth_handoff_in), APP(auth_hs), APP(auth_hs_full), APP(auth_rejected), APP(auth_close),
+	APP(auth_off_drop), APP(auth_wrong_lane), APP(auth_refused), APP(auth_fetch_refused),
+	APP(forward_hops_limit), APP(forward_too_big), APP(forward_not_peer), APP(forward_arp_sent),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
 static const struct field net_fields[] = {
 	{"rx_pkts", offsetof(struct scpp_net_stats, rx_frames)},
 	{"rx_bytes", offsetof(struct scpp_net_stats, rx_bytes)},
-	NET(delivered), NET(arp_replies), NET(icmp_echo), NET(cksum_trusted), NET(cksum_sw),
+	NET(delivered), NET(arp_replies), NET(arp_learned), NET(icmp_echo), NET(cksum_trusted),
+	NET(cksum_sw),
 };
 #define DLV(n) {#n, offsetof(struct scpp_delivery_stats, n)}
 static const struct field dlv_fields[] = {
@@ -60,7 +64,8 @@ static const struct field dlv_fields[] = {
 	DLV(backlog_full), DLV(tx_aborted),
 	{"tx_pkts", offsetof(struct scpp_delivery_stats, tx_dgrams)},
 	{"tx_bytes", offsetof(struct scpp_delivery_stats, tx_bytes)},
-	DLV(tx_deferred), DLV(tx_direct),
+	DLV(tx_deferred), DLV(tx_direct), DLV(tx_unsealed), DLV(sealed), DLV(forwarded_in),
+	DLV(forward_bad),
 };
 static const char *const notice_name[SCPP_NOTICE_COUNT] = {
 	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",

@@ -9,7 +9,8 @@
  *        -> lib/route: this worker -> the stage (below)
  *                      another worker -> SPSC ring, owner and request in
  *                        the mbuf's private area; the owner decodes once
- *                      another node / no route -> E_NOT_HERE
+ *                      another node -> a FORWARD to it (forward.c)
+ *                      unreachable / no route -> E_NOT_HERE
  *   each iteration: hand-offs in (through the stage too), paced tx from
  *   lib/delivery's backlog, housekeeping (lib/delivery's timeouts), RCU
  *   quiescent state, idle back-off.
@@ -147,6 +148,7 @@ handoff(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_i
 		}
 	}
 	md = scppd_meta_of(mb);
+	md->auth = 0;
 	md->req = in->req;
 	md->owner = owner != NULL ? *owner : SCPP_OID_NIL;
 	md->by_port = owner == NULL;
@@ -296,7 +298,13 @@ rx_block(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 	case ROUTE_WORKER:
 		return handoff(w, m, in, rc == 1 ? &owner : NULL, to);
 	default:
-		scppd_not_here(w, &in->req, owner, &res);
+		/* Another node's: forwarded to it (it answers the client), or
+		 * E_NOT_HERE when it cannot be (unreachable, no route, or a
+		 * session block: the owner has no session with its client and
+		 * must check the original principal itself, SECURITY.md §12). */
+		if ((in->req.session & SCPP_DELIVERY_SESSION) ||
+		    scppd_forward(w, in, &res) == SCPPD_FWD_NO)
+			scppd_not_here(w, &in->req, owner, &res);
 		return false;
 	}
 }
@@ -317,9 +325,12 @@ rx_fetch(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 	case ROUTE_WORKER:
 		return handoff(w, m, in, has ? &in->owner : NULL, to);
 	default:
-		/* No local shard holds its reply: nothing this node can send. */
+		/* Another node holds its reply: the FETCH follows the block
+		 * there. No node does: nothing this one can send. */
 		scpp_counter_add(&w->stats.fetch_remote, 1);
-		scpp_delivery_notice(w->dlv, &in->req, SCPP_NOTICE_NO_REPLY, w->now);
+		if ((in->req.session & SCPP_DELIVERY_SESSION) ||
+		    scppd_forward(w, in, &res) == SCPPD_FWD_NO)
+			scpp_delivery_notice(w->dlv, &in->req, SCPP_NOTICE_NO_REPLY, w->now);
 		return false;
 	}
 }
@@ -333,19 +344,71 @@ tx_answer(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m, uint16_t len)
 	rte_eth_tx_buffer(scppd_g.ports[pi].port_id, w->txq[pi], w->txb[pi], m);
 }
 
+/*
+ * A datagram lib/net delivered (here, or on another worker for this one's
+ * lane: @p handed): the session layer first (auth.c: handshakes go to the
+ * control lcore, session datagrams are verified), then lib/delivery.
+ */
+static void
+rx_dgram(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta *nm, bool handed)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	struct scpp_delivery_in in;
+	bool consumed = false;
+	uint8_t sess;
+
+	switch (scppd_auth_rx(w, m, nm, &sess, handed)) {
+	case SCPPD_AUTH_TAKEN:
+		return;
+	case SCPPD_AUTH_DROPPED:
+		free_later(w, m);
+		return;
+	case SCPPD_AUTH_PASS:
+		break;
+	}
+	/* lib/delivery marks session requests from the header; the address
+	 * proof is the session layer's to give. */
+	in.req.session = 0;
+	switch (scpp_delivery_rx(w->dlv, nm, frame + nm->l4_off, w->now, &in)) {
+	case SCPP_DELIVERY_BLOCK:
+		if (unlikely(in.fwd.hops != 0) &&
+		    !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+			break;
+		in.req.session |= sess & SCPP_DELIVERY_PROVEN;
+		consumed = rx_block(w, m, &in);
+		break;
+	case SCPP_DELIVERY_FETCH:
+		if (unlikely(in.fwd.hops != 0) &&
+		    !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+			break;
+		in.req.session |= sess & SCPP_DELIVERY_PROVEN;
+		consumed = rx_fetch(w, m, &in);
+		break;
+	default:
+		break; /* dropped (counted) or a fragment kept (copied) */
+	}
+	scpp_delivery_release(w->dlv, in.slot);
+	if (!consumed)
+		free_later(w, m);
+}
+
 /* One received frame (single-item helper of the rx burst loop). */
 static inline void
 rx_one(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	struct scpp_delivery_in in;
 	struct scpp_net_meta nm;
-	bool consumed = false;
 
 	switch (scpp_net_rx(&scppd_g.net, pi, frame, m->pkt_len, m->data_len, m->ol_flags, &nm,
 			    &w->net_st)) {
 	case SCPP_NET_ANSWER:
+		if (nm.arp)
+			scppd_forward_learn(nm.peer.ip, &nm.peer.mac);
 		tx_answer(w, pi, m, nm.answer_len);
+		return;
+	case SCPP_NET_NEIGH:
+		scppd_forward_learn(nm.peer.ip, &nm.peer.mac);
+		free_later(w, m);
 		return;
 	case SCPP_NET_DROP:
 		free_later(w, m);
@@ -353,19 +416,7 @@ rx_one(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m)
 	case SCPP_NET_DELIVER:
 		break;
 	}
-	switch (scpp_delivery_rx(w->dlv, &nm, frame + nm.l4_off, w->now, &in)) {
-	case SCPP_DELIVERY_BLOCK:
-		consumed = rx_block(w, m, &in);
-		scpp_delivery_release(w->dlv, in.slot);
-		break;
-	case SCPP_DELIVERY_FETCH:
-		consumed = rx_fetch(w, m, &in);
-		break;
-	default:
-		break; /* dropped (counted) or a fragment kept (copied) */
-	}
-	if (!consumed)
-		free_later(w, m);
+	rx_dgram(w, m, &nm, false);
 }
 
 static inline void
@@ -392,6 +443,14 @@ handoff_one(struct scppd_worker *w, struct rte_mbuf *mb)
 	const struct scppd_meta *md = scppd_meta_of(mb);
 	const uint8_t *msg;
 
+	if (unlikely(md->auth == SCPPD_AUTH_RAW)) {
+		/* A session datagram for this lane, received elsewhere. */
+		struct scpp_net_meta nm = md->nm;
+
+		scpp_counter_add(&w->stats.auth_handoff_in, 1);
+		rx_dgram(w, mb, &nm, true);
+		return;
+	}
 	scpp_counter_add(&w->stats.handoff_in, 1);
 	if (mb->nb_segs == 1 && md->req.kind == SCPP_WIRE_BLOCK) {
 		struct scppd_staged *st = stage_slot(w);
@@ -495,6 +554,10 @@ scppd_worker_main(void *arg)
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		work = 0;
 		w->now = rte_rdtsc();
+		if (w->auth != NULL) {
+			w->now_ns = (uint64_t)((int64_t)scppd_clock_ns() + d->realtime_off_ns);
+			work += scppd_auth_poll(w);
+		}
 		for (i = 0; i < w->nb_rxq; i++) {
 			n = rte_eth_rx_burst(d->ports[w->rxq[i].port].port_id, w->rxq[i].queue,
 					     pkts, SCPPD_BURST);
@@ -516,6 +579,7 @@ scppd_worker_main(void *arg)
 		for (i = 0; i < d->nb_ports; i++)
 			work += tx_pace(w, i);
 		scpp_delivery_tick(w->dlv, w->now);
+		scppd_copy_tick(w);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
 		if (work == 0 || w->now - last_drain > d->drain_tsc) {

@@ -333,6 +333,20 @@ scpp_auth_seal(struct scpp_auth_table *t, uint32_t slot, uint8_t *d, size_t len)
 	return 0;
 }
 
+const struct scpp_auth_authority *
+scpp_auth_table_authority(const struct scpp_auth_table *t, uint64_t id, uint64_t now_ns)
+{
+	uint32_t i = scpp_auth_session_slot(id);
+	const struct auth_slot *s;
+
+	if (id == 0 || i >= t->capacity)
+		return NULL;
+	s = &t->slot[i];
+	if (s->id != id || now_ns >= s->expires_ns)
+		return NULL;
+	return s->authority;
+}
+
 void
 scpp_auth_table_stats_get(const struct scpp_auth_table *t, struct scpp_auth_table_stats *st)
 {

@@ -811,12 +811,22 @@ int scpp_auth_verify(struct scpp_auth_table *t, const uint8_t *dgram, size_t len
  * lane's next counter and the MAC into the last 24 bytes. The caller built
  * the header with payload_len (and the COOKIE flag if a cookie follows the
  * payload), and @p len = 32 + payload_len (+ 16) + 24. A cached reply is
- * resent as sealed, never resealed.
+ * resealed on every transmission (scppd: lib/delivery's seal hook), which
+ * keeps every nonce unique.
  *
  * @return 0; -SCPP_AUTH_E_BAD_TAG (length disagrees with the header);
  *   -SCPP_AUTH_E_NO_SESSION (slot free); -SCPP_AUTH_E_EXHAUSTED.
  */
 int scpp_auth_seal(struct scpp_auth_table *t, uint32_t slot, uint8_t *dgram, size_t len);
+
+/**
+ * The authority of live, unexpired session @p id in this table, or NULL.
+ * For a block verified on one worker and run on another (a hand-off): the
+ * session is installed in every table, so the owner finds it in its own.
+ * Worker path (the table's lcore): a slot index and two compares.
+ */
+const struct scpp_auth_authority *scpp_auth_table_authority(const struct scpp_auth_table *t,
+							     uint64_t id, uint64_t now_ns);
 
 /** Counters of a table (cumulative except @c active). */
 struct scpp_auth_table_stats {

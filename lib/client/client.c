@@ -46,8 +46,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <sodium.h>
 
 #include "scpp_client.h"
 #include "scpp_lang.h"
@@ -78,6 +83,14 @@ enum {
 /* Cookie rounds one exchange may take before it is a protocol error. */
 #define COOKIE_ROUNDS_MAX 4
 
+/* A learnt owner: blocks whose owner OID is in shard /64 @c hi go to @c addr. */
+struct steer {
+	uint64_t hi;          /* the owner's high half (locale.node.shard), 0: free */
+	uint64_t used;        /* exchange counter when last used (LRU) */
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
 struct scpp_client {
 	int fd;
 	uint64_t id;
@@ -93,6 +106,18 @@ struct scpp_client {
 	size_t max_reply;
 	struct scpp_client_stats st;
 	char server[SCPP_CLIENT_ADDR_STRLEN];
+	struct sockaddr_storage server_ss; /* the configured server */
+	socklen_t server_len;
+	struct steer steer[SCPP_CLIENT_STEER];
+
+	/* Where the exchange's requests go, and where its replies came from. */
+	struct sockaddr_storage to;
+	socklen_t to_len;
+	struct sockaddr_storage from;
+	socklen_t from_len;
+	struct sockaddr_storage src; /* source of the datagram being handled */
+	socklen_t src_len;
+	struct steer *steered;       /* the entry the exchange was steered by */
 
 	/* Per-exchange state, reset by exchange_reset(). */
 	uint8_t *msg;      /* reply message so far; handed to the reply on success */
@@ -117,6 +142,13 @@ struct scpp_client {
 	uint8_t *rbuf;     /* one incoming datagram, RECV_BUF bytes */
 	struct scpp_wire_record rec;
 	struct scpp_wire_block blk; /* for scpp_client_exec_text() */
+
+	/* The session, once open (scpp_client_session_open()). */
+	struct scpp_auth_client_session *cs;
+	uint16_t lane;
+	uint16_t server_port;
+	uint8_t node_key[SCPP_AUTH_KEY_LEN];
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
 };
 
 /* ---- addresses ---- */
@@ -302,6 +334,23 @@ rng_next(struct scpp_client *c)
 	return x * UINT64_C(0x2545f4914f6cdd1d);
 }
 
+static int
+bind_any(int fd, int family)
+{
+	struct sockaddr_storage any;
+	socklen_t len;
+	int on = 1;
+
+	memset(&any, 0, sizeof(any));
+	any.ss_family = (sa_family_t)family;
+	len = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+	else
+		(void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	return bind(fd, (struct sockaddr *)&any, len);
+}
+
 struct scpp_client *
 scpp_client_create(const struct scpp_client_config *cfg)
 {
@@ -339,6 +388,8 @@ scpp_client_create(const struct scpp_client_config *cfg)
 	if ((rc = random_u64(&c->rng)) < 0)
 		goto err_rc;
 	c->rng |= 1; /* xorshift state must not be 0 */
+	c->server_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						      : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	if (scpp_client_addr_format((struct sockaddr *)&ss, c->server, sizeof(c->server)) < 0)
 		snprintf(c->server, sizeof(c->server), "%s", cfg->server);
 
@@ -359,9 +410,15 @@ scpp_client_create(const struct scpp_client_config *cfg)
 	 * which is where the memory is. */
 	rcvbuf = RCVBUF_WANT;
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	/* Connected: the kernel filters other sources and turns an ICMP port
-	 * unreachable into ECONNREFUSED on the next send or receive. */
-	if (connect(c->fd, (struct sockaddr *)&ss, sslen) < 0)
+	/* Not connected: a block sent to one node may be answered by the node
+	 * that owns it (forwarding, docs/CLUSTER.md §7), and later blocks go
+	 * straight there. One socket, bound once, so that every block has the
+	 * same source address and port (the node's at-most-once key) whichever
+	 * node it goes to. IP_RECVERR makes an ICMP port unreachable end the
+	 * exchange with ECONNREFUSED, as a connected socket would. */
+	memcpy(&c->server_ss, &ss, sslen);
+	c->server_len = sslen;
+	if (bind_any(c->fd, ss.ss_family) < 0)
 		goto err_errno;
 	return c;
 
@@ -385,11 +442,14 @@ window_clear(struct scpp_client *c)
 	c->held = 0;
 }
 
+static void session_close(struct scpp_client *c);
+
 void
 scpp_client_free(struct scpp_client *c)
 {
 	if (c == NULL)
 		return;
+	session_close(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	window_clear(c);
@@ -439,6 +499,224 @@ scpp_client_reply_free(struct scpp_client_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* ---- sessions (docs/SECURITY.md §5) ---- */
+
+static uint64_t now_ms(void);
+static unsigned int try_timeout(struct scpp_client *c, unsigned int k);
+
+static int
+send_raw(struct scpp_client *c, const uint8_t *p, size_t n)
+{
+	/* The socket is unconnected (replies may come from an owner, §18):
+	 * a session is always with the configured server's node. */
+	while (sendto(c->fd, p, n, 0, (const struct sockaddr *)&c->server_ss, c->server_len) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	c->st.dgrams_sent++;
+	return 0;
+}
+
+/*
+ * Wait up to @p timeout ms for a handshake answer of kind @p k1 or @p k2
+ * for handshake @p hs_id; its length, 0 on timeout, or an error. Anything
+ * else is dropped and counted as for exchanges.
+ */
+static int
+hs_wait(struct scpp_client *c, uint64_t hs_id, uint8_t k1, uint8_t k2, unsigned int timeout)
+{
+	uint64_t deadline = now_ms() + timeout;
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+	for (;;) {
+		uint64_t now = now_ms();
+		struct scpp_wire_hdr h;
+		ssize_t n;
+		int rc;
+
+		if (now >= deadline)
+			return 0;
+		rc = poll(&pfd, 1, (int)(deadline - now));
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc <= 0)
+			continue;
+		n = recv(c->fd, c->rbuf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c->st.dgrams_recv++;
+		if ((size_t)n >= RECV_BUF || scpp_wire_hdr_decode(c->rbuf, (size_t)n, &h) < 0) {
+			c->st.malformed++;
+			continue;
+		}
+		if ((h.kind != k1 && h.kind != k2) || h.block_id != hs_id) {
+			c->st.strays++;
+			continue;
+		}
+		return (int)n;
+	}
+}
+
+/* Send every datagram of the FINISH message @p msg. */
+static int
+send_finish(struct scpp_client *c, const uint8_t *msg, size_t len, uint64_t hs_id)
+{
+	unsigned int nf = scpp_auth_finish_frags(len, c->max_dgram);
+	int rc;
+
+	if (nf == 0)
+		return -EMSGSIZE;
+	for (unsigned int i = 0; i < nf; i++) {
+		int n = scpp_auth_finish_dgram(msg, len, hs_id, i, c->max_dgram, c->dgram,
+					       c->max_dgram);
+
+		if (n < 0)
+			return n;
+		if ((rc = send_raw(c, c->dgram, (size_t)n)) < 0)
+			return rc;
+	}
+	c->st.handshakes++;
+	return 0;
+}
+
+int
+scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a,
+			 struct scpp_auth_reject *rej)
+{
+	static const uint8_t empty_chain[SCPP_AUTH_CHAIN_HDR] = {'S', 'N', 1, 0};
+	struct scpp_auth_initiator_config ic;
+	struct scpp_auth_initiator *ini;
+	uint8_t hello[SCPP_WIRE_HDR_LEN + SCPP_AUTH_HELLO_LEN], *fin = NULL;
+	uint64_t hs_id = 0;
+	int rc = -ETIMEDOUT, n = 0, flen = 0;
+	unsigned int k;
+
+	if (rej != NULL)
+		memset(rej, 0, sizeof(*rej));
+	if (c == NULL || a == NULL || a->key == NULL || a->nchains > SCPP_AUTH_CHAINS_MAX ||
+	    c->cs != NULL)
+		return -EINVAL;
+	memset(&ic, 0, sizeof(ic));
+	ic.principal = a->key;
+	for (unsigned int i = 0; i < a->nchains; i++) {
+		ic.chain[i] = a->chain[i];
+		ic.chain_len[i] = a->chain_len[i];
+	}
+	ic.nchains = a->nchains;
+	if (a->nchains == 0) {
+		ic.chain[0] = empty_chain;
+		ic.chain_len[0] = sizeof(empty_chain);
+		ic.nchains = 1;
+	}
+	ic.node_key = a->node_key;
+	while (hs_id == 0)
+		if ((rc = random_u64(&hs_id)) < 0)
+			return rc;
+	ic.hs_id = hs_id;
+	ini = scpp_auth_initiator_create(&ic);
+	if (ini == NULL)
+		return -errno;
+	fin = malloc(SCPP_AUTH_FINISH_MAX);
+	if (fin == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = scpp_auth_initiator_hello(ini, hello, sizeof(hello));
+	if (n < 0) {
+		rc = n;
+		goto out;
+	}
+	/* HELLO until a CHALLENGE comes. */
+	for (k = 0, rc = 0; k <= c->retries && rc == 0; k++) {
+		c->st.handshakes++;
+		if ((rc = send_raw(c, hello, (size_t)n)) < 0)
+			goto out;
+		rc = hs_wait(c, hs_id, SCPP_AUTH_KIND_CHALLENGE, SCPP_AUTH_KIND_CHALLENGE,
+			     try_timeout(c, k));
+	}
+	if (rc <= 0) {
+		rc = rc == 0 ? -ETIMEDOUT : rc;
+		goto out;
+	}
+	flen = scpp_auth_initiator_challenge(ini, c->rbuf, (size_t)rc, fin, SCPP_AUTH_FINISH_MAX,
+					     c->node_key);
+	if (flen < 0) {
+		rc = flen;
+		goto out;
+	}
+	/* FINISH until an ACCEPT or a REJECT comes (a FINISH sent twice is
+	 * answered with the same ACCEPT: it opens one session). */
+	for (k = 0, rc = 0; k <= c->retries && rc == 0; k++) {
+		if ((rc = send_finish(c, fin, (size_t)flen, hs_id)) < 0)
+			goto out;
+		rc = hs_wait(c, hs_id, SCPP_AUTH_KIND_ACCEPT, SCPP_AUTH_KIND_REJECT,
+			     try_timeout(c, k));
+	}
+	if (rc <= 0) {
+		rc = rc == 0 ? -ETIMEDOUT : rc;
+		goto out;
+	}
+	rc = scpp_auth_initiator_accept(ini, c->rbuf, (size_t)rc, &c->cs, rej);
+	if (rc < 0)
+		goto out;
+	c->id = scpp_auth_client_session_id(c->cs);
+	memcpy(c->principal, a->key->pk, SCPP_AUTH_KEY_LEN);
+	if (a->lane >= 0)
+		c->lane = (uint16_t)a->lane;
+	else if (c->server_port > SCPP_CLIENT_PORT_DEFAULT)
+		c->lane = (uint16_t)(c->server_port - SCPP_CLIENT_PORT_DEFAULT - 1);
+	else
+		c->lane = 0;
+	if (c->lane >= scpp_auth_client_session_lanes(c->cs))
+		c->lane = 0;
+	/* Cookies proved the unauthenticated client's address; the session
+	 * is keyed apart on the node, so start clean. */
+	c->has_cookie = false;
+	rc = 0;
+out:
+	if (fin != NULL) {
+		sodium_memzero(fin, SCPP_AUTH_FINISH_MAX);
+		free(fin);
+	}
+	scpp_auth_initiator_free(ini);
+	return rc;
+}
+
+int
+scpp_client_session_info(const struct scpp_client *c, struct scpp_client_session_info *out)
+{
+	if (c == NULL || out == NULL || c->cs == NULL)
+		return -ENOTCONN;
+	memset(out, 0, sizeof(*out));
+	out->id = scpp_auth_client_session_id(c->cs);
+	out->expires_ns = scpp_auth_client_session_expires(c->cs);
+	out->lanes = scpp_auth_client_session_lanes(c->cs);
+	out->alg = scpp_auth_client_session_alg(c->cs);
+	out->lane = c->lane;
+	memcpy(out->node_key, c->node_key, SCPP_AUTH_KEY_LEN);
+	memcpy(out->principal, c->principal, SCPP_AUTH_KEY_LEN);
+	return 0;
+}
+
+/* Tell the node the session ends (best effort: one sealed CLOSE). */
+static void
+session_close(struct scpp_client *c)
+{
+	uint8_t d[SCPP_WIRE_HDR_LEN + SCPP_AUTH_CLOSE_LEN + SCPP_AUTH_TAG_LEN];
+	int n;
+
+	if (c->cs == NULL)
+		return;
+	n = scpp_auth_close_encode(d, sizeof(d), c->id, 0);
+	if (n > 0 && c->fd >= 0 && scpp_auth_client_seal(c->cs, c->lane, d, (size_t)n) == 0)
+		(void)send_raw(c, d, (size_t)n);
+	scpp_auth_client_session_free(c->cs);
+	c->cs = NULL;
+}
+
 /* ---- one exchange ---- */
 
 static uint64_t
@@ -482,27 +760,38 @@ exchange_reset(struct scpp_client *c)
 	scpp_wire_reply_reader_init(&c->rd, c->msg, 0);
 }
 
-/* Payload bytes per fragment: the cookie, when there is one, takes room. */
+/* Payload bytes per fragment: the cookie, when there is one, and the
+ * session tag take room. */
 static size_t
 frag_payload(const struct scpp_client *c, bool cookie)
 {
-	return c->max_dgram - SCPP_WIRE_HDR_LEN - (cookie ? SCPP_WIRE_COOKIE_LEN : 0);
+	return c->max_dgram - SCPP_WIRE_HDR_LEN - (cookie ? SCPP_WIRE_COOKIE_LEN : 0) -
+	       (c->cs != NULL ? SCPP_WIRE_SESSION_TAG_LEN : 0);
 }
 
-/* Send one datagram built from @p h, with the cookie if we have one. */
+/* Send one datagram built from @p h, with the cookie if we have one; in a
+ * session, sealed (a fresh counter for every transmission). */
 static int
 send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
 {
-	int n;
+	int n, rc;
 
 	if (c->has_cookie) {
 		h->flags |= SCPP_WIRE_F_COOKIE;
 		h->cookie = c->cookie;
 	}
+	if (c->cs != NULL) {
+		h->flags |= SCPP_WIRE_F_SESSION;
+		h->tag_len = SCPP_WIRE_SESSION_TAG_LEN;
+		h->tag = NULL;
+		h->client_id = c->id;
+	}
 	n = scpp_wire_dgram_encode(c->dgram, c->max_dgram, h);
 	if (n < 0)
 		return -EINVAL; /* cannot happen: sizes were checked */
-	while (send(c->fd, c->dgram, (size_t)n, 0) < 0) {
+	if (c->cs != NULL && (rc = scpp_auth_client_seal(c->cs, c->lane, c->dgram, (size_t)n)) < 0)
+		return rc;
+	while (sendto(c->fd, c->dgram, (size_t)n, 0, (struct sockaddr *)&c->to, c->to_len) < 0) {
 		if (errno != EINTR)
 			return -errno;
 	}
@@ -587,6 +876,11 @@ send_fetch(struct scpp_client *c, uint64_t block_id)
 		return -EINVAL;
 	h.payload_len = (uint16_t)n;
 	c->st.fetches++;
+	/* To the node that holds the reply: the one it came from. */
+	if (c->from_len != 0) {
+		c->to = c->from;
+		c->to_len = c->from_len;
+	}
 	return send_dgram(c, &h);
 }
 
@@ -694,13 +988,29 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		c->st.malformed++;
 		return RX_DROP;
 	}
+	/* In a session, only what the node sealed for it counts. */
+	if (c->cs != NULL && (!(h.flags & SCPP_WIRE_F_SESSION) ||
+			      scpp_auth_client_open(c->cs, p, n, NULL) != 0)) {
+		c->st.forged++;
+		return RX_DROP;
+	}
 	if ((h.kind != SCPP_WIRE_REPLY && h.kind != SCPP_WIRE_NOTICE) || h.client_id != c->id ||
 	    h.block_id != block_id) {
 		c->st.strays++;
 		return RX_DROP;
 	}
-	if (h.kind == SCPP_WIRE_NOTICE)
-		return handle_notice(c, &h);
+	if (h.kind == SCPP_WIRE_NOTICE) {
+		rc = handle_notice(c, &h);
+		/* A cookie is the issuing node's: the block goes there with it. */
+		if (rc == RX_RESEND) {
+			c->to = c->src;
+			c->to_len = c->src_len;
+		}
+		return rc;
+	}
+	/* The node answering: the owner, which may not be where we sent. */
+	c->from = c->src;
+	c->from_len = c->src_len;
 	seq = h.frag_index;
 	last = (h.flags & SCPP_WIRE_F_LAST) != 0;
 	if (seq < c->next_seq) {
@@ -764,6 +1074,23 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 	return rc < 0 ? rc : 1;
 }
 
+/* Empty the socket's error queue (IP_RECVERR), so that poll() stops
+ * reporting an error the exchange has already returned. */
+static void
+drain_errors(struct scpp_client *c)
+{
+	uint8_t buf[64], ctl[512];
+
+	for (int i = 0; i < 64; i++) {
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+				    .msg_controllen = sizeof(ctl)};
+
+		if (recvmsg(c->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+	}
+}
+
 /* Receive until the reply is complete or @p timeout ms pass without progress. */
 static int
 receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_client_record_fn fn,
@@ -786,11 +1113,15 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 			continue;
 		/* Drain what is queued before looking at the clock again. */
 		while (!c->stream_done) {
-			n = recv(c->fd, c->rbuf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC);
+			c->src_len = sizeof(c->src);
+			n = recvfrom(c->fd, c->rbuf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC,
+				     (struct sockaddr *)&c->src, &c->src_len);
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 					break;
-				return -errno; /* ECONNREFUSED: ICMP port unreachable */
+				rc = -errno; /* ECONNREFUSED: ICMP port unreachable */
+				drain_errors(c);
+				return rc;
 			}
 			c->st.dgrams_recv++;
 			if ((size_t)n >= RECV_BUF) {
@@ -805,6 +1136,111 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 		}
 	}
 	return 0;
+}
+
+/* ---- steering: where a block's owner answers from ---- */
+
+static bool
+addr_equal(const struct sockaddr_storage *a, socklen_t alen, const struct sockaddr_storage *b,
+	   socklen_t blen)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0 &&
+		       x->sin6_scope_id == y->sin6_scope_id;
+	}
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static struct steer *
+steer_find(struct scpp_client *c, uint64_t hi)
+{
+	for (unsigned int i = 0; i < SCPP_CLIENT_STEER; i++)
+		if (c->steer[i].hi == hi && hi != 0)
+			return &c->steer[i];
+	return NULL;
+}
+
+/* The owner /64 @p hi answered from c->from: send its next blocks there. */
+static void
+steer_learn(struct scpp_client *c, uint64_t hi)
+{
+	struct steer *e = steer_find(c, hi);
+
+	if (e == NULL) {
+		e = &c->steer[0];
+		for (unsigned int i = 1; i < SCPP_CLIENT_STEER && e->hi != 0; i++)
+			if (c->steer[i].hi == 0 || c->steer[i].used < e->used)
+				e = &c->steer[i];
+	}
+	e->hi = hi;
+	e->used = c->st.exchanges;
+	e->addr = c->from;
+	e->len = c->from_len;
+	c->st.owners_learned++;
+}
+
+static void
+steer_forget(struct scpp_client *c, struct steer *e)
+{
+	memset(e, 0, sizeof(*e));
+	c->st.owners_forgotten++;
+}
+
+/* Where the exchange starts: the learnt owner of its block, or the server. */
+static void
+steer_start(struct scpp_client *c)
+{
+	struct steer *e = scpp_oid_is_nil(c->owner) ? NULL : steer_find(c, c->owner.hi);
+
+	c->steered = e;
+	c->from_len = 0;
+	if (e != NULL) {
+		e->used = c->st.exchanges;
+		c->to = e->addr;
+		c->to_len = e->len;
+		c->st.steered++;
+	} else {
+		c->to = c->server_ss;
+		c->to_len = c->server_len;
+	}
+}
+
+/*
+ * After the exchange: a reply from another address than the server's
+ * teaches where the owner is; a steered block that got nothing, or that the
+ * owner refused (E_NOT_HERE: the map changed), unlearns it.
+ */
+static void
+steer_end(struct scpp_client *c, int rc)
+{
+	if (c->steered != NULL && (rc == -ETIMEDOUT || rc == -ECONNREFUSED ||
+				   (rc == 0 && c->end.err == EREMOTE))) {
+		steer_forget(c, c->steered);
+		return;
+	}
+	/* A session is with the server's node only (docs/SECURITY.md §12):
+	 * its blocks are not forwarded, so there is nothing to learn. */
+	if (rc != 0 || c->from_len == 0 || scpp_oid_is_nil(c->owner) || c->end.err == EREMOTE ||
+	    c->cs != NULL)
+		return;
+	if (addr_equal(&c->from, c->from_len, &c->server_ss, c->server_len)) {
+		if (c->steered != NULL)
+			steer_forget(c, c->steered); /* the server owns it (again) */
+		return;
+	}
+	if (c->steered == NULL ||
+	    !addr_equal(&c->from, c->from_len, &c->steered->addr, c->steered->len))
+		steer_learn(c, c->owner.hi);
 }
 
 int
@@ -843,6 +1279,7 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 	if (!scpp_wire_block_owner(b, &c->owner))
 		c->owner = SCPP_OID_NIL;
 	c->st.exchanges++;
+	steer_start(c);
 	/*
 	 * Each try sends something and waits up to its timeout of silence:
 	 * the block, or, once part of the reply arrived, a FETCH for the rest
@@ -857,6 +1294,13 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 		c->st.wait_ms += t;
 		if (k > 0 && !fetch)
 			c->st.retransmits++;
+		/* A learnt owner that said nothing: the server forwards. The
+		 * block's key is ours, not the path's, so the owner still runs
+		 * it at most once. */
+		if (k > 0 && !fetch && c->steered != NULL && c->from_len == 0) {
+			c->to = c->server_ss;
+			c->to_len = c->server_len;
+		}
 		rc = fetch ? send_fetch(c, block_id) : send_block(c, block_id, len);
 		while (rc == 0 && (rc = receive(c, block_id, t, fn, arg)) == RX_RESEND) {
 			if (++rounds > COOKIE_ROUNDS_MAX) {
@@ -883,6 +1327,7 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 	window_clear(c);
 	if (rc == -ETIMEDOUT)
 		c->st.timeouts++;
+	steer_end(c, rc < 0 ? rc : 0);
 	if (rc < 0 || out == NULL)
 		return rc;
 

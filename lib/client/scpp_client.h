@@ -39,9 +39,23 @@
  * is different: the node would send the same bytes again from its cache,
  * so the exchange fails with the reader's error (scpp_wire_reply_next()).
  *
- * Because the socket is connected, the kernel drops datagrams from any
- * other address and reports an ICMP port unreachable as -ECONNREFUSED: a
- * server must answer from the address and port the block was sent to.
+ * Owners and steering (docs/CLUSTER.md §7). A node forwards a block whose
+ * owner is another node to it, and the owner answers from its own address.
+ * The client takes a reply from wherever it comes, as long as it carries
+ * its client id and block id (random 64-bit numbers: a forger must guess
+ * both), and remembers the address it came from for the block's owner
+ * shard (the /64 of its owner OID, scpp_wire_block_owner()): later blocks
+ * with an owner in that shard go straight there (@c steered). A steered
+ * block that gets no answer in its first try is sent to the server again
+ * (which forwards it; the owner's at-most-once key is this client's
+ * address, port and ids, not the path); a learnt owner that stays silent,
+ * refuses (ICMP) or answers E_NOT_HERE is forgotten. A FETCH goes to the
+ * node the reply came from, and a block answered by a NOTICE COOKIE is
+ * sent again, with the cookie, to the node that issued it.
+ *
+ * The socket is bound once and not connected (one source port for every
+ * node: the nodes key at-most-once by it). IP_RECVERR turns an ICMP port
+ * unreachable into -ECONNREFUSED, as a connected socket would.
  *
  * Delivery notices are handled inside the exchange (PROTOCOL §16): a
  * NOTICE COOKIE makes the client send the block again with the cookie and
@@ -50,8 +64,16 @@
  * timeout) and counts as a try; REPLY_LOST, NO_REPLY and STALE end the
  * exchange with an error (below).
  *
- * Authentication tags are not computed yet: blocks are sent with
- * tag_len 0, and reply tags are ignored.
+ * Sessions (docs/SECURITY.md). After scpp_client_session_open() the
+ * client is a session of its principal: the handshake (HELLO, CHALLENGE,
+ * FINISH, ACCEPT) proves its key and presents its grant chains, the
+ * session id becomes the client id, every datagram it sends (each
+ * transmission: retransmissions, FETCHes and cookie rounds included) is
+ * sealed with a fresh counter on its lane, and every datagram it accepts
+ * must be a session datagram that verifies under the node's key (others
+ * are dropped and counted: forged). scpp_client_free() sends a CLOSE.
+ * Without a session, blocks are sent unauthenticated (a node with
+ * auth.mode "required" refuses them with EACCES).
  *
  * Thread-safety: a client is single-threaded. Use one client per thread
  * (each with its own socket and client id); different clients share
@@ -64,6 +86,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "scpp_auth.h"
 #include "scpp_common.h"
 #include "scpp_lang.h"
 #include "scpp_wire.h"
@@ -76,6 +99,8 @@
 #define SCPP_CLIENT_SERVER_DEFAULT "127.0.0.1:7300"
 /** Out-of-order reply datagrams held while waiting for a gap to fill. */
 #define SCPP_CLIENT_WINDOW 1024
+/** Owners (shard /64s) whose address a client remembers (least recently used goes). */
+#define SCPP_CLIENT_STEER 16
 /** Longest formatted address, "[v6%scope]:port" included. */
 #define SCPP_CLIENT_ADDR_STRLEN 80
 
@@ -137,6 +162,40 @@ struct scpp_client_stats {
 	uint64_t cookie_rounds; /**< blocks (or FETCHes) sent again with a new cookie */
 	uint64_t fetches;       /**< FETCH datagrams sent for missing reply datagrams */
 	uint64_t busy;          /**< NOTICE BUSY waits */
+	uint64_t forged;        /**< in a session: datagrams whose tag does not verify
+				     (forged, replayed, another session) or that carry
+				     none (dropped) */
+	uint64_t handshakes;    /**< handshake messages sent (HELLO, FINISH), tries included */
+	uint64_t steered;       /**< exchanges sent to a learnt owner, not the server */
+	uint64_t owners_learned; /**< owners learnt from a reply that came from elsewhere */
+	uint64_t owners_forgotten; /**< learnt owners dropped (silent, refused, moved) */
+};
+
+/** What scpp_client_session_open() needs: the principal and its chains. */
+struct scpp_client_auth {
+	const struct scpp_auth_keypair *key; /**< the principal (copied) */
+	/** Encoded chain files ("SN" ..., scpp grant issue); 0 chains: the
+	 *  principal is a root of the node (an empty chain is presented). */
+	const uint8_t *chain[SCPP_AUTH_CHAINS_MAX];
+	size_t chain_len[SCPP_AUTH_CHAINS_MAX];
+	unsigned int nchains;
+	/** The node key expected (32 bytes), or NULL: any (read it back with
+	 *  scpp_client_session_info() to pin it). */
+	const uint8_t *node_key;
+	/** Lane (the worker that verifies): -1 derives it from the server
+	 *  port (7301 + i is lane i; 7300, the any-shard port, is lane 0). */
+	int lane;
+};
+
+/** A session as the client sees it. */
+struct scpp_client_session_info {
+	uint64_t id;              /**< session id (= the client id) */
+	uint64_t expires_ns;      /**< the node's expiry (ns since the Unix epoch) */
+	uint16_t lanes;           /**< the node's lanes */
+	uint16_t lane;            /**< the one this client uses */
+	uint16_t alg;             /**< SCPP_AUTH_ALG_* */
+	uint8_t node_key[SCPP_AUTH_KEY_LEN];
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
 };
 
 /** A reply, owned by the caller once scpp_client_exec() filled it. */
@@ -238,6 +297,28 @@ const char *scpp_client_server(const struct scpp_client *c);
 
 /** The client's socket (for poll()-based callers and tests). */
 int scpp_client_fd(const struct scpp_client *c);
+
+/**
+ * Open a session with the node (docs/SECURITY.md §5): HELLO, CHALLENGE,
+ * FINISH (in datagrams of at most max_dgram bytes), ACCEPT. Each step is
+ * retried like a block (timeout, backoff, retries). Blocks of later
+ * exchanges are sealed; a client that has a session keeps it.
+ * @param rej
+ *   Receives a REJECT's contents (code, errno, where) when the node
+ *   refused (may be NULL).
+ * @return
+ *   0; -SCPP_AUTH_E_REJECTED (see @p rej: an expired or revoked grant, a
+ *   chain the node's roots do not accept, too many sessions, ...);
+ *   -SCPP_AUTH_E_NODE_KEY (the node is not the one expected); another
+ *   error of scpp_auth_initiator_challenge() or _accept() (a forged or
+ *   broken answer); -ETIMEDOUT; -EINVAL (bad @p a, a chain that does not
+ *   decode, or a session already open); -ENOMEM; a socket errno.
+ */
+int scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a,
+			     struct scpp_auth_reject *rej);
+
+/** The session, if one is open: 0 and @p out filled, or -ENOTCONN. */
+int scpp_client_session_info(const struct scpp_client *c, struct scpp_client_session_info *out);
 
 /** Copy the client's counters into @p st. */
 void scpp_client_stats_get(const struct scpp_client *c, struct scpp_client_stats *st);

@@ -39,6 +39,8 @@ static const struct {
 	[SCPP_E_STALE_BLOCK - SCPP_E_FIRST] = {"E_STALE_BLOCK",
 					       "block id below the replay window; not executed"},
 	[SCPP_E_LIMIT_TIME - SCPP_E_FIRST] = {"E_LIMIT_TIME", "block exceeded its time budget"},
+	[SCPP_E_LIMIT_HOPS - SCPP_E_FIRST] = {"E_LIMIT_HOPS",
+					      "block forwarded between nodes too often"},
 };
 
 const char *

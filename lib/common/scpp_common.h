@@ -95,6 +95,7 @@ enum scpp_error {
 	SCPP_E_REPLY_LOST,               /**< the block ran; its reply is no longer held */
 	SCPP_E_STALE_BLOCK,              /**< block id below the node's replay window: not run */
 	SCPP_E_LIMIT_TIME,               /**< block exceeded its time budget */
+	SCPP_E_LIMIT_HOPS,               /**< forwarded between nodes too often */
 	SCPP_E_LAST
 };
 

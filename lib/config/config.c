@@ -60,7 +60,7 @@ const char *const config_log_levels[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", NULL,
 };
 static const char *const hugepage_names[] = {"auto", "on", "off", NULL};
-static const char *const auth_names[] = {"none", NULL};
+static const char *const auth_names[] = {"required", "optional", "off", NULL};
 
 static const struct field node_fields[] = {
 	F_UINT(struct scpp_config_node, "locale", locale, 0, UINT16_MAX),
@@ -158,9 +158,19 @@ static const struct field schema_fields[] = {
 
 static const struct field auth_fields[] = {
 	{.key = "mode", .type = T_ENUM, .off = offsetof(struct scpp_config_auth, mode),
-	 .size = sizeof(enum scpp_config_auth_mode), .names = auth_names,
-	 .expect = "expected \"none\" (the only authentication mode this build has; "
-		   "sessions and grants arrive with the auth module)"},
+	 .size = sizeof(enum scpp_config_auth_mode), .names = auth_names},
+	F_STR(struct scpp_config_auth, "node_key", node_key, CS_TEXT, 0),
+	{.key = "roots", .type = T_STR_LIST, .off = offsetof(struct scpp_config_auth, roots),
+	 .aux = offsetof(struct scpp_config_auth, nb_roots), .cs = CS_TEXT, .min = 0,
+	 .max = SCPP_CONFIG_MAX_AUTH_ROOTS, .esize = SCPP_CONFIG_PATH_SIZE},
+	F_STR(struct scpp_config_auth, "revocations", revocations, CS_TEXT, 0),
+	F_UINT(struct scpp_config_auth, "revocation_capacity", revocation_capacity, 1, 1u << 20),
+	F_UINT(struct scpp_config_auth, "sessions", sessions, 1, 1u << 20),
+	F_UINT(struct scpp_config_auth, "per_principal", per_principal, 1, 1u << 20),
+	F_UINT(struct scpp_config_auth, "session_lifetime_s", session_lifetime_s, 1, 86400),
+	F_UINT(struct scpp_config_auth, "cookie_lifetime_s", cookie_lifetime_s, 1, 300),
+	F_UINT(struct scpp_config_auth, "epoch_lifetime_s", epoch_lifetime_s, 10, 86400),
+	F_UINT(struct scpp_config_auth, "handshakes_per_s", handshakes_per_s, 1, 1000000),
 };
 
 static const struct field log_fields[] = {
@@ -220,6 +230,8 @@ static const struct field root_fields[] = {
 	F_SEC("log", log, log_sec),
 	F_SEC("telemetry", telemetry, telemetry_sec),
 	F_SEC("idle", idle, idle_sec),
+	{.key = "copy", .type = T_SECTION, .off = offsetof(struct scpp_config, copy),
+	 .sec = &config_copy_sec},
 };
 const struct section config_root = SECTION(root_fields, NULL);
 
@@ -298,12 +310,23 @@ scpp_config_defaults(struct scpp_config *cfg)
 	snprintf(cfg->schema.files[0], sizeof(cfg->schema.files[0]), "schema/core.json");
 	snprintf(cfg->schema.files[1], sizeof(cfg->schema.files[1]), "schema/posix.json");
 
-	cfg->auth.mode = SCPP_CONFIG_AUTH_NONE;
+	cfg->auth.mode = SCPP_CONFIG_AUTH_REQUIRED;
+	cfg->auth.node_key[0] = '\0';
+	cfg->auth.nb_roots = 0;
+	cfg->auth.revocations[0] = '\0';
+	cfg->auth.revocation_capacity = 4096;
+	cfg->auth.sessions = 1024;
+	cfg->auth.per_principal = 64;
+	cfg->auth.session_lifetime_s = 86400;
+	cfg->auth.cookie_lifetime_s = 30;
+	cfg->auth.epoch_lifetime_s = 120;
+	cfg->auth.handshakes_per_s = 2000;
 	cfg->log.level = 7; /* RTE_LOG_INFO */
 	cfg->telemetry.enabled = true;
 	cfg->idle.enabled = true;
 	cfg->idle.max_sleep_us = 100;
 	config_cluster_defaults(&cfg->cluster);
+	config_copy_defaults(&cfg->copy);
 }
 
 void
@@ -1314,6 +1337,8 @@ validate(struct ctx *c, const struct scpp_config *cfg)
 		rc = validate_routes(c, cfg);
 	if (rc == 0)
 		rc = config_validate_cluster(c, cfg);
+	if (rc == 0)
+		rc = config_validate_copy(c, cfg);
 	return rc;
 }
 

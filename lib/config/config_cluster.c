@@ -86,6 +86,16 @@ static const struct field etcd_fields[] = {
 };
 static const struct section etcd_sec = {etcd_fields, SCPP_ARRAY_SIZE(etcd_fields), NULL};
 
+static const struct field forward_fields[] = {
+	{.key = "enabled", .type = T_BOOL,
+	 .off = offsetof(struct scpp_config_cluster_forward, enabled)},
+	{.key = "max_hops", .type = T_UINT,
+	 .off = offsetof(struct scpp_config_cluster_forward, max_hops),
+	 .size = FSIZE(struct scpp_config_cluster_forward, max_hops), .min = 1,
+	 .max = SCPP_CONFIG_FORWARD_HOPS_MAX},
+};
+static const struct section forward_sec = {forward_fields, SCPP_ARRAY_SIZE(forward_fields), NULL};
+
 static const struct field cluster_fields[] = {
 	{.key = "source", .type = T_ENUM, .off = offsetof(struct scpp_config_cluster, source),
 	 .size = sizeof(enum scpp_config_cluster_source), .names = source_names},
@@ -97,6 +107,8 @@ static const struct field cluster_fields[] = {
 	 .sec = &config_cluster_node_sec},
 	{.key = "etcd", .type = T_SECTION, .off = offsetof(struct scpp_config_cluster, etcd),
 	 .sec = &etcd_sec},
+	{.key = "forward", .type = T_SECTION, .off = offsetof(struct scpp_config_cluster, forward),
+	 .sec = &forward_sec},
 };
 const struct section config_cluster_sec = {cluster_fields, SCPP_ARRAY_SIZE(cluster_fields), NULL};
 
@@ -124,6 +136,8 @@ config_cluster_defaults(struct scpp_config_cluster *cl)
 	cl->etcd.poll_ms = 500;
 	cl->etcd.timeout_ms = 1000;
 	cl->etcd.start_wait_ms = 5000;
+	cl->forward.enabled = true;
+	cl->forward.max_hops = 2;
 }
 
 const char *

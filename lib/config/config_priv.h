@@ -98,6 +98,11 @@ void config_cluster_node_defaults(void *item);
 int config_validate_cluster(struct ctx *c, const struct scpp_config *cfg);
 extern const char *const config_log_levels[];
 
+/* $.copy (config_copy.c): its key table, defaults and cross-key checks. */
+extern const struct section config_copy_sec;
+void config_copy_defaults(struct scpp_config_copy *cp);
+int config_validate_copy(struct ctx *c, const struct scpp_config *cfg);
+
 /* Print @p cfg as JSON (config_fmt.c). */
 int config_print(FILE *f, const struct scpp_config *cfg);
 

@@ -74,8 +74,14 @@ enum scpp_config_hugepages {
 
 /** How clients authenticate ($.auth.mode). */
 enum scpp_config_auth_mode {
-	SCPP_CONFIG_AUTH_NONE, /**< "none": no sessions or MACs (the only mode so far) */
+	SCPP_CONFIG_AUTH_REQUIRED, /**< "required": only session datagrams are served */
+	SCPP_CONFIG_AUTH_OPTIONAL, /**< "optional": sessions are checked; unauthenticated
+				    *   blocks run unchecked under the 3x limit */
+	SCPP_CONFIG_AUTH_OFF,      /**< "off": no sessions; every block runs unchecked */
 };
+
+/** Most roots of trust in $.auth.roots (SCPP_AUTH_ROOTS_MAX, the node's own key aside). */
+#define SCPP_CONFIG_MAX_AUTH_ROOTS 15
 
 /** $.node: who this appliance is. */
 struct scpp_config_node {
@@ -171,6 +177,18 @@ struct scpp_config_schema {
 /** $.auth. */
 struct scpp_config_auth {
 	enum scpp_config_auth_mode mode; /**< authentication mode */
+	char node_key[SCPP_CONFIG_PATH_SIZE];    /**< node key file; "" = state_dir/node.key */
+	unsigned int nb_roots;                   /**< entries used in @c roots */
+	/** Roots of trust: public key files or 64 hex digits (the node key is one too). */
+	char roots[SCPP_CONFIG_MAX_AUTH_ROOTS][SCPP_CONFIG_PATH_SIZE];
+	char revocations[SCPP_CONFIG_PATH_SIZE]; /**< file of revocation entries; "" = none */
+	uint32_t revocation_capacity;            /**< entries the revocation set holds */
+	uint32_t sessions;                       /**< session slots (every worker table) */
+	uint32_t per_principal;                  /**< sessions one principal may hold */
+	uint32_t session_lifetime_s;             /**< longest session */
+	uint32_t cookie_lifetime_s;              /**< FINISH within this of its CHALLENGE */
+	uint32_t epoch_lifetime_s;               /**< epoch key rotation period */
+	uint32_t handshakes_per_s;               /**< handshake messages the control lcore takes */
 };
 
 /** One member of $.log.types. */
@@ -240,6 +258,15 @@ struct scpp_config_cluster_etcd {
 	uint32_t start_wait_ms;             /**< at start, wait this long for the first map */
 };
 
+/** Most nodes one block may be forwarded through ($.cluster.forward.max_hops). */
+#define SCPP_CONFIG_FORWARD_HOPS_MAX 8
+
+/** $.cluster.forward: blocks for another node's shards (docs/CLUSTER.md §7). */
+struct scpp_config_cluster_forward {
+	bool enabled;                       /**< forward them (else answer E_NOT_HERE) */
+	uint8_t max_hops;                   /**< forwards one block may take, 1..8 */
+};
+
 /** $.cluster: the cluster map's source and the static node list. */
 struct scpp_config_cluster {
 	enum scpp_config_cluster_source source; /**< static or etcd */
@@ -247,6 +274,69 @@ struct scpp_config_cluster {
 	unsigned int nb_nodes;              /**< entries of @c nodes */
 	struct scpp_config_cluster_node *nodes; /**< $.cluster.nodes; heap, NULL when empty */
 	struct scpp_config_cluster_etcd etcd; /**< $.cluster.etcd */
+	struct scpp_config_cluster_forward forward; /**< $.cluster.forward */
+};
+
+/** Local copy engine of a worker ($.copy.local, $.copy.workers[].local). */
+enum scpp_config_copy_local {
+	SCPP_CONFIG_COPY_LOCAL_AUTO,    /**< "auto": dmadev where one is offered, else memcpy */
+	SCPP_CONFIG_COPY_LOCAL_DMADEV,  /**< "dmadev": required; start fails without */
+	SCPP_CONFIG_COPY_LOCAL_MEMCPY,  /**< "memcpy": the CPU */
+	SCPP_CONFIG_COPY_LOCAL_DEFAULT, /**< "default" (workers[] only): $.copy.local */
+};
+
+/** Remote copy engine ($.copy.remote). */
+enum scpp_config_copy_remote {
+	SCPP_CONFIG_COPY_REMOTE_NONE,   /**< "none": no registered windows, no remote copies */
+	SCPP_CONFIG_COPY_REMOTE_FABRIC, /**< "fabric": libfabric RMA */
+	SCPP_CONFIG_COPY_REMOTE_VERBS,  /**< "verbs": rdma-core */
+};
+
+/** How the verbs engine addresses its peers ($.copy.verbs.addressing). */
+enum scpp_config_copy_addressing {
+	SCPP_CONFIG_COPY_ADDR_LID, /**< "lid": InfiniBand, by LID */
+	SCPP_CONFIG_COPY_ADDR_GID, /**< "gid": RoCE, GID at gid_index */
+};
+
+/** One entry of $.copy.workers: the copy engines of the worker at the same index. */
+struct scpp_config_copy_worker {
+	enum scpp_config_copy_local local;    /**< "default" = $.copy.local */
+	char dmadev[SCPP_CONFIG_NAME_SIZE];   /**< dmadev name; "" = the first free one */
+};
+
+/** $.copy.fabric. */
+struct scpp_config_copy_fabric {
+	char provider[24];                  /**< libfabric provider: "tcp", "shm", "verbs", "efa" */
+	char node[SCPP_CONFIG_NAME_SIZE];   /**< address to bind; "" = none (shm only) */
+	char service[8];                    /**< port of the target endpoint; "" = any */
+};
+
+/** $.copy.verbs. */
+struct scpp_config_copy_verbs {
+	char device[SCPP_CONFIG_NAME_SIZE]; /**< rdma device; "" = the first */
+	uint8_t port;                       /**< HCA port, 1..255 */
+	enum scpp_config_copy_addressing addressing; /**< LID or GID */
+	uint8_t gid_index;                  /**< GID index with "gid" */
+};
+
+/** $.copy: copy engines (one local and at most one remote instance per worker). */
+struct scpp_config_copy {
+	enum scpp_config_copy_local local;   /**< every worker's local engine */
+	enum scpp_config_copy_remote remote; /**< every worker's remote engine */
+	bool dma_skeleton;                   /**< add one dma_skeleton vdev per worker */
+	unsigned int nb_workers;             /**< entries of @c workers: 0 or $.workers' */
+	struct scpp_config_copy_worker workers[SCPP_CONFIG_MAX_WORKERS]; /**< per worker */
+	struct scpp_config_copy_fabric fabric; /**< with remote "fabric" */
+	struct scpp_config_copy_verbs verbs;   /**< with remote "verbs" */
+	uint32_t ring_size;                  /**< copies in flight per instance (power of two) */
+	uint64_t max_len;                    /**< longest single copy, bytes */
+	uint64_t part_max;                   /**< largest device operation; 0 = the engine's */
+	uint32_t timeout_ms;                 /**< per copy; 0 = never */
+	uint32_t max_regions;                /**< registered regions per instance */
+	uint32_t max_remotes;                /**< attached windows per instance */
+	bool recover;                        /**< recover remote instances with zombies */
+	uint64_t min_bytes;                  /**< shorter copies: the evaluator's memcpy */
+	uint64_t sync_max_bytes;             /**< longest copy of the synchronous path */
 };
 
 /** A whole, validated configuration. */
@@ -269,6 +359,7 @@ struct scpp_config {
 	struct scpp_config_telemetry telemetry;                    /**< $.telemetry */
 	struct scpp_config_idle idle;                              /**< $.idle */
 	struct scpp_config_cluster cluster;                        /**< $.cluster */
+	struct scpp_config_copy copy;                              /**< $.copy */
 };
 
 /** Why loading failed. */
@@ -374,6 +465,12 @@ int scpp_config_cluster_node_parse(const char *json, size_t len, const char *nam
 
 /** Name of a cluster source as the config writes it ("static", "etcd"), or NULL. */
 const char *scpp_config_cluster_source_name(enum scpp_config_cluster_source s);
+
+/** Name of a local copy engine as the config writes it ("auto", "dmadev", ...), or NULL. */
+const char *scpp_config_copy_local_name(enum scpp_config_copy_local l);
+
+/** Name of a remote copy engine as the config writes it ("none", "fabric", "verbs"), or NULL. */
+const char *scpp_config_copy_remote_name(enum scpp_config_copy_remote r);
 
 /** Name of an rte_log level 1..8 as the config writes it ("info"), or NULL. */
 const char *scpp_config_log_level_name(unsigned int level);

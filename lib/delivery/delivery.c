@@ -84,6 +84,7 @@ const char *const scpp_delivery_drop_name[SCPP_DELIVERY_DROP_COUNT] = {
 	[SCPP_DELIVERY_DROP_REASM_TIMEOUT] = "reasm_timeout",
 	[SCPP_DELIVERY_DROP_REASM_MISMATCH] = "reasm_mismatch",
 	[SCPP_DELIVERY_DROP_REASM_DUP] = "reasm_duplicate",
+	[SCPP_DELIVERY_DROP_FWD_BAD] = "forward_bad",
 };
 
 static uint16_t

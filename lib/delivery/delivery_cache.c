@@ -228,7 +228,8 @@ ent_add(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t l
 	e->pos = ca->resv;
 	e->len = len;
 	e->tsc = now;
-	e->chunk = dlv_chunk(d, &req->peer);
+	e->chunk = dlv_chunk(d, &req->peer, req->session);
+	e->session = req->session;
 	e->indexed = indexed;
 	dlv_gauge32(&ca->count, ca->count + 1);
 	dlv_gauge64(&ca->used, ca->used + len);
@@ -491,7 +492,7 @@ static void
 notice(struct scpp_delivery *d, const struct scpp_delivery_req *req,
        const struct scpp_wire_notice *n)
 {
-	if (dlv_tx_notice(d, &req->peer, req->client_id, req->block_id, n))
+	if (dlv_tx_notice(d, &req->peer, req->client_id, req->block_id, n, req->session))
 		dlv_count(&d->st.notices[n->code]);
 }
 
@@ -527,9 +528,11 @@ static bool
 within_budget(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t cost,
 	      uint64_t now)
 {
-	/* The cookie is checked only when the response needs it. */
+	/* The cookie is checked only when the response needs it. A session
+	 * from the address its handshake proved is not limited
+	 * (docs/SECURITY.md §12). */
 	return cost <= (uint64_t)SCPP_DELIVERY_AMPLIFICATION * req->req_bytes ||
-	       dlv_cookie_valid(d, req, now);
+	       (req->session & SCPP_DELIVERY_PROVEN) != 0 || dlv_cookie_valid(d, req, now);
 }
 
 /*
@@ -541,12 +544,13 @@ static void
 respond(struct scpp_delivery *d, const struct scpp_delivery_req *req, const struct dlv_ent *e,
 	uint32_t first, uint32_t count, bool held, uint64_t now)
 {
-	if (!within_budget(d, req, dlv_reply_cost(e->len, e->chunk, first, count), now)) {
+	if (!within_budget(d, req, dlv_reply_cost(e->len, e->chunk, first, count, req->session),
+			   now)) {
 		cookie_notice(d, req, held ? e->len : UINT32_MAX, e->chunk, now);
 		return;
 	}
 	(void)dlv_tx_reply(d, &req->peer, req->client_id, req->block_id, e->pos, e->len, e->chunk,
-			   first, count);
+			   first, count, req->session);
 }
 
 /* ---- admission, commit, FETCH ---- */
@@ -571,7 +575,7 @@ scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req
 		dlv_count(&d->st.cache_hits);
 		/* Numbered in the chunks it was first cut into: a port with a
 		 * smaller MTU cannot carry them. */
-		if (e->chunk > dlv_chunk(d, &req->peer))
+		if (e->chunk > dlv_chunk(d, &req->peer, req->session))
 			scpp_delivery_notice(d, req, SCPP_NOTICE_REPLY_LOST, now);
 		else
 			respond(d, req, e, 0, UINT32_MAX, true, now);
@@ -647,7 +651,7 @@ scpp_delivery_reply_commit_frame(struct scpp_delivery *d, const struct scpp_deli
 				 struct scpp_delivery_direct *t)
 {
 	const struct dlv_ent *e = commit(d, req, len, now);
-	uint64_t cost = dlv_reply_cost(e->len, e->chunk, 0, 1);
+	uint64_t cost = dlv_reply_cost(e->len, e->chunk, 0, 1, req->session);
 
 	if (dlv_nseq(e->len, e->chunk) != 1 || room < SCPP_NET_L2L4_LEN + cost ||
 	    !within_budget(d, req, cost, now)) {
@@ -660,9 +664,10 @@ scpp_delivery_reply_commit_frame(struct scpp_delivery *d, const struct scpp_deli
 	t->pos = e->pos;
 	t->len = e->len;
 	t->chunk = e->chunk;
+	t->session = req->session;
 	t->dgram_len = dlv_build_reply(d, &t->to, t->client_id, t->block_id,
 				       d->cache.arena + e->pos % d->cache.size, e->len, 0, true,
-				       frame);
+				       req->session, frame);
 	return (uint16_t)(SCPP_NET_L2L4_LEN + t->dgram_len);
 }
 
@@ -694,13 +699,14 @@ scpp_delivery_fetch(struct scpp_delivery *d, const struct scpp_delivery_req *req
 	idx = client_find(d, &k);
 	done = idx != DLV_NONE && win_check(&d->clients.c[idx], req->block_id) == WIN_DONE;
 	e = held_find(d, &k);
-	if (e == NULL || e->chunk > dlv_chunk(d, &req->peer)) {
+	if (e == NULL || e->chunk > dlv_chunk(d, &req->peer, req->session)) {
 		scpp_delivery_notice(d, req, done ? SCPP_NOTICE_REPLY_LOST : SCPP_NOTICE_NO_REPLY,
 				     now);
 		return 0;
 	}
 	for (unsigned int i = 0; i < f.nranges; i++)
-		cost += dlv_reply_cost(e->len, e->chunk, f.range[i].first, f.range[i].count);
+		cost += dlv_reply_cost(e->len, e->chunk, f.range[i].first, f.range[i].count,
+				       req->session);
 	if (cost == 0)
 		return 0; /* only sequence numbers past the end: nothing to send */
 	if (!within_budget(d, req, cost, now)) {
@@ -719,7 +725,7 @@ scpp_delivery_fetch(struct scpp_delivery *d, const struct scpp_delivery_req *req
 		if (n == 0)
 			continue;
 		(void)dlv_tx_reply(d, &req->peer, req->client_id, req->block_id, e->pos, e->len,
-				   e->chunk, first, n);
+				   e->chunk, first, n, req->session);
 		scpp_counter_add(&d->st.fetch_dgrams, n);
 	}
 	return 0;

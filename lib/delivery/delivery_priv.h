@@ -48,7 +48,7 @@ bool dlv_tab_del(struct dlv_tab *t, const void *key);
 struct dlv_ckey {
 	uint32_t ip;        /* network order */
 	uint16_t port;      /* network order */
-	uint16_t zero;
+	uint16_t session;   /* SCPP_DELIVERY_SESSION or 0: sessions are their own clients */
 	uint64_t client_id;
 	uint64_t block_id;  /* 0 in client-window keys */
 };
@@ -57,7 +57,7 @@ struct dlv_ckey {
 struct dlv_rkey {
 	uint32_t src_ip, dst_ip;
 	uint16_t src_port, dst_port;
-	uint32_t zero;
+	uint32_t session;   /* SCPP_DELIVERY_SESSION or 0: never mixed */
 	uint64_t client_id;
 	uint64_t block_id;
 };
@@ -77,7 +77,7 @@ struct dlv_ent {
 	uint32_t len;
 	uint16_t chunk;     /* payload bytes per datagram it was cut into */
 	uint8_t indexed;    /* 1: findable (an executed block's reply) */
-	uint8_t rsv;
+	uint8_t session;    /* the request's session bits: datagrams are sealed */
 };
 
 /*
@@ -147,6 +147,7 @@ struct dlv_slot {
 	uint16_t held;               /* fragments held */
 	uint8_t in_use;
 	uint8_t has_cookie;
+	uint8_t kind;                /* SCPP_WIRE_BLOCK or SCPP_WIRE_FORWARD */
 	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
 	uint8_t *buf;                /* max_fragments x frag_max */
 	uint16_t len[SCPP_WIRE_FRAGS_MAX];
@@ -179,7 +180,7 @@ struct dlv_job {
 	uint32_t nseq;               /* REPLY: datagrams in the whole message */
 	uint16_t chunk;              /* REPLY: payload bytes per datagram */
 	uint8_t kind;
-	uint8_t rsv;
+	uint8_t session;             /* SCPP_DELIVERY_SESSION: sealed datagrams */
 	struct scpp_wire_notice notice; /* NOTICE */
 };
 
@@ -260,6 +261,7 @@ dlv_ckey_of(const struct scpp_delivery_req *r, uint64_t block_id)
 	memset(&k, 0, sizeof(k));
 	k.ip = r->peer.ip;
 	k.port = r->peer.udp_port;
+	k.session = r->session & SCPP_DELIVERY_SESSION;
 	k.client_id = r->client_id;
 	k.block_id = block_id;
 	return k;
@@ -289,11 +291,18 @@ dlv_nseq(uint32_t len, uint16_t chunk)
 	return len == 0 ? 1 : (len + chunk - 1) / chunk;
 }
 
+/* Tag bytes each datagram of a request's responses carries. */
+static inline uint32_t
+dlv_tag(uint8_t session)
+{
+	return (session & SCPP_DELIVERY_SESSION) ? SCPP_WIRE_SESSION_TAG_LEN : 0;
+}
+
 /* Reply payload bytes per datagram to a peer on its port. */
 static inline uint16_t
-dlv_chunk(const struct scpp_delivery *d, const struct scpp_net_peer *to)
+dlv_chunk(const struct scpp_delivery *d, const struct scpp_net_peer *to, uint8_t session)
 {
-	return (uint16_t)(scpp_net_udp_max(d->net, to->port) - SCPP_WIRE_HDR_LEN);
+	return (uint16_t)(scpp_net_udp_max(d->net, to->port) - SCPP_WIRE_HDR_LEN - dlv_tag(session));
 }
 
 /* delivery.c: @p n seed words from the node key and a label. */
@@ -320,20 +329,20 @@ void dlv_tx_init(struct scpp_delivery *d, uint8_t **mem);
  * backlog is full (counted). */
 bool dlv_tx_reply(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
 		  uint64_t block_id, uint64_t pos, uint32_t len, uint16_t chunk, uint32_t first,
-		  uint32_t count);
+		  uint32_t count, uint8_t session);
 bool dlv_tx_notice(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
-		   uint64_t block_id, const struct scpp_wire_notice *n);
+		   uint64_t block_id, const struct scpp_wire_notice *n, uint8_t session);
 uint32_t dlv_tx_free_jobs(const struct scpp_delivery *d);
 /* Build datagram @p seq (@p last: the message's last) of a reply whose
  * bytes for it are @p payload, @p plen, into @p frame; returns its UDP
  * payload bytes. */
-uint16_t dlv_build_reply(const struct scpp_delivery *d, const struct scpp_net_peer *to,
+uint16_t dlv_build_reply(struct scpp_delivery *d, const struct scpp_net_peer *to,
 			 uint64_t client_id, uint64_t block_id, const uint8_t *payload,
-			 uint32_t plen, uint32_t seq, bool last, uint8_t *frame);
+			 uint32_t plen, uint32_t seq, bool last, uint8_t session, uint8_t *frame);
 
 /* UDP payload bytes of datagrams [first, first + count) of a message. */
 static inline uint64_t
-dlv_reply_cost(uint32_t len, uint16_t chunk, uint32_t first, uint32_t count)
+dlv_reply_cost(uint32_t len, uint16_t chunk, uint32_t first, uint32_t count, uint8_t session)
 {
 	uint32_t nseq = dlv_nseq(len, chunk), end = first + count;
 	uint64_t bytes;
@@ -342,7 +351,7 @@ dlv_reply_cost(uint32_t len, uint16_t chunk, uint32_t first, uint32_t count)
 		return 0;
 	if (end > nseq || end < first)
 		end = nseq;
-	bytes = (uint64_t)(end - first) * (SCPP_WIRE_HDR_LEN + chunk);
+	bytes = (uint64_t)(end - first) * (SCPP_WIRE_HDR_LEN + dlv_tag(session) + chunk);
 	/* The last datagram may be short. */
 	if (end == nseq)
 		bytes -= (uint64_t)nseq * chunk - len;

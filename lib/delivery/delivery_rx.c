@@ -157,6 +157,7 @@ slot_new(struct scpp_delivery *d, const struct dlv_rkey *k, const struct scpp_wi
 	s->held = 0;
 	s->bytes = 0;
 	s->has_cookie = 0;
+	s->kind = h->kind;
 	s->deadline = now + r->timeout;
 	s->in_use = 1;
 	dlv_tab_insert(&r->index, k, idx);
@@ -174,6 +175,7 @@ rx_fragment(struct scpp_delivery *d, const struct scpp_net_meta *nm,
 	struct dlv_rkey k = {
 		.src_ip = nm->peer.ip, .dst_ip = nm->peer.local_ip,
 		.src_port = nm->peer.udp_port, .dst_port = nm->peer.local_udp_port,
+		.session = (h->flags & SCPP_WIRE_F_SESSION) ? SCPP_DELIVERY_SESSION : 0,
 		.client_id = h->client_id, .block_id = h->block_id,
 	};
 	uint32_t *v, idx, off, i;
@@ -193,7 +195,7 @@ rx_fragment(struct scpp_delivery *d, const struct scpp_net_meta *nm,
 	}
 	s = &r->slots[idx];
 	dst = s->buf + (size_t)h->frag_index * r->frag_max;
-	if (SCPP_UNLIKELY(s->frag_count != h->frag_count)) {
+	if (SCPP_UNLIKELY(s->frag_count != h->frag_count || s->kind != h->kind)) {
 		slot_free(d, idx, SCPP_DELIVERY_DROP_REASM_MISMATCH);
 		return drop(d, in, SCPP_DELIVERY_DROP_REASM_MISMATCH);
 	}
@@ -228,8 +230,10 @@ rx_fragment(struct scpp_delivery *d, const struct scpp_net_meta *nm,
 	dlv_count(&d->st.reasm_done);
 	dlv_count(&d->st.messages);
 	in->req.peer = s->peer;
-	in->req.kind = SCPP_WIRE_BLOCK;
+	in->req.kind = s->kind;
 	in->req.has_cookie = s->has_cookie;
+	in->req.session = (uint8_t)s->key.session;
+	in->req.rsv = 0;
 	in->req.req_bytes = s->bytes;
 	in->req.client_id = h->client_id;
 	in->req.block_id = h->block_id;
@@ -242,6 +246,48 @@ rx_fragment(struct scpp_delivery *d, const struct scpp_net_meta *nm,
 	dlv_gauge32(&r->frames, r->frames - s->held);
 	s->held = 0;
 	return SCPP_DELIVERY_BLOCK;
+}
+
+/*
+ * A FORWARD message (docs/PROTOCOL.md §18): the request inside becomes the
+ * request, and its client the sender. 0, or -1 when it is refused.
+ */
+static int
+fwd_unwrap(struct scpp_delivery *d, const struct scpp_net_meta *nm, struct scpp_delivery_in *in)
+{
+	const struct scpp_net_port *p = &d->conf.net->port[nm->peer.port];
+	struct rte_ether_addr mac;
+	struct scpp_wire_fwd f;
+
+	if (scpp_wire_fwd_decode(in->msg, in->msg_len, &f) != 0)
+		return -1;
+	memcpy(mac.addr_bytes, f.client_mac, 6);
+	/* The owner replies to this address: the rules of a sender's own
+	 * (lib/net's) hold for it too. */
+	if (!scpp_net_src_ok(p, f.client_ip) || f.client_port == 0 ||
+	    !rte_is_unicast_ether_addr(&mac) || rte_is_zero_ether_addr(&mac))
+		return -1;
+	if (f.inner_kind == SCPP_WIRE_FETCH) {
+		struct scpp_wire_fetch fe;
+
+		if (scpp_wire_fetch_decode(f.msg, f.msg_len, &fe) != 0)
+			return -1;
+		in->owner = fe.owner;
+	}
+	in->fwd.hops = f.hops;
+	in->fwd.origin = f.origin;
+	in->fwd.from_ip = nm->peer.ip;
+	in->req.peer.mac = mac;
+	in->req.peer.ip = f.client_ip;
+	in->req.peer.udp_port = rte_cpu_to_be_16(f.client_port);
+	in->req.kind = f.inner_kind;
+	in->req.has_cookie = (f.flags & SCPP_WIRE_FWD_F_COOKIE) != 0;
+	memcpy(in->req.cookie, f.cookie, SCPP_WIRE_COOKIE_LEN);
+	in->req.req_bytes = f.req_bytes;
+	in->msg = f.msg;
+	in->msg_len = f.msg_len;
+	dlv_count(&d->st.forwarded_in);
+	return 0;
 }
 
 enum scpp_delivery_verdict
@@ -262,11 +308,44 @@ scpp_delivery_rx(struct scpp_delivery *d, const struct scpp_net_meta *nm, const 
 		SCPP_VERIFY(c >= 0 && c <= SCPP_DELIVERY_DROP_HDR_BAD_FRAGMENT);
 		return drop(d, in, (enum scpp_delivery_drop)c);
 	}
-	if (SCPP_UNLIKELY(h.kind != SCPP_WIRE_BLOCK && h.kind != SCPP_WIRE_FETCH))
+	if (SCPP_UNLIKELY(h.kind != SCPP_WIRE_BLOCK && h.kind != SCPP_WIRE_FETCH &&
+			  h.kind != SCPP_WIRE_FORWARD))
 		return drop(d, in, SCPP_DELIVERY_DROP_NODE_KIND);
-	if (h.kind == SCPP_WIRE_BLOCK && h.frag_count > 1)
-		return rx_fragment(d, nm, &h, nm->l4_len, now, in);
-	if (h.kind == SCPP_WIRE_FETCH) {
+	in->fwd.hops = 0;
+	if (h.kind != SCPP_WIRE_FETCH && h.frag_count > 1) {
+		enum scpp_delivery_verdict v = rx_fragment(d, nm, &h, nm->l4_len, now, in);
+
+		if (v != SCPP_DELIVERY_BLOCK || in->req.kind != SCPP_WIRE_FORWARD)
+			return v;
+		if (fwd_unwrap(d, nm, in) != 0) {
+			dlv_count(&d->st.forward_bad);
+			scpp_delivery_release(d, in->slot);
+			in->slot = -1;
+			in->drop = SCPP_DELIVERY_DROP_FWD_BAD;
+			return SCPP_DELIVERY_DROP;
+		}
+		return in->req.kind == SCPP_WIRE_BLOCK ? SCPP_DELIVERY_BLOCK : SCPP_DELIVERY_FETCH;
+	}
+	in->req.peer = nm->peer;
+	in->req.kind = h.kind;
+	in->req.has_cookie = h.cookie != NULL;
+	in->req.session = (h.flags & SCPP_WIRE_F_SESSION) ? SCPP_DELIVERY_SESSION : 0;
+	in->req.rsv = 0;
+	in->req.req_bytes = nm->l4_len;
+	in->req.client_id = h.client_id;
+	in->req.block_id = h.block_id;
+	if (h.cookie != NULL)
+		memcpy(in->req.cookie, h.cookie, SCPP_WIRE_COOKIE_LEN);
+	in->msg = h.payload;
+	in->msg_len = h.payload_len;
+	if (h.kind == SCPP_WIRE_FORWARD) {
+		if (fwd_unwrap(d, nm, in) != 0)
+			return drop(d, in, SCPP_DELIVERY_DROP_FWD_BAD);
+		if (in->req.kind == SCPP_WIRE_FETCH)
+			dlv_count(&d->st.fetches);
+		else
+			dlv_count(&d->st.messages);
+	} else if (h.kind == SCPP_WIRE_FETCH) {
 		struct scpp_wire_fetch f;
 
 		if (scpp_wire_fetch_decode(h.payload, h.payload_len, &f) != 0)
@@ -277,15 +356,5 @@ scpp_delivery_rx(struct scpp_delivery *d, const struct scpp_net_meta *nm, const 
 		dlv_count(&d->st.messages);
 	}
 	dlv_count(&d->st.consumed);
-	in->req.peer = nm->peer;
-	in->req.kind = h.kind;
-	in->req.has_cookie = h.cookie != NULL;
-	in->req.req_bytes = nm->l4_len;
-	in->req.client_id = h.client_id;
-	in->req.block_id = h.block_id;
-	if (h.cookie != NULL)
-		memcpy(in->req.cookie, h.cookie, SCPP_WIRE_COOKIE_LEN);
-	in->msg = h.payload;
-	in->msg_len = h.payload_len;
-	return h.kind == SCPP_WIRE_BLOCK ? SCPP_DELIVERY_BLOCK : SCPP_DELIVERY_FETCH;
+	return in->req.kind == SCPP_WIRE_BLOCK ? SCPP_DELIVERY_BLOCK : SCPP_DELIVERY_FETCH;
 }

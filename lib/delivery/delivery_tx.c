@@ -128,7 +128,7 @@ job_free(struct dlv_tx *t, uint16_t port, uint32_t j)
 bool
 dlv_tx_reply(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
 	     uint64_t block_id, uint64_t pos, uint32_t len, uint16_t chunk, uint32_t first,
-	     uint32_t count)
+	     uint32_t count, uint8_t session)
 {
 	uint32_t nseq = dlv_nseq(len, chunk);
 	struct dlv_job *job;
@@ -138,6 +138,7 @@ dlv_tx_reply(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t c
 	job = job_new(d, to, client_id, block_id, DLV_JOB_REPLY);
 	if (job == NULL)
 		return false;
+	job->session = session;
 	job->pos = pos;
 	job->len = len;
 	job->chunk = chunk;
@@ -150,12 +151,13 @@ dlv_tx_reply(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t c
 
 bool
 dlv_tx_notice(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
-	      uint64_t block_id, const struct scpp_wire_notice *n)
+	      uint64_t block_id, const struct scpp_wire_notice *n, uint8_t session)
 {
 	struct dlv_job *job = job_new(d, to, client_id, block_id, DLV_JOB_NOTICE);
 
 	if (job == NULL)
 		return false;
+	job->session = session;
 	job->notice = *n;
 	job->seq = 0;
 	job->end = 1;
@@ -163,24 +165,43 @@ dlv_tx_notice(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t 
 	return true;
 }
 
-/* One datagram of header @p h (its payload set) to @p to, into @p frame. */
+/* One datagram of header @p h (its payload set) to @p to, into @p frame;
+ * for a session request, with the session tag, sealed. */
 static uint16_t
-build_dgram(const struct scpp_delivery *d, const struct scpp_net_peer *to,
-	    const struct scpp_wire_hdr *h, uint8_t *frame)
+build_dgram(struct scpp_delivery *d, const struct scpp_net_peer *to, struct scpp_wire_hdr *h,
+	    uint8_t session, uint8_t *frame)
 {
-	uint8_t *pl = scpp_net_udp_build(d->net, to, frame,
-					 (uint16_t)(SCPP_WIRE_HDR_LEN + h->payload_len));
-	int n = scpp_wire_dgram_encode(pl, SCPP_WIRE_HDR_LEN + h->payload_len, h);
+	uint32_t tag = dlv_tag(session);
+	uint8_t *pl;
+	int n;
 
-	SCPP_VERIFY(n == SCPP_WIRE_HDR_LEN + h->payload_len);
+	if (tag != 0) {
+		h->flags |= SCPP_WIRE_F_SESSION;
+		h->tag_len = (uint8_t)tag;
+		h->tag = NULL; /* zeros: the seal writes it */
+	}
+	pl = scpp_net_udp_build(d->net, to, frame,
+				(uint16_t)(SCPP_WIRE_HDR_LEN + h->payload_len + tag));
+	n = scpp_wire_dgram_encode(pl, SCPP_WIRE_HDR_LEN + h->payload_len + tag, h);
+	SCPP_VERIFY(n == (int)(SCPP_WIRE_HDR_LEN + h->payload_len + tag));
+	if (tag != 0 && d->conf.seal != NULL) {
+		/* A datagram that cannot be sealed (its session closed) goes
+		 * out with a zero MAC, which the client drops as forged: the
+		 * frame is built either way so that the pacing stays simple,
+		 * and counted. */
+		if (d->conf.seal(d->conf.seal_ctx, h->client_id, pl, (size_t)n) != 0)
+			dlv_count(&d->st.tx_unsealed);
+		else
+			dlv_count(&d->st.sealed);
+	}
 	scpp_net_udp_finish(d->net, to->port, frame);
 	return (uint16_t)n;
 }
 
 uint16_t
-dlv_build_reply(const struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
+dlv_build_reply(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_t client_id,
 		uint64_t block_id, const uint8_t *payload, uint32_t plen, uint32_t seq, bool last,
-		uint8_t *frame)
+		uint8_t session, uint8_t *frame)
 {
 	struct scpp_wire_hdr h = {
 		.kind = SCPP_WIRE_REPLY,
@@ -192,12 +213,12 @@ dlv_build_reply(const struct scpp_delivery *d, const struct scpp_net_peer *to, u
 		.payload = payload,
 	};
 
-	return build_dgram(d, to, &h, frame);
+	return build_dgram(d, to, &h, session, frame);
 }
 
 /* Build datagram @p seq of @p job into @p frame; returns its UDP payload bytes. */
 static uint16_t
-build(const struct scpp_delivery *d, const struct dlv_job *job, uint32_t seq, uint8_t *frame)
+build(struct scpp_delivery *d, const struct dlv_job *job, uint32_t seq, uint8_t *frame)
 {
 	struct scpp_wire_hdr h = {
 		.client_id = job->client_id,
@@ -213,14 +234,14 @@ build(const struct scpp_delivery *d, const struct dlv_job *job, uint32_t seq, ui
 		return dlv_build_reply(d, &job->to, job->client_id, job->block_id,
 				       d->cache.arena + job->pos % d->cache.size + off,
 				       SCPP_MIN((uint32_t)job->chunk, job->len - off), seq,
-				       seq + 1 == job->nseq, frame);
+				       seq + 1 == job->nseq, job->session, frame);
 	}
 	n = scpp_wire_notice_encode(body, sizeof(body), &job->notice);
 	SCPP_VERIFY(n > 0);
 	h.kind = SCPP_WIRE_NOTICE;
 	h.payload_len = (uint16_t)n;
 	h.payload = body;
-	return build_dgram(d, &job->to, &h, frame);
+	return build_dgram(d, &job->to, &h, job->session, frame);
 }
 
 void
@@ -240,7 +261,7 @@ scpp_delivery_tx_direct_done(struct scpp_delivery *d, const struct scpp_delivery
 	 * (tx_prepare() drops them as tx_aborted if they go first). */
 	for (uint16_t i = sent; i < n; i++)
 		(void)dlv_tx_reply(d, &t[i].to, t[i].client_id, t[i].block_id, t[i].pos, t[i].len,
-				   t[i].chunk, 0, 1);
+				   t[i].chunk, 0, 1, t[i].session);
 }
 
 uint16_t

@@ -11,7 +11,10 @@
  * Receiving (any worker, scpp_delivery_rx()). A datagram delivered by
  * lib/net is checked (header, kind, fragment limits) and becomes one of:
  * dropped (counted by reason), held (a fragment waiting for the rest),
- * a complete BLOCK message, or a FETCH. Fragments are reassembled per
+ * a complete BLOCK message, or a FETCH. A FORWARD message (another node
+ * passing a client's BLOCK or FETCH on, reassembled like a BLOCK) becomes
+ * the request it carries, with the client as its sender (in->fwd says it
+ * was forwarded; the caller checks that the sender is a cluster peer). Fragments are reassembled per
  * 5-tuple and (client id, block id), in bounded slots, with a per-source
  * quota and a timeout; the message is answered to its sender.
  *
@@ -101,6 +104,17 @@ struct scpp_delivery_conf {
 	uint32_t backlog;           /**< responses queued for sending at most */
 	uint32_t error_rate_source; /**< error replies per second to one source (0: none) */
 	uint32_t error_rate_total;  /**< error replies per second in all */
+	/**
+	 * Seal a datagram for a session request (SCPP_DELIVERY_SESSION): the
+	 * datagram (@p len bytes, header with SESSION and tag_len 24, the tag
+	 * zeroed) is complete but for its tag, which this writes
+	 * (scpp_auth_seal() on the worker's table). Returns 0, or a negative
+	 * code: the datagram is then not sent (counted as tx_unsealed). Each
+	 * transmission is sealed afresh (a new counter), resends included.
+	 * NULL: session requests are answered unsealed (tests only).
+	 */
+	int (*seal)(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
+	void *seal_ctx;
 };
 
 /** Why a datagram was dropped here (after lib/net delivered it). */
@@ -120,6 +134,8 @@ enum scpp_delivery_drop {
 	SCPP_DELIVERY_DROP_REASM_TIMEOUT,    /**< held, then the message timed out */
 	SCPP_DELIVERY_DROP_REASM_MISMATCH,   /**< disagreeing fragment, and those held with it */
 	SCPP_DELIVERY_DROP_REASM_DUP,        /**< identical duplicate fragment */
+	SCPP_DELIVERY_DROP_FWD_BAD,          /**< a one-datagram FORWARD whose header (or
+					      *   client address, or inner FETCH) is bad */
 	SCPP_DELIVERY_DROP_COUNT
 };
 
@@ -161,6 +177,13 @@ struct scpp_delivery_stats {
 	uint64_t tx_deferred;     /**< frames built but not taken; built again later */
 	uint64_t tx_direct;       /**< ... of tx_dgrams, one-datagram replies the worker sent
 				   *   from the request's own frame (no backlog) */
+	uint64_t tx_unsealed;     /**< session datagrams not sent: conf.seal refused
+				   *   (the session closed meanwhile) */
+	uint64_t sealed;          /**< session datagrams built and sealed */
+	uint64_t forwarded_in;    /**< FORWARD messages taken (a block or FETCH of a
+				   *   client another node passed on) */
+	uint64_t forward_bad;     /**< reassembled FORWARD messages refused (their
+				   *   datagrams count as consumed) */
 };
 
 /** Occupancy of one instance (gauges), read from any thread. */
@@ -178,12 +201,26 @@ struct scpp_delivery_usage {
 	uint32_t backlog_capacity;
 };
 
+/**
+ * req.session bit: the request came in session datagrams (header flag
+ * SESSION) that the caller verified (scpp_auth_verify()) before handing
+ * them here; client_id is then the session id. Everything about the
+ * request is kept apart from unauthenticated traffic with the same ids
+ * (reassembly, client windows, held replies), and every datagram sent for
+ * it is sealed with conf.seal.
+ */
+#define SCPP_DELIVERY_SESSION 0x1
+/** req.session bit: ... from the address its handshake proved (the caller
+ *  sets it): responses are not held to the amplification limit. */
+#define SCPP_DELIVERY_PROVEN 0x2
+
 /** A request as the owning worker needs it (fits an mbuf's private area). */
 struct scpp_delivery_req {
 	struct scpp_net_peer peer; /**< sender: the reply goes there */
 	uint8_t kind;              /**< SCPP_WIRE_BLOCK or SCPP_WIRE_FETCH */
 	uint8_t has_cookie;        /**< @c cookie holds the request's cookie */
-	uint16_t rsv;
+	uint8_t session;           /**< SCPP_DELIVERY_SESSION | SCPP_DELIVERY_PROVEN */
+	uint8_t rsv;
 	uint32_t req_bytes;        /**< UDP payload bytes of the request (all fragments) */
 	uint64_t client_id;
 	uint64_t block_id;
@@ -198,9 +235,24 @@ enum scpp_delivery_verdict {
 	SCPP_DELIVERY_FETCH, /**< a FETCH: in->msg (its payload), in->owner */
 };
 
+/**
+ * What a FORWARD message said about the request it carries (docs/PROTOCOL.md
+ * §18); hops 0: the request came from its client itself.
+ */
+struct scpp_delivery_fwd {
+	uint8_t hops;           /**< forwards taken so far */
+	uint32_t origin;        /**< node the client sent it to */
+	uint32_t from_ip;       /**< the forwarding node's address (network order) */
+};
+
 /** What scpp_delivery_rx() produced. */
 struct scpp_delivery_in {
 	struct scpp_delivery_req req;
+	/** A forwarded request: @c req describes the *client* (its address,
+	 *  port, MAC, cookie and request bytes, from the FORWARD header), so
+	 *  that at-most-once, cookies, the amplification limit and the reply
+	 *  are the client's, whichever node passed it on. */
+	struct scpp_delivery_fwd fwd;
 	const uint8_t *msg;     /**< BLOCK: the message; FETCH: the payload */
 	uint32_t msg_len;
 	int32_t slot;           /**< reassembly slot holding @c msg, or -1 */
@@ -297,6 +349,7 @@ struct scpp_delivery_direct {
 	uint32_t len;       /**< its bytes (the datagram's payload) */
 	uint16_t chunk;
 	uint16_t dgram_len; /**< UDP payload bytes of the frame */
+	uint8_t session;    /**< the request's session bits */
 };
 
 /**

@@ -67,6 +67,10 @@ struct run {
 	uint16_t cmd_index;
 	uint32_t row;          /* input row of the command, or SCPP_STATUS_NO_ROW */
 	bool quiet;            /* a failure now would be counted, not kept */
+	uint8_t scan_cover;    /* scpp_auth_cover() of this shard's /64 (with scan_auth) */
+	/* The session's authority while a get filters what it finds (a scan,
+	 * an attribute walk); NULL: nothing to filter. */
+	const struct scpp_auth_authority *scan_auth;
 	struct scpp_status st; /* the error being reported (last: see scpp_eval_block()) */
 };
 _Static_assert(offsetof(struct run, st) + sizeof(struct scpp_status) == sizeof(struct run),
@@ -203,6 +207,13 @@ scpp_eval_limits_check(const struct scpp_eval_limits *l, const char **field, uin
 		}
 	}
 	return 0;
+}
+
+void
+scpp_eval_ctx_arena(const struct scpp_eval_ctx *ctx, void **base, size_t *len)
+{
+	*base = ctx->arena;
+	*len = ctx->arena_size;
 }
 
 void
@@ -638,6 +649,74 @@ not_here(struct run *r, struct scpp_oid e)
 	return rc;
 }
 
+/* ---------------------------------------------------------- authorisation */
+
+/*
+ * docs/SECURITY.md §4: each command's (entity, attribute, operations) is
+ * checked against the session's authority before it runs. The check is a
+ * few compares per rule (scpp_auth_check()); without an authority (auth
+ * off, or an unauthenticated block in optional mode) nothing is checked.
+ */
+static uint32_t
+auth_attr(int64_t aid)
+{
+	return aid == AID_ENTITY ? SCPP_AUTH_ATTR_ALL : (uint32_t)aid;
+}
+
+static SCPP_COLD int
+denied(struct run *r, int rc, const struct scpp_auth_denial *dn, const char *op,
+       struct scpp_oid e, int64_t aid)
+{
+	static const char *const reason[] = {"allowed", "scope", "attribute", "operation"};
+	char b1[64], ops[64];
+	struct scpp_value n = aid == AID_ENTITY		    ? scpp_value_str("*", 1)
+			      : aid == SCPP_AUTH_ATTR_ANY ? scpp_value_str("", 0)
+							  : attr_name(r, (uint32_t)aid);
+
+	scpp_auth_ops_format(ops, sizeof(ops), dn->missing);
+	return fail(r, rc, "%s %s%s%.*s: not granted to this session (%s: missing %s)", op,
+		    otext(b1, sizeof(b1), e), n.len > 0 ? "." : "", (int)n.len, (const char *)n.p,
+		    reason[dn->reason < 4 ? dn->reason : 0], ops);
+}
+
+/* May the session do @p ops on (@p e, @p aid)? 0, or the denial (failed). */
+static inline int
+authorize(struct run *r, const char *op, struct scpp_oid e, int64_t aid, uint16_t ops)
+{
+	const struct scpp_auth_authority *a = r->env->auth;
+	struct scpp_auth_denial dn;
+	int rc;
+
+	if (SCPP_LIKELY(a == NULL))
+		return 0;
+	rc = scpp_auth_check(a, e, auth_attr(aid), ops, &dn);
+	if (SCPP_LIKELY(rc == 0))
+		return 0;
+	return denied(r, rc, &dn, op, e, aid);
+}
+
+/* The schema right a write to @p e needs in addition. */
+static inline uint16_t
+schema_right(const struct run *r, struct scpp_oid e)
+{
+	return r->env->auth != NULL && eval_schema_is_schema_entity(r->env, e) ? SCPP_AUTH_OP_SCHEMA
+									       : 0;
+}
+
+/* During a filtered get: may the session read @p attr of @p e (ANY: the
+ * entity at all)? What it may not read is skipped, not an error. */
+static inline bool
+visible(const struct run *r, struct scpp_oid e, uint32_t attr)
+{
+	if (e.hi == r->env->node.hi) {
+		if (r->scan_cover == SCPP_AUTH_COVER_ALL)
+			return true;
+		if (r->scan_cover == SCPP_AUTH_COVER_NONE)
+			return false;
+	}
+	return scpp_auth_check(r->scan_auth, e, attr, SCPP_AUTH_OP_GET, NULL) == 0;
+}
+
 /* ------------------------------------------------------------------- undo */
 
 static struct undo *
@@ -948,6 +1027,8 @@ get_entity(struct run *r, const struct row *in, const struct getq *q,
 		for (int i = 0; i < n; i++) {
 			if ((rc = step(r, 1)) < 0)
 				return rc;
+			if (r->scan_auth != NULL && !visible(r, e, batch[i].attr))
+				continue;
 			if (!q->keyed && !batch[i].is_map) {
 				rc = get_emit(r, in, q, e, batch[i].attr, NULL, &batch[i].value);
 			} else if (q->keyed && batch[i].is_map) {
@@ -1033,9 +1114,12 @@ get_indexed(struct run *r, const struct row *in, const struct getq *q, uint32_t 
 			break;
 	}
 	hits_sort(c->ixhit, k);
-	for (uint32_t i = 0; i < k; i++)
+	for (uint32_t i = 0; i < k; i++) {
+		if (r->scan_auth != NULL && !visible(r, c->ixhit[i].oid, aid))
+			continue;
 		if ((rc = get_entity(r, in, q, c->ixhit[i].oid, aid, false)) < 0)
 			return rc;
+	}
 	return 0;
 }
 
@@ -1120,6 +1204,24 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		if (aid < 0)
 			return (int)aid;
 	}
+	r->scan_auth = NULL;
+	if (SCPP_UNLIKELY(r->env->auth != NULL)) {
+		if (q.e.bound && q.a.bound) {
+			/* A name never interned is in no grant: nothing to read. */
+			if (aid > 0 && (rc = authorize(r, "get", q.e.v.oid, aid,
+						       SCPP_AUTH_OP_GET)) < 0)
+				return rc;
+		} else if (q.e.bound) {
+			r->scan_auth = r->env->auth;
+			r->scan_cover = SCPP_AUTH_COVER_SOME;
+		} else {
+			struct scpp_oid_prefix shard = {.oid = {r->env->node.hi, 0}, .len = 64};
+
+			r->scan_auth = r->env->auth;
+			r->scan_cover = (uint8_t)scpp_auth_cover(r->env->auth, &shard,
+								 SCPP_AUTH_OP_GET);
+		}
+	}
 	if (q.e.bound) {
 		/* Even a search cannot be answered here for an entity that
 		 * lives elsewhere: say where, rather than "no rows". */
@@ -1145,6 +1247,9 @@ op_get(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		if (n <= 0)
 			return 0;
 		for (int i = 0; i < n; i++) {
+			if (r->scan_auth != NULL && q.a.bound &&
+			    !visible(r, c->iter_oid[i], (uint32_t)aid))
+				continue;
 			rc = get_entity(r, in, &q, c->iter_oid[i], aid, false);
 			if (rc < 0)
 				return rc;
@@ -1267,6 +1372,14 @@ op_set(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (!v.bound)
 		return fail(r, -SCPP_E_UNBOUND, "value %%%.*s must be bound",
 			    r->b->var_name[v.var].len, r->b->var_name[v.var].p);
+	/* A set that declares a schema entity (docs/SCHEMA.md §7) is a schema
+	 * edit too. */
+	if (SCPP_UNLIKELY(r->env->auth != NULL) &&
+	    (rc = authorize(r, "set", e, aid,
+			    SCPP_AUTH_OP_SET | schema_right(r, e) |
+			    (!keyed && eval_schema_declares(r->env, e, (uint32_t)aid, &v.v)
+				     ? SCPP_AUTH_OP_SCHEMA : 0))) < 0)
+		return rc;
 	if (keyed)
 		kp = &key;
 	if ((rc = step(r, 1)) < 0)
@@ -1380,6 +1493,9 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return rc;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
+	if (SCPP_UNLIKELY(r->env->auth != NULL) &&
+	    (rc = authorize(r, "del", e, aid, SCPP_AUTH_OP_DEL | schema_right(r, e))) < 0)
+		return rc;
 	if (!scpp_store_entity_exists(s, e))
 		return missing(r, e);
 	if (aid == AID_ENTITY) {
@@ -1467,6 +1583,15 @@ op_create(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		scpp_store_entity_delete(r->env->store, e);
 		return -SCPP_E_LIMIT_STEPS;
 	}
+	/* Checked on the minted OID (its scope), before anything is visible. */
+	if (SCPP_UNLIKELY(r->env->auth != NULL) &&
+	    (rc = authorize(r, "create", e, SCPP_AUTH_ATTR_ANY,
+			    SCPP_AUTH_OP_CREATE |
+			    (eval_schema_names_meta(r->env, &type.v) ? SCPP_AUTH_OP_SCHEMA : 0))) < 0) {
+		SCPP_VERIFY(scpp_store_entity_delete(r->env->store, e) == 0);
+		c->nundo--;
+		return rc;
+	}
 	/* The type attribute needs no undo record of its own: undoing the
 	 * creation deletes the entity with everything the block gave it. */
 	rc = eval_schema_create(r->ctx, r->env, e, &type.v, &r->st);
@@ -1539,6 +1664,8 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return rc;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
+	if ((rc = authorize(r, "alloc", e, aid, SCPP_AUTH_OP_ALLOC)) < 0)
+		return rc;
 	if (!scpp_store_entity_exists(s, e))
 		return not_found(r, "alloc", e, aid);
 	if (eval_schema_is_schema_entity(r->env, e))
@@ -1598,6 +1725,72 @@ resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, stru
 	return 0;
 }
 
+/*
+ * `copy` through the env's copy engine, between two extent values of this
+ * shard into an existing bytes value whose attributes are not indexed:
+ * 0 (copied), <0 (failed: the undo log restores the destination), or 1
+ * when the copy is not one for the engine (the caller copies on the CPU).
+ * Both values are pinned while the engine works (docs/STORE.md).
+ */
+static int
+copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint64_t len)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+	struct scpp_store *s = r->env->store;
+	struct scpp_eval_copy_req rq;
+	struct scpp_eval_copy_done done;
+	struct scpp_value dv;
+	struct undo *u;
+	void *dp, *sp, *save;
+	int rc;
+
+	if (len == 0 || scpp_store_get(s, dst->e, (uint32_t)dst->aid, &dv) != 0 ||
+	    dv.type != SCPP_VT_BYTES || dst->off > dv.len || len > dv.len - dst->off)
+		return 1;
+	/* Inline values and indexed attributes have no stable address. */
+	if (scpp_store_bytes_ptr(s, src->e, (uint32_t)src->aid, src->off, len, &sp) != 0 ||
+	    scpp_store_bytes_ptr(s, dst->e, (uint32_t)dst->aid, dst->off, len, &dp) != 0)
+		return 1;
+	save = arena_alloc(r, len);
+	if (save == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	u = undo_push(r, UNDO_BYTES, dst->e, (uint32_t)dst->aid);
+	if (u == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	u->off = dst->off;
+	u->old = scpp_value_bytes(save, (uint32_t)len);
+	if (scpp_store_bytes_pin(s, src->e, (uint32_t)src->aid) != 0) {
+		r->ctx->nundo--;
+		return 1;
+	}
+	if (scpp_store_bytes_pin(s, dst->e, (uint32_t)dst->aid) != 0) {
+		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
+		r->ctx->nundo--;
+		return 1;
+	}
+	if (!cp->save)
+		memcpy(save, dp, len);
+	rq = (struct scpp_eval_copy_req){
+		.dst = dp, .src = sp, .len = len, .save = cp->save ? save : NULL,
+		.dst_e = dst->e, .src_e = src->e,
+		.dst_a = (uint32_t)dst->aid, .src_a = (uint32_t)src->aid,
+	};
+	memset(&done, 0, sizeof(done));
+	rc = cp->copy(cp->arg, &rq, &done);
+	if (!done.keep_pins) {
+		scpp_store_bytes_unpin(s, dst->e, (uint32_t)dst->aid);
+		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
+	}
+	if (rc == 0)
+		return 0;
+	/* Without a complete save the destination was never written: the
+	 * undo entry would restore garbage. */
+	if (cp->save && !done.saved)
+		r->ctx->nundo--;
+	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s", cp->engine,
+		    (unsigned long long)done.elapsed_ns, scpp_strerror(rc));
+}
+
 static int
 op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
@@ -1617,6 +1810,10 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return rc;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
+	if (SCPP_UNLIKELY(r->env->auth != NULL) &&
+	    ((src.aid > 0 && (rc = authorize(r, "copy from", src.e, src.aid, SCPP_AUTH_OP_GET)) < 0) ||
+	     (rc = authorize(r, "copy to", dst.e, dst.aid, SCPP_AUTH_OP_COPY)) < 0))
+		return rc;
 	if (src.aid == 0)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
@@ -1633,6 +1830,10 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return not_found(r, "copy to", dst.e, dst.aid);
 	if (eval_schema_is_schema_entity(r->env, dst.e))
 		return schema_write_refused(r, "copy to", dst.e, dst.aid);
+
+	if (r->env->copier != NULL && len >= r->env->copier->min_len &&
+	    len <= r->env->copier->max_len && (rc = copy_engine(r, &dst, &src, len)) <= 0)
+		return rc;
 
 	/* Bounce through the arena: source and destination may overlap or be
 	 * the same value, and the store may move either on a resize. */
@@ -2256,6 +2457,13 @@ fast_prefix(struct run *r, uint16_t *done)
 			aid = fast_attr(r, &f, &ta->value);
 			if (aid == 0)
 				break;
+			/* Authorisation seam of the fast path: a get the session
+			 * may not do ends the fast run; the general path reports
+			 * it (docs/SECURITY.md §4). */
+			if (r->env->auth != NULL &&
+			    scpp_auth_check(r->env->auth, te->value.oid, (uint32_t)aid,
+					    SCPP_AUTH_OP_GET, NULL) != 0)
+				break;
 			fast_collect(&f, i, tv->var, te->value.oid, aid);
 			if (f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
 				return rc;
@@ -2279,6 +2487,10 @@ fast_prefix(struct run *r, uint16_t *done)
 		aid = fast_attr(r, &f, &ta->value);
 		if (aid == 0)
 			break;
+		if (r->env->auth != NULL && te->kind == SCPP_TERM_CONST &&
+		    scpp_auth_check(r->env->auth, te->value.oid, (uint32_t)aid, SCPP_AUTH_OP_GET,
+				    NULL) != 0)
+			break;
 		if (te->kind == SCPP_TERM_CONST && tk == NULL) {
 			fast_collect(&f, i, tv->var, te->value.oid, aid);
 			if (f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
@@ -2296,6 +2508,9 @@ fast_prefix(struct run *r, uint16_t *done)
 		} else {
 			e = te->value.oid;
 		}
+		if (r->env->auth != NULL &&
+		    scpp_auth_check(r->env->auth, e, (uint32_t)aid, SCPP_AUTH_OP_GET, NULL) != 0)
+			return FAST_RESTART;
 		if (tk != NULL) {
 			key = tk->kind == SCPP_TERM_CONST ? tk->value : f.row->v[tk->var];
 			rc = scpp_store_map_get(s, e, (uint32_t)aid, &key, &val);

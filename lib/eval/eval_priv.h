@@ -154,6 +154,8 @@ int eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env 
  * and `create` change those, through the schema edit; `copy` and `alloc`
  * onto one are refused. */
 bool eval_schema_is_schema_entity(const struct scpp_eval_env *env, struct scpp_oid e);
+/* Does @p type (a create's type term) name a schema type (Type, Attribute)? */
+bool eval_schema_names_meta(const struct scpp_eval_env *env, const struct scpp_value *type);
 /* Does `set e attr v` declare a new schema entity: @e in the well-known
  * namespace, @attr `type`, @v the OID of Type or Attribute? */
 bool eval_schema_declares(const struct scpp_eval_env *env, struct scpp_oid e, uint32_t attr,

@@ -324,6 +324,24 @@ eval_schema_declares(const struct scpp_eval_env *env, struct scpp_oid e, uint32_
 }
 
 bool
+eval_schema_names_meta(const struct scpp_eval_env *env, const struct scpp_value *type)
+{
+	const struct scpp_schema_type *t = NULL;
+	char name[SCPP_SCHEMA_NAME_MAX + 1];
+
+	if (env->schema == NULL)
+		return false;
+	if (type->type == SCPP_VT_STR && type->len <= SCPP_SCHEMA_NAME_MAX) {
+		memcpy(name, type->p, type->len);
+		name[type->len] = '\0';
+		t = scpp_schema_type_by_name(env->schema, name);
+	} else if (type->type == SCPP_VT_OID) {
+		t = scpp_schema_type_by_oid(env->schema, type->oid);
+	}
+	return t != NULL && scpp_schema_type_is_meta(t);
+}
+
+bool
 eval_schema_is_schema_entity(const struct scpp_eval_env *env, struct scpp_oid e)
 {
 	const struct scpp_schema_type *t;

@@ -47,6 +47,7 @@
 #include "scpp_wire.h"
 #include "scpp_status.h"
 #include "scpp_store.h"
+#include "scpp_auth.h"
 
 struct scpp_schema;
 struct scpp_schema_pub;
@@ -97,6 +98,65 @@ struct scpp_eval_limits {
 int scpp_eval_limits_check(const struct scpp_eval_limits *l, const char **field,
 			   uint64_t *lo, uint64_t *hi);
 
+/**
+ * One byte-range copy the evaluator hands to a copy engine
+ * (struct scpp_eval_copier). Both ranges are inside extent values of this
+ * shard, which the evaluator has pinned (scpp_store_bytes_pin()) for the
+ * duration of the call, so neither can move or be freed meanwhile
+ * (docs/STORE.md). The ranges may overlap (the result is as if the bytes
+ * went through a temporary buffer).
+ */
+struct scpp_eval_copy_req {
+	void *dst;              /**< destination bytes (value dst_e.dst_a + offset) */
+	const void *src;        /**< source bytes (value src_e.src_a + offset) */
+	uint64_t len;           /**< bytes, >= 1 */
+	/** NULL, or a buffer in the evaluation arena (scpp_eval_ctx_arena())
+	 *  that must receive the destination range's current bytes, for the
+	 *  undo log, before the copy writes them. */
+	void *save;
+	struct scpp_oid dst_e, src_e;
+	uint32_t dst_a, src_a;
+};
+
+/** What a copier says about a copy, besides its status. */
+struct scpp_eval_copy_done {
+	uint64_t elapsed_ns;    /**< from submission to completion */
+	/** The save (if any) is complete: on failure, the undo log holds the
+	 *  destination's old bytes. When false on failure, the destination
+	 *  was not touched. */
+	bool saved;
+	/** The engine may still touch the ranges (a copy that timed out while
+	 *  the device owned it): the evaluator leaves its pins on both values
+	 *  and the copier drops them (scpp_store_bytes_unpin()) once the
+	 *  device lets go. */
+	bool keep_pins;
+};
+
+/**
+ * A copy engine for `copy` (scppd: the worker's local drivers/copy
+ * instance, app/scppd/copy.c). The evaluator uses it for a copy of
+ * min_len..max_len bytes between two extent values into a bytes value
+ * whose attributes are not indexed; anything else (inline values, str
+ * destinations, which must stay UTF-8, indexed attributes, a created
+ * destination) it copies itself.
+ */
+struct scpp_eval_copier {
+	/**
+	 * Do @p rq: 0 when every byte is there (and the save, if asked, was
+	 * taken first); or a negative errno, the destination then holding
+	 * unspecified bytes which the undo log restores (done->saved) or which
+	 * were never touched. Returns only when the engine has finished with
+	 * both ranges, unless it sets done->keep_pins.
+	 */
+	int (*copy)(void *arg, const struct scpp_eval_copy_req *rq,
+		    struct scpp_eval_copy_done *done);
+	void *arg;
+	uint64_t min_len;       /**< shorter copies: the evaluator's memcpy */
+	uint64_t max_len;       /**< longer copies: the evaluator's memcpy */
+	bool save;              /**< the engine takes the undo copy (rq.save) */
+	const char *engine;     /**< engine name, for statuses */
+};
+
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
 struct scpp_eval_env {
 	struct scpp_store *store;           /**< this core's shard */
@@ -118,6 +178,19 @@ struct scpp_eval_env {
 	uint64_t client_id;                 /**< the requesting client, put in statuses;
 					     *   set per block by the caller */
 	uint64_t schema_version;            /**< version of @p schema in @p pub */
+	/** Copy engine for byte-range copies, or NULL (the evaluator copies). */
+	const struct scpp_eval_copier *copier;
+	/**
+	 * The requesting session's compiled authority (docs/SECURITY.md §4),
+	 * set per block by the caller like @c client_id; NULL runs the block
+	 * unchecked (auth.mode off, or an unauthenticated block in optional
+	 * mode). With it, every command is checked before it runs: a denied
+	 * command fails with EACCES (EPERM when only the schema right is
+	 * missing) and a message naming the missing right, collected by a
+	 * status variable or aborting the block; scans and attribute walks
+	 * see only what the session may read.
+	 */
+	const struct scpp_auth_authority *auth;
 };
 
 /** What happened, for counters and the END record. */
@@ -155,6 +228,13 @@ struct scpp_eval_ctx *scpp_eval_ctx_create(const struct scpp_eval_limits *limits
 
 /** Free a context; NULL is a no-op. */
 void scpp_eval_ctx_free(struct scpp_eval_ctx *ctx);
+
+/**
+ * The context's evaluation arena (where undo copies live), for registering
+ * it with a copy engine that takes undo copies (scpp_eval_copier.save).
+ * Fixed for the context's life.
+ */
+void scpp_eval_ctx_arena(const struct scpp_eval_ctx *ctx, void **base, size_t *len);
 
 /** The limits in force (defaults filled in). */
 void scpp_eval_ctx_limits(const struct scpp_eval_ctx *ctx, struct scpp_eval_limits *out);

@@ -125,8 +125,17 @@ rx_arp(const struct scpp_net_port *p, struct rte_ether_hdr *eth, uint32_t len,
 	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
 	    arp->arp_plen != 4)
 		return drop(md, st, SCPP_NET_DROP_ARP_BAD);
-	if (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) || arp->arp_data.arp_tip != p->ip)
+	if (arp->arp_data.arp_tip != p->ip || !rte_is_unicast_ether_addr(&arp->arp_data.arp_sha) ||
+	    (arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST) &&
+	     arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REPLY)))
 		return drop(md, st, SCPP_NET_DROP_ARP_OTHER);
+	md->arp = 1;
+	md->peer.ip = arp->arp_data.arp_sip;
+	md->peer.mac = arp->arp_data.arp_sha;
+	if (arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY)) {
+		scpp_counter_add(&st->arp_learned, 1);
+		return SCPP_NET_NEIGH;
+	}
 	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
 	arp->arp_data.arp_tha = arp->arp_data.arp_sha;
 	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
@@ -180,6 +189,7 @@ scpp_net_rx(const struct scpp_net *n, uint16_t port, uint8_t *frame, uint32_t fr
 	int ck;
 
 	SCPP_ASSERT(port < n->nb_ports);
+	md->arp = 0;
 	scpp_counter_add(&st->rx_frames, 1);
 	scpp_counter_add(&st->rx_bytes, frame_len);
 	if (SCPP_UNLIKELY(seg_len < RTE_ETHER_HDR_LEN))
@@ -319,4 +329,26 @@ scpp_net_udp_finish(const struct scpp_net *n, uint16_t port, uint8_t *frame)
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	/* Sends a computed 0 as 0xffff (RFC 768): 0 would mean "none". */
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+}
+
+uint16_t
+scpp_net_arp_request(const struct scpp_net *n, uint16_t port, uint32_t ip, uint8_t *frame)
+{
+	const struct scpp_net_port *p = &n->port[port];
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+
+	memset(frame, 0, SCPP_NET_ARP_REQUEST_LEN);
+	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = p->ip;
+	arp->arp_data.arp_tip = ip;
+	return SCPP_NET_ARP_REQUEST_LEN;
 }

@@ -94,6 +94,9 @@ enum scpp_net_verdict {
 	SCPP_NET_DELIVER, /**< a datagram for us: see struct scpp_net_meta */
 	SCPP_NET_ANSWER,  /**< rewritten in place into an ARP or ICMP answer */
 	SCPP_NET_DROP,    /**< dropped and counted: md->drop says why */
+	SCPP_NET_NEIGH,   /**< an ARP reply for our address: md->peer.ip and
+			   *   md->peer.mac are a neighbour's binding (for the
+			   *   caller's neighbour table); nothing to send */
 };
 
 /** One port as the data path sees it. Addresses in network byte order. */
@@ -124,19 +127,23 @@ struct scpp_net_meta {
 	uint16_t l4_off;           /**< DELIVER: offset of the UDP payload in the frame */
 	uint16_t l4_len;           /**< DELIVER: UDP payload bytes */
 	uint16_t answer_len;       /**< ANSWER: bytes of the rewritten frame */
+	uint8_t arp;               /**< ANSWER to an ARP request, NEIGH: md->peer.ip and
+				    *   md->peer.mac hold the sender's binding */
 	uint8_t drop;              /**< DROP: enum scpp_net_drop */
 };
 
 /**
  * Counters of one worker. Written by that worker only, with
  * scpp_counter_add(); read from any thread with scpp_counter_read().
- * rx_frames = delivered + answers (arp_replies + icmp_echo) + sum(drops).
+ * rx_frames = delivered + answers (arp_replies + icmp_echo) + arp_learned
+ * + sum(drops).
  */
 struct scpp_net_stats {
 	uint64_t rx_frames;     /**< frames looked at */
 	uint64_t rx_bytes;      /**< their bytes */
 	uint64_t delivered;     /**< UDP datagrams delivered */
 	uint64_t arp_replies;   /**< ARP requests answered */
+	uint64_t arp_learned;   /**< ARP replies for our address (NEIGH verdicts) */
 	uint64_t icmp_echo;     /**< ICMP echo requests answered */
 	uint64_t cksum_trusted; /**< checksums taken from rx flags GOOD or NONE */
 	uint64_t cksum_sw;      /**< checksums verified in software (flags UNKNOWN) */
@@ -236,6 +243,18 @@ uint8_t *scpp_net_udp_build(const struct scpp_net *n, const struct scpp_net_peer
  * the mbuf's offload fields (scpp_net_tx_offload_flags(), l2_len, l3_len).
  */
 void scpp_net_udp_finish(const struct scpp_net *n, uint16_t port, uint8_t *frame);
+
+/** Bytes of the ARP request scpp_net_arp_request() builds (padded to 60). */
+#define SCPP_NET_ARP_REQUEST_LEN 60
+
+/**
+ * Build, into @p frame (at least SCPP_NET_ARP_REQUEST_LEN bytes), a
+ * broadcast ARP request from port @p port for @p ip (network order): how a
+ * node finds a cluster peer's MAC. The answer comes back as a NEIGH verdict.
+ * @return SCPP_NET_ARP_REQUEST_LEN.
+ */
+uint16_t scpp_net_arp_request(const struct scpp_net *n, uint16_t port, uint32_t ip,
+			      uint8_t *frame);
 
 /** The mbuf ol_flags a frame built for @p port needs (0 without offload). */
 uint64_t scpp_net_tx_offload_flags(const struct scpp_net *n, uint16_t port);

@@ -46,6 +46,7 @@ project_code_to_canonical(int code)
 	case SCPP_E_LIMIT_RESULT:
 		return SCPP_ERRNO_MSGSIZE;
 	case SCPP_E_NOT_HERE:
+	case SCPP_E_LIMIT_HOPS:
 		return SCPP_ERRNO_REMOTE;
 	case SCPP_E_OVERLOAD:
 		return SCPP_ERRNO_BUSY;

@@ -18,9 +18,10 @@
  *    0   2  magic "SC" (0x53 0x43)
  *    2   1  version (1)
  *    3   1  kind: 1 BLOCK, 3 FETCH (client -> node); 2 REPLY, 4 NOTICE
- *             (node -> client)
+ *             (node -> client); 8..15 the session layer (docs/SECURITY.md)
  *    4   1  flags: bit 0 LAST (last datagram of its message); bit 1 COOKIE
- *             (BLOCK and FETCH only); others 0
+ *             (not on REPLY and NOTICE); bit 5 SESSION (tag_len is then
+ *             24: docs/SECURITY.md §6); others 0
  *    5   1  tag_len: 0..32 bytes of auth tag after the payload (and cookie)
  *    6   2  payload_len
  *    8   8  client_id
@@ -32,7 +33,7 @@
  * @endverbatim
  *
  *    The datagram length must equal 32 + payload_len + (16 if COOKIE) +
- *    tag_len exactly. For BLOCK and FETCH, frag_index < frag_count and
+ *    tag_len exactly. For BLOCK, FETCH and kinds 8..15, frag_index < frag_count and
  *    LAST is set iff frag_index == frag_count - 1; a NOTICE has LAST set.
  *    FETCH and NOTICE payloads are fixed layouts (struct scpp_wire_fetch,
  *    struct scpp_wire_notice); docs/PROTOCOL.md §16 says what they mean.
@@ -121,10 +122,20 @@ enum scpp_wire_kind {
 	SCPP_WIRE_REPLY = 2,  /**< node -> client: part of a reply stream */
 	SCPP_WIRE_FETCH = 3,  /**< client -> node: resend some datagrams of a held reply */
 	SCPP_WIRE_NOTICE = 4, /**< node -> client: delivery notice (cookie, reply lost, ...) */
+	SCPP_WIRE_FORWARD = 5, /**< node -> node: a client's BLOCK or FETCH, forwarded to
+				*   its owner (scpp_wire_fwd_decode()) */
 };
 
 #define SCPP_WIRE_F_LAST 0x01   /**< header flag: last datagram of the message */
 #define SCPP_WIRE_F_COOKIE 0x02 /**< header flag: a cookie follows the payload */
+/** Header flag (bit 5): a session datagram, with a 24-byte session tag
+ *  (docs/SECURITY.md §6); bits 2..4 and 6..7 are reserved (0). */
+#define SCPP_WIRE_F_SESSION 0x20
+/** tag_len of a session datagram: lane u16, counter u48, MAC 16. */
+#define SCPP_WIRE_SESSION_TAG_LEN 24
+/** Datagram kinds 8..15 belong to the session layer (HELLO 8 .. CLOSE 13). */
+#define SCPP_WIRE_AUTH_KIND_FIRST 8
+#define SCPP_WIRE_AUTH_KIND_LAST 15
 /** Bytes of an address-validation cookie (opaque to clients). */
 #define SCPP_WIRE_COOKIE_LEN 16
 #define SCPP_WIRE_CF_STATUS 0x01 /**< command flag: a status variable follows */
@@ -344,6 +355,85 @@ int scpp_wire_fetch_decode(const uint8_t *p, size_t len, struct scpp_wire_fetch 
  * @return Bytes written, -ENOSPC, or -EINVAL (@p f would not decode).
  */
 int scpp_wire_fetch_encode(uint8_t *buf, size_t size, const struct scpp_wire_fetch *f);
+
+/* ---- FORWARD messages (docs/PROTOCOL.md §18) ---- */
+
+/** Bytes of the fixed part of a FORWARD message, before extensions. */
+#define SCPP_WIRE_FWD_HDR_LEN 44u
+/** Most extension bytes a FORWARD message carries. */
+#define SCPP_WIRE_FWD_EXT_MAX 256u
+/** Most forwards one message may have taken. */
+#define SCPP_WIRE_FWD_HOPS_MAX 8
+/** FORWARD flag: @c cookie holds the client's cookie. */
+#define SCPP_WIRE_FWD_F_COOKIE 0x01
+/**
+ * Extension types 1..127 must be understood by the receiver (a message with
+ * one it does not know is refused); 128..255 may be skipped. None is defined
+ * in version 1; type 1 is reserved for the principal of an authenticated
+ * session (issue 15), which the owner must check instead of the forwarder.
+ */
+#define SCPP_WIRE_FWD_EXT_PRINCIPAL 1
+#define SCPP_WIRE_FWD_EXT_OPTIONAL 128
+
+/**
+ * A FORWARD message (kind 5, fragmented like a BLOCK): a client's request
+ * as the node it was sent to received it, for the node that owns it. The
+ * owner executes it under the client's key and answers the client itself.
+ *
+ * @verbatim
+ *   0  1  version: 1
+ *   1  1  inner kind: 1 BLOCK or 3 FETCH
+ *   2  1  hops: forwards taken, this one included, 1..8
+ *   3  1  flags: bit 0 COOKIE; others 0
+ *   4  4  origin: id of the node the client sent the request to (>= 1)
+ *   8  4  client IPv4 address, in network byte order (a.b.c.d as 4 bytes)
+ *  12  2  client UDP port
+ *  14  6  client MAC: the Ethernet source of the request (client or gateway)
+ *  20  4  request bytes: the UDP payload bytes of the client's request
+ *  24  2  ext_len: bytes of extensions, 0..256
+ *  26  2  reserved, 0
+ *  28 16  cookie: the client's (flag COOKIE), else zeros
+ *  44  ext_len  extensions: (u8 type, u8 len, len bytes) ...
+ *  44 + ext_len  the inner message: the BLOCK message, or the FETCH payload
+ * @endverbatim
+ */
+struct scpp_wire_fwd {
+	uint8_t inner_kind;
+	uint8_t hops;
+	uint8_t flags;
+	uint32_t origin;
+	uint32_t client_ip;     /**< network byte order */
+	uint16_t client_port;   /**< host byte order */
+	uint8_t client_mac[6];
+	uint32_t req_bytes;
+	uint16_t ext_len;
+	const uint8_t *ext;     /**< ext_len bytes (decode: into the message) */
+	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
+	const uint8_t *msg;     /**< decode: the inner message */
+	uint32_t msg_len;
+};
+
+/**
+ * Decode the FORWARD header and extensions of message @p p (@p len bytes);
+ * f->msg is the rest.
+ *
+ * @return 0, -SCPP_E_TRUNCATED (shorter than the header and its
+ *   extensions), -SCPP_E_BAD_VERSION, -SCPP_E_BAD_KIND (inner kind, or an
+ *   extension type below 128 this version does not know), -SCPP_E_BAD_FLAGS
+ *   (reserved bits or bytes, a cookie without COOKIE, origin 0, hops 0),
+ *   -SCPP_E_TOO_MANY (hops over SCPP_WIRE_FWD_HOPS_MAX, ext_len over
+ *   SCPP_WIRE_FWD_EXT_MAX).
+ */
+int scpp_wire_fwd_decode(const uint8_t *p, size_t len, struct scpp_wire_fwd *f);
+
+/**
+ * Encode the header and extensions of @p f (not the inner message, which
+ * the caller writes after them).
+ *
+ * @return Bytes written (SCPP_WIRE_FWD_HDR_LEN + ext_len), -ENOSPC, or
+ *   -EINVAL (@p f would not decode).
+ */
+int scpp_wire_fwd_encode(uint8_t *buf, size_t size, const struct scpp_wire_fwd *f);
 
 /** NOTICE codes. */
 enum scpp_wire_notice_code {

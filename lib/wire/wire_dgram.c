@@ -17,10 +17,19 @@
 
 /* ---- header ---- */
 
+/* Kinds sent to a node: fragmented (BLOCK, FORWARD) or one datagram (FETCH). */
 static inline bool
 client_kind(uint8_t kind)
 {
-	return kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH;
+	return kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH || kind == SCPP_WIRE_FORWARD;
+}
+
+/* Kinds 8..15 belong to the session layer (docs/SECURITY.md §5.2): one
+ * datagram or the fragments of one message, numbered like a BLOCK's. */
+static inline bool
+auth_kind(uint8_t kind)
+{
+	return kind >= SCPP_WIRE_AUTH_KIND_FIRST && kind <= SCPP_WIRE_AUTH_KIND_LAST;
 }
 
 /*
@@ -32,12 +41,21 @@ client_kind(uint8_t kind)
 static int
 hdr_check(const struct scpp_wire_hdr *h)
 {
-	if (h->kind < SCPP_WIRE_BLOCK || h->kind > SCPP_WIRE_NOTICE)
+	if ((h->kind < SCPP_WIRE_BLOCK || h->kind > SCPP_WIRE_FORWARD) && !auth_kind(h->kind))
 		return -SCPP_E_BAD_KIND;
-	if ((h->flags & ~(SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE)) != 0 ||
+	if ((h->flags & ~(SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE | SCPP_WIRE_F_SESSION)) != 0 ||
 	    h->tag_len > SCPP_WIRE_TAG_MAX)
 		return -SCPP_E_BAD_FLAGS;
-	if (client_kind(h->kind)) {
+	/* A session datagram carries exactly the 24-byte session tag. */
+	if ((h->flags & SCPP_WIRE_F_SESSION) && h->tag_len != SCPP_WIRE_SESSION_TAG_LEN)
+		return -SCPP_E_BAD_FLAGS;
+	if (client_kind(h->kind) || auth_kind(h->kind)) {
+		/* A FORWARD carries its client's cookie inside (scpp_wire_fwd):
+		 * the forwarding node proves nothing of its own, and is no
+		 * session datagram (a session is between a client and a node). */
+		if (h->kind == SCPP_WIRE_FORWARD &&
+		    (h->flags & (SCPP_WIRE_F_COOKIE | SCPP_WIRE_F_SESSION)))
+			return -SCPP_E_BAD_FLAGS;
 		if (h->kind == SCPP_WIRE_FETCH ? h->frag_count != 1 :
 		    (h->frag_count == 0 || h->frag_count > SCPP_WIRE_FRAGS_MAX))
 			return -SCPP_E_BAD_FRAGMENT;

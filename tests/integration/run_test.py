@@ -123,6 +123,9 @@ class Daemon:
             "schema": {"files": [os.path.join(ROOT, "schema/core.json"),
                                  os.path.join(ROOT, "schema/posix.json")]},
             "idle": {"enabled": True, "max_sleep_us": 200},
+            # The raw datapath tests speak unauthenticated datagrams:
+            # "optional" keeps exactly the limits they test.
+            "auth": {"mode": "optional"},
         }
         for k, v in (cfg_extra or {}).items():
             self.cfg[k] = v
@@ -257,9 +260,14 @@ class Daemon:
         """Every frame counted once: answered, consumed, dropped or held."""
         st = st or self.stats()
         frame_drops = sum(v for k, v in st["drops"].items() if not k.startswith("port_"))
-        check(st["delivered"] == st["dgrams"], "lib/net delivered != lib/delivery dgrams: %s" % st)
+        # The session layer takes some datagrams before lib/delivery
+        # (scppd.h, struct scppd_stats) and passes some between workers.
+        auth = (st["auth_hs"] + st["auth_hs_full"] + st["auth_rejected"] + st["auth_close"] +
+                st["auth_off_drop"] + st["auth_wrong_lane"])
+        check(st["delivered"] + st["auth_handoff_in"] == st["dgrams"] + auth,
+              "lib/net delivered != lib/delivery dgrams + the session layer's: %s" % st)
         total = (st["arp_replies"] + st["icmp_echo"] + st["dgrams_consumed"] + frame_drops +
-                 st["reasm_frames_held"])
+                 st["reasm_frames_held"] + auth - st["auth_handoff_in"])
         check(st["rx_pkts"] == total,
               "rx_pkts %d != answered + consumed + dropped + held = %d: %s" %
               (st["rx_pkts"], total, st))
@@ -828,7 +836,9 @@ def t_hostile(d):
         dgram(payload=good) + b"extra",                 # bytes after payload
         b"XX" + dgram(payload=good)[2:],                # bad magic
         dgram(payload=good)[:2] + b"\x09" + dgram(payload=good)[3:],  # bad version
-        dgram(kind=9, payload=good),                    # bad kind
+        dgram(kind=6, payload=good),                    # bad kind
+        dgram(kind=9, payload=good),                    # a CHALLENGE sent to the node
+        dgram(kind=1, flags=0x21, tag_len=24, payload=good, client=5) + bytes(24),  # no session
         dgram(kind=2, flags=1, fc=0, payload=good),     # a REPLY sent to the node
         dgram(flags=0x80, payload=good),                # reserved flag
         dgram(fc=0, payload=good),                      # frag_count 0
@@ -867,6 +877,10 @@ def t_hostile(d):
               "fetch_bad", "udp_wrong_port", "reasm_quota", "reasm_timeout", "ip_bad_cksum",
               "udp_bad_cksum", "ip_fragment", "not_ipv4", "eth_bad_src"]:
         check(dr[k] > 0, "drop reason %s not counted: %s" % (k, dr))
+    # The session layer took the last two: the control lcore drops a
+    # node kind, the worker a tag of no session; neither is answered.
+    check(st["auth_hs"] - before["auth_hs"] >= 1 and
+          st["auth_rejected"] - before["auth_rejected"] >= 1, st)
     # The flood: 8 messages held until they timed out (4 frames... one each),
     # the other 192 refused by the quota.
     check(dr["reasm_quota"] + dr["reasm_overflow"] + dr["reasm_timeout"] >= 200, dr)
@@ -1031,8 +1045,13 @@ def t_names(d):
     srv = ["-s", SERVER + ":7301"]
     mk = user("alice", 501)
 
+    # auth.mode required: the CLI opens a session with the node key.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+    env["SCPP_KEY"] = os.path.join(d.cfg["node"]["state_dir"], "node.key")
+
     def cli(*args):
-        r = subprocess.run([scpp] + srv + list(args), capture_output=True, text=True, timeout=20)
+        r = subprocess.run([scpp] + srv + list(args), capture_output=True, text=True, timeout=20,
+                           env=env)
         check(r.returncode == 0, "scpp %s: %d %s %s" % (args, r.returncode, r.stdout, r.stderr))
         return r.stdout
 
@@ -1049,6 +1068,174 @@ def t_names(d):
     check(doc["rows"][0][0]["name"] == "User", doc)
     out = cli("--no-names", "exec", 'get %u name "alice" ; return %u')
     check(oid in out and "(alice)" not in out, out)
+
+
+def cli_path():
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(DRIVE))), "app", "scpp",
+                        "scpp")
+
+
+def t_auth(d):
+    """auth.mode required (docs/SECURITY.md): the node key generated at first
+    start and used by the CLI; two principals with different grants (alice
+    may read and set entity A, bob may only read B's name, carol may write
+    everything but the schema); every denial answered with its status and
+    nothing it asked applied (a third, privileged read says so); scans see
+    only what the session may read; unauthenticated and forged datagrams
+    are refused; sessions are closed when the CLI exits."""
+    scpp = cli_path()
+    tmp = d.tmp
+    node_key = os.path.join(d.cfg["node"]["state_dir"], "node.key")
+    check(os.path.exists(node_key), "no node key generated in the state dir")
+    check(os.stat(node_key).st_mode & 0o077 == 0, "node key readable by others")
+    check("generated node key" in d.logtext(), "no log line for the generated key")
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+
+    def run(key, *args, chain=None, want=0, extra=()):
+        env = dict(base_env)
+        if key is not None:
+            env["SCPP_KEY"] = key
+        if chain is not None:
+            env["SCPP_CHAIN"] = chain
+        offline = args[0] in ("key", "grant")
+        r = subprocess.run([scpp] + ([] if offline else ["-s", SERVER + ":7301"]) +
+                           list(extra) + list(args),
+                           capture_output=True, text=True, timeout=30, env=env)
+        check(r.returncode == want, "scpp %s (key %s): exit %d, wanted %d: %s %s" %
+              (args, key, r.returncode, want, r.stdout, r.stderr))
+        return r
+
+    def js(key, block, chain=None, want=0, extra=()):
+        r = run(key, "--json", "--no-names", "exec", block, chain=chain, want=want, extra=extra)
+        return json.loads(r.stdout.splitlines()[-1])
+
+    def root(block, want=0):
+        return js(node_key, block, want=want)
+
+    def denied(doc, errno_name, *words):
+        st = status_of(doc)
+        check(st["errno_name"] == errno_name and st["code"] == errno_name,
+              "expected %s: %s" % (errno_name, doc))
+        for w in words:
+            check(w in st["message"], "status message lacks %r: %s" % (w, st))
+        return st
+
+    # The privileged principal (the node key, a root) builds the data.
+    a = root('create %a User ; set %a uid 601u ; set %a name "a" ; set %a gid 601u ; '
+             'return %a')["rows"][0][0]
+    b = root('create %b User ; set %b uid 602u ; set %b name "b" ; set %b gid 602u ; '
+             'return %b')["rows"][0][0]
+    a = a["oid"] if isinstance(a, dict) else a
+    b = b["oid"] if isinstance(b, dict) else b
+
+    keys = {}
+    for who in ("alice", "bob", "carol"):
+        path = os.path.join(tmp, who + ".key")
+        run(None, "key", "gen", "-o", path, "--comment", who)
+        keys[who] = path
+    grants = {"alice": ["--scope", a, "--ops", "get,set"],
+              "bob": ["--scope", b, "--ops", "get", "--attrs", "name"],
+              "carol": ["--scope", "all", "--ops", "get,set,create,del"]}
+    chains = {}
+    for who, g in grants.items():
+        out = os.path.join(tmp, who + ".grant")
+        run(None, "grant", "issue", "--key", node_key, "--to", keys[who] + ".pub",
+            "--expires", "+1h", "-o", out, *g)
+        chains[who] = out
+
+    def alice(block, want=0):
+        return js(keys["alice"], block, chain=chains["alice"], want=want)
+
+    def bob(block, want=0):
+        return js(keys["bob"], block, chain=chains["bob"], want=want)
+
+    def carol(block, want=0):
+        return js(keys["carol"], block, chain=chains["carol"], want=want)
+
+    def name_of(e):
+        return root("get %s name %%n ; return %%n" % e)["rows"][0][0]
+
+    # alice reads and sets A.
+    check(alice("get %s name %%n ; return %%n" % a)["rows"] == [["a"]], "alice reads A")
+    alice('set %s name "a2"' % a)
+    check(name_of(a) == "a2", "alice's set applied")
+    # ... but not B (scope), and not a del on A (operation).
+    doc = alice("get %s name %%n ; return %%n" % b, want=1)
+    check(doc["end"]["outcome"] == "aborted" and doc["rows"] == [], doc)
+    denied(doc, "EACCES", "scope", "not granted")
+    doc = alice('set %s name "evil" ; set %s name "a3"' % (b, a), want=1)
+    denied(doc, "EACCES", "scope")
+    check(name_of(b) == "b" and name_of(a) == "a2", "an aborted block applied something")
+    doc = alice('set %s name "evil" !%%s ; set %s name "a4" ; return %%s' % (b, a), want=1)
+    check(doc["end"]["outcome"] == "errors", doc)
+    denied(doc, "EACCES", "scope")
+    check(name_of(b) == "b" and name_of(a) == "a4", "status variable: the rest ran, B unchanged")
+    doc = alice("del %s uid" % a, want=1)
+    denied(doc, "EACCES", "operation", "del")
+    check(root("get %s uid %%u ; return %%u" % a)["rows"] == [[601]], "denied del applied")
+    doc = alice("create %x User ; return %x", want=1)
+    denied(doc, "EACCES", "create")
+    # Scans see only what the session may read: alice's whole view of the
+    # shard is A (all its attributes); bob's is B's name.
+    rows = alice("get %e name %n ; return %e %n")["rows"]
+    check(rows == [[a, "a4"]], "alice's scan saw more than A: %s" % rows)
+    check(len(root("get %e name %n ; return %e %n")["rows"]) > 2, "the root sees everything")
+    rows = alice("get %s %%k %%v ; return %%k" % a)["rows"]
+    check(sorted(r[0] for r in rows) == ["gid", "name", "type", "uid"], rows)
+    rows = bob("get %s %%k %%v ; return %%k %%v" % b)["rows"]
+    check(rows == [["name", "b"]], "bob sees only B's name: %s" % rows)
+    doc = bob("get %s uid %%u ; return %%u" % b, want=1)
+    denied(doc, "EACCES", "attribute")
+    doc = bob('set %s name "z"' % b, want=1)
+    denied(doc, "EACCES", "operation", "set")
+    doc = bob("get %s name %%n ; return %%n" % a, want=1)
+    denied(doc, "EACCES", "scope")
+    check(name_of(b) == "b", "bob's denied set applied")
+    # Schema edits need the schema right: carol may set anything else.
+    carol('set %s name "c" ; set %s name "b"' % (a, b))
+    check(name_of(a) == "c", "carol's set")
+    tdoc = root('get %t name "User" ; get %t type %m ; return %t')
+    user_t = tdoc["rows"][0][0]
+    user_t = user_t["oid"] if isinstance(user_t, dict) else user_t
+    before = root("get %s doc %%d ; return %%d" % user_t)["rows"]
+    doc = carol('set %s doc "hijacked"' % user_t, want=1)
+    denied(doc, "EPERM", "schema")
+    check(root("get %s doc %%d ; return %%d" % user_t)["rows"] == before, "schema changed")
+    # Without a session a required node refuses (a rate-limited EACCES);
+    # a forged session datagram is dropped unanswered, counted.
+    doc = js(None, "return", want=1, extra=["--no-auth"])
+    denied(doc, "EACCES", "auth.mode required")
+    st0 = d.telemetry("/scpp/auth")
+    d.send_raw([dgram(kind=1, flags=0x21, tag_len=24, payload=b"\x00\x00\x00\x00",
+                      client=(7 << 24) | 3) + bytes(24)], port=7301)
+    deadline = time.time() + 5
+    while time.time() < deadline and \
+            d.telemetry("/scpp/auth")["table_no_session"] == st0["table_no_session"]:
+        time.sleep(0.05)
+    st = d.telemetry("/scpp/auth")
+    check(st["table_no_session"] == st0["table_no_session"] + 1, (st0, st))
+    # An expired grant is refused at the handshake, with its code.
+    late = os.path.join(tmp, "late.grant")
+    run(None, "grant", "issue", "--key", node_key, "--to", keys["bob"] + ".pub",
+        "--scope", b, "--ops", "get", "--expires", "+1s", "-o", late)
+    time.sleep(1.5)
+    r = run(keys["bob"], "exec", "return", chain=late, want=4)
+    check("E_AUTH_EXPIRED" in r.stderr, r.stderr)
+    # `scpp session` shows the session; the CLI closed every session it opened.
+    r = run(keys["alice"], "--json", "session", chain=chains["alice"])
+    si = json.loads(r.stdout)
+    with open(keys["alice"] + ".pub") as f:
+        check(si["principal"] in f.read(), si)
+    check(si["node_key"] == st["node_key"] and si["lanes"] == 1, (si, st))
+    deadline = time.time() + 5
+    while time.time() < deadline and d.telemetry("/scpp/auth")["sessions"] != 0:
+        time.sleep(0.05)
+    st = d.telemetry("/scpp/auth")
+    check(st["sessions"] == 0 and st["closed_by_client"] >= st["accepted"] > 10, st)
+    check(st["rejected"] >= 1 and st["table_verified"] > 0 and st["table_sealed"] > 0, st)
+    stats = d.stats()
+    check(stats["auth_refused"] >= 1 and stats["sealed"] > 0, stats)
+    d.check_accounting(stats)
 
 
 TESTS = {
@@ -1072,8 +1259,11 @@ TESTS = {
     "over_mtu": (t_over_mtu, {}),
     "handoff": (t_handoff, {"workers": 2}),
     "hostile": (t_hostile, {}),
+    # Forwarding off: E_NOT_HERE as the answer (the cluster suite covers
+    # forwarding, and a peer that never answers ARP).
     "not_here": (t_not_here, {"cfg_extra": {"routes": [
-        {"prefix": "@0.2.0.0.0/48", "node": 2, "peer": "198.18.0.3:7300"}]}}),
+        {"prefix": "@0.2.0.0.0/48", "node": 2, "peer": "198.18.0.3:7300"}],
+        "cluster": {"forward": {"enabled": False}}}}),
     "telemetry": (t_telemetry, {}),
     "schema_everywhere": (t_schema_everywhere, {"workers": 2}),
     # The time budget is lifted so that the outcome does not depend on the
@@ -1081,7 +1271,8 @@ TESTS = {
     "budget": (t_budget, {"cfg_extra": {"eval": {"max_time_us": 10000000}}}),
     "statuses": (t_statuses, {"workers": 2}),
     "epoch": (t_epoch, {}),
-    "names": (t_names, {}),
+    "names": (t_names, {"cfg_extra": {"auth": {"mode": "required"}}}),
+    "auth": (t_auth, {"cfg_extra": {"auth": {"mode": "required"}}}),
 }
 
 

@@ -73,6 +73,8 @@ static const char *const notice_names[SCPP_NOTICE_COUNT] = {
 
 struct drive {
 	int fd;
+	struct sockaddr_in to;   /* where requests go: the node, or whoever issued the cookie */
+	struct sockaddr_in from; /* where the last reply datagram came from */
 	uint64_t client, block;
 	unsigned int dgram;
 	const uint8_t *msg;
@@ -124,7 +126,8 @@ send_dgram(struct drive *dr, struct scpp_wire_hdr *h)
 		h->cookie = dr->cookie;
 	}
 	rc = scpp_wire_dgram_encode(d, sizeof(d), h);
-	if (rc < 0 || send(dr->fd, d, (size_t)rc, 0) != rc) {
+	if (rc < 0 || sendto(dr->fd, d, (size_t)rc, 0, (struct sockaddr *)&dr->to,
+			     sizeof(dr->to)) != rc) {
 		perror("send");
 		return -1;
 	}
@@ -208,12 +211,18 @@ recv_reply(struct drive *dr, size_t *len, unsigned int *dgrams)
 				(unsigned long long)dr->block, got);
 			return -ETIMEDOUT;
 		}
-		n = recv(dr->fd, buf, sizeof(buf), 0);
+		struct sockaddr_in src;
+		socklen_t slen = sizeof(src);
+
+		n = recvfrom(dr->fd, buf, sizeof(buf), 0, (struct sockaddr *)&src, &slen);
 		if (n < 0)
 			return -errno;
 		if (scpp_wire_hdr_decode(buf, (size_t)n, &h) != 0 || h.client_id != dr->client ||
 		    h.block_id != dr->block)
 			continue;
+		/* Whoever answers: the node sent to, or the owner it forwarded
+		 * the block to (docs/CLUSTER.md §7). */
+		dr->from = src;
 		if (h.kind == SCPP_WIRE_NOTICE) {
 			if (scpp_wire_notice_decode(h.payload, h.payload_len, &dr->notice) != 0)
 				return -EPROTO;
@@ -272,6 +281,7 @@ exchange(struct drive *dr, size_t *rlen, unsigned int *dgrams)
 		memcpy(dr->cookie, dr->notice.cookie, sizeof(dr->cookie));
 		dr->has_cookie = true;
 		dr->cookie_rounds++;
+		dr->to = dr->from; /* the cookie is its issuer's */
 	}
 }
 
@@ -292,10 +302,13 @@ open_socket(struct drive *dr, const char *host, const char *port, const char *bi
 		perror("bind");
 		return 1;
 	}
-	if (connect(dr->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror("connect");
+	/* Not connected: a forwarded block is answered by its owner, from
+	 * the owner's address. */
+	if (bind_addr == NULL && bind(dr->fd, (struct sockaddr *)&la, sizeof(la)) != 0) {
+		perror("bind");
 		return 1;
 	}
+	dr->to = sa;
 	setsockopt(dr->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	return 0;
 }
@@ -310,8 +323,12 @@ print_hex(const uint8_t *p, size_t n)
 static void
 print_meta(const struct drive *dr, unsigned int dgrams, size_t rlen)
 {
+	char from[INET_ADDRSTRLEN] = "";
+
+	inet_ntop(AF_INET, &dr->from.sin_addr, from, sizeof(from));
 	printf("meta {\"dgrams\":%u,\"bytes\":%zu,\"cookie_rounds\":%u,\"fetches\":%u,"
-	       "\"cookie\":\"", dgrams, rlen, dr->cookie_rounds, dr->fetches);
+	       "\"from\":\"%s:%u\",\"cookie\":\"", dgrams, rlen, dr->cookie_rounds, dr->fetches,
+	       from, ntohs(dr->from.sin_port));
 	if (dr->has_cookie)
 		print_hex(dr->cookie, sizeof(dr->cookie));
 	printf("\",\"hex\":\"");

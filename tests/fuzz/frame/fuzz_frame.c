@@ -102,7 +102,8 @@ check_counts(const struct scpp_net_stats *ns, struct scpp_delivery *d)
 
 	for (int i = 0; i < SCPP_NET_DROP_COUNT; i++)
 		drops += ns->drops[i];
-	CHECK(ns->rx_frames == ns->delivered + ns->arp_replies + ns->icmp_echo + drops);
+	CHECK(ns->rx_frames == ns->delivered + ns->arp_replies + ns->icmp_echo + ns->arp_learned +
+	      drops);
 	scpp_delivery_stats_get(d, &st);
 	scpp_delivery_usage_get(d, &u);
 	drops = 0;

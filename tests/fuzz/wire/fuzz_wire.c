@@ -4,7 +4,8 @@
  * bounds", it checks the properties the decoders promise:
  *
  * - header: an accepted datagram re-encodes to the same bytes;
- * - FETCH and NOTICE payloads: accepted ones re-encode to the same bytes;
+ * - FETCH and NOTICE payloads, FORWARD headers: accepted ones re-encode to
+ *   the same bytes;
  * - block: an accepted block re-encodes to exactly the input (canonical
  *   encoding), decodes again to an equal block, and its proper prefixes are
  *   truncated; an error offset lies inside the input; decoding up to the
@@ -68,6 +69,25 @@ check_fetch_notice(const uint8_t *d, size_t n)
 		CHECK(scpp_wire_notice_encode(out, sizeof(out), &no) == (int)n);
 		CHECK(memcmp(out, d, n) == 0);
 	}
+}
+
+/* A FORWARD header (docs/PROTOCOL.md §18): what decodes re-encodes to the
+ * same bytes, and the inner message is the rest of the input. */
+static void
+check_fwd(const uint8_t *d, size_t n)
+{
+	struct scpp_wire_fwd f;
+	uint8_t out[SCPP_WIRE_FWD_HDR_LEN + SCPP_WIRE_FWD_EXT_MAX];
+	int k;
+
+	if (scpp_wire_fwd_decode(d, n, &f) != 0)
+		return;
+	CHECK(f.ext == d + SCPP_WIRE_FWD_HDR_LEN && f.msg == f.ext + f.ext_len);
+	CHECK(f.msg + f.msg_len == d + n);
+	CHECK(f.hops >= 1 && f.hops <= SCPP_WIRE_FWD_HOPS_MAX && f.origin != 0);
+	k = scpp_wire_fwd_encode(out, sizeof(out), &f);
+	CHECK(k == (int)(SCPP_WIRE_FWD_HDR_LEN + f.ext_len));
+	CHECK(memcmp(out, d, (size_t)k) == 0);
 }
 
 /* Incremental decoding stops at the owner and otherwise agrees with the
@@ -203,10 +223,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_hdr(data, size);
 	check_fetch_notice(data, size);
+	check_fwd(data, size);
 	check_block(data, size);
 	check_reply(data, size);
 	if (size >= SCPP_WIRE_HDR_LEN) {
 		check_fetch_notice(data + SCPP_WIRE_HDR_LEN, size - SCPP_WIRE_HDR_LEN);
+		check_fwd(data + SCPP_WIRE_HDR_LEN, size - SCPP_WIRE_HDR_LEN);
 		check_block(data + SCPP_WIRE_HDR_LEN, size - SCPP_WIRE_HDR_LEN);
 		check_reply(data + SCPP_WIRE_HDR_LEN, size - SCPP_WIRE_HDR_LEN);
 	}

@@ -94,7 +94,7 @@ class Node:
     """One scppd of a Cluster."""
 
     def __init__(self, cluster, node_id, name=None, workers=1, source="etcd", cfg_extra=None,
-                 ip=None):
+                 ip=None, forward=True):
         self.c = cluster
         self.id = node_id
         self.name = name or "n%d" % node_id
@@ -119,11 +119,23 @@ class Node:
             "schema": {"files": [os.path.join(ROOT, "schema/core.json"),
                                  os.path.join(ROOT, "schema/posix.json")]},
             "idle": {"enabled": True, "max_sleep_us": 200},
-            "cluster": {"source": source, "etcd": cluster.etcd_settings()},
+            # Unauthenticated driving (scppd_drive); sessions: tests/integration t_auth.
+            "auth": {"mode": "optional"},
+            "cluster": {"source": source, "etcd": cluster.etcd_settings(),
+                        "forward": {"enabled": forward}},
         }
         for k, v in (cfg_extra or {}).items():
             self.cfg[k] = v
         self.block_id = 1000 * node_id
+        self.last_meta = None
+
+    def shards(self, n):
+        """Run @p n workers (shards 0..n-1), all on CPU 1."""
+        self.cfg["workers"] = [{"lcore": i + 1, "shard": i} for i in range(n)]
+        self.cfg["eal"]["args"] = ["--lcores=0@0," + ",".join("%d@1" % (i + 1)
+                                                              for i in range(n))]
+        self.cfg["eal"]["memory_mb"] = 512 + 256 * (n - 1)
+        return self
 
     def record(self):
         """This node's entry as $.cluster.nodes and etcd hold it."""
@@ -162,7 +174,12 @@ class Node:
             wait_for("node %d ready" % self.id, ready, timeout=90)
         except ClusterFailure as e:
             raise ClusterFailure("%s\n%s" % (e, self.logtext()[-4000:]))
-        # The tap exists once the port does: join it to the bridge.
+        # The tap exists once the port does: join it to the bridge. Its
+        # kernel side gets a MAC of its own first: net_tap gives it the DPDK
+        # port's, and a bridge delivers frames for a port's own MAC to
+        # itself instead of out of the port, so node-to-node frames (ARP,
+        # forwarded blocks) would never reach the other node.
+        self.c.ip("link", "set", self.iface, "address", "02:00:c6:12:01:%02x" % (self.id & 0xff))
         self.c.ip("link", "set", self.iface, "master", "br0")
         self.c.ip("link", "set", self.iface, "up")
         return self
@@ -236,18 +253,33 @@ class Node:
 
     # -- traffic (the caller is inside the namespace: Cluster.enter()) ------
 
-    def drive(self, text, port=7300, client=None, timeout=30):
-        self.block_id += 1
+    def drive(self, text, port=7300, client=None, timeout=30, block=None, times=1):
+        """Send one block with scppd_drive (no retransmission; 2 s per wait);
+        the reply's JSON, its meta line in self.last_meta."""
+        if block is None:
+            self.block_id += 1
+            block = self.block_id
         args = [DRIVE, "exec", self.ip, str(port), text, "--client", str(client or self.id),
-                "--block", str(self.block_id), "--times", "1"]
+                "--block", str(block), "--times", str(times)]
         r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
         if r.returncode != 0:
             raise ClusterFailure("block failed (%d) on node %d: %s\n%s\n%s" %
                                  (r.returncode, self.id, text, r.stdout, r.stderr))
+        rep = None
         for line in r.stdout.splitlines():
-            if not line.startswith(("meta ", "between ")):
-                return json.loads(line)
+            if line.startswith("meta "):
+                self.last_meta = json.loads(line[5:])
+            elif not line.startswith("between ") and rep is None:
+                rep = json.loads(line)
+        if rep is not None:
+            return rep
         raise ClusterFailure("no reply from node %d: %s" % (self.id, r.stdout))
+
+    def c_drive(self):
+        return DRIVE
+
+    def stats(self):
+        return self.telemetry("/scpp/stats")
 
     def not_here(self, text):
         """The E_NOT_HERE status fields a block gets from this node."""
@@ -288,6 +320,11 @@ class Cluster:
         run(["ip", "netns", "add", self.ns])
         self.ip("link", "set", "lo", "up")
         self.ip("link", "add", "br0", "type", "bridge")
+        # A fixed MAC of its own: a bridge otherwise takes its lowest port's,
+        # which is a node's (net_tap gives the DPDK port the kernel tap's
+        # MAC), and then drops that node's frames to other nodes as coming
+        # from its own address (node-to-node forwarding, ARP between nodes).
+        self.ip("link", "set", "br0", "address", "02:00:c6:12:00:01")
         self.ip("addr", "add", BRIDGE_IP + "/24", "dev", "br0")
         self.ip("link", "set", "br0", "up")
         run(["ip", "netns", "exec", self.ns, "sysctl", "-qw",
@@ -343,7 +380,8 @@ class Cluster:
         """Give each node the same static $.cluster section listing them all."""
         recs = [n.record() for n in nodes]
         for n in nodes:
-            n.cfg["cluster"] = {"source": "static", "nodes": recs}
+            n.cfg["cluster"] = {"source": "static", "nodes": recs,
+                                "forward": n.cfg["cluster"].get("forward", {"enabled": True})}
 
     def enter(self):
         """Move this process into the namespace (clients, CLI)."""

@@ -50,8 +50,9 @@ def expect_owner(msg, node, shard=0):
 
 def t_static(c):
     """Three nodes with one static map: every node routes every prefix, and
-    E_NOT_HERE names the owner from the map."""
-    nodes = [c.node(i) for i in (1, 2, 3)]
+    E_NOT_HERE names the owner from the map (forwarding off: t_forward_*
+    test it)."""
+    nodes = [c.node(i, forward=False) for i in (1, 2, 3)]
     nodes[1].cfg["workers"] = [{"lcore": 1, "shard": 0}, {"lcore": 2, "shard": 1}]
     nodes[1].cfg["eal"]["args"] = ["--lcores=0@0,1@1,2@1"]
     nodes[1].cfg["eal"]["memory_mb"] = 768
@@ -98,7 +99,7 @@ def t_etcd_membership(c):
     everywhere within the lease TTL (bounded wait); a node that stops
     cleanly leaves at once; scpp cluster --etcd shows the registry."""
     c.start_etcd()
-    nodes = [c.node(i) for i in (1, 2, 3)]
+    nodes = [c.node(i, forward=False) for i in (1, 2, 3)]
     for n in nodes:
         n.start()
     c.enter()
@@ -127,7 +128,7 @@ def t_etcd_membership(c):
     version = nodes[0].cluster()["map_version"]
 
     # A fourth node joins: routable on every node, nobody restarted.
-    n4 = c.node(4).start()
+    n4 = c.node(4, forward=False).start()
     for n in nodes:
         wait_for("node %d to see node 4" % n.id, lambda n=n: state_on(n, 4) == "up", timeout=20)
     for n in nodes:
@@ -168,7 +169,7 @@ def t_etcd_failures(c):
     with precise messages; a second node with a taken id does not start;
     bad cluster configs are refused with the path."""
     c.start_etcd()
-    nodes = [c.node(i) for i in (1, 2, 3)]
+    nodes = [c.node(i, forward=False) for i in (1, 2, 3)]
     for n in nodes:
         n.start()
     c.enter()
@@ -275,11 +276,165 @@ def t_bad_config(c):
               "case %d: %s" % (i, r.stderr))
 
 
+# ---- forwarding (docs/CLUSTER.md §7) ----------------------------------------------
+
+def cli_exec(c, server, *blocks):
+    """Blocks through lib/client, as any application sends them (the scpp
+    CLI, one client for all of them): the JSON replies and the -v lines."""
+    r = c.cli("-s", server, "-j", "-v", "--no-names", "exec", *blocks, check_rc=False)
+    reps = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+    return reps, [l for l in r.stderr.splitlines() if "tries" in l], r
+
+
+def drive_all(node, text, times, client, block, port=7300):
+    """scppd_drive --times N: every reply's JSON and meta, in order."""
+    r = run([node.c_drive(), "exec", node.ip, str(port), text, "--client", str(client),
+             "--block", str(block), "--times", str(times)], check_rc=False)
+    check(r.returncode == 0, "drive failed: %s %s" % (r.stdout, r.stderr))
+    reps = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+    metas = [json.loads(l[5:]) for l in r.stdout.splitlines() if l.startswith("meta ")]
+    return reps, metas
+
+
+def forward_cluster(c, source):
+    """Three nodes, node 2 with two shards; every node sees the others."""
+    if source == "etcd":
+        c.start_etcd()
+    nodes = [c.node(i, source=source) for i in (1, 2, 3)]
+    nodes[1].shards(2)
+    if source == "static":
+        c.static_nodes(nodes)
+    for n in nodes:
+        n.start()
+    c.enter()
+    for n in nodes:
+        for p in nodes:
+            wait_for("node %d to see node %d" % (n.id, p.id),
+                     lambda n=n, p=p: state_on(n, p.id) in ("up", "static", "self"), timeout=20)
+    return nodes
+
+
+def forward_scenarios(c, nodes):
+    n1, n2, n3 = nodes
+    # An entity on shard 1 of node 2, made there directly.
+    u = n2.drive('create %u User ; set %u uid 4242u ; set %u name "fwd" ; set %u gid 1u ; '
+                 'return %u',
+                 port=7302)["rows"][0][0]
+    check(u.startswith("@0.2.1."), u)
+    s1, s2 = n1.stats(), n2.stats()
+
+    # lib/client, unchanged: the block goes to node 1, which forwards it;
+    # node 2 answers from its shard port; the client's next block for that
+    # shard goes to node 2 straight away.
+    reps, lines, r = cli_exec(c, n1.ip, "get %s name %%n" % u, "get %s uid %%i" % u)
+    check(r.returncode == 0 and len(reps) == 2, "cli: %s %s" % (r.stdout, r.stderr))
+    check(reps[0]["rows"] == [["fwd"]], reps[0])
+    check("4242" in json.dumps(reps[1]["rows"]), reps[1])
+    check("owners learnt 1" in lines[0] and "steered 0" in lines[0], lines)
+    check("steered 1" in lines[1], lines)
+    p12 = n1.peer(2)
+    check(p12["forwarded"] >= 1, p12)
+    check(n1.stats()["executed"] == s1["executed"], "node 1 ran a block it forwarded")
+    check(n2.stats()["executed"] == s2["executed"] + 2, "node 2 ran both blocks")
+    check(n2.peer(1)["forwarded_in"] == p12["forwarded"], (n2.peer(1), p12))
+    check(n1.cluster()["forwarded"] == p12["forwarded"], n1.cluster())
+
+    # The reply comes from the owner's shard port; a status from the owner
+    # names it (core 1 of node 2).
+    rep = n1.drive("get %s name %%n" % u)
+    check(rep["rows"] == [["fwd"]] and n1.last_meta["from"] == "%s:7302" % n2.ip,
+          (rep, n1.last_meta))
+    f = n1.drive("get @0.2.1.1.999 name %n")["statuses"][0]["fields"]
+    check(f["code"] == "ENOENT" and f["core"] == 1 and f["node"].startswith("@0.2."), f)
+    # Node 3's shard, through node 2 this time (scppd_drive does not
+    # retransmit: a first block may wait for node 3's MAC, so retry).
+    f = wait_for("node 2 to forward to node 3",
+                 lambda: n2.drive("get @0.3.0.1.5 name %n"), timeout=20)["statuses"][0]["fields"]
+    check(f["code"] == "ENOENT" and f["node"].startswith("@0.3."), f)
+    check(n2.peer(3)["forwarded"] >= 1, n2.peer(3))
+
+    # Retransmissions across the hop execute once: the same datagrams sent
+    # three times to node 1 are one execution on node 2, answered the same
+    # bytes every time.
+    s2 = n2.stats()
+    reps, metas = drive_all(n1, 'get %s uid %%i ; set %s name "once"' % (u, u), 3, 77, 5000)
+    check(len(reps) == 3 and len({m["hex"] for m in metas}) == 1, metas)
+    check(all(m["from"] == "%s:7302" % n2.ip for m in metas), metas)
+    check(n2.stats()["executed"] == s2["executed"] + 1, "a retransmission ran again")
+    d2 = n2.telemetry("/scpp/stats")
+    check(d2["cache_hits"] >= 2, d2)
+    return u
+
+
+def t_forward_static(c):
+    """Forwarding with the static map (peers' MACs by ARP): the client's
+    block reaches the owner through another node, the reply comes from
+    the owner, the client steers its next block there, retransmissions
+    run once; a forwarding loop stops at cluster.forward.max_hops."""
+    nodes = forward_cluster(c, "static")
+    check(nodes[0].stats()["forward_arp_sent"] >= 0, "counter present")
+    forward_scenarios(c, nodes)
+    check(nodes[0].stats()["forward_arp_sent"] >= 1, "node 1 never asked ARP for a peer")
+
+
+def t_forward_etcd(c):
+    """The same with etcd (peers' MACs from their records), then a node
+    killed mid-run: once its lease lapses its shards get E_NOT_HERE at
+    once (never silence), and the others keep forwarding."""
+    nodes = forward_cluster(c, "etcd")
+    u = forward_scenarios(c, nodes)
+    n1, n2, n3 = nodes
+    n3.kill()
+    wait_state([n1, n2], 3, "unreachable", timeout=c.ttl_s + 15)
+    f = n1.drive("get @0.3.0.1.5 name %n")["statuses"][0]["fields"]
+    check(f["code"] == "E_NOT_HERE" and "which is unreachable" in f["message"], f)
+    rep = n1.drive("get %s name %%n" % u)
+    check(rep["rows"] == [["once"]] and n1.last_meta["from"] == "%s:7302" % n2.ip,
+          (rep, n1.last_meta))
+
+
+def t_forward_hops(c):
+    """Maps that disagree (a prefix each node places on the next) make a
+    loop: the block is forwarded cluster.forward.max_hops times, then the
+    node holding it answers E_LIMIT_HOPS, naming itself; nothing ran."""
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    for i, n in enumerate(nodes):
+        recs = [p.record() for p in nodes]
+        nxt = recs[(i + 1) % 3]
+        nxt["routes"] = [{"prefix": "@0.9.0.0.0/48", "shard": 0}]
+        n.cfg["cluster"] = {"source": "static", "nodes": recs,
+                            "forward": {"enabled": True, "max_hops": 2}}
+    for n in nodes:
+        n.start()
+    c.enter()
+    # Warm the ARP caches (a peer's first block may wait for its MAC).
+    for n in nodes:
+        for p in nodes:
+            if p is not n:
+                wait_for("node %d to reach node %d" % (n.id, p.id),
+                         lambda n=n, p=p: n.drive("get @0.%d.0.1.5 name %%n" % p.id)
+                         ["statuses"][0]["fields"]["code"] == "ENOENT", timeout=20)
+    # A request large enough that the status fits 3x its bytes: no cookie
+    # round (which would send the block again, to the node that answered).
+    rep = nodes[0].drive('get @0.9.0.1.1 name "%s"' % ("x" * 300))
+    check("statuses" in rep, rep)
+    f = rep["statuses"][0]["fields"]
+    check(f["code"] == "E_LIMIT_HOPS" and f["node"].startswith("@0.3.") and
+          "forwarded 2 times" in f["message"], f)
+    check(nodes[0].last_meta["from"].startswith(nodes[2].ip + ":"), nodes[0].last_meta)
+    check(nodes[2].stats()["forward_hops_limit"] == 1, nodes[2].stats())
+    check(nodes[0].peer(2)["forwarded"] >= 1 and nodes[1].peer(3)["forwarded"] >= 1,
+          "the loop went 1 -> 2 -> 3")
+
+
 TESTS = {
     "static": t_static,
     "etcd_membership": t_etcd_membership,
     "etcd_failures": t_etcd_failures,
     "bad_config": t_bad_config,
+    "forward_static": t_forward_static,
+    "forward_etcd": t_forward_etcd,
+    "forward_hops": t_forward_hops,
 }
 
 

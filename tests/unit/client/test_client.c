@@ -50,6 +50,11 @@ struct cached {
 struct fake {
 	int fd;
 	uint16_t port;
+	int fd2;                   /* a second node ("the owner"), same state */
+	uint16_t port2;
+	bool reply_from2;          /* answer from fd2 whatever the block came to */
+	unsigned int frags2;       /* datagrams received on fd2 */
+	int in_fd;                 /* the socket the datagram being handled came in on */
 	pthread_t th;
 	atomic_bool stop;
 	pthread_mutex_t mu; /* guards everything below */
@@ -122,13 +127,15 @@ fake_send(struct fake *f, const struct scpp_wire_hdr *h)
 	int n = scpp_wire_dgram_encode(f->sbuf, sizeof(f->sbuf), h);
 
 	if (n > 0)
-		(void)sendto(f->fd, f->sbuf, (size_t)n, 0, (struct sockaddr *)&f->peer, f->peerlen);
+		(void)sendto(f->reply_from2 ? f->fd2 : f->in_fd, f->sbuf, (size_t)n, 0,
+			     (struct sockaddr *)&f->peer, f->peerlen);
 }
 
 static void
 fake_send_raw(struct fake *f, const void *p, size_t n)
 {
-	(void)sendto(f->fd, p, n, 0, (struct sockaddr *)&f->peer, f->peerlen);
+	(void)sendto(f->reply_from2 ? f->fd2 : f->in_fd, p, n, 0, (struct sockaddr *)&f->peer,
+		     f->peerlen);
 }
 
 /* Datagrams a client must ignore: 3 strays and 2 malformed ones. */
@@ -412,23 +419,29 @@ static void *
 fake_main(void *arg)
 {
 	struct fake *f = arg;
-	struct pollfd pfd = {.fd = f->fd, .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = f->fd, .events = POLLIN}, {.fd = f->fd2, .events = POLLIN}};
 
 	/* The stop flag is only a shutdown request; relaxed is enough, the
 	 * join that follows orders everything else. */
 	while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
-		ssize_t n;
+		if (poll(pfd, 2, 10) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
 
-		if (poll(&pfd, 1, 10) <= 0)
-			continue;
-		f->peerlen = sizeof(f->peer);
-		n = recvfrom(f->fd, f->rbuf, sizeof(f->rbuf), MSG_DONTWAIT,
-			     (struct sockaddr *)&f->peer, &f->peerlen);
-		if (n < 0)
-			continue;
-		pthread_mutex_lock(&f->mu);
-		fake_dgram(f, (size_t)n);
-		pthread_mutex_unlock(&f->mu);
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			f->peerlen = sizeof(f->peer);
+			n = recvfrom(pfd[i].fd, f->rbuf, sizeof(f->rbuf), MSG_DONTWAIT,
+				     (struct sockaddr *)&f->peer, &f->peerlen);
+			if (n < 0)
+				continue;
+			pthread_mutex_lock(&f->mu);
+			f->in_fd = pfd[i].fd;
+			f->frags2 += i == 1;
+			fake_dgram(f, (size_t)n);
+			pthread_mutex_unlock(&f->mu);
+		}
 	}
 	return NULL;
 }
@@ -452,6 +465,13 @@ fake_start(void **state)
 	    getsockname(F.fd, (struct sockaddr *)&sin, &len) < 0)
 		return -1;
 	F.port = ntohs(sin.sin_port);
+	sin.sin_port = 0;
+	len = sizeof(sin);
+	F.fd2 = socket(AF_INET, SOCK_DGRAM, 0);
+	if (F.fd2 < 0 || bind(F.fd2, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(F.fd2, (struct sockaddr *)&sin, &len) < 0)
+		return -1;
+	F.port2 = ntohs(sin.sin_port);
 	pthread_mutex_init(&F.mu, NULL);
 	pthread_cond_init(&F.cv, NULL);
 	return pthread_create(&F.th, NULL, fake_main, &F) == 0 ? 0 : -1;
@@ -466,6 +486,7 @@ fake_stop(void **state)
 	atomic_store_explicit(&F.stop, true, memory_order_relaxed);
 	pthread_join(F.th, NULL);
 	close(F.fd);
+	close(F.fd2);
 	for (i = 0; i < F.ncache; i++)
 		free(F.cache[i].msg);
 	fake_reset_asm(&F);
@@ -1205,10 +1226,105 @@ test_client_reports_delivery_notices(void **state)
 	scpp_client_free(c);
 }
 
+/*
+ * Forwarding as the client sees it: the block goes to the server, the
+ * reply comes from another node (the owner); the client takes it, and its
+ * next block for the same owner shard goes straight there, while a block
+ * for another shard still goes to the server. A learnt owner that goes
+ * silent is forgotten after the server answered the retry.
+ */
+static void
+test_client_learns_the_owner_from_the_reply(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 2);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	assert_non_null(c);
+	FAKE_SET(reply_from2, true);
+	parse_into(&B, small_text); /* owner @0.1.0.1.2a */
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_reply_is_cached(&r, 0);
+	scpp_client_reply_free(&r);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.owners_learned, 1);
+	assert_int_equal(st.steered, 0);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.frags, 1);
+	assert_int_equal(F.frags2, 0);
+	pthread_mutex_unlock(&F.mu);
+
+	/* Same shard, another entity: straight to the owner. */
+	parse_into(&B, "get @0.1.0.1.77 name %x\nreturn %x");
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_reply_is_cached(&r, 1);
+	scpp_client_reply_free(&r);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.steered, 1);
+	assert_int_equal(st.owners_learned, 1);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.frags, 2);
+	assert_int_equal(F.frags2, 1);
+	pthread_mutex_unlock(&F.mu);
+
+	/* Another shard: the server. */
+	parse_into(&B, "get @0.1.3.1.5 name %x\nreturn %x");
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	scpp_client_reply_free(&r);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.frags2, 1);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+}
+
+/* A learnt owner that stops answering: the retry goes to the server, and
+ * the block is executed once (the key is the client's, not the path's). */
+static void
+test_client_falls_back_to_the_server_when_the_owner_is_silent(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 100, 3);
+	struct scpp_client_reply r;
+	struct scpp_client_stats st;
+
+	(void)state;
+	assert_non_null(c);
+	FAKE_SET(reply_from2, true);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	scpp_client_reply_free(&r);
+	/* The owner's next answer is lost; the server answers the retry
+	 * (from its own address now). */
+	FAKE_SET(silent_first, 1);
+	FAKE_SET(reply_from2, false);
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	assert_int_equal(r.tries, 2);
+	scpp_client_reply_free(&r);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.steered, 1);
+	assert_int_equal(st.owners_forgotten, 1);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.frags2, 1);   /* the first try went to the owner */
+	assert_int_equal(F.executions, 2); /* two blocks, each run once */
+	pthread_mutex_unlock(&F.mu);
+	/* Forgotten: the next block goes to the server. */
+	assert_int_equal(scpp_client_exec(c, &B, &r), 0);
+	scpp_client_reply_free(&r);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.frags2, 1);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_client_learns_the_owner_from_the_reply,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(
+			test_client_falls_back_to_the_server_when_the_owner_is_silent, fake_start,
+			fake_stop),
 		cmocka_unit_test_setup_teardown(test_client_single_datagram_exchange, fake_start,
 						fake_stop),
 		cmocka_unit_test_setup_teardown(test_client_reassembles_reordered_duplicated_reply,

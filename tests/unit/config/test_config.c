@@ -103,13 +103,34 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_int_equal(c.schema.nb_files, 2);
 	assert_string_equal(c.schema.files[0], "schema/core.json");
 	assert_string_equal(c.schema.files[1], "schema/posix.json");
-	assert_int_equal(c.auth.mode, SCPP_CONFIG_AUTH_NONE);
+	assert_int_equal(c.auth.mode, SCPP_CONFIG_AUTH_REQUIRED);
+	assert_int_equal(c.auth.sessions, 1024);
+	assert_int_equal(c.auth.nb_roots, 0);
 	assert_int_equal(c.log.level, 7);
 	assert_string_equal(scpp_config_log_level_name(c.log.level), "info");
 	assert_int_equal(c.log.nb_types, 0);
 	assert_true(c.telemetry.enabled);
 	assert_true(c.idle.enabled);
 	assert_int_equal(c.idle.max_sleep_us, 100);
+	assert_int_equal(c.copy.local, SCPP_CONFIG_COPY_LOCAL_AUTO);
+	assert_int_equal(c.copy.remote, SCPP_CONFIG_COPY_REMOTE_NONE);
+	assert_false(c.copy.dma_skeleton);
+	assert_int_equal(c.copy.nb_workers, 0);
+	assert_string_equal(c.copy.fabric.provider, "tcp");
+	assert_string_equal(c.copy.fabric.node, "");
+	assert_string_equal(c.copy.fabric.service, "");
+	assert_string_equal(c.copy.verbs.device, "");
+	assert_int_equal(c.copy.verbs.port, 1);
+	assert_int_equal(c.copy.verbs.addressing, SCPP_CONFIG_COPY_ADDR_LID);
+	assert_int_equal(c.copy.ring_size, 1024);
+	assert_int_equal(c.copy.max_len, 64 << 20);
+	assert_int_equal(c.copy.part_max, 0);
+	assert_int_equal(c.copy.timeout_ms, 1000);
+	assert_int_equal(c.copy.max_regions, 16);
+	assert_int_equal(c.copy.max_remotes, 64);
+	assert_true(c.copy.recover);
+	assert_int_equal(c.copy.min_bytes, 4096);
+	assert_int_equal(c.copy.sync_max_bytes, 4 << 20);
 	scpp_config_free(&c);
 }
 
@@ -218,10 +239,20 @@ static const char full_json[] =
 	"    {\"prefix\": \"@3.2.5.0.0/64\", \"node\": 2, \"peer\": \"10.1.0.2:7306\"}\n"
 	"  ],\n"
 	"  \"schema\": {\"files\": [\"/etc/scpp/core.json\"]},\n"
-	"  \"auth\": {\"mode\": \"none\"},\n"
+	"  \"auth\": {\"mode\": \"optional\", \"roots\": [\"/etc/scpp/root.key.pub\"],"
+	"             \"sessions\": 64},\n"
 	"  \"log\": {\"level\": \"debug\", \"types\": {\"scp.route\": \"emerg\", \"scp.config\": \"warning\"}},\n"
 	"  \"telemetry\": {\"enabled\": false},\n"
-	"  \"idle\": {\"enabled\": false, \"max_sleep_us\": 1000000}\n"
+	"  \"idle\": {\"enabled\": false, \"max_sleep_us\": 1000000},\n"
+	"  \"copy\": {\"local\": \"dmadev\", \"remote\": \"fabric\", \"dma_skeleton\": true,"
+	"            \"workers\": [{\"local\": \"memcpy\"}, {\"dmadev\": \"dma_skeleton1\"}],"
+	"            \"fabric\": {\"provider\": \"tcp;ofi_rxm\", \"node\": \"10.1.2.3\","
+	"                       \"service\": \"7400\"},"
+	"            \"verbs\": {\"device\": \"mlx5_0\", \"port\": 2, \"addressing\": \"gid\","
+	"                      \"gid_index\": 3},"
+	"            \"ring_size\": 65536, \"max_len\": 1099511627776, \"part_max\": 1048576,"
+	"            \"timeout_ms\": 0, \"max_regions\": 256, \"max_remotes\": 4096,"
+	"            \"recover\": false, \"min_bytes\": 0, \"sync_max_bytes\": 0}\n"
 	"}\n";
 
 static void
@@ -306,6 +337,33 @@ test_config_accepts_a_non_default_value_for_every_key(void **state)
 	assert_false(c.telemetry.enabled);
 	assert_false(c.idle.enabled);
 	assert_int_equal(c.idle.max_sleep_us, 1000000);
+	assert_int_equal(c.copy.local, SCPP_CONFIG_COPY_LOCAL_DMADEV);
+	assert_int_equal(c.copy.remote, SCPP_CONFIG_COPY_REMOTE_FABRIC);
+	assert_true(c.copy.dma_skeleton);
+	assert_int_equal(c.copy.nb_workers, 2);
+	assert_int_equal(c.copy.workers[0].local, SCPP_CONFIG_COPY_LOCAL_MEMCPY);
+	assert_string_equal(c.copy.workers[0].dmadev, "");
+	assert_int_equal(c.copy.workers[1].local, SCPP_CONFIG_COPY_LOCAL_DEFAULT);
+	assert_string_equal(c.copy.workers[1].dmadev, "dma_skeleton1");
+	assert_string_equal(c.copy.fabric.provider, "tcp;ofi_rxm");
+	assert_string_equal(c.copy.fabric.node, "10.1.2.3");
+	assert_string_equal(c.copy.fabric.service, "7400");
+	assert_string_equal(c.copy.verbs.device, "mlx5_0");
+	assert_int_equal(c.copy.verbs.port, 2);
+	assert_int_equal(c.copy.verbs.addressing, SCPP_CONFIG_COPY_ADDR_GID);
+	assert_int_equal(c.copy.verbs.gid_index, 3);
+	assert_int_equal(c.copy.ring_size, 65536);
+	assert_true(c.copy.max_len == UINT64_C(1) << 40);
+	assert_int_equal(c.copy.part_max, 1048576);
+	assert_int_equal(c.copy.timeout_ms, 0);
+	assert_int_equal(c.copy.max_regions, 256);
+	assert_int_equal(c.copy.max_remotes, 4096);
+	assert_false(c.copy.recover);
+	assert_int_equal(c.copy.min_bytes, 0);
+	assert_int_equal(c.copy.sync_max_bytes, 0);
+	assert_string_equal(scpp_config_copy_local_name(c.copy.workers[1].local), "default");
+	assert_string_equal(scpp_config_copy_remote_name(c.copy.remote), "fabric");
+	assert_null(scpp_config_copy_remote_name((enum scpp_config_copy_remote)7));
 	scpp_config_free(&c);
 }
 
@@ -383,6 +441,66 @@ static const struct bad_case bad_cases[] = {
 	 "scppd.json: $.eval.max_time_us: expected an integer in 1..10000000, found 0"},
 	{"{\"eval\": {\"max_statuses\": 65537}}", "$.eval.max_statuses",
 	 "scppd.json: $.eval.max_statuses: expected an integer in 1..65536, found 65537"},
+	/* $.copy: ranges, names and the keys that go together. */
+	{"{\"copy\": {\"local\": \"dma\"}}", "$.copy.local",
+	 "scppd.json: $.copy.local: expected one of \"auto\", \"dmadev\", \"memcpy\", found \"dma\""},
+	{"{\"copy\": {\"remote\": \"rdma\"}}", "$.copy.remote",
+	 "scppd.json: $.copy.remote: expected one of \"none\", \"fabric\", \"verbs\", found \"rdma\""},
+	{"{\"copy\": {\"ring_size\": 1000}}", "$.copy.ring_size", "found 1000", true},
+	{"{\"copy\": {\"ring_size\": 131072}}", "$.copy.ring_size", "found 131072", true},
+	{"{\"copy\": {\"max_len\": 0}}", "$.copy.max_len",
+	 "scppd.json: $.copy.max_len: expected an integer in 1..1099511627776, found 0"},
+	{"{\"copy\": {\"timeout_ms\": 3600001}}", "$.copy.timeout_ms",
+	 "scppd.json: $.copy.timeout_ms: expected an integer in 0..3600000, found 3600001"},
+	{"{\"copy\": {\"max_regions\": 0}}", "$.copy.max_regions", "found 0", true},
+	{"{\"copy\": {\"recover\": 1}}", "$.copy.recover", "found 1", true},
+	{"{\"copy\": {\"engine\": \"memcpy\"}}", "$.copy.engine", "unknown key", true},
+	{"{\"copy\": {\"workers\": [{\"local\": \"memcpy\"}, {}]}}", "$.copy.workers",
+	 "scppd.json: $.copy.workers: expected no entries or one per entry of $.workers (1), in the "
+	 "same order, found 2"},
+	{"{\"copy\": {\"workers\": [{\"local\": \"memcpy\", \"dmadev\": \"dma_skeleton0\"}]}}",
+	 "$.copy.workers[0].dmadev",
+	 "scppd.json: $.copy.workers[0].dmadev: expected nothing: this worker's local engine is "
+	 "\"memcpy\", found \"dma_skeleton0\""},
+	{"{\"workers\": [{\"lcore\": 1, \"shard\": 0}, {\"lcore\": 2, \"shard\": 1}],"
+	 " \"copy\": {\"workers\": [{\"dmadev\": \"d0\"}, {\"dmadev\": \"d0\"}]}}",
+	 "$.copy.workers[1].dmadev",
+	 "scppd.json: $.copy.workers[1].dmadev: expected a dmadev not named for another worker (an "
+	 "engine claims its device alone), found \"d0\" (also $.copy.workers[0].dmadev)"},
+	{"{\"copy\": {\"workers\": [{\"dmadev\": \"dma skeleton\"}]}}", "$.copy.workers[0].dmadev",
+	 "found \"dma skeleton\"", true},
+	{"{\"copy\": {\"remote\": \"fabric\"}}", "$.copy.fabric.node",
+	 "scppd.json: $.copy.fabric.node: expected the address to bind (an IPv4 or IPv6 address) for "
+	 "provider \"tcp\" with $.copy.remote \"fabric\", found nothing"},
+	{"{\"copy\": {\"remote\": \"fabric\", \"fabric\": {\"provider\": \"shm\", \"node\": \"1.2.3.4\"}}}",
+	 "$.copy.fabric.node",
+	 "scppd.json: $.copy.fabric.node: expected nothing for provider \"shm\" (host-local, it binds "
+	 "no address), found \"1.2.3.4\""},
+	{"{\"copy\": {\"remote\": \"fabric\", \"fabric\": {\"node\": \"127.0.0.1\", \"service\": \"65536\"}}}",
+	 "$.copy.fabric.service",
+	 "scppd.json: $.copy.fabric.service: expected a port 1..65535 as a decimal string like "
+	 "\"7400\", found \"65536\""},
+	{"{\"copy\": {\"remote\": \"fabric\", \"fabric\": {\"node\": \"127.0.0.1\", \"service\": \"07\"}}}",
+	 "$.copy.fabric.service", "found \"07\"", true},
+	{"{\"copy\": {\"remote\": \"fabric\", \"fabric\": {\"provider\": \"shm\", \"service\": \"7400\"}}}",
+	 "$.copy.fabric.service",
+	 "scppd.json: $.copy.fabric.service: expected nothing for provider \"shm\", found \"7400\""},
+	{"{\"copy\": {\"fabric\": {\"provider\": \"\"}}}", "$.copy.fabric.provider", "found \"\"", true},
+	{"{\"copy\": {\"verbs\": {\"port\": 0}}}", "$.copy.verbs.port", "found 0", true},
+	{"{\"copy\": {\"verbs\": {\"addressing\": \"ip\"}}}", "$.copy.verbs.addressing",
+	 "scppd.json: $.copy.verbs.addressing: expected one of \"lid\", \"gid\", found \"ip\""},
+	{"{\"copy\": {\"timeout_ms\": 0}}", "$.copy.timeout_ms",
+	 "scppd.json: $.copy.timeout_ms: expected at least 1 while $.copy.sync_max_bytes is not 0 (a "
+	 "worker waits for its synchronous copies at most this long), found 0"},
+	{"{\"copy\": {\"max_len\": 1024, \"sync_max_bytes\": 1025}}", "$.copy.sync_max_bytes",
+	 "scppd.json: $.copy.sync_max_bytes: expected at most $.copy.max_len (1024), found 1025"},
+	{"{\"copy\": {\"max_len\": 1024, \"sync_max_bytes\": 0, \"part_max\": 2048}}",
+	 "$.copy.part_max",
+	 "scppd.json: $.copy.part_max: expected 0 or at most $.copy.max_len (1024), found 2048"},
+	{"{\"idle\": {\"max_sleep_us\": 100000}, \"copy\": {\"remote\": \"fabric\","
+	 " \"fabric\": {\"provider\": \"shm\"}, \"timeout_ms\": 9999}}", "$.copy.timeout_ms",
+	 "scppd.json: $.copy.timeout_ms: expected 0 or at least 100 x $.idle.max_sleep_us (10000 ms, "
+	 "rounded up) with a remote engine, so that a sleeping peer cannot time copies out, found 9999"},
 	/* Wrong types. */
 	{"{\"node\": {\"id\": \"1\"}}", "$.node.id",
 	 "scppd.json: $.node.id: expected an integer in 1..4294967295, found \"1\""},
@@ -434,9 +552,10 @@ static const struct bad_case bad_cases[] = {
 	 "\"scp.route\", found \"route\""},
 	{"{\"log\": {\"types\": {\"scp.route\": \"loud\"}}}", "$.log.types[\"scp.route\"]",
 	 "found \"loud\"", true},
-	{"{\"auth\": {\"mode\": \"session\"}}", "$.auth.mode",
-	 "scppd.json: $.auth.mode: expected \"none\" (the only authentication mode this build has; "
-	 "sessions and grants arrive with the auth module), found \"session\""},
+	{"{\"auth\": {\"mode\": \"none\"}}", "$.auth.mode",
+	 "scppd.json: $.auth.mode: expected one of \"required\", \"optional\", \"off\", "
+	 "found \"none\""},
+	{"{\"auth\": {\"sessions\": 0}}", "$.auth.sessions", "0", true},
 	{"{\"schema\": {\"files\": []}}", "$.schema.files",
 	 "scppd.json: $.schema.files: expected an array of 1..16 strings, found 0 of them"},
 	{"{\"workers\": []}", "$.workers",
@@ -665,7 +784,7 @@ test_config_rejects_null_arguments_and_free_accepts_null(void **state)
 	assert_int_equal(scpp_config_load_string("{\"x\": 1}", 8, NULL, &c, &e), -EINVAL);
 	assert_string_equal(e.msg, "<string>: $.x: unknown key (expected one of: node, eal, ports, "
 				   "udp, workers, store, eval, delivery, routes, cluster, schema, auth, log, "
-				   "telemetry, idle)");
+				   "telemetry, idle, copy)");
 	/* Only @p len bytes are parsed. */
 	assert_int_equal(scpp_config_load_string("{}garbage", 2, NULL, &c, &e), 0);
 	scpp_config_free(&c);

@@ -180,7 +180,7 @@ dgram(uint8_t kind, uint64_t cid, uint64_t bid, uint32_t fi, uint32_t fc, const 
 	};
 	int n;
 
-	if (kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH)
+	if (kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH || kind == SCPP_WIRE_FORWARD)
 		h.flags = fi + 1 == fc ? SCPP_WIRE_F_LAST : 0;
 	else
 		h.flags = SCPP_WIRE_F_LAST;
@@ -444,9 +444,14 @@ test_delivery_rx_sorts_datagrams_and_counts_drops(void **state)
 	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
 	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_HDR_BAD_VERSION);
 	dbuf[2] = 1;
-	dbuf[3] = 9;
+	dbuf[3] = 6;
 	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
 	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_HDR_BAD_KIND);
+	/* Session-layer kinds (8..15) decode, but are the daemon's to divert
+	 * before lib/delivery: here they are not a client's kind. */
+	dbuf[3] = 9;
+	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
+	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_NODE_KIND);
 	dbuf[3] = 1;
 	dbuf[4] = 0x81;
 	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
@@ -1267,6 +1272,143 @@ test_delivery_tab_matches_a_reference_model(void **state)
 		assert_int_equal(dlv_tab_find(&t, keys[k]) != NULL, in[k]);
 }
 
+/* A FORWARD message: header for client 198.18.0.1:40000, then @p inner. */
+static size_t
+fwd_msg(uint8_t *out, uint8_t kind, uint32_t client_ip, const uint8_t *ck, const uint8_t *inner,
+	size_t ilen)
+{
+	struct scpp_wire_fwd f;
+	int n;
+
+	memset(&f, 0, sizeof(f));
+	f.inner_kind = kind;
+	f.hops = 1;
+	f.origin = 5;
+	f.client_ip = client_ip;
+	f.client_port = 40000;
+	f.client_mac[0] = 2;
+	f.client_mac[5] = 1;
+	f.req_bytes = 99;
+	if (ck != NULL) {
+		f.flags = SCPP_WIRE_FWD_F_COOKIE;
+		memcpy(f.cookie, ck, SCPP_WIRE_COOKIE_LEN);
+	}
+	n = scpp_wire_fwd_encode(out, 64, &f);
+	assert_int_equal(n, 44);
+	memcpy(out + n, inner, ilen);
+	return (size_t)n + ilen;
+}
+
+/*
+ * A request another node forwarded is the client's request: its key,
+ * cookie, request bytes and reply address are the client's, so the owner
+ * answers the client and a retransmission by either path is answered from
+ * the held reply, never run twice.
+ */
+static void
+test_delivery_forwarded_request_is_the_clients(void **state)
+{
+	struct scpp_net_meta peer = from(5, 7300), client = from(1, 40000);
+	struct scpp_delivery_in in;
+	struct scpp_delivery_req req;
+	struct scpp_wire_fetch f = {.owner = {7, 8}, .nranges = 1, .range = {{0, 1}}};
+	uint8_t msg[3000], inner[2000], ck[SCPP_WIRE_COOKIE_LEN], fp[64];
+	unsigned int n;
+	size_t len;
+	(void)state;
+
+	make();
+	memset(ck, 0xcc, sizeof(ck));
+	for (int i = 0; i < 2000; i++)
+		inner[i] = pattern(3, (uint32_t)i);
+	len = fwd_msg(msg, SCPP_WIRE_BLOCK, client.peer.ip, ck, inner, 40);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 10, 0, 1, msg, (uint16_t)len, NULL),
+			    &in), SCPP_DELIVERY_BLOCK);
+	assert_int_equal(in.req.kind, SCPP_WIRE_BLOCK);
+	assert_true(in.req.peer.ip == client.peer.ip && in.req.peer.udp_port == htons(40000));
+	assert_memory_equal(in.req.peer.mac.addr_bytes, client.peer.mac.addr_bytes, 6);
+	assert_true(in.req.peer.local_ip == peer.peer.local_ip);
+	assert_true(in.req.peer.local_udp_port == peer.peer.local_udp_port);
+	assert_int_equal(in.req.req_bytes, 99);
+	assert_true(in.req.has_cookie && memcmp(in.req.cookie, ck, 16) == 0);
+	assert_true(in.req.client_id == 9 && in.req.block_id == 10);
+	assert_int_equal(in.fwd.hops, 1);
+	assert_int_equal(in.fwd.origin, 5);
+	assert_true(in.fwd.from_ip == peer.peer.ip);
+	assert_int_equal(in.msg_len, 40);
+	assert_memory_equal(in.msg, inner, 40);
+	req = in.req;
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	commit(&req, 100);
+	n = drain(32);
+	assert_int_equal(n, 1);
+	assert_true(S[0].kind == SCPP_WIRE_REPLY && S[0].dst_ip == client.peer.ip &&
+		    S[0].dst_port == htons(40000));
+	/* Forwarded again (a retransmission through the forwarder), and sent
+	 * by the client itself: both answered from the held reply. */
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 10, 0, 1, msg, (uint16_t)len, NULL),
+			    &in), SCPP_DELIVERY_BLOCK);
+	assert_int_equal(scpp_delivery_admit(D, &in.req, NOW), SCPP_DELIVERY_ANSWERED);
+	req = block_req(&client, 9, 10, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	assert_int_equal(stats().cache_hits, 2);
+	assert_int_equal(stats().admitted, 1);
+	drain(32);
+
+	/* Reassembled from two fragments of the forwarder's. */
+	len = fwd_msg(msg, SCPP_WIRE_BLOCK, client.peer.ip, NULL, inner, 2000);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 11, 0, 2, msg, 1400, NULL), &in),
+			 SCPP_DELIVERY_HELD);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 11, 1, 2, msg + 1400,
+					 (uint16_t)(len - 1400), NULL), &in),
+			 SCPP_DELIVERY_BLOCK);
+	assert_true(in.slot >= 0 && in.msg_len == 2000 && !in.req.has_cookie);
+	assert_memory_equal(in.msg, inner, 2000);
+	assert_true(in.req.peer.ip == client.peer.ip);
+	scpp_delivery_release(D, in.slot);
+
+	/* A forwarded FETCH is routed by its owner like the client's. */
+	assert_int_equal(scpp_wire_fetch_encode(fp, sizeof(fp), &f), 25);
+	len = fwd_msg(msg, SCPP_WIRE_FETCH, client.peer.ip, NULL, fp, 25);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 10, 0, 1, msg, (uint16_t)len, NULL),
+			    &in), SCPP_DELIVERY_FETCH);
+	assert_true(in.owner.hi == 7 && in.owner.lo == 8 && in.req.kind == SCPP_WIRE_FETCH);
+
+	/* Refused: a client address no reply may go to, a header that does
+	 * not decode, a bad inner FETCH; reassembled, its slot is freed. */
+	len = fwd_msg(msg, SCPP_WIRE_BLOCK, ip4("127.0.0.1"), NULL, inner, 40);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 12, 0, 1, msg, (uint16_t)len, NULL),
+			    &in), SCPP_DELIVERY_DROP);
+	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_FWD_BAD);
+	len = fwd_msg(msg, SCPP_WIRE_BLOCK, client.peer.ip, NULL, inner, 40);
+	msg[0] = 2;
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 12, 0, 1, msg, (uint16_t)len, NULL),
+			    &in), SCPP_DELIVERY_DROP);
+	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_FWD_BAD);
+	len = fwd_msg(msg, SCPP_WIRE_FETCH, client.peer.ip, NULL, fp, 17);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 12, 0, 1, msg, (uint16_t)len, NULL),
+			    &in), SCPP_DELIVERY_DROP);
+	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_FWD_BAD);
+	len = fwd_msg(msg, SCPP_WIRE_BLOCK, client.peer.ip, NULL, inner, 2000);
+	msg[2] = 0; /* hops 0 */
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 13, 0, 2, msg, 1400, NULL), &in),
+			 SCPP_DELIVERY_HELD);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 13, 1, 2, msg + 1400,
+					 (uint16_t)(len - 1400), NULL), &in),
+			 SCPP_DELIVERY_DROP);
+	assert_int_equal(in.slot, -1);
+	assert_int_equal(stats().forward_bad, 1);
+	assert_int_equal(usage().reasm_in_use, 0);
+	assert_int_equal(stats().forwarded_in, 4);
+	/* A fragment of a FORWARD never joins a BLOCK with the same ids. */
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_FORWARD, 9, 14, 0, 2, msg, 100, NULL), &in),
+			 SCPP_DELIVERY_HELD);
+	assert_int_equal(rx(&peer, dgram(SCPP_WIRE_BLOCK, 9, 14, 1, 2, msg, 100, NULL), &in),
+			 SCPP_DELIVERY_DROP);
+	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_REASM_MISMATCH);
+	assert_accounting();
+}
+
 int
 main(void)
 {
@@ -1274,6 +1416,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_delivery_create_rejects_each_bad_field),
 		T(test_delivery_rx_sorts_datagrams_and_counts_drops),
+		T(test_delivery_forwarded_request_is_the_clients),
 		T(test_delivery_reassembles_in_any_order_by_five_tuple),
 		T(test_delivery_reassembly_mismatch_discards_and_counts_each_fragment),
 		T(test_delivery_reassembly_quota_overflow_and_timeout_per_frame),

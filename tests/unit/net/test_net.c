@@ -155,7 +155,8 @@ drops_total(void)
 static void
 assert_accounting(void)
 {
-	assert_true(st.rx_frames == st.delivered + st.arp_replies + st.icmp_echo + drops_total());
+	assert_true(st.rx_frames == st.delivered + st.arp_replies + st.icmp_echo + st.arp_learned +
+		    drops_total());
 }
 
 static enum scpp_net_verdict
@@ -476,7 +477,15 @@ test_net_answers_arp_requests_for_our_address_only(void **state)
 	assert_int_equal(md.answer_len, 60);
 	assert_memory_equal(frame, want, 60);
 	assert_int_equal(st.arp_replies, 1);
-	len = arp_frame(frame, 2, OUR_IP); /* a reply */
+	/* The requester's binding is reported with the answer. */
+	assert_int_equal(md.arp, 1);
+	len = arp_frame(frame, 2, OUR_IP); /* a reply for us: a neighbour's binding */
+	assert_int_equal(rx(len, 0, &md), SCPP_NET_NEIGH);
+	assert_int_equal(md.arp, 1);
+	assert_int_equal(md.peer.ip, s);
+	assert_memory_equal(md.peer.mac.addr_bytes, peer_mac, 6);
+	assert_int_equal(st.arp_learned, 1);
+	len = arp_frame(frame, 3, OUR_IP); /* another opcode */
 	assert_drop(len, 0, SCPP_NET_DROP_ARP_OTHER);
 	len = arp_frame(frame, 1, "198.18.0.9"); /* for someone else */
 	assert_drop(len, 0, SCPP_NET_DROP_ARP_OTHER);
@@ -488,6 +497,31 @@ test_net_answers_arp_requests_for_our_address_only(void **state)
 	frame[19] = 16; /* not IPv4-sized */
 	assert_drop(len, 0, SCPP_NET_DROP_ARP_BAD);
 	assert_accounting();
+}
+
+/* The request a node sends to find a peer's MAC, byte for byte. */
+static void
+test_net_builds_arp_requests(void **state)
+{
+	uint32_t me = ip4(OUR_IP), them = ip4(PEER_IP);
+	uint8_t f[64], want[60] = {0};
+	(void)state;
+
+	net_setup(1500, false);
+	memset(want, 0xff, 6);
+	memcpy(want + 6, our_mac, 6);
+	put16(want + 12, 0x0806);
+	put16(want + 14, 1);
+	put16(want + 16, 0x0800);
+	want[18] = 6;
+	want[19] = 4;
+	put16(want + 20, 1);
+	memcpy(want + 22, our_mac, 6);
+	memcpy(want + 28, &me, 4);
+	memcpy(want + 38, &them, 4);
+	memset(f, 0xee, sizeof(f));
+	assert_int_equal(scpp_net_arp_request(&net, 0, them, f), SCPP_NET_ARP_REQUEST_LEN);
+	assert_memory_equal(f, want, 60);
 }
 
 static uint32_t
@@ -629,6 +663,7 @@ main(void)
 		cmocka_unit_test(test_net_checksum_flags_good_none_bad_unknown),
 		cmocka_unit_test(test_net_mtu_edges_whatever_the_port_lets_through),
 		cmocka_unit_test(test_net_answers_arp_requests_for_our_address_only),
+		cmocka_unit_test(test_net_builds_arp_requests),
 		cmocka_unit_test(test_net_answers_icmp_echo_and_trims_padding),
 		cmocka_unit_test(test_net_builds_reply_frames_the_parser_accepts),
 		cmocka_unit_test(test_net_src_ok_rules),

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -498,7 +499,25 @@ test_wire_hdr_decode_rejects_each_malformation(void **state)
 		{"valid fetch with a cookie", 3, 3, 8, 25, 0, 1, 0, -1, 0, 0},
 		{"valid notice", 4, 1, 0, 12, 0, 0, 0, -1, 0, 0},
 		{"kind 0", 0, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
-		{"kind 5", 5, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"kind 7", 7, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"kind 16", 16, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"valid hello (kind 8)", 8, 1, 0, 256, 0, 1, 0, -1, 0, 0},
+		{"valid finish fragment (kind 10)", 10, 0, 0, 64, 0, 3, 0, -1, 0, 0},
+		{"valid kind 15", 15, 1, 0, 4, 0, 1, 0, -1, 0, 0},
+		{"kind 8 without a count", 8, 1, 0, 256, 0, 0, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"valid session block", 1, 0x21, 24, 4, 0, 1, 0, -1, 0, 0},
+		{"valid session reply", 2, 0x21, 24, 4, 3, 0, 0, -1, 0, 0},
+		{"valid session close", 13, 0x21, 24, 8, 0, 1, 0, -1, 0, 0},
+		{"session with tag_len 16", 1, 0x21, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"session with no tag", 1, 0x21, 0, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"reserved flag bit 6", 1, 0x61, 24, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"reserved flag bit 4", 1, 0x11, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"kind 6", 6, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"valid forward", 5, 1, 0, 44, 0, 1, 0, -1, 0, 0},
+		{"valid forward fragment", 5, 0, 0, 44, 0, 2, 0, -1, 0, 0},
+		{"forward with a cookie flag", 5, 3, 0, 44, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"forward with the session flag", 5, 0x21, 24, 44, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"forward of 65 fragments", 5, 0, 0, 44, 0, 65, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
 		{"reserved flag bit 2", 1, 5, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"reserved flag bit 7", 2, 0x80, 16, 4, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"cookie on a reply", 2, 3, 0, 4, 0, 0, 0, -1, 0, -SCPP_E_BAD_FLAGS},
@@ -595,7 +614,7 @@ test_wire_dgram_encode_checks_fields_and_space(void **state)
 	assert_memory_equal(out + 36, "\0\0\0\0", 4);
 	assert_int_equal(scpp_wire_dgram_encode(out, 39, &h), -ENOSPC);
 	/* One bad field at a time, then restore it. */
-	h.kind = 5;
+	h.kind = 6;
 	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
 	h.kind = SCPP_WIRE_BLOCK;
 	h.flags = SCPP_WIRE_F_LAST | 0x04;
@@ -1672,6 +1691,121 @@ test_wire_incremental_decode_matches_whole_decode_and_stops_at_owner(void **stat
 	assert_true(owners > 1000 && none > 1000);
 }
 
+/* ---- FORWARD ---- */
+
+static void
+fwd_sample(struct scpp_wire_fwd *f)
+{
+	static const uint8_t mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+
+	memset(f, 0, sizeof(*f));
+	f->inner_kind = SCPP_WIRE_BLOCK;
+	f->hops = 1;
+	f->origin = 7;
+	f->client_ip = htonl(0xc6120001); /* 198.18.0.1 */
+	f->client_port = 40000;
+	memcpy(f->client_mac, mac, 6);
+	f->req_bytes = 77;
+}
+
+/* The layout of docs/PROTOCOL.md §18, byte for byte, and back. */
+static void
+test_wire_fwd_layout_round_trip(void **state)
+{
+	static const uint8_t fwant[44] = {
+		1, 1, 1, 1, 7, 0, 0, 0, 198, 18, 0, 1, 0x40, 0x9c,
+		0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 77, 0, 0, 0, 0, 0, 0, 0,
+		0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+		0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+	};
+	uint8_t fb[64], msg[64];
+	struct scpp_wire_fwd f, d;
+
+	(void)state;
+	fwd_sample(&f);
+	f.flags = SCPP_WIRE_FWD_F_COOKIE;
+	for (int i = 0; i < 16; i++)
+		f.cookie[i] = (uint8_t)(0xc0 + i);
+	assert_int_equal(scpp_wire_fwd_encode(fb, sizeof(fb), &f), 44);
+	assert_memory_equal(fb, fwant, 44);
+	memcpy(msg, fb, 44);
+	memcpy(msg + 44, "block", 5);
+	assert_int_equal(scpp_wire_fwd_decode(msg, 49, &d), 0);
+	assert_int_equal(d.inner_kind, 1);
+	assert_int_equal(d.hops, 1);
+	assert_int_equal(d.origin, 7);
+	assert_int_equal(d.client_ip, f.client_ip);
+	assert_int_equal(d.client_port, 40000);
+	assert_memory_equal(d.client_mac, f.client_mac, 6);
+	assert_int_equal(d.req_bytes, 77);
+	assert_memory_equal(d.cookie, f.cookie, 16);
+	assert_int_equal(d.msg_len, 5);
+	assert_ptr_equal(d.msg, msg + 44);
+	/* Re-encoding what was decoded gives the same bytes. */
+	assert_int_equal(scpp_wire_fwd_encode(fb, sizeof(fb), &d), 44);
+	assert_memory_equal(fb, msg, 44);
+	assert_int_equal(scpp_wire_fwd_encode(fb, 43, &f), -ENOSPC);
+}
+
+/* Every field rule, one broken at a time, in both directions. */
+static void
+test_wire_fwd_rejects_each_bad_field(void **state)
+{
+	uint8_t fb[400], good[400];
+	struct scpp_wire_fwd f, d;
+	int n;
+
+	(void)state;
+	fwd_sample(&f);
+	n = scpp_wire_fwd_encode(good, sizeof(good), &f);
+	assert_int_equal(n, 44);
+	assert_int_equal(scpp_wire_fwd_decode(good, 43, &d), -SCPP_E_TRUNCATED);
+#define BAD(off, val, code)                                                  \
+	do {                                                                 \
+		memcpy(fb, good, 44);                                       \
+		fb[off] = (val);                                            \
+		assert_int_equal(scpp_wire_fwd_decode(fb, 44, &d), code);   \
+	} while (0)
+	BAD(0, 2, -SCPP_E_BAD_VERSION);
+	BAD(1, 2, -SCPP_E_BAD_KIND);
+	BAD(1, 5, -SCPP_E_BAD_KIND);
+	BAD(2, 0, -SCPP_E_BAD_FLAGS);
+	BAD(2, 9, -SCPP_E_TOO_MANY);
+	BAD(3, 2, -SCPP_E_BAD_FLAGS);
+	memcpy(fb, good, 44);
+	memset(fb + 4, 0, 4);
+	assert_int_equal(scpp_wire_fwd_decode(fb, 44, &d), -SCPP_E_BAD_FLAGS);
+	BAD(26, 1, -SCPP_E_BAD_FLAGS);
+	BAD(27, 1, -SCPP_E_BAD_FLAGS);
+	BAD(30, 1, -SCPP_E_BAD_FLAGS); /* a cookie byte without COOKIE */
+	/* Extensions: the length must fit, fill exactly, and name only
+	 * skippable types in version 1. */
+	memcpy(fb, good, 44);
+	fb[24] = 4;
+	assert_int_equal(scpp_wire_fwd_decode(fb, 47, &d), -SCPP_E_TRUNCATED);
+	fb[44] = 200, fb[45] = 2, fb[46] = 'x', fb[47] = 'y';
+	assert_int_equal(scpp_wire_fwd_decode(fb, 48, &d), 0);
+	assert_int_equal(d.ext_len, 4);
+	assert_int_equal(d.msg_len, 0);
+	fb[45] = 3;
+	assert_int_equal(scpp_wire_fwd_decode(fb, 48, &d), -SCPP_E_TRUNCATED);
+	fb[45] = 2;
+	fb[44] = SCPP_WIRE_FWD_EXT_PRINCIPAL;
+	assert_int_equal(scpp_wire_fwd_decode(fb, 48, &d), -SCPP_E_BAD_KIND);
+	fb[24] = 1, fb[25] = 1; /* 257 */
+	assert_int_equal(scpp_wire_fwd_decode(fb, 400, &d), -SCPP_E_TOO_MANY);
+	/* The encoder refuses what the decoder would. */
+	f.hops = 0;
+	assert_int_equal(scpp_wire_fwd_encode(fb, sizeof(fb), &f), -EINVAL);
+	f.hops = 1;
+	f.cookie[3] = 1;
+	assert_int_equal(scpp_wire_fwd_encode(fb, sizeof(fb), &f), -EINVAL);
+	f.cookie[3] = 0;
+	f.inner_kind = SCPP_WIRE_REPLY;
+	assert_int_equal(scpp_wire_fwd_encode(fb, sizeof(fb), &f), -EINVAL);
+#undef BAD
+}
+
 int
 main(void)
 {
@@ -1700,6 +1834,8 @@ main(void)
 		cmocka_unit_test(test_wire_reply_next_consumes_nothing_until_a_record_is_complete),
 		cmocka_unit_test(test_wire_reply_writer_enforces_order_limits_and_space),
 		cmocka_unit_test(test_wire_reply_end_counts_statuses),
+		cmocka_unit_test(test_wire_fwd_layout_round_trip),
+		cmocka_unit_test(test_wire_fwd_rejects_each_bad_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,967 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The session layer in the daemon (docs/SECURITY.md §12), wired around
+ * lib/auth:
+ *
+ *   worker rx: lib/net -> scppd_auth_rx():
+ *     kinds 8..12 (handshake)       -> the control lcore's ring (bounded)
+ *     flag SESSION                   -> scpp_auth_verify() on this worker's table:
+ *        WRONG_LANE                  -> raw to the lane's worker (it verifies)
+ *        failure                     -> dropped, counted (never answered)
+ *        CLOSE (kind 13)             -> the control lcore (close everywhere)
+ *        else                        -> lib/delivery, req.session set
+ *                                       (+ PROVEN from the handshake's address)
+ *   control lcore: scppd_auth_tick(): HELLO -> CHALLENGE, FINISH (reassembled)
+ *     -> ACCEPT/REJECT; installs and closes go to every worker through its
+ *     own FIFO (the ctl ring), and so do the answers' frames, which the
+ *     receiving worker transmits on its tx queue; the epoch rotates; due()
+ *     closes expired and revoked sessions; authorities are freed after an
+ *     RCU grace period.
+ *   worker tx: lib/delivery seals each datagram of a session's responses
+ *     with scppd_auth_seal() (scpp_auth_seal() on the sending worker's lane).
+ *
+ * The node key lives in auth.node_key (default node.state_dir/node.key);
+ * it is generated at first start, like an SSH host key, and is always a
+ * root of trust: the operator (who can read it) holds every right, and
+ * issues grants with it (scpp grant issue --key).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_telemetry.h>
+#include <sodium.h>
+
+#include "scppd.h"
+
+/** Handshake datagrams the workers may queue for the control lcore. */
+#define AUTH_IN_RING 512
+/** Control -> worker FIFO slots (installs, closes, answer frames). */
+#define AUTH_CTL_RING 1024
+/** FINISH messages being reassembled at once, and how long one may take. */
+#define AUTH_REASM_SLOTS 8
+#define AUTH_REASM_NS (UINT64_C(2) * 1000000000)
+/** Largest FINISH fragment payload kept (the largest datagram on any port). */
+#define AUTH_FRAG_MAX 9600
+/** Sessions examined per worker loop by the expiry sweep. */
+#define AUTH_SWEEP 16
+/** Sessions due() reports per control turn. */
+#define AUTH_DUE_MAX 64
+/** Authorities waiting for their RCU grace period. */
+#define AUTH_RETIRE_MAX 4096
+
+/* A FINISH in reassembly (keyed by source and handshake id). */
+struct auth_reasm {
+	bool used;
+	uint32_t ip;
+	uint16_t port;
+	uint64_t hs_id;
+	uint64_t deadline_ns;
+	uint32_t count;
+	uint32_t mask;
+	uint16_t len[SCPP_AUTH_FINISH_FRAGS_MAX];
+	uint8_t *buf; /* SCPP_AUTH_FINISH_FRAGS_MAX x AUTH_FRAG_MAX */
+};
+
+/* What the control side knows of a live session (for /scpp/sessions). */
+struct auth_live {
+	uint64_t id;
+	uint64_t expires_ns;
+	uint64_t opened_ns;
+	uint32_t ip;
+	uint16_t port;
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
+};
+
+struct auth_retire {
+	struct scpp_auth_authority *a;
+	uint64_t token;
+};
+
+struct auth_counters {
+	uint64_t hello, challenge, finish, accepted, accept_resent, rejected, silent;
+	uint64_t budget_drops, bad_dgram, reasm_timeouts, reasm_full;
+	uint64_t closed_by_client, closed_due, install_failed, send_failed;
+};
+
+struct scppd_auth {
+	struct scpp_auth_keypair node;
+	uint8_t roots[SCPP_AUTH_ROOTS_MAX][SCPP_AUTH_KEY_LEN];
+	unsigned int nroots;
+	struct scpp_auth_revset *revset;
+	struct scpp_auth_responder *resp;
+	struct rte_ring *in;           /* workers -> control (MP/SC) */
+	uint64_t tokens;               /* handshake budget, scaled by 1e9 */
+	uint64_t last_ns;
+	uint64_t rate;
+	struct auth_reasm reasm[AUTH_REASM_SLOTS];
+	struct auth_live *live;        /* by slot */
+	uint32_t capacity;
+	struct auth_retire retire[AUTH_RETIRE_MAX];
+	unsigned int nretire;
+	struct auth_counters c;        /* control thread writes, telemetry reads (relaxed) */
+	char key_path[SCPP_CONFIG_PATH_SIZE + 16];
+};
+
+static inline void
+cnt(uint64_t *c)
+{
+	scpp_counter_add(c, 1);
+}
+
+static uint64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- start-up: keys, roots, revocations ---- */
+
+/* The node key: load it, or generate and save it at first start. */
+static void
+node_key_load(struct scppd *d, struct scppd_auth *a)
+{
+	const struct scpp_config_auth *ac = &d->cfg.auth;
+	struct scpp_auth_fault f;
+	char msg[256];
+	int rc;
+
+	if (ac->node_key[0] != '\0')
+		snprintf(a->key_path, sizeof(a->key_path), "%s", ac->node_key);
+	else
+		snprintf(a->key_path, sizeof(a->key_path), "%s/node.key", d->cfg.node.state_dir);
+	scpp_auth_fault_clear(&f);
+	rc = scpp_auth_key_load(a->key_path, &a->node, NULL, &f);
+	if (rc == -ENOENT) {
+		char pub[sizeof(a->key_path) + 8];
+
+		if (scpp_auth_key_generate(&a->node) != 0)
+			rte_exit(EXIT_FAILURE, "scppd: auth: cannot generate a node key\n");
+		mkdir(d->cfg.node.state_dir, 0755);
+		rc = scpp_auth_key_save(a->key_path, &a->node, d->cfg.node.name, 0);
+		if (rc == 0) {
+			snprintf(pub, sizeof(pub), "%s.pub", a->key_path);
+			rc = scpp_auth_pubkey_save(pub, a->node.pk, d->cfg.node.name,
+						   SCPP_AUTH_SAVE_FORCE);
+		}
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "scppd: auth: cannot write the new node key %s: %s\n",
+				 a->key_path, scpp_auth_strerror(rc));
+		SCPPD_LOG(NOTICE, "auth: generated node key %s (first start)", a->key_path);
+	} else if (rc != 0) {
+		scpp_auth_fault_format(msg, sizeof(msg), rc, &f);
+		rte_exit(EXIT_FAILURE, "scppd: auth: node key %s: %s\n", a->key_path, msg);
+	}
+}
+
+static void
+roots_load(struct scppd *d, struct scppd_auth *a)
+{
+	const struct scpp_config_auth *ac = &d->cfg.auth;
+	struct scpp_auth_fault f;
+	char msg[256];
+
+	memcpy(a->roots[0], a->node.pk, SCPP_AUTH_KEY_LEN);
+	a->nroots = 1;
+	for (unsigned int i = 0; i < ac->nb_roots; i++) {
+		const char *s = ac->roots[i];
+		uint8_t *pk = a->roots[a->nroots];
+		int rc;
+
+		if (strlen(s) == 2 * SCPP_AUTH_KEY_LEN &&
+		    scpp_auth_hex_parse(s, strlen(s), pk, SCPP_AUTH_KEY_LEN) == 0) {
+			a->nroots++;
+			continue;
+		}
+		scpp_auth_fault_clear(&f);
+		rc = scpp_auth_pubkey_load(s, pk, NULL, &f);
+		if (rc != 0) {
+			scpp_auth_fault_format(msg, sizeof(msg), rc, &f);
+			rte_exit(EXIT_FAILURE, "scppd: auth.roots[%u] (%s): %s\n", i, s, msg);
+		}
+		a->nroots++;
+	}
+}
+
+/* auth.revocations: a file of 148-byte entries, one after the other. */
+static void
+revocations_load(struct scppd *d, struct scppd_auth *a, uint64_t now)
+{
+	const char *path = d->cfg.auth.revocations;
+	uint8_t e[SCPP_AUTH_REVOCATION_LEN];
+	unsigned int n = 0;
+	FILE *f;
+
+	a->revset = scpp_auth_revset_create(d->cfg.auth.revocation_capacity, NULL);
+	if (a->revset == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: auth: revocation set: %s\n", strerror(errno));
+	if (path[0] == '\0')
+		return;
+	f = fopen(path, "rb");
+	if (f == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: %s\n", path, strerror(errno));
+	for (;;) {
+		struct scpp_auth_revocation r;
+		size_t got = fread(e, 1, sizeof(e), f);
+		uint32_t off = 0;
+		int rc;
+
+		if (got == 0)
+			break;
+		rc = got == sizeof(e) ? scpp_auth_revocation_decode(e, got, &r, &off)
+				      : -SCPP_E_TRUNCATED;
+		if (rc == 0)
+			rc = scpp_auth_revset_add(a->revset, &r, now);
+		if (rc != 0 && rc != -EEXIST)
+			rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: entry %u (byte %zu): %s\n",
+				 path, n, (size_t)n * sizeof(e) + off, scpp_auth_strerror(rc));
+		n++;
+	}
+	fclose(f);
+	SCPPD_LOG(INFO, "auth: %u revocations from %s", n, path);
+}
+
+static int64_t
+resolve(void *ctx, const char *name, size_t len)
+{
+	return scpp_store_dict_intern(ctx, name, len);
+}
+
+/* Per worker: its table, its FIFO from the control lcore, the proven
+ * addresses of its slots. */
+static void
+worker_tables(struct scppd *d, struct scppd_auth *a)
+{
+	for (unsigned int i = 0; i < d->nb_workers; i++) {
+		struct scppd_worker *w = d->workers[i];
+		int socket = (int)rte_lcore_to_socket_id(w->lcore);
+		struct scpp_auth_table_config tc = {.capacity = a->capacity, .lane = (uint16_t)i};
+		char name[RTE_RING_NAMESIZE];
+
+		w->auth = scpp_auth_table_create(&tc);
+		snprintf(name, sizeof(name), "scppd_ctl%u", i);
+		w->ctl = rte_ring_create(name, AUTH_CTL_RING, socket,
+					 RING_F_SP_ENQ | RING_F_SC_DEQ);
+		w->sess_ip = rte_zmalloc_socket("scppd_sess", a->capacity * sizeof(uint32_t), 0,
+						socket);
+		w->sess_port = rte_zmalloc_socket("scppd_sess", a->capacity * sizeof(uint16_t), 0,
+						  socket);
+		if (w->auth == NULL || w->ctl == NULL || w->sess_ip == NULL || w->sess_port == NULL)
+			rte_exit(EXIT_FAILURE, "scppd: auth: worker %u: session table of %u slots: "
+				 "out of memory\n", i, a->capacity);
+	}
+}
+
+void
+scppd_auth_init(struct scppd *d)
+{
+	const struct scpp_config_auth *ac = &d->cfg.auth;
+	struct scpp_auth_responder_config rc;
+	struct scppd_auth *a;
+	uint64_t now = realtime_ns();
+	char hex[2 * SCPP_AUTH_KEY_LEN + 1];
+
+	d->realtime_off_ns = (int64_t)(now - scppd_clock_ns());
+	if (ac->mode == SCPP_CONFIG_AUTH_OFF) {
+		SCPPD_LOG(WARNING, "auth: off (every block runs unchecked, from anyone)");
+		return;
+	}
+	if (scpp_auth_init() != 0)
+		rte_exit(EXIT_FAILURE, "scppd: auth: libsodium does not initialise\n");
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: auth: out of memory\n");
+	d->auth = a;
+	a->capacity = ac->sessions;
+	a->rate = ac->handshakes_per_s;
+	a->tokens = a->rate * UINT64_C(1000000000);
+	a->last_ns = now;
+	node_key_load(d, a);
+	roots_load(d, a);
+	revocations_load(d, a, now);
+	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++) {
+		a->reasm[i].buf = malloc((size_t)SCPP_AUTH_FINISH_FRAGS_MAX * AUTH_FRAG_MAX);
+		if (a->reasm[i].buf == NULL)
+			rte_exit(EXIT_FAILURE, "scppd: auth: out of memory\n");
+	}
+	a->live = calloc(a->capacity, sizeof(*a->live));
+	a->in = rte_ring_create("scppd_auth_in", AUTH_IN_RING, (int)rte_socket_id(),
+				RING_F_SC_DEQ);
+	if (a->live == NULL || a->in == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: auth: out of memory\n");
+
+	memset(&rc, 0, sizeof(rc));
+	rc.node_key = &a->node;
+	rc.trust.roots = (const uint8_t(*)[SCPP_AUTH_KEY_LEN])a->roots;
+	rc.trust.nroots = a->nroots;
+	rc.trust.revoked = a->revset;
+	rc.capacity = a->capacity;
+	rc.lanes = (uint16_t)d->nb_workers;
+	rc.max_per_principal = ac->per_principal;
+	rc.session_lifetime_ns = (uint64_t)ac->session_lifetime_s * UINT64_C(1000000000);
+	rc.cookie_lifetime_ns = (uint64_t)ac->cookie_lifetime_s * UINT64_C(1000000000);
+	rc.epoch_lifetime_ns = (uint64_t)ac->epoch_lifetime_s * UINT64_C(1000000000);
+	rc.compile.resolve = resolve;
+	rc.compile.resolve_ctx = d->dict;
+	a->resp = scpp_auth_responder_create(&rc, now);
+	if (a->resp == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: auth: responder: %s\n", strerror(errno));
+	worker_tables(d, a);
+	scpp_auth_hex_format(hex, a->node.pk, SCPP_AUTH_KEY_LEN);
+	SCPPD_LOG(INFO, "auth: %s, node key %s (%s), %u roots of trust, %u session slots, "
+		  "%u handshakes/s",
+		  ac->mode == SCPP_CONFIG_AUTH_REQUIRED ? "required" : "optional", hex,
+		  a->key_path, a->nroots, a->capacity, ac->handshakes_per_s);
+}
+
+void
+scppd_auth_free(struct scppd *d)
+{
+	struct scppd_auth *a = d->auth;
+
+	for (unsigned int i = 0; i < d->nb_workers; i++) {
+		struct scppd_worker *w = d->workers[i];
+		struct rte_mbuf *m;
+
+		if (w == NULL)
+			continue;
+		while (w->ctl != NULL && rte_ring_sc_dequeue(w->ctl, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(w->ctl);
+		scpp_auth_table_free(w->auth);
+		rte_free(w->sess_ip);
+		rte_free(w->sess_port);
+		w->auth = NULL;
+		w->ctl = NULL;
+	}
+	if (a == NULL)
+		return;
+	if (a->in != NULL) {
+		struct rte_mbuf *m;
+
+		while (rte_ring_sc_dequeue(a->in, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(a->in);
+	}
+	/* The workers have stopped: no grace period to wait for. */
+	for (unsigned int i = 0; i < a->nretire; i++)
+		scpp_auth_authority_free(a->retire[i].a);
+	scpp_auth_responder_free(a->resp); /* frees the live sessions' authorities */
+	scpp_auth_revset_free(a->revset);
+	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++)
+		free(a->reasm[i].buf);
+	free(a->live);
+	scpp_auth_key_wipe(&a->node);
+	free(a);
+	d->auth = NULL;
+}
+
+/* ---- control lcore ---- */
+
+/* Queue a control message (an mbuf) for worker @p i; false if its FIFO is full. */
+static bool
+to_worker(struct scppd *d, unsigned int i, struct rte_mbuf *m)
+{
+	if (rte_ring_sp_enqueue(d->workers[i]->ctl, m) != 0) {
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	return true;
+}
+
+static struct rte_mbuf *
+ctl_mbuf(struct scppd *d, uint8_t kind, const void *data, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(d->ports[0].pool);
+
+	if (m == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(rte_pktmbuf_append(m, len), data, len);
+	scppd_meta_of(m)->auth = kind;
+	return m;
+}
+
+/* Answer a handshake: the frame is built here and sent by the worker that
+ * received the request (its tx queue, the same source port). */
+static void
+send_answer(struct scppd *d, const struct scppd_meta *req, const uint8_t *dg, uint16_t len)
+{
+	const struct scpp_net_peer *to = &req->nm.peer;
+	struct rte_mbuf *m;
+	uint8_t *frame;
+	uint64_t ol;
+
+	if (len > scpp_net_udp_max(&d->net, to->port) ||
+	    (m = rte_pktmbuf_alloc(d->ports[to->port].pool)) == NULL) {
+		cnt(&d->auth->c.send_failed);
+		return;
+	}
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	memcpy(scpp_net_udp_build(&d->net, to, frame, len), dg, len);
+	scpp_net_udp_finish(&d->net, to->port, frame);
+	m->data_len = (uint16_t)(SCPP_NET_L2L4_LEN + len);
+	m->pkt_len = m->data_len;
+	ol = scpp_net_tx_offload_flags(&d->net, to->port);
+	m->ol_flags = ol;
+	if (ol != 0) {
+		m->l2_len = RTE_ETHER_HDR_LEN;
+		m->l3_len = sizeof(struct rte_ipv4_hdr);
+	}
+	scppd_meta_of(m)->auth = SCPPD_AUTH_SEND;
+	scppd_meta_of(m)->nm.peer = *to;
+	if (!to_worker(d, req->from, m))
+		cnt(&d->auth->c.send_failed);
+}
+
+/* The address a cookie binds: IPv4 address then UDP port, network order. */
+static size_t
+addr_of(const struct scpp_net_peer *p, uint8_t out[6])
+{
+	memcpy(out, &p->ip, 4);
+	memcpy(out + 4, &p->udp_port, 2);
+	return 6;
+}
+
+/* Close session @p id everywhere: the registry, every worker's table
+ * (through the same FIFO as installs), the authority after a grace period. */
+static void
+close_session(struct scppd *d, uint64_t id)
+{
+	struct scppd_auth *a = d->auth;
+	struct scpp_auth_authority *au = scpp_auth_responder_close(a->resp, id);
+	uint32_t slot = scpp_auth_session_slot(id);
+
+	if (au == NULL)
+		return;
+	for (unsigned int i = 0; i < d->nb_workers; i++) {
+		struct rte_mbuf *m = ctl_mbuf(d, SCPPD_AUTH_CLOSE, &id, sizeof(id));
+
+		/* A close that cannot be queued leaves the slot live on that
+		 * worker until its expiry sweep; the responder will not reuse
+		 * the slot's id (fresh random bits per session). */
+		if (m == NULL || !to_worker(d, i, m))
+			cnt(&a->c.install_failed);
+	}
+	if (slot < a->capacity)
+		memset(&a->live[slot], 0, sizeof(a->live[slot]));
+	if (a->nretire == AUTH_RETIRE_MAX) {
+		/* Wait for the workers rather than leak (bounded by the grace period). */
+		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
+		for (unsigned int i = 0; i < a->nretire; i++)
+			scpp_auth_authority_free(a->retire[i].a);
+		a->nretire = 0;
+	}
+	a->retire[a->nretire].a = au;
+	a->retire[a->nretire++].token = rte_rcu_qsbr_start(d->qsbr);
+}
+
+static void
+install_session(struct scppd *d, const struct scppd_meta *req,
+		const struct scpp_auth_session_params *p, uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	uint32_t slot = scpp_auth_session_slot(p->id);
+	struct {
+		struct scpp_auth_session_params p;
+		uint32_t ip;
+		uint16_t port;
+	} msg;
+	bool ok = true;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.p = *p;
+	msg.ip = req->nm.peer.ip;
+	msg.port = req->nm.peer.udp_port;
+	for (unsigned int i = 0; i < d->nb_workers; i++) {
+		struct rte_mbuf *m = ctl_mbuf(d, SCPPD_AUTH_INSTALL, &msg, sizeof(msg));
+
+		ok = ok && m != NULL && to_worker(d, i, m);
+	}
+	sodium_memzero(&msg, sizeof(msg));
+	if (slot < a->capacity) {
+		a->live[slot].id = p->id;
+		a->live[slot].expires_ns = p->expires_ns;
+		a->live[slot].opened_ns = now;
+		a->live[slot].ip = req->nm.peer.ip;
+		a->live[slot].port = req->nm.peer.udp_port;
+		memcpy(a->live[slot].principal, p->principal, SCPP_AUTH_KEY_LEN);
+	}
+	if (!ok) {
+		cnt(&a->c.install_failed);
+		close_session(d, p->id);
+	}
+}
+
+static void
+finish(struct scppd *d, const struct scppd_meta *req, const uint8_t *msg, size_t len,
+       uint64_t hs_id, uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	struct scpp_auth_finish_result res;
+	uint8_t addr[6], reply[SCPP_WIRE_HDR_LEN + 128];
+	int rc;
+
+	cnt(&a->c.finish);
+	memset(&res, 0, sizeof(res));
+	rc = scpp_auth_responder_finish(a->resp, msg, len, hs_id, addr, addr_of(&req->nm.peer, addr),
+					now, reply, sizeof(reply), &res);
+	if (rc == 0) {
+		install_session(d, req, &res.params, now);
+		cnt(&a->c.accepted);
+	} else if (rc == 1) {
+		cnt(&a->c.accept_resent);
+	} else {
+		char why[256];
+
+		cnt(res.reply_len > 0 ? &a->c.rejected : &a->c.silent);
+		scpp_auth_fault_format(why, sizeof(why), rc, &res.fault);
+		SCPPD_LOG(INFO, "auth: handshake from %u.%u.%u.%u:%u refused: %s",
+			  ((const uint8_t *)&req->nm.peer.ip)[0], ((const uint8_t *)&req->nm.peer.ip)[1],
+			  ((const uint8_t *)&req->nm.peer.ip)[2], ((const uint8_t *)&req->nm.peer.ip)[3],
+			  rte_be_to_cpu_16(req->nm.peer.udp_port), why);
+	}
+	sodium_memzero(&res.params, sizeof(res.params));
+	if (res.reply_len > 0)
+		send_answer(d, req, reply, (uint16_t)res.reply_len);
+}
+
+/* A FINISH fragment: reassembled per (source, handshake id), bounded in
+ * slots, size and time (like BLOCK messages). */
+static void
+finish_fragment(struct scppd *d, const struct scppd_meta *req, const struct scpp_auth_hs_dgram *h,
+		uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	struct auth_reasm *s = NULL, *free_slot = NULL;
+	uint32_t all, off = 0;
+
+	if (h->frag_count == 1) {
+		finish(d, req, h->payload, h->payload_len, h->hs_id, now);
+		return;
+	}
+	if (h->payload_len > AUTH_FRAG_MAX) {
+		cnt(&a->c.bad_dgram);
+		return;
+	}
+	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++) {
+		struct auth_reasm *r = &a->reasm[i];
+
+		if (r->used && now >= r->deadline_ns) {
+			r->used = false;
+			cnt(&a->c.reasm_timeouts);
+		}
+		if (r->used && r->ip == req->nm.peer.ip && r->port == req->nm.peer.udp_port &&
+		    r->hs_id == h->hs_id)
+			s = r;
+		else if (!r->used && free_slot == NULL)
+			free_slot = r;
+	}
+	if (s == NULL) {
+		if (free_slot == NULL) {
+			cnt(&a->c.reasm_full);
+			return;
+		}
+		s = free_slot;
+		s->used = true;
+		s->ip = req->nm.peer.ip;
+		s->port = req->nm.peer.udp_port;
+		s->hs_id = h->hs_id;
+		s->count = h->frag_count;
+		s->mask = 0;
+		s->deadline_ns = now + AUTH_REASM_NS;
+	}
+	if (s->count != h->frag_count) {
+		s->used = false;
+		cnt(&a->c.bad_dgram);
+		return;
+	}
+	memcpy(s->buf + (size_t)h->frag_index * AUTH_FRAG_MAX, h->payload, h->payload_len);
+	s->len[h->frag_index] = h->payload_len;
+	s->mask |= UINT32_C(1) << h->frag_index;
+	all = (uint32_t)((UINT64_C(1) << s->count) - 1);
+	if (s->mask != all)
+		return;
+	for (uint32_t i = 0; i < s->count; i++) {
+		if (off + s->len[i] > SCPP_AUTH_FINISH_MAX) {
+			s->used = false;
+			cnt(&a->c.bad_dgram);
+			return;
+		}
+		memmove(s->buf + off, s->buf + (size_t)i * AUTH_FRAG_MAX, s->len[i]);
+		off += s->len[i];
+	}
+	s->used = false;
+	finish(d, req, s->buf, off, h->hs_id, now);
+}
+
+/* Take one unit of the handshake budget (a token bucket of rate/s, burst rate). */
+static bool
+budget_take(struct scppd_auth *a, uint64_t now)
+{
+	const uint64_t unit = UINT64_C(1000000000), cap = a->rate * unit;
+
+	if (now > a->last_ns) {
+		uint64_t add = (now - a->last_ns) * a->rate;
+
+		a->tokens = a->tokens + add > cap ? cap : a->tokens + add;
+		a->last_ns = now;
+	}
+	if (a->tokens < unit)
+		return false;
+	a->tokens -= unit;
+	return true;
+}
+
+static void
+handshake(struct scppd *d, struct rte_mbuf *m, uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	const struct scppd_meta *md = scppd_meta_of(m);
+	const uint8_t *dg = rte_pktmbuf_mtod_offset(m, const uint8_t *, md->nm.l4_off);
+	struct scpp_auth_hs_dgram h;
+	uint8_t out[SCPP_WIRE_HDR_LEN + SCPP_AUTH_CHALLENGE_LEN + 64], addr[6];
+	int n;
+
+	if (md->auth == SCPPD_AUTH_CLOSED) {
+		uint64_t id;
+
+		memcpy(&id, dg, sizeof(id));
+		cnt(&a->c.closed_by_client);
+		close_session(d, id);
+		return;
+	}
+	if (!budget_take(a, now)) {
+		cnt(&a->c.budget_drops);
+		return;
+	}
+	if (scpp_auth_hs_parse(dg, md->nm.l4_len, &h) != 0) {
+		cnt(&a->c.bad_dgram);
+		return;
+	}
+	switch (h.kind) {
+	case SCPP_AUTH_KIND_HELLO:
+		cnt(&a->c.hello);
+		n = scpp_auth_responder_hello(a->resp, dg, md->nm.l4_len, addr,
+					      addr_of(&md->nm.peer, addr), now, out, sizeof(out));
+		if (n > 0) {
+			cnt(&a->c.challenge);
+			send_answer(d, md, out, (uint16_t)n);
+		} else {
+			cnt(&a->c.silent);
+		}
+		break;
+	case SCPP_AUTH_KIND_FINISH:
+		finish_fragment(d, md, &h, now);
+		break;
+	default: /* node -> client kinds sent to the node */
+		cnt(&a->c.bad_dgram);
+		break;
+	}
+}
+
+void
+scppd_auth_tick(struct scppd *d)
+{
+	struct scppd_auth *a = d->auth;
+	struct rte_mbuf *ms[SCPPD_BURST];
+	uint64_t ids[AUTH_DUE_MAX], now;
+	unsigned int n, i, k;
+
+	if (a == NULL)
+		return;
+	now = realtime_ns();
+	/* Everything queued, in bursts: the budget drops the excess. */
+	while ((n = rte_ring_sc_dequeue_burst(a->in, (void **)ms, SCPPD_BURST, NULL)) != 0) {
+		for (i = 0; i < n; i++) {
+			handshake(d, ms[i], now);
+			rte_pktmbuf_free(ms[i]);
+		}
+	}
+	scpp_auth_responder_rotate(a->resp, now);
+	n = scpp_auth_responder_due(a->resp, now, ids, AUTH_DUE_MAX);
+	for (i = 0; i < n; i++) {
+		cnt(&a->c.closed_due);
+		close_session(d, ids[i]);
+	}
+	/* Authorities whose grace period is over. */
+	for (i = 0, k = 0; i < a->nretire; i++) {
+		if (rte_rcu_qsbr_check(d->qsbr, a->retire[i].token, false) == 1)
+			scpp_auth_authority_free(a->retire[i].a);
+		else
+			a->retire[k++] = a->retire[i];
+	}
+	a->nretire = k;
+}
+
+/* ---- worker ---- */
+
+enum scppd_auth_rx
+scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta *nm,
+	      uint8_t *sess, bool handed)
+{
+	const uint8_t *dg = rte_pktmbuf_mtod_offset(m, const uint8_t *, nm->l4_off);
+	struct scpp_auth_verdict v;
+	struct scppd_meta *md;
+	uint8_t kind, flags;
+	int rc;
+
+	*sess = 0;
+	if (unlikely(nm->l4_len < SCPP_WIRE_HDR_LEN || dg[0] != SCPP_WIRE_MAGIC0))
+		return SCPPD_AUTH_PASS; /* lib/delivery says what is wrong */
+	kind = dg[3];
+	flags = dg[4];
+	if (likely(kind < SCPP_WIRE_AUTH_KIND_FIRST && !(flags & SCPP_WIRE_F_SESSION)))
+		return SCPPD_AUTH_PASS;
+	if (w->auth == NULL) {
+		scpp_counter_add(&w->stats.auth_off_drop, 1);
+		return SCPPD_AUTH_DROPPED;
+	}
+	if (kind >= SCPP_AUTH_KIND_HELLO && kind <= SCPP_AUTH_KIND_REJECT) {
+		md = scppd_meta_of(m);
+		md->auth = SCPPD_AUTH_HS;
+		md->from = w->idx;
+		md->nm = *nm;
+		if (rte_ring_mp_enqueue(scppd_g.auth->in, m) != 0) {
+			scpp_counter_add(&w->stats.auth_hs_full, 1);
+			return SCPPD_AUTH_DROPPED;
+		}
+		scpp_counter_add(&w->stats.auth_hs, 1);
+		return SCPPD_AUTH_TAKEN;
+	}
+	rc = scpp_auth_verify(w->auth, dg, nm->l4_len, w->now_ns, &v);
+	if (unlikely(rc != 0)) {
+		if (rc == -SCPP_AUTH_E_WRONG_LANE && !handed && v.lane < scppd_g.nb_workers) {
+			scpp_counter_add(&w->stats.auth_wrong_lane, 1);
+			md = scppd_meta_of(m);
+			md->auth = SCPPD_AUTH_RAW;
+			md->from = w->idx;
+			md->nm = *nm;
+			if (rte_ring_sp_enqueue(w->out[v.lane], m) != 0)
+				return SCPPD_AUTH_DROPPED;
+			return SCPPD_AUTH_TAKEN;
+		}
+		scpp_counter_add(&w->stats.auth_rejected, 1);
+		return SCPPD_AUTH_DROPPED;
+	}
+	if (unlikely(kind == SCPP_AUTH_KIND_CLOSE)) {
+		struct rte_mbuf *c;
+
+		scpp_counter_add(&w->stats.auth_close, 1);
+		c = rte_pktmbuf_alloc(scppd_g.ports[nm->peer.port].pool);
+		if (c != NULL) {
+			memcpy(rte_pktmbuf_append(c, sizeof(v.session)), &v.session,
+			       sizeof(v.session));
+			md = scppd_meta_of(c);
+			md->auth = SCPPD_AUTH_CLOSED;
+			md->from = w->idx;
+			md->nm = *nm;
+			md->nm.l4_off = 0;
+			md->nm.l4_len = sizeof(v.session);
+			if (rte_ring_mp_enqueue(scppd_g.auth->in, c) != 0)
+				rte_pktmbuf_free(c);
+		}
+		return SCPPD_AUTH_DROPPED;
+	}
+	if (unlikely(kind >= SCPP_WIRE_AUTH_KIND_FIRST)) {
+		scpp_counter_add(&w->stats.auth_rejected, 1); /* 14, 15: reserved */
+		return SCPPD_AUTH_DROPPED;
+	}
+	*sess = SCPP_DELIVERY_SESSION;
+	if (w->sess_ip[v.slot] == nm->peer.ip && w->sess_port[v.slot] == nm->peer.udp_port)
+		*sess |= SCPP_DELIVERY_PROVEN;
+	return SCPPD_AUTH_PASS;
+}
+
+unsigned int
+scppd_auth_poll(struct scppd_worker *w)
+{
+	struct rte_mbuf *ms[SCPPD_BURST];
+	unsigned int n, i;
+
+	if (w->auth == NULL)
+		return 0;
+	n = rte_ring_sc_dequeue_burst(w->ctl, (void **)ms, SCPPD_BURST, NULL);
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = ms[i];
+		const struct scppd_meta *md = scppd_meta_of(m);
+		const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+		switch (md->auth) {
+		case SCPPD_AUTH_INSTALL: {
+			struct scpp_auth_session_params sp;
+			uint32_t ip, slot;
+			uint16_t port;
+
+			memcpy(&sp, p, sizeof(sp));
+			memcpy(&ip, p + sizeof(sp), sizeof(ip));
+			memcpy(&port, p + sizeof(sp) + sizeof(ip), sizeof(port));
+			slot = scpp_auth_session_slot(sp.id);
+			/* A slot still held (its close queued behind) is freed first. */
+			if (scpp_auth_table_install(w->auth, &sp) == -EEXIST) {
+				(void)scpp_auth_table_close(w->auth, sp.id);
+				(void)scpp_auth_table_install(w->auth, &sp);
+			}
+			w->sess_ip[slot] = ip;
+			w->sess_port[slot] = port;
+			sodium_memzero(&sp, sizeof(sp));
+			memset(rte_pktmbuf_mtod(m, uint8_t *), 0, m->data_len);
+			rte_pktmbuf_free(m);
+			break;
+		}
+		case SCPPD_AUTH_CLOSE: {
+			uint64_t id;
+
+			memcpy(&id, p, sizeof(id));
+			if (scpp_auth_table_close(w->auth, id) == 0) {
+				w->sess_ip[scpp_auth_session_slot(id)] = 0;
+				w->sess_port[scpp_auth_session_slot(id)] = 0;
+			}
+			rte_pktmbuf_free(m);
+			break;
+		}
+		case SCPPD_AUTH_SEND: {
+			uint16_t pi = md->nm.peer.port;
+
+			if (rte_eth_tx_burst(scppd_g.ports[pi].port_id, w->txq[pi], &m, 1) != 1)
+				rte_pktmbuf_free(m);
+			break;
+		}
+		default:
+			rte_pktmbuf_free(m);
+			break;
+		}
+	}
+	n += scpp_auth_table_expire(w->auth, w->now_ns, &w->auth_cursor, AUTH_SWEEP, NULL) != 0;
+	return n;
+}
+
+int
+scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len)
+{
+	struct scppd_worker *w = ctx;
+
+	return scpp_auth_seal(w->auth, scpp_auth_session_slot(session), dgram, len);
+}
+
+/* ---- telemetry ---- */
+
+static int
+cmd_auth(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *t)
+{
+	const struct scppd *d = &scppd_g;
+	const struct scppd_auth *a = d->auth;
+	struct scpp_auth_table_stats sum, st;
+	char hex[2 * SCPP_AUTH_KEY_LEN + 1];
+	const uint64_t *src = (const uint64_t *)(const void *)&st;
+	uint64_t *dst = (uint64_t *)(void *)&sum;
+	static const char *const tnames[] = {
+		"verified", "not_session", "bad_tag", "no_session", "wrong_lane", "expired",
+		"replayed", "too_old", "bad_mac", "sealed", "installed", "closed", "active",
+	};
+#define AC(f) {#f, offsetof(struct auth_counters, f)}
+	static const struct {
+		const char *name;
+		size_t off;
+	} cnames[] = {
+		AC(hello), AC(challenge), AC(finish), AC(accepted), AC(accept_resent), AC(rejected),
+		AC(silent), AC(budget_drops), AC(bad_dgram), AC(reasm_timeouts), AC(reasm_full),
+		AC(closed_by_client), AC(closed_due), AC(install_failed), AC(send_failed),
+	};
+#undef AC
+
+	rte_tel_data_start_dict(t);
+	rte_tel_data_add_dict_string(t, "mode", d->cfg.auth.mode == SCPP_CONFIG_AUTH_REQUIRED ?
+				     "required" : d->cfg.auth.mode == SCPP_CONFIG_AUTH_OPTIONAL ?
+				     "optional" : "off");
+	if (a == NULL)
+		return 0;
+	_Static_assert(sizeof(tnames) / sizeof(tnames[0]) ==
+		       sizeof(struct scpp_auth_table_stats) / sizeof(uint64_t), "table counters");
+	memset(&sum, 0, sizeof(sum));
+	for (unsigned int i = 0; i < d->nb_workers; i++) {
+		scpp_auth_table_stats_get(d->workers[i]->auth, &st);
+		for (size_t k = 0; k < sizeof(st) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+	}
+	scpp_auth_hex_format(hex, a->node.pk, SCPP_AUTH_KEY_LEN);
+	rte_tel_data_add_dict_string(t, "node_key", hex);
+	rte_tel_data_add_dict_u64(t, "roots", a->nroots);
+	rte_tel_data_add_dict_u64(t, "sessions", scpp_auth_responder_sessions(a->resp));
+	rte_tel_data_add_dict_u64(t, "capacity", a->capacity);
+	rte_tel_data_add_dict_u64(t, "revocations", scpp_auth_revset_count(a->revset));
+	for (size_t k = 0; k < sizeof(cnames) / sizeof(cnames[0]); k++)
+		rte_tel_data_add_dict_u64(t, cnames[k].name,
+					  scpp_counter_read((const uint64_t *)(const void *)
+							    ((const uint8_t *)&a->c + cnames[k].off)));
+	/* The workers' tables, summed ("active" counts each session once per lane). */
+	for (size_t k = 0; k < sizeof(st) / sizeof(uint64_t); k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "table_%s", tnames[k]);
+		rte_tel_data_add_dict_u64(t, name, dst[k]);
+	}
+	return 0;
+}
+
+/* /scpp/sessions: the live sessions the control lcore opened (id, principal,
+ * source address, opened, expires). Read without a lock: telemetry shows a
+ * moment's picture, entries may be mid-update. */
+static int
+cmd_sessions(const char *cmd __rte_unused, const char *params __rte_unused,
+	     struct rte_tel_data *t)
+{
+	const struct scppd_auth *a = scppd_g.auth;
+	unsigned int shown = 0;
+
+	rte_tel_data_start_dict(t);
+	if (a == NULL)
+		return 0;
+	for (uint32_t i = 0; i < a->capacity && shown < 64; i++) {
+		const struct auth_live *l = &a->live[i];
+		struct rte_tel_data *e;
+		char id[24], hex[2 * SCPP_AUTH_KEY_LEN + 1], ip[24];
+		const uint8_t *b = (const uint8_t *)&l->ip;
+
+		if (l->id == 0 || (e = rte_tel_data_alloc()) == NULL)
+			continue;
+		snprintf(id, sizeof(id), "%016" PRIx64, l->id);
+		scpp_auth_hex_format(hex, l->principal, SCPP_AUTH_KEY_LEN);
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u:%u", b[0], b[1], b[2], b[3],
+			 rte_be_to_cpu_16(l->port));
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "principal", hex);
+		rte_tel_data_add_dict_string(e, "address", ip);
+		rte_tel_data_add_dict_u64(e, "opened_ns", l->opened_ns);
+		rte_tel_data_add_dict_u64(e, "expires_ns", l->expires_ns);
+		rte_tel_data_add_dict_container(t, id, e, 0);
+		shown++;
+	}
+	return 0;
+}
+
+int
+scppd_auth_telemetry_init(void)
+{
+	int rc = rte_telemetry_register_cmd("/scpp/auth", cmd_auth,
+					    "Session layer: mode, node key, handshakes, sessions, "
+					    "the workers' verification counters. No parameters");
+
+	if (rc == 0)
+		rc = rte_telemetry_register_cmd("/scpp/sessions", cmd_sessions,
+						"Live sessions (at most 64): principal, address, "
+						"opened, expires. No parameters");
+	return rc;
+}

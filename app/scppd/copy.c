@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The copy engines of each worker (drivers/copy, docs/COPY.md), wired to
+ * its shard and its evaluator.
+ *
+ * Start-up (control thread, before the workers run): per worker, a local
+ * instance ($.copy.local: dmadev or memcpy) with the shard's extent arena
+ * and the evaluation arena registered, and, with $.copy.remote, a remote
+ * instance with the shard's arena registered for peers, its window
+ * published as an RmaWindow entity of the shard (schema/core.json).
+ *
+ * Copies (worker): the evaluator hands `copy` between two extent values to
+ * copy_sync() through scpp_eval_env.copier. Until blocks can be parked
+ * while a copy is in flight (the asynchronous completion of issue 14,
+ * waiting for the parking API), this is the interim: the worker submits
+ * the copy and polls the engine until it completes, for copies of
+ * $.copy.min_bytes..$.copy.sync_max_bytes; the evaluator copies the rest
+ * itself. The wait is bounded by $.copy.timeout_ms (the engine fails the
+ * copy with -ETIMEDOUT). A copy that timed out while its device still
+ * owned it keeps its two values pinned (docs/STORE.md) until the device
+ * lets go (copy_tick()); meanwhile copies go to the CPU.
+ *
+ * Loop (worker, every iteration): the remote instance is polled so that
+ * peers' one-sided copies into our window make progress, and recovered
+ * when it holds zombies ($.copy.recover).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_malloc.h>
+#include <rte_telemetry.h>
+
+#include "scpp_copy.h"
+#include "scppd.h"
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static enum scpp_config_copy_local
+worker_local(const struct scpp_config *cfg, unsigned int i, const char **device)
+{
+	const struct scpp_config_copy *cp = &cfg->copy;
+	enum scpp_config_copy_local l = cp->local;
+
+	*device = NULL;
+	if (cp->nb_workers > 0) {
+		if (cp->workers[i].local != SCPP_CONFIG_COPY_LOCAL_DEFAULT)
+			l = cp->workers[i].local;
+		if (cp->workers[i].dmadev[0] != '\0')
+			*device = cp->workers[i].dmadev;
+	}
+	return l;
+}
+
+static void
+config_common(const struct scpp_config *cfg, struct scpp_copy_config *cc, int socket)
+{
+	const struct scpp_config_copy *cp = &cfg->copy;
+
+	scpp_copy_config_init(cc);
+	cc->ring_size = cp->ring_size;
+	cc->max_regions = cp->max_regions;
+	cc->max_remotes = cp->max_remotes;
+	cc->max_len = cp->max_len;
+	cc->part_max = cp->part_max;
+	cc->timeout_ns = (uint64_t)cp->timeout_ms * 1000000u;
+	cc->socket_id = socket;
+	cc->mem = &scpp_copy_mem_rte;
+}
+
+/* The local instance: dmadev where configured or offered, else memcpy. */
+static struct scpp_copy *
+local_create(const struct scpp_config *cfg, struct scppd_worker *w, int socket)
+{
+	struct scpp_copy_config cc;
+	enum scpp_config_copy_local l;
+	const char *device;
+	struct scpp_copy *c;
+	char why[160] = "";
+
+	l = worker_local(cfg, w->idx, &device);
+	config_common(cfg, &cc, socket);
+	cc.name = "scppd_copy_local";
+	if (l != SCPP_CONFIG_COPY_LOCAL_MEMCPY) {
+		cc.engine = "dmadev";
+		cc.dmadev.device = device;
+		if (scpp_copy_probe(&cc, why, sizeof(why)) == 0) {
+			c = scpp_copy_create(&cc);
+			if (c != NULL)
+				return c;
+			snprintf(why, sizeof(why), "%s", rte_strerror(rte_errno));
+		}
+		if (l == SCPP_CONFIG_COPY_LOCAL_DMADEV)
+			rte_exit(EXIT_FAILURE, "scppd: worker %u: $.copy.local is \"dmadev\" but no "
+				 "dmadev%s%s%s is offered: %s\n", w->idx, device ? " \"" : "",
+				 device ? device : "", device ? "\"" : "", why);
+		SCPPD_LOG(INFO, "worker %u: copy: no dmadev (%s); local copies use memcpy", w->idx,
+			  why);
+	}
+	cc.engine = "memcpy";
+	cc.dmadev.device = NULL;
+	c = scpp_copy_create(&cc);
+	if (c == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: memcpy copy engine: %s\n", w->idx,
+			 rte_strerror(rte_errno));
+	return c;
+}
+
+static struct scpp_copy *
+remote_create(const struct scpp_config *cfg, struct scppd_worker *w, int socket)
+{
+	const struct scpp_config_copy *cp = &cfg->copy;
+	struct scpp_copy_config cc;
+	struct scpp_copy *c;
+	char why[160] = "";
+
+	config_common(cfg, &cc, socket);
+	cc.name = "scppd_copy_remote";
+	if (cp->remote == SCPP_CONFIG_COPY_REMOTE_FABRIC) {
+		cc.engine = "fabric";
+		cc.fabric.provider = cp->fabric.provider;
+		cc.fabric.node = cp->fabric.node[0] != '\0' ? cp->fabric.node : NULL;
+		cc.fabric.service = cp->fabric.service[0] != '\0' ? cp->fabric.service : NULL;
+	} else {
+		cc.engine = "verbs";
+		cc.verbs.device = cp->verbs.device[0] != '\0' ? cp->verbs.device : NULL;
+		cc.verbs.port = cp->verbs.port;
+		cc.verbs.gid_index = cp->verbs.addressing == SCPP_CONFIG_COPY_ADDR_GID ?
+					     (int)cp->verbs.gid_index : -1;
+	}
+	if (scpp_copy_probe(&cc, why, sizeof(why)) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: $.copy.remote is \"%s\" but it is not "
+			 "offered here: %s\n", w->idx, cc.engine, why);
+	c = scpp_copy_create(&cc);
+	if (c == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: %s copy engine: %s\n", w->idx, cc.engine,
+			 rte_strerror(rte_errno));
+	return c;
+}
+
+static void
+reg(struct scppd_worker *w, struct scpp_copy *c, void *base, size_t len, uint32_t access,
+    const char *what, struct scpp_copy_region **out)
+{
+	struct scpp_copy_caps caps;
+	int rc;
+
+	rc = scpp_copy_mem_register(c, base, len, access, out);
+	if (rc != 0) {
+		scpp_copy_caps_get(c, &caps);
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: registering the %s (%zu bytes) with the "
+			 "%s copy engine: %s\n", w->idx, what, len, caps.engine, strerror(-rc));
+	}
+}
+
+static int
+set_attr(struct scppd_worker *w, struct scpp_oid e, const char *name, struct scpp_value v)
+{
+	uint32_t id;
+	int rc;
+
+	rc = scpp_schema_attr_id(scppd_g.schema, name, &id);
+	if (rc == 0)
+		rc = scpp_store_set(w->store, e, id, &v);
+	return rc;
+}
+
+/*
+ * Publish the remote instance's window of this shard's arena as an
+ * RmaWindow entity of the shard, checked against the schema like any
+ * entity a block creates.
+ */
+static void
+window_publish(struct scppd_worker *w, struct scppd_copy *c)
+{
+	const struct scpp_config *cfg = &scppd_g.cfg;
+	const struct scpp_schema_type *t = scpp_schema_type_by_name(scppd_g.schema, "RmaWindow");
+	struct scpp_schema_violation viol;
+	struct scpp_schema_access acc;
+	struct scpp_value tv;
+	char msg[256];
+	int rc;
+
+	if (t == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: $.copy.remote needs the RmaWindow type "
+			 "(schema/core.json) in $.schema.files\n", w->idx);
+	rc = scpp_copy_window_get(c->remote, c->remote_store, &c->win);
+	if (rc == 0)
+		rc = scpp_copy_window_encode(&c->win, c->desc);
+	if (rc == 0)
+		rc = scpp_store_entity_mint(w->store, &c->window_oid);
+	tv = scpp_value_oid(scpp_schema_type_get_oid(t));
+	if (rc == 0)
+		rc = scpp_store_set(w->store, c->window_oid, scpp_schema_type_attr_id(scppd_g.schema),
+				    &tv);
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "node",
+			      scpp_value_oid(scpp_oid_make(cfg->node.locale, cfg->node.id,
+							   w->shard, 0, 0)));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "shard", scpp_value_u64(w->shard));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "engine",
+			      scpp_value_str(c->remote_caps.engine,
+					     (uint32_t)strlen(c->remote_caps.engine)));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "provider",
+			      scpp_value_str(c->win.provider, (uint32_t)strlen(c->win.provider)));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "base", scpp_value_u64(c->win.base));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "length", scpp_value_u64(c->win.len));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "key", scpp_value_u64(c->win.key));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "tag", scpp_value_u64(c->win.tag));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "access", scpp_value_u64(c->win.access));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "address",
+			      scpp_value_bytes(c->win.addr, c->win.addr_len));
+	if (rc == 0)
+		rc = set_attr(w, c->window_oid, "descriptor",
+			      scpp_value_bytes(c->desc, SCPP_COPY_WINDOW_LEN));
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: publishing the RmaWindow of shard %u: %s\n",
+			 w->idx, w->shard, strerror(-rc));
+	memset(&viol, 0, sizeof(viol));
+	scpp_schema_store_access(&acc, w->store, scppd_g.schema, NULL, NULL);
+	rc = scpp_schema_check_entity(scppd_g.schema, t, c->window_oid,
+				      SCPP_SCHEMA_CHECK_ALL_ATTRS, &acc, &viol);
+	if (rc != 0) {
+		scpp_schema_violation_format(msg, sizeof(msg), &viol);
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: the RmaWindow of shard %u does not fit "
+			 "the schema: %s\n", w->idx, w->shard, msg);
+	}
+}
+
+/* The interim synchronous path: one copy, submitted and polled to its end. */
+static int
+run_one(struct scppd_copy *c, void *dst, const void *src, uint64_t len)
+{
+	struct scpp_copy_op op = {
+		.user = ++c->seq, .dst = dst, .src = src, .len = len, .kind = SCPP_COPY_LOCAL,
+	};
+	struct scpp_copy_cpl cpl;
+
+	if (scpp_copy_submit_burst(c->local, &op, 1) != 1)
+		return -EBUSY; /* ring full: only zombies can hold it */
+	for (;;) {
+		scpp_counter_add(&c->st.polls, 1);
+		if (scpp_copy_poll_burst(c->local, &cpl, 1) == 1)
+			break;
+		rte_pause();
+	}
+	SCPP_VERIFY(cpl.user == op.user); /* one copy in flight: in order */
+	return cpl.status;
+}
+
+static void
+hold(struct scppd_copy *c, const struct scpp_eval_copy_req *rq)
+{
+	c->held[c->nheld].e = rq->src_e;
+	c->held[c->nheld++].a = rq->src_a;
+	c->held[c->nheld].e = rq->dst_e;
+	c->held[c->nheld++].a = rq->dst_a;
+	scpp_counter_add(&c->st.held, 1);
+}
+
+static int
+copy_sync(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_done *done)
+{
+	struct scppd_copy *c = arg;
+	struct scpp_copy_stats st;
+	uint64_t t0 = now_ns();
+	int rc = 0;
+
+	/* A stuck copy holds slots and pins, and its device may be stuck
+	 * too: the CPU copies until it lets go (copy_tick()). */
+	if (unlikely(c->nheld > 0)) {
+		if (rq->save != NULL)
+			memcpy(rq->save, rq->dst, rq->len);
+		memmove(rq->dst, rq->src, rq->len);
+		done->saved = true;
+		done->elapsed_ns = now_ns() - t0;
+		scpp_counter_add(&c->st.cpu, 1);
+		return 0;
+	}
+	if (rq->save != NULL)
+		rc = run_one(c, rq->save, rq->dst, rq->len);
+	done->saved = rq->save != NULL && rc == 0;
+	if (rc == 0)
+		rc = run_one(c, rq->dst, rq->src, rq->len);
+	done->elapsed_ns = now_ns() - t0;
+	scpp_counter_add(&c->st.ns, done->elapsed_ns);
+	if (rc == 0) {
+		scpp_counter_add(&c->st.copies, 1);
+		scpp_counter_add(&c->st.bytes, rq->len);
+		return 0;
+	}
+	scpp_counter_add(&c->st.failed, 1);
+	if (rc == -ETIMEDOUT) {
+		scpp_copy_stats_get(c->local, &st);
+		if (st.zombies > 0) {
+			hold(c, rq);
+			done->keep_pins = true;
+		}
+	}
+	return rc;
+}
+
+void
+scppd_copy_init(struct scppd *d, struct scppd_worker *w)
+{
+	const struct scpp_config *cfg = &d->cfg;
+	int socket = (int)rte_lcore_to_socket_id(w->lcore);
+	struct scppd_copy *c;
+	struct scpp_copy_caps caps;
+	void *base;
+	size_t len;
+
+	c = rte_zmalloc_socket("scppd_copy", sizeof(*c), RTE_CACHE_LINE_SIZE, socket);
+	if (c == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: copy state: out of memory\n", w->idx);
+	w->copy = c;
+	c->local = local_create(cfg, w, socket);
+	scpp_copy_caps_get(c->local, &c->local_caps);
+	scpp_store_mem_region(w->store, &base, &len);
+	reg(w, c->local, base, len, SCPP_COPY_ACCESS_LOCAL, "shard's extent arena",
+	    &c->local_store);
+	/* The evaluator's undo copies go through the engine too when it can
+	 * reach the evaluation arena. */
+	scpp_eval_ctx_arena(w->ectx, &base, &len);
+	c->save = scpp_copy_mem_register(c->local, base, len, SCPP_COPY_ACCESS_LOCAL,
+					 &c->local_arena) == 0;
+	c->hook = (struct scpp_eval_copier){
+		.copy = copy_sync, .arg = c,
+		.min_len = RTE_MAX(cfg->copy.min_bytes, (uint64_t)1),
+		.max_len = RTE_MIN(cfg->copy.sync_max_bytes, c->local_caps.max_len),
+		.save = c->save, .engine = c->local_caps.engine,
+	};
+	if (cfg->copy.sync_max_bytes > 0)
+		w->env.copier = &c->hook;
+	if (cfg->copy.remote != SCPP_CONFIG_COPY_REMOTE_NONE) {
+		c->remote = remote_create(cfg, w, socket);
+		scpp_copy_caps_get(c->remote, &c->remote_caps);
+		scpp_store_mem_region(w->store, &base, &len);
+		reg(w, c->remote, base, len,
+		    SCPP_COPY_ACCESS_LOCAL | SCPP_COPY_ACCESS_REMOTE_READ |
+			    SCPP_COPY_ACCESS_REMOTE_WRITE,
+		    "shard's extent arena", &c->remote_store);
+		window_publish(w, c);
+		c->target_progress = (c->remote_caps.flags & SCPP_COPY_CAP_TARGET_PROGRESS) != 0;
+	}
+	scpp_copy_caps_get(c->local, &caps);
+	SCPPD_LOG(INFO, "worker %u: copy: local %s%s%s (copies of %" PRIu64 "..%" PRIu64
+		  " bytes, undo copies by %s), remote %s%s%s", w->idx, caps.engine,
+		  caps.provider[0] ? " " : "", caps.provider, c->hook.min_len, c->hook.max_len,
+		  c->save ? "the engine" : "the CPU", c->remote ? c->remote_caps.engine : "none",
+		  c->remote ? " " : "", c->remote ? c->remote_caps.provider : "");
+}
+
+void
+scppd_copy_free(struct scppd_worker *w)
+{
+	struct scppd_copy *c = w->copy;
+
+	if (c == NULL)
+		return;
+	/* Freeing stops the devices first: nothing touches the store after. */
+	scpp_copy_free(c->remote);
+	scpp_copy_free(c->local);
+	rte_free(c);
+	w->copy = NULL;
+}
+
+void
+scppd_copy_tick_slow(struct scppd_worker *w)
+{
+	struct scppd_copy *c = w->copy;
+	struct scpp_copy_cpl cpl[SCPP_COPY_BURST_MAX];
+	struct scpp_copy_stats st;
+
+	if (c->remote != NULL) {
+		/* Target progress of peers' copies into our window. */
+		scpp_copy_poll_burst(c->remote, cpl, SCPP_COPY_BURST_MAX);
+		if (scppd_g.cfg.copy.recover && scpp_copy_pending(c->remote) > 0) {
+			scpp_copy_stats_get(c->remote, &st);
+			if (st.zombies > 0 && scpp_copy_recover(c->remote) == 0)
+				scpp_counter_add(&c->st.recovers, 1);
+		}
+	}
+	if (c->nheld > 0) {
+		/* A stuck local copy: its pins go once the device let go. */
+		scpp_copy_poll_burst(c->local, cpl, SCPP_COPY_BURST_MAX);
+		scpp_copy_stats_get(c->local, &st);
+		if (st.zombies == 0) {
+			for (uint32_t i = 0; i < c->nheld; i++)
+				scpp_store_bytes_unpin(w->store, c->held[i].e, c->held[i].a);
+			c->nheld = 0;
+		}
+	}
+}
+
+/* ---- telemetry ---------------------------------------------------------- */
+
+/* rte_telemetry nests one level only: an engine's fields are prefixed. */
+static void
+engine_fields(struct rte_tel_data *e, const char *pfx, struct scpp_copy *c)
+{
+	struct scpp_copy_caps caps;
+	struct scpp_copy_stats st;
+	char k[48];
+
+	scpp_copy_caps_get(c, &caps);
+	scpp_copy_stats_get(c, &st);
+#define F(name, v) (snprintf(k, sizeof(k), "%s_%s", pfx, name), rte_tel_data_add_dict_u64(e, k, v))
+	snprintf(k, sizeof(k), "%s_engine", pfx);
+	rte_tel_data_add_dict_string(e, k, caps.engine);
+	snprintf(k, sizeof(k), "%s_provider", pfx);
+	rte_tel_data_add_dict_string(e, k, caps.provider);
+	F("flags", caps.flags);
+	F("max_len", caps.max_len);
+	F("ring_size", caps.ring_size);
+	F("submitted", st.submitted);
+	F("completed", st.completed);
+	F("failed", st.failed);
+	F("bytes", st.bytes);
+	F("ring_full", st.ring_full);
+	F("invalid", st.invalid);
+	F("timeouts", st.timeouts);
+	F("late", st.late);
+	F("hw_busy", st.hw_busy);
+	F("cpu_fallback", st.cpu_fallback);
+	F("parts", st.parts);
+	F("inflight", st.inflight);
+	F("zombies", st.zombies);
+#undef F
+}
+
+static int
+cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *d)
+{
+	char key[32], oid[SCPP_OID_STR_MAX];
+
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < scppd_g.nb_workers; i++) {
+		struct scppd_copy *c = scppd_g.workers[i]->copy;
+		struct rte_tel_data *s = rte_tel_data_alloc();
+
+		if (s == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(s);
+		rte_tel_data_add_dict_u64(s, "shard", scppd_g.workers[i]->shard);
+		rte_tel_data_add_dict_u64(s, "sync_min_bytes", c->hook.min_len);
+		rte_tel_data_add_dict_u64(s, "sync_max_bytes",
+					  scppd_g.workers[i]->env.copier != NULL ? c->hook.max_len : 0);
+		rte_tel_data_add_dict_string(s, "undo_copies", c->save ? "engine" : "cpu");
+		rte_tel_data_add_dict_u64(s, "sync_copies", scpp_counter_read(&c->st.copies));
+		rte_tel_data_add_dict_u64(s, "sync_bytes", scpp_counter_read(&c->st.bytes));
+		rte_tel_data_add_dict_u64(s, "sync_ns", scpp_counter_read(&c->st.ns));
+		rte_tel_data_add_dict_u64(s, "sync_failed", scpp_counter_read(&c->st.failed));
+		rte_tel_data_add_dict_u64(s, "sync_polls", scpp_counter_read(&c->st.polls));
+		rte_tel_data_add_dict_u64(s, "sync_cpu", scpp_counter_read(&c->st.cpu));
+		rte_tel_data_add_dict_u64(s, "held", scpp_counter_read(&c->st.held));
+		rte_tel_data_add_dict_u64(s, "recovers", scpp_counter_read(&c->st.recovers));
+		engine_fields(s, "local", c->local);
+		if (c->remote != NULL) {
+			engine_fields(s, "remote", c->remote);
+			scpp_oid_format(oid, sizeof(oid), c->window_oid);
+			rte_tel_data_add_dict_string(s, "remote_window", oid);
+		}
+		snprintf(key, sizeof(key), "worker%u", i);
+		rte_tel_data_add_dict_container(d, key, s, 0);
+	}
+	return 0;
+}
+
+int
+scppd_copy_telemetry_init(void)
+{
+	return rte_telemetry_register_cmd("/scpp/copy", cmd_copy,
+					  "Copy engines per worker: engines, counters, the "
+					  "synchronous path, the RmaWindow. No parameters.");
+}

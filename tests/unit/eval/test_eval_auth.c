@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-command authorisation in the evaluator (docs/SECURITY.md §4): every
+ * command checked against a compiled authority before it runs, denials as
+ * EACCES / EPERM statuses naming the missing right (collected under a
+ * status variable, aborting otherwise, nothing applied), scans and
+ * attribute walks filtered to what the session may read, the fast path
+ * stopping at a get it may not do.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "scpp_test.h"
+#include "eval_fixture.h"
+#include "scpp_auth.h"
+
+#define A "@0.1.0.1.a"
+#define B "@0.1.0.1.b"
+#define C "@0.1.0.2.c"
+
+struct afx {
+	struct fx *f;
+	struct scpp_auth_authority *a;
+};
+
+static struct scpp_oid
+oid(const char *text)
+{
+	struct scpp_oid o;
+
+	assert_int_equal(scpp_oid_parse(text, strlen(text), &o), 0);
+	return o;
+}
+
+static int64_t
+resolve(void *ctx, const char *name, size_t len)
+{
+	return scpp_store_dict_intern(ctx, name, len);
+}
+
+/* One rule: @p scope (an OID prefix text and length), @p ops, @p attrs
+ * (names, NULL-terminated; NULL: all). */
+struct rule {
+	const char *scope;
+	uint8_t len;
+	uint16_t ops;
+	const char *attrs[4];
+};
+
+/* Compile an authority of the rules (one chain of one link each, as the
+ * responder would after verifying them). */
+static struct scpp_auth_authority *
+authority(struct fx *f, const struct rule *rules, unsigned int n)
+{
+	static uint8_t buf[SCPP_AUTH_CHAINS_MAX][SCPP_AUTH_GRANT_MAX];
+	static struct scpp_auth_chain ch[SCPP_AUTH_CHAINS_MAX];
+	struct scpp_auth_keypair root, who;
+	struct scpp_auth_compile_config cc = {.resolve = resolve, .resolve_ctx = f->dict};
+	uint8_t seed[SCPP_AUTH_KEY_LEN];
+
+	memset(seed, 1, sizeof(seed));
+	assert_int_equal(scpp_auth_key_from_seed(&root, seed), 0);
+	memset(seed, 2, sizeof(seed));
+	assert_int_equal(scpp_auth_key_from_seed(&who, seed), 0);
+	for (unsigned int i = 0; i < n; i++) {
+		struct scpp_auth_grant *g = &ch[i].link[0];
+
+		memset(&ch[i], 0, sizeof(ch[i]));
+		ch[i].n = 1;
+		memcpy(g->subject, who.pk, SCPP_AUTH_KEY_LEN);
+		g->scope.oid = oid(rules[i].scope);
+		g->scope.len = rules[i].len;
+		g->ops = rules[i].ops;
+		g->expires_ns = UINT64_MAX;
+		for (unsigned int k = 0; k < 4 && rules[i].attrs[k] != NULL; k++) {
+			g->attr[k].p = rules[i].attrs[k];
+			g->attr[k].len = (uint8_t)strlen(rules[i].attrs[k]);
+			g->nattrs++;
+		}
+		assert_true(scpp_auth_grant_sign(g, &root, buf[i], sizeof(buf[i])) > 0);
+	}
+	return scpp_auth_authority_compile(ch, n, who.pk, &cc);
+}
+
+#define assert_reply(f, text, want) assert_string_equal(fx_run((f), (text)), (want))
+
+static int
+setup(void **state)
+{
+	struct afx *x = calloc(1, sizeof(*x));
+
+	x->f = fx_new(true, NULL);
+	*state = x;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct afx *x = *state;
+
+	x->f->env.auth = NULL;
+	scpp_auth_authority_free(x->a);
+	fx_free(x->f);
+	free(x);
+	return 0;
+}
+
+/* The data, written unchecked: A and B are Users, C an untyped entity. */
+static void
+data(struct fx *f)
+{
+	f->env.auth = NULL;
+	fx_run(f, "create %a User ; set %a name \"a\" ; set %a uid 1u ; set %a gid 1u ; "
+		  "create %b User ; set %b name \"b\" ; set %b uid 2u ; set %b gid 2u ; return %a %b");
+	assert_int_equal(f->res.outcome, SCPP_OUTCOME_OK);
+}
+
+/* OIDs of the two users created by data(), by name. */
+static void
+users(struct fx *f, char *a, char *b, size_t size)
+{
+	struct scpp_wire_reply_reader rd;
+	static struct scpp_wire_record rec;
+	const struct scpp_auth_authority *saved = f->env.auth;
+
+	f->env.auth = NULL;
+	fx_run(f, "get %a name \"a\" ; get %b name \"b\" ; return %a %b");
+	scpp_wire_reply_reader_init(&rd, f->reply, f->reply_len);
+	while (scpp_wire_reply_next(&rd, &rec) == 1) {
+		if (rec.type != SCPP_REC_ROW)
+			continue;
+		scpp_oid_format(a, size, rec.row.v[0].oid);
+		scpp_oid_format(b, size, rec.row.v[1].oid);
+	}
+	f->env.auth = saved;
+}
+
+static void
+run_as(struct fx *f, const char *fmt, const char *a, const char *b, const char *want)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), fmt, a, b, a, b);
+	assert_string_equal(fx_run(f, text), want);
+}
+
+static void
+test_eval_auth_scope_ops_and_attributes(void **state)
+{
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	char a[64], b[64], text[512];
+
+	data(f);
+	users(f, a, b, sizeof(a));
+	{
+		/* get,set on A (every attribute); get on B's name only. */
+		struct rule r[2] = {{a, 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_SET, {NULL}},
+				    {b, 128, SCPP_AUTH_OP_GET, {"name", NULL}}};
+
+		x->a = authority(f, r, 2);
+	}
+	assert_non_null(x->a);
+	f->env.auth = x->a;
+	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
+	       "cols=n,m rows=[\"a\"|\"b\"] end=ok");
+	/* B's uid: the entity is covered, the attribute is not. */
+	run_as(f, "get %s uid %%u ; return %%u", b, NULL, "cols=u rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "get @0.1.0.1.2.uid: not granted to this session "
+					   "(attribute: missing get)");
+	/* Set on B: covered, operation missing; the set on A before it is undone. */
+	snprintf(text, sizeof(text), "set %s name \"a2\" ; set %s name \"x\"", a, b);
+	assert_reply(f, text, "cols= rows= st=EACCES@1 end=aborted");
+	assert_string_equal(fx_message(f), "set @0.1.0.1.2.name: not granted to this session "
+					   "(operation: missing set)");
+	/* Under a status variable: collected, the rest runs. */
+	snprintf(text, sizeof(text), "set %s name \"x\" !%%e ; set %s name \"a3\" ; return %%e", b, a);
+	assert_reply(f, text, "cols=e rows=[1u] st=EACCES@0 end=errors");
+	f->env.auth = NULL;
+	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
+	       "cols=n,m rows=[\"a3\"|\"b\"] end=ok");
+	f->env.auth = x->a;
+	/* Outside every scope; del and alloc not granted; creating needs create. */
+	assert_reply(f, "get " C " name %n", "cols=n rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "get " C ".name: not granted to this session "
+					   "(scope: missing get)");
+	run_as(f, "del %s uid", a, NULL, "cols= rows= st=EACCES@0 end=aborted");
+	run_as(f, "del %s", a, NULL, "cols= rows= st=EACCES@0 end=aborted");
+	run_as(f, "alloc %s blob 4u", a, NULL, "cols= rows= st=EACCES@0 end=aborted");
+	assert_reply(f, "create %x User ; return %x", "cols=x rows= st=EACCES@0 end=aborted");
+	/* copy: the source needs get (B's uid is not readable), the
+	 * destination needs copy (not granted on A). */
+	run_as(f, "copy value(%s, name) value(%s, name) 1u", a, b,
+	       "cols= rows= st=EACCES@0 end=aborted");
+	f->env.auth = NULL;
+	run_as(f, "get %s uid %%u ; return %%u", a, NULL, "cols=u rows=[1u] end=ok");
+}
+
+static void
+test_eval_auth_scans_see_only_what_is_readable(void **state)
+{
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	char a[64], b[64];
+
+	data(f);
+	users(f, a, b, sizeof(a));
+	{
+		struct rule r[2] = {{a, 128, SCPP_AUTH_OP_GET, {NULL}},
+				    {b, 128, SCPP_AUTH_OP_GET, {"name", NULL}}};
+
+		x->a = authority(f, r, 2);
+	}
+	f->env.auth = x->a;
+	/* The shard holds the schema entities and both users; the session
+	 * sees A's and B's names, nothing else, and no error. */
+	assert_reply(f, "get %e name %n ; return %n", "cols=n rows=[\"a\"][\"b\"] end=ok");
+	/* Attribute walks: every attribute of A, only the name of B. */
+	run_as(f, "get %s %%k %%v ; return %%k", b, NULL, "cols=k rows=[\"name\"] end=ok");
+	/* By the value index, too. */
+	assert_reply(f, "get %e uid 2u ; return %e", "cols=e rows= end=ok");
+	assert_reply(f, "get %e name \"b\" ; return %e", "cols=e rows=[@0.1.0.1.2] end=ok");
+	/* Nothing readable on the shard at all: the scan is skipped. */
+	scpp_auth_authority_free(x->a);
+	{
+		struct rule r[1] = {{"@0.9.0.0.0", 48, SCPP_AUTH_OP_GET, {NULL}}};
+
+		x->a = authority(f, r, 1);
+	}
+	f->env.auth = x->a;
+	assert_reply(f, "get %e name %n ; return %n", "cols=n rows= end=ok");
+}
+
+static void
+test_eval_auth_schema_right_and_eperm(void **state)
+{
+	struct afx *x = *state;
+	struct fx *f = x->f;
+
+	data(f);
+	{
+		/* Everything but the schema right, everywhere. */
+		struct rule r[1] = {{"@0.0.0.0.0", 0, SCPP_AUTH_OP_ALL & ~SCPP_AUTH_OP_SCHEMA,
+				     {NULL}}};
+
+		x->a = authority(f, r, 1);
+	}
+	f->env.auth = x->a;
+	assert_reply(f, "get %t name \"User\" ; set %t doc \"x\" ; return", "cols= rows= st=EPERM@1 end=aborted");
+	assert_string_equal(strstr(fx_message(f), ": not granted"),
+			    ": not granted to this session (operation: missing schema)");
+	assert_reply(f, "create %t Type ; return %t", "cols=t rows= st=EPERM@0 end=aborted");
+	/* Ordinary writes are fine. */
+	assert_reply(f, "get %u name \"a\" ; set %u uid 9u ; return %u",
+		     "cols=u rows=[@0.1.0.1.1] end=ok");
+	scpp_auth_authority_free(x->a);
+	{
+		struct rule r[1] = {{"@0.0.0.0.0", 0, SCPP_AUTH_OP_ALL, {NULL}}};
+
+		x->a = authority(f, r, 1);
+	}
+	f->env.auth = x->a;
+	assert_reply(f, "get %t name \"User\" ; set %t doc \"x\" ; return", "cols= rows= end=ok");
+	/* A lone shard: the caller adopts the changed schema. */
+	assert_non_null(f->res.new_schema);
+	scpp_schema_free(f->schema);
+	f->schema = f->res.new_schema;
+	f->env.schema = f->schema;
+	assert_reply(f, "get %t name \"User\" ; get %t doc %d ; return %d", "cols=d rows=[\"x\"] end=ok");
+}
+
+static void
+test_eval_auth_fast_path_stops_at_a_denied_get(void **state)
+{
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	struct scpp_eval_stats s0, s1;
+	char a[64], b[64];
+
+	data(f);
+	users(f, a, b, sizeof(a));
+	{
+		struct rule r[1] = {{a, 128, SCPP_AUTH_OP_GET, {NULL}}};
+
+		x->a = authority(f, r, 1);
+	}
+	f->env.auth = x->a;
+	scpp_eval_ctx_stats(f->ctx, &s0);
+	run_as(f, "get %s name %%n ; get %s uid %%u ; return %%n %%u", a, a,
+	       "cols=n,u rows=[\"a\"|1u] end=ok");
+	scpp_eval_ctx_stats(f->ctx, &s1);
+	assert_int_equal(s1.fast_blocks, s0.fast_blocks + 1);
+	/* The second get is B's: the fast run stops there, the general path
+	 * denies it, and the first get's row goes with the aborted block. */
+	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
+	       "cols=n,m rows= st=EACCES@1 end=aborted");
+	scpp_eval_ctx_stats(f->ctx, &s0);
+	assert_int_equal(s0.fast_blocks, s1.fast_blocks);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_eval_auth_scope_ops_and_attributes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_scans_see_only_what_is_readable, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_schema_right_and_eperm, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_fast_path_stops_at_a_denied_get, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `copy` through a copy engine (scpp_eval_env.copier): which copies go to
+ * the engine and which stay on the CPU, the pinning rule while the engine
+ * works (docs/STORE.md: a value being copied cannot move or be freed), and
+ * that a failing engine leaves nothing half-written behind (the undo log
+ * restores the destination byte for byte). The engine here is a fake that
+ * records what it was asked, checks the pins from inside the copy, and fails
+ * or keeps its pins on request; scppd's real one is app/scppd/copy.c over
+ * drivers/copy (integration.copy).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "scpp_test.h"
+#include "eval_fixture.h"
+
+#define A "@0.1.0.1.a"
+#define B "@0.1.0.1.b"
+
+#define assert_reply(f, text, want) assert_string_equal(fx_run((f), (text)), (want))
+
+struct fake {
+	struct fx *f;
+	unsigned int calls;
+	uint64_t bytes;
+	int fail;              /* status to return, 0 = copy */
+	bool scribble;         /* on failure: write garbage into dst first */
+	bool keep_pins;        /* set done->keep_pins */
+	bool save_fails;       /* with save: fail before the save (saved = false) */
+	int busy_del, busy_edel, busy_set, busy_resize; /* what the pinned values answered */
+	uint64_t pinned;       /* store's pinned-extent gauge during the call */
+	struct scpp_eval_copy_req last;
+};
+
+static int
+fake_copy(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_done *done)
+{
+	struct fake *k = arg;
+	struct scpp_store *s = k->f->store;
+	struct scpp_store_stats st;
+	struct scpp_value v = scpp_value_u64(1);
+
+	k->calls++;
+	k->last = *rq;
+	/* The pinning rule, from inside the copy: neither value can be
+	 * deleted, replaced, resized or lose its entity. */
+	k->busy_del = scpp_store_del(s, rq->src_e, rq->src_a);
+	k->busy_set = scpp_store_set(s, rq->dst_e, rq->dst_a, &v);
+	k->busy_resize = scpp_store_bytes_resize(s, rq->dst_e, rq->dst_a, 1u << 16);
+	k->busy_edel = scpp_store_entity_delete(s, rq->src_e);
+	scpp_store_stats_get(s, &st);
+	k->pinned = st.pinned;
+	done->elapsed_ns = 1234;
+	done->keep_pins = k->keep_pins;
+	if (rq->save != NULL) {
+		if (k->save_fails) {
+			done->saved = false;
+			return k->fail;
+		}
+		memcpy(rq->save, rq->dst, rq->len);
+		done->saved = true;
+	}
+	if (k->fail != 0) {
+		if (k->scribble)
+			memset(rq->dst, 0xee, rq->len);
+		return k->fail;
+	}
+	memmove(rq->dst, rq->src, rq->len);
+	k->bytes += rq->len;
+	return 0;
+}
+
+struct tfx {
+	struct fx *f;
+	struct fake k;
+	struct scpp_eval_copier cp;
+};
+
+static int
+setup(void **state)
+{
+	struct tfx *t = calloc(1, sizeof(*t));
+	struct scpp_oid o;
+
+	assert_non_null(t);
+	t->f = fx_new(false, NULL);
+	t->k.f = t->f;
+	t->cp = (struct scpp_eval_copier){
+		.copy = fake_copy, .arg = &t->k, .min_len = 64, .max_len = 1 << 20,
+		.engine = "fake",
+	};
+	t->f->env.copier = &t->cp;
+	assert_int_equal(scpp_oid_parse(A, strlen(A), &o), 0);
+	assert_int_equal(scpp_store_entity_create(t->f->store, o), 0);
+	assert_int_equal(scpp_oid_parse(B, strlen(B), &o), 0);
+	assert_int_equal(scpp_store_entity_create(t->f->store, o), 0);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct tfx *t = *state;
+
+	fx_free(t->f);
+	free(t);
+	return 0;
+}
+
+/* A block that sets A.src to @n bytes of a pattern and A.dst / B.dst to
+ * @n bytes of another (extents: longer than the inline limit). */
+static void
+fill(struct fx *f, const char *ent, const char *attr, size_t n, uint8_t seed)
+{
+	char *text = malloc(n * 2 + 128);
+	size_t o;
+
+	assert_non_null(text);
+	o = (size_t)sprintf(text, "set %s %s x\"", ent, attr);
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)sprintf(text + o, "%02x", (uint8_t)(seed + i * 7));
+	sprintf(text + o, "\"");
+	assert_string_equal(fx_run(f, text), "cols= rows= end=ok");
+	free(text);
+}
+
+static void
+read_bytes(struct fx *f, const char *ent, const char *attr, uint8_t *out, size_t n)
+{
+	struct scpp_store_dict *d = f->dict;
+	struct scpp_oid o;
+	int64_t aid;
+
+	assert_int_equal(scpp_oid_parse(ent, strlen(ent), &o), 0);
+	aid = scpp_store_dict_lookup(d, attr, strlen(attr));
+	assert_true(aid > 0);
+	assert_int_equal(scpp_store_bytes_read(f->store, o, (uint32_t)aid, 0, n, out), 0);
+}
+
+static void
+test_copy_goes_through_the_engine_with_both_values_pinned(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	uint8_t src[300], dst[300], want[300];
+	struct scpp_store_stats st;
+
+	fill(f, A, "src", sizeof(src), 1);
+	fill(f, B, "dst", sizeof(dst), 100);
+	read_bytes(f, A, "src", src, sizeof(src));
+	read_bytes(f, B, "dst", want, sizeof(want));
+	memcpy(want + 10, src + 5, 200);
+	assert_reply(f, "copy offset(value(" B ", dst), 10) offset(value(" A ", src), 5) 200",
+		     "cols= rows= end=ok");
+	assert_int_equal(t->k.calls, 1);
+	assert_int_equal(t->k.bytes, 200);
+	assert_int_equal(t->k.last.len, 200);
+	assert_null(t->k.last.save);
+	read_bytes(f, B, "dst", dst, sizeof(dst));
+	assert_memory_equal(dst, want, sizeof(dst));
+	/* Inside the copy both values were pinned, and everything that could
+	 * move or free them was refused. */
+	assert_int_equal(t->k.pinned, 2);
+	assert_int_equal(t->k.busy_del, -EBUSY);
+	assert_int_equal(t->k.busy_set, -EBUSY);
+	assert_int_equal(t->k.busy_resize, -EBUSY);
+	assert_int_equal(t->k.busy_edel, -EBUSY);
+	/* ... and unpinned afterwards: the source can be deleted now. */
+	scpp_store_stats_get(f->store, &st);
+	assert_int_equal(st.pinned, 0);
+	assert_reply(f, "del " A " src", "cols= rows= end=ok");
+}
+
+static void
+test_copy_within_one_value_overlaps_like_memmove(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	uint8_t before[256], after[256];
+
+	fill(f, A, "buf", sizeof(before), 3);
+	read_bytes(f, A, "buf", before, sizeof(before));
+	memmove(before + 16, before, 200);
+	assert_reply(f, "copy offset(value(" A ", buf), 16) value(" A ", buf) 200",
+		     "cols= rows= end=ok");
+	assert_int_equal(t->k.calls, 1);
+	assert_int_equal(t->k.pinned, 1); /* one value, pinned twice */
+	read_bytes(f, A, "buf", after, sizeof(after));
+	assert_memory_equal(after, before, sizeof(after));
+}
+
+static void
+test_copies_the_engine_does_not_take_stay_on_the_cpu(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	uint8_t got[100];
+
+	fill(f, A, "src", 4096, 1);
+	fill(f, B, "dst", 4096, 2);
+	/* Below min_len. */
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 63", "cols= rows= end=ok");
+	/* A created destination (seed §4.4). */
+	assert_reply(f, "copy value(" B ", fresh) value(" A ", src) 100", "cols= rows= end=ok");
+	read_bytes(f, B, "fresh", got, sizeof(got));
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(got[i], (uint8_t)(1 + i * 7));
+	/* A str destination (the result must stay UTF-8). */
+	assert_reply(f, "set " B " s \"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "\" ; copy value(" B ", s) value(" B ", s) 70", "cols= rows= end=ok");
+	/* An inline source (16 bytes or less) cannot be addressed by an engine,
+	 * and max_len bounds the rest. */
+	assert_reply(f, "set " A " small x\"00112233\" ; copy value(" B ", dst) value(" A ", small) 4",
+		     "cols= rows= end=ok");
+	t->cp.max_len = 100;
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 101", "cols= rows= end=ok");
+	assert_int_equal(t->k.calls, 0);
+	t->cp.max_len = 1 << 20;
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 100", "cols= rows= end=ok");
+	assert_int_equal(t->k.calls, 1);
+}
+
+static void
+test_a_failing_engine_leaves_the_destination_as_it_was(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	uint8_t before[512], after[512];
+	struct scpp_store_stats st;
+
+	fill(f, A, "src", sizeof(before), 9);
+	fill(f, B, "dst", sizeof(before), 40);
+	read_bytes(f, B, "dst", before, sizeof(before));
+	t->k.fail = -EIO;
+	t->k.scribble = true;
+	/* Without a status variable the block aborts. */
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 512", "cols= rows= st=EIO@0 end=aborted");
+	read_bytes(f, B, "dst", after, sizeof(after));
+	assert_memory_equal(after, before, sizeof(after));
+	/* With one, the row fails alone, the destination is restored and the
+	 * rest of the block runs. */
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 512 !%e ; set " A " n 1 ; return %e",
+		     "cols=e rows=[1u] st=EIO@0 end=errors");
+	read_bytes(f, B, "dst", after, sizeof(after));
+	assert_memory_equal(after, before, sizeof(after));
+	assert_int_equal(t->k.calls, 2);
+	scpp_store_stats_get(f->store, &st);
+	assert_int_equal(st.pinned, 0);
+	/* A later failure in the same block undoes a copy the engine made. */
+	t->k.fail = 0;
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 512 ; get " A " nothing %x",
+		     "cols=x rows= st=ENOENT@1 end=aborted");
+	assert_int_equal(t->k.calls, 3);
+	read_bytes(f, B, "dst", after, sizeof(after));
+	assert_memory_equal(after, before, sizeof(after));
+}
+
+static void
+test_an_engine_that_takes_the_undo_copy(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	uint8_t before[256], after[256], src[256];
+
+	t->cp.save = true;
+	fill(f, A, "src", sizeof(src), 5);
+	fill(f, B, "dst", sizeof(before), 50);
+	read_bytes(f, B, "dst", before, sizeof(before));
+	read_bytes(f, A, "src", src, sizeof(src));
+	/* Saved, then failed half-way: the undo log restores. */
+	t->k.fail = -ETIMEDOUT;
+	t->k.scribble = true;
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 256", "cols= rows= st=ETIMEDOUT@0 end=aborted");
+	assert_non_null(t->k.last.save);
+	read_bytes(f, B, "dst", after, sizeof(after));
+	assert_memory_equal(after, before, sizeof(after));
+	/* Failed before saving (nothing written): nothing to restore, and the
+	 * undo log does not write the unsaved buffer over the value. */
+	t->k.save_fails = true;
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 256 !%e ; return %e",
+		     "cols=e rows=[1u] st=ETIMEDOUT@0 end=errors");
+	read_bytes(f, B, "dst", after, sizeof(after));
+	assert_memory_equal(after, before, sizeof(after));
+	/* Success: the copied bytes. */
+	t->k.fail = 0;
+	t->k.save_fails = false;
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 256", "cols= rows= end=ok");
+	read_bytes(f, B, "dst", after, sizeof(after));
+	assert_memory_equal(after, src, sizeof(after));
+}
+
+static void
+test_pins_the_engine_keeps_outlive_the_block(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct scpp_store_stats st;
+
+	fill(f, A, "src", 128, 1);
+	fill(f, B, "dst", 128, 2);
+	t->k.keep_pins = true;
+	t->k.fail = -ETIMEDOUT;
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 128", "cols= rows= st=ETIMEDOUT@0 end=aborted");
+	/* The device may still touch both: they stay pinned after the block,
+	 * so deleting either is refused ... */
+	scpp_store_stats_get(f->store, &st);
+	assert_int_equal(st.pinned, 2);
+	assert_reply(f, "del " A " src", "cols= rows= st=EBUSY@0 end=aborted");
+	assert_reply(f, "del " B " dst", "cols= rows= st=EBUSY@0 end=aborted");
+	/* ... until the engine lets go and drops them. */
+	assert_int_equal(scpp_store_bytes_unpin(f->store, t->k.last.src_e, t->k.last.src_a), 0);
+	assert_int_equal(scpp_store_bytes_unpin(f->store, t->k.last.dst_e, t->k.last.dst_a), 0);
+	assert_reply(f, "del " A " src ; del " B " dst", "cols= rows= end=ok");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_copy_goes_through_the_engine_with_both_values_pinned,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_within_one_value_overlaps_like_memmove, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_copies_the_engine_does_not_take_stay_on_the_cpu,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_failing_engine_leaves_the_destination_as_it_was,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_engine_that_takes_the_undo_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pins_the_engine_keeps_outlive_the_block, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
