@@ -2225,8 +2225,6 @@ struct fast_run {
 	struct row *row;
 	uint64_t bound;        /* variables the run has bound */
 	unsigned int n;        /* collected gets */
-	bool seq;              /* their variables are consecutive: var[i] == var[0] + i */
-	unsigned int next_var; /* var[n - 1] + 1 */
 	uint16_t cmd[SCPP_STORE_BURST_MAX];
 	uint8_t var[SCPP_STORE_BURST_MAX];
 	struct scpp_store_key key[SCPP_STORE_BURST_MAX];
@@ -2282,18 +2280,21 @@ static int
 fast_flush(struct run *r, struct fast_run *f)
 {
 	uint64_t hit = 0, all;
-	unsigned int n = f->n;
-	struct scpp_value *v = f->seq ? &f->row->v[f->var[0]] : f->val;
+	unsigned int n = f->n, gap = 0;
+	struct scpp_value *v;
 	int rc;
 
 	if (n == 0)
 		return 0;
 	f->n = 0;
+	for (unsigned int i = 1; i < n; i++)
+		gap |= f->var[i] ^ (f->var[0] + i); /* 0 when var[i] == var[0] + i */
+	v = gap == 0 ? &f->row->v[f->var[0]] : f->val;
 	scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
 	all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	if (SCPP_UNLIKELY(hit != all))
 		return FAST_RESTART;
-	if (f->seq) {
+	if (gap == 0) {
 		for (unsigned int i = 0; i < n; i++)
 			if (SCPP_UNLIKELY(own(r, &v[i]) < 0))
 				return FAST_RESTART;
@@ -2310,12 +2311,6 @@ fast_flush(struct run *r, struct fast_run *f)
 static inline void
 fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int64_t aid)
 {
-	if (f->n == 0) {
-		f->seq = true;
-		f->next_var = var;
-	}
-	f->seq &= var == f->next_var;
-	f->next_var = var + 1u;
 	f->bound |= UINT64_C(1) << var;
 	f->cmd[f->n] = i;
 	f->var[f->n] = var;
@@ -2424,6 +2419,8 @@ fast_prefix(struct run *r, uint16_t *done)
 {
 	const struct scpp_wire_block *b = r->b;
 	struct scpp_store *s = r->env->store;
+	/* Loaded once: the stores below into the run could alias it. */
+	const struct scpp_auth_authority *const auth = r->env->auth;
 	struct fast_run f;
 	uint16_t i;
 	int rc;
@@ -2434,8 +2431,6 @@ fast_prefix(struct run *r, uint16_t *done)
 	f.row = row_at(r, r->cur, 0);
 	f.bound = 0;
 	f.n = 0;
-	f.seq = false;
-	f.next_var = 0;
 	f.name = NULL;
 	f.name_len = 0;
 	f.name_id = 0;
@@ -2460,8 +2455,8 @@ fast_prefix(struct run *r, uint16_t *done)
 			/* Authorisation seam of the fast path: a get the session
 			 * may not do ends the fast run; the general path reports
 			 * it (docs/SECURITY.md §4). */
-			if (r->env->auth != NULL &&
-			    scpp_auth_check(r->env->auth, te->value.oid, (uint32_t)aid,
+			if (SCPP_UNLIKELY(auth != NULL) &&
+			    scpp_auth_check(auth, te->value.oid, (uint32_t)aid,
 					    SCPP_AUTH_OP_GET, NULL) != 0)
 				break;
 			fast_collect(&f, i, tv->var, te->value.oid, aid);
@@ -2487,8 +2482,8 @@ fast_prefix(struct run *r, uint16_t *done)
 		aid = fast_attr(r, &f, &ta->value);
 		if (aid == 0)
 			break;
-		if (r->env->auth != NULL && te->kind == SCPP_TERM_CONST &&
-		    scpp_auth_check(r->env->auth, te->value.oid, (uint32_t)aid, SCPP_AUTH_OP_GET,
+		if (SCPP_UNLIKELY(auth != NULL) && te->kind == SCPP_TERM_CONST &&
+		    scpp_auth_check(auth, te->value.oid, (uint32_t)aid, SCPP_AUTH_OP_GET,
 				    NULL) != 0)
 			break;
 		if (te->kind == SCPP_TERM_CONST && tk == NULL) {
@@ -2508,8 +2503,8 @@ fast_prefix(struct run *r, uint16_t *done)
 		} else {
 			e = te->value.oid;
 		}
-		if (r->env->auth != NULL &&
-		    scpp_auth_check(r->env->auth, e, (uint32_t)aid, SCPP_AUTH_OP_GET, NULL) != 0)
+		if (SCPP_UNLIKELY(auth != NULL) &&
+		    scpp_auth_check(auth, e, (uint32_t)aid, SCPP_AUTH_OP_GET, NULL) != 0)
 			return FAST_RESTART;
 		if (tk != NULL) {
 			key = tk->kind == SCPP_TERM_CONST ? tk->value : f.row->v[tk->var];
