@@ -23,4 +23,14 @@ for t in tests/fuzz/*/; do
 		"$scratch" "$t/corpus" 2>&1 | tail -n 12 || rc=1
 	rm -rf "$scratch"
 done
+# Targets that live beside their driver's suite: name, binary, corpus.
+for spec in "copy_window $dir/tests/unit/copy/fuzz_copy_window tests/unit/copy/corpus"; do
+	read -r name bin corpus <<<"$spec"
+	[ -x "$bin" ] || continue
+	scratch=$(mktemp -d)
+	echo "fuzz: $name for ${secs}s"
+	"$bin" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
+		"$scratch" "$corpus" 2>&1 | tail -n 12 || rc=1
+	rm -rf "$scratch"
+done
 exit $rc

@@ -265,14 +265,39 @@ run_one(struct scppd_copy *c, void *dst, const void *src, uint64_t len)
 	return cpl.status;
 }
 
-static void
-hold(struct scppd_copy *c, const struct scpp_eval_copy_req *rq)
+/*
+ * The local engine left a copy stuck (timed out while its device still
+ * owns it): retire it. scpp_copy_free() stops the device, so once it
+ * returns nothing writes into the store or the evaluation arena any more
+ * and the block's pins and undo are safe to release; the worker goes on
+ * with the memcpy engine. Rare (a hung DMA engine): allocates and logs.
+ */
+static SCPP_COLD void
+retire_local(struct scppd_copy *c)
 {
-	c->held[c->nheld].e = rq->src_e;
-	c->held[c->nheld++].a = rq->src_a;
-	c->held[c->nheld].e = rq->dst_e;
-	c->held[c->nheld++].a = rq->dst_a;
-	scpp_counter_add(&c->st.held, 1);
+	struct scpp_copy_config cc;
+	struct scpp_copy *m;
+	char old[SCPP_COPY_NAME_MAX];
+
+	snprintf(old, sizeof(old), "%s", c->local_caps.engine);
+	config_common(&scppd_g.cfg, &cc, c->socket);
+	cc.engine = "memcpy";
+	cc.name = "scppd_copy_local";
+	m = scpp_copy_create(&cc);
+	scpp_copy_free(c->local);
+	c->local = m;
+	c->local_store = c->local_arena = NULL;
+	scpp_counter_add(&c->st.retired, 1);
+	if (m == NULL) {
+		c->hook.max_len = 0; /* the evaluator copies everything itself */
+		c->hook.engine = "cpu";
+	} else {
+		scpp_copy_caps_get(m, &c->local_caps);
+		c->hook.engine = c->local_caps.engine;
+	}
+	SCPPD_LOG(ERR, "%s: copy: the local %s engine left a copy stuck after %" PRIu64 " ms: "
+		  "device stopped, local copies now use %s", c->name, old,
+		  (uint64_t)scppd_g.cfg.copy.timeout_ms, m != NULL ? "memcpy" : "the evaluator");
 }
 
 static int
@@ -283,17 +308,6 @@ copy_sync(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_
 	uint64_t t0 = now_ns();
 	int rc = 0;
 
-	/* A stuck copy holds slots and pins, and its device may be stuck
-	 * too: the CPU copies until it lets go (copy_tick()). */
-	if (unlikely(c->nheld > 0)) {
-		if (rq->save != NULL)
-			memcpy(rq->save, rq->dst, rq->len);
-		memmove(rq->dst, rq->src, rq->len);
-		done->saved = true;
-		done->elapsed_ns = now_ns() - t0;
-		scpp_counter_add(&c->st.cpu, 1);
-		return 0;
-	}
 	if (rq->save != NULL)
 		rc = run_one(c, rq->save, rq->dst, rq->len);
 	done->saved = rq->save != NULL && rc == 0;
@@ -309,10 +323,8 @@ copy_sync(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_
 	scpp_counter_add(&c->st.failed, 1);
 	if (rc == -ETIMEDOUT) {
 		scpp_copy_stats_get(c->local, &st);
-		if (st.zombies > 0) {
-			hold(c, rq);
-			done->keep_pins = true;
-		}
+		if (st.zombies > 0)
+			retire_local(c);
 	}
 	return rc;
 }
@@ -331,6 +343,8 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 	if (c == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: worker %u: copy state: out of memory\n", w->idx);
 	w->copy = c;
+	c->socket = socket;
+	snprintf(c->name, sizeof(c->name), "worker %u", w->idx);
 	c->local = local_create(cfg, w, socket);
 	scpp_copy_caps_get(c->local, &c->local_caps);
 	scpp_store_mem_region(w->store, &base, &len);
@@ -398,16 +412,6 @@ scppd_copy_tick_slow(struct scppd_worker *w)
 				scpp_counter_add(&c->st.recovers, 1);
 		}
 	}
-	if (c->nheld > 0) {
-		/* A stuck local copy: its pins go once the device let go. */
-		scpp_copy_poll_burst(c->local, cpl, SCPP_COPY_BURST_MAX);
-		scpp_copy_stats_get(c->local, &st);
-		if (st.zombies == 0) {
-			for (uint32_t i = 0; i < c->nheld; i++)
-				scpp_store_bytes_unpin(w->store, c->held[i].e, c->held[i].a);
-			c->nheld = 0;
-		}
-	}
 }
 
 /* ---- telemetry ---------------------------------------------------------- */
@@ -469,8 +473,7 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 		rte_tel_data_add_dict_u64(s, "sync_ns", scpp_counter_read(&c->st.ns));
 		rte_tel_data_add_dict_u64(s, "sync_failed", scpp_counter_read(&c->st.failed));
 		rte_tel_data_add_dict_u64(s, "sync_polls", scpp_counter_read(&c->st.polls));
-		rte_tel_data_add_dict_u64(s, "sync_cpu", scpp_counter_read(&c->st.cpu));
-		rte_tel_data_add_dict_u64(s, "held", scpp_counter_read(&c->st.held));
+		rte_tel_data_add_dict_u64(s, "retired", scpp_counter_read(&c->st.retired));
 		rte_tel_data_add_dict_u64(s, "recovers", scpp_counter_read(&c->st.recovers));
 		engine_fields(s, "local", c->local);
 		if (c->remote != NULL) {

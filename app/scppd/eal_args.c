@@ -161,13 +161,17 @@ scppd_eal_args_build(const struct scpp_config *cfg, int extra_argc, char **extra
 		rc |= push(argv, &argc, "%s", cfg->ports[i].devargs, 0);
 	}
 	/* $.copy.dma_skeleton: DPDK's software dmadev, one per worker (each
-	 * local instance claims one alone); it needs IOVA as VA. */
+	 * local instance claims one alone); it needs IOVA as VA. Its copy
+	 * thread is pinned to the main lcore, which sleeps most of the time,
+	 * so that it never takes a worker's CPU. */
 	if (cfg->copy.dma_skeleton) {
 		static const char *const iova[] = {"--iova-mode", NULL};
+		char dev[48];
 
 		for (i = 0; i < cfg->nb_workers; i++) {
+			snprintf(dev, sizeof(dev), "dma_skeleton%u,lcore=%u", i, cfg->eal.main_lcore);
 			rc |= push(argv, &argc, "--vdev", NULL, 0);
-			rc |= push(argv, &argc, "dma_skeleton%lu", NULL, i);
+			rc |= push(argv, &argc, "%s", dev, 0);
 		}
 		if (!has_opt(cfg, extra_argc, extra_argv, iova))
 			rc |= push(argv, &argc, "--iova-mode=va", NULL, 0);

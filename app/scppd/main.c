@@ -302,6 +302,8 @@ worker_delivery_init(struct scppd *d, struct scppd_worker *w)
 		.backlog = dc->tx_backlog,
 		.error_rate_source = dc->error_rate_per_source,
 		.error_rate_total = dc->error_rate_total,
+		.parked = dc->max_parked,
+		.park_timeout_ms = dc->park_timeout_ms,
 		/* Session responses are sealed on this worker's lane (auth.c). */
 		.seal = scppd_auth_seal,
 		.seal_ctx = w,

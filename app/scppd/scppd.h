@@ -228,8 +228,7 @@ struct scppd_copy_stats {
 	uint64_t ns;       /**< ... time from submission to completion (undo copy incl.) */
 	uint64_t failed;   /**< copies the engine failed (the block saw the status) */
 	uint64_t polls;    /**< engine polls while waiting */
-	uint64_t cpu;      /**< copies done on the CPU while a stuck copy was held */
-	uint64_t held;     /**< copies that timed out with their device still on them */
+	uint64_t retired;  /**< local engines retired for a stuck copy (then memcpy) */
 	uint64_t recovers; /**< recoveries of the remote instance */
 };
 
@@ -243,11 +242,8 @@ struct scppd_copy {
 	struct scpp_eval_copier hook;          /**< what the evaluator calls */
 	bool save;                             /**< undo copies by the engine */
 	bool target_progress;                  /**< the remote needs polling for peers */
-	uint8_t nheld;                         /**< pins kept for a stuck copy (0 or 2) */
-	struct {
-		struct scpp_oid e;
-		uint32_t a;
-	} held[2];
+	int socket;                            /**< the worker's NUMA socket */
+	char name[16];                         /**< "worker N", for logs */
 	uint64_t seq;                          /**< user value of the last copy */
 	struct scppd_copy_stats st;
 	/* control path and telemetry */
@@ -403,11 +399,11 @@ void scppd_copy_free(struct scppd_worker *w);
 /** Register /scpp/copy. */
 int scppd_copy_telemetry_init(void);
 void scppd_copy_tick_slow(struct scppd_worker *w);
-/** Worker loop, every iteration: peers' progress into our window, held pins. */
+/** Worker loop, every iteration: peers' progress into our window. */
 static inline void
 scppd_copy_tick(struct scppd_worker *w)
 {
-	if (unlikely(w->copy->remote != NULL || w->copy->nheld > 0))
+	if (unlikely(w->copy->remote != NULL))
 		scppd_copy_tick_slow(w);
 }
 /* auth.c: the session layer (docs/SECURITY.md §12). */

@@ -65,7 +65,8 @@ static const struct field dlv_fields[] = {
 	{"tx_pkts", offsetof(struct scpp_delivery_stats, tx_dgrams)},
 	{"tx_bytes", offsetof(struct scpp_delivery_stats, tx_bytes)},
 	DLV(tx_deferred), DLV(tx_direct), DLV(tx_unsealed), DLV(sealed), DLV(forwarded_in),
-	DLV(forward_bad),
+	DLV(forward_bad), DLV(parks), DLV(unparks), DLV(park_expired), DLV(park_full),
+	DLV(park_dups),
 };
 static const char *const notice_name[SCPP_NOTICE_COUNT] = {
 	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",
@@ -332,6 +333,8 @@ cmd_shards(const char *cmd __rte_unused, const char *params __rte_unused,
 		rte_tel_data_add_dict_u64(s, "reassembly_frames", u.reasm_frames);
 		rte_tel_data_add_dict_u64(s, "tx_backlog", u.backlog_jobs);
 		rte_tel_data_add_dict_u64(s, "tx_backlog_capacity", u.backlog_capacity);
+		rte_tel_data_add_dict_u64(s, "parked", u.parked);
+		rte_tel_data_add_dict_u64(s, "parked_capacity", u.parked_capacity);
 		rte_tel_data_add_dict_string(s, "schema",
 					     w->env.schema_version > 1 ? "changed at runtime" : "loaded");
 		rte_tel_data_add_dict_u64(s, "schema_version", w->env.schema_version);

@@ -1131,6 +1131,169 @@ unsigned int scpp_auth_responder_sessions(const struct scpp_auth_responder *r);
 /** The node identity public key. */
 const uint8_t *scpp_auth_responder_node_key(const struct scpp_auth_responder *r);
 
+/* --------------------------------------------------- carried identity */
+
+/** Carried identity flags (docs/SECURITY.md §9.2). */
+#define SCPP_AUTH_CF_CHAINS 0x01     /**< the principal's chains follow */
+#define SCPP_AUTH_CF_RESTRICTED 0x02 /**< the forwarder's restrictions follow */
+/** Bytes of an SF record before its optional parts. */
+#define SCPP_AUTH_CARRIED_FIXED 100
+/** Most restrictions one record carries. */
+#define SCPP_AUTH_RESTRICT_MAX 8
+
+/** A restriction a forwarder adds: a grant's scope, operations and names. */
+struct scpp_auth_restriction {
+	struct scpp_oid_prefix scope;
+	uint16_t ops;
+	uint8_t nattrs; /**< 0: every attribute */
+	struct scpp_auth_attr attr[SCPP_AUTH_ATTRS_MAX];
+};
+
+/**
+ * A carried identity record ("SF"): the original principal of forwarded
+ * work, decoded (pointers into the input) or being built.
+ */
+struct scpp_auth_carried {
+	uint8_t flags;                         /**< SCPP_AUTH_CF_* */
+	uint8_t principal[SCPP_AUTH_KEY_LEN];  /**< the original client */
+	uint8_t digest[SCPP_AUTH_ID_LEN];      /**< scpp_auth_carried_digest() of its chains */
+	uint32_t origin_node;
+	uint16_t origin_lane;
+	uint8_t hops;                          /**< 0 at the first forwarder */
+	uint64_t origin_session, origin_block;
+	uint64_t not_after_ns;                 /**< the owner refuses it from then on */
+	uint8_t nrestrict;                     /**< with RESTRICTED: 1..SCPP_AUTH_RESTRICT_MAX */
+	struct scpp_auth_restriction restrict_[SCPP_AUTH_RESTRICT_MAX];
+	uint8_t nchains;                       /**< with CHAINS: 1..SCPP_AUTH_CHAINS_MAX */
+	const uint8_t *chains;                 /**< the encoded chains, back to back */
+	size_t chains_len;
+};
+
+/** BLAKE2b-256 over (nchains, 0, chains): what a FINISH carries from byte 100. */
+void scpp_auth_carried_digest(uint8_t nchains, const uint8_t *chains, size_t len,
+			      uint8_t out[SCPP_AUTH_ID_LEN]);
+
+/** Bytes scpp_auth_carried_encode() writes. */
+size_t scpp_auth_carried_size(const struct scpp_auth_carried *c);
+
+/**
+ * Encode a record canonically.
+ * @return bytes written; -ENOSPC; -EINVAL (unknown flags, hops 255, a
+ *   count out of range, no chains with CHAINS); a restriction's
+ *   scpp_auth_grant_check() error.
+ */
+int scpp_auth_carried_encode(const struct scpp_auth_carried *c, uint8_t *buf, size_t size);
+
+/**
+ * Decode a record (at the start of a forwarded payload: with @p used, the
+ * bytes consumed; without, the record must fill @p len).
+ * @return 0; -SCPP_E_TRUNCATED, -SCPP_E_BAD_MAGIC, -SCPP_E_BAD_VERSION,
+ *   -SCPP_E_BAD_FLAGS, -SCPP_AUTH_E_BAD_RESERVED, -EINVAL (a count of 0),
+ *   -SCPP_E_TOO_MANY, a restriction's grant-field error, a chain decode
+ *   error, -SCPP_E_TRAILING; @p err_off the failing field's offset.
+ */
+int scpp_auth_carried_decode(const uint8_t *buf, size_t len, struct scpp_auth_carried *c,
+			     size_t *used, uint32_t *err_off);
+
+/** What the owner trusts for carried identities: its own roots and peers. */
+struct scpp_auth_owner {
+	struct scpp_auth_trust trust;                 /**< the owner's roots, revocations */
+	const uint8_t (*peers)[SCPP_AUTH_KEY_LEN];    /**< nodes that may carry identities */
+	unsigned int npeers;
+	uint8_t max_hops;                             /**< hops accepted (0: first forwarder only) */
+	struct scpp_auth_compile_config compile;
+};
+
+/** The rights of carried work: the principal's, narrowed by the restrictions. */
+struct scpp_auth_carried_authority {
+	struct scpp_auth_authority *authority;    /**< the principal's chains, verified here */
+	struct scpp_auth_authority *restrictions; /**< the forwarder's, or NULL */
+};
+
+/**
+ * Owner side: accept a record that arrived on a session whose principal is
+ * @p peer. In order: @p peer is one of the owner's peers (-EACCES);
+ * hops within max_hops (-SCPP_E_TOO_MANY); now < not_after
+ * (-SCPP_AUTH_E_EXPIRED); CHAINS present (-ENOENT: use the cache, or ask
+ * for them); the digest matches the chains (-SCPP_AUTH_E_BAD_SIGNATURE);
+ * every chain verifies for the *record's principal* against the owner's
+ * own trust at the owner's clock (scpp_auth_chain_verify() codes, @p f
+ * naming the chain and link); compilation. Never uses @p peer's rights.
+ * @return 0 with @p out filled (free with scpp_auth_carried_authority_free()).
+ */
+int scpp_auth_carried_accept(const struct scpp_auth_carried *c, const struct scpp_auth_owner *o,
+			     const uint8_t peer[SCPP_AUTH_KEY_LEN], uint64_t now_ns,
+			     struct scpp_auth_carried_authority *out, struct scpp_auth_fault *f);
+
+/** scpp_auth_check() for carried work: allowed only if both allow it. */
+int scpp_auth_check_carried(const struct scpp_auth_carried_authority *ca, struct scpp_oid e,
+			    uint32_t attr, uint16_t ops, struct scpp_auth_denial *d);
+
+/** Free both authorities; NULL members are fine. */
+void scpp_auth_carried_authority_free(struct scpp_auth_carried_authority *ca);
+
+/* ---------------------------------------------------------- node to node */
+
+/**
+ * The pairwise key of two nodes (docs/SECURITY.md §9.4): a static-static
+ * X25519 of their Ed25519 keys (converted), hashed with both node ids and
+ * public keys. Both sides compute the same key; no message is exchanged.
+ * @return 0; -EINVAL (NULL, equal ids); -SCPP_AUTH_E_BAD_KEY (a key that
+ *   does not convert, or an all-zero exchange).
+ */
+int scpp_auth_peer_key(const struct scpp_auth_keypair *self, uint32_t self_id,
+		       const uint8_t peer_pk[SCPP_AUTH_KEY_LEN], uint32_t peer_id,
+		       uint8_t key[SCPP_AUTH_KEY_LEN]);
+
+/**
+ * The delegated reply key: what an owner node seals a forwarded session's
+ * replies with (crypto_kdf of the session's node-to-client key, subkey id
+ * the owner's node id, context "scppdlg1"); the client derives the same.
+ */
+void scpp_auth_delegated_key(const uint8_t k_n2c[SCPP_AUTH_KEY_LEN], uint32_t owner_node,
+			     uint8_t out[SCPP_AUTH_KEY_LEN]);
+
+/** Bytes of FORWARD extension type 1 ("principal") without a restriction. */
+#define SCPP_AUTH_FWD_PRINCIPAL_LEN 170
+
+/** FORWARD extension type 1, decoded (docs/SECURITY.md §9.4). */
+struct scpp_auth_fwd_principal {
+	uint8_t principal[SCPP_AUTH_KEY_LEN]; /**< who the client proved to be */
+	uint8_t digest[SCPP_AUTH_ID_LEN];     /**< its chains (scpp_auth_carried_digest()) */
+	uint64_t session;                     /**< the origin session id */
+	uint64_t not_after_ns;
+	uint8_t flags;                        /**< 0 (RESTRICTED comes with continuations) */
+	uint8_t reply_key[SCPP_AUTH_KEY_LEN]; /**< the delegated reply key (secret) */
+};
+
+/**
+ * Forwarder: write extension 1 for a forwarded request: the fields, the
+ * reply key sealed (XChaCha20-Poly1305) under the pairwise key, and a MAC
+ * (BLAKE2b-128, pairwise key) over @p hdr (the 44-byte FORWARD header),
+ * the extension's bytes before the MAC and @p req (the request).
+ * @param nonce  24 bytes, or NULL: random.
+ * @return SCPP_AUTH_FWD_PRINCIPAL_LEN, -ENOSPC or -EINVAL.
+ */
+int scpp_auth_fwd_principal_seal(const struct scpp_auth_fwd_principal *p,
+				 const uint8_t peer_key[SCPP_AUTH_KEY_LEN], const uint8_t *hdr,
+				 size_t hdr_len, const uint8_t *req, size_t req_len,
+				 const uint8_t nonce[24], uint8_t *out, size_t size);
+
+/**
+ * Owner: verify and open extension 1 of a FORWARD from the peer whose
+ * pairwise key is @p peer_key. The MAC is checked before anything else is
+ * read. It tells the owner *who the client is* and gives it the key to
+ * answer with; what the client may do is the owner's own decision
+ * (scpp_auth_carried_accept() of the chains the digest names).
+ * @return 0; -SCPP_E_TRUNCATED, -SCPP_E_TRAILING (length);
+ *   -SCPP_AUTH_E_BAD_MAC (MAC or sealed key: forged, altered, another
+ *   peer); -SCPP_E_BAD_FLAGS; -SCPP_AUTH_E_BAD_RESERVED; -EINVAL.
+ */
+int scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
+				 const uint8_t peer_key[SCPP_AUTH_KEY_LEN], const uint8_t *hdr,
+				 size_t hdr_len, const uint8_t *req, size_t req_len,
+				 struct scpp_auth_fwd_principal *p);
+
 /* ---------------------------------------------------------------- format */
 
 /** Name of one operation bit ("get"), or NULL. */

@@ -41,6 +41,11 @@ static const struct {
 	[SCPP_E_LIMIT_TIME - SCPP_E_FIRST] = {"E_LIMIT_TIME", "block exceeded its time budget"},
 	[SCPP_E_LIMIT_HOPS - SCPP_E_FIRST] = {"E_LIMIT_HOPS",
 					      "block forwarded between nodes too often"},
+	[SCPP_E_LIMIT_PENDING - SCPP_E_FIRST] = {"E_LIMIT_PENDING",
+						 "no room to hold a suspended block"},
+	[SCPP_E_OUTCOME_UNKNOWN - SCPP_E_FIRST] = {"E_OUTCOME_UNKNOWN",
+						   "part of the block did not finish in time: "
+						   "its effect is unknown"},
 };
 
 const char *

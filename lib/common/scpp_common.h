@@ -96,6 +96,8 @@ enum scpp_error {
 	SCPP_E_STALE_BLOCK,              /**< block id below the node's replay window: not run */
 	SCPP_E_LIMIT_TIME,               /**< block exceeded its time budget */
 	SCPP_E_LIMIT_HOPS,               /**< forwarded between nodes too often */
+	SCPP_E_LIMIT_PENDING,            /**< no room to hold a suspended block */
+	SCPP_E_OUTCOME_UNKNOWN,          /**< a part did not finish in time: its effect is unknown */
 	SCPP_E_LAST
 };
 

@@ -140,6 +140,8 @@ static const struct field delivery_fields[] = {
 	F_UINT(struct scpp_config_delivery, "error_rate_per_source", error_rate_per_source, 0,
 	       1000000),
 	F_UINT(struct scpp_config_delivery, "error_rate_total", error_rate_total, 1, 1000000),
+	F_UINT(struct scpp_config_delivery, "max_parked", max_parked, 1, 65536),
+	F_UINT(struct scpp_config_delivery, "park_timeout_ms", park_timeout_ms, 1, 1800000),
 };
 
 static const struct field route_fields[] = {
@@ -297,6 +299,8 @@ scpp_config_defaults(struct scpp_config *cfg)
 	cfg->delivery.clients = 8192;
 	cfg->delivery.reassembly_slots = 64;
 	cfg->delivery.reassembly_per_source = 8;
+	cfg->delivery.max_parked = 256;
+	cfg->delivery.park_timeout_ms = 1000;
 	cfg->delivery.reassembly_timeout_ms = 500;
 	cfg->delivery.max_fragments = 64;
 	cfg->delivery.tx_backlog = 4096;
@@ -1312,6 +1316,11 @@ validate_delivery(struct ctx *c, const struct scpp_config *cfg)
 		return fail_at(c, "$.delivery.reassembly_per_source",
 			       "expected at most $.delivery.reassembly_slots (%u), found %u",
 			       d->reassembly_slots, d->reassembly_per_source);
+	/* A parked request's client window must outlive the park. */
+	if ((uint64_t)d->park_timeout_ms * 2 > d->retention_ms)
+		return fail_at(c, "$.delivery.park_timeout_ms",
+			       "expected at most half of $.delivery.retention_ms (%u), found %u",
+			       d->retention_ms / 2, d->park_timeout_ms);
 	/* The reply cache holds the reply being built plus earlier ones: at
 	 * least four of the largest replies, so a large one evicts no more
 	 * than a quarter of what is held. */

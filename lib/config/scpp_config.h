@@ -158,6 +158,8 @@ struct scpp_config_delivery {
 	uint32_t tx_backlog;            /**< responses waiting to be sent per worker */
 	uint32_t error_rate_per_source; /**< error replies per second to one source */
 	uint32_t error_rate_total;      /**< error replies per second per worker */
+	uint32_t max_parked;            /**< admitted requests parked at once per worker */
+	uint32_t park_timeout_ms;       /**< a parked request expires after this */
 };
 
 /** One entry of $.routes: OIDs under @c prefix live on another node. */

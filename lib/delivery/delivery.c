@@ -107,7 +107,7 @@ conf_valid(const struct scpp_delivery_conf *c)
 	       c->reasm_per_source <= c->reasm_slots && c->reasm_timeout_ms != 0 &&
 	       c->max_fragments >= 1 && c->max_fragments <= SCPP_WIRE_FRAGS_MAX &&
 	       c->backlog != 0 && c->cache_entries <= (1u << 26) && c->clients <= (1u << 26) &&
-	       c->reasm_slots <= (1u << 20) && c->backlog <= (1u << 24);
+	       c->reasm_slots <= (1u << 20) && c->backlog <= (1u << 24) && dlv_park_conf_valid(c);
 }
 
 size_t
@@ -116,7 +116,7 @@ scpp_delivery_mem_size(const struct scpp_delivery_conf *c)
 	if (!conf_valid(c))
 		return 0;
 	return dlv_al(sizeof(struct scpp_delivery)) + dlv_cache_mem(c) +
-	       dlv_reasm_mem(c, frag_max_of(c->net)) + dlv_tx_mem(c);
+	       dlv_reasm_mem(c, frag_max_of(c->net)) + dlv_tx_mem(c) + dlv_park_mem(c);
 }
 
 void
@@ -168,6 +168,7 @@ scpp_delivery_create(const struct scpp_delivery_conf *conf)
 	dlv_cache_init(d, &p);
 	dlv_reasm_init(d, &p);
 	dlv_tx_init(d, &p);
+	dlv_park_init(d, &p);
 	SCPP_VERIFY((size_t)(p - (uint8_t *)d) == size);
 	return d;
 }
@@ -215,6 +216,8 @@ scpp_delivery_usage_get(const struct scpp_delivery *d, struct scpp_delivery_usag
 	u->reasm_frames = GAUGE(d->reasm.frames);
 	u->backlog_jobs = GAUGE(d->tx.count);
 	u->backlog_capacity = d->tx.cap;
+	u->parked = GAUGE(d->park.used);
+	u->parked_capacity = d->park.cap;
 }
 
 /*

@@ -571,6 +571,9 @@ scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req
 	 * window), or one whose window is gone (an entry older than it). So a
 	 * new block, the common case, costs no index lookup. */
 	e = w != WIN_NEW || idx == DLV_NONE ? held_find(d, &k) : NULL;
+	/* Admitted and parked (not finished): its reply follows. */
+	if (e == NULL && w == WIN_NEW && idx != DLV_NONE && dlv_park_holds(d, req))
+		return SCPP_DELIVERY_ANSWERED;
 	if (e != NULL) {
 		dlv_count(&d->st.cache_hits);
 		/* Numbered in the chunks it was first cut into: a port with a

@@ -196,6 +196,24 @@ struct dlv_tx {
 	uint16_t burst_len[SCPP_DELIVERY_TX_BURST]; /* UDP payload bytes of each frame */
 };
 
+/* ---- parked requests (delivery_park.c) ---- */
+
+struct dlv_park_slot {
+	struct scpp_delivery_req req;
+	uint64_t deadline;           /* TSC */
+	uint64_t user;               /* the caller's word */
+	uint32_t client;             /* client slot of the admission */
+	uint32_t next_free;
+	uint8_t in_use;
+};
+
+struct dlv_park {
+	struct dlv_park_slot *slot;
+	uint32_t cap, used, free_head, scan;
+	uint64_t timeout;            /* TSC */
+	struct dlv_tab index;        /* dlv_ckey (with the block id) -> slot */
+};
+
 /* ---- error-reply rate limit ---- */
 
 #define DLV_ERR_BUCKETS 1024
@@ -218,6 +236,7 @@ struct scpp_delivery {
 	struct dlv_clients clients;
 	struct dlv_reasm reasm;
 	struct dlv_tx tx;
+	struct dlv_park park;
 	struct dlv_bucket err[DLV_ERR_BUCKETS];
 	struct dlv_bucket err_total;
 	uint64_t err_seed;
@@ -316,6 +335,13 @@ bool dlv_cookie_valid(struct scpp_delivery *d, const struct scpp_delivery_req *r
 		      uint64_t now);
 void dlv_cookie_make(const struct scpp_delivery *d, uint64_t period, const struct scpp_net_peer *p,
 		     uint64_t client_id, uint8_t out[SCPP_WIRE_COOKIE_LEN]);
+
+/* delivery_park.c */
+size_t dlv_park_mem(const struct scpp_delivery_conf *c);
+void dlv_park_init(struct scpp_delivery *d, uint8_t **mem);
+/* Is (@p req's key) parked? Counted as a duplicate when it is. */
+bool dlv_park_holds(struct scpp_delivery *d, const struct scpp_delivery_req *req);
+bool dlv_park_conf_valid(const struct scpp_delivery_conf *c);
 
 /* delivery_rx.c */
 size_t dlv_reasm_mem(const struct scpp_delivery_conf *c, uint16_t frag_max);

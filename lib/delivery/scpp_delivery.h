@@ -104,6 +104,11 @@ struct scpp_delivery_conf {
 	uint32_t backlog;           /**< responses queued for sending at most */
 	uint32_t error_rate_source; /**< error replies per second to one source (0: none) */
 	uint32_t error_rate_total;  /**< error replies per second in all */
+	uint32_t parked;            /**< admitted requests parked at once, at most
+				     *   (0: SCPP_DELIVERY_PARKED_DEFAULT; at most 65536) */
+	uint32_t park_timeout_ms;   /**< a parked request expires after this (0: the
+				     *   smaller of 1000 and retention_ms / 2; at most
+				     *   retention_ms / 2) */
 	/**
 	 * Seal a datagram for a session request (SCPP_DELIVERY_SESSION): the
 	 * datagram (@p len bytes, header with SESSION and tag_len 24, the tag
@@ -116,6 +121,9 @@ struct scpp_delivery_conf {
 	int (*seal)(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
 	void *seal_ctx;
 };
+
+/** Parked requests per instance when the configuration says 0. */
+#define SCPP_DELIVERY_PARKED_DEFAULT 256
 
 /** Why a datagram was dropped here (after lib/net delivered it). */
 enum scpp_delivery_drop {
@@ -184,6 +192,12 @@ struct scpp_delivery_stats {
 				   *   client another node passed on) */
 	uint64_t forward_bad;     /**< reassembled FORWARD messages refused (their
 				   *   datagrams count as consumed) */
+	uint64_t parks;           /**< requests parked */
+	uint64_t unparks;         /**< ... resumed by the caller */
+	uint64_t park_expired;    /**< ... handed back because their time ran out */
+	uint64_t park_full;       /**< parks refused: every slot taken */
+	uint64_t park_dups;       /**< retransmissions of a parked request (not answered
+				   *   now: the reply follows when it resumes) */
 };
 
 /** Occupancy of one instance (gauges), read from any thread. */
@@ -199,6 +213,8 @@ struct scpp_delivery_usage {
 	uint32_t reasm_frames;    /**< fragments held in them */
 	uint32_t backlog_jobs;    /**< responses waiting to be sent */
 	uint32_t backlog_capacity;
+	uint32_t parked;          /**< requests parked now */
+	uint32_t parked_capacity;
 };
 
 /**
@@ -319,6 +335,62 @@ void scpp_delivery_release(struct scpp_delivery *d, int32_t slot);
  */
 enum scpp_delivery_admit scpp_delivery_admit(struct scpp_delivery *d,
 					     const struct scpp_delivery_req *req, uint64_t now);
+
+/**
+ * Parking: a request admitted for execution that cannot finish now — its
+ * evaluation waits for another node (a continuation), a DMA completion, a
+ * schema compiled on the control lcore — leaves the admission slot to the
+ * next request and waits here, still admitted, until the caller resumes it
+ * (scpp_delivery_unpark()) or its time runs out
+ * (scpp_delivery_park_expired()); either makes it the pending request
+ * again, which the caller then commits or answers as after
+ * scpp_delivery_admit(). While it is parked:
+ * - a retransmission of it is answered with nothing (park_dups): it is
+ *   neither run again nor told "lost", and its reply follows;
+ * - its client's window is kept (the park timeout is at most half the
+ *   retention, and parking touches the window).
+ * At most @c parked requests are parked at once; the ones beyond are
+ * refused (-ENOSPC, park_full): the caller answers them with a status
+ * (E_LIMIT_PENDING) through scpp_delivery_reply_status(), unrecorded, so
+ * that a retransmission may run later. Tickets are slot numbers, reused
+ * after unpark or expiry; @p user is the caller's (an index into its own
+ * table of suspended evaluations, say).
+ *
+ * Worker lcore (the owner), like admission.
+ */
+
+/**
+ * Park the request scpp_delivery_admit() just admitted (SCPP_DELIVERY_EXECUTE,
+ * no commit or status yet).
+ *
+ * @return its ticket (>= 0), or -ENOSPC (every slot is taken; the request
+ *   is still pending: answer it with scpp_delivery_reply_status()).
+ */
+int32_t scpp_delivery_park(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			   uint64_t user, uint64_t now);
+
+/**
+ * Resume parked request @p ticket: it becomes the pending request (the
+ * caller evaluates it on and calls scpp_delivery_reply_commit() or
+ * scpp_delivery_reply_status() before any other admission).
+ *
+ * @param req   receives the request as it was parked.
+ * @param user  receives the word given to scpp_delivery_park() (may be NULL).
+ * @return 0, or -ENOENT (no such ticket parked: expired, or never).
+ */
+int scpp_delivery_unpark(struct scpp_delivery *d, int32_t ticket, struct scpp_delivery_req *req,
+			 uint64_t *user);
+
+/**
+ * One parked request whose time ran out, if any (a bounded scan per call):
+ * it becomes the pending request, as by scpp_delivery_unpark(), and the
+ * caller answers it (for a block whose outcome is unknown: a committed
+ * reply that says so, so that a retransmission does not run it again).
+ *
+ * @return its ticket, or -ENOENT (none expired).
+ */
+int32_t scpp_delivery_park_expired(struct scpp_delivery *d, uint64_t now,
+				   struct scpp_delivery_req *req, uint64_t *user);
 
 /**
  * Room for the next reply message: the caller writes the reply here

@@ -270,17 +270,24 @@ is_limit(int code)
  * gets its code and errno only (a limit always aborts, so it is kept).
  */
 static SCPP_COLD int
-fail(struct run *r, int code, const char *fmt, ...)
+failv(struct run *r, int code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	code = code > 0 ? -code : code;
 	if (r->quiet && !is_limit(code)) {
 		scpp_status_set_code(&r->st, code, "eval");
 		return code;
 	}
-	va_start(ap, fmt);
 	scpp_status_setv(&r->st, code, "eval", fmt, ap);
+	return code;
+}
+
+static SCPP_COLD int __attribute__((format(printf, 3, 4)))
+fail(struct run *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = failv(r, code, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -834,6 +841,9 @@ undo_to(struct run *r, uint32_t mark)
 			break;
 		case UNDO_MAP_DETACHED:
 			rc = scpp_store_map_revive(s, (uint32_t)u->off);
+			break;
+		case UNDO_LENGTH:
+			rc = scpp_store_bytes_resize(s, u->oid, u->attr, u->off);
 			break;
 		}
 		SCPP_VERIFY(rc == 0);
@@ -1688,12 +1698,86 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	return 0;
 }
 
-/* A resolved byte address: value(e, a) plus an offset. */
+/* A resolved byte address: value(e, a) plus an offset, or (rewritten from
+ * an Extent that names one) an RmaWindow plus an offset. */
 struct addr {
 	struct scpp_oid e;
 	int64_t aid;
 	uint64_t off;
+	bool window;          /* win + off, not a value */
+	struct scpp_oid win;  /* the RmaWindow */
+	uint64_t woff;        /* the extent's offset in it (Extent.window_offset) */
+	struct scpp_oid ext;  /* the Extent it came from */
+	uint64_t ext_len;     /* that Extent's length */
 };
+
+/* Attribute id of a name the schema declares, or <= 0 when nothing has it. */
+static int64_t
+known_id(struct run *r, const char *name)
+{
+	return eval_name_id(r->ctx, r->env, (const uint8_t *)name, (uint32_t)strlen(name), false);
+}
+
+/*
+ * Address rewriting (seed §4.5, docs/PROTOCOL.md "Addresses"): an address
+ * value(P, m[k]) whose map entry holds an Extent (Process.vmas: u64 ->
+ * Extent) names that extent's bytes. When the store holds them (Extent.data)
+ * the address becomes value(X, data); when the extent is exposed by an
+ * RmaWindow instead (Extent.window, Extent.window_offset), it becomes the
+ * window plus that offset. Offsets applied to the address apply within the
+ * extent.
+ */
+static int
+rewrite_extent(struct run *r, struct addr *a, const struct scpp_value *key)
+{
+	struct scpp_store *s = r->env->store;
+	struct scpp_value v, w;
+	int64_t id;
+	char b1[64];
+	int rc;
+
+	/* Rewriting reads the map entry: a read of (P, m) like any other. */
+	if ((rc = authorize(r, "address", a->e, a->aid, SCPP_AUTH_OP_GET)) < 0)
+		return rc;
+	rc = scpp_store_map_get(s, a->e, (uint32_t)a->aid, key, &v);
+	if (rc == -ENOENT && !is_local(r, a->e) && !scpp_store_entity_exists(s, a->e))
+		return not_here(r, a->e);
+	if (rc < 0)
+		return store_fail(r, rc, "address", a->e, a->aid);
+	if (v.type != SCPP_VT_OID)
+		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, or map entries "
+			    "that hold an Extent");
+	if ((rc = step(r, 1)) < 0)
+		return rc;
+	a->ext = v.oid;
+	if (!scpp_store_entity_exists(s, a->ext))
+		return is_local(r, a->ext) ? fail(r, -ENOENT, "address: extent %s does not exist",
+						  otext(b1, sizeof(b1), a->ext))
+					   : not_here(r, a->ext);
+	id = known_id(r, "data");
+	if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &w) == 0) {
+		a->e = a->ext;
+		a->aid = id;
+		return 0;
+	}
+	id = known_id(r, "window");
+	if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &w) == 0 && w.type == SCPP_VT_OID) {
+		a->window = true;
+		a->win = w.oid;
+		id = known_id(r, "window_offset");
+		if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &v) == 0 &&
+		    v.type == SCPP_VT_U64)
+			a->woff = v.u;
+		id = known_id(r, "length");
+		a->ext_len = UINT64_MAX;
+		if (id > 0 && scpp_store_get(s, a->ext, (uint32_t)id, &v) == 0 &&
+		    v.type == SCPP_VT_U64)
+			a->ext_len = v.u;
+		return 0;
+	}
+	return fail(r, -ENOENT, "address: extent %s holds neither data nor a window",
+		    otext(b1, sizeof(b1), a->ext));
+}
 
 static int
 resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, struct addr *a)
@@ -1716,13 +1800,37 @@ resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, stru
 		return 0;
 	}
 	SCPP_VERIFY(t->kind == SCPP_TERM_VALUE); /* the decoder guarantees it */
-	a->off = 0;
+	memset(a, 0, sizeof(*a));
 	rc = target(r, in, t->a, t->b, intern, &a->e, &a->aid, &keyed, &key);
 	if (rc < 0)
 		return rc;
-	if (keyed || a->aid == AID_ENTITY)
+	if (a->aid == AID_ENTITY)
 		return fail(r, -SCPP_E_TYPE, "addresses name plain attributes, not map entries");
+	if (keyed)
+		return rewrite_extent(r, a, &key);
 	return 0;
+}
+
+/*
+ * A copy whose address was rewritten to an RmaWindow + offset: a one-sided
+ * remote copy. Its range is checked against the extent; the copy itself
+ * needs an attached peer window and the cluster's forwarding, which this
+ * build does not have yet (docs/COPY.md "What is left"), so it is refused
+ * with a status that says where the address led.
+ */
+static SCPP_COLD int
+copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
+{
+	char b1[64], b2[64];
+
+	if (a->off > a->ext_len || len > a->ext_len - a->off || a->off > UINT64_MAX - a->woff)
+		return fail(r, -ERANGE, "copy: %s range %llu+%llu is outside extent %s of %llu bytes",
+			    side, (unsigned long long)a->off, (unsigned long long)len,
+			    otext(b1, sizeof(b1), a->ext), (unsigned long long)a->ext_len);
+	return fail(r, -EOPNOTSUPP, "copy: the %s is RmaWindow %s + %llu (extent %s): copies to "
+		    "and from windows are remote copies, not available in this build", side,
+		    otext(b1, sizeof(b1), a->win), (unsigned long long)(a->woff + a->off),
+		    otext(b2, sizeof(b2), a->ext));
 }
 
 /*
@@ -1814,6 +1922,9 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	    ((src.aid > 0 && (rc = authorize(r, "copy from", src.e, src.aid, SCPP_AUTH_OP_GET)) < 0) ||
 	     (rc = authorize(r, "copy to", dst.e, dst.aid, SCPP_AUTH_OP_COPY)) < 0))
 		return rc;
+	if (SCPP_UNLIKELY(src.window || dst.window))
+		return copy_window(r, src.window ? &src : &dst, src.window ? "source" : "destination",
+				   len);
 	if (src.aid == 0)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
@@ -2011,6 +2122,10 @@ check_block(struct run *r)
 	uint16_t refs[SCPP_WIRE_TERMS_MAX];
 	uint8_t get_e[SCPP_WIRE_TERMS_MAX];
 
+	r->ctx->mixed_rows = false;
+	for (uint16_t i = 0; i < b->ncmds; i++)
+		if ((b->cmd[i].flags & SCPP_WIRE_CF_GUARD) && eval_x_binds_or_checks(b->cmd[i].op))
+			r->ctx->mixed_rows = true;
 	status_vars = b->status_vars;
 	r->ctx->status_vars = status_vars;
 	if (status_vars == 0)
@@ -2029,10 +2144,14 @@ check_block(struct run *r)
 			refs[b->term[i].a]++;
 			refs[b->term[i].b]++;
 		}
+		if (k == SCPP_TERM_OP)
+			eval_x_operand_refs(b, i, refs);
 	}
 	for (uint16_t i = 0; i < b->ncmds; i++) {
 		for (uint8_t s = 0; s < b->cmd[i].nterms; s++)
 			refs[b->cmd[i].term[s]]++;
+		if (b->cmd[i].flags & SCPP_WIRE_CF_GUARD)
+			refs[b->cmd[i].guard]++;
 		if (b->cmd[i].op == SCPP_OP_GET)
 			get_e[b->cmd[i].term[0]] = 1;
 	}
@@ -2095,7 +2214,9 @@ determined(const struct run *r, const struct row *row, uint16_t ti)
  * place: output row k is written over input row k' >= k, so the common
  * single-row block copies no rows at all. Every row has the same bound
  * variables (each command binds the same positions in all its output
- * rows), so row 0 answers for all of them.
+ * rows), so row 0 answers for all of them -- unless a command that binds
+ * carries a guard (skipped rows keep their variables unbound): then a get
+ * never runs in place.
  */
 static bool
 single_output(const struct run *r, const struct scpp_wire_cmd *cmd)
@@ -2105,12 +2226,37 @@ single_output(const struct run *r, const struct scpp_wire_cmd *cmd)
 
 	if (cmd->op != SCPP_OP_GET)
 		return true;
+	if (r->ctx->mixed_rows)
+		return false;
 	ta = &r->b->term[cmd->term[1]];
 	if (!determined(r, row0, cmd->term[0]))
 		return false;
 	if (ta->kind == SCPP_TERM_KEY)
 		return determined(r, row0, ta->a) && determined(r, row0, ta->b);
 	return determined(r, row0, cmd->term[1]);
+}
+
+/* One command for one row: 0 (the row goes on), 1 (the command emitted its
+ * rows itself) or a negative code. */
+static int
+dispatch(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
+{
+	switch (cmd->op) {
+	case SCPP_OP_GET:
+		return op_get(r, cmd, in);
+	case SCPP_OP_SET:
+		return op_set(r, cmd, in);
+	case SCPP_OP_DEL:
+		return op_del(r, cmd, in);
+	case SCPP_OP_CREATE:
+		return op_create(r, cmd, in);
+	case SCPP_OP_ALLOC:
+		return op_alloc(r, cmd, in);
+	case SCPP_OP_COPY:
+		return op_copy(r, cmd, in);
+	default: /* let, where, assert, write, resize: eval_expr.c */
+		return eval_x_cmd(r, cmd, in);
+	}
 }
 
 static int
@@ -2130,29 +2276,12 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 		r->row = (uint32_t)SCPP_MIN(i, (size_t)UINT32_MAX - 1);
 		r->quiet = has_status && r->ctx->nstat >= r->ctx->lim.max_statuses;
 
-		switch (cmd->op) {
-		case SCPP_OP_GET:
-			rc = op_get(r, cmd, in);
-			break;
-		case SCPP_OP_SET:
-			rc = op_set(r, cmd, in);
-			break;
-		case SCPP_OP_DEL:
-			rc = op_del(r, cmd, in);
-			break;
-		case SCPP_OP_CREATE:
-			rc = op_create(r, cmd, in);
-			break;
-		case SCPP_OP_ALLOC:
-			rc = op_alloc(r, cmd, in);
-			break;
-		case SCPP_OP_COPY:
-			rc = op_copy(r, cmd, in);
-			break;
-		default:
-			rc = fail(r, -SCPP_E_BAD_OPCODE, "opcode %u", cmd->op);
-			break;
-		}
+		/* A guard that is false passes the row on untouched (eval_expr.c). */
+		rc = (cmd->flags & SCPP_WIRE_CF_GUARD) ? eval_x_guard(r, cmd, in) : 1;
+		if (rc == 0)
+			rc = emit(r, in) == NULL ? r->st.code : 1;
+		else if (rc > 0)
+			rc = dispatch(r, cmd, in);
 		r->ctx->commands_done++;
 		/* Probes the op made after its last step (a final lookup, or
 		 * the checks of a failure) are charged now; a limit reached
@@ -2177,13 +2306,13 @@ run_cmd(struct run *r, const struct scpp_wire_cmd *cmd)
 			undo_to(r, undo_mark);
 			r->nnext = rows_mark;
 			collect(r, cmd);
-			/* A command that binds nothing (set, del, alloc, copy)
-			 * keeps its row, so the rest of a batch still runs; one
-			 * that would have bound variables (get, create) drops
-			 * it, since they would stay unbound and range over
-			 * everything in the next command. */
-			if (cmd->op != SCPP_OP_GET && cmd->op != SCPP_OP_CREATE &&
-			    emit(r, in) == NULL)
+			/* A command that only writes (set, del, alloc, copy,
+			 * write, resize) keeps its row, so the rest of a batch
+			 * still runs; one that would have bound variables (get,
+			 * create, let) drops it, since they would stay unbound
+			 * and range over everything in the next command, and so
+			 * does a check that failed (where, assert). */
+			if (!eval_x_binds_or_checks(cmd->op) && emit(r, in) == NULL)
 				return r->st.code;
 			rc = 0;
 		}
@@ -2232,7 +2361,20 @@ struct fast_run {
 	const uint8_t *name;   /* the last attribute name resolved, and its id */
 	uint32_t name_len;
 	uint32_t name_id;
+	const struct scpp_auth_authority *auth; /* the session's, or NULL */
+	uint64_t auth_shard;   /* hi of the shard it may read whole, or 0 */
 };
+
+/* The fast path's authorisation seam (docs/SECURITY.md §4): may the
+ * session get (@p e, @p attr)? A get it may not do ends the fast run and
+ * the general path reports it. */
+static inline bool
+fast_auth_ok(const struct fast_run *f, struct scpp_oid e, uint32_t attr)
+{
+	if (f->auth_shard != 0 && e.hi == f->auth_shard)
+		return true;
+	return scpp_auth_check(f->auth, e, attr, SCPP_AUTH_OP_GET, NULL) == 0;
+}
 
 /*
  * Charge what @p ngets gets cost the general path: one step each in
@@ -2419,8 +2561,6 @@ fast_prefix(struct run *r, uint16_t *done)
 {
 	const struct scpp_wire_block *b = r->b;
 	struct scpp_store *s = r->env->store;
-	/* Loaded once: the stores below into the run could alias it. */
-	const struct scpp_auth_authority *const auth = r->env->auth;
 	struct fast_run f;
 	uint16_t i;
 	int rc;
@@ -2434,6 +2574,16 @@ fast_prefix(struct run *r, uint16_t *done)
 	f.name = NULL;
 	f.name_len = 0;
 	f.name_id = 0;
+	/* A session that may read every attribute of the whole shard needs
+	 * no check per get of this shard's entities: one cover() per block. */
+	f.auth = r->env->auth;
+	f.auth_shard = 0;
+	if (f.auth != NULL) {
+		struct scpp_oid_prefix shard = {.oid = {r->env->node.hi, 0}, .len = 64};
+
+		if (scpp_auth_cover(f.auth, &shard, SCPP_AUTH_OP_GET) == SCPP_AUTH_COVER_ALL)
+			f.auth_shard = r->env->node.hi;
+	}
 	for (i = 0; i < b->ncmds; i++) {
 		const struct scpp_wire_cmd *cmd = &b->cmd[i];
 		const struct scpp_wire_term *te, *ta, *tv, *tk = NULL;
@@ -2455,9 +2605,7 @@ fast_prefix(struct run *r, uint16_t *done)
 			/* Authorisation seam of the fast path: a get the session
 			 * may not do ends the fast run; the general path reports
 			 * it (docs/SECURITY.md §4). */
-			if (SCPP_UNLIKELY(auth != NULL) &&
-			    scpp_auth_check(auth, te->value.oid, (uint32_t)aid,
-					    SCPP_AUTH_OP_GET, NULL) != 0)
+			if (f.auth != NULL && !fast_auth_ok(&f, te->value.oid, (uint32_t)aid))
 				break;
 			fast_collect(&f, i, tv->var, te->value.oid, aid);
 			if (f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
@@ -2482,9 +2630,8 @@ fast_prefix(struct run *r, uint16_t *done)
 		aid = fast_attr(r, &f, &ta->value);
 		if (aid == 0)
 			break;
-		if (SCPP_UNLIKELY(auth != NULL) && te->kind == SCPP_TERM_CONST &&
-		    scpp_auth_check(auth, te->value.oid, (uint32_t)aid, SCPP_AUTH_OP_GET,
-				    NULL) != 0)
+		if (f.auth != NULL && te->kind == SCPP_TERM_CONST &&
+		    !fast_auth_ok(&f, te->value.oid, (uint32_t)aid))
 			break;
 		if (te->kind == SCPP_TERM_CONST && tk == NULL) {
 			fast_collect(&f, i, tv->var, te->value.oid, aid);
@@ -2503,8 +2650,7 @@ fast_prefix(struct run *r, uint16_t *done)
 		} else {
 			e = te->value.oid;
 		}
-		if (SCPP_UNLIKELY(auth != NULL) &&
-		    scpp_auth_check(auth, e, (uint32_t)aid, SCPP_AUTH_OP_GET, NULL) != 0)
+		if (f.auth != NULL && !fast_auth_ok(&f, e, (uint32_t)aid))
 			return FAST_RESTART;
 		if (tk != NULL) {
 			key = tk->kind == SCPP_TERM_CONST ? tk->value : f.row->v[tk->var];
@@ -2562,15 +2708,59 @@ scpp_eval_poll_schema(struct scpp_eval_env *env)
 	return 1;
 }
 
-int
-scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
-		const struct scpp_wire_block *b, uint64_t block_id,
-		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res_out)
+/*
+ * Stop before command @p next (scpp_eval.h, "suspending"): the part that
+ * ran is finished as at the end of a block (created objects checked, new
+ * names interned, committed) and its state goes to @p s. 0, or a negative
+ * code (stamped) that aborts the block as any failure does.
+ */
+static int
+suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
+{
+	struct scpp_eval_ctx *ctx = r->ctx;
+	const struct scpp_eval_env *env = r->env;
+	size_t need = eval_susp_need(ctx, r->cur, r->ncur, r->stride, r->b->nvars);
+	int rc = 0;
+
+	if (!eval_susp_fits(s, need))
+		rc = fail(r, -SCPP_E_LIMIT_PENDING, "the block's state before command %u (%zu rows, "
+			  "%zu bytes) does not fit its suspension (%zu bytes)", next, r->ncur, need,
+			  s->cap);
+	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
+		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
+			continue; /* deleted again in the block */
+		rc = eval_schema_check_object(ctx, env, ctx->created[i], ctx->created_flag[i], &r->st);
+	}
+	if (rc == 0 && ctx->npend > 0)
+		rc = names_commit(r);
+	if (rc < 0) {
+		stamp(r, &r->st);
+		return rc;
+	}
+	eval_susp_save(ctx, s, r->cur, r->ncur, r->stride, r->b->nvars, next,
+		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
+	/* Committed: nothing of the part can be undone now. */
+	ctx->nundo = 0;
+	ctx->ncreated = 0;
+	ctx->npend = 0;
+	scpp_store_end_block(env->store, SCPP_EVAL_RECLAIM);
+	return 0;
+}
+
+/*
+ * A block from its start (@p from < 0) or from command @p from of the
+ * suspension @p susp, with @p hooks (NULL: never stops). 1: suspended.
+ */
+static int
+run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+	  const struct scpp_wire_block *b, uint64_t block_id, struct scpp_wire_reply_writer *w,
+	  struct scpp_eval_result *res_out, const struct scpp_eval_hooks *hooks,
+	  struct scpp_eval_susp *susp, int from)
 {
 	struct scpp_value vals[SCPP_WIRE_VARS_MAX];
 	struct scpp_eval_result res;
 	struct run r;
-	size_t mark, limit_len;
+	size_t mark, limit_len, start = w->len;
 	bool gate = false;
 	uint16_t first = 0;
 	int rc = 0;
@@ -2602,6 +2792,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->bytes = 0;
 	ctx->commands_done = 0;
 	ctx->npend = 0;
+	ctx->now_read = false;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
 	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
 
@@ -2617,7 +2808,21 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	r.ncur = 1;
 
 	rc = check_block(&r);
-	if (rc == 0 && ctx->fast) {
+	if (rc == 0 && from >= 0) {
+		uint64_t elapsed = susp->elapsed_ns;
+
+		rc = eval_susp_restore(ctx, susp, r.cur, r.max_rows);
+		if (rc < 0) {
+			fail(&r, rc, "the suspended block's state does not fit this context");
+			stamp(&r, &r.st);
+		} else {
+			r.ncur = susp->nrows;
+			first = (uint16_t)from;
+			if (env->clock_ns != NULL)
+				ctx->t0 -= elapsed; /* the budget counts running time */
+		}
+	}
+	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL) {
 		rc = fast_prefix(&r, &first);
 		if (rc == FAST_RESTART) {
 			/* Back to the state of the block's start (see fast_prefix()). */
@@ -2641,6 +2846,22 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	}
 	for (uint16_t i = first; rc == 0 && i < b->ncmds; i++) {
 		r.cmd_index = i;
+		/* Not before the command a resumption starts at, and never once
+		 * the block changed the schema (that commits only at its end). */
+		if (SCPP_UNLIKELY(hooks != NULL) && hooks->before_cmd != NULL && susp != NULL &&
+		    ctx->edit == NULL && (from < 0 || i != (uint16_t)from) &&
+		    hooks->before_cmd(hooks->arg, b, i, r.ncur) == SCPP_EVAL_SUSPEND) {
+			rc = suspend(&r, susp, i);
+			if (rc < 0)
+				break;
+			w->len = start;
+			if (res_out != NULL) {
+				memset(res_out, 0, sizeof(*res_out));
+				res_out->commands = ctx->commands_done;
+				res_out->steps = ctx->steps;
+			}
+			return 1;
+		}
 		rc = run_cmd(&r, &b->cmd[i]);
 		if (r.next != r.cur) {
 			r.alt = r.cur;
@@ -2765,4 +2986,212 @@ out:
 	if (res_out != NULL)
 		*res_out = res;
 	return 0;
+}
+
+/* ------------------------------------------- services for eval_expr.c */
+
+/*
+ * The commands and operators of eval_expr.c run on the same per-block
+ * state as the ones above. These wrappers export exactly the helpers they
+ * use, under the module prefix, so that struct run stays private to this
+ * file.
+ */
+
+const struct scpp_wire_block *
+eval_run_block(const struct run *r)
+{
+	return r->b;
+}
+
+const struct scpp_eval_env *
+eval_run_env(const struct run *r)
+{
+	return r->env;
+}
+
+struct scpp_eval_ctx *
+eval_run_ctx(const struct run *r)
+{
+	return r->ctx;
+}
+
+void
+eval_run_term(const struct run *r, const struct row *row, uint16_t ti, struct eval_tv *out)
+{
+	struct tv t;
+
+	resolve(r, row, ti, &t);
+	out->bound = t.bound;
+	out->is_var = t.is_var;
+	out->var = t.is_var ? t.var : 0;
+	out->v = t.bound ? t.v : scpp_value_nil();
+}
+
+int
+eval_run_fail(struct run *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = failv(r, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+eval_run_step(struct run *r, uint64_t n)
+{
+	return step(r, n);
+}
+
+int
+eval_run_charge(struct run *r, uint64_t n)
+{
+	return charge_bytes(r, n);
+}
+
+void *
+eval_run_alloc(struct run *r, size_t n)
+{
+	return arena_alloc(r, n);
+}
+
+struct row *
+eval_run_emit(struct run *r, const struct row *in)
+{
+	return emit(r, in);
+}
+
+void
+eval_run_bind_owned(struct row *o, uint8_t var, const struct scpp_value *v)
+{
+	o->v[var] = *v;
+	o->bound |= UINT64_C(1) << var;
+}
+
+int
+eval_run_missing(struct run *r, struct scpp_oid e)
+{
+	return missing(r, e);
+}
+
+bool
+eval_run_local(const struct run *r, struct scpp_oid e)
+{
+	return is_local(r, e);
+}
+
+int64_t
+eval_run_attr_id(struct run *r, const struct scpp_value *name, bool intern)
+{
+	struct tv t = {.bound = true, .var = 0, .is_var = true, .v = *name};
+
+	/* is_var: a computed name, so no per-term cache slot is touched. */
+	return attr_id(r, 0, &t, intern);
+}
+
+int
+eval_run_target(struct run *r, const struct row *in, uint16_t te, uint16_t ta, bool intern,
+		struct scpp_oid *e, int64_t *aid)
+{
+	struct scpp_value key;
+	bool keyed;
+	int rc = target(r, in, te, ta, intern, e, aid, &keyed, &key);
+
+	if (rc < 0)
+		return rc;
+	if (keyed || *aid == AID_ENTITY)
+		return fail(r, -SCPP_E_TYPE, "%s needs a plain attribute",
+			    scpp_wire_op_name[r->b->cmd[r->cmd_index].op]);
+	return 0;
+}
+
+int
+eval_run_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, struct scpp_oid *e,
+	      int64_t *aid, uint64_t *off)
+{
+	struct addr a;
+	int rc = resolve_addr(r, in, ti, intern, &a);
+
+	if (rc < 0)
+		return rc;
+	*e = a.e;
+	*aid = a.aid;
+	*off = a.off;
+	return 0;
+}
+
+int
+eval_run_len(struct run *r, const struct row *in, uint16_t ti, const char *what, uint64_t *out)
+{
+	return want_len(r, in, ti, what, out);
+}
+
+struct undo *
+eval_run_undo(struct run *r, uint8_t kind, struct scpp_oid oid, uint32_t attr)
+{
+	return undo_push(r, kind, oid, attr);
+}
+
+void
+eval_run_undo_drop(struct run *r, uint32_t mark)
+{
+	r->ctx->nundo = mark;
+}
+
+int
+eval_run_store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid)
+{
+	return store_fail(r, rc, op, e, aid);
+}
+
+int
+eval_run_not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
+{
+	return not_found(r, op, e, aid);
+}
+
+int
+eval_run_schema_refused(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
+{
+	return schema_write_refused(r, op, e, aid);
+}
+
+struct scpp_status *
+eval_run_status(struct run *r)
+{
+	return &r->st;
+}
+
+int
+scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		const struct scpp_wire_block *b, uint64_t block_id,
+		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res)
+{
+	return run_block(ctx, env, b, block_id, w, res, NULL, NULL, -1);
+}
+
+int
+scpp_eval_block_ex(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		   const struct scpp_wire_block *b, uint64_t block_id,
+		   struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		   const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s)
+{
+	if (s != NULL && s->active)
+		return -EINVAL;
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, -1);
+}
+
+int
+scpp_eval_resume(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		 const struct scpp_wire_block *b, uint64_t block_id,
+		 struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		 const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s, uint16_t from)
+{
+	size_t stride = sizeof(struct row) + (size_t)b->nvars * sizeof(struct scpp_value);
+
+	if (s == NULL || !s->active || from < s->next_cmd || from > b->ncmds ||
+	    s->nvars != b->nvars || s->stride != stride)
+		return -EINVAL;
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, from);
 }

@@ -3,8 +3,10 @@
 #define EVAL_PRIV_H
 
 /*
- * Evaluator internals shared by eval.c (binding tables, commands, undo) and
- * eval_schema.c (the bridge to lib/schema).
+ * Evaluator internals shared by eval.c (binding tables, commands, undo),
+ * eval_schema.c (the bridge to lib/schema) and eval_expr.c (expressions,
+ * guards and the commands built on them: let, where, assert, write,
+ * resize).
  */
 
 #include "scpp_eval.h"
@@ -24,6 +26,7 @@ enum undo_kind {
 	UNDO_MAP_ENTRY,       /* restore old entry value, or delete if none */
 	UNDO_BYTES,           /* write old bytes back at off */
 	UNDO_MAP_DETACHED,    /* revive the detached map (token in off) */
+	UNDO_LENGTH,          /* give a byte string its old length (in off) back */
 };
 
 struct undo {
@@ -133,7 +136,38 @@ struct scpp_eval_ctx {
 	uint64_t status_seq;        /* per-context counter for status OIDs */
 	struct scpp_schema_edit *edit; /* pending schema change of this block */
 	uint64_t t0;
+	bool mixed_rows;            /* a guarded get/create/let: rows may differ
+				     * in which variables they bind */
+	bool now_read;              /* now() was read in this block ... */
+	int64_t now_ns;             /* ... and returned this, for every row */
 };
+
+/* A suspended block (eval_susp.c). */
+struct scpp_eval_susp {
+	bool use_rte;
+	uint8_t active;
+	uint16_t next_cmd;
+	uint16_t nvars;
+	size_t cap;
+	uint8_t *mem;               /* rows, then statuses, then values */
+	size_t nrows, stride, stat_off;
+	uint32_t nstat;
+	uint64_t status_vars;
+	uint32_t status_count[SCPP_WIRE_VARS_MAX];
+	uint64_t steps, bytes_charged, commands, elapsed_ns;
+};
+
+/* Bytes the state of a block stopped now takes in a suspension. */
+size_t eval_susp_need(const struct scpp_eval_ctx *ctx, const uint8_t *tab, size_t nrows,
+		      size_t stride, uint16_t nvars);
+bool eval_susp_fits(const struct scpp_eval_susp *s, size_t need);
+/* Copy the state out (the part that ran is committed by the caller). */
+void eval_susp_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, const uint8_t *tab,
+		    size_t nrows, size_t stride, uint16_t nvars, uint16_t next_cmd,
+		    uint64_t elapsed_ns);
+/* Copy it back into binding table @p tab; 0 or a negative code. */
+int eval_susp_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, uint8_t *tab,
+		      size_t max_rows);
 
 /* Schema bridge (eval_schema.c). Each returns 0 or a negative code and, on
  * error, fills @st's message. With env->schema NULL all of them accept.
@@ -175,5 +209,59 @@ struct scpp_value eval_attr_name(const struct scpp_eval_ctx *ctx, const struct s
 int eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			    struct scpp_schema **out, struct scpp_status *st);
 void eval_schema_edit_drop(struct scpp_eval_ctx *ctx);
+
+/* ---- eval_expr.c: expressions, guards, let/where/assert/write/resize ---- */
+
+struct run; /* per-block state, private to eval.c */
+
+/* A term resolved in one row (eval.c's own `struct tv`). */
+struct eval_tv {
+	bool bound;
+	bool is_var;
+	uint8_t var;
+	struct scpp_value v;
+};
+
+/* Run a let, where, assert, write or resize for one row: 0 (the row goes
+ * on), 1 (the command emitted or dropped the row itself) or <0. */
+int eval_x_cmd(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in);
+/* A command's guard for one row: 1 (run it), 0 (skip it) or <0. */
+int eval_x_guard(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in);
+/* Does a failure of @p op under a status variable drop its row? */
+bool eval_x_binds_or_checks(uint8_t op);
+/* Count the operands of OP term @p t as uses, for the status-variable
+ * check (each operand's refs[] slot goes up by one). */
+void eval_x_operand_refs(const struct scpp_wire_block *b, uint16_t t, uint16_t *refs);
+
+/* Services of eval.c for eval_expr.c: the static helpers of the same
+ * names there (fail, step, charge_bytes, arena_alloc, emit, missing,
+ * is_local, attr_id, target, resolve_addr, want_len, undo_push, ...). */
+const struct scpp_wire_block *eval_run_block(const struct run *r);
+const struct scpp_eval_env *eval_run_env(const struct run *r);
+struct scpp_eval_ctx *eval_run_ctx(const struct run *r);
+void eval_run_term(const struct run *r, const struct row *row, uint16_t ti, struct eval_tv *out);
+int eval_run_fail(struct run *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int eval_run_step(struct run *r, uint64_t n);
+int eval_run_charge(struct run *r, uint64_t n);
+void *eval_run_alloc(struct run *r, size_t n);
+struct row *eval_run_emit(struct run *r, const struct row *in);
+/* Bind without copying: @p v already lives in the block (a constant, a
+ * row value or the arena). */
+void eval_run_bind_owned(struct row *o, uint8_t var, const struct scpp_value *v);
+int eval_run_missing(struct run *r, struct scpp_oid e);
+bool eval_run_local(const struct run *r, struct scpp_oid e);
+int64_t eval_run_attr_id(struct run *r, const struct scpp_value *name, bool intern);
+int eval_run_target(struct run *r, const struct row *in, uint16_t te, uint16_t ta, bool intern,
+		    struct scpp_oid *e, int64_t *aid);
+int eval_run_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, struct scpp_oid *e,
+		  int64_t *aid, uint64_t *off);
+int eval_run_len(struct run *r, const struct row *in, uint16_t ti, const char *what, uint64_t *out);
+struct undo *eval_run_undo(struct run *r, uint8_t kind, struct scpp_oid oid, uint32_t attr);
+void eval_run_undo_drop(struct run *r, uint32_t mark);
+int eval_run_store_fail(struct run *r, int rc, const char *op, struct scpp_oid e, int64_t aid);
+int eval_run_not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
+int eval_run_schema_refused(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
+struct scpp_status *eval_run_status(struct run *r);
 
 #endif /* EVAL_PRIV_H */

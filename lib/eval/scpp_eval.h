@@ -85,6 +85,8 @@ struct scpp_eval_limits {
 #define SCPP_EVAL_RECLAIM 4096
 /** Steps between two reads of the clock for the time budget. */
 #define SCPP_EVAL_TIME_CHECK 256
+/** Longest chain reach() follows (hops), then ELOOP. */
+#define SCPP_EVAL_REACH_MAX 4096
 
 /**
  * Check limits against what the evaluator accepts (0 fields mean the
@@ -178,6 +180,12 @@ struct scpp_eval_env {
 	uint64_t client_id;                 /**< the requesting client, put in statuses;
 					     *   set per block by the caller */
 	uint64_t schema_version;            /**< version of @p schema in @p pub */
+	/**
+	 * Wall clock for the now() operator, in ns since the Unix epoch, read
+	 * at most once per block; NULL = clock_gettime(CLOCK_REALTIME) (a vDSO
+	 * read, no system call). Tests set a fixed clock here.
+	 */
+	int64_t (*realtime_ns)(void);
 	/** Copy engine for byte-range copies, or NULL (the evaluator copies). */
 	const struct scpp_eval_copier *copier;
 	/**
@@ -321,5 +329,98 @@ void scpp_eval_prefetch_entries(const struct scpp_eval_env *env,
 int scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		    const struct scpp_wire_block *b, uint64_t block_id,
 		    struct scpp_wire_reply_writer *w, struct scpp_eval_result *res);
+
+/* ---- suspending and resuming a block (docs/ARCHITECTURE.md "Parking") ---- */
+
+/**
+ * A block's evaluation can stop between two commands and go on later, on
+ * the same shard, after other blocks ran: to wait for another node's rows
+ * (a continuation), a DMA completion (copy engines), a schema compiled on
+ * the control lcore. What it needs is saved in a struct scpp_eval_susp the
+ * caller owns (one per parked block, sized by the caller), and the
+ * request stays admitted in lib/delivery meanwhile (scpp_delivery_park()).
+ *
+ * Semantics. A hook is asked before each command whether to stop there.
+ * When it says so, the commands before it are a finished single-shard
+ * part: objects created in it are checked as at the end of a block, new
+ * attribute names are interned, and its changes are committed (no undo
+ * after that: across a suspension a block is not atomic, as across shards,
+ * docs/PROTOCOL.md §15). The binding table (every row, its str/bytes
+ * values copied), the statuses collected so far and the counters (steps,
+ * bytes, commands, elapsed time, charged against the block's limits as if
+ * it had not stopped) go to the suspension; nothing is written to the
+ * reply. Resumed, the block goes on from the command the caller names
+ * with that table, and may stop again; the reply (COLUMNS, ROWs, STATUSes,
+ * END) is written when it ends. A block that changed the schema, or whose
+ * state does not fit its suspension (E_LIMIT_PENDING), does not stop: the
+ * first goes on, the second is aborted like any block over a limit.
+ */
+
+/** What a hook answers before a command. */
+enum scpp_eval_verdict {
+	SCPP_EVAL_GO = 0,      /**< run the command */
+	SCPP_EVAL_SUSPEND = 1, /**< stop before it (see above) */
+};
+
+/** Hooks of one evaluation (scpp_eval_block_ex()). */
+struct scpp_eval_hooks {
+	/**
+	 * Before command @p cmd, with @p nrows rows in the binding table
+	 * (the rows are those the command would get). Not asked before the
+	 * command a resumption starts at. Must not call into the evaluator.
+	 */
+	enum scpp_eval_verdict (*before_cmd)(void *arg, const struct scpp_wire_block *b,
+					     uint16_t cmd, size_t nrows);
+	void *arg;
+};
+
+/** Saved state of a suspended block (opaque). */
+struct scpp_eval_susp;
+
+/**
+ * A suspension with room for @p bytes of state: the rows (8 + 24 bytes
+ * per variable each), their str/bytes values and the statuses collected
+ * (about 330 bytes each). Control path.
+ *
+ * @return it, or NULL with errno ENOMEM or EINVAL (@p bytes 0 or over 1 GiB).
+ */
+struct scpp_eval_susp *scpp_eval_susp_create(size_t bytes, int socket, bool use_rte);
+
+/** Free a suspension; NULL is a no-op. */
+void scpp_eval_susp_free(struct scpp_eval_susp *s);
+
+/** True while @p s holds a suspended block. */
+bool scpp_eval_susp_active(const struct scpp_eval_susp *s);
+
+/** The command the block stopped before, and the rows it holds (active only). */
+uint16_t scpp_eval_susp_next_cmd(const struct scpp_eval_susp *s);
+size_t scpp_eval_susp_nrows(const struct scpp_eval_susp *s);
+
+/**
+ * scpp_eval_block() with hooks: when @p hooks->before_cmd answers
+ * SCPP_EVAL_SUSPEND, the block is suspended into @p s (which must not be
+ * active) and 1 is returned, with nothing in @p w and @p res counting what
+ * ran so far. Otherwise as scpp_eval_block(). @p hooks NULL: no suspension.
+ * The fast path does not run with hooks.
+ */
+int scpp_eval_block_ex(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		       const struct scpp_wire_block *b, uint64_t block_id,
+		       struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		       const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s);
+
+/**
+ * Go on with the block suspended in @p s, from command @p from (at least
+ * the one it stopped before; equal: run that command now; greater: skip
+ * the commands in between, which the caller has done some other way).
+ * @p b is the same decoded block, its memory kept by the caller. @p s is
+ * inactive afterwards unless the block stops again (returns 1).
+ *
+ * @return as scpp_eval_block_ex(), or -EINVAL (@p s not active, @p from out
+ *   of range, or another block: other variables).
+ */
+int scpp_eval_resume(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		     const struct scpp_wire_block *b, uint64_t block_id,
+		     struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		     const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s, uint16_t from);
 
 #endif /* SCPP_EVAL_H */

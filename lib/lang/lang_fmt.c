@@ -86,9 +86,19 @@ struct fmt {
 	bool plain[SCPP_WIRE_VARS_MAX]; /* prints as %name */
 };
 
-/* Terms print at most this deep; a valid block is far shallower (an address
- * chain of SCPP_WIRE_NEST_MAX, a VALUE, a KEY). Guards against cycles. */
-#define TERM_DEPTH_MAX (SCPP_WIRE_NEST_MAX + 4)
+/* Terms print at most this deep; a valid block is no deeper (an expression,
+ * the address chain of a read() at its bottom, a VALUE, a KEY). Guards
+ * against cycles. */
+#define TERM_DEPTH_MAX (SCPP_WIRE_EXPR_DEPTH_MAX + SCPP_WIRE_NEST_MAX + 4)
+
+/* Does operand @p i of operator @p op name an attribute (printed bare)? */
+static bool
+xop_attr_operand(unsigned int op, unsigned int i)
+{
+	if (op == SCPP_XOP_FIND)
+		return i == 0;
+	return i == 1 && op >= SCPP_XOP_VAL && op <= SCPP_XOP_REACH;
+}
 
 static bool
 name_eq(const struct scpp_wire_name *x, const struct scpp_wire_name *y)
@@ -155,6 +165,16 @@ walk_term(const struct scpp_wire_block *b, unsigned int t, unsigned int depth, b
 		if (walk_term(b, x->a, depth + 1, seen, order, norder) < 0)
 			return -EINVAL;
 		return walk_term(b, x->b, depth + 1, seen, order, norder);
+	case SCPP_TERM_OP: {
+		const uint16_t kid[3] = {x->a, x->b, x->c};
+
+		if (x->var == 0 || x->var >= SCPP_XOP_COUNT)
+			return -EINVAL;
+		for (unsigned int i = 0; i < scpp_wire_xops[x->var].arity; i++)
+			if (walk_term(b, kid[i], depth + 1, seen, order, norder) < 0)
+				return -EINVAL;
+		return 0;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -196,6 +216,9 @@ plan(struct fmt *f, bool *need_var_line)
 			if (walk_term(b, c->term[k], 0, seen, order, &norder) < 0)
 				return -EINVAL;
 		}
+		if ((c->flags & SCPP_WIRE_CF_GUARD) &&
+		    (c->guard >= b->nterms || walk_term(b, c->guard, 0, seen, order, &norder) < 0))
+			return -EINVAL;
 		if (c->flags & SCPP_WIRE_CF_STATUS) {
 			if (c->status_var >= b->nvars)
 				return -EINVAL;
@@ -267,6 +290,19 @@ print_term(struct fmt *f, unsigned int t, bool bare)
 		print_term(f, x->b, false);
 		out_str(&f->o, ")");
 		break;
+	case SCPP_TERM_OP: {
+		const uint16_t kid[3] = {x->a, x->b, x->c};
+
+		out_str(&f->o, scpp_wire_xops[x->var].name);
+		out_str(&f->o, "(");
+		for (unsigned int i = 0; i < scpp_wire_xops[x->var].arity; i++) {
+			if (i > 0)
+				out_str(&f->o, ", ");
+			print_term(f, kid[i], xop_attr_operand(x->var, i));
+		}
+		out_str(&f->o, ")");
+		break;
+	}
 	default:
 		break;
 	}
@@ -302,8 +338,13 @@ print_cmd(struct fmt *f, const struct scpp_wire_cmd *c)
 		if (c->op == SCPP_OP_DEL && k == 1 && term_is_nil(f->b, c->term[k]))
 			continue;
 		out_str(&f->o, " ");
-		/* Attribute names and create's type read best bare. */
-		print_term(f, c->term[k], pos == SCPP_POS_ATTR || c->op == SCPP_OP_CREATE);
+		/* Attribute names, create's type and assert's errno read best bare. */
+		print_term(f, c->term[k], pos == SCPP_POS_ATTR || c->op == SCPP_OP_CREATE ||
+					  (c->op == SCPP_OP_ASSERT && k == 1));
+	}
+	if (c->flags & SCPP_WIRE_CF_GUARD) {
+		out_str(&f->o, " when ");
+		print_term(f, c->guard, false);
 	}
 	if (c->flags & SCPP_WIRE_CF_STATUS) {
 		out_str(&f->o, " !");

@@ -20,8 +20,12 @@
  * - Positions: the lexer keeps line and column of its cursor incrementally
  *   (columns count UTF-8 characters). A position inside a token is derived
  *   from the token's start; tokens never span lines.
- * - Recursion is bounded: only addresses nest, and the nesting limit is
- *   checked before descending, so hostile input cannot exhaust the stack.
+ * - Recursion is bounded: only addresses and expressions nest, and both
+ *   nesting limits are checked before descending, so hostile input cannot
+ *   exhaust the stack.
+ * - Expressions are calls, `op(a, b)`: a bare word followed by '(' is an
+ *   operator (or an address, for `value` and `offset`), anything else is a
+ *   constant or a variable, so no operator name is reserved.
  */
 #include <errno.h>
 #include <math.h>
@@ -98,6 +102,11 @@ static const struct role R_TYPE = {"type", "a type term"};
 static const struct role R_KEY = {"map key", "a map key term"};
 static const struct role R_ADDR = {"address", "an address"};
 static const struct role R_COUNT = {"count", "a count term"};
+static const struct role R_EXPR = {"expression", "an expression"};
+static const struct role R_COND = {"condition", "a condition (an expression)"};
+static const struct role R_ERRNO = {"errno", "an errno (name or number)"};
+static const struct role R_DATA = {"data", "a data term"};
+static const struct role R_OPERAND = {"operand", "an operand (expression)"};
 
 /* Roles of each opcode's terms, in order. */
 static const struct role *const op_roles[SCPP_OP_COUNT][3] = {
@@ -107,6 +116,11 @@ static const struct role *const op_roles[SCPP_OP_COUNT][3] = {
 	[SCPP_OP_CREATE] = {&R_DEST, &R_TYPE, NULL},
 	[SCPP_OP_ALLOC] = {&R_ENT, &R_ATTR, &R_LEN},
 	[SCPP_OP_DEL] = {&R_ENT, &R_ATTR, NULL},
+	[SCPP_OP_LET] = {&R_DEST, &R_EXPR, NULL},
+	[SCPP_OP_WHERE] = {&R_COND, NULL, NULL},
+	[SCPP_OP_ASSERT] = {&R_COND, &R_ERRNO, NULL},
+	[SCPP_OP_WRITE] = {&R_DST, &R_DATA, NULL},
+	[SCPP_OP_RESIZE] = {&R_ENT, &R_ATTR, &R_LEN},
 };
 
 /* What each command takes, for "too many terms" messages. */
@@ -117,6 +131,11 @@ static const char *const op_usage[SCPP_OP_COUNT] = {
 	[SCPP_OP_CREATE] = "variable, type",
 	[SCPP_OP_ALLOC] = "entity, attribute, length",
 	[SCPP_OP_DEL] = "entity and optionally attribute",
+	[SCPP_OP_LET] = "variable, expression",
+	[SCPP_OP_WHERE] = "condition",
+	[SCPP_OP_ASSERT] = "condition, errno",
+	[SCPP_OP_WRITE] = "destination address, data",
+	[SCPP_OP_RESIZE] = "entity, attribute, length",
 };
 
 /* ---- errors ---- */
@@ -741,17 +760,39 @@ tok_is_word(const struct parser *p, const struct tok *t, const char *w)
 	return t->kind == T_IDENT && t->len == n && memcmp(p->s + t->start, w, n) == 0;
 }
 
-/* `value` or `offset` followed (after blanks) by '(': an address. */
+/* A bare word followed (after blanks) by '(': a call or an address. */
 static bool
-tok_is_addr(const struct parser *p, const struct tok *t)
+tok_is_call(const struct parser *p, const struct tok *t)
 {
 	size_t i = t->start + t->len;
 
-	if (!tok_is_word(p, t, "value") && !tok_is_word(p, t, "offset"))
+	if (t->kind != T_IDENT)
 		return false;
 	while (i < p->len && (p->s[i] == ' ' || p->s[i] == '\t'))
 		i++;
 	return i < p->len && p->s[i] == '(';
+}
+
+/* `value` or `offset` followed (after blanks) by '(': an address. */
+static bool
+tok_is_addr(const struct parser *p, const struct tok *t)
+{
+	return (tok_is_word(p, t, "value") || tok_is_word(p, t, "offset")) && tok_is_call(p, t);
+}
+
+/* An address or a call of an operator: a term, but not a constant. Any
+ * other word followed by '(' is a bare name (and the '(' a syntax error). */
+static bool
+tok_is_term_call(const struct parser *p, const struct tok *t)
+{
+	if (!tok_is_call(p, t))
+		return false;
+	if (tok_is_addr(p, t))
+		return true;
+	for (unsigned int op = 1; op < SCPP_XOP_COUNT; op++)
+		if (tok_is_word(p, t, scpp_wire_xops[op].name))
+			return true;
+	return false;
 }
 
 /* Could the token start a term (of any kind)? */
@@ -767,11 +808,11 @@ tok_ends_stmt(const struct tok *t)
 	return t->kind == T_EOL || t->kind == T_EOF;
 }
 
-/* "found ..." for the current token; an address shows as 'value(...'. */
+/* "found ..." for the current token; an address or a call shows as 'value(...)'. */
 static const char *
 found(const struct parser *p, char *buf, size_t size)
 {
-	if (tok_is_addr(p, &p->tok)) {
+	if (tok_is_call(p, &p->tok)) {
 		snprintf(buf, size, "address '%.*s(...)'", (int)p->tok.len, p->s + p->tok.start);
 		return buf;
 	}
@@ -787,7 +828,8 @@ builder_fail(struct parser *p, int rc, const struct tok *at)
 			       SCPP_WIRE_TERMS_MAX);
 	case -SCPP_E_NESTING:
 		return fail_at(p, rc, at->line, at->col,
-			       "addresses nested deeper than %d", SCPP_WIRE_NEST_MAX);
+			       "addresses nested deeper than %d or expressions deeper than %d",
+			       SCPP_WIRE_NEST_MAX, SCPP_WIRE_EXPR_DEPTH_MAX);
 	default:
 		return fail_at(p, rc, at->line, at->col, "the wire builder rejected this term: %s",
 			       scpp_strerror(rc));
@@ -871,12 +913,16 @@ parse_simple(struct parser *p, const struct role *role, const char *after)
 	char fb[96];
 	int rc, term;
 
+	if (tok_is_word(p, &t, "when"))
+		return fail_at(p, -SCPP_E_SYNTAX, t.line, t.col,
+			       "expected %s after %s, found 'when' (a guard comes after every term; "
+			       "write \"when\" for the name)", role->expect, after);
 	if (t.kind == T_VAR) {
 		rc = use_var(p);
 		if (rc < 0)
 			return rc;
 		rc = scpp_wire_term_var(p->b, (unsigned int)rc);
-	} else if (t.kind == T_CONST || (t.kind == T_IDENT && !tok_is_addr(p, &t))) {
+	} else if (t.kind == T_CONST || (t.kind == T_IDENT && !tok_is_term_call(p, &t))) {
 		struct scpp_value v = t.v;
 
 		if (t.kind == T_IDENT) /* bare word: a string constant */
@@ -997,6 +1043,84 @@ parse_addr(struct parser *p, const struct role *role, const char *after, unsigne
 	return rc;
 }
 
+/* The operator called @p name, or 0. */
+static unsigned int
+xop_by_name(const struct parser *p, const struct tok *t)
+{
+	for (unsigned int op = 1; op < SCPP_XOP_COUNT; op++)
+		if (tok_is_word(p, t, scpp_wire_xops[op].name))
+			return op;
+	return 0;
+}
+
+/*
+ * EXPR position: a constant, a variable, or a call `op(operand, ...)` with
+ * exactly the operator's arity. @p depth is the number of enclosing calls;
+ * it is checked before descending.
+ */
+static int
+parse_expr(struct parser *p, const struct role *role, const char *after, unsigned int depth)
+{
+	struct tok t = p->tok;
+	int opd[3] = {-1, -1, -1};
+	const struct scpp_wire_xop_info *xi;
+	char fb[96], where[40];
+	unsigned int op;
+	int rc;
+
+	if (!tok_is_call(p, &t)) {
+		rc = parse_simple(p, role, after);
+		if (rc >= 0 && p->tok.kind == T_LBRACK)
+			return fail_at(p, -SCPP_E_BAD_TERM, p->tok.line, p->tok.col,
+				       "a map entry [key] is only allowed as an attribute, not in an "
+				       "expression (use entry(e, a, k))");
+		return rc;
+	}
+	if (tok_is_addr(p, &t))
+		return fail_at(p, -SCPP_E_BAD_TERM, t.line, t.col,
+			       "expected %s after %s, found %s: an address is an operand of "
+			       "read(addr, n) only", role->expect, after, found(p, fb, sizeof(fb)));
+	op = xop_by_name(p, &t);
+	if (op == 0)
+		return fail_at(p, -SCPP_E_SYNTAX, t.line, t.col,
+			       "unknown operator %s (docs/LANGUAGE.md lists them)",
+			       describe(p, &t, fb, sizeof(fb)));
+	if (depth + 1 > SCPP_WIRE_EXPR_DEPTH_MAX)
+		return fail_at(p, -SCPP_E_NESTING, t.line, t.col,
+			       "expressions nested deeper than %d", SCPP_WIRE_EXPR_DEPTH_MAX);
+	xi = &scpp_wire_xops[op];
+	snprintf(where, sizeof(where), "'%s('", xi->name);
+	if ((rc = next(p)) < 0 || (rc = expect(p, T_LPAREN, "'('", where)) < 0)
+		return rc;
+	for (unsigned int i = 0; i < xi->arity; i++) {
+		if (i > 0) {
+			snprintf(where, sizeof(where), "after operand %u of %s()", i, xi->name);
+			if (p->tok.kind == T_RPAREN)
+				return fail_at(p, -SCPP_E_SYNTAX, p->tok.line, p->tok.col,
+					       "%s() takes %u operands, found %u", xi->name,
+					       xi->arity, i);
+			if ((rc = expect(p, T_COMMA, "','", where)) < 0)
+				return rc;
+		}
+		if (xi->pos[i] == SCPP_POS_ADDR)
+			opd[i] = parse_addr(p, &R_ADDR, where, 0);
+		else
+			opd[i] = parse_expr(p, &R_OPERAND, where, depth + 1);
+		if (opd[i] < 0)
+			return opd[i];
+	}
+	if (p->tok.kind != T_RPAREN)
+		return fail_at(p, -SCPP_E_SYNTAX, p->tok.line, p->tok.col,
+			       "%s() takes %u operand%s: expected ')', found %s", xi->name, xi->arity,
+			       xi->arity == 1 ? "" : "s", found(p, fb, sizeof(fb)));
+	if ((rc = next(p)) < 0)
+		return rc;
+	rc = scpp_wire_term_op(p->b, op, opd[0], opd[1], opd[2]);
+	if (rc < 0)
+		return builder_fail(p, rc, &t);
+	return rc;
+}
+
 static int
 parse_term(struct parser *p, unsigned int pos, const struct role *role, const char *after,
 	   unsigned int depth)
@@ -1005,6 +1129,8 @@ parse_term(struct parser *p, unsigned int pos, const struct role *role, const ch
 	int t;
 
 	switch (pos) {
+	case SCPP_POS_EXPR:
+		return parse_expr(p, role, after, 0);
 	case SCPP_POS_ATTR:
 		return parse_attr(p, role, after);
 	case SCPP_POS_ADDR:
@@ -1033,7 +1159,7 @@ parse_command(struct parser *p, unsigned int op)
 	struct tok cmd = p->tok;
 	unsigned int n = scpp_wire_op_nterms[op];
 	int term[3] = {0, 0, 0};
-	int status = -1, rc;
+	int status = -1, guard = -1, rc;
 	char after[24], fb[96];
 
 	if (p->b->ncmds >= SCPP_WIRE_CMDS_MAX)
@@ -1052,7 +1178,8 @@ parse_command(struct parser *p, unsigned int op)
 			if (rc < 0)
 				return rc;
 		}
-		if (op == SCPP_OP_DEL && i == 1 && (tok_ends_stmt(&p->tok) || p->tok.kind == T_BANG)) {
+		if (op == SCPP_OP_DEL && i == 1 && (tok_ends_stmt(&p->tok) || p->tok.kind == T_BANG ||
+						    tok_is_word(p, &p->tok, "when"))) {
 			/* `del E`: the entity itself; the wire says attr = nil. */
 			struct scpp_value nil = scpp_value_nil();
 
@@ -1068,6 +1195,14 @@ parse_command(struct parser *p, unsigned int op)
 		term[i] = parse_term(p, scpp_wire_op_pos[op][i], role, prev, 0);
 		if (term[i] < 0)
 			return term[i];
+	}
+	if (tok_is_word(p, &p->tok, "when")) {
+		rc = next(p);
+		if (rc < 0)
+			return rc;
+		guard = parse_expr(p, &R_COND, "'when'", 0);
+		if (guard < 0)
+			return guard;
 	}
 	if (p->tok.kind == T_BANG) {
 		rc = next(p);
@@ -1096,6 +1231,10 @@ parse_command(struct parser *p, unsigned int op)
 			       "expected end of command, found %s", found(p, fb, sizeof(fb)));
 	}
 	rc = scpp_wire_block_cmd(p->b, op, term[0], term[1], term[2], status);
+	if (rc >= 0 && guard >= 0)
+		rc = scpp_wire_block_guard(p->b, (unsigned int)rc, guard);
+	if (rc == -SCPP_E_TOO_MANY)
+		return builder_fail(p, rc, &cmd);
 	if (rc < 0)
 		return fail_at(p, rc, cmd.line, cmd.col, "the wire builder rejected this command: %s",
 			       scpp_strerror(rc));
@@ -1223,7 +1362,8 @@ parse_stmt(struct parser *p)
 				return parse_command(p, op);
 		return fail_at(p, -SCPP_E_SYNTAX, p->tok.line, p->tok.col,
 			       "unknown command %s (expected get, set, copy, create, alloc, del, "
-			       "return or var)", describe(p, &p->tok, fb, sizeof(fb)));
+			       "let, where, assert, write, resize, return or var)",
+			       describe(p, &p->tok, fb, sizeof(fb)));
 	}
 	return fail_at(p, -SCPP_E_SYNTAX, p->tok.line, p->tok.col,
 		       "expected a command, found %s", found(p, fb, sizeof(fb)));

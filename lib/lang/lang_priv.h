@@ -59,7 +59,9 @@ lang_is_ident(const char *p, size_t len)
 static inline bool
 lang_is_keyword(const char *p, size_t len)
 {
-	static const char *const kw[] = {"nil", "true", "false", "nan", "inf"};
+	/* `when` starts a guard; it is not a constant, but a bare one would
+	 * read as the guard, so names spelled so are quoted too. */
+	static const char *const kw[] = {"nil", "true", "false", "nan", "inf", "when"};
 
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
 		if (strlen(kw[i]) == len && memcmp(kw[i], p, len) == 0)

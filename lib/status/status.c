@@ -49,7 +49,10 @@ project_code_to_canonical(int code)
 	case SCPP_E_LIMIT_HOPS:
 		return SCPP_ERRNO_REMOTE;
 	case SCPP_E_OVERLOAD:
+	case SCPP_E_LIMIT_PENDING:
 		return SCPP_ERRNO_BUSY;
+	case SCPP_E_OUTCOME_UNKNOWN:
+		return SCPP_ERRNO_TIMEDOUT;
 	case SCPP_E_REPLY_LOST:
 		return SCPP_ERRNO_ALREADY;
 	case SCPP_E_STALE_BLOCK:

@@ -60,9 +60,14 @@
  *    0x01 CONST value (lib/value encoding); 0x02 VAR varint index;
  *    0x03 KEY attr-term key-term (one entry of a map attribute, `attr[key]`);
  *    0x04 VALUE entity-term attr-term (address `value(e,a)`);
- *    0x05 OFFSET address-term count-term (address `offset(A,n)`).
+ *    0x05 OFFSET address-term count-term (address `offset(A,n)`);
+ *    0x06 OP u8 operator, then its operands (an expression node,
+ *    enum scpp_wire_xop; docs/PROTOCOL.md §8.1).
  *    Which tags each position admits is fixed (enum scpp_wire_pos); address
- *    terms nest at most SCPP_WIRE_NEST_MAX deep.
+ *    terms nest at most SCPP_WIRE_NEST_MAX deep, expressions at most
+ *    SCPP_WIRE_EXPR_DEPTH_MAX. A command with flag GUARD carries one more
+ *    term, an expression, after its own terms and before the status
+ *    variable.
  *
  * 4. **Reply records** (each starts with a tag byte):
  *
@@ -114,6 +119,8 @@
 #define SCPP_WIRE_NAME_MAX 64
 /** Deepest nesting of address terms (offset(offset(...))). */
 #define SCPP_WIRE_NEST_MAX 8
+/** Deepest nesting of expression terms (an operator is one level). */
+#define SCPP_WIRE_EXPR_DEPTH_MAX 16
 /** Most fields in one status record. */
 #define SCPP_WIRE_FIELDS_MAX 32
 
@@ -139,6 +146,7 @@ enum scpp_wire_kind {
 /** Bytes of an address-validation cookie (opaque to clients). */
 #define SCPP_WIRE_COOKIE_LEN 16
 #define SCPP_WIRE_CF_STATUS 0x01 /**< command flag: a status variable follows */
+#define SCPP_WIRE_CF_GUARD 0x02  /**< command flag: a guard expression follows the terms */
 
 /**
  * Command opcodes and their terms (position kinds in brackets):
@@ -149,6 +157,11 @@ enum scpp_wire_kind {
  * - ALLOC  e[ENT] a[ATTR] len[VAL]     empty byte string of len bytes at (e,a)
  * - DEL    e[ENT] a[ATTR]              delete attribute / map entry; a = nil
  *                                     deletes the entity
+ * - LET    v[DEST] x[EXPR]             bind v to the value of x (or filter)
+ * - WHERE  x[EXPR]                     keep the row iff x is true
+ * - ASSERT x[EXPR] errno[VAL]          fail with errno unless x is true
+ * - WRITE  dst[ADDR] v[VAL]            write bytes v at dst, extending it
+ * - RESIZE e[ENT] a[ATTR] len[VAL]     set a byte string's length
  */
 enum scpp_wire_op {
 	SCPP_OP_GET = 1,
@@ -157,6 +170,11 @@ enum scpp_wire_op {
 	SCPP_OP_CREATE = 4,
 	SCPP_OP_ALLOC = 5,
 	SCPP_OP_DEL = 6,
+	SCPP_OP_LET = 7,
+	SCPP_OP_WHERE = 8,
+	SCPP_OP_ASSERT = 9,
+	SCPP_OP_WRITE = 10,
+	SCPP_OP_RESIZE = 11,
 	SCPP_OP_COUNT
 };
 
@@ -167,7 +185,59 @@ enum scpp_wire_term_kind {
 	SCPP_TERM_KEY = 0x03,
 	SCPP_TERM_VALUE = 0x04,
 	SCPP_TERM_OFFSET = 0x05,
+	SCPP_TERM_OP = 0x06,
 };
+
+/**
+ * Operators of OP terms (docs/PROTOCOL.md §8.1). Each has a fixed arity;
+ * every operand is an expression, except the first operand of READ, an
+ * address. The last group reads the store.
+ */
+enum scpp_wire_xop {
+	SCPP_XOP_ADD = 1,  /**< add(a, b): integer sum */
+	SCPP_XOP_SUB,      /**< sub(a, b) */
+	SCPP_XOP_MUL,      /**< mul(a, b) */
+	SCPP_XOP_DIV,      /**< div(a, b): truncated toward zero */
+	SCPP_XOP_MOD,      /**< mod(a, b): remainder of div */
+	SCPP_XOP_MIN,      /**< min(a, b) */
+	SCPP_XOP_MAX,      /**< max(a, b) */
+	SCPP_XOP_BAND,     /**< band(a, b): bitwise and */
+	SCPP_XOP_BOR,      /**< bor(a, b): bitwise or */
+	SCPP_XOP_BXOR,     /**< bxor(a, b): bitwise exclusive or */
+	SCPP_XOP_SHL,      /**< shl(a, n): shift left */
+	SCPP_XOP_SHR,      /**< shr(a, n): shift right (arithmetic for i64) */
+	SCPP_XOP_EQ,       /**< eq(a, b) */
+	SCPP_XOP_NE,       /**< ne(a, b) */
+	SCPP_XOP_LT,       /**< lt(a, b) */
+	SCPP_XOP_LE,       /**< le(a, b) */
+	SCPP_XOP_GT,       /**< gt(a, b) */
+	SCPP_XOP_GE,       /**< ge(a, b) */
+	SCPP_XOP_AND,      /**< and(p, q): logical, short-circuit */
+	SCPP_XOP_OR,       /**< or(p, q): logical, short-circuit */
+	SCPP_XOP_NOT,      /**< not(p) */
+	SCPP_XOP_IF,       /**< if(c, x, y): x or y, the other not evaluated */
+	SCPP_XOP_LEN,      /**< len(s): bytes of a str or bytes value */
+	SCPP_XOP_NOW,      /**< now(): the node's clock, ns since the Unix epoch */
+	SCPP_XOP_HASH,     /**< hash(v): FNV-1a 64 of v's encoding */
+	SCPP_XOP_VAL,      /**< val(e, a): plain attribute value, or nil */
+	SCPP_XOP_ENTRY,    /**< entry(e, a, k): map entry value, or nil */
+	SCPP_XOP_CARD,     /**< count(e, a): entries of a map, 1 or 0 otherwise */
+	SCPP_XOP_LENGTH,   /**< length(e, a): bytes of a stored byte string */
+	SCPP_XOP_REACH,    /**< reach(e, a, t): t on the chain e, e.a, e.a.a, ... */
+	SCPP_XOP_FIND,     /**< find(a, v): first entity whose a is v, or nil */
+	SCPP_XOP_READ,     /**< read(addr, n): up to n bytes at an address */
+	SCPP_XOP_COUNT
+};
+
+/** Name, arity and operand positions of one operator. */
+struct scpp_wire_xop_info {
+	const char *name;  /**< text form name ("add") */
+	uint8_t arity;     /**< 0..3 */
+	uint8_t pos[3];    /**< enum scpp_wire_pos of each operand */
+};
+
+/** Operator table, indexed by enum scpp_wire_xop (entry 0 is unused). */
+extern const struct scpp_wire_xop_info scpp_wire_xops[SCPP_XOP_COUNT];
 
 /**
  * Position kinds: which term tags a position admits.
@@ -176,6 +246,8 @@ enum scpp_wire_term_kind {
  * - VAL: CONST, VAR
  * - ADDR: VALUE (entity ENT, attribute ATTR), OFFSET (address ADDR, count VAL)
  * - DEST: VAR only
+ * - EXPR: CONST, VAR, OP (whose operands are in the positions the
+ *   operator's table entry names)
  */
 enum scpp_wire_pos {
 	SCPP_POS_ENT,
@@ -183,14 +255,16 @@ enum scpp_wire_pos {
 	SCPP_POS_VAL,
 	SCPP_POS_ADDR,
 	SCPP_POS_DEST,
+	SCPP_POS_EXPR,
 };
 
 /** One term of a decoded block. Children are indexes into the block's term[]. */
 struct scpp_wire_term {
 	uint8_t kind;            /**< enum scpp_wire_term_kind */
-	uint8_t var;             /**< VAR: variable index */
-	uint16_t a;              /**< KEY: attr; VALUE: entity; OFFSET: address */
-	uint16_t b;              /**< KEY: key; VALUE: attr; OFFSET: count */
+	uint8_t var;             /**< VAR: variable index; OP: operator (enum scpp_wire_xop) */
+	uint16_t a;              /**< KEY: attr; VALUE: entity; OFFSET: address; OP: operand 1 */
+	uint16_t b;              /**< KEY: key; VALUE: attr; OFFSET: count; OP: operand 2 */
+	uint16_t c;              /**< OP: operand 3 */
 	struct scpp_value value; /**< CONST */
 };
 
@@ -199,9 +273,10 @@ struct scpp_wire_cmd {
 	uint8_t op;          /**< enum scpp_wire_op */
 	uint8_t flags;       /**< SCPP_WIRE_CF_* */
 	uint8_t status_var;  /**< variable collecting statuses, if CF_STATUS */
-	uint8_t nterms;      /**< 2 or 3, fixed by op */
+	uint8_t nterms;      /**< 1 to 3, fixed by op */
 	uint16_t term[3];    /**< indexes into block term[] */
 	uint8_t shape;       /**< enum scpp_wire_shape: a hint for evaluators */
+	uint16_t guard;      /**< EXPR term of the guard, if CF_GUARD */
 };
 
 /**
@@ -528,9 +603,22 @@ int scpp_wire_term_value(struct scpp_wire_block *b, int ent, int attr);
  * @return Its index, -SCPP_E_BAD_TERM, -SCPP_E_NESTING or -SCPP_E_TOO_MANY.
  */
 int scpp_wire_term_offset(struct scpp_wire_block *b, int addr, int count);
+/**
+ * Add an expression node `op(x, y, z)`; operands beyond the operator's
+ * arity are ignored (pass -1). Each operand must fit the position the
+ * operator names for it (enum scpp_wire_pos: an address for READ's first,
+ * an expression for the others), and the expression may not nest deeper
+ * than SCPP_WIRE_EXPR_DEPTH_MAX (an operator is one level; constants and
+ * variables add none).
+ *
+ * @return Its index, -SCPP_E_BAD_TERM (unknown operator, or an operand
+ *   that does not fit), -SCPP_E_NESTING or -SCPP_E_TOO_MANY.
+ */
+int scpp_wire_term_op(struct scpp_wire_block *b, unsigned int op, int x, int y, int z);
 
 /**
- * Append a command over existing terms (t2 ignored for two-term opcodes;
+ * Append a command over existing terms (t1 and t2 ignored beyond the
+ * opcode's term count;
  * @p status_var < 0 for none). Checks every position admits its term.
  *
  * @return The command index, -SCPP_E_BAD_OPCODE, -SCPP_E_BAD_TERM,
@@ -540,6 +628,17 @@ int scpp_wire_term_offset(struct scpp_wire_block *b, int addr, int count);
  */
 int scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1,
 			int t2, int status_var);
+
+/**
+ * Give command @p cmd a guard: the expression term @p expr, evaluated per
+ * row before the command runs (docs/PROTOCOL.md §15 "Guards").
+ *
+ * @return 0, -EINVAL (no such command, or it has a guard already),
+ *   -SCPP_E_BAD_TERM (@p expr is not an expression term) or
+ *   -SCPP_E_TOO_MANY (the block would encode more than
+ *   SCPP_WIRE_TERMS_MAX terms).
+ */
+int scpp_wire_block_guard(struct scpp_wire_block *b, unsigned int cmd, int expr);
 
 /** Bytes scpp_wire_block_encode() will write. */
 size_t scpp_wire_block_encoded_size(const struct scpp_wire_block *b);

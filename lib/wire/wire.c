@@ -16,9 +16,11 @@
  * The fuzz target checks this property.
  *
  * The decoder is on the per-packet path. It allocates nothing, recurses at
- * most SCPP_WIRE_NEST_MAX + 2 levels (an address chain, then a VALUE, then
- * a KEY), and checks each length against the end of the input before it
- * reads. Decoded terms are stored in pre-order: a composite term's slot is
+ * most SCPP_WIRE_EXPR_DEPTH_MAX + SCPP_WIRE_NEST_MAX + 3 levels (an
+ * expression, the address of a read() at its bottom, then a VALUE, then a
+ * KEY), and checks each length against the end of the input before it
+ * reads. Expressions (OP terms) share every rule here; their operator
+ * table and the owner walk through them are in wire_expr.c. Decoded terms are stored in pre-order: a composite term's slot is
  * taken when its tag is read, so the TOO_MANY check happens at the tag.
  */
 #include <errno.h>
@@ -34,6 +36,11 @@ const uint8_t scpp_wire_op_nterms[SCPP_OP_COUNT] = {
 	[SCPP_OP_CREATE] = 2,
 	[SCPP_OP_ALLOC] = 3,
 	[SCPP_OP_DEL] = 2,
+	[SCPP_OP_LET] = 2,
+	[SCPP_OP_WHERE] = 1,
+	[SCPP_OP_ASSERT] = 2,
+	[SCPP_OP_WRITE] = 2,
+	[SCPP_OP_RESIZE] = 3,
 };
 
 const uint8_t scpp_wire_op_pos[SCPP_OP_COUNT][3] = {
@@ -43,6 +50,11 @@ const uint8_t scpp_wire_op_pos[SCPP_OP_COUNT][3] = {
 	[SCPP_OP_CREATE] = {SCPP_POS_DEST, SCPP_POS_VAL},
 	[SCPP_OP_ALLOC] = {SCPP_POS_ENT, SCPP_POS_ATTR, SCPP_POS_VAL},
 	[SCPP_OP_DEL] = {SCPP_POS_ENT, SCPP_POS_ATTR},
+	[SCPP_OP_LET] = {SCPP_POS_DEST, SCPP_POS_EXPR},
+	[SCPP_OP_WHERE] = {SCPP_POS_EXPR},
+	[SCPP_OP_ASSERT] = {SCPP_POS_EXPR, SCPP_POS_VAL},
+	[SCPP_OP_WRITE] = {SCPP_POS_ADDR, SCPP_POS_VAL},
+	[SCPP_OP_RESIZE] = {SCPP_POS_ENT, SCPP_POS_ATTR, SCPP_POS_VAL},
 };
 
 const char *const scpp_wire_op_name[SCPP_OP_COUNT] = {
@@ -52,10 +64,15 @@ const char *const scpp_wire_op_name[SCPP_OP_COUNT] = {
 	[SCPP_OP_CREATE] = "create",
 	[SCPP_OP_ALLOC] = "alloc",
 	[SCPP_OP_DEL] = "del",
+	[SCPP_OP_LET] = "let",
+	[SCPP_OP_WHERE] = "where",
+	[SCPP_OP_ASSERT] = "assert",
+	[SCPP_OP_WRITE] = "write",
+	[SCPP_OP_RESIZE] = "resize",
 };
 
 #define TK(k) (1u << (k))
-#define TERM_KIND_MAX SCPP_TERM_OFFSET
+#define TERM_KIND_MAX SCPP_TERM_OP
 
 /* Term tags each position admits, as a bit set indexed by tag. */
 static const uint8_t pos_admits[] = {
@@ -64,15 +81,38 @@ static const uint8_t pos_admits[] = {
 	[SCPP_POS_VAL] = TK(SCPP_TERM_CONST) | TK(SCPP_TERM_VAR),
 	[SCPP_POS_ADDR] = TK(SCPP_TERM_VALUE) | TK(SCPP_TERM_OFFSET),
 	[SCPP_POS_DEST] = TK(SCPP_TERM_VAR),
+	[SCPP_POS_EXPR] = TK(SCPP_TERM_CONST) | TK(SCPP_TERM_VAR) | TK(SCPP_TERM_OP),
 };
 
 /* Positions of a composite term's two children (a, b). KEY's parts are
- * plain values: a KEY cannot hold another KEY or an address. */
+ * plain values: a KEY cannot hold another KEY or an address. An OP's
+ * operands are in the positions its operator's table entry names. */
 static const uint8_t child_pos[TERM_KIND_MAX + 1][2] = {
 	[SCPP_TERM_KEY] = {SCPP_POS_VAL, SCPP_POS_VAL},
 	[SCPP_TERM_VALUE] = {SCPP_POS_ENT, SCPP_POS_ATTR},
 	[SCPP_TERM_OFFSET] = {SCPP_POS_ADDR, SCPP_POS_VAL},
 };
+
+/* Children of a composite term, in encoding order: their count, indexes
+ * and positions. */
+static inline unsigned int
+term_kids(const struct scpp_wire_term *t, uint16_t kid[3], uint8_t pos[3])
+{
+	if (t->kind == SCPP_TERM_OP) {
+		const struct scpp_wire_xop_info *x = &scpp_wire_xops[t->var];
+
+		kid[0] = t->a;
+		kid[1] = t->b;
+		kid[2] = t->c;
+		memcpy(pos, x->pos, 3);
+		return x->arity;
+	}
+	kid[0] = t->a;
+	kid[1] = t->b;
+	pos[0] = child_pos[t->kind][0];
+	pos[1] = child_pos[t->kind][1];
+	return 2;
+}
 
 static inline bool
 term_admitted(unsigned int pos, unsigned int kind)
@@ -147,6 +187,7 @@ term_new(struct scpp_wire_block *b, uint8_t kind)
 	t->var = 0;
 	t->a = 0;
 	t->b = 0;
+	t->c = 0;
 	t->value = scpp_value_nil();
 	return t;
 }
@@ -235,15 +276,52 @@ scpp_wire_term_offset(struct scpp_wire_block *b, int addr, int count)
 	return term_composite_add(b, SCPP_TERM_OFFSET, addr, count);
 }
 
+int
+scpp_wire_term_op(struct scpp_wire_block *b, unsigned int op, int x, int y, int z)
+{
+	const int opd[3] = {x, y, z};
+	const struct scpp_wire_xop_info *xi;
+	struct scpp_wire_term *t;
+	unsigned int depth = 1;
+
+	if (op == 0 || op >= SCPP_XOP_COUNT)
+		return -SCPP_E_BAD_TERM;
+	xi = &scpp_wire_xops[op];
+	for (unsigned int i = 0; i < xi->arity; i++) {
+		if (!term_fits(b, opd[i], xi->pos[i]))
+			return -SCPP_E_BAD_TERM;
+		if (xi->pos[i] == SCPP_POS_EXPR)
+			depth = SCPP_MAX(depth, 1 + wire_expr_depth(b, (unsigned int)opd[i]));
+		else if (addr_depth(b, (unsigned int)opd[i]) > SCPP_WIRE_NEST_MAX)
+			return -SCPP_E_NESTING;
+	}
+	if (depth > SCPP_WIRE_EXPR_DEPTH_MAX)
+		return -SCPP_E_NESTING;
+	if (b->nterms >= SCPP_WIRE_TERMS_MAX)
+		return -SCPP_E_TOO_MANY;
+	t = term_new(b, SCPP_TERM_OP);
+	t->var = (uint8_t)op;
+	t->a = xi->arity > 0 ? (uint16_t)x : 0;
+	t->b = xi->arity > 1 ? (uint16_t)y : 0;
+	t->c = xi->arity > 2 ? (uint16_t)z : 0;
+	return b->nterms++;
+}
+
 /* Terms in the tree rooted at @p t, i.e. how many it encodes to. */
 static unsigned int
 tree_terms(const struct scpp_wire_block *b, unsigned int t)
 {
 	const struct scpp_wire_term *x = &b->term[t];
+	uint16_t kid[3];
+	uint8_t pos[3];
+	unsigned int n = 1, k;
 
 	if (!term_composite(x->kind))
 		return 1;
-	return 1 + tree_terms(b, x->a) + tree_terms(b, x->b);
+	k = term_kids(x, kid, pos);
+	for (unsigned int i = 0; i < k; i++)
+		n += tree_terms(b, kid[i]);
+	return n;
 }
 
 static unsigned int
@@ -253,7 +331,22 @@ cmd_terms(const struct scpp_wire_block *b, const struct scpp_wire_cmd *c)
 
 	for (unsigned int i = 0; i < c->nterms; i++)
 		n += tree_terms(b, c->term[i]);
+	if (c->flags & SCPP_WIRE_CF_GUARD)
+		n += tree_terms(b, c->guard);
 	return n;
+}
+
+/* Would the block encode to more than SCPP_WIRE_TERMS_MAX terms if it had
+ * @p ncmds commands? Walks every command (at most SCPP_WIRE_TERMS_MAX
+ * terms), fine off the hot path. */
+static bool
+too_many_terms(const struct scpp_wire_block *b, unsigned int ncmds)
+{
+	unsigned int total = 0;
+
+	for (unsigned int i = 0; i < ncmds && total <= SCPP_WIRE_TERMS_MAX; i++)
+		total += cmd_terms(b, &b->cmd[i]);
+	return total > SCPP_WIRE_TERMS_MAX;
 }
 
 /* enum scpp_wire_shape of a command whose terms are in place. */
@@ -276,7 +369,7 @@ scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1, 
 {
 	const int t[3] = {t0, t1, t2};
 	struct scpp_wire_cmd *c;
-	unsigned int n, total;
+	unsigned int n;
 
 	if (op == 0 || op >= SCPP_OP_COUNT)
 		return -SCPP_E_BAD_OPCODE;
@@ -293,6 +386,7 @@ scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1, 
 	c->flags = status_var >= 0 ? SCPP_WIRE_CF_STATUS : 0;
 	c->status_var = status_var >= 0 ? (uint8_t)status_var : 0;
 	c->nterms = (uint8_t)n;
+	c->guard = 0;
 	for (unsigned int i = 0; i < 3; i++)
 		c->term[i] = i < n ? (uint16_t)t[i] : 0;
 	c->shape = cmd_shape(b, c);
@@ -302,15 +396,33 @@ scpp_wire_block_cmd(struct scpp_wire_block *b, unsigned int op, int t0, int t1, 
 	 * A built term may be used by several commands (or twice in one), but
 	 * the encoding writes each use out in full, and the decoder bounds the
 	 * terms it stores. Count what the block will encode to, so a block the
-	 * builder accepts is never one the decoder rejects. This walks every
-	 * command (at most SCPP_WIRE_TERMS_MAX terms), fine off the hot path.
+	 * builder accepts is never one the decoder rejects.
 	 */
-	total = 0;
-	for (unsigned int i = 0; i <= b->ncmds && total <= SCPP_WIRE_TERMS_MAX; i++)
-		total += cmd_terms(b, &b->cmd[i]);
-	if (total > SCPP_WIRE_TERMS_MAX)
+	if (too_many_terms(b, b->ncmds + 1u))
 		return -SCPP_E_TOO_MANY;
 	return b->ncmds++;
+}
+
+int
+scpp_wire_block_guard(struct scpp_wire_block *b, unsigned int cmd, int expr)
+{
+	struct scpp_wire_cmd *c;
+
+	if (cmd >= b->ncmds || (b->cmd[cmd].flags & SCPP_WIRE_CF_GUARD))
+		return -EINVAL;
+	if (!term_fits(b, expr, SCPP_POS_EXPR))
+		return -SCPP_E_BAD_TERM;
+	c = &b->cmd[cmd];
+	c->flags |= SCPP_WIRE_CF_GUARD;
+	c->guard = (uint16_t)expr;
+	c->shape = SCPP_WIRE_SHAPE_OTHER; /* a guarded get is not the fast path's */
+	if (too_many_terms(b, b->ncmds)) {
+		c->flags &= (uint8_t)~SCPP_WIRE_CF_GUARD;
+		c->guard = 0;
+		c->shape = cmd_shape(b, c);
+		return -SCPP_E_TOO_MANY;
+	}
+	return 0;
 }
 
 /* ---- block encoder ---- */
@@ -319,6 +431,10 @@ static size_t
 term_size(const struct scpp_wire_block *b, unsigned int t)
 {
 	const struct scpp_wire_term *x = &b->term[t];
+	uint16_t kid[3];
+	uint8_t pos[3];
+	unsigned int k;
+	size_t n;
 
 	switch (x->kind) {
 	case SCPP_TERM_CONST:
@@ -326,7 +442,11 @@ term_size(const struct scpp_wire_block *b, unsigned int t)
 	case SCPP_TERM_VAR:
 		return 1 + scpp_varint_size(x->var);
 	default:
-		return 1 + term_size(b, x->a) + term_size(b, x->b);
+		n = x->kind == SCPP_TERM_OP ? 2 : 1; /* the operator byte */
+		k = term_kids(x, kid, pos);
+		for (unsigned int i = 0; i < k; i++)
+			n += term_size(b, kid[i]);
+		return n;
 	}
 }
 
@@ -346,6 +466,8 @@ scpp_wire_block_encoded_size(const struct scpp_wire_block *b)
 		n += 2;
 		for (unsigned int k = 0; k < c->nterms; k++)
 			n += term_size(b, c->term[k]);
+		if (c->flags & SCPP_WIRE_CF_GUARD)
+			n += term_size(b, c->guard);
 		if (c->flags & SCPP_WIRE_CF_STATUS)
 			n += scpp_varint_size(c->status_var);
 	}
@@ -357,6 +479,9 @@ static uint8_t *
 term_put(const struct scpp_wire_block *b, unsigned int t, uint8_t *p)
 {
 	const struct scpp_wire_term *x = &b->term[t];
+	uint16_t kid[3];
+	uint8_t pos[3];
+	unsigned int k;
 
 	*p++ = x->kind;
 	switch (x->kind) {
@@ -367,8 +492,12 @@ term_put(const struct scpp_wire_block *b, unsigned int t, uint8_t *p)
 	case SCPP_TERM_VAR:
 		return p + scpp_varint_encode(p, x->var);
 	default:
-		p = term_put(b, x->a, p);
-		return term_put(b, x->b, p);
+		if (x->kind == SCPP_TERM_OP)
+			*p++ = x->var;
+		k = term_kids(x, kid, pos);
+		for (unsigned int i = 0; i < k; i++)
+			p = term_put(b, kid[i], p);
+		return p;
 	}
 }
 
@@ -395,6 +524,8 @@ scpp_wire_block_encode(const struct scpp_wire_block *b, uint8_t *buf, size_t siz
 		*p++ = c->flags;
 		for (unsigned int k = 0; k < c->nterms; k++)
 			p = term_put(b, c->term[k], p);
+		if (c->flags & SCPP_WIRE_CF_GUARD)
+			p = term_put(b, c->guard, p);
 		if (c->flags & SCPP_WIRE_CF_STATUS)
 			p += scpp_varint_encode(p, c->status_var);
 	}
@@ -432,15 +563,19 @@ decode_var(struct cur *c, const struct scpp_wire_block *b, uint8_t *out)
 }
 
 /*
- * Decode one term in position @p pos; @p depth is the number of address
- * terms enclosing it. Recursion is bounded by the nesting check.
+ * Decode one term in position @p pos. @p depth is the number of enclosing
+ * terms of the same chain: address terms for an ADDR position, operators
+ * for an EXPR position (an address under an operator starts a new chain).
+ * Recursion is bounded by the two nesting checks.
  */
 static int
 decode_term(struct cur *c, struct scpp_wire_block *b, unsigned int pos, unsigned int depth,
 	    uint16_t *idx)
 {
 	struct scpp_wire_term *t;
-	unsigned int kind, i;
+	unsigned int kind, i, k;
+	uint16_t kid[3];
+	uint8_t kpos[3];
 	int rc;
 
 	if (pos == SCPP_POS_ADDR && ++depth > SCPP_WIRE_NEST_MAX)
@@ -450,6 +585,10 @@ decode_term(struct cur *c, struct scpp_wire_block *b, unsigned int pos, unsigned
 	kind = c->p[c->off];
 	if (SCPP_UNLIKELY(!term_admitted(pos, kind)))
 		return -SCPP_E_BAD_TERM;
+	/* An operator is one expression level; constants and variables are
+	 * leaves and add none. */
+	if (kind == SCPP_TERM_OP && ++depth > SCPP_WIRE_EXPR_DEPTH_MAX)
+		return -SCPP_E_NESTING;
 	if (SCPP_UNLIKELY(b->nterms >= SCPP_WIRE_TERMS_MAX))
 		return -SCPP_E_TOO_MANY;
 	c->off++;
@@ -460,12 +599,32 @@ decode_term(struct cur *c, struct scpp_wire_block *b, unsigned int pos, unsigned
 	t->var = 0;
 	t->a = 0;
 	t->b = 0;
+	t->c = 0;
 	if (kind == SCPP_TERM_CONST)
 		return cur_value(c, &t->value); /* writes every field of the value */
 	t->value = scpp_value_nil();
 	switch (kind) {
 	case SCPP_TERM_VAR:
 		return decode_var(c, b, &t->var);
+	case SCPP_TERM_OP:
+		if ((rc = wire_expr_operator(c, &t->var)) < 0)
+			return rc;
+		k = term_kids(t, kid, kpos);
+		for (unsigned int j = 0; j < k; j++) {
+			rc = decode_term(c, b, kpos[j], kpos[j] == SCPP_POS_EXPR ? depth : 0,
+					 &kid[j]);
+			/* Operands are stored as they are decoded, so a later
+			 * error still leaves a consistent (partial) tree. */
+			if (j == 0)
+				b->term[i].a = kid[0];
+			else if (j == 1)
+				b->term[i].b = kid[1];
+			else
+				b->term[i].c = kid[2];
+			if (rc < 0)
+				return rc;
+		}
+		return 0;
 	default:
 		rc = decode_term(c, b, child_pos[kind][0], depth, &t->a);
 		if (rc < 0)
@@ -499,8 +658,9 @@ _Static_assert(offsetof(struct scpp_value, len) == 4 && offsetof(struct scpp_val
 	       "value words");
 _Static_assert(offsetof(struct scpp_wire_cmd, term) == 4 &&
 		       offsetof(struct scpp_wire_cmd, shape) == 10 &&
-		       sizeof(struct scpp_wire_cmd) == 12,
-	       "command words: op flags status_var nterms term0 term1 | term2 shape");
+		       offsetof(struct scpp_wire_cmd, guard) == 12 &&
+		       sizeof(struct scpp_wire_cmd) == 14,
+	       "command words: op flags status_var nterms term0 term1 | term2 shape guard");
 
 /* Stores of whole words into the structures (may_alias: they are read
  * back through their own types). */
@@ -595,6 +755,7 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 	memcpy(cm, &cw, 8); /* commands are 2-byte aligned: not a word64 store */
 	cm->term[2] = (uint16_t)(nt + 2);
 	cm->shape = shape;
+	cm->guard = 0; /* no flags: no guard */
 	return off;
 }
 #else
@@ -641,7 +802,7 @@ decode_cmd(struct cur *cp, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
 		return -SCPP_E_TRUNCATED;
 	}
 	fl = p[off + 1];
-	if (SCPP_UNLIKELY((fl & ~SCPP_WIRE_CF_STATUS) != 0)) {
+	if (SCPP_UNLIKELY((fl & ~(SCPP_WIRE_CF_STATUS | SCPP_WIRE_CF_GUARD)) != 0)) {
 		cp->off = off + 1;
 		return -SCPP_E_BAD_FLAGS;
 	}
@@ -652,6 +813,7 @@ decode_cmd(struct cur *cp, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
 	cm.status_var = 0;
 	cm.nterms = scpp_wire_op_nterms[op];
 	cm.term[0] = cm.term[1] = cm.term[2] = 0;
+	cm.guard = 0;
 	for (unsigned int k = 0; k < cm.nterms; k++) {
 		unsigned int pos = scpp_wire_op_pos[op][k], kind;
 		uint16_t nt = b->nterms;
@@ -686,9 +848,18 @@ decode_cmd(struct cur *cp, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
 			t.var = 0;
 		t.a = 0;
 		t.b = 0;
+		t.c = 0;
 		b->term[nt] = t;
 		b->nterms = (uint16_t)(nt + 1);
 		cm.term[k] = nt;
+	}
+	if (fl & SCPP_WIRE_CF_GUARD) {
+		struct cur c = {p, len, off};
+
+		rc = decode_term(&c, b, SCPP_POS_EXPR, 0, &cm.guard);
+		off = c.off;
+		if (rc < 0)
+			goto out;
 	}
 	if (fl & SCPP_WIRE_CF_STATUS) {
 		struct cur c = {p, len, off};
@@ -902,8 +1073,8 @@ scpp_wire_block_decode(const uint8_t *buf, size_t len, struct scpp_wire_block *b
 
 /* The OID of an ENT term, if it is a constant OID outside the well-known
  * namespace. */
-static inline bool
-ent_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out)
+bool
+wire_ent_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out)
 {
 	const struct scpp_wire_term *term = &b->term[t];
 
@@ -912,6 +1083,17 @@ ent_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out)
 		return false;
 	*out = term->value.oid;
 	return true;
+}
+
+bool
+wire_addr_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out)
+{
+	/* offset(offset(value(e, a), n), m): walk down to e. The decoder and
+	 * the builder bound the depth; the loop bound only keeps a corrupt
+	 * block from spinning. */
+	for (unsigned int d = 0; d < SCPP_WIRE_NEST_MAX && b->term[t].kind == SCPP_TERM_OFFSET; d++)
+		t = b->term[t].a;
+	return b->term[t].kind == SCPP_TERM_VALUE && wire_ent_owner(b, b->term[t].a, out);
 }
 
 bool
@@ -924,24 +1106,22 @@ scpp_wire_cmd_owner(const struct scpp_wire_block *b, unsigned int c, struct scpp
 
 		switch (scpp_wire_op_pos[cmd->op][i]) {
 		case SCPP_POS_ENT:
-			if (ent_owner(b, t, out))
+			if (wire_ent_owner(b, t, out))
 				return true;
 			break;
 		case SCPP_POS_ADDR:
-			/* offset(offset(value(e, a), n), m): walk down to e. The
-			 * decoder and the builder bound the depth; the loop bound
-			 * only keeps a corrupt block from spinning. */
-			for (unsigned int d = 0; d < SCPP_WIRE_NEST_MAX &&
-			     b->term[t].kind == SCPP_TERM_OFFSET; d++)
-				t = b->term[t].a;
-			if (b->term[t].kind == SCPP_TERM_VALUE && ent_owner(b, b->term[t].a, out))
+			if (wire_addr_owner(b, t, out))
+				return true;
+			break;
+		case SCPP_POS_EXPR:
+			if (wire_expr_owner(b, t, out))
 				return true;
 			break;
 		default:
 			break;
 		}
 	}
-	return false;
+	return (cmd->flags & SCPP_WIRE_CF_GUARD) && wire_expr_owner(b, cmd->guard, out);
 }
 
 bool
@@ -972,6 +1152,9 @@ term_equal(const struct scpp_wire_block *ba, unsigned int ta, const struct scpp_
 	   unsigned int tb)
 {
 	const struct scpp_wire_term *x = &ba->term[ta], *y = &bb->term[tb];
+	uint16_t kx[3], ky[3];
+	uint8_t pos[3];
+	unsigned int k;
 
 	if (x->kind != y->kind)
 		return false;
@@ -981,7 +1164,14 @@ term_equal(const struct scpp_wire_block *ba, unsigned int ta, const struct scpp_
 	case SCPP_TERM_VAR:
 		return x->var == y->var;
 	default:
-		return term_equal(ba, x->a, bb, y->a) && term_equal(ba, x->b, bb, y->b);
+		if (x->kind == SCPP_TERM_OP && x->var != y->var)
+			return false;
+		k = term_kids(x, kx, pos);
+		term_kids(y, ky, pos);
+		for (unsigned int i = 0; i < k; i++)
+			if (!term_equal(ba, kx[i], bb, ky[i]))
+				return false;
+		return true;
 	}
 }
 
@@ -1008,6 +1198,8 @@ scpp_wire_block_equal(const struct scpp_wire_block *a, const struct scpp_wire_bl
 		if (x->op != y->op || x->flags != y->flags || x->nterms != y->nterms)
 			return false;
 		if ((x->flags & SCPP_WIRE_CF_STATUS) && x->status_var != y->status_var)
+			return false;
+		if ((x->flags & SCPP_WIRE_CF_GUARD) && !term_equal(a, x->guard, b, y->guard))
 			return false;
 		for (unsigned int k = 0; k < x->nterms; k++)
 			if (!term_equal(a, x->term[k], b, y->term[k]))

@@ -273,4 +273,26 @@ name_ok(const char *p, size_t len)
 	       scpp_utf8_valid((const uint8_t *)p, len);
 }
 
+/* ---- expressions (wire_expr.c) ---- */
+
+/*
+ * Read an OP term's operator byte at the cursor: -SCPP_E_TRUNCATED when it
+ * is missing, -SCPP_E_BAD_TERM when it names no operator (the cursor then
+ * stays on that byte, for err_off).
+ */
+int wire_expr_operator(struct cur *c, uint8_t *op);
+
+/* Operator depth of the expression term @p t (0 for a constant or a
+ * variable); bounded by SCPP_WIRE_EXPR_DEPTH_MAX in any built block. */
+unsigned int wire_expr_depth(const struct scpp_wire_block *b, unsigned int t);
+
+/* The owner rule inside an expression: the first constant OID, in
+ * encoding order, that is the entity operand of a store-reading operator. */
+bool wire_expr_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out);
+
+/* An ENT term that names an owner: a constant, non-well-known OID. */
+bool wire_ent_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out);
+/* The owner named by the entity at the bottom of the address term @p t. */
+bool wire_addr_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out);
+
 #endif /* WIRE_PRIV_H */

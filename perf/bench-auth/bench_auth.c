@@ -462,8 +462,10 @@ op_cover(void *p, uint64_t i)
 	b->sink = (int)scpp_auth_cover(b->authority, &sh, SCPP_AUTH_OP_GET);
 }
 
-/* The block with authentication around it: verify its datagram, run it with
- * a check per command, seal the reply datagram. */
+/* The block with authentication around it, as scppd runs it: verify its
+ * datagram, evaluate it with the session's authority (lib/eval checks every
+ * command: the fast path one scpp_auth_check() per get), seal the reply
+ * datagram. */
 static void
 op_block_auth(void *p, uint64_t i)
 {
@@ -478,9 +480,10 @@ op_block_auth(void *p, uint64_t i)
 		fprintf(stderr, "bench-auth: verify: %s\n", scpp_auth_strerror(rc));
 		exit(1);
 	}
-	for (int k = 0; k < 16; k++)
-		acc |= scpp_auth_check(v.authority, b->ent[k], b->size_attr, SCPP_AUTH_OP_GET, NULL);
+	b->env.auth = v.authority;
 	rc = run_block(b, d + 32, b->msg_len);
+	b->env.auth = NULL;
+	acc = b->res.outcome != SCPP_OUTCOME_OK;
 	hdr(b->out, 2, 1, b->reply_len);
 	memcpy(b->out + 32, b->reply, b->reply_len);
 	rc |= scpp_auth_seal(b->table, v.slot, b->out, 32 + b->reply_len + SCPP_AUTH_TAG_LEN);
@@ -534,7 +537,7 @@ bench_block(struct blk *b)
 		}
 		measure_pair(op_block_plain, op_block_auth, b, &med, &both, &ratio);
 		printf("{\"bench\":\"auth\",\"op\":\"block_auth\",\"alg\":\"%s\",\"what\":\"get16 + "
-		       "verify + 16 checks + seal reply\",\"ns_per_block\":%.1f,\"baseline_ns\":%.1f,"
+		       "verify + eval with the authority (a check per get) + seal reply\",\"ns_per_block\":%.1f,\"baseline_ns\":%.1f,"
 		       "\"overhead_ns\":%.1f,\"overhead_ratio\":%.3f}\n",
 		       an, both, med, both - med, ratio);
 		fflush(stdout);

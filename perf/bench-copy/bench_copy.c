@@ -78,6 +78,9 @@
 #define BUF_LEN (64 * MiB + MiB)
 #define MAX_SIZES 32
 #define MAX_REPS 9
+/* A copy that takes this long failed; on a loaded shared machine a 64 MiB
+ * copy over tcp can take well over the engines' default second. */
+#define BENCH_TIMEOUT_NS (UINT64_C(60) * 1000000000u)
 #define LAT_MAX 20000
 
 static int reps = 3;
@@ -489,6 +492,7 @@ peer_main(const char *provider)
 	scpp_copy_config_init(&cfg);
 	cfg.engine = "fabric";
 	cfg.name = "bench-peer";
+	cfg.timeout_ns = BENCH_TIMEOUT_NS;
 	cfg.fabric.provider = provider;
 	cfg.fabric.node = strcmp(provider, "tcp") == 0 ? "127.0.0.1" : NULL;
 	c = scpp_copy_create(&cfg);
@@ -630,6 +634,7 @@ open_engine(const char *engine, const char *provider)
 	scpp_copy_config_init(&cfg);
 	cfg.engine = engine;
 	cfg.ring_size = 256;
+	cfg.timeout_ns = BENCH_TIMEOUT_NS;
 	if (strcmp(engine, "dmadev") == 0)
 		cfg.dmadev.device = "dma_skeleton0";
 	if (provider != NULL) {

@@ -54,6 +54,7 @@
 #include <rte_udp.h>
 #include <rte_version.h>
 
+#include "scpp_auth.h"
 #include "scpp_lang.h"
 #include "scpp_value.h"
 #include "scpp_wire.h"
@@ -123,6 +124,8 @@ struct opts {
 	const char *commit;        /* copied into the JSON (the suite's git commit) */
 	uint16_t queues;           /* queue pairs; replies may come on any */
 	double probe_s;            /* bound on the readiness probe */
+	const char *key_path;      /* --key: open a session, seal everything */
+	const char *chain_path;    /* --chain: its grant chain (none: a root) */
 };
 
 struct gen {
@@ -166,6 +169,12 @@ struct gen {
 	 * the node sent in a NOTICE COOKIE; every block carries it after. */
 	bool has_cookie;
 	uint8_t cookie[SCPP_WIRE_COOKIE_LEN];
+	/* --key (docs/SECURITY.md §5): the session; every datagram sent is
+	 * sealed on lane 0 and every one received must open. */
+	struct scpp_auth_client_session *cs;
+	uint64_t hs_id;
+	uint16_t hs_len;
+	uint8_t hs_buf[512];
 };
 
 /* Set by SIGINT/SIGTERM. Relaxed atomics are enough (the flag carries no
@@ -191,8 +200,10 @@ stop_signal_seen(void)
 static int
 send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now)
 {
-	/* The cookie takes room in every datagram: datagrams stay <= 1472. */
-	size_t per = PERF_FRAG_PAYLOAD - (g->has_cookie ? SCPP_WIRE_COOKIE_LEN : 0);
+	/* The cookie and the session tag take room in every datagram:
+	 * datagrams stay <= 1472. */
+	uint16_t tag = g->cs != NULL ? SCPP_WIRE_SESSION_TAG_LEN : 0;
+	size_t per = PERF_FRAG_PAYLOAD - (g->has_cookie ? SCPP_WIRE_COOKIE_LEN : 0) - tag;
 	uint32_t nfrag = len == 0 ? 1 : (uint32_t)((len + per - 1) / per);
 	uint16_t ck = g->has_cookie ? SCPP_WIRE_COOKIE_LEN : 0;
 	struct rte_mbuf *m[SCPP_WIRE_FRAGS_MAX];
@@ -206,7 +217,7 @@ send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now
 	for (i = 0; i < nfrag; i++) {
 		size_t off = (size_t)i * per;
 		uint16_t plen = (uint16_t)(len - off < per ? len - off : per);
-		uint16_t dlen = (uint16_t)(SCPP_WIRE_HDR_LEN + plen + ck);
+		uint16_t dlen = (uint16_t)(SCPP_WIRE_HDR_LEN + plen + ck + tag);
 		uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + sizeof(struct rte_ether_hdr));
 		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
@@ -223,8 +234,8 @@ send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now
 		h[2] = SCPP_WIRE_VERSION;
 		h[3] = SCPP_WIRE_BLOCK;
 		h[4] = (uint8_t)((i + 1 == nfrag ? SCPP_WIRE_F_LAST : 0) |
-				 (ck ? SCPP_WIRE_F_COOKIE : 0));
-		h[5] = 0;
+				 (ck ? SCPP_WIRE_F_COOKIE : 0) | (tag ? SCPP_WIRE_F_SESSION : 0));
+		h[5] = (uint8_t)tag;
 		memcpy(h + 6, &plen, 2);
 		memcpy(h + 8, &g->client_id, 8);
 		memcpy(h + 16, &seq, 8);
@@ -233,6 +244,10 @@ send_block(struct gen *g, size_t len, uint64_t seq, uint16_t ncmds, uint64_t now
 		memcpy(h + 32, g->stage + off, plen);
 		if (ck)
 			memcpy(h + 32 + plen, g->cookie, ck);
+		if (tag && scpp_auth_client_seal(g->cs, 0, h, dlen) != 0) {
+			rte_pktmbuf_free_bulk(m + i, nfrag - i);
+			return -ENOSPC; /* counters exhausted: cannot happen in a run */
+		}
 		m[i]->data_len = m[i]->pkt_len = (uint32_t)(HDRS + dlen);
 		g->txq[g->txn++] = m[i];
 		g->c.tx_bytes += m[i]->pkt_len;
@@ -559,6 +574,21 @@ rx_one(struct gen *g, struct rte_mbuf *m, uint64_t now)
 	}
 	dlen -= sizeof(struct rte_udp_hdr);
 	if (scpp_wire_hdr_decode(d, dlen, &h) != 0) {
+		g->c.rx_bad_hdr++;
+		return;
+	}
+	if (unlikely(h.kind >= SCPP_AUTH_KIND_CHALLENGE && h.kind <= SCPP_AUTH_KIND_REJECT)) {
+		/* A handshake answer (session_open() waits for it). */
+		if (h.block_id == g->hs_id && dlen <= sizeof(g->hs_buf)) {
+			memcpy(g->hs_buf, d, dlen);
+			g->hs_len = (uint16_t)dlen;
+		} else {
+			g->c.rx_foreign++;
+		}
+		return;
+	}
+	/* In a session, what does not open is not the node's (counted). */
+	if (g->cs != NULL && scpp_auth_client_open(g->cs, d, dlen, NULL) != 0) {
 		g->c.rx_bad_hdr++;
 		return;
 	}
@@ -937,6 +967,120 @@ probe(struct gen *g)
 	return 0;
 }
 
+/* ---- --key: a session (docs/SECURITY.md §5) ---- */
+
+/* Send one handshake datagram now (ahead of anything queued). */
+static void
+hs_send(struct gen *g, const uint8_t *d, uint16_t dlen)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(g->pool);
+	uint8_t *p;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+
+	if (m == NULL)
+		return;
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	ip = (struct rte_ipv4_hdr *)(p + sizeof(struct rte_ether_hdr));
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	memcpy(p, g->frame_hdr, HDRS);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(dlen + 28));
+	ip->packet_id = rte_cpu_to_be_16(g->ip_id++);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(dlen + 8));
+	memcpy(udp + 1, d, dlen);
+	m->data_len = m->pkt_len = (uint32_t)(HDRS + dlen);
+	if (rte_eth_tx_burst(g->o.port, 0, &m, 1) != 1)
+		rte_pktmbuf_free(m);
+}
+
+/* Poll until a handshake answer arrives or @p secs pass: its length, or 0. */
+static uint16_t
+hs_wait(struct gen *g, double secs)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(secs * (double)g->hz);
+
+	g->hs_len = 0;
+	while (g->hs_len == 0 && rte_rdtsc() < end && !stop_signal_seen())
+		poll_once(g, rte_rdtsc());
+	return g->hs_len;
+}
+
+static int
+session_open(struct gen *g)
+{
+	static const uint8_t empty[SCPP_AUTH_CHAIN_HDR] = {'S', 'N', 1, 0};
+	static uint8_t chain[SCPP_AUTH_CHAIN_BYTES_MAX], fin[SCPP_AUTH_FINISH_MAX];
+	uint8_t hello[SCPP_WIRE_HDR_LEN + SCPP_AUTH_HELLO_LEN], dg[1472];
+	struct scpp_auth_initiator_config ic;
+	struct scpp_auth_initiator *ini;
+	struct scpp_auth_keypair kp;
+	struct scpp_auth_reject rej;
+	struct scpp_auth_fault f;
+	int rc, n, flen = 0, tries;
+	size_t clen = sizeof(empty);
+
+	scpp_auth_fault_clear(&f);
+	rc = scpp_auth_key_load(g->o.key_path, &kp, NULL, &f);
+	if (rc != 0) {
+		fprintf(stderr, "scpp-perf: --key %s: %s\n", g->o.key_path, scpp_auth_strerror(rc));
+		return rc;
+	}
+	memcpy(chain, empty, sizeof(empty));
+	if (g->o.chain_path != NULL) {
+		FILE *cf = fopen(g->o.chain_path, "rb");
+
+		if (cf == NULL)
+			return -errno;
+		clen = fread(chain, 1, sizeof(chain), cf);
+		fclose(cf);
+	}
+	memset(&ic, 0, sizeof(ic));
+	ic.principal = &kp;
+	ic.chain[0] = chain;
+	ic.chain_len[0] = clen;
+	ic.nchains = 1;
+	g->hs_id = rte_rdtsc() | 1;
+	ic.hs_id = g->hs_id;
+	ini = scpp_auth_initiator_create(&ic);
+	scpp_auth_key_wipe(&kp);
+	if (ini == NULL)
+		return -errno;
+	n = scpp_auth_initiator_hello(ini, hello, sizeof(hello));
+	for (tries = 0, rc = 0; n > 0 && tries < 10 && rc == 0; tries++) {
+		hs_send(g, hello, (uint16_t)n);
+		rc = hs_wait(g, 0.5);
+	}
+	if (rc > 0)
+		flen = scpp_auth_initiator_challenge(ini, g->hs_buf, g->hs_len, fin, sizeof(fin),
+						     NULL);
+	for (tries = 0, rc = 0; flen > 0 && tries < 10 && rc == 0; tries++) {
+		unsigned int nf = scpp_auth_finish_frags((size_t)flen, sizeof(dg));
+
+		for (unsigned int i = 0; i < nf; i++) {
+			n = scpp_auth_finish_dgram(fin, (size_t)flen, g->hs_id, i, sizeof(dg), dg,
+						   sizeof(dg));
+			if (n > 0)
+				hs_send(g, dg, (uint16_t)n);
+		}
+		rc = hs_wait(g, 1.0);
+	}
+	rc = rc > 0 ? scpp_auth_initiator_accept(ini, g->hs_buf, g->hs_len, &g->cs, &rej)
+		    : flen < 0 ? flen : -ETIMEDOUT;
+	scpp_auth_initiator_free(ini);
+	if (rc != 0) {
+		fprintf(stderr, "scpp-perf: no session: %s%s%s\n", scpp_auth_strerror(rc),
+			rc == -SCPP_AUTH_E_REJECTED ? ": " : "",
+			rc == -SCPP_AUTH_E_REJECTED ? scpp_auth_strerror(rej.code) : "");
+		return rc;
+	}
+	g->client_id = scpp_auth_client_session_id(g->cs);
+	fprintf(stderr, "scpp-perf: session %016" PRIx64 " (%s)\n", g->client_id,
+		scpp_auth_client_session_alg(g->cs) == SCPP_AUTH_ALG_AES256GMAC
+			? "AES-256-GMAC" : "ChaCha20-Poly1305");
+	return 0;
+}
+
 /* Save or load the key OID table (raw struct scpp_oid array, host order). */
 static int
 oids_file(struct gen *g, const char *path, bool save)
@@ -1158,7 +1302,10 @@ usage(void)
 		"  --queues N          queue pairs on the port, replies taken from all (default 1)\n"
 		"  --probe-s S         wait at most S s for the peer to answer a first empty\n"
 		"                      block before anything else (default 20)\n"
-		"  --commit STR        recorded in the JSON (the tree the run was built from)\n");
+		"  --commit STR        recorded in the JSON (the tree the run was built from)\n"
+		"  --key FILE          open a session as this key (docs/SECURITY.md) and seal\n"
+		"                      every datagram; replies must verify\n"
+		"  --chain FILE        the key's grant chain (default: none, the key is a root)\n");
 }
 
 static int
@@ -1193,7 +1340,8 @@ parse_args(struct gen *g, int argc, char **argv)
 		{"selftest", 1, NULL, 7},     {"help", 0, NULL, 'h'},
 		{"save-oids", 1, NULL, 8},    {"load-oids", 1, NULL, 9},
 		{"queues", 1, NULL, 10},      {"probe-s", 1, NULL, 11},
-		{"commit", 1, NULL, 12},      {NULL, 0, NULL, 0},
+		{"commit", 1, NULL, 12},      {"key", 1, NULL, 13},
+		{"chain", 1, NULL, 14},       {NULL, 0, NULL, 0},
 	};
 	const char *mix = "get=100";
 	int opt;
@@ -1242,6 +1390,8 @@ parse_args(struct gen *g, int argc, char **argv)
 		case 10: g->o.queues = (uint16_t)atoi(optarg); break;
 		case 11: g->o.probe_s = atof(optarg); break;
 		case 12: g->o.commit = optarg; break;
+		case 13: g->o.key_path = optarg; break;
+		case 14: g->o.chain_path = optarg; break;
 		default: return -EINVAL;
 		}
 	}
@@ -1385,6 +1535,10 @@ main(int argc, char **argv)
 	if (rc == 0) {
 		resolve_mac(g);
 		build_frame_hdr(g);
+		if (g->o.key_path != NULL && !g->o.baseline)
+			rc = session_open(g);
+	}
+	if (rc == 0) {
 		char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
 		rte_ether_format_addr(mac, sizeof(mac), &g->o.dst_mac);
@@ -1425,6 +1579,7 @@ main(int argc, char **argv)
 		}
 		rc = run_load(g);
 	}
+	scpp_auth_client_session_free(g->cs);
 	/* Stop our side first: the peer must see us go quietly. */
 	rte_eth_dev_stop(g->o.port);
 	rte_eth_dev_close(g->o.port);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Fuzz target for the lib/auth object decoders: grants, chains and
- * revocation entries (the bytes a FINISH or a file brings to the node).
+ * Fuzz target for the lib/auth object decoders: grants, chains,
+ * revocation entries and carried identity records (the bytes a FINISH, a
+ * file or a forwarder brings to the node).
  * Besides "never crash, never read out of bounds", it checks what the
  * decoders promise:
  *
@@ -131,6 +132,27 @@ check_revocation(const uint8_t *d, size_t n)
 	(void)scpp_auth_revocation_verify(&r);
 }
 
+/* A carried identity record ("SF"): canonical, prefixes truncated. */
+static void
+check_carried(const uint8_t *d, size_t n)
+{
+	static struct scpp_auth_carried c, c2;
+	static uint8_t out[SCPP_AUTH_CHAIN_BYTES_MAX + 2048];
+	uint32_t off = UINT32_MAX;
+	size_t used = 0;
+	int rc = scpp_auth_carried_decode(d, n, &c, &used, &off);
+
+	if (rc != 0) {
+		CHECK(rc < 0 && off <= n);
+		return;
+	}
+	CHECK(used <= n && used == scpp_auth_carried_size(&c));
+	CHECK(scpp_auth_carried_encode(&c, out, sizeof(out)) == (int)used);
+	CHECK(memcmp(out, d, used) == 0);
+	CHECK(scpp_auth_carried_decode(out, used, &c2, NULL, NULL) == 0);
+	CHECK(scpp_auth_carried_decode(d, used - 1, &c2, NULL, NULL) < 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -143,6 +165,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_grant(data, size);
 	check_chain(data, size);
 	check_revocation(data, size);
+	check_carried(data, size);
 	/* A chain's links start at byte 4: try them as grants too. */
 	if (size > 4)
 		check_grant(data + 4, size - 4);

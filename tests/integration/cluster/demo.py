@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The cluster demo (scripts/cluster-demo.sh): etcd and three scppd nodes in
 one network namespace (harness.py), `scpp cluster` on each, a block sent to
-the wrong node, a node killed and seen unreachable everywhere.
+the wrong node and forwarded to its owner (which answers, and the client
+steers its next block there), a node killed and seen unreachable everywhere.
 
     demo.py [--wait]     --wait: keep the cluster up until Ctrl-C
 
-Later steps of issue 13 add here what forwarding and continuation shipping
-make possible: the three-node path walk and the cluster-wide query.
+Later steps of issue 13 add here what continuation shipping makes possible:
+the three-node path walk and the cluster-wide query.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -61,11 +63,20 @@ def main():
             r = shell(c, ["--server", nodes[1].ip + ":7300", "--json", "exec",
                           'create %u User ; set %u uid 1000u ; set %u name "alice" ; '
                           'set %u gid 1000u ; return %u'])
-            oid = r.stdout.split('"rows":[["')[1].split('"')[0] if '"rows":[["' in r.stdout \
-                else "@0.2.0.1.1"
-            shell(c, ["--server", nodes[0].ip + ":7300", "exec", "get %s name %%n" % oid])
-            print("(node 1 names the owner from the map; forwarding, the next step, will "
-                  "answer the block instead)")
+            try:
+                cell = json.loads(r.stdout.splitlines()[0])["rows"][0][0]
+                oid = cell["oid"] if isinstance(cell, dict) else cell
+            except (ValueError, IndexError, KeyError):
+                oid = "@0.2.0.1.1"
+            shell(c, ["--server", nodes[0].ip + ":7300", "--verbose", "exec",
+                      "get %s name %%n" % oid, "get %s uid %%u" % oid])
+            print("(node 1 forwarded the first block to node 2, which answered from "
+                  "%s:7301; the client sent the second straight there: 'steered 1')"
+                  % nodes[1].ip)
+            f = nodes[0].peer(2) or {}
+            print("node 1, /scpp/cluster,2: forwarded %s; node 2, /scpp/cluster,1: "
+                  "forwarded_in %s" % (f.get("forwarded"),
+                                       (nodes[1].peer(1) or {}).get("forwarded_in")))
 
             say("node 3 killed (SIGKILL, pid %d): its lease lapses" % nodes[2].proc.pid)
             nodes[2].kill()
@@ -75,8 +86,8 @@ def main():
             shell(c, ["cluster", "--telemetry", nodes[0].prefix])
             shell(c, ["--server", nodes[0].ip + ":7300", "exec", "get @0.3.0.1.1 name %n"])
 
-            say("still to come with forwarding and continuations (issue 13): the path walk "
-                "/a/b/c over three nodes as one block, and get %p uid 1000u over every node")
+            say("still to come with continuations (issue 13 item 3): the path walk /a/b/c over "
+                "three nodes as one block, and get %p uid 1000u over every node")
             if wait:
                 print("\nThe cluster is up (namespace %s). Ctrl-C stops it.\n"
                       "  ip netns exec %s %s cluster --telemetry %s" %

@@ -120,6 +120,10 @@ t_hex(const char *hex, uint8_t *out, size_t n)
 /* The conformance vectors (test_auth_vectors.c). */
 void test_conformance_vectors(void **state);
 
+/* Node to node (test_auth_peer.c). */
+void test_peer_key_is_pairwise(void **state);
+void test_fwd_principal_seal_open(void **state);
+
 /* Tests in test_auth_session.c, run from test_auth.c's main. */
 extern const struct CMUnitTest auth_session_tests[];
 extern const size_t auth_session_ntests;

@@ -21,6 +21,12 @@
  *   chain NAME EXPECT PRINCIPAL CHAINHEX    verify; EXPECT is a code name
  *   request NAME EXPECT CHAIN OID ATTR OPS  check on the named chain's authority
  *   dgram NAME EXPECT HEX            verify, in file order, on one table
+ *   peer PUBHEX                     a node the owner lets carry identities
+ *   max_hops N                      hops the owner accepts
+ *   carried NAME EXPECT FROMHEX HEX an SF record (§9.2) arriving on FROM's
+ *                                   session: accept it as the owner
+ *   crequest NAME EXPECT CARRIED OID ATTR OPS   check on an accepted record's
+ *                                   rights (the principal's and the restrictions')
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +302,76 @@ datagrams(void)
 	scpp_auth_client_session_free(cw);
 }
 
+/* ---- carried identities (escalation through a forwarder, §9) ---- */
+
+enum ctweak { C_OK, C_DIGEST, C_STALE, C_HOPS, C_RESTRICTED, C_OWN_PRINCIPAL };
+
+static void
+carried_line(const char *name, const char *expect, const uint8_t *from, enum ctweak tw)
+{
+	static uint8_t enc[SCPP_AUTH_CHAIN_BYTES_MAX], rec[SCPP_AUTH_CHAIN_BYTES_MAX + 512];
+	struct scpp_auth_carried c;
+	size_t n = chain(enc, OK, NULL);
+	int len;
+
+	memset(&c, 0, sizeof(c));
+	c.flags = SCPP_AUTH_CF_CHAINS;
+	memcpy(c.principal, tw == C_OWN_PRINCIPAL ? carol.pk : bob.pk, 32);
+	c.nchains = 1;
+	c.chains = enc;
+	c.chains_len = n;
+	scpp_auth_carried_digest(1, enc, n, c.digest);
+	if (tw == C_DIGEST)
+		c.digest[5] ^= 1;
+	c.origin_node = 7;
+	c.origin_lane = 1;
+	c.hops = tw == C_HOPS ? 3 : 0;
+	c.origin_session = UINT64_C(0x123456789a000005);
+	c.origin_block = 42;
+	c.not_after_ns = tw == C_STALE ? NOW : NOW + HOUR;
+	if (tw == C_RESTRICTED) {
+		c.flags |= SCPP_AUTH_CF_RESTRICTED;
+		c.nrestrict = 1;
+		scpp_oid_prefix_make(&c.restrict_[0].scope, scpp_oid_make(0, 1, 2, 1, 5), 128);
+		c.restrict_[0].ops = SCPP_AUTH_OP_GET;
+	}
+	len = scpp_auth_carried_encode(&c, rec, sizeof(rec));
+	if (len < 0)
+		abort();
+	emit("carried %s %s ", name, expect);
+	hex(from, 32);
+	emit(" ");
+	hex(rec, (size_t)len);
+	emit("\n");
+}
+
+static void
+carried(void)
+{
+	emit("\n# Carried identities (section 9): carol is a peer (a forwarder whose own\n");
+	emit("# grants are wide), relaying for bob (valid_chain: get on name under\n");
+	emit("# @0.1.2.0.0/64). The owner checks bob, never carol.\n");
+	emit("peer ");
+	hex(carol.pk, 32);
+	emit("\nmax_hops 2\n");
+	carried_line("carried_for_client", "OK", carol.pk, C_OK);
+	emit("crequest carried_inside_client_grant OK carried_for_client @0.1.2.1.5 name get\n");
+	emit("crequest escalation_through_forwarder EACCES carried_for_client @0.1.2.1.5 name set\n");
+	emit("crequest escalation_outside_client_scope EACCES carried_for_client "
+	     "@0.1.3.1.5 name get\n");
+	emit("crequest escalation_schema_through_forwarder EACCES carried_for_client "
+	     "@0.1.2.1.5 name set,schema\n");
+	carried_line("carried_from_non_peer", "EACCES", mallory.pk, C_OK);
+	carried_line("carried_forwarder_principal", "E_AUTH_WRONG_PRINCIPAL", carol.pk,
+		     C_OWN_PRINCIPAL);
+	carried_line("carried_digest_mismatch", "E_AUTH_BAD_SIGNATURE", carol.pk, C_DIGEST);
+	carried_line("carried_stale", "E_AUTH_EXPIRED", carol.pk, C_STALE);
+	carried_line("carried_too_many_hops", "E_TOO_MANY", carol.pk, C_HOPS);
+	carried_line("carried_restricted", "OK", carol.pk, C_RESTRICTED);
+	emit("crequest restriction_allows OK carried_restricted @0.1.2.1.5 name get\n");
+	emit("crequest restriction_narrows EACCES carried_restricted @0.1.2.1.6 name get\n");
+}
+
 static void
 generate(void)
 {
@@ -346,6 +422,7 @@ generate(void)
 	emit("request operation_not_granted EACCES valid_chain @0.1.2.1.5 name set\n");
 	emit("request schema_right_missing EPERM valid_chain @0.1.2.1.5 name get,schema\n");
 	datagrams();
+	carried();
 }
 
 int

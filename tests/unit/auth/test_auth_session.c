@@ -1258,5 +1258,8 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_constructors_refuse_bad_config_and_leak_nothing,
 					session_setup, session_teardown),
 	cmocka_unit_test_setup_teardown(test_conformance_vectors, session_setup, session_teardown),
+	cmocka_unit_test_setup_teardown(test_peer_key_is_pairwise, session_setup, session_teardown),
+	cmocka_unit_test_setup_teardown(test_fwd_principal_seal_open, session_setup,
+					session_teardown),
 };
 const size_t auth_session_ntests = SCPP_ARRAY_SIZE(auth_session_tests);

@@ -22,6 +22,13 @@ struct named_chain {
 	bool ok;
 };
 
+struct named_carried {
+	char name[64];
+	struct scpp_auth_carried_authority ca;
+};
+
+#define MAX_CARRIED 16
+
 struct replay {
 	uint64_t now;
 	uint8_t roots[SCPP_AUTH_ROOTS_MAX][32];
@@ -32,6 +39,10 @@ struct replay {
 	struct named_chain chains[MAX_CHAINS];
 	unsigned int nchains;
 	unsigned int nreq, ndgram, seen_mask;
+	uint8_t peers[4][32];
+	unsigned int npeers, max_hops;
+	struct named_carried carried[MAX_CARRIED];
+	unsigned int ncarried, ncreq;
 };
 
 /* The library-level vectors: each must be in the table. */
@@ -39,7 +50,7 @@ static const char *const required[] = {
 	"forged_mac",      "replayed_sequence_number", "out_of_window_number",
 	"expired_grant",   "broken_chain_link",        "widened_delegation_ops",
 	"wrong_principal", "revoked_grant",            "grant_for_another_prefix",
-	"truncated_tag",
+	"truncated_tag",   "escalation_through_forwarder",
 };
 
 static char *
@@ -183,6 +194,76 @@ do_dgram(struct replay *r, char *rest)
 	note(r, name);
 }
 
+/* An SF record as the owner receives it on @p from's session. */
+static void
+do_carried(struct replay *r, char *rest)
+{
+	static uint8_t rec[SCPP_AUTH_CHAIN_BYTES_MAX + 512];
+	struct scpp_auth_owner o;
+	struct scpp_auth_carried c;
+	struct scpp_auth_fault f;
+	const char *name = field(&rest), *exp = field(&rest);
+	struct named_carried *nc = &r->carried[r->ncarried];
+	uint8_t from[32];
+	size_t n;
+	int got, want = expect_code(exp);
+
+	unhex(field(&rest), from, sizeof(from));
+	n = unhex(field(&rest), rec, sizeof(rec));
+	assert_null(rest);
+	assert_true(r->ncarried < MAX_CARRIED);
+	/* Every record decodes and re-encodes to its bytes: failures are
+	 * semantic. */
+	assert_int_equal(scpp_auth_carried_decode(rec, n, &c, NULL, NULL), 0);
+	{
+		static uint8_t again[sizeof(rec)];
+
+		assert_int_equal(scpp_auth_carried_encode(&c, again, sizeof(again)), (int)n);
+		assert_memory_equal(again, rec, n);
+	}
+	memset(&o, 0, sizeof(o));
+	o.trust = (struct scpp_auth_trust){(const uint8_t(*)[32])r->roots, r->nroots, r->rs};
+	o.peers = (const uint8_t(*)[32])r->peers;
+	o.npeers = r->npeers;
+	o.max_hops = (uint8_t)r->max_hops;
+	got = scpp_auth_carried_accept(&c, &o, from, r->now, &nc->ca, &f);
+	if (got != want)
+		fail_msg("carried %s: got %s, want %s", name, scpp_auth_error_name(got), exp);
+	if (got == 0) {
+		snprintf(nc->name, sizeof(nc->name), "%s", name);
+		r->ncarried++;
+	}
+	note(r, name);
+}
+
+/* A command of forwarded work: allowed only if the carried principal's
+ * rights and every restriction allow it. */
+static void
+do_crequest(struct replay *r, char *rest)
+{
+	const char *name = field(&rest), *exp = field(&rest), *cname = field(&rest);
+	const char *oid = field(&rest), *attr = field(&rest), *ops_s = field(&rest);
+	struct named_carried *nc = NULL;
+	struct scpp_oid e;
+	uint16_t ops;
+	int got, want = expect_code(exp);
+
+	assert_null(rest);
+	for (unsigned int i = 0; i < r->ncarried; i++)
+		if (strcmp(r->carried[i].name, cname) == 0)
+			nc = &r->carried[i];
+	assert_non_null(nc);
+	assert_int_equal(scpp_oid_parse(oid, strlen(oid), &e), 0);
+	assert_int_equal(scpp_auth_ops_parse(ops_s, &ops, NULL), 0);
+	got = scpp_auth_check_name(nc->ca.authority, e, attr, strlen(attr), ops, NULL);
+	if (got == 0 && nc->ca.restrictions != NULL)
+		got = scpp_auth_check_name(nc->ca.restrictions, e, attr, strlen(attr), ops, NULL);
+	if (got != want)
+		fail_msg("crequest %s: got %s, want %s", name, scpp_auth_error_name(got), exp);
+	r->ncreq++;
+	note(r, name);
+}
+
 void
 test_conformance_vectors(void **state)
 {
@@ -241,6 +322,15 @@ test_conformance_vectors(void **state)
 			do_request(r, rest);
 		} else if (strcmp(kind, "dgram") == 0) {
 			do_dgram(r, rest);
+		} else if (strcmp(kind, "peer") == 0) {
+			assert_true(r->npeers < 4);
+			unhex(field(&rest), r->peers[r->npeers++], 32);
+		} else if (strcmp(kind, "max_hops") == 0) {
+			r->max_hops = (unsigned int)strtoul(field(&rest), NULL, 10);
+		} else if (strcmp(kind, "carried") == 0) {
+			do_carried(r, rest);
+		} else if (strcmp(kind, "crequest") == 0) {
+			do_crequest(r, rest);
 		} else {
 			fail_msg("unknown vector line kind '%s'", kind);
 		}
@@ -252,6 +342,9 @@ test_conformance_vectors(void **state)
 	for (size_t i = 0; i < SCPP_ARRAY_SIZE(required); i++)
 		if (!(r->seen_mask & (1u << i)))
 			fail_msg("vector %s missing from %s", required[i], path);
+	assert_true(r->ncarried >= 2 && r->ncreq >= 5);
+	for (unsigned int i = 0; i < r->ncarried; i++)
+		scpp_auth_carried_authority_free(&r->carried[i].ca);
 	scpp_auth_table_free(r->table);
 	scpp_auth_authority_free(r->any);
 	scpp_auth_revset_free(r->rs);

@@ -93,6 +93,8 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_int_equal(c.delivery.clients, 8192);
 	assert_int_equal(c.delivery.reassembly_slots, 64);
 	assert_int_equal(c.delivery.reassembly_per_source, 8);
+	assert_int_equal(c.delivery.max_parked, 256);
+	assert_int_equal(c.delivery.park_timeout_ms, 1000);
 	assert_int_equal(c.delivery.reassembly_timeout_ms, 500);
 	assert_int_equal(c.delivery.max_fragments, 64);
 	assert_int_equal(c.delivery.tx_backlog, 4096);
@@ -532,6 +534,10 @@ static const struct bad_case bad_cases[] = {
 	{"{\"idle\": {\"max_sleep_us\": 0}}", "$.idle.max_sleep_us", "in 1..1000000, found 0", true},
 	{"{\"delivery\": {\"max_fragments\": 65}}", "$.delivery.max_fragments", "in 1..64, found 65", true},
 	{"{\"delivery\": {\"retention_ms\": 99}}", "$.delivery.retention_ms", "in 100..3600000, found 99", true},
+	{"{\"delivery\": {\"retention_ms\": 1000, \"park_timeout_ms\": 501}}",
+	 "$.delivery.park_timeout_ms", "expected at most half of $.delivery.retention_ms (500), found 501",
+	 true},
+	{"{\"delivery\": {\"max_parked\": 0}}", "$.delivery.max_parked", "in 1..65536, found 0", true},
 	{"{\"delivery\": {\"reassembly_slots\": 4, \"reassembly_per_source\": 5}}",
 	 "$.delivery.reassembly_per_source", "expected at most $.delivery.reassembly_slots (4), found 5", true},
 	{"{\"delivery\": {\"reply_cache_mb\": 4}}", "$.delivery.reply_cache_mb",

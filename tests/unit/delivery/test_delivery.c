@@ -1409,6 +1409,105 @@ test_delivery_forwarded_request_is_the_clients(void **state)
 	assert_accounting();
 }
 
+/*
+ * Parking: an admitted request leaves the admission slot to others and
+ * waits, still admitted; its retransmissions are neither run nor told
+ * "lost"; resumed (or expired) it is committed like any other; the slots
+ * are bounded, and a request that finds none is refused (and may run
+ * later).
+ */
+static void
+test_delivery_parks_admitted_requests(void **state)
+{
+	struct scpp_net_meta a = from(1, 40000), b = from(2, 40000);
+	struct scpp_delivery_req ra, rb, rc, rd, got;
+	uint64_t user = 0;
+	int32_t ta, tb, td;
+	unsigned int n;
+	(void)state;
+
+	C.parked = 2;
+	C.park_timeout_ms = 100;
+	make();
+	assert_int_equal(usage().parked_capacity, 2);
+	ra = block_req(&a, 1, 10, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &ra, NOW), SCPP_DELIVERY_EXECUTE);
+	ta = scpp_delivery_park(D, &ra, 111, NOW);
+	assert_true(ta >= 0);
+	assert_int_equal(usage().parked, 1);
+	/* Another client's block runs meanwhile (the slot is free). */
+	assert_int_equal(run(&b, 2, 20, 40, 100, NULL), SCPP_DELIVERY_EXECUTE);
+	/* A's retransmission: nothing now, not run again. */
+	ra = block_req(&a, 1, 10, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &ra, NOW), SCPP_DELIVERY_ANSWERED);
+	assert_int_equal(stats().park_dups, 1);
+	n = drain(32);
+	assert_int_equal(n, 1); /* B's reply only */
+	assert_true(S[0].cid == 2);
+	/* A's next block is another request: it runs (and parks too). */
+	rb = block_req(&a, 1, 11, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &rb, NOW), SCPP_DELIVERY_EXECUTE);
+	tb = scpp_delivery_park(D, &rb, 222, NOW);
+	assert_true(tb >= 0 && tb != ta);
+	/* Full: the third is refused, still pending, answered unrecorded. */
+	rc = block_req(&b, 2, 21, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &rc, NOW), SCPP_DELIVERY_EXECUTE);
+	assert_int_equal(scpp_delivery_park(D, &rc, 333, NOW), -ENOSPC);
+	assert_int_equal(stats().park_full, 1);
+	{
+		uint32_t cap;
+
+		(void)scpp_delivery_reply_buf(D, &cap, NOW);
+		scpp_delivery_reply_status(D, &rc, 50, NOW);
+	}
+	/* Resumed: A's first block is the pending request again; its reply
+	 * goes to A, and is held (a retransmission gets it). */
+	assert_int_equal(scpp_delivery_unpark(D, ta, &got, &user), 0);
+	assert_int_equal(user, 111);
+	assert_true(got.block_id == 10 && got.peer.ip == a.peer.ip);
+	commit(&got, 100);
+	assert_int_equal(scpp_delivery_unpark(D, ta, &got, NULL), -ENOENT);
+	assert_int_equal(scpp_delivery_unpark(D, 99, &got, NULL), -ENOENT);
+	drain(32);
+	ra = block_req(&a, 1, 10, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &ra, NOW), SCPP_DELIVERY_ANSWERED);
+	n = drain(32);
+	assert_reply(n, 1, 10, 100);
+	/* The refused block was not recorded: sent again, it runs. */
+	rc = block_req(&b, 2, 21, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &rc, NOW), SCPP_DELIVERY_EXECUTE);
+	commit(&rc, 10);
+	/* Expiry: nothing before the time, then the parked one, pending. */
+	assert_int_equal(scpp_delivery_park_expired(D, NOW, &got, NULL), -ENOENT);
+	rd = block_req(&b, 2, 22, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &rd, NOW), SCPP_DELIVERY_EXECUTE);
+	td = scpp_delivery_park(D, &rd, 444, NOW);
+	assert_true(td >= 0);
+	NOW += 150 * MS;
+	for (int i = 0; i < 2; i++) {
+		int32_t t = scpp_delivery_park_expired(D, NOW, &got, &user);
+
+		assert_true(t == tb || t == td);
+		commit(&got, 20); /* "outcome unknown", recorded */
+	}
+	assert_int_equal(scpp_delivery_park_expired(D, NOW, &got, NULL), -ENOENT);
+	assert_int_equal(stats().park_expired, 2);
+	assert_int_equal(stats().parks, 3);
+	assert_int_equal(stats().unparks, 1);
+	assert_int_equal(usage().parked, 0);
+	drain(32);
+	rd = block_req(&b, 2, 22, 40, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &rd, NOW), SCPP_DELIVERY_ANSWERED);
+	assert_int_equal(stats().admitted, 6);
+	teardown(NULL);
+	/* Settings: the timeout must stay within half the retention. */
+	C.park_timeout_ms = C.retention_ms / 2 + 1;
+	assert_null(scpp_delivery_create(&C));
+	C.park_timeout_ms = 0;
+	C.parked = 65537;
+	assert_null(scpp_delivery_create(&C));
+}
+
 int
 main(void)
 {
@@ -1417,6 +1516,7 @@ main(void)
 		T(test_delivery_create_rejects_each_bad_field),
 		T(test_delivery_rx_sorts_datagrams_and_counts_drops),
 		T(test_delivery_forwarded_request_is_the_clients),
+		T(test_delivery_parks_admitted_requests),
 		T(test_delivery_reassembles_in_any_order_by_five_tuple),
 		T(test_delivery_reassembly_mismatch_discards_and_counts_each_fragment),
 		T(test_delivery_reassembly_quota_overflow_and_timeout_per_frame),

@@ -113,14 +113,13 @@ fx_put(struct fx *f, const char *s)
 }
 
 /* Run @text; return the reply summary (valid until the next run). */
-static inline const char *
+static __attribute__((noinline, unused)) const char *fx_summarize(struct fx *f, size_t len);
+
+static __attribute__((noinline, unused)) const char *
 fx_run(struct fx *f, const char *text)
 {
 	struct scpp_lang_error err;
 	struct scpp_wire_reply_writer w;
-	struct scpp_wire_reply_reader rd;
-	static struct scpp_wire_record rec;
-	char buf[512];
 	int rc;
 
 	f->summary[0] = '\0';
@@ -135,8 +134,21 @@ fx_run(struct fx *f, const char *text)
 		snprintf(f->summary, sizeof(f->summary), "eval returned %d", rc);
 		return f->summary;
 	}
-	f->reply_len = w.len;
-	scpp_wire_reply_reader_init(&rd, f->reply, w.len);
+	return fx_summarize(f, w.len);
+}
+
+/* The reply in f->reply (@p len bytes), summarised. */
+static __attribute__((noinline, unused)) const char *
+fx_summarize(struct fx *f, size_t len)
+{
+	struct scpp_wire_reply_reader rd;
+	static struct scpp_wire_record rec;
+	char buf[512];
+	int rc;
+
+	f->summary[0] = '\0';
+	f->reply_len = len;
+	scpp_wire_reply_reader_init(&rd, f->reply, len);
 	while ((rc = scpp_wire_reply_next(&rd, &rec)) == 1) {
 		switch (rec.type) {
 		case SCPP_REC_COLUMNS:

@@ -459,6 +459,148 @@ test_eval_schema_change_through_set_is_validated(void **state)
 		     "cols= rows= st=EINVAL@2 end=aborted");
 }
 
+/* ---- suspending and resuming (scpp_eval.h) ---- */
+
+static uint16_t stop_before;
+
+static enum scpp_eval_verdict
+stop_at(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
+{
+	(void)b;
+	(void)nrows;
+	(*(unsigned int *)arg)++;
+	return cmd == stop_before ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+}
+
+/* Run @p text with a stop before command @p at; 1 if it stopped. The block
+ * stays in f->blk (its memory in f->arena) for the resumption. */
+static int
+run_until(struct fx *f, const char *text, uint16_t at, struct scpp_eval_susp *s,
+	  unsigned int *asked)
+{
+	struct scpp_eval_hooks h = {.before_cmd = stop_at, .arg = asked};
+	struct scpp_lang_error err;
+	struct scpp_wire_reply_writer w;
+	int rc;
+
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	stop_before = at;
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	rc = scpp_eval_block_ex(f->ctx, &f->env, &f->blk, 7, &w, &f->res, &h, s);
+	if (rc == 1)
+		assert_int_equal(w.len, 0); /* nothing written yet */
+	else
+		fx_summarize(f, w.len);
+	return rc;
+}
+
+static const char *
+resume_from(struct fx *f, struct scpp_eval_susp *s, uint16_t from)
+{
+	struct scpp_wire_reply_writer w;
+
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_resume(f->ctx, &f->env, &f->blk, 7, &w, &f->res, NULL, s, from),
+			 0);
+	return fx_summarize(f, w.len);
+}
+
+/*
+ * A block stopped between two commands and resumed after other blocks ran
+ * gives the reply the uninterrupted block gives; the rows it carried keep
+ * their values though the store changed meanwhile; the part before the
+ * stop is committed.
+ */
+static void
+test_eval_suspended_block_resumes_with_its_rows(void **state)
+{
+	struct fx *f = *state, *g = fx_new(false, NULL);
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	static const char text[] = "set " A " name \"x\" ; get %e name %n ; set %e seen true ; "
+				   "get " A " name %m ; return %e %n %m";
+	static const char in_between[] = "set " A " name \"yyyyyyyyyyyyyyyy\"";
+	unsigned int asked = 0;
+	struct scpp_lang_error err;
+	char want[512];
+
+	assert_non_null(s);
+	mk(g, A);
+	mk(g, B);
+	mk(g, C);
+	fx_run(g, "set " B " name \"b\"");
+	fx_run(f, "set " B " name \"b\"");
+	snprintf(want, sizeof(want), "%s", fx_run(g, text));
+	assert_string_equal(want, "cols=e,n,m rows=[@0.1.0.1.a|\"x\"|\"x\"][@0.1.0.1.b|\"b\"|\"x\"] "
+				  "end=ok");
+	fx_run(g, in_between);
+	assert_int_equal(run_until(f, text, 2, s, &asked), 1);
+	assert_int_equal(asked, 3); /* before commands 0, 1 and 2 */
+	assert_true(scpp_eval_susp_active(s));
+	assert_int_equal(scpp_eval_susp_next_cmd(s), 2);
+	assert_int_equal(scpp_eval_susp_nrows(s), 2);
+	assert_int_equal(f->res.commands, 2); /* the set and the get, one input row each */
+	/* Committed: another block sees the first part (and changes it). */
+	assert_reply(f, "get " A " name %v", "cols=v rows=[\"x\"] end=ok");
+	fx_run(f, in_between);
+	/* The block's memory is the caller's: parse it again where it was. */
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	assert_string_equal(resume_from(f, s, 2),
+			    "cols=e,n,m rows=[@0.1.0.1.a|\"x\"|\"yyyyyyyyyyyyyyyy\"]"
+			    "[@0.1.0.1.b|\"b\"|\"yyyyyyyyyyyyyyyy\"] end=ok");
+	assert_false(scpp_eval_susp_active(s));
+	assert_int_equal(f->res.rows, 2);
+	assert_reply(f, "get %e seen %v ; return %e", "cols=e rows=[@0.1.0.1.a][@0.1.0.1.b] end=ok");
+	/* Inactive now: nothing to resume. */
+	assert_int_equal(scpp_eval_resume(f->ctx, &f->env, &f->blk, 7, NULL, NULL, NULL, s, 2),
+			 -EINVAL);
+	scpp_eval_susp_free(s);
+	fx_free(g);
+}
+
+/*
+ * Across a stop the block is not atomic: a failure after it undoes only
+ * what ran after it; statuses collected before it are reported at the end;
+ * a stop skipping commands; a state too large for the suspension aborts
+ * the block whole (E_LIMIT_PENDING, canonical EBUSY), before anything is
+ * committed.
+ */
+static void
+test_eval_suspension_parts_and_limits(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 12, -1, false);
+	struct scpp_eval_susp *tiny = scpp_eval_susp_create(8, -1, false);
+	unsigned int asked = 0;
+
+	assert_non_null(s);
+	assert_non_null(tiny);
+	assert_null(scpp_eval_susp_create(0, -1, false));
+	assert_int_equal(run_until(f, "set " A " p 1 ; del " B " nope !%e ; set " B " p 2 ; "
+				   "get " C " missing %z ; return %e", 2, s, &asked), 1);
+	assert_string_equal(resume_from(f, s, 2), "cols=e rows= st=ENOENT@3 end=aborted");
+	assert_reply(f, "get %x p %v ; return %x %v", "cols=x,v rows=[@0.1.0.1.a|1] end=ok");
+	/* The status of the first part survives the stop. */
+	assert_int_equal(run_until(f, "del " B " nope !%e ; set " B " q 3 ; return %e", 1, s,
+				   &asked), 1);
+	assert_string_equal(resume_from(f, s, 1), "cols=e rows=[1u] st=ENOENT@0 end=errors");
+	/* Resuming past a command skips it. */
+	assert_int_equal(run_until(f, "set " C " r 1 ; set " C " r 2 ; get " C " r %v ; return %v",
+				   1, s, &asked), 1);
+	assert_int_equal(scpp_eval_resume(f->ctx, &f->env, &f->blk, 7, NULL, NULL, NULL, s, 0),
+			 -EINVAL);
+	assert_string_equal(resume_from(f, s, 2), "cols=v rows=[1] end=ok");
+	/* Too large to hold: aborted, the first part undone. */
+	assert_int_equal(run_until(f, "set " A " t 1 ; get " A " t %v ; return %v", 1, tiny,
+				   &asked), 0);
+	assert_string_equal(f->summary, "cols=v rows= st=EBUSY@1 end=aborted");
+	assert_false(scpp_eval_susp_active(tiny));
+	assert_reply(f, "get " A " t %v", "cols=v rows= st=ENOENT@0 end=aborted");
+	scpp_eval_susp_free(s);
+	scpp_eval_susp_free(tiny);
+}
+
 int
 main(void)
 {
@@ -486,6 +628,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eval_schema_is_queryable_as_data, setup_schema, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_integer_literals_adapt_to_declared_type, setup_schema, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_schema_change_through_set_is_validated, setup_schema, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_suspended_block_resumes_with_its_rows, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_suspension_parts_and_limits, setup_free, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

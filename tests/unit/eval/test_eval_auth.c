@@ -297,6 +297,66 @@ test_eval_auth_fast_path_stops_at_a_denied_get(void **state)
 	       "cols=n,m rows= st=EACCES@1 end=aborted");
 	scpp_eval_ctx_stats(f->ctx, &s0);
 	assert_int_equal(s0.fast_blocks, s1.fast_blocks);
+	/* A session that may read the whole shard: no check per get (one
+	 * cover() per block), same rows, still the fast path. */
+	scpp_auth_authority_free(x->a);
+	{
+		struct rule r[1] = {{"@0.1.0.0.0", 64, SCPP_AUTH_OP_GET, {NULL}}};
+
+		x->a = authority(f, r, 1);
+	}
+	f->env.auth = x->a;
+	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
+	       "cols=n,m rows=[\"a\"|\"b\"] end=ok");
+	scpp_eval_ctx_stats(f->ctx, &s1);
+	assert_int_equal(s1.fast_blocks, s0.fast_blocks + 1);
+	/* ... but not a write. */
+	run_as(f, "set %s name \"x\"", a, NULL, "cols= rows= st=EACCES@0 end=aborted");
+}
+
+/* A VMA address (value(P, vmas[k]) rewritten to the Extent's data) reads
+ * the map entry: the session needs get on P.vmas, and the copy's rights on
+ * the extent it leads to. */
+static void
+test_eval_auth_rewritten_address_reads_the_map(void **state)
+{
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	static const char *const ents[] = {"@0.1.0.1.50", "@0.1.0.1.51", "@0.1.0.1.52"};
+
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(scpp_store_entity_create(f->store, oid(ents[i])), 0);
+	f->env.auth = NULL;
+	assert_reply(f, "set @0.1.0.1.50 vmas[4096u] @0.1.0.1.51 ; "
+		     "set @0.1.0.1.51 data x\"000102030405060708090a0b0c0d0e0f1011\" ; "
+		     "set @0.1.0.1.52 src x\"f0f1f2f3\"", "cols= rows= end=ok");
+	{
+		/* copy on the extent, get on the source; nothing on P. */
+		struct rule r[2] = {{"@0.1.0.1.51", 128, SCPP_AUTH_OP_COPY, {NULL}},
+				    {"@0.1.0.1.52", 128, SCPP_AUTH_OP_GET, {NULL}}};
+
+		x->a = authority(f, r, 2);
+	}
+	assert_non_null(x->a);
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.1.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "address @0.1.0.1.50.vmas: not granted to this session "
+					   "(scope: missing get)");
+	scpp_auth_authority_free(x->a);
+	{
+		struct rule r[3] = {{"@0.1.0.1.51", 128, SCPP_AUTH_OP_COPY, {NULL}},
+				    {"@0.1.0.1.52", 128, SCPP_AUTH_OP_GET, {NULL}},
+				    {"@0.1.0.1.50", 128, SCPP_AUTH_OP_GET, {"vmas", NULL}}};
+
+		x->a = authority(f, r, 3);
+	}
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.1.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
+		     "cols= rows= end=ok");
+	f->env.auth = NULL;
+	assert_reply(f, "get @0.1.0.1.51 data %d ; return %d",
+		     "cols=d rows=[x\"0001f0f1f2f3060708090a0b0c0d0e0f1011\"] end=ok");
 }
 
 int
@@ -310,6 +370,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eval_auth_schema_right_and_eperm, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_auth_fast_path_stops_at_a_denied_get, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_rewritten_address_reads_the_map, setup,
 						teardown),
 	};
 

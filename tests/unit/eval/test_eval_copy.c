@@ -95,6 +95,12 @@ setup(void **state)
 	assert_int_equal(scpp_store_entity_create(t->f->store, o), 0);
 	assert_int_equal(scpp_oid_parse(B, strlen(B), &o), 0);
 	assert_int_equal(scpp_store_entity_create(t->f->store, o), 0);
+	for (const char *const *e = (const char *const[]){"@0.1.0.1.50", "@0.1.0.1.51",
+							   "@0.1.0.1.52", NULL};
+	     *e != NULL; e++) {
+		assert_int_equal(scpp_oid_parse(*e, strlen(*e), &o), 0);
+		assert_int_equal(scpp_store_entity_create(t->f->store, o), 0);
+	}
 	*state = t;
 	return 0;
 }
@@ -315,6 +321,92 @@ test_pins_the_engine_keeps_outlive_the_block(void **state)
 	assert_reply(f, "del " A " src ; del " B " dst", "cols= rows= end=ok");
 }
 
+/* Address rewriting (seed §4.5): value(P, vmas[k]) whose entry is an
+ * Extent names the extent's bytes, or its window + offset. */
+#define P "@0.1.0.1.50"
+#define X "@0.1.0.1.51"
+#define Y "@0.1.0.1.52"
+#define W "@0.1.0.1.77"
+
+static void
+test_vma_addresses_are_rewritten_to_the_extent(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	uint8_t src[300], x[300], want[300];
+
+	fill(f, A, "src", sizeof(src), 1);
+	fill(f, X, "data", sizeof(x), 77);
+	read_bytes(f, A, "src", src, sizeof(src));
+	read_bytes(f, X, "data", want, sizeof(want));
+	assert_reply(f, "set " P " vmas[4096u] " X " ; set " X " length 300u", "cols= rows= end=ok");
+	/* Destination rewritten: the copy lands in X.data at the offset. */
+	memcpy(want + 10, src + 5, 100);
+	assert_reply(f, "copy offset(value(" P ", vmas[4096u]), 10) offset(value(" A ", src), 5) 100",
+		     "cols= rows= end=ok");
+	read_bytes(f, X, "data", x, sizeof(x));
+	assert_memory_equal(x, want, sizeof(x));
+	assert_int_equal(t->k.calls, 1); /* through the engine, as a copy into X.data */
+	{
+		struct scpp_oid xo;
+
+		assert_int_equal(scpp_oid_parse(X, strlen(X), &xo), 0);
+		assert_true(scpp_oid_eq(t->k.last.dst_e, xo));
+	}
+	/* Source rewritten, and both. */
+	memcpy(src, want + 150, 100);
+	assert_reply(f, "copy value(" A ", src) offset(value(" P ", vmas[4096u]), 150) 100",
+		     "cols= rows= end=ok");
+	read_bytes(f, A, "src", x, sizeof(src));
+	assert_memory_equal(x, src, sizeof(src));
+	memmove(want, want + 200, 100);
+	assert_reply(f, "copy value(" P ", vmas[4096u]) offset(value(" P ", vmas[4096u]), 200) 100",
+		     "cols= rows= end=ok");
+	read_bytes(f, X, "data", x, sizeof(x));
+	assert_memory_equal(x, want, sizeof(x));
+	assert_int_equal(t->k.calls, 3);
+	/* Offsets stay inside the extent's bytes. */
+	assert_reply(f, "copy offset(value(" P ", vmas[4096u]), 250) value(" A ", src) 100",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	/* What cannot be rewritten says why. */
+	assert_reply(f, "copy value(" P ", vmas[1u]) value(" A ", src) 10",
+		     "cols= rows= st=ENOENT@0 end=aborted");
+	assert_reply(f, "set " P " vmas[2u] 5 ; copy value(" P ", vmas[2u]) value(" A ", src) 10",
+		     "cols= rows= st=EINVAL@1 end=aborted");
+	assert_reply(f, "set " P " vmas[3u] " Y " ; set " Y " length 10u ; "
+		     "copy value(" P ", vmas[3u]) value(" A ", src) 10",
+		     "cols= rows= st=ENOENT@2 end=aborted");
+}
+
+static void
+test_vma_addresses_that_name_a_window(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+
+	fill(f, A, "src", 300, 1);
+	assert_reply(f, "set " P " vmas[8192u] " Y " ; set " Y " window " W " ; "
+		     "set " Y " window_offset 1000u ; set " Y " length 500u",
+		     "cols= rows= end=ok");
+	/* The rewrite leads to the window + offset; a remote copy is refused
+	 * with a status that names both. */
+	fx_run(f, "copy offset(value(" P ", vmas[8192u]), 16) value(" A ", src) 100 !%e ; return %e");
+	if (strstr(f->summary, "st=EOPNOTSUPP@0") == NULL)
+		fail_msg("%s", f->summary);
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EOPNOTSUPP@0 end=aborted");
+	{
+		static const char want[] = "copy: the destination is RmaWindow " W " + 1016 "
+					   "(extent " Y "): copies to and from windows are remote "
+					   "copies, not available in this build";
+
+		assert_non_null(memmem(f->reply, f->reply_len, want, strlen(want)));
+	}
+	assert_reply(f, "copy value(" A ", src) offset(value(" P ", vmas[8192u]), 450) 51",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	assert_int_equal(t->k.calls, 0);
+}
+
 int
 main(void)
 {
@@ -329,6 +421,10 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_an_engine_that_takes_the_undo_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins_the_engine_keeps_outlive_the_block, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vma_addresses_are_rewritten_to_the_extent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vma_addresses_that_name_a_window, setup,
 						teardown),
 	};
 

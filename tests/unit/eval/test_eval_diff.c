@@ -52,6 +52,14 @@
  * row limit fires exactly when the reference's table outgrows it, and
  * compares everything else as in the main run.
  *
+ * Computation (docs/PROTOCOL.md §8.1, §15 "Computation"): blocks also hold
+ * let, where, assert, write and resize commands, and any command may carry
+ * a guard. Expressions are random trees of every operator (up to 3 deep),
+ * biased towards well-typed ones; the reference evaluates them with its own
+ * naive code (its own value order, integer arithmetic, FNV-1a over its own
+ * encoder, chain walk and scan), and now() reads one clock value per block
+ * that both sides are given.
+ *
  * SCPP_EVAL_DIFF_BLOCKS and SCPP_EVAL_DIFF_SEED override the block count and
  * the seed (for long runs and for reproducing one failure).
  */
@@ -69,7 +77,20 @@
 
 /* ------------------------------------------------------------------ values */
 
-#define RV_MAXB 48 /* longest str/bytes value the universe can produce */
+#define RV_MAXB 48 /* longest str/bytes value the model holds */
+
+/*
+ * Integers computed by expressions can reach a length or an offset, so a
+ * block can ask for a long value. The reference models lengths up to
+ * RV_MAXB; lengths of 2^32 and more are a limit abort on the real side
+ * (REF_LIMIT_BYTES, whatever the status variables: the budget of
+ * max_bytes is 16 MiB), and anything in between sets model_overflow: the
+ * block is not compared and the episode ends.
+ */
+#define REF_HUGE (UINT64_C(1) << 32)
+static const char REF_LIMIT_BYTES[] = "EFBIG";
+static bool model_overflow;
+static bool episode_abandoned;
 
 /* A value the reference owns (no borrowed pointers). */
 struct rv {
@@ -127,8 +148,8 @@ rv_mem(uint8_t type, const void *p, size_t len)
 	struct rv v = rv_nil();
 
 	if (len > RV_MAXB) {
-		fprintf(stderr, "diff: value of %zu bytes is too long for the model\n", len);
-		abort();
+		model_overflow = true;
+		len = RV_MAXB;
 	}
 	v.type = type;
 	v.len = (uint8_t)len;
@@ -541,13 +562,34 @@ struct addr {
 	struct term off[2];
 };
 
+/* An expression: a leaf term (op 0), or an operator over k[]; read()'s
+ * first operand is the address @addr. Nodes come from a pool reset per
+ * block. */
+struct xnode {
+	uint8_t op;
+	struct term leaf;
+	struct addr addr;
+	struct xnode *k[3];
+};
+
+#define X_POOL 4096
+
+static struct xnode x_pool[X_POOL];
+static int x_used;
+
+/* What now() reads: one value per block, given to both sides. */
+static int64_t diff_now;
+
 struct gcmd {
 	uint8_t op;            /* SCPP_OP_* */
 	bool keyed;            /* a is a[k] */
 	bool del_entity;       /* del e */
-	struct term e, a, k, v; /* create: e = destination, v = type; alloc: v = length */
-	struct addr dst, src;  /* copy */
+	struct term e, a, k, v; /* create: e = destination, v = type; alloc, resize: v = length;
+				* let: e = destination; assert: v = errno; write: v = data */
+	struct addr dst, src;  /* copy; write: dst */
 	struct term n;         /* copy length */
+	struct xnode *x;       /* let, where, assert */
+	struct xnode *guard;   /* `when`, or NULL */
 	int status;            /* status variable, or -1 */
 };
 
@@ -638,6 +680,28 @@ pr_addr(struct pr *p, const struct addr *a)
 	}
 }
 
+static void
+pr_expr(struct pr *p, const struct xnode *x)
+{
+	const struct scpp_wire_xop_info *xi;
+
+	if (x->op == 0) {
+		pr_term(p, &x->leaf);
+		return;
+	}
+	xi = &scpp_wire_xops[x->op];
+	pr_put(p, "%s(", xi->name);
+	for (unsigned int i = 0; i < xi->arity; i++) {
+		if (i > 0)
+			pr_put(p, ", ");
+		if (xi->pos[i] == SCPP_POS_ADDR)
+			pr_addr(p, &x->addr);
+		else
+			pr_expr(p, x->k[i]);
+	}
+	pr_put(p, ")");
+}
+
 /* Print @g as text; sets g->col (the columns the parser will return). */
 static void
 print_block(struct gblock *g, char *buf, size_t size)
@@ -682,8 +746,42 @@ print_block(struct gblock *g, char *buf, size_t size)
 			pr_put(&p, " ");
 			pr_term(&p, &c->n);
 			break;
+		case SCPP_OP_LET:
+			pr_put(&p, "let ");
+			pr_term(&p, &c->e);
+			pr_put(&p, " ");
+			pr_expr(&p, c->x);
+			break;
+		case SCPP_OP_WHERE:
+			pr_put(&p, "where ");
+			pr_expr(&p, c->x);
+			break;
+		case SCPP_OP_ASSERT:
+			pr_put(&p, "assert ");
+			pr_expr(&p, c->x);
+			pr_put(&p, " ");
+			pr_term(&p, &c->v);
+			break;
+		case SCPP_OP_WRITE:
+			pr_put(&p, "write ");
+			pr_addr(&p, &c->dst);
+			pr_put(&p, " ");
+			pr_term(&p, &c->v);
+			break;
+		case SCPP_OP_RESIZE:
+			pr_put(&p, "resize ");
+			pr_term(&p, &c->e);
+			pr_put(&p, " ");
+			pr_term(&p, &c->a);
+			pr_put(&p, " ");
+			pr_term(&p, &c->v);
+			break;
 		default:
 			abort();
+		}
+		if (c->guard != NULL) {
+			pr_put(&p, " when ");
+			pr_expr(&p, c->guard);
 		}
 		if (c->status >= 0) {
 			pr_put(&p, " !");
@@ -751,9 +849,11 @@ result_row(struct result *r)
 {
 	size_t w = r->ncols > 0 ? (size_t)r->ncols : 1;
 
-	if (r->nrows == r->cap) {
+	/* cap counts values, not rows: the buffer is kept across blocks of
+	 * different widths. */
+	while ((r->nrows + 1) * w > r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 256;
-		r->rows = realloc(r->rows, r->cap * w * sizeof(struct rv));
+		r->rows = realloc(r->rows, r->cap * sizeof(struct rv));
 		if (r->rows == NULL)
 			abort();
 	}
@@ -803,6 +903,7 @@ struct ref {
 	bool schema;                /* the shipped schema is loaded (see below) */
 	struct rtab tab[2];
 	uint32_t max_statuses;
+	int64_t now;                /* what now() reads in this block */
 };
 
 /* A term resolved in one row. */
@@ -1064,7 +1165,11 @@ ref_del(struct ref *R, const struct gcmd *c, const struct rrow *in)
 	struct tv t;
 	int x;
 
-	if (c->del_entity) {
+	/* A variable holding nil names the entity itself, as the constant
+	 * does (docs/PROTOCOL.md §15 "del"). */
+	memset(&t, 0, sizeof(t));
+	resolve(&c->a, in, &t);
+	if (c->del_entity || (!c->keyed && t.bound && t.v.type == SCPP_VT_NIL)) {
 		resolve(&c->e, in, &t);
 		if (!t.bound || t.v.type != SCPP_VT_OID)
 			return "EINVAL";
@@ -1148,6 +1253,8 @@ ref_alloc(struct ref *R, const struct gcmd *c, const struct rrow *in)
 		return "ENOENT";
 	if (tri_find(m, e, &a) >= 0)
 		return "EEXIST";
+	if (len >= REF_HUGE)
+		return REF_LIMIT_BYTES;
 	z = rv_mem(SCPP_VT_BYTES, zero, len);
 	m_set(m, e, &a, &z);
 	return NULL;
@@ -1170,6 +1277,8 @@ ref_addr(const struct addr *ad, const struct rrow *in, struct scpp_oid *e, struc
 		resolve(&ad->off[i], in, &t);
 		if (!t.bound || !rv_len(&t.v, &n))
 			return "EINVAL";
+		if (*off + n < *off)
+			return "ERANGE";
 		*off += n;
 	}
 	return NULL;
@@ -1237,6 +1346,582 @@ ref_copy(struct ref *R, const struct gcmd *c, const struct rrow *in)
 	return NULL;
 }
 
+/* ------------------------------------------- the reference: computation */
+
+static bool
+rv_is_int(const struct rv *v)
+{
+	return v->type == SCPP_VT_I64 || v->type == SCPP_VT_U64;
+}
+
+static bool
+rv_is_bytes(const struct rv *v)
+{
+	return v->type == SCPP_VT_STR || v->type == SCPP_VT_BYTES;
+}
+
+static __int128
+rv_wide(const struct rv *v)
+{
+	return v->type == SCPP_VT_I64 ? (__int128)v->i : (__int128)v->u;
+}
+
+/* Integers by value; everything else by type tag, then within the type
+ * (docs/PROTOCOL.md §4; the universe has no f64). */
+static int
+rv_order(const struct rv *a, const struct rv *b)
+{
+	if (rv_is_int(a) && rv_is_int(b)) {
+		__int128 x = rv_wide(a), y = rv_wide(b);
+
+		return x < y ? -1 : x > y;
+	}
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	switch (a->type) {
+	case SCPP_VT_BOOL:
+		return (int)a->b - (int)b->b;
+	case SCPP_VT_STR:
+	case SCPP_VT_BYTES:
+		for (int i = 0; i < a->len && i < b->len; i++)
+			if (a->p[i] != b->p[i])
+				return a->p[i] < b->p[i] ? -1 : 1;
+		return a->len < b->len ? -1 : a->len > b->len;
+	case SCPP_VT_OID:
+		if (a->oid.hi != b->oid.hi)
+			return a->oid.hi < b->oid.hi ? -1 : 1;
+		return a->oid.lo < b->oid.lo ? -1 : a->oid.lo > b->oid.lo;
+	default:
+		return 0;
+	}
+}
+
+static size_t
+leb(uint8_t *out, uint64_t x)
+{
+	size_t n = 0;
+
+	do {
+		out[n] = (uint8_t)(x & 0x7f);
+		x >>= 7;
+		if (x != 0)
+			out[n] |= 0x80;
+		n++;
+	} while (x != 0);
+	return n;
+}
+
+/* FNV-1a 64 over the value's encoding, written out the long way. */
+static uint64_t
+rv_hash(const struct rv *v)
+{
+	uint8_t e[16 + RV_MAXB];
+	size_t n = 0;
+	uint64_t h = 14695981039346656037ull;
+
+	e[n++] = v->type;
+	switch (v->type) {
+	case SCPP_VT_BOOL:
+		e[n++] = v->b;
+		break;
+	case SCPP_VT_I64:
+		n += leb(e + n, ((uint64_t)v->i << 1) ^ (uint64_t)(v->i >> 63));
+		break;
+	case SCPP_VT_U64:
+		n += leb(e + n, v->u);
+		break;
+	case SCPP_VT_STR:
+	case SCPP_VT_BYTES: {
+		size_t len = v->len < RV_MAXB ? v->len : RV_MAXB; /* rv_mem() bounds it */
+
+		n += leb(e + n, len);
+		memcpy(e + n, v->p, len);
+		n += len;
+		break;
+	}
+	case SCPP_VT_OID:
+		for (int i = 0; i < 8; i++)
+			e[n++] = (uint8_t)(v->oid.hi >> (8 * i));
+		for (int i = 0; i < 8; i++)
+			e[n++] = (uint8_t)(v->oid.lo >> (8 * i));
+		break;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ e[i]) * 1099511628211ull;
+	return h;
+}
+
+/* An integer result of type @p type, or ERANGE. */
+static const char *
+rv_int_of(uint8_t type, __int128 x, struct rv *out)
+{
+	if (type == SCPP_VT_U64) {
+		if (x < 0 || x > (__int128)UINT64_MAX)
+			return "ERANGE";
+		*out = rv_u((uint64_t)x);
+		return NULL;
+	}
+	if (x < (__int128)INT64_MIN || x > (__int128)INT64_MAX)
+		return "ERANGE";
+	*out = rv_i((int64_t)x);
+	return NULL;
+}
+
+static const char *rx(struct ref *R, const struct xnode *x, const struct rrow *in, struct rv *out);
+
+static const char *
+rx_int(struct ref *R, const struct xnode *x, const struct rrow *in, struct rv *out)
+{
+	const char *err = rx(R, x, in, out);
+
+	return err != NULL ? err : rv_is_int(out) ? NULL : "EINVAL";
+}
+
+static const char *
+rx_bool(struct ref *R, const struct xnode *x, const struct rrow *in, bool *out)
+{
+	struct rv v;
+	const char *err = rx(R, x, in, &v);
+
+	if (err != NULL)
+		return err;
+	if (v.type != SCPP_VT_BOOL)
+		return "EINVAL";
+	*out = v.b;
+	return NULL;
+}
+
+/* The entity operand of a store operator: an OID of an entity here. */
+static const char *
+rx_entity(struct ref *R, const struct xnode *x, const struct rrow *in, struct scpp_oid *e)
+{
+	struct rv v;
+	const char *err = rx(R, x, in, &v);
+
+	if (err != NULL)
+		return err;
+	if (v.type != SCPP_VT_OID)
+		return "EINVAL";
+	if (ent_find(R->m, v.oid) < 0)
+		return "ENOENT";
+	*e = v.oid;
+	return NULL;
+}
+
+static const char *
+rx_name(struct ref *R, const struct xnode *x, const struct rrow *in, struct rv *a)
+{
+	const char *err = rx(R, x, in, a);
+
+	return err != NULL ? err : rv_is_name(a) ? NULL : "EINVAL";
+}
+
+/* |a * b| exactly, as an unsigned 128-bit product of magnitudes. */
+static const char *
+rx_mul(const struct rv *a, const struct rv *b, struct rv *out)
+{
+	__int128 x = rv_wide(a), y = rv_wide(b);
+	unsigned __int128 mx = x < 0 ? (unsigned __int128)(-x) : (unsigned __int128)x;
+	unsigned __int128 my = y < 0 ? (unsigned __int128)(-y) : (unsigned __int128)y;
+	unsigned __int128 m = mx * my; /* < 2^128: exact */
+	bool neg = (x < 0) != (y < 0) && m != 0;
+
+	if (m > (unsigned __int128)UINT64_MAX + 1)
+		return "ERANGE";
+	return rv_int_of(a->type, neg ? -(__int128)m : (__int128)m, out);
+}
+
+static const char *
+rx(struct ref *R, const struct xnode *x, const struct rrow *in, struct rv *out)
+{
+	const struct model *m = R->m;
+	struct rv a, b, c;
+	struct scpp_oid e;
+	const char *err;
+	bool p, q;
+	struct tv t;
+	int ti;
+
+	if (x->op == 0) {
+		resolve(&x->leaf, in, &t);
+		if (!t.bound)
+			return "EINVAL";
+		*out = t.v;
+		return NULL;
+	}
+	switch (x->op) {
+	case SCPP_XOP_ADD:
+	case SCPP_XOP_SUB:
+	case SCPP_XOP_MUL:
+	case SCPP_XOP_DIV:
+	case SCPP_XOP_MOD:
+		if ((err = rx_int(R, x->k[0], in, &a)) || (err = rx_int(R, x->k[1], in, &b)))
+			return err;
+		if (x->op == SCPP_XOP_ADD)
+			return rv_int_of(a.type, rv_wide(&a) + rv_wide(&b), out);
+		if (x->op == SCPP_XOP_SUB)
+			return rv_int_of(a.type, rv_wide(&a) - rv_wide(&b), out);
+		if (x->op == SCPP_XOP_MUL)
+			return rx_mul(&a, &b, out);
+		if (rv_wide(&b) == 0)
+			return "EDOM";
+		return rv_int_of(a.type, x->op == SCPP_XOP_DIV ? rv_wide(&a) / rv_wide(&b)
+							       : rv_wide(&a) % rv_wide(&b), out);
+	case SCPP_XOP_BAND:
+	case SCPP_XOP_BOR:
+	case SCPP_XOP_BXOR:
+	case SCPP_XOP_SHL:
+	case SCPP_XOP_SHR: {
+		uint64_t pa, pb, r;
+
+		if ((err = rx_int(R, x->k[0], in, &a)) || (err = rx_int(R, x->k[1], in, &b)))
+			return err;
+		pa = a.type == SCPP_VT_I64 ? (uint64_t)a.i : a.u;
+		pb = b.type == SCPP_VT_I64 ? (uint64_t)b.i : b.u;
+		if (x->op == SCPP_XOP_BAND)
+			r = pa & pb;
+		else if (x->op == SCPP_XOP_BOR)
+			r = pa | pb;
+		else if (x->op == SCPP_XOP_BXOR)
+			r = pa ^ pb;
+		else if (rv_wide(&b) < 0 || rv_wide(&b) > 63)
+			return "ERANGE";
+		else if (x->op == SCPP_XOP_SHL)
+			r = pa << pb;
+		else if (a.type == SCPP_VT_U64)
+			r = pa >> pb;
+		else /* arithmetic: shift in copies of the sign bit */
+			r = (pa >> pb) | (a.i < 0 && pb > 0 ? ~(UINT64_MAX >> pb) : 0);
+		*out = a.type == SCPP_VT_I64 ? rv_i((int64_t)r) : rv_u(r);
+		return NULL;
+	}
+	case SCPP_XOP_MIN:
+	case SCPP_XOP_MAX:
+	case SCPP_XOP_EQ:
+	case SCPP_XOP_NE:
+	case SCPP_XOP_LT:
+	case SCPP_XOP_LE:
+	case SCPP_XOP_GT:
+	case SCPP_XOP_GE: {
+		int o;
+
+		if ((err = rx(R, x->k[0], in, &a)) || (err = rx(R, x->k[1], in, &b)))
+			return err;
+		o = rv_order(&a, &b);
+		switch (x->op) {
+		case SCPP_XOP_MIN: *out = o <= 0 ? a : b; break;
+		case SCPP_XOP_MAX: *out = o >= 0 ? a : b; break;
+		case SCPP_XOP_EQ: *out = rv_bool(o == 0); break;
+		case SCPP_XOP_NE: *out = rv_bool(o != 0); break;
+		case SCPP_XOP_LT: *out = rv_bool(o < 0); break;
+		case SCPP_XOP_LE: *out = rv_bool(o <= 0); break;
+		case SCPP_XOP_GT: *out = rv_bool(o > 0); break;
+		default: *out = rv_bool(o >= 0); break;
+		}
+		return NULL;
+	}
+	case SCPP_XOP_AND:
+	case SCPP_XOP_OR:
+		if ((err = rx_bool(R, x->k[0], in, &p)))
+			return err;
+		if (p == (x->op == SCPP_XOP_OR)) {
+			*out = rv_bool(p);
+			return NULL;
+		}
+		if ((err = rx_bool(R, x->k[1], in, &q)))
+			return err;
+		*out = rv_bool(q);
+		return NULL;
+	case SCPP_XOP_NOT:
+		if ((err = rx_bool(R, x->k[0], in, &p)))
+			return err;
+		*out = rv_bool(!p);
+		return NULL;
+	case SCPP_XOP_IF:
+		if ((err = rx_bool(R, x->k[0], in, &p)))
+			return err;
+		return rx(R, x->k[p ? 1 : 2], in, out);
+	case SCPP_XOP_LEN:
+		if ((err = rx(R, x->k[0], in, &a)))
+			return err;
+		if (!rv_is_bytes(&a))
+			return "EINVAL";
+		*out = rv_u(a.len);
+		return NULL;
+	case SCPP_XOP_NOW:
+		*out = rv_i(R->now);
+		return NULL;
+	case SCPP_XOP_HASH:
+		if ((err = rx(R, x->k[0], in, &a)))
+			return err;
+		*out = rv_u(rv_hash(&a));
+		return NULL;
+	case SCPP_XOP_VAL:
+	case SCPP_XOP_ENTRY:
+	case SCPP_XOP_CARD:
+	case SCPP_XOP_LENGTH:
+		if ((err = rx_entity(R, x->k[0], in, &e)) || (err = rx_name(R, x->k[1], in, &a)))
+			return err;
+		if (x->op == SCPP_XOP_ENTRY && (err = rx(R, x->k[2], in, &c)))
+			return err;
+		ti = tri_find(m, e, &a);
+		if (x->op == SCPP_XOP_CARD) {
+			int n = 0;
+
+			if (ti >= 0 && !m->tri[ti].is_map)
+				n = 1;
+			for (int i = 0; ti >= 0 && m->tri[ti].is_map && i < m->nm; i++)
+				n += oid_eq(m->me[i].e, e) && rv_eq(&m->me[i].a, &a);
+			*out = rv_u((uint64_t)n);
+			return NULL;
+		}
+		if (ti < 0) {
+			*out = x->op == SCPP_XOP_LENGTH ? rv_u(0) : rv_nil();
+			return NULL;
+		}
+		if (x->op == SCPP_XOP_ENTRY) {
+			int me;
+
+			if (!m->tri[ti].is_map)
+				return "EMEDIUMTYPE";
+			me = me_find(m, e, &a, &c);
+			*out = me >= 0 ? m->me[me].v : rv_nil();
+			return NULL;
+		}
+		if (m->tri[ti].is_map)
+			return "EMEDIUMTYPE";
+		if (x->op == SCPP_XOP_LENGTH) {
+			if (!rv_is_bytes(&m->tri[ti].v))
+				return "EMEDIUMTYPE";
+			*out = rv_u(m->tri[ti].v.len);
+			return NULL;
+		}
+		*out = m->tri[ti].v;
+		return NULL;
+	case SCPP_XOP_REACH:
+		if ((err = rx_entity(R, x->k[0], in, &e)) || (err = rx_name(R, x->k[1], in, &a)) ||
+		    (err = rx(R, x->k[2], in, &c)))
+			return err;
+		for (int hops = 0;; hops++) {
+			if (c.type == SCPP_VT_OID && oid_eq(c.oid, e)) {
+				*out = rv_bool(true);
+				return NULL;
+			}
+			if (hops == SCPP_EVAL_REACH_MAX)
+				return "ELOOP";
+			ti = tri_find(m, e, &a);
+			if (ti < 0 || m->tri[ti].is_map || m->tri[ti].v.type != SCPP_VT_OID ||
+			    oid_eq(m->tri[ti].v.oid, e) || ent_find(m, m->tri[ti].v.oid) < 0)
+				break;
+			e = m->tri[ti].v.oid;
+		}
+		*out = rv_bool(false);
+		return NULL;
+	case SCPP_XOP_FIND: {
+		int idx[M_ENT];
+
+		if ((err = rx_name(R, x->k[0], in, &a)) || (err = rx(R, x->k[1], in, &b)))
+			return err;
+		ent_order(m, idx);
+		*out = rv_nil();
+		for (int i = 0; i < m->ne; i++) {
+			ti = tri_find(m, m->ent[idx[i]].oid, &a);
+			if (ti >= 0 && !m->tri[ti].is_map && rv_eq(&m->tri[ti].v, &b)) {
+				*out = rv_oid(m->ent[idx[i]].oid);
+				break;
+			}
+		}
+		return NULL;
+	}
+	case SCPP_XOP_READ: {
+		uint64_t off, n;
+
+		if ((err = ref_addr(&x->addr, in, &e, &a, &off)) || (err = rx_int(R, x->k[1], in, &b)))
+			return err;
+		if (rv_wide(&b) < 0)
+			return "EINVAL";
+		if (ent_find(m, e) < 0)
+			return "ENOENT";
+		ti = tri_find(m, e, &a);
+		*out = rv_mem(SCPP_VT_BYTES, "", 0);
+		if (ti < 0)
+			return NULL;
+		if (m->tri[ti].is_map || !rv_is_bytes(&m->tri[ti].v))
+			return "EMEDIUMTYPE";
+		if (off >= m->tri[ti].v.len)
+			return NULL;
+		n = (uint64_t)rv_wide(&b);
+		if (n > m->tri[ti].v.len - off)
+			n = m->tri[ti].v.len - off;
+		*out = rv_mem(SCPP_VT_BYTES, m->tri[ti].v.p + off, n);
+		return NULL;
+	}
+	default:
+		abort();
+	}
+}
+
+static const char *
+ref_let(struct ref *R, const struct gcmd *c, const struct rrow *in, struct rtab *out)
+{
+	struct rrow o;
+	struct tv d;
+	struct rv v;
+	const char *err;
+
+	resolve(&c->e, in, &d);
+	if ((err = rx(R, c->x, in, &v)) != NULL)
+		return err;
+	if (d.bound) {
+		if (rv_eq(&d.v, &v))
+			tab_push(out, in);
+		return NULL;
+	}
+	o = *in;
+	o.v[d.var] = v;
+	o.bound |= 1u << d.var;
+	tab_push(out, &o);
+	return NULL;
+}
+
+static const char *
+ref_where(struct ref *R, const struct gcmd *c, const struct rrow *in, struct rtab *out)
+{
+	bool keep;
+	const char *err = rx_bool(R, c->x, in, &keep);
+
+	if (err == NULL && keep)
+		tab_push(out, in);
+	return err;
+}
+
+static const char *
+ref_assert(struct ref *R, const struct gcmd *c, const struct rrow *in)
+{
+	uint64_t n = 0;
+	bool ok;
+	struct tv t;
+	const char *err = rx_bool(R, c->x, in, &ok);
+
+	if (err != NULL)
+		return err;
+	resolve(&c->v, in, &t);
+	if (!t.bound)
+		return "EINVAL";
+	if (t.v.type == SCPP_VT_STR)
+		n = scpp_errno_by_name((const char *)t.v.p, t.v.len);
+	else if (!rv_len(&t.v, &n) || n > UINT32_MAX)
+		return "EINVAL";
+	if (n == 0 || scpp_errno_name((uint32_t)n) == NULL)
+		return "EINVAL";
+	return ok ? NULL : scpp_errno_name((uint32_t)n);
+}
+
+static const char *
+ref_write(struct ref *R, const struct gcmd *c, const struct rrow *in)
+{
+	static const uint8_t zero[RV_MAXB];
+	struct model *m = R->m;
+	struct scpp_oid e;
+	struct rv a, nv;
+	uint64_t off;
+	struct tv d;
+	const char *err = ref_addr(&c->dst, in, &e, &a, &off);
+	int t;
+
+	if (err != NULL)
+		return err;
+	resolve(&c->v, in, &d);
+	if (!d.bound || !rv_is_bytes(&d.v))
+		return "EINVAL";
+	if (ent_find(m, e) < 0)
+		return "ENOENT";
+	if (off > UINT64_MAX - d.v.len)
+		return "ERANGE";
+	t = tri_find(m, e, &a);
+	if (t < 0) {
+		if (off + d.v.len >= REF_HUGE)
+			return REF_LIMIT_BYTES;
+		if (R->schema && a.len == 4 && memcmp(a.p, "type", 4) == 0)
+			return "EINVAL"; /* bytes are not a Type's OID */
+		nv = rv_mem(SCPP_VT_BYTES, zero, off + d.v.len);
+		if (model_overflow)
+			return NULL;
+		memcpy(nv.p + off, d.v.p, d.v.len);
+		m_set(m, e, &a, &nv);
+		return NULL;
+	}
+	if (m->tri[t].is_map || !rv_is_bytes(&m->tri[t].v))
+		return "EMEDIUMTYPE";
+	if (off + d.v.len >= REF_HUGE)
+		return REF_LIMIT_BYTES;
+	nv = m->tri[t].v;
+	if (off + d.v.len > nv.len) {
+		if (off + d.v.len > RV_MAXB) {
+			model_overflow = true;
+			return NULL;
+		}
+		memset(nv.p + nv.len, 0, off + d.v.len - nv.len);
+		nv.len = (uint8_t)(off + d.v.len);
+	}
+	memcpy(nv.p + off, d.v.p, d.v.len);
+	if (nv.type == SCPP_VT_STR && !utf8_ok(nv.p, nv.len))
+		return "EILSEQ";
+	m->tri[t].v = nv;
+	return NULL;
+}
+
+static const char *
+ref_resize(struct ref *R, const struct gcmd *c, const struct rrow *in)
+{
+	static const uint8_t zero[RV_MAXB];
+	struct model *m = R->m;
+	struct scpp_oid e;
+	struct rv a, k, nv;
+	uint64_t n;
+	struct tv l;
+	const char *err = ref_target(&c->e, &c->a, NULL, false, in, &e, &a, &k);
+	int t;
+
+	if (err != NULL)
+		return err;
+	resolve(&c->v, in, &l);
+	if (!l.bound || !rv_len(&l.v, &n))
+		return "EINVAL";
+	if (ent_find(m, e) < 0)
+		return "ENOENT";
+	t = tri_find(m, e, &a);
+	if (t < 0) {
+		if (n >= REF_HUGE)
+			return REF_LIMIT_BYTES;
+		if (R->schema && a.len == 4 && memcmp(a.p, "type", 4) == 0)
+			return "EINVAL";
+		nv = rv_mem(SCPP_VT_BYTES, zero, n);
+		m_set(m, e, &a, &nv);
+		return NULL;
+	}
+	if (m->tri[t].is_map || !rv_is_bytes(&m->tri[t].v))
+		return "EMEDIUMTYPE";
+	nv = m->tri[t].v;
+	if (n == nv.len)
+		return NULL;
+	if (n >= REF_HUGE)
+		return REF_LIMIT_BYTES;
+	if (n > RV_MAXB) {
+		model_overflow = true;
+		return NULL;
+	}
+	if (n > nv.len)
+		memset(nv.p + nv.len, 0, n - nv.len);
+	nv.len = (uint8_t)n;
+	if (nv.type == SCPP_VT_STR && !utf8_ok(nv.p, nv.len))
+		return "EILSEQ";
+	m->tri[t].v = nv;
+	return NULL;
+}
+
 static uint32_t
 term_vars(const struct term *t)
 {
@@ -1253,17 +1938,64 @@ addr_vars(const struct addr *a)
 	return m;
 }
 
+static uint32_t
+x_vars(const struct xnode *x)
+{
+	uint32_t m = 0;
+
+	if (x == NULL)
+		return 0;
+	if (x->op == 0)
+		return term_vars(&x->leaf);
+	if (x->op == SCPP_XOP_READ)
+		m |= addr_vars(&x->addr);
+	for (unsigned int i = 0; i < scpp_wire_xops[x->op].arity; i++)
+		if (scpp_wire_xops[x->op].pos[i] == SCPP_POS_EXPR)
+			m |= x_vars(x->k[i]);
+	return m;
+}
+
 /* Variables in positions a status variable may not take: everything but
  * the entity of a get (where it ranges over its statuses). */
 static uint32_t
 cmd_term_vars(const struct gcmd *c)
 {
-	if (c->op == SCPP_OP_COPY)
-		return addr_vars(&c->dst) | addr_vars(&c->src) | term_vars(&c->n);
-	return (c->op == SCPP_OP_GET ? 0 : term_vars(&c->e)) |
+	uint32_t g = x_vars(c->guard);
+
+	switch (c->op) {
+	case SCPP_OP_COPY:
+		return g | addr_vars(&c->dst) | addr_vars(&c->src) | term_vars(&c->n);
+	case SCPP_OP_LET:
+		return g | term_vars(&c->e) | x_vars(c->x);
+	case SCPP_OP_WHERE:
+		return g | x_vars(c->x);
+	case SCPP_OP_ASSERT:
+		return g | x_vars(c->x) | term_vars(&c->v);
+	case SCPP_OP_WRITE:
+		return g | addr_vars(&c->dst) | term_vars(&c->v);
+	default:
+		break;
+	}
+	return g | (c->op == SCPP_OP_GET ? 0 : term_vars(&c->e)) |
 	       (c->del_entity ? 0 : term_vars(&c->a)) |
 	       (c->keyed ? term_vars(&c->k) : 0) |
 	       (c->op == SCPP_OP_DEL ? 0 : term_vars(&c->v));
+}
+
+/* Does a failure of @p op under a status variable drop its row? */
+static bool
+op_drops_row(uint8_t op)
+{
+	return op == SCPP_OP_GET || op == SCPP_OP_CREATE || op == SCPP_OP_LET ||
+	       op == SCPP_OP_WHERE || op == SCPP_OP_ASSERT;
+}
+
+/* Does @p op put its output rows in the table itself? */
+static bool
+op_emits(uint8_t op)
+{
+	return op == SCPP_OP_GET || op == SCPP_OP_CREATE || op == SCPP_OP_LET ||
+	       op == SCPP_OP_WHERE;
 }
 
 /*
@@ -1310,6 +2042,16 @@ ref_run(struct ref *R, const struct gblock *g, const struct model *before, struc
 			const char *err = NULL;
 
 			res->commands++;
+			if (c->guard != NULL) {
+				bool run = false;
+
+				err = rx_bool(R, c->guard, in, &run);
+				if (err == NULL && !run) {
+					tab_push(next, in); /* skipped: the row goes on */
+					continue;
+				}
+			}
+			if (err == NULL)
 			switch (c->op) {
 			case SCPP_OP_GET:
 				if (c->e.kind == TK_VAR && (svars & (1u << c->e.var)))
@@ -1332,13 +2074,28 @@ ref_run(struct ref *R, const struct gblock *g, const struct model *before, struc
 			case SCPP_OP_COPY:
 				err = ref_copy(R, c, in);
 				break;
+			case SCPP_OP_LET:
+				err = ref_let(R, c, in, next);
+				break;
+			case SCPP_OP_WHERE:
+				err = ref_where(R, c, in, next);
+				break;
+			case SCPP_OP_ASSERT:
+				err = ref_assert(R, c, in);
+				break;
+			case SCPP_OP_WRITE:
+				err = ref_write(R, c, in);
+				break;
+			case SCPP_OP_RESIZE:
+				err = ref_resize(R, c, in);
+				break;
 			}
 			if (err == NULL) {
-				if (c->op != SCPP_OP_GET && c->op != SCPP_OP_CREATE)
+				if (!op_emits(c->op))
 					tab_push(next, in);
 				continue;
 			}
-			if (c->status < 0) {
+			if (c->status < 0 || err == REF_LIMIT_BYTES) { /* limits always abort */
 				res->outcome = SCPP_OUTCOME_ABORTED;
 				snprintf(res->abort_name, sizeof(res->abort_name), "%s", err);
 				res->abort_cmd = ci;
@@ -1351,7 +2108,7 @@ ref_run(struct ref *R, const struct gblock *g, const struct model *before, struc
 				result_status(res, err, ci, c->status);
 			else
 				res->st_total++;
-			if (c->op != SCPP_OP_GET && c->op != SCPP_OP_CREATE)
+			if (!op_drops_row(c->op))
 				tab_push(next, in);
 		}
 		{
@@ -1399,6 +2156,8 @@ struct rig {
 	char text[8192];
 	/* statistics */
 	uint64_t blocks, aborted, errors, rows, mismatches, limit_aborts;
+	uint64_t overflows;        /* blocks that asked for values the model cannot hold */
+	uint64_t computed;         /* blocks with a let, where, assert, write, resize or guard */
 	uint64_t status_reads;     /* gets over a status variable that found some */
 	uint64_t ops[SCPP_OP_COUNT];
 };
@@ -2058,15 +2817,265 @@ gen_addr(struct gen *g, struct addr *a)
 	}
 }
 
+/* ---------------------------------------------- generator: computation */
+
+enum xt { XT_ANY, XT_INT, XT_BOOL };
+
+static struct xnode *
+x_new(void)
+{
+	struct xnode *x;
+
+	if (x_used >= X_POOL) {
+		fprintf(stderr, "diff: expression pool exhausted\n");
+		abort();
+	}
+	x = &x_pool[x_used++];
+	memset(x, 0, sizeof(*x));
+	return x;
+}
+
+static struct rv
+some_int(struct gen *g)
+{
+	static const int64_t si[] = {0, 1, 2, 3, -1, -2, 63, 64, INT64_MAX, INT64_MIN};
+	static const uint64_t su[] = {0, 1, 2, 7, 61440, UINT64_MAX, 1ull << 63};
+
+	if (chance(g, 55))
+		return rv_i(si[rnd(g, SCPP_ARRAY_SIZE(si))]);
+	return rv_u(su[rnd(g, SCPP_ARRAY_SIZE(su))]);
+}
+
+/* A leaf of roughly the wanted type: mostly a constant, sometimes a bound
+ * variable (of any type), rarely an unbound one. */
+static struct xnode *
+gen_leaf(struct gen *g, enum xt want)
+{
+	struct xnode *x = x_new();
+	int v;
+
+	if (chance(g, 30) && (v = bound_var(g, HINT_VAL)) >= 0) {
+		t_var(&x->leaf, v);
+		return x;
+	}
+	if (chance(g, 2) && (v = unbound_var(g)) >= 0) {
+		t_var(&x->leaf, v);
+		return x;
+	}
+	switch (want) {
+	case XT_INT:
+		t_const(&x->leaf, chance(g, 92) ? some_int(g) : some_value(g));
+		break;
+	case XT_BOOL:
+		t_const(&x->leaf, chance(g, 92) ? rv_bool(chance(g, 50)) : some_value(g));
+		break;
+	default:
+		t_const(&x->leaf, chance(g, 30) ? some_int(g) : some_value(g));
+		break;
+	}
+	return x;
+}
+
+static struct xnode *
+gen_const_leaf(struct rv v)
+{
+	struct xnode *x = x_new();
+
+	t_const(&x->leaf, v);
+	return x;
+}
+
+/* An entity operand: usually an entity of the universe or a bound one. */
+static struct xnode *
+gen_ent_leaf(struct gen *g)
+{
+	struct xnode *x = x_new();
+
+	gen_term(g, &x->leaf, P_ENT, 2);
+	return x;
+}
+
+static struct xnode *gen_x(struct gen *g, int depth, enum xt want);
+
+static const uint8_t ops_int[] = {
+	SCPP_XOP_ADD, SCPP_XOP_SUB, SCPP_XOP_MUL, SCPP_XOP_DIV, SCPP_XOP_MOD, SCPP_XOP_BAND,
+	SCPP_XOP_BOR, SCPP_XOP_BXOR, SCPP_XOP_SHL, SCPP_XOP_SHR, SCPP_XOP_MIN, SCPP_XOP_MAX,
+	SCPP_XOP_LEN, SCPP_XOP_CARD, SCPP_XOP_LENGTH, SCPP_XOP_HASH, SCPP_XOP_IF,
+};
+static const uint8_t ops_bool[] = {
+	SCPP_XOP_EQ, SCPP_XOP_NE, SCPP_XOP_LT, SCPP_XOP_LE, SCPP_XOP_GT, SCPP_XOP_GE,
+	SCPP_XOP_AND, SCPP_XOP_OR, SCPP_XOP_NOT, SCPP_XOP_REACH, SCPP_XOP_IF,
+};
+static const uint8_t ops_any[] = {
+	SCPP_XOP_VAL, SCPP_XOP_ENTRY, SCPP_XOP_FIND, SCPP_XOP_READ, SCPP_XOP_NOW, SCPP_XOP_IF,
+	SCPP_XOP_MIN, SCPP_XOP_MAX, SCPP_XOP_ADD, SCPP_XOP_EQ,
+};
+
+/* A random expression of at most @p depth more levels, mostly of type @p want. */
+static struct xnode *
+gen_x(struct gen *g, int depth, enum xt want)
+{
+	struct xnode *x;
+	unsigned int op;
+
+	if (depth <= 0 || chance(g, 30))
+		return gen_leaf(g, want);
+	if (chance(g, 8)) /* any operator, whatever was wanted */
+		op = 1 + (unsigned int)rnd(g, SCPP_XOP_COUNT - 1);
+	else if (want == XT_INT)
+		op = ops_int[rnd(g, SCPP_ARRAY_SIZE(ops_int))];
+	else if (want == XT_BOOL)
+		op = ops_bool[rnd(g, SCPP_ARRAY_SIZE(ops_bool))];
+	else
+		op = ops_any[rnd(g, SCPP_ARRAY_SIZE(ops_any))];
+	x = x_new();
+	x->op = (uint8_t)op;
+	switch (op) {
+	case SCPP_XOP_SHL:
+	case SCPP_XOP_SHR:
+		x->k[0] = gen_x(g, depth - 1, XT_INT);
+		x->k[1] = chance(g, 85) ? gen_const_leaf(rv_i((int64_t)rnd(g, 66) - 1))
+					: gen_x(g, depth - 1, XT_INT);
+		break;
+	case SCPP_XOP_EQ:
+	case SCPP_XOP_NE:
+	case SCPP_XOP_LT:
+	case SCPP_XOP_LE:
+	case SCPP_XOP_GT:
+	case SCPP_XOP_GE:
+	case SCPP_XOP_MIN:
+	case SCPP_XOP_MAX: {
+		enum xt t = chance(g, 50) ? XT_INT : XT_ANY;
+
+		x->k[0] = gen_x(g, depth - 1, t);
+		x->k[1] = gen_x(g, depth - 1, t);
+		break;
+	}
+	case SCPP_XOP_AND:
+	case SCPP_XOP_OR:
+		x->k[1] = gen_x(g, depth - 1, XT_BOOL);
+		__attribute__((fallthrough));
+	case SCPP_XOP_NOT:
+		x->k[0] = gen_x(g, depth - 1, XT_BOOL);
+		break;
+	case SCPP_XOP_IF:
+		x->k[0] = gen_x(g, depth - 1, XT_BOOL);
+		x->k[1] = gen_x(g, depth - 1, want);
+		x->k[2] = gen_x(g, depth - 1, want);
+		break;
+	case SCPP_XOP_LEN:
+	case SCPP_XOP_HASH:
+		x->k[0] = gen_x(g, depth - 1, XT_ANY);
+		break;
+	case SCPP_XOP_NOW:
+		break;
+	case SCPP_XOP_VAL:
+	case SCPP_XOP_CARD:
+	case SCPP_XOP_LENGTH:
+	case SCPP_XOP_ENTRY:
+	case SCPP_XOP_REACH:
+		x->k[0] = gen_ent_leaf(g);
+		x->k[1] = gen_const_leaf(op == SCPP_XOP_ENTRY && chance(g, 70) ? rv_s("m") : some_name(g));
+		if (op == SCPP_XOP_ENTRY)
+			x->k[2] = gen_const_leaf(some_key(g));
+		if (op == SCPP_XOP_REACH)
+			x->k[2] = gen_const_leaf(rv_oid(some_entity(g)));
+		break;
+	case SCPP_XOP_FIND:
+		x->k[0] = gen_const_leaf(some_name(g));
+		x->k[1] = gen_x(g, depth - 1, XT_ANY);
+		break;
+	case SCPP_XOP_READ:
+		gen_addr(g, &x->addr);
+		x->k[1] = chance(g, 90) ? gen_const_leaf(rv_u(rnd(g, 6))) : gen_x(g, depth - 1, XT_INT);
+		break;
+	default: /* the integer operators */
+		x->k[0] = gen_x(g, depth - 1, XT_INT);
+		x->k[1] = gen_x(g, depth - 1, XT_INT);
+		break;
+	}
+	return x;
+}
+
+/* let, where, assert, write or resize. */
+static void
+gen_compute(struct gen *g, struct gcmd *c)
+{
+	static const char *const errnos[] = {"ENOENT", "EACCES", "ENOTDIR", "EPERM", "EEXIST"};
+	unsigned int r = (unsigned int)rnd(g, 100);
+	int v;
+
+	if (r < 38) {
+		c->op = SCPP_OP_LET;
+		if (chance(g, 25) && (v = bound_var(g, HINT_VAL)) >= 0)
+			t_var(&c->e, v);
+		else if ((v = unbound_var(g)) >= 0)
+			t_var(&c->e, v);
+		else
+			t_var(&c->e, 0);
+		c->x = gen_x(g, 3, chance(g, 40) ? XT_INT : chance(g, 50) ? XT_BOOL : XT_ANY);
+		mark_bound(g, &c->e, HINT_VAL);
+	} else if (r < 55) {
+		c->op = SCPP_OP_WHERE;
+		c->x = gen_x(g, 3, chance(g, 92) ? XT_BOOL : XT_ANY);
+	} else if (r < 72) {
+		c->op = SCPP_OP_ASSERT;
+		c->x = gen_x(g, 3, chance(g, 92) ? XT_BOOL : XT_ANY);
+		if (chance(g, 85))
+			t_const(&c->v, rv_s(errnos[rnd(g, SCPP_ARRAY_SIZE(errnos))]));
+		else if (chance(g, 50))
+			t_const(&c->v, chance(g, 50) ? rv_u(13) : rv_i(2));
+		else
+			gen_term(g, &c->v, P_VAL, 3); /* mostly not an errno */
+	} else if (r < 87) {
+		static const uint8_t d1[] = {0xab}, d3[] = {1, 2, 3}, d4[] = {0, 0xff, 0x7f, 0x80};
+
+		c->op = SCPP_OP_WRITE;
+		gen_addr(g, &c->dst);
+		switch (rnd(g, 8)) {
+		case 0: t_const(&c->v, rv_mem(SCPP_VT_BYTES, d1, 0)); break;
+		case 1: t_const(&c->v, rv_mem(SCPP_VT_BYTES, d1, 1)); break;
+		case 2: t_const(&c->v, rv_mem(SCPP_VT_BYTES, d3, 3)); break;
+		case 3: t_const(&c->v, rv_mem(SCPP_VT_BYTES, d4, 4)); break;
+		case 4: t_const(&c->v, rv_s("z")); break;
+		case 5: t_const(&c->v, rv_s("\xc3\xa9")); break;
+		default: gen_term(g, &c->v, P_VAL, 3); break;
+		}
+	} else {
+		c->op = SCPP_OP_RESIZE;
+		gen_term(g, &c->e, P_ENT, 3);
+		if (chance(g, 70))
+			t_const(&c->a, rv_s(chance(g, 60) ? "buf" : "a"));
+		else
+			gen_term(g, &c->a, P_NAME, 3);
+		if (chance(g, 10))
+			gen_term(g, &c->v, P_VAL, 5);
+		else
+			t_const(&c->v, some_len(g, 6));
+	}
+}
+
 static void
 gen_cmd(struct gen *g, struct gcmd *c)
 {
 	unsigned int r = (unsigned int)rnd(g, 100);
 
+	uint32_t bound_before;
+	bool guarded;
+
 	memset(c, 0, sizeof(*c));
 	c->status = -1;
 	g->cmd_fresh = 0;
-	if (r < 42) {
+	/* A guard first (its variables are those bound before the command):
+	 * a guarded command that binds leaves its variables unbound in the
+	 * rows it skips, so they do not count as bound afterwards. */
+	guarded = chance(g, 12);
+	if (guarded)
+		c->guard = gen_x(g, 2, chance(g, 90) ? XT_BOOL : XT_ANY);
+	bound_before = g->bound;
+	if (chance(g, 24)) {
+		gen_compute(g, c);
+	} else if (r < 42) {
 		gen_get(g, c);
 	} else if (r < 62) {
 		c->op = SCPP_OP_SET;
@@ -2140,12 +3149,15 @@ gen_cmd(struct gen *g, struct gcmd *c)
 	}
 	if (chance(g, 30))
 		c->status = chance(g, 70) ? 8 : 9;
+	if (guarded)
+		g->bound = bound_before;
 }
 
 static void
 gen_block(struct gen *g, struct gblock *b)
 {
 	memset(b, 0, sizeof(*b));
+	x_used = 0;
 	g->bound = 0;
 	g->fan = 1;
 	memset(g->hint, 0, sizeof(g->hint));
@@ -2244,6 +3256,7 @@ episode_start(struct rig *g)
 	struct gen gn = {.seed = &g->seed, .st = g->before,
 			 .missing = scpp_oid_make(0, 1, 0, 2, 0x99)};
 
+	episode_abandoned = false;
 	assert_int_equal(scpp_store_clear(f->store), 0);
 	/* A fresh dictionary per episode, except under a schema, whose
 	 * attribute ids are the dictionary's. */
@@ -2318,6 +3331,9 @@ one_block(struct rig *g, const struct scpp_eval_limits *lim)
 
 	gen_block(&gn, &b);
 	print_block(&b, g->text, sizeof(g->text));
+	model_overflow = false;
+	diff_now = (int64_t)(test_rand(&g->seed) >> 1) * (test_rand_below(&g->seed, 2) ? 1 : -1);
+	g->R.now = diff_now;
 	g->R.next_oid = probe_next_oid(g->f);
 	g->R.m = g->refm;
 	real_run(g->f, g->text, &g->real);
@@ -2326,6 +3342,17 @@ one_block(struct rig *g, const struct scpp_eval_limits *lim)
 	g->blocks++;
 	for (int i = 0; i < b.ncmd; i++)
 		g->ops[b.c[i].op]++;
+	for (int i = 0; i < b.ncmd; i++)
+		if (b.c[i].op >= SCPP_OP_LET || b.c[i].guard != NULL) {
+			g->computed++;
+			break;
+		}
+	if (model_overflow) {
+		/* Not comparable (see REF_HUGE); start again from a fresh state. */
+		g->overflows++;
+		episode_abandoned = true;
+		goto next;
+	}
 	for (int i = 0; i < b.ncmd; i++)
 		if (b.c[i].op == SCPP_OP_GET && b.c[i].e.kind == TK_VAR && b.c[i].e.var >= NV_PLAIN &&
 		    g->ref.nst > 0 && g->ref.outcome != SCPP_OUTCOME_ABORTED)
@@ -2377,6 +3404,12 @@ env_u64(const char *name, uint64_t dflt)
 	return s != NULL && *s != '\0' ? strtoull(s, NULL, 0) : dflt;
 }
 
+static int64_t
+diff_clock(void)
+{
+	return diff_now;
+}
+
 static struct rig *
 rig_new(const struct scpp_eval_limits *lim, uint64_t seed, bool schema)
 {
@@ -2386,6 +3419,7 @@ rig_new(const struct scpp_eval_limits *lim, uint64_t seed, bool schema)
 	fx_no_materialize = schema;
 	g->f = fx_new(schema, lim);
 	fx_no_materialize = 0;
+	g->f->env.realtime_ns = diff_clock;
 	g->R.schema = schema;
 	g->before = malloc(sizeof(struct model));
 	g->after = malloc(sizeof(struct model));
@@ -2417,12 +3451,21 @@ static void
 rig_summary(const struct rig *g, const char *what, double secs)
 {
 	printf("# %s: %" PRIu64 " blocks (get %" PRIu64 ", set %" PRIu64 ", del %" PRIu64
-	       ", create %" PRIu64 ", alloc %" PRIu64 ", copy %" PRIu64 " commands), %" PRIu64
+	       ", create %" PRIu64 ", alloc %" PRIu64 ", copy %" PRIu64 ", let %" PRIu64
+	       ", where %" PRIu64 ", assert %" PRIu64 ", write %" PRIu64 ", resize %" PRIu64
+	       " commands; %" PRIu64 " blocks compute), %" PRIu64
 	       " aborted, %" PRIu64 " with errors, %" PRIu64 " rows, %" PRIu64
-	       " limit aborts, %" PRIu64 " status reads, %" PRIu64 " mismatches, %.1f s\n",
+	       " limit aborts, %" PRIu64 " status reads, %" PRIu64 " not comparable, %" PRIu64
+	       " mismatches, %.1f s\n",
 	       what, g->blocks, g->ops[SCPP_OP_GET], g->ops[SCPP_OP_SET], g->ops[SCPP_OP_DEL],
-	       g->ops[SCPP_OP_CREATE], g->ops[SCPP_OP_ALLOC], g->ops[SCPP_OP_COPY], g->aborted,
-	       g->errors, g->rows, g->limit_aborts, g->status_reads, g->mismatches, secs);
+	       g->ops[SCPP_OP_CREATE], g->ops[SCPP_OP_ALLOC], g->ops[SCPP_OP_COPY],
+	       g->ops[SCPP_OP_LET], g->ops[SCPP_OP_WHERE], g->ops[SCPP_OP_ASSERT],
+	       g->ops[SCPP_OP_WRITE], g->ops[SCPP_OP_RESIZE], g->computed, g->aborted,
+	       g->errors, g->rows, g->limit_aborts, g->status_reads, g->overflows, g->mismatches,
+	       secs);
+	/* A run that compares nothing proves nothing. */
+	assert_true(g->overflows * 50 < g->blocks);
+	assert_true(g->computed * 4 > g->blocks);
 }
 
 static double
@@ -2439,7 +3482,7 @@ now_s(void)
 static bool
 episode_over(const struct model *m)
 {
-	return m->ne > 14 || m->nt > 90 || m->nm > 90;
+	return episode_abandoned || m->ne > 14 || m->nt > 90 || m->nm > 90;
 }
 
 static void

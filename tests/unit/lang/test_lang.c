@@ -534,7 +534,8 @@ test_lang_malformed_texts_report_code_position_and_message(void **state)
 		{"set a b x\"0g\"", -SCPP_E_SYNTAX, 1, 12,
 		 "1:12: expected a hex digit or '\"' in bytes literal, found 'g'"},
 		{"frob a b c", -SCPP_E_SYNTAX, 1, 1,
-		 "1:1: unknown command 'frob' (expected get, set, copy, create, alloc, del, return "
+		 "1:1: unknown command 'frob' (expected get, set, copy, create, alloc, del, let, "
+		 "where, assert, write, resize, return "
 		 "or var)"},
 		{"GET a b c", -SCPP_E_SYNTAX, 1, 1, NULL},
 		{"%a b c", -SCPP_E_SYNTAX, 1, 1, "1:1: expected a command, found '%a'"},
@@ -613,6 +614,113 @@ test_lang_malformed_texts_report_code_position_and_message(void **state)
 		/* "get a\0 b c" has an embedded NUL: take its length by hand. */
 		size_t len = strcmp(c->text, "get a") == 0 ? 10 : strlen(c->text);
 		int rc = scpp_lang_parse(c->text, len, &got, arena, sizeof(arena), &e);
+
+		if (rc != c->code || e.code != rc || e.line != c->line || e.col != c->col ||
+		    (c->msg != NULL && strcmp(e.msg, c->msg) != 0))
+			fail_msg("case %zu <<%s>>: got %d at %u:%u \"%s\", want %d at %u:%u \"%s\"", i,
+				 c->text, rc, e.line, e.col, e.msg, c->code, c->line, c->col,
+				 c->msg ? c->msg : "(any)");
+	}
+}
+
+/* ---- expressions, the new commands, guards ---- */
+
+static void
+test_lang_expressions_parse_to_op_terms_and_print_back(void **state)
+{
+	static const char *const texts[] = {
+		/* Canonical already: printing gives the same text. */
+		"get @0.1.0.1.a mode %m\n"
+		"assert eq(band(%m, 61440u), 16384u) ENOTDIR\n"
+		"let %own eq(val(@0.1.0.1.a, uid), 1000u)\n"
+		"where or(%own, ne(band(%m, 1u), 0u))\n"
+		"return %m %own\n",
+		"let %n now()\nlet %h hash(%n)\nlet %b if(lt(%n, 0), \"neg\", \"pos\")\nreturn %n %h %b\n",
+		"let %d read(offset(value(@0.1.0.1.a, data), 4u), 16u)\n"
+		"write offset(value(@0.1.0.1.a, data), 100u) x\"00ff\"\n"
+		"resize @0.1.0.1.a data 8u\n"
+		"return %d\n",
+		"let %e entry(@0.1.0.1.a, entries, \"x\")\n"
+		"set @0.1.0.1.a nlink 2u when eq(%e, nil)\n"
+		"del @0.1.0.1.a when not(eq(%e, nil)) !%s\n"
+		"del @0.1.0.1.a \"when\"\n"
+		"let %r reach(%e, parent, @0.1.0.1.a)\n"
+		"let %f find(volume, \"v\")\n"
+		"let %c count(%f, entries)\n"
+		"let %l length(%f, data)\n"
+		"return %e %s %r %f %c %l\n",
+	};
+	(void)state;
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(texts); i++) {
+		parse_ok(texts[i]);
+		assert_format(&got, texts[i]);
+	}
+	/* The terms are what the text says. */
+	parse_ok("let %x add(%y, 1u) when eq(%y, 2)");
+	assert_int_equal(got.ncmds, 1);
+	assert_int_equal(got.cmd[0].op, SCPP_OP_LET);
+	assert_int_equal(got.cmd[0].flags, SCPP_WIRE_CF_GUARD);
+	assert_int_equal(got.term[got.cmd[0].term[1]].kind, SCPP_TERM_OP);
+	assert_int_equal(got.term[got.cmd[0].term[1]].var, SCPP_XOP_ADD);
+	assert_int_equal(got.term[got.cmd[0].guard].var, SCPP_XOP_EQ);
+	/* Operator names are names elsewhere, and `value` is one too. */
+	parse_ok("get add now %len\nlet %v val(%len, value)");
+	assert_format(&got, "get \"add\" now %len\nlet %v val(%len, value)\nreturn %len %v\n");
+	/* `del E when ...` is a guarded entity delete, not attribute "when". */
+	parse_ok("del %e when true");
+	assert_true(got.cmd[0].flags & SCPP_WIRE_CF_GUARD);
+	assert_int_equal(got.term[got.cmd[0].term[1]].value.type, SCPP_VT_NIL);
+	/* 16 operators deep is the limit. */
+	{
+		char t[512] = "where ";
+		size_t n = strlen(t);
+
+		for (int d = 0; d < SCPP_WIRE_EXPR_DEPTH_MAX; d++)
+			n += (size_t)snprintf(t + n, sizeof(t) - n, "not(");
+		n += (size_t)snprintf(t + n, sizeof(t) - n, "true");
+		for (int d = 0; d < SCPP_WIRE_EXPR_DEPTH_MAX; d++)
+			n += (size_t)snprintf(t + n, sizeof(t) - n, ")");
+		parse_ok(t);
+		memmove(t + 10, t + 6, strlen(t + 6) + 1);
+		memcpy(t + 6, "not(", 4);
+		strcat(t, ")");
+		assert_int_equal(scpp_lang_parse(t, strlen(t), &got, arena, sizeof(arena), NULL),
+				 -SCPP_E_NESTING);
+	}
+}
+
+static void
+test_lang_expression_errors_name_what_and_where(void **state)
+{
+	static const struct bad_case cases[] = {
+		{"where frob(1)", -SCPP_E_SYNTAX, 1, 7,
+		 "1:7: unknown operator 'frob' (docs/LANGUAGE.md lists them)"},
+		{"where add(1)", -SCPP_E_SYNTAX, 1, 12, "1:12: add() takes 2 operands, found 1"},
+		{"where add(1, 2, 3)", -SCPP_E_SYNTAX, 1, 15,
+		 "1:15: add() takes 2 operands: expected ')', found ','"},
+		{"where not(1", -SCPP_E_SYNTAX, 1, 12,
+		 "1:12: not() takes 1 operand: expected ')', found end of input"},
+		{"where value(a, b)", -SCPP_E_BAD_TERM, 1, 7, NULL},
+		{"where read(1, 2)", -SCPP_E_BAD_TERM, 1, 12, NULL},
+		{"where m[k]", -SCPP_E_BAD_TERM, 1, 8, NULL},
+		{"get add(1, 2) b c", -SCPP_E_BAD_TERM, 1, 5, NULL},
+		{"let 5 now()", -SCPP_E_BAD_TERM, 1, 5, NULL},
+		{"where %x %y", -SCPP_E_SYNTAX, 1, 10,
+		 "1:10: too many terms: 'where' takes 1 (condition), found '%y'"},
+		{"assert %x", -SCPP_E_SYNTAX, 1, 10,
+		 "1:10: expected an errno (name or number) after condition, found end of input"},
+		{"get a when c", -SCPP_E_SYNTAX, 1, 7, NULL},
+		{"get a b c when", -SCPP_E_SYNTAX, 1, 15, NULL},
+		{"get a b c when x when y", -SCPP_E_SYNTAX, 1, 18, NULL},
+		{"get a b c !%s when x", -SCPP_E_SYNTAX, 1, 15, NULL},
+	};
+	struct scpp_lang_error e;
+	(void)state;
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(cases); i++) {
+		const struct bad_case *c = &cases[i];
+		int rc = scpp_lang_parse(c->text, strlen(c->text), &got, arena, sizeof(arena), &e);
 
 		if (rc != c->code || e.code != rc || e.line != c->line || e.col != c->col ||
 		    (c->msg != NULL && strcmp(e.msg, c->msg) != 0))
@@ -946,6 +1054,23 @@ random_term(uint64_t *s, struct scpp_wire_block *b, unsigned int pos, unsigned i
 		}
 	case SCPP_POS_DEST:
 		return scpp_wire_term_var(b, (unsigned int)test_rand_below(s, b->nvars));
+	case SCPP_POS_EXPR:
+		/* @p depth counts operators here; shallow trees keep the random
+		 * blocks small (the depth limit has its own test). */
+		if (depth < 4 && test_rand_below(s, 5) < 2) {
+			unsigned int op = 1 + (unsigned int)test_rand_below(s, SCPP_XOP_COUNT - 1);
+			const struct scpp_wire_xop_info *xi = &scpp_wire_xops[op];
+			int opd[3] = {-1, -1, -1};
+
+			for (unsigned int i = 0; i < xi->arity; i++) {
+				opd[i] = random_term(s, b, xi->pos[i],
+						     xi->pos[i] == SCPP_POS_EXPR ? depth + 1 : 0);
+				if (opd[i] < 0)
+					return -1;
+			}
+			return scpp_wire_term_op(b, op, opd[0], opd[1], opd[2]);
+		}
+		goto leaf;
 	case SCPP_POS_ATTR:
 		if (test_rand_below(s, 4) == 0) {
 			int a = random_term(s, b, SCPP_POS_VAL, 0);
@@ -955,6 +1080,7 @@ random_term(uint64_t *s, struct scpp_wire_block *b, unsigned int pos, unsigned i
 		}
 		__attribute__((fallthrough));
 	default:
+	leaf:
 		if (var)
 			return scpp_wire_term_var(b, (unsigned int)test_rand_below(s, b->nvars));
 		{
@@ -985,7 +1111,7 @@ random_block(uint64_t *s, struct scpp_wire_block *b)
 		unsigned int op = 1 + (unsigned int)test_rand_below(s, SCPP_OP_COUNT - 1);
 		int t[3] = {0, 0, 0}, st = -1;
 
-		if (op == SCPP_OP_CREATE && nvars == 0)
+		if ((op == SCPP_OP_CREATE || op == SCPP_OP_LET) && nvars == 0)
 			op = SCPP_OP_GET;
 		for (unsigned int k = 0; k < scpp_wire_op_nterms[op]; k++) {
 			t[k] = random_term(s, b, scpp_wire_op_pos[op][k], 0);
@@ -1003,6 +1129,12 @@ random_block(uint64_t *s, struct scpp_wire_block *b)
 			st = (int)test_rand_below(s, nvars);
 		if (scpp_wire_block_cmd(b, op, t[0], t[1], t[2], st) < 0)
 			goto done;
+		if (test_rand_below(s, 4) == 0) {
+			int g = random_term(s, b, SCPP_POS_EXPR, 0);
+
+			if (g < 0 || scpp_wire_block_guard(b, b->ncmds - 1u, g) < 0)
+				goto done;
+		}
 	}
 done:
 	/* A random subset of the variables, in random order. */
@@ -1319,6 +1451,8 @@ main(void)
 		cmocka_unit_test(test_lang_var_sets_order_and_wire_names),
 		cmocka_unit_test(test_lang_duplicate_wire_names_print_with_a_var_line),
 		cmocka_unit_test(test_lang_malformed_texts_report_code_position_and_message),
+		cmocka_unit_test(test_lang_expressions_parse_to_op_terms_and_print_back),
+		cmocka_unit_test(test_lang_expression_errors_name_what_and_where),
 		cmocka_unit_test(test_lang_sixty_five_variables_are_too_many),
 		cmocka_unit_test(test_lang_257_commands_are_too_many),
 		cmocka_unit_test(test_lang_more_than_1024_terms_are_too_many),

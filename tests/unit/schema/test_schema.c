@@ -308,6 +308,7 @@ test_schema_shipped_files_load(void **state)
 	static const char *const types[] = {
 		"Type", "Attribute", "Status", "Principal", "Grant", "RmaWindow", "Machine", "Process",
 		"OpenFile", "User", "Group", "File", "Directory", "Symlink", "Extent",
+		"Special", "Volume",
 	};
 	(void)state;
 
@@ -327,7 +328,8 @@ test_schema_shipped_types_have_the_documented_shapes(void **state)
 		const char *type, *attr, *expr;
 		unsigned int flags;
 	} cases[] = {
-		{"Directory", "entries", "Hash[string, File | Directory | Symlink]", SCPP_SCHEMA_ATTR_MAP},
+		{"Directory", "entries", "Hash[string, File | Directory | Symlink | Special]",
+		 SCPP_SCHEMA_ATTR_MAP},
 		{"File", "extents", "Hash[u64, Extent]", SCPP_SCHEMA_ATTR_MAP},
 		{"File", "size", "u64", SCPP_SCHEMA_ATTR_REQUIRED | SCPP_SCHEMA_ATTR_DEFAULT},
 		{"File", "data", "bytes", 0},

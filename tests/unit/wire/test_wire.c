@@ -123,6 +123,25 @@ gen_term(struct scpp_wire_block *b, struct gen *x, unsigned int pos, unsigned in
 	switch (pos) {
 	case SCPP_POS_DEST:
 		return scpp_wire_term_var(b, (unsigned int)test_rand_below(&x->seed, b->nvars));
+	case SCPP_POS_EXPR:
+		/* An operator (depth counts operators here), else a leaf; shallow
+		 * trees (the limit itself has its own test), so that random
+		 * blocks stay small enough for the every-prefix checks. */
+		if (depth < 4 && r < 5) {
+			unsigned int op = 1 + (unsigned int)test_rand_below(&x->seed,
+									    SCPP_XOP_COUNT - 1);
+			const struct scpp_wire_xop_info *xi = &scpp_wire_xops[op];
+			int opd[3] = {-1, -1, -1};
+
+			for (unsigned int i = 0; i < xi->arity; i++) {
+				opd[i] = gen_term(b, x, xi->pos[i],
+						  xi->pos[i] == SCPP_POS_EXPR ? depth + 1 : 0);
+				if (opd[i] < 0)
+					return opd[i];
+			}
+			return scpp_wire_term_op(b, op, opd[0], opd[1], opd[2]);
+		}
+		goto leaf;
 	case SCPP_POS_ADDR:
 		if (depth + 1 < SCPP_WIRE_NEST_MAX && r < 5) {
 			t0 = gen_term(b, x, SCPP_POS_ADDR, depth + 1);
@@ -146,6 +165,7 @@ gen_term(struct scpp_wire_block *b, struct gen *x, unsigned int pos, unsigned in
 		}
 		FALLTHROUGH;
 	default:
+	leaf:
 		if (b->nvars > 0 && r < 7)
 			return scpp_wire_term_var(b, (unsigned int)test_rand_below(&x->seed,
 										  b->nvars));
@@ -178,7 +198,7 @@ gen_block(struct scpp_wire_block *b, struct gen *x)
 		unsigned int op = 1 + (unsigned int)test_rand_below(&x->seed, SCPP_OP_COUNT - 1);
 		int t[3] = {0, 0, 0}, sv = -1, rc;
 
-		if (nvars == 0 && op == SCPP_OP_CREATE)
+		if (nvars == 0 && (op == SCPP_OP_CREATE || op == SCPP_OP_LET))
 			op = SCPP_OP_GET;
 		for (unsigned int k = 0; k < scpp_wire_op_nterms[op]; k++) {
 			t[k] = gen_term(b, x, scpp_wire_op_pos[op][k], 0);
@@ -193,6 +213,18 @@ gen_block(struct scpp_wire_block *b, struct gen *x)
 		if (rc == -SCPP_E_TOO_MANY)
 			return;
 		assert_int_equal(rc, (int)i);
+		if (test_rand_below(&x->seed, 5) == 0) {
+			int gt = gen_term(b, x, SCPP_POS_EXPR, 0);
+
+			if (gt < 0) {
+				assert_int_equal(gt, -SCPP_E_TOO_MANY);
+				return;
+			}
+			rc = scpp_wire_block_guard(b, i, gt);
+			if (rc == -SCPP_E_TOO_MANY)
+				return;
+			assert_int_equal(rc, 0);
+		}
 	}
 }
 
@@ -686,13 +718,33 @@ test_wire_block_decode_rejects_each_malformation(void **state)
 		{"too many commands", BYTES(0, 0, 0, 0x81, 0x02), -SCPP_E_TOO_MANY, 3},
 		{"commands missing", BYTES(0, 0, 0, 2, GET_NILS), -SCPP_E_TRUNCATED, 12},
 		{"opcode 0", BYTES(0, 0, 0, 1, 0, 0), -SCPP_E_BAD_OPCODE, 4},
-		{"opcode 9, last byte", BYTES(0, 0, 0, 1, 9), -SCPP_E_BAD_OPCODE, 4},
+		{"opcode 12, last byte", BYTES(0, 0, 0, 1, 12), -SCPP_E_BAD_OPCODE, 4},
 		{"command flags missing", BYTES(0, 0, 0, 1, 1), -SCPP_E_TRUNCATED, 5},
-		{"opcode 7", BYTES(0, 0, 0, 1, 7, 0, 1, 0, 1, 0), -SCPP_E_BAD_OPCODE, 4},
-		{"command flag bit 1", BYTES(0, 0, 0, 1, 1, 2, 1, 0, 1, 0, 1, 0),
+		{"opcode 12", BYTES(0, 0, 0, 1, 12, 0, 1, 0, 1, 0), -SCPP_E_BAD_OPCODE, 4},
+		{"command flag bit 2", BYTES(0, 0, 0, 1, 1, 4, 1, 0, 1, 0, 1, 0),
 		 -SCPP_E_BAD_FLAGS, 5},
 		{"term tag 0", BYTES(0, 0, 0, 1, 1, 0, 0), -SCPP_E_BAD_TERM, 6},
-		{"term tag 6", BYTES(0, 0, 0, 1, 1, 0, 6), -SCPP_E_BAD_TERM, 6},
+		{"term tag 7", BYTES(0, 0, 0, 1, 1, 0, 7), -SCPP_E_BAD_TERM, 6},
+		{"OP as entity", BYTES(0, 0, 0, 1, 1, 0, 6, 24, 1, 0, 1, 0), -SCPP_E_BAD_TERM, 6},
+		/* where now() */
+		{"where now()", BYTES(0, 0, 0, 1, 8, 0, 6, 24), 0, 0},
+		{"operator missing", BYTES(0, 0, 0, 1, 8, 0, 6), -SCPP_E_TRUNCATED, 7},
+		{"operator 0", BYTES(0, 0, 0, 1, 8, 0, 6, 0), -SCPP_E_BAD_TERM, 7},
+		{"operator 33", BYTES(0, 0, 0, 1, 8, 0, 6, 33), -SCPP_E_BAD_TERM, 7},
+		{"operand missing", BYTES(0, 0, 0, 1, 8, 0, 6, 21), -SCPP_E_TRUNCATED, 8},
+		{"KEY as operand", BYTES(0, 0, 0, 1, 8, 0, 6, 21, 3, 1, 0, 1, 0), -SCPP_E_BAD_TERM, 8},
+		{"address as operand of not", BYTES(0, 0, 0, 1, 8, 0, 6, 21, 4, 1, 0, 1, 0),
+		 -SCPP_E_BAD_TERM, 8},
+		{"constant as address of read", BYTES(0, 0, 0, 1, 8, 0, 6, 32, 1, 0, 1, 0),
+		 -SCPP_E_BAD_TERM, 8},
+		/* where read(value(nil, nil), nil) */
+		{"read of an address", BYTES(0, 0, 0, 1, 8, 0, 6, 32, 4, 1, 0, 1, 0, 1, 0), 0, 0},
+		/* get nil nil nil when now() */
+		{"guard", BYTES(0, 0, 0, 1, 1, 2, 1, 0, 1, 0, 1, 0, 6, 24), 0, 0},
+		{"guard missing", BYTES(0, 0, 0, 1, 1, 2, 1, 0, 1, 0, 1, 0), -SCPP_E_TRUNCATED, 12},
+		{"guard not an expression", BYTES(0, 0, 0, 1, 1, 2, 1, 0, 1, 0, 1, 0, 4),
+		 -SCPP_E_BAD_TERM, 12},
+		{"status after the guard", BYTES(0, 1, 0, 0, 1, 1, 3, 1, 0, 1, 0, 1, 0, 1, 0, 0), 0, 0},
 		{"VALUE address as entity", BYTES(0, 0, 0, 1, 1, 0, 4, 1, 0, 1, 0, 1, 0),
 		 -SCPP_E_BAD_TERM, 6},
 		{"KEY as entity", BYTES(0, 0, 0, 1, 1, 0, 3, 1, 0, 1, 0, 1, 0), -SCPP_E_BAD_TERM, 6},
@@ -1009,8 +1061,28 @@ test_wire_op_tables_describe_every_opcode(void **state)
 	assert_null(scpp_wire_op_name[0]);
 	for (unsigned int op = 1; op < SCPP_OP_COUNT; op++) {
 		assert_non_null(scpp_wire_op_name[op]);
-		assert_true(scpp_wire_op_nterms[op] == 2 || scpp_wire_op_nterms[op] == 3);
+		assert_true(scpp_wire_op_nterms[op] >= 1 && scpp_wire_op_nterms[op] <= 3);
 	}
+	assert_int_equal(scpp_wire_op_nterms[SCPP_OP_WHERE], 1);
+	assert_int_equal(scpp_wire_op_pos[SCPP_OP_LET][1], SCPP_POS_EXPR);
+	assert_int_equal(scpp_wire_op_pos[SCPP_OP_WRITE][0], SCPP_POS_ADDR);
+	assert_null(scpp_wire_xops[0].name);
+	for (unsigned int op = 1; op < SCPP_XOP_COUNT; op++) {
+		const struct scpp_wire_xop_info *xi = &scpp_wire_xops[op];
+
+		assert_non_null(xi->name);
+		assert_true(xi->arity <= 3);
+		for (unsigned int i = 0; i < xi->arity; i++)
+			assert_true(xi->pos[i] == SCPP_POS_EXPR ||
+				    (op == SCPP_XOP_READ && i == 0 && xi->pos[i] == SCPP_POS_ADDR));
+		for (unsigned int o2 = 1; o2 < op; o2++)
+			assert_string_not_equal(xi->name, scpp_wire_xops[o2].name);
+	}
+	/* The numbers are the wire encoding (docs/PROTOCOL.md §8.1). */
+	assert_string_equal(scpp_wire_xops[1].name, "add");
+	assert_string_equal(scpp_wire_xops[24].name, "now");
+	assert_string_equal(scpp_wire_xops[32].name, "read");
+	assert_int_equal(SCPP_XOP_COUNT, 33);
 	assert_string_equal(scpp_wire_op_name[SCPP_OP_COPY], "copy");
 	assert_int_equal(scpp_wire_op_pos[SCPP_OP_COPY][0], SCPP_POS_ADDR);
 	assert_int_equal(scpp_wire_op_pos[SCPP_OP_CREATE][0], SCPP_POS_DEST);
@@ -1633,6 +1705,170 @@ test_wire_owner_is_first_constant_entity_outside_well_known(void **state)
 	assert_true(scpp_oid_eq(o, b));
 }
 
+/* ---- expressions and guards ---- */
+
+static void
+test_wire_owner_rule_reads_store_operators_and_guards(void **state)
+{
+	const struct scpp_oid a = scpp_oid_make(0, 1, 2, 1, 5), b = scpp_oid_make(0, 1, 3, 1, 6);
+	const struct scpp_oid schema = scpp_oid_make(0, 0, 0, 0, 9);
+	struct scpp_oid o;
+	int v, x, y, e, n;
+	(void)state;
+
+	/* let %v add(a, 1): an OID as an operand of a pure operator is data. */
+	scpp_wire_block_init(&blk);
+	v = scpp_wire_block_var(&blk, "v", 1);
+	x = scpp_wire_term_op(&blk, SCPP_XOP_ADD, t_oid(&blk, a), t_str(&blk, "m"), -1);
+	assert_true(x >= 0);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_LET, scpp_wire_term_var(&blk, 0), x,
+					     -1, -1), 0);
+	assert_false(scpp_wire_block_owner(&blk, &o));
+	/* ... and as the entity of val(), but a well-known one is skipped: the
+	 * owner is b, inside the second operand of if(). */
+	y = scpp_wire_term_op(&blk, SCPP_XOP_VAL, t_oid(&blk, schema), t_str(&blk, "name"), -1);
+	e = scpp_wire_term_op(&blk, SCPP_XOP_CARD, t_oid(&blk, b), t_str(&blk, "m"), -1);
+	n = scpp_wire_term_op(&blk, SCPP_XOP_IF, y, e, x);
+	assert_true(n >= 0);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_WHERE, n, -1, -1, -1), 1);
+	assert_true(scpp_wire_block_owner(&blk, &o) && scpp_oid_eq(o, b));
+	/* read()'s address names the entity like copy's; a guard counts after
+	 * the command's own terms. */
+	scpp_wire_block_init(&blk);
+	v = scpp_wire_block_var(&blk, "v", 1);
+	x = scpp_wire_term_value(&blk, t_oid(&blk, a), t_str(&blk, "data"));
+	x = scpp_wire_term_offset(&blk, x, t_str(&blk, "n"));
+	x = scpp_wire_term_op(&blk, SCPP_XOP_READ, x, t_str(&blk, "n"), -1);
+	assert_true(x >= 0);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_WHERE, t_str(&blk, "p"), -1, -1, -1), 0);
+	assert_false(scpp_wire_cmd_owner(&blk, 0, &o));
+	assert_int_equal(scpp_wire_block_guard(&blk, 0, x), 0);
+	assert_true(scpp_wire_cmd_owner(&blk, 0, &o) && scpp_oid_eq(o, a));
+	assert_int_equal(scpp_wire_block_guard(&blk, 0, x), -EINVAL); /* one guard */
+	assert_int_equal(scpp_wire_block_guard(&blk, 1, x), -EINVAL); /* no command 1 */
+	/* The decoder agrees (incremental decode stops at the owner). */
+	assert_int_equal(scpp_wire_block_encode(&blk, buf, sizeof(buf)),
+			 (int)scpp_wire_block_encoded_size(&blk));
+	assert_int_equal(scpp_wire_block_decode(buf, scpp_wire_block_encoded_size(&blk), &blk2,
+						NULL), 0);
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+	assert_true(scpp_wire_block_owner(&blk2, &o) && scpp_oid_eq(o, a));
+	(void)v;
+}
+
+/* where not(not(...not(true)...)): @p n operators deep. */
+static size_t
+bb_where_nots(unsigned int n)
+{
+	bb.n = 0;
+	bb_u8(0), bb_var(0), bb_var(0), bb_var(1);
+	bb_u8(SCPP_OP_WHERE), bb_u8(0);
+	for (unsigned int i = 0; i < n; i++)
+		bb_u8(SCPP_TERM_OP), bb_u8(SCPP_XOP_NOT);
+	bb_u8(SCPP_TERM_CONST), bb_u8(SCPP_VT_BOOL), bb_u8(1);
+	return bb.n;
+}
+
+static void
+test_wire_expression_nesting_and_builder_checks(void **state)
+{
+	struct scpp_value t = scpp_value_bool(true);
+	uint32_t off;
+	int c, x, v, k, a;
+	(void)state;
+
+	/* Decoder: 16 operators deep is the maximum; the 17th is E_NESTING at
+	 * its tag byte (4 head bytes, 2 command bytes, 16 x 2 bytes). */
+	bb_where_nots(SCPP_WIRE_EXPR_DEPTH_MAX);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), 0);
+	assert_int_equal(scpp_wire_block_encode(&blk, buf, sizeof(buf)), (int)bb.n);
+	assert_memory_equal(buf, bb.d, bb.n);
+	bb_where_nots(SCPP_WIRE_EXPR_DEPTH_MAX + 1);
+	assert_int_equal(scpp_wire_block_decode(bb.d, bb.n, &blk, &off), -SCPP_E_NESTING);
+	assert_int_equal(off, 4 + 2 + 2 * SCPP_WIRE_EXPR_DEPTH_MAX);
+	/* Every proper prefix is truncated. */
+	bb_where_nots(5);
+	for (size_t cut = 0; cut < bb.n; cut++)
+		assert_int_equal(scpp_wire_block_decode(bb.d, cut, &blk, NULL), -SCPP_E_TRUNCATED);
+
+	/* Builder: the same limit, operands checked against their positions. */
+	scpp_wire_block_init(&blk);
+	v = scpp_wire_block_var(&blk, "v", 1);
+	c = scpp_wire_term_const(&blk, &t);
+	x = c;
+	for (int i = 0; i < SCPP_WIRE_EXPR_DEPTH_MAX; i++) {
+		x = scpp_wire_term_op(&blk, SCPP_XOP_NOT, x, -1, -1);
+		assert_true(x >= 0);
+	}
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_NOT, x, -1, -1), -SCPP_E_NESTING);
+	/* ... a deep operand on one side is enough. */
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_AND, c, x, -1), -SCPP_E_NESTING);
+	assert_int_equal(scpp_wire_term_op(&blk, 0, c, c, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_COUNT, c, c, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_ADD, c, 999, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_ADD, c, -SCPP_E_TOO_MANY, -1),
+			 -SCPP_E_BAD_TERM);
+	k = scpp_wire_term_key(&blk, c, c);
+	a = scpp_wire_term_value(&blk, c, c);
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_NOT, k, -1, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_NOT, a, -1, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_term_op(&blk, SCPP_XOP_READ, c, c, -1), -SCPP_E_BAD_TERM);
+	assert_true(scpp_wire_term_op(&blk, SCPP_XOP_READ, a, c, -1) >= 0);
+	/* Operands past the arity are ignored; now() takes none. */
+	assert_true(scpp_wire_term_op(&blk, SCPP_XOP_NOW, 999, 999, 999) >= 0);
+	/* Commands take expressions only where their table says EXPR. */
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, x, c, c, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_LET, c, x, -1, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_WHERE, k, -1, -1, -1),
+			 -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_WRITE, c, c, -1, -1), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_LET, scpp_wire_term_var(&blk, 0), x,
+					     -1, -1), 0);
+	assert_int_equal(scpp_wire_block_guard(&blk, 0, k), -SCPP_E_BAD_TERM);
+	assert_int_equal(scpp_wire_block_guard(&blk, 0, x), 0);
+	assert_int_equal(scpp_wire_block_encode(&blk, buf, sizeof(buf)),
+			 (int)scpp_wire_block_encoded_size(&blk));
+	assert_int_equal(scpp_wire_block_decode(buf, scpp_wire_block_encoded_size(&blk), &blk2,
+						NULL), 0);
+	assert_true(scpp_wire_block_equal(&blk, &blk2));
+	/* A different guard, or none, is a different block. */
+	blk2.cmd[0].flags &= (uint8_t)~SCPP_WIRE_CF_GUARD;
+	assert_false(scpp_wire_block_equal(&blk, &blk2));
+	(void)v;
+}
+
+static void
+test_wire_guard_counts_toward_the_term_limit(void **state)
+{
+	struct scpp_value nil = scpp_value_nil();
+	int c, k;
+	(void)state;
+
+	/* 204 "get c c[c] c" (5 terms each) + 1 "where c" + a guard of 3 terms
+	 * (not(not(c))) = 1024; one more term in any guard is over. */
+	scpp_wire_block_init(&blk);
+	c = scpp_wire_term_const(&blk, &nil);
+	k = scpp_wire_term_key(&blk, c, c);
+	for (int i = 0; i < 204; i++)
+		assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_GET, c, k, c, -1), i);
+	assert_int_equal(scpp_wire_block_cmd(&blk, SCPP_OP_WHERE, c, -1, -1, -1), 204);
+	{
+		int n1 = scpp_wire_term_op(&blk, SCPP_XOP_NOT, c, -1, -1);
+		int n2 = scpp_wire_term_op(&blk, SCPP_XOP_NOT, n1, -1, -1);
+		int n3 = scpp_wire_term_op(&blk, SCPP_XOP_NOT, n2, -1, -1);
+
+		assert_int_equal(scpp_wire_block_guard(&blk, 204, n3), -SCPP_E_TOO_MANY);
+		assert_int_equal(blk.cmd[204].flags, 0); /* nothing half-applied */
+		assert_int_equal(scpp_wire_block_guard(&blk, 204, n2), 0);
+		assert_int_equal(scpp_wire_block_guard(&blk, 203, c), -SCPP_E_TOO_MANY);
+	}
+	assert_int_equal(scpp_wire_block_encoded_size(&blk),
+			 scpp_wire_block_encode(&blk, buf, sizeof(buf)));
+	assert_int_equal(scpp_wire_block_decode(buf, scpp_wire_block_encoded_size(&blk), &blk2,
+						NULL), 0);
+	assert_int_equal(blk2.nterms, SCPP_WIRE_TERMS_MAX);
+}
+
 static void
 test_wire_incremental_decode_matches_whole_decode_and_stops_at_owner(void **state)
 {
@@ -1829,6 +2065,9 @@ main(void)
 		cmocka_unit_test(test_wire_notice_round_trips_and_rejects_each_malformation),
 		cmocka_unit_test(test_wire_owner_is_first_constant_entity_outside_well_known),
 		cmocka_unit_test(test_wire_incremental_decode_matches_whole_decode_and_stops_at_owner),
+		cmocka_unit_test(test_wire_owner_rule_reads_store_operators_and_guards),
+		cmocka_unit_test(test_wire_expression_nesting_and_builder_checks),
+		cmocka_unit_test(test_wire_guard_counts_toward_the_term_limit),
 		cmocka_unit_test(test_wire_reply_round_trips_random_replies),
 		cmocka_unit_test(test_wire_reply_next_rejects_each_malformation),
 		cmocka_unit_test(test_wire_reply_next_consumes_nothing_until_a_record_is_complete),

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""scpp-fs benchmark: scpp-bench-fs on three targets in one run (perf/RESULTS.md).
+
+    perf/bench-fs/run.py [--build build] [--quick]
+
+1. tmpfs: a directory in /dev/shm, no FUSE (the kernel's own file system);
+2. passthrough: libfuse's passthrough_ll example (compiled from the copy the
+   libfuse3-dev package installs, default options: 1 s caches, multithreaded)
+   over another /dev/shm directory;
+3. scpp-fs: a mount of a fresh volume on a real scppd (net_tap in a network
+   namespace, one worker busy polling, --no-huge), default options.
+
+Prints every JSON line of scpp-bench-fs, then one summary JSON line with the
+ratios scpp-fs / passthrough and scpp-fs / tmpfs per operation. Needs root
+and /dev/fuse. Cleans up mounts, processes (by PID) and the namespace.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "fs"))
+
+
+def main():
+    build = "build"
+    quick = "--quick" in sys.argv
+    if "--build" in sys.argv:
+        build = sys.argv[sys.argv.index("--build") + 1]
+    build = os.path.abspath(build)
+    os.environ["SCPPD"] = os.path.join(build, "app/scppd/scppd")
+    os.environ["SCPP_FS"] = os.path.join(build, "app/scpp-fs/scpp-fs")
+    os.environ["SCPP_SOURCE_ROOT"] = ROOT
+    import run_test as rt
+    import run_fs
+    bench = os.path.join(build, "perf/bench-fs/scpp-bench-fs")
+    pt = os.path.join(build, "perf/bench-fs/passthrough_ll")
+    src = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    subprocess.run(["cc", "-O2", "-w", src, "-o", pt] + flags, check=True)
+
+    lines = []
+
+    def run_bench(target, path):
+        args = [bench, path, "--label", target] + (["--quick"] if quick else [])
+        r = subprocess.run(args, capture_output=True, text=True, timeout=1800)
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (target, r.stderr))
+        for line in r.stdout.splitlines():
+            print(line, flush=True)
+            lines.append(json.loads(line))
+
+    shm = tempfile.mkdtemp(prefix="scppfs-bench-", dir="/dev/shm")
+    ptm = tempfile.mkdtemp(prefix="scppfs-pt-")
+    pt_proc = None
+    try:
+        os.mkdir(os.path.join(shm, "tmpfs"))
+        os.mkdir(os.path.join(shm, "pt-src"))
+        run_bench("tmpfs", os.path.join(shm, "tmpfs"))
+        pt_proc = subprocess.Popen([pt, "-f", "-o", "source=" + os.path.join(shm, "pt-src"),
+                                    ptm], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run_fs.wait_for(lambda: run_fs.mounted(ptm), "passthrough_ll did not mount")
+        run_bench("passthrough", ptm)
+        subprocess.run(["fusermount3", "-u", ptm], check=True)
+        pt_proc.wait(timeout=30)
+        # scpp-fs on a fresh node (net_tap's largest frame is 1 522 bytes:
+        # no jumbo frames here).
+        for target, mtu, opts in (("scpp-fs", 1500, ()),):
+            d = rt.Daemon("fsbench", cfg_extra={"store": run_fs.STORE, "eval": run_fs.EVAL})
+            d.cfg["eal"]["memory_mb"] = run_fs.EAL_MB
+            d.cfg["idle"] = {"enabled": False}  # busy polling, as the perf suite runs scppd
+            d.cfg["ports"][0]["mtu"] = mtu
+            m = None
+            try:
+                d.start()
+                m = run_fs.Mount("bench", ("volume=bench",) + opts).start()
+                run_bench(target, m.dir)
+                m.unmount()
+            finally:
+                if m is not None:
+                    m.cleanup()
+                d.cleanup()
+    finally:
+        if pt_proc is not None and pt_proc.poll() is None:
+            subprocess.run(["fusermount3", "-uz", ptm], capture_output=True)
+            pt_proc.kill()
+            pt_proc.wait(timeout=10)
+        shutil.rmtree(ptm, ignore_errors=True)
+        shutil.rmtree(shm, ignore_errors=True)
+    by = {(x["target"], x["op"]): x for x in lines}
+    summary = {"bench": "fs-summary", "quick": quick, "ops": {}}
+    for (target, op), x in sorted(by.items()):
+        if target != "scpp-fs":
+            continue
+        key = "mib_per_s" if x["bytes"] else "ops_per_s"
+        summary["ops"][op] = {
+            "scpp_fs": x[key], "passthrough": by[("passthrough", op)][key],
+            "tmpfs": by[("tmpfs", op)][key], "unit": key,
+            "vs_passthrough": round(x[key] / by[("passthrough", op)][key], 3),
+            "vs_tmpfs": round(x[key] / by[("tmpfs", op)][key], 4)}
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

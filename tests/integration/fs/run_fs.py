@@ -1,0 +1,839 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Integration tests of scpp-fs: a real scppd (in its own network namespace,
+tests/integration/run_test.py's Daemon) and real FUSE mounts of scpp-fs on
+it, used by ordinary programs and system calls.
+
+    run_fs.py NAME        (NAME: see TESTS at the bottom)
+
+Environment (tests/integration/fs/meson.build): SCPPD, SCPP_FS,
+SCPP_SOURCE_ROOT. Needs root (namespaces, taps, mounts) and /dev/fuse:
+exits 77 otherwise. Every mount is unmounted and every process stopped by
+PID, also on failure; every wait is bounded.
+"""
+
+import ctypes
+import errno
+import hashlib
+import json
+import os
+import random
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import run_test as rt  # noqa: E402
+
+SCPP_FS = os.environ.get("SCPP_FS", "build/app/scpp-fs/scpp-fs")
+check = rt.check
+TestFailure = rt.TestFailure
+
+# Room for a 256 MiB file and a tree of thousands of files on one shard.
+STORE = {"slab_mb": 400, "entries": 1 << 21, "max_value_bytes": 1 << 20}
+EAL_MB = 1024
+# A directory lists in blocks that each enumerate all its entries: the node
+# must allow that many rows and the time to walk them (docs/FS.md §4).
+EVAL = {"max_rows": 65536, "max_time_us": 100000}
+
+
+def mounted(path):
+    """Is @path a mount point? From /proc/self/mounts, not stat(): a stat of
+    a mount whose node is gone fails."""
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == path for line in f)
+
+
+class Mount:
+    """One scpp-fs process and its mount point."""
+
+    def __init__(self, name, opts=(), extra=()):
+        self.dir = tempfile.mkdtemp(prefix="scppfs-%s-" % name)
+        self.logpath = self.dir + ".log"
+        self.proc = None
+        self.args = [SCPP_FS, "--server", rt.SERVER, "-f"] + list(extra)
+        if opts:
+            self.args += ["-o", ",".join(opts)]
+        self.args.append(self.dir)
+
+    def start(self):
+        self.log = open(self.logpath, "w")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise TestFailure("scpp-fs exited with %d:\n%s" % (self.proc.returncode,
+                                                                    self.logtext()))
+            if mounted(self.dir):
+                return self
+            time.sleep(0.05)
+        raise TestFailure("scpp-fs did not mount in 30 s:\n" + self.logtext())
+
+    def logtext(self):
+        try:
+            with open(self.logpath) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def unmount(self):
+        """fusermount3 -u, then the daemon must exit 0 by itself."""
+        rc = None
+        if self.proc is not None and mounted(self.dir):
+            r = subprocess.run(["fusermount3", "-u", self.dir], capture_output=True, text=True,
+                               timeout=30)
+            if r.returncode != 0:
+                print("fusermount3 -u %s: %s" % (self.dir, r.stderr.strip()))
+        if self.proc is not None:
+            try:
+                rc = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                if os.environ.get("SCPPFS_GDB"):
+                    print(subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex", "bt"],
+                                         capture_output=True, text=True).stdout[-3000:])
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                rc = "killed"
+        return rc
+
+    def cleanup(self):
+        if mounted(self.dir):
+            subprocess.run(["fusermount3", "-uz", self.dir], capture_output=True, timeout=30)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            os.unlink(self.logpath)
+        except OSError:
+            pass
+
+    def p(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+
+def sh(cmd, cwd, timeout=600):
+    r = subprocess.run(["bash", "-c", cmd], cwd=cwd, capture_output=True, text=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        raise TestFailure("`%s` in %s failed (%d):\n%s\n%s" % (cmd, cwd, r.returncode,
+                                                                r.stdout[-3000:], r.stderr[-3000:]))
+    return r.stdout
+
+
+def errno_of(fn, *a):
+    try:
+        fn(*a)
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD = -100
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+
+
+def renameat2(a, b, flags):
+    if _libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def executed(d):
+    return d.stats()["executed"]
+
+
+# ---------------------------------------------------------------- tests
+
+def test_basic(d, mounts):
+    """The operations one by one, with their POSIX errors."""
+    m = mounts(Mount("basic").start())
+    before = executed(d)
+    check(sorted(os.listdir(m.dir)) == [], "a new volume is empty")
+    os.mkdir(m.p("a"), 0o755)
+    check(os.stat(m.p("a")).st_nlink == 2, "a new directory has 2 links")
+    check(os.stat(m.dir).st_nlink == 3, "the parent gained a link")
+    with open(m.p("a", "f"), "w") as f:
+        f.write("hello\n")
+    with open(m.p("a", "f")) as f:
+        check(f.read() == "hello\n", "read back what was written")
+    check(os.listdir(m.p("a")) == ["f"], "listing")
+    st = os.stat(m.p("a", "f"))
+    check(stat.S_ISREG(st.st_mode) and st.st_size == 6 and st.st_nlink == 1, "stat %s" % (st,))
+    # Errors, checked in the blocks.
+    check(errno_of(os.mkdir, m.p("a")) == errno.EEXIST, "mkdir existing: EEXIST")
+    check(errno_of(os.open, m.p("a", "f"), os.O_CREAT | os.O_EXCL | os.O_WRONLY) ==
+          errno.EEXIST, "O_EXCL: EEXIST")
+    check(errno_of(os.rmdir, m.p("a")) == errno.ENOTEMPTY, "rmdir non-empty: ENOTEMPTY")
+    check(errno_of(os.unlink, m.p("a")) == errno.EISDIR, "unlink a dir: EISDIR")
+    check(errno_of(os.rmdir, m.p("a", "f")) == errno.ENOTDIR, "rmdir a file: ENOTDIR")
+    check(errno_of(os.stat, m.p("a", "f", "x")) == errno.ENOTDIR, "file as dir: ENOTDIR")
+    check(errno_of(os.stat, m.p("nope")) == errno.ENOENT, "ENOENT")
+    check(errno_of(os.mkdir, m.p("x" * 256)) == errno.ENAMETOOLONG, "ENAMETOOLONG")
+    check(errno_of(os.open, m.p("a"), os.O_WRONLY) == errno.EISDIR, "open dir for write")
+    check(errno_of(os.rename, m.p("a"), m.p("a", "sub")) == errno.EINVAL,
+          "rename a directory into itself: EINVAL")
+    # Links.
+    os.link(m.p("a", "f"), m.p("g"))
+    check(os.stat(m.p("g")).st_nlink == 2 and os.stat(m.p("a", "f")).st_nlink == 2, "link count")
+    check(os.stat(m.p("g")).st_ino == os.stat(m.p("a", "f")).st_ino, "same inode")
+    os.unlink(m.p("a", "f"))
+    check(os.stat(m.p("g")).st_nlink == 1, "link count after unlink")
+    os.symlink("a/../g", m.p("s"))
+    check(os.readlink(m.p("s")) == "a/../g", "readlink")
+    check(os.lstat(m.p("s")).st_size == 6 and stat.S_ISLNK(os.lstat(m.p("s")).st_mode), "lstat")
+    with open(m.p("s")) as f:
+        check(f.read() == "hello\n", "through the symlink")
+    # Rename: replace, NOREPLACE, EXCHANGE.
+    with open(m.p("h"), "w") as f:
+        f.write("other")
+    check(errno_of(renameat2, m.p("g"), m.p("h"), RENAME_NOREPLACE) == errno.EEXIST,
+          "RENAME_NOREPLACE: EEXIST")
+    renameat2(m.p("g"), m.p("h"), RENAME_EXCHANGE)
+    with open(m.p("g")) as f:
+        check(f.read() == "other", "exchanged")
+    os.rename(m.p("g"), m.p("a", "g2"))
+    check(sorted(os.listdir(m.dir)) == ["a", "h", "s"], "after rename: %s" % os.listdir(m.dir))
+    # setattr.
+    os.chmod(m.p("h"), 0o600)
+    check(stat.S_IMODE(os.stat(m.p("h")).st_mode) == 0o600, "chmod")
+    os.chown(m.p("h"), 1234, 5678)
+    check((os.stat(m.p("h")).st_uid, os.stat(m.p("h")).st_gid) == (1234, 5678), "chown")
+    os.truncate(m.p("h"), 2)
+    with open(m.p("h")) as f:
+        check(f.read() == "he", "truncate")
+    os.utime(m.p("h"), ns=(1_000_000_000_123, 2_000_000_000_456))
+    st = os.stat(m.p("h"))
+    check((st.st_atime_ns, st.st_mtime_ns) == (1_000_000_000_123, 2_000_000_000_456), "utimens")
+    # Sparse and at offsets, O_APPEND, O_TRUNC.
+    fd = os.open(m.p("sparse"), os.O_CREAT | os.O_RDWR, 0o644)
+    os.pwrite(fd, b"end", 3 << 20)
+    check(os.pread(fd, 16, (3 << 20) - 8) == b"\0" * 8 + b"end", "hole reads as zeros")
+    check(os.fstat(fd).st_size == (3 << 20) + 3, "sparse size")
+    os.close(fd)
+    fd = os.open(m.p("h"), os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b"llo")
+    os.close(fd)
+    with open(m.p("h"), "rb") as f:
+        check(f.read() == b"hello", "O_APPEND")
+    fd = os.open(m.p("h"), os.O_WRONLY | os.O_TRUNC)
+    os.close(fd)
+    check(os.stat(m.p("h")).st_size == 0, "O_TRUNC")
+    # FIFO, xattrs, statfs.
+    os.mkfifo(m.p("fifo"), 0o644)
+    check(stat.S_ISFIFO(os.stat(m.p("fifo")).st_mode), "mkfifo")
+    os.setxattr(m.p("h"), "user.k", b"v1")
+    check(os.getxattr(m.p("h"), "user.k") == b"v1", "getxattr")
+    check(os.listxattr(m.p("h")) == ["user.k"], "listxattr")
+    check(errno_of(os.setxattr, m.p("h"), "user.k", b"x", os.XATTR_CREATE) == errno.EEXIST,
+          "XATTR_CREATE on an existing name")
+    check(errno_of(os.setxattr, m.p("h"), "system.other", b"x") == errno.EOPNOTSUPP,
+          "system.* is not supported: EOPNOTSUPP")
+    os.removexattr(m.p("h"), "user.k")
+    check(errno_of(os.getxattr, m.p("h"), "user.k") == errno.ENODATA, "removed: ENODATA")
+    sv = os.statvfs(m.dir)
+    check(sv.f_bsize == 4096 and sv.f_namemax == 255 and sv.f_blocks > 0, "statvfs %s" % (sv,))
+    # The last link of a file nobody has open takes the inode with it, in
+    # the unlink's own block; with a handle open, it stays until released.
+    n0 = d.entities()
+    with open(m.p("z"), "w") as f:
+        f.write("z")
+    check(d.entities() == n0 + 1, "one entity per small file")
+    os.unlink(m.p("z"))
+    check(d.entities() == n0, "unlink reaped the inode in its block")
+    fd = os.open(m.p("z"), os.O_CREAT | os.O_RDWR, 0o644)
+    os.unlink(m.p("z"))
+    os.write(fd, b"still here")
+    check(os.pread(fd, 10, 0) == b"still here", "an unlinked open file keeps its data")
+    check(d.entities() == n0 + 1, "an open unlinked inode stays")
+    os.close(fd)
+    wait_for(lambda: d.entities() == n0, "the released unlinked inode is reaped when forgotten")
+    # Cleanup; the tree is empty again.
+    for n in ("h", "s", "sparse", "fifo", "a/g2"):
+        os.unlink(m.p(n))
+    os.rmdir(m.p("a"))
+    check(os.listdir(m.dir) == [], "empty at the end: %s" % os.listdir(m.dir))
+    after = executed(d)
+    check(after - before > 50, "the node executed the blocks (%d)" % (after - before))
+    check(m.unmount() == 0, "scpp-fs exits 0 after fusermount3 -u")
+    # Small datagrams (-o scpp_dgram): smaller write blocks, the same bytes.
+    s = mounts(Mount("small", ("scpp_dgram=600",)).start())
+    data = random.Random(7).randbytes(300_000)
+    with open(s.p("w"), "wb") as f:
+        f.write(data)
+    with open(s.p("w"), "rb") as f:
+        check(f.read() == data, "300 kB through 600-byte datagrams")
+    os.unlink(s.p("w"))
+
+
+def pid_of_mount(path):
+    """The PID of the scpp-fs daemon serving @path (its command line names
+    the mount point, which is unique to this test)."""
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"scpp-fs") and path.encode() in argv:
+            return int(p)
+    return None
+
+
+def wait_for(cond, what, seconds=20):
+    deadline = time.time() + seconds
+    while not cond():
+        check(time.time() < deadline, what)
+        time.sleep(0.05)
+
+
+def test_lifecycle(d, mounts):
+    """SIGINT in the foreground and SIGTERM as a daemon unmount cleanly;
+    --root NAME and --root @OID mount the same tree."""
+    a = mounts(Mount("fg", extra=("--root", "life")).start())
+    os.mkdir(a.p("d"))
+    with open(a.p("d", "f"), "w") as f:
+        f.write("kept")
+    a.proc.send_signal(rt.signal.SIGINT)
+    rc = a.proc.wait(timeout=20)
+    check(rc == 0, "SIGINT: exit %s, not 0: %s" % (rc, a.logtext()))
+    check(not mounted(a.dir), "SIGINT unmounted")
+    # Daemonised (no -f): the command returns once mounted.
+    b = mounts(Mount("bg", opts=("volume=life",)))
+    b.args.remove("-f")
+    r = subprocess.run(b.args, capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and mounted(b.dir), "daemon mode: %d %s" % (r.returncode, r.stderr))
+    with open(b.p("d", "f")) as f:
+        check(f.read() == "kept", "a second mount of the volume sees the tree")
+    pid = pid_of_mount(b.dir)
+    check(pid is not None, "the daemon's process")
+    os.kill(pid, rt.signal.SIGTERM)
+    wait_for(lambda: not mounted(b.dir) and not os.path.exists("/proc/%d" % pid),
+             "SIGTERM did not unmount and stop the daemon")
+    # --root @OID: the volume's root directory by its OID.
+    root = d.ok('get %v volume "life" ; get %v root %r ; return %r')["rows"][0][0]
+    c = mounts(Mount("oid", extra=("--root", root)).start())
+    with open(c.p("d", "f")) as f:
+        check(f.read() == "kept", "--root @OID sees the same tree")
+    # Bad arguments are refused before mounting.
+    spare = mounts(Mount("spare"))  # never mounted: an empty directory to name
+    r = subprocess.run([SCPP_FS, "--server", rt.SERVER, "-f", "--root", "@nonsense", spare.dir],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0 and "not an OID" in r.stderr, "bad --root: %s" % r.stderr)
+    r = subprocess.run([SCPP_FS, "--server", rt.SERVER], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 2 and "usage" in r.stderr, "no mount point: usage")
+
+
+def test_auth(d, mounts):
+    """auth.mode required: the mount opens a session with a key (here the
+    node key, a root of the node) and works; without one it is refused
+    before mounting, saying why."""
+    node_key = os.path.join(d.cfg["node"]["state_dir"], "node.key")
+    before = d.telemetry("/scpp/auth")
+    m = mounts(Mount("auth", ("key=" + node_key,)).start())
+    os.mkdir(m.p("d"))
+    with open(m.p("d", "f"), "w") as f:
+        f.write("sealed")
+    with open(m.p("d", "f")) as f:
+        check(f.read() == "sealed", "read back through a session")
+    after = d.telemetry("/scpp/auth")
+    check(after["sessions"] > before["sessions"], "a session was opened: %s" % after)
+    bad = mounts(Mount("noauth", ("no_auth",)))
+    bad.args.remove("-f")
+    r = subprocess.run(bad.args, capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and not mounted(bad.dir),
+          "an unauthenticated mount of an auth-required node must fail: %d %s" %
+          (r.returncode, r.stderr))
+    check("cannot open the volume" in r.stderr and "Permission denied" in r.stderr,
+          "the refusal says why: %r" % r.stderr)
+
+
+def make_tree(root, nfiles, seed):
+    rnd = random.Random(seed)
+    dirs = [root]
+    for i in range(nfiles):
+        if rnd.random() < 0.08:
+            dn = os.path.join(rnd.choice(dirs), "d%d" % i)
+            os.mkdir(dn)
+            dirs.append(dn)
+        fn = os.path.join(rnd.choice(dirs), "f%d.txt" % i)
+        with open(fn, "wb") as f:
+            f.write(rnd.randbytes(rnd.choice([0, 1, 10, 100, 1000, 5000, 70000])))
+        os.chmod(fn, rnd.choice([0o644, 0o600, 0o755, 0o444]))
+    os.symlink("f0.txt", os.path.join(root, "link-to-f0"))
+
+
+def test_tools(d, mounts):
+    """cp -a, diff -r, tar, git, find, du, ln -s, mv on the mount."""
+    m = mounts(Mount("tools").start())
+    local = tempfile.mkdtemp(prefix="scppfs-local-", dir="/dev/shm")
+    try:
+        src = os.path.join(local, "src")
+        os.mkdir(src)
+        make_tree(src, 2500, 16)
+        sh("cp -a %s %s" % (src, m.p("tree")), "/")
+        sh("diff -r %s %s" % (src, m.p("tree")), "/")
+        sh("cp -a %s %s" % (m.p("tree"), os.path.join(local, "back")), "/")
+        sh("diff -r %s %s" % (src, os.path.join(local, "back")), "/")
+        # Modes, sizes and link targets survived the round trip.
+        lst = ("find . \\( -type d -printf '%%p %%y %%m\\n' \\) -o -printf '%%p %%y %%m %%s %%n "
+               "%%l\\n' | sort")
+        a = sh("cd %s && %s" % (src, lst), "/")
+        b = sh("cd %s && %s" % (m.p("tree"), lst), "/")
+        check(a == b, "find -printf differs between the local tree and the mount")
+        check(len(a.splitlines()) > 2500, "the tree has its files")
+        sh("du -s tree > /dev/null", m.dir)
+        # tar c | tar x on the mount, compared.
+        sh("mkdir untar && tar cf - tree | (cd untar && tar xf -)", m.dir)
+        sh("diff -r tree untar/tree", m.dir)
+        # ln -s, mv across directories.
+        sh("ln -s tree/link-to-f0 l2 && cat l2 > /dev/null && mkdir x y && touch x/a && "
+           "mv x/a y/b && test ! -e x/a && test -f y/b && mv tree untar/tree2", m.dir)
+        check(not os.path.exists(m.p("tree")) and os.path.isdir(m.p("untar", "tree2")), "mv dir")
+        # git.
+        sh("mkdir repo && cd repo && git init -q && git config user.email t@e && "
+           "git config user.name t && cp -a ../untar/tree2 src && git add -A && "
+           "git commit -qm one && echo more >> src/f0.txt && git status --short && "
+           "git commit -qam two && git log --oneline | wc -l", m.dir)
+        out = sh("git status --porcelain && git log --oneline | wc -l && git fsck --no-progress 2>&1", m.p("repo"))
+        check(out.strip() == "2", "git status clean and 2 commits: %r" % out)
+        # A directory of 10 000 entries lists completely (in parts).
+        os.mkdir(m.p("big"))
+        for i in range(10000):
+            os.close(os.open(m.p("big", "e%05d" % i), os.O_CREAT | os.O_WRONLY, 0o644))
+        names = os.listdir(m.p("big"))
+        check(sorted(names) == ["e%05d" % i for i in range(10000)],
+              "a 10 000-entry directory lists %d names" % len(names))
+        sh("rm -rf repo untar x y l2 big", m.dir)
+        check(os.listdir(m.dir) == [], "rm -rf emptied the mount: %s" % os.listdir(m.dir)[:5])
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def test_bigfile(d, mounts):
+    """A 256 MiB file written and read back with its checksum, truncated to
+    100 MiB (the surplus chunks dropped in batches), truncated by O_TRUNC,
+    and unlinked: every chunk entity is deleted again."""
+    m = mounts(Mount("big").start())
+    local = "/dev/shm/scppfs-big-%d" % os.getpid()
+    n0 = d.entities()
+    try:
+        out = sh("dd if=/dev/urandom of=%s bs=1M count=256 status=none && sha256sum < %s && "
+                 "dd if=%s of=%s bs=1M status=none && sha256sum < %s" %
+                 (local, local, local, m.p("big"), m.p("big")), "/", timeout=900)
+        sums = [line.split()[0] for line in out.splitlines()]
+        check(len(sums) == 2 and sums[0] == sums[1], "checksums differ: %s" % sums)
+        check(os.stat(m.p("big")).st_size == 256 << 20, "size")
+        check(d.entities() >= n0 + 256, "one entity per chunk: %d" % (d.entities() - n0))
+        os.truncate(m.p("big"), 100 << 20)
+        out = sh("head -c %d %s | sha256sum && sha256sum < %s" % (100 << 20, local, m.p("big")),
+                 "/", timeout=900)
+        sums = [line.split()[0] for line in out.splitlines()]
+        check(sums[0] == sums[1], "the first 100 MiB survive the truncation")
+        check(d.entities() == n0 + 100, "chunks past 100 MiB deleted: %d" % (d.entities() - n0))
+        sh("echo x > %s" % m.p("big"), "/")  # O_TRUNC
+        check(os.stat(m.p("big")).st_size == 2 and d.entities() == n0 + 1, "O_TRUNC")
+        os.truncate(m.p("big"), 64 << 20)  # a hole: reads as zeros, costs nothing
+        with open(m.p("big"), "rb") as f:
+            f.seek(32 << 20)
+            check(f.read(4096) == b"\0" * 4096, "a hole reads as zeros")
+        check(d.entities() == n0 + 1, "a hole has no chunks")
+        os.unlink(m.p("big"))
+        wait_for(lambda: d.entities() == n0, "the unlinked file's entities are deleted")
+    finally:
+        try:
+            os.unlink(local)
+        except OSError:
+            pass
+
+
+def test_two_mounts(d, mounts):
+    """Two mounts of one volume see each other's changes (no kernel cache:
+    attr_timeout=0, entry_timeout=0, so the check is exact, not timed)."""
+    opts = ("volume=shared", "attr_timeout=0", "entry_timeout=0")
+    a = mounts(Mount("twoa", opts).start())
+    b = mounts(Mount("twob", opts).start())
+    os.mkdir(a.p("d"))
+    with open(a.p("d", "f"), "w") as f:
+        f.write("from a")
+    with open(b.p("d", "f")) as f:
+        check(f.read() == "from a", "b reads a's file")
+    with open(b.p("d", "f"), "a") as f:
+        f.write(", then b")
+    with open(a.p("d", "f")) as f:
+        check(f.read() == "from a, then b", "a reads b's append")
+    os.rename(b.p("d", "f"), b.p("g"))
+    check(not os.path.exists(a.p("d", "f")) and os.path.exists(a.p("g")), "a sees b's rename")
+    os.unlink(a.p("g"))
+    os.rmdir(a.p("d"))
+    check(os.listdir(b.dir) == [], "b sees a's removals")
+
+
+def restart_daemon(d):
+    """Start scppd again in the test's namespace, with the same config (an
+    empty store: scppd keeps no state across restarts yet)."""
+    d.logpath += ".2"
+    d.log = open(d.logpath, "w")
+    # Directly, not through `ip netns exec`: this process is in the
+    # namespace already, and `ip netns exec` would give scppd a copy of the
+    # mount namespace holding the FUSE mount, which then outlives
+    # fusermount3 -u here.
+    d.proc = subprocess.Popen([rt.SCPPD, "--config", os.path.join(d.tmp, "scppd.json")],
+                              stdout=d.log, stderr=subprocess.STDOUT, cwd=rt.ROOT)
+    deadline = time.time() + 40
+    while "ready:" not in d.logtext():
+        check(time.time() < deadline and d.proc.poll() is None,
+              "scppd did not restart:\n" + d.logtext())
+        time.sleep(0.1)
+    rt.sh("ip", "-n", d.ns, "addr", "add", rt.HOST + "/24", "dev", d.iface)
+    rt.sh("ip", "-n", d.ns, "link", "set", d.iface, "up")
+
+
+def test_restart(d, mounts):
+    """The daemon stopped and restarted under a mount: clean errors (EIO
+    while it is gone, ESTALE for what it no longer holds), not a hang."""
+    m = mounts(Mount("restart", ("scpp_timeout_ms=100", "scpp_retries=2")).start())
+    with open(m.p("f"), "w") as f:
+        f.write("x")
+    d.proc.send_signal(rt.signal.SIGTERM)
+    d.proc.wait(timeout=20)
+    r = subprocess.run(["stat", m.p("g")], capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and "Input/output error" in r.stderr,
+          "stat with the node gone: EIO, got %d %r" % (r.returncode, r.stderr))
+    r = subprocess.run(["bash", "-c", "echo y > %s" % m.p("h")], capture_output=True,
+                       text=True, timeout=60)
+    check(r.returncode != 0, "a create with the node gone fails")
+    restart_daemon(d)
+    # The restarted node holds nothing: the inodes the kernel knows are stale.
+    r = subprocess.run(["stat", m.p("f")], capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and "Stale file handle" in r.stderr,
+          "stat after the restart: ESTALE, got %d %r" % (r.returncode, r.stderr))
+    rc = m.unmount()
+    check(rc == 0, "unmounts cleanly: %s\n%s" % (rc, m.logtext()[-2000:]))
+    # A new mount on the restarted node works.
+    m2 = mounts(Mount("restart2").start())
+    with open(m2.p("f"), "w") as f:
+        f.write("again")
+    with open(m2.p("f")) as f:
+        check(f.read() == "again", "a new mount on the restarted node")
+
+
+# ------------------------------------------------- the differential test
+
+class Side:
+    """One tree the random operations run on, with its fds."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def p(self, rel):
+        return os.path.join(self.root, rel)
+
+
+def do_op(side, op, a):
+    """Run one operation; returns a comparable result or ("err", errno)."""
+    try:
+        if op == "create":
+            fd = os.open(side.p(a[0]), os.O_CREAT | os.O_WRONLY | (os.O_EXCL if a[1] else 0),
+                         0o644)
+            os.close(fd)
+            return "ok"
+        if op == "write":
+            fd = os.open(side.p(a[0]), os.O_WRONLY | (os.O_APPEND if a[3] else 0))
+            try:
+                return os.pwrite(fd, a[2], a[1]) if not a[3] else os.write(fd, a[2])
+            finally:
+                os.close(fd)
+        if op == "read":
+            fd = os.open(side.p(a[0]), os.O_RDONLY)
+            try:
+                return hashlib.sha1(os.pread(fd, a[2], a[1])).hexdigest()
+            finally:
+                os.close(fd)
+        if op == "truncate":
+            os.truncate(side.p(a[0]), a[1])
+            return "ok"
+        if op == "rename":
+            if a[2]:
+                renameat2(side.p(a[0]), side.p(a[1]), a[2])
+            else:
+                os.rename(side.p(a[0]), side.p(a[1]))
+            return "ok"
+        if op == "link":
+            os.link(side.p(a[0]), side.p(a[1]))
+            return "ok"
+        if op == "unlink":
+            os.unlink(side.p(a[0]))
+            return "ok"
+        if op == "mkdir":
+            os.mkdir(side.p(a[0]), 0o755)
+            return "ok"
+        if op == "rmdir":
+            os.rmdir(side.p(a[0]))
+            return "ok"
+        if op == "chmod":
+            os.chmod(side.p(a[0]), a[1])
+            return "ok"
+        if op == "symlink":
+            os.symlink(a[1], side.p(a[0]))
+            return "ok"
+        if op == "stat":
+            st = os.lstat(side.p(a[0]))
+            size = st.st_size if not stat.S_ISDIR(st.st_mode) else 0
+            return (st.st_mode, size, st.st_nlink)
+        if op == "readlink":
+            return os.readlink(side.p(a[0]))
+        if op == "listdir":
+            return sorted(os.listdir(side.p(a[0])))
+    except OSError as e:
+        return ("err", errno.errorcode.get(e.errno, e.errno))
+    raise ValueError(op)
+
+
+def random_op(rnd, names, files, dirs):
+    def path(kind="any"):
+        # Mostly paths that exist, of the kind the operation wants, or a
+        # new name in a directory that exists: most operations get past
+        # the walk, and the rest meet every error of it.
+        x = rnd.random()
+        pool = files if kind == "file" else dirs if kind == "dir" else files + dirs
+        if pool and x < 0.6 and kind != "new":
+            return rnd.choice(pool)
+        if x < 0.9:
+            base = rnd.choice(dirs + ["."]) if dirs else "."
+            return os.path.normpath(base + "/" + rnd.choice(names))
+        depth = rnd.choice([1, 1, 2, 2, 3])
+        return "/".join(rnd.choice(names) for _ in range(depth))
+    op = rnd.choices(["create", "write", "read", "truncate", "rename", "link", "unlink",
+                      "mkdir", "rmdir", "chmod", "symlink", "stat", "readlink", "listdir"],
+                     [10, 16, 8, 5, 7, 4, 6, 8, 4, 3, 3, 8, 2, 3])[0]
+    if op == "create":
+        return op, (path("new"), rnd.random() < 0.3)
+    if op == "write":
+        n = rnd.choice([1, 7, 100, 4096, 5000, 20000])
+        off = rnd.choice([0, 1, 4095, 4096, 8191, 12000, rnd.randrange(0, 40000)])
+        return op, (path("file"), off, rnd.randbytes(n), rnd.random() < 0.1)
+    if op == "read":
+        return op, (path("file"), rnd.randrange(0, 45000), rnd.choice([1, 100, 4096, 20000]))
+    if op == "truncate":
+        return op, (path("file"), rnd.choice([0, 1, 4095, 4096, 4097, 10000, 30000]))
+    if op == "rename":
+        flags = rnd.choices([0, RENAME_NOREPLACE, RENAME_EXCHANGE], [8, 1, 1])[0]
+        return op, (path(), path("new" if rnd.random() < 0.5 else "any"), flags)
+    if op == "link":
+        return op, (path("file"), path("new"))
+    if op == "unlink":
+        return op, (path("file"),)
+    if op in ("mkdir",):
+        return op, (path("new"),)
+    if op in ("rmdir", "listdir"):
+        return op, (path("dir"),)
+    if op == "chmod":
+        return op, (path(), rnd.choice([0o644, 0o600, 0o755, 0o700, 0o444, 0o4755, 0o1777]))
+    if op == "symlink":
+        return op, (path("new"), rnd.choice(["a", "../b", "x/y/z", "/abs/path"]))
+    return op, (path(),)
+
+
+def tree_of(root):
+    """Everything comparable about a tree: names, types, modes, sizes, link
+    counts, data, link targets."""
+    out = {}
+    for dp, dns, fns in os.walk(root):
+        for n in sorted(dns + fns):
+            p = os.path.join(dp, n)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("l", st.st_mode, os.readlink(p))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("d", st.st_mode, st.st_nlink)
+            else:
+                with open(p, "rb") as f:
+                    data = f.read()
+                out[rel] = ("f", st.st_mode, st.st_nlink, st.st_size,
+                            hashlib.sha256(data).hexdigest())
+    return out
+
+
+def diff_run(root_a, root_b, nops, seed):
+    """The random operations on two trees side by side (every result equal);
+    returns (counts per op, errnos met, operations that succeeded)."""
+    sides = (Side(root_a), Side(root_b))
+    rnd = random.Random(seed)
+    names = ["a", "b", "c", "d", "e", "f"]
+    counts, errnos, succeeded = {}, {}, 0
+    files, dirs = [], []
+    for i in range(nops):
+        if i % 10 == 0:
+            files, dirs = [], []
+            for dp, dns, fns in os.walk(root_b):
+                dirs += [os.path.relpath(os.path.join(dp, n), root_b) for n in sorted(dns)]
+                files += [os.path.relpath(os.path.join(dp, n), root_b) for n in sorted(fns)]
+        op, a = random_op(rnd, names, files, dirs)
+        r = [do_op(s, op, a) for s in sides]
+        if os.environ.get("SCPPFS_DIFF_TRACE"):
+            print(i, op, [x if not isinstance(x, bytes) else len(x) for x in a], r[1],
+                  file=sys.stderr)
+        counts[op] = counts.get(op, 0) + 1
+        if not (isinstance(r[0], tuple) and r[0][0] == "err"):
+            succeeded += 1
+        else:
+            errnos[r[0][1]] = errnos.get(r[0][1], 0) + 1
+        if r[0] != r[1]:
+            raise TestFailure("op %d %s %r: mount %r, tmpfs %r" %
+                              (i, op, [x if not isinstance(x, bytes) else len(x) for x in a],
+                               r[0], r[1]))
+    return counts, errnos, succeeded
+
+
+def compare_trees(a, b):
+    ta, tb = tree_of(a), tree_of(b)
+    if ta != tb:
+        diff = sorted(set(ta.items()) ^ set(tb.items()))[:10]
+        raise TestFailure("final trees differ: %s" % diff)
+    return ta
+
+
+def test_differential(d, mounts):
+    """>= 10 000 random operations on the mount and on a tmpfs directory
+    side by side: every result and errno, and the final trees, equal."""
+    nops = int(os.environ.get("SCPPFS_DIFF_OPS", "10000"))
+    seed = int(os.environ.get("SCPPFS_DIFF_SEED", "1616"))
+    # 4 KiB chunks: the random offsets cross chunks, holes and extents.
+    m = mounts(Mount("diff", ("volume=diff", "chunk=4096")).start())
+    local = tempfile.mkdtemp(prefix="scppfs-diff-", dir="/dev/shm")
+    try:
+        counts, errnos, succeeded = diff_run(m.dir, local, nops, seed)
+        ta = compare_trees(m.dir, local)
+        check(len(ta) > 5, "the final tree is not trivial: %d entries" % len(ta))
+        # Both the successes and the errors are exercised.
+        check(succeeded > nops // 3, "only %d of %d operations succeeded: %s %s" %
+              (succeeded, nops, errnos, counts))
+        for e in ("ENOENT", "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY"):
+            check(errnos.get(e, 0) > 0, "no operation met %s: %s" % (e, errnos))
+        print("differential: %d ops %s, %d succeeded, errors %s, final tree %d entries" %
+              (nops, counts, succeeded, errnos, len(ta)))
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+USER = (1000, 1000, [1000, 50])
+
+
+def drop_privileges():
+    os.setgroups(USER[2])
+    os.setresgid(USER[1], USER[1], USER[1])
+    os.setresuid(USER[0], USER[0], USER[0])
+
+
+def test_differential_user(d, mounts):
+    """The differential test as an ordinary user (uid 1000) in a sticky
+    world-writable root, so that the permission bits, owners and groups
+    the blocks check meet the kernel's own checks on tmpfs (EACCES, EPERM)."""
+    nops = int(os.environ.get("SCPPFS_DIFF_OPS", "10000"))
+    m = mounts(Mount("diffu", ("volume=diffu", "chunk=4096", "allow_other")).start())
+    local = tempfile.mkdtemp(prefix="scppfs-diffu-", dir="/dev/shm")
+    try:
+        for root in (m.dir, local):
+            os.chmod(root, 0o1777)
+        res = as_user(lambda: diff_run(m.dir, local, nops, 4242))
+        check("fail" not in res, "as uid %d: %s" % (USER[0], res.get("fail")))
+        compare_trees(m.dir, local)
+        check(res["errnos"].get("EACCES", 0) > 0, "no operation met EACCES: %s" % res)
+        check(res["succeeded"] > nops // 6, "too few operations succeeded: %s" % res)
+        print("differential as uid %d: %s" % (USER[0], res))
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+
+
+def as_user(fn):
+    """Run fn() in a forked child that dropped to USER; returns its result
+    as {"counts", "errnos", "succeeded"} or {"fail": message}."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        try:
+            drop_privileges()
+            counts, errnos, succeeded = fn()
+            out = {"counts": counts, "errnos": errnos, "succeeded": succeeded}
+        except BaseException as e:  # report everything to the parent
+            out = {"fail": "%s: %s" % (type(e).__name__, e)}
+        os.write(wfd, json.dumps(out).encode())
+        os._exit(0)
+    os.close(wfd)
+    chunks = []
+    while True:
+        b = os.read(rfd, 1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    return json.loads(b"".join(chunks) or b'{"fail": "the child said nothing"}')
+
+
+TESTS = {
+    "basic": test_basic,
+    "lifecycle": test_lifecycle,
+    "auth": test_auth,
+    "tools": test_tools,
+    "bigfile": test_bigfile,
+    "two_mounts": test_two_mounts,
+    "restart": test_restart,
+    "differential": test_differential,
+    "differential_user": test_differential_user,
+}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        print("usage: run_fs.py {%s}" % ",".join(TESTS))
+        return 2
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+        print("SKIP: scpp-fs tests need root and /dev/fuse")
+        return 77
+    name = sys.argv[1]
+    cfg = {"store": STORE, "eval": EVAL}
+    if name == "auth":
+        cfg["auth"] = {"mode": "required"}
+    d = rt.Daemon("fs" + name, cfg_extra=cfg)
+    d.cfg["eal"]["memory_mb"] = EAL_MB
+    ms = []
+
+    def mounts(m):
+        ms.append(m)
+        return m
+    rc = 1
+    try:
+        d.start()
+        TESTS[name](d, mounts)
+        for m in ms:
+            m.unmount()
+        print("PASS", name)
+        rc = 0
+    except (TestFailure, OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
+        print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
+        traceback.print_exc(limit=4, file=sys.stdout)
+        for m in ms:
+            print("---- scpp-fs log %s ----\n%s" % (m.dir, m.logtext()[-4000:]))
+        print("---- scppd log ----")
+        print(d.logtext()[-4000:])
+    finally:
+        for m in ms:
+            m.cleanup()
+        d.cleanup()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

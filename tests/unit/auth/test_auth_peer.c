@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Node to node (docs/SECURITY.md §9.4): the pairwise key is the same on
+ * both sides and differs per pair; FORWARD extension 1 opens only with the
+ * pair's key and only over the exact header, extension and request it was
+ * made for; the delegated reply key is what the client derives.
+ */
+#include <errno.h>
+
+#include "auth_test.h"
+
+static void
+kp(struct scpp_auth_keypair *k, uint8_t tag)
+{
+	uint8_t seed[32];
+
+	memset(seed, tag, sizeof(seed));
+	assert_int_equal(scpp_auth_key_from_seed(k, seed), 0);
+}
+
+void
+test_peer_key_is_pairwise(void **state)
+{
+	struct scpp_auth_keypair a, b, c;
+	uint8_t ab[32], ba[32], ac[32], zero[32] = {0};
+
+	(void)state;
+	kp(&a, 0x21);
+	kp(&b, 0x22);
+	kp(&c, 0x23);
+	assert_int_equal(scpp_auth_peer_key(&a, 1, b.pk, 2, ab), 0);
+	assert_int_equal(scpp_auth_peer_key(&b, 2, a.pk, 1, ba), 0);
+	assert_memory_equal(ab, ba, 32);
+	assert_int_equal(scpp_auth_peer_key(&a, 1, c.pk, 3, ac), 0);
+	assert_memory_not_equal(ab, ac, 32);
+	/* The ids are bound: the same keys under other ids give another key. */
+	assert_int_equal(scpp_auth_peer_key(&a, 1, b.pk, 4, ba), 0);
+	assert_memory_not_equal(ab, ba, 32);
+	assert_int_equal(scpp_auth_peer_key(&a, 1, b.pk, 1, ba), -EINVAL);
+	/* A public key that is not a curve point does not convert. */
+	memset(ba, 0xff, sizeof(ba));
+	assert_int_equal(scpp_auth_peer_key(&a, 1, ba, 2, ac), -SCPP_AUTH_E_BAD_KEY);
+	assert_int_equal(scpp_auth_peer_key(&a, 1, zero, 2, ac), -SCPP_AUTH_E_BAD_KEY);
+}
+
+void
+test_fwd_principal_seal_open(void **state)
+{
+	struct scpp_auth_keypair a, b, client;
+	struct scpp_auth_fwd_principal p, q;
+	uint8_t key[32], other[32], kn2c[32], ext[SCPP_AUTH_FWD_PRINCIPAL_LEN];
+	uint8_t hdr[44], req[100], nonce[24];
+
+	(void)state;
+	kp(&a, 0x31);
+	kp(&b, 0x32);
+	kp(&client, 0x33);
+	assert_int_equal(scpp_auth_peer_key(&a, 7, b.pk, 9, key), 0);
+	memset(other, 0x5a, sizeof(other));
+	memset(hdr, 0x11, sizeof(hdr));
+	memset(req, 0x22, sizeof(req));
+	memset(nonce, 0x44, sizeof(nonce));
+	memset(kn2c, 0x66, sizeof(kn2c));
+	memset(&p, 0, sizeof(p));
+	memcpy(p.principal, client.pk, 32);
+	memset(p.digest, 0x77, 32);
+	p.session = UINT64_C(0x123456789a000005);
+	p.not_after_ns = UINT64_C(1800000000000000000);
+	scpp_auth_delegated_key(kn2c, 9, p.reply_key);
+	assert_int_equal(scpp_auth_fwd_principal_seal(&p, key, hdr, sizeof(hdr), req, sizeof(req),
+						      nonce, ext, sizeof(ext)),
+			 SCPP_AUTH_FWD_PRINCIPAL_LEN);
+	assert_int_equal(scpp_auth_fwd_principal_seal(&p, key, hdr, sizeof(hdr), req, sizeof(req),
+						      nonce, ext, sizeof(ext) - 1),
+			 -ENOSPC);
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), key, hdr, sizeof(hdr), req,
+						      sizeof(req), &q),
+			 0);
+	assert_memory_equal(&p, &q, sizeof(p));
+	/* The delegated key is the client's own derivation, per owner. */
+	{
+		uint8_t d[32];
+
+		scpp_auth_delegated_key(kn2c, 9, d);
+		assert_memory_equal(d, q.reply_key, 32);
+		scpp_auth_delegated_key(kn2c, 8, d);
+		assert_memory_not_equal(d, q.reply_key, 32);
+	}
+	/* Another pair's key, or any changed byte of the header, the
+	 * extension or the request: refused, nothing returned. */
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), other, hdr, sizeof(hdr), req,
+						      sizeof(req), &q),
+			 -SCPP_AUTH_E_BAD_MAC);
+	for (size_t i = 0; i < sizeof(ext); i++) {
+		ext[i] ^= 0x01;
+		assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), key, hdr, sizeof(hdr),
+							      req, sizeof(req), &q),
+				 -SCPP_AUTH_E_BAD_MAC);
+		ext[i] ^= 0x01;
+	}
+	hdr[2] ^= 0x01; /* the hop count, say */
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), key, hdr, sizeof(hdr), req,
+						      sizeof(req), &q),
+			 -SCPP_AUTH_E_BAD_MAC);
+	hdr[2] ^= 0x01;
+	req[99] ^= 0x80;
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), key, hdr, sizeof(hdr), req,
+						      sizeof(req), &q),
+			 -SCPP_AUTH_E_BAD_MAC);
+	req[99] ^= 0x80;
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext) - 1, key, hdr, sizeof(hdr),
+						      req, sizeof(req), &q),
+			 -SCPP_E_TRUNCATED);
+	/* The owner sees the same from its side of the pair. */
+	assert_int_equal(scpp_auth_peer_key(&b, 9, a.pk, 7, other), 0);
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), other, hdr, sizeof(hdr), req,
+						      sizeof(req), &q),
+			 0);
+}
