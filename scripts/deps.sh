@@ -10,7 +10,7 @@ pkgs=(
 	librte-net-af-packet23 librte-net-ring23 librte-net-null23 librte-dma-skeleton23
 	libcjson-dev libcmocka-dev libsodium-dev libibverbs-dev librdmacm-dev
 	libfabric-dev libfuse3-dev fuse3 libedit-dev
-	clang libclang-rt-14-dev iproute2 redis-server gnuplot-nox valgrind
+	clang libclang-rt-14-dev iproute2 redis-server gnuplot-nox valgrind linux-perf
 	libcurl4-openssl-dev etcd-server etcd-client
 )
 

@@ -538,6 +538,7 @@ main(int argc, char **argv)
 	}
 	log_levels(&d->cfg);
 	d->tsc_hz = rte_get_tsc_hz();
+	scppd_clock_init(d->tsc_hz);
 	d->drain_tsc = d->tsc_hz / 1000000 * SCPPD_DRAIN_US;
 	d->start_tsc = rte_get_tsc_cycles();
 	d->base_port = d->cfg.udp.base_port;

@@ -352,7 +352,10 @@ void scppd_ports_close(struct scppd *d);
 
 /* worker.c */
 int scppd_worker_main(void *arg);
+/** Monotonic ns for the evaluator (no division); scppd_clock_init() first. */
 uint64_t scppd_clock_ns(void);
+/** Control thread, before the workers start. */
+void scppd_clock_init(uint64_t tsc_hz);
 
 /* exec.c */
 /**

@@ -47,12 +47,27 @@ enum route_kind {
 	ROUTE_NONE,
 };
 
+/*
+ * Nanoseconds from the TSC without a division (it is read at the start and
+ * end of every block): ns = tsc * mult >> 40 with mult = 10^9 * 2^40 / hz,
+ * one 64x64->128 multiply. The product fits: tsc < 2^64, and mult < 2^50
+ * for any TSC of 1 MHz or more (2^40 for 1 GHz or more). Rounding mult
+ * down loses under one part in mult (4.5e11 at 2.45 GHz), about 0.1 ms per
+ * year of uptime, the same for every reading: intervals, all the evaluator
+ * uses, are exact to a few ns.
+ */
+static uint64_t clock_mult;
+
+void
+scppd_clock_init(uint64_t tsc_hz)
+{
+	clock_mult = (uint64_t)(((unsigned __int128)UINT64_C(1000000000) << 40) / tsc_hz);
+}
+
 uint64_t
 scppd_clock_ns(void)
 {
-	uint64_t c = rte_get_tsc_cycles(), hz = scppd_g.tsc_hz;
-
-	return c / hz * UINT64_C(1000000000) + c % hz * UINT64_C(1000000000) / hz;
+	return (uint64_t)(((unsigned __int128)rte_get_tsc_cycles() * clock_mult) >> 40);
 }
 
 /*

@@ -2412,25 +2412,54 @@ fast_bind(struct run *r, struct fast_run *f, uint8_t var, const struct scpp_valu
 	return 0;
 }
 
-/* Look up the collected gets together and bind their variables. */
+/*
+ * Look up the collected gets together and bind their variables, as
+ * fast_bind() does one by one. When the variables are consecutive (`get ..
+ * %1; get .. %2; ...`) the values are looked up straight into the row: a
+ * miss writes only variables that stay unbound (the block then restarts).
+ */
 static int
 fast_flush(struct run *r, struct fast_run *f)
 {
 	uint64_t hit = 0, all;
-	unsigned int n = f->n;
+	unsigned int n = f->n, gap = 0;
+	struct scpp_value *v;
 	int rc;
 
 	if (n == 0)
 		return 0;
 	f->n = 0;
-	scpp_store_get_burst(r->env->store, f->key, n, f->val, &hit);
+	for (unsigned int i = 1; i < n; i++)
+		gap |= f->var[i] ^ (f->var[0] + i); /* 0 when var[i] == var[0] + i */
+	v = gap == 0 ? &f->row->v[f->var[0]] : f->val;
+	scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
 	all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	if (SCPP_UNLIKELY(hit != all))
 		return FAST_RESTART;
-	for (unsigned int i = 0; i < n; i++)
-		if ((rc = fast_bind(r, f, f->var[i], &f->val[i])) != 0)
-			return rc;
+	if (gap == 0) {
+		for (unsigned int i = 0; i < n; i++)
+			if (SCPP_UNLIKELY(own(r, &v[i]) < 0))
+				return FAST_RESTART;
+		f->row->bound |= all << f->var[0]; /* var[0] + n <= 64 */
+	} else {
+		for (unsigned int i = 0; i < n; i++)
+			if ((rc = fast_bind(r, f, f->var[i], &v[i])) != 0)
+				return rc;
+	}
 	return fast_charge(r, n, f->cmd[n - 1]);
+}
+
+/* Collect get @p i of the run: key (@p e, @p aid) into variable @p var. */
+static inline void
+fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int64_t aid)
+{
+	f->bound |= UINT64_C(1) << var;
+	f->cmd[f->n] = i;
+	f->var[f->n] = var;
+	f->key[f->n].oid = e;
+	f->key[f->n].attr = (uint32_t)aid;
+	f->key[f->n].rsv = 0;
+	f->n++;
 }
 
 /* fast_attr() for a name other than the last one resolved. */
@@ -2483,11 +2512,21 @@ scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *
 		return;
 	for (uint16_t i = 0; i < b->ncmds && pf->n < SCPP_EVAL_PREFETCH_MAX; i++) {
 		const struct scpp_wire_cmd *cmd = &b->cmd[i];
+		const struct scpp_wire_term *te, *ta;
 		const struct scpp_value *name;
 
-		if (cmd->shape != SCPP_WIRE_SHAPE_EAV || cmd->op != SCPP_OP_GET)
-			break; /* where the fast path's burst ends */
-		name = &b->term[cmd->term[1]].value;
+		/* The fast path's gets, and past them every get or set of a
+		 * constant entity and attribute: the general path reads their
+		 * triples one at a time, so they had better be in cache too. */
+		if ((cmd->op != SCPP_OP_GET && cmd->op != SCPP_OP_SET) || cmd->nterms != 3)
+			continue;
+		te = &b->term[cmd->term[0]];
+		ta = &b->term[cmd->term[1]];
+		name = &ta->value;
+		if (cmd->shape != SCPP_WIRE_SHAPE_EAV &&
+		    (te->kind != SCPP_TERM_CONST || te->value.type != SCPP_VT_OID ||
+		     ta->kind != SCPP_TERM_CONST || name->type != SCPP_VT_STR || name->len == 0))
+			continue;
 		if (name->p != last || name->len != last_len) {
 			/* Only the cross-block cache: a name it does not have
 			 * is not worth a dictionary lookup here. */
@@ -2501,8 +2540,7 @@ scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *
 			last_len = name->len;
 			id = slot;
 		}
-		pf->hash[pf->n++] = scpp_store_prefetch(env->store, b->term[cmd->term[0]].value.oid,
-							id);
+		pf->hash[pf->n++] = scpp_store_prefetch(env->store, te->value.oid, id);
 	}
 }
 
@@ -2569,13 +2607,8 @@ fast_prefix(struct run *r, uint16_t *done)
 			 * it (docs/SECURITY.md §4). */
 			if (f.auth != NULL && !fast_auth_ok(&f, te->value.oid, (uint32_t)aid))
 				break;
-			f.bound |= UINT64_C(1) << tv->var;
-			f.cmd[f.n] = i;
-			f.var[f.n] = tv->var;
-			f.key[f.n].oid = te->value.oid;
-			f.key[f.n].attr = (uint32_t)aid;
-			f.key[f.n].rsv = 0;
-			if (++f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
+			fast_collect(&f, i, tv->var, te->value.oid, aid);
+			if (f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
 				return rc;
 			continue;
 		}
@@ -2600,17 +2633,13 @@ fast_prefix(struct run *r, uint16_t *done)
 		if (f.auth != NULL && te->kind == SCPP_TERM_CONST &&
 		    !fast_auth_ok(&f, te->value.oid, (uint32_t)aid))
 			break;
-		f.bound |= UINT64_C(1) << tv->var;
 		if (te->kind == SCPP_TERM_CONST && tk == NULL) {
-			f.cmd[f.n] = i;
-			f.var[f.n] = tv->var;
-			f.key[f.n].oid = te->value.oid;
-			f.key[f.n].attr = (uint32_t)aid;
-			f.key[f.n].rsv = 0;
-			if (++f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
+			fast_collect(&f, i, tv->var, te->value.oid, aid);
+			if (f.n == SCPP_STORE_BURST_MAX && (rc = fast_flush(r, &f)) != 0)
 				return rc;
 			continue;
 		}
+		f.bound |= UINT64_C(1) << tv->var;
 		/* It may need a binding of the collected ones: those first. */
 		if ((rc = fast_flush(r, &f)) != 0)
 			return rc;

@@ -293,8 +293,9 @@ struct scpp_eval_prefetch {
 
 /**
  * Start fetching the store lines scpp_eval_block() will read first for
- * @p b: the index buckets of the leading gets whose entity and attribute
- * are constants (the fast path's burst, up to SCPP_EVAL_PREFETCH_MAX keys).
+ * @p b: the index buckets of the gets and sets whose entity and attribute
+ * are constants (the fast path's burst and the triples the general path will
+ * read after it, up to SCPP_EVAL_PREFETCH_MAX keys).
  * Then, when the buckets have had time to arrive, scpp_eval_prefetch_entries()
  * for the entries. A worker with a burst of blocks calls the first for
  * every block, then the second for every block, then evaluates them, so

@@ -697,7 +697,7 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 	struct scpp_wire_term *t = &b->term[nt];
 	uint32_t h0, h1;
 	size_t alen, off;
-	const uint8_t *name;
+	const uint8_t *name, *q, *same = NULL;
 	uint64_t cw;
 	uint8_t shape;
 
@@ -714,7 +714,16 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 	alen = (h1 >> 16) & 0xff;
 	off = 23 + alen;
 	name = p + 23;
-	if (alen - 1 > 15 || left < off + 2 || !short_ascii(lo, name, alen))
+	if (alen - 1 > 15 || left < off + 2)
+		return 0;
+	/* Both strings are inside the message and at least 15 bytes from its
+	 * start, so 8-byte loads that end with them stay inside it. A repeat
+	 * of the previous name is ASCII already. */
+	if (prev_attr != NULL && (q = *prev_attr) != NULL && q[-1] == alen &&
+	    load_le64(q + alen - 8) == load_le64(name + alen - 8) &&
+	    (alen <= 8 || load_le64(q) == load_le64(name)))
+		same = q;
+	else if (!short_ascii(lo, name, alen))
 		return 0;
 	if (p[off] == SCPP_TERM_VAR) {
 		if (p[off + 1] >= b->nvars)
@@ -734,18 +743,10 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 		off += 1 + n;
 		shape = SCPP_WIRE_SHAPE_OTHER;
 	}
-	/* Both strings are inside the message and at least 15 bytes from its
-	 * start, so 8-byte loads that end with them stay inside it. */
-	if (prev_attr != NULL) {
-		const uint8_t *q = *prev_attr;
-
-		if (q != NULL && q[-1] == alen &&
-		    load_le64(q + alen - 8) == load_le64(name + alen - 8) &&
-		    (alen <= 8 || load_le64(q) == load_le64(name)))
-			name = q;
-		else
-			*prev_attr = name;
-	}
+	if (same != NULL)
+		name = same;
+	else if (prev_attr != NULL)
+		*prev_attr = name;
 	term_words(&t[0], SCPP_TERM_CONST, SCPP_VT_OID, load_le64(p + 4), load_le64(p + 12));
 	term_words(&t[1], SCPP_TERM_CONST, SCPP_VT_STR | (uint64_t)alen << 32,
 		   (uint64_t)(uintptr_t)name, 0);
@@ -876,6 +877,14 @@ out:
 	return rc;
 }
 
+/* 0, 1, 2, ... SCPP_WIRE_VARS_MAX - 1: the returned-variable list of most blocks. */
+static const uint8_t identity[SCPP_WIRE_VARS_MAX] = {
+	0,  1,	2,  3,	4,  5,	6,  7,	8,  9,	10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+	22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+	44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+};
+_Static_assert(SCPP_WIRE_VARS_MAX == 64, "identity[] lists every variable index");
+
 /* The head: flags, variables, returns and the command count (into @p ncmds). */
 static int
 block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
@@ -931,8 +940,18 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 		const unsigned int nvars = b->nvars, nret = b->nret;
 		size_t off = c->off;
 		uint8_t all = nret == nvars;
+		unsigned int i = 0;
 
-		for (unsigned int i = 0; i < nret; i++) {
+		/* The usual list, 0 1 2 ... (every variable, or the first
+		 * ones, in order): one comparison; it is what the loop below
+		 * would find (in range, no repeats, ret[i] == i). */
+		if (SCPP_LIKELY(fast_decode && nret <= len - off &&
+				memcmp(p + off, identity, nret) == 0)) {
+			memcpy(b->ret, identity, nret);
+			off += nret;
+			i = nret;
+		}
+		for (; i < nret; i++) {
 			size_t at = off;
 			unsigned int x;
 

@@ -8,6 +8,7 @@
  * Workloads (docs: perf/RESULTS.md, "Evaluator"):
  * - get1:    one `get E a %v` (1 command);
  * - get16:   16 gets of different entities, all 16 variables returned;
+ * - mix16:   the same with the 5th and 12th command sets (of the value read);
  * - walk4:   a 4-component path walk through map entries
  *            (`get R entries["a"] %1 ; get %1 entries["b"] %2 ; ...`);
  * - create5: `create %x File` and 5 sets on it (the shard is emptied and
@@ -194,6 +195,19 @@ workloads_init(struct workload *w)
 				      "get @0.1.0.2.%x size %%v%d\n", i, i);
 	k++;
 
+	/* scpp-perf's 16-command 90/10 blocks: sets among the gets (here the
+	 * 5th and the 12th command, each writing the value it reads). */
+	w[k].name = "mix16";
+	w[k].what = "14 gets and 2 sets of 16 entities, 14 variables returned";
+	n = 0;
+	for (int i = 1; i <= 16; i++)
+		n += (size_t)(i == 5 || i == 12
+				      ? snprintf(w[k].text + n, sizeof(w[k].text) - n,
+						 "set @0.1.0.2.%x size %uu\n", i, 1000u + (unsigned int)i)
+				      : snprintf(w[k].text + n, sizeof(w[k].text) - n,
+						 "get @0.1.0.2.%x size %%v%d\n", i, i));
+	k++;
+
 	w[k].name = "walk4";
 	w[k].what = "4-component path walk through map entries";
 	snprintf(w[k].text, sizeof(w[k].text),
@@ -321,7 +335,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: scpp-bench-eval [--op get1|get16|walk4|create5|copy10|all]\n"
+		"usage: scpp-bench-eval [--op get1|get16|mix16|walk4|create5|copy10|all]\n"
 		"                       [--runs R] [--seconds S] [--iterations N]\n"
 		"  --runs R        timed runs per workload, median reported (default 5)\n"
 		"  --seconds S     length of one run (default 0.8)\n"

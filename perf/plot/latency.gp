@@ -3,7 +3,8 @@
 # Input: datadir/cdf-<cell>.dat ("us fraction" per line) written by summarize.py.
 set terminal pngcairo size 900,540 font ",10" noenhanced
 set output out
-set title "round-trip latency CDF, open loop at 50 % and 90 % of peak"
+if (!exists("commit")) commit = "?"
+set title "round-trip latency CDF, open loop at 50 % and 90 % of peak (commit ".commit.")"
 set xlabel "round trip (µs, log scale)"
 set ylabel "fraction of blocks"
 set logscale x 10

@@ -4,7 +4,8 @@
 #   cmds scpp_Mcmd/s scpp_Mblocks/s testpmd_Mblocks/s redis_get_Mops/s
 set terminal pngcairo size 900,540 font ",10" noenhanced
 set output out
-set title "scppd, one worker core, over net_memif: throughput vs commands per block"
+if (!exists("commit")) commit = "?"
+set title "scppd, one worker core, over net_memif: throughput vs commands per block (commit ".commit.")"
 set xlabel "commands per block (get-only, 8-byte values, 10^6 keys, uniform)"
 set ylabel "millions per second"
 set logscale x 2

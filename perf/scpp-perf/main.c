@@ -84,7 +84,7 @@ _Static_assert(sizeof(struct slot) == 64, "one slot per cache line");
 
 enum { SLOT_FREE, SLOT_OUT };
 
-enum phase { PH_POPULATE, PH_WARMUP, PH_MEASURE, PH_DRAIN };
+enum phase { PH_PROBE, PH_POPULATE, PH_WARMUP, PH_MEASURE, PH_DRAIN };
 
 /* Counters; summed per second and in total. */
 struct counters {
@@ -121,6 +121,9 @@ struct opts {
 	unsigned int selftest;
 	const char *save_oids;     /* write the key OIDs after population */
 	const char *load_oids;     /* read them instead of populating */
+	const char *commit;        /* copied into the JSON (the suite's git commit) */
+	uint16_t queues;           /* queue pairs; replies may come on any */
+	double probe_s;            /* bound on the readiness probe */
 	const char *key_path;      /* --key: open a session, seal everything */
 	const char *chain_path;    /* --chain: its grant chain (none: a root) */
 };
@@ -136,6 +139,11 @@ struct gen {
 	uint64_t mask;
 	uint64_t next_seq, oldest;
 	uint64_t outstanding;
+	/* Blocks sent in [meas_lo, meas_hi) are the measured ones: the
+	 * replies to warm-up blocks are not counted, those to measured blocks
+	 * are, whenever they arrive (the drain waits for them). */
+	uint64_t meas_lo, meas_hi;
+	bool probe_ok;
 	/* full mode: reassembly buffers and plans per slot (seq & (FULL_SLOTS-1)) */
 	bool full;
 	uint8_t *buf[FULL_SLOTS];
@@ -338,6 +346,45 @@ end_from_tail(const uint8_t *t, unsigned int n, uint8_t *outcome)
 	return 0;
 }
 
+/*
+ * end_from_tail() against lib/wire's writer: END records of random fields
+ * (every varint width) at the tail of a reply give back their outcome.
+ * Run at start, like the encoder's self-test: the fast path must read the
+ * END that lib/wire writes today.
+ */
+static int
+end_selftest(unsigned int count)
+{
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+
+	for (unsigned int i = 0; i < count; i++) {
+		uint8_t buf[256], outcome = 0xff;
+		struct scpp_wire_reply_writer w;
+		uint64_t f[5];
+		uint8_t want;
+
+		/* Widths a reply can have: errno, rows and commands to 32 bits,
+		 * elapsed ns to 40, statuses to 24 (END stays within TAIL). */
+		static const unsigned int bits[5] = {32, 32, 32, 40, 24};
+
+		for (int k = 0; k < 5; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			f[k] = (x >> (x % 64)) & ((UINT64_C(1) << bits[k]) - 1);
+		}
+		want = (uint8_t)(x % SCPP_OUTCOME_COUNT);
+		scpp_wire_reply_writer_init(&w, buf, sizeof(buf));
+		if (scpp_wire_reply_columns(&w, NULL, 0) != 0 ||
+		    scpp_wire_reply_end_ex(&w, (uint32_t)f[0], want, f[1], f[2], f[3], f[4]) != 0 ||
+		    end_from_tail(buf + w.len - SCPP_MIN(w.len, (size_t)TAIL),
+				  (unsigned int)SCPP_MIN(w.len, (size_t)TAIL), &outcome) != 0 ||
+		    outcome != want) {
+			fprintf(stderr, "scpp-perf: END read backwards disagrees with lib/wire\n");
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
 static bool
 verify_reply(struct gen *g, const struct perf_plan *p, const uint8_t *msg, size_t len,
 	     uint8_t *outcome)
@@ -419,6 +466,10 @@ complete(struct gen *g, struct slot *s, uint64_t now)
 
 	s->state = SLOT_FREE;
 	g->outstanding--;
+	if (g->phase == PH_PROBE) {
+		g->probe_ok = true;
+		return;
+	}
 	if (g->phase == PH_POPULATE) {
 		unsigned int fi = (unsigned int)(s->seq & (FULL_SLOTS - 1));
 
@@ -426,6 +477,8 @@ complete(struct gen *g, struct slot *s, uint64_t now)
 		g->c.rx_blocks++;
 		return;
 	}
+	if (g->phase == PH_WARMUP || s->seq < g->meas_lo || s->seq >= g->meas_hi)
+		return; /* a warm-up block: not counted */
 	if (!g->o.baseline) {
 		if (g->full) {
 			unsigned int fi = (unsigned int)(s->seq & (FULL_SLOTS - 1));
@@ -448,10 +501,8 @@ complete(struct gen *g, struct slot *s, uint64_t now)
 	}
 	g->c.rx_blocks++;
 	g->c.rx_cmds += s->ncmds;
-	if (g->phase == PH_MEASURE || g->phase == PH_DRAIN) {
-		perf_hist_add(&g->hist, lat);
-		perf_hist_add(&g->sec_hist, lat);
-	}
+	perf_hist_add(&g->hist, lat);
+	perf_hist_add(&g->sec_hist, lat);
 }
 
 static void
@@ -607,12 +658,14 @@ rx_poll(struct gen *g, uint64_t now)
 	struct rte_mbuf *m[RX_BURST];
 	uint16_t n, i;
 
-	n = rte_eth_rx_burst(g->o.port, 0, m, RX_BURST);
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
-		rx_one(g, m[i], now);
-		rte_pktmbuf_free(m[i]);
+	for (uint16_t q = 0; q < g->o.queues; q++) {
+		n = rte_eth_rx_burst(g->o.port, q, m, RX_BURST);
+		for (i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
+			rx_one(g, m[i], now);
+			rte_pktmbuf_free(m[i]);
+		}
 	}
 }
 
@@ -693,8 +746,9 @@ write_json(struct gen *g, FILE *f, const struct counters *t, double secs, const 
 		if (g->wl.weight[i] != 0)
 			ml += (size_t)snprintf(mix + ml, sizeof(mix) - ml, "%s%s=%u", ml ? "," : "",
 					       perf_op_name[i], g->wl.weight[i]);
-	fprintf(f, "{\"tool\":\"scpp-perf\",\"label\":\"%s\",\"dpdk\":\"%s\",", g->o.label,
-		rte_version());
+	fprintf(f, "{\"tool\":\"scpp-perf\",\"label\":\"%s\",\"commit\":\"%s\",\"dpdk\":\"%s\","
+		   "\"counted\":\"replies to the blocks sent in the measured period (not warm-up)\",",
+		g->o.label, g->o.commit, rte_version());
 	fprintf(f, "\"config\":{\"mode\":\"%s\",\"mix\":\"%s\",\"cmds\":%u,\"value_size\":%u,"
 		   "\"keys\":%" PRIu64 ",\"dist\":\"%s\",\"zipf_theta\":%.3f,\"rate\":%.0f,"
 		   "\"window\":%u,\"duration\":%.3f,\"verify\":%s},",
@@ -875,6 +929,44 @@ resolve_mac(struct gen *g)
 	}
 }
 
+/*
+ * Before anything is measured, make sure the path works end to end: a link
+ * that is up is not yet a peer that answers (a memif peer may still be
+ * starting its forwarding). Sends an empty block every 100 ms until one is
+ * answered (echoed, with --baseline), for at most --probe-s seconds.
+ */
+static int
+probe(struct gen *g)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(g->o.probe_s * (double)g->hz), next = 0;
+	static const uint8_t empty_block[4] = {0, 0, 0, 0}; /* flags, nvars, nret, ncmds */
+
+	g->phase = PH_PROBE;
+	g->probe_ok = false;
+	while (!g->probe_ok && rte_rdtsc() < end && !stop_signal_seen()) {
+		uint64_t now = rte_rdtsc();
+
+		if (now >= next && g->txn < TXQ_MAX / 2) {
+			memcpy(g->stage, empty_block, sizeof(empty_block));
+			if (send_block(g, sizeof(empty_block), g->next_seq, 0, now) == 0)
+				g->next_seq++;
+			next = now + g->hz / 10;
+		}
+		poll_once(g, now);
+	}
+	/* Forget the probes still outstanding: the counters start clean. */
+	for (uint64_t q = g->oldest; q < g->next_seq; q++)
+		g->slots[q & g->mask].state = SLOT_FREE;
+	g->outstanding = 0;
+	g->oldest = g->next_seq;
+	memset(&g->c, 0, sizeof(g->c));
+	if (!g->probe_ok) {
+		fprintf(stderr, "scpp-perf: no answer from the peer after %.0f s\n", g->o.probe_s);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
 /* ---- --key: a session (docs/SECURITY.md §5) ---- */
 
 /* Send one handshake datagram now (ahead of anything queued). */
@@ -1038,8 +1130,12 @@ build_frame_hdr(struct gen *g)
 	udp->dgram_cksum = 0; /* optional over IPv4 (RFC 768) */
 }
 
-/* The load: warm-up, then the measured period, then a bounded drain. */
-static void
+/*
+ * The load: warm-up, then the measured period, then a bounded drain.
+ * Returns -EINTR when a signal cut the measured period short (the figures
+ * are then printed but are not a measurement: the caller fails).
+ */
+static int
 run_load(struct gen *g)
 {
 	const double secs_meas = g->o.duration;
@@ -1053,6 +1149,8 @@ run_load(struct gen *g)
 	FILE *jf = stdout;
 
 	g->phase = g->o.warmup > 0 ? PH_WARMUP : PH_MEASURE;
+	g->meas_lo = g->o.warmup > 0 ? UINT64_MAX : g->next_seq;
+	g->meas_hi = UINT64_MAX;
 	at_start = g->c;
 	at_sec = g->c;
 	g->last_tsc = t_start;
@@ -1062,10 +1160,15 @@ run_load(struct gen *g)
 		uint64_t now = rte_rdtsc();
 		unsigned int budget = 0;
 
-		if (stop_signal_seen() && g->phase != PH_DRAIN)
+		if (stop_signal_seen() && g->phase != PH_DRAIN) {
 			t_end = now;
+			if (g->phase == PH_WARMUP)
+				t_meas = now; /* measure nothing, then drain */
+		}
 		if (g->phase == PH_WARMUP && now >= t_meas) {
 			g->phase = PH_MEASURE;
+			g->meas_lo = g->next_seq;
+			g->meas_hi = UINT64_MAX;
 			at_start = g->c;
 			at_sec = g->c;
 			meas_start = now;
@@ -1075,6 +1178,7 @@ run_load(struct gen *g)
 		}
 		if (g->phase == PH_MEASURE && now >= t_end) {
 			g->phase = PH_DRAIN;
+			g->meas_hi = g->next_seq;
 			t_drain_end = now + g->timeout_cycles;
 			counters_sub(&d, &g->c, &at_sec);
 		}
@@ -1126,7 +1230,7 @@ run_load(struct gen *g)
 		double secs = (double)(rte_rdtsc() - meas_start) / (double)g->hz;
 
 		if (t_drain_end != 0)
-			secs = (double)(t_end - meas_start) / (double)g->hz;
+			secs = t_end > meas_start ? (double)(t_end - meas_start) / (double)g->hz : 0;
 		if (secs <= 0)
 			secs = 1e-9;
 		fprintf(table_out,
@@ -1154,6 +1258,11 @@ run_load(struct gen *g)
 	}
 	free(sec_mpps);
 	free(sec_cmds);
+	if (stop_signal_seen() && (double)(t_end - meas_start) < secs_meas * (double)g->hz) {
+		fprintf(stderr, "scpp-perf: interrupted before the end of the measured period\n");
+		return -EINTR;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -1190,6 +1299,10 @@ usage(void)
 		"  --save-oids FILE    after population, write the key OIDs to FILE\n"
 		"  --load-oids FILE    take the key OIDs from FILE (same --keys and mix needs)\n"
 		"                      instead of populating: a later run on the same scppd\n"
+		"  --queues N          queue pairs on the port, replies taken from all (default 1)\n"
+		"  --probe-s S         wait at most S s for the peer to answer a first empty\n"
+		"                      block before anything else (default 20)\n"
+		"  --commit STR        recorded in the JSON (the tree the run was built from)\n"
 		"  --key FILE          open a session as this key (docs/SECURITY.md) and seal\n"
 		"                      every datagram; replies must verify\n"
 		"  --chain FILE        the key's grant chain (default: none, the key is a root)\n");
@@ -1226,8 +1339,9 @@ parse_args(struct gen *g, int argc, char **argv)
 		{"dst-mac", 1, NULL, 5},      {"populate-timeout", 1, NULL, 6},
 		{"selftest", 1, NULL, 7},     {"help", 0, NULL, 'h'},
 		{"save-oids", 1, NULL, 8},    {"load-oids", 1, NULL, 9},
-		{"key", 1, NULL, 10},         {"chain", 1, NULL, 11},
-		{NULL, 0, NULL, 0},
+		{"queues", 1, NULL, 10},      {"probe-s", 1, NULL, 11},
+		{"commit", 1, NULL, 12},      {"key", 1, NULL, 13},
+		{"chain", 1, NULL, 14},       {NULL, 0, NULL, 0},
 	};
 	const char *mix = "get=100";
 	int opt;
@@ -1273,8 +1387,11 @@ parse_args(struct gen *g, int argc, char **argv)
 		case 7: g->o.selftest = (unsigned int)atoi(optarg); break;
 		case 8: g->o.save_oids = optarg; break;
 		case 9: g->o.load_oids = optarg; break;
-		case 10: g->o.key_path = optarg; break;
-		case 11: g->o.chain_path = optarg; break;
+		case 10: g->o.queues = (uint16_t)atoi(optarg); break;
+		case 11: g->o.probe_s = atof(optarg); break;
+		case 12: g->o.commit = optarg; break;
+		case 13: g->o.key_path = optarg; break;
+		case 14: g->o.chain_path = optarg; break;
 		default: return -EINVAL;
 		}
 	}
@@ -1283,7 +1400,8 @@ parse_args(struct gen *g, int argc, char **argv)
 	    g->wl.keys < 1 || g->wl.keys > UINT32_MAX || g->wl.zipf_theta < 0 ||
 	    g->wl.zipf_theta >= 1 || g->o.duration <= 0 || g->o.duration > 3600 ||
 	    g->o.warmup < 0 || g->o.window < 1 || g->o.burst < 1 || g->o.burst > 256 ||
-	    g->o.timeout_ms <= 0 || g->o.timeout_ms > 10000 || g->o.rate < 0)
+	    g->o.timeout_ms <= 0 || g->o.timeout_ms > 10000 || g->o.rate < 0 ||
+	    g->o.queues < 1 || g->o.queues > 16 || g->o.probe_s <= 0 || g->o.probe_s > 600)
 		return -EINVAL;
 	if (g->o.baseline || g->o.load_oids != NULL)
 		g->o.populate = false;
@@ -1309,12 +1427,15 @@ port_init(struct gen *g)
 		fprintf(stderr, "scpp-perf: mbuf pool: %s\n", rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	if ((rc = rte_eth_dev_configure(g->o.port, 1, 1, &conf)) < 0 ||
-	    (rc = rte_eth_rx_queue_setup(g->o.port, 0, 1024, (unsigned int)rte_socket_id(), NULL,
-					 g->pool)) < 0 ||
-	    (rc = rte_eth_tx_queue_setup(g->o.port, 0, 1024, (unsigned int)rte_socket_id(),
-					 NULL)) < 0 ||
-	    (rc = rte_eth_dev_start(g->o.port)) < 0) {
+	rc = rte_eth_dev_configure(g->o.port, g->o.queues, g->o.queues, &conf);
+	for (uint16_t q = 0; rc >= 0 && q < g->o.queues; q++) {
+		rc = rte_eth_rx_queue_setup(g->o.port, q, 1024, (unsigned int)rte_socket_id(), NULL,
+					    g->pool);
+		if (rc >= 0)
+			rc = rte_eth_tx_queue_setup(g->o.port, q, 1024,
+						    (unsigned int)rte_socket_id(), NULL);
+	}
+	if (rc < 0 || (rc = rte_eth_dev_start(g->o.port)) < 0) {
 		fprintf(stderr, "scpp-perf: port %u setup: %s\n", g->o.port, strerror(-rc));
 		return rc;
 	}
@@ -1354,6 +1475,7 @@ main(int argc, char **argv)
 		.duration = 10, .warmup = 1, .window = 64, .burst = 32, .timeout_ms = 100,
 		.populate = true, .label = "", .src_ip = 0xc6120001, .dst_ip = 0xc6120002,
 		.src_port = 40000, .dst_port = 7301, .populate_timeout = 120, .selftest = 200,
+		.commit = "", .queues = 1, .probe_s = 20,
 	};
 	g->wl.cmds = 1;
 	g->wl.value_size = 8;
@@ -1404,6 +1526,8 @@ main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "scpp-perf: out of memory for the zipf table\n");
 	if (g->o.selftest > 0 && perf_wl_selftest(&g->wl, g->o.selftest) != 0)
 		rte_exit(EXIT_FAILURE, "scpp-perf: block encoder disagrees with lib/wire\n");
+	if (g->o.selftest > 0 && end_selftest(g->o.selftest) != 0)
+		rte_exit(EXIT_FAILURE, "scpp-perf: END decoder disagrees with lib/wire\n");
 	g->next_seq = 1;
 	g->oldest = 1;
 
@@ -1424,7 +1548,8 @@ main(int argc, char **argv)
 			g->o.baseline ? "baseline (echo)" : "scpp", g->wl.cmds,
 			perf_op_name[g->wl.op_table[0]], g->wl.value_size, g->wl.keys,
 			g->o.rate > 0 ? "open loop" : "closed loop", g->client_id, mac);
-		if (g->o.populate)
+		rc = probe(g);
+		if (rc == 0 && g->o.populate)
 			rc = populate(g);
 		if (rc == 0 && g->o.populate && g->o.save_oids != NULL)
 			rc = oids_file(g, g->o.save_oids, true);
@@ -1452,7 +1577,7 @@ main(int argc, char **argv)
 			g->mask = ns - 1;
 			g->oldest = g->next_seq;
 		}
-		run_load(g);
+		rc = run_load(g);
 	}
 	scpp_auth_client_session_free(g->cs);
 	/* Stop our side first: the peer must see us go quietly. */

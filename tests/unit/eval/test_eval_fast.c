@@ -32,6 +32,7 @@ struct pair {
 	struct fx *fast, *gen;
 	uint8_t msg[1 << 16];
 	struct scpp_wire_block dec;
+	struct scpp_eval_prefetch pf;
 	uint64_t seed;
 };
 
@@ -278,6 +279,9 @@ run_both(struct pair *p, const char *text)
 	assert_true(n > 0);
 	assert_int_equal(scpp_wire_block_decode(p->msg, (size_t)n, &p->dec, NULL), 0);
 
+	/* As a worker runs it: the store lines prefetched first. */
+	scpp_eval_prefetch(p->fast->ctx, &p->fast->env, &p->dec, &p->pf);
+	scpp_eval_prefetch_entries(&p->fast->env, &p->pf);
 	scpp_wire_reply_writer_init(&w, p->fast->reply, sizeof(p->fast->reply));
 	assert_int_equal(scpp_eval_block(p->fast->ctx, &p->fast->env, &p->dec, 9, &w, a), 0);
 	p->fast->reply_len = w.len;
@@ -404,6 +408,35 @@ test_fast_path_runs_a_block_of_keyed_gets_whole(void **state)
 	pair_free(p);
 }
 
+/*
+ * The prefetch takes the keyed gets and, past the first command the fast
+ * path leaves to the general path, every get and set of a constant entity
+ * and attribute whose name is known; nothing else.
+ */
+static void
+test_prefetch_takes_keyed_gets_and_sets_past_the_fast_run(void **state)
+{
+	static const char text[] = "get @0.1.0.2.1 s %a\n"
+				   "set @0.1.0.2.2 a 7u\n"      /* ends the fast run */
+				   "get @0.1.0.2.3 s %b\n"
+				   "get %b s %c\n"              /* not a constant entity */
+				   "get @0.1.0.2.4 never %d\n"  /* a name no block resolved yet */
+				   "set @0.1.0.2.5 s \"x\"\n"
+				   "create %n Thing";
+	struct pair *p = pair_new(NULL, 0);
+	(void)state;
+
+	run_both(p, "get @0.1.0.2.1 s %a\nget @0.1.0.2.1 a %b"); /* names s, a resolved */
+	run_both(p, text);
+	scpp_eval_prefetch(p->fast->ctx, &p->fast->env, &p->dec, &p->pf);
+	assert_int_equal(p->pf.n, 4);
+	/* Off with the fast path, as it is. */
+	scpp_eval_ctx_fast(p->fast->ctx, false);
+	scpp_eval_prefetch(p->fast->ctx, &p->fast->env, &p->dec, &p->pf);
+	assert_int_equal(p->pf.n, 0);
+	pair_free(p);
+}
+
 /* A clock that moves 5 ms per reading, so any reading is over budget. */
 static uint64_t fake_ns;
 
@@ -453,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_fast_path_charges_probes_like_the_general_path),
 		cmocka_unit_test(test_fast_path_runs_a_block_of_keyed_gets_whole),
 		cmocka_unit_test(test_fast_path_keeps_the_time_budget),
+		cmocka_unit_test(test_prefetch_takes_keyed_gets_and_sets_past_the_fast_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
