@@ -21,52 +21,8 @@
 #include "fs_fuse.h"
 #include "scpp_auth.h"
 
-#define NODE_KEY_DEFAULT "/var/lib/scpp/node.key"
 /** Open the next session this long before the current one expires. */
 #define RENEW_BEFORE_NS (60ull * 1000000000ull)
-
-static int
-read_file(const char *path, uint8_t **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	size_t n;
-
-	if (f == NULL)
-		return -errno;
-	buf = malloc(SCPP_AUTH_CHAIN_BYTES_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, SCPP_AUTH_CHAIN_BYTES_MAX + 1, f);
-	fclose(f);
-	if (n > SCPP_AUTH_CHAIN_BYTES_MAX) {
-		free(buf);
-		return -EFBIG;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-/* The key file, or NULL: none (unauthenticated). */
-static const char *
-key_path(const struct fsd *d, char *buf, size_t size)
-{
-	const char *env = getenv("SCPP_KEY"), *home = getenv("HOME");
-
-	if (d->o.key != NULL)
-		return d->o.key;
-	if (env != NULL && *env != '\0')
-		return env;
-	snprintf(buf, size, "%s/.config/scpp/key", home != NULL ? home : ".");
-	if (access(buf, F_OK) == 0)
-		return buf;
-	if (access(NODE_KEY_DEFAULT, R_OK) == 0)
-		return NODE_KEY_DEFAULT;
-	return NULL;
-}
 
 /* Open a session on @p cl. 0, or a message on stderr and a positive errno. */
 static int
@@ -97,7 +53,7 @@ session_open(struct fsd *d, struct scpp_client *cl, const char *path)
 		     t != NULL && nchains < SCPP_AUTH_CHAINS_MAX; t = strtok_r(NULL, ":", &save))
 			chains[nchains++] = t;
 	for (unsigned int i = 0; i < nchains; i++) {
-		if ((rc = read_file(chains[i], &chain[i], &a.chain_len[i])) != 0) {
+		if ((rc = scpp_client_chain_read(chains[i], &chain[i], &a.chain_len[i])) != 0) {
 			fprintf(stderr, "scpp-fs: chain %s: %s\n", chains[i], strerror(-rc));
 			e = EINVAL;
 			goto out;
@@ -145,9 +101,10 @@ fsd_session(struct fsd *d)
 {
 	char buf[512];
 	const char *path;
+	bool named; /* -o key or $SCPP_KEY: either way a load failure is an error */
 
 	d->session = false;
-	if (d->o.no_auth || (path = key_path(d, buf, sizeof(buf))) == NULL)
+	if (d->o.no_auth || (path = scpp_client_key_path(d->o.key, buf, sizeof(buf), &named)) == NULL)
 		return 0;
 	/* The same file when the session is renewed. */
 	if (d->o.key == NULL && (d->o.key = strdup(path)) == NULL)

@@ -23,54 +23,6 @@
 #include "scpp_client.h"
 #include "cli.h"
 
-/** Where a node on this host keeps its key by default (node.state_dir). */
-#define NODE_KEY_DEFAULT "/var/lib/scpp/node.key"
-
-static int
-read_file(const char *path, uint8_t **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	size_t n;
-
-	if (f == NULL)
-		return -errno;
-	buf = malloc(SCPP_AUTH_CHAIN_BYTES_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, SCPP_AUTH_CHAIN_BYTES_MAX + 1, f);
-	fclose(f);
-	if (n > SCPP_AUTH_CHAIN_BYTES_MAX) {
-		free(buf);
-		return -EFBIG;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-/* The key file to use, or NULL (none: unauthenticated). *explicit_out:
- * named by the user (a failure to load it is an error, not a fallback). */
-static const char *
-key_path(const struct scpp_cli *cli, char *buf, size_t size, bool *explicit_out)
-{
-	const char *env = getenv("SCPP_KEY"), *home = getenv("HOME");
-
-	*explicit_out = true;
-	if (cli->key_path != NULL)
-		return cli->key_path;
-	if (env != NULL && *env != '\0')
-		return env;
-	*explicit_out = false;
-	snprintf(buf, size, "%s/.config/scpp/key", home != NULL ? home : ".");
-	if (access(buf, F_OK) == 0)
-		return buf;
-	if (access(NODE_KEY_DEFAULT, R_OK) == 0)
-		return NODE_KEY_DEFAULT;
-	return NULL;
-}
 
 static void
 reject_message(const struct scpp_auth_reject *rej, char *buf, size_t size)
@@ -106,7 +58,7 @@ scpp_cli_session(struct scpp_cli *cli)
 	if (cli->no_auth || cli->session_done)
 		return SCPP_EXIT_OK;
 	cli->session_done = true;
-	path = key_path(cli, buf, sizeof(buf), &named);
+	path = scpp_client_key_path(cli->key_path, buf, sizeof(buf), &named);
 	if (path == NULL)
 		return SCPP_EXIT_OK;
 	scpp_auth_fault_clear(&f);
@@ -130,7 +82,7 @@ scpp_cli_session(struct scpp_cli *cli)
 			chains[nchains++] = t;
 	}
 	for (unsigned int i = 0; i < nchains; i++) {
-		rc = read_file(chains[i], &chain[i], &a.chain_len[i]);
+		rc = scpp_client_chain_read(chains[i], &chain[i], &a.chain_len[i]);
 		if (rc != 0) {
 			fprintf(stderr, "scpp: chain %s: %s\n", chains[i], strerror(-rc));
 			exit_rc = SCPP_EXIT_USAGE;
@@ -190,7 +142,7 @@ scpp_cli_session_cmd(struct scpp_cli *cli)
 		return rc;
 	if (scpp_client_session_info(cli->client, &si) != 0) {
 		fprintf(stderr, "scpp: no session: no key (--key, SCPP_KEY, ~/.config/scpp/key or "
-			"%s)\n", NODE_KEY_DEFAULT);
+			"%s)\n", SCPP_CLIENT_NODE_KEY_DEFAULT);
 		return SCPP_EXIT_USAGE;
 	}
 	scpp_auth_hex_format(pk, si.principal, SCPP_AUTH_KEY_LEN);

@@ -42,6 +42,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -500,6 +501,50 @@ scpp_client_reply_free(struct scpp_client_reply *r)
 }
 
 /* ---- sessions (docs/SECURITY.md §5) ---- */
+
+const char *
+scpp_client_key_path(const char *named, char *buf, size_t size, bool *explicit_out)
+{
+	const char *env = getenv("SCPP_KEY"), *home = getenv("HOME");
+
+	*explicit_out = true;
+	if (named != NULL)
+		return named;
+	if (env != NULL && *env != '\0')
+		return env;
+	*explicit_out = false;
+	snprintf(buf, size, "%s/.config/scpp/key", home != NULL ? home : ".");
+	if (access(buf, F_OK) == 0)
+		return buf;
+	if (access(SCPP_CLIENT_NODE_KEY_DEFAULT, R_OK) == 0)
+		return SCPP_CLIENT_NODE_KEY_DEFAULT;
+	return NULL;
+}
+
+int
+scpp_client_chain_read(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	size_t n;
+
+	if (f == NULL)
+		return -errno;
+	buf = malloc(SCPP_AUTH_CHAIN_BYTES_MAX + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, SCPP_AUTH_CHAIN_BYTES_MAX + 1, f);
+	fclose(f);
+	if (n > SCPP_AUTH_CHAIN_BYTES_MAX) {
+		free(buf);
+		return -EFBIG;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
 
 static uint64_t now_ms(void);
 static unsigned int try_timeout(struct scpp_client *c, unsigned int k);

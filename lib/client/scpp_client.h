@@ -317,6 +317,30 @@ int scpp_client_fd(const struct scpp_client *c);
 int scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a,
 			     struct scpp_auth_reject *rej);
 
+/** Where a node on this host keeps its key by default (node.state_dir). */
+#define SCPP_CLIENT_NODE_KEY_DEFAULT "/var/lib/scpp/node.key"
+
+/**
+ * The key file a client program uses, in this order: @p named (its
+ * option), $SCPP_KEY, ~/.config/scpp/key if it exists, the host's node key
+ * if readable (SCPP_CLIENT_NODE_KEY_DEFAULT). @p buf (of @p size bytes)
+ * holds the path when it is built here.
+ * @param explicit_out
+ *   Set to true when the path was named (@p named or $SCPP_KEY): a failure
+ *   to load it is then an error, not a reason to go unauthenticated.
+ * @return
+ *   The path, or NULL: no key (unauthenticated).
+ */
+const char *scpp_client_key_path(const char *named, char *buf, size_t size, bool *explicit_out);
+
+/**
+ * Read a grant chain file (`scpp grant issue`) into a malloc'd buffer.
+ * @return
+ *   0 (*out, *len set; free *out); -errno of fopen(); -ENOMEM; -EFBIG: more
+ *   than SCPP_AUTH_CHAIN_BYTES_MAX bytes.
+ */
+int scpp_client_chain_read(const char *path, uint8_t **out, size_t *len);
+
 /** The session, if one is open: 0 and @p out filled, or -ENOTCONN. */
 int scpp_client_session_info(const struct scpp_client *c, struct scpp_client_session_info *out);
 
