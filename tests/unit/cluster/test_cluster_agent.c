@@ -554,7 +554,11 @@ test_agent_keeps_the_last_map_while_etcd_is_unreachable(void **state)
 	scpp_cluster_agent_status(a, &st);
 	assert_true(st.c.failures > 0);
 	assert_true(st.c.keepalive_failures > 0);
-	assert_non_null(strstr(st.last_error, "Couldn't connect"));
+	/* The last error is the transport's, or, when the snapshot falls just
+	 * after a TTL without a renewal, the lease's (the next registration
+	 * attempt then fails with the transport's again). */
+	assert_true(strstr(st.last_error, "Couldn't connect") != NULL ||
+		    strstr(st.last_error, "was not renewed for a TTL") != NULL);
 	/* Both endpoints were tried. */
 	assert_true(strcmp(st.endpoint, "http://198.18.1.1:2379") == 0 ||
 		    strcmp(st.endpoint, "http://198.18.1.2:2379") == 0);
