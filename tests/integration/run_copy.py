@@ -14,12 +14,11 @@ Every copy's bytes are compared with a model of the value in Python, and
 import os
 import random
 import struct
-import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_test import Daemon, TestFailure, check, mkfile, status_of, well_known  # noqa: E402
+from run_test import (Daemon, TestFailure, check, mkfile, run_one, status_of,  # noqa: E402
+                      well_known)
 
 MIN_BYTES = 64
 
@@ -206,31 +205,7 @@ TESTS = {
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
-        print("usage: run_copy.py {%s}" % ",".join(TESTS))
-        return 2
-    if os.geteuid() != 0:
-        print("SKIP: integration tests need root (network namespaces, tap devices)")
-        return 77
-    fn, kw = TESTS[sys.argv[1]]
-    d = Daemon(sys.argv[1], **kw)
-    rc = 1
-    try:
-        d.start()
-        fn(d)
-        code = d.stop()
-        check(code == 0, "scppd did not stop cleanly: exit %s" % code)
-        check("scppd: stopped" in d.logtext(), "no clean-stop line in the log")
-        print("PASS", sys.argv[1])
-        rc = 0
-    except (TestFailure, OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError) as e:
-        print("FAIL %s: %s: %s" % (sys.argv[1], type(e).__name__, e))
-        traceback.print_exc(limit=3, file=sys.stdout)
-        print("---- scppd log ----")
-        print(d.logtext()[-6000:])
-    finally:
-        d.cleanup()
-    return rc
+    return run_one(TESTS, "run_copy.py")
 
 
 if __name__ == "__main__":

@@ -1281,14 +1281,16 @@ TESTS = {
 }
 
 
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
-        print("usage: run_test.py {%s}" % ",".join(TESTS))
+def run_one(tests, prog):
+    """Run the test named by argv[1] from @p tests (name -> (fn, Daemon kwargs)) against a fresh
+    daemon: 0 passed, 1 failed, 2 usage, 77 skipped (not root). Shared by run_copy.py."""
+    if len(sys.argv) != 2 or sys.argv[1] not in tests:
+        print("usage: %s {%s}" % (prog, ",".join(tests)))
         return 2
     if os.geteuid() != 0:
         print("SKIP: integration tests need root (network namespaces, tap devices)")
         return 77
-    fn, kw = TESTS[sys.argv[1]]
+    fn, kw = tests[sys.argv[1]]
     d = Daemon(sys.argv[1], **kw)
     rc = 1
     try:
@@ -1299,7 +1301,8 @@ def main():
         check("scppd: stopped" in d.logtext(), "no clean-stop line in the log")
         print("PASS", sys.argv[1])
         rc = 0
-    except (TestFailure, OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
+    except (TestFailure, OSError, subprocess.SubprocessError, ValueError, KeyError,
+            TypeError) as e:
         print("FAIL %s: %s: %s" % (sys.argv[1], type(e).__name__, e))
         traceback.print_exc(limit=3, file=sys.stdout)
         print("---- scppd log ----")
@@ -1307,6 +1310,10 @@ def main():
     finally:
         d.cleanup()
     return rc
+
+
+def main():
+    return run_one(TESTS, "run_test.py")
 
 
 if __name__ == "__main__":
