@@ -9,13 +9,15 @@
  * instance with the shard's arena registered for peers, its window
  * published as an RmaWindow entity of the shard (schema/core.json).
  *
- * Copies (worker): the evaluator hands `copy` between two extent values to
- * copy_sync() through scpp_eval_env.copier. Until blocks can be parked
- * while a copy is in flight (the asynchronous completion of issue 14,
- * waiting for the parking API), this is the interim: the worker submits
- * the copy and polls the engine until it completes, for copies of
- * $.copy.min_bytes..$.copy.sync_max_bytes; the evaluator copies the rest
- * itself. The wait is bounded by $.copy.timeout_ms (the engine fails the
+ * Copies (worker): the evaluator hands `copy` between two extent values of
+ * $.copy.min_bytes..$.copy.sync_max_bytes to the local engine through
+ * scpp_eval_env.copier; the evaluator copies the rest itself. With
+ * $.copy.inflight_bytes, copies up to that size are asynchronous jobs
+ * (drivers/copy/scpp_copy_async.h: save into a per-worker pool registered
+ * with the engine, then copy): a command's copies are in flight together
+ * and the evaluator waits for them at the command's end (async_*()).
+ * Longer ones, and those that find the pool or the jobs full, take the
+ * synchronous path (copy_sync(): submit, poll until complete). The wait is bounded by $.copy.timeout_ms (the engine fails the
  * copy with -ETIMEDOUT). A copy that timed out while its device still
  * owned it keeps its two values pinned (docs/STORE.md) until the device
  * lets go (copy_tick()); meanwhile copies go to the CPU.
@@ -287,6 +289,13 @@ retire_local(struct scppd_copy *c)
 	scpp_copy_free(c->local);
 	c->local = m;
 	c->local_store = c->local_arena = NULL;
+	/* Everything the old engine still owed the jobs ends -ECANCELED;
+	 * the save pool goes to the new engine (memcpy needs no registration,
+	 * so this cannot fail). */
+	if (c->async != NULL)
+		(void)scpp_copy_async_rebind(c->async, m);
+	if (m == NULL)
+		c->hook.async_max_len = 0;
 	scpp_counter_add(&c->st.retired, 1);
 	if (m == NULL) {
 		c->hook.max_len = 0; /* the evaluator copies everything itself */
@@ -329,6 +338,82 @@ copy_sync(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_
 	return rc;
 }
 
+/* ---- asynchronous copies (scpp_eval_copier.submit and friends) --------- */
+
+static int
+async_submit(void *arg, const struct scpp_eval_copy_req *rq, uint64_t *handle, void **save)
+{
+	struct scppd_copy *c = arg;
+
+	return scpp_copy_async_submit(c->async, rq->dst, rq->src, rq->len, true, 0, handle, save);
+}
+
+static int
+async_wait(void *arg, uint64_t handle, struct scpp_eval_copy_done *done)
+{
+	struct scppd_copy *c = arg;
+	struct scpp_copy_async_done d;
+	struct scpp_copy_stats st;
+
+	SCPP_VERIFY(scpp_copy_async_wait(c->async, handle, &d) == 0);
+	/* Timed out while the device still owns it: stop the device (which
+	 * ends every job it owed, this one included) before the evaluator
+	 * touches these bytes again. */
+	if (d.status == -ETIMEDOUT) {
+		scpp_copy_stats_get(c->local, &st);
+		if (st.zombies > 0) {
+			retire_local(c);
+			SCPP_VERIFY(scpp_copy_async_result(c->async, handle, &d) == 0);
+			d.status = -ETIMEDOUT;
+		}
+	}
+	done->elapsed_ns = d.elapsed_ns;
+	done->saved = d.saved;
+	done->keep_pins = false;
+	scpp_counter_add(&c->st.async_waits, 1);
+	scpp_counter_add(&c->st.async_ns, d.elapsed_ns);
+	if (d.status != 0)
+		scpp_counter_add(&c->st.async_failed, 1);
+	return d.status;
+}
+
+static bool
+async_conflicts(void *arg, const void *dst, const void *src, uint64_t len)
+{
+	struct scppd_copy *c = arg;
+
+	return scpp_copy_async_conflicts(c->async, dst, src, len);
+}
+
+static void
+async_release(void *arg, uint64_t handle)
+{
+	struct scppd_copy *c = arg;
+
+	scpp_copy_async_release(c->async, handle);
+}
+
+static void
+async_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd_copy *c)
+{
+	struct scpp_copy_async_config ac = {
+		.max_jobs = cfg->copy.inflight_copies, .pool_bytes = cfg->copy.inflight_bytes,
+		.socket = c->socket, .mem = &scpp_copy_mem_rte,
+	};
+	int rc;
+
+	rc = scpp_copy_async_create(c->local, &ac, &c->async);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: the save pool of asynchronous copies "
+			 "($.copy.inflight_bytes %" PRIu64 ") with the %s copy engine: %s\n",
+			 w->idx, cfg->copy.inflight_bytes, c->local_caps.engine, strerror(-rc));
+	c->hook.submit = async_submit;
+	c->hook.wait = async_wait;
+	c->hook.conflicts = async_conflicts;
+	c->hook.release = async_release;
+	c->hook.async_max_len = RTE_MIN(cfg->copy.inflight_bytes, c->hook.max_len);
+}
+
 void
 scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 {
@@ -363,6 +448,8 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 	};
 	if (cfg->copy.sync_max_bytes > 0)
 		w->env.copier = &c->hook;
+	if (cfg->copy.sync_max_bytes > 0 && cfg->copy.inflight_bytes > 0)
+		async_init(cfg, w, c);
 	if (cfg->copy.remote != SCPP_CONFIG_COPY_REMOTE_NONE) {
 		c->remote = remote_create(cfg, w, socket);
 		scpp_copy_caps_get(c->remote, &c->remote_caps);
@@ -376,8 +463,9 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 	}
 	scpp_copy_caps_get(c->local, &caps);
 	SCPPD_LOG(INFO, "worker %u: copy: local %s%s%s (copies of %" PRIu64 "..%" PRIu64
-		  " bytes, undo copies by %s), remote %s%s%s", w->idx, caps.engine,
-		  caps.provider[0] ? " " : "", caps.provider, c->hook.min_len, c->hook.max_len,
+		  " bytes, asynchronous up to %" PRIu64 ", undo copies by %s), remote %s%s%s",
+		  w->idx, caps.engine, caps.provider[0] ? " " : "", caps.provider, c->hook.min_len,
+		  c->hook.max_len, c->hook.async_max_len,
 		  c->save ? "the engine" : "the CPU", c->remote ? c->remote_caps.engine : "none",
 		  c->remote ? " " : "", c->remote ? c->remote_caps.provider : "");
 }
@@ -392,6 +480,7 @@ scppd_copy_free(struct scppd_worker *w)
 	/* Freeing stops the devices first: nothing touches the store after. */
 	scpp_copy_free(c->remote);
 	scpp_copy_free(c->local);
+	scpp_copy_async_free(c->async);
 	rte_free(c);
 	w->copy = NULL;
 }
@@ -474,6 +563,24 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 		rte_tel_data_add_dict_u64(s, "sync_failed", scpp_counter_read(&c->st.failed));
 		rte_tel_data_add_dict_u64(s, "sync_polls", scpp_counter_read(&c->st.polls));
 		rte_tel_data_add_dict_u64(s, "retired", scpp_counter_read(&c->st.retired));
+		rte_tel_data_add_dict_u64(s, "async_max_bytes", c->hook.async_max_len);
+		rte_tel_data_add_dict_u64(s, "async_waits", scpp_counter_read(&c->st.async_waits));
+		rte_tel_data_add_dict_u64(s, "async_ns", scpp_counter_read(&c->st.async_ns));
+		rte_tel_data_add_dict_u64(s, "async_failed", scpp_counter_read(&c->st.async_failed));
+		if (c->async != NULL) {
+			struct scpp_copy_async_stats as;
+
+			scpp_copy_async_stats_get(c->async, &as);
+			rte_tel_data_add_dict_u64(s, "async_submitted", as.submitted);
+			rte_tel_data_add_dict_u64(s, "async_completed", as.completed);
+			rte_tel_data_add_dict_u64(s, "async_bytes", as.bytes);
+			rte_tel_data_add_dict_u64(s, "async_full_jobs", as.full_jobs);
+			rte_tel_data_add_dict_u64(s, "async_full_pool", as.full_pool);
+			rte_tel_data_add_dict_u64(s, "async_held", as.held);
+			rte_tel_data_add_dict_u64(s, "async_inflight", as.inflight);
+			rte_tel_data_add_dict_u64(s, "async_pool_used", as.pool_used);
+			rte_tel_data_add_dict_u64(s, "async_pool_peak", as.pool_peak);
+		}
 		rte_tel_data_add_dict_u64(s, "recovers", scpp_counter_read(&c->st.recovers));
 		engine_fields(s, "local", c->local);
 		if (c->remote != NULL) {

@@ -43,6 +43,7 @@
 #include "scpp_common.h"
 #include "scpp_config.h"
 #include "scpp_copy.h"
+#include "scpp_copy_async.h"
 #include "scpp_delivery.h"
 #include "scpp_eval.h"
 #include "scpp_net.h"
@@ -230,6 +231,9 @@ struct scppd_copy_stats {
 	uint64_t polls;    /**< engine polls while waiting */
 	uint64_t retired;  /**< local engines retired for a stuck copy (then memcpy) */
 	uint64_t recovers; /**< recoveries of the remote instance */
+	uint64_t async_waits; /**< asynchronous copies the evaluator waited for */
+	uint64_t async_ns;    /**< ... their time from submission to completion */
+	uint64_t async_failed; /**< ... those that failed */
 };
 
 /** A worker's copy engines (copy.c). */
@@ -239,6 +243,8 @@ struct scppd_copy {
 	struct scpp_copy_region *local_store;  /**< the shard's arena, local instance */
 	struct scpp_copy_region *local_arena;  /**< the evaluation arena, or NULL */
 	struct scpp_copy_region *remote_store; /**< the shard's arena, remote instance */
+	struct scpp_copy_async *async;         /**< asynchronous copies on the local
+						*   instance (save pool), or NULL */
 	struct scpp_eval_copier hook;          /**< what the evaluator calls */
 	bool save;                             /**< undo copies by the engine */
 	bool target_progress;                  /**< the remote needs polling for peers */

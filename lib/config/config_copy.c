@@ -91,6 +91,8 @@ static const struct field copy_fields[] = {
 	{.key = "recover", .type = T_BOOL, .off = offsetof(struct scpp_config_copy, recover)},
 	C_UINT(struct scpp_config_copy, "min_bytes", min_bytes, 0, COPY_LEN_MAX),
 	C_UINT(struct scpp_config_copy, "sync_max_bytes", sync_max_bytes, 0, COPY_LEN_MAX),
+	C_UINT(struct scpp_config_copy, "inflight_bytes", inflight_bytes, 0, UINT64_C(1) << 36),
+	C_UINT(struct scpp_config_copy, "inflight_copies", inflight_copies, 1, 4096),
 };
 const struct section config_copy_sec = {copy_fields, SCPP_ARRAY_SIZE(copy_fields), NULL};
 
@@ -113,6 +115,8 @@ config_copy_defaults(struct scpp_config_copy *cp)
 	cp->recover = true;
 	cp->min_bytes = 4096;
 	cp->sync_max_bytes = UINT64_C(4) << 20;
+	cp->inflight_bytes = UINT64_C(16) << 20;
+	cp->inflight_copies = 64;
 }
 
 const char *
@@ -219,6 +223,12 @@ config_validate_copy(struct ctx *c, const struct scpp_config *cfg)
 		return config_fail_at(c, "$.copy.timeout_ms", "expected at least 1 while "
 				      "$.copy.sync_max_bytes is not 0 (a worker waits for its "
 				      "synchronous copies at most this long), found 0");
+	/* Each asynchronous copy takes one slot of the engine's ring at a
+	 * time (its save, then the copy itself). */
+	if (cp->inflight_bytes > 0 && cp->inflight_copies > cp->ring_size)
+		return config_fail_at(c, "$.copy.inflight_copies", "expected at most "
+				      "$.copy.ring_size (%u) while $.copy.inflight_bytes is not 0, "
+				      "found %u", cp->ring_size, cp->inflight_copies);
 	/* A peer's copies into our windows progress only while we poll: a
 	 * sleeping worker must not make them time out (docs/COPY.md). */
 	if (cp->remote != SCPP_CONFIG_COPY_REMOTE_NONE && cfg->idle.enabled && cp->timeout_ms != 0 &&

@@ -338,7 +338,10 @@ struct scpp_config_copy {
 	uint32_t max_remotes;                /**< attached windows per instance */
 	bool recover;                        /**< recover remote instances with zombies */
 	uint64_t min_bytes;                  /**< shorter copies: the evaluator's memcpy */
-	uint64_t sync_max_bytes;             /**< longest copy of the synchronous path */
+	uint64_t sync_max_bytes;             /**< longest copy handed to the local engine */
+	uint64_t inflight_bytes;             /**< save pool per worker: bytes of asynchronous
+					      *   copies in flight; 0 = every copy synchronous */
+	uint32_t inflight_copies;            /**< asynchronous copies per worker at once */
 };
 
 /** A whole, validated configuration. */

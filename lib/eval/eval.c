@@ -836,6 +836,7 @@ undo_to(struct run *r, uint32_t mark)
 				rc = scpp_store_map_del(s, u->oid, u->attr, &u->key);
 			break;
 		case UNDO_BYTES:
+		case UNDO_COPY:
 			rc = scpp_store_bytes_write(s, u->oid, u->attr, u->off, u->old.len,
 						    u->old.p);
 			break;
@@ -844,6 +845,8 @@ undo_to(struct run *r, uint32_t mark)
 			break;
 		case UNDO_LENGTH:
 			rc = scpp_store_bytes_resize(s, u->oid, u->attr, u->off);
+			break;
+		case UNDO_NONE:
 			break;
 		}
 		SCPP_VERIFY(rc == 0);
@@ -1840,6 +1843,189 @@ copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
  * when the copy is not one for the engine (the caller copies on the CPU).
  * Both values are pinned while the engine works (docs/STORE.md).
  */
+/*
+ * Asynchronous copies (scpp_eval_copier.submit): a copy command's copies
+ * are in flight together while the command goes through its rows; the
+ * block waits for them (acopy_wait_all()) before anything reads or writes
+ * their bytes again, then applies their outcomes as if each had completed
+ * in its own row (acopy_settle()). Their save buffers belong to the
+ * copier until the block ends (acopy_release()), since the undo log
+ * points into them.
+ */
+
+static void collect(struct run *r, const struct scpp_wire_cmd *cmd);
+static void stamp(struct run *r, struct scpp_status *st);
+
+/* Wait for every copy in flight; unpin both values of each. A failed copy
+ * whose save did not complete never wrote: its undo record goes. */
+static void
+acopy_wait_all(struct run *r)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+	struct scpp_store *s = r->env->store;
+	struct scpp_eval_ctx *c = r->ctx;
+
+	for (; c->acopy_wait < c->nacopy; c->acopy_wait++) {
+		struct eval_acopy *a = &c->acopy[c->acopy_wait];
+		struct scpp_eval_copy_done done;
+
+		memset(&done, 0, sizeof(done));
+		a->status = cp->wait(cp->arg, a->handle, &done);
+		a->elapsed_ns = done.elapsed_ns;
+		a->saved = done.saved;
+		a->waited = true;
+		scpp_store_bytes_unpin(s, a->dst_e, a->dst_a);
+		scpp_store_bytes_unpin(s, a->src_e, a->src_a);
+		if (a->status != 0 && !a->saved)
+			c->undo[a->undo].kind = UNDO_NONE;
+	}
+}
+
+/*
+ * Wait for the copies in flight and apply their outcomes in order: a
+ * failed copy under a status variable is collected for its row, its
+ * destination restored at once; one without aborts the block (returned,
+ * stamped with its command and row).
+ */
+static int
+acopy_settle(struct run *r)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	uint16_t first = c->acopy_wait, cmd_index = r->cmd_index;
+	uint32_t row = r->row;
+	bool quiet = r->quiet;
+	int rc = 0;
+
+	acopy_wait_all(r);
+	for (uint16_t i = first; rc == 0 && i < c->nacopy; i++) {
+		struct eval_acopy *a = &c->acopy[i];
+		const struct scpp_wire_cmd *cmd = &r->b->cmd[a->cmd];
+		struct undo *u = &c->undo[a->undo];
+
+		if (a->status == 0)
+			continue;
+		r->cmd_index = a->cmd;
+		r->row = a->row;
+		rc = fail(r, a->status, "copy: the %s engine failed after %llu ns: %s",
+			  r->env->copier->engine, (unsigned long long)a->elapsed_ns,
+			  scpp_strerror(a->status));
+		stamp(r, &r->st);
+		if (!(cmd->flags & SCPP_WIRE_CF_STATUS))
+			break;
+		/* The row keeps going (copy only writes): its destination
+		 * gets its bytes back now, as the per-row rollback does. */
+		if (u->kind == UNDO_COPY)
+			SCPP_VERIFY(scpp_store_bytes_write(r->env->store, u->oid, u->attr, u->off,
+							   u->old.len, u->old.p) == 0);
+		u->kind = UNDO_NONE;
+		r->quiet = c->nstat >= c->lim.max_statuses;
+		collect(r, cmd);
+		rc = 0;
+	}
+	r->cmd_index = cmd_index;
+	r->row = row;
+	r->quiet = quiet;
+	return rc;
+}
+
+/* The block ended (committed or undone): its copies' save buffers go back. */
+static void
+acopy_release(struct run *r)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+	struct scpp_eval_ctx *c = r->ctx;
+
+	acopy_wait_all(r);
+	for (uint16_t i = 0; i < c->nacopy; i++)
+		cp->release(cp->arg, c->acopy[i].handle);
+	c->nacopy = 0;
+	c->acopy_wait = 0;
+}
+
+/* Whether a term reads nothing but constants and variables. */
+static bool
+plain_term(const struct run *r, uint16_t ti, unsigned int depth)
+{
+	const struct scpp_wire_term *t = &r->b->term[ti];
+
+	switch (t->kind) {
+	case SCPP_TERM_CONST:
+	case SCPP_TERM_VAR:
+		return true;
+	case SCPP_TERM_KEY:
+	case SCPP_TERM_VALUE:
+	case SCPP_TERM_OFFSET:
+		return depth < 4 && plain_term(r, t->a, depth + 1) &&
+		       plain_term(r, t->b, depth + 1);
+	default:
+		return false;
+	}
+}
+
+/* A copy command whose rows may have their copies in flight together:
+ * nothing it evaluates per row (a guard, an expression in its terms)
+ * reads bytes an earlier row's copy may still be writing. */
+static bool
+plain_copy(const struct run *r, const struct scpp_wire_cmd *cmd)
+{
+	return !(cmd->flags & SCPP_WIRE_CF_GUARD) && plain_term(r, cmd->term[0], 0) &&
+	       plain_term(r, cmd->term[1], 0) && plain_term(r, cmd->term[2], 0);
+}
+
+/* Start one asynchronous copy: 0, 1 (not now: the caller uses copy()) or
+ * a negative code. Both values are pinned by the caller. */
+static int
+copy_async(struct run *r, const struct addr *dst, const struct addr *src, uint64_t len,
+	   void *dp, const void *sp)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+	struct scpp_eval_ctx *c = r->ctx;
+	struct scpp_eval_copy_req rq = {
+		.dst = dp, .src = sp, .len = len, .dst_e = dst->e, .src_e = src->e,
+		.dst_a = (uint32_t)dst->aid, .src_a = (uint32_t)src->aid,
+	};
+	struct eval_acopy *a;
+	struct undo *u;
+	uint64_t h;
+	void *save;
+	int rc;
+
+	if (cp->conflicts(cp->arg, dp, sp, len)) {
+		if ((rc = acopy_settle(r)) < 0)
+			return rc;
+		/* Still: another block's copy (one that is parked) has it. */
+		if (cp->conflicts(cp->arg, dp, sp, len))
+			return fail(r, -EBUSY, "copy: these bytes are being copied by another block");
+	}
+	if ((rc = charge_bytes(r, len)) < 0)
+		return rc;
+	rc = cp->submit(cp->arg, &rq, &h, &save);
+	if ((rc == -EBUSY || rc == -ENOSPC) && c->acopy_wait < c->nacopy) {
+		if ((rc = acopy_settle(r)) < 0)
+			return rc;
+		rc = cp->submit(cp->arg, &rq, &h, &save);
+	}
+	if (rc == -EBUSY || rc == -ENOSPC) {
+		c->bytes -= len;
+		return 1;
+	}
+	if (rc < 0)
+		return fail(r, rc, "copy: the %s engine refused the copy: %s", cp->engine,
+			    scpp_strerror(rc));
+	/* Room was checked before the pins (copy_engine()). */
+	u = undo_push(r, UNDO_COPY, dst->e, (uint32_t)dst->aid);
+	SCPP_VERIFY(u != NULL);
+	u->off = dst->off;
+	u->old = scpp_value_bytes(save, (uint32_t)len);
+	a = &c->acopy[c->nacopy++];
+	*a = (struct eval_acopy){
+		.handle = h, .undo = (uint32_t)(u - c->undo), .row = r->row, .cmd = r->cmd_index,
+		.dst_e = dst->e, .src_e = src->e, .dst_a = (uint32_t)dst->aid,
+		.src_a = (uint32_t)src->aid,
+	};
+	return 0;
+}
+
 static int
 copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint64_t len)
 {
@@ -1859,6 +2045,27 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	if (scpp_store_bytes_ptr(s, src->e, (uint32_t)src->aid, src->off, len, &sp) != 0 ||
 	    scpp_store_bytes_ptr(s, dst->e, (uint32_t)dst->aid, dst->off, len, &dp) != 0)
 		return 1;
+	if (cp->submit != NULL && len <= cp->async_max_len &&
+	    r->ctx->nacopy < SCPP_EVAL_ASYNC_COPIES &&
+	    r->ctx->nundo < r->ctx->undo_max && plain_copy(r, &r->b->cmd[r->cmd_index])) {
+		if (scpp_store_bytes_pin(s, src->e, (uint32_t)src->aid) != 0)
+			return 1;
+		if (scpp_store_bytes_pin(s, dst->e, (uint32_t)dst->aid) != 0) {
+			scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
+			return 1;
+		}
+		rc = copy_async(r, dst, src, len, dp, sp);
+		if (rc == 0)
+			return 0; /* the pins go with the copy */
+		scpp_store_bytes_unpin(s, dst->e, (uint32_t)dst->aid);
+		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
+		if (rc < 0)
+			return rc;
+	}
+	/* A synchronous copy after asynchronous ones of the command: they
+	 * end first (it may read or write their bytes). */
+	if (SCPP_UNLIKELY(r->ctx->acopy_wait < r->ctx->nacopy) && (rc = acopy_settle(r)) < 0)
+		return rc;
 	save = arena_alloc(r, len);
 	if (save == NULL)
 		return -SCPP_E_LIMIT_BYTES;
@@ -1946,6 +2153,8 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	    len <= r->env->copier->max_len && (rc = copy_engine(r, &dst, &src, len)) <= 0)
 		return rc;
 
+	if (SCPP_UNLIKELY(r->ctx->acopy_wait < r->ctx->nacopy) && (rc = acopy_settle(r)) < 0)
+		return rc;
 	/* Bounce through the arena: source and destination may overlap or be
 	 * the same value, and the store may move either on a resize. */
 	buf = arena_alloc(r, len);
@@ -2722,6 +2931,10 @@ suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
 	size_t need = eval_susp_need(ctx, r->cur, r->ncur, r->stride, r->b->nvars);
 	int rc = 0;
 
+	/* The part commits: its copies must have ended (and their outcomes
+	 * be the part's). */
+	if (SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy) && (rc = acopy_settle(r)) < 0)
+		return rc;
 	if (!eval_susp_fits(s, need))
 		rc = fail(r, -SCPP_E_LIMIT_PENDING, "the block's state before command %u (%zu rows, "
 			  "%zu bytes) does not fit its suspension (%zu bytes)", next, r->ncur, need,
@@ -2739,7 +2952,10 @@ suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
 	}
 	eval_susp_save(ctx, s, r->cur, r->ncur, r->stride, r->b->nvars, next,
 		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
-	/* Committed: nothing of the part can be undone now. */
+	/* Committed: nothing of the part can be undone now (and the copies'
+	 * save buffers are not needed any more). */
+	if (SCPP_UNLIKELY(ctx->nacopy > 0))
+		acopy_release(r);
 	ctx->nundo = 0;
 	ctx->ncreated = 0;
 	ctx->npend = 0;
@@ -2792,6 +3008,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->bytes = 0;
 	ctx->commands_done = 0;
 	ctx->npend = 0;
+	ctx->nacopy = 0;
+	ctx->acopy_wait = 0;
 	ctx->now_read = false;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
 	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
@@ -2862,6 +3080,10 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			}
 			return 1;
 		}
+		/* A copy command's copies in flight end before the next
+		 * command (which may read or write their bytes). */
+		if (SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy) && (rc = acopy_settle(&r)) < 0)
+			break;
 		rc = run_cmd(&r, &b->cmd[i]);
 		if (r.next != r.cur) {
 			r.alt = r.cur;
@@ -2869,6 +3091,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		}
 		r.ncur = r.nnext;
 	}
+	/* ... and before the end. */
+	if (rc == 0 && SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy))
+		rc = acopy_settle(&r);
 	/* Objects created in the block must be complete now. Failures here
 	 * are reported at command index ncmds: "the end of the block". */
 	if (rc == 0)
@@ -2898,6 +3123,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			stamp(&r, &r.st);
 	}
 	if (rc < 0) {
+		/* Nothing may undo bytes an engine still writes. */
+		if (SCPP_UNLIKELY(ctx->nacopy > 0))
+			acopy_wait_all(&r);
 		undo_to(&r, 0);
 		eval_schema_edit_drop(ctx);
 		if (gate)
@@ -2974,6 +3202,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	res.rows = r.ncur;
 
 out:
+	if (SCPP_UNLIKELY(ctx->nacopy > 0))
+		acopy_release(&r);
 	/* What the block detached (committed, or revived by an abort) may now
 	 * be freed; free a bounded share of it, so garbage never outlives a
 	 * few blocks and no block pays for more than SCPP_EVAL_RECLAIM. */

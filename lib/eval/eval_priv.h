@@ -27,6 +27,24 @@ enum undo_kind {
 	UNDO_BYTES,           /* write old bytes back at off */
 	UNDO_MAP_DETACHED,    /* revive the detached map (token in off) */
 	UNDO_LENGTH,          /* give a byte string its old length (in off) back */
+	UNDO_COPY,            /* as BYTES, the old bytes in an asynchronous copy's save
+			       * buffer (the copier's, valid until the block ends:
+			       * never copied, e.g. into a suspension) */
+	UNDO_NONE,            /* nothing (an asynchronous copy that never wrote) */
+};
+
+/* An asynchronous copy of the running block (eval.c, copy_async()). */
+struct eval_acopy {
+	uint64_t handle;
+	uint32_t undo;         /* its UNDO_COPY record */
+	uint32_t row;          /* the row and command it ran for */
+	uint16_t cmd;
+	bool waited;           /* completed (waited for) and unpinned */
+	int32_t status;        /* its outcome, once waited */
+	uint64_t elapsed_ns;
+	bool saved;
+	struct scpp_oid dst_e, src_e;
+	uint32_t dst_a, src_a;
 };
 
 struct undo {
@@ -138,6 +156,9 @@ struct scpp_eval_ctx {
 	uint64_t t0;
 	bool mixed_rows;            /* a guarded get/create/let: rows may differ
 				     * in which variables they bind */
+	struct eval_acopy acopy[SCPP_EVAL_ASYNC_COPIES];
+	uint16_t nacopy;            /* held by the running block */
+	uint16_t acopy_wait;        /* first not waited for yet */
 	bool now_read;              /* now() was read in this block ... */
 	int64_t now_ns;             /* ... and returned this, for every row */
 };

@@ -157,7 +157,39 @@ struct scpp_eval_copier {
 	uint64_t max_len;       /**< longer copies: the evaluator's memcpy */
 	bool save;              /**< the engine takes the undo copy (rq.save) */
 	const char *engine;     /**< engine name, for statuses */
+
+	/*
+	 * Asynchronous copies (optional: submit NULL means copy() does every
+	 * one). submit() starts the copy of @p rq (its save first, into a
+	 * save buffer of the copier's, *@p save, which stays valid until
+	 * release()) and returns at once: 0 with *@p handle set; -EBUSY or
+	 * -ENOSPC when the copier's bounds (copies, bytes in flight) are met
+	 * now (the evaluator then waits for the block's own copies and tries
+	 * once more, then falls back to copy()); any other error fails the
+	 * copy, nothing started. The evaluator keeps both values pinned until
+	 * the copy has completed, keeps the undo log's reference to the save
+	 * buffer until the block ends, then releases the handle.
+	 *
+	 * Copies of one command are in flight together; the evaluator waits
+	 * for all of them (wait()) before anything else reads or writes their
+	 * bytes: at the end of the command, before a copy that conflicts()
+	 * with one in flight, before the block's undo. A copy's status is the
+	 * command's, for its row, as with copy(): a status variable collects
+	 * it (and the destination is restored at once) or the block aborts.
+	 */
+	int (*submit)(void *arg, const struct scpp_eval_copy_req *rq, uint64_t *handle,
+		      void **save);
+	/** Until copy @p handle completed: its status (done filled; keep_pins unused). */
+	int (*wait)(void *arg, uint64_t handle, struct scpp_eval_copy_done *done);
+	/** Would a copy of these ranges read or write bytes a copy in flight writes? */
+	bool (*conflicts)(void *arg, const void *dst, const void *src, uint64_t len);
+	/** The block is done with copy @p handle (its save buffer too). */
+	void (*release)(void *arg, uint64_t handle);
+	uint64_t async_max_len; /**< longer copies go to copy() (the save pool's size) */
 };
+
+/** Asynchronous copies one block holds at once; more go to copier.copy(). */
+#define SCPP_EVAL_ASYNC_COPIES 64
 
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
 struct scpp_eval_env {

@@ -30,7 +30,12 @@ def value_hex(d, ent, attr, port=7300):
 
 
 def sync_counters(d):
-    return d.telemetry("/scpp/copy")["worker0"]
+    """/scpp/copy of worker 0, with engine_copies/engine_bytes: the copies
+    the engine made for the evaluator, synchronous or asynchronous."""
+    c = d.telemetry("/scpp/copy")["worker0"]
+    c["engine_copies"] = c["sync_copies"] + c["async_waits"]
+    c["engine_bytes"] = c["sync_bytes"] + c.get("async_bytes", 0)
+    return c
 
 
 def t_copy_local(d, engine):
@@ -69,15 +74,25 @@ def t_copy_local(d, engine):
     check(value_hex(d, dst, "data") == bytes(model), "destination differs from the model")
     check(value_hex(d, cpy, "data") == bytes(cmodel), "overlapping copy differs from memmove")
     c1 = sync_counters(d)
-    check(c1["sync_copies"] - c0["sync_copies"] == want_copies,
-          "engine copies: %d, expected %d" % (c1["sync_copies"] - c0["sync_copies"], want_copies))
-    check(c1["sync_bytes"] - c0["sync_bytes"] == want_bytes, (c1, want_bytes))
-    check(c1["sync_failed"] == 0 and c1["retired"] == 0, c1)
+    check(c1["engine_copies"] - c0["engine_copies"] == want_copies,
+          "engine copies: %d, expected %d" % (c1["engine_copies"] - c0["engine_copies"],
+                                              want_copies))
+    check(c1["engine_bytes"] - c0["engine_bytes"] == want_bytes, (c1, want_bytes))
+    check(c1["sync_failed"] == 0 and c1["async_failed"] == 0 and c1["retired"] == 0, c1)
+    # Copies up to inflight_bytes are asynchronous (the evaluator saw them
+    # complete), longer ones synchronous.
+    n_async = c1["async_waits"] - c0["async_waits"]
+    check(n_async == c1["async_submitted"] - c0["async_submitted"] and
+          n_async == want_copies - (1 if big > c1["async_max_bytes"] else 0) -
+          (1 if 100000 > c1["async_max_bytes"] else 0), (c0, c1))
     # Each engine copy is two device copies when the engine takes the undo
-    # copy too, one otherwise.
+    # copy too (always for asynchronous ones: their save), one otherwise.
     per = 2 if c1["undo_copies"] == "engine" else 1
-    check(c1["local_completed"] - c0["local_completed"] == per * want_copies, (c0, c1))
-    check(c1["local_bytes"] - c0["local_bytes"] == per * want_bytes, (c0, c1))
+    n_sync = want_copies - n_async
+    sync_bytes = c1["sync_bytes"] - c0["sync_bytes"]
+    check(c1["local_completed"] - c0["local_completed"] == per * n_sync + 2 * n_async, (c0, c1))
+    check(c1["local_bytes"] - c0["local_bytes"] ==
+          per * sync_bytes + 2 * (want_bytes - sync_bytes), (c0, c1))
     if engine == "dmadev":
         check(c1["undo_copies"] == "engine", c1)
 
@@ -87,7 +102,7 @@ def t_copy_local(d, engine):
     check(rep["end"]["outcome"] == "aborted", rep)
     check(value_hex(d, cpy, "data") == bytes(cmodel), "an aborted engine copy left bytes behind")
     c2 = sync_counters(d)
-    check(c2["sync_copies"] == c1["sync_copies"] + 1, c2)
+    check(c2["engine_copies"] == c1["engine_copies"] + 1, c2)
 
     # A copy and a delete of its source: in one block, the copy completes
     # (the value is pinned meanwhile) and then the delete runs; in the other
@@ -125,8 +140,8 @@ def t_vma_rewriting(d):
     model[100:3100] = chunk
     check(value_hex(d, x, "data") == bytes(model), "the copy did not land in the extent")
     c1 = sync_counters(d)
-    check(c1["sync_copies"] == c0["sync_copies"] + 1 and
-          c1["sync_bytes"] == c0["sync_bytes"] + 3000, (c0, c1))
+    check(c1["engine_copies"] == c0["engine_copies"] + 1 and
+          c1["engine_bytes"] == c0["engine_bytes"] + 3000, (c0, c1))
     rep = d.one("copy offset(value(%s, vmas[140737488289792u]), 6000) value(%s, data) 3000" %
                 (p, src))
     check(status_of(rep)["errno_name"] == "ERANGE", rep)
@@ -137,8 +152,43 @@ def t_vma_rewriting(d):
           "RmaWindow @0.1.0.9.9 + 65552 (extent %s)" % y in st["message"], st)
 
 
+def t_async_batch(d):
+    """One copy command over eight rows: the eight copies are in flight
+    together (their eight saves held in the pool at once: the pool's peak),
+    each lands byte for byte; with one that cannot be saved (the pool is
+    smaller than the batch) the rest wait for the first ones and still land;
+    an abort later in the block restores all eight destinations."""
+    rnd = random.Random(8)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(4000))
+    src = d.ok(mkfile("f", 81, 'set %%f data x"%s" ; return %%f' % chunk.hex()))["rows"][0][0]
+    dsts = [d.ok(mkfile("f", 82 + i, "alloc %f data 8192 ; set %f uid 4242u ; return %f"))
+            ["rows"][0][0] for i in range(8)]
+    c0 = sync_counters(d)
+    rep = d.ok("get %%f uid 4242u ; copy offset(value(%%f, data), 100) value(%s, data) 4000 ; "
+               "return %%f" % src)
+    check(len(rep["rows"]) == 8, rep)
+    c1 = sync_counters(d)
+    check(c1["async_submitted"] - c0["async_submitted"] == 8, (c0, c1))
+    check(c1["async_waits"] - c0["async_waits"] == 8, (c0, c1))
+    check(c1["async_held"] == 0 and c1["async_inflight"] == 0 and c1["async_pool_used"] == 0, c1)
+    check(c1["async_pool_peak"] >= 8 * 4000, c1)
+    model = bytearray(8192)
+    model[100:4100] = chunk
+    for f in dsts:
+        check(value_hex(d, f, "data") == bytes(model), "batch copy into %s" % f)
+    # Aborted after the command: every destination as before.
+    rep = d.one("get %%f uid 4242u ; copy value(%%f, data) value(%s, data) 4000 ; "
+                "get %s nothing %%x" % (src, src))
+    check(rep["end"]["outcome"] == "aborted", rep)
+    for f in dsts:
+        check(value_hex(d, f, "data") == bytes(model), "aborted batch left bytes in %s" % f)
+    c2 = sync_counters(d)
+    check(c2["async_waits"] - c1["async_waits"] == 8 and c2["async_pool_used"] == 0, (c1, c2))
+
+
 def t_copy_dmadev(d):
     t_copy_local(d, "dmadev")
+    t_async_batch(d)
     check("copy: local dmadev dma_skeleton0" in d.logtext(), "start-up line")
     check("Create dma_skeleton0 dmadev with lcore-id 0" in d.logtext(),
           "the skeleton's copy thread is not on the main lcore")
@@ -196,7 +246,7 @@ DELIVERY = {"reassembly_slots": 16, "reassembly_timeout_ms": 3000}
 TESTS = {
     "copy_dmadev": (t_copy_dmadev, {"cfg_extra": {"delivery": DELIVERY, "copy": {
         "local": "dmadev", "dma_skeleton": True, "min_bytes": MIN_BYTES,
-        "sync_max_bytes": 1 << 20}}}),
+        "sync_max_bytes": 1 << 20, "inflight_bytes": 128 * 1024}}}),
     "copy_memcpy": (t_copy_memcpy, {"cfg_extra": {"delivery": DELIVERY, "copy": {
         "local": "memcpy", "min_bytes": MIN_BYTES}}}),
     "copy_window": (t_copy_window, {"workers": 2, "cfg_extra": {"delivery": DELIVERY, "copy": {

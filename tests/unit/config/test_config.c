@@ -133,6 +133,8 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_true(c.copy.recover);
 	assert_int_equal(c.copy.min_bytes, 4096);
 	assert_int_equal(c.copy.sync_max_bytes, 4 << 20);
+	assert_int_equal(c.copy.inflight_bytes, 16 << 20);
+	assert_int_equal(c.copy.inflight_copies, 64);
 	scpp_config_free(&c);
 }
 
@@ -254,7 +256,8 @@ static const char full_json[] =
 	"                      \"gid_index\": 3},"
 	"            \"ring_size\": 65536, \"max_len\": 1099511627776, \"part_max\": 1048576,"
 	"            \"timeout_ms\": 0, \"max_regions\": 256, \"max_remotes\": 4096,"
-	"            \"recover\": false, \"min_bytes\": 0, \"sync_max_bytes\": 0}\n"
+	"            \"recover\": false, \"min_bytes\": 0, \"sync_max_bytes\": 0,"
+	"            \"inflight_bytes\": 0, \"inflight_copies\": 4096}\n"
 	"}\n";
 
 static void
@@ -363,6 +366,8 @@ test_config_accepts_a_non_default_value_for_every_key(void **state)
 	assert_false(c.copy.recover);
 	assert_int_equal(c.copy.min_bytes, 0);
 	assert_int_equal(c.copy.sync_max_bytes, 0);
+	assert_int_equal(c.copy.inflight_bytes, 0);
+	assert_int_equal(c.copy.inflight_copies, 4096);
 	assert_string_equal(scpp_config_copy_local_name(c.copy.workers[1].local), "default");
 	assert_string_equal(scpp_config_copy_remote_name(c.copy.remote), "fabric");
 	assert_null(scpp_config_copy_remote_name((enum scpp_config_copy_remote)7));
@@ -494,6 +499,12 @@ static const struct bad_case bad_cases[] = {
 	{"{\"copy\": {\"timeout_ms\": 0}}", "$.copy.timeout_ms",
 	 "scppd.json: $.copy.timeout_ms: expected at least 1 while $.copy.sync_max_bytes is not 0 (a "
 	 "worker waits for its synchronous copies at most this long), found 0"},
+	{"{\"copy\": {\"inflight_copies\": 0}}", "$.copy.inflight_copies", "found 0", true},
+	{"{\"copy\": {\"inflight_bytes\": 68719476737}}", "$.copy.inflight_bytes",
+	 "found 68719476737", true},
+	{"{\"copy\": {\"ring_size\": 64, \"inflight_copies\": 65}}", "$.copy.inflight_copies",
+	 "scppd.json: $.copy.inflight_copies: expected at most $.copy.ring_size (64) while "
+	 "$.copy.inflight_bytes is not 0, found 65"},
 	{"{\"copy\": {\"max_len\": 1024, \"sync_max_bytes\": 1025}}", "$.copy.sync_max_bytes",
 	 "scppd.json: $.copy.sync_max_bytes: expected at most $.copy.max_len (1024), found 1025"},
 	{"{\"copy\": {\"max_len\": 1024, \"sync_max_bytes\": 0, \"part_max\": 2048}}",

@@ -10,7 +10,11 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+
+#include <rte_eal.h>
 
 #include "copy_test.h"
 
@@ -355,4 +359,59 @@ ct_diff_run(struct ct_env *e, uint64_t seed, unsigned int waves, struct ct_resul
 	res->bytes = bytes;
 	ct_unmap(ml, e->local_len);
 	ct_unmap(mr, e->remote_len);
+}
+
+static bool
+free_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long n = 0;
+
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n >= 256;
+}
+
+static char *eal_own[16];
+static int eal_argc;
+
+int
+ct_eal_dmadev_init(const char *prog)
+{
+	const char *args[] = {prog, "--no-pci", "-l", "0", "--iova-mode=va",
+			      "--vdev=dma_skeleton0", "--vdev=dma_skeleton1", "--log-level=error",
+			      "--in-memory", NULL, NULL, NULL, NULL};
+	char *argv[SCPP_ARRAY_SIZE(args)];
+	int argc = 9;
+
+	if (!free_hugepages()) {
+		args[8] = "--no-huge";
+		args[argc++] = "-m";
+		args[argc++] = "768";
+		args[argc++] = "--no-shconf";
+	}
+	/* EAL wants mutable strings and rewrites argv. */
+	for (int i = 0; i < argc; i++)
+		eal_own[i] = argv[i] = strdup(args[i]);
+	argv[argc] = NULL;
+	eal_argc = argc;
+	if (rte_eal_init(argc, argv) < 0) {
+		fprintf(stderr, "%s: rte_eal_init failed\n", prog);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ct_eal_fini(void)
+{
+	rte_eal_cleanup();
+	for (int i = 0; i < eal_argc; i++)
+		free(eal_own[i]);
+	eal_argc = 0;
 }

@@ -57,6 +57,15 @@ void ct_fill(uint8_t *p, size_t len, uint64_t seed);
 /* Monotonic seconds, for bounded waits. */
 double ct_now(void);
 
+/*
+ * EAL for the dmadev suites: one lcore, IOVA as VA, two dma_skeleton
+ * devices (dma_skeleton0, dma_skeleton1), in memory; --no-huge with 768 MiB
+ * when fewer than 256 hugepages are free. 0, or -1 (printed).
+ */
+int ct_eal_dmadev_init(const char *prog);
+/* rte_eal_cleanup() and the arguments' memory. */
+void ct_eal_fini(void);
+
 /* Anonymous memory (MAP_POPULATE off: pages come on first touch). */
 uint8_t *ct_map(size_t len);
 void ct_unmap(uint8_t *p, size_t len);

@@ -347,22 +347,6 @@ test_dmadev_pinned_store_value_cannot_be_deleted_while_copied(void **state)
 	free(back);
 }
 
-static bool
-free_hugepages(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long n = 0;
-
-	if (f == NULL)
-		return false;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
-			break;
-	fclose(f);
-	return n >= 256;
-}
-
 int
 main(void)
 {
@@ -376,29 +360,11 @@ main(void)
 		cmocka_unit_test(test_dmadev_free_with_copies_in_flight_stops_the_device_first),
 		cmocka_unit_test(test_dmadev_pinned_store_value_cannot_be_deleted_while_copied),
 	};
-	const char *args[] = {"test_copy_dmadev", "--no-pci", "-l", "0", "--iova-mode=va",
-			      "--vdev=dma_skeleton0", "--vdev=dma_skeleton1", "--log-level=error",
-			      "--in-memory", NULL, NULL, NULL, NULL};
-	char *argv[SCPP_ARRAY_SIZE(args)], *own[SCPP_ARRAY_SIZE(args)];
-	int argc = 9, rc;
+	int rc;
 
-	if (!free_hugepages()) {
-		args[8] = "--no-huge";
-		args[argc++] = "-m";
-		args[argc++] = "768";
-		args[argc++] = "--no-shconf";
-	}
-	/* EAL wants mutable strings and rewrites argv. */
-	for (int i = 0; i < argc; i++)
-		own[i] = argv[i] = strdup(args[i]);
-	argv[argc] = NULL;
-	if (rte_eal_init(argc, argv) < 0) {
-		fprintf(stderr, "test_copy_dmadev: rte_eal_init failed\n");
+	if (ct_eal_dmadev_init("test_copy_dmadev") != 0)
 		return 1;
-	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	rte_eal_cleanup();
-	for (int i = 0; i < argc; i++)
-		free(own[i]);
+	ct_eal_fini();
 	return rc;
 }

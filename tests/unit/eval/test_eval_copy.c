@@ -407,6 +407,377 @@ test_vma_addresses_that_name_a_window(void **state)
 	assert_int_equal(t->k.calls, 0);
 }
 
+/* ---- asynchronous copies (scpp_eval_copier.submit) ---- */
+
+/* A fake asynchronous engine: submit only records the copy; the bytes
+ * move (save first, then the copy) when the evaluator waits for it, so
+ * anything that read or wrote them before the wait would be caught. */
+struct ajob {
+	void *dst;
+	const void *src;
+	uint64_t len;
+	uint8_t *save;
+	int fail;
+	bool waited, released;
+};
+
+struct afake {
+	struct ajob job[64];
+	unsigned int n, inflight, max_inflight, limit, releases, waits;
+	int fail_at;            /* submission index (1-based) that fails, 0: none */
+	int fail;               /* its status */
+	bool save_fails;        /* it fails before its save */
+	uint64_t pinned_at_wait; /* store's pinned gauge at the first wait */
+	struct fx *f;
+};
+
+static int
+afake_submit(void *arg, const struct scpp_eval_copy_req *rq, uint64_t *handle, void **save)
+{
+	struct afake *a = arg;
+	struct ajob *j;
+
+	if (a->limit != 0 && a->inflight >= a->limit)
+		return -EBUSY;
+	assert_true(a->n < 64);
+	j = &a->job[a->n];
+	*j = (struct ajob){.dst = rq->dst, .src = rq->src, .len = rq->len, .save = malloc(rq->len)};
+	assert_non_null(j->save);
+	if (a->fail_at != 0 && (int)a->n + 1 == a->fail_at)
+		j->fail = a->fail;
+	*handle = a->n++;
+	*save = j->save;
+	if (++a->inflight > a->max_inflight)
+		a->max_inflight = a->inflight;
+	return 0;
+}
+
+static int
+afake_wait(void *arg, uint64_t h, struct scpp_eval_copy_done *done)
+{
+	struct afake *a = arg;
+	struct ajob *j = &a->job[h];
+	struct scpp_store_stats st;
+
+	assert_true(h < a->n && !j->waited && !j->released);
+	if (a->waits++ == 0) {
+		scpp_store_stats_get(a->f->store, &st);
+		a->pinned_at_wait = st.pinned;
+	}
+	j->waited = true;
+	a->inflight--;
+	done->elapsed_ns = 777;
+	if (j->fail != 0 && a->save_fails) {
+		done->saved = false;
+		return j->fail;
+	}
+	memcpy(j->save, j->dst, j->len);
+	done->saved = true;
+	if (j->fail != 0) {
+		memset(j->dst, 0xee, j->len);
+		return j->fail;
+	}
+	memmove(j->dst, j->src, j->len);
+	return 0;
+}
+
+static bool
+ovl(const void *p, uint64_t n, const void *q, uint64_t m)
+{
+	return (uintptr_t)p < (uintptr_t)q + m && (uintptr_t)q < (uintptr_t)p + n;
+}
+
+static bool
+afake_conflicts(void *arg, const void *dst, const void *src, uint64_t len)
+{
+	struct afake *a = arg;
+
+	for (unsigned int i = 0; i < a->n; i++) {
+		const struct ajob *j = &a->job[i];
+
+		if (!j->waited && (ovl(dst, len, j->dst, j->len) || ovl(src, len, j->dst, j->len) ||
+				   ovl(dst, len, j->src, j->len)))
+			return true;
+	}
+	return false;
+}
+
+static void
+afake_release(void *arg, uint64_t h)
+{
+	struct afake *a = arg;
+
+	assert_true(h < a->n && a->job[h].waited && !a->job[h].released);
+	a->job[h].released = true;
+	free(a->job[h].save);
+	a->releases++;
+}
+
+static struct afake *
+async_on(struct tfx *t)
+{
+	struct afake *a = calloc(1, sizeof(*a));
+
+	assert_non_null(a);
+	a->f = t->f;
+	t->cp.submit = afake_submit;
+	t->cp.wait = afake_wait;
+	t->cp.conflicts = afake_conflicts;
+	t->cp.release = afake_release;
+	t->cp.async_max_len = 1 << 20;
+	return a;
+}
+
+static void
+async_start(struct tfx *t, struct afake *a)
+{
+	t->cp.arg = a;
+	/* copy() must not be used while the asynchronous path can take it. */
+	t->k.calls = 0;
+}
+
+#define E0 "@0.1.0.1.50"
+#define E1 "@0.1.0.1.51"
+#define E2 "@0.1.0.1.52"
+
+/* Three rows, three copies from A.src into each row's dst. */
+static void
+three_rows(struct fx *f, uint8_t *before)
+{
+	fill(f, A, "src", 300, 1);
+	fill(f, E0, "dst", 300, 10);
+	fill(f, E1, "dst", 300, 20);
+	fill(f, E2, "dst", 300, 30);
+	assert_reply(f, "set " E0 " mark 1 ; set " E1 " mark 1 ; set " E2 " mark 1",
+		     "cols= rows= end=ok");
+	read_bytes(f, E0, "dst", before, 300);
+	read_bytes(f, E1, "dst", before + 300, 300);
+	read_bytes(f, E2, "dst", before + 600, 300);
+}
+
+static void
+test_async_copies_of_one_command_are_in_flight_together(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct afake *a = async_on(t);
+	uint8_t before[900], src[300], got[300];
+	struct scpp_store_stats st;
+
+	three_rows(f, before);
+	read_bytes(f, A, "src", src, sizeof(src));
+	async_start(t, a);
+	assert_reply(f, "get %e mark 1 ; copy value(%e, dst) value(" A ", src) 300 ; return %e",
+		     "cols=e rows=[@0.1.0.1.50][@0.1.0.1.51][@0.1.0.1.52] end=ok");
+	/* All three were submitted before the first was waited for, with
+	 * both values of each pinned (A.src three times: one extent). */
+	assert_int_equal(a->n, 3);
+	assert_int_equal(a->max_inflight, 3);
+	assert_int_equal(a->pinned_at_wait, 4);
+	assert_int_equal(a->releases, 3);
+	assert_int_equal(t->k.calls, 0);
+	for (const char *const *e = (const char *const[]){E0, E1, E2, NULL}; *e; e++) {
+		read_bytes(f, *e, "dst", got, sizeof(got));
+		assert_memory_equal(got, src, sizeof(got));
+	}
+	scpp_store_stats_get(f->store, &st);
+	assert_int_equal(st.pinned, 0);
+	/* The next command saw the copied bytes: it ran after the wait. */
+	a->n = a->max_inflight = a->releases = a->waits = 0;
+	assert_reply(f, "copy value(" E0 ", dst) value(" A ", src) 300 ; "
+		     "copy value(" E1 ", dst) value(" E0 ", dst) 300", "cols= rows= end=ok");
+	assert_int_equal(a->max_inflight, 1);
+	read_bytes(f, E1, "dst", got, sizeof(got));
+	assert_memory_equal(got, src, sizeof(got));
+	free(a);
+}
+
+static void
+test_async_copies_that_conflict_wait_for_each_other(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct afake *a = async_on(t);
+	uint8_t before[900], got[300];
+
+	three_rows(f, before);
+	fill(f, B, "dst", 300, 90);
+	async_start(t, a);
+	/* Every row writes B.dst: each copy waits for the one before. */
+	assert_reply(f, "get %e mark 1 ; copy value(" B ", dst) value(%e, dst) 300 ; return",
+		     "cols= rows= end=ok");
+	assert_int_equal(a->n, 3);
+	assert_int_equal(a->max_inflight, 1);
+	read_bytes(f, B, "dst", got, sizeof(got));
+	assert_memory_equal(got, before + 600, sizeof(got)); /* the last row's */
+	/* The engine's bound: two at once; the third waits for the first two. */
+	a->n = a->max_inflight = a->releases = 0;
+	a->limit = 2;
+	fill(f, A, "src", 300, 1);
+	assert_reply(f, "get %e mark 1 ; copy value(%e, dst) value(" A ", src) 300 ; return",
+		     "cols= rows= end=ok");
+	assert_int_equal(a->n, 3);
+	assert_int_equal(a->max_inflight, 2);
+	assert_int_equal(t->k.calls, 0);
+	free(a);
+}
+
+static void
+test_async_failures_are_their_rows_and_undo_restores_every_destination(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct afake *a = async_on(t);
+	uint8_t before[900], src[300], got[300];
+	struct scpp_store_stats st;
+
+	three_rows(f, before);
+	read_bytes(f, A, "src", src, sizeof(src));
+	async_start(t, a);
+	/* The second row's copy fails, under a status variable: its
+	 * destination is restored, the other two copied, the block goes on. */
+	a->fail_at = 2;
+	a->fail = -EIO;
+	assert_reply(f, "get %e mark 1 ; copy value(%e, dst) value(" A ", src) 300 !%s ; "
+		     "set " A " n 1 ; return %s",
+		     "cols=s rows=[1u][1u][1u] st=EIO@1 end=errors");
+	assert_non_null(memmem(f->reply, f->reply_len, "the fake engine failed after 777 ns",
+			       strlen("the fake engine failed after 777 ns")));
+	read_bytes(f, E0, "dst", got, sizeof(got));
+	assert_memory_equal(got, src, sizeof(got));
+	read_bytes(f, E1, "dst", got, sizeof(got));
+	assert_memory_equal(got, before + 300, sizeof(got));
+	read_bytes(f, E2, "dst", got, sizeof(got));
+	assert_memory_equal(got, src, sizeof(got));
+	/* Without a status variable the block aborts and every destination,
+	 * the copied ones too, gets its old bytes back. */
+	fill(f, E0, "dst", 300, 10);
+	fill(f, E2, "dst", 300, 30);
+	a->n = a->releases = 0;
+	assert_reply(f, "get %e mark 1 ; copy value(%e, dst) value(" A ", src) 300 ; return",
+		     "cols= rows= st=EIO@1 end=aborted");
+	assert_int_equal(a->releases, 3);
+	for (int i = 0; i < 3; i++) {
+		read_bytes(f, (const char *[]){E0, E1, E2}[i], "dst", got, sizeof(got));
+		assert_memory_equal(got, before + 300 * i, sizeof(got));
+	}
+	/* A later command fails: the copies are undone. */
+	a->n = a->releases = 0;
+	a->fail_at = 0;
+	assert_reply(f, "get %e mark 1 ; copy value(%e, dst) value(" A ", src) 300 ; "
+		     "get " A " nothing %x ; return %x", "cols=x rows= st=ENOENT@2 end=aborted");
+	for (int i = 0; i < 3; i++) {
+		read_bytes(f, (const char *[]){E0, E1, E2}[i], "dst", got, sizeof(got));
+		assert_memory_equal(got, before + 300 * i, sizeof(got));
+	}
+	/* A failure before its save never wrote: nothing restored, and the
+	 * undo log does not write the unsaved buffer over the value. */
+	a->n = a->releases = 0;
+	a->fail_at = 1;
+	a->fail = -ETIMEDOUT;
+	a->save_fails = true;
+	assert_reply(f, "copy value(" E0 ", dst) value(" A ", src) 300 ; get " A " nothing %x",
+		     "cols=x rows= st=ETIMEDOUT@0 end=aborted");
+	read_bytes(f, E0, "dst", got, sizeof(got));
+	assert_memory_equal(got, before, sizeof(got));
+	assert_int_equal(a->releases, 1);
+	scpp_store_stats_get(f->store, &st);
+	assert_int_equal(st.pinned, 0);
+	assert_int_equal(t->k.calls, 0);
+	free(a);
+}
+
+/* A stop between commands (scpp_eval_block_ex) while a command's copies
+ * are in flight: the hook is asked with them in flight; the suspension's
+ * commit waits for them first, so what it commits is complete (or the
+ * block aborts, undone, when one failed). */
+static unsigned int hook_inflight;
+
+static enum scpp_eval_verdict
+stop_before_2(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
+{
+	(void)b;
+	(void)nrows;
+	if (cmd == 2)
+		hook_inflight = ((struct afake *)arg)->inflight;
+	return cmd == 2 ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+}
+
+static int
+run_stopping(struct fx *f, struct afake *a, const char *text, struct scpp_eval_susp *s)
+{
+	struct scpp_eval_hooks h = {.before_cmd = stop_before_2, .arg = a};
+	struct scpp_lang_error err;
+	struct scpp_wire_reply_writer w;
+	int rc;
+
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	rc = scpp_eval_block_ex(f->ctx, &f->env, &f->blk, 7, &w, &f->res, &h, s);
+	if (rc == 0)
+		fx_summarize(f, w.len);
+	return rc;
+}
+
+static void
+test_async_copies_end_before_a_suspension_commits(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct afake *a = async_on(t);
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	static const char text[] = "get %e mark 1 ; copy value(%e, dst) value(" A ", src) 300 ; "
+				   "set " A " n 1 ; return";
+	uint8_t before[900], src[300], got[300];
+	struct scpp_store_stats st;
+
+	assert_non_null(s);
+	three_rows(f, before);
+	read_bytes(f, A, "src", src, sizeof(src));
+	async_start(t, a);
+	assert_int_equal(run_stopping(f, a, text, s), 1);
+	assert_int_equal(hook_inflight, 3);    /* asked with the three in flight */
+	assert_int_equal(a->inflight, 0);      /* ... and waited for before the commit */
+	assert_int_equal(a->releases, 3);
+	scpp_store_stats_get(f->store, &st);
+	assert_int_equal(st.pinned, 0);
+	for (const char *const *e = (const char *const[]){E0, E1, E2, NULL}; *e; e++) {
+		read_bytes(f, *e, "dst", got, sizeof(got));
+		assert_memory_equal(got, src, sizeof(got));
+	}
+	/* Resumed, the block ends as it would have. */
+	{
+		struct scpp_wire_reply_writer w;
+		struct scpp_lang_error err;
+
+		assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena,
+						 sizeof(f->arena), &err), 0);
+		scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+		assert_int_equal(scpp_eval_resume(f->ctx, &f->env, &f->blk, 7, &w, &f->res, NULL, s,
+						  2), 0);
+		assert_string_equal(fx_summarize(f, w.len), "cols= rows= end=ok");
+	}
+	assert_reply(f, "get " A " n %v", "cols=v rows=[1] end=ok");
+	/* One fails: the stop does not happen, the block is undone. */
+	fill(f, E0, "dst", 300, 10);
+	fill(f, E1, "dst", 300, 20);
+	fill(f, E2, "dst", 300, 30);
+	a->n = a->releases = 0;
+	a->fail_at = 3;
+	a->fail = -EIO;
+	assert_int_equal(run_stopping(f, a, text, s), 0);
+	assert_string_equal(f->summary, "cols= rows= st=EIO@1 end=aborted");
+	assert_false(scpp_eval_susp_active(s));
+	for (int i = 0; i < 3; i++) {
+		read_bytes(f, (const char *[]){E0, E1, E2}[i], "dst", got, sizeof(got));
+		assert_memory_equal(got, before + 300 * i, sizeof(got));
+	}
+	assert_int_equal(a->releases, 3);
+	scpp_eval_susp_free(s);
+	free(a);
+}
+
 int
 main(void)
 {
@@ -424,6 +795,15 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vma_addresses_are_rewritten_to_the_extent, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_async_copies_of_one_command_are_in_flight_together,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_copies_that_conflict_wait_for_each_other,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_async_failures_are_their_rows_and_undo_restores_every_destination, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_async_copies_end_before_a_suspension_commits,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vma_addresses_that_name_a_window, setup,
 						teardown),
 	};
