@@ -64,6 +64,13 @@ scpp_eval_susp_active(const struct scpp_eval_susp *s)
 	return s != NULL && s->active;
 }
 
+void
+scpp_eval_susp_drop(struct scpp_eval_susp *s)
+{
+	if (s != NULL)
+		s->active = 0;
+}
+
 uint16_t
 scpp_eval_susp_next_cmd(const struct scpp_eval_susp *s)
 {

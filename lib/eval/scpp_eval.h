@@ -392,6 +392,13 @@ void scpp_eval_susp_free(struct scpp_eval_susp *s);
 /** True while @p s holds a suspended block. */
 bool scpp_eval_susp_active(const struct scpp_eval_susp *s);
 
+/**
+ * Forget the block suspended in @p s without resuming it (its request
+ * expired, its session closed): @p s is inactive afterwards. The part that
+ * ran before the stop stays committed. NULL or inactive: a no-op.
+ */
+void scpp_eval_susp_drop(struct scpp_eval_susp *s);
+
 /** The command the block stopped before, and the rows it holds (active only). */
 uint16_t scpp_eval_susp_next_cmd(const struct scpp_eval_susp *s);
 size_t scpp_eval_susp_nrows(const struct scpp_eval_susp *s);
