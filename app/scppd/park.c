@@ -141,7 +141,7 @@ slot_free(struct scppd_worker *w, uint32_t idx)
 	struct scppd_park *p = w->park;
 	struct park_slot *s = &p->slot[idx];
 
-	scpp_eval_susp_drop(s->susp);
+	scpp_eval_susp_drop(w->ectx, s->susp);
 	s->state = SLOT_FREE;
 	s->next = p->free_head;
 	p->free_head = idx;
@@ -156,6 +156,43 @@ tell_dead(struct scppd_worker *w, uint32_t idx, enum scppd_park_end why)
 
 	if (ops != NULL && ops->dead != NULL)
 		ops->dead(w, handle_of(w->park, idx), s->user, why);
+}
+
+/*
+ * Answer slot @p idx's pending request @p req as ended with @p code: a held
+ * block (SCPP_EVAL_HOLD) is undone whole by the evaluator, which writes
+ * the abort reply; a plain stop's first part stays applied and the reply
+ * says so. Recorded either way: a retransmission gets the same answer.
+ */
+static void
+answer_end(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req *req, int code,
+	   const char *component, const char *what)
+{
+	struct scppd_park *p = w->park;
+	struct park_slot *s = &p->slot[idx];
+	bool held = scpp_eval_susp_held(s->susp);
+	char msg[SCPP_STATUS_MSG_MAX];
+	uint32_t off = 0;
+
+	snprintf(msg, sizeof(msg), "%s (the block stopped before command %u): %s", what,
+		 s->stop_cmd, held ? "nothing was applied" :
+		 "the commands before it were applied, the rest did not run");
+	if (held && scpp_wire_block_decode(s->msg, s->len, p->blk, &off) == 0) {
+		struct scpp_wire_reply_writer wr;
+		struct scpp_eval_result res;
+		uint32_t cap;
+		uint8_t *buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
+
+		scpp_wire_reply_writer_init(&wr, buf, cap);
+		w->env.client_id = req->client_id;
+		w->env.auth = NULL;
+		if (scpp_eval_resume_abort(w->ectx, &w->env, p->blk, req->block_id, &wr, &res,
+					   s->susp, code, msg) == 0) {
+			scpp_delivery_reply_commit(w->dlv, req, (uint32_t)wr.len, w->now);
+			return;
+		}
+	}
+	scppd_status_commit(w, req, code, component, "%s", msg);
 }
 
 static enum scpp_eval_verdict
@@ -350,9 +387,7 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 
 	if (s->state == SLOT_ABORT) {
 		scpp_counter_add(&p->st.aborted, 1);
-		scppd_status_commit(w, req, s->status, ops->name,
-				    "%s (the block stopped before command %u)", s->abort_msg,
-				    s->stop_cmd);
+		answer_end(w, idx, req, s->status, ops->name, s->abort_msg);
 		tell_dead(w, idx, SCPPD_PARK_END_ABORTED);
 		slot_free(w, idx);
 		return;
@@ -364,10 +399,8 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 			auth = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
 		if (auth == NULL) {
 			scpp_counter_add(&p->st.session_gone, 1);
-			scppd_status_commit(w, req, -EACCES, "auth",
-					    "the session closed while the block was parked before "
-					    "command %u: the commands before it were applied, the "
-					    "rest did not run", s->stop_cmd);
+			answer_end(w, idx, req, -EACCES, "auth",
+				   "the session closed while the block was parked");
 			tell_dead(w, idx, SCPPD_PARK_END_SESSION);
 			slot_free(w, idx);
 			return;
@@ -414,12 +447,16 @@ expire_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 	struct park_slot *s = &p->slot[idx];
 	const struct scppd_park_ops *ops = consumers[s->reason];
 
+	char what[160];
+
 	scpp_counter_add(&p->st.expired, 1);
-	scppd_status_commit(w, req, -SCPP_E_OUTCOME_UNKNOWN, "park",
-			    "the block waited for %s before command %u longer than "
-			    "delivery.park_timeout_ms (%u ms): the commands before it were "
-			    "applied, the rest did not run", ops != NULL ? ops->name : "?",
-			    s->stop_cmd, scppd_g.cfg.delivery.park_timeout_ms);
+	snprintf(what, sizeof(what), "the block waited for %s longer than "
+		 "delivery.park_timeout_ms (%u ms)", ops != NULL ? ops->name : "?",
+		 scppd_g.cfg.delivery.park_timeout_ms);
+	/* Part of a plain stop took effect: its outcome is unknown to the
+	 * client. A held block is undone: it simply timed out. */
+	answer_end(w, idx, req, scpp_eval_susp_held(s->susp) ? -ETIMEDOUT :
+		   -SCPP_E_OUTCOME_UNKNOWN, "park", what);
 	tell_dead(w, idx, SCPPD_PARK_END_EXPIRED);
 	slot_free(w, idx);
 }
@@ -476,6 +513,7 @@ scppd_park_init(struct scppd *d, struct scppd_worker *w)
 	p->ready_head = p->ready_tail = NONE;
 	p->hooks.before_cmd = before_cmd;
 	p->hooks.arg = w;
+	p->hooks.at_end = true;
 	p->blk = rte_malloc_socket("scppd_park_blk", sizeof(*p->blk), RTE_CACHE_LINE_SIZE, socket);
 	p->slot = rte_zmalloc_socket("scppd_park_slots", sizeof(*p->slot) * cap,
 				     RTE_CACHE_LINE_SIZE, socket);

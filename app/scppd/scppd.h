@@ -457,10 +457,12 @@ scppd_copy_tick(struct scppd_worker *w)
  *    unless the table or lib/delivery's park is full (then no one is
  *    asked: the block runs on, counted as refused_full). Answering
  *    SCPP_EVAL_SUSPEND stops the block before that command and commits
- *    the part that ran (scpp_eval.h); SCPP_EVAL_HOLD (lib/eval, step 2 of
- *    issue 11) stops it keeping its undo log, so that it still commits or
- *    aborts as a whole; @p cmd == b->ncmds asks about the stop before the
- *    end (the commit), offered only for hold. @c *user is the consumer's word.
+ *    the part that ran (scpp_eval.h); SCPP_EVAL_HOLD stops it keeping its
+ *    undo log, so that it still commits or aborts as a whole (the entities
+ *    it wrote are pinned meanwhile: other blocks' writes get EBUSY; a part
+ *    that cannot be held runs on, parked() is not called); @p cmd ==
+ *    b->ncmds asks about the stop before the end (the commit), where any
+ *    answer but GO holds. @c *user is the consumer's word.
  * 4. Once the slot is filled, @c parked() is called with the handle: the
  *    consumer starts what will make it ready (submits the copy, sends the
  *    continuation, queues the edit to the control lcore), remembering the
@@ -478,7 +480,8 @@ scppd_copy_tick(struct scppd_worker *w)
  *    calling @c before_cmd and @c parked once more with a new handle),
  *    and the reply is committed.
  * 7. A slot that ends any other way (park_timeout_ms ran out: a committed
- *    E_OUTCOME_UNKNOWN reply; its session closed: EACCES; its message no
+ *    E_OUTCOME_UNKNOWN reply, or ETIMEDOUT for a held block, which is
+ *    undone; its session closed: EACCES, a held block undone; its message no
  *    longer decodes or evaluates; the worker stops) calls @c dead() and
  *    is freed; the consumer forgets the handle (a later ready is -ESTALE).
  *
@@ -570,7 +573,8 @@ int scppd_park_ready(struct scppd_worker *w, uint64_t h, uint16_t from_cmd, int 
 /**
  * Worker: end @p h with status @p code (negative errno or project code) and
  * message @p msg (copied, truncated to a status message): answered in a
- * later loop turn as an aborted block, dead(ABORTED) called.
+ * later loop turn as an aborted block (a held block is undone whole; a
+ * plain stop's first part stays and the message says so), dead(ABORTED).
  * @return 0, -ESTALE or -EALREADY as scppd_park_ready().
  */
 int scppd_park_abort(struct scppd_worker *w, uint64_t h, int code, const char *msg);

@@ -20,6 +20,10 @@
 
 #define MS UINT64_C(1000000) /* the fake TSC counts nanoseconds */
 #define E "@0.1.0.1.e"
+/* Padding that keeps a status reply within 3x its request (lib/delivery's
+ * amplification limit) without a cookie round. */
+#define PAD10 "xxxxxxxxxx"
+#define PAD100 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10
 
 /* What scppd's other files would provide. */
 struct scppd scppd_g;
@@ -52,6 +56,7 @@ static size_t msg_len;
 /* The test consumer: stops a block before command T.stop_at. */
 static struct {
 	bool want;
+	enum scpp_eval_verdict verdict; /* SUSPEND (setup) or HOLD */
 	int stop_at;      /* -1: never */
 	int stop_again;   /* set as stop_at when resuming (-1: none) */
 	unsigned int asked, parked, resuming, dead;
@@ -77,7 +82,7 @@ t_before(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd, 
 	(void)nrows;
 	T.asked++;
 	*user = 1000 + cmd;
-	return cmd == T.stop_at ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+	return cmd == T.stop_at ? T.verdict : SCPP_EVAL_GO;
 }
 
 static void
@@ -86,7 +91,7 @@ t_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 {
 	(void)w;
 	assert_int_equal(cmd, T.stop_at);
-	assert_true(cmd < b->ncmds);
+	assert_true(cmd <= b->ncmds);
 	T.parked++;
 	T.h = h;
 	T.user = user;
@@ -148,6 +153,7 @@ setup(void **state)
 	memset(&W, 0, sizeof(W));
 	memset(&T, 0, sizeof(T));
 	T.want = true;
+	T.verdict = SCPP_EVAL_SUSPEND;
 	T.stop_at = 1;
 	T.stop_again = -1;
 	F = fx_new(false, NULL);
@@ -372,8 +378,6 @@ test_park_resumed_block_may_park_again_under_a_new_handle(void **state)
 /* The padding keeps the status reply within 3x the request (lib/delivery's
  * amplification limit) without a cookie round. */
 #define EXPIRING "set " E " a 7u ; set " E " b 8u ; set " E " pad \"" PAD100 PAD100 PAD100 "\" ; return"
-#define PAD10 "xxxxxxxxxx"
-#define PAD100 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10 PAD10
 
 static void
 test_park_expired_block_is_answered_outcome_unknown(void **state)
@@ -412,7 +416,8 @@ static void
 test_park_abort_answers_the_consumer_status(void **state)
 {
 	(void)state;
-	send_block(3, 30, "set " E " a 1u ; set " E " a 2u ; return");
+	send_block(3, 30, "set " E " a 1u ; set " E " a 2u ; set " E " pad \"" PAD100 PAD100 "\" ; "
+			  "return");
 	assert_int_equal(scppd_park_abort(&W, T.h, -EIO, "the copy engine failed"), 0);
 	assert_int_equal(scppd_park_ready(&W, T.h, 1, 0), -EALREADY);
 	scppd_park_poll(&W);
@@ -512,6 +517,58 @@ test_park_big_message_is_never_stopped(void **state)
 	assert_string_equal(F->summary, "cols=x rows=[1u] end=ok");
 }
 
+/*
+ * A held block (SCPP_EVAL_HOLD) commits nothing until it resumes: while
+ * parked, another client's write to its entity gets EBUSY; aborted or
+ * expired, it is undone whole and the answer says nothing was applied;
+ * the stop before the end holds the whole block.
+ */
+static void
+test_park_held_block_is_undone_on_abort_and_expiry(void **state)
+{
+	(void)state;
+	T.verdict = SCPP_EVAL_HOLD;
+	/* Interned names first (a part with new names is not held). */
+	T.want = false;
+	send_block(1, 1, "set " E " a 1u ; set " E " b 1u ; set " E " pad \"\" ; return");
+	T.want = true;
+	assert_int_equal(T.parked, 0);
+	assert_int_equal(drain(1), 1);
+	assert_string_equal(F->summary, "cols= rows= end=ok");
+	/* Held, then aborted by its consumer. */
+	send_block(1, 2, "set " E " a 2u ; set " E " b 2u ; set " E " pad \"" PAD100 PAD100
+			 "\" ; return");
+	assert_int_equal(T.parked, 1);
+	send_block(2, 3, "set " E " b 9u ; set " E " pad \"" PAD100 "\" ; return");
+	assert_int_equal(drain(3), 1);
+	assert_string_equal(F->summary, "cols= rows= st=EBUSY@0 end=aborted");
+	assert_int_equal(scppd_park_abort(&W, T.h, -SCPP_E_SCHEMA, "rejected"), 0);
+	scppd_park_poll(&W);
+	assert_int_equal(drain(2), 1);
+	assert_string_equal(F->summary, "cols= rows= st=EINVAL@1 end=aborted");
+	assert_non_null(strstr(fx_message(F), "nothing was applied"));
+	assert_int_equal(get_u64("a"), 1);
+	assert_int_equal(get_u64("b"), 1);
+	/* Held before the end, then expired: undone too. */
+	T.stop_at = 3;
+	send_block(1, 4, "set " E " a 3u ; set " E " b 3u ; set " E " pad \"" PAD100 PAD100
+			 "\" ; return");
+	assert_int_equal(T.parked, 2);
+	assert_int_equal(get_u64("a"), 3); /* read-uncommitted while held */
+	W.now += 200 * MS;
+	scppd_park_poll(&W);
+	assert_int_equal(T.why, SCPPD_PARK_END_EXPIRED);
+	assert_int_equal(drain(4), 1);
+	assert_string_equal(F->summary, "cols= rows= st=ETIMEDOUT@3 end=aborted");
+	assert_int_equal(get_u64("a"), 1);
+	assert_int_equal(get_u64("b"), 1);
+	/* Free again: another block may write the entity. */
+	T.want = false;
+	send_block(2, 5, "set " E " b 9u ; return");
+	assert_int_equal(drain(5), 1);
+	assert_string_equal(F->summary, "cols= rows= end=ok");
+}
+
 int
 main(void)
 {
@@ -534,6 +591,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_park_big_message_is_never_stopped, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_park_held_block_is_undone_on_abort_and_expiry,
+						setup, teardown),
 	};
 	int argc = 7;
 
