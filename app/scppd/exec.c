@@ -157,6 +157,14 @@ scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	*a = NULL;
 	if (w->auth == NULL)
 		return true;
+	if (unlikely(req->session & SCPP_DELIVERY_CARRIED)) {
+		/* Forwarded by a peer for its client: the client's own rights
+		 * as this node verified them (SECURITY.md §9.4). Not cached
+		 * yet: nothing run, nothing held; the IDENTITY is on its way
+		 * and the client's retransmission finds it. */
+		*a = scppd_auth_carried(w, req);
+		return *a != NULL;
+	}
 	if (likely(req->session & SCPP_DELIVERY_SESSION)) {
 		*a = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
 		if (likely(*a != NULL))
@@ -286,6 +294,8 @@ scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		scpp_counter_add(&w->stats.auth_fetch_refused, 1);
 		return;
 	}
+	if (unlikely(req->session & SCPP_DELIVERY_CARRIED))
+		scppd_auth_carry_note(w); /* its datagrams are sealed with the carried key */
 	/* The receiver checked the payload; it cannot fail here. */
 	(void)scpp_delivery_fetch(w->dlv, req, payload, len, w->now);
 }

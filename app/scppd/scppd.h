@@ -147,12 +147,39 @@ struct scppd_stats {
 	uint64_t auth_refused;    /**< blocks refused: no session (auth.mode required), or
 				   *   the session closed before the block ran */
 	uint64_t auth_fetch_refused; /**< unauthenticated FETCHes dropped (auth.mode required) */
+	/* Forwarded sessions (auth.c, docs/SECURITY.md §9.4). Forwarder: */
+	uint64_t auth_fwd_sealed;   /**< session requests forwarded with extension 1 */
+	uint64_t auth_fwd_refused;  /**< ... not forwarded (E_NOT_HERE): no peer key for the
+				     *   owner, a root principal (no chains), a carried request */
+	uint64_t auth_ident_push;   /**< IDENTITY sends asked of the control lcore */
+	/* Owner: */
+	uint64_t carried_in;        /**< FORWARDs whose extension 1 verified */
+	uint64_t carried_bad;       /**< ... forged, altered or malformed (dropped) */
+	uint64_t carried_no_key;    /**< ... from a node with no auth.peers key (dropped) */
+	uint64_t carried_expired;   /**< ... past their not-after (dropped) */
+	uint64_t carried_miss;      /**< carried requests whose identity is not cached yet
+				     *   (dropped: the client's retransmission runs it) */
+	uint64_t carried_blocks;    /**< blocks run with a carried principal's authority */
+	uint64_t carried_sealed;    /**< datagrams sealed on a delegated lane */
 	uint64_t forward_hops_limit; /**< requests not forwarded: cluster.forward.max_hops */
 	uint64_t forward_too_big; /**< blocks too large for a FORWARD message */
 	uint64_t forward_not_peer; /**< FORWARD messages from an address no peer has (dropped) */
 	uint64_t forward_arp_sent; /**< ARP requests sent for peers */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
+};
+
+/**
+ * A forwarded session request's verified FORWARD extension 1 (auth.c): who
+ * the client is at its origin and the key to answer it with.
+ */
+struct scppd_carry {
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
+	uint8_t digest[SCPP_AUTH_ID_LEN];     /**< its chains, as the origin verified them */
+	uint8_t reply_key[SCPP_AUTH_KEY_LEN]; /**< the delegated reply key (secret) */
+	uint64_t session;                     /**< the origin session id (= client_id) */
+	uint64_t not_after_ns;
+	uint32_t peer;                        /**< the forwarding node's id */
 };
 
 /**
@@ -170,6 +197,7 @@ struct scppd_meta {
 	uint8_t auth;
 	uint16_t from;          /**< auth: the worker that received it */
 	struct scpp_net_meta nm; /**< auth: lib/net's metadata of a raw datagram */
+	struct scppd_carry carry; /**< req.session has SCPP_DELIVERY_CARRIED */
 } __rte_aligned(8);
 
 /** scppd_meta.auth: a session datagram for another lane, unverified (raw). */
@@ -184,6 +212,16 @@ struct scppd_meta {
 #define SCPPD_AUTH_SEND 5
 /** ... worker -> control: the verified CLOSE of session nm... (id in data). */
 #define SCPPD_AUTH_CLOSED 6
+/** ... worker -> control: send session (data)'s IDENTITY to a peer. */
+#define SCPPD_AUTH_IDENT_PUSH 7
+/** ... control -> worker: cache a carried identity (data). */
+#define SCPPD_AUTH_CARRY 8
+/** ... control -> worker: drop carried identity slot (data). */
+#define SCPPD_AUTH_UNCARRY 9
+
+struct scppd_sess_x;
+struct scppd_carried;
+struct scppd_dlg;
 
 /** One configured DPDK port. */
 struct scppd_port {
@@ -296,6 +334,13 @@ struct scppd_worker {
 	uint32_t auth_cursor;         /**< expiry sweep position */
 	uint32_t *sess_ip;            /**< per slot: the address the handshake proved */
 	uint16_t *sess_port;
+	struct scppd_sess_x *sess_x;  /**< per slot: what forwarding needs (auth.c) */
+	struct scppd_carried *carried; /**< carried identities (auth.c, control fills) */
+	struct scppd_dlg *dlg;        /**< forwarded sessions' reply keys (auth.c) */
+	uint32_t dlg_used;            /**< entries ever filled in dlg (0: none, skip it) */
+	uint64_t dlg_counter;         /**< this worker's delegated-lane counter */
+	const struct scppd_carry *carry; /**< the carried request being handled, or NULL */
+	uint64_t *ident_recent;       /**< IDENTITY pushes of the last second (auth.c) */
 	/* below: control path only (and rare schema changes) */
 	struct scpp_schema *own_schema; /**< schema adopted after a runtime
 					 *   change on this shard, or NULL */
@@ -432,6 +477,26 @@ bool scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *re
 		      const struct scpp_auth_authority **a);
 /** lib/delivery's seal hook: @p ctx is the worker. */
 int scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
+/* Forwarded sessions (docs/SECURITY.md §9.4). */
+/** Forwarder, worker: extension 1 for session request @p req to node @p owner:
+ *  @p fp filled, *@p key the pair's key. 0, or <0: not forwardable (counted). */
+int scppd_auth_fwd_prepare(struct scppd_worker *w, const struct scpp_delivery_req *req,
+			   uint32_t owner, struct scpp_auth_fwd_principal *fp, const uint8_t **key);
+/** Forwarder, worker: make sure @p owner has session @p session's IDENTITY
+ *  (asks the control lcore at most once a second per (session, owner)). */
+void scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
+			   const struct scpp_net_peer *to);
+/** Owner, worker: check a FORWARD's extension 1. 0: none (an unauthenticated
+ *  request); 1: verified, @p c filled and in->req.session SESSION|CARRIED;
+ *  <0: dropped (counted). */
+int scppd_auth_fwd_in(struct scppd_worker *w, struct scpp_delivery_in *in, struct scppd_carry *c);
+/** Owner, worker: note the reply key of carried request w->carry (before
+ *  anything is sent for it). */
+void scppd_auth_carry_note(struct scppd_worker *w);
+/** Owner, worker: the authority carried request @p req (w->carry) runs with:
+ *  its principal's, verified by this node; NULL: not cached yet (counted). */
+const struct scpp_auth_authority *scppd_auth_carried(struct scppd_worker *w,
+						     const struct scpp_delivery_req *req);
 /* forward.c: blocks for other nodes (docs/CLUSTER.md §7). */
 /** What scppd_forward() did with a request. */
 enum scppd_fwd {
@@ -457,6 +522,8 @@ enum scppd_fwd scppd_forward(struct scppd_worker *w, const struct scpp_delivery_
 			     const struct scpp_route_result *res);
 /** Worker: an ARP binding seen (@p ip network order); kept if a peer has it. */
 void scppd_forward_learn(uint32_t ip, const struct rte_ether_addr *mac);
+/** The id of the map's peer node at address @p ip (network order), or 0. */
+uint32_t scppd_forward_peer_id(uint32_t ip);
 /** Worker: a FORWARD arrived from @p ip; true if a reachable peer has that address
  *  (its MAC is learnt and the message counted), false (counted) to drop it. */
 bool scppd_forward_from_peer(struct scppd_worker *w, uint32_t ip,

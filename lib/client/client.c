@@ -921,8 +921,10 @@ send_fetch(struct scpp_client *c, uint64_t block_id)
 		return -EINVAL;
 	h.payload_len = (uint16_t)n;
 	c->st.fetches++;
-	/* To the node that holds the reply: the one it came from. */
-	if (c->from_len != 0) {
+	/* To the node that holds the reply: the one it came from; in a
+	 * session, the node of the session, which forwards it with the
+	 * session's principal when another node holds it (SECURITY.md §9.4). */
+	if (c->from_len != 0 && c->cs == NULL) {
 		c->to = c->from;
 		c->to_len = c->from_len;
 	}
@@ -1046,8 +1048,10 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 	}
 	if (h.kind == SCPP_WIRE_NOTICE) {
 		rc = handle_notice(c, &h);
-		/* A cookie is the issuing node's: the block goes there with it. */
-		if (rc == RX_RESEND) {
+		/* A cookie is the issuing node's: the block goes there with it
+		 * (in a session, through the session's node, which forwards the
+		 * cookie to its issuer). */
+		if (rc == RX_RESEND && c->cs == NULL) {
 			c->to = c->src;
 			c->to_len = c->src_len;
 		}
@@ -1274,7 +1278,8 @@ steer_end(struct scpp_client *c, int rc)
 		return;
 	}
 	/* A session is with the server's node only (docs/SECURITY.md §12):
-	 * its blocks are not forwarded, so there is nothing to learn. */
+	 * the owner answers a forwarded block on a delegated lane, but has no
+	 * session of ours to take blocks on, so there is nothing to learn. */
 	if (rc != 0 || c->from_len == 0 || scpp_oid_is_nil(c->owner) || c->end.err == EREMOTE ||
 	    c->cs != NULL)
 		return;
