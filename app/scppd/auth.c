@@ -142,6 +142,7 @@ struct auth_counters {
 	/* forwarded sessions (SECURITY.md §9.4) */
 	uint64_t ident_sent, ident_unsendable, ident_in, ident_bad, ident_known, ident_accepted;
 	uint64_t ident_refused, ident_evicted, carried_expired;
+	uint64_t reloads, reload_failed;
 };
 
 struct scppd_auth {
@@ -313,42 +314,90 @@ peer_find(const struct scppd_auth *a, uint32_t id)
 	return NULL;
 }
 
-/* auth.revocations: a file of 148-byte entries, one after the other. */
+/*
+ * auth.revocations: a file of 148-byte entries, one after the other. Every
+ * entry is decoded before any is added, so a file with a bad entry changes
+ * nothing. 0 with *@p added, or -1 with @p why filled.
+ */
+static int
+revocations_read(struct scppd *d, struct scppd_auth *a, uint64_t now, unsigned int *total,
+		 unsigned int *added, char *why, size_t why_len)
+{
+	const char *path = d->cfg.auth.revocations;
+	struct scpp_auth_revocation *rs = NULL;
+	uint8_t e[SCPP_AUTH_REVOCATION_LEN];
+	unsigned int n = 0, cap = 0;
+	int rc = 0;
+	FILE *f;
+
+	*total = *added = 0;
+	if (path[0] == '\0')
+		return 0;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(why, why_len, "%s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		size_t got = fread(e, 1, sizeof(e), f);
+		uint32_t off = 0;
+
+		if (got == 0)
+			break;
+		if (n == cap) {
+			void *p = cap < d->cfg.auth.revocation_capacity
+				? realloc(rs, (cap ? 2 * (size_t)cap : 64) * sizeof(*rs)) : NULL;
+
+			if (p == NULL) {
+				snprintf(why, why_len, "more than auth.revocation_capacity (%u) entries",
+					 d->cfg.auth.revocation_capacity);
+				rc = -1;
+				break;
+			}
+			rs = p;
+			cap = cap ? 2 * cap : 64;
+		}
+		rc = got == sizeof(e) ? scpp_auth_revocation_decode(e, got, &rs[n], &off)
+				      : -SCPP_E_TRUNCATED;
+		if (rc != 0) {
+			snprintf(why, why_len, "entry %u (byte %zu): %s", n,
+				 (size_t)n * sizeof(e) + off, scpp_auth_strerror(rc));
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	fclose(f);
+	for (unsigned int i = 0; rc == 0 && i < n; i++) {
+		int r = scpp_auth_revset_add(a->revset, &rs[i], now);
+
+		if (r == 0)
+			(*added)++;
+		else if (r != -EEXIST) {
+			snprintf(why, why_len, "entry %u (byte %zu): %s", i,
+				 (size_t)i * sizeof(e), scpp_auth_strerror(r));
+			rc = -1;
+		}
+	}
+	free(rs);
+	*total = n;
+	return rc;
+}
+
 static void
 revocations_load(struct scppd *d, struct scppd_auth *a, uint64_t now)
 {
-	const char *path = d->cfg.auth.revocations;
-	uint8_t e[SCPP_AUTH_REVOCATION_LEN];
-	unsigned int n = 0;
-	FILE *f;
+	unsigned int n, added;
+	char why[256];
 
 	a->revset = scpp_auth_revset_create(d->cfg.auth.revocation_capacity, NULL);
 	if (a->revset == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: auth: revocation set: %s\n", strerror(errno));
-	if (path[0] == '\0')
-		return;
-	f = fopen(path, "rb");
-	if (f == NULL)
-		rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: %s\n", path, strerror(errno));
-	for (;;) {
-		struct scpp_auth_revocation r;
-		size_t got = fread(e, 1, sizeof(e), f);
-		uint32_t off = 0;
-		int rc;
-
-		if (got == 0)
-			break;
-		rc = got == sizeof(e) ? scpp_auth_revocation_decode(e, got, &r, &off)
-				      : -SCPP_E_TRUNCATED;
-		if (rc == 0)
-			rc = scpp_auth_revset_add(a->revset, &r, now);
-		if (rc != 0 && rc != -EEXIST)
-			rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: entry %u (byte %zu): %s\n",
-				 path, n, (size_t)n * sizeof(e) + off, scpp_auth_strerror(rc));
-		n++;
-	}
-	fclose(f);
-	SCPPD_LOG(INFO, "auth: %u revocations from %s", n, path);
+	if (revocations_read(d, a, now, &n, &added, why, sizeof(why)) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: %s\n", d->cfg.auth.revocations,
+			 why);
+	if (d->cfg.auth.revocations[0] != '\0')
+		SCPPD_LOG(INFO, "auth: %u revocations from %s", n, d->cfg.auth.revocations);
 }
 
 static int64_t
@@ -1082,6 +1131,36 @@ handshake(struct scppd *d, struct rte_mbuf *m, uint64_t now)
 	}
 }
 
+/*
+ * SIGHUP: read auth.revocations again. New entries take effect at once:
+ * the due() sweep of this turn closes the sessions they cover (a CLOSE to
+ * every worker), and every carried identity is dropped, to be verified
+ * again against the new set from its next IDENTITY (within a second while
+ * its session sends). A file that does not read adds what it read up to
+ * the bad entry only if every entry decoded (a revocation only removes
+ * rights); otherwise nothing.
+ */
+static void
+revocations_reload(struct scppd *d, uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	unsigned int n, added;
+	char why[256];
+
+	if (revocations_read(d, a, now, &n, &added, why, sizeof(why)) != 0) {
+		cnt(&a->c.reload_failed);
+		SCPPD_LOG(ERR, "auth: reload of auth.revocations %s failed: %s (%u new entries "
+			  "applied)", d->cfg.auth.revocations, why, added);
+	} else {
+		cnt(&a->c.reloads);
+		SCPPD_LOG(NOTICE, "auth: reloaded auth.revocations %s: %u entries, %u new",
+			  d->cfg.auth.revocations[0] ? d->cfg.auth.revocations : "(none)", n, added);
+	}
+	for (uint32_t i = 0; added > 0 && i < AUTH_CARRIED_MAX; i++)
+		if (a->carried[i].not_after_ns != 0)
+			carried_drop(d, i);
+}
+
 void
 scppd_auth_tick(struct scppd *d)
 {
@@ -1093,6 +1172,8 @@ scppd_auth_tick(struct scppd *d)
 	if (a == NULL)
 		return;
 	now = realtime_ns();
+	if (__atomic_exchange_n(&d->reload, 0, __ATOMIC_RELAXED) != 0)
+		revocations_reload(d, now);
 	/* Everything queued, in bursts: the budget drops the excess. */
 	while ((n = rte_ring_sc_dequeue_burst(a->in, (void **)ms, SCPPD_BURST, NULL)) != 0) {
 		for (i = 0; i < n; i++) {
@@ -1123,6 +1204,57 @@ scppd_auth_tick(struct scppd *d)
 }
 
 /* ---- worker ---- */
+
+/*
+ * A BLOCK or FETCH of a session this node does not have (it restarted, or
+ * the session ended): a REJECT naming why (SECURITY.md §6.4), so that the
+ * client opens a new session instead of retrying into silence. Smaller
+ * than what it answers (52 bytes for at least 56), and rate-limited per
+ * source like other error answers.
+ */
+static void
+no_session_answer(struct scppd_worker *w, const uint8_t *dg, const struct scpp_net_meta *nm,
+		  int code)
+{
+	const struct scppd *d = &scppd_g;
+	uint64_t session, block;
+	struct rte_mbuf *m;
+	uint8_t *frame, *out;
+	uint64_t ol;
+	int n;
+
+	if (!scpp_delivery_error_allowed(w->dlv, nm->peer.ip, w->now))
+		return;
+	memcpy(&session, dg + 8, sizeof(session));
+	memcpy(&block, dg + 16, sizeof(block));
+	session = rte_le_to_cpu_64(session);
+	block = rte_le_to_cpu_64(block);
+	m = rte_pktmbuf_alloc(d->ports[nm->peer.port].pool);
+	if (m == NULL)
+		return;
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	out = scpp_net_udp_build(&d->net, &nm->peer, frame, SCPP_WIRE_HDR_LEN + SCPP_AUTH_REJECT_LEN);
+	n = scpp_auth_session_reject(out, SCPP_WIRE_HDR_LEN + SCPP_AUTH_REJECT_LEN, session, block,
+				     code);
+	if (n <= 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	scpp_net_udp_finish(&d->net, nm->peer.port, frame);
+	m->data_len = (uint16_t)(SCPP_NET_L2L4_LEN + (unsigned int)n);
+	m->pkt_len = m->data_len;
+	ol = scpp_net_tx_offload_flags(&d->net, nm->peer.port);
+	m->ol_flags = ol;
+	if (ol != 0) {
+		m->l2_len = RTE_ETHER_HDR_LEN;
+		m->l3_len = sizeof(struct rte_ipv4_hdr);
+	}
+	if (rte_eth_tx_burst(d->ports[nm->peer.port].port_id, w->txq[nm->peer.port], &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	scpp_counter_add(&w->stats.auth_no_session_answered, 1);
+}
 
 enum scppd_auth_rx
 scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta *nm,
@@ -1171,6 +1303,9 @@ scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_
 			return SCPPD_AUTH_TAKEN;
 		}
 		scpp_counter_add(&w->stats.auth_rejected, 1);
+		if ((rc == -SCPP_AUTH_E_NO_SESSION || rc == -SCPP_AUTH_E_SESSION_EXPIRED) &&
+		    (kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH))
+			no_session_answer(w, dg, nm, rc);
 		return SCPPD_AUTH_DROPPED;
 	}
 	if (unlikely(kind == SCPP_AUTH_KIND_CLOSE)) {
@@ -1542,6 +1677,7 @@ cmd_auth(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 		AC(closed_by_client), AC(closed_due), AC(install_failed), AC(send_failed),
 		AC(ident_sent), AC(ident_unsendable), AC(ident_in), AC(ident_bad), AC(ident_known),
 		AC(ident_accepted), AC(ident_refused), AC(ident_evicted), AC(carried_expired),
+		AC(reloads), AC(reload_failed),
 	};
 #undef AC
 

@@ -63,6 +63,13 @@ usage(FILE *f)
 		"See docs/OPERATIONS.md.\n");
 }
 
+/* SIGHUP: the control loop reads the revocation file again (auth.c). */
+static void
+on_hup(int sig __rte_unused)
+{
+	__atomic_store_n(&scppd_g.reload, 1, __ATOMIC_RELAXED);
+}
+
 static void
 on_signal(int sig __rte_unused)
 {
@@ -583,6 +590,8 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 
 	for (i = 0; i < d->nb_workers; i++) {
 		rc = rte_eal_remote_launch(scppd_worker_main, d->workers[i], d->workers[i]->lcore);

@@ -147,6 +147,8 @@ struct scppd_stats {
 	uint64_t auth_refused;    /**< blocks refused: no session (auth.mode required), or
 				   *   the session closed before the block ran */
 	uint64_t auth_fetch_refused; /**< unauthenticated FETCHes dropped (auth.mode required) */
+	uint64_t auth_no_session_answered; /**< REJECTs sent for blocks of an unknown or
+					    *   expired session (rate-limited) */
 	/* Forwarded sessions (auth.c, docs/SECURITY.md §9.4). Forwarder: */
 	uint64_t auth_fwd_sealed;   /**< session requests forwarded with extension 1 */
 	uint64_t auth_fwd_refused;  /**< ... not forwarded (E_NOT_HERE): no peer key for the
@@ -370,6 +372,7 @@ struct scppd {
 	uint64_t tsc_hz;
 	uint64_t drain_tsc;
 	uint32_t stop;                        /**< set by signals (atomic) */
+	uint32_t reload;                      /**< SIGHUP: read auth.revocations again (atomic) */
 	uint64_t start_tsc;
 	bool hugepages;                       /**< EAL runs on hugepages */
 	uint8_t cookie_key[SCPP_DELIVERY_KEY_LEN]; /**< drawn at start, shared by workers */

@@ -887,6 +887,19 @@ struct scpp_auth_reject {
 	struct scpp_auth_fault fault;
 };
 
+/**
+ * Node: the REJECT a worker may answer a session datagram with when its
+ * session is not there (docs/SECURITY.md §6.4 step 3 and 5: the node
+ * restarted, or the session expired): header kind 12, client_id = the
+ * datagram's session id, block_id = its block id, the payload of a
+ * handshake REJECT with @p code (-SCPP_AUTH_E_NO_SESSION or
+ * -SCPP_AUTH_E_SESSION_EXPIRED). Unauthenticated by nature: a client takes
+ * it only as a reason to open a new session, once.
+ * @return 52 (bytes written), -ENOSPC, -EINVAL.
+ */
+int scpp_auth_session_reject(uint8_t *d, size_t size, uint64_t session, uint64_t block_id,
+			     int code);
+
 /** Decode a REJECT payload. @return 0, -SCPP_E_TRUNCATED, -SCPP_AUTH_E_BAD_RESERVED, -SCPP_E_TRAILING. */
 int scpp_auth_reject_decode(const uint8_t *p, size_t len, struct scpp_auth_reject *r);
 

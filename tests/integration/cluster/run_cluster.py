@@ -587,6 +587,52 @@ def t_forward_sessions(c):
           after["carried_in"] == before["carried_in"], (before, after))
 
 
+def t_session_restart(c):
+    """A client's session survives its node's restart: the first block
+    after the restart reaches a node without the session, which answers a
+    REJECT E_AUTH_NO_SESSION; the client opens a new session once (a
+    second handshake, counted) and the block then runs, once."""
+    n1 = c.node(1, source="static")
+    n1.cfg["auth"] = {"mode": "required"}
+    c.static_nodes([n1])
+    n1.start()
+    c.enter()
+    key = os.path.join(n1.cfg["node"]["state_dir"], "node.key")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+    env["SCPP_KEY"] = key
+
+    def block(name):
+        return ('create %%u User ; set %%u uid 61u ; set %%u name "%s" ; set %%u gid 1u ; '
+                'get %%u name %%n ; return %%n\n\n' % name)
+
+    p = subprocess.Popen([SCPP_CLI, "-s", n1.ip, "--json", "--no-names", "-v", "shell"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    try:
+        p.stdin.write(block("before"))
+        p.stdin.flush()
+        line = p.stdout.readline()
+        check(json.loads(line)["rows"] == [["before"]], "first block: %r" % line)
+        check(n1.telemetry("/scpp/auth")["accepted"] == 1, "one handshake before")
+        code = n1.stop()
+        check(code == 0, "node 1 did not stop cleanly: %s" % code)
+        n1.start()
+        c.ip("neigh", "flush", "dev", "br0")
+        out, err = p.communicate(input=block("after"), timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(p.returncode == 0, "after the restart: %d %r %r" % (p.returncode, out, err))
+    check(json.loads(out.splitlines()[-1])["rows"] == [["after"]], out)
+    verbose = [l for l in err.splitlines() if "tries" in l]
+    check(len(verbose) == 2 and "sessions reopened 0" in verbose[0] and
+          "sessions reopened 1" in verbose[1], verbose)
+    a = n1.telemetry("/scpp/auth")
+    check(a["accepted"] == 1 and n1.stats()["auth_no_session_answered"] >= 1, a)
+    check(n1.stats()["executed"] == 1, "the block ran more than once: %s" % n1.stats())
+
+
 TESTS = {
     "static": t_static,
     "etcd_membership": t_etcd_membership,
@@ -596,6 +642,7 @@ TESTS = {
     "forward_etcd": t_forward_etcd,
     "forward_hops": t_forward_hops,
     "forward_sessions": t_forward_sessions,
+    "session_restart": t_session_restart,
 }
 
 

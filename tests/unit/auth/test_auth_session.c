@@ -1221,6 +1221,32 @@ test_constructors_refuse_bad_config_and_leak_nothing(void **state)
 	hs_free(h);
 }
 
+/* The REJECT a node answers a block of an unknown session with (§6.4). */
+static void
+test_session_reject_names_the_session(void **state)
+{
+	struct scpp_auth_hs_dgram h;
+	struct scpp_auth_reject r;
+	uint8_t d[64];
+	int n;
+
+	(void)state;
+	n = scpp_auth_session_reject(d, sizeof(d), SID, 77, -SCPP_AUTH_E_NO_SESSION);
+	assert_int_equal(n, 32 + SCPP_AUTH_REJECT_LEN);
+	assert_int_equal(scpp_auth_hs_parse(d, (size_t)n, &h), 0);
+	assert_int_equal(h.kind, SCPP_AUTH_KIND_REJECT);
+	assert_true(h.session == SID && h.hs_id == 77);
+	assert_int_equal(scpp_auth_reject_decode(h.payload, h.payload_len, &r), 0);
+	assert_int_equal(r.code, -SCPP_AUTH_E_NO_SESSION);
+	assert_int_equal(scpp_auth_session_reject(d, sizeof(d), SID, 77, -SCPP_AUTH_E_SESSION_EXPIRED),
+			 n);
+	assert_int_equal(scpp_auth_session_reject(d, sizeof(d), SID, 77, -SCPP_AUTH_E_BAD_MAC),
+			 -EINVAL);
+	assert_int_equal(scpp_auth_session_reject(d, sizeof(d), 0, 77, -SCPP_AUTH_E_NO_SESSION),
+			 -EINVAL);
+	assert_int_equal(scpp_auth_session_reject(d, 40, SID, 77, -SCPP_AUTH_E_NO_SESSION), -ENOSPC);
+}
+
 /* -------------------------------------------- delegated replies (§9.4) */
 
 /*
@@ -1326,5 +1352,7 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_delegated_replies_open_at_the_client, session_setup,
 					session_teardown),
 	cmocka_unit_test_setup_teardown(test_identity_seal_open, session_setup, session_teardown),
+	cmocka_unit_test_setup_teardown(test_session_reject_names_the_session, session_setup,
+					session_teardown),
 };
 const size_t auth_session_ntests = SCPP_ARRAY_SIZE(auth_session_tests);
