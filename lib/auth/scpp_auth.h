@@ -649,6 +649,14 @@ void scpp_auth_authority_free(struct scpp_auth_authority *a);
 /** When the authority stops being valid (ns since Unix epoch). */
 uint64_t scpp_auth_authority_expires(const struct scpp_auth_authority *a);
 
+/**
+ * True when no rule is narrower than a /64: scpp_auth_check() then gives
+ * the same answer for every entity of one /64 (same attribute, same
+ * operations), so a caller may remember an answer per (e.hi, attribute)
+ * for as long as it holds the authority (lib/eval's fast path, per block).
+ */
+bool scpp_auth_authority_coarse(const struct scpp_auth_authority *a);
+
 /** The principal it was compiled for. */
 const uint8_t *scpp_auth_authority_principal(const struct scpp_auth_authority *a);
 
