@@ -440,8 +440,8 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 
 	if (s->state == SLOT_ABORT) {
 		scpp_counter_add(&p->st.aborted, 1);
-		answer_end(w, idx, req, s->status, ops->name, s->abort_msg);
 		tell_dead(w, idx, SCPPD_PARK_END_ABORTED);
+		answer_end(w, idx, req, s->status, ops->name, s->abort_msg);
 		slot_free(w, idx);
 		return;
 	}
@@ -452,9 +452,9 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 			auth = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
 		if (auth == NULL) {
 			scpp_counter_add(&p->st.session_gone, 1);
+			tell_dead(w, idx, SCPPD_PARK_END_SESSION);
 			answer_end(w, idx, req, -EACCES, "auth",
 				   "the session closed while the block was parked");
-			tell_dead(w, idx, SCPPD_PARK_END_SESSION);
 			slot_free(w, idx);
 			return;
 		}
@@ -516,9 +516,9 @@ expire_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 		 scppd_g.cfg.delivery.park_timeout_ms);
 	/* Part of a plain stop took effect: its outcome is unknown to the
 	 * client. A held block is undone: it simply timed out. */
+	tell_dead(w, idx, SCPPD_PARK_END_EXPIRED);
 	answer_end(w, idx, req, scpp_eval_susp_held(s->susp) ? -ETIMEDOUT :
 		   -SCPP_E_OUTCOME_UNKNOWN, "park", what);
-	tell_dead(w, idx, SCPPD_PARK_END_EXPIRED);
 	slot_free(w, idx);
 }
 

@@ -489,6 +489,9 @@ scppd_copy_tick(struct scppd_worker *w)
  *    undone; its session closed: EACCES, a held block undone; its message no
  *    longer decodes or evaluates; the worker stops) calls @c dead() and
  *    is freed; the consumer forgets the handle (a later ready is -ESTALE).
+ *    dead() runs *before* the block is answered and, for a held block,
+ *    undone: a consumer with work still touching the block's values (a DMA
+ *    in flight) waits for it there (bounded) so that the undo comes last.
  *
  * Every callback runs on the worker that owns the slot and must not call
  * into the evaluator or the table except scppd_park_ready() /
