@@ -150,36 +150,38 @@ schema_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *
 	state_store(JOB_COMPILE);
 }
 
-/* The answer came: act on it for the block, and free the record. */
+/*
+ * The answer came: act on it for the block, and free the record. Order
+ * matters: the record is freed (IDLE) before the gate opens, because the
+ * next change may start the moment it does and finds the record in use
+ * otherwise; the gate stays ours until then.
+ */
 static void
 origin_finish(struct scppd_worker *w)
 {
 	struct scpp_schema_pub *pub = scppd_g.schema_pub;
+	struct scpp_schema *next = J.next;
+	int result = J.result;
+	bool resumed = false;
 
-	if (J.result == 0) {
-		if (scppd_park_ready(w, J.handle, SCPPD_PARK_FROM_STOP, 0) == 0) {
-			/* Ours to publish: the gate stays closed until the
-			 * control lcore has, and this worker already runs on it
-			 * (its shard holds the change: the held block's writes). */
-			if (J.next != NULL) {
-				scpp_schema_pub_submit(pub, w->idx, J.next);
-				w->env.schema = J.next;
-			} else {
-				scpp_schema_pub_abandon(pub, w->idx);
-			}
-			scpp_counter_add(&w->stats.schema_changes, 1);
-		} else {
-			/* The block ended meanwhile (expired, session closed). */
-			scpp_schema_free(J.next);
-			scpp_schema_pub_abandon(pub, w->idx);
-		}
-	} else {
-		(void)scppd_park_abort(w, J.handle, J.result, J.msg);
-		scpp_schema_free(J.next);
-		scpp_schema_pub_abandon(pub, w->idx);
-	}
+	if (result == 0)
+		resumed = scppd_park_ready(w, J.handle, SCPPD_PARK_FROM_STOP, 0) == 0;
+	else
+		(void)scppd_park_abort(w, J.handle, result, J.msg);
 	J.next = NULL;
 	state_store(JOB_IDLE);
+	if (resumed && next != NULL) {
+		/* Ours to publish: the gate stays closed until the control
+		 * lcore has, and this worker runs on it from now on (its shard
+		 * holds the change: the held block's writes). */
+		scpp_schema_pub_submit(pub, w->idx, next);
+		w->env.schema = next;
+		scpp_counter_add(&w->stats.schema_changes, 1);
+		return;
+	}
+	/* Refused, or the block ended meanwhile (expired, session closed). */
+	scpp_schema_free(next);
+	scpp_schema_pub_abandon(pub, w->idx);
 }
 
 /* ---- every worker: the vote ---- */
