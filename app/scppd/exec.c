@@ -224,6 +224,7 @@ scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	memset(&res, 0, sizeof(res));
 	w->env.client_id = req->client_id;
 	w->env.auth = auth;
+	w->park_len = msg_len;
 	/* NULL unless a consumer of the park table may want this block to
 	 * stop (park.c): the common block keeps the fast path. */
 	hooks = scppd_park_hooks(w, b, msg_len);

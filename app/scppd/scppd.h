@@ -128,6 +128,8 @@ struct scppd_stats {
 	uint64_t fetch_remote;    /**< FETCHes for an owner on no local shard */
 	uint64_t schema_changes;  /**< blocks that changed the schema (this shard) */
 	uint64_t schema_adopt_errors; /**< failed rewrites of a published schema */
+	uint64_t schema_votes;    /**< votes on schema changes (schema_job.c) */
+	uint64_t schema_checked;  /**< instances checked for them */
 	uint64_t answer_tx_full;  /**< ARP/ICMP answers the tx queue did not take */
 	uint64_t tx_no_mbuf;      /**< paced bursts put off: mempool empty */
 	uint64_t idle_sleeps;     /**< idle back-off sleeps */
@@ -352,6 +354,9 @@ struct scppd_worker {
 	struct scppd_copy *copy;      /**< copy engines (copy.c) */
 	struct scppd_park *park;      /**< parked evaluations (park.c) */
 	uint32_t park_busy;           /**< slots parked now (park.c keeps it; the loop tests it) */
+	uint32_t park_len;            /**< message bytes of the block being evaluated */
+	uint64_t schema_vote_seq;     /**< schema_job.c: the change this worker is checking */
+	uint64_t schema_cursor;       /**< ... and where its scan is */
 } __rte_cache_aligned;
 
 /** The daemon. One instance (scppd_g), filled on the control thread before
@@ -532,6 +537,9 @@ scppd_copy_tick(struct scppd_worker *w)
  *    undone; its session closed: EACCES, a held block undone; its message no
  *    longer decodes or evaluates; the worker stops) calls @c dead() and
  *    is freed; the consumer forgets the handle (a later ready is -ESTALE).
+ *    dead() runs *before* the block is answered and, for a held block,
+ *    undone: a consumer with work still touching the block's values (a DMA
+ *    in flight) waits for it there (bounded) so that the undo comes last.
  *
  * Every callback runs on the worker that owns the slot and must not call
  * into the evaluator or the table except scppd_park_ready() /
@@ -562,6 +570,8 @@ enum scppd_park_end {
 #define SCPPD_PARK_RESUME_PER_TURN 8u
 /** A handle never names a slot (generations start at 1). */
 #define SCPPD_PARK_NONE UINT64_C(0)
+/** scppd_park_ready() from_cmd: resume at the command it stopped before. */
+#define SCPPD_PARK_FROM_STOP UINT16_MAX
 
 /** One consumer of the table (see above); NULL members are not called. */
 struct scppd_park_ops {
@@ -599,7 +609,9 @@ struct scppd_park_stats {
 struct scppd_park;
 
 /** Control thread, before the workers start (and before scppd_park_init()):
- *  the consumer for @p why. Registering a reason twice is a bug (aborts). */
+ *  the consumer for @p why. Registering a reason twice is a bug (aborts).
+ *  A consumer without before_cmd never gets hooks (it parks blocks some
+ *  other way: the schema path, through env.schema_hold). */
 void scppd_park_register(enum scppd_park_reason why, const struct scppd_park_ops *ops);
 /** Control thread, after w->dlv: the table (delivery.max_parked slots). Exits on failure. */
 void scppd_park_init(struct scppd *d, struct scppd_worker *w);
@@ -650,6 +662,12 @@ void scppd_park_commit(struct scppd_worker *w, const struct scpp_delivery_req *r
 /** exec.c: the suspension the hooks stop into (the next free slot's, or NULL: full). */
 struct scpp_eval_susp *scppd_park_susp(struct scppd_worker *w);
 
+/** The suspension of parked @p h (NULL: not parked). For its consumer's parked(). */
+struct scpp_eval_susp *scppd_park_susp_of(struct scppd_worker *w, uint64_t h);
+/** lib/eval's env.schema_hold (@p arg: the worker): a slot for a block whose
+ *  schema change is checked elsewhere, or NULL (full, message too long). */
+struct scpp_eval_susp *scppd_park_hold_schema(void *arg, const struct scpp_wire_block *b);
+
 void scppd_park_poll_slow(struct scppd_worker *w);
 /** Worker loop, every turn: resume ready slots (bounded), expire old ones.
  *  One load when nothing is parked. */
@@ -658,6 +676,33 @@ scppd_park_poll(struct scppd_worker *w)
 {
 	if (unlikely(w->park_busy != 0))
 		scppd_park_poll_slow(w);
+}
+
+/* schema_job.c: runtime schema changes compiled on the control lcore and
+ * checked on every shard (docs/SCHEMA.md §7). */
+/** Entities a worker examines per loop turn for a schema change's vote. */
+#define SCPPD_SCHEMA_VOTE_PER_TURN 1024u
+/** Types one change may affect at most (more: refused). */
+#define SCPPD_SCHEMA_TYPES_MAX 64u
+/** The change in flight (0: none); schema_job.c writes it. */
+extern uint32_t scppd_schema_job_state;
+/** Control thread, before the workers start: the consumer of SCPPD_PARK_SCHEMA. */
+void scppd_schema_init(void);
+/** After the workers stopped. */
+void scppd_schema_free(void);
+/** Control lcore, each loop turn: compile a submitted change; collect the votes. */
+void scppd_schema_tick(struct scppd *d);
+/** Register /scpp/schema. */
+int scppd_schema_telemetry_init(void);
+void scppd_schema_poll_slow(struct scppd_worker *w);
+/** Worker loop, every turn: vote on a change in flight (a bounded step), or
+ *  act on the answer (the origin). One load when none is in flight. */
+static inline void
+scppd_schema_poll(struct scppd_worker *w)
+{
+	/* Relaxed: a hint; the slow path loads it again with acquire. */
+	if (unlikely(__atomic_load_n(&scppd_schema_job_state, __ATOMIC_RELAXED) >= 2))
+		scppd_schema_poll_slow(w);
 }
 
 /* auth.c: the session layer (docs/SECURITY.md §12). */

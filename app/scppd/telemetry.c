@@ -40,7 +40,7 @@ struct field {
 static const struct field app_fields[] = {
 	APP(executed), APP(outcome_ok), APP(outcome_errors), APP(outcome_aborted),
 	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
-	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(answer_tx_full),
+	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(schema_votes), APP(schema_checked), APP(answer_tx_full),
 	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
 	APP(auth_handoff_in), APP(auth_hs), APP(auth_hs_full), APP(auth_rejected), APP(auth_close),
 	APP(auth_off_drop), APP(auth_wrong_lane), APP(auth_refused), APP(auth_fetch_refused),

@@ -604,6 +604,7 @@ scppd_worker_main(void *arg)
 		scpp_delivery_tick(w->dlv, w->now);
 		scppd_copy_tick(w);
 		scppd_park_poll(w);
+		scppd_schema_poll(w);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
 		if (work == 0 || w->now - last_drain > d->drain_tsc) {

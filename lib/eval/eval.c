@@ -2870,6 +2870,7 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->bytes = 0;
 	ctx->commands_done = 0;
 	ctx->npend = 0;
+	ctx->nelog = 0;
 	ctx->now_read = false;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
 	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
@@ -2938,7 +2939,7 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		/* Not before the command a resumption starts at, and never once
 		 * the block changed the schema (that commits only at its end). */
 		if (SCPP_UNLIKELY(hooks != NULL) && hooks->before_cmd != NULL && susp != NULL &&
-		    ctx->edit == NULL && (from < 0 || i != (uint16_t)from)) {
+		    ctx->edit == NULL && ctx->nelog == 0 && (from < 0 || i != (uint16_t)from)) {
 			enum scpp_eval_verdict v = hooks->before_cmd(hooks->arg, b, i, r.ncur);
 			bool held = false;
 
@@ -2969,6 +2970,42 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	 * are reported at command index ncmds: "the end of the block". */
 	if (rc == 0)
 		r.cmd_index = b->ncmds;
+	/* A schema change compiled elsewhere (env.schema_hold): the block
+	 * waits, held before its commit, while the change is compiled and
+	 * every shard checks its instances. One change at a time node-wide:
+	 * the gate is taken here and is the caller's from the hold on. */
+	if (rc == 0 && ctx->nelog > 0 && env->schema_hold != NULL) {
+		struct scpp_eval_susp *hs = NULL;
+		bool held = false, took = false;
+
+		if (env->pub != NULL) {
+			rc = scpp_schema_pub_begin(env->pub, env->worker, env->schema_version);
+			if (rc < 0)
+				fail(&r, rc, "another schema change is being published to every shard: "
+				     "retry the block");
+			took = rc == 0;
+		}
+		if (rc == 0 && (hs = env->schema_hold(env->schema_hold_arg, b)) == NULL)
+			rc = fail(&r, -SCPP_E_LIMIT_PENDING, "no room to hold the block while its "
+				  "schema change is checked on every shard: retry the block");
+		if (rc == 0 && (rc = hold(&r, hs, b->ncmds, &held)) == 0 && !held)
+			rc = fail(&r, -SCPP_E_SCHEMA, "this schema change cannot wait for every "
+				  "shard's check: the block also deletes an entity or a map, names a "
+				  "new attribute, or makes more than %u changes; split it",
+				  EVAL_HOLD_UNDO_MAX);
+		if (rc == 0) {
+			w->len = start;
+			if (res_out != NULL) {
+				memset(res_out, 0, sizeof(*res_out));
+				res_out->commands = ctx->commands_done;
+				res_out->steps = ctx->steps;
+			}
+			return 1;
+		}
+		if (took)
+			scpp_schema_pub_abandon(env->pub, env->worker);
+		stamp(&r, &r.st);
+	}
 	/* The stop before the end, a hold only (what ran must still be able
 	 * to abort, or there is nothing to wait for). */
 	if (rc == 0 && SCPP_UNLIKELY(hooks != NULL) && hooks->at_end && hooks->before_cmd != NULL &&

@@ -956,6 +956,73 @@ def t_schema_everywhere(d):
     check("schema version 2 (a change made on shard 0) published" in d.logtext(), "log line")
 
 
+def t_schema_vote(d):
+    """A runtime schema change is compiled on the control lcore and checked
+    on every shard: a compatible one sent to shard 0 is published to both
+    shards; a tightening one sent to shard 0 is refused by an instance on
+    shard 1, the status naming the instance and its shard, and nothing of it
+    is applied on either shard."""
+    rack, machine = well_known("attr", "Machine.rack"), well_known("type", "Machine")
+    attr = well_known("type", "Attribute")
+
+    def versions():
+        return sorted(w["schema_version"] for w in d.telemetry("/scpp/shards").values())
+
+    def wait_versions(v):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if versions() == [v, v]:
+                return
+            time.sleep(0.05)
+        raise TestFailure("schema version %d never reached every shard: %s" % (v, versions()))
+
+    s0 = d.telemetry("/scpp/schema")
+    check(s0["version"] == 1 and s0["control_compiled"] == 0 and s0["change"] == "idle", s0)
+    # Compatible (a new optional attribute of Machine): compiled on the
+    # control lcore, every shard votes (no instance yet), published.
+    d.ok('set {0} type {1} ; set {0} name "rack" ; set {0} owner {2} ; '
+         'set {0} value_type "string" ; set {2} attributes["rack"] {0}'.format(rack, attr, machine),
+         port=7301)
+    wait_versions(2)
+    s1 = d.telemetry("/scpp/schema")
+    check(s1["control_compiled"] == 1 and s1["accepted"] == 1 and s1["votes"] == 2, s1)
+    # Evaluation never compiles: no worker has a compile counter at all.
+    st = d.stats()
+    check(not any("compile" in k for k in st), "a worker-side compile counter: %s" % list(st))
+    check(st["schema_changes"] == 1, st)
+    # An instance on shard 1 without a rack; none on shard 0.
+    m1 = d.ok('create %m Machine ; set %m hostname "h1" ; set %m cores 1u ; '
+              'set %m memory_bytes 2u ; return %m', port=7302)["rows"][0][0]
+    check(m1.startswith("@0.1.1."), m1)
+    q = "get {} %a %v ; return %a %v".format(rack)
+    before = [d.ok(q, port=p) for p in (7301, 7302)]
+    # Tightening, sent to shard 0 (which alone would accept it).
+    rep = d.one("set {} required true ; return".format(rack), port=7301)
+    f = status_of(rep)
+    check(rep["end"]["outcome"] == "aborted" and f["code"] == "E_SCHEMA" and
+          "shard 1" in f["message"] and m1 in f["message"], rep)
+    after = [d.ok(q, port=p) for p in (7301, 7302)]
+    for b, a in zip(before, after):
+        check(a["columns"] == b["columns"] and a["rows"] == b["rows"],
+              "changed by a refused change: %s -> %s" % (b, a))
+    check(["required", True] not in after[0]["rows"], after[0])
+    check(versions() == [2, 2], versions())
+    s2 = d.telemetry("/scpp/schema")
+    check(s2["control_compiled"] == 2 and s2["rejected_by_shard"] == 1 and
+          s2["votes"] == 4 and s2["instances_checked"] >= 1 and s2["change"] == "idle", s2)
+    # The shard that refused is not stuck: a compatible change goes through
+    # (a doc string: no instance can notice, so no vote).
+    d.ok('set {} doc "where it stands" ; return'.format(rack), port=7302)
+    wait_versions(3)
+    s3 = d.telemetry("/scpp/schema")
+    check(s3["control_compiled"] == 3 and s3["accepted_without_vote"] == 1, s3)
+    rep = d.ok("get {} doc %d ; return %d".format(rack), port=7301)
+    check(rep["rows"] == [["where it stands"]], rep)
+    park = d.telemetry("/scpp/park")
+    check(sum(w["parks_schema"] for w in park.values()) == 3 and
+          all(w["parked"] == 0 for w in park.values()), park)
+
+
 def t_budget(d):
     """A scan under an enumeration stops at its budget with ETIME, and the
     worker answers the next client right after it."""
@@ -1400,6 +1467,7 @@ TESTS = {
         "cluster": {"forward": {"enabled": False}}}}),
     "telemetry": (t_telemetry, {}),
     "schema_everywhere": (t_schema_everywhere, {"workers": 2}),
+    "schema_vote": (t_schema_vote, {"workers": 2}),
     # The time budget is lifted so that the outcome does not depend on the
     # machine's speed (ASan, a loaded CPU): the steps decide.
     "budget": (t_budget, {"cfg_extra": {"eval": {"max_time_us": 10000000}}}),
