@@ -40,10 +40,13 @@ struct field {
 static const struct field app_fields[] = {
 	APP(executed), APP(outcome_ok), APP(outcome_errors), APP(outcome_aborted),
 	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
-	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(answer_tx_full),
+	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(schema_votes), APP(schema_checked), APP(answer_tx_full),
 	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
 	APP(auth_handoff_in), APP(auth_hs), APP(auth_hs_full), APP(auth_rejected), APP(auth_close),
 	APP(auth_off_drop), APP(auth_wrong_lane), APP(auth_refused), APP(auth_fetch_refused),
+	APP(auth_no_session_answered), APP(auth_fwd_sealed), APP(auth_fwd_refused), APP(auth_ident_push), APP(carried_in),
+	APP(carried_bad), APP(carried_no_key), APP(carried_expired), APP(carried_miss),
+	APP(carried_blocks), APP(carried_sealed),
 	APP(forward_hops_limit), APP(forward_too_big), APP(forward_not_peer), APP(forward_arp_sent),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
