@@ -309,6 +309,33 @@ retire_local(struct scppd_copy *c)
 		  (uint64_t)scppd_g.cfg.copy.timeout_ms, m != NULL ? "memcpy" : "the evaluator");
 }
 
+/*
+ * One synchronous copy through the tracker, when there is one: other
+ * blocks' asynchronous copies may be in flight on the same engine, whose
+ * completions are the tracker's (run_one() would take them). With the
+ * tracker full, the CPU copies (the memcpy engine's semantics).
+ */
+static int
+run_tracked(struct scppd_copy *c, void *dst, const void *src, uint64_t len)
+{
+	struct scpp_copy_async_done d;
+	uint64_t h;
+	int rc;
+
+	rc = scpp_copy_async_submit(c->async, dst, src, len, false, 0, &h, NULL);
+	if (rc == -EBUSY) {
+		scpp_counter_add(&c->st.cpu_sync, 1);
+		memmove(dst, src, len);
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	scpp_counter_add(&c->st.polls, 1);
+	SCPP_VERIFY(scpp_copy_async_wait(c->async, h, &d) == 0);
+	scpp_copy_async_release(c->async, h);
+	return d.status;
+}
+
 static int
 copy_sync(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_done *done)
 {
@@ -318,10 +345,12 @@ copy_sync(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_
 	int rc = 0;
 
 	if (rq->save != NULL)
-		rc = run_one(c, rq->save, rq->dst, rq->len);
+		rc = c->async != NULL ? run_tracked(c, rq->save, rq->dst, rq->len)
+				      : run_one(c, rq->save, rq->dst, rq->len);
 	done->saved = rq->save != NULL && rc == 0;
 	if (rc == 0)
-		rc = run_one(c, rq->dst, rq->src, rq->len);
+		rc = c->async != NULL ? run_tracked(c, rq->dst, rq->src, rq->len)
+				      : run_one(c, rq->dst, rq->src, rq->len);
 	done->elapsed_ns = now_ns() - t0;
 	scpp_counter_add(&c->st.ns, done->elapsed_ns);
 	if (rc == 0) {
@@ -374,6 +403,8 @@ async_wait(void *arg, uint64_t handle, struct scpp_eval_copy_done *done)
 	scpp_counter_add(&c->st.async_ns, d.elapsed_ns);
 	if (d.status != 0)
 		scpp_counter_add(&c->st.async_failed, 1);
+	else
+		scpp_counter_add(&c->st.async_copied, d.len);
 	return d.status;
 }
 
@@ -393,9 +424,111 @@ async_release(void *arg, uint64_t handle)
 	scpp_copy_async_release(c->async, handle);
 }
 
+/* ---- parking a block on its copies (park.c, SCPPD_PARK_COPY) ------------ */
+
+/*
+ * A block whose copy command left copies in flight stops before its next
+ * command, or before its end, with a hold (lib/eval: its undo log and its
+ * copies stay with the suspension, so it still commits or aborts whole);
+ * the worker serves other blocks meanwhile; every loop turn looks at the
+ * oldest parked block's newest copy and marks the block ready when it
+ * completed (completions are in submission order, so every earlier copy
+ * of the block is complete too). The resumed block settles its copies
+ * (the waits return at once). A block that ends another way (expired:
+ * undone after waiting for its copies; its session closed) releases its
+ * copies through the evaluator; its entry here then finds its newest copy
+ * released (-ESTALE) or the park handle stale, and goes.
+ */
+/* Progress steps a block's newest copy gets before the block is parked. */
+#define PARK_POLLS 4u
+
+static bool
+park_wants(struct scppd_worker *w, const struct scpp_wire_block *b)
+{
+	struct scppd_copy *c = w->copy;
+
+	if (c->async == NULL || w->env.copier == NULL)
+		return false;
+	for (uint16_t i = 0; i < b->ncmds; i++) {
+		if (b->cmd[i].op != SCPP_OP_COPY)
+			continue;
+		if (c->npark > 0)
+			scpp_counter_add(&c->st.served_parked, 1);
+		return true;
+	}
+	return false;
+}
+
+static enum scpp_eval_verdict
+park_before_cmd(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+		size_t nrows, uint64_t *user)
+{
+	struct scppd_copy *c = w->copy;
+	struct scpp_copy_async_done d;
+
+	(void)b;
+	(void)cmd;
+	(void)nrows;
+	if (c->npark >= c->park_cap || !scpp_eval_copies_inflight(w->ectx, user))
+		return SCPP_EVAL_GO;
+	/* Copies that are done after a few progress steps (the memcpy engine
+	 * copies at submit and completes at the next polls: a save, then the
+	 * copy) are settled at once: parking them would only cost a turn. */
+	for (unsigned int i = 0; i < PARK_POLLS; i++)
+		if (scpp_copy_async_result(c->async, *user, &d) != 1)
+			return SCPP_EVAL_GO;
+	return SCPP_EVAL_HOLD;
+}
+
+static void
+park_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, uint16_t cmd,
+	    uint64_t user)
+{
+	struct scppd_copy *c = w->copy;
+	struct scppd_copy_park *p;
+
+	(void)b;
+	/* park_before_cmd() checked for room. */
+	SCPP_VERIFY(c->npark < c->park_cap);
+	p = &c->park[(c->park_head + c->npark) % c->park_cap];
+	*p = (struct scppd_copy_park){.h = h, .last = user, .cmd = cmd};
+	c->npark++;
+	scpp_counter_add(&c->st.parks, 1);
+}
+
+/* The loop: ready every parked block whose copies all completed. */
+static void
+park_tick(struct scppd_worker *w)
+{
+	struct scppd_copy *c = w->copy;
+	struct scpp_copy_async_done d;
+
+	while (c->npark > 0) {
+		struct scppd_copy_park *p = &c->park[c->park_head];
+		int rc = scpp_copy_async_result(c->async, p->last, &d);
+
+		if (rc == 1)
+			break;
+		/* The outcome (status, time) is the copies': the resumed block
+		 * settles them. A stale handle: the block ended meanwhile. */
+		if (rc == 0 && scppd_park_ready(w, p->h, p->cmd, 0) == 0)
+			scpp_counter_add(&c->st.readies, 1);
+		c->park_head = (c->park_head + 1) % c->park_cap;
+		c->npark--;
+	}
+}
+
+static const struct scppd_park_ops park_ops = {
+	.wants = park_wants,
+	.before_cmd = park_before_cmd,
+	.parked = park_parked,
+	.name = "copy",
+};
+
 static void
 async_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd_copy *c)
 {
+	static bool registered;
 	struct scpp_copy_async_config ac = {
 		.max_jobs = cfg->copy.inflight_copies, .pool_bytes = cfg->copy.inflight_bytes,
 		.socket = c->socket, .mem = &scpp_copy_mem_rte,
@@ -412,6 +545,16 @@ async_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd_c
 	c->hook.conflicts = async_conflicts;
 	c->hook.release = async_release;
 	c->hook.async_max_len = RTE_MIN(cfg->copy.inflight_bytes, c->hook.max_len);
+	/* Every parked block holds at least one copy: as many entries as copies. */
+	c->park_cap = cfg->copy.inflight_copies;
+	c->park = rte_zmalloc_socket("scppd_copy_park", sizeof(*c->park) * c->park_cap,
+				     RTE_CACHE_LINE_SIZE, c->socket);
+	if (c->park == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: parked copies: out of memory\n", w->idx);
+	if (!registered) {
+		registered = true;
+		scppd_park_register(SCPPD_PARK_COPY, &park_ops);
+	}
 }
 
 void
@@ -448,7 +591,11 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 	};
 	if (cfg->copy.sync_max_bytes > 0)
 		w->env.copier = &c->hook;
-	if (cfg->copy.sync_max_bytes > 0 && cfg->copy.inflight_bytes > 0)
+	/* Asynchronous copies need an engine that works while the worker does
+	 * not: memcpy copies inside submit, so for it they would only add a
+	 * save pool and a park. */
+	if (cfg->copy.sync_max_bytes > 0 && cfg->copy.inflight_bytes > 0 &&
+	    (c->local_caps.flags & SCPP_COPY_CAP_OFFLOAD) != 0)
 		async_init(cfg, w, c);
 	if (cfg->copy.remote != SCPP_CONFIG_COPY_REMOTE_NONE) {
 		c->remote = remote_create(cfg, w, socket);
@@ -481,6 +628,7 @@ scppd_copy_free(struct scppd_worker *w)
 	scpp_copy_free(c->remote);
 	scpp_copy_free(c->local);
 	scpp_copy_async_free(c->async);
+	rte_free(c->park);
 	rte_free(c);
 	w->copy = NULL;
 }
@@ -492,6 +640,8 @@ scppd_copy_tick_slow(struct scppd_worker *w)
 	struct scpp_copy_cpl cpl[SCPP_COPY_BURST_MAX];
 	struct scpp_copy_stats st;
 
+	if (c->npark > 0)
+		park_tick(w);
 	if (c->remote != NULL) {
 		/* Target progress of peers' copies into our window. */
 		scpp_copy_poll_burst(c->remote, cpl, SCPP_COPY_BURST_MAX);
@@ -567,6 +717,12 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 		rte_tel_data_add_dict_u64(s, "async_waits", scpp_counter_read(&c->st.async_waits));
 		rte_tel_data_add_dict_u64(s, "async_ns", scpp_counter_read(&c->st.async_ns));
 		rte_tel_data_add_dict_u64(s, "async_failed", scpp_counter_read(&c->st.async_failed));
+		rte_tel_data_add_dict_u64(s, "async_copied", scpp_counter_read(&c->st.async_copied));
+		rte_tel_data_add_dict_u64(s, "parks", scpp_counter_read(&c->st.parks));
+		rte_tel_data_add_dict_u64(s, "readies", scpp_counter_read(&c->st.readies));
+		rte_tel_data_add_dict_u64(s, "served_parked", scpp_counter_read(&c->st.served_parked));
+		rte_tel_data_add_dict_u64(s, "parked", __atomic_load_n(&c->npark, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(s, "cpu_sync", scpp_counter_read(&c->st.cpu_sync));
 		if (c->async != NULL) {
 			struct scpp_copy_async_stats as;
 

@@ -276,6 +276,19 @@ struct scppd_copy_stats {
 	uint64_t async_waits; /**< asynchronous copies the evaluator waited for */
 	uint64_t async_ns;    /**< ... their time from submission to completion */
 	uint64_t async_failed; /**< ... those that failed */
+	uint64_t async_copied; /**< ... bytes of those that completed */
+	uint64_t parks;       /**< blocks parked on their copies (held until they completed) */
+	uint64_t readies;     /**< ... marked ready by the loop when their last copy completed */
+	uint64_t served_parked; /**< blocks with a copy command evaluated while another
+				 *   block was parked on its copies */
+	uint64_t cpu_sync;    /**< synchronous copies done on the CPU: the tracker was full */
+};
+
+/** A block parked on its copies: its park handle, its newest copy, where it goes on. */
+struct scppd_copy_park {
+	uint64_t h;
+	uint64_t last;
+	uint16_t cmd;
 };
 
 /** A worker's copy engines (copy.c). */
@@ -287,6 +300,9 @@ struct scppd_copy {
 	struct scpp_copy_region *remote_store; /**< the shard's arena, remote instance */
 	struct scpp_copy_async *async;         /**< asynchronous copies on the local
 						*   instance (save pool), or NULL */
+	struct scppd_copy_park *park;          /**< blocks parked on their copies, oldest
+						*   first (a ring of park_cap), or NULL */
+	uint32_t park_cap, park_head, npark;
 	struct scpp_eval_copier hook;          /**< what the evaluator calls */
 	bool save;                             /**< undo copies by the engine */
 	bool target_progress;                  /**< the remote needs polling for peers */
@@ -481,7 +497,7 @@ void scppd_copy_tick_slow(struct scppd_worker *w);
 static inline void
 scppd_copy_tick(struct scppd_worker *w)
 {
-	if (unlikely(w->copy->remote != NULL))
+	if (unlikely(w->copy->remote != NULL || w->copy->npark > 0))
 		scppd_copy_tick_slow(w);
 }
 /* park.c: the worker's table of parked evaluations (docs/ARCHITECTURE.md "Parking"). */

@@ -115,7 +115,7 @@ config_copy_defaults(struct scpp_config_copy *cp)
 	cp->recover = true;
 	cp->min_bytes = 4096;
 	cp->sync_max_bytes = UINT64_C(4) << 20;
-	cp->inflight_bytes = UINT64_C(16) << 20;
+	cp->inflight_bytes = UINT64_C(4) << 20;
 	cp->inflight_copies = 64;
 }
 

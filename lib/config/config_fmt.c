@@ -157,7 +157,7 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"    \"recover\": true,\n"
 	"    \"min_bytes\": 4096,\n"
 	"    \"sync_max_bytes\": 4194304,\n"
-	"    \"inflight_bytes\": 16777216,\n"
+	"    \"inflight_bytes\": 4194304,\n"
 	"    \"inflight_copies\": 64\n"
 	"  }\n"
 	"}\n";

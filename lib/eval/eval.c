@@ -1949,6 +1949,46 @@ acopy_settle(struct run *r)
 	return rc;
 }
 
+/*
+ * A hold (scpp_eval.h): the block's copies, in flight or not yet released,
+ * go to the suspension after what eval_susp_hold_save() put there (room
+ * counted by hold()), so that the block settles them when it resumes (the
+ * worker resumes it when the last one completed) or waits for them before
+ * it is undone; their UNDO_COPY records went with the log, their save
+ * buffers stay where they are (the copier's, until released).
+ */
+static void
+acopy_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
+{
+	size_t off = (s->used + 7) & ~(size_t)7;
+
+	SCPP_VERIFY(off + (size_t)ctx->nacopy * sizeof(struct eval_acopy) <= s->cap);
+	memcpy(s->mem + off, ctx->acopy, (size_t)ctx->nacopy * sizeof(struct eval_acopy));
+	s->acopy_off = off;
+	s->nacopy = ctx->nacopy;
+	s->acopy_wait = ctx->acopy_wait;
+	s->used = off + (size_t)ctx->nacopy * sizeof(struct eval_acopy);
+	ctx->nacopy = 0;
+	ctx->acopy_wait = 0;
+}
+
+static void
+acopy_hold_restore(struct scpp_eval_ctx *ctx, const struct scpp_eval_susp *s)
+{
+	memcpy(ctx->acopy, s->mem + s->acopy_off, (size_t)s->nacopy * sizeof(struct eval_acopy));
+	ctx->nacopy = s->nacopy;
+	ctx->acopy_wait = s->acopy_wait;
+}
+
+bool
+scpp_eval_copies_inflight(const struct scpp_eval_ctx *ctx, uint64_t *last)
+{
+	if (ctx->acopy_wait >= ctx->nacopy)
+		return false;
+	*last = ctx->acopy[ctx->nacopy - 1].handle;
+	return true;
+}
+
 /* The block ended (committed or undone): its copies' save buffers go back. */
 static void
 acopy_release(struct run *r)
@@ -3021,6 +3061,8 @@ hold(struct run *r, struct scpp_eval_susp *s, uint16_t next, bool *held)
 	*held = false;
 	if (extra == SIZE_MAX)
 		return 0;
+	/* The block's copies in flight go with it (eval.c, copy_async()). */
+	extra += (size_t)ctx->nacopy * sizeof(struct eval_acopy) + 8;
 	if (!eval_susp_fits(s, need + extra + 8)) {
 		fail(r, -SCPP_E_LIMIT_PENDING, "the block's state before command %u (%zu rows, "
 		     "%u undo records, %zu bytes) does not fit its suspension (%zu bytes)", next,
@@ -3031,6 +3073,7 @@ hold(struct run *r, struct scpp_eval_susp *s, uint16_t next, bool *held)
 	eval_susp_save(ctx, s, r->cur, r->ncur, r->stride, r->b->nvars, next,
 		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
 	eval_susp_hold_save(ctx, s, s->cap);
+	acopy_hold_save(ctx, s);
 	/* Not committed: the log is the suspension's now, and nothing the
 	 * part did is sealed (it detached nothing: see eval_susp.c). */
 	ctx->nundo = 0;
@@ -3113,8 +3156,10 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		rc = eval_susp_restore(ctx, susp, r.cur, r.max_rows);
 		/* Same context, same limits: the held log fits where it came
 		 * from, and it must be back before anything can abort. */
-		if (was_held)
+		if (was_held) {
 			SCPP_VERIFY(eval_susp_hold_restore(ctx, susp) == 0);
+			acopy_hold_restore(ctx, susp);
+		}
 		if (rc < 0) {
 			fail(&r, rc, "the suspended block's state does not fit this context");
 			stamp(&r, &r.st);
@@ -3188,9 +3233,6 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		}
 		r.ncur = r.nnext;
 	}
-	/* ... and before the end. */
-	if (rc == 0 && SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy))
-		rc = acopy_settle(&r);
 	/* Objects created in the block must be complete now. Failures here
 	 * are reported at command index ncmds: "the end of the block". */
 	if (rc == 0)
@@ -3249,6 +3291,10 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			return 1;
 		}
 	}
+	/* A copy command's copies in flight end before the end too (after the
+	 * stop before it, which may hold the block until they completed). */
+	if (rc == 0 && SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy))
+		rc = acopy_settle(&r);
 	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
 		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
 			continue; /* deleted again in the block */

@@ -205,6 +205,9 @@ struct scpp_eval_susp {
 	size_t undo_off, created_off, held_off;
 	uint32_t nelog;             /* a schema hold: the recorded edit ... */
 	size_t elog_off;            /* ... at this offset */
+	/* ... and the block's asynchronous copies (eval.c, acopy_hold_save()). */
+	size_t acopy_off;
+	uint16_t nacopy, acopy_wait;
 };
 
 /* Bytes the state of a block stopped now takes in a suspension. */

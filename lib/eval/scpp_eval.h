@@ -193,6 +193,16 @@ struct scpp_eval_copier {
 /** Asynchronous copies one block holds at once; more go to copier.copy(). */
 #define SCPP_EVAL_ASYNC_COPIES 64
 
+/**
+ * For a hook deciding whether to stop (scpp_eval_hooks.before_cmd): does
+ * the block being evaluated on @p ctx have asynchronous copies in flight
+ * (not yet settled)? If so, *@p last receives the copier's handle of the
+ * newest one. A hold there (SCPP_EVAL_HOLD) keeps them with the block,
+ * which settles them when resumed; any other answer settles them at once
+ * (waiting for them).
+ */
+bool scpp_eval_copies_inflight(const struct scpp_eval_ctx *ctx, uint64_t *last);
+
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
 struct scpp_eval_env {
 	struct scpp_store *store;           /**< this core's shard */

@@ -134,7 +134,7 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_true(c.copy.recover);
 	assert_int_equal(c.copy.min_bytes, 4096);
 	assert_int_equal(c.copy.sync_max_bytes, 4 << 20);
-	assert_int_equal(c.copy.inflight_bytes, 16 << 20);
+	assert_int_equal(c.copy.inflight_bytes, 4 << 20);
 	assert_int_equal(c.copy.inflight_copies, 64);
 	scpp_config_free(&c);
 }

@@ -415,3 +415,37 @@ ct_eal_fini(void)
 		free(eal_own[i]);
 	eal_argc = 0;
 }
+
+static struct scpp_copy *owned[16];
+
+struct scpp_copy *
+ct_own(struct scpp_copy *c)
+{
+	for (unsigned int i = 0; c != NULL && i < SCPP_ARRAY_SIZE(owned); i++)
+		if (owned[i] == NULL) {
+			owned[i] = c;
+			return c;
+		}
+	SCPP_VERIFY(c == NULL); /* more than 16 at once: a test bug */
+	return c;
+}
+
+void
+ct_free(struct scpp_copy *c)
+{
+	for (unsigned int i = 0; c != NULL && i < SCPP_ARRAY_SIZE(owned); i++)
+		if (owned[i] == c)
+			owned[i] = NULL;
+	scpp_copy_free(c);
+}
+
+int
+ct_teardown(void **state)
+{
+	(void)state;
+	for (unsigned int i = 0; i < SCPP_ARRAY_SIZE(owned); i++) {
+		scpp_copy_free(owned[i]);
+		owned[i] = NULL;
+	}
+	return 0;
+}

@@ -66,6 +66,21 @@ int ct_eal_dmadev_init(const char *prog);
 /* rte_eal_cleanup() and the arguments' memory. */
 void ct_eal_fini(void);
 
+/*
+ * Instances a test owns, so that a failing test (cmocka leaves it at the
+ * failed assertion) cannot leave a device claimed for the next ones:
+ * ct_own() records @p c (returned, NULL passes through), ct_free() frees
+ * and forgets it, ct_teardown() (a cmocka teardown) frees what is left.
+ */
+struct scpp_copy *ct_own(struct scpp_copy *c);
+void ct_free(struct scpp_copy *c);
+int ct_teardown(void **state);
+
+/* A timeout no load reaches, for engines whose timeouts are not under test
+ * (dma_skeleton's copy thread may be starved for seconds on a loaded
+ * machine). */
+#define CT_TIMEOUT_NS (UINT64_C(60) * 1000000000u)
+
 /* Anonymous memory (MAP_POPULATE off: pages come on first touch). */
 uint8_t *ct_map(size_t len);
 void ct_unmap(uint8_t *p, size_t len);

@@ -32,7 +32,8 @@ engine(const char *name, const char *device)
 	cfg.engine = name;
 	cfg.dmadev.device = device;
 	cfg.ring_size = 64;
-	c = scpp_copy_create(&cfg);
+	cfg.timeout_ns = CT_TIMEOUT_NS;
+	c = ct_own(scpp_copy_create(&cfg));
 	assert_non_null(c);
 	return c;
 }
@@ -110,7 +111,7 @@ test_async_memcpy_saves_then_copies_and_reports_each_job_once_in_order(void **st
 	assert_int_equal(st.pool_used, 0);
 	assert_true(st.pool_peak >= len[0]);
 	scpp_copy_async_free(a);
-	scpp_copy_free(c);
+	ct_free(c);
 	ct_unmap(mem, 4 * MiB);
 	ct_unmap(old, 4 * MiB);
 }
@@ -173,7 +174,7 @@ test_async_bounds_refuse_without_changing_anything_and_release_in_any_order(void
 	scpp_copy_async_release(a, 12345); /* never given: ignored */
 	assert_int_equal(scpp_copy_async_held(a), 0);
 	scpp_copy_async_free(a);
-	scpp_copy_free(c);
+	ct_free(c);
 	ct_unmap(mem, MiB);
 }
 
@@ -228,7 +229,7 @@ test_async_conflicts_and_a_job_released_in_flight(void **state)
 	assert_int_equal(st.completed, 2);
 	assert_int_equal(st.pool_used, 0);
 	scpp_copy_async_free(a);
-	scpp_copy_free(c);
+	ct_free(c);
 	rte_free(mem);
 }
 
@@ -246,7 +247,7 @@ test_async_rebind_after_the_engine_was_freed_cancels_what_it_owed(void **state)
 	ct_fill(mem, MiB, 5);
 	assert_int_equal(scpp_copy_async_submit(a, mem, mem + 65536, 4096, true, 1, &h, &sv), 0);
 	/* The engine goes away before its completion was polled. */
-	scpp_copy_free(c);
+	ct_free(c);
 	c2 = engine("memcpy", NULL);
 	assert_int_equal(scpp_copy_async_rebind(a, c2), 0);
 	assert_int_equal(scpp_copy_async_result(a, h, &d[0]), 0);
@@ -262,7 +263,7 @@ test_async_rebind_after_the_engine_was_freed_cancels_what_it_owed(void **state)
 	assert_memory_equal(mem + 8192, mem + 65536, 4096);
 	scpp_copy_async_release(a, h2);
 	scpp_copy_async_free(a);
-	scpp_copy_free(c2);
+	ct_free(c2);
 	ct_unmap(mem, MiB);
 }
 
@@ -375,7 +376,7 @@ test_async_dmadev_matches_the_model_with_jobs_in_flight_beside_the_caller(void *
 	       " in flight at once, %" PRIu64 " polls waiting for room or a conflict, save pool "
 	       "peak %" PRIu64 " bytes\n", jobs, st.bytes, most, waited, st.pool_peak);
 	scpp_copy_async_free(a);
-	scpp_copy_free(c);
+	ct_free(c);
 	rte_free(mem);
 	free(model);
 }
@@ -384,11 +385,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_async_memcpy_saves_then_copies_and_reports_each_job_once_in_order),
-		cmocka_unit_test(test_async_bounds_refuse_without_changing_anything_and_release_in_any_order),
-		cmocka_unit_test(test_async_conflicts_and_a_job_released_in_flight),
-		cmocka_unit_test(test_async_rebind_after_the_engine_was_freed_cancels_what_it_owed),
-		cmocka_unit_test(test_async_dmadev_matches_the_model_with_jobs_in_flight_beside_the_caller),
+		cmocka_unit_test_teardown(test_async_memcpy_saves_then_copies_and_reports_each_job_once_in_order, ct_teardown),
+		cmocka_unit_test_teardown(test_async_bounds_refuse_without_changing_anything_and_release_in_any_order, ct_teardown),
+		cmocka_unit_test_teardown(test_async_conflicts_and_a_job_released_in_flight, ct_teardown),
+		cmocka_unit_test_teardown(test_async_rebind_after_the_engine_was_freed_cancels_what_it_owed, ct_teardown),
+		cmocka_unit_test_teardown(test_async_dmadev_matches_the_model_with_jobs_in_flight_beside_the_caller, ct_teardown),
 	};
 	int rc;
 

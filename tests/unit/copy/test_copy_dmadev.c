@@ -33,7 +33,8 @@ make(const char *device, uint32_t ring, uint64_t part_max)
 	cfg.dmadev.device = device;
 	cfg.ring_size = ring;
 	cfg.part_max = part_max;
-	return scpp_copy_create(&cfg);
+	cfg.timeout_ns = CT_TIMEOUT_NS;
+	return ct_own(scpp_copy_create(&cfg));
 }
 
 static void
@@ -74,12 +75,12 @@ test_dmadev_probe_claim_and_caps(void **state)
 	c = make(NULL, 64, 0);
 	assert_null(c);
 	assert_int_equal(errno, ENODEV);
-	scpp_copy_free(a);
+	ct_free(a);
 	/* Freed devices are free again, and restart cleanly. */
 	a = make("dma_skeleton0", 128, 0);
 	assert_non_null(a);
-	scpp_copy_free(a);
-	scpp_copy_free(b);
+	ct_free(a);
+	ct_free(b);
 }
 
 static void
@@ -113,7 +114,7 @@ run_diff(uint8_t *mem, size_t len, bool big, uint64_t seed, unsigned int waves)
 		      "%" PRIu64 " descriptors, %" PRIu64 " bytes\n", res.ops, res.overlapping,
 		      st.cpu_fallback, st.parts, res.bytes);
 	assert_int_equal(scpp_copy_mem_unregister(c, r), 0);
-	scpp_copy_free(c);
+	ct_free(c);
 }
 
 static void
@@ -170,7 +171,7 @@ test_dmadev_copies_only_within_one_registered_region(void **state)
 	for (unsigned int i = 0; i < 4; i++)
 		assert_int_equal(cpl[i].status, want[i]);
 	assert_memory_equal(mem + MiB, mem, 4096);
-	scpp_copy_free(c);
+	ct_free(c);
 	ct_unmap(mem, 3 * MiB);
 }
 
@@ -201,7 +202,7 @@ test_dmadev_long_copies_wait_for_descriptors(void **state)
 	scpp_copy_stats_get(c, &st);
 	assert_int_equal(st.parts, 2048);
 	assert_true(st.hw_busy > 0);
-	scpp_copy_free(c);
+	ct_free(c);
 	ct_unmap(mem, 17 * MiB);
 }
 
@@ -246,7 +247,7 @@ test_dmadev_unregister_racing_copies_is_refused_until_they_complete(void **state
 		ct_unmap(src, len);
 	}
 	assert_int_equal(refused, 40);
-	scpp_copy_free(c);
+	ct_free(c);
 	ct_unmap(dst, 8 * MiB);
 }
 
@@ -272,13 +273,13 @@ test_dmadev_free_with_copies_in_flight_stops_the_device_first(void **state)
 			ops[i].len = MiB;
 		}
 		assert_int_equal(scpp_copy_submit_burst(c, ops, 16), 16);
-		scpp_copy_free(c); /* stops the skeleton's thread, then frees */
+		ct_free(c); /* stops the skeleton's thread, then frees */
 		ct_unmap(mem, 32 * MiB);
 	}
 	/* The device is free and works. */
 	c = make("dma_skeleton0", 64, 0);
 	assert_non_null(c);
-	scpp_copy_free(c);
+	ct_free(c);
 }
 
 /*
@@ -341,7 +342,7 @@ test_dmadev_pinned_store_value_cannot_be_deleted_while_copied(void **state)
 	assert_int_equal(scpp_store_bytes_read(s, b, data, 0, MiB, back), 0);
 	assert_memory_equal(back, pat, MiB);
 	assert_int_equal(scpp_copy_mem_unregister(c, r), 0);
-	scpp_copy_free(c);
+	ct_free(c);
 	scpp_store_free(s);
 	free(pat);
 	free(back);
@@ -351,14 +352,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dmadev_probe_claim_and_caps),
-		cmocka_unit_test(test_dmadev_matches_reference_on_dpdk_memory),
-		cmocka_unit_test(test_dmadev_matches_reference_on_ordinary_memory_with_sva),
-		cmocka_unit_test(test_dmadev_copies_only_within_one_registered_region),
-		cmocka_unit_test(test_dmadev_long_copies_wait_for_descriptors),
-		cmocka_unit_test(test_dmadev_unregister_racing_copies_is_refused_until_they_complete),
-		cmocka_unit_test(test_dmadev_free_with_copies_in_flight_stops_the_device_first),
-		cmocka_unit_test(test_dmadev_pinned_store_value_cannot_be_deleted_while_copied),
+		cmocka_unit_test_teardown(test_dmadev_probe_claim_and_caps, ct_teardown),
+		cmocka_unit_test_teardown(test_dmadev_matches_reference_on_dpdk_memory, ct_teardown),
+		cmocka_unit_test_teardown(test_dmadev_matches_reference_on_ordinary_memory_with_sva, ct_teardown),
+		cmocka_unit_test_teardown(test_dmadev_copies_only_within_one_registered_region, ct_teardown),
+		cmocka_unit_test_teardown(test_dmadev_long_copies_wait_for_descriptors, ct_teardown),
+		cmocka_unit_test_teardown(test_dmadev_unregister_racing_copies_is_refused_until_they_complete, ct_teardown),
+		cmocka_unit_test_teardown(test_dmadev_free_with_copies_in_flight_stops_the_device_first, ct_teardown),
+		cmocka_unit_test_teardown(test_dmadev_pinned_store_value_cannot_be_deleted_while_copied, ct_teardown),
 	};
 	int rc;
 

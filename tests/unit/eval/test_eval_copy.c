@@ -778,6 +778,98 @@ test_async_copies_end_before_a_suspension_commits(void **state)
 	free(a);
 }
 
+/* A hold (SCPP_EVAL_HOLD) while a command's copies are in flight: they stay
+ * in flight with the held block while other blocks run; resumed, the block
+ * settles them and commits; aborted instead, it waits for them and undoes
+ * them. */
+static bool hold_at_end;
+
+static enum scpp_eval_verdict
+hold_when_in_flight(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
+{
+	struct tfx *t = arg;
+	uint64_t last = 0;
+
+	(void)b;
+	(void)nrows;
+	if (cmd == b->ncmds)
+		hold_at_end = true;
+	return scpp_eval_copies_inflight(t->f->ctx, &last) ? SCPP_EVAL_HOLD : SCPP_EVAL_GO;
+}
+
+static void
+test_async_copies_stay_in_flight_with_a_held_block(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct afake *a = async_on(t);
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	struct scpp_eval_hooks h = {.before_cmd = hold_when_in_flight, .arg = t, .at_end = true};
+	static const char text[] = "get %e mark 1 ; copy value(%e, dst) value(" A ", src) 300 ; "
+				   "return";
+	struct scpp_wire_reply_writer w;
+	struct scpp_lang_error err;
+	uint8_t before[900], src[300], got[300];
+	struct scpp_store_stats st;
+
+	assert_non_null(s);
+	three_rows(f, before);
+	read_bytes(f, A, "src", src, sizeof(src));
+	async_start(t, a);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena,
+						 sizeof(f->arena), &err), 0);
+		scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+		hold_at_end = false;
+		assert_int_equal(scpp_eval_block_ex(f->ctx, &f->env, &f->blk, 7, &w, &f->res, &h, s),
+				 1);
+		assert_true(hold_at_end);
+		assert_true(scpp_eval_susp_held(s));
+		/* Held at the end with its three copies in flight, still pinned. */
+		assert_int_equal(a->inflight, 3);
+		scpp_store_stats_get(f->store, &st);
+		assert_int_equal(st.pinned, 4);
+		/* Another block meanwhile: a write into a destination is refused
+		 * (held), reading the source is fine. */
+		assert_reply(f, "set " E1 " dst x\"00\"", "cols= rows= st=EBUSY@0 end=aborted");
+		assert_reply(f, "get " A " src %v ; return", "cols= rows= end=ok");
+		assert_int_equal(a->inflight, 3);
+		assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena,
+						 sizeof(f->arena), &err), 0);
+		scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+		if (round == 0) {
+			/* Resumed: settled (the waits), committed. */
+			assert_int_equal(scpp_eval_resume(f->ctx, &f->env, &f->blk, 7, &w, &f->res, &h,
+							  s, f->blk.ncmds), 0);
+			assert_string_equal(fx_summarize(f, w.len), "cols= rows= end=ok");
+			for (const char *const *e = (const char *const[]){E0, E1, E2, NULL}; *e; e++) {
+				read_bytes(f, *e, "dst", got, sizeof(got));
+				assert_memory_equal(got, src, sizeof(got));
+			}
+			fill(f, E0, "dst", 300, 10);
+			fill(f, E1, "dst", 300, 20);
+			fill(f, E2, "dst", 300, 30);
+		} else {
+			/* Aborted (expired, say): waited for, then undone. */
+			assert_int_equal(scpp_eval_resume_abort(f->ctx, &f->env, &f->blk, 7, &w, &f->res,
+								s, -ETIMEDOUT, "expired"), 0);
+			assert_string_equal(fx_summarize(f, w.len),
+					    "cols= rows= st=ETIMEDOUT@2 end=aborted");
+			for (int i = 0; i < 3; i++) {
+				read_bytes(f, (const char *[]){E0, E1, E2}[i], "dst", got, sizeof(got));
+				assert_memory_equal(got, before + 300 * i, sizeof(got));
+			}
+		}
+		assert_int_equal(a->inflight, 0);
+		assert_int_equal(a->releases, 3 * (unsigned int)(round + 1));
+		scpp_store_stats_get(f->store, &st);
+		assert_int_equal(st.pinned, 0);
+		assert_false(scpp_eval_susp_active(s));
+	}
+	scpp_eval_susp_free(s);
+	free(a);
+}
+
 int
 main(void)
 {
@@ -803,6 +895,8 @@ main(void)
 			test_async_failures_are_their_rows_and_undo_restores_every_destination, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_async_copies_end_before_a_suspension_commits,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_copies_stay_in_flight_with_a_held_block,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vma_addresses_that_name_a_window, setup,
 						teardown),
