@@ -2747,6 +2747,22 @@ suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
 	return 0;
 }
 
+/* Ask the hook about command @p i; the table is readable meanwhile
+ * (scpp_eval_ctx_rows(), eval_cont.c). */
+static bool
+hook_stops(struct run *r, const struct scpp_eval_hooks *hooks, uint16_t i)
+{
+	struct scpp_eval_ctx *ctx = r->ctx;
+	bool stop;
+
+	ctx->hook_tab = r->cur;
+	ctx->hook_nrows = r->ncur;
+	ctx->hook_stride = r->stride;
+	stop = hooks->before_cmd(hooks->arg, r->b, i, r->ncur) == SCPP_EVAL_SUSPEND;
+	ctx->hook_tab = NULL;
+	return stop;
+}
+
 /*
  * A block from its start (@p from < 0) or from command @p from of the
  * suspension @p susp, with @p hooks (NULL: never stops). 1: suspended.
@@ -2850,7 +2866,7 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		 * the block changed the schema (that commits only at its end). */
 		if (SCPP_UNLIKELY(hooks != NULL) && hooks->before_cmd != NULL && susp != NULL &&
 		    ctx->edit == NULL && (from < 0 || i != (uint16_t)from) &&
-		    hooks->before_cmd(hooks->arg, b, i, r.ncur) == SCPP_EVAL_SUSPEND) {
+		    hook_stops(&r, hooks, i)) {
 			rc = suspend(&r, susp, i);
 			if (rc < 0)
 				break;

@@ -140,6 +140,10 @@ struct scpp_eval_ctx {
 				     * in which variables they bind */
 	bool now_read;              /* now() was read in this block ... */
 	int64_t now_ns;             /* ... and returned this, for every row */
+	/* The binding table while a hook is asked about a command (NULL
+	 * otherwise): scpp_eval_ctx_rows(), eval_cont.c. */
+	const uint8_t *hook_tab;
+	size_t hook_nrows, hook_stride;
 };
 
 /* A suspended block (eval_susp.c). */
