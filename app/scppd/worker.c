@@ -366,6 +366,14 @@ rx_dgram(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta 
 	case SCPPD_AUTH_PASS:
 		break;
 	}
+	/* Continuations (kinds 6, 7) are node-to-node messages lib/delivery
+	 * does not take: cont.c answers them itself. */
+	if (unlikely(nm->l4_len > 3 && (frame[nm->l4_off + 3] == SCPP_WIRE_CONT ||
+					frame[nm->l4_off + 3] == SCPP_WIRE_CONT_REPLY))) {
+		scppd_cont_rx(w, nm, frame + nm->l4_off);
+		free_later(w, m);
+		return;
+	}
 	/* lib/delivery marks session requests from the header; the address
 	 * proof is the session layer's to give. */
 	in.req.session = 0;
@@ -580,6 +588,7 @@ scppd_worker_main(void *arg)
 			work += tx_pace(w, i);
 		scpp_delivery_tick(w->dlv, w->now);
 		scppd_copy_tick(w);
+		scppd_cont_tick(w);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
 		if (work == 0 || w->now - last_drain > d->drain_tsc) {
