@@ -225,6 +225,7 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 	uint64_t now_ms;
 	void *held = NULL;
 
+	scpp_counter_add(&w->stats.cont_dgrams, 1);
 	if (scpp_wire_hdr_decode(dgram, nm->l4_len, &h) != 0) {
 		scpp_counter_add(&w->stats.cont_bad, 1);
 		return;

@@ -151,6 +151,9 @@ struct scppd_stats {
 	uint64_t forward_too_big; /**< blocks too large for a FORWARD message */
 	uint64_t forward_not_peer; /**< FORWARD messages from an address no peer has (dropped) */
 	uint64_t forward_arp_sent; /**< ARP requests sent for peers */
+	uint64_t cont_dgrams;     /**< CONT and CONT_REPLY datagrams cont.c took before lib/delivery
+				   *   (each also counts in one of the cont_* below or in
+				   *   forward_not_peer) */
 	uint64_t cont_run;        /**< continuations received and run (cont.c) */
 	uint64_t cont_dup_done;   /**< ... retransmissions answered from the held answer */
 	uint64_t cont_dup_running; /**< ... retransmissions of one still running (ignored) */

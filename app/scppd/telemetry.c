@@ -45,7 +45,7 @@ static const struct field app_fields[] = {
 	APP(auth_handoff_in), APP(auth_hs), APP(auth_hs_full), APP(auth_rejected), APP(auth_close),
 	APP(auth_off_drop), APP(auth_wrong_lane), APP(auth_refused), APP(auth_fetch_refused),
 	APP(forward_hops_limit), APP(forward_too_big), APP(forward_not_peer), APP(forward_arp_sent),
-	APP(cont_run), APP(cont_dup_done), APP(cont_dup_running), APP(cont_refused), APP(cont_bad),
+	APP(cont_dgrams), APP(cont_run), APP(cont_dup_done), APP(cont_dup_running), APP(cont_refused), APP(cont_bad),
 	APP(cont_not_taken), APP(cont_tx_full),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}

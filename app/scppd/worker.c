@@ -344,6 +344,14 @@ tx_answer(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m, uint16_t len)
 	rte_eth_tx_buffer(scppd_g.ports[pi].port_id, w->txq[pi], w->txb[pi], m);
 }
 
+/* Magic, version and a continuation kind (docs/PROTOCOL.md §5, §19). */
+static inline bool
+is_cont(const uint8_t *d, uint16_t len)
+{
+	return len > 3 && d[0] == SCPP_WIRE_MAGIC0 && d[1] == SCPP_WIRE_MAGIC1 &&
+	       d[2] == SCPP_WIRE_VERSION && (d[3] == SCPP_WIRE_CONT || d[3] == SCPP_WIRE_CONT_REPLY);
+}
+
 /*
  * A datagram lib/net delivered (here, or on another worker for this one's
  * lane: @p handed): the session layer first (auth.c: handshakes go to the
@@ -367,9 +375,10 @@ rx_dgram(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta 
 		break;
 	}
 	/* Continuations (kinds 6, 7) are node-to-node messages lib/delivery
-	 * does not take: cont.c answers them itself. */
-	if (unlikely(nm->l4_len > 3 && (frame[nm->l4_off + 3] == SCPP_WIRE_CONT ||
-					frame[nm->l4_off + 3] == SCPP_WIRE_CONT_REPLY))) {
+	 * does not take: cont.c answers them itself. Anything that does not
+	 * start like one goes on to lib/delivery, which counts its drop
+	 * reason. */
+	if (unlikely(is_cont(frame + nm->l4_off, nm->l4_len))) {
 		scppd_cont_rx(w, nm, frame + nm->l4_off);
 		free_later(w, m);
 		return;
