@@ -312,6 +312,11 @@ scpp_eval_susp_load(struct scpp_eval_susp *s, const struct scpp_wire_block *b,
 	s->bytes_charged = 0;
 	s->commands = 0;
 	s->elapsed_ns = 0;
+	s->held = 0; /* a plain stop: continuations are never held */
+	s->nundo = 0;
+	s->ncreated = 0;
+	s->nheld = 0;
+	s->used = vals;
 	s->active = 1;
 	return 0;
 }
