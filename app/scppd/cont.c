@@ -207,6 +207,12 @@ run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wi
 		return;
 	}
 	scpp_counter_add(&w->stats.cont_run, 1);
+	if (unlikely(res.new_schema != NULL)) {
+		/* As exec.c: the part changed the schema on this shard; the
+		 * publisher has it, this worker switches to it. */
+		w->env.schema = res.new_schema;
+		scpp_counter_add(&w->stats.schema_changes, 1);
+	}
 	(void)scpp_wire_cont_reply_encode(ans, SCPP_WIRE_CONT_REPLY_HDR_LEN, &r);
 	ct->held_len[slot] = (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + wr.len);
 	(void)scpp_cont_dedup_done(ct->dedup, slot, ans, ct->held_len[slot], now_ms);
