@@ -574,7 +574,7 @@ main(void)
 {
 	static const char *args[] = {"test_park", "--no-pci", "--no-huge", "-m", "64",
 				     "--no-shconf", "--log-level=3", NULL};
-	char *argv[8];
+	char *argv[8], *own[8];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			test_park_stops_then_resumes_with_the_rows_of_the_first_part, setup,
@@ -594,15 +594,19 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_park_held_block_is_undone_on_abort_and_expiry,
 						setup, teardown),
 	};
-	int argc = 7;
+	int argc = 7, rc;
 
 	for (int i = 0; i < argc; i++)
-		argv[i] = strdup(args[i]);
+		own[i] = argv[i] = strdup(args[i]);
 	argv[argc] = NULL;
 	if (rte_eal_init(argc, argv) < 0) {
 		fprintf(stderr, "test_park: EAL init failed\n");
 		return 1;
 	}
 	scppd_park_register(SCPPD_PARK_CONT, &t_ops);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_eal_cleanup();
+	for (int i = 0; i < argc; i++)
+		free(own[i]);
+	return rc;
 }
