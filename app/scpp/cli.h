@@ -34,6 +34,7 @@ struct scpp_cli {
 	unsigned int nchains;
 	const char *node_key;       /**< --node-key (hex or a key file) */
 	bool no_auth;               /**< --no-auth */
+	int lane;                   /**< --lane, or -1: from the server port */
 	bool session_done;          /**< a session was opened (or not wanted) */
 	/** Display names resolved so far (name "" = none), for this run. */
 	struct scpp_cli_name {

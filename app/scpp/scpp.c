@@ -71,6 +71,10 @@ usage(FILE *out)
 "                       key file; default $SCPP_NODE_KEY, else any)\n"
 "      --no-auth        send unauthenticated blocks (nodes in auth.mode\n"
 "                       \"optional\" or \"off\")\n"
+"      --lane N         the session's lane: the worker that verifies its\n"
+"                       datagrams (default: from the server port, 7301 + i is\n"
+"                       lane i, 7300 lane 0)\n"
+"      --source-port P  send from local UDP port P (default: any)\n"
 "      --no-names       print OIDs bare (by default an OID in a reply is printed\n"
 "                       with its display name, @0.1.0.7589e.4 (alice), asked\n"
 "                       of the node through its type's name_attr)\n"
@@ -266,6 +270,13 @@ report_exchange_error(struct scpp_cli *cli, int rc, unsigned int tries, double s
 		fprintf(stderr, "scpp: %s: %s\n", srv, scpp_strerror(rc));
 		return SCPP_EXIT_FAIL;
 	default:
+		if (-rc >= SCPP_AUTH_E_FIRST && -rc < SCPP_AUTH_E_LAST) {
+			/* The node lost the session (it restarted, or closed it)
+			 * and refused a new one. */
+			fprintf(stderr, "scpp: %s ended the session and refused a new one: %s (%s)\n",
+				srv, scpp_auth_strerror(rc), scpp_auth_error_name(rc));
+			return SCPP_EXIT_FAIL;
+		}
 		if (-rc >= SCPP_E_FIRST && -rc < SCPP_E_LAST)
 			fprintf(stderr, "scpp: malformed reply from %s: %s (%s)\n", srv,
 				scpp_strerror(rc), scpp_error_name(rc));
@@ -349,14 +360,14 @@ scpp_cli_run_text(struct scpp_cli *cli, const char *text, size_t len, const char
 			"scpp: %s: tries %" PRIu64 ", sent %" PRIu64 ", received %" PRIu64
 			" (reordered %" PRIu64 ", duplicates %" PRIu64 ", strays %" PRIu64
 			", malformed %" PRIu64 "), steered %" PRIu64 ", owners learnt %" PRIu64
-			", %.3f ms\n",
+			", sessions reopened %" PRIu64 ", %.3f ms\n",
 			scpp_client_server(cli->client), after.tries - before.tries,
 			after.dgrams_sent - before.dgrams_sent,
 			after.dgrams_recv - before.dgrams_recv,
 			after.reordered - before.reordered, after.duplicates - before.duplicates,
 			after.strays - before.strays, after.malformed - before.malformed,
 			after.steered - before.steered, after.owners_learned - before.owners_learned,
-			(now_s() - t0) * 1e3);
+			after.reopened - before.reopened, (now_s() - t0) * 1e3);
 	if (err.code != 0) {
 		scpp_cli_parse_error(where, line0, text, len, &err);
 		return SCPP_EXIT_USAGE;
@@ -503,6 +514,8 @@ enum {
 	OPT_CHAIN,
 	OPT_NODE_KEY,
 	OPT_NO_AUTH,
+	OPT_LANE,
+	OPT_SOURCE_PORT,
 };
 
 int
@@ -526,6 +539,8 @@ main(int argc, char **argv)
 		{"chain", required_argument, NULL, OPT_CHAIN},
 		{"node-key", required_argument, NULL, OPT_NODE_KEY},
 		{"no-auth", no_argument, NULL, OPT_NO_AUTH},
+		{"lane", required_argument, NULL, OPT_LANE},
+		{"source-port", required_argument, NULL, OPT_SOURCE_PORT},
 		{NULL, 0, NULL, 0},
 	};
 	struct scpp_cli cli;
@@ -540,6 +555,7 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "cluster") == 0)
 		return scpp_cli_cluster(argc - 1, argv + 1);
 	memset(&cli, 0, sizeof(cli));
+	cli.lane = -1;
 	scpp_client_config_init(&cli.cfg);
 	env = getenv(SCPP_CLIENT_ENV_SERVER);
 	if (env != NULL && *env != '\0')
@@ -563,6 +579,28 @@ main(int argc, char **argv)
 		case OPT_NO_AUTH:
 			cli.no_auth = true;
 			break;
+		case OPT_LANE: {
+			unsigned int v;
+
+			if (parse_uint(optarg, SCPP_AUTH_LANES_MAX - 1, &v) < 0) {
+				fprintf(stderr, "scpp: --lane wants 0..%u, got '%s'\n",
+					SCPP_AUTH_LANES_MAX - 1, optarg);
+				return SCPP_EXIT_USAGE;
+			}
+			cli.lane = (int)v;
+			break;
+		}
+		case OPT_SOURCE_PORT: {
+			unsigned int v;
+
+			if (parse_uint(optarg, 65535, &v) < 0 || v == 0) {
+				fprintf(stderr, "scpp: --source-port wants 1..65535, got '%s'\n",
+					optarg);
+				return SCPP_EXIT_USAGE;
+			}
+			cli.cfg.local_port = (uint16_t)v;
+			break;
+		}
 		case 's':
 			cli.cfg.server = optarg;
 			break;

@@ -71,7 +71,7 @@ scpp_cli_session(struct scpp_cli *cli)
 	}
 	memset(&a, 0, sizeof(a));
 	a.key = &kp;
-	a.lane = -1;
+	a.lane = cli->lane;
 	/* Chains: --chain, else $SCPP_CHAIN (FILE[:FILE...]). */
 	for (unsigned int i = 0; i < cli->nchains; i++)
 		chains[nchains++] = cli->chain_path[i];

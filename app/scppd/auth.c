@@ -58,6 +58,49 @@
 #define AUTH_DUE_MAX 64
 /** Authorities waiting for their RCU grace period. */
 #define AUTH_RETIRE_MAX 4096
+/** Carried identities a node caches (every worker holds the same slots). */
+#define AUTH_CARRIED_MAX 64
+/** Forwarded sessions' reply keys a worker keeps (open addressing). */
+#define AUTH_DLG_SLOTS 1024
+#define AUTH_DLG_PROBE 8
+/** IDENTITY pushes a worker remembers (direct-mapped), and for how long. */
+#define AUTH_IDENT_RECENT 256
+#define AUTH_IDENT_EVERY_NS UINT64_C(1000000000)
+/** Largest SF record (chains of a FINISH) and IDENTITY datagram built. */
+#define AUTH_SF_MAX (SCPP_AUTH_FINISH_MAX + SCPP_AUTH_CARRIED_FIXED + SCPP_AUTH_IDENTITY_OVERHEAD)
+/** A FORWARD's extension 1 is valid this long after it was sealed. */
+#define AUTH_HOP_LIFETIME_NS (UINT64_C(30) * 1000000000)
+
+/* What a worker keeps per session slot for forwarding its requests. */
+struct scppd_sess_x {
+	uint64_t id;
+	uint8_t nchains;
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
+	uint8_t digest[SCPP_AUTH_ID_LEN];
+	uint8_t k_n2c[SCPP_AUTH_KEY_LEN];
+};
+
+/* A carried identity cached on a worker (the control lcore's slot). */
+struct scppd_carried {
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
+	uint8_t digest[SCPP_AUTH_ID_LEN];
+	uint64_t not_after_ns;                 /* 0: free */
+	const struct scpp_auth_authority *authority;
+};
+
+/* A forwarded session's reply key on the owner. */
+struct scppd_dlg {
+	uint64_t session;                      /* 0: free */
+	uint64_t not_after_ns;
+	uint8_t key[SCPP_AUTH_KEY_LEN];
+};
+
+/* A configured peer (auth.peers) and the pair's key. */
+struct auth_peer {
+	uint32_t id;
+	uint8_t pk[SCPP_AUTH_KEY_LEN];
+	uint8_t key[SCPP_AUTH_KEY_LEN];
+};
 
 /* A FINISH in reassembly (keyed by source and handshake id). */
 struct auth_reasm {
@@ -80,6 +123,11 @@ struct auth_live {
 	uint32_t ip;
 	uint16_t port;
 	uint8_t principal[SCPP_AUTH_KEY_LEN];
+	/* The FINISH's chains (bytes [102, end - 64)), for IDENTITY records. */
+	uint8_t *chains;
+	uint32_t chains_len;
+	uint8_t nchains;
+	uint8_t digest[SCPP_AUTH_ID_LEN];
 };
 
 struct auth_retire {
@@ -91,6 +139,10 @@ struct auth_counters {
 	uint64_t hello, challenge, finish, accepted, accept_resent, rejected, silent;
 	uint64_t budget_drops, bad_dgram, reasm_timeouts, reasm_full;
 	uint64_t closed_by_client, closed_due, install_failed, send_failed;
+	/* forwarded sessions (SECURITY.md §9.4) */
+	uint64_t ident_sent, ident_unsendable, ident_in, ident_bad, ident_known, ident_accepted;
+	uint64_t ident_refused, ident_evicted, carried_expired;
+	uint64_t reloads, reload_failed;
 };
 
 struct scppd_auth {
@@ -109,6 +161,17 @@ struct scppd_auth {
 	struct auth_retire retire[AUTH_RETIRE_MAX];
 	unsigned int nretire;
 	struct auth_counters c;        /* control thread writes, telemetry reads (relaxed) */
+	struct auth_peer peer[SCPP_CONFIG_MAX_AUTH_PEERS];
+	uint8_t peer_pk[SCPP_CONFIG_MAX_AUTH_PEERS][SCPP_AUTH_KEY_LEN];
+	unsigned int npeers;
+	struct scpp_auth_owner owner;  /* for carried identities */
+	struct {
+		uint8_t principal[SCPP_AUTH_KEY_LEN];
+		uint8_t digest[SCPP_AUTH_ID_LEN];
+		uint64_t not_after_ns;          /* 0: free */
+		struct scpp_auth_authority *authority;
+	} carried[AUTH_CARRIED_MAX];
+	uint8_t *sf_buf;               /* an SF record, then its IDENTITY datagram */
 	char key_path[SCPP_CONFIG_PATH_SIZE + 16];
 };
 
@@ -195,42 +258,146 @@ roots_load(struct scppd *d, struct scppd_auth *a)
 	}
 }
 
-/* auth.revocations: a file of 148-byte entries, one after the other. */
+/* auth.peers: "ID:KEY" each; the pair's key derived now (no datagram). */
+static void
+peers_load(struct scppd *d, struct scppd_auth *a)
+{
+	const struct scpp_config_auth *ac = &d->cfg.auth;
+	struct scpp_auth_fault f;
+	char msg[256];
+
+	for (unsigned int i = 0; i < ac->nb_peers; i++) {
+		const char *s = ac->peers[i], *colon = strchr(s, ':');
+		struct auth_peer *p = &a->peer[a->npeers];
+		char *end = NULL;
+		unsigned long id = strtoul(s, &end, 10);
+		int rc;
+
+		if (colon == NULL || end != colon || id == 0 || id > UINT32_MAX)
+			rte_exit(EXIT_FAILURE, "scppd: auth.peers[%u] (%s): expected \"ID:KEY\" with "
+				 "a node id >= 1 and a key (64 hex digits or a public key file)\n", i, s);
+		if (id == d->cfg.node.id)
+			rte_exit(EXIT_FAILURE, "scppd: auth.peers[%u] (%s): node %lu is this node\n",
+				 i, s, id);
+		for (unsigned int k = 0; k < a->npeers; k++)
+			if (a->peer[k].id == id)
+				rte_exit(EXIT_FAILURE, "scppd: auth.peers[%u] (%s): node %lu is listed "
+					 "twice\n", i, s, id);
+		colon++;
+		if (strlen(colon) == 2 * SCPP_AUTH_KEY_LEN &&
+		    scpp_auth_hex_parse(colon, strlen(colon), p->pk, SCPP_AUTH_KEY_LEN) == 0) {
+			rc = 0;
+		} else {
+			scpp_auth_fault_clear(&f);
+			rc = scpp_auth_pubkey_load(colon, p->pk, NULL, &f);
+			if (rc != 0) {
+				scpp_auth_fault_format(msg, sizeof(msg), rc, &f);
+				rte_exit(EXIT_FAILURE, "scppd: auth.peers[%u] (%s): %s\n", i, s, msg);
+			}
+		}
+		rc = scpp_auth_peer_key(&a->node, d->cfg.node.id, p->pk, (uint32_t)id, p->key);
+		if (rc != 0)
+			rte_exit(EXIT_FAILURE, "scppd: auth.peers[%u] (%s): %s\n", i, s,
+				 scpp_auth_strerror(rc));
+		p->id = (uint32_t)id;
+		memcpy(a->peer_pk[a->npeers], p->pk, SCPP_AUTH_KEY_LEN);
+		a->npeers++;
+	}
+}
+
+static const struct auth_peer *
+peer_find(const struct scppd_auth *a, uint32_t id)
+{
+	for (unsigned int i = 0; a != NULL && i < a->npeers; i++)
+		if (a->peer[i].id == id)
+			return &a->peer[i];
+	return NULL;
+}
+
+/*
+ * auth.revocations: a file of 148-byte entries, one after the other. Every
+ * entry is decoded before any is added, so a file with a bad entry changes
+ * nothing. 0 with *@p added, or -1 with @p why filled.
+ */
+static int
+revocations_read(struct scppd *d, struct scppd_auth *a, uint64_t now, unsigned int *total,
+		 unsigned int *added, char *why, size_t why_len)
+{
+	const char *path = d->cfg.auth.revocations;
+	struct scpp_auth_revocation *rs = NULL;
+	uint8_t e[SCPP_AUTH_REVOCATION_LEN];
+	unsigned int n = 0, cap = 0;
+	int rc = 0;
+	FILE *f;
+
+	*total = *added = 0;
+	if (path[0] == '\0')
+		return 0;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(why, why_len, "%s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		size_t got = fread(e, 1, sizeof(e), f);
+		uint32_t off = 0;
+
+		if (got == 0)
+			break;
+		if (n == cap) {
+			void *p = cap < d->cfg.auth.revocation_capacity
+				? realloc(rs, (cap ? 2 * (size_t)cap : 64) * sizeof(*rs)) : NULL;
+
+			if (p == NULL) {
+				snprintf(why, why_len, "more than auth.revocation_capacity (%u) entries",
+					 d->cfg.auth.revocation_capacity);
+				rc = -1;
+				break;
+			}
+			rs = p;
+			cap = cap ? 2 * cap : 64;
+		}
+		rc = got == sizeof(e) ? scpp_auth_revocation_decode(e, got, &rs[n], &off)
+				      : -SCPP_E_TRUNCATED;
+		if (rc != 0) {
+			snprintf(why, why_len, "entry %u (byte %zu): %s", n,
+				 (size_t)n * sizeof(e) + off, scpp_auth_strerror(rc));
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	fclose(f);
+	for (unsigned int i = 0; rc == 0 && i < n; i++) {
+		int r = scpp_auth_revset_add(a->revset, &rs[i], now);
+
+		if (r == 0)
+			(*added)++;
+		else if (r != -EEXIST) {
+			snprintf(why, why_len, "entry %u (byte %zu): %s", i,
+				 (size_t)i * sizeof(e), scpp_auth_strerror(r));
+			rc = -1;
+		}
+	}
+	free(rs);
+	*total = n;
+	return rc;
+}
+
 static void
 revocations_load(struct scppd *d, struct scppd_auth *a, uint64_t now)
 {
-	const char *path = d->cfg.auth.revocations;
-	uint8_t e[SCPP_AUTH_REVOCATION_LEN];
-	unsigned int n = 0;
-	FILE *f;
+	unsigned int n, added;
+	char why[256];
 
 	a->revset = scpp_auth_revset_create(d->cfg.auth.revocation_capacity, NULL);
 	if (a->revset == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: auth: revocation set: %s\n", strerror(errno));
-	if (path[0] == '\0')
-		return;
-	f = fopen(path, "rb");
-	if (f == NULL)
-		rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: %s\n", path, strerror(errno));
-	for (;;) {
-		struct scpp_auth_revocation r;
-		size_t got = fread(e, 1, sizeof(e), f);
-		uint32_t off = 0;
-		int rc;
-
-		if (got == 0)
-			break;
-		rc = got == sizeof(e) ? scpp_auth_revocation_decode(e, got, &r, &off)
-				      : -SCPP_E_TRUNCATED;
-		if (rc == 0)
-			rc = scpp_auth_revset_add(a->revset, &r, now);
-		if (rc != 0 && rc != -EEXIST)
-			rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: entry %u (byte %zu): %s\n",
-				 path, n, (size_t)n * sizeof(e) + off, scpp_auth_strerror(rc));
-		n++;
-	}
-	fclose(f);
-	SCPPD_LOG(INFO, "auth: %u revocations from %s", n, path);
+	if (revocations_read(d, a, now, &n, &added, why, sizeof(why)) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: auth.revocations %s: %s\n", d->cfg.auth.revocations,
+			 why);
+	if (d->cfg.auth.revocations[0] != '\0')
+		SCPPD_LOG(INFO, "auth: %u revocations from %s", n, d->cfg.auth.revocations);
 }
 
 static int64_t
@@ -286,7 +453,19 @@ worker_tables(struct scppd *d, struct scppd_auth *a)
 						socket);
 		w->sess_port = rte_zmalloc_socket("scppd_sess", a->capacity * sizeof(uint16_t), 0,
 						  socket);
-		if (w->auth == NULL || w->ctl == NULL || w->sess_ip == NULL || w->sess_port == NULL)
+		w->sess_x = rte_zmalloc_socket("scppd_sess", a->capacity * sizeof(*w->sess_x), 0,
+					       socket);
+		w->carried = rte_zmalloc_socket("scppd_carried",
+						AUTH_CARRIED_MAX * sizeof(*w->carried), 0, socket);
+		w->dlg = rte_zmalloc_socket("scppd_dlg", AUTH_DLG_SLOTS * sizeof(*w->dlg), 0, socket);
+		w->ident_recent = rte_zmalloc_socket("scppd_ident", AUTH_IDENT_RECENT * 3 *
+						     sizeof(uint64_t), 0, socket);
+		/* Delegated-lane counters start at the wall clock / 64: they stay
+		 * above the previous run's (at under 15 M datagrams/s). */
+		w->dlg_counter = (realtime_ns() / 64) & SCPP_AUTH_COUNTER_MAX;
+		if (w->auth == NULL || w->ctl == NULL || w->sess_ip == NULL || w->sess_port == NULL ||
+		    w->sess_x == NULL || w->carried == NULL || w->dlg == NULL ||
+		    w->ident_recent == NULL)
 			rte_exit(EXIT_FAILURE, "scppd: auth: worker %u: session table of %u slots: "
 				 "out of memory\n", i, a->capacity);
 	}
@@ -318,7 +497,11 @@ scppd_auth_init(struct scppd *d)
 	a->last_ns = now;
 	node_key_load(d, a);
 	roots_load(d, a);
+	peers_load(d, a);
 	revocations_load(d, a, now);
+	a->sf_buf = malloc(2 * AUTH_SF_MAX);
+	if (a->sf_buf == NULL)
+		rte_exit(EXIT_FAILURE, "scppd: auth: out of memory\n");
 	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++) {
 		a->reasm[i].buf = malloc((size_t)SCPP_AUTH_FINISH_FRAGS_MAX * AUTH_FRAG_MAX);
 		if (a->reasm[i].buf == NULL)
@@ -343,6 +526,11 @@ scppd_auth_init(struct scppd *d)
 	rc.epoch_lifetime_ns = (uint64_t)ac->epoch_lifetime_s * UINT64_C(1000000000);
 	rc.compile.resolve = resolve;
 	rc.compile.resolve_ctx = d->dict;
+	a->owner.trust = rc.trust;
+	a->owner.peers = (const uint8_t(*)[SCPP_AUTH_KEY_LEN])a->peer_pk;
+	a->owner.npeers = a->npeers;
+	a->owner.max_hops = 0; /* carried records come from their origin only */
+	a->owner.compile = rc.compile;
 	a->resp = scpp_auth_responder_create(&rc, now);
 	if (a->resp == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: auth: responder: %s\n", strerror(errno));
@@ -372,6 +560,19 @@ scppd_auth_free(struct scppd *d)
 		tables[i] = NULL;
 		rte_free(w->sess_ip);
 		rte_free(w->sess_port);
+		if (w->sess_x != NULL)
+			sodium_memzero(w->sess_x, (size_t)(d->auth != NULL ? d->auth->capacity : 0) *
+				       sizeof(*w->sess_x));
+		if (w->dlg != NULL)
+			sodium_memzero(w->dlg, AUTH_DLG_SLOTS * sizeof(*w->dlg));
+		rte_free(w->sess_x);
+		rte_free(w->carried);
+		rte_free(w->dlg);
+		rte_free(w->ident_recent);
+		w->sess_x = NULL;
+		w->carried = NULL;
+		w->dlg = NULL;
+		w->ident_recent = NULL;
 		w->auth = NULL;
 		w->ctl = NULL;
 	}
@@ -388,6 +589,12 @@ scppd_auth_free(struct scppd *d)
 	for (unsigned int i = 0; i < a->nretire; i++)
 		scpp_auth_authority_free(a->retire[i].a);
 	scpp_auth_responder_free(a->resp); /* frees the live sessions' authorities */
+	for (unsigned int i = 0; i < AUTH_CARRIED_MAX; i++)
+		scpp_auth_authority_free(a->carried[i].authority);
+	for (uint32_t i = 0; a->live != NULL && i < a->capacity; i++)
+		free(a->live[i].chains);
+	free(a->sf_buf);
+	sodium_memzero(a->peer, sizeof(a->peer));
 	scpp_auth_revset_free(a->revset);
 	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++)
 		free(a->reasm[i].buf);
@@ -423,12 +630,12 @@ ctl_mbuf(struct scppd *d, uint8_t kind, const void *data, uint16_t len)
 	return m;
 }
 
-/* Answer a handshake: the frame is built here and sent by the worker that
- * received the request (its tx queue, the same source port). */
+/* Send datagram @p dg to @p to: the frame is built here and sent by worker
+ * @p from (its tx queue, the same source port). */
 static void
-send_answer(struct scppd *d, const struct scppd_meta *req, const uint8_t *dg, uint16_t len)
+send_via(struct scppd *d, uint16_t from, const struct scpp_net_peer *to, const uint8_t *dg,
+	 uint16_t len)
 {
-	const struct scpp_net_peer *to = &req->nm.peer;
 	struct rte_mbuf *m;
 	uint8_t *frame;
 	uint64_t ol;
@@ -451,8 +658,15 @@ send_answer(struct scppd *d, const struct scppd_meta *req, const uint8_t *dg, ui
 	}
 	scppd_meta_of(m)->auth = SCPPD_AUTH_SEND;
 	scppd_meta_of(m)->nm.peer = *to;
-	if (!to_worker(d, req->from, m))
+	if (!to_worker(d, from, m))
 		cnt(&d->auth->c.send_failed);
+}
+
+/* Answer a handshake, through the worker that received the request. */
+static void
+send_answer(struct scppd *d, const struct scppd_meta *req, const uint8_t *dg, uint16_t len)
+{
+	send_via(d, req->from, &req->nm.peer, dg, len);
 }
 
 /* The address a cookie binds: IPv4 address then UDP port, network order. */
@@ -462,6 +676,25 @@ addr_of(const struct scpp_net_peer *p, uint8_t out[6])
 	memcpy(out, &p->ip, 4);
 	memcpy(out + 4, &p->udp_port, 2);
 	return 6;
+}
+
+/* Free @p au once no worker can read it any more (an RCU grace period). */
+static void
+retire(struct scppd *d, struct scpp_auth_authority *au)
+{
+	struct scppd_auth *a = d->auth;
+
+	if (au == NULL)
+		return;
+	if (a->nretire == AUTH_RETIRE_MAX) {
+		/* Wait for the workers rather than leak (bounded by the grace period). */
+		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
+		for (unsigned int i = 0; i < a->nretire; i++)
+			scpp_auth_authority_free(a->retire[i].a);
+		a->nretire = 0;
+	}
+	a->retire[a->nretire].a = au;
+	a->retire[a->nretire++].token = rte_rcu_qsbr_start(d->qsbr);
 }
 
 /* Close session @p id everywhere: the registry, every worker's table
@@ -484,36 +717,46 @@ close_session(struct scppd *d, uint64_t id)
 		if (m == NULL || !to_worker(d, i, m))
 			cnt(&a->c.install_failed);
 	}
-	if (slot < a->capacity)
+	if (slot < a->capacity) {
+		free(a->live[slot].chains);
 		memset(&a->live[slot], 0, sizeof(a->live[slot]));
-	if (a->nretire == AUTH_RETIRE_MAX) {
-		/* Wait for the workers rather than leak (bounded by the grace period). */
-		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
-		for (unsigned int i = 0; i < a->nretire; i++)
-			scpp_auth_authority_free(a->retire[i].a);
-		a->nretire = 0;
 	}
-	a->retire[a->nretire].a = au;
-	a->retire[a->nretire++].token = rte_rcu_qsbr_start(d->qsbr);
+	retire(d, au);
 }
+
+/* What a worker gets to install a session. */
+struct auth_install {
+	struct scpp_auth_session_params p;
+	uint32_t ip;
+	uint16_t port;
+	uint8_t nchains;
+	uint8_t digest[SCPP_AUTH_ID_LEN];
+};
 
 static void
 install_session(struct scppd *d, const struct scppd_meta *req,
-		const struct scpp_auth_session_params *p, uint64_t now)
+		const struct scpp_auth_session_params *p, const uint8_t *fin, size_t fin_len,
+		uint64_t now)
 {
 	struct scppd_auth *a = d->auth;
 	uint32_t slot = scpp_auth_session_slot(p->id);
-	struct {
-		struct scpp_auth_session_params p;
-		uint32_t ip;
-		uint16_t port;
-	} msg;
+	struct auth_install msg;
+	uint8_t nchains, digest[SCPP_AUTH_ID_LEN];
 	bool ok = true;
 
 	memset(&msg, 0, sizeof(msg));
 	msg.p = *p;
 	msg.ip = req->nm.peer.ip;
 	msg.port = req->nm.peer.udp_port;
+	/* The chains as the FINISH carried them (SECURITY.md §9.2: the digest
+	 * covers bytes [100, end - 64)), kept for IDENTITY records. */
+	if (fin_len >= SCPP_AUTH_FINISH_FIXED + 64 && fin[100] != 0) {
+		msg.nchains = fin[100];
+		scpp_auth_carried_digest(fin[100], fin + SCPP_AUTH_FINISH_FIXED,
+					 fin_len - 64 - SCPP_AUTH_FINISH_FIXED, msg.digest);
+	}
+	nchains = msg.nchains;
+	memcpy(digest, msg.digest, SCPP_AUTH_ID_LEN);
 	for (unsigned int i = 0; i < d->nb_workers; i++) {
 		struct rte_mbuf *m = ctl_mbuf(d, SCPPD_AUTH_INSTALL, &msg, sizeof(msg));
 
@@ -527,6 +770,19 @@ install_session(struct scppd *d, const struct scppd_meta *req,
 		a->live[slot].ip = req->nm.peer.ip;
 		a->live[slot].port = req->nm.peer.udp_port;
 		memcpy(a->live[slot].principal, p->principal, SCPP_AUTH_KEY_LEN);
+		free(a->live[slot].chains);
+		a->live[slot].chains = NULL;
+		a->live[slot].nchains = 0;
+		if (nchains != 0) {
+			a->live[slot].chains_len = (uint32_t)(fin_len - 64 - SCPP_AUTH_FINISH_FIXED);
+			a->live[slot].chains = malloc(a->live[slot].chains_len);
+			if (a->live[slot].chains != NULL) {
+				memcpy(a->live[slot].chains, fin + SCPP_AUTH_FINISH_FIXED,
+				       a->live[slot].chains_len);
+				a->live[slot].nchains = nchains;
+				memcpy(a->live[slot].digest, digest, SCPP_AUTH_ID_LEN);
+			}
+		}
 	}
 	if (!ok) {
 		cnt(&a->c.install_failed);
@@ -548,7 +804,7 @@ finish(struct scppd *d, const struct scppd_meta *req, const uint8_t *msg, size_t
 	rc = scpp_auth_responder_finish(a->resp, msg, len, hs_id, addr, addr_of(&req->nm.peer, addr),
 					now, reply, sizeof(reply), &res);
 	if (rc == 0) {
-		install_session(d, req, &res.params, now);
+		install_session(d, req, &res.params, msg, len, now);
 		cnt(&a->c.accepted);
 	} else if (rc == 1) {
 		cnt(&a->c.accept_resent);
@@ -654,6 +910,172 @@ budget_take(struct scppd_auth *a, uint64_t now)
 	return true;
 }
 
+/* ---- forwarded sessions, control side (SECURITY.md §9.4) ---- */
+
+/* What a worker asks with SCPPD_AUTH_IDENT_PUSH. */
+struct auth_ident_req {
+	uint64_t session;
+	uint32_t owner;
+	struct scpp_net_peer to;
+};
+
+/* Send session req->session's IDENTITY (its SF record with CHAINS) to the
+ * owner, through the asking worker's tx queue. */
+static void
+ident_send(struct scppd *d, struct rte_mbuf *m)
+{
+	struct scppd_auth *a = d->auth;
+	const struct scppd_meta *md = scppd_meta_of(m);
+	struct auth_ident_req r;
+	const struct auth_peer *p;
+	const struct auth_live *l;
+	struct scpp_auth_carried c;
+	uint32_t slot;
+	int n, k;
+
+	memcpy(&r, rte_pktmbuf_mtod(m, const uint8_t *), sizeof(r));
+	slot = scpp_auth_session_slot(r.session);
+	p = peer_find(a, r.owner);
+	if (p == NULL || slot >= a->capacity || a->live[slot].id != r.session ||
+	    a->live[slot].chains == NULL) {
+		cnt(&a->c.ident_unsendable);
+		return;
+	}
+	l = &a->live[slot];
+	memset(&c, 0, sizeof(c));
+	c.flags = SCPP_AUTH_CF_CHAINS;
+	memcpy(c.principal, l->principal, SCPP_AUTH_KEY_LEN);
+	memcpy(c.digest, l->digest, SCPP_AUTH_ID_LEN);
+	c.origin_node = d->cfg.node.id;
+	c.origin_session = r.session;
+	c.not_after_ns = l->expires_ns;
+	c.nchains = l->nchains;
+	c.chains = l->chains;
+	c.chains_len = l->chains_len;
+	n = scpp_auth_carried_encode(&c, a->sf_buf, AUTH_SF_MAX);
+	/* One datagram only: chains larger than the path are not carried (the
+	 * owner keeps answering nothing; SECURITY.md §9.4). */
+	if (n <= 0 || (size_t)n + SCPP_AUTH_IDENTITY_OVERHEAD > scpp_net_udp_max(&d->net, r.to.port) ||
+	    (k = scpp_auth_identity_seal(p->key, d->cfg.node.id, r.owner, a->sf_buf, (size_t)n,
+					 a->sf_buf + AUTH_SF_MAX, AUTH_SF_MAX)) <= 0) {
+		cnt(&a->c.ident_unsendable);
+		return;
+	}
+	cnt(&a->c.ident_sent);
+	send_via(d, md->from, &r.to, a->sf_buf + AUTH_SF_MAX, (uint16_t)k);
+}
+
+/* Tell every worker about carried slot @p i (cleared when not_after is 0). */
+static void
+carried_publish(struct scppd *d, uint32_t i)
+{
+	struct scppd_auth *a = d->auth;
+	uint8_t msg[sizeof(uint32_t) + sizeof(struct scppd_carried)];
+	struct scppd_carried c;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.principal, a->carried[i].principal, SCPP_AUTH_KEY_LEN);
+	memcpy(c.digest, a->carried[i].digest, SCPP_AUTH_ID_LEN);
+	c.not_after_ns = a->carried[i].not_after_ns;
+	c.authority = a->carried[i].authority;
+	memcpy(msg, &i, sizeof(i));
+	memcpy(msg + sizeof(i), &c, sizeof(c));
+	for (unsigned int k = 0; k < d->nb_workers; k++) {
+		struct rte_mbuf *m = c.not_after_ns != 0
+			? ctl_mbuf(d, SCPPD_AUTH_CARRY, msg, sizeof(msg))
+			: ctl_mbuf(d, SCPPD_AUTH_UNCARRY, &i, sizeof(i));
+
+		if (m == NULL || !to_worker(d, k, m))
+			cnt(&a->c.install_failed);
+	}
+}
+
+static void
+carried_drop(struct scppd *d, uint32_t i)
+{
+	struct scppd_auth *a = d->auth;
+	struct scpp_auth_authority *au = a->carried[i].authority;
+
+	memset(&a->carried[i], 0, sizeof(a->carried[i]));
+	carried_publish(d, i);
+	retire(d, au);
+}
+
+/* An IDENTITY from a peer: its MAC under the pair's key, then the record's
+ * chains against this node's own roots, revocations and clock. */
+static void
+ident_in(struct scppd *d, const struct scppd_meta *md, const uint8_t *dg, size_t len, uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	struct scpp_auth_carried_authority ca;
+	struct scpp_auth_carried c;
+	struct scpp_auth_fault f;
+	const struct auth_peer *p;
+	const uint8_t *sf;
+	size_t sf_len;
+	uint32_t from = 0, off = 0, slot = AUTH_CARRIED_MAX, soonest = 0;
+	int rc;
+
+	cnt(&a->c.ident_in);
+	if (scpp_auth_identity_peek(dg, len, &from) != 0 || (p = peer_find(a, from)) == NULL ||
+	    scppd_forward_peer_id(md->nm.peer.ip) != from ||
+	    scpp_auth_identity_open(dg, len, p->key, d->cfg.node.id, &from, &sf, &sf_len) != 0 ||
+	    scpp_auth_carried_decode(sf, sf_len, &c, NULL, &off) != 0 || c.origin_node != from ||
+	    (c.flags & SCPP_AUTH_CF_RESTRICTED)) {
+		/* Restrictions come with continuations; an IDENTITY with one is
+		 * refused rather than half-applied. */
+		cnt(&a->c.ident_bad);
+		return;
+	}
+	for (uint32_t i = 0; i < AUTH_CARRIED_MAX; i++) {
+		if (a->carried[i].not_after_ns != 0 &&
+		    memcmp(a->carried[i].principal, c.principal, SCPP_AUTH_KEY_LEN) == 0 &&
+		    memcmp(a->carried[i].digest, c.digest, SCPP_AUTH_ID_LEN) == 0) {
+			if (c.not_after_ns <= a->carried[i].not_after_ns) {
+				cnt(&a->c.ident_known);
+				return;
+			}
+			slot = i; /* a later session of the same chains: verified again */
+			break;
+		}
+	}
+	scpp_auth_fault_clear(&f);
+	rc = scpp_auth_carried_accept(&c, &a->owner, p->pk, now, &ca, &f);
+	if (rc != 0) {
+		char why[256];
+
+		cnt(&a->c.ident_refused);
+		scpp_auth_fault_format(why, sizeof(why), rc, &f);
+		SCPPD_LOG(INFO, "auth: carried identity from node %u refused: %s", from, why);
+		return;
+	}
+	if (ca.restrictions != NULL) {
+		scpp_auth_carried_authority_free(&ca);
+		cnt(&a->c.ident_bad);
+		return;
+	}
+	for (uint32_t i = 0; slot == AUTH_CARRIED_MAX && i < AUTH_CARRIED_MAX; i++) {
+		if (a->carried[i].not_after_ns == 0)
+			slot = i;
+		else if (a->carried[i].not_after_ns < a->carried[soonest].not_after_ns)
+			soonest = i;
+	}
+	if (slot == AUTH_CARRIED_MAX) {
+		cnt(&a->c.ident_evicted);
+		slot = soonest;
+	}
+	if (a->carried[slot].not_after_ns != 0)
+		carried_drop(d, slot);
+	memcpy(a->carried[slot].principal, c.principal, SCPP_AUTH_KEY_LEN);
+	memcpy(a->carried[slot].digest, c.digest, SCPP_AUTH_ID_LEN);
+	a->carried[slot].not_after_ns = c.not_after_ns;
+	if (scpp_auth_authority_expires(ca.authority) < c.not_after_ns)
+		a->carried[slot].not_after_ns = scpp_auth_authority_expires(ca.authority);
+	a->carried[slot].authority = ca.authority;
+	carried_publish(d, slot);
+	cnt(&a->c.ident_accepted);
+}
+
 static void
 handshake(struct scppd *d, struct rte_mbuf *m, uint64_t now)
 {
@@ -672,8 +1094,16 @@ handshake(struct scppd *d, struct rte_mbuf *m, uint64_t now)
 		close_session(d, id);
 		return;
 	}
+	if (md->auth == SCPPD_AUTH_IDENT_PUSH) {
+		ident_send(d, m);
+		return;
+	}
 	if (!budget_take(a, now)) {
 		cnt(&a->c.budget_drops);
+		return;
+	}
+	if (md->nm.l4_len >= SCPP_WIRE_HDR_LEN && dg[3] == SCPP_AUTH_KIND_IDENTITY) {
+		ident_in(d, md, dg, md->nm.l4_len, now);
 		return;
 	}
 	if (scpp_auth_hs_parse(dg, md->nm.l4_len, &h) != 0) {
@@ -701,6 +1131,36 @@ handshake(struct scppd *d, struct rte_mbuf *m, uint64_t now)
 	}
 }
 
+/*
+ * SIGHUP: read auth.revocations again. New entries take effect at once:
+ * the due() sweep of this turn closes the sessions they cover (a CLOSE to
+ * every worker), and every carried identity is dropped, to be verified
+ * again against the new set from its next IDENTITY (within a second while
+ * its session sends). A file that does not read adds what it read up to
+ * the bad entry only if every entry decoded (a revocation only removes
+ * rights); otherwise nothing.
+ */
+static void
+revocations_reload(struct scppd *d, uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	unsigned int n, added;
+	char why[256];
+
+	if (revocations_read(d, a, now, &n, &added, why, sizeof(why)) != 0) {
+		cnt(&a->c.reload_failed);
+		SCPPD_LOG(ERR, "auth: reload of auth.revocations %s failed: %s (%u new entries "
+			  "applied)", d->cfg.auth.revocations, why, added);
+	} else {
+		cnt(&a->c.reloads);
+		SCPPD_LOG(NOTICE, "auth: reloaded auth.revocations %s: %u entries, %u new",
+			  d->cfg.auth.revocations[0] ? d->cfg.auth.revocations : "(none)", n, added);
+	}
+	for (uint32_t i = 0; added > 0 && i < AUTH_CARRIED_MAX; i++)
+		if (a->carried[i].not_after_ns != 0)
+			carried_drop(d, i);
+}
+
 void
 scppd_auth_tick(struct scppd *d)
 {
@@ -712,6 +1172,8 @@ scppd_auth_tick(struct scppd *d)
 	if (a == NULL)
 		return;
 	now = realtime_ns();
+	if (__atomic_exchange_n(&d->reload, 0, __ATOMIC_RELAXED) != 0)
+		revocations_reload(d, now);
 	/* Everything queued, in bursts: the budget drops the excess. */
 	while ((n = rte_ring_sc_dequeue_burst(a->in, (void **)ms, SCPPD_BURST, NULL)) != 0) {
 		for (i = 0; i < n; i++) {
@@ -725,6 +1187,12 @@ scppd_auth_tick(struct scppd *d)
 		cnt(&a->c.closed_due);
 		close_session(d, ids[i]);
 	}
+	for (i = 0; i < AUTH_CARRIED_MAX; i++) {
+		if (a->carried[i].not_after_ns != 0 && now >= a->carried[i].not_after_ns) {
+			cnt(&a->c.carried_expired);
+			carried_drop(d, i);
+		}
+	}
 	/* Authorities whose grace period is over. */
 	for (i = 0, k = 0; i < a->nretire; i++) {
 		if (rte_rcu_qsbr_check(d->qsbr, a->retire[i].token, false) == 1)
@@ -736,6 +1204,57 @@ scppd_auth_tick(struct scppd *d)
 }
 
 /* ---- worker ---- */
+
+/*
+ * A BLOCK or FETCH of a session this node does not have (it restarted, or
+ * the session ended): a REJECT naming why (SECURITY.md §6.4), so that the
+ * client opens a new session instead of retrying into silence. Smaller
+ * than what it answers (52 bytes for at least 56), and rate-limited per
+ * source like other error answers.
+ */
+static void
+no_session_answer(struct scppd_worker *w, const uint8_t *dg, const struct scpp_net_meta *nm,
+		  int code)
+{
+	const struct scppd *d = &scppd_g;
+	uint64_t session, block;
+	struct rte_mbuf *m;
+	uint8_t *frame, *out;
+	uint64_t ol;
+	int n;
+
+	if (!scpp_delivery_error_allowed(w->dlv, nm->peer.ip, w->now))
+		return;
+	memcpy(&session, dg + 8, sizeof(session));
+	memcpy(&block, dg + 16, sizeof(block));
+	session = rte_le_to_cpu_64(session);
+	block = rte_le_to_cpu_64(block);
+	m = rte_pktmbuf_alloc(d->ports[nm->peer.port].pool);
+	if (m == NULL)
+		return;
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	out = scpp_net_udp_build(&d->net, &nm->peer, frame, SCPP_WIRE_HDR_LEN + SCPP_AUTH_REJECT_LEN);
+	n = scpp_auth_session_reject(out, SCPP_WIRE_HDR_LEN + SCPP_AUTH_REJECT_LEN, session, block,
+				     code);
+	if (n <= 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	scpp_net_udp_finish(&d->net, nm->peer.port, frame);
+	m->data_len = (uint16_t)(SCPP_NET_L2L4_LEN + (unsigned int)n);
+	m->pkt_len = m->data_len;
+	ol = scpp_net_tx_offload_flags(&d->net, nm->peer.port);
+	m->ol_flags = ol;
+	if (ol != 0) {
+		m->l2_len = RTE_ETHER_HDR_LEN;
+		m->l3_len = sizeof(struct rte_ipv4_hdr);
+	}
+	if (rte_eth_tx_burst(d->ports[nm->peer.port].port_id, w->txq[nm->peer.port], &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	scpp_counter_add(&w->stats.auth_no_session_answered, 1);
+}
 
 enum scppd_auth_rx
 scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta *nm,
@@ -758,7 +1277,8 @@ scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_
 		scpp_counter_add(&w->stats.auth_off_drop, 1);
 		return SCPPD_AUTH_DROPPED;
 	}
-	if (kind >= SCPP_AUTH_KIND_HELLO && kind <= SCPP_AUTH_KIND_REJECT) {
+	if ((kind >= SCPP_AUTH_KIND_HELLO && kind <= SCPP_AUTH_KIND_REJECT) ||
+	    (kind == SCPP_AUTH_KIND_IDENTITY && !(flags & SCPP_WIRE_F_SESSION))) {
 		md = scppd_meta_of(m);
 		md->auth = SCPPD_AUTH_HS;
 		md->from = w->idx;
@@ -783,6 +1303,9 @@ scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_
 			return SCPPD_AUTH_TAKEN;
 		}
 		scpp_counter_add(&w->stats.auth_rejected, 1);
+		if ((rc == -SCPP_AUTH_E_NO_SESSION || rc == -SCPP_AUTH_E_SESSION_EXPIRED) &&
+		    (kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH))
+			no_session_answer(w, dg, nm, rc);
 		return SCPPD_AUTH_DROPPED;
 	}
 	if (unlikely(kind == SCPP_AUTH_KIND_CLOSE)) {
@@ -830,14 +1353,24 @@ scppd_auth_poll(struct scppd_worker *w)
 
 		switch (md->auth) {
 		case SCPPD_AUTH_INSTALL: {
+			struct auth_install in;
 			struct scpp_auth_session_params sp;
+			struct scppd_sess_x *x;
 			uint32_t ip, slot;
 			uint16_t port;
 
-			memcpy(&sp, p, sizeof(sp));
-			memcpy(&ip, p + sizeof(sp), sizeof(ip));
-			memcpy(&port, p + sizeof(sp) + sizeof(ip), sizeof(port));
+			memcpy(&in, p, sizeof(in));
+			sp = in.p;
+			ip = in.ip;
+			port = in.port;
 			slot = scpp_auth_session_slot(sp.id);
+			x = &w->sess_x[slot];
+			x->id = sp.id;
+			x->nchains = in.nchains;
+			memcpy(x->principal, sp.principal, SCPP_AUTH_KEY_LEN);
+			memcpy(x->digest, in.digest, SCPP_AUTH_ID_LEN);
+			memcpy(x->k_n2c, sp.k_n2c, SCPP_AUTH_KEY_LEN);
+			sodium_memzero(&in, sizeof(in));
 			/* A slot still held (its close queued behind) is freed first. */
 			if (scpp_auth_table_install(w->auth, &sp) == -EEXIST) {
 				(void)scpp_auth_table_close(w->auth, sp.id);
@@ -858,6 +1391,29 @@ scppd_auth_poll(struct scppd_worker *w)
 				w->sess_ip[scpp_auth_session_slot(id)] = 0;
 				w->sess_port[scpp_auth_session_slot(id)] = 0;
 			}
+			if (w->sess_x[scpp_auth_session_slot(id)].id == id)
+				sodium_memzero(&w->sess_x[scpp_auth_session_slot(id)],
+					       sizeof(*w->sess_x));
+			rte_pktmbuf_free(m);
+			break;
+		}
+		case SCPPD_AUTH_CARRY: {
+			struct scppd_carried c;
+			uint32_t slot;
+
+			memcpy(&slot, p, sizeof(slot));
+			memcpy(&c, p + sizeof(slot), sizeof(c));
+			if (slot < AUTH_CARRIED_MAX)
+				w->carried[slot] = c;
+			rte_pktmbuf_free(m);
+			break;
+		}
+		case SCPPD_AUTH_UNCARRY: {
+			uint32_t slot;
+
+			memcpy(&slot, p, sizeof(slot));
+			if (slot < AUTH_CARRIED_MAX)
+				memset(&w->carried[slot], 0, sizeof(w->carried[slot]));
 			rte_pktmbuf_free(m);
 			break;
 		}
@@ -877,12 +1433,223 @@ scppd_auth_poll(struct scppd_worker *w)
 	return n;
 }
 
+/* ---- forwarded sessions, worker side (SECURITY.md §9.4) ---- */
+
+static inline uint32_t
+dlg_hash(uint64_t session)
+{
+	return (uint32_t)((session * UINT64_C(0x9e3779b97f4a7c15)) >> 40) % AUTH_DLG_SLOTS;
+}
+
+static struct scppd_dlg *
+dlg_find(struct scppd_worker *w, uint64_t session)
+{
+	uint32_t h = dlg_hash(session);
+
+	for (uint32_t i = 0; i < AUTH_DLG_PROBE; i++) {
+		struct scppd_dlg *e = &w->dlg[(h + i) % AUTH_DLG_SLOTS];
+
+		if (e->session == session)
+			return e;
+	}
+	return NULL;
+}
+
+/* Keep the reply key of carried request @p c: the same session's entry,
+ * else a free or expired one in its probe window, else the one that ends
+ * first (its next FORWARD brings its key again). */
+static void
+dlg_note(struct scppd_worker *w, const struct scppd_carry *c)
+{
+	uint32_t h = dlg_hash(c->session);
+	struct scppd_dlg *e = dlg_find(w, c->session), *victim = NULL;
+
+	for (uint32_t i = 0; e == NULL && i < AUTH_DLG_PROBE; i++) {
+		struct scppd_dlg *x = &w->dlg[(h + i) % AUTH_DLG_SLOTS];
+
+		if (x->session == 0 || x->not_after_ns <= w->now_ns) {
+			e = x;
+			break;
+		}
+		if (victim == NULL || x->not_after_ns < victim->not_after_ns)
+			victim = x;
+	}
+	if (e == NULL)
+		e = victim;
+	if (e->session != c->session)
+		w->dlg_used++;
+	e->session = c->session;
+	e->not_after_ns = c->not_after_ns;
+	memcpy(e->key, c->reply_key, SCPP_AUTH_KEY_LEN);
+}
+
+void
+scppd_auth_carry_note(struct scppd_worker *w)
+{
+	if (w->carry != NULL)
+		dlg_note(w, w->carry);
+}
+
 int
 scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len)
 {
 	struct scppd_worker *w = ctx;
 
+	if (unlikely(w->dlg_used != 0)) {
+		const struct scppd_dlg *e = dlg_find(w, session);
+
+		if (e != NULL) {
+			if (w->now_ns >= e->not_after_ns)
+				return -SCPP_AUTH_E_NO_SESSION;
+			scpp_counter_add(&w->stats.carried_sealed, 1);
+			return scpp_auth_seal_delegated(e->key, session,
+							scpp_auth_delegated_lane(scppd_g.cfg.node.id,
+										 w->idx),
+							w->dlg_counter++, dgram, len);
+		}
+	}
 	return scpp_auth_seal(w->auth, scpp_auth_session_slot(session), dgram, len);
+}
+
+int
+scppd_auth_fwd_prepare(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		       uint32_t owner, struct scpp_auth_fwd_principal *fp, const uint8_t **key)
+{
+	uint32_t slot = scpp_auth_session_slot(req->client_id);
+	const struct auth_peer *p = peer_find(scppd_g.auth, owner);
+	const struct scppd_sess_x *x;
+	const struct scpp_auth_authority *au;
+	uint64_t hop_end;
+
+	/* A request carried here is not carried further (one hop). */
+	if (w->auth == NULL || (req->session & SCPP_DELIVERY_CARRIED) || p == NULL ||
+	    slot >= scppd_g.auth->capacity)
+		goto refused;
+	x = &w->sess_x[slot];
+	au = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
+	/* A root principal (no chains) has no record to carry. */
+	if (au == NULL || x->id != req->client_id || x->nchains == 0)
+		goto refused;
+	memset(fp, 0, sizeof(*fp));
+	memcpy(fp->principal, x->principal, SCPP_AUTH_KEY_LEN);
+	memcpy(fp->digest, x->digest, SCPP_AUTH_ID_LEN);
+	fp->session = req->client_id;
+	hop_end = w->now_ns + AUTH_HOP_LIFETIME_NS;
+	fp->not_after_ns = RTE_MIN(scpp_auth_authority_expires(au), hop_end);
+	fp->flags = (req->session & SCPP_DELIVERY_PROVEN) ? SCPP_AUTH_FWD_F_PROVEN : 0;
+	scpp_auth_delegated_key(x->k_n2c, owner, fp->reply_key);
+	*key = p->key;
+	scpp_counter_add(&w->stats.auth_fwd_sealed, 1);
+	return 0;
+refused:
+	scpp_counter_add(&w->stats.auth_fwd_refused, 1);
+	return -EACCES;
+}
+
+void
+scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
+		      const struct scpp_net_peer *to)
+{
+	uint32_t h = (uint32_t)(((session ^ owner) * UINT64_C(0x9e3779b97f4a7c15)) >> 40) %
+		     AUTH_IDENT_RECENT;
+	uint64_t *e = &w->ident_recent[h * 3];
+	struct auth_ident_req r;
+	struct rte_mbuf *m;
+	struct scppd_meta *md;
+
+	if (e[0] == session && e[1] == owner && w->now_ns - e[2] < AUTH_IDENT_EVERY_NS)
+		return;
+	m = rte_pktmbuf_alloc(scppd_g.ports[to->port].pool);
+	if (m == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.session = session;
+	r.owner = owner;
+	r.to = *to;
+	memcpy(rte_pktmbuf_append(m, sizeof(r)), &r, sizeof(r));
+	md = scppd_meta_of(m);
+	md->auth = SCPPD_AUTH_IDENT_PUSH;
+	md->from = w->idx;
+	md->nm.l4_off = 0;
+	md->nm.l4_len = sizeof(r);
+	if (rte_ring_mp_enqueue(scppd_g.auth->in, m) != 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	e[0] = session;
+	e[1] = owner;
+	e[2] = w->now_ns;
+	scpp_counter_add(&w->stats.auth_ident_push, 1);
+}
+
+int
+scppd_auth_fwd_in(struct scppd_worker *w, struct scpp_delivery_in *in, struct scppd_carry *c)
+{
+	struct scpp_auth_fwd_principal fp;
+	const struct auth_peer *p;
+	const uint8_t *ext;
+	uint8_t elen = 0;
+
+	if (w->auth == NULL)
+		return 0; /* auth.mode off: nothing is checked, nothing carried */
+	ext = scpp_wire_fwd_ext_find(in->fwd.ext, in->fwd.ext_len, SCPP_WIRE_FWD_EXT_PRINCIPAL,
+				     &elen);
+	if (ext == NULL)
+		return 0;
+	p = peer_find(scppd_g.auth, scppd_forward_peer_id(in->fwd.from_ip));
+	if (p == NULL) {
+		scpp_counter_add(&w->stats.carried_no_key, 1);
+		return -EACCES;
+	}
+	if (scpp_auth_fwd_principal_open(ext, elen, p->key, in->fwd.hdr, SCPP_WIRE_FWD_HDR_LEN,
+					 in->msg, in->msg_len, &fp) != 0 ||
+	    fp.session != in->req.client_id) {
+		sodium_memzero(&fp, sizeof(fp));
+		scpp_counter_add(&w->stats.carried_bad, 1);
+		return -EBADMSG;
+	}
+	if (w->now_ns >= fp.not_after_ns) {
+		sodium_memzero(&fp, sizeof(fp));
+		scpp_counter_add(&w->stats.carried_expired, 1);
+		return -ETIMEDOUT;
+	}
+	memcpy(c->principal, fp.principal, SCPP_AUTH_KEY_LEN);
+	memcpy(c->digest, fp.digest, SCPP_AUTH_ID_LEN);
+	memcpy(c->reply_key, fp.reply_key, SCPP_AUTH_KEY_LEN);
+	c->session = fp.session;
+	c->not_after_ns = fp.not_after_ns;
+	c->peer = p->id;
+	in->req.session = SCPP_DELIVERY_SESSION | SCPP_DELIVERY_CARRIED |
+			  ((fp.flags & SCPP_AUTH_FWD_F_PROVEN) ? SCPP_DELIVERY_PROVEN : 0);
+	sodium_memzero(&fp, sizeof(fp));
+	/* Whatever is sent for it from here (E_NOT_HERE too) is sealed. */
+	dlg_note(w, c);
+	scpp_counter_add(&w->stats.carried_in, 1);
+	return 1;
+}
+
+/* The authority of carried request w->carry: the principal's, as this node
+ * verified its chains (never the forwarder's), or NULL. */
+const struct scpp_auth_authority *
+scppd_auth_carried(struct scppd_worker *w, const struct scpp_delivery_req *req)
+{
+	const struct scppd_carry *c = w->carry;
+
+	if (c == NULL || c->session != req->client_id || w->now_ns >= c->not_after_ns)
+		return NULL;
+	dlg_note(w, c);
+	for (unsigned int i = 0; i < AUTH_CARRIED_MAX; i++) {
+		const struct scppd_carried *e = &w->carried[i];
+
+		if (e->not_after_ns > w->now_ns &&
+		    memcmp(e->digest, c->digest, SCPP_AUTH_ID_LEN) == 0 &&
+		    memcmp(e->principal, c->principal, SCPP_AUTH_KEY_LEN) == 0) {
+			scpp_counter_add(&w->stats.carried_blocks, 1);
+			return e->authority;
+		}
+	}
+	scpp_counter_add(&w->stats.carried_miss, 1);
+	return NULL;
 }
 
 /* ---- telemetry ---- */
@@ -908,6 +1675,9 @@ cmd_auth(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 		AC(hello), AC(challenge), AC(finish), AC(accepted), AC(accept_resent), AC(rejected),
 		AC(silent), AC(budget_drops), AC(bad_dgram), AC(reasm_timeouts), AC(reasm_full),
 		AC(closed_by_client), AC(closed_due), AC(install_failed), AC(send_failed),
+		AC(ident_sent), AC(ident_unsendable), AC(ident_in), AC(ident_bad), AC(ident_known),
+		AC(ident_accepted), AC(ident_refused), AC(ident_evicted), AC(carried_expired),
+		AC(reloads), AC(reload_failed),
 	};
 #undef AC
 
@@ -931,6 +1701,14 @@ cmd_auth(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 	rte_tel_data_add_dict_u64(t, "sessions", scpp_auth_responder_sessions(a->resp));
 	rte_tel_data_add_dict_u64(t, "capacity", a->capacity);
 	rte_tel_data_add_dict_u64(t, "revocations", scpp_auth_revset_count(a->revset));
+	rte_tel_data_add_dict_u64(t, "peers", a->npeers);
+	{
+		unsigned int nc = 0;
+
+		for (unsigned int i = 0; i < AUTH_CARRIED_MAX; i++)
+			nc += a->carried[i].not_after_ns != 0;
+		rte_tel_data_add_dict_u64(t, "carried", nc);
+	}
 	for (size_t k = 0; k < sizeof(cnames) / sizeof(cnames[0]); k++)
 		rte_tel_data_add_dict_u64(t, cnames[k].name,
 					  scpp_counter_read((const uint64_t *)(const void *)

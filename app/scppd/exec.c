@@ -172,6 +172,14 @@ scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	*a = NULL;
 	if (w->auth == NULL)
 		return true;
+	if (unlikely(req->session & SCPP_DELIVERY_CARRIED)) {
+		/* Forwarded by a peer for its client: the client's own rights
+		 * as this node verified them (SECURITY.md §9.4). Not cached
+		 * yet: nothing run, nothing held; the IDENTITY is on its way
+		 * and the client's retransmission finds it. */
+		*a = scppd_auth_carried(w, req);
+		return *a != NULL;
+	}
 	if (likely(req->session & SCPP_DELIVERY_SESSION)) {
 		*a = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
 		if (likely(*a != NULL))
@@ -216,6 +224,7 @@ scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	memset(&res, 0, sizeof(res));
 	w->env.client_id = req->client_id;
 	w->env.auth = auth;
+	w->park_len = msg_len;
 	/* NULL unless a consumer of the park table may want this block to
 	 * stop (park.c): the common block keeps the fast path. */
 	hooks = scppd_park_hooks(w, b, msg_len);
@@ -328,6 +337,8 @@ scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		scpp_counter_add(&w->stats.auth_fetch_refused, 1);
 		return;
 	}
+	if (unlikely(req->session & SCPP_DELIVERY_CARRIED))
+		scppd_auth_carry_note(w); /* its datagrams are sealed with the carried key */
 	/* The receiver checked the payload; it cannot fail here. */
 	(void)scpp_delivery_fetch(w->dlv, req, payload, len, w->now);
 }

@@ -30,6 +30,7 @@
 
 #include <rte_ip.h>
 #include <rte_telemetry.h>
+#include <sodium.h>
 
 #include "scpp_cluster.h"
 #include "scppd.h"
@@ -192,6 +193,14 @@ peer_at(uint32_t ip)
 	return NULL;
 }
 
+uint32_t
+scppd_forward_peer_id(uint32_t ip)
+{
+	const struct scpp_cluster_node *n = peer_at(ip);
+
+	return n != NULL ? n->rec.id : 0;
+}
+
 void
 scppd_forward_learn(uint32_t ip, const struct rte_ether_addr *mac)
 {
@@ -333,7 +342,13 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	const struct scppd *d = &scppd_g;
 	const uint16_t cport = d->cfg.cluster.port;
 	const struct scpp_cluster_node *n;
-	uint8_t hdr[SCPP_WIRE_FWD_HDR_LEN];
+	/* Header, and for a session request extension 1 (its principal). */
+	uint8_t hdr[SCPP_WIRE_FWD_HDR_LEN + 2 + SCPP_AUTH_FWD_PRINCIPAL_LEN];
+	uint8_t ext[2 + SCPP_AUTH_FWD_PRINCIPAL_LEN];
+	struct scpp_auth_fwd_principal fp;
+	const uint8_t *pkey = NULL;
+	const bool sess = (in->req.session & SCPP_DELIVERY_SESSION) != 0;
+	uint32_t hlen;
 	struct scpp_wire_fwd f;
 	struct scpp_net_peer to;
 	uint32_t chunk, total;
@@ -351,6 +366,10 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 		scppd_hops_exceeded(w, &in->req, in->fwd.hops, n->rec.id);
 		return SCPPD_FWD_DONE;
 	}
+	/* A session's request goes only with its principal, for the owner to
+	 * check against its own policy (docs/SECURITY.md §9.4). */
+	if (sess && scppd_auth_fwd_prepare(w, &in->req, n->rec.id, &fp, &pkey) != 0)
+		return SCPPD_FWD_NO;
 	mac = __atomic_load_n(&fw.peer[n->slot].mac, __ATOMIC_RELAXED);
 	if (mac == 0) {
 		uint64_t since = __atomic_load_n(&fw.peer[n->slot].arp_since, __ATOMIC_RELAXED);
@@ -374,14 +393,28 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 		f.flags = SCPP_WIRE_FWD_F_COOKIE;
 		memcpy(f.cookie, in->req.cookie, SCPP_WIRE_COOKIE_LEN);
 	}
-	(void)scpp_wire_fwd_encode(hdr, sizeof(hdr), &f);
+	if (sess) {
+		memset(ext, 0, sizeof(ext));
+		ext[0] = SCPP_WIRE_FWD_EXT_PRINCIPAL;
+		ext[1] = SCPP_AUTH_FWD_PRINCIPAL_LEN;
+		f.ext = ext;
+		f.ext_len = sizeof(ext);
+	}
+	hlen = (uint32_t)scpp_wire_fwd_encode(hdr, sizeof(hdr), &f);
+	if (sess) {
+		/* The MAC covers the 44-byte header, the extension and the request. */
+		(void)scpp_auth_fwd_principal_seal(&fp, pkey, hdr, SCPP_WIRE_FWD_HDR_LEN, in->msg,
+						   in->msg_len, NULL, hdr + SCPP_WIRE_FWD_HDR_LEN + 2,
+						   SCPP_AUTH_FWD_PRINCIPAL_LEN);
+		sodium_memzero(&fp, sizeof(fp));
+	}
 	chunk = scppd_peer_chunk(cport);
-	total = SCPP_WIRE_FWD_HDR_LEN + in->msg_len;
+	total = hlen + in->msg_len;
 	nfrag = (uint16_t)((total + chunk - 1) / chunk);
 	if (unlikely(nfrag > SCPP_WIRE_FRAGS_MAX)) {
 		scpp_counter_add(&w->stats.forward_too_big, 1);
-		scppd_forward_too_big(w, &in->req, in->msg_len, SCPP_WIRE_FRAGS_MAX * chunk -
-				      SCPP_WIRE_FWD_HDR_LEN, n->rec.id);
+		scppd_forward_too_big(w, &in->req, in->msg_len, SCPP_WIRE_FRAGS_MAX * chunk - hlen,
+				      n->rec.id);
 		return SCPPD_FWD_DONE;
 	}
 	memset(&to, 0, sizeof(to));
@@ -391,13 +424,15 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	to.local_ip = d->ports[cport].ip;
 	to.udp_port = rte_cpu_to_be_16((uint16_t)(n->rec.base_port + 1 + res->core));
 	to.local_udp_port = rte_cpu_to_be_16(d->base_port);
-	rc = scppd_peer_send(w, &to, SCPP_WIRE_FORWARD, in->req.client_id, in->req.block_id, hdr,
-			     SCPP_WIRE_FWD_HDR_LEN, in->msg, in->msg_len);
+	rc = scppd_peer_send(w, &to, SCPP_WIRE_FORWARD, in->req.client_id, in->req.block_id, hdr, hlen,
+			     in->msg, in->msg_len);
 	if (rc < 0)
 		return SCPPD_FWD_DONE; /* no mbuf: counted; the client retransmits */
 	if (unlikely(rc > 0))
 		scpp_counter_add(counter(w, n->slot, FC_TX_FULL), (uint64_t)rc);
 	scpp_counter_add(counter(w, n->slot, in->req.kind == SCPP_WIRE_FETCH ? FC_FETCHES : FC_BLOCKS),
 			 1);
+	if (sess)
+		scppd_auth_ident_push(w, in->req.client_id, n->rec.id, &to);
 	return SCPPD_FWD_DONE;
 }

@@ -63,6 +63,13 @@ usage(FILE *f)
 		"See docs/OPERATIONS.md.\n");
 }
 
+/* SIGHUP: the control loop reads the revocation file again (auth.c). */
+static void
+on_hup(int sig __rte_unused)
+{
+	__atomic_store_n(&scppd_g.reload, 1, __ATOMIC_RELAXED);
+}
+
 static void
 on_signal(int sig __rte_unused)
 {
@@ -234,6 +241,10 @@ worker_init(struct scppd *d, unsigned int i)
 	w->env.pub = d->schema_pub;
 	w->env.worker = (uint16_t)i;
 	w->env.schema_version = scpp_schema_pub_version(d->schema_pub);
+	/* Schema edits are compiled on the control lcore and checked on every
+	 * shard (schema_job.c), the block parked meanwhile (park.c). */
+	w->env.schema_hold = scppd_park_hold_schema;
+	w->env.schema_hold_arg = w;
 	w->blk = rte_malloc_socket("scppd_blk", sizeof(*w->blk), RTE_CACHE_LINE_SIZE, socket);
 	/* A hand-off chain is linearised here: the largest message a worker
 	 * reassembles (configured MTUs bound the fragments). */
@@ -570,6 +581,7 @@ main(int argc, char **argv)
 	}
 	routes_init(d, config_path != NULL ? config_path : "(built-in default)");
 	scppd_ports_init(d);
+	scppd_schema_init();
 	for (i = 0; i < d->nb_workers; i++) {
 		worker_delivery_init(d, d->workers[i]);
 		scppd_park_init(d, d->workers[i]);
@@ -580,7 +592,8 @@ main(int argc, char **argv)
 	scppd_cluster_start(d);
 	if (d->cfg.telemetry.enabled &&
 	    (scppd_telemetry_init() != 0 || scppd_copy_telemetry_init() != 0 ||
-	     scppd_auth_telemetry_init() != 0 || scppd_park_telemetry_init() != 0))
+	     scppd_auth_telemetry_init() != 0 || scppd_park_telemetry_init() != 0 ||
+	     scppd_schema_telemetry_init() != 0))
 		SCPPD_LOG(WARNING, "telemetry commands could not be registered");
 
 	memset(&sa, 0, sizeof(sa));
@@ -588,6 +601,8 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 
 	for (i = 0; i < d->nb_workers; i++) {
 		rc = rte_eal_remote_launch(scppd_worker_main, d->workers[i], d->workers[i]->lcore);
@@ -598,7 +613,7 @@ main(int argc, char **argv)
 	SCPPD_LOG(INFO, "ready: UDP %u (any shard), %u..%u (shards); telemetry %s", d->base_port,
 		  d->base_port + 1, d->base_port + d->nb_workers,
 		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health "
-					     "/scpp/cluster /scpp/copy /scpp/park" : "off");
+					     "/scpp/cluster /scpp/copy /scpp/park /scpp/schema" : "off");
 	/* The control loop: reclaim route snapshots, publish schema changes
 	 * and cluster maps, wait for a signal. */
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
@@ -609,6 +624,7 @@ main(int argc, char **argv)
 		scppd_auth_tick(d);
 		scppd_cluster_tick(d);
 		scpp_route_reclaim(d->routes);
+		scppd_schema_tick(d);
 		if (scpp_schema_pub_service(d->schema_pub, &origin) == 1)
 			SCPPD_LOG(INFO, "schema version %" PRIu64 " (a change made on shard %u) "
 				  "published to every shard", scpp_schema_pub_version(d->schema_pub),
@@ -643,6 +659,7 @@ main(int argc, char **argv)
 	rte_free(d->qsbr);
 	for (i = 0; i < d->nb_workers; i++)
 		worker_free(d->workers[i]);
+	scppd_schema_free();
 	scpp_schema_pub_free(d->schema_pub); /* frees d->schema too */
 	scpp_store_dict_free(d->dict);
 	scpp_config_free(&d->cfg);

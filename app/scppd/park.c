@@ -33,6 +33,7 @@
  * when reached, unless a new occupant became ready meanwhile.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,9 +104,10 @@ void
 scppd_park_register(enum scppd_park_reason why, const struct scppd_park_ops *ops)
 {
 	SCPP_VERIFY((unsigned int)why < SCPPD_PARK_REASONS && consumers[why] == NULL &&
-		    ops != NULL && ops->before_cmd != NULL);
+		    ops != NULL);
 	consumers[why] = ops;
-	scppd_park_nconsumers++;
+	if (ops->before_cmd != NULL)
+		scppd_park_nconsumers++;
 }
 
 static uint64_t
@@ -158,6 +160,17 @@ tell_dead(struct scppd_worker *w, uint32_t idx, enum scppd_park_end why)
 		ops->dead(w, handle_of(w->park, idx), s->user, why);
 }
 
+/* snprintf through a va_list: status messages are cut where they must be. */
+static __attribute__((format(printf, 3, 4))) void
+msg_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
 /*
  * Answer slot @p idx's pending request @p req as ended with @p code: a held
  * block (SCPP_EVAL_HOLD) is undone whole by the evaluator, which writes
@@ -174,9 +187,15 @@ answer_end(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req 
 	char msg[SCPP_STATUS_MSG_MAX];
 	uint32_t off = 0;
 
-	snprintf(msg, sizeof(msg), "%s (the block stopped before command %u): %s", what,
-		 s->stop_cmd, held ? "nothing was applied" :
-		 "the commands before it were applied, the rest did not run");
+	const char *rest = held ? "nothing was applied" :
+		"the commands before it were applied, the rest did not run";
+
+	/* The cause first; what it means for the block if there is room. */
+	if (strlen(what) + strlen(rest) + 40 < SCPP_STATUS_MSG_MAX)
+		msg_fmt(msg, sizeof(msg), "%s (the block stopped before command %u): %s", what,
+			s->stop_cmd, rest);
+	else
+		msg_fmt(msg, sizeof(msg), "%s", what);
 	if (held && scpp_wire_block_decode(s->msg, s->len, p->blk, &off) == 0) {
 		struct scpp_wire_reply_writer wr;
 		struct scpp_eval_result res;
@@ -205,7 +224,7 @@ before_cmd(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrow
 		enum scpp_eval_verdict v;
 		uint64_t user = 0;
 
-		if (!((p->mask >> r) & 1))
+		if (!((p->mask >> r) & 1) || consumers[r]->before_cmd == NULL)
 			continue;
 		v = consumers[r]->before_cmd(w, b, cmd, nrows, &user);
 		if (v != SCPP_EVAL_GO) {
@@ -225,7 +244,8 @@ scppd_park_hooks_slow(struct scppd_worker *w, const struct scpp_wire_block *b, u
 	uint8_t mask = 0;
 
 	for (unsigned int r = 0; r < SCPPD_PARK_REASONS; r++)
-		if (consumers[r] != NULL && (consumers[r]->wants == NULL || consumers[r]->wants(w, b)))
+		if (consumers[r] != NULL && consumers[r]->before_cmd != NULL &&
+		    (consumers[r]->wants == NULL || consumers[r]->wants(w, b)))
 			mask |= (uint8_t)(1u << r);
 	if (mask == 0)
 		return NULL;
@@ -248,6 +268,36 @@ scppd_park_susp(struct scppd_worker *w)
 	uint32_t idx = p->running != NONE ? p->running : p->free_head;
 
 	return idx == NONE ? NULL : p->slot[idx].susp;
+}
+
+struct scpp_eval_susp *
+scppd_park_hold_schema(void *arg, const struct scpp_wire_block *b)
+{
+	struct scppd_worker *w = arg;
+	struct scppd_park *p = w->park;
+
+	if (consumers[SCPPD_PARK_SCHEMA] == NULL)
+		return NULL;
+	if (w->park_len > SCPPD_PARK_MSG_MAX) {
+		scpp_counter_add(&p->st.refused_big, 1);
+		return NULL;
+	}
+	if (p->running == NONE && p->free_head == NONE) {
+		scpp_counter_add(&p->st.refused_full, 1);
+		return NULL;
+	}
+	p->stop_reason = SCPPD_PARK_SCHEMA;
+	p->stop_cmd = b->ncmds;
+	p->stop_user = 0;
+	return scppd_park_susp(w);
+}
+
+struct scpp_eval_susp *
+scppd_park_susp_of(struct scppd_worker *w, uint64_t h)
+{
+	struct park_slot *s = slot_of(w->park, h);
+
+	return s != NULL ? s->susp : NULL;
 }
 
 void
@@ -347,6 +397,8 @@ scppd_park_ready(struct scppd_worker *w, uint64_t h, uint16_t from_cmd, int stat
 
 	if ((s = event_slot(w, h, &rc)) == NULL)
 		return rc;
+	if (from_cmd == SCPPD_PARK_FROM_STOP)
+		from_cmd = s->stop_cmd;
 	if (from_cmd < s->stop_cmd)
 		return -EINVAL;
 	s->from = from_cmd;
@@ -383,12 +435,13 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 	const struct scppd_park_ops *ops = consumers[s->reason];
 	const struct scpp_auth_authority *auth = NULL;
 	uint32_t off = 0, rlen;
+	uint64_t aborted;
 	int rc;
 
 	if (s->state == SLOT_ABORT) {
 		scpp_counter_add(&p->st.aborted, 1);
-		answer_end(w, idx, req, s->status, ops->name, s->abort_msg);
 		tell_dead(w, idx, SCPPD_PARK_END_ABORTED);
+		answer_end(w, idx, req, s->status, ops->name, s->abort_msg);
 		slot_free(w, idx);
 		return;
 	}
@@ -399,9 +452,9 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 			auth = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
 		if (auth == NULL) {
 			scpp_counter_add(&p->st.session_gone, 1);
+			tell_dead(w, idx, SCPPD_PARK_END_SESSION);
 			answer_end(w, idx, req, -EACCES, "auth",
 				   "the session closed while the block was parked");
-			tell_dead(w, idx, SCPPD_PARK_END_SESSION);
 			slot_free(w, idx);
 			return;
 		}
@@ -420,7 +473,15 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 		ops->resuming(w, handle_of(p, idx), s->user, s->status);
 	s->state = SLOT_RUN;
 	p->running = idx;
+	aborted = w->stats.outcome_aborted;
 	rc = scppd_exec_eval(w, req, p->blk, s->len, auth, s->susp, s->from, &rlen);
+	/* A schema change is submitted before its block's end runs; if the
+	 * end fails (a reply over max_result) the block's undo reverted the
+	 * shard's schema entities: write them again from the schema in force. */
+	if (unlikely(s->reason == SCPPD_PARK_SCHEMA && rc == 0 &&
+		     w->stats.outcome_aborted != aborted) &&
+	    scpp_schema_rematerialize(NULL, w->env.schema, w->store) < 0)
+		scpp_counter_add(&w->stats.schema_adopt_errors, 1);
 	if (rc == 1) {
 		scpp_counter_add(&p->st.resumes, 1);
 		scppd_park_commit(w, req, p->blk, s->msg, s->len);
@@ -455,9 +516,9 @@ expire_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 		 scppd_g.cfg.delivery.park_timeout_ms);
 	/* Part of a plain stop took effect: its outcome is unknown to the
 	 * client. A held block is undone: it simply timed out. */
+	tell_dead(w, idx, SCPPD_PARK_END_EXPIRED);
 	answer_end(w, idx, req, scpp_eval_susp_held(s->susp) ? -ETIMEDOUT :
 		   -SCPP_E_OUTCOME_UNKNOWN, "park", what);
-	tell_dead(w, idx, SCPPD_PARK_END_EXPIRED);
 	slot_free(w, idx);
 }
 

@@ -128,6 +128,8 @@ struct scppd_stats {
 	uint64_t fetch_remote;    /**< FETCHes for an owner on no local shard */
 	uint64_t schema_changes;  /**< blocks that changed the schema (this shard) */
 	uint64_t schema_adopt_errors; /**< failed rewrites of a published schema */
+	uint64_t schema_votes;    /**< votes on schema changes (schema_job.c) */
+	uint64_t schema_checked;  /**< instances checked for them */
 	uint64_t answer_tx_full;  /**< ARP/ICMP answers the tx queue did not take */
 	uint64_t tx_no_mbuf;      /**< paced bursts put off: mempool empty */
 	uint64_t idle_sleeps;     /**< idle back-off sleeps */
@@ -147,6 +149,22 @@ struct scppd_stats {
 	uint64_t auth_refused;    /**< blocks refused: no session (auth.mode required), or
 				   *   the session closed before the block ran */
 	uint64_t auth_fetch_refused; /**< unauthenticated FETCHes dropped (auth.mode required) */
+	uint64_t auth_no_session_answered; /**< REJECTs sent for blocks of an unknown or
+					    *   expired session (rate-limited) */
+	/* Forwarded sessions (auth.c, docs/SECURITY.md §9.4). Forwarder: */
+	uint64_t auth_fwd_sealed;   /**< session requests forwarded with extension 1 */
+	uint64_t auth_fwd_refused;  /**< ... not forwarded (E_NOT_HERE): no peer key for the
+				     *   owner, a root principal (no chains), a carried request */
+	uint64_t auth_ident_push;   /**< IDENTITY sends asked of the control lcore */
+	/* Owner: */
+	uint64_t carried_in;        /**< FORWARDs whose extension 1 verified */
+	uint64_t carried_bad;       /**< ... forged, altered or malformed (dropped) */
+	uint64_t carried_no_key;    /**< ... from a node with no auth.peers key (dropped) */
+	uint64_t carried_expired;   /**< ... past their not-after (dropped) */
+	uint64_t carried_miss;      /**< carried requests whose identity is not cached yet
+				     *   (dropped: the client's retransmission runs it) */
+	uint64_t carried_blocks;    /**< blocks run with a carried principal's authority */
+	uint64_t carried_sealed;    /**< datagrams sealed on a delegated lane */
 	uint64_t forward_hops_limit; /**< requests not forwarded: cluster.forward.max_hops */
 	uint64_t forward_too_big; /**< blocks too large for a FORWARD message */
 	uint64_t forward_not_peer; /**< FORWARD messages from an address no peer has (dropped) */
@@ -168,6 +186,19 @@ struct scppd_stats {
 };
 
 /**
+ * A forwarded session request's verified FORWARD extension 1 (auth.c): who
+ * the client is at its origin and the key to answer it with.
+ */
+struct scppd_carry {
+	uint8_t principal[SCPP_AUTH_KEY_LEN];
+	uint8_t digest[SCPP_AUTH_ID_LEN];     /**< its chains, as the origin verified them */
+	uint8_t reply_key[SCPP_AUTH_KEY_LEN]; /**< the delegated reply key (secret) */
+	uint64_t session;                     /**< the origin session id (= client_id) */
+	uint64_t not_after_ns;
+	uint32_t peer;                        /**< the forwarding node's id */
+};
+
+/**
  * A message handed to another worker, in the private area of its first
  * mbuf (mempool priv_size): the request as lib/delivery described it, and
  * the owner the receiver found, so that the owner does not route it again.
@@ -182,6 +213,7 @@ struct scppd_meta {
 	uint8_t auth;
 	uint16_t from;          /**< auth: the worker that received it */
 	struct scpp_net_meta nm; /**< auth: lib/net's metadata of a raw datagram */
+	struct scppd_carry carry; /**< req.session has SCPP_DELIVERY_CARRIED */
 } __rte_aligned(8);
 
 /** scppd_meta.auth: a session datagram for another lane, unverified (raw). */
@@ -196,6 +228,16 @@ struct scppd_meta {
 #define SCPPD_AUTH_SEND 5
 /** ... worker -> control: the verified CLOSE of session nm... (id in data). */
 #define SCPPD_AUTH_CLOSED 6
+/** ... worker -> control: send session (data)'s IDENTITY to a peer. */
+#define SCPPD_AUTH_IDENT_PUSH 7
+/** ... control -> worker: cache a carried identity (data). */
+#define SCPPD_AUTH_CARRY 8
+/** ... control -> worker: drop carried identity slot (data). */
+#define SCPPD_AUTH_UNCARRY 9
+
+struct scppd_sess_x;
+struct scppd_carried;
+struct scppd_dlg;
 
 /** One configured DPDK port. */
 struct scppd_port {
@@ -308,6 +350,13 @@ struct scppd_worker {
 	uint32_t auth_cursor;         /**< expiry sweep position */
 	uint32_t *sess_ip;            /**< per slot: the address the handshake proved */
 	uint16_t *sess_port;
+	struct scppd_sess_x *sess_x;  /**< per slot: what forwarding needs (auth.c) */
+	struct scppd_carried *carried; /**< carried identities (auth.c, control fills) */
+	struct scppd_dlg *dlg;        /**< forwarded sessions' reply keys (auth.c) */
+	uint32_t dlg_used;            /**< entries ever filled in dlg (0: none, skip it) */
+	uint64_t dlg_counter;         /**< this worker's delegated-lane counter */
+	const struct scppd_carry *carry; /**< the carried request being handled, or NULL */
+	uint64_t *ident_recent;       /**< IDENTITY pushes of the last second (auth.c) */
 	/* below: control path only (and rare schema changes) */
 	struct scpp_schema *own_schema; /**< schema adopted after a runtime
 					 *   change on this shard, or NULL */
@@ -319,6 +368,9 @@ struct scppd_worker {
 	uint32_t cont_held;           /**< answers held now (cont.c keeps it; the loop tests it) */
 	struct scppd_park *park;      /**< parked evaluations (park.c) */
 	uint32_t park_busy;           /**< slots parked now (park.c keeps it; the loop tests it) */
+	uint32_t park_len;            /**< message bytes of the block being evaluated */
+	uint64_t schema_vote_seq;     /**< schema_job.c: the change this worker is checking */
+	uint64_t schema_cursor;       /**< ... and where its scan is */
 } __rte_cache_aligned;
 
 /** The daemon. One instance (scppd_g), filled on the control thread before
@@ -341,6 +393,7 @@ struct scppd {
 	uint64_t tsc_hz;
 	uint64_t drain_tsc;
 	uint32_t stop;                        /**< set by signals (atomic) */
+	uint32_t reload;                      /**< SIGHUP: read auth.revocations again (atomic) */
 	uint64_t start_tsc;
 	bool hugepages;                       /**< EAL runs on hugepages */
 	uint8_t cookie_key[SCPP_DELIVERY_KEY_LEN]; /**< drawn at start, shared by workers */
@@ -498,6 +551,9 @@ scppd_copy_tick(struct scppd_worker *w)
  *    undone; its session closed: EACCES, a held block undone; its message no
  *    longer decodes or evaluates; the worker stops) calls @c dead() and
  *    is freed; the consumer forgets the handle (a later ready is -ESTALE).
+ *    dead() runs *before* the block is answered and, for a held block,
+ *    undone: a consumer with work still touching the block's values (a DMA
+ *    in flight) waits for it there (bounded) so that the undo comes last.
  *
  * Every callback runs on the worker that owns the slot and must not call
  * into the evaluator or the table except scppd_park_ready() /
@@ -528,6 +584,8 @@ enum scppd_park_end {
 #define SCPPD_PARK_RESUME_PER_TURN 8u
 /** A handle never names a slot (generations start at 1). */
 #define SCPPD_PARK_NONE UINT64_C(0)
+/** scppd_park_ready() from_cmd: resume at the command it stopped before. */
+#define SCPPD_PARK_FROM_STOP UINT16_MAX
 
 /** One consumer of the table (see above); NULL members are not called. */
 struct scppd_park_ops {
@@ -565,7 +623,9 @@ struct scppd_park_stats {
 struct scppd_park;
 
 /** Control thread, before the workers start (and before scppd_park_init()):
- *  the consumer for @p why. Registering a reason twice is a bug (aborts). */
+ *  the consumer for @p why. Registering a reason twice is a bug (aborts).
+ *  A consumer without before_cmd never gets hooks (it parks blocks some
+ *  other way: the schema path, through env.schema_hold). */
 void scppd_park_register(enum scppd_park_reason why, const struct scppd_park_ops *ops);
 /** Control thread, after w->dlv: the table (delivery.max_parked slots). Exits on failure. */
 void scppd_park_init(struct scppd *d, struct scppd_worker *w);
@@ -616,6 +676,12 @@ void scppd_park_commit(struct scppd_worker *w, const struct scpp_delivery_req *r
 /** exec.c: the suspension the hooks stop into (the next free slot's, or NULL: full). */
 struct scpp_eval_susp *scppd_park_susp(struct scppd_worker *w);
 
+/** The suspension of parked @p h (NULL: not parked). For its consumer's parked(). */
+struct scpp_eval_susp *scppd_park_susp_of(struct scppd_worker *w, uint64_t h);
+/** lib/eval's env.schema_hold (@p arg: the worker): a slot for a block whose
+ *  schema change is checked elsewhere, or NULL (full, message too long). */
+struct scpp_eval_susp *scppd_park_hold_schema(void *arg, const struct scpp_wire_block *b);
+
 void scppd_park_poll_slow(struct scppd_worker *w);
 /** Worker loop, every turn: resume ready slots (bounded), expire old ones.
  *  One load when nothing is parked. */
@@ -624,6 +690,33 @@ scppd_park_poll(struct scppd_worker *w)
 {
 	if (unlikely(w->park_busy != 0))
 		scppd_park_poll_slow(w);
+}
+
+/* schema_job.c: runtime schema changes compiled on the control lcore and
+ * checked on every shard (docs/SCHEMA.md §7). */
+/** Entities a worker examines per loop turn for a schema change's vote. */
+#define SCPPD_SCHEMA_VOTE_PER_TURN 1024u
+/** Types one change may affect at most (more: refused). */
+#define SCPPD_SCHEMA_TYPES_MAX 64u
+/** The change in flight (0: none); schema_job.c writes it. */
+extern uint32_t scppd_schema_job_state;
+/** Control thread, before the workers start: the consumer of SCPPD_PARK_SCHEMA. */
+void scppd_schema_init(void);
+/** After the workers stopped. */
+void scppd_schema_free(void);
+/** Control lcore, each loop turn: compile a submitted change; collect the votes. */
+void scppd_schema_tick(struct scppd *d);
+/** Register /scpp/schema. */
+int scppd_schema_telemetry_init(void);
+void scppd_schema_poll_slow(struct scppd_worker *w);
+/** Worker loop, every turn: vote on a change in flight (a bounded step), or
+ *  act on the answer (the origin). One load when none is in flight. */
+static inline void
+scppd_schema_poll(struct scppd_worker *w)
+{
+	/* Relaxed: a hint; the slow path loads it again with acquire. */
+	if (unlikely(__atomic_load_n(&scppd_schema_job_state, __ATOMIC_RELAXED) >= 2))
+		scppd_schema_poll_slow(w);
 }
 
 /* auth.c: the session layer (docs/SECURITY.md §12). */
@@ -652,6 +745,26 @@ bool scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *re
 		      const struct scpp_auth_authority **a);
 /** lib/delivery's seal hook: @p ctx is the worker. */
 int scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
+/* Forwarded sessions (docs/SECURITY.md §9.4). */
+/** Forwarder, worker: extension 1 for session request @p req to node @p owner:
+ *  @p fp filled, *@p key the pair's key. 0, or <0: not forwardable (counted). */
+int scppd_auth_fwd_prepare(struct scppd_worker *w, const struct scpp_delivery_req *req,
+			   uint32_t owner, struct scpp_auth_fwd_principal *fp, const uint8_t **key);
+/** Forwarder, worker: make sure @p owner has session @p session's IDENTITY
+ *  (asks the control lcore at most once a second per (session, owner)). */
+void scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
+			   const struct scpp_net_peer *to);
+/** Owner, worker: check a FORWARD's extension 1. 0: none (an unauthenticated
+ *  request); 1: verified, @p c filled and in->req.session SESSION|CARRIED;
+ *  <0: dropped (counted). */
+int scppd_auth_fwd_in(struct scppd_worker *w, struct scpp_delivery_in *in, struct scppd_carry *c);
+/** Owner, worker: note the reply key of carried request w->carry (before
+ *  anything is sent for it). */
+void scppd_auth_carry_note(struct scppd_worker *w);
+/** Owner, worker: the authority carried request @p req (w->carry) runs with:
+ *  its principal's, verified by this node; NULL: not cached yet (counted). */
+const struct scpp_auth_authority *scppd_auth_carried(struct scppd_worker *w,
+						     const struct scpp_delivery_req *req);
 /* forward.c: blocks for other nodes (docs/CLUSTER.md §7). */
 /** What scppd_forward() did with a request. */
 enum scppd_fwd {
@@ -677,6 +790,8 @@ enum scppd_fwd scppd_forward(struct scppd_worker *w, const struct scpp_delivery_
 			     const struct scpp_route_result *res);
 /** Worker: an ARP binding seen (@p ip network order); kept if a peer has it. */
 void scppd_forward_learn(uint32_t ip, const struct rte_ether_addr *mac);
+/** The id of the map's peer node at address @p ip (network order), or 0. */
+uint32_t scppd_forward_peer_id(uint32_t ip);
 /** Worker: a FORWARD arrived from @p ip; true if a reachable peer has that address
  *  (its MAC is learnt and the message counted), false (counted) to drop it. */
 bool scppd_forward_from_peer(struct scppd_worker *w, uint32_t ip,

@@ -150,6 +150,8 @@ handoff(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_i
 	md = scppd_meta_of(mb);
 	md->auth = 0;
 	md->req = in->req;
+	if (unlikely(in->req.session & SCPP_DELIVERY_CARRIED))
+		md->carry = *w->carry;
 	md->owner = owner != NULL ? *owner : SCPP_OID_NIL;
 	md->by_port = owner == NULL;
 	md->msg_off = in->slot >= 0 ? 0 : (uint32_t)(in->msg - rte_pktmbuf_mtod(mb, uint8_t *));
@@ -267,8 +269,9 @@ rx_block(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 	int rc;
 
 	/* A single-datagram block is decoded into the next stage slot, so
-	 * that it can wait there; a reassembled one runs at once. */
-	if (in->slot < 0) {
+	 * that it can wait there; a reassembled one runs at once, and so does
+	 * a carried one (its verified extension is w->carry, for now only). */
+	if (in->slot < 0 && likely(!(in->req.session & SCPP_DELIVERY_CARRIED))) {
 		st = stage_slot(w);
 		cur = &st->cur;
 		blk = st->blk;
@@ -298,12 +301,11 @@ rx_block(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 	case ROUTE_WORKER:
 		return handoff(w, m, in, rc == 1 ? &owner : NULL, to);
 	default:
-		/* Another node's: forwarded to it (it answers the client), or
-		 * E_NOT_HERE when it cannot be (unreachable, no route, or a
-		 * session block: the owner has no session with its client and
-		 * must check the original principal itself, SECURITY.md §12). */
-		if ((in->req.session & SCPP_DELIVERY_SESSION) ||
-		    scppd_forward(w, in, &res) == SCPPD_FWD_NO)
+		/* Another node's: forwarded to it (it answers the client; a
+		 * session's with its principal, SECURITY.md §9.4), or
+		 * E_NOT_HERE when it cannot be (unreachable, no route, no
+		 * peer key for a session's owner, a carried request). */
+		if (scppd_forward(w, in, &res) == SCPPD_FWD_NO)
 			scppd_not_here(w, &in->req, owner, &res);
 		return false;
 	}
@@ -328,8 +330,7 @@ rx_fetch(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_delivery_
 		/* Another node holds its reply: the FETCH follows the block
 		 * there. No node does: nothing this one can send. */
 		scpp_counter_add(&w->stats.fetch_remote, 1);
-		if ((in->req.session & SCPP_DELIVERY_SESSION) ||
-		    scppd_forward(w, in, &res) == SCPPD_FWD_NO)
+		if (scppd_forward(w, in, &res) == SCPPD_FWD_NO)
 			scpp_delivery_notice(w->dlv, &in->req, SCPP_NOTICE_NO_REPLY, w->now);
 		return false;
 	}
@@ -352,6 +353,23 @@ is_cont(const uint8_t *d, uint16_t len)
 	       d[2] == SCPP_WIRE_VERSION && (d[3] == SCPP_WIRE_CONT || d[3] == SCPP_WIRE_CONT_REPLY);
 }
 
+/* A FORWARD's request: from a peer, and its principal's extension checked
+ * (a session request then runs as the client's, w->carry). */
+static bool
+rx_forwarded(struct scppd_worker *w, const struct scpp_net_meta *nm, struct scpp_delivery_in *in,
+	     struct scppd_carry *carry)
+{
+	int rc;
+
+	if (!scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+		return false;
+	rc = scppd_auth_fwd_in(w, in, carry);
+	if (rc < 0)
+		return false;
+	w->carry = rc == 1 ? carry : NULL;
+	return true;
+}
+
 /*
  * A datagram lib/net delivered (here, or on another worker for this one's
  * lane: @p handed): the session layer first (auth.c: handshakes go to the
@@ -362,6 +380,7 @@ rx_dgram(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta 
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	struct scpp_delivery_in in;
+	struct scppd_carry carry;
 	bool consumed = false;
 	uint8_t sess;
 
@@ -388,18 +407,18 @@ rx_dgram(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta 
 	in.req.session = 0;
 	switch (scpp_delivery_rx(w->dlv, nm, frame + nm->l4_off, w->now, &in)) {
 	case SCPP_DELIVERY_BLOCK:
-		if (unlikely(in.fwd.hops != 0) &&
-		    !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+		if (unlikely(in.fwd.hops != 0) && !rx_forwarded(w, nm, &in, &carry))
 			break;
 		in.req.session |= sess & SCPP_DELIVERY_PROVEN;
 		consumed = rx_block(w, m, &in);
+		w->carry = NULL;
 		break;
 	case SCPP_DELIVERY_FETCH:
-		if (unlikely(in.fwd.hops != 0) &&
-		    !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+		if (unlikely(in.fwd.hops != 0) && !rx_forwarded(w, nm, &in, &carry))
 			break;
 		in.req.session |= sess & SCPP_DELIVERY_PROVEN;
 		consumed = rx_fetch(w, m, &in);
+		w->carry = NULL;
 		break;
 	default:
 		break; /* dropped (counted) or a fragment kept (copied) */
@@ -469,7 +488,8 @@ handoff_one(struct scppd_worker *w, struct rte_mbuf *mb)
 		return;
 	}
 	scpp_counter_add(&w->stats.handoff_in, 1);
-	if (mb->nb_segs == 1 && md->req.kind == SCPP_WIRE_BLOCK) {
+	if (mb->nb_segs == 1 && md->req.kind == SCPP_WIRE_BLOCK &&
+	    likely(!(md->req.session & SCPP_DELIVERY_CARRIED))) {
 		struct scppd_staged *st = stage_slot(w);
 
 		st->req = md->req;
@@ -485,10 +505,13 @@ handoff_one(struct scppd_worker *w, struct rte_mbuf *mb)
 		msg = rte_pktmbuf_mtod_offset(mb, const uint8_t *, md->msg_off);
 	else
 		msg = rte_pktmbuf_read(mb, 0, md->msg_len, w->msg_buf);
+	if (unlikely(md->req.session & SCPP_DELIVERY_CARRIED))
+		w->carry = &md->carry;
 	if (md->req.kind == SCPP_WIRE_FETCH)
 		scppd_exec_fetch(w, &md->req, msg, md->msg_len);
 	else
 		scppd_exec_block(w, &md->req, msg, md->msg_len, false);
+	w->carry = NULL;
 	rte_pktmbuf_free(mb);
 }
 
@@ -599,6 +622,7 @@ scppd_worker_main(void *arg)
 		scppd_copy_tick(w);
 		scppd_cont_tick(w);
 		scppd_park_poll(w);
+		scppd_schema_poll(w);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
 		if (work == 0 || w->now - last_drain > d->drain_tsc) {

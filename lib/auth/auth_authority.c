@@ -196,6 +196,15 @@ scpp_auth_authority_free(struct scpp_auth_authority *a)
 		auth_wipe_free(a->mem, a, a->size);
 }
 
+bool
+scpp_auth_authority_coarse(const struct scpp_auth_authority *a)
+{
+	for (unsigned int i = 0; i < a->nrules; i++)
+		if (a->rule[i].plen > 64)
+			return false;
+	return true;
+}
+
 uint64_t
 scpp_auth_authority_expires(const struct scpp_auth_authority *a)
 {

@@ -333,6 +333,26 @@ scpp_auth_seal(struct scpp_auth_table *t, uint32_t slot, uint8_t *d, size_t len)
 	return 0;
 }
 
+int
+scpp_auth_seal_delegated(const uint8_t k_d[SCPP_AUTH_KEY_LEN], uint64_t session, uint16_t lane,
+			 uint64_t counter, uint8_t *d, size_t len)
+{
+	union auth_mac_key k;
+	int rc;
+
+	if (k_d == NULL || d == NULL || session == 0 || !(lane & SCPP_AUTH_LANE_DELEGATED))
+		return -EINVAL;
+	if (counter > SCPP_AUTH_COUNTER_MAX)
+		return -SCPP_AUTH_E_EXHAUSTED;
+	rc = seal_prepare(d, len, session);
+	if (rc != 0)
+		return rc;
+	(void)auth_mac_key_init(&k, SCPP_AUTH_ALG_CHACHAPOLY, k_d);
+	auth_tag_seal(SCPP_AUTH_ALG_CHACHAPOLY, &k, d, len, lane, counter);
+	sodium_memzero(&k, sizeof(k));
+	return 0;
+}
+
 const struct scpp_auth_authority *
 scpp_auth_table_authority(const struct scpp_auth_table *t, uint64_t id, uint64_t now_ns)
 {
@@ -370,6 +390,15 @@ struct scpp_auth_client_session {
 	union auth_mac_key tx_key; /* client -> node */
 	union auth_mac_key rx_key; /* node -> client */
 	uint64_t tx_next[SCPP_AUTH_LANES_MAX];
+	uint8_t k_n2c[SCPP_AUTH_KEY_LEN]; /* delegated reply keys derive from it */
+	/* Owners' delegated lanes (SECURITY.md §9.4), taken in turn when full:
+	 * an entry is made only for a datagram whose MAC verified. */
+	struct {
+		uint16_t lane;     /* 0: unused */
+		uint8_t key[SCPP_AUTH_KEY_LEN];
+		struct auth_window rx;
+	} dlg[SCPP_AUTH_DLG_LANES];
+	unsigned int dlg_next;
 	struct auth_window rx[];   /* one per lane */
 };
 
@@ -403,6 +432,7 @@ scpp_auth_client_session_create(const struct scpp_auth_session_params *p,
 		errno = ENOSYS;
 		return NULL;
 	}
+	memcpy(cs->k_n2c, p->k_n2c, SCPP_AUTH_KEY_LEN);
 	cs->id = p->id;
 	cs->expires_ns = p->expires_ns;
 	cs->alg = p->alg;
@@ -457,6 +487,46 @@ scpp_auth_client_seal(struct scpp_auth_client_session *cs, uint16_t lane, uint8_
 	return 0;
 }
 
+/* A reply from an owner node for a forwarded request (SECURITY.md §9.4). */
+static int
+client_open_delegated(struct scpp_auth_client_session *cs, const uint8_t *d, size_t len,
+		      uint16_t lane, uint64_t counter, uint16_t *lane_out)
+{
+	const uint8_t *tag = d + len - SCPP_AUTH_TAG_LEN;
+	union auth_mac_key k;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < SCPP_AUTH_DLG_LANES && cs->dlg[i].lane != lane; i++)
+		;
+	if (i < SCPP_AUTH_DLG_LANES) {
+		rc = auth_window_check(&cs->dlg[i].rx, counter);
+		if (rc != 0)
+			return rc;
+		(void)auth_mac_key_init(&k, SCPP_AUTH_ALG_CHACHAPOLY, cs->dlg[i].key);
+	} else {
+		uint8_t key[SCPP_AUTH_KEY_LEN];
+
+		scpp_auth_delegated_key(cs->k_n2c, scpp_auth_delegated_lane_node(lane), key);
+		(void)auth_mac_key_init(&k, SCPP_AUTH_ALG_CHACHAPOLY, key);
+		sodium_memzero(key, sizeof(key));
+	}
+	rc = auth_mac_check(SCPP_AUTH_ALG_CHACHAPOLY, &k, d, len - SCPP_AUTH_MAC_LEN, tag, tag + 8);
+	if (rc == 0 && i == SCPP_AUTH_DLG_LANES) {
+		i = cs->dlg_next++ % SCPP_AUTH_DLG_LANES;
+		memset(&cs->dlg[i].rx, 0, sizeof(cs->dlg[i].rx));
+		cs->dlg[i].lane = lane;
+		memcpy(cs->dlg[i].key, k.raw, SCPP_AUTH_KEY_LEN);
+	}
+	sodium_memzero(&k, sizeof(k));
+	if (rc != 0)
+		return -SCPP_AUTH_E_BAD_MAC;
+	auth_window_update(&cs->dlg[i].rx, counter);
+	if (lane_out != NULL)
+		*lane_out = lane;
+	return 0;
+}
+
 int
 scpp_auth_client_open(struct scpp_auth_client_session *cs, const uint8_t *d, size_t len,
 		      uint16_t *lane_out)
@@ -473,6 +543,8 @@ scpp_auth_client_open(struct scpp_auth_client_session *cs, const uint8_t *d, siz
 	tag = d + len - SCPP_AUTH_TAG_LEN;
 	lane = auth_get16(tag);
 	counter = auth_get48(tag + 2);
+	if (lane & SCPP_AUTH_LANE_DELEGATED)
+		return client_open_delegated(cs, d, len, lane, counter, lane_out);
 	if (lane >= cs->lanes)
 		return -SCPP_AUTH_E_BAD_TAG;
 	rc = auth_window_check(&cs->rx[lane], counter);

@@ -194,6 +194,21 @@ auth_hs_reject(uint8_t *d, uint64_t hs_id, int code, const struct scpp_auth_faul
 }
 
 int
+scpp_auth_session_reject(uint8_t *d, size_t size, uint64_t session, uint64_t block_id, int code)
+{
+	int n;
+
+	if (d == NULL || session == 0 || (code != -SCPP_AUTH_E_NO_SESSION &&
+					  code != -SCPP_AUTH_E_SESSION_EXPIRED))
+		return -EINVAL;
+	if (size < AUTH_HDR_LEN + SCPP_AUTH_REJECT_LEN)
+		return -ENOSPC;
+	n = auth_hs_reject(d, block_id, code, NULL);
+	auth_put64(d + AUTH_H_CLIENT_ID, session);
+	return n;
+}
+
+int
 scpp_auth_reject_decode(const uint8_t *p, size_t len, struct scpp_auth_reject *r)
 {
 	uint32_t code;

@@ -13,6 +13,7 @@
 
 #define AUTH_CTX_PEER "scpp-peer-v1"
 #define AUTH_CTX_FWD "scpp-fwd-v1"
+#define AUTH_CTX_IDENT "scpp-ident-v1"
 #define AUTH_KDF_DELEGATE "scppdlg1" /* crypto_kdf context: exactly 8 bytes */
 
 /* Offsets in extension 1 (docs/SECURITY.md §9.4). */
@@ -71,21 +72,30 @@ scpp_auth_delegated_key(const uint8_t k_n2c[SCPP_AUTH_KEY_LEN], uint32_t owner_n
 	crypto_kdf_derive_from_key(out, SCPP_AUTH_KEY_LEN, owner_node, AUTH_KDF_DELEGATE, k_n2c);
 }
 
-/* MAC: BLAKE2b-128 keyed with the pairwise key over the FORWARD header,
- * the extension's bytes before the MAC and the request. */
+/* BLAKE2b-128 keyed with a pairwise key over @p ctx (with its NUL) and up
+ * to three byte strings. */
+static void
+pair_mac(const uint8_t key[SCPP_AUTH_KEY_LEN], const char *ctx, const uint8_t *a, size_t alen,
+	 const uint8_t *b, size_t blen, const uint8_t *c, size_t clen, uint8_t mac[SCPP_AUTH_MAC_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, SCPP_AUTH_KEY_LEN, SCPP_AUTH_MAC_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)ctx, strlen(ctx) + 1);
+	crypto_generichash_update(&st, a, alen);
+	crypto_generichash_update(&st, b, blen);
+	crypto_generichash_update(&st, c, clen);
+	crypto_generichash_final(&st, mac, SCPP_AUTH_MAC_LEN);
+}
+
+/* MAC: over the FORWARD header, the extension's bytes before the MAC and
+ * the request. */
 static void
 fwd_mac(const uint8_t key[SCPP_AUTH_KEY_LEN], const uint8_t *hdr, size_t hdr_len,
 	const uint8_t *ext, size_t ext_len, const uint8_t *req, size_t req_len,
 	uint8_t mac[SCPP_AUTH_MAC_LEN])
 {
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, key, SCPP_AUTH_KEY_LEN, SCPP_AUTH_MAC_LEN);
-	crypto_generichash_update(&st, (const uint8_t *)AUTH_CTX_FWD, sizeof(AUTH_CTX_FWD));
-	crypto_generichash_update(&st, hdr, hdr_len);
-	crypto_generichash_update(&st, ext, ext_len);
-	crypto_generichash_update(&st, req, req_len);
-	crypto_generichash_final(&st, mac, SCPP_AUTH_MAC_LEN);
+	pair_mac(key, AUTH_CTX_FWD, hdr, hdr_len, ext, ext_len, req, req_len, mac);
 }
 
 int
@@ -97,7 +107,7 @@ scpp_auth_fwd_principal_seal(const struct scpp_auth_fwd_principal *p,
 	unsigned long long clen = 0;
 
 	if (p == NULL || peer_key == NULL || out == NULL || (hdr == NULL && hdr_len != 0) ||
-	    (req == NULL && req_len != 0) || p->flags != 0)
+	    (req == NULL && req_len != 0) || (p->flags & ~SCPP_AUTH_FWD_F_PROVEN) != 0)
 		return -EINVAL;
 	if (size < SCPP_AUTH_FWD_PRINCIPAL_LEN)
 		return -ENOSPC;
@@ -139,7 +149,7 @@ scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
 	fwd_mac(peer_key, hdr, hdr_len, ext, FP_SEALED + FP_SEALED_LEN, req, req_len, mac);
 	if (sodium_memcmp(mac, ext + FP_SEALED + FP_SEALED_LEN, sizeof(mac)) != 0)
 		return -SCPP_AUTH_E_BAD_MAC;
-	if (ext[FP_FLAGS] != 0)
+	if ((ext[FP_FLAGS] & ~SCPP_AUTH_FWD_F_PROVEN) != 0)
 		return -SCPP_E_BAD_FLAGS;
 	if (ext[FP_RSV] != 0)
 		return -SCPP_AUTH_E_BAD_RESERVED;
@@ -155,5 +165,72 @@ scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
 	p->session = auth_get64(ext + FP_SESSION);
 	p->not_after_ns = auth_get64(ext + FP_NOT_AFTER);
 	p->flags = ext[FP_FLAGS];
+	return 0;
+}
+
+/* ---- IDENTITY datagrams: header (kind 14, one fragment), from, to, SF, MAC ---- */
+
+static void
+ident_mac(const uint8_t key[SCPP_AUTH_KEY_LEN], const uint8_t *d, size_t len,
+	  uint8_t mac[SCPP_AUTH_MAC_LEN])
+{
+	pair_mac(key, AUTH_CTX_IDENT, d, len, NULL, 0, NULL, 0, mac);
+}
+
+int
+scpp_auth_identity_seal(const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t from, uint32_t to,
+			const uint8_t *sf, size_t sf_len, uint8_t *out, size_t size)
+{
+	size_t total = sf_len + SCPP_AUTH_IDENTITY_OVERHEAD;
+
+	if (peer_key == NULL || sf == NULL || out == NULL || sf_len == 0 || from == to ||
+	    total - AUTH_HDR_LEN > UINT16_MAX)
+		return -EINVAL;
+	if (size < total)
+		return -ENOSPC;
+	auth_hs_hdr(out, SCPP_AUTH_KIND_IDENTITY, (uint16_t)(total - AUTH_HDR_LEN), from, 0, 0, 1);
+	auth_put32(out + AUTH_HDR_LEN, from);
+	auth_put32(out + AUTH_HDR_LEN + 4, to);
+	memcpy(out + AUTH_HDR_LEN + 8, sf, sf_len);
+	ident_mac(peer_key, out, total - SCPP_AUTH_MAC_LEN, out + total - SCPP_AUTH_MAC_LEN);
+	return (int)total;
+}
+
+int
+scpp_auth_identity_peek(const uint8_t *dg, size_t len, uint32_t *from)
+{
+	if (dg == NULL || from == NULL)
+		return -EINVAL;
+	if (len < SCPP_AUTH_IDENTITY_OVERHEAD + 1)
+		return -SCPP_E_TRUNCATED;
+	if (dg[0] != 0x53 || dg[1] != 0x43 || dg[2] != 1 ||
+	    dg[AUTH_H_KIND] != SCPP_AUTH_KIND_IDENTITY)
+		return -SCPP_E_BAD_KIND;
+	*from = auth_get32(dg + AUTH_HDR_LEN);
+	return 0;
+}
+
+int
+scpp_auth_identity_open(const uint8_t *dg, size_t len, const uint8_t peer_key[SCPP_AUTH_KEY_LEN],
+			uint32_t self, uint32_t *from, const uint8_t **sf, size_t *sf_len)
+{
+	uint8_t mac[SCPP_AUTH_MAC_LEN];
+	int rc = scpp_auth_identity_peek(dg, len, from);
+
+	if (rc != 0)
+		return rc;
+	if (peer_key == NULL || sf == NULL || sf_len == NULL)
+		return -EINVAL;
+	if (len != (size_t)AUTH_HDR_LEN + auth_get16(dg + AUTH_H_PAYLOAD_LEN))
+		return -SCPP_E_BAD_LENGTH;
+	/* The MAC first: nothing else of the datagram is believed before it. */
+	ident_mac(peer_key, dg, len - SCPP_AUTH_MAC_LEN, mac);
+	if (sodium_memcmp(mac, dg + len - SCPP_AUTH_MAC_LEN, sizeof(mac)) != 0)
+		return -SCPP_AUTH_E_BAD_MAC;
+	if (auth_get32(dg + AUTH_HDR_LEN + 4) != self ||
+	    auth_get64(dg + AUTH_H_CLIENT_ID) != *from)
+		return -SCPP_AUTH_E_WRONG_PRINCIPAL;
+	*sf = dg + AUTH_HDR_LEN + 8;
+	*sf_len = len - SCPP_AUTH_IDENTITY_OVERHEAD;
 	return 0;
 }

@@ -146,6 +146,7 @@ enum scpp_auth_kind {
 	SCPP_AUTH_KIND_ACCEPT = 11,    /**< node -> client: session id, confirmation */
 	SCPP_AUTH_KIND_REJECT = 12,    /**< node -> client: why the handshake failed */
 	SCPP_AUTH_KIND_CLOSE = 13,     /**< either way, a session datagram: close it */
+	SCPP_AUTH_KIND_IDENTITY = 14,  /**< node -> node: a carried identity (SECURITY.md §9.4) */
 };
 
 /** HELLO payload bytes (fixed; padded so the CHALLENGE is never larger). */
@@ -648,6 +649,14 @@ void scpp_auth_authority_free(struct scpp_auth_authority *a);
 /** When the authority stops being valid (ns since Unix epoch). */
 uint64_t scpp_auth_authority_expires(const struct scpp_auth_authority *a);
 
+/**
+ * True when no rule is narrower than a /64: scpp_auth_check() then gives
+ * the same answer for every entity of one /64 (same attribute, same
+ * operations), so a caller may remember an answer per (e.hi, attribute)
+ * for as long as it holds the authority (lib/eval's fast path, per block).
+ */
+bool scpp_auth_authority_coarse(const struct scpp_auth_authority *a);
+
 /** The principal it was compiled for. */
 const uint8_t *scpp_auth_authority_principal(const struct scpp_auth_authority *a);
 
@@ -886,6 +895,19 @@ struct scpp_auth_reject {
 	struct scpp_auth_fault fault;
 };
 
+/**
+ * Node: the REJECT a worker may answer a session datagram with when its
+ * session is not there (docs/SECURITY.md §6.4 step 3 and 5: the node
+ * restarted, or the session expired): header kind 12, client_id = the
+ * datagram's session id, block_id = its block id, the payload of a
+ * handshake REJECT with @p code (-SCPP_AUTH_E_NO_SESSION or
+ * -SCPP_AUTH_E_SESSION_EXPIRED). Unauthenticated by nature: a client takes
+ * it only as a reason to open a new session, once.
+ * @return 52 (bytes written), -ENOSPC, -EINVAL.
+ */
+int scpp_auth_session_reject(uint8_t *d, size_t size, uint64_t session, uint64_t block_id,
+			     int code);
+
 /** Decode a REJECT payload. @return 0, -SCPP_E_TRUNCATED, -SCPP_AUTH_E_BAD_RESERVED, -SCPP_E_TRAILING. */
 int scpp_auth_reject_decode(const uint8_t *p, size_t len, struct scpp_auth_reject *r);
 
@@ -998,7 +1020,10 @@ int scpp_auth_client_seal(struct scpp_auth_client_session *cs, uint16_t lane, ui
 
 /**
  * Verify a datagram from the node (REPLY, CLOSE) against the lane's receive
- * window.
+ * window. A lane with SCPP_AUTH_LANE_DELEGATED is an owner node's answer to
+ * a forwarded request (docs/SECURITY.md §9.4): checked under the delegated
+ * key of the owner the lane names, with a window per such lane (at most
+ * SCPP_AUTH_DLG_LANES; a lane is taken only by a datagram that verified).
  *
  * @return 0 (and *@p lane set when not NULL); the codes of
  *   scpp_auth_verify() except WRONG_LANE and SESSION_EXPIRED (the client
@@ -1253,8 +1278,45 @@ int scpp_auth_peer_key(const struct scpp_auth_keypair *self, uint32_t self_id,
 void scpp_auth_delegated_key(const uint8_t k_n2c[SCPP_AUTH_KEY_LEN], uint32_t owner_node,
 			     uint8_t out[SCPP_AUTH_KEY_LEN]);
 
+/**
+ * Lanes of delegated replies (docs/SECURITY.md §9.4): an owner node answers
+ * a forwarded session's requests on lane 0x8000 | (owner id & 0xfff) << 3 |
+ * (worker & 7), sealed with ChaCha20-Poly1305 under the delegated reply key;
+ * the lane number keeps every (owner, worker) in a nonce space of its own.
+ */
+#define SCPP_AUTH_LANE_DELEGATED 0x8000
+/** Delegated lanes one client session keeps a receive window for. */
+#define SCPP_AUTH_DLG_LANES 16
+
+static inline uint16_t
+scpp_auth_delegated_lane(uint32_t owner_node, uint16_t worker)
+{
+	return (uint16_t)(SCPP_AUTH_LANE_DELEGATED | (owner_node & 0xfff) << 3 | (worker & 7));
+}
+
+/** The owner node id (its low 12 bits) of a delegated lane. */
+static inline uint32_t
+scpp_auth_delegated_lane_node(uint16_t lane)
+{
+	return (uint32_t)(lane >> 3) & 0xfff;
+}
+
+/**
+ * Owner: seal a datagram of forwarded session @p session for the client,
+ * on delegated lane @p lane with counter @p counter (the caller's, unique
+ * per lane for the key's life), under delegated reply key @p k_d
+ * (ChaCha20-Poly1305, empty plaintext, as scpp_auth_seal() otherwise).
+ * @return 0; -SCPP_AUTH_E_BAD_TAG (length); -SCPP_AUTH_E_EXHAUSTED; -EINVAL.
+ */
+int scpp_auth_seal_delegated(const uint8_t k_d[SCPP_AUTH_KEY_LEN], uint64_t session,
+			     uint16_t lane, uint64_t counter, uint8_t *dgram, size_t len);
+
 /** Bytes of FORWARD extension type 1 ("principal") without a restriction. */
 #define SCPP_AUTH_FWD_PRINCIPAL_LEN 170
+
+/** Extension 1 flag: the client's address in the FORWARD header is the one
+ *  its handshake proved at the origin (the owner lifts the 3x limit). */
+#define SCPP_AUTH_FWD_F_PROVEN 0x02
 
 /** FORWARD extension type 1, decoded (docs/SECURITY.md §9.4). */
 struct scpp_auth_fwd_principal {
@@ -1262,7 +1324,8 @@ struct scpp_auth_fwd_principal {
 	uint8_t digest[SCPP_AUTH_ID_LEN];     /**< its chains (scpp_auth_carried_digest()) */
 	uint64_t session;                     /**< the origin session id */
 	uint64_t not_after_ns;
-	uint8_t flags;                        /**< 0 (RESTRICTED comes with continuations) */
+	uint8_t flags;                        /**< SCPP_AUTH_FWD_F_PROVEN or 0 (RESTRICTED
+					       *   is reserved for continuations) */
 	uint8_t reply_key[SCPP_AUTH_KEY_LEN]; /**< the delegated reply key (secret) */
 };
 
@@ -1293,6 +1356,36 @@ int scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
 				 const uint8_t peer_key[SCPP_AUTH_KEY_LEN], const uint8_t *hdr,
 				 size_t hdr_len, const uint8_t *req, size_t req_len,
 				 struct scpp_auth_fwd_principal *p);
+
+/** Bytes an IDENTITY datagram adds to its SF record: header, ids, MAC. */
+#define SCPP_AUTH_IDENTITY_OVERHEAD (32 + 8 + 16)
+
+/**
+ * Forwarder: an IDENTITY datagram (kind 14, docs/SECURITY.md §9.4) from
+ * node @p from to node @p to carrying SF record @p sf (with CHAINS), MAC'd
+ * (BLAKE2b-128, context "scpp-ident-v1") with their pairwise key over every
+ * byte before the MAC. One datagram: @p sf_len + SCPP_AUTH_IDENTITY_OVERHEAD
+ * must fit the path. Reusable for any node-to-node carrier (continuations).
+ * @return bytes written; -ENOSPC; -EINVAL.
+ */
+int scpp_auth_identity_seal(const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t from, uint32_t to,
+			    const uint8_t *sf, size_t sf_len, uint8_t *out, size_t size);
+
+/**
+ * Owner: the node id an IDENTITY datagram says it is from (to pick the
+ * pairwise key), without trusting it: -SCPP_E_TRUNCATED, -SCPP_E_BAD_KIND.
+ */
+int scpp_auth_identity_peek(const uint8_t *dg, size_t len, uint32_t *from);
+
+/**
+ * Owner: verify an IDENTITY datagram under @p peer_key (the MAC before
+ * anything else), addressed to @p self. @p sf / @p sf_len point into @p dg.
+ * @return 0; -SCPP_E_TRUNCATED / -SCPP_E_BAD_LENGTH (framing),
+ *   -SCPP_E_BAD_KIND, -SCPP_AUTH_E_BAD_MAC, -SCPP_AUTH_E_WRONG_PRINCIPAL
+ *   (addressed to another node).
+ */
+int scpp_auth_identity_open(const uint8_t *dg, size_t len, const uint8_t peer_key[SCPP_AUTH_KEY_LEN],
+			    uint32_t self, uint32_t *from, const uint8_t **sf, size_t *sf_len);
 
 /* ---------------------------------------------------------------- format */
 

@@ -79,6 +79,7 @@ enum {
 	RX_PROGRESS = 1, /* a new reply datagram */
 	RX_RESEND = 2,   /* NOTICE COOKIE: send the block again now, with it */
 	RX_BUSY = 3,     /* NOTICE BUSY: wait, then try again */
+	RX_REOPEN = 4,   /* the node has no such session (it restarted): a new one */
 };
 
 /* Cookie rounds one exchange may take before it is a protocol error. */
@@ -150,6 +151,13 @@ struct scpp_client {
 	uint16_t server_port;
 	uint8_t node_key[SCPP_AUTH_KEY_LEN];
 	uint8_t principal[SCPP_AUTH_KEY_LEN];
+	/* What opened it, kept to open it again after a node restart. */
+	struct scpp_auth_keypair key;
+	uint8_t *chain[SCPP_AUTH_CHAINS_MAX];
+	size_t chain_len[SCPP_AUTH_CHAINS_MAX];
+	unsigned int nchains;
+	int lane_arg;
+	bool reopening;    /* session_reopen() is calling scpp_client_session_open() */
 };
 
 /* ---- addresses ---- */
@@ -335,8 +343,9 @@ rng_next(struct scpp_client *c)
 	return x * UINT64_C(0x2545f4914f6cdd1d);
 }
 
+/* Bind @p fd to the any address and @p port (0: the kernel picks one). */
 static int
-bind_any(int fd, int family)
+bind_any(int fd, int family, uint16_t port)
 {
 	struct sockaddr_storage any;
 	socklen_t len;
@@ -344,6 +353,10 @@ bind_any(int fd, int family)
 
 	memset(&any, 0, sizeof(any));
 	any.ss_family = (sa_family_t)family;
+	if (family == AF_INET6)
+		((struct sockaddr_in6 *)&any)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&any)->sin_port = htons(port);
 	len = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	if (family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
@@ -419,7 +432,7 @@ scpp_client_create(const struct scpp_client_config *cfg)
 	 * exchange with ECONNREFUSED, as a connected socket would. */
 	memcpy(&c->server_ss, &ss, sslen);
 	c->server_len = sslen;
-	if (bind_any(c->fd, ss.ss_family) < 0)
+	if (bind_any(c->fd, ss.ss_family, cfg->local_port) < 0)
 		goto err_errno;
 	return c;
 
@@ -445,12 +458,25 @@ window_clear(struct scpp_client *c)
 
 static void session_close(struct scpp_client *c);
 
+/* Forget the credentials kept for re-opening the session. */
+static void
+creds_free(struct scpp_client *c)
+{
+	for (unsigned int i = 0; i < c->nchains; i++) {
+		free(c->chain[i]);
+		c->chain[i] = NULL;
+	}
+	c->nchains = 0;
+	scpp_auth_key_wipe(&c->key);
+}
+
 void
 scpp_client_free(struct scpp_client *c)
 {
 	if (c == NULL)
 		return;
 	session_close(c);
+	creds_free(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	window_clear(c);
@@ -707,6 +733,20 @@ scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a
 	rc = scpp_auth_initiator_accept(ini, c->rbuf, (size_t)rc, &c->cs, rej);
 	if (rc < 0)
 		goto out;
+	if (!c->reopening) {
+		/* Kept for a re-open after a node restart (RX_REOPEN). */
+		creds_free(c);
+		c->key = *a->key;
+		for (unsigned int i = 0; i < a->nchains; i++) {
+			c->chain[i] = malloc(a->chain_len[i]);
+			if (c->chain[i] == NULL)
+				break;
+			memcpy(c->chain[i], a->chain[i], a->chain_len[i]);
+			c->chain_len[i] = a->chain_len[i];
+			c->nchains = i + 1;
+		}
+		c->lane_arg = a->lane;
+	}
 	c->id = scpp_auth_client_session_id(c->cs);
 	memcpy(c->principal, a->key->pk, SCPP_AUTH_KEY_LEN);
 	if (a->lane >= 0)
@@ -727,6 +767,44 @@ out:
 		free(fin);
 	}
 	scpp_auth_initiator_free(ini);
+	return rc;
+}
+
+/*
+ * The node answered that it has no such session (it restarted, or the
+ * session ended there): open a new one with the same credentials, pinned
+ * to the node key the first handshake saw (a restarted node keeps its key;
+ * another key is another node). The old session is dropped without a
+ * CLOSE: the node does not know it.
+ */
+static int
+session_reopen(struct scpp_client *c)
+{
+	struct scpp_client_auth a;
+	struct scpp_auth_reject rej;
+	uint8_t pin[SCPP_AUTH_KEY_LEN];
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(pin, c->node_key, sizeof(pin));
+	a.key = &c->key;
+	for (unsigned int i = 0; i < c->nchains; i++) {
+		a.chain[i] = c->chain[i];
+		a.chain_len[i] = c->chain_len[i];
+	}
+	a.nchains = c->nchains;
+	a.node_key = pin;
+	a.lane = c->lane_arg;
+	scpp_auth_client_session_free(c->cs);
+	c->cs = NULL;
+	c->reopening = true;
+	rc = scpp_client_session_open(c, &a, &rej);
+	c->reopening = false;
+	if (rc == 0)
+		c->st.reopened++;
+	/* Refused (a revoked or expired grant, say): the node's reason. */
+	if (rc == -SCPP_AUTH_E_REJECTED && rej.code < 0)
+		rc = rej.code;
 	return rc;
 }
 
@@ -921,8 +999,10 @@ send_fetch(struct scpp_client *c, uint64_t block_id)
 		return -EINVAL;
 	h.payload_len = (uint16_t)n;
 	c->st.fetches++;
-	/* To the node that holds the reply: the one it came from. */
-	if (c->from_len != 0) {
+	/* To the node that holds the reply: the one it came from; in a
+	 * session, the node of the session, which forwards it with the
+	 * session's principal when another node holds it (SECURITY.md §9.4). */
+	if (c->from_len != 0 && c->cs == NULL) {
 		c->to = c->from;
 		c->to_len = c->from_len;
 	}
@@ -1033,6 +1113,18 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		c->st.malformed++;
 		return RX_DROP;
 	}
+	/* In a session, the node saying it does not have it (it restarted):
+	 * open a new one, once per exchange (SECURITY.md §6.4). Anyone could
+	 * send this; it costs a handshake, never a block run twice (the block
+	 * did not run under a session the node does not have). */
+	if (c->cs != NULL && h.kind == SCPP_AUTH_KIND_REJECT && !(h.flags & SCPP_WIRE_F_SESSION) &&
+	    h.client_id == c->id && h.block_id == block_id && h.payload_len == SCPP_AUTH_REJECT_LEN) {
+		struct scpp_auth_reject rj;
+
+		if (scpp_auth_reject_decode(h.payload, h.payload_len, &rj) == 0 &&
+		    (rj.code == -SCPP_AUTH_E_NO_SESSION || rj.code == -SCPP_AUTH_E_SESSION_EXPIRED))
+			return RX_REOPEN;
+	}
 	/* In a session, only what the node sealed for it counts. */
 	if (c->cs != NULL && (!(h.flags & SCPP_WIRE_F_SESSION) ||
 			      scpp_auth_client_open(c->cs, p, n, NULL) != 0)) {
@@ -1046,8 +1138,10 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 	}
 	if (h.kind == SCPP_WIRE_NOTICE) {
 		rc = handle_notice(c, &h);
-		/* A cookie is the issuing node's: the block goes there with it. */
-		if (rc == RX_RESEND) {
+		/* A cookie is the issuing node's: the block goes there with it
+		 * (in a session, through the session's node, which forwards the
+		 * cookie to its issuer). */
+		if (rc == RX_RESEND && c->cs == NULL) {
 			c->to = c->src;
 			c->to_len = c->src_len;
 		}
@@ -1174,7 +1268,7 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 				continue;
 			}
 			rc = handle_dgram(c, block_id, c->rbuf, (size_t)n, fn, arg);
-			if (rc < 0 || rc == RX_RESEND || rc == RX_BUSY)
+			if (rc < 0 || rc == RX_RESEND || rc == RX_BUSY || rc == RX_REOPEN)
 				return rc;
 			if (rc == RX_PROGRESS)
 				deadline = now_ms() + timeout;
@@ -1274,7 +1368,8 @@ steer_end(struct scpp_client *c, int rc)
 		return;
 	}
 	/* A session is with the server's node only (docs/SECURITY.md §12):
-	 * its blocks are not forwarded, so there is nothing to learn. */
+	 * the owner answers a forwarded block on a delegated lane, but has no
+	 * session of ours to take blocks on, so there is nothing to learn. */
 	if (rc != 0 || c->from_len == 0 || scpp_oid_is_nil(c->owner) || c->end.err == EREMOTE ||
 	    c->cs != NULL)
 		return;
@@ -1293,6 +1388,7 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 			scpp_client_record_fn fn, void *arg, struct scpp_client_reply *out)
 {
 	uint64_t block_id;
+	bool reopened = false;
 	size_t len;
 	unsigned int k;
 	int rc;
@@ -1347,7 +1443,19 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 			c->to_len = c->server_len;
 		}
 		rc = fetch ? send_fetch(c, block_id) : send_block(c, block_id, len);
-		while (rc == 0 && (rc = receive(c, block_id, t, fn, arg)) == RX_RESEND) {
+		while (rc == 0 && ((rc = receive(c, block_id, t, fn, arg)) == RX_RESEND ||
+				   (rc == RX_REOPEN && !reopened))) {
+			if (rc == RX_REOPEN) {
+				/* Nothing of the reply came under the old session. */
+				reopened = true;
+				rc = session_reopen(c);
+				if (rc == 0) {
+					exchange_reset(c);
+					fetch = false;
+					rc = send_block(c, block_id, len);
+				}
+				continue;
+			}
 			if (++rounds > COOKIE_ROUNDS_MAX) {
 				rc = -EPROTO;
 				break;
@@ -1355,6 +1463,8 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 			c->st.cookie_rounds++;
 			rc = fetch ? send_fetch(c, block_id) : send_block(c, block_id, len);
 		}
+		if (rc == RX_REOPEN)
+			rc = -ETIMEDOUT; /* a second one in this exchange: as silence */
 		if (rc == RX_BUSY) {
 			/* Wait as suggested (at most this try's timeout), then go on
 			 * with the next try. */

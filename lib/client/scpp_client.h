@@ -138,6 +138,8 @@ struct scpp_client_config {
 	unsigned int max_dgram;
 	/** Largest reply message accepted, in bytes (>= 64; default 16 MiB). */
 	size_t max_reply;
+	/** Local UDP port to send from (0, default: one the kernel picks). */
+	uint16_t local_port;
 };
 
 /** Counters of one client since it was created; never reset. */
@@ -169,6 +171,8 @@ struct scpp_client_stats {
 	uint64_t steered;       /**< exchanges sent to a learnt owner, not the server */
 	uint64_t owners_learned; /**< owners learnt from a reply that came from elsewhere */
 	uint64_t owners_forgotten; /**< learnt owners dropped (silent, refused, moved) */
+	uint64_t reopened;      /**< sessions opened again: the node answered that it had
+				     none (restarted) */
 };
 
 /** What scpp_client_session_open() needs: the principal and its chains. */
@@ -302,7 +306,15 @@ int scpp_client_fd(const struct scpp_client *c);
  * Open a session with the node (docs/SECURITY.md §5): HELLO, CHALLENGE,
  * FINISH (in datagrams of at most max_dgram bytes), ACCEPT. Each step is
  * retried like a block (timeout, backoff, retries). Blocks of later
- * exchanges are sealed; a client that has a session keeps it.
+ * exchanges are sealed; a client that has a session keeps it. The key and
+ * chains are kept (copied) so that, when the node answers a block with a
+ * REJECT E_AUTH_NO_SESSION or E_AUTH_SESSION_EXPIRED (it restarted, or the
+ * session ended there), the exchange opens a new session with them once,
+ * pinned to the node key this handshake saw, and sends the block again
+ * under it (stats.reopened); a second such answer in the same exchange
+ * counts as silence. If the node refuses the new session, the exchange
+ * fails with the REJECT's code (-SCPP_AUTH_E_REVOKED, ...), and the client
+ * has no session any more.
  * @param rej
  *   Receives a REJECT's contents (code, errno, where) when the node
  *   refused (may be NULL).

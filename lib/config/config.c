@@ -165,6 +165,9 @@ static const struct field auth_fields[] = {
 	{.key = "roots", .type = T_STR_LIST, .off = offsetof(struct scpp_config_auth, roots),
 	 .aux = offsetof(struct scpp_config_auth, nb_roots), .cs = CS_TEXT, .min = 0,
 	 .max = SCPP_CONFIG_MAX_AUTH_ROOTS, .esize = SCPP_CONFIG_PATH_SIZE},
+	{.key = "peers", .type = T_STR_LIST, .off = offsetof(struct scpp_config_auth, peers),
+	 .aux = offsetof(struct scpp_config_auth, nb_peers), .cs = CS_TEXT, .min = 0,
+	 .max = SCPP_CONFIG_MAX_AUTH_PEERS, .esize = SCPP_CONFIG_PATH_SIZE},
 	F_STR(struct scpp_config_auth, "revocations", revocations, CS_TEXT, 0),
 	F_UINT(struct scpp_config_auth, "revocation_capacity", revocation_capacity, 1, 1u << 20),
 	F_UINT(struct scpp_config_auth, "sessions", sessions, 1, 1u << 20),
@@ -317,6 +320,7 @@ scpp_config_defaults(struct scpp_config *cfg)
 	cfg->auth.mode = SCPP_CONFIG_AUTH_REQUIRED;
 	cfg->auth.node_key[0] = '\0';
 	cfg->auth.nb_roots = 0;
+	cfg->auth.nb_peers = 0;
 	cfg->auth.revocations[0] = '\0';
 	cfg->auth.revocation_capacity = 4096;
 	cfg->auth.sessions = 1024;

@@ -111,6 +111,7 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"    \"mode\": \"required\",\n"
 	"    \"node_key\": \"\",\n"
 	"    \"roots\": [],\n"
+	"    \"peers\": [],\n"
 	"    \"revocations\": \"\",\n"
 	"    \"revocation_capacity\": 4096,\n"
 	"    \"sessions\": 1024,\n"

@@ -82,6 +82,7 @@ enum scpp_config_auth_mode {
 
 /** Most roots of trust in $.auth.roots (SCPP_AUTH_ROOTS_MAX, the node's own key aside). */
 #define SCPP_CONFIG_MAX_AUTH_ROOTS 15
+#define SCPP_CONFIG_MAX_AUTH_PEERS 32      /**< entries of $.auth.peers */
 
 /** $.node: who this appliance is. */
 struct scpp_config_node {
@@ -183,6 +184,10 @@ struct scpp_config_auth {
 	unsigned int nb_roots;                   /**< entries used in @c roots */
 	/** Roots of trust: public key files or 64 hex digits (the node key is one too). */
 	char roots[SCPP_CONFIG_MAX_AUTH_ROOTS][SCPP_CONFIG_PATH_SIZE];
+	unsigned int nb_peers;                   /**< entries used in @c peers */
+	/** Peer nodes that may carry their clients' identities here (SECURITY.md
+	 *  §9.4): "ID:KEY", KEY 64 hex digits or a public key file. */
+	char peers[SCPP_CONFIG_MAX_AUTH_PEERS][SCPP_CONFIG_PATH_SIZE];
 	char revocations[SCPP_CONFIG_PATH_SIZE]; /**< file of revocation entries; "" = none */
 	uint32_t revocation_capacity;            /**< entries the revocation set holds */
 	uint32_t sessions;                       /**< session slots (every worker table) */

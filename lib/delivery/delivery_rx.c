@@ -277,6 +277,9 @@ fwd_unwrap(struct scpp_delivery *d, const struct scpp_net_meta *nm, struct scpp_
 	in->fwd.hops = f.hops;
 	in->fwd.origin = f.origin;
 	in->fwd.from_ip = nm->peer.ip;
+	in->fwd.hdr = in->msg;
+	in->fwd.ext = f.ext;
+	in->fwd.ext_len = f.ext_len;
 	in->req.peer.mac = mac;
 	in->req.peer.ip = f.client_ip;
 	in->req.peer.udp_port = rte_cpu_to_be_16(f.client_port);

@@ -230,6 +230,11 @@ struct scpp_delivery_usage {
  *  sets it): responses are not held to the amplification limit. */
 #define SCPP_DELIVERY_PROVEN 0x2
 
+/** req.session bit: ... a forwarded session request whose original principal
+ *  the caller's session layer verified (FORWARD extension 1): this library
+ *  treats it as SCPP_DELIVERY_SESSION and carries the bit. */
+#define SCPP_DELIVERY_CARRIED 0x4
+
 /** A request as the owning worker needs it (fits an mbuf's private area). */
 struct scpp_delivery_req {
 	struct scpp_net_peer peer; /**< sender: the reply goes there */
@@ -259,6 +264,10 @@ struct scpp_delivery_fwd {
 	uint8_t hops;           /**< forwards taken so far */
 	uint32_t origin;        /**< node the client sent it to */
 	uint32_t from_ip;       /**< the forwarding node's address (network order) */
+	const uint8_t *hdr;     /**< the FORWARD message: its 44-byte header (for the
+				 *   principal's MAC, docs/SECURITY.md §9.4) */
+	const uint8_t *ext;     /**< its extensions (ext_len bytes, into the message) */
+	uint16_t ext_len;
 };
 
 /** What scpp_delivery_rx() produced. */

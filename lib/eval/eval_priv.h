@@ -152,6 +152,11 @@ struct scpp_eval_ctx {
 	const uint8_t *hook_tab;
 	size_t hook_nrows, hook_stride;
 
+	/* Writes to schema entities recorded for env->schema_hold (values
+	 * in the block's memory or arena until a hold copies them). */
+	uint32_t nelog;
+	struct scpp_eval_edit_op elog[SCPP_EVAL_EDIT_MAX];
+
 	/* Entities written by held blocks (scpp_eval.h "hold"), which other
 	 * blocks may not write meanwhile: open addressing (linear probing,
 	 * backward-shift deletion), owner = the holding suspension. */
@@ -181,6 +186,8 @@ struct scpp_eval_susp {
 	uint32_t nundo, ncreated, nheld;
 	size_t used;                /* bytes of mem in use after eval_susp_save() */
 	size_t undo_off, created_off, held_off;
+	uint32_t nelog;             /* a schema hold: the recorded edit ... */
+	size_t elog_off;            /* ... at this offset */
 };
 
 /* Bytes the state of a block stopped now takes in a suspension. */

@@ -11,6 +11,7 @@
  * the schema with scpp_schema_store_intern), so no translation is needed.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eval_priv.h"
@@ -117,6 +118,54 @@ coerce_int(struct scpp_value *v, bool *tried)
 	return false;
 }
 
+/*
+ * Edits compiled elsewhere (env->schema_hold): record the write, its
+ * values being the block's until a hold copies them. The metaschema check
+ * the edit API would make at once is made here on the compiled schema (a
+ * schema entity is an instance of Type or Attribute like any typed
+ * entity), so a wrong value still fails at its command.
+ */
+static int
+edit_record(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, uint8_t kind,
+	    struct scpp_oid e, uint32_t attr, const struct scpp_value *key,
+	    const struct scpp_value *v, struct scpp_status *st)
+{
+	struct scpp_eval_edit_op *op;
+
+	if (ctx->nelog >= SCPP_EVAL_EDIT_MAX) {
+		scpp_status_set(st, -SCPP_E_LIMIT_STEPS, "schema",
+				"a schema change may write schema entities at most %u times",
+				SCPP_EVAL_EDIT_MAX);
+		return -SCPP_E_LIMIT_STEPS;
+	}
+	(void)env;
+	op = &ctx->elog[ctx->nelog++];
+	op->kind = kind;
+	op->e = e;
+	op->attr = attr;
+	op->key = key != NULL ? *key : scpp_value_nil();
+	op->v = v != NULL ? *v : scpp_value_nil();
+	return 0;
+}
+
+/* The metaschema check of a write to schema entity @p e of meta type @p t. */
+static int
+meta_check(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+	   const struct scpp_schema_type *t, struct scpp_oid e, uint32_t attr,
+	   const struct scpp_value *key, const struct scpp_value *v, struct scpp_status *st)
+{
+	struct scpp_schema_violation viol;
+	struct scpp_schema_access acc;
+	int rc;
+
+	if (t == NULL)
+		return 0;
+	eval_access(&acc, env, NULL, NULL);
+	rc = key != NULL ? scpp_schema_check_map_set(env->schema, t, e, attr, key, v, &acc, &viol)
+			 : scpp_schema_check_set(env->schema, t, e, attr, v, &acc, &viol);
+	return rc < 0 ? violation(ctx, env, rc, &viol, st) : 0;
+}
+
 /* Begin the block's schema edit on the first write to a schema entity. */
 static int
 edit_begin(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, struct scpp_status *st)
@@ -167,6 +216,12 @@ eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 		/* A runtime schema change (a write to a schema entity, or the
 		 * `type` that makes a new one): checked against the metaschema
 		 * now and against the instances when the block ends. */
+		if (env->schema_hold != NULL) {
+			if ((rc = meta_check(ctx, env, t, e, attr, key, v, st)) < 0)
+				return rc;
+			return edit_record(ctx, env, key != NULL ? SCPP_EVAL_EDIT_MAP_SET :
+					   SCPP_EVAL_EDIT_SET, e, attr, key, v, st);
+		}
 		if ((rc = edit_begin(ctx, env, st)) < 0)
 			return rc;
 		rc = key != NULL ? scpp_schema_edit_map_set(ctx->edit, e, attr, key, v, &diag)
@@ -237,7 +292,10 @@ eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			return -ENOENT;
 		}
 		tv = scpp_value_oid(scpp_schema_type_get_oid(t));
-		if (scpp_schema_type_is_meta(t)) {
+		if (scpp_schema_type_is_meta(t) && env->schema_hold != NULL) {
+			if ((rc = edit_record(ctx, env, SCPP_EVAL_EDIT_SET, e, id, NULL, &tv, st)) < 0)
+				return rc;
+		} else if (scpp_schema_type_is_meta(t)) {
 			struct scpp_schema_diag diag;
 
 			if ((rc = edit_begin(ctx, env, st)) < 0)
@@ -296,6 +354,8 @@ eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 	if (env->schema == NULL)
 		return 0;
 	t = type_of(env, e);
+	if (t != NULL && scpp_schema_type_is_meta(t) && env->schema_hold != NULL)
+		return edit_record(ctx, env, SCPP_EVAL_EDIT_DEL, e, attr, key, NULL, st);
 	if (t != NULL && scpp_schema_type_is_meta(t)) {
 		if ((rc = edit_begin(ctx, env, st)) < 0)
 			return rc;
@@ -448,4 +508,43 @@ eval_schema_edit_drop(struct scpp_eval_ctx *ctx)
 {
 	scpp_schema_edit_free(ctx->edit);
 	ctx->edit = NULL;
+}
+
+int
+scpp_eval_edit_compile(const struct scpp_schema *cur, const struct scpp_eval_edit_op *ops,
+		       unsigned int n, struct scpp_schema **out, char *msg, size_t size)
+{
+	struct scpp_schema_edit *ed = NULL;
+	struct scpp_schema_diag diag;
+	int rc;
+
+	*out = NULL;
+	memset(&diag, 0, sizeof(diag));
+	rc = scpp_schema_edit_begin(cur, &ed);
+	for (unsigned int i = 0; rc == 0 && i < n; i++) {
+		const struct scpp_eval_edit_op *op = &ops[i];
+
+		switch (op->kind) {
+		case SCPP_EVAL_EDIT_SET:
+			rc = scpp_schema_edit_set(ed, op->e, op->attr, &op->v, &diag);
+			break;
+		case SCPP_EVAL_EDIT_MAP_SET:
+			rc = scpp_schema_edit_map_set(ed, op->e, op->attr, &op->key, &op->v, &diag);
+			break;
+		default:
+			rc = scpp_schema_edit_del(ed, op->e, op->attr,
+						  op->key.type == SCPP_VT_NIL ? NULL : &op->key, &diag);
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = scpp_schema_edit_compile(ed, out, &diag);
+	scpp_schema_edit_free(ed);
+	if (rc == 0)
+		return 0;
+	if (diag.path[0] != '\0' || diag.reason[0] != '\0')
+		snprintf(msg, size, "schema change rejected: %s: %s", diag.path, diag.reason);
+	else
+		snprintf(msg, size, "schema change rejected: %s", scpp_strerror(rc));
+	return rc == -EINVAL || rc == -EBUSY ? -SCPP_E_SCHEMA : rc;
 }

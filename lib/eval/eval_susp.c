@@ -147,6 +147,7 @@ eval_susp_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, const uint8_
 	}
 	s->used = (size_t)(p - s->mem);
 	s->held = 0;
+	s->nelog = 0;
 	s->status_vars = ctx->status_vars;
 	memcpy(s->status_count, ctx->status_count, sizeof(s->status_count));
 	s->steps = ctx->steps;
@@ -329,6 +330,10 @@ eval_susp_hold_need(const struct scpp_eval_ctx *ctx, uint32_t *nents)
 		}
 	}
 	*nents = d;
+	need += al8((size_t)ctx->nelog * sizeof(struct scpp_eval_edit_op));
+	for (uint32_t i = 0; i < ctx->nelog; i++)
+		need += (has_bytes(&ctx->elog[i].key) ? al8(ctx->elog[i].key.len) : 0) +
+			(has_bytes(&ctx->elog[i].v) ? al8(ctx->elog[i].v.len) : 0);
 	return need + al8((size_t)d * sizeof(struct scpp_oid));
 }
 
@@ -375,6 +380,22 @@ eval_susp_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, size_t 
 		if (((u->kind == UNDO_TRIPLE || u->kind == UNDO_MAP_ENTRY) && u->had_old &&
 		     has_bytes(&u->old)) || u->kind == UNDO_BYTES)
 			keep_bytes(&p, &u->old);
+	}
+	/* The recorded schema edit, for whoever compiles it meanwhile. */
+	s->elog_off = (size_t)(p - s->mem);
+	s->nelog = ctx->nelog;
+	if (ctx->nelog > 0) {
+		struct scpp_eval_edit_op *ops = (struct scpp_eval_edit_op *)p;
+
+		memcpy(ops, ctx->elog, (size_t)ctx->nelog * sizeof(*ops));
+		p += al8((size_t)ctx->nelog * sizeof(*ops));
+		for (uint32_t i = 0; i < ctx->nelog; i++) {
+			if (has_bytes(&ops[i].key))
+				keep_bytes(&p, &ops[i].key);
+			if (has_bytes(&ops[i].v))
+				keep_bytes(&p, &ops[i].v);
+		}
+		ctx->nelog = 0;
 	}
 	SCPP_VERIFY((size_t)(p - s->mem) <= base);
 	for (uint32_t i = 0; i < d; i++)
@@ -430,6 +451,20 @@ eval_susp_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 	memcpy(ctx->created_flag, s->mem + s->created_off + (size_t)s->ncreated * sizeof(struct scpp_oid),
 	       s->ncreated);
 	ctx->ncreated = s->ncreated;
+	/* A recorded schema edit has been dealt with elsewhere by now
+	 * (published, or the block is being aborted): not restored. */
+	ctx->nelog = 0;
 	s->held = 0;
 	return 0;
+}
+
+unsigned int
+scpp_eval_susp_edit(const struct scpp_eval_susp *s, const struct scpp_eval_edit_op **ops)
+{
+	if (s == NULL || !s->active || !s->held || s->nelog == 0) {
+		*ops = NULL;
+		return 0;
+	}
+	*ops = (const struct scpp_eval_edit_op *)(s->mem + s->elog_off);
+	return s->nelog;
 }

@@ -32,9 +32,11 @@
  *
  * Threading: a context belongs to one lcore and is used for one block at a
  * time. scpp_eval_block() does not allocate, lock or make system calls, with
- * one exception: a block that writes schema entities (a runtime schema
- * change, a control-plane operation that arrives as a block) builds the
- * changed schema with lib/schema's edit API, which allocates.
+ * one exception when env.schema_hold is NULL: a block that writes schema
+ * entities (a runtime schema change) builds the changed schema with
+ * lib/schema's edit API, which allocates. With env.schema_hold (the
+ * daemon) such a block only records its writes and is held, and the
+ * change is compiled elsewhere (scpp_eval_edit_compile()).
  */
 
 #include <stdbool.h>
@@ -199,6 +201,43 @@ struct scpp_eval_env {
 	 * see only what the session may read.
 	 */
 	const struct scpp_auth_authority *auth;
+	/**
+	 * Where schema edits are compiled. NULL: here — a block that writes
+	 * schema entities builds the change with lib/schema's edit API and
+	 * compiles it at its end, checking this shard's instances (this
+	 * allocates; a lone shard, tests). Non-NULL (the daemon): the block's
+	 * writes to schema entities are checked against the metaschema and
+	 * recorded (at most SCPP_EVAL_EDIT_MAX, values copied, nothing
+	 * allocated); at its end the block takes the publisher's gate (@c pub,
+	 * -EAGAIN: aborted, "retry") and is held before its commit
+	 * (SCPP_EVAL_HOLD) in the suspension this returns, for the change to
+	 * be compiled and checked elsewhere (scpp_eval_susp_edit()); NULL
+	 * returned: no room to wait, the block is aborted (E_LIMIT_PENDING).
+	 * scpp_eval_block() then returns 1. Resumed from b->ncmds once the
+	 * change is published, the block commits without compiling anything;
+	 * scpp_eval_resume_abort() undoes it when the change was refused.
+	 * The gate is the caller's from the hold on (submit or abandon it).
+	 */
+	struct scpp_eval_susp *(*schema_hold)(void *arg, const struct scpp_wire_block *b);
+	void *schema_hold_arg;
+};
+
+/** Most schema-entity writes one block may make with env.schema_hold. */
+#define SCPP_EVAL_EDIT_MAX 256
+
+/** One recorded write to a schema entity (env.schema_hold). */
+struct scpp_eval_edit_op {
+	uint8_t kind;          /**< enum scpp_eval_edit_kind */
+	uint32_t attr;         /**< attribute id (the dictionary's) */
+	struct scpp_oid e;     /**< the schema entity */
+	struct scpp_value key; /**< map key (MAP_SET; DEL of an entry), else nil */
+	struct scpp_value v;   /**< value (SET, MAP_SET) */
+};
+
+enum scpp_eval_edit_kind {
+	SCPP_EVAL_EDIT_SET = 0,     /**< scpp_schema_edit_set() */
+	SCPP_EVAL_EDIT_MAP_SET = 1, /**< scpp_schema_edit_map_set() */
+	SCPP_EVAL_EDIT_DEL = 2,     /**< scpp_schema_edit_del() (key nil: a plain attribute) */
 };
 
 /** What happened, for counters and the END record. */
@@ -435,6 +474,27 @@ void scpp_eval_susp_drop(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s);
 
 /** True while @p s holds a held block (SCPP_EVAL_HOLD). */
 bool scpp_eval_susp_held(const struct scpp_eval_susp *s);
+
+/**
+ * The schema edit a block held by env.schema_hold waits for: its writes to
+ * schema entities in order, values in @p s's memory (valid while @p s is
+ * held and not resumed). 0 for any other suspension.
+ */
+unsigned int scpp_eval_susp_edit(const struct scpp_eval_susp *s,
+				 const struct scpp_eval_edit_op **ops);
+
+/**
+ * Apply @p n recorded writes to a change of @p cur and compile it, without
+ * looking at any instance (scpp_schema_edit_compile()): every shard checks
+ * its own instances afterwards. Control thread (allocates).
+ *
+ * @param out  receives the new schema (the caller's) on success.
+ * @param msg  receives the reason on failure (a status message).
+ * @return 0; or the status code to answer the block with (-SCPP_E_SCHEMA
+ *   for an invalid change, -ENOMEM).
+ */
+int scpp_eval_edit_compile(const struct scpp_schema *cur, const struct scpp_eval_edit_op *ops,
+			   unsigned int n, struct scpp_schema **out, char *msg, size_t size);
 
 /** The command the block stopped before, and the rows it holds (active only). */
 uint16_t scpp_eval_susp_next_cmd(const struct scpp_eval_susp *s);

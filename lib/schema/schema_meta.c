@@ -660,6 +660,22 @@ compat_instance(void *arg, struct scpp_oid e)
 	return c->rc < 0;
 }
 
+/* The message of an instance that does not conform to changed type @p nt. */
+static int
+compat_fail(const struct scpp_schema_type *nt, struct compat_ctx *c, struct scpp_schema_diag *d)
+{
+	const struct scpp_schema_attr *a = c->viol.attr;
+	char buf[512], ob[SCPP_OID_STR_MAX], path[2 * SCPP_SCHEMA_NAME_MAX + 2];
+
+	c->viol.entity = SCPP_OID_NIL;
+	scpp_schema_violation_format(buf, sizeof(buf), &c->viol);
+	scpp_oid_format(ob, sizeof(ob), c->bad);
+	snprintf(path, sizeof(path), "%s%s%s", nt->m->name, a ? "." : "", a ? a->m->name : "");
+	diag_set(d, RUNTIME_FILE, path,
+		 "incompatible with existing data: instance %s would not conform (%s)", ob, buf);
+	return c->rc == -EINVAL || c->rc == -ENOENT ? -EBUSY : c->rc;
+}
+
 static int
 check_compat(const struct scpp_schema *os, const struct scpp_schema *ns,
 	     const struct scpp_schema_access *acc, struct scpp_schema_diag *d)
@@ -668,7 +684,6 @@ check_compat(const struct scpp_schema *os, const struct scpp_schema *ns,
 		const struct scpp_schema_type *nt = &ns->types[i];
 		const struct scpp_schema_type *ot = scpp_schema_type_by_oid(os, nt->oid);
 		struct compat_ctx c = {.ns = ns, .nt = nt, .acc = acc};
-		char buf[512];
 		int rc;
 
 		/* Instances of Type and Attribute are the schema entities, which
@@ -684,24 +699,66 @@ check_compat(const struct scpp_schema *os, const struct scpp_schema *ns,
 			return -EOPNOTSUPP;
 		}
 		rc = acc->foreach_instance(acc->ctx, nt->oid, compat_instance, &c);
-		if (c.rc < 0) {
-			const struct scpp_schema_attr *a = c.viol.attr;
-			char ob[SCPP_OID_STR_MAX], path[2 * SCPP_SCHEMA_NAME_MAX + 2];
-
-			c.viol.entity = SCPP_OID_NIL;
-			scpp_schema_violation_format(buf, sizeof(buf), &c.viol);
-			scpp_oid_format(ob, sizeof(ob), c.bad);
-			snprintf(path, sizeof(path), "%s%s%s", nt->m->name, a ? "." : "",
-				 a ? a->m->name : "");
-			diag_set(d, RUNTIME_FILE, path,
-				 "incompatible with existing data: instance %s would not conform (%s)",
-				 ob, buf);
-			return c.rc == -EINVAL || c.rc == -ENOENT ? -EBUSY : c.rc;
-		}
+		if (c.rc < 0)
+			return compat_fail(nt, &c, d);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+int
+scpp_schema_edit_compile(struct scpp_schema_edit *ed, struct scpp_schema **out,
+			 struct scpp_schema_diag *d)
+{
+	struct model *m;
+	int rc;
+
+	if (ed == NULL || out == NULL)
+		return -EINVAL;
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return -ENOMEM;
+	rc = ents_to_model(ed, m, d);
+	if (rc < 0) {
+		model_free(m);
+		return rc;
+	}
+	return schema_compile(m, &ed->cur->conf, ed->cur, out, d);
+}
+
+unsigned int
+scpp_schema_changed_types(const struct scpp_schema *os, const struct scpp_schema *ns,
+			  struct scpp_oid *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < ns->ntypes; i++) {
+		const struct scpp_schema_type *nt = &ns->types[i];
+		const struct scpp_schema_type *ot = scpp_schema_type_by_oid(os, nt->oid);
+
+		if (ot == NULL || i == ns->meta_type || i == ns->meta_attr || !type_changed(ot, nt))
+			continue;
+		if (n < max)
+			out[n] = nt->oid;
+		n++;
+	}
+	return n;
+}
+
+int
+scpp_schema_check_instance(const struct scpp_schema *ns, struct scpp_oid type, struct scpp_oid e,
+			   const struct scpp_schema_access *acc, struct scpp_schema_diag *d)
+{
+	const struct scpp_schema_type *nt = scpp_schema_type_by_oid(ns, type);
+	struct compat_ctx c = {.ns = ns, .nt = nt, .acc = acc};
+
+	if (nt == NULL)
+		return 0;
+	if (compat_instance(&c, e) == 0)
+		return 0;
+	return compat_fail(nt, &c, d);
 }
 
 int

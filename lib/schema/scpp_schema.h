@@ -541,6 +541,44 @@ int scpp_schema_edit_commit(struct scpp_schema_edit *ed,
 /** Free a pending change (committed or not); NULL is a no-op. */
 void scpp_schema_edit_free(struct scpp_schema_edit *ed);
 
+/*
+ * A change checked where the instances are (docs/SCHEMA.md §7): the
+ * control lcore compiles the change without looking at any instance, then
+ * every shard checks its own instances of the types the change affects
+ * and votes. Together these do what scpp_schema_edit_commit() does with an
+ * access that sees every instance.
+ */
+
+/**
+ * scpp_schema_edit_commit() without the instance check: the change is a
+ * valid schema. Control thread.
+ *
+ * @return 0 (*@p out the new schema, the caller's); -EINVAL (@p diag says
+ *   why); -ENOMEM.
+ */
+int scpp_schema_edit_compile(struct scpp_schema_edit *ed, struct scpp_schema **out,
+			     struct scpp_schema_diag *d);
+
+/**
+ * Types of @p ns whose declarations changed from @p os in a way instances
+ * can notice (an attribute added, removed, made required or given another
+ * type), metaschema types excepted: the first @p max go to @p out.
+ *
+ * @return how many there are (more than @p max: @p out is partial).
+ */
+unsigned int scpp_schema_changed_types(const struct scpp_schema *os, const struct scpp_schema *ns,
+				       struct scpp_oid *out, unsigned int max);
+
+/**
+ * Does instance @p e of (changed) type @p type conform to @p ns? Any
+ * thread that may read the store @p acc reads.
+ *
+ * @return 0; -EBUSY with @p diag naming the instance and why (the message
+ *   scpp_schema_edit_commit() gives); or a negative errno from a hook.
+ */
+int scpp_schema_check_instance(const struct scpp_schema *ns, struct scpp_oid type, struct scpp_oid e,
+			       const struct scpp_schema_access *acc, struct scpp_schema_diag *d);
+
 /* ------------------------------------------------------------------ store */
 
 /**

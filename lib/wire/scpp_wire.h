@@ -449,9 +449,9 @@ int scpp_wire_fetch_encode(uint8_t *buf, size_t size, const struct scpp_wire_fet
 #define SCPP_WIRE_FWD_F_COOKIE 0x01
 /**
  * Extension types 1..127 must be understood by the receiver (a message with
- * one it does not know is refused); 128..255 may be skipped. None is defined
- * in version 1; type 1 is reserved for the principal of an authenticated
- * session (issue 15), which the owner must check instead of the forwarder.
+ * one it does not know is refused); 128..255 may be skipped. Type 1 (at most
+ * once) is the principal of an authenticated session (docs/SECURITY.md
+ * §9.4), which the owner checks instead of the forwarder.
  */
 #define SCPP_WIRE_FWD_EXT_PRINCIPAL 1
 #define SCPP_WIRE_FWD_EXT_OPTIONAL 128
@@ -506,6 +506,11 @@ struct scpp_wire_fwd {
  *   SCPP_WIRE_FWD_EXT_MAX).
  */
 int scpp_wire_fwd_decode(const uint8_t *p, size_t len, struct scpp_wire_fwd *f);
+
+/** The first extension of type @p type in the checked extensions @p ext
+ *  (f->ext, f->ext_len of a decoded message; its length in *@p len), or NULL. */
+const uint8_t *scpp_wire_fwd_ext_find(const uint8_t *ext, size_t ext_len, uint8_t type,
+				      uint8_t *len);
 
 /**
  * Encode the header and extensions of @p f (not the inner message, which

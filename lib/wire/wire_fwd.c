@@ -26,14 +26,18 @@ all_zero(const uint8_t *p, size_t n)
 int
 wire_ext_check(const uint8_t *p, size_t n)
 {
+	bool principal = false;
 	size_t o = 0;
 
 	while (o < n) {
 		if (n - o < 2 || n - o - 2 < p[o + 1])
 			return -SCPP_E_TRUNCATED;
-		/* Types 1..127 must be understood; none is in version 1 (type 1,
-		 * the principal, is reserved), and 0 is no type. */
-		if (p[o] < SCPP_WIRE_FWD_EXT_OPTIONAL)
+		/* Types 1..127 must be understood: type 1 (the principal, at
+		 * most once, checked by the owner's session layer) is the only
+		 * one; 0 is no type. */
+		if (p[o] == SCPP_WIRE_FWD_EXT_PRINCIPAL && !principal)
+			principal = true;
+		else if (p[o] < SCPP_WIRE_FWD_EXT_OPTIONAL)
 			return -SCPP_E_BAD_KIND;
 		o += 2u + p[o + 1];
 	}
@@ -87,6 +91,18 @@ scpp_wire_fwd_decode(const uint8_t *p, size_t len, struct scpp_wire_fwd *f)
 	f->msg = f->ext + f->ext_len;
 	f->msg_len = (uint32_t)(len - SCPP_WIRE_FWD_HDR_LEN - f->ext_len);
 	return 0;
+}
+
+const uint8_t *
+scpp_wire_fwd_ext_find(const uint8_t *ext, size_t ext_len, uint8_t type, uint8_t *len)
+{
+	for (size_t o = 0; o + 2 <= ext_len && o + 2u + ext[o + 1] <= ext_len; o += 2u + ext[o + 1]) {
+		if (ext[o] == type) {
+			*len = ext[o + 1];
+			return ext + o + 2;
+		}
+	}
+	return NULL;
 }
 
 int

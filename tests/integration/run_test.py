@@ -133,7 +133,8 @@ class Daemon:
             "auth": {"mode": "optional"},
         }
         for k, v in (cfg_extra or {}).items():
-            self.cfg[k] = v
+            # A callable value is computed for this daemon (its paths).
+            self.cfg[k] = v(self) if callable(v) else v
         self.block_id = 1000
 
     # -- lifecycle -------------------------------------------------------
@@ -961,6 +962,73 @@ def t_schema_everywhere(d):
     check("schema version 2 (a change made on shard 0) published" in d.logtext(), "log line")
 
 
+def t_schema_vote(d):
+    """A runtime schema change is compiled on the control lcore and checked
+    on every shard: a compatible one sent to shard 0 is published to both
+    shards; a tightening one sent to shard 0 is refused by an instance on
+    shard 1, the status naming the instance and its shard, and nothing of it
+    is applied on either shard."""
+    rack, machine = well_known("attr", "Machine.rack"), well_known("type", "Machine")
+    attr = well_known("type", "Attribute")
+
+    def versions():
+        return sorted(w["schema_version"] for w in d.telemetry("/scpp/shards").values())
+
+    def wait_versions(v):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if versions() == [v, v]:
+                return
+            time.sleep(0.05)
+        raise TestFailure("schema version %d never reached every shard: %s" % (v, versions()))
+
+    s0 = d.telemetry("/scpp/schema")
+    check(s0["version"] == 1 and s0["control_compiled"] == 0 and s0["change"] == "idle", s0)
+    # Compatible (a new optional attribute of Machine): compiled on the
+    # control lcore, every shard votes (no instance yet), published.
+    d.ok('set {0} type {1} ; set {0} name "rack" ; set {0} owner {2} ; '
+         'set {0} value_type "string" ; set {2} attributes["rack"] {0}'.format(rack, attr, machine),
+         port=7301)
+    wait_versions(2)
+    s1 = d.telemetry("/scpp/schema")
+    check(s1["control_compiled"] == 1 and s1["accepted"] == 1 and s1["votes"] == 2, s1)
+    # Evaluation never compiles: no worker has a compile counter at all.
+    st = d.stats()
+    check(not any("compile" in k for k in st), "a worker-side compile counter: %s" % list(st))
+    check(st["schema_changes"] == 1, st)
+    # An instance on shard 1 without a rack; none on shard 0.
+    m1 = d.ok('create %m Machine ; set %m hostname "h1" ; set %m cores 1u ; '
+              'set %m memory_bytes 2u ; return %m', port=7302)["rows"][0][0]
+    check(m1.startswith("@0.1.1."), m1)
+    q = "get {} %a %v ; return %a %v".format(rack)
+    before = [d.ok(q, port=p) for p in (7301, 7302)]
+    # Tightening, sent to shard 0 (which alone would accept it).
+    rep = d.one("set {} required true ; return".format(rack), port=7301)
+    f = status_of(rep)
+    check(rep["end"]["outcome"] == "aborted" and f["code"] == "E_SCHEMA" and
+          "shard 1" in f["message"] and m1 in f["message"], rep)
+    after = [d.ok(q, port=p) for p in (7301, 7302)]
+    for b, a in zip(before, after):
+        check(a["columns"] == b["columns"] and a["rows"] == b["rows"],
+              "changed by a refused change: %s -> %s" % (b, a))
+    check(["required", True] not in after[0]["rows"], after[0])
+    check(versions() == [2, 2], versions())
+    s2 = d.telemetry("/scpp/schema")
+    check(s2["control_compiled"] == 2 and s2["rejected_by_shard"] == 1 and
+          s2["votes"] == 4 and s2["instances_checked"] >= 1 and s2["change"] == "idle", s2)
+    # The shard that refused is not stuck: a compatible change goes through
+    # (a doc string: no instance can notice, so no vote).
+    d.ok('set {} doc "where it stands" ; return'.format(rack), port=7302)
+    wait_versions(3)
+    s3 = d.telemetry("/scpp/schema")
+    check(s3["control_compiled"] == 3 and s3["accepted_without_vote"] == 1, s3)
+    rep = d.ok("get {} doc %d ; return %d".format(rack), port=7301)
+    check(rep["rows"] == [["where it stands"]], rep)
+    park = d.telemetry("/scpp/park")
+    check(sum(w["parks_schema"] for w in park.values()) == 3 and
+          all(w["parked"] == 0 for w in park.values()), park)
+
+
 def t_budget(d):
     """A scan under an enumeration stops at its budget with ETIME, and the
     worker answers the next client right after it."""
@@ -1213,7 +1281,8 @@ def t_auth(d):
     denied(doc, "EPERM", "schema")
     check(root("get %s doc %%d ; return %%d" % user_t)["rows"] == before, "schema changed")
     # Without a session a required node refuses (a rate-limited EACCES);
-    # a forged session datagram is dropped unanswered, counted.
+    # a session datagram of an unknown session is dropped, counted (and
+    # answered only by a rate-limited REJECT E_AUTH_NO_SESSION, §6.4).
     doc = js(None, "return", want=1, extra=["--no-auth"])
     denied(doc, "EACCES", "auth.mode required")
     st0 = d.telemetry("/scpp/auth")
@@ -1249,6 +1318,133 @@ def t_auth(d):
     d.check_accounting(stats)
 
 
+def t_auth_lanes(d):
+    """A session datagram that reaches a worker other than its lane's (the
+    shared port, RSS) is handed unverified to its lane's worker, which
+    verifies it and passes the block on; the reply is right. Deterministic
+    whatever the RSS hash: two CLI runs from the same source port to the
+    shared port (one 5-tuple: one receiving queue) on lanes 0 and 1, so
+    exactly one of them arrives on the other lane's worker."""
+    scpp = cli_path()
+    node_key = os.path.join(d.cfg["node"]["state_dir"], "node.key")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+    env["SCPP_KEY"] = node_key
+
+    def js(*args):
+        r = subprocess.run([scpp, "-s", SERVER + ":7300", "--json", "--no-names"] + list(args),
+                           capture_output=True, text=True, timeout=30, env=env)
+        check(r.returncode == 0, "scpp %s: exit %d: %s %s" % (args, r.returncode, r.stdout,
+                                                             r.stderr))
+        return json.loads(r.stdout.splitlines()[-1])
+
+    rows = js("exec", 'create %u User ; set %u uid 771u ; set %u name "lanes" ; set %u gid 1u ; '
+              'return %u')["rows"]
+    u = rows[0][0]
+    st0 = d.stats()
+    sport = 40000 + os.getpid() % 20000
+    for lane in (0, 1):
+        rep = js("--lane", str(lane), "--source-port", str(sport), "exec",
+                 "get %s name %%n ; get %s uid %%i ; return %%n %%i" % (u, u))
+        check(rep["rows"] == [["lanes", 771]], "lane %d: %s" % (lane, rep))
+    st = d.stats()
+    moved = st["auth_wrong_lane"] - st0["auth_wrong_lane"]
+    check(moved >= 1, "no datagram reached another lane's worker: %s" % st)
+    check(st["auth_handoff_in"] - st0["auth_handoff_in"] == moved, st)
+    check(st["auth_rejected"] == st0["auth_rejected"], "a handed-off datagram failed: %s" % st)
+    d.check_accounting(st)
+
+
+def revocation_auth(d):
+    """auth.mode required with an (empty) revocation file of this daemon's."""
+    path = os.path.join(d.tmp, "revoked.bin")
+    open(path, "wb").close()
+    return {"mode": "required", "revocations": path}
+
+
+def t_auth_revoke(d):
+    """auth.revocations is read again on SIGHUP: a file with a bad entry
+    changes nothing (counted, logged); a new revocation closes the revoked
+    grant's open session at once (its next block goes unanswered) and a new
+    handshake with the grant is refused E_AUTH_REVOKED; other sessions stay."""
+    scpp = cli_path()
+    node_key = os.path.join(d.cfg["node"]["state_dir"], "node.key")
+    rev = d.cfg["auth"]["revocations"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+    alice = os.path.join(d.tmp, "alice.key")
+    chain = os.path.join(d.tmp, "alice.grant")
+    sh(scpp, "key", "gen", "-o", alice)
+    sh(scpp, "grant", "issue", "--key", node_key, "--to", alice + ".pub", "--scope", "all",
+       "--ops", "get", "--expires", "+1h", "-o", chain)
+    root_env = dict(env, SCPP_KEY=node_key)
+    alice_env = dict(env, SCPP_KEY=alice, SCPP_CHAIN=chain)
+    r = subprocess.run([scpp, "-s", SERVER + ":7301", "--json", "--no-names", "exec",
+                        'create %u User ; set %u uid 881u ; set %u name "rv" ; set %u gid 1u ; '
+                        'return %u'], capture_output=True, text=True, timeout=30, env=root_env)
+    check(r.returncode == 0, r.stderr)
+    u = json.loads(r.stdout.splitlines()[-1])["rows"][0][0]
+    block = "get %s name %%n ; return %%n\n\n" % u
+
+    def auth():
+        return d.telemetry("/scpp/auth")
+
+    def hup_and_wait(counter, want):
+        os.kill(d.proc.pid, signal.SIGHUP)
+        deadline = time.time() + 20
+        while time.time() < deadline and auth()[counter] != want:
+            time.sleep(0.05)
+        check(auth()[counter] == want, "%s never reached %d: %s" % (counter, want, auth()))
+
+    # alice's session, held open by a shell; the operator has one too.
+    sh_p = subprocess.Popen([scpp, "-s", SERVER + ":7301", "--json", "--no-names", "-t", "200",
+                             "-r", "2", "shell"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=alice_env)
+    try:
+        sh_p.stdin.write(block)
+        sh_p.stdin.flush()
+        line = sh_p.stdout.readline()
+        check(json.loads(line)["rows"] == [["rv"]], "alice's first block: %r" % line)
+        a0 = auth()
+        check(a0["sessions"] == 1, a0)
+        # A file with a truncated entry: refused whole, nothing changes.
+        with open(rev, "wb") as f:
+            f.write(b"\x52\x56" + b"\0" * 60)
+        hup_and_wait("reload_failed", a0["reload_failed"] + 1)
+        a1 = auth()
+        check(a1["revocations"] == a0["revocations"] and a1["sessions"] == 1 and
+              a1["closed_due"] == a0["closed_due"], a1)
+        check("reload of auth.revocations" in d.logtext(), "no log line for the bad file")
+        # The real one: alice's grant, revoked by the node key (a root).
+        open(rev, "wb").close()
+        sh(scpp, "grant", "revoke", chain, "--key", node_key, "-o", rev)
+        check(os.path.getsize(rev) == 148, "one 148-byte entry")
+        hup_and_wait("closed_due", a0["closed_due"] + 1)
+        a2 = auth()
+        check(a2["reloads"] == a0["reloads"] + 1 and a2["revocations"] == a0["revocations"] + 1 and
+              a2["sessions"] == 0, a2)
+        # Her open session is gone: the next block through it is answered
+        # E_AUTH_NO_SESSION, and the new session the client then asks for is
+        # refused, revoked; nothing ran.
+        executed = d.stats()["executed"]
+        out, err = sh_p.communicate(input=block, timeout=60)
+        check(sh_p.returncode != 0 and "refused a new one" in err and "E_AUTH_REVOKED" in err,
+              "after revocation: %d %r %r" % (sh_p.returncode, out, err))
+        check(d.stats()["executed"] == executed and d.stats()["auth_no_session_answered"] >= 1,
+              d.stats())
+    finally:
+        if sh_p.poll() is None:
+            sh_p.kill()
+            sh_p.wait()
+    # A new session with the revoked grant is refused, naming why.
+    r = subprocess.run([scpp, "-s", SERVER + ":7301", "--json", "exec", block],
+                       capture_output=True, text=True, timeout=30, env=alice_env)
+    check(r.returncode != 0 and "revoked" in r.stderr.lower(), (r.returncode, r.stderr))
+    # The operator is not affected.
+    r = subprocess.run([scpp, "-s", SERVER + ":7301", "--json", "--no-names", "exec", block],
+                       capture_output=True, text=True, timeout=30, env=root_env)
+    check(r.returncode == 0 and json.loads(r.stdout.splitlines()[-1])["rows"] == [["rv"]],
+          r.stderr)
+
+
 TESTS = {
     "basic": (t_basic, {}),
     "seed_examples": (t_seed_examples, {}),
@@ -1277,6 +1473,7 @@ TESTS = {
         "cluster": {"forward": {"enabled": False}}}}),
     "telemetry": (t_telemetry, {}),
     "schema_everywhere": (t_schema_everywhere, {"workers": 2}),
+    "schema_vote": (t_schema_vote, {"workers": 2}),
     # The time budget is lifted so that the outcome does not depend on the
     # machine's speed (ASan, a loaded CPU): the steps decide.
     "budget": (t_budget, {"cfg_extra": {"eval": {"max_time_us": 10000000}}}),
@@ -1284,6 +1481,8 @@ TESTS = {
     "epoch": (t_epoch, {}),
     "names": (t_names, {"cfg_extra": {"auth": {"mode": "required"}}}),
     "auth": (t_auth, {"cfg_extra": {"auth": {"mode": "required"}}}),
+    "auth_lanes": (t_auth_lanes, {"workers": 2, "cfg_extra": {"auth": {"mode": "required"}}}),
+    "auth_revoke": (t_auth_revoke, {"cfg_extra": {"auth": revocation_auth}}),
 }
 
 

@@ -6,7 +6,10 @@
  * The first input byte picks what the rest is (mod 4):
  *   0  a datagram: handshake header parse, the node's HELLO handler, the
  *      client's CHALLENGE and ACCEPT handlers (on initiators prepared in
- *      the right state), REJECT decode;
+ *      the right state), REJECT decode; node to node (SECURITY.md §9.4):
+ *      an IDENTITY datagram (peek, open under a fixed pair key, then the
+ *      SF record it carries), the same bytes as FORWARD extension 1, and
+ *      as an SF record directly;
  *   1  a FINISH message (reassembled) for the node, raw: decoding and
  *      cookie paths;
  *   2  a FINISH message whose cookie fields are replaced by a valid cookie
@@ -121,6 +124,27 @@ initiator(uint16_t algs)
 	return scpp_auth_initiator_create(&ic);
 }
 
+/* Node-to-node parsers: nothing but the MAC'd bytes is believed. */
+static void
+node_to_node(const uint8_t *d, size_t n)
+{
+	static const uint8_t pair[32] = {0x5e};
+	struct scpp_auth_fwd_principal fp;
+	struct scpp_auth_carried c;
+	const uint8_t *sf = NULL;
+	size_t sf_len = 0;
+	uint32_t from = 0, off = 0;
+
+	if (scpp_auth_identity_open(d, n, pair, 3, &from, &sf, &sf_len) == 0) {
+		CHECK(sf == d + 40 && sf_len + SCPP_AUTH_IDENTITY_OVERHEAD == n);
+		(void)scpp_auth_carried_decode(sf, sf_len, &c, NULL, &off);
+	}
+	(void)scpp_auth_identity_peek(d, n, &from);
+	if (scpp_auth_fwd_principal_open(d, n, pair, d, n < 44 ? n : 44, d, n, &fp) == 0)
+		CHECK(n == SCPP_AUTH_FWD_PRINCIPAL_LEN);
+	(void)scpp_auth_carried_decode(d, n, &c, NULL, &off);
+}
+
 static void
 datagram(const uint8_t *d, size_t n)
 {
@@ -136,6 +160,7 @@ datagram(const uint8_t *d, size_t n)
 		if (h.kind == SCPP_AUTH_KIND_REJECT)
 			(void)scpp_auth_reject_decode(h.payload, h.payload_len, &rej);
 	}
+	node_to_node(d, n);
 	rc = scpp_auth_responder_hello(resp, d, n, addr, sizeof(addr), NOW, reply, sizeof(reply));
 	CHECK(rc < 0 || (rc == 32 + SCPP_AUTH_CHALLENGE_LEN && (size_t)rc < n));
 	/* The client: a CHALLENGE answer to its HELLO, then an ACCEPT. */

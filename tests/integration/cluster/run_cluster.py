@@ -21,8 +21,8 @@ import traceback
 import subprocess
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Cluster, ClusterFailure, SCPPD, ROOT, check, node_ip, run,  # noqa: E402
-                     wait_for)
+from harness import (BRIDGE_IP, SCPP_CLI, Cluster, ClusterFailure, SCPPD, ROOT, check,  # noqa: E402
+                     node_ip, run, wait_for)
 
 
 def state_on(node, peer_id):
@@ -432,6 +432,205 @@ def t_forward_hops(c):
           "the loop went 1 -> 2 -> 3")
 
 
+# ---- forwarded sessions (docs/SECURITY.md §9.4) ---------------------------------
+
+def udp_checksum(src, dst, udp):
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, len(udp))
+    data = pseudo + udp + (b"\0" if len(udp) % 2 else b"")
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s & 0xffff) or 0xffff
+
+
+def send_spoofed_forward(src, dst, dport, ext, client_id, block_id):
+    """A FORWARD datagram as if node @p src had sent it (a raw socket in the
+    test's namespace): header, FORWARD header with extension bytes @p ext,
+    and a request that is never looked at unless the extension verifies."""
+    req = b"\x00\x01\x01" + b"\x00" * 13
+    fwd = struct.pack("<BBBBI4sH6sIHH16s", 1, 1, 1, 0, 1, socket.inet_aton(BRIDGE_IP), 40000,
+                      bytes.fromhex("02 00 c6 12 00 01".replace(" ", "")), 100, len(ext), 0,
+                      b"\0" * 16)
+    payload = fwd + ext + req
+    hdr = b"SC" + struct.pack("<BBBBHQQII", 1, 5, 0x01, 0, len(payload), client_id, block_id,
+                              0, 1)
+    dgram = hdr + payload
+    udp = struct.pack("!HHHH", 7300, dport, 8 + len(dgram), 0) + dgram
+    udp = udp[:6] + struct.pack("!H", udp_checksum(src, dst, udp)) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x1234, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst)) + udp
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    try:
+        s.sendto(ip, (dst, 0))
+    finally:
+        s.close()
+
+
+def dump_auth_counters(nodes):
+    """What each node counted of sessions and forwarding (on a failure)."""
+    for n in nodes:
+        st = {k: v for k, v in n.stats().items()
+              if v and ("auth" in k or "carried" in k or "forward" in k or k == "executed")}
+        print("node %d stats %s" % (n.id, st))
+        print("node %d auth %s" % (n.id, {k: v for k, v in n.telemetry("/scpp/auth").items()
+                                         if v and k != "node_key"}))
+
+
+def t_forward_sessions(c):
+    """A session's block sent to node 1 for an entity node 3 owns: node 1
+    forwards it with its client's principal (FORWARD extension 1) and the
+    chains (IDENTITY); node 3 checks the *client* against its own roots --
+    never node 1, whose own key holds every right on node 3 -- runs the
+    block with the client's rights and answers it on a delegated lane. A
+    read works (bytes compared), a set is refused EACCES naming the missing
+    right and applies nothing, a read outside the client's grant is refused
+    by the node that owns it, and forged or truncated extensions are dropped
+    and counted by the owner; counters show the carried path was taken."""
+    tmp = c.tmp
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    n1, n2, n3 = nodes
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+
+    def gen(name):
+        path = os.path.join(tmp, name + ".key")
+        run([SCPP_CLI, "key", "gen", "-o", path, "--comment", name], env=base_env)
+        return path
+    root = gen("operator")
+    nkey = {n.id: gen("node%d" % n.id) for n in nodes}
+    for n in nodes:
+        roots = [root + ".pub"]
+        if n is n3:
+            roots.append(nkey[1] + ".pub")  # the forwarder may do anything on the owner
+        n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id], "roots": roots,
+                         "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes if p is not n]}
+    c.static_nodes(nodes)
+    for n in nodes:
+        n.start()
+    c.enter()
+
+    def cli(server, key, *args, chain=None, want=0):
+        env = dict(base_env, SCPP_KEY=key)
+        if chain is not None:
+            env["SCPP_CHAIN"] = chain
+        r = run([SCPP_CLI, "-s", server, "--json", "--no-names"] + list(args), env=env,
+                check_rc=False, timeout=60)
+        check(r.returncode == want, "scpp %s: exit %d, wanted %d: %s %s" %
+              (args, r.returncode, want, r.stdout, r.stderr))
+        return json.loads(r.stdout.splitlines()[-1])
+
+    # Data, made on its owners directly by the operator (a root everywhere).
+    name = "carried-" + "".join(chr(0x61 + (i * 7) % 26) for i in range(150))
+    u = cli(n3.ip, root, "exec", 'create %%u User ; set %%u uid 4343u ; set %%u name "%s" ; '
+            'set %%u gid 1u ; return %%u' % name)["rows"][0][0]
+    v = cli(n2.ip, root, "exec", 'create %v User ; set %v uid 4344u ; set %v name "other" ; '
+            'set %v gid 1u ; return %v')["rows"][0][0]
+    check(u.startswith("@0.3.0.") and v.startswith("@0.2.0."), (u, v))
+    # The forwarder's own key is a root on the owner: it could set there.
+    cli(n3.ip, nkey[1], "exec", "get %s uid %%i ; return %%i" % u)
+
+    # alice may only read node 3's shard (a grant of the operator's).
+    alice = gen("alice")
+    chain = os.path.join(tmp, "alice.grant")
+    run([SCPP_CLI, "grant", "issue", "--key", root, "--to", alice + ".pub", "--scope",
+         "@0.3.0.0.0/48", "--ops", "get", "--expires", "+1h", "-o", chain], env=base_env)
+
+    # ARP between the nodes first (an unauthenticated block is forwarded
+    # and refused by its owner, which needs a session).
+    for p in (n2, n3):
+        wait_for("node 1 to reach node %d" % p.id,
+                 lambda p=p: n1.drive("get @0.%d.0.1.5 name %%n" % p.id)
+                 ["statuses"][0]["fields"]["errno_name"] == "EACCES", timeout=20)
+    s1, s3, a3 = n1.stats(), n3.stats(), n3.telemetry("/scpp/auth")
+
+    # The read, through node 1: the reply is node 3's, sealed for alice.
+    try:
+        rep = cli(n1.ip, alice, "exec", "get %s name %%n ; return %%n" % u, chain=chain)
+    except ClusterFailure:
+        dump_auth_counters(nodes)
+        raise
+    check(rep["rows"] == [[name]], "forwarded read: %s" % rep)
+    t1, t3, b3 = n1.stats(), n3.stats(), n3.telemetry("/scpp/auth")
+    check(t1["auth_fwd_sealed"] > s1["auth_fwd_sealed"], "node 1 did not seal extension 1")
+    check(t1["auth_ident_push"] > s1["auth_ident_push"], "node 1 sent no IDENTITY")
+    check(n1.telemetry("/scpp/auth")["ident_sent"] >= 1, "node 1's control lcore sent none")
+    check(b3["ident_accepted"] == a3["ident_accepted"] + 1 and b3["carried"] == 1,
+          "node 3 did not accept alice's identity: %s" % b3)
+    check(t3["carried_in"] > s3["carried_in"] and t3["carried_blocks"] > s3["carried_blocks"]
+          and t3["carried_sealed"] > s3["carried_sealed"], "node 3 counters: %s" % t3)
+    check(t1["executed"] == s1["executed"], "node 1 ran a block it forwarded")
+    check(t3["executed"] == s3["executed"] + 1, "node 3 did not run it once")
+
+    # A set, through node 1: refused by node 3 with alice's missing right,
+    # although node 1's own key may set there.
+    doc = cli(n1.ip, alice, "exec", 'set %s name "escalated"' % u, chain=chain, want=1)
+    f = doc["statuses"][0]["fields"]
+    check(f["errno_name"] == "EACCES" and "set" in f["message"] and
+          "operation" in f["message"], "expected EACCES naming set: %s" % f)
+    check(n3.stats()["carried_blocks"] > t3["carried_blocks"], "not the carried path")
+    got = cli(n3.ip, root, "exec", "get %s name %%n ; return %%n" % u)["rows"]
+    check(got == [[name]], "the refused set applied something: %s" % got)
+    # Outside her grant (node 2's shard): node 2 refuses it for her.
+    doc = cli(n1.ip, alice, "exec", "get %s name %%n ; return %%n" % v, chain=chain, want=1)
+    f = doc["statuses"][0]["fields"]
+    check(f["errno_name"] == "EACCES" and "scope" in f["message"], f)
+    check(n2.stats()["carried_blocks"] >= 1, "node 2 did not check alice itself")
+
+    # Forged and truncated extensions, "from" node 1: dropped, counted,
+    # nothing run (last: the spoofed frames teach node 3 a wrong MAC for 1).
+    before = n3.stats()
+    send_spoofed_forward(n1.ip, n3.ip, 7301, bytes([1, 170]) + os.urandom(170), 0x5000001, 1)
+    send_spoofed_forward(n1.ip, n3.ip, 7301, bytes([1, 100]) + os.urandom(100), 0x5000001, 2)
+    wait_for("node 3 to count the forged extensions",
+             lambda: n3.stats()["carried_bad"] == before["carried_bad"] + 2, timeout=10)
+    after = n3.stats()
+    check(after["executed"] == before["executed"] and
+          after["carried_in"] == before["carried_in"], (before, after))
+
+
+def t_session_restart(c):
+    """A client's session survives its node's restart: the first block
+    after the restart reaches a node without the session, which answers a
+    REJECT E_AUTH_NO_SESSION; the client opens a new session once (a
+    second handshake, counted) and the block then runs, once."""
+    n1 = c.node(1, source="static")
+    n1.cfg["auth"] = {"mode": "required"}
+    c.static_nodes([n1])
+    n1.start()
+    c.enter()
+    key = os.path.join(n1.cfg["node"]["state_dir"], "node.key")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+    env["SCPP_KEY"] = key
+
+    def block(name):
+        return ('create %%u User ; set %%u uid 61u ; set %%u name "%s" ; set %%u gid 1u ; '
+                'get %%u name %%n ; return %%n\n\n' % name)
+
+    p = subprocess.Popen([SCPP_CLI, "-s", n1.ip, "--json", "--no-names", "-v", "shell"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    try:
+        p.stdin.write(block("before"))
+        p.stdin.flush()
+        line = p.stdout.readline()
+        check(json.loads(line)["rows"] == [["before"]], "first block: %r" % line)
+        check(n1.telemetry("/scpp/auth")["accepted"] == 1, "one handshake before")
+        code = n1.stop()
+        check(code == 0, "node 1 did not stop cleanly: %s" % code)
+        n1.start()
+        c.ip("neigh", "flush", "dev", "br0")
+        out, err = p.communicate(input=block("after"), timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(p.returncode == 0, "after the restart: %d %r %r" % (p.returncode, out, err))
+    check(json.loads(out.splitlines()[-1])["rows"] == [["after"]], out)
+    verbose = [l for l in err.splitlines() if "tries" in l]
+    check(len(verbose) == 2 and "sessions reopened 0" in verbose[0] and
+          "sessions reopened 1" in verbose[1], verbose)
+    a = n1.telemetry("/scpp/auth")
+    check(a["accepted"] == 1 and n1.stats()["auth_no_session_answered"] >= 1, a)
+    check(n1.stats()["executed"] == 1, "the block ran more than once: %s" % n1.stats())
 # -- continuations, the owner's side (docs/PROTOCOL.md §19) ------------------
 
 CONT, CONT_REPLY = 6, 7
@@ -577,6 +776,8 @@ TESTS = {
     "forward_static": t_forward_static,
     "forward_etcd": t_forward_etcd,
     "forward_hops": t_forward_hops,
+    "forward_sessions": t_forward_sessions,
+    "session_restart": t_session_restart,
     "cont_owner": t_cont_owner,
 }
 

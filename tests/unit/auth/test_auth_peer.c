@@ -3,7 +3,8 @@
  * Node to node (docs/SECURITY.md §9.4): the pairwise key is the same on
  * both sides and differs per pair; FORWARD extension 1 opens only with the
  * pair's key and only over the exact header, extension and request it was
- * made for; the delegated reply key is what the client derives.
+ * made for; the delegated reply key is what the client derives; IDENTITY
+ * datagrams open only with the pair's key, for the node they name.
  */
 #include <errno.h>
 
@@ -111,9 +112,72 @@ test_fwd_principal_seal_open(void **state)
 	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext) - 1, key, hdr, sizeof(hdr),
 						      req, sizeof(req), &q),
 			 -SCPP_E_TRUNCATED);
+	/* PROVEN is the only flag a forwarder may set. */
+	p.flags = SCPP_AUTH_FWD_F_PROVEN;
+	assert_int_equal(scpp_auth_fwd_principal_seal(&p, key, hdr, sizeof(hdr), req, sizeof(req),
+						      nonce, ext, sizeof(ext)),
+			 SCPP_AUTH_FWD_PRINCIPAL_LEN);
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), key, hdr, sizeof(hdr), req,
+						      sizeof(req), &q),
+			 0);
+	assert_int_equal(q.flags, SCPP_AUTH_FWD_F_PROVEN);
+	p.flags = 0x04;
+	assert_int_equal(scpp_auth_fwd_principal_seal(&p, key, hdr, sizeof(hdr), req, sizeof(req),
+						      nonce, ext, sizeof(ext)),
+			 -EINVAL);
 	/* The owner sees the same from its side of the pair. */
 	assert_int_equal(scpp_auth_peer_key(&b, 9, a.pk, 7, other), 0);
 	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), other, hdr, sizeof(hdr), req,
 						      sizeof(req), &q),
 			 0);
+}
+
+void
+test_identity_seal_open(void **state)
+{
+	struct scpp_auth_keypair a, b;
+	uint8_t key[32], back[32], other[32], sf[300], dg[400];
+	const uint8_t *got = NULL;
+	size_t got_len = 0;
+	uint32_t from = 0;
+	int n;
+
+	(void)state;
+	kp(&a, 0x41);
+	kp(&b, 0x42);
+	assert_int_equal(scpp_auth_peer_key(&a, 1, b.pk, 3, key), 0);
+	assert_int_equal(scpp_auth_peer_key(&b, 3, a.pk, 1, back), 0);
+	memset(other, 0x5b, sizeof(other));
+	for (size_t i = 0; i < sizeof(sf); i++)
+		sf[i] = (uint8_t)i;
+	n = scpp_auth_identity_seal(key, 1, 3, sf, sizeof(sf), dg, sizeof(dg));
+	assert_int_equal(n, (int)(sizeof(sf) + SCPP_AUTH_IDENTITY_OVERHEAD));
+	assert_int_equal(dg[3], SCPP_AUTH_KIND_IDENTITY);
+	assert_int_equal(scpp_auth_identity_seal(key, 1, 3, sf, sizeof(sf), dg, (size_t)n - 1),
+			 -ENOSPC);
+	assert_int_equal(scpp_auth_identity_peek(dg, (size_t)n, &from), 0);
+	assert_int_equal(from, 1);
+	assert_int_equal(scpp_auth_identity_open(dg, (size_t)n, back, 3, &from, &got, &got_len), 0);
+	assert_int_equal(got_len, sizeof(sf));
+	assert_memory_equal(got, sf, sizeof(sf));
+	/* Another pair's key, for another node, or any byte changed: refused. */
+	assert_int_equal(scpp_auth_identity_open(dg, (size_t)n, other, 3, &from, &got, &got_len),
+			 -SCPP_AUTH_E_BAD_MAC);
+	assert_int_equal(scpp_auth_identity_open(dg, (size_t)n, back, 2, &from, &got, &got_len),
+			 -SCPP_AUTH_E_WRONG_PRINCIPAL);
+	for (int i = 0; i < n; i += 7) {
+		int rc;
+
+		dg[i] ^= 0x10;
+		rc = scpp_auth_identity_open(dg, (size_t)n, back, 3, &from, &got, &got_len);
+		assert_true(rc == -SCPP_AUTH_E_BAD_MAC || rc == -SCPP_E_BAD_KIND ||
+			    rc == -SCPP_E_BAD_LENGTH);
+		dg[i] ^= 0x10;
+	}
+	assert_int_equal(scpp_auth_identity_open(dg, (size_t)n - 1, back, 3, &from, &got, &got_len),
+			 -SCPP_E_BAD_LENGTH);
+	assert_int_equal(scpp_auth_identity_open(dg, 40, back, 3, &from, &got, &got_len),
+			 -SCPP_E_TRUNCATED);
+	assert_int_equal(scpp_auth_identity_seal(key, 1, 1, sf, sizeof(sf), dg, sizeof(dg)),
+			 -EINVAL);
 }

@@ -1221,6 +1221,94 @@ test_constructors_refuse_bad_config_and_leak_nothing(void **state)
 	hs_free(h);
 }
 
+/* The REJECT a node answers a block of an unknown session with (§6.4). */
+static void
+test_session_reject_names_the_session(void **state)
+{
+	struct scpp_auth_hs_dgram h;
+	struct scpp_auth_reject r;
+	uint8_t d[64];
+	int n;
+
+	(void)state;
+	n = scpp_auth_session_reject(d, sizeof(d), SID, 77, -SCPP_AUTH_E_NO_SESSION);
+	assert_int_equal(n, 32 + SCPP_AUTH_REJECT_LEN);
+	assert_int_equal(scpp_auth_hs_parse(d, (size_t)n, &h), 0);
+	assert_int_equal(h.kind, SCPP_AUTH_KIND_REJECT);
+	assert_true(h.session == SID && h.hs_id == 77);
+	assert_int_equal(scpp_auth_reject_decode(h.payload, h.payload_len, &r), 0);
+	assert_int_equal(r.code, -SCPP_AUTH_E_NO_SESSION);
+	assert_int_equal(scpp_auth_session_reject(d, sizeof(d), SID, 77, -SCPP_AUTH_E_SESSION_EXPIRED),
+			 n);
+	assert_int_equal(scpp_auth_session_reject(d, sizeof(d), SID, 77, -SCPP_AUTH_E_BAD_MAC),
+			 -EINVAL);
+	assert_int_equal(scpp_auth_session_reject(d, sizeof(d), 0, 77, -SCPP_AUTH_E_NO_SESSION),
+			 -EINVAL);
+	assert_int_equal(scpp_auth_session_reject(d, 40, SID, 77, -SCPP_AUTH_E_NO_SESSION), -ENOSPC);
+}
+
+/* -------------------------------------------- delegated replies (§9.4) */
+
+/*
+ * An owner node answers a forwarded request on a delegated lane under the
+ * key the client derives from its own session: accepted for the owner the
+ * lane names, each lane with its own replay window, and a forged datagram
+ * on a new lane takes no window (the table only keeps verified lanes).
+ */
+static void
+test_delegated_replies_open_at_the_client(void **state)
+{
+	struct scpp_auth_session_params p;
+	struct scpp_auth_client_session *cs;
+	uint8_t d[256], kd[32], kd4[32];
+	uint16_t lane = 0, l3 = scpp_auth_delegated_lane(3, 1);
+	size_t n;
+
+	(void)state;
+	assert_int_equal(l3, 0x8000 | 3 << 3 | 1);
+	assert_int_equal(scpp_auth_delegated_lane_node(l3), 3);
+	params(&p, SID, SCPP_AUTH_ALG_AES256GMAC, 0x35);
+	cs = scpp_auth_client_session_create(&p, NULL);
+	assert_non_null(cs);
+	scpp_auth_delegated_key(p.k_n2c, 3, kd);
+	scpp_auth_delegated_key(p.k_n2c, 4, kd4);
+	n = mk_dgram(d, 2, 7, example_block, sizeof(example_block));
+	assert_int_equal(scpp_auth_seal_delegated(kd, SID, l3, 1000, d, n), 0);
+	assert_int_equal(auth_get16(d + n - 24), l3);
+	assert_int_equal(scpp_auth_client_open(cs, d, n, &lane), 0);
+	assert_int_equal(lane, l3);
+	/* Replayed: refused by the lane's window. */
+	assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), -SCPP_AUTH_E_REPLAY);
+	/* Another owner's key under node 3's lane, or a changed byte: refused. */
+	assert_int_equal(scpp_auth_seal_delegated(kd4, SID, l3, 1001, d, n), 0);
+	assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), -SCPP_AUTH_E_BAD_MAC);
+	assert_int_equal(scpp_auth_seal_delegated(kd, SID, l3, 1001, d, n), 0);
+	d[40] ^= 1;
+	assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), -SCPP_AUTH_E_BAD_MAC);
+	d[40] ^= 1;
+	assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), 0);
+	/* A lane of another worker of the same owner has a window of its own. */
+	assert_int_equal(scpp_auth_seal_delegated(kd, SID, scpp_auth_delegated_lane(3, 2), 5, d, n),
+			 0);
+	assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), 0);
+	/* Forged datagrams on many new lanes do not push the real ones out:
+	 * the first lane still refuses its replay afterwards. */
+	for (uint32_t node = 10; node < 10 + 2 * SCPP_AUTH_DLG_LANES; node++) {
+		assert_int_equal(scpp_auth_seal_delegated(kd, SID, scpp_auth_delegated_lane(node, 0),
+							  1, d, n),
+				 0);
+		assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), -SCPP_AUTH_E_BAD_MAC);
+	}
+	assert_int_equal(scpp_auth_seal_delegated(kd, SID, l3, 1000, d, n), 0);
+	assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), -SCPP_AUTH_E_REPLAY);
+	/* Only delegated lanes, only real lengths. */
+	assert_int_equal(scpp_auth_seal_delegated(kd, SID, 1, 1, d, n), -EINVAL);
+	assert_int_equal(scpp_auth_seal_delegated(kd, SID, l3, 1, d, n - 1), -SCPP_AUTH_E_BAD_TAG);
+	assert_int_equal(scpp_auth_seal_delegated(kd, SID, l3, SCPP_AUTH_COUNTER_MAX + 1, d, n),
+			 -SCPP_AUTH_E_EXHAUSTED);
+	scpp_auth_client_session_free(cs);
+}
+
 const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_seal_verify_round_trip_with_both_algorithms,
 					session_setup, session_teardown),
@@ -1260,6 +1348,11 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_conformance_vectors, session_setup, session_teardown),
 	cmocka_unit_test_setup_teardown(test_peer_key_is_pairwise, session_setup, session_teardown),
 	cmocka_unit_test_setup_teardown(test_fwd_principal_seal_open, session_setup,
+					session_teardown),
+	cmocka_unit_test_setup_teardown(test_delegated_replies_open_at_the_client, session_setup,
+					session_teardown),
+	cmocka_unit_test_setup_teardown(test_identity_seal_open, session_setup, session_teardown),
+	cmocka_unit_test_setup_teardown(test_session_reject_names_the_session, session_setup,
 					session_teardown),
 };
 const size_t auth_session_ntests = SCPP_ARRAY_SIZE(auth_session_tests);

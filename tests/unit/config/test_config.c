@@ -108,6 +108,7 @@ test_config_empty_object_yields_every_documented_default(void **state)
 	assert_int_equal(c.auth.mode, SCPP_CONFIG_AUTH_REQUIRED);
 	assert_int_equal(c.auth.sessions, 1024);
 	assert_int_equal(c.auth.nb_roots, 0);
+	assert_int_equal(c.auth.nb_peers, 0);
 	assert_int_equal(c.log.level, 7);
 	assert_string_equal(scpp_config_log_level_name(c.log.level), "info");
 	assert_int_equal(c.log.nb_types, 0);
@@ -242,7 +243,7 @@ static const char full_json[] =
 	"  ],\n"
 	"  \"schema\": {\"files\": [\"/etc/scpp/core.json\"]},\n"
 	"  \"auth\": {\"mode\": \"optional\", \"roots\": [\"/etc/scpp/root.key.pub\"],"
-	"             \"sessions\": 64},\n"
+	"             \"peers\": [\"2:/etc/scpp/n2.key.pub\"], \"sessions\": 64},\n"
 	"  \"log\": {\"level\": \"debug\", \"types\": {\"scp.route\": \"emerg\", \"scp.config\": \"warning\"}},\n"
 	"  \"telemetry\": {\"enabled\": false},\n"
 	"  \"idle\": {\"enabled\": false, \"max_sleep_us\": 1000000},\n"
@@ -330,6 +331,8 @@ test_config_accepts_a_non_default_value_for_every_key(void **state)
 	assert_int_equal(c.routes[2].peer_port, 7306);
 	assert_int_equal(c.schema.nb_files, 1);
 	assert_string_equal(c.schema.files[0], "/etc/scpp/core.json");
+	assert_int_equal(c.auth.nb_peers, 1);
+	assert_string_equal(c.auth.peers[0], "2:/etc/scpp/n2.key.pub");
 	assert_int_equal(c.log.level, 8);
 	assert_int_equal(c.log.nb_types, 2);
 	assert_string_equal(c.log.types[0].name, "scp.route");

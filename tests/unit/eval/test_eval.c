@@ -604,6 +604,102 @@ test_eval_suspension_parts_and_limits(void **state)
 	scpp_eval_susp_free(tiny);
 }
 
+/* ---- schema edits compiled elsewhere (env.schema_hold) ---- */
+
+static struct scpp_eval_susp *hold_here;
+
+static struct scpp_eval_susp *
+give_hold(void *arg, const struct scpp_wire_block *b)
+{
+	(void)b;
+	(*(unsigned int *)arg)++;
+	return hold_here;
+}
+
+/*
+ * With env.schema_hold a block that writes schema entities compiles
+ * nothing: it is held before its commit with its writes recorded, the
+ * recorded change compiles elsewhere (scpp_eval_edit_compile), and the
+ * resumed block commits; aborted, it leaves nothing; a metaschema error
+ * still fails at its command; no room to wait aborts with E_LIMIT_PENDING.
+ */
+static void
+test_eval_schema_edit_is_held_for_compiling_elsewhere(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	static const char text[] = "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+				   "set %a doc \"bytes\" ; return";
+	const struct scpp_eval_edit_op *ops;
+	struct scpp_wire_reply_writer w;
+	struct scpp_schema *next = NULL;
+	unsigned int calls = 0, n;
+	char msg[SCPP_STATUS_MSG_MAX];
+
+	assert_non_null(s);
+	f->env.schema_hold = give_hold;
+	f->env.schema_hold_arg = &calls;
+	hold_here = s;
+	/* Held at the end: nothing written to the reply, nothing committed. */
+	assert_int_equal(run_until(f, text, 99, NULL, &calls), 1);
+	assert_int_equal(calls, 1);
+	assert_true(scpp_eval_susp_held(s));
+	assert_int_equal(scpp_eval_susp_next_cmd(s), 3);
+	n = scpp_eval_susp_edit(s, &ops);
+	assert_int_equal(n, 1);
+	assert_int_equal(ops[0].kind, SCPP_EVAL_EDIT_SET);
+	assert_int_equal(ops[0].v.len, 5);
+	assert_memory_equal(ops[0].v.p, "bytes", 5);
+	assert_null(f->res.new_schema);
+	/* Compiled "elsewhere", then the block commits. */
+	assert_int_equal(scpp_eval_edit_compile(f->schema, ops, n, &next, msg, sizeof(msg)), 0);
+	assert_non_null(next);
+	assert_string_equal(resume_from(f, s, 3), "cols= rows= end=ok");
+	assert_null(f->res.new_schema);
+	assert_reply(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+			"get %a doc %d ; return %d", "cols=d rows=[\"bytes\"] end=ok");
+	scpp_schema_free(next);
+	/* Refused elsewhere: undone whole. (Compiled here, to set it up.) */
+	f->env.schema_hold = NULL;
+	assert_reply(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+			"set %a doc \"old\" ; return", "cols= rows= end=ok");
+	assert_non_null(f->res.new_schema);
+	scpp_schema_free(f->schema);
+	f->schema = f->res.new_schema;
+	f->env.schema = f->schema;
+	f->env.schema_hold = give_hold;
+	assert_int_equal(run_until(f, text, 99, NULL, &calls), 1);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_resume_abort(f->ctx, &f->env, &f->blk, 7, &w, &f->res, s,
+						-SCPP_E_SCHEMA, "rejected on shard 2"), 0);
+	assert_string_equal(fx_summarize(f, w.len), "cols= rows= st=EINVAL@3 end=aborted");
+	assert_string_equal(fx_message(f), "rejected on shard 2");
+	assert_reply(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+			"get %a doc %d ; return %d", "cols=d rows=[\"old\"] end=ok");
+	/* A value the metaschema refuses fails at its command, as before. */
+	assert_reply(f, "get %t name \"Directory\" ; get %t attributes[\"size\"] %a ; "
+			"set %a required \"yes\" ; return", "cols= rows= st=EINVAL@2 end=aborted");
+	/* An invalid change compiles to a precise refusal (a write to an
+	 * entity that is no schema entity). */
+	{
+		struct scpp_eval_edit_op bad = {
+			.kind = SCPP_EVAL_EDIT_SET, .e = oid(A), .attr = 1,
+			.key = scpp_value_nil(), .v = scpp_value_u64(1),
+		};
+
+		assert_int_equal(scpp_eval_edit_compile(f->schema, &bad, 1, &next, msg,
+							sizeof(msg)), -SCPP_E_SCHEMA);
+		assert_null(next);
+		assert_non_null(strstr(msg, "schema change rejected"));
+	}
+	/* No room to wait. */
+	hold_here = NULL;
+	assert_reply(f, text, "cols= rows= st=EBUSY@3 end=aborted");
+	assert_non_null(strstr(fx_message(f), "no room to hold"));
+	f->env.schema_hold = NULL;
+	scpp_eval_susp_free(s);
+}
+
 /* ---- holding (scpp_eval.h "Holding") ---- */
 
 static int
@@ -802,6 +898,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eval_schema_is_queryable_as_data, setup_schema, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_integer_literals_adapt_to_declared_type, setup_schema, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_schema_change_through_set_is_validated, setup_schema, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_schema_edit_is_held_for_compiling_elsewhere, setup_schema, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_suspended_block_resumes_with_its_rows, setup_free, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_suspension_parts_and_limits, setup_free, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_held_block_commits_or_aborts_as_a_whole, setup_hold, teardown_hold),

@@ -286,6 +286,8 @@ test_eval_auth_fast_path_stops_at_a_denied_get(void **state)
 		x->a = authority(f, r, 1);
 	}
 	f->env.auth = x->a;
+	/* An entity's rule: answers hold for that entity only (no memo). */
+	assert_false(scpp_auth_authority_coarse(x->a));
 	scpp_eval_ctx_stats(f->ctx, &s0);
 	run_as(f, "get %s name %%n ; get %s uid %%u ; return %%n %%u", a, a,
 	       "cols=n,u rows=[\"a\"|1u] end=ok");
@@ -312,6 +314,24 @@ test_eval_auth_fast_path_stops_at_a_denied_get(void **state)
 	assert_int_equal(s1.fast_blocks, s0.fast_blocks + 1);
 	/* ... but not a write. */
 	run_as(f, "set %s name \"x\"", a, NULL, "cols= rows= st=EACCES@0 end=aborted");
+	/* A /64 rule with named attributes (cover() is not ALL): every get is
+	 * checked, but an answer holds for the /64 and its attribute only --
+	 * the next attribute is checked again and denied. */
+	scpp_auth_authority_free(x->a);
+	{
+		struct rule r[1] = {{"@0.1.0.0.0", 64, SCPP_AUTH_OP_GET, {"name", NULL}}};
+
+		x->a = authority(f, r, 1);
+	}
+	f->env.auth = x->a;
+	assert_true(scpp_auth_authority_coarse(x->a));
+	scpp_eval_ctx_stats(f->ctx, &s0);
+	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
+	       "cols=n,m rows=[\"a\"|\"b\"] end=ok");
+	scpp_eval_ctx_stats(f->ctx, &s1);
+	assert_int_equal(s1.fast_blocks, s0.fast_blocks + 1);
+	run_as(f, "get %s name %%n ; get %s uid %%m ; return %%n %%m", a, b,
+	       "cols=n,m rows= st=EACCES@1 end=aborted");
 }
 
 /* A VMA address (value(P, vmas[k]) rewritten to the Extent's data) reads

@@ -2033,8 +2033,24 @@ test_wire_fwd_rejects_each_bad_field(void **state)
 	fb[45] = 3;
 	assert_int_equal(scpp_wire_fwd_decode(fb, 48, &d), -SCPP_E_TRUNCATED);
 	fb[45] = 2;
+	/* Type 1 (the principal) is understood, at most once; other types
+	 * below 128 are not. */
 	fb[44] = SCPP_WIRE_FWD_EXT_PRINCIPAL;
+	assert_int_equal(scpp_wire_fwd_decode(fb, 48, &d), 0);
+	{
+		uint8_t el = 0;
+		const uint8_t *e = scpp_wire_fwd_ext_find(d.ext, d.ext_len, SCPP_WIRE_FWD_EXT_PRINCIPAL, &el);
+
+		assert_ptr_equal(e, fb + 46);
+		assert_int_equal(el, 2);
+		assert_null(scpp_wire_fwd_ext_find(d.ext, d.ext_len, 200, &el));
+	}
+	fb[44] = 2;
 	assert_int_equal(scpp_wire_fwd_decode(fb, 48, &d), -SCPP_E_BAD_KIND);
+	fb[24] = 8;
+	fb[44] = SCPP_WIRE_FWD_EXT_PRINCIPAL, fb[45] = 2, fb[48] = SCPP_WIRE_FWD_EXT_PRINCIPAL,
+	fb[49] = 2;
+	assert_int_equal(scpp_wire_fwd_decode(fb, 52, &d), -SCPP_E_BAD_KIND);
 	fb[24] = 1, fb[25] = 1; /* 257 */
 	assert_int_equal(scpp_wire_fwd_decode(fb, 400, &d), -SCPP_E_TOO_MANY);
 	/* The encoder refuses what the decoder would. */
