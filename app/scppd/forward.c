@@ -258,12 +258,13 @@ arp_request(struct scppd_worker *w, const struct scpp_cluster_node *n, uint16_t 
 }
 
 /*
- * Write the FORWARD message (@p hdr then @p msg) as @p nfrag datagrams of
- * at most @p chunk payload bytes into @p ms, addressed by @p to.
+ * Write the message @p hdr then @p msg (@p total bytes) as @p nfrag
+ * datagrams of kind @p kind and at most @p chunk payload bytes into @p ms,
+ * addressed by @p to.
  */
 static void
 build_frames(struct rte_mbuf **ms, uint16_t nfrag, uint32_t chunk,
-	     const struct scpp_net_peer *to, const struct scpp_delivery_req *req,
+	     const struct scpp_net_peer *to, uint8_t kind, uint64_t client_id, uint64_t block_id,
 	     const uint8_t *hdr, uint32_t hlen, const uint8_t *msg, uint32_t total)
 {
 	const struct scpp_net *net = &scppd_g.net;
@@ -276,11 +277,11 @@ build_frames(struct rte_mbuf **ms, uint16_t nfrag, uint32_t chunk,
 						 (uint16_t)(SCPP_WIRE_HDR_LEN + len));
 		uint8_t *pl = dg + SCPP_WIRE_HDR_LEN;
 		struct scpp_wire_hdr h = {
-			.kind = SCPP_WIRE_FORWARD,
+			.kind = kind,
 			.flags = i + 1u == nfrag ? SCPP_WIRE_F_LAST : 0,
 			.payload_len = (uint16_t)len,
-			.client_id = req->client_id,
-			.block_id = req->block_id,
+			.client_id = client_id,
+			.block_id = block_id,
 			.frag_index = i,
 			.frag_count = nfrag,
 			.payload = pl,
@@ -304,6 +305,36 @@ build_frames(struct rte_mbuf **ms, uint16_t nfrag, uint32_t chunk,
 	}
 }
 
+uint32_t
+scppd_peer_chunk(uint16_t port)
+{
+	return scpp_net_udp_max(&scppd_g.net, port) - SCPP_WIRE_HDR_LEN;
+}
+
+int
+scppd_peer_send(struct scppd_worker *w, const struct scpp_net_peer *to, uint8_t kind,
+		uint64_t client_id, uint64_t block_id, const uint8_t *hdr, uint32_t hlen,
+		const uint8_t *msg, uint32_t mlen)
+{
+	const struct scppd *d = &scppd_g;
+	struct rte_mbuf *ms[SCPP_WIRE_FRAGS_MAX];
+	uint32_t chunk = scppd_peer_chunk(to->port), total = hlen + mlen;
+	uint16_t nfrag = (uint16_t)RTE_MIN((total + chunk - 1) / chunk, SCPP_WIRE_FRAGS_MAX + 1u);
+	uint16_t sent;
+
+	if (unlikely(nfrag > SCPP_WIRE_FRAGS_MAX || total == 0))
+		return -EMSGSIZE;
+	if (unlikely(rte_pktmbuf_alloc_bulk(d->ports[to->port].pool, ms, nfrag) != 0)) {
+		scpp_counter_add(&w->stats.msg_drops[SCPPD_MSG_NO_MBUF], 1);
+		return -ENOBUFS;
+	}
+	build_frames(ms, nfrag, chunk, to, kind, client_id, block_id, hdr, hlen, msg, total);
+	sent = rte_eth_tx_burst(d->ports[to->port].port_id, w->txq[to->port], ms, nfrag);
+	if (unlikely(sent < nfrag))
+		rte_pktmbuf_free_bulk(ms + sent, nfrag - sent);
+	return nfrag - sent;
+}
+
 enum scppd_fwd
 scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	      const struct scpp_route_result *res)
@@ -311,7 +342,6 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	const struct scppd *d = &scppd_g;
 	const uint16_t cport = d->cfg.cluster.port;
 	const struct scpp_cluster_node *n;
-	struct rte_mbuf *ms[SCPP_WIRE_FRAGS_MAX];
 	/* Header, and for a session request extension 1 (its principal). */
 	uint8_t hdr[SCPP_WIRE_FWD_HDR_LEN + 2 + SCPP_AUTH_FWD_PRINCIPAL_LEN];
 	uint8_t ext[2 + SCPP_AUTH_FWD_PRINCIPAL_LEN];
@@ -322,8 +352,9 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	struct scpp_wire_fwd f;
 	struct scpp_net_peer to;
 	uint32_t chunk, total;
-	uint16_t nfrag, sent;
+	uint16_t nfrag;
 	uint64_t mac;
+	int rc;
 
 	if (!d->cfg.cluster.forward.enabled || !res->found || res->node == d->cfg.node.id)
 		return SCPPD_FWD_NO;
@@ -377,17 +408,13 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 						   SCPP_AUTH_FWD_PRINCIPAL_LEN);
 		sodium_memzero(&fp, sizeof(fp));
 	}
-	chunk = scpp_net_udp_max(&d->net, cport) - SCPP_WIRE_HDR_LEN;
+	chunk = scppd_peer_chunk(cport);
 	total = hlen + in->msg_len;
 	nfrag = (uint16_t)((total + chunk - 1) / chunk);
 	if (unlikely(nfrag > SCPP_WIRE_FRAGS_MAX)) {
 		scpp_counter_add(&w->stats.forward_too_big, 1);
 		scppd_forward_too_big(w, &in->req, in->msg_len, SCPP_WIRE_FRAGS_MAX * chunk - hlen,
 				      n->rec.id);
-		return SCPPD_FWD_DONE;
-	}
-	if (unlikely(rte_pktmbuf_alloc_bulk(d->ports[cport].pool, ms, nfrag) != 0)) {
-		scpp_counter_add(&w->stats.msg_drops[SCPPD_MSG_NO_MBUF], 1);
 		return SCPPD_FWD_DONE;
 	}
 	memset(&to, 0, sizeof(to));
@@ -397,12 +424,12 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	to.local_ip = d->ports[cport].ip;
 	to.udp_port = rte_cpu_to_be_16((uint16_t)(n->rec.base_port + 1 + res->core));
 	to.local_udp_port = rte_cpu_to_be_16(d->base_port);
-	build_frames(ms, nfrag, chunk, &to, &in->req, hdr, hlen, in->msg, total);
-	sent = rte_eth_tx_burst(d->ports[cport].port_id, w->txq[cport], ms, nfrag);
-	if (unlikely(sent < nfrag)) {
-		scpp_counter_add(counter(w, n->slot, FC_TX_FULL), nfrag - sent);
-		rte_pktmbuf_free_bulk(ms + sent, nfrag - sent);
-	}
+	rc = scppd_peer_send(w, &to, SCPP_WIRE_FORWARD, in->req.client_id, in->req.block_id, hdr, hlen,
+			     in->msg, in->msg_len);
+	if (rc < 0)
+		return SCPPD_FWD_DONE; /* no mbuf: counted; the client retransmits */
+	if (unlikely(rc > 0))
+		scpp_counter_add(counter(w, n->slot, FC_TX_FULL), (uint64_t)rc);
 	scpp_counter_add(counter(w, n->slot, in->req.kind == SCPP_WIRE_FETCH ? FC_FETCHES : FC_BLOCKS),
 			 1);
 	if (sess)

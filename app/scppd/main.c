@@ -340,6 +340,7 @@ worker_free(struct scppd_worker *w)
 	if (w == NULL)
 		return;
 	scppd_copy_free(w);
+	scppd_cont_free(w);
 	scppd_park_free(w);
 	scpp_delivery_free(w->dlv);
 	for (p = 0; p < SCPP_CONFIG_MAX_PORTS; p++)
@@ -576,6 +577,7 @@ main(int argc, char **argv)
 	for (i = 0; i < d->nb_workers; i++) {
 		worker_init(d, i);
 		scppd_copy_init(d, d->workers[i]);
+		scppd_cont_init(d, d->workers[i]);
 	}
 	routes_init(d, config_path != NULL ? config_path : "(built-in default)");
 	scppd_ports_init(d);

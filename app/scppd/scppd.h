@@ -170,6 +170,18 @@ struct scppd_stats {
 	uint64_t forward_too_big; /**< blocks too large for a FORWARD message */
 	uint64_t forward_not_peer; /**< FORWARD messages from an address no peer has (dropped) */
 	uint64_t forward_arp_sent; /**< ARP requests sent for peers */
+	uint64_t cont_dgrams;     /**< CONT and CONT_REPLY datagrams cont.c took before lib/delivery
+				   *   (each also counts in one of the cont_* below or in
+				   *   forward_not_peer) */
+	uint64_t cont_run;        /**< continuations received and run (cont.c) */
+	uint64_t cont_dup_done;   /**< ... retransmissions answered from the held answer */
+	uint64_t cont_dup_running; /**< ... retransmissions of one still running (ignored) */
+	uint64_t cont_refused;    /**< ... refused, nothing run (record full, bad block or rows,
+				   *   timeout over the retention, start out of range) */
+	uint64_t cont_bad;        /**< CONT or CONT_REPLY datagrams that do not decode (dropped) */
+	uint64_t cont_not_taken;  /**< CONTs not taken in this version: several datagrams,
+				   *   auth.mode required, a CONT_REPLY (no origin side yet) */
+	uint64_t cont_tx_full;    /**< CONT_REPLY datagrams the tx queue did not take */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
 };
@@ -374,6 +386,8 @@ struct scppd_worker {
 	uint32_t epoch;
 	bool epoch_from_clock;
 	struct scppd_copy *copy;      /**< copy engines (copy.c) */
+	struct scppd_cont *cont;      /**< continuations taken (cont.c) */
+	uint32_t cont_held;           /**< answers held now (cont.c keeps it; the loop tests it) */
 	struct scppd_park *park;      /**< parked evaluations (park.c) */
 	uint32_t park_busy;           /**< slots parked now (park.c keeps it; the loop tests it) */
 	uint32_t park_len;            /**< message bytes of the block being evaluated */
@@ -804,6 +818,37 @@ uint32_t scppd_forward_peer_id(uint32_t ip);
  *  (its MAC is learnt and the message counted), false (counted) to drop it. */
 bool scppd_forward_from_peer(struct scppd_worker *w, uint32_t ip,
 			     const struct rte_ether_addr *mac);
+
+/** Payload bytes of one datagram to a peer on port @p port. */
+uint32_t scppd_peer_chunk(uint16_t port);
+/**
+ * Worker: send the message @p hdr (@p hlen bytes, may be 0) then @p msg
+ * (@p mlen) to @p to as datagrams of @p kind (fragmented like a BLOCK)
+ * with the header ids @p client_id / @p block_id, from this worker's tx
+ * queue on to->port. Shared by FORWARD (forward.c) and CONT_REPLY (cont.c).
+ * @return the frames the tx queue did not take (0: all sent; the caller
+ *   counts the rest), -EMSGSIZE (more than 64 datagrams, or empty), or
+ *   -ENOBUFS (no mbufs; counted in msg_drops).
+ */
+int scppd_peer_send(struct scppd_worker *w, const struct scpp_net_peer *to, uint8_t kind,
+		    uint64_t client_id, uint64_t block_id, const uint8_t *hdr, uint32_t hlen,
+		    const uint8_t *msg, uint32_t mlen);
+
+/* cont.c: continuations, the owner's side (docs/CLUSTER.md §8, PROTOCOL.md §19). */
+/** Control thread, after w->dlv and w->ectx: the worker's continuation state. Exits on failure. */
+void scppd_cont_init(struct scppd *d, struct scppd_worker *w);
+/** After the worker stopped. NULL state: a no-op. */
+void scppd_cont_free(struct scppd_worker *w);
+/** Worker: a CONT or CONT_REPLY datagram (@p dgram, nm->l4_len bytes) from @p nm's sender. */
+void scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint8_t *dgram);
+void scppd_cont_tick_slow(struct scppd_worker *w);
+/** Worker loop, every turn: forget answers past their retention. */
+static inline void
+scppd_cont_tick(struct scppd_worker *w)
+{
+	if (unlikely(w->cont_held != 0))
+		scppd_cont_tick_slow(w);
+}
 
 /* telemetry.c */
 int scppd_telemetry_init(void);

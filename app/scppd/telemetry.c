@@ -48,6 +48,8 @@ static const struct field app_fields[] = {
 	APP(carried_bad), APP(carried_no_key), APP(carried_expired), APP(carried_miss),
 	APP(carried_blocks), APP(carried_sealed),
 	APP(forward_hops_limit), APP(forward_too_big), APP(forward_not_peer), APP(forward_arp_sent),
+	APP(cont_dgrams), APP(cont_run), APP(cont_dup_done), APP(cont_dup_running), APP(cont_refused), APP(cont_bad),
+	APP(cont_not_taken), APP(cont_tx_full),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
 static const struct field net_fields[] = {

@@ -345,6 +345,14 @@ tx_answer(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m, uint16_t len)
 	rte_eth_tx_buffer(scppd_g.ports[pi].port_id, w->txq[pi], w->txb[pi], m);
 }
 
+/* Magic, version and a continuation kind (docs/PROTOCOL.md §5, §19). */
+static inline bool
+is_cont(const uint8_t *d, uint16_t len)
+{
+	return len > 3 && d[0] == SCPP_WIRE_MAGIC0 && d[1] == SCPP_WIRE_MAGIC1 &&
+	       d[2] == SCPP_WIRE_VERSION && (d[3] == SCPP_WIRE_CONT || d[3] == SCPP_WIRE_CONT_REPLY);
+}
+
 /* A FORWARD's request: from a peer, and its principal's extension checked
  * (a session request then runs as the client's, w->carry). */
 static bool
@@ -384,6 +392,15 @@ rx_dgram(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_meta 
 		return;
 	case SCPPD_AUTH_PASS:
 		break;
+	}
+	/* Continuations (kinds 6, 7) are node-to-node messages lib/delivery
+	 * does not take: cont.c answers them itself. Anything that does not
+	 * start like one goes on to lib/delivery, which counts its drop
+	 * reason. */
+	if (unlikely(is_cont(frame + nm->l4_off, nm->l4_len))) {
+		scppd_cont_rx(w, nm, frame + nm->l4_off);
+		free_later(w, m);
+		return;
 	}
 	/* lib/delivery marks session requests from the header; the address
 	 * proof is the session layer's to give. */
@@ -603,6 +620,7 @@ scppd_worker_main(void *arg)
 			work += tx_pace(w, i);
 		scpp_delivery_tick(w->dlv, w->now);
 		scppd_copy_tick(w);
+		scppd_cont_tick(w);
 		scppd_park_poll(w);
 		scppd_schema_poll(w);
 		/* Flush partial bursts of answers when the queues ran dry or on

@@ -3042,6 +3042,22 @@ suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
 	return 0;
 }
 
+/* Ask the hook about command @p i; the table is readable meanwhile
+ * (scpp_eval_ctx_rows(), eval_cont.c). */
+static enum scpp_eval_verdict
+hook_ask(struct run *r, const struct scpp_eval_hooks *hooks, uint16_t i)
+{
+	struct scpp_eval_ctx *ctx = r->ctx;
+	enum scpp_eval_verdict v;
+
+	ctx->hook_tab = r->cur;
+	ctx->hook_nrows = r->ncur;
+	ctx->hook_stride = r->stride;
+	v = hooks->before_cmd(hooks->arg, r->b, i, r->ncur);
+	ctx->hook_tab = NULL;
+	return v;
+}
+
 /*
  * Stop before command @p next (b->ncmds: before the end) keeping the part
  * that ran uncommitted (scpp_eval.h, "hold"): its undo log, the objects to
@@ -3203,7 +3219,7 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		 * the block changed the schema (that commits only at its end). */
 		if (SCPP_UNLIKELY(hooks != NULL) && hooks->before_cmd != NULL && susp != NULL &&
 		    ctx->edit == NULL && ctx->nelog == 0 && (from < 0 || i != (uint16_t)from)) {
-			enum scpp_eval_verdict v = hooks->before_cmd(hooks->arg, b, i, r.ncur);
+			enum scpp_eval_verdict v = hook_ask(&r, hooks, i);
 			bool held = false;
 
 			if (v == SCPP_EVAL_SUSPEND)

@@ -168,6 +168,10 @@ struct scpp_eval_ctx {
 	uint16_t acopy_wait;        /* first not waited for yet */
 	bool now_read;              /* now() was read in this block ... */
 	int64_t now_ns;             /* ... and returned this, for every row */
+	/* The binding table while a hook is asked about a command (NULL
+	 * otherwise): scpp_eval_ctx_rows(), eval_cont.c. */
+	const uint8_t *hook_tab;
+	size_t hook_nrows, hook_stride;
 
 	/* Writes to schema entities recorded for env->schema_hold (values
 	 * in the block's memory or arena until a hold copies them). */

@@ -583,4 +583,124 @@ int scpp_eval_resume_abort(struct scpp_eval_ctx *ctx, const struct scpp_eval_env
 			   struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
 			   struct scpp_eval_susp *s, int code, const char *msg);
 
+/* ---- continuations: splitting a block across shards (docs/PROTOCOL.md §19) ---- */
+
+/**
+ * A read-only view of a binding table: the rows a command is about to get
+ * (scpp_eval_ctx_rows(), during a hook) or the rows a suspension holds
+ * (scpp_eval_susp_rows()). Valid until the evaluation or the suspension
+ * changes; read it with scpp_eval_row_where().
+ */
+struct scpp_eval_rows {
+	const uint8_t *tab;  /**< the rows, back to back (layout private to lib/eval) */
+	size_t n;            /**< rows */
+	size_t stride;       /**< bytes per row */
+};
+
+/**
+ * The rows of the block being evaluated on @p ctx, during a call of its
+ * hook's before_cmd (they are the rows the command would get).
+ *
+ * @return 0, or -EINVAL (no hook is being asked).
+ */
+int scpp_eval_ctx_rows(const struct scpp_eval_ctx *ctx, struct scpp_eval_rows *out);
+
+/** The rows a suspension holds. @return 0, or -EINVAL (@p s not active). */
+int scpp_eval_susp_rows(const struct scpp_eval_susp *s, struct scpp_eval_rows *out);
+
+/** Where a row must run a command (scpp_eval_row_where()). */
+enum scpp_eval_where {
+	/** Here: the command has no entity position, its entity is not an
+	 *  OID, is well-known, or is an OID of shard @p here. */
+	SCPP_EVAL_HERE = 0,
+	/** On another shard: the entity's OID has another shard's prefix. */
+	SCPP_EVAL_THERE = 1,
+	/** Everywhere: a get whose entity is an unbound variable (a scan, ⊤). */
+	SCPP_EVAL_ANY = 2,
+};
+
+/**
+ * Where row @p i of @p rows must run command @p cmd of @p b. The command's
+ * entity is its first entity position (docs/PROTOCOL.md §17): the ENT term
+ * of get/set/alloc/del/resize, or the entity of the VALUE term at the
+ * bottom of the first address of copy/write (through any offset()s);
+ * create, let, where and assert have none. A constant stands for itself, a
+ * variable for its value in the row. Cost: a few loads.
+ *
+ * @param here   the shard evaluating the block (env.node).
+ * @param owner  THERE: receives the owning shard's /64 (locale, node,
+ *               shard, 0, 0). May be NULL.
+ */
+enum scpp_eval_where scpp_eval_row_where(const struct scpp_wire_block *b, uint16_t cmd,
+					 const struct scpp_eval_rows *rows, size_t i,
+					 struct scpp_oid here, struct scpp_oid *owner);
+
+/** Most owners one command's rows are split between (scpp_eval_susp_split()). */
+#define SCPP_EVAL_SPLIT_OWNERS 16
+
+/**
+ * How the rows of a suspension divide before the command it stopped at:
+ * row indexes (ascending within each list) in the caller's @c idx array.
+ */
+struct scpp_eval_split {
+	uint32_t nhere;          /**< rows that stay: idx[0 .. nhere) (ANY rows included) */
+	uint32_t nany;           /**< of them, rows whose entity is unbound (⊤) */
+	uint32_t nover;          /**< rows of owners beyond SCPP_EVAL_SPLIT_OWNERS
+				  *   (they stay, and meet E_NOT_HERE) */
+	uint16_t nowners;        /**< owners with rows to ship */
+	struct {
+		struct scpp_oid owner; /**< the shard's /64 */
+		uint32_t first;        /**< its rows: idx[first .. first + n) */
+		uint32_t n;
+	} part[SCPP_EVAL_SPLIT_OWNERS]; /**< in order of each owner's first row */
+};
+
+/**
+ * Divide the rows of suspension @p s (of block @p b) by where they must run
+ * the command it stopped before (scpp_eval_row_where()).
+ *
+ * @param idx      receives the row indexes; room for @p idx_cap.
+ * @param idx_cap  at least 2 x the rows of @p s.
+ * @return 0, -EINVAL (@p s not active, another block), -ENOSPC (@p idx too small).
+ */
+int scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_block *b,
+			 struct scpp_oid here, uint32_t *idx, size_t idx_cap,
+			 struct scpp_eval_split *out);
+
+/**
+ * Keep only rows @p idx[0 .. n) (ascending, distinct) of suspension @p s, in
+ * that order: the rows that stay after the others were shipped. n = 0 is
+ * allowed (the block goes on with no rows, and ends with none of its own).
+ *
+ * @return 0, or -EINVAL (@p s not active, an index out of range or out of order).
+ */
+int scpp_eval_susp_keep(struct scpp_eval_susp *s, const uint32_t *idx, size_t n);
+
+/**
+ * Encode rows @p idx[0 .. n) of suspension @p s in the CONT row format
+ * (docs/PROTOCOL.md §19.1: a u64 bound mask, then the bound values).
+ *
+ * @return bytes written, -ENOSPC (@p size too small: nothing useful
+ *   written), or -EINVAL (@p s not active, an index out of range).
+ */
+long scpp_eval_susp_rows_encode(const struct scpp_eval_susp *s, const uint32_t *idx, size_t n,
+				uint8_t *buf, size_t size);
+
+/**
+ * Fill inactive suspension @p s from continuation @p c (whose block @p b
+ * the caller decoded from c->block): its rows, no statuses, counters at
+ * zero, stopped before command c->start. Then scpp_eval_resume(..., s,
+ * c->start) evaluates the rest of the block for those rows: this is how
+ * the owner runs a continuation. The rows' str/bytes values are copied
+ * into @p s; @p c's message may go afterwards.
+ *
+ * @return 0, -EINVAL (@p s active, @p c's nvars not @p b's, c->start not
+ *   below b->ncmds), -SCPP_E_LIMIT_PENDING (the rows do not fit @p s),
+ *   -SCPP_E_BAD_FLAGS (rows that bind different variables, in a block
+ *   where every row binds the same ones), or a row decoding error of
+ *   scpp_wire_cont_row_next().
+ */
+int scpp_eval_susp_load(struct scpp_eval_susp *s, const struct scpp_wire_block *b,
+			const struct scpp_wire_cont *c);
+
 #endif /* SCPP_EVAL_H */

@@ -18,7 +18,9 @@
  *    0   2  magic "SC" (0x53 0x43)
  *    2   1  version (1)
  *    3   1  kind: 1 BLOCK, 3 FETCH (client -> node); 2 REPLY, 4 NOTICE
- *             (node -> client); 8..15 the session layer (docs/SECURITY.md)
+ *             (node -> client); 5 FORWARD, 6 CONT, 7 CONT_REPLY (node ->
+ *             node, fragmented like BLOCK, no cookie, no session); 8..15
+ *             the session layer (docs/SECURITY.md)
  *    4   1  flags: bit 0 LAST (last datagram of its message); bit 1 COOKIE
  *             (not on REPLY and NOTICE); bit 5 SESSION (tag_len is then
  *             24: docs/SECURITY.md §6); others 0
@@ -131,6 +133,10 @@ enum scpp_wire_kind {
 	SCPP_WIRE_NOTICE = 4, /**< node -> client: delivery notice (cookie, reply lost, ...) */
 	SCPP_WIRE_FORWARD = 5, /**< node -> node: a client's BLOCK or FETCH, forwarded to
 				*   its owner (scpp_wire_fwd_decode()) */
+	SCPP_WIRE_CONT = 6,    /**< node -> node: the rest of a block for some of its rows
+				*   (scpp_wire_cont_decode()) */
+	SCPP_WIRE_CONT_REPLY = 7, /**< node -> node: the records of a CONT's part
+				   *   (scpp_wire_cont_reply_decode()) */
 };
 
 #define SCPP_WIRE_F_LAST 0x01   /**< header flag: last datagram of the message */
@@ -514,6 +520,175 @@ const uint8_t *scpp_wire_fwd_ext_find(const uint8_t *ext, size_t ext_len, uint8_
  *   -EINVAL (@p f would not decode).
  */
 int scpp_wire_fwd_encode(uint8_t *buf, size_t size, const struct scpp_wire_fwd *f);
+
+/* ---- continuations (docs/PROTOCOL.md §19) ---- */
+
+/** Bytes of the fixed part of a CONT message (kind 6), before extensions. */
+#define SCPP_WIRE_CONT_HDR_LEN 52u
+/** Bytes of the fixed part of a CONT_REPLY message (kind 7). */
+#define SCPP_WIRE_CONT_REPLY_HDR_LEN 16u
+/** Most extension bytes a CONT message carries (as FORWARD). */
+#define SCPP_WIRE_CONT_EXT_MAX SCPP_WIRE_FWD_EXT_MAX
+/** Deepest a continuation may be in its block's evaluation tree. */
+#define SCPP_WIRE_CONT_HOPS_MAX 8
+/** Most rows one CONT message carries. */
+#define SCPP_WIRE_CONT_ROWS_MAX (1u << 24)
+/** Longest a sender may say it waits for the answer (ms). */
+#define SCPP_WIRE_CONT_TIMEOUT_MAX 60000u
+/** CONT flag: the rows' entity term is unbound; the owner runs the part
+ *  over its own shard (a fan-out of an unbound entity, ⊤). */
+#define SCPP_WIRE_CONT_F_EVERY 0x01
+/** Extension types of a CONT are those of FORWARD (type 1: the principal). */
+#define SCPP_WIRE_CONT_EXT_PRINCIPAL SCPP_WIRE_FWD_EXT_PRINCIPAL
+
+/**
+ * A CONT message (kind 6, fragmented like a BLOCK): the rest of a block,
+ * from command @c start, for some rows of its binding table, sent by the
+ * node evaluating it to the node that owns those rows' entities. In the
+ * datagram header, client_id is the sender's node id and block_id the
+ * continuation id (@c cont_id), so that fragments of different
+ * continuations never meet.
+ *
+ * @verbatim
+ *   0  1  version: 1
+ *   1  1  flags: bit 0 EVERY; others 0
+ *   2  1  hops: depth in the evaluation tree, 1..8 (1: sent by the origin)
+ *   3  1  reserved, 0
+ *   4  4  origin: id of the node the client sent the block to (>= 1)
+ *   8  8  cont_id: the sender's id for this continuation (!= 0)
+ *  16  8  client_id: the client's
+ *  24  8  block_id: the client's
+ *  32  2  start: the command the continuation starts at
+ *  34  2  nvars: variables of the block (1..64)
+ *  36  4  nrows: rows that follow (1..2^24)
+ *  40  4  block_len: bytes of the BLOCK message that follows (>= 1)
+ *  44  4  timeout_ms: how long the sender waits for the answer (1..60000)
+ *  48  2  ext_len: bytes of extensions, 0..256
+ *  50  2  reserved, 0
+ *  52  ext_len    extensions: (u8 type, u8 len, len bytes) ..., as FORWARD's
+ *  52 + ext_len   the BLOCK message (block_len bytes, docs/PROTOCOL.md §7)
+ *  then           nrows rows: u64 bound mask (bit v: variable v bound; no
+ *                 bit at or above nvars), then the bound variables' values
+ *                 in variable order (lib/value encoding); nothing after
+ * @endverbatim
+ */
+struct scpp_wire_cont {
+	uint8_t flags;
+	uint8_t hops;
+	uint32_t origin;
+	uint64_t cont_id;
+	uint64_t client_id;
+	uint64_t block_id;
+	uint16_t start;
+	uint16_t nvars;
+	uint32_t nrows;
+	uint32_t block_len;
+	uint32_t timeout_ms;
+	uint16_t ext_len;
+	const uint8_t *ext;     /**< ext_len bytes (decode: into the message) */
+	const uint8_t *block;   /**< decode: the BLOCK message */
+	const uint8_t *rows;    /**< decode: the rows (scpp_wire_cont_rows_init()) */
+	size_t rows_len;
+};
+
+/**
+ * Decode a CONT message's header and extensions, and find its block and
+ * rows (which are not decoded: scpp_wire_block_decode() and
+ * scpp_wire_cont_row_next() do that).
+ *
+ * @return 0, -SCPP_E_TRUNCATED (shorter than the header, extensions and
+ *   block, or no byte left for the rows), -SCPP_E_BAD_VERSION,
+ *   -SCPP_E_BAD_KIND (an extension type below 128 this version does not
+ *   know), -SCPP_E_BAD_FLAGS (reserved bits or bytes, origin 0, cont_id 0,
+ *   hops 0), -SCPP_E_TOO_MANY (hops, nvars, nrows, timeout_ms, ext_len
+ *   over their maxima), -SCPP_E_BAD_LENGTH (nvars, nrows, block_len or
+ *   timeout_ms 0).
+ */
+int scpp_wire_cont_decode(const uint8_t *p, size_t len, struct scpp_wire_cont *c);
+
+/**
+ * Encode the header and extensions of @p c (block_len and nrows as given;
+ * the caller writes the block and the rows after them).
+ *
+ * @return Bytes written (SCPP_WIRE_CONT_HDR_LEN + ext_len), -ENOSPC, or
+ *   -EINVAL (@p c would not decode).
+ */
+int scpp_wire_cont_encode(uint8_t *buf, size_t size, const struct scpp_wire_cont *c);
+
+/** Reader over the rows of a decoded CONT message. */
+struct scpp_wire_cont_rows {
+	const uint8_t *p;
+	size_t len;
+	size_t off;       /**< bytes consumed by complete rows */
+	uint32_t left;    /**< rows not read yet */
+	uint16_t nvars;
+};
+
+/** Start reading the rows of @p c. */
+void scpp_wire_cont_rows_init(struct scpp_wire_cont_rows *it, const struct scpp_wire_cont *c);
+
+/**
+ * The next row: its bound mask and, for each bound variable v, its value in
+ * @p v[v] (str and bytes point into the message; unbound entries are left
+ * as they were).
+ *
+ * @return 1 (a row), 0 (every row read and no byte left), or an error:
+ *   -SCPP_E_TRUNCATED, -SCPP_E_BAD_FLAGS (a mask bit at or above nvars),
+ *   -SCPP_E_TRAILING (bytes after the last row), or a value decoding error
+ *   of scpp_value_decode(). Errors repeat if called again.
+ */
+int scpp_wire_cont_row_next(struct scpp_wire_cont_rows *it, uint64_t *bound,
+			    struct scpp_value v[SCPP_WIRE_VARS_MAX]);
+
+/** Bytes scpp_wire_cont_row_encode() writes for this row. */
+size_t scpp_wire_cont_row_size(uint16_t nvars, uint64_t bound, const struct scpp_value *v);
+
+/**
+ * Encode one row of @p nvars variables (@p v indexed by variable; only the
+ * bound ones are read).
+ *
+ * @return Bytes written, -ENOSPC, or -EINVAL (a mask bit at or above
+ *   @p nvars, nvars over SCPP_WIRE_VARS_MAX, an unknown value type).
+ */
+int scpp_wire_cont_row_encode(uint8_t *buf, size_t size, uint16_t nvars, uint64_t bound,
+			      const struct scpp_value *v);
+
+/**
+ * A CONT_REPLY message (kind 7, fragmented like a BLOCK, sent back to the
+ * sender of the CONT with the CONT's datagram client_id and block_id): the
+ * reply records of the part (COLUMNS, ROW and STATUS records, END), as a
+ * block's reply (docs/PROTOCOL.md §10).
+ *
+ * @verbatim
+ *   0  1  version: 1
+ *   1  3  reserved, 0
+ *   4  4  owner: id of the node that ran the part (>= 1)
+ *   8  8  cont_id: the CONT's
+ *  16     the reply records (not checked by the decoder)
+ * @endverbatim
+ */
+struct scpp_wire_cont_reply {
+	uint32_t owner;
+	uint64_t cont_id;
+	const uint8_t *records; /**< decode: the records */
+	size_t records_len;
+};
+
+/**
+ * Decode a CONT_REPLY header.
+ *
+ * @return 0, -SCPP_E_TRUNCATED, -SCPP_E_BAD_VERSION, -SCPP_E_BAD_FLAGS
+ *   (reserved bytes, owner 0, cont_id 0).
+ */
+int scpp_wire_cont_reply_decode(const uint8_t *p, size_t len, struct scpp_wire_cont_reply *r);
+
+/**
+ * Encode a CONT_REPLY header (the caller writes the records after it).
+ *
+ * @return SCPP_WIRE_CONT_REPLY_HDR_LEN, -ENOSPC, or -EINVAL (owner or
+ *   cont_id 0).
+ */
+int scpp_wire_cont_reply_encode(uint8_t *buf, size_t size, const struct scpp_wire_cont_reply *r);
 
 /** NOTICE codes. */
 enum scpp_wire_notice_code {

@@ -17,11 +17,19 @@
 
 /* ---- header ---- */
 
-/* Kinds sent to a node: fragmented (BLOCK, FORWARD) or one datagram (FETCH). */
+/* Kinds one node sends another (docs/PROTOCOL.md §18, §19). */
+static inline bool
+peer_kind(uint8_t kind)
+{
+	return kind >= SCPP_WIRE_FORWARD && kind <= SCPP_WIRE_CONT_REPLY;
+}
+
+/* Kinds sent to a node: fragmented (BLOCK, and the node-to-node FORWARD,
+ * CONT, CONT_REPLY) or one datagram (FETCH). */
 static inline bool
 client_kind(uint8_t kind)
 {
-	return kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH || kind == SCPP_WIRE_FORWARD;
+	return kind == SCPP_WIRE_BLOCK || kind == SCPP_WIRE_FETCH || peer_kind(kind);
 }
 
 /* Kinds 8..15 belong to the session layer (docs/SECURITY.md §5.2): one
@@ -41,7 +49,7 @@ auth_kind(uint8_t kind)
 static int
 hdr_check(const struct scpp_wire_hdr *h)
 {
-	if ((h->kind < SCPP_WIRE_BLOCK || h->kind > SCPP_WIRE_FORWARD) && !auth_kind(h->kind))
+	if ((h->kind < SCPP_WIRE_BLOCK || h->kind > SCPP_WIRE_CONT_REPLY) && !auth_kind(h->kind))
 		return -SCPP_E_BAD_KIND;
 	if ((h->flags & ~(SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE | SCPP_WIRE_F_SESSION)) != 0 ||
 	    h->tag_len > SCPP_WIRE_TAG_MAX)
@@ -51,9 +59,10 @@ hdr_check(const struct scpp_wire_hdr *h)
 		return -SCPP_E_BAD_FLAGS;
 	if (client_kind(h->kind) || auth_kind(h->kind)) {
 		/* A FORWARD carries its client's cookie inside (scpp_wire_fwd):
-		 * the forwarding node proves nothing of its own, and is no
-		 * session datagram (a session is between a client and a node). */
-		if (h->kind == SCPP_WIRE_FORWARD &&
+		 * the forwarding node proves nothing of its own; no node-to-node
+		 * message is a session datagram (a session is between a client
+		 * and a node). */
+		if (peer_kind(h->kind) &&
 		    (h->flags & (SCPP_WIRE_F_COOKIE | SCPP_WIRE_F_SESSION)))
 			return -SCPP_E_BAD_FLAGS;
 		if (h->kind == SCPP_WIRE_FETCH ? h->frag_count != 1 :

@@ -21,9 +21,10 @@ all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
-/* Extensions: a sequence of (type, len, bytes) filling ext_len exactly. */
-static int
-ext_check(const uint8_t *p, size_t n)
+/* Extensions: a sequence of (type, len, bytes) filling ext_len exactly;
+ * the same rules for FORWARD and CONT (docs/PROTOCOL.md §18.1). */
+int
+wire_ext_check(const uint8_t *p, size_t n)
 {
 	bool principal = false;
 	size_t o = 0;
@@ -84,7 +85,7 @@ scpp_wire_fwd_decode(const uint8_t *p, size_t len, struct scpp_wire_fwd *f)
 	if (SCPP_UNLIKELY(len - SCPP_WIRE_FWD_HDR_LEN < f->ext_len))
 		return -SCPP_E_TRUNCATED;
 	f->ext = p + SCPP_WIRE_FWD_HDR_LEN;
-	rc = ext_check(f->ext, f->ext_len);
+	rc = wire_ext_check(f->ext, f->ext_len);
 	if (SCPP_UNLIKELY(rc != 0))
 		return rc;
 	f->msg = f->ext + f->ext_len;
@@ -110,7 +111,7 @@ scpp_wire_fwd_encode(uint8_t *buf, size_t size, const struct scpp_wire_fwd *f)
 	size_t total = SCPP_WIRE_FWD_HDR_LEN + (size_t)f->ext_len;
 
 	if (fwd_check(f) != 0 || (f->ext_len != 0 && f->ext == NULL) ||
-	    (f->ext_len != 0 && ext_check(f->ext, f->ext_len) != 0))
+	    (f->ext_len != 0 && wire_ext_check(f->ext, f->ext_len) != 0))
 		return -EINVAL;
 	if (size < total)
 		return -ENOSPC;

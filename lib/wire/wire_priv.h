@@ -295,4 +295,8 @@ bool wire_ent_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp
 /* The owner named by the entity at the bottom of the address term @p t. */
 bool wire_addr_owner(const struct scpp_wire_block *b, unsigned int t, struct scpp_oid *out);
 
+/* FORWARD and CONT extensions (wire_fwd.c): 0, -SCPP_E_TRUNCATED or
+ * -SCPP_E_BAD_KIND. */
+int wire_ext_check(const uint8_t *p, size_t n);
+
 #endif /* WIRE_PRIV_H */

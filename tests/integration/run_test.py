@@ -270,10 +270,12 @@ class Daemon:
         # (scppd.h, struct scppd_stats) and passes some between workers.
         auth = (st["auth_hs"] + st["auth_hs_full"] + st["auth_rejected"] + st["auth_close"] +
                 st["auth_off_drop"] + st["auth_wrong_lane"])
-        check(st["delivered"] + st["auth_handoff_in"] == st["dgrams"] + auth,
-              "lib/net delivered != lib/delivery dgrams + the session layer's: %s" % st)
+        # cont.c takes continuation datagrams (kinds 6, 7) before it too.
+        check(st["delivered"] + st["auth_handoff_in"] == st["dgrams"] + auth + st["cont_dgrams"],
+              "lib/net delivered != lib/delivery dgrams + the session layer's + cont.c's: %s"
+              % st)
         total = (st["arp_replies"] + st["icmp_echo"] + st["dgrams_consumed"] + frame_drops +
-                 st["reasm_frames_held"] + auth - st["auth_handoff_in"])
+                 st["reasm_frames_held"] + auth - st["auth_handoff_in"] + st["cont_dgrams"])
         check(st["rx_pkts"] == total,
               "rx_pkts %d != answered + consumed + dropped + held = %d: %s" %
               (st["rx_pkts"], total, st))
@@ -842,7 +844,8 @@ def t_hostile(d):
         dgram(payload=good) + b"extra",                 # bytes after payload
         b"XX" + dgram(payload=good)[2:],                # bad magic
         dgram(payload=good)[:2] + b"\x09" + dgram(payload=good)[3:],  # bad version
-        dgram(kind=6, payload=good),                    # bad kind
+        dgram(kind=0, payload=good),                    # bad kind
+        dgram(kind=6, payload=good),                    # a CONT from a stranger (cont.c)
         dgram(kind=9, payload=good),                    # a CHALLENGE sent to the node
         dgram(kind=1, flags=0x21, tag_len=24, payload=good, client=5) + bytes(24),  # no session
         dgram(kind=2, flags=1, fc=0, payload=good),     # a REPLY sent to the node
@@ -883,6 +886,9 @@ def t_hostile(d):
               "fetch_bad", "udp_wrong_port", "reasm_quota", "reasm_timeout", "ip_bad_cksum",
               "udp_bad_cksum", "ip_fragment", "not_ipv4", "eth_bad_src"]:
         check(dr[k] > 0, "drop reason %s not counted: %s" % (k, dr))
+    # cont.c took the CONT: not a peer of the map, dropped.
+    check(st["cont_dgrams"] - before["cont_dgrams"] == 1 and
+          st["forward_not_peer"] - before["forward_not_peer"] == 1, st)
     # The session layer took the last two: the control lcore drops a
     # node kind, the worker a tag of no session; neither is answered.
     check(st["auth_hs"] - before["auth_hs"] >= 1 and

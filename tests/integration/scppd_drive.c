@@ -33,6 +33,7 @@
  *     its reply), and prints {"replies":R,"notices":K,"timeouts":T}.
  *
  *   scppd_drive encode 'BLOCK TEXT'   prints the block message in hex
+ *   scppd_drive reply HEX             prints reply records (hex) as exec does
  *
  * A NOTICE COOKIE is answered by sending the block again with the cookie
  * (at most 3 times per send), as the client library does.
@@ -517,6 +518,22 @@ main(int argc, char **argv)
 		printf("\n");
 		return 0;
 	}
-	fprintf(stderr, "usage: scppd_drive exec|flood HOST PORT TEXT [options] | encode TEXT\n");
+	if (argc == 3 && strcmp(argv[1], "reply") == 0) {
+		size_t n = strlen(argv[2]) / 2;
+
+		if (n > sizeof(msg) || strlen(argv[2]) % 2 != 0)
+			return 2;
+		for (i = 0; i < n; i++) {
+			unsigned int x;
+
+			if (sscanf(argv[2] + 2 * i, "%2x", &x) != 1)
+				return 2;
+			msg[i] = (uint8_t)x;
+		}
+		return scpp_lang_print_reply(stdout, msg, n, SCPP_LANG_REPLY_JSON,
+					     scpp_errno_name) == 0 ? 0 : 1;
+	}
+	fprintf(stderr, "usage: scppd_drive exec|flood HOST PORT TEXT [options] | encode TEXT | "
+		"reply HEX\n");
 	return 2;
 }

@@ -631,6 +631,141 @@ def t_session_restart(c):
     a = n1.telemetry("/scpp/auth")
     check(a["accepted"] == 1 and n1.stats()["auth_no_session_answered"] >= 1, a)
     check(n1.stats()["executed"] == 1, "the block ran more than once: %s" % n1.stats())
+# -- continuations, the owner's side (docs/PROTOCOL.md §19) ------------------
+
+CONT, CONT_REPLY = 6, 7
+BRIDGE = "198.18.0.1"
+FAKE_PORT = 7400
+
+
+def oid_value(text):
+    """The lib/value encoding of an OID in text form (@l.n.s.e.c, hex)."""
+    f = [int(x, 16) for x in text.lstrip("@").split(".")]
+    return bytes([7]) + struct.pack("<QQ", (f[0] << 48) | (f[1] << 16) | f[2],
+                                    (f[3] << 40) | f[4])
+
+
+def cont_msg(block, start, nvars, rows, cont_id, origin=9, hops=1, timeout=800, version=1):
+    """A CONT message (PROTOCOL.md §19.1): rows are (mask, [encoded values])."""
+    hdr = struct.pack("<BBBBIQQQHHIIIHH", version, 0, hops, 0, origin, cont_id, 9, 10, start,
+                      nvars, len(rows), len(block), timeout, 0, 0)
+    check(len(hdr) == 52, "CONT header is 52 bytes")
+    return hdr + block + b"".join(struct.pack("<Q", m) + b"".join(v) for m, v in rows)
+
+
+def node_dgram(kind, payload, sender, ident):
+    return (b"SC" + struct.pack("<BBBBH", 1, kind, 1, 0, len(payload)) +
+            struct.pack("<QQII", sender, ident, 0, 1) + payload)
+
+
+def cont_exchange(sock, to, dgram, wait=2.0):
+    """Send one datagram; the CONT_REPLY that comes back (owner, cont_id,
+    records, whole datagram), or None after @p wait seconds."""
+    sock.sendto(dgram, to)
+    sock.settimeout(wait)
+    try:
+        d, _ = sock.recvfrom(65535)
+    except socket.timeout:
+        return None
+    check(d[:2] == b"SC" and d[3] == CONT_REPLY, "not a CONT_REPLY: %s" % d[:8].hex())
+    plen = struct.unpack_from("<H", d, 6)[0]
+    pl = d[32:32 + plen]
+    check(pl[0] == 1 and pl[1:4] == b"\0\0\0", "CONT_REPLY header %s" % pl[:16].hex())
+    owner, cid = struct.unpack_from("<IQ", pl, 4)
+    check(d[8:24] == dgram[8:24], "the answer carries the CONT's ids")
+    return owner, cid, pl[16:], d
+
+
+def records_json(node, rec):
+    r = run([node.c_drive(), "reply", rec.hex()])
+    return json.loads(r.stdout.splitlines()[0])
+
+
+def t_cont_owner(c):
+    """The owner's side of continuations: a CONT from a peer of the map (the
+    test itself, node 9 at the bridge address) runs the rest of the block
+    from its start command with the rows it carries, once; retransmissions
+    get the same answer from the record, byte for byte, and never run
+    again; a new id runs again; refusals say why and run nothing; CONTs
+    from strangers, malformed ones and CONT_REPLYs are dropped, counted."""
+    n1 = c.node(1, source="static")
+    c.static_nodes([n1])
+    n1.cfg["cluster"]["nodes"].append({"id": 9, "name": "origin9", "ipv4": BRIDGE,
+                                       "base_port": FAKE_PORT, "shards": [0]})
+    n1.start()
+    c.enter()
+    u = n1.drive('create %u User ; set %u uid 4242u ; set %u name "cont" ; set %u gid 1u ; '
+                 'return %u')["rows"][0][0]
+    check(u.startswith("@0.1.0."), u)
+    text = ("get @0.9.0.1.1 peer %e ; get %e uid %i ; let %j add(%i, 1u) ; "
+            "set %e uid %j ; get %e name %n ; return %n %j")
+    block = bytes.fromhex(run([n1.c_drive(), "encode", text]).stdout.strip())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    to = (n1.ip, 7301)
+    s0 = n1.stats()
+
+    # Run once: the rows' %e is the user; commands 1.. run on node 1.
+    d = node_dgram(CONT, cont_msg(block, 1, 4, [(1, [oid_value(u)])], 0x51), 9, 0x51)
+    got = cont_exchange(sock, to, d)
+    check(got is not None, "no CONT_REPLY from node 1")
+    owner, cid, rec, first = got
+    check(owner == 1 and cid == 0x51, (owner, cid))
+    rep = records_json(n1, rec)
+    check(rep["columns"] == ["n", "j"] and rep["rows"] == [["cont", 4243]], rep)
+    # Retransmissions: the same bytes, nothing run again.
+    for _ in range(2):
+        again = cont_exchange(sock, to, d)
+        check(again is not None and again[3] == first, "retransmission answered differently")
+    check(n1.drive("get %s uid %%i" % u)["rows"] == [[4242 + 1]], "ran more than once")
+    st = n1.stats()
+    check(st["cont_run"] == s0["cont_run"] + 1 and
+          st["cont_dup_done"] == s0["cont_dup_done"] + 2, st)
+    # Another id is another part: it runs.
+    d2 = node_dgram(CONT, cont_msg(block, 1, 4, [(1, [oid_value(u)])], 0x52), 9, 0x52)
+    rep = records_json(n1, cont_exchange(sock, to, d2)[2])
+    check(rep["rows"] == [["cont", 4244]], rep)
+    # A row whose entity another node owns: the part aborts with E_NOT_HERE
+    # (this node does not ship again), naming node 1 as where it failed.
+    d3 = node_dgram(CONT, cont_msg(block, 1, 4, [(1, [oid_value("@0.5.0.1.1")])], 0x53),
+                    9, 0x53)
+    rep = records_json(n1, cont_exchange(sock, to, d3)[2])
+    f = rep["statuses"][0]["fields"]
+    check(f["code"] == "E_NOT_HERE" and f["node"].startswith("@0.1.") and f["command"] == 1,
+          f)
+    # Refusals: nothing run, nothing recorded, a status that says why.
+    s1 = n1.stats()
+    for start, timeout, code in ((6, 800, "E_BAD_LENGTH"), (1, 60000, "E_LIMIT_PENDING")):
+        dr = node_dgram(CONT, cont_msg(block, start, 4, [(1, [oid_value(u)])], 0x60 + start,
+                                       timeout=timeout), 9, 0x60 + start)
+        for _ in range(2):
+            rep = records_json(n1, cont_exchange(sock, to, dr)[2])
+            check(rep["columns"] == [] and rep["rows"] == [] and
+                  rep["statuses"][0]["fields"]["code"] == code, rep)
+    # Sent to the node's base port, not the shard's: refused, not run.
+    dp = node_dgram(CONT, cont_msg(block, 1, 4, [(1, [oid_value(u)])], 0x6f), 9, 0x6f)
+    rep = records_json(n1, cont_exchange(sock, (n1.ip, 7300), dp)[2])
+    check(rep["statuses"][0]["fields"]["code"] == "E_NOT_HERE", rep)
+    check(n1.stats()["cont_refused"] == s1["cont_refused"] + 5, n1.stats())
+    check(n1.drive("get %s uid %%i" % u)["rows"] == [[4244]], "a refused part ran")
+    # Dropped and counted: a malformed CONT, a CONT_REPLY, a stranger's CONT.
+    s2 = n1.stats()
+    bad = node_dgram(CONT, cont_msg(block, 1, 4, [(1, [oid_value(u)])], 0x70, version=2),
+                     9, 0x70)
+    check(cont_exchange(sock, to, bad, wait=0.5) is None, "a malformed CONT was answered")
+    check(cont_exchange(sock, to, node_dgram(CONT_REPLY, struct.pack("<IIQ", 1, 9, 0x70), 9,
+                                             0x70), wait=0.5) is None, "a CONT_REPLY answered")
+    c.ip("addr", "add", "198.18.0.99/24", "dev", "br0")
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("198.18.0.99", FAKE_PORT))
+    check(cont_exchange(other, to, d2, wait=0.5) is None, "a stranger's CONT was answered")
+    st = n1.stats()
+    check(st["cont_bad"] == s2["cont_bad"] + 1 and
+          st["cont_not_taken"] == s2["cont_not_taken"] + 1 and
+          st["forward_not_peer"] == s2["forward_not_peer"] + 1, st)
+    check(n1.drive("get %s uid %%i" % u)["rows"] == [[4244]], "a dropped CONT ran")
+    sock.close()
+    other.close()
 
 
 TESTS = {
@@ -643,6 +778,7 @@ TESTS = {
     "forward_hops": t_forward_hops,
     "forward_sessions": t_forward_sessions,
     "session_restart": t_session_restart,
+    "cont_owner": t_cont_owner,
 }
 
 

@@ -444,14 +444,17 @@ test_delivery_rx_sorts_datagrams_and_counts_drops(void **state)
 	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
 	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_HDR_BAD_VERSION);
 	dbuf[2] = 1;
-	dbuf[3] = 6;
+	dbuf[3] = 16;
 	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
 	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_HDR_BAD_KIND);
-	/* Session-layer kinds (8..15) decode, but are the daemon's to divert
-	 * before lib/delivery: here they are not a client's kind. */
-	dbuf[3] = 9;
-	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
-	assert_int_equal(in.drop, SCPP_DELIVERY_DROP_NODE_KIND);
+	/* Session-layer kinds (8..15) and continuations (6, 7) decode, but are
+	 * the daemon's to divert before lib/delivery: here they are not a
+	 * client's kind. */
+	for (uint8_t k = 6; k <= 9; k++) {
+		dbuf[3] = k;
+		assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);
+		assert_int_equal(in.drop, SCPP_DELIVERY_DROP_NODE_KIND);
+	}
 	dbuf[3] = 1;
 	dbuf[4] = 0x81;
 	assert_int_equal(rx(&m, n, &in), SCPP_DELIVERY_DROP);

@@ -36,6 +36,7 @@ struct fx {
 static uint32_t fx_max_entries, fx_max_map_entries;
 static uint64_t fx_hash_seed;
 static uint16_t fx_shard; /* shard number of the next fx_new() */
+static uint16_t fx_node;  /* node number of the next fx_new() (0: node 1) */
 static int fx_no_index;   /* 1: the next fx_new() has no value index */
 static int fx_no_materialize; /* 1: load the schema, leave the shard empty */
 
@@ -58,7 +59,7 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 	cfg.hash_seed = fx_hash_seed;
 	cfg.max_indexed = fx_no_index ? 0 : cfg.max_entries;
 	cfg.extent_bytes = 16 << 20;
-	cfg.oid_node = 1;
+	cfg.oid_node = fx_node ? fx_node : 1;
 	cfg.oid_shard = fx_shard;
 	cfg.oid_epoch = 1;
 	f->store = scpp_store_create(&cfg);
@@ -89,7 +90,7 @@ fx_new(bool with_schema, const struct scpp_eval_limits *lim)
 	f->env.store = f->store;
 	f->env.dict = f->dict;
 	f->env.schema = f->schema;
-	f->env.node = scpp_oid_make(0, 1, fx_shard, 0, 0);
+	f->env.node = scpp_oid_make(0, fx_node ? fx_node : 1, fx_shard, 0, 0);
 	return f;
 }
 

@@ -8,6 +8,7 @@
 #include "scpp_common.h"
 #include "scpp_value.h"
 #include "scpp_wire.h"
+#include "wire_test.h"
 
 #define FALLTHROUGH __attribute__((fallthrough))
 
@@ -531,7 +532,7 @@ test_wire_hdr_decode_rejects_each_malformation(void **state)
 		{"valid fetch with a cookie", 3, 3, 8, 25, 0, 1, 0, -1, 0, 0},
 		{"valid notice", 4, 1, 0, 12, 0, 0, 0, -1, 0, 0},
 		{"kind 0", 0, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
-		{"kind 7", 7, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"valid cont reply (kind 7)", 7, 1, 0, 16, 0, 1, 0, -1, 0, 0},
 		{"kind 16", 16, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
 		{"valid hello (kind 8)", 8, 1, 0, 256, 0, 1, 0, -1, 0, 0},
 		{"valid finish fragment (kind 10)", 10, 0, 0, 64, 0, 3, 0, -1, 0, 0},
@@ -544,7 +545,13 @@ test_wire_hdr_decode_rejects_each_malformation(void **state)
 		{"session with no tag", 1, 0x21, 0, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"reserved flag bit 6", 1, 0x61, 24, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
 		{"reserved flag bit 4", 1, 0x11, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
-		{"kind 6", 6, 1, 16, 4, 0, 1, 0, -1, 0, -SCPP_E_BAD_KIND},
+		{"valid cont (kind 6)", 6, 1, 0, 52, 0, 1, 0, -1, 0, 0},
+		{"valid cont fragment", 6, 0, 0, 52, 2, 4, 0, -1, 0, 0},
+		{"cont with a cookie flag", 6, 3, 0, 52, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
+		{"cont reply with the session flag", 7, 0x21, 24, 16, 0, 1, 0, -1, 0,
+		 -SCPP_E_BAD_FLAGS},
+		{"cont without a count", 6, 1, 0, 52, 0, 0, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
+		{"cont reply of 65 fragments", 7, 0, 0, 16, 0, 65, 0, -1, 0, -SCPP_E_BAD_FRAGMENT},
 		{"valid forward", 5, 1, 0, 44, 0, 1, 0, -1, 0, 0},
 		{"valid forward fragment", 5, 0, 0, 44, 0, 2, 0, -1, 0, 0},
 		{"forward with a cookie flag", 5, 3, 0, 44, 0, 1, 0, -1, 0, -SCPP_E_BAD_FLAGS},
@@ -646,7 +653,7 @@ test_wire_dgram_encode_checks_fields_and_space(void **state)
 	assert_memory_equal(out + 36, "\0\0\0\0", 4);
 	assert_int_equal(scpp_wire_dgram_encode(out, 39, &h), -ENOSPC);
 	/* One bad field at a time, then restore it. */
-	h.kind = 6;
+	h.kind = 16;
 	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), -EINVAL);
 	h.kind = SCPP_WIRE_BLOCK;
 	h.flags = SCPP_WIRE_F_LAST | 0x04;
@@ -2091,6 +2098,11 @@ main(void)
 		cmocka_unit_test(test_wire_reply_end_counts_statuses),
 		cmocka_unit_test(test_wire_fwd_layout_round_trip),
 		cmocka_unit_test(test_wire_fwd_rejects_each_bad_field),
+		cmocka_unit_test(test_wire_cont_layout_round_trip),
+		cmocka_unit_test(test_wire_cont_rejects_each_bad_field),
+		cmocka_unit_test(test_wire_cont_truncates_every_prefix),
+		cmocka_unit_test(test_wire_cont_rows_round_trip_and_reject_bad_rows),
+		cmocka_unit_test(test_wire_cont_reply_layout_and_bad_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
