@@ -70,6 +70,12 @@ struct park_slot {
 	struct scpp_eval_susp *susp;
 	uint8_t *msg;
 	char abort_msg[SCPP_STATUS_MSG_MAX];
+	/* A carried request (a session block a peer forwarded, auth.c): the
+	 * verified FORWARD extension it came with, w->carry while it is
+	 * resumed or answered, so that it runs with the client's authority
+	 * and its reply is sealed on the delegated lane. Holds a secret (the
+	 * delegated reply key): wiped when the slot is freed. */
+	struct scppd_carry carry;
 };
 
 struct scppd_park {
@@ -144,6 +150,7 @@ slot_free(struct scppd_worker *w, uint32_t idx)
 	struct park_slot *s = &p->slot[idx];
 
 	scpp_eval_susp_drop(w->ectx, s->susp);
+	explicit_bzero(&s->carry, sizeof(s->carry));
 	s->state = SLOT_FREE;
 	s->next = p->free_head;
 	p->free_head = idx;
@@ -330,6 +337,8 @@ scppd_park_commit(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	s->from = p->stop_cmd;
 	s->status = 0;
 	s->user = p->stop_user;
+	if ((req->session & SCPP_DELIVERY_CARRIED) && w->carry != NULL && w->carry != &s->carry)
+		s->carry = *w->carry;
 	t = scpp_delivery_park(w->dlv, req, idx, w->now);
 	if (unlikely(t < 0)) {
 		/* Cannot happen: both tables have delivery.max_parked slots and
@@ -446,14 +455,22 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 		return;
 	}
 	/* The session may have closed while the block waited: its authority
-	 * is looked up again, never kept across the park. */
+	 * is looked up again, never kept across the park. A carried request's
+	 * comes from the carried cache (w->carry is the slot's, set by the
+	 * caller): the identity may have expired or been evicted meanwhile. */
 	if (req->session & SCPP_DELIVERY_SESSION) {
-		if (w->auth != NULL)
+		bool carried = (req->session & SCPP_DELIVERY_CARRIED) != 0;
+
+		if (carried)
+			auth = scppd_auth_carried(w, req);
+		else if (w->auth != NULL)
 			auth = scpp_auth_table_authority(w->auth, req->client_id, w->now_ns);
 		if (auth == NULL) {
 			scpp_counter_add(&p->st.session_gone, 1);
 			tell_dead(w, idx, SCPPD_PARK_END_SESSION);
-			answer_end(w, idx, req, -EACCES, "auth",
+			answer_end(w, idx, req, -EACCES, "auth", carried ?
+				   "the forwarded session's identity expired or was evicted while "
+				   "the block was parked" :
 				   "the session closed while the block was parked");
 			slot_free(w, idx);
 			return;
@@ -522,10 +539,20 @@ expire_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 	slot_free(w, idx);
 }
 
+/* A carried request is resumed or answered as it was run: with its
+ * verified extension as w->carry (NULL otherwise); the caller puts back
+ * what w->carry was. */
+static void
+carry_enter(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req *req)
+{
+	w->carry = (req->session & SCPP_DELIVERY_CARRIED) ? &w->park->slot[idx].carry : NULL;
+}
+
 void
 scppd_park_poll_slow(struct scppd_worker *w)
 {
 	struct scppd_park *p = w->park;
+	const struct scppd_carry *const outer = w->carry;
 	struct scpp_delivery_req req;
 	uint64_t user;
 
@@ -540,7 +567,9 @@ scppd_park_poll_slow(struct scppd_worker *w)
 		if (s->state != SLOT_READY && s->state != SLOT_ABORT)
 			continue; /* freed (expired) after it became ready */
 		SCPP_VERIFY(scpp_delivery_unpark(w->dlv, s->ticket, &req, NULL) == 0);
+		carry_enter(w, idx, &req);
 		resume_slot(w, idx, &req);
+		w->carry = outer;
 	}
 	for (unsigned int n = 0; n < EXPIRE_PER_TURN; n++) {
 		int32_t t = scpp_delivery_park_expired(w->dlv, w->now, &req, &user);
@@ -551,10 +580,12 @@ scppd_park_poll_slow(struct scppd_worker *w)
 		SCPP_VERIFY(idx < p->cap && p->slot[idx].ticket == t);
 		/* One whose event came but was not resumed yet gets its real
 		 * answer rather than "unknown". */
+		carry_enter(w, idx, &req);
 		if (p->slot[idx].state == SLOT_READY || p->slot[idx].state == SLOT_ABORT)
 			resume_slot(w, idx, &req);
 		else
 			expire_slot(w, idx, &req);
+		w->carry = outer;
 	}
 }
 

@@ -46,12 +46,22 @@ scppd_cluster_not_here_msg(const char *oid, const struct scpp_route_result *res,
 	return SCPP_OID_NIL;
 }
 
-/* Forwarded sessions (auth.c): this test has none. */
+/* Forwarded sessions (auth.c): no carried cache here. The stub records
+ * the extension it was asked about (w->carry), as auth.c would look it
+ * up, and finds no identity for it. */
+static struct {
+	unsigned int calls;
+	bool had_carry;
+	struct scppd_carry seen;
+} C;
+
 const struct scpp_auth_authority *
 scppd_auth_carried(struct scppd_worker *w, const struct scpp_delivery_req *req)
 {
-	(void)w;
-	(void)req;
+	C.calls++;
+	C.had_carry = w->carry != NULL && w->carry->session == req->client_id;
+	if (w->carry != NULL)
+		C.seen = *w->carry;
 	return NULL;
 }
 
@@ -514,6 +524,71 @@ test_park_closed_session_is_answered_eacces(void **state)
 	assert_int_equal(get_u64("a"), 9);
 }
 
+/* A session block a peer forwarded (auth.c verified its FORWARD extension:
+ * w->carry) keeps that extension across the park: on resume its authority
+ * is looked up as a carried one, with the same extension, although the
+ * worker has long moved on to other messages (w->carry NULL). */
+static void
+test_park_carried_block_keeps_its_extension(void **state)
+{
+	static struct scpp_wire_block b;
+	static uint8_t arena[1 << 12];
+	struct scpp_lang_error err;
+	struct scpp_delivery_req req;
+	struct scpp_net_meta m;
+	struct scpp_delivery_in in;
+	struct scppd_carry carry;
+	struct scpp_wire_hdr h = {
+		.kind = SCPP_WIRE_BLOCK, .flags = SCPP_WIRE_F_LAST, .client_id = 9,
+		.block_id = 90, .frag_index = 0, .frag_count = 1,
+	};
+	const char *text = "set " E " a 9u ; set " E " a 10u ; return";
+	int n;
+
+	(void)state;
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &b, arena, sizeof(arena), &err), 0);
+	n = scpp_wire_block_encode(&b, msg, sizeof(msg));
+	h.payload = msg;
+	h.payload_len = (uint16_t)n;
+	n = scpp_wire_dgram_encode(dbuf, sizeof(dbuf), &h);
+	memset(&m, 0, sizeof(m));
+	m.peer.ip = ip4("198.18.0.9");
+	m.peer.local_ip = ip4("198.18.0.2");
+	m.peer.udp_port = htons(40001);
+	m.peer.local_udp_port = htons(7300);
+	m.l4_len = (uint16_t)n;
+	assert_int_equal(scpp_delivery_rx(W.dlv, &m, dbuf, W.now, &in), SCPP_DELIVERY_BLOCK);
+	req = in.req;
+	req.session |= SCPP_DELIVERY_SESSION | SCPP_DELIVERY_CARRIED;
+	memset(&carry, 0, sizeof(carry));
+	memset(carry.principal, 0x5a, sizeof(carry.principal));
+	memset(carry.reply_key, 0xa5, sizeof(carry.reply_key));
+	carry.session = 9;
+	carry.peer = 3;
+	carry.not_after_ns = UINT64_MAX;
+	memset(&C, 0, sizeof(C));
+	/* As worker.c runs it: the extension is w->carry during the message. */
+	W.carry = &carry;
+	scppd_exec_block(&W, &req, in.msg, in.msg_len, false);
+	W.carry = NULL;
+	assert_int_equal(T.parked, 1);
+	memset(&carry, 0xee, sizeof(carry)); /* the worker's copy is gone */
+	assert_int_equal(scppd_park_ready(&W, T.h, 1, 0), 0);
+	scppd_park_poll(&W);
+	/* Looked up as carried, with the parked extension, not the table's. */
+	assert_int_equal(C.calls, 1);
+	assert_true(C.had_carry);
+	assert_int_equal(C.seen.peer, 3);
+	assert_int_equal(C.seen.principal[0], 0x5a);
+	assert_int_equal(C.seen.reply_key[31], 0xa5);
+	assert_null(W.carry);
+	/* No identity in the (stub) cache: refused, as a closed session is. */
+	assert_int_equal(T.dead, 1);
+	assert_int_equal(T.why, SCPPD_PARK_END_SESSION);
+	assert_int_equal(pstats().session_gone, 1);
+	assert_int_equal(get_u64("a"), 9);
+}
+
 static void
 test_park_big_message_is_never_stopped(void **state)
 {
@@ -603,6 +678,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_park_full_table_lets_the_block_run_through,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_park_closed_session_is_answered_eacces, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_park_carried_block_keeps_its_extension, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_park_big_message_is_never_stopped, setup,
 						teardown),
