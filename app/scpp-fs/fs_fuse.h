@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fs_core.h"
 #include "scpp_client.h"
@@ -26,6 +27,8 @@
 #define FSD_WRITE_MAX (128u * 1024)
 /** Smallest -o scpp_dgram. */
 #define FSD_DGRAM_MIN 512u
+/** Times a block aborted by the node's time budget is sent again. */
+#define FSD_ETIME_RETRIES 3
 /** Bytes one read block asks for (the kernel's max_read). */
 #define FSD_READ_MAX (128u * 1024)
 
@@ -82,6 +85,12 @@ struct fsd {
 	struct fsd_nodes nodes;
 	uint8_t *io;                   /**< read assembly buffer, FSD_READ_MAX */
 	uint64_t ops, errors_logged;
+	struct {
+		uint64_t blocks, max_commands, max_rows;
+	} opst[FS_OP_COUNT];           /**< per operation, from the replies' END */
+	uint64_t etime_retries;        /**< blocks sent again after E_LIMIT_TIME */
+	uint64_t rebalances;           /**< page splits and merges applied */
+	uint64_t pages_read;           /**< directory pages listed */
 	uint64_t nopen;                /**< file handles open (all nodes) */
 	uint32_t write_max;            /**< bytes of data per write block */
 };
@@ -114,5 +123,7 @@ extern const struct fuse_lowlevel_ops fsd_ops;
 
 /** Run the block in d->blk (built through @p f): 0 or the local errno. */
 int fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op);
+/** One line per operation kind (blocks, most commands and rows of one) on @p out. */
+void fsd_stats_print(const struct fsd *d, FILE *out);
 
 #endif /* FS_FUSE_H */

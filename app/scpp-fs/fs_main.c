@@ -246,6 +246,7 @@ main(int argc, char **argv)
 	rc = e != 0 && e != SIGINT && e != SIGTERM && e != SIGHUP;
 	if (rc)
 		fprintf(stderr, "scpp-fs: session ended: %s\n", e < 0 ? strerror(-e) : "signal");
+	fsd_stats_print(&d, stderr);
 unmount:
 	fuse_session_unmount(se);
 signals:
