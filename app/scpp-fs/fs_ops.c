@@ -19,7 +19,8 @@
 
 #include "fs_fuse.h"
 
-#define FSD(req) ((struct fsd *)fuse_req_userdata(req))
+/* The calling FUSE thread's context (fs_ctx.c). */
+#define FSD(req) fsd_self((struct fsd *)fuse_req_userdata(req))
 
 /* ---- plumbing ---- */
 
@@ -72,8 +73,9 @@ fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
 }
 
 void
-fsd_stats_print(const struct fsd *d, FILE *out)
+fsd_stats_print(const struct fsd *main, FILE *out)
 {
+	struct fsd sum;
 	static const char *const names[FS_OP_COUNT] = {
 		[FS_OP_LOOKUP] = "lookup", [FS_OP_GETATTR] = "getattr", [FS_OP_SETATTR] = "setattr",
 		[FS_OP_CREATE] = "create", [FS_OP_LINK] = "link", [FS_OP_UNLINK] = "unlink",
@@ -83,15 +85,34 @@ fsd_stats_print(const struct fsd *d, FILE *out)
 		[FS_OP_XATTR] = "xattr", [FS_OP_OTHER] = "other",
 	};
 
+	const struct fsd *d = &sum;
+
+	memset(&sum, 0, sizeof(sum));
+	for (size_t k = 0; main->sh != NULL && k < main->sh->nall; k++) {
+		const struct fsd *c = main->sh->all[k];
+
+		for (int i = 0; i < FS_OP_COUNT; i++) {
+			sum.opst[i].blocks += c->opst[i].blocks;
+			sum.opst[i].max_commands = SCPP_MAX(sum.opst[i].max_commands,
+							    c->opst[i].max_commands);
+			sum.opst[i].max_rows = SCPP_MAX(sum.opst[i].max_rows, c->opst[i].max_rows);
+		}
+		sum.pages_read += c->pages_read;
+		sum.rebalances += c->rebalances;
+		sum.etime_retries += c->etime_retries;
+	}
 	for (int i = 0; i < FS_OP_COUNT; i++)
 		if (d->opst[i].blocks > 0)
 			fprintf(out, "scpp-fs: stats op=%s blocks=%llu max_commands=%llu max_rows=%llu\n",
 				names[i], (unsigned long long)d->opst[i].blocks,
 				(unsigned long long)d->opst[i].max_commands,
 				(unsigned long long)d->opst[i].max_rows);
-	fprintf(out, "scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu\n",
+	fprintf(out,
+		"scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu contexts=%zu "
+		"contexts_used_max=%zu\n",
 		(unsigned long long)d->pages_read, (unsigned long long)d->rebalances,
-		(unsigned long long)d->etime_retries);
+		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
+		main->sh ? main->sh->used_max : 0);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -115,13 +136,10 @@ cred_of(fuse_req_t req, struct fs_cred *c)
 static bool
 oid_of(fuse_req_t req, fuse_ino_t ino, struct scpp_oid *o)
 {
-	struct fsd_node *n = fsd_node_get(&FSD(req)->nodes, ino);
-
-	if (n == NULL) {
+	if (!fsd_node_oid(&FSD(req)->sh->nodes, ino, o)) {
 		fuse_reply_err(req, ESTALE);
 		return false;
 	}
-	*o = n->oid;
 	return true;
 }
 
@@ -160,18 +178,7 @@ to_stat(const struct fs_attr *a, struct stat *st)
 static void
 d_open(struct fsd *d, fuse_ino_t ino, int k)
 {
-	struct fsd_node *n = fsd_node_get(&d->nodes, ino);
-
-	if (k > 0) {
-		d->nopen++;
-		if (n != NULL)
-			n->nopen++;
-	} else {
-		if (d->nopen > 0)
-			d->nopen--;
-		if (n != NULL && n->nopen > 0)
-			n->nopen--;
-	}
+	fsd_node_open(&d->sh->nodes, ino, k);
 }
 
 /* Reply an entry for @p oid with the stat group at column @p c0 of row 0. */
@@ -185,7 +192,7 @@ reply_entry(fuse_req_t req, struct scpp_oid oid, unsigned int c0, struct fuse_fi
 	memset(&e, 0, sizeof(e));
 	fs_reply_attr(&d->rep, 0, c0, &a);
 	to_stat(&a, &e.attr);
-	e.ino = fsd_node_ref(&d->nodes, oid, &e.generation);
+	e.ino = fsd_node_ref(&d->sh->nodes, oid, &e.generation);
 	if (e.ino == 0) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -194,12 +201,12 @@ reply_entry(fuse_req_t req, struct scpp_oid oid, unsigned int c0, struct fuse_fi
 	e.entry_timeout = d->o.entry_timeout;
 	if (fi == NULL) {
 		if (fuse_reply_entry(req, &e) == -ENOENT) /* the request was interrupted */
-			fsd_node_forget(&d->nodes, e.ino, 1, &oid, &(bool){false});
+			fsd_node_forget(&d->sh->nodes, e.ino, 1, &oid, &(bool){false});
 	} else {
 		d_open(d, e.ino, 1);
 		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 			d_open(d, e.ino, -1);
-			fsd_node_forget(&d->nodes, e.ino, 1, &oid, &(bool){false});
+			fsd_node_forget(&d->sh->nodes, e.ino, 1, &oid, &(bool){false});
 		}
 	}
 }
@@ -278,13 +285,8 @@ reap(struct fsd *d, struct scpp_oid o)
 static void
 unlinked(struct fsd *d, struct scpp_oid oid)
 {
-	fuse_ino_t ino = fsd_node_find(&d->nodes, oid);
-
-	if (ino != 0) {
-		fsd_node_get(&d->nodes, ino)->unlinked = true;
-		return;
-	}
-	reap(d, oid);
+	if (!fsd_node_mark_unlinked(&d->sh->nodes, oid))
+		reap(d, oid);
 }
 
 /* Is column @p c of row 0 a true bool (a reply's grow or shrink flag)? */
@@ -349,7 +351,7 @@ forget_one(struct fsd *d, fuse_ino_t ino, uint64_t n)
 	struct scpp_oid oid;
 	bool gone_link;
 
-	if (fsd_node_forget(&d->nodes, ino, n, &oid, &gone_link) && gone_link)
+	if (fsd_node_forget(&d->sh->nodes, ino, n, &oid, &gone_link) && gone_link)
 		reap(d, oid);
 }
 
@@ -587,7 +589,7 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	 * file handle of this mount is open at all (the kernel names the
 	 * entry, not the inode, so "not this one" is not known cheaply);
 	 * otherwise it is reaped when the kernel forgets it. */
-	fold = !dir && d->nopen == 0;
+	fold = !dir && fsd_nodes_open(&d->sh->nodes) == 0;
 	fsb_init(&f, d->blk);
 	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, fold);
 	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
@@ -1090,7 +1092,7 @@ dir_add(fuse_req_t req, struct fsd *d, char *buf, size_t size, size_t *used, con
 			k = fuse_add_direntry_plus(req, NULL, 0, name, ep, next);
 			if (k > size - *used)
 				return false;
-			ep->ino = fsd_node_ref(&d->nodes, *oid, &ep->generation);
+			ep->ino = fsd_node_ref(&d->sh->nodes, *oid, &ep->generation);
 			if (ep->ino == 0)
 				return false;
 		}
