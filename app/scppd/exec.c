@@ -25,9 +25,10 @@
 /* A reply made of one status: empty COLUMNS, STATUS, END(aborted).
  * @offset: a decode error's byte offset (a status field), or -1.
  * @owner: E_NOT_HERE's owning shard (a status field), or nil. */
-static SCPP_COLD __attribute__((format(printf, 7, 0))) void
-status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, int64_t offset,
-	      struct scpp_oid owner, int code, const char *component, const char *fmt, va_list ap)
+static SCPP_COLD __attribute__((format(printf, 8, 0))) void
+status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, bool commit,
+	      int64_t offset, struct scpp_oid owner, int code, const char *component,
+	      const char *fmt, va_list ap)
 {
 	struct scpp_wire_reply_writer wr;
 	struct scpp_status st;
@@ -49,7 +50,10 @@ status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, int64
 	scpp_wire_reply_columns(&wr, NULL, 0);
 	scpp_status_encode(&wr, soid, &st);
 	scpp_wire_reply_end(&wr, st.err, SCPP_OUTCOME_ABORTED, 0, 0, 0);
-	scpp_delivery_reply_status(w->dlv, req, (uint32_t)wr.len, w->now);
+	if (commit)
+		scpp_delivery_reply_commit(w->dlv, req, (uint32_t)wr.len, w->now);
+	else
+		scpp_delivery_reply_status(w->dlv, req, (uint32_t)wr.len, w->now);
 }
 
 static SCPP_COLD __attribute__((format(printf, 5, 6))) void
@@ -59,7 +63,7 @@ status_reply(struct scppd_worker *w, const struct scpp_delivery_req *req, int co
 	va_list ap;
 
 	va_start(ap, fmt);
-	status_replyv(w, req, -1, SCPP_OID_NIL, code, component, fmt, ap);
+	status_replyv(w, req, false, -1, SCPP_OID_NIL, code, component, fmt, ap);
 	va_end(ap);
 }
 
@@ -70,7 +74,7 @@ status_reply_at(struct scppd_worker *w, const struct scpp_delivery_req *req, int
 	va_list ap;
 
 	va_start(ap, fmt);
-	status_replyv(w, req, offset, SCPP_OID_NIL, code, component, fmt, ap);
+	status_replyv(w, req, false, offset, SCPP_OID_NIL, code, component, fmt, ap);
 	va_end(ap);
 }
 
@@ -81,7 +85,18 @@ status_reply_not_here(struct scppd_worker *w, const struct scpp_delivery_req *re
 	va_list ap;
 
 	va_start(ap, fmt);
-	status_replyv(w, req, -1, owner, -SCPP_E_NOT_HERE, "route", fmt, ap);
+	status_replyv(w, req, false, -1, owner, -SCPP_E_NOT_HERE, "route", fmt, ap);
+	va_end(ap);
+}
+
+void
+scppd_status_commit(struct scppd_worker *w, const struct scpp_delivery_req *req, int code,
+		    const char *component, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status_replyv(w, req, true, -1, SCPP_OID_NIL, code, component, fmt, ap);
 	va_end(ap);
 }
 
@@ -177,14 +192,19 @@ scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
 
 /*
  * Evaluate @p b, admitted, into lib/delivery's reply buffer: 0 and the
- * reply's length in *@p len, or <0 when the evaluator could not run it (a
- * status reply has been sent instead; nothing was applied).
+ * reply's length in *@p len; 1 when it stopped to be parked (nothing
+ * written: the caller parks it with scppd_park_commit()); or <0 when the
+ * evaluator could not run it (a status reply has been sent instead;
+ * nothing was applied). @p resume: go on with that suspension from
+ * command @p from (park.c) instead of starting the block.
  */
-static int
-eval_into_reply(struct scppd_worker *w, const struct scpp_delivery_req *req,
-		const struct scpp_wire_block *b, const struct scpp_auth_authority *auth,
-		uint32_t *len)
+int
+scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		const struct scpp_wire_block *b, uint32_t msg_len,
+		const struct scpp_auth_authority *auth, struct scpp_eval_susp *resume,
+		uint16_t from, uint32_t *len)
 {
+	const struct scpp_eval_hooks *hooks;
 	struct scpp_wire_reply_writer wr;
 	struct scpp_eval_result res;
 	uint32_t cap;
@@ -196,13 +216,25 @@ eval_into_reply(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	memset(&res, 0, sizeof(res));
 	w->env.client_id = req->client_id;
 	w->env.auth = auth;
-	rc = scpp_eval_block(w->ectx, &w->env, b, req->block_id, &wr, &res);
-	if (unlikely(rc != 0)) {
+	/* NULL unless a consumer of the park table may want this block to
+	 * stop (park.c): the common block keeps the fast path. */
+	hooks = scppd_park_hooks(w, b, msg_len);
+	if (likely(hooks == NULL && resume == NULL))
+		rc = scpp_eval_block(w->ectx, &w->env, b, req->block_id, &wr, &res);
+	else if (resume == NULL)
+		rc = scpp_eval_block_ex(w->ectx, &w->env, b, req->block_id, &wr, &res, hooks,
+					scppd_park_susp(w));
+	else
+		rc = scpp_eval_resume(w->ectx, &w->env, b, req->block_id, &wr, &res, hooks,
+				      resume, from);
+	if (unlikely(rc < 0)) {
 		/* Nothing was applied: said once, not held. */
 		scpp_counter_add(&w->stats.eval_failed, 1);
 		status_reply(w, req, rc, "eval", "evaluation failed: %s", scpp_strerror(rc));
 		return rc;
 	}
+	if (rc == 1)
+		return 1;
 	scpp_counter_add(&w->stats.executed, 1);
 	scpp_counter_add(res.outcome == SCPP_OUTCOME_OK	     ? &w->stats.outcome_ok :
 			 res.outcome == SCPP_OUTCOME_ERRORS ? &w->stats.outcome_errors :
@@ -240,22 +272,32 @@ scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *req, co
 		scppd_reject(w, req, rc, err_off, len);
 		return;
 	}
-	if (eval_into_reply(w, req, w->blk, auth, &rlen) == 0)
+	rc = scppd_exec_eval(w, req, w->blk, len, auth, NULL, 0, &rlen);
+	if (rc == 0)
 		scpp_delivery_reply_commit(w->dlv, req, rlen, w->now);
+	else if (rc == 1)
+		scppd_park_commit(w, req, w->blk, msg, len);
 }
 
 bool
 scppd_exec_decoded(struct scppd_worker *w, const struct scpp_delivery_req *req,
-		   const struct scpp_wire_block *b, struct rte_mbuf *m)
+		   const struct scpp_wire_block *b, struct rte_mbuf *m, const uint8_t *msg,
+		   uint32_t len)
 {
 	const struct scpp_auth_authority *auth;
 	uint32_t rlen;
 	uint16_t n;
+	int rc;
 
 	if (!scppd_auth_block(w, req, &auth) ||
-	    scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE ||
-	    eval_into_reply(w, req, b, auth, &rlen) != 0)
+	    scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE)
 		return false;
+	rc = scppd_exec_eval(w, req, b, len, auth, NULL, 0, &rlen);
+	if (unlikely(rc != 0)) {
+		if (rc == 1)
+			scppd_park_commit(w, req, b, msg, len);
+		return false;
+	}
 	if (m == NULL) {
 		scpp_delivery_reply_commit(w->dlv, req, rlen, w->now);
 		return false;

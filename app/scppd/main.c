@@ -329,6 +329,7 @@ worker_free(struct scppd_worker *w)
 	if (w == NULL)
 		return;
 	scppd_copy_free(w);
+	scppd_park_free(w);
 	scpp_delivery_free(w->dlv);
 	for (p = 0; p < SCPP_CONFIG_MAX_PORTS; p++)
 		rte_free(w->txb[p]);
@@ -567,15 +568,17 @@ main(int argc, char **argv)
 	}
 	routes_init(d, config_path != NULL ? config_path : "(built-in default)");
 	scppd_ports_init(d);
-	for (i = 0; i < d->nb_workers; i++)
+	for (i = 0; i < d->nb_workers; i++) {
 		worker_delivery_init(d, d->workers[i]);
+		scppd_park_init(d, d->workers[i]);
+	}
 	rings_init(d);
 	scppd_auth_init(d);
 	scppd_ports_start(d);
 	scppd_cluster_start(d);
 	if (d->cfg.telemetry.enabled &&
 	    (scppd_telemetry_init() != 0 || scppd_copy_telemetry_init() != 0 ||
-	     scppd_auth_telemetry_init() != 0))
+	     scppd_auth_telemetry_init() != 0 || scppd_park_telemetry_init() != 0))
 		SCPPD_LOG(WARNING, "telemetry commands could not be registered");
 
 	memset(&sa, 0, sizeof(sa));
@@ -593,7 +596,7 @@ main(int argc, char **argv)
 	SCPPD_LOG(INFO, "ready: UDP %u (any shard), %u..%u (shards); telemetry %s", d->base_port,
 		  d->base_port + 1, d->base_port + d->nb_workers,
 		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health "
-					     "/scpp/cluster /scpp/copy" : "off");
+					     "/scpp/cluster /scpp/copy /scpp/park" : "off");
 	/* The control loop: reclaim route snapshots, publish schema changes
 	 * and cluster maps, wait for a signal. */
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {

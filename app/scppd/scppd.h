@@ -303,6 +303,8 @@ struct scppd_worker {
 	uint32_t epoch;
 	bool epoch_from_clock;
 	struct scppd_copy *copy;      /**< copy engines (copy.c) */
+	struct scppd_park *park;      /**< parked evaluations (park.c) */
+	uint32_t park_busy;           /**< slots parked now (park.c keeps it; the loop tests it) */
 } __rte_cache_aligned;
 
 /** The daemon. One instance (scppd_g), filled on the control thread before
@@ -373,7 +375,24 @@ void scppd_exec_block(struct scppd_worker *w, const struct scpp_delivery_req *re
  * lib/delivery's backlog and the caller frees @p m.
  */
 bool scppd_exec_decoded(struct scppd_worker *w, const struct scpp_delivery_req *req,
-			const struct scpp_wire_block *b, struct rte_mbuf *m);
+			const struct scpp_wire_block *b, struct rte_mbuf *m, const uint8_t *msg,
+			uint32_t len);
+/**
+ * Evaluate admitted block @p b (message of @p msg_len bytes) into
+ * lib/delivery's reply buffer, with the park table's hooks when a consumer
+ * wants it; @p resume non-NULL: go on with that suspension from command
+ * @p from (park.c). @return 0 (reply of *@p len bytes written, to commit),
+ * 1 (stopped: park it with scppd_park_commit()), <0 (a status reply was
+ * sent; counted).
+ */
+int scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		    const struct scpp_wire_block *b, uint32_t msg_len,
+		    const struct scpp_auth_authority *auth, struct scpp_eval_susp *resume,
+		    uint16_t from, uint32_t *len);
+/** A one-status reply (outcome ABORTED), committed: recorded for retransmissions. */
+void scppd_status_commit(struct scppd_worker *w, const struct scpp_delivery_req *req, int code,
+			 const char *component, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /** Answer a FETCH on its owner (this worker). */
 void scppd_exec_fetch(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		      const uint8_t *payload, uint32_t len);
@@ -406,6 +425,193 @@ scppd_copy_tick(struct scppd_worker *w)
 	if (unlikely(w->copy->remote != NULL))
 		scppd_copy_tick_slow(w);
 }
+/* park.c: the worker's table of parked evaluations (docs/ARCHITECTURE.md "Parking"). */
+/**
+ * Parking, the daemon side. A block whose evaluation must wait for
+ * something outside its worker — a schema edit compiled on the control
+ * lcore, an asynchronous copy completion, another node's rows — is
+ * suspended (lib/eval, struct scpp_eval_susp), its request parked in
+ * lib/delivery (still admitted: retransmissions are swallowed), and its
+ * state kept in a slot of this worker's table until the awaited event
+ * marks it ready; the worker loop then resumes it and commits its reply.
+ *
+ * The table has delivery.max_parked slots per worker, allocated at start
+ * (nothing is allocated while parking). A slot holds: the lib/delivery
+ * ticket, a suspension of SCPPD_PARK_SUSP_BYTES, a copy of the message
+ * (at most SCPPD_PARK_MSG_MAX bytes: the decoded block borrows from the
+ * message, so a resumed block is decoded again from the copy), whether
+ * it came with a session (its authority is looked up again on resume: a
+ * session closed meanwhile gets EACCES), the reason, a generation and a
+ * word for the consumer.
+ *
+ * How a consumer (copy.c, cont.c, the schema path) uses it:
+ * 1. At start (control thread, before the workers run), register one
+ *    struct scppd_park_ops for its reason with scppd_park_register().
+ * 2. Per block, exec.c asks every registered consumer's @c wants(): it
+ *    must be cheap (a look at the decoded block: "has a copy command",
+ *    "names a non-local OID") and answer false for ordinary local blocks,
+ *    because a block evaluated with hooks does not take the evaluator's
+ *    fast path. Only when one says true are hooks installed.
+ * 3. Before each command the evaluator asks the consumers that wanted the
+ *    block (@c before_cmd, in reason order; the first to stop wins),
+ *    unless the table or lib/delivery's park is full (then no one is
+ *    asked: the block runs on, counted as refused_full). Answering
+ *    SCPP_EVAL_SUSPEND stops the block before that command and commits
+ *    the part that ran (scpp_eval.h); SCPP_EVAL_HOLD stops it keeping its
+ *    undo log, so that it still commits or aborts as a whole (the entities
+ *    it wrote are pinned meanwhile: other blocks' writes get EBUSY; a part
+ *    that cannot be held runs on, parked() is not called); @p cmd ==
+ *    b->ncmds asks about the stop before the end (the commit), where any
+ *    answer but GO holds. @c *user is the consumer's word.
+ * 4. Once the slot is filled, @c parked() is called with the handle: the
+ *    consumer starts what will make it ready (submits the copy, sends the
+ *    continuation, queues the edit to the control lcore), remembering the
+ *    handle (and @c user) in its own state.
+ * 5. When the event comes, the consumer calls scppd_park_ready() on the
+ *    worker (a completion polled in its loop, a reply received on its
+ *    queues; the control lcore's answers arrive through a mailbox that the
+ *    worker polls). A handle whose slot was reused is refused (-ESTALE):
+ *    late events are ignored safely. scppd_park_abort() instead ends the
+ *    block with a status (the part committed before the stop stays).
+ * 6. In a later loop turn the worker resumes the slot: @c resuming() is
+ *    called (the consumer puts the completion where the resumed command
+ *    will find it), the message is decoded again, the evaluation goes on
+ *    from the command given to scppd_park_ready() (and may park again,
+ *    calling @c before_cmd and @c parked once more with a new handle),
+ *    and the reply is committed.
+ * 7. A slot that ends any other way (park_timeout_ms ran out: a committed
+ *    E_OUTCOME_UNKNOWN reply, or ETIMEDOUT for a held block, which is
+ *    undone; its session closed: EACCES, a held block undone; its message no
+ *    longer decodes or evaluates; the worker stops) calls @c dead() and
+ *    is freed; the consumer forgets the handle (a later ready is -ESTALE).
+ *
+ * Every callback runs on the worker that owns the slot and must not call
+ * into the evaluator or the table except scppd_park_ready() /
+ * scppd_park_abort() on other handles. Counters: /scpp/park.
+ */
+/** Why a block is parked (the consumer it waits for). */
+enum scppd_park_reason {
+	SCPPD_PARK_SCHEMA = 0, /**< a schema edit compiled/checked off the worker (park.c) */
+	SCPPD_PARK_COPY = 1,   /**< an asynchronous copy (copy.c) */
+	SCPPD_PARK_CONT = 2,   /**< a continuation: another node's rows (cont.c) */
+	SCPPD_PARK_REASONS
+};
+
+/** How a parked block ended without being resumed (scppd_park_ops.dead). */
+enum scppd_park_end {
+	SCPPD_PARK_END_EXPIRED = 0, /**< park_timeout_ms ran out (answered E_OUTCOME_UNKNOWN) */
+	SCPPD_PARK_END_SESSION = 1, /**< its session closed meanwhile (answered EACCES) */
+	SCPPD_PARK_END_FAILED = 2,  /**< it could not be resumed (answered with a status) */
+	SCPPD_PARK_END_ABORTED = 3, /**< scppd_park_abort() (answered with its status) */
+	SCPPD_PARK_END_STOPPED = 4, /**< the worker stopped (not answered) */
+};
+
+/** Bytes of a parked block's message kept for re-decoding; longer blocks are not parked. */
+#define SCPPD_PARK_MSG_MAX 4096u
+/** Bytes of each slot's suspension (rows, statuses, values; E_LIMIT_PENDING beyond). */
+#define SCPPD_PARK_SUSP_BYTES 16384u
+/** Ready slots resumed per worker loop turn, at most. */
+#define SCPPD_PARK_RESUME_PER_TURN 8u
+/** A handle never names a slot (generations start at 1). */
+#define SCPPD_PARK_NONE UINT64_C(0)
+
+/** One consumer of the table (see above); NULL members are not called. */
+struct scppd_park_ops {
+	/** Might this block stop for this consumer? Cheap; false for ordinary blocks. */
+	bool (*wants)(struct scppd_worker *w, const struct scpp_wire_block *b);
+	/** Stop before command @p cmd (@p nrows rows)? SCPP_EVAL_GO or SCPP_EVAL_SUSPEND,
+	 *  with the consumer's word for this park in *@p user. */
+	enum scpp_eval_verdict (*before_cmd)(struct scppd_worker *w, const struct scpp_wire_block *b,
+					     uint16_t cmd, size_t nrows, uint64_t *user);
+	/** Parked as @p h: start what will make it ready. @p b is valid during the call only. */
+	void (*parked)(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b,
+		       uint16_t cmd, uint64_t user);
+	/** About to resume @p h with the @p status given to scppd_park_ready(). */
+	void (*resuming)(struct scppd_worker *w, uint64_t h, uint64_t user, int status);
+	/** @p h ended without resuming (@p why); forget it. */
+	void (*dead)(struct scppd_worker *w, uint64_t h, uint64_t user, enum scppd_park_end why);
+	const char *name;      /**< "schema", "copy", "continuation": counters, logs */
+};
+
+/** Counters of one worker's table (worker writes, telemetry sums). */
+struct scppd_park_stats {
+	uint64_t parks;        /**< blocks parked */
+	uint64_t resumes;      /**< ... resumed */
+	uint64_t expired;      /**< ... answered E_OUTCOME_UNKNOWN (park_timeout_ms) */
+	uint64_t session_gone; /**< ... answered EACCES: the session closed meanwhile */
+	uint64_t failed;       /**< ... whose resumption failed (status reply) */
+	uint64_t aborted;      /**< ... ended by scppd_park_abort() */
+	uint64_t refused_full; /**< stops not offered: every slot (or lib/delivery's park) full */
+	uint64_t refused_big;  /**< stops not offered: message over SCPPD_PARK_MSG_MAX */
+	uint64_t stale;        /**< ready/abort calls for a handle no longer parked (ignored) */
+	uint64_t by_reason[SCPPD_PARK_REASONS]; /**< parks by enum scppd_park_reason */
+	uint32_t parked;       /**< parked now (a gauge) */
+};
+
+struct scppd_park;
+
+/** Control thread, before the workers start (and before scppd_park_init()):
+ *  the consumer for @p why. Registering a reason twice is a bug (aborts). */
+void scppd_park_register(enum scppd_park_reason why, const struct scppd_park_ops *ops);
+/** Control thread, after w->dlv: the table (delivery.max_parked slots). Exits on failure. */
+void scppd_park_init(struct scppd *d, struct scppd_worker *w);
+/** After the worker stopped: dead(STOPPED) for what is still parked, then free. */
+void scppd_park_free(struct scppd_worker *w);
+/** Register /scpp/park. */
+int scppd_park_telemetry_init(void);
+/** Telemetry: one worker's counters (relaxed loads). */
+void scppd_park_stats_read(const struct scppd_worker *w, struct scppd_park_stats *out);
+
+/**
+ * Worker: mark @p h resumable, from command @p from_cmd (at least the one it
+ * stopped before; greater skips the commands in between, which the consumer
+ * did some other way); @p status goes to the consumer's resuming().
+ * @return 0, or -ESTALE (@p h is not parked: ended, reused, never) or
+ *   -EALREADY (already ready or aborted) or -EINVAL (@p from_cmd before the stop).
+ */
+int scppd_park_ready(struct scppd_worker *w, uint64_t h, uint16_t from_cmd, int status);
+/**
+ * Worker: end @p h with status @p code (negative errno or project code) and
+ * message @p msg (copied, truncated to a status message): answered in a
+ * later loop turn as an aborted block (a held block is undone whole; a
+ * plain stop's first part stays and the message says so), dead(ABORTED).
+ * @return 0, -ESTALE or -EALREADY as scppd_park_ready().
+ */
+int scppd_park_abort(struct scppd_worker *w, uint64_t h, int code, const char *msg);
+
+/** exec.c, per block (message of @p len bytes): hooks for @p b if a consumer wants it
+ *  and it can be parked, else NULL (the fast path). */
+const struct scpp_eval_hooks *scppd_park_hooks_slow(struct scppd_worker *w,
+						    const struct scpp_wire_block *b, uint32_t len);
+extern unsigned int scppd_park_nconsumers;
+static inline const struct scpp_eval_hooks *
+scppd_park_hooks(struct scppd_worker *w, const struct scpp_wire_block *b, uint32_t len)
+{
+	if (likely(scppd_park_nconsumers == 0))
+		return NULL;
+	return scppd_park_hooks_slow(w, b, len);
+}
+/**
+ * exec.c: the evaluation with scppd_park_hooks()'s hooks returned 1 (stopped):
+ * park the pending request @p req, message @p msg / @p len, into the slot the
+ * hooks reserved; the consumer's parked() is called. Never fails (the hooks
+ * checked for room before stopping).
+ */
+void scppd_park_commit(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		       const struct scpp_wire_block *b, const uint8_t *msg, uint32_t len);
+/** exec.c: the suspension the hooks stop into (the next free slot's, or NULL: full). */
+struct scpp_eval_susp *scppd_park_susp(struct scppd_worker *w);
+
+void scppd_park_poll_slow(struct scppd_worker *w);
+/** Worker loop, every turn: resume ready slots (bounded), expire old ones.
+ *  One load when nothing is parked. */
+static inline void
+scppd_park_poll(struct scppd_worker *w)
+{
+	if (unlikely(w->park_busy != 0))
+		scppd_park_poll_slow(w);
+}
+
 /* auth.c: the session layer (docs/SECURITY.md §12). */
 /** What scppd_auth_rx() did with a datagram. */
 enum scppd_auth_rx {

@@ -231,7 +231,7 @@ stage_run(struct scppd_worker *w)
 	for (i = 0; i < n; i++) {
 		struct scppd_staged *st = &w->stage[i];
 
-		if (st->dead || !scppd_exec_decoded(w, &st->req, st->blk, st->m))
+		if (st->dead || !scppd_exec_decoded(w, &st->req, st->blk, st->m, st->msg, st->len))
 			free_later(w, st->m);
 	}
 	while (w->ndtx > 0)
@@ -580,6 +580,7 @@ scppd_worker_main(void *arg)
 			work += tx_pace(w, i);
 		scpp_delivery_tick(w->dlv, w->now);
 		scppd_copy_tick(w);
+		scppd_park_poll(w);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
 		if (work == 0 || w->now - last_drain > d->drain_tsc) {

@@ -1285,8 +1285,27 @@ remember(struct run *r, struct scpp_oid e, uint8_t created)
 	return 0;
 }
 
+/*
+ * While a block is held (scpp_eval.h "hold"), the entities it wrote belong
+ * to it until it commits or aborts: a write by another block would be
+ * clobbered by its undo, or make the undo fail. Costs one load per write
+ * when nothing is held.
+ */
+static int
+held_check(struct run *r, struct scpp_oid e)
+{
+	char o[SCPP_OID_STR_MAX];
+
+	if (SCPP_LIKELY(r->ctx->nheld == 0) || !eval_held_by_other(r->ctx, e, NULL))
+		return 0;
+	return fail(r, -EBUSY, "%s %s: a parked block is changing this entity (held until it "
+		    "commits or aborts); retry", scpp_wire_op_name[r->b->cmd[r->cmd_index].op],
+		    otext(o, sizeof(o), e));
+}
+
 /* Resolve the entity and attribute of a mutating command: both must be
- * bound. Sets keyed and key for map-entry positions. */
+ * bound. Sets keyed and key for map-entry positions. With @p intern (a
+ * write), the entity must not be held by a parked block. */
 static int
 target(struct run *r, const struct row *in, uint16_t te, uint16_t tattr, bool intern,
        struct scpp_oid *e, int64_t *aid, bool *keyed, struct scpp_value *key)
@@ -1303,6 +1322,8 @@ target(struct run *r, const struct row *in, uint16_t te, uint16_t tattr, bool in
 	if ((rc = want_oid(r, &t, "entity")) < 0)
 		return rc;
 	*e = t.v.oid;
+	if (intern && (rc = held_check(r, *e)) < 0)
+		return rc;
 	*keyed = ta->kind == SCPP_TERM_KEY;
 	if (*keyed) {
 		struct tv k;
@@ -1499,7 +1520,7 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	int rc, n;
 
 	rc = target(r, in, cmd->term[0], cmd->term[1], false, &e, &aid, &keyed, &key);
-	if (rc < 0)
+	if (rc < 0 || (rc = held_check(r, e)) < 0)
 		return rc;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
@@ -2748,14 +2769,53 @@ suspend(struct run *r, struct scpp_eval_susp *s, uint16_t next)
 }
 
 /*
+ * Stop before command @p next (b->ncmds: before the end) keeping the part
+ * that ran uncommitted (scpp_eval.h, "hold"): its undo log, the objects to
+ * check and the entities it wrote go to @p s with the rest of the state.
+ * *@p held false: this part cannot be held (eval_susp.c says why not), the
+ * block goes on. 0, or a negative code (stamped) that aborts the block.
+ */
+static int
+hold(struct run *r, struct scpp_eval_susp *s, uint16_t next, bool *held)
+{
+	struct scpp_eval_ctx *ctx = r->ctx;
+	const struct scpp_eval_env *env = r->env;
+	size_t need = eval_susp_need(ctx, r->cur, r->ncur, r->stride, r->b->nvars);
+	uint32_t nents = 0;
+	size_t extra = eval_susp_hold_need(ctx, &nents);
+
+	*held = false;
+	if (extra == SIZE_MAX)
+		return 0;
+	if (!eval_susp_fits(s, need + extra + 8)) {
+		fail(r, -SCPP_E_LIMIT_PENDING, "the block's state before command %u (%zu rows, "
+		     "%u undo records, %zu bytes) does not fit its suspension (%zu bytes)", next,
+		     r->ncur, ctx->nundo, need + extra, s->cap);
+		stamp(r, &r->st);
+		return -SCPP_E_LIMIT_PENDING;
+	}
+	eval_susp_save(ctx, s, r->cur, r->ncur, r->stride, r->b->nvars, next,
+		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
+	eval_susp_hold_save(ctx, s, s->cap);
+	/* Not committed: the log is the suspension's now, and nothing the
+	 * part did is sealed (it detached nothing: see eval_susp.c). */
+	ctx->nundo = 0;
+	ctx->ncreated = 0;
+	*held = true;
+	return 0;
+}
+
+/*
  * A block from its start (@p from < 0) or from command @p from of the
  * suspension @p susp, with @p hooks (NULL: never stops). 1: suspended.
+ * @p abort_code (< 0, with a held or plain suspension): do not go on but
+ * abort the block with that status and @p abort_msg, undoing a held part.
  */
 static int
 run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	  const struct scpp_wire_block *b, uint64_t block_id, struct scpp_wire_reply_writer *w,
 	  struct scpp_eval_result *res_out, const struct scpp_eval_hooks *hooks,
-	  struct scpp_eval_susp *susp, int from)
+	  struct scpp_eval_susp *susp, int from, int abort_code, const char *abort_msg)
 {
 	struct scpp_value vals[SCPP_WIRE_VARS_MAX];
 	struct scpp_eval_result res;
@@ -2811,7 +2871,13 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	if (rc == 0 && from >= 0) {
 		uint64_t elapsed = susp->elapsed_ns;
 
+		bool was_held = susp->held;
+
 		rc = eval_susp_restore(ctx, susp, r.cur, r.max_rows);
+		/* Same context, same limits: the held log fits where it came
+		 * from, and it must be back before anything can abort. */
+		if (was_held)
+			SCPP_VERIFY(eval_susp_hold_restore(ctx, susp) == 0);
 		if (rc < 0) {
 			fail(&r, rc, "the suspended block's state does not fit this context");
 			stamp(&r, &r.st);
@@ -2820,6 +2886,11 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			first = (uint16_t)from;
 			if (env->clock_ns != NULL)
 				ctx->t0 -= elapsed; /* the budget counts running time */
+		}
+		if (rc == 0 && abort_code < 0) {
+			r.cmd_index = (uint16_t)from;
+			rc = fail(&r, abort_code, "%s", abort_msg != NULL ? abort_msg : "");
+			stamp(&r, &r.st);
 		}
 	}
 	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL) {
@@ -2849,18 +2920,25 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		/* Not before the command a resumption starts at, and never once
 		 * the block changed the schema (that commits only at its end). */
 		if (SCPP_UNLIKELY(hooks != NULL) && hooks->before_cmd != NULL && susp != NULL &&
-		    ctx->edit == NULL && (from < 0 || i != (uint16_t)from) &&
-		    hooks->before_cmd(hooks->arg, b, i, r.ncur) == SCPP_EVAL_SUSPEND) {
-			rc = suspend(&r, susp, i);
+		    ctx->edit == NULL && (from < 0 || i != (uint16_t)from)) {
+			enum scpp_eval_verdict v = hooks->before_cmd(hooks->arg, b, i, r.ncur);
+			bool held = false;
+
+			if (v == SCPP_EVAL_SUSPEND)
+				rc = suspend(&r, susp, i);
+			else if (v == SCPP_EVAL_HOLD)
+				rc = hold(&r, susp, i, &held);
 			if (rc < 0)
 				break;
-			w->len = start;
-			if (res_out != NULL) {
-				memset(res_out, 0, sizeof(*res_out));
-				res_out->commands = ctx->commands_done;
-				res_out->steps = ctx->steps;
+			if (v == SCPP_EVAL_SUSPEND || held) {
+				w->len = start;
+				if (res_out != NULL) {
+					memset(res_out, 0, sizeof(*res_out));
+					res_out->commands = ctx->commands_done;
+					res_out->steps = ctx->steps;
+				}
+				return 1;
 			}
-			return 1;
 		}
 		rc = run_cmd(&r, &b->cmd[i]);
 		if (r.next != r.cur) {
@@ -2873,6 +2951,24 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	 * are reported at command index ncmds: "the end of the block". */
 	if (rc == 0)
 		r.cmd_index = b->ncmds;
+	/* The stop before the end, a hold only (what ran must still be able
+	 * to abort, or there is nothing to wait for). */
+	if (rc == 0 && SCPP_UNLIKELY(hooks != NULL) && hooks->at_end && hooks->before_cmd != NULL &&
+	    susp != NULL && from != (int)b->ncmds &&
+	    hooks->before_cmd(hooks->arg, b, b->ncmds, r.ncur) != SCPP_EVAL_GO) {
+		bool held = false;
+
+		rc = hold(&r, susp, b->ncmds, &held);
+		if (rc == 0 && held) {
+			w->len = start;
+			if (res_out != NULL) {
+				memset(res_out, 0, sizeof(*res_out));
+				res_out->commands = ctx->commands_done;
+				res_out->steps = ctx->steps;
+			}
+			return 1;
+		}
+	}
 	for (uint32_t i = 0; rc == 0 && i < ctx->ncreated; i++) {
 		if (!scpp_store_entity_exists(env->store, ctx->created[i]))
 			continue; /* deleted again in the block */
@@ -3168,7 +3264,7 @@ scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		const struct scpp_wire_block *b, uint64_t block_id,
 		struct scpp_wire_reply_writer *w, struct scpp_eval_result *res)
 {
-	return run_block(ctx, env, b, block_id, w, res, NULL, NULL, -1);
+	return run_block(ctx, env, b, block_id, w, res, NULL, NULL, -1, 0, NULL);
 }
 
 int
@@ -3179,7 +3275,7 @@ scpp_eval_block_ex(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 {
 	if (s != NULL && s->active)
 		return -EINVAL;
-	return run_block(ctx, env, b, block_id, w, res, hooks, s, -1);
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, -1, 0, NULL);
 }
 
 int
@@ -3193,5 +3289,24 @@ scpp_eval_resume(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	if (s == NULL || !s->active || from < s->next_cmd || from > b->ncmds ||
 	    s->nvars != b->nvars || s->stride != stride)
 		return -EINVAL;
-	return run_block(ctx, env, b, block_id, w, res, hooks, s, from);
+	return run_block(ctx, env, b, block_id, w, res, hooks, s, from, 0, NULL);
+}
+
+int
+scpp_eval_resume_abort(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+		       const struct scpp_wire_block *b, uint64_t block_id,
+		       struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+		       struct scpp_eval_susp *s, int code, const char *msg)
+{
+	size_t stride = sizeof(struct row) + (size_t)b->nvars * sizeof(struct scpp_value);
+
+	if (s == NULL || !s->active || code >= 0 || s->nvars != b->nvars || s->stride != stride)
+		return -EINVAL;
+	return run_block(ctx, env, b, block_id, w, res, NULL, s, s->next_cmd, code, msg);
+}
+
+bool
+scpp_eval_susp_held(const struct scpp_eval_susp *s)
+{
+	return s != NULL && s->active && s->held;
 }

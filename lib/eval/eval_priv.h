@@ -70,6 +70,13 @@ struct collected {
 	uint8_t var;           /* status variable, 0xff for the abort cause */
 };
 
+/* Held entities per context: slots of the table, and the most it holds
+ * (half full at most, so probes stay short). */
+#define EVAL_HELD_SLOTS 1024u
+#define EVAL_HELD_MAX (EVAL_HELD_SLOTS / 2)
+/* Undo records a held part may have at most (the hold is refused beyond). */
+#define EVAL_HOLD_UNDO_MAX 1024u
+
 struct scpp_eval_ctx {
 	struct scpp_eval_limits lim;
 	bool use_rte;
@@ -140,6 +147,15 @@ struct scpp_eval_ctx {
 				     * in which variables they bind */
 	bool now_read;              /* now() was read in this block ... */
 	int64_t now_ns;             /* ... and returned this, for every row */
+
+	/* Entities written by held blocks (scpp_eval.h "hold"), which other
+	 * blocks may not write meanwhile: open addressing (linear probing,
+	 * backward-shift deletion), owner = the holding suspension. */
+	uint32_t nheld;
+	struct eval_held {
+		struct scpp_oid oid;
+		const struct scpp_eval_susp *owner; /* NULL: empty slot */
+	} held[EVAL_HELD_SLOTS];
 };
 
 /* A suspended block (eval_susp.c). */
@@ -155,6 +171,12 @@ struct scpp_eval_susp {
 	uint64_t status_vars;
 	uint32_t status_count[SCPP_WIRE_VARS_MAX];
 	uint64_t steps, bytes_charged, commands, elapsed_ns;
+	/* A hold (scpp_eval.h): the part's undo log, the objects to check at
+	 * the end and the entities held, after the values. */
+	uint8_t held;
+	uint32_t nundo, ncreated, nheld;
+	size_t used;                /* bytes of mem in use after eval_susp_save() */
+	size_t undo_off, created_off, held_off;
 };
 
 /* Bytes the state of a block stopped now takes in a suspension. */
@@ -168,6 +190,19 @@ void eval_susp_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, const u
 /* Copy it back into binding table @p tab; 0 or a negative code. */
 int eval_susp_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, uint8_t *tab,
 		      size_t max_rows);
+/* A hold: bytes its undo log, checks and held entities need besides
+ * eval_susp_need() (the distinct entities in *@p nents), or SIZE_MAX when
+ * the part cannot be held (see eval.c, hold()). */
+size_t eval_susp_hold_need(const struct scpp_eval_ctx *ctx, uint32_t *nents);
+/* After eval_susp_save(): the undo log, checks and held entities go to
+ * @p s too, and the entities into the context's held set. */
+void eval_susp_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, size_t base);
+/* After eval_susp_restore() of a hold: the undo log and checks back into
+ * the context (values into its arena), the entities out of the held set. */
+int eval_susp_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s);
+/* Is @p e held by a block other than @p self (NULL: any)? */
+bool eval_held_by_other(const struct scpp_eval_ctx *ctx, struct scpp_oid e,
+			const struct scpp_eval_susp *self);
 
 /* Schema bridge (eval_schema.c). Each returns 0 or a negative code and, on
  * error, fills @st's message. With env->schema NULL all of them accept.

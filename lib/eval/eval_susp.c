@@ -64,6 +64,19 @@ scpp_eval_susp_active(const struct scpp_eval_susp *s)
 	return s != NULL && s->active;
 }
 
+static void held_release(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s);
+
+void
+scpp_eval_susp_drop(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
+{
+	if (s == NULL || !s->active)
+		return;
+	if (s->held && ctx != NULL)
+		held_release(ctx, s);
+	s->held = 0;
+	s->active = 0;
+}
+
 uint16_t
 scpp_eval_susp_next_cmd(const struct scpp_eval_susp *s)
 {
@@ -132,6 +145,8 @@ eval_susp_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, const uint8_
 			p += al8(x->len);
 		}
 	}
+	s->used = (size_t)(p - s->mem);
+	s->held = 0;
 	s->status_vars = ctx->status_vars;
 	memcpy(s->status_count, ctx->status_count, sizeof(s->status_count));
 	s->steps = ctx->steps;
@@ -175,5 +190,246 @@ eval_susp_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, uint8_t *
 	ctx->bytes = s->bytes_charged;
 	ctx->commands_done = s->commands;
 	s->active = 0;
+	return 0;
+}
+
+/*
+ * Holds. A held part is not committed: its undo log stays valid while
+ * other blocks run, so the block can still be undone whole. That needs
+ * three things: the undo log and the objects to check at the end leave
+ * the context (which the next block reuses) for the suspension, values
+ * included; nobody else may write an entity the log names, or undoing it
+ * would clobber their write or fail (the held set, checked by every write
+ * path); and no record may depend on something another block's end can
+ * make final: a detached map is sealed by the next block's end, and
+ * re-creating a deleted entity needs its predecessor in entity order to
+ * be still there, so parts that deleted a map or an entity are not held,
+ * nor parts with provisional attribute names (their ids would collide
+ * with the next block's) or a schema edit in progress.
+ */
+
+static uint32_t
+held_hash(struct scpp_oid o)
+{
+	uint64_t h = (o.hi ^ (o.lo * UINT64_C(0x9e3779b97f4a7c15))) * UINT64_C(0xff51afd7ed558ccd);
+
+	return (uint32_t)(h >> 32) & (EVAL_HELD_SLOTS - 1);
+}
+
+static bool
+oid_eq(struct scpp_oid a, struct scpp_oid b)
+{
+	return a.hi == b.hi && a.lo == b.lo;
+}
+
+bool
+eval_held_by_other(const struct scpp_eval_ctx *ctx, struct scpp_oid e,
+		   const struct scpp_eval_susp *self)
+{
+	for (uint32_t i = held_hash(e), n = 0; n < EVAL_HELD_SLOTS;
+	     i = (i + 1) & (EVAL_HELD_SLOTS - 1), n++) {
+		const struct eval_held *h = &ctx->held[i];
+
+		if (h->owner == NULL)
+			return false;
+		if (oid_eq(h->oid, e))
+			return h->owner != self;
+	}
+	return false;
+}
+
+static void
+held_insert(struct scpp_eval_ctx *ctx, struct scpp_oid e, const struct scpp_eval_susp *owner)
+{
+	uint32_t i = held_hash(e);
+
+	while (ctx->held[i].owner != NULL) {
+		if (oid_eq(ctx->held[i].oid, e))
+			return;
+		i = (i + 1) & (EVAL_HELD_SLOTS - 1);
+	}
+	ctx->held[i].oid = e;
+	ctx->held[i].owner = owner;
+	ctx->nheld++;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void
+held_remove(struct scpp_eval_ctx *ctx, struct scpp_oid e)
+{
+	uint32_t i = held_hash(e), j;
+
+	while (ctx->held[i].owner != NULL && !oid_eq(ctx->held[i].oid, e))
+		i = (i + 1) & (EVAL_HELD_SLOTS - 1);
+	if (ctx->held[i].owner == NULL)
+		return;
+	ctx->held[i].owner = NULL;
+	ctx->nheld--;
+	for (j = (i + 1) & (EVAL_HELD_SLOTS - 1); ctx->held[j].owner != NULL;
+	     j = (j + 1) & (EVAL_HELD_SLOTS - 1)) {
+		uint32_t home = held_hash(ctx->held[j].oid);
+
+		/* Slot j may move to the hole at i unless its home lies
+		 * cyclically in (i, j]. */
+		if (((j - home) & (EVAL_HELD_SLOTS - 1)) >= ((j - i) & (EVAL_HELD_SLOTS - 1))) {
+			ctx->held[i] = ctx->held[j];
+			ctx->held[j].owner = NULL;
+			i = j;
+		}
+	}
+}
+
+/* The value bytes of undo record @p u that live in the block's arena. */
+static size_t
+undo_value_bytes(const struct undo *u)
+{
+	size_t n = 0;
+
+	if (u->kind == UNDO_MAP_ENTRY && has_bytes(&u->key))
+		n += al8(u->key.len);
+	if ((u->kind == UNDO_TRIPLE || u->kind == UNDO_MAP_ENTRY) && u->had_old &&
+	    has_bytes(&u->old))
+		n += al8(u->old.len);
+	if (u->kind == UNDO_BYTES)
+		n += al8(u->old.len);
+	return n;
+}
+
+/* Is @p e among the first @p n distinct entities of @p list? */
+static bool
+listed(const struct scpp_oid *list, uint32_t n, struct scpp_oid e)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (oid_eq(list[i], e))
+			return true;
+	return false;
+}
+
+size_t
+eval_susp_hold_need(const struct scpp_eval_ctx *ctx, uint32_t *nents)
+{
+	struct scpp_oid seen[EVAL_HELD_MAX];
+	uint32_t d = 0;
+	size_t need;
+
+	if (ctx->npend > 0 || ctx->edit != NULL || ctx->nundo > EVAL_HOLD_UNDO_MAX)
+		return SIZE_MAX;
+	need = al8((size_t)ctx->nundo * sizeof(struct undo)) +
+	       al8((size_t)ctx->ncreated * (sizeof(struct scpp_oid) + 1));
+	for (uint32_t i = 0; i < ctx->nundo; i++) {
+		const struct undo *u = &ctx->undo[i];
+
+		if (u->kind == UNDO_MAP_DETACHED || u->kind == UNDO_ENTITY_DELETED)
+			return SIZE_MAX;
+		need += undo_value_bytes(u);
+		if (!listed(seen, d, u->oid)) {
+			if (d == EVAL_HELD_MAX || ctx->nheld + d >= EVAL_HELD_MAX)
+				return SIZE_MAX;
+			seen[d++] = u->oid;
+		}
+	}
+	*nents = d;
+	return need + al8((size_t)d * sizeof(struct scpp_oid));
+}
+
+static uint8_t *
+keep_bytes(uint8_t **p, struct scpp_value *v)
+{
+	uint8_t *at = *p;
+
+	memcpy(at, v->p, v->len);
+	v->p = at;
+	*p += al8(v->len);
+	return at;
+}
+
+void
+eval_susp_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, size_t base)
+{
+	struct undo *log;
+	struct scpp_oid *ents;
+	uint8_t *p;
+	uint32_t d = 0;
+
+	s->undo_off = al8(s->used);
+	s->nundo = ctx->nundo;
+	log = (struct undo *)(s->mem + s->undo_off);
+	memcpy(log, ctx->undo, (size_t)ctx->nundo * sizeof(struct undo));
+	s->created_off = s->undo_off + al8((size_t)ctx->nundo * sizeof(struct undo));
+	s->ncreated = ctx->ncreated;
+	memcpy(s->mem + s->created_off, ctx->created, (size_t)ctx->ncreated * sizeof(struct scpp_oid));
+	memcpy(s->mem + s->created_off + (size_t)ctx->ncreated * sizeof(struct scpp_oid),
+	       ctx->created_flag, ctx->ncreated);
+	s->held_off = s->created_off + al8((size_t)ctx->ncreated * (sizeof(struct scpp_oid) + 1));
+	ents = (struct scpp_oid *)(s->mem + s->held_off);
+	for (uint32_t i = 0; i < ctx->nundo; i++)
+		if (!listed(ents, d, log[i].oid))
+			ents[d++] = log[i].oid;
+	s->nheld = d;
+	p = s->mem + s->held_off + al8((size_t)d * sizeof(struct scpp_oid));
+	for (uint32_t i = 0; i < s->nundo; i++) {
+		struct undo *u = &log[i];
+
+		if (u->kind == UNDO_MAP_ENTRY && has_bytes(&u->key))
+			keep_bytes(&p, &u->key);
+		if (((u->kind == UNDO_TRIPLE || u->kind == UNDO_MAP_ENTRY) && u->had_old &&
+		     has_bytes(&u->old)) || u->kind == UNDO_BYTES)
+			keep_bytes(&p, &u->old);
+	}
+	SCPP_VERIFY((size_t)(p - s->mem) <= base);
+	for (uint32_t i = 0; i < d; i++)
+		held_insert(ctx, ents[i], s);
+	s->used = (size_t)(p - s->mem);
+	s->held = 1;
+}
+
+static void
+held_release(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
+{
+	const struct scpp_oid *ents = (const struct scpp_oid *)(s->mem + s->held_off);
+
+	for (uint32_t i = 0; i < s->nheld; i++)
+		held_remove(ctx, ents[i]);
+}
+
+int
+eval_susp_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
+{
+	const struct undo *log = (const struct undo *)(s->mem + s->undo_off);
+
+	if (s->nundo > ctx->undo_max || s->ncreated > ctx->created_max)
+		return -SCPP_E_LIMIT_STEPS;
+	held_release(ctx, s);
+	memcpy(ctx->undo, log, (size_t)s->nundo * sizeof(struct undo));
+	ctx->nundo = s->nundo;
+	for (uint32_t i = 0; i < s->nundo; i++) {
+		struct undo *u = &ctx->undo[i];
+		struct scpp_value *vs[2] = {NULL, NULL};
+
+		if (u->kind == UNDO_MAP_ENTRY && has_bytes(&u->key))
+			vs[0] = &u->key;
+		if (((u->kind == UNDO_TRIPLE || u->kind == UNDO_MAP_ENTRY) && u->had_old &&
+		     has_bytes(&u->old)) || u->kind == UNDO_BYTES)
+			vs[1] = &u->old;
+		for (int k = 0; k < 2; k++) {
+			size_t n;
+
+			if (vs[k] == NULL)
+				continue;
+			n = al8(vs[k]->len);
+			/* Charged when first saved; the arena had room then and
+			 * holds less now (only the rows restored before). */
+			if (n > ctx->arena_size - ctx->arena_used)
+				return -SCPP_E_LIMIT_BYTES;
+			memcpy(ctx->arena + ctx->arena_used, vs[k]->p, vs[k]->len);
+			vs[k]->p = ctx->arena + ctx->arena_used;
+			ctx->arena_used += n;
+		}
+	}
+	memcpy(ctx->created, s->mem + s->created_off, (size_t)s->ncreated * sizeof(struct scpp_oid));
+	memcpy(ctx->created_flag, s->mem + s->created_off + (size_t)s->ncreated * sizeof(struct scpp_oid),
+	       s->ncreated);
+	ctx->ncreated = s->ncreated;
+	s->held = 0;
 	return 0;
 }

@@ -356,10 +356,39 @@ int scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
  * first goes on, the second is aborted like any block over a limit.
  */
 
+/*
+ * Holding. A hook may instead answer SCPP_EVAL_HOLD: the block stops as
+ * above but the part that ran is *not* committed — its undo log, the
+ * objects still to be checked at the end and the list of entities it
+ * wrote go to the suspension too, so that the block still commits or
+ * aborts as a whole: scpp_eval_resume() goes on (and the end commits
+ * everything), scpp_eval_resume_abort() undoes everything and writes the
+ * abort reply. With @c at_end set the hook is also asked before the end of
+ * the block (cmd == ncmds: before the objects are checked and the changes
+ * committed), where only a hold is possible (any answer but GO holds).
+ *
+ * Isolation while a block is held (other blocks run on the shard): the
+ * entities its held part wrote are pinned — a write to one by another
+ * block (set, del, alloc, copy or write into it, resize) fails with EBUSY
+ * naming it (a status variable may catch it; retrying later succeeds);
+ * reads are not blocked and see the held block's uncommitted values
+ * (read-uncommitted, for at most delivery.park_timeout_ms). Cost: one load
+ * per write when nothing is held, one hash probe when something is.
+ *
+ * A part cannot be held — the block then goes on as if the hook had said
+ * GO — when it deleted an entity or a map (O(1) deletes become final at
+ * the next block's end), wrote attribute names the dictionary does not
+ * have yet (their provisional ids are per block), has a schema edit in
+ * progress, has more than 1024 undo records, or its entities would take
+ * the context's held set over 512 entities. State over the suspension's
+ * size aborts the block (E_LIMIT_PENDING), as for a plain stop.
+ */
+
 /** What a hook answers before a command. */
 enum scpp_eval_verdict {
 	SCPP_EVAL_GO = 0,      /**< run the command */
-	SCPP_EVAL_SUSPEND = 1, /**< stop before it (see above) */
+	SCPP_EVAL_SUSPEND = 1, /**< stop before it, committing the part that ran (see above) */
+	SCPP_EVAL_HOLD = 2,    /**< stop before it, keeping the part undoable (holding) */
 };
 
 /** Hooks of one evaluation (scpp_eval_block_ex()). */
@@ -372,6 +401,8 @@ struct scpp_eval_hooks {
 	enum scpp_eval_verdict (*before_cmd)(void *arg, const struct scpp_wire_block *b,
 					     uint16_t cmd, size_t nrows);
 	void *arg;
+	/** Also ask before the end (cmd == b->ncmds), for a hold. */
+	bool at_end;
 };
 
 /** Saved state of a suspended block (opaque). */
@@ -391,6 +422,19 @@ void scpp_eval_susp_free(struct scpp_eval_susp *s);
 
 /** True while @p s holds a suspended block. */
 bool scpp_eval_susp_active(const struct scpp_eval_susp *s);
+
+/**
+ * Forget the block suspended in @p s without resuming it (its request
+ * expired, its session closed, the worker stops): @p s is inactive
+ * afterwards. The part that ran before the stop stays committed; for a
+ * hold, its entities are released from @p ctx (the context it was held
+ * on) and its changes stay as they are — use scpp_eval_resume_abort() to
+ * undo them. NULL or inactive: a no-op.
+ */
+void scpp_eval_susp_drop(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s);
+
+/** True while @p s holds a held block (SCPP_EVAL_HOLD). */
+bool scpp_eval_susp_held(const struct scpp_eval_susp *s);
 
 /** The command the block stopped before, and the rows it holds (active only). */
 uint16_t scpp_eval_susp_next_cmd(const struct scpp_eval_susp *s);
@@ -422,5 +466,19 @@ int scpp_eval_resume(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		     const struct scpp_wire_block *b, uint64_t block_id,
 		     struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
 		     const struct scpp_eval_hooks *hooks, struct scpp_eval_susp *s, uint16_t from);
+
+/**
+ * End the block suspended in @p s without going on: a held part is undone
+ * whole (a plain stop's committed part stays), and the reply is COLUMNS,
+ * one STATUS with @p code and message @p msg (reported at the command the
+ * block stopped before), END (aborted). @p s is inactive afterwards.
+ *
+ * @return 0 (reply written), -ENOSPC as scpp_eval_block(), or -EINVAL
+ *   (@p s not active, @p code not negative, or another block).
+ */
+int scpp_eval_resume_abort(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			   const struct scpp_wire_block *b, uint64_t block_id,
+			   struct scpp_wire_reply_writer *w, struct scpp_eval_result *res,
+			   struct scpp_eval_susp *s, int code, const char *msg);
 
 #endif /* SCPP_EVAL_H */

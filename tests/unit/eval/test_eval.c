@@ -462,6 +462,9 @@ test_eval_schema_change_through_set_is_validated(void **state)
 /* ---- suspending and resuming (scpp_eval.h) ---- */
 
 static uint16_t stop_before;
+/* What the hook answers at stop_before (SUSPEND unless a hold test says). */
+static enum scpp_eval_verdict stop_verdict = SCPP_EVAL_SUSPEND;
+static bool stop_at_end; /* hooks.at_end */
 
 static enum scpp_eval_verdict
 stop_at(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
@@ -469,7 +472,7 @@ stop_at(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
 	(void)b;
 	(void)nrows;
 	(*(unsigned int *)arg)++;
-	return cmd == stop_before ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+	return cmd == stop_before ? stop_verdict : SCPP_EVAL_GO;
 }
 
 /* Run @p text with a stop before command @p at; 1 if it stopped. The block
@@ -478,7 +481,7 @@ static int
 run_until(struct fx *f, const char *text, uint16_t at, struct scpp_eval_susp *s,
 	  unsigned int *asked)
 {
-	struct scpp_eval_hooks h = {.before_cmd = stop_at, .arg = asked};
+	struct scpp_eval_hooks h = {.before_cmd = stop_at, .arg = asked, .at_end = stop_at_end};
 	struct scpp_lang_error err;
 	struct scpp_wire_reply_writer w;
 	int rc;
@@ -601,6 +604,177 @@ test_eval_suspension_parts_and_limits(void **state)
 	scpp_eval_susp_free(tiny);
 }
 
+/* ---- holding (scpp_eval.h "Holding") ---- */
+
+static int
+setup_hold(void **state)
+{
+	struct fx *f = fx_new(false, NULL);
+
+	mk(f, A);
+	mk(f, B);
+	mk(f, C);
+	/* Interned names: a part with new names cannot be held. */
+	assert_reply(f, "set " A " p 0 ; set " B " p 0 ; set " C " p 0 ; set " A " q \"old\" ; "
+			"return", "cols= rows= end=ok");
+	stop_verdict = SCPP_EVAL_HOLD;
+	stop_at_end = false;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown_hold(void **state)
+{
+	stop_verdict = SCPP_EVAL_SUSPEND;
+	stop_at_end = false;
+	return teardown(state);
+}
+
+/* The shard's values of p and q, for byte comparison before and after. */
+static const char *
+snapshot(struct fx *f, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", fx_run(f, "get %e p %v ; get " A " q %w ; return %e %v %w"));
+	return buf;
+}
+
+/*
+ * A held block commits as a whole when resumed: the first part was not
+ * committed at the stop (its undo log went to the suspension), other
+ * blocks ran meanwhile, and a failure after the resumption undoes the
+ * first part too; resume_abort undoes everything and answers the status.
+ */
+static void
+test_eval_held_block_commits_or_aborts_as_a_whole(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	struct scpp_wire_reply_writer w;
+	struct scpp_lang_error err;
+	static const char text[] = "set " A " p 1 ; set " A " q \"new\" ; set " B " p 2 ; "
+				   "get %e p %v ; return %e %v";
+	static const char failing[] = "set " A " p 1 ; set " A " q \"new\" ; get " C " nope %z ; "
+				      "return";
+	char before[1024], after[1024];
+	unsigned int asked = 0;
+
+	assert_non_null(s);
+	snapshot(f, before, sizeof(before));
+	/* Held before command 2, then resumed: all of it committed. */
+	assert_int_equal(run_until(f, text, 2, s, &asked), 1);
+	assert_true(scpp_eval_susp_held(s));
+	assert_reply(f, "set " C " p 9", "cols= rows= end=ok"); /* another block meanwhile */
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	assert_string_equal(resume_from(f, s, 2), "cols=e,v rows=[@0.1.0.1.a|1][@0.1.0.1.b|2]"
+						  "[@0.1.0.1.c|9] end=ok");
+	assert_false(scpp_eval_susp_held(s));
+	assert_reply(f, "get " A " q %w", "cols=w rows=[\"new\"] end=ok");
+	/* Back to the start, then a held block that fails after resuming:
+	 * nothing of it stays, the part before the stop included. */
+	assert_reply(f, "set " A " p 0 ; set " B " p 0 ; set " C " p 0 ; set " A " q \"old\"",
+		     "cols= rows= end=ok");
+	snapshot(f, before, sizeof(before));
+	assert_int_equal(run_until(f, failing, 2, s, &asked), 1);
+	assert_int_equal(scpp_lang_parse(failing, strlen(failing), &f->blk, f->arena,
+					 sizeof(f->arena), &err), 0);
+	assert_string_equal(resume_from(f, s, 2), "cols= rows= st=ENOENT@2 end=aborted");
+	assert_string_equal(snapshot(f, after, sizeof(after)), before);
+	/* resume_abort: undone whole, the caller's status in the reply. */
+	assert_int_equal(run_until(f, text, 2, s, &asked), 1);
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_resume_abort(f->ctx, &f->env, &f->blk, 7, &w, &f->res, s, 0,
+						"x"), -EINVAL);
+	assert_int_equal(scpp_eval_resume_abort(f->ctx, &f->env, &f->blk, 7, &w, &f->res, s,
+						-EIO, "the device failed"), 0);
+	assert_string_equal(fx_summarize(f, w.len), "cols=e,v rows= st=EIO@2 end=aborted");
+	assert_string_equal(fx_message(f), "the device failed");
+	assert_false(scpp_eval_susp_active(s));
+	assert_string_equal(snapshot(f, after, sizeof(after)), before);
+	scpp_eval_susp_free(s);
+}
+
+/*
+ * The stop before the end (hooks.at_end) holds everything the block did;
+ * resuming at ncmds commits it, aborting undoes it.
+ */
+static void
+test_eval_hold_before_the_end(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	struct scpp_wire_reply_writer w;
+	static const char text[] = "set " A " p 5 ; set " B " p 6 ; return";
+	char before[1024], after[1024];
+	unsigned int asked = 0;
+
+	stop_at_end = true;
+	snapshot(f, before, sizeof(before));
+	assert_int_equal(run_until(f, text, 2, s, &asked), 1);
+	assert_int_equal(asked, 3); /* commands 0, 1 and the end */
+	assert_int_equal(scpp_eval_susp_next_cmd(s), 2);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_resume_abort(f->ctx, &f->env, &f->blk, 7, &w, &f->res, s,
+						-SCPP_E_SCHEMA, "rejected elsewhere"), 0);
+	assert_string_equal(snapshot(f, after, sizeof(after)), before);
+	assert_int_equal(run_until(f, text, 2, s, &asked), 1);
+	assert_string_equal(resume_from(f, s, 2), "cols= rows= end=ok");
+	assert_reply(f, "get %e p %v ; return %v", "cols=v rows=[5][6][0] end=ok");
+	scpp_eval_susp_free(s);
+}
+
+/*
+ * Isolation while held: another block writing an entity the held part
+ * wrote gets EBUSY naming it (a status variable catches it); other
+ * entities are free; reads see the uncommitted value; once the held block
+ * ends (or its suspension is dropped) the entity is free again.
+ */
+static void
+test_eval_held_entities_refuse_other_writers(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	unsigned int asked = 0;
+
+	assert_int_equal(run_until(f, "set " A " p 1 ; set " B " p 1 ; return", 1, s, &asked), 1);
+	assert_reply(f, "set " A " p 2", "cols= rows= st=EBUSY@0 end=aborted");
+	assert_non_null(strstr(fx_message(f), "@0.1.0.1.a"));
+	assert_reply(f, "del " A " p", "cols= rows= st=EBUSY@0 end=aborted");
+	assert_reply(f, "del " A, "cols= rows= st=EBUSY@0 end=aborted");
+	assert_reply(f, "set " A " p 2 !%e ; return %e", "cols=e rows=[1u] st=EBUSY@0 end=errors");
+	assert_reply(f, "alloc " A " buf 16", "cols= rows= st=EBUSY@0 end=aborted");
+	assert_reply(f, "set " B " p 3 ; get " A " p %v ; return %v", "cols=v rows=[1] end=ok");
+	/* Dropped (the worker gives up on it): its entities are released. */
+	scpp_eval_susp_drop(f->ctx, s);
+	assert_false(scpp_eval_susp_active(s));
+	assert_reply(f, "set " A " p 2 ; get " A " p %v ; return %v", "cols=v rows=[2] end=ok");
+	scpp_eval_susp_free(s);
+}
+
+/*
+ * What cannot be held runs on as if the hook said GO: a part that deleted
+ * an entity, or that wrote an attribute name the dictionary lacks.
+ */
+static void
+test_eval_unholdable_part_runs_through(void **state)
+{
+	struct fx *f = *state;
+	struct scpp_eval_susp *s = scpp_eval_susp_create(1 << 16, -1, false);
+	unsigned int asked = 0;
+
+	assert_int_equal(run_until(f, "del " C " ; set " A " p 3 ; return", 1, s, &asked), 0);
+	assert_string_equal(f->summary, "cols= rows= end=ok");
+	assert_false(scpp_eval_susp_active(s));
+	assert_int_equal(run_until(f, "set " A " brand_new 1 ; set " A " p 4 ; return", 1, s,
+				   &asked), 0);
+	assert_string_equal(f->summary, "cols= rows= end=ok");
+	assert_reply(f, "get " A " p %v ; return %v", "cols=v rows=[4] end=ok");
+	scpp_eval_susp_free(s);
+}
+
 int
 main(void)
 {
@@ -630,6 +804,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eval_schema_change_through_set_is_validated, setup_schema, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_suspended_block_resumes_with_its_rows, setup_free, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_suspension_parts_and_limits, setup_free, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_held_block_commits_or_aborts_as_a_whole, setup_hold, teardown_hold),
+		cmocka_unit_test_setup_teardown(test_eval_hold_before_the_end, setup_hold, teardown_hold),
+		cmocka_unit_test_setup_teardown(test_eval_held_entities_refuse_other_writers, setup_hold, teardown_hold),
+		cmocka_unit_test_setup_teardown(test_eval_unholdable_part_runs_through, setup_hold, teardown_hold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
