@@ -1036,7 +1036,8 @@ dir_fetch(struct fsd *d, fuse_req_t req, struct scpp_oid o, uint64_t pos, struct
 			}
 			if (e == 0) {
 				fs_page_span(pk0, &x->lo, &x->hi);
-				qsort(x->e, x->n, sizeof(*x->e), dirent_cmp);
+				if (x->n > 1) /* x->e is NULL until a page had a name */
+					qsort(x->e, x->n, sizeof(*x->e), dirent_cmp);
 				x->buf = true;
 				d->pages_read++;
 				return 0;
