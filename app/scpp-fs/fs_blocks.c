@@ -270,6 +270,7 @@ sticky_ok(struct fsb *f, const struct fs_cred *c, int pm, int pu, int fu)
 struct node {
 	int e;              /* its OID term */
 	int m, u, g, n;     /* variables */
+	int pl, ps, pc;     /* a directory's plevel, psplit, count (dir_pages()) */
 };
 
 static void
@@ -353,6 +354,98 @@ add_nlink(struct fsb *f, const struct node *d, int delta)
 	set(f, d->e, "nlink", V(n));
 }
 
+/* ---- directory pages (docs/FS.md §1) ---- */
+
+/* Read the page structure of directory @p d: level L, split pointer s and
+ * the number of names. */
+static void
+dir_pages(struct fsb *f, struct node *d)
+{
+	d->pl = let_val(f, d->e, "plevel");
+	d->ps = let_val(f, d->e, "psplit");
+	d->pc = let_val(f, d->e, "count");
+}
+
+/* The page key of hash @p h (an expression: the low 62 bits of hash(name))
+ * in directory @p d: its low L bits i, or its low L + 1 bits when i < s
+ * (linear hashing), tagged with the number of bits: (1 << l) | i. */
+static int
+page_key(struct fsb *f, const struct node *d, int h)
+{
+	int hv = let(f, h);
+	int i = let(f, X2(BAND, V(hv), X2(SUB, X2(SHL, U(1), V(d->pl)), U(1))));
+	int l1 = X2(ADD, V(d->pl), U(1));
+
+	return let(f, X3(IF, X2(LT, V(i), V(d->ps)),
+			 X2(BOR, X2(SHL, U(1), l1),
+			    X2(BAND, V(hv), X2(SUB, X2(SHL, U(1), X2(ADD, V(d->pl), U(1))), U(1)))),
+			 X2(BOR, X2(SHL, U(1), V(d->pl)), V(i))));
+}
+
+/* The low 62 bits of hash(name) (expression): the bits pages are chosen
+ * by. FNV-1a's low bits depend on every byte; its high bits hardly on the
+ * last ones. */
+static int
+name_key(struct fsb *f, int name)
+{
+	return X2(BAND, X1(HASH, name), U(FS_KEY_MAX));
+}
+
+/* `let %pg entry(D, pages, page_key(key(name)))`: the page that holds (or
+ * would hold) @p name in directory @p d. */
+static int
+page_of(struct fsb *f, const struct node *d, const char *name, size_t len)
+{
+	int pk = page_key(f, d, name_key(f, t_sn(f, name, len)));
+
+	return let(f, X3(ENTRY, d->e, t_s(f, "pages"), V(pk)));
+}
+
+/* The term `entries[name]` (of a page). */
+static int
+ekey(struct fsb *f, const char *name, size_t len)
+{
+	return keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), t_sn(f, name, len)));
+}
+
+/* Pages of directory @p d: 2^L + s (expression). */
+static int
+npages(struct fsb *f, const struct node *d)
+{
+	return X2(ADD, X2(SHL, U(1), V(d->pl)), V(d->ps));
+}
+
+/* `let` of: a page should be split, now that the directory holds %c names. */
+static int
+grow_flag(struct fsb *f, const struct node *d, int c)
+{
+	return let(f, X2(GT, V(c), X2(MUL, U(FS_PAGE_SPLIT), npages(f, d))));
+}
+
+/* `let` of: two pages should be merged, now that it holds %c names. */
+static int
+shrink_flag(struct fsb *f, const struct node *d, int c)
+{
+	int n = npages(f, d);
+
+	return let(f, X2(AND, X2(GT, n, U(1)),
+			 X2(LT, V(c), X2(MUL, U(FS_PAGE_MERGE), X2(SUB, npages(f, d), U(1))))));
+}
+
+/* A new directory's page structure: one empty page at level 0 (key 1). */
+static void
+dir_init_pages(struct fsb *f, int dv)
+{
+	int pg = var(f);
+
+	cmd(f, SCPP_OP_CREATE, t_var(f, pg), t_s(f, "DirPage"), -1);
+	set(f, V(pg), "dir", V(dv));
+	cmd(f, SCPP_OP_SET, V(dv), keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), U(1))), V(pg));
+	set(f, V(dv), "plevel", U(0));
+	set(f, V(dv), "psplit", U(0));
+	set(f, V(dv), "count", U(0));
+}
+
 /* ---- lookup, getattr, access ---- */
 
 void
@@ -364,9 +457,8 @@ fsb_lookup(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 
 	(void)v;
 	dir_read(f, c, &p, parent);
-	cmd(f, SCPP_OP_GET, p.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-							      t_sn(f, name, len))),
-	    t_var(f, ch));
+	dir_pages(f, &p);
+	cmd(f, SCPP_OP_GET, V(page_of(f, &p, name, len)), ekey(f, name, len), t_var(f, ch));
 	ret(f, ch);
 	stat_group(f, t_var(f, ch));
 }
@@ -534,14 +626,16 @@ fsb_create(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		[FS_K_SPECIAL] = "Special",
 	};
 	struct node p;
-	int ent, nv, ino, g, m, t;
+	int ent, nv, ino, g, m, t, pg, cnt, grow;
 
 	(void)excl;
 	dir_read(f, c, &p, parent);
+	dir_pages(f, &p);
+	pg = page_of(f, &p, name, len);
 	/* Existence before write permission, as Linux decides. */
-	ent = keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), t_sn(f, name, len)));
+	ent = ekey(f, name, len);
 	create_exists_cmd = f->b->ncmds;
-	check(f, X2(EQ, X3(ENTRY, p.e, t_s(f, "entries"), t_sn(f, name, len)), t_nil(f)), E_EXIST);
+	check(f, X2(EQ, X3(ENTRY, V(pg), t_s(f, "entries"), t_sn(f, name, len)), t_nil(f)), E_EXIST);
 	check(f, perm_dir(f, c, &p, 3), E_ACCES);
 	nv = var(f);
 	cmd(f, SCPP_OP_CREATE, t_var(f, nv), t_s(f, types[kind]), -1);
@@ -575,6 +669,7 @@ fsb_create(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		break;
 	case FS_K_DIR:
 		set(f, V(nv), "parent", p.e);
+		dir_init_pages(f, nv);
 		add_nlink(f, &p, 1);
 		break;
 	case FS_K_SYMLINK:
@@ -584,10 +679,14 @@ fsb_create(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		set(f, V(nv), "rdev", U(rdev));
 		break;
 	}
-	cmd(f, SCPP_OP_SET, p.e, ent, V(nv));
+	cmd(f, SCPP_OP_SET, V(pg), ent, V(nv));
+	cnt = let(f, X2(ADD, V(p.pc), U(1)));
+	set(f, p.e, "count", V(cnt));
+	grow = grow_flag(f, &p, cnt);
 	touch_dir(f, p.e, t);
 	ret(f, nv);
 	stat_group(f, V(nv));
+	ret(f, grow);
 }
 
 /* ---- link, unlink, rmdir ---- */
@@ -597,24 +696,28 @@ fsb_link(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct 
 	 struct scpp_oid parent, const char *name, size_t len)
 {
 	struct node n, p;
-	int t;
+	int t, pg, cnt, grow;
 
 	(void)v;
 	node_read(f, &n, e);
 	dir_read(f, c, &p, parent);
-	check(f, X2(EQ, X3(ENTRY, p.e, t_s(f, "entries"), t_sn(f, name, len)), t_nil(f)), E_EXIST);
+	dir_pages(f, &p);
+	pg = page_of(f, &p, name, len);
+	check(f, X2(EQ, X3(ENTRY, V(pg), t_s(f, "entries"), t_sn(f, name, len)), t_nil(f)), E_EXIST);
 	check(f, perm_dir(f, c, &p, 3), E_ACCES);
 	check(f, X1(NOT, is_type(f, n.m, FS_S_IFDIR)), E_PERM);
 	/* A file whose last link is gone cannot get a new one. */
 	check(f, X2(NE, V(n.n), U(0)), E_NOENT);
 	t = now(f);
-	cmd(f, SCPP_OP_SET, p.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-							      t_sn(f, name, len))),
-	    n.e);
+	cmd(f, SCPP_OP_SET, V(pg), ekey(f, name, len), n.e);
+	cnt = let(f, X2(ADD, V(p.pc), U(1)));
+	set(f, p.e, "count", V(cnt));
+	grow = grow_flag(f, &p, cnt);
 	add_nlink(f, &n, 1);
 	set(f, n.e, "ctime_ns", V(t));
 	touch_dir(f, p.e, t);
 	stat_group(f, n.e);
+	ret(f, grow);
 }
 
 void
@@ -622,26 +725,27 @@ fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 	   struct scpp_oid parent, const char *name, size_t len, bool dir, bool reap)
 {
 	struct node p, n;
-	int ch = var(f), nn, t;
+	int ch = var(f), nn, t, pg, cnt, shrink;
 
 	(void)v;
 	dir_read(f, c, &p, parent);
-	cmd(f, SCPP_OP_GET, p.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-							      t_sn(f, name, len))),
-	    t_var(f, ch));
+	dir_pages(f, &p);
+	pg = page_of(f, &p, name, len);
+	cmd(f, SCPP_OP_GET, V(pg), ekey(f, name, len), t_var(f, ch));
 	node_of(f, &n, ch);
 	check(f, perm_dir(f, c, &p, 3), E_ACCES);
 	check(f, sticky_ok(f, c, p.m, p.u, n.u), E_PERM);
 	if (dir) {
 		check(f, is_type(f, n.m, FS_S_IFDIR), E_NOTDIR);
-		check(f, X2(EQ, X2(CARD, n.e, t_s(f, "entries")), U(0)), E_NOTEMPTY);
+		check(f, X2(EQ, X2(VAL, n.e, t_s(f, "count")), U(0)), E_NOTEMPTY);
 	} else {
 		check(f, X1(NOT, is_type(f, n.m, FS_S_IFDIR)), E_ISDIR);
 	}
 	t = now(f);
-	cmd(f, SCPP_OP_DEL, p.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-							      t_sn(f, name, len))),
-	    -1);
+	cmd(f, SCPP_OP_DEL, V(pg), ekey(f, name, len), -1);
+	cnt = let(f, X2(SUB, V(p.pc), U(1)));
+	set(f, p.e, "count", V(cnt));
+	shrink = shrink_flag(f, &p, cnt);
 	if (dir) {
 		/* The removed directory keeps no link; its parent loses the
 		 * subdirectory's "..". */
@@ -668,6 +772,7 @@ fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		when(f, V(gone));
 		ret(f, gone);
 	}
+	ret(f, shrink);
 }
 
 /* ---- rename ---- */
@@ -703,7 +808,8 @@ fsb_rename(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 {
 	bool same = scpp_oid_eq(parent, newparent), exch = (flags & FS_RENAME_EXCHANGE) != 0;
 	struct node p, np, s;
-	int src = var(f), tgt, has, sdir, tdir, tm, tu, tg, tn, tn2, t, st;
+	int src = var(f), tgt, has, sdir, tdir, tm, tu, tg, tn, tn2, t, st, spg, tpg;
+	int grow = -1, shrink = -1;
 
 	(void)v;
 	dir_read(f, c, &p, parent);
@@ -711,11 +817,16 @@ fsb_rename(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		np = p;
 	else
 		dir_read(f, c, &np, newparent);
-	cmd(f, SCPP_OP_GET, p.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-							      t_sn(f, name, len))),
-	    t_var(f, src));
+	dir_pages(f, &p);
+	if (same)
+		np = p;
+	else
+		dir_pages(f, &np);
+	spg = page_of(f, &p, name, len);
+	tpg = page_of(f, &np, newname, newlen);
+	cmd(f, SCPP_OP_GET, V(spg), ekey(f, name, len), t_var(f, src));
 	node_of(f, &s, src);
-	tgt = let(f, X3(ENTRY, np.e, t_s(f, "entries"), t_sn(f, newname, newlen)));
+	tgt = let(f, X3(ENTRY, V(tpg), t_s(f, "entries"), t_sn(f, newname, newlen)));
 	has = let(f, X2(NE, V(tgt), t_nil(f)));
 	tm = let(f, X3(IF, V(has), X2(VAL, V(tgt), t_s(f, "mode")), U(0)));
 	tu = let(f, X3(IF, V(has), X2(VAL, V(tgt), t_s(f, "uid")), U(0)));
@@ -755,21 +866,31 @@ fsb_rename(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 			check(f, X2(OR, X1(NOT, V(tdir)), perm(f, c, tm, tu, tg, 2)), E_ACCES);
 	}
 	if (!exch)
-		check(f, X2(OR, X1(NOT, V(tdir)), X2(EQ, X2(CARD, V(tgt), t_s(f, "entries")), U(0))),
+		check(f, X2(OR, X1(NOT, V(tdir)), X2(EQ, X2(VAL, V(tgt), t_s(f, "count")), U(0))),
 		      E_NOTEMPTY);
 	t = now(f);
-	cmd(f, SCPP_OP_SET, np.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-							       t_sn(f, newname, newlen))),
-	    V(src));
+	/* Both pages are on the volume's shard (§3): one atomic step. */
+	cmd(f, SCPP_OP_SET, V(tpg), ekey(f, newname, newlen), V(src));
 	if (exch) {
-		cmd(f, SCPP_OP_SET, p.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-								      t_sn(f, name, len))),
-		    V(tgt));
+		cmd(f, SCPP_OP_SET, V(spg), ekey(f, name, len), V(tgt));
 		set(f, V(tgt), "ctime_ns", V(t));
 	} else {
-		cmd(f, SCPP_OP_DEL, p.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"),
-								      t_sn(f, name, len))),
-		    -1);
+		int c1, c2;
+
+		cmd(f, SCPP_OP_DEL, V(spg), ekey(f, name, len), -1);
+		/* Names: the source's directory loses one, the target's gains
+		 * one unless it replaced a name. */
+		if (same) {
+			c1 = let(f, X2(SUB, V(p.pc), b01(f, V(has))));
+			set(f, p.e, "count", V(c1));
+		} else {
+			c1 = let(f, X2(SUB, V(p.pc), U(1)));
+			set(f, p.e, "count", V(c1));
+			c2 = let(f, X2(SUB, X2(ADD, V(np.pc), U(1)), b01(f, V(has))));
+			set(f, np.e, "count", V(c2));
+			grow = grow_flag(f, &np, c2);
+		}
+		shrink = shrink_flag(f, &p, c1);
 	}
 	set(f, V(src), "ctime_ns", V(t));
 	if (exch) {
@@ -801,6 +922,8 @@ fsb_rename(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		touch_dir(f, np.e, t);
 	ret(f, tgt);
 	ret(f, tn2);
+	ret(f, grow >= 0 ? grow : let(f, t_val(f, scpp_value_bool(false))));
+	ret(f, shrink >= 0 ? shrink : let(f, t_val(f, scpp_value_bool(false))));
 }
 
 /* ---- readlink, open ---- */
@@ -989,10 +1112,10 @@ fsb_write(struct fsb *f, const struct fs_vol *v, struct scpp_oid e, uint64_t off
 
 void
 fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct scpp_oid dir,
-	    uint32_t parts, uint32_t part)
+	    uint64_t pos, uint32_t parts, uint32_t part)
 {
 	struct node d;
-	int self, par, pino, name = var(f), ch = var(f);
+	int self, par, pino, pk, pg, ne, name = var(f), ch = var(f), key = var(f);
 
 	/* The permission to read it was checked when it was opened (fsb_open):
 	 * like getdents(2), a listing checks nothing more, so a directory
@@ -1002,10 +1125,11 @@ fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, stru
 	node_read(f, &d, dir);
 	check(f, is_type(f, d.m, FS_S_IFDIR), E_NOTDIR);
 	check(f, X2(NE, V(d.n), U(0)), E_NOENT);
+	dir_pages(f, &d);
 	self = let_val(f, d.e, "ino");
 	par = let_val(f, d.e, "parent");
 	pino = let(f, X3(IF, X2(EQ, V(par), t_nil(f)), V(self), X2(VAL, V(par), t_s(f, "ino"))));
-	if (!v->noatime && part == 0) {
+	if (!v->noatime && pos == 0 && part == 0) {
 		int at = let_val(f, d.e, "atime_ns"), mt = let_val(f, d.e, "mtime_ns");
 		int t = now(f);
 
@@ -1013,15 +1137,137 @@ fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, stru
 		when(f, X2(OR, X2(LE, V(at), V(mt)),
 			   X2(LT, V(at), X2(SUB, V(t), t_i(f, INT64_C(86400000000000))))));
 	}
+	pk = page_key(f, &d, U(fs_key_rev(pos & FS_KEY_MAX)));
+	pg = let(f, X3(ENTRY, d.e, t_s(f, "pages"), V(pk)));
+	/* An empty page still answers one row (the enumeration is skipped by
+	 * its guard, leaving name nil), so the reply always says which page
+	 * it read. */
+	ne = let(f, X2(GT, X2(CARD, V(pg), t_s(f, "entries")), U(0)));
 	ret(f, self);
 	ret(f, pino);
+	ret(f, pk);
 	ret(f, name);
+	ret(f, key);
 	ret(f, ch);
-	cmd(f, SCPP_OP_GET, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), t_var(f, name))),
+	cmd(f, SCPP_OP_GET, V(pg), keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), t_var(f, name))),
 	    t_var(f, ch));
-	if (parts > 1)
-		cmd(f, SCPP_OP_WHERE, X2(EQ, X2(BAND, X1(HASH, V(name)), U(parts - 1)), U(part)), -1, -1);
-	stat_group(f, V(ch));
+	when(f, V(ne));
+	if (parts > 1) {
+		/* Bits 40.. of the hash: the page's names share its low bits. */
+		cmd(f, SCPP_OP_WHERE,
+		    X2(EQ, X2(BAND, X2(SHR, X1(HASH, V(name)), U(40)), U(parts - 1)), U(part)), -1,
+		    -1);
+		when(f, V(ne));
+	}
+	cmd(f, SCPP_OP_LET, t_var(f, key), name_key(f, V(name)), -1);
+	when(f, V(ne));
+	{
+		static const char *const attrs[] = {
+			"ino", "mode", "uid", "gid", "nlink", "size", "rdev", "atime_ns",
+			"mtime_ns", "ctime_ns",
+		};
+		int a;
+
+		for (unsigned int i = 0; i < SCPP_ARRAY_SIZE(attrs); i++) {
+			a = var(f);
+			cmd(f, SCPP_OP_LET, t_var(f, a), X2(VAL, V(ch), t_s(f, attrs[i])), -1);
+			when(f, V(ne));
+			ret(f, a);
+		}
+		a = var(f);
+		cmd(f, SCPP_OP_LET, t_var(f, a), X2(LENGTH, V(ch), t_s(f, "target")), -1);
+		when(f, V(ne));
+		ret(f, a);
+	}
+}
+
+void
+fsb_dir_split(struct fsb *f, struct scpp_oid dir)
+{
+	struct node d;
+	int old, k0, k1, p, sp, q, nq = var(f), s2, full, n = var(f), ch = var(f), nl;
+
+	d.e = t_oid(f, dir);
+	dir_pages(f, &d);
+	f->nstale = 3;
+	/* Only while the directory holds more than FS_PAGE_SPLIT names a page
+	 * (another mount may have split it since). */
+	cmd(f, SCPP_OP_WHERE, X2(GT, V(d.pc), X2(MUL, U(FS_PAGE_SPLIT), npages(f, &d))), -1, -1);
+	/* Page s of level L (the names whose low L bits are s) becomes pages
+	 * s and s + 2^L of level L + 1: the old page keeps the names whose bit
+	 * L is 0 (re-keyed), the new one (the spare, or a new page) takes
+	 * those whose bit L is 1. */
+	old = let(f, X2(BOR, X2(SHL, U(1), V(d.pl)), V(d.ps)));
+	nl = let(f, X2(ADD, V(d.pl), U(1)));
+	k0 = let(f, X2(BOR, X2(SHL, U(1), V(nl)), V(d.ps)));
+	k1 = let(f, X2(BOR, V(k0), X2(SHL, U(1), V(d.pl))));
+	p = let(f, X3(ENTRY, d.e, t_s(f, "pages"), V(old)));
+	sp = let_val(f, d.e, "spare");
+	cmd(f, SCPP_OP_CREATE, t_var(f, nq), t_s(f, "DirPage"), -1);
+	when(f, X2(EQ, V(sp), t_nil(f)));
+	set(f, V(nq), "dir", d.e);
+	when(f, X2(EQ, V(sp), t_nil(f)));
+	cmd(f, SCPP_OP_DEL, d.e, t_s(f, "spare"), -1);
+	when(f, X2(NE, V(sp), t_nil(f)));
+	q = let(f, X3(IF, X2(EQ, V(sp), t_nil(f)), V(nq), V(sp)));
+	cmd(f, SCPP_OP_DEL, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), V(old))), -1);
+	cmd(f, SCPP_OP_SET, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), V(k0))), V(p));
+	cmd(f, SCPP_OP_SET, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), V(k1))), V(q));
+	s2 = let(f, X2(ADD, V(d.ps), U(1)));
+	full = let(f, X2(EQ, V(s2), X2(SHL, U(1), V(d.pl))));
+	set(f, d.e, "psplit", V(let(f, X3(IF, V(full), U(0), V(s2)))));
+	set(f, d.e, "plevel", V(let(f, X3(IF, V(full), V(nl), V(d.pl)))));
+	/* Last, since it multiplies rows: move the names whose bit L is 1. */
+	cmd(f, SCPP_OP_GET, V(p), keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), t_var(f, n))),
+	    t_var(f, ch));
+	cmd(f, SCPP_OP_WHERE, X2(NE, X2(BAND, X1(HASH, V(n)), X2(SHL, U(1), V(d.pl))), U(0)), -1,
+	    -1);
+	cmd(f, SCPP_OP_SET, V(q), keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), V(n))),
+	    V(ch));
+	cmd(f, SCPP_OP_DEL, V(p), keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), V(n))), -1);
+}
+
+void
+fsb_dir_merge(struct fsb *f, struct scpp_oid dir)
+{
+	struct node d;
+	int zero, lp, sp, ka, kb, kn, a, b, osp, n = var(f), ch = var(f);
+
+	d.e = t_oid(f, dir);
+	dir_pages(f, &d);
+	f->nstale = 3;
+	cmd(f, SCPP_OP_WHERE,
+	    X2(AND, X2(GT, npages(f, &d), U(1)),
+	       X2(LT, V(d.pc), X2(MUL, U(FS_PAGE_MERGE), X2(SUB, npages(f, &d), U(1))))),
+	    -1, -1);
+	/* Undo the last split: pages s' and s' + 2^L' of level L' + 1 become
+	 * page s' of level L', where s' = s - 1 (or L' = L - 1, s' = 2^L' - 1
+	 * when s is 0). */
+	zero = let(f, X2(EQ, V(d.ps), U(0)));
+	lp = let(f, X3(IF, V(zero), X2(SUB, V(d.pl), U(1)), V(d.pl)));
+	sp = let(f, X3(IF, V(zero), X2(SUB, X2(SHL, U(1), V(lp)), U(1)), X2(SUB, V(d.ps), U(1))));
+	ka = let(f, X2(BOR, X2(SHL, U(1), X2(ADD, V(lp), U(1))), V(sp)));
+	kb = let(f, X2(BOR, V(ka), X2(SHL, U(1), V(lp))));
+	kn = let(f, X2(BOR, X2(SHL, U(1), V(lp)), V(sp)));
+	a = let(f, X3(ENTRY, d.e, t_s(f, "pages"), V(ka)));
+	b = let(f, X3(ENTRY, d.e, t_s(f, "pages"), V(kb)));
+	/* The page that empties stays as the spare (it cannot be deleted
+	 * before its names are moved, and they move last); the previous
+	 * spare, emptied by an earlier merge, goes now. */
+	osp = let_val(f, d.e, "spare");
+	cmd(f, SCPP_OP_DEL, V(osp), t_nil(f), -1);
+	when(f, X2(NE, V(osp), t_nil(f)));
+	set(f, d.e, "spare", V(b));
+	cmd(f, SCPP_OP_DEL, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), V(ka))), -1);
+	cmd(f, SCPP_OP_DEL, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), V(kb))), -1);
+	cmd(f, SCPP_OP_SET, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), V(kn))), V(a));
+	set(f, d.e, "plevel", V(lp));
+	set(f, d.e, "psplit", V(sp));
+	cmd(f, SCPP_OP_GET, V(b), keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), t_var(f, n))),
+	    t_var(f, ch));
+	cmd(f, SCPP_OP_SET, V(a), keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), V(n))),
+	    V(ch));
+	cmd(f, SCPP_OP_DEL, V(b), keep(f, scpp_wire_term_key(f->b, t_s(f, "entries"), V(n))), -1);
 }
 
 void
@@ -1132,14 +1378,25 @@ fsb_removexattr(struct fsb *f, const struct fs_cred *c, struct scpp_oid e, const
 void
 fsb_reap(struct fsb *f, struct scpp_oid e)
 {
-	int t = t_oid(f, e), n = let_val(f, t, "nlink"), xv = var(f);
+	int t = t_oid(f, e), n = let_val(f, t, "nlink"), m, dir, xv = var(f), pv = var(f);
 
-	f->nstale = 1;
+	m = let_val(f, t, "mode");
+	f->nstale = 2;
+	dir = let(f, is_type(f, m, FS_S_IFDIR));
 	cmd(f, SCPP_OP_WHERE, X2(EQ, V(n), U(0)), -1, -1);
 	cmd(f, SCPP_OP_DEL, t, t_nil(f), -1);
-	/* A file's chunks name it (Extent.file, indexed): drop them too. */
+	/* A directory's pages (empty: rmdir found it so) and a file's chunks
+	 * name it (DirPage.dir, Extent.file, indexed): drop them too. Each
+	 * search is guarded to its kind, so that the other's finding nothing
+	 * leaves the row. */
+	cmd(f, SCPP_OP_GET, t_var(f, pv), t_s(f, "dir"), t);
+	when(f, V(dir));
+	cmd(f, SCPP_OP_DEL, V(pv), t_nil(f), -1);
+	when(f, V(dir));
 	cmd(f, SCPP_OP_GET, t_var(f, xv), t_s(f, "file"), t);
+	when(f, X1(NOT, V(dir)));
 	cmd(f, SCPP_OP_DEL, V(xv), t_nil(f), -1);
+	when(f, X1(NOT, V(dir)));
 }
 
 void
@@ -1212,6 +1469,7 @@ fsb_volume_create(struct fsb *f, const char *name, size_t len, uint64_t chunk,
 	set(f, V(root), "atime_ns", V(t));
 	set(f, V(root), "mtime_ns", V(t));
 	set(f, V(root), "ctime_ns", V(t));
+	dir_init_pages(f, root);
 	ret(f, vol);
 	ret(f, root);
 	ret(f, dev);

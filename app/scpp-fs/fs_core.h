@@ -13,7 +13,9 @@
  * Layout of a volume in the store (docs/FS.md):
  *
  *   Volume  {volume: name (indexed), root: Directory, dev, chunk_bytes C}
- *   Directory {ino, dev, mode, uid, gid, nlink, times, parent, entries: name -> inode, xattrs}
+ *   Directory {ino, dev, mode, uid, gid, nlink, times, parent, xattrs,
+ *              pages: page key -> DirPage, plevel, psplit, count, spare}
+ *   DirPage {dir (indexed), entries: name -> inode}
  *   File    {ino, dev, mode, uid, gid, nlink, size, times, xattrs,
  *            data: bytes 0 .. C-1 (may be shorter: zeros follow),
  *            extents: k*C -> Extent (k >= 1; missing = hole)}
@@ -117,7 +119,8 @@ int fsb_done(const struct fsb *f);
 /* Every builder's reply: rows whose columns are documented per builder. A
  * stat group is FS_STAT_COLS columns in enum fs_stat_col order. */
 
-/** cols: child oid, stat(child). */
+/** cols: child oid, stat(child). One block of constant cost whatever the
+ *  directory's size: the name's page is computed, not searched. */
 void fsb_lookup(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		struct scpp_oid parent, const char *name, size_t len);
 /** cols: stat. */
@@ -144,12 +147,12 @@ enum fs_kind { FS_K_FILE, FS_K_DIR, FS_K_SYMLINK, FS_K_SPECIAL };
  * included; the kernel applied the umask). @p excl: the name must not exist
  * (O_EXCL, and always for mkdir/mknod/symlink); without it an existing name
  * fails at FS_CREATE_EXISTS_CMD with EEXIST and the caller opens it instead.
- * cols: new oid, stat(new).
+ * cols: new oid, stat(new), grow (bool: send fsb_dir_split(parent)).
  */
 void fsb_create(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		struct scpp_oid parent, const char *name, size_t len, enum fs_kind kind,
 		uint64_t mode, uint64_t rdev, const char *target, size_t tlen, bool excl);
-/** link(2). cols: stat(inode). */
+/** link(2). cols: stat(inode), grow (bool: send fsb_dir_split(parent)). */
 void fsb_link(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct scpp_oid e,
 	      struct scpp_oid parent, const char *name, size_t len);
 /**
@@ -157,14 +160,16 @@ void fsb_link(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, st
  * after; with @p reap (unlink only: the caller knows no file handle holds
  * the inode) a third, bool: the last link went and the inode, whose data
  * was all in File.data, was deleted in the same block. A larger file is
- * left for fsb_drop_chunks() and fsb_reap().
+ * left for fsb_drop_chunks() and fsb_reap(). Last column, bool: shrink
+ * (send fsb_dir_merge(parent)).
  */
 void fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		struct scpp_oid parent, const char *name, size_t len, bool dir, bool reap);
 /**
  * rename(2)/renameat2(2) with FS_RENAME_NOREPLACE or FS_RENAME_EXCHANGE.
- * cols: target oid (nil when none), target nlink after. No row: source and
- * target were the same inode (nothing to do).
+ * cols: target oid (nil when none), target nlink after, grow (bool: split
+ * a page of newparent), shrink (bool: merge pages of parent). No row:
+ * source and target were the same inode (nothing to do).
  */
 void fsb_rename(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		struct scpp_oid parent, const char *name, size_t len, struct scpp_oid newparent,
@@ -196,13 +201,65 @@ void fsb_read(struct fsb *f, const struct fs_vol *v, struct scpp_oid e, uint64_t
  */
 void fsb_write(struct fsb *f, const struct fs_vol *v, struct scpp_oid e, uint64_t off,
 	       const void *data, uint64_t len, uint64_t expect_size, bool kill_priv);
+/*
+ * Directory pages (docs/FS.md §1): h(name) = the low 62 bits of
+ * hash(name); linear hashing on its low bits; a page key is
+ * (1 << l) | (the l low bits its names share). Listing order and the
+ * kernel's offsets are positions: fs_key_rev(h), h with its 62 bits
+ * reversed, so that every page covers one interval of positions.
+ */
+#define FS_KEY_BITS 62
+#define FS_KEY_MAX ((UINT64_C(1) << FS_KEY_BITS) - 1)
+/** A page is split when the directory holds more than this many names per page... */
+#define FS_PAGE_SPLIT 64u
+/** ...and two are merged when it holds fewer than this per page, one page less. */
+#define FS_PAGE_MERGE 16u
+
+/** The 62 low bits of @p k, reversed (position <-> hash). */
+static inline uint64_t
+fs_key_rev(uint64_t k)
+{
+	uint64_t r = 0;
+
+	for (unsigned int i = 0; i < FS_KEY_BITS; i++)
+		r |= ((k >> i) & 1u) << (FS_KEY_BITS - 1 - i);
+	return r;
+}
+
+/** The positions [*lo, *hi] of the names of the page with key @p pk. */
+static inline void
+fs_page_span(uint64_t pk, uint64_t *lo, uint64_t *hi)
+{
+	unsigned int l = pk == 0 ? 0 : 63u - (unsigned int)__builtin_clzll(pk);
+	uint64_t low = pk ^ (UINT64_C(1) << l);
+
+	*lo = fs_key_rev(low);
+	*hi = *lo + ((UINT64_C(1) << (FS_KEY_BITS - l)) - 1);
+}
+
+/** Columns of a listing row (fsb_listdir). */
+enum { FS_L_SELF, FS_L_PARENT, FS_L_PAGE, FS_L_NAME, FS_L_KEY, FS_L_OID, FS_L_STAT };
+
 /**
- * A directory listing, or one of @p parts partitions of it (by the hash of
- * the name; parts a power of two). cols: self ino, parent ino, name, child
- * oid, stat(child).
+ * One page of a directory listing: the page that holds position @p pos
+ * (0 .. FS_KEY_MAX), or one of @p parts partitions of it (by bits 40.. of
+ * the name's hash; parts a power of two). cols: enum FS_L_* (self ino,
+ * parent ino, page key, name, h(name) -- its position is fs_key_rev() of
+ * that --, child oid, stat(child)); always
+ * at least one row: an empty page (or partition) answers one with name nil.
+ * The page covers fs_page_span(page key); the next page starts after it.
  */
 void fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
-		 struct scpp_oid dir, uint32_t parts, uint32_t part);
+		 struct scpp_oid dir, uint64_t pos, uint32_t parts, uint32_t part);
+/**
+ * Split the next page of directory @p dir (linear hashing), if it still
+ * holds more than FS_PAGE_SPLIT names per page; sent after a create, link
+ * or rename whose reply says so. cols: none.
+ */
+void fsb_dir_split(struct fsb *f, struct scpp_oid dir);
+/** Merge its last two pages, if it holds fewer than FS_PAGE_MERGE names per
+ *  page, one page less; sent after an unlink or rename that says so. cols: none. */
+void fsb_dir_merge(struct fsb *f, struct scpp_oid dir);
 /** cols: block_size, capacity_bytes, files_max. */
 void fsb_statfs(struct fsb *f, const struct fs_vol *v);
 /** The inode still exists (fsync: nothing is buffered client-side). cols: none. */
@@ -230,7 +287,8 @@ void fsb_removexattr(struct fsb *f, const struct fs_cred *c, struct scpp_oid e, 
  */
 void fsb_drop_chunks(struct fsb *f, const struct fs_cred *c, struct scpp_oid e,
 		     const uint64_t *off, unsigned int n);
-/** Delete an inode that has no link left (after the kernel forgot it). cols: none. */
+/** Delete an inode that has no link left (after the kernel forgot it), with
+ *  its chunks (a file) or its empty pages (a directory). cols: none. */
 void fsb_reap(struct fsb *f, struct scpp_oid e);
 
 /** Find a volume by name. cols: volume, root, dev, chunk_bytes (no row: none). */
@@ -254,6 +312,8 @@ struct fs_reply {
 	int cmd;                 /**< failing command of an abort (status `command`), or -1 */
 	char code[32];           /**< the status's scpp code (E_SCHEMA, EACCES, ...) */
 	char message[160];       /**< the status's message */
+	uint64_t commands;       /**< END: commands evaluated (over all rows) */
+	uint64_t end_rows;       /**< END: rows returned */
 	uint16_t ncols;
 	size_t nrows;
 	struct scpp_value *v;    /**< nrows x ncols */

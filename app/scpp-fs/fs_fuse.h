@@ -9,14 +9,23 @@
  * (one block, one round trip); fs_nodes.c keeps the table of FUSE node ids
  * (what the kernel holds) to the OIDs of the inodes they name.
  *
- * The session loop is single-threaded: one lib/client, one block in flight.
+ * The session loop is multi-threaded (fuse_session_loop_mt, -o
+ * max_threads=N): each FUSE thread works with a context of its own (struct
+ * fsd: its lib/client and session, block, reply and buffers), taken from
+ * the mount's pool at the thread's first request and given back when the
+ * thread ends (fs_ctx.c; libfuse runs at most max_threads threads, as many
+ * as there are contexts); what the threads share is the node table (with
+ * its lock) and the read-only mount parameters.
  */
 
-#define FUSE_USE_VERSION 34
+/* 3.12: fuse_loop_cfg_*() (max_threads); libfuse 3.14 here (scripts/deps.sh). */
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fs_core.h"
 #include "scpp_client.h"
@@ -26,6 +35,10 @@
 #define FSD_WRITE_MAX (128u * 1024)
 /** Smallest -o scpp_dgram. */
 #define FSD_DGRAM_MIN 512u
+/** Most -o max_threads. */
+#define FSD_THREADS_MAX 64u
+/** Times a block aborted by the node's time budget is sent again. */
+#define FSD_ETIME_RETRIES 3
 /** Bytes one read block asks for (the kernel's max_read). */
 #define FSD_READ_MAX (128u * 1024)
 
@@ -40,6 +53,8 @@ struct fsd_node {
 };
 
 struct fsd_nodes {
+	pthread_mutex_t lock;  /**< every fsd_node_*() call holds it (FUSE threads) */
+	uint64_t nopen;        /**< file handles open (all nodes) */
 	struct fsd_node *v;    /**< index = node id; 1 = FUSE_ROOT_ID */
 	size_t n, cap;
 	uint64_t *free_ids;    /**< slots to reuse */
@@ -65,12 +80,29 @@ struct fsd_opts {
 	char *node_key;        /**< -o node_key=HEX|FILE: the node expected */
 	int no_auth;           /**< -o no_auth: unauthenticated blocks */
 	int noatime;
+	unsigned int max_threads; /**< -o max_threads=N: contexts, so blocks in flight (default 4) */
 	int show_help;
 };
 
-/** The daemon. */
+struct fsd;
+
+/** What the FUSE threads of one mount share. */
+struct fsd_shared {
+	struct fsd_nodes nodes;
+	pthread_mutex_t lock;          /**< the pool */
+	pthread_cond_t cond;
+	pthread_key_t key;             /**< the calling thread's context */
+	struct fsd **all;              /**< every context; all[0] is the main one */
+	size_t nall;
+	struct fsd **free;             /**< contexts no thread holds */
+	size_t nfree;
+	size_t used_max;               /**< most contexts held by threads at once */
+};
+
+/** The daemon: one context per FUSE thread (fs_ctx.c), the first the main one. */
 struct fsd {
-	struct fsd_opts o;
+	struct fsd_opts o;             /**< the main context's (others share its strings) */
+	struct fsd_shared *sh;
 	struct scpp_client_config cc;  /**< kept to open the next session's client */
 	struct scpp_client *cl;
 	bool session;                  /**< cl has a session */
@@ -79,10 +111,15 @@ struct fsd {
 	struct fs_reply rep;
 	struct scpp_wire_block *blk;   /**< large: on the heap */
 	struct fs_vol vol;
-	struct fsd_nodes nodes;
 	uint8_t *io;                   /**< read assembly buffer, FSD_READ_MAX */
 	uint64_t ops, errors_logged;
-	uint64_t nopen;                /**< file handles open (all nodes) */
+	bool main;                     /**< the main context (owns o's strings) */
+	struct {
+		uint64_t blocks, max_commands, max_rows;
+	} opst[FS_OP_COUNT];           /**< per operation, from the replies' END */
+	uint64_t etime_retries;        /**< blocks sent again after E_LIMIT_TIME */
+	uint64_t rebalances;           /**< page splits and merges applied */
+	uint64_t pages_read;           /**< directory pages listed */
 	uint32_t write_max;            /**< bytes of data per write block */
 };
 
@@ -92,14 +129,31 @@ int fsd_nodes_init(struct fsd_nodes *t, struct scpp_oid root);
 void fsd_nodes_free(struct fsd_nodes *t);
 /** The node for @p oid, its nlookup incremented (made if new); 0 on ENOMEM. */
 fuse_ino_t fsd_node_ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation);
-/** The node of @p ino, or NULL for an id the kernel should not hold. */
-struct fsd_node *fsd_node_get(struct fsd_nodes *t, fuse_ino_t ino);
+/** The OID of node @p ino; false for an id the kernel should not hold. */
+bool fsd_node_oid(struct fsd_nodes *t, fuse_ino_t ino, struct scpp_oid *oid);
 /** The node id of @p oid if the kernel holds it, else 0. */
-fuse_ino_t fsd_node_find(const struct fsd_nodes *t, struct scpp_oid oid);
+fuse_ino_t fsd_node_find(struct fsd_nodes *t, struct scpp_oid oid);
+/** A file handle opened (@p k 1) or released (-1) on node @p ino. */
+void fsd_node_open(struct fsd_nodes *t, fuse_ino_t ino, int k);
+/** File handles open on all nodes. */
+uint64_t fsd_nodes_open(struct fsd_nodes *t);
+/** Mark the node of @p oid as having lost its last link; false if the kernel
+ *  does not hold it. */
+bool fsd_node_mark_unlinked(struct fsd_nodes *t, struct scpp_oid oid);
 /** Drop @p n lookups; returns true when the node is gone (then *@p oid and
  *  *@p unlinked say what it was). */
 bool fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,
 		     bool *unlinked);
+
+/* ---- contexts (fs_ctx.c) ---- */
+
+/** Share @p main (volume open, session made) with @p n - 1 more contexts,
+ *  each with a client and a session of its own. 0 or a negative errno. */
+int fsd_pool_init(struct fsd *main, struct fsd_shared *sh, unsigned int n);
+/** Free every context but the main one. */
+void fsd_pool_free(struct fsd *main);
+/** The calling thread's context (taken from the pool at its first call). */
+struct fsd *fsd_self(struct fsd *main);
 
 /* ---- sessions (fs_auth.c) ---- */
 
@@ -114,5 +168,8 @@ extern const struct fuse_lowlevel_ops fsd_ops;
 
 /** Run the block in d->blk (built through @p f): 0 or the local errno. */
 int fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op);
+/** One line per operation kind (blocks, most commands and rows of one, over
+ *  every context of the mount) on @p out. */
+void fsd_stats_print(const struct fsd *main, FILE *out);
 
 #endif /* FS_FUSE_H */

@@ -37,6 +37,7 @@ static const struct fuse_opt fsd_optspec[] = {
 	OPT("node_key=%s", node_key, 0),
 	OPT("no_auth", no_auth, 1),
 	OPT("noatime", noatime, 1),
+	OPT("max_threads=%u", max_threads, 0),
 	OPT("-h", show_help, 1),
 	OPT("--help", show_help, 1),
 	FUSE_OPT_END,
@@ -57,6 +58,9 @@ usage(const char *prog)
 	       "    -o entry_timeout=S     kernel name cache, seconds (default 1)\n"
 	       "    -o chunk=BYTES         chunk size of a new volume (default %u)\n"
 	       "    -o noatime             do not update access times\n"
+	       "    -o max_threads=N       FUSE threads serving requests, each with its own\n"
+	       "                           client and session (default 4; -s: one)\n"
+	       "    -o clone_fd            a /dev/fuse descriptor per thread\n"
 	       "    -o scpp_timeout_ms=MS  first try's reply timeout (default 200)\n"
 	       "    -o scpp_retries=N      retransmissions before EIO (default 5)\n"
 	       "    -o scpp_dgram=BYTES    largest datagram (default 1472; up to the path MTU - 28)\n"
@@ -149,10 +153,14 @@ main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts co;
 	struct fuse_session *se;
+	struct fsd_shared sh;
 	struct fsd d;
 	int rc = 2, e;
 
 	memset(&d, 0, sizeof(d));
+	memset(&sh, 0, sizeof(sh));
+	d.main = true;
+	d.o.max_threads = 4;
 	memset(&co, 0, sizeof(co));
 	d.o.attr_timeout = 1.0;
 	d.o.entry_timeout = 1.0;
@@ -220,8 +228,19 @@ main(int argc, char **argv)
 			scpp_client_server(d.cl), strerror(e));
 		goto out;
 	}
-	if (fsd_nodes_init(&d.nodes, d.vol.root) != 0)
+	if (d.o.max_threads < 1 || d.o.max_threads > FSD_THREADS_MAX) {
+		fprintf(stderr, "scpp-fs: -o max_threads=%u: must be 1 .. %u\n", d.o.max_threads,
+			FSD_THREADS_MAX);
 		goto out;
+	}
+	if (fsd_nodes_init(&sh.nodes, d.vol.root) != 0)
+		goto out;
+	e = fsd_pool_init(&d, &sh, co.singlethread ? 1 : d.o.max_threads);
+	if (e != 0) {
+		fprintf(stderr, "scpp-fs: %u clients for %s: %s\n", d.o.max_threads,
+			scpp_client_server(d.cl), strerror(-e));
+		goto out;
+	}
 	/* The kernel checks the mode bits of its cached attributes at each step
 	 * of a path walk, which does not reach the node for a name it has
 	 * cached; every block checks again on the store, atomically with its
@@ -237,15 +256,32 @@ main(int argc, char **argv)
 		goto signals;
 	if (fuse_daemonize(co.foreground) != 0)
 		goto unmount;
-	/* One thread: lib/client is single-threaded and the node orders the
-	 * blocks of one client. */
-	e = fuse_session_loop(se);
+	/* Each FUSE thread has its own context (lib/client is single-threaded;
+	 * fs_ctx.c): libfuse runs at most as many threads as there are
+	 * contexts, and keeps them (no idle thread ends). -s: one thread, the
+	 * main one. */
+	if (co.singlethread) {
+		e = fuse_session_loop(se);
+	} else {
+		struct fuse_loop_config *lc = fuse_loop_cfg_create();
+
+		if (lc == NULL) {
+			e = -ENOMEM;
+		} else {
+			fuse_loop_cfg_set_max_threads(lc, d.o.max_threads);
+			fuse_loop_cfg_set_idle_threads(lc, d.o.max_threads);
+			fuse_loop_cfg_set_clone_fd(lc, (unsigned int)co.clone_fd);
+			e = fuse_session_loop_mt(se, lc);
+			fuse_loop_cfg_destroy(lc);
+		}
+	}
 	/* libfuse 3.14 reports the signal that ended the loop as its number
 	 * (a negative errno for a failure): SIGINT, SIGTERM and SIGHUP are the
 	 * documented ways to stop, not failures. */
 	rc = e != 0 && e != SIGINT && e != SIGTERM && e != SIGHUP;
 	if (rc)
 		fprintf(stderr, "scpp-fs: session ended: %s\n", e < 0 ? strerror(-e) : "signal");
+	fsd_stats_print(&d, stderr);
 unmount:
 	fuse_session_unmount(se);
 signals:
@@ -253,7 +289,9 @@ signals:
 destroy:
 	fuse_session_destroy(se);
 out:
-	fsd_nodes_free(&d.nodes);
+	fsd_pool_free(&d);
+	if (sh.nodes.v != NULL)
+		fsd_nodes_free(&sh.nodes);
 	fs_reply_free(&d.rep);
 	scpp_client_reply_free(&d.cr);
 	scpp_client_free(d.cl);

@@ -58,6 +58,7 @@ int
 fsd_nodes_init(struct fsd_nodes *t, struct scpp_oid root)
 {
 	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
 	t->cap = 1024;
 	t->v = calloc(t->cap, sizeof(*t->v));
 	if (t->v == NULL)
@@ -73,11 +74,12 @@ fsd_nodes_free(struct fsd_nodes *t)
 	free(t->v);
 	free(t->free_ids);
 	free(t->hash);
+	pthread_mutex_destroy(&t->lock);
 	memset(t, 0, sizeof(*t));
 }
 
-fuse_ino_t
-fsd_node_find(const struct fsd_nodes *t, struct scpp_oid oid)
+static fuse_ino_t
+find(const struct fsd_nodes *t, struct scpp_oid oid)
 {
 	for (size_t i = oid_hash(oid) & (t->hcap - 1); t->hash[i] != 0; i = (i + 1) & (t->hcap - 1)) {
 		uint32_t id = t->hash[i];
@@ -88,10 +90,10 @@ fsd_node_find(const struct fsd_nodes *t, struct scpp_oid oid)
 	return 0;
 }
 
-fuse_ino_t
-fsd_node_ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
+static fuse_ino_t
+ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
 {
-	fuse_ino_t id = fsd_node_find(t, oid);
+	fuse_ino_t id = find(t, oid);
 	size_t i;
 
 	if (id != 0) {
@@ -130,19 +132,18 @@ fsd_node_ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
 	return id;
 }
 
-struct fsd_node *
-fsd_node_get(struct fsd_nodes *t, fuse_ino_t ino)
+static struct fsd_node *
+get(struct fsd_nodes *t, fuse_ino_t ino)
 {
 	if (ino == 0 || ino >= t->n || !t->v[ino].used)
 		return NULL;
 	return &t->v[ino];
 }
 
-bool
-fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,
-		bool *unlinked)
+static bool
+forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid, bool *unlinked)
 {
-	struct fsd_node *x = fsd_node_get(t, ino);
+	struct fsd_node *x = get(t, ino);
 
 	if (x == NULL || ino == FUSE_ROOT_ID)
 		return false;
@@ -171,4 +172,97 @@ fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid
 	}
 	t->free_ids[t->nfree++] = ino;
 	return true;
+}
+
+/* ---- the public functions: each one step under the table's lock ---- */
+
+fuse_ino_t
+fsd_node_find(struct fsd_nodes *t, struct scpp_oid oid)
+{
+	fuse_ino_t id;
+
+	pthread_mutex_lock(&t->lock);
+	id = find(t, oid);
+	pthread_mutex_unlock(&t->lock);
+	return id;
+}
+
+fuse_ino_t
+fsd_node_ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
+{
+	fuse_ino_t id;
+
+	pthread_mutex_lock(&t->lock);
+	id = ref(t, oid, generation);
+	pthread_mutex_unlock(&t->lock);
+	return id;
+}
+
+bool
+fsd_node_oid(struct fsd_nodes *t, fuse_ino_t ino, struct scpp_oid *oid)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL)
+		*oid = x->oid;
+	pthread_mutex_unlock(&t->lock);
+	return x != NULL;
+}
+
+void
+fsd_node_open(struct fsd_nodes *t, fuse_ino_t ino, int k)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (k > 0) {
+		t->nopen++;
+		if (x != NULL)
+			x->nopen++;
+	} else {
+		if (t->nopen > 0)
+			t->nopen--;
+		if (x != NULL && x->nopen > 0)
+			x->nopen--;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t
+fsd_nodes_open(struct fsd_nodes *t)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->nopen;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+bool
+fsd_node_mark_unlinked(struct fsd_nodes *t, struct scpp_oid oid)
+{
+	fuse_ino_t id;
+
+	pthread_mutex_lock(&t->lock);
+	id = find(t, oid);
+	if (id != 0)
+		t->v[id].unlinked = true;
+	pthread_mutex_unlock(&t->lock);
+	return id != 0;
+}
+
+bool
+fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,
+		bool *unlinked)
+{
+	bool gone;
+
+	pthread_mutex_lock(&t->lock);
+	gone = forget(t, ino, n, oid, unlinked);
+	pthread_mutex_unlock(&t->lock);
+	return gone;
 }

@@ -19,7 +19,8 @@
 
 #include "fs_fuse.h"
 
-#define FSD(req) ((struct fsd *)fuse_req_userdata(req))
+/* The calling FUSE thread's context (fs_ctx.c). */
+#define FSD(req) fsd_self((struct fsd *)fuse_req_userdata(req))
 
 /* ---- plumbing ---- */
 
@@ -34,23 +35,84 @@ fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
 		return rc == -EFBIG ? EFBIG : rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL;
 	}
 	fsd_session_renew(d);
-	scpp_client_reply_free(&d->cr);
-	d->ops++;
-	rc = scpp_client_exec(d->cl, f->b, &d->cr);
-	if (rc < 0) {
-		if (d->errors_logged++ < 50)
-			fprintf(stderr, "scpp-fs: exchange with %s failed: %s\n",
-				scpp_client_server(d->cl), scpp_strerror(rc));
-		return fs_errno_transport(rc);
+	for (unsigned int try = 0;; try++) {
+		scpp_client_reply_free(&d->cr);
+		d->ops++;
+		rc = scpp_client_exec(d->cl, f->b, &d->cr);
+		if (rc < 0) {
+			if (d->errors_logged++ < 50)
+				fprintf(stderr, "scpp-fs: exchange with %s failed: %s\n",
+					scpp_client_server(d->cl), scpp_strerror(rc));
+			return fs_errno_transport(rc);
+		}
+		rc = fs_reply_parse(&d->rep, d->cr.msg, d->cr.len);
+		if (rc < 0)
+			return EIO;
+		/* The node's per-block time budget is wall-clock: a worker
+		 * preempted on a busy host aborts a block that is well within
+		 * its row and step limits. Nothing was applied, so it is sent
+		 * again, a few times (a block that really needs more time keeps
+		 * failing: ETIME, which a listing answers by splitting). */
+		if (d->rep.outcome != SCPP_OUTCOME_ABORTED || d->rep.err != 62 ||
+		    try >= FSD_ETIME_RETRIES)
+			break;
+		d->etime_retries++;
 	}
-	rc = fs_reply_parse(&d->rep, d->cr.msg, d->cr.len);
-	if (rc < 0)
-		return EIO;
+	if (op < FS_OP_COUNT) {
+		d->opst[op].blocks++;
+		if (d->rep.commands > d->opst[op].max_commands)
+			d->opst[op].max_commands = d->rep.commands;
+		if (d->rep.end_rows > d->opst[op].max_rows)
+			d->opst[op].max_rows = d->rep.end_rows;
+	}
 	e = fs_errno(op, &d->rep, f->nstale);
 	if (e == EIO && d->errors_logged++ < 50)
 		fprintf(stderr, "scpp-fs: block failed: %s %s (command %d)\n", d->rep.code,
 			d->rep.message, d->rep.cmd);
 	return e;
+}
+
+void
+fsd_stats_print(const struct fsd *main, FILE *out)
+{
+	struct fsd sum;
+	static const char *const names[FS_OP_COUNT] = {
+		[FS_OP_LOOKUP] = "lookup", [FS_OP_GETATTR] = "getattr", [FS_OP_SETATTR] = "setattr",
+		[FS_OP_CREATE] = "create", [FS_OP_LINK] = "link", [FS_OP_UNLINK] = "unlink",
+		[FS_OP_RENAME] = "rename", [FS_OP_READLINK] = "readlink", [FS_OP_OPEN] = "open",
+		[FS_OP_READ] = "read", [FS_OP_WRITE] = "write", [FS_OP_READDIR] = "readdir",
+		[FS_OP_STATFS] = "statfs", [FS_OP_FSYNC] = "fsync", [FS_OP_ACCESS] = "access",
+		[FS_OP_XATTR] = "xattr", [FS_OP_OTHER] = "other",
+	};
+
+	const struct fsd *d = &sum;
+
+	memset(&sum, 0, sizeof(sum));
+	for (size_t k = 0; main->sh != NULL && k < main->sh->nall; k++) {
+		const struct fsd *c = main->sh->all[k];
+
+		for (int i = 0; i < FS_OP_COUNT; i++) {
+			sum.opst[i].blocks += c->opst[i].blocks;
+			sum.opst[i].max_commands = SCPP_MAX(sum.opst[i].max_commands,
+							    c->opst[i].max_commands);
+			sum.opst[i].max_rows = SCPP_MAX(sum.opst[i].max_rows, c->opst[i].max_rows);
+		}
+		sum.pages_read += c->pages_read;
+		sum.rebalances += c->rebalances;
+		sum.etime_retries += c->etime_retries;
+	}
+	for (int i = 0; i < FS_OP_COUNT; i++)
+		if (d->opst[i].blocks > 0)
+			fprintf(out, "scpp-fs: stats op=%s blocks=%llu max_commands=%llu max_rows=%llu\n",
+				names[i], (unsigned long long)d->opst[i].blocks,
+				(unsigned long long)d->opst[i].max_commands,
+				(unsigned long long)d->opst[i].max_rows);
+	fprintf(out,
+		"scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu contexts=%zu "
+		"contexts_used_max=%zu\n",
+		(unsigned long long)d->pages_read, (unsigned long long)d->rebalances,
+		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
+		main->sh ? main->sh->used_max : 0);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -74,13 +136,10 @@ cred_of(fuse_req_t req, struct fs_cred *c)
 static bool
 oid_of(fuse_req_t req, fuse_ino_t ino, struct scpp_oid *o)
 {
-	struct fsd_node *n = fsd_node_get(&FSD(req)->nodes, ino);
-
-	if (n == NULL) {
+	if (!fsd_node_oid(&FSD(req)->sh->nodes, ino, o)) {
 		fuse_reply_err(req, ESTALE);
 		return false;
 	}
-	*o = n->oid;
 	return true;
 }
 
@@ -119,18 +178,7 @@ to_stat(const struct fs_attr *a, struct stat *st)
 static void
 d_open(struct fsd *d, fuse_ino_t ino, int k)
 {
-	struct fsd_node *n = fsd_node_get(&d->nodes, ino);
-
-	if (k > 0) {
-		d->nopen++;
-		if (n != NULL)
-			n->nopen++;
-	} else {
-		if (d->nopen > 0)
-			d->nopen--;
-		if (n != NULL && n->nopen > 0)
-			n->nopen--;
-	}
+	fsd_node_open(&d->sh->nodes, ino, k);
 }
 
 /* Reply an entry for @p oid with the stat group at column @p c0 of row 0. */
@@ -144,7 +192,7 @@ reply_entry(fuse_req_t req, struct scpp_oid oid, unsigned int c0, struct fuse_fi
 	memset(&e, 0, sizeof(e));
 	fs_reply_attr(&d->rep, 0, c0, &a);
 	to_stat(&a, &e.attr);
-	e.ino = fsd_node_ref(&d->nodes, oid, &e.generation);
+	e.ino = fsd_node_ref(&d->sh->nodes, oid, &e.generation);
 	if (e.ino == 0) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -153,12 +201,12 @@ reply_entry(fuse_req_t req, struct scpp_oid oid, unsigned int c0, struct fuse_fi
 	e.entry_timeout = d->o.entry_timeout;
 	if (fi == NULL) {
 		if (fuse_reply_entry(req, &e) == -ENOENT) /* the request was interrupted */
-			fsd_node_forget(&d->nodes, e.ino, 1, &oid, &(bool){false});
+			fsd_node_forget(&d->sh->nodes, e.ino, 1, &oid, &(bool){false});
 	} else {
 		d_open(d, e.ino, 1);
 		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 			d_open(d, e.ino, -1);
-			fsd_node_forget(&d->nodes, e.ino, 1, &oid, &(bool){false});
+			fsd_node_forget(&d->sh->nodes, e.ino, 1, &oid, &(bool){false});
 		}
 	}
 }
@@ -237,13 +285,41 @@ reap(struct fsd *d, struct scpp_oid o)
 static void
 unlinked(struct fsd *d, struct scpp_oid oid)
 {
-	fuse_ino_t ino = fsd_node_find(&d->nodes, oid);
+	if (!fsd_node_mark_unlinked(&d->sh->nodes, oid))
+		reap(d, oid);
+}
 
-	if (ino != 0) {
-		fsd_node_get(&d->nodes, ino)->unlinked = true;
-		return;
-	}
-	reap(d, oid);
+/* Is column @p c of row 0 a true bool (a reply's grow or shrink flag)? */
+static bool
+flag_at(const struct fsd *d, unsigned int c)
+{
+	const struct scpp_value *v;
+
+	if (d->rep.nrows < 1 || c >= d->rep.ncols)
+		return false;
+	v = fs_reply_at(&d->rep, 0, c);
+	return v->type == SCPP_VT_BOOL && v->b;
+}
+
+/*
+ * Directory @p dir should have a page more (@p grow) or less: the split or
+ * merge block, after the operation was answered. Each rechecks its
+ * condition, so one lost (a failure, another mount first) only defers the
+ * work to the next change of the directory; pages stay consistent either
+ * way.
+ */
+static void
+dir_rebalance(struct fsd *d, struct scpp_oid dir, bool grow)
+{
+	struct fsb f;
+
+	fsb_init(&f, d->blk);
+	if (grow)
+		fsb_dir_split(&f, dir);
+	else
+		fsb_dir_merge(&f, dir);
+	if (fsd_exec(d, &f, FS_OP_OTHER) == 0)
+		d->rebalances++;
 }
 
 /* ---- lookup, forget, getattr, setattr, access ---- */
@@ -275,7 +351,7 @@ forget_one(struct fsd *d, fuse_ino_t ino, uint64_t n)
 	struct scpp_oid oid;
 	bool gone_link;
 
-	if (fsd_node_forget(&d->nodes, ino, n, &oid, &gone_link) && gone_link)
+	if (fsd_node_forget(&d->sh->nodes, ino, n, &oid, &gone_link) && gone_link)
 		reap(d, oid);
 }
 
@@ -404,7 +480,7 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 
 static int
 create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind,
-	     uint64_t mode, uint64_t rdev, const char *target, bool excl)
+	     uint64_t mode, uint64_t rdev, const char *target, bool excl, struct scpp_oid *pp)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p;
@@ -413,6 +489,7 @@ create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind k
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return -1;
+	*pp = p;
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_create(&f, &d->vol, &c, p, name, strlen(name), kind, mode, rdev, target,
@@ -425,7 +502,9 @@ make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind
 	  uint64_t rdev, const char *target)
 {
 	struct fsd *d = FSD(req);
-	int e = create_block(req, parent, name, kind, mode, rdev, target, true);
+	struct scpp_oid p;
+	int e = create_block(req, parent, name, kind, mode, rdev, target, true, &p);
+	bool grow;
 
 	if (e < 0)
 		return;
@@ -433,7 +512,10 @@ make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind
 		fuse_reply_err(req, e ? e : EIO);
 		return;
 	}
+	grow = flag_at(d, 1 + FS_STAT_COLS);
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, NULL);
+	if (grow)
+		dir_rebalance(d, p, true);
 }
 
 static void
@@ -470,6 +552,7 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 	struct scpp_oid o, p;
 	struct fs_cred c;
 	struct fsb f;
+	bool grow;
 	int e;
 
 	if (!oid_of(req, ino, &o) || !oid_of(req, newparent, &p) || !name_ok(req, newname))
@@ -481,7 +564,10 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 		fuse_reply_err(req, e ? e : EIO);
 		return;
 	}
+	grow = flag_at(d, FS_STAT_COLS);
 	reply_entry(req, o, 0, NULL);
+	if (grow)
+		dir_rebalance(d, p, true);
 }
 
 /* ---- unlink, rmdir, rename ---- */
@@ -493,7 +579,7 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	struct scpp_oid p, gone;
 	struct fs_cred c;
 	struct fsb f;
-	bool fold;
+	bool fold, shrink;
 	int e;
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
@@ -503,25 +589,25 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	 * file handle of this mount is open at all (the kernel names the
 	 * entry, not the inode, so "not this one" is not known cheaply);
 	 * otherwise it is reaped when the kernel forgets it. */
-	fold = !dir && d->nopen == 0;
+	fold = !dir && fsd_nodes_open(&d->sh->nodes) == 0;
 	fsb_init(&f, d->blk);
 	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, fold);
 	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
 		fuse_reply_err(req, e);
 		return;
 	}
-	if (fold && d->rep.nrows == 1 && fs_reply_at(&d->rep, 0, 2)->type == SCPP_VT_BOOL &&
-	    fs_reply_at(&d->rep, 0, 2)->b) {
+	shrink = flag_at(d, fold ? 3 : 2);
+	if (fold && flag_at(d, 2)) {
 		fuse_reply_err(req, 0); /* reaped in the block */
-		return;
-	}
-	if (d->rep.nrows == 1 && fs_reply_u64(&d->rep, 0, 1) == 0) {
+	} else if (d->rep.nrows == 1 && fs_reply_u64(&d->rep, 0, 1) == 0) {
 		gone = fs_reply_at(&d->rep, 0, 0)->oid;
 		fuse_reply_err(req, 0);
 		unlinked(d, gone);
-		return;
+	} else {
+		fuse_reply_err(req, 0);
 	}
-	fuse_reply_err(req, 0);
+	if (shrink)
+		dir_rebalance(d, p, false);
 }
 
 static void
@@ -544,6 +630,7 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 	struct scpp_oid p, np;
 	struct fs_cred c;
 	struct fsb f;
+	bool grow, shrink;
 	int e;
 
 	if (!oid_of(req, parent, &p) || !oid_of(req, newparent, &np) || !name_ok(req, name) ||
@@ -560,15 +647,21 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 		fuse_reply_err(req, e);
 		return;
 	}
+	grow = flag_at(d, 2);
+	shrink = flag_at(d, 3);
 	if (d->rep.nrows == 1 && fs_reply_at(&d->rep, 0, 0)->type == SCPP_VT_OID &&
 	    !(flags & FS_RENAME_EXCHANGE) && fs_reply_u64(&d->rep, 0, 1) == 0) {
 		struct scpp_oid gone = fs_reply_at(&d->rep, 0, 0)->oid;
 
 		fuse_reply_err(req, 0);
 		unlinked(d, gone);
-		return;
+	} else {
+		fuse_reply_err(req, 0);
 	}
-	fuse_reply_err(req, 0);
+	if (grow)
+		dir_rebalance(d, np, true);
+	if (shrink)
+		dir_rebalance(d, p, false);
 }
 
 static void
@@ -644,10 +737,10 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	  struct fuse_file_info *fi)
 {
 	struct fsd *d = FSD(req);
-	bool excl = fi->flags & O_EXCL;
-	int e = create_block(req, parent, name, FS_K_FILE, FS_S_IFREG | (mode & 07777), 0, NULL,
-			     excl);
+	bool excl = fi->flags & O_EXCL, grow;
 	struct scpp_oid o, p;
+	int e = create_block(req, parent, name, FS_K_FILE, FS_S_IFREG | (mode & 07777), 0, NULL,
+			     excl, &p);
 
 	if (e < 0)
 		return;
@@ -656,7 +749,6 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fs_cred c;
 		struct fsb f;
 
-		(void)oid_of(req, parent, &p);
 		cred_of(req, &c);
 		fsb_init(&f, d->blk);
 		fsb_lookup(&f, &d->vol, &c, p, name, strlen(name));
@@ -678,7 +770,10 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	fi->keep_cache = 0;
+	grow = flag_at(d, 1 + FS_STAT_COLS);
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, fi);
+	if (grow)
+		dir_rebalance(d, p, true);
 }
 
 /* Bytes one block may read or write at @p off: FS_PIECES_MAX chunks. */
@@ -808,43 +903,78 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 
 /* ---- directories ---- */
 
-/* A listing, taken at opendir (a snapshot: POSIX lets readdir show or not
- * show entries changed after it started). */
+/*
+ * Listing a directory: one page per block (docs/FS.md §1). The kernel's
+ * offsets are positions in the 62-bit key space: "." is 0 -> 1, ".." 1 ->
+ * 2, and an entry with key k has d_off k + 3 (the next listing starts at
+ * key k + 1). So an offset never depends on what else the directory holds,
+ * and telldir/seekdir keep working across inserts, deletes, splits and
+ * merges: every entry present throughout is listed exactly once. The page
+ * last read is kept with the handle (a snapshot of its interval) and
+ * served until the listing moves past it.
+ */
 struct fsd_dirent {
 	char *name;
+	uint64_t key;
 	struct scpp_oid oid;
 	struct fs_attr a;
 };
 
 struct fsd_dir {
 	uint64_t self_ino, parent_ino;
-	struct fsd_dirent *e;
+	bool have_ino;
+	struct fsd_dirent *e;  /* the page read last, sorted by key */
 	size_t n, cap;
-	bool listed;
+	bool buf;              /* e holds the names of keys [lo, hi] */
+	uint64_t lo, hi;
+	size_t next;           /* where a listing at next_off goes on (equal keys) */
+	off_t next_off;
 };
+
+static void
+dir_clear(struct fsd_dir *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		free(x->e[i].name);
+	x->n = 0;
+	x->buf = false;
+	x->next_off = -1;
+}
 
 static void
 dir_free(struct fsd_dir *x)
 {
 	if (x == NULL)
 		return;
-	for (size_t i = 0; i < x->n; i++)
-		free(x->e[i].name);
+	dir_clear(x);
 	free(x->e);
 	free(x);
 }
 
 static int
-dir_append(struct fsd *d, struct fsd_dir *x)
+dirent_cmp(const void *a, const void *b)
+{
+	const struct fsd_dirent *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Append the rows of a listing reply; *@p pk is the page key they came from. */
+static int
+dir_append(struct fsd *d, struct fsd_dir *x, uint64_t *pk)
 {
 	for (size_t i = 0; i < d->rep.nrows; i++) {
-		const struct scpp_value *nm = fs_reply_at(&d->rep, i, 2);
+		const struct scpp_value *nm = fs_reply_at(&d->rep, i, FS_L_NAME);
 		struct fsd_dirent *de;
 
-		x->self_ino = fs_reply_u64(&d->rep, i, 0);
-		x->parent_ino = fs_reply_u64(&d->rep, i, 1);
+		x->self_ino = fs_reply_u64(&d->rep, i, FS_L_SELF);
+		x->parent_ino = fs_reply_u64(&d->rep, i, FS_L_PARENT);
+		x->have_ino = true;
+		*pk = fs_reply_u64(&d->rep, i, FS_L_PAGE);
 		if (nm->type != SCPP_VT_STR)
-			continue; /* the row of an empty directory */
+			continue; /* the row of an empty page */
 		if (x->n == x->cap) {
 			size_t cap = x->cap ? 2 * x->cap : 64;
 			struct fsd_dirent *v = realloc(x->e, cap * sizeof(*v));
@@ -858,51 +988,66 @@ dir_append(struct fsd *d, struct fsd_dir *x)
 		de->name = strndup((const char *)nm->p, nm->len);
 		if (de->name == NULL)
 			return ENOMEM;
-		de->oid = fs_reply_at(&d->rep, i, 3)->oid;
-		fs_reply_attr(&d->rep, i, 4, &de->a);
+		de->key = fs_key_rev(fs_reply_u64(&d->rep, i, FS_L_KEY));
+		de->oid = fs_reply_at(&d->rep, i, FS_L_OID)->oid;
+		fs_reply_attr(&d->rep, i, FS_L_STAT, &de->a);
 		x->n++;
 	}
 	return 0;
 }
 
-/* List @p o into @p x: one block, or 2, 4, ... partitions when the listing
- * is over one reply's limits. */
+/* Read the page of @p o that holds key @p pos into @p x: one block, or 2,
+ * 4, ... partitions of it when it is over one reply's limits (all of the
+ * same page: a split or merge in between starts it again). */
 static int
-dir_list(struct fsd *d, fuse_req_t req, struct scpp_oid o, struct fsd_dir *x)
+dir_fetch(struct fsd *d, fuse_req_t req, struct scpp_oid o, uint64_t pos, struct fsd_dir *x)
 {
 	struct fs_cred c;
 	int e = 0;
 
 	cred_of(req, &c);
-	for (uint32_t parts = 1; parts <= 4096; parts *= 2) {
-		for (uint32_t part = 0; part < parts; part++) {
-			struct fsb f;
+	dir_clear(x);
+	for (unsigned int tries = 0; tries < 8; tries++) {
+		bool moved = false;
 
-			fsb_init(&f, d->blk);
-			fsb_listdir(&f, &d->vol, &c, o, parts, part);
-			if ((e = fsd_exec(d, &f, FS_OP_READDIR)) != 0)
+		for (uint32_t parts = 1; parts <= 256 && !moved; parts *= 2) {
+			uint64_t pk0 = 0;
+
+			for (uint32_t part = 0; part < parts; part++) {
+				struct fsb f;
+				uint64_t pk = 0;
+
+				fsb_init(&f, d->blk);
+				fsb_listdir(&f, &d->vol, &c, o, pos, parts, part);
+				if ((e = fsd_exec(d, &f, FS_OP_READDIR)) != 0)
+					break;
+				if ((e = dir_append(d, x, &pk)) != 0)
+					return e;
+				if (part == 0)
+					pk0 = pk;
+				else if (pk != pk0)
+					moved = true;
+				if (moved)
+					break;
+			}
+			if (moved) {
+				dir_clear(x);
 				break;
-			if ((e = dir_append(d, x)) != 0)
-				return e;
+			}
+			if (e == 0) {
+				fs_page_span(pk0, &x->lo, &x->hi);
+				if (x->n > 1) /* x->e is NULL until a page had a name */
+					qsort(x->e, x->n, sizeof(*x->e), dirent_cmp);
+				x->buf = true;
+				d->pages_read++;
+				return 0;
+			}
+			dir_clear(x);
+			if (d->rep.err != 7 && d->rep.err != 90 && d->rep.err != 62)
+				return e; /* not a limit: E2BIG, EMSGSIZE, ETIME */
 		}
-		if (e == 0 && x->self_ino == 0 && (e = getattr_block(d, o)) == 0) {
-			/* An empty directory lists no row: its own inode number
-			 * from its attributes, and ".." gets the same (readdir
-			 * skips entries whose d_ino is 0). */
-			struct fs_attr a;
-
-			fs_reply_attr(&d->rep, 0, 0, &a);
-			x->self_ino = x->parent_ino = a.ino;
-		}
-		if (e == 0)
-			return 0;
-		if (d->rep.err != 7 && d->rep.err != 90 && d->rep.err != 62)
-			return e; /* not a limit: E2BIG, EMSGSIZE, ETIME */
-		for (size_t i = 0; i < x->n; i++)
-			free(x->e[i].name);
-		x->n = 0;
 	}
-	return e;
+	return e != 0 ? e : EIO;
 }
 
 static void
@@ -924,10 +1069,40 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	x->next_off = -1;
 	fi->fh = (uint64_t)(uintptr_t)x;
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		dir_free(x);
+}
+
+/* Add one entry to the reply buffer; false when it does not fit. */
+static bool
+dir_add(fuse_req_t req, struct fsd *d, char *buf, size_t size, size_t *used, const char *name,
+	struct fuse_entry_param *ep, const struct scpp_oid *oid, off_t next, bool plus)
+{
+	size_t k;
+
+	if (!plus) {
+		k = fuse_add_direntry(req, buf + *used, size - *used, name, &ep->attr, next);
+	} else {
+		if (oid != NULL) {
+			ep->attr_timeout = d->o.attr_timeout;
+			ep->entry_timeout = d->o.entry_timeout;
+			/* Measure first: an entry that does not fit takes no lookup. */
+			k = fuse_add_direntry_plus(req, NULL, 0, name, ep, next);
+			if (k > size - *used)
+				return false;
+			ep->ino = fsd_node_ref(&d->sh->nodes, *oid, &ep->generation);
+			if (ep->ino == 0)
+				return false;
+		}
+		k = fuse_add_direntry_plus(req, buf + *used, size - *used, name, ep, next);
+	}
+	if (k > size - *used)
+		return false;
+	*used += k;
+	return true;
 }
 
 static void
@@ -936,64 +1111,77 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fsd *d = FSD(req);
 	struct fsd_dir *x = (struct fsd_dir *)(uintptr_t)fi->fh;
+	struct fuse_entry_param ep;
+	uint64_t pos;
 	size_t used = 0;
 	struct scpp_oid o;
 	char *buf;
-	int e;
+	int e = 0;
 
 	if (!oid_of(req, ino, &o))
 		return;
-	if (!x->listed) {
-		/* At the first readdir, so that a rewinddir lists again. */
-		if ((e = dir_list(d, req, o, x)) != 0) {
-			fuse_reply_err(req, e);
-			return;
-		}
-		x->listed = true;
+	if (off < 0 || (uint64_t)off > FS_KEY_MAX + 3) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (off == 0)
+		dir_clear(x); /* opendir or rewinddir: read again */
+	if (!x->have_ino && (e = dir_fetch(d, req, o, 0, x)) != 0) {
+		fuse_reply_err(req, e);
+		return;
 	}
 	if ((buf = malloc(size)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (size_t i = (size_t)off; i < x->n + 2; i++) {
-		struct fuse_entry_param ep;
-		const char *name;
-		size_t k;
-
+	for (int i = off < 2 ? (int)off : 2; i < 2; i++) {
 		memset(&ep, 0, sizeof(ep));
-		if (i < 2) {
-			name = i == 0 ? "." : "..";
-			ep.attr.st_ino = i == 0 ? x->self_ino : x->parent_ino;
-			ep.attr.st_mode = S_IFDIR;
-		} else {
-			name = x->e[i - 2].name;
-			to_stat(&x->e[i - 2].a, &ep.attr);
-		}
-		if (!plus) {
-			k = fuse_add_direntry(req, buf + used, size - used, name, &ep.attr,
-					      (off_t)i + 1);
-			if (k > size - used)
-				break;
-			used += k;
-			continue;
-		}
-		if (i >= 2) {
-			ep.attr_timeout = d->o.attr_timeout;
-			ep.entry_timeout = d->o.entry_timeout;
-			/* Measure first: an entry that does not fit takes no lookup. */
-			k = fuse_add_direntry_plus(req, NULL, 0, name, &ep, (off_t)i + 1);
-			if (k > size - used)
-				break;
-			ep.ino = fsd_node_ref(&d->nodes, x->e[i - 2].oid, &ep.generation);
-			if (ep.ino == 0)
-				break;
-		}
-		k = fuse_add_direntry_plus(req, buf + used, size - used, name, &ep, (off_t)i + 1);
-		if (k > size - used)
-			break;
-		used += k;
+		ep.attr.st_ino = i == 0 ? x->self_ino : x->parent_ino;
+		ep.attr.st_mode = S_IFDIR;
+		if (!dir_add(req, d, buf, size, &used, i == 0 ? "." : "..", &ep, NULL, i + 1, plus))
+			goto out;
 	}
-	fuse_reply_buf(req, buf, used);
+	pos = off <= 2 ? 0 : (uint64_t)off - 2;
+	for (;;) {
+		size_t i;
+
+		if (!x->buf || pos < x->lo || pos > x->hi) {
+			if ((e = dir_fetch(d, req, o, pos, x)) != 0)
+				break;
+			if (pos < x->lo || pos > x->hi) {
+				e = EIO; /* a page that does not hold pos: never loop */
+				break;
+			}
+		}
+		if (x->next_off >= 0 && off == x->next_off) {
+			i = x->next; /* go on after the last entry served (keys may repeat) */
+		} else {
+			for (i = 0; i < x->n && x->e[i].key < pos; i++)
+				;
+			x->next = i;
+			x->next_off = off;
+		}
+		for (; i < x->n; i++) {
+			const struct fsd_dirent *de = &x->e[i];
+			off_t next = (off_t)(de->key + 3);
+
+			memset(&ep, 0, sizeof(ep));
+			to_stat(&de->a, &ep.attr);
+			if (!dir_add(req, d, buf, size, &used, de->name, &ep, &de->oid, next, plus))
+				goto out;
+			x->next = i + 1;
+			x->next_off = next;
+		}
+		if (x->hi == FS_KEY_MAX)
+			break; /* the last page */
+		pos = x->hi + 1;
+		off = (off_t)pos + 2;
+	}
+out:
+	if (e != 0 && used == 0)
+		fuse_reply_err(req, e);
+	else
+		fuse_reply_buf(req, buf, used);
 	free(buf);
 }
 

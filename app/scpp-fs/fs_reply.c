@@ -104,6 +104,8 @@ fs_reply_parse(struct fs_reply *r, const uint8_t *msg, size_t len)
 		case SCPP_REC_END:
 			r->outcome = rec.end.outcome;
 			r->err = rec.end.err;
+			r->commands = rec.end.commands;
+			r->end_rows = rec.end.rows;
 			break;
 		}
 	}

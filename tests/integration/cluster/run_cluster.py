@@ -11,9 +11,11 @@ bounded; no assertion is about time: a "within the TTL" is a bounded wait
 for the state, failing only when it never comes.
 """
 
+import errno
 import json
 import os
 import re
+import stat
 import socket
 import struct
 import sys
@@ -768,7 +770,85 @@ def t_cont_owner(c):
     other.close()
 
 
+
+# ---- scpp-fs through a node that does not own the volume ------------------------
+
+def t_fs_forward(c):
+    """A volume on node 1, mounted with scpp-fs through node 2 (--root @OID of
+    its root directory; auth optional, no session): every block names node
+    1's entities, node 2 forwards them (and lib/client learns the owner), and
+    the basic operations behave as on a mount of node 1 itself, which sees
+    the same tree."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fs"))
+    import run_fs  # noqa: E402
+    nodes = [c.node(i, source="static",
+                    cfg_extra={"store": {"slab_mb": 64, "entries": 1 << 17}}) for i in (1, 2)]
+    c.static_nodes(nodes)
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    wait_for("node 2 to reach node 1",
+             lambda: n2.drive("get @0.1.0.1.5 name %n")["statuses"][0]["fields"]["code"] ==
+             "ENOENT", timeout=20)
+    ms = []
+    try:
+        def mount(name, server, *extra):
+            m = run_fs.Mount(name, ("no_auth", "attr_timeout=0", "entry_timeout=0"), extra)
+            m.args[m.args.index("--server") + 1] = server
+            ms.append(m)
+            return m.start()
+        a = mount("own", n1.ip, "--root", "fwdvol")
+        root = n1.drive('get %v volume "fwdvol" ; get %v root %r ; return %r')["rows"][0][0]
+        check(root.startswith("@0.1."), root)
+        s2 = n2.stats()
+        p0 = n2.peer(1)["forwarded"]
+        b = mount("fwd", n2.ip, "--root", root)
+        # The basic operations through node 2.
+        os.mkdir(b.p("d"))
+        with open(b.p("d", "f"), "w") as f:
+            f.write("through node 2")
+        os.symlink("f", b.p("d", "l"))
+        os.link(b.p("d", "f"), b.p("d", "h"))
+        check(os.stat(b.p("d", "f")).st_nlink == 2, "link count")
+        os.rename(b.p("d", "h"), b.p("h2"))
+        os.chmod(b.p("h2"), 0o600)
+        check(stat.S_IMODE(os.stat(b.p("d", "f")).st_mode) == 0o600, "chmod through a link")
+        check(sorted(os.listdir(b.p("d"))) == ["f", "l"], os.listdir(b.p("d")))
+        check(os.readlink(b.p("d", "l")) == "f", "readlink")
+        for i in range(200):  # more than one directory page: splits through node 2
+            os.close(os.open(b.p("d", "n%03d" % i), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        check(len(os.listdir(b.p("d"))) == 202, "200 names listed")
+        try:
+            os.rmdir(b.p("d"))
+            check(False, "rmdir of a full directory")
+        except OSError as e:
+            check(e.errno == errno.ENOTEMPTY, "ENOTEMPTY: %s" % e)
+        # Node 1's own mount sees all of it.
+        with open(a.p("d", "f")) as f:
+            check(f.read() == "through node 2", "node 1 reads what node 2 wrote")
+        check(len(os.listdir(a.p("d"))) == 202, "node 1 lists the same directory")
+        for i in range(200):
+            os.unlink(b.p("d", "n%03d" % i))
+        os.unlink(b.p("h2"))
+        check(os.stat(a.p("d", "f")).st_nlink == 1, "link count seen by node 1")
+        for m in ms:
+            check(m.unmount() == 0, "%s unmounts cleanly" % m.dir)
+        st = run_fs.fs_stats(b)
+        p12 = n2.peer(1)
+        print("fs through node 2: %d blocks forwarded, node 2 executed %d, mount stats %s" %
+              (p12["forwarded"] - p0, n2.stats()["executed"] - s2["executed"],
+               {k: v["blocks"] for k, v in st.items() if isinstance(v, dict)}))
+        check(p12["forwarded"] > p0, "node 2 forwarded the mount's blocks")
+        check(n2.stats()["executed"] == s2["executed"], "node 2 ran none of the volume's blocks")
+        check(st["rebalances"] >= 1, "pages split through node 2")
+    finally:
+        for m in ms:
+            m.cleanup()
+
+
 TESTS = {
+    "fs_forward": t_fs_forward,
     "static": t_static,
     "etcd_membership": t_etcd_membership,
     "etcd_failures": t_etcd_failures,

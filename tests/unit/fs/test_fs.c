@@ -88,6 +88,7 @@ run_block(struct fsb *fb, enum fs_op op, int line)
 }
 
 static const struct fs_cred *ROOT, *ALICE, *BOB;
+static const struct scpp_eval_limits *next_limits; /* of the next setup() (NULL: defaults) */
 
 static int
 setup(void **state)
@@ -97,7 +98,7 @@ setup(void **state)
 
 	assert_non_null(t);
 	T = t;
-	t->fx = fx_new(true, NULL);
+	t->fx = fx_new(true, next_limits);
 	t->fx->env.realtime_ns = test_clock;
 	t->clock = INT64_C(1700000000000000000);
 	fs_reply_init(&t->rep);
@@ -132,6 +133,7 @@ teardown(void **state)
 /* ---- helpers: one FS operation each, returning the errno ---- */
 
 static struct scpp_oid last_oid;
+static uint64_t last_create_steps; /* of the create block, not of a split after it */
 static struct fs_attr last_attr;
 
 static int
@@ -142,8 +144,13 @@ mk(struct scpp_oid parent, const char *name, enum fs_kind kind, uint64_t mode,
 					      mode, 0, "t", 1, true));
 
 	if (rc == 0) {
+		bool grow = fs_reply_at(&T->rep, 0, 1 + FS_STAT_COLS)->b;
+
+		last_create_steps = T->fx->res.steps;
 		last_oid = fs_reply_at(&T->rep, 0, 0)->oid;
 		fs_reply_attr(&T->rep, 0, 1, &last_attr);
+		if (grow) /* as the daemon does after the reply (fs_ops.c) */
+			assert_int_equal(RUN(FS_OP_OTHER, fsb_dir_split(&fb_, parent)), 0);
 	}
 	return rc;
 }
@@ -188,16 +195,31 @@ getattr(struct scpp_oid e)
 static int
 unlink_(struct scpp_oid parent, const char *name, bool dir, const struct fs_cred *c)
 {
-	return RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &T->vol, c, parent, name, strlen(name), dir,
-					    false));
+	int rc = RUN(FS_OP_UNLINK, fsb_unlink(&fb_, &T->vol, c, parent, name, strlen(name), dir,
+					      false));
+
+	if (rc == 0 && fs_reply_at(&T->rep, 0, 2)->b)
+		assert_int_equal(RUN(FS_OP_OTHER, fsb_dir_merge(&fb_, parent)), 0);
+	return rc;
 }
 
 static int
 rename_(struct scpp_oid p, const char *n, struct scpp_oid np, const char *nn, unsigned int fl,
 	const struct fs_cred *c)
 {
-	return RUN(FS_OP_RENAME, fsb_rename(&fb_, &T->vol, c, p, n, strlen(n), np, nn, strlen(nn),
-					    fl));
+	int rc = RUN(FS_OP_RENAME, fsb_rename(&fb_, &T->vol, c, p, n, strlen(n), np, nn,
+					      strlen(nn), fl));
+	bool grow, shrink;
+
+	if (rc != 0 || T->rep.nrows == 0)
+		return rc;
+	grow = fs_reply_at(&T->rep, 0, 2)->b;
+	shrink = fs_reply_at(&T->rep, 0, 3)->b;
+	if (grow)
+		assert_int_equal(RUN(FS_OP_OTHER, fsb_dir_split(&fb_, np)), 0);
+	if (shrink)
+		assert_int_equal(RUN(FS_OP_OTHER, fsb_dir_merge(&fb_, p)), 0);
+	return 0;
 }
 
 static int
@@ -740,25 +762,286 @@ test_fs_listdir_partitions_cover_the_directory(void **state)
 		snprintf(name, sizeof(name), "n%03d", i);
 		mkfile_ok(d, name, 0644, ROOT);
 	}
-	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, 1, 0)), 0);
-	assert_int_equal(T->rep.nrows, 100);
-	for (uint32_t part = 0; part < 8; part++) {
-		assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, 8, part)), 0);
-		for (size_t i = 0; i < T->rep.nrows; i++) {
-			const struct scpp_value *nm = fs_reply_at(&T->rep, i, 2);
-			int k = atoi((const char *)nm->p + 1);
+	/* 100 names are two pages (more than FS_PAGE_SPLIT): the page of key 0
+	 * and the one after it; each in 8 partitions covers it exactly. */
+	for (uint64_t pos = 0;;) {
+		uint64_t lo, hi, pk = 0, n1;
 
-			assert_int_equal(seen[k]++, 0);
-			assert_int_equal(fs_reply_u64(&T->rep, i, 4 + FS_C_MODE), FS_S_IFREG | 0644);
+		assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, pos, 1, 0)), 0);
+		n1 = T->rep.nrows;
+		assert_true(n1 < 100);
+		for (uint32_t part = 0; part < 8; part++) {
+			assert_int_equal(RUN(FS_OP_READDIR,
+					     fsb_listdir(&fb_, &t->vol, ROOT, d, pos, 8, part)), 0);
+			assert_true(T->rep.nrows >= 1); /* an empty partition: one row, no name */
+			for (size_t i = 0; i < T->rep.nrows; i++) {
+				const struct scpp_value *nm = fs_reply_at(&T->rep, i, FS_L_NAME);
+				int k;
+
+				pk = fs_reply_u64(&T->rep, i, FS_L_PAGE);
+				if (nm->type != SCPP_VT_STR)
+					continue;
+				k = atoi((const char *)nm->p + 1);
+				assert_int_equal(seen[k]++, 0);
+				assert_int_equal(fs_reply_u64(&T->rep, i, FS_L_STAT + FS_C_MODE),
+						 FS_S_IFREG | 0644);
+				total++;
+			}
 		}
-		total += T->rep.nrows;
-		assert_true(T->rep.nrows < 100);
+		fs_page_span(pk, &lo, &hi);
+		assert_true(lo <= pos && pos <= hi);
+		if (hi == FS_KEY_MAX)
+			break;
+		pos = hi + 1;
 	}
 	assert_int_equal(total, 100);
-	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, BOB, d, 1, 0)), 0);
+	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, BOB, d, 0, 1, 0)), 0);
 	assert_int_equal(RUN(FS_OP_OPEN, fsb_open(&fb_, &t->vol, ROOT, d, 0, true)), 0);
 	assert_int_equal(RUN(FS_OP_STATFS, fsb_statfs(&fb_, &t->vol)), 0);
 	assert_int_equal(fs_reply_u64(&T->rep, 0, 0), 4096);
+}
+
+/* ---- paged directories (docs/FS.md §1) ---- */
+
+/* The node's default eval limits (config/default.json): a directory must
+ * hold far more names than max_rows. */
+static const struct scpp_eval_limits node_limits = {
+	.max_rows = 4096, .max_steps = 1000000, .max_bytes = 16u << 20,
+	.max_result = 1u << 20, .max_statuses = 256,
+};
+
+static int
+setup_big(void **state)
+{
+	int rc;
+
+	fx_max_entries = 1u << 21;
+	fx_max_map_entries = 1u << 18;
+	next_limits = &node_limits;
+	rc = setup(state);
+	fx_max_entries = fx_max_map_entries = 0;
+	next_limits = NULL;
+	return rc;
+}
+
+/* One listing pass page by page from key 0, as the daemon walks it; calls
+ * @p between(i) after the i-th page block. seen[k] counts "<c>%07d" names
+ * of class @p cls. Returns the pages read; *@p maxrows the largest page. */
+static unsigned int
+list_pages(struct scpp_oid d, char cls, uint8_t *seen, size_t nseen, size_t *maxrows,
+	   void (*between)(unsigned int))
+{
+	unsigned int pages = 0;
+
+	*maxrows = 0;
+	for (uint64_t pos = 0;;) {
+		uint64_t lo, hi, pk = 0;
+
+		assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &T->vol, ROOT, d, pos, 1, 0)),
+				 0);
+		assert_true(T->rep.nrows >= 1);
+		pk = fs_reply_u64(&T->rep, 0, FS_L_PAGE);
+		fs_page_span(pk, &lo, &hi);
+		assert_true(lo <= pos && pos <= hi);
+		if (T->rep.nrows > *maxrows)
+			*maxrows = T->rep.nrows;
+		for (size_t i = 0; i < T->rep.nrows; i++) {
+			const struct scpp_value *nm = fs_reply_at(&T->rep, i, FS_L_NAME);
+			uint64_t key = fs_key_rev(fs_reply_u64(&T->rep, i, FS_L_KEY));
+			size_t k;
+
+			assert_int_equal(fs_reply_u64(&T->rep, i, FS_L_PAGE), pk);
+			if (nm->type != SCPP_VT_STR)
+				continue;
+			/* Every name of the page is in its interval; only those
+			 * from pos on are this listing's (the daemon's rule). */
+			assert_true(key >= lo && key <= hi);
+			if (key < pos || ((const char *)nm->p)[0] != cls)
+				continue;
+			k = (size_t)atol((const char *)nm->p + 1);
+			assert_true(k < nseen);
+			assert_true(seen[k] < 255);
+			seen[k]++;
+		}
+		pages++;
+		if (between != NULL)
+			between(pages);
+		if (hi == FS_KEY_MAX)
+			return pages;
+		pos = hi + 1;
+	}
+}
+
+static uint64_t
+steps_of_lookup(struct scpp_oid d, const char *name)
+{
+	assert_int_equal(lookup(d, name, ALICE, NULL), 0);
+	return T->fx->res.steps;
+}
+
+#define BIG 100000
+
+/*
+ * A directory of 100 000 names, with the node's default row limit (4096)
+ * and steps: every block stays within it, a lookup costs the same steps
+ * at 10 names and at 100 000, and a page-by-page listing returns every name
+ * exactly once, each page a bounded number of rows.
+ */
+static void
+test_fs_directory_of_100000_names_is_paged(void **state)
+{
+	struct tfs *t = *state;
+	struct scpp_oid d = mkdir_ok(t->vol.root, "big", 0755, ROOT);
+	static uint8_t seen[BIG];
+	uint64_t small_lookup, small_create, big_lookup, big_create, n0, max_split = 0, max_create = 0;
+	unsigned int pages;
+	size_t maxrows;
+	char name[16];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "n%07d", i);
+		mkfile_ok(d, name, 0644, ROOT);
+	}
+	small_create = last_create_steps;
+	small_lookup = steps_of_lookup(d, "n0000005");
+	for (int i = 10; i < BIG; i++) {
+		snprintf(name, sizeof(name), "n%07d", i);
+		mkfile_ok(d, name, 0644, ROOT);
+		/* The same commands; only probe steps of the store's maps vary. */
+		if (last_create_steps > max_create)
+			max_create = last_create_steps;
+		if (T->fx->res.steps > max_split)
+			max_split = T->fx->res.steps; /* the split after it, or the create */
+	}
+	/* A split walks one page and moves about half of it. */
+	print_message("split: at most %llu steps; create at most %llu\n",
+		      (unsigned long long)max_split, (unsigned long long)max_create);
+	assert_true(max_split < 64 * FS_PAGE_SPLIT);
+	/* A create's commands are the same at any size; what varies is the
+	 * store's probing as the shard fills (1.2 M attributes here), which
+	 * the store bounds by its probe limit (128) whatever the directory. */
+	assert_true(max_create <= small_create + 128);
+	big_create = last_create_steps;
+	big_lookup = steps_of_lookup(d, "n0000005");
+	print_message("lookup steps: %llu at 10 names, %llu at %d; create %llu, %llu\n",
+		      (unsigned long long)small_lookup, (unsigned long long)big_lookup, BIG,
+		      (unsigned long long)small_create, (unsigned long long)big_create);
+	/* Constant: the same commands whatever the size; only the probes of
+	 * the store's hash maps (charged as steps) vary a little. */
+	assert_true(big_lookup <= small_lookup + 16 && big_lookup < 96);
+	for (int i = 0; i < BIG; i += 97) {
+		snprintf(name, sizeof(name), "n%07d", i);
+		assert_true(steps_of_lookup(d, name) <= small_lookup + 16);
+	}
+	assert_int_equal(lookup(d, "n0100000", ALICE, NULL), ENOENT);
+	assert_int_equal(mk(d, "n0000077", FS_K_FILE, FS_S_IFREG | 0644, ROOT), EEXIST);
+
+	memset(seen, 0, sizeof(seen));
+	pages = list_pages(d, 'n', seen, BIG, &maxrows, NULL);
+	print_message("%u pages, largest %zu rows\n", pages, maxrows);
+	for (int i = 0; i < BIG; i++)
+		if (seen[i] != 1)
+			fail_msg("n%07d listed %u times", i, seen[i]);
+	/* Between one and two splits' worth per page on average, and no page
+	 * near the row limit. */
+	assert_true(pages >= BIG / (2 * FS_PAGE_SPLIT) && pages <= 2 * BIG / FS_PAGE_SPLIT);
+	assert_true(maxrows <= 4 * FS_PAGE_SPLIT);
+
+	/* rmdir refuses it; removing every name merges the pages back to one,
+	 * and the directory and its page go with the reap. */
+	assert_int_equal(unlink_(t->vol.root, "big", true, ROOT), ENOTEMPTY);
+	n0 = entities();
+	for (int i = 0; i < BIG; i++) {
+		snprintf(name, sizeof(name), "n%07d", i);
+		assert_int_equal(unlink_(d, name, false, ROOT), 0);
+	}
+	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, 0, 1, 0)), 0);
+	assert_int_equal(T->rep.nrows, 1);
+	assert_int_equal(fs_reply_u64(&T->rep, 0, FS_L_PAGE), 1); /* level 0: one page */
+	assert_int_equal(fs_reply_at(&T->rep, 0, FS_L_NAME)->type, SCPP_VT_NIL);
+	/* The files stay until reaped (nlink 0): BIG of them, and all pages
+	 * but the last, and at most one spare, are gone. */
+	assert_true(entities() <= n0 - (pages - 1) + 1);
+	assert_true(entities() >= n0 - pages);
+	assert_int_equal(unlink_(t->vol.root, "big", true, ROOT), 0);
+	n0 = entities();
+	assert_int_equal(RUN(FS_OP_OTHER, fsb_reap(&fb_, d)), 0);
+	assert_true(entities() <= n0 - 2 && entities() >= n0 - 3); /* the directory, its page(s) */
+}
+
+static struct scpp_oid churn_dir;
+static unsigned int churn_next;
+
+/* Between two page blocks: remove 7 names of class 'b' and make 11 of class
+ * 'c', splitting and merging as the replies say. */
+static void
+churn(unsigned int page)
+{
+	char name[16];
+
+	(void)page;
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "b%07u", churn_next * 7 + (unsigned int)i);
+		assert_int_equal(unlink_(churn_dir, name, false, ROOT), 0);
+	}
+	for (int i = 0; i < 11; i++) {
+		snprintf(name, sizeof(name), "c%07u", churn_next * 11 + (unsigned int)i);
+		mkfile_ok(churn_dir, name, 0644, ROOT);
+	}
+	churn_next++;
+}
+
+/*
+ * A listing while names come and go (and pages split and merge) lists every
+ * name present throughout exactly once and no name twice.
+ */
+static void
+test_fs_listing_while_names_change(void **state)
+{
+	struct tfs *t = *state;
+	static uint8_t seen_a[5000], seen_b[5000], seen_c[5000];
+	size_t maxrows;
+	char name[16];
+
+	churn_dir = mkdir_ok(t->vol.root, "churn", 0755, ROOT);
+	churn_next = 0;
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "a%07d", i);
+		mkfile_ok(churn_dir, name, 0644, ROOT);
+		snprintf(name, sizeof(name), "b%07d", i);
+		mkfile_ok(churn_dir, name, 0644, ROOT);
+	}
+	memset(seen_a, 0, sizeof(seen_a));
+	memset(seen_b, 0, sizeof(seen_b));
+	memset(seen_c, 0, sizeof(seen_c));
+	/* Grow: more made than removed. */
+	(void)list_pages(churn_dir, 'a', seen_a, 5000, &maxrows, churn);
+	for (int i = 0; i < 3000; i++)
+		if (seen_a[i] != 1)
+			fail_msg("a%07d listed %u times", i, seen_a[i]);
+	/* Shrink: remove most names, listing meanwhile. */
+	for (int i = 0; i < 2900; i++) {
+		snprintf(name, sizeof(name), "a%07d", i);
+		assert_int_equal(unlink_(churn_dir, name, false, ROOT), 0);
+	}
+	for (unsigned int i = 0; i < churn_next * 11; i++) {
+		snprintf(name, sizeof(name), "c%07u", i);
+		assert_int_equal(unlink_(churn_dir, name, false, ROOT), 0);
+	}
+	memset(seen_a, 0, sizeof(seen_a));
+	(void)list_pages(churn_dir, 'a', seen_a, 5000, &maxrows, churn);
+	for (int i = 2900; i < 3000; i++)
+		if (seen_a[i] != 1)
+			fail_msg("a%07d listed %u times after the shrink", i, seen_a[i]);
+	for (int i = 0; i < 2900; i++)
+		assert_int_equal(seen_a[i], 0);
+	/* Nothing listed twice in any class. */
+	(void)list_pages(churn_dir, 'b', seen_b, 5000, &maxrows, NULL);
+	for (int i = 0; i < 5000; i++)
+		assert_true(seen_b[i] <= 1);
+	(void)list_pages(churn_dir, 'c', seen_c, 5000, &maxrows, NULL);
+	for (int i = 0; i < 5000; i++)
+		assert_true(seen_c[i] <= 1);
 }
 
 static void
@@ -859,6 +1142,10 @@ main(void)
 		T_(test_fs_symlink_special_and_xattrs),
 		T_(test_fs_listdir_partitions_cover_the_directory),
 		T_(test_fs_stale_handles_are_estale),
+		cmocka_unit_test_setup_teardown(test_fs_directory_of_100000_names_is_paged, setup_big,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fs_listing_while_names_change, setup_big,
+						teardown),
 		cmocka_unit_test(test_fs_errno_table_covers_the_canonical_table),
 		cmocka_unit_test(test_fs_errno_doc_lists_exactly_the_table),
 	};

@@ -307,7 +307,7 @@ test_schema_shipped_files_load(void **state)
 	struct scpp_schema *s = load_shipped();
 	static const char *const types[] = {
 		"Type", "Attribute", "Status", "Principal", "Grant", "RmaWindow", "Machine", "Process",
-		"OpenFile", "User", "Group", "File", "Directory", "Symlink", "Extent",
+		"OpenFile", "User", "Group", "File", "Directory", "DirPage", "Symlink", "Extent",
 		"Special", "Volume",
 	};
 	(void)state;
