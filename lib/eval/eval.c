@@ -3099,6 +3099,23 @@ hold(struct run *r, struct scpp_eval_susp *s, uint16_t next, bool *held)
 }
 
 /*
+ * The block stopped (suspended or held): nothing of it in the reply yet,
+ * and the summary counts what ran so far. 1, run_block()'s "stopped".
+ */
+static int
+stopped(const struct scpp_eval_ctx *ctx, struct scpp_wire_reply_writer *w, size_t start,
+	struct scpp_eval_result *res_out)
+{
+	w->len = start;
+	if (res_out != NULL) {
+		memset(res_out, 0, sizeof(*res_out));
+		res_out->commands = ctx->commands_done;
+		res_out->steps = ctx->steps;
+	}
+	return 1;
+}
+
+/*
  * A block from its start (@p from < 0) or from command @p from of the
  * suspension @p susp, with @p hooks (NULL: never stops). 1: suspended.
  * @p abort_code (< 0, with a held or plain suspension): do not go on but
@@ -3228,15 +3245,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 				rc = hold(&r, susp, i, &held);
 			if (rc < 0)
 				break;
-			if (v == SCPP_EVAL_SUSPEND || held) {
-				w->len = start;
-				if (res_out != NULL) {
-					memset(res_out, 0, sizeof(*res_out));
-					res_out->commands = ctx->commands_done;
-					res_out->steps = ctx->steps;
-				}
-				return 1;
-			}
+			if (v == SCPP_EVAL_SUSPEND || held)
+				return stopped(ctx, w, start, res_out);
 		}
 		/* A copy command's copies in flight end before the next
 		 * command (which may read or write their bytes). */
@@ -3276,15 +3286,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 				  "shard's check: the block also deletes an entity or a map, names a "
 				  "new attribute, or makes more than %u changes; split it",
 				  EVAL_HOLD_UNDO_MAX);
-		if (rc == 0) {
-			w->len = start;
-			if (res_out != NULL) {
-				memset(res_out, 0, sizeof(*res_out));
-				res_out->commands = ctx->commands_done;
-				res_out->steps = ctx->steps;
-			}
-			return 1;
-		}
+		if (rc == 0)
+			return stopped(ctx, w, start, res_out);
 		if (took)
 			scpp_schema_pub_abandon(env->pub, env->worker);
 		stamp(&r, &r.st);
@@ -3297,15 +3300,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		bool held = false;
 
 		rc = hold(&r, susp, b->ncmds, &held);
-		if (rc == 0 && held) {
-			w->len = start;
-			if (res_out != NULL) {
-				memset(res_out, 0, sizeof(*res_out));
-				res_out->commands = ctx->commands_done;
-				res_out->steps = ctx->steps;
-			}
-			return 1;
-		}
+		if (rc == 0 && held)
+			return stopped(ctx, w, start, res_out);
 	}
 	/* A copy command's copies in flight end before the end too (after the
 	 * stop before it, which may hold the block until they completed). */

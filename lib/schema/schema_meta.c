@@ -766,21 +766,12 @@ scpp_schema_edit_commit(struct scpp_schema_edit *ed, const struct scpp_schema_ac
 			struct scpp_schema **out, struct scpp_schema_diag *d)
 {
 	struct scpp_schema *ns = NULL;
-	struct model *m;
 	int rc;
 
 	if (ed == NULL || out == NULL)
 		return -EINVAL;
 	*out = NULL;
-	m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		return -ENOMEM;
-	rc = ents_to_model(ed, m, d);
-	if (rc < 0) {
-		model_free(m);
-		return rc;
-	}
-	rc = schema_compile(m, &ed->cur->conf, ed->cur, &ns, d);
+	rc = scpp_schema_edit_compile(ed, &ns, d);
 	if (rc < 0)
 		return rc;
 	rc = check_compat(ed->cur, ns, acc, d);

@@ -480,40 +480,58 @@ test_park_full_table_lets_the_block_run_through(void **state)
 	assert_string_equal(F->summary, "cols=x rows=[3u] end=ok");
 }
 
-static void
-test_park_closed_session_is_answered_eacces(void **state)
+/* The request of a one-datagram block "set a 9u ; set a 10u" from client
+ * @p cid at source port @p port, as lib/delivery gives it, with session
+ * bits @p session added (auth.c would have verified it); its message in
+ * *@p m / *@p len. */
+static struct scpp_delivery_req
+session_block(uint64_t cid, uint64_t bid, uint16_t port, uint8_t session, const uint8_t **m,
+	      uint32_t *len)
 {
 	static struct scpp_wire_block b;
 	static uint8_t arena[1 << 12];
+	static struct scpp_delivery_in in;
 	struct scpp_lang_error err;
 	struct scpp_delivery_req req;
-	struct scpp_net_meta m;
-	struct scpp_delivery_in in;
+	struct scpp_net_meta nm;
 	struct scpp_wire_hdr h = {
-		.kind = SCPP_WIRE_BLOCK, .flags = SCPP_WIRE_F_LAST, .client_id = 8,
-		.block_id = 80, .frag_index = 0, .frag_count = 1,
+		.kind = SCPP_WIRE_BLOCK, .flags = SCPP_WIRE_F_LAST, .client_id = cid,
+		.block_id = bid, .frag_index = 0, .frag_count = 1,
 	};
 	const char *text = "set " E " a 9u ; set " E " a 10u ; return";
 	int n;
 
-	(void)state;
 	assert_int_equal(scpp_lang_parse(text, strlen(text), &b, arena, sizeof(arena), &err), 0);
 	n = scpp_wire_block_encode(&b, msg, sizeof(msg));
 	h.payload = msg;
 	h.payload_len = (uint16_t)n;
 	n = scpp_wire_dgram_encode(dbuf, sizeof(dbuf), &h);
-	memset(&m, 0, sizeof(m));
-	m.peer.ip = ip4("198.18.0.9");
-	m.peer.local_ip = ip4("198.18.0.2");
-	m.peer.udp_port = htons(40000);
-	m.peer.local_udp_port = htons(7300);
-	m.l4_len = (uint16_t)n;
-	assert_int_equal(scpp_delivery_rx(W.dlv, &m, dbuf, W.now, &in), SCPP_DELIVERY_BLOCK);
-	/* A session block (auth.c would have verified it); with no session
-	 * table on the worker, its authority is gone when it resumes. */
+	memset(&nm, 0, sizeof(nm));
+	nm.peer.ip = ip4("198.18.0.9");
+	nm.peer.local_ip = ip4("198.18.0.2");
+	nm.peer.udp_port = htons(port);
+	nm.peer.local_udp_port = htons(7300);
+	nm.l4_len = (uint16_t)n;
+	assert_int_equal(scpp_delivery_rx(W.dlv, &nm, dbuf, W.now, &in), SCPP_DELIVERY_BLOCK);
 	req = in.req;
-	req.session |= SCPP_DELIVERY_SESSION;
-	scppd_exec_block(&W, &req, in.msg, in.msg_len, false);
+	req.session |= session;
+	*m = in.msg;
+	*len = in.msg_len;
+	return req;
+}
+
+static void
+test_park_closed_session_is_answered_eacces(void **state)
+{
+	struct scpp_delivery_req req;
+	const uint8_t *m;
+	uint32_t len;
+
+	(void)state;
+	/* A session block; with no session table on the worker, its
+	 * authority is gone when it resumes. */
+	req = session_block(8, 80, 40000, SCPP_DELIVERY_SESSION, &m, &len);
+	scppd_exec_block(&W, &req, m, len, false);
 	assert_int_equal(T.parked, 1);
 	assert_int_equal(scppd_park_ready(&W, T.h, 1, 0), 0);
 	scppd_park_poll(&W);
@@ -531,35 +549,13 @@ test_park_closed_session_is_answered_eacces(void **state)
 static void
 test_park_carried_block_keeps_its_extension(void **state)
 {
-	static struct scpp_wire_block b;
-	static uint8_t arena[1 << 12];
-	struct scpp_lang_error err;
 	struct scpp_delivery_req req;
-	struct scpp_net_meta m;
-	struct scpp_delivery_in in;
 	struct scppd_carry carry;
-	struct scpp_wire_hdr h = {
-		.kind = SCPP_WIRE_BLOCK, .flags = SCPP_WIRE_F_LAST, .client_id = 9,
-		.block_id = 90, .frag_index = 0, .frag_count = 1,
-	};
-	const char *text = "set " E " a 9u ; set " E " a 10u ; return";
-	int n;
+	const uint8_t *m;
+	uint32_t len;
 
 	(void)state;
-	assert_int_equal(scpp_lang_parse(text, strlen(text), &b, arena, sizeof(arena), &err), 0);
-	n = scpp_wire_block_encode(&b, msg, sizeof(msg));
-	h.payload = msg;
-	h.payload_len = (uint16_t)n;
-	n = scpp_wire_dgram_encode(dbuf, sizeof(dbuf), &h);
-	memset(&m, 0, sizeof(m));
-	m.peer.ip = ip4("198.18.0.9");
-	m.peer.local_ip = ip4("198.18.0.2");
-	m.peer.udp_port = htons(40001);
-	m.peer.local_udp_port = htons(7300);
-	m.l4_len = (uint16_t)n;
-	assert_int_equal(scpp_delivery_rx(W.dlv, &m, dbuf, W.now, &in), SCPP_DELIVERY_BLOCK);
-	req = in.req;
-	req.session |= SCPP_DELIVERY_SESSION | SCPP_DELIVERY_CARRIED;
+	req = session_block(9, 90, 40001, SCPP_DELIVERY_SESSION | SCPP_DELIVERY_CARRIED, &m, &len);
 	memset(&carry, 0, sizeof(carry));
 	memset(carry.principal, 0x5a, sizeof(carry.principal));
 	memset(carry.reply_key, 0xa5, sizeof(carry.reply_key));
@@ -569,7 +565,7 @@ test_park_carried_block_keeps_its_extension(void **state)
 	memset(&C, 0, sizeof(C));
 	/* As worker.c runs it: the extension is w->carry during the message. */
 	W.carry = &carry;
-	scppd_exec_block(&W, &req, in.msg, in.msg_len, false);
+	scppd_exec_block(&W, &req, m, len, false);
 	W.carry = NULL;
 	assert_int_equal(T.parked, 1);
 	memset(&carry, 0xee, sizeof(carry)); /* the worker's copy is gone */
