@@ -29,11 +29,12 @@ part_reply(uint8_t *buf, size_t size, uint64_t base, unsigned int nrows, unsigne
 	scpp_wire_reply_writer_init(&w, buf, size);
 	assert_int_equal(scpp_wire_reply_columns(&w, col, 2), 0);
 	for (unsigned int i = 0; i < nrows; i++) {
-		struct scpp_value v[2] = {scpp_value_u64(base + i), scpp_value_cstr(nm)};
+		struct scpp_value v[2];
 
 		nm[0] = 'r';
 		nm[1] = (char)('0' + i % 10);
 		nm[2] = '\0';
+		v[0] = scpp_value_u64(base + i);
 		v[1] = scpp_value_str(nm, 2);
 		assert_int_equal(scpp_wire_reply_row(&w, v), 0);
 	}
