@@ -16,6 +16,7 @@ import json
 import os
 import re
 import stat
+import signal
 import socket
 import struct
 import sys
@@ -801,7 +802,7 @@ def t_cont_owner(c):
 
 CONT_COUNTERS = ("cont_splits", "cont_shipped", "cont_answered", "cont_retransmitted",
                  "cont_timed_out", "cont_part_failed", "cont_local", "cont_run",
-                 "cont_rest_groups", "cont_merged", "cont_dup_done")
+                 "cont_rest_groups", "cont_merged", "cont_dup_done", "cont_reply_stale")
 
 
 def cont_counts(node):
@@ -961,6 +962,53 @@ def t_cont_kill(c):
     check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[2]], rep)
 
 
+def t_cont_retransmit(c):
+    """Retransmissions across a hop execute once: node 2 is stopped (SIGSTOP)
+    while a split block's CONT is out, node 1 retransmits it (the counter
+    says so, no clock is read), node 2 is let go and finds every copy: it
+    runs the part once, answers the copies from its record; node 1 takes
+    one answer and drops the others; the client gets one reply and the
+    increment happened once."""
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    c.static_nodes(nodes)
+    for n in nodes:
+        # Long bounds so that a loaded machine cannot make the part time
+        # out between the retransmission and node 2's answer.
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+        n.cfg["delivery"]["park_timeout_ms"] = 5000
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    o = walk_tree(nodes)
+    check(n1.drive(WALK.format(r=o["r"]))["rows"] == [[o["d"], 5]], "walk")
+    text = ('get {r} entries["a"] %a ; get %a ino %i ; let %j add(%i, 100u) ; set %a ino %j ; '
+            'return %j').format(r=o["r"])
+    b1, b2 = cont_counts(n1), cont_counts(n2)
+    os.kill(n2.proc.pid, signal.SIGSTOP)
+    try:
+        drive = subprocess.Popen([n1.c_drive(), "exec", n1.ip, "7300", text, "--client", "61",
+                                  "--block", "9100"], stdout=subprocess.PIPE, text=True)
+        wait_for("node 1 to retransmit the CONT",
+                 lambda: cont_counts(n1)["cont_retransmitted"] > b1["cont_retransmitted"],
+                 timeout=20, step=0.05)
+    finally:
+        os.kill(n2.proc.pid, signal.SIGCONT)
+    out, _ = drive.communicate(timeout=30)
+    reps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    check(drive.returncode == 0 and len(reps) == 1 and reps[0]["rows"] == [[102]] and
+          reps[0]["end"]["outcome"] == "ok", out)
+    wait_for("node 2 to answer every copy",
+             lambda: cont_counts(n2)["cont_dup_done"] > b2["cont_dup_done"], timeout=20)
+    m1, m2 = cont_moved(b1, cont_counts(n1)), cont_moved(b2, cont_counts(n2))
+    check(m2.get("cont_run") == 1 and m2.get("cont_dup_done", 0) >= 1, ("node 2", m2))
+    check(m1.get("cont_shipped") == 1 and m1.get("cont_answered") == 1 and
+          m1.get("cont_retransmitted", 0) >= 1 and "cont_timed_out" not in m1, ("node 1", m1))
+    wait_for("node 1 to drop the duplicate answers",
+             lambda: cont_moved(b1, cont_counts(n1)).get("cont_reply_stale", 0) >=
+             m2["cont_dup_done"], timeout=20)
+    check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[102]], "ran twice")
+
+
 # ---- scpp-fs through a node that does not own the volume ------------------------
 
 def t_fs_forward(c):
@@ -1052,6 +1100,7 @@ TESTS = {
     "cont_walk_static": t_cont_walk_static,
     "cont_walk_etcd": t_cont_walk_etcd,
     "cont_kill": t_cont_kill,
+    "cont_retransmit": t_cont_retransmit,
 }
 
 
