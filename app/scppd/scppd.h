@@ -193,6 +193,7 @@ struct scppd_stats {
 	uint64_t cont_local;      /**< rest groups this shard owns, run here */
 	uint64_t cont_reply_stale; /**< CONT_REPLYs matching no part (late, duplicate: dropped) */
 	uint64_t cont_merged;     /**< replies merged from a split block's parts */
+	uint64_t cont_fan_out;    /**< EVERY parts: a scan's rows sent to another shard (⊤) */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
 };

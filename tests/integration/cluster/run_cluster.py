@@ -916,7 +916,43 @@ def cont_walk_scenarios(c, nodes):
     got = n2.drive("get %s %%k %%v ; return %%k %%v" % bb)
     check(sorted(map(json.dumps, got["rows"])) == sorted(map(json.dumps, want["rows"])),
           (got, want))
+    cont_scan_scenarios(nodes)
     return o
+
+
+def cont_scan_scenarios(nodes):
+    """The cluster-wide scan (⊤ fan-out): every node's users of uid 1000, in
+    one block sent to node 1: node 1's first, then node 2's, then node 3's
+    (map order); a scan for well-known entities (every shard has them)
+    answers them once."""
+    users = {}
+    for n, names in zip(nodes, (["u1a"], ["u2a", "u2b"], ["u3a"])):
+        for name in names + ["x" + names[0]]:
+            uid = 1001 if name.startswith("x") else 1000
+            oid = n.drive('create %%u User ; set %%u uid %du ; set %%u name "%s%d" ; '
+                          'set %%u gid 5u ; return %%u' % (uid, name, n.id),
+                          port=7301)["rows"][0][0]
+            if uid == 1000:
+                users[oid] = "%s%d" % (name, n.id)
+    n1, n2, n3 = nodes
+    b = [cont_counts(n) for n in nodes]
+    rep = n1.drive("get %p uid 1000u ; get %p name %n ; return %p %n")
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
+    got = {r[0]: r[1] for r in rep["rows"]}
+    check(got == users and len(rep["rows"]) == len(users), (rep["rows"], users))
+    order = [int(r[0].split(".")[1], 16) for r in rep["rows"]]
+    check(order == sorted(order), "merge order is not node 1, 2, 3: %s" % order)
+    m = [cont_moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
+    st1 = n1.stats()
+    check(m[0].get("cont_shipped") == 2 and m[0].get("cont_answered") == 2 and
+          m[0].get("cont_merged") == 1, ("node 1", m))
+    check(m[1].get("cont_run") == 1 and m[2].get("cont_run") == 1, ("nodes 2, 3", m))
+    check(st1["cont_fan_out"] >= 2, st1["cont_fan_out"])
+    # Well-known entities (the schema's Type entities) are on every shard:
+    # the scan reports the origin's only.
+    rep = n1.drive('get %t name "User" ; return %t')
+    check(rep["end"]["outcome"] == "ok" and len(rep["rows"]) == 1 and
+          rep["rows"][0][0].startswith("@0.0.0."), rep)
 
 
 def t_cont_walk_static(c):
@@ -924,7 +960,8 @@ def t_cont_walk_static(c):
     three nodes as one block (the same leaf as four round trips, counters
     on every node), a missing component named by its node, client
     retransmissions of a split block run once, every attribute of an
-    entity on node 1 copied to one on node 2 in one block."""
+    entity on node 1 copied to one on node 2 in one block, the cluster-wide
+    scan of every node's users."""
     cont_walk_scenarios(c, cont_cluster(c, "static"))
 
 
