@@ -700,7 +700,12 @@ static const struct scppd_park_ops cont_ops = {
 void
 scppd_cont_register(void)
 {
-	if (scppd_g.cfg.cluster.cont.enabled && scppd_g.cfg.auth.mode != SCPP_CONFIG_AUTH_REQUIRED)
+	const struct scpp_config_cluster *cl = &scppd_g.cfg.cluster;
+
+	/* Only where there can be other nodes: a lone node (the embedded
+	 * default) keeps every block on the park table's one-load path. */
+	if (cl->cont.enabled && scppd_g.cfg.auth.mode != SCPP_CONFIG_AUTH_REQUIRED &&
+	    (cl->source == SCPP_CONFIG_CLUSTER_ETCD || cl->nb_nodes > 1))
 		scppd_park_register(SCPPD_PARK_CONT, &cont_ops);
 }
 

@@ -1046,6 +1046,52 @@ def t_cont_retransmit(c):
     check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[102]], "ran twice")
 
 
+def t_cont_limits(c):
+    """Each limit on continuations has its own status (PROTOCOL.md §19.6),
+    a bounded answer, never a hang: node 1 with cluster.cont.max_hops 1,
+    max_rows 1 and max_fan_out 1, node 2 with max_pending 1."""
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    c.static_nodes(nodes)
+    nodes[0].cfg["cluster"]["cont"] = {"max_hops": 1, "max_rows": 1, "max_fan_out": 1}
+    nodes[1].cfg["cluster"]["cont"] = {"max_pending": 1}
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    o = walk_tree(nodes)
+
+    def status(rep):
+        check(rep["end"]["outcome"] == "aborted" and rep.get("statuses"), rep)
+        return rep["statuses"][-1]["fields"]
+
+    # Depth: the walk's second hop (b, on node 3) would be 2 deep.
+    f = status(n1.drive(WALK.format(r=o["r"])))
+    check(f["code"] == "E_LIMIT_HOPS" and f["command"] == 2 and f["node"].startswith("@0.1.") and
+          "cluster.cont.max_hops is 1" in f["message"] and f["owner"].startswith("@0.3."), f)
+    # Rows: two rows for node 2 in one continuation.
+    x = mkdir_on(n1, 9)
+    link(n1, x, "p", o["a"])
+    link(n1, x, "q", o["d"])
+    f = status(n1.drive("get %s entries[%%k] %%e ; get %%e ino %%i ; return %%k %%i" % x))
+    check(f["code"] == "E_LIMIT_ROWS" and "2 rows, cluster.cont.max_rows is 1" in f["message"],
+          f)
+    # Fan-out: a scan would reach two other shards; it covers node 1's own.
+    u = n1.drive('create %u User ; set %u uid 1000u ; set %u name "lim" ; set %u gid 1u ; '
+                 'return %u', port=7301)["rows"][0][0]
+    rep = n1.drive("get %p uid 1000u ; return %p")
+    f = status(rep)
+    check(rep["rows"] == [[u]] and f["code"] == "E_TOO_MANY" and
+          "cluster.cont.max_fan_out is 1" in f["message"], rep)
+    # Pending: node 2 holds one continuation at most; a scan needs two.
+    f = status(n2.drive("get %p uid 1000u ; return %p"))
+    check(f["code"] == "E_LIMIT_PENDING" and "cluster.cont.max_pending" in f["message"], f)
+    check(n1.stats()["cont_part_failed"] >= 3, n1.stats()["cont_part_failed"])
+    # Nothing stays held: the same blocks within the limits still run.
+    check(n1.drive('get {r} entries["a"] %a ; get %a ino %i ; return %i'.format(r=o["r"]))
+          ["rows"] == [[2]], "node 1 after the limits")
+    check(n2.drive("get %s ino %%i ; return %%i" % o["a"])["rows"] == [[2]], "node 2")
+
+
 # ---- scpp-fs through a node that does not own the volume ------------------------
 
 def t_fs_forward(c):
@@ -1138,6 +1184,7 @@ TESTS = {
     "cont_walk_etcd": t_cont_walk_etcd,
     "cont_kill": t_cont_kill,
     "cont_retransmit": t_cont_retransmit,
+    "cont_limits": t_cont_limits,
 }
 
 
