@@ -426,18 +426,6 @@ c_wants(struct scppd_worker *w, const struct scpp_wire_block *b)
 	       scpp_eval_block_may_split(b, w->env.node);
 }
 
-static enum scpp_eval_verdict
-c_before_cmd(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows,
-	     uint64_t *user)
-{
-	unsigned int where = scppd_cont_rows_where(w, b, cmd, nrows);
-
-	*user = 0;
-	if (!scppd_g.cfg.cluster.cont.fan_out)
-		where &= ~SCPPD_ROWS_ANY;
-	return where != 0 ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
-}
-
 /* The shards of the map a ⊤ fan-out reaches from this one: every shard of
  * every other node that is not unreachable, in map order. */
 static unsigned int
@@ -450,6 +438,20 @@ fan_out_shards(const struct scpp_cluster_map *m)
 		    m->nodes[i].state != SCPP_CLUSTER_UNREACHABLE)
 			n += m->nodes[i].rec.nb_shards;
 	return n;
+}
+
+static enum scpp_eval_verdict
+c_before_cmd(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows,
+	     uint64_t *user)
+{
+	unsigned int where = scppd_cont_rows_where(w, b, cmd, nrows);
+
+	*user = 0;
+	/* A scan stops only if it has somewhere else to go. */
+	if ((where & SCPPD_ROWS_ANY) &&
+	    (!scppd_g.cfg.cluster.cont.fan_out || fan_out_shards(scppd_cluster_map()) == 0))
+		where &= ~SCPPD_ROWS_ANY;
+	return where != 0 ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
 }
 
 /*
