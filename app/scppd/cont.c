@@ -152,12 +152,30 @@ scppd_cont_tick_slow(struct scppd_worker *w)
 		scppd_cont_origin_tick(w);
 }
 
+/* A datagram from this node's own address: another worker of this node
+ * handed it over (lib/net drops any such frame from the wire). */
+static bool
+from_self(const struct scpp_net_meta *nm)
+{
+	return nm->peer.ip == scppd_g.ports[scppd_g.cfg.cluster.port].ip;
+}
+
 static void
 answer(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
        const uint8_t *msg, uint32_t len)
 {
-	int rc = scppd_peer_send(w, &nm->peer, SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id,
-				 NULL, 0, msg, len);
+	int rc;
+
+	if (from_self(nm)) {
+		uint16_t port = rte_be_to_cpu_16(nm->peer.udp_port);
+
+		(void)scppd_peer_handoff(w, (uint16_t)(port - scppd_g.base_port - 1),
+					 rte_be_to_cpu_16(nm->peer.local_udp_port),
+					 SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id, msg, len);
+		return; /* lost (counted): the sender retransmits */
+	}
+	rc = scppd_peer_send(w, &nm->peer, SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id, NULL, 0,
+			     msg, len);
 
 	if (rc > 0)
 		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
@@ -373,7 +391,7 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 		scpp_counter_add(&w->stats.cont_bad, 1);
 		return;
 	}
-	if (!scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+	if (!from_self(nm) && !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
 		return; /* counted: forward_not_peer */
 	if (h.kind == SCPP_WIRE_CONT_REPLY && h.frag_count == 1) {
 		scppd_cont_origin_rx(w, nm, &h);

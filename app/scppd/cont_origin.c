@@ -36,10 +36,14 @@
  * shard scans its own store and drops the well-known entities it finds
  * (every shard has them: the origin's own scan reports them once).
  *
- * Scope of this version: CONTs of one datagram; no hand-off between two
- * shards of one node (rows owned by another shard of this node get
- * E_NOT_HERE as a part's status, nothing run, and a fan-out skips the
- * origin node's other shards).
+ * Two shards of one node. A part for another shard of this node goes to
+ * its worker through the hand-off ring as the datagram the wire would
+ * carry (scppd_peer_handoff(): a frame to the node's own address does not
+ * come back through its port), and its answer comes back the same way;
+ * everything else (ids, retransmission, the owner's record) is as for a
+ * peer.
+ *
+ * Scope of this version: CONTs of one datagram.
  */
 
 #include <errno.h>
@@ -74,6 +78,7 @@ struct cont_part {
 	uint8_t tries;          /* retransmissions so far */
 	uint8_t arp;            /* not sent yet: the owner's MAC is being asked */
 	uint8_t flags;          /* the CONT's (SCPP_WIRE_CONT_F_EVERY: a ⊤ fan-out part) */
+	uint8_t local;          /* another shard of this node: through the hand-off ring */
 	uint16_t start;         /* the command it starts at */
 	uint16_t shard;
 	uint32_t node;
@@ -236,9 +241,15 @@ static void take_answer(struct scppd_worker *w, struct cont_part *p, const uint8
 static void
 part_send(struct scppd_worker *w, struct cont_part *p, bool again)
 {
-	int rc = scppd_peer_send(w, &p->to, SCPP_WIRE_CONT, scppd_g.cfg.node.id, p->cont_id, NULL,
-				 0, p->msg, p->msg_len);
+	int rc;
 
+	if (p->local)
+		rc = scppd_peer_handoff(w, p->shard, (uint16_t)(scppd_g.base_port + 1 + w->shard),
+					SCPP_WIRE_CONT, scppd_g.cfg.node.id, p->cont_id, p->msg,
+					p->msg_len);
+	else
+		rc = scppd_peer_send(w, &p->to, SCPP_WIRE_CONT, scppd_g.cfg.node.id, p->cont_id,
+				     NULL, 0, p->msg, p->msg_len);
 	if (rc > 0)
 		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
 	/* A frame not taken (or no mbuf) is a lost datagram: the next try
@@ -286,14 +297,21 @@ part_launch(struct scppd_worker *w, struct cont_part *p)
 			part_run_here(w, p);
 			return;
 		}
-		part_fail(w, p, -SCPP_E_NOT_HERE, "continuation %" PRIu64 " of block %" PRIu64
-			  " (commands %u..): its rows belong to shard %u of this node, and "
-			  "continuations between two shards of one node are not shipped in this "
-			  "version; nothing was run", p->cont_id, set->block_id, p->start, p->shard);
-		return;
+		if (scppd_g.shard_worker[p->shard] == SCPPD_NO_WORKER) {
+			part_fail(w, p, -SCPP_E_NOT_HERE, "continuation %" PRIu64 " of block %" PRIu64
+				  " (commands %u..): no worker of this node has shard %u; nothing "
+				  "was run", p->cont_id, set->block_id, p->start, p->shard);
+			return;
+		}
+		/* Another shard of this node: its worker, through the ring. */
+		p->local = 1;
+		memset(&p->to, 0, sizeof(p->to));
+		p->to.ip = scppd_g.ports[scppd_g.cfg.cluster.port].ip;
+		rc = 0;
+	} else {
+		rc = scppd_peer_addr(w, p->node, p->shard,
+				     (uint16_t)(scppd_g.base_port + 1 + w->shard), &p->to);
 	}
-	rc = scppd_peer_addr(w, p->node, p->shard, (uint16_t)(scppd_g.base_port + 1 + w->shard),
-			     &p->to);
 	if (rc == -EHOSTUNREACH) {
 		part_fail(w, p, -SCPP_E_NOT_HERE, "continuation %" PRIu64 " of block %" PRIu64
 			  " (commands %u..) to node %u \"%s\", shard %u: the node is unknown or "
@@ -434,8 +452,9 @@ fan_out_shards(const struct scpp_cluster_map *m)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; m != NULL && i < m->nb_nodes; i++)
-		if (m->nodes[i].state != SCPP_CLUSTER_SELF &&
-		    m->nodes[i].state != SCPP_CLUSTER_UNREACHABLE)
+		if (m->nodes[i].state == SCPP_CLUSTER_SELF)
+			n += m->nodes[i].rec.nb_shards - 1u; /* not this one */
+		else if (m->nodes[i].state != SCPP_CLUSTER_UNREACHABLE)
 			n += m->nodes[i].rec.nb_shards;
 	return n;
 }
@@ -494,13 +513,16 @@ fan_out(struct scppd_worker *w, struct cont_set *set, uint32_t si, struct scpp_e
 	for (unsigned int i = 0; i < m->nb_nodes; i++) {
 		const struct scpp_cluster_node *n = &m->nodes[i];
 
-		if (n->state == SCPP_CLUSTER_SELF || n->state == SCPP_CLUSTER_UNREACHABLE)
+		if (n->state == SCPP_CLUSTER_UNREACHABLE)
 			continue;
 		for (unsigned int j = 0; j < n->rec.nb_shards; j++) {
-			struct cont_part *p = part_new(w, set, si, NONE);
+			struct cont_part *p;
 			uint32_t at;
 			long len;
 
+			if (n->state == SCPP_CLUSTER_SELF && n->rec.shards[j] == w->shard)
+				continue; /* this shard scans itself */
+			p = part_new(w, set, si, NONE);
 			if (p == NULL)
 				return; /* the caller checked for room */
 			p->flags = SCPP_WIRE_CONT_F_EVERY;

@@ -814,12 +814,12 @@ def cont_moved(before, after):
     return {k: after[k] - before[k] for k in CONT_COUNTERS if after[k] != before[k]}
 
 
-def mkdir_on(node, ino):
-    """A Directory made on @p node's shard 0; its OID."""
+def mkdir_on(node, ino, shard=0):
+    """A Directory made on @p node's shard @p shard; its OID."""
     text = ('create %d Directory ; set %d ino {0}u ; set %d dev 1u ; set %d mode 16877u ; '
             'set %d uid 0u ; set %d gid 0u ; return %d').format(ino)
-    oid = node.drive(text, port=7301)["rows"][0][0]
-    check(oid.startswith("@0.%d.0." % node.id), oid)
+    oid = node.drive(text, port=7301 + shard)["rows"][0][0]
+    check(oid.startswith("@0.%d.%d." % (node.id, shard)), oid)
     return oid
 
 
@@ -1092,6 +1092,38 @@ def t_cont_limits(c):
     check(n2.drive("get %s ino %%i ; return %%i" % o["a"])["rows"] == [[2]], "node 2")
 
 
+def t_cont_two_shards(c):
+    """A block touching two shards of one node: node 2 runs two workers;
+    a block sent to its shard 0 whose rows reach shard 1 is split between
+    them through the hand-off ring (the same CONT and CONT_REPLY bytes as
+    between nodes), the write lands on shard 1, once; a scan sent to
+    shard 0 covers shard 1 and the other nodes too, shard 0's rows first."""
+    nodes = forward_cluster(c, "static")
+    n1, n2, n3 = nodes
+    x = mkdir_on(n2, 21, shard=0)
+    y = mkdir_on(n2, 22, shard=1)
+    link(n2, x, "y", y)
+    b2 = cont_counts(n2)
+    h0 = n2.stats()["handoff_out"]
+    rep = n2.drive('get %s entries["y"] %%y ; get %%y ino %%i ; let %%j add(%%i, 1u) ; '
+                   'set %%y ino %%j ; return %%y %%j' % x, port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[y, 23]], rep)
+    m = cont_moved(b2, cont_counts(n2))
+    check(m.get("cont_shipped") == 1 and m.get("cont_answered") == 1 and
+          m.get("cont_run") == 1 and m.get("cont_merged") == 1, m)
+    check(n2.stats()["handoff_out"] >= h0 + 2, "not through the hand-off ring")
+    check(n2.drive("get %s ino %%i" % y, port=7302)["rows"] == [[23]], "shard 1's write")
+    users = {}
+    for n, shard in ((n2, 0), (n2, 1), (n1, 0), (n3, 0)):
+        oid = n.drive('create %%u User ; set %%u uid 3000u ; set %%u name "s%d%d" ; '
+                      'set %%u gid 5u ; return %%u' % (n.id, shard),
+                      port=7301 + shard)["rows"][0][0]
+        users[oid] = "s%d%d" % (n.id, shard)
+    rep = n2.drive("get %p uid 3000u ; get %p name %n ; return %p %n", port=7301)
+    check(rep["end"]["outcome"] == "ok" and {r[0]: r[1] for r in rep["rows"]} == users and
+          len(rep["rows"]) == 4 and rep["rows"][0][1] == "s20", (rep, users))
+
+
 # ---- scpp-fs through a node that does not own the volume ------------------------
 
 def t_fs_forward(c):
@@ -1185,6 +1217,7 @@ TESTS = {
     "cont_kill": t_cont_kill,
     "cont_retransmit": t_cont_retransmit,
     "cont_limits": t_cont_limits,
+    "cont_two_shards": t_cont_two_shards,
 }
 
 
