@@ -152,12 +152,16 @@ scppd_cont_tick_slow(struct scppd_worker *w)
 		scppd_cont_origin_tick(w);
 }
 
-/* A datagram from this node's own address: another worker of this node
- * handed it over (lib/net drops any such frame from the wire). */
+/* A datagram from this node's own cluster address, on the cluster port:
+ * another worker of this node handed it over (lib/net drops any frame from
+ * the wire whose source is the receiving port's own address; a frame with
+ * that source arriving on another port is not taken for one). */
 static bool
 from_self(const struct scpp_net_meta *nm)
 {
-	return nm->peer.ip == scppd_g.ports[scppd_g.cfg.cluster.port].ip;
+	const uint16_t cport = scppd_g.cfg.cluster.port;
+
+	return nm->peer.port == cport && nm->peer.ip == scppd_g.ports[cport].ip;
 }
 
 static void
