@@ -970,12 +970,12 @@ def t_cont_walk_etcd(c):
     cont_walk_scenarios(c, cont_cluster(c, "etcd"))
 
 
-def t_cont_kill(c):
+def t_cont_kill(c, source="static"):
     """A node killed with continuations to it: the walk's part for it times
     out — a bounded E_OUTCOME_UNKNOWN status naming node 3 and the command,
     after three retransmissions — while the parts before it answered and
     the other nodes keep serving."""
-    nodes = cont_cluster(c, "static")
+    nodes = cont_cluster(c, source)
     n1, n2, n3 = nodes
     o = walk_tree(nodes)
     rep = n1.drive(WALK.format(r=o["r"]))
@@ -997,6 +997,24 @@ def t_cont_kill(c):
     check(n2.drive("get %s ino %%i" % o["a"])["rows"] == [[2]], "node 2")
     rep = n1.drive('get {r} entries["a"] %a ; get %a ino %i ; return %i'.format(r=o["r"]))
     check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[2]], rep)
+    return nodes, o
+
+
+def t_cont_kill_etcd(c):
+    """The same with the map from etcd (node 3 still "up" until its lease
+    lapses: the part times out), and then, once node 3 is unreachable
+    everywhere, its part is not even sent: E_NOT_HERE at once, nothing
+    run, naming it."""
+    nodes, o = t_cont_kill(c, "etcd")
+    n1 = nodes[0]
+    wait_state([n1, nodes[1]], 3, "unreachable", timeout=c.ttl_s + 15)
+    b1 = cont_counts(n1)
+    rep = n1.drive(WALK.format(r=o["r"]))
+    f = rep["statuses"][0]["fields"]
+    check(rep["end"]["outcome"] == "aborted" and f["code"] == "E_NOT_HERE" and
+          "unknown or unreachable; nothing was run" in f["message"] and f["command"] == 2, f)
+    m = cont_moved(b1, cont_counts(n1))
+    check(m.get("cont_shipped") == 1 and "cont_timed_out" not in m, m)
 
 
 def t_cont_retransmit(c):
@@ -1215,6 +1233,7 @@ TESTS = {
     "cont_walk_static": t_cont_walk_static,
     "cont_walk_etcd": t_cont_walk_etcd,
     "cont_kill": t_cont_kill,
+    "cont_kill_etcd": t_cont_kill_etcd,
     "cont_retransmit": t_cont_retransmit,
     "cont_limits": t_cont_limits,
     "cont_two_shards": t_cont_two_shards,
