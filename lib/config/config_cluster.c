@@ -160,7 +160,7 @@ config_cluster_defaults(struct scpp_config_cluster *cl)
 	cl->cont.max_hops = 4;
 	cl->cont.max_rows = 1024;
 	cl->cont.max_pending = 256;
-	cl->cont.fan_out = true;
+	cl->cont.fan_out = false;
 	cl->cont.max_fan_out = 64;
 }
 

@@ -109,7 +109,7 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"      \"max_hops\": 4,\n"
 	"      \"max_rows\": 1024,\n"
 	"      \"max_pending\": 256,\n"
-	"      \"fan_out\": true,\n"
+	"      \"fan_out\": false,\n"
 	"      \"max_fan_out\": 64\n"
 	"    }\n"
 	"  },\n"

@@ -45,6 +45,8 @@ def main():
                                                               c.etcd_prefix))
             c.start_etcd()
             nodes = [c.node(i) for i in (1, 2, 3)]
+            for n in nodes:  # scans cover every node (off by default, docs/CONFIG.md)
+                n.cfg["cluster"]["cont"] = {"fan_out": True}
             for n in nodes:
                 say("starting node %d \"%s\" at %s:7300" % (n.id, n.name, n.ip))
                 n.start()

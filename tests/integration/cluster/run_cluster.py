@@ -304,7 +304,7 @@ def drive_all(node, text, times, client, block, port=7300):
     return reps, metas
 
 
-def forward_cluster(c, source, node2_shards=2):
+def forward_cluster(c, source, node2_shards=2, fan_out=False):
     """Three nodes, node 2 with two shards (or @p node2_shards); every node
     sees the others."""
     if source == "etcd":
@@ -313,6 +313,9 @@ def forward_cluster(c, source, node2_shards=2):
     nodes[1].shards(node2_shards)
     if source == "static":
         c.static_nodes(nodes)
+    for n in nodes:
+        if fan_out:
+            n.cfg["cluster"]["cont"] = {"fan_out": True}
     for n in nodes:
         n.start()
     c.enter()
@@ -829,8 +832,9 @@ def link(node, parent, name, child):
 
 
 def cont_cluster(c, source):
-    """Three nodes of one shard each, every node seeing the others up."""
-    return forward_cluster(c, source, node2_shards=1)
+    """Three nodes of one shard each, every node seeing the others up, scans
+    fanned out (cluster.cont.fan_out)."""
+    return forward_cluster(c, source, node2_shards=1, fan_out=True)
 
 
 WALK = ('get {r} entries["a"] %a ; get %a entries["b"] %b ; get %b entries["c"] %c ; '
@@ -1062,6 +1066,14 @@ def t_cont_retransmit(c):
              lambda: cont_moved(b1, cont_counts(n1)).get("cont_reply_stale", 0) >=
              m2["cont_dup_done"], timeout=20)
     check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[102]], "ran twice")
+    # cluster.cont.fan_out is off by default: a scan covers the shard that
+    # runs it, as on one node.
+    mine = [n.drive('create %%u User ; set %%u uid 4444u ; set %%u name "fo%d" ; '
+                    'set %%u gid 1u ; return %%u' % n.id, port=7301)["rows"][0][0]
+            for n in (n1, n2)][0]
+    f0 = n1.stats()["cont_fan_out"]
+    rep = n1.drive("get %p uid 4444u ; return %p")
+    check(rep["rows"] == [[mine]] and n1.stats()["cont_fan_out"] == f0, rep)
 
 
 def t_cont_limits(c):
@@ -1070,8 +1082,10 @@ def t_cont_limits(c):
     max_rows 1 and max_fan_out 1, node 2 with max_pending 1."""
     nodes = [c.node(i, source="static") for i in (1, 2, 3)]
     c.static_nodes(nodes)
-    nodes[0].cfg["cluster"]["cont"] = {"max_hops": 1, "max_rows": 1, "max_fan_out": 1}
-    nodes[1].cfg["cluster"]["cont"] = {"max_pending": 1}
+    nodes[0].cfg["cluster"]["cont"] = {"max_hops": 1, "max_rows": 1, "max_fan_out": 1,
+                                       "fan_out": True}
+    nodes[1].cfg["cluster"]["cont"] = {"max_pending": 1, "fan_out": True}
+    nodes[2].cfg["cluster"]["cont"] = {"fan_out": True}
     for n in nodes:
         n.start()
     c.enter()
@@ -1116,7 +1130,7 @@ def t_cont_two_shards(c):
     them through the hand-off ring (the same CONT and CONT_REPLY bytes as
     between nodes), the write lands on shard 1, once; a scan sent to
     shard 0 covers shard 1 and the other nodes too, shard 0's rows first."""
-    nodes = forward_cluster(c, "static")
+    nodes = forward_cluster(c, "static", fan_out=True)
     n1, n2, n3 = nodes
     x = mkdir_on(n2, 21, shard=0)
     y = mkdir_on(n2, 22, shard=1)
