@@ -52,6 +52,7 @@ static const struct field app_fields[] = {
 	APP(cont_not_taken), APP(cont_tx_full), APP(cont_rest_groups), APP(cont_splits),
 	APP(cont_shipped), APP(cont_answered), APP(cont_retransmitted), APP(cont_timed_out),
 	APP(cont_part_failed), APP(cont_local), APP(cont_reply_stale), APP(cont_merged),
+	APP(cont_fan_out),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
 static const struct field net_fields[] = {

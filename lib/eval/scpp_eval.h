@@ -685,6 +685,20 @@ int scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_
 int scpp_eval_susp_keep(struct scpp_eval_susp *s, const uint32_t *idx, size_t n);
 
 /**
+ * Drop the rows of suspension @p s (of block @p b) whose entity at command
+ * @p cmd — a variable, bound by it — is a well-known OID (high half zero):
+ * what a shard that scanned its own store for a ⊤ fan-out (PROTOCOL.md
+ * §19.3, EVERY) must not report, since every shard holds those and the
+ * origin reports them once. @p idx: room for the rows.
+ *
+ * @return rows dropped (0 also when the entity is not a variable),
+ *   -EINVAL (@p s not active, another block, @p cmd out of range),
+ *   -ENOSPC (@p idx_cap below the rows).
+ */
+long scpp_eval_susp_keep_owned(struct scpp_eval_susp *s, const struct scpp_wire_block *b,
+			       uint16_t cmd, uint32_t *idx, size_t idx_cap);
+
+/**
  * Encode rows @p idx[0 .. n) of suspension @p s in the CONT row format
  * (docs/PROTOCOL.md §19.1: a u64 bound mask, then the bound values).
  *
