@@ -68,6 +68,7 @@ struct run {
 	uint32_t row;          /* input row of the command, or SCPP_STATUS_NO_ROW */
 	bool quiet;            /* a failure now would be counted, not kept */
 	uint8_t scan_cover;    /* scpp_auth_cover() of this shard's /64 (with scan_auth) */
+	bool cres;             /* the block asked for copy results (eval_copy_res.c) */
 	/* The session's authority while a get filters what it finds (a scan,
 	 * an attribute walk); NULL: nothing to filter. */
 	const struct scpp_auth_authority *scan_auth;
@@ -1877,6 +1878,20 @@ copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
 static void collect(struct run *r, const struct scpp_wire_cmd *cmd);
 static void stamp(struct run *r, struct scpp_status *st);
 
+static inline uint64_t
+clock_now(const struct run *r)
+{
+	return r->env->clock_ns != NULL ? r->env->clock_ns() : 0;
+}
+
+/* A row's copy completed (for the block's COPY records). */
+static inline void
+copied(struct run *r, uint16_t cmd, uint64_t len, bool offloaded)
+{
+	if (SCPP_UNLIKELY(r->cres))
+		eval_cres_add(r->ctx, cmd, len, offloaded);
+}
+
 /* Wait for every copy in flight; unpin both values of each. A failed copy
  * whose save did not complete never wrote: its undo record goes. */
 static void
@@ -1918,13 +1933,21 @@ acopy_settle(struct run *r)
 	int rc = 0;
 
 	acopy_wait_all(r);
+	if (SCPP_UNLIKELY(r->cres)) {
+		uint64_t now = clock_now(r);
+
+		for (uint16_t i = first; i < c->nacopy; i++)
+			eval_cres_end(c, c->acopy[i].cmd, now);
+	}
 	for (uint16_t i = first; rc == 0 && i < c->nacopy; i++) {
 		struct eval_acopy *a = &c->acopy[i];
 		const struct scpp_wire_cmd *cmd = &r->b->cmd[a->cmd];
 		struct undo *u = &c->undo[a->undo];
 
-		if (a->status == 0)
+		if (a->status == 0) {
+			copied(r, a->cmd, a->len, true);
 			continue;
+		}
 		r->cmd_index = a->cmd;
 		r->row = a->row;
 		rc = fail(r, a->status, "copy: the %s engine failed after %llu ns: %s",
@@ -2081,7 +2104,7 @@ copy_async(struct run *r, const struct addr *dst, const struct addr *src, uint64
 	a = &c->acopy[c->nacopy++];
 	*a = (struct eval_acopy){
 		.handle = h, .undo = (uint32_t)(u - c->undo), .row = r->row, .cmd = r->cmd_index,
-		.dst_e = dst->e, .src_e = src->e, .dst_a = (uint32_t)dst->aid,
+		.len = len, .dst_e = dst->e, .src_e = src->e, .dst_a = (uint32_t)dst->aid,
 		.src_a = (uint32_t)src->aid,
 	};
 	return 0;
@@ -2157,8 +2180,10 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		scpp_store_bytes_unpin(s, dst->e, (uint32_t)dst->aid);
 		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		copied(r, r->cmd_index, len, true);
 		return 0;
+	}
 	/* Without a complete save the destination was never written: the
 	 * undo entry would restore garbage. */
 	if (cp->save && !done.saved)
@@ -2252,6 +2277,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			r->ctx->nundo--;
 			return store_fail(r, rc, "copy to", dst.e, dst.aid);
 		}
+		copied(r, r->cmd_index, len, false);
 		return 0;
 	}
 	if (rc < 0)
@@ -2288,6 +2314,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		r->ctx->nundo--;
 		return store_fail(r, rc, "copy to", dst.e, dst.aid);
 	}
+	copied(r, r->cmd_index, len, false);
 	return 0;
 }
 
@@ -3164,6 +3191,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->npend = 0;
 	ctx->nacopy = 0;
 	ctx->acopy_wait = 0;
+	ctx->ncres = 0;
+	r.cres = (b->flags & SCPP_WIRE_BF_COPY_RESULTS) != 0;
 	ctx->nelog = 0;
 	ctx->now_read = false;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
@@ -3252,7 +3281,13 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		 * command (which may read or write their bytes). */
 		if (SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy) && (rc = acopy_settle(&r)) < 0)
 			break;
-		rc = run_cmd(&r, &b->cmd[i]);
+		if (SCPP_UNLIKELY(r.cres) && b->cmd[i].op == SCPP_OP_COPY) {
+			eval_cres_begin(ctx, i, clock_now(&r));
+			rc = run_cmd(&r, &b->cmd[i]);
+			eval_cres_end(ctx, i, clock_now(&r));
+		} else {
+			rc = run_cmd(&r, &b->cmd[i]);
+		}
 		if (r.next != r.cur) {
 			r.alt = r.cur;
 			r.cur = r.next;
@@ -3381,6 +3416,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++)
 			if (scpp_status_encode(w, ctx->stat[i].oid, &ctx->stat[i].st) < 0)
 				rc = -SCPP_E_LIMIT_RESULT;
+		if (rc == 0 && r.cres &&
+		    eval_cres_write(ctx, w, env->copier != NULL ? env->copier->engine : NULL) < 0)
+			rc = -SCPP_E_LIMIT_RESULT;
 		w->size = saved_size;
 	}
 	if (rc < 0)

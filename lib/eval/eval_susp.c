@@ -154,6 +154,8 @@ eval_susp_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, const uint8_
 	s->bytes_charged = ctx->bytes;
 	s->commands = ctx->commands_done;
 	s->elapsed_ns = elapsed_ns;
+	s->ncres = ctx->ncres;
+	memcpy(s->cres, ctx->cres, (size_t)ctx->ncres * sizeof(ctx->cres[0]));
 	s->active = 1;
 }
 
@@ -190,6 +192,8 @@ eval_susp_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, uint8_t *
 	ctx->steps = s->steps;
 	ctx->bytes = s->bytes_charged;
 	ctx->commands_done = s->commands;
+	ctx->ncres = s->ncres;
+	memcpy(ctx->cres, s->cres, (size_t)s->ncres * sizeof(ctx->cres[0]));
 	s->active = 0;
 	return 0;
 }

@@ -190,6 +190,10 @@ struct scpp_eval_copier {
 	uint64_t async_max_len; /**< longer copies go to copy() (the save pool's size) */
 };
 
+/** Copy commands of one block whose results a reply carries (COPY records,
+ *  block flag SCPP_WIRE_BF_COPY_RESULTS): the first that run. */
+#define SCPP_EVAL_COPY_RESULTS 32
+
 /** Asynchronous copies one block holds at once; more go to copier.copy(). */
 #define SCPP_EVAL_ASYNC_COPIES 64
 

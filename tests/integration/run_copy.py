@@ -47,6 +47,14 @@ def same_value(d, a, b, attr="data"):
     return rep["rows"][0][0] == rep["rows"][0][1]
 
 
+def copy_result(rep, k=0):
+    """COPY record k of a reply: (command, copies, bytes, offloaded, engine),
+    its elapsed time checked to be there."""
+    c = rep["copies"][k]
+    check(isinstance(c["elapsed_ns"], int) and c["elapsed_ns"] > 0, rep)
+    return (c["command"], c["copies"], c["bytes"], c["offloaded"], c["engine"])
+
+
 def sync_counters(d):
     """/scpp/copy of worker 0, with engine_copies/engine_bytes: the copies
     the engine made for the evaluator, synchronous or asynchronous."""
@@ -70,18 +78,27 @@ def t_copy_local(d, engine):
     c0 = sync_counters(d)
     check(c0["local_engine"] == engine, c0)
     model = bytearray(big)
-    want_copies = want_bytes = 0
+    want_copies = want_bytes = results = 0
     for i in range(60):
         n = rnd.choice([1, 15, 63, 64, 65, 100, 1000, 3999, 4000]) if i % 3 else \
             rnd.randrange(MIN_BYTES, 4001)
         so = rnd.randrange(0, 4000 - n + 1)
         do = rnd.randrange(0, big - n + 1)
-        d.ok("copy offset(value(%s, data), %d) offset(value(%s, data), %d) %d" %
-             (dst, do, src, so, n))
+        rep = d.ok("copy offset(value(%s, data), %d) offset(value(%s, data), %d) %d" %
+                   (dst, do, src, so, n), extra=["--copy-results"] if i % 2 else None)
         model[do:do + n] = chunk[so:so + n]
         if n >= MIN_BYTES:
             want_copies += 1
             want_bytes += n
+        # Every other block asks for its copy results (block flag
+        # COPY_RESULTS): one COPY record naming the configured engine when
+        # it moved the bytes, the evaluator's CPU (empty name) otherwise.
+        if i % 2:
+            results += 1
+            check(copy_result(rep) == (0, 1, n, int(n >= MIN_BYTES),
+                                       engine if n >= MIN_BYTES else ""), rep)
+        else:
+            check("copies" not in rep, rep)
     # The whole value, then an overlapping copy inside one value.
     d.ok("copy value(%s, data) value(%s, data) %d" % (cpy, dst, big))
     cmodel = bytearray(model)
@@ -89,6 +106,7 @@ def t_copy_local(d, engine):
     cmodel[1000:101000] = cmodel[0:100000]
     want_copies += 2
     want_bytes += big + 100000
+    check(results == 30, results)
     check(value_hex(d, dst, "data") == bytes(model), "destination differs from the model")
     check(value_hex(d, cpy, "data") == bytes(cmodel), "overlapping copy differs from memmove")
     c1 = sync_counters(d)
@@ -257,10 +275,13 @@ def t_copy_park(d):
         while rounds < 40 and t.is_alive():
             dst = dsts[rounds % 2]
             rep = d.one("copy value(%s, data) value(%s, data) %d" % (dst, src, big), client=5,
-                        block=100000 + rounds)
+                        block=100000 + rounds, extra=["--copy-results"])
             replies.append(rep)
             rounds += 1
             check(rep["end"]["outcome"] == "ok", rep)
+            # Its result came back with the resumed block: the 4 MiB, moved
+            # by the dmadev (the parked copy's save and copy).
+            check(copy_result(rep) == (0, 1, big, 1, "dmadev"), rep)
             if rounds >= 4 and sync_counters(d)["served_parked"] > c0["served_parked"]:
                 break
     finally:

@@ -89,6 +89,9 @@ struct drive {
 	struct scpp_wire_notice notice; /* the last one received */
 };
 
+/* --copy-results: every block asks for its COPY records. */
+static bool copy_results;
+
 static int
 encode_into(const char *text, struct scpp_wire_block *b, uint8_t *out, size_t size, size_t *len)
 {
@@ -101,6 +104,8 @@ encode_into(const char *text, struct scpp_wire_block *b, uint8_t *out, size_t si
 		fprintf(stderr, "parse: %s\n", err.msg);
 		return rc;
 	}
+	if (copy_results)
+		b->flags |= SCPP_WIRE_BF_COPY_RESULTS;
 	rc = scpp_wire_block_encode(b, out, size);
 	if (rc < 0) {
 		fprintf(stderr, "encode: %s\n", scpp_strerror(rc));
@@ -369,6 +374,8 @@ options(int argc, char **argv, struct drive *dr, unsigned int *times, const char
 
 		if (strcmp(argv[i], "--no-cookie") == 0)
 			dr->use_cookie = false;
+		else if (strcmp(argv[i], "--copy-results") == 0)
+			copy_results = true;
 		else if (!more)
 			return 2;
 		else if (strcmp(argv[i], "--client") == 0)
@@ -505,7 +512,7 @@ main(int argc, char **argv)
 		if (rc == 2)
 			fprintf(stderr, "usage: scppd_drive exec|flood HOST PORT TEXT [--client N] "
 					"[--block N] [--times N | --count N] [--dgram N] "
-					"[--bind ADDR] [--no-cookie] [--cookie HEX] "
+					"[--bind ADDR] [--no-cookie] [--copy-results] [--cookie HEX] "
 					"[--drop-seq K] [--between N --between-text T "
 					"[--between-client C]]\n");
 		return rc;

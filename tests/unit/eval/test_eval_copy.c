@@ -870,6 +870,85 @@ test_async_copies_stay_in_flight_with_a_held_block(void **state)
 	free(a);
 }
 
+/* Block flag COPY_RESULTS: a COPY record per copy command that ran, with
+ * the copies that completed, their bytes, how many the engine moved and its
+ * name, and the command's time; none without the flag or after an abort. */
+static uint64_t fake_now;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now += 1000;
+}
+
+static const char *
+run_flagged(struct fx *f, const char *text, uint64_t *elapsed)
+{
+	struct scpp_wire_reply_writer w;
+	struct scpp_wire_reply_reader rd;
+	struct scpp_wire_record rec;
+	struct scpp_lang_error err;
+
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	f->blk.flags |= SCPP_WIRE_BF_COPY_RESULTS;
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_block(f->ctx, &f->env, &f->blk, 7, &w, &f->res), 0);
+	scpp_wire_reply_reader_init(&rd, f->reply, w.len);
+	while (elapsed != NULL && scpp_wire_reply_next(&rd, &rec) == 1)
+		if (rec.type == SCPP_REC_COPY)
+			*elapsed++ = rec.copy.elapsed_ns;
+	return fx_summarize(f, w.len);
+}
+
+static void
+test_copy_results_in_the_reply(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct afake *a;
+	uint64_t ns[4] = {0};
+
+	f->env.clock_ns = fake_clock;
+	fill(f, A, "src", 4096, 1);
+	fill(f, B, "dst", 4096, 2);
+	/* One copy through the engine, one on the CPU (below min_len), a
+	 * where (no record) leaving no rows, a copy command over none. */
+	assert_string_equal(run_flagged(f, "copy value(" B ", dst) value(" A ", src) 200 ; "
+					"copy offset(value(" B ", dst), 1000) value(" A ", src) 10 ; "
+					"where false ; "
+					"copy value(" B ", dst) value(" A ", src) 100", ns),
+			    "cols= rows= copy=0:1:200:1:fake copy=1:1:10:0: copy=3:0:0:0: end=ok");
+	assert_int_equal(t->k.calls, 1);
+	assert_true(ns[0] > 0 && ns[1] > 0);
+	/* Without the flag: the same reply without the records. */
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 200", "cols= rows= end=ok");
+	/* An abort later in the block: no records (nothing was applied). */
+	assert_string_equal(run_flagged(f, "copy value(" B ", dst) value(" A ", src) 200 ; "
+					"assert false 5u", NULL),
+			    "cols= rows= st=EIO@1 end=aborted");
+	/* Asynchronous copies, counted when they completed; a failed row
+	 * (under a status variable) is not a copy. */
+	fill(f, E0, "dst", 300, 10);
+	fill(f, E1, "dst", 300, 20);
+	fill(f, E2, "dst", 300, 30);
+	assert_reply(f, "set " E0 " mark 1 ; set " E1 " mark 1 ; set " E2 " mark 1",
+		     "cols= rows= end=ok");
+	a = async_on(t);
+	async_start(t, a);
+	a->fail_at = 2;
+	a->fail = -EIO;
+	assert_string_equal(run_flagged(f, "get %e mark 1 ; "
+					"copy value(%e, dst) value(" A ", src) 300 !%s ; return", ns),
+			    "cols= rows= st=EIO@1 copy=1:2:600:2:fake end=errors");
+	assert_int_equal(a->n, 3);
+	assert_true(ns[0] > 0);
+	t->cp.arg = &t->k;
+	t->cp.submit = NULL;
+	f->env.clock_ns = NULL;
+	free(a);
+}
+
 int
 main(void)
 {
@@ -898,6 +977,7 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_copies_stay_in_flight_with_a_held_block,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_results_in_the_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vma_addresses_that_name_a_window, setup,
 						teardown),
 	};
