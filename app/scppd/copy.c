@@ -416,6 +416,14 @@ async_conflicts(void *arg, const void *dst, const void *src, uint64_t len)
 	return scpp_copy_async_conflicts(c->async, dst, src, len);
 }
 
+static bool
+async_writing(void *arg, const void *p, uint64_t len)
+{
+	struct scppd_copy *c = arg;
+
+	return scpp_copy_async_writing(c->async, p, len);
+}
+
 static void
 async_release(void *arg, uint64_t handle)
 {
@@ -543,6 +551,7 @@ async_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd_c
 	c->hook.submit = async_submit;
 	c->hook.wait = async_wait;
 	c->hook.conflicts = async_conflicts;
+	c->hook.writing = async_writing;
 	c->hook.release = async_release;
 	c->hook.async_max_len = RTE_MIN(cfg->copy.inflight_bytes, c->hook.max_len);
 	/* Every parked block holds at least one copy: as many entries as copies. */

@@ -246,6 +246,7 @@ scpp_eval_ctx_stats(const struct scpp_eval_ctx *ctx, struct scpp_eval_stats *out
 	out->fast_blocks = scpp_counter_read(&ctx->st.fast_blocks);
 	out->fast_cmds = scpp_counter_read(&ctx->st.fast_cmds);
 	out->fast_restarts = scpp_counter_read(&ctx->st.fast_restarts);
+	out->busy_reads = scpp_counter_read(&ctx->st.busy_reads);
 }
 
 void
@@ -910,9 +911,13 @@ get_emit(struct run *r, const struct row *in, const struct getq *q,
 {
 	struct binding bs[4];
 	unsigned int n = 0;
+	int rc;
 
 	if (q->v.bound && !scpp_value_eq(&q->v.v, val))
 		return 0;
+	if (SCPP_UNLIKELY(r->ctx->held_copies > 0) && val->type == SCPP_VT_BYTES &&
+	    (rc = eval_run_read_busy(r, e, attr, val->p, val->len)) < 0)
+		return rc;
 	if (!q->e.bound) {
 		bs[n].var = q->e.var;
 		bs[n++].v = scpp_value_oid(e);
@@ -1996,11 +2001,50 @@ acopy_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 }
 
 static void
-acopy_hold_restore(struct scpp_eval_ctx *ctx, const struct scpp_eval_susp *s)
+acopy_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 {
 	memcpy(ctx->acopy, s->mem + s->acopy_off, (size_t)s->nacopy * sizeof(struct eval_acopy));
 	ctx->nacopy = s->nacopy;
 	ctx->acopy_wait = s->acopy_wait;
+	ctx->held_copies -= s->held_copies;
+	s->held_copies = 0;
+}
+
+/*
+ * Reads while a held block's copies are in flight: a value whose bytes a
+ * copy in flight writes may hold its old, its new or partly copied bytes,
+ * so reading it (a get binding it, val(), read()) fails with EBUSY naming
+ * it, as writes into a held entity do; reading a copy's source is fine.
+ * Costs one load per read while no held block has copies in flight.
+ */
+static SCPP_COLD int
+read_busy_fail(struct run *r, struct scpp_oid e, int64_t aid)
+{
+	char o[SCPP_OID_STR_MAX];
+	size_t n = 0;
+	const char *name = aid > 0 ? scpp_store_dict_name(r->env->dict, (uint32_t)aid, &n) : NULL;
+
+	scpp_counter_add(&r->ctx->st.busy_reads, 1);
+	return fail(r, -EBUSY, "%s %s.%.*s: a parked block's copy is writing these bytes (until "
+		    "it completes); retry", scpp_wire_op_name[r->b->cmd[r->cmd_index].op],
+		    otext(o, sizeof(o), e), (int)n, name != NULL ? name : "");
+}
+
+static inline int
+read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p, uint64_t len)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+
+	if (SCPP_LIKELY(r->ctx->held_copies == 0) || len == 0 || cp == NULL ||
+	    cp->writing == NULL || !cp->writing(cp->arg, p, len))
+		return 0;
+	return read_busy_fail(r, e, aid);
+}
+
+int
+eval_run_read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p, uint64_t len)
+{
+	return read_busy(r, e, aid, p, len);
 }
 
 bool
@@ -3117,6 +3161,8 @@ hold(struct run *r, struct scpp_eval_susp *s, uint16_t next, bool *held)
 		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
 	eval_susp_hold_save(ctx, s, s->cap);
 	acopy_hold_save(ctx, s);
+	s->held_copies = (uint16_t)(s->nacopy - s->acopy_wait);
+	ctx->held_copies += s->held_copies;
 	/* Not committed: the log is the suspension's now, and nothing the
 	 * part did is sealed (it detached nothing: see eval_susp.c). */
 	ctx->nundo = 0;
@@ -3237,7 +3283,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			stamp(&r, &r.st);
 		}
 	}
-	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL) {
+	/* (Not while a held block has copies in flight: reads then check
+	 * their bytes, which the fast path does not.) */
+	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL && ctx->held_copies == 0) {
 		rc = fast_prefix(&r, &first);
 		if (rc == FAST_RESTART) {
 			/* Back to the state of the block's start (see fast_prefix()). */

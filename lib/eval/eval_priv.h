@@ -174,6 +174,9 @@ struct scpp_eval_ctx {
 	struct eval_acopy acopy[SCPP_EVAL_ASYNC_COPIES];
 	uint16_t nacopy;            /* held by the running block */
 	uint16_t acopy_wait;        /* first not waited for yet */
+	/* Copies in flight that held blocks of this context took with them
+	 * (hold(), eval.c): while not 0, reads check copier.writing(). */
+	uint32_t held_copies;
 	/* Copy results of a block with SCPP_WIRE_BF_COPY_RESULTS. */
 	struct eval_cres cres[SCPP_EVAL_COPY_RESULTS];
 	uint16_t ncres;
@@ -223,6 +226,7 @@ struct scpp_eval_susp {
 	/* ... and the block's asynchronous copies (eval.c, acopy_hold_save()). */
 	size_t acopy_off;
 	uint16_t nacopy, acopy_wait;
+	uint16_t held_copies;       /* of those, not waited for: in ctx->held_copies */
 	/* The copy results so far (eval_copy_res.c). */
 	struct eval_cres cres[SCPP_EVAL_COPY_RESULTS];
 	uint16_t ncres;
@@ -356,5 +360,9 @@ int eval_run_store_fail(struct run *r, int rc, const char *op, struct scpp_oid e
 int eval_run_not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
 int eval_run_schema_refused(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
 struct scpp_status *eval_run_status(struct run *r);
+/* A read of value (e, aid) whose bytes are [p, p + len): -EBUSY (failed,
+ * naming the value) when a held block's copy in flight writes them. */
+int eval_run_read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p,
+		       uint64_t len);
 
 #endif /* EVAL_PRIV_H */

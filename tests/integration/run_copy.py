@@ -259,7 +259,8 @@ def t_copy_park(d):
     check(value_read(d, src, "data", big) == bytes(model), "source pattern")
     c0 = sync_counters(d)
     p0 = d.telemetry("/scpp/park")["worker0"]
-    rounds, replies, flooded = 0, [], []
+    b0 = d.stats()["eval_busy_reads"]
+    rounds, replies, flooded, read = 0, [], [], []
 
     def served():
         # Other blocks, back to back from one client process, while the
@@ -269,10 +270,19 @@ def t_copy_park(d):
         flooded.append(d.flood("copy value(%s, data) value(%s, data) 32" % (x, seed), 3000,
                                client=6, block=200000))
 
+    def reads():
+        # And reads of a few destination bytes, back to back: refused with
+        # EBUSY while a parked copy writes them (eval_busy_reads), else
+        # answered. Bounded by its count.
+        read.append(d.flood("let %%b read(offset(value(%s, data), 100), 8) ; return %%b" %
+                            dsts[0], 3000, client=7, block=300000))
+
     t = threading.Thread(target=served)
     t.start()
+    tr = threading.Thread(target=reads)
+    tr.start()
     try:
-        while rounds < 40 and t.is_alive():
+        while rounds < 40 and (t.is_alive() or tr.is_alive()):
             dst = dsts[rounds % 2]
             rep = d.one("copy value(%s, data) value(%s, data) %d" % (dst, src, big), client=5,
                         block=100000 + rounds, extra=["--copy-results"])
@@ -282,11 +292,16 @@ def t_copy_park(d):
             # Its result came back with the resumed block: the 4 MiB, moved
             # by the dmadev (the parked copy's save and copy).
             check(copy_result(rep) == (0, 1, big, 1, "dmadev"), rep)
-            if rounds >= 4 and sync_counters(d)["served_parked"] > c0["served_parked"]:
+            if rounds >= 4 and sync_counters(d)["served_parked"] > c0["served_parked"] and \
+                    d.stats()["eval_busy_reads"] > b0:
                 break
     finally:
         t.join()
+        tr.join()
     check(flooded and flooded[0]["replies"] == 3000, flooded)
+    check(read and read[0]["replies"] == 3000, read)
+    busy = d.stats()["eval_busy_reads"] - b0
+    check(busy > 0, "no read of a destination met a parked copy in %d rounds" % rounds)
     for f in dsts:
         check(same_value(d, f, src), "parked copy into %s" % f)
     check(value_read(d, dsts[0], "data", big) == bytes(model), "parked copy, byte for byte")
@@ -302,7 +317,11 @@ def t_copy_park(d):
     check(c1["parked"] == 0 and c1["async_held"] == 0 and c1["async_pool_used"] == 0, c1)
     check(c1["async_failed"] == 0 and c1["retired"] == 0, c1)
     print("copy_park: %d blocks of one 4 MiB copy, each parked and resumed; %d other blocks "
-          "served while one was parked" % (rounds, c1["served_parked"] - c0["served_parked"]))
+          "served while one was parked; %d reads of a destination refused (EBUSY)" %
+          (rounds, c1["served_parked"] - c0["served_parked"], busy))
+    # Once no copy is in flight the same read is answered, with the bytes.
+    rep = d.ok("let %%b read(offset(value(%s, data), 100), 8) ; return %%b" % dsts[0])
+    check(bytes.fromhex(rep["rows"][0][0]["hex"]) == bytes(model[100:108]), rep)
     # A held block aborted after its copy (resumed, then failed): undone.
     d.ok("copy value(%s, data) value(%s, data) 4000" % (x, seed))
     rep = d.one("copy offset(value(%s, data), 100) value(%s, data) 4000 ; get %s nothing %%y" %
