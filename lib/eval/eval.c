@@ -1913,6 +1913,7 @@ acopy_wait_all(struct run *r)
 		memset(&done, 0, sizeof(done));
 		a->status = cp->wait(cp->arg, a->handle, &done);
 		a->elapsed_ns = done.elapsed_ns;
+		a->engine = done.engine;
 		a->saved = done.saved;
 		a->waited = true;
 		scpp_store_bytes_unpin(s, a->dst_e, a->dst_a);
@@ -1956,7 +1957,8 @@ acopy_settle(struct run *r)
 		r->cmd_index = a->cmd;
 		r->row = a->row;
 		rc = fail(r, a->status, "copy: the %s engine failed after %llu ns: %s",
-			  r->env->copier->engine, (unsigned long long)a->elapsed_ns,
+			  a->engine != NULL ? a->engine : r->env->copier->engine,
+			  (unsigned long long)a->elapsed_ns,
 			  scpp_strerror(a->status));
 		stamp(r, &r->st);
 		if (!(cmd->flags & SCPP_WIRE_CF_STATUS))
@@ -2232,7 +2234,8 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	 * undo entry would restore garbage. */
 	if (cp->save && !done.saved)
 		r->ctx->nundo--;
-	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s", cp->engine,
+	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s",
+		    done.engine != NULL ? done.engine : cp->engine,
 		    (unsigned long long)done.elapsed_ns, scpp_strerror(rc));
 }
 

@@ -43,6 +43,7 @@ struct eval_acopy {
 	int32_t status;        /* its outcome, once waited */
 	uint64_t elapsed_ns;
 	uint64_t len;
+	const char *engine;    /* scpp_eval_copy_done.engine, once waited */
 	bool saved;
 	struct scpp_oid dst_e, src_e;
 	uint32_t dst_a, src_a;

@@ -134,6 +134,9 @@ struct scpp_eval_copy_done {
 	 *  and the copier drops them (scpp_store_bytes_unpin()) once the
 	 *  device lets go. */
 	bool keep_pins;
+	/** The engine that failed, when the copier replaced it meanwhile (a
+	 *  stuck engine retired): the status names it. NULL: copier.engine. */
+	const char *engine;
 };
 
 /**

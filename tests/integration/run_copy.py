@@ -330,6 +330,59 @@ def t_copy_park(d):
     check(same_value(d, dsts[0], src), "an aborted parked copy left bytes behind")
 
 
+STALL_LEN = 3000
+
+
+def t_copy_stall(d):
+    """A copy that never completes (docs/COPY.md "Stuck copies"): the
+    dma_skeleton engine is configured (copy.test_stall_len, test builds
+    only) to behave as a device that hangs at its first copy of STALL_LEN
+    bytes. A block that set a value, copied 4000 bytes through the engine
+    (parked, completed, bytes written by the device) and then asks for the
+    stuck copy ends ETIMEDOUT after copy.timeout_ms with everything undone:
+    the set, the device-written bytes, the untouched destination. The
+    stuck engine is retired (stopped) and later copies go through memcpy."""
+    d.ok("return")
+    rnd = random.Random(23)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(8000))
+    old1 = bytes(rnd.getrandbits(8) for _ in range(8000))
+    old2 = bytes(rnd.getrandbits(8) for _ in range(8000))
+    src = d.ok(mkfile("f", 71, 'set %%f data x"%s" ; return %%f' % chunk.hex()))["rows"][0][0]
+    d1 = d.ok(mkfile("f", 72, 'set %%f data x"%s" ; return %%f' % old1.hex()))["rows"][0][0]
+    d2 = d.ok(mkfile("f", 73, 'set %%f data x"%s" ; return %%f' % old2.hex()))["rows"][0][0]
+    c0 = sync_counters(d)
+    check(c0["local_engine"] == "dmadev" and c0["retired"] == 0, c0)
+    rep = d.one("set %s size 7u ; copy value(%s, data) value(%s, data) 4000 ; "
+                "copy offset(value(%s, data), 10) value(%s, data) %d" %
+                (d1, d1, src, d2, src, STALL_LEN),
+                extra=["--copy-results", "--wait", str(STALL_TIMEOUT_MS + 15000)])
+    st = status_of(rep)
+    check(rep["end"]["outcome"] == "aborted" and st["errno_name"] == "ETIMEDOUT" and
+          st["command"] == 2 and "copy: the dmadev engine failed after" in st["message"], rep)
+    check("copies" not in rep, "an aborted block reported copy results: %s" % rep)
+    # Everything undone, byte for byte.
+    check(value_hex(d, d1, "data") == old1, "the completed engine copy was not undone")
+    check(value_hex(d, d2, "data") == old2, "the stuck copy's destination changed")
+    check(d.ok("get %s size %%m ; return %%m" % d1)["rows"] == [[72]], "the set was not undone")
+    c1 = sync_counters(d)
+    # The first copy went through the engine and the stuck one failed; the
+    # engine was retired (stopped, nothing touches memory after) for memcpy.
+    check(c1["async_waits"] - c0["async_waits"] == 2 and
+          c1["async_failed"] - c0["async_failed"] == 1, (c0, c1))
+    check(c1["retired"] == 1 and c1["local_engine"] == "memcpy", c1)
+    check(c1["parked"] == 0 and c1["async_held"] == 0 and c1["async_pool_used"] == 0, c1)
+    # Later copies work, through memcpy now (the stall was the device's).
+    rep = d.ok("copy offset(value(%s, data), 10) value(%s, data) %d" % (d2, src, STALL_LEN),
+               extra=["--copy-results"])
+    check(copy_result(rep) == (0, 1, STALL_LEN, 1, "memcpy"), rep)
+    want = bytearray(old2)
+    want[10:10 + STALL_LEN] = chunk[:STALL_LEN]
+    check(value_hex(d, d2, "data") == bytes(want), "a copy after the retirement")
+    check("the local dmadev engine left a copy stuck" in d.logtext(), "retirement log line")
+    print("copy_stall: the stuck copy failed ETIMEDOUT after %d ms, the block was undone, "
+          "the engine retired" % STALL_TIMEOUT_MS)
+
+
 def t_copy_dmadev(d):
     t_copy_local(d, "dmadev")
     t_async_batch(d)
@@ -389,6 +442,8 @@ DELIVERY = {"reassembly_slots": 16, "reassembly_timeout_ms": 3000}
 # dma_skeleton's copy thread may be starved for seconds on a loaded machine:
 # timeouts are not under test here (the engines' own suites test them).
 DMA_TIMEOUT_MS = 20000
+# The stuck copy waits this long; the others must complete within it.
+STALL_TIMEOUT_MS = 10000
 
 TESTS = {
     "copy_dmadev": (t_copy_dmadev, {"cfg_extra": {"delivery": DELIVERY, "copy": {
@@ -404,6 +459,14 @@ TESTS = {
         "copy": {"local": "dmadev", "dma_skeleton": True, "min_bytes": 4096,
                  "sync_max_bytes": 8 << 20, "inflight_bytes": 16 << 20,
                  "timeout_ms": DMA_TIMEOUT_MS}}}),
+    # Test builds only (meson -Dtest_faults=true: the ASan build of make
+    # test); tests/integration/meson.build registers it only there.
+    "copy_stall": (t_copy_stall, {"cfg_extra": {
+        "delivery": dict(DELIVERY, park_timeout_ms=STALL_TIMEOUT_MS + 10000,
+                         retention_ms=2 * (STALL_TIMEOUT_MS + 10000)),
+        "copy": {"local": "dmadev", "dma_skeleton": True, "min_bytes": MIN_BYTES,
+                 "sync_max_bytes": 1 << 20, "inflight_bytes": 128 * 1024,
+                 "timeout_ms": STALL_TIMEOUT_MS, "test_stall_len": STALL_LEN}}}),
     "copy_memcpy": (t_copy_memcpy, {"cfg_extra": {"delivery": DELIVERY, "copy": {
         "local": "memcpy", "min_bytes": MIN_BYTES}}}),
     "copy_window": (t_copy_window, {"workers": 2, "cfg_extra": {"delivery": DELIVERY, "copy": {

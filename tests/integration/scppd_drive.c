@@ -91,6 +91,8 @@ struct drive {
 
 /* --copy-results: every block asks for its COPY records. */
 static bool copy_results;
+/* --wait MS: how long to wait for a reply's next datagram. */
+static int wait_ms = WAIT_MS;
 
 static int
 encode_into(const char *text, struct scpp_wire_block *b, uint8_t *out, size_t size, size_t *len)
@@ -212,7 +214,7 @@ recv_reply(struct drive *dr, size_t *len, unsigned int *dgrams)
 		struct scpp_wire_hdr h;
 		ssize_t n;
 
-		if (poll(&p, 1, WAIT_MS) <= 0) {
+		if (poll(&p, 1, wait_ms) <= 0) {
 			fprintf(stderr, "timeout waiting for reply of block %llu (%u datagrams so far)\n",
 				(unsigned long long)dr->block, got);
 			return -ETIMEDOUT;
@@ -384,6 +386,8 @@ options(int argc, char **argv, struct drive *dr, unsigned int *times, const char
 			dr->block = strtoull(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--times") == 0 || strcmp(argv[i], "--count") == 0)
 			*times = (unsigned int)strtoul(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--wait") == 0)
+			wait_ms = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--dgram") == 0)
 			dr->dgram = (unsigned int)strtoul(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--bind") == 0)
@@ -512,7 +516,7 @@ main(int argc, char **argv)
 		if (rc == 2)
 			fprintf(stderr, "usage: scppd_drive exec|flood HOST PORT TEXT [--client N] "
 					"[--block N] [--times N | --count N] [--dgram N] "
-					"[--bind ADDR] [--no-cookie] [--copy-results] [--cookie HEX] "
+					"[--bind ADDR] [--no-cookie] [--copy-results] [--wait MS] [--cookie HEX] "
 					"[--drop-seq K] [--between N --between-text T "
 					"[--between-client C]]\n");
 		return rc;
