@@ -548,8 +548,56 @@ int scpp_wire_fwd_encode(uint8_t *buf, size_t size, const struct scpp_wire_fwd *
 /** CONT flag: the rows' entity term is unbound; the owner runs the part
  *  over its own shard (a fan-out of an unbound entity, ⊤). */
 #define SCPP_WIRE_CONT_F_EVERY 0x01
-/** Extension types of a CONT are those of FORWARD (type 1: the principal). */
+/** Extension types of a CONT are those of FORWARD (type 1: the principal),
+ *  and type 2, COPY_SOURCE (struct scpp_wire_copy_src). */
 #define SCPP_WIRE_CONT_EXT_PRINCIPAL SCPP_WIRE_FWD_EXT_PRINCIPAL
+#define SCPP_WIRE_CONT_EXT_COPY_SRC 2
+/** Bytes of a COPY_SOURCE extension's body. */
+#define SCPP_WIRE_COPY_SRC_LEN 48u
+/** Most COPY_SOURCE extensions one CONT carries (50 bytes each in 256). */
+#define SCPP_WIRE_COPY_SRCS_MAX (SCPP_WIRE_CONT_EXT_MAX / (2 + SCPP_WIRE_COPY_SRC_LEN))
+
+/**
+ * CONT extension type 2, COPY_SOURCE (docs/PROTOCOL.md §19.1, docs/COPY.md
+ * "Remote and third-party copies"): for row @c row of the part, the source
+ * bytes of its copy are @c length bytes at @c offset of window @c window,
+ * pinned by the sender (the window's owner) under token @c pin. Body,
+ * little-endian: u32 row, u32 reserved (0), OID window (hi, lo), u64
+ * offset, u64 length, u64 pin.
+ */
+struct scpp_wire_copy_src {
+	uint32_t row;
+	struct scpp_oid window;  /**< not nil */
+	uint64_t offset;
+	uint64_t length;         /**< 1..2^40; offset + length does not wrap */
+	uint64_t pin;
+};
+
+/**
+ * Decode a COPY_SOURCE body (@p len bytes, the extension's length byte).
+ * @return 0, -SCPP_E_BAD_LENGTH (len not 48, length 0 or over 2^40, a range
+ *   that wraps), -SCPP_E_BAD_FLAGS (reserved bytes), -SCPP_E_BAD_VALUE_TYPE
+ *   (a nil window).
+ */
+int scpp_wire_copy_src_decode(const uint8_t *body, size_t len, struct scpp_wire_copy_src *s);
+
+/**
+ * Encode the whole extension (type, length, body: 50 bytes) into @p buf.
+ * @return 50, -ENOSPC, or -EINVAL (a field scpp_wire_copy_src_decode()
+ *   would refuse).
+ */
+int scpp_wire_copy_src_encode(uint8_t *buf, size_t size, const struct scpp_wire_copy_src *s);
+
+struct scpp_wire_cont;
+
+/**
+ * The COPY_SOURCE extensions of decoded CONT @p c (scpp_wire_cont_decode()
+ * checked each and their ascending rows), in order, into @p out.
+ * @return how many, -SCPP_E_BAD_VAR (a row at or past c->nrows), -ENOSPC
+ *   (more than @p max).
+ */
+int scpp_wire_cont_copy_srcs(const struct scpp_wire_cont *c, struct scpp_wire_copy_src *out,
+			     unsigned int max);
 
 /**
  * A CONT message (kind 6, fragmented like a BLOCK): the rest of a block,
