@@ -504,6 +504,8 @@ test_wire_cont_copy_source_layout_and_bad_fields(void **state)
 	/* The encoder refuses what the decoder would. */
 	t = (struct scpp_wire_copy_src){.row = 0, .window = {1, 1}, .length = 0};
 	assert_int_equal(scpp_wire_copy_src_encode(e, sizeof(e), &t), -EINVAL);
+}
+
 /*
  * A CONT_REPLY with rest groups (docs/PROTOCOL.md §19.2): the documented
  * bytes, the groups found in order and the records after them, and every
