@@ -328,6 +328,8 @@ struct scppd_copy {
 						*   first (a ring of park_cap), or NULL */
 	uint32_t park_cap, park_head, npark;
 	struct scpp_eval_copier hook;          /**< what the evaluator calls */
+	char retired[SCPP_COPY_NAME_MAX];      /**< the engine retired last (a failed copy's
+						*   status names it, not its replacement) */
 	bool save;                             /**< undo copies by the engine */
 	bool target_progress;                  /**< the remote needs polling for peers */
 	int socket;                            /**< the worker's NUMA socket */

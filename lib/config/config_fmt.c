@@ -167,7 +167,8 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"    \"min_bytes\": 4096,\n"
 	"    \"sync_max_bytes\": 4194304,\n"
 	"    \"inflight_bytes\": 4194304,\n"
-	"    \"inflight_copies\": 64\n"
+	"    \"inflight_copies\": 64,\n"
+	"    \"test_stall_len\": 0\n"
 	"  }\n"
 	"}\n";
 

@@ -359,6 +359,10 @@ struct scpp_config_copy {
 	uint64_t inflight_bytes;             /**< save pool per worker: bytes of asynchronous
 					      *   copies in flight; 0 = every copy synchronous */
 	uint32_t inflight_copies;            /**< asynchronous copies per worker at once */
+	/** Fault injection, builds with -Dtest_faults=true only (else a
+	 *  config error): each worker's local engine hangs at its first copy
+	 *  of exactly this many bytes (docs/COPY.md "Stuck copies"); 0 off. */
+	uint64_t test_stall_len;
 };
 
 /** A whole, validated configuration. */
