@@ -724,6 +724,54 @@ def t_session_steer(c):
           "node 2 should have refused one handshake: %s" % b2)
 
 
+def t_forward_long_chain(c):
+    """A principal whose chain does not fit one datagram of the cluster
+    port (a grant naming 32 attributes of 60 bytes, ~2.3 KB): its block
+    through node 1 for an entity of node 3 makes node 1 send the IDENTITY
+    in several datagrams, node 3 reassembles them (bounded), verifies the
+    chain against its own roots and runs the block with the client's
+    rights: the read comes back, a set is refused EACCES, and the counters
+    show the fragments sent, received and reassembled."""
+    nodes, gen, base_env, root, nkey = sessions_cluster(c)
+    n1, n2, n3 = nodes
+    u = scpp_as(base_env, n3.ip, root, ["exec", 'create %u User ; set %u uid 4747u ; '
+                'set %u name "long" ; set %u gid 1u ; return %u'])
+    u = json.loads(u.stdout.splitlines()[-1])["rows"][0][0]
+    carol = gen("carol")
+    attrs = ["name"] + ["attribute_%02d_%s" % (i, "x" * 46) for i in range(31)]
+    chain = os.path.join(c.tmp, "carol.grant")
+    run([SCPP_CLI, "grant", "issue", "--key", root, "--to", carol + ".pub", "--scope",
+         "@0.3.0.0.0/48", "--ops", "get", "--attrs", ",".join(attrs), "--expires", "+1h",
+         "-o", chain], env=base_env)
+    check(os.path.getsize(chain) > 1500, "the chain fits one datagram: %d bytes" %
+          os.path.getsize(chain))
+    wait_for("node 1 to reach node 3",
+             lambda: n1.drive("get @0.3.0.1.5 name %n")
+             ["statuses"][0]["fields"]["errno_name"] == "EACCES", timeout=20)
+    a1, a3 = n1.telemetry("/scpp/auth"), n3.telemetry("/scpp/auth")
+    try:
+        r = scpp_as(base_env, n1.ip, carol, ["exec", "get %s name %%n ; return %%n" % u],
+                    chain=chain)
+    except ClusterFailure:
+        dump_auth_counters(nodes)
+        raise
+    check(json.loads(r.stdout.splitlines()[-1])["rows"] == [["long"]], r.stdout)
+    b1, b3 = n1.telemetry("/scpp/auth"), n3.telemetry("/scpp/auth")
+    sent = b1["ident_sent"] - a1["ident_sent"]
+    frags = b1["ident_frags_sent"] - a1["ident_frags_sent"]
+    check(sent >= 1 and frags >= 2 * sent, "node 1 sent %d IDENTITYs in %d datagrams" %
+          (sent, frags))
+    check(b1["ident_unsendable"] == a1["ident_unsendable"], "unsendable: %s" % b1)
+    check(b3["ident_frags_in"] - a3["ident_frags_in"] >= 2 and
+          b3["ident_reasm_done"] >= a3["ident_reasm_done"] + 1 and
+          b3["ident_accepted"] == a3["ident_accepted"] + 1 and b3["carried"] >= 1,
+          "node 3 did not reassemble and accept carol's identity: %s" % b3)
+    # Her rights are still hers: no set.
+    r = scpp_as(base_env, n1.ip, carol, ["exec", 'set %s name "wider"' % u], chain=chain, want=1)
+    f = json.loads(r.stdout.splitlines()[-1])["statuses"][0]["fields"]
+    check(f["errno_name"] == "EACCES" and "set" in f["message"], f)
+
+
 def t_session_restart(c):
     """A client's session survives its node's restart: the first block
     after the restart reaches a node without the session, which answers a
@@ -994,6 +1042,7 @@ TESTS = {
     "forward_sessions": t_forward_sessions,
     "session_restart": t_session_restart,
     "session_steer": t_session_steer,
+    "forward_long_chain": t_forward_long_chain,
     "cont_owner": t_cont_owner,
 }
 

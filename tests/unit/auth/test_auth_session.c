@@ -1411,6 +1411,8 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_delegated_replies_open_at_the_client, session_setup,
 					session_teardown),
 	cmocka_unit_test_setup_teardown(test_identity_seal_open, session_setup, session_teardown),
+	cmocka_unit_test(test_identity_fragments_reassemble),
+	cmocka_unit_test(test_reasm_bounds_and_errors),
 	cmocka_unit_test_setup_teardown(test_session_reject_names_the_session, session_setup,
 					session_teardown),
 };
