@@ -14,6 +14,11 @@
  * Multiplication Instruction and its Usage for Computing the GCM Mode",
  * 2010, whose bit-reflected representation this follows).
  *
+ * The wide path uses 512-bit registers only inside one call (a few dozen
+ * instructions per datagram); on Intel cores before Ice Lake that can lower
+ * the core's clock for a while (AMD Zen 4, this project's host, does not
+ * downclock). Hosts without AVX-512BW + VPCLMULQDQ take the one-block path.
+ *
  * Constant time: AESENC and PCLMULQDQ take data-independent time, the code
  * has no secret-dependent branch or index, and the tag is compared with
  * crypto_verify_16(). Only built for x86-64 (the instructions are selected
@@ -292,7 +297,7 @@ void
 auth_gmac(const struct auth_gmac *g, const uint8_t *ad, size_t adlen, const uint8_t nonce8[8],
 	  uint8_t tag[16])
 {
-	if (gmac_wide_ok > 0)
+	if (__atomic_load_n(&gmac_wide_ok, __ATOMIC_RELAXED) > 0)
 		gmac_wide(g, ad, adlen, nonce8, tag);
 	else
 		gmac_narrow(g, ad, adlen, nonce8, tag);
@@ -301,14 +306,15 @@ auth_gmac(const struct auth_gmac *g, const uint8_t *ad, size_t adlen, const uint
 bool
 auth_gmac_wide(void)
 {
-	return gmac_wide_ok > 0;
+	return __atomic_load_n(&gmac_wide_ok, __ATOMIC_RELAXED) > 0;
 }
 
 void
 auth_gmac_force_narrow(bool narrow)
 {
-	gmac_wide_ok = narrow ? 0 : -1;
-	if (!narrow)
+	if (narrow)
+		__atomic_store_n(&gmac_wide_ok, 0, __ATOMIC_RELAXED);
+	else
 		gmac_select();
 }
 
