@@ -283,7 +283,7 @@ test_reasm_bounds_and_errors(void **state)
 	struct scpp_auth_reasm_config bad = rc;
 	struct scpp_auth_reasm *r;
 	struct scpp_auth_reasm_stats st;
-	uint8_t p[80];
+	uint8_t p[100];
 	const uint8_t *out;
 	size_t out_len;
 
