@@ -363,14 +363,16 @@ scpp_cli_run_text(struct scpp_cli *cli, const char *text, size_t len, const char
 			"scpp: %s: tries %" PRIu64 ", sent %" PRIu64 ", received %" PRIu64
 			" (reordered %" PRIu64 ", duplicates %" PRIu64 ", strays %" PRIu64
 			", malformed %" PRIu64 "), steered %" PRIu64 ", owners learnt %" PRIu64
-			", sessions reopened %" PRIu64 ", %.3f ms\n",
+			", sessions reopened %" PRIu64 ", owner sessions %" PRIu64
+			" (refused %" PRIu64 "), %.3f ms\n",
 			scpp_client_server(cli->client), after.tries - before.tries,
 			after.dgrams_sent - before.dgrams_sent,
 			after.dgrams_recv - before.dgrams_recv,
 			after.reordered - before.reordered, after.duplicates - before.duplicates,
 			after.strays - before.strays, after.malformed - before.malformed,
 			after.steered - before.steered, after.owners_learned - before.owners_learned,
-			after.reopened - before.reopened, (now_s() - t0) * 1e3);
+			after.reopened - before.reopened, after.owner_sessions - before.owner_sessions,
+			after.owner_refused - before.owner_refused, (now_s() - t0) * 1e3);
 	if (err.code != 0) {
 		scpp_cli_parse_error(where, line0, text, len, &err);
 		return SCPP_EXIT_USAGE;

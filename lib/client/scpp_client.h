@@ -53,6 +53,16 @@
  * node the reply came from, and a block answered by a NOTICE COOKIE is
  * sent again, with the cookie, to the node that issued it.
  *
+ * In a session (docs/SECURITY.md §9.5), an owner is learnt only from a
+ * reply on a delegated lane (the owner answering a block the server
+ * forwarded); the next block for its shard first opens a session with the
+ * owner (same key and chains; the owner checks them against its roots,
+ * @c owner_sessions) and goes there under it. An owner that refuses
+ * (@c owner_refused) keeps being reached through the server. A block sent
+ * under an owner session is not re-sent through the server (its client id,
+ * the owner's at-most-once key, is that session's); a silent owner is
+ * forgotten after the exchange, its session closed.
+ *
  * The socket is bound once and not connected (one source port for every
  * node: the nodes key at-most-once by it). IP_RECVERR turns an ICMP port
  * unreachable into -ECONNREFUSED, as a connected socket would.
@@ -178,6 +188,10 @@ struct scpp_client_stats {
 	uint64_t owners_forgotten; /**< learnt owners dropped (silent, refused, moved) */
 	uint64_t reopened;      /**< sessions opened again: the node answered that it had
 				     none (restarted) */
+	uint64_t owner_sessions; /**< sessions opened with owners, blocks then steered
+				      there (docs/SECURITY.md §9.5) */
+	uint64_t owner_refused; /**< owners that would not open one (their shard's
+				     blocks keep going through the server) */
 };
 
 /** What scpp_client_session_open() needs: the principal and its chains. */
