@@ -42,6 +42,9 @@ def main():
     os.environ["SCPP_SOURCE_ROOT"] = ROOT
     import run_test as rt
     import run_fs
+    # Every mount of the run (passthrough_ll's too) in a mount namespace of
+    # its own: no other process's namespace copy can pin it (run_fs.py).
+    run_fs.private_mount_namespace()
     bench = os.path.join(build, "perf/bench-fs/scpp-bench-fs")
     pt = os.path.join(build, "perf/bench-fs/passthrough_ll")
     src = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
