@@ -48,6 +48,7 @@ struct fsd_node {
 	uint64_t nlookup;      /**< lookups the kernel has not forgotten */
 	uint64_t generation;   /**< bumped each time the slot is reused */
 	uint32_t nopen;        /**< file handles open on it (open/create - release) */
+	uint64_t nocap_until;  /**< CLOCK_MONOTONIC ns: no security.capability until then */
 	bool used;
 	bool unlinked;         /**< its last link went while the kernel held it */
 };
@@ -116,7 +117,9 @@ struct fsd {
 	bool main;                     /**< the main context (owns o's strings) */
 	struct {
 		uint64_t blocks, max_commands, max_rows;
+		uint64_t requests;     /**< FUSE requests of this kind the kernel sent */
 	} opst[FS_OP_COUNT];           /**< per operation, from the replies' END */
+	uint64_t nocap_hits;           /**< getxattr(security.capability) answered from the cache */
 	uint64_t etime_retries;        /**< blocks sent again after E_LIMIT_TIME */
 	uint64_t rebalances;           /**< page splits and merges applied */
 	uint64_t pages_read;           /**< directory pages listed */
@@ -140,6 +143,15 @@ uint64_t fsd_nodes_open(struct fsd_nodes *t);
 /** Mark the node of @p oid as having lost its last link; false if the kernel
  *  does not hold it. */
 bool fsd_node_mark_unlinked(struct fsd_nodes *t, struct scpp_oid oid);
+/**
+ * The security.capability cache (docs/FS.md §3): the kernel asks for that
+ * attribute before every write(2). fsd_node_nocap() says whether node @p ino
+ * is known not to have it (learned at most attr_timeout ago, by
+ * fsd_node_nocap_set() with @p until the time the fact expires; 0 forgets
+ * it: a set or removal of an xattr of the node through this mount).
+ */
+bool fsd_node_nocap(struct fsd_nodes *t, fuse_ino_t ino, uint64_t now);
+void fsd_node_nocap_set(struct fsd_nodes *t, fuse_ino_t ino, uint64_t until);
 /** Drop @p n lookups; returns true when the node is gone (then *@p oid and
  *  *@p unlinked say what it was). */
 bool fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,

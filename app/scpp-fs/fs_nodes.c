@@ -122,6 +122,7 @@ ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
 	t->v[id].used = true;
 	t->v[id].unlinked = false;
 	t->v[id].nopen = 0;
+	t->v[id].nocap_until = 0;
 	*generation = t->v[id].generation;
 	for (i = oid_hash(oid) & (t->hcap - 1); t->hash[i] != 0 && t->hash[i] != TOMB;
 	     i = (i + 1) & (t->hcap - 1))
@@ -265,4 +266,29 @@ fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid
 	gone = forget(t, ino, n, oid, unlinked);
 	pthread_mutex_unlock(&t->lock);
 	return gone;
+}
+
+bool
+fsd_node_nocap(struct fsd_nodes *t, fuse_ino_t ino, uint64_t now)
+{
+	struct fsd_node *x;
+	bool r;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	r = x != NULL && now < x->nocap_until;
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+void
+fsd_node_nocap_set(struct fsd_nodes *t, fuse_ino_t ino, uint64_t until)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL)
+		x->nocap_until = until;
+	pthread_mutex_unlock(&t->lock);
 }

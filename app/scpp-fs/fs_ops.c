@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs_fuse.h"
@@ -23,6 +24,13 @@
 #define FSD(req) fsd_self((struct fsd *)fuse_req_userdata(req))
 
 /* ---- plumbing ---- */
+
+/* One FUSE request of kind @p op reached the daemon (the stats' requests=). */
+static void
+count_req(fuse_req_t req, enum fs_op op)
+{
+	FSD(req)->opst[op].requests++;
+}
 
 int
 fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
@@ -93,6 +101,7 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 
 		for (int i = 0; i < FS_OP_COUNT; i++) {
 			sum.opst[i].blocks += c->opst[i].blocks;
+			sum.opst[i].requests += c->opst[i].requests;
 			sum.opst[i].max_commands = SCPP_MAX(sum.opst[i].max_commands,
 							    c->opst[i].max_commands);
 			sum.opst[i].max_rows = SCPP_MAX(sum.opst[i].max_rows, c->opst[i].max_rows);
@@ -100,19 +109,23 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		sum.pages_read += c->pages_read;
 		sum.rebalances += c->rebalances;
 		sum.etime_retries += c->etime_retries;
+		sum.nocap_hits += c->nocap_hits;
 	}
 	for (int i = 0; i < FS_OP_COUNT; i++)
-		if (d->opst[i].blocks > 0)
-			fprintf(out, "scpp-fs: stats op=%s blocks=%llu max_commands=%llu max_rows=%llu\n",
+		if (d->opst[i].blocks > 0 || d->opst[i].requests > 0)
+			fprintf(out,
+				"scpp-fs: stats op=%s blocks=%llu max_commands=%llu max_rows=%llu "
+				"requests=%llu\n",
 				names[i], (unsigned long long)d->opst[i].blocks,
 				(unsigned long long)d->opst[i].max_commands,
-				(unsigned long long)d->opst[i].max_rows);
+				(unsigned long long)d->opst[i].max_rows,
+				(unsigned long long)d->opst[i].requests);
 	fprintf(out,
 		"scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu contexts=%zu "
-		"contexts_used_max=%zu\n",
+		"contexts_used_max=%zu nocap_hits=%llu\n",
 		(unsigned long long)d->pages_read, (unsigned long long)d->rebalances,
 		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
-		main->sh ? main->sh->used_max : 0);
+		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -333,6 +346,8 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fsb f;
 	int e;
 
+	count_req(req, FS_OP_LOOKUP);
+
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return;
 	cred_of(req, &c);
@@ -358,6 +373,7 @@ forget_one(struct fsd *d, fuse_ino_t ino, uint64_t n)
 static void
 op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	count_req(req, FS_OP_OTHER);
 	forget_one(FSD(req), ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -365,6 +381,7 @@ op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void
 op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	count_req(req, FS_OP_OTHER);
 	for (size_t i = 0; i < count; i++)
 		forget_one(FSD(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
@@ -387,6 +404,8 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct scpp_oid o;
 	int e;
+
+	count_req(req, FS_OP_GETATTR);
 
 	(void)fi;
 	if (!oid_of(req, ino, &o))
@@ -413,6 +432,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct fs_cred c;
 	struct fsb f;
 	int e;
+
+	count_req(req, FS_OP_SETATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -468,6 +489,8 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct fs_cred c;
 	struct fsb f;
 
+	count_req(req, FS_OP_ACCESS);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	cred_of(req, &c);
@@ -521,6 +544,7 @@ make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind
 static void
 op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	count_req(req, FS_OP_CREATE);
 	make_node(req, parent, name, FS_K_DIR, FS_S_IFDIR | (mode & 07777), 0, NULL);
 }
 
@@ -528,6 +552,8 @@ static void
 op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	uint64_t type = mode & FS_S_IFMT;
+
+	count_req(req, FS_OP_CREATE);
 
 	if (type == 0)
 		type = FS_S_IFREG;
@@ -538,6 +564,7 @@ op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t
 static void
 op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
+	count_req(req, FS_OP_CREATE);
 	if (strlen(link) > FS_SYMLINK_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
@@ -554,6 +581,8 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 	struct fsb f;
 	bool grow;
 	int e;
+
+	count_req(req, FS_OP_LINK);
 
 	if (!oid_of(req, ino, &o) || !oid_of(req, newparent, &p) || !name_ok(req, newname))
 		return;
@@ -613,12 +642,14 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 static void
 op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	count_req(req, FS_OP_UNLINK);
 	remove_entry(req, parent, name, false);
 }
 
 static void
 op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	count_req(req, FS_OP_UNLINK);
 	remove_entry(req, parent, name, true);
 }
 
@@ -632,6 +663,8 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 	struct fsb f;
 	bool grow, shrink;
 	int e;
+
+	count_req(req, FS_OP_RENAME);
 
 	if (!oid_of(req, parent, &p) || !oid_of(req, newparent, &np) || !name_ok(req, name) ||
 	    !name_ok(req, newname))
@@ -673,6 +706,8 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct scpp_oid o;
 	struct fsb f;
 	int e;
+
+	count_req(req, FS_OP_READLINK);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -720,6 +755,8 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct scpp_oid o;
 	int e;
 
+	count_req(req, FS_OP_OPEN);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	if ((e = open_block(d, req, o, fi->flags, false)) != 0) {
@@ -741,6 +778,8 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct scpp_oid o, p;
 	int e = create_block(req, parent, name, FS_K_FILE, FS_S_IFREG | (mode & 07777), 0, NULL,
 			     excl, &p);
+
+	count_req(req, FS_OP_CREATE);
 
 	if (e < 0)
 		return;
@@ -792,6 +831,8 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	uint64_t done = 0, len = SCPP_MIN((uint64_t)size, FSD_READ_MAX);
 	struct scpp_oid o;
 
+	count_req(req, FS_OP_READ);
+
 	(void)fi;
 	if (!oid_of(req, ino, &o))
 		return;
@@ -836,6 +877,8 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 	bool append = fi->flags & O_APPEND;
 	struct scpp_oid o;
 
+	count_req(req, FS_OP_WRITE);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	while (done < size) {
@@ -872,6 +915,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 static void
 op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_OTHER);
 	(void)ino, (void)fi;
 	fuse_reply_err(req, 0); /* nothing is buffered here */
 }
@@ -879,6 +923,7 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_OTHER);
 	(void)fi;
 	d_open(FSD(req), ino, -1);
 	fuse_reply_err(req, 0);
@@ -890,6 +935,8 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 	struct fsd *d = FSD(req);
 	struct scpp_oid o;
 	struct fsb f;
+
+	count_req(req, FS_OP_FSYNC);
 
 	(void)datasync, (void)fi;
 	if (!oid_of(req, ino, &o))
@@ -1058,6 +1105,8 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct scpp_oid o;
 	int e;
 
+	count_req(req, FS_OP_OPEN);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	if ((e = open_block(d, req, o, O_RDONLY, true)) != 0) {
@@ -1188,6 +1237,7 @@ out:
 static void
 op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_READDIR);
 	readdir_common(req, ino, size, off, fi, false);
 }
 
@@ -1195,12 +1245,14 @@ static void
 op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_READDIR);
 	readdir_common(req, ino, size, off, fi, true);
 }
 
 static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_OTHER);
 	(void)ino;
 	dir_free((struct fsd_dir *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
@@ -1223,6 +1275,8 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct fsb f;
 	int e;
 
+	count_req(req, FS_OP_STATFS);
+
 	(void)ino;
 	fsb_init(&f, d->blk);
 	fsb_statfs(&f, &d->vol);
@@ -1244,6 +1298,26 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 /* ---- extended attributes ---- */
+
+/*
+ * The kernel asks for XATTR_CAPS before every write(2) of a file (to clear
+ * it, with the set-id bits, when a write needs that: file_remove_privs()).
+ * That it is absent is cached per node for attr_timeout (never with
+ * attr_timeout=0), so a run of writes costs one getxattr block per
+ * attr_timeout instead of one per write; a set or removal through this
+ * mount forgets it, one through another mount is seen within attr_timeout,
+ * the bound of every attribute (docs/FS.md §3).
+ */
+#define XATTR_CAPS "security.capability"
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 /* The namespaces the blocks implement (fs_blocks.c xattr_perm()): others
  * (system.*, POSIX ACLs) are not supported. */
@@ -1271,6 +1345,8 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 	struct fs_cred c;
 	struct fsb f;
 
+	count_req(req, FS_OP_XATTR);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	if (!xattr_name_ok(req, name))
@@ -1281,6 +1357,7 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 	}
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
+	fsd_node_nocap_set(&d->sh->nodes, ino, 0);
 	fsb_setxattr(&f, &c, o, name, strlen(name), value, size, flags);
 	fuse_reply_err(req, fsd_exec(d, &f, FS_OP_XATTR));
 }
@@ -1293,16 +1370,28 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct scpp_oid o;
 	struct fs_cred c;
 	struct fsb f;
+	bool cap;
 	int e;
+
+	count_req(req, FS_OP_XATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
 	if (!xattr_name_ok(req, name))
 		return;
+	cap = strcmp(name, XATTR_CAPS) == 0;
+	if (cap && fsd_node_nocap(&d->sh->nodes, ino, now_ns())) {
+		d->nocap_hits++;
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_getxattr(&f, &c, o, name, strlen(name));
 	if ((e = fsd_exec(d, &f, FS_OP_XATTR)) != 0 || d->rep.nrows != 1) {
+		if (cap && (e == 0 || e == ENODATA) && d->o.attr_timeout > 0)
+			fsd_node_nocap_set(&d->sh->nodes, ino,
+					   now_ns() + (uint64_t)(d->o.attr_timeout * 1e9));
 		fuse_reply_err(req, e ? e : ENODATA);
 		return;
 	}
@@ -1328,6 +1417,8 @@ op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct fsb f;
 	char *buf;
 	int e;
+
+	count_req(req, FS_OP_XATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -1374,12 +1465,15 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct fs_cred c;
 	struct fsb f;
 
+	count_req(req, FS_OP_XATTR);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	if (!xattr_name_ok(req, name))
 		return;
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
+	fsd_node_nocap_set(&d->sh->nodes, ino, 0);
 	fsb_removexattr(&f, &c, o, name, strlen(name));
 	fuse_reply_err(req, fsd_exec(d, &f, FS_OP_XATTR));
 }

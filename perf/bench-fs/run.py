@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """scpp-fs benchmark: scpp-bench-fs on three targets in one run (perf/RESULTS.md).
 
-    perf/bench-fs/run.py [--build build] [--quick]
+    perf/bench-fs/run.py [--build build] [--quick] [--compare SCPP_FS_BINARY] [--opts O,...]
 
 1. tmpfs: a directory in /dev/shm, no FUSE (the kernel's own file system);
 2. passthrough: libfuse's passthrough_ll example (compiled from the copy the
@@ -11,7 +11,13 @@
 3. scpp-fs: a mount of a fresh volume on a real scppd (net_tap in a network
    namespace, one worker busy polling, --no-huge, the node's default eval
    limits), default options (4 FUSE threads, each with its own client);
-4. scpp-fs-1t: the same with -s (one FUSE thread, one block in flight).
+4. scpp-fs-1t: the same with -s (one FUSE thread, one block in flight);
+5. with --compare BIN: scpp-fs-before, BIN (another build of scpp-fs, e.g.
+   the commit before a change) mounted the same way, run just before
+   scpp-fs, so that a change is measured against its predecessor in the
+   same conditions;
+6. with --opts O,...: scpp-fs-opts, the default mount with -o O,...
+   (e.g. writeback_cache).
 
 Prints every JSON line of scpp-bench-fs, then one summary JSON line with the
 ratios scpp-fs / passthrough and scpp-fs / tmpfs per operation. Needs root
@@ -36,6 +42,12 @@ def main():
     quick = "--quick" in sys.argv
     if "--build" in sys.argv:
         build = sys.argv[sys.argv.index("--build") + 1]
+    before = None
+    if "--compare" in sys.argv:
+        before = os.path.abspath(sys.argv[sys.argv.index("--compare") + 1])
+    more = ()
+    if "--opts" in sys.argv:
+        more = tuple(sys.argv[sys.argv.index("--opts") + 1].split(","))
     build = os.path.abspath(build)
     os.environ["SCPPD"] = os.path.join(build, "app/scppd/scppd")
     os.environ["SCPP_FS"] = os.path.join(build, "app/scpp-fs/scpp-fs")
@@ -78,8 +90,12 @@ def main():
         pt_proc.wait(timeout=120)  # bounded; a loaded machine needs more than seconds
         # scpp-fs on a fresh node (net_tap's largest frame is 1 522 bytes:
         # no jumbo frames here).
-        for target, mtu, opts, extra in (("scpp-fs", 1500, (), ()),
-                                         ("scpp-fs-1t", 1500, (), ("-s",))):
+        targets = [("scpp-fs", 1500, (), ()), ("scpp-fs-1t", 1500, (), ("-s",))]
+        if before is not None:
+            targets.insert(0, ("scpp-fs-before", 1500, (), ()))
+        if more:
+            targets.append(("scpp-fs-opts", 1500, more, ()))
+        for target, mtu, opts, extra in targets:
             d = rt.Daemon("fsbench", cfg_extra={"store": run_fs.STORE, "eval": run_fs.EVAL})
             d.cfg["eal"]["memory_mb"] = run_fs.EAL_MB
             d.cfg["idle"] = {"enabled": False}  # busy polling, as the perf suite runs scppd
@@ -87,7 +103,10 @@ def main():
             m = None
             try:
                 d.start()
-                m = run_fs.Mount("bench", ("volume=bench",) + opts, extra).start()
+                m = run_fs.Mount("bench", ("volume=bench",) + opts, extra)
+                if target == "scpp-fs-before":
+                    m.args[0] = before
+                m.start()
                 run_bench(target, m.dir)
                 m.unmount()
                 # The blocks the mount sent, per kind of operation (fsd_stats_print):
@@ -106,7 +125,8 @@ def main():
         shutil.rmtree(ptm, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
     by = {(x["target"], x["op"]): x for x in lines}
-    summary = {"bench": "fs-summary", "quick": quick, "ops": {},
+    summary = {"bench": "fs-summary", "quick": quick, "ops": {}, "compare": before,
+               "opts": ",".join(more),
                "load_avg": os.getloadavg(),
                "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True).stdout.strip()}

@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -383,6 +384,38 @@ def test_basic(d, mounts):
     with open(s.p("w"), "rb") as f:
         check(f.read() == data, "300 kB through 600-byte datagrams")
     os.unlink(s.p("w"))
+    capability_cache(mounts)
+
+
+# struct vfs_cap_data, revision 2, no capabilities: a valid security.capability.
+CAPS = struct.pack("<5I", 0x02000000, 0, 0, 0, 0)
+
+
+def capability_cache(mounts):
+    """The kernel asks for security.capability before every write(2); the
+    mount answers from its cached absence (docs/FS.md §3), forgets it when
+    the attribute is set through it, and the kernel's removal of it at the
+    next write reaches the node."""
+    m = mounts(Mount("caps").start())
+    fd = os.open(m.p("f"), os.O_CREAT | os.O_RDWR, 0o644)
+    for i in range(200):
+        os.pwrite(fd, b"%04d" % i, 4 * i)
+    check(os.pread(fd, 800, 0) == b"".join(b"%04d" % i for i in range(200)), "the writes")
+    os.setxattr(m.p("f"), "security.capability", CAPS)
+    check(os.getxattr(m.p("f"), "security.capability") == CAPS, "set: no cached absence")
+    os.pwrite(fd, b"k", 0)  # a write removes file capabilities (file_remove_privs)
+    check(errno_of(os.getxattr, m.p("f"), "security.capability") == errno.ENODATA,
+          "the write's removal of security.capability reached the node")
+    for i in range(50):
+        os.pwrite(fd, b"x", i)
+    os.close(fd)
+    os.unlink(m.p("f"))
+    check(m.unmount() == 0, "caps mount stops cleanly")
+    st = fs_stats(m)
+    print("security.capability: %s, %d answered from the cache" % (st["xattr"], st["nocap_hits"]))
+    check(st["xattr"]["requests"] >= 250 and st["nocap_hits"] >= 200,
+          "the kernel's getxattr before each write answered from the cache: %s" % st)
+    check(st["xattr"]["blocks"] <= 20, "a few getxattr blocks for 250 writes: %s" % st)
 
 
 def pid_of_mount(path):
