@@ -25,6 +25,43 @@
 
 /* ---- plumbing ---- */
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * The attribute slot of directory node @p ino (fs_nodes.c): the stat group
+ * at column @p c0 of the reply's row 0, as the change whose block was sent
+ * when the slot's generation was @p gen left it; it answers the kernel's
+ * next getattr of the directory until attr_timeout after now (never with
+ * attr_timeout=0). A reply of another shape empties the slot.
+ */
+static void
+slot_put(struct fsd *d, fuse_ino_t ino, unsigned int c0, uint64_t gen)
+{
+	struct fs_attr a;
+
+	if (d->o.attr_timeout <= 0 || d->rep.nrows != 1 || d->rep.ncols < c0 + FS_STAT_COLS) {
+		fsd_node_attr_drop(&d->sh->nodes, ino);
+		return;
+	}
+	fs_reply_attr(&d->rep, 0, c0, &a);
+	fsd_node_attr_put(&d->sh->nodes, ino, &a, now_ns() + (uint64_t)(d->o.attr_timeout * 1e9),
+			  gen);
+}
+
+/* A request that may change node @p ino: its attribute slot is emptied. */
+static void
+slot_drop(struct fsd *d, fuse_ino_t ino)
+{
+	fsd_node_attr_drop(&d->sh->nodes, ino);
+}
+
 /* One FUSE request of kind @p op reached the daemon (the stats' requests=). */
 static void
 count_req(fuse_req_t req, enum fs_op op)
@@ -110,6 +147,7 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		sum.rebalances += c->rebalances;
 		sum.etime_retries += c->etime_retries;
 		sum.nocap_hits += c->nocap_hits;
+		sum.attr_hits += c->attr_hits;
 	}
 	for (int i = 0; i < FS_OP_COUNT; i++)
 		if (d->opst[i].blocks > 0 || d->opst[i].requests > 0)
@@ -122,10 +160,11 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 				(unsigned long long)d->opst[i].requests);
 	fprintf(out,
 		"scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu contexts=%zu "
-		"contexts_used_max=%zu nocap_hits=%llu\n",
+		"contexts_used_max=%zu nocap_hits=%llu attr_hits=%llu\n",
 		(unsigned long long)d->pages_read, (unsigned long long)d->rebalances,
 		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
-		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits);
+		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits,
+		(unsigned long long)d->attr_hits);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -402,7 +441,11 @@ getattr_block(struct fsd *d, struct scpp_oid o)
 static void
 op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fsd *d = FSD(req);
 	struct scpp_oid o;
+	struct fs_attr a;
+	struct stat st;
+	uint64_t left;
 	int e;
 
 	count_req(req, FS_OP_GETATTR);
@@ -410,7 +453,14 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)fi;
 	if (!oid_of(req, ino, &o))
 		return;
-	if ((e = getattr_block(FSD(req), o)) != 0)
+	if (fsd_node_attr_take(&d->sh->nodes, ino, now_ns(), &a, &left)) {
+		/* The slot: valid for what is left of its attr_timeout. */
+		d->attr_hits++;
+		to_stat(&a, &st);
+		fuse_reply_attr(req, &st, (double)left / 1e9);
+		return;
+	}
+	if ((e = getattr_block(d, o)) != 0)
 		fuse_reply_err(req, e);
 	else
 		reply_attr(req, 0);
@@ -423,8 +473,8 @@ ts_ns(const struct timespec *t)
 }
 
 static void
-op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-	   struct fuse_file_info *fi)
+change_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+	       struct fuse_file_info *fi)
 {
 	struct fsd *d = FSD(req);
 	struct fs_setattr sa = {.cached_size = UINT64_MAX};
@@ -481,6 +531,19 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	reply_attr(req, 0);
 }
 
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+	   struct fuse_file_info *fi)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_setattr(req, ino, attr, to_set, fi);
+	fsd_node_attr_drop(t, ino);
+}
+
 static void
 op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
@@ -503,7 +566,8 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 
 static int
 create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind,
-	     uint64_t mode, uint64_t rdev, const char *target, bool excl, struct scpp_oid *pp)
+	     uint64_t mode, uint64_t rdev, const char *target, bool excl, struct scpp_oid *pp,
+	     uint64_t *gen)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p;
@@ -517,6 +581,7 @@ create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind k
 	fsb_init(&f, d->blk);
 	fsb_create(&f, &d->vol, &c, p, name, strlen(name), kind, mode, rdev, target,
 		   target ? strlen(target) : 0, excl);
+	*gen = fsd_node_attr_gen(&d->sh->nodes, parent);
 	return fsd_exec(d, &f, FS_OP_CREATE);
 }
 
@@ -526,16 +591,19 @@ make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p;
-	int e = create_block(req, parent, name, kind, mode, rdev, target, true, &p);
+	uint64_t gen;
+	int e = create_block(req, parent, name, kind, mode, rdev, target, true, &p, &gen);
 	bool grow;
 
 	if (e < 0)
 		return;
 	if (e != 0 || d->rep.nrows != 1) {
+		slot_drop(d, parent);
 		fuse_reply_err(req, e ? e : EIO);
 		return;
 	}
 	grow = flag_at(d, 1 + FS_STAT_COLS);
+	slot_put(d, parent, 2 + FS_STAT_COLS, gen);
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, NULL);
 	if (grow)
 		dir_rebalance(d, p, true);
@@ -573,7 +641,7 @@ op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name
 }
 
 static void
-op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+change_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid o, p;
@@ -599,6 +667,18 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 		dir_rebalance(d, p, true);
 }
 
+/* Directory @p newparent may change: its slot emptied before and after. */
+static void
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, newparent);
+	change_link(req, ino, newparent, newname);
+	fsd_node_attr_drop(t, newparent);
+}
+
 /* ---- unlink, rmdir, rename ---- */
 
 static void
@@ -609,6 +689,7 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	struct fs_cred c;
 	struct fsb f;
 	bool fold, shrink;
+	uint64_t gen;
 	int e;
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
@@ -621,11 +702,14 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	fold = !dir && fsd_nodes_open(&d->sh->nodes) == 0;
 	fsb_init(&f, d->blk);
 	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, fold);
+	gen = fsd_node_attr_gen(&d->sh->nodes, parent);
 	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
+		slot_drop(d, parent);
 		fuse_reply_err(req, e);
 		return;
 	}
 	shrink = flag_at(d, fold ? 3 : 2);
+	slot_put(d, parent, fold ? 4 : 3, gen);
 	if (fold && flag_at(d, 2)) {
 		fuse_reply_err(req, 0); /* reaped in the block */
 	} else if (d->rep.nrows == 1 && fs_reply_u64(&d->rep, 0, 1) == 0) {
@@ -649,13 +733,20 @@ op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void
 op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
 	count_req(req, FS_OP_UNLINK);
+	/* The removed directory loses its links: its slot, which the kernel
+	 * does not name, goes with every other. */
+	fsd_nodes_attr_drop_all(t);
 	remove_entry(req, parent, name, true);
+	fsd_nodes_attr_drop_all(t);
 }
 
 static void
-op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-	  const char *newname, unsigned int flags)
+change_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	      const char *newname, unsigned int flags)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p, np;
@@ -695,6 +786,21 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 		dir_rebalance(d, np, true);
 	if (shrink)
 		dir_rebalance(d, p, false);
+}
+
+/* Directories @p parent and @p newparent may change. */
+static void
+op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	  const char *newname, unsigned int flags)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	/* And a moved directory (its ctime, its ".."), which the kernel
+	 * does not name: every slot. */
+	fsd_nodes_attr_drop_all(t);
+	change_rename(req, parent, name, newparent, newname, flags);
+	fsd_nodes_attr_drop_all(t);
 }
 
 static void
@@ -776,13 +882,15 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct fsd *d = FSD(req);
 	bool excl = fi->flags & O_EXCL, grow;
 	struct scpp_oid o, p;
+	uint64_t gen;
 	int e = create_block(req, parent, name, FS_K_FILE, FS_S_IFREG | (mode & 07777), 0, NULL,
-			     excl, &p);
+			     excl, &p, &gen);
 
 	count_req(req, FS_OP_CREATE);
-
 	if (e < 0)
 		return;
+	if (e != 0 || d->rep.nrows != 1)
+		slot_drop(d, parent);
 	if (e == EEXIST && !excl && d->rep.cmd == fs_create_exists_cmd()) {
 		/* Another mount made it since the kernel's lookup: open it. */
 		struct fs_cred c;
@@ -810,6 +918,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 	fi->keep_cache = 0;
 	grow = flag_at(d, 1 + FS_STAT_COLS);
+	slot_put(d, parent, 2 + FS_STAT_COLS, gen);
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, fi);
 	if (grow)
 		dir_rebalance(d, p, true);
@@ -874,7 +983,9 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 {
 	struct fsd *d = FSD(req);
 	uint64_t done = 0, at = (uint64_t)off;
-	bool append = fi->flags & O_APPEND;
+	/* With the write-back cache the kernel places O_APPEND writes itself
+	 * (and writes pages back through any handle, at their offsets). */
+	bool append = !d->o.writeback && (fi->flags & O_APPEND);
 	struct scpp_oid o;
 
 	count_req(req, FS_OP_WRITE);
@@ -1235,18 +1346,43 @@ out:
 }
 
 static void
-op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+change_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	count_req(req, FS_OP_READDIR);
 	readdir_common(req, ino, size, off, fi, false);
 }
 
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_readdir(req, ino, size, off, fi);
+	fsd_node_attr_drop(t, ino);
+}
+
+static void
+change_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	           struct fuse_file_info *fi)
+{
+	count_req(req, FS_OP_READDIR);
+	readdir_common(req, ino, size, off, fi, true);
+}
+
+/* Directory @p ino may change: its slot emptied before and after. */
 static void
 op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
-	count_req(req, FS_OP_READDIR);
-	readdir_common(req, ino, size, off, fi, true);
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_readdirplus(req, ino, size, off, fi);
+	fsd_node_attr_drop(t, ino);
 }
 
 static void
@@ -1310,15 +1446,6 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
  */
 #define XATTR_CAPS "security.capability"
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* The namespaces the blocks implement (fs_blocks.c xattr_perm()): others
  * (system.*, POSIX ACLs) are not supported. */
 static bool
@@ -1337,8 +1464,8 @@ xattr_name_ok(fuse_req_t req, const char *name)
 }
 
 static void
-op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
-	    int flags)
+change_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+	        int flags)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid o;
@@ -1360,6 +1487,19 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 	fsd_node_nocap_set(&d->sh->nodes, ino, 0);
 	fsb_setxattr(&f, &c, o, name, strlen(name), value, size, flags);
 	fuse_reply_err(req, fsd_exec(d, &f, FS_OP_XATTR));
+}
+
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+	    int flags)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_setxattr(req, ino, name, value, size, flags);
+	fsd_node_attr_drop(t, ino);
 }
 
 static void
@@ -1458,7 +1598,7 @@ op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 static void
-op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+change_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid o;
@@ -1478,6 +1618,18 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, fsd_exec(d, &f, FS_OP_XATTR));
 }
 
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_removexattr(req, ino, name);
+	fsd_node_attr_drop(t, ino);
+}
+
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -1487,9 +1639,13 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	/* O_TRUNC is part of open's block (fsb_open). */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* Writes go to the node as they come: no write-back cache, whose
-	 * dirty pages another mount could not see. */
-	conn->want &= ~(unsigned int)FUSE_CAP_WRITEBACK_CACHE;
+	/* By default writes go to the node as they come: no write-back
+	 * cache, whose dirty pages another mount cannot see until they are
+	 * written back. -o writeback_cache opts in (docs/FS.md §3). */
+	if (d->o.writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~(unsigned int)FUSE_CAP_WRITEBACK_CACHE;
 }
 
 const struct fuse_lowlevel_ops fsd_ops = {
