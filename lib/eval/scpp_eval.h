@@ -337,6 +337,9 @@ struct scpp_eval_stats {
 	uint64_t fast_cmds;     /**< commands the fast path ran (in any block) */
 	uint64_t fast_restarts; /**< blocks the fast path gave back to the general path
 				 *   from the start (an error it leaves to it to report) */
+	uint64_t fast_run_cmds; /**< of those, gets collected from the decoder's get run
+				 *   (struct scpp_wire_block, get_run) without their
+				 *   per-command tests */
 };
 
 /** The context's counters. */

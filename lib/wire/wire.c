@@ -142,6 +142,8 @@ scpp_wire_block_init(struct scpp_wire_block *b)
 	b->names_raw_len = 0;
 	b->ret_all = 0;
 	b->status_vars = 0;
+	b->get_run = 0;
+	b->get_run_vars = 0;
 }
 
 int
@@ -413,6 +415,8 @@ scpp_wire_block_guard(struct scpp_wire_block *b, unsigned int cmd, int expr)
 	if (!term_fits(b, expr, SCPP_POS_EXPR))
 		return -SCPP_E_BAD_TERM;
 	c = &b->cmd[cmd];
+	if (cmd < b->get_run)
+		b->get_run = (uint16_t)cmd; /* no longer a plain get: the run ends before it */
 	c->flags |= SCPP_WIRE_CF_GUARD;
 	c->guard = (uint16_t)expr;
 	c->shape = SCPP_WIRE_SHAPE_OTHER; /* a guarded get is not the fast path's */
@@ -758,6 +762,89 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 	cm->guard = 0; /* no flags: no guard */
 	return off;
 }
+
+/*
+ * The block's leading run of `get <OID> "<name>" %v`: what cmd_fast() takes
+ * with op GET and a variable, every command with the same attribute name
+ * (same bytes) and a variable of its own. Decoded from @p p (the first
+ * command; @p end is the end of the input) with everything in registers:
+ * after the first command, the 4 bytes of the attribute term's head and
+ * its first name byte are one 32-bit compare, the name one or two masked
+ * 64-bit compares. Sets b->get_run and b->get_run_vars (the evaluator's
+ * hint, see struct scpp_wire_block) and returns the commands decoded
+ * (*@p used bytes), each exactly as cmd_fast() decodes it; 0 when the
+ * first command is not of this shape (nothing written).
+ */
+static __attribute__((noinline)) size_t
+get_run(const uint8_t *lo, const uint8_t *p, const uint8_t *end, struct scpp_wire_block *b,
+	uint16_t ncmds, size_t *used, const uint8_t **prev_attr)
+{
+	const uint8_t *const start = p, *name, *last;
+	const uint32_t head = SCPP_OP_GET | (uint32_t)SCPP_TERM_CONST << 16 |
+			      (uint32_t)SCPP_VT_OID << 24;
+	const unsigned int nvars = b->nvars;
+	struct scpp_wire_term *t = b->term;
+	struct scpp_wire_cmd *cm = b->cmd, *const cm_end = b->cmd + ncmds;
+	/* Command i's two words (see cmd_fast()): op flags status_var nterms
+	 * term0 term1, then term1 term2 shape pad guard; each command adds 3
+	 * to its term indexes. */
+	uint64_t cw0 = SCPP_OP_GET | (uint64_t)3 << 24 | (uint64_t)1 << 48;
+	uint64_t cw1 = 1 | (uint64_t)2 << 16 | (uint64_t)SCPP_WIRE_SHAPE_EAV << 32;
+	uint64_t seen = 0, mask, tw1, tw2, lw, hw;
+	uint32_t h1;
+	size_t alen, clen, k;
+
+	/* The first command: what cmd_fast() checks for this shape. */
+	if (end - p < 2 + 18 + 3 + 2 || load_le32(p) != head)
+		return 0;
+	h1 = load_le32(p + 20);
+	alen = (h1 >> 16) & 0xff;
+	if ((h1 & 0xffff) != ((uint32_t)SCPP_VT_STR << 8 | SCPP_TERM_CONST) || alen - 1 > 15)
+		return 0;
+	clen = 25 + alen;
+	name = p + 23;
+	if ((size_t)(end - p) < clen || !short_ascii(lo, name, alen))
+		return 0;
+	last = end - clen; /* a command of this length fits from p iff p <= last */
+	/* The name's bytes as the two compares of later commands see them:
+	 * the 8 bytes that end with it (masked to the name when shorter),
+	 * and its first 8 when longer than 8. */
+	mask = alen >= 8 ? UINT64_MAX : UINT64_MAX << (8 * (8 - alen));
+	lw = load_le64(name + alen - 8) & mask;
+	hw = alen > 8 ? load_le64(name) : 0;
+	tw1 = SCPP_VT_STR | (uint64_t)alen << 32;
+	tw2 = (uint64_t)(uintptr_t)name;
+	for (;;) {
+		unsigned int var = p[24 + alen];
+
+		if (p[23 + alen] != SCPP_TERM_VAR || var >= nvars || ((seen >> var) & 1))
+			break;
+		seen |= UINT64_C(1) << var;
+		term_words(&t[0], SCPP_TERM_CONST, SCPP_VT_OID, load_le64(p + 4), load_le64(p + 12));
+		term_words(&t[1], SCPP_TERM_CONST, tw1, tw2, 0);
+		term_words(&t[2], SCPP_TERM_VAR | (uint64_t)var << 8, 0, 0, 0);
+		memcpy(cm, &cw0, 8); /* commands are 2-byte aligned: not word64 stores */
+		memcpy((uint8_t *)cm + 6, &cw1, 8);
+		cw0 += (uint64_t)3 << 32 | (uint64_t)3 << 48;
+		cw1 += 3 | (uint64_t)3 << 16;
+		t += 3;
+		p += clen;
+		if (++cm == cm_end || p > last || load_le32(p) != head || load_le32(p + 20) != h1)
+			break;
+		name = p + 23;
+		if ((load_le64(name + alen - 8) & mask) != lw || (alen > 8 && load_le64(name) != hw))
+			break;
+	}
+	k = (size_t)(cm - b->cmd);
+	if (k == 0)
+		return 0;
+	b->nterms = (uint16_t)(3 * k);
+	b->get_run = (uint16_t)k;
+	b->get_run_vars = seen;
+	*prev_attr = (const uint8_t *)(uintptr_t)tw2;
+	*used = (size_t)(p - start);
+	return k;
+}
 #else
 static inline size_t
 cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_block *b,
@@ -765,6 +852,14 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 {
 	(void)lo, (void)p, (void)left, (void)b, (void)cm, (void)prev_attr;
 	return 0; /* big-endian hosts take the general path */
+}
+
+static inline size_t
+get_run(const uint8_t *lo, const uint8_t *p, const uint8_t *end, struct scpp_wire_block *b,
+	uint16_t ncmds, size_t *used, const uint8_t **prev_attr)
+{
+	(void)lo, (void)p, (void)end, (void)b, (void)ncmds, (void)used, (void)prev_attr;
+	return 0;
 }
 #endif
 
@@ -1031,6 +1126,12 @@ scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *bc, struct scpp_wire_
 	uint16_t k = b->ncmds;
 	int rc = 0;
 
+	if (fast_decode && k == 0 && b->nterms == 0 && ncmds > 0) {
+		size_t used = 0;
+
+		k = (uint16_t)get_run(c.p, c.p + c.off, c.p + c.len, b, ncmds, &used, &prev_attr);
+		c.off += used;
+	}
 	while (k < ncmds) {
 		/* The common shape inline; anything else through decode_cmd(). */
 		size_t n = fast_decode ? cmd_fast(c.p, c.p + c.off, c.len - c.off, b, &b->cmd[k],
