@@ -980,6 +980,21 @@ static const uint8_t identity[SCPP_WIRE_VARS_MAX] = {
 };
 _Static_assert(SCPP_WIRE_VARS_MAX == 64, "identity[] lists every variable index");
 
+/* Are the @p n bytes at @p q 0, 1, 2, ...? Eight at a time. */
+static inline bool
+is_identity(const uint8_t *q, size_t n)
+{
+	size_t j = 0;
+
+	for (; j + 8 <= n; j += 8)
+		if (load_le64(q + j) != load_le64(identity + j))
+			return false;
+	for (; j < n; j++)
+		if (q[j] != j)
+			return false;
+	return true;
+}
+
 /* The head: flags, variables, returns and the command count (into @p ncmds). */
 static int
 block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
@@ -1006,15 +1021,23 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 		const uint8_t *p = c->p;
 		const size_t len = c->len, nvars = b->nvars, names_off = c->off;
 		size_t off = names_off, n;
-		unsigned int i;
+		unsigned int i = 0;
 
-		for (i = 0; i < nvars; i++) {
-			if (SCPP_UNLIKELY(off >= len || (n = p[off]) > SCPP_WIRE_NAME_MAX ||
-					  n >= len - off))
-				break;
-			b->var_name[i].p = (const char *)(p + off + 1);
-			b->var_name[i].len = (uint16_t)n;
-			off += 1 + n;
+		/* Each name and at least one byte after it inside the input
+		 * (the block goes on after the names), so the next length byte
+		 * is readable: one bound test per name. */
+		if (SCPP_LIKELY(off < len)) {
+			const uint8_t *q = p + off, *const end = p + len;
+
+			for (; i < nvars; i++) {
+				n = *q;
+				if (SCPP_UNLIKELY(n > SCPP_WIRE_NAME_MAX || (size_t)(end - q) <= n + 1))
+					break;
+				b->var_name[i].p = (const char *)(q + 1);
+				b->var_name[i].len = (uint16_t)n;
+				q += 1 + n;
+			}
+			off = (size_t)(q - p);
 		}
 		if (SCPP_UNLIKELY(i < nvars || !fast_decode ||
 				  !span_ascii(p, p + names_off, off - names_off))) {
@@ -1038,11 +1061,12 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 		unsigned int i = 0;
 
 		/* The usual list, 0 1 2 ... (every variable, or the first
-		 * ones, in order): one comparison; it is what the loop below
+		 * ones, in order): compared eight bytes at a time; it is what the loop below
 		 * would find (in range, no repeats, ret[i] == i). */
-		if (SCPP_LIKELY(fast_decode && nret <= len - off &&
-				memcmp(p + off, identity, nret) == 0)) {
-			memcpy(b->ret, identity, nret);
+		if (SCPP_LIKELY(fast_decode && nret <= len - off && is_identity(p + off, nret))) {
+			/* All of it (a constant size: a few vector moves); the
+			 * entries past nret mean nothing. */
+			memcpy(b->ret, identity, sizeof(b->ret));
 			off += nret;
 			i = nret;
 		}
