@@ -2850,6 +2850,31 @@ scpp_eval_prefetch_entries(const struct scpp_eval_env *env, const struct scpp_ev
 		scpp_store_prefetch_entry(env->store, pf->hash[i]);
 }
 
+/* Collect up to @p m gets of the run from its terms at @p te into the
+ * burst (with @p auth, while the session may do them); how many. */
+static inline __attribute__((always_inline)) unsigned int
+fast_run_collect(struct fast_run *f, const struct scpp_wire_term *te, unsigned int m,
+		 uint32_t aid, bool auth)
+{
+	const unsigned int var0 = te[2].var;
+	unsigned int gap = 0, j;
+
+	for (j = 0; j < m; j++, te += 3) {
+		const unsigned int var = te[2].var;
+
+		if (auth && !fast_auth_ok(f, te->value.oid, aid))
+			break;
+		f->key[j].oid = te->value.oid;
+		f->key[j].attr = aid;
+		f->key[j].rsv = 0;
+		f->var[j] = (uint8_t)var;
+		gap |= var ^ (var0 + j);
+	}
+	f->n = j;
+	f->gap = gap;
+	return j;
+}
+
 /*
  * The decoder's leading run of gets of one attribute into variables of
  * their own (struct scpp_wire_block, get_run): the same collection as
@@ -2873,25 +2898,14 @@ fast_get_run(struct run *r, struct fast_run *f, uint16_t *next)
 	f->bound = b->get_run_vars;
 	while (i < n) {
 		unsigned int m = SCPP_MIN((unsigned int)(n - i), (unsigned int)SCPP_STORE_BURST_MAX);
-		unsigned int var0 = t[3 * i + 2].var, gap = 0, j;
+		unsigned int j = f->auth == NULL
+					 ? fast_run_collect(f, &t[3 * i], m, (uint32_t)aid, false)
+					 : fast_run_collect(f, &t[3 * i], m, (uint32_t)aid, true);
 
-		for (j = 0; j < m; j++, i++) {
-			const struct scpp_wire_term *te = &t[3 * i];
-			unsigned int var = te[2].var;
-
-			if (f->auth != NULL && !fast_auth_ok(f, te->value.oid, (uint32_t)aid))
-				break;
-			f->key[j].oid = te->value.oid;
-			f->key[j].attr = (uint32_t)aid;
-			f->key[j].rsv = 0;
-			f->var[j] = (uint8_t)var;
-			gap |= (var - j) ^ var0;
-		}
 		if (j == 0)
 			break;
+		i = (uint16_t)(i + j);
 		scpp_counter_add(&r->ctx->st.fast_run_cmds, j);
-		f->n = j;
-		f->gap = gap;
 		f->last_cmd = (uint16_t)(i - 1);
 		if ((rc = fast_flush(r, f)) != 0)
 			return rc;
