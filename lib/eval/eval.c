@@ -2730,7 +2730,12 @@ fast_flush(struct run *r, struct fast_run *f)
 	f->n = 0;
 	f->gap = 0;
 	v = gap == 0 ? &f->row->v[f->var[0]] : f->val;
-	scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
+	/* One key has nothing to overlap: the single get finds the same
+	 * entry with the same probes, without the pipeline's stages. */
+	if (n == 1)
+		hit = scpp_store_get(r->env->store, f->key[0].oid, f->key[0].attr, v) == 0;
+	else
+		scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
 	all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	if (SCPP_UNLIKELY(hit != all))
 		return FAST_RESTART;

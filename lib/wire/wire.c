@@ -995,6 +995,18 @@ is_identity(const uint8_t *q, size_t n)
 	return true;
 }
 
+/* span_ascii() for the names of the head, which the rest of the block
+ * follows: fewer than 8 bytes near the start of the input are checked with
+ * one forward load (span_ascii() would need 8 bytes before them). */
+static inline bool
+head_ascii(const uint8_t *lo, const uint8_t *p, size_t n, const uint8_t *end)
+{
+	if (n < 8 && end - p >= 8)
+		return (load_le64(p) & ((UINT64_C(1) << (8 * n)) - 1) &
+			UINT64_C(0x8080808080808080)) == 0;
+	return span_ascii(lo, p, n);
+}
+
 /* The head: flags, variables, returns and the command count (into @p ncmds). */
 static int
 block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
@@ -1040,7 +1052,7 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 			off = (size_t)(q - p);
 		}
 		if (SCPP_UNLIKELY(i < nvars || !fast_decode ||
-				  !span_ascii(p, p + names_off, off - names_off))) {
+				  !head_ascii(p, p + names_off, off - names_off, p + len))) {
 			for (i = 0; i < nvars; i++)
 				if ((rc = cur_name(c, &b->var_name[i])) < 0)
 					return rc;
