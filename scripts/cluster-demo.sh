@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cluster demo: etcd and three scppd nodes in one network namespace
 # joined by a bridge, `scpp cluster` on each node, a block sent to the wrong
-# node, a node killed and seen unreachable on the others. docs/CLUSTER.md
+# node, the path walk /a/b/c/d over three nodes as one block (continuations),
+# a node killed and seen unreachable on the others, the walk then naming it. docs/CLUSTER.md
 # explains what is shown; docs/OPERATIONS.md how to run a cluster by hand.
 #
 #   scripts/cluster-demo.sh [--wait]    --wait: keep it up until Ctrl-C

@@ -3,16 +3,20 @@
  * Continuations, the owner's side (docs/PROTOCOL.md §19, docs/CLUSTER.md
  * §8): a CONT from a peer of the map is run once on this worker's shard
  * and answered with a CONT_REPLY; a retransmission is answered from the
- * record (lib/cont's dedup table) and never run again.
+ * record (lib/cont's dedup table) and never run again. The origin's side
+ * (a block split here, its parts shipped and merged) is cont_origin.c.
  *
  * The part runs synchronously, from its start command to the end of the
- * block, without splitting again (this node does not ship continuations
- * yet): rows whose entity another shard owns meet E_NOT_HERE, as in any
- * block. Its reply records are written straight into the record's slot,
- * behind the CONT_REPLY header, with the writer bounded to one datagram:
- * a part whose answer would not fit is aborted and undone by the
- * evaluator (E_LIMIT_RESULT), so every answer is one datagram and the
- * held answers need no allocation (SCPPD_CONT_ENTRIES slots of
+ * block. An owner never waits (the "star" design of CLUSTER.md §8): where
+ * some rows must go on elsewhere (their entity is another shard's), the
+ * part stops before that command, those rows go back to the sender as
+ * *rest groups* (start command, owning shard, rows) in the CONT_REPLY,
+ * and the other rows go on here; the sender ships each group on. Its
+ * reply records are written behind the rest groups in the record's slot,
+ * bounded to one datagram: a part whose answer would not fit is aborted
+ * and undone by the evaluator (E_LIMIT_RESULT), rest groups that would not
+ * fit end the part there (E_LIMIT_BYTES), so every answer is one datagram
+ * and the held answers need no allocation (SCPPD_CONT_ENTRIES slots of
  * SCPPD_CONT_ANSWER_MAX bytes per worker, at start).
  *
  * A CONT is run by the worker that receives it, for its own shard, and
@@ -20,9 +24,8 @@
  * E_NOT_HERE: multi-worker nodes do not steer CONTs between workers yet).
  *
  * Not taken in this version (counted in cont_not_taken, dropped): CONTs of
- * more than one datagram, CONTs on a node in auth.mode required (no
- * principal extension yet, docs/SECURITY.md §12), and CONT_REPLYs (no
- * origin side yet).
+ * more than one datagram, and CONTs on a node in auth.mode required (no
+ * principal extension yet, docs/SECURITY.md §12).
  */
 
 #include <errno.h>
@@ -33,30 +36,28 @@
 
 #include <rte_malloc.h>
 
-#include "scpp_cont.h"
 #include "scpp_status.h"
-#include "scppd.h"
+#include "cont_priv.h"
 
-/* Continuations recorded per worker (running or answered). */
-#define SCPPD_CONT_ENTRIES 1024u
-/* How long an answer is kept for retransmissions (PROTOCOL.md §19.4). */
-#define SCPPD_CONT_RETENTION_MS 2000u
-/* One answer: a CONT_REPLY of one datagram. */
-#define SCPPD_CONT_ANSWER_MAX SCPP_WIRE_DGRAM_DEFAULT
-/* A continuation's rows and their values (E_LIMIT_PENDING beyond). */
-#define SCPPD_CONT_SUSP_BYTES (256u << 10)
-/* Answers forgotten per loop turn, at most. */
-#define SCPPD_CONT_EXPIRE_BURST 64u
+bool
+scppd_cont_rows_there(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+		      size_t nrows)
+{
+	struct scpp_eval_rows rows;
 
-struct scppd_cont {
-	struct scpp_cont_dedup *dedup;
-	uint8_t *held;                 /* SCPPD_CONT_ENTRIES x SCPPD_CONT_ANSWER_MAX */
-	uint32_t *held_len;            /* per entry */
-	uint8_t scratch[SCPPD_CONT_ANSWER_MAX]; /* refusals, which are not recorded */
-	struct scpp_eval_susp *susp;
-	struct scpp_wire_block *blk;
-	uint64_t ms_div;               /* TSC ticks per ms */
-};
+	if (cmd >= b->ncmds || nrows == 0 || scpp_eval_ctx_rows(w->ectx, &rows) != 0)
+		return false;
+	for (size_t i = 0; i < rows.n; i++)
+		if (scpp_eval_row_where(b, cmd, &rows, i, w->env.node, NULL) == SCPP_EVAL_THERE)
+			return true;
+	return false;
+}
+
+static enum scpp_eval_verdict
+rest_before_cmd(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
+{
+	return scppd_cont_rows_there(arg, b, cmd, nrows) ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+}
 
 void
 scppd_cont_init(struct scppd *d, struct scppd_worker *w)
@@ -76,9 +77,15 @@ scppd_cont_init(struct scppd *d, struct scppd_worker *w)
 					 64, socket);
 	c->susp = scpp_eval_susp_create(SCPPD_CONT_SUSP_BYTES, socket, true);
 	c->blk = rte_malloc_socket("scppd_cont_blk", sizeof(*c->blk), 64, socket);
+	c->idx = rte_malloc_socket("scppd_cont_idx", 2 * SCPPD_CONT_ROWS_MAX * sizeof(uint32_t), 64,
+				   socket);
+	c->hooks.before_cmd = rest_before_cmd;
+	c->hooks.arg = w;
 	if (c->dedup != NULL && c->held != NULL && c->held_len != NULL && c->susp != NULL &&
-	    c->blk != NULL)
+	    c->blk != NULL && c->idx != NULL) {
+		scppd_cont_origin_init(d, w);
 		return;
+	}
 nomem:
 	rte_exit(EXIT_FAILURE, "scppd: worker %u: continuation state (%u answers of %u bytes): "
 		 "out of memory\n", w->idx, SCPPD_CONT_ENTRIES, SCPPD_CONT_ANSWER_MAX);
@@ -91,7 +98,9 @@ scppd_cont_free(struct scppd_worker *w)
 
 	if (c == NULL)
 		return;
+	scppd_cont_origin_free(w);
 	scpp_cont_dedup_free(c->dedup);
+	rte_free(c->idx);
 	rte_free(c->held);
 	rte_free(c->held_len);
 	scpp_eval_susp_free(c->susp);
@@ -106,9 +115,13 @@ scppd_cont_tick_slow(struct scppd_worker *w)
 	void *freed[SCPPD_CONT_EXPIRE_BURST];
 	unsigned int n;
 
-	n = scpp_cont_dedup_expire(w->cont->dedup, w->now / w->cont->ms_div, freed,
-				   SCPPD_CONT_EXPIRE_BURST);
-	w->cont_held -= n; /* the held answers are slots: nothing to free */
+	if (w->cont_held != 0) {
+		n = scpp_cont_dedup_expire(w->cont->dedup, w->now / w->cont->ms_div, freed,
+					   SCPPD_CONT_EXPIRE_BURST);
+		w->cont_held -= n; /* the held answers are slots: nothing to free */
+	}
+	if (w->cont_out != 0)
+		scppd_cont_origin_tick(w);
 }
 
 static void
@@ -157,19 +170,129 @@ refuse(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp
 	answer(w, nm, h, ct->scratch, (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + wr.len));
 }
 
+/* The rows of the stopped part that must go on elsewhere become rest
+ * groups behind *@p rest_len bytes of ct->rest (at most @p rest_max); the
+ * others stay. -ENOSPC: they do not fit (nothing kept changes). */
+static int
+keep_rest(struct scppd_worker *w, struct scpp_wire_cont_reply *r, uint32_t *rest_len,
+	  uint32_t rest_max)
+{
+	struct scppd_cont *ct = w->cont;
+	struct scpp_eval_split sp;
+	uint16_t cmd = scpp_eval_susp_next_cmd(ct->susp);
+	uint32_t len = *rest_len;
+	uint16_t nrest = r->nrest;
+	int rc;
+
+	rc = scpp_eval_susp_split(ct->susp, ct->blk, w->env.node, ct->idx, 2 * SCPPD_CONT_ROWS_MAX,
+				  &sp);
+	if (rc != 0)
+		return rc;
+	for (uint16_t g = 0; g < sp.nowners; g++) {
+		struct scpp_wire_cont_rest grp = {
+			.start = cmd, .nrows = sp.part[g].n, .shard = sp.part[g].owner.hi,
+		};
+		uint32_t at = len + SCPP_WIRE_CONT_REST_HDR_LEN;
+		long n;
+
+		if (nrest == SCPP_WIRE_CONT_REST_MAX || at > rest_max)
+			return -ENOSPC;
+		n = scpp_eval_susp_rows_encode(ct->susp, ct->idx + sp.part[g].first, sp.part[g].n,
+					       ct->rest + at, rest_max - at);
+		if (n < 0)
+			return -ENOSPC;
+		grp.rows_len = (uint32_t)n;
+		(void)scpp_wire_cont_rest_encode(ct->rest + len, SCPP_WIRE_CONT_REST_HDR_LEN, &grp);
+		len = at + (uint32_t)n;
+		nrest++;
+	}
+	rc = scpp_eval_susp_keep(ct->susp, ct->idx, sp.nhere);
+	if (rc != 0)
+		return rc;
+	scpp_counter_add(&w->stats.cont_rest_groups, nrest - r->nrest);
+	r->nrest = nrest;
+	*rest_len = len;
+	return 0;
+}
+
+int
+scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t *out,
+		uint32_t cap, uint32_t *out_len, char *why, size_t why_len)
+{
+	struct scppd_cont *ct = w->cont;
+	struct scpp_wire_cont_reply r = {.owner = scppd_g.cfg.node.id, .cont_id = c->cont_id};
+	const struct scpp_eval_hooks *hooks = scppd_g.cfg.cluster.cont.enabled ? &ct->hooks : NULL;
+	const uint32_t rest_max = cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - SCPPD_CONT_RECS_MIN;
+	struct scpp_wire_reply_writer wr;
+	struct scpp_eval_result res;
+	struct scpp_eval_env env;
+	uint32_t off = 0, rest_len = 0;
+	uint16_t from = c->start;
+	int rc;
+
+	rc = scpp_wire_block_decode(c->block, c->block_len, ct->blk, &off);
+	if (rc == 0)
+		rc = scpp_eval_susp_load(ct->susp, ct->blk, c);
+	if (rc != 0) {
+		snprintf(why, why_len, "continuation %" PRIu64 " not run: %s (%s)%s", c->cont_id,
+			 scpp_error_name(rc) != NULL ? scpp_error_name(rc) : "error", scpp_strerror(rc),
+			 rc == -EINVAL ? ": start or nvars do not match the block" : "");
+		return rc == -EINVAL ? -SCPP_E_BAD_LENGTH : rc;
+	}
+	/* Run as an unauthenticated block of the client (docs/SECURITY.md
+	 * §12: continuations of session blocks are never shipped). */
+	env = w->env;
+	env.client_id = c->client_id;
+	env.auth = NULL;
+	for (;;) {
+		scpp_wire_reply_writer_init(&wr, ct->recs, cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - rest_len);
+		rc = scpp_eval_resume(w->ectx, &env, ct->blk, c->block_id, &wr, &res, hooks, ct->susp,
+				      from);
+		if (rc != 1)
+			break;
+		/* Stopped before a command some rows must run elsewhere. */
+		from = scpp_eval_susp_next_cmd(ct->susp);
+		if (keep_rest(w, &r, &rest_len, rest_max) != 0) {
+			scpp_wire_reply_writer_init(&wr, ct->recs,
+						    cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - rest_len);
+			rc = scpp_eval_resume_abort(w->ectx, &env, ct->blk, c->block_id, &wr, &res,
+						    ct->susp, -SCPP_E_LIMIT_BYTES,
+						    "the rows that must go on on other shards do not fit "
+						    "one CONT_REPLY; the part ends here");
+			break;
+		}
+	}
+	if (rc != 0) {
+		/* -ENOSPC: no room for COLUMNS and END, which a datagram has. */
+		if (scpp_eval_susp_active(ct->susp))
+			scpp_eval_susp_drop(w->ectx, ct->susp);
+		snprintf(why, why_len, "continuation %" PRIu64 " not run: %s", c->cont_id,
+			 scpp_strerror(rc));
+		return rc;
+	}
+	if (unlikely(res.new_schema != NULL)) {
+		/* As exec.c: the part changed the schema on this shard; the
+		 * publisher has it, this worker switches to it. */
+		w->env.schema = res.new_schema;
+		scpp_counter_add(&w->stats.schema_changes, 1);
+	}
+	r.flags = r.nrest != 0 ? SCPP_WIRE_CONT_REPLY_F_REST : 0;
+	(void)scpp_wire_cont_reply_encode(out, SCPP_WIRE_CONT_REPLY_HDR_LEN, &r);
+	memcpy(out + SCPP_WIRE_CONT_REPLY_HDR_LEN, ct->rest, rest_len);
+	memcpy(out + SCPP_WIRE_CONT_REPLY_HDR_LEN + rest_len, ct->recs, wr.len);
+	*out_len = SCPP_WIRE_CONT_REPLY_HDR_LEN + rest_len + (uint32_t)wr.len;
+	return 0;
+}
+
 /* Run the new continuation @p c recorded in @p slot, and answer it. */
 static void
 run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
     const struct scpp_wire_cont *c, uint32_t slot, uint64_t now_ms)
 {
 	struct scppd_cont *ct = w->cont;
-	struct scpp_wire_cont_reply r = {.owner = scppd_g.cfg.node.id, .cont_id = c->cont_id};
 	uint8_t *ans = ct->held + (size_t)slot * SCPPD_CONT_ANSWER_MAX;
 	uint32_t cap = RTE_MIN(SCPPD_CONT_ANSWER_MAX, scppd_peer_chunk(nm->peer.port));
-	struct scpp_wire_reply_writer wr;
-	struct scpp_eval_result res;
-	struct scpp_eval_env env;
-	uint32_t off = 0;
+	char why[SCPP_STATUS_MSG_MAX];
 	int rc;
 
 	if (c->timeout_ms > SCPPD_CONT_RETENTION_MS) {
@@ -179,42 +302,14 @@ run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wi
 		       c->cont_id, c->timeout_ms, SCPPD_CONT_RETENTION_MS);
 		return;
 	}
-	rc = scpp_wire_block_decode(c->block, c->block_len, ct->blk, &off);
-	if (rc == 0)
-		rc = scpp_eval_susp_load(ct->susp, ct->blk, c);
+	rc = scppd_cont_exec(w, c, ans, cap, &ct->held_len[slot], why, sizeof(why));
 	if (rc != 0) {
 		scpp_cont_dedup_drop(ct->dedup, slot);
-		refuse(w, nm, h, c, rc == -EINVAL ? -SCPP_E_BAD_LENGTH : rc,
-		       "continuation %" PRIu64 " not run: %s (%s)%s", c->cont_id,
-		       scpp_error_name(rc) != NULL ? scpp_error_name(rc) : "error", scpp_strerror(rc),
-		       rc == -EINVAL ? ": start or nvars do not match the block" : "");
-		return;
-	}
-	/* Run as an unauthenticated block of the client (docs/SECURITY.md
-	 * §12: continuations of session blocks are never shipped). */
-	env = w->env;
-	env.client_id = c->client_id;
-	env.auth = NULL;
-	scpp_wire_reply_writer_init(&wr, ans + SCPP_WIRE_CONT_REPLY_HDR_LEN,
-				    cap - SCPP_WIRE_CONT_REPLY_HDR_LEN);
-	rc = scpp_eval_resume(w->ectx, &env, ct->blk, c->block_id, &wr, &res, NULL, ct->susp,
-			      c->start);
-	if (rc != 0) {
-		/* -ENOSPC: no room for COLUMNS and END, which a datagram has. */
-		scpp_cont_dedup_drop(ct->dedup, slot);
-		refuse(w, nm, h, c, rc, "continuation %" PRIu64 " not run: %s", c->cont_id,
-		       scpp_strerror(rc));
+		refuse(w, nm, h, c, rc, "%s", why);
 		return;
 	}
 	scpp_counter_add(&w->stats.cont_run, 1);
-	if (unlikely(res.new_schema != NULL)) {
-		/* As exec.c: the part changed the schema on this shard; the
-		 * publisher has it, this worker switches to it. */
-		w->env.schema = res.new_schema;
-		scpp_counter_add(&w->stats.schema_changes, 1);
-	}
-	(void)scpp_wire_cont_reply_encode(ans, SCPP_WIRE_CONT_REPLY_HDR_LEN, &r);
-	ct->held_len[slot] = (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + wr.len);
+	scppd_peer_cont_count(w, (uint32_t)h->client_id, SCPPD_PEER_CONT_IN);
 	(void)scpp_cont_dedup_done(ct->dedup, slot, ans, ct->held_len[slot], now_ms);
 	w->cont_held++;
 	answer(w, nm, h, ans, ct->held_len[slot]);
@@ -238,6 +333,10 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 	}
 	if (!scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
 		return; /* counted: forward_not_peer */
+	if (h.kind == SCPP_WIRE_CONT_REPLY && h.frag_count == 1) {
+		scppd_cont_origin_rx(w, nm, &h);
+		return;
+	}
 	if (h.kind != SCPP_WIRE_CONT || h.frag_count != 1 ||
 	    scppd_g.cfg.auth.mode == SCPP_CONFIG_AUTH_REQUIRED) {
 		scpp_counter_add(&w->stats.cont_not_taken, 1);

@@ -47,6 +47,12 @@ enum fwd_counter {
 	FC_IN,       /* FORWARD messages received from it */
 	FC_ARP_WAIT, /* requests dropped while its MAC was unknown */
 	FC_TX_FULL,  /* FORWARD datagrams its tx queue did not take */
+	/* Continuations (cont.c), by enum scppd_peer_cont: */
+	FC_CONT_SENT,      /* CONTs sent to the peer (first sends) */
+	FC_CONT_ANSWERED,  /* ... answered (a CONT_REPLY matched) */
+	FC_CONT_TIMED_OUT, /* ... not answered within cluster.cont.timeout_ms */
+	FC_CONT_RETX,      /* ... sent again (no answer after a quarter of it) */
+	FC_CONT_IN,        /* CONTs received from the peer and run */
 	FC_COUNT
 };
 
@@ -54,6 +60,9 @@ static const char *const fc_name[FC_COUNT] = {
 	[FC_BLOCKS] = "forwarded", [FC_FETCHES] = "forwarded_fetches",
 	[FC_IN] = "forwarded_in", [FC_ARP_WAIT] = "forward_arp_wait",
 	[FC_TX_FULL] = "forward_tx_full",
+	[FC_CONT_SENT] = "cont_sent", [FC_CONT_ANSWERED] = "cont_answered",
+	[FC_CONT_TIMED_OUT] = "cont_timed_out", [FC_CONT_RETX] = "cont_retransmitted",
+	[FC_CONT_IN] = "cont_received",
 };
 
 struct peer {
@@ -303,6 +312,45 @@ build_frames(struct rte_mbuf **ms, uint16_t nfrag, uint32_t chunk,
 			ms[i]->l3_len = sizeof(struct rte_ipv4_hdr);
 		}
 	}
+}
+
+void
+scppd_peer_cont_count(struct scppd_worker *w, uint32_t node, enum scppd_peer_cont c)
+{
+	const struct scpp_cluster_node *n = scpp_cluster_map_find(scppd_cluster_map(), node);
+
+	if (n != NULL && (unsigned int)c < SCPPD_PEER_CONT_COUNT)
+		scpp_counter_add(counter(w, n->slot, (enum fwd_counter)(FC_CONT_SENT + c)), 1);
+}
+
+int
+scppd_peer_addr(struct scppd_worker *w, uint32_t node, uint16_t shard, uint16_t local_port,
+		struct scpp_net_peer *to)
+{
+	const struct scppd *d = &scppd_g;
+	const uint16_t cport = d->cfg.cluster.port;
+	const struct scpp_cluster_node *n = scpp_cluster_map_find(scppd_cluster_map(), node);
+	uint64_t mac;
+
+	if (n == NULL || n->state == SCPP_CLUSTER_UNREACHABLE || n->state == SCPP_CLUSTER_SELF)
+		return -EHOSTUNREACH;
+	mac = __atomic_load_n(&fw.peer[n->slot].mac, __ATOMIC_RELAXED);
+	if (mac == 0) {
+		uint64_t since = __atomic_load_n(&fw.peer[n->slot].arp_since, __ATOMIC_RELAXED);
+
+		arp_request(w, n, cport);
+		if (since != 0 && w->now - since > d->tsc_hz / 1000 * ARP_GIVE_UP_MS)
+			return -EHOSTUNREACH;
+		return -EAGAIN;
+	}
+	memset(to, 0, sizeof(*to));
+	mac_unpack(mac, &to->mac);
+	to->port = cport;
+	to->ip = rte_cpu_to_be_32(n->rec.ipv4);
+	to->local_ip = d->ports[cport].ip;
+	to->udp_port = rte_cpu_to_be_16((uint16_t)(n->rec.base_port + 1 + shard));
+	to->local_udp_port = rte_cpu_to_be_16(local_port);
+	return 0;
 }
 
 uint32_t

@@ -582,6 +582,7 @@ main(int argc, char **argv)
 	routes_init(d, config_path != NULL ? config_path : "(built-in default)");
 	scppd_ports_init(d);
 	scppd_schema_init();
+	scppd_cont_register();
 	for (i = 0; i < d->nb_workers; i++) {
 		worker_delivery_init(d, d->workers[i]);
 		scppd_park_init(d, d->workers[i]);

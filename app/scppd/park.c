@@ -67,6 +67,7 @@ struct park_slot {
 	uint32_t len;           /* message bytes in msg */
 	int status;             /* scppd_park_ready()'s, or the abort code */
 	uint64_t user;
+	uint64_t client_id, block_id; /* the request's (continuations name them) */
 	struct scpp_eval_susp *susp;
 	uint8_t *msg;
 	char abort_msg[SCPP_STATUS_MSG_MAX];
@@ -151,6 +152,12 @@ slot_free(struct scppd_worker *w, uint32_t idx)
 
 	scpp_eval_susp_drop(w->ectx, s->susp);
 	explicit_bzero(&s->carry, sizeof(s->carry));
+	/* Every consumer with state kept per slot forgets it, whichever
+	 * reason the block stopped for last (a split block may wait for a
+	 * copy later). */
+	for (unsigned int r = 0; r < SCPPD_PARK_REASONS; r++)
+		if (consumers[r] != NULL && consumers[r]->freed != NULL)
+			consumers[r]->freed(w, idx);
 	s->state = SLOT_FREE;
 	s->next = p->free_head;
 	p->free_head = idx;
@@ -307,6 +314,47 @@ scppd_park_susp_of(struct scppd_worker *w, uint64_t h)
 	return s != NULL ? s->susp : NULL;
 }
 
+const uint8_t *
+scppd_park_msg_of(struct scppd_worker *w, uint64_t h, uint32_t *len)
+{
+	struct park_slot *s = slot_of(w->park, h);
+
+	if (s == NULL)
+		return NULL;
+	*len = s->len;
+	return s->msg;
+}
+
+int
+scppd_park_ids_of(struct scppd_worker *w, uint64_t h, uint64_t *client_id, uint64_t *block_id)
+{
+	struct park_slot *s = slot_of(w->park, h);
+
+	if (s == NULL)
+		return -ESTALE;
+	*client_id = s->client_id;
+	*block_id = s->block_id;
+	return 0;
+}
+
+/* The block of slot @p idx ended with its reply of *@p len bytes in
+ * lib/delivery's reply buffer: the consumers that keep parts of it (a
+ * split block's continuations) rewrite it there before it is committed. */
+static void
+reply_hooks(struct scppd_worker *w, uint32_t idx, uint32_t *len)
+{
+	uint32_t cap;
+	uint8_t *buf = NULL;
+
+	for (unsigned int r = 0; r < SCPPD_PARK_REASONS; r++) {
+		if (consumers[r] == NULL || consumers[r]->reply == NULL)
+			continue;
+		if (buf == NULL)
+			buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now); /* the one just written */
+		consumers[r]->reply(w, idx, buf, cap, len);
+	}
+}
+
 void
 scppd_park_commit(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		  const struct scpp_wire_block *b, const uint8_t *msg, uint32_t len)
@@ -337,6 +385,8 @@ scppd_park_commit(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	s->from = p->stop_cmd;
 	s->status = 0;
 	s->user = p->stop_user;
+	s->client_id = req->client_id;
+	s->block_id = req->block_id;
 	if ((req->session & SCPP_DELIVERY_CARRIED) && w->carry != NULL && w->carry != &s->carry)
 		s->carry = *w->carry;
 	t = scpp_delivery_park(w->dlv, req, idx, w->now);
@@ -508,6 +558,7 @@ resume_slot(struct scppd_worker *w, uint32_t idx, const struct scpp_delivery_req
 	p->running = NONE;
 	if (rc == 0) {
 		scpp_counter_add(&p->st.resumes, 1);
+		reply_hooks(w, idx, &rlen);
 		scpp_delivery_reply_commit(w->dlv, req, rlen, w->now);
 		slot_free(w, idx);
 		return;

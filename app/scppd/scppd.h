@@ -180,8 +180,19 @@ struct scppd_stats {
 				   *   timeout over the retention, start out of range) */
 	uint64_t cont_bad;        /**< CONT or CONT_REPLY datagrams that do not decode (dropped) */
 	uint64_t cont_not_taken;  /**< CONTs not taken in this version: several datagrams,
-				   *   auth.mode required, a CONT_REPLY (no origin side yet) */
-	uint64_t cont_tx_full;    /**< CONT_REPLY datagrams the tx queue did not take */
+				   *   auth.mode required */
+	uint64_t cont_tx_full;    /**< CONT and CONT_REPLY datagrams the tx queue did not take */
+	uint64_t cont_rest_groups; /**< rest groups answered (rows that go on elsewhere) */
+	/* The origin's side (cont_origin.c): blocks split here. */
+	uint64_t cont_splits;     /**< stops of a block to ship some of its rows */
+	uint64_t cont_shipped;    /**< CONTs sent (first sends) */
+	uint64_t cont_answered;   /**< ... answered (a CONT_REPLY matched) */
+	uint64_t cont_retransmitted; /**< ... sent again (no answer after a quarter of the timeout) */
+	uint64_t cont_timed_out;  /**< ... given up (E_OUTCOME_UNKNOWN) */
+	uint64_t cont_part_failed; /**< parts not shipped: a limit, the owner unreachable */
+	uint64_t cont_local;      /**< rest groups this shard owns, run here */
+	uint64_t cont_reply_stale; /**< CONT_REPLYs matching no part (late, duplicate: dropped) */
+	uint64_t cont_merged;     /**< replies merged from a split block's parts */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
 };
@@ -388,6 +399,7 @@ struct scppd_worker {
 	struct scppd_copy *copy;      /**< copy engines (copy.c) */
 	struct scppd_cont *cont;      /**< continuations taken (cont.c) */
 	uint32_t cont_held;           /**< answers held now (cont.c keeps it; the loop tests it) */
+	uint32_t cont_out;            /**< continuations shipped, not answered (cont.c; ditto) */
 	struct scppd_park *park;      /**< parked evaluations (park.c) */
 	uint32_t park_busy;           /**< slots parked now (park.c keeps it; the loop tests it) */
 	uint32_t park_len;            /**< message bytes of the block being evaluated */
@@ -624,6 +636,16 @@ struct scppd_park_ops {
 	void (*resuming)(struct scppd_worker *w, uint64_t h, uint64_t user, int status);
 	/** @p h ended without resuming (@p why); forget it. */
 	void (*dead)(struct scppd_worker *w, uint64_t h, uint64_t user, enum scppd_park_end why);
+	/** The block in slot @p slot (a handle's low 32 bits) ended after a
+	 *  resumption with the reply of *@p len bytes in @p buf (lib/delivery's
+	 *  reply buffer, @p cap bytes), not committed yet: rewrite it in place
+	 *  (cont.c merges a split block's parts). Called for every consumer
+	 *  that has it, whatever the block stopped for. */
+	void (*reply)(struct scppd_worker *w, uint32_t slot, uint8_t *buf, uint32_t cap,
+		      uint32_t *len);
+	/** Slot @p slot is free again (answered, expired, failed, stopped):
+	 *  forget what was kept for it. Called for every consumer that has it. */
+	void (*freed)(struct scppd_worker *w, uint32_t slot);
 	const char *name;      /**< "schema", "copy", "continuation": counters, logs */
 };
 
@@ -700,6 +722,10 @@ struct scpp_eval_susp *scppd_park_susp(struct scppd_worker *w);
 
 /** The suspension of parked @p h (NULL: not parked). For its consumer's parked(). */
 struct scpp_eval_susp *scppd_park_susp_of(struct scppd_worker *w, uint64_t h);
+/** The message bytes kept for parked @p h (*@p len bytes), or NULL: not parked. */
+const uint8_t *scppd_park_msg_of(struct scppd_worker *w, uint64_t h, uint32_t *len);
+/** The client id and block id of parked @p h's request. @return 0 or -ESTALE. */
+int scppd_park_ids_of(struct scppd_worker *w, uint64_t h, uint64_t *client_id, uint64_t *block_id);
 /** lib/eval's env.schema_hold (@p arg: the worker): a slot for a block whose
  *  schema change is checked elsewhere, or NULL (full, message too long). */
 struct scpp_eval_susp *scppd_park_hold_schema(void *arg, const struct scpp_wire_block *b);
@@ -819,6 +845,26 @@ uint32_t scppd_forward_peer_id(uint32_t ip);
 bool scppd_forward_from_peer(struct scppd_worker *w, uint32_t ip,
 			     const struct rte_ether_addr *mac);
 
+/** Per-peer continuation counters, in /scpp/cluster,<id> with the forwarding ones. */
+enum scppd_peer_cont {
+	SCPPD_PEER_CONT_SENT,      /**< "cont_sent": CONTs sent to the peer */
+	SCPPD_PEER_CONT_ANSWERED,  /**< "cont_answered": ... answered */
+	SCPPD_PEER_CONT_TIMED_OUT, /**< "cont_timed_out": ... not answered in time */
+	SCPPD_PEER_CONT_RETX,      /**< "cont_retransmitted": ... sent again */
+	SCPPD_PEER_CONT_IN,        /**< "cont_received": CONTs from the peer, run */
+	SCPPD_PEER_CONT_COUNT
+};
+/** Worker: count @p c against peer @p node (nothing if it is not in the map). */
+void scppd_peer_cont_count(struct scppd_worker *w, uint32_t node, enum scppd_peer_cont c);
+/**
+ * Worker: the address of shard @p shard of peer node @p node (its port
+ * base_port + 1 + shard), from this node's cluster port and UDP port
+ * @p local_port. @return 0; -EAGAIN (its MAC is not known: asked by ARP,
+ * try again shortly); -EHOSTUNREACH (not in the map, unreachable, this
+ * node, or ARP unanswered for a second).
+ */
+int scppd_peer_addr(struct scppd_worker *w, uint32_t node, uint16_t shard, uint16_t local_port,
+		    struct scpp_net_peer *to);
 /** Payload bytes of one datagram to a peer on port @p port. */
 uint32_t scppd_peer_chunk(uint16_t port);
 /**
@@ -834,7 +880,9 @@ int scppd_peer_send(struct scppd_worker *w, const struct scpp_net_peer *to, uint
 		    uint64_t client_id, uint64_t block_id, const uint8_t *hdr, uint32_t hlen,
 		    const uint8_t *msg, uint32_t mlen);
 
-/* cont.c: continuations, the owner's side (docs/CLUSTER.md §8, PROTOCOL.md §19). */
+/* cont.c: continuations, both sides (docs/CLUSTER.md §8, PROTOCOL.md §19). */
+/** Control thread, before the workers start: the park consumer SCPPD_PARK_CONT. */
+void scppd_cont_register(void);
 /** Control thread, after w->dlv and w->ectx: the worker's continuation state. Exits on failure. */
 void scppd_cont_init(struct scppd *d, struct scppd_worker *w);
 /** After the worker stopped. NULL state: a no-op. */
@@ -842,11 +890,12 @@ void scppd_cont_free(struct scppd_worker *w);
 /** Worker: a CONT or CONT_REPLY datagram (@p dgram, nm->l4_len bytes) from @p nm's sender. */
 void scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint8_t *dgram);
 void scppd_cont_tick_slow(struct scppd_worker *w);
-/** Worker loop, every turn: forget answers past their retention. */
+/** Worker loop, every turn: forget answers past their retention; retransmit
+ *  or give up continuations shipped and not answered. */
 static inline void
 scppd_cont_tick(struct scppd_worker *w)
 {
-	if (unlikely(w->cont_held != 0))
+	if (unlikely((w->cont_held | w->cont_out) != 0))
 		scppd_cont_tick_slow(w);
 }
 

@@ -49,7 +49,9 @@ static const struct field app_fields[] = {
 	APP(carried_blocks), APP(carried_sealed),
 	APP(forward_hops_limit), APP(forward_too_big), APP(forward_not_peer), APP(forward_arp_sent),
 	APP(cont_dgrams), APP(cont_run), APP(cont_dup_done), APP(cont_dup_running), APP(cont_refused), APP(cont_bad),
-	APP(cont_not_taken), APP(cont_tx_full),
+	APP(cont_not_taken), APP(cont_tx_full), APP(cont_rest_groups), APP(cont_splits),
+	APP(cont_shipped), APP(cont_answered), APP(cont_retransmitted), APP(cont_timed_out),
+	APP(cont_part_failed), APP(cont_local), APP(cont_reply_stale), APP(cont_merged),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
 static const struct field net_fields[] = {

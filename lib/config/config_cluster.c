@@ -96,6 +96,19 @@ static const struct field forward_fields[] = {
 };
 static const struct section forward_sec = {forward_fields, SCPP_ARRAY_SIZE(forward_fields), NULL};
 
+#define F_CUINT(k, m, lo, hi)                                                        \
+	{.key = k, .type = T_UINT, .off = offsetof(struct scpp_config_cluster_cont, m), \
+	 .size = FSIZE(struct scpp_config_cluster_cont, m), .min = lo, .max = hi}
+static const struct field cont_fields[] = {
+	{.key = "enabled", .type = T_BOOL, .off = offsetof(struct scpp_config_cluster_cont, enabled)},
+	/* At most the owners' retention of answers (2000 ms, PROTOCOL.md §19.4). */
+	F_CUINT("timeout_ms", timeout_ms, 10, 2000),
+	F_CUINT("max_hops", max_hops, 1, 8),
+	F_CUINT("max_rows", max_rows, 1, 65536),
+	F_CUINT("max_pending", max_pending, 1, 65536),
+};
+static const struct section cont_sec = {cont_fields, SCPP_ARRAY_SIZE(cont_fields), NULL};
+
 static const struct field cluster_fields[] = {
 	{.key = "source", .type = T_ENUM, .off = offsetof(struct scpp_config_cluster, source),
 	 .size = sizeof(enum scpp_config_cluster_source), .names = source_names},
@@ -109,6 +122,8 @@ static const struct field cluster_fields[] = {
 	 .sec = &etcd_sec},
 	{.key = "forward", .type = T_SECTION, .off = offsetof(struct scpp_config_cluster, forward),
 	 .sec = &forward_sec},
+	{.key = "cont", .type = T_SECTION, .off = offsetof(struct scpp_config_cluster, cont),
+	 .sec = &cont_sec},
 };
 const struct section config_cluster_sec = {cluster_fields, SCPP_ARRAY_SIZE(cluster_fields), NULL};
 
@@ -138,6 +153,11 @@ config_cluster_defaults(struct scpp_config_cluster *cl)
 	cl->etcd.start_wait_ms = 5000;
 	cl->forward.enabled = true;
 	cl->forward.max_hops = 2;
+	cl->cont.enabled = true;
+	cl->cont.timeout_ms = 500;
+	cl->cont.max_hops = 4;
+	cl->cont.max_rows = 1024;
+	cl->cont.max_pending = 256;
 }
 
 const char *

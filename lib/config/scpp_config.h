@@ -274,6 +274,15 @@ struct scpp_config_cluster_forward {
 	uint8_t max_hops;                   /**< forwards one block may take, 1..8 */
 };
 
+/** $.cluster.cont: continuations this node ships (docs/CLUSTER.md §8, PROTOCOL.md §19). */
+struct scpp_config_cluster_cont {
+	bool enabled;                       /**< split blocks across shards (else E_NOT_HERE) */
+	uint32_t timeout_ms;                /**< one continuation's answer, at most (10..2000) */
+	uint8_t max_hops;                   /**< depth of a continuation, 1..8 */
+	uint32_t max_rows;                  /**< rows one CONT carries, 1..65536 */
+	uint32_t max_pending;               /**< continuations a worker holds at once, 1..65536 */
+};
+
 /** $.cluster: the cluster map's source and the static node list. */
 struct scpp_config_cluster {
 	enum scpp_config_cluster_source source; /**< static or etcd */
@@ -282,6 +291,7 @@ struct scpp_config_cluster {
 	struct scpp_config_cluster_node *nodes; /**< $.cluster.nodes; heap, NULL when empty */
 	struct scpp_config_cluster_etcd etcd; /**< $.cluster.etcd */
 	struct scpp_config_cluster_forward forward; /**< $.cluster.forward */
+	struct scpp_config_cluster_cont cont; /**< $.cluster.cont */
 };
 
 /** Local copy engine of a worker ($.copy.local, $.copy.workers[].local). */

@@ -80,6 +80,23 @@ entity_term(const struct scpp_wire_block *b, const struct scpp_wire_cmd *cmd)
 	}
 }
 
+bool
+scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here)
+{
+	for (uint16_t i = 0; i < b->ncmds; i++) {
+		const struct scpp_wire_term *t = entity_term(b, &b->cmd[i]);
+
+		if (t == NULL)
+			continue;
+		if (t->kind == SCPP_TERM_VAR)
+			return true;
+		if (t->kind == SCPP_TERM_CONST && t->value.type == SCPP_VT_OID &&
+		    t->value.oid.hi != 0 && t->value.oid.hi != here.hi)
+			return true;
+	}
+	return false;
+}
+
 enum scpp_eval_where
 scpp_eval_row_where(const struct scpp_wire_block *b, uint16_t cmd,
 		    const struct scpp_eval_rows *rows, size_t i, struct scpp_oid here,

@@ -638,6 +638,14 @@ enum scpp_eval_where scpp_eval_row_where(const struct scpp_wire_block *b, uint16
 					 const struct scpp_eval_rows *rows, size_t i,
 					 struct scpp_oid here, struct scpp_oid *owner);
 
+/**
+ * Might block @p b, evaluated on shard @p here, have rows that must run a
+ * command elsewhere? True when a command's entity position holds a
+ * variable, or a constant OID of another shard (not well-known). A look at
+ * the decoded block, no rows: for deciding whether to watch it at all.
+ */
+bool scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here);
+
 /** Most owners one command's rows are split between (scpp_eval_susp_split()). */
 #define SCPP_EVAL_SPLIT_OWNERS 16
 

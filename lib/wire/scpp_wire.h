@@ -662,42 +662,96 @@ size_t scpp_wire_cont_row_size(uint16_t nvars, uint64_t bound, const struct scpp
 int scpp_wire_cont_row_encode(uint8_t *buf, size_t size, uint16_t nvars, uint64_t bound,
 			      const struct scpp_value *v);
 
+/** CONT_REPLY flag: rest groups follow the header (docs/PROTOCOL.md §19.2). */
+#define SCPP_WIRE_CONT_REPLY_F_REST 0x01
+/** Most rest groups one CONT_REPLY carries. */
+#define SCPP_WIRE_CONT_REST_MAX 64u
+/** Bytes of a rest group's fixed part, before its rows. */
+#define SCPP_WIRE_CONT_REST_HDR_LEN 20u
+
 /**
  * A CONT_REPLY message (kind 7, fragmented like a BLOCK, sent back to the
  * sender of the CONT with the CONT's datagram client_id and block_id): the
  * reply records of the part (COLUMNS, ROW and STATUS records, END), as a
- * block's reply (docs/PROTOCOL.md §10).
+ * block's reply (docs/PROTOCOL.md §10), after any **rest groups**: rows
+ * the owner could not finish because, from some command on, their entity
+ * lives on another shard; the node that sent the CONT ships each group on.
  *
  * @verbatim
  *   0  1  version: 1
- *   1  3  reserved, 0
+ *   1  1  flags: bit 0 REST (rest groups follow); others 0
+ *   2  2  nrest: rest groups, 1..64 with REST, else 0
  *   4  4  owner: id of the node that ran the part (>= 1)
  *   8  8  cont_id: the CONT's
- *  16     the reply records (not checked by the decoder)
+ *  16     nrest rest groups, each:
+ *           0  2  start: the command the rows go on from
+ *           2  2  reserved, 0
+ *           4  4  nrows: rows in the group, 1..2^24
+ *           8  8  shard: the high half of the OIDs of the shard that must
+ *                 run them (locale << 48 | node << 16 | shard; node >= 1)
+ *          16  4  rows_len: bytes of the rows (>= 8 x nrows)
+ *          20     the rows, in the CONT row format (not checked here)
+ *  then   the reply records (not checked by the decoder)
  * @endverbatim
  */
 struct scpp_wire_cont_reply {
+	uint8_t flags;          /**< SCPP_WIRE_CONT_REPLY_F_REST or 0 */
+	uint16_t nrest;         /**< rest groups (0 without REST) */
 	uint32_t owner;
 	uint64_t cont_id;
+	const uint8_t *rest;    /**< decode: the first rest group (NULL: none) */
+	size_t rest_len;        /**< decode: bytes of every rest group */
 	const uint8_t *records; /**< decode: the records */
 	size_t records_len;
 };
 
+/** One rest group of a CONT_REPLY. */
+struct scpp_wire_cont_rest {
+	uint16_t start;
+	uint32_t nrows;
+	uint64_t shard;         /**< high half of the owning shard's OIDs */
+	uint32_t rows_len;
+	const uint8_t *rows;    /**< decode: into the message */
+};
+
 /**
- * Decode a CONT_REPLY header.
+ * Decode a CONT_REPLY header and find its rest groups (each header checked)
+ * and records.
  *
- * @return 0, -SCPP_E_TRUNCATED, -SCPP_E_BAD_VERSION, -SCPP_E_BAD_FLAGS
- *   (reserved bytes, owner 0, cont_id 0).
+ * @return 0, -SCPP_E_TRUNCATED (shorter than the header and its rest
+ *   groups), -SCPP_E_BAD_VERSION, -SCPP_E_BAD_FLAGS (reserved bits or
+ *   bytes, owner 0, cont_id 0, nrest 0 with REST or not 0 without it, a
+ *   group's node 0), -SCPP_E_TOO_MANY (nrest over 64, a group's nrows over
+ *   2^24), -SCPP_E_BAD_LENGTH (a group's nrows 0, rows_len below 8 x nrows).
  */
 int scpp_wire_cont_reply_decode(const uint8_t *p, size_t len, struct scpp_wire_cont_reply *r);
 
 /**
- * Encode a CONT_REPLY header (the caller writes the records after it).
+ * Encode a CONT_REPLY header (the caller writes the rest groups, then the
+ * records, after it).
  *
  * @return SCPP_WIRE_CONT_REPLY_HDR_LEN, -ENOSPC, or -EINVAL (owner or
- *   cont_id 0).
+ *   cont_id 0, flags and nrest not as the decoder accepts).
  */
 int scpp_wire_cont_reply_encode(uint8_t *buf, size_t size, const struct scpp_wire_cont_reply *r);
+
+/**
+ * The rest group at @p *off of decoded reply @p r's rest groups: filled
+ * into @p g, *@p off moved past it.
+ *
+ * @return 1 (a group), 0 (none left), or -EINVAL (@p *off not a group
+ *   boundary of a reply the decoder accepted).
+ */
+int scpp_wire_cont_rest_next(const struct scpp_wire_cont_reply *r, size_t *off,
+			     struct scpp_wire_cont_rest *g);
+
+/**
+ * Encode the fixed part of rest group @p g (the caller writes its
+ * rows_len bytes of rows after it).
+ *
+ * @return SCPP_WIRE_CONT_REST_HDR_LEN, -ENOSPC, or -EINVAL (@p g would not decode).
+ */
+int scpp_wire_cont_rest_encode(uint8_t *buf, size_t size, const struct scpp_wire_cont_rest *g);
 
 /** NOTICE codes. */
 enum scpp_wire_notice_code {

@@ -186,33 +186,120 @@ scpp_wire_cont_row_encode(uint8_t *buf, size_t size, uint16_t nvars, uint64_t bo
 	return (int)o;
 }
 
+static int
+rest_check(const struct scpp_wire_cont_rest *g)
+{
+	if (scpp_oid_node((struct scpp_oid){.hi = g->shard}) == 0)
+		return -SCPP_E_BAD_FLAGS;
+	if (g->nrows > SCPP_WIRE_CONT_ROWS_MAX)
+		return -SCPP_E_TOO_MANY;
+	if (g->nrows == 0 || g->rows_len < (uint64_t)g->nrows * 8)
+		return -SCPP_E_BAD_LENGTH;
+	return 0;
+}
+
+/* The rest group at @p p (@p len bytes left): its header checked, its rows
+ * inside @p len. Returns its bytes, or an error. */
+static long
+rest_decode(const uint8_t *p, size_t len, struct scpp_wire_cont_rest *g)
+{
+	int rc;
+
+	if (len < SCPP_WIRE_CONT_REST_HDR_LEN)
+		return -SCPP_E_TRUNCATED;
+	g->start = (uint16_t)get_le(p, 2);
+	g->nrows = (uint32_t)get_le(p + 4, 4);
+	g->shard = get_le(p + 8, 8);
+	g->rows_len = (uint32_t)get_le(p + 16, 4);
+	g->rows = p + SCPP_WIRE_CONT_REST_HDR_LEN;
+	if (p[2] != 0 || p[3] != 0)
+		return -SCPP_E_BAD_FLAGS;
+	rc = rest_check(g);
+	if (rc != 0)
+		return rc;
+	if (g->rows_len > len - SCPP_WIRE_CONT_REST_HDR_LEN)
+		return -SCPP_E_TRUNCATED;
+	return (long)(SCPP_WIRE_CONT_REST_HDR_LEN + g->rows_len);
+}
+
 int
 scpp_wire_cont_reply_decode(const uint8_t *p, size_t len, struct scpp_wire_cont_reply *r)
 {
+	struct scpp_wire_cont_rest g;
+	size_t at = SCPP_WIRE_CONT_REPLY_HDR_LEN;
+
 	if (SCPP_UNLIKELY(len < SCPP_WIRE_CONT_REPLY_HDR_LEN))
 		return -SCPP_E_TRUNCATED;
 	if (SCPP_UNLIKELY(p[0] != 1))
 		return -SCPP_E_BAD_VERSION;
+	r->flags = p[1];
+	r->nrest = (uint16_t)get_le(p + 2, 2);
 	r->owner = (uint32_t)get_le(p + 4, 4);
 	r->cont_id = get_le(p + 8, 8);
-	if ((p[1] | p[2] | p[3]) != 0 || r->owner == 0 || r->cont_id == 0)
+	if ((r->flags & ~SCPP_WIRE_CONT_REPLY_F_REST) != 0 || r->owner == 0 || r->cont_id == 0 ||
+	    ((r->flags & SCPP_WIRE_CONT_REPLY_F_REST) != 0) != (r->nrest != 0))
 		return -SCPP_E_BAD_FLAGS;
-	r->records = p + SCPP_WIRE_CONT_REPLY_HDR_LEN;
-	r->records_len = len - SCPP_WIRE_CONT_REPLY_HDR_LEN;
+	if (r->nrest > SCPP_WIRE_CONT_REST_MAX)
+		return -SCPP_E_TOO_MANY;
+	for (uint16_t i = 0; i < r->nrest; i++) {
+		long n = rest_decode(p + at, len - at, &g);
+
+		if (n < 0)
+			return (int)n;
+		at += (size_t)n;
+	}
+	r->rest = r->nrest != 0 ? p + SCPP_WIRE_CONT_REPLY_HDR_LEN : NULL;
+	r->rest_len = at - SCPP_WIRE_CONT_REPLY_HDR_LEN;
+	r->records = p + at;
+	r->records_len = len - at;
 	return 0;
+}
+
+int
+scpp_wire_cont_rest_next(const struct scpp_wire_cont_reply *r, size_t *off,
+			 struct scpp_wire_cont_rest *g)
+{
+	long n;
+
+	if (*off == r->rest_len)
+		return 0;
+	if (r->rest == NULL || *off > r->rest_len)
+		return -EINVAL;
+	n = rest_decode(r->rest + *off, r->rest_len - *off, g);
+	if (n < 0)
+		return -EINVAL;
+	*off += (size_t)n;
+	return 1;
+}
+
+int
+scpp_wire_cont_rest_encode(uint8_t *buf, size_t size, const struct scpp_wire_cont_rest *g)
+{
+	if (rest_check(g) != 0)
+		return -EINVAL;
+	if (size < SCPP_WIRE_CONT_REST_HDR_LEN)
+		return -ENOSPC;
+	put_le(buf, g->start, 2);
+	buf[2] = 0;
+	buf[3] = 0;
+	put_le(buf + 4, g->nrows, 4);
+	put_le(buf + 8, g->shard, 8);
+	put_le(buf + 16, g->rows_len, 4);
+	return (int)SCPP_WIRE_CONT_REST_HDR_LEN;
 }
 
 int
 scpp_wire_cont_reply_encode(uint8_t *buf, size_t size, const struct scpp_wire_cont_reply *r)
 {
-	if (r->owner == 0 || r->cont_id == 0)
+	if (r->owner == 0 || r->cont_id == 0 || (r->flags & ~SCPP_WIRE_CONT_REPLY_F_REST) != 0 ||
+	    ((r->flags & SCPP_WIRE_CONT_REPLY_F_REST) != 0) != (r->nrest != 0) ||
+	    r->nrest > SCPP_WIRE_CONT_REST_MAX)
 		return -EINVAL;
 	if (size < SCPP_WIRE_CONT_REPLY_HDR_LEN)
 		return -ENOSPC;
 	buf[0] = 1;
-	buf[1] = 0;
-	buf[2] = 0;
-	buf[3] = 0;
+	buf[1] = r->flags;
+	put_le(buf + 2, r->nrest, 2);
 	put_le(buf + 4, r->owner, 4);
 	put_le(buf + 8, r->cont_id, 8);
 	return (int)SCPP_WIRE_CONT_REPLY_HDR_LEN;

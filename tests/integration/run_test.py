@@ -1043,7 +1043,11 @@ def t_budget(d):
     before = d.telemetry("/scpp/stats")
     # `home` is declared (so interned) but not indexed: each of the 4000
     # rows scans every entity.
-    bad = d.run('get %s entries[%%k] %%v ; get %%e home "nomatch"' % dirv, client=7)[0][0]
+    # Its evaluation is 10^6 steps, which under ASan on a loaded host can take
+    # longer than scppd_drive's default 2 s wait; the block ends by its step budget (or
+    # the 10 s time budget this suite sets), so a 60 s wait is bounded and never reached.
+    bad = d.drive('get %s entries[%%k] %%v ; get %%e home "nomatch"' % dirv, client=7,
+                  extra=["--wait", 60000], timeout=90)[0][0][0]
     good = d.run("get %s ino %%i ; return %%i" % dirv, client=8)[0][0]
     f = status_of(bad)
     check(bad["end"]["outcome"] == "aborted" and f["errno_name"] == "ETIME" and

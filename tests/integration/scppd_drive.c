@@ -15,6 +15,9 @@
  *     --bind ADDR   send from this local address
  *     --no-cookie   do not answer a NOTICE COOKIE: report it
  *     --cookie HEX  send the first block with this cookie
+ *     --wait MS     wait at most MS ms for each reply datagram (default 2000;
+ *                   for blocks whose evaluation itself takes long, such as a
+ *                   scan run to its step budget under ASan on a loaded host)
  *     --drop-seq K  ignore reply datagram K the first time it comes, then
  *                   ask for it with a FETCH
  *     --between N --between-text T [--between-client C]
@@ -39,7 +42,7 @@
  * (at most 3 times per send), as the client library does.
  *
  * Exit status: 0 when every send got its reply or notice, 1 on a timeout or
- * error, 2 on usage errors. Every wait is bounded (2 s per datagram).
+ * error, 2 on usage errors. Every wait is bounded (2 s per datagram, or --wait).
  */
 
 #include <arpa/inet.h>
@@ -58,6 +61,7 @@
 
 #define MSG_MAX (4u << 20)
 #define WAIT_MS 2000
+#define WAIT_MS_MAX 600000
 #define COOKIE_ROUNDS 3
 
 static struct scpp_wire_block blk, blk2;
@@ -65,6 +69,7 @@ static uint8_t msg[SCPP_WIRE_FRAGS_MAX * SCPP_WIRE_DGRAM_MAX];
 static uint8_t msg2[SCPP_WIRE_FRAGS_MAX * SCPP_WIRE_DGRAM_MAX];
 static uint8_t reply[MSG_MAX];
 static uint8_t have[MSG_MAX / 32];
+static int wait_ms = WAIT_MS;
 
 static const char *const notice_names[SCPP_NOTICE_COUNT] = {
 	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",
@@ -207,7 +212,7 @@ recv_reply(struct drive *dr, size_t *len, unsigned int *dgrams)
 		struct scpp_wire_hdr h;
 		ssize_t n;
 
-		if (poll(&p, 1, WAIT_MS) <= 0) {
+		if (poll(&p, 1, wait_ms) <= 0) {
 			fprintf(stderr, "timeout waiting for reply of block %llu (%u datagrams so far)\n",
 				(unsigned long long)dr->block, got);
 			return -ETIMEDOUT;
@@ -381,7 +386,13 @@ options(int argc, char **argv, struct drive *dr, unsigned int *times, const char
 			dr->dgram = (unsigned int)strtoul(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--bind") == 0)
 			*bind_addr = argv[++i];
-		else if (strcmp(argv[i], "--drop-seq") == 0)
+		else if (strcmp(argv[i], "--wait") == 0) {
+			long ms = strtol(argv[++i], NULL, 0);
+
+			if (ms <= 0 || ms > WAIT_MS_MAX)
+				return 2;
+			wait_ms = (int)ms;
+		} else if (strcmp(argv[i], "--drop-seq") == 0)
 			dr->drop_seq = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--between") == 0)
 			bt->n = (unsigned int)strtoul(argv[++i], NULL, 0);
@@ -505,7 +516,7 @@ main(int argc, char **argv)
 		if (rc == 2)
 			fprintf(stderr, "usage: scppd_drive exec|flood HOST PORT TEXT [--client N] "
 					"[--block N] [--times N | --count N] [--dgram N] "
-					"[--bind ADDR] [--no-cookie] [--cookie HEX] "
+					"[--bind ADDR] [--wait MS] [--no-cookie] [--cookie HEX] "
 					"[--drop-seq K] [--between N --between-text T "
 					"[--between-client C]]\n");
 		return rc;

@@ -10,8 +10,10 @@
  *   was read from (canonical), an error consumes nothing and repeats, and
  *   the reader never accepts more rows than the header's count;
  * - the carried block decodes or fails like any block (no crash);
- * - CONT_REPLY: an accepted header re-encodes to the same bytes and its
- *   records are the rest of the input, which the reply reader walks.
+ * - CONT_REPLY: an accepted header re-encodes to the same bytes, its rest
+ *   groups (each re-encoding to its bytes) are exactly nrest and lie one
+ *   after the other, and its records are the rest of the input, which the
+ *   reply reader walks.
  *
  * Violations abort(), which libFuzzer (and the replay driver) report.
  */
@@ -103,8 +105,23 @@ check_cont_reply(const uint8_t *d, size_t n)
 		return;
 	CHECK(scpp_wire_cont_reply_encode(out, sizeof(out), &r) == SCPP_WIRE_CONT_REPLY_HDR_LEN);
 	CHECK(memcmp(out, d, sizeof(out)) == 0);
-	CHECK(r.records == d + SCPP_WIRE_CONT_REPLY_HDR_LEN);
+	CHECK(r.records == d + SCPP_WIRE_CONT_REPLY_HDR_LEN + r.rest_len);
 	CHECK(r.records + r.records_len == d + n);
+	{
+		struct scpp_wire_cont_rest g;
+		uint8_t gh[SCPP_WIRE_CONT_REST_HDR_LEN];
+		size_t off = 0, at;
+		unsigned int groups = 0;
+		int rc;
+
+		for (at = off; (rc = scpp_wire_cont_rest_next(&r, &off, &g)) == 1; at = off) {
+			groups++;
+			CHECK(scpp_wire_cont_rest_encode(gh, sizeof(gh), &g) == (int)sizeof(gh));
+			CHECK(memcmp(gh, r.rest + at, sizeof(gh)) == 0);
+			CHECK(g.rows == r.rest + at + sizeof(gh) && off - at == sizeof(gh) + g.rows_len);
+		}
+		CHECK(rc == 0 && groups == r.nrest && off == r.rest_len);
+	}
 	scpp_wire_reply_reader_init(&rd, r.records, r.records_len);
 	while (scpp_wire_reply_next(&rd, &rec) == 1)
 		CHECK(rd.off <= r.records_len);

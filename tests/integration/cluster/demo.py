@@ -3,12 +3,14 @@
 """The cluster demo (scripts/cluster-demo.sh): etcd and three scppd nodes in
 one network namespace (harness.py), `scpp cluster` on each, a block sent to
 the wrong node and forwarded to its owner (which answers, and the client
-steers its next block there), a node killed and seen unreachable everywhere.
+steers its next block there), the path walk /a/b/c/d over three nodes as
+one block (continuations, docs/CLUSTER.md §8), a node killed and seen
+unreachable everywhere, and the walk then naming it.
 
     demo.py [--wait]     --wait: keep the cluster up until Ctrl-C
 
-Later steps of issue 13 add here what continuation shipping makes possible:
-the three-node path walk and the cluster-wide query.
+Not shown yet: the cluster-wide query (get %p uid 1000u over every node's
+processes), which needs the ⊤ fan-out (not built).
 """
 
 import json
@@ -19,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SCPP_CLI, Cluster, ClusterFailure, wait_for  # noqa: E402
+from run_cluster import WALK, walk_tree  # noqa: E402
 
 
 def say(text):
@@ -78,6 +81,20 @@ def main():
                   "forwarded_in %s" % (f.get("forwarded"),
                                        (nodes[1].peer(1) or {}).get("forwarded_in")))
 
+            say("the path walk /a/b/c/d as one block: the root and c on node 1, a and d on "
+                "node 2, b on node 3")
+            o = walk_tree(nodes)
+            for k in ("r", "a", "b", "c", "d"):
+                print("  %s  %s" % ({"r": "/"}.get(k, k), o[k]))
+            walk = WALK.format(r=o["r"])
+            before = {k: nodes[0].stats()[k] for k in ("cont_shipped", "cont_answered",
+                                                        "cont_local", "cont_merged")}
+            shell(c, ["--server", nodes[0].ip + ":7300", "exec", walk])
+            after = nodes[0].stats()
+            print("(node 1 split it: %s CONTs shipped, %s answered, %s part run itself, "
+                  "%s reply merged; nodes 2 and 3 sent the rows that go on elsewhere back "
+                  "as rest groups)" % tuple(after[k] - before[k] for k in before))
+
             say("node 3 killed (SIGKILL, pid %d): its lease lapses" % nodes[2].proc.pid)
             nodes[2].kill()
             wait_for("node 1 to see node 3 unreachable",
@@ -86,8 +103,10 @@ def main():
             shell(c, ["cluster", "--telemetry", nodes[0].prefix])
             shell(c, ["--server", nodes[0].ip + ":7300", "exec", "get @0.3.0.1.1 name %n"])
 
-            say("still to come with continuations (issue 13 item 3): the path walk /a/b/c over "
-                "three nodes as one block, and get %p uid 1000u over every node")
+            say("the walk again: the part for node 3 cannot run, and the reply says so")
+            shell(c, ["--server", nodes[0].ip + ":7300", "exec", walk])
+            say("not built yet: the cluster-wide query (get %p uid 1000u over every node's "
+                "processes) needs the fan-out of an unbound entity, docs/CLUSTER.md §8")
             if wait:
                 print("\nThe cluster is up (namespace %s). Ctrl-C stops it.\n"
                       "  ip netns exec %s %s cluster --telemetry %s" %

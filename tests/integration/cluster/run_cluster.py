@@ -16,6 +16,7 @@ import json
 import os
 import re
 import stat
+import signal
 import socket
 import struct
 import sys
@@ -303,12 +304,13 @@ def drive_all(node, text, times, client, block, port=7300):
     return reps, metas
 
 
-def forward_cluster(c, source):
-    """Three nodes, node 2 with two shards; every node sees the others."""
+def forward_cluster(c, source, node2_shards=2):
+    """Three nodes, node 2 with two shards (or @p node2_shards); every node
+    sees the others."""
     if source == "etcd":
         c.start_etcd()
     nodes = [c.node(i, source=source) for i in (1, 2, 3)]
-    nodes[1].shards(2)
+    nodes[1].shards(node2_shards)
     if source == "static":
         c.static_nodes(nodes)
     for n in nodes:
@@ -672,7 +674,8 @@ def cont_exchange(sock, to, dgram, wait=2.0):
     check(d[:2] == b"SC" and d[3] == CONT_REPLY, "not a CONT_REPLY: %s" % d[:8].hex())
     plen = struct.unpack_from("<H", d, 6)[0]
     pl = d[32:32 + plen]
-    check(pl[0] == 1 and pl[1:4] == b"\0\0\0", "CONT_REPLY header %s" % pl[:16].hex())
+    check(pl[0] == 1 and (pl[1:4] == b"\0\0\0" or pl[1] == 1), "CONT_REPLY header %s" %
+          pl[:16].hex())
     owner, cid = struct.unpack_from("<IQ", pl, 4)
     check(d[8:24] == dgram[8:24], "the answer carries the CONT's ids")
     return owner, cid, pl[16:], d
@@ -688,8 +691,9 @@ def t_cont_owner(c):
     test itself, node 9 at the bridge address) runs the rest of the block
     from its start command with the rows it carries, once; retransmissions
     get the same answer from the record, byte for byte, and never run
-    again; a new id runs again; refusals say why and run nothing; CONTs
-    from strangers, malformed ones and CONT_REPLYs are dropped, counted."""
+    again; a new id runs again; rows that must go on elsewhere come back as
+    a rest group; refusals say why and run nothing; CONTs from strangers,
+    malformed ones and CONT_REPLYs matching nothing are dropped, counted."""
     n1 = c.node(1, source="static")
     c.static_nodes([n1])
     n1.cfg["cluster"]["nodes"].append({"id": 9, "name": "origin9", "ipv4": BRIDGE,
@@ -727,14 +731,37 @@ def t_cont_owner(c):
     d2 = node_dgram(CONT, cont_msg(block, 1, 4, [(1, [oid_value(u)])], 0x52), 9, 0x52)
     rep = records_json(n1, cont_exchange(sock, to, d2)[2])
     check(rep["rows"] == [["cont", 4244]], rep)
-    # A row whose entity another node owns: the part aborts with E_NOT_HERE
-    # (this node does not ship again), naming node 1 as where it failed.
+    # A row whose entity at the start command another node owns: the part
+    # aborts with E_NOT_HERE (rows are never sent back from the command they
+    # were shipped to), naming node 1 as where it failed.
     d3 = node_dgram(CONT, cont_msg(block, 1, 4, [(1, [oid_value("@0.5.0.1.1")])], 0x53),
                     9, 0x53)
     rep = records_json(n1, cont_exchange(sock, to, d3)[2])
     f = rep["statuses"][0]["fields"]
     check(f["code"] == "E_NOT_HERE" and f["node"].startswith("@0.1.") and f["command"] == 1,
           f)
+    # Rows that must go on elsewhere after the start command come back as a
+    # rest group (PROTOCOL.md §19.2), byte for byte; the rows that ran here
+    # are the records after it.
+    rblock = bytes.fromhex(run([n1.c_drive(), "encode",
+                                "get @0.9.0.1.1 peer %e ; get %e uid %i ; let %f @0.5.0.1.7 ; "
+                                "get %f name %n ; return %i %n"]).stdout.strip())
+    dr = node_dgram(CONT, cont_msg(rblock, 1, 4, [(1, [oid_value(u)])], 0x58), 9, 0x58)
+    got = cont_exchange(sock, to, dr)
+    check(got is not None, "no CONT_REPLY for the rest case")
+    owner, cid, body, whole = got
+    pl = whole[32:32 + struct.unpack_from("<H", whole, 6)[0]]
+    check(pl[1] == 1 and struct.unpack_from("<H", pl, 2)[0] == 1, "REST flag, one group: %s" %
+          pl[:16].hex())
+    start, res0, nrows, shard, rows_len = struct.unpack_from("<HHIQI", pl, 16)
+    check((start, res0, nrows, shard) == (3, 0, 1, 5 << 16), (start, res0, nrows, shard))
+    grp_rows = pl[36:36 + rows_len]
+    check(grp_rows[:8] == struct.pack("<Q", 0b111) and grp_rows[8:25] == oid_value(u) and
+          grp_rows[-17:] == oid_value("@0.5.0.1.7"), grp_rows.hex())
+    rep = records_json(n1, pl[36 + rows_len:])
+    check(rep["columns"] == ["i", "n"] and rep["rows"] == [] and
+          rep["end"]["outcome"] == "ok", rep)
+    check(n1.stats()["cont_rest_groups"] == 1, n1.stats()["cont_rest_groups"])
     # Refusals: nothing run, nothing recorded, a status that says why.
     s1 = n1.stats()
     for start, timeout, code in ((6, 800, "E_BAD_LENGTH"), (1, 60000, "E_LIMIT_PENDING")):
@@ -763,12 +790,223 @@ def t_cont_owner(c):
     check(cont_exchange(other, to, d2, wait=0.5) is None, "a stranger's CONT was answered")
     st = n1.stats()
     check(st["cont_bad"] == s2["cont_bad"] + 1 and
-          st["cont_not_taken"] == s2["cont_not_taken"] + 1 and
+          st["cont_reply_stale"] == s2["cont_reply_stale"] + 1 and
           st["forward_not_peer"] == s2["forward_not_peer"] + 1, st)
     check(n1.drive("get %s uid %%i" % u)["rows"] == [[4244]], "a dropped CONT ran")
     sock.close()
     other.close()
 
+
+
+# ---- the origin's side: blocks split across nodes (docs/CLUSTER.md §8) ----------
+
+CONT_COUNTERS = ("cont_splits", "cont_shipped", "cont_answered", "cont_retransmitted",
+                 "cont_timed_out", "cont_part_failed", "cont_local", "cont_run",
+                 "cont_rest_groups", "cont_merged", "cont_dup_done", "cont_reply_stale")
+
+
+def cont_counts(node):
+    st = node.stats()
+    return {k: st[k] for k in CONT_COUNTERS}
+
+
+def cont_moved(before, after):
+    return {k: after[k] - before[k] for k in CONT_COUNTERS if after[k] != before[k]}
+
+
+def mkdir_on(node, ino):
+    """A Directory made on @p node's shard 0; its OID."""
+    text = ('create %d Directory ; set %d ino {0}u ; set %d dev 1u ; set %d mode 16877u ; '
+            'set %d uid 0u ; set %d gid 0u ; return %d').format(ino)
+    oid = node.drive(text, port=7301)["rows"][0][0]
+    check(oid.startswith("@0.%d.0." % node.id), oid)
+    return oid
+
+
+def link(node, parent, name, child):
+    rep = node.drive('set %s entries["%s"] %s' % (parent, name, child), port=7301)
+    check(rep["end"]["outcome"] == "ok", "link %s/%s on node %d: %s" % (parent, name, node.id, rep))
+
+
+def cont_cluster(c, source):
+    """Three nodes of one shard each, every node seeing the others up."""
+    return forward_cluster(c, source, node2_shards=1)
+
+
+WALK = ('get {r} entries["a"] %a ; get %a entries["b"] %b ; get %b entries["c"] %c ; '
+        'get %c entries["d"] %d ; get %d ino %i ; return %d %i')
+
+
+def walk_tree(nodes):
+    """/a/b/c/d: the root on node 1, a on node 2, b on node 3, c on node 1,
+    d on node 2 (as unit.eval_cont). Returns (root, {name: oid})."""
+    n1, n2, n3 = nodes
+    o = {"r": mkdir_on(n1, 1), "a": mkdir_on(n2, 2), "b": mkdir_on(n3, 3),
+         "c": mkdir_on(n1, 4), "d": mkdir_on(n2, 5)}
+    link(n1, o["r"], "a", o["a"])
+    link(n2, o["a"], "b", o["b"])
+    link(n3, o["b"], "c", o["c"])
+    link(n1, o["c"], "d", o["d"])
+    return o
+
+
+def round_trips(nodes, o):
+    """The same walk as one block per component, each sent to its owner."""
+    n1, n2, n3 = nodes
+    steps = [(n1, o["r"], "a"), (n2, o["a"], "b"), (n3, o["b"], "c"), (n1, o["c"], "d")]
+    for n, d, name in steps:
+        rep = n.drive('get %s entries["%s"] %%x ; return %%x' % (d, name))
+        check(rep["end"]["outcome"] == "ok" and len(rep["rows"]) == 1, rep)
+    return n2.drive("get %s ino %%i ; return %%i" % o["d"])["rows"][0][0]
+
+
+def cont_walk_scenarios(c, nodes):
+    n1, n2, n3 = nodes
+    o = walk_tree(nodes)
+    ino = round_trips(nodes, o)
+    check(ino == 5, "round trips: ino %r" % ino)
+    b0 = [cont_counts(n) for n in nodes]
+    # One block from the client: the reply is the leaf, as if one shard held
+    # the whole tree, with the client's block id, from the node it went to.
+    rep = n1.drive(WALK.format(r=o["r"]), block=4242)
+    check(rep["end"]["outcome"] == "ok" and rep["columns"] == ["d", "i"] and
+          rep["rows"] == [[o["d"], 5]] and not rep.get("statuses"), rep)
+    check(n1.last_meta["from"] == "%s:7300" % n1.ip or n1.last_meta["from"].startswith(n1.ip),
+          n1.last_meta)
+    m = [cont_moved(b, cont_counts(n)) for b, n in zip(b0, nodes)]
+    # origin -> n2 (a: its rows go on to n3 as rest) -> origin -> n3 (b: c is
+    # node 1's, rest) -> origin runs c here (d is node 2's, rest) -> n2.
+    check(m[0].get("cont_splits") == 1 and m[0].get("cont_shipped") == 3 and
+          m[0].get("cont_answered") == 3 and m[0].get("cont_local") == 1 and
+          m[0].get("cont_merged") == 1 and "cont_timed_out" not in m[0], ("node 1", m))
+    check(m[1].get("cont_run") == 2 and m[1].get("cont_rest_groups") == 1, ("node 2", m))
+    check(m[2].get("cont_run") == 1 and m[2].get("cont_rest_groups") == 1, ("node 3", m))
+    p12, p13 = n1.peer(2), n1.peer(3)
+    check(p12["cont_sent"] >= 2 and p12["cont_answered"] >= 2 and p13["cont_sent"] >= 1 and
+          p13["cont_answered"] >= 1, (p12, p13))
+    check(n2.peer(1)["cont_received"] >= 2 and n3.peer(1)["cont_received"] >= 1,
+          (n2.peer(1), n3.peer(1)))
+    # A missing component: ENOENT from the node that holds the directory,
+    # named in the status (node 3), the block aborted.
+    rep = n1.drive('get {r} entries["a"] %a ; get %a entries["b"] %b ; '
+                   'get %b entries["x"] %c ; return %c'.format(r=o["r"]))
+    check(rep["end"]["outcome"] == "aborted" and rep["rows"] == [], rep)
+    f = rep["statuses"][0]["fields"]
+    check(f["code"] == "ENOENT" and f["node"].startswith("@0.3."), f)
+    # The client's retransmissions of a split block run it once: the same
+    # datagrams three times, one increment on node 2, the same reply bytes.
+    s2 = cont_counts(n2)
+    reps, metas = drive_all(n1, 'get {r} entries["a"] %a ; get %a ino %i ; let %j add(%i, 10u) ; '
+                            'set %a ino %j ; return %j'.format(r=o["r"]), 3, 88, 6000)
+    check(len(reps) == 3 and len({mm["hex"] for mm in metas}) == 1, metas)
+    check(reps[0]["rows"] == [[12]], reps[0])
+    check(cont_moved(s2, cont_counts(n2)).get("cont_run") == 1, "a retransmission ran again")
+    check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[12]], "ino")
+    # Every attribute of A (node 1) copied to B (node 2) in one block: the
+    # attributes read into %k %v on node 1, the writes shipped to node 2.
+    a = n1.drive('create %u User ; set %u uid 7001u ; set %u name "copyA" ; set %u gid 70u ; '
+                 'set %u shell "/bin/sh" ; return %u', port=7301)["rows"][0][0]
+    bb = n2.drive('create %u User ; set %u uid 7002u ; set %u name "copyB" ; set %u gid 71u ; '
+                  'return %u', port=7301)["rows"][0][0]
+    want = n1.drive("get %s %%k %%v ; return %%k %%v" % a)
+    check(want["end"]["outcome"] == "ok" and len(want["rows"]) >= 4, want)
+    rep = n1.drive("get %s %%k %%v ; set %s %%k %%v ; return %%k %%v" % (a, bb))
+    check(rep["end"]["outcome"] == "ok" and sorted(map(json.dumps, rep["rows"])) ==
+          sorted(map(json.dumps, want["rows"])), (rep, want))
+    got = n2.drive("get %s %%k %%v ; return %%k %%v" % bb)
+    check(sorted(map(json.dumps, got["rows"])) == sorted(map(json.dumps, want["rows"])),
+          (got, want))
+    return o
+
+
+def t_cont_walk_static(c):
+    """The origin's side with the static map: the path walk /a/b/c/d over
+    three nodes as one block (the same leaf as four round trips, counters
+    on every node), a missing component named by its node, client
+    retransmissions of a split block run once, every attribute of an
+    entity on node 1 copied to one on node 2 in one block."""
+    cont_walk_scenarios(c, cont_cluster(c, "static"))
+
+
+def t_cont_walk_etcd(c):
+    """The same with the map from etcd."""
+    cont_walk_scenarios(c, cont_cluster(c, "etcd"))
+
+
+def t_cont_kill(c):
+    """A node killed with continuations to it: the walk's part for it times
+    out — a bounded E_OUTCOME_UNKNOWN status naming node 3 and the command,
+    after three retransmissions — while the parts before it answered and
+    the other nodes keep serving."""
+    nodes = cont_cluster(c, "static")
+    n1, n2, n3 = nodes
+    o = walk_tree(nodes)
+    rep = n1.drive(WALK.format(r=o["r"]))
+    check(rep["rows"] == [[o["d"], 5]], rep)
+    n3.kill()
+    b1 = cont_counts(n1)
+    rep = n1.drive(WALK.format(r=o["r"]))
+    check(rep["end"]["outcome"] == "aborted" and rep["rows"] == [], rep)
+    f = rep["statuses"][0]["fields"]
+    check(f["code"] == "E_OUTCOME_UNKNOWN" and f["node"].startswith("@0.1.") and
+          f["command"] == 2 and "to node 3" in f["message"] and
+          "outcome is unknown" in f["message"], f)
+    m = cont_moved(b1, cont_counts(n1))
+    check(m.get("cont_timed_out") == 1 and m.get("cont_retransmitted") == 3 and
+          m.get("cont_answered") == 1, m)
+    check(n1.peer(3)["cont_timed_out"] == 1, n1.peer(3))
+    # The others keep serving: node 2 directly, and a split block between
+    # nodes 1 and 2 only.
+    check(n2.drive("get %s ino %%i" % o["a"])["rows"] == [[2]], "node 2")
+    rep = n1.drive('get {r} entries["a"] %a ; get %a ino %i ; return %i'.format(r=o["r"]))
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[2]], rep)
+
+
+def t_cont_retransmit(c):
+    """Retransmissions across a hop execute once: node 2 is stopped (SIGSTOP)
+    while a split block's CONT is out, node 1 retransmits it (the counter
+    says so, no clock is read), node 2 is let go and finds every copy: it
+    runs the part once, answers the copies from its record; node 1 takes
+    one answer and drops the others; the client gets one reply and the
+    increment happened once."""
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    c.static_nodes(nodes)
+    for n in nodes:
+        # Long bounds so that a loaded machine cannot make the part time
+        # out between the retransmission and node 2's answer.
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+        n.cfg["delivery"]["park_timeout_ms"] = 5000
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    o = walk_tree(nodes)
+    check(n1.drive(WALK.format(r=o["r"]))["rows"] == [[o["d"], 5]], "walk")
+    text = ('get {r} entries["a"] %a ; get %a ino %i ; let %j add(%i, 100u) ; set %a ino %j ; '
+            'return %j').format(r=o["r"])
+    b1, b2 = cont_counts(n1), cont_counts(n2)
+    os.kill(n2.proc.pid, signal.SIGSTOP)
+    try:
+        drive = subprocess.Popen([n1.c_drive(), "exec", n1.ip, "7300", text, "--client", "61",
+                                  "--block", "9100"], stdout=subprocess.PIPE, text=True)
+        wait_for("node 1 to retransmit the CONT",
+                 lambda: cont_counts(n1)["cont_retransmitted"] > b1["cont_retransmitted"],
+                 timeout=20, step=0.05)
+    finally:
+        os.kill(n2.proc.pid, signal.SIGCONT)
+    out, _ = drive.communicate(timeout=30)
+    reps = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    check(drive.returncode == 0 and len(reps) == 1 and reps[0]["rows"] == [[102]] and
+          reps[0]["end"]["outcome"] == "ok", out)
+    wait_for("node 2 to answer every copy",
+             lambda: cont_counts(n2)["cont_dup_done"] > b2["cont_dup_done"], timeout=20)
+    m1, m2 = cont_moved(b1, cont_counts(n1)), cont_moved(b2, cont_counts(n2))
+    check(m2.get("cont_run") == 1 and m2.get("cont_dup_done", 0) >= 1, ("node 2", m2))
+    check(m1.get("cont_shipped") == 1 and m1.get("cont_answered") == 1 and
+          m1.get("cont_retransmitted", 0) >= 1 and "cont_timed_out" not in m1, ("node 1", m1))
+    wait_for("node 1 to drop the duplicate answers",
+             lambda: cont_moved(b1, cont_counts(n1)).get("cont_reply_stale", 0) >=
+             m2["cont_dup_done"], timeout=20)
+    check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[102]], "ran twice")
 
 
 # ---- scpp-fs through a node that does not own the volume ------------------------
@@ -859,6 +1097,10 @@ TESTS = {
     "forward_sessions": t_forward_sessions,
     "session_restart": t_session_restart,
     "cont_owner": t_cont_owner,
+    "cont_walk_static": t_cont_walk_static,
+    "cont_walk_etcd": t_cont_walk_etcd,
+    "cont_kill": t_cont_kill,
+    "cont_retransmit": t_cont_retransmit,
 }
 
 

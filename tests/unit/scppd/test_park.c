@@ -85,6 +85,9 @@ static struct {
 	int stop_at;      /* -1: never */
 	int stop_again;   /* set as stop_at when resuming (-1: none) */
 	unsigned int asked, parked, resuming, dead;
+	bool rewrite;         /* reply(): replace the block's reply */
+	unsigned int replies, freed;
+	uint32_t freed_slot;
 	uint64_t h, user;
 	int status;
 	enum scppd_park_end why;
@@ -145,9 +148,39 @@ t_dead(struct scppd_worker *w, uint64_t h, uint64_t user, enum scppd_park_end wh
 	T.why = why;
 }
 
+/* The merge hook's seat: with T.rewrite, the reply becomes "cols=y rows=[9u]". */
+static void
+t_reply(struct scppd_worker *w, uint32_t slot, uint8_t *buf, uint32_t cap, uint32_t *len)
+{
+	static const struct scpp_wire_name y = {"y", 1};
+	struct scpp_wire_reply_writer wr;
+	struct scpp_value v = scpp_value_u64(9);
+
+	(void)w;
+	assert_int_equal(slot, (uint32_t)T.h);
+	assert_true(*len > 0 && *len <= cap);
+	T.replies++;
+	if (!T.rewrite)
+		return;
+	scpp_wire_reply_writer_init(&wr, buf, cap);
+	assert_int_equal(scpp_wire_reply_columns(&wr, &y, 1), 0);
+	assert_int_equal(scpp_wire_reply_row(&wr, &v), 0);
+	assert_int_equal(scpp_wire_reply_end(&wr, 0, SCPP_OUTCOME_OK, 1, 1, 0), 0);
+	*len = (uint32_t)wr.len;
+}
+
+static void
+t_freed(struct scppd_worker *w, uint32_t slot)
+{
+	(void)w;
+	T.freed++;
+	T.freed_slot = slot;
+}
+
 static const struct scppd_park_ops t_ops = {
 	.wants = t_wants, .before_cmd = t_before, .parked = t_parked,
-	.resuming = t_resuming, .dead = t_dead, .name = "test",
+	.resuming = t_resuming, .dead = t_dead, .reply = t_reply, .freed = t_freed,
+	.name = "test",
 };
 
 static uint32_t
@@ -398,6 +431,50 @@ test_park_resumed_block_may_park_again_under_a_new_handle(void **state)
 	assert_string_equal(F->summary, "cols=x rows=[3u] end=ok");
 	assert_int_equal(pstats().parks, 2);
 	assert_int_equal(pstats().resumes, 2);
+}
+
+/* The consumers' hooks on a resumed block's end (cont.c's merge): reply()
+ * may rewrite the reply before it is committed (so a retransmission gets
+ * the rewritten bytes too), freed() hears of every slot freed; the message
+ * and the request's ids are there for the consumer while parked. */
+static void
+test_park_reply_hook_rewrites_the_committed_reply(void **state)
+{
+	static const char text[] = "set " E " a 4u ; get " E " a %x ; return %x";
+	const uint8_t *m;
+	uint64_t cid = 0, bid = 0;
+	uint32_t len = 0;
+
+	(void)state;
+	T.rewrite = true;
+	send_block(3, 12, text);
+	assert_int_equal(T.parked, 1);
+	m = scppd_park_msg_of(&W, T.h, &len);
+	assert_non_null(m);
+	assert_int_equal(len, msg_len);
+	assert_memory_equal(m, msg, len);
+	assert_int_equal(scppd_park_ids_of(&W, T.h, &cid, &bid), 0);
+	assert_true(cid == 3 && bid == 12);
+	assert_int_equal(T.replies, 0);
+	assert_int_equal(scppd_park_ready(&W, T.h, 1, 0), 0);
+	scppd_park_poll(&W);
+	assert_int_equal(T.replies, 1);
+	assert_int_equal(drain(12), 1);
+	assert_string_equal(F->summary, "cols=y rows=[9u] end=ok");
+	assert_int_equal(T.freed, 1);
+	assert_int_equal(T.freed_slot, (uint32_t)T.h);
+	assert_null(scppd_park_msg_of(&W, T.h, &len));
+	assert_int_equal(scppd_park_ids_of(&W, T.h, &cid, &bid), -ESTALE);
+	send_block(3, 12, text);
+	assert_int_equal(drain(12), 1);
+	assert_string_equal(F->summary, "cols=y rows=[9u] end=ok");
+	/* A block that never parked does not meet the hooks. */
+	T.stop_at = -1;
+	send_block(3, 13, text);
+	assert_int_equal(drain(13), 1);
+	assert_string_equal(F->summary, "cols=x rows=[4u] end=ok");
+	assert_int_equal(T.replies, 1);
+	assert_int_equal(T.freed, 1);
 }
 
 /* The padding keeps the status reply within 3x the request (lib/delivery's
@@ -667,6 +744,8 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_park_resumed_block_may_park_again_under_a_new_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_park_reply_hook_rewrites_the_committed_reply,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_park_expired_block_is_answered_outcome_unknown,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_park_abort_answers_the_consumer_status, setup,

@@ -2181,6 +2181,7 @@ main(void)
 		cmocka_unit_test(test_wire_cont_truncates_every_prefix),
 		cmocka_unit_test(test_wire_cont_rows_round_trip_and_reject_bad_rows),
 		cmocka_unit_test(test_wire_cont_reply_layout_and_bad_fields),
+		cmocka_unit_test(test_wire_cont_reply_rest_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -381,3 +381,95 @@ test_wire_cont_reply_layout_and_bad_fields(void **state)
 	r.cont_id = 1;
 	assert_int_equal(scpp_wire_cont_reply_encode(m, 15, &r), -ENOSPC);
 }
+
+/*
+ * A CONT_REPLY with rest groups (docs/PROTOCOL.md §19.2): the documented
+ * bytes, the groups found in order and the records after them, and every
+ * bad field of a group refused with its code.
+ */
+void
+test_wire_cont_reply_rest_groups(void **state)
+{
+	static const uint8_t want[] = {
+		1, 1, 2, 0, 3, 0, 0, 0, 0x02, 0x01, 0, 0, 0, 0, 0, 0,
+		/* group 0: from command 2, one row, node 2 shard 0, 9 bytes */
+		2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 9, 0, 0, 0,
+		1, 0, 0, 0, 0, 0, 0, 0, 0x0a,
+		/* group 1: from command 3, one row, node 5 shard 1, 8 bytes */
+		3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 5, 0, 0, 0, 0, 0, 8, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0,
+		SCPP_REC_COLUMNS,
+	};
+	struct scpp_wire_cont_reply r = {.flags = SCPP_WIRE_CONT_REPLY_F_REST, .nrest = 2,
+					 .owner = 3, .cont_id = 0x0102}, d;
+	struct scpp_wire_cont_rest g = {.start = 2, .nrows = 1, .shard = 2u << 16, .rows_len = 9};
+	uint8_t m[sizeof(want)];
+	size_t o = 0, off = 0;
+
+	(void)state;
+	o += (size_t)scpp_wire_cont_reply_encode(m, sizeof(m), &r);
+	assert_int_equal(scpp_wire_cont_rest_encode(m + o, sizeof(m) - o, &g), 20);
+	o += 20;
+	memcpy(m + o, want + o, 9);
+	o += 9;
+	g = (struct scpp_wire_cont_rest){.start = 3, .nrows = 1, .shard = 5u << 16 | 1,
+					 .rows_len = 8};
+	assert_int_equal(scpp_wire_cont_rest_encode(m + o, sizeof(m) - o, &g), 20);
+	o += 20;
+	memset(m + o, 0, 8);
+	o += 8;
+	m[o++] = SCPP_REC_COLUMNS;
+	assert_int_equal(o, sizeof(want));
+	assert_memory_equal(m, want, sizeof(want));
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), 0);
+	assert_int_equal(d.nrest, 2);
+	assert_ptr_equal(d.rest, m + 16);
+	assert_int_equal(d.rest_len, 57);
+	assert_ptr_equal(d.records, m + 73);
+	assert_int_equal(d.records_len, 1);
+	assert_int_equal(scpp_wire_cont_rest_next(&d, &off, &g), 1);
+	assert_int_equal(g.start, 2);
+	assert_true(g.shard == 2u << 16 && g.nrows == 1 && g.rows_len == 9);
+	assert_ptr_equal(g.rows, m + 36);
+	assert_int_equal(scpp_wire_cont_rest_next(&d, &off, &g), 1);
+	assert_true(g.start == 3 && g.shard == (5u << 16 | 1));
+	assert_int_equal(scpp_wire_cont_rest_next(&d, &off, &g), 0);
+	off = 3;
+	assert_int_equal(scpp_wire_cont_rest_next(&d, &off, &g), -EINVAL);
+	/* Every prefix that cuts a group is truncated. */
+	for (size_t cut = 16; cut < 73; cut++)
+		assert_int_equal(scpp_wire_cont_reply_decode(m, cut, &d), -SCPP_E_TRUNCATED);
+	/* REST without groups, groups without REST, too many. */
+	m[2] = 0;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_BAD_FLAGS);
+	m[2] = 2;
+	m[1] = 0;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_BAD_FLAGS);
+	m[1] = 3;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_BAD_FLAGS);
+	m[1] = 1;
+	m[2] = 65;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_TOO_MANY);
+	m[2] = 2;
+	/* A group's reserved bytes, node 0, nrows 0, rows_len below 8 x nrows. */
+	m[18] = 1;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_BAD_FLAGS);
+	m[18] = 0;
+	m[26] = 0;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_BAD_FLAGS);
+	m[26] = 2;
+	m[20] = 0;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_BAD_LENGTH);
+	m[20] = 2;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), -SCPP_E_BAD_LENGTH);
+	m[20] = 1;
+	assert_int_equal(scpp_wire_cont_reply_decode(m, sizeof(m), &d), 0);
+	/* The encoders refuse what would not decode. */
+	r.nrest = 0;
+	assert_int_equal(scpp_wire_cont_reply_encode(m, sizeof(m), &r), -EINVAL);
+	g.nrows = 0;
+	assert_int_equal(scpp_wire_cont_rest_encode(m, sizeof(m), &g), -EINVAL);
+	g.nrows = 1;
+	g.shard = 0;
+	assert_int_equal(scpp_wire_cont_rest_encode(m, sizeof(m), &g), -EINVAL);
+}
