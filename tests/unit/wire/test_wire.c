@@ -389,7 +389,7 @@ expected_get_run(const struct scpp_wire_block *b, uint64_t *vars)
 	return k;
 }
 
-static unsigned long long run_cmds_seen;
+static unsigned long long run_cmds_seen, split_cmds_seen;
 
 /* Decode @p n bytes with the decoder's fast paths on and off: the same
  * verdict, offset, block (fields an evaluator reads included), and the
@@ -430,6 +430,32 @@ decode_both_ways(const uint8_t *p, size_t n)
 			assert_ptr_equal(blk.term[3 * i + 1].value.p, blk.term[1].value.p);
 		}
 		run_cmds_seen += k;
+		/* The daemon's way: the head, the commands up to the first
+		 * one naming an owner one by one, then the rest. The same
+		 * block and the same run (its first commands decoded before
+		 * get_run() saw them). */
+		{
+			struct scpp_wire_block_cursor bc;
+			struct scpp_oid ow;
+			uint32_t o3 = 0;
+			int rc3;
+
+			assert_int_equal(scpp_wire_block_decode_begin(&bc, p, n, &blk2, &o3), 0);
+			unsigned int before;
+
+			rc3 = scpp_wire_block_decode_owner(&bc, &blk2, &ow, &o3);
+			assert_true(rc3 >= 0);
+			before = blk2.ncmds;
+			split_cmds_seen += before > 0 && before < blk.ncmds && k > before;
+			assert_int_equal(scpp_wire_block_decode_rest(&bc, &blk2, &o3), 0);
+			assert_true(scpp_wire_block_equal(&blk, &blk2));
+			/* No run when the owner lookup decoded every command. */
+			assert_int_equal(blk2.get_run, before < blk.ncmds ? k : 0);
+			for (unsigned int i = 0; i < blk2.get_run; i++)
+				assert_ptr_equal(blk2.term[3 * i + 1].value.p, blk2.term[1].value.p);
+			if (blk2.get_run > 0)
+				assert_int_equal(blk2.get_run_vars, vars);
+		}
 	}
 	assert_int_equal(scpp_wire_block_encode(&blk, buf2, sizeof(buf2)), (int)n);
 	assert_memory_equal(p, buf2, n);
@@ -472,6 +498,8 @@ test_wire_block_fast_decode_agrees_with_general(void **state)
 	/* The biased blocks did reach the fast shape, and the get run. */
 	assert_true(shaped > 50000);
 	assert_true(run_cmds_seen > 20000);
+	/* ... and runs whose first command the owner lookup had decoded. */
+	assert_true(split_cmds_seen > 1000);
 }
 
 static void
