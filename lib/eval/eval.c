@@ -245,6 +245,7 @@ scpp_eval_ctx_stats(const struct scpp_eval_ctx *ctx, struct scpp_eval_stats *out
 {
 	out->fast_blocks = scpp_counter_read(&ctx->st.fast_blocks);
 	out->fast_cmds = scpp_counter_read(&ctx->st.fast_cmds);
+	out->fast_run_cmds = scpp_counter_read(&ctx->st.fast_run_cmds);
 	out->fast_restarts = scpp_counter_read(&ctx->st.fast_restarts);
 	out->busy_reads = scpp_counter_read(&ctx->st.busy_reads);
 }
@@ -2466,10 +2467,6 @@ check_block(struct run *r)
 	uint16_t refs[SCPP_WIRE_TERMS_MAX];
 	uint8_t get_e[SCPP_WIRE_TERMS_MAX];
 
-	r->ctx->mixed_rows = false;
-	for (uint16_t i = 0; i < b->ncmds; i++)
-		if ((b->cmd[i].flags & SCPP_WIRE_CF_GUARD) && eval_x_binds_or_checks(b->cmd[i].op))
-			r->ctx->mixed_rows = true;
 	status_vars = b->status_vars;
 	r->ctx->status_vars = status_vars;
 	if (status_vars == 0)
@@ -2509,6 +2506,24 @@ check_block(struct run *r)
 			    "entity of a get", b->var_name[v].len, b->var_name[v].p);
 	}
 	return 0;
+}
+
+/*
+ * What only the general path reads, set up once before its first command
+ * (a block the fast path runs whole never pays for it): the per-term
+ * attribute ids and whether rows may differ in what they bind.
+ */
+static void
+general_begin(struct run *r)
+{
+	const struct scpp_wire_block *b = r->b;
+	struct scpp_eval_ctx *c = r->ctx;
+
+	memset(c->term_attr, 0, sizeof(c->term_attr[0]) * b->nterms);
+	c->mixed_rows = false;
+	for (uint16_t i = 0; i < b->ncmds; i++)
+		if ((b->cmd[i].flags & SCPP_WIRE_CF_GUARD) && eval_x_binds_or_checks(b->cmd[i].op))
+			c->mixed_rows = true;
 }
 
 static void
@@ -2698,7 +2713,8 @@ struct fast_run {
 	struct row *row;
 	uint64_t bound;        /* variables the run has bound */
 	unsigned int n;        /* collected gets */
-	uint16_t cmd[SCPP_STORE_BURST_MAX];
+	uint16_t last_cmd;     /* the command of the last one */
+	unsigned int gap;      /* 0 iff their variables are var[0], var[0] + 1, ... */
 	uint8_t var[SCPP_STORE_BURST_MAX];
 	struct scpp_store_key key[SCPP_STORE_BURST_MAX];
 	struct scpp_value val[SCPP_STORE_BURST_MAX];
@@ -2779,17 +2795,21 @@ static int
 fast_flush(struct run *r, struct fast_run *f)
 {
 	uint64_t hit = 0, all;
-	unsigned int n = f->n, gap = 0;
+	unsigned int n = f->n, gap = f->gap;
 	struct scpp_value *v;
 	int rc;
 
 	if (n == 0)
 		return 0;
 	f->n = 0;
-	for (unsigned int i = 1; i < n; i++)
-		gap |= f->var[i] ^ (f->var[0] + i); /* 0 when var[i] == var[0] + i */
+	f->gap = 0;
 	v = gap == 0 ? &f->row->v[f->var[0]] : f->val;
-	scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
+	/* One key has nothing to overlap: the single get finds the same
+	 * entry with the same probes, without the pipeline's stages. */
+	if (n == 1)
+		hit = scpp_store_get(r->env->store, f->key[0].oid, f->key[0].attr, v) == 0;
+	else
+		scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
 	all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	if (SCPP_UNLIKELY(hit != all))
 		return FAST_RESTART;
@@ -2803,7 +2823,7 @@ fast_flush(struct run *r, struct fast_run *f)
 			if ((rc = fast_bind(r, f, f->var[i], &v[i])) != 0)
 				return rc;
 	}
-	return fast_charge(r, n, f->cmd[n - 1]);
+	return fast_charge(r, n, f->last_cmd);
 }
 
 /* Collect get @p i of the run: key (@p e, @p aid) into variable @p var. */
@@ -2811,8 +2831,9 @@ static inline void
 fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int64_t aid)
 {
 	f->bound |= UINT64_C(1) << var;
-	f->cmd[f->n] = i;
+	f->last_cmd = i;
 	f->var[f->n] = var;
+	f->gap |= (var - f->n) ^ f->var[0]; /* var[0] is var itself when n == 0 */
 	f->key[f->n].oid = e;
 	f->key[f->n].attr = (uint32_t)aid;
 	f->key[f->n].rsv = 0;
@@ -2908,6 +2929,72 @@ scpp_eval_prefetch_entries(const struct scpp_eval_env *env, const struct scpp_ev
 		scpp_store_prefetch_entry(env->store, pf->hash[i]);
 }
 
+/* Collect up to @p m gets of the run from its terms at @p te into the
+ * burst (with @p auth, while the session may do them); how many. */
+static inline __attribute__((always_inline)) unsigned int
+fast_run_collect(struct fast_run *f, const struct scpp_wire_term *te, unsigned int m,
+		 uint32_t aid, bool auth)
+{
+	const unsigned int var0 = te[2].var;
+	unsigned int gap = 0, j;
+
+	for (j = 0; j < m; j++, te += 3) {
+		const unsigned int var = te[2].var;
+
+		if (auth && !fast_auth_ok(f, te->value.oid, aid))
+			break;
+		f->key[j].oid = te->value.oid;
+		f->key[j].attr = aid;
+		f->key[j].rsv = 0;
+		f->var[j] = (uint8_t)var;
+		gap |= var ^ (var0 + j);
+	}
+	f->n = j;
+	f->gap = gap;
+	return j;
+}
+
+/*
+ * The decoder's leading run of gets of one attribute into variables of
+ * their own (struct scpp_wire_block, get_run): the same collection as
+ * fast_prefix()'s loop makes command by command, without its per-command
+ * tests (each of these commands passes them: a fresh variable, the same
+ * name). *@p next is the first command not collected (the run's end, or a
+ * get the session may not do, where fast_prefix()'s loop stops too).
+ */
+static int
+fast_get_run(struct run *r, struct fast_run *f, uint16_t *next)
+{
+	const struct scpp_wire_block *b = r->b;
+	const struct scpp_wire_term *t = b->term;
+	const uint16_t n = b->get_run;
+	int64_t aid = fast_attr(r, f, &t[1].value);
+	uint16_t i = 0;
+	int rc;
+
+	if (aid == 0)
+		return 0;
+	f->bound = b->get_run_vars;
+	while (i < n) {
+		unsigned int m = SCPP_MIN((unsigned int)(n - i), (unsigned int)SCPP_STORE_BURST_MAX);
+		unsigned int j = f->auth == NULL
+					 ? fast_run_collect(f, &t[3 * i], m, (uint32_t)aid, false)
+					 : fast_run_collect(f, &t[3 * i], m, (uint32_t)aid, true);
+
+		if (j == 0)
+			break;
+		i = (uint16_t)(i + j);
+		scpp_counter_add(&r->ctx->st.fast_run_cmds, j);
+		f->last_cmd = (uint16_t)(i - 1);
+		if ((rc = fast_flush(r, f)) != 0)
+			return rc;
+		if (j < m)
+			break; /* the loop stops at the same get */
+	}
+	*next = i;
+	return 0;
+}
+
 /*
  * Run the block's leading fast commands (see above). Returns 0 with
  * *@p done = how many ran (0 .. ncmds; the row holds their bindings),
@@ -2928,6 +3015,7 @@ fast_prefix(struct run *r, uint16_t *done)
 	f.row = row_at(r, r->cur, 0);
 	f.bound = 0;
 	f.n = 0;
+	f.gap = 0;
 	f.name = NULL;
 	f.name_len = 0;
 	f.name_id = 0;
@@ -2946,7 +3034,10 @@ fast_prefix(struct run *r, uint16_t *done)
 		if (scpp_auth_cover(f.auth, &shard, SCPP_AUTH_OP_GET) == SCPP_AUTH_COVER_ALL)
 			f.auth_shard = r->env->node.hi;
 	}
-	for (i = 0; i < b->ncmds; i++) {
+	i = 0;
+	if (b->get_run > 0 && (rc = fast_get_run(r, &f, &i)) != 0)
+		return rc;
+	for (; i < b->ncmds; i++) {
 		const struct scpp_wire_cmd *cmd = &b->cmd[i];
 		const struct scpp_wire_term *te, *ta, *tv, *tk = NULL;
 		struct scpp_value val, key;
@@ -3245,7 +3336,6 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->nelog = 0;
 	ctx->now_read = false;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
-	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
 
 	if (scpp_wire_reply_columns_block(w, b) < 0)
 		return -ENOSPC;
@@ -3310,6 +3400,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			stamp(&r, &r.st);
 		}
 	}
+	if (rc == 0 && first < b->ncmds)
+		general_begin(&r);
 	for (uint16_t i = first; rc == 0 && i < b->ncmds; i++) {
 		r.cmd_index = i;
 		/* Not before the command a resumption starts at, and never once

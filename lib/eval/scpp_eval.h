@@ -355,6 +355,9 @@ struct scpp_eval_stats {
 				 *   from the start (an error it leaves to it to report) */
 	uint64_t busy_reads;    /**< reads refused (EBUSY) because a held block's copy in
 				 *   flight was writing the bytes */
+	uint64_t fast_run_cmds; /**< of those, gets collected from the decoder's get run
+				 *   (struct scpp_wire_block, get_run) without their
+				 *   per-command tests */
 };
 
 /** The context's counters. */

@@ -334,6 +334,15 @@ struct scpp_wire_block {
 	uint32_t names_raw_len;
 	uint8_t ret_all;  /**< every variable is returned, in order (ret[i] == i) */
 	uint64_t status_vars; /**< bit v: a command collects statuses in variable v */
+	/**
+	 * A hint from the decoder (0 promises nothing; built blocks have 0):
+	 * commands 0 .. get_run-1 are `get <OID> "<name>" %v` (SHAPE_EAV, op
+	 * GET, no flags) with one attribute name, whose terms' value.p all
+	 * point at the same bytes, and each a variable of its own (the set is
+	 * get_run_vars); command i's terms are 3i, 3i+1, 3i+2.
+	 */
+	uint16_t get_run;
+	uint64_t get_run_vars;
 	struct scpp_wire_name var_name[SCPP_WIRE_VARS_MAX];
 	struct scpp_wire_cmd cmd[SCPP_WIRE_CMDS_MAX];
 	struct scpp_wire_term term[SCPP_WIRE_TERMS_MAX];

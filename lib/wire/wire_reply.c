@@ -290,13 +290,28 @@ int
 scpp_wire_reply_end_ex(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
 		       uint64_t rows, uint64_t commands, uint64_t elapsed_ns, uint64_t statuses)
 {
-	size_t need = 2 + scpp_varint_size(err) + scpp_varint_size(rows) +
-		      scpp_varint_size(commands) + scpp_varint_size(elapsed_ns) +
-		      scpp_varint_size(statuses);
+	size_t need;
 	uint8_t *p;
 
 	if (w->state != ST_BODY || outcome >= SCPP_OUTCOME_COUNT)
 		return -EINVAL;
+	/* The sizes are only needed when the room is short of the longest
+	 * END (five varints of SCPP_VARINT_MAX). */
+	if (SCPP_LIKELY(w->size - w->len >= 2 + 5 * (size_t)SCPP_VARINT_MAX)) {
+		p = w->buf + w->len;
+		*p++ = SCPP_REC_END;
+		p += scpp_varint_encode(p, err);
+		*p++ = outcome;
+		p += scpp_varint_encode(p, rows);
+		p += scpp_varint_encode(p, commands);
+		p += scpp_varint_encode(p, elapsed_ns);
+		p += scpp_varint_encode(p, statuses);
+		w->len = (size_t)(p - w->buf);
+		w->state = ST_DONE;
+		return 0;
+	}
+	need = 2 + scpp_varint_size(err) + scpp_varint_size(rows) + scpp_varint_size(commands) +
+	       scpp_varint_size(elapsed_ns) + scpp_varint_size(statuses);
 	if (!fits(w, need))
 		return -ENOSPC;
 	p = w->buf + w->len;

@@ -278,6 +278,12 @@ gen_fast_block(struct scpp_wire_block *b, struct gen *x)
 	static const unsigned int eav_ops[] = {SCPP_OP_GET, SCPP_OP_SET, SCPP_OP_ALLOC};
 	unsigned int nvars = 1 + (unsigned int)test_rand_below(&x->seed, 20);
 	unsigned int ncmds = 1 + (unsigned int)test_rand_below(&x->seed, 30);
+	/* A third of the blocks start with the decoder's get run (get_run()):
+	 * gets of one attribute into fresh variables, until a command that
+	 * ends it (another name, often of the same length, a variable again,
+	 * another op, a constant value). */
+	unsigned int run = test_rand_below(&x->seed, 3) == 0 ? 1 + (unsigned int)test_rand_below(&x->seed, nvars) : 0;
+	const char *run_attr = attrs[test_rand_below(&x->seed, SCPP_ARRAY_SIZE(attrs))];
 
 	scpp_wire_block_init(b);
 	for (unsigned int i = 0; i < nvars; i++) {
@@ -298,6 +304,28 @@ gen_fast_block(struct scpp_wire_block *b, struct gen *x)
 		int t[3] = {0, 0, 0}, rc;
 		unsigned int op;
 
+		if (i < run || (i == run && run > 0 && test_rand_below(&x->seed, 2) == 0)) {
+			static const char *const near[] = {"sizf", "tize", "sixe", "size0", "siz",
+							   "0123456789abcdeF", "1234567"};
+			struct scpp_value e = scpp_value_oid(
+				(struct scpp_oid){0x1000100 + (i & 1), 0xa500000000000000u | i});
+			struct scpp_value nm = scpp_value_cstr(
+				i < run ? run_attr : near[test_rand_below(&x->seed, SCPP_ARRAY_SIZE(near))]);
+			/* Fresh variables in the run, mostly in order; after it
+			 * sometimes one of the run's again. */
+			unsigned int v = i < run ? (i * 7 + run) % nvars : (unsigned int)test_rand_below(&x->seed, nvars);
+
+			op = SCPP_OP_GET;
+			t[0] = scpp_wire_term_const(b, &e);
+			t[1] = scpp_wire_term_const(b, &nm);
+			t[2] = scpp_wire_term_var(b, v);
+			if (t[0] < 0 || t[1] < 0 || t[2] < 0)
+				return;
+			if ((rc = scpp_wire_block_cmd(b, op, t[0], t[1], t[2], -1)) == -SCPP_E_TOO_MANY)
+				return;
+			assert_int_equal(rc, (int)i);
+			continue;
+		}
 		if (test_rand_below(&x->seed, 4) == 0) {
 			op = 1 + (unsigned int)test_rand_below(&x->seed, SCPP_OP_COUNT - 1);
 			for (unsigned int k = 0; k < scpp_wire_op_nterms[op]; k++)
@@ -330,8 +358,42 @@ gen_fast_block(struct scpp_wire_block *b, struct gen *x)
 	}
 }
 
+/* Commands that get_run() must take from the start of @p b (decoded the
+ * general way): gets of a constant OID, of one 1..16-byte ASCII name,
+ * into variables of their own, with no flags. */
+static unsigned int
+expected_get_run(const struct scpp_wire_block *b, uint64_t *vars)
+{
+	const struct scpp_value *name0 = NULL;
+	unsigned int k;
+
+	*vars = 0;
+	for (k = 0; k < b->ncmds; k++) {
+		const struct scpp_wire_cmd *c = &b->cmd[k];
+		const struct scpp_wire_term *te = &b->term[c->term[0]], *ta = &b->term[c->term[1]],
+					    *tv = &b->term[c->term[2]];
+		bool ascii = true;
+
+		if (c->op != SCPP_OP_GET || c->flags != 0 || te->kind != SCPP_TERM_CONST ||
+		    te->value.type != SCPP_VT_OID || ta->kind != SCPP_TERM_CONST ||
+		    ta->value.type != SCPP_VT_STR || ta->value.len == 0 || ta->value.len > 16 ||
+		    tv->kind != SCPP_TERM_VAR || ((*vars >> tv->var) & 1))
+			break;
+		for (uint32_t j = 0; j < ta->value.len; j++)
+			ascii &= ((const uint8_t *)ta->value.p)[j] < 0x80;
+		if (!ascii || (name0 != NULL && !scpp_value_eq(name0, &ta->value)))
+			break;
+		name0 = &ta->value;
+		*vars |= UINT64_C(1) << tv->var;
+	}
+	return k;
+}
+
+static unsigned long long run_cmds_seen, split_cmds_seen;
+
 /* Decode @p n bytes with the decoder's fast paths on and off: the same
- * verdict, offset, block (fields an evaluator reads included). */
+ * verdict, offset, block (fields an evaluator reads included), and the
+ * get run the fast decoder promises (struct scpp_wire_block, get_run). */
 static void
 decode_both_ways(const uint8_t *p, size_t n)
 {
@@ -354,6 +416,47 @@ decode_both_ways(const uint8_t *p, size_t n)
 	assert_ptr_equal(blk.names_raw, blk2.names_raw);
 	for (unsigned int i = 0; i < blk.ncmds; i++)
 		assert_int_equal(blk.cmd[i].shape, blk2.cmd[i].shape);
+	{
+		uint64_t vars;
+		unsigned int k = expected_get_run(&blk2, &vars);
+
+		assert_int_equal(blk2.get_run, 0); /* the general decoder promises nothing */
+		assert_int_equal(blk.get_run, k);
+		assert_int_equal(blk.get_run_vars, vars);
+		for (unsigned int i = 0; i < k; i++) {
+			assert_int_equal(blk.cmd[i].term[0], 3 * i);
+			assert_int_equal(blk.cmd[i].term[1], 3 * i + 1);
+			assert_int_equal(blk.cmd[i].term[2], 3 * i + 2);
+			assert_ptr_equal(blk.term[3 * i + 1].value.p, blk.term[1].value.p);
+		}
+		run_cmds_seen += k;
+		/* The daemon's way: the head, the commands up to the first
+		 * one naming an owner one by one, then the rest. The same
+		 * block and the same run (its first commands decoded before
+		 * get_run() saw them). */
+		{
+			struct scpp_wire_block_cursor bc;
+			struct scpp_oid ow;
+			uint32_t o3 = 0;
+			int rc3;
+
+			assert_int_equal(scpp_wire_block_decode_begin(&bc, p, n, &blk2, &o3), 0);
+			unsigned int before;
+
+			rc3 = scpp_wire_block_decode_owner(&bc, &blk2, &ow, &o3);
+			assert_true(rc3 >= 0);
+			before = blk2.ncmds;
+			split_cmds_seen += before > 0 && before < blk.ncmds && k > before;
+			assert_int_equal(scpp_wire_block_decode_rest(&bc, &blk2, &o3), 0);
+			assert_true(scpp_wire_block_equal(&blk, &blk2));
+			/* No run when the owner lookup decoded every command. */
+			assert_int_equal(blk2.get_run, before < blk.ncmds ? k : 0);
+			for (unsigned int i = 0; i < blk2.get_run; i++)
+				assert_ptr_equal(blk2.term[3 * i + 1].value.p, blk2.term[1].value.p);
+			if (blk2.get_run > 0)
+				assert_int_equal(blk2.get_run_vars, vars);
+		}
+	}
 	assert_int_equal(scpp_wire_block_encode(&blk, buf2, sizeof(buf2)), (int)n);
 	assert_memory_equal(p, buf2, n);
 }
@@ -392,8 +495,11 @@ test_wire_block_fast_decode_agrees_with_general(void **state)
 			decode_both_ways(mut, len);
 		}
 	}
-	/* The biased blocks did reach the fast shape. */
+	/* The biased blocks did reach the fast shape, and the get run. */
 	assert_true(shaped > 50000);
+	assert_true(run_cmds_seen > 20000);
+	/* ... and runs whose first command the owner lookup had decoded. */
+	assert_true(split_cmds_seen > 1000);
 }
 
 static void
