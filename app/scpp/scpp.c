@@ -75,6 +75,9 @@ usage(FILE *out)
 "                       datagrams (default: from the server port, 7301 + i is\n"
 "                       lane i, 7300 lane 0)\n"
 "      --source-port P  send from local UDP port P (default: any)\n"
+"      --copy-results   ask for each copy command's result (copies, bytes, the\n"
+"                       engine, elapsed time): printed as 'copy N: ...' lines,\n"
+"                       or \"copies\" in JSON (docs/PROTOCOL.md §10)\n"
 "      --no-names       print OIDs bare (by default an OID in a reply is printed\n"
 "                       with its display name, @0.1.0.7589e.4 (alice), asked\n"
 "                       of the node through its type's name_attr)\n"
@@ -360,14 +363,16 @@ scpp_cli_run_text(struct scpp_cli *cli, const char *text, size_t len, const char
 			"scpp: %s: tries %" PRIu64 ", sent %" PRIu64 ", received %" PRIu64
 			" (reordered %" PRIu64 ", duplicates %" PRIu64 ", strays %" PRIu64
 			", malformed %" PRIu64 "), steered %" PRIu64 ", owners learnt %" PRIu64
-			", sessions reopened %" PRIu64 ", %.3f ms\n",
+			", sessions reopened %" PRIu64 ", owner sessions %" PRIu64
+			" (refused %" PRIu64 "), %.3f ms\n",
 			scpp_client_server(cli->client), after.tries - before.tries,
 			after.dgrams_sent - before.dgrams_sent,
 			after.dgrams_recv - before.dgrams_recv,
 			after.reordered - before.reordered, after.duplicates - before.duplicates,
 			after.strays - before.strays, after.malformed - before.malformed,
 			after.steered - before.steered, after.owners_learned - before.owners_learned,
-			after.reopened - before.reopened, (now_s() - t0) * 1e3);
+			after.reopened - before.reopened, after.owner_sessions - before.owner_sessions,
+			after.owner_refused - before.owner_refused, (now_s() - t0) * 1e3);
 	if (err.code != 0) {
 		scpp_cli_parse_error(where, line0, text, len, &err);
 		return SCPP_EXIT_USAGE;
@@ -516,6 +521,7 @@ enum {
 	OPT_NO_AUTH,
 	OPT_LANE,
 	OPT_SOURCE_PORT,
+	OPT_COPY_RESULTS,
 };
 
 int
@@ -541,6 +547,7 @@ main(int argc, char **argv)
 		{"no-auth", no_argument, NULL, OPT_NO_AUTH},
 		{"lane", required_argument, NULL, OPT_LANE},
 		{"source-port", required_argument, NULL, OPT_SOURCE_PORT},
+		{"copy-results", no_argument, NULL, OPT_COPY_RESULTS},
 		{NULL, 0, NULL, 0},
 	};
 	struct scpp_cli cli;
@@ -601,6 +608,9 @@ main(int argc, char **argv)
 			cli.cfg.local_port = (uint16_t)v;
 			break;
 		}
+		case OPT_COPY_RESULTS:
+			cli.cfg.copy_results = true;
+			break;
 		case 's':
 			cli.cfg.server = optarg;
 			break;

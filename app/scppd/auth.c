@@ -50,6 +50,8 @@
 /** FINISH messages being reassembled at once, and how long one may take. */
 #define AUTH_REASM_SLOTS 8
 #define AUTH_REASM_NS (UINT64_C(2) * 1000000000)
+/** IDENTITYs of several datagrams being reassembled at once (same deadline). */
+#define AUTH_IDENT_REASM_SLOTS 8
 /** Largest FINISH fragment payload kept (the largest datagram on any port). */
 #define AUTH_FRAG_MAX 9600
 /** Sessions examined per worker loop by the expiry sweep. */
@@ -142,6 +144,7 @@ struct auth_counters {
 	/* forwarded sessions (SECURITY.md §9.4) */
 	uint64_t ident_sent, ident_unsendable, ident_in, ident_bad, ident_known, ident_accepted;
 	uint64_t ident_refused, ident_evicted, carried_expired;
+	uint64_t ident_frags_sent, ident_frags_in, ident_reasm_done, ident_reasm_dropped;
 	uint64_t reloads, reload_failed;
 };
 
@@ -172,6 +175,8 @@ struct scppd_auth {
 		struct scpp_auth_authority *authority;
 	} carried[AUTH_CARRIED_MAX];
 	uint8_t *sf_buf;               /* an SF record, then its IDENTITY datagram */
+	uint64_t ident_msg;            /* the last multi-datagram IDENTITY's id */
+	struct scpp_auth_reasm *ident_reasm; /* IDENTITYs of several datagrams */
 	char key_path[SCPP_CONFIG_PATH_SIZE + 16];
 };
 
@@ -502,6 +507,16 @@ scppd_auth_init(struct scppd *d)
 	a->sf_buf = malloc(2 * AUTH_SF_MAX);
 	if (a->sf_buf == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: auth: out of memory\n");
+	{
+		const struct scpp_auth_reasm_config irc = {
+			AUTH_IDENT_REASM_SLOTS, SCPP_AUTH_IDENTITY_SF_MAX, SCPP_AUTH_IDENTITY_FRAGS_MAX,
+			AUTH_REASM_NS, NULL};
+
+		a->ident_reasm = scpp_auth_reasm_create(&irc);
+		if (a->ident_reasm == NULL)
+			rte_exit(EXIT_FAILURE, "scppd: auth: out of memory\n");
+	}
+	randombytes_buf(&a->ident_msg, sizeof(a->ident_msg));
 	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++) {
 		a->reasm[i].buf = malloc((size_t)SCPP_AUTH_FINISH_FRAGS_MAX * AUTH_FRAG_MAX);
 		if (a->reasm[i].buf == NULL)
@@ -594,6 +609,7 @@ scppd_auth_free(struct scppd *d)
 	for (uint32_t i = 0; a->live != NULL && i < a->capacity; i++)
 		free(a->live[i].chains);
 	free(a->sf_buf);
+	scpp_auth_reasm_free(a->ident_reasm);
 	sodium_memzero(a->peer, sizeof(a->peer));
 	scpp_auth_revset_free(a->revset);
 	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++)
@@ -930,7 +946,9 @@ ident_send(struct scppd *d, struct rte_mbuf *m)
 	const struct auth_peer *p;
 	const struct auth_live *l;
 	struct scpp_auth_carried c;
+	unsigned int nf;
 	uint32_t slot;
+	size_t max;
 	int n, k;
 
 	memcpy(&r, rte_pktmbuf_mtod(m, const uint8_t *), sizeof(r));
@@ -953,16 +971,28 @@ ident_send(struct scppd *d, struct rte_mbuf *m)
 	c.chains = l->chains;
 	c.chains_len = l->chains_len;
 	n = scpp_auth_carried_encode(&c, a->sf_buf, AUTH_SF_MAX);
-	/* One datagram only: chains larger than the path are not carried (the
-	 * owner keeps answering nothing; SECURITY.md §9.4). */
-	if (n <= 0 || (size_t)n + SCPP_AUTH_IDENTITY_OVERHEAD > scpp_net_udp_max(&d->net, r.to.port) ||
-	    (k = scpp_auth_identity_seal(p->key, d->cfg.node.id, r.owner, a->sf_buf, (size_t)n,
-					 a->sf_buf + AUTH_SF_MAX, AUTH_SF_MAX)) <= 0) {
+	/* As many datagrams of the owner's path as the record needs (at most
+	 * 16; SECURITY.md §9.4 item 3), each MAC'd on its own. */
+	max = scpp_net_udp_max(&d->net, r.to.port);
+	nf = n > 0 ? scpp_auth_identity_frags((size_t)n, max) : 0;
+	if (nf == 0) {
 		cnt(&a->c.ident_unsendable);
 		return;
 	}
+	if (nf > 1 && ++a->ident_msg == 0)
+		a->ident_msg = 1;
+	for (unsigned int i = 0; i < nf; i++) {
+		k = scpp_auth_identity_seal_frag(p->key, d->cfg.node.id, r.owner, a->ident_msg,
+						 a->sf_buf, (size_t)n, i, max, a->sf_buf + AUTH_SF_MAX,
+						 AUTH_SF_MAX);
+		if (k <= 0) {
+			cnt(&a->c.ident_unsendable);
+			return;
+		}
+		cnt(&a->c.ident_frags_sent);
+		send_via(d, md->from, &r.to, a->sf_buf + AUTH_SF_MAX, (uint16_t)k);
+	}
 	cnt(&a->c.ident_sent);
-	send_via(d, md->from, &r.to, a->sf_buf + AUTH_SF_MAX, (uint16_t)k);
 }
 
 /* Tell every worker about carried slot @p i (cleared when not_after is 0). */
@@ -1001,26 +1031,62 @@ carried_drop(struct scppd *d, uint32_t i)
 	retire(d, au);
 }
 
-/* An IDENTITY from a peer: its MAC under the pair's key, then the record's
- * chains against this node's own roots, revocations and clock. */
+static void ident_accept(struct scppd *d, const struct auth_peer *p, uint32_t from,
+			 const uint8_t *sf, size_t sf_len, uint64_t now);
+
+/* An IDENTITY datagram from a peer: from the address the map gives it, its
+ * MAC under the pair's key; a record of several datagrams is reassembled
+ * (bounded: AUTH_IDENT_REASM_SLOTS records of at most
+ * SCPP_AUTH_IDENTITY_SF_MAX bytes, 16 datagrams, AUTH_REASM_NS). */
 static void
 ident_in(struct scppd *d, const struct scppd_meta *md, const uint8_t *dg, size_t len, uint64_t now)
+{
+	struct scppd_auth *a = d->auth;
+	struct scpp_auth_identity_frag f;
+	const struct auth_peer *p;
+	const uint8_t *sf;
+	size_t sf_len;
+	uint32_t from = 0;
+	int rc;
+
+	cnt(&a->c.ident_frags_in);
+	if (scpp_auth_identity_peek(dg, len, &from) != 0 || (p = peer_find(a, from)) == NULL ||
+	    scppd_forward_peer_id(md->nm.peer.ip) != from ||
+	    scpp_auth_identity_open_frag(dg, len, p->key, d->cfg.node.id, &f) != 0) {
+		cnt(&a->c.ident_in);
+		cnt(&a->c.ident_bad);
+		return;
+	}
+	if (f.count == 1) {
+		cnt(&a->c.ident_in);
+		ident_accept(d, p, from, f.piece, f.piece_len, now);
+		return;
+	}
+	rc = scpp_auth_reasm_add(a->ident_reasm, from, f.msg_id, f.index, f.count, f.piece,
+				 f.piece_len, now, &sf, &sf_len);
+	if (rc == 1) {
+		cnt(&a->c.ident_in);
+		cnt(&a->c.ident_reasm_done);
+		ident_accept(d, p, from, sf, sf_len, now);
+	} else if (rc < 0 && rc != -EALREADY) {
+		cnt(&a->c.ident_reasm_dropped);
+	}
+}
+
+/* An IDENTITY's record: the chains against this node's own roots,
+ * revocations and clock, then the carried cache. */
+static void
+ident_accept(struct scppd *d, const struct auth_peer *p, uint32_t from, const uint8_t *sf,
+	     size_t sf_len, uint64_t now)
 {
 	struct scppd_auth *a = d->auth;
 	struct scpp_auth_carried_authority ca;
 	struct scpp_auth_carried c;
 	struct scpp_auth_fault f;
-	const struct auth_peer *p;
-	const uint8_t *sf;
-	size_t sf_len;
-	uint32_t from = 0, off = 0, slot = AUTH_CARRIED_MAX, soonest = 0;
+	uint32_t off = 0, slot = AUTH_CARRIED_MAX, soonest = 0;
 	int rc;
 
-	cnt(&a->c.ident_in);
-	if (scpp_auth_identity_peek(dg, len, &from) != 0 || (p = peer_find(a, from)) == NULL ||
-	    scppd_forward_peer_id(md->nm.peer.ip) != from ||
-	    scpp_auth_identity_open(dg, len, p->key, d->cfg.node.id, &from, &sf, &sf_len) != 0 ||
-	    scpp_auth_carried_decode(sf, sf_len, &c, NULL, &off) != 0 || c.origin_node != from ||
+	if (scpp_auth_carried_decode(sf, sf_len, &c, NULL, &off) != 0 || c.origin_node != from ||
 	    (c.flags & SCPP_AUTH_CF_RESTRICTED)) {
 		/* Restrictions come with continuations; an IDENTITY with one is
 		 * refused rather than half-applied. */
@@ -1180,6 +1246,11 @@ scppd_auth_tick(struct scppd *d)
 			handshake(d, ms[i], now);
 			rte_pktmbuf_free(ms[i]);
 		}
+	}
+	if (scpp_auth_reasm_held(a->ident_reasm) != 0) {
+		unsigned int gone = scpp_auth_reasm_expire(a->ident_reasm, now);
+
+		scpp_counter_add(&a->c.ident_reasm_dropped, gone);
 	}
 	scpp_auth_responder_rotate(a->resp, now);
 	n = scpp_auth_responder_due(a->resp, now, ids, AUTH_DUE_MAX);
@@ -1676,6 +1747,7 @@ cmd_auth(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 		AC(silent), AC(budget_drops), AC(bad_dgram), AC(reasm_timeouts), AC(reasm_full),
 		AC(closed_by_client), AC(closed_due), AC(install_failed), AC(send_failed),
 		AC(ident_sent), AC(ident_unsendable), AC(ident_in), AC(ident_bad), AC(ident_known),
+		AC(ident_frags_sent), AC(ident_frags_in), AC(ident_reasm_done), AC(ident_reasm_dropped),
 		AC(ident_accepted), AC(ident_refused), AC(ident_evicted), AC(carried_expired),
 		AC(reloads), AC(reload_failed),
 	};

@@ -177,23 +177,56 @@ ident_mac(const uint8_t key[SCPP_AUTH_KEY_LEN], const uint8_t *d, size_t len,
 	pair_mac(key, AUTH_CTX_IDENT, d, len, NULL, 0, NULL, 0, mac);
 }
 
+unsigned int
+scpp_auth_identity_frags(size_t sf_len, size_t max_dgram)
+{
+	size_t per, n;
+
+	if (sf_len == 0 || sf_len > SCPP_AUTH_IDENTITY_SF_MAX ||
+	    max_dgram <= SCPP_AUTH_IDENTITY_OVERHEAD)
+		return 0;
+	per = SCPP_MIN(max_dgram - SCPP_AUTH_IDENTITY_OVERHEAD,
+		       (size_t)UINT16_MAX - (SCPP_AUTH_IDENTITY_OVERHEAD - AUTH_HDR_LEN));
+	n = (sf_len + per - 1) / per;
+	return n > SCPP_AUTH_IDENTITY_FRAGS_MAX ? 0 : (unsigned int)n;
+}
+
+int
+scpp_auth_identity_seal_frag(const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t from,
+			     uint32_t to, uint64_t msg_id, const uint8_t *sf, size_t sf_len,
+			     unsigned int index, size_t max_dgram, uint8_t *out, size_t size)
+{
+	unsigned int n = scpp_auth_identity_frags(sf_len, max_dgram);
+	size_t per, off, part, total;
+
+	if (peer_key == NULL || sf == NULL || out == NULL || from == to || n == 0 || index >= n ||
+	    (n > 1 && msg_id == 0))
+		return -EINVAL;
+	per = SCPP_MIN(max_dgram - SCPP_AUTH_IDENTITY_OVERHEAD,
+		       (size_t)UINT16_MAX - (SCPP_AUTH_IDENTITY_OVERHEAD - AUTH_HDR_LEN));
+	off = (size_t)index * per;
+	part = SCPP_MIN(per, sf_len - off);
+	total = part + SCPP_AUTH_IDENTITY_OVERHEAD;
+	if (size < total)
+		return -ENOSPC;
+	auth_hs_hdr(out, SCPP_AUTH_KIND_IDENTITY, (uint16_t)(total - AUTH_HDR_LEN), from, msg_id,
+		    index, n);
+	auth_put32(out + AUTH_HDR_LEN, from);
+	auth_put32(out + AUTH_HDR_LEN + 4, to);
+	memcpy(out + AUTH_HDR_LEN + 8, sf + off, part);
+	ident_mac(peer_key, out, total - SCPP_AUTH_MAC_LEN, out + total - SCPP_AUTH_MAC_LEN);
+	return (int)total;
+}
+
 int
 scpp_auth_identity_seal(const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t from, uint32_t to,
 			const uint8_t *sf, size_t sf_len, uint8_t *out, size_t size)
 {
 	size_t total = sf_len + SCPP_AUTH_IDENTITY_OVERHEAD;
 
-	if (peer_key == NULL || sf == NULL || out == NULL || sf_len == 0 || from == to ||
-	    total - AUTH_HDR_LEN > UINT16_MAX)
+	if (sf_len == 0 || sf_len > SCPP_AUTH_IDENTITY_SF_MAX || total - AUTH_HDR_LEN > UINT16_MAX)
 		return -EINVAL;
-	if (size < total)
-		return -ENOSPC;
-	auth_hs_hdr(out, SCPP_AUTH_KIND_IDENTITY, (uint16_t)(total - AUTH_HDR_LEN), from, 0, 0, 1);
-	auth_put32(out + AUTH_HDR_LEN, from);
-	auth_put32(out + AUTH_HDR_LEN + 4, to);
-	memcpy(out + AUTH_HDR_LEN + 8, sf, sf_len);
-	ident_mac(peer_key, out, total - SCPP_AUTH_MAC_LEN, out + total - SCPP_AUTH_MAC_LEN);
-	return (int)total;
+	return scpp_auth_identity_seal_frag(peer_key, from, to, 0, sf, sf_len, 0, total, out, size);
 }
 
 int
@@ -211,16 +244,19 @@ scpp_auth_identity_peek(const uint8_t *dg, size_t len, uint32_t *from)
 }
 
 int
-scpp_auth_identity_open(const uint8_t *dg, size_t len, const uint8_t peer_key[SCPP_AUTH_KEY_LEN],
-			uint32_t self, uint32_t *from, const uint8_t **sf, size_t *sf_len)
+scpp_auth_identity_open_frag(const uint8_t *dg, size_t len,
+			     const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t self,
+			     struct scpp_auth_identity_frag *f)
 {
 	uint8_t mac[SCPP_AUTH_MAC_LEN];
-	int rc = scpp_auth_identity_peek(dg, len, from);
+	int rc;
 
+	if (f == NULL || peer_key == NULL)
+		return -EINVAL;
+	memset(f, 0, sizeof(*f));
+	rc = scpp_auth_identity_peek(dg, len, &f->from);
 	if (rc != 0)
 		return rc;
-	if (peer_key == NULL || sf == NULL || sf_len == NULL)
-		return -EINVAL;
 	if (len != (size_t)AUTH_HDR_LEN + auth_get16(dg + AUTH_H_PAYLOAD_LEN))
 		return -SCPP_E_BAD_LENGTH;
 	/* The MAC first: nothing else of the datagram is believed before it. */
@@ -228,9 +264,38 @@ scpp_auth_identity_open(const uint8_t *dg, size_t len, const uint8_t peer_key[SC
 	if (sodium_memcmp(mac, dg + len - SCPP_AUTH_MAC_LEN, sizeof(mac)) != 0)
 		return -SCPP_AUTH_E_BAD_MAC;
 	if (auth_get32(dg + AUTH_HDR_LEN + 4) != self ||
-	    auth_get64(dg + AUTH_H_CLIENT_ID) != *from)
+	    auth_get64(dg + AUTH_H_CLIENT_ID) != f->from)
 		return -SCPP_AUTH_E_WRONG_PRINCIPAL;
-	*sf = dg + AUTH_HDR_LEN + 8;
-	*sf_len = len - SCPP_AUTH_IDENTITY_OVERHEAD;
+	f->msg_id = auth_get64(dg + AUTH_H_BLOCK_ID);
+	f->index = auth_get32(dg + AUTH_H_FRAG_INDEX);
+	f->count = auth_get32(dg + AUTH_H_FRAG_COUNT);
+	/* Fragments: 1..16 of them, LAST exactly on the last, an id when more
+	 * than one (the reassembly key with the sender). */
+	if (f->count == 0 || f->count > SCPP_AUTH_IDENTITY_FRAGS_MAX || f->index >= f->count ||
+	    ((dg[AUTH_H_FLAGS] & 0x01) != 0) != (f->index + 1 == f->count) ||
+	    (dg[AUTH_H_FLAGS] & ~0x01) != 0 || (f->count > 1 && f->msg_id == 0))
+		return -SCPP_E_BAD_FRAGMENT;
+	f->piece = dg + AUTH_HDR_LEN + 8;
+	f->piece_len = len - SCPP_AUTH_IDENTITY_OVERHEAD;
+	return 0;
+}
+
+int
+scpp_auth_identity_open(const uint8_t *dg, size_t len, const uint8_t peer_key[SCPP_AUTH_KEY_LEN],
+			uint32_t self, uint32_t *from, const uint8_t **sf, size_t *sf_len)
+{
+	struct scpp_auth_identity_frag f;
+	int rc;
+
+	if (sf == NULL || sf_len == NULL || from == NULL)
+		return -EINVAL;
+	rc = scpp_auth_identity_open_frag(dg, len, peer_key, self, &f);
+	*from = f.from;
+	if (rc != 0)
+		return rc;
+	if (f.count != 1)
+		return -SCPP_E_BAD_FRAGMENT;
+	*sf = f.piece;
+	*sf_len = f.piece_len;
 	return 0;
 }

@@ -1359,6 +1359,106 @@ int scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
 
 /** Bytes an IDENTITY datagram adds to its SF record: header, ids, MAC. */
 #define SCPP_AUTH_IDENTITY_OVERHEAD (32 + 8 + 16)
+/** Largest SF record an IDENTITY carries (a FINISH's chains and the fixed part). */
+#define SCPP_AUTH_IDENTITY_SF_MAX (SCPP_AUTH_FINISH_MAX + SCPP_AUTH_CARRIED_FIXED)
+/** Datagrams one IDENTITY may take (docs/SECURITY.md §9.4 item 3). */
+#define SCPP_AUTH_IDENTITY_FRAGS_MAX 16
+
+/**
+ * Datagrams of at most @p max_dgram bytes an IDENTITY of an @p sf_len-byte
+ * record needs (every one full but the last); 0: empty, over
+ * SCPP_AUTH_IDENTITY_SF_MAX, or more than SCPP_AUTH_IDENTITY_FRAGS_MAX.
+ */
+unsigned int scpp_auth_identity_frags(size_t sf_len, size_t max_dgram);
+
+/**
+ * Forwarder: datagram @p index of the IDENTITY carrying SF record @p sf
+ * from node @p from to node @p to, cut for datagrams of @p max_dgram bytes
+ * (scpp_auth_identity_frags()); each is MAC'd on its own. @p msg_id (header
+ * block_id) ties the datagrams of one IDENTITY together: any value for one
+ * datagram, non-zero and fresh per message for several.
+ * @return bytes written; -EINVAL (index, count, msg_id 0 with several
+ *   datagrams, from == to); -ENOSPC.
+ */
+int scpp_auth_identity_seal_frag(const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t from,
+				 uint32_t to, uint64_t msg_id, const uint8_t *sf, size_t sf_len,
+				 unsigned int index, size_t max_dgram, uint8_t *out, size_t size);
+
+/** One verified IDENTITY datagram (scpp_auth_identity_open_frag()). */
+struct scpp_auth_identity_frag {
+	uint32_t from;         /**< sender node id */
+	uint64_t msg_id;       /**< header block_id */
+	uint32_t index, count; /**< fragment index and count (1..16) */
+	const uint8_t *piece;  /**< its part of the SF record (into the datagram) */
+	size_t piece_len;
+};
+
+/**
+ * Owner: verify one IDENTITY datagram under @p peer_key (the MAC before
+ * anything else), addressed to @p self, and its fragment fields.
+ * @return 0; -SCPP_E_TRUNCATED / -SCPP_E_BAD_LENGTH (framing),
+ *   -SCPP_E_BAD_KIND, -SCPP_AUTH_E_BAD_MAC, -SCPP_AUTH_E_WRONG_PRINCIPAL
+ *   (another node's), -SCPP_E_BAD_FRAGMENT (count 0 or over 16, index >=
+ *   count, LAST not exactly on the last, other flags, msg_id 0 with
+ *   several).
+ */
+int scpp_auth_identity_open_frag(const uint8_t *dg, size_t len,
+				 const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t self,
+				 struct scpp_auth_identity_frag *f);
+
+/* ------------------------------------------------ bounded reassembly */
+
+/** A reassembler's bounds (scpp_auth_reasm_create()). */
+struct scpp_auth_reasm_config {
+	unsigned int slots;       /**< messages in reassembly at once (1..64) */
+	size_t max_bytes;         /**< largest message (1..2^20) */
+	unsigned int max_frags;   /**< fragments per message (1..64) */
+	uint64_t timeout_ns;      /**< a message not complete this long after its
+				       first fragment is dropped (> 0) */
+	const struct scpp_auth_mem *mem; /**< NULL: libc */
+};
+
+/** What a reassembler counted (never reset). */
+struct scpp_auth_reasm_stats {
+	uint64_t frags;       /**< fragments added */
+	uint64_t completed;   /**< messages handed out whole */
+	uint64_t duplicates;  /**< a fragment already held (ignored) */
+	uint64_t timeouts;    /**< messages dropped incomplete after timeout_ns */
+	uint64_t full;        /**< fragments dropped: every slot busy and in time */
+	uint64_t too_big;     /**< messages dropped: over max_bytes */
+	uint64_t bad;         /**< fragments refused: count over max_frags, index
+				   >= count, count disagreeing with the slot's */
+};
+
+struct scpp_auth_reasm;
+
+/** A reassembler: slots x max_bytes held, plus one message of output. */
+struct scpp_auth_reasm *scpp_auth_reasm_create(const struct scpp_auth_reasm_config *cfg);
+void scpp_auth_reasm_free(struct scpp_auth_reasm *r);
+
+/**
+ * Add fragment @p index of @p count of message (@p src, @p id), already
+ * authenticated by the caller; @p now_ns is the caller's clock. A message
+ * is complete when every index arrived: its bytes, in index order, are in
+ * *out (valid until the next call) and its slot is free again.
+ *
+ * @return 1 (complete), 0 (held), -EINVAL (count 0 or over max_frags,
+ *   index >= count, @p len 0), -EPROTO (count differs from the message's
+ *   first fragment: the slot is dropped), -EALREADY (this index is already
+ *   held: ignored), -EMSGSIZE (the message would exceed max_bytes: the slot
+ *   is dropped), -ENOBUFS (every slot busy and none timed out: dropped).
+ */
+int scpp_auth_reasm_add(struct scpp_auth_reasm *r, uint64_t src, uint64_t id, uint32_t index,
+			uint32_t count, const uint8_t *p, size_t len, uint64_t now_ns,
+			const uint8_t **out, size_t *out_len);
+
+/** Drop messages older than the timeout; returns how many. */
+unsigned int scpp_auth_reasm_expire(struct scpp_auth_reasm *r, uint64_t now_ns);
+
+/** Messages being reassembled now. */
+unsigned int scpp_auth_reasm_held(const struct scpp_auth_reasm *r);
+
+void scpp_auth_reasm_stats_get(const struct scpp_auth_reasm *r, struct scpp_auth_reasm_stats *st);
 
 /**
  * Forwarder: an IDENTITY datagram (kind 14, docs/SECURITY.md §9.4) from
@@ -1378,8 +1478,10 @@ int scpp_auth_identity_seal(const uint8_t peer_key[SCPP_AUTH_KEY_LEN], uint32_t 
 int scpp_auth_identity_peek(const uint8_t *dg, size_t len, uint32_t *from);
 
 /**
- * Owner: verify an IDENTITY datagram under @p peer_key (the MAC before
- * anything else), addressed to @p self. @p sf / @p sf_len point into @p dg.
+ * Owner: verify an IDENTITY datagram of one fragment under @p peer_key (the
+ * MAC before anything else), addressed to @p self (a datagram of several:
+ * -SCPP_E_BAD_FRAGMENT; use scpp_auth_identity_open_frag() and a
+ * reassembler). @p sf / @p sf_len point into @p dg.
  * @return 0; -SCPP_E_TRUNCATED / -SCPP_E_BAD_LENGTH (framing),
  *   -SCPP_E_BAD_KIND, -SCPP_AUTH_E_BAD_MAC, -SCPP_AUTH_E_WRONG_PRINCIPAL
  *   (addressed to another node).

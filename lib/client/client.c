@@ -91,6 +91,15 @@ struct steer {
 	uint64_t used;        /* exchange counter when last used (LRU) */
 	struct sockaddr_storage addr;
 	socklen_t len;
+	/* In a session (docs/SECURITY.md §9.5): our session with the owner
+	 * node, same principal and chains, opened on the first block steered
+	 * there; refused: the owner would not open one, so the shard's blocks
+	 * keep going through the server, which forwards them. */
+	struct scpp_auth_client_session *cs;
+	uint64_t sid;
+	uint16_t lane;
+	bool refused;
+	uint8_t node_key[SCPP_AUTH_KEY_LEN];
 };
 
 struct scpp_client {
@@ -106,6 +115,7 @@ struct scpp_client {
 	unsigned int retries;
 	unsigned int max_dgram;
 	size_t max_reply;
+	bool copy_results; /* scpp_client_config.copy_results */
 	struct scpp_client_stats st;
 	char server[SCPP_CLIENT_ADDR_STRLEN];
 	struct sockaddr_storage server_ss; /* the configured server */
@@ -120,6 +130,8 @@ struct scpp_client {
 	struct sockaddr_storage src; /* source of the datagram being handled */
 	socklen_t src_len;
 	struct steer *steered;       /* the entry the exchange was steered by */
+	struct steer *xs;            /* its owner session, if the exchange uses one */
+	bool dlg_reply;              /* a reply datagram came on a delegated lane */
 
 	/* Per-exchange state, reset by exchange_reset(). */
 	uint8_t *msg;      /* reply message so far; handed to the reply on success */
@@ -159,6 +171,26 @@ struct scpp_client {
 	int lane_arg;
 	bool reopening;    /* session_reopen() is calling scpp_client_session_open() */
 };
+
+/* The session the exchange's datagrams are sealed under: the owner's
+ * (c->xs) when steered to an owner in a session, else the server's. */
+static inline struct scpp_auth_client_session *
+cur_cs(const struct scpp_client *c)
+{
+	return c->xs != NULL ? c->xs->cs : c->cs;
+}
+
+static inline uint64_t
+cur_id(const struct scpp_client *c)
+{
+	return c->xs != NULL ? c->xs->sid : c->id;
+}
+
+static inline uint16_t
+cur_lane(const struct scpp_client *c)
+{
+	return c->xs != NULL ? c->xs->lane : c->lane;
+}
 
 /* ---- addresses ---- */
 
@@ -392,6 +424,7 @@ scpp_client_create(const struct scpp_client_config *cfg)
 	c->retries = cfg->retries;
 	c->max_dgram = cfg->max_dgram;
 	c->max_reply = cfg->max_reply;
+	c->copy_results = cfg->copy_results;
 	c->id = cfg->client_id;
 	c->next_block = cfg->first_block_id;
 	while (c->id == 0) /* 0 is "unset" in the config: never use it */
@@ -576,11 +609,11 @@ static uint64_t now_ms(void);
 static unsigned int try_timeout(struct scpp_client *c, unsigned int k);
 
 static int
-send_raw(struct scpp_client *c, const uint8_t *p, size_t n)
+send_raw(struct scpp_client *c, const struct sockaddr_storage *to, socklen_t to_len,
+	 const uint8_t *p, size_t n)
 {
-	/* The socket is unconnected (replies may come from an owner, §18):
-	 * a session is always with the configured server's node. */
-	while (sendto(c->fd, p, n, 0, (const struct sockaddr *)&c->server_ss, c->server_len) < 0) {
+	/* The socket is unconnected (replies may come from an owner, §18). */
+	while (sendto(c->fd, p, n, 0, (const struct sockaddr *)to, to_len) < 0) {
 		if (errno != EINTR)
 			return -errno;
 	}
@@ -633,7 +666,8 @@ hs_wait(struct scpp_client *c, uint64_t hs_id, uint8_t k1, uint8_t k2, unsigned 
 
 /* Send every datagram of the FINISH message @p msg. */
 static int
-send_finish(struct scpp_client *c, const uint8_t *msg, size_t len, uint64_t hs_id)
+send_finish(struct scpp_client *c, const struct sockaddr_storage *to, socklen_t to_len,
+	    const uint8_t *msg, size_t len, uint64_t hs_id)
 {
 	unsigned int nf = scpp_auth_finish_frags(len, c->max_dgram);
 	int rc;
@@ -646,16 +680,22 @@ send_finish(struct scpp_client *c, const uint8_t *msg, size_t len, uint64_t hs_i
 
 		if (n < 0)
 			return n;
-		if ((rc = send_raw(c, c->dgram, (size_t)n)) < 0)
+		if ((rc = send_raw(c, to, to_len, c->dgram, (size_t)n)) < 0)
 			return rc;
 	}
 	c->st.handshakes++;
 	return 0;
 }
 
-int
-scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a,
-			 struct scpp_auth_reject *rej)
+/*
+ * One handshake with the node at @p to (HELLO until a CHALLENGE, FINISH
+ * until an ACCEPT or a REJECT): the session in *cs, the node's key in
+ * @p node_key (pinned to a->node_key if set).
+ */
+static int
+handshake(struct scpp_client *c, const struct sockaddr_storage *to, socklen_t to_len,
+	  const struct scpp_client_auth *a, struct scpp_auth_client_session **cs,
+	  uint8_t node_key[SCPP_AUTH_KEY_LEN], struct scpp_auth_reject *rej)
 {
 	static const uint8_t empty_chain[SCPP_AUTH_CHAIN_HDR] = {'S', 'N', 1, 0};
 	struct scpp_auth_initiator_config ic;
@@ -665,11 +705,6 @@ scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a
 	int rc = -ETIMEDOUT, n = 0, flen = 0;
 	unsigned int k;
 
-	if (rej != NULL)
-		memset(rej, 0, sizeof(*rej));
-	if (c == NULL || a == NULL || a->key == NULL || a->nchains > SCPP_AUTH_CHAINS_MAX ||
-	    c->cs != NULL)
-		return -EINVAL;
 	memset(&ic, 0, sizeof(ic));
 	ic.principal = a->key;
 	for (unsigned int i = 0; i < a->nchains; i++) {
@@ -703,7 +738,7 @@ scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a
 	/* HELLO until a CHALLENGE comes. */
 	for (k = 0, rc = 0; k <= c->retries && rc == 0; k++) {
 		c->st.handshakes++;
-		if ((rc = send_raw(c, hello, (size_t)n)) < 0)
+		if ((rc = send_raw(c, to, to_len, hello, (size_t)n)) < 0)
 			goto out;
 		rc = hs_wait(c, hs_id, SCPP_AUTH_KIND_CHALLENGE, SCPP_AUTH_KIND_CHALLENGE,
 			     try_timeout(c, k));
@@ -713,7 +748,7 @@ scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a
 		goto out;
 	}
 	flen = scpp_auth_initiator_challenge(ini, c->rbuf, (size_t)rc, fin, SCPP_AUTH_FINISH_MAX,
-					     c->node_key);
+					     node_key);
 	if (flen < 0) {
 		rc = flen;
 		goto out;
@@ -721,7 +756,7 @@ scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a
 	/* FINISH until an ACCEPT or a REJECT comes (a FINISH sent twice is
 	 * answered with the same ACCEPT: it opens one session). */
 	for (k = 0, rc = 0; k <= c->retries && rc == 0; k++) {
-		if ((rc = send_finish(c, fin, (size_t)flen, hs_id)) < 0)
+		if ((rc = send_finish(c, to, to_len, fin, (size_t)flen, hs_id)) < 0)
 			goto out;
 		rc = hs_wait(c, hs_id, SCPP_AUTH_KIND_ACCEPT, SCPP_AUTH_KIND_REJECT,
 			     try_timeout(c, k));
@@ -730,9 +765,43 @@ scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a
 		rc = rc == 0 ? -ETIMEDOUT : rc;
 		goto out;
 	}
-	rc = scpp_auth_initiator_accept(ini, c->rbuf, (size_t)rc, &c->cs, rej);
+	rc = scpp_auth_initiator_accept(ini, c->rbuf, (size_t)rc, cs, rej);
+out:
+	if (fin != NULL) {
+		sodium_memzero(fin, SCPP_AUTH_FINISH_MAX);
+		free(fin);
+	}
+	scpp_auth_initiator_free(ini);
+	return rc < 0 ? rc : 0;
+}
+
+/* The lane for a node's port: as scppd numbers its workers' ports. */
+static uint16_t
+lane_for(int lane_arg, uint16_t port, const struct scpp_auth_client_session *cs)
+{
+	uint16_t lane = 0;
+
+	if (lane_arg >= 0)
+		lane = (uint16_t)lane_arg;
+	else if (port > SCPP_CLIENT_PORT_DEFAULT)
+		lane = (uint16_t)(port - SCPP_CLIENT_PORT_DEFAULT - 1);
+	return lane < scpp_auth_client_session_lanes(cs) ? lane : 0;
+}
+
+int
+scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a,
+			 struct scpp_auth_reject *rej)
+{
+	int rc;
+
+	if (rej != NULL)
+		memset(rej, 0, sizeof(*rej));
+	if (c == NULL || a == NULL || a->key == NULL || a->nchains > SCPP_AUTH_CHAINS_MAX ||
+	    c->cs != NULL)
+		return -EINVAL;
+	rc = handshake(c, &c->server_ss, c->server_len, a, &c->cs, c->node_key, rej);
 	if (rc < 0)
-		goto out;
+		return rc;
 	if (!c->reopening) {
 		/* Kept for a re-open after a node restart (RX_REOPEN). */
 		creds_free(c);
@@ -749,25 +818,11 @@ scpp_client_session_open(struct scpp_client *c, const struct scpp_client_auth *a
 	}
 	c->id = scpp_auth_client_session_id(c->cs);
 	memcpy(c->principal, a->key->pk, SCPP_AUTH_KEY_LEN);
-	if (a->lane >= 0)
-		c->lane = (uint16_t)a->lane;
-	else if (c->server_port > SCPP_CLIENT_PORT_DEFAULT)
-		c->lane = (uint16_t)(c->server_port - SCPP_CLIENT_PORT_DEFAULT - 1);
-	else
-		c->lane = 0;
-	if (c->lane >= scpp_auth_client_session_lanes(c->cs))
-		c->lane = 0;
+	c->lane = lane_for(a->lane, c->server_port, c->cs);
 	/* Cookies proved the unauthenticated client's address; the session
 	 * is keyed apart on the node, so start clean. */
 	c->has_cookie = false;
-	rc = 0;
-out:
-	if (fin != NULL) {
-		sodium_memzero(fin, SCPP_AUTH_FINISH_MAX);
-		free(fin);
-	}
-	scpp_auth_initiator_free(ini);
-	return rc;
+	return 0;
 }
 
 /*
@@ -777,6 +832,23 @@ out:
  * another key is another node). The old session is dropped without a
  * CLOSE: the node does not know it.
  */
+static int owner_open(struct scpp_client *c, struct steer *e);
+
+/* The kept credentials as handshake arguments (pinned to @p pin if set). */
+static void
+creds_auth(const struct scpp_client *c, struct scpp_client_auth *a, const uint8_t *pin)
+{
+	memset(a, 0, sizeof(*a));
+	a->key = &c->key;
+	for (unsigned int i = 0; i < c->nchains; i++) {
+		a->chain[i] = c->chain[i];
+		a->chain_len[i] = c->chain_len[i];
+	}
+	a->nchains = c->nchains;
+	a->node_key = pin;
+	a->lane = c->lane_arg;
+}
+
 static int
 session_reopen(struct scpp_client *c)
 {
@@ -785,16 +857,21 @@ session_reopen(struct scpp_client *c)
 	uint8_t pin[SCPP_AUTH_KEY_LEN];
 	int rc;
 
-	memset(&a, 0, sizeof(a));
-	memcpy(pin, c->node_key, sizeof(pin));
-	a.key = &c->key;
-	for (unsigned int i = 0; i < c->nchains; i++) {
-		a.chain[i] = c->chain[i];
-		a.chain_len[i] = c->chain_len[i];
+	if (c->xs != NULL) {
+		/* The owner lost our session with it: open it again (pinned). */
+		struct steer *e = c->xs;
+
+		scpp_auth_client_session_free(e->cs);
+		e->cs = NULL;
+		rc = owner_open(c, e);
+		if (rc == 0)
+			c->st.reopened++;
+		else
+			c->xs = NULL;
+		return rc;
 	}
-	a.nchains = c->nchains;
-	a.node_key = pin;
-	a.lane = c->lane_arg;
+	memcpy(pin, c->node_key, sizeof(pin));
+	creds_auth(c, &a, pin);
 	scpp_auth_client_session_free(c->cs);
 	c->cs = NULL;
 	c->reopening = true;
@@ -824,20 +901,82 @@ scpp_client_session_info(const struct scpp_client *c, struct scpp_client_session
 	return 0;
 }
 
+/* ---- sessions with owners (docs/SECURITY.md §9.5) ---- */
+
+/* Tell a node that session @p cs ends (one sealed CLOSE, best effort),
+ * and free it. */
+static void
+close_sealed(struct scpp_client *c, struct scpp_auth_client_session *cs, uint64_t id,
+	     uint16_t lane, const struct sockaddr_storage *to, socklen_t to_len)
+{
+	uint8_t d[SCPP_WIRE_HDR_LEN + SCPP_AUTH_CLOSE_LEN + SCPP_AUTH_TAG_LEN];
+	int n = scpp_auth_close_encode(d, sizeof(d), id, 0);
+
+	if (n > 0 && c->fd >= 0 && scpp_auth_client_seal(cs, lane, d, (size_t)n) == 0)
+		(void)send_raw(c, to, to_len, d, (size_t)n);
+	scpp_auth_client_session_free(cs);
+}
+
+/* End our session with the owner of @p e. */
+static void
+owner_close(struct scpp_client *c, struct steer *e)
+{
+	if (e->cs == NULL)
+		return;
+	close_sealed(c, e->cs, e->sid, e->lane, &e->addr, e->len);
+	e->cs = NULL;
+	e->sid = 0;
+	if (c->xs == e)
+		c->xs = NULL;
+}
+
+/*
+ * Open a session with the owner that answered for @p e, with the server
+ * session's principal and chains: the owner checks them against its own
+ * roots. Its node key is pinned once learnt (a re-open after its restart
+ * must meet the same key). On a refusal (REJECT, silence) the entry is
+ * marked refused and its blocks keep going through the server.
+ */
+static int
+owner_open(struct scpp_client *c, struct steer *e)
+{
+	struct scpp_client_auth a;
+	struct scpp_auth_reject rej;
+	uint8_t pin[SCPP_AUTH_KEY_LEN];
+	bool pinned = !sodium_is_zero(e->node_key, sizeof(e->node_key));
+	uint16_t port = 0;
+	int rc;
+
+	if (pinned)
+		memcpy(pin, e->node_key, sizeof(pin));
+	creds_auth(c, &a, pinned ? pin : NULL);
+	rc = handshake(c, &e->addr, e->len, &a, &e->cs, e->node_key, &rej);
+	if (rc < 0) {
+		e->cs = NULL;
+		e->refused = true;
+		c->st.owner_refused++;
+		return rc;
+	}
+	e->sid = scpp_auth_client_session_id(e->cs);
+	if (e->addr.ss_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)(const void *)&e->addr)->sin_port);
+	else if (e->addr.ss_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)&e->addr)->sin6_port);
+	e->lane = lane_for(-1, port, e->cs);
+	c->st.owner_sessions++;
+	return 0;
+}
+
 /* Tell the node the session ends (best effort: one sealed CLOSE). */
 static void
 session_close(struct scpp_client *c)
 {
-	uint8_t d[SCPP_WIRE_HDR_LEN + SCPP_AUTH_CLOSE_LEN + SCPP_AUTH_TAG_LEN];
-	int n;
-
 	if (c->cs == NULL)
 		return;
-	n = scpp_auth_close_encode(d, sizeof(d), c->id, 0);
-	if (n > 0 && c->fd >= 0 && scpp_auth_client_seal(c->cs, c->lane, d, (size_t)n) == 0)
-		(void)send_raw(c, d, (size_t)n);
-	scpp_auth_client_session_free(c->cs);
+	close_sealed(c, c->cs, c->id, c->lane, &c->server_ss, c->server_len);
 	c->cs = NULL;
+	for (unsigned int i = 0; i < SCPP_CLIENT_STEER; i++)
+		owner_close(c, &c->steer[i]);
 }
 
 /* ---- one exchange ---- */
@@ -889,7 +1028,7 @@ static size_t
 frag_payload(const struct scpp_client *c, bool cookie)
 {
 	return c->max_dgram - SCPP_WIRE_HDR_LEN - (cookie ? SCPP_WIRE_COOKIE_LEN : 0) -
-	       (c->cs != NULL ? SCPP_WIRE_SESSION_TAG_LEN : 0);
+	       (cur_cs(c) != NULL ? SCPP_WIRE_SESSION_TAG_LEN : 0);
 }
 
 /* Send one datagram built from @p h, with the cookie if we have one; in a
@@ -903,16 +1042,17 @@ send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
 		h->flags |= SCPP_WIRE_F_COOKIE;
 		h->cookie = c->cookie;
 	}
-	if (c->cs != NULL) {
+	if (cur_cs(c) != NULL) {
 		h->flags |= SCPP_WIRE_F_SESSION;
 		h->tag_len = SCPP_WIRE_SESSION_TAG_LEN;
 		h->tag = NULL;
-		h->client_id = c->id;
+		h->client_id = cur_id(c);
 	}
 	n = scpp_wire_dgram_encode(c->dgram, c->max_dgram, h);
 	if (n < 0)
 		return -EINVAL; /* cannot happen: sizes were checked */
-	if (c->cs != NULL && (rc = scpp_auth_client_seal(c->cs, c->lane, c->dgram, (size_t)n)) < 0)
+	if (cur_cs(c) != NULL &&
+	    (rc = scpp_auth_client_seal(cur_cs(c), cur_lane(c), c->dgram, (size_t)n)) < 0)
 		return rc;
 	while (sendto(c->fd, c->dgram, (size_t)n, 0, (struct sockaddr *)&c->to, c->to_len) < 0) {
 		if (errno != EINTR)
@@ -937,7 +1077,7 @@ send_block(struct scpp_client *c, uint64_t block_id, size_t len)
 			.kind = SCPP_WIRE_BLOCK,
 			.flags = i == nfrag - 1 ? SCPP_WIRE_F_LAST : 0,
 			.payload_len = (uint16_t)SCPP_MIN(per, len - off),
-			.client_id = c->id,
+			.client_id = cur_id(c),
 			.block_id = block_id,
 			.frag_index = i,
 			.frag_count = nfrag,
@@ -970,7 +1110,7 @@ send_fetch(struct scpp_client *c, uint64_t block_id)
 	uint8_t p[SCPP_WIRE_FETCH_LEN(SCPP_WIRE_FETCH_RANGES_MAX)];
 	uint32_t hi = c->last_known ? c->last_seq : c->max_seq, seq = c->next_seq;
 	struct scpp_wire_hdr h = {
-		.kind = SCPP_WIRE_FETCH, .flags = SCPP_WIRE_F_LAST, .client_id = c->id,
+		.kind = SCPP_WIRE_FETCH, .flags = SCPP_WIRE_F_LAST, .client_id = cur_id(c),
 		.block_id = block_id, .frag_count = 1, .payload = p,
 	};
 	int n;
@@ -1104,6 +1244,7 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 	     scpp_client_record_fn fn, void *arg)
 {
 	struct scpp_wire_hdr h;
+	uint16_t lane = 0;
 	bool last;
 	uint32_t seq;
 	struct slot *s;
@@ -1117,8 +1258,9 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 	 * open a new one, once per exchange (SECURITY.md §6.4). Anyone could
 	 * send this; it costs a handshake, never a block run twice (the block
 	 * did not run under a session the node does not have). */
-	if (c->cs != NULL && h.kind == SCPP_AUTH_KIND_REJECT && !(h.flags & SCPP_WIRE_F_SESSION) &&
-	    h.client_id == c->id && h.block_id == block_id && h.payload_len == SCPP_AUTH_REJECT_LEN) {
+	if (cur_cs(c) != NULL && h.kind == SCPP_AUTH_KIND_REJECT &&
+	    !(h.flags & SCPP_WIRE_F_SESSION) && h.client_id == cur_id(c) &&
+	    h.block_id == block_id && h.payload_len == SCPP_AUTH_REJECT_LEN) {
 		struct scpp_auth_reject rj;
 
 		if (scpp_auth_reject_decode(h.payload, h.payload_len, &rj) == 0 &&
@@ -1126,12 +1268,12 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 			return RX_REOPEN;
 	}
 	/* In a session, only what the node sealed for it counts. */
-	if (c->cs != NULL && (!(h.flags & SCPP_WIRE_F_SESSION) ||
-			      scpp_auth_client_open(c->cs, p, n, NULL) != 0)) {
+	if (cur_cs(c) != NULL && (!(h.flags & SCPP_WIRE_F_SESSION) ||
+				  scpp_auth_client_open(cur_cs(c), p, n, &lane) != 0)) {
 		c->st.forged++;
 		return RX_DROP;
 	}
-	if ((h.kind != SCPP_WIRE_REPLY && h.kind != SCPP_WIRE_NOTICE) || h.client_id != c->id ||
+	if ((h.kind != SCPP_WIRE_REPLY && h.kind != SCPP_WIRE_NOTICE) || h.client_id != cur_id(c) ||
 	    h.block_id != block_id) {
 		c->st.strays++;
 		return RX_DROP;
@@ -1147,9 +1289,12 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		}
 		return rc;
 	}
-	/* The node answering: the owner, which may not be where we sent. */
+	/* The node answering: the owner, which may not be where we sent (in a
+	 * session, on a delegated lane: SECURITY.md §9.4). */
 	c->from = c->src;
 	c->from_len = c->src_len;
+	if (lane & SCPP_AUTH_LANE_DELEGATED)
+		c->dlg_reply = true;
 	seq = h.frag_index;
 	last = (h.flags & SCPP_WIRE_F_LAST) != 0;
 	if (seq < c->next_seq) {
@@ -1315,12 +1460,20 @@ steer_learn(struct scpp_client *c, uint64_t hi)
 {
 	struct steer *e = steer_find(c, hi);
 
+	/* The same owner again (answering through the server because it
+	 * refused a session of ours): the entry, and its refusal, stay. */
+	if (e != NULL && addr_equal(&e->addr, e->len, &c->from, c->from_len)) {
+		e->used = c->st.exchanges;
+		return;
+	}
 	if (e == NULL) {
 		e = &c->steer[0];
 		for (unsigned int i = 1; i < SCPP_CLIENT_STEER && e->hi != 0; i++)
 			if (c->steer[i].hi == 0 || c->steer[i].used < e->used)
 				e = &c->steer[i];
 	}
+	owner_close(c, e); /* a session with the owner it named before */
+	memset(e, 0, sizeof(*e));
 	e->hi = hi;
 	e->used = c->st.exchanges;
 	e->addr = c->from;
@@ -1331,6 +1484,7 @@ steer_learn(struct scpp_client *c, uint64_t hi)
 static void
 steer_forget(struct scpp_client *c, struct steer *e)
 {
+	owner_close(c, e);
 	memset(e, 0, sizeof(*e));
 	c->st.owners_forgotten++;
 }
@@ -1341,6 +1495,19 @@ steer_start(struct scpp_client *c)
 {
 	struct steer *e = scpp_oid_is_nil(c->owner) ? NULL : steer_find(c, c->owner.hi);
 
+	c->xs = NULL;
+	c->dlg_reply = false;
+	/* In a session, a block goes to its owner under our session with it,
+	 * opened now if there is none yet; an owner that refused one is
+	 * reached through the server, which forwards. */
+	if (e != NULL && c->cs != NULL) {
+		if (e->cs == NULL && !e->refused)
+			(void)owner_open(c, e);
+		if (e->cs != NULL)
+			c->xs = e;
+		else
+			e = NULL;
+	}
 	c->steered = e;
 	c->from_len = 0;
 	if (e != NULL) {
@@ -1367,11 +1534,13 @@ steer_end(struct scpp_client *c, int rc)
 		steer_forget(c, c->steered);
 		return;
 	}
-	/* A session is with the server's node only (docs/SECURITY.md §12):
-	 * the owner answers a forwarded block on a delegated lane, but has no
-	 * session of ours to take blocks on, so there is nothing to learn. */
-	if (rc != 0 || c->from_len == 0 || scpp_oid_is_nil(c->owner) || c->end.err == EREMOTE ||
-	    c->cs != NULL)
+	if (rc != 0 || c->from_len == 0 || scpp_oid_is_nil(c->owner) || c->end.err == EREMOTE)
+		return;
+	/* In a session, only an owner that answered a block the server
+	 * forwarded, on a delegated lane sealed with a key only our session's
+	 * node could derive (docs/SECURITY.md §9.4), is learnt; a steered
+	 * block answered under our session with the owner changes nothing. */
+	if (c->cs != NULL && (c->xs != NULL || !c->dlg_reply))
 		return;
 	if (addr_equal(&c->from, c->from_len, &c->server_ss, c->server_len)) {
 		if (c->steered != NULL)
@@ -1437,8 +1606,10 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 			c->st.retransmits++;
 		/* A learnt owner that said nothing: the server forwards. The
 		 * block's key is ours, not the path's, so the owner still runs
-		 * it at most once. */
-		if (k > 0 && !fetch && c->steered != NULL && c->from_len == 0) {
+		 * it at most once. Not under our session with the owner: its id
+		 * is the key there, and the server's session has another, so
+		 * the block stays with the owner (forgotten if it stays silent). */
+		if (k > 0 && !fetch && c->steered != NULL && c->from_len == 0 && c->xs == NULL) {
 			c->to = c->server_ss;
 			c->to_len = c->server_len;
 		}
@@ -1527,8 +1698,33 @@ scpp_client_exec_text(struct scpp_client *c, const char *text, size_t len,
 	if (arena == NULL)
 		return -ENOMEM;
 	rc = scpp_lang_parse(text, len, &c->blk, arena, len, perr);
+	if (rc == 0 && c->copy_results)
+		c->blk.flags |= SCPP_WIRE_BF_COPY_RESULTS;
 	if (rc == 0)
 		rc = scpp_client_exec(c, &c->blk, out);
 	free(arena);
 	return rc;
+}
+
+int
+scpp_client_reply_copies(const struct scpp_client_reply *r, struct scpp_wire_copy_result *out,
+			 unsigned int max)
+{
+	struct scpp_wire_reply_reader rd;
+	struct scpp_wire_record rec;
+	unsigned int n = 0;
+	int rc;
+
+	if (r == NULL || r->msg == NULL || (max > 0 && out == NULL))
+		return -EINVAL;
+	scpp_wire_reply_reader_init(&rd, r->msg, r->len);
+	while ((rc = scpp_wire_reply_next(&rd, &rec)) == 1) {
+		if (rec.type != SCPP_REC_COPY)
+			continue;
+		if (n < max)
+			out[n] = rec.copy;
+		if (n < INT32_MAX)
+			n++;
+	}
+	return rc < 0 ? rc : (int)n;
 }

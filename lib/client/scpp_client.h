@@ -53,6 +53,16 @@
  * node the reply came from, and a block answered by a NOTICE COOKIE is
  * sent again, with the cookie, to the node that issued it.
  *
+ * In a session (docs/SECURITY.md §9.5), an owner is learnt only from a
+ * reply on a delegated lane (the owner answering a block the server
+ * forwarded); the next block for its shard first opens a session with the
+ * owner (same key and chains; the owner checks them against its roots,
+ * @c owner_sessions) and goes there under it. An owner that refuses
+ * (@c owner_refused) keeps being reached through the server. A block sent
+ * under an owner session is not re-sent through the server (its client id,
+ * the owner's at-most-once key, is that session's); a silent owner is
+ * forgotten after the exchange, its session closed.
+ *
  * The socket is bound once and not connected (one source port for every
  * node: the nodes key at-most-once by it). IP_RECVERR turns an ICMP port
  * unreachable into -ECONNREFUSED, as a connected socket would.
@@ -140,6 +150,11 @@ struct scpp_client_config {
 	size_t max_reply;
 	/** Local UDP port to send from (0, default: one the kernel picks). */
 	uint16_t local_port;
+	/** Ask for copy results: scpp_client_exec_text() sets the block flag
+	 *  SCPP_WIRE_BF_COPY_RESULTS, so the reply carries a COPY record per
+	 *  copy command that copied (scpp_client_reply_copies()). Default off;
+	 *  a node older than this flag refuses such blocks (E_BAD_FLAGS). */
+	bool copy_results;
 };
 
 /** Counters of one client since it was created; never reset. */
@@ -173,6 +188,10 @@ struct scpp_client_stats {
 	uint64_t owners_forgotten; /**< learnt owners dropped (silent, refused, moved) */
 	uint64_t reopened;      /**< sessions opened again: the node answered that it had
 				     none (restarted) */
+	uint64_t owner_sessions; /**< sessions opened with owners, blocks then steered
+				      there (docs/SECURITY.md §9.5) */
+	uint64_t owner_refused; /**< owners that would not open one (their shard's
+				     blocks keep going through the server) */
 };
 
 /** What scpp_client_session_open() needs: the principal and its chains. */
@@ -452,6 +471,16 @@ int scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block 
  */
 int scpp_client_exec_text(struct scpp_client *c, const char *text, size_t len,
 			  struct scpp_client_reply *out, struct scpp_lang_error *perr);
+
+/**
+ * The COPY records of a reply (docs/PROTOCOL.md §10), in order: the first
+ * @p max into @p out (engine names point into r->msg).
+ *
+ * @return the number of COPY records in the reply (may exceed @p max), or
+ *   a reply reader error (scpp_wire_reply_next()) for a malformed reply.
+ */
+int scpp_client_reply_copies(const struct scpp_client_reply *r, struct scpp_wire_copy_result *out,
+			     unsigned int max);
 
 /** Free a reply's message and zero it. Accepts NULL and a zeroed reply. */
 void scpp_client_reply_free(struct scpp_client_reply *r);

@@ -68,6 +68,7 @@ struct run {
 	uint32_t row;          /* input row of the command, or SCPP_STATUS_NO_ROW */
 	bool quiet;            /* a failure now would be counted, not kept */
 	uint8_t scan_cover;    /* scpp_auth_cover() of this shard's /64 (with scan_auth) */
+	bool cres;             /* the block asked for copy results (eval_copy_res.c) */
 	/* The session's authority while a get filters what it finds (a scan,
 	 * an attribute walk); NULL: nothing to filter. */
 	const struct scpp_auth_authority *scan_auth;
@@ -246,6 +247,7 @@ scpp_eval_ctx_stats(const struct scpp_eval_ctx *ctx, struct scpp_eval_stats *out
 	out->fast_cmds = scpp_counter_read(&ctx->st.fast_cmds);
 	out->fast_run_cmds = scpp_counter_read(&ctx->st.fast_run_cmds);
 	out->fast_restarts = scpp_counter_read(&ctx->st.fast_restarts);
+	out->busy_reads = scpp_counter_read(&ctx->st.busy_reads);
 }
 
 void
@@ -910,9 +912,13 @@ get_emit(struct run *r, const struct row *in, const struct getq *q,
 {
 	struct binding bs[4];
 	unsigned int n = 0;
+	int rc;
 
 	if (q->v.bound && !scpp_value_eq(&q->v.v, val))
 		return 0;
+	if (SCPP_UNLIKELY(r->ctx->held_copies > 0) && val->type == SCPP_VT_BYTES &&
+	    (rc = eval_run_read_busy(r, e, attr, val->p, val->len)) < 0)
+		return rc;
 	if (!q->e.bound) {
 		bs[n].var = q->e.var;
 		bs[n++].v = scpp_value_oid(e);
@@ -1878,6 +1884,20 @@ copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
 static void collect(struct run *r, const struct scpp_wire_cmd *cmd);
 static void stamp(struct run *r, struct scpp_status *st);
 
+static inline uint64_t
+clock_now(const struct run *r)
+{
+	return r->env->clock_ns != NULL ? r->env->clock_ns() : 0;
+}
+
+/* A row's copy completed (for the block's COPY records). */
+static inline void
+copied(struct run *r, uint16_t cmd, uint64_t len, bool offloaded)
+{
+	if (SCPP_UNLIKELY(r->cres))
+		eval_cres_add(r->ctx, cmd, len, offloaded);
+}
+
 /* Wait for every copy in flight; unpin both values of each. A failed copy
  * whose save did not complete never wrote: its undo record goes. */
 static void
@@ -1894,6 +1914,7 @@ acopy_wait_all(struct run *r)
 		memset(&done, 0, sizeof(done));
 		a->status = cp->wait(cp->arg, a->handle, &done);
 		a->elapsed_ns = done.elapsed_ns;
+		a->engine = done.engine;
 		a->saved = done.saved;
 		a->waited = true;
 		scpp_store_bytes_unpin(s, a->dst_e, a->dst_a);
@@ -1919,17 +1940,26 @@ acopy_settle(struct run *r)
 	int rc = 0;
 
 	acopy_wait_all(r);
+	if (SCPP_UNLIKELY(r->cres)) {
+		uint64_t now = clock_now(r);
+
+		for (uint16_t i = first; i < c->nacopy; i++)
+			eval_cres_end(c, c->acopy[i].cmd, now);
+	}
 	for (uint16_t i = first; rc == 0 && i < c->nacopy; i++) {
 		struct eval_acopy *a = &c->acopy[i];
 		const struct scpp_wire_cmd *cmd = &r->b->cmd[a->cmd];
 		struct undo *u = &c->undo[a->undo];
 
-		if (a->status == 0)
+		if (a->status == 0) {
+			copied(r, a->cmd, a->len, true);
 			continue;
+		}
 		r->cmd_index = a->cmd;
 		r->row = a->row;
 		rc = fail(r, a->status, "copy: the %s engine failed after %llu ns: %s",
-			  r->env->copier->engine, (unsigned long long)a->elapsed_ns,
+			  a->engine != NULL ? a->engine : r->env->copier->engine,
+			  (unsigned long long)a->elapsed_ns,
 			  scpp_strerror(a->status));
 		stamp(r, &r->st);
 		if (!(cmd->flags & SCPP_WIRE_CF_STATUS))
@@ -1974,11 +2004,50 @@ acopy_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 }
 
 static void
-acopy_hold_restore(struct scpp_eval_ctx *ctx, const struct scpp_eval_susp *s)
+acopy_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 {
 	memcpy(ctx->acopy, s->mem + s->acopy_off, (size_t)s->nacopy * sizeof(struct eval_acopy));
 	ctx->nacopy = s->nacopy;
 	ctx->acopy_wait = s->acopy_wait;
+	ctx->held_copies -= s->held_copies;
+	s->held_copies = 0;
+}
+
+/*
+ * Reads while a held block's copies are in flight: a value whose bytes a
+ * copy in flight writes may hold its old, its new or partly copied bytes,
+ * so reading it (a get binding it, val(), read()) fails with EBUSY naming
+ * it, as writes into a held entity do; reading a copy's source is fine.
+ * Costs one load per read while no held block has copies in flight.
+ */
+static SCPP_COLD int
+read_busy_fail(struct run *r, struct scpp_oid e, int64_t aid)
+{
+	char o[SCPP_OID_STR_MAX];
+	size_t n = 0;
+	const char *name = aid > 0 ? scpp_store_dict_name(r->env->dict, (uint32_t)aid, &n) : NULL;
+
+	scpp_counter_add(&r->ctx->st.busy_reads, 1);
+	return fail(r, -EBUSY, "%s %s.%.*s: a parked block's copy is writing these bytes (until "
+		    "it completes); retry", scpp_wire_op_name[r->b->cmd[r->cmd_index].op],
+		    otext(o, sizeof(o), e), (int)n, name != NULL ? name : "");
+}
+
+static inline int
+read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p, uint64_t len)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+
+	if (SCPP_LIKELY(r->ctx->held_copies == 0) || len == 0 || cp == NULL ||
+	    cp->writing == NULL || !cp->writing(cp->arg, p, len))
+		return 0;
+	return read_busy_fail(r, e, aid);
+}
+
+int
+eval_run_read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p, uint64_t len)
+{
+	return read_busy(r, e, aid, p, len);
 }
 
 bool
@@ -2082,7 +2151,7 @@ copy_async(struct run *r, const struct addr *dst, const struct addr *src, uint64
 	a = &c->acopy[c->nacopy++];
 	*a = (struct eval_acopy){
 		.handle = h, .undo = (uint32_t)(u - c->undo), .row = r->row, .cmd = r->cmd_index,
-		.dst_e = dst->e, .src_e = src->e, .dst_a = (uint32_t)dst->aid,
+		.len = len, .dst_e = dst->e, .src_e = src->e, .dst_a = (uint32_t)dst->aid,
 		.src_a = (uint32_t)src->aid,
 	};
 	return 0;
@@ -2158,13 +2227,16 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		scpp_store_bytes_unpin(s, dst->e, (uint32_t)dst->aid);
 		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		copied(r, r->cmd_index, len, true);
 		return 0;
+	}
 	/* Without a complete save the destination was never written: the
 	 * undo entry would restore garbage. */
 	if (cp->save && !done.saved)
 		r->ctx->nundo--;
-	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s", cp->engine,
+	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s",
+		    done.engine != NULL ? done.engine : cp->engine,
 		    (unsigned long long)done.elapsed_ns, scpp_strerror(rc));
 }
 
@@ -2253,6 +2325,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			r->ctx->nundo--;
 			return store_fail(r, rc, "copy to", dst.e, dst.aid);
 		}
+		copied(r, r->cmd_index, len, false);
 		return 0;
 	}
 	if (rc < 0)
@@ -2289,6 +2362,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		r->ctx->nundo--;
 		return store_fail(r, rc, "copy to", dst.e, dst.aid);
 	}
+	copied(r, r->cmd_index, len, false);
 	return 0;
 }
 
@@ -3181,6 +3255,8 @@ hold(struct run *r, struct scpp_eval_susp *s, uint16_t next, bool *held)
 		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
 	eval_susp_hold_save(ctx, s, s->cap);
 	acopy_hold_save(ctx, s);
+	s->held_copies = (uint16_t)(s->nacopy - s->acopy_wait);
+	ctx->held_copies += s->held_copies;
 	/* Not committed: the log is the suspension's now, and nothing the
 	 * part did is sealed (it detached nothing: see eval_susp.c). */
 	ctx->nundo = 0;
@@ -3255,6 +3331,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->npend = 0;
 	ctx->nacopy = 0;
 	ctx->acopy_wait = 0;
+	ctx->ncres = 0;
+	r.cres = (b->flags & SCPP_WIRE_BF_COPY_RESULTS) != 0;
 	ctx->nelog = 0;
 	ctx->now_read = false;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
@@ -3298,7 +3376,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			stamp(&r, &r.st);
 		}
 	}
-	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL) {
+	/* (Not while a held block has copies in flight: reads then check
+	 * their bytes, which the fast path does not.) */
+	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL && ctx->held_copies == 0) {
 		rc = fast_prefix(&r, &first);
 		if (rc == FAST_RESTART) {
 			/* Back to the state of the block's start (see fast_prefix()). */
@@ -3344,7 +3424,13 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		 * command (which may read or write their bytes). */
 		if (SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy) && (rc = acopy_settle(&r)) < 0)
 			break;
-		rc = run_cmd(&r, &b->cmd[i]);
+		if (SCPP_UNLIKELY(r.cres) && b->cmd[i].op == SCPP_OP_COPY) {
+			eval_cres_begin(ctx, i, clock_now(&r));
+			rc = run_cmd(&r, &b->cmd[i]);
+			eval_cres_end(ctx, i, clock_now(&r));
+		} else {
+			rc = run_cmd(&r, &b->cmd[i]);
+		}
 		if (r.next != r.cur) {
 			r.alt = r.cur;
 			r.cur = r.next;
@@ -3473,6 +3559,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++)
 			if (scpp_status_encode(w, ctx->stat[i].oid, &ctx->stat[i].st) < 0)
 				rc = -SCPP_E_LIMIT_RESULT;
+		if (rc == 0 && r.cres &&
+		    eval_cres_write(ctx, w, env->copier != NULL ? env->copier->engine : NULL) < 0)
+			rc = -SCPP_E_LIMIT_RESULT;
 		w->size = saved_size;
 	}
 	if (rc < 0)

@@ -1057,7 +1057,7 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 	scpp_wire_block_init(b);
 	if ((rc = cur_u8(c, &b->flags)) < 0)
 		return rc;
-	if (b->flags != 0) {
+	if ((b->flags & ~SCPP_WIRE_BF_MASK) != 0) {
 		c->off--;
 		return -SCPP_E_BAD_FLAGS;
 	}

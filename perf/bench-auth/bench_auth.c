@@ -9,7 +9,10 @@
  *              block: header + 539-byte payload + lane/counter): HMAC-SHA-256,
  *              HMAC-SHA-512/256, keyed BLAKE2b-128, SipHash-2-4-128,
  *              ChaCha20-Poly1305, AES-256-GCM with the key expanded per call
- *              and precomputed (the chosen one), all through libsodium;
+ *              and precomputed, all through libsodium, and lib/auth's own
+ *              AES-256-GMAC (auth_gmac.c, the same tags; what the datagram
+ *              path runs), and ours against libsodium's alternating run by run
+ *              (gmac_pair: wide VPCLMULQDQ path, then the one-block path);
  * - verify / seal: scpp_auth_verify() (framing, session, lane, expiry,
  *              window, MAC, window update) and scpp_auth_seal() on that
  *              datagram, per algorithm;
@@ -37,6 +40,7 @@
 #include <sodium.h>
 
 #include "scpp_auth.h"
+#include "auth_priv.h" /* auth_mac_compute(): the MAC the datagram path runs */
 #include "scpp_eval.h"
 #include "scpp_lang.h"
 
@@ -140,6 +144,7 @@ struct mac_ctx {
 	uint8_t key[32];
 	uint8_t mac[64];
 	crypto_aead_aes256gcm_state gcm;
+	union auth_mac_key ours; /* lib/auth's AES-256-GMAC (auth_gmac.c) */
 	volatile uint8_t sink;
 };
 
@@ -168,6 +173,8 @@ MAC_OP(mac_gcm_raw, crypto_aead_aes256gcm_encrypt_detached(c->mac + 32, c->mac, 
 							    c->msg, c->len, NULL, nonce, c->key))
 MAC_OP(mac_gcm_pre, crypto_aead_aes256gcm_encrypt_detached_afternm(
 			    c->mac + 32, c->mac, &ml, c->msg, 0, c->msg, c->len, NULL, nonce, &c->gcm))
+MAC_OP(mac_gmac_scpp, auth_mac_compute(SCPP_AUTH_ALG_AES256GMAC, &c->ours, c->msg, c->len,
+				       nonce, c->mac))
 
 static void
 bench_mac(void)
@@ -185,12 +192,16 @@ bench_mac(void)
 		{"chacha20-poly1305", mac_chachapoly, false},
 		{"aes256-gcm-raw-key", mac_gcm_raw, true},
 		{"aes256-gmac", mac_gcm_pre, true},
+		{"aes256-gmac-scpp", mac_gmac_scpp, true},
 	};
 	static struct mac_ctx c;
 
 	randombytes_buf(c.msg, sizeof(c.msg));
 	randombytes_buf(c.key, sizeof(c.key));
 	crypto_aead_aes256gcm_beforenm(&c.gcm, c.key);
+	if (crypto_aead_aes256gcm_is_available() &&
+	    auth_mac_key_init(&c.ours, SCPP_AUTH_ALG_AES256GMAC, c.key) != 0)
+		die("auth_mac_key_init");
 	for (size_t a = 0; a < SCPP_ARRAY_SIZE(algs); a++) {
 		if (algs[a].aes && !crypto_aead_aes256gcm_is_available())
 			continue;
@@ -206,6 +217,26 @@ bench_mac(void)
 			fflush(stdout);
 		}
 	}
+	/* Ours against libsodium's, alternating run by run (the same tags):
+	 * the wide path where the host has it, then the one-block path. */
+	if (!crypto_aead_aes256gcm_is_available())
+		return;
+	for (int narrow = 0; narrow < 2; narrow++) {
+		auth_gmac_force_narrow(narrow == 1);
+		for (size_t s = 0; s < SCPP_ARRAY_SIZE(sizes); s++) {
+			double ma, mb, ratio;
+
+			c.len = sizes[s];
+			measure_pair(mac_gcm_pre, mac_gmac_scpp, &c, &ma, &mb, &ratio);
+			printf("{\"bench\":\"auth\",\"op\":\"gmac_pair\",\"path\":\"%s\",\"bytes\":%zu,"
+			       "\"libsodium_ns\":%.1f,\"scpp_ns\":%.1f,\"ratio\":%.3f,"
+			       "\"speedup\":%.2f}\n",
+			       auth_gmac_wide() ? "wide" : "narrow", sizes[s], ma, mb, 1 + ratio,
+			       1 / (1 + ratio));
+			fflush(stdout);
+		}
+	}
+	auth_gmac_force_narrow(false);
 }
 
 /* -------------------------------------------------- the 16-get block */

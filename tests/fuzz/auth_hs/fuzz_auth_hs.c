@@ -8,7 +8,7 @@
  *      client's CHALLENGE and ACCEPT handlers (on initiators prepared in
  *      the right state), REJECT decode; node to node (SECURITY.md §9.4):
  *      an IDENTITY datagram (peek, open under a fixed pair key, then the
- *      SF record it carries), the same bytes as FORWARD extension 1, and
+ *      SF record it carries; its fragment fields), the same bytes as FORWARD extension 1, and
  *      as an SF record directly;
  *   1  a FINISH message (reassembled) for the node, raw: decoding and
  *      cookie paths;
@@ -140,6 +140,13 @@ node_to_node(const uint8_t *d, size_t n)
 		(void)scpp_auth_carried_decode(sf, sf_len, &c, NULL, &off);
 	}
 	(void)scpp_auth_identity_peek(d, n, &from);
+	{
+		struct scpp_auth_identity_frag f;
+
+		if (scpp_auth_identity_open_frag(d, n, pair, 3, &f) == 0)
+			CHECK(f.piece == d + 40 && f.piece_len + SCPP_AUTH_IDENTITY_OVERHEAD == n &&
+			      f.index < f.count && f.count <= SCPP_AUTH_IDENTITY_FRAGS_MAX);
+	}
 	if (scpp_auth_fwd_principal_open(d, n, pair, d, n < 44 ? n : 44, d, n, &fp) == 0)
 		CHECK(n == SCPP_AUTH_FWD_PRINCIPAL_LEN);
 	(void)scpp_auth_carried_decode(d, n, &c, NULL, &off);

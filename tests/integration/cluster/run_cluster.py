@@ -304,7 +304,7 @@ def drive_all(node, text, times, client, block, port=7300):
     return reps, metas
 
 
-def forward_cluster(c, source, node2_shards=2):
+def forward_cluster(c, source, node2_shards=2, fan_out=False):
     """Three nodes, node 2 with two shards (or @p node2_shards); every node
     sees the others."""
     if source == "etcd":
@@ -313,6 +313,9 @@ def forward_cluster(c, source, node2_shards=2):
     nodes[1].shards(node2_shards)
     if source == "static":
         c.static_nodes(nodes)
+    for n in nodes:
+        if fan_out:
+            n.cfg["cluster"]["cont"] = {"fan_out": True}
     for n in nodes:
         n.start()
     c.enter()
@@ -480,6 +483,45 @@ def dump_auth_counters(nodes):
                                          if v and k != "node_key"}))
 
 
+def scpp_as(base_env, server, key, args, chain=None, want=0):
+    """The scpp CLI as principal @key (with chain file @chain) against
+    @server; its exit code must be @want."""
+    env = dict(base_env, SCPP_KEY=key)
+    if chain is not None:
+        env["SCPP_CHAIN"] = chain
+    r = run([SCPP_CLI, "-s", server, "--json", "--no-names"] + list(args), env=env,
+            check_rc=False, timeout=60)
+    check(r.returncode == want, "scpp %s: exit %d, wanted %d: %s %s" %
+          (args, r.returncode, want, r.stdout, r.stderr))
+    return r
+
+
+def sessions_cluster(c, tweak=None):
+    """Three static nodes with auth required, each with its own node key,
+    every other node in auth.peers, the operator's key a root everywhere;
+    tweak(nodes, root, nkey) may change the configs before they start.
+    Returns (nodes, gen, base_env, root, nkey)."""
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+
+    def gen(name):
+        path = os.path.join(c.tmp, name + ".key")
+        run([SCPP_CLI, "key", "gen", "-o", path, "--comment", name], env=base_env)
+        return path
+    root = gen("operator")
+    nkey = {n.id: gen("node%d" % n.id) for n in nodes}
+    for n in nodes:
+        n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id], "roots": [root + ".pub"],
+                         "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes if p is not n]}
+    if tweak is not None:
+        tweak(nodes, root, nkey)
+    c.static_nodes(nodes)
+    for n in nodes:
+        n.start()
+    c.enter()
+    return nodes, gen, base_env, root, nkey
+
+
 def t_forward_sessions(c):
     """A session's block sent to node 1 for an entity node 3 owns: node 1
     forwards it with its client's principal (FORWARD extension 1) and the
@@ -491,35 +533,15 @@ def t_forward_sessions(c):
     by the node that owns it, and forged or truncated extensions are dropped
     and counted by the owner; counters show the carried path was taken."""
     tmp = c.tmp
-    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
-    n1, n2, n3 = nodes
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
 
-    def gen(name):
-        path = os.path.join(tmp, name + ".key")
-        run([SCPP_CLI, "key", "gen", "-o", path, "--comment", name], env=base_env)
-        return path
-    root = gen("operator")
-    nkey = {n.id: gen("node%d" % n.id) for n in nodes}
-    for n in nodes:
-        roots = [root + ".pub"]
-        if n is n3:
-            roots.append(nkey[1] + ".pub")  # the forwarder may do anything on the owner
-        n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id], "roots": roots,
-                         "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes if p is not n]}
-    c.static_nodes(nodes)
-    for n in nodes:
-        n.start()
-    c.enter()
+    def forwarder_is_root_on_3(nodes, root, nkey):
+        # the forwarder may do anything on the owner
+        nodes[2].cfg["auth"]["roots"].append(nkey[1] + ".pub")
+    nodes, gen, base_env, root, nkey = sessions_cluster(c, forwarder_is_root_on_3)
+    n1, n2, n3 = nodes
 
     def cli(server, key, *args, chain=None, want=0):
-        env = dict(base_env, SCPP_KEY=key)
-        if chain is not None:
-            env["SCPP_CHAIN"] = chain
-        r = run([SCPP_CLI, "-s", server, "--json", "--no-names"] + list(args), env=env,
-                check_rc=False, timeout=60)
-        check(r.returncode == want, "scpp %s: exit %d, wanted %d: %s %s" %
-              (args, r.returncode, want, r.stdout, r.stderr))
+        r = scpp_as(base_env, server, key, args, chain, want)
         return json.loads(r.stdout.splitlines()[-1])
 
     # Data, made on its owners directly by the operator (a root everywhere).
@@ -589,6 +611,170 @@ def t_forward_sessions(c):
     after = n3.stats()
     check(after["executed"] == before["executed"] and
           after["carried_in"] == before["carried_in"], (before, after))
+
+
+def t_session_steer(c):
+    """A session's client learns the owner from a forwarded reply and opens
+    its own session with it: the first block for an entity of node 3 goes
+    to node 1, which forwards it with the client's principal; node 3's
+    reply comes on a delegated lane, so the client opens a session with
+    node 3 (same key and chain, checked against node 3's roots) and sends
+    the next blocks there: node 1 forwards nothing more and runs nothing,
+    node 3 runs them under the direct session, and the client's rights
+    are still its own (a set is refused EACCES, nothing applied). An owner
+    that refuses the session (node 2: the principal's session limit) is
+    not steered to: the client's next block for it goes through node 1
+    again, which forwards it."""
+    tmp = c.tmp
+
+    def one_session_each_on_2(nodes, root, nkey):
+        nodes[1].cfg["auth"]["per_principal"] = 1
+    nodes, gen, base_env, root, nkey = sessions_cluster(c, one_session_each_on_2)
+    n1, n2, n3 = nodes
+
+    def cli(server, key, *args, chain=None, want=0):
+        r = scpp_as(base_env, server, key, ("-v",) + args, chain, want)
+        reps = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+        return reps, [l for l in r.stderr.splitlines() if "tries" in l]
+
+    u = cli(n3.ip, root, "exec", 'create %u User ; set %u uid 4545u ; set %u name "steer" ; '
+            'set %u gid 1u ; return %u')[0][0]["rows"][0][0]
+    v = cli(n2.ip, root, "exec", 'create %v User ; set %v uid 4546u ; set %v name "two" ; '
+            'set %v gid 1u ; return %v')[0][0]["rows"][0][0]
+    check(u.startswith("@0.3.0.") and v.startswith("@0.2.0."), (u, v))
+
+    def grant(key, issuer, scope, ops, name):
+        path = os.path.join(tmp, name + ".grant")
+        run([SCPP_CLI, "grant", "issue", "--key", issuer, "--to", key + ".pub", "--scope", scope,
+             "--ops", ops, "--expires", "+1h", "-o", path], env=base_env)
+        return path
+    alice = gen("alice")
+    achain = grant(alice, root, "@0.3.0.0.0/48", "get", "alice")
+    for p in (n2, n3):
+        wait_for("node 1 to reach node %d" % p.id,
+                 lambda p=p: n1.drive("get @0.%d.0.1.5 name %%n" % p.id)
+                 ["statuses"][0]["fields"]["errno_name"] == "EACCES", timeout=20)
+
+    # alice: three reads and a set in one client.
+    s1, s3, a3 = n1.stats(), n3.stats(), n3.telemetry("/scpp/auth")
+    get = "get %s name %%n ; return %%n" % u
+    try:
+        reps, verbose = cli(n1.ip, alice, "exec", get, get, get, 'set %s name "escalated"' % u,
+                            chain=achain, want=1)
+    except ClusterFailure:
+        dump_auth_counters(nodes)
+        raise
+    print("alice:", *verbose, sep="\n  ")
+    check([r.get("rows") for r in reps[:3]] == [[["steer"]]] * 3, "reads: %s" % reps)
+    f = reps[3]["statuses"][0]["fields"]
+    check(f["errno_name"] == "EACCES" and "set" in f["message"], "the set: %s" % f)
+    check(len(verbose) == 4, verbose)
+    check("steered 0" in verbose[0] and "owners learnt 1" in verbose[0] and
+          "owner sessions 0" in verbose[0], "first block: %s" % verbose[0])
+    check("steered 1" in verbose[1] and "owner sessions 1 (refused 0)" in verbose[1],
+          "second block: %s" % verbose[1])
+    check(all("steered 1" in l and "owner sessions 0" in l for l in verbose[2:]), verbose)
+    t1, t3, b3 = n1.stats(), n3.stats(), n3.telemetry("/scpp/auth")
+    # Node 1 forwarded the first block's transmissions (its first may
+    # reach node 3 before the IDENTITY does), none of the others'.
+    tries0 = int(re.search(r"tries (\d+)", verbose[0]).group(1))
+    check(t1["auth_fwd_sealed"] - s1["auth_fwd_sealed"] == tries0,
+          "node 1 forwarded %d, the first block had %d tries: %s" %
+          (t1["auth_fwd_sealed"] - s1["auth_fwd_sealed"], tries0, verbose))
+    check(t1["executed"] == s1["executed"], "node 1 ran a block")
+    check(t3["carried_blocks"] == s3["carried_blocks"] + 1, "node 3 carried: %s" % t3)
+    check(t3["executed"] == s3["executed"] + 4, "node 3 ran %d blocks, not 4" %
+          (t3["executed"] - s3["executed"]))
+    check(b3["accepted"] == a3["accepted"] + 1, "node 3 opened no session for alice: %s" % b3)
+    got = cli(n3.ip, root, "exec", "get %s name %%n ; return %%n" % u)[0][0]["rows"]
+    check(got == [["steer"]], "the refused set applied something: %s" % got)
+
+    # bob already holds the one session node 2 allows him (auth.per_principal
+    # 1) in another client: node 2 refuses the steering client's session
+    # (E_AUTH_PRINCIPAL_LIMIT), so its next block for node 2 goes through
+    # node 1 again, which forwards it with bob's principal.
+    bob = gen("bob")
+    bchain = grant(bob, root, "@0.2.0.0.0/48", "get", "bob")
+    held = subprocess.Popen([SCPP_CLI, "-s", n2.ip, "--json", "--no-names", "shell"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(base_env, SCPP_KEY=bob, SCPP_CHAIN=bchain))
+    try:
+        get = "get %s name %%n ; return %%n" % v
+        held.stdin.write(get + "\n\n")
+        held.stdin.flush()
+        line = held.stdout.readline()
+        check(json.loads(line)["rows"] == [["two"]], "bob's own session: %r" % line)
+        s1, s2, a2 = n1.stats(), n2.stats(), n2.telemetry("/scpp/auth")
+        reps, verbose = cli(n1.ip, bob, "exec", get, get, get, chain=bchain)
+    finally:
+        held.stdin.close()
+        held.wait(timeout=30)
+    print("bob:", *verbose, sep="\n  ")
+    check([r.get("rows") for r in reps] == [[["two"]]] * 3, "bob through node 1: %s" % reps)
+    check(len(verbose) == 3 and "owners learnt 1" in verbose[0], verbose)
+    check("steered 0" in verbose[1] and "owner sessions 0 (refused 1)" in verbose[1],
+          "the second block: %s" % verbose[1])
+    # Refused once is refused for the entry: no handshake per block.
+    check("steered 0" in verbose[2] and "owner sessions 0 (refused 0)" in verbose[2] and
+          "owners learnt 0" in verbose[2], "the third block: %s" % verbose[2])
+    t1, t2, b2 = n1.stats(), n2.stats(), n2.telemetry("/scpp/auth")
+    tries = sum(int(re.search(r"tries (\d+)", l).group(1)) for l in verbose)
+    check(t1["auth_fwd_sealed"] - s1["auth_fwd_sealed"] == tries,
+          "node 1 forwarded %d of bob's %d tries" % (t1["auth_fwd_sealed"] - s1["auth_fwd_sealed"],
+                                                    tries))
+    check(t2["executed"] == s2["executed"] + 3 and t2["carried_blocks"] >= s2["carried_blocks"] + 3,
+          "node 2: %s" % t2)
+    check(b2["accepted"] == a2["accepted"] and b2["rejected"] == a2["rejected"] + 1,
+          "node 2 should have refused one handshake: %s" % b2)
+
+
+def t_forward_long_chain(c):
+    """A principal whose chain does not fit one datagram of the cluster
+    port (a grant naming 32 attributes of 60 bytes, ~2.3 KB): its block
+    through node 1 for an entity of node 3 makes node 1 send the IDENTITY
+    in several datagrams, node 3 reassembles them (bounded), verifies the
+    chain against its own roots and runs the block with the client's
+    rights: the read comes back, a set is refused EACCES, and the counters
+    show the fragments sent, received and reassembled."""
+    nodes, gen, base_env, root, nkey = sessions_cluster(c)
+    n1, n2, n3 = nodes
+    u = scpp_as(base_env, n3.ip, root, ["exec", 'create %u User ; set %u uid 4747u ; '
+                'set %u name "long" ; set %u gid 1u ; return %u'])
+    u = json.loads(u.stdout.splitlines()[-1])["rows"][0][0]
+    carol = gen("carol")
+    attrs = ["name"] + ["attribute_%02d_%s" % (i, "x" * 46) for i in range(31)]
+    chain = os.path.join(c.tmp, "carol.grant")
+    run([SCPP_CLI, "grant", "issue", "--key", root, "--to", carol + ".pub", "--scope",
+         "@0.3.0.0.0/48", "--ops", "get", "--attrs", ",".join(attrs), "--expires", "+1h",
+         "-o", chain], env=base_env)
+    check(os.path.getsize(chain) > 1500, "the chain fits one datagram: %d bytes" %
+          os.path.getsize(chain))
+    wait_for("node 1 to reach node 3",
+             lambda: n1.drive("get @0.3.0.1.5 name %n")
+             ["statuses"][0]["fields"]["errno_name"] == "EACCES", timeout=20)
+    a1, a3 = n1.telemetry("/scpp/auth"), n3.telemetry("/scpp/auth")
+    try:
+        r = scpp_as(base_env, n1.ip, carol, ["exec", "get %s name %%n ; return %%n" % u],
+                    chain=chain)
+    except ClusterFailure:
+        dump_auth_counters(nodes)
+        raise
+    check(json.loads(r.stdout.splitlines()[-1])["rows"] == [["long"]], r.stdout)
+    b1, b3 = n1.telemetry("/scpp/auth"), n3.telemetry("/scpp/auth")
+    sent = b1["ident_sent"] - a1["ident_sent"]
+    frags = b1["ident_frags_sent"] - a1["ident_frags_sent"]
+    check(sent >= 1 and frags >= 2 * sent, "node 1 sent %d IDENTITYs in %d datagrams" %
+          (sent, frags))
+    check(b1["ident_unsendable"] == a1["ident_unsendable"], "unsendable: %s" % b1)
+    check(b3["ident_frags_in"] - a3["ident_frags_in"] >= 2 and
+          b3["ident_reasm_done"] >= a3["ident_reasm_done"] + 1 and
+          b3["ident_accepted"] == a3["ident_accepted"] + 1 and b3["carried"] >= 1,
+          "node 3 did not reassemble and accept carol's identity: %s" % b3)
+    # Her rights are still hers: no set.
+    r = scpp_as(base_env, n1.ip, carol, ["exec", 'set %s name "wider"' % u], chain=chain, want=1)
+    f = json.loads(r.stdout.splitlines()[-1])["statuses"][0]["fields"]
+    check(f["errno_name"] == "EACCES" and "set" in f["message"], f)
 
 
 def t_session_restart(c):
@@ -814,12 +1000,12 @@ def cont_moved(before, after):
     return {k: after[k] - before[k] for k in CONT_COUNTERS if after[k] != before[k]}
 
 
-def mkdir_on(node, ino):
-    """A Directory made on @p node's shard 0; its OID."""
+def mkdir_on(node, ino, shard=0):
+    """A Directory made on @p node's shard @p shard; its OID."""
     text = ('create %d Directory ; set %d ino {0}u ; set %d dev 1u ; set %d mode 16877u ; '
             'set %d uid 0u ; set %d gid 0u ; return %d').format(ino)
-    oid = node.drive(text, port=7301)["rows"][0][0]
-    check(oid.startswith("@0.%d.0." % node.id), oid)
+    oid = node.drive(text, port=7301 + shard)["rows"][0][0]
+    check(oid.startswith("@0.%d.%d." % (node.id, shard)), oid)
     return oid
 
 
@@ -829,8 +1015,9 @@ def link(node, parent, name, child):
 
 
 def cont_cluster(c, source):
-    """Three nodes of one shard each, every node seeing the others up."""
-    return forward_cluster(c, source, node2_shards=1)
+    """Three nodes of one shard each, every node seeing the others up, scans
+    fanned out (cluster.cont.fan_out)."""
+    return forward_cluster(c, source, node2_shards=1, fan_out=True)
 
 
 WALK = ('get {r} entries["a"] %a ; get %a entries["b"] %b ; get %b entries["c"] %c ; '
@@ -916,7 +1103,43 @@ def cont_walk_scenarios(c, nodes):
     got = n2.drive("get %s %%k %%v ; return %%k %%v" % bb)
     check(sorted(map(json.dumps, got["rows"])) == sorted(map(json.dumps, want["rows"])),
           (got, want))
+    cont_scan_scenarios(nodes)
     return o
+
+
+def cont_scan_scenarios(nodes):
+    """The cluster-wide scan (⊤ fan-out): every node's users of uid 1000, in
+    one block sent to node 1: node 1's first, then node 2's, then node 3's
+    (map order); a scan for well-known entities (every shard has them)
+    answers them once."""
+    users = {}
+    for n, names in zip(nodes, (["u1a"], ["u2a", "u2b"], ["u3a"])):
+        for name in names + ["x" + names[0]]:
+            uid = 1001 if name.startswith("x") else 1000
+            oid = n.drive('create %%u User ; set %%u uid %du ; set %%u name "%s%d" ; '
+                          'set %%u gid 5u ; return %%u' % (uid, name, n.id),
+                          port=7301)["rows"][0][0]
+            if uid == 1000:
+                users[oid] = "%s%d" % (name, n.id)
+    n1, n2, n3 = nodes
+    b = [cont_counts(n) for n in nodes]
+    rep = n1.drive("get %p uid 1000u ; get %p name %n ; return %p %n")
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
+    got = {r[0]: r[1] for r in rep["rows"]}
+    check(got == users and len(rep["rows"]) == len(users), (rep["rows"], users))
+    order = [int(r[0].split(".")[1], 16) for r in rep["rows"]]
+    check(order == sorted(order), "merge order is not node 1, 2, 3: %s" % order)
+    m = [cont_moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
+    st1 = n1.stats()
+    check(m[0].get("cont_shipped") == 2 and m[0].get("cont_answered") == 2 and
+          m[0].get("cont_merged") == 1, ("node 1", m))
+    check(m[1].get("cont_run") == 1 and m[2].get("cont_run") == 1, ("nodes 2, 3", m))
+    check(st1["cont_fan_out"] >= 2, st1["cont_fan_out"])
+    # Well-known entities (the schema's Type entities) are on every shard:
+    # the scan reports the origin's only.
+    rep = n1.drive('get %t name "User" ; return %t')
+    check(rep["end"]["outcome"] == "ok" and len(rep["rows"]) == 1 and
+          rep["rows"][0][0].startswith("@0.0.0."), rep)
 
 
 def t_cont_walk_static(c):
@@ -924,7 +1147,8 @@ def t_cont_walk_static(c):
     three nodes as one block (the same leaf as four round trips, counters
     on every node), a missing component named by its node, client
     retransmissions of a split block run once, every attribute of an
-    entity on node 1 copied to one on node 2 in one block."""
+    entity on node 1 copied to one on node 2 in one block, the cluster-wide
+    scan of every node's users."""
     cont_walk_scenarios(c, cont_cluster(c, "static"))
 
 
@@ -933,12 +1157,12 @@ def t_cont_walk_etcd(c):
     cont_walk_scenarios(c, cont_cluster(c, "etcd"))
 
 
-def t_cont_kill(c):
+def t_cont_kill(c, source="static"):
     """A node killed with continuations to it: the walk's part for it times
     out — a bounded E_OUTCOME_UNKNOWN status naming node 3 and the command,
     after three retransmissions — while the parts before it answered and
     the other nodes keep serving."""
-    nodes = cont_cluster(c, "static")
+    nodes = cont_cluster(c, source)
     n1, n2, n3 = nodes
     o = walk_tree(nodes)
     rep = n1.drive(WALK.format(r=o["r"]))
@@ -960,6 +1184,24 @@ def t_cont_kill(c):
     check(n2.drive("get %s ino %%i" % o["a"])["rows"] == [[2]], "node 2")
     rep = n1.drive('get {r} entries["a"] %a ; get %a ino %i ; return %i'.format(r=o["r"]))
     check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[2]], rep)
+    return nodes, o
+
+
+def t_cont_kill_etcd(c):
+    """The same with the map from etcd (node 3 still "up" until its lease
+    lapses: the part times out), and then, once node 3 is unreachable
+    everywhere, its part is not even sent: E_NOT_HERE at once, nothing
+    run, naming it."""
+    nodes, o = t_cont_kill(c, "etcd")
+    n1 = nodes[0]
+    wait_state([n1, nodes[1]], 3, "unreachable", timeout=c.ttl_s + 15)
+    b1 = cont_counts(n1)
+    rep = n1.drive(WALK.format(r=o["r"]))
+    f = rep["statuses"][0]["fields"]
+    check(rep["end"]["outcome"] == "aborted" and f["code"] == "E_NOT_HERE" and
+          "unknown or unreachable; nothing was run" in f["message"] and f["command"] == 2, f)
+    m = cont_moved(b1, cont_counts(n1))
+    check(m.get("cont_shipped") == 1 and "cont_timed_out" not in m, m)
 
 
 def t_cont_retransmit(c):
@@ -1007,6 +1249,94 @@ def t_cont_retransmit(c):
              lambda: cont_moved(b1, cont_counts(n1)).get("cont_reply_stale", 0) >=
              m2["cont_dup_done"], timeout=20)
     check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[102]], "ran twice")
+    # cluster.cont.fan_out is off by default: a scan covers the shard that
+    # runs it, as on one node.
+    mine = [n.drive('create %%u User ; set %%u uid 4444u ; set %%u name "fo%d" ; '
+                    'set %%u gid 1u ; return %%u' % n.id, port=7301)["rows"][0][0]
+            for n in (n1, n2)][0]
+    f0 = n1.stats()["cont_fan_out"]
+    rep = n1.drive("get %p uid 4444u ; return %p")
+    check(rep["rows"] == [[mine]] and n1.stats()["cont_fan_out"] == f0, rep)
+
+
+def t_cont_limits(c):
+    """Each limit on continuations has its own status (PROTOCOL.md §19.6),
+    a bounded answer, never a hang: node 1 with cluster.cont.max_hops 1,
+    max_rows 1 and max_fan_out 1, node 2 with max_pending 1."""
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    c.static_nodes(nodes)
+    nodes[0].cfg["cluster"]["cont"] = {"max_hops": 1, "max_rows": 1, "max_fan_out": 1,
+                                       "fan_out": True}
+    nodes[1].cfg["cluster"]["cont"] = {"max_pending": 1, "fan_out": True}
+    nodes[2].cfg["cluster"]["cont"] = {"fan_out": True}
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    o = walk_tree(nodes)
+
+    def status(rep):
+        check(rep["end"]["outcome"] == "aborted" and rep.get("statuses"), rep)
+        return rep["statuses"][-1]["fields"]
+
+    # Depth: the walk's second hop (b, on node 3) would be 2 deep.
+    f = status(n1.drive(WALK.format(r=o["r"])))
+    check(f["code"] == "E_LIMIT_HOPS" and f["command"] == 2 and f["node"].startswith("@0.1.") and
+          "cluster.cont.max_hops is 1" in f["message"] and f["owner"].startswith("@0.3."), f)
+    # Rows: two rows for node 2 in one continuation.
+    x = mkdir_on(n1, 9)
+    link(n1, x, "p", o["a"])
+    link(n1, x, "q", o["d"])
+    f = status(n1.drive("get %s entries[%%k] %%e ; get %%e ino %%i ; return %%k %%i" % x))
+    check(f["code"] == "E_LIMIT_ROWS" and "2 rows, cluster.cont.max_rows is 1" in f["message"],
+          f)
+    # Fan-out: a scan would reach two other shards; it covers node 1's own.
+    u = n1.drive('create %u User ; set %u uid 1000u ; set %u name "lim" ; set %u gid 1u ; '
+                 'return %u', port=7301)["rows"][0][0]
+    rep = n1.drive("get %p uid 1000u ; return %p")
+    f = status(rep)
+    check(rep["rows"] == [[u]] and f["code"] == "E_TOO_MANY" and
+          "cluster.cont.max_fan_out is 1" in f["message"], rep)
+    # Pending: node 2 holds one continuation at most; a scan needs two.
+    f = status(n2.drive("get %p uid 1000u ; return %p"))
+    check(f["code"] == "E_LIMIT_PENDING" and "cluster.cont.max_pending" in f["message"], f)
+    check(n1.stats()["cont_part_failed"] >= 3, n1.stats()["cont_part_failed"])
+    # Nothing stays held: the same blocks within the limits still run.
+    check(n1.drive('get {r} entries["a"] %a ; get %a ino %i ; return %i'.format(r=o["r"]))
+          ["rows"] == [[2]], "node 1 after the limits")
+    check(n2.drive("get %s ino %%i ; return %%i" % o["a"])["rows"] == [[2]], "node 2")
+
+
+def t_cont_two_shards(c):
+    """A block touching two shards of one node: node 2 runs two workers;
+    a block sent to its shard 0 whose rows reach shard 1 is split between
+    them through the hand-off ring (the same CONT and CONT_REPLY bytes as
+    between nodes), the write lands on shard 1, once; a scan sent to
+    shard 0 covers shard 1 and the other nodes too, shard 0's rows first."""
+    nodes = forward_cluster(c, "static", fan_out=True)
+    n1, n2, n3 = nodes
+    x = mkdir_on(n2, 21, shard=0)
+    y = mkdir_on(n2, 22, shard=1)
+    link(n2, x, "y", y)
+    b2 = cont_counts(n2)
+    h0 = n2.stats()["handoff_out"]
+    rep = n2.drive('get %s entries["y"] %%y ; get %%y ino %%i ; let %%j add(%%i, 1u) ; '
+                   'set %%y ino %%j ; return %%y %%j' % x, port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[y, 23]], rep)
+    m = cont_moved(b2, cont_counts(n2))
+    check(m.get("cont_shipped") == 1 and m.get("cont_answered") == 1 and
+          m.get("cont_run") == 1 and m.get("cont_merged") == 1, m)
+    check(n2.stats()["handoff_out"] >= h0 + 2, "not through the hand-off ring")
+    check(n2.drive("get %s ino %%i" % y, port=7302)["rows"] == [[23]], "shard 1's write")
+    users = {}
+    for n, shard in ((n2, 0), (n2, 1), (n1, 0), (n3, 0)):
+        oid = n.drive('create %%u User ; set %%u uid 3000u ; set %%u name "s%d%d" ; '
+                      'set %%u gid 5u ; return %%u' % (n.id, shard),
+                      port=7301 + shard)["rows"][0][0]
+        users[oid] = "s%d%d" % (n.id, shard)
+    rep = n2.drive("get %p uid 3000u ; get %p name %n ; return %p %n", port=7301)
+    check(rep["end"]["outcome"] == "ok" and {r[0]: r[1] for r in rep["rows"]} == users and
+          len(rep["rows"]) == 4 and rep["rows"][0][1] == "s20", (rep, users))
 
 
 # ---- scpp-fs through a node that does not own the volume ------------------------
@@ -1096,11 +1426,16 @@ TESTS = {
     "forward_hops": t_forward_hops,
     "forward_sessions": t_forward_sessions,
     "session_restart": t_session_restart,
+    "session_steer": t_session_steer,
+    "forward_long_chain": t_forward_long_chain,
     "cont_owner": t_cont_owner,
     "cont_walk_static": t_cont_walk_static,
     "cont_walk_etcd": t_cont_walk_etcd,
     "cont_kill": t_cont_kill,
+    "cont_kill_etcd": t_cont_kill_etcd,
     "cont_retransmit": t_cont_retransmit,
+    "cont_limits": t_cont_limits,
+    "cont_two_shards": t_cont_two_shards,
 }
 
 

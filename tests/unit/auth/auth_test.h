@@ -124,6 +124,8 @@ void test_conformance_vectors(void **state);
 void test_peer_key_is_pairwise(void **state);
 void test_fwd_principal_seal_open(void **state);
 void test_identity_seal_open(void **state);
+void test_identity_fragments_reassemble(void **state);
+void test_reasm_bounds_and_errors(void **state);
 
 /* Tests in test_auth_session.c, run from test_auth.c's main. */
 extern const struct CMUnitTest auth_session_tests[];

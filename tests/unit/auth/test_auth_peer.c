@@ -181,3 +181,156 @@ test_identity_seal_open(void **state)
 	assert_int_equal(scpp_auth_identity_seal(key, 1, 1, sf, sizeof(sf), dg, sizeof(dg)),
 			 -EINVAL);
 }
+
+/* An IDENTITY of a 5000-byte record in 1472-byte datagrams: 4 fragments,
+ * each opening only with the pair's key; delivered out of order and with a
+ * duplicate through a reassembler, the record comes out byte for byte; a
+ * tampered fragment field or a missing id is refused before reassembly. */
+void
+test_identity_fragments_reassemble(void **state)
+{
+	struct scpp_auth_keypair a, b;
+	struct scpp_auth_reasm_config rc = {4, SCPP_AUTH_IDENTITY_SF_MAX, SCPP_AUTH_IDENTITY_FRAGS_MAX,
+					    UINT64_C(2000000000), NULL};
+	struct scpp_auth_reasm *r;
+	struct scpp_auth_reasm_stats st;
+	struct scpp_auth_identity_frag f;
+	static uint8_t sf[5000], dg[4][1472];
+	static const unsigned int order[] = {2, 0, 2, 3, 1};
+	uint8_t key[32], back[32];
+	const uint8_t *out = NULL;
+	size_t out_len = 0;
+	int n[4], rc2 = 0;
+	unsigned int nf;
+
+	(void)state;
+	kp(&a, 0x41);
+	kp(&b, 0x42);
+	assert_int_equal(scpp_auth_peer_key(&a, 1, b.pk, 3, key), 0);
+	assert_int_equal(scpp_auth_peer_key(&b, 3, a.pk, 1, back), 0);
+	for (size_t i = 0; i < sizeof(sf); i++)
+		sf[i] = (uint8_t)(i * 7 + 1);
+	nf = scpp_auth_identity_frags(sizeof(sf), 1472);
+	assert_int_equal(nf, 4);
+	assert_int_equal(scpp_auth_identity_frags(0, 1472), 0);
+	assert_int_equal(scpp_auth_identity_frags(SCPP_AUTH_IDENTITY_SF_MAX + 1, 9000), 0);
+	assert_int_equal(scpp_auth_identity_frags(SCPP_AUTH_IDENTITY_SF_MAX, 600), 0); /* > 16 */
+	assert_int_equal(scpp_auth_identity_seal_frag(key, 1, 3, 0, sf, sizeof(sf), 0, 1472, dg[0],
+						      sizeof(dg[0])),
+			 -EINVAL); /* several fragments need an id */
+	assert_int_equal(scpp_auth_identity_seal_frag(key, 1, 3, 77, sf, sizeof(sf), 4, 1472, dg[0],
+						      sizeof(dg[0])),
+			 -EINVAL);
+	for (unsigned int i = 0; i < nf; i++) {
+		n[i] = scpp_auth_identity_seal_frag(key, 1, 3, 77, sf, sizeof(sf), i, 1472, dg[i],
+						    sizeof(dg[i]));
+		assert_true(n[i] > 0 && n[i] <= 1472);
+		assert_int_equal(scpp_auth_identity_open_frag(dg[i], (size_t)n[i], back, 3, &f), 0);
+		assert_int_equal(f.from, 1);
+		assert_int_equal(f.msg_id, 77);
+		assert_int_equal(f.index, i);
+		assert_int_equal(f.count, 4);
+		/* The one-datagram opener refuses a fragment of several. */
+		{
+			const uint8_t *p;
+			size_t pl;
+			uint32_t from;
+
+			assert_int_equal(scpp_auth_identity_open(dg[i], (size_t)n[i], back, 3, &from, &p,
+								 &pl),
+					 -SCPP_E_BAD_FRAGMENT);
+		}
+	}
+	assert_int_equal(n[0], 1472);
+	assert_int_equal(n[3], (int)(sizeof(sf) - 3 * (1472 - SCPP_AUTH_IDENTITY_OVERHEAD) +
+				     SCPP_AUTH_IDENTITY_OVERHEAD));
+	/* Each fragment is MAC'd on its own: its index, count or id changed
+	 * (everything before the MAC is covered) does not open. */
+	dg[1][24] ^= 1; /* frag_index */
+	assert_int_equal(scpp_auth_identity_open_frag(dg[1], (size_t)n[1], back, 3, &f),
+			 -SCPP_AUTH_E_BAD_MAC);
+	dg[1][24] ^= 1;
+	r = scpp_auth_reasm_create(&rc);
+	assert_non_null(r);
+	for (unsigned int k = 0; k < SCPP_ARRAY_SIZE(order); k++) {
+		unsigned int i = order[k];
+
+		assert_int_equal(scpp_auth_identity_open_frag(dg[i], (size_t)n[i], back, 3, &f), 0);
+		rc2 = scpp_auth_reasm_add(r, f.from, f.msg_id, f.index, f.count, f.piece, f.piece_len,
+					  1000, &out, &out_len);
+		if (k == 2)
+			assert_int_equal(rc2, -EALREADY);
+		else if (k < 4)
+			assert_int_equal(rc2, 0);
+	}
+	assert_int_equal(rc2, 1);
+	assert_int_equal(out_len, sizeof(sf));
+	assert_memory_equal(out, sf, sizeof(sf));
+	assert_int_equal(scpp_auth_reasm_held(r), 0);
+	scpp_auth_reasm_stats_get(r, &st);
+	assert_int_equal(st.completed, 1);
+	assert_int_equal(st.duplicates, 1);
+	assert_int_equal(st.frags, 5);
+	scpp_auth_reasm_free(r);
+}
+
+/* The reassembler's bounds: slots, size, fragment count, deadline; each
+ * refusal its own code and counter, nothing left half-held. */
+void
+test_reasm_bounds_and_errors(void **state)
+{
+	struct scpp_auth_reasm_config rc = {2, 100, 4, 1000, NULL};
+	struct scpp_auth_reasm_config bad = rc;
+	struct scpp_auth_reasm *r;
+	struct scpp_auth_reasm_stats st;
+	uint8_t p[100];
+	const uint8_t *out;
+	size_t out_len;
+
+	(void)state;
+	memset(p, 0xab, sizeof(p));
+	bad.slots = 0;
+	assert_null(scpp_auth_reasm_create(&bad));
+	bad = rc;
+	bad.max_frags = 65;
+	assert_null(scpp_auth_reasm_create(&bad));
+	bad = rc;
+	bad.timeout_ns = 0;
+	assert_null(scpp_auth_reasm_create(&bad));
+	r = scpp_auth_reasm_create(&rc);
+	assert_non_null(r);
+	/* Fields. */
+	assert_int_equal(scpp_auth_reasm_add(r, 1, 1, 0, 0, p, 10, 0, &out, &out_len), -EINVAL);
+	assert_int_equal(scpp_auth_reasm_add(r, 1, 1, 0, 5, p, 10, 0, &out, &out_len), -EINVAL);
+	assert_int_equal(scpp_auth_reasm_add(r, 1, 1, 2, 2, p, 10, 0, &out, &out_len), -EINVAL);
+	assert_int_equal(scpp_auth_reasm_add(r, 1, 1, 0, 2, p, 0, 0, &out, &out_len), -EINVAL);
+	assert_int_equal(scpp_auth_reasm_held(r), 0);
+	/* Two slots busy: a third message is dropped, in time. */
+	assert_int_equal(scpp_auth_reasm_add(r, 1, 1, 0, 2, p, 10, 0, &out, &out_len), 0);
+	assert_int_equal(scpp_auth_reasm_add(r, 2, 1, 0, 2, p, 10, 0, &out, &out_len), 0);
+	assert_int_equal(scpp_auth_reasm_add(r, 1, 2, 0, 2, p, 10, 999, &out, &out_len), -ENOBUFS);
+	/* A count disagreeing with the first fragment's drops the message. */
+	assert_int_equal(scpp_auth_reasm_add(r, 2, 1, 1, 3, p, 10, 10, &out, &out_len), -EPROTO);
+	assert_int_equal(scpp_auth_reasm_held(r), 1);
+	/* Over max_bytes (100): dropped. */
+	assert_int_equal(scpp_auth_reasm_add(r, 3, 1, 0, 2, p, 80, 10, &out, &out_len), 0);
+	assert_int_equal(scpp_auth_reasm_add(r, 3, 1, 1, 2, p, 21, 10, &out, &out_len), -EMSGSIZE);
+	assert_int_equal(scpp_auth_reasm_held(r), 1);
+	/* After the deadline (first fragment + 1000): timed out, the slot is
+	 * taken by a new message; a late fragment restarts nothing whole. */
+	assert_int_equal(scpp_auth_reasm_add(r, 4, 1, 0, 1, p, 100, 1000, &out, &out_len), 1);
+	assert_int_equal(out_len, 100);
+	assert_int_equal(scpp_auth_reasm_add(r, 5, 1, 0, 2, p, 10, 1000, &out, &out_len), 0);
+	assert_int_equal(scpp_auth_reasm_add(r, 6, 1, 0, 2, p, 10, 1000, &out, &out_len), 0);
+	assert_int_equal(scpp_auth_reasm_held(r), 2);
+	assert_int_equal(scpp_auth_reasm_expire(r, 1999), 0);
+	assert_int_equal(scpp_auth_reasm_expire(r, 2000), 2);
+	assert_int_equal(scpp_auth_reasm_held(r), 0);
+	scpp_auth_reasm_stats_get(r, &st);
+	assert_int_equal(st.bad, 5);
+	assert_int_equal(st.full, 1);
+	assert_int_equal(st.too_big, 1);
+	assert_int_equal(st.completed, 1);
+	assert_int_equal(st.timeouts, 3); /* message (1,1) at 1000, then 5 and 6 */
+	scpp_auth_reasm_free(r);
+}

@@ -1309,7 +1309,66 @@ test_delegated_replies_open_at_the_client(void **state)
 	scpp_auth_client_session_free(cs);
 }
 
+/* Our AES-256-GMAC (auth_gmac.c) is AES-256-GCM with an empty plaintext:
+ * the NIST vector (SP 800-38D test case 13: zero key, zero IV, nothing), then
+ * libsodium's tag on random keys, nonces and every length 0..1500 (every
+ * remainder and every number of 8-block groups), and a flipped bit anywhere
+ * fails auth_mac_check(). */
+static void
+test_gmac_is_aes256_gcm_byte_for_byte(void **state)
+{
+	static const uint8_t nist13[16] = {0x53, 0x0f, 0x8a, 0xfb, 0xc7, 0x45, 0x36, 0xb9,
+					   0xa9, 0x63, 0xb4, 0xf1, 0xc4, 0xcb, 0x73, 0x8b};
+	static uint8_t ad[1500];
+	union auth_mac_key k;
+	uint8_t key[32] = {0}, n8[8] = {0}, mac[16], want[16], nonce[12] = {0}, none[1] = {0};
+	unsigned long long ml;
+
+	(void)state;
+	if (!crypto_aead_aes256gcm_is_available())
+		fail_msg("this host has no AES-NI/PCLMULQDQ: the AES-256-GMAC path cannot be tested");
+	assert_int_equal(auth_mac_key_init(&k, SCPP_AUTH_ALG_AES256GMAC, key), 0);
+	auth_mac_compute(SCPP_AUTH_ALG_AES256GMAC, &k, ad, 0, n8, mac);
+	assert_memory_equal(mac, nist13, 16);
+	/* Both paths: AVX-512 VPCLMULQDQ where the host has it, and one block
+	 * per multiply (forced). */
+	for (int narrow = 0; narrow < 2; narrow++) {
+		auth_gmac_force_narrow(narrow == 1);
+		print_message("gmac: %s path\n", auth_gmac_wide() ? "wide (VPCLMULQDQ)" : "narrow");
+		for (size_t len = 0; len <= sizeof(ad); len++) {
+			crypto_aead_aes256gcm_state st;
+
+			randombytes_buf(key, sizeof(key));
+			randombytes_buf(n8, sizeof(n8));
+			randombytes_buf(ad, len);
+			memcpy(nonce, n8, 8);
+			assert_int_equal(auth_mac_key_init(&k, SCPP_AUTH_ALG_AES256GMAC, key), 0);
+			auth_mac_compute(SCPP_AUTH_ALG_AES256GMAC, &k, ad, len, n8, mac);
+			crypto_aead_aes256gcm_beforenm(&st, key);
+			crypto_aead_aes256gcm_encrypt_detached_afternm(none, want, &ml, none, 0, ad, len, NULL,
+								       nonce, &st);
+			assert_memory_equal(mac, want, 16);
+			assert_int_equal(auth_mac_check(SCPP_AUTH_ALG_AES256GMAC, &k, ad, len, n8, mac), 0);
+			if (len > 0) {
+				size_t bit = randombytes_uniform((uint32_t)len * 8);
+
+				ad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				assert_int_equal(auth_mac_check(SCPP_AUTH_ALG_AES256GMAC, &k, ad, len, n8, mac),
+						 -1);
+				ad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			}
+			n8[len % 8] ^= 1;
+			assert_int_equal(auth_mac_check(SCPP_AUTH_ALG_AES256GMAC, &k, ad, len, n8, mac), -1);
+			mac[len % 16] ^= 0x80;
+			n8[len % 8] ^= 1;
+			assert_int_equal(auth_mac_check(SCPP_AUTH_ALG_AES256GMAC, &k, ad, len, n8, mac), -1);
+		}
+	}
+	auth_gmac_force_narrow(false);
+}
+
 const struct CMUnitTest auth_session_tests[] = {
+	cmocka_unit_test(test_gmac_is_aes256_gcm_byte_for_byte),
 	cmocka_unit_test_setup_teardown(test_seal_verify_round_trip_with_both_algorithms,
 					session_setup, session_teardown),
 	cmocka_unit_test_setup_teardown(test_forgeries_are_rejected_and_move_nothing, session_setup,
@@ -1352,6 +1411,8 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_delegated_replies_open_at_the_client, session_setup,
 					session_teardown),
 	cmocka_unit_test_setup_teardown(test_identity_seal_open, session_setup, session_teardown),
+	cmocka_unit_test(test_identity_fragments_reassemble),
+	cmocka_unit_test(test_reasm_bounds_and_errors),
 	cmocka_unit_test_setup_teardown(test_session_reject_names_the_session, session_setup,
 					session_teardown),
 };
