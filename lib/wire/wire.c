@@ -825,7 +825,8 @@ get_run(const uint8_t *lo, const uint8_t *p, const uint8_t *end, struct scpp_wir
 			if (c->op != SCPP_OP_GET || c->flags != 0 || c->nterms != 3 ||
 			    c->term[0] != 3 * i || c->term[1] != 3 * i + 1 || c->term[2] != 3 * i + 2 ||
 			    x[0].kind != SCPP_TERM_CONST || x[0].value.type != SCPP_VT_OID ||
-			    x[1].kind != SCPP_TERM_CONST || !scpp_value_eq(&x[1].value, v0) ||
+			    x[1].kind != SCPP_TERM_CONST ||
+			    (i > 0 && !scpp_value_eq(&x[1].value, v0)) ||
 			    x[2].kind != SCPP_TERM_VAR || ((seen >> x[2].var) & 1))
 				return k0;
 			seen |= UINT64_C(1) << x[2].var;
