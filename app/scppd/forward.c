@@ -529,6 +529,8 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 		scpp_counter_add(counter(w, n->slot, FC_TX_FULL), (uint64_t)rc);
 	scpp_counter_add(counter(w, n->slot, in->req.kind == SCPP_WIRE_FETCH ? FC_FETCHES : FC_BLOCKS),
 			 1);
+	if (in->req.kind != SCPP_WIRE_FETCH)
+		w->turn_fwd++; /* the worker loop's cost accounting */
 	if (sess)
 		scppd_auth_ident_push(w, in->req.client_id, n->rec.id, &to);
 	return SCPPD_FWD_DONE;

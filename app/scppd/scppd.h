@@ -135,6 +135,14 @@ struct scppd_stats {
 	uint64_t tx_no_mbuf;      /**< paced bursts put off: mempool empty */
 	uint64_t idle_sleeps;     /**< idle back-off sleeps */
 	uint64_t busy_polls;      /**< loop iterations that found work */
+	/* The cost of a block, per loop turn (worker.c, docs/OPERATIONS.md):
+	 * the TSC cycles of a turn that evaluated or forwarded blocks, from
+	 * its start to the end of its tx, split between the two kinds by
+	 * their counts. */
+	uint64_t answer_cycles;   /**< cycles of turns' blocks evaluated here */
+	uint64_t answered_blocks; /**< ... those blocks */
+	uint64_t forward_cycles;  /**< cycles of turns' blocks forwarded to another node */
+	uint64_t forwarded_blocks; /**< ... those blocks (BLOCK messages, not FETCHes) */
 	/* The session layer (auth.c). Every datagram lib/net delivers goes to
 	 * lib/delivery except those counted here: delivered + auth_handoff_in
 	 * = dgrams + auth_consumed, with auth_consumed the sum of the five
@@ -368,6 +376,7 @@ struct scppd_worker {
 	uint32_t msg_size;
 	uint64_t status_seq;
 	uint64_t now;                 /**< TSC at the start of this iteration */
+	uint32_t turn_fwd;            /**< blocks forwarded in this iteration */
 	/* The stage (worker.c) and the frames it sends (or frees) at the end. */
 	uint16_t nstage;
 	uint16_t ndtx;                /**< direct reply frames in dtx[] */

@@ -42,6 +42,7 @@ static const struct field app_fields[] = {
 	APP(eval_failed), APP(rejected_total), APP(not_here), APP(handoff_out), APP(handoff_in),
 	APP(handoff_port), APP(fetch_remote), APP(schema_changes), APP(schema_adopt_errors), APP(schema_votes), APP(schema_checked), APP(answer_tx_full),
 	APP(tx_no_mbuf), APP(idle_sleeps), APP(busy_polls),
+	APP(answer_cycles), APP(answered_blocks), APP(forward_cycles), APP(forwarded_blocks),
 	APP(auth_handoff_in), APP(auth_hs), APP(auth_hs_full), APP(auth_rejected), APP(auth_close),
 	APP(auth_off_drop), APP(auth_wrong_lane), APP(auth_refused), APP(auth_fetch_refused),
 	APP(auth_no_session_answered), APP(auth_fwd_sealed), APP(auth_fwd_refused), APP(auth_ident_push), APP(carried_in),
@@ -224,6 +225,7 @@ cmd_stats(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 	rte_tel_data_add_dict_u64(d, "eval_fast_cmds", t.ev.fast_cmds);
 	rte_tel_data_add_dict_u64(d, "eval_fast_restarts", t.ev.fast_restarts);
 	rte_tel_data_add_dict_u64(d, "eval_busy_reads", t.ev.busy_reads);
+	rte_tel_data_add_dict_u64(d, "tsc_hz", scppd_g.tsc_hz);
 	drops = rte_tel_data_alloc();
 	rej = rte_tel_data_alloc();
 	ports = rte_tel_data_alloc();

@@ -563,6 +563,35 @@ tx_pace(struct scppd_worker *w, unsigned int pi)
 	return total;
 }
 
+/*
+ * The cost of the blocks of one loop turn (docs/OPERATIONS.md, "What a
+ * block costs"): the TSC cycles from the turn's start (w->now, before its
+ * rx polls) to the end of its tx (the stage's direct frames, forwards and
+ * the paced backlog all leave before this is called), counted only when
+ * the turn evaluated or forwarded blocks, and split between the two by
+ * their counts. One TSC read per such turn; the division only when a turn
+ * did both. @p ex0: the executed counter at the turn's start.
+ */
+static inline void
+turn_cost(struct scppd_worker *w, uint64_t ex0)
+{
+	const uint64_t a = w->stats.executed - ex0, f = w->turn_fwd;
+	uint64_t c, ca;
+
+	if (likely(a + f == 0))
+		return;
+	c = rte_rdtsc() - w->now;
+	ca = f == 0 ? c : a == 0 ? 0 : c * a / (a + f);
+	if (a != 0) {
+		scpp_counter_add(&w->stats.answer_cycles, ca);
+		scpp_counter_add(&w->stats.answered_blocks, a);
+	}
+	if (f != 0) {
+		scpp_counter_add(&w->stats.forward_cycles, c - ca);
+		scpp_counter_add(&w->stats.forwarded_blocks, f);
+	}
+}
+
 static void
 tx_flush_answers(struct scppd_worker *w)
 {
@@ -592,7 +621,10 @@ scppd_worker_main(void *arg)
 	/* Relaxed is enough for the stop flag: it carries no data with it,
 	 * and the worker only needs to see it eventually. */
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		const uint64_t ex0 = w->stats.executed;
+
 		work = 0;
+		w->turn_fwd = 0;
 		w->now = rte_rdtsc();
 		if (w->auth != NULL) {
 			w->now_ns = (uint64_t)((int64_t)scppd_clock_ns() + d->realtime_off_ns);
@@ -618,6 +650,7 @@ scppd_worker_main(void *arg)
 		}
 		for (i = 0; i < d->nb_ports; i++)
 			work += tx_pace(w, i);
+		turn_cost(w, ex0);
 		scpp_delivery_tick(w->dlv, w->now);
 		scppd_copy_tick(w);
 		scppd_cont_tick(w);

@@ -334,6 +334,7 @@ def forward_scenarios(c, nodes):
                  port=7302)["rows"][0][0]
     check(u.startswith("@0.2.1."), u)
     s1, s2 = n1.stats(), n2.stats()
+    f1 = n1.peer(2)["forwarded"]
 
     # lib/client, unchanged: the block goes to node 1, which forwards it;
     # node 2 answers from its shard port; the client's next block for that
@@ -350,6 +351,18 @@ def forward_scenarios(c, nodes):
     check(n2.stats()["executed"] == s2["executed"] + 2, "node 2 ran both blocks")
     check(n2.peer(1)["forwarded_in"] == p12["forwarded"], (n2.peer(1), p12))
     check(n1.cluster()["forwarded"] == p12["forwarded"], n1.cluster())
+    # What a block costs (docs/OPERATIONS.md): node 1's turns forwarded
+    # the first block and nothing else, node 2's answered both, each with
+    # cycles counted; the counts agree with the forwarding and execution
+    # counters (no timing asserted, only that the accounting took the path).
+    t1, t2 = n1.stats(), n2.stats()
+    d = lambda t, s, k: t[k] - s[k]  # noqa: E731
+    check(d(t1, s1, "forwarded_blocks") == p12["forwarded"] - f1 >= 1 and
+          d(t1, s1, "forward_cycles") > 0, (t1, s1, p12, f1))
+    check(d(t1, s1, "answered_blocks") == 0 and d(t1, s1, "answer_cycles") == 0, t1)
+    check(d(t2, s2, "answered_blocks") == 2 and d(t2, s2, "answer_cycles") > 0, t2)
+    check(d(t2, s2, "forwarded_blocks") == 0 and d(t2, s2, "forward_cycles") == 0, t2)
+    check(t1["tsc_hz"] > 0 and t2["tsc_hz"] > 0, (t1["tsc_hz"], t2["tsc_hz"]))
 
     # The reply comes from the owner's shard port; a status from the owner
     # names it (core 1 of node 2).
