@@ -2,6 +2,7 @@
 # The cluster demo: etcd and three scppd nodes in one network namespace
 # joined by a bridge, `scpp cluster` on each node, a block sent to the wrong
 # node, the path walk /a/b/c/d over three nodes as one block (continuations),
+# the cluster-wide query (every node's users of uid 1000u in one block),
 # a node killed and seen unreachable on the others, the walk then naming it. docs/CLUSTER.md
 # explains what is shown; docs/OPERATIONS.md how to run a cluster by hand.
 #

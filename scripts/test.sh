@@ -2,7 +2,8 @@
 # The README's test command (make test) and CI's (.ci/run): install what is
 # missing, build, and run every test suite in two builds:
 #   build       -O2, -Werror: unit, fuzz-corpus and integration suites
-#   build-asan  ASan + UBSan: the same suites again, so memory errors fail CI
+#   build-asan  ASan + UBSan: the same suites again, so memory errors fail CI,
+#               plus those that need fault injection (-Dtest_faults=true)
 # Ends with one summary line "tests: N passed, N failed, N skipped".
 # A skipped test is a test that did not run: under CI=true (which .ci/run
 # sets) any skipped integration test fails the run, so a machine that
@@ -49,7 +50,10 @@ run_suites build
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Ddebug_asserts=true
+# The ASan build is a test build: it has the fault injection that
+# integration.copy_stall needs (-Dtest_faults, docs/COPY.md "Stuck copies").
+run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Ddebug_asserts=true \
+	-Dtest_faults=true
 
 echo
 echo "tests: $total_ok passed, $total_fail failed, $total_skip skipped"

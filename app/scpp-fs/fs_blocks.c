@@ -687,6 +687,7 @@ fsb_create(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 	ret(f, nv);
 	stat_group(f, V(nv));
 	ret(f, grow);
+	stat_group(f, p.e); /* the parent after the change (fs_ops.c's attribute slot) */
 }
 
 /* ---- link, unlink, rmdir ---- */
@@ -773,6 +774,7 @@ fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		ret(f, gone);
 	}
 	ret(f, shrink);
+	stat_group(f, p.e); /* the parent after the change (fs_ops.c's attribute slot) */
 }
 
 /* ---- rename ---- */

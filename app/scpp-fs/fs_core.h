@@ -147,7 +147,8 @@ enum fs_kind { FS_K_FILE, FS_K_DIR, FS_K_SYMLINK, FS_K_SPECIAL };
  * included; the kernel applied the umask). @p excl: the name must not exist
  * (O_EXCL, and always for mkdir/mknod/symlink); without it an existing name
  * fails at FS_CREATE_EXISTS_CMD with EEXIST and the caller opens it instead.
- * cols: new oid, stat(new), grow (bool: send fsb_dir_split(parent)).
+ * cols: new oid, stat(new), grow (bool: send fsb_dir_split(parent)),
+ * stat(parent) after the change.
  */
 void fsb_create(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		struct scpp_oid parent, const char *name, size_t len, enum fs_kind kind,
@@ -160,8 +161,8 @@ void fsb_link(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, st
  * after; with @p reap (unlink only: the caller knows no file handle holds
  * the inode) a third, bool: the last link went and the inode, whose data
  * was all in File.data, was deleted in the same block. A larger file is
- * left for fsb_drop_chunks() and fsb_reap(). Last column, bool: shrink
- * (send fsb_dir_merge(parent)).
+ * left for fsb_drop_chunks() and fsb_reap(). Then, bool: shrink
+ * (send fsb_dir_merge(parent)); last, stat(parent) after the change.
  */
 void fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		struct scpp_oid parent, const char *name, size_t len, bool dir, bool reap);

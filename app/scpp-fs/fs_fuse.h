@@ -48,6 +48,11 @@ struct fsd_node {
 	uint64_t nlookup;      /**< lookups the kernel has not forgotten */
 	uint64_t generation;   /**< bumped each time the slot is reused */
 	uint32_t nopen;        /**< file handles open on it (open/create - release) */
+	uint64_t nocap_until;  /**< CLOCK_MONOTONIC ns: no security.capability until then */
+	struct fs_attr attr;   /**< the attribute slot: what a change through this mount left */
+	uint64_t attr_until;   /**< CLOCK_MONOTONIC ns: attr answers one getattr until then */
+	uint64_t attr_gen;     /**< bumped by every put and drop (a put checks it) */
+	uint64_t attr_epoch;   /**< the table's attr_epoch when attr was put */
 	bool used;
 	bool unlinked;         /**< its last link went while the kernel held it */
 };
@@ -55,6 +60,7 @@ struct fsd_node {
 struct fsd_nodes {
 	pthread_mutex_t lock;  /**< every fsd_node_*() call holds it (FUSE threads) */
 	uint64_t nopen;        /**< file handles open (all nodes) */
+	uint64_t attr_epoch;   /**< bumped to empty every attribute slot at once */
 	struct fsd_node *v;    /**< index = node id; 1 = FUSE_ROOT_ID */
 	size_t n, cap;
 	uint64_t *free_ids;    /**< slots to reuse */
@@ -80,6 +86,7 @@ struct fsd_opts {
 	char *node_key;        /**< -o node_key=HEX|FILE: the node expected */
 	int no_auth;           /**< -o no_auth: unauthenticated blocks */
 	int noatime;
+	int writeback;         /**< -o writeback_cache: the kernel's write-back cache (opt-in) */
 	unsigned int max_threads; /**< -o max_threads=N: contexts, so blocks in flight (default 4) */
 	int show_help;
 };
@@ -116,7 +123,10 @@ struct fsd {
 	bool main;                     /**< the main context (owns o's strings) */
 	struct {
 		uint64_t blocks, max_commands, max_rows;
+		uint64_t requests;     /**< FUSE requests of this kind the kernel sent */
 	} opst[FS_OP_COUNT];           /**< per operation, from the replies' END */
+	uint64_t nocap_hits;           /**< getxattr(security.capability) answered from the cache */
+	uint64_t attr_hits;            /**< getattr answered from the attribute slot */
 	uint64_t etime_retries;        /**< blocks sent again after E_LIMIT_TIME */
 	uint64_t rebalances;           /**< page splits and merges applied */
 	uint64_t pages_read;           /**< directory pages listed */
@@ -140,6 +150,36 @@ uint64_t fsd_nodes_open(struct fsd_nodes *t);
 /** Mark the node of @p oid as having lost its last link; false if the kernel
  *  does not hold it. */
 bool fsd_node_mark_unlinked(struct fsd_nodes *t, struct scpp_oid oid);
+/**
+ * The security.capability cache (docs/FS.md §3): the kernel asks for that
+ * attribute before every write(2). fsd_node_nocap() says whether node @p ino
+ * is known not to have it (learned at most attr_timeout ago, by
+ * fsd_node_nocap_set() with @p until the time the fact expires; 0 forgets
+ * it: a set or removal of an xattr of the node through this mount).
+ */
+bool fsd_node_nocap(struct fsd_nodes *t, fuse_ino_t ino, uint64_t now);
+void fsd_node_nocap_set(struct fsd_nodes *t, fuse_ino_t ino, uint64_t until);
+/**
+ * The attribute slot (docs/FS.md §3): a create, mkdir, mknod, symlink,
+ * unlink or rmdir through this mount leaves the parent directory's
+ * attributes as its block returned them (fsd_node_attr_put(), expiring at
+ * @p until: attr_timeout later); the kernel, which invalidated them, asks
+ * for them right after (its permission check of the next path walk), and
+ * fsd_node_attr_take() answers that getattr once, clearing the slot. Any
+ * other request that may change the node clears it (fsd_node_attr_drop()).
+ */
+/** The slot's generation, read before the block whose reply is put. */
+uint64_t fsd_node_attr_gen(struct fsd_nodes *t, fuse_ino_t ino);
+/** Fills the slot if its generation is still @p gen (nothing put or dropped
+ *  since the block was sent: no concurrent change of this mount can be older
+ *  than it), else empties it. */
+void fsd_node_attr_put(struct fsd_nodes *t, fuse_ino_t ino, const struct fs_attr *a,
+		       uint64_t until, uint64_t gen);
+bool fsd_node_attr_take(struct fsd_nodes *t, fuse_ino_t ino, uint64_t now, struct fs_attr *a,
+			uint64_t *left);
+void fsd_node_attr_drop(struct fsd_nodes *t, fuse_ino_t ino);
+/** Empty every slot (a rename or rmdir: directories the kernel did not name change). */
+void fsd_nodes_attr_drop_all(struct fsd_nodes *t);
 /** Drop @p n lookups; returns true when the node is gone (then *@p oid and
  *  *@p unlinked say what it was). */
 bool fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,

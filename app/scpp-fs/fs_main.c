@@ -37,6 +37,7 @@ static const struct fuse_opt fsd_optspec[] = {
 	OPT("node_key=%s", node_key, 0),
 	OPT("no_auth", no_auth, 1),
 	OPT("noatime", noatime, 1),
+	OPT("writeback_cache", writeback, 1),
 	OPT("max_threads=%u", max_threads, 0),
 	OPT("-h", show_help, 1),
 	OPT("--help", show_help, 1),
@@ -58,6 +59,8 @@ usage(const char *prog)
 	       "    -o entry_timeout=S     kernel name cache, seconds (default 1)\n"
 	       "    -o chunk=BYTES         chunk size of a new volume (default %u)\n"
 	       "    -o noatime             do not update access times\n"
+	       "    -o writeback_cache     the kernel's write-back cache: writes coalesced,\n"
+	       "                           seen by other mounts after close/fsync (FS.md §3)\n"
 	       "    -o max_threads=N       FUSE threads serving requests, each with its own\n"
 	       "                           client and session (default 4; -s: one)\n"
 	       "    -o clone_fd            a /dev/fuse descriptor per thread\n"

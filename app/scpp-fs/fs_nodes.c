@@ -122,6 +122,8 @@ ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
 	t->v[id].used = true;
 	t->v[id].unlinked = false;
 	t->v[id].nopen = 0;
+	t->v[id].nocap_until = 0;
+	t->v[id].attr_until = 0;
 	*generation = t->v[id].generation;
 	for (i = oid_hash(oid) & (t->hcap - 1); t->hash[i] != 0 && t->hash[i] != TOMB;
 	     i = (i + 1) & (t->hcap - 1))
@@ -265,4 +267,106 @@ fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid
 	gone = forget(t, ino, n, oid, unlinked);
 	pthread_mutex_unlock(&t->lock);
 	return gone;
+}
+
+bool
+fsd_node_nocap(struct fsd_nodes *t, fuse_ino_t ino, uint64_t now)
+{
+	struct fsd_node *x;
+	bool r;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	r = x != NULL && now < x->nocap_until;
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+void
+fsd_node_nocap_set(struct fsd_nodes *t, fuse_ino_t ino, uint64_t until)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL)
+		x->nocap_until = until;
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t
+fsd_node_attr_gen(struct fsd_nodes *t, fuse_ino_t ino)
+{
+	struct fsd_node *x;
+	uint64_t g;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	/* Both only grow: the sum is unchanged only if neither changed. */
+	g = x != NULL ? x->attr_gen + t->attr_epoch : UINT64_MAX;
+	pthread_mutex_unlock(&t->lock);
+	return g;
+}
+
+void
+fsd_node_attr_put(struct fsd_nodes *t, fuse_ino_t ino, const struct fs_attr *a, uint64_t until,
+		  uint64_t gen)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL) {
+		if (x->attr_gen + t->attr_epoch == gen) {
+			x->attr = *a;
+			x->attr_until = until;
+			x->attr_epoch = t->attr_epoch;
+		} else {
+			x->attr_until = 0;
+		}
+		x->attr_gen++;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool
+fsd_node_attr_take(struct fsd_nodes *t, fuse_ino_t ino, uint64_t now, struct fs_attr *a,
+		   uint64_t *left)
+{
+	struct fsd_node *x;
+	bool r = false;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL && now < x->attr_until && x->attr_epoch == t->attr_epoch) {
+		*a = x->attr;
+		*left = x->attr_until - now;
+		r = true;
+	}
+	if (x != NULL)
+		x->attr_until = 0;
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+void
+fsd_node_attr_drop(struct fsd_nodes *t, fuse_ino_t ino)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL) {
+		x->attr_until = 0;
+		x->attr_gen++;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void
+fsd_nodes_attr_drop_all(struct fsd_nodes *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->attr_epoch++;
+	pthread_mutex_unlock(&t->lock);
 }

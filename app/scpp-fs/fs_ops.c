@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs_fuse.h"
@@ -23,6 +24,50 @@
 #define FSD(req) fsd_self((struct fsd *)fuse_req_userdata(req))
 
 /* ---- plumbing ---- */
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * The attribute slot of directory node @p ino (fs_nodes.c): the stat group
+ * at column @p c0 of the reply's row 0, as the change whose block was sent
+ * when the slot's generation was @p gen left it; it answers the kernel's
+ * next getattr of the directory until attr_timeout after now (never with
+ * attr_timeout=0). A reply of another shape empties the slot.
+ */
+static void
+slot_put(struct fsd *d, fuse_ino_t ino, unsigned int c0, uint64_t gen)
+{
+	struct fs_attr a;
+
+	if (d->o.attr_timeout <= 0 || d->rep.nrows != 1 || d->rep.ncols < c0 + FS_STAT_COLS) {
+		fsd_node_attr_drop(&d->sh->nodes, ino);
+		return;
+	}
+	fs_reply_attr(&d->rep, 0, c0, &a);
+	fsd_node_attr_put(&d->sh->nodes, ino, &a, now_ns() + (uint64_t)(d->o.attr_timeout * 1e9),
+			  gen);
+}
+
+/* A request that may change node @p ino: its attribute slot is emptied. */
+static void
+slot_drop(struct fsd *d, fuse_ino_t ino)
+{
+	fsd_node_attr_drop(&d->sh->nodes, ino);
+}
+
+/* One FUSE request of kind @p op reached the daemon (the stats' requests=). */
+static void
+count_req(fuse_req_t req, enum fs_op op)
+{
+	FSD(req)->opst[op].requests++;
+}
 
 int
 fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
@@ -93,6 +138,7 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 
 		for (int i = 0; i < FS_OP_COUNT; i++) {
 			sum.opst[i].blocks += c->opst[i].blocks;
+			sum.opst[i].requests += c->opst[i].requests;
 			sum.opst[i].max_commands = SCPP_MAX(sum.opst[i].max_commands,
 							    c->opst[i].max_commands);
 			sum.opst[i].max_rows = SCPP_MAX(sum.opst[i].max_rows, c->opst[i].max_rows);
@@ -100,19 +146,25 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		sum.pages_read += c->pages_read;
 		sum.rebalances += c->rebalances;
 		sum.etime_retries += c->etime_retries;
+		sum.nocap_hits += c->nocap_hits;
+		sum.attr_hits += c->attr_hits;
 	}
 	for (int i = 0; i < FS_OP_COUNT; i++)
-		if (d->opst[i].blocks > 0)
-			fprintf(out, "scpp-fs: stats op=%s blocks=%llu max_commands=%llu max_rows=%llu\n",
+		if (d->opst[i].blocks > 0 || d->opst[i].requests > 0)
+			fprintf(out,
+				"scpp-fs: stats op=%s blocks=%llu max_commands=%llu max_rows=%llu "
+				"requests=%llu\n",
 				names[i], (unsigned long long)d->opst[i].blocks,
 				(unsigned long long)d->opst[i].max_commands,
-				(unsigned long long)d->opst[i].max_rows);
+				(unsigned long long)d->opst[i].max_rows,
+				(unsigned long long)d->opst[i].requests);
 	fprintf(out,
 		"scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu contexts=%zu "
-		"contexts_used_max=%zu\n",
+		"contexts_used_max=%zu nocap_hits=%llu attr_hits=%llu\n",
 		(unsigned long long)d->pages_read, (unsigned long long)d->rebalances,
 		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
-		main->sh ? main->sh->used_max : 0);
+		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits,
+		(unsigned long long)d->attr_hits);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -333,6 +385,8 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fsb f;
 	int e;
 
+	count_req(req, FS_OP_LOOKUP);
+
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return;
 	cred_of(req, &c);
@@ -358,6 +412,7 @@ forget_one(struct fsd *d, fuse_ino_t ino, uint64_t n)
 static void
 op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+	count_req(req, FS_OP_OTHER);
 	forget_one(FSD(req), ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -365,6 +420,7 @@ op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void
 op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	count_req(req, FS_OP_OTHER);
 	for (size_t i = 0; i < count; i++)
 		forget_one(FSD(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
@@ -385,13 +441,26 @@ getattr_block(struct fsd *d, struct scpp_oid o)
 static void
 op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fsd *d = FSD(req);
 	struct scpp_oid o;
+	struct fs_attr a;
+	struct stat st;
+	uint64_t left;
 	int e;
+
+	count_req(req, FS_OP_GETATTR);
 
 	(void)fi;
 	if (!oid_of(req, ino, &o))
 		return;
-	if ((e = getattr_block(FSD(req), o)) != 0)
+	if (fsd_node_attr_take(&d->sh->nodes, ino, now_ns(), &a, &left)) {
+		/* The slot: valid for what is left of its attr_timeout. */
+		d->attr_hits++;
+		to_stat(&a, &st);
+		fuse_reply_attr(req, &st, (double)left / 1e9);
+		return;
+	}
+	if ((e = getattr_block(d, o)) != 0)
 		fuse_reply_err(req, e);
 	else
 		reply_attr(req, 0);
@@ -404,8 +473,8 @@ ts_ns(const struct timespec *t)
 }
 
 static void
-op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-	   struct fuse_file_info *fi)
+change_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+	       struct fuse_file_info *fi)
 {
 	struct fsd *d = FSD(req);
 	struct fs_setattr sa = {.cached_size = UINT64_MAX};
@@ -413,6 +482,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct fs_cred c;
 	struct fsb f;
 	int e;
+
+	count_req(req, FS_OP_SETATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -460,6 +531,19 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	reply_attr(req, 0);
 }
 
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+	   struct fuse_file_info *fi)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_setattr(req, ino, attr, to_set, fi);
+	fsd_node_attr_drop(t, ino);
+}
+
 static void
 op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
@@ -467,6 +551,8 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	struct scpp_oid o;
 	struct fs_cred c;
 	struct fsb f;
+
+	count_req(req, FS_OP_ACCESS);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -480,7 +566,8 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 
 static int
 create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind,
-	     uint64_t mode, uint64_t rdev, const char *target, bool excl, struct scpp_oid *pp)
+	     uint64_t mode, uint64_t rdev, const char *target, bool excl, struct scpp_oid *pp,
+	     uint64_t *gen)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p;
@@ -494,6 +581,7 @@ create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind k
 	fsb_init(&f, d->blk);
 	fsb_create(&f, &d->vol, &c, p, name, strlen(name), kind, mode, rdev, target,
 		   target ? strlen(target) : 0, excl);
+	*gen = fsd_node_attr_gen(&d->sh->nodes, parent);
 	return fsd_exec(d, &f, FS_OP_CREATE);
 }
 
@@ -503,16 +591,19 @@ make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p;
-	int e = create_block(req, parent, name, kind, mode, rdev, target, true, &p);
+	uint64_t gen;
+	int e = create_block(req, parent, name, kind, mode, rdev, target, true, &p, &gen);
 	bool grow;
 
 	if (e < 0)
 		return;
 	if (e != 0 || d->rep.nrows != 1) {
+		slot_drop(d, parent);
 		fuse_reply_err(req, e ? e : EIO);
 		return;
 	}
 	grow = flag_at(d, 1 + FS_STAT_COLS);
+	slot_put(d, parent, 2 + FS_STAT_COLS, gen);
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, NULL);
 	if (grow)
 		dir_rebalance(d, p, true);
@@ -521,6 +612,7 @@ make_node(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind kind
 static void
 op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	count_req(req, FS_OP_CREATE);
 	make_node(req, parent, name, FS_K_DIR, FS_S_IFDIR | (mode & 07777), 0, NULL);
 }
 
@@ -528,6 +620,8 @@ static void
 op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	uint64_t type = mode & FS_S_IFMT;
+
+	count_req(req, FS_OP_CREATE);
 
 	if (type == 0)
 		type = FS_S_IFREG;
@@ -538,6 +632,7 @@ op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t
 static void
 op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
+	count_req(req, FS_OP_CREATE);
 	if (strlen(link) > FS_SYMLINK_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
@@ -546,7 +641,7 @@ op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name
 }
 
 static void
-op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+change_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid o, p;
@@ -554,6 +649,8 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 	struct fsb f;
 	bool grow;
 	int e;
+
+	count_req(req, FS_OP_LINK);
 
 	if (!oid_of(req, ino, &o) || !oid_of(req, newparent, &p) || !name_ok(req, newname))
 		return;
@@ -570,6 +667,18 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 		dir_rebalance(d, p, true);
 }
 
+/* Directory @p newparent may change: its slot emptied before and after. */
+static void
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, newparent);
+	change_link(req, ino, newparent, newname);
+	fsd_node_attr_drop(t, newparent);
+}
+
 /* ---- unlink, rmdir, rename ---- */
 
 static void
@@ -580,6 +689,7 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	struct fs_cred c;
 	struct fsb f;
 	bool fold, shrink;
+	uint64_t gen;
 	int e;
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
@@ -592,11 +702,14 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	fold = !dir && fsd_nodes_open(&d->sh->nodes) == 0;
 	fsb_init(&f, d->blk);
 	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, fold);
+	gen = fsd_node_attr_gen(&d->sh->nodes, parent);
 	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
+		slot_drop(d, parent);
 		fuse_reply_err(req, e);
 		return;
 	}
 	shrink = flag_at(d, fold ? 3 : 2);
+	slot_put(d, parent, fold ? 4 : 3, gen);
 	if (fold && flag_at(d, 2)) {
 		fuse_reply_err(req, 0); /* reaped in the block */
 	} else if (d->rep.nrows == 1 && fs_reply_u64(&d->rep, 0, 1) == 0) {
@@ -613,18 +726,27 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 static void
 op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	count_req(req, FS_OP_UNLINK);
 	remove_entry(req, parent, name, false);
 }
 
 static void
 op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	count_req(req, FS_OP_UNLINK);
+	/* The removed directory loses its links: its slot, which the kernel
+	 * does not name, goes with every other. */
+	fsd_nodes_attr_drop_all(t);
 	remove_entry(req, parent, name, true);
+	fsd_nodes_attr_drop_all(t);
 }
 
 static void
-op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-	  const char *newname, unsigned int flags)
+change_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	      const char *newname, unsigned int flags)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p, np;
@@ -632,6 +754,8 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 	struct fsb f;
 	bool grow, shrink;
 	int e;
+
+	count_req(req, FS_OP_RENAME);
 
 	if (!oid_of(req, parent, &p) || !oid_of(req, newparent, &np) || !name_ok(req, name) ||
 	    !name_ok(req, newname))
@@ -664,6 +788,21 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 		dir_rebalance(d, p, false);
 }
 
+/* Directories @p parent and @p newparent may change. */
+static void
+op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	  const char *newname, unsigned int flags)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	/* And a moved directory (its ctime, its ".."), which the kernel
+	 * does not name: every slot. */
+	fsd_nodes_attr_drop_all(t);
+	change_rename(req, parent, name, newparent, newname, flags);
+	fsd_nodes_attr_drop_all(t);
+}
+
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
@@ -673,6 +812,8 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct scpp_oid o;
 	struct fsb f;
 	int e;
+
+	count_req(req, FS_OP_READLINK);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -720,6 +861,8 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct scpp_oid o;
 	int e;
 
+	count_req(req, FS_OP_OPEN);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	if ((e = open_block(d, req, o, fi->flags, false)) != 0) {
@@ -739,11 +882,15 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct fsd *d = FSD(req);
 	bool excl = fi->flags & O_EXCL, grow;
 	struct scpp_oid o, p;
+	uint64_t gen;
 	int e = create_block(req, parent, name, FS_K_FILE, FS_S_IFREG | (mode & 07777), 0, NULL,
-			     excl, &p);
+			     excl, &p, &gen);
 
+	count_req(req, FS_OP_CREATE);
 	if (e < 0)
 		return;
+	if (e != 0 || d->rep.nrows != 1)
+		slot_drop(d, parent);
 	if (e == EEXIST && !excl && d->rep.cmd == fs_create_exists_cmd()) {
 		/* Another mount made it since the kernel's lookup: open it. */
 		struct fs_cred c;
@@ -771,6 +918,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 	fi->keep_cache = 0;
 	grow = flag_at(d, 1 + FS_STAT_COLS);
+	slot_put(d, parent, 2 + FS_STAT_COLS, gen);
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, fi);
 	if (grow)
 		dir_rebalance(d, p, true);
@@ -791,6 +939,8 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	struct fsd *d = FSD(req);
 	uint64_t done = 0, len = SCPP_MIN((uint64_t)size, FSD_READ_MAX);
 	struct scpp_oid o;
+
+	count_req(req, FS_OP_READ);
 
 	(void)fi;
 	if (!oid_of(req, ino, &o))
@@ -833,8 +983,12 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 {
 	struct fsd *d = FSD(req);
 	uint64_t done = 0, at = (uint64_t)off;
-	bool append = fi->flags & O_APPEND;
+	/* With the write-back cache the kernel places O_APPEND writes itself
+	 * (and writes pages back through any handle, at their offsets). */
+	bool append = !d->o.writeback && (fi->flags & O_APPEND);
 	struct scpp_oid o;
+
+	count_req(req, FS_OP_WRITE);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -872,6 +1026,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 static void
 op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_OTHER);
 	(void)ino, (void)fi;
 	fuse_reply_err(req, 0); /* nothing is buffered here */
 }
@@ -879,6 +1034,7 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_OTHER);
 	(void)fi;
 	d_open(FSD(req), ino, -1);
 	fuse_reply_err(req, 0);
@@ -890,6 +1046,8 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 	struct fsd *d = FSD(req);
 	struct scpp_oid o;
 	struct fsb f;
+
+	count_req(req, FS_OP_FSYNC);
 
 	(void)datasync, (void)fi;
 	if (!oid_of(req, ino, &o))
@@ -1058,6 +1216,8 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct scpp_oid o;
 	int e;
 
+	count_req(req, FS_OP_OPEN);
+
 	if (!oid_of(req, ino, &o))
 		return;
 	if ((e = open_block(d, req, o, O_RDONLY, true)) != 0) {
@@ -1186,21 +1346,49 @@ out:
 }
 
 static void
-op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+change_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_READDIR);
 	readdir_common(req, ino, size, off, fi, false);
 }
 
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_readdir(req, ino, size, off, fi);
+	fsd_node_attr_drop(t, ino);
+}
+
+static void
+change_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	           struct fuse_file_info *fi)
+{
+	count_req(req, FS_OP_READDIR);
+	readdir_common(req, ino, size, off, fi, true);
+}
+
+/* Directory @p ino may change: its slot emptied before and after. */
 static void
 op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
-	readdir_common(req, ino, size, off, fi, true);
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_readdirplus(req, ino, size, off, fi);
+	fsd_node_attr_drop(t, ino);
 }
 
 static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	count_req(req, FS_OP_OTHER);
 	(void)ino;
 	dir_free((struct fsd_dir *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
@@ -1222,6 +1410,8 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	uint64_t bs;
 	struct fsb f;
 	int e;
+
+	count_req(req, FS_OP_STATFS);
 
 	(void)ino;
 	fsb_init(&f, d->blk);
@@ -1245,6 +1435,17 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes ---- */
 
+/*
+ * The kernel asks for XATTR_CAPS before every write(2) of a file (to clear
+ * it, with the set-id bits, when a write needs that: file_remove_privs()).
+ * That it is absent is cached per node for attr_timeout (never with
+ * attr_timeout=0), so a run of writes costs one getxattr block per
+ * attr_timeout instead of one per write; a set or removal through this
+ * mount forgets it, one through another mount is seen within attr_timeout,
+ * the bound of every attribute (docs/FS.md §3).
+ */
+#define XATTR_CAPS "security.capability"
+
 /* The namespaces the blocks implement (fs_blocks.c xattr_perm()): others
  * (system.*, POSIX ACLs) are not supported. */
 static bool
@@ -1263,13 +1464,15 @@ xattr_name_ok(fuse_req_t req, const char *name)
 }
 
 static void
-op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
-	    int flags)
+change_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+	        int flags)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid o;
 	struct fs_cred c;
 	struct fsb f;
+
+	count_req(req, FS_OP_XATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -1281,8 +1484,22 @@ op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 	}
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
+	fsd_node_nocap_set(&d->sh->nodes, ino, 0);
 	fsb_setxattr(&f, &c, o, name, strlen(name), value, size, flags);
 	fuse_reply_err(req, fsd_exec(d, &f, FS_OP_XATTR));
+}
+
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+	    int flags)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_setxattr(req, ino, name, value, size, flags);
+	fsd_node_attr_drop(t, ino);
 }
 
 static void
@@ -1293,16 +1510,28 @@ op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct scpp_oid o;
 	struct fs_cred c;
 	struct fsb f;
+	bool cap;
 	int e;
+
+	count_req(req, FS_OP_XATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
 	if (!xattr_name_ok(req, name))
 		return;
+	cap = strcmp(name, XATTR_CAPS) == 0;
+	if (cap && fsd_node_nocap(&d->sh->nodes, ino, now_ns())) {
+		d->nocap_hits++;
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_getxattr(&f, &c, o, name, strlen(name));
 	if ((e = fsd_exec(d, &f, FS_OP_XATTR)) != 0 || d->rep.nrows != 1) {
+		if (cap && (e == 0 || e == ENODATA) && d->o.attr_timeout > 0)
+			fsd_node_nocap_set(&d->sh->nodes, ino,
+					   now_ns() + (uint64_t)(d->o.attr_timeout * 1e9));
 		fuse_reply_err(req, e ? e : ENODATA);
 		return;
 	}
@@ -1328,6 +1557,8 @@ op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct fsb f;
 	char *buf;
 	int e;
+
+	count_req(req, FS_OP_XATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -1367,12 +1598,14 @@ op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 static void
-op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+change_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid o;
 	struct fs_cred c;
 	struct fsb f;
+
+	count_req(req, FS_OP_XATTR);
 
 	if (!oid_of(req, ino, &o))
 		return;
@@ -1380,8 +1613,21 @@ op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
+	fsd_node_nocap_set(&d->sh->nodes, ino, 0);
 	fsb_removexattr(&f, &c, o, name, strlen(name));
 	fuse_reply_err(req, fsd_exec(d, &f, FS_OP_XATTR));
+}
+
+/* Directory @p ino may change: its slot emptied before and after. */
+static void
+op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	/* The request is gone once answered: the table is taken first. */
+	struct fsd_nodes *t = &FSD(req)->sh->nodes;
+
+	fsd_node_attr_drop(t, ino);
+	change_removexattr(req, ino, name);
+	fsd_node_attr_drop(t, ino);
 }
 
 static void
@@ -1393,9 +1639,13 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	/* O_TRUNC is part of open's block (fsb_open). */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* Writes go to the node as they come: no write-back cache, whose
-	 * dirty pages another mount could not see. */
-	conn->want &= ~(unsigned int)FUSE_CAP_WRITEBACK_CACHE;
+	/* By default writes go to the node as they come: no write-back
+	 * cache, whose dirty pages another mount cannot see until they are
+	 * written back. -o writeback_cache opts in (docs/FS.md §3). */
+	if (d->o.writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~(unsigned int)FUSE_CAP_WRITEBACK_CACHE;
 }
 
 const struct fuse_lowlevel_ops fsd_ops = {

@@ -75,6 +75,9 @@ usage(FILE *out)
 "                       datagrams (default: from the server port, 7301 + i is\n"
 "                       lane i, 7300 lane 0)\n"
 "      --source-port P  send from local UDP port P (default: any)\n"
+"      --copy-results   ask for each copy command's result (copies, bytes, the\n"
+"                       engine, elapsed time): printed as 'copy N: ...' lines,\n"
+"                       or \"copies\" in JSON (docs/PROTOCOL.md §10)\n"
 "      --no-names       print OIDs bare (by default an OID in a reply is printed\n"
 "                       with its display name, @0.1.0.7589e.4 (alice), asked\n"
 "                       of the node through its type's name_attr)\n"
@@ -518,6 +521,7 @@ enum {
 	OPT_NO_AUTH,
 	OPT_LANE,
 	OPT_SOURCE_PORT,
+	OPT_COPY_RESULTS,
 };
 
 int
@@ -543,6 +547,7 @@ main(int argc, char **argv)
 		{"no-auth", no_argument, NULL, OPT_NO_AUTH},
 		{"lane", required_argument, NULL, OPT_LANE},
 		{"source-port", required_argument, NULL, OPT_SOURCE_PORT},
+		{"copy-results", no_argument, NULL, OPT_COPY_RESULTS},
 		{NULL, 0, NULL, 0},
 	};
 	struct scpp_cli cli;
@@ -603,6 +608,9 @@ main(int argc, char **argv)
 			cli.cfg.local_port = (uint16_t)v;
 			break;
 		}
+		case OPT_COPY_RESULTS:
+			cli.cfg.copy_results = true;
+			break;
 		case 's':
 			cli.cfg.server = optarg;
 			break;

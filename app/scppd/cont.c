@@ -39,24 +39,46 @@
 #include "scpp_status.h"
 #include "cont_priv.h"
 
-bool
-scppd_cont_rows_there(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+unsigned int
+scppd_cont_rows_where(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 		      size_t nrows)
 {
 	struct scpp_eval_rows rows;
+	unsigned int out = 0;
 
 	if (cmd >= b->ncmds || nrows == 0 || scpp_eval_ctx_rows(w->ectx, &rows) != 0)
-		return false;
-	for (size_t i = 0; i < rows.n; i++)
-		if (scpp_eval_row_where(b, cmd, &rows, i, w->env.node, NULL) == SCPP_EVAL_THERE)
-			return true;
-	return false;
+		return 0;
+	for (size_t i = 0; i < rows.n && out != (SCPPD_ROWS_THERE | SCPPD_ROWS_ANY); i++)
+		switch (scpp_eval_row_where(b, cmd, &rows, i, w->env.node, NULL)) {
+		case SCPP_EVAL_THERE:
+			out |= SCPPD_ROWS_THERE;
+			break;
+		case SCPP_EVAL_ANY:
+			out |= SCPPD_ROWS_ANY;
+			break;
+		default:
+			break;
+		}
+	return out;
 }
 
 static enum scpp_eval_verdict
 rest_before_cmd(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
 {
-	return scppd_cont_rows_there(arg, b, cmd, nrows) ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+	return (scppd_cont_rows_where(arg, b, cmd, nrows) & SCPPD_ROWS_THERE) ? SCPP_EVAL_SUSPEND :
+										   SCPP_EVAL_GO;
+}
+
+/* An EVERY part also stops once right after its scan (at the end, for a
+ * one-command part), to drop the well-known entities it found. */
+static enum scpp_eval_verdict
+every_before_cmd(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
+{
+	struct scppd_worker *w = arg;
+
+	if (cmd == w->cont->every_next)
+		return SCPP_EVAL_SUSPEND;
+	return rest_before_cmd(arg, b, cmd, nrows);
 }
 
 void
@@ -79,10 +101,15 @@ scppd_cont_init(struct scppd *d, struct scppd_worker *w)
 	c->blk = rte_malloc_socket("scppd_cont_blk", sizeof(*c->blk), 64, socket);
 	c->idx = rte_malloc_socket("scppd_cont_idx", 2 * SCPPD_CONT_ROWS_MAX * sizeof(uint32_t), 64,
 				   socket);
+	c->idx2 = rte_malloc_socket("scppd_cont_idx2", SCPPD_CONT_ROWS_MAX * sizeof(uint32_t), 64,
+				    socket);
 	c->hooks.before_cmd = rest_before_cmd;
 	c->hooks.arg = w;
+	c->hooks_every.before_cmd = every_before_cmd;
+	c->hooks_every.arg = w;
+	c->hooks_every.at_end = true;
 	if (c->dedup != NULL && c->held != NULL && c->held_len != NULL && c->susp != NULL &&
-	    c->blk != NULL && c->idx != NULL) {
+	    c->blk != NULL && c->idx != NULL && c->idx2 != NULL) {
 		scppd_cont_origin_init(d, w);
 		return;
 	}
@@ -101,6 +128,7 @@ scppd_cont_free(struct scppd_worker *w)
 	scppd_cont_origin_free(w);
 	scpp_cont_dedup_free(c->dedup);
 	rte_free(c->idx);
+	rte_free(c->idx2);
 	rte_free(c->held);
 	rte_free(c->held_len);
 	scpp_eval_susp_free(c->susp);
@@ -124,12 +152,34 @@ scppd_cont_tick_slow(struct scppd_worker *w)
 		scppd_cont_origin_tick(w);
 }
 
+/* A datagram from this node's own cluster address, on the cluster port:
+ * another worker of this node handed it over (lib/net drops any frame from
+ * the wire whose source is the receiving port's own address; a frame with
+ * that source arriving on another port is not taken for one). */
+static bool
+from_self(const struct scpp_net_meta *nm)
+{
+	const uint16_t cport = scppd_g.cfg.cluster.port;
+
+	return nm->peer.port == cport && nm->peer.ip == scppd_g.ports[cport].ip;
+}
+
 static void
 answer(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
        const uint8_t *msg, uint32_t len)
 {
-	int rc = scppd_peer_send(w, &nm->peer, SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id,
-				 NULL, 0, msg, len);
+	int rc;
+
+	if (from_self(nm)) {
+		uint16_t port = rte_be_to_cpu_16(nm->peer.udp_port);
+
+		(void)scppd_peer_handoff(w, (uint16_t)(port - scppd_g.base_port - 1),
+					 rte_be_to_cpu_16(nm->peer.local_udp_port),
+					 SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id, msg, len);
+		return; /* lost (counted): the sender retransmits */
+	}
+	rc = scppd_peer_send(w, &nm->peer, SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id, NULL, 0,
+			     msg, len);
 
 	if (rc > 0)
 		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
@@ -221,7 +271,10 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t 
 {
 	struct scppd_cont *ct = w->cont;
 	struct scpp_wire_cont_reply r = {.owner = scppd_g.cfg.node.id, .cont_id = c->cont_id};
-	const struct scpp_eval_hooks *hooks = scppd_g.cfg.cluster.cont.enabled ? &ct->hooks : NULL;
+	const bool every = (c->flags & SCPP_WIRE_CONT_F_EVERY) != 0;
+	const struct scpp_eval_hooks *hooks = every ? &ct->hooks_every :
+					      scppd_g.cfg.cluster.cont.enabled ? &ct->hooks : NULL;
+	bool filtered = false;
 	const uint32_t rest_max = cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - SCPPD_CONT_RECS_MIN;
 	struct scpp_wire_reply_writer wr;
 	struct scpp_eval_result res;
@@ -244,14 +297,25 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t 
 	env = w->env;
 	env.client_id = c->client_id;
 	env.auth = NULL;
+	ct->every_next = every ? (uint16_t)(c->start + 1) : UINT16_MAX;
 	for (;;) {
 		scpp_wire_reply_writer_init(&wr, ct->recs, cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - rest_len);
 		rc = scpp_eval_resume(w->ectx, &env, ct->blk, c->block_id, &wr, &res, hooks, ct->susp,
 				      from);
 		if (rc != 1)
 			break;
-		/* Stopped before a command some rows must run elsewhere. */
+		/* Stopped before a command some rows must run elsewhere, or
+		 * after an EVERY part's scan: the well-known entities it found
+		 * are the origin's to report (every shard has them). */
 		from = scpp_eval_susp_next_cmd(ct->susp);
+		if (every && !filtered && from == ct->every_next) {
+			filtered = true;
+			ct->every_next = UINT16_MAX;
+			(void)scpp_eval_susp_keep_owned(ct->susp, ct->blk, c->start, ct->idx2,
+							SCPPD_CONT_ROWS_MAX);
+			if (from >= ct->blk->ncmds)
+				continue; /* the end: nothing can go on elsewhere */
+		}
 		if (keep_rest(w, &r, &rest_len, rest_max) != 0) {
 			scpp_wire_reply_writer_init(&wr, ct->recs,
 						    cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - rest_len);
@@ -331,7 +395,7 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 		scpp_counter_add(&w->stats.cont_bad, 1);
 		return;
 	}
-	if (!scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
+	if (!from_self(nm) && !scppd_forward_from_peer(w, nm->peer.ip, &nm->peer.mac))
 		return; /* counted: forward_not_peer */
 	if (h.kind == SCPP_WIRE_CONT_REPLY && h.frag_count == 1) {
 		scppd_cont_origin_rx(w, nm, &h);

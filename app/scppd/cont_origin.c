@@ -29,10 +29,21 @@
  * node, shard, block and command. Never a hang: the park table's own
  * timeout (delivery.park_timeout_ms) bounds the block in any case.
  *
- * Scope of this version: CONTs of one datagram; no hand-off between two
- * shards of one node (rows owned by another shard of this node get
- * E_NOT_HERE as a part's status, nothing run); no ⊤ fan-out (a scan covers
- * the shard that runs it).
+ * ⊤ fan-out. Rows whose entity at a get is an unbound variable (a scan)
+ * also go, as one EVERY part each, to every shard of every other node of
+ * the map that is not unreachable (cluster.cont.fan_out, at most
+ * cluster.cont.max_fan_out shards), after the owners' parts; each such
+ * shard scans its own store and drops the well-known entities it finds
+ * (every shard has them: the origin's own scan reports them once).
+ *
+ * Two shards of one node. A part for another shard of this node goes to
+ * its worker through the hand-off ring as the datagram the wire would
+ * carry (scppd_peer_handoff(): a frame to the node's own address does not
+ * come back through its port), and its answer comes back the same way;
+ * everything else (ids, retransmission, the owner's record) is as for a
+ * peer.
+ *
+ * Scope of this version: CONTs of one datagram.
  */
 
 #include <errno.h>
@@ -66,6 +77,8 @@ struct cont_part {
 	uint8_t hops;
 	uint8_t tries;          /* retransmissions so far */
 	uint8_t arp;            /* not sent yet: the owner's MAC is being asked */
+	uint8_t flags;          /* the CONT's (SCPP_WIRE_CONT_F_EVERY: a ⊤ fan-out part) */
+	uint8_t local;          /* another shard of this node: through the hand-off ring */
 	uint16_t start;         /* the command it starts at */
 	uint16_t shard;
 	uint32_t node;
@@ -201,7 +214,8 @@ part_build(struct scppd_worker *w, struct cont_part *p, const struct cont_set *s
 	const uint8_t *blk;
 	uint32_t blen;
 	struct scpp_wire_cont c = {
-		.hops = p->hops, .origin = scppd_g.cfg.node.id, .cont_id = p->cont_id,
+		.flags = p->flags, .hops = p->hops, .origin = scppd_g.cfg.node.id,
+		.cont_id = p->cont_id,
 		.client_id = set->client_id, .block_id = set->block_id, .start = p->start,
 		.nvars = set->nvars, .nrows = nrows,
 		.timeout_ms = scppd_g.cfg.cluster.cont.timeout_ms,
@@ -227,9 +241,15 @@ static void take_answer(struct scppd_worker *w, struct cont_part *p, const uint8
 static void
 part_send(struct scppd_worker *w, struct cont_part *p, bool again)
 {
-	int rc = scppd_peer_send(w, &p->to, SCPP_WIRE_CONT, scppd_g.cfg.node.id, p->cont_id, NULL,
-				 0, p->msg, p->msg_len);
+	int rc;
 
+	if (p->local)
+		rc = scppd_peer_handoff(w, p->shard, (uint16_t)(scppd_g.base_port + 1 + w->shard),
+					SCPP_WIRE_CONT, scppd_g.cfg.node.id, p->cont_id, p->msg,
+					p->msg_len);
+	else
+		rc = scppd_peer_send(w, &p->to, SCPP_WIRE_CONT, scppd_g.cfg.node.id, p->cont_id,
+				     NULL, 0, p->msg, p->msg_len);
 	if (rc > 0)
 		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
 	/* A frame not taken (or no mbuf) is a lost datagram: the next try
@@ -277,14 +297,21 @@ part_launch(struct scppd_worker *w, struct cont_part *p)
 			part_run_here(w, p);
 			return;
 		}
-		part_fail(w, p, -SCPP_E_NOT_HERE, "continuation %" PRIu64 " of block %" PRIu64
-			  " (commands %u..): its rows belong to shard %u of this node, and "
-			  "continuations between two shards of one node are not shipped in this "
-			  "version; nothing was run", p->cont_id, set->block_id, p->start, p->shard);
-		return;
+		if (scppd_g.shard_worker[p->shard] == SCPPD_NO_WORKER) {
+			part_fail(w, p, -SCPP_E_NOT_HERE, "continuation %" PRIu64 " of block %" PRIu64
+				  " (commands %u..): no worker of this node has shard %u; nothing "
+				  "was run", p->cont_id, set->block_id, p->start, p->shard);
+			return;
+		}
+		/* Another shard of this node: its worker, through the ring. */
+		p->local = 1;
+		memset(&p->to, 0, sizeof(p->to));
+		p->to.ip = scppd_g.ports[scppd_g.cfg.cluster.port].ip;
+		rc = 0;
+	} else {
+		rc = scppd_peer_addr(w, p->node, p->shard,
+				     (uint16_t)(scppd_g.base_port + 1 + w->shard), &p->to);
 	}
-	rc = scppd_peer_addr(w, p->node, p->shard, (uint16_t)(scppd_g.base_port + 1 + w->shard),
-			     &p->to);
 	if (rc == -EHOSTUNREACH) {
 		part_fail(w, p, -SCPP_E_NOT_HERE, "continuation %" PRIu64 " of block %" PRIu64
 			  " (commands %u..) to node %u \"%s\", shard %u: the node is unknown or "
@@ -417,12 +444,108 @@ c_wants(struct scppd_worker *w, const struct scpp_wire_block *b)
 	       scpp_eval_block_may_split(b, w->env.node);
 }
 
+/* The shards of the map a ⊤ fan-out reaches from this one: every shard of
+ * every other node that is not unreachable, in map order. */
+static unsigned int
+fan_out_shards(const struct scpp_cluster_map *m)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; m != NULL && i < m->nb_nodes; i++)
+		if (m->nodes[i].state == SCPP_CLUSTER_SELF)
+			n += m->nodes[i].rec.nb_shards - 1u; /* not this one */
+		else if (m->nodes[i].state != SCPP_CLUSTER_UNREACHABLE)
+			n += m->nodes[i].rec.nb_shards;
+	return n;
+}
+
 static enum scpp_eval_verdict
 c_before_cmd(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows,
 	     uint64_t *user)
 {
+	unsigned int where = scppd_cont_rows_where(w, b, cmd, nrows);
+
 	*user = 0;
-	return scppd_cont_rows_there(w, b, cmd, nrows) ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+	/* A scan stops only if it has somewhere else to go. */
+	if ((where & SCPPD_ROWS_ANY) &&
+	    (!scppd_g.cfg.cluster.cont.fan_out || fan_out_shards(scppd_cluster_map()) == 0))
+		where &= ~SCPPD_ROWS_ANY;
+	return where != 0 ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+}
+
+/*
+ * The rows of stopped suspension @p s that scan (⊤, their entity unbound at
+ * @p cmd) also run on every other shard of the map, as EVERY parts after
+ * the owners' (PROTOCOL.md §19.3). @p here / @p nhere: the rows that stay.
+ */
+static void
+fan_out(struct scppd_worker *w, struct cont_set *set, uint32_t si, struct scpp_eval_susp *s,
+	const struct scpp_wire_block *b, uint16_t cmd, const uint32_t *here, uint32_t nhere)
+{
+	struct scppd_cont *ct = w->cont;
+	const struct scpp_config_cluster_cont *cf = &scppd_g.cfg.cluster.cont;
+	const struct scpp_cluster_map *m = scppd_cluster_map();
+	struct scpp_eval_rows rows;
+	uint32_t nany = 0;
+
+	if (scpp_eval_susp_rows(s, &rows) != 0)
+		return;
+	for (uint32_t k = 0; k < nhere; k++)
+		if (scpp_eval_row_where(b, cmd, &rows, here[k], w->env.node, NULL) == SCPP_EVAL_ANY)
+			ct->idx2[nany++] = here[k];
+	if (nany == 0)
+		return;
+	if (fan_out_shards(m) > cf->max_fan_out) {
+		struct cont_part *p = part_new(w, set, si, NONE);
+
+		if (p == NULL)
+			return; /* counted by the caller's check: there was room */
+		p->hops = 1;
+		p->start = cmd;
+		p->node = scppd_g.cfg.node.id;
+		p->shard = w->shard;
+		p->owner_hi = w->env.node.hi;
+		part_fail(w, p, -SCPP_E_TOO_MANY, "the scan at command %u of block %" PRIu64
+			  " would run on %u other shards, cluster.cont.max_fan_out is %u; it covered "
+			  "this shard only", cmd, set->block_id, fan_out_shards(m), cf->max_fan_out);
+		return;
+	}
+	for (unsigned int i = 0; i < m->nb_nodes; i++) {
+		const struct scpp_cluster_node *n = &m->nodes[i];
+
+		if (n->state == SCPP_CLUSTER_UNREACHABLE)
+			continue;
+		for (unsigned int j = 0; j < n->rec.nb_shards; j++) {
+			struct cont_part *p;
+			uint32_t at;
+			long len;
+
+			if (n->state == SCPP_CLUSTER_SELF && n->rec.shards[j] == w->shard)
+				continue; /* this shard scans itself */
+			p = part_new(w, set, si, NONE);
+			if (p == NULL)
+				return; /* the caller checked for room */
+			p->flags = SCPP_WIRE_CONT_F_EVERY;
+			p->hops = 1;
+			p->start = cmd;
+			p->node = n->rec.id;
+			p->shard = n->rec.shards[j];
+			p->owner_hi = (uint64_t)n->rec.locale << 48 | (uint64_t)n->rec.id << 16 |
+				      n->rec.shards[j];
+			p->nrows = nany;
+			scpp_counter_add(&w->stats.cont_fan_out, 1);
+			if (!part_limits(w, p, set))
+				continue;
+			if (part_build(w, p, set, nany, &at) != 0 ||
+			    (len = scpp_eval_susp_rows_encode(s, ct->idx2, nany, p->msg + at,
+							      sizeof(p->msg) - at)) < 0) {
+				part_too_big(w, p, set);
+				continue;
+			}
+			p->msg_len = at + (uint32_t)len;
+			part_launch(w, p);
+		}
+	}
 }
 
 static void
@@ -434,7 +557,7 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	struct cont_set *set = &ct->set[si];
 	struct scpp_eval_susp *s = scppd_park_susp_of(w, h);
 	struct scpp_eval_split sp;
-	uint32_t free_parts = 0;
+	uint32_t free_parts = 0, need;
 	int rc;
 
 	(void)user;
@@ -449,10 +572,13 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	set->h = h;
 	scpp_counter_add(&w->stats.cont_splits, 1);
 	rc = scpp_eval_susp_split(s, b, w->env.node, ct->idx, 2 * SCPPD_CONT_ROWS_MAX, &sp);
-	for (uint32_t i = ct->free_part; rc == 0 && i != NONE && free_parts < sp.nowners;
+	need = sp.nowners;
+	if (sp.nany != 0 && scppd_g.cfg.cluster.cont.fan_out)
+		need += RTE_MAX(1u, fan_out_shards(scppd_cluster_map()));
+	for (uint32_t i = ct->free_part; rc == 0 && i != NONE && free_parts < need;
 	     i = ct->part[i].next)
 		free_parts++;
-	if (rc != 0 || free_parts < sp.nowners) {
+	if (rc != 0 || free_parts < need) {
 		(void)scppd_park_abort(w, h, rc != 0 ? rc : -SCPP_E_LIMIT_PENDING, rc != 0 ?
 				       "the block's rows could not be split" :
 				       "not split: cluster.cont.max_pending continuations are held "
@@ -482,8 +608,10 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 		p->msg_len = at + (uint32_t)n;
 		part_launch(w, p);
 	}
+	if (sp.nany != 0 && scppd_g.cfg.cluster.cont.fan_out)
+		fan_out(w, set, si, s, b, cmd, ct->idx, sp.nhere);
 	/* The rows that stay go on here, from this command, once every part
-	 * has answered. */
+	 * has answered (the scanning rows scan this shard then). */
 	rc = scpp_eval_susp_keep(s, ct->idx, sp.nhere);
 	set->busy--;
 	if (rc != 0)
@@ -596,7 +724,12 @@ static const struct scppd_park_ops cont_ops = {
 void
 scppd_cont_register(void)
 {
-	if (scppd_g.cfg.cluster.cont.enabled && scppd_g.cfg.auth.mode != SCPP_CONFIG_AUTH_REQUIRED)
+	const struct scpp_config_cluster *cl = &scppd_g.cfg.cluster;
+
+	/* Only where there can be other nodes: a lone node (the embedded
+	 * default) keeps every block on the park table's one-load path. */
+	if (cl->cont.enabled && scppd_g.cfg.auth.mode != SCPP_CONFIG_AUTH_REQUIRED &&
+	    (cl->source == SCPP_CONFIG_CLUSTER_ETCD || cl->nb_nodes > 1))
 		scppd_park_register(SCPPD_PARK_CONT, &cont_ops);
 }
 

@@ -43,6 +43,9 @@ struct scppd_cont {
 	struct scpp_wire_block *blk;
 	uint32_t *idx;                 /* 2 x SCPPD_CONT_ROWS_MAX: splits */
 	struct scpp_eval_hooks hooks;  /* stop where rows must go on elsewhere */
+	struct scpp_eval_hooks hooks_every; /* ... and once after an EVERY part's scan */
+	uint16_t every_next;           /* the command after an EVERY part's start */
+	uint32_t *idx2;                /* SCPPD_CONT_ROWS_MAX: a second row list */
 	uint64_t ms_div;               /* TSC ticks per ms */
 	/* Origin's side (cont_origin.c). */
 	struct cont_part *part;        /* cluster.cont.max_pending records */
@@ -72,9 +75,12 @@ struct scppd_cont {
 int scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t *out,
 		    uint32_t cap, uint32_t *out_len, char *why, size_t why_len);
 
-/** Would any row of the command @p cmd about to run on @p w's context run it elsewhere? */
-bool scppd_cont_rows_there(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-			   size_t nrows);
+/** Where the rows of the command @p cmd about to run on @p w's context must run it:
+ *  bit 0 some elsewhere (SCPP_EVAL_THERE), bit 1 some everywhere (SCPP_EVAL_ANY). */
+#define SCPPD_ROWS_THERE 1u
+#define SCPPD_ROWS_ANY 2u
+unsigned int scppd_cont_rows_where(struct scppd_worker *w, const struct scpp_wire_block *b,
+				   uint16_t cmd, size_t nrows);
 
 /** Origin: allocate its part records and sets (scppd_cont_init()). Exits on failure. */
 void scppd_cont_origin_init(struct scppd *d, struct scppd_worker *w);

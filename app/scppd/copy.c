@@ -91,6 +91,8 @@ local_create(const struct scpp_config *cfg, struct scppd_worker *w, int socket)
 	l = worker_local(cfg, w->idx, &device);
 	config_common(cfg, &cc, socket);
 	cc.name = "scppd_copy_local";
+	/* Fault injection (test builds; lib/config refuses it elsewhere). */
+	cc.test_stall_len = cfg->copy.test_stall_len;
 	if (l != SCPP_CONFIG_COPY_LOCAL_MEMCPY) {
 		cc.engine = "dmadev";
 		cc.dmadev.device = device;
@@ -282,6 +284,7 @@ retire_local(struct scppd_copy *c)
 	char old[SCPP_COPY_NAME_MAX];
 
 	snprintf(old, sizeof(old), "%s", c->local_caps.engine);
+	snprintf(c->retired, sizeof(c->retired), "%s", old);
 	config_common(&scppd_g.cfg, &cc, c->socket);
 	cc.engine = "memcpy";
 	cc.name = "scppd_copy_local";
@@ -361,8 +364,10 @@ copy_sync(void *arg, const struct scpp_eval_copy_req *rq, struct scpp_eval_copy_
 	scpp_counter_add(&c->st.failed, 1);
 	if (rc == -ETIMEDOUT) {
 		scpp_copy_stats_get(c->local, &st);
-		if (st.zombies > 0)
+		if (st.zombies > 0) {
 			retire_local(c);
+			done->engine = c->retired;
+		}
 	}
 	return rc;
 }
@@ -394,6 +399,7 @@ async_wait(void *arg, uint64_t handle, struct scpp_eval_copy_done *done)
 			retire_local(c);
 			SCPP_VERIFY(scpp_copy_async_result(c->async, handle, &d) == 0);
 			d.status = -ETIMEDOUT;
+			done->engine = c->retired;
 		}
 	}
 	done->elapsed_ns = d.elapsed_ns;
@@ -414,6 +420,14 @@ async_conflicts(void *arg, const void *dst, const void *src, uint64_t len)
 	struct scppd_copy *c = arg;
 
 	return scpp_copy_async_conflicts(c->async, dst, src, len);
+}
+
+static bool
+async_writing(void *arg, const void *p, uint64_t len)
+{
+	struct scppd_copy *c = arg;
+
+	return scpp_copy_async_writing(c->async, p, len);
 }
 
 static void
@@ -543,6 +557,7 @@ async_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd_c
 	c->hook.submit = async_submit;
 	c->hook.wait = async_wait;
 	c->hook.conflicts = async_conflicts;
+	c->hook.writing = async_writing;
 	c->hook.release = async_release;
 	c->hook.async_max_len = RTE_MIN(cfg->copy.inflight_bytes, c->hook.max_len);
 	/* Every parked block holds at least one copy: as many entries as copies. */

@@ -353,6 +353,55 @@ scppd_peer_addr(struct scppd_worker *w, uint32_t node, uint16_t shard, uint16_t 
 	return 0;
 }
 
+int
+scppd_peer_handoff(struct scppd_worker *w, uint16_t shard, uint16_t from_port, uint8_t kind,
+		   uint64_t client_id, uint64_t block_id, const uint8_t *msg, uint32_t mlen)
+{
+	const struct scppd *d = &scppd_g;
+	const uint16_t cport = d->cfg.cluster.port;
+	const uint8_t t = d->shard_worker[shard];
+	const uint32_t chunk = scppd_peer_chunk(cport);
+	struct scpp_net_peer to;
+	struct scppd_meta *md;
+	struct rte_mbuf *m;
+
+	if (t == SCPPD_NO_WORKER || t == w->idx || w->out[t] == NULL)
+		return -EHOSTUNREACH;
+	if (mlen == 0 || mlen > chunk)
+		return -EMSGSIZE;
+	m = rte_pktmbuf_alloc(d->ports[cport].pool);
+	if (unlikely(m == NULL)) {
+		scpp_counter_add(&w->stats.msg_drops[SCPPD_MSG_NO_MBUF], 1);
+		return -ENOBUFS;
+	}
+	/* The frame as the wire would carry it from this worker's port to the
+	 * shard's, and what lib/net would have said of it on arrival. */
+	memset(&to, 0, sizeof(to));
+	to.mac = d->ports[cport].mac;
+	to.port = cport;
+	to.ip = d->ports[cport].ip;
+	to.local_ip = d->ports[cport].ip;
+	to.udp_port = rte_cpu_to_be_16((uint16_t)(d->base_port + 1 + shard));
+	to.local_udp_port = rte_cpu_to_be_16(from_port);
+	build_frames(&m, 1, chunk, &to, kind, client_id, block_id, NULL, 0, msg, mlen);
+	md = scppd_meta_of(m);
+	md->auth = SCPPD_AUTH_RAW;
+	md->from = w->idx;
+	memset(&md->nm, 0, sizeof(md->nm));
+	md->nm.peer = to;
+	md->nm.peer.udp_port = to.local_udp_port;
+	md->nm.peer.local_udp_port = to.udp_port;
+	md->nm.l4_off = SCPP_NET_L2L4_LEN;
+	md->nm.l4_len = (uint16_t)(SCPP_WIRE_HDR_LEN + mlen);
+	if (rte_ring_sp_enqueue(w->out[t], m) != 0) {
+		rte_pktmbuf_free(m);
+		scpp_counter_add(&w->stats.msg_drops[SCPPD_MSG_HANDOFF_FULL], 1);
+		return -ENOBUFS;
+	}
+	scpp_counter_add(&w->stats.handoff_out, 1);
+	return 0;
+}
+
 uint32_t
 scppd_peer_chunk(uint16_t port)
 {

@@ -193,6 +193,7 @@ struct scppd_stats {
 	uint64_t cont_local;      /**< rest groups this shard owns, run here */
 	uint64_t cont_reply_stale; /**< CONT_REPLYs matching no part (late, duplicate: dropped) */
 	uint64_t cont_merged;     /**< replies merged from a split block's parts */
+	uint64_t cont_fan_out;    /**< EVERY parts: a scan's rows sent to another shard (⊤) */
 	uint64_t msg_drops[SCPPD_MSG_DROP_COUNT]; /**< by enum scppd_msg_drop */
 	uint64_t rejected[SCPPD_REJECT_SLOTS];    /**< block decode errors by code */
 };
@@ -327,6 +328,8 @@ struct scppd_copy {
 						*   first (a ring of park_cap), or NULL */
 	uint32_t park_cap, park_head, npark;
 	struct scpp_eval_copier hook;          /**< what the evaluator calls */
+	char retired[SCPP_COPY_NAME_MAX];      /**< the engine retired last (a failed copy's
+						*   status names it, not its replacement) */
 	bool save;                             /**< undo copies by the engine */
 	bool target_progress;                  /**< the remote needs polling for peers */
 	int socket;                            /**< the worker's NUMA socket */
@@ -865,6 +868,19 @@ void scppd_peer_cont_count(struct scppd_worker *w, uint32_t node, enum scppd_pee
  */
 int scppd_peer_addr(struct scppd_worker *w, uint32_t node, uint16_t shard, uint16_t local_port,
 		    struct scpp_net_peer *to);
+/**
+ * Worker: pass the one-datagram message @p msg (@p mlen bytes) of @p kind to
+ * the worker of shard @p shard of this node through the hand-off ring, as a
+ * frame from this node's cluster address and UDP port @p from_port to the
+ * shard's port (a frame to the node's own address does not come back
+ * through its port; lib/net drops any that claims to come from it, so the
+ * receiver can tell one of these from the wire's). The receiver takes it as
+ * a datagram (SCPPD_AUTH_RAW). @return 0, -EHOSTUNREACH (no other local
+ * worker has the shard), -EMSGSIZE (over one datagram), -ENOBUFS (no mbuf,
+ * ring full: counted in msg_drops).
+ */
+int scppd_peer_handoff(struct scppd_worker *w, uint16_t shard, uint16_t from_port, uint8_t kind,
+		       uint64_t client_id, uint64_t block_id, const uint8_t *msg, uint32_t mlen);
 /** Payload bytes of one datagram to a peer on port @p port. */
 uint32_t scppd_peer_chunk(uint16_t port);
 /**

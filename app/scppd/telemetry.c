@@ -52,6 +52,7 @@ static const struct field app_fields[] = {
 	APP(cont_not_taken), APP(cont_tx_full), APP(cont_rest_groups), APP(cont_splits),
 	APP(cont_shipped), APP(cont_answered), APP(cont_retransmitted), APP(cont_timed_out),
 	APP(cont_part_failed), APP(cont_local), APP(cont_reply_stale), APP(cont_merged),
+	APP(cont_fan_out),
 };
 #define NET(n) {#n, offsetof(struct scpp_net_stats, n)}
 static const struct field net_fields[] = {
@@ -153,6 +154,7 @@ totals_get(struct totals *t, int w)
 		t->ev.fast_blocks += ev.fast_blocks;
 		t->ev.fast_cmds += ev.fast_cmds;
 		t->ev.fast_restarts += ev.fast_restarts;
+		t->ev.busy_reads += ev.busy_reads;
 	}
 }
 
@@ -221,6 +223,7 @@ cmd_stats(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 	rte_tel_data_add_dict_u64(d, "eval_fast_blocks", t.ev.fast_blocks);
 	rte_tel_data_add_dict_u64(d, "eval_fast_cmds", t.ev.fast_cmds);
 	rte_tel_data_add_dict_u64(d, "eval_fast_restarts", t.ev.fast_restarts);
+	rte_tel_data_add_dict_u64(d, "eval_busy_reads", t.ev.busy_reads);
 	drops = rte_tel_data_alloc();
 	rej = rte_tel_data_alloc();
 	ports = rte_tel_data_alloc();

@@ -241,6 +241,10 @@ config_check(const struct scpp_copy_config *cfg)
 {
 	if (cfg->engine == NULL)
 		return -EINVAL;
+#ifndef SCPP_TEST_FAULTS
+	if (cfg->test_stall_len != 0)
+		return -EINVAL; /* fault injection: test builds only */
+#endif
 	if (!is_pow2(cfg->ring_size) || cfg->ring_size > SCPP_COPY_RING_MAX)
 		return -EINVAL;
 	if (cfg->max_regions == 0 || cfg->max_regions > SCPP_COPY_REGIONS_MAX)
@@ -302,6 +306,7 @@ scpp_copy_create(const struct scpp_copy_config *cfg)
 	c->mask = cfg->ring_size - 1;
 	c->max_len = cfg->max_len;
 	c->timeout_ns = cfg->timeout_ns;
+	c->test_stall_len = cfg->test_stall_len;
 	c->clock = cfg->clock != NULL ? cfg->clock : default_clock(cfg->timeout_ns);
 	c->clock_ctx = cfg->clock_ctx;
 	c->tag = copy_random32();

@@ -319,6 +319,20 @@ overlap(const void *p, uint64_t n, const void *q, uint64_t m)
 }
 
 bool
+scpp_copy_async_writing(const struct scpp_copy_async *a, const void *p, uint64_t len)
+{
+	if (a->inflight == 0)
+		return false;
+	for (uint64_t h = a->tail; h < a->head; h++) {
+		const struct job *j = &a->jobs[h & a->mask];
+
+		if (j->state != JOB_DONE && j->state != JOB_FREE && overlap(p, len, j->dst, j->len))
+			return true;
+	}
+	return false;
+}
+
+bool
 scpp_copy_async_conflicts(const struct scpp_copy_async *a, const void *dst, const void *src,
 			  uint64_t len)
 {

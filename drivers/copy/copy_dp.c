@@ -200,6 +200,15 @@ post_pending(struct scpp_copy *c)
 			if (s->status != 0) {
 				/* A part already failed: post no more of it. */
 				s->flags |= SLOT_ALL_POSTED;
+#ifdef SCPP_TEST_FAULTS
+			} else if (SCPP_UNLIKELY(c->test_stall_len != 0) &&
+				   (c->stalled || s->len == c->test_stall_len)) {
+				/* A hung device (scpp_copy_config.test_stall_len):
+				 * it took the copy and will never complete it. */
+				c->stalled = true;
+				s->parts_out++;
+				s->flags |= SLOT_ALL_POSTED;
+#endif
 			} else {
 				int rc = c->eng->post(c, s);
 

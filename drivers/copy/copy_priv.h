@@ -95,6 +95,8 @@ struct scpp_copy {
 	uint64_t max_len;
 	uint64_t part_max;
 	uint64_t timeout_ns;
+	uint64_t test_stall_len; /* scpp_copy_config.test_stall_len */
+	bool stalled;            /* ... and the device has hung */
 	uint32_t zombies;
 	uint32_t n_regions;   /* high-water mark of used region entries */
 	struct scpp_copy_region *last_region; /* lookup cache */

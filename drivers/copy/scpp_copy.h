@@ -350,6 +350,16 @@ struct scpp_copy_config {
 	uint64_t (*clock)(void *ctx);
 	void *clock_ctx;      /**< passed to clock */
 	const struct scpp_copy_mem_ops *mem; /**< NULL: scpp_copy_mem_libc */
+	/**
+	 * Fault injection for tests, in builds with -Dtest_faults=true only
+	 * (elsewhere a non-zero value is EINVAL): the instance behaves as a
+	 * device that hangs at its first copy of exactly this many bytes — it
+	 * takes that copy and every later one and completes none of them, so
+	 * they time out (-ETIMEDOUT after timeout_ns) and stay zombies until
+	 * scpp_copy_free() or scpp_copy_recover() (docs/COPY.md "Stuck
+	 * copies"). 0: off.
+	 */
+	uint64_t test_stall_len;
 };
 
 /* ---------------------------------------------------------------- control */

@@ -125,6 +125,10 @@ void scpp_copy_async_free(struct scpp_copy_async *a);
 int scpp_copy_async_submit(struct scpp_copy_async *a, void *dst, const void *src, uint64_t len,
 			   bool save, uint64_t tag, uint64_t *handle, void **save_buf);
 
+/** True when p[0..len) overlaps the destination of a job in flight (a read
+ *  of those bytes could see them old, new or partly copied). */
+bool scpp_copy_async_writing(const struct scpp_copy_async *a, const void *p, uint64_t len);
+
 /** True when dst[0..len) or src[0..len) collides with a job in flight (see file comment). */
 bool scpp_copy_async_conflicts(const struct scpp_copy_async *a, const void *dst,
 			       const void *src, uint64_t len);

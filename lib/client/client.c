@@ -115,6 +115,7 @@ struct scpp_client {
 	unsigned int retries;
 	unsigned int max_dgram;
 	size_t max_reply;
+	bool copy_results; /* scpp_client_config.copy_results */
 	struct scpp_client_stats st;
 	char server[SCPP_CLIENT_ADDR_STRLEN];
 	struct sockaddr_storage server_ss; /* the configured server */
@@ -423,6 +424,7 @@ scpp_client_create(const struct scpp_client_config *cfg)
 	c->retries = cfg->retries;
 	c->max_dgram = cfg->max_dgram;
 	c->max_reply = cfg->max_reply;
+	c->copy_results = cfg->copy_results;
 	c->id = cfg->client_id;
 	c->next_block = cfg->first_block_id;
 	while (c->id == 0) /* 0 is "unset" in the config: never use it */
@@ -1696,8 +1698,33 @@ scpp_client_exec_text(struct scpp_client *c, const char *text, size_t len,
 	if (arena == NULL)
 		return -ENOMEM;
 	rc = scpp_lang_parse(text, len, &c->blk, arena, len, perr);
+	if (rc == 0 && c->copy_results)
+		c->blk.flags |= SCPP_WIRE_BF_COPY_RESULTS;
 	if (rc == 0)
 		rc = scpp_client_exec(c, &c->blk, out);
 	free(arena);
 	return rc;
+}
+
+int
+scpp_client_reply_copies(const struct scpp_client_reply *r, struct scpp_wire_copy_result *out,
+			 unsigned int max)
+{
+	struct scpp_wire_reply_reader rd;
+	struct scpp_wire_record rec;
+	unsigned int n = 0;
+	int rc;
+
+	if (r == NULL || r->msg == NULL || (max > 0 && out == NULL))
+		return -EINVAL;
+	scpp_wire_reply_reader_init(&rd, r->msg, r->len);
+	while ((rc = scpp_wire_reply_next(&rd, &rec)) == 1) {
+		if (rec.type != SCPP_REC_COPY)
+			continue;
+		if (n < max)
+			out[n] = rec.copy;
+		if (n < INT32_MAX)
+			n++;
+	}
+	return rc < 0 ? rc : (int)n;
 }

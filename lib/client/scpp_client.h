@@ -150,6 +150,11 @@ struct scpp_client_config {
 	size_t max_reply;
 	/** Local UDP port to send from (0, default: one the kernel picks). */
 	uint16_t local_port;
+	/** Ask for copy results: scpp_client_exec_text() sets the block flag
+	 *  SCPP_WIRE_BF_COPY_RESULTS, so the reply carries a COPY record per
+	 *  copy command that copied (scpp_client_reply_copies()). Default off;
+	 *  a node older than this flag refuses such blocks (E_BAD_FLAGS). */
+	bool copy_results;
 };
 
 /** Counters of one client since it was created; never reset. */
@@ -466,6 +471,16 @@ int scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block 
  */
 int scpp_client_exec_text(struct scpp_client *c, const char *text, size_t len,
 			  struct scpp_client_reply *out, struct scpp_lang_error *perr);
+
+/**
+ * The COPY records of a reply (docs/PROTOCOL.md §10), in order: the first
+ * @p max into @p out (engine names point into r->msg).
+ *
+ * @return the number of COPY records in the reply (may exceed @p max), or
+ *   a reply reader error (scpp_wire_reply_next()) for a malformed reply.
+ */
+int scpp_client_reply_copies(const struct scpp_client_reply *r, struct scpp_wire_copy_result *out,
+			     unsigned int max);
 
 /** Free a reply's message and zero it. Accepts NULL and a zeroed reply. */
 void scpp_client_reply_free(struct scpp_client_reply *r);

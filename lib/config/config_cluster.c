@@ -106,6 +106,8 @@ static const struct field cont_fields[] = {
 	F_CUINT("max_hops", max_hops, 1, 8),
 	F_CUINT("max_rows", max_rows, 1, 65536),
 	F_CUINT("max_pending", max_pending, 1, 65536),
+	{.key = "fan_out", .type = T_BOOL, .off = offsetof(struct scpp_config_cluster_cont, fan_out)},
+	F_CUINT("max_fan_out", max_fan_out, 1, 1024),
 };
 static const struct section cont_sec = {cont_fields, SCPP_ARRAY_SIZE(cont_fields), NULL};
 
@@ -158,6 +160,8 @@ config_cluster_defaults(struct scpp_config_cluster *cl)
 	cl->cont.max_hops = 4;
 	cl->cont.max_rows = 1024;
 	cl->cont.max_pending = 256;
+	cl->cont.fan_out = false;
+	cl->cont.max_fan_out = 64;
 }
 
 const char *

@@ -93,6 +93,7 @@ static const struct field copy_fields[] = {
 	C_UINT(struct scpp_config_copy, "sync_max_bytes", sync_max_bytes, 0, COPY_LEN_MAX),
 	C_UINT(struct scpp_config_copy, "inflight_bytes", inflight_bytes, 0, UINT64_C(1) << 36),
 	C_UINT(struct scpp_config_copy, "inflight_copies", inflight_copies, 1, 4096),
+	C_UINT(struct scpp_config_copy, "test_stall_len", test_stall_len, 0, COPY_LEN_MAX),
 };
 const struct section config_copy_sec = {copy_fields, SCPP_ARRAY_SIZE(copy_fields), NULL};
 
@@ -218,6 +219,12 @@ config_validate_copy(struct ctx *c, const struct scpp_config *cfg)
 	if (cp->part_max > cp->max_len)
 		return config_fail_at(c, "$.copy.part_max", "expected 0 or at most $.copy.max_len "
 				      "(%" PRIu64 "), found %" PRIu64, cp->max_len, cp->part_max);
+#ifndef SCPP_TEST_FAULTS
+	if (cp->test_stall_len != 0)
+		return config_fail_at(c, "$.copy.test_stall_len", "expected 0: fault injection is "
+				      "compiled only into test builds (meson -Dtest_faults=true), found "
+				      "%" PRIu64, cp->test_stall_len);
+#endif
 	/* The synchronous path waits for its copy: never without a bound. */
 	if (cp->timeout_ms == 0 && cp->sync_max_bytes > 0)
 		return config_fail_at(c, "$.copy.timeout_ms", "expected at least 1 while "

@@ -108,7 +108,9 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"      \"timeout_ms\": 500,\n"
 	"      \"max_hops\": 4,\n"
 	"      \"max_rows\": 1024,\n"
-	"      \"max_pending\": 256\n"
+	"      \"max_pending\": 256,\n"
+	"      \"fan_out\": false,\n"
+	"      \"max_fan_out\": 64\n"
 	"    }\n"
 	"  },\n"
 	"  \"schema\": {\n"
@@ -165,7 +167,8 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"    \"min_bytes\": 4096,\n"
 	"    \"sync_max_bytes\": 4194304,\n"
 	"    \"inflight_bytes\": 4194304,\n"
-	"    \"inflight_copies\": 64\n"
+	"    \"inflight_copies\": 64,\n"
+	"    \"test_stall_len\": 0\n"
 	"  }\n"
 	"}\n";
 

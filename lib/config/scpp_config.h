@@ -281,6 +281,8 @@ struct scpp_config_cluster_cont {
 	uint8_t max_hops;                   /**< depth of a continuation, 1..8 */
 	uint32_t max_rows;                  /**< rows one CONT carries, 1..65536 */
 	uint32_t max_pending;               /**< continuations a worker holds at once, 1..65536 */
+	bool fan_out;                       /**< an unbound scan (⊤) runs on every shard of the map */
+	uint32_t max_fan_out;               /**< shards one ⊤ fan-out may reach, 1..1024 */
 };
 
 /** $.cluster: the cluster map's source and the static node list. */
@@ -357,6 +359,10 @@ struct scpp_config_copy {
 	uint64_t inflight_bytes;             /**< save pool per worker: bytes of asynchronous
 					      *   copies in flight; 0 = every copy synchronous */
 	uint32_t inflight_copies;            /**< asynchronous copies per worker at once */
+	/** Fault injection, builds with -Dtest_faults=true only (else a
+	 *  config error): each worker's local engine hangs at its first copy
+	 *  of exactly this many bytes (docs/COPY.md "Stuck copies"); 0 off. */
+	uint64_t test_stall_len;
 };
 
 /** A whole, validated configuration. */

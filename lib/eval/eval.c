@@ -68,6 +68,7 @@ struct run {
 	uint32_t row;          /* input row of the command, or SCPP_STATUS_NO_ROW */
 	bool quiet;            /* a failure now would be counted, not kept */
 	uint8_t scan_cover;    /* scpp_auth_cover() of this shard's /64 (with scan_auth) */
+	bool cres;             /* the block asked for copy results (eval_copy_res.c) */
 	/* The session's authority while a get filters what it finds (a scan,
 	 * an attribute walk); NULL: nothing to filter. */
 	const struct scpp_auth_authority *scan_auth;
@@ -244,7 +245,9 @@ scpp_eval_ctx_stats(const struct scpp_eval_ctx *ctx, struct scpp_eval_stats *out
 {
 	out->fast_blocks = scpp_counter_read(&ctx->st.fast_blocks);
 	out->fast_cmds = scpp_counter_read(&ctx->st.fast_cmds);
+	out->fast_run_cmds = scpp_counter_read(&ctx->st.fast_run_cmds);
 	out->fast_restarts = scpp_counter_read(&ctx->st.fast_restarts);
+	out->busy_reads = scpp_counter_read(&ctx->st.busy_reads);
 }
 
 void
@@ -909,9 +912,13 @@ get_emit(struct run *r, const struct row *in, const struct getq *q,
 {
 	struct binding bs[4];
 	unsigned int n = 0;
+	int rc;
 
 	if (q->v.bound && !scpp_value_eq(&q->v.v, val))
 		return 0;
+	if (SCPP_UNLIKELY(r->ctx->held_copies > 0) && val->type == SCPP_VT_BYTES &&
+	    (rc = eval_run_read_busy(r, e, attr, val->p, val->len)) < 0)
+		return rc;
 	if (!q->e.bound) {
 		bs[n].var = q->e.var;
 		bs[n++].v = scpp_value_oid(e);
@@ -1877,6 +1884,20 @@ copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
 static void collect(struct run *r, const struct scpp_wire_cmd *cmd);
 static void stamp(struct run *r, struct scpp_status *st);
 
+static inline uint64_t
+clock_now(const struct run *r)
+{
+	return r->env->clock_ns != NULL ? r->env->clock_ns() : 0;
+}
+
+/* A row's copy completed (for the block's COPY records). */
+static inline void
+copied(struct run *r, uint16_t cmd, uint64_t len, bool offloaded)
+{
+	if (SCPP_UNLIKELY(r->cres))
+		eval_cres_add(r->ctx, cmd, len, offloaded);
+}
+
 /* Wait for every copy in flight; unpin both values of each. A failed copy
  * whose save did not complete never wrote: its undo record goes. */
 static void
@@ -1893,6 +1914,7 @@ acopy_wait_all(struct run *r)
 		memset(&done, 0, sizeof(done));
 		a->status = cp->wait(cp->arg, a->handle, &done);
 		a->elapsed_ns = done.elapsed_ns;
+		a->engine = done.engine;
 		a->saved = done.saved;
 		a->waited = true;
 		scpp_store_bytes_unpin(s, a->dst_e, a->dst_a);
@@ -1918,17 +1940,26 @@ acopy_settle(struct run *r)
 	int rc = 0;
 
 	acopy_wait_all(r);
+	if (SCPP_UNLIKELY(r->cres)) {
+		uint64_t now = clock_now(r);
+
+		for (uint16_t i = first; i < c->nacopy; i++)
+			eval_cres_end(c, c->acopy[i].cmd, now);
+	}
 	for (uint16_t i = first; rc == 0 && i < c->nacopy; i++) {
 		struct eval_acopy *a = &c->acopy[i];
 		const struct scpp_wire_cmd *cmd = &r->b->cmd[a->cmd];
 		struct undo *u = &c->undo[a->undo];
 
-		if (a->status == 0)
+		if (a->status == 0) {
+			copied(r, a->cmd, a->len, true);
 			continue;
+		}
 		r->cmd_index = a->cmd;
 		r->row = a->row;
 		rc = fail(r, a->status, "copy: the %s engine failed after %llu ns: %s",
-			  r->env->copier->engine, (unsigned long long)a->elapsed_ns,
+			  a->engine != NULL ? a->engine : r->env->copier->engine,
+			  (unsigned long long)a->elapsed_ns,
 			  scpp_strerror(a->status));
 		stamp(r, &r->st);
 		if (!(cmd->flags & SCPP_WIRE_CF_STATUS))
@@ -1973,11 +2004,50 @@ acopy_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 }
 
 static void
-acopy_hold_restore(struct scpp_eval_ctx *ctx, const struct scpp_eval_susp *s)
+acopy_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 {
 	memcpy(ctx->acopy, s->mem + s->acopy_off, (size_t)s->nacopy * sizeof(struct eval_acopy));
 	ctx->nacopy = s->nacopy;
 	ctx->acopy_wait = s->acopy_wait;
+	ctx->held_copies -= s->held_copies;
+	s->held_copies = 0;
+}
+
+/*
+ * Reads while a held block's copies are in flight: a value whose bytes a
+ * copy in flight writes may hold its old, its new or partly copied bytes,
+ * so reading it (a get binding it, val(), read()) fails with EBUSY naming
+ * it, as writes into a held entity do; reading a copy's source is fine.
+ * Costs one load per read while no held block has copies in flight.
+ */
+static SCPP_COLD int
+read_busy_fail(struct run *r, struct scpp_oid e, int64_t aid)
+{
+	char o[SCPP_OID_STR_MAX];
+	size_t n = 0;
+	const char *name = aid > 0 ? scpp_store_dict_name(r->env->dict, (uint32_t)aid, &n) : NULL;
+
+	scpp_counter_add(&r->ctx->st.busy_reads, 1);
+	return fail(r, -EBUSY, "%s %s.%.*s: a parked block's copy is writing these bytes (until "
+		    "it completes); retry", scpp_wire_op_name[r->b->cmd[r->cmd_index].op],
+		    otext(o, sizeof(o), e), (int)n, name != NULL ? name : "");
+}
+
+static inline int
+read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p, uint64_t len)
+{
+	const struct scpp_eval_copier *cp = r->env->copier;
+
+	if (SCPP_LIKELY(r->ctx->held_copies == 0) || len == 0 || cp == NULL ||
+	    cp->writing == NULL || !cp->writing(cp->arg, p, len))
+		return 0;
+	return read_busy_fail(r, e, aid);
+}
+
+int
+eval_run_read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p, uint64_t len)
+{
+	return read_busy(r, e, aid, p, len);
 }
 
 bool
@@ -2081,7 +2151,7 @@ copy_async(struct run *r, const struct addr *dst, const struct addr *src, uint64
 	a = &c->acopy[c->nacopy++];
 	*a = (struct eval_acopy){
 		.handle = h, .undo = (uint32_t)(u - c->undo), .row = r->row, .cmd = r->cmd_index,
-		.dst_e = dst->e, .src_e = src->e, .dst_a = (uint32_t)dst->aid,
+		.len = len, .dst_e = dst->e, .src_e = src->e, .dst_a = (uint32_t)dst->aid,
 		.src_a = (uint32_t)src->aid,
 	};
 	return 0;
@@ -2157,13 +2227,16 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		scpp_store_bytes_unpin(s, dst->e, (uint32_t)dst->aid);
 		scpp_store_bytes_unpin(s, src->e, (uint32_t)src->aid);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		copied(r, r->cmd_index, len, true);
 		return 0;
+	}
 	/* Without a complete save the destination was never written: the
 	 * undo entry would restore garbage. */
 	if (cp->save && !done.saved)
 		r->ctx->nundo--;
-	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s", cp->engine,
+	return fail(r, rc, "copy: the %s engine failed after %llu ns: %s",
+		    done.engine != NULL ? done.engine : cp->engine,
 		    (unsigned long long)done.elapsed_ns, scpp_strerror(rc));
 }
 
@@ -2252,6 +2325,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			r->ctx->nundo--;
 			return store_fail(r, rc, "copy to", dst.e, dst.aid);
 		}
+		copied(r, r->cmd_index, len, false);
 		return 0;
 	}
 	if (rc < 0)
@@ -2288,6 +2362,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		r->ctx->nundo--;
 		return store_fail(r, rc, "copy to", dst.e, dst.aid);
 	}
+	copied(r, r->cmd_index, len, false);
 	return 0;
 }
 
@@ -2392,10 +2467,6 @@ check_block(struct run *r)
 	uint16_t refs[SCPP_WIRE_TERMS_MAX];
 	uint8_t get_e[SCPP_WIRE_TERMS_MAX];
 
-	r->ctx->mixed_rows = false;
-	for (uint16_t i = 0; i < b->ncmds; i++)
-		if ((b->cmd[i].flags & SCPP_WIRE_CF_GUARD) && eval_x_binds_or_checks(b->cmd[i].op))
-			r->ctx->mixed_rows = true;
 	status_vars = b->status_vars;
 	r->ctx->status_vars = status_vars;
 	if (status_vars == 0)
@@ -2435,6 +2506,24 @@ check_block(struct run *r)
 			    "entity of a get", b->var_name[v].len, b->var_name[v].p);
 	}
 	return 0;
+}
+
+/*
+ * What only the general path reads, set up once before its first command
+ * (a block the fast path runs whole never pays for it): the per-term
+ * attribute ids and whether rows may differ in what they bind.
+ */
+static void
+general_begin(struct run *r)
+{
+	const struct scpp_wire_block *b = r->b;
+	struct scpp_eval_ctx *c = r->ctx;
+
+	memset(c->term_attr, 0, sizeof(c->term_attr[0]) * b->nterms);
+	c->mixed_rows = false;
+	for (uint16_t i = 0; i < b->ncmds; i++)
+		if ((b->cmd[i].flags & SCPP_WIRE_CF_GUARD) && eval_x_binds_or_checks(b->cmd[i].op))
+			c->mixed_rows = true;
 }
 
 static void
@@ -2624,7 +2713,8 @@ struct fast_run {
 	struct row *row;
 	uint64_t bound;        /* variables the run has bound */
 	unsigned int n;        /* collected gets */
-	uint16_t cmd[SCPP_STORE_BURST_MAX];
+	uint16_t last_cmd;     /* the command of the last one */
+	unsigned int gap;      /* 0 iff their variables are var[0], var[0] + 1, ... */
 	uint8_t var[SCPP_STORE_BURST_MAX];
 	struct scpp_store_key key[SCPP_STORE_BURST_MAX];
 	struct scpp_value val[SCPP_STORE_BURST_MAX];
@@ -2705,17 +2795,21 @@ static int
 fast_flush(struct run *r, struct fast_run *f)
 {
 	uint64_t hit = 0, all;
-	unsigned int n = f->n, gap = 0;
+	unsigned int n = f->n, gap = f->gap;
 	struct scpp_value *v;
 	int rc;
 
 	if (n == 0)
 		return 0;
 	f->n = 0;
-	for (unsigned int i = 1; i < n; i++)
-		gap |= f->var[i] ^ (f->var[0] + i); /* 0 when var[i] == var[0] + i */
+	f->gap = 0;
 	v = gap == 0 ? &f->row->v[f->var[0]] : f->val;
-	scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
+	/* One key has nothing to overlap: the single get finds the same
+	 * entry with the same probes, without the pipeline's stages. */
+	if (n == 1)
+		hit = scpp_store_get(r->env->store, f->key[0].oid, f->key[0].attr, v) == 0;
+	else
+		scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
 	all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	if (SCPP_UNLIKELY(hit != all))
 		return FAST_RESTART;
@@ -2729,7 +2823,7 @@ fast_flush(struct run *r, struct fast_run *f)
 			if ((rc = fast_bind(r, f, f->var[i], &v[i])) != 0)
 				return rc;
 	}
-	return fast_charge(r, n, f->cmd[n - 1]);
+	return fast_charge(r, n, f->last_cmd);
 }
 
 /* Collect get @p i of the run: key (@p e, @p aid) into variable @p var. */
@@ -2737,8 +2831,9 @@ static inline void
 fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int64_t aid)
 {
 	f->bound |= UINT64_C(1) << var;
-	f->cmd[f->n] = i;
+	f->last_cmd = i;
 	f->var[f->n] = var;
+	f->gap |= (var - f->n) ^ f->var[0]; /* var[0] is var itself when n == 0 */
 	f->key[f->n].oid = e;
 	f->key[f->n].attr = (uint32_t)aid;
 	f->key[f->n].rsv = 0;
@@ -2834,6 +2929,72 @@ scpp_eval_prefetch_entries(const struct scpp_eval_env *env, const struct scpp_ev
 		scpp_store_prefetch_entry(env->store, pf->hash[i]);
 }
 
+/* Collect up to @p m gets of the run from its terms at @p te into the
+ * burst (with @p auth, while the session may do them); how many. */
+static inline __attribute__((always_inline)) unsigned int
+fast_run_collect(struct fast_run *f, const struct scpp_wire_term *te, unsigned int m,
+		 uint32_t aid, bool auth)
+{
+	const unsigned int var0 = te[2].var;
+	unsigned int gap = 0, j;
+
+	for (j = 0; j < m; j++, te += 3) {
+		const unsigned int var = te[2].var;
+
+		if (auth && !fast_auth_ok(f, te->value.oid, aid))
+			break;
+		f->key[j].oid = te->value.oid;
+		f->key[j].attr = aid;
+		f->key[j].rsv = 0;
+		f->var[j] = (uint8_t)var;
+		gap |= var ^ (var0 + j);
+	}
+	f->n = j;
+	f->gap = gap;
+	return j;
+}
+
+/*
+ * The decoder's leading run of gets of one attribute into variables of
+ * their own (struct scpp_wire_block, get_run): the same collection as
+ * fast_prefix()'s loop makes command by command, without its per-command
+ * tests (each of these commands passes them: a fresh variable, the same
+ * name). *@p next is the first command not collected (the run's end, or a
+ * get the session may not do, where fast_prefix()'s loop stops too).
+ */
+static int
+fast_get_run(struct run *r, struct fast_run *f, uint16_t *next)
+{
+	const struct scpp_wire_block *b = r->b;
+	const struct scpp_wire_term *t = b->term;
+	const uint16_t n = b->get_run;
+	int64_t aid = fast_attr(r, f, &t[1].value);
+	uint16_t i = 0;
+	int rc;
+
+	if (aid == 0)
+		return 0;
+	f->bound = b->get_run_vars;
+	while (i < n) {
+		unsigned int m = SCPP_MIN((unsigned int)(n - i), (unsigned int)SCPP_STORE_BURST_MAX);
+		unsigned int j = f->auth == NULL
+					 ? fast_run_collect(f, &t[3 * i], m, (uint32_t)aid, false)
+					 : fast_run_collect(f, &t[3 * i], m, (uint32_t)aid, true);
+
+		if (j == 0)
+			break;
+		i = (uint16_t)(i + j);
+		scpp_counter_add(&r->ctx->st.fast_run_cmds, j);
+		f->last_cmd = (uint16_t)(i - 1);
+		if ((rc = fast_flush(r, f)) != 0)
+			return rc;
+		if (j < m)
+			break; /* the loop stops at the same get */
+	}
+	*next = i;
+	return 0;
+}
+
 /*
  * Run the block's leading fast commands (see above). Returns 0 with
  * *@p done = how many ran (0 .. ncmds; the row holds their bindings),
@@ -2854,6 +3015,7 @@ fast_prefix(struct run *r, uint16_t *done)
 	f.row = row_at(r, r->cur, 0);
 	f.bound = 0;
 	f.n = 0;
+	f.gap = 0;
 	f.name = NULL;
 	f.name_len = 0;
 	f.name_id = 0;
@@ -2872,7 +3034,10 @@ fast_prefix(struct run *r, uint16_t *done)
 		if (scpp_auth_cover(f.auth, &shard, SCPP_AUTH_OP_GET) == SCPP_AUTH_COVER_ALL)
 			f.auth_shard = r->env->node.hi;
 	}
-	for (i = 0; i < b->ncmds; i++) {
+	i = 0;
+	if (b->get_run > 0 && (rc = fast_get_run(r, &f, &i)) != 0)
+		return rc;
+	for (; i < b->ncmds; i++) {
 		const struct scpp_wire_cmd *cmd = &b->cmd[i];
 		const struct scpp_wire_term *te, *ta, *tv, *tk = NULL;
 		struct scpp_value val, key;
@@ -3090,6 +3255,8 @@ hold(struct run *r, struct scpp_eval_susp *s, uint16_t next, bool *held)
 		       env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0);
 	eval_susp_hold_save(ctx, s, s->cap);
 	acopy_hold_save(ctx, s);
+	s->held_copies = (uint16_t)(s->nacopy - s->acopy_wait);
+	ctx->held_copies += s->held_copies;
 	/* Not committed: the log is the suspension's now, and nothing the
 	 * part did is sealed (it detached nothing: see eval_susp.c). */
 	ctx->nundo = 0;
@@ -3164,10 +3331,11 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	ctx->npend = 0;
 	ctx->nacopy = 0;
 	ctx->acopy_wait = 0;
+	ctx->ncres = 0;
+	r.cres = (b->flags & SCPP_WIRE_BF_COPY_RESULTS) != 0;
 	ctx->nelog = 0;
 	ctx->now_read = false;
 	ctx->t0 = env->clock_ns != NULL ? env->clock_ns() : 0;
-	memset(ctx->term_attr, 0, sizeof(ctx->term_attr[0]) * b->nterms);
 
 	if (scpp_wire_reply_columns_block(w, b) < 0)
 		return -ENOSPC;
@@ -3208,7 +3376,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			stamp(&r, &r.st);
 		}
 	}
-	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL) {
+	/* (Not while a held block has copies in flight: reads then check
+	 * their bytes, which the fast path does not.) */
+	if (rc == 0 && ctx->fast && from < 0 && hooks == NULL && ctx->held_copies == 0) {
 		rc = fast_prefix(&r, &first);
 		if (rc == FAST_RESTART) {
 			/* Back to the state of the block's start (see fast_prefix()). */
@@ -3230,6 +3400,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			stamp(&r, &r.st);
 		}
 	}
+	if (rc == 0 && first < b->ncmds)
+		general_begin(&r);
 	for (uint16_t i = first; rc == 0 && i < b->ncmds; i++) {
 		r.cmd_index = i;
 		/* Not before the command a resumption starts at, and never once
@@ -3252,7 +3424,13 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		 * command (which may read or write their bytes). */
 		if (SCPP_UNLIKELY(ctx->acopy_wait < ctx->nacopy) && (rc = acopy_settle(&r)) < 0)
 			break;
-		rc = run_cmd(&r, &b->cmd[i]);
+		if (SCPP_UNLIKELY(r.cres) && b->cmd[i].op == SCPP_OP_COPY) {
+			eval_cres_begin(ctx, i, clock_now(&r));
+			rc = run_cmd(&r, &b->cmd[i]);
+			eval_cres_end(ctx, i, clock_now(&r));
+		} else {
+			rc = run_cmd(&r, &b->cmd[i]);
+		}
 		if (r.next != r.cur) {
 			r.alt = r.cur;
 			r.cur = r.next;
@@ -3381,6 +3559,9 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		for (uint32_t i = 0; rc == 0 && i < ctx->nstat; i++)
 			if (scpp_status_encode(w, ctx->stat[i].oid, &ctx->stat[i].st) < 0)
 				rc = -SCPP_E_LIMIT_RESULT;
+		if (rc == 0 && r.cres &&
+		    eval_cres_write(ctx, w, env->copier != NULL ? env->copier->engine : NULL) < 0)
+			rc = -SCPP_E_LIMIT_RESULT;
 		w->size = saved_size;
 	}
 	if (rc < 0)

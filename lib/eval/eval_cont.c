@@ -247,6 +247,35 @@ scpp_eval_susp_rows_encode(const struct scpp_eval_susp *s, const uint32_t *idx, 
 	return (long)o;
 }
 
+long
+scpp_eval_susp_keep_owned(struct scpp_eval_susp *s, const struct scpp_wire_block *b,
+			  uint16_t cmd, uint32_t *idx, size_t idx_cap)
+{
+	const struct scpp_wire_term *t;
+	size_t n = 0, total;
+
+	if (!scpp_eval_susp_active(s) || cmd >= b->ncmds || s->nvars != b->nvars)
+		return -EINVAL;
+	t = entity_term(b, &b->cmd[cmd]);
+	if (t == NULL || t->kind != SCPP_TERM_VAR)
+		return 0;
+	if (idx_cap < s->nrows)
+		return -ENOSPC;
+	total = s->nrows;
+	for (size_t i = 0; i < total; i++) {
+		const struct row *r = (const struct row *)(s->mem + i * s->stride);
+		const struct scpp_value *v = &r->v[t->var];
+
+		if (((r->bound >> t->var) & 1) && v->type == SCPP_VT_OID && v->oid.hi == 0)
+			continue; /* well-known: every shard has it, the origin reports it */
+		idx[n++] = (uint32_t)i;
+	}
+	if (n == total)
+		return 0;
+	(void)scpp_eval_susp_keep(s, idx, n);
+	return (long)(total - n);
+}
+
 static bool
 has_bytes(const struct scpp_value *v)
 {

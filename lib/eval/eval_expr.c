@@ -277,6 +277,9 @@ x_lookup(struct run *r, const struct row *in, const struct scpp_wire_term *t,
 	switch (t->var) {
 	case SCPP_XOP_VAL:
 		rc = aid == 0 ? -ENOENT : scpp_store_get(s, e, aid, &v);
+		if (rc == 0 && v.type == SCPP_VT_BYTES &&
+		    (rc = eval_run_read_busy(r, e, aid, v.p, v.len)) < 0)
+			return rc;
 		break;
 	case SCPP_XOP_ENTRY:
 		rc = aid == 0 ? -ENOENT : scpp_store_map_get(s, e, aid, &key, &v);
@@ -457,6 +460,8 @@ x_read(struct run *r, const struct row *in, const struct scpp_wire_term *t,
 	k = SCPP_MIN((uint64_t)ival(&n), v.len - off);
 	if (k == 0)
 		return 0;
+	if ((rc = eval_run_read_busy(r, e, aid, v.p + off, k)) < 0)
+		return rc;
 	if ((rc = eval_run_step(r, k / XBYTES_PER_STEP)) < 0)
 		return rc;
 	p = eval_run_alloc(r, k);

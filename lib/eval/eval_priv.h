@@ -42,9 +42,18 @@ struct eval_acopy {
 	bool waited;           /* completed (waited for) and unpinned */
 	int32_t status;        /* its outcome, once waited */
 	uint64_t elapsed_ns;
+	uint64_t len;
+	const char *engine;    /* scpp_eval_copy_done.engine, once waited */
 	bool saved;
 	struct scpp_oid dst_e, src_e;
 	uint32_t dst_a, src_a;
+};
+
+/* What one copy command copied (eval_copy_res.c). */
+struct eval_cres {
+	uint16_t cmd;
+	uint64_t copies, bytes, offloaded;
+	uint64_t t0, elapsed_ns; /* env->clock_ns() at the command's start */
 };
 
 struct undo {
@@ -166,6 +175,12 @@ struct scpp_eval_ctx {
 	struct eval_acopy acopy[SCPP_EVAL_ASYNC_COPIES];
 	uint16_t nacopy;            /* held by the running block */
 	uint16_t acopy_wait;        /* first not waited for yet */
+	/* Copies in flight that held blocks of this context took with them
+	 * (hold(), eval.c): while not 0, reads check copier.writing(). */
+	uint32_t held_copies;
+	/* Copy results of a block with SCPP_WIRE_BF_COPY_RESULTS. */
+	struct eval_cres cres[SCPP_EVAL_COPY_RESULTS];
+	uint16_t ncres;
 	bool now_read;              /* now() was read in this block ... */
 	int64_t now_ns;             /* ... and returned this, for every row */
 	/* The binding table while a hook is asked about a command (NULL
@@ -212,7 +227,20 @@ struct scpp_eval_susp {
 	/* ... and the block's asynchronous copies (eval.c, acopy_hold_save()). */
 	size_t acopy_off;
 	uint16_t nacopy, acopy_wait;
+	uint16_t held_copies;       /* of those, not waited for: in ctx->held_copies */
+	/* The copy results so far (eval_copy_res.c). */
+	struct eval_cres cres[SCPP_EVAL_COPY_RESULTS];
+	uint16_t ncres;
 };
+
+/* Copy results (eval_copy_res.c): a copy command starts, one of its rows
+ * copied @p len bytes, its copies so far completed by @p now; the COPY
+ * records (0, or the writer's error). */
+void eval_cres_begin(struct scpp_eval_ctx *ctx, uint16_t cmd, uint64_t now);
+void eval_cres_add(struct scpp_eval_ctx *ctx, uint16_t cmd, uint64_t len, bool offloaded);
+void eval_cres_end(struct scpp_eval_ctx *ctx, uint16_t cmd, uint64_t now);
+int eval_cres_write(const struct scpp_eval_ctx *ctx, struct scpp_wire_reply_writer *w,
+		    const char *engine);
 
 /* Bytes the state of a block stopped now takes in a suspension. */
 size_t eval_susp_need(const struct scpp_eval_ctx *ctx, const uint8_t *tab, size_t nrows,
@@ -333,5 +361,9 @@ int eval_run_store_fail(struct run *r, int rc, const char *op, struct scpp_oid e
 int eval_run_not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
 int eval_run_schema_refused(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
 struct scpp_status *eval_run_status(struct run *r);
+/* A read of value (e, aid) whose bytes are [p, p + len): -EBUSY (failed,
+ * naming the value) when a held block's copy in flight writes them. */
+int eval_run_read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p,
+		       uint64_t len);
 
 #endif /* EVAL_PRIV_H */

@@ -71,8 +71,11 @@ scpp_eval_susp_drop(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 {
 	if (s == NULL || !s->active)
 		return;
-	if (s->held && ctx != NULL)
+	if (s->held && ctx != NULL) {
 		held_release(ctx, s);
+		ctx->held_copies -= s->held_copies;
+	}
+	s->held_copies = 0;
 	s->held = 0;
 	s->active = 0;
 }
@@ -154,6 +157,9 @@ eval_susp_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, const uint8_
 	s->bytes_charged = ctx->bytes;
 	s->commands = ctx->commands_done;
 	s->elapsed_ns = elapsed_ns;
+	s->held_copies = 0;
+	s->ncres = ctx->ncres;
+	memcpy(s->cres, ctx->cres, (size_t)ctx->ncres * sizeof(ctx->cres[0]));
 	s->active = 1;
 }
 
@@ -190,6 +196,8 @@ eval_susp_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, uint8_t *
 	ctx->steps = s->steps;
 	ctx->bytes = s->bytes_charged;
 	ctx->commands_done = s->commands;
+	ctx->ncres = s->ncres;
+	memcpy(ctx->cres, s->cres, (size_t)s->ncres * sizeof(ctx->cres[0]));
 	s->active = 0;
 	return 0;
 }

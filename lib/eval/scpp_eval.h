@@ -134,6 +134,9 @@ struct scpp_eval_copy_done {
 	 *  and the copier drops them (scpp_store_bytes_unpin()) once the
 	 *  device lets go. */
 	bool keep_pins;
+	/** The engine that failed, when the copier replaced it meanwhile (a
+	 *  stuck engine retired): the status names it. NULL: copier.engine. */
+	const char *engine;
 };
 
 /**
@@ -187,8 +190,21 @@ struct scpp_eval_copier {
 	bool (*conflicts)(void *arg, const void *dst, const void *src, uint64_t len);
 	/** The block is done with copy @p handle (its save buffer too). */
 	void (*release)(void *arg, uint64_t handle);
+	/**
+	 * Do bytes [p, p + len) lie under the destination of a copy in
+	 * flight? (Optional.) Asked, only while a held block of this context
+	 * has copies in flight, for every value a get binds and every val() or
+	 * read() of bytes: such a read fails with EBUSY naming the value,
+	 * since its bytes may be old, new or partly copied (docs/PROTOCOL.md
+	 * "Waiting for copies").
+	 */
+	bool (*writing)(void *arg, const void *p, uint64_t len);
 	uint64_t async_max_len; /**< longer copies go to copy() (the save pool's size) */
 };
+
+/** Copy commands of one block whose results a reply carries (COPY records,
+ *  block flag SCPP_WIRE_BF_COPY_RESULTS): the first that run. */
+#define SCPP_EVAL_COPY_RESULTS 32
 
 /** Asynchronous copies one block holds at once; more go to copier.copy(). */
 #define SCPP_EVAL_ASYNC_COPIES 64
@@ -337,6 +353,11 @@ struct scpp_eval_stats {
 	uint64_t fast_cmds;     /**< commands the fast path ran (in any block) */
 	uint64_t fast_restarts; /**< blocks the fast path gave back to the general path
 				 *   from the start (an error it leaves to it to report) */
+	uint64_t busy_reads;    /**< reads refused (EBUSY) because a held block's copy in
+				 *   flight was writing the bytes */
+	uint64_t fast_run_cmds; /**< of those, gets collected from the decoder's get run
+				 *   (struct scpp_wire_block, get_run) without their
+				 *   per-command tests */
 };
 
 /** The context's counters. */
@@ -453,7 +474,9 @@ int scpp_eval_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
  * block (set, del, alloc, copy or write into it, resize) fails with EBUSY
  * naming it (a status variable may catch it; retrying later succeeds);
  * reads are not blocked and see the held block's uncommitted values
- * (read-uncommitted, for at most delivery.park_timeout_ms). Cost: one load
+ * (read-uncommitted, for at most delivery.park_timeout_ms), except reads
+ * of bytes one of its copies in flight is writing (copier.writing()),
+ * which fail with EBUSY naming the value. Cost: one load
  * per write when nothing is held, one hash probe when something is.
  *
  * A part cannot be held — the block then goes on as if the hook had said
@@ -683,6 +706,20 @@ int scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_
  * @return 0, or -EINVAL (@p s not active, an index out of range or out of order).
  */
 int scpp_eval_susp_keep(struct scpp_eval_susp *s, const uint32_t *idx, size_t n);
+
+/**
+ * Drop the rows of suspension @p s (of block @p b) whose entity at command
+ * @p cmd — a variable, bound by it — is a well-known OID (high half zero):
+ * what a shard that scanned its own store for a ⊤ fan-out (PROTOCOL.md
+ * §19.3, EVERY) must not report, since every shard holds those and the
+ * origin reports them once. @p idx: room for the rows.
+ *
+ * @return rows dropped (0 also when the entity is not a variable),
+ *   -EINVAL (@p s not active, another block, @p cmd out of range),
+ *   -ENOSPC (@p idx_cap below the rows).
+ */
+long scpp_eval_susp_keep_owned(struct scpp_eval_susp *s, const struct scpp_wire_block *b,
+			       uint16_t cmd, uint32_t *idx, size_t idx_cap);
 
 /**
  * Encode rows @p idx[0 .. n) of suspension @p s in the CONT row format

@@ -35,6 +35,7 @@ struct summary {
 	uint8_t outcome;
 	uint64_t rows, commands, elapsed_ns;
 	uint64_t statuses, status_records; /* produced / sent */
+	uint64_t copy_records;             /* COPY records (block flag COPY_RESULTS) */
 };
 
 /* The caller's display-name lookup (may be absent). */
@@ -134,6 +135,9 @@ scan(const uint8_t *msg, size_t len, struct summary *s, const struct namer *nm)
 			break;
 		case SCPP_REC_STATUS:
 			s->status_records++;
+			break;
+		case SCPP_REC_COPY:
+			s->copy_records++;
 			break;
 		default:
 			break;
@@ -240,6 +244,22 @@ print_table(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 			fprintf(out, " %.*s=%s", (int)rec.status.key[i].len, rec.status.key[i].p,
 				cell);
 		}
+		fputc('\n', out);
+	}
+
+	scpp_wire_reply_reader_init(&r, msg, len);
+	while (s->copy_records > 0 && scpp_wire_reply_next(&r, &rec) == 1) {
+		const struct scpp_wire_copy_result *c = &rec.copy;
+
+		if (rec.type != SCPP_REC_COPY)
+			continue;
+		fprintf(out, "copy %u: %" PRIu64 " cop%s, %" PRIu64 " bytes", c->cmd, c->copies,
+			c->copies == 1 ? "y" : "ies", c->bytes);
+		if (c->offloaded > 0)
+			fprintf(out, ", %" PRIu64 " by %.*s", c->offloaded, (int)c->engine.len,
+				c->engine.p);
+		fputs(", ", out);
+		print_elapsed(out, c->elapsed_ns);
 		fputc('\n', out);
 	}
 
@@ -416,7 +436,31 @@ print_json(FILE *out, const uint8_t *msg, size_t len, const struct summary *s,
 		}
 		fputs("}}", out);
 	}
-	fprintf(out, "],\"end\":{\"errno\":%" PRIu32, s->err);
+	fputc(']', out);
+	first = true;
+	scpp_wire_reply_reader_init(&r, msg, len);
+	while (s->copy_records > 0 && scpp_wire_reply_next(&r, &rec) == 1) {
+		const struct scpp_wire_copy_result *c = &rec.copy;
+
+		if (rec.type != SCPP_REC_COPY)
+			continue;
+		fprintf(out, "%s{\"command\":%u,\"copies\":", first ? ",\"copies\":[" : ",",
+			c->cmd);
+		first = false;
+		json_u64(out, c->copies);
+		fputs(",\"bytes\":", out);
+		json_u64(out, c->bytes);
+		fputs(",\"offloaded\":", out);
+		json_u64(out, c->offloaded);
+		fputs(",\"engine\":", out);
+		json_string(out, c->engine.p, c->engine.len);
+		fputs(",\"elapsed_ns\":", out);
+		json_u64(out, c->elapsed_ns);
+		fputc('}', out);
+	}
+	if (!first)
+		fputc(']', out);
+	fprintf(out, ",\"end\":{\"errno\":%" PRIu32, s->err);
 	en = errno_name != NULL ? errno_name(s->err) : NULL;
 	if (en != NULL) {
 		fputs(",\"errno_name\":", out);

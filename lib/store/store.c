@@ -1280,6 +1280,7 @@ struct burst_ctx {
 	uint64_t h[SCPP_STORE_BURST_MAX];
 	uint32_t b[SCPP_STORE_BURST_MAX];
 	uint32_t m[SCPP_STORE_BURST_MAX];
+	unsigned int spill; /* some c->m[i] is M_SPILL: the spill stage has work */
 };
 
 static inline void
@@ -1318,6 +1319,7 @@ st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 		(*s->probe_ctr)++;
 		c->b[i] = next_bucket(c->b[i], s->nb);
 		c->m[i] = M_SPILL;
+		c->spill = 1;
 		rte_prefetch0(&s->bk[c->b[i]]);
 	}
 }
@@ -1343,10 +1345,27 @@ static inline __attribute__((always_inline)) void
 st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
 	struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
 {
-	uint32_t x = k[i].attr == SCPP_STORE_ATTR_NONE ? NIL_IDX :
-		     find_from(s, c->b[i], c->m[i], tag_of(c->h[i]), k[i].oid, k[i].attr);
+	const unsigned int m = c->m[i];
 	const struct entry *e;
+	uint32_t x;
 
+	/* The usual case first, in a straight line: the first candidate of
+	 * the bucket is the key, its value an inline scalar. Anything else
+	 * goes the general way, which finds the same entry. */
+	if (SCPP_LIKELY(m != 0)) {
+		e = &s->ent[s->bk[c->b[i]].idx[__builtin_ctz(m)]];
+		if (SCPP_LIKELY(entry_match(e, k[i].oid, k[i].attr) &&
+				k[i].attr != SCPP_STORE_ATTR_NONE && e->h.kind == K_INLINE &&
+				!is_bytes_type(e->h.type))) {
+			vals[i].type = e->h.type;
+			vals[i].len = 0;
+			memcpy(&vals[i].oid, e->v.b, sizeof(vals[i].oid));
+			*mask |= UINT64_C(1) << i;
+			return;
+		}
+	}
+	x = k[i].attr == SCPP_STORE_ATTR_NONE ? NIL_IDX :
+	    find_from(s, c->b[i], m, tag_of(c->h[i]), k[i].oid, k[i].attr);
 	if (x == NIL_IDX)
 		return;
 	e = &s->ent[x];
@@ -1368,8 +1387,10 @@ scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *ke
 		goto out;
 	}
 	STAGE_LOOP(n, st_hash, s, keys, &c);
+	c.spill = 0;
 	STAGE_LOOP(n, st_match, s, &c);
-	STAGE_LOOP(n, st_spill, s, &c);
+	if (SCPP_UNLIKELY(c.spill))
+		STAGE_LOOP(n, st_spill, s, &c);
 	STAGE_LOOP(n, st_find, s, keys, &c, vals, &mask);
 out:
 	if (hit_mask != NULL)
@@ -1506,8 +1527,10 @@ scpp_store_set_burst(struct scpp_store *s, const struct scpp_store_key *keys,
 	if (SCPP_UNLIKELY(n > SCPP_STORE_BURST_MAX))
 		return 0;
 	STAGE_LOOP(n, st_hash, s, keys, &c);
+	c.spill = 0;
 	STAGE_LOOP(n, st_match, s, &c);
-	STAGE_LOOP(n, st_spill, s, &c);
+	if (SCPP_UNLIKELY(c.spill))
+		STAGE_LOOP(n, st_spill, s, &c);
 	STAGE_LOOP(n, st_set_apply, s, keys, vals, &c, &done);
 	return done;
 }

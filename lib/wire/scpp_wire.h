@@ -48,7 +48,7 @@
  * 3. **Block** encoding:
  *
  * @verbatim
- *   u8      block flags (reserved, must be 0)
+ *   u8      block flags (bit 0 COPY_RESULTS; others reserved, must be 0)
  *   varint  nvars (0..SCPP_WIRE_VARS_MAX); then per variable: varint name
  *           length (0..SCPP_WIRE_NAME_MAX) + UTF-8 name (may be empty)
  *   varint  nret (0..nvars); then nret distinct varint variable indexes
@@ -82,9 +82,13 @@
  *   0x13 END      varint errno (canonical number, 0 = success),
  *                 u8 outcome (enum scpp_wire_outcome), varint rows,
  *                 varint commands executed, varint elapsed ns
+ *   0x14 COPY     varint command (< SCPP_WIRE_CMDS_MAX), varint copies,
+ *                 varint bytes, varint offloaded (<= copies), varint len
+ *                 + UTF-8 engine name, varint elapsed ns (only in replies
+ *                 to blocks with SCPP_WIRE_BF_COPY_RESULTS)
  * @endverbatim
  *
- *    A reply is COLUMNS first, any ROW and STATUS records, END last.
+ *    A reply is COLUMNS first, any ROW, STATUS and COPY records, END last.
  *
  * Decoders never read outside the buffer they are given, allocate nothing,
  * and return a distinct negative code per malformation (enum scpp_error in
@@ -152,6 +156,12 @@ enum scpp_wire_kind {
 /** Bytes of an address-validation cookie (opaque to clients). */
 #define SCPP_WIRE_COOKIE_LEN 16
 #define SCPP_WIRE_CF_STATUS 0x01 /**< command flag: a status variable follows */
+/** Block flag: the reply carries a COPY record per copy command that
+ *  copied (docs/PROTOCOL.md §10). A node of an older version refuses the
+ *  block with E_BAD_FLAGS, so a client never waits for records that will
+ *  not come. */
+#define SCPP_WIRE_BF_COPY_RESULTS 0x01
+#define SCPP_WIRE_BF_MASK SCPP_WIRE_BF_COPY_RESULTS
 #define SCPP_WIRE_CF_GUARD 0x02  /**< command flag: a guard expression follows the terms */
 
 /**
@@ -308,7 +318,7 @@ struct scpp_wire_name {
  * caller memory). Large (about 40 KiB): keep one per lcore, not on a stack.
  */
 struct scpp_wire_block {
-	uint8_t flags;   /**< block flags; 0 in version 1 */
+	uint8_t flags;   /**< block flags (SCPP_WIRE_BF_*) */
 	uint16_t nvars;
 	uint16_t nret;
 	uint16_t ncmds;
@@ -324,6 +334,15 @@ struct scpp_wire_block {
 	uint32_t names_raw_len;
 	uint8_t ret_all;  /**< every variable is returned, in order (ret[i] == i) */
 	uint64_t status_vars; /**< bit v: a command collects statuses in variable v */
+	/**
+	 * A hint from the decoder (0 promises nothing; built blocks have 0):
+	 * commands 0 .. get_run-1 are `get <OID> "<name>" %v` (SHAPE_EAV, op
+	 * GET, no flags) with one attribute name, whose terms' value.p all
+	 * point at the same bytes, and each a variable of its own (the set is
+	 * get_run_vars); command i's terms are 3i, 3i+1, 3i+2.
+	 */
+	uint16_t get_run;
+	uint64_t get_run_vars;
 	struct scpp_wire_name var_name[SCPP_WIRE_VARS_MAX];
 	struct scpp_wire_cmd cmd[SCPP_WIRE_CMDS_MAX];
 	struct scpp_wire_term term[SCPP_WIRE_TERMS_MAX];
@@ -538,8 +557,56 @@ int scpp_wire_fwd_encode(uint8_t *buf, size_t size, const struct scpp_wire_fwd *
 /** CONT flag: the rows' entity term is unbound; the owner runs the part
  *  over its own shard (a fan-out of an unbound entity, ⊤). */
 #define SCPP_WIRE_CONT_F_EVERY 0x01
-/** Extension types of a CONT are those of FORWARD (type 1: the principal). */
+/** Extension types of a CONT are those of FORWARD (type 1: the principal),
+ *  and type 2, COPY_SOURCE (struct scpp_wire_copy_src). */
 #define SCPP_WIRE_CONT_EXT_PRINCIPAL SCPP_WIRE_FWD_EXT_PRINCIPAL
+#define SCPP_WIRE_CONT_EXT_COPY_SRC 2
+/** Bytes of a COPY_SOURCE extension's body. */
+#define SCPP_WIRE_COPY_SRC_LEN 48u
+/** Most COPY_SOURCE extensions one CONT carries (50 bytes each in 256). */
+#define SCPP_WIRE_COPY_SRCS_MAX (SCPP_WIRE_CONT_EXT_MAX / (2 + SCPP_WIRE_COPY_SRC_LEN))
+
+/**
+ * CONT extension type 2, COPY_SOURCE (docs/PROTOCOL.md §19.1, docs/COPY.md
+ * "Remote and third-party copies"): for row @c row of the part, the source
+ * bytes of its copy are @c length bytes at @c offset of window @c window,
+ * pinned by the sender (the window's owner) under token @c pin. Body,
+ * little-endian: u32 row, u32 reserved (0), OID window (hi, lo), u64
+ * offset, u64 length, u64 pin.
+ */
+struct scpp_wire_copy_src {
+	uint32_t row;
+	struct scpp_oid window;  /**< not nil */
+	uint64_t offset;
+	uint64_t length;         /**< 1..2^40; offset + length does not wrap */
+	uint64_t pin;
+};
+
+/**
+ * Decode a COPY_SOURCE body (@p len bytes, the extension's length byte).
+ * @return 0, -SCPP_E_BAD_LENGTH (len not 48, length 0 or over 2^40, a range
+ *   that wraps), -SCPP_E_BAD_FLAGS (reserved bytes), -SCPP_E_BAD_VALUE_TYPE
+ *   (a nil window).
+ */
+int scpp_wire_copy_src_decode(const uint8_t *body, size_t len, struct scpp_wire_copy_src *s);
+
+/**
+ * Encode the whole extension (type, length, body: 50 bytes) into @p buf.
+ * @return 50, -ENOSPC, or -EINVAL (a field scpp_wire_copy_src_decode()
+ *   would refuse).
+ */
+int scpp_wire_copy_src_encode(uint8_t *buf, size_t size, const struct scpp_wire_copy_src *s);
+
+struct scpp_wire_cont;
+
+/**
+ * The COPY_SOURCE extensions of decoded CONT @p c (scpp_wire_cont_decode()
+ * checked each and their ascending rows), in order, into @p out.
+ * @return how many, -SCPP_E_BAD_VAR (a row at or past c->nrows), -ENOSPC
+ *   (more than @p max).
+ */
+int scpp_wire_cont_copy_srcs(const struct scpp_wire_cont *c, struct scpp_wire_copy_src *out,
+			     unsigned int max);
 
 /**
  * A CONT message (kind 6, fragmented like a BLOCK): the rest of a block,
@@ -994,6 +1061,17 @@ enum scpp_wire_record_type {
 	SCPP_REC_ROW = 0x11,
 	SCPP_REC_STATUS = 0x12,
 	SCPP_REC_END = 0x13,
+	SCPP_REC_COPY = 0x14, /**< a copy command's result (SCPP_WIRE_BF_COPY_RESULTS) */
+};
+
+/** What one copy command copied (a COPY record, docs/PROTOCOL.md §10). */
+struct scpp_wire_copy_result {
+	uint16_t cmd;          /**< the copy command's index in the block */
+	uint64_t copies;       /**< rows whose copy completed: every byte in place */
+	uint64_t bytes;        /**< bytes those copies moved */
+	uint64_t offloaded;    /**< of those copies, the ones a copy engine moved */
+	struct scpp_wire_name engine; /**< that engine's name; empty if offloaded is 0 */
+	uint64_t elapsed_ns;   /**< from the command's start to its last copy's completion */
 };
 
 /** Outcome of a block, in the END record. */
@@ -1032,6 +1110,7 @@ struct scpp_wire_record {
 					    *   than the STATUS records sent means
 					    *   some were left out (max_statuses) */
 		} end;
+		struct scpp_wire_copy_result copy;
 	};
 };
 
@@ -1067,7 +1146,8 @@ void scpp_wire_reply_reader_feed(struct scpp_wire_reply_reader *r, const uint8_t
  *   -SCPP_E_BAD_RECORD (unknown tag, or records out of order), -SCPP_E_TOO_MANY,
  *   -SCPP_E_BAD_VARINT (also: END errno over 32 bits), -SCPP_E_BAD_VALUE_TYPE,
  *   -SCPP_E_BAD_UTF8, -SCPP_E_BAD_LENGTH (a string over 4 GiB), -EINVAL (bad
- *   outcome byte, bad bool byte, name too long), -SCPP_E_TRAILING (bytes
+ *   outcome byte, bad bool byte, name too long, a COPY command index
+ *   >= SCPP_WIRE_CMDS_MAX or offloaded > copies), -SCPP_E_TRAILING (bytes
  *   after END). Errors consume nothing and repeat if called again; r->off is
  *   the offset of the offending record.
  */
@@ -1114,6 +1194,9 @@ int scpp_wire_reply_row(struct scpp_wire_reply_writer *w, const struct scpp_valu
 int scpp_wire_reply_status(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
 			   const struct scpp_wire_name *keys, const struct scpp_value *vals,
 			   uint16_t n);
+/** A COPY record (-EINVAL also for cmd >= SCPP_WIRE_CMDS_MAX or
+ *  offloaded > copies). */
+int scpp_wire_reply_copy(struct scpp_wire_reply_writer *w, const struct scpp_wire_copy_result *c);
 /**
  * END with an explicit status count (the statuses the evaluation produced,
  * which may exceed the STATUS records written when some were left out).

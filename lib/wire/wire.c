@@ -142,6 +142,8 @@ scpp_wire_block_init(struct scpp_wire_block *b)
 	b->names_raw_len = 0;
 	b->ret_all = 0;
 	b->status_vars = 0;
+	b->get_run = 0;
+	b->get_run_vars = 0;
 }
 
 int
@@ -413,6 +415,8 @@ scpp_wire_block_guard(struct scpp_wire_block *b, unsigned int cmd, int expr)
 	if (!term_fits(b, expr, SCPP_POS_EXPR))
 		return -SCPP_E_BAD_TERM;
 	c = &b->cmd[cmd];
+	if (cmd < b->get_run)
+		b->get_run = (uint16_t)cmd; /* no longer a plain get: the run ends before it */
 	c->flags |= SCPP_WIRE_CF_GUARD;
 	c->guard = (uint16_t)expr;
 	c->shape = SCPP_WIRE_SHAPE_OTHER; /* a guarded get is not the fast path's */
@@ -758,6 +762,127 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 	cm->guard = 0; /* no flags: no guard */
 	return off;
 }
+
+/*
+ * The block's leading run of `get <OID> "<name>" %v`: what cmd_fast() takes
+ * with op GET and a variable, every command with the same attribute name
+ * (same bytes) and a variable of its own. Decoded from @p p (@p end is the
+ * end of the input) with everything in registers: after the first command,
+ * the 4 bytes of the attribute term's head and its first name byte are one
+ * 32-bit compare, the name one or two masked 64-bit compares. The commands
+ * the caller decoded already (b->ncmds of them: the daemon's owner lookup
+ * decodes the first one or few one by one) start the run if they are of
+ * its shape, and their names are pointed at the first one's bytes. Sets
+ * b->get_run and b->get_run_vars (the evaluator's hint, see struct
+ * scpp_wire_block) and returns b->ncmds plus the commands it decoded
+ * (*@p used bytes), each exactly as cmd_fast() decodes it; nothing is
+ * written when no run starts.
+ */
+static __attribute__((noinline)) size_t
+get_run(const uint8_t *lo, const uint8_t *p, const uint8_t *end, struct scpp_wire_block *b,
+	uint16_t ncmds, size_t *used, const uint8_t **prev_attr)
+{
+	const uint8_t *const start = p, *name;
+	const uint32_t head = SCPP_OP_GET | (uint32_t)SCPP_TERM_CONST << 16 |
+			      (uint32_t)SCPP_VT_OID << 24;
+	const unsigned int nvars = b->nvars, k0 = b->ncmds;
+	struct scpp_wire_term *t = b->term + 3 * k0;
+	struct scpp_wire_cmd *cm = b->cmd + k0, *const cm_end = b->cmd + ncmds;
+	/* Command i's two words (see cmd_fast()): op flags status_var nterms
+	 * term0 term1, then term1 term2 shape pad guard; each command adds 3
+	 * to its term indexes. */
+	uint64_t cw0 = SCPP_OP_GET | (uint64_t)3 << 24 | (uint64_t)(3 * k0) << 32 |
+		       (uint64_t)(3 * k0 + 1) << 48;
+	uint64_t cw1 = (3 * k0 + 1) | (uint64_t)(3 * k0 + 2) << 16 |
+		       (uint64_t)SCPP_WIRE_SHAPE_EAV << 32;
+	uint64_t seen = 0, mask, tw1, tw2, lw, hw;
+	uint32_t h1;
+	size_t alen, clen;
+
+	if (k0 == 0) {
+		/* The first command: what cmd_fast() checks for this shape. */
+		if (end - p < 2 + 18 + 3 + 2 || load_le32(p) != head)
+			return 0;
+		h1 = load_le32(p + 20);
+		alen = (h1 >> 16) & 0xff;
+		if ((h1 & 0xffff) != ((uint32_t)SCPP_VT_STR << 8 | SCPP_TERM_CONST) ||
+		    alen - 1 > 15)
+			return 0;
+		name = p + 23;
+		if ((size_t)(end - p) < 25 + alen || !short_ascii(lo, name, alen))
+			return 0;
+	} else {
+		/* The commands decoded already, as decoded. */
+		const struct scpp_value *v0 = &b->term[1].value;
+
+		if (b->nterms != 3 * k0 || v0->type != SCPP_VT_STR || v0->len - 1 > 15 ||
+		    !short_ascii(lo, v0->p, v0->len))
+			return k0;
+		for (unsigned int i = 0; i < k0; i++) {
+			const struct scpp_wire_cmd *c = &b->cmd[i];
+			const struct scpp_wire_term *x = &b->term[3 * i];
+
+			if (c->op != SCPP_OP_GET || c->flags != 0 || c->nterms != 3 ||
+			    c->term[0] != 3 * i || c->term[1] != 3 * i + 1 || c->term[2] != 3 * i + 2 ||
+			    x[0].kind != SCPP_TERM_CONST || x[0].value.type != SCPP_VT_OID ||
+			    x[1].kind != SCPP_TERM_CONST || !scpp_value_eq(&x[1].value, v0) ||
+			    x[2].kind != SCPP_TERM_VAR || ((seen >> x[2].var) & 1))
+				return k0;
+			seen |= UINT64_C(1) << x[2].var;
+		}
+		alen = v0->len;
+		name = v0->p;
+		for (unsigned int i = 1; i < k0; i++)
+			b->term[3 * i + 1].value.p = name;
+		h1 = SCPP_TERM_CONST | (uint32_t)SCPP_VT_STR << 8 | (uint32_t)alen << 16 |
+		     (uint32_t)name[0] << 24;
+	}
+	clen = 25 + alen;
+	/* The name's bytes as the two compares of later commands see them:
+	 * the 8 bytes that end with it (masked to the name when shorter),
+	 * and its first 8 when longer than 8. */
+	mask = alen >= 8 ? UINT64_MAX : UINT64_MAX << (8 * (8 - alen));
+	lw = load_le64(name + alen - 8) & mask;
+	hw = alen > 8 ? load_le64(name) : 0;
+	tw1 = SCPP_VT_STR | (uint64_t)alen << 32;
+	tw2 = (uint64_t)(uintptr_t)name;
+	/* Is the command at p one more of the run (its variable aside)? */
+#define GET_RUN_NEXT()                                                                     \
+	(cm != cm_end && (size_t)(end - p) >= clen && load_le32(p) == head &&              \
+	 load_le32(p + 20) == h1 && (load_le64(p + 23 + alen - 8) & mask) == lw &&          \
+	 (alen <= 8 || load_le64(p + 23) == hw))
+	if (k0 == 0 || GET_RUN_NEXT()) {
+		for (;;) {
+			unsigned int var = p[24 + alen];
+
+			if (p[23 + alen] != SCPP_TERM_VAR || var >= nvars || ((seen >> var) & 1))
+				break;
+			seen |= UINT64_C(1) << var;
+			term_words(&t[0], SCPP_TERM_CONST, SCPP_VT_OID, load_le64(p + 4),
+				   load_le64(p + 12));
+			term_words(&t[1], SCPP_TERM_CONST, tw1, tw2, 0);
+			term_words(&t[2], SCPP_TERM_VAR | (uint64_t)var << 8, 0, 0, 0);
+			memcpy(cm, &cw0, 8); /* commands are 2-byte aligned: not word64 stores */
+			memcpy((uint8_t *)cm + 6, &cw1, 8);
+			cw0 += (uint64_t)3 << 32 | (uint64_t)3 << 48;
+			cw1 += 3 | (uint64_t)3 << 16;
+			t += 3;
+			p += clen;
+			cm++;
+			if (!GET_RUN_NEXT())
+				break;
+		}
+	}
+#undef GET_RUN_NEXT
+	if (cm == b->cmd)
+		return 0;
+	b->nterms = (uint16_t)(3 * (size_t)(cm - b->cmd));
+	b->get_run = (uint16_t)(cm - b->cmd);
+	b->get_run_vars = seen;
+	*prev_attr = name;
+	*used = (size_t)(p - start);
+	return (size_t)(cm - b->cmd);
+}
 #else
 static inline size_t
 cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_block *b,
@@ -765,6 +890,14 @@ cmd_fast(const uint8_t *lo, const uint8_t *p, size_t left, struct scpp_wire_bloc
 {
 	(void)lo, (void)p, (void)left, (void)b, (void)cm, (void)prev_attr;
 	return 0; /* big-endian hosts take the general path */
+}
+
+static inline size_t
+get_run(const uint8_t *lo, const uint8_t *p, const uint8_t *end, struct scpp_wire_block *b,
+	uint16_t ncmds, size_t *used, const uint8_t **prev_attr)
+{
+	(void)lo, (void)p, (void)end, (void)b, (void)ncmds, (void)used, (void)prev_attr;
+	return 0;
 }
 #endif
 
@@ -885,6 +1018,33 @@ static const uint8_t identity[SCPP_WIRE_VARS_MAX] = {
 };
 _Static_assert(SCPP_WIRE_VARS_MAX == 64, "identity[] lists every variable index");
 
+/* Are the @p n bytes at @p q 0, 1, 2, ...? Eight at a time. */
+static inline bool
+is_identity(const uint8_t *q, size_t n)
+{
+	size_t j = 0;
+
+	for (; j + 8 <= n; j += 8)
+		if (load_le64(q + j) != load_le64(identity + j))
+			return false;
+	for (; j < n; j++)
+		if (q[j] != j)
+			return false;
+	return true;
+}
+
+/* span_ascii() for the names of the head, which the rest of the block
+ * follows: fewer than 8 bytes near the start of the input are checked with
+ * one forward load (span_ascii() would need 8 bytes before them). */
+static inline bool
+head_ascii(const uint8_t *lo, const uint8_t *p, size_t n, const uint8_t *end)
+{
+	if (n < 8 && end - p >= 8)
+		return (load_le64(p) & ((UINT64_C(1) << (8 * n)) - 1) &
+			UINT64_C(0x8080808080808080)) == 0;
+	return span_ascii(lo, p, n);
+}
+
 /* The head: flags, variables, returns and the command count (into @p ncmds). */
 static int
 block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
@@ -896,7 +1056,7 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 	scpp_wire_block_init(b);
 	if ((rc = cur_u8(c, &b->flags)) < 0)
 		return rc;
-	if (b->flags != 0) {
+	if ((b->flags & ~SCPP_WIRE_BF_MASK) != 0) {
 		c->off--;
 		return -SCPP_E_BAD_FLAGS;
 	}
@@ -911,18 +1071,26 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 		const uint8_t *p = c->p;
 		const size_t len = c->len, nvars = b->nvars, names_off = c->off;
 		size_t off = names_off, n;
-		unsigned int i;
+		unsigned int i = 0;
 
-		for (i = 0; i < nvars; i++) {
-			if (SCPP_UNLIKELY(off >= len || (n = p[off]) > SCPP_WIRE_NAME_MAX ||
-					  n >= len - off))
-				break;
-			b->var_name[i].p = (const char *)(p + off + 1);
-			b->var_name[i].len = (uint16_t)n;
-			off += 1 + n;
+		/* Each name and at least one byte after it inside the input
+		 * (the block goes on after the names), so the next length byte
+		 * is readable: one bound test per name. */
+		if (SCPP_LIKELY(off < len)) {
+			const uint8_t *q = p + off, *const end = p + len;
+
+			for (; i < nvars; i++) {
+				n = *q;
+				if (SCPP_UNLIKELY(n > SCPP_WIRE_NAME_MAX || (size_t)(end - q) <= n + 1))
+					break;
+				b->var_name[i].p = (const char *)(q + 1);
+				b->var_name[i].len = (uint16_t)n;
+				q += 1 + n;
+			}
+			off = (size_t)(q - p);
 		}
 		if (SCPP_UNLIKELY(i < nvars || !fast_decode ||
-				  !span_ascii(p, p + names_off, off - names_off))) {
+				  !head_ascii(p, p + names_off, off - names_off, p + len))) {
 			for (i = 0; i < nvars; i++)
 				if ((rc = cur_name(c, &b->var_name[i])) < 0)
 					return rc;
@@ -943,11 +1111,12 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 		unsigned int i = 0;
 
 		/* The usual list, 0 1 2 ... (every variable, or the first
-		 * ones, in order): one comparison; it is what the loop below
+		 * ones, in order): compared eight bytes at a time; it is what the loop below
 		 * would find (in range, no repeats, ret[i] == i). */
-		if (SCPP_LIKELY(fast_decode && nret <= len - off &&
-				memcmp(p + off, identity, nret) == 0)) {
-			memcpy(b->ret, identity, nret);
+		if (SCPP_LIKELY(fast_decode && nret <= len - off && is_identity(p + off, nret))) {
+			/* All of it (a constant size: a few vector moves); the
+			 * entries past nret mean nothing. */
+			memcpy(b->ret, identity, sizeof(b->ret));
 			off += nret;
 			i = nret;
 		}
@@ -1031,6 +1200,12 @@ scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *bc, struct scpp_wire_
 	uint16_t k = b->ncmds;
 	int rc = 0;
 
+	if (fast_decode && b->nterms == 3 * k && k < ncmds) {
+		size_t used = 0;
+
+		k = (uint16_t)get_run(c.p, c.p + c.off, c.p + c.len, b, ncmds, &used, &prev_attr);
+		c.off += used;
+	}
 	while (k < ncmds) {
 		/* The common shape inline; anything else through decode_cmd(). */
 		size_t n = fast_decode ? cmd_fast(c.p, c.p + c.off, c.len - c.off, b, &b->cmd[k],

@@ -59,7 +59,7 @@ scpp_wire_cont_decode(const uint8_t *p, size_t len, struct scpp_wire_cont *c)
 	if (SCPP_UNLIKELY(len - at < c->ext_len))
 		return -SCPP_E_TRUNCATED;
 	c->ext = p + at;
-	rc = wire_ext_check(c->ext, c->ext_len);
+	rc = wire_cont_ext_check(c->ext, c->ext_len);
 	if (SCPP_UNLIKELY(rc != 0))
 		return rc;
 	at += c->ext_len;
@@ -79,7 +79,7 @@ scpp_wire_cont_encode(uint8_t *buf, size_t size, const struct scpp_wire_cont *c)
 	size_t total = SCPP_WIRE_CONT_HDR_LEN + (size_t)c->ext_len;
 
 	if (cont_check(c) != 0 || (c->ext_len != 0 && c->ext == NULL) ||
-	    (c->ext_len != 0 && wire_ext_check(c->ext, c->ext_len) != 0))
+	    (c->ext_len != 0 && wire_cont_ext_check(c->ext, c->ext_len) != 0))
 		return -EINVAL;
 	if (size < total)
 		return -ENOSPC;

@@ -22,7 +22,7 @@
 
 enum {
 	ST_COLUMNS = 0, /* nothing read yet: COLUMNS must come first */
-	ST_BODY = 1,    /* ROW, STATUS or END */
+	ST_BODY = 1,    /* ROW, STATUS, COPY or END */
 	ST_DONE = 2,    /* END seen: nothing may follow */
 };
 
@@ -254,6 +254,32 @@ scpp_wire_reply_status(struct scpp_wire_reply_writer *w, struct scpp_oid oid,
 }
 
 int
+scpp_wire_reply_copy(struct scpp_wire_reply_writer *w, const struct scpp_wire_copy_result *c)
+{
+	size_t need;
+	uint8_t *p;
+
+	if (w->state != ST_BODY || c->cmd >= SCPP_WIRE_CMDS_MAX || c->offloaded > c->copies ||
+	    !name_ok(c->engine.p, c->engine.len))
+		return -EINVAL;
+	need = 1 + scpp_varint_size(c->cmd) + scpp_varint_size(c->copies) +
+	       scpp_varint_size(c->bytes) + scpp_varint_size(c->offloaded) +
+	       name_size(&c->engine) + scpp_varint_size(c->elapsed_ns);
+	if (!fits(w, need))
+		return -ENOSPC;
+	p = w->buf + w->len;
+	*p++ = SCPP_REC_COPY;
+	p += scpp_varint_encode(p, c->cmd);
+	p += scpp_varint_encode(p, c->copies);
+	p += scpp_varint_encode(p, c->bytes);
+	p += scpp_varint_encode(p, c->offloaded);
+	p += name_put(p, &c->engine);
+	scpp_varint_encode(p, c->elapsed_ns);
+	w->len += need;
+	return 0;
+}
+
+int
 scpp_wire_reply_end(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
 		    uint64_t rows, uint64_t commands, uint64_t elapsed_ns)
 {
@@ -264,13 +290,28 @@ int
 scpp_wire_reply_end_ex(struct scpp_wire_reply_writer *w, uint32_t err, uint8_t outcome,
 		       uint64_t rows, uint64_t commands, uint64_t elapsed_ns, uint64_t statuses)
 {
-	size_t need = 2 + scpp_varint_size(err) + scpp_varint_size(rows) +
-		      scpp_varint_size(commands) + scpp_varint_size(elapsed_ns) +
-		      scpp_varint_size(statuses);
+	size_t need;
 	uint8_t *p;
 
 	if (w->state != ST_BODY || outcome >= SCPP_OUTCOME_COUNT)
 		return -EINVAL;
+	/* The sizes are only needed when the room is short of the longest
+	 * END (five varints of SCPP_VARINT_MAX). */
+	if (SCPP_LIKELY(w->size - w->len >= 2 + 5 * (size_t)SCPP_VARINT_MAX)) {
+		p = w->buf + w->len;
+		*p++ = SCPP_REC_END;
+		p += scpp_varint_encode(p, err);
+		*p++ = outcome;
+		p += scpp_varint_encode(p, rows);
+		p += scpp_varint_encode(p, commands);
+		p += scpp_varint_encode(p, elapsed_ns);
+		p += scpp_varint_encode(p, statuses);
+		w->len = (size_t)(p - w->buf);
+		w->state = ST_DONE;
+		return 0;
+	}
+	need = 2 + scpp_varint_size(err) + scpp_varint_size(rows) + scpp_varint_size(commands) +
+	       scpp_varint_size(elapsed_ns) + scpp_varint_size(statuses);
 	if (!fits(w, need))
 		return -ENOSPC;
 	p = w->buf + w->len;
@@ -378,6 +419,37 @@ read_end(struct cur *c, struct scpp_wire_record *rec)
 	return cur_varint(c, &rec->end.statuses);
 }
 
+/* Each field's checks as soon as it is read (the command index, then
+ * offloaded against copies), so the first bad field decides the error. */
+static int
+read_copy(struct cur *c, struct scpp_wire_record *rec)
+{
+	struct scpp_wire_copy_result *x = &rec->copy;
+	size_t at = c->off;
+	uint64_t cmd;
+	int rc;
+
+	if ((rc = cur_varint(c, &cmd)) < 0)
+		return rc;
+	if (cmd >= SCPP_WIRE_CMDS_MAX) {
+		c->off = at;
+		return -EINVAL;
+	}
+	x->cmd = (uint16_t)cmd;
+	if ((rc = cur_varint(c, &x->copies)) < 0 || (rc = cur_varint(c, &x->bytes)) < 0)
+		return rc;
+	at = c->off;
+	if ((rc = cur_varint(c, &x->offloaded)) < 0)
+		return rc;
+	if (x->offloaded > x->copies) {
+		c->off = at;
+		return -EINVAL;
+	}
+	if ((rc = cur_name(c, &x->engine)) < 0)
+		return rc;
+	return cur_varint(c, &x->elapsed_ns);
+}
+
 int
 scpp_wire_reply_next(struct scpp_wire_reply_reader *r, struct scpp_wire_record *rec)
 {
@@ -406,6 +478,11 @@ scpp_wire_reply_next(struct scpp_wire_reply_reader *r, struct scpp_wire_record *
 		if (r->state != ST_BODY)
 			return -SCPP_E_BAD_RECORD;
 		rc = read_status(&c, rec);
+		break;
+	case SCPP_REC_COPY:
+		if (r->state != ST_BODY)
+			return -SCPP_E_BAD_RECORD;
+		rc = read_copy(&c, rec);
 		break;
 	case SCPP_REC_END:
 		if (r->state != ST_BODY)

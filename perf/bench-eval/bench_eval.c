@@ -26,6 +26,10 @@
  *
  *   valgrind --tool=callgrind --toggle-collect=bench_block \
  *       ./scpp-bench-eval --op get16 --iterations 100000
+ *
+ * --decode worker decodes each block as scppd's worker does (the head, the
+ * commands up to the first one naming an owner one by one, then the rest:
+ * app/scppd/worker.c) instead of in one call.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -47,6 +51,7 @@ struct bench {
 	struct scpp_eval_result res;
 	uint8_t reply[1 << 16];
 	size_t reply_len;
+	bool worker_decode;            /* --decode worker */
 };
 
 struct workload {
@@ -257,7 +262,18 @@ bench_block(struct bench *b, const uint8_t *msg, size_t len)
 	struct scpp_wire_reply_writer w;
 	int rc;
 
-	rc = scpp_wire_block_decode(msg, len, &b->blk, NULL);
+	if (b->worker_decode) {
+		struct scpp_wire_block_cursor bc;
+		struct scpp_oid owner;
+
+		rc = scpp_wire_block_decode_begin(&bc, msg, len, &b->blk, NULL);
+		if (rc == 0)
+			rc = scpp_wire_block_decode_owner(&bc, &b->blk, &owner, NULL);
+		if (rc >= 0)
+			rc = scpp_wire_block_decode_rest(&bc, &b->blk, NULL);
+	} else {
+		rc = scpp_wire_block_decode(msg, len, &b->blk, NULL);
+	}
 	if (rc != 0)
 		return rc;
 	scpp_wire_reply_writer_init(&w, b->reply, sizeof(b->reply));
@@ -336,10 +352,12 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: scpp-bench-eval [--op get1|get16|mix16|walk4|create5|copy10|all]\n"
-		"                       [--runs R] [--seconds S] [--iterations N]\n"
+		"                       [--runs R] [--seconds S] [--iterations N] [--decode whole|worker]\n"
 		"  --runs R        timed runs per workload, median reported (default 5)\n"
 		"  --seconds S     length of one run (default 0.8)\n"
-		"  --iterations N  run exactly N blocks of --op, untimed (for callgrind)\n");
+		"  --iterations N  run exactly N blocks of --op, untimed (for callgrind)\n"
+		"  --decode MODE   whole (default): one decode call; worker: as scppd's worker\n"
+		"                  (head, commands up to the owner's, the rest)\n");
 	exit(2);
 }
 
@@ -350,6 +368,7 @@ main(int argc, char **argv)
 	static struct workload w[8];
 	const char *op = "all";
 	uint64_t iterations = 0;
+	bool worker_decode = false;
 	int runs = 5, nw;
 	double seconds = 0.8;
 
@@ -362,12 +381,16 @@ main(int argc, char **argv)
 			seconds = atof(argv[++i]);
 		else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc)
 			iterations = strtoull(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--decode") == 0 && i + 1 < argc &&
+			 (strcmp(argv[i + 1], "whole") == 0 || strcmp(argv[i + 1], "worker") == 0))
+			worker_decode = strcmp(argv[++i], "worker") == 0;
 		else
 			usage();
 	}
 	if (runs < 1 || runs > 99 || seconds <= 0)
 		usage();
 	bench_init(&b);
+	b.worker_decode = worker_decode;
 	nw = workloads_init(w);
 
 	for (int i = 0; i < nw; i++) {

@@ -47,6 +47,14 @@ def same_value(d, a, b, attr="data"):
     return rep["rows"][0][0] == rep["rows"][0][1]
 
 
+def copy_result(rep, k=0):
+    """COPY record k of a reply: (command, copies, bytes, offloaded, engine),
+    its elapsed time checked to be there."""
+    c = rep["copies"][k]
+    check(isinstance(c["elapsed_ns"], int) and c["elapsed_ns"] > 0, rep)
+    return (c["command"], c["copies"], c["bytes"], c["offloaded"], c["engine"])
+
+
 def sync_counters(d):
     """/scpp/copy of worker 0, with engine_copies/engine_bytes: the copies
     the engine made for the evaluator, synchronous or asynchronous."""
@@ -70,18 +78,27 @@ def t_copy_local(d, engine):
     c0 = sync_counters(d)
     check(c0["local_engine"] == engine, c0)
     model = bytearray(big)
-    want_copies = want_bytes = 0
+    want_copies = want_bytes = results = 0
     for i in range(60):
         n = rnd.choice([1, 15, 63, 64, 65, 100, 1000, 3999, 4000]) if i % 3 else \
             rnd.randrange(MIN_BYTES, 4001)
         so = rnd.randrange(0, 4000 - n + 1)
         do = rnd.randrange(0, big - n + 1)
-        d.ok("copy offset(value(%s, data), %d) offset(value(%s, data), %d) %d" %
-             (dst, do, src, so, n))
+        rep = d.ok("copy offset(value(%s, data), %d) offset(value(%s, data), %d) %d" %
+                   (dst, do, src, so, n), extra=["--copy-results"] if i % 2 else None)
         model[do:do + n] = chunk[so:so + n]
         if n >= MIN_BYTES:
             want_copies += 1
             want_bytes += n
+        # Every other block asks for its copy results (block flag
+        # COPY_RESULTS): one COPY record naming the configured engine when
+        # it moved the bytes, the evaluator's CPU (empty name) otherwise.
+        if i % 2:
+            results += 1
+            check(copy_result(rep) == (0, 1, n, int(n >= MIN_BYTES),
+                                       engine if n >= MIN_BYTES else ""), rep)
+        else:
+            check("copies" not in rep, rep)
     # The whole value, then an overlapping copy inside one value.
     d.ok("copy value(%s, data) value(%s, data) %d" % (cpy, dst, big))
     cmodel = bytearray(model)
@@ -89,6 +106,7 @@ def t_copy_local(d, engine):
     cmodel[1000:101000] = cmodel[0:100000]
     want_copies += 2
     want_bytes += big + 100000
+    check(results == 30, results)
     check(value_hex(d, dst, "data") == bytes(model), "destination differs from the model")
     check(value_hex(d, cpy, "data") == bytes(cmodel), "overlapping copy differs from memmove")
     c1 = sync_counters(d)
@@ -241,7 +259,8 @@ def t_copy_park(d):
     check(value_read(d, src, "data", big) == bytes(model), "source pattern")
     c0 = sync_counters(d)
     p0 = d.telemetry("/scpp/park")["worker0"]
-    rounds, replies, flooded = 0, [], []
+    b0 = d.stats()["eval_busy_reads"]
+    rounds, replies, flooded, read = 0, [], [], []
 
     def served():
         # Other blocks, back to back from one client process, while the
@@ -251,21 +270,38 @@ def t_copy_park(d):
         flooded.append(d.flood("copy value(%s, data) value(%s, data) 32" % (x, seed), 3000,
                                client=6, block=200000))
 
+    def reads():
+        # And reads of a few destination bytes, back to back: refused with
+        # EBUSY while a parked copy writes them (eval_busy_reads), else
+        # answered. Bounded by its count.
+        read.append(d.flood("let %%b read(offset(value(%s, data), 100), 8) ; return %%b" %
+                            dsts[0], 3000, client=7, block=300000))
+
     t = threading.Thread(target=served)
     t.start()
+    tr = threading.Thread(target=reads)
+    tr.start()
     try:
-        while rounds < 40 and t.is_alive():
+        while rounds < 40 and (t.is_alive() or tr.is_alive()):
             dst = dsts[rounds % 2]
             rep = d.one("copy value(%s, data) value(%s, data) %d" % (dst, src, big), client=5,
-                        block=100000 + rounds)
+                        block=100000 + rounds, extra=["--copy-results"])
             replies.append(rep)
             rounds += 1
             check(rep["end"]["outcome"] == "ok", rep)
-            if rounds >= 4 and sync_counters(d)["served_parked"] > c0["served_parked"]:
+            # Its result came back with the resumed block: the 4 MiB, moved
+            # by the dmadev (the parked copy's save and copy).
+            check(copy_result(rep) == (0, 1, big, 1, "dmadev"), rep)
+            if rounds >= 4 and sync_counters(d)["served_parked"] > c0["served_parked"] and \
+                    d.stats()["eval_busy_reads"] > b0:
                 break
     finally:
         t.join()
+        tr.join()
     check(flooded and flooded[0]["replies"] == 3000, flooded)
+    check(read and read[0]["replies"] == 3000, read)
+    busy = d.stats()["eval_busy_reads"] - b0
+    check(busy > 0, "no read of a destination met a parked copy in %d rounds" % rounds)
     for f in dsts:
         check(same_value(d, f, src), "parked copy into %s" % f)
     check(value_read(d, dsts[0], "data", big) == bytes(model), "parked copy, byte for byte")
@@ -281,13 +317,70 @@ def t_copy_park(d):
     check(c1["parked"] == 0 and c1["async_held"] == 0 and c1["async_pool_used"] == 0, c1)
     check(c1["async_failed"] == 0 and c1["retired"] == 0, c1)
     print("copy_park: %d blocks of one 4 MiB copy, each parked and resumed; %d other blocks "
-          "served while one was parked" % (rounds, c1["served_parked"] - c0["served_parked"]))
+          "served while one was parked; %d reads of a destination refused (EBUSY)" %
+          (rounds, c1["served_parked"] - c0["served_parked"], busy))
+    # Once no copy is in flight the same read is answered, with the bytes.
+    rep = d.ok("let %%b read(offset(value(%s, data), 100), 8) ; return %%b" % dsts[0])
+    check(bytes.fromhex(rep["rows"][0][0]["hex"]) == bytes(model[100:108]), rep)
     # A held block aborted after its copy (resumed, then failed): undone.
     d.ok("copy value(%s, data) value(%s, data) 4000" % (x, seed))
     rep = d.one("copy offset(value(%s, data), 100) value(%s, data) 4000 ; get %s nothing %%y" %
                 (dsts[0], x, x))
     check(rep["end"]["outcome"] == "aborted", rep)
     check(same_value(d, dsts[0], src), "an aborted parked copy left bytes behind")
+
+
+STALL_LEN = 3000
+
+
+def t_copy_stall(d):
+    """A copy that never completes (docs/COPY.md "Stuck copies"): the
+    dma_skeleton engine is configured (copy.test_stall_len, test builds
+    only) to behave as a device that hangs at its first copy of STALL_LEN
+    bytes. A block that set a value, copied 4000 bytes through the engine
+    (parked, completed, bytes written by the device) and then asks for the
+    stuck copy ends ETIMEDOUT after copy.timeout_ms with everything undone:
+    the set, the device-written bytes, the untouched destination. The
+    stuck engine is retired (stopped) and later copies go through memcpy."""
+    d.ok("return")
+    rnd = random.Random(23)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(8000))
+    old1 = bytes(rnd.getrandbits(8) for _ in range(8000))
+    old2 = bytes(rnd.getrandbits(8) for _ in range(8000))
+    src = d.ok(mkfile("f", 71, 'set %%f data x"%s" ; return %%f' % chunk.hex()))["rows"][0][0]
+    d1 = d.ok(mkfile("f", 72, 'set %%f data x"%s" ; return %%f' % old1.hex()))["rows"][0][0]
+    d2 = d.ok(mkfile("f", 73, 'set %%f data x"%s" ; return %%f' % old2.hex()))["rows"][0][0]
+    c0 = sync_counters(d)
+    check(c0["local_engine"] == "dmadev" and c0["retired"] == 0, c0)
+    rep = d.one("set %s size 7u ; copy value(%s, data) value(%s, data) 4000 ; "
+                "copy offset(value(%s, data), 10) value(%s, data) %d" %
+                (d1, d1, src, d2, src, STALL_LEN),
+                extra=["--copy-results", "--wait", str(STALL_TIMEOUT_MS + 15000)])
+    st = status_of(rep)
+    check(rep["end"]["outcome"] == "aborted" and st["errno_name"] == "ETIMEDOUT" and
+          st["command"] == 2 and "copy: the dmadev engine failed after" in st["message"], rep)
+    check("copies" not in rep, "an aborted block reported copy results: %s" % rep)
+    # Everything undone, byte for byte.
+    check(value_hex(d, d1, "data") == old1, "the completed engine copy was not undone")
+    check(value_hex(d, d2, "data") == old2, "the stuck copy's destination changed")
+    check(d.ok("get %s size %%m ; return %%m" % d1)["rows"] == [[72]], "the set was not undone")
+    c1 = sync_counters(d)
+    # The first copy went through the engine and the stuck one failed; the
+    # engine was retired (stopped, nothing touches memory after) for memcpy.
+    check(c1["async_waits"] - c0["async_waits"] == 2 and
+          c1["async_failed"] - c0["async_failed"] == 1, (c0, c1))
+    check(c1["retired"] == 1 and c1["local_engine"] == "memcpy", c1)
+    check(c1["parked"] == 0 and c1["async_held"] == 0 and c1["async_pool_used"] == 0, c1)
+    # Later copies work, through memcpy now (the stall was the device's).
+    rep = d.ok("copy offset(value(%s, data), 10) value(%s, data) %d" % (d2, src, STALL_LEN),
+               extra=["--copy-results"])
+    check(copy_result(rep) == (0, 1, STALL_LEN, 1, "memcpy"), rep)
+    want = bytearray(old2)
+    want[10:10 + STALL_LEN] = chunk[:STALL_LEN]
+    check(value_hex(d, d2, "data") == bytes(want), "a copy after the retirement")
+    check("the local dmadev engine left a copy stuck" in d.logtext(), "retirement log line")
+    print("copy_stall: the stuck copy failed ETIMEDOUT after %d ms, the block was undone, "
+          "the engine retired" % STALL_TIMEOUT_MS)
 
 
 def t_copy_dmadev(d):
@@ -349,6 +442,8 @@ DELIVERY = {"reassembly_slots": 16, "reassembly_timeout_ms": 3000}
 # dma_skeleton's copy thread may be starved for seconds on a loaded machine:
 # timeouts are not under test here (the engines' own suites test them).
 DMA_TIMEOUT_MS = 20000
+# The stuck copy waits this long; the others must complete within it.
+STALL_TIMEOUT_MS = 10000
 
 TESTS = {
     "copy_dmadev": (t_copy_dmadev, {"cfg_extra": {"delivery": DELIVERY, "copy": {
@@ -364,6 +459,14 @@ TESTS = {
         "copy": {"local": "dmadev", "dma_skeleton": True, "min_bytes": 4096,
                  "sync_max_bytes": 8 << 20, "inflight_bytes": 16 << 20,
                  "timeout_ms": DMA_TIMEOUT_MS}}}),
+    # Test builds only (meson -Dtest_faults=true: the ASan build of make
+    # test); tests/integration/meson.build registers it only there.
+    "copy_stall": (t_copy_stall, {"cfg_extra": {
+        "delivery": dict(DELIVERY, park_timeout_ms=STALL_TIMEOUT_MS + 10000,
+                         retention_ms=2 * (STALL_TIMEOUT_MS + 10000)),
+        "copy": {"local": "dmadev", "dma_skeleton": True, "min_bytes": MIN_BYTES,
+                 "sync_max_bytes": 1 << 20, "inflight_bytes": 128 * 1024,
+                 "timeout_ms": STALL_TIMEOUT_MS, "test_stall_len": STALL_LEN}}}),
     "copy_memcpy": (t_copy_memcpy, {"cfg_extra": {"delivery": DELIVERY, "copy": {
         "local": "memcpy", "min_bytes": MIN_BYTES}}}),
     "copy_window": (t_copy_window, {"workers": 2, "cfg_extra": {"delivery": DELIVERY, "copy": {

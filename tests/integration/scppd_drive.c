@@ -15,6 +15,7 @@
  *     --bind ADDR   send from this local address
  *     --no-cookie   do not answer a NOTICE COOKIE: report it
  *     --cookie HEX  send the first block with this cookie
+ *     --copy-results  set block flag COPY_RESULTS (COPY records in the reply)
  *     --wait MS     wait at most MS ms for each reply datagram (default 2000;
  *                   for blocks whose evaluation itself takes long, such as a
  *                   scan run to its step budget under ASan on a loaded host)
@@ -94,6 +95,9 @@ struct drive {
 	struct scpp_wire_notice notice; /* the last one received */
 };
 
+/* --copy-results: every block asks for its COPY records. */
+static bool copy_results;
+
 static int
 encode_into(const char *text, struct scpp_wire_block *b, uint8_t *out, size_t size, size_t *len)
 {
@@ -106,6 +110,8 @@ encode_into(const char *text, struct scpp_wire_block *b, uint8_t *out, size_t si
 		fprintf(stderr, "parse: %s\n", err.msg);
 		return rc;
 	}
+	if (copy_results)
+		b->flags |= SCPP_WIRE_BF_COPY_RESULTS;
 	rc = scpp_wire_block_encode(b, out, size);
 	if (rc < 0) {
 		fprintf(stderr, "encode: %s\n", scpp_strerror(rc));
@@ -374,6 +380,8 @@ options(int argc, char **argv, struct drive *dr, unsigned int *times, const char
 
 		if (strcmp(argv[i], "--no-cookie") == 0)
 			dr->use_cookie = false;
+		else if (strcmp(argv[i], "--copy-results") == 0)
+			copy_results = true;
 		else if (!more)
 			return 2;
 		else if (strcmp(argv[i], "--client") == 0)
@@ -516,7 +524,7 @@ main(int argc, char **argv)
 		if (rc == 2)
 			fprintf(stderr, "usage: scppd_drive exec|flood HOST PORT TEXT [--client N] "
 					"[--block N] [--times N | --count N] [--dgram N] "
-					"[--bind ADDR] [--wait MS] [--no-cookie] [--cookie HEX] "
+					"[--bind ADDR] [--wait MS] [--no-cookie] [--copy-results] [--cookie HEX] "
 					"[--drop-seq K] [--between N --between-text T "
 					"[--between-client C]]\n");
 		return rc;

@@ -10,6 +10,8 @@
  *   was read from (canonical), an error consumes nothing and repeats, and
  *   the reader never accepts more rows than the header's count;
  * - the carried block decodes or fails like any block (no crash);
+ * - COPY_SOURCE extensions (type 2): each re-encodes to its bytes, rows
+ *   ascending;
  * - CONT_REPLY: an accepted header re-encodes to the same bytes, its rest
  *   groups (each re-encoding to its bytes) are exactly nrest and lie one
  *   after the other, and its records are the rest of the input, which the
@@ -74,6 +76,28 @@ check_rows(const struct scpp_wire_cont *c)
 	}
 }
 
+/* COPY_SOURCE extensions: the decoder checked them; each re-encodes to the
+ * bytes it came from, in order. */
+static void
+check_copy_srcs(const struct scpp_wire_cont *c)
+{
+	struct scpp_wire_copy_src s[SCPP_WIRE_COPY_SRCS_MAX];
+	uint8_t out[2 + SCPP_WIRE_COPY_SRC_LEN];
+	int n = scpp_wire_cont_copy_srcs(c, s, SCPP_WIRE_COPY_SRCS_MAX), k = 0;
+
+	CHECK(n >= 0 || n == -SCPP_E_BAD_VAR);
+	for (size_t o = 0; n > 0 && o < c->ext_len; o += 2u + c->ext[o + 1]) {
+		if (c->ext[o] != SCPP_WIRE_CONT_EXT_COPY_SRC)
+			continue;
+		CHECK(k < n);
+		CHECK(scpp_wire_copy_src_encode(out, sizeof(out), &s[k]) == (int)sizeof(out));
+		CHECK(memcmp(out, c->ext + o, sizeof(out)) == 0);
+		CHECK(k == 0 || s[k].row > s[k - 1].row);
+		k++;
+	}
+	CHECK(n <= 0 || k == n);
+}
+
 static void
 check_cont(const uint8_t *d, size_t n)
 {
@@ -91,6 +115,7 @@ check_cont(const uint8_t *d, size_t n)
 	CHECK(c.rows == c.block + c.block_len);
 	CHECK(c.rows + c.rows_len == d + n && c.rows_len >= 1);
 	check_rows(&c);
+	check_copy_srcs(&c);
 	(void)scpp_wire_block_decode(c.block, c.block_len, &blk, &off);
 }
 

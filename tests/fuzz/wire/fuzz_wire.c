@@ -153,6 +153,8 @@ rewrite(struct scpp_wire_reply_writer *w, const struct scpp_wire_record *r)
 	case SCPP_REC_END:
 		return scpp_wire_reply_end_ex(w, r->end.err, r->end.outcome, r->end.rows,
 					      r->end.commands, r->end.elapsed_ns, r->end.statuses);
+	case SCPP_REC_COPY:
+		return scpp_wire_reply_copy(w, &r->copy);
 	default:
 		abort();
 	}

@@ -4,13 +4,11 @@
 one network namespace (harness.py), `scpp cluster` on each, a block sent to
 the wrong node and forwarded to its owner (which answers, and the client
 steers its next block there), the path walk /a/b/c/d over three nodes as
-one block (continuations, docs/CLUSTER.md §8), a node killed and seen
+one block (continuations, docs/CLUSTER.md §8), the cluster-wide query
+(every node's users of uid 1000 in one block), a node killed and seen
 unreachable everywhere, and the walk then naming it.
 
     demo.py [--wait]     --wait: keep the cluster up until Ctrl-C
-
-Not shown yet: the cluster-wide query (get %p uid 1000u over every node's
-processes), which needs the ⊤ fan-out (not built).
 """
 
 import json
@@ -47,6 +45,8 @@ def main():
                                                               c.etcd_prefix))
             c.start_etcd()
             nodes = [c.node(i) for i in (1, 2, 3)]
+            for n in nodes:  # scans cover every node (off by default, docs/CONFIG.md)
+                n.cfg["cluster"]["cont"] = {"fan_out": True}
             for n in nodes:
                 say("starting node %d \"%s\" at %s:7300" % (n.id, n.name, n.ip))
                 n.start()
@@ -95,6 +95,16 @@ def main():
                   "%s reply merged; nodes 2 and 3 sent the rows that go on elsewhere back "
                   "as rest groups)" % tuple(after[k] - before[k] for k in before))
 
+            say("the cluster-wide query: every node's users of uid 1000, one block to node 1")
+            for n in nodes[1:]:
+                shell(c, ["--server", n.ip + ":7300", "exec",
+                          'create %%u User ; set %%u uid 1000u ; set %%u name "user-of-n%d" ; '
+                          'set %%u gid 1000u ; return %%u' % n.id])
+            shell(c, ["--server", nodes[0].ip + ":7300", "exec",
+                      "get %p uid 1000u ; get %p name %n ; return %p %n"])
+            print("(node 1 scanned its own shard and sent the scan to nodes 2 and 3 as EVERY "
+                  "continuations: cont_fan_out %s)" % nodes[0].stats()["cont_fan_out"])
+
             say("node 3 killed (SIGKILL, pid %d): its lease lapses" % nodes[2].proc.pid)
             nodes[2].kill()
             wait_for("node 1 to see node 3 unreachable",
@@ -105,8 +115,6 @@ def main():
 
             say("the walk again: the part for node 3 cannot run, and the reply says so")
             shell(c, ["--server", nodes[0].ip + ":7300", "exec", walk])
-            say("not built yet: the cluster-wide query (get %p uid 1000u over every node's "
-                "processes) needs the fan-out of an unbound entity, docs/CLUSTER.md §8")
             if wait:
                 print("\nThe cluster is up (namespace %s). Ctrl-C stops it.\n"
                       "  ip netns exec %s %s cluster --telemetry %s" %

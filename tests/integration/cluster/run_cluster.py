@@ -304,7 +304,7 @@ def drive_all(node, text, times, client, block, port=7300):
     return reps, metas
 
 
-def forward_cluster(c, source, node2_shards=2):
+def forward_cluster(c, source, node2_shards=2, fan_out=False):
     """Three nodes, node 2 with two shards (or @p node2_shards); every node
     sees the others."""
     if source == "etcd":
@@ -313,6 +313,9 @@ def forward_cluster(c, source, node2_shards=2):
     nodes[1].shards(node2_shards)
     if source == "static":
         c.static_nodes(nodes)
+    for n in nodes:
+        if fan_out:
+            n.cfg["cluster"]["cont"] = {"fan_out": True}
     for n in nodes:
         n.start()
     c.enter()
@@ -997,12 +1000,12 @@ def cont_moved(before, after):
     return {k: after[k] - before[k] for k in CONT_COUNTERS if after[k] != before[k]}
 
 
-def mkdir_on(node, ino):
-    """A Directory made on @p node's shard 0; its OID."""
+def mkdir_on(node, ino, shard=0):
+    """A Directory made on @p node's shard @p shard; its OID."""
     text = ('create %d Directory ; set %d ino {0}u ; set %d dev 1u ; set %d mode 16877u ; '
             'set %d uid 0u ; set %d gid 0u ; return %d').format(ino)
-    oid = node.drive(text, port=7301)["rows"][0][0]
-    check(oid.startswith("@0.%d.0." % node.id), oid)
+    oid = node.drive(text, port=7301 + shard)["rows"][0][0]
+    check(oid.startswith("@0.%d.%d." % (node.id, shard)), oid)
     return oid
 
 
@@ -1012,8 +1015,9 @@ def link(node, parent, name, child):
 
 
 def cont_cluster(c, source):
-    """Three nodes of one shard each, every node seeing the others up."""
-    return forward_cluster(c, source, node2_shards=1)
+    """Three nodes of one shard each, every node seeing the others up, scans
+    fanned out (cluster.cont.fan_out)."""
+    return forward_cluster(c, source, node2_shards=1, fan_out=True)
 
 
 WALK = ('get {r} entries["a"] %a ; get %a entries["b"] %b ; get %b entries["c"] %c ; '
@@ -1099,7 +1103,43 @@ def cont_walk_scenarios(c, nodes):
     got = n2.drive("get %s %%k %%v ; return %%k %%v" % bb)
     check(sorted(map(json.dumps, got["rows"])) == sorted(map(json.dumps, want["rows"])),
           (got, want))
+    cont_scan_scenarios(nodes)
     return o
+
+
+def cont_scan_scenarios(nodes):
+    """The cluster-wide scan (⊤ fan-out): every node's users of uid 1000, in
+    one block sent to node 1: node 1's first, then node 2's, then node 3's
+    (map order); a scan for well-known entities (every shard has them)
+    answers them once."""
+    users = {}
+    for n, names in zip(nodes, (["u1a"], ["u2a", "u2b"], ["u3a"])):
+        for name in names + ["x" + names[0]]:
+            uid = 1001 if name.startswith("x") else 1000
+            oid = n.drive('create %%u User ; set %%u uid %du ; set %%u name "%s%d" ; '
+                          'set %%u gid 5u ; return %%u' % (uid, name, n.id),
+                          port=7301)["rows"][0][0]
+            if uid == 1000:
+                users[oid] = "%s%d" % (name, n.id)
+    n1, n2, n3 = nodes
+    b = [cont_counts(n) for n in nodes]
+    rep = n1.drive("get %p uid 1000u ; get %p name %n ; return %p %n")
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
+    got = {r[0]: r[1] for r in rep["rows"]}
+    check(got == users and len(rep["rows"]) == len(users), (rep["rows"], users))
+    order = [int(r[0].split(".")[1], 16) for r in rep["rows"]]
+    check(order == sorted(order), "merge order is not node 1, 2, 3: %s" % order)
+    m = [cont_moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
+    st1 = n1.stats()
+    check(m[0].get("cont_shipped") == 2 and m[0].get("cont_answered") == 2 and
+          m[0].get("cont_merged") == 1, ("node 1", m))
+    check(m[1].get("cont_run") == 1 and m[2].get("cont_run") == 1, ("nodes 2, 3", m))
+    check(st1["cont_fan_out"] >= 2, st1["cont_fan_out"])
+    # Well-known entities (the schema's Type entities) are on every shard:
+    # the scan reports the origin's only.
+    rep = n1.drive('get %t name "User" ; return %t')
+    check(rep["end"]["outcome"] == "ok" and len(rep["rows"]) == 1 and
+          rep["rows"][0][0].startswith("@0.0.0."), rep)
 
 
 def t_cont_walk_static(c):
@@ -1107,7 +1147,8 @@ def t_cont_walk_static(c):
     three nodes as one block (the same leaf as four round trips, counters
     on every node), a missing component named by its node, client
     retransmissions of a split block run once, every attribute of an
-    entity on node 1 copied to one on node 2 in one block."""
+    entity on node 1 copied to one on node 2 in one block, the cluster-wide
+    scan of every node's users."""
     cont_walk_scenarios(c, cont_cluster(c, "static"))
 
 
@@ -1116,12 +1157,12 @@ def t_cont_walk_etcd(c):
     cont_walk_scenarios(c, cont_cluster(c, "etcd"))
 
 
-def t_cont_kill(c):
+def t_cont_kill(c, source="static"):
     """A node killed with continuations to it: the walk's part for it times
     out — a bounded E_OUTCOME_UNKNOWN status naming node 3 and the command,
     after three retransmissions — while the parts before it answered and
     the other nodes keep serving."""
-    nodes = cont_cluster(c, "static")
+    nodes = cont_cluster(c, source)
     n1, n2, n3 = nodes
     o = walk_tree(nodes)
     rep = n1.drive(WALK.format(r=o["r"]))
@@ -1143,6 +1184,24 @@ def t_cont_kill(c):
     check(n2.drive("get %s ino %%i" % o["a"])["rows"] == [[2]], "node 2")
     rep = n1.drive('get {r} entries["a"] %a ; get %a ino %i ; return %i'.format(r=o["r"]))
     check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[2]], rep)
+    return nodes, o
+
+
+def t_cont_kill_etcd(c):
+    """The same with the map from etcd (node 3 still "up" until its lease
+    lapses: the part times out), and then, once node 3 is unreachable
+    everywhere, its part is not even sent: E_NOT_HERE at once, nothing
+    run, naming it."""
+    nodes, o = t_cont_kill(c, "etcd")
+    n1 = nodes[0]
+    wait_state([n1, nodes[1]], 3, "unreachable", timeout=c.ttl_s + 15)
+    b1 = cont_counts(n1)
+    rep = n1.drive(WALK.format(r=o["r"]))
+    f = rep["statuses"][0]["fields"]
+    check(rep["end"]["outcome"] == "aborted" and f["code"] == "E_NOT_HERE" and
+          "unknown or unreachable; nothing was run" in f["message"] and f["command"] == 2, f)
+    m = cont_moved(b1, cont_counts(n1))
+    check(m.get("cont_shipped") == 1 and "cont_timed_out" not in m, m)
 
 
 def t_cont_retransmit(c):
@@ -1190,6 +1249,94 @@ def t_cont_retransmit(c):
              lambda: cont_moved(b1, cont_counts(n1)).get("cont_reply_stale", 0) >=
              m2["cont_dup_done"], timeout=20)
     check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[102]], "ran twice")
+    # cluster.cont.fan_out is off by default: a scan covers the shard that
+    # runs it, as on one node.
+    mine = [n.drive('create %%u User ; set %%u uid 4444u ; set %%u name "fo%d" ; '
+                    'set %%u gid 1u ; return %%u' % n.id, port=7301)["rows"][0][0]
+            for n in (n1, n2)][0]
+    f0 = n1.stats()["cont_fan_out"]
+    rep = n1.drive("get %p uid 4444u ; return %p")
+    check(rep["rows"] == [[mine]] and n1.stats()["cont_fan_out"] == f0, rep)
+
+
+def t_cont_limits(c):
+    """Each limit on continuations has its own status (PROTOCOL.md §19.6),
+    a bounded answer, never a hang: node 1 with cluster.cont.max_hops 1,
+    max_rows 1 and max_fan_out 1, node 2 with max_pending 1."""
+    nodes = [c.node(i, source="static") for i in (1, 2, 3)]
+    c.static_nodes(nodes)
+    nodes[0].cfg["cluster"]["cont"] = {"max_hops": 1, "max_rows": 1, "max_fan_out": 1,
+                                       "fan_out": True}
+    nodes[1].cfg["cluster"]["cont"] = {"max_pending": 1, "fan_out": True}
+    nodes[2].cfg["cluster"]["cont"] = {"fan_out": True}
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    o = walk_tree(nodes)
+
+    def status(rep):
+        check(rep["end"]["outcome"] == "aborted" and rep.get("statuses"), rep)
+        return rep["statuses"][-1]["fields"]
+
+    # Depth: the walk's second hop (b, on node 3) would be 2 deep.
+    f = status(n1.drive(WALK.format(r=o["r"])))
+    check(f["code"] == "E_LIMIT_HOPS" and f["command"] == 2 and f["node"].startswith("@0.1.") and
+          "cluster.cont.max_hops is 1" in f["message"] and f["owner"].startswith("@0.3."), f)
+    # Rows: two rows for node 2 in one continuation.
+    x = mkdir_on(n1, 9)
+    link(n1, x, "p", o["a"])
+    link(n1, x, "q", o["d"])
+    f = status(n1.drive("get %s entries[%%k] %%e ; get %%e ino %%i ; return %%k %%i" % x))
+    check(f["code"] == "E_LIMIT_ROWS" and "2 rows, cluster.cont.max_rows is 1" in f["message"],
+          f)
+    # Fan-out: a scan would reach two other shards; it covers node 1's own.
+    u = n1.drive('create %u User ; set %u uid 1000u ; set %u name "lim" ; set %u gid 1u ; '
+                 'return %u', port=7301)["rows"][0][0]
+    rep = n1.drive("get %p uid 1000u ; return %p")
+    f = status(rep)
+    check(rep["rows"] == [[u]] and f["code"] == "E_TOO_MANY" and
+          "cluster.cont.max_fan_out is 1" in f["message"], rep)
+    # Pending: node 2 holds one continuation at most; a scan needs two.
+    f = status(n2.drive("get %p uid 1000u ; return %p"))
+    check(f["code"] == "E_LIMIT_PENDING" and "cluster.cont.max_pending" in f["message"], f)
+    check(n1.stats()["cont_part_failed"] >= 3, n1.stats()["cont_part_failed"])
+    # Nothing stays held: the same blocks within the limits still run.
+    check(n1.drive('get {r} entries["a"] %a ; get %a ino %i ; return %i'.format(r=o["r"]))
+          ["rows"] == [[2]], "node 1 after the limits")
+    check(n2.drive("get %s ino %%i ; return %%i" % o["a"])["rows"] == [[2]], "node 2")
+
+
+def t_cont_two_shards(c):
+    """A block touching two shards of one node: node 2 runs two workers;
+    a block sent to its shard 0 whose rows reach shard 1 is split between
+    them through the hand-off ring (the same CONT and CONT_REPLY bytes as
+    between nodes), the write lands on shard 1, once; a scan sent to
+    shard 0 covers shard 1 and the other nodes too, shard 0's rows first."""
+    nodes = forward_cluster(c, "static", fan_out=True)
+    n1, n2, n3 = nodes
+    x = mkdir_on(n2, 21, shard=0)
+    y = mkdir_on(n2, 22, shard=1)
+    link(n2, x, "y", y)
+    b2 = cont_counts(n2)
+    h0 = n2.stats()["handoff_out"]
+    rep = n2.drive('get %s entries["y"] %%y ; get %%y ino %%i ; let %%j add(%%i, 1u) ; '
+                   'set %%y ino %%j ; return %%y %%j' % x, port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[y, 23]], rep)
+    m = cont_moved(b2, cont_counts(n2))
+    check(m.get("cont_shipped") == 1 and m.get("cont_answered") == 1 and
+          m.get("cont_run") == 1 and m.get("cont_merged") == 1, m)
+    check(n2.stats()["handoff_out"] >= h0 + 2, "not through the hand-off ring")
+    check(n2.drive("get %s ino %%i" % y, port=7302)["rows"] == [[23]], "shard 1's write")
+    users = {}
+    for n, shard in ((n2, 0), (n2, 1), (n1, 0), (n3, 0)):
+        oid = n.drive('create %%u User ; set %%u uid 3000u ; set %%u name "s%d%d" ; '
+                      'set %%u gid 5u ; return %%u' % (n.id, shard),
+                      port=7301 + shard)["rows"][0][0]
+        users[oid] = "s%d%d" % (n.id, shard)
+    rep = n2.drive("get %p uid 3000u ; get %p name %n ; return %p %n", port=7301)
+    check(rep["end"]["outcome"] == "ok" and {r[0]: r[1] for r in rep["rows"]} == users and
+          len(rep["rows"]) == 4 and rep["rows"][0][1] == "s20", (rep, users))
 
 
 # ---- scpp-fs through a node that does not own the volume ------------------------
@@ -1285,7 +1432,10 @@ TESTS = {
     "cont_walk_static": t_cont_walk_static,
     "cont_walk_etcd": t_cont_walk_etcd,
     "cont_kill": t_cont_kill,
+    "cont_kill_etcd": t_cont_kill_etcd,
     "cont_retransmit": t_cont_retransmit,
+    "cont_limits": t_cont_limits,
+    "cont_two_shards": t_cont_two_shards,
 }
 
 

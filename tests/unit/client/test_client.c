@@ -1316,6 +1316,41 @@ test_client_falls_back_to_the_server_when_the_owner_is_silent(void **state)
 	scpp_client_free(c);
 }
 
+/* scpp_client_reply_copies(): the COPY records of a reply, in order. */
+static void
+test_client_reply_copies_in_order(void **state)
+{
+	const struct scpp_wire_copy_result c[] = {
+		{.cmd = 0, .copies = 1, .bytes = 4194304, .offloaded = 1, .engine = {"dmadev", 6},
+		 .elapsed_ns = 1500000},
+		{.cmd = 2, .copies = 3, .bytes = 30, .engine = {"", 0}, .elapsed_ns = 800},
+	};
+	struct scpp_wire_reply_writer w;
+	struct scpp_wire_copy_result got[1];
+	struct scpp_client_reply r = {0};
+	uint8_t msg[128];
+
+	(void)state;
+	scpp_wire_reply_writer_init(&w, msg, sizeof(msg));
+	assert_int_equal(scpp_wire_reply_columns(&w, NULL, 0), 0);
+	assert_int_equal(scpp_wire_reply_copy(&w, &c[0]), 0);
+	assert_int_equal(scpp_wire_reply_copy(&w, &c[1]), 0);
+	assert_int_equal(scpp_wire_reply_end(&w, 0, SCPP_OUTCOME_OK, 0, 3, 2000000), 0);
+	r.msg = msg;
+	r.len = w.len;
+	assert_int_equal(scpp_client_reply_copies(&r, got, 1), 2);
+	assert_int_equal(got[0].cmd, 0);
+	assert_int_equal(got[0].bytes, 4194304);
+	assert_int_equal(got[0].elapsed_ns, 1500000);
+	assert_int_equal(got[0].engine.len, 6);
+	assert_memory_equal(got[0].engine.p, "dmadev", 6);
+	assert_int_equal(scpp_client_reply_copies(&r, NULL, 0), 2);
+	assert_int_equal(scpp_client_reply_copies(&r, NULL, 1), -EINVAL);
+	msg[4] = 0x80; /* the first COPY's copies: an over-long varint */
+	msg[5] = 0x00;
+	assert_int_equal(scpp_client_reply_copies(&r, got, 1), -SCPP_E_BAD_VARINT);
+}
+
 int
 main(void)
 {
@@ -1354,6 +1389,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_reports_delivery_notices, fake_start,
 						fake_stop),
 		cmocka_unit_test(test_client_create_rejects_each_bad_field),
+		cmocka_unit_test(test_client_reply_copies_in_order),
 		cmocka_unit_test(test_client_addr_parse_accepts_and_rejects),
 	};
 

@@ -503,6 +503,12 @@ static const struct bad_case bad_cases[] = {
 	 "scppd.json: $.copy.timeout_ms: expected at least 1 while $.copy.sync_max_bytes is not 0 (a "
 	 "worker waits for its synchronous copies at most this long), found 0"},
 	{"{\"copy\": {\"inflight_copies\": 0}}", "$.copy.inflight_copies", "found 0", true},
+#ifndef SCPP_TEST_FAULTS
+	/* Fault injection is compiled only into test builds. */
+	{"{\"copy\": {\"test_stall_len\": 4096}}", "$.copy.test_stall_len",
+	 "scppd.json: $.copy.test_stall_len: expected 0: fault injection is compiled only into "
+	 "test builds (meson -Dtest_faults=true), found 4096"},
+#endif
 	{"{\"copy\": {\"inflight_bytes\": 68719476737}}", "$.copy.inflight_bytes",
 	 "found 68719476737", true},
 	{"{\"copy\": {\"ring_size\": 64, \"inflight_copies\": 65}}", "$.copy.inflight_copies",

@@ -109,6 +109,9 @@ test_copy_create_rejects_bad_config_one_field_at_a_time(void **state)
 	BAD(max_len, SCPP_COPY_LEN_MAX + 1);
 	BAD(align, 3);
 	BAD(align, 8192);
+#ifndef SCPP_TEST_FAULTS
+	BAD(test_stall_len, 100); /* fault injection: test builds only */
+#endif
 #undef BAD
 	assert_null(scpp_copy_create(NULL));
 	assert_int_equal(errno, EINVAL);
@@ -312,6 +315,73 @@ test_copy_ring_full_returns_fewer_and_counts(void **state)
 	assert_int_equal(scpp_copy_space(c), 8);
 	scpp_copy_free(c);
 }
+
+#ifdef SCPP_TEST_FAULTS
+static uint64_t stall_now;
+
+static uint64_t
+stall_clock(void *ctx)
+{
+	(void)ctx;
+	return stall_now;
+}
+
+/* test_stall_len (test builds): the instance behaves as a device that
+ * hangs at its first copy of that length: earlier copies complete, that
+ * one and every later one never do; at their deadline they fail with
+ * ETIMEDOUT, in order, and stay zombies (nothing is released) until the
+ * instance is freed. */
+static void
+test_copy_test_stall_hangs_the_device(void **state)
+{
+	struct scpp_copy_config cfg;
+	struct scpp_copy_op ops[4];
+	struct scpp_copy_cpl cpl[4];
+	struct scpp_copy_stats st;
+	uint8_t src[400], dst[400];
+	struct scpp_copy *c;
+	(void)state;
+
+	scpp_copy_config_init(&cfg);
+	cfg.engine = "memcpy";
+	cfg.ring_size = 8;
+	cfg.timeout_ns = 1000;
+	cfg.clock = stall_clock;
+	cfg.test_stall_len = 100;
+	stall_now = 0;
+	c = scpp_copy_create(&cfg);
+	assert_non_null(c);
+	ct_fill(src, sizeof(src), 5);
+	memset(dst, 0, sizeof(dst));
+	fill_ops(ops, 4, src, dst, 7);
+	ops[0].len = 50;   /* completes */
+	ops[1].len = 100;  /* the device hangs here */
+	ops[1].src = src + 100;
+	ops[1].dst = dst + 100;
+	ops[2].len = 50;   /* never completes either */
+	ops[2].src = src + 300;
+	ops[2].dst = dst + 300;
+	assert_int_equal(scpp_copy_submit_burst(c, ops, 3), 3);
+	assert_int_equal(scpp_copy_poll_burst(c, cpl, 4), 1);
+	assert_int_equal(cpl[0].status, 0);
+	assert_memory_equal(dst, src, 50);
+	/* Not before the deadline ... */
+	stall_now = 999;
+	assert_int_equal(scpp_copy_poll_burst(c, cpl, 4), 0);
+	/* ... then both, in order, timed out, and never written. */
+	stall_now = 1000;
+	assert_int_equal(scpp_copy_poll_burst(c, cpl, 4), 2);
+	assert_true(cpl[0].user == 8 && cpl[0].status == -ETIMEDOUT);
+	assert_true(cpl[1].user == 9 && cpl[1].status == -ETIMEDOUT);
+	for (size_t i = 50; i < sizeof(dst); i++)
+		assert_int_equal(dst[i], 0);
+	scpp_copy_stats_get(c, &st);
+	assert_int_equal(st.timeouts, 2);
+	assert_int_equal(st.zombies, 2);
+	assert_int_equal(scpp_copy_space(c), 8 - 2); /* the zombies hold their slots */
+	scpp_copy_free(c); /* ends them (copy_abandon_parts) */
+}
+#endif
 
 static void
 test_copy_invalid_copies_fail_with_their_status_in_order(void **state)
@@ -602,6 +672,9 @@ main(void)
 		cmocka_unit_test(test_copy_memcpy_matches_reference_on_random_copies),
 		cmocka_unit_test(test_copy_bursts_at_every_edge_size),
 		cmocka_unit_test(test_copy_ring_full_returns_fewer_and_counts),
+#ifdef SCPP_TEST_FAULTS
+		cmocka_unit_test(test_copy_test_stall_hangs_the_device),
+#endif
 		cmocka_unit_test(test_copy_invalid_copies_fail_with_their_status_in_order),
 		cmocka_unit_test(test_copy_registration_errors),
 		cmocka_unit_test(test_copy_window_round_trips_with_the_documented_layout),

@@ -207,9 +207,15 @@ test_async_conflicts_and_a_job_released_in_flight(void **state)
 	assert_true(scpp_copy_async_conflicts(a, mem + MiB - 8, mem + 6 * MiB, 16));     /* writes src */
 	assert_false(scpp_copy_async_conflicts(a, mem + 2 * MiB, mem + MiB, 4096));      /* reads src */
 	assert_false(scpp_copy_async_conflicts(a, mem + 5 * MiB, mem + 6 * MiB, 4096));
+	/* Reads: only the destination's bytes are being written. */
+	assert_true(scpp_copy_async_writing(a, mem + 5 * MiB - 1, 1));
+	assert_true(scpp_copy_async_writing(a, mem + 3 * MiB, MiB + 1));
+	assert_false(scpp_copy_async_writing(a, mem + 5 * MiB, 4096));
+	assert_false(scpp_copy_async_writing(a, mem, MiB)); /* the source */
 	assert_int_equal(scpp_copy_async_wait(a, h, &d[0]), 0);
 	assert_int_equal(d[0].status, 0);
 	assert_false(scpp_copy_async_conflicts(a, mem + 4 * MiB, mem, MiB));
+	assert_false(scpp_copy_async_writing(a, mem + 4 * MiB, MiB));
 	assert_memory_equal(mem + 4 * MiB, mem, MiB);
 	assert_int_equal(scpp_copy_async_poll(a, d, 4), 1); /* still returned once by poll */
 	scpp_copy_async_release(a, h);

@@ -192,6 +192,15 @@ fx_summarize(struct fx *f, size_t len)
 			fx_put(f, item);
 			break;
 		}
+		case SCPP_REC_COPY:
+			/* Only for blocks with SCPP_WIRE_BF_COPY_RESULTS. */
+			snprintf(buf, sizeof(buf), " copy=%u:%llu:%llu:%llu:%.*s", rec.copy.cmd,
+				 (unsigned long long)rec.copy.copies,
+				 (unsigned long long)rec.copy.bytes,
+				 (unsigned long long)rec.copy.offloaded, rec.copy.engine.len,
+				 rec.copy.engine.p);
+			fx_put(f, buf);
+			break;
 		case SCPP_REC_END:
 			fx_put(f, rec.end.outcome == SCPP_OUTCOME_OK ? " end=ok"
 				  : rec.end.outcome == SCPP_OUTCOME_ERRORS ? " end=errors"

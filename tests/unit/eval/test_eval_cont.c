@@ -591,6 +591,44 @@ test_eval_cont_entry_points_refuse_bad_input(void **state)
 	scpp_eval_susp_free(small);
 }
 
+/*
+ * What a shard running an EVERY part (a ⊤ fan-out) keeps after its scan:
+ * rows whose entity the scan bound to a well-known OID are dropped, since
+ * every shard has those and the origin reports them once.
+ */
+static void
+test_eval_cont_every_part_drops_well_known_entities(void **state)
+{
+	struct fx *f = sh[1];
+	struct scpp_eval_hooks h = {.before_cmd = stop_before_1, .arg = f};
+	static const char text[] = "get %e tag \"t\" ; get %e tag %v ; return %e";
+	struct scpp_lang_error err;
+	struct scpp_wire_reply_writer w;
+	static uint32_t idx[64];
+
+	(void)state;
+	mk(f, "@0.0.0.1.5");
+	mk(f, N2 "5");
+	fx_run(f, "set @0.0.0.1.5 tag \"t\" ; set " N2 "5 tag \"t\"");
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_block_ex(f->ctx, &f->env, &f->blk, 7, &w, &f->res, &h,
+					    susp[1][0]), 1);
+	assert_int_equal(scpp_eval_susp_nrows(susp[1][0]), 2);
+	assert_int_equal(scpp_eval_susp_keep_owned(susp[1][0], &f->blk, 0, idx, 1), -ENOSPC);
+	assert_int_equal(scpp_eval_susp_keep_owned(susp[1][0], &f->blk, 5, idx, 64), -EINVAL);
+	assert_int_equal(scpp_eval_susp_keep_owned(susp[1][0], &f->blk, 0, idx, 64), 1);
+	assert_int_equal(scpp_eval_susp_nrows(susp[1][0]), 1);
+	/* Nothing else to drop; command 1's entity is bound already. */
+	assert_int_equal(scpp_eval_susp_keep_owned(susp[1][0], &f->blk, 0, idx, 64), 0);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_resume(f->ctx, &f->env, &f->blk, 7, &w, &f->res, NULL,
+					  susp[1][0], 1), 0);
+	assert_string_equal(fx_summarize(f, w.len), "cols=e rows=[@0.2.0.1.5] end=ok");
+	assert_int_equal(scpp_eval_susp_keep_owned(susp[1][0], &f->blk, 0, idx, 64), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -609,6 +647,8 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_eval_cont_entry_points_refuse_bad_input, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_cont_every_part_drops_well_known_entities,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

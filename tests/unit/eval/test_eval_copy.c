@@ -502,6 +502,17 @@ afake_conflicts(void *arg, const void *dst, const void *src, uint64_t len)
 	return false;
 }
 
+static bool
+afake_writing(void *arg, const void *p, uint64_t len)
+{
+	struct afake *a = arg;
+
+	for (unsigned int i = 0; i < a->n; i++)
+		if (!a->job[i].waited && ovl(p, len, a->job[i].dst, a->job[i].len))
+			return true;
+	return false;
+}
+
 static void
 afake_release(void *arg, uint64_t h)
 {
@@ -523,6 +534,7 @@ async_on(struct tfx *t)
 	t->cp.submit = afake_submit;
 	t->cp.wait = afake_wait;
 	t->cp.conflicts = afake_conflicts;
+	t->cp.writing = afake_writing;
 	t->cp.release = afake_release;
 	t->cp.async_max_len = 1 << 20;
 	return a;
@@ -778,6 +790,24 @@ test_async_copies_end_before_a_suspension_commits(void **state)
 	free(a);
 }
 
+/* The message of the last reply's first STATUS (fx_run() keeps the reply). */
+static const char *
+fx_status_message(struct fx *f)
+{
+	static char msg[512];
+	static struct scpp_wire_record rec;
+	struct scpp_wire_reply_reader rd;
+
+	msg[0] = '\0';
+	scpp_wire_reply_reader_init(&rd, f->reply, f->reply_len);
+	while (scpp_wire_reply_next(&rd, &rec) == 1 && msg[0] == '\0')
+		for (uint16_t i = 0; rec.type == SCPP_REC_STATUS && i < rec.status.n; i++)
+			if (rec.status.key[i].len == 7 && memcmp(rec.status.key[i].p, "message", 7) == 0)
+				snprintf(msg, sizeof(msg), "%.*s", (int)rec.status.v[i].len,
+					 (const char *)rec.status.v[i].p);
+	return msg;
+}
+
 /* A hold (SCPP_EVAL_HOLD) while a command's copies are in flight: they stay
  * in flight with the held block while other blocks run; resumed, the block
  * settles them and commits; aborted instead, it waits for them and undoes
@@ -811,6 +841,7 @@ test_async_copies_stay_in_flight_with_a_held_block(void **state)
 	struct scpp_lang_error err;
 	uint8_t before[900], src[300], got[300];
 	struct scpp_store_stats st;
+	struct scpp_eval_stats es0, es1;
 
 	assert_non_null(s);
 	three_rows(f, before);
@@ -833,6 +864,22 @@ test_async_copies_stay_in_flight_with_a_held_block(void **state)
 		 * (held), reading the source is fine. */
 		assert_reply(f, "set " E1 " dst x\"00\"", "cols= rows= st=EBUSY@0 end=aborted");
 		assert_reply(f, "get " A " src %v ; return", "cols= rows= end=ok");
+		/* Reads of a destination are refused too (its bytes may be old,
+		 * new or partly copied), by get, val() and read(), with the
+		 * value's name; other attributes of the entity read fine. */
+		scpp_eval_ctx_stats(f->ctx, &es0);
+		assert_reply(f, "get " E1 " dst %v ; return %v", "cols=v rows= st=EBUSY@0 end=aborted");
+		assert_non_null(strstr(fx_status_message(f), "get @0.1.0.1.51.dst: a parked block's copy "
+					"is writing these bytes"));
+		assert_reply(f, "get %e mark 1 ; get %e dst %v ; return", "cols= rows= st=EBUSY@1 "
+			     "end=aborted");
+		assert_reply(f, "let %h hash(val(" E2 ", dst)) ; return %h",
+			     "cols=h rows= st=EBUSY@0 end=aborted");
+		assert_reply(f, "let %b read(offset(value(" E0 ", dst), 290), 5) ; return %b",
+			     "cols=b rows= st=EBUSY@0 end=aborted");
+		assert_reply(f, "get " E1 " mark %m ; return %m", "cols=m rows=[1] end=ok");
+		scpp_eval_ctx_stats(f->ctx, &es1);
+		assert_int_equal(es1.busy_reads - es0.busy_reads, 4);
 		assert_int_equal(a->inflight, 3);
 		assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena,
 						 sizeof(f->arena), &err), 0);
@@ -861,12 +908,93 @@ test_async_copies_stay_in_flight_with_a_held_block(void **state)
 			}
 		}
 		assert_int_equal(a->inflight, 0);
+		/* Done: the destinations read again. */
+		assert_reply(f, "get " E1 " dst %v ; return", "cols= rows= end=ok");
 		assert_int_equal(a->releases, 3 * (unsigned int)(round + 1));
 		scpp_store_stats_get(f->store, &st);
 		assert_int_equal(st.pinned, 0);
 		assert_false(scpp_eval_susp_active(s));
 	}
 	scpp_eval_susp_free(s);
+	free(a);
+}
+
+/* Block flag COPY_RESULTS: a COPY record per copy command that ran, with
+ * the copies that completed, their bytes, how many the engine moved and its
+ * name, and the command's time; none without the flag or after an abort. */
+static uint64_t fake_now;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now += 1000;
+}
+
+static const char *
+run_flagged(struct fx *f, const char *text, uint64_t *elapsed)
+{
+	struct scpp_wire_reply_writer w;
+	struct scpp_wire_reply_reader rd;
+	struct scpp_wire_record rec;
+	struct scpp_lang_error err;
+
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	f->blk.flags |= SCPP_WIRE_BF_COPY_RESULTS;
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_block(f->ctx, &f->env, &f->blk, 7, &w, &f->res), 0);
+	scpp_wire_reply_reader_init(&rd, f->reply, w.len);
+	while (elapsed != NULL && scpp_wire_reply_next(&rd, &rec) == 1)
+		if (rec.type == SCPP_REC_COPY)
+			*elapsed++ = rec.copy.elapsed_ns;
+	return fx_summarize(f, w.len);
+}
+
+static void
+test_copy_results_in_the_reply(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct afake *a;
+	uint64_t ns[4] = {0};
+
+	f->env.clock_ns = fake_clock;
+	fill(f, A, "src", 4096, 1);
+	fill(f, B, "dst", 4096, 2);
+	/* One copy through the engine, one on the CPU (below min_len), a
+	 * where (no record) leaving no rows, a copy command over none. */
+	assert_string_equal(run_flagged(f, "copy value(" B ", dst) value(" A ", src) 200 ; "
+					"copy offset(value(" B ", dst), 1000) value(" A ", src) 10 ; "
+					"where false ; "
+					"copy value(" B ", dst) value(" A ", src) 100", ns),
+			    "cols= rows= copy=0:1:200:1:fake copy=1:1:10:0: copy=3:0:0:0: end=ok");
+	assert_int_equal(t->k.calls, 1);
+	assert_true(ns[0] > 0 && ns[1] > 0);
+	/* Without the flag: the same reply without the records. */
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 200", "cols= rows= end=ok");
+	/* An abort later in the block: no records (nothing was applied). */
+	assert_string_equal(run_flagged(f, "copy value(" B ", dst) value(" A ", src) 200 ; "
+					"assert false 5u", NULL),
+			    "cols= rows= st=EIO@1 end=aborted");
+	/* Asynchronous copies, counted when they completed; a failed row
+	 * (under a status variable) is not a copy. */
+	fill(f, E0, "dst", 300, 10);
+	fill(f, E1, "dst", 300, 20);
+	fill(f, E2, "dst", 300, 30);
+	assert_reply(f, "set " E0 " mark 1 ; set " E1 " mark 1 ; set " E2 " mark 1",
+		     "cols= rows= end=ok");
+	a = async_on(t);
+	async_start(t, a);
+	a->fail_at = 2;
+	a->fail = -EIO;
+	assert_string_equal(run_flagged(f, "get %e mark 1 ; "
+					"copy value(%e, dst) value(" A ", src) 300 !%s ; return", ns),
+			    "cols= rows= st=EIO@1 copy=1:2:600:2:fake end=errors");
+	assert_int_equal(a->n, 3);
+	assert_true(ns[0] > 0);
+	t->cp.arg = &t->k;
+	t->cp.submit = NULL;
+	f->env.clock_ns = NULL;
 	free(a);
 }
 
@@ -898,6 +1026,7 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_copies_stay_in_flight_with_a_held_block,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_results_in_the_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vma_addresses_that_name_a_window, setup,
 						teardown),
 	};

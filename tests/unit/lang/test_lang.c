@@ -1269,6 +1269,43 @@ test_lang_reply_json_is_one_document(void **state)
 	free(out);
 }
 
+/* COPY records (block flag COPY_RESULTS): a line each in the table, a
+ * "copies" array in JSON. */
+static void
+test_lang_reply_prints_copy_results(void **state)
+{
+	const struct scpp_wire_copy_result c[] = {
+		{.cmd = 0, .copies = 1, .bytes = 4194304, .offloaded = 1, .engine = {"dmadev", 6},
+		 .elapsed_ns = 1500000},
+		{.cmd = 2, .copies = 3, .bytes = 30, .offloaded = 0, .engine = {"", 0},
+		 .elapsed_ns = 800},
+	};
+	struct scpp_wire_reply_writer w;
+	uint8_t msg[256];
+	char *out = NULL;
+
+	(void)state;
+	scpp_wire_reply_writer_init(&w, msg, sizeof(msg));
+	assert_int_equal(scpp_wire_reply_columns(&w, NULL, 0), 0);
+	assert_int_equal(scpp_wire_reply_copy(&w, &c[0]), 0);
+	assert_int_equal(scpp_wire_reply_copy(&w, &c[1]), 0);
+	assert_int_equal(scpp_wire_reply_end(&w, 0, SCPP_OUTCOME_OK, 0, 3, 2000000), 0);
+	assert_int_equal(print_reply(msg, w.len, 0, test_errno_name, &out), 0);
+	assert_string_equal(out, "copy 0: 1 copy, 4194304 bytes, 1 by dmadev, 1.5 ms\n"
+				 "copy 2: 3 copies, 30 bytes, 800 ns\n"
+				 "0 rows, 3 commands, ok, 2.0 ms\n");
+	free(out);
+	assert_int_equal(print_reply(msg, w.len, SCPP_LANG_REPLY_JSON, test_errno_name, &out), 0);
+	assert_string_equal(out, "{\"columns\":[],\"rows\":[],\"statuses\":[],\"copies\":["
+				 "{\"command\":0,\"copies\":1,\"bytes\":4194304,\"offloaded\":1,"
+				 "\"engine\":\"dmadev\",\"elapsed_ns\":1500000},"
+				 "{\"command\":2,\"copies\":3,\"bytes\":30,\"offloaded\":0,"
+				 "\"engine\":\"\",\"elapsed_ns\":800}],"
+				 "\"end\":{\"errno\":0,\"outcome\":\"ok\",\"rows\":0,"
+				 "\"commands\":3,\"elapsed_ns\":2000000,\"statuses\":0}}\n");
+	free(out);
+}
+
 static void
 test_lang_reply_aborted_summary_names_the_errno(void **state)
 {
@@ -1467,6 +1504,7 @@ main(void)
 		cmocka_unit_test(test_lang_reply_table_is_aligned_with_statuses_and_summary),
 		cmocka_unit_test(test_lang_reply_json_is_one_document),
 		cmocka_unit_test(test_lang_reply_aborted_summary_names_the_errno),
+		cmocka_unit_test(test_lang_reply_prints_copy_results),
 		cmocka_unit_test(test_lang_reply_json_maps_every_value_type),
 		cmocka_unit_test(test_lang_reply_table_shortens_long_cells),
 		cmocka_unit_test(test_lang_malformed_reply_prints_nothing),

@@ -278,6 +278,12 @@ gen_fast_block(struct scpp_wire_block *b, struct gen *x)
 	static const unsigned int eav_ops[] = {SCPP_OP_GET, SCPP_OP_SET, SCPP_OP_ALLOC};
 	unsigned int nvars = 1 + (unsigned int)test_rand_below(&x->seed, 20);
 	unsigned int ncmds = 1 + (unsigned int)test_rand_below(&x->seed, 30);
+	/* A third of the blocks start with the decoder's get run (get_run()):
+	 * gets of one attribute into fresh variables, until a command that
+	 * ends it (another name, often of the same length, a variable again,
+	 * another op, a constant value). */
+	unsigned int run = test_rand_below(&x->seed, 3) == 0 ? 1 + (unsigned int)test_rand_below(&x->seed, nvars) : 0;
+	const char *run_attr = attrs[test_rand_below(&x->seed, SCPP_ARRAY_SIZE(attrs))];
 
 	scpp_wire_block_init(b);
 	for (unsigned int i = 0; i < nvars; i++) {
@@ -298,6 +304,28 @@ gen_fast_block(struct scpp_wire_block *b, struct gen *x)
 		int t[3] = {0, 0, 0}, rc;
 		unsigned int op;
 
+		if (i < run || (i == run && run > 0 && test_rand_below(&x->seed, 2) == 0)) {
+			static const char *const near[] = {"sizf", "tize", "sixe", "size0", "siz",
+							   "0123456789abcdeF", "1234567"};
+			struct scpp_value e = scpp_value_oid(
+				(struct scpp_oid){0x1000100 + (i & 1), 0xa500000000000000u | i});
+			struct scpp_value nm = scpp_value_cstr(
+				i < run ? run_attr : near[test_rand_below(&x->seed, SCPP_ARRAY_SIZE(near))]);
+			/* Fresh variables in the run, mostly in order; after it
+			 * sometimes one of the run's again. */
+			unsigned int v = i < run ? (i * 7 + run) % nvars : (unsigned int)test_rand_below(&x->seed, nvars);
+
+			op = SCPP_OP_GET;
+			t[0] = scpp_wire_term_const(b, &e);
+			t[1] = scpp_wire_term_const(b, &nm);
+			t[2] = scpp_wire_term_var(b, v);
+			if (t[0] < 0 || t[1] < 0 || t[2] < 0)
+				return;
+			if ((rc = scpp_wire_block_cmd(b, op, t[0], t[1], t[2], -1)) == -SCPP_E_TOO_MANY)
+				return;
+			assert_int_equal(rc, (int)i);
+			continue;
+		}
 		if (test_rand_below(&x->seed, 4) == 0) {
 			op = 1 + (unsigned int)test_rand_below(&x->seed, SCPP_OP_COUNT - 1);
 			for (unsigned int k = 0; k < scpp_wire_op_nterms[op]; k++)
@@ -330,8 +358,42 @@ gen_fast_block(struct scpp_wire_block *b, struct gen *x)
 	}
 }
 
+/* Commands that get_run() must take from the start of @p b (decoded the
+ * general way): gets of a constant OID, of one 1..16-byte ASCII name,
+ * into variables of their own, with no flags. */
+static unsigned int
+expected_get_run(const struct scpp_wire_block *b, uint64_t *vars)
+{
+	const struct scpp_value *name0 = NULL;
+	unsigned int k;
+
+	*vars = 0;
+	for (k = 0; k < b->ncmds; k++) {
+		const struct scpp_wire_cmd *c = &b->cmd[k];
+		const struct scpp_wire_term *te = &b->term[c->term[0]], *ta = &b->term[c->term[1]],
+					    *tv = &b->term[c->term[2]];
+		bool ascii = true;
+
+		if (c->op != SCPP_OP_GET || c->flags != 0 || te->kind != SCPP_TERM_CONST ||
+		    te->value.type != SCPP_VT_OID || ta->kind != SCPP_TERM_CONST ||
+		    ta->value.type != SCPP_VT_STR || ta->value.len == 0 || ta->value.len > 16 ||
+		    tv->kind != SCPP_TERM_VAR || ((*vars >> tv->var) & 1))
+			break;
+		for (uint32_t j = 0; j < ta->value.len; j++)
+			ascii &= ((const uint8_t *)ta->value.p)[j] < 0x80;
+		if (!ascii || (name0 != NULL && !scpp_value_eq(name0, &ta->value)))
+			break;
+		name0 = &ta->value;
+		*vars |= UINT64_C(1) << tv->var;
+	}
+	return k;
+}
+
+static unsigned long long run_cmds_seen, split_cmds_seen;
+
 /* Decode @p n bytes with the decoder's fast paths on and off: the same
- * verdict, offset, block (fields an evaluator reads included). */
+ * verdict, offset, block (fields an evaluator reads included), and the
+ * get run the fast decoder promises (struct scpp_wire_block, get_run). */
 static void
 decode_both_ways(const uint8_t *p, size_t n)
 {
@@ -354,6 +416,47 @@ decode_both_ways(const uint8_t *p, size_t n)
 	assert_ptr_equal(blk.names_raw, blk2.names_raw);
 	for (unsigned int i = 0; i < blk.ncmds; i++)
 		assert_int_equal(blk.cmd[i].shape, blk2.cmd[i].shape);
+	{
+		uint64_t vars;
+		unsigned int k = expected_get_run(&blk2, &vars);
+
+		assert_int_equal(blk2.get_run, 0); /* the general decoder promises nothing */
+		assert_int_equal(blk.get_run, k);
+		assert_int_equal(blk.get_run_vars, vars);
+		for (unsigned int i = 0; i < k; i++) {
+			assert_int_equal(blk.cmd[i].term[0], 3 * i);
+			assert_int_equal(blk.cmd[i].term[1], 3 * i + 1);
+			assert_int_equal(blk.cmd[i].term[2], 3 * i + 2);
+			assert_ptr_equal(blk.term[3 * i + 1].value.p, blk.term[1].value.p);
+		}
+		run_cmds_seen += k;
+		/* The daemon's way: the head, the commands up to the first
+		 * one naming an owner one by one, then the rest. The same
+		 * block and the same run (its first commands decoded before
+		 * get_run() saw them). */
+		{
+			struct scpp_wire_block_cursor bc;
+			struct scpp_oid ow;
+			uint32_t o3 = 0;
+			int rc3;
+
+			assert_int_equal(scpp_wire_block_decode_begin(&bc, p, n, &blk2, &o3), 0);
+			unsigned int before;
+
+			rc3 = scpp_wire_block_decode_owner(&bc, &blk2, &ow, &o3);
+			assert_true(rc3 >= 0);
+			before = blk2.ncmds;
+			split_cmds_seen += before > 0 && before < blk.ncmds && k > before;
+			assert_int_equal(scpp_wire_block_decode_rest(&bc, &blk2, &o3), 0);
+			assert_true(scpp_wire_block_equal(&blk, &blk2));
+			/* No run when the owner lookup decoded every command. */
+			assert_int_equal(blk2.get_run, before < blk.ncmds ? k : 0);
+			for (unsigned int i = 0; i < blk2.get_run; i++)
+				assert_ptr_equal(blk2.term[3 * i + 1].value.p, blk2.term[1].value.p);
+			if (blk2.get_run > 0)
+				assert_int_equal(blk2.get_run_vars, vars);
+		}
+	}
 	assert_int_equal(scpp_wire_block_encode(&blk, buf2, sizeof(buf2)), (int)n);
 	assert_memory_equal(p, buf2, n);
 }
@@ -392,8 +495,11 @@ test_wire_block_fast_decode_agrees_with_general(void **state)
 			decode_both_ways(mut, len);
 		}
 	}
-	/* The biased blocks did reach the fast shape. */
+	/* The biased blocks did reach the fast shape, and the get run. */
 	assert_true(shaped > 50000);
+	assert_true(run_cmds_seen > 20000);
+	/* ... and runs whose first command the owner lookup had decoded. */
+	assert_true(split_cmds_seen > 1000);
 }
 
 static void
@@ -710,7 +816,9 @@ test_wire_block_decode_rejects_each_malformation(void **state)
 		{"empty block", BYTES(0, 0, 0, 0), 0, 0},
 		{"one get", BYTES(0, 0, 0, 1, GET_NILS), 0, 0},
 		{"empty input", (const uint8_t[]){0}, 0, -SCPP_E_TRUNCATED, 0},
-		{"block flags set", BYTES(1, 0, 0, 0), -SCPP_E_BAD_FLAGS, 0},
+		{"block flag COPY_RESULTS", BYTES(1, 0, 0, 0), 0, 0},
+		{"block flag bit 1", BYTES(2, 0, 0, 0), -SCPP_E_BAD_FLAGS, 0},
+		{"block flag bit 7 with COPY_RESULTS", BYTES(0x81, 0, 0, 0), -SCPP_E_BAD_FLAGS, 0},
 		{"too many variables", BYTES(0, 65, 0, 0), -SCPP_E_TOO_MANY, 1},
 		{"overlong varint", BYTES(0, 0x80, 0x00, 0, 0), -SCPP_E_BAD_VARINT, 1},
 		{"name too long", BYTES(0, 1, 65), -EINVAL, 2},
@@ -1135,6 +1243,12 @@ record_equal(const struct scpp_wire_record *a, const struct scpp_wire_record *b)
 		return a->end.err == b->end.err && a->end.outcome == b->end.outcome &&
 		       a->end.rows == b->end.rows && a->end.commands == b->end.commands &&
 		       a->end.elapsed_ns == b->end.elapsed_ns;
+	case SCPP_REC_COPY:
+		return a->copy.cmd == b->copy.cmd && a->copy.copies == b->copy.copies &&
+		       a->copy.bytes == b->copy.bytes && a->copy.offloaded == b->copy.offloaded &&
+		       a->copy.elapsed_ns == b->copy.elapsed_ns &&
+		       a->copy.engine.len == b->copy.engine.len &&
+		       memcmp(a->copy.engine.p, b->copy.engine.p, a->copy.engine.len) == 0;
 	default:
 		return false;
 	}
@@ -1151,6 +1265,8 @@ write_record(struct scpp_wire_reply_writer *w, const struct scpp_wire_record *r)
 	case SCPP_REC_STATUS:
 		return scpp_wire_reply_status(w, r->status.oid, r->status.key, r->status.v,
 					      r->status.n);
+	case SCPP_REC_COPY:
+		return scpp_wire_reply_copy(w, &r->copy);
 	default:
 		return scpp_wire_reply_end_ex(w, r->end.err, r->end.outcome, r->end.rows,
 					      r->end.commands, r->end.elapsed_ns, r->end.statuses);
@@ -1172,7 +1288,17 @@ gen_reply(struct gen *x)
 		want[n].columns.name[i] = gen_name(x);
 	n++;
 	for (unsigned int r = 0; r < body; r++, n++) {
-		if (test_rand_below(&x->seed, 4) != 0) {
+		if (test_rand_below(&x->seed, 8) == 0) {
+			struct scpp_wire_copy_result *c = &want[n].copy;
+
+			want[n].type = SCPP_REC_COPY;
+			c->cmd = (uint16_t)test_rand_below(&x->seed, SCPP_WIRE_CMDS_MAX);
+			c->copies = test_rand(&x->seed) >> test_rand_below(&x->seed, 64);
+			c->bytes = test_rand(&x->seed) >> test_rand_below(&x->seed, 64);
+			c->offloaded = c->copies == 0 ? 0 : test_rand(&x->seed) % (c->copies + 1);
+			c->engine = gen_name(x);
+			c->elapsed_ns = test_rand(&x->seed) >> test_rand_below(&x->seed, 64);
+		} else if (test_rand_below(&x->seed, 4) != 0) {
 			want[n].type = SCPP_REC_ROW;
 			want[n].row.n = (uint16_t)ncols;
 			for (unsigned int i = 0; i < ncols; i++)
@@ -1280,7 +1406,22 @@ test_wire_reply_next_rejects_each_malformation(void **state)
 		{"row, status", BYTES(0x10, 1, 1, 'x', 0x11, 0, 0x12, OID16, 1, 1, 'k', 1, 1, END0),
 		 4, 0, 35},
 		{"empty", (const uint8_t[]){0}, 0, 0, -SCPP_E_TRUNCATED, 0},
-		{"unknown tag 0x14", BYTES(0x14), 0, -SCPP_E_BAD_RECORD, 0},
+		{"unknown tag 0x15", BYTES(0x15), 0, -SCPP_E_BAD_RECORD, 0},
+		{"COPY before COLUMNS", BYTES(0x14, 0, 0, 0, 0, 0, 0), 0, -SCPP_E_BAD_RECORD, 0},
+		/* command 3, 2 copies, 300 bytes, 1 offloaded, "dmadev", 1234 ns */
+		{"copy", BYTES(0x10, 0, 0x14, 3, 2, 0xac, 0x02, 1, 6, 'd', 'm', 'a', 'd', 'e', 'v',
+			       0xd2, 0x09, END0), 3, 0, 24},
+		{"copy, empty engine", BYTES(0x10, 0, 0x14, 0, 0, 0, 0, 0, 0, END0), 3, 0, 16},
+		{"copy command 255", BYTES(0x10, 0, 0x14, 0xff, 0x01, 0, 0, 0, 0, 0, END0), 3, 0, 17},
+		{"copy command 256", BYTES(0x10, 0, 0x14, 0x80, 0x02, 0, 0, 0, 0, 0), 1, -EINVAL, 2},
+		{"copy offloaded > copies", BYTES(0x10, 0, 0x14, 0, 1, 0, 2, 0, 0), 1, -EINVAL, 2},
+		{"copy engine name too long", BYTES(0x10, 0, 0x14, 0, 1, 0, 1, 65), 1, -EINVAL, 2},
+		{"copy engine bad UTF-8", BYTES(0x10, 0, 0x14, 0, 1, 0, 1, 1, 0xff, 0), 1,
+		 -SCPP_E_BAD_UTF8, 2},
+		{"copy overlong varint", BYTES(0x10, 0, 0x14, 0, 0x80, 0x00, 0, 0, 0, 0), 1,
+		 -SCPP_E_BAD_VARINT, 2},
+		{"copy cut", BYTES(0x10, 0, 0x14, 0, 1, 0, 1, 0), 1, -SCPP_E_TRUNCATED, 2},
+		{"COPY after END", BYTES(0x10, 0, END0, 0x14, 0, 0, 0, 0, 0, 0), 2, -SCPP_E_TRAILING, 9},
 		{"unknown tag 0x00", BYTES(0x10, 0, 0x00), 1, -SCPP_E_BAD_RECORD, 2},
 		{"ROW before COLUMNS", BYTES(0x11, END0), 0, -SCPP_E_BAD_RECORD, 0},
 		{"STATUS before COLUMNS", BYTES(0x12, OID16, 0), 0, -SCPP_E_BAD_RECORD, 0},
@@ -1381,6 +1522,7 @@ test_wire_reply_writer_enforces_order_limits_and_space(void **state)
 	assert_int_equal(scpp_wire_reply_row(&w, vals), -EINVAL);
 	assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, NULL, NULL, 0), -EINVAL);
 	assert_int_equal(scpp_wire_reply_end(&w, 0, 0, 0, 0, 0), -EINVAL);
+	assert_int_equal(scpp_wire_reply_copy(&w, &(struct scpp_wire_copy_result){0}), -EINVAL);
 	/* Column limits and names. */
 	assert_int_equal(scpp_wire_reply_columns(&w, names, SCPP_WIRE_VARS_MAX + 1), -EINVAL);
 	names[3] = bad;
@@ -1401,6 +1543,25 @@ test_wire_reply_writer_enforces_order_limits_and_space(void **state)
 	vals[0].type = SCPP_VT_COUNT;
 	assert_int_equal(scpp_wire_reply_status(&w, SCPP_OID_NIL, names, vals, 1), -EINVAL);
 	vals[0] = scpp_value_u64(0);
+	/* COPY: command index, offloaded against copies, the engine's name. */
+	{
+		struct scpp_wire_copy_result c = {.cmd = SCPP_WIRE_CMDS_MAX, .copies = 2,
+						  .offloaded = 2, .engine = {"dmadev", 6}};
+		size_t at = w.len;
+
+		assert_int_equal(scpp_wire_reply_copy(&w, &c), -EINVAL);
+		c.cmd = SCPP_WIRE_CMDS_MAX - 1;
+		c.offloaded = 3;
+		assert_int_equal(scpp_wire_reply_copy(&w, &c), -EINVAL);
+		c.offloaded = 2;
+		c.engine = bad;
+		assert_int_equal(scpp_wire_reply_copy(&w, &c), -EINVAL);
+		c.engine = (struct scpp_wire_name){"c", SCPP_WIRE_NAME_MAX + 1};
+		assert_int_equal(scpp_wire_reply_copy(&w, &c), -EINVAL);
+		assert_int_equal(w.len, at);
+		c.engine = (struct scpp_wire_name){"dmadev", 6};
+		assert_int_equal(scpp_wire_reply_copy(&w, &c), 0);
+	}
 	/* Bad outcome; then END closes the reply. */
 	assert_int_equal(scpp_wire_reply_end(&w, 0, SCPP_OUTCOME_COUNT, 0, 0, 0), -EINVAL);
 	assert_int_equal(scpp_wire_reply_end(&w, 5, SCPP_OUTCOME_ABORTED, 0, 2, 1000), 0);
@@ -1411,6 +1572,12 @@ test_wire_reply_writer_enforces_order_limits_and_space(void **state)
 	assert_int_equal(got.columns.n, SCPP_WIRE_VARS_MAX);
 	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
 	assert_int_equal(got.status.n, SCPP_WIRE_FIELDS_MAX);
+	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
+	assert_int_equal(got.type, SCPP_REC_COPY);
+	assert_int_equal(got.copy.cmd, SCPP_WIRE_CMDS_MAX - 1);
+	assert_int_equal(got.copy.offloaded, 2);
+	assert_int_equal(got.copy.engine.len, 6);
+	assert_memory_equal(got.copy.engine.p, "dmadev", 6);
 	assert_int_equal(scpp_wire_reply_next(&r, &got), 1);
 	assert_int_equal(got.end.err, 5);
 	assert_int_equal(got.end.outcome, SCPP_OUTCOME_ABORTED);
@@ -1423,6 +1590,8 @@ test_wire_reply_writer_enforces_order_limits_and_space(void **state)
 	assert_int_equal(scpp_wire_reply_columns(&w, names, 1), 0); /* 10 01 01 'c' */
 	assert_int_equal(w.len, 4);
 	assert_int_equal(scpp_wire_reply_row(&w, vals), -ENOSPC);
+	assert_int_equal(scpp_wire_reply_copy(&w, &(struct scpp_wire_copy_result){0}), -ENOSPC);
+	assert_int_equal(w.len, 4);
 	/* The caller drains the buffer and continues. */
 	w.len = 0;
 	assert_int_equal(scpp_wire_reply_row(&w, vals), 0);
@@ -2103,6 +2272,7 @@ main(void)
 		cmocka_unit_test(test_wire_cont_truncates_every_prefix),
 		cmocka_unit_test(test_wire_cont_rows_round_trip_and_reject_bad_rows),
 		cmocka_unit_test(test_wire_cont_reply_layout_and_bad_fields),
+		cmocka_unit_test(test_wire_cont_copy_source_layout_and_bad_fields),
 		cmocka_unit_test(test_wire_cont_reply_rest_groups),
 	};
 

@@ -382,6 +382,130 @@ test_wire_cont_reply_layout_and_bad_fields(void **state)
 	assert_int_equal(scpp_wire_cont_reply_encode(m, 15, &r), -ENOSPC);
 }
 
+/* CONT extension type 2, COPY_SOURCE (docs/PROTOCOL.md §19.1): the layout
+ * byte for byte, in a whole CONT message; each bad field refused with its
+ * code by the extension decoder and by the CONT decoder; rows ascending and
+ * within the part's rows; at most SCPP_WIRE_COPY_SRCS_MAX fit. */
+void
+test_wire_cont_copy_source_layout_and_bad_fields(void **state)
+{
+	static const uint8_t want[50] = {
+		0x02, 0x30,                                     /* type 2, 48 bytes */
+		0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* row 1, reserved */
+		0x01, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, /* window hi */
+		0x2a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* window lo */
+		0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* offset 4096 */
+		0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, /* length 4 MiB */
+		0xef, 0xbe, 0xad, 0xde, 0x00, 0x00, 0x00, 0x00, /* pin */
+	};
+	struct scpp_wire_copy_src s = {
+		.row = 1, .window = {0x100001, 0x2a}, .offset = 4096, .length = 4 << 20,
+		.pin = 0xdeadbeef,
+	}, got[SCPP_WIRE_COPY_SRCS_MAX + 1], t;
+	uint8_t ext[300], m[600], e[50];
+	struct scpp_wire_cont c, d;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(SCPP_WIRE_COPY_SRCS_MAX, 5);
+	assert_int_equal(scpp_wire_copy_src_encode(ext, sizeof(ext), &s), 50);
+	assert_memory_equal(ext, want, 50);
+	assert_int_equal(scpp_wire_copy_src_encode(ext, 49, &s), -ENOSPC);
+	assert_int_equal(scpp_wire_copy_src_decode(want + 2, 48, &t), 0);
+	assert_true(t.row == 1 && t.window.hi == 0x100001 && t.window.lo == 0x2a &&
+		    t.offset == 4096 && t.length == 4 << 20 && t.pin == 0xdeadbeef);
+	/* Two of them (rows 1 and 3) in a CONT of 4 rows, with a principal-less
+	 * optional extension between: found in order. */
+	s.row = 3;
+	s.pin = 7;
+	assert_int_equal(scpp_wire_copy_src_encode(ext + 50, sizeof(ext) - 50, &s), 50);
+	ext[100] = 200, ext[101] = 1, ext[102] = 'x';
+	memmove(ext + 103, ext + 50, 50);
+	memcpy(ext + 50, ext + 100, 3);
+	memcpy(ext + 53, ext + 103, 50);
+	cont_sample(&c);
+	c.nrows = 4;
+	c.ext = ext;
+	c.ext_len = 103;
+	assert_int_equal(scpp_wire_cont_encode(m, sizeof(m), &c), 52 + 103);
+	n = 52 + 103;
+	memcpy(m + n, "blok", 4);
+	memset(m + n + 4, 0, 32); /* four rows binding nothing */
+	n += 36;
+	assert_int_equal(scpp_wire_cont_decode(m, n, &d), 0);
+	assert_int_equal(scpp_wire_cont_copy_srcs(&d, got, SCPP_WIRE_COPY_SRCS_MAX), 2);
+	assert_true(got[0].row == 1 && got[0].pin == 0xdeadbeef);
+	assert_true(got[1].row == 3 && got[1].pin == 7 && got[1].length == 4 << 20);
+	assert_int_equal(scpp_wire_cont_copy_srcs(&d, got, 1), -ENOSPC);
+	/* A row at or past the part's rows. */
+	d.nrows = 3;
+	assert_int_equal(scpp_wire_cont_copy_srcs(&d, got, 2), -SCPP_E_BAD_VAR);
+
+	/* Each bad field of one extension, as the CONT decoder sees it. */
+#define BAD_EXT(mutate, code)                                                 \
+	do {                                                                  \
+		memcpy(e, want, 50);                                          \
+		mutate;                                                       \
+		cont_sample(&c);                                              \
+		c.ext = e;                                                    \
+		c.ext_len = 50;                                               \
+		/* The encoder checks extensions too: write it by hand. */   \
+		memcpy(m, example, 52);                                       \
+		m[48] = 50;                                                   \
+		memcpy(m + 52, e, 50);                                        \
+		memcpy(m + 102, "blok", 4);                                   \
+		memset(m + 106, 0, 8);                                        \
+		assert_int_equal(scpp_wire_cont_decode(m, 114, &d), (code));  \
+		assert_int_equal(scpp_wire_cont_encode(fb2, sizeof(fb2), &c), \
+				 (code) == 0 ? 102 : -EINVAL);                 \
+	} while (0)
+	{
+		uint8_t fb2[200];
+
+		BAD_EXT((void)0, 0);
+		BAD_EXT(e[1] = 47, -SCPP_E_BAD_LENGTH);                       /* length byte */
+		BAD_EXT(e[6] = 1, -SCPP_E_BAD_FLAGS);                         /* reserved */
+		BAD_EXT(memset(e + 10, 0, 16), -SCPP_E_BAD_VALUE_TYPE);       /* nil window */
+		BAD_EXT(memset(e + 34, 0, 8), -SCPP_E_BAD_LENGTH);            /* length 0 */
+		BAD_EXT((e[34] = 1, e[39] = 1), -SCPP_E_BAD_LENGTH);          /* over 2^40 */
+		BAD_EXT(memset(e + 26, 0xff, 8), -SCPP_E_BAD_LENGTH);         /* wraps */
+		BAD_EXT(e[0] = 3, -SCPP_E_BAD_KIND);                          /* unknown type 3 */
+	}
+#undef BAD_EXT
+	/* Rows must ascend: the same row twice, or going back. */
+	memcpy(e, want, 50);
+	memcpy(ext, want, 50);
+	memcpy(ext + 50, want, 50);
+	memcpy(m, example, 52);
+	m[48] = 100;
+	memcpy(m + 52, ext, 100);
+	memcpy(m + 152, "blok", 4);
+	memset(m + 156, 0, 8);
+	assert_int_equal(scpp_wire_cont_decode(m, 164, &d), -EEXIST);
+	m[52 + 2] = 2; /* row 2, then row 1 */
+	assert_int_equal(scpp_wire_cont_decode(m, 164, &d), -EEXIST);
+	m[52 + 50 + 2] = 3; /* rows 2, 3: fine (the example has 1 row: copy_srcs says so) */
+	assert_int_equal(scpp_wire_cont_decode(m, 164, &d), 0);
+	assert_int_equal(scpp_wire_cont_copy_srcs(&d, got, 2), -SCPP_E_BAD_VAR);
+	/* A FORWARD does not take them (type 2 is a CONT's). */
+	{
+		struct scpp_wire_fwd f;
+
+		memset(&f, 0, sizeof(f));
+		f.inner_kind = SCPP_WIRE_BLOCK;
+		f.hops = 1;
+		f.origin = 1;
+		f.ext = want;
+		f.ext_len = 50;
+		assert_int_equal(scpp_wire_fwd_encode(m, sizeof(m), &f), -EINVAL);
+		f.ext_len = 0;
+		assert_int_equal(scpp_wire_fwd_encode(m, sizeof(m), &f), SCPP_WIRE_FWD_HDR_LEN);
+	}
+	/* The encoder refuses what the decoder would. */
+	t = (struct scpp_wire_copy_src){.row = 0, .window = {1, 1}, .length = 0};
+	assert_int_equal(scpp_wire_copy_src_encode(e, sizeof(e), &t), -EINVAL);
+}
+
 /*
  * A CONT_REPLY with rest groups (docs/PROTOCOL.md §19.2): the documented
  * bytes, the groups found in order and the records after them, and every
