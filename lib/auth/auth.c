@@ -224,6 +224,22 @@ scpp_auth_init(void)
 	return sodium_init() < 0 ? -ENOSYS : 0;
 }
 
+/* Tests: behave as a host without AES-NI/PCLMULQDQ (auth_priv.h). */
+static bool auth_no_aes;
+
+void
+auth_force_no_aes(bool on)
+{
+	__atomic_store_n(&auth_no_aes, on, __ATOMIC_RELAXED);
+}
+
+bool
+auth_aes_available(void)
+{
+	return !__atomic_load_n(&auth_no_aes, __ATOMIC_RELAXED) &&
+	       crypto_aead_aes256gcm_is_available();
+}
+
 uint16_t
 scpp_auth_algs_available(void)
 {
@@ -231,7 +247,7 @@ scpp_auth_algs_available(void)
 
 	if (scpp_auth_init() != 0)
 		return 0;
-	if (crypto_aead_aes256gcm_is_available())
+	if (auth_aes_available())
 		a |= SCPP_AUTH_ALG_AES256GMAC;
 	return a;
 }

@@ -39,7 +39,7 @@ auth_mac_key_init(union auth_mac_key *k, uint16_t alg, const uint8_t raw[SCPP_AU
 	memset(k, 0, sizeof(*k));
 	switch (alg) {
 	case SCPP_AUTH_ALG_AES256GMAC:
-		if (!crypto_aead_aes256gcm_is_available())
+		if (!auth_aes_available())
 			return -SCPP_AUTH_E_BAD_ALG;
 #if AUTH_GMAC_X86
 		auth_gmac_init(&k->gmac, raw);

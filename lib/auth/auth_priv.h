@@ -152,6 +152,12 @@ struct auth_gmac {
 	uint8_t hrev[AUTH_GMAC_AGG][16] __attribute__((aligned(16))); /* H^(8-i) */
 };
 
+/* AES-256-GMAC is usable: AES-NI and PCLMULQDQ (libsodium's check), unless
+ * a test made this host one without them (auth_force_no_aes()): then no
+ * session key is prepared for it and handshakes negotiate ChaCha20-Poly1305. */
+bool auth_aes_available(void);
+void auth_force_no_aes(bool on);
+
 union auth_mac_key {
 	crypto_aead_aes256gcm_state gcm;
 	struct auth_gmac gmac;

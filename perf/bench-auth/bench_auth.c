@@ -48,6 +48,7 @@
 #define NDGRAM 4096
 
 static int runs = 5;
+static uint16_t only_alg; /* --alg: block figures for one algorithm (0: both) */
 static double seconds = 0.4;
 
 static double
@@ -540,7 +541,7 @@ bench_block(struct blk *b)
 		const char *an = algs[a] == SCPP_AUTH_ALG_AES256GMAC ? "aes256gmac" : "chachapoly";
 		double ver, seal, chk, chkn, cov, both, ratio;
 
-		if (!(scpp_auth_algs_available() & algs[a]))
+		if (!(scpp_auth_algs_available() & algs[a]) || (only_alg != 0 && algs[a] != only_alg))
 			continue;
 		auth_init(b, algs[a]);
 		ver = measure(op_verify, b, &lo, &hi);
@@ -766,7 +767,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: scpp-bench-auth [--op mac|block|handshake|all] [--runs R] "
-			"[--seconds S] [--quick]\n");
+			"[--seconds S] [--quick] [--alg aes256gmac|chachapoly]\n");
 	exit(2);
 }
 
@@ -783,7 +784,14 @@ main(int argc, char **argv)
 			runs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			seconds = atof(argv[++i]);
-		else if (strcmp(argv[i], "--quick") == 0) {
+		else if (strcmp(argv[i], "--alg") == 0 && i + 1 < argc) {
+			i++;
+			only_alg = strcmp(argv[i], "aes256gmac") == 0   ? SCPP_AUTH_ALG_AES256GMAC
+				   : strcmp(argv[i], "chachapoly") == 0 ? SCPP_AUTH_ALG_CHACHAPOLY
+									: 0;
+			if (only_alg == 0)
+				usage();
+		} else if (strcmp(argv[i], "--quick") == 0) {
 			runs = 3;
 			seconds = 0.1;
 		} else

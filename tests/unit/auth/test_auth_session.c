@@ -1309,17 +1309,45 @@ test_delegated_replies_open_at_the_client(void **state)
 	scpp_auth_client_session_free(cs);
 }
 
+/* AAD-only AES-256-GCM vectors: McGrew-Viega's key (test cases 13-18),
+ * IV cafebabefacedbad00000000 (our nonces end in four zero bytes), empty
+ * plaintext, AAD byte i = (feedfacedeadbeeffeedfacedeadbeefabaddad2[i % 20]
+ * + i / 20) mod 256; tags computed with OpenSSL 3.0 (python3-cryptography's
+ * AESGCM), an implementation independent of both libsodium's and ours. */
+static const struct {
+	size_t len;
+	uint8_t tag[16];
+} gmac_openssl[] = {
+	{20, {0x54, 0x9e, 0xa8, 0x20, 0x9a, 0x0c, 0x9b, 0x19, 0x43, 0x32, 0x45, 0x09, 0x40, 0xdf,
+	      0xa2, 0xc1}},
+	{128, {0x68, 0x6d, 0xe3, 0xc7, 0xf2, 0x0b, 0x84, 0x84, 0x8b, 0xd2, 0x13, 0xca, 0xd5, 0x9c,
+	       0x36, 0x56}},
+	{579, {0x35, 0x17, 0x06, 0xac, 0xa2, 0x00, 0x94, 0xaf, 0x7d, 0x7c, 0x05, 0xb1, 0xe6, 0xc6,
+	       0x8c, 0x0b}},
+	{1500, {0xc3, 0xf8, 0x1a, 0xd2, 0x7a, 0x16, 0xce, 0xe4, 0x88, 0x1e, 0x7e, 0x88, 0xeb, 0x7e,
+		0xdf, 0x4d}},
+	{9000, {0x33, 0xa8, 0xe8, 0x34, 0x52, 0x51, 0x1a, 0xdd, 0xb0, 0x7b, 0x54, 0x87, 0x3c, 0x16,
+		0xf8, 0xae}},
+};
+
 /* Our AES-256-GMAC (auth_gmac.c) is AES-256-GCM with an empty plaintext:
- * the NIST vector (SP 800-38D test case 13: zero key, zero IV, nothing), then
- * libsodium's tag on random keys, nonces and every length 0..1500 (every
- * remainder and every number of 8-block groups), and a flipped bit anywhere
- * fails auth_mac_check(). */
+ * the NIST vector (SP 800-38D / McGrew-Viega test case 13: zero key, zero
+ * IV, nothing), the AAD-only vectors above, then libsodium's tag on random
+ * keys, nonces and every length 0..1600 plus larger ones up to the largest
+ * datagram (9600), at every alignment of the data (offsets 0..15), and a
+ * flipped bit anywhere fails auth_mac_check(); on both paths. */
 static void
 test_gmac_is_aes256_gcm_byte_for_byte(void **state)
 {
 	static const uint8_t nist13[16] = {0x53, 0x0f, 0x8a, 0xfb, 0xc7, 0x45, 0x36, 0xb9,
 					   0xa9, 0x63, 0xb4, 0xf1, 0xc4, 0xcb, 0x73, 0x8b};
-	static uint8_t ad[1500];
+	static const uint8_t mv_key[32] = {
+		0xfe, 0xff, 0xe9, 0x92, 0x86, 0x65, 0x73, 0x1c, 0x6d, 0x6a, 0x8f, 0x94, 0x67, 0x30, 0x83, 0x08,
+		0xfe, 0xff, 0xe9, 0x92, 0x86, 0x65, 0x73, 0x1c, 0x6d, 0x6a, 0x8f, 0x94, 0x67, 0x30, 0x83, 0x08};
+	static const uint8_t mv_a[20] = {0xfe, 0xed, 0xfa, 0xce, 0xde, 0xad, 0xbe, 0xef, 0xfe, 0xed,
+					 0xfa, 0xce, 0xde, 0xad, 0xbe, 0xef, 0xab, 0xad, 0xda, 0xd2};
+	static const uint8_t mv_n8[8] = {0xca, 0xfe, 0xba, 0xbe, 0xfa, 0xce, 0xdb, 0xad};
+	static uint8_t buf[9600 + 16];
 	union auth_mac_key k;
 	uint8_t key[32] = {0}, n8[8] = {0}, mac[16], want[16], nonce[12] = {0}, none[1] = {0};
 	unsigned long long ml;
@@ -1327,16 +1355,30 @@ test_gmac_is_aes256_gcm_byte_for_byte(void **state)
 	(void)state;
 	if (!crypto_aead_aes256gcm_is_available())
 		fail_msg("this host has no AES-NI/PCLMULQDQ: the AES-256-GMAC path cannot be tested");
-	assert_int_equal(auth_mac_key_init(&k, SCPP_AUTH_ALG_AES256GMAC, key), 0);
-	auth_mac_compute(SCPP_AUTH_ALG_AES256GMAC, &k, ad, 0, n8, mac);
-	assert_memory_equal(mac, nist13, 16);
 	/* Both paths: AVX-512 VPCLMULQDQ where the host has it, and one block
 	 * per multiply (forced). */
 	for (int narrow = 0; narrow < 2; narrow++) {
 		auth_gmac_force_narrow(narrow == 1);
 		print_message("gmac: %s path\n", auth_gmac_wide() ? "wide (VPCLMULQDQ)" : "narrow");
-		for (size_t len = 0; len <= sizeof(ad); len++) {
+		memset(key, 0, sizeof(key));
+		memset(n8, 0, sizeof(n8));
+		assert_int_equal(auth_mac_key_init(&k, SCPP_AUTH_ALG_AES256GMAC, key), 0);
+		auth_mac_compute(SCPP_AUTH_ALG_AES256GMAC, &k, buf, 0, n8, mac);
+		assert_memory_equal(mac, nist13, 16);
+		assert_int_equal(auth_mac_key_init(&k, SCPP_AUTH_ALG_AES256GMAC, mv_key), 0);
+		for (size_t v = 0; v < SCPP_ARRAY_SIZE(gmac_openssl); v++) {
+			for (size_t i = 0; i < gmac_openssl[v].len; i++)
+				buf[i + 3] = (uint8_t)(mv_a[i % 20] + i / 20);
+			auth_mac_compute(SCPP_AUTH_ALG_AES256GMAC, &k, buf + 3, gmac_openssl[v].len,
+					 mv_n8, mac);
+			assert_memory_equal(mac, gmac_openssl[v].tag, 16);
+			assert_int_equal(auth_mac_check(SCPP_AUTH_ALG_AES256GMAC, &k, buf + 3,
+							gmac_openssl[v].len, mv_n8, gmac_openssl[v].tag),
+					 0);
+		}
+		for (size_t len = 0; len <= 9600; len += len < 1600 ? 1 : 997) {
 			crypto_aead_aes256gcm_state st;
+			uint8_t *ad = buf + len % 16; /* every alignment */
 
 			randombytes_buf(key, sizeof(key));
 			randombytes_buf(n8, sizeof(n8));
@@ -1367,7 +1409,54 @@ test_gmac_is_aes256_gcm_byte_for_byte(void **state)
 	auth_gmac_force_narrow(false);
 }
 
+/* A host without AES-NI/PCLMULQDQ (forced): AES-256-GMAC is neither
+ * offered nor accepted, no key state is prepared for it (our GHASH never
+ * runs), and the handshake opens a ChaCha20-Poly1305 session that seals and
+ * verifies both ways. */
+static void
+test_host_without_aes_ni_negotiates_chachapoly(void **state)
+{
+	struct hs *h;
+	struct scpp_auth_initiator *ini;
+	struct scpp_auth_client_session *cs = NULL;
+	struct scpp_auth_finish_result res;
+	struct scpp_auth_table *t = mk_table(64, 0);
+	struct scpp_auth_verdict v;
+	union auth_mac_key k;
+	uint8_t fin[SCPP_AUTH_FINISH_MAX], reply[256], d[256], key[32] = {1};
+	int fl;
+	size_t n;
+
+	(void)state;
+	auth_force_no_aes(true);
+	assert_int_equal(scpp_auth_algs_available(), SCPP_AUTH_ALG_CHACHAPOLY);
+	assert_int_equal(auth_mac_key_init(&k, SCPP_AUTH_ALG_AES256GMAC, key), -SCPP_AUTH_E_BAD_ALG);
+	h = hs_new(64, 0);
+	ini = ini_new(h);
+	assert_int_equal(hs_run(h, ini, T_NOW, T_NOW + 1000, fin, &fl, reply, &res), 0);
+	assert_int_equal(res.params.alg, SCPP_AUTH_ALG_CHACHAPOLY);
+	assert_int_equal(scpp_auth_initiator_accept(ini, reply, res.reply_len, &cs, NULL), 0);
+	assert_int_equal(scpp_auth_client_session_alg(cs), SCPP_AUTH_ALG_CHACHAPOLY);
+	assert_int_equal(scpp_auth_table_install(t, &res.params), 0);
+	n = mk_dgram(d, 1, 5, example_block, sizeof(example_block));
+	assert_int_equal(scpp_auth_client_seal(cs, 0, d, n), 0);
+	assert_int_equal(scpp_auth_verify(t, d, n, T_NOW, &v), 0);
+	n = mk_dgram(d, 2, 5, example_block, 30);
+	assert_int_equal(scpp_auth_seal(t, v.slot, d, n), 0);
+	assert_int_equal(scpp_auth_client_open(cs, d, n, NULL), 0);
+	auth_force_no_aes(false);
+	assert_int_equal(scpp_auth_table_close(t, res.params.id), 0);
+	scpp_auth_table_free(t);
+	scpp_auth_authority_free(scpp_auth_responder_close(h->r, res.params.id));
+	scpp_auth_client_session_free(cs);
+	scpp_auth_initiator_free(ini);
+	hs_free(h);
+	assert_true((scpp_auth_algs_available() & SCPP_AUTH_ALG_AES256GMAC) != 0);
+}
+
 const struct CMUnitTest auth_session_tests[] = {
+	cmocka_unit_test_setup_teardown(test_host_without_aes_ni_negotiates_chachapoly, session_setup,
+					session_teardown),
 	cmocka_unit_test(test_gmac_is_aes256_gcm_byte_for_byte),
 	cmocka_unit_test_setup_teardown(test_seal_verify_round_trip_with_both_algorithms,
 					session_setup, session_teardown),
