@@ -60,7 +60,13 @@
  * hold all of them, so it cannot overrun.
  */
 
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <rdma/fabric.h>
 #include <rdma/fi_cm.h>
@@ -138,6 +144,67 @@ host_local(const char *provider)
 	return strcmp(provider, "shm") == 0;
 }
 
+/*
+ * Regions left by a dead process that had our PID. libfabric 1.17's shm
+ * provider names an endpoint's region /dev/shm/<pid>:<uid>:<n>, n counting
+ * the process's endpoints from 0, and creates it exclusively. A process
+ * that dies without closing its endpoints (SIGKILL, a crash) leaves its
+ * regions behind, and a later process that is given the same PID then fails
+ * fi_enable with EBUSY at start ("fi_enable failed: Device or resource
+ * busy"). Before this process opens its first shm endpoint, a region named
+ * with its own PID and uid can only be such a leftover, so it is removed,
+ * once per process (the PID is compared, so a forked child clears its own).
+ * Precondition: nothing else in the process opened shm endpoints before its
+ * first fabric engine (perf/bench-copy's raw baseline opens its own after).
+ * Returns how many were removed.
+ */
+static pthread_mutex_t stale_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t stale_cleared_pid;
+
+static bool
+stale_name(const char *name, const char *pfx, size_t pfx_len)
+{
+	const char *t = name + pfx_len;
+
+	if (strncmp(name, pfx, pfx_len) != 0 || *t == '\0')
+		return false;
+	for (; *t != '\0'; t++)
+		if (*t < '0' || *t > '9')
+			return false;
+	return true;
+}
+
+int
+copy_fabric_clear_stale(const char *dir)
+{
+	char pfx[48];
+	struct dirent *e;
+	int n, removed = 0;
+	DIR *d;
+
+	pthread_mutex_lock(&stale_lock);
+	if (stale_cleared_pid == getpid()) {
+		pthread_mutex_unlock(&stale_lock);
+		return 0;
+	}
+	stale_cleared_pid = getpid();
+	n = snprintf(pfx, sizeof(pfx), "%ld:%lu:", (long)getpid(), (unsigned long)getuid());
+	d = opendir(dir);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (!stale_name(e->d_name, pfx, (size_t)n))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+			COPY_LOG(NOTICE, "fabric: removed %s/%s, a shm region left by an earlier "
+				 "process with this PID", dir, e->d_name);
+			removed++;
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+	pthread_mutex_unlock(&stale_lock);
+	return removed;
+}
+
 static int
 get_info(const struct scpp_copy_config *cfg, struct fi_info **info, char *why, size_t why_len)
 {
@@ -149,6 +216,8 @@ get_info(const struct scpp_copy_config *cfg, struct fi_info **info, char *why, s
 		snprintf(why, why_len, "fabric: no provider configured");
 		return -ENODEV;
 	}
+	if (host_local(cfg->fabric.provider))
+		(void)copy_fabric_clear_stale("/dev/shm");
 	h = make_hints(cfg);
 	if (h == NULL) {
 		snprintf(why, why_len, "fabric: out of memory");

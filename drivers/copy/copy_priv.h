@@ -192,6 +192,10 @@ void copy_settle(struct scpp_copy *c);
 void *copy_zalloc(struct scpp_copy *c, size_t size);
 void copy_free_mem(struct scpp_copy *c, void *p, size_t size);
 
+/* Remove shm regions a dead process with this PID left in @p dir (once per
+ * process; copy_fabric.c says why). Returns how many were removed. */
+int copy_fabric_clear_stale(const char *dir);
+
 /* Copy a string into a fixed field, truncating, always NUL-terminated. */
 void copy_strlcpy(char *dst, const char *src, size_t size);
 

@@ -834,12 +834,61 @@ static char prov_shm[] = "shm", prov_tcp[] = "tcp";
 	cmocka_unit_test_prestate_setup_teardown(f, NULL, teardown_peer, prov_shm), \
 	cmocka_unit_test_prestate_setup_teardown(f, NULL, teardown_peer, prov_tcp)
 
+/*
+ * A process killed without closing its shm endpoints leaves its regions in
+ * /dev/shm, named <pid>:<uid>:<n>; the next process given that PID used to
+ * fail fi_enable with EBUSY (seen in CI: scppd exited at start). A child
+ * plants such leftovers under its own PID, for every endpoint number its
+ * engines could take, and one that is not a region name: two engines must
+ * start and one attach the other's window, and the other name must stay.
+ */
+static void
+test_fabric_shm_starts_over_regions_left_by_a_dead_pid(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char path[96], other[96];
+		struct pair p;
+		int rc = 0, fd;
+
+		for (int i = 0; i < 64; i++) {
+			snprintf(path, sizeof(path), "/dev/shm/%ld:%lu:%d", (long)getpid(),
+				 (unsigned long)getuid(), i);
+			fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0600);
+			if (fd < 0 || ftruncate(fd, 4096) != 0)
+				_exit(10);
+			close(fd);
+		}
+		snprintf(other, sizeof(other), "/dev/shm/%ld:%lu:keep", (long)getpid(),
+			 (unsigned long)getuid());
+		fd = open(other, O_CREAT | O_EXCL | O_RDWR, 0600);
+		if (fd < 0)
+			_exit(11);
+		close(fd);
+		pair_open(&p, "shm", 2 * MiB, 0, TIMEOUT_NS);
+		if (access(other, F_OK) != 0)
+			rc = 12;
+		unlink(other);
+		pair_close(&p);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fabric_probe_names_what_is_missing),
 		cmocka_unit_test(test_fabric_shm_ignores_node_and_names_each_endpoint_apart),
+		cmocka_unit_test(test_fabric_shm_starts_over_regions_left_by_a_dead_pid),
 		BOTH(test_fabric_caps_and_windows),
 		BOTH(test_fabric_matches_reference_in_one_process),
 		BOTH(test_fabric_bad_key_is_refused_by_the_target),
