@@ -323,22 +323,24 @@ scppd_peer_cont_count(struct scppd_worker *w, uint32_t node, enum scppd_peer_con
 		scpp_counter_add(counter(w, n->slot, (enum fwd_counter)(FC_CONT_SENT + c)), 1);
 }
 
-int
-scppd_peer_addr(struct scppd_worker *w, uint32_t node, uint16_t shard, uint16_t local_port,
-		struct scpp_net_peer *to)
+/*
+ * The frame address of @p n's worker for @p shard on the cluster port, from
+ * @p local_port. -EAGAIN while its MAC is unknown (an ARP request is out),
+ * -EHOSTUNREACH once ARP has gone unanswered for ARP_GIVE_UP_MS.
+ */
+static int
+peer_addr_of(struct scppd_worker *w, const struct scpp_cluster_node *n, uint16_t shard,
+	     uint16_t local_port, struct scpp_net_peer *to)
 {
 	const struct scppd *d = &scppd_g;
 	const uint16_t cport = d->cfg.cluster.port;
-	const struct scpp_cluster_node *n = scpp_cluster_map_find(scppd_cluster_map(), node);
-	uint64_t mac;
+	uint64_t mac = __atomic_load_n(&fw.peer[n->slot].mac, __ATOMIC_RELAXED);
 
-	if (n == NULL || n->state == SCPP_CLUSTER_UNREACHABLE || n->state == SCPP_CLUSTER_SELF)
-		return -EHOSTUNREACH;
-	mac = __atomic_load_n(&fw.peer[n->slot].mac, __ATOMIC_RELAXED);
 	if (mac == 0) {
 		uint64_t since = __atomic_load_n(&fw.peer[n->slot].arp_since, __ATOMIC_RELAXED);
 
 		arp_request(w, n, cport);
+		/* Unanswered for long: the peer is not there; say so. */
 		if (since != 0 && w->now - since > d->tsc_hz / 1000 * ARP_GIVE_UP_MS)
 			return -EHOSTUNREACH;
 		return -EAGAIN;
@@ -351,6 +353,17 @@ scppd_peer_addr(struct scppd_worker *w, uint32_t node, uint16_t shard, uint16_t 
 	to->udp_port = rte_cpu_to_be_16((uint16_t)(n->rec.base_port + 1 + shard));
 	to->local_udp_port = rte_cpu_to_be_16(local_port);
 	return 0;
+}
+
+int
+scppd_peer_addr(struct scppd_worker *w, uint32_t node, uint16_t shard, uint16_t local_port,
+		struct scpp_net_peer *to)
+{
+	const struct scpp_cluster_node *n = scpp_cluster_map_find(scppd_cluster_map(), node);
+
+	if (n == NULL || n->state == SCPP_CLUSTER_UNREACHABLE || n->state == SCPP_CLUSTER_SELF)
+		return -EHOSTUNREACH;
+	return peer_addr_of(w, n, shard, local_port, to);
 }
 
 int
@@ -450,7 +463,6 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	struct scpp_net_peer to;
 	uint32_t chunk, total;
 	uint16_t nfrag;
-	uint64_t mac;
 	int rc;
 
 	if (!d->cfg.cluster.forward.enabled || !res->found || res->node == d->cfg.node.id)
@@ -467,14 +479,10 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 	 * check against its own policy (docs/SECURITY.md §9.4). */
 	if (sess && scppd_auth_fwd_prepare(w, &in->req, n->rec.id, &fp, &pkey) != 0)
 		return SCPPD_FWD_NO;
-	mac = __atomic_load_n(&fw.peer[n->slot].mac, __ATOMIC_RELAXED);
-	if (mac == 0) {
-		uint64_t since = __atomic_load_n(&fw.peer[n->slot].arp_since, __ATOMIC_RELAXED);
-
-		arp_request(w, n, cport);
-		/* Unanswered for long: the peer is not there; say so. */
-		if (since != 0 && w->now - since > d->tsc_hz / 1000 * ARP_GIVE_UP_MS)
-			return SCPPD_FWD_NO;
+	rc = peer_addr_of(w, n, res->core, d->base_port, &to);
+	if (rc == -EHOSTUNREACH)
+		return SCPPD_FWD_NO;
+	if (rc == -EAGAIN) {
 		scpp_counter_add(counter(w, n->slot, FC_ARP_WAIT), 1);
 		return SCPPD_FWD_DONE; /* dropped: the client's retransmission goes */
 	}
@@ -514,13 +522,6 @@ scppd_forward(struct scppd_worker *w, const struct scpp_delivery_in *in,
 				      n->rec.id);
 		return SCPPD_FWD_DONE;
 	}
-	memset(&to, 0, sizeof(to));
-	mac_unpack(mac, &to.mac);
-	to.port = cport;
-	to.ip = rte_cpu_to_be_32(n->rec.ipv4);
-	to.local_ip = d->ports[cport].ip;
-	to.udp_port = rte_cpu_to_be_16((uint16_t)(n->rec.base_port + 1 + res->core));
-	to.local_udp_port = rte_cpu_to_be_16(d->base_port);
 	rc = scppd_peer_send(w, &to, SCPP_WIRE_FORWARD, in->req.client_id, in->req.block_id, hdr, hlen,
 			     in->msg, in->msg_len);
 	if (rc < 0)
