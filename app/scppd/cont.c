@@ -193,31 +193,26 @@ refuse(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp
 {
 	struct scppd_cont *ct = w->cont;
 	struct scpp_wire_cont_reply r = {.owner = scppd_g.cfg.node.id, .cont_id = c->cont_id};
-	struct scpp_wire_reply_writer wr;
 	struct scpp_status st;
-	struct scpp_oid soid = w->env.node;
 	va_list ap;
+	int len;
 
 	scpp_counter_add(&w->stats.cont_refused, 1);
 	memset(&st, 0, sizeof(st));
 	va_start(ap, fmt);
 	scpp_status_setv(&st, code, "cluster", fmt, ap);
 	va_end(ap);
-	st.node = w->env.node;
-	st.core = w->shard;
 	st.block_id = c->block_id;
 	st.client = c->client_id;
 	st.command = c->start;
 	st.row = SCPP_STATUS_NO_ROW;
 	st.offset = -1;
-	soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
 	(void)scpp_wire_cont_reply_encode(ct->scratch, sizeof(ct->scratch), &r);
-	scpp_wire_reply_writer_init(&wr, ct->scratch + SCPP_WIRE_CONT_REPLY_HDR_LEN,
-				    sizeof(ct->scratch) - SCPP_WIRE_CONT_REPLY_HDR_LEN);
-	if (scpp_wire_reply_columns(&wr, NULL, 0) != 0 || scpp_status_encode(&wr, soid, &st) != 0 ||
-	    scpp_wire_reply_end(&wr, st.err, SCPP_OUTCOME_ABORTED, 0, 0, 0) != 0)
+	len = scppd_status_reply_encode(w, &st, ct->scratch + SCPP_WIRE_CONT_REPLY_HDR_LEN,
+					sizeof(ct->scratch) - SCPP_WIRE_CONT_REPLY_HDR_LEN);
+	if (len < 0)
 		return; /* a status always fits one datagram; nothing sent if not */
-	answer(w, nm, h, ct->scratch, (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + wr.len));
+	answer(w, nm, h, ct->scratch, (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + len));
 }
 
 /* The rows of the stopped part that must go on elsewhere become rest

@@ -657,37 +657,30 @@ c_reply(struct scppd_worker *w, uint32_t slot, uint8_t *buf, uint32_t cap, uint3
 				part_fail(w, p, -SCPP_E_OUTCOME_UNKNOWN, "continuation %" PRIu64
 					  " had not answered when its block ended", p->cont_id);
 			mp->st = &p->st;
-			mp->st_oid = w->env.node;
-			mp->st_oid.lo = SCPPD_STATUS_SEQ_BIT |
-					(++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
+			mp->st_oid = scppd_status_oid(w);
 		}
 	}
 	scpp_wire_reply_writer_init(&wr, buf, cap);
 	rc = scpp_cont_merge(&wr, ct->mparts, n,
 			     (w->now - set->start_tsc) * 1000000000ull / scppd_g.tsc_hz, &mg);
+	*len = (uint32_t)wr.len;
 	if (rc != 0) {
 		struct scpp_status st;
-		struct scpp_oid soid = w->env.node;
+		int slen;
 
 		memset(&st, 0, sizeof(st));
 		scpp_status_set(&st, rc == -ENOSPC ? -SCPP_E_LIMIT_RESULT : rc, "cluster",
 				"block %" PRIu64 ": the merged reply of its %u parts %s; the parts "
 				"ran", set->block_id, n, rc == -ENOSPC ?
 				"does not fit eval.max_result_bytes" : "could not be written");
-		st.node = w->env.node;
-		st.core = w->shard;
 		st.block_id = set->block_id;
 		st.client = set->client_id;
 		st.row = SCPP_STATUS_NO_ROW;
 		st.offset = -1;
-		soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
-		scpp_wire_reply_writer_init(&wr, buf, cap);
-		(void)scpp_wire_reply_columns(&wr, NULL, 0);
-		(void)scpp_status_encode(&wr, soid, &st);
-		(void)scpp_wire_reply_end(&wr, st.err, SCPP_OUTCOME_ABORTED, 0, 0, 0);
+		slen = scppd_status_reply_encode(w, &st, buf, cap);
+		*len = slen < 0 ? 0 : (uint32_t)slen;
 	}
 	scpp_counter_add(&w->stats.cont_merged, 1);
-	*len = (uint32_t)wr.len;
 }
 
 static void

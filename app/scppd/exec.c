@@ -22,7 +22,32 @@
 #include "scpp_status.h"
 #include "scppd.h"
 
-/* A reply made of one status: empty COLUMNS, STATUS, END(aborted).
+struct scpp_oid
+scppd_status_oid(struct scppd_worker *w)
+{
+	struct scpp_oid soid = w->env.node;
+
+	soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
+	return soid;
+}
+
+int
+scppd_status_reply_encode(struct scppd_worker *w, struct scpp_status *st, uint8_t *buf,
+			  uint32_t cap)
+{
+	struct scpp_wire_reply_writer wr;
+
+	st->node = w->env.node;
+	st->core = w->shard;
+	scpp_wire_reply_writer_init(&wr, buf, cap);
+	if (scpp_wire_reply_columns(&wr, NULL, 0) != 0 ||
+	    scpp_status_encode(&wr, scppd_status_oid(w), st) != 0 ||
+	    scpp_wire_reply_end(&wr, st->err, SCPP_OUTCOME_ABORTED, 0, 0, 0) != 0)
+		return -ENOSPC;
+	return (int)wr.len;
+}
+
+/* A reply made of one status, to @p req.
  * @offset: a decode error's byte offset (a status field), or -1.
  * @owner: E_NOT_HERE's owning shard (a status field), or nil. */
 static SCPP_COLD __attribute__((format(printf, 8, 0))) void
@@ -30,30 +55,25 @@ status_replyv(struct scppd_worker *w, const struct scpp_delivery_req *req, bool 
 	      int64_t offset, struct scpp_oid owner, int code, const char *component,
 	      const char *fmt, va_list ap)
 {
-	struct scpp_wire_reply_writer wr;
 	struct scpp_status st;
-	struct scpp_oid soid = w->env.node;
 	uint32_t cap;
 	uint8_t *buf;
+	int len;
 
 	memset(&st, 0, sizeof(st));
 	scpp_status_setv(&st, code, component, fmt, ap);
-	st.node = w->env.node;
-	st.core = w->shard;
 	st.block_id = req->block_id;
 	st.client = req->client_id;
 	st.offset = offset;
 	st.owner = owner;
-	soid.lo = SCPPD_STATUS_SEQ_BIT | (++w->status_seq & (SCPPD_STATUS_SEQ_BIT - 1));
 	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
-	scpp_wire_reply_writer_init(&wr, buf, cap);
-	scpp_wire_reply_columns(&wr, NULL, 0);
-	scpp_status_encode(&wr, soid, &st);
-	scpp_wire_reply_end(&wr, st.err, SCPP_OUTCOME_ABORTED, 0, 0, 0);
+	len = scppd_status_reply_encode(w, &st, buf, cap);
+	if (len < 0)
+		len = 0; /* a status always fits the reply buffer (its cap >= one datagram) */
 	if (commit)
-		scpp_delivery_reply_commit(w->dlv, req, (uint32_t)wr.len, w->now);
+		scpp_delivery_reply_commit(w->dlv, req, (uint32_t)len, w->now);
 	else
-		scpp_delivery_reply_status(w->dlv, req, (uint32_t)wr.len, w->now);
+		scpp_delivery_reply_status(w->dlv, req, (uint32_t)len, w->now);
 }
 
 static SCPP_COLD __attribute__((format(printf, 5, 6))) void

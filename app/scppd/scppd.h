@@ -473,6 +473,16 @@ uint64_t scppd_clock_ns(void);
 void scppd_clock_init(uint64_t tsc_hz);
 
 /* exec.c */
+/** The next OID of a status this worker makes itself (SCPPD_STATUS_SEQ_BIT). */
+struct scpp_oid scppd_status_oid(struct scppd_worker *w);
+/**
+ * A reply of one status from this worker into @p buf (@p cap bytes): empty
+ * COLUMNS, STATUS, END (aborted). @p st is stamped with the worker's node
+ * and core and given scppd_status_oid(). Returns the reply's length, or
+ * -ENOSPC (@p cap too small; the bytes are then unspecified).
+ */
+int scppd_status_reply_encode(struct scppd_worker *w, struct scpp_status *st, uint8_t *buf,
+			      uint32_t cap);
 /**
  * Run a BLOCK message on its owner (this worker). @p prefix: w->blk and
  * w->cur hold the block decoded up to its owner (the receiver is the
