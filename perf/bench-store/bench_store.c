@@ -4,7 +4,7 @@
  *
  * Usage: scpp-bench-store [--large] [--sizes N,N,...] [--reps R]
  *                         [--max-lookups N] [--dpdk-test PATH | --no-dpdk-test]
- *                         [-- EAL args]
+ *                         [--lookups-only] [-- EAL args]
  *
  * Prints one JSON object per line. For every key count (default 10^4,
  * 393216 = the table of DPDK's hash_perf_autotest, 10^6, 10^7; --large adds
@@ -30,6 +30,10 @@
  * Last, DPDK's own benchmark of rte_hash runs in the same invocation
  * (dpdk-test hash_perf_autotest, unless --no-dpdk-test; about 2-4 min):
  * see run_autotest().
+ *
+ * --lookups-only stops each size after the get / get_burst / rte_hash rows
+ * (no set, map or byte-string rows): what a cache simulation of the
+ * lookups needs (perf/RESULTS.md, "Cache lines per get").
  *
  * Memory: hugepages when /proc/meminfo shows free ones (EAL --in-memory),
  * else --no-huge -m 8192, noted as "mem":"nohuge" in every line.
@@ -62,6 +66,7 @@ static const char *dpdk_test = "dpdk-test";
 static double child_tsc_hz; /* from the children's config lines */
 static int reps = 5;
 static uint64_t max_lookups = 4u << 20;
+static bool lookups_only;
 
 static double
 now(void)
@@ -624,6 +629,8 @@ run_size(uint64_t keys, double *get_burst_out, double *get_out)
 	hash_tables(&c, keys, false);
 	if (c.ht[0] != NULL)
 		paired(&c, keys, n_ops, &r_store_burst, &r_store_single);
+	if (lookups_only)
+		goto done;
 	measure("set", keys, b_set, &c, n_ops, NULL);
 	snprintf(extra, sizeof(extra), "\"burst\":%d", BURST);
 	measure("set_burst", keys, b_set_burst, &c, n_ops, extra);
@@ -664,6 +671,7 @@ run_size(uint64_t keys, double *get_burst_out, double *get_out)
 		measure(sz == 0 ? "bytes_write_64" : "bytes_write_4k", keys, b_bytes_write, &c,
 			n_ops / (sz == 0 ? 1 : 8), extra);
 	}
+done:
 	scpp_store_stats_get(c.s, &st);
 	printf("{\"op\":\"shard_memory\",\"keys\":%" PRIu64 ",\"mem_bytes\":%" PRIu64
 	       ",\"heap_bytes\":%" PRIu64 ",\"entities\":%" PRIu64 ",\"triples\":%" PRIu64
@@ -739,6 +747,8 @@ run_children(const char *self, const uint64_t *sizes, int nsizes, int argc, char
 		args[na++] = rp;
 		args[na++] = (char *)(uintptr_t)"--max-lookups";
 		args[na++] = ml;
+		if (lookups_only)
+			args[na++] = (char *)(uintptr_t)"--lookups-only";
 		for (int k = dashes; k < argc && na < 47; k++)
 			args[na++] = argv[k];
 		args[na] = NULL;
@@ -878,6 +888,7 @@ main(int argc, char **argv)
 		{"child", no_argument, NULL, 'C'},
 		{"dpdk-test", required_argument, NULL, 'D'},
 		{"no-dpdk-test", no_argument, NULL, 'N'},
+		{"lookups-only", no_argument, NULL, 'O'},
 		{NULL, 0, NULL, 0},
 	};
 	bool child = false;
@@ -919,10 +930,13 @@ main(int argc, char **argv)
 		case 'N':
 			dpdk_test = NULL;
 			break;
+		case 'O':
+			lookups_only = true;
+			break;
 		default:
 			fprintf(stderr, "usage: %s [--large] [--sizes N,...] [--reps R] "
 				"[--max-lookups N] [--dpdk-test PATH | --no-dpdk-test] "
-				"[-- EAL args]\n", argv[0]);
+				"[--lookups-only] [-- EAL args]\n", argv[0]);
 			return 2;
 		}
 	}
