@@ -9,7 +9,8 @@
  * bucket count need not be a power of two and the table is sized to 85 %
  * load at max_entries), the tag is the low 8 bits (0 remapped to 1, since 0
  * marks an empty slot). A lookup touches one bucket line and, on a tag hit,
- * one entry (48 B, at most two lines, prefetched together): rte_hash touches
+ * the entry's 32-byte hot part (one line); only a wide value (OID, str,
+ * bytes) also reads the entry's cold part. rte_hash's bulk lookup touches
  * two bucket lines and a key line.
  *
  * Collisions spill to the next bucket, linear probing at bucket
@@ -221,7 +222,7 @@ ent_take(struct scpp_store *s)
 
 	if (s->ent_free != NIL_IDX) {
 		x = s->ent_free;
-		s->ent_free = s->ent[x].next;
+		s->ent_free = s->cold[x].next;
 	} else {
 		SCPP_VERIFY(s->ent_hiwater < s->max_entries);
 		x = s->ent_hiwater++;
@@ -241,11 +242,12 @@ static void
 ent_put(struct scpp_store *s, uint32_t x)
 {
 	struct entry *e = &s->ent[x];
+	struct ecold *ec = &s->cold[x];
 
 	e->h.kind = K_FREE;
 	e->attr = 0;
 	e->oid = SCPP_OID_NIL;
-	e->next = s->ent_free;
+	ec->next = s->ent_free;
 	s->ent_free = x;
 	s->ent_used--;
 }
@@ -442,6 +444,73 @@ cell_replace(struct scpp_store *s, struct cell_hdr *h, union payload *p,
 	return 0;
 }
 
+/*
+ * The cell of entry @x as a (header, 16-byte payload) pair, and back: a
+ * narrow cell's value lives in the hot part, any other payload in the cold
+ * part (store_priv.h). Every change of an entry's cell that can change its
+ * width goes through these two.
+ */
+static inline void
+ent_cell_load(const struct scpp_store *s, uint32_t x, struct cell_hdr *h, union payload *p)
+{
+	*h = s->ent[x].h;
+	if (cell_narrow(h)) {
+		memset(p, 0, sizeof(*p));
+		p->u = s->ent[x].w;
+	} else {
+		*p = s->cold[x].v;
+	}
+}
+
+static inline void
+ent_cell_store(struct scpp_store *s, uint32_t x, const struct cell_hdr *h,
+	       const union payload *p)
+{
+	s->ent[x].h = *h;
+	if (cell_narrow(h))
+		s->ent[x].w = p->u;
+	else
+		s->cold[x].v = *p;
+}
+
+/* The value of entry @x (borrowed pointers into the cold part or arena). */
+static inline void
+ent_value(const struct scpp_store *s, uint32_t x, struct scpp_value *out)
+{
+	const struct entry *e = &s->ent[x];
+
+	if (cell_narrow(&e->h)) {
+		out->type = e->h.type;
+		out->len = 0;
+		memset(&out->oid, 0, sizeof(out->oid));
+		out->u = e->w;
+		return;
+	}
+	cell_value(s, &e->h, &s->cold[x].v, out);
+}
+
+void
+store_entry_value(const struct scpp_store *s, uint32_t x, struct scpp_value *out)
+{
+	ent_value(s, x, out);
+}
+
+/* cell_replace() on entry @x. */
+static int
+ent_replace(struct scpp_store *s, uint32_t x, uint8_t type, uint64_t len, const void *src,
+	    const struct scpp_value *v)
+{
+	struct cell_hdr h;
+	union payload p;
+	int rc;
+
+	ent_cell_load(s, x, &h, &p);
+	rc = cell_replace(s, &h, &p, type, len, src, v);
+	if (rc == 0)
+		ent_cell_store(s, x, &h, &p);
+	return rc;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 /* A hash key nobody outside can predict: the kernel's random source, or
@@ -508,6 +577,7 @@ layout_of(const struct scpp_store_config *cfg, struct layout *l)
 	l->size[R_SHARD] = sizeof(struct scpp_store);
 	l->size[R_BUCKETS] = (uint64_t)l->nb * sizeof(struct bucket);
 	l->size[R_ENTRIES] = (uint64_t)cfg->max_entries * sizeof(struct entry);
+	l->size[R_COLD] = (uint64_t)cfg->max_entries * sizeof(struct ecold);
 	l->size[R_MBUCKETS] = (uint64_t)l->mnb * sizeof(struct bucket);
 	l->size[R_MENTRIES] = (uint64_t)cfg->max_map_entries * sizeof(struct mentry);
 	l->size[R_ARENA] = l->arena;
@@ -565,7 +635,7 @@ reset(struct scpp_store *s)
 }
 
 static const char *const region_name[R_COUNT] = {
-	"shard", "buckets", "entries", "mbuckets", "mentries", "arena", "bits",
+	"shard", "buckets", "entries", "cold", "mbuckets", "mentries", "arena", "bits",
 	"vheads", "vents", "vhbuckets", "vebuckets",
 };
 
@@ -603,6 +673,7 @@ scpp_store_create(const struct scpp_store_config *cfg)
 	s->bk = reg[R_BUCKETS].p;
 	s->nb = l.nb;
 	s->ent = reg[R_ENTRIES].p;
+	s->cold = reg[R_COLD].p;
 	s->max_entries = cfg->max_entries;
 	s->mbk = reg[R_MBUCKETS].p;
 	s->mnb = l.mnb;
@@ -750,35 +821,35 @@ static uint64_t reclaim_some(struct scpp_store *s);
 static void
 live_link(struct scpp_store *s, uint32_t x, uint32_t after)
 {
-	struct entry *e = &s->ent[x];
+	struct ecold *ec = &s->cold[x];
 	uint32_t nx;
 
-	nx = after == NIL_IDX ? s->live_head : s->ent[after].v.ent.lnext;
-	e->v.ent.lprev = after;
-	e->v.ent.lnext = nx;
+	nx = after == NIL_IDX ? s->live_head : s->cold[after].v.ent.lnext;
+	ec->v.ent.lprev = after;
+	ec->v.ent.lnext = nx;
 	if (after == NIL_IDX)
 		s->live_head = x;
 	else
-		s->ent[after].v.ent.lnext = x;
+		s->cold[after].v.ent.lnext = x;
 	if (nx == NIL_IDX)
 		s->live_tail = x;
 	else
-		s->ent[nx].v.ent.lprev = x;
+		s->cold[nx].v.ent.lprev = x;
 }
 
 static void
 live_unlink(struct scpp_store *s, uint32_t x)
 {
-	const struct entry *e = &s->ent[x];
+	const struct ecold *ec = &s->cold[x];
 
-	if (e->v.ent.lprev == NIL_IDX)
-		s->live_head = e->v.ent.lnext;
+	if (ec->v.ent.lprev == NIL_IDX)
+		s->live_head = ec->v.ent.lnext;
 	else
-		s->ent[e->v.ent.lprev].v.ent.lnext = e->v.ent.lnext;
-	if (e->v.ent.lnext == NIL_IDX)
-		s->live_tail = e->v.ent.lprev;
+		s->cold[ec->v.ent.lprev].v.ent.lnext = ec->v.ent.lnext;
+	if (ec->v.ent.lnext == NIL_IDX)
+		s->live_tail = ec->v.ent.lprev;
 	else
-		s->ent[e->v.ent.lnext].v.ent.lprev = e->v.ent.lprev;
+		s->cold[ec->v.ent.lnext].v.ent.lprev = ec->v.ent.lprev;
 }
 
 /* Give every entity a new sequence number in list order (after 2^32
@@ -788,8 +859,8 @@ renumber(struct scpp_store *s)
 {
 	uint32_t n = 0;
 
-	for (uint32_t x = s->live_head; x != NIL_IDX; x = s->ent[x].v.ent.lnext)
-		s->ent[x].v.ent.seq = ++n;
+	for (uint32_t x = s->live_head; x != NIL_IDX; x = s->cold[x].v.ent.lnext)
+		s->cold[x].v.ent.seq = ++n;
 	s->ent_seq = n;
 }
 
@@ -798,6 +869,7 @@ entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after, uint
 {
 	uint64_t h = key_hash(s, oid, SCPP_STORE_ATTR_NONE);
 	struct entry *e;
+	struct ecold *ec;
 	uint32_t x;
 
 	if (scpp_oid_is_nil(oid))
@@ -810,20 +882,22 @@ entity_create_at(struct scpp_store *s, struct scpp_oid oid, uint32_t after, uint
 		return -ENOSPC;
 	x = ent_take(s);
 	e = &s->ent[x];
+	ec = &s->cold[x];
 	e->oid = oid;
 	e->attr = SCPP_STORE_ATTR_NONE;
-	e->next = NIL_IDX;
-	e->prev = NIL_IDX;
+	e->w = 0;
+	ec->next = NIL_IDX;
+	ec->prev = NIL_IDX;
 	e->h.type = SCPP_VT_NIL;
 	e->h.kind = K_ENTITY;
 	e->h.ilen = 0;
-	memset(&e->v, 0, sizeof(e->v));
+	memset(&ec->v, 0, sizeof(ec->v));
 	if (seq == 0) {
 		if (SCPP_UNLIKELY(s->ent_seq == UINT32_MAX))
 			renumber(s);
 		seq = ++s->ent_seq;
 	}
-	e->v.ent.seq = seq;
+	ec->v.ent.seq = seq;
 	live_link(s, x, after);
 	store_index_insert(&s->idx, h, x);
 	stat_add(&s->n_entities, 1);
@@ -848,7 +922,7 @@ scpp_store_entity_prev(const struct scpp_store *s, struct scpp_oid oid, struct s
 	x = find_entity(s, oid);
 	if (x == NIL_IDX)
 		return -ENOENT;
-	p = s->ent[x].v.ent.lprev;
+	p = s->cold[x].v.ent.lprev;
 	*prev = p == NIL_IDX ? SCPP_OID_NIL : s->ent[p].oid;
 	return 0;
 }
@@ -874,7 +948,7 @@ scpp_store_entity_seq(const struct scpp_store *s, struct scpp_oid oid)
 {
 	uint32_t x = s != NULL ? find_entity(s, oid) : NIL_IDX;
 
-	return x == NIL_IDX ? 0 : s->ent[x].v.ent.seq;
+	return x == NIL_IDX ? 0 : s->cold[x].v.ent.seq;
 }
 
 int
@@ -925,21 +999,21 @@ scpp_store_entity_count(const struct scpp_store *s, struct scpp_oid oid)
 	x = find_entity(s, oid);
 	if (x == NIL_IDX)
 		return -ENOENT;
-	return (int64_t)s->ent[x].v.ent.nattrs;
+	return (int64_t)s->cold[x].v.ent.nattrs;
 }
 
 static inline bool
-entry_pinned(const struct entry *e)
+entry_pinned(const struct scpp_store *s, uint32_t x)
 {
-	return e->h.kind == K_EXT && e->v.ext.pin != 0;
+	return s->ent[x].h.kind == K_EXT && s->cold[x].v.ext.pin != 0;
 }
 
 /* Remove every entry of map @owner. */
 static void
 map_clear(struct scpp_store *s, uint32_t owner)
 {
-	struct entry *o = &s->ent[owner];
-	uint32_t m = o->v.map.head;
+	struct ecold *oc = &s->cold[owner];
+	uint32_t m = oc->v.map.head;
 
 	while (m != NIL_IDX) {
 		struct mentry *me = &s->ment[m];
@@ -953,9 +1027,9 @@ map_clear(struct scpp_store *s, uint32_t owner)
 		ment_put(s, m);
 		m = nx;
 	}
-	stat_add(&s->n_mentries, -(int64_t)o->v.map.count);
-	o->v.map.head = o->v.map.tail = NIL_IDX;
-	o->v.map.count = 0;
+	stat_add(&s->n_mentries, -(int64_t)oc->v.map.count);
+	oc->v.map.head = oc->v.map.tail = NIL_IDX;
+	oc->v.map.count = 0;
 }
 
 /* ---- the graveyard: maps deleted in O(1), freed incrementally ---- */
@@ -969,11 +1043,11 @@ reclaim(struct scpp_store *s, uint64_t budget)
 
 	while (done < budget && s->grave_old != NIL_IDX) {
 		uint32_t x = s->grave_old;
-		struct entry *o = &s->ent[x];
-		uint32_t m = o->v.map.head;
+		struct ecold *oc = &s->cold[x];
+		uint32_t m = oc->v.map.head;
 
 		if (m == NIL_IDX) {
-			s->grave_old = o->next;
+			s->grave_old = oc->next;
 			if (s->grave_old == NIL_IDX)
 				s->grave_old_tail = NIL_IDX;
 			ent_put(s, x);
@@ -984,12 +1058,12 @@ reclaim(struct scpp_store *s, uint64_t budget)
 		{
 			struct mentry *me = &s->ment[m];
 
-			o->v.map.head = me->next;
+			oc->v.map.head = me->next;
 			store_index_remove(&s->midx, me->hash, m);
 			cell_release(s, &me->kh, &me->k);
 			cell_release(s, &me->vh, &me->v);
 			ment_put(s, m);
-			o->v.map.count--;
+			oc->v.map.count--;
 			s->grave_entries--;
 			stat_add(&s->n_mentries, -1);
 			done++;
@@ -1029,7 +1103,7 @@ scpp_store_seal(struct scpp_store *s)
 	if (s->grave_old == NIL_IDX)
 		s->grave_old = s->grave_new;
 	else
-		s->ent[s->grave_old_tail].next = s->grave_new;
+		s->cold[s->grave_old_tail].next = s->grave_new;
 	s->grave_old_tail = s->grave_new_tail;
 	s->grave_new = s->grave_new_tail = NIL_IDX;
 }
@@ -1039,7 +1113,8 @@ scpp_store_map_detach(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, 
 {
 	uint64_t h;
 	uint32_t x, hx;
-	struct entry *e, *hd;
+	struct ecold *ec, *hc;
+	struct entry *e;
 
 	if (s == NULL || token == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
@@ -1048,31 +1123,32 @@ scpp_store_map_detach(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, 
 	if (x == NIL_IDX)
 		return -ENOENT;
 	e = &s->ent[x];
+	ec = &s->cold[x];
 	if (e->h.kind != K_MAP)
 		return -EMEDIUMTYPE;
 	hx = find_entity(s, oid);
 	SCPP_VERIFY(hx != NIL_IDX);
-	hd = &s->ent[hx];
+	hc = &s->cold[hx];
 	/* Out of the entity and the index: gone for every lookup now. */
-	if (e->prev != NIL_IDX)
-		s->ent[e->prev].next = e->next;
+	if (ec->prev != NIL_IDX)
+		s->cold[ec->prev].next = ec->next;
 	else
-		hd->next = e->next;
-	if (e->next != NIL_IDX)
-		s->ent[e->next].prev = e->prev;
+		hc->next = ec->next;
+	if (ec->next != NIL_IDX)
+		s->cold[ec->next].prev = ec->prev;
 	else
-		hd->prev = e->prev;
-	hd->v.ent.nattrs--;
+		hc->prev = ec->prev;
+	hc->v.ent.nattrs--;
 	store_index_remove(&s->idx, h, x);
 	e->h.kind = K_DEAD;
 	/* LIFO on the block's list: an undo revives the newest first. */
-	e->next = s->grave_new;
-	e->prev = NIL_IDX;
+	ec->next = s->grave_new;
+	ec->prev = NIL_IDX;
 	if (s->grave_new == NIL_IDX)
 		s->grave_new_tail = x;
 	s->grave_new = x;
 	s->grave_maps++;
-	s->grave_entries += e->v.map.count;
+	s->grave_entries += ec->v.map.count;
 	stat_add(&s->n_maps, -1);
 	stat_add(&s->n_triples, -1);
 	*token = x;
@@ -1082,13 +1158,15 @@ scpp_store_map_detach(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, 
 int
 scpp_store_map_revive(struct scpp_store *s, uint32_t token)
 {
-	struct entry *e, *hd;
+	struct ecold *ec, *hc;
+	struct entry *e;
 	uint32_t hx;
 	uint64_t h;
 
 	if (s == NULL || token != s->grave_new)
 		return -EINVAL; /* only the newest unsealed detach can come back */
 	e = &s->ent[token];
+	ec = &s->cold[token];
 	hx = find_entity(s, e->oid);
 	if (hx == NIL_IDX)
 		return -ENOENT;
@@ -1097,21 +1175,21 @@ scpp_store_map_revive(struct scpp_store *s, uint32_t token)
 		return -EEXIST;
 	if (!store_index_has_room(&s->idx, h))
 		return -ENOSPC;
-	s->grave_new = e->next;
+	s->grave_new = ec->next;
 	if (s->grave_new == NIL_IDX)
 		s->grave_new_tail = NIL_IDX;
 	s->grave_maps--;
-	s->grave_entries -= e->v.map.count;
+	s->grave_entries -= ec->v.map.count;
 	e->h.kind = K_MAP;
-	hd = &s->ent[hx];
-	e->next = NIL_IDX;
-	e->prev = hd->prev;
-	if (hd->prev != NIL_IDX)
-		s->ent[hd->prev].next = token;
+	hc = &s->cold[hx];
+	ec->next = NIL_IDX;
+	ec->prev = hc->prev;
+	if (hc->prev != NIL_IDX)
+		s->cold[hc->prev].next = token;
 	else
-		hd->next = token;
-	hd->prev = token;
-	hd->v.ent.nattrs++;
+		hc->next = token;
+	hc->prev = token;
+	hc->v.ent.nattrs++;
 	store_index_insert(&s->idx, h, token);
 	stat_add(&s->n_maps, 1);
 	stat_add(&s->n_triples, 1);
@@ -1122,24 +1200,25 @@ scpp_store_map_revive(struct scpp_store *s, uint32_t token)
 static void
 attr_remove(struct scpp_store *s, uint32_t hx, uint32_t x)
 {
-	struct entry *hd = &s->ent[hx];
+	struct ecold *hc = &s->cold[hx];
 	struct entry *e = &s->ent[x];
+	struct ecold *ec = &s->cold[x];
 
 	if (e->h.kind == K_MAP) {
 		map_clear(s, x);
 		stat_add(&s->n_maps, -1);
 	}
 	vix_unlink(s, x);
-	cell_release(s, &e->h, &e->v);
-	if (e->prev != NIL_IDX)
-		s->ent[e->prev].next = e->next;
+	cell_release(s, &e->h, &ec->v);
+	if (ec->prev != NIL_IDX)
+		s->cold[ec->prev].next = ec->next;
 	else
-		hd->next = e->next;
-	if (e->next != NIL_IDX)
-		s->ent[e->next].prev = e->prev;
+		hc->next = ec->next;
+	if (ec->next != NIL_IDX)
+		s->cold[ec->next].prev = ec->prev;
 	else
-		hd->prev = e->prev;
-	hd->v.ent.nattrs--;
+		hc->prev = ec->prev;
+	hc->v.ent.nattrs--;
 	store_index_remove(&s->idx, key_hash(s, e->oid, e->attr), x);
 	ent_put(s, x);
 	stat_add(&s->n_triples, -1);
@@ -1156,10 +1235,10 @@ scpp_store_entity_delete(struct scpp_store *s, struct scpp_oid oid)
 	if (hx == NIL_IDX)
 		return -ENOENT;
 	/* Check every pin first: the delete is all or nothing. */
-	for (x = s->ent[hx].next; x != NIL_IDX; x = s->ent[x].next)
-		if (entry_pinned(&s->ent[x]))
+	for (x = s->cold[hx].next; x != NIL_IDX; x = s->cold[x].next)
+		if (entry_pinned(s, x))
 			return -EBUSY;
-	while ((x = s->ent[hx].next) != NIL_IDX)
+	while ((x = s->cold[hx].next) != NIL_IDX)
 		attr_remove(s, hx, x);
 	live_unlink(s, hx);
 	store_index_remove(&s->idx, key_hash(s, oid, SCPP_STORE_ATTR_NONE), hx);
@@ -1188,7 +1267,7 @@ scpp_store_entity_iter(const struct scpp_store *s, uint64_t *cursor,
 		if (*cursor - 1 >= s->ent_hiwater || s->ent[x].h.kind != K_ENTITY)
 			return -ESTALE;
 	}
-	for (; x != NIL_IDX && k < n; x = s->ent[x].v.ent.lnext)
+	for (; x != NIL_IDX && k < n; x = s->cold[x].v.ent.lnext)
 		out[k++] = s->ent[x].oid;
 	*cursor = x == NIL_IDX ? UINT64_MAX : (uint64_t)x + 1;
 	return (int)k;
@@ -1208,15 +1287,16 @@ scpp_store_attr_iter(const struct scpp_store *s, struct scpp_oid oid,
 		return -ENOENT;
 	if (*cursor == UINT64_MAX)
 		return 0;
-	x = *cursor == 0 ? s->ent[hx].next : (uint32_t)(*cursor - 1);
+	x = *cursor == 0 ? s->cold[hx].next : (uint32_t)(*cursor - 1);
 	for (; x != NIL_IDX && k < n; k++) {
 		const struct entry *e = &s->ent[x];
+		const struct ecold *ec = &s->cold[x];
 
 		out[k].attr = e->attr;
 		out[k].is_map = e->h.kind == K_MAP;
-		out[k].map_count = e->h.kind == K_MAP ? e->v.map.count : 0;
-		cell_value(s, &e->h, &e->v, &out[k].value);
-		x = e->next;
+		out[k].map_count = e->h.kind == K_MAP ? ec->v.map.count : 0;
+		ent_value(s, x, &out[k].value);
+		x = ec->next;
 	}
 	*cursor = x == NIL_IDX ? UINT64_MAX : (uint64_t)x + 1;
 	return (int)k;
@@ -1226,11 +1306,11 @@ scpp_store_attr_iter(const struct scpp_store *s, struct scpp_oid oid,
 
 /* Copy out a plain value; map attributes and headers are not values. */
 static inline int
-entry_value(const struct scpp_store *s, const struct entry *e, struct scpp_value *out)
+entry_value(const struct scpp_store *s, uint32_t x, struct scpp_value *out)
 {
-	if (SCPP_UNLIKELY(e->h.kind == K_MAP))
+	if (SCPP_UNLIKELY(s->ent[x].h.kind == K_MAP))
 		return -EMEDIUMTYPE;
-	cell_value(s, &e->h, &e->v, out);
+	ent_value(s, x, out);
 	return 0;
 }
 
@@ -1245,7 +1325,7 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
-	return entry_value(s, &s->ent[x], out);
+	return entry_value(s, x, out);
 }
 
 /*
@@ -1256,8 +1336,12 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
  *   2. tag-match the home bucket, prefetch the first candidate entry, or,
  *      if there is none and the bucket spilled, prefetch the next bucket;
  *   3. tag-match those next buckets and prefetch their candidates;
- *   4. finish the probe (single-item helper), copy the value out and
- *      prefetch extent data for the caller.
+ *   4. finish the probe (single-item helper) and copy a narrow value out
+ *      of the hot entry; for a wide value, prefetch its cold part;
+ *   5. (only if some value was wide) copy wide values out of their cold
+ *      parts and prefetch extent data for the caller.
+ * A get of a narrow value touches two lines: the bucket and the 32-byte
+ * hot entry.
  * Stages are unrolled by SCPP_STORE_BURST_UNROLL through STAGE_LOOP, which
  * calls the one single-item helper of the stage.
  */
@@ -1280,15 +1364,16 @@ struct burst_ctx {
 	uint64_t h[SCPP_STORE_BURST_MAX];
 	uint32_t b[SCPP_STORE_BURST_MAX];
 	uint32_t m[SCPP_STORE_BURST_MAX];
+	uint32_t x[SCPP_STORE_BURST_MAX]; /* wide hits: the entry */
 	unsigned int spill; /* some c->m[i] is M_SPILL: the spill stage has work */
+	unsigned int wide;  /* some c->m[i] is M_WIDE: the wide stage has work */
 };
 
 static inline void
 prefetch_entry(const struct entry *e)
 {
-	/* A 48-byte entry straddles two lines for half of all indices. */
+	/* 32 bytes at a 32-byte boundary: one line. */
 	rte_prefetch0(e);
-	rte_prefetch0((const uint8_t *)e + sizeof(*e) - 1);
 }
 
 static inline void
@@ -1303,6 +1388,8 @@ st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key 
 /* c->m[i] flag: the home bucket had no candidate but spilled, so the probe
  * continues in bucket c->b[i] (already advanced and prefetched). */
 #define M_SPILL (1u << 31)
+/* c->m[i] after st_find: a hit on entry c->x[i] whose value is wide. */
+#define M_WIDE (1u << 30)
 
 static inline void
 st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
@@ -1339,8 +1426,8 @@ st_spill(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
 }
 
-/* Finish the probe and copy the value out (the entry is in cache by now;
- * an extent's bytes are prefetched for whoever reads them next). */
+/* Finish the probe and copy a narrow value out (the hot entry is in cache
+ * by now); a wide hit gets its cold part prefetched for st_wide. */
 static inline __attribute__((always_inline)) void
 st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
 	struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
@@ -1349,30 +1436,52 @@ st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key 
 	const struct entry *e;
 	uint32_t x;
 
+	c->m[i] = 0;
 	/* The usual case first, in a straight line: the first candidate of
-	 * the bucket is the key, its value an inline scalar. Anything else
-	 * goes the general way, which finds the same entry. */
+	 * the bucket is the key, its value narrow. Anything else goes the
+	 * general way, which finds the same entry. */
 	if (SCPP_LIKELY(m != 0)) {
 		e = &s->ent[s->bk[c->b[i]].idx[__builtin_ctz(m)]];
 		if (SCPP_LIKELY(entry_match(e, k[i].oid, k[i].attr) &&
-				k[i].attr != SCPP_STORE_ATTR_NONE && e->h.kind == K_INLINE &&
-				!is_bytes_type(e->h.type))) {
+				k[i].attr != SCPP_STORE_ATTR_NONE && cell_narrow(&e->h))) {
 			vals[i].type = e->h.type;
 			vals[i].len = 0;
-			memcpy(&vals[i].oid, e->v.b, sizeof(vals[i].oid));
+			vals[i].oid.lo = 0;
+			vals[i].u = e->w; /* the first 8 bytes of the union */
 			*mask |= UINT64_C(1) << i;
 			return;
 		}
 	}
 	x = k[i].attr == SCPP_STORE_ATTR_NONE ? NIL_IDX :
 	    find_from(s, c->b[i], m, tag_of(c->h[i]), k[i].oid, k[i].attr);
-	if (x == NIL_IDX)
+	if (x == NIL_IDX || s->ent[x].h.kind == K_MAP)
 		return;
-	e = &s->ent[x];
-	if (e->h.kind == K_EXT)
-		rte_prefetch0(s->arena + e->v.ext.off);
-	if (entry_value(s, e, &vals[i]) == 0)
+	if (cell_narrow(&s->ent[x].h)) {
+		ent_value(s, x, &vals[i]);
 		*mask |= UINT64_C(1) << i;
+		return;
+	}
+	rte_prefetch0(&s->cold[x]);
+	c->x[i] = x;
+	c->m[i] = M_WIDE;
+	c->wide = 1;
+}
+
+/* Copy a wide value out of its cold part (prefetched by st_find); an
+ * extent's bytes are prefetched for whoever reads them next. */
+static inline void
+st_wide(unsigned int i, const struct scpp_store *s, struct burst_ctx *c,
+	struct scpp_value *vals, uint64_t *mask)
+{
+	uint32_t x;
+
+	if (SCPP_LIKELY(c->m[i] != M_WIDE))
+		return;
+	x = c->x[i];
+	if (s->ent[x].h.kind == K_EXT)
+		rte_prefetch0(s->arena + s->cold[x].v.ext.off);
+	ent_value(s, x, &vals[i]);
+	*mask |= UINT64_C(1) << i;
 }
 
 unsigned int
@@ -1391,7 +1500,10 @@ scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *ke
 	STAGE_LOOP(n, st_match, s, &c);
 	if (SCPP_UNLIKELY(c.spill))
 		STAGE_LOOP(n, st_spill, s, &c);
+	c.wide = 0;
 	STAGE_LOOP(n, st_find, s, keys, &c, vals, &mask);
+	if (SCPP_UNLIKELY(c.wide))
+		STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
 out:
 	if (hit_mask != NULL)
 		*hit_mask = mask;
@@ -1428,21 +1540,21 @@ static int
 set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 	   uint8_t type, uint64_t len, const void *src, const struct scpp_value *v)
 {
-	struct entry *e, *hd;
+	struct ecold *ec, *hc;
+	struct entry *e;
 	uint32_t x, hx;
 	int rc;
 
 	x = find(s, h, oid, attr);
 	if (x != NIL_IDX) {
-		e = &s->ent[x];
-		if (e->h.kind == K_MAP)
+		if (s->ent[x].h.kind == K_MAP)
 			return -EMEDIUMTYPE;
-		if (entry_pinned(e))
+		if (entry_pinned(s, x))
 			return -EBUSY;
 		if (SCPP_LIKELY(s->vix.nattr == 0 || !vix_on(s, attr)))
-			return cell_replace(s, &e->h, &e->v, type, len, src, v);
+			return ent_replace(s, x, type, len, src, v);
 		vix_unlink(s, x);
-		rc = cell_replace(s, &e->h, &e->v, type, len, src, v);
+		rc = ent_replace(s, x, type, len, src, v);
 		vix_link(s, x);
 		return rc;
 	}
@@ -1463,21 +1575,21 @@ set_hashed(struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
 		if (rc != 0)
 			return rc;
 		x = ent_take(s);
-		e = &s->ent[x];
-		e->h = nh;
-		e->v = np;
+		ent_cell_store(s, x, &nh, &np);
 	}
+	e = &s->ent[x];
+	ec = &s->cold[x];
 	e->oid = oid;
 	e->attr = attr;
-	hd = &s->ent[hx];
-	e->next = NIL_IDX;
-	e->prev = hd->prev;
-	if (hd->prev != NIL_IDX)
-		s->ent[hd->prev].next = x;
+	hc = &s->cold[hx];
+	ec->next = NIL_IDX;
+	ec->prev = hc->prev;
+	if (hc->prev != NIL_IDX)
+		s->cold[hc->prev].next = x;
 	else
-		hd->next = x;
-	hd->prev = x;
-	hd->v.ent.nattrs++;
+		hc->next = x;
+	hc->prev = x;
+	hc->v.ent.nattrs++;
 	store_index_insert(&s->idx, h, x);
 	stat_add(&s->n_triples, 1);
 	vix_link(s, x);
@@ -1545,7 +1657,7 @@ scpp_store_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 	x = find(s, key_hash(s, oid, attr), oid, attr);
 	if (x == NIL_IDX)
 		return -ENOENT;
-	if (entry_pinned(&s->ent[x]))
+	if (entry_pinned(s, x))
 		return -EBUSY;
 	hx = find_entity(s, oid);
 	SCPP_VERIFY(hx != NIL_IDX);
@@ -1663,8 +1775,8 @@ scpp_store_map_create(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 	x = find(s, h, oid, attr);
 	vix_unlink(s, x); /* maps are not indexed: set_hashed filed its nil */
 	s->ent[x].h.kind = K_MAP;
-	s->ent[x].v.map.head = s->ent[x].v.map.tail = NIL_IDX;
-	s->ent[x].v.map.count = 0;
+	s->cold[x].v.map.head = s->cold[x].v.map.tail = NIL_IDX;
+	s->cold[x].v.map.count = 0;
 	stat_add(&s->n_maps, 1);
 	return 0;
 }
@@ -1756,7 +1868,7 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	uint32_t owner, m;
 	bool new_map = false;
 	struct mentry *me;
-	struct entry *o;
+	struct ecold *oc;
 	int rc;
 
 	if (s == NULL || attr == SCPP_STORE_ATTR_NONE)
@@ -1817,15 +1929,15 @@ scpp_store_map_set(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	me->rsv = 0;
 	me->owner = owner;
 	me->hash = map_hash(s, owner, key);
-	o = &s->ent[owner];
+	oc = &s->cold[owner];
 	me->next = NIL_IDX;
-	me->prev = o->v.map.tail;
-	if (o->v.map.tail != NIL_IDX)
-		s->ment[o->v.map.tail].next = m;
+	me->prev = oc->v.map.tail;
+	if (oc->v.map.tail != NIL_IDX)
+		s->ment[oc->v.map.tail].next = m;
 	else
-		o->v.map.head = m;
-	o->v.map.tail = m;
-	o->v.map.count++;
+		oc->v.map.head = m;
+	oc->v.map.tail = m;
+	oc->v.map.count++;
 	store_index_insert(&s->midx, me->hash, m);
 	stat_add(&s->n_mentries, 1);
 	return 0;
@@ -1850,7 +1962,7 @@ scpp_store_map_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		   const struct scpp_value *key)
 {
 	struct mentry *me;
-	struct entry *o;
+	struct ecold *oc;
 	int64_t owner;
 	uint32_t m;
 
@@ -1863,17 +1975,17 @@ scpp_store_map_del(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	if (m == NIL_IDX)
 		return -ENOENT;
 	me = &s->ment[m];
-	o = &s->ent[owner];
+	oc = &s->cold[owner];
 	store_index_remove(&s->midx, me->hash, m);
 	if (me->prev != NIL_IDX)
 		s->ment[me->prev].next = me->next;
 	else
-		o->v.map.head = me->next;
+		oc->v.map.head = me->next;
 	if (me->next != NIL_IDX)
 		s->ment[me->next].prev = me->prev;
 	else
-		o->v.map.tail = me->prev;
-	o->v.map.count--;
+		oc->v.map.tail = me->prev;
+	oc->v.map.count--;
 	cell_release(s, &me->kh, &me->k);
 	cell_release(s, &me->vh, &me->v);
 	ment_put(s, m);
@@ -1891,7 +2003,7 @@ scpp_store_map_count(const struct scpp_store *s, struct scpp_oid oid, uint32_t a
 	owner = find_map(s, oid, attr);
 	if (owner < 0)
 		return owner;
-	return (int64_t)s->ent[owner].v.map.count;
+	return (int64_t)s->cold[owner].v.map.count;
 }
 
 int
@@ -1910,7 +2022,7 @@ scpp_store_map_iter(const struct scpp_store *s, struct scpp_oid oid, uint32_t at
 		return (int)owner;
 	if (*cursor == UINT64_MAX)
 		return 0;
-	m = *cursor == 0 ? s->ent[owner].v.map.head : (uint32_t)(*cursor - 1);
+	m = *cursor == 0 ? s->cold[owner].v.map.head : (uint32_t)(*cursor - 1);
 	for (; m != NIL_IDX && k < n; k++) {
 		const struct mentry *me = &s->ment[m];
 
@@ -1944,16 +2056,17 @@ find_bytes(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 	return x;
 }
 
+/* Length and bytes of str/bytes entry @x (always a wide cell). */
 static inline uint64_t
-entry_len(const struct entry *e)
+entry_len(const struct scpp_store *s, uint32_t x)
 {
-	return e->h.kind == K_EXT ? e->v.ext.len : e->h.ilen;
+	return s->ent[x].h.kind == K_EXT ? s->cold[x].v.ext.len : s->ent[x].h.ilen;
 }
 
 static inline uint8_t *
-entry_data(struct scpp_store *s, struct entry *e)
+entry_data(struct scpp_store *s, uint32_t x)
 {
-	return e->h.kind == K_EXT ? s->arena + e->v.ext.off : e->v.b;
+	return s->ent[x].h.kind == K_EXT ? s->arena + s->cold[x].v.ext.off : s->cold[x].v.b;
 }
 
 static inline bool
@@ -1981,18 +2094,18 @@ scpp_store_bytes_read(const struct scpp_store *s, struct scpp_oid oid,
 		      uint32_t attr, uint64_t off, uint64_t len, void *dst)
 {
 	int64_t x = find_bytes(s, oid, attr);
-	const struct entry *e;
+	const struct ecold *ec;
 
 	if (x < 0)
 		return (int)x;
-	e = &s->ent[x];
-	if (!range_ok(off, len, entry_len(e)))
+	ec = &s->cold[x];
+	if (!range_ok(off, len, entry_len(s, (uint32_t)x)))
 		return -ERANGE;
 	if (len == 0)
 		return 0;
 	if (dst == NULL)
 		return -EINVAL;
-	memcpy(dst, (e->h.kind == K_EXT ? s->arena + e->v.ext.off : e->v.b) + off, len);
+	memcpy(dst, (s->ent[x].h.kind == K_EXT ? s->arena + ec->v.ext.off : ec->v.b) + off, len);
 	return 0;
 }
 
@@ -2001,12 +2114,10 @@ scpp_store_bytes_write(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		       uint64_t off, uint64_t len, const void *src)
 {
 	int64_t x = find_bytes(s, oid, attr);
-	struct entry *e;
 
 	if (x < 0)
 		return (int)x;
-	e = &s->ent[x];
-	if (!range_ok(off, len, entry_len(e)))
+	if (!range_ok(off, len, entry_len(s, (uint32_t)x)))
 		return -ERANGE;
 	if (len == 0)
 		return 0;
@@ -2014,7 +2125,7 @@ scpp_store_bytes_write(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return -EINVAL;
 	/* An indexed value changes its key: re-file it. */
 	vix_unlink(s, (uint32_t)x);
-	memmove(entry_data(s, e) + off, src, len);
+	memmove(entry_data(s, (uint32_t)x) + off, src, len);
 	vix_link(s, (uint32_t)x);
 	return 0;
 }
@@ -2042,18 +2153,22 @@ bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t 
 	int64_t x = find_bytes(s, oid, attr);
 	uint8_t tmp[SCPP_STORE_INLINE_MAX];
 	struct entry *e;
+	struct ecold *ec;
 	uint64_t cur, cap;
 
 	if (x < 0)
 		return (int)x;
 	if (len > s->max_value_len)
 		return -E2BIG;
+	/* str/bytes cells are wide whatever their length: header in the hot
+	 * part, payload in the cold part. */
 	e = &s->ent[x];
-	cur = entry_len(e);
+	ec = &s->cold[x];
+	cur = entry_len(s, (uint32_t)x);
 	if (e->h.kind == K_INLINE) {
 		if (len <= SCPP_STORE_INLINE_MAX) {
 			if (len > cur)
-				memset(e->v.b + cur, 0, len - cur);
+				memset(ec->v.b + cur, 0, len - cur);
 			e->h.ilen = (uint16_t)len;
 			return 0;
 		}
@@ -2063,30 +2178,30 @@ bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t 
 
 		if (rc != 0)
 			return rc;
-		memcpy(s->arena + np.ext.off, e->v.b, cur);
+		memcpy(s->arena + np.ext.off, ec->v.b, cur);
 		e->h = nh;
-		e->v = np;
+		ec->v = np;
 		return 0;
 	}
 	/* Extent. */
-	cap = (uint64_t)SCPP_STORE_EXTENT_MIN << e->v.ext.cls;
+	cap = (uint64_t)SCPP_STORE_EXTENT_MIN << ec->v.ext.cls;
 	if (len <= SCPP_STORE_INLINE_MAX) {
-		if (e->v.ext.pin != 0)
+		if (ec->v.ext.pin != 0)
 			return -EBUSY;
-		memcpy(tmp, s->arena + e->v.ext.off, len);
-		cell_release(s, &e->h, &e->v);
-		memset(&e->v, 0, sizeof(e->v));
-		memcpy(e->v.b, tmp, len);
+		memcpy(tmp, s->arena + ec->v.ext.off, len);
+		cell_release(s, &e->h, &ec->v);
+		memset(&ec->v, 0, sizeof(ec->v));
+		memcpy(ec->v.b, tmp, len);
 		e->h.kind = K_INLINE;
 		e->h.ilen = (uint16_t)len;
 		return 0;
 	}
-	if (len > cap || (len * 4 <= cap && e->v.ext.pin == 0)) {
+	if (len > cap || (len * 4 <= cap && ec->v.ext.pin == 0)) {
 		struct cell_hdr nh;
 		union payload np;
 		int rc;
 
-		if (e->v.ext.pin != 0)
+		if (ec->v.ext.pin != 0)
 			return -EBUSY;
 		rc = cell_build(s, e->h.type, len, NULL, NULL, &nh, &np);
 		if (rc != 0) {
@@ -2094,18 +2209,18 @@ bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t 
 				goto in_place; /* shrink: staying is fine */
 			return rc;
 		}
-		memcpy(s->arena + np.ext.off, s->arena + e->v.ext.off, SCPP_MIN(cur, len));
-		cell_release(s, &e->h, &e->v);
+		memcpy(s->arena + np.ext.off, s->arena + ec->v.ext.off, SCPP_MIN(cur, len));
+		cell_release(s, &e->h, &ec->v);
 		e->h = nh;
-		e->v = np;
+		ec->v = np;
 		return 0;
 	}
 in_place:
 	if (len > cur)
-		memset(s->arena + e->v.ext.off + cur, 0, len - cur);
+		memset(s->arena + ec->v.ext.off + cur, 0, len - cur);
 	s->ex.payload_bytes += len;
 	s->ex.payload_bytes -= cur;
-	e->v.ext.len = (uint32_t)len;
+	ec->v.ext.len = (uint32_t)len;
 	return 0;
 }
 
@@ -2129,13 +2244,13 @@ scpp_store_bytes_ptr(struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		return (int)x;
 	if (ptr == NULL)
 		return -EINVAL;
-	if (!range_ok(off, len, s->ent[x].v.ext.len))
+	if (!range_ok(off, len, s->cold[x].v.ext.len))
 		return -ERANGE;
 	/* A copy engine writing through the pointer would change an indexed
 	 * value behind the index's back. */
 	if (vix_on(s, attr))
 		return -EPERM;
-	*ptr = s->arena + s->ent[x].v.ext.off + off;
+	*ptr = s->arena + s->cold[x].v.ext.off + off;
 	return 0;
 }
 
@@ -2143,14 +2258,14 @@ int
 scpp_store_bytes_pin(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 {
 	int64_t x = find_ext(s, oid, attr);
-	struct entry *e;
+	struct ecold *ec;
 
 	if (x < 0)
 		return (int)x;
-	e = &s->ent[x];
-	if (e->v.ext.pin == UINT16_MAX)
+	ec = &s->cold[x];
+	if (ec->v.ext.pin == UINT16_MAX)
 		return -EOVERFLOW;
-	if (e->v.ext.pin++ == 0)
+	if (ec->v.ext.pin++ == 0)
 		stat_add(&s->n_pinned, 1);
 	return 0;
 }
@@ -2159,14 +2274,14 @@ int
 scpp_store_bytes_unpin(struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 {
 	int64_t x = find_ext(s, oid, attr);
-	struct entry *e;
+	struct ecold *ec;
 
 	if (x < 0)
 		return (int)x;
-	e = &s->ent[x];
-	if (e->v.ext.pin == 0)
+	ec = &s->cold[x];
+	if (ec->v.ext.pin == 0)
 		return -EINVAL;
-	if (--e->v.ext.pin == 0)
+	if (--ec->v.ext.pin == 0)
 		stat_add(&s->n_pinned, -1);
 	return 0;
 }

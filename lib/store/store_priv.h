@@ -6,10 +6,16 @@
  * Private layout of a shard. See docs/STORE.md for the design; the short
  * version:
  *
- * - Entries (48 B) hold one key (OID, attr) and one value cell. Entity
- *   headers are entries with attr 0; their next/prev fields are the head and
- *   tail of the entity's attribute list, threaded through the attribute
- *   entries' next/prev (insertion order, O(1) unlink).
+ * - Entries hold one key (OID, attr) and one value cell, split in two
+ *   arrays indexed by the same entry index: a 32-byte, 32-byte-aligned hot
+ *   part (key, cell header and the 8-byte value of a narrow cell: nil,
+ *   bool, i64, u64, f64), which is all a get of a narrow value touches, and
+ *   a 24-byte cold part (attribute-list links and the 16-byte payload of
+ *   every other cell: OIDs, inline str/bytes, extents, maps, entity
+ *   headers). Entity headers are entries with attr 0; their next/prev
+ *   fields are the head and tail of the entity's attribute list, threaded
+ *   through the attribute entries' next/prev (insertion order, O(1)
+ *   unlink). Entries never move: hot and cold of entry x stay at x.
  * - The triple index is an array of 64-byte buckets of 12 slots: a 1-byte
  *   tag per slot (0 = empty) and a 32-bit entry index. Buckets are probed
  *   linearly; a per-bucket overflow count says how many keys whose probe
@@ -80,16 +86,33 @@ union payload {
 	} ent;
 };
 
+/* The hot part of an entry: what a get compares and, for a narrow cell,
+ * returns. 32 bytes at a 32-byte boundary: never straddles a line. */
 struct entry {
 	struct scpp_oid oid; /* entity */
 	uint32_t attr;       /* 0 for the entity header */
-	uint32_t next;       /* attr list link; header: head */
-	uint32_t prev;       /* attr list link; header: tail */
 	struct cell_hdr h;
-	union payload v;
+	uint64_t w;          /* narrow cell (cell_narrow()): the value */
+} __attribute__((aligned(32)));
+_Static_assert(sizeof(struct entry) == 32, "hot entry is 32 bytes");
+
+/* The cold part: list links and the payload of a wide cell. */
+struct ecold {
+	uint32_t next;       /* attr list link; header: head; free/graveyard link */
+	uint32_t prev;       /* attr list link; header: tail */
+	union payload v;     /* wide cell (!cell_narrow()): the payload */
 };
-_Static_assert(sizeof(struct entry) == 48, "entry is 48 bytes");
-_Static_assert(offsetof(struct entry, v) == 32, "payload at 32");
+_Static_assert(sizeof(struct ecold) == 24, "cold entry is 24 bytes");
+
+/* A narrow cell keeps its value in the hot part (entry.w): an inline
+ * scalar. Everything else is wide (payload in ecold.v). The width depends
+ * only on kind and type, which change together with the payload. */
+static inline bool
+cell_narrow(const struct cell_hdr *h)
+{
+	return h->kind == K_INLINE && h->type != SCPP_VT_STR && h->type != SCPP_VT_BYTES &&
+	       h->type != SCPP_VT_OID;
+}
 
 struct mentry {
 	uint64_t hash;   /* full hash of (owner, key) */
@@ -186,13 +209,14 @@ struct vix {
 	uint64_t dropped;    /* attributes whose index was dropped */
 };
 
-enum { R_SHARD, R_BUCKETS, R_ENTRIES, R_MBUCKETS, R_MENTRIES, R_ARENA, R_BITS, R_VHEADS,
+enum { R_SHARD, R_BUCKETS, R_ENTRIES, R_COLD, R_MBUCKETS, R_MENTRIES, R_ARENA, R_BITS, R_VHEADS,
        R_VENTS, R_VHBK, R_VEBK, R_COUNT };
 
 struct scpp_store {
 	/* Hot: read by every lookup. */
 	struct bucket *bk;
-	struct entry *ent;
+	struct entry *ent;     /* hot parts */
+	struct ecold *cold;    /* cold parts, same index */
 	uint32_t nb;
 	uint32_t mnb;
 	struct bucket *mbk;
@@ -214,7 +238,7 @@ struct scpp_store {
 	uint32_t live_head;    /* live-entity list: first and last header */
 	uint32_t live_tail;
 	uint32_t ent_seq;      /* last creation sequence handed out */
-	/* Detached maps (graveyard, linked through entry.next): those of the
+	/* Detached maps (graveyard, linked through ecold.next): those of the
 	 * current block (LIFO: revive pops the head) and sealed ones, which
 	 * reclaim frees entry by entry, oldest first. */
 	uint32_t grave_new;
@@ -294,6 +318,7 @@ void store_index_remove(struct index *ix, uint64_t h, uint32_t x);
  * before and vix_link() after; both are no-ops for other attributes. */
 uint64_t store_key_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
 uint32_t store_find(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr);
+void store_entry_value(const struct scpp_store *s, uint32_t x, struct scpp_value *out);
 void vix_reset(struct scpp_store *s);
 bool vix_on(const struct scpp_store *s, uint32_t attr);
 void vix_link_slow(struct scpp_store *s, uint32_t x);

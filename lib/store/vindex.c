@@ -153,19 +153,7 @@ vix_reset(struct scpp_store *s)
 static void
 triple_value(const struct scpp_store *s, uint32_t x, struct scpp_value *out)
 {
-	const struct entry *e = &s->ent[x];
-
-	out->type = e->h.type;
-	out->len = 0;
-	if (e->h.kind == K_EXT) {
-		out->len = e->v.ext.len;
-		out->p = s->arena + e->v.ext.off;
-	} else if (e->h.type == SCPP_VT_STR || e->h.type == SCPP_VT_BYTES) {
-		out->len = e->h.ilen;
-		out->p = e->v.b;
-	} else {
-		memcpy(&out->oid, e->v.b, sizeof(out->oid));
-	}
+	store_entry_value(s, x, out);
 }
 
 /* Does head @h stand for (@attr, @val)? Its first member's triple says. */
@@ -358,7 +346,7 @@ vix_link_slow(struct scpp_store *s, uint32_t x)
 static void
 vix_build(struct scpp_store *s, uint32_t attr)
 {
-	for (uint32_t hx = s->live_head; hx != NIL_IDX; hx = s->ent[hx].v.ent.lnext) {
+	for (uint32_t hx = s->live_head; hx != NIL_IDX; hx = s->cold[hx].v.ent.lnext) {
 		uint32_t x = store_find(s, store_key_hash(s, s->ent[hx].oid, attr), s->ent[hx].oid,
 					attr);
 
@@ -464,7 +452,7 @@ scpp_store_index_find(const struct scpp_store *s, uint32_t attr, const struct sc
 					 v->ents[m].oid, SCPP_STORE_ATTR_NONE);
 
 		out[k].oid = v->ents[m].oid;
-		out[k].seq = hx != NIL_IDX ? s->ent[hx].v.ent.seq : 0;
+		out[k].seq = hx != NIL_IDX ? s->cold[hx].v.ent.seq : 0;
 	}
 	*cursor = m == VIX_NIL ? UINT64_MAX : (uint64_t)m + 1;
 	return (int)k;

@@ -4,7 +4,7 @@
  *
  * Usage: scpp-bench-store [--large] [--sizes N,N,...] [--reps R]
  *                         [--max-lookups N] [--dpdk-test PATH | --no-dpdk-test]
- *                         [--lookups-only] [-- EAL args]
+ *                         [--lookups-only] [--nohuge] [-- EAL args]
  *
  * Prints one JSON object per line. For every key count (default 10^4,
  * 393216 = the table of DPDK's hash_perf_autotest, 10^6, 10^7; --large adds
@@ -33,7 +33,9 @@
  *
  * --lookups-only stops each size after the get / get_burst / rte_hash rows
  * (no set, map or byte-string rows): what a cache simulation of the
- * lookups needs (perf/RESULTS.md, "Cache lines per get").
+ * lookups needs (perf/RESULTS.md, "Cache lines per get"). --nohuge takes the
+ * --no-huge path below even when hugepages are free (valgrind cannot
+ * reserve the address space EAL's hugepage memseg lists ask for).
  *
  * Memory: hugepages when /proc/meminfo shows free ones (EAL --in-memory),
  * else --no-huge -m 8192, noted as "mem":"nohuge" in every line.
@@ -67,6 +69,7 @@ static double child_tsc_hz; /* from the children's config lines */
 static int reps = 5;
 static uint64_t max_lookups = 4u << 20;
 static bool lookups_only;
+static bool force_nohuge;
 
 static double
 now(void)
@@ -749,6 +752,8 @@ run_children(const char *self, const uint64_t *sizes, int nsizes, int argc, char
 		args[na++] = ml;
 		if (lookups_only)
 			args[na++] = (char *)(uintptr_t)"--lookups-only";
+		if (force_nohuge)
+			args[na++] = (char *)(uintptr_t)"--nohuge";
 		for (int k = dashes; k < argc && na < 47; k++)
 			args[na++] = argv[k];
 		args[na] = NULL;
@@ -889,6 +894,7 @@ main(int argc, char **argv)
 		{"dpdk-test", required_argument, NULL, 'D'},
 		{"no-dpdk-test", no_argument, NULL, 'N'},
 		{"lookups-only", no_argument, NULL, 'O'},
+		{"nohuge", no_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	bool child = false;
@@ -933,10 +939,13 @@ main(int argc, char **argv)
 		case 'O':
 			lookups_only = true;
 			break;
+		case 'H':
+			force_nohuge = true;
+			break;
 		default:
 			fprintf(stderr, "usage: %s [--large] [--sizes N,...] [--reps R] "
 				"[--max-lookups N] [--dpdk-test PATH | --no-dpdk-test] "
-				"[--lookups-only] [-- EAL args]\n", argv[0]);
+				"[--lookups-only] [--nohuge] [-- EAL args]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -960,7 +969,7 @@ main(int argc, char **argv)
 	/* The shard (61 B per triple, 70 per map entry, 512 MiB of byte
 	 * strings at most) and a margin; the rte_hash tables that do not fit
 	 * next to it are built after it is freed. */
-	if (hugepages_free((max_size * 62 + (max_size < 10000000 ? max_size : 10000000) * 70) /
+	if (!force_nohuge && hugepages_free((max_size * 62 + (max_size < 10000000 ? max_size : 10000000) * 70) /
 			   (2u << 20) + 512)) {
 		eal[neal++] = a5;
 	} else {

@@ -20,6 +20,8 @@
 #include "scpp_common.h"
 #include "scpp_store.h"
 
+#include "store_test.h"
+
 /* ---------------------------------------------------------- helpers */
 
 struct count_mem {
@@ -2005,5 +2007,9 @@ main(void)
 		cmocka_unit_test(test_store_rte_provider_uses_eal_memory),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	failed += _cmocka_run_group_tests("store_layout", store_layout_tests, store_layout_ntests,
+					  NULL, NULL);
+	return failed;
 }
