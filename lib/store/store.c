@@ -1342,6 +1342,16 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
  *      parts and prefetch extent data for the caller.
  * A get of a narrow value touches two lines: the bucket and the 32-byte
  * hot entry.
+ * A burst of more than two groups (GET_GROUP keys) runs the stages as a
+ * software pipeline over groups instead, so that misses are in flight all
+ * the time rather than a whole burst's at once and then none: in step g,
+ * group g is hashed (bucket prefetched), group g - GET_D1 tag-matched (hot
+ * entry prefetched), group g - GET_D1 - 1 spill-matched and group
+ * g - GET_D1 - 1 - GET_D2 finished. A bucket has GET_D1 groups of work to
+ * arrive in, a hot entry GET_D2 + 1. (Measured at 10^6 keys, bursts of 32,
+ * perf/RESULTS.md: the staged form had 32 buckets and then 32 entries
+ * outstanding at once, more than the core's miss buffers hold, and idled
+ * in between; the pipeline gave a ~12 % higher rate.)
  * Stages are unrolled by SCPP_STORE_BURST_UNROLL through STAGE_LOOP, which
  * calls the one single-item helper of the stage.
  */
@@ -1484,6 +1494,17 @@ st_wide(unsigned int i, const struct scpp_store *s, struct burst_ctx *c,
 	*mask |= UINT64_C(1) << i;
 }
 
+#define GET_GROUP 8
+#define GET_D1 2 /* groups between a bucket's prefetch and its tag match */
+#define GET_D2 1 /* groups between the spill match and the find */
+/* Run @fn on the items of group @g. */
+#define GROUP_RANGE(g, n, fn, ...)                                            \
+	do {                                                                  \
+		unsigned int e_ = SCPP_MIN((g) * GET_GROUP + GET_GROUP, (n)); \
+		for (unsigned int i_ = (g) * GET_GROUP; i_ < e_; i_++)        \
+			fn(i_, __VA_ARGS__);                                  \
+	} while (0)
+
 unsigned int
 scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *keys,
 		     unsigned int n, struct scpp_value *vals, uint64_t *hit_mask)
@@ -1493,6 +1514,24 @@ scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *ke
 
 	if (SCPP_UNLIKELY(n > SCPP_STORE_BURST_MAX)) {
 		n = 0;
+		goto out;
+	}
+	if (n > 2 * GET_GROUP) { /* the pipeline over groups */
+		unsigned int ng = (n + GET_GROUP - 1) / GET_GROUP;
+
+		c.wide = 0;
+		for (unsigned int g = 0; g < ng + GET_D1 + 1 + GET_D2; g++) {
+			if (g < ng)
+				GROUP_RANGE(g, n, st_hash, s, keys, &c);
+			if (g >= GET_D1 && g - GET_D1 < ng)
+				GROUP_RANGE(g - GET_D1, n, st_match, s, &c);
+			if (g >= GET_D1 + 1 && g - GET_D1 - 1 < ng)
+				GROUP_RANGE(g - GET_D1 - 1, n, st_spill, s, &c);
+			if (g >= GET_D1 + 1 + GET_D2)
+				GROUP_RANGE(g - GET_D1 - 1 - GET_D2, n, st_find, s, keys, &c, vals, &mask);
+		}
+		if (SCPP_UNLIKELY(c.wide))
+			STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
 		goto out;
 	}
 	STAGE_LOOP(n, st_hash, s, keys, &c);

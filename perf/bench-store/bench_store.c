@@ -988,6 +988,7 @@ main(int argc, char **argv)
 	printf("{\"op\":\"config\",\"mem\":\"%s\",\"reps\":%d,\"burst\":%d,"
 	       "\"max_lookups\":%" PRIu64 ",\"tsc_hz\":%" PRIu64 ",\"note\":\"%s\"}\n", mem_kind,
 	       reps, BURST, max_lookups, rte_get_tsc_hz(), strcmp(mem_kind, "huge") == 0 ? "hugepages via EAL --in-memory" :
+	       force_nohuge ? "--nohuge: EAL --no-huge, figures are on 4 KiB pages" :
 	       "no free hugepages: EAL --no-huge, figures are on 4 KiB pages");
 	for (int i = 0; i < nsizes; i++)
 		run_size(sizes[i], &burst[i], &single[i]);

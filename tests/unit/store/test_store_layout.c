@@ -338,7 +338,8 @@ test_layout_reused_entries_carry_no_stale_cold_data(void **state)
  * Bursts of every size 1..64 over keys whose values are all wide, all
  * narrow, or mixed (OIDs, 16-byte inline strings, extents, u64), plus keys
  * that must miss (a map attribute, an entity header, an absent key): the
- * wide stage gives exactly what the single get gives.
+ * wide stage gives exactly what the single get gives, in both forms of the
+ * pipeline (staged for n <= 16, over groups of 8 above).
  */
 static void
 test_layout_get_burst_wide_and_narrow_every_size(void **state)
