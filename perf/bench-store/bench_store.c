@@ -966,10 +966,10 @@ main(int argc, char **argv)
 	eal[neal++] = a2;
 	eal[neal++] = a3;
 	eal[neal++] = a4;
-	/* The shard (61 B per triple, 70 per map entry, 512 MiB of byte
-	 * strings at most) and a margin; the rte_hash tables that do not fit
-	 * next to it are built after it is freed. */
-	if (!force_nohuge && hugepages_free((max_size * 62 + (max_size < 10000000 ? max_size : 10000000) * 70) /
+	/* The shard (70 B per triple with its entity headers, 70 per map
+	 * entry, 512 MiB of byte strings at most) and a margin; the rte_hash
+	 * tables that do not fit next to it are built after it is freed. */
+	if (!force_nohuge && hugepages_free((max_size * 71 + (max_size < 10000000 ? max_size : 10000000) * 70) /
 			   (2u << 20) + 512)) {
 		eal[neal++] = a5;
 	} else {
