@@ -1055,11 +1055,15 @@ scpp_wire_block_read_only(const struct scpp_wire_block *b)
 }
 
 /**
- * Continue an incremental decode until a command names the owner.
+ * Continue an incremental decode until a command names the owner. A
+ * leading run of keyed gets (see get_run in struct scpp_wire_block) is
+ * decoded whole, in one pass, when the decode starts with it; the owner is
+ * then the first of its entities that is one.
  *
- * @return 1: @p owner set, the commands up to and including that one are
- *   decoded and the cursor can go on; 0: the whole block decoded and no
- *   command names an owner; or an error of scpp_wire_block_decode().
+ * @return 1: @p owner set, the commands up to and including that one (and,
+ *   within a leading get run, the rest of the run) are decoded and the
+ *   cursor can go on; 0: the whole block decoded and no command names an
+ *   owner; or an error of scpp_wire_block_decode().
  */
 int scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *c, struct scpp_wire_block *b,
 				 struct scpp_oid *owner, uint32_t *err_off);
