@@ -226,13 +226,21 @@ scppd_auth_block(struct scppd_worker *w, const struct scpp_delivery_req *req,
  * nothing was applied). @p resume: go on with that suspension from
  * command @p from (park.c) instead of starting the block.
  */
-int
-scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
-		const struct scpp_wire_block *b, uint32_t msg_len,
-		const struct scpp_auth_authority *auth, struct scpp_eval_susp *resume,
-		uint16_t from, uint32_t *len)
+static inline void
+eval_env(struct scppd_worker *w, const struct scpp_delivery_req *req,
+	 const struct scpp_auth_authority *auth, uint32_t msg_len)
 {
-	const struct scpp_eval_hooks *hooks;
+	w->env.client_id = req->client_id;
+	w->env.auth = auth;
+	w->park_len = msg_len;
+}
+
+/* scppd_exec_eval() once eval_env() and the hooks are decided. */
+static int
+exec_run(struct scppd_worker *w, const struct scpp_delivery_req *req,
+	 const struct scpp_wire_block *b, const struct scpp_eval_hooks *hooks,
+	 struct scpp_eval_susp *resume, uint16_t from, uint32_t *len)
+{
 	struct scpp_wire_reply_writer wr;
 	struct scpp_eval_result res;
 	uint32_t cap;
@@ -242,12 +250,6 @@ scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	buf = scpp_delivery_reply_buf(w->dlv, &cap, w->now);
 	scpp_wire_reply_writer_init(&wr, buf, cap);
 	memset(&res, 0, sizeof(res));
-	w->env.client_id = req->client_id;
-	w->env.auth = auth;
-	w->park_len = msg_len;
-	/* NULL unless a consumer of the park table may want this block to
-	 * stop (park.c): the common block keeps the fast path. */
-	hooks = scppd_park_hooks(w, b, msg_len);
 	if (likely(hooks == NULL && resume == NULL))
 		rc = scpp_eval_block(w->ectx, &w->env, b, req->block_id, &wr, &res);
 	else if (resume == NULL)
@@ -278,6 +280,18 @@ scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
 	}
 	*len = (uint32_t)wr.len;
 	return 0;
+}
+
+int
+scppd_exec_eval(struct scppd_worker *w, const struct scpp_delivery_req *req,
+		const struct scpp_wire_block *b, uint32_t msg_len,
+		const struct scpp_auth_authority *auth, struct scpp_eval_susp *resume,
+		uint16_t from, uint32_t *len)
+{
+	eval_env(w, req, auth, msg_len);
+	/* NULL unless a consumer of the park table may want this block to
+	 * stop (park.c): the common block keeps the fast path. */
+	return exec_run(w, req, b, scppd_park_hooks(w, b, msg_len), resume, from, len);
 }
 
 void
@@ -314,14 +328,27 @@ scppd_exec_decoded(struct scppd_worker *w, const struct scpp_delivery_req *req,
 		   uint32_t len)
 {
 	const struct scpp_auth_authority *auth;
+	const struct scpp_eval_hooks *hooks;
+	enum scpp_delivery_admit ad;
 	uint32_t rlen;
 	uint16_t n;
 	int rc;
 
-	if (!scppd_auth_block(w, req, &auth) ||
-	    scpp_delivery_admit(w->dlv, req, w->now) != SCPP_DELIVERY_EXECUTE)
+	if (!scppd_auth_block(w, req, &auth))
 		return false;
-	rc = scppd_exec_eval(w, req, b, len, auth, NULL, 0, &rlen);
+	eval_env(w, req, auth, len);
+	hooks = scppd_park_hooks(w, b, len);
+	/* A read-only block that runs through (no parking) and whose reply
+	 * can leave in its frame needs no record: its one-datagram reply is
+	 * neither held nor marked in a window (docs/PROTOCOL.md §16.2,
+	 * "Read-only blocks"), so a retransmission is evaluated again. */
+	if (hooks == NULL && m != NULL && scpp_wire_block_read_only(b))
+		ad = scpp_delivery_admit_read(w->dlv, req, w->now);
+	else
+		ad = scpp_delivery_admit(w->dlv, req, w->now);
+	if (ad != SCPP_DELIVERY_EXECUTE)
+		return false;
+	rc = exec_run(w, req, b, hooks, NULL, 0, &rlen);
 	if (unlikely(rc != 0)) {
 		if (rc == 1)
 			scppd_park_commit(w, req, b, msg, len);

@@ -75,7 +75,7 @@ static const struct field dlv_fields[] = {
 	{"tx_bytes", offsetof(struct scpp_delivery_stats, tx_bytes)},
 	DLV(tx_deferred), DLV(tx_direct), DLV(tx_unsealed), DLV(sealed), DLV(forwarded_in),
 	DLV(forward_bad), DLV(parks), DLV(unparks), DLV(park_expired), DLV(park_full),
-	DLV(park_dups),
+	DLV(park_dups), DLV(reads), DLV(reads_unheld), DLV(reads_held),
 };
 static const char *const notice_name[SCPP_NOTICE_COUNT] = {
 	[SCPP_NOTICE_COOKIE] = "cookie", [SCPP_NOTICE_REPLY_LOST] = "reply_lost",

@@ -185,6 +185,7 @@ dtx_flush_port(struct scppd_worker *w, uint16_t pi)
 {
 	struct rte_mbuf *ms[SCPPD_BURST];
 	struct scpp_delivery_direct tk[SCPPD_BURST];
+	const uint8_t *frames[SCPPD_BURST];
 	uint16_t n = 0, keep = 0, sent;
 
 	for (uint16_t i = 0; i < w->ndtx; i++) {
@@ -198,7 +199,11 @@ dtx_flush_port(struct scppd_worker *w, uint16_t pi)
 	}
 	w->ndtx = keep;
 	sent = rte_eth_tx_burst(scppd_g.ports[pi].port_id, w->txq[pi], ms, n);
-	scpp_delivery_tx_direct_done(w->dlv, tk, n, sent);
+	/* The frames not taken still hold their datagrams (an unheld reply's
+	 * only copy): lib/delivery reads them before they are freed. */
+	for (uint16_t i = sent; i < n; i++)
+		frames[i] = rte_pktmbuf_mtod(ms[i], const uint8_t *);
+	scpp_delivery_tx_direct_done(w->dlv, tk, frames, n, sent, w->now);
 	if (sent < n)
 		rte_pktmbuf_free_bulk(ms + sent, n - sent);
 }

@@ -555,8 +555,26 @@ respond(struct scpp_delivery *d, const struct scpp_delivery_req *req, const stru
 
 /* ---- admission, commit, FETCH ---- */
 
-enum scpp_delivery_admit
-scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now)
+/* NOTICE BUSY: every window is younger than the retention time. */
+static void
+busy_notice(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now)
+{
+	struct dlv_clients *cl = &d->clients;
+	uint64_t left = d->retention - (now - cl->c[cl->lru_head].tsc);
+	struct scpp_wire_notice n = {.code = SCPP_NOTICE_BUSY};
+
+	n.retry_ms = (uint16_t)SCPP_MIN(left * 1000 / d->conf.tsc_hz + 1, 65535u);
+	notice(d, req, &n);
+}
+
+/*
+ * Admission (@p read: of a read-only block, scpp_delivery_admit_read()).
+ * A read-only block from a client without a window is admitted without a
+ * lookup in the held replies, and without a window: both are needed only
+ * if its reply is recorded after all (commit_read()).
+ */
+static inline enum scpp_delivery_admit
+admit(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now, bool read)
 {
 	struct dlv_ckey k = dlv_ckey_of(req, req->block_id);
 	const struct dlv_ent *e;
@@ -564,7 +582,15 @@ scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req
 	uint32_t idx;
 
 	d->pending_client = DLV_NONE;
+	d->pending_read = 0;
 	idx = client_find(d, &k);
+	if (read && idx == DLV_NONE) {
+		d->pending_read = 1;
+		d->pending_block = req->block_id;
+		dlv_count(&d->st.admitted);
+		dlv_count(&d->st.reads);
+		return SCPP_DELIVERY_EXECUTE;
+	}
 	w = idx != DLV_NONE ? win_check(&d->clients.c[idx], req->block_id) : WIN_NEW;
 	/* A held reply exists only for a block that ran: one the window says
 	 * ran, or one it no longer covers (held replies can outlast the
@@ -598,19 +624,42 @@ scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req
 	} else {
 		idx = client_new(d, &k, now);
 		if (idx == DLV_NONE) {
-			struct dlv_clients *cl = &d->clients;
-			uint64_t left = d->retention - (now - cl->c[cl->lru_head].tsc);
-			struct scpp_wire_notice n = {.code = SCPP_NOTICE_BUSY};
-
-			n.retry_ms = (uint16_t)SCPP_MIN(left * 1000 / d->conf.tsc_hz + 1, 65535u);
-			notice(d, req, &n);
+			busy_notice(d, req, now);
 			return SCPP_DELIVERY_ANSWERED;
 		}
 	}
 	d->pending_client = idx;
 	d->pending_block = req->block_id;
+	d->pending_read = read;
 	dlv_count(&d->st.admitted);
+	if (read)
+		dlv_count(&d->st.reads);
 	return SCPP_DELIVERY_EXECUTE;
+}
+
+enum scpp_delivery_admit
+scpp_delivery_admit(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now)
+{
+	return admit(d, req, now, false);
+}
+
+enum scpp_delivery_admit
+scpp_delivery_admit_read(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			 uint64_t now)
+{
+	return admit(d, req, now, true);
+}
+
+bool
+dlv_pending_window(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t now)
+{
+	struct dlv_ckey k = dlv_ckey_of(req, req->block_id);
+
+	d->pending_read = 0;
+	if (d->pending_client != DLV_NONE)
+		return true;
+	d->pending_client = client_new(d, &k, now);
+	return d->pending_client != DLV_NONE;
 }
 
 /* Record an executed block: its window bit, its client's age and place in
@@ -638,14 +687,65 @@ commit(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t le
 	return e;
 }
 
+/*
+ * A read-only block whose reply must be held after all (several datagrams,
+ * a NOTICE COOKIE instead, not sent from a frame): recorded as any block,
+ * unless a reply is held under its key already (then that one is sent, the
+ * new one dropped) or no window can be made (NOTICE BUSY: it changed
+ * nothing). NULL when it was answered here.
+ */
+static const struct dlv_ent *
+commit_read(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t len,
+	    uint64_t now)
+{
+	SCPP_VERIFY(d->pending_block == req->block_id);
+	if (d->pending_client == DLV_NONE) {
+		struct dlv_ckey k = dlv_ckey_of(req, req->block_id);
+		const struct dlv_ent *e = held_find(d, &k);
+
+		if (e != NULL && e->chunk <= dlv_chunk(d, &req->peer, req->session)) {
+			d->pending_read = 0;
+			dlv_count(&d->st.cache_hits);
+			respond(d, req, e, 0, UINT32_MAX, true, now);
+			return NULL;
+		}
+		if (!dlv_pending_window(d, req, now)) {
+			busy_notice(d, req, now);
+			return NULL;
+		}
+	}
+	d->pending_read = 0;
+	return commit(d, req, len, now);
+}
+
 void
 scpp_delivery_reply_commit(struct scpp_delivery *d, const struct scpp_delivery_req *req,
 			   uint32_t len, uint64_t now)
 {
 	const struct dlv_ent *e;
 
-	e = commit(d, req, len, now);
-	respond(d, req, e, 0, UINT32_MAX, true, now);
+	e = d->pending_read ? commit_read(d, req, len, now) : commit(d, req, len, now);
+	if (e != NULL)
+		respond(d, req, e, 0, UINT32_MAX, true, now);
+}
+
+/* Build the one datagram of a reply (@p len bytes at arena position @p pos)
+ * into @p frame, and describe it in *@p t. */
+static uint16_t
+direct_frame(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint64_t pos,
+	     uint32_t len, uint16_t chunk, uint8_t *frame, struct scpp_delivery_direct *t)
+{
+	t->to = req->peer;
+	t->client_id = req->client_id;
+	t->block_id = req->block_id;
+	t->pos = pos;
+	t->len = len;
+	t->chunk = chunk;
+	t->session = req->session;
+	t->dgram_len = dlv_build_reply(d, &t->to, t->client_id, t->block_id,
+				       d->cache.arena + d->cache.resv % d->cache.size, len, 0, true,
+				       req->session, frame);
+	return (uint16_t)(SCPP_NET_L2L4_LEN + t->dgram_len);
 }
 
 uint16_t
@@ -653,25 +753,55 @@ scpp_delivery_reply_commit_frame(struct scpp_delivery *d, const struct scpp_deli
 				 uint32_t len, uint64_t now, uint8_t *frame, uint32_t room,
 				 struct scpp_delivery_direct *t)
 {
-	const struct dlv_ent *e = commit(d, req, len, now);
-	uint64_t cost = dlv_reply_cost(e->len, e->chunk, 0, 1, req->session);
+	const uint16_t chunk = dlv_chunk(d, &req->peer, req->session);
+	const uint64_t cost = dlv_reply_cost(len, chunk, 0, 1, req->session);
+	const bool one = dlv_nseq(len, chunk) == 1 && room >= SCPP_NET_L2L4_LEN + cost;
+	const struct dlv_ent *e;
 
-	if (dlv_nseq(e->len, e->chunk) != 1 || room < SCPP_NET_L2L4_LEN + cost ||
-	    !within_budget(d, req, cost, now)) {
+	SCPP_VERIFY(len <= d->conf.reply_max);
+	if (d->pending_read) {
+		/* A read-only block's one datagram goes out unrecorded: nothing
+		 * is held, no window made or marked, and the arena's tail stays
+		 * where it is (the next reply is written over these bytes, which
+		 * the frame has now). */
+		if (one && within_budget(d, req, cost, now)) {
+			SCPP_VERIFY(d->pending_block == req->block_id);
+			d->pending_read = 0;
+			d->pending_client = DLV_NONE;
+			dlv_count(&d->st.reads_unheld);
+			return direct_frame(d, req, SCPP_DELIVERY_UNHELD, len, chunk, frame, t);
+		}
+		e = commit_read(d, req, len, now);
+		if (e != NULL)
+			respond(d, req, e, 0, UINT32_MAX, true, now);
+		return 0;
+	}
+	e = commit(d, req, len, now);
+	if (!one || !within_budget(d, req, cost, now)) {
 		respond(d, req, e, 0, UINT32_MAX, true, now);
 		return 0;
 	}
-	t->to = req->peer;
-	t->client_id = req->client_id;
-	t->block_id = req->block_id;
-	t->pos = e->pos;
-	t->len = e->len;
-	t->chunk = e->chunk;
-	t->session = req->session;
-	t->dgram_len = dlv_build_reply(d, &t->to, t->client_id, t->block_id,
-				       d->cache.arena + e->pos % d->cache.size, e->len, 0, true,
-				       req->session, frame);
-	return (uint16_t)(SCPP_NET_L2L4_LEN + t->dgram_len);
+	return direct_frame(d, req, e->pos, e->len, e->chunk, frame, t);
+}
+
+uint64_t
+dlv_hold_copy(struct scpp_delivery *d, const struct scpp_delivery_direct *t, const uint8_t *msg,
+	      uint64_t now)
+{
+	struct scpp_delivery_req r;
+	const struct dlv_ent *e;
+	uint32_t cap, idx;
+	uint8_t *buf = scpp_delivery_reply_buf(d, &cap, now);
+
+	memset(&r, 0, sizeof(r));
+	r.peer = t->to;
+	r.client_id = t->client_id;
+	r.block_id = t->block_id;
+	r.session = t->session;
+	memcpy(buf, msg, t->len);
+	e = ent_add(d, &r, t->len, false, now, &idx);
+	dlv_count(&d->st.reads_held);
+	return e->pos;
 }
 
 void
@@ -682,6 +812,7 @@ scpp_delivery_reply_status(struct scpp_delivery *d, const struct scpp_delivery_r
 	uint32_t idx;
 
 	d->pending_client = DLV_NONE;
+	d->pending_read = 0;
 	e = ent_add(d, req, len, false, now, &idx);
 	respond(d, req, e, 0, UINT32_MAX, false, now);
 }

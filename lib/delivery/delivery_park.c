@@ -78,11 +78,18 @@ scpp_delivery_park(struct scpp_delivery *d, const struct scpp_delivery_req *req,
 	uint32_t idx;
 
 	/* Only right after scpp_delivery_admit() said EXECUTE for it. */
-	SCPP_VERIFY(d->pending_client != DLV_NONE && d->pending_block == req->block_id);
+	SCPP_VERIFY(d->pending_block == req->block_id);
 	if (pk->free_head == DLV_NONE) {
 		dlv_count(&d->st.park_full);
 		return -ENOSPC;
 	}
+	/* Admitted as read-only: a parked request is recorded (its
+	 * retransmission must find it parked), so it needs its window. */
+	if (d->pending_read && !dlv_pending_window(d, req, now)) {
+		dlv_count(&d->st.park_full);
+		return -ENOSPC;
+	}
+	SCPP_VERIFY(d->pending_client != DLV_NONE);
 	idx = pk->free_head;
 	s = &pk->slot[idx];
 	pk->free_head = s->next_free;
@@ -115,6 +122,7 @@ take(struct scpp_delivery *d, uint32_t idx, struct scpp_delivery_req *req, uint6
 		*user = s->user;
 	d->pending_client = s->client;
 	d->pending_block = s->req.block_id;
+	d->pending_read = 0;
 	s->in_use = 0;
 	s->next_free = pk->free_head;
 	pk->free_head = idx;

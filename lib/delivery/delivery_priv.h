@@ -243,9 +243,13 @@ struct scpp_delivery {
 	/* Cookie keys of the current and the previous period. */
 	uint64_t key_period;
 	uint8_t key_now[SCPP_DELIVERY_KEY_LEN], key_prev[SCPP_DELIVERY_KEY_LEN];
-	/* Between admit and commit: the client slot the block belongs to. */
+	/* Between admit and commit: the client slot the block belongs to
+	 * (DLV_NONE after scpp_delivery_admit_read() for a client without a
+	 * window), and whether it was admitted as read-only (its reply may go
+	 * unrecorded; a window is made only if it is recorded after all). */
 	uint32_t pending_client;
 	uint64_t pending_block;
+	uint8_t pending_read;
 	/* Memory, for free. */
 	size_t mem_size;
 	void *mem;
@@ -335,6 +339,15 @@ bool dlv_cookie_valid(struct scpp_delivery *d, const struct scpp_delivery_req *r
 		      uint64_t now);
 void dlv_cookie_make(const struct scpp_delivery *d, uint64_t period, const struct scpp_net_peer *p,
 		     uint64_t client_id, uint8_t out[SCPP_WIRE_COOKIE_LEN]);
+
+/* A read-only request's window, made when it must be recorded after all
+ * (its reply is held, or it parks); false: every window is live (BUSY). */
+bool dlv_pending_window(struct scpp_delivery *d, const struct scpp_delivery_req *req,
+			uint64_t now);
+/* Hold @p len bytes of a reply to @p t's request, unindexed (not findable:
+ * a backlog job's bytes), copied from @p msg; its arena position. */
+uint64_t dlv_hold_copy(struct scpp_delivery *d, const struct scpp_delivery_direct *t,
+		       const uint8_t *msg, uint64_t now);
 
 /* delivery_park.c */
 size_t dlv_park_mem(const struct scpp_delivery_conf *c);

@@ -246,7 +246,7 @@ build(struct scpp_delivery *d, const struct dlv_job *job, uint32_t seq, uint8_t 
 
 void
 scpp_delivery_tx_direct_done(struct scpp_delivery *d, const struct scpp_delivery_direct *t,
-			     uint16_t n, uint16_t sent)
+			     const uint8_t *const *frames, uint16_t n, uint16_t sent, uint64_t now)
 {
 	uint64_t bytes = 0;
 
@@ -258,10 +258,18 @@ scpp_delivery_tx_direct_done(struct scpp_delivery *d, const struct scpp_delivery
 	scpp_counter_add(&d->st.tx_bytes, bytes);
 	scpp_counter_add(&d->st.tx_deferred, (uint64_t)(n - sent));
 	/* Not taken: into the backlog, from the bytes the cache still holds
-	 * (tx_prepare() drops them as tx_aborted if they go first). */
-	for (uint16_t i = sent; i < n; i++)
-		(void)dlv_tx_reply(d, &t[i].to, t[i].client_id, t[i].block_id, t[i].pos, t[i].len,
+	 * (tx_prepare() drops them as tx_aborted if they go first); an unheld
+	 * reply's bytes are only in its frame, after the headers lib/net and
+	 * the datagram header put there: held now, as a status reply is. */
+	for (uint16_t i = sent; i < n; i++) {
+		uint64_t pos = t[i].pos;
+
+		if (pos == SCPP_DELIVERY_UNHELD)
+			pos = dlv_hold_copy(d, &t[i],
+					    frames[i] + SCPP_NET_L2L4_LEN + SCPP_WIRE_HDR_LEN, now);
+		(void)dlv_tx_reply(d, &t[i].to, t[i].client_id, t[i].block_id, pos, t[i].len,
 				   t[i].chunk, 0, 1, t[i].session);
+	}
 }
 
 uint16_t

@@ -198,6 +198,13 @@ struct scpp_delivery_stats {
 	uint64_t park_full;       /**< parks refused: every slot taken */
 	uint64_t park_dups;       /**< retransmissions of a parked request (not answered
 				   *   now: the reply follows when it resumes) */
+	uint64_t reads;           /**< of admitted, read-only blocks
+				   *   (scpp_delivery_admit_read()) */
+	uint64_t reads_unheld;    /**< ... whose reply went out in one datagram at once,
+				   *   neither held nor recorded in a window (a
+				   *   retransmission is evaluated again) */
+	uint64_t reads_held;      /**< ... whose unheld reply the tx queue did not take:
+				   *   held after all (unindexed) for the backlog */
 };
 
 /** Occupancy of one instance (gauges), read from any thread. */
@@ -346,6 +353,32 @@ enum scpp_delivery_admit scpp_delivery_admit(struct scpp_delivery *d,
 					     const struct scpp_delivery_req *req, uint64_t now);
 
 /**
+ * scpp_delivery_admit() for a block the caller knows changes nothing: every
+ * command is a get, let, where or assert (scpp_wire_block_read_only()), and
+ * it runs without parking hooks (docs/PROTOCOL.md §16.2, "Read-only
+ * blocks"). The answers for a key the client's window says ran, or no
+ * longer covers, are the same as scpp_delivery_admit()'s (a held reply,
+ * REPLY_LOST, STALE); otherwise it is admitted without a window being made
+ * or marked yet (so never refused BUSY here), and what its reply does
+ * decides:
+ * - one datagram that goes out at once within the amplification limit
+ *   (scpp_delivery_reply_commit_frame()): not held, not recorded, no window
+ *   made; a retransmission is evaluated again (reads_unheld);
+ * - anything else (several datagrams, a NOTICE COOKIE instead, no frame):
+ *   held and recorded as after scpp_delivery_admit(); a reply held already
+ *   under its key (an earlier evaluation's, recorded but no longer in the
+ *   window's memory) is sent instead of the new one, so that datagrams
+ *   and FETCHes of one key always carry one evaluation's bytes; NOTICE BUSY
+ *   when no window can be made (the block changed nothing).
+ * Parking such a request makes its window first (-ENOSPC when it cannot).
+ *
+ * Worker lcore (the owner).
+ */
+enum scpp_delivery_admit scpp_delivery_admit_read(struct scpp_delivery *d,
+						  const struct scpp_delivery_req *req,
+						  uint64_t now);
+
+/**
  * Parking: a request admitted for execution that cannot finish now — its
  * evaluation waits for another node (a continuation), a DMA completion, a
  * schema compiled on the control lcore — leaves the admission slot to the
@@ -426,12 +459,17 @@ struct scpp_delivery_direct {
 	struct scpp_net_peer to;
 	uint64_t client_id;
 	uint64_t block_id;
-	uint64_t pos;       /**< the held reply's place in the cache */
+	uint64_t pos;       /**< the held reply's place in the cache, or
+			     *   SCPP_DELIVERY_UNHELD (a read-only block's reply:
+			     *   its bytes are only in the frame) */
 	uint32_t len;       /**< its bytes (the datagram's payload) */
 	uint16_t chunk;
 	uint16_t dgram_len; /**< UDP payload bytes of the frame */
 	uint8_t session;    /**< the request's session bits */
 };
+
+/** scpp_delivery_direct.pos of a reply that is not held. */
+#define SCPP_DELIVERY_UNHELD UINT64_MAX
 
 /**
  * scpp_delivery_reply_commit() for a caller that sends small replies from
@@ -440,6 +478,8 @@ struct scpp_delivery_direct {
  * to its sender (the amplification limit), its frame is built into
  * @p frame, which has @p room bytes, instead of queueing it. The caller
  * then transmits the frame and reports with scpp_delivery_tx_direct_done().
+ * After scpp_delivery_admit_read(), such a one-datagram reply is neither
+ * held nor recorded (*@p t says SCPP_DELIVERY_UNHELD).
  *
  * @return The frame's length (*@p t describes it), or 0: the response was
  *   queued (more than one datagram, not enough room, or a NOTICE COOKIE
@@ -451,13 +491,16 @@ uint16_t scpp_delivery_reply_commit_frame(struct scpp_delivery *d,
 					  struct scpp_delivery_direct *t);
 
 /**
- * The frames of @p n direct replies (@p t) were given to the tx queue,
- * which took the first @p sent: those are counted as sent, the others are
- * queued in the backlog like any reply (built again later), or dropped as
- * tx_aborted if the cache reclaimed their bytes meanwhile.
+ * The frames of @p n direct replies (@p t, built into @p frames) were given
+ * to the tx queue, which took the first @p sent: those are counted as sent,
+ * the others are queued in the backlog like any reply (built again later),
+ * or dropped as tx_aborted if the cache reclaimed their bytes meanwhile. An
+ * unheld one (SCPP_DELIVERY_UNHELD) not taken is held now, its bytes copied
+ * from its frame (reads_held), so it too waits in the backlog.
  */
 void scpp_delivery_tx_direct_done(struct scpp_delivery *d, const struct scpp_delivery_direct *t,
-				  uint16_t n, uint16_t sent);
+				  const uint8_t *const *frames, uint16_t n, uint16_t sent,
+				  uint64_t now);
 
 /**
  * A reply that is not the result of executing the block (a decode error,

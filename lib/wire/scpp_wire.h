@@ -1032,12 +1032,38 @@ bool scpp_wire_cmd_owner(const struct scpp_wire_block *b, unsigned int cmd,
  */
 bool scpp_wire_block_owner(const struct scpp_wire_block *b, struct scpp_oid *owner);
 
+/** Opcodes that change nothing: get, let, where, assert (bit = opcode). */
+#define SCPP_WIRE_READ_OPS                                                             \
+	((1u << SCPP_OP_GET) | (1u << SCPP_OP_LET) | (1u << SCPP_OP_WHERE) |            \
+	 (1u << SCPP_OP_ASSERT))
+
 /**
- * Continue an incremental decode until a command names the owner.
+ * Is @p b read-only: every command a get, let, where or assert (none of
+ * set, copy, create, alloc, del, write, resize; a block of no commands is
+ * read-only)? Such a block changes no state of the node when it runs, so
+ * running it again is safe (docs/PROTOCOL.md §16.2, "Read-only blocks").
+ * The decoder's get run (commands that are all gets) is taken without a
+ * look; the rest of the commands one opcode each.
+ */
+static inline bool
+scpp_wire_block_read_only(const struct scpp_wire_block *b)
+{
+	for (unsigned int i = b->get_run; i < b->ncmds; i++)
+		if (!((SCPP_WIRE_READ_OPS >> b->cmd[i].op) & 1u))
+			return false;
+	return true;
+}
+
+/**
+ * Continue an incremental decode until a command names the owner. A
+ * leading run of keyed gets (see get_run in struct scpp_wire_block) is
+ * decoded whole, in one pass, when the decode starts with it; the owner is
+ * then the first of its entities that is one.
  *
- * @return 1: @p owner set, the commands up to and including that one are
- *   decoded and the cursor can go on; 0: the whole block decoded and no
- *   command names an owner; or an error of scpp_wire_block_decode().
+ * @return 1: @p owner set, the commands up to and including that one (and,
+ *   within a leading get run, the rest of the run) are decoded and the
+ *   cursor can go on; 0: the whole block decoded and no command names an
+ *   owner; or an error of scpp_wire_block_decode().
  */
 int scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *c, struct scpp_wire_block *b,
 				 struct scpp_oid *owner, uint32_t *err_off);

@@ -1201,7 +1201,8 @@ scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *bc, struct scpp_wire_
 	uint16_t k = b->ncmds;
 	int rc = 0;
 
-	if (fast_decode && b->nterms == 3 * k && k < ncmds) {
+	/* (Not again for a run the owner lookup decoded: it ended here.) */
+	if (fast_decode && b->nterms == 3 * k && k < ncmds && (k == 0 || b->get_run != k)) {
 		size_t used = 0;
 
 		k = (uint16_t)get_run(c.p, c.p + c.off, c.p + c.len, b, ncmds, &used, &prev_attr);
@@ -1315,6 +1316,28 @@ scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *bc, struct scpp_wire
 {
 	int rc;
 
+	/* A leading run of keyed gets is decoded in one pass (get_run()), as
+	 * scpp_wire_block_decode_rest() would decode it, instead of one
+	 * command at a time with the general owner test after each: a get's
+	 * only owner position is its entity, a constant OID in the run, so the
+	 * owner is the first of theirs outside the well-known namespace.
+	 * Commands after the run are decoded on as before. (A block of one
+	 * command costs less through cmd_fast(): 1,470 instructions per 1-get
+	 * block in bench-eval's worker decode against 1,490 through get_run().) */
+	if (fast_decode && b->ncmds == 0 && bc->ncmds > 1) {
+		const uint8_t *prev_attr = NULL;
+		size_t used = 0, k;
+
+		k = get_run(bc->buf, bc->buf + bc->off, bc->buf + bc->len, b, bc->ncmds, &used,
+			    &prev_attr);
+		if (k > 0) {
+			b->ncmds = (uint16_t)k;
+			bc->off += used;
+			for (unsigned int i = 0; i < k; i++)
+				if (wire_ent_owner(b, 3 * i, owner))
+					return 1;
+		}
+	}
 	while ((rc = scpp_wire_block_decode_next(bc, b, err_off)) == 1)
 		if (scpp_wire_cmd_owner(b, b->ncmds - 1u, owner))
 			return 1;

@@ -539,17 +539,65 @@ def t_retransmit(d):
     check(r3["rows"][0][0] != r1["rows"][0][0], "another source got the cached reply")
 
 
+def t_retransmit_read(d):
+    """PROTOCOL.md 16.2, read-only blocks: a retransmitted read-only block is
+    evaluated again (its one-datagram reply went out at once, neither held
+    nor recorded) and answers with the value as it is then; a retransmitted
+    mutating block from the same socket is answered from its held reply,
+    byte for byte, and not run again."""
+    u = d.ok(user("rread", 40))["rows"][0][0]
+    q = "get %s uid %%i ; get %s name %%n ; return %%i %%n" % (u, u)
+    # Unchanged in between: the same answer, evaluated twice.
+    st0 = d.stats()
+    (r1, m1), (r2, m2) = d.run(q, block=600, client=61, times=2)
+    check(r1["rows"] == r2["rows"] == [[40, "rread"]], (r1, r2))
+    check(r1["columns"] == r2["columns"] and r1["end"]["outcome"] == r2["end"]["outcome"] == "ok",
+          (r1, r2))
+    check(m1["dgrams"] == m2["dgrams"] == 1, (m1, m2))
+    st = d.stats()
+    check(st["executed"] - st0["executed"] == 2, "the read was not evaluated again")
+    check(st["reads"] - st0["reads"] == 2 and st["reads_unheld"] - st0["reads_unheld"] == 2, st)
+    check(st["cache_hits"] == st0["cache_hits"] and st["replies_kept"] == st0["replies_kept"], st)
+    # Changed in between (a set from the same client): the retransmission
+    # sees the new value.
+    out, between = d.drive(q, block=610, client=61, times=2,
+                           extra=["--between", 1, "--between-text", "set %s uid 41u" % u])
+    (r1, m1), (r2, m2) = out
+    check(between["replies"] == 1, between)
+    check(r1["rows"] == [[40, "rread"]] and r2["rows"] == [[41, "rread"]], out)
+    st1 = d.stats()
+    check(st1["executed"] - st["executed"] == 3, (st["executed"], st1["executed"]))
+    check(st1["reads_unheld"] - st["reads_unheld"] == 2, st1)
+    check(st1["replies_kept"] - st["replies_kept"] == 1, st1)  # the set's
+    check(st1["cache_hits"] == st["cache_hits"], st1)
+    # A mutating block: its retransmission is its held reply, not a new run.
+    (r1, m1), (r2, m2) = d.run('get %s uid %%i ; set %s gid 42u ; return %%i' % (u, u),
+                               block=700, client=61, times=2)
+    check(r1["rows"] == [[41]] and m1["hex"] == m2["hex"], (m1, m2))
+    st2 = d.stats()
+    check(st2["executed"] - st1["executed"] == 1, "the mutating block ran twice")
+    check(st2["cache_hits"] - st1["cache_hits"] == 1, st2)
+    check(st2["replies_kept"] - st1["replies_kept"] == 1, st2)
+    check(st2["reads"] == st1["reads"], st2)
+    check(d.ok("get %s gid %%g ; return %%g" % u)["rows"] == [[42]], "gid not written")
+    d.check_accounting()
+
+
 def t_retransmit_after_load(d):
     """A block retransmitted after 10 000 later blocks is answered from its
     held reply, byte for byte, and not executed again: first with the later
     blocks from the same client (its window slides 10 000 ids past it), then
     from another client on the same socket."""
+    # The blocks between write (a read-only block is not recorded, so it
+    # would neither slide the window nor take room in the reply cache).
+    pad = d.ok(user("loadpad", 69))["rows"][0][0]
     for tag, extra in (("same", []), ("other", ["--between-client", 88])):
         before = d.entities()
         st0 = d.stats()
         out, between = d.drive(user("load" + tag, 70), block=5000, client=77 if tag == "same" else 78,
                                times=2, timeout=300,
-                               extra=["--between", 10000, "--between-text", "return"] + extra)
+                               extra=["--between", 10000,
+                                      "--between-text", "set %s gid 69u" % pad] + extra)
         (r1, m1), (r2, m2) = out
         check(between == {"replies": 10000, "notices": 0, "timeouts": 0}, between)
         check(m1["hex"] == m2["hex"] and r2 == r1, "the retransmission got another reply")
@@ -563,10 +611,12 @@ def t_retransmit_after_load(d):
 
 def t_reply_lost(d):
     """With a reply cache of 16 entries, 40 later blocks push the reply out;
-    the retransmission is answered REPLY_LOST and still not executed."""
+    the retransmission is answered REPLY_LOST and still not executed. (The
+    later blocks write: a read-only block's reply is not held.)"""
+    pad = d.ok(user("lostpad", 79))["rows"][0][0]
     before = d.entities()
     out, between = d.drive(user("lost", 80), block=9000, client=5, times=2,
-                           extra=["--between", 40, "--between-text", "return"])
+                           extra=["--between", 40, "--between-text", "set %s gid 79u" % pad])
     (r1, m1), (r2, m2) = out
     check(r1["end"]["outcome"] == "ok", r1)
     check(r2.get("notice") == "reply_lost", r2)
@@ -574,7 +624,7 @@ def t_reply_lost(d):
     check(d.entities() == before + 1, "executed again after its reply was lost")
     st = d.stats()
     check(st["notices"]["reply_lost"] == 1 and st["cache_pressure"] >= 24, st)
-    check(st["executed"] == 41, st)
+    check(st["executed"] == 42, st)
 
 
 def rand_bytes(seed, n):
@@ -769,7 +819,8 @@ def t_handoff(d):
     u1 = d.ok(user("h1", 91), port=7302)["rows"][0][0]
     check(u0.startswith("@0.1.0.") and u1.startswith("@0.1.1."), (u0, u1))
     st0 = d.stats()
-    out, between = d.drive("get %s name %%n ; return %%n" % u0, times=2,
+    # A block that writes: a read-only one's reply would not be held.
+    out, between = d.drive('get %s name %%n ; set %s gid 90u ; return %%n' % (u0, u0), times=2,
                            extra=["--between", 1, "--between-text",
                                   "get %s name %%n ; return %%n" % u1])
     check(out[0][0]["rows"] == [["h0"]] and out[1][1]["hex"] == out[0][1]["hex"], out)
@@ -1458,6 +1509,7 @@ TESTS = {
     "cross_core": (t_cross_core, {"workers": 2}),
     "retransmit": (t_retransmit, {}),
     "retransmit_after_load": (t_retransmit_after_load, {}),
+    "retransmit_read": (t_retransmit_read, {}),
     "fast_path": (t_fast_path, {}),
     "reply_lost": (t_reply_lost, {"cfg_extra": {"delivery": {
         "reply_cache_entries": 16, "reassembly_slots": 16, "reassembly_timeout_ms": 300}}}),

@@ -802,7 +802,7 @@ test_delivery_direct_frames_equal_queued_ones(void **state)
 	len = commit_frame(&req, 150, f1, sizeof(f1), &t[0]);
 	assert_int_equal(len, SCPP_NET_L2L4_LEN + SCPP_WIRE_HDR_LEN + 150);
 	assert_int_equal(scpp_delivery_tx_pending(D, 0), 0); /* nothing queued */
-	scpp_delivery_tx_direct_done(D, t, 1, 1);
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1}, 1, 1, NOW);
 	/* The retransmission comes from the backlog: the same bytes. */
 	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
 	{
@@ -820,7 +820,7 @@ test_delivery_direct_frames_equal_queued_ones(void **state)
 	req = block_req(&a, 9, 502, 60, NULL);
 	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
 	assert_true(commit_frame(&req, 120, f1, sizeof(f1), &t[1]) > 0);
-	scpp_delivery_tx_direct_done(D, t, 2, 1);
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1, f1}, 2, 1, NOW);
 	n = drain(32);
 	assert_int_equal(n, 1);
 	assert_reply(n, 9, 502, 120);
@@ -845,6 +845,181 @@ test_delivery_direct_frames_equal_queued_ones(void **state)
 	n = drain(32);
 	assert_int_equal(count_kind(n, SCPP_WIRE_NOTICE, SCPP_NOTICE_COOKIE), 1);
 	assert_int_equal(stats().tx_direct, 2);
+	assert_accounting();
+}
+
+/* commit_frame() after scpp_delivery_admit_read(), with the reply's bytes
+ * from @p seed's pattern (a re-evaluation may give other bytes). */
+static uint16_t
+read_frame(const struct scpp_delivery_req *req, uint64_t seed, uint32_t len, uint8_t *frame,
+	   struct scpp_delivery_direct *t)
+{
+	uint32_t cap;
+	uint8_t *b;
+
+	assert_int_equal(scpp_delivery_admit_read(D, req, NOW), SCPP_DELIVERY_EXECUTE);
+	b = scpp_delivery_reply_buf(D, &cap, NOW);
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = pattern(seed, i);
+	return scpp_delivery_reply_commit_frame(D, req, len, NOW, frame, FRAME_ROOM, t);
+}
+
+/*
+ * Read-only blocks (PROTOCOL.md §16.2): a one-datagram reply that leaves at
+ * once is neither held nor recorded, so a retransmission is evaluated again
+ * (and may see newer values); one the tx queue did not take is held after
+ * all, its bytes taken from its frame; a reply of several datagrams or over
+ * the amplification limit is held and recorded as any block's, so that a
+ * retransmission and a FETCH get those bytes. Keys that ran keep their
+ * answers; mutating blocks are untouched. A client needs no window for
+ * reads (none made, never BUSY), only for what is recorded.
+ */
+static void
+test_delivery_read_only_replies_are_not_held(void **state)
+{
+	static uint8_t f1[FRAME_ROOM], f2[FRAME_ROOM];
+	struct scpp_net_meta a = from(1, 40000), m;
+	struct scpp_delivery_direct t[2];
+	struct scpp_delivery_req req, r2;
+	struct scpp_delivery_stats st;
+	uint8_t ck[SCPP_WIRE_COOKIE_LEN];
+	uint16_t len;
+	unsigned int n;
+	int32_t tk;
+	(void)state;
+
+	make();
+	/* Unheld: sent, nothing kept; the retransmission runs again. */
+	req = block_req(&a, 9, 100, 60, NULL);
+	len = read_frame(&req, 100, 150, f1, &t[0]);
+	assert_int_equal(len, SCPP_NET_L2L4_LEN + SCPP_WIRE_HDR_LEN + 150);
+	assert_true(t[0].pos == SCPP_DELIVERY_UNHELD);
+	for (uint32_t i = 0; i < 150; i++)
+		assert_int_equal(f1[SCPP_NET_L2L4_LEN + SCPP_WIRE_HDR_LEN + i], pattern(100, i));
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1}, 1, 1, NOW);
+	assert_int_equal(usage().cache_entries, 0);
+	assert_int_equal(usage().clients, 0);
+	assert_int_equal(scpp_delivery_tx_pending(D, 0), 0);
+	len = read_frame(&req, 7, 150, f1, &t[0]);
+	assert_true(len > 0 && t[0].pos == SCPP_DELIVERY_UNHELD);
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1}, 1, 1, NOW);
+	st = stats();
+	assert_int_equal(st.reads, 2);
+	assert_int_equal(st.reads_unheld, 2);
+	assert_int_equal(st.admitted, 2);
+	assert_int_equal(st.cache_hits, 0);
+	assert_int_equal(st.replies_kept, 0);
+	assert_int_equal(st.clients_new, 0);
+	assert_int_equal(st.tx_direct, 2);
+	/* Not taken by the tx queue: held from the frames (the arena's bytes
+	 * were written over by the next reply), sent from the backlog. */
+	req = block_req(&a, 9, 101, 60, NULL);
+	assert_true(read_frame(&req, 101, 120, f1, &t[0]) > 0);
+	r2 = block_req(&a, 9, 102, 60, NULL);
+	assert_true(read_frame(&r2, 102, 130, f2, &t[1]) > 0);
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1, f2}, 2, 0, NOW);
+	assert_int_equal(stats().reads_held, 2);
+	assert_int_equal(stats().tx_deferred, 2);
+	n = drain(32);
+	assert_int_equal(n, 2);
+	assert_reply(n, 9, 101, 120);
+	assert_reply(n, 9, 102, 130);
+	assert_int_equal(stats().clients_new, 0);
+	/* Several datagrams: held and recorded; the retransmission gets those
+	 * bytes and does not run. */
+	req = block_req(&a, 9, 103, 1400, NULL);
+	assert_int_equal(read_frame(&req, 103, 3000, f1, &t[0]), 0);
+	n = drain(32);
+	assert_reply(n, 9, 103, 3000);
+	assert_int_equal(stats().replies_kept, 1);
+	assert_int_equal(stats().clients_new, 1);
+	assert_int_equal(scpp_delivery_admit_read(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	n = drain(32);
+	assert_reply(n, 9, 103, 3000);
+	assert_int_equal(stats().cache_hits, 1);
+	/* A mutating block is recorded: its retransmission is answered from
+	 * the held reply, never run again. */
+	req = block_req(&a, 9, 104, 60, NULL);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	assert_true(commit_frame(&req, 100, f1, sizeof(f1), &t[0]) > 0);
+	assert_true(t[0].pos != SCPP_DELIVERY_UNHELD);
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1}, 1, 1, NOW);
+	assert_int_equal(scpp_delivery_admit(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	n = drain(32);
+	assert_reply(n, 9, 104, 100);
+	assert_int_equal(stats().cache_hits, 2);
+	/* ... and a read-only block sent under its key gets its reply too. */
+	assert_int_equal(scpp_delivery_admit_read(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	n = drain(32);
+	assert_reply(n, 9, 104, 100);
+	assert_int_equal(stats().cache_hits, 3);
+	/* With a window (client 9 has one now), a read is not marked in it. */
+	req = block_req(&a, 9, 105, 60, NULL);
+	assert_true(read_frame(&req, 105, 90, f1, &t[0]) > 0 && t[0].pos == SCPP_DELIVERY_UNHELD);
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1}, 1, 1, NOW);
+	assert_true(read_frame(&req, 105, 90, f1, &t[0]) > 0 && t[0].pos == SCPP_DELIVERY_UNHELD);
+	scpp_delivery_tx_direct_done(D, t, (const uint8_t *const[]){f1}, 1, 1, NOW);
+	assert_int_equal(stats().replies_kept, 2);
+	/* Over three times the request: held for the cookie round trip, which
+	 * gets the held bytes, not a new evaluation. */
+	m = from(2, 40000);
+	req = block_req(&m, 5, 1, 40, NULL);
+	assert_int_equal(read_frame(&req, 1, 400, f1, &t[0]), 0);
+	n = drain(32);
+	assert_int_equal(count_kind(n, SCPP_WIRE_NOTICE, SCPP_NOTICE_COOKIE), 1);
+	memcpy(ck, S[n - 1].notice.cookie, sizeof(ck));
+	req = block_req(&m, 5, 1, 40, ck);
+	assert_int_equal(scpp_delivery_admit_read(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	n = drain(32);
+	assert_reply(n, 5, 1, 400);
+	/* A read that parks is recorded: it gets a window, and its
+	 * retransmission waits for it. */
+	m = from(3, 40000);
+	req = block_req(&m, 6, 1, 60, NULL);
+	assert_int_equal(scpp_delivery_admit_read(D, &req, NOW), SCPP_DELIVERY_EXECUTE);
+	tk = scpp_delivery_park(D, &req, 1, NOW);
+	assert_true(tk >= 0);
+	assert_int_equal(scpp_delivery_admit_read(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	assert_int_equal(stats().park_dups, 1);
+	assert_int_equal(scpp_delivery_unpark(D, tk, &r2, NULL), 0);
+	commit(&r2, 50);
+	n = drain(32);
+	assert_reply(n, 6, 1, 50);
+	assert_int_equal(scpp_delivery_admit_read(D, &req, NOW), SCPP_DELIVERY_ANSWERED);
+	drain(32);
+	assert_accounting();
+}
+
+/* Reads need no window: with every window live, a one-datagram read runs
+ * and is answered; one whose reply must be recorded gets NOTICE BUSY. */
+static void
+test_delivery_read_only_blocks_need_no_window(void **state)
+{
+	static uint8_t f1[FRAME_ROOM];
+	struct scpp_delivery_direct t;
+	struct scpp_delivery_req req;
+	struct scpp_net_meta m;
+	unsigned int n;
+	(void)state;
+
+	make(); /* 8 client windows */
+	for (unsigned int h = 10; h < 18; h++) {
+		m = from(h, 40000);
+		assert_int_equal(run(&m, h, 1, 40, 10, NULL), SCPP_DELIVERY_EXECUTE);
+	}
+	drain(32);
+	m = from(30, 40000);
+	req = block_req(&m, 30, 1, 60, NULL);
+	assert_true(read_frame(&req, 1, 100, f1, &t) > 0);
+	scpp_delivery_tx_direct_done(D, &t, (const uint8_t *const[]){f1}, 1, 1, NOW);
+	assert_int_equal(stats().reads_unheld, 1);
+	req = block_req(&m, 30, 2, 1400, NULL);
+	assert_int_equal(read_frame(&req, 2, 3000, f1, &t), 0);
+	n = drain(32);
+	assert_int_equal(n, 1);
+	assert_int_equal(count_kind(n, SCPP_WIRE_NOTICE, SCPP_NOTICE_BUSY), 1);
+	assert_int_equal(stats().replies_kept, 8);
+	assert_int_equal(usage().clients, 8);
 	assert_accounting();
 }
 
@@ -1528,6 +1703,8 @@ main(void)
 		T(test_delivery_memory_pressure_loses_replies_never_at_most_once),
 		T(test_delivery_held_replies_are_found_through_the_index),
 		T(test_delivery_direct_frames_equal_queued_ones),
+		T(test_delivery_read_only_replies_are_not_held),
+		T(test_delivery_read_only_blocks_need_no_window),
 		T(test_delivery_window_accepts_out_of_order_refuses_stale),
 		T(test_delivery_full_client_table_is_busy_until_one_expires),
 		T(test_delivery_pacing_survives_a_full_tx_ring),

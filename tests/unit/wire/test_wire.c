@@ -389,7 +389,7 @@ expected_get_run(const struct scpp_wire_block *b, uint64_t *vars)
 	return k;
 }
 
-static unsigned long long run_cmds_seen, split_cmds_seen;
+static unsigned long long run_cmds_seen, split_cmds_seen, owner_run_seen;
 
 /* Decode @p n bytes with the decoder's fast paths on and off: the same
  * verdict, offset, block (fields an evaluator reads included), and the
@@ -446,11 +446,30 @@ decode_both_ways(const uint8_t *p, size_t n)
 			rc3 = scpp_wire_block_decode_owner(&bc, &blk2, &ow, &o3);
 			assert_true(rc3 >= 0);
 			before = blk2.ncmds;
-			split_cmds_seen += before > 0 && before < blk.ncmds && k > before;
+			owner_run_seen += k > 0 && blk.ncmds > 1;
 			assert_int_equal(scpp_wire_block_decode_rest(&bc, &blk2, &o3), 0);
 			assert_true(scpp_wire_block_equal(&blk, &blk2));
-			/* No run when the owner lookup decoded every command. */
-			assert_int_equal(blk2.get_run, before < blk.ncmds ? k : 0);
+			/* The owner lookup decodes a leading run whole (a block
+			 * of one command one by one: no run then). */
+			assert_int_equal(blk2.get_run, blk.ncmds > 1 ? k : 0);
+			assert_true(k == 0 || blk.ncmds == 1 || before >= k);
+			for (unsigned int i = 0; i < blk2.get_run; i++)
+				assert_ptr_equal(blk2.term[3 * i + 1].value.p, blk2.term[1].value.p);
+			if (blk2.get_run > 0)
+				assert_int_equal(blk2.get_run_vars, vars);
+		}
+		/* One command decoded alone first (scpp_wire_block_decode_next()),
+		 * then the rest: the run starts with it all the same. */
+		if (blk.ncmds > 1) {
+			struct scpp_wire_block_cursor bc;
+			uint32_t o3 = 0;
+
+			assert_int_equal(scpp_wire_block_decode_begin(&bc, p, n, &blk2, &o3), 0);
+			assert_int_equal(scpp_wire_block_decode_next(&bc, &blk2, &o3), 1);
+			split_cmds_seen += k > 1;
+			assert_int_equal(scpp_wire_block_decode_rest(&bc, &blk2, &o3), 0);
+			assert_true(scpp_wire_block_equal(&blk, &blk2));
+			assert_int_equal(blk2.get_run, k);
 			for (unsigned int i = 0; i < blk2.get_run; i++)
 				assert_ptr_equal(blk2.term[3 * i + 1].value.p, blk2.term[1].value.p);
 			if (blk2.get_run > 0)
@@ -498,8 +517,10 @@ test_wire_block_fast_decode_agrees_with_general(void **state)
 	/* The biased blocks did reach the fast shape, and the get run. */
 	assert_true(shaped > 50000);
 	assert_true(run_cmds_seen > 20000);
-	/* ... and runs whose first command the owner lookup had decoded. */
+	/* ... runs whose first command was decoded alone before, and runs the
+	 * owner lookup decoded whole. */
 	assert_true(split_cmds_seen > 1000);
+	assert_true(owner_run_seen > 1000);
 }
 
 static void
@@ -2072,10 +2093,14 @@ test_wire_incremental_decode_matches_whole_decode_and_stops_at_owner(void **stat
 
 			owners++;
 			assert_true(scpp_oid_eq(og, ow));
-			/* Stopped right after the first command with an owner. */
+			/* Stopped right after the first command with an owner,
+			 * or at the end of the leading get run that holds it. */
 			while (!scpp_wire_cmd_owner(&blk, first, &og))
 				first++;
-			assert_int_equal(blk2.ncmds, first + 1);
+			if (blk2.ncmds != first + 1) {
+				assert_true(blk2.ncmds > first + 1);
+				assert_int_equal(blk2.ncmds, blk2.get_run);
+			}
 			/* Going on completes the same block. */
 			while ((rc = scpp_wire_block_decode_next(&bc, &blk2, &off)) == 1)
 				;
