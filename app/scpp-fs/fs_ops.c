@@ -131,10 +131,21 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 	};
 
 	const struct fsd *d = &sum;
+	struct scpp_client_stats cs, cst;
 
 	memset(&sum, 0, sizeof(sum));
+	memset(&cst, 0, sizeof(cst));
 	for (size_t k = 0; main->sh != NULL && k < main->sh->nall; k++) {
 		const struct fsd *c = main->sh->all[k];
+
+		if (c->cl != NULL) {
+			scpp_client_stats_get(c->cl, &cs);
+			cst.exchanges += cs.exchanges;
+			cst.steered += cs.steered;
+			cst.owners_learned += cs.owners_learned;
+			cst.owner_sessions += cs.owner_sessions;
+			cst.owner_refused += cs.owner_refused;
+		}
 
 		for (int i = 0; i < FS_OP_COUNT; i++) {
 			sum.opst[i].blocks += c->opst[i].blocks;
@@ -166,6 +177,14 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
 		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits,
 		(unsigned long long)d->attr_hits, (unsigned long long)d->list_smaller);
+	/* lib/client's, over the contexts' current clients: how many blocks
+	 * went straight to a learnt owner, and the owner sessions opened. */
+	fprintf(out,
+		"scpp-fs: stats exchanges=%llu steered=%llu owners_learned=%llu "
+		"owner_sessions=%llu owner_refused=%llu\n",
+		(unsigned long long)cst.exchanges, (unsigned long long)cst.steered,
+		(unsigned long long)cst.owners_learned, (unsigned long long)cst.owner_sessions,
+		(unsigned long long)cst.owner_refused);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
