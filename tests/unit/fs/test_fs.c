@@ -968,12 +968,12 @@ test_fs_directory_of_100000_names_is_paged(void **state)
 	/* In intervals of 2^span to 2^(span+1) pages (3: the daemon's default
 	 * for readdir, 1 for readdirplus): 2^(L-span) blocks for 2^L .. 2^(L+1)
 	 * pages, every name once, at the node's default row limit. */
-	for (unsigned int span = 1; span <= 4; span++) {
+	for (unsigned int span = 1; span <= 3; span += 2) {
 		unsigned int blocks;
 		size_t rows;
 
 		memset(seen, 0, sizeof(seen));
-		blocks = list_pages(d, span, span % 2 == 1, 'n', seen, BIG, &rows, NULL);
+		blocks = list_pages(d, span, span == 1, 'n', seen, BIG, &rows, NULL);
 		print_message("span %u: %u blocks, largest %zu rows\n", span, blocks, rows);
 		for (int i = 0; i < BIG; i++)
 			if (seen[i] != 1)
