@@ -1092,6 +1092,37 @@ test_fs_listing_in_intervals_while_names_change(void **state)
 	listing_while_names_change(*state, 2);
 }
 
+/* A listing in intervals enumerates the page map only up to plevel
+ * FS_LIST_ENUM_LEVEL: past it the block fails with ERANGE (the daemon then
+ * lists page by page), checked before anything is read. */
+static void
+test_fs_listing_in_intervals_refuses_a_wide_page_map(void **state)
+{
+	struct tfs *t = *state;
+	struct scpp_oid d = mkdir_ok(t->vol.root, "wide", 0755, ROOT);
+	static uint8_t arena[4096];
+	struct scpp_lang_error le;
+	char text[160], oid[64];
+	struct fsb fb;
+
+	mkfile_ok(d, "x", 0644, ROOT);
+	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, 0, 3, 1, 0, false)),
+			 0);
+	assert_int_equal(T->rep.nrows, 1);
+	assert_int_equal(fs_reply_u64(&T->rep, 0, FS_L_PAGE), 1); /* level 0: the whole directory */
+	scpp_oid_format(oid, sizeof(oid), d);
+	snprintf(text, sizeof(text), "set %s plevel %uu", oid, FS_LIST_ENUM_LEVEL + 1);
+	fsb_init(&fb, &T->fx->blk);
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &T->fx->blk, arena, sizeof(arena), &le),
+			 0);
+	assert_int_equal(run_block(&fb, FS_OP_OTHER, __LINE__), 0);
+	assert_int_not_equal(RUN(FS_OP_READDIR,
+				 fsb_listdir(&fb_, &t->vol, ROOT, d, 0, 3, 1, 0, false)), 0);
+	assert_int_equal(T->rep.outcome, SCPP_OUTCOME_ABORTED);
+	assert_int_equal(T->rep.err, 34);
+	assert_string_equal(T->rep.code, "ERANGE");
+}
+
 static void
 test_fs_stale_handles_are_estale(void **state)
 {
@@ -1189,6 +1220,7 @@ main(void)
 		T_(test_fs_setattr_rules),
 		T_(test_fs_symlink_special_and_xattrs),
 		T_(test_fs_listdir_partitions_cover_the_directory),
+		T_(test_fs_listing_in_intervals_refuses_a_wide_page_map),
 		T_(test_fs_stale_handles_are_estale),
 		cmocka_unit_test_setup_teardown(test_fs_directory_of_100000_names_is_paged, setup_big,
 						teardown),
