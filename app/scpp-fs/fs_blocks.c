@@ -183,7 +183,7 @@ fsb_done(const struct fsb *f)
 /* Canonical errno numbers (docs/ERRNO.md), as the asserts name them. */
 enum {
 	E_PERM = 1, E_NOENT = 2, E_ACCES = 13, E_EXIST = 17, E_XDEV = 18, E_NOTDIR = 20,
-	E_ISDIR = 21, E_INVAL = 22, E_AGAIN = 11, E_NOTEMPTY = 39, E_NODATA = 61,
+	E_ISDIR = 21, E_INVAL = 22, E_AGAIN = 11, E_NOTEMPTY = 39, E_NODATA = 61, E_RANGE = 34,
 };
 
 /* ---- predicates ---- */
@@ -1114,10 +1114,10 @@ fsb_write(struct fsb *f, const struct fs_vol *v, struct scpp_oid e, uint64_t off
 
 void
 fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct scpp_oid dir,
-	    uint64_t pos, uint32_t parts, uint32_t part)
+	    uint64_t pos, unsigned int span, uint32_t parts, uint32_t part, bool stat)
 {
 	struct node d;
-	int self, par, pino, pk, pg, ne, name = var(f), ch = var(f), key = var(f);
+	int self, par, pino, pk, pg = var(f), ne, name = var(f), ch = var(f), key = var(f);
 
 	/* The permission to read it was checked when it was opened (fsb_open):
 	 * like getdents(2), a listing checks nothing more, so a directory
@@ -1139,8 +1139,28 @@ fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, stru
 		when(f, X2(OR, X2(LE, V(at), V(mt)),
 			   X2(LT, V(at), X2(SUB, V(t), t_i(f, INT64_C(86400000000000))))));
 	}
-	pk = page_key(f, &d, U(fs_key_rev(pos & FS_KEY_MAX)));
-	pg = let(f, X3(ENTRY, d.e, t_s(f, "pages"), V(pk)));
+	if (span == 0) {
+		/* The page that holds pos: one entry of the page map. */
+		pk = page_key(f, &d, U(fs_key_rev(pos & FS_KEY_MAX)));
+		cmd(f, SCPP_OP_LET, t_var(f, pg), X3(ENTRY, d.e, t_s(f, "pages"), V(pk)), -1);
+	} else {
+		/* The interval of level m = max(L - span, 0) that holds pos:
+		 * the names whose h has the m low bits r of pos's, which are
+		 * exactly the pages (of level L or L + 1 >= m) whose key has
+		 * those low bits -- 2^(L - m) to 2^(L - m + 1) pages, found by
+		 * enumerating the page map (so only while it is small). The
+		 * interval's key (1 << m) | r has the form of a page key. */
+		int mask, r, pkv = var(f);
+
+		check(f, X2(LE, V(d.pl), U(FS_LIST_ENUM_LEVEL)), E_RANGE);
+		mask = let(f, X2(SUB, X2(SHL, U(1), X3(IF, X2(LT, V(d.pl), U(span)), U(0),
+						      X2(SUB, V(d.pl), U(span)))), U(1)));
+		r = let(f, X2(BAND, U(fs_key_rev(pos & FS_KEY_MAX)), V(mask)));
+		pk = let(f, X2(BOR, X2(ADD, V(mask), U(1)), V(r)));
+		cmd(f, SCPP_OP_GET, d.e, keep(f, scpp_wire_term_key(f->b, t_s(f, "pages"), t_var(f, pkv))),
+		    t_var(f, pg));
+		cmd(f, SCPP_OP_WHERE, X2(EQ, X2(BAND, V(pkv), V(mask)), V(r)), -1, -1);
+	}
 	/* An empty page still answers one row (the enumeration is skipped by
 	 * its guard, leaving name nil), so the reply always says which page
 	 * it read. */
@@ -1170,12 +1190,15 @@ fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, stru
 		};
 		int a;
 
-		for (unsigned int i = 0; i < SCPP_ARRAY_SIZE(attrs); i++) {
+		/* Without the stat, what getdents(2) returns: ino and type. */
+		for (unsigned int i = 0; i < (stat ? SCPP_ARRAY_SIZE(attrs) : 2u); i++) {
 			a = var(f);
 			cmd(f, SCPP_OP_LET, t_var(f, a), X2(VAL, V(ch), t_s(f, attrs[i])), -1);
 			when(f, V(ne));
 			ret(f, a);
 		}
+		if (!stat)
+			return;
 		a = var(f);
 		cmd(f, SCPP_OP_LET, t_var(f, a), X2(LENGTH, V(ch), t_s(f, "target")), -1);
 		when(f, V(ne));

@@ -241,17 +241,33 @@ fs_page_span(uint64_t pk, uint64_t *lo, uint64_t *hi)
 /** Columns of a listing row (fsb_listdir). */
 enum { FS_L_SELF, FS_L_PARENT, FS_L_PAGE, FS_L_NAME, FS_L_KEY, FS_L_OID, FS_L_STAT };
 
+/** Largest plevel at which a listing of @p span > 0 enumerates the page map
+ *  (2^10 + s pages, well inside the node's default eval.max_rows); past it
+ *  such a listing fails with ERANGE and the caller lists page by page. */
+#define FS_LIST_ENUM_LEVEL 10u
+/** Most span a listing block asks for (2^span to 2^(span+1) pages). */
+#define FS_LIST_SPAN_MAX 6u
+
 /**
- * One page of a directory listing: the page that holds position @p pos
- * (0 .. FS_KEY_MAX), or one of @p parts partitions of it (by bits 40.. of
- * the name's hash; parts a power of two). cols: enum FS_L_* (self ino,
- * parent ino, page key, name, h(name) -- its position is fs_key_rev() of
- * that --, child oid, stat(child)); always
- * at least one row: an empty page (or partition) answers one with name nil.
- * The page covers fs_page_span(page key); the next page starts after it.
+ * One block of a directory listing. @p span 0: the page that holds
+ * position @p pos (0 .. FS_KEY_MAX), one entry of the page map whatever
+ * the directory's size. @p span > 0: the interval of level
+ * m = max(plevel - span, 0) that holds pos -- the 2^span to 2^(span+1)
+ * pages whose keys share pos's m low bits (all of them when m is 0) --
+ * found by enumerating the page map, so only up to plevel
+ * FS_LIST_ENUM_LEVEL (ERANGE past it). Either, or one of @p parts
+ * partitions of it (by bits 40.. of the name's hash; parts a power of
+ * two). cols: enum FS_L_* (self ino, parent ino, the key of the interval
+ * read -- a page key for span 0, (1 << m) | r for span > 0 --, name,
+ * h(name) -- its position is fs_key_rev() of that --, child oid,
+ * stat(child) with @p stat, else only its first two columns, ino and
+ * mode: a third of the commands per name, for readdir); always at least one row: an empty page (or partition)
+ * answers one with name nil. The reply covers fs_page_span(key); the
+ * next block starts after it.
  */
 void fsb_listdir(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
-		 struct scpp_oid dir, uint64_t pos, uint32_t parts, uint32_t part);
+		 struct scpp_oid dir, uint64_t pos, unsigned int span, uint32_t parts,
+		 uint32_t part, bool stat);
 /**
  * Split the next page of directory @p dir (linear hashing), if it still
  * holds more than FS_PAGE_SPLIT names per page; sent after a create, link

@@ -38,6 +38,8 @@ ctx_new(const struct fsd *main)
 	d->cc = main->cc;
 	d->vol = main->vol;
 	d->write_max = main->write_max;
+	d->list_span[0] = main->o.readdir_span;
+	d->list_span[1] = fsd_plus_span(main->o.readdir_span);
 	fs_reply_init(&d->rep);
 	d->cl = scpp_client_create(&d->cc);
 	d->blk = malloc(sizeof(*d->blk));

@@ -39,6 +39,18 @@
 #define FSD_THREADS_MAX 64u
 /** Times a block aborted by the node's time budget is sent again. */
 #define FSD_ETIME_RETRIES 3
+/** Default -o readdir_span N: a readdir block reads 2^N to 2^(N+1) pages
+ *  of names (8 to 16, ~600 names: a fraction of the node's default 1 ms per
+ *  block here), a readdirplus block, whose names come with their stat (3x
+ *  the commands per name), 2^(N-2) to 2^(N-1) (fsd_plus_span()). */
+#define FSD_READDIR_SPAN 3u
+
+/** The span of readdirplus blocks for -o readdir_span=@p n. */
+static inline unsigned int
+fsd_plus_span(unsigned int n)
+{
+	return n >= 2 ? n - 2 : 0;
+}
 /** Bytes one read block asks for (the kernel's max_read). */
 #define FSD_READ_MAX (128u * 1024)
 
@@ -88,6 +100,7 @@ struct fsd_opts {
 	int noatime;
 	int writeback;         /**< -o writeback_cache: the kernel's write-back cache (opt-in) */
 	unsigned int max_threads; /**< -o max_threads=N: contexts, so blocks in flight (default 4) */
+	unsigned int readdir_span; /**< -o readdir_span=N: a listing block reads 2^N.. pages */
 	int show_help;
 };
 
@@ -129,7 +142,11 @@ struct fsd {
 	uint64_t attr_hits;            /**< getattr answered from the attribute slot */
 	uint64_t etime_retries;        /**< blocks sent again after E_LIMIT_TIME */
 	uint64_t rebalances;           /**< page splits and merges applied */
-	uint64_t pages_read;           /**< directory pages listed */
+	uint64_t pages_read;           /**< directory intervals listed (listing fetches) */
+	uint64_t list_smaller;         /**< listing spans lowered after a block met a limit */
+	unsigned int list_span[2];     /**< the span this context's readdir [0] and
+					    readdirplus [1] blocks ask for */
+	unsigned int list_ok[2];       /**< listings at list_span since it was lowered */
 	uint32_t write_max;            /**< bytes of data per write block */
 };
 

@@ -39,6 +39,7 @@ static const struct fuse_opt fsd_optspec[] = {
 	OPT("noatime", noatime, 1),
 	OPT("writeback_cache", writeback, 1),
 	OPT("max_threads=%u", max_threads, 0),
+	OPT("readdir_span=%u", readdir_span, 0),
 	OPT("-h", show_help, 1),
 	OPT("--help", show_help, 1),
 	FUSE_OPT_END,
@@ -64,6 +65,8 @@ usage(const char *prog)
 	       "    -o max_threads=N       FUSE threads serving requests, each with its own\n"
 	       "                           client and session (default 4; -s: one)\n"
 	       "    -o clone_fd            a /dev/fuse descriptor per thread\n"
+	       "    -o readdir_span=N      a listing block reads 2^N to 2^(N+1) directory\n"
+	       "                           pages (0 .. %u, default %u; 0: one page)\n"
 	       "    -o scpp_timeout_ms=MS  first try's reply timeout (default 200)\n"
 	       "    -o scpp_retries=N      retransmissions before EIO (default 5)\n"
 	       "    -o scpp_dgram=BYTES    largest datagram (default 1472; up to the path MTU - 28)\n"
@@ -73,7 +76,7 @@ usage(const char *prog)
 	       "    -o node_key=HEX|FILE   refuse another node (default $SCPP_NODE_KEY)\n"
 	       "    -o no_auth             unauthenticated blocks (auth.mode optional/off)\n"
 	       "    -o allow_other, ...    the usual FUSE mount options\n\n",
-	       prog, SCPP_CLIENT_SERVER_DEFAULT, FS_CHUNK_DEFAULT);
+	       prog, SCPP_CLIENT_SERVER_DEFAULT, FS_CHUNK_DEFAULT, FS_LIST_SPAN_MAX, FSD_READDIR_SPAN);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
@@ -164,6 +167,7 @@ main(int argc, char **argv)
 	memset(&sh, 0, sizeof(sh));
 	d.main = true;
 	d.o.max_threads = 4;
+	d.o.readdir_span = FSD_READDIR_SPAN;
 	memset(&co, 0, sizeof(co));
 	d.o.attr_timeout = 1.0;
 	d.o.entry_timeout = 1.0;
@@ -196,6 +200,13 @@ main(int argc, char **argv)
 			FSD_DGRAM_MIN, SCPP_WIRE_DGRAM_MAX);
 		goto out;
 	}
+	if (d.o.readdir_span > FS_LIST_SPAN_MAX) {
+		fprintf(stderr, "scpp-fs: -o readdir_span=%u: must be 0 .. %u\n", d.o.readdir_span,
+			FS_LIST_SPAN_MAX);
+		goto out;
+	}
+	d.list_span[0] = d.o.readdir_span;
+	d.list_span[1] = fsd_plus_span(d.o.readdir_span);
 	if (d.o.chunk < 4096 || d.o.chunk > (64u << 20) || (d.o.chunk & (d.o.chunk - 1)) != 0) {
 		fprintf(stderr, "scpp-fs: -o chunk=%u: must be a power of two, 4 KiB .. 64 MiB\n",
 			d.o.chunk);

@@ -131,10 +131,21 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 	};
 
 	const struct fsd *d = &sum;
+	struct scpp_client_stats cs, cst;
 
 	memset(&sum, 0, sizeof(sum));
+	memset(&cst, 0, sizeof(cst));
 	for (size_t k = 0; main->sh != NULL && k < main->sh->nall; k++) {
 		const struct fsd *c = main->sh->all[k];
+
+		if (c->cl != NULL) {
+			scpp_client_stats_get(c->cl, &cs);
+			cst.exchanges += cs.exchanges;
+			cst.steered += cs.steered;
+			cst.owners_learned += cs.owners_learned;
+			cst.owner_sessions += cs.owner_sessions;
+			cst.owner_refused += cs.owner_refused;
+		}
 
 		for (int i = 0; i < FS_OP_COUNT; i++) {
 			sum.opst[i].blocks += c->opst[i].blocks;
@@ -144,6 +155,7 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 			sum.opst[i].max_rows = SCPP_MAX(sum.opst[i].max_rows, c->opst[i].max_rows);
 		}
 		sum.pages_read += c->pages_read;
+		sum.list_smaller += c->list_smaller;
 		sum.rebalances += c->rebalances;
 		sum.etime_retries += c->etime_retries;
 		sum.nocap_hits += c->nocap_hits;
@@ -160,11 +172,19 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 				(unsigned long long)d->opst[i].requests);
 	fprintf(out,
 		"scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu contexts=%zu "
-		"contexts_used_max=%zu nocap_hits=%llu attr_hits=%llu\n",
+		"contexts_used_max=%zu nocap_hits=%llu attr_hits=%llu list_smaller=%llu\n",
 		(unsigned long long)d->pages_read, (unsigned long long)d->rebalances,
 		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
 		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits,
-		(unsigned long long)d->attr_hits);
+		(unsigned long long)d->attr_hits, (unsigned long long)d->list_smaller);
+	/* lib/client's, over the contexts' current clients: how many blocks
+	 * went straight to a learnt owner, and the owner sessions opened. */
+	fprintf(out,
+		"scpp-fs: stats exchanges=%llu steered=%llu owners_learned=%llu "
+		"owner_sessions=%llu owner_refused=%llu\n",
+		(unsigned long long)cst.exchanges, (unsigned long long)cst.steered,
+		(unsigned long long)cst.owners_learned, (unsigned long long)cst.owner_sessions,
+		(unsigned long long)cst.owner_refused);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -1087,6 +1107,8 @@ struct fsd_dir {
 	uint64_t lo, hi;
 	size_t next;           /* where a listing at next_off goes on (equal keys) */
 	off_t next_off;
+	unsigned int span_cap; /* 0 once the directory had too many pages to enumerate */
+	bool stat;             /* e has each name's stat (readdirplus), not just ino, type */
 };
 
 static void
@@ -1148,64 +1170,121 @@ dir_append(struct fsd *d, struct fsd_dir *x, uint64_t *pk)
 			return ENOMEM;
 		de->key = fs_key_rev(fs_reply_u64(&d->rep, i, FS_L_KEY));
 		de->oid = fs_reply_at(&d->rep, i, FS_L_OID)->oid;
-		fs_reply_attr(&d->rep, i, FS_L_STAT, &de->a);
+		if (d->rep.ncols >= FS_L_STAT + FS_STAT_COLS) {
+			fs_reply_attr(&d->rep, i, FS_L_STAT, &de->a);
+		} else {
+			memset(&de->a, 0, sizeof(de->a));
+			de->a.ino = fs_reply_u64(&d->rep, i, FS_L_STAT + FS_C_INO);
+			de->a.mode = fs_reply_u64(&d->rep, i, FS_L_STAT + FS_C_MODE);
+		}
 		x->n++;
 	}
 	return 0;
 }
 
-/* Read the page of @p o that holds key @p pos into @p x: one block, or 2,
- * 4, ... partitions of it when it is over one reply's limits (all of the
- * same page: a split or merge in between starts it again). */
+/* Canonical errnos of the node's limits a smaller listing block avoids:
+ * E2BIG (rows), EFBIG (bytes), ETIME (steps, time), EMSGSIZE (result). */
+static bool
+list_limit(uint32_t err)
+{
+	return err == 7 || err == 27 || err == 62 || err == 90;
+}
+
+/* One listing at (span, parts): every partition of the interval that holds
+ * @p pos, appended to @p x (all of one interval: *@p moved when a split or
+ * merge in between changed it). */
 static int
-dir_fetch(struct fsd *d, fuse_req_t req, struct scpp_oid o, uint64_t pos, struct fsd_dir *x)
+dir_fetch_parts(struct fsd *d, const struct fs_cred *c, struct scpp_oid o, uint64_t pos,
+		unsigned int span, uint32_t parts, bool plus, struct fsd_dir *x, uint64_t *pk0,
+		bool *moved)
+{
+	int e;
+
+	*moved = false;
+	for (uint32_t part = 0; part < parts; part++) {
+		struct fsb f;
+		uint64_t pk = 0;
+
+		fsb_init(&f, d->blk);
+		fsb_listdir(&f, &d->vol, c, o, pos, span, parts, part, plus);
+		if ((e = fsd_exec(d, &f, FS_OP_READDIR)) != 0)
+			return e;
+		if (d->rep.ncols < FS_L_STAT + 2)
+			return EIO;
+		if ((e = dir_append(d, x, &pk)) != 0)
+			return e;
+		if (part == 0) {
+			*pk0 = pk;
+		} else if (pk != *pk0) {
+			*moved = true;
+			return EAGAIN;
+		}
+	}
+	return 0;
+}
+
+/* Read the interval of @p o that holds key @p pos into @p x (FS.md §3
+ * "Readdir"), with each name's stat for readdirplus (@p plus): one block of
+ * up to 2^(span+1) pages (the context's span, -o readdir_span), smaller
+ * spans down to one page when a block meets the node's limits (the context
+ * remembers it), or 2, 4, ... partitions of one page when a single page is
+ * over them. */
+static int
+dir_fetch(struct fsd *d, fuse_req_t req, struct scpp_oid o, uint64_t pos, bool plus,
+	  struct fsd_dir *x)
 {
 	struct fs_cred c;
+	unsigned int k = plus ? 1 : 0;
+	unsigned int cap = plus ? fsd_plus_span(d->o.readdir_span) : d->o.readdir_span;
+	unsigned int span = SCPP_MIN(x->span_cap, d->list_span[k]), moves = 0;
+	uint32_t parts = 1;
 	int e = 0;
 
 	cred_of(req, &c);
 	dir_clear(x);
-	for (unsigned int tries = 0; tries < 8; tries++) {
-		bool moved = false;
+	for (;;) {
+		uint64_t pk0 = 0;
+		bool moved;
 
-		for (uint32_t parts = 1; parts <= 256 && !moved; parts *= 2) {
-			uint64_t pk0 = 0;
-
-			for (uint32_t part = 0; part < parts; part++) {
-				struct fsb f;
-				uint64_t pk = 0;
-
-				fsb_init(&f, d->blk);
-				fsb_listdir(&f, &d->vol, &c, o, pos, parts, part);
-				if ((e = fsd_exec(d, &f, FS_OP_READDIR)) != 0)
-					break;
-				if ((e = dir_append(d, x, &pk)) != 0)
-					return e;
-				if (part == 0)
-					pk0 = pk;
-				else if (pk != pk0)
-					moved = true;
-				if (moved)
-					break;
+		e = dir_fetch_parts(d, &c, o, pos, span, parts, plus, x, &pk0, &moved);
+		if (e == 0) {
+			fs_page_span(pk0, &x->lo, &x->hi);
+			if (x->n > 1) /* x->e is NULL until a page had a name */
+				qsort(x->e, x->n, sizeof(*x->e), dirent_cmp);
+			x->buf = true;
+			x->stat = plus;
+			d->pages_read++;
+			if (span == d->list_span[k] && span < cap && ++d->list_ok[k] >= 64) {
+				d->list_span[k]++; /* try a larger block again */
+				d->list_ok[k] = 0;
 			}
-			if (moved) {
-				dir_clear(x);
-				break;
-			}
-			if (e == 0) {
-				fs_page_span(pk0, &x->lo, &x->hi);
-				if (x->n > 1) /* x->e is NULL until a page had a name */
-					qsort(x->e, x->n, sizeof(*x->e), dirent_cmp);
-				x->buf = true;
-				d->pages_read++;
-				return 0;
-			}
-			dir_clear(x);
-			if (d->rep.err != 7 && d->rep.err != 90 && d->rep.err != 62)
-				return e; /* not a limit: E2BIG, EMSGSIZE, ETIME */
+			return 0;
 		}
+		dir_clear(x);
+		if (moved) {
+			if (++moves >= 8)
+				return EIO;
+			continue; /* the same again, of the new interval */
+		}
+		if (e != EAGAIN && d->rep.outcome == SCPP_OUTCOME_ABORTED && span > 0 &&
+		    d->rep.err == 34) {
+			x->span_cap = 0; /* too many pages to enumerate: page by page */
+			span = 0;
+			continue;
+		}
+		if (d->rep.outcome != SCPP_OUTCOME_ABORTED || !list_limit(d->rep.err))
+			return e;
+		if (span > 0) {
+			span--;
+			d->list_span[k] = span;
+			d->list_ok[k] = 0;
+			d->list_smaller++;
+			continue;
+		}
+		if (parts >= 256)
+			return e;
+		parts *= 2;
 	}
-	return e != 0 ? e : EIO;
 }
 
 static void
@@ -1230,6 +1309,7 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	x->next_off = -1;
+	x->span_cap = FS_LIST_SPAN_MAX;
 	fi->fh = (uint64_t)(uintptr_t)x;
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
@@ -1286,7 +1366,7 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (off == 0)
 		dir_clear(x); /* opendir or rewinddir: read again */
-	if (!x->have_ino && (e = dir_fetch(d, req, o, 0, x)) != 0) {
+	if (!x->have_ino && (e = dir_fetch(d, req, o, 0, plus, x)) != 0) {
 		fuse_reply_err(req, e);
 		return;
 	}
@@ -1305,8 +1385,8 @@ readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	for (;;) {
 		size_t i;
 
-		if (!x->buf || pos < x->lo || pos > x->hi) {
-			if ((e = dir_fetch(d, req, o, pos, x)) != 0)
+		if (!x->buf || pos < x->lo || pos > x->hi || (plus && !x->stat)) {
+			if ((e = dir_fetch(d, req, o, pos, plus, x)) != 0)
 				break;
 			if (pos < x->lo || pos > x->hi) {
 				e = EIO; /* a page that does not hold pos: never loop */

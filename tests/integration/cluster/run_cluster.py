@@ -1428,8 +1428,134 @@ def t_fs_forward(c):
             m.cleanup()
 
 
+def t_fs_forward_sessions(c):
+    """scpp-fs in a session through a forwarding node (auth.mode required on
+    all three nodes): alice, whose grant (the operator's) covers node 1's
+    shard only, mounts node 1's volume through node 2. Node 2 forwards the
+    first blocks with her principal, lib/client learns the owner from node
+    1's delegated reply, opens a session with node 1 (same key and chain)
+    and steers every later block there: node 1 runs them, node 2 runs none,
+    the mount's clients count owner sessions and steered blocks, and the
+    tree is the one node 1's own mount (the operator's) sees. A principal
+    whose grant does not cover the volume changes nothing in it through
+    node 2: node 1 refuses his blocks."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fs"))
+    import run_fs  # noqa: E402
+    nodes, gen, base_env, root, nkey = sessions_cluster(c)
+    n1, n2, n3 = nodes
+    alice = gen("alice")
+    chain = os.path.join(c.tmp, "alice.grant")
+    run([SCPP_CLI, "grant", "issue", "--key", root, "--to", alice + ".pub", "--scope",
+         "@0.1.0.0.0/48", "--ops", "all", "--expires", "+1h", "-o", chain], env=base_env)
+    wait_for("node 2 to reach node 1",
+             lambda: n2.drive("get @0.1.0.1.5 name %n")["statuses"][0]["fields"]["errno_name"] ==
+             "EACCES", timeout=20)
+    ms = []
+    try:
+        def mount(name, server, key, *extra, opts=("attr_timeout=0", "entry_timeout=0")):
+            m = run_fs.Mount(name, opts + ("key=" + key,), extra)
+            m.args[m.args.index("--server") + 1] = server
+            ms.append(m)
+            return m
+        a = mount("own", n1.ip, root, "--root", "sessvol").start()
+        vol = cli_json(base_env, n1.ip, root, 'get %v volume "sessvol" ; get %v root %r ; '
+                       'return %r')
+        rootdir = vol["rows"][0][0]
+        check(rootdir.startswith("@0.1."), rootdir)
+        s1, s2, a1 = n1.stats(), n2.stats(), n1.telemetry("/scpp/auth")
+        b = mount("fwd", n2.ip, alice, "--root", rootdir, opts=(
+            "attr_timeout=0", "entry_timeout=0", "chain=" + chain)).start()
+        os.mkdir(b.p("d"))
+        with open(b.p("d", "f"), "w") as f:
+            f.write("through node 2, in a session")
+        os.symlink("f", b.p("d", "l"))
+        os.link(b.p("d", "f"), b.p("d", "h"))
+        os.rename(b.p("d", "h"), b.p("h2"))
+        os.chmod(b.p("h2"), 0o600)
+        check(stat.S_IMODE(os.stat(b.p("d", "f")).st_mode) == 0o600, "chmod through a link")
+        for i in range(150):  # page splits through the steered session
+            os.close(os.open(b.p("d", "n%03d" % i), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        check(len(os.listdir(b.p("d"))) == 152, "150 names listed")
+        check(os.readlink(b.p("d", "l")) == "f", "readlink")
+        # Node 1's own mount (the operator's session) sees the same tree.
+        with open(a.p("d", "f")) as f:
+            check(f.read() == "through node 2, in a session", "node 1 reads it")
+        check(sorted(os.listdir(a.p("d"))) == sorted(os.listdir(b.p("d"))), "the same listing")
+        check(os.stat(a.p("h2")).st_nlink == 2, "link count seen by node 1")
+        for i in range(150):
+            os.unlink(b.p("d", "n%03d" % i))
+        os.unlink(b.p("h2"))
+        check(b.unmount() == 0, "the forwarded mount unmounts cleanly")
+        st = run_fs.fs_stats(b)
+        t1, t2, b1 = n1.stats(), n2.stats(), n1.telemetry("/scpp/auth")
+        print("fs session through node 2: mount %s; node 2 sealed %d forwards, executed %d; "
+              "node 1 carried %d, executed %d, sessions accepted %d" %
+              ({k: st[k] for k in ("exchanges", "steered", "owners_learned", "owner_sessions",
+                                  "owner_refused", "contexts")},
+               t2["auth_fwd_sealed"] - s2["auth_fwd_sealed"], t2["executed"] - s2["executed"],
+               t1["carried_blocks"] - s1["carried_blocks"], t1["executed"] - s1["executed"],
+               b1["accepted"] - a1["accepted"]))
+        check(st["owner_sessions"] >= 1, "the mount opened no session with the owner: %s" % st)
+        check(st["owner_refused"] == 0, "the owner refused a session: %s" % st)
+        check(st["steered"] >= 300 and st["steered"] >= st["exchanges"] - 50,
+              "blocks steered to the owner: %s" % st)
+        check(t2["auth_fwd_sealed"] > s2["auth_fwd_sealed"],
+              "node 2 forwarded none with alice's principal")
+        check(t1["carried_blocks"] > s1["carried_blocks"], "node 1 carried none")
+        check(t2["executed"] == s2["executed"], "node 2 ran a block of the volume")
+        check(t1["executed"] - s1["executed"] >= st["exchanges"],
+              "node 1 ran %d blocks, the mount sent %d" % (t1["executed"] - s1["executed"],
+                                                         st["exchanges"]))
+        check(b1["accepted"] >= a1["accepted"] + st["owner_sessions"],
+              "node 1 accepted %d sessions" % (b1["accepted"] - a1["accepted"]))
+        check(not os.path.exists(a.p("h2")) and len(os.listdir(a.p("d"))) == 2,
+              "node 1 sees the removals")
+        # bob's grant covers node 3's shard only: node 2 accepts his session
+        # and forwards his blocks with his principal, node 1 refuses them
+        # (outside his scope), so the mount fails before it is made.
+        bob = gen("bob")
+        bchain = os.path.join(c.tmp, "bob.grant")
+        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", bob + ".pub", "--scope",
+             "@0.3.0.0.0/48", "--ops", "all", "--expires", "+1h", "-o", bchain], env=base_env)
+        c1 = n1.stats()["carried_blocks"]
+        m = mount("bob", n2.ip, bob, "--root", rootdir, opts=("chain=" + bchain,))
+        m.log = open(m.logpath, "w")
+        m.proc = subprocess.Popen(m.args, stdout=m.log, stderr=subprocess.STDOUT)
+        wait_for("bob's mount to fail or appear",
+                 lambda: m.proc.poll() is not None or run_fs.mounted(m.dir), timeout=60)
+        if m.proc.poll() is None:
+            # Expression reads (val(), as getattr's block uses) are not
+            # checked against grants by this version of the node (reported
+            # to the lead, docs/FS.md §3): the mount is made, but no change
+            # passes node 1's per-command checks.
+            try:
+                os.mkdir(m.p("bob"))
+                check(False, "bob made a directory in node 1's volume")
+            except OSError as e:
+                check(e.errno == errno.EACCES, "bob's mkdir: %s" % e)
+            check(m.unmount() == 0, "bob's mount unmounts cleanly")
+        else:
+            check(m.proc.returncode != 0 and "Permission denied" in m.logtext(),
+                  "bob's mount through node 2: %s" % m.logtext()[-400:])
+        check(not os.path.exists(a.p("bob")), "node 1's tree changed for bob")
+        check(n1.stats()["carried_blocks"] > c1, "node 1 did not see bob's blocks")
+    except ClusterFailure:
+        dump_auth_counters(nodes)
+        raise
+    finally:
+        for m in ms:
+            m.cleanup()
+
+
+def cli_json(base_env, server, key, block):
+    """One block through the scpp CLI as principal @key: its JSON reply."""
+    r = scpp_as(base_env, server, key, ("exec", block))
+    return json.loads(r.stdout.splitlines()[-1])
+
+
 TESTS = {
     "fs_forward": t_fs_forward,
+    "fs_forward_sessions": t_fs_forward_sessions,
     "static": t_static,
     "etcd_membership": t_etcd_membership,
     "etcd_failures": t_etcd_failures,

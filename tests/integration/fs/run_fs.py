@@ -655,6 +655,10 @@ for i in range(n):
 """
 
 
+# scpp-fs's default -o readdir_span (FSD_READDIR_SPAN).
+SPAN = 3
+
+
 def test_bigdir(d, mounts):
     """A directory of more names than the node's eval.max_rows (4096), with the
     node at its default limits: `ls | wc -l` exact, listings while another
@@ -723,9 +727,29 @@ def test_bigdir(d, mounts):
           "a lookup costs %d commands at %d names, %d at 10" %
           (big["lookup"]["max_commands"], n, small["lookup"]["max_commands"]))
     check(big["rebalances"] >= n // 64, "pages were split: %d" % big["rebalances"])
-    check(big["pages_read"] >= n // 64, "listings read page by page: %d" % big["pages_read"])
-    check(big["readdir"]["max_rows"] <= 4 * 64, "a listing block of %d rows" %
+    check(big["readdir"]["max_rows"] <= (2 << SPAN) * 4 * 64, "a listing block of %d rows" %
           big["readdir"]["max_rows"])
+    # One listing of the 10 000 names: ~160 pages (2^7 .. 2^8). The kernel's
+    # first request is a readdirplus (names with their stat): one interval
+    # of 2^1 .. 2^2 pages; the others are readdir (names, ino and type) in
+    # intervals of 2^3 .. 2^4 pages (-o readdir_span, default 3): 2^(7-3) =
+    # 16 listing blocks, the first of them again (it now starts after the
+    # readdirplus interval), so 18 at most. A block the node's time budget
+    # aborts four times in a row (a preempted worker) makes the mount list
+    # in halves from then on (list_smaller), so the bound doubles with each
+    # such step.
+    ls = mounts(Mount("bd-ls").start())
+    check(len(os.listdir(ls.p("big"))) == n + churn, "one listing of %d names" % (n + churn))
+    check(ls.unmount() == 0, "the listing mount stops cleanly")
+    one = fs_stats(ls)
+    print("one listing of %d names: readdir %s, intervals %d, list_smaller %d, etime_retries %d"
+          % (n + churn, one["readdir"], one["pages_read"], one["list_smaller"],
+             one["etime_retries"]))
+    bound = min(((1 << (7 - SPAN)) + 2) << one["list_smaller"], 160)
+    check(one["readdir"]["blocks"] <= bound, "%d listing blocks for one listing of %d names "
+          "(at most %d)" % (one["readdir"]["blocks"], n + churn, bound))
+    check(one["readdir"]["max_rows"] > 4 * 64, "a listing block held several pages: %d rows" %
+          one["readdir"]["max_rows"])
     # Remove them all: the pages merge back, rmdir works.
     c = mounts(Mount("bd3").start())
     sh("rm -rf big", c.dir)

@@ -767,12 +767,14 @@ test_fs_listdir_partitions_cover_the_directory(void **state)
 	for (uint64_t pos = 0;;) {
 		uint64_t lo, hi, pk = 0, n1;
 
-		assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, pos, 1, 0)), 0);
+		assert_int_equal(RUN(FS_OP_READDIR,
+				     fsb_listdir(&fb_, &t->vol, ROOT, d, pos, 0, 1, 0, true)),
+				 0);
 		n1 = T->rep.nrows;
 		assert_true(n1 < 100);
 		for (uint32_t part = 0; part < 8; part++) {
 			assert_int_equal(RUN(FS_OP_READDIR,
-					     fsb_listdir(&fb_, &t->vol, ROOT, d, pos, 8, part)), 0);
+					     fsb_listdir(&fb_, &t->vol, ROOT, d, pos, 0, 8, part, true)), 0);
 			assert_true(T->rep.nrows >= 1); /* an empty partition: one row, no name */
 			for (size_t i = 0; i < T->rep.nrows; i++) {
 				const struct scpp_value *nm = fs_reply_at(&T->rep, i, FS_L_NAME);
@@ -795,7 +797,8 @@ test_fs_listdir_partitions_cover_the_directory(void **state)
 		pos = hi + 1;
 	}
 	assert_int_equal(total, 100);
-	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, BOB, d, 0, 1, 0)), 0);
+	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, BOB, d, 0, 0, 1, 0, true)),
+			 0);
 	assert_int_equal(RUN(FS_OP_OPEN, fsb_open(&fb_, &t->vol, ROOT, d, 0, true)), 0);
 	assert_int_equal(RUN(FS_OP_STATFS, fsb_statfs(&fb_, &t->vol)), 0);
 	assert_int_equal(fs_reply_u64(&T->rep, 0, 0), 4096);
@@ -824,12 +827,14 @@ setup_big(void **state)
 	return rc;
 }
 
-/* One listing pass page by page from key 0, as the daemon walks it; calls
- * @p between(i) after the i-th page block. seen[k] counts "<c>%07d" names
- * of class @p cls. Returns the pages read; *@p maxrows the largest page. */
+/* One listing pass from key 0, as the daemon walks it, in blocks of @p span
+ * (0: page by page), with each name's stat or (@p stat false) its ino and
+ * mode only; calls @p between(i) after the i-th block. seen[k] counts
+ * "<c>%07d" names of class @p cls. Returns the blocks sent; *@p maxrows the
+ * largest reply. */
 static unsigned int
-list_pages(struct scpp_oid d, char cls, uint8_t *seen, size_t nseen, size_t *maxrows,
-	   void (*between)(unsigned int))
+list_pages(struct scpp_oid d, unsigned int span, bool stat, char cls, uint8_t *seen,
+	   size_t nseen, size_t *maxrows, void (*between)(unsigned int))
 {
 	unsigned int pages = 0;
 
@@ -837,9 +842,11 @@ list_pages(struct scpp_oid d, char cls, uint8_t *seen, size_t nseen, size_t *max
 	for (uint64_t pos = 0;;) {
 		uint64_t lo, hi, pk = 0;
 
-		assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &T->vol, ROOT, d, pos, 1, 0)),
+		assert_int_equal(RUN(FS_OP_READDIR,
+				     fsb_listdir(&fb_, &T->vol, ROOT, d, pos, span, 1, 0, stat)),
 				 0);
 		assert_true(T->rep.nrows >= 1);
+		assert_int_equal(T->rep.ncols, FS_L_STAT + (stat ? FS_STAT_COLS : 2));
 		pk = fs_reply_u64(&T->rep, 0, FS_L_PAGE);
 		fs_page_span(pk, &lo, &hi);
 		assert_true(lo <= pos && pos <= hi);
@@ -860,6 +867,10 @@ list_pages(struct scpp_oid d, char cls, uint8_t *seen, size_t nseen, size_t *max
 				continue;
 			k = (size_t)atol((const char *)nm->p + 1);
 			assert_true(k < nseen);
+			/* ino and type, with or without the rest of the stat */
+			assert_int_not_equal(fs_reply_u64(&T->rep, i, FS_L_STAT + FS_C_INO), 0);
+			assert_int_equal(fs_reply_u64(&T->rep, i, FS_L_STAT + FS_C_MODE) & FS_S_IFMT,
+					 FS_S_IFREG);
 			assert_true(seen[k] < 255);
 			seen[k]++;
 		}
@@ -945,7 +956,7 @@ test_fs_directory_of_100000_names_is_paged(void **state)
 	assert_int_equal(mk(d, "n0000077", FS_K_FILE, FS_S_IFREG | 0644, ROOT), EEXIST);
 
 	memset(seen, 0, sizeof(seen));
-	pages = list_pages(d, 'n', seen, BIG, &maxrows, NULL);
+	pages = list_pages(d, 0, true, 'n', seen, BIG, &maxrows, NULL);
 	print_message("%u pages, largest %zu rows\n", pages, maxrows);
 	for (int i = 0; i < BIG; i++)
 		if (seen[i] != 1)
@@ -954,6 +965,22 @@ test_fs_directory_of_100000_names_is_paged(void **state)
 	 * near the row limit. */
 	assert_true(pages >= BIG / (2 * FS_PAGE_SPLIT) && pages <= 2 * BIG / FS_PAGE_SPLIT);
 	assert_true(maxrows <= 4 * FS_PAGE_SPLIT);
+	/* In intervals of 2^span to 2^(span+1) pages (3: the daemon's default
+	 * for readdir, 1 for readdirplus): 2^(L-span) blocks for 2^L .. 2^(L+1)
+	 * pages, every name once, at the node's default row limit. */
+	for (unsigned int span = 1; span <= 3; span += 2) {
+		unsigned int blocks;
+		size_t rows;
+
+		memset(seen, 0, sizeof(seen));
+		blocks = list_pages(d, span, span == 1, 'n', seen, BIG, &rows, NULL);
+		print_message("span %u: %u blocks, largest %zu rows\n", span, blocks, rows);
+		for (int i = 0; i < BIG; i++)
+			if (seen[i] != 1)
+				fail_msg("span %u: n%07d listed %u times", span, i, seen[i]);
+		assert_true((blocks << span) <= pages && (blocks << (span + 1)) >= pages);
+		assert_true(rows <= (2u << span) * maxrows);
+	}
 
 	/* rmdir refuses it; removing every name merges the pages back to one,
 	 * and the directory and its page go with the reap. */
@@ -963,7 +990,7 @@ test_fs_directory_of_100000_names_is_paged(void **state)
 		snprintf(name, sizeof(name), "n%07d", i);
 		assert_int_equal(unlink_(d, name, false, ROOT), 0);
 	}
-	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, 0, 1, 0)), 0);
+	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, 0, 0, 1, 0, true)), 0);
 	assert_int_equal(T->rep.nrows, 1);
 	assert_int_equal(fs_reply_u64(&T->rep, 0, FS_L_PAGE), 1); /* level 0: one page */
 	assert_int_equal(fs_reply_at(&T->rep, 0, FS_L_NAME)->type, SCPP_VT_NIL);
@@ -1004,9 +1031,8 @@ churn(unsigned int page)
  * name present throughout exactly once and no name twice.
  */
 static void
-test_fs_listing_while_names_change(void **state)
+listing_while_names_change(struct tfs *t, unsigned int span)
 {
-	struct tfs *t = *state;
 	static uint8_t seen_a[5000], seen_b[5000], seen_c[5000];
 	size_t maxrows;
 	char name[16];
@@ -1023,7 +1049,7 @@ test_fs_listing_while_names_change(void **state)
 	memset(seen_b, 0, sizeof(seen_b));
 	memset(seen_c, 0, sizeof(seen_c));
 	/* Grow: more made than removed. */
-	(void)list_pages(churn_dir, 'a', seen_a, 5000, &maxrows, churn);
+	(void)list_pages(churn_dir, span, span == 0, 'a', seen_a, 5000, &maxrows, churn);
 	for (int i = 0; i < 3000; i++)
 		if (seen_a[i] != 1)
 			fail_msg("a%07d listed %u times", i, seen_a[i]);
@@ -1037,19 +1063,64 @@ test_fs_listing_while_names_change(void **state)
 		assert_int_equal(unlink_(churn_dir, name, false, ROOT), 0);
 	}
 	memset(seen_a, 0, sizeof(seen_a));
-	(void)list_pages(churn_dir, 'a', seen_a, 5000, &maxrows, churn);
+	(void)list_pages(churn_dir, span, span == 0, 'a', seen_a, 5000, &maxrows, churn);
 	for (int i = 2900; i < 3000; i++)
 		if (seen_a[i] != 1)
 			fail_msg("a%07d listed %u times after the shrink", i, seen_a[i]);
 	for (int i = 0; i < 2900; i++)
 		assert_int_equal(seen_a[i], 0);
 	/* Nothing listed twice in any class. */
-	(void)list_pages(churn_dir, 'b', seen_b, 5000, &maxrows, NULL);
+	(void)list_pages(churn_dir, span, span == 0, 'b', seen_b, 5000, &maxrows, NULL);
 	for (int i = 0; i < 5000; i++)
 		assert_true(seen_b[i] <= 1);
-	(void)list_pages(churn_dir, 'c', seen_c, 5000, &maxrows, NULL);
+	(void)list_pages(churn_dir, span, span == 0, 'c', seen_c, 5000, &maxrows, NULL);
 	for (int i = 0; i < 5000; i++)
 		assert_true(seen_c[i] <= 1);
+}
+
+/* Page by page with the stat (span 0), and in intervals of 4 to 8 pages,
+ * names only. */
+static void
+test_fs_listing_while_names_change(void **state)
+{
+	listing_while_names_change(*state, 0);
+}
+
+static void
+test_fs_listing_in_intervals_while_names_change(void **state)
+{
+	listing_while_names_change(*state, 2);
+}
+
+/* A listing in intervals enumerates the page map only up to plevel
+ * FS_LIST_ENUM_LEVEL: past it the block fails with ERANGE (the daemon then
+ * lists page by page), checked before anything is read. */
+static void
+test_fs_listing_in_intervals_refuses_a_wide_page_map(void **state)
+{
+	struct tfs *t = *state;
+	struct scpp_oid d = mkdir_ok(t->vol.root, "wide", 0755, ROOT);
+	static uint8_t arena[4096];
+	struct scpp_lang_error le;
+	char text[160], oid[64];
+	struct fsb fb;
+
+	mkfile_ok(d, "x", 0644, ROOT);
+	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, d, 0, 3, 1, 0, false)),
+			 0);
+	assert_int_equal(T->rep.nrows, 1);
+	assert_int_equal(fs_reply_u64(&T->rep, 0, FS_L_PAGE), 1); /* level 0: the whole directory */
+	scpp_oid_format(oid, sizeof(oid), d);
+	snprintf(text, sizeof(text), "set %s plevel %uu", oid, FS_LIST_ENUM_LEVEL + 1);
+	fsb_init(&fb, &T->fx->blk);
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &T->fx->blk, arena, sizeof(arena), &le),
+			 0);
+	assert_int_equal(run_block(&fb, FS_OP_OTHER, __LINE__), 0);
+	assert_int_not_equal(RUN(FS_OP_READDIR,
+				 fsb_listdir(&fb_, &t->vol, ROOT, d, 0, 3, 1, 0, false)), 0);
+	assert_int_equal(T->rep.outcome, SCPP_OUTCOME_ABORTED);
+	assert_int_equal(T->rep.err, 34);
+	assert_string_equal(T->rep.code, "ERANGE");
 }
 
 static void
@@ -1149,11 +1220,14 @@ main(void)
 		T_(test_fs_setattr_rules),
 		T_(test_fs_symlink_special_and_xattrs),
 		T_(test_fs_listdir_partitions_cover_the_directory),
+		T_(test_fs_listing_in_intervals_refuses_a_wide_page_map),
 		T_(test_fs_stale_handles_are_estale),
 		cmocka_unit_test_setup_teardown(test_fs_directory_of_100000_names_is_paged, setup_big,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fs_listing_while_names_change, setup_big,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_fs_listing_in_intervals_while_names_change,
+						setup_big, teardown),
 		cmocka_unit_test(test_fs_errno_table_covers_the_canonical_table),
 		cmocka_unit_test(test_fs_errno_doc_lists_exactly_the_table),
 	};
