@@ -174,6 +174,14 @@ struct scppd_auth {
 		uint64_t not_after_ns;          /* 0: free */
 		struct scpp_auth_authority *authority;
 	} carried[AUTH_CARRIED_MAX];
+	/* Continuations (SECURITY.md §9.4 item 9): a CONT_REPLY key per
+	 * continuation id, BLAKE2b-256 keyed with cont_secret; extension 1's
+	 * nonce, cont_nonce ‖ the continuation id (unique per process, and
+	 * the random prefix across restarts); the key a part for another
+	 * shard of this node is sealed with (it never leaves the node). */
+	uint8_t cont_secret[SCPP_AUTH_KEY_LEN];
+	uint8_t cont_nonce[16];
+	uint8_t self_key[SCPP_AUTH_KEY_LEN];
 	uint8_t *sf_buf;               /* an SF record, then its IDENTITY datagram */
 	uint64_t ident_msg;            /* the last multi-datagram IDENTITY's id */
 	struct scpp_auth_reasm *ident_reasm; /* IDENTITYs of several datagrams */
@@ -517,6 +525,9 @@ scppd_auth_init(struct scppd *d)
 			rte_exit(EXIT_FAILURE, "scppd: auth: out of memory\n");
 	}
 	randombytes_buf(&a->ident_msg, sizeof(a->ident_msg));
+	randombytes_buf(a->cont_secret, sizeof(a->cont_secret));
+	randombytes_buf(a->cont_nonce, sizeof(a->cont_nonce));
+	randombytes_buf(a->self_key, sizeof(a->self_key));
 	for (unsigned int i = 0; i < AUTH_REASM_SLOTS; i++) {
 		a->reasm[i].buf = malloc((size_t)SCPP_AUTH_FINISH_FRAGS_MAX * AUTH_FRAG_MAX);
 		if (a->reasm[i].buf == NULL)
@@ -1617,7 +1628,7 @@ refused:
 	return -EACCES;
 }
 
-void
+bool
 scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
 		      const struct scpp_net_peer *to)
 {
@@ -1629,10 +1640,10 @@ scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
 	struct scppd_meta *md;
 
 	if (e[0] == session && e[1] == owner && w->now_ns - e[2] < AUTH_IDENT_EVERY_NS)
-		return;
+		return false;
 	m = rte_pktmbuf_alloc(scppd_g.ports[to->port].pool);
 	if (m == NULL)
-		return;
+		return false;
 	memset(&r, 0, sizeof(r));
 	r.session = session;
 	r.owner = owner;
@@ -1645,12 +1656,13 @@ scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
 	md->nm.l4_len = sizeof(r);
 	if (rte_ring_mp_enqueue(scppd_g.auth->in, m) != 0) {
 		rte_pktmbuf_free(m);
-		return;
+		return false;
 	}
 	e[0] = session;
 	e[1] = owner;
 	e[2] = w->now_ns;
 	scpp_counter_add(&w->stats.auth_ident_push, 1);
+	return true;
 }
 
 int
@@ -1674,7 +1686,8 @@ scppd_auth_fwd_in(struct scppd_worker *w, struct scpp_delivery_in *in, struct sc
 	}
 	if (scpp_auth_fwd_principal_open(ext, elen, p->key, in->fwd.hdr, SCPP_WIRE_FWD_HDR_LEN,
 					 in->msg, in->msg_len, &fp) != 0 ||
-	    fp.session != in->req.client_id) {
+	    fp.session != in->req.client_id || (fp.flags & SCPP_AUTH_FWD_F_RESTRICTED)) {
+		/* RESTRICTED: a CONT's extension, never a FORWARD's. */
 		sodium_memzero(&fp, sizeof(fp));
 		scpp_counter_add(&w->stats.carried_bad, 1);
 		return -EBADMSG;
@@ -1699,28 +1712,201 @@ scppd_auth_fwd_in(struct scppd_worker *w, struct scpp_delivery_in *in, struct sc
 	return 1;
 }
 
+/* The cached authority of (principal, digest), as this node verified its
+ * chains against its own trust, or NULL. */
+static const struct scpp_auth_authority *
+carried_find(const struct scppd_worker *w, const uint8_t *principal, const uint8_t *digest)
+{
+	for (unsigned int i = 0; i < AUTH_CARRIED_MAX; i++) {
+		const struct scppd_carried *e = &w->carried[i];
+
+		if (e->not_after_ns > w->now_ns &&
+		    memcmp(e->digest, digest, SCPP_AUTH_ID_LEN) == 0 &&
+		    memcmp(e->principal, principal, SCPP_AUTH_KEY_LEN) == 0)
+			return e->authority;
+	}
+	return NULL;
+}
+
 /* The authority of carried request w->carry: the principal's, as this node
  * verified its chains (never the forwarder's), or NULL. */
 const struct scpp_auth_authority *
 scppd_auth_carried(struct scppd_worker *w, const struct scpp_delivery_req *req)
 {
 	const struct scppd_carry *c = w->carry;
+	const struct scpp_auth_authority *au;
 
 	if (c == NULL || c->session != req->client_id || w->now_ns >= c->not_after_ns)
 		return NULL;
 	dlg_note(w, c);
-	for (unsigned int i = 0; i < AUTH_CARRIED_MAX; i++) {
-		const struct scppd_carried *e = &w->carried[i];
+	au = carried_find(w, c->principal, c->digest);
+	scpp_counter_add(au != NULL ? &w->stats.carried_blocks : &w->stats.carried_miss, 1);
+	return au;
+}
 
-		if (e->not_after_ns > w->now_ns &&
-		    memcmp(e->digest, c->digest, SCPP_AUTH_ID_LEN) == 0 &&
-		    memcmp(e->principal, c->principal, SCPP_AUTH_KEY_LEN) == 0) {
-			scpp_counter_add(&w->stats.carried_blocks, 1);
-			return e->authority;
+/* ---- continuations of session blocks (SECURITY.md §9.4 item 9) ---- */
+
+/* Extension 1 sits first in a CONT's extension area when present. */
+#define CONT_EXT1_OFF (SCPP_WIRE_CONT_HDR_LEN + 2)
+#define CONT_AFTER_EXT1 (CONT_EXT1_OFF + SCPP_AUTH_FWD_PRINCIPAL_LEN)
+
+static void
+auth_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static void
+auth_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* The key extension 1 to or from node @p node is sealed with: the pair's,
+ * or this node's own for its other shards; NULL: none. */
+static const uint8_t *
+cont_key(uint32_t node)
+{
+	const struct auth_peer *p;
+
+	if (node == scppd_g.cfg.node.id)
+		return scppd_g.auth->self_key;
+	p = peer_find(scppd_g.auth, node);
+	return p != NULL ? p->key : NULL;
+}
+
+/* The CONT_REPLY key of continuation @p cont_id to @p owner: only this
+ * node (which derives it) and the owner (which opens it) know it. */
+static void
+cont_reply_key(uint64_t cont_id, uint32_t owner, uint8_t k_r[SCPP_AUTH_KEY_LEN])
+{
+	uint8_t in[12];
+
+	auth_le64(in, cont_id);
+	auth_le32(in + 8, owner);
+	crypto_generichash(k_r, SCPP_AUTH_KEY_LEN, in, sizeof(in), scppd_g.auth->cont_secret,
+			   SCPP_AUTH_KEY_LEN);
+}
+
+int
+scppd_auth_cont_seal(struct scppd_worker *w, uint64_t session, uint32_t owner, uint64_t cont_id,
+		     uint8_t *msg, uint32_t len)
+{
+	uint32_t slot = scpp_auth_session_slot(session);
+	struct scpp_auth_fwd_principal fp;
+	const struct scppd_sess_x *x;
+	const struct scpp_auth_authority *au;
+	const uint8_t *key = w->auth != NULL ? cont_key(owner) : NULL;
+	uint8_t nonce[24];
+	int rc;
+
+	if (key == NULL || slot >= scppd_g.auth->capacity || len < CONT_AFTER_EXT1 ||
+	    msg[SCPP_WIRE_CONT_HDR_LEN] != SCPP_WIRE_CONT_EXT_PRINCIPAL ||
+	    msg[SCPP_WIRE_CONT_HDR_LEN + 1] != SCPP_AUTH_FWD_PRINCIPAL_LEN)
+		goto refused;
+	x = &w->sess_x[slot];
+	au = scpp_auth_table_authority(w->auth, session, w->now_ns);
+	/* A peer verifies the principal from its chains: a root principal
+	 * (none) has nothing to carry; this node's other shards need none. */
+	if (au == NULL || x->id != session || (x->nchains == 0 && owner != scppd_g.cfg.node.id))
+		goto refused;
+	memset(&fp, 0, sizeof(fp));
+	memcpy(fp.principal, x->principal, SCPP_AUTH_KEY_LEN);
+	memcpy(fp.digest, x->digest, SCPP_AUTH_ID_LEN);
+	fp.session = session;
+	fp.not_after_ns = RTE_MIN(scpp_auth_authority_expires(au), w->now_ns + AUTH_HOP_LIFETIME_NS);
+	fp.flags = SCPP_AUTH_FWD_F_RESTRICTED;
+	cont_reply_key(cont_id, owner, fp.reply_key);
+	memcpy(nonce, scppd_g.auth->cont_nonce, sizeof(scppd_g.auth->cont_nonce));
+	auth_le64(nonce + 16, cont_id);
+	/* The MAC covers the 52-byte header (ext_len counting the extension),
+	 * and every byte after extension 1: other extensions, block, rows. */
+	rc = scpp_auth_fwd_principal_seal(&fp, key, msg, SCPP_WIRE_CONT_HDR_LEN,
+					  msg + CONT_AFTER_EXT1, len - CONT_AFTER_EXT1, nonce,
+					  msg + CONT_EXT1_OFF, SCPP_AUTH_FWD_PRINCIPAL_LEN);
+	sodium_memzero(&fp, sizeof(fp));
+	if (rc < 0)
+		goto refused;
+	scpp_counter_add(&w->stats.cont_sealed, 1);
+	return 0;
+refused:
+	scpp_counter_add(&w->stats.auth_fwd_refused, 1);
+	return -EACCES;
+}
+
+long
+scppd_auth_cont_reply_open(struct scppd_worker *w, uint64_t cont_id, uint32_t owner,
+			   const uint8_t *msg, uint32_t len)
+{
+	uint8_t k_r[SCPP_AUTH_KEY_LEN];
+	long n;
+
+	if (w->auth == NULL)
+		return -SCPP_AUTH_E_BAD_MAC;
+	cont_reply_key(cont_id, owner, k_r);
+	n = scpp_auth_cont_reply_open(k_r, msg, len);
+	sodium_memzero(k_r, sizeof(k_r));
+	if (n < 0)
+		scpp_counter_add(&w->stats.cont_reply_bad, 1);
+	return n;
+}
+
+int
+scppd_auth_cont_in(struct scppd_worker *w, uint32_t sender, bool self, const uint8_t *msg,
+		   uint32_t len, const struct scpp_wire_cont *c,
+		   const struct scpp_auth_authority **au, uint8_t k_r[SCPP_AUTH_KEY_LEN])
+{
+	struct scpp_auth_fwd_principal fp;
+	const uint8_t *ext, *key;
+	uint8_t elen = 0;
+	int rc = 0;
+
+	*au = NULL;
+	ext = scpp_wire_fwd_ext_find(c->ext, c->ext_len, SCPP_WIRE_CONT_EXT_PRINCIPAL, &elen);
+	if (w->auth == NULL)
+		return ext == NULL ? 0 : -EPROTONOSUPPORT; /* off: it cannot be answered */
+	if (ext == NULL) {
+		if (scppd_g.cfg.auth.mode != SCPP_CONFIG_AUTH_REQUIRED)
+			return 0; /* optional: as an unauthenticated block */
+		scpp_counter_add(&w->stats.cont_no_principal, 1);
+		return -EACCES;
+	}
+	key = cont_key(sender);
+	if (key == NULL || (!self && sender == scppd_g.cfg.node.id)) {
+		scpp_counter_add(&w->stats.carried_no_key, 1);
+		return -ENOKEY;
+	}
+	/* First in the area (the MAC's coverage is defined from its end). */
+	if (ext != msg + CONT_EXT1_OFF ||
+	    scpp_auth_fwd_principal_open(ext, elen, key, msg, SCPP_WIRE_CONT_HDR_LEN,
+					 msg + CONT_AFTER_EXT1, len - CONT_AFTER_EXT1, &fp) != 0 ||
+	    !(fp.flags & SCPP_AUTH_FWD_F_RESTRICTED) || fp.session != c->client_id) {
+		sodium_memzero(&fp, sizeof(fp));
+		scpp_counter_add(&w->stats.carried_bad, 1);
+		return -EBADMSG;
+	}
+	memcpy(k_r, fp.reply_key, SCPP_AUTH_KEY_LEN);
+	if (w->now_ns >= fp.not_after_ns) {
+		scpp_counter_add(&w->stats.carried_expired, 1);
+		rc = -ETIMEDOUT;
+	} else if (self) {
+		/* This node verified the session itself: its own table. */
+		*au = scpp_auth_table_authority(w->auth, fp.session, w->now_ns);
+		if (*au == NULL)
+			rc = -ENOTCONN;
+	} else {
+		*au = carried_find(w, fp.principal, fp.digest);
+		if (*au == NULL) {
+			scpp_counter_add(&w->stats.carried_miss, 1);
+			rc = -EAGAIN;
 		}
 	}
-	scpp_counter_add(&w->stats.carried_miss, 1);
-	return NULL;
+	sodium_memzero(&fp, sizeof(fp));
+	if (rc == 0)
+		scpp_counter_add(&w->stats.cont_carried, 1);
+	return rc == 0 ? 1 : rc;
 }
 
 /* ---- telemetry ---- */

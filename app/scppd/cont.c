@@ -23,9 +23,17 @@
  * only if it was sent to that shard's port (others are refused with
  * E_NOT_HERE: multi-worker nodes do not steer CONTs between workers yet).
  *
+ * Authority (docs/SECURITY.md §9.4 item 9). A CONT with extension 1 (the
+ * principal, MAC'd under the sender's pairwise key) runs with that
+ * principal's rights as this node verified its chains (the carried cache,
+ * filled by the IDENTITY the origin pushes), never the sender's; its
+ * answers, refusals included, end with a MAC under the reply key the
+ * extension brings. Without extension 1: refused in auth.mode required
+ * (EACCES, cont_no_principal), run unchecked otherwise.
+ *
  * Not taken in this version (counted in cont_not_taken, dropped): CONTs of
- * more than one datagram, and CONTs on a node in auth.mode required (no
- * principal extension yet, docs/SECURITY.md §12).
+ * more than one datagram, and CONTs with extension 1 on a node in
+ * auth.mode off (it has no key to check or answer them with).
  */
 
 #include <errno.h>
@@ -35,6 +43,7 @@
 #include <string.h>
 
 #include <rte_malloc.h>
+#include <sodium.h>
 
 #include "scpp_status.h"
 #include "cont_priv.h"
@@ -185,6 +194,17 @@ answer(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp
 		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
 }
 
+/* An answer of @p len bytes in @p buf (room for the MAC behind it) to a
+ * CONT with extension 1 gets its MAC; its new length. */
+static uint32_t
+seal_answer(struct scppd_cont *ct, uint8_t *buf, uint32_t len)
+{
+	if (!ct->rk_on)
+		return len;
+	scpp_auth_cont_reply_mac(ct->rk, buf, len, buf + len);
+	return len + SCPP_AUTH_CONT_REPLY_MAC_LEN;
+}
+
 /* A part refused before it ran: COLUMNS with no column, the reason, END
  * (aborted). Not recorded: a retransmission may be taken later. */
 static SCPP_COLD __attribute__((format(printf, 6, 7))) void
@@ -209,10 +229,12 @@ refuse(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp
 	st.offset = -1;
 	(void)scpp_wire_cont_reply_encode(ct->scratch, sizeof(ct->scratch), &r);
 	len = scppd_status_reply_encode(w, &st, ct->scratch + SCPP_WIRE_CONT_REPLY_HDR_LEN,
-					sizeof(ct->scratch) - SCPP_WIRE_CONT_REPLY_HDR_LEN);
+					sizeof(ct->scratch) - SCPP_WIRE_CONT_REPLY_HDR_LEN -
+					SCPP_AUTH_CONT_REPLY_MAC_LEN);
 	if (len < 0)
 		return; /* a status always fits one datagram; nothing sent if not */
-	answer(w, nm, h, ct->scratch, (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + len));
+	answer(w, nm, h, ct->scratch,
+	       seal_answer(ct, ct->scratch, (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + len)));
 }
 
 /* The rows of the stopped part that must go on elsewhere become rest
@@ -261,8 +283,9 @@ keep_rest(struct scppd_worker *w, struct scpp_wire_cont_reply *r, uint32_t *rest
 }
 
 int
-scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t *out,
-		uint32_t cap, uint32_t *out_len, char *why, size_t why_len)
+scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		const struct scpp_auth_authority *au, uint8_t *out, uint32_t cap, uint32_t *out_len,
+		char *why, size_t why_len)
 {
 	struct scppd_cont *ct = w->cont;
 	struct scpp_wire_cont_reply r = {.owner = scppd_g.cfg.node.id, .cont_id = c->cont_id};
@@ -287,11 +310,11 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t 
 			 rc == -EINVAL ? ": start or nvars do not match the block" : "");
 		return rc == -EINVAL ? -SCPP_E_BAD_LENGTH : rc;
 	}
-	/* Run as an unauthenticated block of the client (docs/SECURITY.md
-	 * §12: continuations of session blocks are never shipped). */
+	/* With the carried principal's rights at this node (docs/SECURITY.md
+	 * §9.4 item 9), or as an unauthenticated block of the client. */
 	env = w->env;
 	env.client_id = c->client_id;
-	env.auth = NULL;
+	env.auth = au;
 	ct->every_next = every ? (uint16_t)(c->start + 1) : UINT16_MAX;
 	for (;;) {
 		scpp_wire_reply_writer_init(&wr, ct->recs, cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - rest_len);
@@ -346,11 +369,13 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t 
 /* Run the new continuation @p c recorded in @p slot, and answer it. */
 static void
 run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
-    const struct scpp_wire_cont *c, uint32_t slot, uint64_t now_ms)
+    const struct scpp_wire_cont *c, const struct scpp_auth_authority *au, uint32_t slot,
+    uint64_t now_ms)
 {
 	struct scppd_cont *ct = w->cont;
 	uint8_t *ans = ct->held + (size_t)slot * SCPPD_CONT_ANSWER_MAX;
-	uint32_t cap = RTE_MIN(SCPPD_CONT_ANSWER_MAX, scppd_peer_chunk(nm->peer.port));
+	uint32_t cap = RTE_MIN(SCPPD_CONT_ANSWER_MAX, scppd_peer_chunk(nm->peer.port)) -
+		       (ct->rk_on ? SCPP_AUTH_CONT_REPLY_MAC_LEN : 0);
 	char why[SCPP_STATUS_MSG_MAX];
 	int rc;
 
@@ -361,12 +386,13 @@ run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wi
 		       c->cont_id, c->timeout_ms, SCPPD_CONT_RETENTION_MS);
 		return;
 	}
-	rc = scppd_cont_exec(w, c, ans, cap, &ct->held_len[slot], why, sizeof(why));
+	rc = scppd_cont_exec(w, c, au, ans, cap, &ct->held_len[slot], why, sizeof(why));
 	if (rc != 0) {
 		scpp_cont_dedup_drop(ct->dedup, slot);
 		refuse(w, nm, h, c, rc, "%s", why);
 		return;
 	}
+	ct->held_len[slot] = seal_answer(ct, ans, ct->held_len[slot]);
 	scpp_counter_add(&w->stats.cont_run, 1);
 	scppd_peer_cont_count(w, (uint32_t)h->client_id, SCPPD_PEER_CONT_IN);
 	(void)scpp_cont_dedup_done(ct->dedup, slot, ans, ct->held_len[slot], now_ms);
@@ -381,9 +407,11 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 	struct scpp_wire_hdr h;
 	struct scpp_wire_cont c;
 	struct scpp_cont_key k;
+	const struct scpp_auth_authority *au;
 	uint32_t slot, held_len = 0;
 	uint64_t now_ms;
 	void *held = NULL;
+	int rc;
 
 	scpp_counter_add(&w->stats.cont_dgrams, 1);
 	if (scpp_wire_hdr_decode(dgram, nm->l4_len, &h) != 0) {
@@ -396,8 +424,7 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 		scppd_cont_origin_rx(w, nm, &h);
 		return;
 	}
-	if (h.kind != SCPP_WIRE_CONT || h.frag_count != 1 ||
-	    scppd_g.cfg.auth.mode == SCPP_CONFIG_AUTH_REQUIRED) {
+	if (h.kind != SCPP_WIRE_CONT || h.frag_count != 1) {
 		scpp_counter_add(&w->stats.cont_not_taken, 1);
 		return;
 	}
@@ -406,6 +433,26 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 		scpp_counter_add(&w->stats.cont_bad, 1);
 		return;
 	}
+	/* Who the part is for, before anything else: a forged extension
+	 * never reaches the record, and every answer to a verified one,
+	 * refusals included, is MAC'd (docs/SECURITY.md §9.4 item 9). */
+	ct->rk_on = false;
+	rc = scppd_auth_cont_in(w, (uint32_t)h.client_id, from_self(nm), h.payload, h.payload_len,
+				&c, &au, ct->rk);
+	ct->rk_on = rc == 1 || rc == -ENOTCONN || rc == -ETIMEDOUT;
+	if (rc == -EACCES || rc == -ENOTCONN || rc == -ETIMEDOUT) {
+		refuse(w, nm, &h, &c, -EACCES, "continuation %" PRIu64 " of block %" PRIu64 " not "
+		       "run: %s; nothing was run", c.cont_id, c.block_id, rc == -EACCES ?
+		       "it carries no principal (CONT extension 1) and this node requires one "
+		       "(auth.mode required)" : rc == -ENOTCONN ? "the session it was sent for "
+		       "has closed" : "its principal extension is past its not-after");
+		goto out;
+	}
+	if (rc < 0) {
+		if (rc == -EPROTONOSUPPORT)
+			scpp_counter_add(&w->stats.cont_not_taken, 1);
+		return; /* counted; an unverified CONT is never answered */
+	}
 	/* The part runs on this worker's shard: it must be the one whose port
 	 * the sender addressed (the shard that owns the rows' entities). */
 	if (rte_be_to_cpu_16(nm->peer.local_udp_port) != scppd_g.base_port + 1 + w->shard) {
@@ -413,7 +460,7 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 		       "reached the worker of shard %u (port %u); nothing was run", c.cont_id,
 		       rte_be_to_cpu_16(nm->peer.local_udp_port), w->shard,
 		       scppd_g.base_port + 1 + w->shard);
-		return;
+		goto out;
 	}
 	k.sender_ip = nm->peer.ip;
 	k.sender_node = (uint32_t)h.client_id;
@@ -421,19 +468,24 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 	now_ms = w->now / ct->ms_div;
 	switch (scpp_cont_dedup_admit(ct->dedup, &k, now_ms, &slot, &held, &held_len)) {
 	case SCPP_CONT_NEW:
-		run(w, nm, &h, &c, slot, now_ms);
-		return;
+		run(w, nm, &h, &c, au, slot, now_ms);
+		break;
 	case SCPP_CONT_DONE:
 		scpp_counter_add(&w->stats.cont_dup_done, 1);
-		answer(w, nm, &h, held, held_len);
-		return;
+		answer(w, nm, &h, held, held_len); /* MAC'd when it was made */
+		break;
 	case SCPP_CONT_RUNNING:
 		scpp_counter_add(&w->stats.cont_dup_running, 1);
-		return;
+		break;
 	case SCPP_CONT_FULL:
 		refuse(w, nm, &h, &c, -SCPP_E_LIMIT_PENDING, "continuation %" PRIu64 " not run: "
 		       "this worker holds %u continuations already; retry", c.cont_id,
 		       SCPPD_CONT_ENTRIES);
-		return;
+		break;
+	}
+out:
+	if (ct->rk_on) {
+		sodium_memzero(ct->rk, sizeof(ct->rk));
+		ct->rk_on = false;
 	}
 }

@@ -43,6 +43,17 @@
  * everything else (ids, retransmission, the owner's record) is as for a
  * peer.
  *
+ * Session blocks (docs/SECURITY.md §9.4 item 9). A part of a block that
+ * came in a session carries its principal as CONT extension 1, first in
+ * the extension area, sealed once when the part is launched (over the
+ * header, and everything after the extension: so retransmissions are the
+ * same bytes); the owner runs it with that principal's rights as it
+ * verifies them itself, from the IDENTITY pushed to it with the part, and
+ * MACs its answer under the part's reply key, which this node checks
+ * before it takes the answer. A part that cannot carry the principal (no
+ * auth.peers key for its node, a root principal without chains) is not
+ * shipped: E_NOT_HERE, nothing run there.
+ *
  * Scope of this version: CONTs of one datagram.
  */
 
@@ -79,6 +90,7 @@ struct cont_part {
 	uint8_t arp;            /* not sent yet: the owner's MAC is being asked */
 	uint8_t flags;          /* the CONT's (SCPP_WIRE_CONT_F_EVERY: a ⊤ fan-out part) */
 	uint8_t local;          /* another shard of this node: through the hand-off ring */
+	uint8_t sealed;         /* its CONT carries extension 1: its answer must be MAC'd */
 	uint16_t start;         /* the command it starts at */
 	uint16_t shard;
 	uint32_t node;
@@ -99,6 +111,7 @@ struct cont_part {
 
 struct cont_set {
 	uint8_t active;
+	uint8_t sess;           /* a session block: parts carry its principal */
 	uint16_t nvars;
 	uint32_t head, tail;    /* parts in merge order */
 	uint32_t open;          /* parts P_SENT */
@@ -174,6 +187,11 @@ part_unsent(struct scppd_worker *w, struct cont_part *p)
 	}
 }
 
+/* A sealed part whose owner was just sent the principal's IDENTITY is
+ * tried again this soon (ms): its first try usually arrives before the
+ * owner has verified the chains, and is dropped there (carried_miss). */
+#define IDENT_WAIT_MS 20u
+
 /* Part @p p has no answer to show: its status (code, message) in its place. */
 static __attribute__((format(printf, 4, 5))) void
 part_fail(struct scppd_worker *w, struct cont_part *p, int code, const char *fmt, ...)
@@ -211,6 +229,9 @@ static int
 part_build(struct scppd_worker *w, struct cont_part *p, const struct cont_set *set,
 	   uint32_t nrows, uint32_t *at)
 {
+	/* A session block's principal, first (sealed at launch). */
+	uint8_t ext[2 + SCPP_AUTH_FWD_PRINCIPAL_LEN] = {SCPP_WIRE_CONT_EXT_PRINCIPAL,
+							SCPP_AUTH_FWD_PRINCIPAL_LEN};
 	const uint8_t *blk;
 	uint32_t blen;
 	struct scpp_wire_cont c = {
@@ -226,6 +247,10 @@ part_build(struct scppd_worker *w, struct cont_part *p, const struct cont_set *s
 	if (blk == NULL)
 		return -ESTALE;
 	c.block_len = blen;
+	if (set->sess) {
+		c.ext = ext;
+		c.ext_len = sizeof(ext);
+	}
 	n = scpp_wire_cont_encode(p->msg, sizeof(p->msg), &c);
 	if (n < 0 || (size_t)n + blen >= sizeof(p->msg))
 		return -ENOSPC;
@@ -252,6 +277,12 @@ part_send(struct scppd_worker *w, struct cont_part *p, bool again)
 				     NULL, 0, p->msg, p->msg_len);
 	if (rc > 0)
 		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
+	/* The owner needs the principal's chains to run a sealed part: with
+	 * every send (at most once a second per session and owner). */
+	if (p->sealed && !p->local &&
+	    scppd_auth_ident_push(w, w->cont->set[p->set].client_id, p->node, &p->to) &&
+	    !again)
+		p->next_tsc = w->now + ms_tsc(IDENT_WAIT_MS);
 	/* A frame not taken (or no mbuf) is a lost datagram: the next try
 	 * sends it again. */
 	scpp_counter_add(again ? &w->stats.cont_retransmitted : &w->stats.cont_shipped, 1);
@@ -269,10 +300,23 @@ part_run_here(struct scppd_worker *w, struct cont_part *p)
 	uint32_t len = 0;
 	int rc;
 
+	const struct cont_set *set = &ct->set[p->set];
+	const struct scpp_auth_authority *au = NULL;
+
 	scpp_counter_add(&w->stats.cont_local, 1);
+	/* A session block's part runs with its session's rights, looked up
+	 * again (the session may have closed while the block waited). */
+	if (set->sess && (w->auth == NULL ||
+			  (au = scpp_auth_table_authority(w->auth, set->client_id, w->now_ns)) == NULL)) {
+		part_fail(w, p, -EACCES, "continuation %" PRIu64 " of block %" PRIu64 " (commands "
+			  "%u..): the session closed while the block waited; nothing was run",
+			  p->cont_id, set->block_id, p->start);
+		return;
+	}
 	rc = scpp_wire_cont_decode(p->msg, p->msg_len, &c);
 	if (rc == 0)
-		rc = scppd_cont_exec(w, &c, ct->lans, sizeof(ct->lans), &len, why, sizeof(why));
+		rc = scppd_cont_exec(w, &c, au, ct->lans, sizeof(ct->lans), &len, why,
+				     sizeof(why));
 	else
 		snprintf(why, sizeof(why), "continuation %" PRIu64 " does not decode: %s",
 			 p->cont_id, scpp_strerror(rc));
@@ -281,6 +325,24 @@ part_run_here(struct scppd_worker *w, struct cont_part *p)
 		return;
 	}
 	take_answer(w, p, ct->lans, len);
+}
+
+/* A session block's part @p p carries its principal: seal extension 1 over
+ * the finished CONT. false: it cannot (failed, E_NOT_HERE). */
+static bool
+part_seal(struct scppd_worker *w, struct cont_part *p, const struct cont_set *set)
+{
+	if (scppd_auth_cont_seal(w, set->client_id, p->node, p->cont_id, p->msg,
+				 p->msg_len) != 0) {
+		part_fail(w, p, -SCPP_E_NOT_HERE, "continuation of block %" PRIu64 " (commands "
+			  "%u..) for node %u \"%s\", shard %u: not shipped, the session's principal "
+			  "cannot be carried there (no auth.peers key for the node, or a root "
+			  "principal without chains); nothing was run", set->block_id, p->start,
+			  p->node, node_name(p->node), p->shard);
+		return false;
+	}
+	p->sealed = 1;
+	return true;
 }
 
 /* The CONT of part @p p is in p->msg: ship it (or run it here). */
@@ -305,10 +367,14 @@ part_launch(struct scppd_worker *w, struct cont_part *p)
 		}
 		/* Another shard of this node: its worker, through the ring. */
 		p->local = 1;
+		if (set->sess && !part_seal(w, p, set))
+			return;
 		memset(&p->to, 0, sizeof(p->to));
 		p->to.ip = scppd_g.ports[scppd_g.cfg.cluster.port].ip;
 		rc = 0;
 	} else {
+		if (set->sess && !part_seal(w, p, set))
+			return;
 		rc = scppd_peer_addr(w, p->node, p->shard,
 				     (uint16_t)(scppd_g.base_port + 1 + w->shard), &p->to);
 	}
@@ -439,8 +505,9 @@ c_wants(struct scppd_worker *w, const struct scpp_wire_block *b)
 {
 	const struct scpp_cluster_map *m = scppd_cluster_map();
 
-	/* Only blocks without a session (SECURITY.md §12), on a cluster. */
-	return m != NULL && m->nb_nodes > 1 && w->env.auth == NULL && w->carry == NULL &&
+	/* On a cluster; not a request a peer forwarded here (one hop). A
+	 * session block's parts carry its principal (SECURITY.md §9.4). */
+	return m != NULL && m->nb_nodes > 1 && w->carry == NULL &&
 	       scpp_eval_block_may_split(b, w->env.node);
 }
 
@@ -564,6 +631,7 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	if (!set->active) {
 		memset(set, 0, sizeof(*set));
 		set->active = 1;
+		set->sess = w->env.auth != NULL; /* the block's, as it ran until now */
 		set->head = set->tail = NONE;
 		set->nvars = b->nvars;
 		set->start_tsc = w->now;
@@ -721,8 +789,7 @@ scppd_cont_register(void)
 
 	/* Only where there can be other nodes: a lone node (the embedded
 	 * default) keeps every block on the park table's one-load path. */
-	if (cl->cont.enabled && scppd_g.cfg.auth.mode != SCPP_CONFIG_AUTH_REQUIRED &&
-	    (cl->source == SCPP_CONFIG_CLUSTER_ETCD || cl->nb_nodes > 1))
+	if (cl->cont.enabled && (cl->source == SCPP_CONFIG_CLUSTER_ETCD || cl->nb_nodes > 1))
 		scppd_park_register(SCPPD_PARK_CONT, &cont_ops);
 }
 
@@ -735,7 +802,7 @@ scppd_cont_origin_rx(struct scppd_worker *w, const struct scpp_net_meta *nm,
 	struct scppd_cont *ct = w->cont;
 	struct scpp_wire_cont_reply r;
 	struct cont_part *p;
-	uint32_t i;
+	uint32_t i, len = h->payload_len;
 
 	if (scpp_wire_cont_reply_decode(h->payload, h->payload_len, &r) != 0 ||
 	    r.cont_id != h->block_id) {
@@ -751,9 +818,18 @@ scppd_cont_origin_rx(struct scppd_worker *w, const struct scpp_net_meta *nm,
 		scpp_counter_add(&w->stats.cont_reply_stale, 1);
 		return;
 	}
+	if (p->sealed) {
+		/* The owner's MAC, under this part's reply key: else not its answer. */
+		long n = scppd_auth_cont_reply_open(w, p->cont_id, p->node, h->payload,
+						    h->payload_len);
+
+		if (n < 0)
+			return; /* counted: cont_reply_bad */
+		len = (uint32_t)n;
+	}
 	scpp_counter_add(&w->stats.cont_answered, 1);
 	scppd_peer_cont_count(w, p->node, SCPPD_PEER_CONT_ANSWERED);
-	take_answer(w, p, h->payload, h->payload_len);
+	take_answer(w, p, h->payload, len);
 	set_ready_check(w, &ct->set[p->set]);
 }
 

@@ -47,6 +47,10 @@ struct scppd_cont {
 	uint16_t every_next;           /* the command after an EVERY part's start */
 	uint32_t *idx2;                /* SCPPD_CONT_ROWS_MAX: a second row list */
 	uint64_t ms_div;               /* TSC ticks per ms */
+	/* The CONT being answered carried extension 1: its answers end with
+	 * a MAC under this key (docs/SECURITY.md §9.4 item 9). */
+	bool rk_on;
+	uint8_t rk[SCPP_AUTH_KEY_LEN];
 	/* Origin's side (cont_origin.c). */
 	struct cont_part *part;        /* cluster.cont.max_pending records */
 	uint32_t npart;
@@ -67,13 +71,15 @@ struct scppd_cont {
  * on this worker's shard from c->start to the end of its block, stopping
  * wherever rows must go on elsewhere: those rows become rest groups. Writes
  * the whole CONT_REPLY (header, rest groups, records) to @p out (@p cap
- * bytes, at most one datagram).
+ * bytes, at most one datagram). It runs with authority @p au (the carried
+ * principal's, docs/SECURITY.md §9.4 item 9), or unchecked (NULL).
  *
  * @return 0 (*@p out_len bytes), or a negative code when nothing was run
  *   (a refusal: @p why says why).
  */
-int scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c, uint8_t *out,
-		    uint32_t cap, uint32_t *out_len, char *why, size_t why_len);
+int scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		    const struct scpp_auth_authority *au, uint8_t *out, uint32_t cap,
+		    uint32_t *out_len, char *why, size_t why_len);
 
 /** Where the rows of the command @p cmd about to run on @p w's context must run it:
  *  bit 0 some elsewhere (SCPP_EVAL_THERE), bit 1 some everywhere (SCPP_EVAL_ANY). */

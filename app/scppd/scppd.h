@@ -174,6 +174,11 @@ struct scppd_stats {
 				     *   (dropped: the client's retransmission runs it) */
 	uint64_t carried_blocks;    /**< blocks run with a carried principal's authority */
 	uint64_t carried_sealed;    /**< datagrams sealed on a delegated lane */
+	uint64_t cont_sealed;       /**< origin: CONTs sealed with extension 1 */
+	uint64_t cont_reply_bad;    /**< origin: CONT_REPLYs whose MAC does not verify (dropped) */
+	uint64_t cont_carried;      /**< owner: CONTs run with a carried principal's authority */
+	uint64_t cont_no_principal; /**< owner: CONTs without extension 1 refused (auth.mode
+				     *   required) */
 	uint64_t forward_hops_limit; /**< requests not forwarded: cluster.forward.max_hops */
 	uint64_t forward_too_big; /**< blocks too large for a FORWARD message */
 	uint64_t forward_not_peer; /**< FORWARD messages from an address no peer has (dropped) */
@@ -821,13 +826,41 @@ int scppd_auth_seal(void *ctx, uint64_t session, uint8_t *dgram, size_t len);
 int scppd_auth_fwd_prepare(struct scppd_worker *w, const struct scpp_delivery_req *req,
 			   uint32_t owner, struct scpp_auth_fwd_principal *fp, const uint8_t **key);
 /** Forwarder, worker: make sure @p owner has session @p session's IDENTITY
- *  (asks the control lcore at most once a second per (session, owner)). */
-void scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
+ *  (asks the control lcore at most once a second per (session, owner)).
+ *  true: asked now (the owner may not have it yet). */
+bool scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
 			   const struct scpp_net_peer *to);
 /** Owner, worker: check a FORWARD's extension 1. 0: none (an unauthenticated
  *  request); 1: verified, @p c filled and in->req.session SESSION|CARRIED;
  *  <0: dropped (counted). */
 int scppd_auth_fwd_in(struct scppd_worker *w, struct scpp_delivery_in *in, struct scppd_carry *c);
+/* Continuations of session blocks (docs/SECURITY.md §9.4 item 9). */
+/** Origin, worker: seal extension 1 of CONT @p msg (@p len bytes; its
+ *  extension area starts with extension 1's 172 bytes, type and length
+ *  written) for session @p session's part @p cont_id to node @p owner
+ *  (this node: another shard). 0, or -EACCES: no key for @p owner, the
+ *  session is gone, or a root principal (no chains) for a peer (counted
+ *  in auth_fwd_refused). */
+int scppd_auth_cont_seal(struct scppd_worker *w, uint64_t session, uint32_t owner,
+			 uint64_t cont_id, uint8_t *msg, uint32_t len);
+/** Origin, worker: verify the MAC ending the CONT_REPLY message @p msg to
+ *  sealed part @p cont_id for @p owner. Its length without the MAC, or <0
+ *  (counted: cont_reply_bad). */
+long scppd_auth_cont_reply_open(struct scppd_worker *w, uint64_t cont_id, uint32_t owner,
+				const uint8_t *msg, uint32_t len);
+/** Owner, worker: the authority CONT @p c (message @p msg, @p len bytes)
+ *  from node @p sender runs with (@p self: handed over by another worker
+ *  of this node). 1: extension 1 verified, *@p au its principal's (this
+ *  node's own verification) and @p k_r the CONT_REPLY key; 0: no
+ *  extension 1 and auth.mode optional or off (*@p au NULL: unchecked);
+ *  -EACCES: none and auth.mode required (refuse it; counted
+ *  cont_no_principal); -ENOTCONN (this node's session closed) and
+ *  -ETIMEDOUT (past its not-after): refuse it, @p k_r set; -EAGAIN: the
+ *  principal's identity not cached yet, -EBADMSG, -ENOKEY, -EPROTONOSUPPORT
+ *  (auth.mode off): drop it (counted). */
+int scppd_auth_cont_in(struct scppd_worker *w, uint32_t sender, bool self, const uint8_t *msg,
+		       uint32_t len, const struct scpp_wire_cont *c,
+		       const struct scpp_auth_authority **au, uint8_t k_r[SCPP_AUTH_KEY_LEN]);
 /** Owner, worker: note the reply key of carried request w->carry (before
  *  anything is sent for it). */
 void scppd_auth_carry_note(struct scppd_worker *w);

@@ -44,6 +44,8 @@ struct scpp_auth_authority {
 	uint8_t ngrants;
 	uint16_t nattrs;   /* over all rules */
 	uint16_t ops_any;  /* union of every rule's operations */
+	uint16_t ops_all_attrs; /* union of the operations of rules with every attribute */
+	bool coarse;       /* no rule narrower than a /64 */
 	struct auth_rule rule[SCPP_AUTH_CHAINS_MAX];
 	uint8_t grant_id[AUTH_GRANT_IDS_MAX][SCPP_AUTH_ID_LEN];
 	uint8_t grant_issuer[AUTH_GRANT_IDS_MAX][SCPP_AUTH_KEY_LEN];
@@ -184,8 +186,15 @@ scpp_auth_authority_compile(const struct scpp_auth_chain *chains, unsigned int n
 		errno = -rc;
 		return NULL;
 	}
-	for (unsigned int c = 0; c < n; c++)
+	/* Per-block questions of lib/eval's fast path, answered once here. */
+	a->coarse = true;
+	for (unsigned int c = 0; c < n; c++) {
 		a->ops_any |= a->rule[c].ops;
+		if (a->rule[c].nattrs == 0)
+			a->ops_all_attrs |= a->rule[c].ops;
+		if (a->rule[c].plen > 64)
+			a->coarse = false;
+	}
 	return a;
 }
 
@@ -199,10 +208,13 @@ scpp_auth_authority_free(struct scpp_auth_authority *a)
 bool
 scpp_auth_authority_coarse(const struct scpp_auth_authority *a)
 {
-	for (unsigned int i = 0; i < a->nrules; i++)
-		if (a->rule[i].plen > 64)
-			return false;
-	return true;
+	return a->coarse;
+}
+
+uint16_t
+scpp_auth_authority_ops_all_attrs(const struct scpp_auth_authority *a)
+{
+	return a->ops_all_attrs;
 }
 
 uint64_t

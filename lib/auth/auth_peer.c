@@ -14,6 +14,7 @@
 #define AUTH_CTX_PEER "scpp-peer-v1"
 #define AUTH_CTX_FWD "scpp-fwd-v1"
 #define AUTH_CTX_IDENT "scpp-ident-v1"
+#define AUTH_CTX_CONT_REPLY "scpp-cont-reply-v1"
 #define AUTH_KDF_DELEGATE "scppdlg1" /* crypto_kdf context: exactly 8 bytes */
 
 /* Offsets in extension 1 (docs/SECURITY.md §9.4). */
@@ -107,7 +108,8 @@ scpp_auth_fwd_principal_seal(const struct scpp_auth_fwd_principal *p,
 	unsigned long long clen = 0;
 
 	if (p == NULL || peer_key == NULL || out == NULL || (hdr == NULL && hdr_len != 0) ||
-	    (req == NULL && req_len != 0) || (p->flags & ~SCPP_AUTH_FWD_F_PROVEN) != 0)
+	    (req == NULL && req_len != 0) ||
+	    (p->flags & ~(SCPP_AUTH_FWD_F_PROVEN | SCPP_AUTH_FWD_F_RESTRICTED)) != 0)
 		return -EINVAL;
 	if (size < SCPP_AUTH_FWD_PRINCIPAL_LEN)
 		return -ENOSPC;
@@ -149,7 +151,7 @@ scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
 	fwd_mac(peer_key, hdr, hdr_len, ext, FP_SEALED + FP_SEALED_LEN, req, req_len, mac);
 	if (sodium_memcmp(mac, ext + FP_SEALED + FP_SEALED_LEN, sizeof(mac)) != 0)
 		return -SCPP_AUTH_E_BAD_MAC;
-	if ((ext[FP_FLAGS] & ~SCPP_AUTH_FWD_F_PROVEN) != 0)
+	if ((ext[FP_FLAGS] & ~(SCPP_AUTH_FWD_F_PROVEN | SCPP_AUTH_FWD_F_RESTRICTED)) != 0)
 		return -SCPP_E_BAD_FLAGS;
 	if (ext[FP_RSV] != 0)
 		return -SCPP_AUTH_E_BAD_RESERVED;
@@ -166,6 +168,28 @@ scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
 	p->not_after_ns = auth_get64(ext + FP_NOT_AFTER);
 	p->flags = ext[FP_FLAGS];
 	return 0;
+}
+
+void
+scpp_auth_cont_reply_mac(const uint8_t k_r[SCPP_AUTH_KEY_LEN], const uint8_t *msg, size_t len,
+			 uint8_t mac[SCPP_AUTH_CONT_REPLY_MAC_LEN])
+{
+	pair_mac(k_r, AUTH_CTX_CONT_REPLY, msg, len, NULL, 0, NULL, 0, mac);
+}
+
+long
+scpp_auth_cont_reply_open(const uint8_t k_r[SCPP_AUTH_KEY_LEN], const uint8_t *msg, size_t len)
+{
+	uint8_t mac[SCPP_AUTH_CONT_REPLY_MAC_LEN];
+	size_t body;
+
+	if (len < SCPP_AUTH_CONT_REPLY_MAC_LEN)
+		return -SCPP_E_TRUNCATED;
+	body = len - SCPP_AUTH_CONT_REPLY_MAC_LEN;
+	scpp_auth_cont_reply_mac(k_r, msg, body, mac);
+	if (crypto_verify_16(mac, msg + body) != 0)
+		return -SCPP_AUTH_E_BAD_MAC;
+	return (long)body;
 }
 
 /* ---- IDENTITY datagrams: header (kind 14, one fragment), from, to, SF, MAC ---- */

@@ -657,6 +657,15 @@ uint64_t scpp_auth_authority_expires(const struct scpp_auth_authority *a);
  */
 bool scpp_auth_authority_coarse(const struct scpp_auth_authority *a);
 
+/**
+ * The operations some rule grants on *every* attribute (the union over
+ * those rules; computed at compile time). scpp_auth_cover() can answer
+ * SCPP_AUTH_COVER_ALL for operations @p ops only if all of them are in
+ * this set, so a caller that only wants to know about ALL skips the call
+ * otherwise (lib/eval, once per block: ~100 instructions with 4 rules).
+ */
+uint16_t scpp_auth_authority_ops_all_attrs(const struct scpp_auth_authority *a);
+
 /** The principal it was compiled for. */
 const uint8_t *scpp_auth_authority_principal(const struct scpp_auth_authority *a);
 
@@ -1317,6 +1326,11 @@ int scpp_auth_seal_delegated(const uint8_t k_d[SCPP_AUTH_KEY_LEN], uint64_t sess
 /** Extension 1 flag: the client's address in the FORWARD header is the one
  *  its handshake proved at the origin (the owner lifts the 3x limit). */
 #define SCPP_AUTH_FWD_F_PROVEN 0x02
+/** Extension 1 flag: the extension is a CONT's (docs/SECURITY.md §9.4 item
+ *  9): the part runs with the principal's rights only, and is answered
+ *  with a CONT_REPLY MAC'd under the reply key. Set on every CONT's
+ *  extension 1, never on a FORWARD's (each receiver refuses the other). */
+#define SCPP_AUTH_FWD_F_RESTRICTED 0x01
 
 /** FORWARD extension type 1, decoded (docs/SECURITY.md §9.4). */
 struct scpp_auth_fwd_principal {
@@ -1324,9 +1338,10 @@ struct scpp_auth_fwd_principal {
 	uint8_t digest[SCPP_AUTH_ID_LEN];     /**< its chains (scpp_auth_carried_digest()) */
 	uint64_t session;                     /**< the origin session id */
 	uint64_t not_after_ns;
-	uint8_t flags;                        /**< SCPP_AUTH_FWD_F_PROVEN or 0 (RESTRICTED
-					       *   is reserved for continuations) */
-	uint8_t reply_key[SCPP_AUTH_KEY_LEN]; /**< the delegated reply key (secret) */
+	uint8_t flags;                        /**< SCPP_AUTH_FWD_F_PROVEN (FORWARD),
+					       *   SCPP_AUTH_FWD_F_RESTRICTED (CONT), or 0 */
+	uint8_t reply_key[SCPP_AUTH_KEY_LEN]; /**< the delegated reply key (FORWARD) or
+					       *   the CONT_REPLY key (CONT); secret */
 };
 
 /**
@@ -1356,6 +1371,27 @@ int scpp_auth_fwd_principal_open(const uint8_t *ext, size_t len,
 				 const uint8_t peer_key[SCPP_AUTH_KEY_LEN], const uint8_t *hdr,
 				 size_t hdr_len, const uint8_t *req, size_t req_len,
 				 struct scpp_auth_fwd_principal *p);
+
+/** Bytes of the MAC that ends a CONT_REPLY to a CONT with extension 1. */
+#define SCPP_AUTH_CONT_REPLY_MAC_LEN 16
+
+/**
+ * Owner: the MAC that ends the CONT_REPLY message to a CONT that carried
+ * extension 1 (docs/SECURITY.md §9.4 item 9): BLAKE2b-128 keyed with the
+ * extension's reply key @p k_r over "scpp-cont-reply-v1" (with its NUL)
+ * and the @p len bytes of the message before the MAC.
+ */
+void scpp_auth_cont_reply_mac(const uint8_t k_r[SCPP_AUTH_KEY_LEN], const uint8_t *msg,
+			      size_t len, uint8_t mac[SCPP_AUTH_CONT_REPLY_MAC_LEN]);
+
+/**
+ * Origin: verify the MAC that ends CONT_REPLY message @p msg (@p len
+ * bytes, the MAC included) under reply key @p k_r (constant time).
+ * @return the length of the message without its MAC;
+ *   -SCPP_E_TRUNCATED (shorter than the MAC); -SCPP_AUTH_E_BAD_MAC.
+ */
+long scpp_auth_cont_reply_open(const uint8_t k_r[SCPP_AUTH_KEY_LEN], const uint8_t *msg,
+			       size_t len);
 
 /** Bytes an IDENTITY datagram adds to its SF record: header, ids, MAC. */
 #define SCPP_AUTH_IDENTITY_OVERHEAD (32 + 8 + 16)

@@ -3031,7 +3031,9 @@ fast_prefix(struct run *r, uint16_t *done)
 		f.auth_coarse = scpp_auth_authority_coarse(f.auth);
 		struct scpp_oid_prefix shard = {.oid = {r->env->node.hi, 0}, .len = 64};
 
-		if (scpp_auth_cover(f.auth, &shard, SCPP_AUTH_OP_GET) == SCPP_AUTH_COVER_ALL)
+		/* ALL needs a rule with every attribute: skip cover() without one. */
+		if ((scpp_auth_authority_ops_all_attrs(f.auth) & SCPP_AUTH_OP_GET) != 0 &&
+		    scpp_auth_cover(f.auth, &shard, SCPP_AUTH_OP_GET) == SCPP_AUTH_COVER_ALL)
 			f.auth_shard = r->env->node.hi;
 	}
 	i = 0;

@@ -490,7 +490,8 @@ def dump_auth_counters(nodes):
     """What each node counted of sessions and forwarding (on a failure)."""
     for n in nodes:
         st = {k: v for k, v in n.stats().items()
-              if v and ("auth" in k or "carried" in k or "forward" in k or k == "executed")}
+              if v and ("auth" in k or "carried" in k or "forward" in k or "cont" in k or
+                       k == "executed")}
         print("node %d stats %s" % (n.id, st))
         print("node %d auth %s" % (n.id, {k: v for k, v in n.telemetry("/scpp/auth").items()
                                          if v and k != "node_key"}))
@@ -509,10 +510,11 @@ def scpp_as(base_env, server, key, args, chain=None, want=0):
     return r
 
 
-def sessions_cluster(c, tweak=None):
+def sessions_cluster(c, tweak=None, after_map=None):
     """Three static nodes with auth required, each with its own node key,
     every other node in auth.peers, the operator's key a root everywhere;
-    tweak(nodes, root, nkey) may change the configs before they start.
+    tweak(nodes, root, nkey) may change the configs before they start, and
+    after_map(nodes) their $.cluster sections once the map is written.
     Returns (nodes, gen, base_env, root, nkey)."""
     nodes = [c.node(i, source="static") for i in (1, 2, 3)]
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
@@ -529,6 +531,8 @@ def sessions_cluster(c, tweak=None):
     if tweak is not None:
         tweak(nodes, root, nkey)
     c.static_nodes(nodes)
+    if after_map is not None:
+        after_map(nodes)
     for n in nodes:
         n.start()
     c.enter()
@@ -1155,6 +1159,163 @@ def cont_scan_scenarios(nodes):
           rep["rows"][0][0].startswith("@0.0.0."), rep)
 
 
+CONT_AUTH_COUNTERS = ("cont_sealed", "cont_reply_bad", "cont_carried", "cont_no_principal",
+                      "carried_bad", "carried_no_key", "carried_miss", "cont_run", "cont_refused",
+                      "cont_shipped", "cont_answered", "cont_local", "cont_merged",
+                      "cont_part_failed", "cont_timed_out", "executed", "auth_ident_push")
+
+
+def auth_counts(node):
+    st = node.stats()
+    return {k: st[k] for k in CONT_AUTH_COUNTERS}
+
+
+def moved(before, after):
+    return {k: after[k] - before[k] for k in before if after[k] != before[k]}
+
+
+def t_cont_sessions(c):
+    """Continuations of session blocks (SECURITY.md §9.4 item 9). Node 1's
+    own key is a root on nodes 2 and 3 (the origin holds every right
+    there). A session block sent to node 1 whose rows reach nodes 2 and 3
+    is split: each part carries the client's principal (CONT extension 1)
+    and node 1 pushes the client's chains (IDENTITY); the owners run the
+    parts with the *client's* rights as they verify them, and MAC their
+    answers. The walk /a/b/c/d returns what the round trips return; a
+    client granted only get cannot make an owner write (EACCES naming set,
+    nothing applied) and a client granted only node 1's shard cannot make
+    an owner read (EACCES, scope); a CONT without extension 1 is refused
+    in auth.mode required, a forged one dropped, neither runs."""
+    k9 = os.path.join(c.tmp, "node9.key")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+
+    def origin_is_root(nodes, root, nkey):
+        run([SCPP_CLI, "key", "gen", "-o", k9, "--comment", "node9"], env=base)
+        for n in nodes[1:]:
+            n.cfg["auth"]["roots"].append(nkey[1] + ".pub")
+        nodes[1].cfg["auth"]["peers"].append("9:%s.pub" % k9)
+
+    def cont_cfg(nodes):
+        for n in nodes:
+            # The first try of a part may meet its owner before the
+            # IDENTITY does; its retransmissions then run it.
+            n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+        nodes[1].cfg["cluster"]["nodes"].append({"id": 9, "name": "origin9", "ipv4": BRIDGE,
+                                                 "base_port": FAKE_PORT, "shards": [0]})
+    nodes, gen, base_env, root, nkey = sessions_cluster(c, origin_is_root, cont_cfg)
+    n1, n2, n3 = nodes
+
+    def cli(server, key, text, chain=None, want=0):
+        r = scpp_as(base_env, server, key, ["exec", text], chain, want)
+        return json.loads(r.stdout.splitlines()[-1])
+
+    def grant(who, scope, ops):
+        key = gen(who)
+        path = os.path.join(c.tmp, who + ".grant")
+        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", scope,
+             "--ops", ops, "--expires", "+1h", "-o", path], env=base_env)
+        return key, path
+
+    # The tree, made by the operator on each owner.
+    def mkdir(n, ino):
+        oid = cli(n.ip, root, "create %%d Directory ; set %%d ino %du ; set %%d dev 1u ; "
+                  "set %%d mode 16877u ; set %%d uid 0u ; set %%d gid 0u ; return %%d" %
+                  ino)["rows"][0][0]
+        check(oid.startswith("@0.%d.0." % n.id), oid)
+        return oid
+    o = {"r": mkdir(n1, 1), "a": mkdir(n2, 2), "b": mkdir(n3, 3), "c": mkdir(n1, 4),
+         "d": mkdir(n2, 5)}
+    for n, parent, name, child in ((n1, "r", "a", "a"), (n2, "a", "b", "b"),
+                                   (n3, "b", "c", "c"), (n1, "c", "d", "d")):
+        cli(n.ip, root, 'set %s entries["%s"] %s' % (o[parent], name, o[child]))
+    alice, achain = grant("alice", "all", "get")
+    # The round trips, each block to its owner, in alice's own sessions.
+    steps = [(n1, "r", "a"), (n2, "a", "b"), (n3, "b", "c"), (n1, "c", "d")]
+    for n, d, name in steps:
+        rep = cli(n.ip, alice, 'get %s entries["%s"] %%x ; return %%x' % (o[d], name), achain)
+        check(rep["rows"] == [[o[name]]], rep)
+    ino = cli(n2.ip, alice, "get %s ino %%i ; return %%i" % o["d"], achain)["rows"]
+    check(ino == [[5]], ino)
+    trips = [[o["d"], 5]]
+
+    # The walk as one block to node 1: split, every part with alice's principal.
+    b = [auth_counts(n) for n in nodes]
+    try:
+        rep = cli(n1.ip, alice, WALK.format(r=o["r"]), achain)
+    except ClusterFailure:
+        dump_auth_counters(nodes)
+        raise
+    check(rep["rows"] == trips and rep["end"]["outcome"] == "ok" and not rep.get("statuses"),
+          "the split walk: %s, the round trips: %s" % (rep, trips))
+    m = [moved(x, auth_counts(n)) for x, n in zip(b, nodes)]
+    print("walk moved:", m)
+    check(m[0].get("cont_shipped") == 3 and m[0].get("cont_answered") == 3 and
+          m[0].get("cont_local") == 1 and m[0].get("cont_merged") == 1 and
+          m[0].get("cont_sealed") == 3 and m[0].get("auth_ident_push", 0) >= 2 and
+          "cont_reply_bad" not in m[0] and "cont_part_failed" not in m[0], ("node 1", m))
+    check(m[1].get("cont_run") == 2 and m[1].get("cont_carried") == 2, ("node 2", m))
+    check(m[2].get("cont_run") == 1 and m[2].get("cont_carried") == 1, ("node 3", m))
+    check(m[0].get("executed") == 1 and "executed" not in m[1] and "executed" not in m[2],
+          ("only node 1 ran a block; the others ran parts", m))
+    for n in (n2, n3):
+        check(n.telemetry("/scpp/auth")["ident_accepted"] >= 1, "node %d: no identity" % n.id)
+
+    # Escalation, writing: bob may only read, node 1 may do anything on node
+    # 2; bob's block through node 1 sets an attribute of a node-2 entity.
+    bob, bchain = grant("bob", "all", "get")
+    b2 = auth_counts(n2)
+    doc = cli(n1.ip, bob, 'get %s entries["a"] %%a ; set %%a ino 99u ; return %%a' % o["r"],
+              bchain, want=1)
+    check(doc["end"]["outcome"] == "aborted", doc)
+    f = doc["statuses"][0]["fields"]
+    check(f["errno_name"] == "EACCES" and "set" in f["message"] and "operation" in f["message"]
+          and f["node"].startswith("@0.2."), "expected node 2's EACCES naming set: %s" % f)
+    t2 = moved(b2, auth_counts(n2))
+    check(t2.get("cont_carried") == 1 and t2.get("cont_run") == 1, ("node 2", t2))
+    got = cli(n2.ip, root, "get %s ino %%i ; return %%i" % o["a"])["rows"]
+    check(got == [[2]], "the refused set applied something: %s" % got)
+
+    # Escalation, reading: carol may read node 1's shard only.
+    carol, cchain = grant("carol", "@0.1.0.0.0/48", "get")
+    b2 = auth_counts(n2)
+    doc = cli(n1.ip, carol, 'get %s entries["a"] %%a ; get %%a ino %%i ; return %%i' % o["r"],
+              cchain, want=1)
+    f = doc["statuses"][0]["fields"]
+    check(doc.get("rows") == [] and f["errno_name"] == "EACCES" and "scope" in f["message"] and
+          f["node"].startswith("@0.2."), "expected node 2's EACCES (scope): %s" % doc)
+    check(moved(b2, auth_counts(n2)).get("cont_carried") == 1, "node 2 did not check carol")
+
+    # A CONT without extension 1, and one with a forged one, from node 9
+    # (a map peer of node 2, and in its auth.peers): refused / dropped.
+    u = cli(n2.ip, root, 'create %u User ; set %u uid 4848u ; set %u name "contsess" ; '
+            'set %u gid 1u ; return %u')["rows"][0][0]
+    text = "get @0.9.0.1.1 peer %e ; get %e uid %i ; let %j add(%i, 1u) ; set %e uid %j"
+    block = bytes.fromhex(run([n2.c_drive(), "encode", text]).stdout.strip())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    to = (n2.ip, 7301)
+    b2 = auth_counts(n2)
+    plain = cont_msg(block, 1, 4, [(1, [oid_value(u)])], 0x71)
+    got = cont_exchange(sock, to, node_dgram(CONT, plain, 9, 0x71))
+    check(got is not None, "no refusal for a CONT without extension 1")
+    rep = records_json(n2, got[2])
+    f = rep["statuses"][0]["fields"]
+    check(rep["columns"] == [] and f["errno_name"] == "EACCES" and
+          "no principal" in f["message"] and "auth.mode required" in f["message"], rep)
+    ext = bytes([1, 170]) + os.urandom(170)
+    plain = cont_msg(block, 1, 4, [(1, [oid_value(u)])], 0x72)
+    forged = plain[:48] + struct.pack("<H", len(ext)) + plain[50:52] + ext + plain[52:]
+    check(cont_exchange(sock, to, node_dgram(CONT, forged, 9, 0x72), wait=1.0) is None,
+          "a forged extension 1 was answered")
+    t2 = moved(b2, auth_counts(n2))
+    check(t2.get("cont_no_principal") == 1 and t2.get("cont_refused") == 1 and
+          t2.get("carried_bad") == 1 and "cont_run" not in t2 and "cont_carried" not in t2,
+          ("node 2", t2))
+    sock.close()
+    got = cli(n2.ip, root, "get %s uid %%i ; return %%i" % u)["rows"]
+    check(got == [[4848]], "a refused CONT ran: %s" % got)
+
+
 def t_cont_walk_static(c):
     """The origin's side with the static map: the path walk /a/b/c/d over
     three nodes as one block (the same leaf as four round trips, counters
@@ -1569,6 +1730,7 @@ TESTS = {
     "forward_long_chain": t_forward_long_chain,
     "cont_owner": t_cont_owner,
     "cont_walk_static": t_cont_walk_static,
+    "cont_sessions": t_cont_sessions,
     "cont_walk_etcd": t_cont_walk_etcd,
     "cont_kill": t_cont_kill,
     "cont_kill_etcd": t_cont_kill_etcd,

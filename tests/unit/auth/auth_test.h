@@ -123,6 +123,7 @@ void test_conformance_vectors(void **state);
 /* Node to node (test_auth_peer.c). */
 void test_peer_key_is_pairwise(void **state);
 void test_fwd_principal_seal_open(void **state);
+void test_cont_principal_and_reply_mac(void **state);
 void test_identity_seal_open(void **state);
 void test_identity_fragments_reassemble(void **state);
 void test_reasm_bounds_and_errors(void **state);

@@ -27,6 +27,11 @@
  *                                   session: accept it as the owner
  *   crequest NAME EXPECT CARRIED OID ATTR OPS   check on an accepted record's
  *                                   rights (the principal's and the restrictions')
+ *   pairkey HEX                     the two nodes' pairwise key (§9.4 item 1)
+ *   cont NAME EXPECT HEX            a CONT message whose extension 1 the owner
+ *                                   opens under pairkey (§9.4 item 9)
+ *   contreply NAME EXPECT CONT HEX  a CONT_REPLY message, MAC'd, answering
+ *                                   the named cont: the origin checks it
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +378,131 @@ carried(void)
 }
 
 static void
+le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+enum cont_tweak { K_OK, K_ROW, K_HDR, K_PAIR, K_UNRESTRICTED };
+
+/* A CONT (PROTOCOL.md §19.1) from node 1 to node 2, continuation 0x0102 of
+ * session 0x123456789a000005's block 10, from command 1 of a 4-byte block
+ * with 3 variables, one row; extension 1 first, sealed under @p key. */
+static size_t
+cont_build(uint8_t *m, const uint8_t key[32], const uint8_t k_r[32], enum cont_tweak tw)
+{
+	static const uint8_t blk[4] = {0xb0, 0xb1, 0xb2, 0xb3};
+	static const uint8_t row[] = {0x05, 0, 0, 0, 0, 0, 0, 0, 0x03, 0x05, 0x05, 0x02, 0x61, 0x62};
+	struct scpp_auth_fwd_principal fp;
+	uint8_t nonce[24];
+	size_t len = 52 + 172 + sizeof(blk) + sizeof(row);
+
+	memset(m, 0, len);
+	m[0] = 1;
+	m[2] = 1;
+	le(m + 4, 1, 4);
+	le(m + 8, 0x0102, 8);
+	le(m + 16, 0x123456789a000005ull, 8);
+	le(m + 24, 10, 8);
+	le(m + 32, 1, 2);
+	le(m + 34, 3, 2);
+	le(m + 36, 1, 4);
+	le(m + 40, sizeof(blk), 4);
+	le(m + 44, 800, 4);
+	le(m + 48, 172, 2);
+	m[52] = 1;
+	m[53] = 170;
+	memcpy(m + 224, blk, sizeof(blk));
+	memcpy(m + 224 + sizeof(blk), row, sizeof(row));
+	memset(&fp, 0, sizeof(fp));
+	memcpy(fp.principal, bob.pk, 32);
+	memset(fp.digest, 0xd1, 32);
+	fp.session = 0x123456789a000005ull;
+	fp.not_after_ns = NOW + 30 * UINT64_C(1000000000);
+	fp.flags = tw == K_UNRESTRICTED ? 0 : SCPP_AUTH_FWD_F_RESTRICTED;
+	memcpy(fp.reply_key, k_r, 32);
+	memset(nonce, 0x4e, 16);
+	le(nonce + 16, 0x0102, 8);
+	if (scpp_auth_fwd_principal_seal(&fp, key, m, 52, m + 224, len - 224, nonce, m + 54,
+					 SCPP_AUTH_FWD_PRINCIPAL_LEN) < 0)
+		abort();
+	if (tw == K_ROW)
+		m[len - 1] ^= 0x01; /* "ab" becomes "ac" */
+	if (tw == K_HDR)
+		m[32] = 2; /* start */
+	return len;
+}
+
+static void
+cont_line(const char *name, const char *expect, const uint8_t key[32], enum cont_tweak tw)
+{
+	uint8_t m[512], k_r[32];
+	size_t n;
+
+	memset(k_r, 0x6b, sizeof(k_r));
+	n = cont_build(m, key, k_r, tw);
+	emit("cont %s %s ", name, expect);
+	hex(m, n);
+	emit("\n");
+}
+
+static void
+contreply_line(const char *name, const char *expect, uint8_t k_first, int flip)
+{
+	/* Header (owner 2, cont 0x0102), then four bytes standing in for the
+	 * records (the MAC covers them, whatever they are), then the MAC. */
+	uint8_t m[64], k_r[32];
+	size_t n = 0;
+
+	memset(m, 0, sizeof(m));
+	m[0] = 1;
+	le(m + 4, 2, 4);
+	le(m + 8, 0x0102, 8);
+	n = 16;
+	m[n++] = 0x01;
+	m[n++] = 0x00;
+	m[n++] = 0x02;
+	m[n++] = 0x00;
+	memset(k_r, 0x6b, sizeof(k_r));
+	k_r[0] = k_first;
+	scpp_auth_cont_reply_mac(k_r, m, n, m + n);
+	n += SCPP_AUTH_CONT_REPLY_MAC_LEN;
+	if (flip)
+		m[8] ^= 0x01;
+	emit("contreply %s %s cont_principal ", name, expect);
+	hex(m, n);
+	emit("\n");
+}
+
+static void
+continuations(void)
+{
+	uint8_t key[32], other[32];
+
+	if (scpp_auth_peer_key(&root, 1, alice.pk, 2, key) != 0 ||
+	    scpp_auth_peer_key(&carol, 3, alice.pk, 2, other) != 0)
+		abort();
+	emit("\n# Continuations (section 9.4 item 9): node 1 (root's key) ships a part of\n");
+	emit("# bob's session block to node 2 (alice's key); extension 1 first, RESTRICTED,\n");
+	emit("# the CONT_REPLY key 32 x 6b sealed in it. The owner then checks bob's own\n");
+	emit("# rights (crequest lines above): the origin's never enter.\n");
+	emit("pairkey ");
+	hex(key, 32);
+	emit("\n");
+	cont_line("cont_principal", "OK", key, K_OK);
+	cont_line("cont_principal_altered_row", "E_AUTH_BAD_MAC", key, K_ROW);
+	cont_line("cont_principal_altered_header", "E_AUTH_BAD_MAC", key, K_HDR);
+	cont_line("cont_principal_another_pair", "E_AUTH_BAD_MAC", other, K_OK);
+	cont_line("cont_principal_not_restricted", "E_BAD_FLAGS", key, K_UNRESTRICTED);
+	emit("crequest escalation_through_continuation EACCES carried_for_client "
+	     "@0.1.2.1.5 name set\n");
+	contreply_line("cont_reply", "OK", 0x6b, 0);
+	contreply_line("cont_reply_altered", "E_AUTH_BAD_MAC", 0x6b, 1);
+	contreply_line("cont_reply_other_key", "E_AUTH_BAD_MAC", 0x6c, 0);
+}
+
+static void
 generate(void)
 {
 	struct scpp_auth_revocation rv;
@@ -423,6 +553,7 @@ generate(void)
 	emit("request schema_right_missing EPERM valid_chain @0.1.2.1.5 name get,schema\n");
 	datagrams();
 	carried();
+	continuations();
 }
 
 int

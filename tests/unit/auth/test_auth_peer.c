@@ -132,6 +132,79 @@ test_fwd_principal_seal_open(void **state)
 			 0);
 }
 
+/* A CONT's extension 1 (RESTRICTED, the CONT_REPLY key sealed) and the MAC
+ * that ends the owner's answer (docs/SECURITY.md §9.4 item 9). */
+void
+test_cont_principal_and_reply_mac(void **state)
+{
+	struct scpp_auth_fwd_principal p, q;
+	struct scpp_auth_keypair a, b;
+	uint8_t key[32], back[32], hdr[52], rest[120], ext[SCPP_AUTH_FWD_PRINCIPAL_LEN];
+	uint8_t nonce[24], msg[64 + SCPP_AUTH_CONT_REPLY_MAC_LEN], k_r[32];
+
+	(void)state;
+	kp(&a, 0x51);
+	kp(&b, 0x52);
+	assert_int_equal(scpp_auth_peer_key(&a, 1, b.pk, 2, key), 0);
+	assert_int_equal(scpp_auth_peer_key(&b, 2, a.pk, 1, back), 0);
+	memset(&p, 0, sizeof(p));
+	memset(p.principal, 0x0a, sizeof(p.principal));
+	memset(p.digest, 0x0d, sizeof(p.digest));
+	memset(p.reply_key, 0x7e, sizeof(p.reply_key));
+	p.session = 0x123456789a000005ull;
+	p.not_after_ns = 1000;
+	p.flags = SCPP_AUTH_FWD_F_RESTRICTED;
+	for (size_t i = 0; i < sizeof(hdr); i++)
+		hdr[i] = (uint8_t)(0x30 + i);
+	for (size_t i = 0; i < sizeof(rest); i++)
+		rest[i] = (uint8_t)(0x90 ^ i);
+	memset(nonce, 0x33, sizeof(nonce));
+	assert_int_equal(scpp_auth_fwd_principal_seal(&p, key, hdr, sizeof(hdr), rest, sizeof(rest),
+						      nonce, ext, sizeof(ext)),
+			 SCPP_AUTH_FWD_PRINCIPAL_LEN);
+	assert_int_equal(ext[80], SCPP_AUTH_FWD_F_RESTRICTED);
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), back, hdr, sizeof(hdr), rest,
+						      sizeof(rest), &q),
+			 0);
+	assert_int_equal(q.flags, SCPP_AUTH_FWD_F_RESTRICTED);
+	assert_int_equal(q.session, p.session);
+	assert_memory_equal(q.reply_key, p.reply_key, sizeof(p.reply_key));
+	/* The header (a CONT's 52 bytes) and everything after the extension
+	 * are covered: one flipped bit of either is refused. */
+	hdr[48] ^= 0x01; /* ext_len */
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), back, hdr, sizeof(hdr), rest,
+						      sizeof(rest), &q),
+			 -SCPP_AUTH_E_BAD_MAC);
+	hdr[48] ^= 0x01;
+	rest[119] ^= 0x40; /* the last row byte */
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), back, hdr, sizeof(hdr), rest,
+						      sizeof(rest), &q),
+			 -SCPP_AUTH_E_BAD_MAC);
+	rest[119] ^= 0x40;
+	/* The flag cannot be cleared to pass it off as a FORWARD's. */
+	ext[80] = 0;
+	assert_int_equal(scpp_auth_fwd_principal_open(ext, sizeof(ext), back, hdr, sizeof(hdr), rest,
+						      sizeof(rest), &q),
+			 -SCPP_AUTH_E_BAD_MAC);
+
+	/* The answer's MAC: under the reply key, over every byte before it. */
+	memcpy(k_r, p.reply_key, sizeof(k_r));
+	for (size_t i = 0; i < 64; i++)
+		msg[i] = (uint8_t)(i * 5);
+	scpp_auth_cont_reply_mac(k_r, msg, 64, msg + 64);
+	assert_int_equal(scpp_auth_cont_reply_open(p.reply_key, msg, sizeof(msg)), 64);
+	for (size_t i = 0; i < sizeof(msg); i++) {
+		msg[i] ^= 0x08;
+		assert_int_equal(scpp_auth_cont_reply_open(p.reply_key, msg, sizeof(msg)),
+				 -SCPP_AUTH_E_BAD_MAC);
+		msg[i] ^= 0x08;
+	}
+	k_r[0] ^= 1; /* another part's key */
+	assert_int_equal(scpp_auth_cont_reply_open(k_r, msg, sizeof(msg)), -SCPP_AUTH_E_BAD_MAC);
+	assert_int_equal(scpp_auth_cont_reply_open(p.reply_key, msg, 15), -SCPP_E_TRUNCATED);
+	assert_int_equal(scpp_auth_cont_reply_open(p.reply_key, msg, 16), -SCPP_AUTH_E_BAD_MAC);
+}
+
 void
 test_identity_seal_open(void **state)
 {

@@ -1497,6 +1497,8 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test_setup_teardown(test_peer_key_is_pairwise, session_setup, session_teardown),
 	cmocka_unit_test_setup_teardown(test_fwd_principal_seal_open, session_setup,
 					session_teardown),
+	cmocka_unit_test_setup_teardown(test_cont_principal_and_reply_mac, session_setup,
+					session_teardown),
 	cmocka_unit_test_setup_teardown(test_delegated_replies_open_at_the_client, session_setup,
 					session_teardown),
 	cmocka_unit_test_setup_teardown(test_identity_seal_open, session_setup, session_teardown),

@@ -43,6 +43,12 @@ struct replay {
 	unsigned int npeers, max_hops;
 	struct named_carried carried[MAX_CARRIED];
 	unsigned int ncarried, ncreq;
+	uint8_t pairkey[32];
+	struct {
+		char name[64];
+		uint8_t reply_key[32];
+	} conts[8];
+	unsigned int nconts, ncont, ncontreply;
 };
 
 /* The library-level vectors: each must be in the table. */
@@ -51,6 +57,8 @@ static const char *const required[] = {
 	"expired_grant",   "broken_chain_link",        "widened_delegation_ops",
 	"wrong_principal", "revoked_grant",            "grant_for_another_prefix",
 	"truncated_tag",   "escalation_through_forwarder",
+	"cont_principal",  "cont_principal_altered_row", "cont_reply_altered",
+	"escalation_through_continuation",
 };
 
 static char *
@@ -264,6 +272,68 @@ do_crequest(struct replay *r, char *rest)
 	note(r, name);
 }
 
+/* A CONT's extension 1 as an owner opens it (docs/SECURITY.md §9.4 item 9):
+ * first in the area, MAC over the header and everything after it,
+ * RESTRICTED set, for the CONT's client id. */
+static void
+do_cont(struct replay *r, char *rest)
+{
+	static uint8_t m[1024];
+	const char *name = field(&rest), *exp = field(&rest);
+	struct scpp_auth_fwd_principal fp;
+	int want = expect_code(exp), got;
+	size_t n = unhex(field(&rest), m, sizeof(m));
+	uint64_t client = 0;
+
+	assert_null(rest);
+	for (int i = 7; i >= 0; i--)
+		client = client << 8 | m[16 + i];
+	if (n < 224 || m[52] != 1 || m[53] != SCPP_AUTH_FWD_PRINCIPAL_LEN) {
+		got = -SCPP_E_BAD_KIND;
+	} else {
+		got = scpp_auth_fwd_principal_open(m + 54, SCPP_AUTH_FWD_PRINCIPAL_LEN, r->pairkey, m,
+						   52, m + 224, n - 224, &fp);
+		if (got == 0 && !(fp.flags & SCPP_AUTH_FWD_F_RESTRICTED))
+			got = -SCPP_E_BAD_FLAGS;
+		if (got == 0 && fp.session != client)
+			got = -SCPP_AUTH_E_WRONG_PRINCIPAL;
+	}
+	if (got != want)
+		fail_msg("cont %s: got %s, want %s", name, scpp_auth_error_name(got), exp);
+	if (got == 0) {
+		assert_true(r->nconts < 8);
+		snprintf(r->conts[r->nconts].name, sizeof(r->conts[0].name), "%s", name);
+		memcpy(r->conts[r->nconts++].reply_key, fp.reply_key, 32);
+	}
+	r->ncont++;
+	note(r, name);
+}
+
+/* A CONT_REPLY as the origin checks it: the MAC under the named CONT's
+ * reply key. */
+static void
+do_contreply(struct replay *r, char *rest)
+{
+	static uint8_t m[1024];
+	const char *name = field(&rest), *exp = field(&rest), *cname = field(&rest);
+	int want = expect_code(exp), got = -ENOENT;
+	size_t n = unhex(field(&rest), m, sizeof(m));
+
+	assert_null(rest);
+	for (unsigned int i = 0; i < r->nconts; i++)
+		if (strcmp(r->conts[i].name, cname) == 0) {
+			long b = scpp_auth_cont_reply_open(r->conts[i].reply_key, m, n);
+
+			got = b < 0 ? (int)b : 0;
+			if (b >= 0)
+				assert_int_equal(b, (long)n - SCPP_AUTH_CONT_REPLY_MAC_LEN);
+		}
+	if (got != want)
+		fail_msg("contreply %s: got %s, want %s", name, scpp_auth_error_name(got), exp);
+	r->ncontreply++;
+	note(r, name);
+}
+
 void
 test_conformance_vectors(void **state)
 {
@@ -331,6 +401,12 @@ test_conformance_vectors(void **state)
 			do_carried(r, rest);
 		} else if (strcmp(kind, "crequest") == 0) {
 			do_crequest(r, rest);
+		} else if (strcmp(kind, "pairkey") == 0) {
+			unhex(field(&rest), r->pairkey, 32);
+		} else if (strcmp(kind, "cont") == 0) {
+			do_cont(r, rest);
+		} else if (strcmp(kind, "contreply") == 0) {
+			do_contreply(r, rest);
 		} else {
 			fail_msg("unknown vector line kind '%s'", kind);
 		}
@@ -343,6 +419,7 @@ test_conformance_vectors(void **state)
 		if (!(r->seen_mask & (1u << i)))
 			fail_msg("vector %s missing from %s", required[i], path);
 	assert_true(r->ncarried >= 2 && r->ncreq >= 5);
+	assert_true(r->ncont >= 5 && r->ncontreply >= 3);
 	for (unsigned int i = 0; i < r->ncarried; i++)
 		scpp_auth_carried_authority_free(&r->carried[i].ca);
 	scpp_auth_table_free(r->table);

@@ -308,6 +308,7 @@ test_eval_auth_fast_path_stops_at_a_denied_get(void **state)
 		x->a = authority(f, r, 1);
 	}
 	f->env.auth = x->a;
+	assert_int_equal(scpp_auth_authority_ops_all_attrs(x->a), SCPP_AUTH_OP_GET);
 	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
 	       "cols=n,m rows=[\"a\"|\"b\"] end=ok");
 	scpp_eval_ctx_stats(f->ctx, &s1);
@@ -325,6 +326,8 @@ test_eval_auth_fast_path_stops_at_a_denied_get(void **state)
 	}
 	f->env.auth = x->a;
 	assert_true(scpp_auth_authority_coarse(x->a));
+	/* No rule with every attribute: cover() could not say ALL, and is not asked. */
+	assert_int_equal(scpp_auth_authority_ops_all_attrs(x->a), 0);
 	scpp_eval_ctx_stats(f->ctx, &s0);
 	run_as(f, "get %s name %%n ; get %s name %%m ; return %%n %%m", a, b,
 	       "cols=n,m rows=[\"a\"|\"b\"] end=ok");
