@@ -14,6 +14,7 @@ for the state, failing only when it never comes.
 import errno
 import json
 import os
+import random
 import re
 import stat
 import signal
@@ -1155,14 +1156,66 @@ def cont_scan_scenarios(nodes):
           rep["rows"][0][0].startswith("@0.0.0."), rep)
 
 
+def mkfile_on(node, ino, data):
+    """A File with bytes @p data made on @p node's shard 0; its OID."""
+    text = ('create %f File ; set %f ino {0}u ; set %f dev 1u ; set %f mode 33188u ; '
+            'set %f uid 0u ; set %f gid 0u ; set %f size {1}u ; set %f data x"{2}" ; '
+            'return %f').format(ino, len(data), data.hex())
+    return node.drive(text, port=7301)["rows"][0][0]
+
+
+def data_of(node, oid):
+    rep = node.drive("get %s data %%v ; return %%v" % oid, port=7301)
+    return bytes.fromhex(rep["rows"][0][0]["hex"])
+
+
+def cont_copy_results(nodes):
+    """A split block's COPY records (block flag COPY_RESULTS): copies on
+    node 1 (the origin), node 2 (a continuation) and node 1 again (the rest
+    group the origin runs itself), one COPY record each in command order in
+    the one reply, the bytes in place on each node."""
+    n1, n2, _ = nodes
+    rnd = random.Random(1914)
+    blob = {k: bytes(rnd.getrandbits(8) for _ in range(64)) for k in ("s1", "d1", "s2", "d2")}
+    o = {k: mkfile_on(n1 if k.endswith("1") else n2, 900 + i, blob[k])
+         for i, k in enumerate(sorted(blob))}
+    b = [cont_counts(n) for n in nodes]
+    # (A CONT carries at least one variable, §19.1: %z.)
+    rep = n1.drive("let %z 7u ; copy value({d1}, data) value({s1}, data) 20 ; "
+                   "copy offset(value({d2}, data), 3) value({s2}, data) 30 ; "
+                   "copy offset(value({d1}, data), 40) offset(value({s1}, data), 8) 5 ; "
+                   "return %z".format(**o), extra=["--copy-results"])
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          rep["rows"] == [[7]], rep)
+    got = [(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])]
+    check(got == [(1, 1, 20), (2, 1, 30), (3, 1, 5)], ("COPY records", rep))
+    m = [cont_moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
+    check(m[0].get("cont_splits") == 1 and m[0].get("cont_shipped") == 1 and
+          m[0].get("cont_local") == 1 and m[0].get("cont_merged") == 1, ("node 1", m))
+    check(m[1].get("cont_run") == 1 and m[1].get("cont_rest_groups") == 1, ("node 2", m))
+    d1 = bytearray(blob["d1"])
+    d1[0:20] = blob["s1"][0:20]
+    d1[40:45] = blob["s1"][8:13]
+    d2 = bytearray(blob["d2"])
+    d2[3:33] = blob["s2"][0:30]
+    check(data_of(n1, o["d1"]) == bytes(d1), "node 1's destination")
+    check(data_of(n2, o["d2"]) == bytes(d2), "node 2's destination")
+    # Without the flag: no COPY record from any part.
+    rep = n1.drive("let %z 7u ; copy value({d1}, data) value({s1}, data) 1 ; "
+                   "copy value({d2}, data) value({s2}, data) 1 ; return %z".format(**o))
+    check(rep["end"]["outcome"] == "ok" and "copies" not in rep, rep)
+
+
 def t_cont_walk_static(c):
     """The origin's side with the static map: the path walk /a/b/c/d over
     three nodes as one block (the same leaf as four round trips, counters
     on every node), a missing component named by its node, client
     retransmissions of a split block run once, every attribute of an
     entity on node 1 copied to one on node 2 in one block, the cluster-wide
-    scan of every node's users."""
-    cont_walk_scenarios(c, cont_cluster(c, "static"))
+    scan of every node's users; a split block's COPY records."""
+    nodes = cont_cluster(c, "static")
+    cont_walk_scenarios(c, nodes)
+    cont_copy_results(nodes)
 
 
 def t_cont_walk_etcd(c):
