@@ -314,6 +314,23 @@ struct scppd_copy_stats {
 	uint64_t served_parked; /**< blocks with a copy command evaluated while another
 				 *   block was parked on its copies */
 	uint64_t cpu_sync;    /**< synchronous copies done on the CPU: the tracker was full */
+	uint64_t peer_windows;  /**< peers' windows attached now (a gauge; copy_peers.c) */
+	uint64_t peer_attaches; /**< peers' windows attached */
+	uint64_t peer_detaches; /**< ... detached (left the map, changed, unreachable) */
+	uint64_t peer_refused;  /**< ... not attached: bad descriptor, engine refusal, no room */
+	uint64_t peer_busy;     /**< detaches put off: a copy still used the window */
+};
+
+/** A peer's window a worker attached (copy_peers.c), keyed by (node, shard). */
+struct scppd_copy_peer {
+	uint32_t node;
+	uint16_t shard;
+	bool seen;                      /**< in the map being followed */
+	bool leaving;                   /**< gone from the map; detach put off (EBUSY) */
+	struct scpp_oid window;         /**< its RmaWindow entity */
+	uint64_t len;                   /**< its bytes */
+	struct scpp_copy_remote *rw;    /**< the engine's attachment */
+	uint8_t desc[SCPP_COPY_WINDOW_LEN];
 };
 
 /** A block parked on its copies: its park handle, its newest copy, where it goes on. */
@@ -349,6 +366,12 @@ struct scppd_copy {
 	struct scpp_copy_window win;           /**< the published window */
 	uint8_t desc[SCPP_COPY_WINDOW_LEN];    /**< its descriptor */
 	struct scpp_oid window_oid;            /**< its RmaWindow entity */
+	/* Peers' windows (copy_peers.c). */
+	struct scppd_copy_peer *peers;         /**< attached (and leaving) ones, or NULL */
+	uint32_t npeers, peers_cap;
+	bool peers_leaving;                    /**< some are leaving: retry their detach */
+	const void *peers_map;                 /**< the map they follow */
+	uint64_t peers_map_ns;                 /**< ... its build time */
 };
 
 /** One worker lcore: everything its loop touches. */
@@ -541,6 +564,16 @@ void scppd_copy_free(struct scppd_worker *w);
 /** Register /scpp/copy. */
 int scppd_copy_telemetry_init(void);
 void scppd_copy_tick_slow(struct scppd_worker *w);
+/* copy_peers.c: peers' windows (docs/COPY.md "Peers' windows"). */
+int scppd_copy_peers_init(struct scppd_worker *w);
+void scppd_copy_peers_free(struct scppd_worker *w);
+void scppd_copy_peers_tick(struct scppd_worker *w);
+/** This node's windows for its cluster record: one per worker with a remote engine. */
+unsigned int scppd_copy_windows(const struct scppd *d, struct scpp_config_cluster_window *out,
+				unsigned int max);
+/** The attached peer window whose RmaWindow entity is @p window, or NULL. */
+const struct scppd_copy_peer *scppd_copy_peer_by_window(const struct scppd_worker *w,
+							struct scpp_oid window);
 /** Worker loop, every iteration: peers' progress into our window. */
 static inline void
 scppd_copy_tick(struct scppd_worker *w)

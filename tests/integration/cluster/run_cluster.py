@@ -1481,6 +1481,106 @@ def t_fs_forward(c):
             m.cleanup()
 
 
+# ---- peers' windows (docs/COPY.md "Peers' windows") ------------------------------
+
+COPY_SHM = {"local": "memcpy", "remote": "fabric", "fabric": {"provider": "shm"}}
+# tcp binds an address: the namespace's loopback (every node's kernel side).
+COPY_TCP = {"local": "memcpy", "remote": "fabric",
+            "fabric": {"provider": "tcp", "node": "127.0.0.1"}}
+
+
+def copy_w(node, worker=0):
+    return node.telemetry("/scpp/copy")["worker%d" % worker]
+
+
+def record_windows(c, node):
+    """The windows in @p node's etcd record: {shard: (window OID, descriptor hex)}."""
+    out = c.etcdctl("get", c.etcd_prefix + "v1/node/%d" % node.id, "--print-value-only")
+    rec = json.loads(out.stdout.strip())
+    return {w["shard"]: (w["window"], w["descriptor"]) for w in rec.get("windows", [])}
+
+
+def copy_peers_scenario(c, copy_cfg, provider):
+    """Each worker with a remote engine attaches the windows the other nodes
+    publish in their etcd records (node 2: two shards, so its workers also
+    attach each other's): every record carries its shards' RmaWindow OIDs
+    and descriptors, byte for byte what the shard publishes as data; a node
+    that leaves has its window detached everywhere, and attached again when
+    it comes back with a new one."""
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2, 3)]
+    nodes[1].shards(2)
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    for n in nodes:
+        for p in nodes:
+            wait_for("node %d to see node %d" % (n.id, p.id),
+                     lambda n=n, p=p: state_on(n, p.id) in ("up", "self"), timeout=60)
+    # Each record: one window per shard, the shard's RmaWindow as data.
+    for n in nodes:
+        wins = record_windows(c, n)
+        check(sorted(wins) == list(range(len(n.cfg["workers"]))), (n.id, wins))
+        for shard, (oid, desc) in wins.items():
+            check(oid.startswith("@0.%d.%d." % (n.id, shard)), (n.id, shard, oid))
+            rep = n.drive("get %s descriptor %%d ; get %s shard %%s ; return %%d %%s" %
+                          (oid, oid), port=7301 + shard)
+            check(len(rep["rows"]) == 1 and rep["rows"][0][0]["hex"] == desc and
+                  rep["rows"][0][1] == shard, (n.id, rep, desc))
+            tw = copy_w(n, shard)
+            check(tw["remote_window"] == oid and tw["remote_provider"] == provider, (tw, oid))
+    # Attached: every window but the worker's own (4 windows in the map).
+    want = {(1, 0): 3, (2, 0): 3, (2, 1): 3, (3, 0): 3}
+
+    def attached():
+        got = {(n.id, k): copy_w(n, k)["peer_windows"] for n in nodes
+               for k in range(len(n.cfg["workers"]))}
+        return got if got == want else None
+    wait_for("every worker to attach the others' windows", attached, timeout=60)
+    for n in nodes:
+        for k in range(len(n.cfg["workers"])):
+            tw = copy_w(n, k)
+            check(tw["peer_refused"] == 0 and tw["peer_detaches"] == 0 and
+                  tw["peer_attaches"] == 3, (n.id, k, tw))
+    check("attached the window of node 3 \"n3\" shard 0" in n1.logtext(), "no log line")
+    # Node 3 leaves (its lease revoked): its window goes, everywhere.
+    old3 = record_windows(c, n3)
+    check(n3.stop() == 0, "node 3 did not stop cleanly")
+    want = {(1, 0): 2, (2, 0): 2, (2, 1): 2}
+
+    def detached():
+        got = {(n.id, k): copy_w(n, k)["peer_windows"] for n in (n1, n2)
+               for k in range(len(n.cfg["workers"]))}
+        return got if got == want else None
+    wait_for("node 3's window to be detached", detached, timeout=60)
+    for n in (n1, n2):
+        for k in range(len(n.cfg["workers"])):
+            tw = copy_w(n, k)
+            check(tw["peer_detaches"] == 1 and tw["peer_busy"] == 0, (n.id, k, tw))
+    check("detached the window of node 3 shard 0" in n1.logtext(), "no detach log line")
+    # Back, with a new window (another instance: another tag and key).
+    n3.start()
+    wait_for("node 3 up again", lambda: state_on(n1, 3) == "up", timeout=60)
+    check(record_windows(c, n3)[0][1] != old3[0][1], "node 3's new window is the old one")
+    want = {(1, 0): 3, (2, 0): 3, (2, 1): 3}
+    wait_for("node 3's new window to be attached", detached, timeout=60)
+    for n in (n1, n2):
+        for k in range(len(n.cfg["workers"])):
+            tw = copy_w(n, k)
+            check(tw["peer_attaches"] == 4 and tw["peer_refused"] == 0, (n.id, k, tw))
+
+
+def t_copy_peers(c):
+    """Peers' windows over libfabric shm."""
+    copy_peers_scenario(c, COPY_SHM, "shm")
+
+
+def t_copy_peers_tcp(c):
+    """The same over libfabric tcp (on the namespace's loopback)."""
+    copy_peers_scenario(c, COPY_TCP, "tcp;ofi_rxm")
+
+
 TESTS = {
     "fs_forward": t_fs_forward,
     "static": t_static,
@@ -1502,6 +1602,8 @@ TESTS = {
     "cont_retransmit": t_cont_retransmit,
     "cont_limits": t_cont_limits,
     "cont_two_shards": t_cont_two_shards,
+    "copy_peers": t_copy_peers,
+    "copy_peers_tcp": t_copy_peers_tcp,
 }
 
 
