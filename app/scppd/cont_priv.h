@@ -47,6 +47,7 @@ struct scppd_cont {
 	uint16_t every_next;           /* the command after an EVERY part's start */
 	uint32_t *idx2;                /* SCPPD_CONT_ROWS_MAX: a second row list */
 	uint64_t ms_div;               /* TSC ticks per ms */
+	struct scppd_cont_copy_rx copy_rx; /* the running part's COPY_SOURCEs (cont_copy.c) */
 	/* Origin's side (cont_origin.c). */
 	struct cont_part *part;        /* cluster.cont.max_pending records */
 	uint32_t npart;

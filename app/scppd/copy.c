@@ -620,6 +620,11 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 		    SCPP_COPY_ACCESS_LOCAL | SCPP_COPY_ACCESS_REMOTE_READ |
 			    SCPP_COPY_ACCESS_REMOTE_WRITE,
 		    "shard's extent arena", &c->remote_store);
+		/* Reads from peers' windows land in the evaluation arena
+		 * (cont_copy.c), which the evaluator then copies from. */
+		scpp_eval_ctx_arena(w->ectx, &base, &len);
+		reg(w, c->remote, base, len, SCPP_COPY_ACCESS_LOCAL, "evaluation arena",
+		    &c->remote_arena);
 		window_publish(w, c);
 		c->target_progress = (c->remote_caps.flags & SCPP_COPY_CAP_TARGET_PROGRESS) != 0;
 		if (scppd_copy_peers_init(w) != 0)
@@ -772,6 +777,15 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 			rte_tel_data_add_dict_u64(s, "peer_refused",
 						  scpp_counter_read(&c->st.peer_refused));
 			rte_tel_data_add_dict_u64(s, "peer_busy", scpp_counter_read(&c->st.peer_busy));
+			rte_tel_data_add_dict_u64(s, "cont_src_sent",
+						  scpp_counter_read(&c->st.cont_src_sent));
+			rte_tel_data_add_dict_u64(s, "cont_src_refused",
+						  scpp_counter_read(&c->st.cont_src_refused));
+			rte_tel_data_add_dict_u64(s, "cont_reads", scpp_counter_read(&c->st.cont_reads));
+			rte_tel_data_add_dict_u64(s, "cont_read_bytes",
+						  scpp_counter_read(&c->st.cont_read_bytes));
+			rte_tel_data_add_dict_u64(s, "cont_read_failed",
+						  scpp_counter_read(&c->st.cont_read_failed));
 		}
 		snprintf(key, sizeof(key), "worker%u", i);
 		rte_tel_data_add_dict_container(d, key, s, 0);

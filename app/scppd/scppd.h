@@ -319,6 +319,32 @@ struct scppd_copy_stats {
 	uint64_t peer_detaches; /**< ... detached (left the map, changed, unreachable) */
 	uint64_t peer_refused;  /**< ... not attached: bad descriptor, engine refusal, no room */
 	uint64_t peer_busy;     /**< detaches put off: a copy still used the window */
+	uint64_t cont_src_sent;    /**< COPY_SOURCE extensions shipped (this node, S) */
+	uint64_t cont_src_refused; /**< ... received and refused: EACCES, no READ (D) */
+	uint64_t cont_reads;       /**< READs from a peer's window completed (D) */
+	uint64_t cont_read_bytes;  /**< ... their bytes */
+	uint64_t cont_read_failed; /**< READs that failed or were not taken */
+};
+
+/** Most COPY_SOURCE extensions one CONT carries (PROTOCOL.md §19.1). */
+#define SCPPD_COPY_SRC_MAX 5
+
+/** A source value a shipped part pinned (cont_copy.c). */
+struct scppd_copy_pin {
+	struct scpp_oid e;
+	uint32_t attr;
+};
+
+/** A CONT's COPY_SOURCE extensions while its part runs (cont_copy.c, D). */
+struct scppd_cont_copy_rx {
+	struct scpp_eval_remote_src rs;   /**< for scpp_eval_env.remote_src */
+	struct scpp_wire_copy_src src[SCPPD_COPY_SRC_MAX];
+	unsigned int n;
+	struct scppd_worker *w;
+	uint32_t origin;                  /**< the CONT's sender (the origin: star) */
+	uint32_t sender_ip;               /**< its address (network byte order) */
+	bool from_self;                   /**< through the hand-off ring */
+	uint64_t deadline_tsc;            /**< the sender's timeout_ms from arrival */
 };
 
 /** A peer's window a worker attached (copy_peers.c), keyed by (node, shard). */
@@ -347,6 +373,7 @@ struct scppd_copy {
 	struct scpp_copy_region *local_store;  /**< the shard's arena, local instance */
 	struct scpp_copy_region *local_arena;  /**< the evaluation arena, or NULL */
 	struct scpp_copy_region *remote_store; /**< the shard's arena, remote instance */
+	struct scpp_copy_region *remote_arena; /**< the evaluation arena, remote instance */
 	struct scpp_copy_async *async;         /**< asynchronous copies on the local
 						*   instance (save pool), or NULL */
 	struct scppd_copy_park *park;          /**< blocks parked on their copies, oldest
@@ -571,6 +598,13 @@ void scppd_copy_peers_tick(struct scppd_worker *w);
 /** This node's windows for its cluster record: one per worker with a remote engine. */
 unsigned int scppd_copy_windows(const struct scppd *d, struct scpp_config_cluster_window *out,
 				unsigned int max);
+/* cont_copy.c: remote copies through continuations (docs/COPY.md). */
+int scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+			    const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
+			    uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins);
+void scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins);
+int scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		       struct scppd_cont_copy_rx *rx);
 /** The attached peer window whose RmaWindow entity is @p window, or NULL. */
 const struct scppd_copy_peer *scppd_copy_peer_by_window(const struct scppd_worker *w,
 							struct scpp_oid window);

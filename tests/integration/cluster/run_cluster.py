@@ -1581,6 +1581,106 @@ def t_copy_peers_tcp(c):
     copy_peers_scenario(c, COPY_TCP, "tcp;ofi_rxm")
 
 
+# ---- remote copies (docs/COPY.md "Remote copies") ----------------------------------
+
+def copy_remote_scenario(c, copy_cfg):
+    """Two etcd nodes with remote engines: a block sent to node 1 copies
+    from a value of node 1 (the origin owns the source) into a value of
+    node 2: node 1 ships the row with a COPY_SOURCE extension, node 2 READs
+    the bytes from node 1's window with its remote engine (node 1's engine
+    posts nothing), bytes compared; then forged extensions from a node of
+    the map that does not own the window (the test, node 9 at the bridge
+    address): a window not attached, a range outside node 1's window, node
+    1's window from the wrong sender, each EACCES with its message and no
+    READ."""
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2)]
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    # The test as node 9 (a record without a lease: never lapses).
+    c.etcdctl("put", c.etcd_prefix + "v1/node/9",
+              json.dumps({"id": 9, "name": "origin9", "ipv4": BRIDGE, "base_port": FAKE_PORT,
+                          "shards": [0]}, separators=(",", ":")))
+    for n in nodes:
+        for p in (1, 2, 9):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 2 to attach node 1's window",
+             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+    rnd = random.Random(1415)
+    # (16 KiB: one block's text carries the bytes.)
+    blob = bytes(rnd.getrandbits(8) for _ in range(16384))
+    old = bytes(rnd.getrandbits(8) for _ in range(16384))
+    a = mkfile_on(n1, 501, blob)
+    bb = mkfile_on(n2, 502, old)
+    w1, w2 = copy_w(n1), copy_w(n2)
+    # The first command reads the source's entity: node 1 evaluates the
+    # block (rather than forwarding it, §18) and splits it at the copy.
+    rep = n1.drive("get {a} ino %z ; copy offset(value({b}, data), 100) "
+                   "offset(value({a}, data), 7) 16000 ; return %z".format(a=a, b=bb),
+                   extra=["--copy-results"])
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          rep["rows"] == [[501]], rep)
+    got = [(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])]
+    check((1, 1, 16000) in got, ("COPY records", rep))
+    want = bytearray(old)
+    want[100:16100] = blob[7:16007]
+    check(data_of(n2, bb) == bytes(want), "node 2's destination differs")
+    check(data_of(n1, a) == blob, "node 1's source changed")
+    v1, v2 = copy_w(n1), copy_w(n2)
+    check(v1["cont_src_sent"] - w1["cont_src_sent"] == 1, ("node 1", w1, v1))
+    check(v2["cont_reads"] - w2["cont_reads"] == 1 and
+          v2["cont_read_bytes"] - w2["cont_read_bytes"] == 16000 and
+          v2["remote_submitted"] - w2["remote_submitted"] == 1, ("node 2", w2, v2))
+    # No copy bytes through the origin's engine, and nothing left pinned.
+    check(v1["remote_submitted"] == w1["remote_submitted"] and
+          v1["remote_bytes"] == w1["remote_bytes"], ("node 1's engine moved bytes", w1, v1))
+    # Forged extensions (PROTOCOL.md §19.1): refused, row by row, no READ.
+    win1 = n1.telemetry("/scpp/copy")["worker0"]["remote_window"]
+    f = [int(x, 16) for x in win1.lstrip("@").split(".")]
+    block = bytes.fromhex(run([n2.c_drive(), "encode", "let %z 1u ; copy value({b}, data) "
+                               "value({a}, data) 4096 ; return %z".format(a=a, b=bb)])
+                          .stdout.strip())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    before = copy_w(n2)
+    cases = [
+        ((f[0] << 48) | (9 << 16), 1, 0, "is not one this node attached"),
+        ((f[0] << 48) | (f[1] << 16) | f[2], (f[3] << 40) | f[4], 1 << 40,
+         "outside the window or another length"),
+        ((f[0] << 48) | (f[1] << 16) | f[2], (f[3] << 40) | f[4], 4096,
+         "a window address from node 9, which does not own"),
+    ]
+    for i, (hi, lo, off, words) in enumerate(cases):
+        ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, hi, lo, off, 4096, 0x77)
+        msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0x90 + i))
+        struct.pack_into("<H", msg, 48, len(ext))
+        msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+        got = cont_exchange(sock, (n2.ip, 7301), node_dgram(CONT, msg, 9, 0x90 + i))
+        check(got is not None, "no CONT_REPLY for forged case %d" % i)
+        rep = records_json(n2, got[2])
+        check(rep["end"]["outcome"] == "aborted" and rep["statuses"], (i, rep))
+        st = rep["statuses"][0]["fields"]
+        check(st["code"] == "EACCES" and words in st["message"], (i, st))
+    after = copy_w(n2)
+    check(after["cont_src_refused"] - before["cont_src_refused"] == 3 and
+          after["cont_reads"] == before["cont_reads"] and
+          after["remote_submitted"] == before["remote_submitted"], (before, after))
+    check(data_of(n2, bb) == bytes(want), "a refused copy wrote node 2's destination")
+
+
+def t_copy_remote(c):
+    """A remote copy over libfabric shm, and forged extensions refused."""
+    copy_remote_scenario(c, COPY_SHM)
+
+
+def t_copy_remote_tcp(c):
+    """The same over libfabric tcp."""
+    copy_remote_scenario(c, COPY_TCP)
+
+
 TESTS = {
     "fs_forward": t_fs_forward,
     "static": t_static,
@@ -1604,6 +1704,8 @@ TESTS = {
     "cont_two_shards": t_cont_two_shards,
     "copy_peers": t_copy_peers,
     "copy_peers_tcp": t_copy_peers_tcp,
+    "copy_remote": t_copy_remote,
+    "copy_remote_tcp": t_copy_remote_tcp,
 }
 
 
