@@ -1669,6 +1669,66 @@ def copy_remote_scenario(c, copy_cfg):
           after["cont_reads"] == before["cont_reads"] and
           after["remote_submitted"] == before["remote_submitted"], (before, after))
     check(data_of(n2, bb) == bytes(want), "a refused copy wrote node 2's destination")
+    sock.close()
+    copy_source_pinned(n1, a, win1)
+
+
+def copy_source_pinned(n1, a, win1):
+    """While a copy row is out (its destination on node 9, the test, which
+    does not answer), node 1 holds a pin on the source: the CONT it sent
+    carries node 1's window and the copy's length; a delete of the source
+    sent meanwhile answers EBUSY; once the part is given up the block ends
+    (E_OUTCOME_UNKNOWN for the part) and the delete succeeds. The delete is
+    judged only in a round where the block was still out when its answer
+    came (a round the machine's load spoils is played again)."""
+    text = ("get {a} ino %z ; copy value(@0.9.0.1.1, data) offset(value({a}, data), 5) 1000 ; "
+            "return %z".format(a=a))
+    # Node 9's shard 0 port: where node 1 sends the part.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT + 1))
+    for rnd in range(8):
+        drive = subprocess.Popen([n1.c_drive(), "exec", n1.ip, "7300", text, "--client", "71",
+                                  "--block", str(9300 + rnd), "--wait", "30000"],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            sock.settimeout(60)
+            d, _ = sock.recvfrom(65535)
+            check(d[:2] == b"SC" and d[3] == CONT, "not a CONT: %s" % d[:8].hex())
+            pl = d[32:32 + struct.unpack_from("<H", d, 6)[0]]
+            ext_len = struct.unpack_from("<H", pl, 48)[0]
+            check(ext_len == 50 and pl[52:54] == bytes([2, 48]), pl[:60].hex())
+            row, rsv, hi, lo, off, ln, pin = struct.unpack_from("<IIQQQQQ", pl, 54)
+            f = [int(x, 16) for x in win1.lstrip("@").split(".")]
+            check((row, rsv, hi, lo, ln) == (0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                                              (f[3] << 40) | f[4], 1000) and pin != 0,
+                  (row, rsv, hex(hi), hex(lo), off, ln, pin))
+            rep = n1.drive("del %s data" % a, port=7301)
+            pending = drive.poll() is None
+            out = drive.communicate(timeout=120)[0]
+        finally:
+            if drive.poll() is None:
+                drive.kill()
+                drive.wait()
+        if not pending:
+            # The part was given up before the delete ran: the round
+            # proves nothing; put the source back and play it again.
+            check(rep["end"]["outcome"] in ("ok", "aborted"), rep)
+            if rep["end"]["outcome"] == "ok":
+                n1.drive('set %s data x"%s"' % (a, "ab" * 2000), port=7301)
+            continue
+        st = rep["statuses"][0]["fields"] if rep.get("statuses") else {}
+        check(rep["end"]["outcome"] == "aborted" and st.get("errno_name") == "EBUSY",
+              ("the source was not pinned while its copy was out", rep))
+        lines = [x for x in out.splitlines() if x and not x.startswith(("meta ", "between "))]
+        check(lines, ("no reply to the copy block", out))
+        first = json.loads(lines[0])
+        codes = [x["fields"]["code"] for x in first.get("statuses", [])]
+        check("E_OUTCOME_UNKNOWN" in codes, ("the part given up", first))
+        # The block ended: the pin is gone, the delete goes through.
+        rep = n1.drive("del %s data" % a, port=7301)
+        check(rep["end"]["outcome"] == "ok", ("still pinned after the block ended", rep))
+        return
+    raise ClusterFailure("no round kept the copy out while the delete ran")
 
 
 def t_copy_remote(c):
