@@ -128,6 +128,9 @@ remote_create(const struct scpp_config *cfg, struct scppd_worker *w, int socket)
 
 	config_common(cfg, &cc, socket);
 	cc.name = "scppd_copy_remote";
+	/* Fault injection (test builds): a READ from a peer that never comes
+	 * back (integration.cluster_copy_remote_stall). */
+	cc.test_stall_len = cfg->copy.test_stall_len;
 	if (cp->remote == SCPP_CONFIG_COPY_REMOTE_FABRIC) {
 		cc.engine = "fabric";
 		cc.fabric.provider = cp->fabric.provider;

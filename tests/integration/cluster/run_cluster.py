@@ -1731,6 +1731,51 @@ def copy_source_pinned(n1, a, win1):
     raise ClusterFailure("no round kept the copy out while the delete ran")
 
 
+def t_copy_remote_stall(c):
+    """A READ from the source's window that never completes (test builds:
+    node 2's remote engine hangs at its first copy of 3000 bytes, as a peer
+    gone silent would): node 2 fails the row with ETIMEDOUT after
+    copy.timeout_ms, well inside the continuation's time, and its
+    destination keeps its bytes; a copy of another length before it
+    worked."""
+    cfg = dict(COPY_SHM, timeout_ms=300, test_stall_len=3000)
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": cfg}) for i in (1, 2)]
+    for n in nodes:
+        # The part waits longer than node 2's copy timeout, so the answer
+        # is node 2's ETIMEDOUT, not the origin's E_OUTCOME_UNKNOWN.
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    for n in nodes:
+        for p in (1, 2):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 2 to attach node 1's window",
+             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+    rnd = random.Random(1416)
+    blob = bytes(rnd.getrandbits(8) for _ in range(8192))
+    old = bytes(rnd.getrandbits(8) for _ in range(8192))
+    a = mkfile_on(n1, 601, blob)
+    bb = mkfile_on(n2, 602, old)
+    text = "get {a} ino %z ; copy value({b}, data) value({a}, data) {n} ; return %z"
+    rep = n1.drive(text.format(a=a, b=bb, n=4000))
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[601]], rep)
+    want = blob[:4000] + old[4000:]
+    check(data_of(n2, bb) == want, "the first copy")
+    w2 = copy_w(n2)
+    rep = n1.drive(text.format(a=a, b=bb, n=3000))
+    check(rep["end"]["outcome"] == "aborted", rep)
+    st = [x["fields"] for x in rep.get("statuses", [])]
+    check(any(f["code"] == "ETIMEDOUT" and f["node"].startswith("@0.2.") and
+              "READ of 3000 bytes" in f["message"] for f in st), rep)
+    check(data_of(n2, bb) == want, "a timed-out copy wrote node 2's destination")
+    v2 = copy_w(n2)
+    check(v2["cont_read_failed"] - w2["cont_read_failed"] == 1 and
+          v2["cont_reads"] == w2["cont_reads"], (w2, v2))
+
+
 def t_copy_remote(c):
     """A remote copy over libfabric shm, and forged extensions refused."""
     copy_remote_scenario(c, COPY_SHM)
@@ -1766,6 +1811,7 @@ TESTS = {
     "copy_peers_tcp": t_copy_peers_tcp,
     "copy_remote": t_copy_remote,
     "copy_remote_tcp": t_copy_remote_tcp,
+    "copy_remote_stall": t_copy_remote_stall,
 }
 
 
