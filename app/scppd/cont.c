@@ -315,6 +315,9 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	env = w->env;
 	env.client_id = c->client_id;
 	env.auth = au;
+	/* Copy sources the sender resolved (cont_copy.c). */
+	if (scppd_cont_copy_rx(w, c, &ct->copy_rx) > 0)
+		env.remote_src = &ct->copy_rx.rs;
 	ct->every_next = every ? (uint16_t)(c->start + 1) : UINT16_MAX;
 	for (;;) {
 		scpp_wire_reply_writer_init(&wr, ct->recs, cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - rest_len);
@@ -464,6 +467,8 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 	}
 	k.sender_ip = nm->peer.ip;
 	k.sender_node = (uint32_t)h.client_id;
+	ct->copy_rx.sender_ip = nm->peer.ip;
+	ct->copy_rx.from_self = from_self(nm);
 	k.cont_id = c.cont_id;
 	now_ms = w->now / ct->ms_div;
 	switch (scpp_cont_dedup_admit(ct->dedup, &k, now_ms, &slot, &held, &held_len)) {

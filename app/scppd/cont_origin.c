@@ -107,6 +107,11 @@ struct cont_part {
 	uint8_t msg[SCPPD_CONT_ANSWER_MAX];
 	uint8_t ans[SCPPD_CONT_ANSWER_MAX];
 	struct scpp_status st;  /* P_FAILED */
+	/* Copy sources it carries (cont_copy.c): extensions, and their pins. */
+	uint16_t ext_len;
+	uint8_t npins;
+	uint8_t ext[SCPP_WIRE_CONT_EXT_MAX];
+	struct scppd_copy_pin pins[SCPPD_COPY_SRC_MAX];
 };
 
 struct cont_set {
@@ -142,6 +147,8 @@ part_new(struct scppd_worker *w, struct cont_set *set, uint32_t si, uint32_t aft
 	p = &ct->part[i];
 	ct->free_part = p->next;
 	memset(p, 0, offsetof(struct cont_part, msg));
+	p->ext_len = 0;
+	p->npins = 0;
 	p->set = si;
 	/* Merge order: right after @p after (its parent's answer, and the
 	 * siblings placed before it), or last. */
@@ -240,6 +247,7 @@ part_build(struct scppd_worker *w, struct cont_part *p, const struct cont_set *s
 		.client_id = set->client_id, .block_id = set->block_id, .start = p->start,
 		.nvars = set->nvars, .nrows = nrows,
 		.timeout_ms = scppd_g.cfg.cluster.cont.timeout_ms,
+		.ext_len = p->ext_len, .ext = p->ext,
 	};
 	int n;
 
@@ -667,6 +675,15 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 		p->nrows = sp.part[g].n;
 		if (!part_limits(w, p, set))
 			continue;
+		/* A session block's copy rows get no COPY_SOURCE: the source
+		 * side does not check the carried principal's right to read
+		 * the source yet (docs/COPY.md "Remote copies"), so such a row
+		 * meets E_NOT_HERE at the destination's owner, as before. */
+		n = set->sess ? 0 :
+			scppd_cont_copy_sources(w, b, cmd, s, ct->idx + sp.part[g].first,
+						sp.part[g].n, p->ext, sizeof(p->ext), p->pins,
+						&p->npins);
+		p->ext_len = n > 0 ? (uint16_t)n : 0;
 		if (part_build(w, p, set, sp.part[g].n, &at) != 0 ||
 		    (n = scpp_eval_susp_rows_encode(s, ct->idx + sp.part[g].first, sp.part[g].n,
 						    p->msg + at, sizeof(p->msg) - at)) < 0) {
@@ -766,6 +783,7 @@ c_freed(struct scppd_worker *w, uint32_t slot)
 
 		next = p->next;
 		part_unsent(w, p);
+		scppd_cont_copy_unpin(w, p->pins, &p->npins);
 		p->state = P_FREE;
 		p->next = ct->free_part;
 		ct->free_part = i;

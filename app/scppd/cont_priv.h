@@ -51,6 +51,7 @@ struct scppd_cont {
 	 * a MAC under this key (docs/SECURITY.md §9.4 item 9). */
 	bool rk_on;
 	uint8_t rk[SCPP_AUTH_KEY_LEN];
+	struct scppd_cont_copy_rx copy_rx; /* the running part's COPY_SOURCEs (cont_copy.c) */
 	/* Origin's side (cont_origin.c). */
 	struct cont_part *part;        /* cluster.cont.max_pending records */
 	uint32_t npart;

@@ -128,6 +128,9 @@ remote_create(const struct scpp_config *cfg, struct scppd_worker *w, int socket)
 
 	config_common(cfg, &cc, socket);
 	cc.name = "scppd_copy_remote";
+	/* Fault injection (test builds): a READ from a peer that never comes
+	 * back (integration.cluster_copy_remote_stall). */
+	cc.test_stall_len = cfg->copy.test_stall_len;
 	if (cp->remote == SCPP_CONFIG_COPY_REMOTE_FABRIC) {
 		cc.engine = "fabric";
 		cc.fabric.provider = cp->fabric.provider;
@@ -620,8 +623,16 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 		    SCPP_COPY_ACCESS_LOCAL | SCPP_COPY_ACCESS_REMOTE_READ |
 			    SCPP_COPY_ACCESS_REMOTE_WRITE,
 		    "shard's extent arena", &c->remote_store);
+		/* Reads from peers' windows land in the evaluation arena
+		 * (cont_copy.c), which the evaluator then copies from. */
+		scpp_eval_ctx_arena(w->ectx, &base, &len);
+		reg(w, c->remote, base, len, SCPP_COPY_ACCESS_LOCAL, "evaluation arena",
+		    &c->remote_arena);
 		window_publish(w, c);
 		c->target_progress = (c->remote_caps.flags & SCPP_COPY_CAP_TARGET_PROGRESS) != 0;
+		if (scppd_copy_peers_init(w) != 0)
+			rte_exit(EXIT_FAILURE, "scppd: worker %u: peers' windows: out of memory\n",
+				 w->idx);
 	}
 	scpp_copy_caps_get(c->local, &caps);
 	SCPPD_LOG(INFO, "worker %u: copy: local %s%s%s (copies of %" PRIu64 "..%" PRIu64
@@ -640,6 +651,7 @@ scppd_copy_free(struct scppd_worker *w)
 	if (c == NULL)
 		return;
 	/* Freeing stops the devices first: nothing touches the store after. */
+	scppd_copy_peers_free(w);
 	scpp_copy_free(c->remote);
 	scpp_copy_free(c->local);
 	scpp_copy_async_free(c->async);
@@ -665,6 +677,7 @@ scppd_copy_tick_slow(struct scppd_worker *w)
 			if (st.zombies > 0 && scpp_copy_recover(c->remote) == 0)
 				scpp_counter_add(&c->st.recovers, 1);
 		}
+		scppd_copy_peers_tick(w);
 	}
 }
 
@@ -758,6 +771,24 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 			engine_fields(s, "remote", c->remote);
 			scpp_oid_format(oid, sizeof(oid), c->window_oid);
 			rte_tel_data_add_dict_string(s, "remote_window", oid);
+			rte_tel_data_add_dict_u64(s, "peer_windows",
+						  scpp_counter_read(&c->st.peer_windows));
+			rte_tel_data_add_dict_u64(s, "peer_attaches",
+						  scpp_counter_read(&c->st.peer_attaches));
+			rte_tel_data_add_dict_u64(s, "peer_detaches",
+						  scpp_counter_read(&c->st.peer_detaches));
+			rte_tel_data_add_dict_u64(s, "peer_refused",
+						  scpp_counter_read(&c->st.peer_refused));
+			rte_tel_data_add_dict_u64(s, "peer_busy", scpp_counter_read(&c->st.peer_busy));
+			rte_tel_data_add_dict_u64(s, "cont_src_sent",
+						  scpp_counter_read(&c->st.cont_src_sent));
+			rte_tel_data_add_dict_u64(s, "cont_src_refused",
+						  scpp_counter_read(&c->st.cont_src_refused));
+			rte_tel_data_add_dict_u64(s, "cont_reads", scpp_counter_read(&c->st.cont_reads));
+			rte_tel_data_add_dict_u64(s, "cont_read_bytes",
+						  scpp_counter_read(&c->st.cont_read_bytes));
+			rte_tel_data_add_dict_u64(s, "cont_read_failed",
+						  scpp_counter_read(&c->st.cont_read_failed));
 		}
 		snprintf(key, sizeof(key), "worker%u", i);
 		rte_tel_data_add_dict_container(d, key, s, 0);

@@ -319,6 +319,49 @@ struct scppd_copy_stats {
 	uint64_t served_parked; /**< blocks with a copy command evaluated while another
 				 *   block was parked on its copies */
 	uint64_t cpu_sync;    /**< synchronous copies done on the CPU: the tracker was full */
+	uint64_t peer_windows;  /**< peers' windows attached now (a gauge; copy_peers.c) */
+	uint64_t peer_attaches; /**< peers' windows attached */
+	uint64_t peer_detaches; /**< ... detached (left the map, changed, unreachable) */
+	uint64_t peer_refused;  /**< ... not attached: bad descriptor, engine refusal, no room */
+	uint64_t peer_busy;     /**< detaches put off: a copy still used the window */
+	uint64_t cont_src_sent;    /**< COPY_SOURCE extensions shipped (this node, S) */
+	uint64_t cont_src_refused; /**< ... received and refused: EACCES, no READ (D) */
+	uint64_t cont_reads;       /**< READs from a peer's window completed (D) */
+	uint64_t cont_read_bytes;  /**< ... their bytes */
+	uint64_t cont_read_failed; /**< READs that failed or were not taken */
+};
+
+/** Most COPY_SOURCE extensions one CONT carries (PROTOCOL.md §19.1). */
+#define SCPPD_COPY_SRC_MAX 5
+
+/** A source value a shipped part pinned (cont_copy.c). */
+struct scppd_copy_pin {
+	struct scpp_oid e;
+	uint32_t attr;
+};
+
+/** A CONT's COPY_SOURCE extensions while its part runs (cont_copy.c, D). */
+struct scppd_cont_copy_rx {
+	struct scpp_eval_remote_src rs;   /**< for scpp_eval_env.remote_src */
+	struct scpp_wire_copy_src src[SCPPD_COPY_SRC_MAX];
+	unsigned int n;
+	struct scppd_worker *w;
+	uint32_t origin;                  /**< the CONT's sender (the origin: star) */
+	uint32_t sender_ip;               /**< its address (network byte order) */
+	bool from_self;                   /**< through the hand-off ring */
+	uint64_t deadline_tsc;            /**< the sender's timeout_ms from arrival */
+};
+
+/** A peer's window a worker attached (copy_peers.c), keyed by (node, shard). */
+struct scppd_copy_peer {
+	uint32_t node;
+	uint16_t shard;
+	bool seen;                      /**< in the map being followed */
+	bool leaving;                   /**< gone from the map; detach put off (EBUSY) */
+	struct scpp_oid window;         /**< its RmaWindow entity */
+	uint64_t len;                   /**< its bytes */
+	struct scpp_copy_remote *rw;    /**< the engine's attachment */
+	uint8_t desc[SCPP_COPY_WINDOW_LEN];
 };
 
 /** A block parked on its copies: its park handle, its newest copy, where it goes on. */
@@ -335,6 +378,7 @@ struct scppd_copy {
 	struct scpp_copy_region *local_store;  /**< the shard's arena, local instance */
 	struct scpp_copy_region *local_arena;  /**< the evaluation arena, or NULL */
 	struct scpp_copy_region *remote_store; /**< the shard's arena, remote instance */
+	struct scpp_copy_region *remote_arena; /**< the evaluation arena, remote instance */
 	struct scpp_copy_async *async;         /**< asynchronous copies on the local
 						*   instance (save pool), or NULL */
 	struct scppd_copy_park *park;          /**< blocks parked on their copies, oldest
@@ -354,6 +398,12 @@ struct scppd_copy {
 	struct scpp_copy_window win;           /**< the published window */
 	uint8_t desc[SCPP_COPY_WINDOW_LEN];    /**< its descriptor */
 	struct scpp_oid window_oid;            /**< its RmaWindow entity */
+	/* Peers' windows (copy_peers.c). */
+	struct scppd_copy_peer *peers;         /**< attached (and leaving) ones, or NULL */
+	uint32_t npeers, peers_cap;
+	bool peers_leaving;                    /**< some are leaving: retry their detach */
+	const void *peers_map;                 /**< the map they follow */
+	uint64_t peers_map_ns;                 /**< ... its build time */
 };
 
 /** One worker lcore: everything its loop touches. */
@@ -546,6 +596,23 @@ void scppd_copy_free(struct scppd_worker *w);
 /** Register /scpp/copy. */
 int scppd_copy_telemetry_init(void);
 void scppd_copy_tick_slow(struct scppd_worker *w);
+/* copy_peers.c: peers' windows (docs/COPY.md "Peers' windows"). */
+int scppd_copy_peers_init(struct scppd_worker *w);
+void scppd_copy_peers_free(struct scppd_worker *w);
+void scppd_copy_peers_tick(struct scppd_worker *w);
+/** This node's windows for its cluster record: one per worker with a remote engine. */
+unsigned int scppd_copy_windows(const struct scppd *d, struct scpp_config_cluster_window *out,
+				unsigned int max);
+/* cont_copy.c: remote copies through continuations (docs/COPY.md). */
+int scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+			    const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
+			    uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins);
+void scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins);
+int scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		       struct scppd_cont_copy_rx *rx);
+/** The attached peer window whose RmaWindow entity is @p window, or NULL. */
+const struct scppd_copy_peer *scppd_copy_peer_by_window(const struct scppd_worker *w,
+							struct scpp_oid window);
 /** Worker loop, every iteration: peers' progress into our window. */
 static inline void
 scppd_copy_tick(struct scppd_worker *w)

@@ -56,7 +56,7 @@ struct scpp_cluster_agent {
 	struct scpp_config_cluster_etcd conf;
 	struct scpp_config_cluster_node self;
 	char key[SCPP_CONFIG_ETCD_PREFIX_SIZE + 32];
-	char value[4096];
+	char value[SCPP_CONFIG_RECORD_MAX];
 	/* The thread's own. */
 	struct cluster_etcd etcd;
 	struct scpp_cluster_agent_counters c;

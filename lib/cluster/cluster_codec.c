@@ -150,7 +150,24 @@ scpp_cluster_record_encode(const struct scpp_config_cluster_node *n, char *buf, 
 		scpp_oid_prefix_format(p, sizeof(p), &n->routes[i].prefix);
 		PUT("%s{\"prefix\":\"%s\",\"shard\":%u}", i ? "," : "", p, n->routes[i].shard);
 	}
-	PUT("]}");
+	PUT("]");
+	/* Windows only when there are any: a record without remote copies
+	 * reads as it did before they existed. */
+	if (n->nb_windows > 0) {
+		PUT(",\"windows\":[");
+		for (unsigned int i = 0; i < n->nb_windows; i++) {
+			const struct scpp_config_cluster_window *win = &n->windows[i];
+
+			scpp_oid_format(p, sizeof(p), win->window);
+			PUT("%s{\"shard\":%u,\"window\":\"%s\",\"descriptor\":\"", i ? "," : "",
+			    win->shard, p);
+			for (size_t k = 0; k < sizeof(win->desc); k++)
+				PUT("%02x", win->desc[k]);
+			PUT("\"}");
+		}
+		PUT("]");
+	}
+	PUT("}");
 #undef PUT
 	return o < size ? (int)o : -ENOSPC;
 }

@@ -918,6 +918,51 @@ parse_oid_prefix(struct ctx *c, const cJSON *v, struct scpp_oid_prefix *p)
 }
 
 static int
+parse_oid(struct ctx *c, const cJSON *v, struct scpp_oid *o)
+{
+	char found_buf[80];
+
+	if (cJSON_IsString(v) && scpp_oid_parse(v->valuestring, strlen(v->valuestring), o) == 0 &&
+	    !scpp_oid_is_nil(*o))
+		return 0;
+	return fail(c, "expected an OID like \"@0.2.0.0.2a\" (hex fields, not nil), found %s",
+		    FOUND(v));
+}
+
+static int
+hex_lower(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+static int
+parse_hex(struct ctx *c, const struct field *f, const cJSON *v, uint8_t *dst)
+{
+	char found_buf[80];
+
+	if (cJSON_IsString(v) && strlen(v->valuestring) == 2 * f->esize) {
+		const char *s = v->valuestring;
+		size_t i;
+
+		for (i = 0; i < f->esize; i++) {
+			int hi = hex_lower(s[2 * i]), lo = hex_lower(s[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				break;
+			dst[i] = (uint8_t)(hi << 4 | lo);
+		}
+		if (i == f->esize)
+			return 0;
+	}
+	return fail(c, "expected %zu lower-case hex digits (%zu bytes), found %s", 2 * f->esize,
+		    f->esize, FOUND(v));
+}
+
+static int
 parse_bool(struct ctx *c, const cJSON *v, bool *dst)
 {
 	char found_buf[80];
@@ -1085,6 +1130,10 @@ parse_field(struct ctx *c, const struct field *f, const cJSON *v, void *base)
 		return parse_peer(c, v, (uint32_t *)dst, (uint16_t *)((char *)base + f->aux));
 	case T_OID_PREFIX:
 		return parse_oid_prefix(c, v, (struct scpp_oid_prefix *)dst);
+	case T_OID:
+		return parse_oid(c, v, (struct scpp_oid *)dst);
+	case T_HEX:
+		return parse_hex(c, f, v, (uint8_t *)dst);
 	case T_IPV4:
 		return parse_ipv4(c, v, (uint32_t *)dst);
 	case T_MAC_OPT:
@@ -1145,6 +1194,8 @@ parse_object(struct ctx *c, const struct section *s, const cJSON *obj, void *bas
 			case T_IPV4_PREFIX: what = "an IPv4 address with prefix length like \"198.18.0.2/24\""; break;
 			case T_PEER: what = "an IPv4 address and UDP port like \"198.18.0.3:7300\""; break;
 			case T_OID_PREFIX: what = "an OID prefix like \"@0.2.0.0.0/48\""; break;
+			case T_OID: what = "an OID like \"@0.2.0.0.2a\""; break;
+			case T_HEX: what = "a string of hex digits"; break;
 			case T_IPV4: what = "an IPv4 address like \"198.18.0.3\""; break;
 			case T_UINT_LIST:
 				snprintf(exp, sizeof(exp), "an array of %u..%u integers in %" PRIu64

@@ -38,6 +38,18 @@ static const struct field route_fields[] = {
 };
 static const struct section route_sec = {route_fields, SCPP_ARRAY_SIZE(route_fields), NULL};
 
+static const struct field window_fields[] = {
+	{.key = "shard", .type = T_UINT, .off = offsetof(struct scpp_config_cluster_window, shard),
+	 .size = FSIZE(struct scpp_config_cluster_window, shard), .min = 0, .max = UINT16_MAX - 1,
+	 .required = true},
+	{.key = "window", .type = T_OID, .off = offsetof(struct scpp_config_cluster_window, window),
+	 .required = true},
+	{.key = "descriptor", .type = T_HEX,
+	 .off = offsetof(struct scpp_config_cluster_window, desc),
+	 .esize = SCPP_CONFIG_WINDOW_DESC, .required = true},
+};
+static const struct section window_sec = {window_fields, SCPP_ARRAY_SIZE(window_fields), NULL};
+
 static const struct field node_fields[] = {
 	{.key = "id", .type = T_UINT, .off = offsetof(struct scpp_config_cluster_node, id),
 	 .size = FSIZE(struct scpp_config_cluster_node, id), .min = 1, .max = UINT32_MAX,
@@ -62,6 +74,10 @@ static const struct field node_fields[] = {
 	 .aux = offsetof(struct scpp_config_cluster_node, nb_routes), .min = 0,
 	 .max = SCPP_CONFIG_NODE_ROUTES, .esize = sizeof(struct scpp_config_cluster_route),
 	 .sec = &route_sec},
+	{.key = "windows", .type = T_LIST, .off = offsetof(struct scpp_config_cluster_node, windows),
+	 .aux = offsetof(struct scpp_config_cluster_node, nb_windows), .min = 0,
+	 .max = SCPP_CONFIG_NODE_WINDOWS, .esize = sizeof(struct scpp_config_cluster_window),
+	 .sec = &window_sec},
 };
 const struct section config_cluster_node_sec = {node_fields, SCPP_ARRAY_SIZE(node_fields),
 						config_cluster_node_defaults};
@@ -170,6 +186,15 @@ scpp_config_cluster_source_name(enum scpp_config_cluster_source s)
 	return (unsigned int)s < SCPP_ARRAY_SIZE(source_names) - 1 ? source_names[s] : NULL;
 }
 
+static bool
+shard_listed(const uint16_t *shards, unsigned int n, uint16_t s)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (shards[i] == s)
+			return true;
+	return false;
+}
+
 /*
  * The checks one node passes on its own, for a $.cluster.nodes[] item
  * (@p at = "$.cluster.nodes[3]") and for an etcd record (@p at = "$").
@@ -226,16 +251,28 @@ validate_node(struct ctx *c, const struct scpp_config_cluster_node *n, const cha
 					      r->shard);
 		}
 	}
-	return 0;
-}
+	for (unsigned int i = 0; i < n->nb_windows; i++) {
+		const struct scpp_config_cluster_window *win = &n->windows[i];
+		struct scpp_oid_prefix sp = scpp_oid_shard_prefix(n->locale, n->id, win->shard);
 
-static bool
-shard_listed(const uint16_t *shards, unsigned int n, uint16_t s)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (shards[i] == s)
-			return true;
-	return false;
+		snprintf(path, sizeof(path), "%s.windows[%u].shard", at, i);
+		if (!shard_listed(n->shards, n->nb_shards, win->shard))
+			return config_fail_at(c, path, "expected one of the node's shards, found %u",
+					      win->shard);
+		for (unsigned int j = 0; j < i; j++)
+			if (n->windows[j].shard == win->shard)
+				return config_fail_at(c, path, "expected a shard whose window is not "
+						      "listed before, found %u (also %s.windows[%u])",
+						      win->shard, at, j);
+		if (!scpp_oid_prefix_match(&sp, win->window)) {
+			scpp_oid_format(text, sizeof(text), win->window);
+			snprintf(path, sizeof(path), "%s.windows[%u].window", at, i);
+			return config_fail_at(c, path, "expected an OID of shard %u's prefix "
+					      "@%x.%x.%x.0.0/64, found \"%s\"", win->shard, n->locale,
+					      n->id, win->shard, text);
+		}
+	}
+	return 0;
 }
 
 /* This node's own entry must describe the node this file configures. */
@@ -306,6 +343,14 @@ config_validate_cluster(struct ctx *c, const struct scpp_config *cfg)
 		if (rc != 0)
 			return rc;
 	}
+	for (unsigned int i = 0; i < cl->nb_nodes; i++)
+		if (cl->nodes[i].nb_windows > 0) {
+			snprintf(at, sizeof(at), "$.cluster.nodes[%u].windows", i);
+			return config_fail_at(c, at, "expected no windows in the configuration (a "
+					      "node publishes its own in its etcd record, made at "
+					      "run time: docs/COPY.md \"Peers' windows\"), found %u",
+					      cl->nodes[i].nb_windows);
+		}
 	if (cl->source == SCPP_CONFIG_CLUSTER_ETCD && cl->nb_nodes > 1)
 		return config_fail_at(c, "$.cluster.nodes", "expected at most this node's own entry "
 				      "with \"source\": \"etcd\" (the other nodes register "

@@ -321,6 +321,16 @@ print_field(FILE *f, const struct field *fl, const void *base, int indent)
 		scpp_oid_prefix_format(p, sizeof(p), (const struct scpp_oid_prefix *)v);
 		fprintf(f, "\"%s\"", p);
 		break;
+	case T_OID:
+		scpp_oid_format(p, sizeof(p), *(const struct scpp_oid *)v);
+		fprintf(f, "\"%s\"", p);
+		break;
+	case T_HEX:
+		fputc('"', f);
+		for (size_t i = 0; i < fl->esize; i++)
+			fprintf(f, "%02x", ((const uint8_t *)v)[i]);
+		fputc('"', f);
+		break;
 	case T_STR_LIST:
 		fputc('[', f);
 		for (unsigned int i = 0; i < *(const unsigned int *)aux; i++) {

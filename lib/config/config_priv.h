@@ -33,6 +33,8 @@ enum field_type {
 	T_MAC_OPT,     /* "aa:bb:cc:dd:ee:ff" (unicast) or null: uint8[6] at off, bool at aux */
 	T_UINT_LIST,   /* array of integers in [min, max] of `size` bytes at off, count at
 			* aux, items_min..items_max of them */
+	T_OID,         /* "@l.n.s.e.c", not nil: struct scpp_oid at off */
+	T_HEX,         /* exactly 2 * esize lower-case hex digits: uint8[esize] at off */
 };
 
 /* Character classes for T_STR (and items of T_STR_LIST). */

@@ -234,6 +234,23 @@ struct scpp_config_cluster_route {
 	uint16_t shard;                /**< one of the node's shards */
 };
 
+/** Windows one node record publishes ($.windows of an etcd record). */
+#define SCPP_CONFIG_NODE_WINDOWS 16
+/** Bytes of a window descriptor (docs/COPY.md "Window descriptor"). */
+#define SCPP_CONFIG_WINDOW_DESC 128
+
+/**
+ * One shard's RMA window, as its node publishes it in its etcd record
+ * (docs/COPY.md "Peers' windows"): the shard, the OID of its RmaWindow
+ * entity (in the shard's prefix) and the 128-byte descriptor peers attach.
+ * Only lib/copy decodes the descriptor; here it is bytes.
+ */
+struct scpp_config_cluster_window {
+	uint16_t shard;                          /**< one of the node's shards */
+	struct scpp_oid window;                  /**< the RmaWindow entity */
+	uint8_t desc[SCPP_CONFIG_WINDOW_DESC];   /**< scpp_copy_window_encode() bytes */
+};
+
 /**
  * A node of the cluster: one entry of $.cluster.nodes, and the value of the
  * node's etcd record (docs/CLUSTER.md). Addresses are in host byte order.
@@ -252,6 +269,8 @@ struct scpp_config_cluster_node {
 	uint8_t mac[6];                     /**< the cluster port's unicast MAC */
 	unsigned int nb_routes;             /**< entries used in @c routes */
 	struct scpp_config_cluster_route routes[SCPP_CONFIG_NODE_ROUTES]; /**< explicit routes */
+	unsigned int nb_windows;            /**< entries used in @c windows (etcd records only) */
+	struct scpp_config_cluster_window windows[SCPP_CONFIG_NODE_WINDOWS]; /**< by shard */
 };
 
 /** $.cluster.etcd: the registry, when $.cluster.source is "etcd". */

@@ -5,7 +5,9 @@
  * The order is fixed by the tree, not by arrival: a node's own part, then
  * its continuations in the order it shipped them. Rows come before
  * statuses, as in any reply, so the parts are read twice: once for their
- * ROW records, once for their STATUS records (and END). Every part was
+ * ROW records, once for their STATUS records (and END), collecting their
+ * COPY records on the way (one per copy command, however many parts ran
+ * rows of it: written after every STATUS, in command order). Every part was
  * checked when it arrived (scpp_cont_part_check()), so the second read of
  * a part cannot fail where the first did not; errors are still returned,
  * not assumed away.
@@ -57,11 +59,52 @@ struct part_end {
 	uint64_t rows, commands, statuses;
 };
 
+/* The COPY records of every part, one per command, ascending by command:
+ * at most SCPP_CONT_COPY_RESULTS, the lowest commands (a reply reports the
+ * block's first copy commands). Engine names point into the parts. */
+struct copy_table {
+	struct scpp_wire_copy_result r[SCPP_CONT_COPY_RESULTS];
+	unsigned int n;
+};
+
+/* Add part's COPY record @p c: a command already there sums its copies,
+ * bytes and offloaded copies, keeps the longest time and the first engine
+ * (in part order) that moved any. */
+static void
+copy_add(struct copy_table *t, const struct scpp_wire_copy_result *c)
+{
+	unsigned int i = 0;
+
+	while (i < t->n && t->r[i].cmd < c->cmd)
+		i++;
+	if (i < t->n && t->r[i].cmd == c->cmd) {
+		struct scpp_wire_copy_result *r = &t->r[i];
+
+		r->copies += c->copies;
+		r->bytes += c->bytes;
+		if (r->offloaded == 0 && c->offloaded != 0)
+			r->engine = c->engine;
+		r->offloaded += c->offloaded;
+		if (c->elapsed_ns > r->elapsed_ns)
+			r->elapsed_ns = c->elapsed_ns;
+		return;
+	}
+	if (i == SCPP_CONT_COPY_RESULTS)
+		return; /* a later command than the first 32 */
+	if (t->n == SCPP_CONT_COPY_RESULTS)
+		t->n--; /* the latest command gives way */
+	memmove(&t->r[i + 1], &t->r[i], (t->n - i) * sizeof(t->r[0]));
+	t->r[i] = *c;
+	if (c->offloaded == 0)
+		t->r[i].engine = (struct scpp_wire_name){"", 0};
+	t->n++;
+}
+
 /* Pass over part @p p writing its ROW records (@p rows) or its STATUS
- * records (!@p rows, filling @p end). */
+ * records (!@p rows, filling @p end and adding its COPY records to @p ct). */
 static int
 copy_part(struct scpp_wire_reply_writer *w, const struct scpp_cont_part *p, bool rows,
-	  struct part_end *end)
+	  struct part_end *end, struct copy_table *ct)
 {
 	struct scpp_wire_reply_reader rd;
 	struct scpp_wire_record rec;
@@ -87,6 +130,11 @@ copy_part(struct scpp_wire_reply_writer *w, const struct scpp_cont_part *p, bool
 			rc = rows ? 0 : scpp_wire_reply_status(w, rec.status.oid, rec.status.key,
 								rec.status.v, rec.status.n);
 			break;
+		case SCPP_REC_COPY:
+			if (!rows)
+				copy_add(ct, &rec.copy);
+			rc = 0;
+			break;
 		case SCPP_REC_END:
 			end->err = rec.end.err;
 			end->outcome = rec.end.outcome;
@@ -111,6 +159,7 @@ scpp_cont_merge(struct scpp_wire_reply_writer *w, const struct scpp_cont_part *p
 {
 	struct scpp_wire_reply_reader rd;
 	struct scpp_wire_record rec;
+	struct copy_table ct = {.n = 0};
 	struct part_end end;
 	uint8_t worst = 0;
 	int rc;
@@ -125,12 +174,12 @@ scpp_cont_merge(struct scpp_wire_reply_writer *w, const struct scpp_cont_part *p
 	rc = scpp_wire_reply_columns(w, rec.columns.name, rec.columns.n);
 	for (unsigned int i = 0; rc == 0 && i < n; i++) {
 		out->bad_part = (uint16_t)i;
-		rc = copy_part(w, &p[i], true, &end);
+		rc = copy_part(w, &p[i], true, &end, &ct);
 	}
 	for (unsigned int i = 0; rc == 0 && i < n; i++) {
 		out->bad_part = (uint16_t)i;
 		memset(&end, 0, sizeof(end));
-		rc = copy_part(w, &p[i], false, &end);
+		rc = copy_part(w, &p[i], false, &end, &ct);
 		if (rc < 0)
 			break;
 		if (end.outcome >= SCPP_OUTCOME_COUNT)
@@ -144,6 +193,8 @@ scpp_cont_merge(struct scpp_wire_reply_writer *w, const struct scpp_cont_part *p
 		out->commands += end.commands;
 		out->statuses += end.statuses;
 	}
+	for (unsigned int i = 0; rc == 0 && i < ct.n; i++)
+		rc = scpp_wire_reply_copy(w, &ct.r[i]);
 	if (rc == 0)
 		rc = scpp_wire_reply_end_ex(w, out->err, out->outcome, out->rows, out->commands,
 					    elapsed_ns, out->statuses);

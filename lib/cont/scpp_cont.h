@@ -41,6 +41,10 @@
 
 /* ---- merging the parts of a block ---- */
 
+/** COPY records a merged reply carries at most: those of the block's first
+ *  32 copy commands (docs/PROTOCOL.md §10, as a single-shard reply). */
+#define SCPP_CONT_COPY_RESULTS 32
+
 /**
  * One part of a split block, as its answer arrived: its reply records, or,
  * when the part has no answer to show (its owner did not answer in time,
@@ -86,7 +90,11 @@ size_t scpp_cont_columns_len(const uint8_t *records, size_t len);
  * COLUMNS of part 0 (which must have records: the shipping node's own
  * part), then the ROW records of every part in part order, then their
  * STATUS records in part order (a part without records contributes its
- * status), then END:
+ * status), then the parts' COPY records, one per copy command in command
+ * order (parts that ran rows of the same command: their copies, bytes and
+ * offloaded copies summed, the longest elapsed time, the engine of the
+ * first part in part order that offloaded any; at most
+ * SCPP_CONT_COPY_RESULTS, the lowest commands), then END:
  *
  * - outcome: the worst of the parts' (OK < ERRORS < ABORTED; a part
  *   without records counts as ABORTED);

@@ -2240,6 +2240,36 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		    (unsigned long long)done.elapsed_ns, scpp_strerror(rc));
 }
 
+/*
+ * The source of this row's copy lives on another node, which resolved it
+ * (scpp_eval_env.remote_src): its bytes, read into the arena, as @p sv.
+ * 0, 1 (no such source for this row), or the read's failure.
+ */
+static SCPP_COLD int
+copy_remote_src(struct run *r, uint64_t len, struct scpp_value *sv)
+{
+	const struct scpp_eval_remote_src *rs = r->env->remote_src;
+	char msg[SCPP_STATUS_MSG_MAX];
+	void *buf;
+	int rc;
+
+	if (rs == NULL || rs->cmd != r->cmd_index || r->row == SCPP_STATUS_NO_ROW)
+		return 1;
+	if (len > UINT32_MAX)
+		return fail(r, -E2BIG, "copy: %llu bytes from another node's window: at most %u",
+			    (unsigned long long)len, UINT32_MAX);
+	buf = arena_alloc(r, len);
+	if (buf == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	msg[0] = '\0';
+	rc = rs->read(rs->arg, r->row, buf, len, msg, sizeof(msg));
+	if (rc < 0)
+		return fail(r, rc, "%s", msg[0] != '\0' ? msg : "copy: the remote source failed");
+	if (rc == 0)
+		*sv = scpp_value_bytes(buf, (uint32_t)len);
+	return rc;
+}
+
 static int
 op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
@@ -2249,6 +2279,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	struct undo *u;
 	uint64_t len;
 	void *buf, *save;
+	bool remote;
 	int rc;
 
 	if ((rc = resolve_addr(r, in, cmd->term[1], false, &src)) < 0)
@@ -2269,9 +2300,12 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (src.aid == 0)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
-	if (rc == -ENOENT && !is_local(r, src.e) && !scpp_store_entity_exists(s, src.e))
-		return not_here(r, src.e);
-	if (rc < 0)
+	remote = rc == -ENOENT && !is_local(r, src.e) && !scpp_store_entity_exists(s, src.e);
+	if (SCPP_UNLIKELY(remote) && (rc = copy_remote_src(r, len, &sv)) != 0)
+		return rc < 0 ? rc : not_here(r, src.e);
+	if (remote)
+		src.off = 0; /* the bytes read are the range */
+	else if (rc < 0)
 		return store_fail(r, rc, "copy from", src.e, src.aid);
 	if (sv.type != SCPP_VT_STR && sv.type != SCPP_VT_BYTES)
 		return store_fail(r, -EMEDIUMTYPE, "copy from", src.e, src.aid);
@@ -2283,7 +2317,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (eval_schema_is_schema_entity(r->env, dst.e))
 		return schema_write_refused(r, "copy to", dst.e, dst.aid);
 
-	if (r->env->copier != NULL && len >= r->env->copier->min_len &&
+	if (r->env->copier != NULL && !remote && len >= r->env->copier->min_len &&
 	    len <= r->env->copier->max_len && (rc = copy_engine(r, &dst, &src, len)) <= 0)
 		return rc;
 

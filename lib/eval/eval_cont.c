@@ -133,6 +133,73 @@ scpp_eval_row_where(const struct scpp_wire_block *b, uint16_t cmd,
 	return SCPP_EVAL_THERE;
 }
 
+/* Term @p ti's value in row @p i: a constant, or a bound variable; NULL
+ * for anything else. */
+static const struct scpp_value *
+term_value(const struct scpp_wire_block *b, uint16_t ti, const struct scpp_eval_rows *rows,
+	   size_t i)
+{
+	const struct scpp_wire_term *t = &b->term[ti];
+	const struct row *r;
+
+	if (t->kind == SCPP_TERM_CONST)
+		return &t->value;
+	if (t->kind != SCPP_TERM_VAR)
+		return NULL;
+	r = view_row(rows, i);
+	return (r->bound >> t->var) & 1 ? &r->v[t->var] : NULL;
+}
+
+/* A length or offset as the evaluator takes it: u64, or a non-negative i64. */
+static bool
+term_len(const struct scpp_value *v, uint64_t *out)
+{
+	if (v != NULL && v->type == SCPP_VT_U64)
+		*out = v->u;
+	else if (v != NULL && v->type == SCPP_VT_I64 && v->i >= 0)
+		*out = (uint64_t)v->i;
+	else
+		return false;
+	return true;
+}
+
+int
+scpp_eval_row_copy_src(const struct scpp_wire_block *b, uint16_t cmd,
+		       const struct scpp_eval_rows *rows, size_t i, struct scpp_eval_copy_src *out)
+{
+	const struct scpp_wire_cmd *c = &b->cmd[cmd];
+	const struct scpp_wire_term *t;
+	const struct scpp_value *v;
+	uint64_t n;
+	int depth = 0;
+
+	if (c->op != SCPP_OP_COPY || i >= rows->n)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	t = &b->term[c->term[1]];
+	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX) {
+		if (!term_len(term_value(b, t->b, rows, i), &n) || out->off + n < out->off)
+			return -EOPNOTSUPP;
+		out->off += n;
+		t = &b->term[t->a];
+	}
+	if (t->kind != SCPP_TERM_VALUE)
+		return -EOPNOTSUPP;
+	v = term_value(b, t->a, rows, i);
+	if (v == NULL || v->type != SCPP_VT_OID)
+		return -EOPNOTSUPP;
+	out->e = v->oid;
+	/* A plain attribute name: a map entry (KEY) is rewritten by the
+	 * owner's evaluation (VMA), not here. */
+	if (b->term[t->b].kind != SCPP_TERM_CONST || b->term[t->b].value.type != SCPP_VT_STR)
+		return -EOPNOTSUPP;
+	out->attr = (const char *)b->term[t->b].value.p;
+	out->attr_len = b->term[t->b].value.len;
+	if (!term_len(term_value(b, c->term[2], rows, i), &out->len))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 int
 scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_block *b,
 		     struct scpp_oid here, uint32_t *idx, size_t idx_cap,

@@ -219,6 +219,23 @@ struct scpp_eval_copier {
  */
 bool scpp_eval_copies_inflight(const struct scpp_eval_ctx *ctx, uint64_t *last);
 
+/**
+ * Copy sources another node resolved (scpp_eval_env.remote_src): for copy
+ * command @c cmd, @c read() fetches row @p row's source bytes (@p len, the
+ * row's copy length) into @p dst, in the evaluation arena, before the
+ * destination is written as by any copy (undo included).
+ *
+ * read() returns 0 (every byte in @p dst), 1 (no remote source for that
+ * row: E_NOT_HERE as without this), or a negative errno with @p msg (the
+ * row's status: EACCES for a source address the caller refused,
+ * ETIMEDOUT, EIO ...): nothing of the destination was written.
+ */
+struct scpp_eval_remote_src {
+	uint16_t cmd;
+	int (*read)(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t size);
+	void *arg;
+};
+
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
 struct scpp_eval_env {
 	struct scpp_store *store;           /**< this core's shard */
@@ -248,6 +265,13 @@ struct scpp_eval_env {
 	int64_t (*realtime_ns)(void);
 	/** Copy engine for byte-range copies, or NULL (the evaluator copies). */
 	const struct scpp_eval_copier *copier;
+	/**
+	 * Sources of copy command @c remote_src->cmd that another node owns
+	 * and resolved for some rows (a continuation's COPY_SOURCE
+	 * extensions, docs/COPY.md "Remote and third-party copies"), or NULL:
+	 * a copy whose source entity lives elsewhere is then E_NOT_HERE.
+	 */
+	const struct scpp_eval_remote_src *remote_src;
 	/**
 	 * The requesting session's compiled authority (docs/SECURITY.md §4),
 	 * set per block by the caller like @c client_id; NULL runs the block
@@ -657,6 +681,28 @@ enum scpp_eval_where {
 enum scpp_eval_where scpp_eval_row_where(const struct scpp_wire_block *b, uint16_t cmd,
 					 const struct scpp_eval_rows *rows, size_t i,
 					 struct scpp_oid here, struct scpp_oid *owner);
+
+/** A copy row's source address, as scpp_eval_row_copy_src() reads it. */
+struct scpp_eval_copy_src {
+	struct scpp_oid e;     /**< the source entity */
+	const char *attr;      /**< its attribute's name (in the block) */
+	uint32_t attr_len;
+	uint64_t off;          /**< the offsets' sum */
+	uint64_t len;          /**< the copy's length */
+};
+
+/**
+ * Row @p i's source address of copy command @p cmd when it is plain:
+ * `offset(...(value(e, "attr"), n)...)` with e, each n and the length
+ * constants or variables bound in the row (the node that owns e turns it
+ * into a window address, docs/COPY.md "Remote and third-party copies").
+ *
+ * @return 0; -EOPNOTSUPP (another form: a map entry, an unbound or
+ *   mistyped term, offsets that wrap); -EINVAL (not a copy, no such row).
+ */
+int scpp_eval_row_copy_src(const struct scpp_wire_block *b, uint16_t cmd,
+			   const struct scpp_eval_rows *rows, size_t i,
+			   struct scpp_eval_copy_src *out);
 
 /**
  * Might block @p b, evaluated on shard @p here, have rows that must run a

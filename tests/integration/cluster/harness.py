@@ -257,14 +257,15 @@ class Node:
 
     # -- traffic (the caller is inside the namespace: Cluster.enter()) ------
 
-    def drive(self, text, port=7300, client=None, timeout=30, block=None, times=1):
-        """Send one block with scppd_drive (no retransmission; 2 s per wait);
-        the reply's JSON, its meta line in self.last_meta."""
+    def drive(self, text, port=7300, client=None, timeout=30, block=None, times=1, extra=None):
+        """Send one block with scppd_drive (no retransmission; 2 s per wait),
+        with scppd_drive's options @p extra; the reply's JSON, its meta line
+        in self.last_meta."""
         if block is None:
             self.block_id += 1
             block = self.block_id
         args = [DRIVE, "exec", self.ip, str(port), text, "--client", str(client or self.id),
-                "--block", str(block), "--times", str(times)]
+                "--block", str(block), "--times", str(times)] + list(extra or [])
         r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
         if r.returncode != 0:
             raise ClusterFailure("block failed (%d) on node %d: %s\n%s\n%s" %

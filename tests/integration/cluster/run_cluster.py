@@ -14,6 +14,7 @@ for the state, failing only when it never comes.
 import errno
 import json
 import os
+import random
 import re
 import stat
 import signal
@@ -1316,14 +1317,66 @@ def t_cont_sessions(c):
     check(got == [[4848]], "a refused CONT ran: %s" % got)
 
 
+def mkfile_on(node, ino, data):
+    """A File with bytes @p data made on @p node's shard 0; its OID."""
+    text = ('create %f File ; set %f ino {0}u ; set %f dev 1u ; set %f mode 33188u ; '
+            'set %f uid 0u ; set %f gid 0u ; set %f size {1}u ; set %f data x"{2}" ; '
+            'return %f').format(ino, len(data), data.hex())
+    return node.drive(text, port=7301)["rows"][0][0]
+
+
+def data_of(node, oid):
+    rep = node.drive("get %s data %%v ; return %%v" % oid, port=7301)
+    return bytes.fromhex(rep["rows"][0][0]["hex"])
+
+
+def cont_copy_results(nodes):
+    """A split block's COPY records (block flag COPY_RESULTS): copies on
+    node 1 (the origin), node 2 (a continuation) and node 1 again (the rest
+    group the origin runs itself), one COPY record each in command order in
+    the one reply, the bytes in place on each node."""
+    n1, n2, _ = nodes
+    rnd = random.Random(1914)
+    blob = {k: bytes(rnd.getrandbits(8) for _ in range(64)) for k in ("s1", "d1", "s2", "d2")}
+    o = {k: mkfile_on(n1 if k.endswith("1") else n2, 900 + i, blob[k])
+         for i, k in enumerate(sorted(blob))}
+    b = [cont_counts(n) for n in nodes]
+    # (A CONT carries at least one variable, §19.1: %z.)
+    rep = n1.drive("let %z 7u ; copy value({d1}, data) value({s1}, data) 20 ; "
+                   "copy offset(value({d2}, data), 3) value({s2}, data) 30 ; "
+                   "copy offset(value({d1}, data), 40) offset(value({s1}, data), 8) 5 ; "
+                   "return %z".format(**o), extra=["--copy-results"])
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          rep["rows"] == [[7]], rep)
+    got = [(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])]
+    check(got == [(1, 1, 20), (2, 1, 30), (3, 1, 5)], ("COPY records", rep))
+    m = [cont_moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
+    check(m[0].get("cont_splits") == 1 and m[0].get("cont_shipped") == 1 and
+          m[0].get("cont_local") == 1 and m[0].get("cont_merged") == 1, ("node 1", m))
+    check(m[1].get("cont_run") == 1 and m[1].get("cont_rest_groups") == 1, ("node 2", m))
+    d1 = bytearray(blob["d1"])
+    d1[0:20] = blob["s1"][0:20]
+    d1[40:45] = blob["s1"][8:13]
+    d2 = bytearray(blob["d2"])
+    d2[3:33] = blob["s2"][0:30]
+    check(data_of(n1, o["d1"]) == bytes(d1), "node 1's destination")
+    check(data_of(n2, o["d2"]) == bytes(d2), "node 2's destination")
+    # Without the flag: no COPY record from any part.
+    rep = n1.drive("let %z 7u ; copy value({d1}, data) value({s1}, data) 1 ; "
+                   "copy value({d2}, data) value({s2}, data) 1 ; return %z".format(**o))
+    check(rep["end"]["outcome"] == "ok" and "copies" not in rep, rep)
+
+
 def t_cont_walk_static(c):
     """The origin's side with the static map: the path walk /a/b/c/d over
     three nodes as one block (the same leaf as four round trips, counters
     on every node), a missing component named by its node, client
     retransmissions of a split block run once, every attribute of an
     entity on node 1 copied to one on node 2 in one block, the cluster-wide
-    scan of every node's users."""
-    cont_walk_scenarios(c, cont_cluster(c, "static"))
+    scan of every node's users; a split block's COPY records."""
+    nodes = cont_cluster(c, "static")
+    cont_walk_scenarios(c, nodes)
+    cont_copy_results(nodes)
 
 
 def t_cont_walk_etcd(c):
@@ -1714,6 +1767,311 @@ def cli_json(base_env, server, key, block):
     return json.loads(r.stdout.splitlines()[-1])
 
 
+# ---- peers' windows (docs/COPY.md "Peers' windows") ------------------------------
+
+COPY_SHM = {"local": "memcpy", "remote": "fabric", "fabric": {"provider": "shm"}}
+# tcp binds an address: the namespace's loopback (every node's kernel side).
+COPY_TCP = {"local": "memcpy", "remote": "fabric",
+            "fabric": {"provider": "tcp", "node": "127.0.0.1"}}
+
+
+def copy_w(node, worker=0):
+    return node.telemetry("/scpp/copy")["worker%d" % worker]
+
+
+def record_windows(c, node):
+    """The windows in @p node's etcd record: {shard: (window OID, descriptor hex)}."""
+    out = c.etcdctl("get", c.etcd_prefix + "v1/node/%d" % node.id, "--print-value-only")
+    rec = json.loads(out.stdout.strip())
+    return {w["shard"]: (w["window"], w["descriptor"]) for w in rec.get("windows", [])}
+
+
+def copy_peers_scenario(c, copy_cfg, provider):
+    """Each worker with a remote engine attaches the windows the other nodes
+    publish in their etcd records (node 2: two shards, so its workers also
+    attach each other's): every record carries its shards' RmaWindow OIDs
+    and descriptors, byte for byte what the shard publishes as data; a node
+    that leaves has its window detached everywhere, and attached again when
+    it comes back with a new one."""
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2, 3)]
+    nodes[1].shards(2)
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    for n in nodes:
+        for p in nodes:
+            wait_for("node %d to see node %d" % (n.id, p.id),
+                     lambda n=n, p=p: state_on(n, p.id) in ("up", "self"), timeout=60)
+    # Each record: one window per shard, the shard's RmaWindow as data.
+    for n in nodes:
+        wins = record_windows(c, n)
+        check(sorted(wins) == list(range(len(n.cfg["workers"]))), (n.id, wins))
+        for shard, (oid, desc) in wins.items():
+            check(oid.startswith("@0.%d.%d." % (n.id, shard)), (n.id, shard, oid))
+            rep = n.drive("get %s descriptor %%d ; get %s shard %%s ; return %%d %%s" %
+                          (oid, oid), port=7301 + shard)
+            check(len(rep["rows"]) == 1 and rep["rows"][0][0]["hex"] == desc and
+                  rep["rows"][0][1] == shard, (n.id, rep, desc))
+            tw = copy_w(n, shard)
+            check(tw["remote_window"] == oid and tw["remote_provider"] == provider, (tw, oid))
+    # Attached: every window but the worker's own (4 windows in the map).
+    want = {(1, 0): 3, (2, 0): 3, (2, 1): 3, (3, 0): 3}
+
+    def attached():
+        got = {(n.id, k): copy_w(n, k)["peer_windows"] for n in nodes
+               for k in range(len(n.cfg["workers"]))}
+        return got if got == want else None
+    wait_for("every worker to attach the others' windows", attached, timeout=60)
+    for n in nodes:
+        for k in range(len(n.cfg["workers"])):
+            tw = copy_w(n, k)
+            check(tw["peer_refused"] == 0 and tw["peer_detaches"] == 0 and
+                  tw["peer_attaches"] == 3, (n.id, k, tw))
+    check("attached the window of node 3 \"n3\" shard 0" in n1.logtext(), "no log line")
+    # Node 3 leaves (its lease revoked): its window goes, everywhere.
+    old3 = record_windows(c, n3)
+    check(n3.stop() == 0, "node 3 did not stop cleanly")
+    want = {(1, 0): 2, (2, 0): 2, (2, 1): 2}
+
+    def detached():
+        got = {(n.id, k): copy_w(n, k)["peer_windows"] for n in (n1, n2)
+               for k in range(len(n.cfg["workers"]))}
+        return got if got == want else None
+    wait_for("node 3's window to be detached", detached, timeout=60)
+    for n in (n1, n2):
+        for k in range(len(n.cfg["workers"])):
+            tw = copy_w(n, k)
+            check(tw["peer_detaches"] == 1 and tw["peer_busy"] == 0, (n.id, k, tw))
+    check("detached the window of node 3 shard 0" in n1.logtext(), "no detach log line")
+    # Back, with a new window (another instance: another tag and key).
+    n3.start()
+    wait_for("node 3 up again", lambda: state_on(n1, 3) == "up", timeout=60)
+    check(record_windows(c, n3)[0][1] != old3[0][1], "node 3's new window is the old one")
+    want = {(1, 0): 3, (2, 0): 3, (2, 1): 3}
+    wait_for("node 3's new window to be attached", detached, timeout=60)
+    for n in (n1, n2):
+        for k in range(len(n.cfg["workers"])):
+            tw = copy_w(n, k)
+            check(tw["peer_attaches"] == 4 and tw["peer_refused"] == 0, (n.id, k, tw))
+
+
+def t_copy_peers(c):
+    """Peers' windows over libfabric shm."""
+    copy_peers_scenario(c, COPY_SHM, "shm")
+
+
+def t_copy_peers_tcp(c):
+    """The same over libfabric tcp (on the namespace's loopback)."""
+    copy_peers_scenario(c, COPY_TCP, "tcp;ofi_rxm")
+
+
+# ---- remote copies (docs/COPY.md "Remote copies") ----------------------------------
+
+def copy_remote_scenario(c, copy_cfg):
+    """Two etcd nodes with remote engines: a block sent to node 1 copies
+    from a value of node 1 (the origin owns the source) into a value of
+    node 2: node 1 ships the row with a COPY_SOURCE extension, node 2 READs
+    the bytes from node 1's window with its remote engine (node 1's engine
+    posts nothing), bytes compared; then forged extensions from a node of
+    the map that does not own the window (the test, node 9 at the bridge
+    address): a window not attached, a range outside node 1's window, node
+    1's window from the wrong sender, each EACCES with its message and no
+    READ."""
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2)]
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    # The test as node 9 (a record without a lease: never lapses).
+    c.etcdctl("put", c.etcd_prefix + "v1/node/9",
+              json.dumps({"id": 9, "name": "origin9", "ipv4": BRIDGE, "base_port": FAKE_PORT,
+                          "shards": [0]}, separators=(",", ":")))
+    for n in nodes:
+        for p in (1, 2, 9):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 2 to attach node 1's window",
+             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+    rnd = random.Random(1415)
+    # (16 KiB: one block's text carries the bytes.)
+    blob = bytes(rnd.getrandbits(8) for _ in range(16384))
+    old = bytes(rnd.getrandbits(8) for _ in range(16384))
+    a = mkfile_on(n1, 501, blob)
+    bb = mkfile_on(n2, 502, old)
+    w1, w2 = copy_w(n1), copy_w(n2)
+    # The first command reads the source's entity: node 1 evaluates the
+    # block (rather than forwarding it, §18) and splits it at the copy.
+    rep = n1.drive("get {a} ino %z ; copy offset(value({b}, data), 100) "
+                   "offset(value({a}, data), 7) 16000 ; return %z".format(a=a, b=bb),
+                   extra=["--copy-results"])
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          rep["rows"] == [[501]], rep)
+    got = [(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])]
+    check((1, 1, 16000) in got, ("COPY records", rep))
+    want = bytearray(old)
+    want[100:16100] = blob[7:16007]
+    check(data_of(n2, bb) == bytes(want), "node 2's destination differs")
+    check(data_of(n1, a) == blob, "node 1's source changed")
+    v1, v2 = copy_w(n1), copy_w(n2)
+    check(v1["cont_src_sent"] - w1["cont_src_sent"] == 1, ("node 1", w1, v1))
+    check(v2["cont_reads"] - w2["cont_reads"] == 1 and
+          v2["cont_read_bytes"] - w2["cont_read_bytes"] == 16000 and
+          v2["remote_submitted"] - w2["remote_submitted"] == 1, ("node 2", w2, v2))
+    # No copy bytes through the origin's engine, and nothing left pinned.
+    check(v1["remote_submitted"] == w1["remote_submitted"] and
+          v1["remote_bytes"] == w1["remote_bytes"], ("node 1's engine moved bytes", w1, v1))
+    # Forged extensions (PROTOCOL.md §19.1): refused, row by row, no READ.
+    win1 = n1.telemetry("/scpp/copy")["worker0"]["remote_window"]
+    f = [int(x, 16) for x in win1.lstrip("@").split(".")]
+    block = bytes.fromhex(run([n2.c_drive(), "encode", "let %z 1u ; copy value({b}, data) "
+                               "value({a}, data) 4096 ; return %z".format(a=a, b=bb)])
+                          .stdout.strip())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    before = copy_w(n2)
+    cases = [
+        ((f[0] << 48) | (9 << 16), 1, 0, "is not one this node attached"),
+        ((f[0] << 48) | (f[1] << 16) | f[2], (f[3] << 40) | f[4], 1 << 40,
+         "outside the window or another length"),
+        ((f[0] << 48) | (f[1] << 16) | f[2], (f[3] << 40) | f[4], 4096,
+         "a window address from node 9, which does not own"),
+    ]
+    for i, (hi, lo, off, words) in enumerate(cases):
+        ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, hi, lo, off, 4096, 0x77)
+        msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0x90 + i))
+        struct.pack_into("<H", msg, 48, len(ext))
+        msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+        got = cont_exchange(sock, (n2.ip, 7301), node_dgram(CONT, msg, 9, 0x90 + i))
+        check(got is not None, "no CONT_REPLY for forged case %d" % i)
+        rep = records_json(n2, got[2])
+        check(rep["end"]["outcome"] == "aborted" and rep["statuses"], (i, rep))
+        st = rep["statuses"][0]["fields"]
+        check(st["code"] == "EACCES" and words in st["message"], (i, st))
+    after = copy_w(n2)
+    check(after["cont_src_refused"] - before["cont_src_refused"] == 3 and
+          after["cont_reads"] == before["cont_reads"] and
+          after["remote_submitted"] == before["remote_submitted"], (before, after))
+    check(data_of(n2, bb) == bytes(want), "a refused copy wrote node 2's destination")
+    sock.close()
+    copy_source_pinned(n1, a, win1)
+
+
+def copy_source_pinned(n1, a, win1):
+    """While a copy row is out (its destination on node 9, the test, which
+    does not answer), node 1 holds a pin on the source: the CONT it sent
+    carries node 1's window and the copy's length; a delete of the source
+    sent meanwhile answers EBUSY; once the part is given up the block ends
+    (E_OUTCOME_UNKNOWN for the part) and the delete succeeds. The delete is
+    judged only in a round where the block was still out when its answer
+    came (a round the machine's load spoils is played again)."""
+    text = ("get {a} ino %z ; copy value(@0.9.0.1.1, data) offset(value({a}, data), 5) 1000 ; "
+            "return %z".format(a=a))
+    # Node 9's shard 0 port: where node 1 sends the part.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT + 1))
+    for rnd in range(8):
+        drive = subprocess.Popen([n1.c_drive(), "exec", n1.ip, "7300", text, "--client", "71",
+                                  "--block", str(9300 + rnd), "--wait", "30000"],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            sock.settimeout(60)
+            d, _ = sock.recvfrom(65535)
+            check(d[:2] == b"SC" and d[3] == CONT, "not a CONT: %s" % d[:8].hex())
+            pl = d[32:32 + struct.unpack_from("<H", d, 6)[0]]
+            ext_len = struct.unpack_from("<H", pl, 48)[0]
+            check(ext_len == 50 and pl[52:54] == bytes([2, 48]), pl[:60].hex())
+            row, rsv, hi, lo, off, ln, pin = struct.unpack_from("<IIQQQQQ", pl, 54)
+            f = [int(x, 16) for x in win1.lstrip("@").split(".")]
+            check((row, rsv, hi, lo, ln) == (0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                                              (f[3] << 40) | f[4], 1000) and pin != 0,
+                  (row, rsv, hex(hi), hex(lo), off, ln, pin))
+            rep = n1.drive("del %s data" % a, port=7301)
+            pending = drive.poll() is None
+            out = drive.communicate(timeout=120)[0]
+        finally:
+            if drive.poll() is None:
+                drive.kill()
+                drive.wait()
+        if not pending:
+            # The part was given up before the delete ran: the round
+            # proves nothing; put the source back and play it again.
+            check(rep["end"]["outcome"] in ("ok", "aborted"), rep)
+            if rep["end"]["outcome"] == "ok":
+                n1.drive('set %s data x"%s"' % (a, "ab" * 2000), port=7301)
+            continue
+        st = rep["statuses"][0]["fields"] if rep.get("statuses") else {}
+        check(rep["end"]["outcome"] == "aborted" and st.get("errno_name") == "EBUSY",
+              ("the source was not pinned while its copy was out", rep))
+        lines = [x for x in out.splitlines() if x and not x.startswith(("meta ", "between "))]
+        check(lines, ("no reply to the copy block", out))
+        first = json.loads(lines[0])
+        codes = [x["fields"]["code"] for x in first.get("statuses", [])]
+        check("E_OUTCOME_UNKNOWN" in codes, ("the part given up", first))
+        # The block ended: the pin is gone, the delete goes through.
+        rep = n1.drive("del %s data" % a, port=7301)
+        check(rep["end"]["outcome"] == "ok", ("still pinned after the block ended", rep))
+        return
+    raise ClusterFailure("no round kept the copy out while the delete ran")
+
+
+def t_copy_remote_stall(c):
+    """A READ from the source's window that never completes (test builds:
+    node 2's remote engine hangs at its first copy of 3000 bytes, as a peer
+    gone silent would): node 2 fails the row with ETIMEDOUT after
+    copy.timeout_ms, well inside the continuation's time, and its
+    destination keeps its bytes; a copy of another length before it
+    worked."""
+    cfg = dict(COPY_SHM, timeout_ms=300, test_stall_len=3000)
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": cfg}) for i in (1, 2)]
+    for n in nodes:
+        # The part waits longer than node 2's copy timeout, so the answer
+        # is node 2's ETIMEDOUT, not the origin's E_OUTCOME_UNKNOWN.
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    for n in nodes:
+        for p in (1, 2):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 2 to attach node 1's window",
+             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+    rnd = random.Random(1416)
+    blob = bytes(rnd.getrandbits(8) for _ in range(8192))
+    old = bytes(rnd.getrandbits(8) for _ in range(8192))
+    a = mkfile_on(n1, 601, blob)
+    bb = mkfile_on(n2, 602, old)
+    text = "get {a} ino %z ; copy value({b}, data) value({a}, data) {n} ; return %z"
+    rep = n1.drive(text.format(a=a, b=bb, n=4000))
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[601]], rep)
+    want = blob[:4000] + old[4000:]
+    check(data_of(n2, bb) == want, "the first copy")
+    w2 = copy_w(n2)
+    rep = n1.drive(text.format(a=a, b=bb, n=3000))
+    check(rep["end"]["outcome"] == "aborted", rep)
+    st = [x["fields"] for x in rep.get("statuses", [])]
+    check(any(f["code"] == "ETIMEDOUT" and f["node"].startswith("@0.2.") and
+              "READ of 3000 bytes" in f["message"] for f in st), rep)
+    check(data_of(n2, bb) == want, "a timed-out copy wrote node 2's destination")
+    v2 = copy_w(n2)
+    check(v2["cont_read_failed"] - w2["cont_read_failed"] == 1 and
+          v2["cont_reads"] == w2["cont_reads"], (w2, v2))
+
+
+def t_copy_remote(c):
+    """A remote copy over libfabric shm, and forged extensions refused."""
+    copy_remote_scenario(c, COPY_SHM)
+
+
+def t_copy_remote_tcp(c):
+    """The same over libfabric tcp."""
+    copy_remote_scenario(c, COPY_TCP)
+
+
 TESTS = {
     "fs_forward": t_fs_forward,
     "fs_forward_sessions": t_fs_forward_sessions,
@@ -1737,6 +2095,11 @@ TESTS = {
     "cont_retransmit": t_cont_retransmit,
     "cont_limits": t_cont_limits,
     "cont_two_shards": t_cont_two_shards,
+    "copy_peers": t_copy_peers,
+    "copy_peers_tcp": t_copy_peers_tcp,
+    "copy_remote": t_copy_remote,
+    "copy_remote_tcp": t_copy_remote_tcp,
+    "copy_remote_stall": t_copy_remote_stall,
 }
 
 

@@ -115,7 +115,7 @@ test_cluster_record_encode_is_canonical_and_round_trips(void **state)
 	/* Too small a buffer never writes a partial record as a success. */
 	assert_int_equal(scpp_cluster_record_encode(&n, buf, 40), -ENOSPC);
 	assert_int_equal(scpp_cluster_record_encode(NULL, buf, sizeof(buf)), -EINVAL);
-	/* The largest record fits the documented 4096 bytes. */
+	/* The largest record (windows below) fits SCPP_CONFIG_RECORD_MAX. */
 	n.nb_shards = SCPP_CONFIG_NODE_SHARDS;
 	for (unsigned int i = 0; i < n.nb_shards; i++)
 		n.shards[i] = (uint16_t)(50000 + i);
@@ -127,6 +127,107 @@ test_cluster_record_encode_is_canonical_and_round_trips(void **state)
 	}
 	snprintf(n.name, sizeof(n.name), "%063d", 7);
 	assert_true(scpp_cluster_record_encode(&n, buf, sizeof(buf)) > 0);
+}
+
+/* Record @p n with one field replaced: parse it, expect refusal naming @p path. */
+static void
+window_refused(const char *json, const char *path, const char *words)
+{
+	struct scpp_config_cluster_node back;
+	struct scpp_config_error e;
+
+	if (scpp_config_cluster_node_parse(json, strlen(json), "k", &back, &e) != -EINVAL)
+		fail_msg("accepted: %s", json);
+	if (strstr(e.msg, path) == NULL || strstr(e.msg, words) == NULL)
+		fail_msg("message \"%s\" does not name %s / %s", e.msg, path, words);
+}
+
+/* Windows (docs/COPY.md "Peers' windows"): encoded after the routes, only
+ * when there are any; they round-trip byte for byte; every bad field is
+ * refused with its path. */
+static void
+test_cluster_record_windows_round_trip_and_bad_ones_are_refused(void **state)
+{
+	static char buf[SCPP_CONFIG_RECORD_MAX], bad[SCPP_CONFIG_RECORD_MAX];
+	struct scpp_config_cluster_node n = node2(), back;
+	struct scpp_config_error e;
+	char hex[2 * SCPP_CONFIG_WINDOW_DESC + 1], *at;
+	int len;
+	(void)state;
+
+	n.nb_windows = 2;
+	for (unsigned int i = 0; i < 2; i++) {
+		n.windows[i].shard = (uint16_t)(1 - i);
+		n.windows[i].window = scpp_oid_make(0, 2, (uint16_t)(1 - i), 0, 0x2a + i);
+		for (unsigned int k = 0; k < SCPP_CONFIG_WINDOW_DESC; k++)
+			n.windows[i].desc[k] = (uint8_t)(k * 7 + i);
+	}
+	len = scpp_cluster_record_encode(&n, buf, sizeof(buf));
+	assert_true(len > 0);
+	for (unsigned int k = 0; k < SCPP_CONFIG_WINDOW_DESC; k++)
+		snprintf(hex + 2 * k, 3, "%02x", (unsigned int)(uint8_t)(k * 7));
+	at = strstr(buf, ",\"windows\":[{\"shard\":1,\"window\":\"@0.2.1.0.2a\",\"descriptor\":\"");
+	assert_non_null(at);
+	assert_non_null(strstr(at, hex));
+	assert_int_equal(scpp_config_cluster_node_parse(buf, (size_t)len, "k", &back, &e), 0);
+	assert_int_equal(back.nb_windows, 2);
+	assert_memory_equal(back.windows, n.windows, sizeof(n.windows[0]) * 2);
+	assert_int_equal(scpp_cluster_record_encode(&back, bad, sizeof(bad)), len);
+	assert_string_equal(bad, buf);
+	/* Each bad field, refused with its path. */
+#define SUBST(from, to)                                                         \
+	do {                                                                    \
+		char *p_ = strstr(strcpy(bad, buf), from);                      \
+		assert_non_null(p_);                                            \
+		memmove(p_ + strlen(to), p_ + strlen(from), strlen(p_ + strlen(from)) + 1); \
+		memcpy(p_, to, strlen(to));                                     \
+	} while (0)
+	SUBST("\"shard\":1,\"window\"", "\"shard\":5,\"window\"");
+	window_refused(bad, "$.windows[0].shard", "expected one of the node's shards");
+	SUBST("\"shard\":0,\"window\"", "\"shard\":1,\"window\"");
+	window_refused(bad, "$.windows[1].shard", "not listed before");
+	SUBST("@0.2.1.0.2a", "@0.2.0.0.2a");
+	window_refused(bad, "$.windows[0].window", "shard 1's prefix");
+	SUBST("@0.2.1.0.2a", "@0.0.0.0.0");
+	window_refused(bad, "$.windows[0].window", "not nil");
+	SUBST(hex, "00");
+	window_refused(bad, "$.windows[0].descriptor", "256 lower-case hex digits");
+	SUBST("\"descriptor\":\"0007", "\"descriptor\":\"0X07");
+	window_refused(bad, "$.windows[0].descriptor", "hex digits");
+	SUBST("\"descriptor\":\"0007", "\"descriptor\":\"000E");
+	window_refused(bad, "$.windows[0].descriptor", "lower-case");
+	SUBST(",\"descriptor\":\"", ",\"x\":1,\"descriptor\":\"");
+	window_refused(bad, "$.windows[0]", "x");
+#undef SUBST
+	/* The largest record: every shard, route and window. */
+	n.nb_shards = SCPP_CONFIG_NODE_SHARDS;
+	for (unsigned int i = 0; i < n.nb_shards; i++)
+		n.shards[i] = (uint16_t)(50000 + i);
+	n.nb_routes = SCPP_CONFIG_NODE_ROUTES;
+	for (unsigned int i = 0; i < n.nb_routes; i++) {
+		n.routes[i].prefix.oid = scpp_oid_make(0xffff, 0xffffffff, 0xffff, 0xffffff,
+						       0xffffffffff);
+		n.routes[i].prefix.len = 128;
+	}
+	for (unsigned int i = 0; i < n.nb_routes; i++) {
+		n.routes[i].prefix.oid.lo -= i; /* distinct, as a parsed record's are */
+		n.routes[i].shard = 50000;
+	}
+	n.nb_windows = SCPP_CONFIG_NODE_WINDOWS;
+	for (unsigned int i = 0; i < n.nb_windows; i++) {
+		n.windows[i].shard = (uint16_t)(50000 + i);
+		n.windows[i].window = scpp_oid_make(0xffff, 0xffffffff, (uint16_t)(50000 + i),
+						    0xffffff, 0xffffffffff);
+		memset(n.windows[i].desc, 0xee, sizeof(n.windows[i].desc));
+	}
+	n.locale = 0xffff;
+	n.id = 0xffffffff;
+	snprintf(n.name, sizeof(n.name), "%063d", 7);
+	len = scpp_cluster_record_encode(&n, buf, sizeof(buf));
+	assert_true(len > 0 && len <= SCPP_CONFIG_RECORD_MAX);
+	if (scpp_config_cluster_node_parse(buf, (size_t)len, "k", &back, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(back.nb_windows, SCPP_CONFIG_NODE_WINDOWS);
 }
 
 static void
@@ -383,6 +484,7 @@ main(void)
 		cmocka_unit_test(test_cluster_b64_matches_rfc4648_vectors),
 		cmocka_unit_test(test_cluster_b64_refuses_every_malformed_input),
 		cmocka_unit_test(test_cluster_record_encode_is_canonical_and_round_trips),
+		cmocka_unit_test(test_cluster_record_windows_round_trip_and_bad_ones_are_refused),
 		cmocka_unit_test(test_cluster_etcd_key_names_the_node),
 		cmocka_unit_test(test_cluster_request_bodies_are_what_the_gateway_takes),
 		cmocka_unit_test(test_cluster_decode_range_reads_records_and_revision),

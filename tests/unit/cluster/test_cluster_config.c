@@ -168,6 +168,13 @@ static const struct bad bad_sections[] = {
 	 "$.cluster.nodes", "scppd.json: $.cluster.nodes: expected an entry for this node "
 	 "($.node.id 1) among the 1 nodes"},
 	/* One bad field of a node at a time. */
+	/* Windows are made at run time: a node publishes its own in etcd. */
+	{NODES("{\"id\": 2, \"name\": \"n2\", \"ipv4\": \"198.18.0.3\", \"shards\": [0], "
+	       "\"windows\": [{\"shard\": 0, \"window\": \"@0.2.0.0.2a\", \"descriptor\": \""
+	       "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\"}]}"),
+	 "$.cluster.nodes[1].windows", "scppd.json: $.cluster.nodes[1].windows: expected no "
+	 "windows in the configuration (a node publishes its own in its etcd record, made at run "
+	 "time: docs/COPY.md \"Peers' windows\"), found 1"},
 	{NODES("{\"name\": \"n2\", \"ipv4\": \"198.18.0.3\", \"shards\": [0]}"),
 	 "$.cluster.nodes[1].id", "scppd.json: $.cluster.nodes[1].id: expected an integer in "
 	 "1..4294967295, found nothing (the key is required)"},
@@ -255,7 +262,7 @@ static const struct bad bad_sections[] = {
 	 "found \"@0.0.0.0.0/64\""},
 	{NODES("{\"id\": 2, \"name\": \"n2\", \"ipv4\": \"198.18.0.3\", \"shards\": [0], \"x\": 1}"),
 	 "$.cluster.nodes[1].x", "scppd.json: $.cluster.nodes[1].x: unknown key (expected one of: "
-	 "id, name, locale, ipv4, base_port, shards, mac, routes)"},
+	 "id, name, locale, ipv4, base_port, shards, mac, routes, windows)"},
 	/* This node's own entry must match the rest of the file. */
 	{CL("{\"nodes\": [{\"id\": 1, \"name\": \"n1\", \"ipv4\": \"198.18.0.9\", \"shards\": [0, 1]}]}"),
 	 "$.cluster.nodes[0].ipv4", "scppd.json: $.cluster.nodes[0].ipv4: expected \"198.18.0.2\", "
@@ -407,7 +414,7 @@ static const struct bad bad_records[] = {
 	 "etcd k: $.routes[0].shard: expected one of the node's shards, found 3"},
 	{"{\"id\":2,\"name\":\"n2\",\"ipv4\":\"198.18.0.3\",\"shards\":[0],\"state\":\"up\"}", "$.state",
 	 "etcd k: $.state: unknown key (expected one of: id, name, locale, ipv4, base_port, shards, "
-	 "mac, routes)"},
+	 "mac, routes, windows)"},
 };
 
 static void

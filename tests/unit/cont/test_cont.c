@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lib/cont: the merge of a split block's parts (order, END, no room, bad
- * parts) and the owner's at-most-once record (against a reference model,
+ * parts, COPY records one per command) and the owner's at-most-once record (against a reference model,
  * full table, expiry order, bad arguments).
  */
 #include <errno.h>
@@ -234,6 +234,157 @@ test_cont_merge_rejects_bad_arguments_and_bad_parts(void **state)
 	assert_int_equal(scpp_cont_columns_len(pbuf[0] + 6, n - 6), 0);
 }
 
+/* A part's reply with one row (p = base), @p nst statuses and the COPY
+ * records @p c[0..n), END OK. */
+static size_t
+part_reply_copies(uint8_t *buf, size_t size, uint64_t base, unsigned int nst,
+		  const struct scpp_wire_copy_result *c, unsigned int n)
+{
+	struct scpp_wire_reply_writer w;
+	struct scpp_value v[2] = {scpp_value_u64(base), scpp_value_str("r", 1)};
+
+	scpp_wire_reply_writer_init(&w, buf, size);
+	assert_int_equal(scpp_wire_reply_columns(&w, col, 2), 0);
+	assert_int_equal(scpp_wire_reply_row(&w, v), 0);
+	for (unsigned int i = 0; i < nst; i++) {
+		struct scpp_status st;
+
+		memset(&st, 0, sizeof(st));
+		scpp_status_set(&st, -ENOENT, "eval", "part %lu status %u", (unsigned long)base, i);
+		st.row = SCPP_STATUS_NO_ROW;
+		st.offset = -1;
+		assert_int_equal(scpp_status_encode(&w, scpp_oid_make(0, 1, 0, 0, base + i), &st), 0);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_equal(scpp_wire_reply_copy(&w, &c[i]), 0);
+	assert_int_equal(scpp_wire_reply_end_ex(&w, 0, SCPP_OUTCOME_OK, 1, 2, 7, nst), 0);
+	return w.len;
+}
+
+#define CR(cmd_, copies_, bytes_, off_, eng_, ns_) \
+	{.cmd = (cmd_), .copies = (copies_), .bytes = (bytes_), .offloaded = (off_), \
+	 .engine = {(eng_), (uint16_t)(sizeof(eng_) - 1)}, .elapsed_ns = (ns_)}
+
+/* The parts' COPY records: one per command after every STATUS, in command
+ * order; a command several parts ran sums its copies, bytes and offloaded
+ * copies, keeps the longest time and the first engine that moved any. */
+static void
+test_cont_merge_keeps_copy_records_one_per_command_in_order(void **state)
+{
+	static const struct scpp_wire_copy_result c0[] = {
+		CR(1, 1, 10, 0, "", 5), CR(3, 2, 100, 2, "dmadev", 50)};
+	static const struct scpp_wire_copy_result c1[] = {
+		CR(1, 1, 20, 1, "fabric", 3), CR(3, 1, 40, 1, "fabric", 90), CR(7, 0, 0, 0, "", 4)};
+	static const struct scpp_wire_copy_result c3[] = {
+		CR(0, 1, 5, 0, "", 7), CR(3, 1, 1, 0, "", 10)};
+	static const struct scpp_wire_copy_result merged[] = {
+		CR(0, 1, 5, 0, "", 7), CR(1, 2, 30, 1, "fabric", 5),
+		CR(3, 4, 141, 3, "dmadev", 90), CR(7, 0, 0, 0, "", 4)};
+	struct scpp_cont_part p[4];
+	struct scpp_wire_reply_writer w, x;
+	struct scpp_wire_reply_reader rd;
+	struct scpp_wire_record rec;
+	struct scpp_cont_merged m;
+	struct scpp_status lost, st;
+	unsigned int ncopy = 0;
+	int rc;
+	(void)state;
+
+	memset(p, 0, sizeof(p));
+	p[0].records = pbuf[0];
+	p[0].len = part_reply_copies(pbuf[0], sizeof(pbuf[0]), 100, 1, c0, 2);
+	p[1].records = pbuf[1];
+	p[1].len = part_reply_copies(pbuf[1], sizeof(pbuf[1]), 200, 0, c1, 3);
+	status_of(&lost, -SCPP_E_OUTCOME_UNKNOWN, "no answer from node 3");
+	p[2].st = &lost;
+	p[2].st_oid = scpp_oid_make(0, 1, 0, 0, 999);
+	p[3].records = pbuf[3];
+	p[3].len = part_reply_copies(pbuf[3], sizeof(pbuf[3]), 300, 1, c3, 2);
+	scpp_wire_reply_writer_init(&w, out, sizeof(out));
+	assert_int_equal(scpp_cont_merge(&w, p, 4, 42, &m), 0);
+	/* The same reply written record by record. */
+	scpp_wire_reply_writer_init(&x, want, sizeof(want));
+	assert_int_equal(scpp_wire_reply_columns(&x, col, 2), 0);
+	for (uint64_t b = 100; b <= 300; b += 100) {
+		struct scpp_value v[2] = {scpp_value_u64(b), scpp_value_str("r", 1)};
+
+		assert_int_equal(scpp_wire_reply_row(&x, v), 0);
+	}
+	memset(&st, 0, sizeof(st));
+	scpp_status_set(&st, -ENOENT, "eval", "part 100 status 0");
+	st.row = SCPP_STATUS_NO_ROW;
+	st.offset = -1;
+	assert_int_equal(scpp_status_encode(&x, scpp_oid_make(0, 1, 0, 0, 100), &st), 0);
+	assert_int_equal(scpp_status_encode(&x, p[2].st_oid, &lost), 0);
+	scpp_status_set(&st, -ENOENT, "eval", "part 300 status 0");
+	assert_int_equal(scpp_status_encode(&x, scpp_oid_make(0, 1, 0, 0, 300), &st), 0);
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(merged); i++)
+		assert_int_equal(scpp_wire_reply_copy(&x, &merged[i]), 0);
+	assert_int_equal(scpp_wire_reply_end_ex(&x, SCPP_ERRNO_TIMEDOUT, SCPP_OUTCOME_ABORTED, 3,
+					       6, 42, 3), 0);
+	assert_int_equal(w.len, x.len);
+	assert_memory_equal(out, want, x.len);
+	/* And it reads back as a reply. */
+	scpp_wire_reply_reader_init(&rd, out, w.len);
+	while ((rc = scpp_wire_reply_next(&rd, &rec)) == 1)
+		ncopy += rec.type == SCPP_REC_COPY;
+	assert_int_equal(rc, 0);
+	assert_int_equal(ncopy, SCPP_ARRAY_SIZE(merged));
+}
+
+/* More than 32 copy commands over the parts: the 32 lowest commands, each
+ * once, ascending, whichever part reported them. */
+static void
+test_cont_merge_reports_the_first_32_copy_commands(void **state)
+{
+	struct scpp_wire_copy_result c[2][SCPP_CONT_COPY_RESULTS];
+	struct scpp_cont_part p[2];
+	struct scpp_wire_reply_writer w;
+	struct scpp_wire_reply_reader rd;
+	struct scpp_wire_record rec;
+	struct scpp_cont_merged m;
+	unsigned int n = 0;
+	int rc;
+	(void)state;
+
+	/* Part 0: commands 2, 4, .. 64; part 1: 1, 3, .. 63, and 2 again. */
+	for (unsigned int i = 0; i < SCPP_CONT_COPY_RESULTS; i++) {
+		c[0][i] = (struct scpp_wire_copy_result)CR((uint16_t)(2 * i + 2), 1, 2 * i + 2, 0,
+							   "", 1);
+		c[1][i] = (struct scpp_wire_copy_result)CR((uint16_t)(2 * i + 1), 1, 2 * i + 1, 1,
+							   "memcpy", 1);
+	}
+	c[1][SCPP_CONT_COPY_RESULTS - 1] = (struct scpp_wire_copy_result)CR(2, 1, 1000, 1,
+									    "memcpy", 9);
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 2; i++) {
+		p[i].records = pbuf[i];
+		p[i].len = part_reply_copies(pbuf[i], sizeof(pbuf[i]), 10, 0, c[i],
+					     SCPP_CONT_COPY_RESULTS);
+	}
+	scpp_wire_reply_writer_init(&w, out, sizeof(out));
+	assert_int_equal(scpp_cont_merge(&w, p, 2, 0, &m), 0);
+	scpp_wire_reply_reader_init(&rd, out, w.len);
+	while ((rc = scpp_wire_reply_next(&rd, &rec)) == 1) {
+		if (rec.type != SCPP_REC_COPY)
+			continue;
+		n++;
+		assert_int_equal(rec.copy.cmd, n);
+		if (n == 2) { /* both parts: part 1's engine, its time */
+			assert_true(rec.copy.copies == 2 && rec.copy.bytes == 1002);
+			assert_true(rec.copy.offloaded == 1 && rec.copy.elapsed_ns == 9);
+		} else {
+			assert_true(rec.copy.copies == 1 && rec.copy.bytes == n);
+			assert_int_equal(rec.copy.offloaded, n % 2);
+		}
+		assert_int_equal(rec.copy.engine.len, n % 2 || n == 2 ? 6 : 0);
+		if (rec.copy.engine.len != 0)
+			assert_memory_equal(rec.copy.engine.p, "memcpy", 6);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, SCPP_CONT_COPY_RESULTS);
+}
+
 /* ---- dedup ---- */
 
 static struct scpp_cont_key
@@ -410,6 +561,8 @@ main(void)
 		cmocka_unit_test(test_cont_merge_outcome_is_the_worst_and_errno_the_first_of_it),
 		cmocka_unit_test(test_cont_merge_without_room_leaves_the_writer_empty),
 		cmocka_unit_test(test_cont_merge_rejects_bad_arguments_and_bad_parts),
+		cmocka_unit_test(test_cont_merge_keeps_copy_records_one_per_command_in_order),
+		cmocka_unit_test(test_cont_merge_reports_the_first_32_copy_commands),
 		cmocka_unit_test(test_cont_dedup_runs_once_answers_again_then_forgets),
 		cmocka_unit_test(test_cont_dedup_full_refuses_without_evicting_an_answer),
 		cmocka_unit_test(test_cont_dedup_agrees_with_a_reference_model),

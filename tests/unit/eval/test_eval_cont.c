@@ -461,6 +461,60 @@ test_eval_cont_split_counts_owners_over_the_limit_and_unbound_rows(void **state)
 	assert_false(scpp_eval_susp_active(susp[0][0]));
 }
 
+static enum scpp_eval_verdict
+stop_before_2(void *arg, const struct scpp_wire_block *b, uint16_t cmd, size_t nrows)
+{
+	(void)arg;
+	(void)b;
+	(void)nrows;
+	return cmd == 2 ? SCPP_EVAL_SUSPEND : SCPP_EVAL_GO;
+}
+
+/* A copy row's source address as the source's owner reads it before
+ * shipping the row (docs/COPY.md "Remote copies"): plain value addresses
+ * with constant or bound offsets and length; anything else is not one. */
+static void
+test_eval_cont_row_copy_src_reads_plain_source_addresses(void **state)
+{
+	struct fx *f = sh[0];
+	struct scpp_eval_hooks h = {.before_cmd = stop_before_2};
+	struct scpp_wire_reply_writer w;
+	struct scpp_lang_error err;
+	struct scpp_eval_copy_src src;
+	struct scpp_eval_rows rows;
+	const char *text = "let %a " N1 "77 ; let %n 3u ; "
+			   "copy value(@0.9.0.1.1, data) offset(offset(value(%a, data), 4), %n) 100 ; "
+			   "copy value(@0.9.0.1.1, data) value(%a, m[0u]) 5 ; "
+			   "copy value(@0.9.0.1.1, data) offset(value(%a, data), %u) 5 ; "
+			   "copy value(@0.9.0.1.1, data) value(%n, data) %n";
+	(void)state;
+
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_block_ex(f->ctx, &f->env, &f->blk, 7, &w, &f->res, &h,
+					    susp[0][0]), 1);
+	assert_int_equal(scpp_eval_susp_next_cmd(susp[0][0]), 2);
+	assert_int_equal(scpp_eval_susp_rows(susp[0][0], &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 2, &rows, 0, &src), 0);
+	assert_true(scpp_oid_eq(src.e, scpp_oid_make(0, 1, 0, 1, 0x77)));
+	assert_int_equal(src.attr_len, 4);
+	assert_memory_equal(src.attr, "data", 4);
+	assert_int_equal(src.off, 7);
+	assert_int_equal(src.len, 100);
+	/* A map entry (a VMA, rewritten by the owner's evaluation), an unbound
+	 * offset, a source entity that is not an OID: not plain. */
+	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 3, &rows, 0, &src), -EOPNOTSUPP);
+	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 4, &rows, 0, &src), -EOPNOTSUPP);
+	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 5, &rows, 0, &src), -EOPNOTSUPP);
+	/* Not a copy; no such row. */
+	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 0, &rows, 0, &src), -EINVAL);
+	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 2, &rows, 1, &src), -EINVAL);
+	scpp_eval_susp_drop(f->ctx, susp[0][0]);
+	assert_false(scpp_eval_susp_active(susp[0][0]));
+}
+
 /* A CONT for block @p text from command @p start with @p nrows rows of
  * @p masks / values built here; returns the message length. */
 static size_t
@@ -645,6 +699,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_eval_cont_split_counts_owners_over_the_limit_and_unbound_rows, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_eval_cont_row_copy_src_reads_plain_source_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_cont_entry_points_refuse_bad_input, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_cont_every_part_drops_well_known_entities,

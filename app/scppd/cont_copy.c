@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Remote copies through continuations (docs/COPY.md "Remote copies"): a
+ * `copy` row whose destination lives on node D and whose source lives on
+ * the node that ships the row (S, the block's origin) is shipped to D with
+ * a COPY_SOURCE extension (docs/PROTOCOL.md §19.1) saying where the source
+ * bytes are in S's window; D checks the extension against the windows it
+ * attached from the cluster map and READs the bytes from S's arena with
+ * its remote engine, one-sided: no byte passes through S's CPU.
+ *
+ * S (the origin, cont_origin.c part building): scppd_cont_copy_sources()
+ * resolves each row's source (a plain value address of this shard, read
+ * by scpp_eval_row_copy_src()), checks its range, pins it and writes the
+ * extension; the part keeps the pins until its block is freed
+ * (scppd_cont_copy_unpin()).
+ *
+ * D (the owner, cont.c): scppd_cont_copy_rx() collects a CONT's
+ * extensions; the evaluator's copy of the part's first command asks
+ * remote_read() for a row's bytes, which refuses an extension that does
+ * not come from the window's node, names a window not attached, reaches
+ * outside it or disagrees with the row's length (EACCES, no READ), and
+ * otherwise READs into the evaluation arena, waiting for the completion
+ * (bounded by the engine's copy.timeout_ms). The evaluator then writes
+ * the destination as for any copy (undo included).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_pause.h>
+
+#include "scpp_cluster.h"
+#include "scpp_copy.h"
+#include "scppd.h"
+
+/* ---- S: the source's owner ships the row ---- */
+
+int
+scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+			const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
+			uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins)
+{
+	struct scppd_copy *c = w->copy;
+	struct scpp_eval_rows rows;
+	size_t at = 0;
+	void *base, *ptr;
+	size_t blen;
+
+	*npins = 0;
+	if (c == NULL || c->remote == NULL || cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY ||
+	    scpp_eval_susp_rows(s, &rows) != 0)
+		return 0;
+	scpp_store_mem_region(w->store, &base, &blen);
+	for (uint32_t k = 0; k < n && *npins < SCPPD_COPY_SRC_MAX; k++) {
+		struct scpp_eval_copy_src src;
+		struct scpp_wire_copy_src x;
+		int64_t aid;
+		int rc;
+
+		if (scpp_eval_row_copy_src(b, cmd, &rows, idx[k], &src) != 0 ||
+		    src.e.hi != scpp_oid_make(scppd_g.cfg.node.locale, scppd_g.cfg.node.id,
+					      w->shard, 0, 0).hi ||
+		    src.len == 0)
+			continue; /* not this shard's plain value: E_NOT_HERE at D */
+		aid = scpp_store_dict_lookup(w->env.dict, src.attr, src.attr_len);
+		if (aid <= 0 || scpp_store_bytes_ptr(w->store, src.e, (uint32_t)aid, src.off,
+						     src.len, &ptr) != 0 ||
+		    (uint8_t *)ptr < (uint8_t *)base ||
+		    (uint8_t *)ptr + src.len > (uint8_t *)base + blen)
+			continue; /* no extent here, or out of range: D's copy fails */
+		x = (struct scpp_wire_copy_src){
+			.row = k, .window = c->window_oid,
+			.offset = (uint64_t)((uint8_t *)ptr - (uint8_t *)base), .length = src.len,
+			.pin = ++c->seq,
+		};
+		if (at + 2 + SCPP_WIRE_COPY_SRC_LEN > cap)
+			break;
+		if (scpp_store_bytes_pin(w->store, src.e, (uint32_t)aid) != 0)
+			continue;
+		rc = scpp_wire_copy_src_encode(ext + at, cap - at, &x);
+		if (rc < 0) {
+			(void)scpp_store_bytes_unpin(w->store, src.e, (uint32_t)aid);
+			continue;
+		}
+		at += (size_t)rc;
+		pins[*npins].e = src.e;
+		pins[*npins].attr = (uint32_t)aid;
+		(*npins)++;
+		scpp_counter_add(&c->st.cont_src_sent, 1);
+	}
+	return (int)at;
+}
+
+void
+scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins)
+{
+	for (uint8_t i = 0; i < *npins; i++)
+		(void)scpp_store_bytes_unpin(w->store, pins[i].e, pins[i].attr);
+	*npins = 0;
+}
+
+/* ---- D: the destination's owner reads ---- */
+
+/* The sender of the CONT being run is node @p node: its address is that
+ * node's in the map (or this node's own, through the hand-off ring). */
+static bool
+sent_by(const struct scppd_cont_copy_rx *rx, uint32_t node)
+{
+	const struct scpp_cluster_node *n;
+
+	if (rx->from_self)
+		return node == scppd_g.cfg.node.id;
+	n = scpp_cluster_map_find(scppd_cluster_map(), node);
+	return n != NULL && n->state != SCPP_CLUSTER_UNREACHABLE &&
+	       rte_cpu_to_be_32(n->rec.ipv4) == rx->sender_ip;
+}
+
+static int
+remote_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t size)
+{
+	struct scppd_cont_copy_rx *rx = arg;
+	struct scppd_worker *w = rx->w;
+	struct scppd_copy *c = w->copy;
+	const struct scpp_wire_copy_src *x = NULL;
+	const struct scppd_copy_peer *p;
+	struct scpp_copy_cpl cpl;
+	struct scpp_copy_op op;
+	char oid[SCPP_OID_STR_MAX];
+
+	for (unsigned int i = 0; i < rx->n && x == NULL; i++)
+		if (rx->src[i].row == row)
+			x = &rx->src[i];
+	if (x == NULL)
+		return 1;
+	scpp_oid_format(oid, sizeof(oid), x->window);
+	p = c->remote != NULL ? scppd_copy_peer_by_window(w, x->window) : NULL;
+	if (p == NULL) {
+		scpp_counter_add(&c->st.cont_src_refused, 1);
+		snprintf(msg, size, "copy: window %s is not one this node attached from the cluster "
+			 "map; nothing was read", oid);
+		return -EACCES;
+	}
+	if (x->offset > p->len || x->length > p->len - x->offset || x->length != len) {
+		scpp_counter_add(&c->st.cont_src_refused, 1);
+		snprintf(msg, size, "copy: source %" PRIu64 "+%" PRIu64 " of window %s (%" PRIu64
+			 " bytes) for a copy of %" PRIu64 " bytes: outside the window or another "
+			 "length; nothing was read", x->offset, x->length, oid, p->len, len);
+		return -EACCES;
+	}
+	if (!sent_by(rx, p->node)) {
+		scpp_counter_add(&c->st.cont_src_refused, 1);
+		snprintf(msg, size, "copy: a window address from node %" PRIu32 ", which does not own "
+			 "window %s (node %" PRIu32 "'s); nothing was read", rx->origin, oid, p->node);
+		return -EACCES;
+	}
+	op = (struct scpp_copy_op){.user = ++c->seq, .dst = dst, .remote = p->rw,
+				   .remote_off = x->offset, .len = len, .kind = SCPP_COPY_READ};
+	if (scpp_copy_submit_burst(c->remote, &op, 1) != 1) {
+		snprintf(msg, size, "copy: the %s engine took no READ from window %s (ring full or "
+			 "invalid)", c->remote_caps.engine, oid);
+		scpp_counter_add(&c->st.cont_read_failed, 1);
+		return -EBUSY;
+	}
+	/* One READ in flight from this worker's loop: the completions of the
+	 * remote instance are ours until it completes (bounded by the engine's
+	 * timeout, copy.timeout_ms). */
+	for (;;) {
+		if (scpp_copy_poll_burst(c->remote, &cpl, 1) == 1 && cpl.user == op.user)
+			break;
+		rte_pause();
+	}
+	/* Past the sender's deadline its pin may be gone and the bytes no
+	 * longer the source's: never a copy done after it. */
+	if (cpl.status == 0 && rte_get_tsc_cycles() > rx->deadline_tsc)
+		cpl.status = -ETIMEDOUT;
+	if (cpl.status != 0) {
+		scpp_counter_add(&c->st.cont_read_failed, 1);
+		snprintf(msg, size, "copy: READ of %" PRIu64 " bytes from window %s of node %" PRIu32
+			 " by the %s engine failed: %s", len, oid, p->node, c->remote_caps.engine,
+			 strerror(-cpl.status));
+		return cpl.status;
+	}
+	scpp_counter_add(&c->st.cont_reads, 1);
+	scpp_counter_add(&c->st.cont_read_bytes, len);
+	return 0;
+}
+
+int
+scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		   struct scppd_cont_copy_rx *rx)
+{
+	int n;
+
+	rx->n = 0;
+	if (c->ext_len == 0)
+		return 0;
+	n = scpp_wire_cont_copy_srcs(c, rx->src, SCPPD_COPY_SRC_MAX);
+	if (n <= 0)
+		return n;
+	rx->n = (unsigned int)n;
+	rx->w = w;
+	rx->origin = c->origin;
+	rx->deadline_tsc = rte_get_tsc_cycles() + (uint64_t)c->timeout_ms * scppd_g.tsc_hz / 1000;
+	rx->rs = (struct scpp_eval_remote_src){.cmd = c->start, .read = remote_read, .arg = rx};
+	return n;
+}
