@@ -705,6 +705,23 @@ authorize(struct run *r, const char *op, struct scpp_oid e, int64_t aid, uint16_
 	return denied(r, rc, &dn, op, e, aid);
 }
 
+/* authorize() for lib/eval's other files (eval_expr.c: the expression
+ * reads and the write commands). */
+int
+eval_run_authorize(struct run *r, const char *op, struct scpp_oid e, int64_t aid, uint16_t ops)
+{
+	return authorize(r, op, e, aid, ops);
+}
+
+/* May the session read (@p e, @p aid)? Without an authority, yes; what a
+ * search may not read is skipped, as a filtered get skips it. */
+bool
+eval_run_may_read(const struct run *r, struct scpp_oid e, int64_t aid)
+{
+	return r->env->auth == NULL ||
+	       scpp_auth_check(r->env->auth, e, auth_attr(aid), SCPP_AUTH_OP_GET, NULL) == 0;
+}
+
 /* The schema right a write to @p e needs in addition. */
 static inline uint16_t
 schema_right(const struct run *r, struct scpp_oid e)

@@ -274,6 +274,9 @@ x_lookup(struct run *r, const struct row *in, const struct scpp_wire_term *t,
 		return rc;
 	if (t->var == SCPP_XOP_ENTRY && (rc = x_eval(r, in, t->c, &key)) < 0)
 		return rc;
+	/* A read of (e, a) like get's: the session must hold get on it. */
+	if (aid != 0 && (rc = eval_run_authorize(r, xname(t->var), e, aid, SCPP_AUTH_OP_GET)) < 0)
+		return rc;
 	switch (t->var) {
 	case SCPP_XOP_VAL:
 		rc = aid == 0 ? -ENOENT : scpp_store_get(s, e, aid, &v);
@@ -347,6 +350,8 @@ x_reach(struct run *r, const struct row *in, const struct scpp_wire_term *t,
 					     (const char *)name.p);
 		if ((rc = eval_run_step(r, 1)) < 0)
 			return rc;
+		if (aid != 0 && (rc = eval_run_authorize(r, "reach", x, aid, SCPP_AUTH_OP_GET)) < 0)
+			return rc;
 		if (aid == 0 || scpp_store_get(s, x, aid, &v) != 0 || v.type != SCPP_VT_OID ||
 		    scpp_oid_eq(v.oid, x))
 			break;
@@ -394,7 +399,8 @@ x_find(struct run *r, const struct row *in, const struct scpp_wire_term *t,
 			if ((rc = eval_run_step(r, (uint64_t)n)) < 0)
 				return rc;
 			for (int i = 0; i < n; i++)
-				if (!found || c->ixhit[i].seq < best.seq) {
+				if ((!found || c->ixhit[i].seq < best.seq) &&
+				    eval_run_may_read(r, c->ixhit[i].oid, aid)) {
 					best = c->ixhit[i];
 					found = true;
 				}
@@ -415,7 +421,7 @@ scan:
 			if ((rc = eval_run_step(r, 1)) < 0)
 				return rc;
 			if (scpp_store_get(s, c->iter_oid[i], aid, &v) == 0 &&
-			    scpp_value_eq(&v, &want)) {
+			    scpp_value_eq(&v, &want) && eval_run_may_read(r, c->iter_oid[i], aid)) {
 				*out = scpp_value_oid(c->iter_oid[i]);
 				return 0;
 			}
@@ -447,6 +453,8 @@ x_read(struct run *r, const struct row *in, const struct scpp_wire_term *t,
 		return type_fail(r, t->var, "a non-negative integer (the length)", &n);
 	if (!scpp_store_entity_exists(s, e))
 		return eval_run_missing(r, e);
+	if (aid > 0 && (rc = eval_run_authorize(r, "read", e, aid, SCPP_AUTH_OP_GET)) < 0)
+		return rc;
 	*out = scpp_value_bytes("", 0);
 	rc = aid == 0 ? -ENOENT : scpp_store_get(s, e, (uint32_t)aid, &v);
 	if (rc == -ENOENT)
@@ -812,7 +820,8 @@ op_assert(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			     scpp_errno_name(err));
 }
 
-/* Write is refused on schema entities, as copy and alloc are. */
+/* Write is refused on schema entities, as copy and alloc are; it needs
+ * the session's set right on (e, a), as set does. */
 static int
 writable(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
 {
@@ -820,7 +829,7 @@ writable(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
 		return eval_run_not_found(r, op, e, aid);
 	if (eval_schema_is_schema_entity(eval_run_env(r), e))
 		return eval_run_schema_refused(r, op, e, aid);
-	return 0;
+	return eval_run_authorize(r, op, e, aid, SCPP_AUTH_OP_SET);
 }
 
 /* Save @p n bytes of @p v from @p off for undo (pushed now, so it is

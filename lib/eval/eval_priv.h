@@ -361,6 +361,12 @@ int eval_run_store_fail(struct run *r, int rc, const char *op, struct scpp_oid e
 int eval_run_not_found(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
 int eval_run_schema_refused(struct run *r, const char *op, struct scpp_oid e, int64_t aid);
 struct scpp_status *eval_run_status(struct run *r);
+/* The session's rights (docs/SECURITY.md §4): 0, or the denial (failed,
+ * naming @p op and the missing right); eval_run_may_read() asks without
+ * failing (searches skip what they may not read). */
+int eval_run_authorize(struct run *r, const char *op, struct scpp_oid e, int64_t aid,
+		       uint16_t ops);
+bool eval_run_may_read(const struct run *r, struct scpp_oid e, int64_t aid);
 /* A read of value (e, aid) whose bytes are [p, p + len): -EBUSY (failed,
  * naming the value) when a held block's copy in flight writes them. */
 int eval_run_read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p,

@@ -232,6 +232,48 @@ test_eval_auth_scans_see_only_what_is_readable(void **state)
 	assert_reply(f, "get %e name %n ; return %n", "cols=n rows= end=ok");
 }
 
+/* Expressions read and write like get and set do (docs/SECURITY.md §4):
+ * val(), entry(), count(), length(), read() and reach() need get on what
+ * they read, find() sees only what the session may read, write and resize
+ * need set. Found by integration.cluster_fs_forward_sessions: before, a
+ * session that could not get an attribute could val() it. */
+static void
+test_eval_auth_expressions_are_checked(void **state)
+{
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	char a[64], b[64];
+
+	data(f);
+	users(f, a, b, sizeof(a));
+	{
+		/* get,set on A (every attribute); get on B's name only. */
+		struct rule r[2] = {{a, 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_SET, {NULL}},
+				    {b, 128, SCPP_AUTH_OP_GET, {"name", NULL}}};
+
+		x->a = authority(f, r, 2);
+	}
+	f->env.auth = x->a;
+	run_as(f, "let %%u val(%s, uid) ; let %%n val(%s, name)", a, b,
+	       "cols=u,n rows=[1u|\"b\"] end=ok");
+	run_as(f, "let %%u val(%s, uid)", b, NULL, "cols=u rows= st=EACCES@0 end=aborted");
+	assert_non_null(strstr(fx_message(f), "missing get"));
+	run_as(f, "let %%u length(%s, gid)", b, NULL, "cols=u rows= st=EACCES@0 end=aborted");
+	run_as(f, "let %%u read(value(%s, gid), 2u)", b, NULL,
+	       "cols=u rows= st=EACCES@0 end=aborted");
+	run_as(f, "let %%u reach(%s, uid, %s)", b, a, "cols=u rows= st=EACCES@0 end=aborted");
+	/* find(): B's uid is not readable, so uid 2 is not found; A's is. */
+	assert_reply(f, "let %x find(uid, 2u) ; let %y find(uid, 1u)",
+		     "cols=x,y rows=[nil|@0.1.0.1.1] end=ok");
+	/* write needs set: granted on A, not on B (nothing applied). */
+	run_as(f, "write value(%s, name) \"z\"", a, NULL, "cols= rows= end=ok");
+	run_as(f, "write value(%s, name) \"y\"", b, NULL, "cols= rows= st=EACCES@0 end=aborted");
+	assert_non_null(strstr(fx_message(f), "missing set"));
+	f->env.auth = NULL;
+	run_as(f, "get %s name %%x ; get %s name %%y ; return %%x %%y", a, b,
+	       "cols=x,y rows=[\"z\"|\"b\"] end=ok");
+}
+
 static void
 test_eval_auth_schema_right_and_eperm(void **state)
 {
@@ -389,6 +431,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eval_auth_scope_ops_and_attributes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_auth_scans_see_only_what_is_readable, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_expressions_are_checked, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_auth_schema_right_and_eperm, setup,
 						teardown),
