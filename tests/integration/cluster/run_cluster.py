@@ -1009,13 +1009,19 @@ CONT_COUNTERS = ("cont_splits", "cont_shipped", "cont_answered", "cont_retransmi
                  "cont_rest_groups", "cont_merged", "cont_dup_done", "cont_reply_stale")
 
 
-def cont_counts(node):
+def counts(node, keys):
+    """The node's counters @p keys, by name."""
     st = node.stats()
-    return {k: st[k] for k in CONT_COUNTERS}
+    return {k: st[k] for k in keys}
 
 
-def cont_moved(before, after):
-    return {k: after[k] - before[k] for k in CONT_COUNTERS if after[k] != before[k]}
+def cont_counts(node):
+    return counts(node, CONT_COUNTERS)
+
+
+def moved(before, after):
+    """The counters that moved between two counts(), and by how much."""
+    return {k: after[k] - before[k] for k in before if after[k] != before[k]}
 
 
 def mkdir_on(node, ino, shard=0):
@@ -1078,7 +1084,7 @@ def cont_walk_scenarios(c, nodes):
           rep["rows"] == [[o["d"], 5]] and not rep.get("statuses"), rep)
     check(n1.last_meta["from"] == "%s:7300" % n1.ip or n1.last_meta["from"].startswith(n1.ip),
           n1.last_meta)
-    m = [cont_moved(b, cont_counts(n)) for b, n in zip(b0, nodes)]
+    m = [moved(b, cont_counts(n)) for b, n in zip(b0, nodes)]
     # origin -> n2 (a: its rows go on to n3 as rest) -> origin -> n3 (b: c is
     # node 1's, rest) -> origin runs c here (d is node 2's, rest) -> n2.
     check(m[0].get("cont_splits") == 1 and m[0].get("cont_shipped") == 3 and
@@ -1105,7 +1111,7 @@ def cont_walk_scenarios(c, nodes):
                             'set %a ino %j ; return %j'.format(r=o["r"]), 3, 88, 6000)
     check(len(reps) == 3 and len({mm["hex"] for mm in metas}) == 1, metas)
     check(reps[0]["rows"] == [[12]], reps[0])
-    check(cont_moved(s2, cont_counts(n2)).get("cont_run") == 1, "a retransmission ran again")
+    check(moved(s2, cont_counts(n2)).get("cont_run") == 1, "a retransmission ran again")
     check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[12]], "ino")
     # Every attribute of A (node 1) copied to B (node 2) in one block: the
     # attributes read into %k %v on node 1, the writes shipped to node 2.
@@ -1147,7 +1153,7 @@ def cont_scan_scenarios(nodes):
     check(got == users and len(rep["rows"]) == len(users), (rep["rows"], users))
     order = [int(r[0].split(".")[1], 16) for r in rep["rows"]]
     check(order == sorted(order), "merge order is not node 1, 2, 3: %s" % order)
-    m = [cont_moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
+    m = [moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
     st1 = n1.stats()
     check(m[0].get("cont_shipped") == 2 and m[0].get("cont_answered") == 2 and
           m[0].get("cont_merged") == 1, ("node 1", m))
@@ -1167,12 +1173,7 @@ CONT_AUTH_COUNTERS = ("cont_sealed", "cont_reply_bad", "cont_carried", "cont_no_
 
 
 def auth_counts(node):
-    st = node.stats()
-    return {k: st[k] for k in CONT_AUTH_COUNTERS}
-
-
-def moved(before, after):
-    return {k: after[k] - before[k] for k in before if after[k] != before[k]}
+    return counts(node, CONT_AUTH_COUNTERS)
 
 
 def t_cont_sessions(c):
@@ -1350,7 +1351,7 @@ def cont_copy_results(nodes):
           rep["rows"] == [[7]], rep)
     got = [(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])]
     check(got == [(1, 1, 20), (2, 1, 30), (3, 1, 5)], ("COPY records", rep))
-    m = [cont_moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
+    m = [moved(x, cont_counts(n)) for x, n in zip(b, nodes)]
     check(m[0].get("cont_splits") == 1 and m[0].get("cont_shipped") == 1 and
           m[0].get("cont_local") == 1 and m[0].get("cont_merged") == 1, ("node 1", m))
     check(m[1].get("cont_run") == 1 and m[1].get("cont_rest_groups") == 1, ("node 2", m))
@@ -1402,7 +1403,7 @@ def t_cont_kill(c, source="static"):
     check(f["code"] == "E_OUTCOME_UNKNOWN" and f["node"].startswith("@0.1.") and
           f["command"] == 2 and "to node 3" in f["message"] and
           "outcome is unknown" in f["message"], f)
-    m = cont_moved(b1, cont_counts(n1))
+    m = moved(b1, cont_counts(n1))
     check(m.get("cont_timed_out") == 1 and m.get("cont_retransmitted") == 3 and
           m.get("cont_answered") == 1, m)
     check(n1.peer(3)["cont_timed_out"] == 1, n1.peer(3))
@@ -1427,7 +1428,7 @@ def t_cont_kill_etcd(c):
     f = rep["statuses"][0]["fields"]
     check(rep["end"]["outcome"] == "aborted" and f["code"] == "E_NOT_HERE" and
           "unknown or unreachable; nothing was run" in f["message"] and f["command"] == 2, f)
-    m = cont_moved(b1, cont_counts(n1))
+    m = moved(b1, cont_counts(n1))
     check(m.get("cont_shipped") == 1 and "cont_timed_out" not in m, m)
 
 
@@ -1468,12 +1469,12 @@ def t_cont_retransmit(c):
           reps[0]["end"]["outcome"] == "ok", out)
     wait_for("node 2 to answer every copy",
              lambda: cont_counts(n2)["cont_dup_done"] > b2["cont_dup_done"], timeout=20)
-    m1, m2 = cont_moved(b1, cont_counts(n1)), cont_moved(b2, cont_counts(n2))
+    m1, m2 = moved(b1, cont_counts(n1)), moved(b2, cont_counts(n2))
     check(m2.get("cont_run") == 1 and m2.get("cont_dup_done", 0) >= 1, ("node 2", m2))
     check(m1.get("cont_shipped") == 1 and m1.get("cont_answered") == 1 and
           m1.get("cont_retransmitted", 0) >= 1 and "cont_timed_out" not in m1, ("node 1", m1))
     wait_for("node 1 to drop the duplicate answers",
-             lambda: cont_moved(b1, cont_counts(n1)).get("cont_reply_stale", 0) >=
+             lambda: moved(b1, cont_counts(n1)).get("cont_reply_stale", 0) >=
              m2["cont_dup_done"], timeout=20)
     check(n2.drive("get %s ino %%i" % o["a"], port=7301)["rows"] == [[102]], "ran twice")
     # cluster.cont.fan_out is off by default: a scan covers the shard that
@@ -1550,7 +1551,7 @@ def t_cont_two_shards(c):
     rep = n2.drive('get %s entries["y"] %%y ; get %%y ino %%i ; let %%j add(%%i, 1u) ; '
                    'set %%y ino %%j ; return %%y %%j' % x, port=7301)
     check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[y, 23]], rep)
-    m = cont_moved(b2, cont_counts(n2))
+    m = moved(b2, cont_counts(n2))
     check(m.get("cont_shipped") == 1 and m.get("cont_answered") == 1 and
           m.get("cont_run") == 1 and m.get("cont_merged") == 1, m)
     check(n2.stats()["handoff_out"] >= h0 + 2, "not through the hand-off ring")
