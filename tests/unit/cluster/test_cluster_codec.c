@@ -84,6 +84,21 @@ node2(void)
 	return n;
 }
 
+/* Every shard and route of @p n, at the longest values they can take. */
+static void
+largest_shards_and_routes(struct scpp_config_cluster_node *n)
+{
+	n->nb_shards = SCPP_CONFIG_NODE_SHARDS;
+	for (unsigned int i = 0; i < n->nb_shards; i++)
+		n->shards[i] = (uint16_t)(50000 + i);
+	n->nb_routes = SCPP_CONFIG_NODE_ROUTES;
+	for (unsigned int i = 0; i < n->nb_routes; i++) {
+		n->routes[i].prefix.oid = scpp_oid_make(0xffff, 0xffffffff, 0xffff, 0xffffff,
+							0xffffffffff);
+		n->routes[i].prefix.len = 128;
+	}
+}
+
 static void
 test_cluster_record_encode_is_canonical_and_round_trips(void **state)
 {
@@ -116,15 +131,7 @@ test_cluster_record_encode_is_canonical_and_round_trips(void **state)
 	assert_int_equal(scpp_cluster_record_encode(&n, buf, 40), -ENOSPC);
 	assert_int_equal(scpp_cluster_record_encode(NULL, buf, sizeof(buf)), -EINVAL);
 	/* The largest record (windows below) fits SCPP_CONFIG_RECORD_MAX. */
-	n.nb_shards = SCPP_CONFIG_NODE_SHARDS;
-	for (unsigned int i = 0; i < n.nb_shards; i++)
-		n.shards[i] = (uint16_t)(50000 + i);
-	n.nb_routes = SCPP_CONFIG_NODE_ROUTES;
-	for (unsigned int i = 0; i < n.nb_routes; i++) {
-		n.routes[i].prefix.oid = scpp_oid_make(0xffff, 0xffffffff, 0xffff, 0xffffff,
-						       0xffffffffff);
-		n.routes[i].prefix.len = 128;
-	}
+	largest_shards_and_routes(&n);
 	snprintf(n.name, sizeof(n.name), "%063d", 7);
 	assert_true(scpp_cluster_record_encode(&n, buf, sizeof(buf)) > 0);
 }
@@ -200,15 +207,7 @@ test_cluster_record_windows_round_trip_and_bad_ones_are_refused(void **state)
 	window_refused(bad, "$.windows[0]", "x");
 #undef SUBST
 	/* The largest record: every shard, route and window. */
-	n.nb_shards = SCPP_CONFIG_NODE_SHARDS;
-	for (unsigned int i = 0; i < n.nb_shards; i++)
-		n.shards[i] = (uint16_t)(50000 + i);
-	n.nb_routes = SCPP_CONFIG_NODE_ROUTES;
-	for (unsigned int i = 0; i < n.nb_routes; i++) {
-		n.routes[i].prefix.oid = scpp_oid_make(0xffff, 0xffffffff, 0xffff, 0xffffff,
-						       0xffffffffff);
-		n.routes[i].prefix.len = 128;
-	}
+	largest_shards_and_routes(&n);
 	for (unsigned int i = 0; i < n.nb_routes; i++) {
 		n.routes[i].prefix.oid.lo -= i; /* distinct, as a parsed record's are */
 		n.routes[i].shard = 50000;
