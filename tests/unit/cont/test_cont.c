@@ -17,6 +17,21 @@ static uint8_t pbuf[4][4096], out[8192], want[8192];
 
 static const struct scpp_wire_name col[2] = {{"p", 1}, {"n", 1}};
 
+/* @p nst ENOENT statuses of part @p base, with no row, into @p w. */
+static void
+put_statuses(struct scpp_wire_reply_writer *w, uint64_t base, unsigned int nst)
+{
+	for (unsigned int i = 0; i < nst; i++) {
+		struct scpp_status st;
+
+		memset(&st, 0, sizeof(st));
+		scpp_status_set(&st, -ENOENT, "eval", "part %lu status %u", (unsigned long)base, i);
+		st.row = SCPP_STATUS_NO_ROW;
+		st.offset = -1;
+		assert_int_equal(scpp_status_encode(w, scpp_oid_make(0, 1, 0, 0, base + i), &st), 0);
+	}
+}
+
 /* A part's reply: rows (p = u64 base + i, n = "r<i>"), @p nst statuses,
  * END with @p err / @p outcome, @p cmds commands. */
 static size_t
@@ -38,15 +53,7 @@ part_reply(uint8_t *buf, size_t size, uint64_t base, unsigned int nrows, unsigne
 		v[1] = scpp_value_str(nm, 2);
 		assert_int_equal(scpp_wire_reply_row(&w, v), 0);
 	}
-	for (unsigned int i = 0; i < nst; i++) {
-		struct scpp_status st;
-
-		memset(&st, 0, sizeof(st));
-		scpp_status_set(&st, -ENOENT, "eval", "part %lu status %u", (unsigned long)base, i);
-		st.row = SCPP_STATUS_NO_ROW;
-		st.offset = -1;
-		assert_int_equal(scpp_status_encode(&w, scpp_oid_make(0, 1, 0, 0, base + i), &st), 0);
-	}
+	put_statuses(&w, base, nst);
 	assert_int_equal(scpp_wire_reply_end_ex(&w, err, outcome, nrows, cmds, 7, nst), 0);
 	return w.len;
 }
@@ -246,15 +253,7 @@ part_reply_copies(uint8_t *buf, size_t size, uint64_t base, unsigned int nst,
 	scpp_wire_reply_writer_init(&w, buf, size);
 	assert_int_equal(scpp_wire_reply_columns(&w, col, 2), 0);
 	assert_int_equal(scpp_wire_reply_row(&w, v), 0);
-	for (unsigned int i = 0; i < nst; i++) {
-		struct scpp_status st;
-
-		memset(&st, 0, sizeof(st));
-		scpp_status_set(&st, -ENOENT, "eval", "part %lu status %u", (unsigned long)base, i);
-		st.row = SCPP_STATUS_NO_ROW;
-		st.offset = -1;
-		assert_int_equal(scpp_status_encode(&w, scpp_oid_make(0, 1, 0, 0, base + i), &st), 0);
-	}
+	put_statuses(&w, base, nst);
 	for (unsigned int i = 0; i < n; i++)
 		assert_int_equal(scpp_wire_reply_copy(&w, &c[i]), 0);
 	assert_int_equal(scpp_wire_reply_end_ex(&w, 0, SCPP_OUTCOME_OK, 1, 2, 7, nst), 0);
