@@ -120,6 +120,7 @@ scppd_cont_init(struct scppd *d, struct scppd_worker *w)
 	if (c->dedup != NULL && c->held != NULL && c->held_len != NULL && c->susp != NULL &&
 	    c->blk != NULL && c->idx != NULL && c->idx2 != NULL) {
 		scppd_cont_origin_init(d, w);
+		scppd_cont_nest_init(w);
 		return;
 	}
 nomem:
@@ -134,6 +135,7 @@ scppd_cont_free(struct scppd_worker *w)
 
 	if (c == NULL)
 		return;
+	scppd_cont_nest_free(w);
 	scppd_cont_origin_free(w);
 	scpp_cont_dedup_free(c->dedup);
 	rte_free(c->idx);
@@ -158,7 +160,7 @@ scppd_cont_tick_slow(struct scppd_worker *w)
 		w->cont_held -= n; /* the held answers are slots: nothing to free */
 	}
 	if (w->cont_out != 0)
-		scppd_cont_origin_tick(w);
+		scppd_cont_origin_tick(w); /* parts of both kinds of sender, and pin graces */
 }
 
 /* A datagram from this node's own cluster address, on the cluster port:
@@ -173,25 +175,30 @@ from_self(const struct scpp_net_meta *nm)
 	return nm->peer.port == cport && nm->peer.ip == scppd_g.ports[cport].ip;
 }
 
+void
+scppd_cont_answer_to(struct scppd_worker *w, const struct scpp_net_peer *peer, bool self,
+		     uint64_t client_id, uint64_t block_id, const uint8_t *msg, uint32_t len)
+{
+	int rc;
+
+	if (self) {
+		uint16_t port = rte_be_to_cpu_16(peer->udp_port);
+
+		(void)scppd_peer_handoff(w, (uint16_t)(port - scppd_g.base_port - 1),
+					 rte_be_to_cpu_16(peer->local_udp_port),
+					 SCPP_WIRE_CONT_REPLY, client_id, block_id, msg, len);
+		return; /* lost (counted): the sender retransmits */
+	}
+	rc = scppd_peer_send(w, peer, SCPP_WIRE_CONT_REPLY, client_id, block_id, NULL, 0, msg, len);
+	if (rc > 0)
+		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
+}
+
 static void
 answer(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
        const uint8_t *msg, uint32_t len)
 {
-	int rc;
-
-	if (from_self(nm)) {
-		uint16_t port = rte_be_to_cpu_16(nm->peer.udp_port);
-
-		(void)scppd_peer_handoff(w, (uint16_t)(port - scppd_g.base_port - 1),
-					 rte_be_to_cpu_16(nm->peer.local_udp_port),
-					 SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id, msg, len);
-		return; /* lost (counted): the sender retransmits */
-	}
-	rc = scppd_peer_send(w, &nm->peer, SCPP_WIRE_CONT_REPLY, h->client_id, h->block_id, NULL, 0,
-			     msg, len);
-
-	if (rc > 0)
-		scpp_counter_add(&w->stats.cont_tx_full, (uint64_t)rc);
+	scppd_cont_answer_to(w, &nm->peer, from_self(nm), h->client_id, h->block_id, msg, len);
 }
 
 /* An answer of @p len bytes in @p buf (room for the MAC behind it) to a
@@ -319,6 +326,11 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	if (scppd_cont_copy_rx(w, c, &ct->copy_rx) > 0)
 		env.remote_src = &ct->copy_rx.rs;
 	ct->every_next = every ? (uint16_t)(c->start + 1) : UINT16_MAX;
+	/* A third-party copy's source owner (docs/COPY.md "Third-party
+	 * copies"): the rows whose destination lives elsewhere go on to it
+	 * from here, as nested parts, rather than back as rest groups. */
+	if (ct->nin.c == c && !every)
+		scppd_cont_nest_split(w, c);
 	for (;;) {
 		scpp_wire_reply_writer_init(&wr, ct->recs, cap - SCPP_WIRE_CONT_REPLY_HDR_LEN - rest_len);
 		rc = scpp_eval_resume(w->ectx, &env, ct->blk, c->block_id, &wr, &res, hooks, ct->susp,
@@ -389,15 +401,25 @@ run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wi
 		       c->cont_id, c->timeout_ms, SCPPD_CONT_RETENTION_MS);
 		return;
 	}
+	/* A part may nest (ship rows on itself) only for an unsealed CONT:
+	 * a nested part could not carry the principal (cont_nest.c). */
+	ct->nin = (struct cont_nest_in){.c = ct->rk_on || au != NULL ? NULL : c,
+					.set = CONT_NONE};
 	rc = scppd_cont_exec(w, c, au, ans, cap, &ct->held_len[slot], why, sizeof(why));
+	ct->nin.c = NULL;
 	if (rc != 0) {
+		scppd_cont_nest_abandon(w);
 		scpp_cont_dedup_drop(ct->dedup, slot);
 		refuse(w, nm, h, c, rc, "%s", why);
 		return;
 	}
-	ct->held_len[slot] = seal_answer(ct, ans, ct->held_len[slot]);
 	scpp_counter_add(&w->stats.cont_run, 1);
 	scppd_peer_cont_count(w, (uint32_t)h->client_id, SCPPD_PEER_CONT_IN);
+	if (ct->nin.set != CONT_NONE) {
+		scppd_cont_nest_wait(w, nm, h, slot, cap); /* answered when its parts have */
+		return;
+	}
+	ct->held_len[slot] = seal_answer(ct, ans, ct->held_len[slot]);
 	(void)scpp_cont_dedup_done(ct->dedup, slot, ans, ct->held_len[slot], now_ms);
 	w->cont_held++;
 	answer(w, nm, h, ans, ct->held_len[slot]);

@@ -12,7 +12,8 @@
  * resolves each row's source (a plain value address of this shard, read
  * by scpp_eval_row_copy_src()), checks its range, pins it and writes the
  * extension; the part keeps the pins until its block is freed
- * (scppd_cont_copy_unpin()).
+ * (scppd_cont_copy_unpin()). S as a nested sender of a third-party copy
+ * (cont_nest.c) does the same row by row (scppd_cont_copy_source_one()).
  *
  * D (the owner, cont.c): scppd_cont_copy_rx() collects a CONT's
  * extensions; the evaluator's copy of the part's first command asks
@@ -38,6 +39,48 @@
 /* ---- S: the source's owner ships the row ---- */
 
 int
+scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+			   const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
+			   uint8_t *ext, size_t cap, struct scppd_copy_pin *pin)
+{
+	struct scppd_copy *c = w->copy;
+	struct scpp_eval_copy_src src;
+	struct scpp_wire_copy_src x;
+	void *base, *ptr;
+	size_t blen;
+	int64_t aid;
+	int rc;
+
+	if (cap < 2 + SCPP_WIRE_COPY_SRC_LEN ||
+	    scpp_eval_row_copy_src(b, cmd, rows, i, &src) != 0 ||
+	    src.e.hi != scpp_oid_make(scppd_g.cfg.node.locale, scppd_g.cfg.node.id, w->shard, 0,
+				      0).hi || src.len == 0)
+		return 0; /* not this shard's plain value: E_NOT_HERE at D */
+	scpp_store_mem_region(w->store, &base, &blen);
+	aid = scpp_store_dict_lookup(w->env.dict, src.attr, src.attr_len);
+	if (aid <= 0 || scpp_store_bytes_ptr(w->store, src.e, (uint32_t)aid, src.off, src.len,
+					     &ptr) != 0 ||
+	    (uint8_t *)ptr < (uint8_t *)base || (uint8_t *)ptr + src.len > (uint8_t *)base + blen)
+		return 0; /* no extent here, or out of range: the copy fails where it runs */
+	x = (struct scpp_wire_copy_src){
+		.row = row, .window = c->window_oid,
+		.offset = (uint64_t)((uint8_t *)ptr - (uint8_t *)base), .length = src.len,
+		.pin = ++c->seq,
+	};
+	if (scpp_store_bytes_pin(w->store, src.e, (uint32_t)aid) != 0)
+		return 0;
+	rc = scpp_wire_copy_src_encode(ext, cap, &x);
+	if (rc < 0) {
+		(void)scpp_store_bytes_unpin(w->store, src.e, (uint32_t)aid);
+		return 0;
+	}
+	pin->e = src.e;
+	pin->attr = (uint32_t)aid;
+	scpp_counter_add(&c->st.cont_src_sent, 1);
+	return rc;
+}
+
+int
 scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 			const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
 			uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins)
@@ -45,50 +88,19 @@ scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b,
 	struct scppd_copy *c = w->copy;
 	struct scpp_eval_rows rows;
 	size_t at = 0;
-	void *base, *ptr;
-	size_t blen;
 
 	*npins = 0;
 	if (c == NULL || c->remote == NULL || cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY ||
 	    scpp_eval_susp_rows(s, &rows) != 0)
 		return 0;
-	scpp_store_mem_region(w->store, &base, &blen);
 	for (uint32_t k = 0; k < n && *npins < SCPPD_COPY_SRC_MAX; k++) {
-		struct scpp_eval_copy_src src;
-		struct scpp_wire_copy_src x;
-		int64_t aid;
-		int rc;
+		int rc = scppd_cont_copy_source_one(w, b, cmd, &rows, idx[k], k, ext + at, cap - at,
+						    &pins[*npins]);
 
-		if (scpp_eval_row_copy_src(b, cmd, &rows, idx[k], &src) != 0 ||
-		    src.e.hi != scpp_oid_make(scppd_g.cfg.node.locale, scppd_g.cfg.node.id,
-					      w->shard, 0, 0).hi ||
-		    src.len == 0)
-			continue; /* not this shard's plain value: E_NOT_HERE at D */
-		aid = scpp_store_dict_lookup(w->env.dict, src.attr, src.attr_len);
-		if (aid <= 0 || scpp_store_bytes_ptr(w->store, src.e, (uint32_t)aid, src.off,
-						     src.len, &ptr) != 0 ||
-		    (uint8_t *)ptr < (uint8_t *)base ||
-		    (uint8_t *)ptr + src.len > (uint8_t *)base + blen)
-			continue; /* no extent here, or out of range: D's copy fails */
-		x = (struct scpp_wire_copy_src){
-			.row = k, .window = c->window_oid,
-			.offset = (uint64_t)((uint8_t *)ptr - (uint8_t *)base), .length = src.len,
-			.pin = ++c->seq,
-		};
-		if (at + 2 + SCPP_WIRE_COPY_SRC_LEN > cap)
-			break;
-		if (scpp_store_bytes_pin(w->store, src.e, (uint32_t)aid) != 0)
-			continue;
-		rc = scpp_wire_copy_src_encode(ext + at, cap - at, &x);
-		if (rc < 0) {
-			(void)scpp_store_bytes_unpin(w->store, src.e, (uint32_t)aid);
-			continue;
+		if (rc > 0) {
+			at += (size_t)rc;
+			(*npins)++;
 		}
-		at += (size_t)rc;
-		pins[*npins].e = src.e;
-		pins[*npins].attr = (uint32_t)aid;
-		(*npins)++;
-		scpp_counter_add(&c->st.cont_src_sent, 1);
 	}
 	return (int)at;
 }

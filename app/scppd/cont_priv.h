@@ -27,8 +27,12 @@
 /* Answers forgotten per loop turn, at most. */
 #define SCPPD_CONT_EXPIRE_BURST 64u
 
-struct cont_part;
-struct cont_set;
+
+/* The CONT run() is running: whether, and for whom, its part may nest. */
+struct cont_nest_in {
+	const struct scpp_wire_cont *c;  /* NULL: it may not (run here, or sealed) */
+	uint32_t set;                    /* its nested set (CONT_NONE: none yet) */
+};
 
 struct scppd_cont {
 	/* Owner's side (cont.c). */
@@ -52,6 +56,9 @@ struct scppd_cont {
 	bool rk_on;
 	uint8_t rk[SCPP_AUTH_KEY_LEN];
 	struct scppd_cont_copy_rx copy_rx; /* the running part's COPY_SOURCEs (cont_copy.c) */
+	/* Nested sender's side (cont_nest.c). */
+	struct cont_nest *nest;        /* SCPPD_CONT_NEST_MAX; their sets follow ct->nset */
+	struct cont_nest_in nin;
 	/* Origin's side (cont_origin.c). */
 	struct cont_part *part;        /* cluster.cont.max_pending records */
 	uint32_t npart;
@@ -66,6 +73,133 @@ struct scppd_cont {
 	uint8_t empty_cols[8];         /* a refusal's COLUMNS record */
 	uint32_t empty_cols_len;
 };
+
+/* ---- the sender's part table (cont_part.c) ---- */
+
+#define CONT_NONE UINT32_MAX
+
+static inline uint64_t
+cont_ms_tsc(uint64_t ms)
+{
+	return scppd_g.tsc_hz / 1000 * ms;
+}
+
+enum part_state {
+	P_FREE = 0,
+	P_SENT,    /* shipped (or waiting for the owner's MAC), no answer yet */
+	P_DONE,    /* answered: its records in ans (a nested set's: the whole answer) */
+	P_FAILED,  /* no answer to show: its status in st */
+	P_GRACE,   /* given up, its set gone: its pins kept until next_tsc (cont_nest.c) */
+};
+
+struct cont_part {
+	uint8_t state;
+	uint8_t hops;
+	uint8_t tries;          /* retransmissions so far */
+	uint8_t arp;            /* not sent yet: the owner's MAC is being asked */
+	uint8_t flags;          /* the CONT's (SCPP_WIRE_CONT_F_EVERY: a ⊤ fan-out part) */
+	uint8_t local;          /* another shard of this node: through the hand-off ring */
+	uint8_t sealed;         /* its CONT carries extension 1: its answer must be MAC'd */
+	uint16_t start;         /* the command it starts at */
+	uint16_t shard;
+	uint32_t node;
+	uint64_t owner_hi;      /* the owning shard's OID high half */
+	uint32_t set;           /* the index of its set */
+	uint32_t next;          /* merge order in its set; free list */
+	uint32_t nrows;
+	uint32_t msg_len;       /* CONT bytes in msg */
+	uint32_t ans_len;       /* the answer's records in ans */
+	uint32_t wait_ms;       /* how long it is waited for (its CONT's timeout_ms) */
+	uint64_t cont_id;
+	uint64_t next_tsc;      /* next try (P_GRACE: the pins' release) */
+	uint64_t deadline_tsc;  /* given up then */
+	struct scpp_net_peer to;
+	uint8_t msg[SCPPD_CONT_ANSWER_MAX];
+	uint8_t ans[SCPPD_CONT_ANSWER_MAX];
+	struct scpp_status st;  /* P_FAILED */
+	/* Copy sources it carries (cont_copy.c): extensions, and their pins. */
+	uint16_t ext_len;
+	uint8_t npins;
+	uint8_t ext[SCPP_WIRE_CONT_EXT_MAX];
+	struct scppd_copy_pin pins[SCPPD_COPY_SRC_MAX];
+};
+
+struct cont_set {
+	uint8_t active;
+	uint8_t sess;           /* a session block: parts carry its principal */
+	uint8_t nest;           /* a nested sender's set (cont_nest.c), not a park slot's */
+	uint16_t nvars;
+	uint32_t head, tail;    /* parts in merge order */
+	uint32_t open;          /* parts P_SENT */
+	uint32_t busy;          /* answers being taken (not ready meanwhile) */
+	uint32_t nparts;
+	uint64_t h;             /* the park handle (changes at every park) */
+	uint64_t client_id, block_id;
+	uint64_t start_tsc;
+};
+
+/** A new part of set @p set (index @p si), in merge order right after part
+ *  @p after (CONT_NONE: last); NULL when every record is taken. */
+struct cont_part *cont_part_new(struct scppd_worker *w, struct cont_set *set, uint32_t si,
+				uint32_t after);
+/** Part @p p is no longer waited for (if it was). */
+void cont_part_unsent(struct scppd_worker *w, struct cont_part *p);
+/** Part @p p has no answer to show: its status (code, message) in its place. */
+void cont_part_fail(struct scppd_worker *w, struct cont_part *p, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/** The name of node @p id in the map ("?": none). */
+const char *cont_node_name(uint32_t id);
+/** Write part @p p's CONT header and its parked block into p->msg; rows at *@p at. */
+int cont_part_build(struct scppd_worker *w, struct cont_part *p, const struct cont_set *set,
+		    uint32_t nrows, uint32_t *at);
+/** The same with block message @p blk (@p blen bytes). */
+int cont_part_write(struct cont_part *p, const struct cont_set *set, const uint8_t *blk,
+		    uint32_t blen, uint32_t nrows, uint32_t *at);
+/** The CONT of part @p p is in p->msg: ship it (or run it here). */
+void cont_part_launch(struct scppd_worker *w, struct cont_part *p);
+/** The limits every part meets before it is built (PROTOCOL.md §19.6); false: failed. */
+bool cont_part_limits(struct scppd_worker *w, struct cont_part *p, const struct cont_set *set);
+/** Part @p p does not fit one datagram: failed with E_LIMIT_BYTES. */
+void cont_part_too_big(struct scppd_worker *w, struct cont_part *p, const struct cont_set *set);
+/** Every part of @p set answered or failed: the set's end (its kind's). */
+void cont_set_ready(struct scppd_worker *w, struct cont_set *set);
+
+/* ---- the nested sender (cont_nest.c) ---- */
+
+/* Nested sets per worker: CONTs run here whose answer waits for parts. */
+#define SCPPD_CONT_NEST_MAX 64u
+
+/* A nested set's CONT, waiting for its parts before it is answered. */
+struct cont_nest {
+	uint32_t slot;                   /* its record in the dedup table (RUNNING) */
+	uint32_t cap;                    /* its answer's room (one datagram) */
+	uint8_t self;                    /* sent by another worker of this node */
+	struct scpp_net_peer peer;       /* its sender */
+	uint64_t hdr_client, hdr_block;  /* its datagram's ids */
+};
+
+/** Owner running CONT @p c (ct->susp loaded, at c->start): ship the rows of
+ *  a copy at c->start whose source is here and destination elsewhere to the
+ *  destination's owner, as nested parts, and keep the others. */
+void scppd_cont_nest_split(struct scppd_worker *w, const struct scpp_wire_cont *c);
+/** run() ran the CONT with nested parts (ct->nin.set): answer it once they
+ *  have answered. */
+void scppd_cont_nest_wait(struct scppd_worker *w, const struct scpp_net_meta *nm,
+			  const struct scpp_wire_hdr *h, uint32_t slot, uint32_t cap);
+/** run()'s CONT was not answered after all (refused): let its parts go. */
+void scppd_cont_nest_abandon(struct scppd_worker *w);
+/** Every part of nested set @p set answered or failed: answer its CONT. */
+void scppd_cont_nest_ready(struct scppd_worker *w, struct cont_set *set);
+/** Nested sets' state (scppd_cont_init(), after scppd_cont_origin_init()). */
+void scppd_cont_nest_init(struct scppd_worker *w);
+void scppd_cont_nest_free(struct scppd_worker *w);
+/** A part's pin grace is over: unpin, free the record. */
+void scppd_cont_nest_grace_end(struct scppd_worker *w, struct cont_part *p);
+/** Answer @p msg (@p len bytes) to a CONT from @p peer (through the hand-off
+ *  ring when @p self), datagram ids @p client_id, @p block_id (cont.c). */
+void scppd_cont_answer_to(struct scppd_worker *w, const struct scpp_net_peer *peer, bool self,
+			  uint64_t client_id, uint64_t block_id, const uint8_t *msg,
+			  uint32_t len);
 
 /**
  * Run continuation @p c (decoded; its block and rows still in the message)

@@ -789,6 +789,12 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  scpp_counter_read(&c->st.cont_read_bytes));
 			rte_tel_data_add_dict_u64(s, "cont_read_failed",
 						  scpp_counter_read(&c->st.cont_read_failed));
+			rte_tel_data_add_dict_u64(s, "cont_nested",
+						  scpp_counter_read(&c->st.cont_nested));
+			rte_tel_data_add_dict_u64(s, "cont_nest_answered",
+						  scpp_counter_read(&c->st.cont_nest_answered));
+			rte_tel_data_add_dict_u64(s, "cont_pin_grace",
+						  scpp_counter_read(&c->st.cont_pin_grace));
 		}
 		snprintf(key, sizeof(key), "worker%u", i);
 		rte_tel_data_add_dict_container(d, key, s, 0);

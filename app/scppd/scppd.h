@@ -329,6 +329,9 @@ struct scppd_copy_stats {
 	uint64_t cont_reads;       /**< READs from a peer's window completed (D) */
 	uint64_t cont_read_bytes;  /**< ... their bytes */
 	uint64_t cont_read_failed; /**< READs that failed or were not taken */
+	uint64_t cont_nested;      /**< third-party copy parts shipped on to D (S, cont_nest.c) */
+	uint64_t cont_nest_answered; /**< ... CONTs answered once their nested parts had */
+	uint64_t cont_pin_grace;   /**< nested parts given up whose pins were kept a grace */
 };
 
 /** Most COPY_SOURCE extensions one CONT carries (PROTOCOL.md §19.1). */
@@ -607,6 +610,11 @@ unsigned int scppd_copy_windows(const struct scppd *d, struct scpp_config_cluste
 int scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 			    const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
 			    uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins);
+/** One row's COPY_SOURCE: row @p i of @p rows, numbered @p row in its part; its
+ *  pin in *@p pin. @return the extension's bytes, or 0 (no plain source here). */
+int scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block *b,
+			       uint16_t cmd, const struct scpp_eval_rows *rows, uint32_t i,
+			       uint32_t row, uint8_t *ext, size_t cap, struct scppd_copy_pin *pin);
 void scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins);
 int scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		       struct scppd_cont_copy_rx *rx);

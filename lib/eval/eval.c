@@ -2318,6 +2318,10 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return fail(r, -ENOENT, "copy: source attribute does not exist");
 	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
 	remote = rc == -ENOENT && !is_local(r, src.e) && !scpp_store_entity_exists(s, src.e);
+	/* A destination that cannot be written is refused before any byte is
+	 * read from another node's window. */
+	if (SCPP_UNLIKELY(remote) && !scpp_store_entity_exists(s, dst.e))
+		return not_found(r, "copy to", dst.e, dst.aid);
 	if (SCPP_UNLIKELY(remote) && (rc = copy_remote_src(r, len, &sv)) != 0)
 		return rc < 0 ? rc : not_here(r, src.e);
 	if (remote)

@@ -52,13 +52,24 @@ scpp_eval_susp_rows(const struct scpp_eval_susp *s, struct scpp_eval_rows *out)
 	return 0;
 }
 
+/* The entity of the VALUE term at the bottom of address @p ti, or NULL.
+ * The decoder bounds the nesting; the bound here only keeps a malformed
+ * built block from looping. */
+static const struct scpp_wire_term *
+addr_entity(const struct scpp_wire_block *b, uint16_t ti)
+{
+	const struct scpp_wire_term *t = &b->term[ti];
+	int depth = 0;
+
+	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
+		t = &b->term[t->a];
+	return t->kind == SCPP_TERM_VALUE ? &b->term[t->a] : NULL;
+}
+
 /* The term in the command's first entity position, or NULL (none). */
 static const struct scpp_wire_term *
 entity_term(const struct scpp_wire_block *b, const struct scpp_wire_cmd *cmd)
 {
-	const struct scpp_wire_term *t;
-	int depth = 0;
-
 	switch (cmd->op) {
 	case SCPP_OP_GET:
 	case SCPP_OP_SET:
@@ -68,16 +79,41 @@ entity_term(const struct scpp_wire_block *b, const struct scpp_wire_cmd *cmd)
 		return &b->term[cmd->term[0]];
 	case SCPP_OP_COPY:
 	case SCPP_OP_WRITE:
-		/* The destination address: offset(...(value(e, a))...). The
-		 * decoder bounds the nesting; the bound here only keeps a
-		 * malformed built block from looping. */
-		t = &b->term[cmd->term[0]];
-		while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
-			t = &b->term[t->a];
-		return t->kind == SCPP_TERM_VALUE ? &b->term[t->a] : NULL;
+		/* The destination address: offset(...(value(e, a))...). */
+		return addr_entity(b, cmd->term[0]);
 	default:
 		return NULL;
 	}
+}
+
+/* Term @p t's value in row @p i: a constant, or a bound variable; NULL
+ * for anything else. */
+static const struct scpp_value *
+term_value_of(const struct scpp_wire_term *t, const struct scpp_eval_rows *rows, size_t i)
+{
+	const struct row *r;
+
+	if (t == NULL)
+		return NULL;
+	if (t->kind == SCPP_TERM_CONST)
+		return &t->value;
+	if (t->kind != SCPP_TERM_VAR)
+		return NULL;
+	r = view_row(rows, i);
+	return (r->bound >> t->var) & 1 ? &r->v[t->var] : NULL;
+}
+
+/* Entity term @p t's OID in row @p i, if it is one. */
+static bool
+term_oid(const struct scpp_wire_term *t, const struct scpp_eval_rows *rows, size_t i,
+	 struct scpp_oid *out)
+{
+	const struct scpp_value *v = term_value_of(t, rows, i);
+
+	if (v == NULL || v->type != SCPP_VT_OID)
+		return false;
+	*out = v->oid;
+	return true;
 }
 
 bool
@@ -127,27 +163,29 @@ scpp_eval_row_where(const struct scpp_wire_block *b, uint16_t cmd,
 	 * on every shard, anything else on the shard its prefix names. */
 	if (e.hi == 0 || e.hi == here.hi)
 		return SCPP_EVAL_HERE;
+	/* A copy whose destination and source both live elsewhere goes to the
+	 * source's owner first: only it can turn the source into a window
+	 * address (third party, docs/COPY.md "Third-party copies"), and it
+	 * ships the row on to the destination's owner itself. */
+	if (c->op == SCPP_OP_COPY) {
+		struct scpp_oid s;
+
+		if (term_oid(addr_entity(b, c->term[1]), rows, i, &s) && s.hi != 0 &&
+		    s.hi != here.hi)
+			e = s;
+	}
 	if (owner != NULL)
 		*owner = scpp_oid_make(scpp_oid_locale(e), scpp_oid_node(e), scpp_oid_shard(e), 0,
 				       0);
 	return SCPP_EVAL_THERE;
 }
 
-/* Term @p ti's value in row @p i: a constant, or a bound variable; NULL
- * for anything else. */
+/* Term @p ti's value in row @p i (term_value_of()). */
 static const struct scpp_value *
 term_value(const struct scpp_wire_block *b, uint16_t ti, const struct scpp_eval_rows *rows,
 	   size_t i)
 {
-	const struct scpp_wire_term *t = &b->term[ti];
-	const struct row *r;
-
-	if (t->kind == SCPP_TERM_CONST)
-		return &t->value;
-	if (t->kind != SCPP_TERM_VAR)
-		return NULL;
-	r = view_row(rows, i);
-	return (r->bound >> t->var) & 1 ? &r->v[t->var] : NULL;
+	return term_value_of(&b->term[ti], rows, i);
 }
 
 /* A length or offset as the evaluator takes it: u64, or a non-negative i64. */

@@ -2057,6 +2057,95 @@ def t_copy_remote_stall(c):
           v2["cont_reads"] == w2["cont_reads"], (w2, v2))
 
 
+def copy_third_party_scenario(c, copy_cfg):
+    """Three etcd nodes with remote engines (docs/COPY.md "Third-party
+    copies"): a block sent to node 1 copies from a value of node 2 into a
+    value of node 3. Node 1 ships the row to node 2 (the source's owner),
+    which pins the source and ships it on to node 3 as a nested part with a
+    COPY_SOURCE; node 3 READs from node 2's window; node 2 answers node 1
+    with node 3's records merged after its own. Bytes compared; counters
+    show node 3 READ, node 2 posted nothing and nested one part, node 1's
+    engines moved nothing. Then the failures, each with its status and
+    nothing written: a source node 2 does not have (ENOENT on node 2, no
+    part nested, no READ), a destination node 3 does not have (ENOENT on
+    node 3, refused before any READ); last, the source deletes: no pin was
+    left behind."""
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2, 3)]
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2, n3 = nodes
+    for n in nodes:
+        for p in (1, 2, 3):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 3 to attach the others' windows",
+             lambda: copy_w(n3)["peer_windows"] == 2 or None, timeout=60)
+    rnd = random.Random(1417)
+    blob = bytes(rnd.getrandbits(8) for _ in range(16384))
+    old = bytes(rnd.getrandbits(8) for _ in range(16384))
+    z = mkfile_on(n1, 700, b"origin")
+    a = mkfile_on(n2, 701, blob)
+    bb = mkfile_on(n3, 702, old)
+    w = [copy_w(n) for n in nodes]
+    # The first command reads an entity of node 1: node 1 evaluates the
+    # block (no forward, section 18) and splits it at the copy.
+    text = ("get {z} ino %z ; copy offset(value({b}, data), 100) "
+            "offset(value({a}, data), 7) {n} ; return %z")
+    rep = n1.drive(text.format(z=z, a=a, b=bb, n=12000), extra=["--copy-results"])
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          rep["rows"] == [[700]], rep)
+    got = [(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])]
+    check((1, 1, 12000) in got, ("COPY records", rep))
+    want = bytearray(old)
+    want[100:12100] = blob[7:12007]
+    check(data_of(n3, bb) == bytes(want), "node 3's destination differs")
+    check(data_of(n2, a) == blob, "node 2's source changed")
+    v = [copy_w(n) for n in nodes]
+
+    def d(i, key):
+        return v[i][key] - w[i][key]
+    check(d(1, "cont_nested") == 1 and d(1, "cont_src_sent") == 1 and
+          d(1, "cont_nest_answered") == 1 and d(1, "remote_submitted") == 0, ("node 2", w[1], v[1]))
+    check(d(2, "cont_reads") == 1 and d(2, "cont_read_bytes") == 12000 and
+          d(2, "remote_submitted") == 1, ("node 3", w[2], v[2]))
+    # No byte through the origin: neither of its engines moved any.
+    check(d(0, "remote_submitted") == 0 and d(0, "remote_bytes") == 0 and
+          d(0, "local_bytes") == 0 and d(0, "cont_src_sent") == 0 and
+          d(0, "cont_nested") == 0, ("node 1's engines moved bytes", w[0], v[0]))
+    # A source node 2 does not have: node 2's own status, nothing nested.
+    w = v
+    rep = n1.drive(text.format(z=z, a="@0.2.0.1.999", b=bb, n=1000))
+    st = [x["fields"] for x in rep.get("statuses", [])]
+    check(rep["end"]["outcome"] == "aborted" and
+          any(f["code"] == "ENOENT" and f["node"].startswith("@0.2.") for f in st), rep)
+    # A destination node 3 does not have: refused there before any READ.
+    rep = n1.drive(text.format(z=z, a=a, b="@0.3.0.1.999", n=1000))
+    st = [x["fields"] for x in rep.get("statuses", [])]
+    check(rep["end"]["outcome"] == "aborted" and
+          any(f["code"] == "ENOENT" and f["node"].startswith("@0.3.") and
+              "copy to" in f["message"] for f in st), rep)
+    v = [copy_w(n) for n in nodes]
+    check(d(1, "cont_nested") == 1 and d(1, "cont_pin_grace") == 0, ("node 2", w[1], v[1]))
+    check(d(2, "cont_reads") == 0 and d(2, "remote_submitted") == 0 and
+          d(2, "cont_read_failed") == 0, ("node 3 read", w[2], v[2]))
+    check(data_of(n3, bb) == bytes(want), "a failed copy wrote node 3's destination")
+    # Every pin went with its answer: the source deletes.
+    rep = n2.drive("del %s data" % a, port=7301)
+    check(rep["end"]["outcome"] == "ok", ("the source still pinned", rep))
+
+
+def t_copy_third_party(c):
+    """A third-party copy over libfabric shm."""
+    copy_third_party_scenario(c, COPY_SHM)
+
+
+def t_copy_third_party_tcp(c):
+    """The same over libfabric tcp."""
+    copy_third_party_scenario(c, COPY_TCP)
+
+
 def t_copy_remote(c):
     """A remote copy over libfabric shm, and forged extensions refused."""
     copy_remote_scenario(c, COPY_SHM)
@@ -2095,6 +2184,8 @@ TESTS = {
     "copy_remote": t_copy_remote,
     "copy_remote_tcp": t_copy_remote_tcp,
     "copy_remote_stall": t_copy_remote_stall,
+    "copy_third_party": t_copy_third_party,
+    "copy_third_party_tcp": t_copy_third_party_tcp,
 }
 
 

@@ -515,6 +515,60 @@ test_eval_cont_row_copy_src_reads_plain_source_addresses(void **state)
 	assert_false(scpp_eval_susp_active(susp[0][0]));
 }
 
+/* Where a copy row runs (docs/COPY.md "Third-party copies"): by its
+ * destination, except when its source too lives elsewhere: then first on
+ * the source's shard, which alone can turn the source into a window
+ * address. Evaluated on node 1 shard 0. */
+static void
+test_eval_cont_copy_row_goes_to_source_owner_when_both_ends_are_elsewhere(void **state)
+{
+	struct fx *f = sh[0];
+	struct scpp_eval_hooks h = {.before_cmd = stop_before_2};
+	struct scpp_wire_reply_writer w;
+	struct scpp_lang_error err;
+	struct scpp_eval_rows rows;
+	struct scpp_oid o;
+	const char *text = "let %a " N2 "77 ; let %b " N3 "5 ; "
+			   "copy value(%b, data) offset(value(%a, data), 3) 5 ; "
+			   "copy value(%b, data) value(" N1 "9, data) 5 ; "
+			   "copy value(" N1 "9, data) value(%a, data) 5 ; "
+			   "copy value(%b, data) value(@0.0.0.0.1, data) 5 ; "
+			   "copy value(%b, data) value(%u, data) 5 ; "
+			   "copy value(" N3 "6, data) value(" N2 "8, data) 5";
+	(void)state;
+
+	assert_int_equal(scpp_lang_parse(text, strlen(text), &f->blk, f->arena, sizeof(f->arena),
+					 &err), 0);
+	scpp_wire_reply_writer_init(&w, f->reply, sizeof(f->reply));
+	assert_int_equal(scpp_eval_block_ex(f->ctx, &f->env, &f->blk, 7, &w, &f->res, &h,
+					    susp[0][0]), 1);
+	assert_int_equal(scpp_eval_susp_rows(susp[0][0], &rows), 0);
+	assert_int_equal(rows.n, 1);
+	/* Both elsewhere: node 2 (the source's), not node 3. */
+	assert_int_equal(scpp_eval_row_where(&f->blk, 2, &rows, 0, f->env.node, &o),
+			 SCPP_EVAL_THERE);
+	assert_true(scpp_oid_eq(o, scpp_oid_make(0, 2, 0, 0, 0)));
+	/* The source here: by the destination (this node ships it). */
+	assert_int_equal(scpp_eval_row_where(&f->blk, 3, &rows, 0, f->env.node, &o),
+			 SCPP_EVAL_THERE);
+	assert_true(scpp_oid_eq(o, scpp_oid_make(0, 3, 0, 0, 0)));
+	/* The destination here: here (the source comes by COPY_SOURCE, or not at all). */
+	assert_int_equal(scpp_eval_row_where(&f->blk, 4, &rows, 0, f->env.node, NULL),
+			 SCPP_EVAL_HERE);
+	/* A well-known source, an unbound one: by the destination. */
+	assert_int_equal(scpp_eval_row_where(&f->blk, 5, &rows, 0, f->env.node, &o),
+			 SCPP_EVAL_THERE);
+	assert_true(scpp_oid_eq(o, scpp_oid_make(0, 3, 0, 0, 0)));
+	assert_int_equal(scpp_eval_row_where(&f->blk, 6, &rows, 0, f->env.node, &o),
+			 SCPP_EVAL_THERE);
+	assert_true(scpp_oid_eq(o, scpp_oid_make(0, 3, 0, 0, 0)));
+	/* Constants as well as variables. */
+	assert_int_equal(scpp_eval_row_where(&f->blk, 7, &rows, 0, f->env.node, &o),
+			 SCPP_EVAL_THERE);
+	assert_true(scpp_oid_eq(o, scpp_oid_make(0, 2, 0, 0, 0)));
+	scpp_eval_susp_drop(f->ctx, susp[0][0]);
+}
+
 /* A CONT for block @p text from command @p start with @p nrows rows of
  * @p masks / values built here; returns the message length. */
 static size_t
@@ -701,6 +755,9 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_eval_cont_row_copy_src_reads_plain_source_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_eval_cont_copy_row_goes_to_source_owner_when_both_ends_are_elsewhere,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_cont_entry_points_refuse_bad_input, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_cont_every_part_drops_well_known_entities,
