@@ -2131,19 +2131,72 @@ def copy_third_party_scenario(c, copy_cfg):
     check(d(2, "cont_reads") == 0 and d(2, "remote_submitted") == 0 and
           d(2, "cont_read_failed") == 0, ("node 3 read", w[2], v[2]))
     check(data_of(n3, bb) == bytes(want), "a failed copy wrote node 3's destination")
-    # Every pin went with its answer: the source deletes.
+    # A destination whose owner never answers (node 9: the test): node 2
+    # gives the nested part up within three quarters of its own CONT's
+    # time, answers node 1 in time (E_OUTCOME_UNKNOWN naming node 9, not
+    # node 1's own give-up), and keeps the source pinned for its pin grace
+    # (copy.timeout_ms, 20 s here) after that: a delete right after the
+    # reply is EBUSY, and it succeeds once the grace is over.
+    nested_give_up(c, n1, n2, z, a)
+
+
+def nested_give_up(c, n1, n2, z, a):
+    c.etcdctl("put", c.etcd_prefix + "v1/node/9",
+              json.dumps({"id": 9, "name": "origin9", "ipv4": BRIDGE, "base_port": FAKE_PORT,
+                          "shards": [0]}, separators=(",", ":")))
+    wait_for("node 2 to see node 9", lambda: state_on(n2, 9) == "up" or None, timeout=60)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT + 1))
+    w2 = copy_w(n2)
+    drive = subprocess.Popen([n1.c_drive(), "exec", n1.ip, "7300",
+                              "get {z} ino %z ; copy value(@0.9.0.1.1, data) value({a}, data) "
+                              "1000 ; return %z".format(z=z, a=a), "--client", "72",
+                              "--block", "9400", "--wait", "30000"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        sock.settimeout(60)
+        dg, peer = sock.recvfrom(65535)
+        check(dg[:2] == b"SC" and dg[3] == CONT and peer[0] == n2.ip,
+              ("not node 2's CONT", dg[:8].hex(), peer))
+        pl = dg[32:32 + struct.unpack_from("<H", dg, 6)[0]]
+        ext_len = struct.unpack_from("<H", pl, 48)[0]
+        timeout = struct.unpack_from("<I", pl, 44)[0]
+        check(ext_len == 50 and pl[52:54] == bytes([2, 48]) and timeout == 375,
+              ("the nested CONT", ext_len, timeout, pl[:60].hex()))
+        out = drive.communicate(timeout=120)[0]
+    finally:
+        if drive.poll() is None:
+            drive.kill()
+            drive.wait()
+        sock.close()
+    lines = [x for x in out.splitlines() if x and not x.startswith(("meta ", "between "))]
+    check(lines, ("no reply to the copy block", out))
+    first = json.loads(lines[0])
+    st = [x["fields"] for x in first.get("statuses", [])]
+    check(any(f["code"] == "E_OUTCOME_UNKNOWN" and "node 9" in f["message"] and
+              f["node"].startswith("@0.2.") for f in st), ("node 2 gave up", first))
     rep = n2.drive("del %s data" % a, port=7301)
-    check(rep["end"]["outcome"] == "ok", ("the source still pinned", rep))
+    st = rep["statuses"][0]["fields"] if rep.get("statuses") else {}
+    check(rep["end"]["outcome"] == "aborted" and st.get("errno_name") == "EBUSY",
+          ("the source not pinned in its grace", rep))
+    v2 = copy_w(n2)
+    check(v2["cont_pin_grace"] - w2["cont_pin_grace"] == 1 and
+          v2["cont_nest_answered"] - w2["cont_nest_answered"] == 1, (w2, v2))
+
+    def deleted():
+        r = n2.drive("del %s data" % a, port=7301)
+        return r if r["end"]["outcome"] == "ok" else None
+    wait_for("the pin grace to end", deleted, timeout=90)
 
 
 def t_copy_third_party(c):
     """A third-party copy over libfabric shm."""
-    copy_third_party_scenario(c, COPY_SHM)
+    copy_third_party_scenario(c, dict(COPY_SHM, timeout_ms=20000))
 
 
 def t_copy_third_party_tcp(c):
     """The same over libfabric tcp."""
-    copy_third_party_scenario(c, COPY_TCP)
+    copy_third_party_scenario(c, dict(COPY_TCP, timeout_ms=20000))
 
 
 def t_copy_remote(c):
