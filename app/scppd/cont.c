@@ -121,6 +121,8 @@ scppd_cont_init(struct scppd *d, struct scppd_worker *w)
 	    c->blk != NULL && c->idx != NULL && c->idx2 != NULL) {
 		scppd_cont_origin_init(d, w);
 		scppd_cont_nest_init(w);
+		if (scppd_cont_read_init(w) != 0)
+			goto nomem;
 		return;
 	}
 nomem:
@@ -135,6 +137,7 @@ scppd_cont_free(struct scppd_worker *w)
 
 	if (c == NULL)
 		return;
+	scppd_cont_read_free(w);
 	scppd_cont_nest_free(w);
 	scppd_cont_origin_free(w);
 	scpp_cont_dedup_free(c->dedup);
@@ -159,6 +162,8 @@ scppd_cont_tick_slow(struct scppd_worker *w)
 					   SCPPD_CONT_EXPIRE_BURST);
 		w->cont_held -= n; /* the held answers are slots: nothing to free */
 	}
+	if (w->cont->rd_parked != 0)
+		scppd_cont_read_tick(w);
 	if (w->cont_out != 0)
 		scppd_cont_origin_tick(w); /* parts of both kinds of sender, and pin graces */
 }
@@ -214,21 +219,18 @@ seal_answer(struct scppd_cont *ct, uint8_t *buf, uint32_t len)
 
 /* A part refused before it ran: COLUMNS with no column, the reason, END
  * (aborted). Not recorded: a retransmission may be taken later. */
-static SCPP_COLD __attribute__((format(printf, 6, 7))) void
-refuse(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
-       const struct scpp_wire_cont *c, int code, const char *fmt, ...)
+static SCPP_COLD void
+vrefuse(struct scppd_worker *w, const struct cont_to *to, const struct scpp_wire_cont *c, int code,
+	const char *fmt, va_list ap)
 {
 	struct scppd_cont *ct = w->cont;
 	struct scpp_wire_cont_reply r = {.owner = scppd_g.cfg.node.id, .cont_id = c->cont_id};
 	struct scpp_status st;
-	va_list ap;
 	int len;
 
 	scpp_counter_add(&w->stats.cont_refused, 1);
 	memset(&st, 0, sizeof(st));
-	va_start(ap, fmt);
 	scpp_status_setv(&st, code, "cluster", fmt, ap);
-	va_end(ap);
 	st.block_id = c->block_id;
 	st.client = c->client_id;
 	st.command = c->start;
@@ -240,8 +242,48 @@ refuse(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp
 					SCPP_AUTH_CONT_REPLY_MAC_LEN);
 	if (len < 0)
 		return; /* a status always fits one datagram; nothing sent if not */
-	answer(w, nm, h, ct->scratch,
-	       seal_answer(ct, ct->scratch, (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + len)));
+	scppd_cont_answer_to(w, &to->peer, to->self, to->client_id, to->block_id, ct->scratch,
+			     seal_answer(ct, ct->scratch,
+					 (uint32_t)(SCPP_WIRE_CONT_REPLY_HDR_LEN + len)));
+}
+
+void
+scppd_cont_refuse_to(struct scppd_worker *w, const struct cont_to *to,
+		     const struct scpp_wire_cont *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vrefuse(w, to, c, code, fmt, ap);
+	va_end(ap);
+}
+
+static SCPP_COLD __attribute__((format(printf, 6, 7))) void
+refuse(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
+       const struct scpp_wire_cont *c, int code, const char *fmt, ...)
+{
+	const struct cont_to to = {.peer = nm->peer, .self = from_self(nm),
+				   .client_id = h->client_id, .block_id = h->block_id};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vrefuse(w, &to, c, code, fmt, ap);
+	va_end(ap);
+}
+
+void
+scppd_cont_answered(struct scppd_worker *w, const struct cont_to *to, uint32_t slot)
+{
+	struct scppd_cont *ct = w->cont;
+	uint8_t *ans = ct->held + (size_t)slot * SCPPD_CONT_ANSWER_MAX;
+
+	ct->held_len[slot] = seal_answer(ct, ans, ct->held_len[slot]);
+	scpp_counter_add(&w->stats.cont_run, 1);
+	scppd_peer_cont_count(w, (uint32_t)to->client_id, SCPPD_PEER_CONT_IN);
+	(void)scpp_cont_dedup_done(ct->dedup, slot, ans, ct->held_len[slot], w->now / ct->ms_div);
+	w->cont_held++;
+	scppd_cont_answer_to(w, &to->peer, to->self, to->client_id, to->block_id, ans,
+			     ct->held_len[slot]);
 }
 
 /* The rows of the stopped part that must go on elsewhere become rest
@@ -323,8 +365,10 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	env.client_id = c->client_id;
 	env.auth = au;
 	/* Copy sources the sender resolved (cont_copy.c). */
-	if (scppd_cont_copy_rx(w, c, &ct->copy_rx) > 0)
+	if (scppd_cont_copy_rx(w, c, &ct->copy_rx) > 0) {
 		env.remote_src = &ct->copy_rx.rs;
+		scppd_cont_read_resume(w, &ct->copy_rx); /* read while it was parked? */
+	}
 	ct->every_next = every ? (uint16_t)(c->start + 1) : UINT16_MAX;
 	/* A third-party copy's source owner (docs/COPY.md "Third-party
 	 * copies"): the rows whose destination lives elsewhere go on to it
@@ -384,9 +428,10 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 /* Run the new continuation @p c recorded in @p slot, and answer it. */
 static void
 run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wire_hdr *h,
-    const struct scpp_wire_cont *c, const struct scpp_auth_authority *au, uint32_t slot,
-    uint64_t now_ms)
+    const struct scpp_wire_cont *c, const struct scpp_auth_authority *au, uint32_t slot)
 {
+	const struct cont_to to = {.peer = nm->peer, .self = from_self(nm),
+				   .client_id = h->client_id, .block_id = h->block_id};
 	struct scppd_cont *ct = w->cont;
 	uint8_t *ans = ct->held + (size_t)slot * SCPPD_CONT_ANSWER_MAX;
 	uint32_t cap = RTE_MIN(SCPPD_CONT_ANSWER_MAX, scppd_peer_chunk(nm->peer.port)) -
@@ -401,6 +446,11 @@ run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wi
 		       c->cont_id, c->timeout_ms, SCPPD_CONT_RETENTION_MS);
 		return;
 	}
+	/* A copy's source to READ first: parked meanwhile (cont_read.c; an
+	 * unsealed CONT only: the carried authority and the reply key are
+	 * not kept). */
+	if (!ct->rk_on && au == NULL && scppd_cont_read_park(w, nm, h, c, slot, cap))
+		return; /* answered when its READs have completed */
 	/* A part may nest (ship rows on itself) only for an unsealed CONT:
 	 * a nested part could not carry the principal (cont_nest.c). */
 	ct->nin = (struct cont_nest_in){.c = ct->rk_on || au != NULL ? NULL : c,
@@ -413,16 +463,13 @@ run(struct scppd_worker *w, const struct scpp_net_meta *nm, const struct scpp_wi
 		refuse(w, nm, h, c, rc, "%s", why);
 		return;
 	}
-	scpp_counter_add(&w->stats.cont_run, 1);
-	scppd_peer_cont_count(w, (uint32_t)h->client_id, SCPPD_PEER_CONT_IN);
 	if (ct->nin.set != CONT_NONE) {
+		scpp_counter_add(&w->stats.cont_run, 1);
+		scppd_peer_cont_count(w, (uint32_t)h->client_id, SCPPD_PEER_CONT_IN);
 		scppd_cont_nest_wait(w, nm, h, slot, cap); /* answered when its parts have */
 		return;
 	}
-	ct->held_len[slot] = seal_answer(ct, ans, ct->held_len[slot]);
-	(void)scpp_cont_dedup_done(ct->dedup, slot, ans, ct->held_len[slot], now_ms);
-	w->cont_held++;
-	answer(w, nm, h, ans, ct->held_len[slot]);
+	scppd_cont_answered(w, &to, slot);
 }
 
 void
@@ -495,7 +542,7 @@ scppd_cont_rx(struct scppd_worker *w, const struct scpp_net_meta *nm, const uint
 	now_ms = w->now / ct->ms_div;
 	switch (scpp_cont_dedup_admit(ct->dedup, &k, now_ms, &slot, &held, &held_len)) {
 	case SCPP_CONT_NEW:
-		run(w, nm, &h, &c, au, slot, now_ms);
+		run(w, nm, &h, &c, au, slot);
 		break;
 	case SCPP_CONT_DONE:
 		scpp_counter_add(&w->stats.cont_dup_done, 1);

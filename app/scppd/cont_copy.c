@@ -41,7 +41,8 @@
 int
 scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 			   const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
-			   uint8_t *ext, size_t cap, struct scppd_copy_pin *pin)
+			   uint8_t *ext, size_t cap, struct scppd_copy_pin *pin,
+			   const struct scpp_auth_authority *au)
 {
 	struct scppd_copy *c = w->copy;
 	struct scpp_eval_copy_src src;
@@ -62,6 +63,14 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 					     &ptr) != 0 ||
 	    (uint8_t *)ptr < (uint8_t *)base || (uint8_t *)ptr + src.len > (uint8_t *)base + blen)
 		return 0; /* no extent here, or out of range: the copy fails where it runs */
+	/* A session's block: its window address only if the session may read
+	 * the source (docs/COPY.md "Session blocks"); else none, and the
+	 * destination's owner refuses the copy (EACCES) without a READ. */
+	if (au != NULL &&
+	    scpp_auth_check(au, src.e, (uint32_t)aid, SCPP_AUTH_OP_GET, NULL) != 0) {
+		scpp_counter_add(&c->st.cont_src_denied, 1);
+		return 0;
+	}
 	x = (struct scpp_wire_copy_src){
 		.row = row, .window = c->window_oid,
 		.offset = (uint64_t)((uint8_t *)ptr - (uint8_t *)base), .length = src.len,
@@ -83,7 +92,8 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 int
 scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 			const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-			uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins)
+			uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
+			const struct scpp_auth_authority *au)
 {
 	struct scppd_copy *c = w->copy;
 	struct scpp_eval_rows rows;
@@ -95,7 +105,7 @@ scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b,
 		return 0;
 	for (uint32_t k = 0; k < n && *npins < SCPPD_COPY_SRC_MAX; k++) {
 		int rc = scppd_cont_copy_source_one(w, b, cmd, &rows, idx[k], k, ext + at, cap - at,
-						    &pins[*npins]);
+						    &pins[*npins], au);
 
 		if (rc > 0) {
 			at += (size_t)rc;
@@ -129,6 +139,36 @@ sent_by(const struct scppd_cont_copy_rx *rx, uint32_t node)
 	       rte_cpu_to_be_32(n->rec.ipv4) == rx->sender_ip;
 }
 
+int
+scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx, const struct scpp_wire_copy_src *x,
+			  const struct scppd_copy_peer **pp, char *msg, size_t size)
+{
+	struct scppd_worker *w = rx->w;
+	const struct scppd_copy_peer *p;
+	char oid[SCPP_OID_STR_MAX];
+
+	scpp_oid_format(oid, sizeof(oid), x->window);
+	p = w->copy->remote != NULL ? scppd_copy_peer_by_window(w, x->window) : NULL;
+	if (p == NULL) {
+		snprintf(msg, size, "copy: window %s is not one this node attached from the cluster "
+			 "map; nothing was read", oid);
+		return -EACCES;
+	}
+	if (x->offset > p->len || x->length > p->len - x->offset) {
+		snprintf(msg, size, "copy: source %" PRIu64 "+%" PRIu64 " of window %s (%" PRIu64
+			 " bytes) for a copy of %" PRIu64 " bytes: outside the window or another "
+			 "length; nothing was read", x->offset, x->length, oid, p->len, x->length);
+		return -EACCES;
+	}
+	if (!sent_by(rx, p->node)) {
+		snprintf(msg, size, "copy: a window address from node %" PRIu32 ", which does not own "
+			 "window %s (node %" PRIu32 "'s); nothing was read", rx->origin, oid, p->node);
+		return -EACCES;
+	}
+	*pp = p;
+	return 0;
+}
+
 static int
 remote_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t size)
 {
@@ -136,36 +176,33 @@ remote_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t 
 	struct scppd_worker *w = rx->w;
 	struct scppd_copy *c = w->copy;
 	const struct scpp_wire_copy_src *x = NULL;
-	const struct scppd_copy_peer *p;
+	const struct scppd_copy_peer *p = NULL;
 	struct scpp_copy_cpl cpl;
 	struct scpp_copy_op op;
 	char oid[SCPP_OID_STR_MAX];
+	unsigned int i;
+	int rc;
 
-	for (unsigned int i = 0; i < rx->n && x == NULL; i++)
+	for (i = 0; i < rx->n && x == NULL; i++)
 		if (rx->src[i].row == row)
 			x = &rx->src[i];
 	if (x == NULL)
 		return 1;
 	scpp_oid_format(oid, sizeof(oid), x->window);
-	p = c->remote != NULL ? scppd_copy_peer_by_window(w, x->window) : NULL;
-	if (p == NULL) {
+	if (x->length != len) {
 		scpp_counter_add(&c->st.cont_src_refused, 1);
-		snprintf(msg, size, "copy: window %s is not one this node attached from the cluster "
-			 "map; nothing was read", oid);
+		snprintf(msg, size, "copy: source %" PRIu64 "+%" PRIu64 " of window %s for a copy "
+			 "of %" PRIu64 " bytes: outside the window or another length; nothing was "
+			 "read", x->offset, x->length, oid, len);
 		return -EACCES;
 	}
-	if (x->offset > p->len || x->length > p->len - x->offset || x->length != len) {
+	/* Read already, while the CONT was parked on it (cont_read.c). */
+	if (rx->pre != NULL)
+		return scppd_cont_read_take(rx, i - 1, dst, len, msg, size);
+	rc = scppd_cont_copy_src_check(rx, x, &p, msg, size);
+	if (rc != 0) {
 		scpp_counter_add(&c->st.cont_src_refused, 1);
-		snprintf(msg, size, "copy: source %" PRIu64 "+%" PRIu64 " of window %s (%" PRIu64
-			 " bytes) for a copy of %" PRIu64 " bytes: outside the window or another "
-			 "length; nothing was read", x->offset, x->length, oid, p->len, len);
-		return -EACCES;
-	}
-	if (!sent_by(rx, p->node)) {
-		scpp_counter_add(&c->st.cont_src_refused, 1);
-		snprintf(msg, size, "copy: a window address from node %" PRIu32 ", which does not own "
-			 "window %s (node %" PRIu32 "'s); nothing was read", rx->origin, oid, p->node);
-		return -EACCES;
+		return rc;
 	}
 	op = (struct scpp_copy_op){.user = ++c->seq, .dst = dst, .remote = p->rw,
 				   .remote_off = x->offset, .len = len, .kind = SCPP_COPY_READ};
@@ -179,8 +216,12 @@ remote_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t 
 	 * remote instance are ours until it completes (bounded by the engine's
 	 * timeout, copy.timeout_ms). */
 	for (;;) {
-		if (scpp_copy_poll_burst(c->remote, &cpl, 1) == 1 && cpl.user == op.user)
-			break;
+		if (scpp_copy_poll_burst(c->remote, &cpl, 1) == 1) {
+			if (cpl.user == op.user)
+				break;
+			if (cpl.user & SCPPD_CONT_READ_TAG) /* a parked CONT's, before ours */
+				scppd_cont_read_cpl(w, &cpl);
+		}
 		rte_pause();
 	}
 	/* Past the sender's deadline its pin may be gone and the bytes no

@@ -168,7 +168,7 @@ nest_group(struct scppd_worker *w, const struct scpp_wire_cont *c,
 
 		if (k < sp->part[g].n)
 			x = scppd_cont_copy_source_one(w, ct->blk, c->start, rows, gi[k], n,
-						       ext + at, sizeof(ext) - at, &pins[n]);
+						       ext + at, sizeof(ext) - at, &pins[n], NULL);
 		if (x > 0) {
 			ship[n++] = gi[k];
 			at += (size_t)x;

@@ -75,6 +75,9 @@ c_wants(struct scppd_worker *w, const struct scpp_wire_block *b)
 {
 	const struct scpp_cluster_map *m = scppd_cluster_map();
 
+	/* Blocks served while a CONT waits for its READs (cont_read.c). */
+	if (unlikely(w->cont->rd_parked != 0))
+		scpp_counter_add(&w->copy->st.cont_read_served, 1);
 	/* On a cluster; not a request a peer forwarded here (one hop). A
 	 * session block's parts carry its principal (SECURITY.md §9.4). */
 	return m != NULL && m->nb_nodes > 1 && w->carry == NULL &&
@@ -237,14 +240,13 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 		p->nrows = sp.part[g].n;
 		if (!cont_part_limits(w, p, set))
 			continue;
-		/* A session block's copy rows get no COPY_SOURCE: the source
-		 * side does not check the carried principal's right to read
-		 * the source yet (docs/COPY.md "Remote copies"), so such a row
-		 * meets E_NOT_HERE at the destination's owner, as before. */
-		n = set->sess ? 0 :
-			scppd_cont_copy_sources(w, b, cmd, s, ct->idx + sp.part[g].first,
-						sp.part[g].n, p->ext, sizeof(p->ext), p->pins,
-						&p->npins);
+		/* A session block's rows: a COPY_SOURCE only for a source the
+		 * session may read (get), behind its principal (extension 1,
+		 * which leaves room for one). */
+		n = scppd_cont_copy_sources(w, b, cmd, s, ct->idx + sp.part[g].first,
+					    sp.part[g].n, p->ext,
+					    set->sess ? sizeof(p->ext) - 2 - SCPP_AUTH_FWD_PRINCIPAL_LEN :
+					    sizeof(p->ext), p->pins, &p->npins, w->env.auth);
 		p->ext_len = n > 0 ? (uint16_t)n : 0;
 		if (cont_part_build(w, p, set, sp.part[g].n, &at) != 0 ||
 		    (n = scpp_eval_susp_rows_encode(s, ct->idx + sp.part[g].first, sp.part[g].n,

@@ -154,9 +154,10 @@ int
 cont_part_write(struct cont_part *p, const struct cont_set *set, const uint8_t *blk,
 		uint32_t blen, uint32_t nrows, uint32_t *at)
 {
-	/* A session block's principal, first (sealed at launch). */
-	uint8_t ext[2 + SCPP_AUTH_FWD_PRINCIPAL_LEN] = {SCPP_WIRE_CONT_EXT_PRINCIPAL,
-							SCPP_AUTH_FWD_PRINCIPAL_LEN};
+	/* A session block's principal, first (sealed at launch), then the
+	 * part's other extensions (COPY_SOURCE). */
+	uint8_t ext[SCPP_WIRE_CONT_EXT_MAX] = {SCPP_WIRE_CONT_EXT_PRINCIPAL,
+					       SCPP_AUTH_FWD_PRINCIPAL_LEN};
 	struct scpp_wire_cont c = {
 		.flags = p->flags, .hops = p->hops, .origin = scppd_g.cfg.node.id,
 		.cont_id = p->cont_id,
@@ -168,8 +169,11 @@ cont_part_write(struct cont_part *p, const struct cont_set *set, const uint8_t *
 	int n;
 
 	if (set->sess) {
+		if (2u + SCPP_AUTH_FWD_PRINCIPAL_LEN + p->ext_len > sizeof(ext))
+			return -ENOSPC;
+		memcpy(ext + 2 + SCPP_AUTH_FWD_PRINCIPAL_LEN, p->ext, p->ext_len);
 		c.ext = ext;
-		c.ext_len = sizeof(ext);
+		c.ext_len = (uint16_t)(2 + SCPP_AUTH_FWD_PRINCIPAL_LEN + p->ext_len);
 	}
 	n = scpp_wire_cont_encode(p->msg, sizeof(p->msg), &c);
 	if (n < 0 || (size_t)n + blen >= sizeof(p->msg))

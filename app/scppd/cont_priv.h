@@ -59,6 +59,10 @@ struct scppd_cont {
 	/* Nested sender's side (cont_nest.c). */
 	struct cont_nest *nest;        /* SCPPD_CONT_NEST_MAX; their sets follow ct->nset */
 	struct cont_nest_in nin;
+	/* Destination's side, CONTs parked on their READs (cont_read.c). */
+	struct cont_rds *rds;
+	const struct cont_rd *rd_cur;  /* the one being run */
+	uint32_t rd_parked;
 	/* Origin's side (cont_origin.c). */
 	struct cont_part *part;        /* cluster.cont.max_pending records */
 	uint32_t npart;
@@ -195,6 +199,36 @@ void scppd_cont_nest_init(struct scppd_worker *w);
 void scppd_cont_nest_free(struct scppd_worker *w);
 /** A part's pin grace is over: unpin, free the record. */
 void scppd_cont_nest_grace_end(struct scppd_worker *w, struct cont_part *p);
+/* Where the answer to a CONT goes. */
+struct cont_to {
+	struct scpp_net_peer peer;
+	bool self;                       /* through the hand-off ring */
+	uint64_t client_id, block_id;    /* its datagram's ids */
+};
+
+/** Refuse CONT @p c (not run, or run and failed): a status-only answer, not
+ *  recorded (cont.c). */
+void scppd_cont_refuse_to(struct scppd_worker *w, const struct cont_to *to,
+			  const struct scpp_wire_cont *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/** The CONT of record @p slot ran, its answer in the record's buffer: seal
+ *  it if it must be, record it and send it (cont.c). */
+void scppd_cont_answered(struct scppd_worker *w, const struct cont_to *to, uint32_t slot);
+
+/* ---- the destination's park (cont_read.c) ---- */
+
+int scppd_cont_read_init(struct scppd_worker *w);
+void scppd_cont_read_free(struct scppd_worker *w);
+/** run(): park CONT @p c (record @p slot, answer room @p cap) while the READs
+ *  of its COPY_SOURCEs are in flight. false: run it now. */
+bool scppd_cont_read_park(struct scppd_worker *w, const struct scpp_net_meta *nm,
+			  const struct scpp_wire_hdr *h, const struct scpp_wire_cont *c,
+			  uint32_t slot, uint32_t cap);
+/** Loop turn (rd_parked != 0): run and answer the parked CONTs whose READs completed. */
+void scppd_cont_read_tick(struct scppd_worker *w);
+/** scppd_cont_exec(), after scppd_cont_copy_rx(): the parked CONT's READs (or none). */
+void scppd_cont_read_resume(struct scppd_worker *w, struct scppd_cont_copy_rx *rx);
+
 /** Answer @p msg (@p len bytes) to a CONT from @p peer (through the hand-off
  *  ring when @p self), datagram ids @p client_id, @p block_id (cont.c). */
 void scppd_cont_answer_to(struct scppd_worker *w, const struct scpp_net_peer *peer, bool self,

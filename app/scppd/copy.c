@@ -628,6 +628,16 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 		scpp_eval_ctx_arena(w->ectx, &base, &len);
 		reg(w, c->remote, base, len, SCPP_COPY_ACCESS_LOCAL, "evaluation arena",
 		    &c->remote_arena);
+		/* ... or, for a CONT parked while its READs are in flight
+		 * (cont_read.c), in the read pool: as large as the arena, at
+		 * most SCPPD_CONT_READ_POOL_MAX. */
+		c->rd_pool_len = RTE_MIN(len, (size_t)SCPPD_CONT_READ_POOL_MAX);
+		c->rd_pool = rte_malloc_socket("scppd_cont_rdpool", c->rd_pool_len, 64, socket);
+		if (c->rd_pool == NULL)
+			rte_exit(EXIT_FAILURE, "scppd: worker %u: continuation read pool (%zu "
+				 "bytes): out of memory\n", w->idx, c->rd_pool_len);
+		reg(w, c->remote, c->rd_pool, c->rd_pool_len, SCPP_COPY_ACCESS_LOCAL,
+		    "continuation read pool", &c->remote_rdpool);
 		window_publish(w, c);
 		c->target_progress = (c->remote_caps.flags & SCPP_COPY_CAP_TARGET_PROGRESS) != 0;
 		if (scppd_copy_peers_init(w) != 0)
@@ -655,6 +665,7 @@ scppd_copy_free(struct scppd_worker *w)
 	scpp_copy_free(c->remote);
 	scpp_copy_free(c->local);
 	scpp_copy_async_free(c->async);
+	rte_free(c->rd_pool);
 	rte_free(c->park);
 	rte_free(c);
 	w->copy = NULL;
@@ -670,8 +681,13 @@ scppd_copy_tick_slow(struct scppd_worker *w)
 	if (c->npark > 0)
 		park_tick(w);
 	if (c->remote != NULL) {
-		/* Target progress of peers' copies into our window. */
-		scpp_copy_poll_burst(c->remote, cpl, SCPP_COPY_BURST_MAX);
+		/* Target progress of peers' copies into our window; and the
+		 * READs of CONTs parked on them. */
+		uint16_t n = scpp_copy_poll_burst(c->remote, cpl, SCPP_COPY_BURST_MAX);
+
+		for (uint16_t k = 0; k < n; k++)
+			if (cpl[k].user & SCPPD_CONT_READ_TAG)
+				scppd_cont_read_cpl(w, &cpl[k]);
 		if (scppd_g.cfg.copy.recover && scpp_copy_pending(c->remote) > 0) {
 			scpp_copy_stats_get(c->remote, &st);
 			if (st.zombies > 0 && scpp_copy_recover(c->remote) == 0)
@@ -795,6 +811,14 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  scpp_counter_read(&c->st.cont_nest_answered));
 			rte_tel_data_add_dict_u64(s, "cont_pin_grace",
 						  scpp_counter_read(&c->st.cont_pin_grace));
+			rte_tel_data_add_dict_u64(s, "cont_read_parks",
+						  scpp_counter_read(&c->st.cont_read_parks));
+			rte_tel_data_add_dict_u64(s, "cont_read_served",
+						  scpp_counter_read(&c->st.cont_read_served));
+			rte_tel_data_add_dict_u64(s, "cont_read_sync",
+						  scpp_counter_read(&c->st.cont_read_sync));
+			rte_tel_data_add_dict_u64(s, "cont_src_denied",
+						  scpp_counter_read(&c->st.cont_src_denied));
 		}
 		snprintf(key, sizeof(key), "worker%u", i);
 		rte_tel_data_add_dict_container(d, key, s, 0);

@@ -332,10 +332,17 @@ struct scppd_copy_stats {
 	uint64_t cont_nested;      /**< third-party copy parts shipped on to D (S, cont_nest.c) */
 	uint64_t cont_nest_answered; /**< ... CONTs answered once their nested parts had */
 	uint64_t cont_pin_grace;   /**< nested parts given up whose pins were kept a grace */
+	uint64_t cont_read_parks;  /**< CONTs parked on their READs (D, cont_read.c) */
+	uint64_t cont_read_served; /**< client blocks evaluated while a CONT was parked so */
+	uint64_t cont_read_sync;   /**< CONTs with COPY_SOURCEs read synchronously instead */
+	uint64_t cont_src_denied;  /**< sources a session may not read: no COPY_SOURCE (S) */
 };
 
 /** Most COPY_SOURCE extensions one CONT carries (PROTOCOL.md §19.1). */
 #define SCPPD_COPY_SRC_MAX 5
+
+/** The read pool of parked CONTs' READs, at most (cont_read.c). */
+#define SCPPD_CONT_READ_POOL_MAX (4u << 20)
 
 /** A source value a shipped part pinned (cont_copy.c). */
 struct scppd_copy_pin {
@@ -353,7 +360,25 @@ struct scppd_cont_copy_rx {
 	uint32_t sender_ip;               /**< its address (network byte order) */
 	bool from_self;                   /**< through the hand-off ring */
 	uint64_t deadline_tsc;            /**< the sender's timeout_ms from arrival */
+	const void *pre;                  /**< the READs done while the CONT was parked
+					   *   (cont_read.c), or NULL: read at the copy */
 };
+
+struct scppd_copy_peer;
+
+/** A READ of a CONT parked on its READs (cont_read.c): the top bit of its user value. */
+#define SCPPD_CONT_READ_TAG (1ull << 63)
+/** A completion of the remote instance whose user value has SCPPD_CONT_READ_TAG. */
+void scppd_cont_read_cpl(struct scppd_worker *w, const struct scpp_copy_cpl *cpl);
+/** The bytes of source @p i of the parked CONT @p rx runs (rx->pre) into @p dst;
+ *  0, or the READ's failure (@p msg). */
+int scppd_cont_read_take(const struct scppd_cont_copy_rx *rx, unsigned int i, void *dst,
+			 uint64_t len, char *msg, size_t size);
+/** The receiver rules of COPY_SOURCE @p x (PROTOCOL.md §19.1) but the row's
+ *  length: 0 and its window in *@p pp, or -EACCES with @p msg. Counts nothing. */
+int scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx,
+			      const struct scpp_wire_copy_src *x,
+			      const struct scppd_copy_peer **pp, char *msg, size_t size);
 
 /** A peer's window a worker attached (copy_peers.c), keyed by (node, shard). */
 struct scppd_copy_peer {
@@ -382,6 +407,9 @@ struct scppd_copy {
 	struct scpp_copy_region *local_arena;  /**< the evaluation arena, or NULL */
 	struct scpp_copy_region *remote_store; /**< the shard's arena, remote instance */
 	struct scpp_copy_region *remote_arena; /**< the evaluation arena, remote instance */
+	uint8_t *rd_pool;                      /**< READs of parked CONTs land here */
+	size_t rd_pool_len;
+	struct scpp_copy_region *remote_rdpool; /**< ... registered with the remote instance */
 	struct scpp_copy_async *async;         /**< asynchronous copies on the local
 						*   instance (save pool), or NULL */
 	struct scppd_copy_park *park;          /**< blocks parked on their copies, oldest
@@ -609,12 +637,14 @@ unsigned int scppd_copy_windows(const struct scppd *d, struct scpp_config_cluste
 /* cont_copy.c: remote copies through continuations (docs/COPY.md). */
 int scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 			    const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-			    uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins);
+			    uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
+			    const struct scpp_auth_authority *au);
 /** One row's COPY_SOURCE: row @p i of @p rows, numbered @p row in its part; its
  *  pin in *@p pin. @return the extension's bytes, or 0 (no plain source here). */
 int scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block *b,
 			       uint16_t cmd, const struct scpp_eval_rows *rows, uint32_t i,
-			       uint32_t row, uint8_t *ext, size_t cap, struct scppd_copy_pin *pin);
+			       uint32_t row, uint8_t *ext, size_t cap, struct scppd_copy_pin *pin,
+			       const struct scpp_auth_authority *au);
 void scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins);
 int scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		       struct scppd_cont_copy_rx *rx);

@@ -21,6 +21,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import traceback
 import subprocess
 
@@ -1915,6 +1916,9 @@ def copy_remote_scenario(c, copy_cfg):
     check(v2["cont_reads"] - w2["cont_reads"] == 1 and
           v2["cont_read_bytes"] - w2["cont_read_bytes"] == 16000 and
           v2["remote_submitted"] - w2["remote_submitted"] == 1, ("node 2", w2, v2))
+    # Node 2 parked the CONT while its READ was in flight (cont_read.c).
+    check(v2["cont_read_parks"] - w2["cont_read_parks"] == 1 and
+          v2["cont_read_sync"] == w2["cont_read_sync"], ("node 2 did not park", w2, v2))
     # No copy bytes through the origin's engine, and nothing left pinned.
     check(v1["remote_submitted"] == w1["remote_submitted"] and
           v1["remote_bytes"] == w1["remote_bytes"], ("node 1's engine moved bytes", w1, v1))
@@ -2019,7 +2023,7 @@ def t_copy_remote_stall(c):
     copy.timeout_ms, well inside the continuation's time, and its
     destination keeps its bytes; a copy of another length before it
     worked."""
-    cfg = dict(COPY_SHM, timeout_ms=300, test_stall_len=3000)
+    cfg = dict(COPY_SHM, timeout_ms=1000, test_stall_len=3000)
     c.start_etcd()
     nodes = [c.node(i, cfg_extra={"copy": cfg}) for i in (1, 2)]
     for n in nodes:
@@ -2046,7 +2050,24 @@ def t_copy_remote_stall(c):
     want = blob[:4000] + old[4000:]
     check(data_of(n2, bb) == want, "the first copy")
     w2 = copy_w(n2)
-    rep = n1.drive(text.format(a=a, b=bb, n=3000))
+    # While node 2's READ hangs its CONT is parked: node 2's worker goes on
+    # serving blocks (a thread drives node 2 without pause meanwhile).
+    stop = threading.Event()
+    served = []
+
+    def drive_n2():
+        while not stop.is_set():
+            r = n2.drive("get {b} ino %i ; return %i".format(b=bb), port=7301)
+            served.append(r["rows"] == [[602]])
+    th = threading.Thread(target=drive_n2, daemon=True)
+    th.start()
+    try:
+        wait_for("node 2 to serve blocks", lambda: len(served) >= 1 or None, timeout=60)
+        rep = n1.drive(text.format(a=a, b=bb, n=3000))
+    finally:
+        stop.set()
+        th.join(timeout=120)
+    check(all(served), ("a block node 2 served went wrong", served))
     check(rep["end"]["outcome"] == "aborted", rep)
     st = [x["fields"] for x in rep.get("statuses", [])]
     check(any(f["code"] == "ETIMEDOUT" and f["node"].startswith("@0.2.") and
@@ -2055,6 +2076,10 @@ def t_copy_remote_stall(c):
     v2 = copy_w(n2)
     check(v2["cont_read_failed"] - w2["cont_read_failed"] == 1 and
           v2["cont_reads"] == w2["cont_reads"], (w2, v2))
+    # Parked, and blocks served meanwhile (the counter moves only while a
+    # CONT waits for its READs).
+    check(v2["cont_read_parks"] - w2["cont_read_parks"] == 1 and
+          v2["cont_read_served"] > w2["cont_read_served"], ("served while parked", w2, v2))
 
 
 def copy_third_party_scenario(c, copy_cfg):
@@ -2109,7 +2134,7 @@ def copy_third_party_scenario(c, copy_cfg):
     check(d(1, "cont_nested") == 1 and d(1, "cont_src_sent") == 1 and
           d(1, "cont_nest_answered") == 1 and d(1, "remote_submitted") == 0, ("node 2", w[1], v[1]))
     check(d(2, "cont_reads") == 1 and d(2, "cont_read_bytes") == 12000 and
-          d(2, "remote_submitted") == 1, ("node 3", w[2], v[2]))
+          d(2, "remote_submitted") == 1 and d(2, "cont_read_parks") == 1, ("node 3", w[2], v[2]))
     # No byte through the origin: neither of its engines moved any.
     check(d(0, "remote_submitted") == 0 and d(0, "remote_bytes") == 0 and
           d(0, "local_bytes") == 0 and d(0, "cont_src_sent") == 0 and
@@ -2120,7 +2145,8 @@ def copy_third_party_scenario(c, copy_cfg):
     st = [x["fields"] for x in rep.get("statuses", [])]
     check(rep["end"]["outcome"] == "aborted" and
           any(f["code"] == "ENOENT" and f["node"].startswith("@0.2.") for f in st), rep)
-    # A destination node 3 does not have: refused there before any READ.
+    # A destination node 3 does not have: refused there (node 3 parked the
+    # CONT on its READ first: the bytes read are dropped, nothing written).
     rep = n1.drive(text.format(z=z, a=a, b="@0.3.0.1.999", n=1000))
     st = [x["fields"] for x in rep.get("statuses", [])]
     check(rep["end"]["outcome"] == "aborted" and
@@ -2128,8 +2154,8 @@ def copy_third_party_scenario(c, copy_cfg):
               "copy to" in f["message"] for f in st), rep)
     v = [copy_w(n) for n in nodes]
     check(d(1, "cont_nested") == 1 and d(1, "cont_pin_grace") == 0, ("node 2", w[1], v[1]))
-    check(d(2, "cont_reads") == 0 and d(2, "remote_submitted") == 0 and
-          d(2, "cont_read_failed") == 0, ("node 3 read", w[2], v[2]))
+    check(d(2, "cont_read_parks") == 1 and d(2, "remote_submitted") == 1 and
+          d(2, "cont_read_failed") == 0, ("node 3's READs", w[2], v[2]))
     check(data_of(n3, bb) == bytes(want), "a failed copy wrote node 3's destination")
     # A destination whose owner never answers (node 9: the test): node 2
     # gives the nested part up within three quarters of its own CONT's
@@ -2199,6 +2225,101 @@ def t_copy_third_party_tcp(c):
     copy_third_party_scenario(c, dict(COPY_TCP, timeout_ms=20000))
 
 
+def t_copy_remote_sessions(c):
+    """Remote copies of session blocks (docs/COPY.md "Session blocks"):
+    two etcd nodes with auth required. A session whose grant has get on
+    the source copies: node 1 checks the session's get right on the source
+    before it pins it and hands out its window address, ships the row
+    with the principal (extension 1) and one COPY_SOURCE, node 2 READs, the
+    bytes land. A session whose grant has no get on the source's data:
+    node 1 hands out no window address (cont_src_denied), node 2 refuses
+    the copy (EACCES) and posts no READ, its destination unchanged."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": COPY_SHM}) for i in (1, 2)]
+
+    def gen(name):
+        path = os.path.join(c.tmp, name + ".key")
+        run([SCPP_CLI, "key", "gen", "-o", path, "--comment", name], env=base)
+        return path
+    root = gen("operator")
+    nkey = {n.id: gen("node%d" % n.id) for n in nodes}
+    for n in nodes:
+        n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id], "roots": [root + ".pub"],
+                         "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes if p is not n]}
+        # The first try of a part may meet its owner before the IDENTITY.
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+    nodes[1].cfg["auth"]["roots"].append(nkey[1] + ".pub")
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    for n in nodes:
+        for p in (1, 2):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 2 to attach node 1's window",
+             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+
+    def cli(server, key, text, chain=None, want=0):
+        r = scpp_as(base, server, key, ["exec", text], chain, want)
+        return json.loads(r.stdout.splitlines()[-1])
+
+    def grant(who, ops, attrs=None):
+        key = gen(who)
+        path = os.path.join(c.tmp, who + ".grant")
+        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", "all",
+             "--ops", ops] + (["--attrs", attrs] if attrs else []) +
+            ["--expires", "+1h", "-o", path], env=base)
+        return key, path
+
+    def mkfile(n, ino, data):
+        text = ('create %f File ; set %f ino {0}u ; set %f dev 1u ; set %f mode 33188u ; '
+                'set %f uid 0u ; set %f gid 0u ; set %f size {1}u ; set %f data x"{2}" ; '
+                'return %f').format(ino, len(data), data.hex())
+        return cli(n.ip, root, text)["rows"][0][0]
+
+    def data(n, oid):
+        rep = cli(n.ip, root, "get %s data %%v ; return %%v" % oid)
+        return bytes.fromhex(rep["rows"][0][0]["hex"])
+    rnd = random.Random(1418)
+    blob = bytes(rnd.getrandbits(8) for _ in range(8192))
+    old = bytes(rnd.getrandbits(8) for _ in range(8192))
+    a = mkfile(n1, 801, blob)
+    bb = mkfile(n2, 802, old)
+    alice, achain = grant("alice", "get,copy")
+    bob, bchain = grant("bob", "get,copy", "ino")
+    text = ("get {a} ino %z ; copy offset(value({b}, data), 10) offset(value({a}, data), 3) "
+            "{n} ; return %z")
+    w1, w2 = copy_w(n1), copy_w(n2)
+    rep = cli(n1.ip, alice, text.format(a=a, b=bb, n=5000), achain)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[801]] and not rep.get("statuses"),
+          rep)
+    want = bytearray(old)
+    want[10:5010] = blob[3:5003]
+    check(data(n2, bb) == bytes(want), "node 2's destination differs")
+    v1, v2 = copy_w(n1), copy_w(n2)
+    check(v1["cont_src_sent"] - w1["cont_src_sent"] == 1 and
+          v1["cont_src_denied"] == w1["cont_src_denied"], ("node 1", w1, v1))
+    check(v2["cont_reads"] - w2["cont_reads"] == 1 and
+          v2["cont_read_bytes"] - w2["cont_read_bytes"] == 5000 and
+          v2["remote_submitted"] - w2["remote_submitted"] == 1, ("node 2", w2, v2))
+    # Bob may read ino, not data: no window address, EACCES on node 2, no READ.
+    rep = cli(n1.ip, bob, text.format(a=a, b=bb, n=4000), bchain, want=1)
+    st = [x["fields"] for x in rep.get("statuses", [])]
+    check(rep["end"]["outcome"] == "aborted" and
+          any(f["code"] == "EACCES" and f["node"].startswith("@0.2.") and
+              "copy from %s.data" % a in f["message"] and "missing get" in f["message"]
+              for f in st), rep)
+    u1, u2 = copy_w(n1), copy_w(n2)
+    check(u1["cont_src_denied"] - v1["cont_src_denied"] == 1 and
+          u1["cont_src_sent"] == v1["cont_src_sent"], ("node 1 handed out the source", v1, u1))
+    check(u2["cont_reads"] == v2["cont_reads"] and
+          u2["remote_submitted"] == v2["remote_submitted"] and
+          u2["cont_read_failed"] == v2["cont_read_failed"], ("node 2 read", v2, u2))
+    check(data(n2, bb) == bytes(want), "a refused copy wrote node 2's destination")
+
+
 def t_copy_remote(c):
     """A remote copy over libfabric shm, and forged extensions refused."""
     copy_remote_scenario(c, COPY_SHM)
@@ -2238,6 +2359,7 @@ TESTS = {
     "copy_remote_tcp": t_copy_remote_tcp,
     "copy_remote_stall": t_copy_remote_stall,
     "copy_third_party": t_copy_third_party,
+    "copy_remote_sessions": t_copy_remote_sessions,
     "copy_third_party_tcp": t_copy_third_party_tcp,
 }
 
