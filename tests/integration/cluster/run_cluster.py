@@ -1319,12 +1319,16 @@ def t_cont_sessions(c):
     check(got == [[4848]], "a refused CONT ran: %s" % got)
 
 
-def mkfile_on(node, ino, data):
-    """A File with bytes @p data made on @p node's shard 0; its OID."""
-    text = ('create %f File ; set %f ino {0}u ; set %f dev 1u ; set %f mode 33188u ; '
+def mkfile_text(ino, data):
+    """The block that makes a File with bytes @p data and returns its OID."""
+    return ('create %f File ; set %f ino {0}u ; set %f dev 1u ; set %f mode 33188u ; '
             'set %f uid 0u ; set %f gid 0u ; set %f size {1}u ; set %f data x"{2}" ; '
             'return %f').format(ino, len(data), data.hex())
-    return node.drive(text, port=7301)["rows"][0][0]
+
+
+def mkfile_on(node, ino, data):
+    """A File with bytes @p data made on @p node's shard 0; its OID."""
+    return node.drive(mkfile_text(ino, data), port=7301)["rows"][0][0]
 
 
 def data_of(node, oid):
@@ -1865,6 +1869,27 @@ def t_copy_peers_tcp(c):
 
 # ---- remote copies (docs/COPY.md "Remote copies") ----------------------------------
 
+def copy_nodes(c, copy_cfg, ids, tweak=None):
+    """etcd and nodes @p ids with copy section @p copy_cfg (tweak(nodes) may
+    change their configs first), every node seeing every other and
+    attaching the others' windows; the nodes."""
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in ids]
+    if tweak is not None:
+        tweak(nodes)
+    for n in nodes:
+        n.start()
+    c.enter()
+    for n in nodes:
+        for p in ids:
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    for n in nodes:
+        wait_for("node %d to attach the others' windows" % n.id,
+                 lambda n=n: copy_w(n)["peer_windows"] == len(ids) - 1 or None, timeout=60)
+    return nodes
+
+
 def copy_remote_scenario(c, copy_cfg):
     """Two etcd nodes with remote engines: a block sent to node 1 copies
     from a value of node 1 (the origin owns the source) into a value of
@@ -1875,22 +1900,13 @@ def copy_remote_scenario(c, copy_cfg):
     address): a window not attached, a range outside node 1's window, node
     1's window from the wrong sender, each EACCES with its message and no
     READ."""
-    c.start_etcd()
-    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2)]
-    for n in nodes:
-        n.start()
-    c.enter()
+    nodes = copy_nodes(c, copy_cfg, (1, 2))
     n1, n2 = nodes
     # The test as node 9 (a record without a lease: never lapses).
-    c.etcdctl("put", c.etcd_prefix + "v1/node/9",
-              json.dumps({"id": 9, "name": "origin9", "ipv4": BRIDGE, "base_port": FAKE_PORT,
-                          "shards": [0]}, separators=(",", ":")))
+    put_node9(c)
     for n in nodes:
-        for p in (1, 2, 9):
-            wait_for("node %d to see node %d" % (n.id, p),
-                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
-    wait_for("node 2 to attach node 1's window",
-             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+        wait_for("node %d to see node 9" % n.id, lambda n=n: state_on(n, 9) == "up" or None,
+                 timeout=60)
     rnd = random.Random(1415)
     # (16 KiB: one block's text carries the bytes.)
     blob = bytes(rnd.getrandbits(8) for _ in range(16384))
@@ -1956,6 +1972,14 @@ def copy_remote_scenario(c, copy_cfg):
     check(data_of(n2, bb) == bytes(want), "a refused copy wrote node 2's destination")
     sock.close()
     copy_source_pinned(n1, a, win1)
+
+
+def put_node9(c):
+    """The test as node 9 of the etcd map, at the bridge address (a record
+    without a lease: it never lapses)."""
+    c.etcdctl("put", c.etcd_prefix + "v1/node/9",
+              json.dumps({"id": 9, "name": "origin9", "ipv4": BRIDGE, "base_port": FAKE_PORT,
+                          "shards": [0]}, separators=(",", ":")))
 
 
 def copy_source_pinned(n1, a, win1):
@@ -2024,21 +2048,13 @@ def t_copy_remote_stall(c):
     destination keeps its bytes; a copy of another length before it
     worked."""
     cfg = dict(COPY_SHM, timeout_ms=1000, test_stall_len=3000)
-    c.start_etcd()
-    nodes = [c.node(i, cfg_extra={"copy": cfg}) for i in (1, 2)]
-    for n in nodes:
+
+    def cont_timeout(nodes):
         # The part waits longer than node 2's copy timeout, so the answer
         # is node 2's ETIMEDOUT, not the origin's E_OUTCOME_UNKNOWN.
-        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
-        n.start()
-    c.enter()
-    n1, n2 = nodes
-    for n in nodes:
-        for p in (1, 2):
-            wait_for("node %d to see node %d" % (n.id, p),
-                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
-    wait_for("node 2 to attach node 1's window",
-             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+        for n in nodes:
+            n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+    n1, n2 = copy_nodes(c, cfg, (1, 2), cont_timeout)
     rnd = random.Random(1416)
     blob = bytes(rnd.getrandbits(8) for _ in range(8192))
     old = bytes(rnd.getrandbits(8) for _ in range(8192))
@@ -2095,18 +2111,8 @@ def copy_third_party_scenario(c, copy_cfg):
     part nested, no READ), a destination node 3 does not have (ENOENT on
     node 3, refused before any READ); last, the source deletes: no pin was
     left behind."""
-    c.start_etcd()
-    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2, 3)]
-    for n in nodes:
-        n.start()
-    c.enter()
+    nodes = copy_nodes(c, copy_cfg, (1, 2, 3))
     n1, n2, n3 = nodes
-    for n in nodes:
-        for p in (1, 2, 3):
-            wait_for("node %d to see node %d" % (n.id, p),
-                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
-    wait_for("node 3 to attach the others' windows",
-             lambda: copy_w(n3)["peer_windows"] == 2 or None, timeout=60)
     rnd = random.Random(1417)
     blob = bytes(rnd.getrandbits(8) for _ in range(16384))
     old = bytes(rnd.getrandbits(8) for _ in range(16384))
@@ -2167,9 +2173,7 @@ def copy_third_party_scenario(c, copy_cfg):
 
 
 def nested_give_up(c, n1, n2, z, a):
-    c.etcdctl("put", c.etcd_prefix + "v1/node/9",
-              json.dumps({"id": 9, "name": "origin9", "ipv4": BRIDGE, "base_port": FAKE_PORT,
-                          "shards": [0]}, separators=(",", ":")))
+    put_node9(c)
     wait_for("node 2 to see node 9", lambda: state_on(n2, 9) == "up" or None, timeout=60)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((BRIDGE, FAKE_PORT + 1))
@@ -2235,31 +2239,24 @@ def t_copy_remote_sessions(c):
     node 1 hands out no window address (cont_src_denied), node 2 refuses
     the copy (EACCES) and posts no READ, its destination unchanged."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
-    c.start_etcd()
-    nodes = [c.node(i, cfg_extra={"copy": COPY_SHM}) for i in (1, 2)]
 
     def gen(name):
         path = os.path.join(c.tmp, name + ".key")
         run([SCPP_CLI, "key", "gen", "-o", path, "--comment", name], env=base)
         return path
     root = gen("operator")
-    nkey = {n.id: gen("node%d" % n.id) for n in nodes}
-    for n in nodes:
-        n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id], "roots": [root + ".pub"],
-                         "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes if p is not n]}
-        # The first try of a part may meet its owner before the IDENTITY.
-        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
-    nodes[1].cfg["auth"]["roots"].append(nkey[1] + ".pub")
-    for n in nodes:
-        n.start()
-    c.enter()
-    n1, n2 = nodes
-    for n in nodes:
-        for p in (1, 2):
-            wait_for("node %d to see node %d" % (n.id, p),
-                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
-    wait_for("node 2 to attach node 1's window",
-             lambda: copy_w(n2)["peer_windows"] == 1 or None, timeout=60)
+
+    def auth_required(nodes):
+        nkey = {n.id: gen("node%d" % n.id) for n in nodes}
+        for n in nodes:
+            n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id],
+                             "roots": [root + ".pub"],
+                             "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes
+                                       if p is not n]}
+            # The first try of a part may meet its owner before the IDENTITY.
+            n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+        nodes[1].cfg["auth"]["roots"].append(nkey[1] + ".pub")
+    n1, n2 = copy_nodes(c, COPY_SHM, (1, 2), auth_required)
 
     def cli(server, key, text, chain=None, want=0):
         r = scpp_as(base, server, key, ["exec", text], chain, want)
@@ -2274,10 +2271,7 @@ def t_copy_remote_sessions(c):
         return key, path
 
     def mkfile(n, ino, data):
-        text = ('create %f File ; set %f ino {0}u ; set %f dev 1u ; set %f mode 33188u ; '
-                'set %f uid 0u ; set %f gid 0u ; set %f size {1}u ; set %f data x"{2}" ; '
-                'return %f').format(ino, len(data), data.hex())
-        return cli(n.ip, root, text)["rows"][0][0]
+        return cli(n.ip, root, mkfile_text(ino, data))["rows"][0][0]
 
     def data(n, oid):
         rep = cli(n.ip, root, "get %s data %%v ; return %%v" % oid)
