@@ -51,8 +51,17 @@ fsd_plus_span(unsigned int n)
 {
 	return n >= 2 ? n - 2 : 0;
 }
-/** Bytes one read block asks for (the kernel's max_read). */
+/** Bytes one read block asks for. */
 #define FSD_READ_MAX (128u * 1024)
+/** Most bytes of one FUSE read or write request (the kernel's max_write and
+ *  max_readahead; max_pages 256): the daemon cuts it into blocks of
+ *  write_max or FSD_READ_MAX bytes and keeps them in flight together
+ *  (scpp_client_exec_many(), docs/FS.md §3 "Data larger than one block"). */
+#define FSD_REQ_MAX (1024u * 1024)
+/** Default -o readahead_kb: the kernel's read-ahead of the mount (its bdi's
+ *  read_ahead_kb, 128 by default), so that a sequential read is requests
+ *  of FSD_REQ_MAX bytes. */
+#define FSD_READAHEAD_KB 1024u
 
 /** One node the kernel knows: FUSE node id -> OID. */
 struct fsd_node {
@@ -101,6 +110,7 @@ struct fsd_opts {
 	int writeback;         /**< -o writeback_cache: the kernel's write-back cache (opt-in) */
 	unsigned int max_threads; /**< -o max_threads=N: contexts, so blocks in flight (default 4) */
 	unsigned int readdir_span; /**< -o readdir_span=N: a listing block reads 2^N.. pages */
+	unsigned int readahead_kb; /**< -o readahead_kb=N: the mount's read-ahead (0: the kernel's) */
 	int show_help;
 };
 
@@ -148,6 +158,13 @@ struct fsd {
 					    readdirplus [1] blocks ask for */
 	unsigned int list_ok[2];       /**< listings at list_span since it was lowered */
 	uint32_t write_max;            /**< bytes of data per write block */
+	/* Batches (fsd_exec_many()): blocks of one request in flight together. */
+	struct scpp_wire_block *bblk[SCPP_CLIENT_BATCH_MAX]; /**< made at the first batch */
+	struct fsb bf[SCPP_CLIENT_BATCH_MAX];
+	struct scpp_client_reply bcr[SCPP_CLIENT_BATCH_MAX];
+	uint64_t batches;              /**< requests sent as a batch of blocks */
+	uint64_t batch_blocks;         /**< blocks of those batches */
+	uint64_t batch_max;            /**< most blocks of one batch */
 };
 
 /* ---- nodes (fs_nodes.c) ---- */
@@ -225,6 +242,21 @@ extern const struct fuse_lowlevel_ops fsd_ops;
 
 /** Run the block in d->blk (built through @p f): 0 or the local errno. */
 int fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op);
+/** Called by fsd_exec_many() for block @p i whose reply (in d->rep) succeeded. */
+typedef void (*fsd_each_fn)(struct fsd *d, unsigned int i, void *arg);
+/**
+ * Run the @p n blocks built in d->bf[0 .. n) (on d->bblk[], see
+ * fsd_batch_blocks()) with all of them in flight at once; for each, in
+ * order, the local errno in @p err[i] and, on success, @p each. A block
+ * aborted by the node's time budget is sent again alone. Returns the
+ * number of blocks that succeeded in a row from the first.
+ */
+unsigned int fsd_exec_many(struct fsd *d, unsigned int n, enum fs_op op, int *err,
+			   fsd_each_fn each, void *arg);
+/** Make d->bblk[] (once): 0 or ENOMEM. */
+int fsd_batch_blocks(struct fsd *d);
+/** Free what fsd_batch_blocks() made. */
+void fsd_batch_free(struct fsd *d);
 /** One line per operation kind (blocks, most commands and rows of one, over
  *  every context of the mount) on @p out. */
 void fsd_stats_print(const struct fsd *main, FILE *out);

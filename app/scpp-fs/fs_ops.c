@@ -117,6 +117,101 @@ fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
 	return e;
 }
 
+int
+fsd_batch_blocks(struct fsd *d)
+{
+	for (unsigned int i = 0; i < SCPP_CLIENT_BATCH_MAX; i++)
+		if (d->bblk[i] == NULL && (d->bblk[i] = malloc(sizeof(*d->bblk[i]))) == NULL)
+			return ENOMEM;
+	return 0;
+}
+
+void
+fsd_batch_free(struct fsd *d)
+{
+	for (unsigned int i = 0; i < SCPP_CLIENT_BATCH_MAX; i++) {
+		scpp_client_reply_free(&d->bcr[i]);
+		free(d->bblk[i]);
+		d->bblk[i] = NULL;
+	}
+}
+
+/* Block @p i's reply (d->bcr[i], moved to d->cr) decoded into d->rep and
+ * counted as fsd_exec() does; a block aborted by the time budget is sent
+ * again alone (fsd_exec()). The local errno. */
+static int
+batch_one(struct fsd *d, unsigned int i, enum fs_op op)
+{
+	int e;
+
+	scpp_client_reply_free(&d->cr);
+	d->cr = d->bcr[i];
+	memset(&d->bcr[i], 0, sizeof(d->bcr[i]));
+	if (fs_reply_parse(&d->rep, d->cr.msg, d->cr.len) < 0)
+		return EIO;
+	if (d->rep.outcome == SCPP_OUTCOME_ABORTED && d->rep.err == 62) {
+		d->etime_retries++;
+		return fsd_exec(d, &d->bf[i], op);
+	}
+	d->opst[op].blocks++;
+	if (d->rep.commands > d->opst[op].max_commands)
+		d->opst[op].max_commands = d->rep.commands;
+	if (d->rep.end_rows > d->opst[op].max_rows)
+		d->opst[op].max_rows = d->rep.end_rows;
+	e = fs_errno(op, &d->rep, d->bf[i].nstale);
+	if (e == EIO && d->errors_logged++ < 50)
+		fprintf(stderr, "scpp-fs: block failed: %s %s (command %d)\n", d->rep.code,
+			d->rep.message, d->rep.cmd);
+	return e;
+}
+
+unsigned int
+fsd_exec_many(struct fsd *d, unsigned int n, enum fs_op op, int *err, fsd_each_fn each,
+	      void *arg)
+{
+	const struct scpp_wire_block *bs[SCPP_CLIENT_BATCH_MAX];
+	unsigned int i, ok = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = fsb_done(&d->bf[i]);
+		err[i] = rc == 0 ? 0 : rc == -EFBIG ? EFBIG : EINVAL;
+		bs[i] = d->bf[i].b;
+	}
+	for (i = 0; i < n; i++)
+		if (err[i] != 0)
+			return 0; /* a builder error: nothing sent */
+	if (n == 1) {
+		err[0] = fsd_exec(d, &d->bf[0], op);
+		if (err[0] == 0 && each != NULL)
+			each(d, 0, arg);
+		return err[0] == 0;
+	}
+	fsd_session_renew(d);
+	d->ops += n;
+	rc = scpp_client_exec_many(d->cl, bs, n, d->bcr);
+	if (rc < 0) {
+		if (d->errors_logged++ < 50)
+			fprintf(stderr, "scpp-fs: exchange with %s failed: %s\n",
+				scpp_client_server(d->cl), scpp_strerror(rc));
+		for (i = 0; i < n; i++)
+			err[i] = fs_errno_transport(rc);
+		return 0;
+	}
+	d->batches++;
+	d->batch_blocks += n;
+	if (n > d->batch_max)
+		d->batch_max = n;
+	for (i = 0; i < n; i++) {
+		err[i] = batch_one(d, i, op);
+		if (err[i] == 0 && each != NULL)
+			each(d, i, arg);
+		if (err[i] == 0 && ok == i)
+			ok++;
+	}
+	return ok;
+}
+
 void
 fsd_stats_print(const struct fsd *main, FILE *out)
 {
@@ -145,7 +240,17 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 			cst.owners_learned += cs.owners_learned;
 			cst.owner_sessions += cs.owner_sessions;
 			cst.owner_refused += cs.owner_refused;
+			cst.send_calls += cs.send_calls;
+			cst.recv_calls += cs.recv_calls;
+			cst.dgrams_sent += cs.dgrams_sent;
+			cst.dgrams_recv += cs.dgrams_recv;
+			cst.batched += cs.batched;
+			cst.stashed += cs.stashed;
+			cst.retransmits += cs.retransmits;
 		}
+		sum.batches += c->batches;
+		sum.batch_blocks += c->batch_blocks;
+		sum.batch_max = SCPP_MAX(sum.batch_max, c->batch_max);
 
 		for (int i = 0; i < FS_OP_COUNT; i++) {
 			sum.opst[i].blocks += c->opst[i].blocks;
@@ -185,6 +290,18 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		(unsigned long long)cst.exchanges, (unsigned long long)cst.steered,
 		(unsigned long long)cst.owners_learned, (unsigned long long)cst.owner_sessions,
 		(unsigned long long)cst.owner_refused);
+	/* The system calls of the transport (docs/FS.md §3): a block's
+	 * datagrams go out in one sendmmsg(), replies come in by recvmmsg();
+	 * a large read or write is a batch of blocks in flight together. */
+	fprintf(out,
+		"scpp-fs: stats send_calls=%llu recv_calls=%llu dgrams_sent=%llu dgrams_recv=%llu "
+		"retransmits=%llu batches=%llu batch_blocks=%llu batch_max=%llu batched=%llu "
+		"stashed=%llu\n",
+		(unsigned long long)cst.send_calls, (unsigned long long)cst.recv_calls,
+		(unsigned long long)cst.dgrams_sent, (unsigned long long)cst.dgrams_recv,
+		(unsigned long long)cst.retransmits, (unsigned long long)d->batches,
+		(unsigned long long)d->batch_blocks, (unsigned long long)d->batch_max,
+		(unsigned long long)cst.batched, (unsigned long long)cst.stashed);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -953,11 +1070,30 @@ span_at(const struct fs_vol *v, uint64_t off, uint64_t len, uint64_t cap)
 	return SCPP_MIN(SCPP_MIN(len, room), cap);
 }
 
+/* A read block's bytes into the request's buffer (fsd_exec_many()). */
+struct read_acc {
+	uint64_t at[SCPP_CLIENT_BATCH_MAX], len[SCPP_CLIENT_BATCH_MAX];
+	ssize_t got[SCPP_CLIENT_BATCH_MAX];
+	uint64_t base;
+};
+
+static void
+read_each(struct fsd *d, unsigned int i, void *arg)
+{
+	struct read_acc *a = arg;
+
+	a->got[i] = fs_read_assemble(&d->vol, &d->rep, a->at[i], a->len[i],
+				     d->io + (a->at[i] - a->base));
+}
+
 static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fsd *d = FSD(req);
-	uint64_t done = 0, len = SCPP_MIN((uint64_t)size, FSD_READ_MAX);
+	uint64_t done = 0, len = SCPP_MIN((uint64_t)size, FSD_REQ_MAX);
+	struct read_acc a = {.base = (uint64_t)off};
+	int err[SCPP_CLIENT_BATCH_MAX];
+	bool one = span_at(&d->vol, (uint64_t)off, len, FSD_READ_MAX) == len;
 	struct scpp_oid o;
 
 	count_req(req, FS_OP_READ);
@@ -965,36 +1101,85 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	(void)fi;
 	if (!oid_of(req, ino, &o))
 		return;
-	/* Several blocks only when the chunks are small (-o chunk): each is
-	 * consistent by itself (docs/FS.md "Consistency"). */
-	while (done < len) {
-		uint64_t at = (uint64_t)off + done, k = span_at(&d->vol, at, len - done, len);
-		struct fsb f;
-		ssize_t got;
-		int e;
-
-		fsb_init(&f, d->blk);
-		fsb_read(&f, &d->vol, o, at, k);
-		if ((e = fsd_exec(d, &f, FS_OP_READ)) != 0) {
-			if (done == 0) {
-				fuse_reply_err(req, e);
-				return;
-			}
-			break;
-		}
-		got = fs_read_assemble(&d->vol, &d->rep, at, k, d->io + done);
-		if (got < 0) {
-			if (done == 0) {
-				fuse_reply_err(req, EIO);
-				return;
-			}
-			break;
-		}
-		done += (uint64_t)got;
-		if ((uint64_t)got < k)
-			break;
+	if (!one && fsd_batch_blocks(d) != 0) {
+		fuse_reply_err(req, ENOMEM);
+		return;
 	}
+	/* Blocks of at most FSD_READ_MAX bytes and FS_PIECES_MAX chunks, up
+	 * to SCPP_CLIENT_BATCH_MAX in flight together; each is consistent by
+	 * itself (docs/FS.md "Consistency"). The bytes up to the first short
+	 * or failed piece count (a piece reads short at the end of the file). */
+	while (done < len) {
+		unsigned int n = 0;
+		uint64_t at = (uint64_t)off + done;
+
+		while (at < (uint64_t)off + len && n < SCPP_CLIENT_BATCH_MAX) {
+			uint64_t k = span_at(&d->vol, at, (uint64_t)off + len - at, FSD_READ_MAX);
+
+			fsb_init(&d->bf[n], one ? d->blk : d->bblk[n]);
+			fsb_read(&d->bf[n], &d->vol, o, at, k);
+			a.at[n] = at;
+			a.len[n] = k;
+			a.got[n] = -1;
+			at += k;
+			n++;
+		}
+		(void)fsd_exec_many(d, n, FS_OP_READ, err, read_each, &a);
+		for (unsigned int i = 0; i < n; i++) {
+			if (err[i] != 0 || a.got[i] < 0) {
+				if (done == 0) {
+					fuse_reply_err(req, err[i] != 0 ? err[i] : EIO);
+					return;
+				}
+				goto reply;
+			}
+			done += (uint64_t)a.got[i];
+			if ((uint64_t)a.got[i] < a.len[i])
+				goto reply;
+		}
+	}
+reply:
 	fuse_reply_buf(req, (const char *)d->io, done);
+}
+
+/*
+ * A write request of up to FSD_REQ_MAX bytes without O_APPEND: pieces of
+ * write_max bytes (and FS_PIECES_MAX chunks), SCPP_CLIENT_BATCH_MAX at a
+ * time in flight together. The node runs them in the order sent unless a
+ * datagram is lost (docs/FS.md §3): the count returned is the bytes of
+ * the pieces that succeeded in a row from the first.
+ */
+static void
+write_batched(fuse_req_t req, struct fsd *d, struct scpp_oid o, const char *buf, size_t size,
+	      uint64_t off)
+{
+	uint64_t done = 0;
+	int err[SCPP_CLIENT_BATCH_MAX];
+
+	while (done < size) {
+		uint64_t at = off + done, len[SCPP_CLIENT_BATCH_MAX], sent = 0;
+		unsigned int n = 0, ok;
+
+		while (done + sent < size && n < SCPP_CLIENT_BATCH_MAX) {
+			len[n] = span_at(&d->vol, at + sent, size - done - sent, d->write_max);
+			fsb_init(&d->bf[n], d->bblk[n]);
+			fsb_write(&d->bf[n], &d->vol, o, at + sent, buf + done + sent, len[n],
+				  UINT64_MAX, false);
+			sent += len[n];
+			n++;
+		}
+		ok = fsd_exec_many(d, n, FS_OP_WRITE, err, NULL, NULL);
+		for (unsigned int i = 0; i < ok; i++)
+			done += len[i];
+		if (ok < n) {
+			if (done == 0) {
+				fuse_reply_err(req, err[ok]);
+				return;
+			}
+			break;
+		}
+	}
+	fuse_reply_write(req, done);
 }
 
 static void
@@ -1012,6 +1197,12 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 
 	if (!oid_of(req, ino, &o))
 		return;
+	if (!append && size > d->write_max && fsd_batch_blocks(d) == 0) {
+		write_batched(req, d, o, buf, size, at);
+		return;
+	}
+	/* One block, or O_APPEND: each piece asserts the size the one before
+	 * left, so they go one at a time. */
 	while (done < size) {
 		uint64_t k = span_at(&d->vol, at, size - done, d->write_max);
 		struct fsb f;
@@ -1715,7 +1906,14 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	const struct fsd *d = userdata;
 
-	conn->max_write = d->write_max;
+	/* Requests of up to FSD_REQ_MAX bytes (max_pages 256): the daemon
+	 * cuts them into blocks it keeps in flight together. */
+	conn->max_write = FSD_REQ_MAX;
+	/* The kernel offered its read-ahead as it was at mount(2); main()
+	 * raised it since (set_readahead()), and the kernel keeps the smaller
+	 * of the two. */
+	if (d->o.readahead_kb > 0)
+		conn->max_readahead = SCPP_MIN(d->o.readahead_kb, FSD_REQ_MAX / 1024) * 1024u;
 	/* O_TRUNC is part of open's block (fsb_open). */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;

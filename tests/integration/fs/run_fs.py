@@ -865,6 +865,24 @@ def test_bigfile(d, mounts):
         check(d.entities() == n0 + 1, "a hole has no chunks")
         os.unlink(m.p("big"))
         wait_for(lambda: d.entities() == n0, "the unlinked file's entities are deleted")
+        check(m.unmount() == 0, "big mount stops cleanly")
+        st = fs_stats(m)
+        # 1 MiB requests (max_write, read-ahead), each cut into blocks that
+        # were in flight together (scpp_client_exec_many): 256 MiB written
+        # and read twice is ~300 write and ~600 read requests where 80 KiB
+        # writes and 128 KiB reads took ~3 300 and ~5 100.
+        w, r = st["write"], st["read"]
+        check(w["requests"] <= 400 and w["blocks"] >= 10 * w["requests"],
+              "writes of 1 MiB in 80 KiB blocks: %s" % w)
+        check(r["requests"] <= 1000 and r["blocks"] >= 4 * r["requests"],
+              "reads of 1 MiB in 128 KiB blocks: %s" % r)
+        check(st["batch_max"] >= 8 and st["batched"] >= 3000 and st["batches"] >= 600,
+              "blocks in flight together: %s" % {k: st[k] for k in
+                                                 ("batches", "batch_blocks", "batch_max",
+                                                  "batched", "stashed")})
+        # One sendmmsg() a block, not one sendto() a datagram.
+        check(st["send_calls"] * 20 < st["dgrams_sent"],
+              "datagrams per send call: %d / %d" % (st["dgrams_sent"], st["send_calls"]))
     finally:
         try:
             os.unlink(local)
