@@ -114,11 +114,34 @@ struct fsd_opts {
 	int show_help;
 };
 
+/** Page snapshots kept for negative entries (fs_neg.c). */
+#define FSD_NEG_PAGES 64
+
+/** A directory page as a listing read it, with this mount's changes since. */
+struct fsd_negpage {
+	struct scpp_oid dir;
+	uint64_t pk;           /**< page key (1 << l) | i: it holds the h with low bits i */
+	uint64_t until;        /**< CLOCK_MONOTONIC ns: entry_timeout after its block was sent */
+	uint64_t *h;           /**< the names' h, sorted; NULL: a free slot */
+	size_t n, cap;
+};
+
+/** Negative entries (docs/FS.md §3): snapshots of pages, shared by the threads. */
+struct fsd_neg {
+	pthread_mutex_t lock;
+	uint64_t gen;          /**< bumped before every change of names is sent */
+	struct fsd_negpage p[FSD_NEG_PAGES];
+	uint64_t hits;         /**< lookups answered "absent" from a snapshot */
+	uint64_t puts;         /**< snapshots taken */
+	uint64_t refused;      /**< snapshots refused: a change was sent meanwhile */
+};
+
 struct fsd;
 
 /** What the FUSE threads of one mount share. */
 struct fsd_shared {
 	struct fsd_nodes nodes;
+	struct fsd_neg neg;            /**< negative entries (fs_neg.c) */
 	pthread_mutex_t lock;          /**< the pool */
 	pthread_cond_t cond;
 	pthread_key_t key;             /**< the calling thread's context */
@@ -162,6 +185,7 @@ struct fsd {
 	struct scpp_wire_block *bblk[SCPP_CLIENT_BATCH_MAX]; /**< made at the first batch */
 	struct fsb bf[SCPP_CLIENT_BATCH_MAX];
 	struct scpp_client_reply bcr[SCPP_CLIENT_BATCH_MAX];
+	uint64_t neg_blocks;           /**< page snapshots read for negative entries */
 	uint64_t batches;              /**< requests sent as a batch of blocks */
 	uint64_t batch_blocks;         /**< blocks of those batches */
 	uint64_t batch_max;            /**< most blocks of one batch */
@@ -218,6 +242,26 @@ void fsd_nodes_attr_drop_all(struct fsd_nodes *t);
  *  *@p unlinked say what it was). */
 bool fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,
 		     bool *unlinked);
+
+/* ---- negative entries (fs_neg.c) ---- */
+
+void fsd_neg_init(struct fsd_neg *n);
+void fsd_neg_free(struct fsd_neg *n);
+/** The generation a snapshot's block is sent under (fsd_neg_put()). */
+uint64_t fsd_neg_gen(struct fsd_neg *n);
+/** A change of names (create, link, unlink, rename, ...) is about to be sent. */
+void fsd_neg_bump(struct fsd_neg *n);
+/** Is name hash @p h known to be absent from @p dir (a fresh snapshot covers
+ *  it and does not hold it)? Then *@p left is the snapshot's validity left. */
+bool fsd_neg_absent(struct fsd_neg *n, struct scpp_oid dir, uint64_t h, uint64_t now,
+		    uint64_t *left);
+/** Keep the listing of page @p pk of @p dir (the @p nh hashes of its names)
+ *  until @p until, unless a change was sent since generation @p gen. */
+void fsd_neg_put(struct fsd_neg *n, struct scpp_oid dir, uint64_t pk, const uint64_t *h,
+		 size_t nh, uint64_t until, uint64_t gen);
+/** A change of this mount succeeded: name hash @p h was made (@p add) or
+ *  removed in @p dir; the snapshots that cover it follow. */
+void fsd_neg_change(struct fsd_neg *n, struct scpp_oid dir, uint64_t h, bool add);
 
 /* ---- contexts (fs_ctx.c) ---- */
 

@@ -218,6 +218,7 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	memset(&sh, 0, sizeof(sh));
+	fsd_neg_init(&sh.neg);
 	d.main = true;
 	d.o.max_threads = 4;
 	d.o.readdir_span = FSD_READDIR_SPAN;
@@ -361,6 +362,7 @@ out:
 	fsd_pool_free(&d);
 	if (sh.nodes.v != NULL)
 		fsd_nodes_free(&sh.nodes);
+	fsd_neg_free(&sh.neg);
 	fs_reply_free(&d.rep);
 	scpp_client_reply_free(&d.cr);
 	scpp_client_free(d.cl);

@@ -248,6 +248,7 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 			cst.stashed += cs.stashed;
 			cst.retransmits += cs.retransmits;
 		}
+		sum.neg_blocks += c->neg_blocks;
 		sum.batches += c->batches;
 		sum.batch_blocks += c->batch_blocks;
 		sum.batch_max = SCPP_MAX(sum.batch_max, c->batch_max);
@@ -302,6 +303,12 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		(unsigned long long)cst.retransmits, (unsigned long long)d->batches,
 		(unsigned long long)d->batch_blocks, (unsigned long long)d->batch_max,
 		(unsigned long long)cst.batched, (unsigned long long)cst.stashed);
+	/* Negative entries (fs_neg.c): lookups of absent names answered here. */
+	if (main->sh != NULL)
+		fprintf(out, "scpp-fs: stats neg_hits=%llu neg_puts=%llu neg_refused=%llu "
+			"neg_blocks=%llu\n",
+			(unsigned long long)main->sh->neg.hits, (unsigned long long)main->sh->neg.puts,
+			(unsigned long long)main->sh->neg.refused, (unsigned long long)d->neg_blocks);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -513,12 +520,59 @@ dir_rebalance(struct fsd *d, struct scpp_oid dir, bool grow)
 
 /* ---- lookup, forget, getattr, setattr, access ---- */
 
+/* A lookup found nothing: a negative entry the kernel keeps for @p t s
+ * (docs/FS.md §3). */
+static void
+reply_negative(fuse_req_t req, double t)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.entry_timeout = t;
+	fuse_reply_entry(req, &e);
+}
+
+/*
+ * Read the page of directory @p dir that holds the names of hash @p h (a
+ * listing block of one page, names only) and keep it as a snapshot for
+ * entry_timeout (fs_neg.c). A page the node cannot list in one block is
+ * not kept.
+ */
+static void
+neg_snapshot(struct fsd *d, const struct fs_cred *c, struct scpp_oid dir, uint64_t h)
+{
+	uint64_t hs[512], gen = fsd_neg_gen(&d->sh->neg), sent = now_ns(), pk;
+	uint64_t pos = fs_key_rev(h);
+	size_t n = 0;
+	struct fsb f;
+
+	fsb_init(&f, d->blk);
+	/* Position 0 is the listing's start (its atime rule): position 1 is
+	 * in the same page at any level. */
+	fsb_listdir(&f, &d->vol, c, dir, pos == 0 ? 1 : pos, 0, 1, 0, false);
+	if (fsd_exec(d, &f, FS_OP_LOOKUP) != 0 || d->rep.nrows == 0 ||
+	    d->rep.ncols <= FS_L_KEY || d->rep.nrows > SCPP_ARRAY_SIZE(hs))
+		return;
+	pk = fs_reply_u64(&d->rep, 0, FS_L_PAGE);
+	for (size_t i = 0; i < d->rep.nrows; i++) {
+		if (fs_reply_at(&d->rep, i, FS_L_NAME)->type == SCPP_VT_NIL)
+			continue; /* an empty page's one row */
+		if (fs_reply_u64(&d->rep, i, FS_L_PAGE) != pk)
+			return;
+		hs[n++] = fs_reply_u64(&d->rep, i, FS_L_KEY);
+	}
+	d->neg_blocks++;
+	fsd_neg_put(&d->sh->neg, dir, pk, hs, n,
+		    sent + (uint64_t)(d->o.entry_timeout * 1e9), gen);
+}
+
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p;
 	struct fs_cred c;
+	uint64_t h, left;
 	struct fsb f;
 	int e;
 
@@ -526,11 +580,26 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return;
+	h = fs_name_key(name, strlen(name));
+	if (d->o.entry_timeout > 0 && fsd_neg_absent(&d->sh->neg, p, h, now_ns(), &left)) {
+		reply_negative(req, (double)left / 1e9);
+		return;
+	}
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_lookup(&f, &d->vol, &c, p, name, strlen(name));
-	if ((e = fsd_exec(d, &f, FS_OP_LOOKUP)) != 0 || d->rep.nrows != 1) {
-		fuse_reply_err(req, e ? e : ENOENT);
+	e = fsd_exec(d, &f, FS_OP_LOOKUP);
+	if (e != 0 && e != ENOENT) {
+		fuse_reply_err(req, e);
+		return;
+	}
+	if (e == ENOENT || d->rep.nrows != 1) {
+		/* Absent: the kernel may keep that for entry_timeout, and the
+		 * name's page is read so that the next names looked up in it
+		 * are answered here (a create's lookup of a new name). */
+		if (d->o.entry_timeout > 0)
+			neg_snapshot(d, &c, p, h);
+		reply_negative(req, d->o.entry_timeout);
 		return;
 	}
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, NULL);
@@ -710,6 +779,7 @@ create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind k
 	struct scpp_oid p;
 	struct fs_cred c;
 	struct fsb f;
+	int e;
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return -1;
@@ -719,7 +789,11 @@ create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind k
 	fsb_create(&f, &d->vol, &c, p, name, strlen(name), kind, mode, rdev, target,
 		   target ? strlen(target) : 0, excl);
 	*gen = fsd_node_attr_gen(&d->sh->nodes, parent);
-	return fsd_exec(d, &f, FS_OP_CREATE);
+	fsd_neg_bump(&d->sh->neg);
+	e = fsd_exec(d, &f, FS_OP_CREATE);
+	if ((e == 0 && d->rep.nrows == 1) || e == EEXIST)
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(name, strlen(name)), true);
+	return e;
 }
 
 static void
@@ -794,7 +868,11 @@ change_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *ne
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_link(&f, &d->vol, &c, o, p, newname, strlen(newname));
-	if ((e = fsd_exec(d, &f, FS_OP_LINK)) != 0 || d->rep.nrows != 1) {
+	fsd_neg_bump(&d->sh->neg);
+	e = fsd_exec(d, &f, FS_OP_LINK);
+	if ((e == 0 && d->rep.nrows == 1) || e == EEXIST)
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(newname, strlen(newname)), true);
+	if (e != 0 || d->rep.nrows != 1) {
 		fuse_reply_err(req, e ? e : EIO);
 		return;
 	}
@@ -840,7 +918,11 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	fsb_init(&f, d->blk);
 	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, fold);
 	gen = fsd_node_attr_gen(&d->sh->nodes, parent);
-	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
+	fsd_neg_bump(&d->sh->neg);
+	e = fsd_exec(d, &f, FS_OP_UNLINK);
+	if (e == 0 || e == ENOENT)
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(name, strlen(name)), false);
+	if (e != 0) {
 		slot_drop(d, parent);
 		fuse_reply_err(req, e);
 		return;
@@ -904,9 +986,16 @@ change_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t ne
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_rename(&f, &d->vol, &c, p, name, strlen(name), np, newname, strlen(newname), flags);
+	fsd_neg_bump(&d->sh->neg);
 	if ((e = fsd_exec(d, &f, FS_OP_RENAME)) != 0) {
 		fuse_reply_err(req, e);
 		return;
+	}
+	/* Moved: the old name is gone, the new one exists (an exchange keeps
+	 * both; no row: source and target were one inode, nothing moved). */
+	if (d->rep.nrows == 1 && !(flags & FS_RENAME_EXCHANGE)) {
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(name, strlen(name)), false);
+		fsd_neg_change(&d->sh->neg, np, fs_name_key(newname, strlen(newname)), true);
 	}
 	grow = flag_at(d, 2);
 	shrink = flag_at(d, 3);
@@ -1414,6 +1503,72 @@ dir_fetch_parts(struct fsd *d, const struct fs_cred *c, struct scpp_oid o, uint6
 	return 0;
 }
 
+/* The intervals a prefetch batch appends, checked to follow one another. */
+struct prefetch_acc {
+	struct fsd_dir *x;
+	bool ok;
+};
+
+static void
+prefetch_each(struct fsd *d, unsigned int i, void *arg)
+{
+	struct prefetch_acc *a = arg;
+	struct fsd_dir *x = a->x;
+	uint64_t pk = 0, lo, hi;
+	size_t n0 = x->n;
+
+	(void)i;
+	if (!a->ok || d->rep.nrows == 0 || d->rep.ncols < FS_L_STAT + 2) {
+		a->ok = false;
+		return;
+	}
+	fs_page_span(fs_reply_u64(&d->rep, 0, FS_L_PAGE), &lo, &hi);
+	/* Only the interval right after the buffer: a split or merge that
+	 * changed the level since the first block ends the prefetch. */
+	if (lo != x->hi + 1 || dir_append(d, x, &pk) != 0) {
+		for (size_t k = n0; k < x->n; k++)
+			free(x->e[k].name);
+		x->n = n0;
+		a->ok = false;
+		return;
+	}
+	x->hi = hi;
+	d->pages_read++;
+}
+
+/*
+ * After a readdir block read the interval [x->lo, x->hi] (level m), read
+ * the intervals that follow it -- the same width, up to the end of the
+ * positions -- in one batch of blocks in flight together, so that a
+ * listing takes a few round trips instead of one per interval. Each block
+ * is one interval, consistent by itself; the buffer becomes their union,
+ * which serves the kernel's next calls like one interval (a name present
+ * during the whole listing is in exactly one of them, docs/FS.md §3
+ * "Readdir"). A block that fails or meets a limit ends the union there:
+ * the listing goes on at that position as before.
+ */
+static void
+dir_prefetch(struct fsd *d, const struct fs_cred *c, struct scpp_oid o, unsigned int span,
+	     struct fsd_dir *x)
+{
+	uint64_t w = x->hi - x->lo + 1, p = x->hi + 1;
+	struct prefetch_acc a = {.x = x, .ok = true};
+	int err[SCPP_CLIENT_BATCH_MAX];
+	unsigned int n = 0;
+
+	if (x->hi == FS_KEY_MAX || w == 0 || fsd_batch_blocks(d) != 0)
+		return;
+	while (n < SCPP_CLIENT_BATCH_MAX) {
+		fsb_init(&d->bf[n], d->bblk[n]);
+		fsb_listdir(&d->bf[n], &d->vol, c, o, p, span, 1, 0, false);
+		n++;
+		if (FS_KEY_MAX - p < w)
+			break;
+		p += w;
+	}
+	(void)fsd_exec_many(d, n, FS_OP_READDIR, err, prefetch_each, &a);
+}
+
 /* Read the interval of @p o that holds key @p pos into @p x (FS.md §3
  * "Readdir"), with each name's stat for readdirplus (@p plus): one block of
  * up to 2^(span+1) pages (the context's span, -o readdir_span), smaller
@@ -1440,6 +1595,8 @@ dir_fetch(struct fsd *d, fuse_req_t req, struct scpp_oid o, uint64_t pos, bool p
 		e = dir_fetch_parts(d, &c, o, pos, span, parts, plus, x, &pk0, &moved);
 		if (e == 0) {
 			fs_page_span(pk0, &x->lo, &x->hi);
+			if (!plus && span > 0 && parts == 1)
+				dir_prefetch(d, &c, o, span, x);
 			if (x->n > 1) /* x->e is NULL until a page had a name */
 				qsort(x->e, x->n, sizeof(*x->e), dirent_cmp);
 			x->buf = true;

@@ -910,6 +910,49 @@ def test_two_mounts(d, mounts):
     os.unlink(a.p("g"))
     os.rmdir(a.p("d"))
     check(os.listdir(b.dir) == [], "b sees a's removals")
+    negative_entries(mounts)
+
+
+def negative_entries(mounts):
+    """Negative entries (docs/FS.md §3): a lookup that finds nothing reads
+    the name's directory page, and the next lookups of absent names in it
+    are answered by the mount for entry_timeout, with the mount's own
+    changes applied; another mount's new name is seen once that bound has
+    passed. n (entry_timeout=60: the bound cannot pass during the test)
+    keeps its snapshot; q (entry_timeout=1) must see the name after it."""
+    w = mounts(Mount("negw", ("volume=neg", "attr_timeout=0", "entry_timeout=0")).start())
+    n = mounts(Mount("negn", ("volume=neg", "entry_timeout=60")).start())
+    q = mounts(Mount("negq", ("volume=neg", "entry_timeout=1")).start())
+    os.mkdir(w.p("d"))
+    for i in range(20):  # a directory of one page (fewer than 64 names)
+        open(w.p("d", "f%02d" % i), "w").close()
+    for m in (n, q):
+        check(not os.path.exists(m.p("d", "absent0")), "absent0 is absent")  # the snapshot
+    for i in range(1, 40):
+        check(not os.path.exists(n.p("d", "absent%d" % i)), "absent%d is absent" % i)
+    check(os.path.exists(n.p("d", "f07")), "a name of the snapshot is looked up at the node")
+    # n's own changes follow its snapshot at once.
+    open(n.p("d", "mine"), "w").close()
+    os.unlink(w.p("d", "f03"))  # through w: n does not know
+    check(os.path.exists(w.p("d", "mine")), "n's create reached the node")
+    os.rename(n.p("d", "mine"), n.p("d", "mine2"))
+    check(not os.path.exists(n.p("d", "mine")) and os.path.exists(n.p("d", "mine2")),
+          "n's rename")
+    os.unlink(n.p("d", "mine2"))
+    check(not os.path.exists(n.p("d", "mine2")), "n's unlink")
+    # Another mount's new name: within the bound, n's snapshot still says absent.
+    open(w.p("d", "late"), "w").close()
+    check(not os.path.exists(n.p("d", "late")), "within entry_timeout, n answers from its snapshot")
+    check(not os.path.exists(q.p("d", "absent1")), "q answers from its snapshot too")
+    wait_for(lambda: os.path.exists(q.p("d", "late")), "q sees late once entry_timeout passed")
+    for m in (w, n, q):
+        check(m.unmount() == 0, "negative-entry mount %s stops cleanly" % m.dir)
+    sn, sq, sw = fs_stats(n), fs_stats(q), fs_stats(w)
+    check(sn["neg_hits"] >= 40 and sn["neg_puts"] >= 1, "n's negative entries: %s" % {
+        k: sn[k] for k in ("neg_hits", "neg_puts", "neg_refused", "neg_blocks")})
+    # Without entry_timeout nothing is kept.
+    check(sw["neg_hits"] == 0 and sw["neg_puts"] == 0, "w keeps nothing: %s" % sw["neg_puts"])
+    check(sq["neg_hits"] >= 1, "q's snapshot answered: %s" % sq["neg_hits"])
 
 
 def restart_daemon(d):
@@ -939,9 +982,13 @@ def test_restart(d, mounts):
     m = mounts(Mount("restart", ("scpp_timeout_ms=100", "scpp_retries=2")).start())
     with open(m.p("f"), "w") as f:
         f.write("x")
+    os.mkdir(m.p("d"))
     d.proc.send_signal(rt.signal.SIGTERM)
     d.proc.wait(timeout=20)
-    r = subprocess.run(["stat", m.p("g")], capture_output=True, text=True, timeout=60)
+    # A name in d, whose page no lookup has read: the root's page was (the
+    # creates' lookups), and a name absent there is answered by the mount
+    # for entry_timeout (negative entries, FS.md §3), node or no node.
+    r = subprocess.run(["stat", m.p("d", "g")], capture_output=True, text=True, timeout=60)
     check(r.returncode != 0 and "Input/output error" in r.stderr,
           "stat with the node gone: EIO, got %d %r" % (r.returncode, r.stderr))
     r = subprocess.run(["bash", "-c", "echo y > %s" % m.p("h")], capture_output=True,
