@@ -126,8 +126,15 @@ struct fsd_negpage {
 	size_t n, cap;
 };
 
+/** A directory where a lookup found nothing, and when. */
+struct fsd_negmiss {
+	struct scpp_oid dir;
+	uint64_t at;           /**< CLOCK_MONOTONIC ns; 0: a free slot */
+};
+
 /** Negative entries (docs/FS.md §3): snapshots of pages, shared by the threads. */
 struct fsd_neg {
+	struct fsd_negmiss miss[FSD_NEG_PAGES]; /**< the last misses (fsd_neg_miss()) */
 	pthread_mutex_t lock;
 	uint64_t gen;          /**< bumped before every change of names is sent */
 	struct fsd_negpage p[FSD_NEG_PAGES];
@@ -259,6 +266,9 @@ bool fsd_neg_absent(struct fsd_neg *n, struct scpp_oid dir, uint64_t h, uint64_t
  *  until @p until, unless a change was sent since generation @p gen. */
 void fsd_neg_put(struct fsd_neg *n, struct scpp_oid dir, uint64_t pk, const uint64_t *h,
 		 size_t nh, uint64_t until, uint64_t gen);
+/** A lookup in @p dir found nothing at @p now: true when an earlier one did
+ *  within @p window ns (then its page is worth a snapshot). */
+bool fsd_neg_miss(struct fsd_neg *n, struct scpp_oid dir, uint64_t now, uint64_t window);
 /** A change of this mount succeeded: name hash @p h was made (@p add) or
  *  removed in @p dir; the snapshots that cover it follow. */
 void fsd_neg_change(struct fsd_neg *n, struct scpp_oid dir, uint64_t h, bool add);

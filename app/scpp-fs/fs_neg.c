@@ -18,6 +18,12 @@
  * change: every change bumps a generation before its block is sent, and a
  * put whose generation moved is refused. An h in the set answers nothing
  * (it may be another name with the same h): the lookup goes to the node.
+ *
+ * A page is read only at the second miss in its directory within
+ * entry_timeout (fsd_neg_miss()): a lone lookup of an absent name (a PATH
+ * search, a stat before a create elsewhere) costs no block more than it
+ * did; a run of creates in one directory pays one listing block per page
+ * and entry_timeout.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -194,4 +200,28 @@ fsd_neg_change(struct fsd_neg *n, struct scpp_oid dir, uint64_t h, bool add)
 		p->n++;
 	}
 	pthread_mutex_unlock(&n->lock);
+}
+
+bool
+fsd_neg_miss(struct fsd_neg *n, struct scpp_oid dir, uint64_t now, uint64_t window)
+{
+	struct fsd_negmiss *old = &n->miss[0];
+	bool again = false;
+
+	pthread_mutex_lock(&n->lock);
+	for (unsigned int i = 0; i < FSD_NEG_PAGES; i++) {
+		struct fsd_negmiss *m = &n->miss[i];
+
+		if (m->at != 0 && scpp_oid_eq(m->dir, dir)) {
+			again = now - m->at < window;
+			old = m;
+			break;
+		}
+		if (m->at < old->at)
+			old = m;
+	}
+	old->dir = dir;
+	old->at = now;
+	pthread_mutex_unlock(&n->lock);
+	return again;
 }

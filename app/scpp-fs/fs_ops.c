@@ -594,10 +594,12 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (e == ENOENT || d->rep.nrows != 1) {
-		/* Absent: the kernel may keep that for entry_timeout, and the
-		 * name's page is read so that the next names looked up in it
+		/* Absent: the kernel may keep that for entry_timeout; at the
+		 * second such miss in the directory within entry_timeout the
+		 * name's page is read, so that the next names looked up in it
 		 * are answered here (a create's lookup of a new name). */
-		if (d->o.entry_timeout > 0)
+		if (d->o.entry_timeout > 0 &&
+		    fsd_neg_miss(&d->sh->neg, p, now_ns(), (uint64_t)(d->o.entry_timeout * 1e9)))
 			neg_snapshot(d, &c, p, h);
 		reply_negative(req, d->o.entry_timeout);
 		return;
