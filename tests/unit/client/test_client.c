@@ -574,6 +574,17 @@ assert_reply_is_cached(const struct scpp_client_reply *r, unsigned int idx)
 	pthread_mutex_unlock(&F.mu);
 }
 
+/* "set @0.1.0.1.2a data \"cc...c\"" with @p n copies of @p ch: a block of
+ * more than one datagram. */
+static void
+long_set_text(char *text, size_t size, char ch, int n)
+{
+	int k = snprintf(text, size, "set @0.1.0.1.2a data \"");
+
+	memset(text + k, ch, (size_t)n);
+	snprintf(text + k + n, size - (size_t)k - (size_t)n, "\"");
+}
+
 static const char small_text[] = "get @0.1.0.1.2a name %x\nreturn %x";
 
 /* ---- tests ---- */
@@ -756,9 +767,7 @@ test_client_fragments_large_block(void **state)
 	int n;
 
 	(void)state;
-	n = snprintf(text, sizeof(text), "set @0.1.0.1.2a data \"");
-	memset(text + n, 'z', 3000);
-	snprintf(text + n + 3000, sizeof(text) - (size_t)n - 3000, "\"");
+	long_set_text(text, sizeof(text), 'z', 3000);
 	parse_into(&B, text);
 	n = scpp_wire_block_encode(&B, enc, sizeof(enc));
 	assert_true(n > 3000);
@@ -820,12 +829,9 @@ test_client_exec_many_keeps_blocks_in_flight(void **state)
 	static uint8_t arenas[8][8192];
 	static char text[4000];
 	char server[32];
-	int n;
 
 	(void)state;
-	n = snprintf(text, sizeof(text), "set @0.1.0.1.2a data \"");
-	memset(text + n, 'q', 1000);
-	snprintf(text + n + 1000, sizeof(text) - (size_t)n - 1000, "\"");
+	long_set_text(text, sizeof(text), 'q', 1000);
 	for (unsigned int i = 0; i < 8; i++) {
 		struct scpp_lang_error err;
 
@@ -915,6 +921,44 @@ test_client_exec_many_retransmits_each_block(void **state)
 	assert_true(st.retransmits >= 4);
 	pthread_mutex_lock(&F.mu);
 	assert_int_equal(F.executions, 4);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+}
+
+
+/* A batch whose replies each need the cookie first (3x amplification): the
+ * notices of the later blocks are kept for their turns, each block is sent
+ * again with the cookie and executed once. */
+static void
+test_client_exec_many_answers_cookie_notices(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 3);
+	struct scpp_client_reply r[6];
+	const struct scpp_wire_block *bs[6] = {&B, &B, &B, &B, &B, &B};
+	struct scpp_client_stats st;
+
+	(void)state;
+	FAKE_SET(amp, true);
+	FAKE_SET(rows, 50);
+	FAKE_SET(pad, 100);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec_many(c, bs, 6, r), 0);
+	for (unsigned int i = 0; i < 6; i++) {
+		assert_int_equal(r[i].block_id, FIRST_BLOCK + i);
+		assert_int_equal(r[i].rows, 50);
+		assert_reply_is_cached(&r[i], i);
+		scpp_client_reply_free(&r[i]);
+	}
+	scpp_client_stats_get(c, &st);
+	/* All six went out before the first notice came back: six notices,
+	 * five of them kept for their block's turn. */
+	assert_int_equal(st.cookie_rounds, 6);
+	assert_int_equal(st.notices, 6);
+	assert_true(st.stashed >= 5);
+	assert_int_equal(st.retransmits + st.timeouts, 0);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.executions, 6);
+	assert_true(F.cookie_blocks >= 1);
 	pthread_mutex_unlock(&F.mu);
 	scpp_client_free(c);
 }
@@ -1504,6 +1548,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_exec_many_keeps_blocks_in_flight,
 						fake_start, fake_stop),
 		cmocka_unit_test_setup_teardown(test_client_exec_many_retransmits_each_block,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_exec_many_answers_cookie_notices,
 						fake_start, fake_stop),
 		cmocka_unit_test_setup_teardown(test_client_fragments_large_block, fake_start,
 						fake_stop),
