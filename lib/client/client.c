@@ -33,6 +33,19 @@
  *   exchange at once: the node answers a retransmission from its cache with
  *   the same bytes.
  *
+ * - System calls. A block's fragments are encoded into one buffer and sent
+ *   with one sendmmsg(); replies are taken RECV_BATCH datagrams per
+ *   recvmmsg(). Each datagram is still sealed on its own (a fresh counter).
+ *
+ * - Batches (scpp_client_exec_many()). Every block of the batch is sent
+ *   under consecutive ids before the first reply is awaited; then the
+ *   blocks take their turns in order, each an ordinary exchange whose first
+ *   transmission already went out. A datagram of a later block of the
+ *   batch that arrives during an earlier turn -- verified first, in a
+ *   session, as every datagram is -- is copied to the stash and fed to its
+ *   block's exchange when that turn starts; past the stash's bounds it is
+ *   dropped and that turn's FETCH or retransmission gets it again.
+ *
  * - Records are decoded as bytes arrive (scpp_wire_reply_next() consumes
  *   nothing until a record is complete), which both validates the stream
  *   early and lets scpp_client_exec_stream() hand rows out while the rest
