@@ -216,6 +216,11 @@ void fsb_write(struct fsb *f, const struct fs_vol *v, struct scpp_oid e, uint64_
 /** ...and two are merged when it holds fewer than this per page, one page less. */
 #define FS_PAGE_MERGE 16u
 
+/** h(name): the low FS_KEY_BITS bits of the evaluator's hash() of the name
+ *  as a string value (FNV-1a 64 of its wire encoding, docs/PROTOCOL.md §4),
+ *  as the blocks compute it to choose a name's page. */
+uint64_t fs_name_key(const char *name, size_t len);
+
 /** The 62 low bits of @p k, reversed (position <-> hash). */
 static inline uint64_t
 fs_key_rev(uint64_t k)

@@ -23,6 +23,7 @@ ctx_free(struct fsd *d)
 	scpp_client_free(d->cl);
 	free(d->blk);
 	free(d->io);
+	fsd_batch_free(d);
 	free(d);
 }
 
@@ -43,7 +44,7 @@ ctx_new(const struct fsd *main)
 	fs_reply_init(&d->rep);
 	d->cl = scpp_client_create(&d->cc);
 	d->blk = malloc(sizeof(*d->blk));
-	d->io = malloc(FSD_READ_MAX);
+	d->io = malloc(FSD_REQ_MAX);
 	if (d->cl == NULL || d->blk == NULL || d->io == NULL ||
 	    (main->session && fsd_session(d) != 0)) {
 		ctx_free(d);

@@ -51,8 +51,17 @@ fsd_plus_span(unsigned int n)
 {
 	return n >= 2 ? n - 2 : 0;
 }
-/** Bytes one read block asks for (the kernel's max_read). */
+/** Bytes one read block asks for. */
 #define FSD_READ_MAX (128u * 1024)
+/** Most bytes of one FUSE read or write request (the kernel's max_write and
+ *  max_readahead; max_pages 256): the daemon cuts it into blocks of
+ *  write_max or FSD_READ_MAX bytes and keeps them in flight together
+ *  (scpp_client_exec_many(), docs/FS.md §3 "Data larger than one block"). */
+#define FSD_REQ_MAX (1024u * 1024)
+/** Default -o readahead_kb: the kernel's read-ahead of the mount (its bdi's
+ *  read_ahead_kb, 128 by default), so that a sequential read is requests
+ *  of FSD_REQ_MAX bytes. */
+#define FSD_READAHEAD_KB 1024u
 
 /** One node the kernel knows: FUSE node id -> OID. */
 struct fsd_node {
@@ -101,7 +110,37 @@ struct fsd_opts {
 	int writeback;         /**< -o writeback_cache: the kernel's write-back cache (opt-in) */
 	unsigned int max_threads; /**< -o max_threads=N: contexts, so blocks in flight (default 4) */
 	unsigned int readdir_span; /**< -o readdir_span=N: a listing block reads 2^N.. pages */
+	unsigned int readahead_kb; /**< -o readahead_kb=N: the mount's read-ahead (0: the kernel's) */
 	int show_help;
+};
+
+/** Page snapshots kept for negative entries (fs_neg.c). */
+#define FSD_NEG_PAGES 64
+
+/** A directory page as a listing read it, with this mount's changes since. */
+struct fsd_negpage {
+	struct scpp_oid dir;
+	uint64_t pk;           /**< page key (1 << l) | i: it holds the h with low bits i */
+	uint64_t until;        /**< CLOCK_MONOTONIC ns: entry_timeout after its block was sent */
+	uint64_t *h;           /**< the names' h, sorted; NULL: a free slot */
+	size_t n, cap;
+};
+
+/** A directory where a lookup found nothing, and when. */
+struct fsd_negmiss {
+	struct scpp_oid dir;
+	uint64_t at;           /**< CLOCK_MONOTONIC ns; 0: a free slot */
+};
+
+/** Negative entries (docs/FS.md §3): snapshots of pages, shared by the threads. */
+struct fsd_neg {
+	struct fsd_negmiss miss[FSD_NEG_PAGES]; /**< the last misses (fsd_neg_miss()) */
+	pthread_mutex_t lock;
+	uint64_t gen;          /**< bumped before every change of names is sent */
+	struct fsd_negpage p[FSD_NEG_PAGES];
+	uint64_t hits;         /**< lookups answered "absent" from a snapshot */
+	uint64_t puts;         /**< snapshots taken */
+	uint64_t refused;      /**< snapshots refused: a change was sent meanwhile */
 };
 
 struct fsd;
@@ -109,6 +148,7 @@ struct fsd;
 /** What the FUSE threads of one mount share. */
 struct fsd_shared {
 	struct fsd_nodes nodes;
+	struct fsd_neg neg;            /**< negative entries (fs_neg.c) */
 	pthread_mutex_t lock;          /**< the pool */
 	pthread_cond_t cond;
 	pthread_key_t key;             /**< the calling thread's context */
@@ -148,6 +188,14 @@ struct fsd {
 					    readdirplus [1] blocks ask for */
 	unsigned int list_ok[2];       /**< listings at list_span since it was lowered */
 	uint32_t write_max;            /**< bytes of data per write block */
+	/* Batches (fsd_exec_many()): blocks of one request in flight together. */
+	struct scpp_wire_block *bblk[SCPP_CLIENT_BATCH_MAX]; /**< made at the first batch */
+	struct fsb bf[SCPP_CLIENT_BATCH_MAX];
+	struct scpp_client_reply bcr[SCPP_CLIENT_BATCH_MAX];
+	uint64_t neg_blocks;           /**< page snapshots read for negative entries */
+	uint64_t batches;              /**< requests sent as a batch of blocks */
+	uint64_t batch_blocks;         /**< blocks of those batches */
+	uint64_t batch_max;            /**< most blocks of one batch */
 };
 
 /* ---- nodes (fs_nodes.c) ---- */
@@ -202,6 +250,29 @@ void fsd_nodes_attr_drop_all(struct fsd_nodes *t);
 bool fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,
 		     bool *unlinked);
 
+/* ---- negative entries (fs_neg.c) ---- */
+
+void fsd_neg_init(struct fsd_neg *n);
+void fsd_neg_free(struct fsd_neg *n);
+/** The generation a snapshot's block is sent under (fsd_neg_put()). */
+uint64_t fsd_neg_gen(struct fsd_neg *n);
+/** A change of names (create, link, unlink, rename, ...) is about to be sent. */
+void fsd_neg_bump(struct fsd_neg *n);
+/** Is name hash @p h known to be absent from @p dir (a fresh snapshot covers
+ *  it and does not hold it)? Then *@p left is the snapshot's validity left. */
+bool fsd_neg_absent(struct fsd_neg *n, struct scpp_oid dir, uint64_t h, uint64_t now,
+		    uint64_t *left);
+/** Keep the listing of page @p pk of @p dir (the @p nh hashes of its names)
+ *  until @p until, unless a change was sent since generation @p gen. */
+void fsd_neg_put(struct fsd_neg *n, struct scpp_oid dir, uint64_t pk, const uint64_t *h,
+		 size_t nh, uint64_t until, uint64_t gen);
+/** A lookup in @p dir found nothing at @p now: true when an earlier one did
+ *  within @p window ns (then its page is worth a snapshot). */
+bool fsd_neg_miss(struct fsd_neg *n, struct scpp_oid dir, uint64_t now, uint64_t window);
+/** A change of this mount succeeded: name hash @p h was made (@p add) or
+ *  removed in @p dir; the snapshots that cover it follow. */
+void fsd_neg_change(struct fsd_neg *n, struct scpp_oid dir, uint64_t h, bool add);
+
 /* ---- contexts (fs_ctx.c) ---- */
 
 /** Share @p main (volume open, session made) with @p n - 1 more contexts,
@@ -225,6 +296,21 @@ extern const struct fuse_lowlevel_ops fsd_ops;
 
 /** Run the block in d->blk (built through @p f): 0 or the local errno. */
 int fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op);
+/** Called by fsd_exec_many() for block @p i whose reply (in d->rep) succeeded. */
+typedef void (*fsd_each_fn)(struct fsd *d, unsigned int i, void *arg);
+/**
+ * Run the @p n blocks built in d->bf[0 .. n) (on d->bblk[], see
+ * fsd_batch_blocks()) with all of them in flight at once; for each, in
+ * order, the local errno in @p err[i] and, on success, @p each. A block
+ * aborted by the node's time budget is sent again alone. Returns the
+ * number of blocks that succeeded in a row from the first.
+ */
+unsigned int fsd_exec_many(struct fsd *d, unsigned int n, enum fs_op op, int *err,
+			   fsd_each_fn each, void *arg);
+/** Make d->bblk[] (once): 0 or ENOMEM. */
+int fsd_batch_blocks(struct fsd *d);
+/** Free what fsd_batch_blocks() made. */
+void fsd_batch_free(struct fsd *d);
 /** One line per operation kind (blocks, most commands and rows of one, over
  *  every context of the mount) on @p out. */
 void fsd_stats_print(const struct fsd *main, FILE *out);

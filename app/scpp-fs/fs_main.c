@@ -8,6 +8,7 @@
  * SIGINT, SIGTERM, SIGHUP or `fusermount3 -u MOUNTPOINT`, and unmounts.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ static const struct fuse_opt fsd_optspec[] = {
 	OPT("writeback_cache", writeback, 1),
 	OPT("max_threads=%u", max_threads, 0),
 	OPT("readdir_span=%u", readdir_span, 0),
+	OPT("readahead_kb=%u", readahead_kb, 0),
 	OPT("-h", show_help, 1),
 	OPT("--help", show_help, 1),
 	FUSE_OPT_END,
@@ -67,6 +69,8 @@ usage(const char *prog)
 	       "    -o clone_fd            a /dev/fuse descriptor per thread\n"
 	       "    -o readdir_span=N      a listing block reads 2^N to 2^(N+1) directory\n"
 	       "                           pages (0 .. %u, default %u; 0: one page)\n"
+	       "    -o readahead_kb=N      the mount's read-ahead, KiB (default %u; 0: the\n"
+	       "                           kernel's): sequential reads in requests of 1 MiB\n"
 	       "    -o scpp_timeout_ms=MS  first try's reply timeout (default 200)\n"
 	       "    -o scpp_retries=N      retransmissions before EIO (default 5)\n"
 	       "    -o scpp_dgram=BYTES    largest datagram (default 1472; up to the path MTU - 28)\n"
@@ -76,7 +80,8 @@ usage(const char *prog)
 	       "    -o node_key=HEX|FILE   refuse another node (default $SCPP_NODE_KEY)\n"
 	       "    -o no_auth             unauthenticated blocks (auth.mode optional/off)\n"
 	       "    -o allow_other, ...    the usual FUSE mount options\n\n",
-	       prog, SCPP_CLIENT_SERVER_DEFAULT, FS_CHUNK_DEFAULT, FS_LIST_SPAN_MAX, FSD_READDIR_SPAN);
+	       prog, SCPP_CLIENT_SERVER_DEFAULT, FS_CHUNK_DEFAULT, FS_LIST_SPAN_MAX, FSD_READDIR_SPAN,
+	       FSD_READAHEAD_KB);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
@@ -153,6 +158,54 @@ write_max(unsigned int dgram)
 	return (uint32_t)(room < FSD_WRITE_MAX ? room : FSD_WRITE_MAX);
 }
 
+/*
+ * The kernel reads ahead at most its bdi's read_ahead_kb (128 by default)
+ * and offers that as max_readahead at INIT: set it, between mount(2) and the
+ * INIT the session loop answers, so that a sequential read comes in
+ * requests of up to FSD_REQ_MAX bytes, which the daemon reads as blocks in
+ * flight together. The bdi of a FUSE mount is named by its device
+ * (major:minor, /proc/self/mountinfo). Best effort (root only): a failure
+ * leaves the kernel's read-ahead, and says so.
+ */
+static void
+set_readahead(const char *mountpoint, unsigned int kb)
+{
+	char real[PATH_MAX], line[4096], dev[64] = "", path[128];
+	FILE *f;
+
+	if (kb == 0 || realpath(mountpoint, real) == NULL)
+		return;
+	f = fopen("/proc/self/mountinfo", "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char mdev[64], mpt[PATH_MAX];
+
+		/* id parent major:minor root mount-point ... (the last is the top) */
+		if (sscanf(line, "%*u %*u %63s %*s %4095s", mdev, mpt) == 2 &&
+		    strcmp(mpt, real) == 0)
+			snprintf(dev, sizeof(dev), "%s", mdev);
+	}
+	fclose(f);
+	if (dev[0] == '\0') {
+		fprintf(stderr, "scpp-fs: %s not in /proc/self/mountinfo: the kernel's read-ahead "
+			"stays\n", real);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "w");
+	if (f == NULL || fprintf(f, "%u\n", kb) < 0 || fclose(f) != 0) {
+		if (f == NULL)
+			fprintf(stderr, "scpp-fs: %s: %s: the kernel's read-ahead stays\n", path,
+				strerror(errno));
+		else
+			fprintf(stderr, "scpp-fs: %s: cannot write: the kernel's read-ahead stays\n",
+				path);
+		return;
+	}
+	fprintf(stderr, "scpp-fs: read-ahead %u KiB (%s)\n", kb, path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -165,9 +218,11 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	memset(&sh, 0, sizeof(sh));
+	fsd_neg_init(&sh.neg);
 	d.main = true;
 	d.o.max_threads = 4;
 	d.o.readdir_span = FSD_READDIR_SPAN;
+	d.o.readahead_kb = FSD_READAHEAD_KB;
 	memset(&co, 0, sizeof(co));
 	d.o.attr_timeout = 1.0;
 	d.o.entry_timeout = 1.0;
@@ -224,7 +279,7 @@ main(int argc, char **argv)
 	d.write_max = write_max(d.o.dgram);
 	d.cl = scpp_client_create(&d.cc);
 	d.blk = malloc(sizeof(*d.blk));
-	d.io = malloc(FSD_READ_MAX);
+	d.io = malloc(FSD_REQ_MAX);
 	if (d.cl == NULL || d.blk == NULL || d.io == NULL) {
 		fprintf(stderr, "scpp-fs: client for %s: %s\n", d.cc.server, strerror(errno));
 		goto out;
@@ -268,6 +323,7 @@ main(int argc, char **argv)
 		goto destroy;
 	if (fuse_session_mount(se, co.mountpoint) != 0)
 		goto signals;
+	set_readahead(co.mountpoint, d.o.readahead_kb);
 	if (fuse_daemonize(co.foreground) != 0)
 		goto unmount;
 	/* Each FUSE thread has its own context (lib/client is single-threaded;
@@ -306,11 +362,13 @@ out:
 	fsd_pool_free(&d);
 	if (sh.nodes.v != NULL)
 		fsd_nodes_free(&sh.nodes);
+	fsd_neg_free(&sh.neg);
 	fs_reply_free(&d.rep);
 	scpp_client_reply_free(&d.cr);
 	scpp_client_free(d.cl);
 	free(d.blk);
 	free(d.io);
+	fsd_batch_free(&d);
 	free(co.mountpoint);
 	free(d.o.server);
 	free(d.o.root);

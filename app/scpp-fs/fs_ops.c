@@ -117,6 +117,101 @@ fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
 	return e;
 }
 
+int
+fsd_batch_blocks(struct fsd *d)
+{
+	for (unsigned int i = 0; i < SCPP_CLIENT_BATCH_MAX; i++)
+		if (d->bblk[i] == NULL && (d->bblk[i] = malloc(sizeof(*d->bblk[i]))) == NULL)
+			return ENOMEM;
+	return 0;
+}
+
+void
+fsd_batch_free(struct fsd *d)
+{
+	for (unsigned int i = 0; i < SCPP_CLIENT_BATCH_MAX; i++) {
+		scpp_client_reply_free(&d->bcr[i]);
+		free(d->bblk[i]);
+		d->bblk[i] = NULL;
+	}
+}
+
+/* Block @p i's reply (d->bcr[i], moved to d->cr) decoded into d->rep and
+ * counted as fsd_exec() does; a block aborted by the time budget is sent
+ * again alone (fsd_exec()). The local errno. */
+static int
+batch_one(struct fsd *d, unsigned int i, enum fs_op op)
+{
+	int e;
+
+	scpp_client_reply_free(&d->cr);
+	d->cr = d->bcr[i];
+	memset(&d->bcr[i], 0, sizeof(d->bcr[i]));
+	if (fs_reply_parse(&d->rep, d->cr.msg, d->cr.len) < 0)
+		return EIO;
+	if (d->rep.outcome == SCPP_OUTCOME_ABORTED && d->rep.err == 62) {
+		d->etime_retries++;
+		return fsd_exec(d, &d->bf[i], op);
+	}
+	d->opst[op].blocks++;
+	if (d->rep.commands > d->opst[op].max_commands)
+		d->opst[op].max_commands = d->rep.commands;
+	if (d->rep.end_rows > d->opst[op].max_rows)
+		d->opst[op].max_rows = d->rep.end_rows;
+	e = fs_errno(op, &d->rep, d->bf[i].nstale);
+	if (e == EIO && d->errors_logged++ < 50)
+		fprintf(stderr, "scpp-fs: block failed: %s %s (command %d)\n", d->rep.code,
+			d->rep.message, d->rep.cmd);
+	return e;
+}
+
+unsigned int
+fsd_exec_many(struct fsd *d, unsigned int n, enum fs_op op, int *err, fsd_each_fn each,
+	      void *arg)
+{
+	const struct scpp_wire_block *bs[SCPP_CLIENT_BATCH_MAX];
+	unsigned int i, ok = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = fsb_done(&d->bf[i]);
+		err[i] = rc == 0 ? 0 : rc == -EFBIG ? EFBIG : EINVAL;
+		bs[i] = d->bf[i].b;
+	}
+	for (i = 0; i < n; i++)
+		if (err[i] != 0)
+			return 0; /* a builder error: nothing sent */
+	if (n == 1) {
+		err[0] = fsd_exec(d, &d->bf[0], op);
+		if (err[0] == 0 && each != NULL)
+			each(d, 0, arg);
+		return err[0] == 0;
+	}
+	fsd_session_renew(d);
+	d->ops += n;
+	rc = scpp_client_exec_many(d->cl, bs, n, d->bcr);
+	if (rc < 0) {
+		if (d->errors_logged++ < 50)
+			fprintf(stderr, "scpp-fs: exchange with %s failed: %s\n",
+				scpp_client_server(d->cl), scpp_strerror(rc));
+		for (i = 0; i < n; i++)
+			err[i] = fs_errno_transport(rc);
+		return 0;
+	}
+	d->batches++;
+	d->batch_blocks += n;
+	if (n > d->batch_max)
+		d->batch_max = n;
+	for (i = 0; i < n; i++) {
+		err[i] = batch_one(d, i, op);
+		if (err[i] == 0 && each != NULL)
+			each(d, i, arg);
+		if (err[i] == 0 && ok == i)
+			ok++;
+	}
+	return ok;
+}
+
 void
 fsd_stats_print(const struct fsd *main, FILE *out)
 {
@@ -145,7 +240,18 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 			cst.owners_learned += cs.owners_learned;
 			cst.owner_sessions += cs.owner_sessions;
 			cst.owner_refused += cs.owner_refused;
+			cst.send_calls += cs.send_calls;
+			cst.recv_calls += cs.recv_calls;
+			cst.dgrams_sent += cs.dgrams_sent;
+			cst.dgrams_recv += cs.dgrams_recv;
+			cst.batched += cs.batched;
+			cst.stashed += cs.stashed;
+			cst.retransmits += cs.retransmits;
 		}
+		sum.neg_blocks += c->neg_blocks;
+		sum.batches += c->batches;
+		sum.batch_blocks += c->batch_blocks;
+		sum.batch_max = SCPP_MAX(sum.batch_max, c->batch_max);
 
 		for (int i = 0; i < FS_OP_COUNT; i++) {
 			sum.opst[i].blocks += c->opst[i].blocks;
@@ -185,6 +291,24 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		(unsigned long long)cst.exchanges, (unsigned long long)cst.steered,
 		(unsigned long long)cst.owners_learned, (unsigned long long)cst.owner_sessions,
 		(unsigned long long)cst.owner_refused);
+	/* The system calls of the transport (docs/FS.md §3): a block's
+	 * datagrams go out in one sendmmsg(), replies come in by recvmmsg();
+	 * a large read or write is a batch of blocks in flight together. */
+	fprintf(out,
+		"scpp-fs: stats send_calls=%llu recv_calls=%llu dgrams_sent=%llu dgrams_recv=%llu "
+		"retransmits=%llu batches=%llu batch_blocks=%llu batch_max=%llu batched=%llu "
+		"stashed=%llu\n",
+		(unsigned long long)cst.send_calls, (unsigned long long)cst.recv_calls,
+		(unsigned long long)cst.dgrams_sent, (unsigned long long)cst.dgrams_recv,
+		(unsigned long long)cst.retransmits, (unsigned long long)d->batches,
+		(unsigned long long)d->batch_blocks, (unsigned long long)d->batch_max,
+		(unsigned long long)cst.batched, (unsigned long long)cst.stashed);
+	/* Negative entries (fs_neg.c): lookups of absent names answered here. */
+	if (main->sh != NULL)
+		fprintf(out, "scpp-fs: stats neg_hits=%llu neg_puts=%llu neg_refused=%llu "
+			"neg_blocks=%llu\n",
+			(unsigned long long)main->sh->neg.hits, (unsigned long long)main->sh->neg.puts,
+			(unsigned long long)main->sh->neg.refused, (unsigned long long)d->neg_blocks);
 }
 
 /* The caller's credentials (supplementary groups only for non-root). */
@@ -396,12 +520,59 @@ dir_rebalance(struct fsd *d, struct scpp_oid dir, bool grow)
 
 /* ---- lookup, forget, getattr, setattr, access ---- */
 
+/* A lookup found nothing: a negative entry the kernel keeps for @p t s
+ * (docs/FS.md §3). */
+static void
+reply_negative(fuse_req_t req, double t)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.entry_timeout = t;
+	fuse_reply_entry(req, &e);
+}
+
+/*
+ * Read the page of directory @p dir that holds the names of hash @p h (a
+ * listing block of one page, names only) and keep it as a snapshot for
+ * entry_timeout (fs_neg.c). A page the node cannot list in one block is
+ * not kept.
+ */
+static void
+neg_snapshot(struct fsd *d, const struct fs_cred *c, struct scpp_oid dir, uint64_t h)
+{
+	uint64_t hs[512], gen = fsd_neg_gen(&d->sh->neg), sent = now_ns(), pk;
+	uint64_t pos = fs_key_rev(h);
+	size_t n = 0;
+	struct fsb f;
+
+	fsb_init(&f, d->blk);
+	/* Position 0 is the listing's start (its atime rule): position 1 is
+	 * in the same page at any level. */
+	fsb_listdir(&f, &d->vol, c, dir, pos == 0 ? 1 : pos, 0, 1, 0, false);
+	if (fsd_exec(d, &f, FS_OP_LOOKUP) != 0 || d->rep.nrows == 0 ||
+	    d->rep.ncols <= FS_L_KEY || d->rep.nrows > SCPP_ARRAY_SIZE(hs))
+		return;
+	pk = fs_reply_u64(&d->rep, 0, FS_L_PAGE);
+	for (size_t i = 0; i < d->rep.nrows; i++) {
+		if (fs_reply_at(&d->rep, i, FS_L_NAME)->type == SCPP_VT_NIL)
+			continue; /* an empty page's one row */
+		if (fs_reply_u64(&d->rep, i, FS_L_PAGE) != pk)
+			return;
+		hs[n++] = fs_reply_u64(&d->rep, i, FS_L_KEY);
+	}
+	d->neg_blocks++;
+	fsd_neg_put(&d->sh->neg, dir, pk, hs, n,
+		    sent + (uint64_t)(d->o.entry_timeout * 1e9), gen);
+}
+
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fsd *d = FSD(req);
 	struct scpp_oid p;
 	struct fs_cred c;
+	uint64_t h, left;
 	struct fsb f;
 	int e;
 
@@ -409,11 +580,28 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return;
+	h = fs_name_key(name, strlen(name));
+	if (d->o.entry_timeout > 0 && fsd_neg_absent(&d->sh->neg, p, h, now_ns(), &left)) {
+		reply_negative(req, (double)left / 1e9);
+		return;
+	}
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_lookup(&f, &d->vol, &c, p, name, strlen(name));
-	if ((e = fsd_exec(d, &f, FS_OP_LOOKUP)) != 0 || d->rep.nrows != 1) {
-		fuse_reply_err(req, e ? e : ENOENT);
+	e = fsd_exec(d, &f, FS_OP_LOOKUP);
+	if (e != 0 && e != ENOENT) {
+		fuse_reply_err(req, e);
+		return;
+	}
+	if (e == ENOENT || d->rep.nrows != 1) {
+		/* Absent: the kernel may keep that for entry_timeout; at the
+		 * second such miss in the directory within entry_timeout the
+		 * name's page is read, so that the next names looked up in it
+		 * are answered here (a create's lookup of a new name). */
+		if (d->o.entry_timeout > 0 &&
+		    fsd_neg_miss(&d->sh->neg, p, now_ns(), (uint64_t)(d->o.entry_timeout * 1e9)))
+			neg_snapshot(d, &c, p, h);
+		reply_negative(req, d->o.entry_timeout);
 		return;
 	}
 	reply_entry(req, fs_reply_at(&d->rep, 0, 0)->oid, 1, NULL);
@@ -593,6 +781,7 @@ create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind k
 	struct scpp_oid p;
 	struct fs_cred c;
 	struct fsb f;
+	int e;
 
 	if (!oid_of(req, parent, &p) || !name_ok(req, name))
 		return -1;
@@ -602,7 +791,11 @@ create_block(fuse_req_t req, fuse_ino_t parent, const char *name, enum fs_kind k
 	fsb_create(&f, &d->vol, &c, p, name, strlen(name), kind, mode, rdev, target,
 		   target ? strlen(target) : 0, excl);
 	*gen = fsd_node_attr_gen(&d->sh->nodes, parent);
-	return fsd_exec(d, &f, FS_OP_CREATE);
+	fsd_neg_bump(&d->sh->neg);
+	e = fsd_exec(d, &f, FS_OP_CREATE);
+	if ((e == 0 && d->rep.nrows == 1) || e == EEXIST)
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(name, strlen(name)), true);
+	return e;
 }
 
 static void
@@ -677,7 +870,11 @@ change_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *ne
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_link(&f, &d->vol, &c, o, p, newname, strlen(newname));
-	if ((e = fsd_exec(d, &f, FS_OP_LINK)) != 0 || d->rep.nrows != 1) {
+	fsd_neg_bump(&d->sh->neg);
+	e = fsd_exec(d, &f, FS_OP_LINK);
+	if ((e == 0 && d->rep.nrows == 1) || e == EEXIST)
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(newname, strlen(newname)), true);
+	if (e != 0 || d->rep.nrows != 1) {
 		fuse_reply_err(req, e ? e : EIO);
 		return;
 	}
@@ -723,7 +920,11 @@ remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
 	fsb_init(&f, d->blk);
 	fsb_unlink(&f, &d->vol, &c, p, name, strlen(name), dir, fold);
 	gen = fsd_node_attr_gen(&d->sh->nodes, parent);
-	if ((e = fsd_exec(d, &f, FS_OP_UNLINK)) != 0) {
+	fsd_neg_bump(&d->sh->neg);
+	e = fsd_exec(d, &f, FS_OP_UNLINK);
+	if (e == 0 || e == ENOENT)
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(name, strlen(name)), false);
+	if (e != 0) {
 		slot_drop(d, parent);
 		fuse_reply_err(req, e);
 		return;
@@ -787,9 +988,16 @@ change_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t ne
 	cred_of(req, &c);
 	fsb_init(&f, d->blk);
 	fsb_rename(&f, &d->vol, &c, p, name, strlen(name), np, newname, strlen(newname), flags);
+	fsd_neg_bump(&d->sh->neg);
 	if ((e = fsd_exec(d, &f, FS_OP_RENAME)) != 0) {
 		fuse_reply_err(req, e);
 		return;
+	}
+	/* Moved: the old name is gone, the new one exists (an exchange keeps
+	 * both; no row: source and target were one inode, nothing moved). */
+	if (d->rep.nrows == 1 && !(flags & FS_RENAME_EXCHANGE)) {
+		fsd_neg_change(&d->sh->neg, p, fs_name_key(name, strlen(name)), false);
+		fsd_neg_change(&d->sh->neg, np, fs_name_key(newname, strlen(newname)), true);
 	}
 	grow = flag_at(d, 2);
 	shrink = flag_at(d, 3);
@@ -953,11 +1161,30 @@ span_at(const struct fs_vol *v, uint64_t off, uint64_t len, uint64_t cap)
 	return SCPP_MIN(SCPP_MIN(len, room), cap);
 }
 
+/* A read block's bytes into the request's buffer (fsd_exec_many()). */
+struct read_acc {
+	uint64_t at[SCPP_CLIENT_BATCH_MAX], len[SCPP_CLIENT_BATCH_MAX];
+	ssize_t got[SCPP_CLIENT_BATCH_MAX];
+	uint64_t base;
+};
+
+static void
+read_each(struct fsd *d, unsigned int i, void *arg)
+{
+	struct read_acc *a = arg;
+
+	a->got[i] = fs_read_assemble(&d->vol, &d->rep, a->at[i], a->len[i],
+				     d->io + (a->at[i] - a->base));
+}
+
 static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fsd *d = FSD(req);
-	uint64_t done = 0, len = SCPP_MIN((uint64_t)size, FSD_READ_MAX);
+	uint64_t done = 0, len = SCPP_MIN((uint64_t)size, FSD_REQ_MAX);
+	struct read_acc a = {.base = (uint64_t)off};
+	int err[SCPP_CLIENT_BATCH_MAX];
+	bool one = span_at(&d->vol, (uint64_t)off, len, FSD_READ_MAX) == len;
 	struct scpp_oid o;
 
 	count_req(req, FS_OP_READ);
@@ -965,36 +1192,85 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	(void)fi;
 	if (!oid_of(req, ino, &o))
 		return;
-	/* Several blocks only when the chunks are small (-o chunk): each is
-	 * consistent by itself (docs/FS.md "Consistency"). */
-	while (done < len) {
-		uint64_t at = (uint64_t)off + done, k = span_at(&d->vol, at, len - done, len);
-		struct fsb f;
-		ssize_t got;
-		int e;
-
-		fsb_init(&f, d->blk);
-		fsb_read(&f, &d->vol, o, at, k);
-		if ((e = fsd_exec(d, &f, FS_OP_READ)) != 0) {
-			if (done == 0) {
-				fuse_reply_err(req, e);
-				return;
-			}
-			break;
-		}
-		got = fs_read_assemble(&d->vol, &d->rep, at, k, d->io + done);
-		if (got < 0) {
-			if (done == 0) {
-				fuse_reply_err(req, EIO);
-				return;
-			}
-			break;
-		}
-		done += (uint64_t)got;
-		if ((uint64_t)got < k)
-			break;
+	if (!one && fsd_batch_blocks(d) != 0) {
+		fuse_reply_err(req, ENOMEM);
+		return;
 	}
+	/* Blocks of at most FSD_READ_MAX bytes and FS_PIECES_MAX chunks, up
+	 * to SCPP_CLIENT_BATCH_MAX in flight together; each is consistent by
+	 * itself (docs/FS.md "Consistency"). The bytes up to the first short
+	 * or failed piece count (a piece reads short at the end of the file). */
+	while (done < len) {
+		unsigned int n = 0;
+		uint64_t at = (uint64_t)off + done;
+
+		while (at < (uint64_t)off + len && n < SCPP_CLIENT_BATCH_MAX) {
+			uint64_t k = span_at(&d->vol, at, (uint64_t)off + len - at, FSD_READ_MAX);
+
+			fsb_init(&d->bf[n], one ? d->blk : d->bblk[n]);
+			fsb_read(&d->bf[n], &d->vol, o, at, k);
+			a.at[n] = at;
+			a.len[n] = k;
+			a.got[n] = -1;
+			at += k;
+			n++;
+		}
+		(void)fsd_exec_many(d, n, FS_OP_READ, err, read_each, &a);
+		for (unsigned int i = 0; i < n; i++) {
+			if (err[i] != 0 || a.got[i] < 0) {
+				if (done == 0) {
+					fuse_reply_err(req, err[i] != 0 ? err[i] : EIO);
+					return;
+				}
+				goto reply;
+			}
+			done += (uint64_t)a.got[i];
+			if ((uint64_t)a.got[i] < a.len[i])
+				goto reply;
+		}
+	}
+reply:
 	fuse_reply_buf(req, (const char *)d->io, done);
+}
+
+/*
+ * A write request of up to FSD_REQ_MAX bytes without O_APPEND: pieces of
+ * write_max bytes (and FS_PIECES_MAX chunks), SCPP_CLIENT_BATCH_MAX at a
+ * time in flight together. The node runs them in the order sent unless a
+ * datagram is lost (docs/FS.md §3): the count returned is the bytes of
+ * the pieces that succeeded in a row from the first.
+ */
+static void
+write_batched(fuse_req_t req, struct fsd *d, struct scpp_oid o, const char *buf, size_t size,
+	      uint64_t off)
+{
+	uint64_t done = 0;
+	int err[SCPP_CLIENT_BATCH_MAX];
+
+	while (done < size) {
+		uint64_t at = off + done, len[SCPP_CLIENT_BATCH_MAX], sent = 0;
+		unsigned int n = 0, ok;
+
+		while (done + sent < size && n < SCPP_CLIENT_BATCH_MAX) {
+			len[n] = span_at(&d->vol, at + sent, size - done - sent, d->write_max);
+			fsb_init(&d->bf[n], d->bblk[n]);
+			fsb_write(&d->bf[n], &d->vol, o, at + sent, buf + done + sent, len[n],
+				  UINT64_MAX, false);
+			sent += len[n];
+			n++;
+		}
+		ok = fsd_exec_many(d, n, FS_OP_WRITE, err, NULL, NULL);
+		for (unsigned int i = 0; i < ok; i++)
+			done += len[i];
+		if (ok < n) {
+			if (done == 0) {
+				fuse_reply_err(req, err[ok]);
+				return;
+			}
+			break;
+		}
+	}
+	fuse_reply_write(req, done);
 }
 
 static void
@@ -1012,6 +1288,12 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 
 	if (!oid_of(req, ino, &o))
 		return;
+	if (!append && size > d->write_max && fsd_batch_blocks(d) == 0) {
+		write_batched(req, d, o, buf, size, at);
+		return;
+	}
+	/* One block, or O_APPEND: each piece asserts the size the one before
+	 * left, so they go one at a time. */
 	while (done < size) {
 		uint64_t k = span_at(&d->vol, at, size - done, d->write_max);
 		struct fsb f;
@@ -1223,6 +1505,72 @@ dir_fetch_parts(struct fsd *d, const struct fs_cred *c, struct scpp_oid o, uint6
 	return 0;
 }
 
+/* The intervals a prefetch batch appends, checked to follow one another. */
+struct prefetch_acc {
+	struct fsd_dir *x;
+	bool ok;
+};
+
+static void
+prefetch_each(struct fsd *d, unsigned int i, void *arg)
+{
+	struct prefetch_acc *a = arg;
+	struct fsd_dir *x = a->x;
+	uint64_t pk = 0, lo, hi;
+	size_t n0 = x->n;
+
+	(void)i;
+	if (!a->ok || d->rep.nrows == 0 || d->rep.ncols < FS_L_STAT + 2) {
+		a->ok = false;
+		return;
+	}
+	fs_page_span(fs_reply_u64(&d->rep, 0, FS_L_PAGE), &lo, &hi);
+	/* Only the interval right after the buffer: a split or merge that
+	 * changed the level since the first block ends the prefetch. */
+	if (lo != x->hi + 1 || dir_append(d, x, &pk) != 0) {
+		for (size_t k = n0; k < x->n; k++)
+			free(x->e[k].name);
+		x->n = n0;
+		a->ok = false;
+		return;
+	}
+	x->hi = hi;
+	d->pages_read++;
+}
+
+/*
+ * After a readdir block read the interval [x->lo, x->hi] (level m), read
+ * the intervals that follow it -- the same width, up to the end of the
+ * positions -- in one batch of blocks in flight together, so that a
+ * listing takes a few round trips instead of one per interval. Each block
+ * is one interval, consistent by itself; the buffer becomes their union,
+ * which serves the kernel's next calls like one interval (a name present
+ * during the whole listing is in exactly one of them, docs/FS.md §3
+ * "Readdir"). A block that fails or meets a limit ends the union there:
+ * the listing goes on at that position as before.
+ */
+static void
+dir_prefetch(struct fsd *d, const struct fs_cred *c, struct scpp_oid o, unsigned int span,
+	     struct fsd_dir *x)
+{
+	uint64_t w = x->hi - x->lo + 1, p = x->hi + 1;
+	struct prefetch_acc a = {.x = x, .ok = true};
+	int err[SCPP_CLIENT_BATCH_MAX];
+	unsigned int n = 0;
+
+	if (x->hi == FS_KEY_MAX || w == 0 || fsd_batch_blocks(d) != 0)
+		return;
+	while (n < SCPP_CLIENT_BATCH_MAX) {
+		fsb_init(&d->bf[n], d->bblk[n]);
+		fsb_listdir(&d->bf[n], &d->vol, c, o, p, span, 1, 0, false);
+		n++;
+		if (FS_KEY_MAX - p < w)
+			break;
+		p += w;
+	}
+	(void)fsd_exec_many(d, n, FS_OP_READDIR, err, prefetch_each, &a);
+}
+
 /* Read the interval of @p o that holds key @p pos into @p x (FS.md §3
  * "Readdir"), with each name's stat for readdirplus (@p plus): one block of
  * up to 2^(span+1) pages (the context's span, -o readdir_span), smaller
@@ -1249,6 +1597,8 @@ dir_fetch(struct fsd *d, fuse_req_t req, struct scpp_oid o, uint64_t pos, bool p
 		e = dir_fetch_parts(d, &c, o, pos, span, parts, plus, x, &pk0, &moved);
 		if (e == 0) {
 			fs_page_span(pk0, &x->lo, &x->hi);
+			if (!plus && span > 0 && parts == 1)
+				dir_prefetch(d, &c, o, span, x);
 			if (x->n > 1) /* x->e is NULL until a page had a name */
 				qsort(x->e, x->n, sizeof(*x->e), dirent_cmp);
 			x->buf = true;
@@ -1715,7 +2065,14 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	const struct fsd *d = userdata;
 
-	conn->max_write = d->write_max;
+	/* Requests of up to FSD_REQ_MAX bytes (max_pages 256): the daemon
+	 * cuts them into blocks it keeps in flight together. */
+	conn->max_write = FSD_REQ_MAX;
+	/* The kernel offered its read-ahead as it was at mount(2); main()
+	 * raised it since (set_readahead()), and the kernel keeps the smaller
+	 * of the two. */
+	if (d->o.readahead_kb > 0)
+		conn->max_readahead = SCPP_MIN(d->o.readahead_kb, FSD_REQ_MAX / 1024) * 1024u;
 	/* O_TRUNC is part of open's block (fsb_open). */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;

@@ -182,3 +182,24 @@ fs_read_assemble(const struct fs_vol *v, const struct fs_reply *r, uint64_t off,
 	}
 	return (ssize_t)n;
 }
+
+uint64_t
+fs_name_key(const char *name, size_t len)
+{
+	uint8_t head[1 + 10];
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t n;
+
+	/* A string's wire encoding: its type, its length as a varint, its bytes. */
+	head[0] = SCPP_VT_STR;
+	n = 1 + scpp_varint_encode(head + 1, len);
+	for (size_t i = 0; i < n; i++) {
+		h ^= head[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)name[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h & FS_KEY_MAX;
+}

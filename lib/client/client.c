@@ -33,6 +33,19 @@
  *   exchange at once: the node answers a retransmission from its cache with
  *   the same bytes.
  *
+ * - System calls. A block's fragments are encoded into one buffer and sent
+ *   with one sendmmsg(); replies are taken RECV_BATCH datagrams per
+ *   recvmmsg(). Each datagram is still sealed on its own (a fresh counter).
+ *
+ * - Batches (scpp_client_exec_many()). Every block of the batch is sent
+ *   under consecutive ids before the first reply is awaited; then the
+ *   blocks take their turns in order, each an ordinary exchange whose first
+ *   transmission already went out. A datagram of a later block of the
+ *   batch that arrives during an earlier turn -- verified first, in a
+ *   session, as every datagram is -- is copied to the stash and fed to its
+ *   block's exchange when that turn starts; past the stash's bounds it is
+ *   dropped and that turn's FETCH or retransmission gets it again.
+ *
  * - Records are decoded as bytes arrive (scpp_wire_reply_next() consumes
  *   nothing until a record is complete), which both validates the stream
  *   early and lets scpp_client_exec_stream() hand rows out while the rest
@@ -65,6 +78,24 @@
 #define MAX_REPLY_DEFAULT ((size_t)16 << 20)
 #define ADDR_TEXT_MAX 255
 #define RCVBUF_WANT (4 << 20)
+/* Datagrams one recvmmsg() takes. */
+#define RECV_BATCH 16
+/* Reply datagrams of the other blocks of a batch held meanwhile
+ * (scpp_client_exec_many()); past these bounds they are dropped and fetched
+ * again in their block's turn. */
+#define STASH_MAX 1024
+#define STASH_BYTES ((size_t)8 << 20)
+
+/* A datagram kept for a later turn of a batch. */
+struct stash_ent {
+	uint64_t block_id;
+	uint8_t *data;
+	size_t len;
+	uint16_t lane;
+	bool verified;   /* its session tag was checked (its counter is spent) */
+	struct sockaddr_storage src;
+	socklen_t src_len;
+};
 
 struct slot {
 	uint8_t *data;  /* malloc'd payload copy; NULL when free */
@@ -153,9 +184,20 @@ struct scpp_client {
 	uint8_t *enc;      /* encoded block */
 	size_t enc_cap;
 	uint8_t *dgram;    /* one outgoing datagram, max_dgram bytes */
+	uint8_t *tx;       /* a block's datagrams (send_burst()), FRAGS_MAX x max_dgram; lazily */
+	size_t txlen[SCPP_WIRE_FRAGS_MAX];
 	uint8_t *rbuf;     /* one incoming datagram, RECV_BUF bytes */
+	uint8_t *rbatch;   /* RECV_BATCH incoming datagrams (receive()), lazily */
 	struct scpp_wire_record rec;
 	struct scpp_wire_block blk; /* for scpp_client_exec_text() */
+
+	/* A batch (scpp_client_exec_many()): block ids pend_lo .. pend_lo +
+	 * pend_n - 1 are in flight; their datagrams are stashed meanwhile. */
+	uint64_t pend_lo;
+	uint64_t pend_n;
+	struct stash_ent *stash; /* STASH_MAX, lazily */
+	size_t nstash;
+	size_t stash_bytes;
 
 	/* The session, once open (scpp_client_session_open()). */
 	struct scpp_auth_client_session *cs;
@@ -477,6 +519,8 @@ err_rc:
 	return NULL;
 }
 
+static void stash_clear(struct scpp_client *c);
+
 static void
 window_clear(struct scpp_client *c)
 {
@@ -516,6 +560,10 @@ scpp_client_free(struct scpp_client *c)
 	free(c->msg);
 	free(c->enc);
 	free(c->dgram);
+	free(c->tx);
+	free(c->rbatch);
+	stash_clear(c);
+	free(c->stash);
 	free(c->rbuf);
 	free(c);
 }
@@ -1031,10 +1079,11 @@ frag_payload(const struct scpp_client *c, bool cookie)
 	       (cur_cs(c) != NULL ? SCPP_WIRE_SESSION_TAG_LEN : 0);
 }
 
-/* Send one datagram built from @p h, with the cookie if we have one; in a
- * session, sealed (a fresh counter for every transmission). */
+/* Encode one datagram built from @p h into @p buf, with the cookie if we
+ * have one; in a session, sealed (a fresh counter for every transmission).
+ * Returns its length or a negative error. */
 static int
-send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
+encode_dgram(struct scpp_client *c, struct scpp_wire_hdr *h, uint8_t *buf)
 {
 	int n, rc;
 
@@ -1048,12 +1097,24 @@ send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
 		h->tag = NULL;
 		h->client_id = cur_id(c);
 	}
-	n = scpp_wire_dgram_encode(c->dgram, c->max_dgram, h);
+	n = scpp_wire_dgram_encode(buf, c->max_dgram, h);
 	if (n < 0)
 		return -EINVAL; /* cannot happen: sizes were checked */
 	if (cur_cs(c) != NULL &&
-	    (rc = scpp_auth_client_seal(cur_cs(c), cur_lane(c), c->dgram, (size_t)n)) < 0)
+	    (rc = scpp_auth_client_seal(cur_cs(c), cur_lane(c), buf, (size_t)n)) < 0)
 		return rc;
+	return n;
+}
+
+/* Send one datagram built from @p h (encode_dgram()). */
+static int
+send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
+{
+	int n = encode_dgram(c, h, c->dgram);
+
+	if (n < 0)
+		return n;
+	c->st.send_calls++;
 	while (sendto(c->fd, c->dgram, (size_t)n, 0, (struct sockaddr *)&c->to, c->to_len) < 0) {
 		if (errno != EINTR)
 			return -errno;
@@ -1062,15 +1123,57 @@ send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
 	return 0;
 }
 
-/* Send every fragment of the encoded block (c->enc, @p len bytes). */
+/*
+ * Send the @p n datagrams encoded in c->tx (slot i at i * max_dgram, of
+ * c->txlen[i] bytes) to c->to with as few sendmmsg() calls as the kernel
+ * allows: one for a whole block, instead of one system call per fragment.
+ */
 static int
-send_block(struct scpp_client *c, uint64_t block_id, size_t len)
+send_burst(struct scpp_client *c, unsigned int n)
+{
+	struct mmsghdr mm[SCPP_WIRE_FRAGS_MAX];
+	struct iovec iov[SCPP_WIRE_FRAGS_MAX];
+	unsigned int done = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		iov[i].iov_base = c->tx + (size_t)i * c->max_dgram;
+		iov[i].iov_len = c->txlen[i];
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &c->to;
+		mm[i].msg_hdr.msg_namelen = c->to_len;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < n) {
+		int k;
+
+		c->st.send_calls++;
+		k = sendmmsg(c->fd, mm + done, n - done, 0);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += (unsigned int)k;
+		c->st.dgrams_sent += (unsigned int)k;
+	}
+	return 0;
+}
+
+/* Send every fragment of the encoded block (@p enc, @p len bytes). */
+static int
+send_block(struct scpp_client *c, const uint8_t *enc, uint64_t block_id, size_t len)
 {
 	size_t per = frag_payload(c, c->has_cookie);
 	uint32_t nfrag = len == 0 ? 1 : (uint32_t)((len + per - 1) / per);
 	uint32_t i;
 	int rc;
 
+	if (c->tx == NULL) {
+		c->tx = malloc((size_t)SCPP_WIRE_FRAGS_MAX * c->max_dgram);
+		if (c->tx == NULL)
+			return -ENOMEM;
+	}
 	for (i = 0; i < nfrag; i++) {
 		size_t off = (size_t)i * per;
 		struct scpp_wire_hdr h = {
@@ -1081,13 +1184,14 @@ send_block(struct scpp_client *c, uint64_t block_id, size_t len)
 			.block_id = block_id,
 			.frag_index = i,
 			.frag_count = nfrag,
-			.payload = c->enc + off,
+			.payload = enc + off,
 		};
 
-		if ((rc = send_dgram(c, &h)) < 0)
+		if ((rc = encode_dgram(c, &h, c->tx + (size_t)i * c->max_dgram)) < 0)
 			return rc;
+		c->txlen[i] = (size_t)rc;
 	}
-	return 0;
+	return send_burst(c, nfrag);
 }
 
 /* Is reply datagram @p seq (>= next_seq) still missing? */
@@ -1233,6 +1337,93 @@ handle_notice(struct scpp_client *c, const struct scpp_wire_hdr *h)
 	}
 }
 
+/* ---- the stash: reply datagrams of the other blocks of a batch ---- */
+
+static void
+stash_put(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t n, uint16_t lane,
+	  bool verified)
+{
+	struct stash_ent *e;
+
+	if (c->nstash >= STASH_MAX || n > STASH_BYTES - c->stash_bytes ||
+	    (c->stash == NULL && (c->stash = calloc(STASH_MAX, sizeof(*c->stash))) == NULL)) {
+		c->st.stash_dropped++; /* a FETCH or the retransmission gets it again */
+		return;
+	}
+	e = &c->stash[c->nstash];
+	e->data = malloc(n);
+	if (e->data == NULL) {
+		c->st.stash_dropped++;
+		return;
+	}
+	memcpy(e->data, p, n);
+	e->len = n;
+	e->block_id = block_id;
+	e->lane = lane;
+	e->verified = verified;
+	memcpy(&e->src, &c->src, sizeof(e->src));
+	e->src_len = c->src_len;
+	c->nstash++;
+	c->stash_bytes += n;
+	c->st.stashed++;
+}
+
+static void
+stash_clear(struct scpp_client *c)
+{
+	for (size_t i = 0; i < c->nstash; i++)
+		free(c->stash[i].data);
+	c->nstash = 0;
+	c->stash_bytes = 0;
+}
+
+static int handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t n,
+			scpp_client_record_fn fn, void *arg, bool verified, uint16_t vlane);
+
+/* A datagram read in the same burst after one that ended the receive loop
+ * (a notice): kept unverified for the next receive() of its block -- this
+ * one's or a later one of the batch --, as if it had stayed queued. */
+static void
+stash_later(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t n)
+{
+	struct scpp_wire_hdr h;
+
+	if (scpp_wire_hdr_decode(p, n, &h) < 0) {
+		c->st.malformed++;
+		return;
+	}
+	if (h.block_id != block_id && h.block_id - c->pend_lo >= c->pend_n) {
+		c->st.strays++;
+		return;
+	}
+	stash_put(c, h.block_id, p, n, 0, false);
+}
+
+/* Feed the stashed datagrams of @p block_id to the exchange, in arrival
+ * order; stops at what ends the receive loop (as receive() does). */
+static int
+stash_take(struct scpp_client *c, uint64_t block_id, scpp_client_record_fn fn, void *arg)
+{
+	int rc = 0;
+	size_t i = 0, j = 0;
+
+	for (; i < c->nstash; i++) {
+		struct stash_ent *e = &c->stash[i];
+
+		if (e->block_id != block_id || rc < 0 || rc >= RX_RESEND || c->stream_done) {
+			c->stash[j++] = *e;
+			continue;
+		}
+		memcpy(&c->src, &e->src, sizeof(c->src));
+		c->src_len = e->src_len;
+		rc = handle_dgram(c, block_id, e->data, e->len, fn, arg, e->verified, e->lane);
+		c->stash_bytes -= e->len;
+		free(e->data);
+	}
+	c->nstash = j;
+	return rc;
+}
+
 /*
  * Handle one received datagram. Returns RX_PROGRESS if it was a new
  * datagram of this reply (restart the idle timer), RX_DROP if dropped,
@@ -1241,7 +1432,7 @@ handle_notice(struct scpp_client *c, const struct scpp_wire_hdr *h)
  */
 static int
 handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t n,
-	     scpp_client_record_fn fn, void *arg)
+	     scpp_client_record_fn fn, void *arg, bool verified, uint16_t vlane)
 {
 	struct scpp_wire_hdr h;
 	uint16_t lane = 0;
@@ -1258,7 +1449,7 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 	 * open a new one, once per exchange (SECURITY.md §6.4). Anyone could
 	 * send this; it costs a handshake, never a block run twice (the block
 	 * did not run under a session the node does not have). */
-	if (cur_cs(c) != NULL && h.kind == SCPP_AUTH_KIND_REJECT &&
+	if (!verified && cur_cs(c) != NULL && h.kind == SCPP_AUTH_KIND_REJECT &&
 	    !(h.flags & SCPP_WIRE_F_SESSION) && h.client_id == cur_id(c) &&
 	    h.block_id == block_id && h.payload_len == SCPP_AUTH_REJECT_LEN) {
 		struct scpp_auth_reject rj;
@@ -1267,10 +1458,20 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		    (rj.code == -SCPP_AUTH_E_NO_SESSION || rj.code == -SCPP_AUTH_E_SESSION_EXPIRED))
 			return RX_REOPEN;
 	}
-	/* In a session, only what the node sealed for it counts. */
-	if (cur_cs(c) != NULL && (!(h.flags & SCPP_WIRE_F_SESSION) ||
-				  scpp_auth_client_open(cur_cs(c), p, n, &lane) != 0)) {
+	/* In a session, only what the node sealed for it counts (a stashed
+	 * datagram was verified when it arrived: its counter is spent). */
+	if (verified) {
+		lane = vlane;
+	} else if (cur_cs(c) != NULL && (!(h.flags & SCPP_WIRE_F_SESSION) ||
+					 scpp_auth_client_open(cur_cs(c), p, n, &lane) != 0)) {
 		c->st.forged++;
+		return RX_DROP;
+	}
+	if ((h.kind == SCPP_WIRE_REPLY || h.kind == SCPP_WIRE_NOTICE) && h.client_id == cur_id(c) &&
+	    h.block_id != block_id && h.block_id - c->pend_lo < c->pend_n) {
+		/* Another block of this batch (scpp_client_exec_many()): kept
+		 * for its turn. */
+		stash_put(c, h.block_id, p, n, lane, true);
 		return RX_DROP;
 	}
 	if ((h.kind != SCPP_WIRE_REPLY && h.kind != SCPP_WIRE_NOTICE) || h.client_id != cur_id(c) ||
@@ -1375,18 +1576,31 @@ drain_errors(struct scpp_client *c)
 	}
 }
 
-/* Receive until the reply is complete or @p timeout ms pass without progress. */
+/* Receive until the reply is complete or @p timeout ms pass without
+ * progress. Datagrams are taken RECV_BATCH at a time (recvmmsg()): one
+ * system call per burst of a streaming reply, not one per datagram. */
 static int
 receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_client_record_fn fn,
 	void *arg)
 {
 	uint64_t deadline = now_ms() + timeout;
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	struct mmsghdr mm[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct sockaddr_storage from[RECV_BATCH];
+	int rc;
 
+	/* What arrived for this block during an earlier block of its batch. */
+	if (c->nstash > 0) {
+		rc = stash_take(c, block_id, fn, arg);
+		if (rc < 0 || rc == RX_RESEND || rc == RX_BUSY || rc == RX_REOPEN)
+			return rc;
+	}
+	if (c->rbatch == NULL && (c->rbatch = malloc((size_t)RECV_BATCH * RECV_BUF)) == NULL)
+		return -ENOMEM;
 	while (!c->stream_done) {
 		uint64_t now = now_ms();
-		ssize_t n;
-		int rc;
+		int got;
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -1397,26 +1611,59 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 			continue;
 		/* Drain what is queued before looking at the clock again. */
 		while (!c->stream_done) {
-			c->src_len = sizeof(c->src);
-			n = recvfrom(c->fd, c->rbuf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC,
-				     (struct sockaddr *)&c->src, &c->src_len);
-			if (n < 0) {
+			for (unsigned int i = 0; i < RECV_BATCH; i++) {
+				iov[i].iov_base = c->rbatch + (size_t)i * RECV_BUF;
+				iov[i].iov_len = RECV_BUF;
+				memset(&mm[i], 0, sizeof(mm[i]));
+				mm[i].msg_hdr.msg_name = &from[i];
+				mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+				mm[i].msg_hdr.msg_iov = &iov[i];
+				mm[i].msg_hdr.msg_iovlen = 1;
+			}
+			c->st.recv_calls++;
+			got = recvmmsg(c->fd, mm, RECV_BATCH, MSG_DONTWAIT, NULL);
+			if (got < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 					break;
 				rc = -errno; /* ECONNREFUSED: ICMP port unreachable */
 				drain_errors(c);
 				return rc;
 			}
-			c->st.dgrams_recv++;
-			if ((size_t)n >= RECV_BUF) {
-				c->st.malformed++;
-				continue;
+			for (int i = 0; i < got; i++) {
+				size_t n = mm[i].msg_len;
+
+				c->st.dgrams_recv++;
+				if (n >= RECV_BUF || (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+					c->st.malformed++;
+					continue;
+				}
+				memcpy(&c->src, &from[i], sizeof(c->src));
+				c->src_len = mm[i].msg_hdr.msg_namelen;
+				if (c->stream_done) {
+					/* Past this reply's LAST in the same burst: a
+					 * later block's (kept) or a stray. */
+					(void)handle_dgram(c, block_id, iov[i].iov_base, n, fn, arg,
+							   false, 0);
+					continue;
+				}
+				rc = handle_dgram(c, block_id, iov[i].iov_base, n, fn, arg, false, 0);
+				if (rc < 0 || rc == RX_RESEND || rc == RX_BUSY || rc == RX_REOPEN) {
+					/* The rest of the burst: kept if it is a later
+					 * block's, else as if it came after. */
+					for (int k = i + 1; k < got; k++) {
+						memcpy(&c->src, &from[k], sizeof(c->src));
+						c->src_len = mm[k].msg_hdr.msg_namelen;
+						c->st.dgrams_recv++;
+						if (mm[k].msg_len < RECV_BUF &&
+						    !(mm[k].msg_hdr.msg_flags & MSG_TRUNC))
+							stash_later(c, block_id, iov[k].iov_base,
+								    mm[k].msg_len);
+					}
+					return rc;
+				}
+				if (rc == RX_PROGRESS)
+					deadline = now_ms() + timeout;
 			}
-			rc = handle_dgram(c, block_id, c->rbuf, (size_t)n, fn, arg);
-			if (rc < 0 || rc == RX_RESEND || rc == RX_BUSY || rc == RX_REOPEN)
-				return rc;
-			if (rc == RX_PROGRESS)
-				deadline = now_ms() + timeout;
 		}
 	}
 	return 0;
@@ -1552,44 +1799,44 @@ steer_end(struct scpp_client *c, int rc)
 		steer_learn(c, c->owner.hi);
 }
 
-int
-scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
-			scpp_client_record_fn fn, void *arg, struct scpp_client_reply *out)
+/* Encode @p b into *@p enc (grown as needed): its length, or -EMSGSIZE /
+ * -ENOMEM / -EINVAL. */
+static int
+encode_block(struct scpp_client *c, const struct scpp_wire_block *b, uint8_t **enc, size_t *cap)
 {
-	uint64_t block_id;
-	bool reopened = false;
-	size_t len;
-	unsigned int k;
+	size_t len = scpp_wire_block_encoded_size(b);
 	int rc;
 
-	if (out != NULL)
-		memset(out, 0, sizeof(*out));
-	if (c == NULL || b == NULL)
-		return -EINVAL;
-	len = scpp_wire_block_encoded_size(b);
 	/* Counted with room for a cookie: a block must stay sendable when the
 	 * node asks for one mid-exchange. */
 	if (len > (size_t)SCPP_WIRE_FRAGS_MAX * frag_payload(c, true))
 		return -EMSGSIZE;
-	if (len > c->enc_cap) {
-		uint8_t *e = realloc(c->enc, len);
+	if (len > *cap) {
+		uint8_t *e = realloc(*enc, len);
 
 		if (e == NULL)
 			return -ENOMEM;
-		c->enc = e;
-		c->enc_cap = len;
+		*enc = e;
+		*cap = len;
 	}
-	rc = scpp_wire_block_encode(b, c->enc, c->enc_cap);
-	if (rc < 0)
-		return -EINVAL;
-	len = (size_t)rc;
+	rc = scpp_wire_block_encode(b, *enc, *cap);
+	return rc < 0 ? -EINVAL : rc;
+}
 
-	block_id = c->next_block++;
-	exchange_reset(c);
-	if (!scpp_wire_block_owner(b, &c->owner))
-		c->owner = SCPP_OID_NIL;
-	c->st.exchanges++;
-	steer_start(c);
+/*
+ * The tries of one exchange (block @p block_id, encoded in @p enc), the
+ * destination chosen (steer_start()). @p sent: its first transmission went
+ * out already (a batch sends every block before waiting). Returns 0 with
+ * the reply in c->msg/c->end, or the error; *@p tries the transmissions.
+ */
+static int
+exchange_run(struct scpp_client *c, const uint8_t *enc, size_t len, uint64_t block_id, bool sent,
+	     scpp_client_record_fn fn, void *arg, unsigned int *tries)
+{
+	bool reopened = false;
+	unsigned int k;
+	int rc = 0;
+
 	/*
 	 * Each try sends something and waits up to its timeout of silence:
 	 * the block, or, once part of the reply arrived, a FETCH for the rest
@@ -1613,7 +1860,8 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 			c->to = c->server_ss;
 			c->to_len = c->server_len;
 		}
-		rc = fetch ? send_fetch(c, block_id) : send_block(c, block_id, len);
+		if (k > 0 || !sent)
+			rc = fetch ? send_fetch(c, block_id) : send_block(c, enc, block_id, len);
 		while (rc == 0 && ((rc = receive(c, block_id, t, fn, arg)) == RX_RESEND ||
 				   (rc == RX_REOPEN && !reopened))) {
 			if (rc == RX_REOPEN) {
@@ -1623,7 +1871,7 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 				if (rc == 0) {
 					exchange_reset(c);
 					fetch = false;
-					rc = send_block(c, block_id, len);
+					rc = send_block(c, enc, block_id, len);
 				}
 				continue;
 			}
@@ -1632,7 +1880,7 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 				break;
 			}
 			c->st.cookie_rounds++;
-			rc = fetch ? send_fetch(c, block_id) : send_block(c, block_id, len);
+			rc = fetch ? send_fetch(c, block_id) : send_block(c, enc, block_id, len);
 		}
 		if (rc == RX_REOPEN)
 			rc = -ETIMEDOUT; /* a second one in this exchange: as silence */
@@ -1650,24 +1898,169 @@ scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 		if (rc != -ETIMEDOUT)
 			break;
 	}
+	*tries = k + 1;
 	window_clear(c);
 	if (rc == -ETIMEDOUT)
 		c->st.timeouts++;
 	steer_end(c, rc < 0 ? rc : 0);
-	if (rc < 0 || out == NULL)
-		return rc;
+	return rc;
+}
 
+/* The reply of the exchange just run, handed to @p out. */
+static void
+reply_take(struct scpp_client *c, uint64_t block_id, unsigned int tries,
+	   struct scpp_client_reply *out)
+{
 	*out = c->end;
 	out->msg = c->msg;
 	out->len = c->msg_len;
 	out->block_id = block_id;
 	out->dgrams = c->next_seq;
-	out->tries = k + 1;
+	out->tries = tries;
 	/* The buffer now belongs to the reply; the next exchange allocates anew. */
 	c->msg = NULL;
 	c->msg_len = 0;
 	c->msg_cap = 0;
+}
+
+/* A new exchange of block @p b: its owner, where it goes. */
+static void
+exchange_start(struct scpp_client *c, const struct scpp_wire_block *b)
+{
+	exchange_reset(c);
+	if (!scpp_wire_block_owner(b, &c->owner))
+		c->owner = SCPP_OID_NIL;
+	c->st.exchanges++;
+	steer_start(c);
+}
+
+int
+scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
+			scpp_client_record_fn fn, void *arg, struct scpp_client_reply *out)
+{
+	uint64_t block_id;
+	unsigned int tries;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (c == NULL || b == NULL)
+		return -EINVAL;
+	if ((rc = encode_block(c, b, &c->enc, &c->enc_cap)) < 0)
+		return rc;
+	block_id = c->next_block++;
+	exchange_start(c, b);
+	rc = exchange_run(c, c->enc, (size_t)rc, block_id, false, fn, arg, &tries);
+	if (rc < 0 || out == NULL)
+		return rc;
+	reply_take(c, block_id, tries, out);
 	return 0;
+}
+
+/* Where one block of a batch went (steer_start() at its send). */
+struct batch_dst {
+	struct sockaddr_storage to;
+	socklen_t to_len;
+	struct steer *steered, *xs;
+	struct scpp_oid owner;
+	uint8_t *enc;
+	size_t len, cap;
+};
+
+int
+scpp_client_exec_many(struct scpp_client *c, const struct scpp_wire_block *const *b,
+		      unsigned int n, struct scpp_client_reply *out)
+{
+	struct batch_dst d[SCPP_CLIENT_BATCH_MAX];
+	uint64_t base, forgotten;
+	unsigned int i, sent = 0;
+	int rc = 0;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out) * (n <= SCPP_CLIENT_BATCH_MAX ? n : 0));
+	if (c == NULL || b == NULL || out == NULL || n == 0 || n > SCPP_CLIENT_BATCH_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (b[i] == NULL)
+			return -EINVAL;
+	memset(d, 0, sizeof(d[0]) * n);
+	for (i = 0; i < n; i++) {
+		int len = encode_block(c, b[i], &d[i].enc, &d[i].cap);
+
+		if (len < 0) {
+			rc = len;
+			goto out;
+		}
+		d[i].len = (size_t)len;
+	}
+	/* Every block goes out first, each where a lone exchange would send
+	 * it now, under consecutive ids; then each block's turn waits for
+	 * its reply, in order. Datagrams of a later block that arrive during
+	 * an earlier one's turn are kept for it (the stash). */
+	base = c->next_block;
+	c->next_block += n;
+	for (i = 0; i < n; i++) {
+		exchange_start(c, b[i]);
+		d[i].to = c->to;
+		d[i].to_len = c->to_len;
+		d[i].steered = c->steered;
+		d[i].xs = c->xs;
+		d[i].owner = c->owner;
+		c->st.exchanges--; /* counted at its turn */
+		if (i > 0 && (d[i].xs != d[0].xs || d[i].steered != d[0].steered))
+			break; /* another session or owner: sent at its turn */
+		if ((rc = send_block(c, d[i].enc, base + i, d[i].len)) < 0)
+			goto out;
+		sent++;
+	}
+	c->st.batched += sent > 1 ? sent : 0;
+	forgotten = c->st.owners_forgotten;
+	for (i = 0; i < n; i++) {
+		unsigned int tries;
+
+		if (i < sent && c->st.owners_forgotten != forgotten) {
+			/* An earlier turn unlearnt an owner (it answered E_NOT_HERE):
+			 * its entry and owner session may be gone. A block sent
+			 * there under that session cannot be sent anywhere else
+			 * under another id; one sent without goes on as a
+			 * retransmission through the server. */
+			if (d[i].xs != NULL) {
+				rc = -ENOTCONN;
+				break;
+			}
+			d[i].steered = NULL;
+		}
+
+		exchange_reset(c);
+		c->st.exchanges++;
+		if (i < sent) {
+			c->owner = d[i].owner;
+			c->to = d[i].to;
+			c->to_len = d[i].to_len;
+			c->steered = d[i].steered;
+			c->xs = d[i].xs;
+			c->from_len = 0;
+			c->dlg_reply = false;
+		} else {
+			c->st.exchanges--;
+			exchange_start(c, b[i]);
+		}
+		c->pend_lo = base + i + 1;
+		c->pend_n = sent > i + 1 ? sent - i - 1 : 0;
+		rc = exchange_run(c, d[i].enc, d[i].len, base + i, i < sent, NULL, NULL, &tries);
+		if (rc < 0)
+			break;
+		reply_take(c, base + i, tries, &out[i]);
+	}
+out:
+	c->pend_n = 0;
+	stash_clear(c);
+	for (i = 0; i < n; i++)
+		free(d[i].enc);
+	if (rc < 0)
+		for (i = 0; i < n; i++)
+			scpp_client_reply_free(&out[i]);
+	return rc;
 }
 
 int

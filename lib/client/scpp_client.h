@@ -111,6 +111,8 @@
 #define SCPP_CLIENT_WINDOW 1024
 /** Owners (shard /64s) whose address a client remembers (least recently used goes). */
 #define SCPP_CLIENT_STEER 16
+/** Most blocks one scpp_client_exec_many() call keeps in flight. */
+#define SCPP_CLIENT_BATCH_MAX 16
 /** Longest formatted address, "[v6%scope]:port" included. */
 #define SCPP_CLIENT_ADDR_STRLEN 80
 
@@ -192,6 +194,16 @@ struct scpp_client_stats {
 				      there (docs/SECURITY.md §9.5) */
 	uint64_t owner_refused; /**< owners that would not open one (their shard's
 				     blocks keep going through the server) */
+	uint64_t send_calls;    /**< system calls that sent datagrams (a block's
+				     fragments go out in one sendmmsg()) */
+	uint64_t recv_calls;    /**< recvmmsg() calls of exchanges (each takes up to
+				     16 queued datagrams) */
+	uint64_t batched;       /**< blocks sent before the reply of the one before
+				     (scpp_client_exec_many()) */
+	uint64_t stashed;       /**< reply datagrams of a later block of a batch kept
+				     while an earlier one was awaited */
+	uint64_t stash_dropped; /**< such datagrams over the stash's bounds (fetched
+				     again in their block's turn) */
 };
 
 /** What scpp_client_session_open() needs: the principal and its chains. */
@@ -448,6 +460,36 @@ int scpp_client_exec(struct scpp_client *c, const struct scpp_wire_block *b,
  */
 int scpp_client_exec_stream(struct scpp_client *c, const struct scpp_wire_block *b,
 			    scpp_client_record_fn fn, void *arg, struct scpp_client_reply *out);
+
+/**
+ * Execute @p n independent blocks with all of them in flight at once: every
+ * block is sent (under consecutive block ids) before any reply is awaited,
+ * then the replies are collected in order; reply datagrams of a later block
+ * that arrive while an earlier one is awaited are kept for it (bounded;
+ * past the bound they are fetched again). Each block is its own exchange,
+ * with its own tries, FETCHes and cookie rounds, as in scpp_client_exec().
+ *
+ * Order: the node receives the blocks in the order sent and, as they come
+ * from one socket to one owner, runs them in that order -- unless a
+ * datagram is lost, when a retransmitted block runs after the ones sent
+ * after it. A caller that needs an order between the blocks must not batch
+ * them. Blocks whose owner session or learnt owner differs from the first
+ * block's are not sent ahead but at their turn.
+ *
+ * @param b
+ *   The blocks (1 .. SCPP_CLIENT_BATCH_MAX), not modified.
+ * @param out
+ *   @p n replies, each filled as by scpp_client_exec() on success (free
+ *   each with scpp_client_reply_free()); all zeroed on failure.
+ * @return
+ *   0: every block's reply is in @p out (each block's own outcome is in
+ *   its reply). Else the first exchange error (as scpp_client_exec()), and
+ *   blocks after that one may have run or not; -ENOTCONN when the owner
+ *   session the batch was sent under ended during it; -EINVAL for a bad
+ *   argument.
+ */
+int scpp_client_exec_many(struct scpp_client *c, const struct scpp_wire_block *const *b,
+			  unsigned int n, struct scpp_client_reply *out);
 
 /**
  * Parse a block in text form (lib/lang) and execute it.

@@ -865,6 +865,24 @@ def test_bigfile(d, mounts):
         check(d.entities() == n0 + 1, "a hole has no chunks")
         os.unlink(m.p("big"))
         wait_for(lambda: d.entities() == n0, "the unlinked file's entities are deleted")
+        check(m.unmount() == 0, "big mount stops cleanly")
+        st = fs_stats(m)
+        # 1 MiB requests (max_write, read-ahead), each cut into blocks that
+        # were in flight together (scpp_client_exec_many): 256 MiB written
+        # and read twice is ~300 write and ~600 read requests where 80 KiB
+        # writes and 128 KiB reads took ~3 300 and ~5 100.
+        w, r = st["write"], st["read"]
+        check(w["requests"] <= 400 and w["blocks"] >= 10 * w["requests"],
+              "writes of 1 MiB in 80 KiB blocks: %s" % w)
+        check(r["requests"] <= 1000 and r["blocks"] >= 4 * r["requests"],
+              "reads of 1 MiB in 128 KiB blocks: %s" % r)
+        check(st["batch_max"] >= 8 and st["batched"] >= 3000 and st["batches"] >= 600,
+              "blocks in flight together: %s" % {k: st[k] for k in
+                                                 ("batches", "batch_blocks", "batch_max",
+                                                  "batched", "stashed")})
+        # One sendmmsg() a block, not one sendto() a datagram.
+        check(st["send_calls"] * 20 < st["dgrams_sent"],
+              "datagrams per send call: %d / %d" % (st["dgrams_sent"], st["send_calls"]))
     finally:
         try:
             os.unlink(local)
@@ -892,6 +910,52 @@ def test_two_mounts(d, mounts):
     os.unlink(a.p("g"))
     os.rmdir(a.p("d"))
     check(os.listdir(b.dir) == [], "b sees a's removals")
+    negative_entries(mounts)
+
+
+def negative_entries(mounts):
+    """Negative entries (docs/FS.md §3): the second lookup in a directory
+    that finds nothing reads the name's directory page, and the next lookups of absent names in it
+    are answered by the mount for entry_timeout, with the mount's own
+    changes applied; another mount's new name is seen once that bound has
+    passed. n (entry_timeout=60: the bound cannot pass during the test)
+    keeps its snapshot; q (entry_timeout=1) must see the name after it."""
+    w = mounts(Mount("negw", ("volume=neg", "attr_timeout=0", "entry_timeout=0")).start())
+    n = mounts(Mount("negn", ("volume=neg", "entry_timeout=60")).start())
+    q = mounts(Mount("negq", ("volume=neg", "entry_timeout=1")).start())
+    os.mkdir(w.p("d"))
+    for i in range(20):  # a directory of one page (fewer than 64 names)
+        open(w.p("d", "f%02d" % i), "w").close()
+    for m in (n, q):  # the second miss in d reads its page (the snapshot)
+        for name in ("absent0", "absent0b"):
+            check(not os.path.exists(m.p("d", name)), "%s is absent" % name)
+    for i in range(1, 40):
+        check(not os.path.exists(n.p("d", "absent%d" % i)), "absent%d is absent" % i)
+    check(os.path.exists(n.p("d", "f07")), "a name of the snapshot is looked up at the node")
+    # n's own changes follow its snapshot at once.
+    open(n.p("d", "mine"), "w").close()
+    os.unlink(w.p("d", "f03"))  # through w: n does not know
+    check(os.path.exists(w.p("d", "mine")), "n's create reached the node")
+    os.rename(n.p("d", "mine"), n.p("d", "mine2"))
+    check(not os.path.exists(n.p("d", "mine")) and os.path.exists(n.p("d", "mine2")),
+          "n's rename")
+    os.unlink(n.p("d", "mine2"))
+    check(not os.path.exists(n.p("d", "mine2")), "n's unlink")
+    # Another mount's new name: within the bound, n's snapshot still says absent.
+    open(w.p("d", "late"), "w").close()
+    check(not os.path.exists(n.p("d", "late")), "within entry_timeout, n answers from its snapshot")
+    check(not os.path.exists(q.p("d", "absent1")), "q answers from its snapshot too")
+    wait_for(lambda: os.path.exists(q.p("d", "late")), "q sees late once entry_timeout passed")
+    for m in (w, n, q):
+        check(m.unmount() == 0, "negative-entry mount %s stops cleanly" % m.dir)
+    sn, sq, sw = fs_stats(n), fs_stats(q), fs_stats(w)
+    # One listing block (the second miss) for every absent name after it.
+    check(sn["neg_hits"] >= 40 and sn["neg_puts"] == 1 and sn["neg_blocks"] == 1,
+          "n's negative entries: %s" % {
+        k: sn[k] for k in ("neg_hits", "neg_puts", "neg_refused", "neg_blocks")})
+    # Without entry_timeout nothing is kept.
+    check(sw["neg_hits"] == 0 and sw["neg_puts"] == 0, "w keeps nothing: %s" % sw["neg_puts"])
+    check(sq["neg_hits"] >= 1, "q's snapshot answered: %s" % sq["neg_hits"])
 
 
 def restart_daemon(d):
@@ -921,9 +985,13 @@ def test_restart(d, mounts):
     m = mounts(Mount("restart", ("scpp_timeout_ms=100", "scpp_retries=2")).start())
     with open(m.p("f"), "w") as f:
         f.write("x")
+    os.mkdir(m.p("d"))
     d.proc.send_signal(rt.signal.SIGTERM)
     d.proc.wait(timeout=20)
-    r = subprocess.run(["stat", m.p("g")], capture_output=True, text=True, timeout=60)
+    # A name in d, whose page no lookup has read: the root's page was (the
+    # creates' lookups), and a name absent there is answered by the mount
+    # for entry_timeout (negative entries, FS.md §3), node or no node.
+    r = subprocess.run(["stat", m.p("d", "g")], capture_output=True, text=True, timeout=60)
     check(r.returncode != 0 and "Input/output error" in r.stderr,
           "stat with the node gone: EIO, got %d %r" % (r.returncode, r.stderr))
     r = subprocess.run(["bash", "-c", "echo y > %s" % m.p("h")], capture_output=True,

@@ -77,6 +77,11 @@ struct fake {
 	bool amp;                  /* enforce the 3x amplification limit (cookie) */
 	uint8_t notice_code;       /* answer with this NOTICE instead ... */
 	unsigned int notice_times; /* ... for the first this many receipts */
+	unsigned int hold;         /* answer nothing until this many blocks were
+				      executed, then all of them, last first (a
+				      client that waits for each reply before the
+				      next block never gets one) */
+	unsigned int held;         /* executed, answer deferred */
 
 	/* Observations. */
 	unsigned int frags;      /* BLOCK datagrams received */
@@ -359,6 +364,14 @@ fake_block(struct fake *f)
 	}
 	if (f->strays)
 		fake_send_strays(f, e->client_id, e->block_id);
+	if (f->hold > 0 && e->answers == 0) {
+		if (++f->held < f->hold)
+			return;
+		for (i = f->ncache; i-- > 0;)
+			if (f->cache[i].answers == 0)
+				fake_answer(f, &f->cache[i]);
+		return;
+	}
 	fake_answer(f, e);
 }
 
@@ -561,6 +574,17 @@ assert_reply_is_cached(const struct scpp_client_reply *r, unsigned int idx)
 	pthread_mutex_unlock(&F.mu);
 }
 
+/* "set @0.1.0.1.2a data \"cc...c\"" with @p n copies of @p ch: a block of
+ * more than one datagram. */
+static void
+long_set_text(char *text, size_t size, char ch, int n)
+{
+	int k = snprintf(text, size, "set @0.1.0.1.2a data \"");
+
+	memset(text + k, ch, (size_t)n);
+	snprintf(text + k + n, size - (size_t)k - (size_t)n, "\"");
+}
+
 static const char small_text[] = "get @0.1.0.1.2a name %x\nreturn %x";
 
 /* ---- tests ---- */
@@ -743,9 +767,7 @@ test_client_fragments_large_block(void **state)
 	int n;
 
 	(void)state;
-	n = snprintf(text, sizeof(text), "set @0.1.0.1.2a data \"");
-	memset(text + n, 'z', 3000);
-	snprintf(text + n + 3000, sizeof(text) - (size_t)n - 3000, "\"");
+	long_set_text(text, sizeof(text), 'z', 3000);
 	parse_into(&B, text);
 	n = scpp_wire_block_encode(&B, enc, sizeof(enc));
 	assert_true(n > 3000);
@@ -763,6 +785,8 @@ test_client_fragments_large_block(void **state)
 
 	scpp_client_stats_get(c, &st);
 	assert_int_equal(st.dgrams_sent, (n + 167) / 168);
+	/* Every fragment in one sendmmsg(). */
+	assert_int_equal(st.send_calls, 1);
 	pthread_mutex_lock(&F.mu);
 	assert_int_equal(F.frags, (n + 167) / 168);
 	assert_int_equal(F.receipts, 1);
@@ -781,6 +805,161 @@ test_client_fragments_large_block(void **state)
 	scpp_client_stats_get(c, &st);
 	assert_int_equal(st.dgrams_sent, 0);
 	assert_int_equal(st.exchanges, 0);
+	scpp_client_free(c);
+}
+
+
+/*
+ * scpp_client_exec_many(): 8 blocks (several fragments each) in flight at
+ * once. The fake answers none until all 8 arrived, then the last first, in
+ * several shuffled datagrams each: a client waiting for each reply before
+ * sending the next block would get nothing; this one gets every reply
+ * intact and in order, the later ones kept (stashed) while it waited for
+ * the earlier ones.
+ */
+static void
+test_client_exec_many_keeps_blocks_in_flight(void **state)
+{
+	struct scpp_client_config cfg;
+	struct scpp_client *c;
+	struct scpp_client_reply r[8];
+	const struct scpp_wire_block *bs[8];
+	struct scpp_client_stats st;
+	static struct scpp_wire_block blocks[8];
+	static uint8_t arenas[8][8192];
+	static char text[4000];
+	char server[32];
+
+	(void)state;
+	long_set_text(text, sizeof(text), 'q', 1000);
+	for (unsigned int i = 0; i < 8; i++) {
+		struct scpp_lang_error err;
+
+		assert_int_equal(scpp_lang_parse(text, strlen(text), &blocks[i], arenas[i],
+						 sizeof(arenas[i]), &err), 0);
+		bs[i] = &blocks[i];
+	}
+	FAKE_SET(hold, 8);
+	FAKE_SET(rows, 20);
+	FAKE_SET(pad, 30);
+	FAKE_SET(chunk, 120);
+	FAKE_SET(shuffle, true);
+	snprintf(server, sizeof(server), "127.0.0.1:%u", F.port);
+	scpp_client_config_init(&cfg);
+	cfg.server = server;
+	cfg.client_id = CLIENT_ID;
+	cfg.first_block_id = FIRST_BLOCK;
+	cfg.max_dgram = 400; /* 3 fragments a block */
+	cfg.timeout_ms = 5000; /* a retransmission would mean the batch failed */
+	cfg.backoff_max_ms = 5000;
+	cfg.retries = 0;
+	c = scpp_client_create(&cfg);
+	assert_non_null(c);
+	assert_int_equal(scpp_client_exec_many(c, bs, 8, r), 0);
+	for (unsigned int i = 0; i < 8; i++) {
+		assert_int_equal(r[i].block_id, FIRST_BLOCK + i);
+		assert_int_equal(r[i].rows, 20);
+		assert_int_equal(r[i].tries, 1);
+		pthread_mutex_lock(&F.mu);
+		for (unsigned int k = 0; k < F.ncache; k++)
+			if (F.cache[k].block_id == r[i].block_id) {
+				assert_int_equal(r[i].len, F.cache[k].len);
+				assert_memory_equal(r[i].msg, F.cache[k].msg, r[i].len);
+			}
+		pthread_mutex_unlock(&F.mu);
+		scpp_client_reply_free(&r[i]);
+	}
+	assert_int_equal(scpp_client_next_block_id(c), FIRST_BLOCK + 8);
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.exchanges, 8);
+	assert_int_equal(st.batched, 8);
+	assert_int_equal(st.tries, 8);
+	assert_int_equal(st.retransmits + st.fetches + st.timeouts, 0);
+	assert_true(st.stashed > 0); /* the later replies came first */
+	assert_int_equal(st.stash_dropped, 0);
+	assert_int_equal(st.send_calls, 8); /* one sendmmsg() a block */
+	assert_true(st.recv_calls <= st.dgrams_recv);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.receipts, 8);
+	assert_int_equal(F.executions, 8);
+	for (unsigned int i = 0; i < 8; i++)
+		assert_int_equal(F.block_id[i], FIRST_BLOCK + i); /* sent in order */
+	F.hold = 0;
+	pthread_mutex_unlock(&F.mu);
+
+	/* A lone block after the batch is an ordinary exchange. */
+	assert_int_equal(scpp_client_exec(c, bs[0], &r[0]), 0);
+	assert_int_equal(r[0].block_id, FIRST_BLOCK + 8);
+	scpp_client_reply_free(&r[0]);
+	assert_int_equal(scpp_client_exec_many(c, bs, 0, r), -EINVAL);
+	assert_int_equal(scpp_client_exec_many(c, bs, SCPP_CLIENT_BATCH_MAX + 1, r), -EINVAL);
+	scpp_client_free(c);
+}
+
+/* A batch whose replies are lost: each block is retransmitted in its turn
+ * under its own id and executed once. */
+static void
+test_client_exec_many_retransmits_each_block(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 10, 10);
+	struct scpp_client_reply r[4];
+	const struct scpp_wire_block *bs[4] = {&B, &B, &B, &B};
+	struct scpp_client_stats st;
+
+	(void)state;
+	FAKE_SET(silent_first, 1); /* every block's first reply lost */
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec_many(c, bs, 4, r), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(r[i].block_id, FIRST_BLOCK + i);
+		assert_true(r[i].tries >= 2);
+		assert_reply_is_cached(&r[i], i);
+		scpp_client_reply_free(&r[i]);
+	}
+	scpp_client_stats_get(c, &st);
+	assert_int_equal(st.batched, 4);
+	assert_true(st.retransmits >= 4);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.executions, 4);
+	pthread_mutex_unlock(&F.mu);
+	scpp_client_free(c);
+}
+
+
+/* A batch whose replies each need the cookie first (3x amplification): the
+ * notices of the later blocks are kept for their turns, each block is sent
+ * again with the cookie and executed once. */
+static void
+test_client_exec_many_answers_cookie_notices(void **state)
+{
+	struct scpp_client *c = client_new(F.port, 2000, 3);
+	struct scpp_client_reply r[6];
+	const struct scpp_wire_block *bs[6] = {&B, &B, &B, &B, &B, &B};
+	struct scpp_client_stats st;
+
+	(void)state;
+	FAKE_SET(amp, true);
+	FAKE_SET(rows, 50);
+	FAKE_SET(pad, 100);
+	parse_into(&B, small_text);
+	assert_int_equal(scpp_client_exec_many(c, bs, 6, r), 0);
+	for (unsigned int i = 0; i < 6; i++) {
+		assert_int_equal(r[i].block_id, FIRST_BLOCK + i);
+		assert_int_equal(r[i].rows, 50);
+		assert_reply_is_cached(&r[i], i);
+		scpp_client_reply_free(&r[i]);
+	}
+	scpp_client_stats_get(c, &st);
+	/* All six went out before the first notice came back: six notices,
+	 * five of them kept for their block's turn. */
+	assert_int_equal(st.cookie_rounds, 6);
+	assert_int_equal(st.notices, 6);
+	assert_true(st.stashed >= 5);
+	assert_int_equal(st.retransmits + st.timeouts, 0);
+	pthread_mutex_lock(&F.mu);
+	assert_int_equal(F.executions, 6);
+	assert_true(F.cookie_blocks >= 1);
+	pthread_mutex_unlock(&F.mu);
 	scpp_client_free(c);
 }
 
@@ -1365,6 +1544,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_reassembles_reordered_duplicated_reply,
 						fake_start, fake_stop),
 		cmocka_unit_test_setup_teardown(test_client_streams_records_in_order_once,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_exec_many_keeps_blocks_in_flight,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_exec_many_retransmits_each_block,
+						fake_start, fake_stop),
+		cmocka_unit_test_setup_teardown(test_client_exec_many_answers_cookie_notices,
 						fake_start, fake_stop),
 		cmocka_unit_test_setup_teardown(test_client_fragments_large_block, fake_start,
 						fake_stop),

@@ -785,6 +785,10 @@ test_fs_listdir_partitions_cover_the_directory(void **state)
 					continue;
 				k = atoi((const char *)nm->p + 1);
 				assert_int_equal(seen[k]++, 0);
+				/* The daemon's h(name) (negative entries, docs/FS.md
+				 * §3) is the evaluator's. */
+				assert_int_equal(fs_reply_u64(&T->rep, i, FS_L_KEY),
+						 fs_name_key((const char *)nm->p, nm->len));
 				assert_int_equal(fs_reply_u64(&T->rep, i, FS_L_STAT + FS_C_MODE),
 						 FS_S_IFREG | 0644);
 				total++;
