@@ -785,7 +785,11 @@ int scpp_auth_table_close(struct scpp_auth_table *t, uint64_t id);
 
 /**
  * Close expired sessions, examining at most @p max_slots slots from
- * *@p cursor on (bounded work per call; wraps around).
+ * *@p cursor on (bounded work per call; wraps around). Examines nothing
+ * (and leaves *@p cursor) while no installed session can have expired:
+ * the table keeps a lower bound of its earliest expiry, and a sweep, once
+ * begun, examines every slot once and then takes the earliest expiry it
+ * left as the new bound.
  *
  * @param ids  receives the ids closed (array of @p max_slots; may be NULL).
  * @return the number closed.
