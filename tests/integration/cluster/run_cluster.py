@@ -1176,6 +1176,22 @@ def auth_counts(node):
     return counts(node, CONT_AUTH_COUNTERS)
 
 
+def grant_issuer(c, gen, base_env, root):
+    """grant(who, scope, ops): a fresh key for @who and a grant to it from
+    the operator's key @root for an hour; returns (key, grant file)."""
+    def grant(who, scope, ops):
+        key = gen(who)
+        path = os.path.join(c.tmp, who + ".grant")
+        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", scope,
+             "--ops", ops, "--expires", "+1h", "-o", path], env=base_env)
+        return key, path
+    return grant
+
+
+MKDIR = ("create %%d Directory ; set %%d ino %du ; set %%d dev 1u ; set %%d mode 16877u ; "
+         "set %%d uid 0u ; set %%d gid 0u ; return %%d")
+
+
 def t_cont_sessions(c):
     """Continuations of session blocks (SECURITY.md §9.4 item 9). Node 1's
     own key is a root on nodes 2 and 3 (the origin holds every right
@@ -1211,18 +1227,11 @@ def t_cont_sessions(c):
         r = scpp_as(base_env, server, key, ["exec", text], chain, want)
         return json.loads(r.stdout.splitlines()[-1])
 
-    def grant(who, scope, ops):
-        key = gen(who)
-        path = os.path.join(c.tmp, who + ".grant")
-        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", scope,
-             "--ops", ops, "--expires", "+1h", "-o", path], env=base_env)
-        return key, path
+    grant = grant_issuer(c, gen, base_env, root)
 
     # The tree, made by the operator on each owner.
     def mkdir(n, ino):
-        oid = cli(n.ip, root, "create %%d Directory ; set %%d ino %du ; set %%d dev 1u ; "
-                  "set %%d mode 16877u ; set %%d uid 0u ; set %%d gid 0u ; return %%d" %
-                  ino)["rows"][0][0]
+        oid = cli(n.ip, root, MKDIR % ino)["rows"][0][0]
         check(oid.startswith("@0.%d.0." % n.id), oid)
         return oid
     o = {"r": mkdir(n1, 1), "a": mkdir(n2, 2), "b": mkdir(n3, 3), "c": mkdir(n1, 4),
@@ -1342,17 +1351,10 @@ def t_session_two_shards(c):
         r = scpp_as(base_env, "%s:%d" % (n2.ip, 7301 + shard), key, ["exec", text], chain, want)
         return json.loads(r.stdout.splitlines()[-1])
 
-    def grant(who, scope, ops):
-        key = gen(who)
-        path = os.path.join(c.tmp, who + ".grant")
-        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", scope,
-             "--ops", ops, "--expires", "+1h", "-o", path], env=base_env)
-        return key, path
+    grant = grant_issuer(c, gen, base_env, root)
 
     def mkdir(shard, ino):
-        oid = cli(shard, root, "create %%d Directory ; set %%d ino %du ; set %%d dev 1u ; "
-                  "set %%d mode 16877u ; set %%d uid 0u ; set %%d gid 0u ; return %%d" %
-                  ino)["rows"][0][0]
+        oid = cli(shard, root, MKDIR % ino)["rows"][0][0]
         check(oid.startswith("@0.2.%d." % shard), oid)
         return oid
 

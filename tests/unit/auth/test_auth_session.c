@@ -1521,5 +1521,10 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test(test_reasm_bounds_and_errors),
 	cmocka_unit_test_setup_teardown(test_session_reject_names_the_session, session_setup,
 					session_teardown),
+	cmocka_unit_test(test_node_key_open_creates_then_loads),
+	cmocka_unit_test(test_peer_spec),
+	cmocka_unit_test(test_revocations_read_all_or_nothing),
+	cmocka_unit_test(test_dlg_table_keeps_replaces_evicts),
+	cmocka_unit_test(test_cont_reply_key_derivation),
 };
 const size_t auth_session_ntests = SCPP_ARRAY_SIZE(auth_session_tests);
