@@ -156,7 +156,7 @@ struct scpp_auth_table {
 	 * once (pass_left counts down), keeping the earliest expiry it leaves
 	 * installed in pass_min, which becomes due_ns when the pass ends. So a
 	 * worker's idle turns touch one word of the table instead of a dozen
-	 * slots' cache lines (the slots are ~1.4 KiB apart). */
+	 * slots' cache lines (the slots are ~2.9 KiB apart). */
 	uint64_t due_ns;
 	uint64_t pass_min;
 	uint32_t pass_left;

@@ -8,8 +8,8 @@
  * vector). Why our own: libsodium 1.0.18 multiplies its GHASH powers again
  * on every call and folds the additional data one block at a time; per
  * datagram that fixed work was about half the MAC of a 16-get block. Here
- * the key's state holds the AES-256 round keys and sixteen powers of H,
- * computed once per session, and the data is folded sixteen blocks per
+ * the key's state holds the AES-256 round keys and 64 powers of H,
+ * computed once per session, and the data is folded 64 blocks per
  * reduction (the aggregated reduction of Gueron and Kounavis, "Intel
  * Carry-Less Multiplication Instruction and its Usage for Computing the GCM
  * Mode", 2010, in the bit-reflected representation, with the
@@ -232,18 +232,18 @@ gmac_narrow(const struct auth_gmac *g, const uint8_t *ad, size_t adlen, const ui
 		__m128i z = _mm_setzero_si128(), lo = z, mid = z, hi = z;
 
 		clmul_acc(_mm_xor_si128(bswap128(_mm_loadu_si128(&b[0])), y), kp[0], &lo, &mid, &hi);
-#pragma GCC unroll 16
+#pragma GCC unroll 8
 		for (int j = 1; j < AUTH_GMAC_AGG; j++)
 			clmul_acc(bswap128(_mm_loadu_si128(&b[j])), kp[j], &lo, &mid, &hi);
 		y = gf_reduce(lo, mid, hi);
 	}
-	rf = nfull - i; /* < 16 full blocks, then the padded rest and the length */
+	rf = nfull - i; /* < AUTH_GMAC_AGG full blocks, the padded rest, the length */
 	if (rem != 0) {
 		memset(last, 0, sizeof(last));
 		memcpy(last, ad + nfull * 16, rem);
 		x[nx++] = bswap128(_mm_loadu_si128((const __m128i *)(const void *)last));
 	}
-	if (rf + nx + 1 > AUTH_GMAC_AGG) { /* 15 + the rest: the length alone after */
+	if (rf + nx + 1 > AUTH_GMAC_AGG) { /* a full group: the length alone after */
 		y = narrow_group(g, y, ad + i * 16, rf, x, nx);
 		rf = nx = 0;
 	}
@@ -253,7 +253,7 @@ gmac_narrow(const struct auth_gmac *g, const uint8_t *ad, size_t adlen, const ui
 }
 
 /* With VPCLMULQDQ on 512-bit registers (AVX-512): four blocks per
- * multiply, sixteen blocks per reduction, and the last group (the data's
+ * multiply, AUTH_GMAC_AGG blocks per reduction, and the last group (the data's
  * tail and the length block) read with masked loads, so no block is
  * copied. */
 #define GMAC_WIDE_TARGET \
@@ -283,9 +283,12 @@ bytes_mask(size_t n)
 	return n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
 }
 
-/* y = (y + X_0) K_k + X_1 K_(k-1) + ... + X_(k-1) K_1 over the n (<= 256) bytes at p as
- * ceil(n / 16) blocks (zero-padded), followed by len when with_len;
- * k = ceil(n / 16) + with_len, 1..16. */
+/* y = (y + X_0) K_k + X_1 K_(k-1) + ... + X_(k-1) K_1 over the n
+ * (<= 16 AUTH_GMAC_AGG) bytes at p as ceil(n / 16) blocks (zero-padded),
+ * followed by len when with_len; k = ceil(n / 16) + with_len,
+ * 1..AUTH_GMAC_AGG. Every block's product is independent of the others and
+ * of y: only the one multiply by y and the reduction wait for the previous
+ * group, so a datagram of up to AUTH_GMAC_AGG blocks has no chain at all. */
 GMAC_WIDE_TARGET static inline __m128i
 wide_group(const struct auth_gmac *g, __m128i y, const uint8_t *p, size_t n, bool with_len,
 	   __m128i len)
@@ -294,22 +297,19 @@ wide_group(const struct auth_gmac *g, __m128i y, const uint8_t *p, size_t n, boo
 		_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
 	const size_t m = (n + 15) / 16, k = m + with_len, nv = (k + 3) / 4;
 	const uint8_t(*kp)[16] = g->kp + (AUTH_GMAC_AGG - k); /* K_k first */
-	__m512i v[4], lo, mid, hi;
+	__m512i lo, mid, hi;
 	__m128i l, md, h;
 
-	for (size_t q = 0; q < 4; q++) {
-		size_t at = 64 * q, len_q = n > at ? n - at : 0;
-
-		v[q] = _mm512_shuffle_epi8(_mm512_maskz_loadu_epi8(bytes_mask(len_q), p + at), rev);
-	}
-	if (with_len) /* block m of the group: zero so far */
-		v[m / 4] = _mm512_mask_broadcast_i32x4(v[m / 4], (__mmask16)(0xf << (4 * (m % 4))),
-						       len);
 	lo = mid = hi = _mm512_setzero_si512();
-	for (size_t q = 0; q < nv; q++)
-		clmul_acc4(v[q], _mm512_loadu_si512((const void *)kp[4 * q]), &lo, &mid, &hi);
-	/* y K_k is added after the fold: only one multiply and the reduction
-	 * wait for the previous group. */
+	for (size_t q = 0; q < nv; q++) {
+		size_t at = 64 * q, len_q = n > at ? n - at : 0;
+		__m512i v = _mm512_shuffle_epi8(_mm512_maskz_loadu_epi8(bytes_mask(len_q), p + at),
+						rev);
+
+		if (with_len && q == m / 4) /* block m of the group: zero so far */
+			v = _mm512_mask_broadcast_i32x4(v, (__mmask16)(0xf << (4 * (m % 4))), len);
+		clmul_acc4(v, _mm512_loadu_si512((const void *)kp[4 * q]), &lo, &mid, &hi);
+	}
 	l = fold4(lo);
 	md = fold4(mid);
 	h = fold4(hi);
@@ -323,8 +323,9 @@ gmac_wide(const struct auth_gmac *g, const uint8_t *ad, size_t adlen, const uint
 	__m128i y = _mm_setzero_si128(), ej0 = gmac_ej0(g, nonce8);
 	size_t off = 0;
 
-	/* Whole groups of sixteen blocks, and a group of the data's last
-	 * sixteen blocks when they leave no room for the length block. */
+	/* Whole groups of AUTH_GMAC_AGG blocks, and a group of the data's
+	 * last AUTH_GMAC_AGG blocks when they leave no room for the length
+	 * block. */
 	while (adlen - off > 16 * (AUTH_GMAC_AGG - 1)) {
 		size_t n = adlen - off < 16 * AUTH_GMAC_AGG ? adlen - off : 16 * AUTH_GMAC_AGG;
 

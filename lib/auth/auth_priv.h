@@ -137,7 +137,7 @@ void auth_wipe_free(const struct scpp_auth_mem *m, void *p, size_t size);
  * AES-GCM keeps precomputed state (round keys and powers of H, computed
  * once per session key: auth_gmac.c), ChaCha20-Poly1305 the raw key. */
 /* AES-256-GMAC of our own (auth_gmac.c) on x86-64: the round keys and
- * sixteen powers of H, computed once per key. Elsewhere libsodium's GCM
+ * 64 powers of H, computed once per key. Elsewhere libsodium's GCM
  * state. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define AUTH_GMAC_X86 1
@@ -145,11 +145,13 @@ void auth_wipe_free(const struct scpp_auth_mem *m, void *p, size_t size);
 #define AUTH_GMAC_X86 0
 #endif
 #define AUTH_GMAC_ROUNDS 14
-#define AUTH_GMAC_AGG 16
+/* Blocks per reduction: 64, so that a datagram of up to 1 007 bytes (a
+ * 16-get block's is 579) is hashed with no chain of dependent multiplies. */
+#define AUTH_GMAC_AGG 64
 
-/* kp[i] = H^(16-i) * x for i < 16 (auth_gmac.c's representation), then
- * three zero entries, so that a group of k < 16 blocks loads its powers
- * K_k..K_1 four at a time from kp + 16 - k without reading past them. */
+/* kp[i] = H^(AGG-i) * x for i < AGG (auth_gmac.c's representation), then
+ * three zero entries, so that a group of k < AGG blocks loads its powers
+ * K_k..K_1 four at a time from kp + AGG - k without reading past them. */
 struct auth_gmac {
 	uint8_t rk[AUTH_GMAC_ROUNDS + 1][16] __attribute__((aligned(16)));
 	uint8_t kp[AUTH_GMAC_AGG + 3][16] __attribute__((aligned(16)));

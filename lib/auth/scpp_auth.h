@@ -758,7 +758,7 @@ struct scpp_auth_table_config {
 };
 
 /**
- * Create a table. Memory: about 1.4 KiB per slot (two precomputed AES-GCM
+ * Create a table. Memory: about 2.9 KiB per slot (two precomputed AES-GCM
  * key schedules, the replay window), allocated now.
  *
  * @return the table, or NULL with errno EINVAL (capacity 0 or too large,
