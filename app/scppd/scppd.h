@@ -263,7 +263,6 @@ struct scppd_meta {
 
 struct scppd_sess_x;
 struct scppd_carried;
-struct scppd_dlg;
 
 /** One configured DPDK port. */
 struct scppd_port {
@@ -483,8 +482,7 @@ struct scppd_worker {
 	uint16_t *sess_port;
 	struct scppd_sess_x *sess_x;  /**< per slot: what forwarding needs (auth.c) */
 	struct scppd_carried *carried; /**< carried identities (auth.c, control fills) */
-	struct scppd_dlg *dlg;        /**< forwarded sessions' reply keys (auth.c) */
-	uint32_t dlg_used;            /**< entries ever filled in dlg (0: none, skip it) */
+	struct scpp_auth_dlg_table *dlg; /**< forwarded sessions' reply keys (lib/auth) */
 	uint64_t dlg_counter;         /**< this worker's delegated-lane counter */
 	const struct scppd_carry *carry; /**< the carried request being handled, or NULL */
 	uint64_t *ident_recent;       /**< IDENTITY pushes of the last second (auth.c) */

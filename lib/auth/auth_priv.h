@@ -137,19 +137,24 @@ void auth_wipe_free(const struct scpp_auth_mem *m, void *p, size_t size);
  * AES-GCM keeps precomputed state (round keys and powers of H, computed
  * once per session key: auth_gmac.c), ChaCha20-Poly1305 the raw key. */
 /* AES-256-GMAC of our own (auth_gmac.c) on x86-64: the round keys and
- * H^1..H^8, computed once per key. Elsewhere libsodium's GCM state. */
+ * 64 powers of H, computed once per key. Elsewhere libsodium's GCM
+ * state. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define AUTH_GMAC_X86 1
 #else
 #define AUTH_GMAC_X86 0
 #endif
 #define AUTH_GMAC_ROUNDS 14
-#define AUTH_GMAC_AGG 8
+/* Blocks per reduction: 64, so that a datagram of up to 1 007 bytes (a
+ * 16-get block's is 579) is hashed with no chain of dependent multiplies. */
+#define AUTH_GMAC_AGG 64
 
+/* kp[i] = H^(AGG-i) * x for i < AGG (auth_gmac.c's representation), then
+ * three zero entries, so that a group of k < AGG blocks loads its powers
+ * K_k..K_1 four at a time from kp + AGG - k without reading past them. */
 struct auth_gmac {
 	uint8_t rk[AUTH_GMAC_ROUNDS + 1][16] __attribute__((aligned(16)));
-	uint8_t hpow[AUTH_GMAC_AGG][16] __attribute__((aligned(16))); /* H^(i+1) */
-	uint8_t hrev[AUTH_GMAC_AGG][16] __attribute__((aligned(16))); /* H^(8-i) */
+	uint8_t kp[AUTH_GMAC_AGG + 3][16] __attribute__((aligned(16)));
 };
 
 /* AES-256-GMAC is usable: AES-NI and PCLMULQDQ (libsodium's check), unless
@@ -171,6 +176,9 @@ void auth_gmac_init(struct auth_gmac *g, const uint8_t key[32]);
  * the 96-bit nonce nonce8 || 0^32. */
 void auth_gmac(const struct auth_gmac *g, const uint8_t *ad, size_t adlen,
 	       const uint8_t nonce8[8], uint8_t tag[16]);
+/* 0 when @tag is that tag, else -1; compared in constant time. */
+int auth_gmac_verify(const struct auth_gmac *g, const uint8_t *ad, size_t adlen,
+		     const uint8_t nonce8[8], const uint8_t tag[16]);
 /* Whether the AVX-512 VPCLMULQDQ path runs; tests force the other one. */
 bool auth_gmac_wide(void);
 void auth_gmac_force_narrow(bool narrow);

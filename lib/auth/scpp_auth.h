@@ -758,7 +758,7 @@ struct scpp_auth_table_config {
 };
 
 /**
- * Create a table. Memory: about 1.3 KiB per slot (two precomputed AES-GCM
+ * Create a table. Memory: about 2.9 KiB per slot (two precomputed AES-GCM
  * key schedules, the replay window), allocated now.
  *
  * @return the table, or NULL with errno EINVAL (capacity 0 or too large,
@@ -785,7 +785,11 @@ int scpp_auth_table_close(struct scpp_auth_table *t, uint64_t id);
 
 /**
  * Close expired sessions, examining at most @p max_slots slots from
- * *@p cursor on (bounded work per call; wraps around).
+ * *@p cursor on (bounded work per call; wraps around). Examines nothing
+ * (and leaves *@p cursor) while no installed session can have expired:
+ * the table keeps a lower bound of its earliest expiry, and a sweep, once
+ * begun, examines every slot once and then takes the earliest expiry it
+ * left as the new bound.
  *
  * @param ids  receives the ids closed (array of @p max_slots; may be NULL).
  * @return the number closed.
@@ -1524,6 +1528,89 @@ int scpp_auth_identity_peek(const uint8_t *dg, size_t len, uint32_t *from);
  */
 int scpp_auth_identity_open(const uint8_t *dg, size_t len, const uint8_t peer_key[SCPP_AUTH_KEY_LEN],
 			    uint32_t self, uint32_t *from, const uint8_t **sf, size_t *sf_len);
+
+/* ------------------------------------------------ a node's configuration */
+
+/**
+ * Open the node key at @p path, or create it at first start (as SSH host
+ * keys are): a fresh key pair saved to @p path (0600) and its public half
+ * to @p path.pub, @p dir made first when not NULL (0755, may exist).
+ * *@p created says which. @return 0, or scpp_auth_key_load()'s and
+ * scpp_auth_key_save()'s errors (@p f filled where they fill it),
+ * -ENAMETOOLONG.
+ */
+int scpp_auth_node_key_open(const char *path, const char *dir, const char *comment,
+			    struct scpp_auth_keypair *kp, bool *created, struct scpp_auth_fault *f);
+
+/** A public key given as 64 hex digits, else as a public key file. @return
+ *  0 or scpp_auth_pubkey_load()'s errors. */
+int scpp_auth_pubkey_spec(const char *spec, uint8_t pk[SCPP_AUTH_KEY_LEN], struct scpp_auth_fault *f);
+
+/**
+ * An auth.peers entry "ID:KEY" (KEY as in scpp_auth_pubkey_spec()); ID
+ * must be 1..2^32-1 and not @p self. @return 0, or a negative error with
+ * @p why saying what is wrong.
+ */
+int scpp_auth_peer_spec(const char *spec, uint32_t self, uint32_t *id,
+			uint8_t pk[SCPP_AUTH_KEY_LEN], char *why, size_t why_len);
+
+/**
+ * Add the revocation entries of file @p path (SCPP_AUTH_REVOCATION_LEN
+ * bytes each, one after the other) to @p rs. Every entry is decoded and its
+ * signature verified before any is added, so a file with a bad or forged
+ * entry adds nothing (a set that fills up with live entries part way keeps
+ * those added before); entries already in the set count as present, not as
+ * errors. An empty @p path adds nothing.
+ * @return 0 (*@p total entries in the file, *@p added new), or -1 with
+ *   @p why naming the entry and byte (or the file's error, or more than
+ *   @p capacity entries).
+ */
+int scpp_auth_revocations_read(struct scpp_auth_revset *rs, const char *path, unsigned int capacity,
+			       uint64_t now_ns, unsigned int *total, unsigned int *added, char *why,
+			       size_t why_len);
+
+/* ------------------------------- forwarded sessions' reply keys (owner) */
+
+/** Slots of a table, and how far from its hash an entry may sit. */
+#define SCPP_AUTH_DLG_SLOTS 1024
+#define SCPP_AUTH_DLG_PROBE 8
+
+/** A forwarded session's reply key on the owner (docs/SECURITY.md §9.4). */
+struct scpp_auth_dlg {
+	uint64_t session;        /**< 0: free */
+	uint64_t not_after_ns;
+	uint8_t key[SCPP_AUTH_KEY_LEN];
+};
+
+struct scpp_auth_dlg_table;
+
+/** A table (one per worker: no lock). NULL with errno ENOMEM. */
+struct scpp_auth_dlg_table *scpp_auth_dlg_create(const struct scpp_auth_mem *mem);
+/** Free (keys wiped); NULL is a no-op. */
+void scpp_auth_dlg_free(struct scpp_auth_dlg_table *t);
+
+/** Session @p session's entry (possibly past its not-after), or NULL. */
+const struct scpp_auth_dlg *scpp_auth_dlg_find(const struct scpp_auth_dlg_table *t, uint64_t session);
+
+/**
+ * Keep @p key for @p session until @p not_after_ns: in the session's entry,
+ * else a free or expired one (at @p now_ns) within its probe window, else
+ * in the window's entry that ends first.
+ */
+void scpp_auth_dlg_note(struct scpp_auth_dlg_table *t, uint64_t session, uint64_t not_after_ns,
+			const uint8_t key[SCPP_AUTH_KEY_LEN], uint64_t now_ns);
+
+/** Whether any entry was ever filled (a worker skips the lookup until then). */
+bool scpp_auth_dlg_any(const struct scpp_auth_dlg_table *t);
+
+/**
+ * The CONT_REPLY key of continuation @p cont_id to node @p owner
+ * (docs/SECURITY.md §9.4 item 9): keyed BLAKE2b-256 under the origin's
+ * @p secret of cont_id (u64 LE) || owner (u32 LE). Only the origin (which
+ * derives it) and the owner (which receives it in extension 1) know it.
+ */
+void scpp_auth_cont_reply_key(const uint8_t secret[SCPP_AUTH_KEY_LEN], uint64_t cont_id,
+			      uint32_t owner, uint8_t k_r[SCPP_AUTH_KEY_LEN]);
 
 /* ---------------------------------------------------------------- format */
 

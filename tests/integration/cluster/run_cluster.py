@@ -1177,6 +1177,22 @@ def auth_counts(node):
     return counts(node, CONT_AUTH_COUNTERS)
 
 
+def grant_issuer(c, gen, base_env, root):
+    """grant(who, scope, ops): a fresh key for @who and a grant to it from
+    the operator's key @root for an hour; returns (key, grant file)."""
+    def grant(who, scope, ops):
+        key = gen(who)
+        path = os.path.join(c.tmp, who + ".grant")
+        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", scope,
+             "--ops", ops, "--expires", "+1h", "-o", path], env=base_env)
+        return key, path
+    return grant
+
+
+MKDIR = ("create %%d Directory ; set %%d ino %du ; set %%d dev 1u ; set %%d mode 16877u ; "
+         "set %%d uid 0u ; set %%d gid 0u ; return %%d")
+
+
 def t_cont_sessions(c):
     """Continuations of session blocks (SECURITY.md §9.4 item 9). Node 1's
     own key is a root on nodes 2 and 3 (the origin holds every right
@@ -1212,18 +1228,11 @@ def t_cont_sessions(c):
         r = scpp_as(base_env, server, key, ["exec", text], chain, want)
         return json.loads(r.stdout.splitlines()[-1])
 
-    def grant(who, scope, ops):
-        key = gen(who)
-        path = os.path.join(c.tmp, who + ".grant")
-        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", scope,
-             "--ops", ops, "--expires", "+1h", "-o", path], env=base_env)
-        return key, path
+    grant = grant_issuer(c, gen, base_env, root)
 
     # The tree, made by the operator on each owner.
     def mkdir(n, ino):
-        oid = cli(n.ip, root, "create %%d Directory ; set %%d ino %du ; set %%d dev 1u ; "
-                  "set %%d mode 16877u ; set %%d uid 0u ; set %%d gid 0u ; return %%d" %
-                  ino)["rows"][0][0]
+        oid = cli(n.ip, root, MKDIR % ino)["rows"][0][0]
         check(oid.startswith("@0.%d.0." % n.id), oid)
         return oid
     o = {"r": mkdir(n1, 1), "a": mkdir(n2, 2), "b": mkdir(n3, 3), "c": mkdir(n1, 4),
@@ -1317,6 +1326,116 @@ def t_cont_sessions(c):
     sock.close()
     got = cli(n2.ip, root, "get %s uid %%i ; return %%i" % u)["rows"]
     check(got == [[4848]], "a refused CONT ran: %s" % got)
+
+
+def t_session_two_shards(c):
+    """A session block split between two shards of one node: node 2 runs
+    two workers, and a session block sent to its shard 0 (lane 0) whose
+    rows reach shard 1 is split through the hand-off ring. The part for
+    shard 1 carries the session's principal (CONT extension 1) like a part
+    for another node, and worker 1 checks it against the session's rights
+    itself: alice (get and set everywhere) walks and writes across the two
+    shards, the write lands on shard 1 once; bob (get only) gets EACCES
+    naming set from shard 1, nothing applied; carol (shard 0's prefix only)
+    gets EACCES naming the scope when the walk reaches shard 1, and shard
+    0's own rows run under the same session."""
+    def two_shards(nodes, root, nkey):
+        nodes[1].shards(2)
+
+    def cont_cfg(nodes):
+        for n in nodes:
+            n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+    nodes, gen, base_env, root, nkey = sessions_cluster(c, two_shards, cont_cfg)
+    n2 = nodes[1]
+
+    def cli(shard, key, text, chain=None, want=0):
+        r = scpp_as(base_env, "%s:%d" % (n2.ip, 7301 + shard), key, ["exec", text], chain, want)
+        return json.loads(r.stdout.splitlines()[-1])
+
+    grant = grant_issuer(c, gen, base_env, root)
+
+    def mkdir(shard, ino):
+        oid = cli(shard, root, MKDIR % ino)["rows"][0][0]
+        check(oid.startswith("@0.2.%d." % shard), oid)
+        return oid
+
+    def ino_of(oid, shard):
+        return cli(shard, root, "get %s ino %%i ; return %%i" % oid)["rows"]
+
+    def per_worker():
+        """auth_counts() of each of node 2's workers (/scpp/stats,W)."""
+        return [{k: n2.telemetry("/scpp/stats,%d" % w)[k] for k in CONT_AUTH_COUNTERS}
+                for w in (0, 1)]
+
+    def shard1_checked(before, who):
+        """Worker 0 ran the block and shipped the part; worker 1 checked the
+        carried principal and ran the part."""
+        w0, w1 = (moved(x, y) for x, y in zip(before, per_worker()))
+        print(who, "per worker:", w0, w1)
+        check(w0.get("executed") == 1 and w0.get("cont_shipped") == 1 and
+              "cont_carried" not in w0 and "cont_run" not in w0, (who, "worker 0", w0))
+        check(w1.get("cont_carried") == 1 and w1.get("cont_run") == 1 and
+              "executed" not in w1, (who, "worker 1", w1))
+
+    x, y = mkdir(0, 31), mkdir(1, 32)
+    cli(0, root, 'set %s entries["y"] %s' % (x, y))
+    text = ('get %s entries["y"] %%y ; get %%y ino %%i ; let %%j add(%%i, 1u) ; '
+            'set %%y ino %%j ; return %%y %%j' % x)
+
+    alice, achain = grant("alice", "all", "get,set")
+    b = auth_counts(n2)
+    bw = per_worker()
+    h0 = n2.stats()["handoff_out"]
+    try:
+        rep = cli(0, alice, text, achain)
+    except ClusterFailure:
+        dump_auth_counters(nodes)
+        raise
+    check(rep["rows"] == [[y, 33]] and rep["end"]["outcome"] == "ok" and
+          not rep.get("statuses"), rep)
+    m = moved(b, auth_counts(n2))
+    print("alice moved:", m)
+    check(m.get("cont_shipped") == 1 and m.get("cont_answered") == 1 and
+          m.get("cont_run") == 1 and m.get("cont_merged") == 1 and m.get("executed") == 1 and
+          m.get("cont_carried") == 1 and m.get("cont_sealed") == 1 and
+          "cont_reply_bad" not in m and "cont_part_failed" not in m and
+          "cont_refused" not in m and "carried_bad" not in m, ("alice", m))
+    check(n2.stats()["handoff_out"] >= h0 + 2, "not through the hand-off ring")
+    shard1_checked(bw, "alice")
+    check(ino_of(y, 1) == [[33]], "shard 1's write")
+
+    # bob may only read: the set runs on shard 1, which refuses it.
+    bob, bchain = grant("bob", "all", "get")
+    b = auth_counts(n2)
+    bw = per_worker()
+    doc = cli(0, bob, text, bchain, want=1)
+    check(doc["end"]["outcome"] == "aborted", doc)
+    f = doc["statuses"][0]["fields"]
+    check(f["errno_name"] == "EACCES" and "set" in f["message"] and "operation" in f["message"]
+          and f["node"].startswith("@0.2."), "expected shard 1's EACCES naming set: %s" % f)
+    m = moved(b, auth_counts(n2))
+    print("bob moved:", m)
+    check(m.get("cont_carried") == 1 and m.get("cont_run") == 1 and
+          m.get("cont_shipped") == 1, ("bob", m))
+    shard1_checked(bw, "bob")
+    check(ino_of(y, 1) == [[33]], "bob's refused set applied something")
+
+    # carol may use shard 0's prefix only: shard 0 runs her first get,
+    # shard 1 refuses the second (scope).
+    carol, cchain = grant("carol", "@0.2.0.0.0/64", "get")
+    b = auth_counts(n2)
+    bw = per_worker()
+    doc = cli(0, carol, 'get %s entries["y"] %%y ; get %%y ino %%i ; return %%y %%i' % x,
+              cchain, want=1)
+    f = doc["statuses"][0]["fields"]
+    check(doc.get("rows") == [] and f["errno_name"] == "EACCES" and "scope" in f["message"],
+          "expected shard 1's EACCES (scope): %s" % doc)
+    m = moved(b, auth_counts(n2))
+    print("carol moved:", m)
+    check(m.get("cont_carried") == 1 and m.get("cont_shipped") == 1, ("carol", m))
+    shard1_checked(bw, "carol")
+    rep = cli(0, carol, 'get %s entries["y"] %%y ; return %%y' % x, cchain)
+    check(rep["rows"] == [[y]], "carol's own shard: %s" % rep)
 
 
 def mkfile_text(ino, data):
@@ -2347,6 +2466,7 @@ TESTS = {
     "cont_retransmit": t_cont_retransmit,
     "cont_limits": t_cont_limits,
     "cont_two_shards": t_cont_two_shards,
+    "session_two_shards": t_session_two_shards,
     "copy_peers": t_copy_peers,
     "copy_peers_tcp": t_copy_peers_tcp,
     "copy_remote": t_copy_remote,

@@ -128,6 +128,13 @@ void test_identity_seal_open(void **state);
 void test_identity_fragments_reassemble(void **state);
 void test_reasm_bounds_and_errors(void **state);
 
+/* A node's start-up material and its workers' tables (test_auth_node.c). */
+void test_node_key_open_creates_then_loads(void **state);
+void test_peer_spec(void **state);
+void test_revocations_read_all_or_nothing(void **state);
+void test_dlg_table_keeps_replaces_evicts(void **state);
+void test_cont_reply_key_derivation(void **state);
+
 /* Tests in test_auth_session.c, run from test_auth.c's main. */
 extern const struct CMUnitTest auth_session_tests[];
 extern const size_t auth_session_ntests;

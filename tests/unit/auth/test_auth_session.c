@@ -518,12 +518,27 @@ test_table_install_close_and_bounded_expiry_sweep(void **state)
 	assert_int_equal(cursor, 3);
 	assert_int_equal(scpp_auth_table_expire(t, T_NOW + 6, &cursor, 3, ids), 1); /* 3..5 */
 	assert_true(ids[0] == ((SID & ~UINT64_C(0xffffff)) | 5));
-	assert_int_equal(scpp_auth_table_expire(t, T_NOW + 6, &cursor, 3, ids), 1); /* 6, 7, 0 */
-	assert_int_equal(cursor, 1);
+	/* 6, 7: the pass has seen every slot and left 7 (T_NOW + 7) earliest */
+	assert_int_equal(scpp_auth_table_expire(t, T_NOW + 6, &cursor, 3, ids), 1);
+	assert_int_equal(cursor, 0);
+	/* Nothing can have expired before T_NOW + 7: no slot is examined. */
+	assert_int_equal(scpp_auth_table_expire(t, T_NOW + 6, &cursor, 3, ids), 0);
+	assert_int_equal(cursor, 0);
+	assert_int_equal(scpp_auth_table_expire(t, T_NOW + 7, &cursor, 8, ids), 1);
+	assert_true(ids[0] == ((SID & ~UINT64_C(0xffffff)) | 7));
+	assert_int_equal(cursor, 0); /* a whole pass, then nothing due (slot 3 has a day) */
+	/* An install earlier than the bound lowers it, also behind the cursor. */
+	p.id = (SID & ~UINT64_C(0xffffff)) | 6;
+	p.expires_ns = T_NOW + 8;
+	assert_int_equal(scpp_auth_table_install(t, &p), 0);
+	assert_int_equal(scpp_auth_table_expire(t, T_NOW + 7, &cursor, 8, ids), 0);
+	assert_int_equal(cursor, 0);
+	assert_int_equal(scpp_auth_table_expire(t, T_NOW + 8, &cursor, 8, ids), 1);
+	assert_true(ids[0] == ((SID & ~UINT64_C(0xffffff)) | 6));
 	scpp_auth_table_stats_get(t, &st);
-	assert_int_equal(st.installed, 5);
-	assert_int_equal(st.closed, 3);
-	assert_int_equal(st.active, 2);
+	assert_int_equal(st.installed, 6);
+	assert_int_equal(st.closed, 5);
+	assert_int_equal(st.active, 1);
 	scpp_auth_table_free(t);
 	scpp_auth_table_free(NULL);
 	{
@@ -1506,5 +1521,10 @@ const struct CMUnitTest auth_session_tests[] = {
 	cmocka_unit_test(test_reasm_bounds_and_errors),
 	cmocka_unit_test_setup_teardown(test_session_reject_names_the_session, session_setup,
 					session_teardown),
+	cmocka_unit_test(test_node_key_open_creates_then_loads),
+	cmocka_unit_test(test_peer_spec),
+	cmocka_unit_test(test_revocations_read_all_or_nothing),
+	cmocka_unit_test(test_dlg_table_keeps_replaces_evicts),
+	cmocka_unit_test(test_cont_reply_key_derivation),
 };
 const size_t auth_session_ntests = SCPP_ARRAY_SIZE(auth_session_tests);
