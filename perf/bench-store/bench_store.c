@@ -390,9 +390,13 @@ b_hash_lookup_bulk(void *p, uint64_t n)
 
 	for (uint64_t i = 0; i + BURST <= n; i += BURST) {
 		/* The keys were built before the timing; only the pointer
-		 * array rte_hash_lookup_bulk() takes is filled here. */
+		 * array rte_hash_lookup_bulk() takes is filled here (n_look is
+		 * a multiple of BURST: one division per burst, as in
+		 * b_get_burst, not one per key). */
+		const struct hkey *hk = &c->hlook[i % c->n_look];
+
 		for (int j = 0; j < BURST; j++)
-			kp[j] = &c->hlook[(i + (uint64_t)j) % c->n_look];
+			kp[j] = &hk[j];
 		if (rte_hash_lookup_bulk(c->h, kp, BURST, pos) != 0 || pos[0] < 0 ||
 		    pos[BURST - 1] < 0)
 			die("rte_hash_lookup_bulk", ENOENT);

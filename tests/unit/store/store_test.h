@@ -6,5 +6,7 @@
  * them after its own group). */
 extern const struct CMUnitTest store_layout_tests[]; /* test_store_layout.c */
 extern const size_t store_layout_ntests;
+extern const struct CMUnitTest store_burst_tests[]; /* test_store_burst.c */
+extern const size_t store_burst_ntests;
 
 #endif /* STORE_TEST_H */
