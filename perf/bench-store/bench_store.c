@@ -552,7 +552,8 @@ rate_burst(bench_fn fn, void *ctx, uint64_t n, double *med)
 
 /* A ratio line: median of the per-run ratios @q, range, runs at >= 1.2. */
 static void
-emit_ratio(uint64_t keys, const char *what, const double *q, const double *qm, bool target)
+emit_ratio(uint64_t keys, const char *what, const double *q, const double *qm, bool target,
+	   bool is_paired)
 {
 	double v[MAX_REPS], lo = q[0], hi = q[0], med, medm = 0;
 	int hold = 0, holdm = 0;
@@ -578,7 +579,7 @@ emit_ratio(uint64_t keys, const char *what, const double *q, const double *qm, b
 		printf(",\"burst_median_value\":%.3f,\"burst_median_runs_at_1.2\":%d", medm, holdm);
 	if (target)
 		printf(",\"target\":1.2,\"met\":%s", hold * 5 >= reps * 4 ? "true" : "false");
-	printf("}\n");
+	printf(",\"paired\":%s}\n", is_paired ? "true" : "false");
 }
 
 /*
@@ -590,6 +591,10 @@ emit_ratio(uint64_t keys, const char *what, const double *q, const double *qm, b
  * shard gone (@p burst NULL) only the tables are measured.
  */
 enum { P_BULK, P_DATA, P_SINGLE, P_KINDS };
+
+/* The store's runs, kept for tables measured after the shard was freed. */
+static double sv_rs[2][MAX_REPS], sv_rsm[MAX_REPS];
+static bool sv_have;
 
 static void
 paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
@@ -605,10 +610,17 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 	burst_cyc = malloc((n / BURST + 1) * sizeof(*burst_cyc));
 	if (burst_cyc == NULL)
 		die("malloc", ENOMEM);
+	bool ours = burst != NULL || sv_have; /* store rates to compare with */
+
 	for (int r = 0; r < reps; r++) {
 		if (burst != NULL) {
-			rs[0][r] = rate_burst(b_get_burst, c, n, &rsm[r]);
-			rs[1][r] = rate_of(b_get, c, n);
+			rs[0][r] = sv_rs[0][r] = rate_burst(b_get_burst, c, n, &rsm[r]);
+			rs[1][r] = sv_rs[1][r] = rate_of(b_get, c, n);
+			sv_rsm[r] = rsm[r];
+		} else if (sv_have) {
+			rs[0][r] = sv_rs[0][r];
+			rs[1][r] = sv_rs[1][r];
+			rsm[r] = sv_rsm[r];
 		}
 		for (int k = 0; k < P_KINDS; k++) {
 			double best = 0, bestm = 0;
@@ -625,8 +637,8 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 				best = rh[k][v][r] > best ? rh[k][v][r] : best;
 				bestm = rhm[k][v][r] > bestm ? rhm[k][v][r] : bestm;
 			}
-			q[k][r] = burst != NULL && best > 0 ? rs[k == P_SINGLE][r] / best : 0;
-			qm[k][r] = burst != NULL && bestm > 0 ? rsm[r] / bestm : 0;
+			q[k][r] = ours && best > 0 ? rs[k == P_SINGLE][r] / best : 0;
+			qm[k][r] = ours && bestm > 0 ? rsm[r] / bestm : 0;
 		}
 	}
 	free(burst_cyc);
@@ -647,21 +659,31 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 					     : "true");
 			emit(hop[k], keys, median(rh[k][v], reps), reps, extra);
 		}
-	if (burst == NULL)
+	if (burst != NULL) {
+		bool alone = c->ht[0] == NULL && c->ht[1] == NULL;
+
+		m[0] = median(rs[0], reps);
+		snprintf(extra, sizeof(extra), "\"paired\":%s,\"burst\":%d,\"burst_median_mops\":%.2f",
+			 alone ? "false" : "true", BURST, median(rsm, reps));
+		emit("get_burst_paired", keys, m[0], reps, extra);
+		m[1] = median(rs[1], reps);
+		emit("get_paired", keys, m[1], reps, alone ? "\"paired\":false" : "\"paired\":true");
+		*burst = m[0];
+		*single = m[1];
+		sv_have = alone;
+		if (alone) /* ratios once the tables are measured */
+			return;
+	} else if (!sv_have) {
 		return;
-	m[0] = median(rs[0], reps);
-	snprintf(extra, sizeof(extra), "\"paired\":true,\"burst\":%d,\"burst_median_mops\":%.2f",
-		 BURST, median(rsm, reps));
-	emit("get_burst_paired", keys, m[0], reps, extra);
-	m[1] = median(rs[1], reps);
-	emit("get_paired", keys, m[1], reps, "\"paired\":true");
+	}
+	/* Tables measured after the shard: run r of the store against run r of
+	 * the tables, minutes apart ("paired":false in the ratio lines). */
 	emit_ratio(keys, "get_burst/rte_hash lookup_bulk (faster table, per run)", q[P_BULK],
-		   qm[P_BULK], keys == 1000000);
+		   qm[P_BULK], keys == 1000000, burst != NULL);
 	emit_ratio(keys, "get_burst/rte_hash lookup_bulk_data (faster table, per run)", q[P_DATA],
-		   qm[P_DATA], false);
-	emit_ratio(keys, "get/rte_hash lookup (faster table, per run)", q[P_SINGLE], NULL, false);
-	*burst = m[0];
-	*single = m[1];
+		   qm[P_DATA], false, burst != NULL);
+	emit_ratio(keys, "get/rte_hash lookup (faster table, per run)", q[P_SINGLE], NULL, false,
+		   burst != NULL);
 }
 
 static uint64_t
@@ -756,8 +778,7 @@ run_size(uint64_t keys, double *get_burst_out, double *get_out)
 	r_store_burst = measure("get_burst", keys, b_get_burst, &c, n_ops, extra);
 	/* The baseline next to the shard, measured in alternation with it. */
 	hash_tables(&c, keys, false);
-	if (c.ht[0] != NULL)
-		paired(&c, keys, n_ops, &r_store_burst, &r_store_single);
+	paired(&c, keys, n_ops, &r_store_burst, &r_store_single); /* store alone if no table */
 	if (lookups_only)
 		goto done;
 	measure("set", keys, b_set, &c, n_ops, NULL);
