@@ -1348,7 +1348,7 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
  *      parts and prefetch extent data for the caller.
  * A get of a narrow value touches two lines: the bucket and the 32-byte
  * hot entry. The per-key state is kept as pointers (bucket, entry), so a
- * later stage recomputes nothing: about 90 instructions per get at 10^6
+ * later stage recomputes nothing: 102 instructions per get at 10^6
  * keys against 135 for the pipeline over groups of 8 this replaces, with
  * the same lines and a ~10 % higher rate (perf/RESULTS.md, "Store").
  * Stages are unrolled by SCPP_STORE_BURST_UNROLL through STAGE_LOOP, which
