@@ -37,21 +37,7 @@ static const char bt_text[] = "0123456789abcdefghijklmnopqrstuvwxyz-a-string-lon
 static struct scpp_store *
 bt_shard(void)
 {
-	struct scpp_store_config c;
-	struct scpp_store *s;
-
-	scpp_store_config_init(&c);
-	c.mem = &scpp_store_mem_libc;
-	c.max_entries = BT_ENTRIES;
-	c.max_map_entries = 64;
-	c.extent_bytes = 1 << 20;
-	c.max_value_len = 1 << 12;
-	c.oid_node = 7;
-	c.oid_epoch = 3;
-	c.hash_seed = 0xb0b5;
-	s = scpp_store_create(&c);
-	assert_non_null(s);
-	return s;
+	return store_test_shard(BT_ENTRIES, 0xb0b5);
 }
 
 static struct scpp_oid
