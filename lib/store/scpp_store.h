@@ -490,7 +490,9 @@ int scpp_store_get(const struct scpp_store *s, struct scpp_oid oid,
 /**
  * Look up up to SCPP_STORE_BURST_MAX triples with a prefetching pipeline
  * (hash all keys, prefetch buckets, match tags, prefetch entries, copy out).
- * Keys may name different entities and attributes, and repeat.
+ * Keys may name different entities and attributes, and repeat. Each found
+ * value is written exactly as scpp_store_get() of that key writes it, and
+ * the probe counter moves as it would for those gets one by one.
  *
  * @param keys   @p n keys.
  * @param n      0 .. SCPP_STORE_BURST_MAX.

@@ -1329,29 +1329,28 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 }
 
 /*
- * Burst lookup pipeline, one stage per loop over the burst so that each
- * stage's memory accesses are in flight for the whole burst before the next
- * stage needs them (the DPDK __bulk_lookup_prefetching_loop idea):
+ * Burst lookup, one stage per loop over the burst so that each stage's
+ * memory accesses are in flight for the whole burst before the next stage
+ * needs them (the DPDK __bulk_lookup_prefetching_loop idea):
  *   1. hash every key, prefetch its home bucket;
- *   2. tag-match the home bucket, prefetch the first candidate entry, or,
- *      if there is none and the bucket spilled, prefetch the next bucket;
- *   3. tag-match those next buckets and prefetch their candidates;
- *   4. finish the probe (single-item helper) and copy a narrow value out
- *      of the hot entry; for a wide value, prefetch its cold part;
+ *   2. tag-match the home bucket and prefetch every candidate's hot entry
+ *      (usually one; a second one is a tag collision), or, if there is
+ *      none and the bucket spilled, prefetch the next bucket;
+ *   3. (only if some key spilled) tag-match those next buckets and
+ *      prefetch their candidates;
+ *   4. the usual case in a straight line: the first candidate is the key
+ *      and its value narrow, copied out of the hot entry. Every other key
+ *      (spilled, tag collision, wide value, map, header, absent) takes
+ *      the single get's probe, find_from(), from its home bucket, over
+ *      lines stages 2-3 brought in; a wide hit gets its cold part
+ *      prefetched;
  *   5. (only if some value was wide) copy wide values out of their cold
  *      parts and prefetch extent data for the caller.
  * A get of a narrow value touches two lines: the bucket and the 32-byte
- * hot entry.
- * A burst of more than two groups (GET_GROUP keys) runs the stages as a
- * software pipeline over groups instead, so that misses are in flight all
- * the time rather than a whole burst's at once and then none: in step g,
- * group g is hashed (bucket prefetched), group g - GET_D1 tag-matched (hot
- * entry prefetched), group g - GET_D1 - 1 spill-matched and group
- * g - GET_D1 - 1 - GET_D2 finished. A bucket has GET_D1 groups of work to
- * arrive in, a hot entry GET_D2 + 1. (Measured at 10^6 keys, bursts of 32,
- * perf/RESULTS.md: the staged form had 32 buckets and then 32 entries
- * outstanding at once, more than the core's miss buffers hold, and idled
- * in between; the pipeline gave a ~12 % higher rate.)
+ * hot entry. The per-key state is kept as pointers (bucket, entry), so a
+ * later stage recomputes nothing: 102 instructions per get at 10^6
+ * keys against 135 for the pipeline over groups of 8 this replaces, with
+ * the same lines and a ~10 % higher rate (perf/RESULTS.md, "Store").
  * Stages are unrolled by SCPP_STORE_BURST_UNROLL through STAGE_LOOP, which
  * calls the one single-item helper of the stage.
  */
@@ -1370,13 +1369,15 @@ scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	} while (0)
 _Static_assert(SCPP_STORE_BURST_UNROLL == 4, "STAGE_LOOP unrolls by 4");
 
+/* Per-key state of a burst (triples: buckets of s->bk, map: of s->mbk). */
 struct burst_ctx {
 	uint64_t h[SCPP_STORE_BURST_MAX];
-	uint32_t b[SCPP_STORE_BURST_MAX];
-	uint32_t m[SCPP_STORE_BURST_MAX];
-	uint32_t x[SCPP_STORE_BURST_MAX]; /* wide hits: the entry */
-	unsigned int spill; /* some c->m[i] is M_SPILL: the spill stage has work */
-	unsigned int wide;  /* some c->m[i] is M_WIDE: the wide stage has work */
+	const struct bucket *bk[SCPP_STORE_BURST_MAX]; /* home bucket */
+	const struct entry *e[SCPP_STORE_BURST_MAX];   /* first candidate, or NULL */
+	uint32_t m[SCPP_STORE_BURST_MAX];              /* home bucket's tag matches */
+	uint32_t x[SCPP_STORE_BURST_MAX];              /* wide hits: the entry */
+	uint64_t wide; /* bit i: key i hit the wide value of entry x[i] */
+	unsigned int spill; /* some key has no candidate in a spilled home bucket */
 };
 
 static inline void
@@ -1386,84 +1387,74 @@ prefetch_entry(const struct entry *e)
 	rte_prefetch0(e);
 }
 
-static inline void
+/* Prefetch the hot entry of every candidate in @m; return the first one. */
+static inline const struct entry *
+prefetch_candidates(const struct scpp_store *s, const struct bucket *bk, unsigned int m)
+{
+	const struct entry *e = &s->ent[bk->idx[__builtin_ctz(m)]];
+
+	prefetch_entry(e);
+	for (m &= m - 1; SCPP_UNLIKELY(m != 0); m &= m - 1)
+		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
+	return e;
+}
+
+static inline __attribute__((always_inline)) void
 st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
 	struct burst_ctx *c)
 {
-	c->h[i] = key_hash(s, k[i].oid, k[i].attr);
-	c->b[i] = home_bucket(c->h[i], s->nb);
-	rte_prefetch0(&s->bk[c->b[i]]);
+	uint64_t h = key_hash(s, k[i].oid, k[i].attr);
+	const struct bucket *bk = &s->bk[home_bucket(h, s->nb)];
+
+	rte_prefetch0(bk);
+	c->h[i] = h;
+	c->bk[i] = bk;
 }
 
-/* c->m[i] flag: the home bucket had no candidate but spilled, so the probe
- * continues in bucket c->b[i] (already advanced and prefetched). */
-#define M_SPILL (1u << 31)
-/* c->m[i] after st_find: a hit on entry c->x[i] whose value is wide. */
-#define M_WIDE (1u << 30)
-
-static inline void
+static inline __attribute__((always_inline)) void
 st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 {
-	const struct bucket *bk = &s->bk[c->b[i]];
+	const struct bucket *bk = c->bk[i];
 	unsigned int m = tag_match(bk, tag_of(c->h[i]));
 
 	c->m[i] = m;
-	if (m != 0) {
-		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
+	c->e[i] = NULL;
+	if (SCPP_LIKELY(m != 0)) {
+		c->e[i] = prefetch_candidates(s, bk, m);
 	} else if (bk->overflow != 0) {
 		/* About 7 % of keys at 80 % load live in a later bucket; without
 		 * this their probe costs two serial cache misses in st_find. */
-		(*s->probe_ctr)++;
-		c->b[i] = next_bucket(c->b[i], s->nb);
-		c->m[i] = M_SPILL;
+		rte_prefetch0(&s->bk[next_bucket((uint32_t)(bk - s->bk), s->nb)]);
 		c->spill = 1;
-		rte_prefetch0(&s->bk[c->b[i]]);
 	}
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 st_spill(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 {
-	const struct bucket *bk;
+	const struct bucket *bk = c->bk[i];
 	unsigned int m;
 
-	if (SCPP_LIKELY(c->m[i] != M_SPILL))
+	if (SCPP_LIKELY(c->m[i] != 0) || bk->overflow == 0)
 		return;
-	bk = &s->bk[c->b[i]];
+	bk = &s->bk[next_bucket((uint32_t)(bk - s->bk), s->nb)];
 	m = tag_match(bk, tag_of(c->h[i]));
-	c->m[i] = m;
 	if (m != 0)
-		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
+		prefetch_candidates(s, bk, m);
 }
 
-/* Finish the probe and copy a narrow value out (the hot entry is in cache
- * by now); a wide hit gets its cold part prefetched for st_wide. */
-static inline __attribute__((always_inline)) void
-st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
-	struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+/* Every key the straight line of st_find does not take: the single get's
+ * probe from the home bucket (which counts the buckets past it, as get). */
+static __attribute__((noinline)) void
+st_find_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	     struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
 {
-	const unsigned int m = c->m[i];
-	const struct entry *e;
 	uint32_t x;
 
-	c->m[i] = 0;
-	/* The usual case first, in a straight line: the first candidate of
-	 * the bucket is the key, its value narrow. Anything else goes the
-	 * general way, which finds the same entry. */
-	if (SCPP_LIKELY(m != 0)) {
-		e = &s->ent[s->bk[c->b[i]].idx[__builtin_ctz(m)]];
-		if (SCPP_LIKELY(entry_match(e, k[i].oid, k[i].attr) &&
-				k[i].attr != SCPP_STORE_ATTR_NONE && cell_narrow(&e->h))) {
-			vals[i].type = e->h.type;
-			vals[i].len = 0;
-			vals[i].oid.lo = 0;
-			vals[i].u = e->w; /* the first 8 bytes of the union */
-			*mask |= UINT64_C(1) << i;
-			return;
-		}
-	}
-	x = k[i].attr == SCPP_STORE_ATTR_NONE ? NIL_IDX :
-	    find_from(s, c->b[i], m, tag_of(c->h[i]), k[i].oid, k[i].attr);
+	if (k[i].attr == SCPP_STORE_ATTR_NONE)
+		return;
+	x = find_from(s, (uint32_t)(c->bk[i] - s->bk), c->m[i], tag_of(c->h[i]), k[i].oid,
+		      k[i].attr);
 	if (x == NIL_IDX || s->ent[x].h.kind == K_MAP)
 		return;
 	if (cell_narrow(&s->ent[x].h)) {
@@ -1473,8 +1464,27 @@ st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key 
 	}
 	rte_prefetch0(&s->cold[x]);
 	c->x[i] = x;
-	c->m[i] = M_WIDE;
-	c->wide = 1;
+	c->wide |= UINT64_C(1) << i;
+}
+
+/* Finish the probe and copy a narrow value out (the hot entry is in cache
+ * by now). The straight line needs no attr != 0 test: attribute 0 is the
+ * entity header, whose cell is never narrow. */
+static inline __attribute__((always_inline)) void
+st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+{
+	const struct entry *e = c->e[i];
+
+	if (SCPP_LIKELY(e != NULL && entry_match(e, k[i].oid, k[i].attr) && cell_narrow(&e->h))) {
+		vals[i].type = e->h.type;
+		vals[i].len = 0;
+		vals[i].oid.lo = 0;
+		vals[i].u = e->w; /* the first 8 bytes of the union */
+		*mask |= UINT64_C(1) << i;
+		return;
+	}
+	st_find_slow(i, s, k, c, vals, mask);
 }
 
 /* Copy a wide value out of its cold part (prefetched by st_find); an
@@ -1485,7 +1495,7 @@ st_wide(unsigned int i, const struct scpp_store *s, struct burst_ctx *c,
 {
 	uint32_t x;
 
-	if (SCPP_LIKELY(c->m[i] != M_WIDE))
+	if (SCPP_LIKELY((c->wide >> i & 1) == 0))
 		return;
 	x = c->x[i];
 	if (s->ent[x].h.kind == K_EXT)
@@ -1494,16 +1504,17 @@ st_wide(unsigned int i, const struct scpp_store *s, struct burst_ctx *c,
 	*mask |= UINT64_C(1) << i;
 }
 
-#define GET_GROUP 8
-#define GET_D1 2 /* groups between a bucket's prefetch and its tag match */
-#define GET_D2 1 /* groups between the spill match and the find */
-/* Run @fn on the items of group @g. */
-#define GROUP_RANGE(g, n, fn, ...)                                            \
-	do {                                                                  \
-		unsigned int e_ = SCPP_MIN((g) * GET_GROUP + GET_GROUP, (n)); \
-		for (unsigned int i_ = (g) * GET_GROUP; i_ < e_; i_++)        \
-			fn(i_, __VA_ARGS__);                                  \
-	} while (0)
+/* Stages 1-3 of a triple burst (get and set). */
+static inline __attribute__((always_inline)) void
+burst_probe(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned int n,
+	    struct burst_ctx *c)
+{
+	STAGE_LOOP(n, st_hash, s, keys, c);
+	c->spill = 0;
+	STAGE_LOOP(n, st_match, s, c);
+	if (SCPP_UNLIKELY(c->spill))
+		STAGE_LOOP(n, st_spill, s, c);
+}
 
 unsigned int
 scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *keys,
@@ -1516,32 +1527,10 @@ scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *ke
 		n = 0;
 		goto out;
 	}
-	if (n > 2 * GET_GROUP) { /* the pipeline over groups */
-		unsigned int ng = (n + GET_GROUP - 1) / GET_GROUP;
-
-		c.wide = 0;
-		for (unsigned int g = 0; g < ng + GET_D1 + 1 + GET_D2; g++) {
-			if (g < ng)
-				GROUP_RANGE(g, n, st_hash, s, keys, &c);
-			if (g >= GET_D1 && g - GET_D1 < ng)
-				GROUP_RANGE(g - GET_D1, n, st_match, s, &c);
-			if (g >= GET_D1 + 1 && g - GET_D1 - 1 < ng)
-				GROUP_RANGE(g - GET_D1 - 1, n, st_spill, s, &c);
-			if (g >= GET_D1 + 1 + GET_D2)
-				GROUP_RANGE(g - GET_D1 - 1 - GET_D2, n, st_find, s, keys, &c, vals, &mask);
-		}
-		if (SCPP_UNLIKELY(c.wide))
-			STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
-		goto out;
-	}
-	STAGE_LOOP(n, st_hash, s, keys, &c);
-	c.spill = 0;
-	STAGE_LOOP(n, st_match, s, &c);
-	if (SCPP_UNLIKELY(c.spill))
-		STAGE_LOOP(n, st_spill, s, &c);
+	burst_probe(s, keys, n, &c);
 	c.wide = 0;
 	STAGE_LOOP(n, st_find, s, keys, &c, vals, &mask);
-	if (SCPP_UNLIKELY(c.wide))
+	if (SCPP_UNLIKELY(c.wide != 0))
 		STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
 out:
 	if (hit_mask != NULL)
@@ -1566,7 +1555,7 @@ scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
 	unsigned int m = tag_match(bk, tag_of(h));
 
 	if (m != 0)
-		prefetch_entry(&s->ent[bk->idx[__builtin_ctz(m)]]);
+		prefetch_candidates(s, bk, m);
 	else if (bk->overflow != 0)
 		rte_prefetch0(&s->bk[next_bucket(b, s->nb)]);
 }
@@ -1677,11 +1666,7 @@ scpp_store_set_burst(struct scpp_store *s, const struct scpp_store_key *keys,
 
 	if (SCPP_UNLIKELY(n > SCPP_STORE_BURST_MAX))
 		return 0;
-	STAGE_LOOP(n, st_hash, s, keys, &c);
-	c.spill = 0;
-	STAGE_LOOP(n, st_match, s, &c);
-	if (SCPP_UNLIKELY(c.spill))
-		STAGE_LOOP(n, st_spill, s, &c);
+	burst_probe(s, keys, n, &c);
 	STAGE_LOOP(n, st_set_apply, s, keys, vals, &c, &done);
 	return done;
 }
@@ -1844,14 +1829,14 @@ mst_hash(unsigned int i, const struct scpp_store *s, uint32_t owner,
 	 const struct scpp_value *k, struct burst_ctx *c)
 {
 	c->h[i] = map_hash(s, owner, &k[i]);
-	c->b[i] = home_bucket(c->h[i], s->mnb);
-	rte_prefetch0(&s->mbk[c->b[i]]);
+	c->bk[i] = &s->mbk[home_bucket(c->h[i], s->mnb)];
+	rte_prefetch0(c->bk[i]);
 }
 
 static inline void
 mst_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 {
-	const struct bucket *bk = &s->mbk[c->b[i]];
+	const struct bucket *bk = c->bk[i];
 	unsigned int m = tag_match(bk, tag_of(c->h[i]));
 
 	c->m[i] = m;
@@ -1864,7 +1849,7 @@ mst_find(unsigned int i, const struct scpp_store *s, uint32_t owner,
 	 const struct scpp_value *k, struct scpp_value *vals, struct burst_ctx *c,
 	 uint64_t *mask)
 {
-	uint32_t x = mfind_from(s, c->b[i], c->m[i], c->h[i], owner, &k[i]);
+	uint32_t x = mfind_from(s, (uint32_t)(c->bk[i] - s->mbk), c->m[i], c->h[i], owner, &k[i]);
 
 	if (x != NIL_IDX) {
 		cell_value(s, &s->ment[x].vh, &s->ment[x].v, &vals[i]);

@@ -2011,5 +2011,7 @@ main(void)
 
 	failed += _cmocka_run_group_tests("store_layout", store_layout_tests, store_layout_ntests,
 					  NULL, NULL);
+	failed += _cmocka_run_group_tests("store_burst", store_burst_tests, store_burst_ntests,
+					  NULL, NULL);
 	return failed;
 }

@@ -24,8 +24,9 @@
 
 #define MODEL_LEN 40 /* longest str/bytes of the model: an extent */
 
-static struct scpp_store *
-layout_shard(uint32_t max_entries)
+/* A shard on the libc provider with a fixed hash seed (store_test.h). */
+struct scpp_store *
+store_test_shard(uint32_t max_entries, uint64_t hash_seed)
 {
 	struct scpp_store_config c;
 	struct scpp_store *s;
@@ -38,10 +39,16 @@ layout_shard(uint32_t max_entries)
 	c.max_value_len = 1 << 12;
 	c.oid_node = 7;
 	c.oid_epoch = 3;
-	c.hash_seed = 0x1a7047;
+	c.hash_seed = hash_seed;
 	s = scpp_store_create(&c);
 	assert_non_null(s);
 	return s;
+}
+
+static struct scpp_store *
+layout_shard(uint32_t max_entries)
+{
+	return store_test_shard(max_entries, 0x1a7047);
 }
 
 static struct scpp_oid
