@@ -192,7 +192,8 @@ def main():
             rs = [{"cell": n, "offered": cells[n]["config"]["rate"],
                    "blocks_per_s": rate(n), "p50_us": lat(n, "p50"), "p99_us": lat(n, "p99"),
                    "p99.9_us": lat(n, "p99.9"), "sched": load_sched(run, n),
-                   "loop": load_loop(run, n)}
+                   "loop": load_loop(run, n),
+                   "generator_preempted": cells[n].get("generator_preempted")}
                   for n in runs_of(first)]
             latency[f"{side}-c{c}"] = {
                 "runs": rs,
@@ -369,10 +370,14 @@ def main():
              "queue (a block that arrives in a gap waits for its end) and the sections of the "
              "loop that ran over 20 µs. Interrupts: all interrupts CPU 1 took during the run "
              "(testpmd's runs too), each one a gap that neither poller can avoid. "
+             "Generator preempted: involuntary context switches of scpp-perf's thread on CPU 0 "
+             "while measuring (replies wait in its rx ring meanwhile: another process's "
+             "wake-ups there, e.g. the device under test's own control thread). "
              "docs/OPERATIONS.md, \"/scpp/loop\".\n")
     L.append("| run | turns | gaps ≥ 12.6 µs | ≥ 25 µs | ≥ 50 µs | ≥ 100 µs | max gap µs | "
-             "sections over 20 µs (rx/tx/tick/flush) | CPU 1 interrupts |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "sections over 20 µs (rx/tx/tick/flush) | CPU 1 interrupts | "
+             "generator preempted |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for c in (1, 16):
         for side in ("scpp", "testpmd"):
             for r in latency[f"{side}-c{c}"]["runs"]:
@@ -382,9 +387,11 @@ def main():
                              f"{gaps_over(lp, 25000)} | {gaps_over(lp, 50000)} | "
                              f"{gaps_over(lp, 100000)} | {lp['gap_max_ns'] / 1000:.1f} | "
                              f"{lp['rx_long']}/{lp['tx_long']}/{lp['tick_long']}/"
-                             f"{lp['flush_long']} | {sc.get('cpu1_irqs', 'n/a')} |")
+                             f"{lp['flush_long']} | {sc.get('cpu1_irqs', 'n/a')} | "
+                             f"{fmt(r['generator_preempted'], '')} |")
                 else:
-                    L.append(f"| {r['cell']} | | | | | | | | {sc.get('cpu1_irqs', 'n/a')} |")
+                    L.append(f"| {r['cell']} | | | | | | | | {sc.get('cpu1_irqs', 'n/a')} | "
+                             f"{fmt(r['generator_preempted'], '')} |")
     if dinstr:
         L.append("\n## Instructions per block in scppd's worker (callgrind)\n")
         L.append("`perf/daemon-instructions --cmds 1 --cmds 16`: scppd under callgrind, one "

@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +163,7 @@ struct gen {
 	uint64_t last_tsc;
 	enum phase phase;
 	struct counters c;
+	long nivcsw[2];             /* this thread preempted: at measuring's start, end */
 	struct perf_hist hist;      /* measured phase */
 	struct perf_hist sec_hist;  /* current second */
 	struct perf_plan scratch;
@@ -789,11 +791,23 @@ write_json(struct gen *g, FILE *f, const struct counters *t, double secs, const 
 			(double)seen / (double)h->count);
 		first = false;
 	}
-	fprintf(f, "],\"per_second\":[");
+	fprintf(f, "],\"generator_preempted\":%ld,\"per_second\":[",
+		g->nivcsw[1] >= g->nivcsw[0] ? g->nivcsw[1] - g->nivcsw[0] : -1);
 	for (i = 0; i < nsec; i++)
 		fprintf(f, "%s{\"mpps\":%.4f,\"cmds_per_s\":%.1f}", i ? "," : "", sec_mpps[i],
 			sec_cmds[i]);
 	fprintf(f, "]}\n");
+}
+
+/* Involuntary context switches of the calling (generator) thread: another
+ * thread took its CPU, and replies waited meanwhile (the JSON's
+ * "generator_preempted", over the measured period). */
+static long
+thread_preemptions(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
 }
 
 /* --------------------------------------------------------------- phases */
@@ -1150,6 +1164,7 @@ run_load(struct gen *g)
 	FILE *jf = stdout;
 
 	g->phase = g->o.warmup > 0 ? PH_WARMUP : PH_MEASURE;
+	g->nivcsw[0] = thread_preemptions();
 	g->meas_lo = g->o.warmup > 0 ? UINT64_MAX : g->next_seq;
 	g->meas_hi = UINT64_MAX;
 	at_start = g->c;
@@ -1176,8 +1191,10 @@ run_load(struct gen *g)
 			next_print = now + g->hz;
 			perf_hist_reset(&g->hist);
 			perf_hist_reset(&g->sec_hist);
+			g->nivcsw[0] = thread_preemptions();
 		}
 		if (g->phase == PH_MEASURE && now >= t_end) {
+			g->nivcsw[1] = thread_preemptions();
 			g->phase = PH_DRAIN;
 			g->meas_hi = g->next_seq;
 			t_drain_end = now + g->timeout_cycles;
