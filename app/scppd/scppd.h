@@ -63,6 +63,8 @@
 #define SCPPD_MAX_RXQ (SCPP_CONFIG_MAX_PORTS * 16)
 /** Partial tx bursts of answers (ARP, ICMP) are flushed after this many microseconds. */
 #define SCPPD_DRAIN_US 50
+/** The stage sends its direct replies every this many (and at its end). */
+#define SCPPD_TX_CHUNK 8
 /** Paced tx bursts per port per loop iteration, at most. */
 #define SCPPD_TX_ROUNDS 4
 /** Empty polls before the idle back-off starts to pause, then sleep. */

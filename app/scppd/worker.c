@@ -21,7 +21,8 @@
  * will read are prefetched for all of them (buckets, then entries, so that
  * every block's misses are in flight together), then the blocks are
  * evaluated in arrival order, each reply built straight into its request's
- * frame when it is one datagram, and those frames leave in one tx burst.
+ * frame when it is one datagram, and those frames leave in tx bursts of
+ * SCPPD_TX_CHUNK as they are made.
  * Prefetching changes nothing, and evaluation stays in order, so results
  * are those of running the blocks one by one. Anything that is not a
  * single-datagram block for this worker (a reassembled message, a FETCH, a
@@ -240,6 +241,12 @@ stage_run(struct scppd_worker *w)
 
 		if (st->dead || !scppd_exec_decoded(w, &st->req, st->blk, st->m, st->msg, st->len))
 			free_later(w, st->m);
+		/* Replies leave in chunks, not all at the burst's end: the
+		 * first block of a full burst does not wait for the other 31
+		 * to be evaluated (the tail of the round trip under bursts). */
+		if (w->ndtx >= SCPPD_TX_CHUNK && i + 1 < n)
+			while (w->ndtx > 0)
+				dtx_flush_port(w, w->dtk[0].to.port);
 	}
 	while (w->ndtx > 0)
 		dtx_flush_port(w, w->dtk[0].to.port);
