@@ -63,10 +63,14 @@
 #define SCPPD_MAX_RXQ (SCPP_CONFIG_MAX_PORTS * 16)
 /** Partial tx bursts of answers (ARP, ICMP) are flushed after this many microseconds. */
 #define SCPPD_DRAIN_US 50
+/** The stage sends its direct replies every this many (and at its end). */
+#define SCPPD_TX_CHUNK 8
 /** Paced tx bursts per port per loop iteration, at most. */
 #define SCPPD_TX_ROUNDS 4
 /** Empty polls before the idle back-off starts to pause, then sleep. */
 #define SCPPD_IDLE_SPIN 256
+/** lib/delivery's tick runs on every busy turn and every this many idle ones (power of two). */
+#define SCPPD_IDLE_TICK 16
 /** Lcore mark in shard_worker[] for "no local worker owns this shard". */
 #define SCPPD_NO_WORKER 0xff
 /** Status OIDs minted by the daemon itself use this counter bit so they
@@ -263,6 +267,33 @@ struct scppd_meta {
 
 struct scppd_sess_x;
 struct scppd_carried;
+
+/*
+ * What the worker loop's turns cost (worker.c, docs/OPERATIONS.md "The
+ * worker loop's turns", telemetry /scpp/loop): the gap between the starts of
+ * consecutive turns, i.e. between two rx polls, as a log2 histogram; and,
+ * per section of the turn, the cycles it took in total, at most, and how
+ * often it took more than SCPPD_LOOP_LONG_US. Only the owning worker
+ * writes; telemetry reads with relaxed loads.
+ */
+#define SCPPD_LOOP_BUCKETS 16  /**< gap < 2^(k+1) units of 2^loop_shift cycles (~1 us) */
+#define SCPPD_LOOP_LONG_US 20  /**< a section this long counts as a "long" one */
+enum scppd_loop_sect {
+	SCPPD_LOOP_RX,      /**< rx polls and the stage: decode, evaluate, reply tx */
+	SCPPD_LOOP_HANDOFF, /**< messages other workers handed over */
+	SCPPD_LOOP_TX,      /**< lib/delivery's paced backlog */
+	SCPPD_LOOP_TICK,    /**< timeouts: delivery, copies, continuations, parking, schema */
+	SCPPD_LOOP_FLUSH,   /**< ARP/ICMP answers' flush, RCU, schema adoption */
+	SCPPD_LOOP_SECTS,
+};
+struct scppd_loop_stats {
+	uint64_t turns;                       /**< loop turns */
+	uint64_t gap_max;                     /**< longest gap between turn starts (cycles) */
+	uint64_t gap[SCPPD_LOOP_BUCKETS];     /**< gaps by log2 bucket */
+	uint64_t sect_cycles[SCPPD_LOOP_SECTS]; /**< cycles spent per section */
+	uint64_t sect_max[SCPPD_LOOP_SECTS];  /**< longest single run of each section */
+	uint64_t sect_long[SCPPD_LOOP_SECTS]; /**< runs over SCPPD_LOOP_LONG_US */
+};
 
 /** One configured DPDK port. */
 struct scppd_port {
@@ -473,6 +504,11 @@ struct scppd_worker {
 	struct scpp_wire_block *stage_blk; /**< SCPPD_BURST decode targets */
 	struct scpp_net_stats net_st;
 	struct scppd_stats stats;
+	struct scppd_loop_stats loop; /**< what its turns cost (worker.c) */
+	uint64_t loop_long;           /**< SCPPD_LOOP_LONG_US in cycles */
+	uint8_t loop_shift;           /**< gap histogram unit: 2^loop_shift cycles */
+	uint8_t answers_buffered;     /**< ARP/ICMP answers wait in txb[] (worker.c) */
+	uint32_t idle_turns;          /**< idle turns, for the delivery tick (worker.c) */
 	/* The session layer (auth.c); auth == NULL when auth.mode is off. */
 	struct scpp_auth_table *auth;
 	struct rte_ring *ctl;         /**< control lcore -> this worker (SP/SC) */

@@ -439,6 +439,60 @@ cmd_health(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* /scpp/loop: what each worker's loop turns cost (struct scppd_loop_stats).
+ * Gaps and sections in nanoseconds; gap_hist_ns: bucket k counts the gaps
+ * in [lo_k, lo_{k+1}) with lo_0 = 0, lo_k = 2^k units of 2^loop_shift TSC
+ * cycles (the last bucket is open). */
+static int
+cmd_loop(const char *cmd __rte_unused, const char *params __rte_unused, struct rte_tel_data *d)
+{
+	static const char *const sect[SCPPD_LOOP_SECTS] = {
+		[SCPPD_LOOP_RX] = "rx", [SCPPD_LOOP_HANDOFF] = "handoff", [SCPPD_LOOP_TX] = "tx",
+		[SCPPD_LOOP_TICK] = "tick", [SCPPD_LOOP_FLUSH] = "flush",
+	};
+	const double ns = 1e9 / (double)scppd_g.tsc_hz;
+	unsigned int i, k;
+	char key[48];
+
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < scppd_g.nb_workers; i++) {
+		const struct scppd_worker *w = scppd_g.workers[i];
+		struct rte_tel_data *s = rte_tel_data_alloc();
+		struct rte_tel_data *h = rte_tel_data_alloc();
+
+		if (s == NULL || h == NULL) {
+			rte_tel_data_free(s);
+			rte_tel_data_free(h);
+			return -ENOMEM;
+		}
+		rte_tel_data_start_dict(s);
+		rte_tel_data_add_dict_u64(s, "turns", LOAD(w->loop.turns));
+		rte_tel_data_add_dict_u64(s, "gap_max_ns", (uint64_t)((double)LOAD(w->loop.gap_max) * ns));
+		rte_tel_data_add_dict_u64(s, "long_ns", (uint64_t)((double)w->loop_long * ns));
+		rte_tel_data_start_dict(h);
+		for (k = 0; k < SCPPD_LOOP_BUCKETS; k++) {
+			uint64_t lo = k == 0 ? 0 : (UINT64_C(1) << (k + w->loop_shift));
+
+			snprintf(key, sizeof(key), "ge_%" PRIu64, (uint64_t)((double)lo * ns));
+			rte_tel_data_add_dict_u64(h, key, LOAD(w->loop.gap[k]));
+		}
+		rte_tel_data_add_dict_container(s, "gap_hist_ns", h, 0);
+		for (k = 0; k < SCPPD_LOOP_SECTS; k++) {
+			snprintf(key, sizeof(key), "%s_ns", sect[k]);
+			rte_tel_data_add_dict_u64(s, key,
+						  (uint64_t)((double)LOAD(w->loop.sect_cycles[k]) * ns));
+			snprintf(key, sizeof(key), "%s_max_ns", sect[k]);
+			rte_tel_data_add_dict_u64(s, key,
+						  (uint64_t)((double)LOAD(w->loop.sect_max[k]) * ns));
+			snprintf(key, sizeof(key), "%s_long", sect[k]);
+			rte_tel_data_add_dict_u64(s, key, LOAD(w->loop.sect_long[k]));
+		}
+		snprintf(key, sizeof(key), "worker%u", i);
+		rte_tel_data_add_dict_container(d, key, s, 0);
+	}
+	return 0;
+}
+
 int
 scppd_telemetry_init(void)
 {
@@ -452,6 +506,9 @@ scppd_telemetry_init(void)
 					 "reply cache, reassembly. No parameters");
 	rc |= rte_telemetry_register_cmd("/scpp/routes", cmd_routes,
 					 "OID-prefix routing table. No parameters");
+	rc |= rte_telemetry_register_cmd("/scpp/loop", cmd_loop,
+					 "Per worker: loop turns, the gap between rx polls (log2 "
+					 "histogram, max), time per section of the turn. No parameters");
 	rc |= rte_telemetry_register_cmd("/scpp/health", cmd_health,
 					 "scppd status, uptime, links. No parameters");
 	rc |= scppd_cluster_telemetry_init();

@@ -21,7 +21,8 @@
  * will read are prefetched for all of them (buckets, then entries, so that
  * every block's misses are in flight together), then the blocks are
  * evaluated in arrival order, each reply built straight into its request's
- * frame when it is one datagram, and those frames leave in one tx burst.
+ * frame when it is one datagram, and those frames leave in tx bursts of
+ * SCPPD_TX_CHUNK as they are made.
  * Prefetching changes nothing, and evaluation stays in order, so results
  * are those of running the blocks one by one. Anything that is not a
  * single-datagram block for this worker (a reassembled message, a FETCH, a
@@ -240,6 +241,12 @@ stage_run(struct scppd_worker *w)
 
 		if (st->dead || !scppd_exec_decoded(w, &st->req, st->blk, st->m, st->msg, st->len))
 			free_later(w, st->m);
+		/* Replies leave in chunks, not all at the burst's end: the
+		 * first block of a full burst does not wait for the other 31
+		 * to be evaluated (the tail of the round trip under bursts). */
+		if (w->ndtx >= SCPPD_TX_CHUNK && i + 1 < n)
+			while (w->ndtx > 0)
+				dtx_flush_port(w, w->dtk[0].to.port);
 	}
 	while (w->ndtx > 0)
 		dtx_flush_port(w, w->dtk[0].to.port);
@@ -348,6 +355,7 @@ tx_answer(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m, uint16_t len)
 	m->pkt_len = len;
 	m->ol_flags = 0;
 	rte_eth_tx_buffer(scppd_g.ports[pi].port_id, w->txq[pi], w->txb[pi], m);
+	w->answers_buffered = 1;
 }
 
 /* Magic, version and a continuation kind (docs/PROTOCOL.md §5, §19). */
@@ -460,7 +468,9 @@ rx_one(struct scppd_worker *w, uint16_t pi, struct rte_mbuf *m)
 	rx_dgram(w, m, &nm, false);
 }
 
-static inline void
+/* Not inlined: perf/daemon-instructions counts the rx-to-tx path as this
+ * function's inclusive cost (one call per burst: no cost worth inlining). */
+static __rte_noinline void
 rx_burst(struct scppd_worker *w, uint16_t pi, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t i;
@@ -529,15 +539,21 @@ static unsigned int
 tx_pace(struct scppd_worker *w, unsigned int pi)
 {
 	const struct scppd_port *p = &scppd_g.ports[pi];
-	const uint64_t ol = scpp_net_tx_offload_flags(&scppd_g.net, (uint16_t)pi);
 	struct rte_mbuf *ms[SCPPD_BURST];
 	uint8_t *frames[SCPPD_BURST];
 	uint16_t lens[SCPPD_BURST], made, sent, n, i;
 	unsigned int total = 0;
 	uint32_t pend;
+	uint64_t ol;
 
+	/* Most turns have nothing queued: only the test. */
+	pend = scpp_delivery_tx_pending(w->dlv, (uint16_t)pi);
+	if (likely(pend == 0))
+		return 0;
+	ol = scpp_net_tx_offload_flags(&scppd_g.net, (uint16_t)pi);
 	for (int r = 0; r < SCPPD_TX_ROUNDS; r++) {
-		pend = scpp_delivery_tx_pending(w->dlv, (uint16_t)pi);
+		if (r != 0)
+			pend = scpp_delivery_tx_pending(w->dlv, (uint16_t)pi);
 		if (pend == 0)
 			break;
 		n = (uint16_t)RTE_MIN((uint32_t)SCPPD_BURST, pend);
@@ -574,18 +590,19 @@ tx_pace(struct scppd_worker *w, unsigned int pi)
  * rx polls) to the end of its tx (the stage's direct frames, forwards and
  * the paced backlog all leave before this is called), counted only when
  * the turn evaluated or forwarded blocks, and split between the two by
- * their counts. One TSC read per such turn; the division only when a turn
- * did both. @p ex0: the executed counter at the turn's start.
+ * their counts. The loop reads the TSC there anyway; the division only when a turn
+ * did both. @p ex0: the executed counter at the turn's start; @p end: the
+ * TSC at the end of its tx.
  */
 static inline void
-turn_cost(struct scppd_worker *w, uint64_t ex0)
+turn_cost(struct scppd_worker *w, uint64_t ex0, uint64_t end)
 {
 	const uint64_t a = w->stats.executed - ex0, f = w->turn_fwd;
 	uint64_t c, ca;
 
 	if (likely(a + f == 0))
 		return;
-	c = rte_rdtsc() - w->now;
+	c = end - w->now;
 	ca = f == 0 ? c : a == 0 ? 0 : c * a / (a + f);
 	if (a != 0) {
 		scpp_counter_add(&w->stats.answer_cycles, ca);
@@ -597,11 +614,56 @@ turn_cost(struct scppd_worker *w, uint64_t ex0)
 	}
 }
 
+/* ---- what the loop's turns cost (struct scppd_loop_stats) ---- */
+
+static void
+loop_stats_init(struct scppd_worker *w)
+{
+	uint64_t us = scppd_g.tsc_hz / 1000000;
+
+	w->loop_shift = 0;
+	while (us > 1 && (UINT64_C(2) << w->loop_shift) <= us)
+		w->loop_shift++;
+	w->loop_long = us * SCPPD_LOOP_LONG_US;
+}
+
+/* Section @p s ran from @p t0 to @p t1. */
+static inline void
+loop_sect(struct scppd_worker *w, enum scppd_loop_sect s, uint64_t t0, uint64_t t1)
+{
+	const uint64_t c = t1 - t0;
+
+	w->loop.sect_cycles[s] += c;
+	if (unlikely(c > w->loop.sect_max[s]))
+		__atomic_store_n(&w->loop.sect_max[s], c, __ATOMIC_RELAXED);
+	if (unlikely(c > w->loop_long))
+		w->loop.sect_long[s]++;
+}
+
+/* A turn starts at @p now; the previous one started at @p prev (0: none). */
+static inline void
+loop_turn(struct scppd_worker *w, uint64_t prev, uint64_t now)
+{
+	uint64_t g, u;
+	unsigned int k;
+
+	w->loop.turns++;
+	if (unlikely(prev == 0))
+		return;
+	g = now - prev;
+	u = (g >> w->loop_shift) | 1;
+	k = 63u - (unsigned int)__builtin_clzll(u);
+	w->loop.gap[k < SCPPD_LOOP_BUCKETS ? k : SCPPD_LOOP_BUCKETS - 1]++;
+	if (unlikely(g > w->loop.gap_max))
+		__atomic_store_n(&w->loop.gap_max, g, __ATOMIC_RELAXED);
+}
+
 static void
 tx_flush_answers(struct scppd_worker *w)
 {
 	unsigned int i;
 
+	w->answers_buffered = 0;
 	for (i = 0; i < scppd_g.nb_ports; i++)
 		rte_eth_tx_buffer_flush(scppd_g.ports[i].port_id, w->txq[i], w->txb[i]);
 }
@@ -612,7 +674,7 @@ scppd_worker_main(void *arg)
 	struct scppd_worker *w = arg;
 	struct scppd *d = &scppd_g;
 	struct rte_mbuf *pkts[SCPPD_BURST];
-	uint64_t last_drain = rte_rdtsc();
+	uint64_t last_drain = rte_rdtsc(), t4 = 0;
 	uint32_t idle = 0, sleep_us = 1;
 	const uint32_t max_sleep = d->cfg.idle.max_sleep_us;
 	const bool backoff = d->cfg.idle.enabled;
@@ -625,12 +687,18 @@ scppd_worker_main(void *arg)
 		  w->nb_rxq);
 	/* Relaxed is enough for the stop flag: it carries no data with it,
 	 * and the worker only needs to see it eventually. */
+	loop_stats_init(w);
 	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
 		const uint64_t ex0 = w->stats.executed;
+		uint64_t t1, t2, t3;
 
 		work = 0;
 		w->turn_fwd = 0;
+		t3 = w->now;
 		w->now = rte_rdtsc();
+		if (likely(t4 != 0))
+			loop_sect(w, SCPPD_LOOP_FLUSH, t4, w->now);
+		loop_turn(w, t3, w->now);
 		if (w->auth != NULL) {
 			w->now_ns = (uint64_t)((int64_t)scppd_clock_ns() + d->realtime_off_ns);
 			work += scppd_auth_poll(w);
@@ -643,6 +711,8 @@ scppd_worker_main(void *arg)
 				work += n;
 			}
 		}
+		t1 = rte_rdtsc();
+		loop_sect(w, SCPPD_LOOP_RX, w->now, t1);
 		for (i = 0; i < w->nb_in; i++) {
 			uint16_t k;
 
@@ -653,17 +723,31 @@ scppd_worker_main(void *arg)
 			stage_run(w);
 			work += n;
 		}
+		t2 = t1;
+		if (w->nb_in != 0) {
+			t2 = rte_rdtsc();
+			loop_sect(w, SCPPD_LOOP_HANDOFF, t1, t2);
+		}
 		for (i = 0; i < d->nb_ports; i++)
 			work += tx_pace(w, i);
-		turn_cost(w, ex0);
-		scpp_delivery_tick(w->dlv, w->now);
+		t3 = rte_rdtsc();
+		turn_cost(w, ex0, t3);
+		loop_sect(w, SCPPD_LOOP_TX, t2, t3);
+		/* lib/delivery's timeouts (held replies, windows, reassembly:
+		 * milliseconds): every turn that did work, and every 16th idle
+		 * one (an idle turn is ~100 ns: the expiry still runs every
+		 * couple of microseconds, and an idle poll costs less). */
+		if (work != 0 || (++w->idle_turns & (SCPPD_IDLE_TICK - 1)) == 0)
+			scpp_delivery_tick(w->dlv, w->now);
 		scppd_copy_tick(w);
 		scppd_cont_tick(w);
 		scppd_park_poll(w);
 		scppd_schema_poll(w);
+		t4 = rte_rdtsc();
+		loop_sect(w, SCPPD_LOOP_TICK, t3, t4);
 		/* Flush partial bursts of answers when the queues ran dry or on
 		 * the drain timer. */
-		if (work == 0 || w->now - last_drain > d->drain_tsc) {
+		if (w->answers_buffered && (work == 0 || w->now - last_drain > d->drain_tsc)) {
 			tx_flush_answers(w);
 			last_drain = w->now;
 		}

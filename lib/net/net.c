@@ -98,6 +98,80 @@ drop(struct scpp_net_meta *md, struct scpp_net_stats *st, enum scpp_net_drop why
 }
 
 /*
+ * The Internet checksum (RFC 1071) of the frames this module checks and
+ * builds, 8 bytes per step: the one's-complement sum of 16-bit words is the
+ * same whatever the width of the words added (2^16, 2^32 and 2^64 are all
+ * 1 modulo 2^16 - 1) and in whatever byte order, as long as the result is
+ * folded and stored in the order it was loaded. DPDK's rte_raw_cksum()
+ * adds 16-bit words, about four times the instructions on a 100-byte reply
+ * (perf/RESULTS.md, "Issue 12, fifth pass"); the results are identical
+ * (tests/unit/net: test_net_checksums_match_dpdk_at_every_length).
+ */
+static inline uint64_t
+cksum_add(uint64_t s, uint64_t v)
+{
+	s += v;
+	return s + (s < v); /* end-around carry */
+}
+
+static inline uint64_t
+cksum_sum(const void *buf, size_t len, uint64_t s)
+{
+	const uint8_t *p = buf;
+	uint64_t v8;
+	uint32_t v4;
+	uint16_t v2;
+
+	for (; len >= 16; len -= 16, p += 16) {
+		memcpy(&v8, p, 8);
+		s = cksum_add(s, v8);
+		memcpy(&v8, p + 8, 8);
+		s = cksum_add(s, v8);
+	}
+	if (len >= 8) {
+		memcpy(&v8, p, 8);
+		s = cksum_add(s, v8);
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		memcpy(&v4, p, 4);
+		s = cksum_add(s, v4);
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&v2, p, 2);
+		s = cksum_add(s, v2);
+		p += 2;
+		len -= 2;
+	}
+	if (len != 0) /* the odd byte, as the first of a zero-padded word */
+		s = cksum_add(s, rte_cpu_to_be_16((uint16_t)(*p << 8)));
+	return s;
+}
+
+/* The 16-bit one's-complement sum of @p s (byte order as loaded). */
+static inline uint16_t
+cksum_fold(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffu) + (s >> 16);
+	s = (s & 0xffffu) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* Sum of the IPv4 pseudo-header of UDP datagram @p udp in @p ip. */
+static inline uint64_t
+cksum_udp_phdr(const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *udp)
+{
+	uint64_t s = (uint64_t)ip->src_addr + ip->dst_addr;
+
+	return s + RTE_BE16(IPPROTO_UDP) + udp->dgram_len;
+}
+
+/*
  * Checksum state from the rx flags (mask selects the IP or L4 bits): 1 to
  * trust, 0 to verify in software, -1 for a checksum the NIC found bad.
  * GOOD and NONE are both trusted: NONE means the NIC (or the virtio host)
@@ -220,7 +294,7 @@ scpp_net_rx(const struct scpp_net *n, uint16_t port, uint8_t *frame, uint32_t fr
 	} else {
 		if (ck == 0) {
 			scpp_counter_add(&st->cksum_sw, 1);
-			if (rte_raw_cksum(ip, ihl) == 0xffff)
+			if (cksum_fold(cksum_sum(ip, ihl, 0)) == 0xffff)
 				ck = 1;
 		}
 		if (ck <= 0)
@@ -255,7 +329,8 @@ scpp_net_rx(const struct scpp_net *n, uint16_t port, uint8_t *frame, uint32_t fr
 		} else {
 			if (ck == 0) {
 				scpp_counter_add(&st->cksum_sw, 1);
-				if (rte_ipv4_udptcp_cksum_verify(ip, udp) == 0)
+				if (cksum_fold(cksum_sum(udp, udp_len, cksum_udp_phdr(ip, udp))) ==
+				    0xffff)
 					ck = 1;
 			}
 			if (ck <= 0)
@@ -321,14 +396,18 @@ scpp_net_udp_finish(const struct scpp_net *n, uint16_t port, uint8_t *frame)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + RTE_ETHER_HDR_LEN);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint16_t ck;
 
 	if (n->port[port].tx_cksum_offload) {
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, scpp_net_tx_offload_flags(n, port));
 		return;
 	}
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	/* udp_build() left both checksum fields 0. */
+	ip->hdr_checksum = (uint16_t)~cksum_fold(cksum_sum(ip, sizeof(*ip), 0));
+	ck = (uint16_t)~cksum_fold(cksum_sum(udp, rte_be_to_cpu_16(udp->dgram_len),
+					     cksum_udp_phdr(ip, udp)));
 	/* Sends a computed 0 as 0xffff (RFC 768): 0 would mean "none". */
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	udp->dgram_cksum = ck == 0 ? 0xffff : ck;
 }
 
 uint16_t

@@ -67,10 +67,51 @@ def load_sched(run, name):
         with open(os.path.join(run, "cells", f"{name}.sched")) as f:
             v = [int(x) for x in f.read().split()]
         # A DUT that died during the run reads 0 at the end: not a count.
-        return {"preemptions": v[2] - v[0] if v[2] >= v[0] else "DUT died",
-                "steal_ticks": v[3] - v[1]}
+        out = {"preemptions": v[2] - v[0] if v[2] >= v[0] else "DUT died",
+               "steal_ticks": v[3] - v[1]}
+        if len(v) >= 6:
+            out["cpu1_irqs"] = v[5] - v[4]
+        return out
     except (OSError, ValueError, IndexError):
         return None
+
+
+def load_loop(run, name):
+    """scppd's /scpp/loop over a run (worker 0): counters as differences, maxima as
+    read at the end (they are since scppd started)."""
+    try:
+        with open(os.path.join(run, "cells", f"{name}.loop0")) as f:
+            a = json.load(f)["worker0"]
+        with open(os.path.join(run, "cells", f"{name}.loop1")) as f:
+            b = json.load(f)["worker0"]
+    except (OSError, ValueError, KeyError):
+        return None
+    out = {}
+    for k, v in b.items():
+        if isinstance(v, dict):
+            out[k] = {kk: vv - a.get(k, {}).get(kk, 0) for kk, vv in v.items()}
+        elif k.endswith("max_ns") or k == "long_ns":
+            out[k] = v
+        else:
+            out[k] = v - a.get(k, 0)
+    return out
+
+
+def gaps_over(loop, ns):
+    """Gaps between rx polls of at least ns (histogram buckets whose lower bound >= ns)."""
+    return sum(c for k, c in loop["gap_hist_ns"].items() if int(k[3:]) >= ns)
+
+
+def load_daemon_instructions(run):
+    out = {}
+    try:
+        with open(os.path.join(run, "daemon-instructions.jsonl")) as f:
+            for line in f:
+                d = json.loads(line)
+                out[d["cmds"]] = d
+    except (OSError, ValueError):
+        pass
+    return out
 
 
 def median(xs):
@@ -150,7 +191,9 @@ def main():
             first = f"lat-c{c}-p50" if side == "scpp" else f"testpmd-lat-c{c}-p50"
             rs = [{"cell": n, "offered": cells[n]["config"]["rate"],
                    "blocks_per_s": rate(n), "p50_us": lat(n, "p50"), "p99_us": lat(n, "p99"),
-                   "p99.9_us": lat(n, "p99.9"), "sched": load_sched(run, n)}
+                   "p99.9_us": lat(n, "p99.9"), "sched": load_sched(run, n),
+                   "loop": load_loop(run, n),
+                   "generator_preempted": cells[n].get("generator_preempted")}
                   for n in runs_of(first)]
             latency[f"{side}-c{c}"] = {
                 "runs": rs,
@@ -164,6 +207,7 @@ def main():
     p50_ratio = {c: ratio(latency[f"scpp-c{c}"]["p50_median_us"],
                           latency[f"testpmd-c{c}"]["p50_median_us"]) for c in (1, 16)}
     ipg = instr.get("get16", {}).get("instructions_per_command")
+    dinstr = load_daemon_instructions(run)
     # Hand-off cells: blocks/s and each worker's CPU time per block.
     handoff = {}
     for c in (1, 16):
@@ -197,23 +241,45 @@ def main():
         "p50_at_50pct_over_testpmd_p50": p50_ratio,
         "latency_at_50pct": latency,
         "instructions_per_get_in_16get_block": ipg,
+        "daemon_instructions": dinstr,
         "handoff": handoff,
     }
+    def dshow(c):
+        d = dinstr.get(c)
+        return (f"; scppd's worker: {d['path_per_block']:.0f} instructions per block rx to tx "
+                f"(perf/daemon-instructions)" if d and d.get("path_per_block") else "")
     targets = [
         ("1-get blocks/s >= 0.7 x testpmd io echo of the same traffic",
-         io_ratio[1], io_ratio[1] is not None and io_ratio[1] >= 0.7, fmt(io_ratio[1])),
+         io_ratio[1], io_ratio[1] is not None and io_ratio[1] >= 0.7,
+         fmt(io_ratio[1]) + f" ({fmt(rate(scpp(1)), '.0f')} vs "
+         f"{fmt(rate('testpmd-c1'), '.0f')} blocks/s)"),
         ("16-get blocks/s >= 0.8 x testpmd echo of the same blocks",
-         io_ratio[16], io_ratio[16] is not None and io_ratio[16] >= 0.8, fmt(io_ratio[16])),
+         io_ratio[16], io_ratio[16] is not None and io_ratio[16] >= 0.8,
+         fmt(io_ratio[16]) + f" ({fmt(rate(scpp(16)), '.0f')} vs "
+         f"{fmt(rate('testpmd-c16'), '.0f')} blocks/s)"),
         (">= 10 x Redis -P 16 GET ops/s (commands/s in 16-get blocks)",
          ratios["scpp_16get_over_redis_get"], (ratios["scpp_16get_over_redis_get"] or 0) >= 10,
          fmt(ratios["scpp_16get_over_redis_get"])),
         ("p99 at 50 % of peak <= 3 x testpmd p99 at the same offered rate, 1-get",
-         p99_ratio[1], p99_ratio[1] is not None and p99_ratio[1] <= 3, fmt(p99_ratio[1])),
+         p99_ratio[1], p99_ratio[1] is not None and p99_ratio[1] <= 3,
+         fmt(p99_ratio[1]) + f" ({fmt(latency['scpp-c1']['p99_median_us'])} vs "
+         f"{fmt(latency['testpmd-c1']['p99_median_us'])} µs)"),
         ("p99 at 50 % of peak <= 3 x testpmd p99 at the same offered rate, 16-get",
-         p99_ratio[16], p99_ratio[16] is not None and p99_ratio[16] <= 3, fmt(p99_ratio[16])),
+         p99_ratio[16], p99_ratio[16] is not None and p99_ratio[16] <= 3,
+         fmt(p99_ratio[16]) + f" ({fmt(latency['scpp-c16']['p99_median_us'])} vs "
+         f"{fmt(latency['testpmd-c16']['p99_median_us'])} µs)"),
         ("<= 300 instructions per get in a 16-get block (callgrind, decode + reply)",
          ipg, ipg is not None and ipg <= 300, fmt(ipg, ".0f")),
     ]
+    # Where to look when a target is missed (the sections below).
+    why = {
+        0: "profile prof-c1 below" + dshow(1),
+        1: "profile prof-c16 below" + dshow(16),
+        2: "profile prof-c16 below",
+        3: "worker loop during the latency runs below (gaps between rx polls, long sections)",
+        4: "worker loop during the latency runs below (gaps between rx polls, long sections)",
+        5: "perf/instructions (callgrind) in the JSON" + dshow(16),
+    }
     result = {
         "machine": machine,
         "ratios": ratios,
@@ -277,9 +343,10 @@ def main():
             L.append(f"| instructions per command, {op} (callgrind) | "
                      f"{instr[op]['instructions_per_command']:.0f} |")
     L.append("\n## Targets\n")
-    L.append("| target | measured | met |\n|---|---|---|")
-    for t, _, ok, shown in targets:
-        L.append(f"| {t} | {shown} | {'yes' if ok else '**no**'} |")
+    L.append(f"Commit `{m.get('commit', '?')}`, command `{m.get('command', 'perf/run-suite')}`.\n")
+    L.append("| target | measured | met | where the time goes (when missed) |\n|---|---|---|---|")
+    for i, (t, _, ok, shown) in enumerate(targets):
+        L.append(f"| {t} | {shown} | {'yes' if ok else '**no**'} | {'' if ok else why[i]} |")
     L.append("\n## Latency at 50 % of peak (open loop), every run\n")
     L.append("Preemptions: involuntary context switches of the DUT's polling thread during "
              "the run; steal: CPU 1 ticks (1/100 s) the hypervisor gave to something else.\n")
@@ -298,6 +365,56 @@ def main():
             L.append(f"| **{side} {c}-get, median of {len(e['runs'])}** | | | "
                      f"**{fmt(e['p50_median_us'])}** | **{fmt(e['p99_median_us'])}** "
                      f"(range {fmt(e['p99_min_us'])}–{fmt(e['p99_max_us'])}) | | | |")
+    L.append("\n## Worker loop during the latency runs (scppd's /scpp/loop)\n")
+    L.append("What could hold a block back inside scppd: the gaps between two polls of the rx "
+             "queue (a block that arrives in a gap waits for its end) and the sections of the "
+             "loop that ran over 20 µs. Interrupts: all interrupts CPU 1 took during the run "
+             "(testpmd's runs too), each one a gap that neither poller can avoid. "
+             "Generator preempted: involuntary context switches of scpp-perf's thread on CPU 0 "
+             "while measuring (replies wait in its rx ring meanwhile: another process's "
+             "wake-ups there, e.g. the device under test's own control thread). "
+             "docs/OPERATIONS.md, \"/scpp/loop\".\n")
+    def glabel(ns):
+        for r in (x for e in latency.values() for x in e["runs"] if x["loop"]):
+            los = sorted(int(k[3:]) for k in r["loop"]["gap_hist_ns"] if int(k[3:]) >= ns)
+            if los:
+                return f"{los[0] / 1000:.1f}"
+        return f"{ns / 1000:.1f}"
+    L.append(f"| run | turns | gaps ≥ {glabel(12000)} µs | ≥ {glabel(25000)} µs | "
+             f"≥ {glabel(50000)} µs | ≥ {glabel(100000)} µs | max gap µs (since scppd started) | "
+             "sections over 20 µs (rx/tx/tick/flush) | CPU 1 interrupts | "
+             "generator preempted |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for c in (1, 16):
+        for side in ("scpp", "testpmd"):
+            for r in latency[f"{side}-c{c}"]["runs"]:
+                lp, sc = r["loop"], r["sched"] or {}
+                if lp:
+                    L.append(f"| {r['cell']} | {lp['turns']} | {gaps_over(lp, 12000)} | "
+                             f"{gaps_over(lp, 25000)} | {gaps_over(lp, 50000)} | "
+                             f"{gaps_over(lp, 100000)} | {lp['gap_max_ns'] / 1000:.1f} | "
+                             f"{lp['rx_long']}/{lp['tx_long']}/{lp['tick_long']}/"
+                             f"{lp['flush_long']} | {sc.get('cpu1_irqs', 'n/a')} | "
+                             f"{fmt(r['generator_preempted'], '')} |")
+                else:
+                    L.append(f"| {r['cell']} | | | | | | | | {sc.get('cpu1_irqs', 'n/a')} | "
+                             f"{fmt(r['generator_preempted'], '')} |")
+    if dinstr:
+        L.append("\n## Instructions per block in scppd's worker (callgrind)\n")
+        L.append("`perf/daemon-instructions --cmds 1 --cmds 16`: scppd under callgrind, one "
+                 "worker, closed loop; path = rx_burst() inclusive (lib/net, lib/delivery, "
+                 "decode, prefetch, evaluation, reply encode, the reply tx burst) per block; "
+                 "other = the rest of the loop per turn (rx polls, tx pacing, ticks).\n")
+        L.append("| block | blocks | blocks per rx burst | path per block | per command | "
+                 "other per turn | top functions (self, per block) |")
+        L.append("|---|---|---|---|---|---|---|")
+        for c, d in sorted(dinstr.items()):
+            top = ", ".join(f"{fn} {v:.0f}" for fn, v, _ in d.get("top_self_per_block", [])
+                            if fn not in ("scppd_worker_main", "tx_pace"))
+            L.append(f"| {c}-get | {d['blocks']} | {fmt(d.get('blocks_per_burst'))} | "
+                     f"{fmt(d.get('path_per_block'), '.0f')} | "
+                     f"{fmt(d.get('path_per_command'), '.0f')} | "
+                     f"{fmt(d.get('other_per_turn'), '.0f')} | {top} |")
     L.append("\n## Hand-off (two workers on CPU 1, received by worker 0)\n")
     L.append("| cell | blocks/s | p50 µs | p99 µs | CPU µs per block (worker 0, worker 1) |")
     L.append("|---|---|---|---|---|")

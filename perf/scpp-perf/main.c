@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +125,7 @@ struct opts {
 	const char *commit;        /* copied into the JSON (the suite's git commit) */
 	uint16_t queues;           /* queue pairs; replies may come on any */
 	double probe_s;            /* bound on the readiness probe */
+	double link_wait_s;        /* bound on the wait for the link to come up */
 	const char *key_path;      /* --key: open a session, seal everything */
 	const char *chain_path;    /* --chain: its grant chain (none: a root) */
 };
@@ -161,6 +163,7 @@ struct gen {
 	uint64_t last_tsc;
 	enum phase phase;
 	struct counters c;
+	long nivcsw[2];             /* this thread preempted: at measuring's start, end */
 	struct perf_hist hist;      /* measured phase */
 	struct perf_hist sec_hist;  /* current second */
 	struct perf_plan scratch;
@@ -788,11 +791,23 @@ write_json(struct gen *g, FILE *f, const struct counters *t, double secs, const 
 			(double)seen / (double)h->count);
 		first = false;
 	}
-	fprintf(f, "],\"per_second\":[");
+	fprintf(f, "],\"generator_preempted\":%ld,\"per_second\":[",
+		g->nivcsw[1] >= g->nivcsw[0] ? g->nivcsw[1] - g->nivcsw[0] : -1);
 	for (i = 0; i < nsec; i++)
 		fprintf(f, "%s{\"mpps\":%.4f,\"cmds_per_s\":%.1f}", i ? "," : "", sec_mpps[i],
 			sec_cmds[i]);
 	fprintf(f, "]}\n");
+}
+
+/* Involuntary context switches of the calling (generator) thread: another
+ * thread took its CPU, and replies waited meanwhile (the JSON's
+ * "generator_preempted", over the measured period). */
+static long
+thread_preemptions(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
 }
 
 /* --------------------------------------------------------------- phases */
@@ -1149,6 +1164,7 @@ run_load(struct gen *g)
 	FILE *jf = stdout;
 
 	g->phase = g->o.warmup > 0 ? PH_WARMUP : PH_MEASURE;
+	g->nivcsw[0] = thread_preemptions();
 	g->meas_lo = g->o.warmup > 0 ? UINT64_MAX : g->next_seq;
 	g->meas_hi = UINT64_MAX;
 	at_start = g->c;
@@ -1175,8 +1191,10 @@ run_load(struct gen *g)
 			next_print = now + g->hz;
 			perf_hist_reset(&g->hist);
 			perf_hist_reset(&g->sec_hist);
+			g->nivcsw[0] = thread_preemptions();
 		}
 		if (g->phase == PH_MEASURE && now >= t_end) {
+			g->nivcsw[1] = thread_preemptions();
 			g->phase = PH_DRAIN;
 			g->meas_hi = g->next_seq;
 			t_drain_end = now + g->timeout_cycles;
@@ -1302,6 +1320,8 @@ usage(void)
 		"  --queues N          queue pairs on the port, replies taken from all (default 1)\n"
 		"  --probe-s S         wait at most S s for the peer to answer a first empty\n"
 		"                      block before anything else (default 20)\n"
+		"  --link-wait-s S     wait at most S s for the memif link to come up (default\n"
+		"                      15; a peer under valgrind needs minutes)\n"
 		"  --commit STR        recorded in the JSON (the tree the run was built from)\n"
 		"  --key FILE          open a session as this key (docs/SECURITY.md) and seal\n"
 		"                      every datagram; replies must verify\n"
@@ -1341,7 +1361,8 @@ parse_args(struct gen *g, int argc, char **argv)
 		{"save-oids", 1, NULL, 8},    {"load-oids", 1, NULL, 9},
 		{"queues", 1, NULL, 10},      {"probe-s", 1, NULL, 11},
 		{"commit", 1, NULL, 12},      {"key", 1, NULL, 13},
-		{"chain", 1, NULL, 14},       {NULL, 0, NULL, 0},
+		{"chain", 1, NULL, 14},       {"link-wait-s", 1, NULL, 15},
+		{NULL, 0, NULL, 0},
 	};
 	const char *mix = "get=100";
 	int opt;
@@ -1392,6 +1413,7 @@ parse_args(struct gen *g, int argc, char **argv)
 		case 12: g->o.commit = optarg; break;
 		case 13: g->o.key_path = optarg; break;
 		case 14: g->o.chain_path = optarg; break;
+		case 15: g->o.link_wait_s = atof(optarg); break;
 		default: return -EINVAL;
 		}
 	}
@@ -1401,7 +1423,8 @@ parse_args(struct gen *g, int argc, char **argv)
 	    g->wl.zipf_theta >= 1 || g->o.duration <= 0 || g->o.duration > 3600 ||
 	    g->o.warmup < 0 || g->o.window < 1 || g->o.burst < 1 || g->o.burst > 256 ||
 	    g->o.timeout_ms <= 0 || g->o.timeout_ms > 10000 || g->o.rate < 0 ||
-	    g->o.queues < 1 || g->o.queues > 16 || g->o.probe_s <= 0 || g->o.probe_s > 600)
+	    g->o.queues < 1 || g->o.queues > 16 || g->o.probe_s <= 0 || g->o.probe_s > 600 ||
+	    g->o.link_wait_s <= 0 || g->o.link_wait_s > 3600)
 		return -EINVAL;
 	if (g->o.baseline || g->o.load_oids != NULL)
 		g->o.populate = false;
@@ -1441,7 +1464,7 @@ port_init(struct gen *g)
 	}
 	rte_eth_promiscuous_enable(g->o.port);
 	rte_eth_macaddr_get(g->o.port, &g->src_mac);
-	deadline = rte_rdtsc() + 15 * g->hz;
+	deadline = rte_rdtsc() + (uint64_t)(g->o.link_wait_s * (double)g->hz);
 	do {
 		memset(&link, 0, sizeof(link));
 		rte_eth_link_get_nowait(g->o.port, &link);
@@ -1449,8 +1472,8 @@ port_init(struct gen *g)
 			return 0;
 		rte_delay_ms(10);
 	} while (rte_rdtsc() < deadline && !stop_signal_seen());
-	fprintf(stderr, "scpp-perf: port %u link down after 15 s (is the peer running?)\n",
-		g->o.port);
+	fprintf(stderr, "scpp-perf: port %u link down after %.0f s (is the peer running?)\n",
+		g->o.port, g->o.link_wait_s);
 	return -ETIMEDOUT;
 }
 
@@ -1475,7 +1498,7 @@ main(int argc, char **argv)
 		.duration = 10, .warmup = 1, .window = 64, .burst = 32, .timeout_ms = 100,
 		.populate = true, .label = "", .src_ip = 0xc6120001, .dst_ip = 0xc6120002,
 		.src_port = 40000, .dst_port = 7301, .populate_timeout = 120, .selftest = 200,
-		.commit = "", .queues = 1, .probe_s = 20,
+		.commit = "", .queues = 1, .probe_s = 20, .link_wait_s = 15,
 	};
 	g->wl.cmds = 1;
 	g->wl.value_size = 8;

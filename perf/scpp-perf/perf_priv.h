@@ -123,8 +123,9 @@ int perf_wl_selftest(struct perf_wl *wl, unsigned int count);
 
 /* ---- perf_stats.c ---- */
 
-/** Log-linear latency histogram over TSC cycles (about 3 % resolution). */
-#define PERF_HIST_SUB 32
+/** Log-linear latency histogram over TSC cycles (under 0.8 % resolution). */
+#define PERF_HIST_BITS 7
+#define PERF_HIST_SUB (1u << PERF_HIST_BITS)
 #define PERF_HIST_BUCKETS (64 * PERF_HIST_SUB)
 
 struct perf_hist {
@@ -143,7 +144,7 @@ perf_hist_index(uint64_t v)
 	if (v < PERF_HIST_SUB)
 		return (unsigned int)v;
 	msb = 63 - (unsigned int)__builtin_clzll(v);
-	shift = msb - 5; /* 2^5 = PERF_HIST_SUB sub-buckets per power of two */
+	shift = msb - PERF_HIST_BITS; /* PERF_HIST_SUB sub-buckets per power of two */
 	return (shift + 1) * PERF_HIST_SUB + (unsigned int)((v >> shift) - PERF_HIST_SUB);
 }
 static inline void

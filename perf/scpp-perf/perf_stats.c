@@ -2,11 +2,14 @@
 /*
  * Latency histogram of scpp-perf.
  *
- * Log-linear buckets over TSC cycles, like HdrHistogram with 5 significant
- * bits: values below 32 get a bucket each, and every power of two above
- * that is cut into 32 equal buckets, so a bucket's width is at most 1/32
- * (about 3 %) of its lower bound. 2048 buckets cover all of uint64_t; the
- * add is a clz, a shift and an increment.
+ * Log-linear buckets over TSC cycles, like HdrHistogram with 7 significant
+ * bits: values below 128 get a bucket each, and every power of two above
+ * that is cut into 128 equal buckets, so a bucket's width is at most 1/128
+ * (0.78 %) of its lower bound: a quantile, reported as its bucket's upper
+ * bound, is at most 0.78 % above the true value (at 2.6 GHz, 0.5 us at
+ * 60 us). With 32 sub-buckets (3 %) two runs' p99s often printed as the
+ * same bucket edge (61.44 us). 8192 buckets cover all of uint64_t; the add
+ * is a clz, a shift and an increment.
  */
 #include <string.h>
 
@@ -26,7 +29,7 @@ perf_hist_upper(unsigned int i)
 	if (i < PERF_HIST_SUB)
 		return i;
 	shift = i / PERF_HIST_SUB - 1;
-	/* bucket i covers [(sub + 32) << shift, (sub + 33) << shift) */
+	/* bucket i covers [(sub + SUB) << shift, (sub + SUB + 1) << shift) */
 	return (((uint64_t)(i % PERF_HIST_SUB + PERF_HIST_SUB + 1)) << shift) - 1;
 }
 

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_ip.h>
 #include <rte_mbuf_core.h>
+#include <rte_udp.h>
 
 #include "scpp_test.h"
 #include "scpp_common.h"
@@ -578,6 +580,63 @@ test_net_answers_icmp_echo_and_trims_padding(void **state)
 	assert_accounting();
 }
 
+/*
+ * lib/net sums 8 bytes at a time: at every payload length (odd ones and
+ * every tail size), the checksums it writes are those of RFC 1071 as this
+ * test computes them (and DPDK's), the ones it verifies on rx accept every
+ * right frame, and one flipped bit anywhere in the datagram is dropped.
+ */
+static void
+test_net_checksums_match_dpdk_at_every_length(void **state)
+{
+	struct scpp_net_meta md;
+	uint64_t bad = 0;
+	uint16_t ulen;
+	uint8_t *pl;
+	(void)state;
+
+	net_setup(1500, false);
+	for (uint16_t n = 0; n <= 1472; n++) {
+		uint32_t len = udp_frame(frame, BASE_PORT, n);
+		uint16_t c, want;
+
+		/* rx: the frame's own (right) checksums verify. */
+		st.cksum_sw = 0;
+		assert_int_equal(rx(len, 0, &md), SCPP_NET_DELIVER);
+		assert_int_equal(st.cksum_sw, get16(frame + 40) != 0 ? 2 : 1);
+		/* ... and a flipped bit in the payload (or the UDP header) does not. */
+		frame[n != 0 ? 42u + n / 2u : 34u] ^= 0x10;
+		if (get16(frame + 40) != 0) {
+			assert_int_equal(rx(len, 0, &md), SCPP_NET_DROP);
+			assert_int_equal(st.drops[SCPP_NET_DROP_UDP_BAD_CKSUM], ++bad);
+		}
+		/* tx: a reply of n bytes of a pattern, summed as RFC 1071 says. */
+		memcpy(&md.peer.mac, peer_mac, 6);
+		md.peer.port = 0;
+		md.peer.ip = ip4(PEER_IP);
+		md.peer.local_ip = ip4(OUR_IP);
+		md.peer.udp_port = rte_cpu_to_be_16(40000);
+		md.peer.local_udp_port = rte_cpu_to_be_16(BASE_PORT);
+		pl = scpp_net_udp_build(&net, &md.peer, frame2, n);
+		for (uint16_t i = 0; i < n; i++)
+			pl[i] = (uint8_t)(i * 31 + n);
+		scpp_net_udp_finish(&net, 0, frame2);
+		assert_int_equal(fold(sum16(frame2 + 14, 20, 0)), 0xffff);
+		c = get16(frame2 + 40);
+		put16(frame2 + 40, 0);
+		want = udp_sum(frame2);
+		assert_int_equal(c, want == 0 ? 0xffff : want);
+		put16(frame2 + 40, c);
+		ulen = get16(frame2 + 38);
+		assert_int_equal(ulen, 8 + n);
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(
+					 (const struct rte_ipv4_hdr *)(frame2 + 14),
+					 (const struct rte_udp_hdr *)(frame2 + 34)),
+				 0);
+	}
+	assert_int_equal(bad, 1473);
+}
+
 static void
 test_net_builds_reply_frames_the_parser_accepts(void **state)
 {
@@ -666,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_net_builds_arp_requests),
 		cmocka_unit_test(test_net_answers_icmp_echo_and_trims_padding),
 		cmocka_unit_test(test_net_builds_reply_frames_the_parser_accepts),
+		cmocka_unit_test(test_net_checksums_match_dpdk_at_every_length),
 		cmocka_unit_test(test_net_src_ok_rules),
 	};
 
