@@ -745,9 +745,17 @@ def test_bigdir(d, mounts):
     print("one listing of %d names: readdir %s, intervals %d, list_smaller %d, etime_retries %d"
           % (n + churn, one["readdir"], one["pages_read"], one["list_smaller"],
              one["etime_retries"]))
+    # The bound is on the intervals listed (pages_read: the listing blocks
+    # that succeeded). A block the budget aborted and the mount sent again
+    # (etime_retries, fewer than four in a row) is one more block for the
+    # same interval, and a loaded machine decides how many there are: they
+    # are accounted for, not bounded.
     bound = min(((1 << (7 - SPAN)) + 2) << one["list_smaller"], 160)
-    check(one["readdir"]["blocks"] <= bound, "%d listing blocks for one listing of %d names "
-          "(at most %d)" % (one["readdir"]["blocks"], n + churn, bound))
+    check(one["pages_read"] <= bound, "%d listing intervals for one listing of %d names "
+          "(at most %d)" % (one["pages_read"], n + churn, bound))
+    check(one["readdir"]["blocks"] <= one["pages_read"] + one["etime_retries"],
+          "%d listing blocks for %d intervals and %d budget retries" %
+          (one["readdir"]["blocks"], one["pages_read"], one["etime_retries"]))
     # Several pages per block: an interval of 2^span pages holds more than
     # 2^span * 32 names (pages split at 64); each halving (list_smaller, the
     # node's time budget met, e.g. under ASan) halves it, down to one page.
