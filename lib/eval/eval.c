@@ -2243,7 +2243,7 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 }
 
 /* The memory window (scpp_eval_env.memwins) whose RmaWindow is @p w, or NULL. */
-static const struct scpp_eval_memwin *
+static struct scpp_eval_memwin *
 memwin_find(const struct scpp_eval_env *env, struct scpp_oid w)
 {
 	if (env->memwins == NULL)
@@ -2263,9 +2263,9 @@ memwin_find(const struct scpp_eval_env *env, struct scpp_oid w)
  */
 static SCPP_COLD int
 window_bytes(struct run *r, const struct addr *a, const char *side, uint64_t len, bool write,
-	     uint8_t **p)
+	     uint8_t **p, struct scpp_eval_memwin **out)
 {
-	const struct scpp_eval_memwin *mw;
+	struct scpp_eval_memwin *mw;
 	char b1[64], b2[64];
 	uint64_t at;
 	int rc;
@@ -2292,6 +2292,7 @@ window_bytes(struct run *r, const struct addr *a, const char *side, uint64_t len
 		return fail(r, -E2BIG, "copy: %llu bytes to or from a memory window: at most %u",
 			    (unsigned long long)len, UINT32_MAX);
 	*p = mw->base + at;
+	*out = mw;
 	return 0;
 }
 
@@ -2309,15 +2310,18 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	struct scpp_store *s = r->env->store;
 	const uint8_t *ps = NULL;
 	uint8_t *pd, *pw = NULL, *save;
+	struct scpp_eval_memwin *ms = NULL, *md;
 	struct scpp_value v;
 	struct undo *u;
 	int rc;
 
-	if (src->window && (rc = window_bytes(r, src, "source", len, false, &pw)) < 0)
+	if (src->window && (rc = window_bytes(r, src, "source", len, false, &pw, &ms)) < 0)
 		return rc;
 	ps = pw;
 	if (!dst->window) {
 		*sv = scpp_value_bytes(ps, (uint32_t)len);
+		ms->copies_out++;
+		ms->bytes_out += len;
 		return 1;
 	}
 	if (!src->window) {
@@ -2335,7 +2339,7 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 				    (unsigned long long)src->off, (unsigned long long)len, v.len);
 		ps = (const uint8_t *)v.p + src->off;
 	}
-	if ((rc = window_bytes(r, dst, "destination", len, true, &pd)) < 0)
+	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
 		return rc;
 	/* Asynchronous copies of the command may read the source: they end first. */
 	if (SCPP_UNLIKELY(r->ctx->acopy_wait < r->ctx->nacopy) && (rc = acopy_settle(r)) < 0)
@@ -2350,6 +2354,12 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	u->off = (uint64_t)(uintptr_t)pd;
 	u->old = scpp_value_bytes(save, (uint32_t)len);
 	memmove(pd, ps, len); /* the same window may hold both ranges */
+	md->copies_in++;
+	md->bytes_in += len;
+	if (ms != NULL) {
+		ms->copies_out++;
+		ms->bytes_out += len;
+	}
 	copied(r, r->cmd_index, len, false);
 	return 0;
 }

@@ -248,11 +248,15 @@ struct scpp_eval_memwin {
 	struct scpp_oid oid; /**< its RmaWindow entity */
 	uint8_t *base;       /**< window offset 0 */
 	uint64_t len;        /**< bytes in the window */
+	/* Counted by the evaluator (the owning worker only): copies whose
+	 * destination (in) or source (out) was in the window, and their
+	 * bytes; a copy a later abort undid still counts. */
+	uint64_t copies_in, bytes_in, copies_out, bytes_out;
 };
 
 /** The memory windows of a shard: @c n entries of @c win. */
 struct scpp_eval_memwins {
-	const struct scpp_eval_memwin *win;
+	struct scpp_eval_memwin *win;
 	uint16_t n;
 };
 

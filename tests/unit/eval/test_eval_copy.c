@@ -385,6 +385,7 @@ static uint8_t region[WLEN];
 static void
 memwin_on(struct fx *f, struct scpp_eval_memwin *mw, struct scpp_eval_memwins *set)
 {
+	memset(mw, 0, sizeof(*mw));
 	assert_int_equal(scpp_oid_parse(W, strlen(W), &mw->oid), 0);
 	for (size_t i = 0; i < WLEN; i++)
 		region[i] = (uint8_t)(i * 13 + 5);
@@ -434,6 +435,10 @@ test_vma_addresses_that_name_a_window(void **state)
 	memmove(want + 1020, want + 1016, 100);
 	assert_memory_equal(region, want, WLEN);
 	assert_int_equal(t->k.calls, 0); /* never through the store's engine */
+	assert_int_equal(mw.copies_in, 2);
+	assert_int_equal(mw.bytes_in, 200);
+	assert_int_equal(mw.copies_out, 2);
+	assert_int_equal(mw.bytes_out, 200);
 
 	/* Every bound: the extent's length, then the window's. */
 	assert_reply(f, "copy value(" A ", src) offset(value(" P ", vmas[8192u]), 450) 51",
