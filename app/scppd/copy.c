@@ -287,7 +287,7 @@ memwins_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd
 		struct scpp_eval_memwin *mw = &c->memwin[c->memwins.n];
 		struct scpp_copy_window win;
 		uint8_t desc[SCPP_COPY_WINDOW_LEN];
-		char what[64];
+		char what[96];
 		int rc;
 
 		if (m->worker != w->idx)
