@@ -424,6 +424,19 @@ test_eval_auth_rewritten_address_reads_the_map(void **state)
 		     "cols=d rows=[x\"0001f0f1f2f3060708090a0b0c0d0e0f1011\"] end=ok");
 }
 
+/* copy and get on the extent (.51), get and copy on the source (.52), get on
+ * P.vmas (.50), and @p w_ops on the RmaWindow (.77; 0: nothing on it). */
+static struct scpp_auth_authority *
+window_authority(struct fx *f, uint16_t w_ops)
+{
+	struct rule r[4] = {{"@0.1.0.1.51", 128, SCPP_AUTH_OP_COPY | SCPP_AUTH_OP_GET, {NULL}},
+			    {"@0.1.0.1.52", 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_COPY, {NULL}},
+			    {"@0.1.0.1.50", 128, SCPP_AUTH_OP_GET, {"vmas", NULL}},
+			    {"@0.1.0.1.77", 128, w_ops, {NULL}}};
+
+	return authority(f, r, w_ops != 0 ? 4 : 3);
+}
+
 /* A VMA address rewritten to a memory window (docs/COPY.md "Memory
  * windows") needs, besides the copy right on the extent and get on the map,
  * set on the RmaWindow it writes and get on the one it reads. */
@@ -446,15 +459,7 @@ test_eval_auth_memory_window_rights(void **state)
 		     "set @0.1.0.1.51 window @0.1.0.1.77 ; set @0.1.0.1.51 window_offset 10u ; "
 		     "set @0.1.0.1.51 length 100u ; set @0.1.0.1.52 src x\"f0f1f2f3\"",
 		     "cols= rows= end=ok");
-	{
-		/* copy and get on the extent, get on the source and P.vmas;
-		 * nothing on W. */
-		struct rule r[3] = {{"@0.1.0.1.51", 128, SCPP_AUTH_OP_COPY | SCPP_AUTH_OP_GET, {NULL}},
-				    {"@0.1.0.1.52", 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_COPY, {NULL}},
-				    {"@0.1.0.1.50", 128, SCPP_AUTH_OP_GET, {"vmas", NULL}}};
-
-		x->a = authority(f, r, 3);
-	}
+	x->a = window_authority(f, 0); /* nothing on W */
 	assert_non_null(x->a);
 	f->env.auth = x->a;
 	assert_reply(f, "copy offset(value(@0.1.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
@@ -466,29 +471,14 @@ test_eval_auth_memory_window_rights(void **state)
 	assert_string_equal(fx_message(f), "copy from window @0.1.0.1.77.*: not granted to this "
 					   "session (scope: missing get)");
 	scpp_auth_authority_free(x->a);
-	{
-		/* get only on W: it can be read, not written. */
-		struct rule r[4] = {{"@0.1.0.1.51", 128, SCPP_AUTH_OP_COPY | SCPP_AUTH_OP_GET, {NULL}},
-				    {"@0.1.0.1.52", 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_COPY, {NULL}},
-				    {"@0.1.0.1.50", 128, SCPP_AUTH_OP_GET, {"vmas", NULL}},
-				    {"@0.1.0.1.77", 128, SCPP_AUTH_OP_GET, {NULL}}};
-
-		x->a = authority(f, r, 4);
-	}
+	x->a = window_authority(f, SCPP_AUTH_OP_GET); /* W can be read, not written */
 	f->env.auth = x->a;
 	assert_reply(f, "copy offset(value(@0.1.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
 		     "cols= rows= st=EACCES@0 end=aborted");
 	assert_reply(f, "copy value(@0.1.0.1.52, src) offset(value(@0.1.0.1.50, vmas[4096u]), 2) 4",
 		     "cols= rows= end=ok");
 	scpp_auth_authority_free(x->a);
-	{
-		struct rule r[4] = {{"@0.1.0.1.51", 128, SCPP_AUTH_OP_COPY | SCPP_AUTH_OP_GET, {NULL}},
-				    {"@0.1.0.1.52", 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_COPY, {NULL}},
-				    {"@0.1.0.1.50", 128, SCPP_AUTH_OP_GET, {"vmas", NULL}},
-				    {"@0.1.0.1.77", 128, SCPP_AUTH_OP_SET, {NULL}}};
-
-		x->a = authority(f, r, 4);
-	}
+	x->a = window_authority(f, SCPP_AUTH_OP_SET);
 	f->env.auth = NULL;
 	assert_reply(f, "set @0.1.0.1.52 src x\"f0f1f2f3\"", "cols= rows= end=ok");
 	f->env.auth = x->a;
