@@ -181,12 +181,16 @@ set_attr(struct scppd_worker *w, struct scpp_oid e, const char *name, struct scp
 }
 
 /*
- * Publish the remote instance's window of this shard's arena as an
- * RmaWindow entity of the shard, checked against the schema like any
- * entity a block creates.
+ * Publish a window of this shard as an RmaWindow entity of the shard,
+ * checked against the schema like any entity a block creates: @p win is
+ * its registration with the remote engine (NULL: none, a memory window on
+ * a node without one: no key, address or descriptor), @p kind "arena" or
+ * "memory", @p name the memory window's (or NULL).
  */
 static void
-window_publish(struct scppd_worker *w, struct scppd_copy *c)
+publish(struct scppd_worker *w, struct scpp_oid *oid, const char *engine,
+	const struct scpp_copy_window *win, const uint8_t *desc, uint64_t len, const char *kind,
+	const char *name)
 {
 	const struct scpp_config *cfg = &scppd_g.cfg;
 	const struct scpp_schema_type *t = scpp_schema_type_by_name(scppd_g.schema, "RmaWindow");
@@ -197,58 +201,130 @@ window_publish(struct scppd_worker *w, struct scppd_copy *c)
 	int rc;
 
 	if (t == NULL)
-		rte_exit(EXIT_FAILURE, "scppd: worker %u: $.copy.remote needs the RmaWindow type "
-			 "(schema/core.json) in $.schema.files\n", w->idx);
-	rc = scpp_copy_window_get(c->remote, c->remote_store, &c->win);
-	if (rc == 0)
-		rc = scpp_copy_window_encode(&c->win, c->desc);
-	if (rc == 0)
-		rc = scpp_store_entity_mint(w->store, &c->window_oid);
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: $.copy.remote and $.copy.memory_windows "
+			 "need the RmaWindow type (schema/core.json) in $.schema.files\n", w->idx);
+	rc = scpp_store_entity_mint(w->store, oid);
 	tv = scpp_value_oid(scpp_schema_type_get_oid(t));
 	if (rc == 0)
-		rc = scpp_store_set(w->store, c->window_oid, scpp_schema_type_attr_id(scppd_g.schema),
-				    &tv);
+		rc = scpp_store_set(w->store, *oid, scpp_schema_type_attr_id(scppd_g.schema), &tv);
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "node",
+		rc = set_attr(w, *oid, "node",
 			      scpp_value_oid(scpp_oid_make(cfg->node.locale, cfg->node.id,
 							   w->shard, 0, 0)));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "shard", scpp_value_u64(w->shard));
+		rc = set_attr(w, *oid, "shard", scpp_value_u64(w->shard));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "engine",
-			      scpp_value_str(c->remote_caps.engine,
-					     (uint32_t)strlen(c->remote_caps.engine)));
+		rc = set_attr(w, *oid, "kind", scpp_value_str(kind, (uint32_t)strlen(kind)));
+	if (rc == 0 && name != NULL)
+		rc = set_attr(w, *oid, "name", scpp_value_str(name, (uint32_t)strlen(name)));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "provider",
-			      scpp_value_str(c->win.provider, (uint32_t)strlen(c->win.provider)));
+		rc = set_attr(w, *oid, "engine", scpp_value_str(engine, (uint32_t)strlen(engine)));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "base", scpp_value_u64(c->win.base));
+		rc = set_attr(w, *oid, "provider",
+			      win != NULL ? scpp_value_str(win->provider,
+							   (uint32_t)strlen(win->provider))
+					  : scpp_value_str("", 0));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "length", scpp_value_u64(c->win.len));
+		rc = set_attr(w, *oid, "base", scpp_value_u64(win != NULL ? win->base : 0));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "key", scpp_value_u64(c->win.key));
+		rc = set_attr(w, *oid, "length", scpp_value_u64(len));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "tag", scpp_value_u64(c->win.tag));
+		rc = set_attr(w, *oid, "key", scpp_value_u64(win != NULL ? win->key : 0));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "access", scpp_value_u64(c->win.access));
+		rc = set_attr(w, *oid, "tag", scpp_value_u64(win != NULL ? win->tag : 0));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "address",
-			      scpp_value_bytes(c->win.addr, c->win.addr_len));
+		rc = set_attr(w, *oid, "access", scpp_value_u64(win != NULL ? win->access : 0));
 	if (rc == 0)
-		rc = set_attr(w, c->window_oid, "descriptor",
-			      scpp_value_bytes(c->desc, SCPP_COPY_WINDOW_LEN));
+		rc = set_attr(w, *oid, "address",
+			      win != NULL ? scpp_value_bytes(win->addr, win->addr_len)
+					  : scpp_value_bytes("", 0));
+	if (rc == 0)
+		rc = set_attr(w, *oid, "descriptor",
+			      scpp_value_bytes(desc != NULL ? desc : (const uint8_t *)"",
+					       desc != NULL ? SCPP_COPY_WINDOW_LEN : 0));
 	if (rc != 0)
-		rte_exit(EXIT_FAILURE, "scppd: worker %u: publishing the RmaWindow of shard %u: %s\n",
-			 w->idx, w->shard, strerror(-rc));
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: publishing the %s RmaWindow %s of shard %u: "
+			 "%s\n", w->idx, kind, name != NULL ? name : "", w->shard, strerror(-rc));
 	memset(&viol, 0, sizeof(viol));
 	scpp_schema_store_access(&acc, w->store, scppd_g.schema, NULL, NULL);
-	rc = scpp_schema_check_entity(scppd_g.schema, t, c->window_oid,
-				      SCPP_SCHEMA_CHECK_ALL_ATTRS, &acc, &viol);
+	rc = scpp_schema_check_entity(scppd_g.schema, t, *oid, SCPP_SCHEMA_CHECK_ALL_ATTRS, &acc,
+				      &viol);
 	if (rc != 0) {
 		scpp_schema_violation_format(msg, sizeof(msg), &viol);
-		rte_exit(EXIT_FAILURE, "scppd: worker %u: the RmaWindow of shard %u does not fit "
-			 "the schema: %s\n", w->idx, w->shard, msg);
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: the %s RmaWindow of shard %u does not fit "
+			 "the schema: %s\n", w->idx, kind, w->shard, msg);
 	}
+}
+
+/* Publish the remote instance's window of this shard's arena. */
+static void
+window_publish(struct scppd_worker *w, struct scppd_copy *c)
+{
+	int rc;
+
+	rc = scpp_copy_window_get(c->remote, c->remote_store, &c->win);
+	if (rc == 0)
+		rc = scpp_copy_window_encode(&c->win, c->desc);
+	if (rc != 0)
+		rte_exit(EXIT_FAILURE, "scppd: worker %u: the window of shard %u's arena: %s\n",
+			 w->idx, w->shard, strerror(-rc));
+	publish(w, &c->window_oid, c->remote_caps.engine, &c->win, c->desc, c->win.len, "arena",
+		NULL);
+}
+
+/*
+ * This worker's memory windows ($.copy.memory_windows, docs/COPY.md
+ * "Memory windows"): each region allocated zeroed in DPDK memory on the
+ * worker's socket, registered with the local engine and the remote one if
+ * any, published as an RmaWindow of kind "memory", and handed to the
+ * evaluator (env.memwins), which copies to and from it on the CPU.
+ */
+static void
+memwins_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd_copy *c)
+{
+	for (unsigned int i = 0; i < cfg->copy.nb_memwins; i++) {
+		const struct scpp_config_copy_memwin *m = &cfg->copy.memwins[i];
+		struct scpp_eval_memwin *mw = &c->memwin[c->memwins.n];
+		struct scpp_copy_window win;
+		uint8_t desc[SCPP_COPY_WINDOW_LEN];
+		char what[96];
+		int rc;
+
+		if (m->worker != w->idx)
+			continue;
+		mw->len = m->bytes;
+		mw->base = rte_zmalloc_socket("scppd_memwin", m->bytes, 64, c->socket);
+		if (mw->base == NULL)
+			rte_exit(EXIT_FAILURE, "scppd: worker %u: memory window \"%s\" (%" PRIu64
+				 " bytes): out of memory\n", w->idx, m->name, m->bytes);
+		snprintf(what, sizeof(what), "memory window \"%s\"", m->name);
+		reg(w, c->local, mw->base, m->bytes, SCPP_COPY_ACCESS_LOCAL, what,
+		    &c->memwin_local[c->memwins.n]);
+		if (c->remote != NULL) {
+			reg(w, c->remote, mw->base, m->bytes,
+			    SCPP_COPY_ACCESS_LOCAL | SCPP_COPY_ACCESS_REMOTE_READ |
+				    SCPP_COPY_ACCESS_REMOTE_WRITE,
+			    what, &c->memwin_remote[c->memwins.n]);
+			rc = scpp_copy_window_get(c->remote, c->memwin_remote[c->memwins.n], &win);
+			if (rc == 0)
+				rc = scpp_copy_window_encode(&win, desc);
+			if (rc != 0)
+				rte_exit(EXIT_FAILURE, "scppd: worker %u: the %s: %s\n", w->idx,
+					 what, strerror(-rc));
+			publish(w, &mw->oid, c->remote_caps.engine, &win, desc, m->bytes, "memory",
+				m->name);
+		} else {
+			publish(w, &mw->oid, c->local_caps.engine, NULL, NULL, m->bytes, "memory",
+				m->name);
+		}
+		c->memwin_cfg[c->memwins.n] = (uint8_t)i;
+		c->memwins.n++;
+		SCPPD_LOG(INFO, "worker %u: copy: memory window \"%s\" of %" PRIu64 " bytes",
+			  w->idx, m->name, m->bytes);
+	}
+	c->memwins.win = c->memwin;
+	if (c->memwins.n > 0)
+		w->env.memwins = &c->memwins;
 }
 
 /* The interim synchronous path: one copy, submitted and polled to its end. */
@@ -644,6 +720,7 @@ scppd_copy_init(struct scppd *d, struct scppd_worker *w)
 			rte_exit(EXIT_FAILURE, "scppd: worker %u: peers' windows: out of memory\n",
 				 w->idx);
 	}
+	memwins_init(cfg, w, c);
 	scpp_copy_caps_get(c->local, &caps);
 	SCPPD_LOG(INFO, "worker %u: copy: local %s%s%s (copies of %" PRIu64 "..%" PRIu64
 		  " bytes, asynchronous up to %" PRIu64 ", undo copies by %s), remote %s%s%s",
@@ -662,8 +739,11 @@ scppd_copy_free(struct scppd_worker *w)
 		return;
 	/* Freeing stops the devices first: nothing touches the store after. */
 	scppd_copy_peers_free(w);
+	w->env.memwins = NULL;
 	scpp_copy_free(c->remote);
 	scpp_copy_free(c->local);
+	for (uint16_t i = 0; i < c->memwins.n; i++)
+		rte_free(c->memwin[i].base);
 	scpp_copy_async_free(c->async);
 	rte_free(c->rd_pool);
 	rte_free(c->park);
@@ -819,6 +899,31 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  scpp_counter_read(&c->st.cont_read_sync));
 			rte_tel_data_add_dict_u64(s, "cont_src_denied",
 						  scpp_counter_read(&c->st.cont_src_denied));
+		}
+		for (uint16_t k = 0; k < c->memwins.n; k++) {
+			const struct scpp_eval_memwin *mw = &c->memwin[k];
+			struct rte_tel_data *m = rte_tel_data_alloc();
+
+			if (m == NULL) {
+				rte_tel_data_free(s);
+				return -ENOMEM;
+			}
+			rte_tel_data_start_dict(m);
+			rte_tel_data_add_dict_string(m, "name",
+						     scppd_g.cfg.copy.memwins[c->memwin_cfg[k]].name);
+			scpp_oid_format(oid, sizeof(oid), mw->oid);
+			rte_tel_data_add_dict_string(m, "window", oid);
+			rte_tel_data_add_dict_u64(m, "length", mw->len);
+			rte_tel_data_add_dict_u64(m, "copies_in",
+						  __atomic_load_n(&mw->copies_in, __ATOMIC_RELAXED));
+			rte_tel_data_add_dict_u64(m, "bytes_in",
+						  __atomic_load_n(&mw->bytes_in, __ATOMIC_RELAXED));
+			rte_tel_data_add_dict_u64(m, "copies_out",
+						  __atomic_load_n(&mw->copies_out, __ATOMIC_RELAXED));
+			rte_tel_data_add_dict_u64(m, "bytes_out",
+						  __atomic_load_n(&mw->bytes_out, __ATOMIC_RELAXED));
+			snprintf(key, sizeof(key), "memory_window%u", k);
+			rte_tel_data_add_dict_container(s, key, m, 0);
 		}
 		snprintf(key, sizeof(key), "worker%u", i);
 		rte_tel_data_add_dict_container(d, key, s, 0);

@@ -459,6 +459,14 @@ struct scppd_copy {
 	struct scpp_copy_window win;           /**< the published window */
 	uint8_t desc[SCPP_COPY_WINDOW_LEN];    /**< its descriptor */
 	struct scpp_oid window_oid;            /**< its RmaWindow entity */
+	/* Memory windows of this worker's shard ($.copy.memory_windows,
+	 * docs/COPY.md "Memory windows"): the evaluator's table
+	 * (env.memwins), each region's registrations and config index. */
+	struct scpp_eval_memwin memwin[SCPP_CONFIG_MEMWIN_MAX];
+	struct scpp_eval_memwins memwins;
+	struct scpp_copy_region *memwin_local[SCPP_CONFIG_MEMWIN_MAX];
+	struct scpp_copy_region *memwin_remote[SCPP_CONFIG_MEMWIN_MAX];
+	uint8_t memwin_cfg[SCPP_CONFIG_MEMWIN_MAX];
 	/* Peers' windows (copy_peers.c). */
 	struct scppd_copy_peer *peers;         /**< attached (and leaving) ones, or NULL */
 	uint32_t npeers, peers_cap;

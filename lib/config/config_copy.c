@@ -69,6 +69,13 @@ static const struct field verbs_fields[] = {
 };
 static const struct section verbs_sec = {verbs_fields, SCPP_ARRAY_SIZE(verbs_fields), NULL};
 
+static const struct field memwin_fields[] = {
+	C_STR(struct scpp_config_copy_memwin, "name", name, CS_NAME, 1),
+	C_UINT(struct scpp_config_copy_memwin, "bytes", bytes, 1, SCPP_CONFIG_MEMWIN_BYTES_MAX),
+	C_UINT(struct scpp_config_copy_memwin, "worker", worker, 0, SCPP_CONFIG_MAX_WORKERS - 1),
+};
+static const struct section memwin_sec = {memwin_fields, SCPP_ARRAY_SIZE(memwin_fields), NULL};
+
 static const struct field copy_fields[] = {
 	C_ENUM(struct scpp_config_copy, "local", local, local_names),
 	C_ENUM(struct scpp_config_copy, "remote", remote, remote_names),
@@ -94,6 +101,10 @@ static const struct field copy_fields[] = {
 	C_UINT(struct scpp_config_copy, "inflight_bytes", inflight_bytes, 0, UINT64_C(1) << 36),
 	C_UINT(struct scpp_config_copy, "inflight_copies", inflight_copies, 1, 4096),
 	C_UINT(struct scpp_config_copy, "test_stall_len", test_stall_len, 0, COPY_LEN_MAX),
+	{.key = "memory_windows", .type = T_LIST, .off = offsetof(struct scpp_config_copy, memwins),
+	 .aux = offsetof(struct scpp_config_copy, nb_memwins), .min = 0,
+	 .max = SCPP_CONFIG_MEMWIN_MAX, .esize = sizeof(struct scpp_config_copy_memwin),
+	 .sec = &memwin_sec},
 };
 const struct section config_copy_sec = {copy_fields, SCPP_ARRAY_SIZE(copy_fields), NULL};
 
@@ -206,6 +217,26 @@ config_validate_copy(struct ctx *c, const struct scpp_config *cfg)
 						      "another worker (an engine claims its device "
 						      "alone), found \"%s\" (also "
 						      "$.copy.workers[%u].dmadev)", w->dmadev, j);
+	}
+	for (unsigned int i = 0; i < cp->nb_memwins; i++) {
+		const struct scpp_config_copy_memwin *m = &cp->memwins[i];
+
+		if (m->name[0] == '\0') {
+			snprintf(path, sizeof(path), "$.copy.memory_windows[%u].name", i);
+			return config_fail_at(c, path, "expected a name, found nothing");
+		}
+		if (m->worker >= cfg->nb_workers) {
+			snprintf(path, sizeof(path), "$.copy.memory_windows[%u].worker", i);
+			return config_fail_at(c, path, "expected the index of an entry of $.workers "
+					      "(0..%u), found %u", cfg->nb_workers - 1, m->worker);
+		}
+		for (unsigned int j = 0; j < i; j++)
+			if (strcmp(cp->memwins[j].name, m->name) == 0) {
+				snprintf(path, sizeof(path), "$.copy.memory_windows[%u].name", i);
+				return config_fail_at(c, path, "expected a name no other memory window "
+						      "has, found \"%s\" (also "
+						      "$.copy.memory_windows[%u].name)", m->name, j);
+			}
 	}
 	if (cp->remote == SCPP_CONFIG_COPY_REMOTE_FABRIC) {
 		rc = validate_fabric(c, &cp->fabric);

@@ -168,7 +168,8 @@ const char SCPP_CONFIG_DEFAULT_JSON[] =
 	"    \"sync_max_bytes\": 4194304,\n"
 	"    \"inflight_bytes\": 4194304,\n"
 	"    \"inflight_copies\": 64,\n"
-	"    \"test_stall_len\": 0\n"
+	"    \"test_stall_len\": 0,\n"
+	"    \"memory_windows\": []\n"
 	"  }\n"
 	"}\n";
 

@@ -357,6 +357,19 @@ struct scpp_config_copy_verbs {
 	uint8_t gid_index;                  /**< GID index with "gid" */
 };
 
+/** Most entries of $.copy.memory_windows. */
+#define SCPP_CONFIG_MEMWIN_MAX 8
+/** Largest memory window, bytes (1 GiB). */
+#define SCPP_CONFIG_MEMWIN_BYTES_MAX (UINT64_C(1) << 30)
+
+/** One entry of $.copy.memory_windows: a region standing for process memory
+ *  (docs/COPY.md "Memory windows"), owned by one worker's shard. */
+struct scpp_config_copy_memwin {
+	char name[SCPP_CONFIG_NAME_SIZE];   /**< its RmaWindow's name; unique */
+	uint64_t bytes;                     /**< length, 1..SCPP_CONFIG_MEMWIN_BYTES_MAX */
+	uint32_t worker;                    /**< index in $.workers of its shard's worker */
+};
+
 /** $.copy: copy engines (one local and at most one remote instance per worker). */
 struct scpp_config_copy {
 	enum scpp_config_copy_local local;   /**< every worker's local engine */
@@ -382,6 +395,8 @@ struct scpp_config_copy {
 	 *  config error): each worker's local engine hangs at its first copy
 	 *  of exactly this many bytes (docs/COPY.md "Stuck copies"); 0 off. */
 	uint64_t test_stall_len;
+	unsigned int nb_memwins;             /**< entries of @c memwins */
+	struct scpp_config_copy_memwin memwins[SCPP_CONFIG_MEMWIN_MAX]; /**< memory windows */
 };
 
 /** A whole, validated configuration. */

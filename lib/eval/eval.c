@@ -866,6 +866,9 @@ undo_to(struct run *r, uint32_t mark)
 		case UNDO_LENGTH:
 			rc = scpp_store_bytes_resize(s, u->oid, u->attr, u->off);
 			break;
+		case UNDO_WINDOW:
+			memcpy((void *)(uintptr_t)u->off, u->old.p, u->old.len);
+			break;
 		case UNDO_NONE:
 			break;
 		}
@@ -1557,6 +1560,8 @@ op_del(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (!scpp_store_entity_exists(s, e))
 		return missing(r, e);
 	if (aid == AID_ENTITY) {
+		if ((rc = eval_schema_window_refused(r->env, "del", e, NULL, &r->st)) < 0)
+			return rc;
 		/* Whole entity: record every attribute, then the entity. The
 		 * attribute walk restarts after each delete because deleting
 		 * invalidates the cursor. */
@@ -1728,6 +1733,8 @@ op_alloc(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return not_found(r, "alloc", e, aid);
 	if (eval_schema_is_schema_entity(r->env, e))
 		return schema_write_refused(r, "alloc", e, aid);
+	if ((rc = eval_schema_window_refused(r->env, "alloc", e, NULL, &r->st)) < 0)
+		return rc;
 	rc = scpp_store_get(s, e, (uint32_t)aid, &old);
 	if (rc != -ENOENT)
 		return store_fail(r, -EEXIST, "alloc", e, aid);
@@ -1857,28 +1864,6 @@ resolve_addr(struct run *r, const struct row *in, uint16_t ti, bool intern, stru
 	if (keyed)
 		return rewrite_extent(r, a, &key);
 	return 0;
-}
-
-/*
- * A copy whose address was rewritten to an RmaWindow + offset: a one-sided
- * remote copy. Its range is checked against the extent; the copy itself
- * needs an attached peer window and the cluster's forwarding, which this
- * build does not have yet (docs/COPY.md "What is left"), so it is refused
- * with a status that says where the address led.
- */
-static SCPP_COLD int
-copy_window(struct run *r, const struct addr *a, const char *side, uint64_t len)
-{
-	char b1[64], b2[64];
-
-	if (a->off > a->ext_len || len > a->ext_len - a->off || a->off > UINT64_MAX - a->woff)
-		return fail(r, -ERANGE, "copy: %s range %llu+%llu is outside extent %s of %llu bytes",
-			    side, (unsigned long long)a->off, (unsigned long long)len,
-			    otext(b1, sizeof(b1), a->ext), (unsigned long long)a->ext_len);
-	return fail(r, -EOPNOTSUPP, "copy: the %s is RmaWindow %s + %llu (extent %s): copies to "
-		    "and from windows are remote copies, not available in this build", side,
-		    otext(b1, sizeof(b1), a->win), (unsigned long long)(a->woff + a->off),
-		    otext(b2, sizeof(b2), a->ext));
 }
 
 /*
@@ -2257,6 +2242,128 @@ copy_engine(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		    (unsigned long long)done.elapsed_ns, scpp_strerror(rc));
 }
 
+/* The memory window (scpp_eval_env.memwins) whose RmaWindow is @p w, or NULL. */
+static struct scpp_eval_memwin *
+memwin_find(const struct scpp_eval_env *env, struct scpp_oid w)
+{
+	if (env->memwins == NULL)
+		return NULL;
+	for (uint16_t i = 0; i < env->memwins->n; i++)
+		if (scpp_oid_eq(env->memwins->win[i].oid, w))
+			return &env->memwins->win[i];
+	return NULL;
+}
+
+/*
+ * The bytes an address rewritten to an RmaWindow + offset names (docs/COPY.md
+ * "Memory windows"): only a memory window of this shard is honoured, since
+ * Extent.window and window_offset are client data and an arena window would
+ * let a client aim at any byte of a store arena. Checked against the extent
+ * and the window; the session needs set (@p write) or get on the RmaWindow.
+ */
+static SCPP_COLD int
+window_bytes(struct run *r, const struct addr *a, const char *side, uint64_t len, bool write,
+	     uint8_t **p, struct scpp_eval_memwin **out)
+{
+	struct scpp_eval_memwin *mw;
+	char b1[64], b2[64];
+	uint64_t at;
+	int rc;
+
+	if (a->off > a->ext_len || len > a->ext_len - a->off || a->off > UINT64_MAX - a->woff)
+		return fail(r, -ERANGE, "copy: %s range %llu+%llu is outside extent %s of %llu bytes",
+			    side, (unsigned long long)a->off, (unsigned long long)len,
+			    otext(b1, sizeof(b1), a->ext), (unsigned long long)a->ext_len);
+	mw = memwin_find(r->env, a->win);
+	if (mw == NULL)
+		return fail(r, -EOPNOTSUPP, "copy: the %s is RmaWindow %s + %llu (extent %s), not a "
+			    "memory window of this shard", side,
+			    otext(b1, sizeof(b1), a->win), (unsigned long long)(a->woff + a->off),
+			    otext(b2, sizeof(b2), a->ext));
+	if ((rc = authorize(r, write ? "copy to window" : "copy from window", a->win, AID_ENTITY,
+			    write ? SCPP_AUTH_OP_SET : SCPP_AUTH_OP_GET)) < 0)
+		return rc;
+	at = a->woff + a->off;
+	if (at > mw->len || len > mw->len - at)
+		return fail(r, -ERANGE, "copy: %s range %llu+%llu is outside RmaWindow %s of %llu "
+			    "bytes", side, (unsigned long long)at, (unsigned long long)len,
+			    otext(b1, sizeof(b1), a->win), (unsigned long long)mw->len);
+	if (len > UINT32_MAX)
+		return fail(r, -E2BIG, "copy: %llu bytes to or from a memory window: at most %u",
+			    (unsigned long long)len, UINT32_MAX);
+	*p = mw->base + at;
+	*out = mw;
+	return 0;
+}
+
+/*
+ * A copy with a memory window at one end or both. A window source gives
+ * its bytes as @p sv and 1: the caller copies them into the destination
+ * value like any other (its undo). A window destination is written here
+ * on the CPU after its range was saved in the arena (UNDO_WINDOW: an abort
+ * writes it back), 0, or the failure before any byte moved.
+ */
+static SCPP_COLD int
+copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint64_t len,
+	    struct scpp_value *sv)
+{
+	struct scpp_store *s = r->env->store;
+	const uint8_t *ps = NULL;
+	uint8_t *pd, *pw = NULL, *save;
+	struct scpp_eval_memwin *ms = NULL, *md;
+	struct scpp_value v;
+	struct undo *u;
+	int rc;
+
+	if (src->window && (rc = window_bytes(r, src, "source", len, false, &pw, &ms)) < 0)
+		return rc;
+	ps = pw;
+	if (!dst->window) {
+		*sv = scpp_value_bytes(ps, (uint32_t)len);
+		ms->copies_out++;
+		ms->bytes_out += len;
+		return 1;
+	}
+	if (!src->window) {
+		if (src->aid == 0)
+			return fail(r, -ENOENT, "copy: source attribute does not exist");
+		rc = scpp_store_get(s, src->e, (uint32_t)src->aid, &v);
+		if (rc == -ENOENT && !is_local(r, src->e) && !scpp_store_entity_exists(s, src->e))
+			return not_here(r, src->e);
+		if (rc < 0)
+			return store_fail(r, rc, "copy from", src->e, src->aid);
+		if (v.type != SCPP_VT_STR && v.type != SCPP_VT_BYTES)
+			return store_fail(r, -EMEDIUMTYPE, "copy from", src->e, src->aid);
+		if (src->off > v.len || len > v.len - src->off)
+			return fail(r, -ERANGE, "copy: source range %llu+%llu is outside its %u bytes",
+				    (unsigned long long)src->off, (unsigned long long)len, v.len);
+		ps = (const uint8_t *)v.p + src->off;
+	}
+	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
+		return rc;
+	/* Asynchronous copies of the command may read the source: they end first. */
+	if (SCPP_UNLIKELY(r->ctx->acopy_wait < r->ctx->nacopy) && (rc = acopy_settle(r)) < 0)
+		return rc;
+	save = arena_alloc(r, len);
+	if (save == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	memcpy(save, pd, len);
+	u = undo_push(r, UNDO_WINDOW, dst->win, 0);
+	if (u == NULL)
+		return -SCPP_E_LIMIT_STEPS;
+	u->off = (uint64_t)(uintptr_t)pd;
+	u->old = scpp_value_bytes(save, (uint32_t)len);
+	memmove(pd, ps, len); /* the same window may hold both ranges */
+	md->copies_in++;
+	md->bytes_in += len;
+	if (ms != NULL) {
+		ms->copies_out++;
+		ms->bytes_out += len;
+	}
+	copied(r, r->cmd_index, len, false);
+	return 0;
+}
+
 /*
  * The source of this row's copy lives on another node, which resolved it
  * (scpp_eval_env.remote_src): its bytes, read into the arena, as @p sv.
@@ -2307,27 +2414,40 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return rc;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
+	/* A window end is authorised on its Extent (all of it) here, and on
+	 * its RmaWindow by window_bytes(). */
 	if (SCPP_UNLIKELY(r->env->auth != NULL) &&
-	    ((src.aid > 0 && (rc = authorize(r, "copy from", src.e, src.aid, SCPP_AUTH_OP_GET)) < 0) ||
-	     (rc = authorize(r, "copy to", dst.e, dst.aid, SCPP_AUTH_OP_COPY)) < 0))
+	    ((src.window && (rc = authorize(r, "copy from", src.ext, AID_ENTITY,
+					    SCPP_AUTH_OP_GET)) < 0) ||
+	     (!src.window && src.aid > 0 &&
+	      (rc = authorize(r, "copy from", src.e, src.aid, SCPP_AUTH_OP_GET)) < 0) ||
+	     (rc = authorize(r, "copy to", dst.window ? dst.ext : dst.e,
+			     dst.window ? AID_ENTITY : dst.aid, SCPP_AUTH_OP_COPY)) < 0))
 		return rc;
-	if (SCPP_UNLIKELY(src.window || dst.window))
-		return copy_window(r, src.window ? &src : &dst, src.window ? "source" : "destination",
-				   len);
-	if (src.aid == 0)
-		return fail(r, -ENOENT, "copy: source attribute does not exist");
-	rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
-	remote = rc == -ENOENT && !is_local(r, src.e) && !scpp_store_entity_exists(s, src.e);
-	/* A destination that cannot be written is refused before any byte is
-	 * read from another node's window. */
-	if (SCPP_UNLIKELY(remote) && !scpp_store_entity_exists(s, dst.e))
-		return not_found(r, "copy to", dst.e, dst.aid);
-	if (SCPP_UNLIKELY(remote) && (rc = copy_remote_src(r, len, &sv)) != 0)
-		return rc < 0 ? rc : not_here(r, src.e);
-	if (remote)
-		src.off = 0; /* the bytes read are the range */
-	else if (rc < 0)
-		return store_fail(r, rc, "copy from", src.e, src.aid);
+	if (SCPP_UNLIKELY(src.window || dst.window)) {
+		/* 1: a memory window's bytes are the source, copied below
+		 * on the CPU like a remote source's. */
+		if ((rc = copy_window(r, &dst, &src, len, &sv)) <= 0)
+			return rc;
+		remote = true;
+		src.off = 0;
+	} else {
+		if (src.aid == 0)
+			return fail(r, -ENOENT, "copy: source attribute does not exist");
+		rc = scpp_store_get(s, src.e, (uint32_t)src.aid, &sv);
+		remote = rc == -ENOENT && !is_local(r, src.e) &&
+			 !scpp_store_entity_exists(s, src.e);
+		/* A destination that cannot be written is refused before any
+		 * byte is read from another node's window. */
+		if (SCPP_UNLIKELY(remote) && !scpp_store_entity_exists(s, dst.e))
+			return not_found(r, "copy to", dst.e, dst.aid);
+		if (SCPP_UNLIKELY(remote) && (rc = copy_remote_src(r, len, &sv)) != 0)
+			return rc < 0 ? rc : not_here(r, src.e);
+		if (remote)
+			src.off = 0; /* the bytes read are the range */
+		else if (rc < 0)
+			return store_fail(r, rc, "copy from", src.e, src.aid);
+	}
 	if (sv.type != SCPP_VT_STR && sv.type != SCPP_VT_BYTES)
 		return store_fail(r, -EMEDIUMTYPE, "copy from", src.e, src.aid);
 	if (src.off > sv.len || len > sv.len - src.off)
@@ -2337,6 +2457,8 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		return not_found(r, "copy to", dst.e, dst.aid);
 	if (eval_schema_is_schema_entity(r->env, dst.e))
 		return schema_write_refused(r, "copy to", dst.e, dst.aid);
+	if ((rc = eval_schema_window_refused(r->env, "copy to", dst.e, NULL, &r->st)) < 0)
+		return rc;
 
 	if (r->env->copier != NULL && !remote && len >= r->env->copier->min_len &&
 	    len <= r->env->copier->max_len && (rc = copy_engine(r, &dst, &src, len)) <= 0)

@@ -825,10 +825,15 @@ op_assert(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 static int
 writable(struct run *r, const char *op, struct scpp_oid e, int64_t aid)
 {
+	int rc;
+
 	if (!scpp_store_entity_exists(eval_run_env(r)->store, e))
 		return eval_run_not_found(r, op, e, aid);
 	if (eval_schema_is_schema_entity(eval_run_env(r), e))
 		return eval_run_schema_refused(r, op, e, aid);
+	rc = eval_schema_window_refused(eval_run_env(r), op, e, NULL, eval_run_status(r));
+	if (rc < 0)
+		return rc;
 	return eval_run_authorize(r, op, e, aid, SCPP_AUTH_OP_SET);
 }
 

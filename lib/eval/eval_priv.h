@@ -31,6 +31,8 @@ enum undo_kind {
 			       * buffer (the copier's, valid until the block ends:
 			       * never copied, e.g. into a suspension) */
 	UNDO_NONE,            /* nothing (an asynchronous copy that never wrote) */
+	UNDO_WINDOW,          /* write old bytes back into a memory window, at the
+			       * address in off (scpp_eval_env.memwins) */
 };
 
 /* An asynchronous copy of the running block (eval.c, copy_async()). */
@@ -286,6 +288,11 @@ int eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env 
  * and `create` change those, through the schema edit; `copy` and `alloc`
  * onto one are refused. */
 bool eval_schema_is_schema_entity(const struct scpp_eval_env *env, struct scpp_oid e);
+struct scpp_schema_type;
+/* RmaWindow entities are scppd's: -EPERM (status set, naming @p op and @p e)
+ * when @e is one, or @p as (a type it would get, or NULL) is RmaWindow; else 0. */
+int eval_schema_window_refused(const struct scpp_eval_env *env, const char *op, struct scpp_oid e,
+			       const struct scpp_schema_type *as, struct scpp_status *st);
 /* Does @p type (a create's type term) name a schema type (Type, Attribute)? */
 bool eval_schema_names_meta(const struct scpp_eval_env *env, const struct scpp_value *type);
 /* Does `set e attr v` declare a new schema entity: @e in the well-known

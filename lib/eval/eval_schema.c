@@ -60,6 +60,27 @@ type_of(const struct scpp_eval_env *env, struct scpp_oid e)
 	return scpp_schema_type_by_oid(env->schema, tv.oid);
 }
 
+/* Is @p t the RmaWindow type? Its entities are scppd's (docs/COPY.md). */
+static bool
+is_window_type(const struct scpp_schema_type *t)
+{
+	return t != NULL && strcmp(scpp_schema_type_name(t), "RmaWindow") == 0;
+}
+
+int
+eval_schema_window_refused(const struct scpp_eval_env *env, const char *op, struct scpp_oid e,
+			   const struct scpp_schema_type *as, struct scpp_status *st)
+{
+	char b1[64];
+
+	if (env->schema == NULL || (!is_window_type(as) && !is_window_type(type_of(env, e))))
+		return 0;
+	scpp_oid_format(b1, sizeof(b1), e);
+	scpp_status_set(st, -EPERM, "eval", "%s %s: RmaWindow entities are published by scppd; "
+			"a block cannot create, write or delete them", op, b1);
+	return -EPERM;
+}
+
 static int
 violation(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env, int rc,
 	  const struct scpp_schema_violation *viol, struct scpp_status *st)
@@ -211,6 +232,11 @@ eval_schema_check_set(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 		return 0;
 	memset(&first, 0, sizeof(first));
 	t = type_of(env, e);
+	if (is_window_type(t) ||
+	    (attr == scpp_schema_type_attr_id(env->schema) && v->type == SCPP_VT_OID &&
+	     is_window_type(scpp_schema_type_by_oid(env->schema, v->oid))))
+		return eval_schema_window_refused(env, "set", e, scpp_schema_type_by_name(
+							  env->schema, "RmaWindow"), st);
 	if ((t != NULL && scpp_schema_type_is_meta(t)) ||
 	    (t == NULL && key == NULL && eval_schema_declares(env, e, attr, v))) {
 		/* A runtime schema change (a write to a schema entity, or the
@@ -291,6 +317,8 @@ eval_schema_create(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			scpp_status_set(st, -ENOENT, "schema", "create: unknown type %s", buf);
 			return -ENOENT;
 		}
+		if (is_window_type(t))
+			return eval_schema_window_refused(env, "create", e, t, st);
 		tv = scpp_value_oid(scpp_schema_type_get_oid(t));
 		if (scpp_schema_type_is_meta(t) && env->schema_hold != NULL) {
 			if ((rc = edit_record(ctx, env, SCPP_EVAL_EDIT_SET, e, id, NULL, &tv, st)) < 0)
@@ -354,6 +382,8 @@ eval_schema_check_del(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env
 	if (env->schema == NULL)
 		return 0;
 	t = type_of(env, e);
+	if (is_window_type(t))
+		return eval_schema_window_refused(env, "del", e, t, st);
 	if (t != NULL && scpp_schema_type_is_meta(t) && env->schema_hold != NULL)
 		return edit_record(ctx, env, SCPP_EVAL_EDIT_DEL, e, attr, key, NULL, st);
 	if (t != NULL && scpp_schema_type_is_meta(t)) {

@@ -299,7 +299,7 @@ undo_value_bytes(const struct undo *u)
 	if ((u->kind == UNDO_TRIPLE || u->kind == UNDO_MAP_ENTRY) && u->had_old &&
 	    has_bytes(&u->old))
 		n += al8(u->old.len);
-	if (u->kind == UNDO_BYTES)
+	if (u->kind == UNDO_BYTES || u->kind == UNDO_WINDOW)
 		n += al8(u->old.len);
 	return n;
 }
@@ -386,7 +386,8 @@ eval_susp_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s, size_t 
 		if (u->kind == UNDO_MAP_ENTRY && has_bytes(&u->key))
 			keep_bytes(&p, &u->key);
 		if (((u->kind == UNDO_TRIPLE || u->kind == UNDO_MAP_ENTRY) && u->had_old &&
-		     has_bytes(&u->old)) || u->kind == UNDO_BYTES)
+		     has_bytes(&u->old)) || u->kind == UNDO_BYTES ||
+		    u->kind == UNDO_WINDOW)
 			keep_bytes(&p, &u->old);
 	}
 	/* The recorded schema edit, for whoever compiles it meanwhile. */
@@ -438,7 +439,8 @@ eval_susp_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s)
 		if (u->kind == UNDO_MAP_ENTRY && has_bytes(&u->key))
 			vs[0] = &u->key;
 		if (((u->kind == UNDO_TRIPLE || u->kind == UNDO_MAP_ENTRY) && u->had_old &&
-		     has_bytes(&u->old)) || u->kind == UNDO_BYTES)
+		     has_bytes(&u->old)) || u->kind == UNDO_BYTES ||
+		    u->kind == UNDO_WINDOW)
 			vs[1] = &u->old;
 		for (int k = 0; k < 2; k++) {
 			size_t n;

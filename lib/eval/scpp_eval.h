@@ -236,6 +236,30 @@ struct scpp_eval_remote_src {
 	void *arg;
 };
 
+/**
+ * A memory window (docs/COPY.md "Memory windows"): a region that stands
+ * for process memory, published as an RmaWindow of kind "memory". An
+ * Extent whose `window` names one, reached through a VMA map entry, is
+ * copied to or from base + window_offset + offset by the evaluator. The
+ * daemon allocates the regions; the table is the shard's, read only while
+ * its worker evaluates (no other core writes the region).
+ */
+struct scpp_eval_memwin {
+	struct scpp_oid oid; /**< its RmaWindow entity */
+	uint8_t *base;       /**< window offset 0 */
+	uint64_t len;        /**< bytes in the window */
+	/* Counted by the evaluator (the owning worker only): copies whose
+	 * destination (in) or source (out) was in the window, and their
+	 * bytes; a copy a later abort undid still counts. */
+	uint64_t copies_in, bytes_in, copies_out, bytes_out;
+};
+
+/** The memory windows of a shard: @c n entries of @c win. */
+struct scpp_eval_memwins {
+	struct scpp_eval_memwin *win;
+	uint16_t n;
+};
+
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
 struct scpp_eval_env {
 	struct scpp_store *store;           /**< this core's shard */
@@ -272,6 +296,12 @@ struct scpp_eval_env {
 	 * a copy whose source entity lives elsewhere is then E_NOT_HERE.
 	 */
 	const struct scpp_eval_remote_src *remote_src;
+	/**
+	 * This shard's memory windows, or NULL (none): the only RmaWindows an
+	 * Extent may name for a copy (an arena window, another shard's or
+	 * node's window, or an unknown one is refused with EOPNOTSUPP).
+	 */
+	const struct scpp_eval_memwins *memwins;
 	/**
 	 * The requesting session's compiled authority (docs/SECURITY.md §4),
 	 * set per block by the caller like @c client_id; NULL runs the block

@@ -436,6 +436,73 @@ def t_copy_window(d):
     check(tel["worker0"]["local_engine"] == "memcpy", tel)
 
 
+def t_copy_memwin(d):
+    """docs/COPY.md "Memory windows": a memory window of the config is
+    published as an RmaWindow of kind "memory"; a Process whose vmas map an
+    address to an Extent on that window has copies into and out of
+    offset(value(P, vmas[ADDR]), 100) land in the window (bytes compared
+    after the round trip, /scpp/copy's window counters moved); the bounds
+    of the extent and of the window are ERANGE; an Extent naming the
+    shard's arena window is refused; an abort writes the window back; a
+    client cannot write an RmaWindow."""
+    tel = d.telemetry("/scpp/copy")["worker0"]
+    mw0 = tel["memory_window0"]
+    w, arena = mw0["window"], tel["remote_window"]
+    check(mw0["name"] == "vm0" and mw0["length"] == 65536, mw0)
+    rep = d.ok("get %s kind %%k ; get %s name %%n ; get %s length %%l ; get %s engine %%e ; "
+               "get %s kind %%a ; return %%k %%n %%l %%e %%a" % (w, w, w, w, arena))
+    check(rep["rows"] == [["memory", "vm0", 65536, "fabric", "arena"]], rep)
+    rnd = random.Random(46)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(3000))
+    src = d.ok(mkfile("f", 72, 'set %%f data x"%s" ; return %%f' % chunk.hex()))["rows"][0][0]
+    dst = d.ok(mkfile("g", 73, 'set %%g data x"%s" ; return %%g' % ("00" * 3000)))["rows"][0][0]
+    p, y, z = d.ok(
+        'create %m Machine ; set %m hostname "h" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 43u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "a.out" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; set %p egid 0u ; '
+        'create %y Extent ; set %y length 8192u ; set %y window ' + w + ' ; '
+        'set %y window_offset 4096u ; '
+        'create %z Extent ; set %z length 4096u ; set %z window ' + arena + ' ; '
+        'set %z window_offset 0u ; '
+        'set %p vmas[140737488289792u] %y ; set %p vmas[140737488355328u] %z ; '
+        'return %p %y %z')["rows"][0]
+    vma = "value(%s, vmas[140737488289792u])" % p
+    d.ok("copy offset(%s, 100) value(%s, data) 3000" % (vma, src))
+    d.ok("copy value(%s, data) offset(%s, 100) 3000" % (dst, vma))
+    check(value_hex(d, dst, "data") == chunk, "the round trip through the window differs")
+    m1 = d.telemetry("/scpp/copy")["worker0"]["memory_window0"]
+    check(m1["copies_in"] == mw0["copies_in"] + 1 and m1["bytes_in"] == mw0["bytes_in"] + 3000 and
+          m1["copies_out"] == mw0["copies_out"] + 1 and
+          m1["bytes_out"] == mw0["bytes_out"] + 3000, (mw0, m1))
+    # Bounds: the extent's length, then the window's.
+    st = status_of(d.one("copy offset(%s, 6000) value(%s, data) 3000" % (vma, src)))
+    check(st["errno_name"] == "ERANGE" and st["message"] ==
+          "copy: destination range 6000+3000 is outside extent %s of 8192 bytes" % y, st)
+    st = status_of(d.one("set %s window_offset 63000u ; copy offset(%s, 100) value(%s, data) "
+                         "3000" % (y, vma, src)))
+    check(st["errno_name"] == "ERANGE" and st["message"] ==
+          "copy: destination range 63100+3000 is outside RmaWindow %s of 65536 bytes" % w, st)
+    # The arena window cannot be named by an Extent.
+    st = status_of(d.one("copy offset(value(%s, vmas[140737488355328u]), 0) value(%s, data) 100" %
+                         (p, src)))
+    check(st["errno_name"] == "EOPNOTSUPP" and st["message"] ==
+          "copy: the destination is RmaWindow %s + 0 (extent %s), not a memory window of this "
+          "shard" % (arena, z), st)
+    # An abort later in the block writes the window back.
+    rep = d.one("copy offset(%s, 0) value(%s, data) 3000 ; copy value(%s, data) value(%s, nosuch) "
+                "1" % (vma, dst, src, src))
+    check(status_of(rep)["errno_name"] == "ENOENT", rep)
+    d.ok("copy value(%s, data) offset(%s, 0) 3000" % (dst, vma))
+    check(value_hex(d, dst, "data") == bytes(100) + chunk[:2900], "the abort left bytes behind")
+    # RmaWindow entities are scppd's.
+    for blk in ("set %s length 5u" % w, "del %s" % w, "set %s kind \"memory\"" % arena):
+        st = status_of(d.one(blk))
+        check(st["errno_name"] == "EPERM" and
+              "RmaWindow entities are published by scppd" in st["message"], st)
+    rep = d.ok("get %s length %%l ; return %%l" % w)
+    check(rep["rows"] == [[65536]], rep)
+
+
 # The first blocks carry kilobytes in several fragments: reassembly gets
 # more time than run_test.py's 300 ms on a loaded machine under ASan.
 DELIVERY = {"reassembly_slots": 16, "reassembly_timeout_ms": 3000}
@@ -469,6 +536,9 @@ TESTS = {
                  "timeout_ms": STALL_TIMEOUT_MS, "test_stall_len": STALL_LEN}}}),
     "copy_memcpy": (t_copy_memcpy, {"cfg_extra": {"delivery": DELIVERY, "copy": {
         "local": "memcpy", "min_bytes": MIN_BYTES}}}),
+    "copy_memwin": (t_copy_memwin, {"cfg_extra": {"delivery": DELIVERY, "copy": {
+        "local": "memcpy", "remote": "fabric", "fabric": {"provider": "shm"},
+        "memory_windows": [{"name": "vm0", "bytes": 65536}]}}}),
     "copy_window": (t_copy_window, {"workers": 2, "cfg_extra": {"delivery": DELIVERY, "copy": {
         "local": "memcpy", "remote": "fabric", "fabric": {"provider": "shm"}}}}),
 }

@@ -258,7 +258,9 @@ static const char full_json[] =
 	"            \"ring_size\": 65536, \"max_len\": 1099511627776, \"part_max\": 1048576,"
 	"            \"timeout_ms\": 0, \"max_regions\": 256, \"max_remotes\": 4096,"
 	"            \"recover\": false, \"min_bytes\": 0, \"sync_max_bytes\": 0,"
-	"            \"inflight_bytes\": 0, \"inflight_copies\": 4096}\n"
+	"            \"inflight_bytes\": 0, \"inflight_copies\": 4096,"
+	"            \"memory_windows\": [{\"name\": \"vm0\", \"bytes\": 1073741824, \"worker\": 1},"
+	"                               {\"name\": \"vm1\", \"bytes\": 1}]}\n"
 	"}\n";
 
 static void
@@ -371,6 +373,13 @@ test_config_accepts_a_non_default_value_for_every_key(void **state)
 	assert_int_equal(c.copy.sync_max_bytes, 0);
 	assert_int_equal(c.copy.inflight_bytes, 0);
 	assert_int_equal(c.copy.inflight_copies, 4096);
+	assert_int_equal(c.copy.nb_memwins, 2);
+	assert_string_equal(c.copy.memwins[0].name, "vm0");
+	assert_int_equal(c.copy.memwins[0].bytes, UINT64_C(1) << 30);
+	assert_int_equal(c.copy.memwins[0].worker, 1);
+	assert_string_equal(c.copy.memwins[1].name, "vm1");
+	assert_int_equal(c.copy.memwins[1].bytes, 1);
+	assert_int_equal(c.copy.memwins[1].worker, 0);
 	assert_string_equal(scpp_config_copy_local_name(c.copy.workers[1].local), "default");
 	assert_string_equal(scpp_config_copy_remote_name(c.copy.remote), "fabric");
 	assert_null(scpp_config_copy_remote_name((enum scpp_config_copy_remote)7));
@@ -465,6 +474,28 @@ static const struct bad_case bad_cases[] = {
 	{"{\"copy\": {\"max_regions\": 0}}", "$.copy.max_regions", "found 0", true},
 	{"{\"copy\": {\"recover\": 1}}", "$.copy.recover", "found 1", true},
 	{"{\"copy\": {\"engine\": \"memcpy\"}}", "$.copy.engine", "unknown key", true},
+	/* $.copy.memory_windows: bounded count and size, unique names, a worker. */
+	{"{\"copy\": {\"memory_windows\": [{\"name\": \"m\", \"bytes\": 0}]}}",
+	 "$.copy.memory_windows[0].bytes",
+	 "scppd.json: $.copy.memory_windows[0].bytes: expected an integer in 1..1073741824, found 0"},
+	{"{\"copy\": {\"memory_windows\": [{\"name\": \"m\", \"bytes\": 1073741825}]}}",
+	 "$.copy.memory_windows[0].bytes",
+	 "scppd.json: $.copy.memory_windows[0].bytes: expected an integer in 1..1073741824, found "
+	 "1073741825"},
+	{"{\"copy\": {\"memory_windows\": [{\"bytes\": 4096}]}}", "$.copy.memory_windows[0].name",
+	 "scppd.json: $.copy.memory_windows[0].name: expected a name, found nothing"},
+	{"{\"copy\": {\"memory_windows\": [{\"name\": \"m\", \"bytes\": 4096, \"worker\": 1}]}}",
+	 "$.copy.memory_windows[0].worker",
+	 "scppd.json: $.copy.memory_windows[0].worker: expected the index of an entry of $.workers "
+	 "(0..0), found 1"},
+	{"{\"copy\": {\"memory_windows\": [{\"name\": \"m\", \"bytes\": 1},"
+	 " {\"name\": \"m\", \"bytes\": 2}]}}", "$.copy.memory_windows[1].name",
+	 "scppd.json: $.copy.memory_windows[1].name: expected a name no other memory window has, "
+	 "found \"m\" (also $.copy.memory_windows[0].name)"},
+	{"{\"copy\": {\"memory_windows\": [{}, {}, {}, {}, {}, {}, {}, {}, {}]}}",
+	 "$.copy.memory_windows", "found 9", true},
+	{"{\"copy\": {\"memory_windows\": [{\"name\": \"m\", \"bytes\": 1, \"size\": 2}]}}",
+	 "$.copy.memory_windows[0].size", "unknown key", true},
 	{"{\"copy\": {\"workers\": [{\"local\": \"memcpy\"}, {}]}}", "$.copy.workers",
 	 "scppd.json: $.copy.workers: expected no entries or one per entry of $.workers (1), in the "
 	 "same order, found 2"},

@@ -424,6 +424,107 @@ test_eval_auth_rewritten_address_reads_the_map(void **state)
 		     "cols=d rows=[x\"0001f0f1f2f3060708090a0b0c0d0e0f1011\"] end=ok");
 }
 
+/* copy and get on the extent (.51), get and copy on the source (.52), get on
+ * P.vmas (.50), and @p w_ops on the RmaWindow (.77; 0: nothing on it). */
+static struct scpp_auth_authority *
+window_authority(struct fx *f, uint16_t w_ops)
+{
+	struct rule r[4] = {{"@0.1.0.1.51", 128, SCPP_AUTH_OP_COPY | SCPP_AUTH_OP_GET, {NULL}},
+			    {"@0.1.0.1.52", 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_COPY, {NULL}},
+			    {"@0.1.0.1.50", 128, SCPP_AUTH_OP_GET, {"vmas", NULL}},
+			    {"@0.1.0.1.77", 128, w_ops, {NULL}}};
+
+	return authority(f, r, w_ops != 0 ? 4 : 3);
+}
+
+/* A VMA address rewritten to a memory window (docs/COPY.md "Memory
+ * windows") needs, besides the copy right on the extent and get on the map,
+ * set on the RmaWindow it writes and get on the one it reads. */
+static void
+test_eval_auth_memory_window_rights(void **state)
+{
+	static uint8_t region[256];
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	static const char *const ents[] = {"@0.1.0.1.50", "@0.1.0.1.51", "@0.1.0.1.52"};
+	struct scpp_eval_memwin mw = {.oid = oid("@0.1.0.1.77"), .base = region, .len = 256};
+	struct scpp_eval_memwins set = {.win = &mw, .n = 1};
+	static const uint8_t four[4] = {0xf0, 0xf1, 0xf2, 0xf3};
+
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(scpp_store_entity_create(f->store, oid(ents[i])), 0);
+	f->env.memwins = &set;
+	f->env.auth = NULL;
+	assert_reply(f, "set @0.1.0.1.50 vmas[4096u] @0.1.0.1.51 ; "
+		     "set @0.1.0.1.51 window @0.1.0.1.77 ; set @0.1.0.1.51 window_offset 10u ; "
+		     "set @0.1.0.1.51 length 100u ; set @0.1.0.1.52 src x\"f0f1f2f3\"",
+		     "cols= rows= end=ok");
+	x->a = window_authority(f, 0); /* nothing on W */
+	assert_non_null(x->a);
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.1.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy to window @0.1.0.1.77.*: not granted to this "
+					   "session (scope: missing set)");
+	assert_reply(f, "copy value(@0.1.0.1.52, src) offset(value(@0.1.0.1.50, vmas[4096u]), 2) 4",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy from window @0.1.0.1.77.*: not granted to this "
+					   "session (scope: missing get)");
+	scpp_auth_authority_free(x->a);
+	x->a = window_authority(f, SCPP_AUTH_OP_GET); /* W can be read, not written */
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.1.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_reply(f, "copy value(@0.1.0.1.52, src) offset(value(@0.1.0.1.50, vmas[4096u]), 2) 4",
+		     "cols= rows= end=ok");
+	scpp_auth_authority_free(x->a);
+	x->a = window_authority(f, SCPP_AUTH_OP_SET);
+	f->env.auth = NULL;
+	assert_reply(f, "set @0.1.0.1.52 src x\"f0f1f2f3\"", "cols= rows= end=ok");
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.1.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
+		     "cols= rows= end=ok");
+	assert_memory_equal(region + 12, four, 4);
+	f->env.auth = NULL;
+	f->env.memwins = NULL;
+}
+
+/* RmaWindow entities are scppd's: no block creates, writes or deletes one. */
+static void
+test_eval_rma_windows_are_not_writable(void **state)
+{
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	const struct scpp_schema_type *t = scpp_schema_type_by_name(f->schema, "RmaWindow");
+	struct scpp_value tv;
+	struct scpp_oid w = oid("@0.1.0.1.77");
+
+	assert_non_null(t);
+	tv = scpp_value_oid(scpp_schema_type_get_oid(t));
+	f->env.auth = NULL;
+	assert_reply(f, "create %w RmaWindow ; return %w", "cols=w rows= st=EPERM@0 end=aborted");
+	/* One published the way scppd does, straight into the store. */
+	assert_int_equal(scpp_store_entity_create(f->store, w), 0);
+	assert_int_equal(scpp_store_set(f->store, w, scpp_schema_type_attr_id(f->schema), &tv), 0);
+	assert_reply(f, "set @0.1.0.1.77 length 5u", "cols= rows= st=EPERM@0 end=aborted");
+	assert_string_equal(fx_message(f), "set @0.1.0.1.77: RmaWindow entities are published by "
+					   "scppd; a block cannot create, write or delete them");
+	assert_reply(f, "del @0.1.0.1.77 length", "cols= rows= st=EPERM@0 end=aborted");
+	assert_reply(f, "del @0.1.0.1.77", "cols= rows= st=EPERM@0 end=aborted");
+	{
+		char text[128], to[64];
+
+		scpp_oid_format(to, sizeof(to), tv.oid);
+		assert_int_equal(scpp_store_entity_create(f->store, oid("@0.1.0.1.78")), 0);
+		snprintf(text, sizeof(text), "set @0.1.0.1.78 type %s", to);
+		assert_reply(f, text, "cols= rows= st=EPERM@0 end=aborted");
+		/* The published one is untouched. */
+		snprintf(text, sizeof(text), "get @0.1.0.1.77 type %%t ; return %%t");
+		snprintf(to + strlen(to), sizeof(to) - strlen(to), "] end=ok");
+		assert_string_equal(fx_run(f, text) + strlen("cols=t rows=["), to);
+	}
+}
+
 int
 main(void)
 {
@@ -439,6 +540,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eval_auth_fast_path_stops_at_a_denied_get, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_auth_rewritten_address_reads_the_map, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_memory_window_rights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_rma_windows_are_not_writable, setup,
 						teardown),
 	};
 
