@@ -327,7 +327,8 @@ nest_merge(struct scppd_worker *w, struct cont_set *set, uint8_t *ans, uint32_t 
 	if (scpp_wire_cont_reply_decode(ans, len, &own) != 0)
 		return len; /* ours: it decodes */
 	/* ct->rest: the rest groups; ct->recs: the merged records. */
-	memcpy(ct->rest, own.rest, own.rest_len);
+	if (own.rest_len != 0) /* no rest groups: own.rest is NULL */
+		memcpy(ct->rest, own.rest, own.rest_len);
 	rest_len = (uint32_t)own.rest_len;
 	r = (struct scpp_wire_cont_reply){.owner = own.owner, .cont_id = own.cont_id,
 					  .nrest = own.nrest};
@@ -355,7 +356,8 @@ nest_merge(struct scppd_worker *w, struct cont_set *set, uint8_t *ans, uint32_t 
 				       "one CONT_REPLY; its outcome is unknown", p->cont_id,
 				       p->node, cont_node_name(p->node));
 		if (p->state == P_DONE) {
-			memcpy(ct->rest + rest_len, pr.rest, pr.rest_len);
+			if (pr.rest_len != 0)
+				memcpy(ct->rest + rest_len, pr.rest, pr.rest_len);
 			rest_len += (uint32_t)pr.rest_len;
 			r.nrest = (uint16_t)(r.nrest + pr.nrest);
 			mp->records = pr.records;

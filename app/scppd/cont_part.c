@@ -409,7 +409,8 @@ take_answer(struct scppd_worker *w, struct cont_part *p, const uint8_t *msg, uin
 		p->ans_len = len;
 		return;
 	}
-	memcpy(p->ans, r.records, r.records_len);
+	if (r.records_len != 0) /* no records: r.records is NULL */
+		memcpy(p->ans, r.records, r.records_len);
 	p->ans_len = (uint32_t)r.records_len;
 	set->busy++;
 	while (scpp_wire_cont_rest_next(&r, &off, &g) == 1) {

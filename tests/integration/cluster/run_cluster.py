@@ -2170,9 +2170,13 @@ def t_copy_remote_stall(c):
 
     def cont_timeout(nodes):
         # The part waits longer than node 2's copy timeout, so the answer
-        # is node 2's ETIMEDOUT, not the origin's E_OUTCOME_UNKNOWN.
+        # is node 2's ETIMEDOUT, not the origin's E_OUTCOME_UNKNOWN; and the
+        # origin's parked block longer than the part (the default
+        # delivery.park_timeout_ms, 1000, equals the copy timeout: the
+        # origin would answer the block E_OUTCOME_UNKNOWN first).
         for n in nodes:
             n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+            n.cfg.setdefault("delivery", {})["park_timeout_ms"] = 5000
     n1, n2 = copy_nodes(c, cfg, (1, 2), cont_timeout)
     rnd = random.Random(1416)
     blob = bytes(rnd.getrandbits(8) for _ in range(8192))
