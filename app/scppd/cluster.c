@@ -314,6 +314,8 @@ scppd_cluster_start(struct scppd *d)
 	scpp_cluster_self_record(&d->cfg, mac, &ac.self);
 	/* Its windows, for peers to attach (docs/COPY.md "Peers' windows"). */
 	ac.self.nb_windows = scppd_copy_windows(d, ac.self.windows, SCPP_CONFIG_NODE_WINDOWS);
+	/* ... and its memory windows (docs/COPY.md "Memory windows on other nodes"). */
+	ac.self.nb_memwins = scppd_copy_memwins(d, ac.self.memwins, SCPP_CONFIG_NODE_MEMWINS);
 	scpp_cluster_etcd_key(cc->etcd.prefix, ac.self.id, key, sizeof(key));
 	/* Started from the control thread: the agent inherits the main
 	 * lcore's CPU, never a worker's. */

@@ -311,6 +311,7 @@ memwins_init(const struct scpp_config *cfg, struct scppd_worker *w, struct scppd
 			if (rc != 0)
 				rte_exit(EXIT_FAILURE, "scppd: worker %u: the %s: %s\n", w->idx,
 					 what, strerror(-rc));
+			memcpy(c->memwin_desc[c->memwins.n], desc, sizeof(desc));
 			publish(w, &mw->oid, c->remote_caps.engine, &win, desc, m->bytes, "memory",
 				m->name);
 		} else {
@@ -876,6 +877,8 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 			rte_tel_data_add_dict_u64(s, "peer_refused",
 						  scpp_counter_read(&c->st.peer_refused));
 			rte_tel_data_add_dict_u64(s, "peer_busy", scpp_counter_read(&c->st.peer_busy));
+			rte_tel_data_add_dict_u64(s, "peer_memwins",
+						  scpp_counter_read(&c->st.peer_memwins));
 			rte_tel_data_add_dict_u64(s, "cont_src_sent",
 						  scpp_counter_read(&c->st.cont_src_sent));
 			rte_tel_data_add_dict_u64(s, "cont_src_refused",

@@ -6,7 +6,13 @@
  * shard), so that a later copy can read from a peer's arena one-sidedly.
  *
  * - Publication: scppd_copy_windows() gives the control thread this node's
- *   windows (every worker's RmaWindow OID and descriptor) for its record.
+ *   windows (every worker's RmaWindow OID and descriptor) for its record,
+ *   scppd_copy_memwins() its memory windows ($.memory_windows: shard, name,
+ *   OID, length, descriptor; docs/COPY.md "Memory windows on other nodes").
+ * - Memory windows are attached the same way, keyed by (node, window OID),
+ *   and found by scppd_copy_peer_memwin() only; scppd_copy_peer_by_window()
+ *   (COPY_SOURCE, arenas) never returns one. A record whose length differs
+ *   from its descriptor's is refused like a bad descriptor.
  * - Following the map (worker, in scppd_copy_tick_slow()): when the map the
  *   worker sees is another one, every window of every node that is not
  *   unreachable (this worker's own shard excepted) is attached if new,
@@ -77,11 +83,55 @@ scppd_copy_windows(const struct scppd *d, struct scpp_config_cluster_window *out
 	return n;
 }
 
-static struct scppd_copy_peer *
-peer_find(struct scppd_copy *c, uint32_t node, uint16_t shard)
+unsigned int
+scppd_copy_memwins(const struct scppd *d, struct scpp_config_cluster_memwin *out, unsigned int max)
 {
-	for (uint32_t i = 0; i < c->npeers; i++)
-		if (!c->peers[i].leaving && c->peers[i].node == node && c->peers[i].shard == shard)
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < d->nb_workers; i++) {
+		const struct scppd_copy *c = d->workers[i]->copy;
+
+		if (c == NULL || c->remote == NULL)
+			continue;
+		for (unsigned int k = 0; k < c->memwins.n && n < max; k++) {
+			const struct scpp_config_copy_memwin *m =
+				&d->cfg.copy.memwins[c->memwin_cfg[k]];
+
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].shard = d->workers[i]->shard;
+			snprintf(out[n].name, sizeof(out[n].name), "%s", m->name);
+			out[n].window = c->memwin[k].oid;
+			out[n].length = c->memwin[k].len;
+			memcpy(out[n].desc, c->memwin_desc[k], sizeof(out[n].desc));
+			n++;
+		}
+	}
+	return n;
+}
+
+/* An arena window by (node, shard); a memory window by (node, OID). */
+static struct scppd_copy_peer *
+peer_find(struct scppd_copy *c, uint32_t node, uint16_t shard, bool memory, struct scpp_oid oid)
+{
+	for (uint32_t i = 0; i < c->npeers; i++) {
+		const struct scppd_copy_peer *p = &c->peers[i];
+
+		if (p->leaving || p->node != node || p->memory != memory)
+			continue;
+		if (memory ? scpp_oid_eq(p->window, oid) : p->shard == shard)
+			return &c->peers[i];
+	}
+	return NULL;
+}
+
+static const struct scppd_copy_peer *
+by_window(const struct scppd_worker *w, struct scpp_oid window, bool memory)
+{
+	const struct scppd_copy *c = w->copy;
+
+	for (uint32_t i = 0; c->peers != NULL && i < c->npeers; i++)
+		if (!c->peers[i].leaving && c->peers[i].memory == memory &&
+		    scpp_oid_eq(c->peers[i].window, window))
 			return &c->peers[i];
 	return NULL;
 }
@@ -89,12 +139,13 @@ peer_find(struct scppd_copy *c, uint32_t node, uint16_t shard)
 const struct scppd_copy_peer *
 scppd_copy_peer_by_window(const struct scppd_worker *w, struct scpp_oid window)
 {
-	const struct scppd_copy *c = w->copy;
+	return by_window(w, window, false);
+}
 
-	for (uint32_t i = 0; c->peers != NULL && i < c->npeers; i++)
-		if (!c->peers[i].leaving && scpp_oid_eq(c->peers[i].window, window))
-			return &c->peers[i];
-	return NULL;
+const struct scppd_copy_peer *
+scppd_copy_peer_memwin(const struct scppd_worker *w, struct scpp_oid window)
+{
+	return by_window(w, window, true);
 }
 
 /* Detach @p p; one a copy still uses is left leaving. */
@@ -115,28 +166,42 @@ peer_detach(struct scppd_worker *w, struct scppd_copy_peer *p, const char *why)
 		SCPPD_LOG(ERR, "worker %u: copy: detaching the window of node %" PRIu32 " shard %u: "
 			  "%s", w->idx, p->node, p->shard, strerror(-rc));
 	else
-		SCPPD_LOG(INFO, "worker %u: copy: detached the window of node %" PRIu32 " shard %u "
-			  "(%s)", w->idx, p->node, p->shard, why);
+		SCPPD_LOG(INFO, "worker %u: copy: detached the %s window of node %" PRIu32 " shard "
+			  "%u (%s)", w->idx, p->memory ? "memory" : "arena", p->node, p->shard, why);
 	scpp_counter_add(&c->st.peer_detaches, 1);
 	scpp_counter_add(&c->st.peer_windows, UINT64_MAX); /* a gauge: minus one */
+	if (p->memory)
+		scpp_counter_add(&c->st.peer_memwins, UINT64_MAX);
 	*p = c->peers[--c->npeers];
 }
 
+/* What a record says of one window: arena (shard's) or memory. */
+struct peer_rec {
+	uint16_t shard;
+	bool memory;
+	struct scpp_oid window;
+	uint64_t length;       /* memory windows: the record's length (else 0) */
+	const uint8_t *desc;
+};
+
 static struct scppd_copy_peer *
-peer_attach(struct scppd_worker *w, const struct scpp_cluster_node *n,
-	    const struct scpp_config_cluster_window *win)
+peer_attach(struct scppd_worker *w, const struct scpp_cluster_node *n, const struct peer_rec *r)
 {
 	struct scppd_copy *c = w->copy;
 	struct scpp_copy_window cw;
 	struct scppd_copy_peer *p = NULL;
 	const char *what = NULL;
+	const char *kind = r->memory ? "memory" : "arena";
 	int rc;
 
 	if (c->npeers == c->peers_cap) {
 		rc = -ENOSPC;
 		what = "no room (copy.max_remotes)";
-	} else if ((rc = scpp_copy_window_decode(win->desc, sizeof(win->desc), &cw)) != 0) {
+	} else if ((rc = scpp_copy_window_decode(r->desc, SCPP_COPY_WINDOW_LEN, &cw)) != 0) {
 		what = "its descriptor does not decode";
+	} else if (r->memory && cw.len != r->length) {
+		rc = -EINVAL;
+		what = "its record's length differs from its descriptor's";
 	} else {
 		p = &c->peers[c->npeers];
 		memset(p, 0, sizeof(*p));
@@ -146,25 +211,50 @@ peer_attach(struct scppd_worker *w, const struct scpp_cluster_node *n,
 	if (rc != 0) {
 		char oid[SCPP_OID_STR_MAX];
 
-		scpp_oid_format(oid, sizeof(oid), win->window);
-		SCPPD_LOG(WARNING, "worker %u: copy: window %s of node %" PRIu32 " \"%s\" shard %u "
-			  "not attached: %s (%s)", w->idx, oid, n->rec.id, n->rec.name, win->shard,
-			  what, strerror(-rc));
+		scpp_oid_format(oid, sizeof(oid), r->window);
+		SCPPD_LOG(WARNING, "worker %u: copy: %s window %s of node %" PRIu32 " \"%s\" shard "
+			  "%u not attached: %s (%s)", w->idx, kind, oid, n->rec.id, n->rec.name,
+			  r->shard, what, strerror(-rc));
 		scpp_counter_add(&c->st.peer_refused, 1);
 		return NULL;
 	}
 	p->node = n->rec.id;
-	p->shard = win->shard;
-	p->window = win->window;
+	p->shard = r->shard;
+	p->memory = r->memory;
+	p->window = r->window;
 	p->len = cw.len;
-	memcpy(p->desc, win->desc, sizeof(p->desc));
+	memcpy(p->desc, r->desc, sizeof(p->desc));
 	c->npeers++;
 	scpp_counter_add(&c->st.peer_windows, 1);
 	scpp_counter_add(&c->st.peer_attaches, 1);
-	SCPPD_LOG(INFO, "worker %u: copy: attached the window of node %" PRIu32 " \"%s\" shard %u "
-		  "(%" PRIu64 " bytes, %s)", w->idx, n->rec.id, n->rec.name, win->shard, cw.len,
-		  cw.provider);
+	if (r->memory)
+		scpp_counter_add(&c->st.peer_memwins, 1);
+	SCPPD_LOG(INFO, "worker %u: copy: attached the %s window of node %" PRIu32 " \"%s\" shard "
+		  "%u (%" PRIu64 " bytes, %s)", w->idx, kind, n->rec.id, n->rec.name, r->shard,
+		  cw.len, cw.provider);
 	return p;
+}
+
+/* One window of node @p n's record: attached, kept or re-attached. */
+static void
+peer_sync_one(struct scppd_worker *w, const struct scpp_cluster_node *n, const struct peer_rec *r)
+{
+	struct scppd_copy *c = w->copy;
+	struct scppd_copy_peer *p;
+
+	if (n->rec.id == scppd_g.cfg.node.id && r->shard == w->shard)
+		return;
+	p = peer_find(c, n->rec.id, r->shard, r->memory, r->window);
+	if (p != NULL && scpp_oid_eq(p->window, r->window) && p->shard == r->shard &&
+	    memcmp(p->desc, r->desc, sizeof(p->desc)) == 0) {
+		p->seen = true;
+		return;
+	}
+	if (p != NULL)
+		peer_detach(w, p, "its record changed");
+	p = peer_attach(w, n, r);
+	if (p != NULL)
+		p->seen = true;
 }
 
 /* Bring the attached windows in line with map @p m. */
@@ -172,7 +262,6 @@ static void
 peers_sync(struct scppd_worker *w, const struct scpp_cluster_map *m)
 {
 	struct scppd_copy *c = w->copy;
-	uint32_t self = scppd_g.cfg.node.id;
 
 	for (uint32_t i = 0; i < c->npeers; i++)
 		c->peers[i].seen = false;
@@ -183,21 +272,17 @@ peers_sync(struct scppd_worker *w, const struct scpp_cluster_map *m)
 			continue;
 		for (unsigned int k = 0; k < n->rec.nb_windows; k++) {
 			const struct scpp_config_cluster_window *win = &n->rec.windows[k];
-			struct scppd_copy_peer *p;
+			struct peer_rec r = {.shard = win->shard, .window = win->window,
+					     .desc = win->desc};
 
-			if (n->rec.id == self && win->shard == w->shard)
-				continue;
-			p = peer_find(c, n->rec.id, win->shard);
-			if (p != NULL && scpp_oid_eq(p->window, win->window) &&
-			    memcmp(p->desc, win->desc, sizeof(p->desc)) == 0) {
-				p->seen = true;
-				continue;
-			}
-			if (p != NULL)
-				peer_detach(w, p, "its record changed");
-			p = peer_attach(w, n, win);
-			if (p != NULL)
-				p->seen = true;
+			peer_sync_one(w, n, &r);
+		}
+		for (unsigned int k = 0; k < n->rec.nb_memwins; k++) {
+			const struct scpp_config_cluster_memwin *mw = &n->rec.memwins[k];
+			struct peer_rec r = {.shard = mw->shard, .memory = true, .window = mw->window,
+					     .length = mw->length, .desc = mw->desc};
+
+			peer_sync_one(w, n, &r);
 		}
 	}
 	/* Backwards: a detach moves the last entry into the freed one. */

@@ -354,6 +354,7 @@ struct scppd_copy_stats {
 	uint64_t peer_detaches; /**< ... detached (left the map, changed, unreachable) */
 	uint64_t peer_refused;  /**< ... not attached: bad descriptor, engine refusal, no room */
 	uint64_t peer_busy;     /**< detaches put off: a copy still used the window */
+	uint64_t peer_memwins;  /**< of peer_windows, peers' memory windows (a gauge) */
 	uint64_t cont_src_sent;    /**< COPY_SOURCE extensions shipped (this node, S) */
 	uint64_t cont_src_refused; /**< ... received and refused: EACCES, no READ (D) */
 	uint64_t cont_reads;       /**< READs from a peer's window completed (D) */
@@ -410,10 +411,12 @@ int scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx,
 			      const struct scpp_wire_copy_src *x,
 			      const struct scppd_copy_peer **pp, char *msg, size_t size);
 
-/** A peer's window a worker attached (copy_peers.c), keyed by (node, shard). */
+/** A peer's window a worker attached (copy_peers.c): an arena window keyed
+ *  by (node, shard), a memory window by (node, its RmaWindow OID). */
 struct scppd_copy_peer {
 	uint32_t node;
 	uint16_t shard;
+	bool memory;                    /**< a memory window (else the shard's arena) */
 	bool seen;                      /**< in the map being followed */
 	bool leaving;                   /**< gone from the map; detach put off (EBUSY) */
 	struct scpp_oid window;         /**< its RmaWindow entity */
@@ -467,6 +470,7 @@ struct scppd_copy {
 	struct scpp_copy_region *memwin_local[SCPP_CONFIG_MEMWIN_MAX];
 	struct scpp_copy_region *memwin_remote[SCPP_CONFIG_MEMWIN_MAX];
 	uint8_t memwin_cfg[SCPP_CONFIG_MEMWIN_MAX];
+	uint8_t memwin_desc[SCPP_CONFIG_MEMWIN_MAX][SCPP_COPY_WINDOW_LEN]; /**< with a remote */
 	/* Peers' windows (copy_peers.c). */
 	struct scppd_copy_peer *peers;         /**< attached (and leaving) ones, or NULL */
 	uint32_t npeers, peers_cap;
@@ -676,6 +680,9 @@ void scppd_copy_peers_tick(struct scppd_worker *w);
 /** This node's windows for its cluster record: one per worker with a remote engine. */
 unsigned int scppd_copy_windows(const struct scppd *d, struct scpp_config_cluster_window *out,
 				unsigned int max);
+/** This node's memory windows for its cluster record: those registered with a remote engine. */
+unsigned int scppd_copy_memwins(const struct scppd *d, struct scpp_config_cluster_memwin *out,
+				unsigned int max);
 /* cont_copy.c: remote copies through continuations (docs/COPY.md). */
 int scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 			    const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
@@ -690,9 +697,13 @@ int scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_bl
 void scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins);
 int scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		       struct scppd_cont_copy_rx *rx);
-/** The attached peer window whose RmaWindow entity is @p window, or NULL. */
+/** The attached peer arena window whose RmaWindow entity is @p window, or NULL
+ *  (a memory window is never one: COPY_SOURCE names arenas only). */
 const struct scppd_copy_peer *scppd_copy_peer_by_window(const struct scppd_worker *w,
 							struct scpp_oid window);
+/** The attached peer memory window whose RmaWindow entity is @p window, or NULL. */
+const struct scppd_copy_peer *scppd_copy_peer_memwin(const struct scppd_worker *w,
+						     struct scpp_oid window);
 /** Worker loop, every iteration: peers' progress into our window. */
 static inline void
 scppd_copy_tick(struct scppd_worker *w)

@@ -167,6 +167,22 @@ scpp_cluster_record_encode(const struct scpp_config_cluster_node *n, char *buf, 
 		}
 		PUT("]");
 	}
+	/* Memory windows likewise (docs/COPY.md "Memory windows on other nodes"). */
+	if (n->nb_memwins > 0) {
+		PUT(",\"memory_windows\":[");
+		for (unsigned int i = 0; i < n->nb_memwins; i++) {
+			const struct scpp_config_cluster_memwin *mw = &n->memwins[i];
+
+			scpp_oid_format(p, sizeof(p), mw->window);
+			/* Names are [A-Za-z0-9._-] too. */
+			PUT("%s{\"shard\":%u,\"name\":\"%s\",\"window\":\"%s\",\"length\":%" PRIu64
+			    ",\"descriptor\":\"", i ? "," : "", mw->shard, mw->name, p, mw->length);
+			for (size_t k = 0; k < sizeof(mw->desc); k++)
+				PUT("%02x", mw->desc[k]);
+			PUT("\"}");
+		}
+		PUT("]");
+	}
 	PUT("}");
 #undef PUT
 	return o < size ? (int)o : -ENOSPC;

@@ -50,6 +50,24 @@ static const struct field window_fields[] = {
 };
 static const struct section window_sec = {window_fields, SCPP_ARRAY_SIZE(window_fields), NULL};
 
+static const struct field memwin_fields[] = {
+	{.key = "shard", .type = T_UINT, .off = offsetof(struct scpp_config_cluster_memwin, shard),
+	 .size = FSIZE(struct scpp_config_cluster_memwin, shard), .min = 0, .max = UINT16_MAX - 1,
+	 .required = true},
+	{.key = "name", .type = T_STR, .off = offsetof(struct scpp_config_cluster_memwin, name),
+	 .cs = CS_NAME, .min = 1, .max = SCPP_CONFIG_NAME_SIZE - 1,
+	 .esize = SCPP_CONFIG_NAME_SIZE, .required = true},
+	{.key = "window", .type = T_OID, .off = offsetof(struct scpp_config_cluster_memwin, window),
+	 .required = true},
+	{.key = "length", .type = T_UINT, .off = offsetof(struct scpp_config_cluster_memwin, length),
+	 .size = FSIZE(struct scpp_config_cluster_memwin, length), .min = 1,
+	 .max = SCPP_CONFIG_NODE_MEMWIN_BYTES_MAX, .required = true},
+	{.key = "descriptor", .type = T_HEX,
+	 .off = offsetof(struct scpp_config_cluster_memwin, desc),
+	 .esize = SCPP_CONFIG_WINDOW_DESC, .required = true},
+};
+static const struct section memwin_sec = {memwin_fields, SCPP_ARRAY_SIZE(memwin_fields), NULL};
+
 static const struct field node_fields[] = {
 	{.key = "id", .type = T_UINT, .off = offsetof(struct scpp_config_cluster_node, id),
 	 .size = FSIZE(struct scpp_config_cluster_node, id), .min = 1, .max = UINT32_MAX,
@@ -78,6 +96,11 @@ static const struct field node_fields[] = {
 	 .aux = offsetof(struct scpp_config_cluster_node, nb_windows), .min = 0,
 	 .max = SCPP_CONFIG_NODE_WINDOWS, .esize = sizeof(struct scpp_config_cluster_window),
 	 .sec = &window_sec},
+	{.key = "memory_windows", .type = T_LIST,
+	 .off = offsetof(struct scpp_config_cluster_node, memwins),
+	 .aux = offsetof(struct scpp_config_cluster_node, nb_memwins), .min = 0,
+	 .max = SCPP_CONFIG_NODE_MEMWINS, .esize = sizeof(struct scpp_config_cluster_memwin),
+	 .sec = &memwin_sec},
 };
 const struct section config_cluster_node_sec = {node_fields, SCPP_ARRAY_SIZE(node_fields),
 						config_cluster_node_defaults};
@@ -272,6 +295,37 @@ validate_node(struct ctx *c, const struct scpp_config_cluster_node *n, const cha
 					      n->id, win->shard, text);
 		}
 	}
+	for (unsigned int i = 0; i < n->nb_memwins; i++) {
+		const struct scpp_config_cluster_memwin *mw = &n->memwins[i];
+		struct scpp_oid_prefix sp = scpp_oid_shard_prefix(n->locale, n->id, mw->shard);
+
+		snprintf(path, sizeof(path), "%s.memory_windows[%u].shard", at, i);
+		if (!shard_listed(n->shards, n->nb_shards, mw->shard))
+			return config_fail_at(c, path, "expected one of the node's shards, found %u",
+					      mw->shard);
+		snprintf(path, sizeof(path), "%s.memory_windows[%u].name", at, i);
+		for (unsigned int j = 0; j < i; j++)
+			if (strcmp(n->memwins[j].name, mw->name) == 0)
+				return config_fail_at(c, path, "expected a name not listed before, "
+						      "found \"%s\" (also %s.memory_windows[%u])",
+						      mw->name, at, j);
+		scpp_oid_format(text, sizeof(text), mw->window);
+		snprintf(path, sizeof(path), "%s.memory_windows[%u].window", at, i);
+		if (!scpp_oid_prefix_match(&sp, mw->window))
+			return config_fail_at(c, path, "expected an OID of shard %u's prefix "
+					      "@%x.%x.%x.0.0/64, found \"%s\"", mw->shard, n->locale,
+					      n->id, mw->shard, text);
+		for (unsigned int j = 0; j < i; j++)
+			if (scpp_oid_eq(n->memwins[j].window, mw->window))
+				return config_fail_at(c, path, "expected a window not listed before, "
+						      "found \"%s\" (also %s.memory_windows[%u])",
+						      text, at, j);
+		for (unsigned int j = 0; j < n->nb_windows; j++)
+			if (scpp_oid_eq(n->windows[j].window, mw->window))
+				return config_fail_at(c, path, "expected a window other than the "
+						      "arena windows, found \"%s\" (also %s.windows[%u])",
+						      text, at, j);
+	}
 	return 0;
 }
 
@@ -350,6 +404,14 @@ config_validate_cluster(struct ctx *c, const struct scpp_config *cfg)
 					      "node publishes its own in its etcd record, made at "
 					      "run time: docs/COPY.md \"Peers' windows\"), found %u",
 					      cl->nodes[i].nb_windows);
+		}
+	for (unsigned int i = 0; i < cl->nb_nodes; i++)
+		if (cl->nodes[i].nb_memwins > 0) {
+			snprintf(at, sizeof(at), "$.cluster.nodes[%u].memory_windows", i);
+			return config_fail_at(c, at, "expected no memory windows in the configuration "
+					      "(a node publishes its own in its etcd record, made at "
+					      "run time: docs/COPY.md \"Memory windows on other "
+					      "nodes\"), found %u", cl->nodes[i].nb_memwins);
 		}
 	if (cl->source == SCPP_CONFIG_CLUSTER_ETCD && cl->nb_nodes > 1)
 		return config_fail_at(c, "$.cluster.nodes", "expected at most this node's own entry "

@@ -251,6 +251,27 @@ struct scpp_config_cluster_window {
 	uint8_t desc[SCPP_CONFIG_WINDOW_DESC];   /**< scpp_copy_window_encode() bytes */
 };
 
+/** Memory windows one node record publishes ($.memory_windows of an etcd
+ *  record): as many as a node may configure ($.copy.memory_windows). */
+#define SCPP_CONFIG_NODE_MEMWINS 8
+/** Largest memory window a record may announce, bytes (as $.copy.memory_windows). */
+#define SCPP_CONFIG_NODE_MEMWIN_BYTES_MAX (UINT64_C(1) << 30)
+
+/**
+ * One memory window a node's etcd record publishes (docs/COPY.md "Memory
+ * windows on other nodes"): its kind is the list it is in ("memory"), the
+ * shard that owns it, its configured name, the OID of its RmaWindow entity
+ * (in the shard's prefix), its length and the 128-byte descriptor peers
+ * attach. Only lib/copy decodes the descriptor; here it is bytes.
+ */
+struct scpp_config_cluster_memwin {
+	uint16_t shard;                          /**< one of the node's shards */
+	char name[SCPP_CONFIG_NAME_SIZE];        /**< unique in the record */
+	struct scpp_oid window;                  /**< the RmaWindow entity, unique */
+	uint64_t length;                         /**< bytes, 1..SCPP_CONFIG_NODE_MEMWIN_BYTES_MAX */
+	uint8_t desc[SCPP_CONFIG_WINDOW_DESC];   /**< scpp_copy_window_encode() bytes */
+};
+
 /**
  * A node of the cluster: one entry of $.cluster.nodes, and the value of the
  * node's etcd record (docs/CLUSTER.md). Addresses are in host byte order.
@@ -271,6 +292,8 @@ struct scpp_config_cluster_node {
 	struct scpp_config_cluster_route routes[SCPP_CONFIG_NODE_ROUTES]; /**< explicit routes */
 	unsigned int nb_windows;            /**< entries used in @c windows (etcd records only) */
 	struct scpp_config_cluster_window windows[SCPP_CONFIG_NODE_WINDOWS]; /**< by shard */
+	unsigned int nb_memwins;            /**< entries used in @c memwins (etcd records only) */
+	struct scpp_config_cluster_memwin memwins[SCPP_CONFIG_NODE_MEMWINS]; /**< memory windows */
 };
 
 /** $.cluster.etcd: the registry, when $.cluster.source is "etcd". */

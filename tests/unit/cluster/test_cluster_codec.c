@@ -229,6 +229,135 @@ test_cluster_record_windows_round_trip_and_bad_ones_are_refused(void **state)
 	assert_int_equal(back.nb_windows, SCPP_CONFIG_NODE_WINDOWS);
 }
 
+/* Memory windows (docs/COPY.md "Memory windows on other nodes"): encoded
+ * after the arena windows, only when there are any; round trip byte for
+ * byte; every bad field refused with its path; the largest record (every
+ * shard, route, arena window and memory window) still fits. */
+static void
+test_cluster_record_memory_windows_round_trip_and_bad_ones_are_refused(void **state)
+{
+	static char buf[SCPP_CONFIG_RECORD_MAX], bad[SCPP_CONFIG_RECORD_MAX];
+	struct scpp_config_cluster_node n = node2(), back;
+	struct scpp_config_error e;
+	char hex[2 * SCPP_CONFIG_WINDOW_DESC + 1], *at;
+	int len;
+	(void)state;
+
+	n.nb_windows = 1;
+	n.windows[0].shard = 0;
+	n.windows[0].window = scpp_oid_make(0, 2, 0, 0, 0x29);
+	n.nb_memwins = 2;
+	for (unsigned int i = 0; i < 2; i++) {
+		n.memwins[i].shard = (uint16_t)(1 - i);
+		snprintf(n.memwins[i].name, sizeof(n.memwins[i].name), "pm%u", i);
+		n.memwins[i].window = scpp_oid_make(0, 2, (uint16_t)(1 - i), 0, 0x2a + i);
+		n.memwins[i].length = 65536u << i;
+		for (unsigned int k = 0; k < SCPP_CONFIG_WINDOW_DESC; k++)
+			n.memwins[i].desc[k] = (uint8_t)(k * 5 + i);
+	}
+	len = scpp_cluster_record_encode(&n, buf, sizeof(buf));
+	assert_true(len > 0);
+	for (unsigned int k = 0; k < SCPP_CONFIG_WINDOW_DESC; k++)
+		snprintf(hex + 2 * k, 3, "%02x", (unsigned int)(uint8_t)(k * 5));
+	at = strstr(buf, "],\"memory_windows\":[{\"shard\":1,\"name\":\"pm0\",\"window\":"
+			 "\"@0.2.1.0.2a\",\"length\":65536,\"descriptor\":\"");
+	assert_non_null(at);
+	assert_non_null(strstr(at, hex));
+	assert_non_null(strstr(at, "{\"shard\":0,\"name\":\"pm1\",\"window\":\"@0.2.0.0.2b\","
+				   "\"length\":131072,"));
+	if (scpp_config_cluster_node_parse(buf, (size_t)len, "k", &back, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(back.nb_memwins, 2);
+	assert_memory_equal(back.memwins, n.memwins, sizeof(n.memwins[0]) * 2);
+	assert_int_equal(scpp_cluster_record_encode(&back, bad, sizeof(bad)), len);
+	assert_string_equal(bad, buf);
+#define SUBST(from, to)                                                         \
+	do {                                                                    \
+		char *p_ = strstr(strcpy(bad, buf), from);                      \
+		assert_non_null(p_);                                            \
+		memmove(p_ + strlen(to), p_ + strlen(from), strlen(p_ + strlen(from)) + 1); \
+		memcpy(p_, to, strlen(to));                                     \
+	} while (0)
+	SUBST("\"shard\":1,\"name\"", "\"shard\":5,\"name\"");
+	window_refused(bad, "$.memory_windows[0].shard", "expected one of the node's shards");
+	SUBST("\"shard\":1,\"name\"", "\"name\"");
+	window_refused(bad, "$.memory_windows[0].shard", "required");
+	SUBST("\"name\":\"pm1\"", "\"name\":\"pm0\"");
+	window_refused(bad, "$.memory_windows[1].name", "not listed before");
+	SUBST("\"name\":\"pm1\"", "\"name\":\"p m\"");
+	window_refused(bad, "$.memory_windows[1].name", "");
+	SUBST("\"name\":\"pm1\"", "\"name\":\"\"");
+	window_refused(bad, "$.memory_windows[1].name", "");
+	SUBST("@0.2.1.0.2a", "@0.2.0.0.2a");
+	window_refused(bad, "$.memory_windows[0].window", "shard 1's prefix");
+	SUBST("@0.2.0.0.2b", "@0.2.0.0.29");
+	window_refused(bad, "$.memory_windows[1].window", "other than the arena windows");
+	SUBST("\"name\":\"pm1\",\"window\":\"@0.2.0.0.2b\"",
+	      "\"name\":\"pm1\",\"window\":\"@0.2.1.0.2a\"");
+	window_refused(bad, "$.memory_windows[1].window", "shard 0's prefix");
+	SUBST("@0.2.1.0.2a", "@0.0.0.0.0");
+	window_refused(bad, "$.memory_windows[0].window", "not nil");
+	SUBST("\"length\":65536", "\"length\":0");
+	window_refused(bad, "$.memory_windows[0].length", "1..1073741824");
+	SUBST("\"length\":65536", "\"length\":1073741825");
+	window_refused(bad, "$.memory_windows[0].length", "1..1073741824");
+	SUBST("\"length\":65536", "\"length\":\"65536\"");
+	window_refused(bad, "$.memory_windows[0].length", "integer");
+	SUBST(hex, "00");
+	window_refused(bad, "$.memory_windows[0].descriptor", "256 lower-case hex digits");
+	SUBST("\"descriptor\":\"0005", "\"descriptor\":\"000G");
+	window_refused(bad, "$.memory_windows[0].descriptor", "hex digits");
+	SUBST(",\"descriptor\":\"0005", ",\"kind\":\"memory\",\"descriptor\":\"0005");
+	window_refused(bad, "$.memory_windows[0]", "kind");
+#undef SUBST
+	/* Nine are refused: at most SCPP_CONFIG_NODE_MEMWINS. */
+	{
+		size_t o = (size_t)snprintf(bad, sizeof(bad), "%.*s", (int)(at - buf + 1), buf);
+
+		o += (size_t)snprintf(bad + o, sizeof(bad) - o, ",\"memory_windows\":[");
+		for (unsigned int i = 0; i <= SCPP_CONFIG_NODE_MEMWINS; i++)
+			o += (size_t)snprintf(bad + o, sizeof(bad) - o,
+					      "%s{\"shard\":0,\"name\":\"m%u\",\"window\":"
+					      "\"@0.2.0.0.%x\",\"length\":1,\"descriptor\":\"%s\"}",
+					      i ? "," : "", i, 0x100 + i, hex);
+		snprintf(bad + o, sizeof(bad) - o, "]}");
+		/* The record up to its arena windows, then nine memory windows. */
+		window_refused(bad, "$.memory_windows", "");
+	}
+	/* The largest record: every shard, route, window and memory window. */
+	largest_shards_and_routes(&n);
+	for (unsigned int i = 0; i < n.nb_routes; i++) {
+		n.routes[i].prefix.oid.lo -= i;
+		n.routes[i].shard = 50000;
+	}
+	n.nb_windows = SCPP_CONFIG_NODE_WINDOWS;
+	for (unsigned int i = 0; i < n.nb_windows; i++) {
+		n.windows[i].shard = (uint16_t)(50000 + i);
+		n.windows[i].window = scpp_oid_make(0xffff, 0xffffffff, (uint16_t)(50000 + i),
+						    0xffffff, 0xffffffffff);
+		memset(n.windows[i].desc, 0xee, sizeof(n.windows[i].desc));
+	}
+	n.nb_memwins = SCPP_CONFIG_NODE_MEMWINS;
+	for (unsigned int i = 0; i < n.nb_memwins; i++) {
+		n.memwins[i].shard = (uint16_t)(50000 + i);
+		snprintf(n.memwins[i].name, sizeof(n.memwins[i].name), "%062u%u", 0u, i);
+		n.memwins[i].window = scpp_oid_make(0xffff, 0xffffffff, (uint16_t)(50000 + i),
+						    0xffffff, 0xfffffffffe);
+		n.memwins[i].length = SCPP_CONFIG_NODE_MEMWIN_BYTES_MAX;
+		memset(n.memwins[i].desc, 0xdd, sizeof(n.memwins[i].desc));
+	}
+	n.locale = 0xffff;
+	n.id = 0xffffffff;
+	snprintf(n.name, sizeof(n.name), "%063d", 7);
+	len = scpp_cluster_record_encode(&n, buf, sizeof(buf));
+	print_message("the largest record: %d bytes of %u\n", len, SCPP_CONFIG_RECORD_MAX);
+	assert_true(len > 0 && len <= SCPP_CONFIG_RECORD_MAX);
+	if (scpp_config_cluster_node_parse(buf, (size_t)len, "k", &back, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(back.nb_memwins, SCPP_CONFIG_NODE_MEMWINS);
+	assert_memory_equal(back.memwins, n.memwins, sizeof(n.memwins));
+}
+
 static void
 test_cluster_etcd_key_names_the_node(void **state)
 {
@@ -484,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_cluster_b64_refuses_every_malformed_input),
 		cmocka_unit_test(test_cluster_record_encode_is_canonical_and_round_trips),
 		cmocka_unit_test(test_cluster_record_windows_round_trip_and_bad_ones_are_refused),
+		cmocka_unit_test(test_cluster_record_memory_windows_round_trip_and_bad_ones_are_refused),
 		cmocka_unit_test(test_cluster_etcd_key_names_the_node),
 		cmocka_unit_test(test_cluster_request_bodies_are_what_the_gateway_takes),
 		cmocka_unit_test(test_cluster_decode_range_reads_records_and_revision),

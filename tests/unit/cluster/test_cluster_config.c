@@ -175,6 +175,12 @@ static const struct bad bad_sections[] = {
 	 "$.cluster.nodes[1].windows", "scppd.json: $.cluster.nodes[1].windows: expected no "
 	 "windows in the configuration (a node publishes its own in its etcd record, made at run "
 	 "time: docs/COPY.md \"Peers' windows\"), found 1"},
+	{NODES("{\"id\": 2, \"name\": \"n2\", \"ipv4\": \"198.18.0.3\", \"shards\": [0], "
+	       "\"memory_windows\": [{\"shard\": 0, \"name\": \"m\", \"window\": \"@0.2.0.0.2a\", "
+	       "\"length\": 4096, \"descriptor\": \"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\"}]}"),
+	 "$.cluster.nodes[1].memory_windows", "scppd.json: $.cluster.nodes[1].memory_windows: "
+	 "expected no memory windows in the configuration (a node publishes its own in its etcd "
+	 "record, made at run time: docs/COPY.md \"Memory windows on other nodes\"), found 1"},
 	{NODES("{\"name\": \"n2\", \"ipv4\": \"198.18.0.3\", \"shards\": [0]}"),
 	 "$.cluster.nodes[1].id", "scppd.json: $.cluster.nodes[1].id: expected an integer in "
 	 "1..4294967295, found nothing (the key is required)"},
@@ -262,7 +268,7 @@ static const struct bad bad_sections[] = {
 	 "found \"@0.0.0.0.0/64\""},
 	{NODES("{\"id\": 2, \"name\": \"n2\", \"ipv4\": \"198.18.0.3\", \"shards\": [0], \"x\": 1}"),
 	 "$.cluster.nodes[1].x", "scppd.json: $.cluster.nodes[1].x: unknown key (expected one of: "
-	 "id, name, locale, ipv4, base_port, shards, mac, routes, windows)"},
+	 "id, name, locale, ipv4, base_port, shards, mac, routes, windows, memory_windows)"},
 	/* This node's own entry must match the rest of the file. */
 	{CL("{\"nodes\": [{\"id\": 1, \"name\": \"n1\", \"ipv4\": \"198.18.0.9\", \"shards\": [0, 1]}]}"),
 	 "$.cluster.nodes[0].ipv4", "scppd.json: $.cluster.nodes[0].ipv4: expected \"198.18.0.2\", "
@@ -414,7 +420,7 @@ static const struct bad bad_records[] = {
 	 "etcd k: $.routes[0].shard: expected one of the node's shards, found 3"},
 	{"{\"id\":2,\"name\":\"n2\",\"ipv4\":\"198.18.0.3\",\"shards\":[0],\"state\":\"up\"}", "$.state",
 	 "etcd k: $.state: unknown key (expected one of: id, name, locale, ipv4, base_port, shards, "
-	 "mac, routes, windows)"},
+	 "mac, routes, windows, memory_windows)"},
 };
 
 static void
