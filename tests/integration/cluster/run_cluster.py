@@ -1905,15 +1905,27 @@ def record_windows(c, node):
     return {w["shard"]: (w["window"], w["descriptor"]) for w in rec.get("windows", [])}
 
 
+def record_memwins(c, node):
+    """The memory windows in @p node's etcd record, as published (a list)."""
+    out = c.etcdctl("get", c.etcd_prefix + "v1/node/%d" % node.id, "--print-value-only")
+    return json.loads(out.stdout.strip()).get("memory_windows", [])
+
+
 def copy_peers_scenario(c, copy_cfg, provider):
     """Each worker with a remote engine attaches the windows the other nodes
     publish in their etcd records (node 2: two shards, so its workers also
     attach each other's): every record carries its shards' RmaWindow OIDs
     and descriptors, byte for byte what the shard publishes as data; a node
     that leaves has its window detached everywhere, and attached again when
-    it comes back with a new one."""
+    it comes back with a new one. Node 3 also has a memory window: its
+    record lists it beside the arena window (docs/COPY.md "Memory windows on
+    other nodes"), byte for byte its RmaWindow's descriptor, and the other
+    nodes' workers attach it as a memory window, detach it when node 3 leaves
+    and attach its new one when node 3 is back."""
     c.start_etcd()
-    nodes = [c.node(i, cfg_extra={"copy": copy_cfg}) for i in (1, 2, 3)]
+    memwin_cfg = dict(copy_cfg, memory_windows=[{"name": "vm3", "bytes": 65536}])
+    nodes = [c.node(i, cfg_extra={"copy": memwin_cfg if i == 3 else copy_cfg})
+             for i in (1, 2, 3)]
     nodes[1].shards(2)
     for n in nodes:
         n.start()
@@ -1935,8 +1947,19 @@ def copy_peers_scenario(c, copy_cfg, provider):
                   rep["rows"][0][1] == shard, (n.id, rep, desc))
             tw = copy_w(n, shard)
             check(tw["remote_window"] == oid and tw["remote_provider"] == provider, (tw, oid))
-    # Attached: every window but the worker's own (4 windows in the map).
-    want = {(1, 0): 3, (2, 0): 3, (2, 1): 3, (3, 0): 3}
+    # Node 3's memory window in its record, and nobody else's.
+    check(record_memwins(c, n1) == [] and record_memwins(c, n2) == [], "memory windows")
+    mws = record_memwins(c, n3)
+    mw3 = copy_w(n3)["memory_window0"]
+    check(len(mws) == 1 and mws[0]["shard"] == 0 and mws[0]["name"] == "vm3" and
+          mws[0]["window"] == mw3["window"] and mws[0]["length"] == 65536, (mws, mw3))
+    rep = n3.drive("get %s descriptor %%d ; get %s kind %%k ; return %%d %%k" %
+                   (mw3["window"], mw3["window"]))
+    check(len(rep["rows"]) == 1 and rep["rows"][0][0]["hex"] == mws[0]["descriptor"] and
+          rep["rows"][0][1] == "memory", (rep, mws))
+    # Attached: every window but the worker's own (4 arena windows in the
+    # map), and node 3's memory window on every worker of nodes 1 and 2.
+    want = {(1, 0): 4, (2, 0): 4, (2, 1): 4, (3, 0): 3}
 
     def attached():
         got = {(n.id, k): copy_w(n, k)["peer_windows"] for n in nodes
@@ -1946,11 +1969,16 @@ def copy_peers_scenario(c, copy_cfg, provider):
     for n in nodes:
         for k in range(len(n.cfg["workers"])):
             tw = copy_w(n, k)
+            memwins = 0 if n is n3 else 1
             check(tw["peer_refused"] == 0 and tw["peer_detaches"] == 0 and
-                  tw["peer_attaches"] == 3, (n.id, k, tw))
-    check("attached the window of node 3 \"n3\" shard 0" in n1.logtext(), "no log line")
-    # Node 3 leaves (its lease revoked): its window goes, everywhere.
+                  tw["peer_attaches"] == 3 + memwins and tw["peer_memwins"] == memwins,
+                  (n.id, k, tw))
+    check("attached the arena window of node 3 \"n3\" shard 0" in n1.logtext(), "no log line")
+    check("attached the memory window of node 3 \"n3\" shard 0" in n1.logtext(),
+          "no memory window log line")
+    # Node 3 leaves (its lease revoked): its windows go, everywhere.
     old3 = record_windows(c, n3)
+    old3m = record_memwins(c, n3)
     check(n3.stop() == 0, "node 3 did not stop cleanly")
     want = {(1, 0): 2, (2, 0): 2, (2, 1): 2}
 
@@ -1962,18 +1990,25 @@ def copy_peers_scenario(c, copy_cfg, provider):
     for n in (n1, n2):
         for k in range(len(n.cfg["workers"])):
             tw = copy_w(n, k)
-            check(tw["peer_detaches"] == 1 and tw["peer_busy"] == 0, (n.id, k, tw))
-    check("detached the window of node 3 shard 0" in n1.logtext(), "no detach log line")
+            check(tw["peer_detaches"] == 2 and tw["peer_busy"] == 0 and
+                  tw["peer_memwins"] == 0, (n.id, k, tw))
+    check("detached the arena window of node 3 shard 0" in n1.logtext(), "no detach log line")
+    check("detached the memory window of node 3 shard 0" in n1.logtext(),
+          "no memory window detach log line")
     # Back, with a new window (another instance: another tag and key).
     n3.start()
     wait_for("node 3 up again", lambda: state_on(n1, 3) == "up", timeout=60)
     check(record_windows(c, n3)[0][1] != old3[0][1], "node 3's new window is the old one")
-    want = {(1, 0): 3, (2, 0): 3, (2, 1): 3}
-    wait_for("node 3's new window to be attached", detached, timeout=60)
+    new3m = record_memwins(c, n3)
+    check(len(new3m) == 1 and new3m[0]["descriptor"] != old3m[0]["descriptor"],
+          ("node 3's new memory window is the old one", new3m, old3m))
+    want = {(1, 0): 4, (2, 0): 4, (2, 1): 4}
+    wait_for("node 3's new windows to be attached", detached, timeout=60)
     for n in (n1, n2):
         for k in range(len(n.cfg["workers"])):
             tw = copy_w(n, k)
-            check(tw["peer_attaches"] == 4 and tw["peer_refused"] == 0, (n.id, k, tw))
+            check(tw["peer_attaches"] == 6 and tw["peer_refused"] == 0 and
+                  tw["peer_memwins"] == 1, (n.id, k, tw))
 
 
 def t_copy_peers(c):
