@@ -340,7 +340,10 @@ test_cluster_record_memory_windows_round_trip_and_bad_ones_are_refused(void **st
 	n.nb_memwins = SCPP_CONFIG_NODE_MEMWINS;
 	for (unsigned int i = 0; i < n.nb_memwins; i++) {
 		n.memwins[i].shard = (uint16_t)(50000 + i);
-		snprintf(n.memwins[i].name, sizeof(n.memwins[i].name), "%062u%u", 0u, i);
+		/* The longest name: 62 zeros and the index (one digit: i < 8). */
+		memset(n.memwins[i].name, '0', SCPP_CONFIG_NAME_SIZE - 2);
+		n.memwins[i].name[SCPP_CONFIG_NAME_SIZE - 2] = (char)('0' + i);
+		n.memwins[i].name[SCPP_CONFIG_NAME_SIZE - 1] = '\0';
 		n.memwins[i].window = scpp_oid_make(0xffff, 0xffffffff, (uint16_t)(50000 + i),
 						    0xffffff, 0xfffffffffe);
 		n.memwins[i].length = SCPP_CONFIG_NODE_MEMWIN_BYTES_MAX;
