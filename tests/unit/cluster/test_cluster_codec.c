@@ -137,6 +137,17 @@ test_cluster_record_encode_is_canonical_and_round_trips(void **state)
 }
 
 /* Record @p n with one field replaced: parse it, expect refusal naming @p path. */
+/* @p bad = @p buf with its first @p from replaced by @p to. */
+static void
+subst(char *bad, const char *buf, const char *from, const char *to)
+{
+	char *p = strstr(strcpy(bad, buf), from);
+
+	assert_non_null(p);
+	memmove(p + strlen(to), p + strlen(from), strlen(p + strlen(from)) + 1);
+	memcpy(p, to, strlen(to));
+}
+
 static void
 window_refused(const char *json, const char *path, const char *words)
 {
@@ -182,30 +193,22 @@ test_cluster_record_windows_round_trip_and_bad_ones_are_refused(void **state)
 	assert_int_equal(scpp_cluster_record_encode(&back, bad, sizeof(bad)), len);
 	assert_string_equal(bad, buf);
 	/* Each bad field, refused with its path. */
-#define SUBST(from, to)                                                         \
-	do {                                                                    \
-		char *p_ = strstr(strcpy(bad, buf), from);                      \
-		assert_non_null(p_);                                            \
-		memmove(p_ + strlen(to), p_ + strlen(from), strlen(p_ + strlen(from)) + 1); \
-		memcpy(p_, to, strlen(to));                                     \
-	} while (0)
-	SUBST("\"shard\":1,\"window\"", "\"shard\":5,\"window\"");
+	subst(bad, buf, "\"shard\":1,\"window\"", "\"shard\":5,\"window\"");
 	window_refused(bad, "$.windows[0].shard", "expected one of the node's shards");
-	SUBST("\"shard\":0,\"window\"", "\"shard\":1,\"window\"");
+	subst(bad, buf, "\"shard\":0,\"window\"", "\"shard\":1,\"window\"");
 	window_refused(bad, "$.windows[1].shard", "not listed before");
-	SUBST("@0.2.1.0.2a", "@0.2.0.0.2a");
+	subst(bad, buf, "@0.2.1.0.2a", "@0.2.0.0.2a");
 	window_refused(bad, "$.windows[0].window", "shard 1's prefix");
-	SUBST("@0.2.1.0.2a", "@0.0.0.0.0");
+	subst(bad, buf, "@0.2.1.0.2a", "@0.0.0.0.0");
 	window_refused(bad, "$.windows[0].window", "not nil");
-	SUBST(hex, "00");
+	subst(bad, buf, hex, "00");
 	window_refused(bad, "$.windows[0].descriptor", "256 lower-case hex digits");
-	SUBST("\"descriptor\":\"0007", "\"descriptor\":\"0X07");
+	subst(bad, buf, "\"descriptor\":\"0007", "\"descriptor\":\"0X07");
 	window_refused(bad, "$.windows[0].descriptor", "hex digits");
-	SUBST("\"descriptor\":\"0007", "\"descriptor\":\"000E");
+	subst(bad, buf, "\"descriptor\":\"0007", "\"descriptor\":\"000E");
 	window_refused(bad, "$.windows[0].descriptor", "lower-case");
-	SUBST(",\"descriptor\":\"", ",\"x\":1,\"descriptor\":\"");
+	subst(bad, buf, ",\"descriptor\":\"", ",\"x\":1,\"descriptor\":\"");
 	window_refused(bad, "$.windows[0]", "x");
-#undef SUBST
 	/* The largest record: every shard, route and window. */
 	largest_shards_and_routes(&n);
 	for (unsigned int i = 0; i < n.nb_routes; i++) {
@@ -271,45 +274,37 @@ test_cluster_record_memory_windows_round_trip_and_bad_ones_are_refused(void **st
 	assert_memory_equal(back.memwins, n.memwins, sizeof(n.memwins[0]) * 2);
 	assert_int_equal(scpp_cluster_record_encode(&back, bad, sizeof(bad)), len);
 	assert_string_equal(bad, buf);
-#define SUBST(from, to)                                                         \
-	do {                                                                    \
-		char *p_ = strstr(strcpy(bad, buf), from);                      \
-		assert_non_null(p_);                                            \
-		memmove(p_ + strlen(to), p_ + strlen(from), strlen(p_ + strlen(from)) + 1); \
-		memcpy(p_, to, strlen(to));                                     \
-	} while (0)
-	SUBST("\"shard\":1,\"name\"", "\"shard\":5,\"name\"");
+	subst(bad, buf, "\"shard\":1,\"name\"", "\"shard\":5,\"name\"");
 	window_refused(bad, "$.memory_windows[0].shard", "expected one of the node's shards");
-	SUBST("\"shard\":1,\"name\"", "\"name\"");
+	subst(bad, buf, "\"shard\":1,\"name\"", "\"name\"");
 	window_refused(bad, "$.memory_windows[0].shard", "required");
-	SUBST("\"name\":\"pm1\"", "\"name\":\"pm0\"");
+	subst(bad, buf, "\"name\":\"pm1\"", "\"name\":\"pm0\"");
 	window_refused(bad, "$.memory_windows[1].name", "not listed before");
-	SUBST("\"name\":\"pm1\"", "\"name\":\"p m\"");
-	window_refused(bad, "$.memory_windows[1].name", "");
-	SUBST("\"name\":\"pm1\"", "\"name\":\"\"");
-	window_refused(bad, "$.memory_windows[1].name", "");
-	SUBST("@0.2.1.0.2a", "@0.2.0.0.2a");
+	subst(bad, buf, "\"name\":\"pm1\"", "\"name\":\"p m\"");
+	window_refused(bad, "$.memory_windows[1].name", "letters, digits, '.', '_' or '-', found \"p m\"");
+	subst(bad, buf, "\"name\":\"pm1\"", "\"name\":\"\"");
+	window_refused(bad, "$.memory_windows[1].name", "expected a string of 1..63");
+	subst(bad, buf, "@0.2.1.0.2a", "@0.2.0.0.2a");
 	window_refused(bad, "$.memory_windows[0].window", "shard 1's prefix");
-	SUBST("@0.2.0.0.2b", "@0.2.0.0.29");
+	subst(bad, buf, "@0.2.0.0.2b", "@0.2.0.0.29");
 	window_refused(bad, "$.memory_windows[1].window", "other than the arena windows");
-	SUBST("\"name\":\"pm1\",\"window\":\"@0.2.0.0.2b\"",
+	subst(bad, buf, "\"name\":\"pm1\",\"window\":\"@0.2.0.0.2b\"",
 	      "\"name\":\"pm1\",\"window\":\"@0.2.1.0.2a\"");
 	window_refused(bad, "$.memory_windows[1].window", "shard 0's prefix");
-	SUBST("@0.2.1.0.2a", "@0.0.0.0.0");
+	subst(bad, buf, "@0.2.1.0.2a", "@0.0.0.0.0");
 	window_refused(bad, "$.memory_windows[0].window", "not nil");
-	SUBST("\"length\":65536", "\"length\":0");
+	subst(bad, buf, "\"length\":65536", "\"length\":0");
 	window_refused(bad, "$.memory_windows[0].length", "1..1073741824");
-	SUBST("\"length\":65536", "\"length\":1073741825");
+	subst(bad, buf, "\"length\":65536", "\"length\":1073741825");
 	window_refused(bad, "$.memory_windows[0].length", "1..1073741824");
-	SUBST("\"length\":65536", "\"length\":\"65536\"");
+	subst(bad, buf, "\"length\":65536", "\"length\":\"65536\"");
 	window_refused(bad, "$.memory_windows[0].length", "integer");
-	SUBST(hex, "00");
+	subst(bad, buf, hex, "00");
 	window_refused(bad, "$.memory_windows[0].descriptor", "256 lower-case hex digits");
-	SUBST("\"descriptor\":\"0005", "\"descriptor\":\"000G");
+	subst(bad, buf, "\"descriptor\":\"0005", "\"descriptor\":\"000G");
 	window_refused(bad, "$.memory_windows[0].descriptor", "hex digits");
-	SUBST(",\"descriptor\":\"0005", ",\"kind\":\"memory\",\"descriptor\":\"0005");
+	subst(bad, buf, ",\"descriptor\":\"0005", ",\"kind\":\"memory\",\"descriptor\":\"0005");
 	window_refused(bad, "$.memory_windows[0]", "kind");
-#undef SUBST
 	/* Nine are refused: at most SCPP_CONFIG_NODE_MEMWINS. */
 	{
 		size_t o = (size_t)snprintf(bad, sizeof(bad), "%.*s", (int)(at - buf + 1), buf);
@@ -322,7 +317,7 @@ test_cluster_record_memory_windows_round_trip_and_bad_ones_are_refused(void **st
 					      i ? "," : "", i, 0x100 + i, hex);
 		snprintf(bad + o, sizeof(bad) - o, "]}");
 		/* The record up to its arena windows, then nine memory windows. */
-		window_refused(bad, "$.memory_windows", "");
+		window_refused(bad, "$.memory_windows", "0..8 objects, found 9");
 	}
 	/* The largest record: every shard, route, window and memory window. */
 	largest_shards_and_routes(&n);
