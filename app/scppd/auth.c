@@ -717,7 +717,7 @@ revocations_reload(struct scppd *d, uint64_t now)
 			auth_carried_drop(d, i);
 }
 
-void
+bool
 scppd_auth_tick(struct scppd *d)
 {
 	struct scppd_auth *a = d->auth;
@@ -726,7 +726,7 @@ scppd_auth_tick(struct scppd *d)
 	unsigned int n, i, k;
 
 	if (a == NULL)
-		return;
+		return false;
 	now = realtime_ns();
 	if (__atomic_exchange_n(&d->reload, 0, __ATOMIC_RELAXED) != 0)
 		revocations_reload(d, now);
@@ -762,6 +762,8 @@ scppd_auth_tick(struct scppd *d)
 			a->retire[k++] = a->retire[i];
 	}
 	a->nretire = k;
+	/* A grace period or a reassembly waits: the next turn soon. */
+	return k > 0 || scpp_auth_reasm_held(a->ident_reasm) != 0;
 }
 
 /* ---- telemetry ---- */

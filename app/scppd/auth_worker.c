@@ -29,6 +29,18 @@
  * than what it answers (52 bytes for at least 56), and rate-limited per
  * source like other error answers.
  */
+
+/* A datagram for the control lcore, which is woken for it. */
+static int
+control_enqueue(struct rte_mbuf *m)
+{
+	int rc = rte_ring_mp_enqueue(scppd_g.auth->in, m);
+
+	if (rc == 0)
+		scppd_control_wake();
+	return rc;
+}
+
 static void
 no_session_answer(struct scppd_worker *w, const uint8_t *dg, const struct scpp_net_meta *nm,
 		  int code)
@@ -100,7 +112,7 @@ scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_
 		md->auth = SCPPD_AUTH_HS;
 		md->from = w->idx;
 		md->nm = *nm;
-		if (rte_ring_mp_enqueue(scppd_g.auth->in, m) != 0) {
+		if (control_enqueue(m) != 0) {
 			scpp_counter_add(&w->stats.auth_hs_full, 1);
 			return SCPPD_AUTH_DROPPED;
 		}
@@ -139,7 +151,7 @@ scppd_auth_rx(struct scppd_worker *w, struct rte_mbuf *m, const struct scpp_net_
 			md->nm = *nm;
 			md->nm.l4_off = 0;
 			md->nm.l4_len = sizeof(v.session);
-			if (rte_ring_mp_enqueue(scppd_g.auth->in, c) != 0)
+			if (control_enqueue(c) != 0)
 				rte_pktmbuf_free(c);
 		}
 		return SCPPD_AUTH_DROPPED;
@@ -349,7 +361,7 @@ scppd_auth_ident_push(struct scppd_worker *w, uint64_t session, uint32_t owner,
 	md->from = w->idx;
 	md->nm.l4_off = 0;
 	md->nm.l4_len = sizeof(r);
-	if (rte_ring_mp_enqueue(scppd_g.auth->in, m) != 0) {
+	if (control_enqueue(m) != 0) {
 		rte_pktmbuf_free(m);
 		return false;
 	}

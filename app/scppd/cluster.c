@@ -297,6 +297,14 @@ scppd_cluster_init(struct scppd *d, const char *cfg_name, const uint8_t *mac)
 		  "follows)" : "static", cl.map->nb_nodes, cl.map->nb_routes);
 }
 
+/* The agent's thread, a new map handed over: the control loop publishes it. */
+static void
+control_wake(void *ctx)
+{
+	(void)ctx;
+	scppd_control_wake();
+}
+
 void
 scppd_cluster_start(struct scppd *d)
 {
@@ -319,6 +327,7 @@ scppd_cluster_start(struct scppd *d)
 	scpp_cluster_etcd_key(cc->etcd.prefix, ac.self.id, key, sizeof(key));
 	/* Started from the control thread: the agent inherits the main
 	 * lcore's CPU, never a worker's. */
+	ac.wake = control_wake;
 	cl.agent = scpp_cluster_agent_start(&ac);
 	if (cl.agent == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: cluster: etcd agent: %s\n", strerror(errno));
@@ -372,7 +381,7 @@ log_agent(const struct scpp_cluster_agent_status *st)
 	cl.last = *st;
 }
 
-void
+bool
 scppd_cluster_tick(struct scppd *d)
 {
 	struct scpp_cluster_agent_status st;
@@ -381,13 +390,14 @@ scppd_cluster_tick(struct scppd *d)
 	(void)d;
 	if (cl.nb_retired > 0)
 		reclaim(false);
-	if (cl.agent == NULL)
-		return;
-	m = scpp_cluster_agent_take(cl.agent);
-	scpp_cluster_agent_status(cl.agent, &st);
-	log_agent(&st);
-	if (m != NULL)
-		publish(m);
+	if (cl.agent != NULL) {
+		m = scpp_cluster_agent_take(cl.agent);
+		scpp_cluster_agent_status(cl.agent, &st);
+		log_agent(&st);
+		if (m != NULL)
+			publish(m);
+	}
+	return cl.nb_retired > 0; /* maps some worker may still read */
 }
 
 void

@@ -68,6 +68,7 @@ static void
 on_hup(int sig __rte_unused)
 {
 	__atomic_store_n(&scppd_g.reload, 1, __ATOMIC_RELAXED);
+	scppd_control_wake();
 }
 
 static void
@@ -75,6 +76,7 @@ on_signal(int sig __rte_unused)
 {
 	/* Relaxed: the flag carries no data; workers poll it every loop. */
 	__atomic_store_n(&scppd_g.stop, 1, __ATOMIC_RELAXED);
+	scppd_control_wake();
 }
 
 static int
@@ -566,6 +568,8 @@ main(int argc, char **argv)
 		  d->cfg.node.id, d->nb_workers, d->hugepages ? "hugepage" : "ordinary (--no-huge)",
 		  d->cfg.eal.memory_mb, d->tsc_hz);
 
+	if ((rc = scppd_control_init()) != 0)
+		rte_exit(EXIT_FAILURE, "scppd: control loop eventfd: %s\n", strerror(-rc));
 	if (getrandom(d->cookie_key, sizeof(d->cookie_key), 0) != (ssize_t)sizeof(d->cookie_key))
 		rte_exit(EXIT_FAILURE, "scppd: no random bytes for the cookie key: %s\n",
 			 strerror(errno));
@@ -594,7 +598,7 @@ main(int argc, char **argv)
 	if (d->cfg.telemetry.enabled &&
 	    (scppd_telemetry_init() != 0 || scppd_copy_telemetry_init() != 0 ||
 	     scppd_auth_telemetry_init() != 0 || scppd_park_telemetry_init() != 0 ||
-	     scppd_schema_telemetry_init() != 0))
+	     scppd_schema_telemetry_init() != 0 || scppd_control_telemetry_init() != 0))
 		SCPPD_LOG(WARNING, "telemetry commands could not be registered");
 
 	memset(&sa, 0, sizeof(sa));
@@ -614,23 +618,10 @@ main(int argc, char **argv)
 	SCPPD_LOG(INFO, "ready: UDP %u (any shard), %u..%u (shards); telemetry %s", d->base_port,
 		  d->base_port + 1, d->base_port + d->nb_workers,
 		  d->cfg.telemetry.enabled ? "/scpp/stats /scpp/shards /scpp/routes /scpp/health "
-					     "/scpp/cluster /scpp/copy /scpp/park /scpp/schema" : "off");
-	/* The control loop: reclaim route snapshots, publish schema changes
-	 * and cluster maps, wait for a signal. */
-	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
-		unsigned int origin;
-
-		/* With sessions, handshakes wait here: a shorter turn. */
-		rte_delay_us_sleep(d->auth != NULL ? 1000 : 10 * 1000);
-		scppd_auth_tick(d);
-		scppd_cluster_tick(d);
-		scpp_route_reclaim(d->routes);
-		scppd_schema_tick(d);
-		if (scpp_schema_pub_service(d->schema_pub, &origin) == 1)
-			SCPPD_LOG(INFO, "schema version %" PRIu64 " (a change made on shard %u) "
-				  "published to every shard", scpp_schema_pub_version(d->schema_pub),
-				  d->workers[origin]->shard);
-	}
+					     "/scpp/cluster /scpp/copy /scpp/park /scpp/schema /scpp/control" : "off");
+	/* The control loop (control.c): reclaim, publish, handshakes, until a
+	 * signal. */
+	scppd_control_run(d);
 	scppd_cluster_leave(d);
 	SCPPD_LOG(INFO, "stopping: waiting for workers");
 	rte_eal_mp_wait_lcore();
@@ -664,6 +655,7 @@ main(int argc, char **argv)
 	scpp_schema_pub_free(d->schema_pub); /* frees d->schema too */
 	scpp_store_dict_free(d->dict);
 	scpp_config_free(&d->cfg);
+	scppd_control_free();
 	rte_eal_cleanup();
 	free(eal_copy);
 	scppd_eal_args_free(eal_argv);

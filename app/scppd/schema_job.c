@@ -148,6 +148,7 @@ schema_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *
 	J.version = w->env.schema_version;
 	J.next = NULL;
 	state_store(JOB_COMPILE);
+	scppd_control_wake();
 }
 
 /*
@@ -175,6 +176,7 @@ origin_finish(struct scppd_worker *w)
 		 * lcore has, and this worker runs on it from now on (its shard
 		 * holds the change: the held block's writes). */
 		scpp_schema_pub_submit(pub, w->idx, next);
+		scppd_control_wake();
 		w->env.schema = next;
 		scpp_counter_add(&w->stats.schema_changes, 1);
 		return;
@@ -205,6 +207,7 @@ vote(struct scppd_worker *w, int rc, const char *msg)
 	scpp_counter_add(&w->stats.schema_votes, 1);
 	/* Release: the control lcore that sees the sequence sees the vote. */
 	__atomic_store_n(&v->seq, J.seq, __ATOMIC_RELEASE);
+	scppd_control_wake();
 }
 
 /*
@@ -273,8 +276,8 @@ scppd_schema_poll_slow(struct scppd_worker *w)
 
 /* ---- control lcore ---- */
 
-void
-scppd_schema_tick(struct scppd *d)
+static void
+schema_step(struct scppd *d)
 {
 	uint32_t s = state_load();
 
@@ -342,6 +345,14 @@ scppd_schema_tick(struct scppd *d)
 		}
 		state_store(JOB_DONE);
 	}
+}
+
+bool
+scppd_schema_tick(struct scppd *d)
+{
+	schema_step(d);
+	/* A change in flight: its next step soon, wakes or not. */
+	return state_load() != JOB_IDLE;
 }
 
 static const struct scppd_park_ops schema_ops = {

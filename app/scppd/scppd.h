@@ -937,8 +937,9 @@ extern uint32_t scppd_schema_job_state;
 void scppd_schema_init(void);
 /** After the workers stopped. */
 void scppd_schema_free(void);
-/** Control lcore, each loop turn: compile a submitted change; collect the votes. */
-void scppd_schema_tick(struct scppd *d);
+/** Control lcore, each loop turn: compile a submitted change; collect the votes.
+ *  @return true while a change is in flight (the next turn comes soon). */
+bool scppd_schema_tick(struct scppd *d);
 /** Register /scpp/schema. */
 int scppd_schema_telemetry_init(void);
 void scppd_schema_poll_slow(struct scppd_worker *w);
@@ -961,8 +962,10 @@ enum scppd_auth_rx {
 };
 /** Control thread, after the ports and rings: keys, roots, responder, worker tables. */
 void scppd_auth_init(struct scppd *d);
-/** Each control-loop turn: handshakes (within the budget), rotation, sweeps, frees. */
-void scppd_auth_tick(struct scppd *d);
+/** Each control-loop turn: handshakes (within the budget), rotation, sweeps, frees.
+ *  @return true while an authority waits for its grace period or a reassembly for
+ *  its fragments (the next turn comes soon). */
+bool scppd_auth_tick(struct scppd *d);
 /** After the workers stopped. */
 void scppd_auth_free(struct scppd *d);
 /** Register /scpp/auth and /scpp/sessions. */
@@ -1137,8 +1140,9 @@ void scppd_cluster_init(struct scppd *d, const char *cfg_name, const uint8_t *ma
 /** After the ports: this node's MAC in its entry; with etcd, start the agent and wait
  *  (bounded) for the first map. Exits on a node-id conflict. */
 void scppd_cluster_start(struct scppd *d);
-/** Each control-loop turn: publish the agent's new map, log its events, reclaim. */
-void scppd_cluster_tick(struct scppd *d);
+/** Each control-loop turn: publish the agent's new map, log its events, reclaim.
+ *  @return true while a replaced map waits for its readers (the next turn soon). */
+bool scppd_cluster_tick(struct scppd *d);
 /** On stop, before the workers drain: leave etcd (revoke the lease). */
 void scppd_cluster_leave(struct scppd *d);
 /** After the workers stopped: free the maps and counters. */
@@ -1160,5 +1164,18 @@ void scppd_cluster_unlock(void);
 void scppd_cluster_route_line(const struct scpp_route_entry *e, char *line, size_t size);
 /** Register /scpp/cluster. */
 int scppd_cluster_telemetry_init(void);
+
+/* control.c: the control loop on the EAL main lcore, woken by events. */
+/** Create its eventfd (before the signal handlers and the workers). 0 or -errno. */
+int scppd_control_init(void);
+/** Any thread, signal handlers included: the control loop has work. At most one
+ *  eventfd write per control turn. */
+void scppd_control_wake(void);
+/** Control lcore: turns until the stop flag (docs/ARCHITECTURE.md). */
+void scppd_control_run(struct scppd *d);
+/** Register /scpp/control. */
+int scppd_control_telemetry_init(void);
+/** After the loop ended. */
+void scppd_control_free(void);
 
 #endif /* SCPPD_H */

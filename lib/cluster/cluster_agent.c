@@ -55,6 +55,8 @@ struct scpp_cluster_agent {
 	/* Set before the thread starts, then read-only. */
 	struct scpp_config_cluster_etcd conf;
 	struct scpp_config_cluster_node self;
+	void (*wake)(void *ctx);
+	void *wake_ctx;
 	char key[SCPP_CONFIG_ETCD_PREFIX_SIZE + 32];
 	char value[SCPP_CONFIG_RECORD_MAX];
 	/* The thread's own. */
@@ -288,6 +290,8 @@ post_map(struct scpp_cluster_agent *a, struct scpp_cluster_map *m, uint64_t now)
 	scpp_cluster_map_free(old);
 	a->c.maps_built++;
 	a->last_map = now;
+	if (a->wake != NULL)
+		a->wake(a->wake_ctx);
 }
 
 static void
@@ -483,6 +487,8 @@ scpp_cluster_agent_start(const struct scpp_cluster_agent_conf *conf)
 		goto err_free;
 	a->conf = *conf->etcd;
 	a->self = conf->self;
+	a->wake = conf->wake;
+	a->wake_ctx = conf->wake_ctx;
 	if (scpp_cluster_etcd_key(a->conf.prefix, a->self.id, a->key, sizeof(a->key)) < 0 ||
 	    scpp_cluster_record_encode(&a->self, a->value, sizeof(a->value)) < 0) {
 		errno = EINVAL;

@@ -397,6 +397,10 @@ struct scpp_cluster_agent_conf {
 	struct scpp_config_cluster_node self;        /**< the record this node registers */
 	scpp_cluster_post_fn post;                   /**< NULL: libcurl */
 	void *post_ctx;                              /**< its context */
+	/** NULL, or called on the agent's thread after each map it hands over,
+	 *  outside its lock (to wake the taker). */
+	void (*wake)(void *ctx);
+	void *wake_ctx;                              /**< its context */
 };
 
 /** An etcd agent (opaque): one thread that registers, keeps alive and reads. */

@@ -969,6 +969,11 @@ def t_telemetry(d):
     h = d.telemetry("/scpp/health")
     check(h["status"] == "ok" and h["workers"] == 1 and h["links"], h)
     check(d.telemetry("/scpp/routes") == ["@0.1.0.0.0/64 local shard 0 (worker 0)"], "routes")
+    # The control loop sleeps until an event; idle, a turn every 100 ms with
+    # sessions (this daemon has them), every second without.
+    c = d.telemetry("/scpp/control")
+    check(c["idle_ms"] == 100 and c["turns"] >= 1 and
+          c["turns"] == c["woken"] + c["pending"] + c["idle"], c)
 
 
 # ---- issue 11: evaluator and schema ------------------------------------------
@@ -1035,6 +1040,7 @@ def t_schema_vote(d):
 
     s0 = d.telemetry("/scpp/schema")
     check(s0["version"] == 1 and s0["control_compiled"] == 0 and s0["change"] == "idle", s0)
+    c0 = d.telemetry("/scpp/control")
     # Compatible (a new optional attribute of Machine): compiled on the
     # control lcore, every shard votes (no instance yet), published.
     d.ok('set {0} type {1} ; set {0} name "rack" ; set {0} owner {2} ; '
@@ -1043,6 +1049,10 @@ def t_schema_vote(d):
     wait_versions(2)
     s1 = d.telemetry("/scpp/schema")
     check(s1["control_compiled"] == 1 and s1["accepted"] == 1 and s1["votes"] == 2, s1)
+    # The submission, the votes and the publication woke the control loop
+    # (control.c): without the wakes it would only see them at an idle turn.
+    c1 = d.telemetry("/scpp/control")
+    check(c1["woken"] > c0["woken"], (c0, c1))
     # Evaluation never compiles: no worker has a compile counter at all.
     st = d.stats()
     check(not any("compile" in k for k in st), "a worker-side compile counter: %s" % list(st))

@@ -311,11 +311,22 @@ fake_put_node(struct fake_etcd *f, const struct scpp_config_cluster_node *n, uin
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* Calls of the agents' wake hook (the agent's thread). */
+static uint64_t wakes;
+
+static void
+count_wake(void *ctx)
+{
+	assert_ptr_equal(ctx, &wakes);
+	__atomic_add_fetch(&wakes, 1, __ATOMIC_RELAXED);
+}
+
 static struct scpp_cluster_agent *
 agent(struct fake_etcd *f, const struct scpp_config_cluster_node *self)
 {
 	struct scpp_cluster_agent_conf c = {.etcd = &etcd_conf, .self = *self, .post = fake_post,
-					     .post_ctx = f};
+					     .post_ctx = f, .wake = count_wake,
+					     .wake_ctx = &wakes};
 	struct scpp_cluster_agent *a = scpp_cluster_agent_start(&c);
 
 	assert_non_null(a);
@@ -395,6 +406,7 @@ test_agent_registers_and_hands_over_maps_with_peers(void **state)
 	(void)state;
 
 	fake_put_node(f, &peer, 0);
+	__atomic_store_n(&wakes, 0, __ATOMIC_RELAXED);
 	a = agent(f, &self);
 	assert_int_equal(scpp_cluster_agent_wait_first(a, 10000), 0);
 	m = wait_map(a, has_node_in, n2_up);
@@ -416,8 +428,11 @@ test_agent_registers_and_hands_over_maps_with_peers(void **state)
 	assert_string_equal(f->kv[i].value, want);
 	assert_true(f->kv[i].lease == st.lease);
 	pthread_mutex_unlock(&f->mu);
+	/* Every map handed over woke the taker, after it was there to take. */
+	assert_true(__atomic_load_n(&wakes, __ATOMIC_RELAXED) >= 1);
 	/* Revoked on stop: the others see it leave at once. */
 	scpp_cluster_agent_stop(a, true);
+	assert_true(__atomic_load_n(&wakes, __ATOMIC_RELAXED) >= st.c.maps_built);
 	assert_int_equal(fake_find(f, "/t/v1/node/1"), -1);
 	assert_true(f->calls[C_REVOKE] >= 1);
 	fake_free(f);
