@@ -8,7 +8,8 @@
  * attached from the cluster map and READs the bytes from S's arena with
  * its remote engine, one-sided: no byte passes through S's CPU.
  *
- * S (the origin, cont_origin.c part building): scppd_cont_copy_sources()
+ * S (the origin, cont_origin.c part building, through
+ * scppd_cont_part_exts() in cont_memwin.c): scppd_cont_copy_source_one()
  * resolves each row's source (a plain value address of this shard, read
  * by scpp_eval_row_copy_src()), checks its range, pins it and writes the
  * extension; the part keeps the pins until its block is freed
@@ -89,32 +90,6 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 	return rc;
 }
 
-int
-scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-			const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-			uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
-			const struct scpp_auth_authority *au)
-{
-	struct scppd_copy *c = w->copy;
-	struct scpp_eval_rows rows;
-	size_t at = 0;
-
-	*npins = 0;
-	if (c == NULL || c->remote == NULL || cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY ||
-	    scpp_eval_susp_rows(s, &rows) != 0)
-		return 0;
-	for (uint32_t k = 0; k < n && *npins < SCPPD_COPY_SRC_MAX; k++) {
-		int rc = scppd_cont_copy_source_one(w, b, cmd, &rows, idx[k], k, ext + at, cap - at,
-						    &pins[*npins], au);
-
-		if (rc > 0) {
-			at += (size_t)rc;
-			(*npins)++;
-		}
-	}
-	return (int)at;
-}
-
 void
 scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins)
 {
@@ -127,8 +102,8 @@ scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8
 
 /* The sender of the CONT being run is node @p node: its address is that
  * node's in the map (or this node's own, through the hand-off ring). */
-static bool
-sent_by(const struct scppd_cont_copy_rx *rx, uint32_t node)
+bool
+scppd_cont_sent_by(const struct scppd_cont_copy_rx *rx, uint32_t node)
 {
 	const struct scpp_cluster_node *n;
 
@@ -160,7 +135,7 @@ scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx, const struct scpp
 			 "length; nothing was read", x->offset, x->length, oid, p->len, x->length);
 		return -EACCES;
 	}
-	if (!sent_by(rx, p->node)) {
+	if (!scppd_cont_sent_by(rx, p->node)) {
 		snprintf(msg, size, "copy: a window address from node %" PRIu32 ", which does not own "
 			 "window %s (node %" PRIu32 "'s); nothing was read", rx->origin, oid, p->node);
 		return -EACCES;

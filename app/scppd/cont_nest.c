@@ -193,7 +193,10 @@ scppd_cont_nest_split(struct scppd_worker *w, const struct scpp_wire_cont *c)
 	struct scpp_eval_rows rows;
 	uint32_t keep = 0;
 
-	if (w->copy == NULL || w->copy->remote == NULL || c->start >= ct->blk->ncmds ||
+	/* A CONT naming memory windows of this shard (cont_memwin.c) runs its
+	 * copy here: its window ends are this shard's to vouch for. */
+	if (w->copy == NULL || w->copy->remote == NULL || ct->copy_rx.nmw != 0 ||
+	    c->start >= ct->blk->ncmds ||
 	    ct->blk->cmd[c->start].op != SCPP_OP_COPY ||
 	    scpp_eval_susp_split(ct->susp, ct->blk, w->env.node, ct->idx,
 				 2 * SCPPD_CONT_ROWS_MAX, &sp) != 0 || sp.nowners == 0 ||
