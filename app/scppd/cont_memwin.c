@@ -20,6 +20,12 @@
  * extensions to the evaluator (scpp_eval_env.remote_memwin) with the
  * sender's node id only when the CONT came from that node's address; the
  * evaluator checks the rest (lib/eval vouched_addr(), window_bytes()).
+ * A row whose source is the window and whose destination is a value of
+ * another node (the sender's, typically) goes on from the receiver as a
+ * nested part (cont_nest.c) with a COPY_SOURCE naming the window, once
+ * scppd_cont_memwin_nest() made the evaluator's checks itself; the
+ * destination's owner READs it only for the range its own rewrite gives
+ * (cont_copy.c remote_read_window()).
  */
 #include <string.h>
 
@@ -133,4 +139,56 @@ scppd_cont_memwin_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	};
 	scpp_counter_add(&w->copy->st.cont_memwin_rx, (uint64_t)n);
 	return n;
+}
+
+/* This shard's memory window @p oid, or NULL. */
+static struct scpp_eval_memwin *
+own_memwin(const struct scppd_worker *w, struct scpp_oid oid)
+{
+	const struct scpp_eval_memwins *m = w->env.memwins;
+
+	for (uint16_t k = 0; m != NULL && k < m->n; k++)
+		if (scpp_oid_eq(m->win[k].oid, oid))
+			return &m->win[k];
+	return NULL;
+}
+
+int
+scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		       const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
+		       uint8_t *ext, size_t cap, struct scppd_copy_pin *pin)
+{
+	const struct scppd_cont_copy_rx *rx = &w->cont->copy_rx;
+	const struct scpp_wire_memwin *x = NULL;
+	struct scpp_eval_copy_end end;
+	struct scpp_eval_memwin *mw;
+	struct scpp_wire_copy_src s;
+	int rc;
+
+	for (unsigned int k = 0; k < rx->nmw && x == NULL; k++)
+		if (rx->mw[k].row == i)
+			x = &rx->mw[k];
+	if (x == NULL)
+		return 0;
+	/* The evaluator's checks (lib/eval vouched_addr(), vouched_len(),
+	 * window_bytes()), without a principal: a nested part is never a
+	 * session block's. Any failure: the copy runs here and says why. */
+	if (x->dir != SCPP_WIRE_MEMWIN_OUT ||
+	    scpp_eval_row_copy_end(w->cont->blk, c->start, rows, i, 1, &end) != 0 || !end.keyed ||
+	    rx->rm.sender == 0 || scpp_oid_node(end.e) != rx->rm.sender ||
+	    scpp_oid_locale(end.e) != scpp_oid_locale(w->env.node) || end.len != x->length ||
+	    (mw = own_memwin(w, x->window)) == NULL || x->offset > mw->len ||
+	    x->length > mw->len - x->offset)
+		return -1;
+	s = (struct scpp_wire_copy_src){.row = row, .window = x->window, .offset = x->offset,
+					.length = x->length, .pin = 0};
+	rc = scpp_wire_copy_src_encode(ext, cap, &s);
+	if (rc <= 0)
+		return -1;
+	/* A memory window never moves: nothing to pin (the part unpins nil). */
+	memset(pin, 0, sizeof(*pin));
+	mw->copies_out++;
+	mw->bytes_out += x->length;
+	mw->remote_out++;
+	return rc;
 }

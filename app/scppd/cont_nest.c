@@ -166,7 +166,13 @@ nest_group(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	for (uint32_t k = 0; k <= sp->part[g].n; k++) {
 		int x = 0;
 
+		/* A row whose source is this shard's memory window goes on
+		 * with that window's address (cont_memwin.c); one whose
+		 * destination is, stays. */
 		if (k < sp->part[g].n)
+			x = scppd_cont_memwin_nest(w, c, rows, gi[k], n, ext + at,
+						   sizeof(ext) - at, &pins[n]);
+		if (k < sp->part[g].n && x == 0)
 			x = scppd_cont_copy_source_one(w, ct->blk, c->start, rows, gi[k], n,
 						       ext + at, sizeof(ext) - at, &pins[n], NULL);
 		if (x > 0) {
@@ -193,10 +199,7 @@ scppd_cont_nest_split(struct scppd_worker *w, const struct scpp_wire_cont *c)
 	struct scpp_eval_rows rows;
 	uint32_t keep = 0;
 
-	/* A CONT naming memory windows of this shard (cont_memwin.c) runs its
-	 * copy here: its window ends are this shard's to vouch for. */
-	if (w->copy == NULL || w->copy->remote == NULL || ct->copy_rx.nmw != 0 ||
-	    c->start >= ct->blk->ncmds ||
+	if (w->copy == NULL || w->copy->remote == NULL || c->start >= ct->blk->ncmds ||
 	    ct->blk->cmd[c->start].op != SCPP_OP_COPY ||
 	    scpp_eval_susp_split(ct->susp, ct->blk, w->env.node, ct->idx,
 				 2 * SCPPD_CONT_ROWS_MAX, &sp) != 0 || sp.nowners == 0 ||

@@ -710,6 +710,13 @@ int scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b
 			 const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
 			 uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
 			 const struct scpp_auth_authority *au);
+/** A nested part's COPY_SOURCE for row @p i (numbered @p row in the part) of the
+ *  running CONT when its source is a memory window of this shard the sender named
+ *  (MEMORY_WINDOW, out): the extension's bytes; 0: no such extension for the row;
+ *  -1: it has one but stays here (into the window, or refused: the copy says why). */
+int scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
+			   const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
+			   uint8_t *ext, size_t cap, struct scppd_copy_pin *pin);
 /** The running CONT's MEMORY_WINDOW extensions into @p rx (rx->rm). @return how many. */
 int scppd_cont_memwin_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 			 struct scppd_cont_copy_rx *rx);

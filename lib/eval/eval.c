@@ -2308,6 +2308,44 @@ static int copy_window_in(struct run *r, const struct addr *dst, const uint8_t *
 static int copy_remote_src(struct run *r, uint64_t len, struct scpp_value *sv);
 
 /*
+ * A source this shard rewrote to another node's memory window, whose owner
+ * sent its bytes' address (a nested part's COPY_SOURCE): read into the
+ * arena as @p sv, 1; the failure; or 2 (none for this row: refused below
+ * as any window that is not this shard's).
+ */
+static SCPP_COLD int
+window_remote_src(struct run *r, const struct addr *src, uint64_t len, struct scpp_value *sv)
+{
+	const struct scpp_eval_remote_src *rs = r->env->remote_src;
+	char msg[SCPP_STATUS_MSG_MAX], b1[64];
+	void *buf;
+	int rc;
+
+	if (rs->cmd != r->cmd_index || r->row == SCPP_STATUS_NO_ROW)
+		return 2;
+	if (src->off > src->ext_len || len > src->ext_len - src->off ||
+	    src->off > UINT64_MAX - src->woff)
+		return fail(r, -ERANGE, "copy: source range %llu+%llu is outside extent %s of %llu "
+			    "bytes", (unsigned long long)src->off, (unsigned long long)len,
+			    otext(b1, sizeof(b1), src->ext), (unsigned long long)src->ext_len);
+	if (len > UINT32_MAX)
+		return fail(r, -E2BIG, "copy: %llu bytes to or from a memory window: at most %u",
+			    (unsigned long long)len, UINT32_MAX);
+	buf = arena_alloc(r, len);
+	if (buf == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	msg[0] = '\0';
+	rc = rs->read_window(rs->arg, r->row, src->win, src->woff + src->off, buf, len, msg,
+			     sizeof(msg));
+	if (rc == 1)
+		return 2;
+	if (rc < 0)
+		return fail(r, rc, "%s", msg[0] != '\0' ? msg : "copy: the remote window failed");
+	*sv = scpp_value_bytes(buf, (uint32_t)len);
+	return 1;
+}
+
+/*
  * A copy with a memory window at one end or both. A window source gives
  * its bytes as @p sv and 1: the caller copies them into the destination
  * value like any other (its undo). A window destination is written here
@@ -2325,6 +2363,11 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	struct scpp_value v;
 	int rc;
 
+	/* Another node's memory window, read by its owner's COPY_SOURCE. */
+	if (src->window && !dst->window && src->mw == NULL && r->env->remote_src != NULL &&
+	    r->env->remote_src->read_window != NULL && memwin_find(r->env, src->win) == NULL &&
+	    (rc = window_remote_src(r, src, len, sv)) != 2)
+		return rc;
 	if (src->window && (rc = window_bytes(r, src, "source", len, false, &pw, &ms)) < 0)
 		return rc;
 	ps = pw;

@@ -256,6 +256,24 @@ scpp_eval_row_copy_src(const struct scpp_wire_block *b, uint16_t cmd,
 }
 
 int
+scpp_eval_row_copy_end(const struct scpp_wire_block *b, uint16_t cmd,
+		       const struct scpp_eval_rows *rows, size_t i, unsigned int end,
+		       struct scpp_eval_copy_end *out)
+{
+	const struct scpp_wire_cmd *c;
+
+	if (cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY || i >= rows->n || end > 1)
+		return -EINVAL;
+	c = &b->cmd[cmd];
+	memset(out, 0, sizeof(*out));
+	out->keyed = eval_addr_keyed(b, c->term[end]);
+	if (!term_oid(addr_entity(b, c->term[end]), rows, i, &out->e) ||
+	    !term_len(term_value(b, c->term[2], rows, i), &out->len))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int
 scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_block *b,
 		     struct scpp_oid here, uint32_t *idx, size_t idx_cap,
 		     struct scpp_eval_split *out)

@@ -233,6 +233,15 @@ bool scpp_eval_copies_inflight(const struct scpp_eval_ctx *ctx, uint64_t *last);
 struct scpp_eval_remote_src {
 	uint16_t cmd;
 	int (*read)(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t size);
+	/**
+	 * Or NULL. A source this shard rewrote to window @p win + @p off, a
+	 * memory window of another node: read() as above, once the caller
+	 * checked that the node that owns the window named that very range
+	 * for the row (docs/COPY.md "Memory windows on other nodes"; EACCES
+	 * otherwise). 1: none for this row.
+	 */
+	int (*read_window)(void *arg, uint32_t row, struct scpp_oid win, uint64_t off, void *dst,
+			   uint64_t len, char *msg, size_t size);
 	void *arg;
 };
 
@@ -734,6 +743,25 @@ enum scpp_eval_where {
 enum scpp_eval_where scpp_eval_row_where(const struct scpp_wire_block *b, uint16_t cmd,
 					 const struct scpp_eval_rows *rows, size_t i,
 					 struct scpp_oid here, struct scpp_oid *owner);
+
+/** One end of a copy row (scpp_eval_row_copy_end()). */
+struct scpp_eval_copy_end {
+	struct scpp_oid e;   /**< the entity at the bottom of the address */
+	bool keyed;          /**< the address is a map entry (a VMA) */
+	uint64_t len;        /**< the copy's length */
+};
+
+/**
+ * Row @p i's end @p end (0 the destination, 1 the source) of copy command
+ * @p cmd: its address's entity (a constant or a bound variable holding an
+ * OID), whether the address is a map entry, and the copy's length.
+ *
+ * @return 0; -EOPNOTSUPP (the entity or the length is not one); -EINVAL
+ *   (not a copy, no such row, @p end not 0 or 1).
+ */
+int scpp_eval_row_copy_end(const struct scpp_wire_block *b, uint16_t cmd,
+			   const struct scpp_eval_rows *rows, size_t i, unsigned int end,
+			   struct scpp_eval_copy_end *out);
 
 /** A copy row's source address, as scpp_eval_row_copy_src() reads it. */
 struct scpp_eval_copy_src {

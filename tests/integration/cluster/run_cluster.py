@@ -2573,6 +2573,24 @@ def copy_memwin_scenario(c, copy_cfg):
     x3 = copy_w(n3)["memory_window0"]
     check(x3["remote_out"] - k3["remote_out"] == 1 and
           x3["bytes_out"] - k3["bytes_out"] == 3000, ("node 3 out", k3, x3))
+    # Out of the window into node 1's value: node 3 ships the row back to
+    # node 1 (a nested part) with a COPY_SOURCE naming its window, and node
+    # 1 READs exactly the range its own rewrite gives.
+    a2 = mkfile_on(n1, 604, bytes(3000))
+    y1, y3 = copy_w(n1), copy_w(n3)
+    rep = n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
+                   (p, a2, vma), port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[43]] and not rep.get("statuses"),
+          rep)
+    check(data_of(n1, a2) == chunk, "the window's bytes, copied to node 1's value, differ")
+    z1, z3 = copy_w(n1), copy_w(n3)
+    check(z1["cont_memwin_sent"] - y1["cont_memwin_sent"] == 1 and
+          z1["cont_reads"] - y1["cont_reads"] == 1 and
+          z1["cont_read_bytes"] - y1["cont_read_bytes"] == 3000 and
+          z1["cont_src_refused"] == y1["cont_src_refused"], ("node 1 READ", y1, z1))
+    check(z3["cont_nested"] - y3["cont_nested"] == 1 and z3["cont_memwin_rx"] -
+          y3["cont_memwin_rx"] == 1 and z3["memory_window0"]["remote_out"] -
+          y3["memory_window0"]["remote_out"] == 1, ("node 3 nested", y3, z3))
     # The window's bound: ERANGE from node 3, the window's tail unchanged.
     tail_vma = "value(%s, vmas[%du])" % (p, VMA_TAIL)
     rep = n1.drive("get %s pid %%z ; copy value(%s, data) %s 3536 ; return %%z" %
