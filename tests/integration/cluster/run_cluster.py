@@ -2478,25 +2478,24 @@ VMA_IN, VMA_TAIL, VMA_ARENA, VMA_EDGE = (140737488289792, 140737488293888, 14073
                                          140737488359424)
 
 
-def memwin_process(n1, w3, arena3):
+def memwin_process(run_block, w3, arena3):
     """A Process on node 1 whose vmas map four addresses to Extents on node
     3's windows: [VMA_IN] 8192 bytes at offset 4096 of memory window @p w3,
     [VMA_TAIL] its last 3536 bytes (62000..65536), [VMA_ARENA] node 3's
     arena window, [VMA_EDGE] 8192 bytes at 64000 (past the window's end).
-    Its OID."""
+    @p run_block runs a block on node 1 and returns its reply. Its OID."""
     ext = ""
     for v, (win, off, n) in zip("abcd", ((w3, 4096, 8192), (w3, 62000, 3536),
                                          (arena3, 0, 4096), (w3, 64000, 8192))):
         ext += ("create %{0} Extent ; set %{0} length {1}u ; set %{0} window {2} ; "
                 "set %{0} window_offset {3}u ; ").format(v, n, win, off)
-    rep = n1.drive(
+    rep = run_block(
         'create %m Machine ; set %m hostname "h" ; set %m cores 1u ; set %m memory_bytes 2u ; '
         'create %p Process ; set %p pid 43u ; set %p machine %m ; set %p state "R" ; '
         'set %p comm "a.out" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
         'set %p egid 0u ; ' + ext +
         "set %p vmas[{0}u] %a ; set %p vmas[{1}u] %b ; set %p vmas[{2}u] %c ; "
-        "set %p vmas[{3}u] %d ; return %p".format(VMA_IN, VMA_TAIL, VMA_ARENA, VMA_EDGE),
-        port=7301)
+        "set %p vmas[{3}u] %d ; return %p".format(VMA_IN, VMA_TAIL, VMA_ARENA, VMA_EDGE))
     return rep["rows"][0][0]
 
 
@@ -2543,7 +2542,7 @@ def copy_memwin_scenario(c, copy_cfg):
     a = mkfile_on(n1, 601, chunk)
     b3 = mkfile_on(n3, 602, bytes(3000))
     tail = mkfile_on(n3, 603, b"\xee" * 3536)
-    p = memwin_process(n1, w3, arena3)
+    p = memwin_process(lambda t: n1.drive(t, port=7301), w3, arena3)
     vma = "value(%s, vmas[%du])" % (p, VMA_IN)
     v1, v3 = copy_w(n1), copy_w(n3)
     m3 = v3["memory_window0"]
@@ -2655,6 +2654,95 @@ def memwin_forged(n3, p, b3, w3, arena3, chunk):
     check(data_of(n3, b3) == chunk, "node 3's value changed")
 
 
+def t_copy_memwin_sessions(c):
+    """Another node's memory window from session blocks (docs/COPY.md
+    "Memory windows on other nodes", "Sessions"): two etcd nodes with auth
+    required, node 2 with the memory window. A session granted set on
+    everything copies node 1's value into node 2's window (the part carries
+    its principal, one COPY_SOURCE and one MEMORY_WINDOW: 256 bytes); one
+    without set gets EACCES from node 2, which checked the carried
+    principal's right on the RmaWindow, and the window keeps the first
+    session's bytes (copied out into node 2's value and compared)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+
+    def gen(name):
+        path = os.path.join(c.tmp, name + ".key")
+        run([SCPP_CLI, "key", "gen", "-o", path, "--comment", name], env=base)
+        return path
+    root = gen("operator")
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": COPY_SHM if i == 1 else dict(
+        COPY_SHM, memory_windows=[{"name": "vm2", "bytes": 65536}])}) for i in (1, 2)]
+    nkey = {n.id: gen("node%d" % n.id) for n in nodes}
+    for n in nodes:
+        n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id], "roots": [root + ".pub"],
+                         "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes
+                                   if p is not n]}
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+    nodes[1].cfg["auth"]["roots"].append(nkey[1] + ".pub")
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    for n in nodes:
+        for p in (1, 2):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 1 to attach node 2's windows",
+             lambda: (copy_w(n1)["peer_windows"] == 2 and copy_w(n1)["peer_memwins"] == 1)
+             or None, timeout=60)
+    wait_for("node 2 to attach node 1's arena", lambda: copy_w(n2)["peer_windows"] == 1 or None,
+             timeout=60)
+
+    def cli(server, key, text, chain=None, want=0):
+        r = scpp_as(base, server, key, ["exec", text], chain, want)
+        return json.loads(r.stdout.splitlines()[-1])
+
+    def grant(who, ops):
+        key = gen(who)
+        path = os.path.join(c.tmp, who + ".grant")
+        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", "all",
+             "--ops", ops, "--expires", "+1h", "-o", path], env=base)
+        return key, path
+    t2 = copy_w(n2)
+    w2, arena2 = t2["memory_window0"]["window"], t2["remote_window"]
+    rnd = random.Random(2718)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(3000))
+    other = bytes(rnd.getrandbits(8) for _ in range(3000))
+    a = cli(n1.ip, root, mkfile_text(611, chunk))["rows"][0][0]
+    a2 = cli(n1.ip, root, mkfile_text(612, other))["rows"][0][0]
+    b2 = cli(n2.ip, root, mkfile_text(613, bytes(3000)))["rows"][0][0]
+    p = memwin_process(lambda t: cli(n1.ip, root, t), w2, arena2)
+    vma = "offset(value(%s, vmas[%du]), 100)" % (p, VMA_IN)
+    alice, achain = grant("alice", "get,copy,set")
+    bob, bchain = grant("bob", "get,copy")
+    into = "get {p} pid %z ; copy {v} value({a}, data) 3000 ; return %z"
+    v1, v2 = copy_w(n1), copy_w(n2)
+    rep = cli(n1.ip, alice, into.format(p=p, v=vma, a=a), achain)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[43]] and not rep.get("statuses"),
+          rep)
+    u1, u2 = copy_w(n1), copy_w(n2)
+    check(u1["cont_memwin_sent"] - v1["cont_memwin_sent"] == 1 and
+          u1["cont_src_sent"] - v1["cont_src_sent"] == 1, ("node 1", v1, u1))
+    check(u2["memory_window0"]["remote_in"] - v2["memory_window0"]["remote_in"] == 1 and
+          u2["cont_reads"] - v2["cont_reads"] == 1, ("node 2", v2, u2))
+    # Bob may not set the RmaWindow: node 2 says so, nothing written.
+    rep = cli(n1.ip, bob, into.format(p=p, v=vma, a=a2), bchain, want=1)
+    st = [x["fields"] for x in rep.get("statuses", [])]
+    check(rep["end"]["outcome"] == "aborted" and
+          any(f["code"] == "EACCES" and f["node"].startswith("@0.2.") and
+              "copy to window %s.*" % w2 in f["message"] and "missing set" in f["message"]
+              for f in st), rep)
+    x2 = copy_w(n2)
+    check(x2["memory_window0"]["copies_in"] == u2["memory_window0"]["copies_in"], (u2, x2))
+    # The window still holds alice's bytes: out into node 2's value.
+    rep = cli(n1.ip, alice, "get {p} pid %z ; copy value({b}, data) {v} 3000 ; return %z"
+              .format(p=p, b=b2, v=vma), achain)
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
+    rep = cli(n2.ip, root, "get %s data %%v ; return %%v" % b2)
+    check(bytes.fromhex(rep["rows"][0][0]["hex"]) == chunk, "the window lost alice's bytes")
+
+
 def t_copy_memwin(c):
     """Another node's memory window over libfabric shm."""
     copy_memwin_scenario(c, COPY_SHM)
@@ -2703,6 +2791,7 @@ TESTS = {
     "copy_peers_tcp": t_copy_peers_tcp,
     "copy_remote": t_copy_remote,
     "copy_memwin": t_copy_memwin,
+    "copy_memwin_sessions": t_copy_memwin_sessions,
     "copy_memwin_tcp": t_copy_memwin_tcp,
     "copy_remote_tcp": t_copy_remote_tcp,
     "copy_remote_stall": t_copy_remote_stall,
