@@ -808,7 +808,9 @@ int scpp_eval_row_copy_memwin(struct scpp_eval_ctx *ctx, const struct scpp_eval_
 /**
  * Might block @p b, evaluated on shard @p here, have rows that must run a
  * command elsewhere? True when a command's entity position holds a
- * variable, or a constant OID of another shard (not well-known). A look at
+ * variable, or a constant OID of another shard (not well-known), or a copy
+ * has a map-entry address (it may lead to another node's memory window,
+ * scpp_eval_row_copy_memwin()). A look at
  * the decoded block, no rows: for deciding whether to watch it at all.
  */
 bool scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here);
