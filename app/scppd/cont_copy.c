@@ -180,6 +180,16 @@ remote_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t 
 			 "read", x->offset, x->length, oid, len);
 		return -EACCES;
 	}
+	/* A value's bytes are in its node's arena window; a memory window is
+	 * read only for a source this node's rewrite resolved to it. */
+	if (rx->w->copy->remote != NULL && scppd_copy_peer_by_window(rx->w, x->window) == NULL &&
+	    scppd_copy_peer_memwin(rx->w, x->window) != NULL) {
+		scpp_oid_format(oid, sizeof(oid), x->window);
+		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
+		snprintf(msg, size, "copy: window %s is a memory window, not the arena of a value's "
+			 "bytes; nothing was read", oid);
+		return -EACCES;
+	}
 	return read_src(rx, i, dst, len, msg, size);
 }
 

@@ -2612,6 +2612,30 @@ def copy_memwin_scenario(c, copy_cfg):
           and arena3 in st["message"], st)
     check(copy_w(n1)["cont_memwin_sent"] == sent, "an arena window's copy was shipped")
     memwin_forged(n3, p, b3, w3, arena3, chunk)
+    # A COPY_SOURCE naming node 3's memory window for a plain value's
+    # source (sent to node 1 by the test as node 9): EACCES, no READ.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    before = copy_w(n1)
+    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
+                               "value(@0.3.0.1.99, data) 3000 ; return %%z" % a2])
+                          .stdout.strip())
+    f = [int(x, 16) for x in w3.lstrip("@").split(".")]
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 4196, 3000, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb0))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    got = cont_exchange(sock, (n1.ip, 7301), node_dgram(CONT, msg, 9, 0xb0))
+    sock.close()
+    check(got is not None, "no CONT_REPLY for the memory window COPY_SOURCE")
+    st = memwin_status(records_json(n1, got[2]))
+    check(st["code"] == "EACCES" and "is a memory window, not the arena of a value's bytes" in
+          st["message"], st)
+    after = copy_w(n1)
+    check(after["cont_reads"] == before["cont_reads"] and
+          after["cont_src_refused"] > before["cont_src_refused"], (before, after))
+    check(data_of(n1, a2) == chunk, "node 1's value changed")
 
 
 def memwin_forged(n3, p, b3, w3, arena3, chunk):
