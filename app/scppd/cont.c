@@ -369,6 +369,9 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		env.remote_src = &ct->copy_rx.rs;
 		scppd_cont_read_resume(w, &ct->copy_rx); /* read while it was parked? */
 	}
+	/* Copy ends in this shard's memory windows (cont_memwin.c). */
+	if (scppd_cont_memwin_rx(w, c, &ct->copy_rx) > 0)
+		env.remote_memwin = &ct->copy_rx.rm;
 	ct->every_next = every ? (uint16_t)(c->start + 1) : UINT16_MAX;
 	/* A third-party copy's source owner (docs/COPY.md "Third-party
 	 * copies"): the rows whose destination lives elsewhere go on to it

@@ -8,7 +8,8 @@
  * attached from the cluster map and READs the bytes from S's arena with
  * its remote engine, one-sided: no byte passes through S's CPU.
  *
- * S (the origin, cont_origin.c part building): scppd_cont_copy_sources()
+ * S (the origin, cont_origin.c part building, through
+ * scppd_cont_part_exts() in cont_memwin.c): scppd_cont_copy_source_one()
  * resolves each row's source (a plain value address of this shard, read
  * by scpp_eval_row_copy_src()), checks its range, pins it and writes the
  * extension; the part keeps the pins until its block is freed
@@ -89,37 +90,12 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 	return rc;
 }
 
-int
-scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-			const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-			uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
-			const struct scpp_auth_authority *au)
-{
-	struct scppd_copy *c = w->copy;
-	struct scpp_eval_rows rows;
-	size_t at = 0;
-
-	*npins = 0;
-	if (c == NULL || c->remote == NULL || cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY ||
-	    scpp_eval_susp_rows(s, &rows) != 0)
-		return 0;
-	for (uint32_t k = 0; k < n && *npins < SCPPD_COPY_SRC_MAX; k++) {
-		int rc = scppd_cont_copy_source_one(w, b, cmd, &rows, idx[k], k, ext + at, cap - at,
-						    &pins[*npins], au);
-
-		if (rc > 0) {
-			at += (size_t)rc;
-			(*npins)++;
-		}
-	}
-	return (int)at;
-}
-
 void
 scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins)
 {
 	for (uint8_t i = 0; i < *npins; i++)
-		(void)scpp_store_bytes_unpin(w->store, pins[i].e, pins[i].attr);
+		if (!scpp_oid_is_nil(pins[i].e)) /* nil: a memory window's (cont_memwin.c) */
+			(void)scpp_store_bytes_unpin(w->store, pins[i].e, pins[i].attr);
 	*npins = 0;
 }
 
@@ -127,8 +103,8 @@ scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8
 
 /* The sender of the CONT being run is node @p node: its address is that
  * node's in the map (or this node's own, through the hand-off ring). */
-static bool
-sent_by(const struct scppd_cont_copy_rx *rx, uint32_t node)
+bool
+scppd_cont_sent_by(const struct scppd_cont_copy_rx *rx, uint32_t node)
 {
 	const struct scpp_cluster_node *n;
 
@@ -148,7 +124,11 @@ scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx, const struct scpp
 	char oid[SCPP_OID_STR_MAX];
 
 	scpp_oid_format(oid, sizeof(oid), x->window);
-	p = w->copy->remote != NULL ? scppd_copy_peer_by_window(w, x->window) : NULL;
+	/* A peer's arena, or its memory window (a source its owner vouched
+	 * for, for a copy this node's rewrite resolved to it: read_window()). */
+	p = w->copy->remote == NULL ? NULL : scppd_copy_peer_by_window(w, x->window);
+	if (p == NULL && w->copy->remote != NULL)
+		p = scppd_copy_peer_memwin(w, x->window);
 	if (p == NULL) {
 		snprintf(msg, size, "copy: window %s is not one this node attached from the cluster "
 			 "map; nothing was read", oid);
@@ -160,7 +140,7 @@ scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx, const struct scpp
 			 "length; nothing was read", x->offset, x->length, oid, p->len, x->length);
 		return -EACCES;
 	}
-	if (!sent_by(rx, p->node)) {
+	if (!scppd_cont_sent_by(rx, p->node)) {
 		snprintf(msg, size, "copy: a window address from node %" PRIu32 ", which does not own "
 			 "window %s (node %" PRIu32 "'s); nothing was read", rx->origin, oid, p->node);
 		return -EACCES;
@@ -169,36 +149,94 @@ scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx, const struct scpp
 	return 0;
 }
 
+/* The COPY_SOURCE of row @p row (its index in *@p i), or NULL. */
+static const struct scpp_wire_copy_src *
+src_of(const struct scppd_cont_copy_rx *rx, uint32_t row, unsigned int *i)
+{
+	for (*i = 0; *i < rx->n; (*i)++)
+		if (rx->src[*i].row == row)
+			return &rx->src[*i];
+	return NULL;
+}
+
+static int read_src(struct scppd_cont_copy_rx *rx, unsigned int i, void *dst, uint64_t len,
+		    char *msg, size_t size);
+
 static int
 remote_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t size)
 {
 	struct scppd_cont_copy_rx *rx = arg;
-	struct scppd_worker *w = rx->w;
-	struct scppd_copy *c = w->copy;
-	const struct scpp_wire_copy_src *x = NULL;
-	const struct scppd_copy_peer *p = NULL;
-	struct scpp_copy_cpl cpl;
-	struct scpp_copy_op op;
+	const struct scpp_wire_copy_src *x;
 	char oid[SCPP_OID_STR_MAX];
 	unsigned int i;
-	int rc;
 
-	for (i = 0; i < rx->n && x == NULL; i++)
-		if (rx->src[i].row == row)
-			x = &rx->src[i];
-	if (x == NULL)
+	if ((x = src_of(rx, row, &i)) == NULL)
 		return 1;
-	scpp_oid_format(oid, sizeof(oid), x->window);
 	if (x->length != len) {
-		scpp_counter_add(&c->st.cont_src_refused, 1);
+		scpp_oid_format(oid, sizeof(oid), x->window);
+		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
 		snprintf(msg, size, "copy: source %" PRIu64 "+%" PRIu64 " of window %s for a copy "
 			 "of %" PRIu64 " bytes: outside the window or another length; nothing was "
 			 "read", x->offset, x->length, oid, len);
 		return -EACCES;
 	}
+	/* A value's bytes are in its node's arena window; a memory window is
+	 * read only for a source this node's rewrite resolved to it. */
+	if (rx->w->copy->remote != NULL && scppd_copy_peer_by_window(rx->w, x->window) == NULL &&
+	    scppd_copy_peer_memwin(rx->w, x->window) != NULL) {
+		scpp_oid_format(oid, sizeof(oid), x->window);
+		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
+		snprintf(msg, size, "copy: window %s is a memory window, not the arena of a value's "
+			 "bytes; nothing was read", oid);
+		return -EACCES;
+	}
+	return read_src(rx, i, dst, len, msg, size);
+}
+
+/* A source this node rewrote to another node's memory window (docs/COPY.md
+ * "Memory windows on other nodes"): the window's owner must have named
+ * exactly that range. */
+static int
+remote_read_window(void *arg, uint32_t row, struct scpp_oid win, uint64_t off, void *dst,
+		   uint64_t len, char *msg, size_t size)
+{
+	struct scppd_cont_copy_rx *rx = arg;
+	const struct scpp_wire_copy_src *x;
+	char oid[SCPP_OID_STR_MAX], mine[SCPP_OID_STR_MAX];
+	unsigned int i;
+
+	if ((x = src_of(rx, row, &i)) == NULL)
+		return 1;
+	if (!scpp_oid_eq(x->window, win) || x->offset != off || x->length != len) {
+		scpp_oid_format(oid, sizeof(oid), x->window);
+		scpp_oid_format(mine, sizeof(mine), win);
+		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
+		snprintf(msg, size, "copy: node %" PRIu32 " named source %s + %" PRIu64 " (%" PRIu64
+			 " bytes), this node's rewrite gives %s + %" PRIu64 " (%" PRIu64 " bytes); "
+			 "nothing was read", rx->origin, oid, x->offset, x->length, mine, off, len);
+		return -EACCES;
+	}
+	return read_src(rx, i, dst, len, msg, size);
+}
+
+/* READ source @p i of @p rx into @p dst (its length checked). */
+static int
+read_src(struct scppd_cont_copy_rx *rx, unsigned int i, void *dst, uint64_t len, char *msg,
+	 size_t size)
+{
+	struct scppd_worker *w = rx->w;
+	struct scppd_copy *c = w->copy;
+	const struct scpp_wire_copy_src *x = &rx->src[i];
+	const struct scppd_copy_peer *p = NULL;
+	struct scpp_copy_cpl cpl;
+	struct scpp_copy_op op;
+	char oid[SCPP_OID_STR_MAX];
+	int rc;
+
 	/* Read already, while the CONT was parked on it (cont_read.c). */
 	if (rx->pre != NULL)
-		return scppd_cont_read_take(rx, i - 1, dst, len, msg, size);
+		return scppd_cont_read_take(rx, i, dst, len, msg, size);
+	scpp_oid_format(oid, sizeof(oid), x->window);
 	rc = scppd_cont_copy_src_check(rx, x, &p, msg, size);
 	if (rc != 0) {
 		scpp_counter_add(&c->st.cont_src_refused, 1);
@@ -256,6 +294,7 @@ scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	rx->w = w;
 	rx->origin = c->origin;
 	rx->deadline_tsc = rte_get_tsc_cycles() + (uint64_t)c->timeout_ms * scppd_g.tsc_hz / 1000;
-	rx->rs = (struct scpp_eval_remote_src){.cmd = c->start, .read = remote_read, .arg = rx};
+	rx->rs = (struct scpp_eval_remote_src){.cmd = c->start, .read = remote_read,
+					       .read_window = remote_read_window, .arg = rx};
 	return n;
 }

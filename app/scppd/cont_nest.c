@@ -166,7 +166,13 @@ nest_group(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	for (uint32_t k = 0; k <= sp->part[g].n; k++) {
 		int x = 0;
 
+		/* A row whose source is this shard's memory window goes on
+		 * with that window's address (cont_memwin.c); one whose
+		 * destination is, stays. */
 		if (k < sp->part[g].n)
+			x = scppd_cont_memwin_nest(w, c, rows, gi[k], n, ext + at,
+						   sizeof(ext) - at, &pins[n]);
+		if (k < sp->part[g].n && x == 0)
 			x = scppd_cont_copy_source_one(w, ct->blk, c->start, rows, gi[k], n,
 						       ext + at, sizeof(ext) - at, &pins[n], NULL);
 		if (x > 0) {

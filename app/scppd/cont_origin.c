@@ -106,6 +106,10 @@ c_before_cmd(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t c
 	unsigned int where = scppd_cont_rows_where(w, b, cmd, nrows);
 
 	*user = 0;
+	/* A copy into another node's memory window goes to its node. */
+	if (where == 0 && unlikely(b->cmd[cmd].op == SCPP_OP_COPY) &&
+	    scppd_cont_memwin_rows(w, b, cmd))
+		where = SCPPD_ROWS_THERE;
 	/* A scan stops only if it has somewhere else to go. */
 	if ((where & SCPPD_ROWS_ANY) &&
 	    (!scppd_g.cfg.cluster.cont.fan_out || fan_out_shards(scppd_cluster_map()) == 0))
@@ -212,7 +216,8 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	}
 	set->h = h;
 	scpp_counter_add(&w->stats.cont_splits, 1);
-	rc = scpp_eval_susp_split(s, b, w->env.node, ct->idx, 2 * SCPPD_CONT_ROWS_MAX, &sp);
+	rc = scpp_eval_susp_split_ex(s, b, w->env.node, scppd_cont_memwin_there, w, ct->idx,
+				     2 * SCPPD_CONT_ROWS_MAX, &sp);
 	need = sp.nowners;
 	if (sp.nany != 0 && scppd_g.cfg.cluster.cont.fan_out)
 		need += RTE_MAX(1u, fan_out_shards(scppd_cluster_map()));
@@ -243,10 +248,10 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 		/* A session block's rows: a COPY_SOURCE only for a source the
 		 * session may read (get), behind its principal (extension 1,
 		 * which leaves room for one). */
-		n = scppd_cont_copy_sources(w, b, cmd, s, ct->idx + sp.part[g].first,
-					    sp.part[g].n, p->ext,
-					    set->sess ? sizeof(p->ext) - 2 - SCPP_AUTH_FWD_PRINCIPAL_LEN :
-					    sizeof(p->ext), p->pins, &p->npins, w->env.auth);
+		n = scppd_cont_part_exts(w, b, cmd, s, ct->idx + sp.part[g].first, sp.part[g].n,
+					 p->ext, set->sess ? sizeof(p->ext) - 2 -
+					 SCPP_AUTH_FWD_PRINCIPAL_LEN : sizeof(p->ext), p->pins,
+					 &p->npins, w->env.auth);
 		p->ext_len = n > 0 ? (uint16_t)n : 0;
 		if (cont_part_build(w, p, set, sp.part[g].n, &at) != 0 ||
 		    (n = scpp_eval_susp_rows_encode(s, ct->idx + sp.part[g].first, sp.part[g].n,

@@ -902,6 +902,10 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  scpp_counter_read(&c->st.cont_read_sync));
 			rte_tel_data_add_dict_u64(s, "cont_src_denied",
 						  scpp_counter_read(&c->st.cont_src_denied));
+			rte_tel_data_add_dict_u64(s, "cont_memwin_sent",
+						  scpp_counter_read(&c->st.cont_memwin_sent));
+			rte_tel_data_add_dict_u64(s, "cont_memwin_rx",
+						  scpp_counter_read(&c->st.cont_memwin_rx));
 		}
 		for (uint16_t k = 0; k < c->memwins.n; k++) {
 			const struct scpp_eval_memwin *mw = &c->memwin[k];
@@ -925,6 +929,10 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  __atomic_load_n(&mw->copies_out, __ATOMIC_RELAXED));
 			rte_tel_data_add_dict_u64(m, "bytes_out",
 						  __atomic_load_n(&mw->bytes_out, __ATOMIC_RELAXED));
+			rte_tel_data_add_dict_u64(m, "remote_in",
+						  __atomic_load_n(&mw->remote_in, __ATOMIC_RELAXED));
+			rte_tel_data_add_dict_u64(m, "remote_out",
+						  __atomic_load_n(&mw->remote_out, __ATOMIC_RELAXED));
 			snprintf(key, sizeof(key), "memory_window%u", k);
 			rte_tel_data_add_dict_container(s, key, m, 0);
 		}

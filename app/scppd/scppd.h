@@ -367,7 +367,12 @@ struct scppd_copy_stats {
 	uint64_t cont_read_served; /**< client blocks evaluated while a CONT was parked so */
 	uint64_t cont_read_sync;   /**< CONTs with COPY_SOURCEs read synchronously instead */
 	uint64_t cont_src_denied;  /**< sources a session may not read: no COPY_SOURCE (S) */
+	uint64_t cont_memwin_sent; /**< MEMORY_WINDOW extensions shipped (the Extent's owner) */
+	uint64_t cont_memwin_rx;   /**< ... received, handed to the evaluator (the window's) */
 };
+
+/** Most MEMORY_WINDOW extensions one CONT carries (34 bytes each in 256). */
+#define SCPPD_MEMWIN_EXT_MAX 7
 
 /** Most COPY_SOURCE extensions one CONT carries (PROTOCOL.md §19.1). */
 #define SCPPD_COPY_SRC_MAX 5
@@ -393,7 +398,14 @@ struct scppd_cont_copy_rx {
 	uint64_t deadline_tsc;            /**< the sender's timeout_ms from arrival */
 	const void *pre;                  /**< the READs done while the CONT was parked
 					   *   (cont_read.c), or NULL: read at the copy */
+	/* Its MEMORY_WINDOW extensions (cont_memwin.c), for scpp_eval_env.remote_memwin. */
+	struct scpp_wire_memwin mw[SCPPD_MEMWIN_EXT_MAX];
+	unsigned int nmw;
+	struct scpp_eval_remote_memwin rm;
 };
+
+/** Did the CONT @p rx is for come from node @p node's address (cont_copy.c)? */
+bool scppd_cont_sent_by(const struct scppd_cont_copy_rx *rx, uint32_t node);
 
 struct scppd_copy_peer;
 
@@ -683,11 +695,32 @@ unsigned int scppd_copy_windows(const struct scppd *d, struct scpp_config_cluste
 /** This node's memory windows for its cluster record: those registered with a remote engine. */
 unsigned int scppd_copy_memwins(const struct scppd *d, struct scpp_config_cluster_memwin *out,
 				unsigned int max);
+/* cont_memwin.c: copies into other nodes' memory windows (docs/COPY.md). */
+/** scpp_eval_where_fn: row @p i's copy goes to another node's memory window. */
+bool scppd_cont_memwin_there(void *arg, const struct scpp_wire_block *b, uint16_t cmd,
+			     const struct scpp_eval_rows *rows, size_t i, struct scpp_oid *owner);
+/** Has the command about to run (a hook's rows) a row for another node's memory window? */
+bool scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b,
+			    uint16_t cmd);
+/** A part's copy extensions: for rows @p idx[0 .. n) of @p s at command @p cmd, a
+ *  MEMORY_WINDOW for each whose window end is another node's memory window and a
+ *  COPY_SOURCE for each plain source of this shard (pinned into @p pins, at most
+ *  SCPPD_COPY_SRC_MAX). @return the bytes written into @p ext. */
+int scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+			 const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
+			 uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
+			 const struct scpp_auth_authority *au);
+/** A nested part's COPY_SOURCE for row @p i (numbered @p row in the part) of the
+ *  running CONT when its source is a memory window of this shard the sender named
+ *  (MEMORY_WINDOW, out): the extension's bytes; 0: no such extension for the row;
+ *  -1: it has one but stays here (into the window, or refused: the copy says why). */
+int scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
+			   const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
+			   uint8_t *ext, size_t cap, struct scppd_copy_pin *pin);
+/** The running CONT's MEMORY_WINDOW extensions into @p rx (rx->rm). @return how many. */
+int scppd_cont_memwin_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
+			 struct scppd_cont_copy_rx *rx);
 /* cont_copy.c: remote copies through continuations (docs/COPY.md). */
-int scppd_cont_copy_sources(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-			    const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-			    uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
-			    const struct scpp_auth_authority *au);
 /** One row's COPY_SOURCE: row @p i of @p rows, numbered @p row in its part; its
  *  pin in *@p pin. @return the extension's bytes, or 0 (no plain source here). */
 int scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block *b,

@@ -1764,6 +1764,9 @@ struct addr {
 	uint64_t woff;        /* the extent's offset in it (Extent.window_offset) */
 	struct scpp_oid ext;  /* the Extent it came from */
 	uint64_t ext_len;     /* that Extent's length */
+	/* The window end as another node resolved it (a MEMORY_WINDOW
+	 * extension, docs/COPY.md "Memory windows on other nodes"), or NULL. */
+	const struct scpp_wire_memwin *mw;
 };
 
 /* Attribute id of a name the schema declares, or <= 0 when nothing has it. */
@@ -2275,6 +2278,10 @@ window_bytes(struct run *r, const struct addr *a, const char *side, uint64_t len
 			    side, (unsigned long long)a->off, (unsigned long long)len,
 			    otext(b1, sizeof(b1), a->ext), (unsigned long long)a->ext_len);
 	mw = memwin_find(r->env, a->win);
+	if (mw == NULL && a->mw != NULL)
+		return fail(r, -EACCES, "copy: RmaWindow %s named by node %u is not a memory window "
+			    "of this shard; nothing was written", otext(b1, sizeof(b1), a->win),
+			    r->env->remote_memwin->sender);
 	if (mw == NULL)
 		return fail(r, -EOPNOTSUPP, "copy: the %s is RmaWindow %s + %llu (extent %s), not a "
 			    "memory window of this shard", side,
@@ -2296,6 +2303,48 @@ window_bytes(struct run *r, const struct addr *a, const char *side, uint64_t len
 	return 0;
 }
 
+static int copy_window_in(struct run *r, const struct addr *dst, const uint8_t *ps,
+			  uint64_t len);
+static int copy_remote_src(struct run *r, uint64_t len, struct scpp_value *sv);
+
+/*
+ * A source this shard rewrote to another node's memory window, whose owner
+ * sent its bytes' address (a nested part's COPY_SOURCE): read into the
+ * arena as @p sv, 1; the failure; or 2 (none for this row: refused below
+ * as any window that is not this shard's).
+ */
+static SCPP_COLD int
+window_remote_src(struct run *r, const struct addr *src, uint64_t len, struct scpp_value *sv)
+{
+	const struct scpp_eval_remote_src *rs = r->env->remote_src;
+	char msg[SCPP_STATUS_MSG_MAX], b1[64];
+	void *buf;
+	int rc;
+
+	if (rs->cmd != r->cmd_index || r->row == SCPP_STATUS_NO_ROW)
+		return 2;
+	if (src->off > src->ext_len || len > src->ext_len - src->off ||
+	    src->off > UINT64_MAX - src->woff)
+		return fail(r, -ERANGE, "copy: source range %llu+%llu is outside extent %s of %llu "
+			    "bytes", (unsigned long long)src->off, (unsigned long long)len,
+			    otext(b1, sizeof(b1), src->ext), (unsigned long long)src->ext_len);
+	if (len > UINT32_MAX)
+		return fail(r, -E2BIG, "copy: %llu bytes to or from a memory window: at most %u",
+			    (unsigned long long)len, UINT32_MAX);
+	buf = arena_alloc(r, len);
+	if (buf == NULL)
+		return -SCPP_E_LIMIT_BYTES;
+	msg[0] = '\0';
+	rc = rs->read_window(rs->arg, r->row, src->win, src->woff + src->off, buf, len, msg,
+			     sizeof(msg));
+	if (rc == 1)
+		return 2;
+	if (rc < 0)
+		return fail(r, rc, "%s", msg[0] != '\0' ? msg : "copy: the remote window failed");
+	*sv = scpp_value_bytes(buf, (uint32_t)len);
+	return 1;
+}
+
 /*
  * A copy with a memory window at one end or both. A window source gives
  * its bytes as @p sv and 1: the caller copies them into the destination
@@ -2309,12 +2358,16 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 {
 	struct scpp_store *s = r->env->store;
 	const uint8_t *ps = NULL;
-	uint8_t *pd, *pw = NULL, *save;
-	struct scpp_eval_memwin *ms = NULL, *md;
+	uint8_t *pw = NULL;
+	struct scpp_eval_memwin *ms = NULL;
 	struct scpp_value v;
-	struct undo *u;
 	int rc;
 
+	/* Another node's memory window, read by its owner's COPY_SOURCE. */
+	if (src->window && !dst->window && src->mw == NULL && r->env->remote_src != NULL &&
+	    r->env->remote_src->read_window != NULL && memwin_find(r->env, src->win) == NULL &&
+	    (rc = window_remote_src(r, src, len, sv)) != 2)
+		return rc;
 	if (src->window && (rc = window_bytes(r, src, "source", len, false, &pw, &ms)) < 0)
 		return rc;
 	ps = pw;
@@ -2322,14 +2375,18 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		*sv = scpp_value_bytes(ps, (uint32_t)len);
 		ms->copies_out++;
 		ms->bytes_out += len;
+		ms->remote_out += src->mw != NULL;
 		return 1;
 	}
 	if (!src->window) {
 		if (src->aid == 0)
 			return fail(r, -ENOENT, "copy: source attribute does not exist");
 		rc = scpp_store_get(s, src->e, (uint32_t)src->aid, &v);
+		/* Another node's value, read by its COPY_SOURCE (a copy into
+		 * this shard's memory window ordered by the Extent's owner). */
 		if (rc == -ENOENT && !is_local(r, src->e) && !scpp_store_entity_exists(s, src->e))
-			return not_here(r, src->e);
+			return (rc = copy_remote_src(r, len, &v)) == 0 ? copy_window_in(r, dst, v.p, len)
+			       : rc < 0 ? rc : not_here(r, src->e);
 		if (rc < 0)
 			return store_fail(r, rc, "copy from", src->e, src->aid);
 		if (v.type != SCPP_VT_STR && v.type != SCPP_VT_BYTES)
@@ -2339,6 +2396,25 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 				    (unsigned long long)src->off, (unsigned long long)len, v.len);
 		ps = (const uint8_t *)v.p + src->off;
 	}
+	rc = copy_window_in(r, dst, ps, len);
+	if (rc == 0 && ms != NULL) {
+		ms->copies_out++;
+		ms->bytes_out += len;
+	}
+	return rc;
+}
+
+/* The write of a copy into a memory window: @p len bytes from @p ps into
+ * @p dst, after saving the window's range (UNDO_WINDOW). 0 or the failure
+ * before any byte moved. */
+static SCPP_COLD int
+copy_window_in(struct run *r, const struct addr *dst, const uint8_t *ps, uint64_t len)
+{
+	struct scpp_eval_memwin *md;
+	uint8_t *pd, *save;
+	struct undo *u;
+	int rc;
+
 	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
 		return rc;
 	/* Asynchronous copies of the command may read the source: they end first. */
@@ -2356,10 +2432,7 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	memmove(pd, ps, len); /* the same window may hold both ranges */
 	md->copies_in++;
 	md->bytes_in += len;
-	if (ms != NULL) {
-		ms->copies_out++;
-		ms->bytes_out += len;
-	}
+	md->remote_in += dst->mw != NULL;
 	copied(r, r->cmd_index, len, false);
 	return 0;
 }
@@ -2394,6 +2467,90 @@ copy_remote_src(struct run *r, uint64_t len, struct scpp_value *sv)
 	return rc;
 }
 
+/*
+ * A copy end that another node resolved (scpp_eval_env.remote_memwin,
+ * docs/PROTOCOL.md §19.1 MEMORY_WINDOW): the extension of this row and
+ * direction, or NULL.
+ */
+static const struct scpp_wire_memwin *
+memwin_ext(const struct run *r, uint8_t dir)
+{
+	const struct scpp_eval_remote_memwin *rm = r->env->remote_memwin;
+
+	if (rm->cmd != r->cmd_index || r->row == SCPP_STATUS_NO_ROW)
+		return NULL;
+	for (uint16_t i = 0; i < rm->n; i++)
+		if (rm->x[i].row == r->row && rm->x[i].dir == dir)
+			return &rm->x[i];
+	return NULL;
+}
+
+/*
+ * Address @p ti as the window + offset of extension @p x, once the
+ * address is one a rewrite could have made a window of (a map entry) and
+ * its entity lives on the node that sent the extension (it owns the
+ * entity, its map and its Extent). The receiver vouches for the window
+ * itself (window_bytes()).
+ */
+static SCPP_COLD int
+vouched_addr(struct run *r, const struct row *in, uint16_t ti, const struct scpp_wire_memwin *x,
+	     struct addr *a)
+{
+	const struct scpp_wire_term *t = &r->b->term[ti];
+	const uint32_t from = r->env->remote_memwin->sender;
+	const char *side = x->dir == SCPP_WIRE_MEMWIN_INTO ? "destination" : "source";
+	struct tv e;
+	char b1[64];
+	int depth = 0;
+
+	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
+		t = &r->b->term[t->a];
+	if (t->kind != SCPP_TERM_VALUE || r->b->term[t->b].kind != SCPP_TERM_KEY)
+		return fail(r, -EACCES, "copy: node %u sent a memory window address for the %s, "
+			    "which is not a map entry; nothing was written", from, side);
+	resolve(r, in, t->a, &e);
+	if (!e.bound || e.v.type != SCPP_VT_OID || from == 0 ||
+	    scpp_oid_node(e.v.oid) != from ||
+	    scpp_oid_locale(e.v.oid) != scpp_oid_locale(r->env->node))
+		return fail(r, -EACCES, "copy: node %u sent a memory window address for the %s of a "
+			    "copy whose address names %s, which is not its entity; nothing was "
+			    "written", from, side,
+			    e.bound && e.v.type == SCPP_VT_OID ? otext(b1, sizeof(b1), e.v.oid)
+								: "no entity");
+	memset(a, 0, sizeof(*a));
+	a->e = e.v.oid;
+	a->window = true;
+	a->win = x->window;
+	a->woff = x->offset;
+	a->ext_len = x->length;
+	a->mw = x;
+	return 0;
+}
+
+/* The extension's length must be the copy's: it was resolved for it. */
+static SCPP_COLD int
+vouched_len(struct run *r, const struct addr *a, uint64_t len)
+{
+	if (a->mw->length == len)
+		return 0;
+	return fail(r, -EACCES, "copy: the memory window address from node %u is for %u bytes, "
+		    "the copy is of %llu; nothing was written", r->env->remote_memwin->sender,
+		    a->mw->length, (unsigned long long)len);
+}
+
+/* A copy's address, or the window end another node resolved for it. */
+static inline int
+resolve_end(struct run *r, const struct row *in, uint16_t ti, bool intern, uint8_t dir,
+	    struct addr *a)
+{
+	const struct scpp_wire_memwin *x;
+
+	if (SCPP_UNLIKELY(r->env->remote_memwin != NULL) && (x = memwin_ext(r, dir)) != NULL)
+		return vouched_addr(r, in, ti, x, a);
+	a->mw = NULL;
+	return resolve_addr(r, in, ti, intern, a);
+}
+
 static int
 op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
@@ -2406,23 +2563,28 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	bool remote;
 	int rc;
 
-	if ((rc = resolve_addr(r, in, cmd->term[1], false, &src)) < 0)
+	if ((rc = resolve_end(r, in, cmd->term[1], false, SCPP_WIRE_MEMWIN_OUT, &src)) < 0)
 		return rc;
-	if ((rc = resolve_addr(r, in, cmd->term[0], true, &dst)) < 0)
+	if ((rc = resolve_end(r, in, cmd->term[0], true, SCPP_WIRE_MEMWIN_INTO, &dst)) < 0)
 		return rc;
 	if ((rc = want_len(r, in, cmd->term[2], "length", &len)) < 0)
 		return rc;
 	if ((rc = step(r, 1)) < 0)
 		return rc;
+	if (SCPP_UNLIKELY(src.mw != NULL || dst.mw != NULL) &&
+	    (rc = vouched_len(r, src.mw != NULL ? &src : &dst, len)) < 0)
+		return rc;
 	/* A window end is authorised on its Extent (all of it) here, and on
-	 * its RmaWindow by window_bytes(). */
+	 * its RmaWindow by window_bytes(); a window end another node
+	 * resolved was authorised on its Extent there. */
 	if (SCPP_UNLIKELY(r->env->auth != NULL) &&
-	    ((src.window && (rc = authorize(r, "copy from", src.ext, AID_ENTITY,
-					    SCPP_AUTH_OP_GET)) < 0) ||
+	    ((src.window && src.mw == NULL &&
+	      (rc = authorize(r, "copy from", src.ext, AID_ENTITY, SCPP_AUTH_OP_GET)) < 0) ||
 	     (!src.window && src.aid > 0 &&
 	      (rc = authorize(r, "copy from", src.e, src.aid, SCPP_AUTH_OP_GET)) < 0) ||
-	     (rc = authorize(r, "copy to", dst.window ? dst.ext : dst.e,
-			     dst.window ? AID_ENTITY : dst.aid, SCPP_AUTH_OP_COPY)) < 0))
+	     (dst.mw == NULL &&
+	      (rc = authorize(r, "copy to", dst.window ? dst.ext : dst.e,
+			      dst.window ? AID_ENTITY : dst.aid, SCPP_AUTH_OP_COPY)) < 0)))
 		return rc;
 	if (SCPP_UNLIKELY(src.window || dst.window)) {
 		/* 1: a memory window's bytes are the source, copied below
@@ -2541,6 +2703,72 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	}
 	copied(r, r->cmd_index, len, false);
 	return 0;
+}
+
+/* The window end of a row's copy, resolved by its Extent's owner for the
+ * node that owns the window (scpp_eval_row_copy_memwin()). */
+static SCPP_COLD int
+row_memwin(struct run *r, const struct row *in, const struct scpp_wire_cmd *c,
+	   struct scpp_wire_memwin *out)
+{
+	struct addr a[2];
+	uint64_t len;
+	int rc, k;
+
+	if ((rc = resolve_addr(r, in, c->term[0], false, &a[0])) < 0 ||
+	    (rc = resolve_addr(r, in, c->term[1], false, &a[1])) < 0 ||
+	    (rc = want_len(r, in, c->term[2], "length", &len)) < 0)
+		return rc;
+	if (a[0].window == a[1].window)
+		return -EOPNOTSUPP; /* neither end a window, or both: here */
+	k = a[0].window ? 0 : 1;
+	if (memwin_find(r->env, a[k].win) != NULL)
+		return -EOPNOTSUPP; /* this shard's own: copied here */
+	if ((rc = authorize(r, k == 0 ? "copy to" : "copy from", a[k].ext, AID_ENTITY,
+			    k == 0 ? SCPP_AUTH_OP_COPY : SCPP_AUTH_OP_GET)) < 0)
+		return rc;
+	if (a[k].off > a[k].ext_len || len > a[k].ext_len - a[k].off ||
+	    a[k].off > UINT64_MAX - a[k].woff || a[k].woff + a[k].off > UINT64_MAX - len)
+		return -ERANGE;
+	if (len == 0 || len > UINT32_MAX)
+		return -E2BIG;
+	*out = (struct scpp_wire_memwin){
+		.row = r->row, .dir = k == 0 ? SCPP_WIRE_MEMWIN_INTO : SCPP_WIRE_MEMWIN_OUT,
+		.length = (uint32_t)len, .window = a[k].win, .offset = a[k].woff + a[k].off,
+	};
+	return 0;
+}
+
+int
+scpp_eval_row_copy_memwin(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			  const struct scpp_wire_block *b, uint16_t cmd,
+			  const struct scpp_eval_rows *rows, size_t i, struct scpp_wire_memwin *out)
+{
+	const struct scpp_wire_cmd *c;
+	uint64_t steps, seen, tcheck;
+	struct run run, *r = &run;
+	int rc;
+
+	if (cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY || i >= rows->n)
+		return -EINVAL;
+	c = &b->cmd[cmd];
+	if (!eval_addr_keyed(b, c->term[0]) && !eval_addr_keyed(b, c->term[1]))
+		return -EOPNOTSUPP;
+	/* A run of its own (the status it may write is dropped), quiet: no
+	 * message is formatted. The context's step count is put back. */
+	if (ctx->probes == NULL)
+		return -EOPNOTSUPP; /* the context never ran a block on this store */
+	memset(r, 0, sizeof(*r));
+	r->ctx = ctx;
+	r->env = env;
+	r->b = b;
+	r->cmd_index = cmd;
+	r->row = (uint32_t)i;
+	r->quiet = true;
+	steps = ctx->steps, seen = ctx->probes_seen, tcheck = ctx->time_check;
+	rc = row_memwin(r, (const struct row *)(rows->tab + i * rows->stride), c, out);
+	ctx->steps = steps, ctx->probes_seen = seen, ctx->time_check = tcheck;
+	return rc;
 }
 
 /* ------------------------------------------------------------ new names */

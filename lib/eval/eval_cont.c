@@ -116,11 +116,28 @@ term_oid(const struct scpp_wire_term *t, const struct scpp_eval_rows *rows, size
 	return true;
 }
 
+/* Is address @p ti a map entry (value(e, m[k]) under any offset()s)? */
+bool
+eval_addr_keyed(const struct scpp_wire_block *b, uint16_t ti)
+{
+	const struct scpp_wire_term *t = &b->term[ti];
+	int depth = 0;
+
+	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
+		t = &b->term[t->a];
+	return t->kind == SCPP_TERM_VALUE && b->term[t->b].kind == SCPP_TERM_KEY;
+}
+
 bool
 scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here)
 {
 	for (uint16_t i = 0; i < b->ncmds; i++) {
 		const struct scpp_wire_term *t = entity_term(b, &b->cmd[i]);
+
+		/* A VMA address may lead to another node's memory window. */
+		if (b->cmd[i].op == SCPP_OP_COPY &&
+		    (eval_addr_keyed(b, b->cmd[i].term[0]) || eval_addr_keyed(b, b->cmd[i].term[1])))
+			return true;
 
 		if (t == NULL)
 			continue;
@@ -239,9 +256,35 @@ scpp_eval_row_copy_src(const struct scpp_wire_block *b, uint16_t cmd,
 }
 
 int
+scpp_eval_row_copy_end(const struct scpp_wire_block *b, uint16_t cmd,
+		       const struct scpp_eval_rows *rows, size_t i, unsigned int end,
+		       struct scpp_eval_copy_end *out)
+{
+	const struct scpp_wire_cmd *c;
+
+	if (cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY || i >= rows->n || end > 1)
+		return -EINVAL;
+	c = &b->cmd[cmd];
+	memset(out, 0, sizeof(*out));
+	out->keyed = eval_addr_keyed(b, c->term[end]);
+	if (!term_oid(addr_entity(b, c->term[end]), rows, i, &out->e) ||
+	    !term_len(term_value(b, c->term[2], rows, i), &out->len))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int
 scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_block *b,
 		     struct scpp_oid here, uint32_t *idx, size_t idx_cap,
 		     struct scpp_eval_split *out)
+{
+	return scpp_eval_susp_split_ex(s, b, here, NULL, NULL, idx, idx_cap, out);
+}
+
+int
+scpp_eval_susp_split_ex(const struct scpp_eval_susp *s, const struct scpp_wire_block *b,
+			struct scpp_oid here, scpp_eval_where_fn there, void *arg,
+			uint32_t *idx, size_t idx_cap, struct scpp_eval_split *out)
 {
 	struct scpp_eval_rows rows;
 	uint32_t *grp, count[SCPP_EVAL_SPLIT_OWNERS] = {0}, at[SCPP_EVAL_SPLIT_OWNERS];
@@ -262,6 +305,9 @@ scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_bloc
 		struct scpp_oid o;
 		enum scpp_eval_where w = scpp_eval_row_where(b, cmd, &rows, i, here, &o);
 		uint16_t g;
+
+		if (w == SCPP_EVAL_HERE && there != NULL && there(arg, b, cmd, &rows, i, &o))
+			w = SCPP_EVAL_THERE;
 
 		grp[i] = 0;
 		if (w == SCPP_EVAL_ANY)

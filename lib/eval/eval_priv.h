@@ -374,6 +374,8 @@ struct scpp_status *eval_run_status(struct run *r);
 int eval_run_authorize(struct run *r, const char *op, struct scpp_oid e, int64_t aid,
 		       uint16_t ops);
 bool eval_run_may_read(const struct run *r, struct scpp_oid e, int64_t aid);
+/* Is address term @p ti a map entry under any offset()s (eval_cont.c)? */
+bool eval_addr_keyed(const struct scpp_wire_block *b, uint16_t ti);
 /* A read of value (e, aid) whose bytes are [p, p + len): -EBUSY (failed,
  * naming the value) when a held block's copy in flight writes them. */
 int eval_run_read_busy(struct run *r, struct scpp_oid e, int64_t aid, const void *p,

@@ -233,6 +233,15 @@ bool scpp_eval_copies_inflight(const struct scpp_eval_ctx *ctx, uint64_t *last);
 struct scpp_eval_remote_src {
 	uint16_t cmd;
 	int (*read)(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t size);
+	/**
+	 * Or NULL. A source this shard rewrote to window @p win + @p off, a
+	 * memory window of another node: read() as above, once the caller
+	 * checked that the node that owns the window named that very range
+	 * for the row (docs/COPY.md "Memory windows on other nodes"; EACCES
+	 * otherwise). 1: none for this row.
+	 */
+	int (*read_window)(void *arg, uint32_t row, struct scpp_oid win, uint64_t off, void *dst,
+			   uint64_t len, char *msg, size_t size);
 	void *arg;
 };
 
@@ -252,12 +261,33 @@ struct scpp_eval_memwin {
 	 * destination (in) or source (out) was in the window, and their
 	 * bytes; a copy a later abort undid still counts. */
 	uint64_t copies_in, bytes_in, copies_out, bytes_out;
+	/* Of those, the copies another node ordered (a MEMORY_WINDOW
+	 * extension: docs/COPY.md "Memory windows on other nodes"). */
+	uint64_t remote_in, remote_out;
 };
 
 /** The memory windows of a shard: @c n entries of @c win. */
 struct scpp_eval_memwins {
 	struct scpp_eval_memwin *win;
 	uint16_t n;
+};
+
+/**
+ * Copy ends another node resolved to a memory window of this shard
+ * (scpp_eval_env.remote_memwin; a continuation's MEMORY_WINDOW extensions,
+ * docs/PROTOCOL.md §19.1): for copy command @c cmd, row x[i].row's end
+ * x[i].dir is x[i].length bytes at x[i].offset of window x[i].window. The
+ * evaluator takes such an end only when the address is a map entry whose
+ * entity lives on node @c sender (0: the sender's address did not check
+ * out), the length is the copy's, the window is one of @c memwins, the
+ * session may set (into) or get (out of) its RmaWindow and the range is
+ * inside it; each refusal is the row's status (EACCES, ERANGE).
+ */
+struct scpp_eval_remote_memwin {
+	uint16_t cmd;
+	uint16_t n;
+	const struct scpp_wire_memwin *x;
+	uint32_t sender;   /**< the sending node's id, verified by the caller, or 0 */
 };
 
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */
@@ -302,6 +332,8 @@ struct scpp_eval_env {
 	 * node's window, or an unknown one is refused with EOPNOTSUPP).
 	 */
 	const struct scpp_eval_memwins *memwins;
+	/** Copy ends other nodes resolved to this shard's memory windows, or NULL. */
+	const struct scpp_eval_remote_memwin *remote_memwin;
 	/**
 	 * The requesting session's compiled authority (docs/SECURITY.md §4),
 	 * set per block by the caller like @c client_id; NULL runs the block
@@ -712,6 +744,25 @@ enum scpp_eval_where scpp_eval_row_where(const struct scpp_wire_block *b, uint16
 					 const struct scpp_eval_rows *rows, size_t i,
 					 struct scpp_oid here, struct scpp_oid *owner);
 
+/** One end of a copy row (scpp_eval_row_copy_end()). */
+struct scpp_eval_copy_end {
+	struct scpp_oid e;   /**< the entity at the bottom of the address */
+	bool keyed;          /**< the address is a map entry (a VMA) */
+	uint64_t len;        /**< the copy's length */
+};
+
+/**
+ * Row @p i's end @p end (0 the destination, 1 the source) of copy command
+ * @p cmd: its address's entity (a constant or a bound variable holding an
+ * OID), whether the address is a map entry, and the copy's length.
+ *
+ * @return 0; -EOPNOTSUPP (the entity or the length is not one); -EINVAL
+ *   (not a copy, no such row, @p end not 0 or 1).
+ */
+int scpp_eval_row_copy_end(const struct scpp_wire_block *b, uint16_t cmd,
+			   const struct scpp_eval_rows *rows, size_t i, unsigned int end,
+			   struct scpp_eval_copy_end *out);
+
 /** A copy row's source address, as scpp_eval_row_copy_src() reads it. */
 struct scpp_eval_copy_src {
 	struct scpp_oid e;     /**< the source entity */
@@ -735,9 +786,31 @@ int scpp_eval_row_copy_src(const struct scpp_wire_block *b, uint16_t cmd,
 			   struct scpp_eval_copy_src *out);
 
 /**
+ * Row @p i's copy (command @p cmd) as far as a window end, evaluated on
+ * @p env with @p ctx's budget as the copy would be (docs/COPY.md "Memory
+ * windows on other nodes"): exactly one end an address rewritten through
+ * a map entry to an RmaWindow + offset that is not one of env->memwins,
+ * the rewrite's and the Extent's rights granted to env->auth, the range
+ * inside the Extent, a length of 1..2^32-1. Fills @p out (row = @p i,
+ * the direction, window, window offset and length) for a MEMORY_WINDOW
+ * extension. Reads the store; charges nothing to @p ctx.
+ *
+ * @return 0; -EOPNOTSUPP (no such end: no map entry, no window, both ends
+ *   windows, a memory window of this shard); -EINVAL (not a copy, no such
+ *   row); or the failure the copy would meet (-EACCES, -ERANGE, -E2BIG,
+ *   -ENOENT, -SCPP_E_NOT_HERE, ...): the row then runs here, and fails so.
+ */
+int scpp_eval_row_copy_memwin(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+			      const struct scpp_wire_block *b, uint16_t cmd,
+			      const struct scpp_eval_rows *rows, size_t i,
+			      struct scpp_wire_memwin *out);
+
+/**
  * Might block @p b, evaluated on shard @p here, have rows that must run a
  * command elsewhere? True when a command's entity position holds a
- * variable, or a constant OID of another shard (not well-known). A look at
+ * variable, or a constant OID of another shard (not well-known), or a copy
+ * has a map-entry address (it may lead to another node's memory window,
+ * scpp_eval_row_copy_memwin()). A look at
  * the decoded block, no rows: for deciding whether to watch it at all.
  */
 bool scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here);
@@ -773,6 +846,20 @@ struct scpp_eval_split {
 int scpp_eval_susp_split(const struct scpp_eval_susp *s, const struct scpp_wire_block *b,
 			 struct scpp_oid here, uint32_t *idx, size_t idx_cap,
 			 struct scpp_eval_split *out);
+
+/**
+ * A caller's second opinion on a row scpp_eval_row_where() runs HERE: true
+ * (and the owning shard's /64 in *@p owner) sends it there instead (a copy
+ * into another node's memory window goes to the window's shard).
+ */
+typedef bool (*scpp_eval_where_fn)(void *arg, const struct scpp_wire_block *b, uint16_t cmd,
+				   const struct scpp_eval_rows *rows, size_t i,
+				   struct scpp_oid *owner);
+
+/** scpp_eval_susp_split() with @p there (may be NULL) asked for each HERE row. */
+int scpp_eval_susp_split_ex(const struct scpp_eval_susp *s, const struct scpp_wire_block *b,
+			    struct scpp_oid here, scpp_eval_where_fn there, void *arg,
+			    uint32_t *idx, size_t idx_cap, struct scpp_eval_split *out);
 
 /**
  * Keep only rows @p idx[0 .. n) (ascending, distinct) of suspension @p s, in

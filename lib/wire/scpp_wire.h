@@ -558,7 +558,8 @@ int scpp_wire_fwd_encode(uint8_t *buf, size_t size, const struct scpp_wire_fwd *
  *  over its own shard (a fan-out of an unbound entity, ⊤). */
 #define SCPP_WIRE_CONT_F_EVERY 0x01
 /** Extension types of a CONT are those of FORWARD (type 1: the principal),
- *  and type 2, COPY_SOURCE (struct scpp_wire_copy_src). */
+ *  type 2, COPY_SOURCE (struct scpp_wire_copy_src), and type 3,
+ *  MEMORY_WINDOW (struct scpp_wire_memwin). */
 #define SCPP_WIRE_CONT_EXT_PRINCIPAL SCPP_WIRE_FWD_EXT_PRINCIPAL
 #define SCPP_WIRE_CONT_EXT_COPY_SRC 2
 /** Bytes of a COPY_SOURCE extension's body. */
@@ -597,6 +598,46 @@ int scpp_wire_copy_src_decode(const uint8_t *body, size_t len, struct scpp_wire_
  */
 int scpp_wire_copy_src_encode(uint8_t *buf, size_t size, const struct scpp_wire_copy_src *s);
 
+/** CONT extension type 3, MEMORY_WINDOW (struct scpp_wire_memwin). */
+#define SCPP_WIRE_CONT_EXT_MEMWIN 3
+/** Bytes of a MEMORY_WINDOW extension's body. */
+#define SCPP_WIRE_MEMWIN_LEN 32u
+/** MEMORY_WINDOW directions: the window is the copy's destination (into
+ *  it) or its source (out of it). */
+#define SCPP_WIRE_MEMWIN_INTO 1
+#define SCPP_WIRE_MEMWIN_OUT 2
+
+/**
+ * CONT extension type 3, MEMORY_WINDOW (docs/PROTOCOL.md §19.1, docs/COPY.md
+ * "Memory windows on other nodes"): for row @c row of the part, one end of
+ * its copy (@c dir) is @c length bytes at @c offset of memory window
+ * @c window, as the sender (the owner of the Extent the address was
+ * rewritten through) resolved it. Body, little-endian: u24 row, u8
+ * direction, u32 length, OID window (hi, lo), u64 offset.
+ */
+struct scpp_wire_memwin {
+	uint32_t row;            /**< below 2^24 */
+	uint8_t dir;             /**< SCPP_WIRE_MEMWIN_INTO or _OUT */
+	uint32_t length;         /**< >= 1 */
+	struct scpp_oid window;  /**< not nil */
+	uint64_t offset;         /**< offset + length does not wrap */
+};
+
+/**
+ * Decode a MEMORY_WINDOW body (@p len bytes, the extension's length byte).
+ * @return 0, -SCPP_E_BAD_LENGTH (len not 32, length 0, a range that
+ *   wraps), -SCPP_E_BAD_FLAGS (a direction other than 1 or 2),
+ *   -SCPP_E_BAD_VALUE_TYPE (a nil window).
+ */
+int scpp_wire_memwin_decode(const uint8_t *body, size_t len, struct scpp_wire_memwin *m);
+
+/**
+ * Encode the whole extension (type, length, body: 34 bytes) into @p buf.
+ * @return 34, -ENOSPC, or -EINVAL (a field the decoder would refuse, a row
+ *   at or above 2^24).
+ */
+int scpp_wire_memwin_encode(uint8_t *buf, size_t size, const struct scpp_wire_memwin *m);
+
 struct scpp_wire_cont;
 
 /**
@@ -607,6 +648,15 @@ struct scpp_wire_cont;
  */
 int scpp_wire_cont_copy_srcs(const struct scpp_wire_cont *c, struct scpp_wire_copy_src *out,
 			     unsigned int max);
+
+/**
+ * The MEMORY_WINDOW extensions of decoded CONT @p c (each checked, rows
+ * ascending, by scpp_wire_cont_decode()), in order, into @p out.
+ * @return how many, -SCPP_E_BAD_VAR (a row at or past c->nrows), -ENOSPC
+ *   (more than @p max).
+ */
+int scpp_wire_cont_memwins(const struct scpp_wire_cont *c, struct scpp_wire_memwin *out,
+			   unsigned int max);
 
 /**
  * A CONT message (kind 6, fragmented like a BLOCK): the rest of a block,

@@ -75,8 +75,9 @@ int
 wire_cont_ext_check(const uint8_t *p, size_t n)
 {
 	struct scpp_wire_copy_src s;
-	bool principal = false, any = false;
-	uint32_t last = 0;
+	struct scpp_wire_memwin m;
+	bool principal = false, any = false, anym = false;
+	uint32_t last = 0, lastm = 0;
 	size_t o = 0;
 	int rc;
 
@@ -97,6 +98,15 @@ wire_cont_ext_check(const uint8_t *p, size_t n)
 				return -EEXIST; /* rows strictly ascending */
 			any = true;
 			last = s.row;
+			break;
+		case SCPP_WIRE_CONT_EXT_MEMWIN:
+			rc = scpp_wire_memwin_decode(p + o + 2, p[o + 1], &m);
+			if (rc != 0)
+				return rc;
+			if (anym && m.row <= lastm)
+				return -EEXIST; /* rows strictly ascending */
+			anym = true;
+			lastm = m.row;
 			break;
 		default:
 			if (p[o] < SCPP_WIRE_FWD_EXT_OPTIONAL)

@@ -333,8 +333,9 @@ bool wire_addr_owner(const struct scpp_wire_block *b, unsigned int t, struct scp
 /* FORWARD and CONT extensions (wire_fwd.c): 0, -SCPP_E_TRUNCATED or
  * -SCPP_E_BAD_KIND. */
 int wire_ext_check(const uint8_t *p, size_t n);
-/* CONT extensions (wire_cont_copy.c): as wire_ext_check(), and type 2
- * (COPY_SOURCE) any number of times, each well-formed, rows ascending:
+/* CONT extensions (wire_cont_copy.c): as wire_ext_check(), and types 2
+ * (COPY_SOURCE) and 3 (MEMORY_WINDOW) any number of times, each
+ * well-formed, each type's rows ascending:
  * also -SCPP_E_BAD_LENGTH, -SCPP_E_BAD_FLAGS, -SCPP_E_BAD_VALUE_TYPE, -EEXIST. */
 int wire_cont_ext_check(const uint8_t *p, size_t n);
 

@@ -98,6 +98,28 @@ check_copy_srcs(const struct scpp_wire_cont *c)
 	CHECK(n <= 0 || k == n);
 }
 
+/* MEMORY_WINDOW extensions: as COPY_SOURCE's, each re-encodes to the bytes
+ * it came from, rows ascending. */
+static void
+check_memwins(const struct scpp_wire_cont *c)
+{
+	struct scpp_wire_memwin m[SCPP_WIRE_CONT_EXT_MAX / (2 + SCPP_WIRE_MEMWIN_LEN)];
+	uint8_t out[2 + SCPP_WIRE_MEMWIN_LEN];
+	int n = scpp_wire_cont_memwins(c, m, SCPP_ARRAY_SIZE(m)), k = 0;
+
+	CHECK(n >= 0 || n == -SCPP_E_BAD_VAR);
+	for (size_t o = 0; n > 0 && o < c->ext_len; o += 2u + c->ext[o + 1]) {
+		if (c->ext[o] != SCPP_WIRE_CONT_EXT_MEMWIN)
+			continue;
+		CHECK(k < n);
+		CHECK(scpp_wire_memwin_encode(out, sizeof(out), &m[k]) == (int)sizeof(out));
+		CHECK(memcmp(out, c->ext + o, sizeof(out)) == 0);
+		CHECK(k == 0 || m[k].row > m[k - 1].row);
+		k++;
+	}
+	CHECK(n <= 0 || k == n);
+}
+
 static void
 check_cont(const uint8_t *d, size_t n)
 {
@@ -116,6 +138,7 @@ check_cont(const uint8_t *d, size_t n)
 	CHECK(c.rows + c.rows_len == d + n && c.rows_len >= 1);
 	check_rows(&c);
 	check_copy_srcs(&c);
+	check_memwins(&c);
 	(void)scpp_wire_block_decode(c.block, c.block_len, &blk, &off);
 }
 

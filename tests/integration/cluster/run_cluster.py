@@ -2472,6 +2472,311 @@ def t_copy_remote_sessions(c):
     check(data(n2, bb) == bytes(want), "a refused copy wrote node 2's destination")
 
 
+# ---- another node's memory window (docs/COPY.md "Memory windows on other nodes") ----
+
+VMA_IN, VMA_TAIL, VMA_ARENA, VMA_EDGE = (140737488289792, 140737488293888, 140737488355328,
+                                         140737488359424)
+
+
+def memwin_process(run_block, w3, arena3):
+    """A Process on node 1 whose vmas map four addresses to Extents on node
+    3's windows: [VMA_IN] 8192 bytes at offset 4096 of memory window @p w3,
+    [VMA_TAIL] its last 3536 bytes (62000..65536), [VMA_ARENA] node 3's
+    arena window, [VMA_EDGE] 8192 bytes at 64000 (past the window's end).
+    @p run_block runs a block on node 1 and returns its reply. Its OID."""
+    ext = ""
+    for v, (win, off, n) in zip("abcd", ((w3, 4096, 8192), (w3, 62000, 3536),
+                                         (arena3, 0, 4096), (w3, 64000, 8192))):
+        ext += ("create %{0} Extent ; set %{0} length {1}u ; set %{0} window {2} ; "
+                "set %{0} window_offset {3}u ; ").format(v, n, win, off)
+    rep = run_block(
+        'create %m Machine ; set %m hostname "h" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 43u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "a.out" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; ' + ext +
+        "set %p vmas[{0}u] %a ; set %p vmas[{1}u] %b ; set %p vmas[{2}u] %c ; "
+        "set %p vmas[{3}u] %d ; return %p".format(VMA_IN, VMA_TAIL, VMA_ARENA, VMA_EDGE))
+    return rep["rows"][0][0]
+
+
+def memwin_status(rep):
+    check(rep["end"]["outcome"] != "ok" and rep.get("statuses"), rep)
+    return rep["statuses"][0]["fields"]
+
+
+def copy_memwin_scenario(c, copy_cfg):
+    """Three etcd nodes, node 3 with a 64 KiB memory window: a block sent to
+    node 1, which owns a Process whose vmas map an address to an Extent on
+    node 3's window, copies node 1's value into the window and the window
+    into node 3's value; node 1 ships each row to node 3 with a
+    MEMORY_WINDOW extension (and the source's COPY_SOURCE), node 3 checks
+    and copies. Bytes compared; the counters of the path moved; refusals:
+    the window's bound (ERANGE on node 3, the window unchanged), an Extent
+    on node 3's arena window (EOPNOTSUPP on node 1, not shipped), forged
+    extensions from node 9 (EACCES, nothing written)."""
+    c.start_etcd()
+    mw_cfg = dict(copy_cfg, memory_windows=[{"name": "vm3", "bytes": 65536}])
+    nodes = [c.node(i, cfg_extra={"copy": mw_cfg if i == 3 else copy_cfg}) for i in (1, 2, 3)]
+    for n in nodes:
+        n.start()
+    c.enter()
+    for n in nodes:
+        for p in (1, 2, 3):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    n1, n2, n3 = nodes
+    put_node9(c)
+    for n in nodes:
+        wait_for("node %d to see node 9" % n.id, lambda n=n: state_on(n, 9) == "up" or None,
+                 timeout=60)
+    # Node 1: two arena windows and node 3's memory window; node 3: two arenas.
+    wait_for("node 1 to attach node 3's memory window",
+             lambda: (copy_w(n1)["peer_windows"] == 3 and copy_w(n1)["peer_memwins"] == 1)
+             or None, timeout=60)
+    wait_for("node 3 to attach the arenas",
+             lambda: copy_w(n3)["peer_windows"] == 2 or None, timeout=60)
+    t3 = copy_w(n3)
+    w3, arena3 = t3["memory_window0"]["window"], t3["remote_window"]
+    rnd = random.Random(3141)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(3000))
+    a = mkfile_on(n1, 601, chunk)
+    b3 = mkfile_on(n3, 602, bytes(3000))
+    tail = mkfile_on(n3, 603, b"\xee" * 3536)
+    p = memwin_process(lambda t: n1.drive(t, port=7301), w3, arena3)
+    vma = "value(%s, vmas[%du])" % (p, VMA_IN)
+    v1, v3 = copy_w(n1), copy_w(n3)
+    m3 = v3["memory_window0"]
+    # Into the window: node 1's value, read by node 3 from node 1's arena.
+    # (A CONT carries at least one variable: the get binds one.)
+    rep = n1.drive("get %s pid %%z ; copy offset(%s, 100) value(%s, data) 3000 ; return %%z" %
+                   (p, vma, a), port=7301, extra=["--copy-results"])
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and rep["rows"] == [[43]],
+          rep)
+    check([(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])] ==
+          [(1, 1, 3000)], ("COPY records", rep))
+    u1, u3 = copy_w(n1), copy_w(n3)
+    k3 = u3["memory_window0"]
+    check(u1["cont_memwin_sent"] - v1["cont_memwin_sent"] == 1 and
+          u1["cont_src_sent"] - v1["cont_src_sent"] == 1, ("node 1", v1, u1))
+    check(u3["cont_memwin_rx"] - v3["cont_memwin_rx"] == 1 and
+          k3["remote_in"] - m3["remote_in"] == 1 and k3["copies_in"] - m3["copies_in"] == 1 and
+          k3["bytes_in"] - m3["bytes_in"] == 3000 and
+          u3["cont_reads"] - v3["cont_reads"] == 1 and
+          u3["cont_read_bytes"] - v3["cont_read_bytes"] == 3000, ("node 3", v3, u3))
+    # Out of the window into node 3's value: the bytes that went in.
+    rep = n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
+                   (p, b3, vma), port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[43]], rep)
+    check(data_of(n3, b3) == chunk, "the window's bytes, copied to node 3's value, differ")
+    check(data_of(n1, a) == chunk, "node 1's source changed")
+    x3 = copy_w(n3)["memory_window0"]
+    check(x3["remote_out"] - k3["remote_out"] == 1 and
+          x3["bytes_out"] - k3["bytes_out"] == 3000, ("node 3 out", k3, x3))
+    # Out of the window into node 1's value: node 3 ships the row back to
+    # node 1 (a nested part) with a COPY_SOURCE naming its window, and node
+    # 1 READs exactly the range its own rewrite gives.
+    a2 = mkfile_on(n1, 604, bytes(3000))
+    y1, y3 = copy_w(n1), copy_w(n3)
+    rep = n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
+                   (p, a2, vma), port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[43]] and not rep.get("statuses"),
+          rep)
+    check(data_of(n1, a2) == chunk, "the window's bytes, copied to node 1's value, differ")
+    z1, z3 = copy_w(n1), copy_w(n3)
+    check(z1["cont_memwin_sent"] - y1["cont_memwin_sent"] == 1 and
+          z1["cont_reads"] - y1["cont_reads"] == 1 and
+          z1["cont_read_bytes"] - y1["cont_read_bytes"] == 3000 and
+          z1["cont_src_refused"] == y1["cont_src_refused"], ("node 1 READ", y1, z1))
+    check(z3["cont_nested"] - y3["cont_nested"] == 1 and z3["cont_memwin_rx"] -
+          y3["cont_memwin_rx"] == 1 and z3["memory_window0"]["remote_out"] -
+          y3["memory_window0"]["remote_out"] == 1, ("node 3 nested", y3, z3))
+    # The window's bound: ERANGE from node 3, the window's tail unchanged.
+    tail_vma = "value(%s, vmas[%du])" % (p, VMA_TAIL)
+    rep = n1.drive("get %s pid %%z ; copy value(%s, data) %s 3536 ; return %%z" %
+                   (p, tail, tail_vma), port=7301)
+    check(rep["end"]["outcome"] == "ok" and data_of(n3, tail) == bytes(3536), rep)
+    st = memwin_status(n1.drive("get %s pid %%z ; copy offset(value(%s, vmas[%du]), 100) "
+                                "value(%s, data) 3000 ; return %%z" % (p, p, VMA_EDGE, a),
+                                port=7301))
+    check(st["code"] == "ERANGE" and st["message"] ==
+          "copy: destination range 64100+3000 is outside RmaWindow %s of 65536 bytes" % w3, st)
+    rep = n1.drive("get %s pid %%z ; copy value(%s, data) %s 3536 ; return %%z" %
+                   (p, tail, tail_vma), port=7301)
+    check(rep["end"]["outcome"] == "ok" and data_of(n3, tail) == bytes(3536),
+          "a refused copy wrote the window")
+    # An Extent on node 3's arena window: refused on node 1, never shipped.
+    sent = copy_w(n1)["cont_memwin_sent"]
+    st = memwin_status(n1.drive("copy offset(value(%s, vmas[%du]), 0) value(%s, data) 100" %
+                                (p, VMA_ARENA, a), port=7301))
+    check(st["code"] == "EOPNOTSUPP" and "not a memory window of this shard" in st["message"]
+          and arena3 in st["message"], st)
+    check(copy_w(n1)["cont_memwin_sent"] == sent, "an arena window's copy was shipped")
+    memwin_forged(n3, p, b3, w3, arena3, chunk)
+    # A COPY_SOURCE naming node 3's memory window for a plain value's
+    # source (sent to node 1 by the test as node 9): EACCES, no READ.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    before = copy_w(n1)
+    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
+                               "value(@0.3.0.1.99, data) 3000 ; return %%z" % a2])
+                          .stdout.strip())
+    f = [int(x, 16) for x in w3.lstrip("@").split(".")]
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 4196, 3000, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb0))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    got = cont_exchange(sock, (n1.ip, 7301), node_dgram(CONT, msg, 9, 0xb0))
+    sock.close()
+    check(got is not None, "no CONT_REPLY for the memory window COPY_SOURCE")
+    st = memwin_status(records_json(n1, got[2]))
+    check(st["code"] == "EACCES" and "is a memory window, not the arena of a value's bytes" in
+          st["message"], st)
+    after = copy_w(n1)
+    check(after["cont_reads"] == before["cont_reads"] and
+          after["cont_src_refused"] > before["cont_src_refused"], (before, after))
+    check(data_of(n1, a2) == chunk, "node 1's value changed")
+
+
+def memwin_forged(n3, p, b3, w3, arena3, chunk):
+    """MEMORY_WINDOW extensions node 3 must refuse (PROTOCOL.md §19.1
+    receiver rules), sent by the test as node 9: an address whose entity is
+    node 1's (not the sender's), a length other than the copy's, node 3's
+    arena window; each EACCES with its words, the window unchanged (read
+    back through node 3's value)."""
+    p9 = "@0.9.0.1.7"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    before = copy_w(n3)["memory_window0"]
+
+    def oid(t):
+        f = [int(x, 16) for x in t.lstrip("@").split(".")]
+        return (f[0] << 48) | (f[1] << 16) | f[2], (f[3] << 40) | f[4]
+    cases = [(p, w3, 3000, "which is not its entity"),
+             (p9, w3, 2999, "is for 2999 bytes, the copy is of 3000"),
+             (p9, arena3, 3000, "is not a memory window of this shard")]
+    for i, (ent, win, length, words) in enumerate(cases):
+        block = bytes.fromhex(run([n3.c_drive(), "encode",
+                                   "let %%z 1u ; copy offset(value(%s, vmas[%du]), 100) "
+                                   "value(%s, data) 3000 ; return %%z" % (ent, VMA_IN, b3)])
+                              .stdout.strip())
+        hi, lo = oid(win)
+        ext = struct.pack("<BB", 3, 32) + bytes([0, 0, 0, 1]) + struct.pack("<IQQQ", length, hi,
+                                                                            lo, 4196)
+        msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xa0 + i))
+        struct.pack_into("<H", msg, 48, len(ext))
+        msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+        got = cont_exchange(sock, (n3.ip, 7301), node_dgram(CONT, msg, 9, 0xa0 + i))
+        check(got is not None, "no CONT_REPLY for forged case %d" % i)
+        rep = records_json(n3, got[2])
+        st = memwin_status(rep)
+        check(st["code"] == "EACCES" and words in st["message"], (i, st))
+    sock.close()
+    after = copy_w(n3)["memory_window0"]
+    check(after["copies_in"] == before["copies_in"] and after["remote_in"] ==
+          before["remote_in"], (before, after))
+    check(data_of(n3, b3) == chunk, "node 3's value changed")
+
+
+def t_copy_memwin_sessions(c):
+    """Another node's memory window from session blocks (docs/COPY.md
+    "Memory windows on other nodes", "Sessions"): two etcd nodes with auth
+    required, node 2 with the memory window. A session granted set on
+    everything copies node 1's value into node 2's window (the part carries
+    its principal, one COPY_SOURCE and one MEMORY_WINDOW: 256 bytes); one
+    without set gets EACCES from node 2, which checked the carried
+    principal's right on the RmaWindow, and the window keeps the first
+    session's bytes (copied out into node 2's value and compared)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SCPP_")}
+
+    def gen(name):
+        path = os.path.join(c.tmp, name + ".key")
+        run([SCPP_CLI, "key", "gen", "-o", path, "--comment", name], env=base)
+        return path
+    root = gen("operator")
+    c.start_etcd()
+    nodes = [c.node(i, cfg_extra={"copy": COPY_SHM if i == 1 else dict(
+        COPY_SHM, memory_windows=[{"name": "vm2", "bytes": 65536}])}) for i in (1, 2)]
+    nkey = {n.id: gen("node%d" % n.id) for n in nodes}
+    for n in nodes:
+        n.cfg["auth"] = {"mode": "required", "node_key": nkey[n.id], "roots": [root + ".pub"],
+                         "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes
+                                   if p is not n]}
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+    nodes[1].cfg["auth"]["roots"].append(nkey[1] + ".pub")
+    for n in nodes:
+        n.start()
+    c.enter()
+    n1, n2 = nodes
+    for n in nodes:
+        for p in (1, 2):
+            wait_for("node %d to see node %d" % (n.id, p),
+                     lambda n=n, p=p: state_on(n, p) in ("up", "self"), timeout=60)
+    wait_for("node 1 to attach node 2's windows",
+             lambda: (copy_w(n1)["peer_windows"] == 2 and copy_w(n1)["peer_memwins"] == 1)
+             or None, timeout=60)
+    wait_for("node 2 to attach node 1's arena", lambda: copy_w(n2)["peer_windows"] == 1 or None,
+             timeout=60)
+
+    def cli(server, key, text, chain=None, want=0):
+        r = scpp_as(base, server, key, ["exec", text], chain, want)
+        return json.loads(r.stdout.splitlines()[-1])
+
+    def grant(who, ops):
+        key = gen(who)
+        path = os.path.join(c.tmp, who + ".grant")
+        run([SCPP_CLI, "grant", "issue", "--key", root, "--to", key + ".pub", "--scope", "all",
+             "--ops", ops, "--expires", "+1h", "-o", path], env=base)
+        return key, path
+    t2 = copy_w(n2)
+    w2, arena2 = t2["memory_window0"]["window"], t2["remote_window"]
+    rnd = random.Random(2718)
+    chunk = bytes(rnd.getrandbits(8) for _ in range(3000))
+    other = bytes(rnd.getrandbits(8) for _ in range(3000))
+    a = cli(n1.ip, root, mkfile_text(611, chunk))["rows"][0][0]
+    a2 = cli(n1.ip, root, mkfile_text(612, other))["rows"][0][0]
+    b2 = cli(n2.ip, root, mkfile_text(613, bytes(3000)))["rows"][0][0]
+    p = memwin_process(lambda t: cli(n1.ip, root, t), w2, arena2)
+    vma = "offset(value(%s, vmas[%du]), 100)" % (p, VMA_IN)
+    alice, achain = grant("alice", "get,copy,set")
+    bob, bchain = grant("bob", "get,copy")
+    into = "get {p} pid %z ; copy {v} value({a}, data) 3000 ; return %z"
+    v1, v2 = copy_w(n1), copy_w(n2)
+    rep = cli(n1.ip, alice, into.format(p=p, v=vma, a=a), achain)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[43]] and not rep.get("statuses"),
+          rep)
+    u1, u2 = copy_w(n1), copy_w(n2)
+    check(u1["cont_memwin_sent"] - v1["cont_memwin_sent"] == 1 and
+          u1["cont_src_sent"] - v1["cont_src_sent"] == 1, ("node 1", v1, u1))
+    check(u2["memory_window0"]["remote_in"] - v2["memory_window0"]["remote_in"] == 1 and
+          u2["cont_reads"] - v2["cont_reads"] == 1, ("node 2", v2, u2))
+    # Bob may not set the RmaWindow: node 2 says so, nothing written.
+    rep = cli(n1.ip, bob, into.format(p=p, v=vma, a=a2), bchain, want=1)
+    st = [x["fields"] for x in rep.get("statuses", [])]
+    check(rep["end"]["outcome"] == "aborted" and
+          any(f["code"] == "EACCES" and f["node"].startswith("@0.2.") and
+              "copy to window %s.*" % w2 in f["message"] and "missing set" in f["message"]
+              for f in st), rep)
+    x2 = copy_w(n2)
+    check(x2["memory_window0"]["copies_in"] == u2["memory_window0"]["copies_in"], (u2, x2))
+    # The window still holds alice's bytes: out into node 2's value.
+    rep = cli(n1.ip, alice, "get {p} pid %z ; copy value({b}, data) {v} 3000 ; return %z"
+              .format(p=p, b=b2, v=vma), achain)
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
+    rep = cli(n2.ip, root, "get %s data %%v ; return %%v" % b2)
+    check(bytes.fromhex(rep["rows"][0][0]["hex"]) == chunk, "the window lost alice's bytes")
+
+
+def t_copy_memwin(c):
+    """Another node's memory window over libfabric shm."""
+    copy_memwin_scenario(c, COPY_SHM)
+
+
+def t_copy_memwin_tcp(c):
+    """The same over libfabric tcp."""
+    copy_memwin_scenario(c, COPY_TCP)
+
+
 def t_copy_remote(c):
     """A remote copy over libfabric shm, and forged extensions refused."""
     copy_remote_scenario(c, COPY_SHM)
@@ -2509,6 +2814,9 @@ TESTS = {
     "copy_peers": t_copy_peers,
     "copy_peers_tcp": t_copy_peers_tcp,
     "copy_remote": t_copy_remote,
+    "copy_memwin": t_copy_memwin,
+    "copy_memwin_sessions": t_copy_memwin_sessions,
+    "copy_memwin_tcp": t_copy_memwin_tcp,
     "copy_remote_tcp": t_copy_remote_tcp,
     "copy_remote_stall": t_copy_remote_stall,
     "copy_third_party": t_copy_third_party,

@@ -489,6 +489,55 @@ test_eval_auth_memory_window_rights(void **state)
 	f->env.memwins = NULL;
 }
 
+/* A copy end another node resolved to this shard's memory window (a
+ * MEMORY_WINDOW extension, docs/COPY.md "Memory windows on other nodes"):
+ * the window's owner still needs the session's set on the RmaWindow to
+ * write it (EACCES, the window unchanged), get to read it. */
+static void
+test_eval_auth_remote_memory_window_rights(void **state)
+{
+	static uint8_t region[256];
+	static const uint8_t four[4] = {0xf0, 0xf1, 0xf2, 0xf3};
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	struct scpp_eval_memwin mw = {.oid = oid("@0.1.0.1.77"), .base = region, .len = 256};
+	struct scpp_eval_memwins set = {.win = &mw, .n = 1};
+	struct scpp_wire_memwin e = {.row = 0, .dir = SCPP_WIRE_MEMWIN_INTO, .length = 4,
+				     .window = oid("@0.1.0.1.77"), .offset = 12};
+	struct scpp_eval_remote_memwin rm = {.cmd = 0, .n = 1, .x = &e, .sender = 2};
+	uint8_t zero[4] = {0};
+
+	memset(region, 0, sizeof(region));
+	assert_int_equal(scpp_store_entity_create(f->store, oid("@0.1.0.1.52")), 0);
+	f->env.auth = NULL;
+	assert_reply(f, "set @0.1.0.1.52 src x\"f0f1f2f3\"", "cols= rows= end=ok");
+	f->env.memwins = &set;
+	f->env.remote_memwin = &rm;
+	x->a = window_authority(f, SCPP_AUTH_OP_GET); /* W can be read, not written */
+	assert_non_null(x->a);
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.2.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy to window @0.1.0.1.77.*: not granted to this "
+					   "session (operation: missing set)");
+	assert_memory_equal(region + 12, zero, 4);
+	scpp_auth_authority_free(x->a);
+	x->a = window_authority(f, SCPP_AUTH_OP_SET);
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.2.0.1.50, vmas[4096u]), 2) value(@0.1.0.1.52, src) 4",
+		     "cols= rows= end=ok");
+	assert_memory_equal(region + 12, four, 4);
+	/* Out of it needs get, which this session lacks now. */
+	e.dir = SCPP_WIRE_MEMWIN_OUT;
+	assert_reply(f, "copy value(@0.1.0.1.52, src) offset(value(@0.2.0.1.50, vmas[4096u]), 2) 4",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy from window @0.1.0.1.77.*: not granted to this "
+					   "session (operation: missing get)");
+	f->env.auth = NULL;
+	f->env.memwins = NULL;
+	f->env.remote_memwin = NULL;
+}
+
 /* RmaWindow entities are scppd's: no block creates, writes or deletes one. */
 static void
 test_eval_rma_windows_are_not_writable(void **state)
@@ -542,6 +591,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eval_auth_rewritten_address_reads_the_map, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_auth_memory_window_rights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_remote_memory_window_rights, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_rma_windows_are_not_writable, setup,
 						teardown),
 	};

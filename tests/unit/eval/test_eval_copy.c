@@ -485,6 +485,153 @@ test_vma_addresses_that_name_a_window(void **state)
 	f->env.memwins = NULL;
 }
 
+/* docs/COPY.md "Memory windows on other nodes", the window's owner: copy
+ * ends another node (node 2, which owns P2) resolved to this shard's memory
+ * window (scpp_eval_env.remote_memwin). Taken into and out of the window
+ * (bytes compared, remote counters); each forged or wrong extension
+ * refused with its exact message and the window byte for byte unchanged;
+ * an abort later in the block restores the window. */
+#define P2 "@0.2.0.1.50"
+static void
+test_memwin_ends_another_node_resolved(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct scpp_eval_memwin mw;
+	struct scpp_eval_memwins set;
+	struct scpp_wire_memwin x = {.row = 0, .dir = SCPP_WIRE_MEMWIN_INTO, .length = 100,
+				     .offset = 1016};
+	struct scpp_eval_remote_memwin rm = {.cmd = 0, .n = 1, .x = &x, .sender = 2};
+	uint8_t src[300], want[WLEN], got[300];
+
+	memwin_on(f, &mw, &set);
+	x.window = mw.oid;
+	memcpy(want, region, WLEN);
+	fill(f, A, "src", sizeof(src), 1);
+	read_bytes(f, A, "src", src, sizeof(src));
+	fill(f, B, "dst", sizeof(got), 9);
+	f->env.remote_memwin = &rm;
+	/* Into the window, at the extension's offset (P2 and its Extent are
+	 * node 2's: nothing of them is here). */
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= end=ok");
+	memcpy(want + 1016, src, 100);
+	assert_memory_equal(region, want, WLEN);
+	assert_true(mw.copies_in == 1 && mw.remote_in == 1 && mw.bytes_in == 100);
+	/* Out of it. */
+	x.dir = SCPP_WIRE_MEMWIN_OUT;
+	assert_reply(f, "copy offset(value(" B ", dst), 7) offset(value(" P2 ", vmas[8192u]), 16) 100",
+		     "cols= rows= end=ok");
+	read_bytes(f, B, "dst", got, sizeof(got));
+	assert_memory_equal(got + 7, src, 100);
+	assert_true(mw.copies_out == 1 && mw.remote_out == 1 && mw.bytes_out == 100);
+	assert_int_equal(t->k.calls, 0);
+	/* Refused: the address's entity not the sender's, an unverified
+	 * sender, an address that is no map entry, another length, a window
+	 * that is not this shard's memory window, a range outside it. */
+	x.dir = SCPP_WIRE_MEMWIN_INTO;
+	assert_reply(f, "copy offset(value(@0.3.0.1.50, vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: node 2 sent a memory window address for the "
+			    "destination of a copy whose address names @0.3.0.1.50, which is not its "
+			    "entity; nothing was written");
+	rm.sender = 0;
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	rm.sender = 2;
+	assert_reply(f, "copy value(" P2 ", data) value(" A ", src) 100",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: node 2 sent a memory window address for the "
+			    "destination, which is not a map entry; nothing was written");
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 101",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: the memory window address from node 2 is for "
+			    "100 bytes, the copy is of 101; nothing was written");
+	x.window.lo++;
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: RmaWindow @0.1.0.1.78 named by node 2 is not a "
+			    "memory window of this shard; nothing was written");
+	x.window.lo--;
+	x.offset = 4000;
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: destination range 4000+100 is outside RmaWindow "
+			    W " of 4096 bytes");
+	assert_memory_equal(region, want, WLEN);
+	/* Another command's, or another row's extension is not this copy's. */
+	x.offset = 1016;
+	rm.cmd = 1;
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EREMOTE@0 end=aborted");
+	rm.cmd = 0;
+	/* An abort later in the block writes the window back. */
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 300 ; "
+		     "copy value(" A ", src) value(" A ", nosuch) 1",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	x.length = 300;
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 300 ; "
+		     "copy value(" A ", src) value(" A ", nosuch) 1",
+		     "cols= rows= st=ENOENT@1 end=aborted");
+	assert_memory_equal(region, want, WLEN);
+	f->env.remote_memwin = NULL;
+	f->env.memwins = NULL;
+}
+
+/* docs/COPY.md "Memory windows on other nodes", the Extent's owner:
+ * scpp_eval_row_copy_memwin() resolves a row's window end for a
+ * MEMORY_WINDOW extension as the copy would (or says why not). */
+static void
+test_row_copy_memwin_resolves_the_window_end(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct scpp_eval_memwin mw;
+	struct scpp_eval_memwins set;
+	uint64_t row0 = 0;
+	struct scpp_eval_rows rows = {.tab = (const uint8_t *)&row0, .n = 1, .stride = 8};
+	struct scpp_wire_memwin x;
+
+	fill(f, A, "src", 300, 1);
+	assert_reply(f, "set " P " vmas[8192u] " Y " ; set " Y " window @0.3.0.1.2 ; "
+		     "set " Y " window_offset 1000u ; set " Y " length 500u",
+		     "cols= rows= end=ok");
+	/* Into another node's window: the copy itself is refused here. */
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EOPNOTSUPP@0 end=aborted");
+	assert_int_equal(scpp_eval_row_copy_memwin(f->ctx, &f->env, &f->blk, 0, &rows, 0, &x), 0);
+	assert_true(x.row == 0 && x.dir == SCPP_WIRE_MEMWIN_INTO && x.length == 100 &&
+		    x.offset == 1016 && x.window.hi == (3ull << 16) &&
+		    x.window.lo == ((1ull << 40) | 2));
+	/* Out of it. */
+	assert_reply(f, "copy value(" A ", src) offset(value(" P ", vmas[8192u]), 16) 100",
+		     "cols= rows= st=EOPNOTSUPP@0 end=aborted");
+	assert_int_equal(scpp_eval_row_copy_memwin(f->ctx, &f->env, &f->blk, 0, &rows, 0, &x), 0);
+	assert_true(x.dir == SCPP_WIRE_MEMWIN_OUT && x.offset == 1016);
+	/* The extent's bound, as the copy would: ERANGE (the row stays). */
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 450) value(" A ", src) 100",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	assert_int_equal(scpp_eval_row_copy_memwin(f->ctx, &f->env, &f->blk, 0, &rows, 0, &x),
+			 -ERANGE);
+	/* This shard's own memory window: copied here. */
+	memwin_on(f, &mw, &set);
+	assert_reply(f, "set " Y " window " W, "cols= rows= end=ok");
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= end=ok");
+	assert_int_equal(scpp_eval_row_copy_memwin(f->ctx, &f->env, &f->blk, 0, &rows, 0, &x),
+			 -EOPNOTSUPP);
+	f->env.memwins = NULL;
+	/* No map entry, not a copy, no such row. */
+	assert_reply(f, "copy value(" B ", dst) value(" A ", src) 100", "cols= rows= end=ok");
+	assert_int_equal(scpp_eval_row_copy_memwin(f->ctx, &f->env, &f->blk, 0, &rows, 0, &x),
+			 -EOPNOTSUPP);
+	assert_int_equal(scpp_eval_row_copy_memwin(f->ctx, &f->env, &f->blk, 0, &rows, 1, &x),
+			 -EINVAL);
+	(void)fx_run(f, "let %v 1u ; return %v");
+	assert_int_equal(scpp_eval_row_copy_memwin(f->ctx, &f->env, &f->blk, 0, &rows, 0, &x),
+			 -EINVAL);
+}
+
 /* ---- asynchronous copies (scpp_eval_copier.submit) ---- */
 
 /* A fake asynchronous engine: submit only records the copy; the bytes
@@ -1105,6 +1252,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_async_copies_stay_in_flight_with_a_held_block,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_results_in_the_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memwin_ends_another_node_resolved, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_row_copy_memwin_resolves_the_window_end, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vma_addresses_that_name_a_window, setup,
 						teardown),
 	};

@@ -2298,6 +2298,7 @@ main(void)
 		cmocka_unit_test(test_wire_cont_rows_round_trip_and_reject_bad_rows),
 		cmocka_unit_test(test_wire_cont_reply_layout_and_bad_fields),
 		cmocka_unit_test(test_wire_cont_copy_source_layout_and_bad_fields),
+		cmocka_unit_test(test_wire_cont_memwin_layout_and_bad_fields),
 		cmocka_unit_test(test_wire_cont_reply_rest_groups),
 	};
 

@@ -469,7 +469,8 @@ test_wire_cont_copy_source_layout_and_bad_fields(void **state)
 		BAD_EXT(memset(e + 34, 0, 8), -SCPP_E_BAD_LENGTH);            /* length 0 */
 		BAD_EXT((e[34] = 1, e[39] = 1), -SCPP_E_BAD_LENGTH);          /* over 2^40 */
 		BAD_EXT(memset(e + 26, 0xff, 8), -SCPP_E_BAD_LENGTH);         /* wraps */
-		BAD_EXT(e[0] = 3, -SCPP_E_BAD_KIND);                          /* unknown type 3 */
+		BAD_EXT(e[0] = 4, -SCPP_E_BAD_KIND);                          /* unknown type 4 */
+		BAD_EXT(e[0] = 3, -SCPP_E_BAD_LENGTH);                        /* a MEMORY_WINDOW's length */
 	}
 #undef BAD_EXT
 	/* Rows must ascend: the same row twice, or going back. */
@@ -504,6 +505,144 @@ test_wire_cont_copy_source_layout_and_bad_fields(void **state)
 	/* The encoder refuses what the decoder would. */
 	t = (struct scpp_wire_copy_src){.row = 0, .window = {1, 1}, .length = 0};
 	assert_int_equal(scpp_wire_copy_src_encode(e, sizeof(e), &t), -EINVAL);
+}
+
+/* A CONT message of the example's header carrying extensions @p e
+ * (@p n bytes), the 4-byte block and @p nrows rows binding nothing, in
+ * @p m; its length. */
+static size_t
+ext_msg(uint8_t *m, const uint8_t *e, size_t n, uint32_t nrows)
+{
+	memcpy(m, example, 52);
+	m[36] = (uint8_t)nrows;
+	m[48] = (uint8_t)n;
+	m[49] = (uint8_t)(n >> 8);
+	memcpy(m + 52, e, n);
+	memcpy(m + 52 + n, "blok", 4);
+	memset(m + 56 + n, 0, 8 * (size_t)nrows);
+	return 56 + n + 8 * (size_t)nrows;
+}
+
+/* CONT extension type 3, MEMORY_WINDOW (docs/PROTOCOL.md §19.1): the
+ * documented bytes, each bad field refused with its code (by the body
+ * decoder and the CONT decoder, and the encoder refusing the same), rows
+ * ascending and within the part, a FORWARD refusing it, one fitting behind
+ * a principal and a COPY_SOURCE, and random mutations of the body either
+ * refused or re-encoded to the same bytes. */
+void
+test_wire_cont_memwin_layout_and_bad_fields(void **state)
+{
+	static const uint8_t want[34] = {
+		0x03, 0x20,                                     /* type 3, 32 bytes */
+		0x01, 0x00, 0x00, 0x01,                         /* row 1, into the window */
+		0xb8, 0x0b, 0x00, 0x00,                         /* length 3000 */
+		0x01, 0x00, 0x30, 0x00, 0x00, 0x00, 0x00, 0x00, /* window hi */
+		0x2b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* window lo */
+		0x64, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* offset 4196 */
+	};
+	struct scpp_wire_memwin x = {.row = 1, .dir = SCPP_WIRE_MEMWIN_INTO, .length = 3000,
+				     .window = {0x300001, 0x2b}, .offset = 4196}, got[4], t;
+	struct scpp_wire_copy_src cs = {.row = 1, .window = {0x100001, 0x2a}, .offset = 64,
+					.length = 3000, .pin = 9};
+	uint8_t ext[SCPP_WIRE_CONT_EXT_MAX], m[600], e[34], body[32], re[34];
+	struct scpp_wire_cont d;
+	uint64_t seed = 0x6d656d77696eull;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(scpp_wire_memwin_encode(ext, sizeof(ext), &x), 34);
+	assert_memory_equal(ext, want, 34);
+	assert_int_equal(scpp_wire_memwin_encode(ext, 33, &x), -ENOSPC);
+	assert_int_equal(scpp_wire_memwin_decode(want + 2, 32, &t), 0);
+	assert_true(t.row == 1 && t.dir == SCPP_WIRE_MEMWIN_INTO && t.length == 3000 &&
+		    t.window.hi == 0x300001 && t.window.lo == 0x2b && t.offset == 4196);
+	/* In a CONT of 3 rows: rows 0 (out of) and 2 (into), found in order,
+	 * beside a COPY_SOURCE, which ignores them (and they it). */
+	x.row = 0, x.dir = SCPP_WIRE_MEMWIN_OUT;
+	assert_int_equal(scpp_wire_memwin_encode(ext, sizeof(ext), &x), 34);
+	assert_int_equal(scpp_wire_copy_src_encode(ext + 34, sizeof(ext) - 34, &cs), 50);
+	x.row = 2, x.dir = SCPP_WIRE_MEMWIN_INTO;
+	assert_int_equal(scpp_wire_memwin_encode(ext + 84, sizeof(ext) - 84, &x), 34);
+	n = ext_msg(m, ext, 118, 3);
+	assert_int_equal(scpp_wire_cont_decode(m, n, &d), 0);
+	assert_int_equal(scpp_wire_cont_memwins(&d, got, 4), 2);
+	assert_true(got[0].row == 0 && got[0].dir == SCPP_WIRE_MEMWIN_OUT);
+	assert_true(got[1].row == 2 && got[1].dir == SCPP_WIRE_MEMWIN_INTO && got[1].length == 3000);
+	assert_int_equal(scpp_wire_cont_memwins(&d, got, 1), -ENOSPC);
+	{
+		struct scpp_wire_copy_src srcs[2];
+
+		assert_int_equal(scpp_wire_cont_copy_srcs(&d, srcs, 2), 1);
+		assert_int_equal(srcs[0].row, 1);
+	}
+	d.nrows = 2; /* row 2 is past the part's rows */
+	assert_int_equal(scpp_wire_cont_memwins(&d, got, 4), -SCPP_E_BAD_VAR);
+	/* Rows must ascend: row 2 twice; going back to row 1. */
+	memcpy(ext, ext + 84, 34);
+	memcpy(ext + 34, ext + 84, 34);
+	n = ext_msg(m, ext, 68, 3);
+	assert_int_equal(scpp_wire_cont_decode(m, n, &d), -EEXIST);
+	m[52 + 34 + 2] = 1;
+	assert_int_equal(scpp_wire_cont_decode(m, n, &d), -EEXIST);
+
+	/* Each bad field, as the body decoder and the CONT decoder see it. */
+#define BAD_MW(mutate, code)                                                      \
+	do {                                                                      \
+		memcpy(e, want, 34);                                              \
+		mutate;                                                           \
+		n = ext_msg(m, e, 34, 2);                                         \
+		assert_int_equal(scpp_wire_cont_decode(m, n, &d), (code));        \
+		if (e[1] == 32)                                                   \
+			assert_int_equal(scpp_wire_memwin_decode(e + 2, 32, &t), (code)); \
+	} while (0)
+	BAD_MW((void)0, 0);
+	BAD_MW(e[1] = 31, -SCPP_E_BAD_LENGTH);                  /* length byte */
+	BAD_MW(e[1] = 33, -SCPP_E_TRUNCATED);                   /* past the area */
+	BAD_MW(e[5] = 0, -SCPP_E_BAD_FLAGS);                    /* no direction */
+	BAD_MW(e[5] = 3, -SCPP_E_BAD_FLAGS);                    /* both */
+	BAD_MW(memset(e + 6, 0, 4), -SCPP_E_BAD_LENGTH);        /* length 0 */
+	BAD_MW(memset(e + 10, 0, 16), -SCPP_E_BAD_VALUE_TYPE);  /* nil window */
+	BAD_MW(memset(e + 26, 0xff, 8), -SCPP_E_BAD_LENGTH);    /* offset + length wraps */
+#undef BAD_MW
+	/* The encoder refuses what the decoder would, and rows of 2^24. */
+	t = (struct scpp_wire_memwin){.row = 0, .dir = 0, .length = 1, .window = {1, 1}};
+	assert_int_equal(scpp_wire_memwin_encode(e, sizeof(e), &t), -EINVAL);
+	t.dir = SCPP_WIRE_MEMWIN_OUT, t.length = 0;
+	assert_int_equal(scpp_wire_memwin_encode(e, sizeof(e), &t), -EINVAL);
+	t.length = 1, t.window = (struct scpp_oid){0, 0};
+	assert_int_equal(scpp_wire_memwin_encode(e, sizeof(e), &t), -EINVAL);
+	t.window = (struct scpp_oid){1, 1}, t.offset = UINT64_MAX;
+	assert_int_equal(scpp_wire_memwin_encode(e, sizeof(e), &t), -EINVAL);
+	t.offset = 0, t.row = SCPP_WIRE_CONT_ROWS_MAX;
+	assert_int_equal(scpp_wire_memwin_encode(e, sizeof(e), &t), -EINVAL);
+	t.row = SCPP_WIRE_CONT_ROWS_MAX - 1;
+	assert_int_equal(scpp_wire_memwin_encode(e, sizeof(e), &t), 34);
+	/* A FORWARD does not take it (type 3 is a CONT's). */
+	{
+		struct scpp_wire_fwd f;
+
+		memset(&f, 0, sizeof(f));
+		f.inner_kind = SCPP_WIRE_BLOCK;
+		f.hops = 1;
+		f.origin = 1;
+		f.ext = want;
+		f.ext_len = 34;
+		assert_int_equal(scpp_wire_fwd_encode(m, sizeof(m), &f), -EINVAL);
+	}
+	/* Room: a principal (2 + 170), one COPY_SOURCE and one MEMORY_WINDOW
+	 * fill the 256 bytes exactly. */
+	assert_int_equal(2 + 170 + 2 + SCPP_WIRE_COPY_SRC_LEN + 2 + SCPP_WIRE_MEMWIN_LEN,
+			 SCPP_WIRE_CONT_EXT_MAX);
+	/* Random mutations of the body: refused, or re-encoded byte for byte. */
+	for (int i = 0; i < 200000; i++) {
+		memcpy(body, want + 2, 32);
+		for (int k = (int)test_rand_below(&seed, 4); k >= 0; k--)
+			body[test_rand_below(&seed, 32)] = (uint8_t)test_rand(&seed);
+		if (scpp_wire_memwin_decode(body, 32, &t) != 0)
+			continue;
+		assert_int_equal(scpp_wire_memwin_encode(re, sizeof(re), &t), 34);
+		assert_memory_equal(re + 2, body, 32);
+	}
 }
 
 /*

@@ -10,6 +10,7 @@ void test_wire_cont_truncates_every_prefix(void **state);
 void test_wire_cont_rows_round_trip_and_reject_bad_rows(void **state);
 void test_wire_cont_reply_layout_and_bad_fields(void **state);
 void test_wire_cont_copy_source_layout_and_bad_fields(void **state);
+void test_wire_cont_memwin_layout_and_bad_fields(void **state);
 void test_wire_cont_reply_rest_groups(void **state);
 
 #endif

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Copies into another node's memory window (docs/COPY.md "Memory windows
+ * on other nodes", PROTOCOL.md §19.1 MEMORY_WINDOW): the node that owns a
+ * Process and its Extents rewrites `offset(value(P, vmas[a]), n)` to an
+ * RmaWindow + offset (lib/eval); when that window is a memory window of
+ * node W in the cluster map, the row goes to W's shard as a continuation
+ * starting at the copy, with a MEMORY_WINDOW extension saying where that
+ * end is (and, for a source value this shard owns, a COPY_SOURCE). W, the
+ * only node that vouches for its window, checks the extension and copies.
+ *
+ * Sender (the origin, cont_origin.c): scppd_cont_memwin_there() is the
+ * splitting rule's second opinion for rows that would run here, and
+ * scppd_cont_part_exts() writes a part's extensions. Both resolve the row
+ * with scpp_eval_row_copy_memwin(), which checks what the copy would
+ * check here (the rewrite's and the Extent's rights, the Extent's range):
+ * a row that fails them stays, and fails here with its own status.
+ *
+ * Receiver (the window's owner, cont.c): scppd_cont_memwin_rx() hands the
+ * extensions to the evaluator (scpp_eval_env.remote_memwin) with the
+ * sender's node id only when the CONT came from that node's address; the
+ * evaluator checks the rest (lib/eval vouched_addr(), window_bytes()).
+ * A row whose source is the window and whose destination is a value of
+ * another node (the sender's, typically) goes on from the receiver as a
+ * nested part (cont_nest.c) with a COPY_SOURCE naming the window, once
+ * scppd_cont_memwin_nest() made the evaluator's checks itself; the
+ * destination's owner READs it only for the range its own rewrite gives
+ * (cont_copy.c remote_read_window()).
+ */
+#include <string.h>
+
+#include "scpp_cluster.h"
+#include "scppd.h"
+#include "cont_priv.h"
+
+/* Row @p i's copy end in another node's memory window, whose shard is
+ * then *@p owner (its /64). */
+static bool
+peer_memwin_row(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+		const struct scpp_eval_rows *rows, size_t i, struct scpp_wire_memwin *x,
+		struct scpp_oid *owner)
+{
+	const struct scppd_copy_peer *p;
+
+	if (w->copy == NULL || w->copy->remote == NULL ||
+	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || b->cmd[cmd].op != SCPP_OP_COPY ||
+	    scpp_eval_row_copy_memwin(w->ectx, &w->env, b, cmd, rows, i, x) != 0)
+		return false;
+	p = scppd_copy_peer_memwin(w, x->window);
+	/* The window's OID names its shard: it must be the record's. */
+	if (p == NULL || scpp_oid_node(x->window) != p->node ||
+	    scpp_oid_shard(x->window) != p->shard)
+		return false;
+	*owner = scpp_oid_make(scpp_oid_locale(x->window), p->node, p->shard, 0, 0);
+	return true;
+}
+
+bool
+scppd_cont_memwin_there(void *arg, const struct scpp_wire_block *b, uint16_t cmd,
+			const struct scpp_eval_rows *rows, size_t i, struct scpp_oid *owner)
+{
+	struct scpp_wire_memwin x;
+
+	return peer_memwin_row(arg, b, cmd, rows, i, &x, owner);
+}
+
+bool
+scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd)
+{
+	struct scpp_eval_rows rows;
+	struct scpp_oid o;
+
+	if (cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY ||
+	    scpp_eval_ctx_rows(w->ectx, &rows) != 0)
+		return false;
+	for (size_t i = 0; i < rows.n; i++)
+		if (scppd_cont_memwin_there(w, b, cmd, &rows, i, &o))
+			return true;
+	return false;
+}
+
+int
+scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+		     const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
+		     uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
+		     const struct scpp_auth_authority *au)
+{
+	const size_t pair = 2 + SCPP_WIRE_MEMWIN_LEN + 2 + SCPP_WIRE_COPY_SRC_LEN;
+	struct scpp_eval_rows rows;
+	size_t at = 0;
+
+	*npins = 0;
+	if (w->copy == NULL || w->copy->remote == NULL || cmd >= b->ncmds ||
+	    b->cmd[cmd].op != SCPP_OP_COPY || scpp_eval_susp_rows(s, &rows) != 0)
+		return 0;
+	for (uint32_t k = 0; k < n; k++) {
+		struct scpp_wire_memwin x;
+		struct scpp_oid o;
+		int rc;
+
+		/* A memory window end, with room for its source's COPY_SOURCE
+		 * too: a row with only one of them fails at the window's owner. */
+		if (cap - at >= pair && peer_memwin_row(w, b, cmd, &rows, idx[k], &x, &o)) {
+			x.row = k;
+			rc = scpp_wire_memwin_encode(ext + at, cap - at, &x);
+			if (rc > 0) {
+				at += (size_t)rc;
+				scpp_counter_add(&w->copy->st.cont_memwin_sent, 1);
+			}
+		}
+		if (*npins >= SCPPD_COPY_SRC_MAX)
+			continue;
+		rc = scppd_cont_copy_source_one(w, b, cmd, &rows, idx[k], k, ext + at, cap - at,
+						&pins[*npins], au);
+		if (rc > 0) {
+			at += (size_t)rc;
+			(*npins)++;
+		}
+	}
+	return (int)at;
+}
+
+int
+scppd_cont_memwin_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		     struct scppd_cont_copy_rx *rx)
+{
+	int n;
+
+	rx->nmw = 0;
+	if (c->ext_len == 0 || w->env.memwins == NULL || w->copy == NULL)
+		return 0;
+	n = scpp_wire_cont_memwins(c, rx->mw, SCPPD_MEMWIN_EXT_MAX);
+	if (n <= 0)
+		return n;
+	rx->nmw = (unsigned int)n;
+	rx->rm = (struct scpp_eval_remote_memwin){
+		.cmd = c->start, .n = (uint16_t)n, .x = rx->mw,
+		.sender = scppd_cont_sent_by(rx, c->origin) ? c->origin : 0,
+	};
+	scpp_counter_add(&w->copy->st.cont_memwin_rx, (uint64_t)n);
+	return n;
+}
+
+/* This shard's memory window @p oid, or NULL. */
+static struct scpp_eval_memwin *
+own_memwin(const struct scppd_worker *w, struct scpp_oid oid)
+{
+	const struct scpp_eval_memwins *m = w->env.memwins;
+
+	for (uint16_t k = 0; m != NULL && k < m->n; k++)
+		if (scpp_oid_eq(m->win[k].oid, oid))
+			return &m->win[k];
+	return NULL;
+}
+
+int
+scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
+		       const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
+		       uint8_t *ext, size_t cap, struct scppd_copy_pin *pin)
+{
+	const struct scppd_cont_copy_rx *rx = &w->cont->copy_rx;
+	const struct scpp_wire_memwin *x = NULL;
+	struct scpp_eval_copy_end end;
+	struct scpp_eval_memwin *mw;
+	struct scpp_wire_copy_src s;
+	int rc;
+
+	for (unsigned int k = 0; k < rx->nmw && x == NULL; k++)
+		if (rx->mw[k].row == i)
+			x = &rx->mw[k];
+	if (x == NULL)
+		return 0;
+	/* The evaluator's checks (lib/eval vouched_addr(), vouched_len(),
+	 * window_bytes()), without a principal: a nested part is never a
+	 * session block's. Any failure: the copy runs here and says why. */
+	if (x->dir != SCPP_WIRE_MEMWIN_OUT ||
+	    scpp_eval_row_copy_end(w->cont->blk, c->start, rows, i, 1, &end) != 0 || !end.keyed ||
+	    rx->rm.sender == 0 || scpp_oid_node(end.e) != rx->rm.sender ||
+	    scpp_oid_locale(end.e) != scpp_oid_locale(w->env.node) || end.len != x->length ||
+	    (mw = own_memwin(w, x->window)) == NULL || x->offset > mw->len ||
+	    x->length > mw->len - x->offset)
+		return -1;
+	s = (struct scpp_wire_copy_src){.row = row, .window = x->window, .offset = x->offset,
+					.length = x->length, .pin = 0};
+	rc = scpp_wire_copy_src_encode(ext, cap, &s);
+	if (rc <= 0)
+		return -1;
+	/* A memory window never moves: nothing to pin (the part unpins nil). */
+	memset(pin, 0, sizeof(*pin));
+	mw->copies_out++;
+	mw->bytes_out += x->length;
+	mw->remote_out++;
+	return rc;
+}
