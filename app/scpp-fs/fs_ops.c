@@ -266,6 +266,8 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		sum.etime_retries += c->etime_retries;
 		sum.nocap_hits += c->nocap_hits;
 		sum.attr_hits += c->attr_hits;
+		sum.dir_cached += c->dir_cached;
+		sum.dir_relist += c->dir_relist;
 	}
 	for (int i = 0; i < FS_OP_COUNT; i++)
 		if (d->opst[i].blocks > 0 || d->opst[i].requests > 0)
@@ -283,6 +285,10 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
 		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits,
 		(unsigned long long)d->attr_hits, (unsigned long long)d->list_smaller);
+	/* The kernel's readdir cache (docs/FS.md §3): opendirs that let the
+	 * kernel serve the listing it holds, and those that made it list again. */
+	fprintf(out, "scpp-fs: stats dir_cached=%llu dir_relist=%llu\n",
+		(unsigned long long)d->dir_cached, (unsigned long long)d->dir_relist);
 	/* lib/client's, over the contexts' current clients: how many blocks
 	 * went straight to a learnt owner, and the owner sessions opened. */
 	fprintf(out,
@@ -1641,29 +1647,59 @@ static void
 op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsd *d = FSD(req);
-	struct fsd_dir *x;
+	struct fsd_nodes *t = &d->sh->nodes;
+	struct fsd_dir *x = NULL;
 	struct scpp_oid o;
+	uint64_t gen;
 	int e;
 
 	count_req(req, FS_OP_OPEN);
 
 	if (!oid_of(req, ino, &o))
 		return;
-	if ((e = open_block(d, req, o, O_RDONLY, true)) != 0) {
+	/* Counted open from before its block: a handle opened meanwhile by
+	 * another thread sees this one (fsd_node_dir_open()). */
+	fsd_node_dir_begin(t, ino);
+	gen = fsd_node_attr_gen(t, ino);
+	e = open_block(d, req, o, O_RDONLY, true);
+	if (e == 0 && (d->rep.nrows != 1 || d->rep.ncols < 1 + FS_STAT_COLS))
+		e = EIO; /* not the shape fsb_open() of a directory returns */
+	if (e == 0 && (x = calloc(1, sizeof(*x))) == NULL)
+		e = ENOMEM;
+	if (e != 0) {
+		fsd_node_dir_end(t, ino, false);
 		fuse_reply_err(req, e);
-		return;
-	}
-	x = calloc(1, sizeof(*x));
-	if (x == NULL) {
-		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	x->next_off = -1;
 	x->span_cap = FS_LIST_SPAN_MAX;
 	fi->fh = (uint64_t)(uintptr_t)x;
-	fi->cache_readdir = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	/* The kernel asks for the directory's attributes next (a listing's
+	 * start checks its mtime): the slot answers with what the block read. */
+	slot_put(d, ino, 1, gen);
+	/* The kernel's readdir cache (docs/FS.md §3 "Readdir cache"): kept
+	 * when what it holds can only be the listing at the generation this
+	 * block read, dropped (and filled again by the listing) otherwise. */
+	fi->cache_readdir = 1;
+	fi->keep_cache = fsd_node_dir_open(t, ino, fs_reply_u64(&d->rep, 0, 0));
+	if (fi->keep_cache) {
+		d->dir_cached++;
+	} else {
+		/* The directory changed since this kernel's attributes of it
+		 * may have been read: drop them, so that the listing's start
+		 * (auto_inval_data) fetches its mtime and the kernel's cache
+		 * is filled under the new one -- else the next listing finds
+		 * the mtime moved and lists once more. */
+		d->dir_relist++;
+		if (d->sh->se != NULL)
+			(void)fuse_lowlevel_notify_inval_inode(d->sh->se, ino, -1, 0);
+	}
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* Interrupted: the kernel dropped nothing, and no releasedir
+		 * will come. */
 		dir_free(x);
+		fsd_node_dir_end(t, ino, true);
+	}
 }
 
 /* Add one entry to the reply buffer; false when it does not fit. */
@@ -1819,8 +1855,8 @@ static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	count_req(req, FS_OP_OTHER);
-	(void)ino;
 	dir_free((struct fsd_dir *)(uintptr_t)fi->fh);
+	fsd_node_dir_end(&FSD(req)->sh->nodes, ino, false);
 	fuse_reply_err(req, 0);
 }
 
