@@ -182,6 +182,7 @@ struct fsd {
 	struct {
 		uint64_t blocks, max_commands, max_rows;
 		uint64_t requests;     /**< FUSE requests of this kind the kernel sent */
+		uint64_t exchange_ns;  /**< wall clock in lib/client's exchanges (a batch: once) */
 	} opst[FS_OP_COUNT];           /**< per operation, from the replies' END */
 	uint64_t nocap_hits;           /**< getxattr(security.capability) answered from the cache */
 	uint64_t attr_hits;            /**< getattr answered from the attribute slot */
@@ -200,6 +201,7 @@ struct fsd {
 	uint64_t neg_blocks;           /**< page snapshots read for negative entries */
 	uint64_t dir_cached;           /**< opendirs answered "keep the kernel's listing" */
 	uint64_t dir_relist;           /**< opendirs answered "drop it, list again" */
+	uint64_t flushes;              /**< FLUSH requests (none unless -o writeback_cache) */
 	uint64_t batches;              /**< requests sent as a batch of blocks */
 	uint64_t batch_blocks;         /**< blocks of those batches */
 	uint64_t batch_max;            /**< most blocks of one batch */

@@ -416,6 +416,15 @@ def attribute_slot(mounts):
     check(st["attr_hits"] >= 200, "create+unlink's parent getattrs answered from the slot: %s" % st)
     check(st["getattr"]["blocks"] < 50 and st["getattr"]["requests"] > 200,
           "the slot saved getattr blocks: %s" % st["getattr"])
+    # A create+unlink pair is two blocks (FS.md §3 "create+unlink"): the
+    # create and the unlink (with d, the five mkdirs and the six rmdirs);
+    # its lookup is answered from the page snapshot, its getattrs from the
+    # slot, and close(2) sends no FLUSH (noflush).
+    check(st["create"]["blocks"] == 106 and st["unlink"]["blocks"] == 106,
+          "one create and one unlink block a pair: %s %s" % (st["create"], st["unlink"]))
+    check(st["lookup"]["blocks"] <= 10 and st["lookup"]["requests"] >= 100,
+          "the pairs' lookups answered by the mount: %s" % st["lookup"])
+    check(st["flushes"] == 0, "no FLUSH reached the mount: %d" % st["flushes"])
 
 
 # struct vfs_cap_data, revision 2, no capabilities: a valid security.capability.
