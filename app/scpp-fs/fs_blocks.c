@@ -336,12 +336,42 @@ now(struct fsb *f)
 	return let(f, x(f, SCPP_XOP_NOW, -1, -1, -1));
 }
 
-/* Directory %d changed its entries: mtime and ctime. */
+/* The listing of directory term @p d changed (a name added, removed or
+ * replaced, its ".." moved, the directory removed): its change generation
+ * `gen` + 1, which fsb_open() of a directory returns (the kernel's readdir
+ * cache, docs/FS.md §3). A directory made before `gen` existed has none:
+ * nil counts as 0. */
+static void
+bump_gen(struct fsb *f, int d)
+{
+	int g = let_val(f, d, "gen");
+
+	set(f, d, "gen", V(let(f, X3(IF, X2(EQ, V(g), t_nil(f)), U(1), X2(ADD, V(g), U(1))))));
+}
+
+/* bump_gen() of the inode in %e when %cond holds (a directory), in
+ * guarded commands: %e may be another kind of inode. */
+static void
+bump_gen_if(struct fsb *f, int e, int cond)
+{
+	int g = var(f), g1 = var(f);
+
+	cmd(f, SCPP_OP_LET, t_var(f, g), X2(VAL, V(e), t_s(f, "gen")), -1);
+	when(f, V(cond));
+	cmd(f, SCPP_OP_LET, t_var(f, g1), X3(IF, X2(EQ, V(g), t_nil(f)), U(1), X2(ADD, V(g), U(1))),
+	    -1);
+	when(f, V(cond));
+	set(f, V(e), "gen", V(g1));
+	when(f, V(cond));
+}
+
+/* Directory %d changed its entries: mtime, ctime and the generation. */
 static void
 touch_dir(struct fsb *f, int d, int t)
 {
 	set(f, d, "mtime_ns", V(t));
 	set(f, d, "ctime_ns", V(t));
+	bump_gen(f, d);
 }
 
 /* nlink of node @p d += @p delta (a small signed constant). */
@@ -444,6 +474,7 @@ dir_init_pages(struct fsb *f, int dv)
 	set(f, V(dv), "plevel", U(0));
 	set(f, V(dv), "psplit", U(0));
 	set(f, V(dv), "count", U(0));
+	set(f, V(dv), "gen", U(0));
 }
 
 /* ---- lookup, getattr, access ---- */
@@ -752,6 +783,7 @@ fsb_unlink(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		 * subdirectory's "..". */
 		nn = let(f, U(0));
 		add_nlink(f, &p, -1);
+		bump_gen(f, n.e); /* it lists nothing (ENOENT) from now on */
 	} else {
 		nn = let(f, X2(SUB, V(n.n), U(1)));
 	}
@@ -912,9 +944,12 @@ fsb_rename(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 	} else {
 		set(f, V(src), "parent", np.e);
 		when(f, V(sdir));
+		/* Its ".." is another inode now: its listing changed. */
+		bump_gen_if(f, src, sdir);
 		if (exch) {
 			set(f, V(tgt), "parent", p.e);
 			when(f, V(tdir));
+			bump_gen_if(f, tgt, tdir);
 		}
 		relink(f, &p, exch ? b01(f, V(tdir)) : U(0), b01(f, V(sdir)));
 		relink(f, &np, b01(f, V(sdir)), b01(f, V(tdir)));
@@ -960,6 +995,26 @@ fsb_open(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct 
 	else if (want & 2)
 		check(f, X1(NOT, is_type(f, n.m, FS_S_IFDIR)), E_ISDIR);
 	check(f, perm(f, c, n.m, n.u, n.g, want), E_ACCES);
+	if (dir) {
+		/* Its change generation (nil, before there was one: 0), for the
+		 * kernel's readdir cache (docs/FS.md §3 "Readdir cache"), and
+		 * atime as a listing moves it (relatime), since a listing the
+		 * kernel serves from its cache sends no block. */
+		int g = let_val(f, n.e, "gen");
+
+		ret(f, let(f, X3(IF, X2(EQ, V(g), t_nil(f)), U(0), V(g))));
+		if (!v->noatime) {
+			int at = let_val(f, n.e, "atime_ns"), mt = let_val(f, n.e, "mtime_ns");
+			int t = now(f);
+
+			set(f, n.e, "atime_ns", V(t));
+			when(f, X2(OR, X2(LE, V(at), V(mt)),
+				   X2(LT, V(at), X2(SUB, V(t), t_i(f, INT64_C(86400000000000))))));
+		}
+		/* The kernel asks for the directory's mtime when a listing
+		 * starts (auto_inval_data): fs_ops.c's attribute slot. */
+		stat_group(f, n.e);
+	}
 	if (!dir && (flags & 01000)) {
 		int t;
 

@@ -177,7 +177,11 @@ void fsb_rename(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c,
 		const char *newname, size_t newlen, unsigned int flags);
 /** cols: target. */
 void fsb_readlink(struct fsb *f, struct scpp_oid e);
-/** open(2) permission check for @p flags (O_ACCMODE, O_TRUNC); truncates on O_TRUNC. */
+/** open(2) permission check for @p flags (O_ACCMODE, O_TRUNC); truncates on O_TRUNC.
+ *  A file: no cols. A directory (@p dir): cols: its change generation
+ *  (Directory.gen, moved by every block that changes its listing; 0 for
+ *  one that never had it), stat(directory); atime moves as a listing
+ *  moves it. */
 void fsb_open(struct fsb *f, const struct fs_vol *v, const struct fs_cred *c, struct scpp_oid e,
 	      int flags, bool dir);
 

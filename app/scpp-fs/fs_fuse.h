@@ -76,6 +76,10 @@ struct fsd_node {
 	uint64_t attr_epoch;   /**< the table's attr_epoch when attr was put */
 	bool used;
 	bool unlinked;         /**< its last link went while the kernel held it */
+	/* The kernel's readdir cache of a directory (docs/FS.md §3). */
+	uint32_t dir_open;     /**< directory handles: from opendir's start to releasedir */
+	bool rd_valid;         /**< the kernel's cache can only hold the listing at rd_gen */
+	uint64_t rd_gen;       /**< Directory.gen of the opendir that (re)started the cache */
 };
 
 struct fsd_nodes {
@@ -157,6 +161,7 @@ struct fsd_shared {
 	struct fsd **free;             /**< contexts no thread holds */
 	size_t nfree;
 	size_t used_max;               /**< most contexts held by threads at once */
+	struct fuse_session *se;       /**< for notifications to the kernel */
 };
 
 /** The daemon: one context per FUSE thread (fs_ctx.c), the first the main one. */
@@ -177,6 +182,7 @@ struct fsd {
 	struct {
 		uint64_t blocks, max_commands, max_rows;
 		uint64_t requests;     /**< FUSE requests of this kind the kernel sent */
+		uint64_t exchange_ns;  /**< wall clock in lib/client's exchanges (a batch: once) */
 	} opst[FS_OP_COUNT];           /**< per operation, from the replies' END */
 	uint64_t nocap_hits;           /**< getxattr(security.capability) answered from the cache */
 	uint64_t attr_hits;            /**< getattr answered from the attribute slot */
@@ -193,6 +199,9 @@ struct fsd {
 	struct fsb bf[SCPP_CLIENT_BATCH_MAX];
 	struct scpp_client_reply bcr[SCPP_CLIENT_BATCH_MAX];
 	uint64_t neg_blocks;           /**< page snapshots read for negative entries */
+	uint64_t dir_cached;           /**< opendirs answered "keep the kernel's listing" */
+	uint64_t dir_relist;           /**< opendirs answered "drop it, list again" */
+	uint64_t flushes;              /**< FLUSH requests (none unless -o writeback_cache) */
 	uint64_t batches;              /**< requests sent as a batch of blocks */
 	uint64_t batch_blocks;         /**< blocks of those batches */
 	uint64_t batch_max;            /**< most blocks of one batch */
@@ -245,6 +254,21 @@ bool fsd_node_attr_take(struct fsd_nodes *t, fuse_ino_t ino, uint64_t now, struc
 void fsd_node_attr_drop(struct fsd_nodes *t, fuse_ino_t ino);
 /** Empty every slot (a rename or rmdir: directories the kernel did not name change). */
 void fsd_nodes_attr_drop_all(struct fsd_nodes *t);
+/**
+ * The kernel's readdir cache (docs/FS.md §3 "Readdir cache").
+ * fsd_node_dir_begin(): an opendir of node @p ino starts (before its
+ * block). fsd_node_dir_open(): its block found generation @p gen; true
+ * when the kernel may serve the listing from its cache (what it holds can
+ * only be the listing at @p gen), else the kernel is told to drop it and
+ * the listing that follows restarts it at @p gen -- trusted only when no
+ * other handle of the directory is open (one opened earlier may still add
+ * an older listing's entries). fsd_node_dir_end(): a handle was released,
+ * or its opendir failed; @p drop: its reply did not reach the kernel, so
+ * the kernel's cache was not dropped either (never trust it again).
+ */
+void fsd_node_dir_begin(struct fsd_nodes *t, fuse_ino_t ino);
+bool fsd_node_dir_open(struct fsd_nodes *t, fuse_ino_t ino, uint64_t gen);
+void fsd_node_dir_end(struct fsd_nodes *t, fuse_ino_t ino, bool drop);
 /** Drop @p n lookups; returns true when the node is gone (then *@p oid and
  *  *@p unlinked say what it was). */
 bool fsd_node_forget(struct fsd_nodes *t, fuse_ino_t ino, uint64_t n, struct scpp_oid *oid,

@@ -319,6 +319,7 @@ main(int argc, char **argv)
 	se = fuse_session_new(&args, &fsd_ops, sizeof(fsd_ops), &d);
 	if (se == NULL)
 		goto out;
+	sh.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto destroy;
 	if (fuse_session_mount(se, co.mountpoint) != 0)

@@ -124,6 +124,9 @@ ref(struct fsd_nodes *t, struct scpp_oid oid, uint64_t *generation)
 	t->v[id].nopen = 0;
 	t->v[id].nocap_until = 0;
 	t->v[id].attr_until = 0;
+	/* A new inode of the kernel's: no cache, no handle. */
+	t->v[id].dir_open = 0;
+	t->v[id].rd_valid = false;
 	*generation = t->v[id].generation;
 	for (i = oid_hash(oid) & (t->hcap - 1); t->hash[i] != 0 && t->hash[i] != TOMB;
 	     i = (i + 1) & (t->hcap - 1))
@@ -368,5 +371,55 @@ fsd_nodes_attr_drop_all(struct fsd_nodes *t)
 {
 	pthread_mutex_lock(&t->lock);
 	t->attr_epoch++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void
+fsd_node_dir_begin(struct fsd_nodes *t, fuse_ino_t ino)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL)
+		x->dir_open++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool
+fsd_node_dir_open(struct fsd_nodes *t, fuse_ino_t ino, uint64_t gen)
+{
+	struct fsd_node *x;
+	bool hit = false;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL) {
+		if (x->rd_valid && x->rd_gen == gen) {
+			hit = true;
+		} else {
+			/* The kernel drops its pages at this reply; what is
+			 * added to them afterwards comes from blocks run after
+			 * this one -- unless another handle, opened before, is
+			 * still reading. */
+			x->rd_gen = gen;
+			x->rd_valid = x->dir_open == 1;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return hit;
+}
+
+void
+fsd_node_dir_end(struct fsd_nodes *t, fuse_ino_t ino, bool drop)
+{
+	struct fsd_node *x;
+
+	pthread_mutex_lock(&t->lock);
+	x = get(t, ino);
+	if (x != NULL && x->dir_open > 0)
+		x->dir_open--;
+	if (x != NULL && drop)
+		x->rd_valid = false;
 	pthread_mutex_unlock(&t->lock);
 }

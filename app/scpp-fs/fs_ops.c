@@ -81,9 +81,13 @@ fsd_exec(struct fsd *d, struct fsb *f, enum fs_op op)
 	}
 	fsd_session_renew(d);
 	for (unsigned int try = 0;; try++) {
+		uint64_t t0 = now_ns();
+
 		scpp_client_reply_free(&d->cr);
 		d->ops++;
 		rc = scpp_client_exec(d->cl, f->b, &d->cr);
+		if (op < FS_OP_COUNT)
+			d->opst[op].exchange_ns += now_ns() - t0;
 		if (rc < 0) {
 			if (d->errors_logged++ < 50)
 				fprintf(stderr, "scpp-fs: exchange with %s failed: %s\n",
@@ -171,6 +175,7 @@ fsd_exec_many(struct fsd *d, unsigned int n, enum fs_op op, int *err, fsd_each_f
 {
 	const struct scpp_wire_block *bs[SCPP_CLIENT_BATCH_MAX];
 	unsigned int i, ok = 0;
+	uint64_t t0;
 	int rc;
 
 	for (i = 0; i < n; i++) {
@@ -189,7 +194,9 @@ fsd_exec_many(struct fsd *d, unsigned int n, enum fs_op op, int *err, fsd_each_f
 	}
 	fsd_session_renew(d);
 	d->ops += n;
+	t0 = now_ns();
 	rc = scpp_client_exec_many(d->cl, bs, n, d->bcr);
+	d->opst[op].exchange_ns += now_ns() - t0;
 	if (rc < 0) {
 		if (d->errors_logged++ < 50)
 			fprintf(stderr, "scpp-fs: exchange with %s failed: %s\n",
@@ -256,6 +263,7 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		for (int i = 0; i < FS_OP_COUNT; i++) {
 			sum.opst[i].blocks += c->opst[i].blocks;
 			sum.opst[i].requests += c->opst[i].requests;
+			sum.opst[i].exchange_ns += c->opst[i].exchange_ns;
 			sum.opst[i].max_commands = SCPP_MAX(sum.opst[i].max_commands,
 							    c->opst[i].max_commands);
 			sum.opst[i].max_rows = SCPP_MAX(sum.opst[i].max_rows, c->opst[i].max_rows);
@@ -266,16 +274,20 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		sum.etime_retries += c->etime_retries;
 		sum.nocap_hits += c->nocap_hits;
 		sum.attr_hits += c->attr_hits;
+		sum.dir_cached += c->dir_cached;
+		sum.dir_relist += c->dir_relist;
+		sum.flushes += c->flushes;
 	}
 	for (int i = 0; i < FS_OP_COUNT; i++)
 		if (d->opst[i].blocks > 0 || d->opst[i].requests > 0)
 			fprintf(out,
 				"scpp-fs: stats op=%s blocks=%llu max_commands=%llu max_rows=%llu "
-				"requests=%llu\n",
+				"requests=%llu exchange_us=%llu\n",
 				names[i], (unsigned long long)d->opst[i].blocks,
 				(unsigned long long)d->opst[i].max_commands,
 				(unsigned long long)d->opst[i].max_rows,
-				(unsigned long long)d->opst[i].requests);
+				(unsigned long long)d->opst[i].requests,
+				(unsigned long long)(d->opst[i].exchange_ns / 1000));
 	fprintf(out,
 		"scpp-fs: stats pages_read=%llu rebalances=%llu etime_retries=%llu contexts=%zu "
 		"contexts_used_max=%zu nocap_hits=%llu attr_hits=%llu list_smaller=%llu\n",
@@ -283,6 +295,11 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		(unsigned long long)d->etime_retries, main->sh ? main->sh->nall : 0,
 		main->sh ? main->sh->used_max : 0, (unsigned long long)d->nocap_hits,
 		(unsigned long long)d->attr_hits, (unsigned long long)d->list_smaller);
+	/* The kernel's readdir cache (docs/FS.md §3): opendirs that let the
+	 * kernel serve the listing it holds, and those that made it list again. */
+	fprintf(out, "scpp-fs: stats dir_cached=%llu dir_relist=%llu flushes=%llu\n",
+		(unsigned long long)d->dir_cached, (unsigned long long)d->dir_relist,
+		(unsigned long long)d->flushes);
 	/* lib/client's, over the contexts' current clients: how many blocks
 	 * went straight to a learnt owner, and the owner sessions opened. */
 	fprintf(out,
@@ -1098,6 +1115,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->keep_cache = 0;
+	fi->noflush = 1; /* FLUSH would find nothing to do (op_flush()) */
 	d_open(d, ino, 1);
 	if (fuse_reply_open(req, fi) != 0)
 		d_open(d, ino, -1); /* interrupted: no release will come */
@@ -1117,6 +1135,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	count_req(req, FS_OP_CREATE);
 	if (e < 0)
 		return;
+	fi->noflush = 1; /* as op_open() */
 	if (e != 0 || d->rep.nrows != 1)
 		slot_drop(d, parent);
 	if (e == EEXIST && !excl && d->rep.cmd == fs_create_exists_cmd()) {
@@ -1325,10 +1344,16 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 	fuse_reply_write(req, done);
 }
 
+/* Nothing is buffered in the daemon, so open and create reply with
+ * noflush (FOPEN_NOFLUSH): close(2) sends no FLUSH and waits for none. The
+ * kernel still sends it with -o writeback_cache (after writing the file's
+ * dirty pages back itself, which is what makes close(2) a point of
+ * visibility there). */
 static void
 op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	count_req(req, FS_OP_OTHER);
+	FSD(req)->flushes++;
 	(void)ino, (void)fi;
 	fuse_reply_err(req, 0); /* nothing is buffered here */
 }
@@ -1641,29 +1666,59 @@ static void
 op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fsd *d = FSD(req);
-	struct fsd_dir *x;
+	struct fsd_nodes *t = &d->sh->nodes;
+	struct fsd_dir *x = NULL;
 	struct scpp_oid o;
+	uint64_t gen;
 	int e;
 
 	count_req(req, FS_OP_OPEN);
 
 	if (!oid_of(req, ino, &o))
 		return;
-	if ((e = open_block(d, req, o, O_RDONLY, true)) != 0) {
+	/* Counted open from before its block: a handle opened meanwhile by
+	 * another thread sees this one (fsd_node_dir_open()). */
+	fsd_node_dir_begin(t, ino);
+	gen = fsd_node_attr_gen(t, ino);
+	e = open_block(d, req, o, O_RDONLY, true);
+	if (e == 0 && (d->rep.nrows != 1 || d->rep.ncols < 1 + FS_STAT_COLS))
+		e = EIO; /* not the shape fsb_open() of a directory returns */
+	if (e == 0 && (x = calloc(1, sizeof(*x))) == NULL)
+		e = ENOMEM;
+	if (e != 0) {
+		fsd_node_dir_end(t, ino, false);
 		fuse_reply_err(req, e);
-		return;
-	}
-	x = calloc(1, sizeof(*x));
-	if (x == NULL) {
-		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	x->next_off = -1;
 	x->span_cap = FS_LIST_SPAN_MAX;
 	fi->fh = (uint64_t)(uintptr_t)x;
-	fi->cache_readdir = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	/* The kernel asks for the directory's attributes next (a listing's
+	 * start checks its mtime): the slot answers with what the block read. */
+	slot_put(d, ino, 1, gen);
+	/* The kernel's readdir cache (docs/FS.md §3 "Readdir cache"): kept
+	 * when what it holds can only be the listing at the generation this
+	 * block read, dropped (and filled again by the listing) otherwise. */
+	fi->cache_readdir = 1;
+	fi->keep_cache = fsd_node_dir_open(t, ino, fs_reply_u64(&d->rep, 0, 0));
+	if (fi->keep_cache) {
+		d->dir_cached++;
+	} else {
+		/* The directory changed since this kernel's attributes of it
+		 * may have been read: drop them, so that the listing's start
+		 * (auto_inval_data) fetches its mtime and the kernel's cache
+		 * is filled under the new one -- else the next listing finds
+		 * the mtime moved and lists once more. */
+		d->dir_relist++;
+		if (d->sh->se != NULL)
+			(void)fuse_lowlevel_notify_inval_inode(d->sh->se, ino, -1, 0);
+	}
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* Interrupted: the kernel dropped nothing, and no releasedir
+		 * will come. */
 		dir_free(x);
+		fsd_node_dir_end(t, ino, true);
+	}
 }
 
 /* Add one entry to the reply buffer; false when it does not fit. */
@@ -1819,8 +1874,8 @@ static void
 op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	count_req(req, FS_OP_OTHER);
-	(void)ino;
 	dir_free((struct fsd_dir *)(uintptr_t)fi->fh);
+	fsd_node_dir_end(&FSD(req)->sh->nodes, ino, false);
 	fuse_reply_err(req, 0);
 }
 

@@ -3,6 +3,7 @@
 """scpp-fs costs per operation as counts, not time (perf/RESULTS.md "scpp-fs").
 
     perf/bench-fs/counts.py [--build build] [--compare SCPP_FS_BINARY] [--ops N] [--no-strace]
+                            [--only OP[,OP...]]
 
 One scppd (net_tap in a network namespace, busy polling, the node's default
 eval limits, as run.py) and, per operation and per scpp-fs binary (the
@@ -15,7 +16,8 @@ daemon's system calls per operation (`strace -f -c` attached for the loop
 only: sendto/sendmmsg, recvfrom/recvmmsg, poll, the /dev/fuse reads and
 writes). These do not depend on the machine's load, so two builds compare
 exactly on a shared machine. Prints one JSON line per (binary, operation)
-and a summary line. Needs root, /dev/fuse and strace.
+and a summary line (--only: just those operations). Needs root, /dev/fuse
+and strace.
 """
 
 import json
@@ -126,6 +128,8 @@ def main():
         bins.insert(0, ("scpp-fs-before", os.path.abspath(before)))
     ops = ["stat", "create_unlink", "readdir_10000", "write_4k_rand", "read_4k_rand",
            "write_1m_seq", "read_1m_seq"]
+    if "--only" in sys.argv:
+        ops = [o for o in arg("--only", "").split(",") if o in ops]
     d = rt.Daemon("fscount", cfg_extra={"store": run_fs.STORE, "eval": run_fs.EVAL})
     d.cfg["eal"]["memory_mb"] = run_fs.EAL_MB
     d.cfg["idle"] = {"enabled": False}
@@ -173,6 +177,8 @@ def main():
                                                         "recvfrom", "recvmmsg", "recvmsg",
                                                         "poll", "ppoll"))
                 row = {"bench": "fs-counts", "target": label, "op": op, "ops": k,
+                       "requests": {o: v["requests"] for o, v in st.items()
+                                    if isinstance(v, dict) and v.get("requests")},
                        "blocks_per_op": round(blocks / k, 3),
                        "fuse_requests_per_op": round(reqs / k, 3),
                        "blocks": {o: v["blocks"] for o, v in st.items()

@@ -416,6 +416,15 @@ def attribute_slot(mounts):
     check(st["attr_hits"] >= 200, "create+unlink's parent getattrs answered from the slot: %s" % st)
     check(st["getattr"]["blocks"] < 50 and st["getattr"]["requests"] > 200,
           "the slot saved getattr blocks: %s" % st["getattr"])
+    # A create+unlink pair is two blocks (FS.md §3 "create+unlink"): the
+    # create and the unlink (with d, the five mkdirs and the six rmdirs);
+    # its lookup is answered from the page snapshot, its getattrs from the
+    # slot, and close(2) sends no FLUSH (noflush).
+    check(st["create"]["blocks"] == 106 and st["unlink"]["blocks"] == 106,
+          "one create and one unlink block a pair: %s %s" % (st["create"], st["unlink"]))
+    check(st["lookup"]["blocks"] <= 10 and st["lookup"]["requests"] >= 100,
+          "the pairs' lookups answered by the mount: %s" % st["lookup"])
+    check(st["flushes"] == 0, "no FLUSH reached the mount: %d" % st["flushes"])
 
 
 # struct vfs_cap_data, revision 2, no capabilities: a valid security.capability.
@@ -966,6 +975,121 @@ def negative_entries(mounts):
     check(sq["neg_hits"] >= 1, "q's snapshot answered: %s" % sq["neg_hits"])
 
 
+def listing(path):
+    """A directory's listing as getdents(2) gives it: sorted (name, d_ino,
+    is a directory) of every entry (os.scandir: no stat, only the dirents)."""
+    return sorted((e.name, e.inode(), e.is_dir(follow_symlinks=False)) for e in os.scandir(path))
+
+
+def expected_listing(w, rel, names):
+    """What a listing of w/rel must be, from lstat through w (no kernel cache:
+    attr_timeout=0, entry_timeout=0) of exactly the names the test made."""
+    out = []
+    for n in names:
+        st = os.lstat(w.p(rel, n))
+        out.append((n, st.st_ino, stat.S_ISDIR(st.st_mode)))
+    return sorted(out)
+
+
+def test_readdir_cache(d, mounts):
+    """The kernel's readdir cache (docs/FS.md §3 "Readdir cache"): m
+    (attr_timeout=60, entry_timeout=60: the kernel's own attribute check
+    cannot see another mount's change during the test, so only the
+    directory's generation can) lists a directory again at the cost of the
+    opendir block alone, and a change through another mount (w) or through
+    m itself between two listings makes the next listing show it, compared
+    entry by entry with what the test made."""
+    w = mounts(Mount("rdcw", ("volume=rdc", "attr_timeout=0", "entry_timeout=0")).start())
+    os.mkdir(w.p("d"))
+    names = ["f%02d" % i for i in range(12)]  # one page: one listing block
+    for n in names:
+        open(w.p("d", n), "w").close()
+    os.mkdir(w.p("d", "sub"))
+    names.append("sub")
+    os.mkdir(w.p("e"))
+    m = mounts(Mount("rdcm", ("volume=rdc", "attr_timeout=60", "entry_timeout=60")).start())
+    listings = relists = 0
+
+    def ls(rel, want, cached):
+        nonlocal listings, relists
+        got = listing(m.p(rel))
+        listings += 1
+        relists += 0 if cached else 1
+        check(got == want, "listing %d of %s: %s, not %s" % (listings, rel, got, want))
+
+    want = expected_listing(w, "d", names)
+    ls("d", want, False)
+    ls("d", want, True)   # the opendir block only: the kernel's pages
+    ls("d", want, True)
+    # Another mount's changes: a name made, one removed, one renamed.
+    open(w.p("d", "new"), "w").close()
+    os.unlink(w.p("d", "f05"))
+    os.rename(w.p("d", "f06"), w.p("d", "f06r"))
+    names = sorted(set(names) - {"f05", "f06"} | {"new", "f06r"})
+    want = expected_listing(w, "d", names)
+    ls("d", want, False)
+    ls("d", want, True)
+    # This mount's own change.
+    open(m.p("d", "mine"), "w").close()
+    names.append("mine")
+    want = expected_listing(w, "d", names)
+    ls("d", want, False)
+    ls("d", want, True)
+    # A directory removed through w while m holds its listing: an error, not
+    # the cached "." and ".." (ENOENT while the inode is left, as Linux lists
+    # a removed directory; ESTALE once w's kernel forgot it and w reaped it).
+    ls("e", [], False)
+    ls("e", [], True)
+    os.rmdir(w.p("e"))
+    e = errno_of(os.listdir, m.p("e"))
+    check(e in (errno.ENOENT, errno.ESTALE), "the removed directory lists an error, not %s" % e)
+    listings += 1
+    relists += 1
+    check(m.unmount() == 0, "m stops cleanly")
+    st = fs_stats(m)
+    cached = listings - relists
+    # One opendir block per listing, and listing blocks only for the
+    # listings that were not cached (each of one page: one block, plus one
+    # per smaller span a limit forced on a loaded machine).
+    check(st["open"]["blocks"] == listings and st["open"]["requests"] == listings,
+          "one opendir block a listing: %s for %d" % (st["open"], listings))
+    check(st["dir_cached"] == cached and st["dir_relist"] == relists,
+          "cached %s relisted %s, not %d %d" % (st["dir_cached"], st["dir_relist"], cached,
+                                                relists))
+    # The kernel's look at the directory's mtime when a listing starts is
+    # answered by the opendir block's attribute slot: no getattr block but
+    # the root's at the mount.
+    check(st["getattr"]["blocks"] <= 1 and st["attr_hits"] >= cached,
+          "getattr blocks %s, attr_hits %s" % (st["getattr"], st["attr_hits"]))
+    check(st["readdir"]["blocks"] == relists + st["list_smaller"],
+          "listing blocks only for the %d listings not cached: %s (list_smaller %d)" % (
+              relists, st["readdir"], st["list_smaller"]))
+    big_directory_cached(w, mounts)
+
+
+def big_directory_cached(w, mounts):
+    """A directory of many pages (several readdir requests and blocks) is
+    served from the kernel's pages too, every name in it, and listed again
+    after another mount's change."""
+    os.mkdir(w.p("big"))
+    names = ["entry-%05d" % i for i in range(1500)]
+    for n in names:
+        open(w.p("big", n), "w").close()
+    m = mounts(Mount("rdcb", ("volume=rdc", "attr_timeout=60", "entry_timeout=60")).start())
+    want = expected_listing(w, "big", names)
+    for i in range(2):
+        check(listing(m.p("big")) == want, "big listing %d" % i)
+    open(w.p("big", "late"), "w").close()
+    want = expected_listing(w, "big", names + ["late"])
+    for i in range(2):
+        check(listing(m.p("big")) == want, "big listing after w's create %d" % i)
+    check(m.unmount() == 0, "the big mount stops cleanly")
+    st = fs_stats(m)
+    check(st["dir_cached"] == 2 and st["dir_relist"] == 2,
+          "big: cached %s relisted %s" % (st["dir_cached"], st["dir_relist"]))
+    check(st["readdir"]["blocks"] >= 4, "big: two listings of many pages: %s" % st["readdir"])
+
+
 def restart_daemon(d):
     """Start scppd again in the test's namespace, with the same config (an
     empty store: scppd keeps no state across restarts yet)."""
@@ -1329,6 +1453,7 @@ TESTS = {
     "bigdir": test_bigdir,
     "parallel": test_parallel,
     "two_mounts": test_two_mounts,
+    "readdir_cache": test_readdir_cache,
     "restart": test_restart,
     "differential": test_differential,
     "writeback": test_writeback,

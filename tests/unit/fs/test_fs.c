@@ -558,6 +558,93 @@ test_fs_rename_cases(void **state)
 	assert_int_equal(rename_(a, "nope", b, "z", 0, ROOT), ENOENT);
 }
 
+/* The change generation fsb_open() of a directory returns (its first
+ * column; its stat follows). */
+static uint64_t
+dir_gen(struct scpp_oid d)
+{
+	assert_int_equal(RUN(FS_OP_OPEN, fsb_open(&fb_, &T->vol, ROOT, d, 0, true)), 0);
+	assert_int_equal(T->rep.nrows, 1);
+	assert_int_equal(T->rep.ncols, 1 + FS_STAT_COLS);
+	assert_int_equal(fs_reply_u64(&T->rep, 0, 1 + FS_C_MODE) & FS_S_IFMT, FS_S_IFDIR);
+	return fs_reply_u64(&T->rep, 0, 0);
+}
+
+/*
+ * Directory.gen (the kernel's readdir cache, docs/FS.md §3): every block
+ * that changes a directory's listing moves it -- a name added, removed or
+ * replaced, its ".." moved, the directory removed --, and nothing else
+ * does: a failed change, a listing, a setattr of the directory or of a
+ * name in it, a write into one of its files, a page split.
+ */
+static void
+test_fs_directory_generation_moves_with_its_listing(void **state)
+{
+	struct tfs *t = *state;
+	struct scpp_oid a, b, x, f;
+	struct fs_setattr sa = {.mode = true, .new_mode = 0700, .cached_size = UINT64_MAX};
+	uint64_t ga, gb, gx;
+	char name[32];
+
+	a = mkdir_ok(t->vol.root, "a", 0755, ROOT);
+	b = mkdir_ok(t->vol.root, "b", 0755, ROOT);
+	ga = dir_gen(a);
+	assert_int_equal(ga, 0); /* made with it */
+	assert_int_equal(dir_gen(a), ga); /* opening changes nothing */
+	f = mkfile_ok(a, "f", 0644, ROOT);
+	assert_int_equal(dir_gen(a), ++ga);
+	assert_int_equal(mk(a, "f", FS_K_FILE, FS_S_IFREG | 0644, ROOT), EEXIST);
+	assert_int_equal(dir_gen(a), ga); /* aborted: nothing changed */
+	assert_int_equal(write_(f, 0, "abc", 3), 0);
+	assert_int_equal(RUN(FS_OP_SETATTR, fsb_setattr(&fb_, &t->vol, ROOT, f, &sa)), 0);
+	assert_int_equal(RUN(FS_OP_SETATTR, fsb_setattr(&fb_, &t->vol, ROOT, a, &sa)), 0);
+	assert_int_equal(RUN(FS_OP_READDIR, fsb_listdir(&fb_, &t->vol, ROOT, a, 0, 0, 1, 0, false)),
+			 0);
+	assert_int_equal(dir_gen(a), ga);
+	assert_int_equal(RUN(FS_OP_LINK, fsb_link(&fb_, &t->vol, ROOT, f, a, "g", 1)), 0);
+	assert_int_equal(dir_gen(a), ++ga);
+	assert_int_equal(unlink_(a, "g", false, ROOT), 0);
+	assert_int_equal(dir_gen(a), ++ga);
+	assert_int_equal(unlink_(a, "nope", false, ROOT), ENOENT);
+	assert_int_equal(dir_gen(a), ga);
+	/* A rename in one directory: once; across two: both. */
+	assert_int_equal(rename_(a, "f", a, "f2", 0, ROOT), 0);
+	assert_int_equal(dir_gen(a), ++ga);
+	gb = dir_gen(b);
+	assert_int_equal(rename_(a, "f2", b, "f3", 0, ROOT), 0);
+	assert_int_equal(dir_gen(a), ++ga);
+	assert_int_equal(dir_gen(b), ++gb);
+	/* A directory moved to another parent: its ".." changed, so its own
+	 * listing did; moved within its parent, not. */
+	x = mkdir_ok(a, "x", 0755, ROOT);
+	ga++;
+	gx = dir_gen(x);
+	assert_int_equal(rename_(a, "x", a, "x1", 0, ROOT), 0);
+	assert_int_equal(dir_gen(x), gx);
+	ga++;
+	assert_int_equal(rename_(a, "x1", b, "x2", 0, ROOT), 0);
+	assert_int_equal(dir_gen(x), ++gx);
+	assert_int_equal(dir_gen(a), ++ga);
+	assert_int_equal(dir_gen(b), ++gb);
+	/* Page splits move names between pages, not in or out. */
+	for (unsigned int i = 0; i < 3 * FS_PAGE_SPLIT; i++) {
+		snprintf(name, sizeof(name), "n%u", i);
+		mkfile_ok(x, name, 0644, ROOT);
+	}
+	assert_int_equal(dir_gen(x), gx + 3 * FS_PAGE_SPLIT);
+	gx += 3 * FS_PAGE_SPLIT;
+	for (unsigned int i = 0; i < 3 * FS_PAGE_SPLIT; i++) {
+		snprintf(name, sizeof(name), "n%u", i);
+		assert_int_equal(unlink_(x, name, false, ROOT), 0);
+	}
+	assert_int_equal(dir_gen(x), gx + 3 * FS_PAGE_SPLIT);
+	gx += 3 * FS_PAGE_SPLIT;
+	/* rmdir: the parent, and the removed directory (it lists ENOENT now). */
+	assert_int_equal(unlink_(b, "x2", true, ROOT), 0);
+	assert_int_equal(dir_gen(b), ++gb);
+	assert_int_equal(dir_gen(x), ++gx);
+}
+
 static void
 test_fs_link_counts(void **state)
 {
@@ -1219,6 +1306,7 @@ main(void)
 		T_(test_fs_sticky_directory),
 		T_(test_fs_rename_cases),
 		T_(test_fs_link_counts),
+		T_(test_fs_directory_generation_moves_with_its_listing),
 		T_(test_fs_data_chunks_holes_and_reads),
 		T_(test_fs_truncate_drops_and_cuts_chunks),
 		T_(test_fs_setattr_rules),
