@@ -570,6 +570,17 @@ uint64_t scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, ui
 void scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t hash);
 
 /**
+ * scpp_store_prefetch() of @p n keys in one call: hashes[i] receives the
+ * hash of keys[i] (scpp_store_hash()). Changes nothing.
+ */
+void scpp_store_prefetch_burst(const struct scpp_store *s, const struct scpp_store_key *keys,
+			       unsigned int n, uint64_t *hashes);
+
+/** scpp_store_prefetch_entry() of @p n hashes in one call. Changes nothing. */
+void scpp_store_prefetch_entries(const struct scpp_store *s, const uint64_t *hashes,
+				 unsigned int n);
+
+/**
  * Set triple (@p oid, @p attr) to @p v, replacing a plain value. The entity
  * must exist. str/bytes data is copied into the shard.
  *

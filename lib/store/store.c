@@ -481,8 +481,7 @@ narrow_value(const struct entry *e, struct scpp_value *out)
 {
 	out->type = e->h.type;
 	out->len = e->h.ilen;
-	out->oid.lo = 0;
-	out->oid.hi = 0;
+	out->oid.lo = 0; /* the union's second 8 bytes; u and p are its first */
 	if (is_bytes_type(e->h.type))
 		out->p = (const uint8_t *)&e->w;
 	else
@@ -1431,12 +1430,6 @@ st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key 
 	st_home(i, s, key_hash(s, k[i].oid, k[i].attr), c);
 }
 
-/* Stage 1 with the caller's hashes (scpp_store_get_burst_hashed()). */
-static inline __attribute__((always_inline)) void
-st_hashed(unsigned int i, const struct scpp_store *s, const uint64_t *hs, struct burst_ctx *c)
-{
-	st_home(i, s, hs[i], c);
-}
 
 static inline __attribute__((always_inline)) void
 st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
@@ -1474,10 +1467,10 @@ st_spill(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
  * gets its cold part prefetched for st_wide; a map attribute or an entity
  * header (attr 0) is not a value: a miss, as scpp_store_get() says. */
 static inline __attribute__((always_inline)) void
-st_found(unsigned int i, const struct scpp_store *s, uint32_t x, struct burst_ctx *c,
+st_found(unsigned int i, const struct scpp_store *s, const struct entry *e, struct burst_ctx *c,
 	 struct scpp_value *vals, uint64_t *mask)
 {
-	const struct entry *e = &s->ent[x];
+	uint32_t x;
 
 	if (SCPP_LIKELY(cell_narrow(&e->h))) {
 		narrow_value(e, &vals[i]);
@@ -1486,6 +1479,7 @@ st_found(unsigned int i, const struct scpp_store *s, uint32_t x, struct burst_ct
 	}
 	if (e->h.kind != K_INLINE && e->h.kind != K_EXT)
 		return;
+	x = (uint32_t)(e - s->ent);
 	rte_prefetch0(&s->cold[x]);
 	c->x[i] = x;
 	c->wide |= UINT64_C(1) << i;
@@ -1495,17 +1489,24 @@ st_found(unsigned int i, const struct scpp_store *s, uint32_t x, struct burst_ct
  * tag collision, absent): the single get's probe from the home bucket
  * (which counts the buckets past it, as get). */
 static __attribute__((noinline)) void
-st_find_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
-	     struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+find_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	  const struct bucket *bk, unsigned int m, uint64_t h, struct burst_ctx *c,
+	  struct scpp_value *vals, uint64_t *mask)
 {
 	uint32_t x;
 
 	if (k[i].attr == SCPP_STORE_ATTR_NONE)
 		return;
-	x = find_from(s, (uint32_t)(c->bk[i] - s->bk), c->m[i], tag_of(c->h[i]), k[i].oid,
-		      k[i].attr);
+	x = find_from(s, (uint32_t)(bk - s->bk), m, tag_of(h), k[i].oid, k[i].attr);
 	if (x != NIL_IDX)
-		st_found(i, s, x, c, vals, mask);
+		st_found(i, s, &s->ent[x], c, vals, mask);
+}
+
+static inline __attribute__((always_inline)) void
+st_find_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	     struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+{
+	find_slow(i, s, k, c->bk[i], c->m[i], c->h[i], c, vals, mask);
 }
 
 /* Finish the probe (the hot entry is in cache by now): the usual case, the
@@ -1517,10 +1518,32 @@ st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key 
 	const struct entry *e = c->e[i];
 
 	if (SCPP_LIKELY(e != NULL && entry_match(e, k[i].oid, k[i].attr))) {
-		st_found(i, s, (uint32_t)(e - s->ent), c, vals, mask);
+		st_found(i, s, e, c, vals, mask);
 		return;
 	}
 	st_find_slow(i, s, k, c, vals, mask);
+}
+
+/* The hashed burst's one pass (its lines were prefetched by the caller):
+ * stages 1, 2 and 4 for key i, from its hash, without the per-key state
+ * the stages hand on. */
+static inline __attribute__((always_inline)) void
+st_lookup(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	  const uint64_t *hs, struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+{
+	uint64_t h = hs[i];
+	const struct bucket *bk = &s->bk[home_bucket(h, s->nb)];
+	unsigned int m = tag_match(bk, tag_of(h));
+
+	if (SCPP_LIKELY(m != 0)) {
+		const struct entry *e = &s->ent[bk->idx[__builtin_ctz(m)]];
+
+		if (SCPP_LIKELY(entry_match(e, k[i].oid, k[i].attr))) {
+			st_found(i, s, e, c, vals, mask);
+			return;
+		}
+	}
+	find_slow(i, s, k, bk, m, h, c, vals, mask);
 }
 
 /* Copy a wide value out of its cold part (prefetched by st_find); an
@@ -1601,8 +1624,10 @@ scpp_store_get_burst_hashed(const struct scpp_store *s, const struct scpp_store_
 	uint64_t mask = 0;
 
 	if (SCPP_LIKELY(n <= SCPP_STORE_BURST_MAX)) {
-		STAGE_LOOP(n, st_hashed, s, hashes, &c);
-		mask = burst_get_rest(s, keys, n, &c, vals);
+		c.wide = 0;
+		STAGE_LOOP(n, st_lookup, s, keys, hashes, &c, vals, &mask);
+		if (SCPP_UNLIKELY(c.wide != 0))
+			STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
 	} else {
 		n = 0;
 	}
@@ -1640,8 +1665,8 @@ scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, uint32_t at
 	return h;
 }
 
-void
-scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
+static inline __attribute__((always_inline)) void
+prefetch_entry_of(const struct scpp_store *s, uint64_t h)
 {
 	uint32_t b = home_bucket(h, s->nb);
 	const struct bucket *bk = &s->bk[b];
@@ -1651,6 +1676,31 @@ scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
 		prefetch_candidates(s, bk, m);
 	else if (bk->overflow != 0)
 		rte_prefetch0(&s->bk[next_bucket(b, s->nb)]);
+}
+
+void
+scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
+{
+	prefetch_entry_of(s, h);
+}
+
+void
+scpp_store_prefetch_burst(const struct scpp_store *s, const struct scpp_store_key *keys,
+			  unsigned int n, uint64_t *hashes)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t h = key_hash(s, keys[i].oid, keys[i].attr);
+
+		rte_prefetch0(&s->bk[home_bucket(h, s->nb)]);
+		hashes[i] = h;
+	}
+}
+
+void
+scpp_store_prefetch_entries(const struct scpp_store *s, const uint64_t *hashes, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		prefetch_entry_of(s, hashes[i]);
 }
 
 /*

@@ -98,6 +98,17 @@ bt_check_hashed(const struct scpp_store *s, const struct scpp_store_key *keys, u
 		assert_true(hs[i] == store_key_hash(s, keys[i].oid, keys[i].attr));
 		assert_true(hs[i] == scpp_store_prefetch(s, keys[i].oid, keys[i].attr));
 	}
+	{
+		uint64_t hb[SCPP_STORE_BURST_MAX];
+
+		/* The stage's form: all keys in one call, then their entries;
+		 * neither counts a probe. */
+		p0 = *probes;
+		scpp_store_prefetch_burst(s, keys, n, hb);
+		scpp_store_prefetch_entries(s, hb, n);
+		assert_true(*probes == p0);
+		assert_memory_equal(hb, hs, n * sizeof(hs[0]));
+	}
 	memset(got, 0xa5, sizeof(got));
 	p0 = *probes;
 	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, n, got, &mask), n);
