@@ -211,7 +211,8 @@ dtx_flush_port(struct scppd_worker *w, uint16_t pi)
 
 /*
  * Run what the stage holds: decode each block whole, prefetch the store
- * lines of all of them, evaluate them in order, send their frames.
+ * lines of all of them, evaluate them in order (each with its prefetch's
+ * hashes), send their frames.
  */
 static void
 stage_run(struct scppd_worker *w)
@@ -238,8 +239,16 @@ stage_run(struct scppd_worker *w)
 			scpp_eval_prefetch_entries(&w->env, &w->stage[i].pf);
 	for (i = 0; i < n; i++) {
 		struct scppd_staged *st = &w->stage[i];
+		bool kept;
 
-		if (st->dead || !scppd_exec_decoded(w, &st->req, st->blk, st->m, st->msg, st->len))
+		/* The fast path looks the block's gets up with the hashes its
+		 * prefetch computed (each key hashed once); cleared after, so
+		 * that no other evaluation meets this block's. */
+		if (!st->dead)
+			scpp_eval_use_prefetch(w->ectx, &st->pf);
+		kept = !st->dead && scppd_exec_decoded(w, &st->req, st->blk, st->m, st->msg, st->len);
+		scpp_eval_use_prefetch(w->ectx, NULL);
+		if (!kept)
 			free_later(w, st->m);
 		/* Replies leave in chunks, not all at the burst's end: the
 		 * first block of a full burst does not wait for the other 31

@@ -72,6 +72,8 @@ struct run {
 	/* The session's authority while a get filters what it finds (a scan,
 	 * an attribute walk); NULL: nothing to filter. */
 	const struct scpp_auth_authority *scan_auth;
+	/* The stage's hashes of this block's keys (scpp_eval_use_prefetch()), or NULL. */
+	const struct scpp_eval_prefetch *pf;
 	struct scpp_status st; /* the error being reported (last: see scpp_eval_block()) */
 };
 _Static_assert(offsetof(struct run, st) + sizeof(struct scpp_status) == sizeof(struct run),
@@ -248,12 +250,19 @@ scpp_eval_ctx_stats(const struct scpp_eval_ctx *ctx, struct scpp_eval_stats *out
 	out->fast_run_cmds = scpp_counter_read(&ctx->st.fast_run_cmds);
 	out->fast_restarts = scpp_counter_read(&ctx->st.fast_restarts);
 	out->busy_reads = scpp_counter_read(&ctx->st.busy_reads);
+	out->fast_hashed = scpp_counter_read(&ctx->st.fast_hashed);
 }
 
 void
 scpp_eval_ctx_fast(struct scpp_eval_ctx *ctx, bool on)
 {
 	ctx->fast = on;
+}
+
+void
+scpp_eval_use_prefetch(struct scpp_eval_ctx *ctx, const struct scpp_eval_prefetch *pf)
+{
+	ctx->pf = pf;
 }
 
 /* ----------------------------------------------------------------- errors */
@@ -3123,6 +3132,12 @@ struct fast_run {
 	uint8_t var[SCPP_STORE_BURST_MAX];
 	struct scpp_store_key key[SCPP_STORE_BURST_MAX];
 	struct scpp_value val[SCPP_STORE_BURST_MAX];
+	/* The stage's hashes (r->pf): hash[j] is key[j]'s while hashed holds;
+	 * pfi is the first entry of pf not passed yet (pf->cmd[] increases). */
+	const struct scpp_eval_prefetch *pf;
+	uint16_t pfi;
+	bool hashed;
+	uint64_t hash[SCPP_STORE_BURST_MAX];
 	const uint8_t *name;   /* the last attribute name resolved, and its id */
 	uint32_t name_len;
 	uint32_t name_id;
@@ -3190,15 +3205,79 @@ fast_bind(struct run *r, struct fast_run *f, uint8_t var, const struct scpp_valu
 	return 0;
 }
 
+/* Copy @p n (1..8) bytes without a call: two overlapping words, or bytes. */
+static inline void
+copy_short(uint8_t *d, const uint8_t *src, uint32_t n)
+{
+	if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+		return;
+	}
+	d[0] = src[0];
+	if (n > 1)
+		d[1] = src[1];
+	if (n > 2)
+		d[2] = src[2];
+}
+
+/*
+ * own() of the @p n values of a burst at once: one arena allocation and one
+ * charge for all of their bytes, which leaves the arena and the byte count
+ * exactly where n own() calls would (each rounds its share up to 8). -1
+ * when they do not fit the arena or max_bytes: the caller restarts the
+ * block and the general path reports which value did not fit.
+ */
+static inline int
+fast_own_all(struct run *r, struct scpp_value *v, unsigned int n)
+{
+	struct scpp_eval_ctx *c = r->ctx;
+	uint64_t need = 0, charge = 0;
+	uint8_t *p;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (v[i].type == SCPP_VT_STR || v[i].type == SCPP_VT_BYTES) {
+			charge += v[i].len;
+			need += ((uint64_t)v[i].len + 7) & ~(uint64_t)7;
+		}
+	if (charge == 0)
+		return 0;
+	if (SCPP_UNLIKELY(need > c->arena_size - c->arena_used ||
+			  charge > c->lim.max_bytes - c->bytes))
+		return -1;
+	c->bytes += charge;
+	p = c->arena + c->arena_used;
+	c->arena_used += need;
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t len = v[i].len;
+
+		if ((v[i].type != SCPP_VT_STR && v[i].type != SCPP_VT_BYTES) || len == 0)
+			continue;
+		if (len <= 8)
+			copy_short(p, v[i].p, len);
+		else
+			memcpy(p, v[i].p, len);
+		v[i].p = p;
+		p += (len + 7) & ~(uint32_t)7;
+	}
+	return 0;
+}
+
 /*
  * Look up the collected gets together and bind their variables, as
  * fast_bind() does one by one. When the variables are consecutive (`get ..
  * %1; get .. %2; ...`) the values are looked up straight into the row: a
  * miss writes only variables that stay unbound (the block then restarts).
+ * @p hs: the stage's hashes of the n keys, or NULL (the store hashes them).
  */
 static int
-fast_flush(struct run *r, struct fast_run *f)
+fast_flush_hashed(struct run *r, struct fast_run *f, const uint64_t *hs)
 {
+	const struct scpp_store *s = r->env->store;
 	uint64_t hit = 0, all;
 	unsigned int n = f->n, gap = f->gap;
 	struct scpp_value *v;
@@ -3210,18 +3289,25 @@ fast_flush(struct run *r, struct fast_run *f)
 	f->gap = 0;
 	v = gap == 0 ? &f->row->v[f->var[0]] : f->val;
 	/* One key has nothing to overlap: the single get finds the same
-	 * entry with the same probes, without the pipeline's stages. */
-	if (n == 1)
-		hit = scpp_store_get(r->env->store, f->key[0].oid, f->key[0].attr, v) == 0;
-	else
-		scpp_store_get_burst(r->env->store, f->key, n, v, &hit);
+	 * entry with the same probes, without the pipeline's stages. A miss
+	 * with a stage's hash is no proof: the general path looks again. */
+	if (hs != NULL) {
+		scpp_counter_add(&r->ctx->st.fast_hashed, n);
+		if (n == 1)
+			hit = scpp_store_get_hashed(s, f->key[0].oid, f->key[0].attr, hs[0], v) == 0;
+		else
+			scpp_store_get_burst_hashed(s, f->key, hs, n, v, &hit);
+	} else if (n == 1) {
+		hit = scpp_store_get(s, f->key[0].oid, f->key[0].attr, v) == 0;
+	} else {
+		scpp_store_get_burst(s, f->key, n, v, &hit);
+	}
 	all = n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
 	if (SCPP_UNLIKELY(hit != all))
 		return FAST_RESTART;
 	if (gap == 0) {
-		for (unsigned int i = 0; i < n; i++)
-			if (SCPP_UNLIKELY(own(r, &v[i]) < 0))
-				return FAST_RESTART;
+		if (SCPP_UNLIKELY(fast_own_all(r, v, n) < 0))
+			return FAST_RESTART;
 		f->row->bound |= all << f->var[0]; /* var[0] + n <= 64 */
 	} else {
 		for (unsigned int i = 0; i < n; i++)
@@ -3231,10 +3317,23 @@ fast_flush(struct run *r, struct fast_run *f)
 	return fast_charge(r, n, f->last_cmd);
 }
 
-/* Collect get @p i of the run: key (@p e, @p aid) into variable @p var. */
+/* fast_flush_hashed() of the gets fast_collect() collected. */
+static int
+fast_flush(struct run *r, struct fast_run *f)
+{
+	const uint64_t *hs = f->hashed ? f->hash : NULL;
+
+	f->hashed = f->pf != NULL;
+	return fast_flush_hashed(r, f, hs);
+}
+
+/* Collect get @p i of the run: key (@p e, @p aid) into variable @p var,
+ * with the stage's hash of command @p i if it has one for @p aid. */
 static inline void
 fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int64_t aid)
 {
+	const struct scpp_eval_prefetch *pf = f->pf;
+
 	f->bound |= UINT64_C(1) << var;
 	f->last_cmd = i;
 	f->var[f->n] = var;
@@ -3242,6 +3341,14 @@ fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int
 	f->key[f->n].oid = e;
 	f->key[f->n].attr = (uint32_t)aid;
 	f->key[f->n].rsv = 0;
+	if (f->hashed) {
+		while (f->pfi < pf->n && pf->cmd[f->pfi] < i)
+			f->pfi++;
+		if (f->pfi < pf->n && pf->cmd[f->pfi] == i && pf->attr[f->pfi] == (uint32_t)aid)
+			f->hash[f->n] = pf->hash[f->pfi];
+		else
+			f->hashed = false;
+	}
 	f->n++;
 }
 
@@ -3283,17 +3390,58 @@ fast_attr(struct run *r, struct fast_run *f, const struct scpp_value *name)
 	return fast_attr_lookup(r, f, name);
 }
 
+/* The dictionary id of attribute name @p name if the cross-block cache has
+ * it (a name it does not have is not worth a dictionary lookup here), or 0. */
+static inline uint32_t
+prefetch_attr(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
+	      const struct scpp_value *name)
+{
+	uint32_t slot = ctx->acache[acache_hash(name->p, name->len)];
+	size_t dlen = 0;
+	const char *dn = slot != 0 ? scpp_store_dict_name(env->dict, slot, &dlen) : NULL;
+
+	if (dn == NULL || dlen != name->len || memcmp(dn, name->p, dlen) != 0)
+		return 0;
+	return slot;
+}
+
+/* Key @p e, @p id of command @p i into the prefetch. */
+static inline void
+prefetch_add(struct scpp_eval_prefetch *pf, uint16_t i, struct scpp_oid e, uint32_t id)
+{
+	uint16_t k = pf->n++;
+
+	pf->cmd[k] = i;
+	pf->attr[k] = id;
+	pf->key[k].oid = e;
+	pf->key[k].attr = id;
+	pf->key[k].rsv = 0;
+}
+
 void
 scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		   const struct scpp_wire_block *b, struct scpp_eval_prefetch *pf)
 {
 	const uint8_t *last = NULL;
 	uint32_t last_len = 0, id = 0;
+	uint16_t i = 0;
 
 	pf->n = 0;
+	pf->blk = b;
 	if (!ctx->fast)
 		return;
-	for (uint16_t i = 0; i < b->ncmds && pf->n < SCPP_EVAL_PREFETCH_MAX; i++) {
+	/* The decoder's get run: one attribute name, constant entities in
+	 * terms 3i (struct scpp_wire_block, get_run). */
+	if (b->get_run > 0 && (id = prefetch_attr(ctx, env, &b->term[1].value)) != 0) {
+		uint16_t m = (uint16_t)SCPP_MIN((unsigned int)b->get_run,
+						(unsigned int)SCPP_EVAL_PREFETCH_MAX);
+
+		for (; i < m; i++)
+			prefetch_add(pf, i, b->term[3 * i].value.oid, id);
+		last = b->term[1].value.p;
+		last_len = b->term[1].value.len;
+	}
+	for (; i < b->ncmds && pf->n < SCPP_EVAL_PREFETCH_MAX; i++) {
 		const struct scpp_wire_cmd *cmd = &b->cmd[i];
 		const struct scpp_wire_term *te, *ta;
 		const struct scpp_value *name;
@@ -3311,27 +3459,23 @@ scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *
 		     ta->kind != SCPP_TERM_CONST || name->type != SCPP_VT_STR || name->len == 0))
 			continue;
 		if (name->p != last || name->len != last_len) {
-			/* Only the cross-block cache: a name it does not have
-			 * is not worth a dictionary lookup here. */
-			uint32_t slot = ctx->acache[acache_hash(name->p, name->len)];
-			size_t dlen = 0;
-			const char *dn = slot != 0 ? scpp_store_dict_name(env->dict, slot, &dlen) : NULL;
+			uint32_t a = prefetch_attr(ctx, env, name);
 
-			if (dn == NULL || dlen != name->len || memcmp(dn, name->p, dlen) != 0)
+			if (a == 0)
 				continue;
 			last = name->p;
 			last_len = name->len;
-			id = slot;
+			id = a;
 		}
-		pf->hash[pf->n++] = scpp_store_prefetch(env->store, te->value.oid, id);
+		prefetch_add(pf, i, te->value.oid, id);
 	}
+	scpp_store_prefetch_burst(env->store, pf->key, pf->n, pf->hash);
 }
 
 void
 scpp_eval_prefetch_entries(const struct scpp_eval_env *env, const struct scpp_eval_prefetch *pf)
 {
-	for (uint16_t i = 0; i < pf->n; i++)
-		scpp_store_prefetch_entry(env->store, pf->hash[i]);
+	scpp_store_prefetch_entries(env->store, pf->hash, pf->n);
 }
 
 /* Collect up to @p m gets of the run from its terms at @p te into the
@@ -3357,6 +3501,25 @@ fast_run_collect(struct fast_run *f, const struct scpp_wire_term *te, unsigned i
 	f->n = j;
 	f->gap = gap;
 	return j;
+}
+
+/*
+ * The stage's hashes of commands @p i .. @p i + @p j - 1 of the get run, all
+ * of attribute @p aid, or NULL. pf->cmd[] increases from 0, so its entry
+ * k is command k for every k up to the first entry that is.
+ */
+static inline const uint64_t *
+fast_run_hashes(const struct fast_run *f, uint16_t i, unsigned int j, uint32_t aid)
+{
+	const struct scpp_eval_prefetch *pf = f->pf;
+	unsigned int last = i + j - 1;
+
+	if (pf == NULL || last >= pf->n || pf->cmd[last] != last)
+		return NULL;
+	for (unsigned int k = i; k <= last; k++)
+		if (pf->attr[k] != aid)
+			return NULL;
+	return &pf->hash[i];
 }
 
 /*
@@ -3388,11 +3551,11 @@ fast_get_run(struct run *r, struct fast_run *f, uint16_t *next)
 
 		if (j == 0)
 			break;
-		i = (uint16_t)(i + j);
 		scpp_counter_add(&r->ctx->st.fast_run_cmds, j);
-		f->last_cmd = (uint16_t)(i - 1);
-		if ((rc = fast_flush(r, f)) != 0)
+		f->last_cmd = (uint16_t)(i + j - 1);
+		if ((rc = fast_flush_hashed(r, f, fast_run_hashes(f, i, j, (uint32_t)aid))) != 0)
 			return rc;
+		i = (uint16_t)(i + j);
 		if (j < m)
 			break; /* the loop stops at the same get */
 	}
@@ -3421,6 +3584,9 @@ fast_prefix(struct run *r, uint16_t *done)
 	f.bound = 0;
 	f.n = 0;
 	f.gap = 0;
+	f.pf = r->pf;
+	f.pfi = 0;
+	f.hashed = f.pf != NULL;
 	f.name = NULL;
 	f.name_len = 0;
 	f.name_id = 0;
@@ -3723,6 +3889,10 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	r.cur = ctx->tab[0];
 	r.alt = ctx->tab[1];
 	r.row = SCPP_STATUS_NO_ROW;
+	/* Consumed by this evaluation whatever it is; used only for its block. */
+	if (ctx->pf != NULL && ctx->pf->blk == b && ctx->pf->n > 0)
+		r.pf = ctx->pf;
+	ctx->pf = NULL;
 
 	ctx->arena_used = 0;
 	ctx->nundo = 0;

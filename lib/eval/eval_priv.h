@@ -160,6 +160,8 @@ struct scpp_eval_ctx {
 	uint32_t npend;
 
 	bool fast;                  /* the fast path may run (scpp_eval_ctx_fast()) */
+	/* The stage's hashes for the next block (scpp_eval_use_prefetch()). */
+	const struct scpp_eval_prefetch *pf;
 	struct scpp_eval_stats st;
 
 	uint64_t steps;

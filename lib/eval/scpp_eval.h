@@ -444,6 +444,8 @@ struct scpp_eval_stats {
 	uint64_t fast_run_cmds; /**< of those, gets collected from the decoder's get run
 				 *   (struct scpp_wire_block, get_run) without their
 				 *   per-command tests */
+	uint64_t fast_hashed;   /**< gets of the fast path looked up with the hash
+				 *   scpp_eval_prefetch() computed (scpp_eval_use_prefetch()) */
 };
 
 /** The context's counters. */
@@ -473,9 +475,15 @@ int scpp_eval_poll_schema(struct scpp_eval_env *env);
 /** Most keys scpp_eval_prefetch() prefetches for one block. */
 #define SCPP_EVAL_PREFETCH_MAX 16
 
-/** What scpp_eval_prefetch() started, for scpp_eval_prefetch_entries(). */
+/** What scpp_eval_prefetch() started, for scpp_eval_prefetch_entries() and
+ *  scpp_eval_use_prefetch(): key k (key[k]) is that of command cmd[k] of
+ *  block blk, attribute id attr[k], store hash hash[k]; cmd[] increases. */
 struct scpp_eval_prefetch {
 	uint16_t n;
+	const struct scpp_wire_block *blk;
+	uint16_t cmd[SCPP_EVAL_PREFETCH_MAX];
+	uint32_t attr[SCPP_EVAL_PREFETCH_MAX];
+	struct scpp_store_key key[SCPP_EVAL_PREFETCH_MAX];
 	uint64_t hash[SCPP_EVAL_PREFETCH_MAX];
 };
 
@@ -499,6 +507,20 @@ void scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_
 /** The second half of scpp_eval_prefetch() (see there). */
 void scpp_eval_prefetch_entries(const struct scpp_eval_env *env,
 				const struct scpp_eval_prefetch *pf);
+
+/**
+ * Hand @p pf (filled by scpp_eval_prefetch() for block pf->blk with this
+ * @p ctx and the env the block will run with) to the next evaluation of
+ * @p ctx: if that evaluation is of pf->blk, its fast path looks its gets up
+ * with pf's hashes (scpp_store_get_burst_hashed()) instead of hashing each
+ * key again; any other block ignores it. The next scpp_eval_block(),
+ * _block_ex(), _resume() or _resume_abort() consumes it either way, and
+ * @p pf must stay unchanged until then. Results are exactly those without
+ * it: a hash is used only for the command and attribute id it was computed
+ * for, and a get it does not find sends the block to the general path,
+ * which looks every key up itself. @p pf NULL: none.
+ */
+void scpp_eval_use_prefetch(struct scpp_eval_ctx *ctx, const struct scpp_eval_prefetch *pf);
 
 /**
  * Evaluate @p b against @p env and write the complete reply (COLUMNS, ROWs,

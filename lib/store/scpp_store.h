@@ -508,13 +508,56 @@ unsigned int scpp_store_get_burst(const struct scpp_store *s,
 				  uint64_t *hit_mask);
 
 /**
+ * The hash a lookup of triple (@p oid, @p attr) in @p s starts from: a pure
+ * function of the key and the shard's hash seed, which is fixed when the
+ * shard is created, so a key's hash stays valid for the shard's lifetime
+ * whatever is written, deleted or cleared meanwhile. scpp_store_prefetch()
+ * returns the same value.
+ */
+uint64_t scpp_store_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
+
+/**
+ * scpp_store_get() of a key whose hash the caller already has
+ * (scpp_store_hash() or scpp_store_prefetch() of the same key on @p s):
+ * the key is not hashed again. Same results as scpp_store_get() when
+ * @p hash is the key's; see scpp_store_get_burst_hashed() for a hash that
+ * is not.
+ */
+int scpp_store_get_hashed(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+			  uint64_t hash, struct scpp_value *out);
+
+/**
+ * scpp_store_get_burst() for keys the caller has already hashed, e.g. a
+ * worker that prefetched a burst of blocks' keys with scpp_store_prefetch()
+ * and scpp_store_prefetch_entry() before evaluating them: each key is
+ * hashed once, and the lookup goes on from its home bucket.
+ *
+ * Contract: hashes[i] is scpp_store_hash(@p s, keys[i].oid, keys[i].attr).
+ * Then the values, the hit mask and the probe counter are exactly those of
+ * scpp_store_get_burst() of @p keys. A hash is never trusted for the value:
+ * every candidate's full key is compared, so a wrong hash (one of another
+ * key, or of another shard) never returns another key's value, but it may
+ * report key i missing although it is present, and count other probes. A
+ * caller that cannot prove its hashes right treats a miss as "not known"
+ * and looks the key up again with scpp_store_get().
+ *
+ * @param hashes  @p n hashes, hashes[i] for keys[i].
+ * Other parameters and the return value as scpp_store_get_burst().
+ */
+unsigned int scpp_store_get_burst_hashed(const struct scpp_store *s,
+					 const struct scpp_store_key *keys,
+					 const uint64_t *hashes, unsigned int n,
+					 struct scpp_value *vals, uint64_t *hit_mask);
+
+/**
  * Start fetching what a lookup of triple (@p oid, @p attr) will read: its
  * home index bucket. Reads nothing, changes nothing (no probe is counted).
  * A caller with many lookups to come (a burst of blocks) prefetches every
  * key's bucket first, then every entry (scpp_store_prefetch_entry()), then
  * looks them up, so that the misses of all of them overlap.
  *
- * @return The key's hash, for scpp_store_prefetch_entry().
+ * @return The key's hash (scpp_store_hash()), for scpp_store_prefetch_entry()
+ *   and scpp_store_get_burst_hashed().
  */
 uint64_t scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr);
 
@@ -525,6 +568,17 @@ uint64_t scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, ui
  * Changes nothing (no probe is counted).
  */
 void scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t hash);
+
+/**
+ * scpp_store_prefetch() of @p n keys in one call: hashes[i] receives the
+ * hash of keys[i] (scpp_store_hash()). Changes nothing.
+ */
+void scpp_store_prefetch_burst(const struct scpp_store *s, const struct scpp_store_key *keys,
+			       unsigned int n, uint64_t *hashes);
+
+/** scpp_store_prefetch_entry() of @p n hashes in one call. Changes nothing. */
+void scpp_store_prefetch_entries(const struct scpp_store *s, const uint64_t *hashes,
+				 unsigned int n);
 
 /**
  * Set triple (@p oid, @p attr) to @p v, replacing a plain value. The entity

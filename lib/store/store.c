@@ -473,17 +473,30 @@ ent_cell_store(struct scpp_store *s, uint32_t x, const struct cell_hdr *h,
 		s->cold[x].v = *p;
 }
 
-/* The value of entry @x (borrowed pointers into the cold part or arena). */
+/* The value of narrow hot entry @e: a scalar copied out, or a short
+ * str/bytes borrowed from e->w. A scalar's ilen is 0 (cell_build()), so
+ * len needs no test of the type. */
+static inline __attribute__((always_inline)) void
+narrow_value(const struct entry *e, struct scpp_value *out)
+{
+	out->type = e->h.type;
+	out->len = e->h.ilen;
+	out->oid.lo = 0; /* the union's second 8 bytes; u and p are its first */
+	if (is_bytes_type(e->h.type))
+		out->p = (const uint8_t *)&e->w;
+	else
+		out->u = e->w;
+}
+
+/* The value of entry @x (borrowed pointers into the hot or cold part or
+ * the arena). */
 static inline void
 ent_value(const struct scpp_store *s, uint32_t x, struct scpp_value *out)
 {
 	const struct entry *e = &s->ent[x];
 
 	if (cell_narrow(&e->h)) {
-		out->type = e->h.type;
-		out->len = 0;
-		memset(&out->oid, 0, sizeof(out->oid));
-		out->u = e->w;
+		narrow_value(e, out);
 		return;
 	}
 	cell_value(s, &e->h, &s->cold[x].v, out);
@@ -1399,17 +1412,24 @@ prefetch_candidates(const struct scpp_store *s, const struct bucket *bk, unsigne
 	return e;
 }
 
+/* Stage 1 for a key whose hash is @h. */
 static inline __attribute__((always_inline)) void
-st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
-	struct burst_ctx *c)
+st_home(unsigned int i, const struct scpp_store *s, uint64_t h, struct burst_ctx *c)
 {
-	uint64_t h = key_hash(s, k[i].oid, k[i].attr);
 	const struct bucket *bk = &s->bk[home_bucket(h, s->nb)];
 
 	rte_prefetch0(bk);
 	c->h[i] = h;
 	c->bk[i] = bk;
 }
+
+static inline __attribute__((always_inline)) void
+st_hash(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	struct burst_ctx *c)
+{
+	st_home(i, s, key_hash(s, k[i].oid, k[i].attr), c);
+}
+
 
 static inline __attribute__((always_inline)) void
 st_match(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
@@ -1443,48 +1463,87 @@ st_spill(unsigned int i, const struct scpp_store *s, struct burst_ctx *c)
 		prefetch_candidates(s, bk, m);
 }
 
-/* Every key the straight line of st_find does not take: the single get's
- * probe from the home bucket (which counts the buckets past it, as get). */
-static __attribute__((noinline)) void
-st_find_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
-	     struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+/* Key i found at entry @x: a narrow value is copied out now, a wide one
+ * gets its cold part prefetched for st_wide; a map attribute or an entity
+ * header (attr 0) is not a value: a miss, as scpp_store_get() says. */
+static inline __attribute__((always_inline)) void
+st_found(unsigned int i, const struct scpp_store *s, const struct entry *e, struct burst_ctx *c,
+	 struct scpp_value *vals, uint64_t *mask)
 {
 	uint32_t x;
 
-	if (k[i].attr == SCPP_STORE_ATTR_NONE)
-		return;
-	x = find_from(s, (uint32_t)(c->bk[i] - s->bk), c->m[i], tag_of(c->h[i]), k[i].oid,
-		      k[i].attr);
-	if (x == NIL_IDX || s->ent[x].h.kind == K_MAP)
-		return;
-	if (cell_narrow(&s->ent[x].h)) {
-		ent_value(s, x, &vals[i]);
+	if (SCPP_LIKELY(cell_narrow(&e->h))) {
+		narrow_value(e, &vals[i]);
 		*mask |= UINT64_C(1) << i;
 		return;
 	}
+	if (e->h.kind != K_INLINE && e->h.kind != K_EXT)
+		return;
+	x = (uint32_t)(e - s->ent);
 	rte_prefetch0(&s->cold[x]);
 	c->x[i] = x;
 	c->wide |= UINT64_C(1) << i;
 }
 
-/* Finish the probe and copy a narrow value out (the hot entry is in cache
- * by now). The straight line needs no attr != 0 test: attribute 0 is the
- * entity header, whose cell is never narrow. */
+/* Every key whose first candidate is not the key (spilled home bucket,
+ * tag collision, absent): the single get's probe from the home bucket
+ * (which counts the buckets past it, as get). */
+static __attribute__((noinline)) void
+find_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	  const struct bucket *bk, unsigned int m, uint64_t h, struct burst_ctx *c,
+	  struct scpp_value *vals, uint64_t *mask)
+{
+	uint32_t x;
+
+	if (k[i].attr == SCPP_STORE_ATTR_NONE)
+		return;
+	x = find_from(s, (uint32_t)(bk - s->bk), m, tag_of(h), k[i].oid, k[i].attr);
+	if (x != NIL_IDX)
+		st_found(i, s, &s->ent[x], c, vals, mask);
+}
+
+static inline __attribute__((always_inline)) void
+st_find_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	     struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+{
+	find_slow(i, s, k, c->bk[i], c->m[i], c->h[i], c, vals, mask);
+}
+
+/* Finish the probe (the hot entry is in cache by now): the usual case, the
+ * first candidate is the key, in a straight line. */
 static inline __attribute__((always_inline)) void
 st_find(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
 	struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
 {
 	const struct entry *e = c->e[i];
 
-	if (SCPP_LIKELY(e != NULL && entry_match(e, k[i].oid, k[i].attr) && cell_narrow(&e->h))) {
-		vals[i].type = e->h.type;
-		vals[i].len = 0;
-		vals[i].oid.lo = 0;
-		vals[i].u = e->w; /* the first 8 bytes of the union */
-		*mask |= UINT64_C(1) << i;
+	if (SCPP_LIKELY(e != NULL && entry_match(e, k[i].oid, k[i].attr))) {
+		st_found(i, s, e, c, vals, mask);
 		return;
 	}
 	st_find_slow(i, s, k, c, vals, mask);
+}
+
+/* The hashed burst's one pass (its lines were prefetched by the caller):
+ * stages 1, 2 and 4 for key i, from its hash, without the per-key state
+ * the stages hand on. */
+static inline __attribute__((always_inline)) void
+st_lookup(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	  const uint64_t *hs, struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+{
+	uint64_t h = hs[i];
+	const struct bucket *bk = &s->bk[home_bucket(h, s->nb)];
+	unsigned int m = tag_match(bk, tag_of(h));
+
+	if (SCPP_LIKELY(m != 0)) {
+		const struct entry *e = &s->ent[bk->idx[__builtin_ctz(m)]];
+
+		if (SCPP_LIKELY(entry_match(e, k[i].oid, k[i].attr))) {
+			st_found(i, s, e, c, vals, mask);
+			return;
+		}
+	}
+	find_slow(i, s, k, bk, m, h, c, vals, mask);
 }
 
 /* Copy a wide value out of its cold part (prefetched by st_find); an
@@ -1504,16 +1563,38 @@ st_wide(unsigned int i, const struct scpp_store *s, struct burst_ctx *c,
 	*mask |= UINT64_C(1) << i;
 }
 
+/* Stages 2-3 of a triple burst (get and set), once stage 1 ran. */
+static inline __attribute__((always_inline)) void
+burst_match(const struct scpp_store *s, unsigned int n, struct burst_ctx *c)
+{
+	c->spill = 0;
+	STAGE_LOOP(n, st_match, s, c);
+	if (SCPP_UNLIKELY(c->spill))
+		STAGE_LOOP(n, st_spill, s, c);
+}
+
 /* Stages 1-3 of a triple burst (get and set). */
 static inline __attribute__((always_inline)) void
 burst_probe(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned int n,
 	    struct burst_ctx *c)
 {
 	STAGE_LOOP(n, st_hash, s, keys, c);
-	c->spill = 0;
-	STAGE_LOOP(n, st_match, s, c);
-	if (SCPP_UNLIKELY(c->spill))
-		STAGE_LOOP(n, st_spill, s, c);
+	burst_match(s, n, c);
+}
+
+/* Stages 2-5 of a get burst: the values and the hit mask. */
+static inline __attribute__((always_inline)) uint64_t
+burst_get_rest(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned int n,
+	       struct burst_ctx *c, struct scpp_value *vals)
+{
+	uint64_t mask = 0;
+
+	burst_match(s, n, c);
+	c->wide = 0;
+	STAGE_LOOP(n, st_find, s, keys, c, vals, &mask);
+	if (SCPP_UNLIKELY(c->wide != 0))
+		STAGE_LOOP(n, st_wide, s, c, vals, &mask);
+	return mask;
 }
 
 unsigned int
@@ -1523,19 +1604,56 @@ scpp_store_get_burst(const struct scpp_store *s, const struct scpp_store_key *ke
 	struct burst_ctx c;
 	uint64_t mask = 0;
 
-	if (SCPP_UNLIKELY(n > SCPP_STORE_BURST_MAX)) {
+	if (SCPP_LIKELY(n <= SCPP_STORE_BURST_MAX)) {
+		STAGE_LOOP(n, st_hash, s, keys, &c);
+		mask = burst_get_rest(s, keys, n, &c, vals);
+	} else {
 		n = 0;
-		goto out;
 	}
-	burst_probe(s, keys, n, &c);
-	c.wide = 0;
-	STAGE_LOOP(n, st_find, s, keys, &c, vals, &mask);
-	if (SCPP_UNLIKELY(c.wide != 0))
-		STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
-out:
 	if (hit_mask != NULL)
 		*hit_mask = mask;
 	return n;
+}
+
+unsigned int
+scpp_store_get_burst_hashed(const struct scpp_store *s, const struct scpp_store_key *keys,
+			    const uint64_t *hashes, unsigned int n, struct scpp_value *vals,
+			    uint64_t *hit_mask)
+{
+	struct burst_ctx c;
+	uint64_t mask = 0;
+
+	if (SCPP_LIKELY(n <= SCPP_STORE_BURST_MAX)) {
+		c.wide = 0;
+		STAGE_LOOP(n, st_lookup, s, keys, hashes, &c, vals, &mask);
+		if (SCPP_UNLIKELY(c.wide != 0))
+			STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
+	} else {
+		n = 0;
+	}
+	if (hit_mask != NULL)
+		*hit_mask = mask;
+	return n;
+}
+
+uint64_t
+scpp_store_hash(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
+{
+	return key_hash(s, oid, attr);
+}
+
+int
+scpp_store_get_hashed(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
+		      uint64_t hash, struct scpp_value *out)
+{
+	uint32_t x;
+
+	if (s == NULL || out == NULL || attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	x = find(s, hash, oid, attr);
+	if (x == NIL_IDX)
+		return -ENOENT;
+	return entry_value(s, x, out);
 }
 
 uint64_t
@@ -1547,8 +1665,8 @@ scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, uint32_t at
 	return h;
 }
 
-void
-scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
+static inline __attribute__((always_inline)) void
+prefetch_entry_of(const struct scpp_store *s, uint64_t h)
 {
 	uint32_t b = home_bucket(h, s->nb);
 	const struct bucket *bk = &s->bk[b];
@@ -1558,6 +1676,31 @@ scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
 		prefetch_candidates(s, bk, m);
 	else if (bk->overflow != 0)
 		rte_prefetch0(&s->bk[next_bucket(b, s->nb)]);
+}
+
+void
+scpp_store_prefetch_entry(const struct scpp_store *s, uint64_t h)
+{
+	prefetch_entry_of(s, h);
+}
+
+void
+scpp_store_prefetch_burst(const struct scpp_store *s, const struct scpp_store_key *keys,
+			  unsigned int n, uint64_t *hashes)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t h = key_hash(s, keys[i].oid, keys[i].attr);
+
+		rte_prefetch0(&s->bk[home_bucket(h, s->nb)]);
+		hashes[i] = h;
+	}
+}
+
+void
+scpp_store_prefetch_entries(const struct scpp_store *s, const uint64_t *hashes, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		prefetch_entry_of(s, hashes[i]);
 }
 
 /*
@@ -2080,17 +2223,28 @@ find_bytes(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr)
 	return x;
 }
 
-/* Length and bytes of str/bytes entry @x (always a wide cell). */
+/* Length and bytes of str/bytes entry @x: in an extent, in the cold part
+ * (9..16 bytes) or, narrow, in the hot part (0..NARROW_BYTES_MAX). */
 static inline uint64_t
 entry_len(const struct scpp_store *s, uint32_t x)
 {
 	return s->ent[x].h.kind == K_EXT ? s->cold[x].v.ext.len : s->ent[x].h.ilen;
 }
 
+static inline const uint8_t *
+entry_bytes(const struct scpp_store *s, uint32_t x)
+{
+	const struct entry *e = &s->ent[x];
+
+	if (e->h.kind == K_EXT)
+		return s->arena + s->cold[x].v.ext.off;
+	return cell_narrow(&e->h) ? (const uint8_t *)&e->w : s->cold[x].v.b;
+}
+
 static inline uint8_t *
 entry_data(struct scpp_store *s, uint32_t x)
 {
-	return s->ent[x].h.kind == K_EXT ? s->arena + s->cold[x].v.ext.off : s->cold[x].v.b;
+	return (uint8_t *)(uintptr_t)entry_bytes(s, x);
 }
 
 static inline bool
@@ -2118,18 +2272,16 @@ scpp_store_bytes_read(const struct scpp_store *s, struct scpp_oid oid,
 		      uint32_t attr, uint64_t off, uint64_t len, void *dst)
 {
 	int64_t x = find_bytes(s, oid, attr);
-	const struct ecold *ec;
 
 	if (x < 0)
 		return (int)x;
-	ec = &s->cold[x];
 	if (!range_ok(off, len, entry_len(s, (uint32_t)x)))
 		return -ERANGE;
 	if (len == 0)
 		return 0;
 	if (dst == NULL)
 		return -EINVAL;
-	memcpy(dst, (s->ent[x].h.kind == K_EXT ? s->arena + ec->v.ext.off : ec->v.b) + off, len);
+	memcpy(dst, entry_bytes(s, (uint32_t)x) + off, len);
 	return 0;
 }
 
@@ -2184,40 +2336,49 @@ bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr, uint64_t 
 		return (int)x;
 	if (len > s->max_value_len)
 		return -E2BIG;
-	/* str/bytes cells are wide whatever their length: header in the hot
-	 * part, payload in the cold part. */
+	/* An inline str/bytes cell is narrow up to NARROW_BYTES_MAX bytes
+	 * (payload in the hot part) and wide above (cold part): a new length
+	 * may move it, so inline cells change through ent_cell_load/store. */
 	e = &s->ent[x];
 	ec = &s->cold[x];
 	cur = entry_len(s, (uint32_t)x);
 	if (e->h.kind == K_INLINE) {
+		struct cell_hdr h, nh;
+		union payload p, np;
+		int rc;
+
+		ent_cell_load(s, (uint32_t)x, &h, &p);
 		if (len <= SCPP_STORE_INLINE_MAX) {
+			/* A grown value's new bytes are zero. */
 			if (len > cur)
-				memset(ec->v.b + cur, 0, len - cur);
-			e->h.ilen = (uint16_t)len;
+				memset(p.b + cur, 0, len - cur);
+			h.ilen = (uint16_t)len;
+			ent_cell_store(s, (uint32_t)x, &h, &p);
 			return 0;
 		}
-		struct cell_hdr nh;
-		union payload np;
-		int rc = cell_build(s, e->h.type, len, NULL, NULL, &nh, &np);
-
+		rc = cell_build(s, h.type, len, NULL, NULL, &nh, &np);
 		if (rc != 0)
 			return rc;
-		memcpy(s->arena + np.ext.off, ec->v.b, cur);
-		e->h = nh;
-		ec->v = np;
+		memcpy(s->arena + np.ext.off, p.b, cur);
+		ent_cell_store(s, (uint32_t)x, &nh, &np);
 		return 0;
 	}
 	/* Extent. */
 	cap = (uint64_t)SCPP_STORE_EXTENT_MIN << ec->v.ext.cls;
 	if (len <= SCPP_STORE_INLINE_MAX) {
+		struct cell_hdr h;
+		union payload p;
+
 		if (ec->v.ext.pin != 0)
 			return -EBUSY;
 		memcpy(tmp, s->arena + ec->v.ext.off, len);
 		cell_release(s, &e->h, &ec->v);
-		memset(&ec->v, 0, sizeof(ec->v));
-		memcpy(ec->v.b, tmp, len);
-		e->h.kind = K_INLINE;
-		e->h.ilen = (uint16_t)len;
+		h = e->h;
+		h.kind = K_INLINE;
+		h.ilen = (uint16_t)len;
+		memset(&p, 0, sizeof(p));
+		memcpy(p.b, tmp, len);
+		ent_cell_store(s, (uint32_t)x, &h, &p);
 		return 0;
 	}
 	if (len > cap || (len * 4 <= cap && ec->v.ext.pin == 0)) {

@@ -9,10 +9,10 @@
  * - Entries hold one key (OID, attr) and one value cell, split in two
  *   arrays indexed by the same entry index: a 32-byte, 32-byte-aligned hot
  *   part (key, cell header and the 8-byte value of a narrow cell: nil,
- *   bool, i64, u64, f64), which is all a get of a narrow value touches, and
- *   a 24-byte cold part (attribute-list links and the 16-byte payload of
- *   every other cell: OIDs, inline str/bytes, extents, maps, entity
- *   headers). Entity headers are entries with attr 0; their next/prev
+ *   bool, i64, u64, f64, str/bytes of at most 8 bytes), which is all a get
+ *   of a narrow value touches, and a 24-byte cold part (attribute-list
+ *   links and the 16-byte payload of every other cell: OIDs, inline
+ *   str/bytes of 9..16 bytes, extents, maps, entity headers). Entity headers are entries with attr 0; their next/prev
  *   fields are the head and tail of the entity's attribute list, threaded
  *   through the attribute entries' next/prev (insertion order, O(1)
  *   unlink). Entries never move: hot and cold of entry x stay at x.
@@ -104,14 +104,21 @@ struct ecold {
 };
 _Static_assert(sizeof(struct ecold) == 24, "cold entry is 24 bytes");
 
+/* Inline str/bytes of at most this many bytes are narrow: in entry.w. */
+#define NARROW_BYTES_MAX 8
+
 /* A narrow cell keeps its value in the hot part (entry.w): an inline
- * scalar. Everything else is wide (payload in ecold.v). The width depends
- * only on kind and type, which change together with the payload. */
+ * scalar, or an inline str/bytes of at most NARROW_BYTES_MAX bytes (its
+ * bytes at the start of w, the rest of w zero). Everything else is wide
+ * (payload in ecold.v). The width depends only on kind, type and ilen,
+ * which change together with the payload: every change of them goes
+ * through ent_cell_store() (store.c), which puts the payload where the new
+ * header says it is. */
 static inline bool
 cell_narrow(const struct cell_hdr *h)
 {
-	return h->kind == K_INLINE && h->type != SCPP_VT_STR && h->type != SCPP_VT_BYTES &&
-	       h->type != SCPP_VT_OID;
+	return h->kind == K_INLINE && h->type != SCPP_VT_OID &&
+	       ((h->type != SCPP_VT_STR && h->type != SCPP_VT_BYTES) || h->ilen <= NARROW_BYTES_MAX);
 }
 
 struct mentry {

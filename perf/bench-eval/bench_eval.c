@@ -8,6 +8,7 @@
  * Workloads (docs: perf/RESULTS.md, "Evaluator"):
  * - get1:    one `get E a %v` (1 command);
  * - get16:   16 gets of different entities, all 16 variables returned;
+ * - get16b:  the same of an 8-byte bytes attribute (scpp-perf's values);
  * - mix16:   the same with the 5th and 12th command sets (of the value read);
  * - walk4:   a 4-component path walk through map entries
  *            (`get R entries["a"] %1 ; get %1 entries["b"] %2 ; ...`);
@@ -30,6 +31,11 @@
  * --decode worker decodes each block as scppd's worker does (the head, the
  * commands up to the first one naming an owner one by one, then the rest:
  * app/scppd/worker.c) instead of in one call.
+ *
+ * --stage adds what scppd's stage does for each block before evaluating it
+ * (app/scppd/worker.c stage_run): scpp_eval_prefetch() and
+ * scpp_eval_prefetch_entries() of its keys, and the prefetch handed to the
+ * evaluation (scpp_eval_use_prefetch()), inside bench_block.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -52,6 +58,8 @@ struct bench {
 	uint8_t reply[1 << 16];
 	size_t reply_len;
 	bool worker_decode;            /* --decode worker */
+	bool stage;                    /* --stage */
+	struct scpp_eval_prefetch pf;
 };
 
 struct workload {
@@ -100,13 +108,19 @@ static void
 populate(struct bench *b)
 {
 	static const char *const comp[] = {"a", "b", "c", "d"};
-	uint32_t size = attr(b, "size"), entries = attr(b, "entries");
+	uint32_t size = attr(b, "size"), entries = attr(b, "entries"), tag = attr(b, "tag");
 	struct scpp_value v;
 
 	for (uint64_t i = 1; i <= 16; i++) {
+		uint8_t bytes[8];
+
 		check(scpp_store_entity_create(b->store, oid_n(i)), "create");
 		v = scpp_value_u64(1000 + i);
 		check(scpp_store_set(b->store, oid_n(i), size, &v), "set");
+		for (int k = 0; k < 8; k++)
+			bytes[k] = (uint8_t)(i * 8 + (uint64_t)k);
+		v = scpp_value_bytes(bytes, sizeof(bytes));
+		check(scpp_store_set(b->store, oid_n(i), tag, &v), "set tag");
 	}
 	check(scpp_store_entity_create(b->store, oid_n(0x100)), "create A");
 	check(scpp_store_entity_create(b->store, oid_n(0x101)), "create B");
@@ -200,6 +214,14 @@ workloads_init(struct workload *w)
 				      "get @0.1.0.2.%x size %%v%d\n", i, i);
 	k++;
 
+	w[k].name = "get16b";
+	w[k].what = "16 gets of an 8-byte bytes value of 16 entities, 16 variables returned";
+	n = 0;
+	for (int i = 1; i <= 16; i++)
+		n += (size_t)snprintf(w[k].text + n, sizeof(w[k].text) - n,
+				      "get @0.1.0.2.%x tag %%v%d\n", i, i);
+	k++;
+
 	/* scpp-perf's 16-command 90/10 blocks: sets among the gets (here the
 	 * 5th and the 12th command, each writing the value it reads). */
 	w[k].name = "mix16";
@@ -276,6 +298,11 @@ bench_block(struct bench *b, const uint8_t *msg, size_t len)
 	}
 	if (rc != 0)
 		return rc;
+	if (b->stage) {
+		scpp_eval_prefetch(b->ctx, &b->env, &b->blk, &b->pf);
+		scpp_eval_prefetch_entries(&b->env, &b->pf);
+		scpp_eval_use_prefetch(b->ctx, &b->pf);
+	}
 	scpp_wire_reply_writer_init(&w, b->reply, sizeof(b->reply));
 	rc = scpp_eval_block(b->ctx, &b->env, &b->blk, 1, &w, &b->res);
 	b->reply_len = w.len;
@@ -351,13 +378,16 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: scpp-bench-eval [--op get1|get16|mix16|walk4|create5|copy10|all]\n"
+		"usage: scpp-bench-eval [--op get1|get16|get16b|mix16|walk4|create5|copy10|all]\n"
 		"                       [--runs R] [--seconds S] [--iterations N] [--decode whole|worker]\n"
+		"                       [--stage]\n"
 		"  --runs R        timed runs per workload, median reported (default 5)\n"
 		"  --seconds S     length of one run (default 0.8)\n"
 		"  --iterations N  run exactly N blocks of --op, untimed (for callgrind)\n"
 		"  --decode MODE   whole (default): one decode call; worker: as scppd's worker\n"
-		"                  (head, commands up to the owner's, the rest)\n");
+		"                  (head, commands up to the owner's, the rest)\n"
+		"  --stage         prefetch each block's keys as scppd's stage does and hand\n"
+		"                  the hashes to the evaluation\n");
 	exit(2);
 }
 
@@ -368,7 +398,7 @@ main(int argc, char **argv)
 	static struct workload w[8];
 	const char *op = "all";
 	uint64_t iterations = 0;
-	bool worker_decode = false;
+	bool worker_decode = false, stage = false;
 	int runs = 5, nw;
 	double seconds = 0.8;
 
@@ -384,6 +414,8 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--decode") == 0 && i + 1 < argc &&
 			 (strcmp(argv[i + 1], "whole") == 0 || strcmp(argv[i + 1], "worker") == 0))
 			worker_decode = strcmp(argv[++i], "worker") == 0;
+		else if (strcmp(argv[i], "--stage") == 0)
+			stage = true;
 		else
 			usage();
 	}
@@ -391,6 +423,7 @@ main(int argc, char **argv)
 		usage();
 	bench_init(&b);
 	b.worker_decode = worker_decode;
+	b.stage = stage;
 	nw = workloads_init(w);
 
 	for (int i = 0; i < nw; i++) {
@@ -408,8 +441,9 @@ main(int argc, char **argv)
 			for (uint64_t n = 1; n < iterations; n++)
 				(void)bench_block(&b, w[i].msg, w[i].msg_len);
 			printf("{\"bench\":\"eval\",\"op\":\"%s\",\"iterations\":%" PRIu64
-			       ",\"commands_per_block\":%" PRIu64 ",\"outcome\":%u}\n",
-			       w[i].name, iterations, b.res.commands, b.res.outcome);
+			       ",\"commands_per_block\":%" PRIu64 ",\"outcome\":%u,\"stage\":%s}\n",
+			       w[i].name, iterations, b.res.commands, b.res.outcome,
+			       stage ? "true" : "false");
 			continue;
 		}
 		(void)timed_run(&b, &w[i], seconds / 4, &cpb); /* warm-up */
@@ -421,9 +455,9 @@ main(int argc, char **argv)
 		       "\"runs\":%d,\"commands_per_block\":%" PRIu64 ",\"ns_per_block\":%.1f,"
 		       "\"ns_per_block_min\":%.1f,\"ns_per_block_max\":%.1f,"
 		       "\"blocks_per_s\":%.0f,\"commands_per_s\":%.0f,\"msg_bytes\":%zu,"
-		       "\"reply_bytes\":%zu}\n",
+		       "\"reply_bytes\":%zu,\"stage\":%s}\n",
 		       w[i].name, w[i].what, runs, cpb, med, ns[0], ns[runs - 1], 1e9 / med,
-		       1e9 / med * (double)cpb, w[i].msg_len, b.reply_len);
+		       1e9 / med * (double)cpb, w[i].msg_len, b.reply_len, stage ? "true" : "false");
 		fflush(stdout);
 	}
 	bench_free(&b);

@@ -27,7 +27,11 @@
  * 4 runs in 5, is met). Every burst of a run is timed with the TSC too, and
  * the rate of the median burst (which preemption does not move) is given
  * beside the wall-clock one. rte_hash_lookup_bulk_data (each key's value as
- * its 8-byte datum) is the row that returns what a get returns. Every
+ * its 8-byte datum) is the row that returns what a get returns.
+ * get_burst_pipelined_paired (measured in the same alternation, with a
+ * ratio line of its own and no verdict) drives the store as scppd's stage
+ * does: hashes and buckets of group k+2 and entries of group k+1 prefetched
+ * while group k is looked up with scpp_store_get_burst_hashed(). Every
  * size runs in a fresh process (the program runs itself once per size), so
  * no size inherits the heap another one left behind. With --large (10^8
  * keys) the tables may not fit next to the shard: they are then built after
@@ -247,6 +251,50 @@ b_get_burst(void *p, uint64_t n)
 		if (mask != (UINT64_C(1) << BURST) - 1)
 			die("get_burst", ENOENT);
 		sum += v[0].u + v[BURST - 1].u;
+	}
+	return sum;
+}
+
+/*
+ * The burst get as scppd's stage drives it (app/scppd/worker.c,
+ * docs/ARCHITECTURE.md): the bursts overlap. While burst k is looked up,
+ * burst k+1's entries and burst k+2's buckets are being fetched:
+ * scpp_store_prefetch_burst() (hash + bucket prefetch) two bursts ahead,
+ * scpp_store_prefetch_entries() one burst ahead, then
+ * scpp_store_get_burst_hashed() over lines already on their way. Each
+ * burst's timing covers the three calls its turn makes.
+ */
+#define PIPE 16 /* keys per pipelined group: two groups a burst */
+
+static uint64_t
+b_pipe_get(void *p, uint64_t n)
+{
+	struct ctx *c = p;
+	struct scpp_value v[PIPE];
+	uint64_t h[3][PIPE], sum = 0, mask, ng = n / BURST * (BURST / PIPE);
+
+	if (ng < 2)
+		return 0;
+	scpp_store_prefetch_burst(c->s, &c->look[0], PIPE, h[0]);
+	scpp_store_prefetch_burst(c->s, &c->look[PIPE % c->n_look], PIPE, h[1]);
+	scpp_store_prefetch_entries(c->s, h[0], PIPE);
+	for (uint64_t k = 0, t0 = 0; k < ng; k++) {
+		uint64_t i = k * PIPE;
+
+		if ((k & 1) == 0)
+			t0 = rte_rdtsc(); /* a burst of 32 keys: groups k and k + 1 */
+
+		if (k + 2 < ng)
+			scpp_store_prefetch_burst(c->s, &c->look[(i + 2 * PIPE) % c->n_look], PIPE,
+						  h[(k + 2) % 3]);
+		if (k + 1 < ng)
+			scpp_store_prefetch_entries(c->s, h[(k + 1) % 3], PIPE);
+		scpp_store_get_burst_hashed(c->s, &c->look[i % c->n_look], h[k % 3], PIPE, v, &mask);
+		if ((k & 1) == 1)
+			cyc_note(t0);
+		if (mask != (UINT64_C(1) << PIPE) - 1)
+			die("get_burst_hashed", ENOENT);
+		sum += v[0].u + v[PIPE - 1].u;
 	}
 	return sum;
 }
@@ -611,6 +659,7 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 						 "rte_hash_lookup_bulk_data", "rte_hash_lookup"};
 	double rs[2][MAX_REPS], rsm[MAX_REPS], rh[P_KINDS][2][MAX_REPS], rhm[P_KINDS][2][MAX_REPS];
 	double q[P_KINDS][MAX_REPS], qm[P_KINDS][MAX_REPS], m[2] = {0, 0};
+	double rp[MAX_REPS], rpm[MAX_REPS], qp[MAX_REPS], qpm[MAX_REPS];
 	char extra[256];
 
 	burst_cyc = malloc((n / BURST + 1) * sizeof(*burst_cyc));
@@ -619,10 +668,12 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 	bool ours = burst != NULL || sv_have; /* store rates to compare with */
 
 	for (int r = 0; r < reps; r++) {
+		rp[r] = rpm[r] = qp[r] = qpm[r] = 0;
 		if (burst != NULL) {
 			rs[0][r] = sv_rs[0][r] = rate_burst(b_get_burst, c, n, &rsm[r]);
 			rs[1][r] = sv_rs[1][r] = rate_of(b_get, c, n);
 			sv_rsm[r] = rsm[r];
+			rp[r] = rate_burst(b_pipe_get, c, n, &rpm[r]);
 		} else if (sv_have) {
 			rs[0][r] = sv_rs[0][r];
 			rs[1][r] = sv_rs[1][r];
@@ -645,6 +696,10 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 			}
 			q[k][r] = ours && best > 0 ? rs[k == P_SINGLE][r] / best : 0;
 			qm[k][r] = ours && bestm > 0 ? rsm[r] / bestm : 0;
+			if (k == P_BULK && burst != NULL && best > 0 && bestm > 0) {
+				qp[r] = rp[r] / best;
+				qpm[r] = rpm[r] / bestm;
+			}
 		}
 	}
 	free(burst_cyc);
@@ -674,6 +729,10 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 		emit("get_burst_paired", keys, m[0], reps, extra);
 		m[1] = median(rs[1], reps);
 		emit("get_paired", keys, m[1], reps, alone ? "\"paired\":false" : "\"paired\":true");
+		snprintf(extra, sizeof(extra),
+			 "\"paired\":%s,\"burst\":%d,\"burst_median_mops\":%.2f,\"overlap\":3",
+			 alone ? "false" : "true", BURST, median(rpm, reps));
+		emit("get_burst_pipelined_paired", keys, median(rp, reps), reps, extra);
 		*burst = m[0];
 		*single = m[1];
 		sv_have = alone;
@@ -688,6 +747,10 @@ paired(struct ctx *c, uint64_t keys, uint64_t n, double *burst, double *single)
 		   qm[P_BULK], keys == 1000000, burst != NULL);
 	emit_ratio(keys, "get_burst/rte_hash lookup_bulk_data (faster table, per run)", q[P_DATA],
 		   qm[P_DATA], false, burst != NULL);
+	if (burst != NULL)
+		emit_ratio(keys,
+			   "get_burst pipelined as scppd's stage/rte_hash lookup_bulk (faster table, per run)",
+			   qp, qpm, false, true);
 	emit_ratio(keys, "get/rte_hash lookup (faster table, per run)", q[P_SINGLE], NULL, false,
 		   burst != NULL);
 }

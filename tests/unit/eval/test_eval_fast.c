@@ -34,6 +34,14 @@ struct pair {
 	struct scpp_wire_block dec;
 	struct scpp_eval_prefetch pf;
 	uint64_t seed;
+	int pf_mode; /* PF_* */
+};
+
+/* What run_both() hands the fast context with scpp_eval_use_prefetch(). */
+enum {
+	PF_AS_COMPUTED, /* the block's own prefetch, as a worker does */
+	PF_WRONG_HASHES, /* its prefetch with every hash replaced by another */
+	PF_OTHER_BLOCK, /* a prefetch made for another block */
 };
 
 static struct scpp_oid
@@ -285,6 +293,12 @@ run_both(struct pair *p, const char *text)
 	/* As a worker runs it: the store lines prefetched first. */
 	scpp_eval_prefetch(p->fast->ctx, &p->fast->env, &p->dec, &p->pf);
 	scpp_eval_prefetch_entries(&p->fast->env, &p->pf);
+	if (p->pf_mode == PF_WRONG_HASHES)
+		for (unsigned int k = 0; k < p->pf.n; k++)
+			p->pf.hash[k] = p->pf.hash[(k + 1) % p->pf.n] * 0x9e3779b97f4a7c15u + k;
+	else if (p->pf_mode == PF_OTHER_BLOCK)
+		p->pf.blk = &p->gen->blk;
+	scpp_eval_use_prefetch(p->fast->ctx, &p->pf);
 	scpp_wire_reply_writer_init(&w, p->fast->reply, sizeof(p->fast->reply));
 	assert_int_equal(scpp_eval_block(p->fast->ctx, &p->fast->env, &p->dec, 9, &w, a), 0);
 	p->fast->reply_len = w.len;
@@ -311,23 +325,32 @@ run_both(struct pair *p, const char *text)
 }
 
 static void
-run_random(const struct scpp_eval_limits *lim, uint32_t max_entries, uint64_t seed,
-	   int blocks, struct scpp_eval_stats *st)
+run_random_pf(const struct scpp_eval_limits *lim, uint32_t max_entries, uint64_t seed,
+	      int blocks, struct scpp_eval_stats *st, int pf_mode)
 {
 	static char text[1 << 14];
 	struct pair *p = pair_new(lim, max_entries);
 	struct scpp_eval_stats none;
 
 	p->seed = seed;
+	p->pf_mode = pf_mode;
 	for (int i = 0; i < blocks; i++) {
 		gen_block(p, text, sizeof(text));
 		run_both(p, text);
 	}
 	scpp_eval_ctx_stats(p->fast->ctx, st);
 	scpp_eval_ctx_stats(p->gen->ctx, &none);
-	assert_int_equal(none.fast_blocks + none.fast_cmds + none.fast_restarts + none.fast_run_cmds,
+	assert_int_equal(none.fast_blocks + none.fast_cmds + none.fast_restarts + none.fast_run_cmds +
+				 none.fast_hashed,
 			 0);
 	pair_free(p);
+}
+
+static void
+run_random(const struct scpp_eval_limits *lim, uint32_t max_entries, uint64_t seed,
+	   int blocks, struct scpp_eval_stats *st)
+{
+	run_random_pf(lim, max_entries, seed, blocks, st, PF_AS_COMPUTED);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -348,6 +371,64 @@ test_fast_path_matches_general_path_on_random_blocks(void **state)
 	assert_true(st.fast_blocks > 1000);
 	assert_true(st.fast_cmds > 10 * st.fast_blocks);
 	assert_true(st.fast_restarts > 200);
+	/* Most gets used the prefetch's hashes (it takes 16 keys a block). */
+	assert_true(st.fast_hashed > st.fast_cmds / 2);
+}
+
+/*
+ * The prefetch's hashes are used only for the block they were made for,
+ * for the command and attribute they were made for, once: replies and
+ * states stay those of the general path when every hash is another key's
+ * (the gets miss and the general path takes over), and a prefetch of
+ * another block is not used at all.
+ */
+static void
+test_fast_path_with_wrong_or_foreign_hashes_stays_exact(void **state)
+{
+	struct scpp_eval_stats st, ok;
+	(void)state;
+
+	run_random_pf(NULL, 0, 0xfa570301, 1500, &ok, PF_AS_COMPUTED);
+	run_random_pf(NULL, 0, 0xfa570301, 1500, &st, PF_WRONG_HASHES);
+	print_message("wrong hashes: %llu hashed gets, %llu restarts (%llu with the right ones)\n",
+		      (unsigned long long)st.fast_hashed, (unsigned long long)st.fast_restarts,
+		      (unsigned long long)ok.fast_restarts);
+	assert_true(st.fast_hashed > 0);
+	assert_true(st.fast_restarts > ok.fast_restarts); /* the misses were given back */
+	run_random_pf(NULL, 0, 0xfa570301, 1500, &st, PF_OTHER_BLOCK);
+	assert_true(st.fast_cmds > 0);
+	assert_int_equal(st.fast_hashed, 0);
+	assert_int_equal(st.fast_restarts, ok.fast_restarts);
+}
+
+/* A prefetch handed over is consumed by the next evaluation: evaluated
+ * again without handing it over, the block hashes its keys itself. */
+static void
+test_prefetch_is_used_by_one_evaluation(void **state)
+{
+	struct pair *p = pair_new(NULL, 0);
+	static uint8_t reply2[sizeof(p->fast->reply)];
+	struct scpp_wire_reply_writer w;
+	struct scpp_eval_result res;
+	struct scpp_eval_stats a, b, c;
+	(void)state;
+
+	run_both(p, "get @0.1.0.2.1 s %a\nget @0.1.0.2.2 s %b\nget @0.1.0.2.4 a %c");
+	scpp_eval_ctx_stats(p->fast->ctx, &a);
+	run_both(p, "get @0.1.0.2.1 s %a\nget @0.1.0.2.2 s %b\nget @0.1.0.2.4 a %c");
+	scpp_eval_ctx_stats(p->fast->ctx, &b);
+	assert_int_equal(b.fast_hashed, a.fast_hashed + 3);
+	assert_int_equal(b.fast_cmds, a.fast_cmds + 3);
+	/* The same decoded block again, with nothing handed over: the same
+	 * reply, its keys hashed by the store. */
+	scpp_wire_reply_writer_init(&w, reply2, sizeof(reply2));
+	assert_int_equal(scpp_eval_block(p->fast->ctx, &p->fast->env, &p->dec, 9, &w, &res), 0);
+	assert_int_equal(w.len, p->fast->reply_len);
+	assert_memory_equal(reply2, p->fast->reply, w.len);
+	scpp_eval_ctx_stats(p->fast->ctx, &c);
+	assert_int_equal(c.fast_cmds, b.fast_cmds + 3);
+	assert_int_equal(c.fast_hashed, b.fast_hashed);
+	pair_free(p);
 }
 
 static void
@@ -493,6 +574,8 @@ main(void)
 		cmocka_unit_test(test_fast_path_runs_a_block_of_keyed_gets_whole),
 		cmocka_unit_test(test_fast_path_keeps_the_time_budget),
 		cmocka_unit_test(test_prefetch_takes_keyed_gets_and_sets_past_the_fast_run),
+		cmocka_unit_test(test_fast_path_with_wrong_or_foreign_hashes_stays_exact),
+		cmocka_unit_test(test_prefetch_is_used_by_one_evaluation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

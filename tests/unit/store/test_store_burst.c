@@ -17,6 +17,12 @@
  *
  * The adversarial sets are found with the shard's own hash (store_priv.h),
  * under a fixed seed.
+ *
+ * Every check also runs the hashed entry points, scpp_store_get_burst_hashed()
+ * and scpp_store_get_hashed() with scpp_store_hash()'s hashes, which must
+ * give the same bytes, mask and probes; and with hashes of other keys,
+ * which may make a present key miss but must never return another key's
+ * value (the contract in scpp_store.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -73,6 +79,79 @@ bt_value(uint64_t k)
 }
 
 /*
+ * The hashed entry points on @keys with their own hashes give @want (what
+ * scpp_store_get() wrote, 0xa5 for a miss), @want_mask and @want_probes;
+ * with every hash replaced by another key's (the next key's, or a random
+ * one), a hit is still byte for byte the key's own value.
+ */
+static void
+bt_check_hashed(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned int n,
+		const struct scpp_value *want, uint64_t want_mask, uint64_t want_probes)
+{
+	struct scpp_value got[SCPP_STORE_BURST_MAX], one;
+	const uint64_t *probes = scpp_store_probe_counter(s);
+	uint64_t hs[SCPP_STORE_BURST_MAX], mask = ~UINT64_C(0), p0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		hs[i] = scpp_store_hash(s, keys[i].oid, keys[i].attr);
+		/* The hash is the one the lookups and the prefetch use. */
+		assert_true(hs[i] == store_key_hash(s, keys[i].oid, keys[i].attr));
+		assert_true(hs[i] == scpp_store_prefetch(s, keys[i].oid, keys[i].attr));
+	}
+	{
+		uint64_t hb[SCPP_STORE_BURST_MAX];
+
+		/* The stage's form: all keys in one call, then their entries;
+		 * neither counts a probe. */
+		p0 = *probes;
+		scpp_store_prefetch_burst(s, keys, n, hb);
+		scpp_store_prefetch_entries(s, hb, n);
+		assert_true(*probes == p0);
+		assert_memory_equal(hb, hs, n * sizeof(hs[0]));
+	}
+	memset(got, 0xa5, sizeof(got));
+	p0 = *probes;
+	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, n, got, &mask), n);
+	assert_true(*probes - p0 == want_probes);
+	assert_true(mask == want_mask);
+	assert_memory_equal(got, want, n * sizeof(got[0]));
+	for (unsigned int i = 0; i < n; i++) {
+		int rc;
+
+		memset(&one, 0xa5, sizeof(one));
+		rc = scpp_store_get_hashed(s, keys[i].oid, keys[i].attr, hs[i], &one);
+		assert_int_equal(rc == 0, (want_mask >> i) & 1);
+		assert_memory_equal(&one, &want[i], sizeof(one));
+	}
+	/* Hashes of other keys: never another key's value. */
+	for (int variant = 0; variant < 2 && n > 0; variant++) {
+		uint64_t wrong[SCPP_STORE_BURST_MAX];
+
+		for (unsigned int i = 0; i < n; i++)
+			wrong[i] = variant == 0 ? hs[(i + 1) % n] : hs[i] * UINT64_C(0x9e3779b97f4a7c15) + i;
+		memset(got, 0xa5, sizeof(got));
+		assert_int_equal(scpp_store_get_burst_hashed(s, keys, wrong, n, got, &mask), n);
+		assert_true((mask & ~want_mask) == 0); /* no hit where get misses */
+		for (unsigned int i = 0; i < n; i++) {
+			if ((mask >> i) & 1) {
+				assert_memory_equal(&got[i], &want[i], sizeof(got[i]));
+			} else {
+				memset(&one, 0xa5, sizeof(one));
+				assert_memory_equal(&got[i], &one, sizeof(one)); /* untouched */
+			}
+			memset(&one, 0xa5, sizeof(one));
+			if (scpp_store_get_hashed(s, keys[i].oid, keys[i].attr, wrong[i], &one) == 0)
+				assert_memory_equal(&one, &want[i], sizeof(one));
+		}
+	}
+	/* Over the burst maximum nothing is read or written. */
+	mask = 1;
+	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, SCPP_STORE_BURST_MAX + 1, got,
+						     &mask), 0);
+	assert_true(mask == 0);
+}
+
+/*
  * The burst and the single gets of @keys agree byte for byte, and probe the
  * same buckets. Returns the probes the gets made (so a caller can assert
  * that keys past their home bucket were among them).
@@ -102,6 +181,7 @@ bt_check(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned
 	assert_memory_equal(got, want, n * sizeof(got[0]));
 	assert_true(n == 64 || (mask >> n) == 0);
 	assert_true(p_burst == p_single);
+	bt_check_hashed(s, keys, n, want, mask, p_single);
 	return p_single;
 }
 
@@ -322,7 +402,52 @@ test_burst_set_on_a_spilled_bucket_matches_single_sets(void **state)
 	scpp_store_free(b);
 }
 
+/* A str/bytes value of at most NARROW_BYTES_MAX bytes is narrow: a get
+ * (single, burst or hashed) borrows it from the hot entry, the one line the
+ * key compare read, and 9..16 bytes from the cold part. */
+static void
+test_burst_short_bytes_come_from_the_hot_entry(void **state)
+{
+	struct scpp_store *s = bt_shard();
+	struct scpp_store_key keys[17];
+	struct scpp_value got[17], one;
+	const uint8_t *hot0 = (const uint8_t *)s->ent;
+	const uint8_t *hot1 = (const uint8_t *)(s->ent + BT_ENTRIES);
+	uint64_t mask = 0;
+	(void)state;
+
+	assert_int_equal(scpp_store_entity_create(s, B(1)), 0);
+	for (uint32_t len = 0; len <= 16; len++) {
+		struct scpp_value v = scpp_value_bytes(bt_text + len, len);
+
+		if (len % 2 == 1)
+			v.type = SCPP_VT_STR;
+		assert_int_equal(scpp_store_set(s, B(1), 1 + len, &v), 0);
+		keys[len] = (struct scpp_store_key){B(1), 1 + len, 0};
+	}
+	memset(got, 0xa5, sizeof(got));
+	assert_int_equal(scpp_store_get_burst(s, keys, 17, got, &mask), 17);
+	assert_true(mask == 0x1ffff);
+	for (uint32_t len = 0; len <= 16; len++) {
+		bool hot = got[len].p >= hot0 && got[len].p < hot1;
+
+		assert_int_equal(got[len].type, len % 2 == 1 ? SCPP_VT_STR : SCPP_VT_BYTES);
+		assert_int_equal(got[len].len, len);
+		assert_memory_equal(got[len].p, bt_text + len, len);
+		assert_int_equal(hot, len <= NARROW_BYTES_MAX);
+		memset(&one, 0xa5, sizeof(one));
+		assert_int_equal(scpp_store_get(s, B(1), 1 + len, &one), 0);
+		assert_memory_equal(&one, &got[len], sizeof(one));
+	}
+	/* The bytes ops see the same bytes where they live. */
+	assert_int_equal(scpp_store_bytes_write(s, B(1), 1 + 8, 2, 3, "XYZ"), 0);
+	assert_int_equal(scpp_store_get(s, B(1), 1 + 8, &one), 0);
+	assert_memory_equal(one.p, "89XYZ", 5);
+	scpp_store_free(s);
+}
+
 const struct CMUnitTest store_burst_tests[] = {
+	cmocka_unit_test(test_burst_short_bytes_come_from_the_hot_entry),
 	cmocka_unit_test(test_burst_random_keys_match_single_gets_every_size),
 	cmocka_unit_test(test_burst_adversarial_keys_match_single_gets),
 	cmocka_unit_test(test_burst_set_on_a_spilled_bucket_matches_single_sets),
