@@ -2782,7 +2782,9 @@ def t_copy_memwin_busy(c):
     grace (node 3's copy.timeout_ms). Meanwhile a block on node 3 writing
     into the range is EBUSY naming the range and node 1, nothing written
     (the window read back holds its old bytes), counted; an adjacent write
-    and a read of the busy range work. After the grace the same write
+    and a read of the busy range work. Then 15 more such reads at once
+    fill the table: a 17th fails EBUSY on node 3, not shipped
+    (memwin_busy_full). After the graces all 16 are free and the same write
     works."""
     c.start_etcd()
     cfg1 = dict(COPY_SHM, timeout_ms=60000, test_stall_len=3000)
@@ -2850,9 +2852,41 @@ def t_copy_memwin_busy(c):
           x3["memory_window0"]["busy_refused"] - u3["memory_window0"]["busy_refused"] == 1 and
           x3["memory_window0"]["copies_in"] - u3["memory_window0"]["copies_in"] == 1 and
           x3["memwin_busy"] == 1, ("refused once, the adjacent one written", u3, x3))
+    # The table full: 15 more reads of the range hang at once (node 1's
+    # engine stays stalled; node 1 parks 16 CONTs on READs at most), all 16
+    # ranges busy; a 17th is not shipped unguarded: its copy fails EBUSY on
+    # node 3. The graces then free all of them.
+    f3 = copy_w(n3)
+    reads = "get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" % (
+        p1, a2, vma1)
+    reps = [None] * 15
+
+    def one(i):
+        # A client each; waits longer than scppd_drive's 2 s (15 at once on
+        # a loaded machine).
+        reps[i] = n1.drive(reads, port=7301, client=200 + i, block=1,
+                           extra=["--wait", "20000"])
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(15)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    check(all(r is not None and r["end"]["outcome"] != "ok" for r in reps), reps)
+    wait_for("node 3 to hold 16 busy ranges",
+             lambda: copy_w(n3)["memwin_busy"] == 16 or None, timeout=60)
+    g3 = copy_w(n3)
+    check(g3["cont_nested"] - f3["cont_nested"] == 15, ("16 ranges busy", f3, g3))
+    st = memwin_status(n1.drive(reads, port=7301))
+    check(st["code"] == "EBUSY" and st["node"].startswith("@0.3.") and st["message"] ==
+          "copy: RmaWindow %s range 4196+3000 cannot be guarded for another node's read: "
+          "all 16 busy ranges taken; nothing was written" % w3, st)
+    h3 = copy_w(n3)
+    check(h3["memwin_busy_full"] - g3["memwin_busy_full"] == 1 and
+          h3["cont_nested"] == g3["cont_nested"] and h3["memwin_busy"] == 16, (g3, h3))
+    check(data_of(n1, a2) == bytes(3000), "node 1's value changed")
     # The grace over, the range is free and the same write works.
-    wait_for("node 3 to free the range", lambda: copy_w(n3)["memwin_busy"] == 0 or None,
-             timeout=120)
+    wait_for("node 3 to free the 16 ranges", lambda: copy_w(n3)["memwin_busy"] == 0 or None,
+             timeout=180)
     rep = n3.drive(write, port=7301)
     check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
     rep = n3.drive("copy value(%s, data) offset(%s, 100) 3000" % (r3, vma3), port=7301)
