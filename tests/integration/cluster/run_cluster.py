@@ -2771,7 +2771,7 @@ def t_copy_memwin_sessions(c):
     check(bytes.fromhex(rep["rows"][0][0]["hex"]) == chunk, "the window lost alice's bytes")
 
 
-def t_copy_memwin_busy(c):
+def copy_memwin_busy_scenario(c, copy_cfg):
     """A range of node 3's memory window is busy while node 1 READs it
     (docs/COPY.md "Busy ranges"; test builds: node 1's remote engine hangs
     at its first copy of 3000 bytes, a READ that never completes). A block
@@ -2787,8 +2787,8 @@ def t_copy_memwin_busy(c):
     (memwin_busy_full). After the graces all 16 are free and the same write
     works."""
     c.start_etcd()
-    cfg1 = dict(COPY_SHM, timeout_ms=60000, test_stall_len=3000)
-    cfg3 = dict(COPY_SHM, timeout_ms=30000, memory_windows=[{"name": "vm3", "bytes": 65536}])
+    cfg1 = dict(copy_cfg, timeout_ms=60000, test_stall_len=3000)
+    cfg3 = dict(copy_cfg, timeout_ms=30000, memory_windows=[{"name": "vm3", "bytes": 65536}])
     n1 = c.node(1, cfg_extra={"copy": cfg1})
     n3 = c.node(3, cfg_extra={"copy": cfg3})
     for n in (n1, n3):
@@ -2895,6 +2895,16 @@ def t_copy_memwin_busy(c):
           "the window after the write")
 
 
+def t_copy_memwin_busy(c):
+    """Busy ranges of a memory window over libfabric shm (test builds)."""
+    copy_memwin_busy_scenario(c, COPY_SHM)
+
+
+def t_copy_memwin_busy_tcp(c):
+    """The same over libfabric tcp."""
+    copy_memwin_busy_scenario(c, COPY_TCP)
+
+
 def t_copy_memwin(c):
     """Another node's memory window over libfabric shm."""
     copy_memwin_scenario(c, COPY_SHM)
@@ -2948,6 +2958,7 @@ TESTS = {
     "copy_remote_tcp": t_copy_remote_tcp,
     "copy_remote_stall": t_copy_remote_stall,
     "copy_memwin_busy": t_copy_memwin_busy,
+    "copy_memwin_busy_tcp": t_copy_memwin_busy_tcp,
     "copy_third_party": t_copy_third_party,
     "copy_remote_sessions": t_copy_remote_sessions,
     "copy_third_party_tcp": t_copy_third_party_tcp,
