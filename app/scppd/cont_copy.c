@@ -86,6 +86,7 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 	}
 	pin->e = src.e;
 	pin->attr = (uint32_t)aid;
+	pin->busy = 0;
 	scpp_counter_add(&c->st.cont_src_sent, 1);
 	return rc;
 }
@@ -93,9 +94,13 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 void
 scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins)
 {
-	for (uint8_t i = 0; i < *npins; i++)
-		if (!scpp_oid_is_nil(pins[i].e)) /* nil: a memory window's (cont_memwin.c) */
+	for (uint8_t i = 0; i < *npins; i++) {
+		if (!scpp_oid_is_nil(pins[i].e))
 			(void)scpp_store_bytes_unpin(w->store, pins[i].e, pins[i].attr);
+		else if (pins[i].busy != 0) /* a memory window's range (cont_memwin.c) */
+			(void)scpp_eval_memwin_busy_release(&w->copy->memwins, pins[i].busy);
+		pins[i].busy = 0;
+	}
 	*npins = 0;
 }
 

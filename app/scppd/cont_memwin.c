@@ -25,7 +25,9 @@
  * nested part (cont_nest.c) with a COPY_SOURCE naming the window, once
  * scppd_cont_memwin_nest() made the evaluator's checks itself; the
  * destination's owner READs it only for the range its own rewrite gives
- * (cont_copy.c remote_read_window()).
+ * (cont_copy.c remote_read_window()). Meanwhile that range of the window
+ * is busy (lib/eval eval_busy.c): a copy into it is refused with EBUSY
+ * until the part's pins go (scppd_cont_copy_unpin()).
  */
 #include <string.h>
 
@@ -134,7 +136,7 @@ scppd_cont_memwin_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		return n;
 	rx->nmw = (unsigned int)n;
 	rx->rm = (struct scpp_eval_remote_memwin){
-		.cmd = c->start, .n = (uint16_t)n, .x = rx->mw,
+		.cmd = c->start, .n = (uint16_t)n, .x = rx->mw, .unguarded = 0,
 		.sender = scppd_cont_sent_by(rx, c->origin) ? c->origin : 0,
 	};
 	scpp_counter_add(&w->copy->st.cont_memwin_rx, (uint64_t)n);
@@ -158,16 +160,20 @@ scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		       const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
 		       uint8_t *ext, size_t cap, struct scppd_copy_pin *pin)
 {
-	const struct scppd_cont_copy_rx *rx = &w->cont->copy_rx;
+	struct scppd_cont_copy_rx *rx = &w->cont->copy_rx;
 	const struct scpp_wire_memwin *x = NULL;
-	struct scpp_eval_copy_end end;
+	struct scpp_eval_copy_end end, dst;
 	struct scpp_eval_memwin *mw;
 	struct scpp_wire_copy_src s;
+	unsigned int k;
+	uint32_t busy;
 	int rc;
 
-	for (unsigned int k = 0; k < rx->nmw && x == NULL; k++)
-		if (rx->mw[k].row == i)
+	for (k = 0; k < rx->nmw; k++)
+		if (rx->mw[k].row == i) {
 			x = &rx->mw[k];
+			break;
+		}
 	if (x == NULL)
 		return 0;
 	/* The evaluator's checks (lib/eval vouched_addr(), vouched_len(),
@@ -178,15 +184,26 @@ scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	    rx->rm.sender == 0 || scpp_oid_node(end.e) != rx->rm.sender ||
 	    scpp_oid_locale(end.e) != scpp_oid_locale(w->env.node) || end.len != x->length ||
 	    (mw = own_memwin(w, x->window)) == NULL || x->offset > mw->len ||
-	    x->length > mw->len - x->offset)
+	    x->length > mw->len - x->offset ||
+	    scpp_eval_row_copy_end(w->cont->blk, c->start, rows, i, 0, &dst) != 0)
 		return -1;
 	s = (struct scpp_wire_copy_src){.row = row, .window = x->window, .offset = x->offset,
 					.length = x->length, .pin = 0};
 	rc = scpp_wire_copy_src_encode(ext, cap, &s);
 	if (rc <= 0)
 		return -1;
-	/* A memory window never moves: nothing to pin (the part unpins nil). */
+	/* A memory window never moves: nothing to pin. Its range is busy
+	 * until the part's pins go (answered, or given up and its grace
+	 * over): a copy into it meanwhile is refused (lib/eval window_busy()).
+	 * No room to guard it: not shipped, and the copy here fails EBUSY. */
+	if (scpp_eval_memwin_busy_take(&w->copy->memwins, x->window, x->offset, x->length,
+				       scpp_oid_node(dst.e), &busy) != 0) {
+		rx->rm.unguarded |= 1u << k;
+		scpp_counter_add(&w->copy->st.memwin_busy_full, 1);
+		return -1;
+	}
 	memset(pin, 0, sizeof(*pin));
+	pin->busy = busy;
 	mw->copies_out++;
 	mw->bytes_out += x->length;
 	mw->remote_out++;

@@ -906,6 +906,19 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  scpp_counter_read(&c->st.cont_memwin_sent));
 			rte_tel_data_add_dict_u64(s, "cont_memwin_rx",
 						  scpp_counter_read(&c->st.cont_memwin_rx));
+			rte_tel_data_add_dict_u64(s, "memwin_busy_full",
+						  scpp_counter_read(&c->st.memwin_busy_full));
+		}
+		if (c->memwins.n > 0) {
+			uint64_t refused = 0;
+
+			for (uint16_t k = 0; k < c->memwins.n; k++)
+				refused += __atomic_load_n(&c->memwin[k].busy_refused,
+							   __ATOMIC_RELAXED);
+			rte_tel_data_add_dict_u64(s, "memwin_busy",
+						  __atomic_load_n(&c->memwins.nbusy,
+								  __ATOMIC_RELAXED));
+			rte_tel_data_add_dict_u64(s, "memwin_busy_refused", refused);
 		}
 		for (uint16_t k = 0; k < c->memwins.n; k++) {
 			const struct scpp_eval_memwin *mw = &c->memwin[k];
@@ -933,6 +946,8 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  __atomic_load_n(&mw->remote_in, __ATOMIC_RELAXED));
 			rte_tel_data_add_dict_u64(m, "remote_out",
 						  __atomic_load_n(&mw->remote_out, __ATOMIC_RELAXED));
+			rte_tel_data_add_dict_u64(m, "busy_refused",
+						  __atomic_load_n(&mw->busy_refused, __ATOMIC_RELAXED));
 			snprintf(key, sizeof(key), "memory_window%u", k);
 			rte_tel_data_add_dict_container(s, key, m, 0);
 		}

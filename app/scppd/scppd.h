@@ -369,6 +369,8 @@ struct scppd_copy_stats {
 	uint64_t cont_src_denied;  /**< sources a session may not read: no COPY_SOURCE (S) */
 	uint64_t cont_memwin_sent; /**< MEMORY_WINDOW extensions shipped (the Extent's owner) */
 	uint64_t cont_memwin_rx;   /**< ... received, handed to the evaluator (the window's) */
+	uint64_t memwin_busy_full; /**< reads of a memory window by another node not shipped:
+				    *   every busy range was taken (the copy failed EBUSY) */
 };
 
 /** Most MEMORY_WINDOW extensions one CONT carries (34 bytes each in 256). */
@@ -380,10 +382,12 @@ struct scppd_copy_stats {
 /** The read pool of parked CONTs' READs, at most (cont_read.c). */
 #define SCPPD_CONT_READ_POOL_MAX (4u << 20)
 
-/** A source value a shipped part pinned (cont_copy.c). */
+/** A source value a shipped part pinned (cont_copy.c), or (nil @c e) a range of
+ *  this shard's memory window it marked busy (cont_memwin.c, @c busy its handle). */
 struct scppd_copy_pin {
 	struct scpp_oid e;
 	uint32_t attr;
+	uint32_t busy;  /**< scpp_eval_memwin_busy_take()'s handle, or 0 */
 };
 
 /** A CONT's COPY_SOURCE extensions while its part runs (cont_copy.c, D). */

@@ -2354,6 +2354,20 @@ window_remote_src(struct run *r, const struct addr *src, uint64_t len, struct sc
 	return 1;
 }
 
+/* Source @p src, out of memory window @p ms for another node to READ, for
+ * which no busy range was free: EBUSY, nothing read or written. */
+static SCPP_COLD int
+window_unguarded(struct run *r, const struct addr *src, uint64_t len,
+		 const struct scpp_eval_memwin *ms)
+{
+	char b1[64];
+
+	return fail(r, -EBUSY, "copy: RmaWindow %s range %llu+%llu cannot be guarded for "
+		    "another node's read: all %u busy ranges taken; nothing was written",
+		    otext(b1, sizeof(b1), ms->oid), (unsigned long long)(src->woff + src->off),
+		    (unsigned long long)len, SCPP_EVAL_MEMWIN_BUSY_MAX);
+}
+
 /*
  * A copy with a memory window at one end or both. A window source gives
  * its bytes as @p sv and 1: the caller copies them into the destination
@@ -2380,6 +2394,11 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	if (src->window && (rc = window_bytes(r, src, "source", len, false, &pw, &ms)) < 0)
 		return rc;
 	ps = pw;
+	/* Out of the window for another node to READ, which found no busy
+	 * range to guard it (cont_memwin.c): not shipped unguarded. */
+	if (SCPP_UNLIKELY(src->mw != NULL && r->env->remote_memwin->unguarded != 0) &&
+	    (r->env->remote_memwin->unguarded >> (src->mw - r->env->remote_memwin->x) & 1u))
+		return window_unguarded(r, src, len, ms);
 	if (!dst->window) {
 		*sv = scpp_value_bytes(ps, (uint32_t)len);
 		ms->copies_out++;
@@ -2413,6 +2432,26 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	return rc;
 }
 
+/* A copy into [@p at, @p at + @p len) of memory window @p md while another
+ * node reads an overlapping range (scpp_eval_memwins.busy): EBUSY, before
+ * any byte is written; 0 when none does. */
+static SCPP_COLD int
+window_busy(struct run *r, const struct addr *dst, struct scpp_eval_memwin *md, uint64_t at,
+	    uint64_t len)
+{
+	const struct scpp_eval_memwin_busy *b;
+	char b1[64];
+
+	b = scpp_eval_memwin_busy_find(r->env->memwins, md->oid, at, len);
+	if (b == NULL)
+		return 0;
+	md->busy_refused++;
+	return fail(r, -EBUSY, "copy: destination range %llu+%llu of RmaWindow %s overlaps "
+		    "%llu+%llu, which node %u is reading; nothing was written",
+		    (unsigned long long)at, (unsigned long long)len, otext(b1, sizeof(b1), dst->win),
+		    (unsigned long long)b->off, (unsigned long long)b->len, b->reader);
+}
+
 /* The write of a copy into a memory window: @p len bytes from @p ps into
  * @p dst, after saving the window's range (UNDO_WINDOW). 0 or the failure
  * before any byte moved. */
@@ -2425,6 +2464,9 @@ copy_window_in(struct run *r, const struct addr *dst, const uint8_t *ps, uint64_
 	int rc;
 
 	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
+		return rc;
+	if (SCPP_UNLIKELY(r->env->memwins->nbusy != 0) &&
+	    (rc = window_busy(r, dst, md, (uint64_t)(pd - md->base), len)) < 0)
 		return rc;
 	/* Asynchronous copies of the command may read the source: they end first. */
 	if (SCPP_UNLIKELY(r->ctx->acopy_wait < r->ctx->nacopy) && (rc = acopy_settle(r)) < 0)

@@ -264,13 +264,60 @@ struct scpp_eval_memwin {
 	/* Of those, the copies another node ordered (a MEMORY_WINDOW
 	 * extension: docs/COPY.md "Memory windows on other nodes"). */
 	uint64_t remote_in, remote_out;
+	/* Copies into the window refused: their range was busy (being read
+	 * by another node, scpp_eval_memwins.busy). */
+	uint64_t busy_refused;
 };
 
-/** The memory windows of a shard: @c n entries of @c win. */
+/** Busy ranges of a shard's memory windows, at most (per worker). */
+#define SCPP_EVAL_MEMWIN_BUSY_MAX 16u
+
+/**
+ * A range of a memory window another node is reading (docs/COPY.md
+ * "Memory windows on other nodes", "Busy ranges"): while it is taken, a
+ * copy into an overlapping range of the window is refused with EBUSY and
+ * writes nothing; reads stay allowed.
+ */
+struct scpp_eval_memwin_busy {
+	struct scpp_oid win;   /**< its RmaWindow (nil: the slot is free) */
+	uint64_t off, len;     /**< [off, off + len) of the window, len >= 1 */
+	uint32_t reader;       /**< the node reading it (named in the refusal) */
+	uint32_t gen;          /**< bumped at every take: a stale handle frees nothing */
+};
+
+/** The memory windows of a shard: @c n entries of @c win, and their busy ranges. */
 struct scpp_eval_memwins {
 	struct scpp_eval_memwin *win;
 	uint16_t n;
+	uint16_t nbusy;        /**< slots of @c busy taken (0: writes skip the check) */
+	struct scpp_eval_memwin_busy busy[SCPP_EVAL_MEMWIN_BUSY_MAX];
 };
+
+/**
+ * Mark [@p off, @p off + @p len) of memory window @p win busy while node
+ * @p reader reads it. Ranges may overlap each other (two readers).
+ *
+ * @return 0 and *@p handle (never 0); -EINVAL (len 0, a range that wraps,
+ *   a nil window); -ENOSPC (all SCPP_EVAL_MEMWIN_BUSY_MAX slots taken: the
+ *   caller must not start the read).
+ */
+int scpp_eval_memwin_busy_take(struct scpp_eval_memwins *m, struct scpp_oid win, uint64_t off,
+			       uint64_t len, uint32_t reader, uint32_t *handle);
+
+/**
+ * Free the range @p handle took. @return true; false for 0, a handle
+ * already freed, or one of a slot taken again since (nothing freed).
+ */
+bool scpp_eval_memwin_busy_release(struct scpp_eval_memwins *m, uint32_t handle);
+
+/**
+ * The first busy range of window @p win that overlaps [@p off, @p off +
+ * @p len) (half-open: adjacent ranges do not), or NULL. A few loads when
+ * nothing is busy.
+ */
+const struct scpp_eval_memwin_busy *
+scpp_eval_memwin_busy_find(const struct scpp_eval_memwins *m, struct scpp_oid win, uint64_t off,
+			   uint64_t len);
 
 /**
  * Copy ends another node resolved to a memory window of this shard
@@ -288,6 +335,9 @@ struct scpp_eval_remote_memwin {
 	uint16_t n;
 	const struct scpp_wire_memwin *x;
 	uint32_t sender;   /**< the sending node's id, verified by the caller, or 0 */
+	/** Bit i: x[i] (out of the window, to be read by another node) found
+	 *  no free busy range (SCPP_EVAL_MEMWIN_BUSY_MAX): its copy fails EBUSY. */
+	uint32_t unguarded;
 };
 
 /** Where a block runs; borrowed for the duration of scpp_eval_block(). */

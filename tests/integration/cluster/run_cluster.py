@@ -2590,6 +2590,10 @@ def copy_memwin_scenario(c, copy_cfg):
     check(z3["cont_nested"] - y3["cont_nested"] == 1 and z3["cont_memwin_rx"] -
           y3["cont_memwin_rx"] == 1 and z3["memory_window0"]["remote_out"] -
           y3["memory_window0"]["remote_out"] == 1, ("node 3 nested", y3, z3))
+    # The range node 1 read was busy on node 3 until its answer: free now.
+    check(z3["memwin_busy"] == 0 and z3["memwin_busy_full"] == 0 and
+          z3["memwin_busy_refused"] == 0 and z3["cont_pin_grace"] == y3["cont_pin_grace"],
+          ("node 3's busy range freed at the answer", z3))
     # The window's bound: ERANGE from node 3, the window's tail unchanged.
     tail_vma = "value(%s, vmas[%du])" % (p, VMA_TAIL)
     rep = n1.drive("get %s pid %%z ; copy value(%s, data) %s 3536 ; return %%z" %
@@ -2767,6 +2771,140 @@ def t_copy_memwin_sessions(c):
     check(bytes.fromhex(rep["rows"][0][0]["hex"]) == chunk, "the window lost alice's bytes")
 
 
+def copy_memwin_busy_scenario(c, copy_cfg):
+    """A range of node 3's memory window is busy while node 1 READs it
+    (docs/COPY.md "Busy ranges"; test builds: node 1's remote engine hangs
+    at its first copy of 3000 bytes, a READ that never completes). A block
+    on node 1 copies the window into node 1's value: node 3 ships the row
+    back as a nested part naming its window and marks [4196, 7196) busy;
+    node 1's READ hangs, node 3 gives the part up (the block ends aborted,
+    node 1's value unchanged) and keeps the range busy through the pin
+    grace (node 3's copy.timeout_ms). Meanwhile a block on node 3 writing
+    into the range is EBUSY naming the range and node 1, nothing written
+    (the window read back holds its old bytes), counted; an adjacent write
+    and a read of the busy range work. Then 15 more such reads at once
+    fill the table: a 17th fails EBUSY on node 3, not shipped
+    (memwin_busy_full). After the graces all 16 are free and the same write
+    works."""
+    c.start_etcd()
+    cfg1 = dict(copy_cfg, timeout_ms=60000, test_stall_len=3000)
+    cfg3 = dict(copy_cfg, timeout_ms=30000, memory_windows=[{"name": "vm3", "bytes": 65536}])
+    n1 = c.node(1, cfg_extra={"copy": cfg1})
+    n3 = c.node(3, cfg_extra={"copy": cfg3})
+    for n in (n1, n3):
+        n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+        n.cfg.setdefault("delivery", {})["park_timeout_ms"] = 5000
+        n.start()
+    c.enter()
+    for n in (n1, n3):
+        for q in (1, 3):
+            wait_for("node %d to see node %d" % (n.id, q),
+                     lambda n=n, q=q: state_on(n, q) in ("up", "self"), timeout=60)
+    wait_for("node 1 to attach node 3's memory window",
+             lambda: (copy_w(n1)["peer_windows"] == 2 and copy_w(n1)["peer_memwins"] == 1)
+             or None, timeout=60)
+    wait_for("node 3 to attach node 1's arena",
+             lambda: copy_w(n3)["peer_windows"] == 1 or None, timeout=60)
+    t3 = copy_w(n3)
+    w3, arena3 = t3["memory_window0"]["window"], t3["remote_window"]
+    rnd = random.Random(2718)
+    fill = bytes(rnd.getrandbits(8) for _ in range(4000))
+    mine = bytes(rnd.getrandbits(8) for _ in range(100))
+    a = mkfile_on(n1, 601, fill)
+    a2 = mkfile_on(n1, 602, bytes(3000))
+    b3 = mkfile_on(n3, 603, mine)
+    r3 = mkfile_on(n3, 604, bytes(3000))
+    p1 = memwin_process(lambda t: n1.drive(t, port=7301), w3, arena3)
+    p3 = memwin_process(lambda t: n3.drive(t, port=7301), w3, arena3)
+    vma1 = "value(%s, vmas[%du])" % (p1, VMA_IN)
+    vma3 = "value(%s, vmas[%du])" % (p3, VMA_IN)
+    # The window's [4096, 8096) from node 1's value (node 3 READs it).
+    rep = n1.drive("get %s pid %%z ; copy offset(%s, 0) value(%s, data) 4000 ; return %%z" %
+                   (p1, vma1, a), port=7301)
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
+    v1, v3 = copy_w(n1), copy_w(n3)
+    check(v3["memwin_busy"] == 0, v3)
+    # Window [4196, 7196) into node 1's value: node 1's READ hangs.
+    rep = n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
+                   (p1, a2, vma1), port=7301)
+    check(rep["end"]["outcome"] != "ok" and rep.get("statuses"), rep)
+    check(data_of(n1, a2) == bytes(3000), "a copy that never completed wrote node 1's value")
+    u1, u3 = copy_w(n1), copy_w(n3)
+    check(u3["cont_nested"] - v3["cont_nested"] == 1 and
+          u3["cont_pin_grace"] - v3["cont_pin_grace"] == 1 and
+          u1["cont_read_parks"] - v1["cont_read_parks"] == 1 and
+          u1["cont_reads"] == v1["cont_reads"], ("given up, READ parked", v1, v3, u1, u3))
+    check(u3["memwin_busy"] == 1, ("node 3's range is busy", u3))
+    # A write into the busy range on node 3: EBUSY, nothing written.
+    write = ("copy offset(%s, 1000) value(%s, data) 100" % (vma3, b3))
+    st = memwin_status(n3.drive(write, port=7301))
+    check(st["code"] == "EBUSY" and st["message"] ==
+          "copy: destination range 5096+100 of RmaWindow %s overlaps 4196+3000, which node 1 "
+          "is reading; nothing was written" % w3, st)
+    rep = n3.drive("copy value(%s, data) offset(%s, 100) 3000" % (r3, vma3), port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    check(data_of(n3, r3) == fill[100:3100], "the busy range's bytes changed")
+    # Adjacent (window 7196..7296): written.
+    rep = n3.drive("copy offset(%s, 3100) value(%s, data) 100" % (vma3, b3), port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    x3 = copy_w(n3)
+    check(x3["memwin_busy_refused"] - u3["memwin_busy_refused"] == 1 and
+          x3["memory_window0"]["busy_refused"] - u3["memory_window0"]["busy_refused"] == 1 and
+          x3["memory_window0"]["copies_in"] - u3["memory_window0"]["copies_in"] == 1 and
+          x3["memwin_busy"] == 1, ("refused once, the adjacent one written", u3, x3))
+    # The table full: 15 more reads of the range hang at once (node 1's
+    # engine stays stalled; node 1 parks 16 CONTs on READs at most), all 16
+    # ranges busy; a 17th is not shipped unguarded: its copy fails EBUSY on
+    # node 3. The graces then free all of them.
+    f3 = copy_w(n3)
+    reads = "get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" % (
+        p1, a2, vma1)
+    reps = [None] * 15
+
+    def one(i):
+        # A client each; waits longer than scppd_drive's 2 s (15 at once on
+        # a loaded machine).
+        reps[i] = n1.drive(reads, port=7301, client=200 + i, block=1,
+                           extra=["--wait", "20000"])
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(15)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    check(all(r is not None and r["end"]["outcome"] != "ok" for r in reps), reps)
+    wait_for("node 3 to hold 16 busy ranges",
+             lambda: copy_w(n3)["memwin_busy"] == 16 or None, timeout=60)
+    g3 = copy_w(n3)
+    check(g3["cont_nested"] - f3["cont_nested"] == 15, ("16 ranges busy", f3, g3))
+    st = memwin_status(n1.drive(reads, port=7301))
+    check(st["code"] == "EBUSY" and st["node"].startswith("@0.3.") and st["message"] ==
+          "copy: RmaWindow %s range 4196+3000 cannot be guarded for another node's read: "
+          "all 16 busy ranges taken; nothing was written" % w3, st)
+    h3 = copy_w(n3)
+    check(h3["memwin_busy_full"] - g3["memwin_busy_full"] == 1 and
+          h3["cont_nested"] == g3["cont_nested"] and h3["memwin_busy"] == 16, (g3, h3))
+    check(data_of(n1, a2) == bytes(3000), "node 1's value changed")
+    # The grace over, the range is free and the same write works.
+    wait_for("node 3 to free the 16 ranges", lambda: copy_w(n3)["memwin_busy"] == 0 or None,
+             timeout=180)
+    rep = n3.drive(write, port=7301)
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
+    rep = n3.drive("copy value(%s, data) offset(%s, 100) 3000" % (r3, vma3), port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    check(data_of(n3, r3) == fill[100:1000] + mine + fill[1100:3100],
+          "the window after the write")
+
+
+def t_copy_memwin_busy(c):
+    """Busy ranges of a memory window over libfabric shm (test builds)."""
+    copy_memwin_busy_scenario(c, COPY_SHM)
+
+
+def t_copy_memwin_busy_tcp(c):
+    """The same over libfabric tcp."""
+    copy_memwin_busy_scenario(c, COPY_TCP)
+
+
 def t_copy_memwin(c):
     """Another node's memory window over libfabric shm."""
     copy_memwin_scenario(c, COPY_SHM)
@@ -2819,6 +2957,8 @@ TESTS = {
     "copy_memwin_tcp": t_copy_memwin_tcp,
     "copy_remote_tcp": t_copy_remote_tcp,
     "copy_remote_stall": t_copy_remote_stall,
+    "copy_memwin_busy": t_copy_memwin_busy,
+    "copy_memwin_busy_tcp": t_copy_memwin_busy_tcp,
     "copy_third_party": t_copy_third_party,
     "copy_remote_sessions": t_copy_remote_sessions,
     "copy_third_party_tcp": t_copy_third_party_tcp,

@@ -578,6 +578,154 @@ test_memwin_ends_another_node_resolved(void **state)
 	f->env.memwins = NULL;
 }
 
+/* docs/COPY.md "Busy ranges": the table itself. Overlap is half-open
+ * (adjacent ranges do not overlap), per window; a full table refuses;
+ * a release frees exactly its range, a stale handle (given up, taken
+ * again) frees nothing; bad ranges are refused. */
+static void
+test_memwin_busy_ranges(void **state)
+{
+	struct scpp_eval_memwins m = {0};
+	struct scpp_oid w1 = {.hi = 1ull << 16, .lo = (1ull << 40) | 78}, w2 = w1;
+	uint32_t h[SCPP_EVAL_MEMWIN_BUSY_MAX], h1, extra;
+	const struct scpp_eval_memwin_busy *b;
+
+	(void)state;
+	w2.lo++;
+	assert_null(scpp_eval_memwin_busy_find(&m, w1, 0, UINT64_MAX));
+	assert_int_equal(scpp_eval_memwin_busy_take(&m, w1, 1000, 100, 3, &h1), 0);
+	assert_int_not_equal(h1, 0);
+	assert_int_equal(m.nbusy, 1);
+	/* Overlaps: inside, across either end, around it; one byte each end. */
+	assert_non_null(b = scpp_eval_memwin_busy_find(&m, w1, 1000, 100));
+	assert_true(b->off == 1000 && b->len == 100 && b->reader == 3);
+	assert_non_null(scpp_eval_memwin_busy_find(&m, w1, 1050, 1));
+	assert_non_null(scpp_eval_memwin_busy_find(&m, w1, 900, 101));
+	assert_non_null(scpp_eval_memwin_busy_find(&m, w1, 1099, 50));
+	assert_non_null(scpp_eval_memwin_busy_find(&m, w1, 0, 4096));
+	/* Adjacent, empty, another window: no. */
+	assert_null(scpp_eval_memwin_busy_find(&m, w1, 900, 100));
+	assert_null(scpp_eval_memwin_busy_find(&m, w1, 1100, 100));
+	assert_null(scpp_eval_memwin_busy_find(&m, w1, 1050, 0));
+	assert_null(scpp_eval_memwin_busy_find(&m, w2, 1000, 100));
+	/* Refused: empty, wrapping, nil window. */
+	assert_int_equal(scpp_eval_memwin_busy_take(&m, w1, 5, 0, 3, &extra), -EINVAL);
+	assert_int_equal(scpp_eval_memwin_busy_take(&m, w1, UINT64_MAX - 1, 2, 3, &extra), -EINVAL);
+	assert_int_equal(scpp_eval_memwin_busy_take(&m, (struct scpp_oid){0}, 0, 1, 3, &extra),
+			 -EINVAL);
+	/* Fill it (overlapping ranges allowed: two readers), then full. */
+	h[0] = h1;
+	for (uint32_t i = 1; i < SCPP_EVAL_MEMWIN_BUSY_MAX; i++)
+		assert_int_equal(scpp_eval_memwin_busy_take(&m, w2, i * 10, 10, 4, &h[i]), 0);
+	assert_int_equal(m.nbusy, SCPP_EVAL_MEMWIN_BUSY_MAX);
+	assert_int_equal(scpp_eval_memwin_busy_take(&m, w1, 0, 1, 3, &extra), -ENOSPC);
+	/* Release: exactly that range goes; twice frees nothing. */
+	assert_true(scpp_eval_memwin_busy_release(&m, h1));
+	assert_false(scpp_eval_memwin_busy_release(&m, h1));
+	assert_null(scpp_eval_memwin_busy_find(&m, w1, 1000, 100));
+	assert_non_null(scpp_eval_memwin_busy_find(&m, w2, 10, 1));
+	assert_int_equal(m.nbusy, SCPP_EVAL_MEMWIN_BUSY_MAX - 1);
+	/* Given up and taken again: the old handle is stale. */
+	assert_int_equal(scpp_eval_memwin_busy_take(&m, w1, 2000, 8, 5, &extra), 0);
+	assert_int_not_equal(extra, h1);
+	assert_false(scpp_eval_memwin_busy_release(&m, h1));
+	assert_non_null(scpp_eval_memwin_busy_find(&m, w1, 2007, 1));
+	assert_false(scpp_eval_memwin_busy_release(&m, 0));
+	assert_false(scpp_eval_memwin_busy_release(&m, 31));
+	assert_true(scpp_eval_memwin_busy_release(&m, extra));
+	for (uint32_t i = 1; i < SCPP_EVAL_MEMWIN_BUSY_MAX; i++)
+		assert_true(scpp_eval_memwin_busy_release(&m, h[i]));
+	assert_int_equal(m.nbusy, 0);
+	assert_null(scpp_eval_memwin_busy_find(&m, w2, 0, UINT64_MAX));
+}
+
+/* docs/COPY.md "Busy ranges", the window's owner: while another node
+ * reads a range of this shard's memory window, a copy into an
+ * overlapping range (a local block's, or one another node ordered) is
+ * EBUSY with the range and the reader named, the window byte for byte
+ * unchanged; adjacent ranges and reads of the busy one are fine; once
+ * released, the same copy writes. A read another node would make that
+ * found no busy range (unguarded) fails EBUSY. */
+static void
+test_memwin_busy_ranges_refuse_writes(void **state)
+{
+	struct tfx *t = *state;
+	struct fx *f = t->f;
+	struct scpp_eval_memwin mw;
+	struct scpp_eval_memwins set;
+	struct scpp_wire_memwin x = {.row = 0, .dir = SCPP_WIRE_MEMWIN_INTO, .length = 100,
+				     .offset = 1016};
+	struct scpp_eval_remote_memwin rm = {.cmd = 0, .n = 1, .x = &x, .sender = 2};
+	uint8_t src[300], want[WLEN], got[300];
+	uint32_t h;
+
+	memwin_on(f, &mw, &set);
+	x.window = mw.oid;
+	memcpy(want, region, WLEN);
+	fill(f, A, "src", sizeof(src), 1);
+	read_bytes(f, A, "src", src, sizeof(src));
+	fill(f, B, "dst", sizeof(got), 9);
+	assert_reply(f, "set " P " vmas[8192u] " Y " ; set " Y " window " W " ; "
+		     "set " Y " window_offset 1000u ; set " Y " length 500u",
+		     "cols= rows= end=ok");
+	assert_int_equal(scpp_eval_memwin_busy_take(&set, mw.oid, 1050, 20, 3, &h), 0);
+	/* A local block's copy into [1016, 1116): refused, nothing written. */
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EBUSY@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: destination range 1016+100 of RmaWindow " W
+			    " overlaps 1050+20, which node 3 is reading; nothing was written");
+	assert_memory_equal(region, want, WLEN);
+	assert_int_equal(mw.busy_refused, 1);
+	assert_int_equal(mw.copies_in, 0);
+	/* Window to window into it: refused too. */
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 69) offset(value(" P ", vmas[8192u]), 200) 1",
+		     "cols= rows= st=EBUSY@0 end=aborted");
+	assert_int_equal(mw.busy_refused, 2);
+	/* One another node ordered (MEMORY_WINDOW, into): refused. */
+	f->env.remote_memwin = &rm;
+	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= st=EBUSY@0 end=aborted");
+	assert_int_equal(mw.busy_refused, 3);
+	f->env.remote_memwin = NULL;
+	assert_memory_equal(region, want, WLEN);
+	/* Adjacent on both sides: written. */
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 0) value(" A ", src) 50 ; "
+		     "copy offset(value(" P ", vmas[8192u]), 70) value(" A ", src) 30",
+		     "cols= rows= end=ok");
+	memcpy(want + 1000, src, 50);
+	memcpy(want + 1070, src, 30);
+	assert_memory_equal(region, want, WLEN);
+	/* Reading the busy range is fine. */
+	assert_reply(f, "copy value(" B ", dst) offset(value(" P ", vmas[8192u]), 40) 40",
+		     "cols= rows= end=ok");
+	read_bytes(f, B, "dst", got, sizeof(got));
+	assert_memory_equal(got, want + 1040, 40);
+	assert_int_equal(mw.busy_refused, 3);
+	/* Released: the refused copy writes. */
+	assert_true(scpp_eval_memwin_busy_release(&set, h));
+	assert_reply(f, "copy offset(value(" P ", vmas[8192u]), 16) value(" A ", src) 100",
+		     "cols= rows= end=ok");
+	memcpy(want + 1016, src, 100);
+	assert_memory_equal(region, want, WLEN);
+
+	/* Out of the window for another node (its destination a value of
+	 * node 2) with no busy range to guard the READ: EBUSY. */
+	x.dir = SCPP_WIRE_MEMWIN_OUT;
+	rm.unguarded = 1;
+	f->env.remote_memwin = &rm;
+	assert_reply(f, "copy offset(value(" B ", dst), 7) offset(value(" P2 ", vmas[8192u]), 16) 100",
+		     "cols= rows= st=EBUSY@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: RmaWindow " W " range 1016+100 cannot be guarded "
+			    "for another node's read: all 16 busy ranges taken; nothing was written");
+	rm.unguarded = 0;
+	assert_reply(f, "copy offset(value(" B ", dst), 7) offset(value(" P2 ", vmas[8192u]), 16) 100",
+		     "cols= rows= end=ok");
+	read_bytes(f, B, "dst", got, sizeof(got));
+	assert_memory_equal(got + 7, want + 1016, 100);
+	f->env.remote_memwin = NULL;
+	f->env.memwins = NULL;
+}
+
 /* docs/COPY.md "Memory windows on other nodes", the Extent's owner:
  * scpp_eval_row_copy_memwin() resolves a row's window end for a
  * MEMORY_WINDOW extension as the copy would (or says why not). */
@@ -1252,6 +1400,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_async_copies_stay_in_flight_with_a_held_block,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_results_in_the_reply, setup, teardown),
+		cmocka_unit_test(test_memwin_busy_ranges),
+		cmocka_unit_test_setup_teardown(test_memwin_busy_ranges_refuse_writes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_memwin_ends_another_node_resolved, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_row_copy_memwin_resolves_the_window_end, setup,
