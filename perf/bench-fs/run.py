@@ -1,28 +1,39 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""scpp-fs benchmark: scpp-bench-fs on three targets in one run (perf/RESULTS.md).
+"""scpp-fs benchmark: scpp-bench-fs on several targets in one run (perf/RESULTS.md).
 
     perf/bench-fs/run.py [--build build] [--quick] [--compare SCPP_FS_BINARY] [--opts O,...]
-                         [--rounds N]
+                         [--rounds N] [--port PORT] [--also PORT,...]
 
 1. tmpfs: a directory in /dev/shm, no FUSE (the kernel's own file system);
 2. passthrough: libfuse's passthrough_ll example (compiled from the copy the
    libfuse3-dev package installs, default options: 1 s caches, multithreaded)
    over another /dev/shm directory;
-3. scpp-fs: a mount of a fresh volume on a real scppd (net_tap in a network
+3. scpp-fs: a mount of a fresh volume on a real scppd (in a network
    namespace, one worker busy polling, --no-huge, the node's default eval
-   limits), default options (4 FUSE threads, each with its own client);
+   limits), default options (4 FUSE threads, each with its own client). The
+   node's port is --port (tests/integration/run_test.py PORTS; default
+   af_packet: a veth pair in the namespace, read through af_packet's
+   PACKET_MMAP ring; tap: net_tap; af_xdp: an AF_XDP socket on the veth);
 4. scpp-fs-1t: the same with -s (one FUSE thread, one block in flight);
 5. with --compare BIN: scpp-fs-before, BIN (another build of scpp-fs, e.g.
    the commit before a change) mounted the same way, run just before
    scpp-fs, so that a change is measured against its predecessor in the
    same conditions;
 6. with --opts O,...: scpp-fs-opts, the default mount with -o O,...
-   (e.g. writeback_cache).
+   (e.g. writeback_cache);
+7. per port of --also (default: tap; "" for none): scpp-fs-PORT (tap,
+   afpacket, afxdp), the default mount on a node with that port instead.
 
 Prints every JSON line of scpp-bench-fs, then one summary JSON line with the
-ratios scpp-fs / passthrough and scpp-fs / tmpfs per operation. --rounds N
-runs all of it N times in a row: each ratio is then paired (target / baseline
+ratios scpp-fs / passthrough and scpp-fs / tmpfs per operation (and, for the
+other scpp-fs targets, vs_scpp_fs: target / scpp-fs). Per scpp-fs target
+also an fs-blocks line (the mount's exit stats), an fs-node line (what the
+node's worker spent: an empty poll of its port, measured over 1 s idle, and
+the answering turns per frame over the run) and an fs-frames line (a 64 MiB
+sequential write and read through the mount with the worker's busy time per
+frame: what the port costs where frames are the work). --rounds N runs all
+of it N times in a row: each ratio is then paired (target / baseline
 within one round, which cancels the load drifting between rounds on a shared
 machine) and the summary gives the median over rounds, of the values and of
 the paired ratios (vs_before: scpp-fs / scpp-fs-before). Needs root
@@ -36,6 +47,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+
+# The port of the node every scpp-fs target but the --also ones runs on
+# (tests/integration/run_test.py PORTS), and the ports of the extra targets
+# scpp-fs-PORT (underscores dropped: scpp-fs-afpacket).
+PORT = "af_packet"
+ALSO = ("tap",)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -57,6 +75,12 @@ def main():
         rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
     if "--opts" in sys.argv:
         more = tuple(sys.argv[sys.argv.index("--opts") + 1].split(","))
+    port = PORT
+    if "--port" in sys.argv:
+        port = sys.argv[sys.argv.index("--port") + 1]
+    also = ALSO
+    if "--also" in sys.argv:
+        also = tuple(p for p in sys.argv[sys.argv.index("--also") + 1].split(",") if p)
     build = os.path.abspath(build)
     os.environ["SCPPD"] = os.path.join(build, "app/scppd/scppd")
     os.environ["SCPP_FS"] = os.path.join(build, "app/scpp-fs/scpp-fs")
@@ -87,11 +111,11 @@ def main():
             lines.append(x)
 
     for rnd[0] in range(rounds):
-        one_round(run_bench, pt, before, more)
-    summarize(lines, quick, before, more, rounds)
+        one_round(run_bench, pt, before, more, port, also)
+    summarize(lines, quick, before, more, rounds, port, also)
 
 
-def one_round(run_bench, pt, before, more):
+def one_round(run_bench, pt, before, more, port, also):
     import run_test as rt
     import run_fs
     shm = tempfile.mkdtemp(prefix="scppfs-bench-", dir="/dev/shm")
@@ -107,18 +131,20 @@ def one_round(run_bench, pt, before, more):
         run_bench("passthrough", ptm)
         subprocess.run(["fusermount3", "-u", ptm], check=True)
         pt_proc.wait(timeout=120)  # bounded; a loaded machine needs more than seconds
-        # scpp-fs on a fresh node (net_tap's largest frame is 1 522 bytes:
-        # no jumbo frames here).
-        targets = [("scpp-fs", 1500, (), ()), ("scpp-fs-1t", 1500, (), ("-s",))]
+        # scpp-fs on a fresh node (the largest frame of net_tap is 1 522
+        # bytes, of af_packet 1 518: no jumbo frames here).
+        targets = [("scpp-fs", port, (), ()), ("scpp-fs-1t", port, (), ("-s",))]
         if before is not None:
-            targets.insert(0, ("scpp-fs-before", 1500, (), ()))
+            targets.insert(0, ("scpp-fs-before", port, (), ()))
         if more:
-            targets.append(("scpp-fs-opts", 1500, more, ()))
-        for target, mtu, opts, extra in targets:
-            d = rt.Daemon("fsbench", cfg_extra={"store": run_fs.STORE, "eval": run_fs.EVAL})
+            targets.append(("scpp-fs-opts", port, more, ()))
+        targets += [("scpp-fs-" + p.replace("_", ""), p, (), ()) for p in also]
+        for target, p, opts, extra in targets:
+            d = rt.Daemon("fsbench", cfg_extra={"store": run_fs.STORE, "eval": run_fs.EVAL},
+                          port=p)
             d.cfg["eal"]["memory_mb"] = run_fs.EAL_MB
             d.cfg["idle"] = {"enabled": False}  # busy polling, as the perf suite runs scppd
-            d.cfg["ports"][0]["mtu"] = mtu
+            d.cfg["ports"][0]["mtu"] = 1500
             m = None
             try:
                 d.start()
@@ -126,12 +152,20 @@ def one_round(run_bench, pt, before, more):
                 if target == "scpp-fs-before":
                     m.args[0] = before
                 m.start()
+                idle = node_sample(d)
+                time.sleep(IDLE_S)
+                before_bench = node_sample(d)
                 run_bench(target, m.dir)
+                after = node_sample(d)
+                node = node_line(target, p, idle, before_bench, after)
+                frames = seq_probe(d, m, node["idle_turn_ns"])
                 m.unmount()
                 # The blocks the mount sent, per kind of operation (fsd_stats_print):
                 # with the ops/s above, the round trips per system call.
                 st = {"bench": "fs-blocks", "target": target, "stats": run_fs.fs_stats(m)}
                 print(json.dumps(st), flush=True)
+                print(json.dumps(node), flush=True)
+                print(json.dumps(dict(frames, target=target, port=p)), flush=True)
             finally:
                 if m is not None:
                     m.cleanup()
@@ -144,16 +178,107 @@ def one_round(run_bench, pt, before, more):
         shutil.rmtree(ptm, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
 
-def summarize(lines, quick, before, more, rounds):
+# How long the node is sampled idle (mounted, no traffic) before the
+# operations: what one empty poll of the port costs its worker.
+IDLE_S = 1.0
+
+
+def node_sample(d):
+    """scppd's counters (/scpp/stats) and worker loop sections (/scpp/loop)
+    at one moment, with the time."""
+    st = d.stats()
+    loop = d.telemetry("/scpp/loop")
+    turns = sum(w["turns"] for w in loop.values())
+    loop_ns = sum(w[s + "_ns"] for w in loop.values()
+                  for s in ("rx", "handoff", "tx", "tick", "flush"))
+    return {"t": time.time(), "turns": turns, "loop_ns": loop_ns,
+            "rx_pkts": st["rx_pkts"], "tx_pkts": st["tx_pkts"],
+            "answer_cycles": st["answer_cycles"], "answered_blocks": st["answered_blocks"],
+            "tsc_hz": st["tsc_hz"], "udp_bad_cksum": st["drops"].get("udp_bad_cksum", 0)}
+
+
+def node_line(target, port, idle, before, after):
+    """What the port costs the node's worker: an empty poll (the idle
+    second), and the worker time of the turns that answered blocks per
+    frame received and per frame handled (received or sent) over the whole
+    benchmark (docs/OPERATIONS.md answer_cycles)."""
+    d = {k: after[k] - before[k] for k in ("turns", "loop_ns", "rx_pkts", "tx_pkts",
+                                           "answer_cycles", "answered_blocks",
+                                           "udp_bad_cksum")}
+    answer_us = d["answer_cycles"] * 1e6 / after["tsc_hz"]
+    idle_turns = before["turns"] - idle["turns"]
+    return {"bench": "fs-node", "target": target, "port": port,
+            "idle_turn_ns": round((before["loop_ns"] - idle["loop_ns"]) / max(idle_turns, 1), 1),
+            "idle_turns_per_s": round(idle_turns / (before["t"] - idle["t"])),
+            "rx_pkts": d["rx_pkts"], "tx_pkts": d["tx_pkts"],
+            "answered_blocks": d["answered_blocks"], "answer_us": round(answer_us),
+            "answer_us_per_rx_frame": round(answer_us / max(d["rx_pkts"], 1), 2),
+            "answer_us_per_frame": round(answer_us / max(d["rx_pkts"] + d["tx_pkts"], 1), 2),
+            "answer_us_per_block": round(answer_us / max(d["answered_blocks"], 1), 2),
+            "udp_bad_cksum": d["udp_bad_cksum"]}
+
+
+# The sequential probe: so many MiB written, then read back, in 1 MiB calls.
+PROBE_MIB = 64
+
+
+def seq_probe(d, m, idle_turn_ns):
+    """What a frame costs the node's worker in sequential data, where the
+    frames are most of the cost: PROBE_MIB MiB written in 1 MiB write(2)s
+    (then fsync) and read back after a new open and POSIX_FADV_DONTNEED (the
+    reads reach the mount), scppd's counters around each phase.
+    busy_us_per_frame: the worker's loop time beyond what its turns would
+    cost as empty polls (idle_turn_ns each), per frame received or sent;
+    answer_us_per_rx_frame as node_line. MiB/s here is Python's loop, not
+    scpp-bench-fs's cell."""
+    out = {"bench": "fs-frames", "mib": PROBE_MIB}
+    chunk = os.urandom(1 << 20)
+    path = m.p("probe")
+    for phase in ("write", "read"):
+        a = node_sample(d)
+        t0 = time.monotonic()
+        if phase == "write":
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            for _ in range(PROBE_MIB):
+                os.write(fd, chunk)
+            os.fsync(fd)
+        else:
+            fd = os.open(path, os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            n = 0
+            while True:
+                b = os.read(fd, 1 << 20)
+                if not b:
+                    break
+                n += len(b)
+            if n != PROBE_MIB << 20:
+                raise RuntimeError("probe read %d bytes of %d" % (n, PROBE_MIB << 20))
+        os.close(fd)
+        dt = time.monotonic() - t0
+        b = node_sample(d)
+        rx, tx = b["rx_pkts"] - a["rx_pkts"], b["tx_pkts"] - a["tx_pkts"]
+        turns = b["turns"] - a["turns"]
+        busy_ns = (b["loop_ns"] - a["loop_ns"]) - turns * idle_turn_ns
+        answer_us = (b["answer_cycles"] - a["answer_cycles"]) * 1e6 / b["tsc_hz"]
+        out[phase] = {"mib_per_s": round(PROBE_MIB / dt, 1), "rx_pkts": rx, "tx_pkts": tx,
+                      "frames_per_mib": round((rx + tx) / PROBE_MIB),
+                      "busy_ms_per_mib": round(busy_ns / 1e6 / PROBE_MIB, 2),
+                      "busy_us_per_frame": round(busy_ns / 1e3 / max(rx + tx, 1), 2),
+                      "answer_us_per_rx_frame": round(answer_us / max(rx, 1), 2)}
+    os.unlink(path)
+    return out
+
+
+def summarize(lines, quick, before, more, rounds, port, also):
     by = {(x["round"], x["target"], x["op"]): x for x in lines}
     summary = {"bench": "fs-summary", "quick": quick, "ops": {}, "compare": before,
-               "opts": ",".join(more), "rounds": rounds,
+               "opts": ",".join(more), "rounds": rounds, "port": port, "also": list(also),
                "load_avg": os.getloadavg(),
                "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True).stdout.strip()}
     keys = sorted({(t, op) for (_r, t, op) in by if t.startswith("scpp-fs")})
     for target, op in keys:
-        vals, vs_pt, vs_tmp, vs_before = [], [], [], []
+        vals, vs_pt, vs_tmp, vs_before, vs_main = [], [], [], [], []
         for r in range(rounds):
             x = by.get((r, target, op))
             if x is None:
@@ -165,6 +290,9 @@ def summarize(lines, quick, before, more, rounds):
             b = by.get((r, "scpp-fs-before", op))
             if b is not None and target != "scpp-fs-before":
                 vs_before.append(x[key] / b[key])
+            main_x = by.get((r, "scpp-fs", op))
+            if main_x is not None and target != "scpp-fs":
+                vs_main.append(x[key] / main_x[key])
         cell = {"scpp_fs": statistics.median(vals), "unit": key,
                 "passthrough": statistics.median(
                     [by[(r, "passthrough", op)][key] for r in range(rounds)]),
@@ -175,6 +303,9 @@ def summarize(lines, quick, before, more, rounds):
         if vs_before:
             cell["vs_before"] = round(statistics.median(vs_before), 3)
             cell["vs_before_rounds"] = [round(v, 3) for v in vs_before]
+        if vs_main:
+            cell["vs_scpp_fs"] = round(statistics.median(vs_main), 3)
+            cell["vs_scpp_fs_rounds"] = [round(v, 3) for v in vs_main]
         summary["ops"].setdefault(target, {})[op] = cell
     print(json.dumps(summary))
 

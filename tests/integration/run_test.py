@@ -6,7 +6,9 @@ namespace, driven over UDP.
     run_test.py NAME        (NAME: see TESTS at the bottom)
 
 Environment (set by tests/integration/meson.build): SCPPD, SCPPD_DRIVE,
-SCPP_CLI, SCPP_SOURCE_ROOT. Needs root (network namespaces, tap devices): exits 77
+SCPP_CLI, SCPP_SOURCE_ROOT; SCPPT_PORT (tap, af_packet, af_xdp: the port
+Daemon gives scppd, default tap; the suites here use tap-only tools such as
+tap MTU changes). Needs root (network namespaces, tap devices): exits 77
 (skip) otherwise.
 
 Every test starts its own daemon in its own namespace with names derived
@@ -16,6 +18,7 @@ bounded. All traffic stays inside the namespace, on 198.18.0.0/24.
 """
 
 import ctypes
+import fcntl
 import json
 import os
 import random
@@ -97,13 +100,68 @@ def inet_cksum(data):
     return (~s) & 0xffff
 
 
-class Daemon:
-    """One scppd in its own namespace, with the kernel side of its tap."""
+SIOCETHTOOL = 0x8946
+ETHTOOL_STXCSUM = 0x17  # linux/ethtool.h: set TX checksum offload on/off
 
-    def __init__(self, name, workers=1, cfg_extra=None):
+# The kinds of port a Daemon can give scppd (SCPPT_PORT in the environment
+# chooses the default): a tap scppd creates, or one end of a veth pair the
+# test creates in the namespace, read by af_packet's PACKET_MMAP ring or an
+# AF_XDP socket. Both ends of the veth stay in the namespace; the kernel end
+# (Daemon.iface) is where the clients' sockets talk, as the tap's is.
+PORTS = ("tap", "af_packet", "af_xdp")
+AF_PACKET_FRAMES = 8192
+
+
+def tx_csum_off(iface):
+    """`ethtool -K IFACE tx off` without ethtool: a veth hands af_packet and
+    af_xdp frames whose UDP checksum is only partly computed otherwise
+    (docs/OPERATIONS.md). In this process's network namespace."""
+    val = ctypes.create_string_buffer(struct.pack("II", ETHTOOL_STXCSUM, 0), 8)
+    ifr = struct.pack("16sP", iface.encode(), ctypes.addressof(val)).ljust(40, b"\0")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifr)
+    finally:
+        s.close()
+
+
+def arp_answered(iface, mac, tries=60):
+    """Does SERVER answer an ARP request sent on @iface (source @mac,
+    HOST)? Up to @tries requests, 0.5 s apart: an XDP program attached at
+    start can take a moment before the port sees frames."""
+    req = (b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) +
+           mac + socket.inet_aton(HOST) + b"\0" * 6 + socket.inet_aton(SERVER))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+    try:
+        s.bind((iface, 0))
+        s.settimeout(0.5)
+        for _ in range(tries):
+            s.send(req)
+            end = time.time() + 0.5
+            while time.time() < end:
+                try:
+                    f = s.recv(128)
+                except socket.timeout:
+                    break
+                if len(f) >= 42 and f[20:22] == b"\0\2" and f[28:32] == socket.inet_aton(SERVER):
+                    return True
+    finally:
+        s.close()
+    return False
+
+
+class Daemon:
+    """One scppd in its own namespace, with the kernel side of its port."""
+
+    def __init__(self, name, workers=1, cfg_extra=None, port=None):
         tag = "%s%d" % (re.sub("[^a-z]", "", name)[:4], os.getpid() % 100000)
         self.ns = "scppt-" + tag
-        self.iface = ("st" + tag)[:15]
+        self.iface = ("st" + tag)[:14]
+        self.port = port or os.environ.get("SCPPT_PORT", "tap")
+        if self.port not in PORTS:
+            raise TestFailure("port %r: not one of %s" % (self.port, ", ".join(PORTS)))
+        # scppd's end of the veth pair (unused with a tap).
+        self.veth = self.iface + "d"
         self.prefix = "scppt-" + tag
         self.tmp = tempfile.mkdtemp(prefix="scppt-")
         self.proc = None
@@ -114,7 +172,7 @@ class Daemon:
             "node": {"state_dir": os.path.join(self.tmp, "state"), "name": "it-" + tag},
             "eal": {"file_prefix": self.prefix, "hugepages": "off", "memory_mb": 512,
                     "args": [lcores]},
-            "ports": [{"devargs": "net_tap0,iface=%s" % self.iface, "ipv4": SERVER + "/24",
+            "ports": [{"devargs": self.devargs(), "ipv4": SERVER + "/24",
                        "rx_desc": 256, "tx_desc": 256, "mempool_size": 4095,
                        "mempool_cache": 64}],
             "workers": [{"lcore": i + 1, "shard": i} for i in range(workers)],
@@ -137,7 +195,50 @@ class Daemon:
             self.cfg[k] = v(self) if callable(v) else v
         self.block_id = 1000
 
+    def devargs(self):
+        if self.port == "af_packet":
+            # A ring of 8192 frames, not the PMD's 512: a bulk write has
+            # ~230 frames in flight per 4 mount threads, and a worker the
+            # kernel preempts on a loaded machine lets 512 overflow (dropped
+            # silently: the port's imissed stays 0; the mount retransmits
+            # after 200 ms: 4 MiB/s instead of 100 measured, perf/RESULTS.md).
+            return "net_af_packet0,iface=%s,framecnt=%d" % (self.veth, AF_PACKET_FRAMES)
+        if self.port == "af_xdp":
+            return "net_af_xdp0,iface=%s,start_queue=0,queue_count=1" % self.veth
+        return "net_tap0,iface=%s" % self.iface
+
     # -- lifecycle -------------------------------------------------------
+
+    def make_veth(self):
+        """The veth pair, both ends in the namespace: scppd's end up with no
+        address and no IPv6 (the kernel neither answers nor sends on it),
+        the kernel end's checksum offload off (it is brought up with its
+        address after scppd starts, as a tap's is)."""
+        sh("ip", "-n", self.ns, "link", "add", self.iface, "type", "veth",
+           "peer", "name", self.veth)
+        for i in (self.iface, self.veth):
+            sh("ip", "netns", "exec", self.ns, "sysctl", "-qw",
+               "net.ipv6.conf.%s.disable_ipv6=1" % i)
+        back = os.open("/proc/self/ns/net", os.O_RDONLY)
+        fd = os.open("/var/run/netns/" + self.ns, os.O_RDONLY)
+        try:
+            setns(fd)
+            tx_csum_off(self.iface)
+        finally:
+            setns(back)
+            os.close(back)
+            os.close(fd)
+        sh("ip", "-n", self.ns, "link", "set", self.veth, "up")
+
+    def kernel_side_up(self):
+        """The kernel side's address, up (a tap is new at every start of
+        scppd; a veth keeps its address across restarts)."""
+        have = sh("ip", "-n", self.ns, "-o", "-4", "addr", "show", "dev", self.iface).stdout
+        if (" %s/" % HOST) not in have:
+            sh("ip", "-n", self.ns, "addr", "add", HOST + "/24", "dev", self.iface)
+        sh("ip", "netns", "exec", self.ns, "sysctl", "-qw",
+           "net.ipv6.conf.%s.disable_ipv6=1" % self.iface, check_rc=False)
+        sh("ip", "-n", self.ns, "link", "set", self.iface, "up")
 
     def start(self):
         path = os.path.join(self.tmp, "scppd.json")
@@ -145,6 +246,8 @@ class Daemon:
             json.dump(self.cfg, f)
         sh("ip", "netns", "add", self.ns)
         sh("ip", "-n", self.ns, "link", "set", "lo", "up")
+        if self.port != "tap":
+            self.make_veth()
         self.logpath = os.path.join(self.tmp, "scppd.log")
         self.log = open(self.logpath, "w")
         # `ip netns exec` execs the command: self.proc.pid is scppd's PID.
@@ -160,16 +263,22 @@ class Daemon:
             time.sleep(0.1)
         else:
             raise TestFailure("scppd not ready after 40 s:\n" + self.logtext())
-        sh("ip", "-n", self.ns, "addr", "add", HOST + "/24", "dev", self.iface)
-        sh("ip", "netns", "exec", self.ns, "sysctl", "-qw",
-           "net.ipv6.conf.%s.disable_ipv6=1" % self.iface, check_rc=False)
-        sh("ip", "-n", self.ns, "link", "set", self.iface, "up")
+        # The port asked for is the one scppd opened (port.c's start line).
+        driver = "(driver net_%s)" % self.port
+        check(driver in self.logtext(), "scppd's port is not %s:\n%s" % (driver, self.logtext()))
+        self.kernel_side_up()
         # Move this process into the namespace: sockets and the driver
         # then talk to the appliance directly.
         self.orig_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
         fd = os.open("/var/run/netns/" + self.ns, os.O_RDONLY)
         setns(fd)
         os.close(fd)
+        if self.port != "tap":
+            out = sh("ip", "-o", "link", "show", self.iface).stdout.split()
+            mac = bytes.fromhex(out[out.index("link/ether") + 1].replace(":", ""))
+            check(arp_answered(self.iface, mac),
+                  "scppd on %s answers no ARP on %s:\n%s" % (self.port, self.iface,
+                                                           self.logtext()))
         return self
 
     def logtext(self):
