@@ -2303,8 +2303,8 @@ window_bytes(struct run *r, const struct addr *a, const char *side, uint64_t len
 	return 0;
 }
 
-static int copy_window_in(struct run *r, const struct addr *dst, const uint8_t *ps,
-			  uint64_t len);
+static int copy_window_in(struct run *r, const struct addr *dst, uint8_t *pd,
+			  struct scpp_eval_memwin *md, const uint8_t *ps, uint64_t len);
 static int copy_remote_src(struct run *r, uint64_t len, struct scpp_value *sv);
 
 /*
@@ -2358,8 +2358,8 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 {
 	struct scpp_store *s = r->env->store;
 	const uint8_t *ps = NULL;
-	uint8_t *pw = NULL;
-	struct scpp_eval_memwin *ms = NULL;
+	uint8_t *pw = NULL, *pd = NULL;
+	struct scpp_eval_memwin *ms = NULL, *md = NULL;
 	struct scpp_value v;
 	int rc;
 
@@ -2378,6 +2378,10 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		ms->remote_out += src->mw != NULL;
 		return 1;
 	}
+	/* The window destination's checks (its range, set on it) before any
+	 * byte of the source is read (op_copy's rule). */
+	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
+		return rc;
 	if (!src->window) {
 		if (src->aid == 0)
 			return fail(r, -ENOENT, "copy: source attribute does not exist");
@@ -2385,8 +2389,9 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		/* Another node's value, read by its COPY_SOURCE (a copy into
 		 * this shard's memory window ordered by the Extent's owner). */
 		if (rc == -ENOENT && !is_local(r, src->e) && !scpp_store_entity_exists(s, src->e))
-			return (rc = copy_remote_src(r, len, &v)) == 0 ? copy_window_in(r, dst, v.p, len)
-			       : rc < 0 ? rc : not_here(r, src->e);
+			return (rc = copy_remote_src(r, len, &v)) == 0 ?
+			       copy_window_in(r, dst, pd, md, v.p, len) :
+			       rc < 0 ? rc : not_here(r, src->e);
 		if (rc < 0)
 			return store_fail(r, rc, "copy from", src->e, src->aid);
 		if (v.type != SCPP_VT_STR && v.type != SCPP_VT_BYTES)
@@ -2396,7 +2401,7 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 				    (unsigned long long)src->off, (unsigned long long)len, v.len);
 		ps = (const uint8_t *)v.p + src->off;
 	}
-	rc = copy_window_in(r, dst, ps, len);
+	rc = copy_window_in(r, dst, pd, md, ps, len);
 	if (rc == 0 && ms != NULL) {
 		ms->copies_out++;
 		ms->bytes_out += len;
@@ -2405,18 +2410,17 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 }
 
 /* The write of a copy into a memory window: @p len bytes from @p ps into
- * @p dst, after saving the window's range (UNDO_WINDOW). 0 or the failure
- * before any byte moved. */
+ * @p dst at @p pd (window @p md, both checked by window_bytes()), after
+ * saving the window's range (UNDO_WINDOW). 0 or the failure before any
+ * byte moved. */
 static SCPP_COLD int
-copy_window_in(struct run *r, const struct addr *dst, const uint8_t *ps, uint64_t len)
+copy_window_in(struct run *r, const struct addr *dst, uint8_t *pd, struct scpp_eval_memwin *md,
+	       const uint8_t *ps, uint64_t len)
 {
-	struct scpp_eval_memwin *md;
-	uint8_t *pd, *save;
+	uint8_t *save;
 	struct undo *u;
 	int rc;
 
-	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
-		return rc;
 	/* Asynchronous copies of the command may read the source: they end first. */
 	if (SCPP_UNLIKELY(r->ctx->acopy_wait < r->ctx->nacopy) && (rc = acopy_settle(r)) < 0)
 		return rc;
