@@ -103,10 +103,8 @@ scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, ui
 		if (cap - at >= pair && peer_memwin_row(w, b, cmd, &rows, idx[k], &x, &o)) {
 			x.row = k;
 			rc = scpp_wire_memwin_encode(ext + at, cap - at, &x);
-			if (rc > 0) {
-				at += (size_t)rc;
-				scpp_counter_add(&w->copy->st.cont_memwin_sent, 1);
-			}
+			if (rc > 0)
+				at += (size_t)rc; /* counted once sent: scppd_cont_exts_sent() */
 		}
 		if (*npins >= SCPPD_COPY_SRC_MAX)
 			continue;
@@ -185,10 +183,31 @@ scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	rc = scpp_wire_copy_src_encode(ext, cap, &s);
 	if (rc <= 0)
 		return -1;
-	/* A memory window never moves: nothing to pin (the part unpins nil). */
+	/* A memory window never moves: nothing to pin (the part unpins nil).
+	 * Counted once the part is sent (scppd_cont_exts_sent()). */
 	memset(pin, 0, sizeof(*pin));
-	mw->copies_out++;
-	mw->bytes_out += x->length;
-	mw->remote_out++;
 	return rc;
+}
+
+void
+scppd_cont_exts_sent(struct scppd_worker *w, const uint8_t *ext, size_t len)
+{
+	for (size_t o = 0; w->copy != NULL && o + 2 <= len && ext[o + 1] <= len - o - 2;
+	     o += 2 + ext[o + 1]) {
+		struct scpp_wire_copy_src x;
+		struct scpp_eval_memwin *mw;
+
+		if (ext[o] == SCPP_WIRE_CONT_EXT_MEMWIN) {
+			scpp_counter_add(&w->copy->st.cont_memwin_sent, 1);
+		} else if (ext[o] == SCPP_WIRE_CONT_EXT_COPY_SRC &&
+			   scpp_wire_copy_src_decode(ext + o + 2, ext[o + 1], &x) == 0 &&
+			   (mw = own_memwin(w, x.window)) != NULL) {
+			/* This shard's window, the source of a nested part's row. */
+			mw->copies_out++;
+			mw->bytes_out += x.length;
+			mw->remote_out++;
+		} else if (ext[o] == SCPP_WIRE_CONT_EXT_COPY_SRC) {
+			scpp_counter_add(&w->copy->st.cont_src_sent, 1);
+		}
+	}
 }

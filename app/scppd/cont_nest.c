@@ -142,6 +142,7 @@ nest_ship(struct scppd_worker *w, const struct scpp_wire_cont *c, const uint32_t
 		return true;
 	}
 	p->msg_len = at + (uint32_t)len;
+	scppd_cont_exts_sent(w, p->ext, p->ext_len);
 	cont_part_launch(w, p);
 	return true;
 }

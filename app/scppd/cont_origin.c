@@ -260,6 +260,7 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 			continue;
 		}
 		p->msg_len = at + (uint32_t)n;
+		scppd_cont_exts_sent(w, p->ext, p->ext_len);
 		cont_part_launch(w, p);
 	}
 	if (sp.nany != 0 && scppd_g.cfg.cluster.cont.fan_out)

@@ -717,6 +717,11 @@ int scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b
 int scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
 			   const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
 			   uint8_t *ext, size_t cap, struct scppd_copy_pin *pin);
+/** A part with extensions @p ext (@p len bytes) is sent: count its MEMORY_WINDOWs
+ *  (cont_memwin_sent), its COPY_SOURCEs naming this shard's memory windows (the
+ *  window's copies_out, bytes_out, remote_out) and its other COPY_SOURCEs
+ *  (cont_src_sent). A part never sent counts nothing (cont_memwin.c). */
+void scppd_cont_exts_sent(struct scppd_worker *w, const uint8_t *ext, size_t len);
 /** The running CONT's MEMORY_WINDOW extensions into @p rx (rx->rm). @return how many. */
 int scppd_cont_memwin_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 			 struct scppd_cont_copy_rx *rx);

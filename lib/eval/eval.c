@@ -2347,14 +2347,15 @@ window_remote_src(struct run *r, const struct addr *src, uint64_t len, struct sc
 
 /*
  * A copy with a memory window at one end or both. A window source gives
- * its bytes as @p sv and 1: the caller copies them into the destination
- * value like any other (its undo). A window destination is written here
+ * its bytes as @p sv, its window as *@p mout and 1: the caller copies them
+ * into the destination value like any other (its undo) and counts the
+ * window's copy out once it is done (window_out()). A window destination is written here
  * on the CPU after its range was saved in the arena (UNDO_WINDOW: an abort
  * writes it back), 0, or the failure before any byte moved.
  */
 static SCPP_COLD int
 copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint64_t len,
-	    struct scpp_value *sv)
+	    struct scpp_value *sv, struct scpp_eval_memwin **mout)
 {
 	struct scpp_store *s = r->env->store;
 	const uint8_t *ps = NULL;
@@ -2373,9 +2374,7 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 	ps = pw;
 	if (!dst->window) {
 		*sv = scpp_value_bytes(ps, (uint32_t)len);
-		ms->copies_out++;
-		ms->bytes_out += len;
-		ms->remote_out += src->mw != NULL;
+		*mout = ms;
 		return 1;
 	}
 	/* The window destination's checks (its range, set on it) before any
@@ -2407,6 +2406,17 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		ms->bytes_out += len;
 	}
 	return rc;
+}
+
+/* A copy out of memory window @p ms (or NULL: none) into a value, done. */
+static inline void
+window_out(struct scpp_eval_memwin *ms, const struct addr *src, uint64_t len)
+{
+	if (SCPP_LIKELY(ms == NULL))
+		return;
+	ms->copies_out++;
+	ms->bytes_out += len;
+	ms->remote_out += src->mw != NULL;
 }
 
 /* The write of a copy into a memory window: @p len bytes from @p ps into
@@ -2559,6 +2569,7 @@ static int
 op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
 	struct scpp_store *s = r->env->store;
+	struct scpp_eval_memwin *mout = NULL; /* a window source, counted once done */
 	struct addr dst, src;
 	struct scpp_value sv, dv;
 	struct undo *u;
@@ -2593,7 +2604,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (SCPP_UNLIKELY(src.window || dst.window)) {
 		/* 1: a memory window's bytes are the source, copied below
 		 * on the CPU like a remote source's. */
-		if ((rc = copy_window(r, &dst, &src, len, &sv)) <= 0)
+		if ((rc = copy_window(r, &dst, &src, len, &sv, &mout)) <= 0)
 			return rc;
 		remote = true;
 		src.off = 0;
@@ -2668,6 +2679,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			r->ctx->nundo--;
 			return store_fail(r, rc, "copy to", dst.e, dst.aid);
 		}
+		window_out(mout, &src, len);
 		copied(r, r->cmd_index, len, false);
 		return 0;
 	}
@@ -2705,6 +2717,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		r->ctx->nundo--;
 		return store_fail(r, rc, "copy to", dst.e, dst.aid);
 	}
+	window_out(mout, &src, len);
 	copied(r, r->cmd_index, len, false);
 	return 0;
 }

@@ -2612,6 +2612,17 @@ def copy_memwin_scenario(c, copy_cfg):
     check(st["code"] == "EOPNOTSUPP" and "not a memory window of this shard" in st["message"]
           and arena3 in st["message"], st)
     check(copy_w(n1)["cont_memwin_sent"] == sent, "an arena window's copy was shipped")
+    # A part that does not fit one datagram (a long literal after the
+    # copy): never sent, so no MEMORY_WINDOW counted as sent.
+    q1, q3 = copy_w(n1), copy_w(n3)
+    st = memwin_status(n1.drive("get %s pid %%z ; copy offset(%s, 100) value(%s, data) 3000 ; "
+                                "let %%q \"%s\" ; return %%z" % (p, vma, a, "x" * 1330),
+                                port=7301))
+    check(st["code"] == "E_LIMIT_BYTES" and "do not fit one datagram" in st["message"], st)
+    r1, r3 = copy_w(n1), copy_w(n3)
+    check(r1["cont_memwin_sent"] == q1["cont_memwin_sent"] and
+          r1["cont_src_sent"] == q1["cont_src_sent"] and
+          r3["cont_memwin_rx"] == q3["cont_memwin_rx"], ("a part not sent was counted", q1, r1))
     memwin_forged(n3, p, b3, w3, arena3, chunk)
     memwin_renumbered(n1, n3, p, w3, chunk)
     # A COPY_SOURCE naming node 3's memory window for a plain value's

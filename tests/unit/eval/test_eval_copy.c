@@ -439,6 +439,12 @@ test_vma_addresses_that_name_a_window(void **state)
 	assert_int_equal(mw.bytes_in, 200);
 	assert_int_equal(mw.copies_out, 2);
 	assert_int_equal(mw.bytes_out, 200);
+	/* A copy out of it that its destination refuses: not counted. */
+	assert_reply(f, "copy offset(value(" B ", dst), 250) offset(value(" P ", vmas[8192u]), 16) 100",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	assert_message(f, "copy: destination range 250+100 is outside its 300 bytes");
+	assert_int_equal(mw.copies_out, 2);
+	assert_int_equal(mw.bytes_out, 200);
 
 	/* Every bound: the extent's length, then the window's. */
 	assert_reply(f, "copy value(" A ", src) offset(value(" P ", vmas[8192u]), 450) 51",
