@@ -81,9 +81,9 @@ scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b, 
 
 int
 scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-		     const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-		     uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
-		     const struct scpp_auth_authority *au)
+		     const struct scpp_eval_susp *s, struct scpp_oid owner, const uint32_t *idx,
+		     uint32_t n, uint8_t *ext, size_t cap, struct scppd_copy_pin *pins,
+		     uint8_t *npins, const struct scpp_auth_authority *au)
 {
 	const size_t pair = 2 + SCPP_WIRE_MEMWIN_LEN + 2 + SCPP_WIRE_COPY_SRC_LEN;
 	struct scpp_eval_rows rows;
@@ -99,8 +99,11 @@ scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, ui
 		int rc;
 
 		/* A memory window end, with room for its source's COPY_SOURCE
-		 * too: a row with only one of them fails at the window's owner. */
-		if (cap - at >= pair && peer_memwin_row(w, b, cmd, &rows, idx[k], &x, &o)) {
+		 * too: a row with only one of them fails at the window's owner.
+		 * Only for a part going to the window's node: any other node
+		 * would refuse it (the row's other end took it there). */
+		if (cap - at >= pair && peer_memwin_row(w, b, cmd, &rows, idx[k], &x, &o) &&
+		    o.hi == owner.hi) {
 			x.row = k;
 			rc = scpp_wire_memwin_encode(ext + at, cap - at, &x);
 			if (rc > 0)

@@ -2623,6 +2623,7 @@ def copy_memwin_scenario(c, copy_cfg):
     check(r1["cont_memwin_sent"] == q1["cont_memwin_sent"] and
           r1["cont_src_sent"] == q1["cont_src_sent"] and
           r3["cont_memwin_rx"] == q3["cont_memwin_rx"], ("a part not sent was counted", q1, r1))
+    memwin_third_node(n1, n2, p, vma)
     memwin_forged(n3, p, b3, w3, arena3, chunk)
     memwin_renumbered(n1, n3, p, w3, chunk)
     # A COPY_SOURCE naming node 3's memory window for a plain value's
@@ -2670,6 +2671,22 @@ def memwin_exchange(sock, to, dgram, wait=4.0):
         plen = struct.unpack_from("<H", d, 6)[0]
         return d[32 + 16:32 + plen], nested
     return None, nested
+
+
+def memwin_third_node(n1, n2, p, vma):
+    """Out of node 3's window into a value of node 2 (neither the Extent's
+    node nor the window's): the row goes to node 2 by its destination,
+    without a MEMORY_WINDOW (node 1 writes one only for a part going to the
+    window's node), and node 2 refuses it, its value unchanged."""
+    d2 = mkfile_on(n2, 607, b"\x5a" * 3000)
+    sent, rx2 = copy_w(n1)["cont_memwin_sent"], copy_w(n2)["cont_memwin_rx"]
+    st = memwin_status(n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; "
+                                "return %%z" % (p, d2, vma), port=7301))
+    check(st["code"] == "E_NOT_HERE" and st["node"].startswith("@0.2.0.") and
+          st["message"].startswith("%s lives on node 1 " % p), st)
+    check(copy_w(n1)["cont_memwin_sent"] == sent and copy_w(n2)["cont_memwin_rx"] == rx2,
+          "a MEMORY_WINDOW went to a node that does not own the window")
+    check(data_of(n2, d2) == b"\x5a" * 3000, "node 2's value changed")
 
 
 def memwin_renumbered(n1, n3, p, w3, chunk):
