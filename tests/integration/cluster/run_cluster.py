@@ -2649,6 +2649,22 @@ def copy_memwin_scenario(c, copy_cfg):
     after = copy_w(n1)
     check(after["cont_reads"] == before["cont_reads"] and
           after["cont_src_refused"] > before["cont_src_refused"], (before, after))
+    # The same COPY_SOURCE for row 1 of a CONT of one row: refused whole.
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 1, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 4196, 3000, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb1))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    got = cont_exchange(sock, (n1.ip, 7301), node_dgram(CONT, msg, 9, 0xb1))
+    sock.close()
+    check(got is not None, "no CONT_REPLY for the COPY_SOURCE past nrows")
+    st = memwin_status(records_json(n1, got[2]))
+    check(st["code"] == "E_BAD_VAR" and st["message"].startswith(
+        "continuation 177 not run: a COPY_SOURCE or MEMORY_WINDOW extension: E_BAD_VAR (") and
+        st["message"].endswith("): its row is at or past the CONT's nrows"), st)
+    check(copy_w(n1)["cont_reads"] == before["cont_reads"], "a refused CONT READ")
     check(data_of(n1, a2) == chunk, "node 1's value changed")
 
 
@@ -2770,6 +2786,25 @@ def memwin_forged(n3, p, b3, w3, arena3, chunk):
         rep = records_json(n3, got[2])
         st = memwin_status(rep)
         check(st["code"] == "EACCES" and words in st["message"], (i, st))
+    # A MEMORY_WINDOW for row 1 of a CONT of one row: the part is refused
+    # (E_BAD_VAR), not run without the extension.
+    block = bytes.fromhex(run([n3.c_drive(), "encode",
+                               "let %%z 1u ; copy offset(value(%s, vmas[%du]), 100) "
+                               "value(%s, data) 3000 ; return %%z" % (p9, VMA_IN, b3)])
+                          .stdout.strip())
+    hi, lo = oid(w3)
+    ext = struct.pack("<BB", 3, 32) + bytes([1, 0, 0, 1]) + struct.pack("<IQQQ", 3000, hi, lo,
+                                                                        4196)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xaf))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    got = cont_exchange(sock, (n3.ip, 7301), node_dgram(CONT, msg, 9, 0xaf))
+    check(got is not None, "no CONT_REPLY for the MEMORY_WINDOW past nrows")
+    st = memwin_status(records_json(n3, got[2]))
+    check(st["code"] == "E_BAD_VAR" and st["message"] ==
+          "continuation 175 not run: a COPY_SOURCE or MEMORY_WINDOW extension: E_BAD_VAR (%s): "
+          "its row is at or past the CONT's nrows" % st["message"].split("(")[1].split(")")[0],
+          st)
     sock.close()
     after = copy_w(n3)["memory_window0"]
     check(after["copies_in"] == before["copies_in"] and after["remote_in"] ==
