@@ -2517,6 +2517,11 @@ vouched_addr(struct run *r, const struct row *in, uint16_t ti, const struct scpp
 	char b1[64];
 	int depth = 0;
 
+	/* 0: the CONT did not come from its origin's address in the map. */
+	if (from == 0)
+		return fail(r, -EACCES, "copy: a memory window address for the %s came from an "
+			    "address that is not its CONT's origin's in the cluster map; nothing was "
+			    "written", side);
 	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
 		t = &r->b->term[t->a];
 	if (t->kind != SCPP_TERM_VALUE || r->b->term[t->b].kind != SCPP_TERM_KEY)

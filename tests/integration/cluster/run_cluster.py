@@ -2786,6 +2786,24 @@ def memwin_forged(n3, p, b3, w3, arena3, chunk):
         rep = records_json(n3, got[2])
         st = memwin_status(rep)
         check(st["code"] == "EACCES" and words in st["message"], (i, st))
+    # A CONT from node 9's address claiming origin 1, P being node 1's:
+    # not vouched for (the sender is not the origin), EACCES.
+    block = bytes.fromhex(run([n3.c_drive(), "encode",
+                               "let %%z 1u ; copy offset(value(%s, vmas[%du]), 100) "
+                               "value(%s, data) 3000 ; return %%z" % (p, VMA_IN, b3)])
+                          .stdout.strip())
+    hi, lo = oid(w3)
+    ext = struct.pack("<BB", 3, 32) + bytes([0, 0, 0, 1]) + struct.pack("<IQQQ", 3000, hi, lo,
+                                                                        4196)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xae, origin=1))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    got = cont_exchange(sock, (n3.ip, 7301), node_dgram(CONT, msg, 9, 0xae))
+    check(got is not None, "no CONT_REPLY for the CONT claiming origin 1")
+    st = memwin_status(records_json(n3, got[2]))
+    check(st["code"] == "EACCES" and st["message"] ==
+          "copy: a memory window address for the destination came from an address that is not "
+          "its CONT's origin's in the cluster map; nothing was written", st)
     # A MEMORY_WINDOW for row 1 of a CONT of one row: the part is refused
     # (E_BAD_VAR), not run without the extension.
     block = bytes.fromhex(run([n3.c_drive(), "encode",

@@ -544,6 +544,9 @@ test_memwin_ends_another_node_resolved(void **state)
 	rm.sender = 0;
 	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
 		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: a memory window address for the destination came "
+			    "from an address that is not its CONT's origin's in the cluster map; "
+			    "nothing was written");
 	rm.sender = 2;
 	assert_reply(f, "copy value(" P2 ", data) value(" A ", src) 100",
 		     "cols= rows= st=EACCES@0 end=aborted");
