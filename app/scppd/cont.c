@@ -331,6 +331,19 @@ keep_rest(struct scppd_worker *w, struct scpp_wire_cont_reply *r, uint32_t *rest
 	return 0;
 }
 
+/* The refusal of CONT @p c whose COPY_SOURCE or MEMORY_WINDOW extensions
+ * did not decode against it (@p rc), in @p why. */
+static int
+ext_refused(const struct scpp_wire_cont *c, int rc, char *why, size_t why_len)
+{
+	snprintf(why, why_len, "continuation %" PRIu64 " not run: a COPY_SOURCE or MEMORY_WINDOW "
+		 "extension: %s (%s)%s", c->cont_id,
+		 scpp_error_name(rc) != NULL ? scpp_error_name(rc) : "error", scpp_strerror(rc),
+		 rc == -SCPP_E_BAD_VAR ? ": its row is at or past the CONT's nrows" :
+		 rc == -EEXIST ? ": rows not strictly ascending" : "");
+	return rc;
+}
+
 int
 scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		const struct scpp_auth_authority *au, uint8_t *out, uint32_t cap, uint32_t *out_len,
@@ -364,14 +377,22 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	env = w->env;
 	env.client_id = c->client_id;
 	env.auth = au;
-	/* Copy sources the sender resolved (cont_copy.c). */
-	if (scppd_cont_copy_rx(w, c, &ct->copy_rx) > 0) {
+	/* Copy sources the sender resolved (cont_copy.c). An extension that
+	 * does not decode against this CONT (a row at or past nrows: E_BAD_VAR,
+	 * rows not ascending: EEXIST) refuses the part: never run without it. */
+	rc = scppd_cont_copy_rx(w, c, &ct->copy_rx);
+	if (rc > 0) {
 		env.remote_src = &ct->copy_rx.rs;
 		scppd_cont_read_resume(w, &ct->copy_rx); /* read while it was parked? */
 	}
 	/* Copy ends in this shard's memory windows (cont_memwin.c). */
-	if (scppd_cont_memwin_rx(w, c, &ct->copy_rx) > 0)
+	if (rc >= 0 && (rc = scppd_cont_memwin_rx(w, c, &ct->copy_rx)) > 0)
 		env.remote_memwin = &ct->copy_rx.rm;
+	if (rc < 0) {
+		if (scpp_eval_susp_active(ct->susp))
+			scpp_eval_susp_drop(w->ectx, ct->susp); /* loaded above, never run */
+		return ext_refused(c, rc, why, why_len);
+	}
 	ct->every_next = every ? (uint16_t)(c->start + 1) : UINT16_MAX;
 	/* A third-party copy's source owner (docs/COPY.md "Third-party
 	 * copies"): the rows whose destination lives elsewhere go on to it

@@ -87,8 +87,7 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 	pin->e = src.e;
 	pin->attr = (uint32_t)aid;
 	pin->busy = 0;
-	scpp_counter_add(&c->st.cont_src_sent, 1);
-	return rc;
+	return rc; /* counted once its part is sent: scppd_cont_exts_sent() */
 }
 
 void

@@ -83,9 +83,9 @@ scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b, 
 
 int
 scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-		     const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-		     uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
-		     const struct scpp_auth_authority *au)
+		     const struct scpp_eval_susp *s, struct scpp_oid owner, const uint32_t *idx,
+		     uint32_t n, uint8_t *ext, size_t cap, struct scppd_copy_pin *pins,
+		     uint8_t *npins, const struct scpp_auth_authority *au)
 {
 	const size_t pair = 2 + SCPP_WIRE_MEMWIN_LEN + 2 + SCPP_WIRE_COPY_SRC_LEN;
 	struct scpp_eval_rows rows;
@@ -101,14 +101,15 @@ scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, ui
 		int rc;
 
 		/* A memory window end, with room for its source's COPY_SOURCE
-		 * too: a row with only one of them fails at the window's owner. */
-		if (cap - at >= pair && peer_memwin_row(w, b, cmd, &rows, idx[k], &x, &o)) {
+		 * too: a row with only one of them fails at the window's owner.
+		 * Only for a part going to the window's node: any other node
+		 * would refuse it (the row's other end took it there). */
+		if (cap - at >= pair && peer_memwin_row(w, b, cmd, &rows, idx[k], &x, &o) &&
+		    o.hi == owner.hi) {
 			x.row = k;
 			rc = scpp_wire_memwin_encode(ext + at, cap - at, &x);
-			if (rc > 0) {
-				at += (size_t)rc;
-				scpp_counter_add(&w->copy->st.cont_memwin_sent, 1);
-			}
+			if (rc > 0)
+				at += (size_t)rc; /* counted once sent: scppd_cont_exts_sent() */
 		}
 		if (*npins >= SCPPD_COPY_SRC_MAX)
 			continue;
@@ -192,7 +193,8 @@ scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	rc = scpp_wire_copy_src_encode(ext, cap, &s);
 	if (rc <= 0)
 		return -1;
-	/* A memory window never moves: nothing to pin. Its range is busy
+	/* A memory window never moves: nothing to pin (the part unpins nil;
+	 * counted once the part is sent: scppd_cont_exts_sent()). Its range is busy
 	 * until the part's pins go (answered, or given up and its grace
 	 * over): a copy into it meanwhile is refused (lib/eval window_busy()).
 	 * No room to guard it: not shipped, and the copy here fails EBUSY. */
@@ -204,8 +206,28 @@ scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	}
 	memset(pin, 0, sizeof(*pin));
 	pin->busy = busy;
-	mw->copies_out++;
-	mw->bytes_out += x->length;
-	mw->remote_out++;
 	return rc;
+}
+
+void
+scppd_cont_exts_sent(struct scppd_worker *w, const uint8_t *ext, size_t len)
+{
+	for (size_t o = 0; w->copy != NULL && o + 2 <= len && ext[o + 1] <= len - o - 2;
+	     o += 2 + ext[o + 1]) {
+		struct scpp_wire_copy_src x;
+		struct scpp_eval_memwin *mw;
+
+		if (ext[o] == SCPP_WIRE_CONT_EXT_MEMWIN) {
+			scpp_counter_add(&w->copy->st.cont_memwin_sent, 1);
+		} else if (ext[o] == SCPP_WIRE_CONT_EXT_COPY_SRC &&
+			   scpp_wire_copy_src_decode(ext + o + 2, ext[o + 1], &x) == 0 &&
+			   (mw = own_memwin(w, x.window)) != NULL) {
+			/* This shard's window, the source of a nested part's row. */
+			mw->copies_out++;
+			mw->bytes_out += x.length;
+			mw->remote_out++;
+		} else if (ext[o] == SCPP_WIRE_CONT_EXT_COPY_SRC) {
+			scpp_counter_add(&w->copy->st.cont_src_sent, 1);
+		}
+	}
 }

@@ -142,6 +142,7 @@ nest_ship(struct scppd_worker *w, const struct scpp_wire_cont *c, const uint32_t
 		return true;
 	}
 	p->msg_len = at + (uint32_t)len;
+	scppd_cont_exts_sent(w, p->ext, p->ext_len);
 	cont_part_launch(w, p);
 	return true;
 }
@@ -191,6 +192,41 @@ nest_group(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	}
 }
 
+/* The kept row @p row was, ascending @p keep: its new index, or UINT32_MAX
+ * (shipped on). */
+static uint32_t
+kept_index(const uint32_t *keep, uint32_t n, uint32_t row)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (keep[mid] == row)
+			return mid;
+		if (keep[mid] < row)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return UINT32_MAX;
+}
+
+/* After scpp_eval_susp_keep(): the part's MEMORY_WINDOW and COPY_SOURCE
+ * extensions name the rows as the CONT numbered them, the evaluator now
+ * numbers only the kept ones. Each extension follows its row to its new
+ * index; one of a shipped row names no row (UINT32_MAX is never a row:
+ * SCPP_STATUS_NO_ROW), so no kept row takes another's window range. The
+ * entries stay where they are: a parked CONT's READs are indexed by them. */
+static void
+renumber_rx(struct scppd_cont_copy_rx *rx, const uint32_t *keep, uint32_t n)
+{
+	for (unsigned int k = 0; k < rx->nmw; k++)
+		rx->mw[k].row = kept_index(keep, n, rx->mw[k].row);
+	for (unsigned int k = 0; k < rx->n; k++)
+		rx->src[k].row = kept_index(keep, n, rx->src[k].row);
+}
+
 void
 scppd_cont_nest_split(struct scppd_worker *w, const struct scpp_wire_cont *c)
 {
@@ -214,6 +250,7 @@ scppd_cont_nest_split(struct scppd_worker *w, const struct scpp_wire_cont *c)
 		return; /* nothing shipped */
 	qsort(ct->idx2, keep, sizeof(ct->idx2[0]), cmp_u32);
 	(void)scpp_eval_susp_keep(ct->susp, ct->idx2, keep); /* valid: ascending, in range */
+	renumber_rx(&ct->copy_rx, ct->idx2, keep);
 }
 
 /* Let set @p set's parts go: records freed, or kept in their pin grace. */

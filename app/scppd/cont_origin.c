@@ -248,8 +248,8 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 		/* A session block's rows: a COPY_SOURCE only for a source the
 		 * session may read (get), behind its principal (extension 1,
 		 * which leaves room for one). */
-		n = scppd_cont_part_exts(w, b, cmd, s, ct->idx + sp.part[g].first, sp.part[g].n,
-					 p->ext, set->sess ? sizeof(p->ext) - 2 -
+		n = scppd_cont_part_exts(w, b, cmd, s, sp.part[g].owner, ct->idx + sp.part[g].first,
+					 sp.part[g].n, p->ext, set->sess ? sizeof(p->ext) - 2 -
 					 SCPP_AUTH_FWD_PRINCIPAL_LEN : sizeof(p->ext), p->pins,
 					 &p->npins, w->env.auth);
 		p->ext_len = n > 0 ? (uint16_t)n : 0;
@@ -260,6 +260,7 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 			continue;
 		}
 		p->msg_len = at + (uint32_t)n;
+		scppd_cont_exts_sent(w, p->ext, p->ext_len);
 		cont_part_launch(w, p);
 	}
 	if (sp.nany != 0 && scppd_g.cfg.cluster.cont.fan_out)

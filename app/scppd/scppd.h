@@ -706,14 +706,15 @@ bool scppd_cont_memwin_there(void *arg, const struct scpp_wire_block *b, uint16_
 /** Has the command about to run (a hook's rows) a row for another node's memory window? */
 bool scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b,
 			    uint16_t cmd);
-/** A part's copy extensions: for rows @p idx[0 .. n) of @p s at command @p cmd, a
- *  MEMORY_WINDOW for each whose window end is another node's memory window and a
+/** A part's copy extensions: for rows @p idx[0 .. n) of @p s at command @p cmd, going to
+ *  shard @p owner, a MEMORY_WINDOW for each whose window end is a memory window of that
+ *  shard and a
  *  COPY_SOURCE for each plain source of this shard (pinned into @p pins, at most
  *  SCPPD_COPY_SRC_MAX). @return the bytes written into @p ext. */
 int scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-			 const struct scpp_eval_susp *s, const uint32_t *idx, uint32_t n,
-			 uint8_t *ext, size_t cap, struct scppd_copy_pin *pins, uint8_t *npins,
-			 const struct scpp_auth_authority *au);
+			 const struct scpp_eval_susp *s, struct scpp_oid owner, const uint32_t *idx,
+			 uint32_t n, uint8_t *ext, size_t cap, struct scppd_copy_pin *pins,
+			 uint8_t *npins, const struct scpp_auth_authority *au);
 /** A nested part's COPY_SOURCE for row @p i (numbered @p row in the part) of the
  *  running CONT when its source is a memory window of this shard the sender named
  *  (MEMORY_WINDOW, out): the extension's bytes; 0: no such extension for the row;
@@ -721,6 +722,11 @@ int scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b
 int scppd_cont_memwin_nest(struct scppd_worker *w, const struct scpp_wire_cont *c,
 			   const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
 			   uint8_t *ext, size_t cap, struct scppd_copy_pin *pin);
+/** A part with extensions @p ext (@p len bytes) is sent: count its MEMORY_WINDOWs
+ *  (cont_memwin_sent), its COPY_SOURCEs naming this shard's memory windows (the
+ *  window's copies_out, bytes_out, remote_out) and its other COPY_SOURCEs
+ *  (cont_src_sent). A part never sent counts nothing (cont_memwin.c). */
+void scppd_cont_exts_sent(struct scppd_worker *w, const uint8_t *ext, size_t len);
 /** The running CONT's MEMORY_WINDOW extensions into @p rx (rx->rm). @return how many. */
 int scppd_cont_memwin_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 			 struct scppd_cont_copy_rx *rx);

@@ -2312,8 +2312,8 @@ window_bytes(struct run *r, const struct addr *a, const char *side, uint64_t len
 	return 0;
 }
 
-static int copy_window_in(struct run *r, const struct addr *dst, const uint8_t *ps,
-			  uint64_t len);
+static int copy_window_in(struct run *r, const struct addr *dst, uint8_t *pd,
+			  struct scpp_eval_memwin *md, const uint8_t *ps, uint64_t len);
 static int copy_remote_src(struct run *r, uint64_t len, struct scpp_value *sv);
 
 /*
@@ -2370,19 +2370,20 @@ window_unguarded(struct run *r, const struct addr *src, uint64_t len,
 
 /*
  * A copy with a memory window at one end or both. A window source gives
- * its bytes as @p sv and 1: the caller copies them into the destination
- * value like any other (its undo). A window destination is written here
+ * its bytes as @p sv, its window as *@p mout and 1: the caller copies them
+ * into the destination value like any other (its undo) and counts the
+ * window's copy out once it is done (window_out()). A window destination is written here
  * on the CPU after its range was saved in the arena (UNDO_WINDOW: an abort
  * writes it back), 0, or the failure before any byte moved.
  */
 static SCPP_COLD int
 copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint64_t len,
-	    struct scpp_value *sv)
+	    struct scpp_value *sv, struct scpp_eval_memwin **mout)
 {
 	struct scpp_store *s = r->env->store;
 	const uint8_t *ps = NULL;
-	uint8_t *pw = NULL;
-	struct scpp_eval_memwin *ms = NULL;
+	uint8_t *pw = NULL, *pd = NULL;
+	struct scpp_eval_memwin *ms = NULL, *md = NULL;
 	struct scpp_value v;
 	int rc;
 
@@ -2401,11 +2402,13 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		return window_unguarded(r, src, len, ms);
 	if (!dst->window) {
 		*sv = scpp_value_bytes(ps, (uint32_t)len);
-		ms->copies_out++;
-		ms->bytes_out += len;
-		ms->remote_out += src->mw != NULL;
+		*mout = ms;
 		return 1;
 	}
+	/* The window destination's checks (its range, set on it) before any
+	 * byte of the source is read (op_copy's rule). */
+	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
+		return rc;
 	if (!src->window) {
 		if (src->aid == 0)
 			return fail(r, -ENOENT, "copy: source attribute does not exist");
@@ -2413,8 +2416,9 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 		/* Another node's value, read by its COPY_SOURCE (a copy into
 		 * this shard's memory window ordered by the Extent's owner). */
 		if (rc == -ENOENT && !is_local(r, src->e) && !scpp_store_entity_exists(s, src->e))
-			return (rc = copy_remote_src(r, len, &v)) == 0 ? copy_window_in(r, dst, v.p, len)
-			       : rc < 0 ? rc : not_here(r, src->e);
+			return (rc = copy_remote_src(r, len, &v)) == 0 ?
+			       copy_window_in(r, dst, pd, md, v.p, len) :
+			       rc < 0 ? rc : not_here(r, src->e);
 		if (rc < 0)
 			return store_fail(r, rc, "copy from", src->e, src->aid);
 		if (v.type != SCPP_VT_STR && v.type != SCPP_VT_BYTES)
@@ -2424,7 +2428,7 @@ copy_window(struct run *r, const struct addr *dst, const struct addr *src, uint6
 				    (unsigned long long)src->off, (unsigned long long)len, v.len);
 		ps = (const uint8_t *)v.p + src->off;
 	}
-	rc = copy_window_in(r, dst, ps, len);
+	rc = copy_window_in(r, dst, pd, md, ps, len);
 	if (rc == 0 && ms != NULL) {
 		ms->copies_out++;
 		ms->bytes_out += len;
@@ -2452,19 +2456,30 @@ window_busy(struct run *r, const struct addr *dst, struct scpp_eval_memwin *md, 
 		    (unsigned long long)b->off, (unsigned long long)b->len, b->reader);
 }
 
-/* The write of a copy into a memory window: @p len bytes from @p ps into
- * @p dst, after saving the window's range (UNDO_WINDOW). 0 or the failure
- * before any byte moved. */
-static SCPP_COLD int
-copy_window_in(struct run *r, const struct addr *dst, const uint8_t *ps, uint64_t len)
+/* A copy out of memory window @p ms (or NULL: none) into a value, done. */
+static inline void
+window_out(struct scpp_eval_memwin *ms, const struct addr *src, uint64_t len)
 {
-	struct scpp_eval_memwin *md;
-	uint8_t *pd, *save;
+	if (SCPP_LIKELY(ms == NULL))
+		return;
+	ms->copies_out++;
+	ms->bytes_out += len;
+	ms->remote_out += src->mw != NULL;
+}
+
+/* The write of a copy into a memory window: @p len bytes from @p ps into
+ * @p dst at @p pd (window @p md, both checked by window_bytes()), after
+ * saving the window's range (UNDO_WINDOW). 0 or the failure before any
+ * byte moved. */
+static SCPP_COLD int
+copy_window_in(struct run *r, const struct addr *dst, uint8_t *pd, struct scpp_eval_memwin *md,
+	       const uint8_t *ps, uint64_t len)
+{
+	uint8_t *save;
 	struct undo *u;
 	int rc;
 
-	if ((rc = window_bytes(r, dst, "destination", len, true, &pd, &md)) < 0)
-		return rc;
+	/* A range another node is reading: refused before any byte is written. */
 	if (SCPP_UNLIKELY(r->env->memwins->nbusy != 0) &&
 	    (rc = window_busy(r, dst, md, (uint64_t)(pd - md->base), len)) < 0)
 		return rc;
@@ -2554,6 +2569,11 @@ vouched_addr(struct run *r, const struct row *in, uint16_t ti, const struct scpp
 	char b1[64];
 	int depth = 0;
 
+	/* 0: the CONT did not come from its origin's address in the map. */
+	if (from == 0)
+		return fail(r, -EACCES, "copy: a memory window address for the %s came from an "
+			    "address that is not its CONT's origin's in the cluster map; nothing was "
+			    "written", side);
 	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
 		t = &r->b->term[t->a];
 	if (t->kind != SCPP_TERM_VALUE || r->b->term[t->b].kind != SCPP_TERM_KEY)
@@ -2606,6 +2626,7 @@ static int
 op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 {
 	struct scpp_store *s = r->env->store;
+	struct scpp_eval_memwin *mout = NULL; /* a window source, counted once done */
 	struct addr dst, src;
 	struct scpp_value sv, dv;
 	struct undo *u;
@@ -2640,7 +2661,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 	if (SCPP_UNLIKELY(src.window || dst.window)) {
 		/* 1: a memory window's bytes are the source, copied below
 		 * on the CPU like a remote source's. */
-		if ((rc = copy_window(r, &dst, &src, len, &sv)) <= 0)
+		if ((rc = copy_window(r, &dst, &src, len, &sv, &mout)) <= 0)
 			return rc;
 		remote = true;
 		src.off = 0;
@@ -2715,6 +2736,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 			r->ctx->nundo--;
 			return store_fail(r, rc, "copy to", dst.e, dst.aid);
 		}
+		window_out(mout, &src, len);
 		copied(r, r->cmd_index, len, false);
 		return 0;
 	}
@@ -2752,6 +2774,7 @@ op_copy(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in)
 		r->ctx->nundo--;
 		return store_fail(r, rc, "copy to", dst.e, dst.aid);
 	}
+	window_out(mout, &src, len);
 	copied(r, r->cmd_index, len, false);
 	return 0;
 }

@@ -22,6 +22,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 import subprocess
 
@@ -2615,7 +2616,20 @@ def copy_memwin_scenario(c, copy_cfg):
     check(st["code"] == "EOPNOTSUPP" and "not a memory window of this shard" in st["message"]
           and arena3 in st["message"], st)
     check(copy_w(n1)["cont_memwin_sent"] == sent, "an arena window's copy was shipped")
+    # A part that does not fit one datagram (a long literal after the
+    # copy): never sent, so no MEMORY_WINDOW counted as sent.
+    q1, q3 = copy_w(n1), copy_w(n3)
+    st = memwin_status(n1.drive("get %s pid %%z ; copy offset(%s, 100) value(%s, data) 3000 ; "
+                                "let %%q \"%s\" ; return %%z" % (p, vma, a, "x" * 1330),
+                                port=7301))
+    check(st["code"] == "E_LIMIT_BYTES" and "do not fit one datagram" in st["message"], st)
+    r1, r3 = copy_w(n1), copy_w(n3)
+    check(r1["cont_memwin_sent"] == q1["cont_memwin_sent"] and
+          r1["cont_src_sent"] == q1["cont_src_sent"] and
+          r3["cont_memwin_rx"] == q3["cont_memwin_rx"], ("a part not sent was counted", q1, r1))
+    memwin_third_node(n1, n2, p, vma)
     memwin_forged(n3, p, b3, w3, arena3, chunk)
+    memwin_renumbered(n1, n3, p, w3, chunk)
     # A COPY_SOURCE naming node 3's memory window for a plain value's
     # source (sent to node 1 by the test as node 9): EACCES, no READ.
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -2639,7 +2653,108 @@ def copy_memwin_scenario(c, copy_cfg):
     after = copy_w(n1)
     check(after["cont_reads"] == before["cont_reads"] and
           after["cont_src_refused"] > before["cont_src_refused"], (before, after))
+    # The same COPY_SOURCE for row 1 of a CONT of one row: refused whole.
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 1, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 4196, 3000, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb1))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    got = cont_exchange(sock, (n1.ip, 7301), node_dgram(CONT, msg, 9, 0xb1))
+    sock.close()
+    check(got is not None, "no CONT_REPLY for the COPY_SOURCE past nrows")
+    st = memwin_status(records_json(n1, got[2]))
+    check(st["code"] == "E_BAD_VAR" and st["message"].startswith(
+        "continuation 177 not run: a COPY_SOURCE or MEMORY_WINDOW extension: E_BAD_VAR (") and
+        st["message"].endswith("): its row is at or past the CONT's nrows"), st)
+    check(copy_w(n1)["cont_reads"] == before["cont_reads"], "a refused CONT READ")
     check(data_of(n1, a2) == chunk, "node 1's value changed")
+
+
+def memwin_exchange(sock, to, dgram, wait=4.0):
+    """cont_exchange() for a CONT whose answer may follow nested CONTs the
+    receiver sends to the test (node 9): those are counted and ignored."""
+    sock.sendto(dgram, to)
+    nested = 0
+    end = time.monotonic() + wait
+    while time.monotonic() < end:
+        sock.settimeout(max(0.05, end - time.monotonic()))
+        try:
+            d, _ = sock.recvfrom(65535)
+        except socket.timeout:
+            break
+        if d[:2] == b"SC" and d[3] == CONT:
+            nested += 1
+            continue
+        check(d[:2] == b"SC" and d[3] == CONT_REPLY, "not a CONT_REPLY: %s" % d[:8].hex())
+        plen = struct.unpack_from("<H", d, 6)[0]
+        return d[32 + 16:32 + plen], nested
+    return None, nested
+
+
+def memwin_third_node(n1, n2, p, vma):
+    """Out of node 3's window into a value of node 2 (neither the Extent's
+    node nor the window's): the row goes to node 2 by its destination,
+    without a MEMORY_WINDOW (node 1 writes one only for a part going to the
+    window's node), and node 2 refuses it, its value unchanged."""
+    d2 = mkfile_on(n2, 607, b"\x5a" * 3000)
+    sent, rx2 = copy_w(n1)["cont_memwin_sent"], copy_w(n2)["cont_memwin_rx"]
+    st = memwin_status(n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; "
+                                "return %%z" % (p, d2, vma), port=7301))
+    check(st["code"] == "E_NOT_HERE" and st["node"].startswith("@0.2.0.") and
+          st["message"].startswith("%s lives on node 1 " % p), st)
+    check(copy_w(n1)["cont_memwin_sent"] == sent and copy_w(n2)["cont_memwin_rx"] == rx2,
+          "a MEMORY_WINDOW went to a node that does not own the window")
+    check(data_of(n2, d2) == b"\x5a" * 3000, "node 2's value changed")
+
+
+def memwin_renumbered(n1, n3, p, w3, chunk):
+    """One copy command, two rows out of node 3's window (MEMORY_WINDOW
+    extensions from node 9, the test): row 0 into a value of node 9, which
+    node 3 ships on as a nested part; row 1 into node 3's value, which
+    stays and becomes row 0 of node 3's part. It must copy its own range
+    (the second pattern), not row 0's (the first chunk)."""
+    second = bytes((i * 7 + 3) & 0xff for i in range(3000))
+    a3 = mkfile_on(n1, 605, second)
+    vma = "value(%s, vmas[%du])" % (p, VMA_IN)
+    rep = n1.drive("get %s pid %%z ; copy offset(%s, 5000) value(%s, data) 3000 ; return %%z" %
+                   (p, vma, a3), port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[43]], rep)
+    b4 = mkfile_on(n3, 606, bytes(3000))
+    p9 = "@0.9.0.1.7"
+    block = bytes.fromhex(run([n3.c_drive(), "encode",
+                               "let %%d %s ; copy value(%%d, data) offset(value(%s, vmas[%du]), "
+                               "100) 3000" % (p9, p9, VMA_IN)]).stdout.strip())
+    f = [int(x, 16) for x in w3.lstrip("@").split(".")]
+    hi, lo = (f[0] << 48) | (f[1] << 16) | f[2], (f[3] << 40) | f[4]
+    ext = b""
+    for row, off in ((0, 4196), (1, 9096)):
+        ext += (struct.pack("<BB", 3, 32) + struct.pack("<I", row)[:3] + bytes([2]) +
+                struct.pack("<IQQQ", 3000, hi, lo, off))
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [oid_value("@0.9.0.1.8")]), (1, [oid_value(b4)])],
+                             0xc0))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    before = copy_w(n3)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    try:
+        rec, nested = memwin_exchange(sock, (n3.ip, 7301), node_dgram(CONT, msg, 9, 0xc0))
+    finally:
+        sock.close()
+    after = copy_w(n3)
+    check(rec is not None, "no CONT_REPLY for the two-row copy")
+    rep = records_json(n3, rec)
+    # Row 0's nested part goes to node 9's shard port, which nobody
+    # answers: given up (E_OUTCOME_UNKNOWN); row 1 committed at node 3.
+    check(rep["rows"] == [[b4]] and [x["fields"]["code"] for x in rep["statuses"]] ==
+          ["E_OUTCOME_UNKNOWN"], rep)
+    check(after["cont_nested"] - before["cont_nested"] == 1 and
+          after["cont_memwin_rx"] - before["cont_memwin_rx"] == 2, (before, after))
+    got = data_of(n3, b4)
+    check(got != chunk, "the kept row took the shipped row's window range")
+    check(got == second, "the kept row's destination differs from its window range")
 
 
 def memwin_forged(n3, p, b3, w3, arena3, chunk):
@@ -2675,6 +2790,43 @@ def memwin_forged(n3, p, b3, w3, arena3, chunk):
         rep = records_json(n3, got[2])
         st = memwin_status(rep)
         check(st["code"] == "EACCES" and words in st["message"], (i, st))
+    # A CONT from node 9's address claiming origin 1, P being node 1's:
+    # not vouched for (the sender is not the origin), EACCES.
+    block = bytes.fromhex(run([n3.c_drive(), "encode",
+                               "let %%z 1u ; copy offset(value(%s, vmas[%du]), 100) "
+                               "value(%s, data) 3000 ; return %%z" % (p, VMA_IN, b3)])
+                          .stdout.strip())
+    hi, lo = oid(w3)
+    ext = struct.pack("<BB", 3, 32) + bytes([0, 0, 0, 1]) + struct.pack("<IQQQ", 3000, hi, lo,
+                                                                        4196)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xae, origin=1))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    got = cont_exchange(sock, (n3.ip, 7301), node_dgram(CONT, msg, 9, 0xae))
+    check(got is not None, "no CONT_REPLY for the CONT claiming origin 1")
+    st = memwin_status(records_json(n3, got[2]))
+    check(st["code"] == "EACCES" and st["message"] ==
+          "copy: a memory window address for the destination came from an address that is not "
+          "its CONT's origin's in the cluster map; nothing was written", st)
+    # A MEMORY_WINDOW for row 1 of a CONT of one row: the part is refused
+    # (E_BAD_VAR), not run without the extension.
+    block = bytes.fromhex(run([n3.c_drive(), "encode",
+                               "let %%z 1u ; copy offset(value(%s, vmas[%du]), 100) "
+                               "value(%s, data) 3000 ; return %%z" % (p9, VMA_IN, b3)])
+                          .stdout.strip())
+    hi, lo = oid(w3)
+    ext = struct.pack("<BB", 3, 32) + bytes([1, 0, 0, 1]) + struct.pack("<IQQQ", 3000, hi, lo,
+                                                                        4196)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xaf))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    got = cont_exchange(sock, (n3.ip, 7301), node_dgram(CONT, msg, 9, 0xaf))
+    check(got is not None, "no CONT_REPLY for the MEMORY_WINDOW past nrows")
+    st = memwin_status(records_json(n3, got[2]))
+    check(st["code"] == "E_BAD_VAR" and st["message"] ==
+          "continuation 175 not run: a COPY_SOURCE or MEMORY_WINDOW extension: E_BAD_VAR (%s): "
+          "its row is at or past the CONT's nrows" % st["message"].split("(")[1].split(")")[0],
+          st)
     sock.close()
     after = copy_w(n3)["memory_window0"]
     check(after["copies_in"] == before["copies_in"] and after["remote_in"] ==

@@ -538,6 +538,70 @@ test_eval_auth_remote_memory_window_rights(void **state)
 	f->env.remote_memwin = NULL;
 }
 
+static int remote_reads;
+
+/* A remote source that counts its READs and gives four 0xab bytes. */
+static int
+count_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t size)
+{
+	(void)arg, (void)row, (void)msg, (void)size;
+	remote_reads++;
+	memset(dst, 0xab, len);
+	return 0;
+}
+
+/* A copy into this shard's memory window from another node's value (its
+ * COPY_SOURCE): a session without set on the RmaWindow is refused before
+ * any byte of the source is read (op_copy's rule); with it, one READ. */
+static void
+test_eval_auth_remote_window_checked_before_read(void **state)
+{
+	static uint8_t region[256];
+	static const uint8_t ab[4] = {0xab, 0xab, 0xab, 0xab};
+	struct afx *x = *state;
+	struct fx *f = x->f;
+	struct scpp_eval_memwin mw = {.oid = oid("@0.1.0.1.77"), .base = region, .len = 256};
+	struct scpp_eval_memwins set = {.win = &mw, .n = 1};
+	struct scpp_wire_memwin e = {.row = 0, .dir = SCPP_WIRE_MEMWIN_INTO, .length = 4,
+				     .window = oid("@0.1.0.1.77"), .offset = 12};
+	struct scpp_eval_remote_memwin rm = {.cmd = 0, .n = 1, .x = &e, .sender = 2};
+	struct scpp_eval_remote_src rs = {.cmd = 0, .read = count_read};
+	struct rule r[2] = {{"@0.2.0.1.53", 128, SCPP_AUTH_OP_GET | SCPP_AUTH_OP_COPY, {NULL}},
+			    {"@0.1.0.1.77", 128, SCPP_AUTH_OP_GET, {NULL}}};
+	uint8_t zero[4] = {0};
+
+	memset(region, 0, sizeof(region));
+	/* The attribute's name known here (a value of this shard has it). */
+	assert_int_equal(scpp_store_entity_create(f->store, oid("@0.1.0.1.52")), 0);
+	f->env.auth = NULL;
+	assert_reply(f, "set @0.1.0.1.52 src x\"f0f1f2f3\"", "cols= rows= end=ok");
+	f->env.memwins = &set;
+	f->env.remote_memwin = &rm;
+	f->env.remote_src = &rs;
+	remote_reads = 0;
+	x->a = authority(f, r, 2); /* W can be read, not written */
+	assert_non_null(x->a);
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.2.0.1.50, vmas[4096u]), 2) value(@0.2.0.1.53, src) 4",
+		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy to window @0.1.0.1.77.*: not granted to this "
+					   "session (operation: missing set)");
+	assert_int_equal(remote_reads, 0);
+	assert_memory_equal(region + 12, zero, 4);
+	scpp_auth_authority_free(x->a);
+	r[1].ops = SCPP_AUTH_OP_SET;
+	x->a = authority(f, r, 2);
+	f->env.auth = x->a;
+	assert_reply(f, "copy offset(value(@0.2.0.1.50, vmas[4096u]), 2) value(@0.2.0.1.53, src) 4",
+		     "cols= rows= end=ok");
+	assert_int_equal(remote_reads, 1);
+	assert_memory_equal(region + 12, ab, 4);
+	f->env.auth = NULL;
+	f->env.memwins = NULL;
+	f->env.remote_memwin = NULL;
+	f->env.remote_src = NULL;
+}
+
 /* RmaWindow entities are scppd's: no block creates, writes or deletes one. */
 static void
 test_eval_rma_windows_are_not_writable(void **state)
@@ -592,6 +656,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_auth_memory_window_rights, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eval_auth_remote_memory_window_rights, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eval_auth_remote_window_checked_before_read, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eval_rma_windows_are_not_writable, setup,
 						teardown),

@@ -439,6 +439,12 @@ test_vma_addresses_that_name_a_window(void **state)
 	assert_int_equal(mw.bytes_in, 200);
 	assert_int_equal(mw.copies_out, 2);
 	assert_int_equal(mw.bytes_out, 200);
+	/* A copy out of it that its destination refuses: not counted. */
+	assert_reply(f, "copy offset(value(" B ", dst), 250) offset(value(" P ", vmas[8192u]), 16) 100",
+		     "cols= rows= st=ERANGE@0 end=aborted");
+	assert_message(f, "copy: destination range 250+100 is outside its 300 bytes");
+	assert_int_equal(mw.copies_out, 2);
+	assert_int_equal(mw.bytes_out, 200);
 
 	/* Every bound: the extent's length, then the window's. */
 	assert_reply(f, "copy value(" A ", src) offset(value(" P ", vmas[8192u]), 450) 51",
@@ -538,6 +544,9 @@ test_memwin_ends_another_node_resolved(void **state)
 	rm.sender = 0;
 	assert_reply(f, "copy offset(value(" P2 ", vmas[8192u]), 16) value(" A ", src) 100",
 		     "cols= rows= st=EACCES@0 end=aborted");
+	assert_string_equal(fx_message(f), "copy: a memory window address for the destination came "
+			    "from an address that is not its CONT's origin's in the cluster map; "
+			    "nothing was written");
 	rm.sender = 2;
 	assert_reply(f, "copy value(" P2 ", data) value(" A ", src) 100",
 		     "cols= rows= st=EACCES@0 end=aborted");
