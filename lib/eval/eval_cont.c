@@ -52,18 +52,13 @@ scpp_eval_susp_rows(const struct scpp_eval_susp *s, struct scpp_eval_rows *out)
 	return 0;
 }
 
-/* The entity of the VALUE term at the bottom of address @p ti, or NULL.
- * The decoder bounds the nesting; the bound here only keeps a malformed
- * built block from looping. */
+/* The entity of the VALUE term at the bottom of address @p ti, or NULL. */
 static const struct scpp_wire_term *
 addr_entity(const struct scpp_wire_block *b, uint16_t ti)
 {
-	const struct scpp_wire_term *t = &b->term[ti];
-	int depth = 0;
+	const struct scpp_wire_term *t = eval_addr_base(b, ti, NULL, NULL);
 
-	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
-		t = &b->term[t->a];
-	return t->kind == SCPP_TERM_VALUE ? &b->term[t->a] : NULL;
+	return t != NULL && t->kind == SCPP_TERM_VALUE ? &b->term[t->a] : NULL;
 }
 
 /* The term in the command's first entity position, or NULL (none). */
@@ -120,12 +115,9 @@ term_oid(const struct scpp_wire_term *t, const struct scpp_eval_rows *rows, size
 bool
 eval_addr_keyed(const struct scpp_wire_block *b, uint16_t ti)
 {
-	const struct scpp_wire_term *t = &b->term[ti];
-	int depth = 0;
+	const struct scpp_wire_term *t = eval_addr_base(b, ti, NULL, NULL);
 
-	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX)
-		t = &b->term[t->a];
-	return t->kind == SCPP_TERM_VALUE && b->term[t->b].kind == SCPP_TERM_KEY;
+	return t != NULL && t->kind == SCPP_TERM_VALUE && b->term[t->b].kind == SCPP_TERM_KEY;
 }
 
 bool
@@ -218,28 +210,42 @@ term_len(const struct scpp_value *v, uint64_t *out)
 	return true;
 }
 
+/* Sums the offsets of a copy source's address in one row (eval_addr_base()). */
+struct src_offs {
+	const struct scpp_wire_block *b;
+	const struct scpp_eval_rows *rows;
+	size_t i;
+	uint64_t off;
+};
+
+static bool
+src_off_add(void *arg, uint16_t off_term)
+{
+	struct src_offs *so = arg;
+	uint64_t n;
+
+	if (!term_len(term_value(so->b, off_term, so->rows, so->i), &n) || so->off + n < so->off)
+		return false;
+	so->off += n;
+	return true;
+}
+
 int
 scpp_eval_row_copy_src(const struct scpp_wire_block *b, uint16_t cmd,
 		       const struct scpp_eval_rows *rows, size_t i, struct scpp_eval_copy_src *out)
 {
 	const struct scpp_wire_cmd *c = &b->cmd[cmd];
+	struct src_offs so = {.b = b, .rows = rows, .i = i};
 	const struct scpp_wire_term *t;
 	const struct scpp_value *v;
-	uint64_t n;
-	int depth = 0;
 
 	if (c->op != SCPP_OP_COPY || i >= rows->n)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	t = &b->term[c->term[1]];
-	while (t->kind == SCPP_TERM_OFFSET && depth++ <= SCPP_WIRE_NEST_MAX) {
-		if (!term_len(term_value(b, t->b, rows, i), &n) || out->off + n < out->off)
-			return -EOPNOTSUPP;
-		out->off += n;
-		t = &b->term[t->a];
-	}
-	if (t->kind != SCPP_TERM_VALUE)
+	t = eval_addr_base(b, c->term[1], src_off_add, &so);
+	if (t == NULL || t->kind != SCPP_TERM_VALUE)
 		return -EOPNOTSUPP;
+	out->off = so.off;
 	v = term_value(b, t->a, rows, i);
 	if (v == NULL || v->type != SCPP_VT_OID)
 		return -EOPNOTSUPP;

@@ -4,7 +4,7 @@
 
 /*
  * Evaluator internals shared by eval.c (binding tables, commands, undo),
- * eval_schema.c (the bridge to lib/schema) and eval_expr.c (expressions,
+ * eval_copy.c (the copy command), eval_schema.c (the bridge to lib/schema) and eval_expr.c (expressions,
  * guards and the commands built on them: let, where, assert, write,
  * resize).
  */
@@ -35,7 +35,7 @@ enum undo_kind {
 			       * address in off (scpp_eval_env.memwins) */
 };
 
-/* An asynchronous copy of the running block (eval.c, copy_async()). */
+/* An asynchronous copy of the running block (eval_copy.c, copy_async()). */
 struct eval_acopy {
 	uint64_t handle;
 	uint32_t undo;         /* its UNDO_COPY record */
@@ -228,7 +228,7 @@ struct scpp_eval_susp {
 	size_t undo_off, created_off, held_off;
 	uint32_t nelog;             /* a schema hold: the recorded edit ... */
 	size_t elog_off;            /* ... at this offset */
-	/* ... and the block's asynchronous copies (eval.c, acopy_hold_save()). */
+	/* ... and the block's asynchronous copies (eval_copy.c, eval_acopy_hold_save()). */
 	size_t acopy_off;
 	uint16_t nacopy, acopy_wait;
 	uint16_t held_copies;       /* of those, not waited for: in ctx->held_copies */
@@ -317,9 +317,49 @@ int eval_schema_edit_commit(struct scpp_eval_ctx *ctx, const struct scpp_eval_en
 			    struct scpp_schema **out, struct scpp_status *st);
 void eval_schema_edit_drop(struct scpp_eval_ctx *ctx);
 
-/* ---- eval_expr.c: expressions, guards, let/where/assert/write/resize ---- */
+/* ---- the per-block state of eval.c, shared with eval_copy.c ---- */
 
-struct run; /* per-block state, private to eval.c */
+/* target(): the attribute term was nil, i.e. `del e` names the whole entity.
+ * Distinct from 0, which means a name that was never interned (so no triple
+ * can have it). */
+#define AID_ENTITY (-1)
+
+struct scpp_auth_authority;
+
+/* Per-block evaluation state kept on the stack of scpp_eval_block(); eval.c's
+ * and eval_copy.c's (the other files use the eval_run_*() services). */
+struct run {
+	struct scpp_eval_ctx *ctx;
+	const struct scpp_eval_env *env;
+	const struct scpp_wire_block *b;
+	uint64_t block_id;
+	size_t stride;        /* bytes per row */
+	size_t max_rows;      /* rows that fit the table and the limit */
+	uint8_t *cur, *next;  /* input and output tables of the command */
+	uint8_t *alt;         /* the table that is not cur */
+	size_t ncur, nnext;
+	uint16_t cmd_index;
+	uint32_t row;          /* input row of the command, or SCPP_STATUS_NO_ROW */
+	bool quiet;            /* a failure now would be counted, not kept */
+	uint8_t scan_cover;    /* scpp_auth_cover() of this shard's /64 (with scan_auth) */
+	bool cres;             /* the block asked for copy results (eval_copy_res.c) */
+	/* The session's authority while a get filters what it finds (a scan,
+	 * an attribute walk); NULL: nothing to filter. */
+	const struct scpp_auth_authority *scan_auth;
+	/* The stage's hashes of this block's keys (scpp_eval_use_prefetch()), or NULL. */
+	const struct scpp_eval_prefetch *pf;
+	struct scpp_status st; /* the error being reported (last: see scpp_eval_block()) */
+};
+_Static_assert(offsetof(struct run, st) + sizeof(struct scpp_status) == sizeof(struct run),
+	       "the status is the last member of struct run");
+
+static inline uint64_t
+eval_clock_now(const struct run *r)
+{
+	return r->env->clock_ns != NULL ? r->env->clock_ns() : 0;
+}
+
+/* ---- eval_expr.c: expressions, guards, let/where/assert/write/resize ---- */
 
 /* A term resolved in one row (eval.c's own `struct tv`). */
 struct eval_tv {
@@ -340,9 +380,10 @@ bool eval_x_binds_or_checks(uint8_t op);
  * check (each operand's refs[] slot goes up by one). */
 void eval_x_operand_refs(const struct scpp_wire_block *b, uint16_t t, uint16_t *refs);
 
-/* Services of eval.c for eval_expr.c: the static helpers of the same
- * names there (fail, step, charge_bytes, arena_alloc, emit, missing,
- * is_local, attr_id, target, resolve_addr, want_len, undo_push, ...). */
+/* Services of eval.c for eval_expr.c and eval_copy.c: the static helpers
+ * of the same names there (fail, step, charge_bytes, arena_alloc, emit,
+ * missing, is_local, attr_id, target, want_len, undo_push, ...);
+ * eval_run_addr() is eval_copy.c's resolve_addr(). */
 const struct scpp_wire_block *eval_run_block(const struct run *r);
 const struct scpp_eval_env *eval_run_env(const struct run *r);
 struct scpp_eval_ctx *eval_run_ctx(const struct run *r);
@@ -376,6 +417,37 @@ struct scpp_status *eval_run_status(struct run *r);
 int eval_run_authorize(struct run *r, const char *op, struct scpp_oid e, int64_t aid,
 		       uint16_t ops);
 bool eval_run_may_read(const struct run *r, struct scpp_oid e, int64_t aid);
+int eval_run_not_here(struct run *r, struct scpp_oid e);
+/* target() with its map key: @p keyed, and the key in @p key. */
+int eval_run_target_key(struct run *r, const struct row *in, uint16_t te, uint16_t ta, bool intern,
+			struct scpp_oid *e, int64_t *aid, bool *keyed, struct scpp_value *key);
+/* Collect the failure in r->st for @p cmd's status variable; stamp a
+ * status with the command and row. */
+void eval_run_collect(struct run *r, const struct scpp_wire_cmd *cmd);
+void eval_run_stamp(struct run *r, struct scpp_status *st);
+
+/* ---- eval_copy.c: the copy command ---- */
+
+/* The term at the bottom of address @p ti, under its offset()s (each
+ * offset's length term given to @p each, outermost first, when not NULL;
+ * false from it stops the walk), or NULL (stopped, or nested too deep: the
+ * decoder bounds the nesting, the bound here only keeps a malformed built
+ * block from looping). */
+const struct scpp_wire_term *eval_addr_base(const struct scpp_wire_block *b, uint16_t ti,
+					    bool (*each)(void *arg, uint16_t off_term), void *arg);
+/* One row of a copy command: 0 or <0 (failed). */
+int eval_copy_op(struct run *r, const struct scpp_wire_cmd *cmd, const struct row *in);
+/* The block's asynchronous copies: wait for all (unpinned, not applied);
+ * wait and apply their outcomes (0, or the failure that aborts the block);
+ * the block ended: wait, and give their save buffers back. */
+void eval_acopy_wait_all(struct run *r);
+int eval_acopy_settle(struct run *r);
+void eval_acopy_release(struct run *r);
+/* A hold takes the block's copies into suspension @p s; its resumption
+ * takes them back. */
+void eval_acopy_hold_save(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s);
+void eval_acopy_hold_restore(struct scpp_eval_ctx *ctx, struct scpp_eval_susp *s);
+
 /* Is address term @p ti a map entry under any offset()s (eval_cont.c)? */
 bool eval_addr_keyed(const struct scpp_wire_block *b, uint16_t ti);
 /* A read of value (e, aid) whose bytes are [p, p + len): -EBUSY (failed,
