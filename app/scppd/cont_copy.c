@@ -39,6 +39,51 @@
 
 /* ---- S: the source's owner ships the row ---- */
 
+/* Row @p i's source as a plain value of this shard the session may read:
+ * its address in *@p src, attribute in *@p aid, bytes at *@p ptr of the
+ * arena at @p base; false (no COPY_SOURCE for the row) otherwise. */
+static bool
+source_here(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+	    const struct scpp_eval_rows *rows, uint32_t i, const struct scpp_auth_authority *au,
+	    bool count, struct scpp_eval_copy_src *src, int64_t *aid, void **ptr, void **base)
+{
+	size_t blen;
+
+	if (scpp_eval_row_copy_src(b, cmd, rows, i, src) != 0 ||
+	    src->e.hi != scpp_oid_make(scppd_g.cfg.node.locale, scppd_g.cfg.node.id, w->shard, 0,
+				       0).hi || src->len == 0)
+		return false; /* not this shard's plain value: E_NOT_HERE at D */
+	scpp_store_mem_region(w->store, base, &blen);
+	*aid = scpp_store_dict_lookup(w->env.dict, src->attr, src->attr_len);
+	if (*aid <= 0 || scpp_store_bytes_ptr(w->store, src->e, (uint32_t)*aid, src->off, src->len,
+					      ptr) != 0 ||
+	    (uint8_t *)*ptr < (uint8_t *)*base ||
+	    (uint8_t *)*ptr + src->len > (uint8_t *)*base + blen)
+		return false; /* no extent here, or out of range: the copy fails where it runs */
+	/* A session's block: its window address only if the session may read
+	 * the source (docs/COPY.md "Session blocks"); else none, and the
+	 * destination's owner refuses the copy (EACCES) without a READ. */
+	if (au != NULL &&
+	    scpp_auth_check(au, src->e, (uint32_t)*aid, SCPP_AUTH_OP_GET, NULL) != 0) {
+		if (count)
+			scpp_counter_add(&w->copy->st.cont_src_denied, 1);
+		return false;
+	}
+	return true;
+}
+
+bool
+scppd_cont_copy_source_would(struct scppd_worker *w, const struct scpp_wire_block *b,
+			     uint16_t cmd, const struct scpp_eval_rows *rows, uint32_t i,
+			     const struct scpp_auth_authority *au)
+{
+	struct scpp_eval_copy_src src;
+	void *base, *ptr;
+	int64_t aid;
+
+	return source_here(w, b, cmd, rows, i, au, false, &src, &aid, &ptr, &base);
+}
+
 int
 scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
 			   const struct scpp_eval_rows *rows, uint32_t i, uint32_t row,
@@ -49,29 +94,12 @@ scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_block 
 	struct scpp_eval_copy_src src;
 	struct scpp_wire_copy_src x;
 	void *base, *ptr;
-	size_t blen;
 	int64_t aid;
 	int rc;
 
 	if (cap < 2 + SCPP_WIRE_COPY_SRC_LEN ||
-	    scpp_eval_row_copy_src(b, cmd, rows, i, &src) != 0 ||
-	    src.e.hi != scpp_oid_make(scppd_g.cfg.node.locale, scppd_g.cfg.node.id, w->shard, 0,
-				      0).hi || src.len == 0)
-		return 0; /* not this shard's plain value: E_NOT_HERE at D */
-	scpp_store_mem_region(w->store, &base, &blen);
-	aid = scpp_store_dict_lookup(w->env.dict, src.attr, src.attr_len);
-	if (aid <= 0 || scpp_store_bytes_ptr(w->store, src.e, (uint32_t)aid, src.off, src.len,
-					     &ptr) != 0 ||
-	    (uint8_t *)ptr < (uint8_t *)base || (uint8_t *)ptr + src.len > (uint8_t *)base + blen)
-		return 0; /* no extent here, or out of range: the copy fails where it runs */
-	/* A session's block: its window address only if the session may read
-	 * the source (docs/COPY.md "Session blocks"); else none, and the
-	 * destination's owner refuses the copy (EACCES) without a READ. */
-	if (au != NULL &&
-	    scpp_auth_check(au, src.e, (uint32_t)aid, SCPP_AUTH_OP_GET, NULL) != 0) {
-		scpp_counter_add(&c->st.cont_src_denied, 1);
+	    !source_here(w, b, cmd, rows, i, au, true, &src, &aid, &ptr, &base))
 		return 0;
-	}
 	x = (struct scpp_wire_copy_src){
 		.row = row, .window = c->window_oid,
 		.offset = (uint64_t)((uint8_t *)ptr - (uint8_t *)base), .length = src.len,

@@ -10,8 +10,10 @@
  * only node that vouches for its window, checks the extension and copies.
  *
  * Sender (the origin, cont_origin.c): scppd_cont_memwin_there() is the
- * splitting rule's second opinion for rows that would run here, and
- * scppd_cont_part_exts() writes a part's extensions. Both resolve the row
+ * splitting rule's second opinion for rows that would run here,
+ * scppd_cont_part_cut() cuts an owner's rows into as many parts as their
+ * MEMORY_WINDOW extensions need, and scppd_cont_part_exts() writes a
+ * part's extensions. Both resolve the row
  * with scpp_eval_row_copy_memwin(), which checks what the copy would
  * check here (the rewrite's and the Extent's rights, the Extent's range):
  * a row that fails them stays, and fails here with its own status.
@@ -79,6 +81,40 @@ scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b, 
 		if (scppd_cont_memwin_there(w, b, cmd, &rows, i, &o))
 			return true;
 	return false;
+}
+
+uint32_t
+scppd_cont_part_cut(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+		    const struct scpp_eval_susp *s, struct scpp_oid owner, const uint32_t *idx,
+		    uint32_t n, size_t cap, const struct scpp_auth_authority *au)
+{
+	const size_t pair = 2 + SCPP_WIRE_MEMWIN_LEN + 2 + SCPP_WIRE_COPY_SRC_LEN;
+	struct scpp_eval_rows rows;
+	size_t at = 0;
+	unsigned int npins = 0;
+
+	if (w->copy == NULL || w->copy->remote == NULL ||
+	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || cmd >= b->ncmds ||
+	    b->cmd[cmd].op != SCPP_OP_COPY || scpp_eval_susp_rows(s, &rows) != 0)
+		return n; /* no MEMORY_WINDOW in any part */
+	/* scppd_cont_part_exts()'s layout, pins aside (a pin that fails
+	 * only leaves more room there). */
+	for (uint32_t k = 0; k < n; k++) {
+		struct scpp_wire_memwin x;
+		struct scpp_oid o;
+
+		if (peer_memwin_row(w, b, cmd, &rows, idx[k], &x, &o) && o.hi == owner.hi) {
+			if (cap - at < pair)
+				return k; /* row k begins the next part (0: none holds it) */
+			at += 2 + SCPP_WIRE_MEMWIN_LEN;
+		}
+		if (npins < SCPPD_COPY_SRC_MAX && cap - at >= 2 + SCPP_WIRE_COPY_SRC_LEN &&
+		    scppd_cont_copy_source_would(w, b, cmd, &rows, idx[k], au)) {
+			at += 2 + SCPP_WIRE_COPY_SRC_LEN;
+			npins++;
+		}
+	}
+	return n;
 }
 
 int

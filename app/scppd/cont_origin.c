@@ -192,6 +192,82 @@ fan_out(struct scppd_worker *w, struct cont_set *set, uint32_t si, struct scpp_e
 	}
 }
 
+/* A part's bytes of extensions for its copy rows (a session block's part
+ * carries its principal first). */
+static size_t
+part_ext_cap(const struct cont_set *set)
+{
+	return set->sess ? SCPP_WIRE_CONT_EXT_MAX - 2 - SCPP_AUTH_FWD_PRINCIPAL_LEN
+			 : SCPP_WIRE_CONT_EXT_MAX;
+}
+
+/* Even a session block's part holds one row's MEMORY_WINDOW and COPY_SOURCE,
+ * so scppd_cont_part_cut() always gives a part at least one row. */
+_Static_assert(SCPP_WIRE_CONT_EXT_MAX - 2 - SCPP_AUTH_FWD_PRINCIPAL_LEN >=
+	       2 + SCPP_WIRE_MEMWIN_LEN + 2 + SCPP_WIRE_COPY_SRC_LEN,
+	       "a session part's extensions hold one memory window row");
+
+/*
+ * The parts owner group @p g of split @p sp goes in: one, or more when its
+ * rows' MEMORY_WINDOW extensions do not fit one part's (scppd_cont_part_cut(),
+ * the same cut as launch_part() makes).
+ */
+static uint32_t
+group_parts(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+	    const struct scpp_eval_susp *s, const struct cont_set *set,
+	    const struct scpp_eval_split *sp, uint16_t g)
+{
+	const uint32_t *idx = w->cont->idx + sp->part[g].first;
+	uint32_t parts = 0;
+
+	for (uint32_t off = 0, k; off < sp->part[g].n; off += k, parts++) {
+		k = scppd_cont_part_cut(w, b, cmd, s, sp->part[g].owner, idx + off,
+					sp->part[g].n - off, part_ext_cap(set), w->env.auth);
+		SCPP_VERIFY(k != 0);
+	}
+	return parts;
+}
+
+/* Launch the part of owner group @p g of split @p sp that begins at its
+ * row @p off: the rows scppd_cont_part_cut() gives it (at least one). */
+static uint32_t
+launch_part(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+	    const struct scpp_eval_susp *s, struct cont_set *set, uint32_t si,
+	    const struct scpp_eval_split *sp, uint16_t g, uint32_t off)
+{
+	const uint32_t *idx = w->cont->idx + sp->part[g].first + off;
+	uint32_t nrows = scppd_cont_part_cut(w, b, cmd, s, sp->part[g].owner, idx,
+					     sp->part[g].n - off, part_ext_cap(set), w->env.auth);
+	struct cont_part *p = cont_part_new(w, set, si, CONT_NONE);
+	uint32_t at;
+	long n;
+
+	SCPP_VERIFY(nrows != 0 && p != NULL); /* group_parts() and the free parts */
+	p->hops = 1;
+	p->start = cmd;
+	p->owner_hi = sp->part[g].owner.hi;
+	p->node = scpp_oid_node(sp->part[g].owner);
+	p->shard = scpp_oid_shard(sp->part[g].owner);
+	p->nrows = nrows;
+	if (!cont_part_limits(w, p, set))
+		return nrows;
+	/* A session block's rows: a COPY_SOURCE only for a source the
+	 * session may read (get), behind its principal (extension 1,
+	 * which leaves room for one). */
+	n = scppd_cont_part_exts(w, b, cmd, s, sp->part[g].owner, idx, nrows, p->ext,
+				 part_ext_cap(set), p->pins, &p->npins, w->env.auth);
+	p->ext_len = n > 0 ? (uint16_t)n : 0;
+	if (cont_part_build(w, p, set, nrows, &at) != 0 ||
+	    (n = scpp_eval_susp_rows_encode(s, idx, nrows, p->msg + at, sizeof(p->msg) - at)) < 0) {
+		cont_part_too_big(w, p, set);
+		return nrows;
+	}
+	p->msg_len = at + (uint32_t)n;
+	scppd_cont_exts_sent(w, p->ext, p->ext_len);
+	cont_part_launch(w, p);
+	return nrows;
+}
+
 static void
 c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, uint16_t cmd,
 	 uint64_t user)
@@ -218,7 +294,9 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	scpp_counter_add(&w->stats.cont_splits, 1);
 	rc = scpp_eval_susp_split_ex(s, b, w->env.node, scppd_cont_memwin_there, w, ct->idx,
 				     2 * SCPPD_CONT_ROWS_MAX, &sp);
-	need = sp.nowners;
+	need = 0;
+	for (uint16_t g = 0; rc == 0 && g < sp.nowners; g++)
+		need += group_parts(w, b, cmd, s, set, &sp, g);
 	if (sp.nany != 0 && scppd_g.cfg.cluster.cont.fan_out)
 		need += RTE_MAX(1u, fan_out_shards(scppd_cluster_map()));
 	for (uint32_t i = ct->free_part; rc == 0 && i != CONT_NONE && free_parts < need;
@@ -232,37 +310,12 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 		return;
 	}
 	set->busy++;
-	for (uint16_t g = 0; g < sp.nowners; g++) {
-		struct cont_part *p = cont_part_new(w, set, si, CONT_NONE);
-		uint32_t at;
-		long n;
-
-		p->hops = 1;
-		p->start = cmd;
-		p->owner_hi = sp.part[g].owner.hi;
-		p->node = scpp_oid_node(sp.part[g].owner);
-		p->shard = scpp_oid_shard(sp.part[g].owner);
-		p->nrows = sp.part[g].n;
-		if (!cont_part_limits(w, p, set))
-			continue;
-		/* A session block's rows: a COPY_SOURCE only for a source the
-		 * session may read (get), behind its principal (extension 1,
-		 * which leaves room for one). */
-		n = scppd_cont_part_exts(w, b, cmd, s, sp.part[g].owner, ct->idx + sp.part[g].first,
-					 sp.part[g].n, p->ext, set->sess ? sizeof(p->ext) - 2 -
-					 SCPP_AUTH_FWD_PRINCIPAL_LEN : sizeof(p->ext), p->pins,
-					 &p->npins, w->env.auth);
-		p->ext_len = n > 0 ? (uint16_t)n : 0;
-		if (cont_part_build(w, p, set, sp.part[g].n, &at) != 0 ||
-		    (n = scpp_eval_susp_rows_encode(s, ct->idx + sp.part[g].first, sp.part[g].n,
-						    p->msg + at, sizeof(p->msg) - at)) < 0) {
-			cont_part_too_big(w, p, set);
-			continue;
-		}
-		p->msg_len = at + (uint32_t)n;
-		scppd_cont_exts_sent(w, p->ext, p->ext_len);
-		cont_part_launch(w, p);
-	}
+	/* Each owner's rows in as few parts as their MEMORY_WINDOW extensions
+	 * allow (one, unless more than a part holds go to that owner's
+	 * memory window: docs/COPY.md), in row order. */
+	for (uint16_t g = 0; g < sp.nowners; g++)
+		for (uint32_t off = 0, k; off < sp.part[g].n; off += k)
+			k = launch_part(w, b, cmd, s, set, si, &sp, g, off);
 	if (sp.nany != 0 && scppd_g.cfg.cluster.cont.fan_out)
 		fan_out(w, set, si, s, b, cmd, ct->idx, sp.nhere);
 	/* The rows that stay go on here, from this command, once every part

@@ -715,6 +715,14 @@ int scppd_cont_part_exts(struct scppd_worker *w, const struct scpp_wire_block *b
 			 const struct scpp_eval_susp *s, struct scpp_oid owner, const uint32_t *idx,
 			 uint32_t n, uint8_t *ext, size_t cap, struct scppd_copy_pin *pins,
 			 uint8_t *npins, const struct scpp_auth_authority *au);
+/** How many of rows @p idx[0 .. n) (n >= 1) go to shard @p owner in one part, so that
+ *  each of them whose window end is that shard's memory window gets its MEMORY_WINDOW in
+ *  the part's @p cap bytes of extensions (laid out as scppd_cont_part_exts() does):
+ *  1 .. n, or 0 when the first row's alone do not fit (docs/COPY.md). */
+uint32_t scppd_cont_part_cut(struct scppd_worker *w, const struct scpp_wire_block *b,
+			     uint16_t cmd, const struct scpp_eval_susp *s, struct scpp_oid owner,
+			     const uint32_t *idx, uint32_t n, size_t cap,
+			     const struct scpp_auth_authority *au);
 /** A nested part's COPY_SOURCE for row @p i (numbered @p row in the part) of the
  *  running CONT when its source is a memory window of this shard the sender named
  *  (MEMORY_WINDOW, out): the extension's bytes; 0: no such extension for the row;
@@ -737,6 +745,10 @@ int scppd_cont_copy_source_one(struct scppd_worker *w, const struct scpp_wire_bl
 			       uint16_t cmd, const struct scpp_eval_rows *rows, uint32_t i,
 			       uint32_t row, uint8_t *ext, size_t cap, struct scppd_copy_pin *pin,
 			       const struct scpp_auth_authority *au);
+/** Would scppd_cont_copy_source_one() write a COPY_SOURCE for row @p i (pins aside)? */
+bool scppd_cont_copy_source_would(struct scppd_worker *w, const struct scpp_wire_block *b,
+				  uint16_t cmd, const struct scpp_eval_rows *rows, uint32_t i,
+				  const struct scpp_auth_authority *au);
 void scppd_cont_copy_unpin(struct scppd_worker *w, struct scppd_copy_pin *pins, uint8_t *npins);
 int scppd_cont_copy_rx(struct scppd_worker *w, const struct scpp_wire_cont *c,
 		       struct scppd_cont_copy_rx *rx);

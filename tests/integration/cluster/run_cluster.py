@@ -2627,6 +2627,7 @@ def copy_memwin_scenario(c, copy_cfg):
     check(r1["cont_memwin_sent"] == q1["cont_memwin_sent"] and
           r1["cont_src_sent"] == q1["cont_src_sent"] and
           r3["cont_memwin_rx"] == q3["cont_memwin_rx"], ("a part not sent was counted", q1, r1))
+    memwin_many_rows(n1, n3, w3, a, chunk)
     memwin_third_node(n1, n2, p, vma)
     memwin_forged(n3, p, b3, w3, arena3, chunk)
     memwin_renumbered(n1, n3, p, w3, chunk)
@@ -2670,6 +2671,55 @@ def copy_memwin_scenario(c, copy_cfg):
         st["message"].endswith("): its row is at or past the CONT's nrows"), st)
     check(copy_w(n1)["cont_reads"] == before["cont_reads"], "a refused CONT READ")
     check(data_of(n1, a2) == chunk, "node 1's value changed")
+
+
+MANY_VMAS = [0x7f0000000000 + i * 0x1000 for i in range(5)]
+
+
+def memwin_many_rows(n1, n3, w3, a, chunk):
+    """One copy command of five rows into node 3's memory window: more
+    MEMORY_WINDOW + COPY_SOURCE pairs than one part's 256 bytes of
+    extensions hold (three). Node 1 cuts the rows into two parts for node 3
+    (three rows, then two), each row with its own extensions; every range of
+    the window receives its own row's bytes (read back through node 3's
+    values, byte for byte)."""
+    ext = ""
+    for i in range(5):
+        ext += ("create %x{0} Extent ; set %x{0} length {1}u ; set %x{0} window {2} ; "
+                "set %x{0} window_offset {3}u ; set %p vmas[{4}u] %x{0} ; ").format(
+                    i, 100 * (i + 1), w3, 30000 + 1000 * i, MANY_VMAS[i])
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "h5" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 45u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "five" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; ' + ext + "return %p", port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    p = rep["rows"][0][0]
+    v1, v3 = copy_w(n1), copy_w(n3)
+    c1, c3 = cont_counts(n1), cont_counts(n3)
+    # Row i copies a's bytes from offset 100 (i + 1) (its Extent's length).
+    rep = n1.drive("get {0} vmas[%k] %x ; get %x length %n ; copy offset(value({0}, "
+                   "vmas[%k]), 0) offset(value({1}, data), %n) 100 ; return %k".format(p, a),
+                   port=7301)
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          sorted(r[0] for r in rep["rows"]) == MANY_VMAS, rep)
+    u1, u3 = copy_w(n1), copy_w(n3)
+    d1, d3 = moved(c1, cont_counts(n1)), moved(c3, cont_counts(n3))
+    check(u1["cont_memwin_sent"] - v1["cont_memwin_sent"] == 5 and
+          u1["cont_src_sent"] - v1["cont_src_sent"] == 5 and
+          u3["cont_memwin_rx"] - v3["cont_memwin_rx"] == 5 and
+          u3["memory_window0"]["remote_in"] - v3["memory_window0"]["remote_in"] == 5,
+          ("five rows, five MEMORY_WINDOWs", v1, u1, v3, u3))
+    check(d1.get("cont_shipped") == 2 and d3.get("cont_run") == 2,
+          ("the five rows in two parts", d1, d3))
+    for i in range(5):
+        b = mkfile_on(n3, 620 + i, bytes(100))
+        rep = n1.drive("get {0} pid %z ; copy value({1}, data) value({0}, vmas[{2}u]) 100 ; "
+                       "return %z".format(p, b, MANY_VMAS[i]), port=7301)
+        check(rep["end"]["outcome"] == "ok", rep)
+        off = 100 * (i + 1)
+        check(data_of(n3, b) == chunk[off:off + 100],
+              "window range %d does not hold its row's bytes" % i)
 
 
 def memwin_exchange(sock, to, dgram, wait=4.0):
