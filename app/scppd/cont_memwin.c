@@ -37,18 +37,27 @@
 #include "scppd.h"
 #include "cont_priv.h"
 
-/* Row @p i's copy end in another node's memory window, whose shard is
- * then *@p owner (its /64). */
+void
+scppd_cont_memo_drop(struct scppd_worker *w)
+{
+	struct cont_memo *m = &w->cont->memo;
+
+	if (m->b == NULL)
+		return;
+	memset(m->state, 0, sizeof(m->state));
+	m->b = NULL;
+}
+
+/* Row @p i's copy end in another node's memory window, resolved now. */
 static bool
-peer_memwin_row(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
-		const struct scpp_eval_rows *rows, size_t i, struct scpp_wire_memwin *x,
-		struct scpp_oid *owner)
+resolve_row(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+	    const struct scpp_eval_rows *rows, size_t i, struct scpp_wire_memwin *x,
+	    struct scpp_oid *owner)
 {
 	const struct scppd_copy_peer *p;
 
-	if (w->copy == NULL || w->copy->remote == NULL ||
-	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || b->cmd[cmd].op != SCPP_OP_COPY ||
-	    scpp_eval_row_copy_memwin(w->ectx, &w->env, b, cmd, rows, i, x) != 0)
+	scpp_counter_add(&w->copy->st.memwin_resolves, 1);
+	if (scpp_eval_row_copy_memwin(w->ectx, &w->env, b, cmd, rows, i, x) != 0)
 		return false;
 	p = scppd_copy_peer_memwin(w, x->window);
 	/* The window's OID names its shard: it must be the record's. */
@@ -56,6 +65,38 @@ peer_memwin_row(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_
 	    scpp_oid_shard(x->window) != p->shard)
 		return false;
 	*owner = scpp_oid_make(scpp_oid_locale(x->window), p->node, p->shard, 0, 0);
+	return true;
+}
+
+/* Row @p i's copy end in another node's memory window, whose shard is
+ * then *@p owner (its /64): resolved once per row of the stop (the memo),
+ * however many times the hook, the splitting rule and the parts ask. */
+static bool
+peer_memwin_row(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+		const struct scpp_eval_rows *rows, size_t i, struct scpp_wire_memwin *x,
+		struct scpp_oid *owner)
+{
+	struct cont_memo *m = &w->cont->memo;
+	bool there;
+
+	if (w->copy == NULL || w->copy->remote == NULL ||
+	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || b->cmd[cmd].op != SCPP_OP_COPY)
+		return false;
+	if (i >= SCPPD_MEMO_ROWS)
+		return resolve_row(w, b, cmd, rows, i, x, owner);
+	if (m->b != b || m->cmd != cmd) {
+		scppd_cont_memo_drop(w);
+		m->b = b;
+		m->cmd = cmd;
+	}
+	if (m->state[i] == 0) {
+		there = resolve_row(w, b, cmd, rows, i, &m->x[i], &m->owner[i]);
+		m->state[i] = there ? 2 : 1;
+	}
+	if (m->state[i] != 2)
+		return false;
+	*x = m->x[i];
+	*owner = m->owner[i];
 	return true;
 }
 

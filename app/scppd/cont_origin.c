@@ -80,8 +80,19 @@ c_wants(struct scppd_worker *w, const struct scpp_wire_block *b)
 		scpp_counter_add(&w->copy->st.cont_read_served, 1);
 	/* On a cluster; not a request a peer forwarded here (one hop). A
 	 * session block's parts carry its principal (SECURITY.md §9.4). */
-	return m != NULL && m->nb_nodes > 1 && w->carry == NULL &&
-	       scpp_eval_block_may_split(b, w->env.node);
+	unsigned int why;
+
+	if (m == NULL || m->nb_nodes <= 1 || w->carry != NULL)
+		return false;
+	why = scpp_eval_block_split_why(b, w->env.node);
+	/* A map-entry copy alone matters only where a peer has a memory window. */
+	if (why == SCPP_EVAL_SPLIT_VMA && (w->copy == NULL || w->copy->remote == NULL ||
+					   scpp_counter_read(&w->copy->st.peer_memwins) == 0)) {
+		if (w->copy != NULL)
+			scpp_counter_add(&w->copy->st.memwin_unwatched, 1);
+		return false;
+	}
+	return why != 0;
 }
 
 /* The shards of the map a ⊤ fan-out reaches from this one: every shard of
@@ -106,6 +117,7 @@ c_before_cmd(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t c
 	unsigned int where = scppd_cont_rows_where(w, b, cmd, nrows);
 
 	*user = 0;
+	scppd_cont_memo_drop(w); /* a new stop resolves its rows afresh */
 	/* A copy into another node's memory window goes to its node. */
 	if (where == 0 && unlikely(b->cmd[cmd].op == SCPP_OP_COPY) &&
 	    scppd_cont_memwin_rows(w, b, cmd))
@@ -303,6 +315,7 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	     i = ct->part[i].next)
 		free_parts++;
 	if (rc != 0 || free_parts < need) {
+		scppd_cont_memo_drop(w);
 		(void)scppd_park_abort(w, h, rc != 0 ? rc : -SCPP_E_LIMIT_PENDING, rc != 0 ?
 				       "the block's rows could not be split" :
 				       "not split: cluster.cont.max_pending continuations are held "
@@ -321,6 +334,7 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	/* The rows that stay go on here, from this command, once every part
 	 * has answered (the scanning rows scan this shard then). */
 	rc = scpp_eval_susp_keep(s, ct->idx, sp.nhere);
+	scppd_cont_memo_drop(w);
 	set->busy--;
 	if (rc != 0)
 		(void)scppd_park_abort(w, h, rc, "the block's rows could not be split");

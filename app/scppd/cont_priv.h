@@ -34,7 +34,23 @@ struct cont_nest_in {
 	uint32_t set;                    /* its nested set (CONT_NONE: none yet) */
 };
 
+/* The origin's one resolution of each row's memory window end per copy
+ * command it stops at (cont_memwin.c peer_memwin_row(): the hook before the
+ * copy, the splitting rule, the part's cut and extensions all ask). Valid
+ * from the hook to the end of that stop's split (or the next hook); rows
+ * past SCPPD_MEMO_ROWS are resolved each time they are asked about. */
+#define SCPPD_MEMO_ROWS 1024u
+struct cont_memo {
+	const struct scpp_wire_block *b; /* NULL: empty */
+	uint16_t cmd;
+	uint8_t state[SCPPD_MEMO_ROWS];   /* 0 not resolved, 1 no memory window end, 2 one */
+	struct scpp_wire_memwin x[SCPPD_MEMO_ROWS];
+	struct scpp_oid owner[SCPPD_MEMO_ROWS];
+};
+
 struct scppd_cont {
+	/* The origin's memory window ends of the copy it stopped at. */
+	struct cont_memo memo;
 	/* Owner's side (cont.c). */
 	struct scpp_cont_dedup *dedup;
 	uint8_t *held;                 /* SCPPD_CONT_ENTRIES x SCPPD_CONT_ANSWER_MAX */

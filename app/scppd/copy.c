@@ -908,6 +908,10 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  scpp_counter_read(&c->st.cont_memwin_rx));
 			rte_tel_data_add_dict_u64(s, "memwin_busy_full",
 						  scpp_counter_read(&c->st.memwin_busy_full));
+			rte_tel_data_add_dict_u64(s, "memwin_resolves",
+						  scpp_counter_read(&c->st.memwin_resolves));
+			rte_tel_data_add_dict_u64(s, "memwin_unwatched",
+						  scpp_counter_read(&c->st.memwin_unwatched));
 		}
 		if (c->memwins.n > 0) {
 			uint64_t refused = 0;

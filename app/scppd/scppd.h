@@ -371,6 +371,9 @@ struct scppd_copy_stats {
 	uint64_t cont_memwin_rx;   /**< ... received, handed to the evaluator (the window's) */
 	uint64_t memwin_busy_full; /**< reads of a memory window by another node not shipped:
 				    *   every busy range was taken (the copy failed EBUSY) */
+	uint64_t memwin_resolves;  /**< rows' window ends resolved at the origin (once a row) */
+	uint64_t memwin_unwatched; /**< blocks a map-entry copy alone would have had split
+				    *   hooks watch, not watched: no peer memory window known */
 };
 
 /** Most MEMORY_WINDOW extensions one CONT carries (34 bytes each in 256). */
@@ -706,6 +709,8 @@ bool scppd_cont_memwin_there(void *arg, const struct scpp_wire_block *b, uint16_
 /** Has the command about to run (a hook's rows) a row for another node's memory window? */
 bool scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b,
 			    uint16_t cmd);
+/** Forget the rows' window ends resolved for the last stop (its split is done). */
+void scppd_cont_memo_drop(struct scppd_worker *w);
 /** A part's copy extensions: for rows @p idx[0 .. n) of @p s at command @p cmd, going to
  *  shard @p owner, a MEMORY_WINDOW for each whose window end is a memory window of that
  *  shard and a

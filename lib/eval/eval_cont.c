@@ -120,26 +120,35 @@ eval_addr_keyed(const struct scpp_wire_block *b, uint16_t ti)
 	return t != NULL && t->kind == SCPP_TERM_VALUE && b->term[t->b].kind == SCPP_TERM_KEY;
 }
 
-bool
-scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here)
+unsigned int
+scpp_eval_block_split_why(const struct scpp_wire_block *b, struct scpp_oid here)
 {
-	for (uint16_t i = 0; i < b->ncmds; i++) {
+	unsigned int why = 0;
+
+	for (uint16_t i = 0; i < b->ncmds && why != (SCPP_EVAL_SPLIT_ENTITY | SCPP_EVAL_SPLIT_VMA);
+	     i++) {
 		const struct scpp_wire_term *t = entity_term(b, &b->cmd[i]);
 
 		/* A VMA address may lead to another node's memory window. */
 		if (b->cmd[i].op == SCPP_OP_COPY &&
 		    (eval_addr_keyed(b, b->cmd[i].term[0]) || eval_addr_keyed(b, b->cmd[i].term[1])))
-			return true;
+			why |= SCPP_EVAL_SPLIT_VMA;
 
 		if (t == NULL)
 			continue;
 		if (t->kind == SCPP_TERM_VAR)
-			return true;
+			why |= SCPP_EVAL_SPLIT_ENTITY;
 		if (t->kind == SCPP_TERM_CONST && t->value.type == SCPP_VT_OID &&
 		    t->value.oid.hi != 0 && t->value.oid.hi != here.hi)
-			return true;
+			why |= SCPP_EVAL_SPLIT_ENTITY;
 	}
-	return false;
+	return why;
+}
+
+bool
+scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here)
+{
+	return scpp_eval_block_split_why(b, here) != 0;
 }
 
 enum scpp_eval_where

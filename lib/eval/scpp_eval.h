@@ -887,6 +887,13 @@ int scpp_eval_row_copy_memwin(struct scpp_eval_ctx *ctx, const struct scpp_eval_
  */
 bool scpp_eval_block_may_split(const struct scpp_wire_block *b, struct scpp_oid here);
 
+/** Why scpp_eval_block_may_split() says so: a command's entity position
+ *  (SCPP_EVAL_SPLIT_ENTITY), a copy's map-entry address (SCPP_EVAL_SPLIT_VMA,
+ *  which matters only where another node has a memory window), both, or 0. */
+#define SCPP_EVAL_SPLIT_ENTITY 1u
+#define SCPP_EVAL_SPLIT_VMA 2u
+unsigned int scpp_eval_block_split_why(const struct scpp_wire_block *b, struct scpp_oid here);
+
 /** Most owners one command's rows are split between (scpp_eval_susp_split()). */
 #define SCPP_EVAL_SPLIT_OWNERS 16
 

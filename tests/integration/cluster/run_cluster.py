@@ -2045,6 +2045,34 @@ def copy_nodes(c, copy_cfg, ids, tweak=None):
     return nodes
 
 
+def vma_unwatched(n1):
+    """A copy out of a VMA (a map entry whose Extent holds data) on a
+    cluster where no node has a memory window: the block is not watched by
+    the split hooks (memwin_unwatched +1, no split, no rewrite resolved at
+    the origin), and the copy is done here, byte for byte."""
+    src = bytes((i * 13 + 5) & 0xff for i in range(200))
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "u" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 47u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "u" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; set %p egid 0u ; '
+        'create %x Extent ; set %x length 200u ; set %x data x"{0}" ; '
+        'set %p vmas[4096u] %x ; return %p'.format(src.hex()), port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    p = rep["rows"][0][0]
+    d = mkfile_on(n1, 511, bytes(100))
+    v, c1 = copy_w(n1), cont_counts(n1)
+    check(v["peer_memwins"] == 0, v)
+    rep = n1.drive("get {0} pid %z ; copy value({1}, data) offset(value({0}, vmas[4096u]), 50) "
+                   "100 ; return %z".format(p, d), port=7301)
+    check(rep["end"]["outcome"] == "ok" and rep["rows"] == [[47]], rep)
+    check(data_of(n1, d) == src[50:150], "the VMA's bytes, copied, differ")
+    u = copy_w(n1)
+    check(u["memwin_unwatched"] - v["memwin_unwatched"] == 1 and
+          u["memwin_resolves"] == v["memwin_resolves"] and
+          moved(c1, cont_counts(n1)).get("cont_splits") is None,
+          ("a map-entry copy without memory windows was watched", v, u))
+
+
 def copy_remote_scenario(c, copy_cfg):
     """Two etcd nodes with remote engines: a block sent to node 1 copies
     from a value of node 1 (the origin owns the source) into a value of
@@ -2082,6 +2110,7 @@ def copy_remote_scenario(c, copy_cfg):
     want[100:16100] = blob[7:16007]
     check(data_of(n2, bb) == bytes(want), "node 2's destination differs")
     check(data_of(n1, a) == blob, "node 1's source changed")
+    vma_unwatched(n1)
     v1, v2 = copy_w(n1), copy_w(n2)
     check(v1["cont_src_sent"] - w1["cont_src_sent"] == 1, ("node 1", w1, v1))
     check(v2["cont_reads"] - w2["cont_reads"] == 1 and
@@ -2712,6 +2741,9 @@ def memwin_many_rows(n1, n3, w3, a, chunk):
           ("five rows, five MEMORY_WINDOWs", v1, u1, v3, u3))
     check(d1.get("cont_shipped") == 2 and d3.get("cont_run") == 2,
           ("the five rows in two parts", d1, d3))
+    # Each row's window end resolved once on node 1 (the hook before the
+    # copy, the splitting rule, the cut and the extensions share it).
+    check(u1["memwin_resolves"] - v1["memwin_resolves"] == 5, ("one lookup a row", v1, u1))
     for i in range(5):
         b = mkfile_on(n3, 620 + i, bytes(100))
         rep = n1.drive("get {0} pid %z ; copy value({1}, data) value({0}, vmas[{2}u]) 100 ; "
