@@ -666,6 +666,7 @@ send_raw(struct scpp_client *c, const struct sockaddr_storage *to, socklen_t to_
 			return -errno;
 	}
 	c->st.dgrams_sent++;
+	c->st.bytes_sent += n;
 	return 0;
 }
 
@@ -700,6 +701,7 @@ hs_wait(struct scpp_client *c, uint64_t hs_id, uint8_t k1, uint8_t k2, unsigned 
 			return -errno;
 		}
 		c->st.dgrams_recv++;
+		c->st.bytes_recv += (size_t)n;
 		if ((size_t)n >= RECV_BUF || scpp_wire_hdr_decode(c->rbuf, (size_t)n, &h) < 0) {
 			c->st.malformed++;
 			continue;
@@ -1120,6 +1122,7 @@ send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
 			return -errno;
 	}
 	c->st.dgrams_sent++;
+	c->st.bytes_sent += (unsigned int)n;
 	return 0;
 }
 
@@ -1154,6 +1157,8 @@ send_burst(struct scpp_client *c, unsigned int n)
 				continue;
 			return -errno;
 		}
+		for (int j = 0; j < k; j++)
+			c->st.bytes_sent += c->txlen[done + (unsigned int)j];
 		done += (unsigned int)k;
 		c->st.dgrams_sent += (unsigned int)k;
 	}
@@ -1633,6 +1638,7 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 				size_t n = mm[i].msg_len;
 
 				c->st.dgrams_recv++;
+				c->st.bytes_recv += n;
 				if (n >= RECV_BUF || (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
 					c->st.malformed++;
 					continue;
@@ -1654,6 +1660,7 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 						memcpy(&c->src, &from[k], sizeof(c->src));
 						c->src_len = mm[k].msg_hdr.msg_namelen;
 						c->st.dgrams_recv++;
+						c->st.bytes_recv += mm[k].msg_len;
 						if (mm[k].msg_len < RECV_BUF &&
 						    !(mm[k].msg_hdr.msg_flags & MSG_TRUNC))
 							stash_later(c, block_id, iov[k].iov_base,
