@@ -177,6 +177,7 @@ struct scpp_client {
 	bool last_known;
 	bool stream_done;  /* the LAST datagram has been appended */
 	size_t held;       /* payload bytes held in win[] */
+	unsigned int nheld; /* slots of win[] in use: window_clear() skips an empty window */
 	struct scpp_wire_reply_reader rd;
 	struct scpp_client_reply end; /* END fields as decoded */
 	struct slot win[SCPP_CLIENT_WINDOW];
@@ -526,10 +527,16 @@ window_clear(struct scpp_client *c)
 {
 	unsigned int i;
 
-	for (i = 0; i < SCPP_CLIENT_WINDOW; i++) {
-		free(c->win[i].data);
-		c->win[i].data = NULL;
+	/* Most replies arrive in order: nothing held, and the 1 024 slots
+	 * are not walked for every exchange (a read of 1 MiB is 8). */
+	for (i = 0; c->nheld > 0 && i < SCPP_CLIENT_WINDOW; i++) {
+		if (c->win[i].data != NULL) {
+			free(c->win[i].data);
+			c->win[i].data = NULL;
+			c->nheld--;
+		}
 	}
+	c->nheld = 0;
 	c->held = 0;
 }
 
@@ -1541,6 +1548,7 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		s->len = h.payload_len;
 		s->last = last;
 		c->held += h.payload_len;
+		c->nheld++;
 		c->st.reordered++;
 		return 1;
 	}
@@ -1555,6 +1563,7 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		rc = append(c, s->data, s->len, s->last);
 		free(s->data);
 		s->data = NULL;
+		c->nheld--;
 	}
 	if (rc == 0)
 		rc = decode_records(c, fn, arg);
