@@ -251,6 +251,8 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 			cst.recv_calls += cs.recv_calls;
 			cst.dgrams_sent += cs.dgrams_sent;
 			cst.dgrams_recv += cs.dgrams_recv;
+			cst.bytes_sent += cs.bytes_sent;
+			cst.bytes_recv += cs.bytes_recv;
 			cst.batched += cs.batched;
 			cst.stashed += cs.stashed;
 			cst.retransmits += cs.retransmits;
@@ -320,6 +322,10 @@ fsd_stats_print(const struct fsd *main, FILE *out)
 		(unsigned long long)cst.retransmits, (unsigned long long)d->batches,
 		(unsigned long long)d->batch_blocks, (unsigned long long)d->batch_max,
 		(unsigned long long)cst.batched, (unsigned long long)cst.stashed);
+	/* Datagram sizes: -o scpp_dgram (what blocks are cut to) and the
+	 * payload bytes both ways, so bytes per datagram shows what was used. */
+	fprintf(out, "scpp-fs: stats dgram=%u bytes_sent=%llu bytes_recv=%llu\n", main->o.dgram,
+		(unsigned long long)cst.bytes_sent, (unsigned long long)cst.bytes_recv);
 	/* Negative entries (fs_neg.c): lookups of absent names answered here. */
 	if (main->sh != NULL)
 		fprintf(out, "scpp-fs: stats neg_hits=%llu neg_puts=%llu neg_refused=%llu "

@@ -11,11 +11,19 @@
  * MTU: the configured MTU is set on the device and read back; the
  * effective MTU is the smaller of the two, so that the node never accepts
  * (lib/net drops longer frames) or sends more than both it and the device
- * allow, and every reply datagram is cut to it. Init errors are fatal
+ * allow, and every reply datagram is cut to it. net_af_packet is the one
+ * exception: its ethdev MTU is nominal (see af_packet_mtu()). The mbuf
+ * data room is $.ports[].mbuf_data_room, or sized from the MTU when that
+ * is 0. Init errors are fatal
  * (rte_exit with the port, queue and reason), following STYLE §5.
  */
 
+#include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_flow.h>
 #include <rte_mbuf.h>
@@ -25,9 +33,13 @@
 /* mbuf data room for a port: a full frame of MTU bytes fits one segment,
  * so the data path never sees a chained rx frame at or below the MTU. */
 static uint16_t
-data_room(uint16_t mtu)
+data_room(const struct scpp_config_port *pc)
 {
-	uint32_t need = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + 4 + mtu;
+	uint32_t need = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + 4 + pc->mtu;
+
+	RTE_BUILD_BUG_ON(RTE_PKTMBUF_HEADROOM != SCPP_CONFIG_MBUF_HEADROOM);
+	if (pc->mbuf_data_room != 0) /* lib/config checked it holds the MTU */
+		return (uint16_t)pc->mbuf_data_room;
 
 	return (uint16_t)RTE_MAX(need, (uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE);
 }
@@ -108,16 +120,102 @@ port_flow_steer(struct scppd *d, struct scppd_port *p)
 		  p->name, d->base_port + 1, d->base_port + d->nb_workers, rss ? "RSS" : "QUEUE");
 }
 
+/* Bytes of a PACKET_MMAP ring frame (TPACKET_V2) in front of the Ethernet
+ * header of a received frame: the kernel puts the network header at
+ * TPACKET_ALIGN(header 52 + 16) = 80, the 14-byte Ethernet header before it. */
+#define AF_PACKET_FRAME_OVERHEAD 80
+/* The PMD's default ring frame (DFLT_FRAME_SIZE in rte_eth_af_packet.c). */
+#define AF_PACKET_FRAMESZ_DEFAULT 2048
+
+/* A devarg "KEY=N" of net_af_packet, or @p dflt when absent. */
+static unsigned long
+af_packet_arg(const char *devargs, const char *key, unsigned long dflt)
+{
+	char pat[32];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), ",%s=", key);
+	at = strstr(devargs, pat);
+	return at != NULL ? strtoul(at + strlen(pat), NULL, 10) : dflt;
+}
+
+/*
+ * net_af_packet lays its ring frames out at i x framesz, the kernel at
+ * framesz-sized slots within each block of blocksz bytes: the two agree
+ * only where blocksz is a multiple of framesz. Otherwise every frame past
+ * the first block is read from the wrong place (no frame arrives; seen
+ * with framesz=9216,blocksz=65536): refuse such devargs.
+ */
+static void
+af_packet_check(const struct scpp_config_port *pc, const char *dev)
+{
+	unsigned long framesz = af_packet_arg(pc->devargs, "framesz", AF_PACKET_FRAMESZ_DEFAULT);
+	unsigned long blocksz = af_packet_arg(pc->devargs, "blocksz", (unsigned long)getpagesize());
+
+	if (framesz == 0 || blocksz % framesz != 0)
+		rte_exit(EXIT_FAILURE,
+			 "scppd: port %s: net_af_packet: blocksz %lu is not a multiple of framesz "
+			 "%lu (the PMD reads ring frame i at i x framesz; docs/OPERATIONS.md, jumbo "
+			 "frames)\n", dev, blocksz, framesz);
+}
+
+/*
+ * The MTU a net_af_packet port really carries. The PMD advertises a
+ * max_rx_pktlen of 1518 whatever its ring holds, so ethdev refuses every
+ * MTU over 1500; its rx and tx copy any frame that fits a ring frame
+ * (devarg framesz) and that the kernel interface passes (its MTU). So the
+ * MTU is the smallest of @p want, the interface's MTU and framesz less the
+ * ring's overhead (80 bytes to the IP header); 0 where the interface's
+ * MTU cannot be read.
+ */
+static uint16_t
+af_packet_mtu(const struct scppd_port *p, const char *devargs, uint32_t if_index,
+	      uint16_t want)
+{
+	unsigned long framesz = af_packet_arg(devargs, "framesz", AF_PACKET_FRAMESZ_DEFAULT);
+	struct ifreq ifr;
+	unsigned long mtu = want;
+	int s;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (if_index == 0 || if_indextoname(if_index, ifr.ifr_name) == NULL)
+		return 0;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return 0;
+	if (ioctl(s, SIOCGIFMTU, &ifr) != 0) {
+		close(s);
+		return 0;
+	}
+	close(s);
+	mtu = RTE_MIN(mtu, (unsigned long)ifr.ifr_mtu);
+	mtu = framesz > AF_PACKET_FRAME_OVERHEAD ?
+		      RTE_MIN(mtu, framesz - AF_PACKET_FRAME_OVERHEAD) : 0;
+	SCPPD_LOG(NOTICE,
+		  "port %s: net_af_packet: interface %s MTU %d, ring frame %lu bytes: MTU %lu "
+		  "(ethdev's own MTU is nominal for this driver)",
+		  p->name, ifr.ifr_name, ifr.ifr_mtu, framesz, mtu);
+	return (uint16_t)mtu;
+}
+
 /* Set the configured MTU and settle on what the device really has. */
 static void
-port_mtu(struct scppd_port *p, uint16_t want)
+port_mtu(struct scppd_port *p, const struct scpp_config_port *pc, uint32_t if_index)
 {
-	uint16_t have = 0;
+	uint16_t want = pc->mtu, have = 0;
 	int rc = rte_eth_dev_set_mtu(p->port_id, want), rc2;
 
 	rc2 = rte_eth_dev_get_mtu(p->port_id, &have);
 	if (rc2 != 0) /* a device that cannot report it: trust the config */
 		have = want;
+	if (rc != 0 && have < want && strcmp(p->driver, "net_af_packet") == 0) {
+		uint16_t real = af_packet_mtu(p, pc->devargs, if_index, want);
+
+		if (real >= have) {
+			have = real;
+			rc = 0;
+		}
+	}
 	p->mtu = RTE_MIN(want, have);
 	if (p->mtu < SCPP_NET_MTU_MIN)
 		rte_exit(EXIT_FAILURE, "scppd: port %s: device MTU %u is below %u\n", p->name, have,
@@ -160,6 +258,8 @@ port_init_one(struct scppd *d, unsigned int pi)
 	if (rc != 0)
 		rte_exit(EXIT_FAILURE, "scppd: port %s: dev_info: %s\n", dev, strerror(-rc));
 	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+	if (strcmp(p->driver, "net_af_packet") == 0)
+		af_packet_check(pc, dev);
 	if (nq > info.max_rx_queues || nq > info.max_tx_queues)
 		rte_exit(EXIT_FAILURE,
 			 "scppd: port %s: %u queues needed (%u workers x %u), driver %s has "
@@ -171,7 +271,7 @@ port_init_one(struct scppd *d, unsigned int pi)
 	p->pool = rte_pktmbuf_pool_create(name, pc->mempool_size, pc->mempool_cache,
 					  (uint16_t)RTE_ALIGN(sizeof(struct scppd_meta),
 							      RTE_MBUF_PRIV_ALIGN),
-					  data_room(pc->mtu), rte_eth_dev_socket_id(p->port_id));
+					  data_room(pc), rte_eth_dev_socket_id(p->port_id));
 	if (p->pool == NULL)
 		rte_exit(EXIT_FAILURE, "scppd: port %s: mempool of %u mbufs: %s\n", dev,
 			 pc->mempool_size, rte_strerror(rte_errno));
@@ -215,7 +315,7 @@ port_init_one(struct scppd *d, unsigned int pi)
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nrx, &ntx);
 	if (rc != 0)
 		rte_exit(EXIT_FAILURE, "scppd: port %s: descriptors: %s\n", dev, strerror(-rc));
-	port_mtu(p, pc->mtu);
+	port_mtu(p, pc, info.if_index);
 	rxc = info.default_rxconf;
 	rxc.offloads = conf.rxmode.offloads;
 	txc = info.default_txconf;

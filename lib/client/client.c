@@ -177,6 +177,7 @@ struct scpp_client {
 	bool last_known;
 	bool stream_done;  /* the LAST datagram has been appended */
 	size_t held;       /* payload bytes held in win[] */
+	unsigned int nheld; /* slots of win[] in use: window_clear() skips an empty window */
 	struct scpp_wire_reply_reader rd;
 	struct scpp_client_reply end; /* END fields as decoded */
 	struct slot win[SCPP_CLIENT_WINDOW];
@@ -526,10 +527,16 @@ window_clear(struct scpp_client *c)
 {
 	unsigned int i;
 
-	for (i = 0; i < SCPP_CLIENT_WINDOW; i++) {
-		free(c->win[i].data);
-		c->win[i].data = NULL;
+	/* Most replies arrive in order: nothing held, and the 1 024 slots
+	 * are not walked for every exchange (a read of 1 MiB is 8). */
+	for (i = 0; c->nheld > 0 && i < SCPP_CLIENT_WINDOW; i++) {
+		if (c->win[i].data != NULL) {
+			free(c->win[i].data);
+			c->win[i].data = NULL;
+			c->nheld--;
+		}
 	}
+	c->nheld = 0;
 	c->held = 0;
 }
 
@@ -666,6 +673,7 @@ send_raw(struct scpp_client *c, const struct sockaddr_storage *to, socklen_t to_
 			return -errno;
 	}
 	c->st.dgrams_sent++;
+	c->st.bytes_sent += n;
 	return 0;
 }
 
@@ -700,6 +708,7 @@ hs_wait(struct scpp_client *c, uint64_t hs_id, uint8_t k1, uint8_t k2, unsigned 
 			return -errno;
 		}
 		c->st.dgrams_recv++;
+		c->st.bytes_recv += (size_t)n;
 		if ((size_t)n >= RECV_BUF || scpp_wire_hdr_decode(c->rbuf, (size_t)n, &h) < 0) {
 			c->st.malformed++;
 			continue;
@@ -1120,6 +1129,7 @@ send_dgram(struct scpp_client *c, struct scpp_wire_hdr *h)
 			return -errno;
 	}
 	c->st.dgrams_sent++;
+	c->st.bytes_sent += (unsigned int)n;
 	return 0;
 }
 
@@ -1154,6 +1164,8 @@ send_burst(struct scpp_client *c, unsigned int n)
 				continue;
 			return -errno;
 		}
+		for (int j = 0; j < k; j++)
+			c->st.bytes_sent += c->txlen[done + (unsigned int)j];
 		done += (unsigned int)k;
 		c->st.dgrams_sent += (unsigned int)k;
 	}
@@ -1536,6 +1548,7 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		s->len = h.payload_len;
 		s->last = last;
 		c->held += h.payload_len;
+		c->nheld++;
 		c->st.reordered++;
 		return 1;
 	}
@@ -1550,6 +1563,7 @@ handle_dgram(struct scpp_client *c, uint64_t block_id, const uint8_t *p, size_t 
 		rc = append(c, s->data, s->len, s->last);
 		free(s->data);
 		s->data = NULL;
+		c->nheld--;
 	}
 	if (rc == 0)
 		rc = decode_records(c, fn, arg);
@@ -1633,6 +1647,7 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 				size_t n = mm[i].msg_len;
 
 				c->st.dgrams_recv++;
+				c->st.bytes_recv += n;
 				if (n >= RECV_BUF || (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
 					c->st.malformed++;
 					continue;
@@ -1654,6 +1669,7 @@ receive(struct scpp_client *c, uint64_t block_id, unsigned int timeout, scpp_cli
 						memcpy(&c->src, &from[k], sizeof(c->src));
 						c->src_len = mm[k].msg_hdr.msg_namelen;
 						c->st.dgrams_recv++;
+						c->st.bytes_recv += mm[k].msg_len;
 						if (mm[k].msg_len < RECV_BUF &&
 						    !(mm[k].msg_hdr.msg_flags & MSG_TRUNC))
 							stash_later(c, block_id, iov[k].iov_base,

@@ -204,6 +204,9 @@ struct scpp_client_stats {
 				     while an earlier one was awaited */
 	uint64_t stash_dropped; /**< such datagrams over the stash's bounds (fetched
 				     again in their block's turn) */
+	uint64_t bytes_sent;    /**< UDP payload bytes of @c dgrams_sent */
+	uint64_t bytes_recv;    /**< UDP payload bytes of @c dgrams_recv (as received;
+				     truncated ones count what was read) */
 };
 
 /** What scpp_client_session_open() needs: the principal and its chains. */

@@ -96,6 +96,8 @@ static const struct field port_fields[] = {
 	F_UINT(struct scpp_config_port, "mempool_size", mempool_size, 255, 1u << 22),
 	/* 512 is RTE_MEMPOOL_CACHE_MAX_SIZE. */
 	F_UINT(struct scpp_config_port, "mempool_cache", mempool_cache, 0, 512),
+	/* uint16_t in rte_pktmbuf_pool_create(). */
+	F_UINT(struct scpp_config_port, "mbuf_data_room", mbuf_data_room, 0, UINT16_MAX),
 };
 
 static const struct field udp_fields[] = {
@@ -1260,6 +1262,14 @@ validate_ports(struct ctx *c, const struct scpp_config *cfg)
 			snprintf(path, sizeof(path), "$.ports[%u].mempool_cache", i);
 			return fail_at(c, path, "expected at most mempool_size / 1.5 = %u, found %u",
 				       (unsigned int)((uint64_t)p->mempool_size * 2 / 3), p->mempool_cache);
+		}
+		/* A frame of MTU bytes must fit one mbuf (rx does not chain). */
+		if (p->mbuf_data_room != 0 && p->mbuf_data_room < SCPP_CONFIG_MBUF_ROOM_MIN(p->mtu)) {
+			snprintf(path, sizeof(path), "$.ports[%u].mbuf_data_room", i);
+			return fail_at(c, path, "expected 0 (sized from mtu) or at least %u bytes "
+				       "(headroom %u + Ethernet 14 + VLAN 4 + mtu %u), found %u",
+				       SCPP_CONFIG_MBUF_ROOM_MIN(p->mtu), SCPP_CONFIG_MBUF_HEADROOM,
+				       p->mtu, p->mbuf_data_room);
 		}
 		/* Every rx and tx ring full plus every lcore's cache, or rx
 		 * queues cannot be refilled and the port stalls. */

@@ -115,7 +115,13 @@ struct scpp_config_port {
 	uint16_t queues_per_worker;          /**< rx/tx queue pairs per worker lcore */
 	uint32_t mempool_size;               /**< mbufs in the port's pool */
 	uint32_t mempool_cache;              /**< per-lcore mempool cache, mbufs */
+	uint32_t mbuf_data_room;             /**< mbuf data room, bytes; 0: sized from @c mtu */
 };
+
+/** Bytes of an mbuf's data room before the frame (RTE_PKTMBUF_HEADROOM of DPDK's build). */
+#define SCPP_CONFIG_MBUF_HEADROOM 128
+/** Smallest nonzero mbuf_data_room for an MTU: headroom, Ethernet header, a VLAN tag, MTU. */
+#define SCPP_CONFIG_MBUF_ROOM_MIN(mtu) (SCPP_CONFIG_MBUF_HEADROOM + 14 + 4 + (unsigned int)(mtu))
 
 /** $.udp. Port @c base_port answers for any shard; base_port + 1 + i is shard i's own. */
 struct scpp_config_udp {

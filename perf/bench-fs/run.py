@@ -3,7 +3,7 @@
 """scpp-fs benchmark: scpp-bench-fs on several targets in one run (perf/RESULTS.md).
 
     perf/bench-fs/run.py [--build build] [--quick] [--compare SCPP_FS_BINARY] [--opts O,...]
-                         [--rounds N] [--port PORT] [--also PORT,...]
+                         [--rounds N] [--port PORT] [--also PORT[@MTU],...] [--mtu N]
 
 1. tmpfs: a directory in /dev/shm, no FUSE (the kernel's own file system);
 2. passthrough: libfuse's passthrough_ll example (compiled from the copy the
@@ -14,7 +14,11 @@
    limits), default options (4 FUSE threads, each with its own client). The
    node's port is --port (tests/integration/run_test.py PORTS; default
    af_packet: a veth pair in the namespace, read through af_packet's
-   PACKET_MMAP ring; tap: net_tap; af_xdp: an AF_XDP socket on the veth);
+   PACKET_MMAP ring; tap: net_tap; af_xdp: an AF_XDP socket on the veth).
+   On af_packet the node runs jumbo frames (--mtu, default 9000: both veth
+   ends and the port at that MTU, the ring and mbufs sized for it,
+   run_test.py Daemon(mtu=)) and the mount sends datagrams of MTU - 28
+   (-o scpp_dgram); --mtu 1500 runs it as before;
 4. scpp-fs-1t: the same with -s (one FUSE thread, one block in flight);
 5. with --compare BIN: scpp-fs-before, BIN (another build of scpp-fs, e.g.
    the commit before a change) mounted the same way, run just before
@@ -22,8 +26,10 @@
    same conditions;
 6. with --opts O,...: scpp-fs-opts, the default mount with -o O,...
    (e.g. writeback_cache);
-7. per port of --also (default: tap; "" for none): scpp-fs-PORT (tap,
-   afpacket, afxdp), the default mount on a node with that port instead.
+7. per port of --also (default: af_packet@1500,tap; "" for none):
+   scpp-fs-PORT (tap, afpacket, afxdp; PORT@MTU: at that MTU,
+   scpp-fs-afpacket1500), the default mount on a node with that port
+   instead: af_packet@1500 is the same node without jumbo frames.
 
 Prints every JSON line of scpp-bench-fs, then one summary JSON line with the
 ratios scpp-fs / passthrough and scpp-fs / tmpfs per operation (and, for the
@@ -32,7 +38,9 @@ also an fs-blocks line (the mount's exit stats), an fs-node line (what the
 node's worker spent: an empty poll of its port, measured over 1 s idle, and
 the answering turns per frame over the run) and an fs-frames line (a 64 MiB
 sequential write and read through the mount with the worker's busy time per
-frame: what the port costs where frames are the work). --rounds N runs all
+frame: what the port costs where frames are the work), and an fs-dgram
+line (the port, its MTU, the mount's -o scpp_dgram and the payload bytes
+per datagram both ways, from the mount's exit stats). --rounds N runs all
 of it N times in a row: each ratio is then paired (target / baseline
 within one round, which cancels the load drifting between rounds on a shared
 machine) and the summary gives the median over rounds, of the values and of
@@ -53,7 +61,9 @@ import time
 # (tests/integration/run_test.py PORTS), and the ports of the extra targets
 # scpp-fs-PORT (underscores dropped: scpp-fs-afpacket).
 PORT = "af_packet"
-ALSO = ("tap",)
+ALSO = ("af_packet@1500", "tap")
+# The MTU of af_packet targets (jumbo frames: docs/OPERATIONS.md §2 "MTU").
+MTU = 9000
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -79,6 +89,9 @@ def main():
     if "--port" in sys.argv:
         port = sys.argv[sys.argv.index("--port") + 1]
     also = ALSO
+    mtu = MTU
+    if "--mtu" in sys.argv:
+        mtu = int(sys.argv[sys.argv.index("--mtu") + 1])
     if "--also" in sys.argv:
         also = tuple(p for p in sys.argv[sys.argv.index("--also") + 1].split(",") if p)
     build = os.path.abspath(build)
@@ -111,11 +124,18 @@ def main():
             lines.append(x)
 
     for rnd[0] in range(rounds):
-        one_round(run_bench, pt, before, more, port, also)
-    summarize(lines, quick, before, more, rounds, port, also)
+        one_round(run_bench, pt, before, more, port, also, mtu)
+    summarize(lines, quick, before, more, rounds, port, also, mtu)
 
 
-def one_round(run_bench, pt, before, more, port, also):
+def target_port(spec, mtu):
+    """(port, MTU) of a --also entry PORT or PORT@MTU: af_packet takes
+    @p mtu unless told, the other ports 1500 (no jumbo frames there)."""
+    p, _, m = spec.partition("@")
+    return p, int(m) if m else (mtu if p == "af_packet" else 1500)
+
+
+def one_round(run_bench, pt, before, more, port, also, mtu):
     import run_test as rt
     import run_fs
     shm = tempfile.mkdtemp(prefix="scppfs-bench-", dir="/dev/shm")
@@ -131,24 +151,30 @@ def one_round(run_bench, pt, before, more, port, also):
         run_bench("passthrough", ptm)
         subprocess.run(["fusermount3", "-u", ptm], check=True)
         pt_proc.wait(timeout=120)  # bounded; a loaded machine needs more than seconds
-        # scpp-fs on a fresh node (the largest frame of net_tap is 1 522
-        # bytes, of af_packet 1 518: no jumbo frames here).
-        targets = [("scpp-fs", port, (), ()), ("scpp-fs-1t", port, (), ("-s",))]
+        # scpp-fs on a fresh node: jumbo frames on af_packet (the largest
+        # frame of net_tap is 1 522 bytes: 1 500 there).
+        pm = target_port(port, mtu)
+        targets = [("scpp-fs", pm, (), ()), ("scpp-fs-1t", pm, (), ("-s",))]
         if before is not None:
-            targets.insert(0, ("scpp-fs-before", port, (), ()))
+            targets.insert(0, ("scpp-fs-before", pm, (), ()))
         if more:
-            targets.append(("scpp-fs-opts", port, more, ()))
-        targets += [("scpp-fs-" + p.replace("_", ""), p, (), ()) for p in also]
-        for target, p, opts, extra in targets:
+            targets.append(("scpp-fs-opts", pm, more, ()))
+        for a in also:
+            ap = target_port(a, mtu)
+            targets.append(("scpp-fs-" + a.replace("_", "").replace("@", ""), ap, (), ()))
+        for target, (p, p_mtu), opts, extra in targets:
+            jumbo = p_mtu > 1500
             d = rt.Daemon("fsbench", cfg_extra={"store": run_fs.STORE, "eval": run_fs.EVAL},
-                          port=p)
-            d.cfg["eal"]["memory_mb"] = run_fs.EAL_MB
+                          port=p, mtu=p_mtu if jumbo else None)
+            # Jumbo: 9 KiB mbufs and reassembly fragments (run_fs.py fs_jumbo).
+            d.cfg["eal"]["memory_mb"] = run_fs.EAL_MB + (512 if jumbo else 0)
             d.cfg["idle"] = {"enabled": False}  # busy polling, as the perf suite runs scppd
-            d.cfg["ports"][0]["mtu"] = 1500
+            d.cfg["ports"][0]["mtu"] = p_mtu
+            dgram = ("scpp_dgram=%d" % (p_mtu - 28),) if jumbo else ()
             m = None
             try:
                 d.start()
-                m = run_fs.Mount("bench", ("volume=bench",) + opts, extra)
+                m = run_fs.Mount("bench", ("volume=bench",) + dgram + opts, extra)
                 if target == "scpp-fs-before":
                     m.args[0] = before
                 m.start()
@@ -164,6 +190,14 @@ def one_round(run_bench, pt, before, more, port, also):
                 # with the ops/s above, the round trips per system call.
                 st = {"bench": "fs-blocks", "target": target, "stats": run_fs.fs_stats(m)}
                 print(json.dumps(st), flush=True)
+                fst = st["stats"]
+                print(json.dumps({
+                    "bench": "fs-dgram", "target": target, "port": p, "mtu": p_mtu,
+                    "scpp_dgram": fst.get("dgram"),
+                    "bytes_per_dgram_sent": round(fst["bytes_sent"] / max(fst["dgrams_sent"], 1)),
+                    "bytes_per_dgram_recv": round(fst["bytes_recv"] / max(fst["dgrams_recv"], 1)),
+                    "dgrams_sent": fst["dgrams_sent"], "dgrams_recv": fst["dgrams_recv"]}),
+                    flush=True)
                 print(json.dumps(node), flush=True)
                 print(json.dumps(dict(frames, target=target, port=p)), flush=True)
             finally:
@@ -269,10 +303,13 @@ def seq_probe(d, m, idle_turn_ns):
     return out
 
 
-def summarize(lines, quick, before, more, rounds, port, also):
+def summarize(lines, quick, before, more, rounds, port, also, mtu):
     by = {(x["round"], x["target"], x["op"]): x for x in lines}
     summary = {"bench": "fs-summary", "quick": quick, "ops": {}, "compare": before,
                "opts": ",".join(more), "rounds": rounds, "port": port, "also": list(also),
+               "mtu": target_port(port, mtu)[1],
+               "scpp_dgram": target_port(port, mtu)[1] - 28 if target_port(port, mtu)[1] > 1500
+               else 1472,
                "load_avg": os.getloadavg(),
                "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True).stdout.strip()}

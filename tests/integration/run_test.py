@@ -110,6 +110,14 @@ ETHTOOL_STXCSUM = 0x17  # linux/ethtool.h: set TX checksum offload on/off
 # (Daemon.iface) is where the clients' sockets talk, as the tap's is.
 PORTS = ("tap", "af_packet", "af_xdp")
 AF_PACKET_FRAMES = 8192
+# Jumbo frames on af_packet (Daemon(mtu=9000)): ring frames of 9216 bytes
+# (an IP packet of 9000 bytes sits 80 bytes into a frame), 4 to a block of
+# 36 KiB (the PMD needs blocksz a multiple of framesz), 2048 frames (the
+# kernel takes 64 KiB a block: 32 MiB a ring); mbufs with room for a whole
+# ring frame (the PMD refuses an rx queue whose frame, less 32, exceeds the
+# room less its 128-byte headroom).
+AF_PACKET_JUMBO = "framesz=9216,blocksz=36864,framecnt=2048"
+AF_PACKET_JUMBO_ROOM = 128 + 9216 - 32
 
 
 def tx_csum_off(iface):
@@ -153,7 +161,7 @@ def arp_answered(iface, mac, tries=60):
 class Daemon:
     """One scppd in its own namespace, with the kernel side of its port."""
 
-    def __init__(self, name, workers=1, cfg_extra=None, port=None):
+    def __init__(self, name, workers=1, cfg_extra=None, port=None, mtu=None):
         tag = "%s%d" % (re.sub("[^a-z]", "", name)[:4], os.getpid() % 100000)
         self.ns = "scppt-" + tag
         self.iface = ("st" + tag)[:14]
@@ -162,6 +170,10 @@ class Daemon:
             raise TestFailure("port %r: not one of %s" % (self.port, ", ".join(PORTS)))
         # scppd's end of the veth pair (unused with a tap).
         self.veth = self.iface + "d"
+        # A jumbo MTU (af_packet only): both veth ends and the port take it.
+        self.mtu = mtu
+        if mtu is not None and self.port != "af_packet":
+            raise TestFailure("mtu=%d: only the af_packet port is set up for it" % mtu)
         self.prefix = "scppt-" + tag
         self.tmp = tempfile.mkdtemp(prefix="scppt-")
         self.proc = None
@@ -190,6 +202,9 @@ class Daemon:
             # "optional" keeps exactly the limits they test.
             "auth": {"mode": "optional"},
         }
+        if mtu is not None:
+            self.cfg["ports"][0]["mtu"] = mtu
+            self.cfg["ports"][0]["mbuf_data_room"] = AF_PACKET_JUMBO_ROOM
         for k, v in (cfg_extra or {}).items():
             # A callable value is computed for this daemon (its paths).
             self.cfg[k] = v(self) if callable(v) else v
@@ -202,6 +217,8 @@ class Daemon:
             # kernel preempts on a loaded machine lets 512 overflow (dropped
             # silently: the port's imissed stays 0; the mount retransmits
             # after 200 ms: 4 MiB/s instead of 100 measured, perf/RESULTS.md).
+            if self.mtu is not None:
+                return "net_af_packet0,iface=%s,%s" % (self.veth, AF_PACKET_JUMBO)
             return "net_af_packet0,iface=%s,framecnt=%d" % (self.veth, AF_PACKET_FRAMES)
         if self.port == "af_xdp":
             return "net_af_xdp0,iface=%s,start_queue=0,queue_count=1" % self.veth
@@ -219,6 +236,8 @@ class Daemon:
         for i in (self.iface, self.veth):
             sh("ip", "netns", "exec", self.ns, "sysctl", "-qw",
                "net.ipv6.conf.%s.disable_ipv6=1" % i)
+            if self.mtu is not None:
+                sh("ip", "-n", self.ns, "link", "set", i, "mtu", str(self.mtu))
         back = os.open("/proc/self/ns/net", os.O_RDONLY)
         fd = os.open("/var/run/netns/" + self.ns, os.O_RDONLY)
         try:

@@ -224,7 +224,7 @@ static const char full_json[] =
 	"    {\"devargs\": \"0000:03:00.0,rxq_cqe_comp_en=0,representor=[0-3,5]\","
 	"     \"ipv4\": \"10.1.2.3/16\", \"gateway\": \"10.1.0.1\", \"mtu\": 9000,"
 	"     \"rx_desc\": 4096, \"tx_desc\": 512, \"queues_per_worker\": 2,"
-	"     \"mempool_size\": 65535, \"mempool_cache\": 512},\n"
+	"     \"mempool_size\": 65535, \"mempool_cache\": 512, \"mbuf_data_room\": 9400},\n"
 	"    {\"devargs\": \"net_tap1,iface=t1,persist\", \"ipv4\": \"198.18.1.9/32\"}\n"
 	"  ],\n"
 	"  \"udp\": {\"base_port\": 9000},\n"
@@ -295,12 +295,14 @@ test_config_accepts_a_non_default_value_for_every_key(void **state)
 	assert_int_equal(c.ports[0].queues_per_worker, 2);
 	assert_int_equal(c.ports[0].mempool_size, 65535);
 	assert_int_equal(c.ports[0].mempool_cache, 512);
+	assert_int_equal(c.ports[0].mbuf_data_room, 9400);
 	/* The second port takes the per-port defaults. */
 	assert_string_equal(c.ports[1].devargs, "net_tap1,iface=t1,persist");
 	assert_int_equal(c.ports[1].prefix_len, 32);
 	assert_false(c.ports[1].has_gateway);
 	assert_int_equal(c.ports[1].mtu, 1500);
 	assert_int_equal(c.ports[1].mempool_cache, 256);
+	assert_int_equal(c.ports[1].mbuf_data_room, 0);
 	assert_int_equal(c.udp.base_port, 9000);
 	assert_int_equal(c.nb_workers, 2);
 	assert_int_equal(c.workers[0].lcore, 5);
@@ -422,6 +424,11 @@ test_config_accepts_range_limits_inclusive(void **state)
 		"{\"ports\": [{\"devargs\": \"net_ring0\", \"ipv4\": \"1.0.0.1/1\", \"tx_desc\": 16384,"
 		" \"mempool_size\": 4194304}]}",
 		"{\"ports\": [{\"devargs\": \"net_null0\", \"ipv4\": \"198.18.0.2/24\", \"gateway\": null}]}",
+		/* mbuf_data_room: exactly what the MTU needs, and the largest. */
+		"{\"ports\": [{\"devargs\": \"net_ring0\", \"ipv4\": \"1.0.0.1/1\", \"mtu\": 9000,"
+		" \"mbuf_data_room\": 9146}]}",
+		"{\"ports\": [{\"devargs\": \"net_ring0\", \"ipv4\": \"1.0.0.1/1\", \"mtu\": 576,"
+		" \"mbuf_data_room\": 65535}]}",
 		"{\"node\": {\"name\": \"123456789012345678901234567890123456789012345678901234567890123\"}}",
 		"{\"eal\": {\"args\": []}, \"routes\": []}",
 		"{\"log\": {\"types\": {}}}",
@@ -684,6 +691,14 @@ static const struct bad_case bad_cases[] = {
 	{"{\"ports\": [{" PORT ", \"rx_desc\": 4096, \"tx_desc\": 4096}]}", "$.ports[0].mempool_size",
 	 "scppd.json: $.ports[0].mempool_size: expected at least 8704 mbufs (workers x "
 	 "queues_per_worker x (rx_desc + tx_desc) + (workers + 1) x mempool_cache), found 8191"},
+	{"{\"ports\": [{" PORT ", \"mtu\": 9000, \"mbuf_data_room\": 9145}]}",
+	 "$.ports[0].mbuf_data_room",
+	 "scppd.json: $.ports[0].mbuf_data_room: expected 0 (sized from mtu) or at least 9146 bytes "
+	 "(headroom 128 + Ethernet 14 + VLAN 4 + mtu 9000), found 9145"},
+	{"{\"ports\": [{" PORT ", \"mbuf_data_room\": 1}]}", "$.ports[0].mbuf_data_room",
+	 "at least 1646 bytes (headroom 128 + Ethernet 14 + VLAN 4 + mtu 1500), found 1", true},
+	{"{\"ports\": [{" PORT ", \"mbuf_data_room\": 65536}]}", "$.ports[0].mbuf_data_room",
+	 "scppd.json: $.ports[0].mbuf_data_room: expected an integer in 0..65535, found 65536"},
 	/* Required keys. */
 	{"{\"ports\": [{\"ipv4\": \"198.18.0.2/24\"}]}", "$.ports[0].devargs",
 	 "found nothing (the key is required)", true},
