@@ -44,7 +44,7 @@
  * at 60 % (12 slots * 0.60): at 85 % a quarter of its buckets overflowed,
  * and a burst of 32 gets nearly always held a key whose home bucket had no
  * candidate, so the burst paid a third dependent miss (the spill stage);
- * at 60 % one bucket in 28 overflows, for 2.9 more bytes per triple
+ * at 60 % one bucket in 40 overflows, for 2.9 more bytes per triple
  * (perf/RESULTS.md, "Store", "Lower triple-index load"). The map and
  * value indexes stay at 85 % (12 slots * 0.85).
  */
