@@ -178,10 +178,10 @@ struct scpp_store_config {
  * Longest probe of the triple and map indexes, in 64-byte buckets (12
  * slots each) from a key's home bucket. An insert that finds no free slot
  * that close fails with -ENOSPC, so every lookup examines at most this many
- * buckets. With keyed hashes and the index sized for 85 % load at
- * max_entries this does not happen in practice: filling 10^6-entry tables
- * to the last entry needed under 48 buckets in nearly every run; 128 keeps
- * a margin (docs/STORE.md).
+ * buckets. With keyed hashes and the indexes sized for 60 % (triples) and
+ * 85 % (maps) slot load at max_entries this does not happen in practice:
+ * filling 10^6-entry tables to the last entry needed under 48 buckets in
+ * nearly every run (at 85 %); 128 keeps a margin (docs/STORE.md).
  */
 #define SCPP_STORE_PROBE_MAX 128
 

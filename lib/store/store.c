@@ -6,11 +6,12 @@
  * Index design (docs/STORE.md has the numbers): a bucket is one 64-byte
  * line with 12 slots, a 1-byte tag per slot and a 32-bit entry index. The
  * home bucket is picked by "fastrange" over the high 32 hash bits (so the
- * bucket count need not be a power of two and the table is sized to 85 %
- * load at max_entries), the tag is the low 8 bits (0 remapped to 1, since 0
- * marks an empty slot). A lookup touches one bucket line and, on a tag hit,
- * the entry's 32-byte hot part (one line); only a wide value (OID, str,
- * bytes) also reads the entry's cold part. rte_hash's bulk lookup touches
+ * bucket count need not be a power of two: the triple index is sized to
+ * 60 % slot load at max_entries, the map and value indexes to 85 %), the
+ * tag is the low 8 bits (0 remapped to 1, since 0 marks an empty slot). A
+ * lookup touches one bucket line and, on a tag hit, the entry's 32-byte
+ * hot part (one line); only a wide value (OID, str, bytes) also reads the
+ * entry's cold part. rte_hash's bulk lookup touches
  * two bucket lines and a key line.
  *
  * Collisions spill to the next bucket, linear probing at bucket
@@ -23,7 +24,7 @@
  * Atomicity: every mutation first acquires everything it can fail on
  * (entry, map entry, extent), and only then changes the table, so an error
  * return always leaves the shard untouched. The index can never be full
- * when an entry is free (it has >= max_entries / 0.85 slots).
+ * when an entry is free (it has >= max_entries / 0.60 slots).
  */
 
 #include <string.h>
@@ -38,7 +39,17 @@
 
 #include "store_priv.h"
 
-#define SLOTS_PER_BUCKET_AT_MAX_LOAD_X10 102 /* 12 slots * 0.85, times 10 */
+/*
+ * Occupied slots per bucket at max_entries, times 10. The triple index runs
+ * at 60 % (12 slots * 0.60): at 85 % a quarter of its buckets overflowed,
+ * and a burst of 32 gets nearly always held a key whose home bucket had no
+ * candidate, so the burst paid a third dependent miss (the spill stage);
+ * at 60 % one bucket in 40 overflows, for 2.9 more bytes per triple
+ * (perf/RESULTS.md, "Store", "Lower triple-index load"). The map and
+ * value indexes stay at 85 % (12 slots * 0.85).
+ */
+#define TRIPLE_SLOTS_PER_BUCKET_X10 72
+#define SLOTS_PER_BUCKET_AT_MAX_LOAD_X10 102
 
 /* ------------------------------------------------------------- hashing */
 
@@ -558,11 +569,11 @@ struct layout {
 	uint64_t size[R_COUNT];
 };
 
+/* Buckets for @n keys at @x10 / 10 occupied slots per bucket. */
 static uint32_t
-buckets_for(uint32_t n)
+buckets_at(uint32_t n, unsigned int x10)
 {
-	uint64_t nb = ((uint64_t)n * 10 + SLOTS_PER_BUCKET_AT_MAX_LOAD_X10 - 1) /
-		      SLOTS_PER_BUCKET_AT_MAX_LOAD_X10;
+	uint64_t nb = ((uint64_t)n * 10 + x10 - 1) / x10;
 
 	return nb == 0 ? 1 : (uint32_t)nb;
 }
@@ -579,8 +590,8 @@ layout_of(const struct scpp_store_config *cfg, struct layout *l)
 	    cfg->extent_bytes > (UINT64_C(1) << 42) || cfg->max_indexed >= (1u << 31))
 		return -EINVAL;
 	memset(l, 0, sizeof(*l));
-	l->nb = buckets_for(cfg->max_entries);
-	l->mnb = buckets_for(cfg->max_map_entries);
+	l->nb = buckets_at(cfg->max_entries, TRIPLE_SLOTS_PER_BUCKET_X10);
+	l->mnb = buckets_at(cfg->max_map_entries, SLOTS_PER_BUCKET_AT_MAX_LOAD_X10);
 	/* The top class holds max_value_len; a smaller arena caps it. */
 	l->top = ext_class(cfg->max_value_len);
 	if (cfg->extent_bytes > 0 && cfg->extent_bytes < ((uint64_t)SCPP_STORE_EXTENT_MIN << l->top))
@@ -596,7 +607,7 @@ layout_of(const struct scpp_store_config *cfg, struct layout *l)
 	l->size[R_ARENA] = l->arena;
 	l->size[R_BITS] = l->arena > 0 ? ext_bits_size(l->arena, l->top) : 0;
 	if (cfg->max_indexed > 0) {
-		l->vnb = buckets_for(cfg->max_indexed);
+		l->vnb = buckets_at(cfg->max_indexed, SLOTS_PER_BUCKET_AT_MAX_LOAD_X10);
 		l->size[R_VHEADS] = (uint64_t)cfg->max_indexed * sizeof(struct vhead);
 		l->size[R_VENTS] = (uint64_t)cfg->max_indexed * sizeof(struct vent);
 		l->size[R_VHBK] = (uint64_t)l->vnb * sizeof(struct bucket);

@@ -9,7 +9,8 @@
  * hit mask with get's return codes, and the shard's probe counter moved by
  * the burst with the one moved by the same gets one by one; burst sizes 0,
  * 1, odd sizes, the unroll boundaries and SCPP_STORE_BURST_MAX. The keys
- * are random over a shard at the load the daemon runs at (80-85 %), and
+ * are random over a shard at the load the daemon runs at (55-60 %, some
+ * buckets overflowed), and
  * adversarial: many keys of one home bucket (spilled over the next
  * buckets), present keys sharing a tag in one bucket (the first candidate
  * is the wrong entry), absent keys whose tag matches a present one, entity
@@ -189,14 +190,14 @@ bt_check(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned
 static const unsigned int bt_sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33,
 					 47, 63, SCPP_STORE_BURST_MAX};
 
-/* Shard of random triples at 80-85 % slot load; returns how many entities. */
+/* Shard of random triples at 55-60 % slot load; returns how many entities. */
 static uint64_t
 bt_fill_random(struct scpp_store *s, uint64_t *seed)
 {
 	uint64_t ne = 0, e;
 
 	/* Entities of 1..8 attributes (ids 1..12, some skipped) until the
-	 * table holds 97 % of max_entries (82 % of the slots); a map on some. */
+	 * table holds 97 % of max_entries (58 % of the slots); a map on some. */
 	for (e = 0; e < BT_ENTRIES; e++) {
 		unsigned int na = 1 + (unsigned int)test_rand_below(seed, 8);
 		struct scpp_store_stats st;
@@ -235,7 +236,7 @@ test_burst_random_keys_match_single_gets_every_size(void **state)
 
 	ne = bt_fill_random(s, &seed);
 	scpp_store_stats_get(s, &st);
-	assert_true(st.load_factor > 0.8 && st.overflow_buckets > 0);
+	assert_true(st.load_factor > 0.55 && st.overflow_buckets > 0);
 	for (unsigned int t = 0; t < SCPP_ARRAY_SIZE(bt_sizes); t++) {
 		for (int rep = 0; rep < 200; rep++) {
 			unsigned int n = bt_sizes[t];
