@@ -18,8 +18,9 @@
  * timing, looked up in the same random order (rte_hash_lookup, and
  * rte_hash_lookup_bulk in bursts of 32), in two tables: one with as many
  * slots as its power-of-two sizing allows just above the keys, one with
- * twice that (rte_hash cannot be sized to our 85 % slot load; the two
- * bracket it, and the ratio is taken against the faster). Both tables live
+ * twice that (rte_hash cannot be sized to our slot load, 57 % at 10^6
+ * keys since the triple index is sized to 60 % at max_entries; the two, at
+ * 95 % and 48 %, bracket it, and the ratio is taken against the faster). Both tables live
  * next to the shard and the measurements alternate, store then rte_hash,
  * --reps runs (default 5), so that a machine that slows down mid-run
  * slows both; "ratio" lines give the median of the per-run ratios, their
