@@ -2776,19 +2776,29 @@ def memwin_exchange(sock, to, dgram, wait=4.0):
 
 
 def memwin_third_node(n1, n2, p, vma):
-    """Out of node 3's window into a value of node 2 (neither the Extent's
-    node nor the window's): the row goes to node 2 by its destination,
-    without a MEMORY_WINDOW (node 1 writes one only for a part going to the
-    window's node), and node 2 refuses it, its value unchanged."""
+    """Between node 3's window and a value of node 2 (neither the Extent's
+    node nor the window's), either way: no node could copy the row (node 2
+    vouches for neither the rewrite nor the window, node 3 takes a window
+    address only from node 1), so node 1 refuses the block before anything
+    is shipped, naming the command, the row and both nodes; node 2's value
+    unchanged, nothing sent, memwin_third_refused +1 each time."""
     d2 = mkfile_on(n2, 607, b"\x5a" * 3000)
-    sent, rx2 = copy_w(n1)["cont_memwin_sent"], copy_w(n2)["cont_memwin_rx"]
-    st = memwin_status(n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; "
-                                "return %%z" % (p, d2, vma), port=7301))
-    check(st["code"] == "E_NOT_HERE" and st["node"].startswith("@0.2.0.") and
-          st["message"].startswith("%s lives on node 1 " % p), st)
-    check(copy_w(n1)["cont_memwin_sent"] == sent and copy_w(n2)["cont_memwin_rx"] == rx2,
-          "a MEMORY_WINDOW went to a node that does not own the window")
-    check(data_of(n2, d2) == b"\x5a" * 3000, "node 2's value changed")
+    want = ("copy at command 1, row 0: node 3's memory window and a value of node 2 shard 0, "
+            "a third shard: not supported; nothing was shipped")
+    for text in ("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
+                 (p, d2, vma),
+                 "get %s pid %%z ; copy offset(%s, 100) value(%s, data) 3000 ; return %%z" %
+                 (p, vma, d2)):
+        v1, c1, rx2 = copy_w(n1), cont_counts(n1), copy_w(n2)["cont_memwin_rx"]
+        st = memwin_status(n1.drive(text, port=7301))
+        check(st["code"] == "EOPNOTSUPP" and st["message"] == want, st)
+        u1 = copy_w(n1)
+        check(u1["memwin_third_refused"] - v1["memwin_third_refused"] == 1 and
+              u1["cont_memwin_sent"] == v1["cont_memwin_sent"] and
+              u1["cont_src_sent"] == v1["cont_src_sent"] and
+              moved(c1, cont_counts(n1)).get("cont_shipped") is None and
+              copy_w(n2)["cont_memwin_rx"] == rx2, ("shipped", v1, u1))
+        check(data_of(n2, d2) == b"\x5a" * 3000, "node 2's value changed")
 
 
 def memwin_renumbered(n1, n3, p, w3, chunk):
