@@ -2700,6 +2700,7 @@ def copy_memwin_scenario(c, copy_cfg):
         st["message"].endswith("): its row is at or past the CONT's nrows"), st)
     check(copy_w(n1)["cont_reads"] == before["cont_reads"], "a refused CONT READ")
     check(data_of(n1, a2) == chunk, "node 1's value changed")
+    memwin_arena_source(n1, p, arena3, a2, chunk)
 
 
 MANY_VMAS = [0x7f0000000000 + i * 0x1000 for i in range(5)]
@@ -2752,6 +2753,38 @@ def memwin_many_rows(n1, n3, w3, a, chunk):
         off = 100 * (i + 1)
         check(data_of(n3, b) == chunk[off:off + 100],
               "window range %d does not hold its row's bytes" % i)
+
+
+def memwin_arena_source(n1, p, arena3, a2, chunk):
+    """A COPY_SOURCE naming node 3's *arena* window for a source node 1
+    rewrites through [VMA_ARENA] (an Extent on that arena window), for
+    exactly the range the rewrite gives, sent to node 1 by the test as node
+    9: refused outright (EACCES, "is node 3's arena, not a memory window"),
+    before the exact-range or the sender check; no READ, node 1's value
+    unchanged."""
+    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
+                               "value(%s, vmas[%du]) 100 ; return %%z" % (a2, p, VMA_ARENA)])
+                          .stdout.strip())
+    f = [int(x, 16) for x in arena3.lstrip("@").split(".")]
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 0, 100, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb2))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    before = copy_w(n1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    got = cont_exchange(sock, (n1.ip, 7301), node_dgram(CONT, msg, 9, 0xb2))
+    sock.close()
+    check(got is not None, "no CONT_REPLY for the arena window COPY_SOURCE")
+    st = memwin_status(records_json(n1, got[2]))
+    check(st["code"] == "EACCES" and st["message"] ==
+          "copy: window %s is node 3's arena, not a memory window: a rewritten source is read "
+          "only from one; nothing was read" % arena3, st)
+    after = copy_w(n1)
+    check(after["cont_reads"] == before["cont_reads"] and
+          after["cont_src_refused"] - before["cont_src_refused"] == 1, (before, after))
+    check(data_of(n1, a2) == chunk, "node 1's value changed")
 
 
 def memwin_exchange(sock, to, dgram, wait=4.0):
