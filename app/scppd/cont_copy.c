@@ -239,6 +239,23 @@ remote_read_window(void *arg, uint32_t row, struct scpp_oid win, uint64_t off, v
 
 	if ((x = src_of(rx, row, &i)) == NULL)
 		return 1;
+	/* Only a peer's memory window stands for a rewritten source: never an
+	 * arena (a store's bytes), whatever range the rewrite gives. */
+	if (rx->w->copy->remote == NULL || scppd_copy_peer_memwin(rx->w, x->window) == NULL) {
+		const struct scppd_copy_peer *p = rx->w->copy->remote == NULL ? NULL :
+						  scppd_copy_peer_by_window(rx->w, x->window);
+
+		scpp_oid_format(oid, sizeof(oid), x->window);
+		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
+		if (p != NULL)
+			snprintf(msg, size, "copy: window %s is node %" PRIu32 "'s arena, not a memory "
+				 "window: a rewritten source is read only from one; nothing was read",
+				 oid, p->node);
+		else
+			snprintf(msg, size, "copy: window %s is not a memory window this node "
+				 "attached; nothing was read", oid);
+		return -EACCES;
+	}
 	if (!scpp_oid_eq(x->window, win) || x->offset != off || x->length != len) {
 		scpp_oid_format(oid, sizeof(oid), x->window);
 		scpp_oid_format(mine, sizeof(mine), win);

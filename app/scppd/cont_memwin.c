@@ -31,6 +31,8 @@
  * is busy (lib/eval eval_busy.c): a copy into it is refused with EBUSY
  * until the part's pins go (scppd_cont_copy_unpin()).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "scpp_cluster.h"
@@ -156,6 +158,37 @@ scppd_cont_part_cut(struct scppd_worker *w, const struct scpp_wire_block *b, uin
 		}
 	}
 	return n;
+}
+
+int
+scppd_cont_memwin_third(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_t cmd,
+			const struct scpp_eval_susp *s, char *msg, size_t size)
+{
+	struct scpp_eval_rows rows;
+
+	if (w->copy == NULL || w->copy->remote == NULL ||
+	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || cmd >= b->ncmds ||
+	    b->cmd[cmd].op != SCPP_OP_COPY || scpp_eval_susp_rows(s, &rows) != 0)
+		return 0;
+	for (size_t i = 0; i < rows.n; i++) {
+		struct scpp_eval_copy_end oe;
+		struct scpp_wire_memwin x;
+		struct scpp_oid o;
+
+		if (!peer_memwin_row(w, b, cmd, &rows, i, &x, &o) ||
+		    scpp_eval_row_copy_end(b, cmd, &rows, i, x.dir == SCPP_WIRE_MEMWIN_INTO ? 1 : 0,
+					   &oe) != 0 || oe.keyed || oe.e.hi == 0 ||
+		    oe.e.hi == w->env.node.hi || oe.e.hi == o.hi)
+			continue;
+		/* The value's owner D could vouch for neither the rewrite (E's)
+		 * nor the window (W's), and W takes a window address only from E. */
+		scpp_counter_add(&w->copy->st.memwin_third_refused, 1);
+		snprintf(msg, size, "copy at command %u, row %zu: node %u's memory window and a value "
+			 "of node %u shard %u, a third shard: not supported; nothing was shipped",
+			 cmd, i, scpp_oid_node(o), scpp_oid_node(oe.e), scpp_oid_shard(oe.e));
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 int

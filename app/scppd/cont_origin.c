@@ -290,6 +290,7 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	struct scpp_eval_susp *s = scppd_park_susp_of(w, h);
 	struct scpp_eval_split sp;
 	uint32_t free_parts = 0, need;
+	char msg[SCPP_STATUS_MSG_MAX];
 	int rc;
 
 	(void)user;
@@ -306,6 +307,12 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 	scpp_counter_add(&w->stats.cont_splits, 1);
 	rc = scpp_eval_susp_split_ex(s, b, w->env.node, scppd_cont_memwin_there, w, ct->idx,
 				     2 * SCPPD_CONT_ROWS_MAX, &sp);
+	/* A row no node could copy: the block is refused before any part is built. */
+	if (rc == 0 && (rc = scppd_cont_memwin_third(w, b, cmd, s, msg, sizeof(msg))) != 0) {
+		scppd_cont_memo_drop(w);
+		(void)scppd_park_abort(w, h, rc, msg);
+		return;
+	}
 	need = 0;
 	for (uint16_t g = 0; rc == 0 && g < sp.nowners; g++)
 		need += group_parts(w, b, cmd, s, set, &sp, g);

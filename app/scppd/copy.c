@@ -910,6 +910,8 @@ cmd_copy(const char *cmd __rte_unused, const char *params __rte_unused, struct r
 						  scpp_counter_read(&c->st.memwin_busy_full));
 			rte_tel_data_add_dict_u64(s, "memwin_resolves",
 						  scpp_counter_read(&c->st.memwin_resolves));
+			rte_tel_data_add_dict_u64(s, "memwin_third_refused",
+						  scpp_counter_read(&c->st.memwin_third_refused));
 			rte_tel_data_add_dict_u64(s, "memwin_unwatched",
 						  scpp_counter_read(&c->st.memwin_unwatched));
 		}

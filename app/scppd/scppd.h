@@ -372,6 +372,8 @@ struct scppd_copy_stats {
 	uint64_t memwin_busy_full; /**< reads of a memory window by another node not shipped:
 				    *   every busy range was taken (the copy failed EBUSY) */
 	uint64_t memwin_resolves;  /**< rows' window ends resolved at the origin (once a row) */
+	uint64_t memwin_third_refused; /**< blocks refused before a split: a memory window
+					*   and a third shard's value in one copy row */
 	uint64_t memwin_unwatched; /**< blocks a map-entry copy alone would have had split
 				    *   hooks watch, not watched: no peer memory window known */
 };
@@ -709,6 +711,11 @@ bool scppd_cont_memwin_there(void *arg, const struct scpp_wire_block *b, uint16_
 /** Has the command about to run (a hook's rows) a row for another node's memory window? */
 bool scppd_cont_memwin_rows(struct scppd_worker *w, const struct scpp_wire_block *b,
 			    uint16_t cmd);
+/** Before a split: a row of copy command @p cmd of @p s between another node's memory
+ *  window and a value of a third shard (neither this one nor the window's)? -EOPNOTSUPP
+ *  with the message (naming command, row and both nodes) in @p msg; else 0. */
+int scppd_cont_memwin_third(struct scppd_worker *w, const struct scpp_wire_block *b,
+			    uint16_t cmd, const struct scpp_eval_susp *s, char *msg, size_t size);
 /** Forget the rows' window ends resolved for the last stop (its split is done). */
 void scppd_cont_memo_drop(struct scppd_worker *w);
 /** A part's copy extensions: for rows @p idx[0 .. n) of @p s at command @p cmd, going to

@@ -2700,6 +2700,7 @@ def copy_memwin_scenario(c, copy_cfg):
         st["message"].endswith("): its row is at or past the CONT's nrows"), st)
     check(copy_w(n1)["cont_reads"] == before["cont_reads"], "a refused CONT READ")
     check(data_of(n1, a2) == chunk, "node 1's value changed")
+    memwin_arena_source(n1, p, arena3, a2, chunk)
 
 
 MANY_VMAS = [0x7f0000000000 + i * 0x1000 for i in range(5)]
@@ -2754,6 +2755,38 @@ def memwin_many_rows(n1, n3, w3, a, chunk):
               "window range %d does not hold its row's bytes" % i)
 
 
+def memwin_arena_source(n1, p, arena3, a2, chunk):
+    """A COPY_SOURCE naming node 3's *arena* window for a source node 1
+    rewrites through [VMA_ARENA] (an Extent on that arena window), for
+    exactly the range the rewrite gives, sent to node 1 by the test as node
+    9: refused outright (EACCES, "is node 3's arena, not a memory window"),
+    before the exact-range or the sender check; no READ, node 1's value
+    unchanged."""
+    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
+                               "value(%s, vmas[%du]) 100 ; return %%z" % (a2, p, VMA_ARENA)])
+                          .stdout.strip())
+    f = [int(x, 16) for x in arena3.lstrip("@").split(".")]
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 0, 100, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb2))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    before = copy_w(n1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((BRIDGE, FAKE_PORT))
+    got = cont_exchange(sock, (n1.ip, 7301), node_dgram(CONT, msg, 9, 0xb2))
+    sock.close()
+    check(got is not None, "no CONT_REPLY for the arena window COPY_SOURCE")
+    st = memwin_status(records_json(n1, got[2]))
+    check(st["code"] == "EACCES" and st["message"] ==
+          "copy: window %s is node 3's arena, not a memory window: a rewritten source is read "
+          "only from one; nothing was read" % arena3, st)
+    after = copy_w(n1)
+    check(after["cont_reads"] == before["cont_reads"] and
+          after["cont_src_refused"] - before["cont_src_refused"] == 1, (before, after))
+    check(data_of(n1, a2) == chunk, "node 1's value changed")
+
+
 def memwin_exchange(sock, to, dgram, wait=4.0):
     """cont_exchange() for a CONT whose answer may follow nested CONTs the
     receiver sends to the test (node 9): those are counted and ignored."""
@@ -2776,19 +2809,29 @@ def memwin_exchange(sock, to, dgram, wait=4.0):
 
 
 def memwin_third_node(n1, n2, p, vma):
-    """Out of node 3's window into a value of node 2 (neither the Extent's
-    node nor the window's): the row goes to node 2 by its destination,
-    without a MEMORY_WINDOW (node 1 writes one only for a part going to the
-    window's node), and node 2 refuses it, its value unchanged."""
+    """Between node 3's window and a value of node 2 (neither the Extent's
+    node nor the window's), either way: no node could copy the row (node 2
+    vouches for neither the rewrite nor the window, node 3 takes a window
+    address only from node 1), so node 1 refuses the block before anything
+    is shipped, naming the command, the row and both nodes; node 2's value
+    unchanged, nothing sent, memwin_third_refused +1 each time."""
     d2 = mkfile_on(n2, 607, b"\x5a" * 3000)
-    sent, rx2 = copy_w(n1)["cont_memwin_sent"], copy_w(n2)["cont_memwin_rx"]
-    st = memwin_status(n1.drive("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; "
-                                "return %%z" % (p, d2, vma), port=7301))
-    check(st["code"] == "E_NOT_HERE" and st["node"].startswith("@0.2.0.") and
-          st["message"].startswith("%s lives on node 1 " % p), st)
-    check(copy_w(n1)["cont_memwin_sent"] == sent and copy_w(n2)["cont_memwin_rx"] == rx2,
-          "a MEMORY_WINDOW went to a node that does not own the window")
-    check(data_of(n2, d2) == b"\x5a" * 3000, "node 2's value changed")
+    want = ("copy at command 1, row 0: node 3's memory window and a value of node 2 shard 0, "
+            "a third shard: not supported; nothing was shipped")
+    for text in ("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
+                 (p, d2, vma),
+                 "get %s pid %%z ; copy offset(%s, 100) value(%s, data) 3000 ; return %%z" %
+                 (p, vma, d2)):
+        v1, c1, rx2 = copy_w(n1), cont_counts(n1), copy_w(n2)["cont_memwin_rx"]
+        st = memwin_status(n1.drive(text, port=7301))
+        check(st["code"] == "EOPNOTSUPP" and st["message"] == want, st)
+        u1 = copy_w(n1)
+        check(u1["memwin_third_refused"] - v1["memwin_third_refused"] == 1 and
+              u1["cont_memwin_sent"] == v1["cont_memwin_sent"] and
+              u1["cont_src_sent"] == v1["cont_src_sent"] and
+              moved(c1, cont_counts(n1)).get("cont_shipped") is None and
+              copy_w(n2)["cont_memwin_rx"] == rx2, ("shipped", v1, u1))
+        check(data_of(n2, d2) == b"\x5a" * 3000, "node 2's value changed")
 
 
 def memwin_renumbered(n1, n3, p, w3, chunk):
