@@ -1099,10 +1099,15 @@ def test_readdir_cache(d, mounts):
     e = errno_of(os.listdir, m.p("e"))
     check(e in (errno.ENOENT, errno.ESTALE), "the removed directory lists an error, not %s" % e)
     listings += 1
-    relists += 1
+    # Which of the two depends on when w's kernel sends its FORGET: ENOENT
+    # is the opendir block's own answer (no handle: counted neither cached
+    # nor relisted), ESTALE the listing block's after an opendir that
+    # relisted (seen in 20 of 20 runs each way).
+    relists += 1 if e == errno.ESTALE else 0
+    failed_open = 1 if e == errno.ENOENT else 0
     check(m.unmount() == 0, "m stops cleanly")
     st = fs_stats(m)
-    cached = listings - relists
+    cached = listings - relists - failed_open
     # One opendir block per listing, and listing blocks only for the
     # listings that were not cached (each of one page: one block, plus one
     # per smaller span a limit forced on a loaded machine).
@@ -1113,8 +1118,10 @@ def test_readdir_cache(d, mounts):
                                                 relists))
     # The kernel's look at the directory's mtime when a listing starts is
     # answered by the opendir block's attribute slot: no getattr block but
-    # the root's at the mount.
-    check(st["getattr"]["blocks"] <= 1 and st["attr_hits"] >= cached,
+    # the root's at the mount, and at most one more the kernel may send
+    # about the removed directory once its listing failed (one CI run in
+    # many, under load: 11 getattr requests, not 10).
+    check(st["getattr"]["blocks"] <= 2 and st["attr_hits"] >= cached,
           "getattr blocks %s, attr_hits %s" % (st["getattr"], st["attr_hits"]))
     check(st["readdir"]["blocks"] == relists + st["list_smaller"],
           "listing blocks only for the %d listings not cached: %s (list_smaller %d)" % (
