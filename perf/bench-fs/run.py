@@ -4,13 +4,17 @@
 
     perf/bench-fs/run.py [--build build] [--quick] [--compare SCPP_FS_BINARY] [--opts O,...]
                          [--rounds N] [--port PORT] [--also PORT[@MTU],...] [--mtu N]
+                         [--no-huge]
 
 1. tmpfs: a directory in /dev/shm, no FUSE (the kernel's own file system);
 2. passthrough: libfuse's passthrough_ll example (compiled from the copy the
    libfuse3-dev package installs, default options: 1 s caches, multithreaded)
    over another /dev/shm directory;
 3. scpp-fs: a mount of a fresh volume on a real scppd (in a network
-   namespace, one worker busy polling, --no-huge, the node's default eval
+   namespace, one worker busy polling, on real 2 MiB hugepages when enough
+   are free for its EAL memory, else --no-huge: hugepages(), the node's
+   answer in the fs-node line's "hugepages"; --no-huge forces the
+   fallback; its hugepage files removed on exit and failure), the node's default eval
    limits), default options (4 FUSE threads, each with its own client). The
    node's port is --port (tests/integration/run_test.py PORTS; default
    af_packet: a veth pair in the namespace, read through af_packet's
@@ -94,6 +98,7 @@ def main():
         mtu = int(sys.argv[sys.argv.index("--mtu") + 1])
     if "--also" in sys.argv:
         also = tuple(p for p in sys.argv[sys.argv.index("--also") + 1].split(",") if p)
+    HUGE[0] = "--no-huge" not in sys.argv
     build = os.path.abspath(build)
     os.environ["SCPPD"] = os.path.join(build, "app/scppd/scppd")
     os.environ["SCPP_FS"] = os.path.join(build, "app/scpp-fs/scpp-fs")
@@ -169,6 +174,8 @@ def one_round(run_bench, pt, before, more, port, also, mtu):
             # Jumbo: 9 KiB mbufs and reassembly fragments (run_fs.py fs_jumbo).
             d.cfg["eal"]["memory_mb"] = run_fs.EAL_MB + (512 if jumbo else 0)
             d.cfg["idle"] = {"enabled": False}  # busy polling, as the perf suite runs scppd
+            huge = HUGE[0] and hugepages(d.cfg["eal"]["memory_mb"])
+            d.cfg["eal"]["hugepages"] = "on" if huge else "off"
             d.cfg["ports"][0]["mtu"] = p_mtu
             dgram = ("scpp_dgram=%d" % (p_mtu - 28),) if jumbo else ()
             m = None
@@ -184,6 +191,10 @@ def one_round(run_bench, pt, before, more, port, also, mtu):
                 run_bench(target, m.dir)
                 after = node_sample(d)
                 node = node_line(target, p, idle, before_bench, after)
+                node["hugepages"] = d.telemetry("/scpp/health")["hugepages"]
+                if node["hugepages"] != ("yes" if huge else "no"):
+                    raise RuntimeError("%s: node hugepages %r, asked %s" %
+                                       (target, node["hugepages"], huge))
                 frames = seq_probe(d, m, node["idle_turn_ns"])
                 m.unmount()
                 # The blocks the mount sent, per kind of operation (fsd_stats_print):
@@ -204,6 +215,7 @@ def one_round(run_bench, pt, before, more, port, also, mtu):
                 if m is not None:
                     m.cleanup()
                 d.cleanup()
+                huge_cleanup(d.prefix)
     finally:
         if pt_proc is not None and pt_proc.poll() is None:
             subprocess.run(["fusermount3", "-uz", ptm], capture_output=True)
@@ -211,6 +223,46 @@ def one_round(run_bench, pt, before, more, port, also, mtu):
             pt_proc.wait(timeout=10)
         shutil.rmtree(ptm, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
+
+# Whether the nodes may run on hugepages (--no-huge: never).
+HUGE = [True]
+
+
+def hugetlbfs_mounts():
+    with open("/proc/mounts") as f:
+        return [ln.split()[1] for ln in f if ln.split()[2:3] == ["hugetlbfs"]]
+
+
+def hugepages(memory_mb):
+    """Real hugepages for a node of memory_mb MiB of EAL memory: a
+    hugetlbfs mount and enough free pages of the default size (the rule of
+    scppd's eal.hugepages "auto", decided here so that the JSON says which
+    and the node is started with "on" or "off" to match)."""
+    mi = {}
+    with open("/proc/meminfo") as f:
+        for ln in f:
+            k, _, v = ln.partition(":")
+            mi[k] = int(v.split()[0])
+    return bool(hugetlbfs_mounts()) and \
+        mi.get("HugePages_Free", 0) * mi.get("Hugepagesize", 0) >= memory_mb * 1024
+
+
+def huge_cleanup(prefix):
+    """Remove a node's hugepage files (PREFIXmap_N in every hugetlbfs
+    mount), should any be left: scppd unlinks them right after mapping
+    (--huge-unlink), but not when it dies before that."""
+    for mnt in hugetlbfs_mounts():
+        try:
+            names = os.listdir(mnt)
+        except OSError:
+            continue
+        for n in names:
+            if n.startswith(prefix + "map_"):
+                try:
+                    os.unlink(os.path.join(mnt, n))
+                except OSError:
+                    pass
+
 
 # How long the node is sampled idle (mounted, no traffic) before the
 # operations: what one empty poll of the port costs its worker.
@@ -310,6 +362,7 @@ def summarize(lines, quick, before, more, rounds, port, also, mtu):
                "mtu": target_port(port, mtu)[1],
                "scpp_dgram": target_port(port, mtu)[1] - 28 if target_port(port, mtu)[1] > 1500
                else 1472,
+               "hugepages_allowed": HUGE[0],
                "load_avg": os.getloadavg(),
                "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                                         capture_output=True, text=True).stdout.strip()}
