@@ -30,9 +30,14 @@
 #include "fs_core.h"
 #include "scpp_client.h"
 
-/** Most bytes of data one write block carries (the kernel's max_write is
- *  what fits SCPP_WIRE_FRAGS_MAX datagrams of -o scpp_dgram, up to this). */
-#define FSD_WRITE_MAX (128u * 1024)
+/** Most bytes of data one write block carries: what fits
+ *  SCPP_WIRE_FRAGS_MAX datagrams of -o scpp_dgram (write_max()), up to
+ *  this, half of FSD_REQ_MAX: with jumbo datagrams (-o scpp_dgram=8972,
+ *  ~560 KiB of room) a 1 MiB write is two blocks instead of eight. The
+ *  node's bounds hold it: 64 fragments (delivery.max_fragments' default
+ *  and most), a value of at most one chunk (store.max_value_bytes), well
+ *  inside eval.max_bytes (docs/FS.md §3). */
+#define FSD_WRITE_MAX (512u * 1024)
 /** Smallest -o scpp_dgram. */
 #define FSD_DGRAM_MIN 512u
 /** Most -o max_threads. */

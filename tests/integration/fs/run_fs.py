@@ -950,6 +950,12 @@ def test_jumbo(d, mounts):
         check(b >= size and b > 4000 * n,
               "client %s: %d bytes in %d datagrams (%.0f a datagram)" % (what, b, n, b / max(n, 1)))
     check(st["dgrams_sent"] < size // 4000 + 2000, "datagrams sent: %d" % st["dgrams_sent"])
+    # Write blocks of 512 KiB (FSD_WRITE_MAX; 8 972-byte datagrams hold
+    # ~560 KiB of them): two per 1 MiB write request, where 128 KiB blocks
+    # were eight.
+    wb = st["write"]["blocks"]
+    check(size // (512 << 10) <= wb <= size // (512 << 10) + 4,
+          "write blocks for %d MiB: %s" % (size >> 20, st["write"]))
     # The node: the frames it received and the reply datagrams it sent.
     rx = n1["rx_pkts"] - n0["rx_pkts"], n1["rx_bytes"] - n0["rx_bytes"]
     tx = n1["tx_pkts"] - n0["tx_pkts"], n1["tx_bytes"] - n0["tx_bytes"]
