@@ -2657,6 +2657,7 @@ def copy_memwin_scenario(c, copy_cfg):
           r1["cont_src_sent"] == q1["cont_src_sent"] and
           r3["cont_memwin_rx"] == q3["cont_memwin_rx"], ("a part not sent was counted", q1, r1))
     memwin_many_rows(n1, n3, w3, a, chunk)
+    memwin_parts_partial(n1, n3, w3, a, chunk)
     memwin_third_node(n1, n2, p, vma)
     memwin_forged(n3, p, b3, w3, arena3, chunk)
     memwin_renumbered(n1, n3, p, w3, chunk)
@@ -2753,6 +2754,80 @@ def memwin_many_rows(n1, n3, w3, a, chunk):
         off = 100 * (i + 1)
         check(data_of(n3, b) == chunk[off:off + 100],
               "window range %d does not hold its row's bytes" % i)
+
+
+PART_VMAS = [0x7f0000100000 + i * 0x1000 for i in range(5)]
+
+
+def memwin_parts_partial(n1, n3, w3, a, chunk):
+    """Five rows of one copy command into node 3's window, cut into two
+    parts (rows 0-2, rows 3-4) as in memwin_many_rows, row 4's Extent
+    running past the window's end (ERANGE at node 3). Each part is atomic
+    on its own, the command is not: without a status variable part 2
+    aborts (row 3 undone with it) while part 1's rows stay committed in the
+    window; with one, only row 4 fails (its STATUS names node 3, the row by
+    its index in part 2's rows: 1) and rows 0-3 are written. The window's
+    ranges read back byte for byte after each."""
+    ext = ""
+    offs = [40000 + 1000 * i for i in range(4)] + [65500]
+    for i in range(5):
+        ext += ("create %x{0} Extent ; set %x{0} length {1}u ; set %x{0} window {2} ; "
+                "set %x{0} window_offset {3}u ; set %p vmas[{4}u] %x{0} ; ").format(
+                    i, 100 * (i + 1), w3, offs[i], PART_VMAS[i])
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "h6" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 46u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "parts" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; ' + ext + "return %p", port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    p = rep["rows"][0][0]
+    bad = "copy: destination range 65500+100 is outside RmaWindow %s of 65536 bytes" % w3
+
+    def window_ranges():
+        out = []
+        for i in range(4):
+            b = mkfile_on(n3, 640 + i, bytes(100))
+            r = n1.drive("get {0} pid %z ; copy value({1}, data) value({0}, vmas[{2}u]) 100 ; "
+                         "return %z".format(p, b, PART_VMAS[i]), port=7301)
+            check(r["end"]["outcome"] == "ok", r)
+            out.append(data_of(n3, b))
+        return out
+
+    def row_bytes(src, i):
+        return src[100 * (i + 1):100 * (i + 2)]
+    # No status variable: part 2 aborts on node 3, part 1 stays.
+    c1, c3 = cont_counts(n1), cont_counts(n3)
+    rep = n1.drive("get {0} vmas[%k] %x ; get %x length %n ; copy offset(value({0}, "
+                   "vmas[%k]), 0) offset(value({1}, data), %n) 100 ; return %k".format(p, a),
+                   port=7301, extra=["--copy-results"])
+    d1, d3 = moved(c1, cont_counts(n1)), moved(c3, cont_counts(n3))
+    check(d1.get("cont_shipped") == 2 and d3.get("cont_run") == 2, ("two parts", d1, d3))
+    # Part 1's rows answer as done (its ROWs, its COPY record: 3 copies);
+    # part 2's abort is the one STATUS, from node 3, row 1 of its rows.
+    check(rep["end"]["outcome"] == "aborted" and rep["end"]["errno_name"] == "ERANGE" and
+          rep["rows"] == [[k] for k in PART_VMAS[:3]] and len(rep["statuses"]) == 1, rep)
+    st = rep["statuses"][0]["fields"]
+    check(st["code"] == "ERANGE" and st["message"] == bad and st["node"] == "@0.3.0.0.0" and
+          st["command"] == 2 and st["row"] == 1 and "variable" not in st, st)
+    check([(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])] ==
+          [(2, 3, 300)], ("part 1's COPY record alone", rep))
+    got = window_ranges()
+    check(got == [row_bytes(chunk, i) for i in range(3)] + [bytes(100)],
+          ("part 1's rows in the window, row 3 undone with part 2", [g[:4].hex() for g in got]))
+    # With a status variable: only row 4 fails; rows 0-3 written.
+    second = bytes((i * 11 + 5) & 0xff for i in range(3000))
+    a6 = mkfile_on(n1, 645, second)
+    rep = n1.drive("get {0} vmas[%k] %x ; get %x length %n ; copy offset(value({0}, "
+                   "vmas[%k]), 0) offset(value({1}, data), %n) 100 !%e ; return %k".format(p, a6),
+                   port=7301)
+    check(rep["end"]["outcome"] == "errors" and rep["rows"] == [[k] for k in PART_VMAS] and
+          len(rep["statuses"]) == 1, rep)
+    st = rep["statuses"][0]["fields"]
+    check(st["code"] == "ERANGE" and st["message"] == bad and st["node"] == "@0.3.0.0.0" and
+          st["variable"] == "e" and st["row"] == 1, st)
+    got = window_ranges()
+    check(got == [row_bytes(second, i) for i in range(4)],
+          ("rows 0-3 written, row 4 alone failed", [g[:4].hex() for g in got]))
 
 
 def memwin_arena_source(n1, p, arena3, a2, chunk):
