@@ -181,10 +181,13 @@ scppd_cont_memwin_third(struct scppd_worker *w, const struct scpp_wire_block *b,
 		    oe.e.hi == w->env.node.hi || oe.e.hi == o.hi)
 			continue;
 		/* The value's owner D could vouch for neither the rewrite (E's)
-		 * nor the window (W's), and W takes a window address only from E. */
+		 * nor the window (W's), and W takes a window address only from E.
+		 * Only this command's rows are unshipped: parts shipped at earlier
+		 * commands of the block ran (PROTOCOL.md §19.5). */
 		scpp_counter_add(&w->copy->st.memwin_third_refused, 1);
 		snprintf(msg, size, "copy at command %u, row %zu: node %u's memory window and a value "
-			 "of node %u shard %u, a third shard: not supported; nothing was shipped",
+			 "of node %u shard %u, a third shard: not supported; no row of this "
+			 "command was shipped",
 			 cmd, i, scpp_oid_node(o), scpp_oid_node(oe.e), scpp_oid_shard(oe.e));
 		return -EOPNOTSUPP;
 	}

@@ -2892,7 +2892,7 @@ def memwin_third_node(n1, n2, p, vma):
     unchanged, nothing sent, memwin_third_refused +1 each time."""
     d2 = mkfile_on(n2, 607, b"\x5a" * 3000)
     want = ("copy at command 1, row 0: node 3's memory window and a value of node 2 shard 0, "
-            "a third shard: not supported; nothing was shipped")
+            "a third shard: not supported; no row of this command was shipped")
     for text in ("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
                  (p, d2, vma),
                  "get %s pid %%z ; copy offset(%s, 100) value(%s, data) 3000 ; return %%z" %
