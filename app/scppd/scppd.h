@@ -372,7 +372,7 @@ struct scppd_copy_stats {
 	uint64_t memwin_busy_full; /**< reads of a memory window by another node not shipped:
 				    *   every busy range was taken (the copy failed EBUSY) */
 	uint64_t memwin_resolves;  /**< rows' window ends resolved at the origin (once a row) */
-	uint64_t memwin_third_refused; /**< blocks refused before a split: a memory window
+	uint64_t memwin_third_refused; /**< blocks this origin aborted at a copy stop: a memory window
 					*   and a third shard's value in one copy row */
 	uint64_t memwin_unwatched; /**< blocks a map-entry copy alone would have had split
 				    *   hooks watch, not watched: no peer memory window known */
