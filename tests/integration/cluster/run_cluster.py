@@ -2702,6 +2702,7 @@ def copy_memwin_scenario(c, copy_cfg):
     check(copy_w(n1)["cont_reads"] == before["cont_reads"], "a refused CONT READ")
     check(data_of(n1, a2) == chunk, "node 1's value changed")
     memwin_arena_source(n1, p, arena3, a2, chunk)
+    memwin_arena_source_from_owner(n1, n3, p, arena3, a2, chunk)
 
 
 MANY_VMAS = [0x7f0000000000 + i * 0x1000 for i in range(5)]
@@ -2859,6 +2860,75 @@ def memwin_arena_source(n1, p, arena3, a2, chunk):
     after = copy_w(n1)
     check(after["cont_reads"] == before["cont_reads"] and
           after["cont_src_refused"] - before["cont_src_refused"] == 1, (before, after))
+    check(data_of(n1, a2) == chunk, "node 1's value changed")
+
+
+def ip_sum(data):
+    """The Internet checksum (RFC 1071) of @p data."""
+    if len(data) % 2:
+        data += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+
+
+def mac_of(ip):
+    """The MAC the namespace's neighbour table holds for @p ip (a node the
+    test has talked to)."""
+    out = run(["ip", "neigh", "show", ip]).stdout.split()
+    check("lladdr" in out, ("no neighbour entry for", ip, out))
+    return bytes.fromhex(out[out.index("lladdr") + 1].replace(":", ""))
+
+
+def send_as(src, dst, payload, port=7301):
+    """One UDP datagram from node @p src's address (its IP, MAC and shard
+    port) to node @p dst, written straight into @p dst's tap: the frame
+    never crosses the bridge, so no forwarding table learns the borrowed
+    address; @p dst's answer goes to @p src, which drops it as unmatched."""
+    sip, dip = socket.inet_aton(src.ip), socket.inet_aton(dst.ip)
+    udp = struct.pack("!HHHH", port, port, 8 + len(payload), 0) + payload
+    csum = ip_sum(sip + dip + struct.pack("!BBH", 0, 17, len(udp)) + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x5c5c, 0x4000, 64, 17, 0, sip,
+                      dip)
+    iph = iph[:10] + struct.pack("!H", ip_sum(iph)) + iph[12:]
+    frame = mac_of(dst.ip) + mac_of(src.ip) + b"\x08\x00" + iph + udp
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    try:
+        sock.bind((dst.iface, 0))
+        sock.send(frame)
+    finally:
+        sock.close()
+
+
+def memwin_arena_source_from_owner(n1, n3, p, arena3, a2, chunk):
+    """The parked path of memwin_arena_source: the COPY_SOURCE naming node
+    3's arena window, for exactly the range node 1's rewrite of the source
+    gives, now from node 3's own address (the window's node, so the
+    sender check passes and node 1 would READ it ahead while the CONT is
+    parked). Refused before any READ: node 1's cont_reads, cont_read_parks
+    and remote engine's submissions unchanged, cont_src_refused +1 (the
+    copy's own refusal, counted once), node 1's value unchanged."""
+    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
+                               "value(%s, vmas[%du]) 100 ; return %%z" % (a2, p, VMA_ARENA)])
+                          .stdout.strip())
+    f = [int(x, 16) for x in arena3.lstrip("@").split(".")]
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 0, 100, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb3, origin=3))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    before, c1 = copy_w(n1), cont_counts(n1)
+    send_as(n3, n1, node_dgram(CONT, msg, 3, 0xb3))
+    wait_for("node 1 to run the CONT from node 3's address",
+             lambda: cont_counts(n1)["cont_run"] > c1["cont_run"] or None, timeout=10)
+    after = copy_w(n1)
+    check(after["cont_src_refused"] - before["cont_src_refused"] == 1 and
+          after["cont_reads"] == before["cont_reads"] and
+          after["cont_read_parks"] == before["cont_read_parks"] and
+          after["cont_read_failed"] == before["cont_read_failed"] and
+          after["remote_submitted"] == before["remote_submitted"], ("a READ went", before, after))
     check(data_of(n1, a2) == chunk, "node 1's value changed")
 
 
