@@ -3129,6 +3129,9 @@ def t_copy_memwin_sessions(c):
                          "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes
                                    if p is not n]}
         n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+    # One continuation a worker on node 1: enough for every block below
+    # but the last, whose rows need three parts.
+    nodes[0].cfg["cluster"]["cont"]["max_pending"] = 1
     nodes[1].cfg["auth"]["roots"].append(nkey[1] + ".pub")
     for n in nodes:
         n.start()
@@ -3191,6 +3194,23 @@ def t_copy_memwin_sessions(c):
     check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
     rep = cli(n2.ip, root, "get %s data %%v ; return %%v" % b2)
     check(bytes.fromhex(rep["rows"][0][0]["hex"]) == chunk, "the window lost alice's bytes")
+    # Three rows into the window (VMA_IN, VMA_TAIL, VMA_EDGE; VMA_ARENA's
+    # stays): a session block's part holds one, so three parts, more than
+    # node 1's cluster.cont.max_pending of 1. The refusal names the limit
+    # and the need, not continuations "held already"; nothing shipped.
+    c1, y2 = cont_counts(n1), copy_w(n2)
+    rep = cli(n1.ip, alice, "get {p} vmas[%k] %x ; copy offset(value({p}, vmas[%k]), 0) "
+              "value({a}, data) 100 ; return %k".format(p=p, a=a), achain, want=1)
+    st = memwin_status(rep)
+    check(st["code"] == "E_LIMIT_PENDING" and st["message"] ==
+          "not split at command 1: its rows need 3 continuations, more than "
+          "cluster.cont.max_pending (1) a worker holds" and rep["end"]["outcome"] == "aborted",
+          rep)
+    z2 = copy_w(n2)
+    check(moved(c1, cont_counts(n1)).get("cont_shipped") is None and
+          z2["cont_memwin_rx"] == y2["cont_memwin_rx"] and
+          z2["memory_window0"]["copies_in"] == y2["memory_window0"]["copies_in"],
+          ("a part was shipped", y2, z2))
 
 
 def copy_memwin_busy_scenario(c, copy_cfg):
