@@ -46,8 +46,11 @@ scppd_cont_memo_drop(struct scppd_worker *w)
 
 	if (m->b == NULL)
 		return;
-	memset(m->state, 0, sizeof(m->state));
 	m->b = NULL;
+	if (++m->gen == 0) { /* every 2^32 stops: no old entry may match */
+		memset(m->row_gen, 0, sizeof(m->row_gen));
+		m->gen = 1;
+	}
 }
 
 /* Row @p i's copy end in another node's memory window, resolved now. */
@@ -79,26 +82,30 @@ peer_memwin_row(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_
 		struct scpp_oid *owner)
 {
 	struct cont_memo *m = &w->cont->memo;
-	bool there;
 
 	if (w->copy == NULL || w->copy->remote == NULL ||
 	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || b->cmd[cmd].op != SCPP_OP_COPY)
 		return false;
+	/* Only the hook sees such a row (the split refuses the stop), once. */
 	if (i >= SCPPD_MEMO_ROWS)
 		return resolve_row(w, b, cmd, rows, i, x, owner);
 	if (m->b != b || m->cmd != cmd) {
 		scppd_cont_memo_drop(w);
 		m->b = b;
 		m->cmd = cmd;
+		if (m->gen == 0)
+			m->gen = 1; /* the first stop of a zeroed memo */
 	}
-	if (m->state[i] == 0) {
-		there = resolve_row(w, b, cmd, rows, i, &m->x[i], &m->owner[i]);
-		m->state[i] = there ? 2 : 1;
+	if (m->row_gen[i] != m->gen) {
+		m->there[i] = resolve_row(w, b, cmd, rows, i, &m->x[i], owner) ? 1 : 0;
+		m->row_gen[i] = m->gen;
 	}
-	if (m->state[i] != 2)
+	if (!m->there[i])
 		return false;
 	*x = m->x[i];
-	*owner = m->owner[i];
+	/* resolve_row()'s owner: the shard the window's OID names. */
+	*owner = scpp_oid_make(scpp_oid_locale(x->window), scpp_oid_node(x->window),
+			       scpp_oid_shard(x->window), 0, 0);
 	return true;
 }
 

@@ -2658,6 +2658,7 @@ def copy_memwin_scenario(c, copy_cfg):
           r3["cont_memwin_rx"] == q3["cont_memwin_rx"], ("a part not sent was counted", q1, r1))
     memwin_many_rows(n1, n3, w3, a, chunk)
     memwin_parts_partial(n1, n3, w3, a, chunk)
+    memwin_resolves_many(n1, n3, p, a)
     memwin_third_node(n1, n2, p, vma)
     memwin_forged(n3, p, b3, w3, arena3, chunk)
     memwin_renumbered(n1, n3, p, w3, chunk)
@@ -2755,6 +2756,40 @@ def memwin_many_rows(n1, n3, w3, a, chunk):
         off = 100 * (i + 1)
         check(data_of(n3, b) == chunk[off:off + 100],
               "window range %d does not hold its row's bytes" % i)
+
+
+def memwin_resolves_many(n1, n3, p, a):
+    """1156 rows (34 x 34) at one copy command, more than the origin's stop
+    can hold (a park slot's 16 KiB suspension: 512 rows at most, the memo's
+    size): only the last 34, whose %k is VMA_IN, have an end in node 3's
+    memory window. The hook before the copy resolves rows until the first
+    of them (row 1122), each once (memwin_resolves +1123, not more), and
+    the block cannot stop there: E_LIMIT_PENDING "does not fit its
+    suspension", no split, nothing shipped."""
+    x = n1.drive("get %s vmas[%du] %%x ; return %%x" % (p, VMA_IN), port=7301)["rows"][0][0]
+    keys = [0x10000 + i for i in range(33)] + [VMA_IN]
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "h7" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %q Process ; set %q pid 47u ; set %q machine %m ; set %q state "R" ; '
+        'set %q comm "many" ; set %q uid 0u ; set %q euid 0u ; set %q gid 0u ; '
+        'set %q egid 0u ; ' + "".join("set %%q vmas[%du] %s ; " % (k, x) for k in keys) +
+        "return %q", port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    q = rep["rows"][0][0]
+    v1, v3, c1 = copy_w(n1), copy_w(n3), cont_counts(n1)
+    st = memwin_status(n1.drive("get {0} vmas[%k] %v ; get {0} vmas[%j] %w ; copy offset("
+                                "value({1}, vmas[%k]), 0) value({2}, data) 1 !%e".format(q, p, a),
+                                port=7301))
+    check(st["code"] == "E_LIMIT_PENDING" and st["message"].startswith(
+        "the block's state before command 2 (1156 rows, ") and
+        st["message"].endswith("does not fit its suspension (16384 bytes)"), st)
+    u1, u3 = copy_w(n1), copy_w(n3)
+    check(u1["memwin_resolves"] - v1["memwin_resolves"] == 33 * 34 + 1,
+          ("each row once, by the hook", v1["memwin_resolves"], u1["memwin_resolves"]))
+    d1 = moved(c1, cont_counts(n1))
+    check(d1.get("cont_splits") is None and d1.get("cont_shipped") is None and
+          u1["cont_memwin_sent"] == v1["cont_memwin_sent"] and
+          u3["cont_memwin_rx"] == v3["cont_memwin_rx"], ("a stop that cannot be held", d1))
 
 
 PART_VMAS = [0x7f0000100000 + i * 0x1000 for i in range(5)]
