@@ -139,9 +139,11 @@ scppd_cont_part_cut(struct scppd_worker *w, const struct scpp_wire_block *b, uin
 		    uint32_t n, size_t cap, const struct scpp_auth_authority *au)
 {
 	const size_t pair = 2 + SCPP_WIRE_MEMWIN_LEN + 2 + SCPP_WIRE_COPY_SRC_LEN;
+	const size_t src = 2 + SCPP_WIRE_COPY_SRC_LEN;
 	struct scpp_eval_rows rows;
 	size_t at = 0;
 	unsigned int npins = 0;
+	bool mw = false;
 
 	if (w->copy == NULL || w->copy->remote == NULL ||
 	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || cmd >= b->ncmds ||
@@ -157,11 +159,21 @@ scppd_cont_part_cut(struct scppd_worker *w, const struct scpp_wire_block *b, uin
 			if (cap - at < pair)
 				return k; /* row k begins the next part (0: none holds it) */
 			at += 2 + SCPP_WIRE_MEMWIN_LEN;
+			mw = true;
 		}
-		if (npins < SCPPD_COPY_SRC_MAX && cap - at >= 2 + SCPP_WIRE_COPY_SRC_LEN &&
-		    scppd_cont_copy_source_would(w, b, cmd, &rows, idx[k], au)) {
-			at += 2 + SCPP_WIRE_COPY_SRC_LEN;
+		if (npins >= SCPPD_COPY_SRC_MAX)
+			continue;
+		if (cap - at >= src && scppd_cont_copy_source_would(w, b, cmd, &rows, idx[k], au)) {
+			at += src;
 			npins++;
+		} else if (cap - at < src && mw &&
+			   scppd_cont_copy_source_would(w, b, cmd, &rows, idx[k], au)) {
+			/* A row whose source needs a COPY_SOURCE, after memory window
+			 * rows filled the area: the next part, never this one without
+			 * it (it would meet E_NOT_HERE there and abort the part). A
+			 * part without MEMORY_WINDOWs keeps the limit of 5 remote
+			 * sources (and 1 behind a principal) of any remote copy. */
+			return k; /* k > 0: a memory window row came first */
 		}
 	}
 	return n;

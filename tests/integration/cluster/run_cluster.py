@@ -2659,6 +2659,7 @@ def copy_memwin_scenario(c, copy_cfg):
     memwin_many_rows(n1, n3, w3, a, chunk)
     memwin_parts_partial(n1, n3, w3, a, chunk)
     memwin_resolves_many(n1, n3, p, a)
+    memwin_src_only_after(n1, n3, w3, a, chunk)
     memwin_third_node(n1, n2, p, vma)
     memwin_forged(n3, p, b3, w3, arena3, chunk)
     memwin_renumbered(n1, n3, p, w3, chunk)
@@ -2790,6 +2791,66 @@ def memwin_resolves_many(n1, n3, p, a):
     check(d1.get("cont_splits") is None and d1.get("cont_shipped") is None and
           u1["cont_memwin_sent"] == v1["cont_memwin_sent"] and
           u3["cont_memwin_rx"] == v3["cont_memwin_rx"], ("a stop that cannot be held", d1))
+
+
+SRC_ONLY_VMAS = [0x7f0000200000 + i * 0x1000 for i in range(4)]
+
+
+def memwin_src_only_after(n1, n3, w3, a, chunk):
+    """One copy command, four rows for node 3's shard: three into node 3's
+    window through node 1's Process (a MEMORY_WINDOW and a COPY_SOURCE
+    each: 252 of a part's 256 bytes), then one whose destination is node
+    3's own Process (routed there by its entity: no MEMORY_WINDOW) with
+    node 1's value as its source, which needs a COPY_SOURCE that no longer
+    fits. Node 1 starts a second part with it rather than ship it without
+    (it would have met E_NOT_HERE on node 3 and aborted the part): two
+    parts, four COPY_SOURCEs, every range byte for byte."""
+    k3 = SRC_ONLY_VMAS[3]
+    rep = n3.drive(
+        'create %m Machine ; set %m hostname "h8" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 48u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "three" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; create %x Extent ; set %x length 100u ; set %x window {0} ; '
+        'set %x window_offset 50000u ; set %p vmas[{1}u] %x ; return %p'.format(w3, k3),
+        port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    p3 = rep["rows"][0][0]
+    ext = ""
+    for i in range(3):
+        ext += ("create %x{0} Extent ; set %x{0} length 100u ; set %x{0} window {1} ; "
+                "set %x{0} window_offset {2}u ; set %p vmas[{3}u] %x{0} ; "
+                "set %m processes[{3}u] %p ; ").format(i, w3, 51000 + 1000 * i, SRC_ONLY_VMAS[i])
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "h9" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 49u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "four" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; ' + ext + "set %m processes[{0}u] {1} ; return %m %p"
+        .format(k3, p3), port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    m, p1 = rep["rows"][0]
+    v1, v3, c1, c3 = copy_w(n1), copy_w(n3), cont_counts(n1), cont_counts(n3)
+    rep = n1.drive("get {0} processes[%k] %p ; copy offset(value(%p, vmas[%k]), 0) "
+                   "value({1}, data) 100 ; return %k".format(m, a), port=7301)
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          rep["rows"] == [[k] for k in SRC_ONLY_VMAS], rep)
+    u1, u3 = copy_w(n1), copy_w(n3)
+    d1, d3 = moved(c1, cont_counts(n1)), moved(c3, cont_counts(n3))
+    check(d1.get("cont_shipped") == 2 and d3.get("cont_run") == 2 and
+          u1["cont_src_sent"] - v1["cont_src_sent"] == 4 and
+          u1["cont_memwin_sent"] - v1["cont_memwin_sent"] == 3 and
+          u3["cont_reads"] - v3["cont_reads"] == 4, ("two parts, four sources", d1, d3))
+    # Each range back out, byte for byte: node 1's Process through node 3
+    # (a MEMORY_WINDOW out), node 3's own Process there.
+    for i, k in enumerate(SRC_ONLY_VMAS):
+        b = mkfile_on(n3, 650 + i, bytes(100))
+        if i < 3:
+            r = n1.drive("get {0} pid %z ; copy value({1}, data) value({0}, vmas[{2}u]) 100 ; "
+                         "return %z".format(p1, b, k), port=7301)
+        else:
+            r = n3.drive("copy value({0}, data) value({1}, vmas[{2}u]) 100".format(b, p3, k),
+                         port=7301)
+        check(r["end"]["outcome"] == "ok", r)
+        check(data_of(n3, b) == chunk[:100], "window range of row %d differs" % i)
 
 
 PART_VMAS = [0x7f0000100000 + i * 0x1000 for i in range(5)]
