@@ -382,6 +382,7 @@ scppd_cont_exec(struct scppd_worker *w, const struct scpp_wire_cont *c,
 	 * rows not ascending: EEXIST) refuses the part: never run without it. */
 	rc = scppd_cont_copy_rx(w, c, &ct->copy_rx);
 	if (rc > 0) {
+		ct->copy_rx.rewritten = scpp_eval_cmd_copy_keyed(ct->blk, c->start, 1) == 1;
 		env.remote_src = &ct->copy_rx.rs;
 		scppd_cont_read_resume(w, &ct->copy_rx); /* read while it was parked? */
 	}

@@ -212,17 +212,44 @@ remote_read(void *arg, uint32_t row, void *dst, uint64_t len, char *msg, size_t 
 			 "read", x->offset, x->length, oid, len);
 		return -EACCES;
 	}
+	if (scppd_cont_copy_src_kind(rx, x, rx->rewritten, msg, size) != 0) {
+		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
+		return -EACCES;
+	}
+	return read_src(rx, i, dst, len, msg, size);
+}
+
+int
+scppd_cont_copy_src_kind(const struct scppd_cont_copy_rx *rx, const struct scpp_wire_copy_src *x,
+			 bool rewritten, char *msg, size_t size)
+{
+	struct scppd_worker *w = rx->w;
+	const struct scppd_copy_peer *arena = w->copy->remote == NULL ? NULL :
+					      scppd_copy_peer_by_window(w, x->window);
+	bool memwin = w->copy->remote != NULL && scppd_copy_peer_memwin(w, x->window) != NULL;
+	char oid[SCPP_OID_STR_MAX];
+
+	scpp_oid_format(oid, sizeof(oid), x->window);
 	/* A value's bytes are in its node's arena window; a memory window is
 	 * read only for a source this node's rewrite resolved to it. */
-	if (rx->w->copy->remote != NULL && scppd_copy_peer_by_window(rx->w, x->window) == NULL &&
-	    scppd_copy_peer_memwin(rx->w, x->window) != NULL) {
-		scpp_oid_format(oid, sizeof(oid), x->window);
-		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
+	if (!rewritten && arena == NULL && memwin) {
 		snprintf(msg, size, "copy: window %s is a memory window, not the arena of a value's "
 			 "bytes; nothing was read", oid);
 		return -EACCES;
 	}
-	return read_src(rx, i, dst, len, msg, size);
+	/* Only a peer's memory window stands for a rewritten source: never an
+	 * arena (a store's bytes), whatever range the rewrite gives. */
+	if (rewritten && !memwin) {
+		if (arena != NULL)
+			snprintf(msg, size, "copy: window %s is node %" PRIu32 "'s arena, not a memory "
+				 "window: a rewritten source is read only from one; nothing was read",
+				 oid, arena->node);
+		else
+			snprintf(msg, size, "copy: window %s is not a memory window this node "
+				 "attached; nothing was read", oid);
+		return -EACCES;
+	}
+	return 0;
 }
 
 /* A source this node rewrote to another node's memory window (docs/COPY.md
@@ -239,21 +266,8 @@ remote_read_window(void *arg, uint32_t row, struct scpp_oid win, uint64_t off, v
 
 	if ((x = src_of(rx, row, &i)) == NULL)
 		return 1;
-	/* Only a peer's memory window stands for a rewritten source: never an
-	 * arena (a store's bytes), whatever range the rewrite gives. */
-	if (rx->w->copy->remote == NULL || scppd_copy_peer_memwin(rx->w, x->window) == NULL) {
-		const struct scppd_copy_peer *p = rx->w->copy->remote == NULL ? NULL :
-						  scppd_copy_peer_by_window(rx->w, x->window);
-
-		scpp_oid_format(oid, sizeof(oid), x->window);
+	if (scppd_cont_copy_src_kind(rx, x, true, msg, size) != 0) {
 		scpp_counter_add(&rx->w->copy->st.cont_src_refused, 1);
-		if (p != NULL)
-			snprintf(msg, size, "copy: window %s is node %" PRIu32 "'s arena, not a memory "
-				 "window: a rewritten source is read only from one; nothing was read",
-				 oid, p->node);
-		else
-			snprintf(msg, size, "copy: window %s is not a memory window this node "
-				 "attached; nothing was read", oid);
 		return -EACCES;
 	}
 	if (!scpp_oid_eq(x->window, win) || x->offset != off || x->length != len) {

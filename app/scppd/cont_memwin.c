@@ -46,8 +46,11 @@ scppd_cont_memo_drop(struct scppd_worker *w)
 
 	if (m->b == NULL)
 		return;
-	memset(m->state, 0, sizeof(m->state));
 	m->b = NULL;
+	if (++m->gen == 0) { /* every 2^32 stops: no old entry may match */
+		memset(m->row_gen, 0, sizeof(m->row_gen));
+		m->gen = 1;
+	}
 }
 
 /* Row @p i's copy end in another node's memory window, resolved now. */
@@ -79,26 +82,30 @@ peer_memwin_row(struct scppd_worker *w, const struct scpp_wire_block *b, uint16_
 		struct scpp_oid *owner)
 {
 	struct cont_memo *m = &w->cont->memo;
-	bool there;
 
 	if (w->copy == NULL || w->copy->remote == NULL ||
 	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || b->cmd[cmd].op != SCPP_OP_COPY)
 		return false;
+	/* Only the hook sees such a row (the split refuses the stop), once. */
 	if (i >= SCPPD_MEMO_ROWS)
 		return resolve_row(w, b, cmd, rows, i, x, owner);
 	if (m->b != b || m->cmd != cmd) {
 		scppd_cont_memo_drop(w);
 		m->b = b;
 		m->cmd = cmd;
+		if (m->gen == 0)
+			m->gen = 1; /* the first stop of a zeroed memo */
 	}
-	if (m->state[i] == 0) {
-		there = resolve_row(w, b, cmd, rows, i, &m->x[i], &m->owner[i]);
-		m->state[i] = there ? 2 : 1;
+	if (m->row_gen[i] != m->gen) {
+		m->there[i] = resolve_row(w, b, cmd, rows, i, &m->x[i], owner) ? 1 : 0;
+		m->row_gen[i] = m->gen;
 	}
-	if (m->state[i] != 2)
+	if (!m->there[i])
 		return false;
 	*x = m->x[i];
-	*owner = m->owner[i];
+	/* resolve_row()'s owner: the shard the window's OID names. */
+	*owner = scpp_oid_make(scpp_oid_locale(x->window), scpp_oid_node(x->window),
+			       scpp_oid_shard(x->window), 0, 0);
 	return true;
 }
 
@@ -132,9 +139,11 @@ scppd_cont_part_cut(struct scppd_worker *w, const struct scpp_wire_block *b, uin
 		    uint32_t n, size_t cap, const struct scpp_auth_authority *au)
 {
 	const size_t pair = 2 + SCPP_WIRE_MEMWIN_LEN + 2 + SCPP_WIRE_COPY_SRC_LEN;
+	const size_t src = 2 + SCPP_WIRE_COPY_SRC_LEN;
 	struct scpp_eval_rows rows;
 	size_t at = 0;
 	unsigned int npins = 0;
+	bool mw = false;
 
 	if (w->copy == NULL || w->copy->remote == NULL ||
 	    scpp_counter_read(&w->copy->st.peer_memwins) == 0 || cmd >= b->ncmds ||
@@ -150,11 +159,21 @@ scppd_cont_part_cut(struct scppd_worker *w, const struct scpp_wire_block *b, uin
 			if (cap - at < pair)
 				return k; /* row k begins the next part (0: none holds it) */
 			at += 2 + SCPP_WIRE_MEMWIN_LEN;
+			mw = true;
 		}
-		if (npins < SCPPD_COPY_SRC_MAX && cap - at >= 2 + SCPP_WIRE_COPY_SRC_LEN &&
-		    scppd_cont_copy_source_would(w, b, cmd, &rows, idx[k], au)) {
-			at += 2 + SCPP_WIRE_COPY_SRC_LEN;
+		if (npins >= SCPPD_COPY_SRC_MAX)
+			continue;
+		if (cap - at >= src && scppd_cont_copy_source_would(w, b, cmd, &rows, idx[k], au)) {
+			at += src;
 			npins++;
+		} else if (cap - at < src && mw &&
+			   scppd_cont_copy_source_would(w, b, cmd, &rows, idx[k], au)) {
+			/* A row whose source needs a COPY_SOURCE, after memory window
+			 * rows filled the area: the next part, never this one without
+			 * it (it would meet E_NOT_HERE there and abort the part). A
+			 * part without MEMORY_WINDOWs keeps the limit of 5 remote
+			 * sources (and 1 behind a principal) of any remote copy. */
+			return k; /* k > 0: a memory window row came first */
 		}
 	}
 	return n;
@@ -181,10 +200,13 @@ scppd_cont_memwin_third(struct scppd_worker *w, const struct scpp_wire_block *b,
 		    oe.e.hi == w->env.node.hi || oe.e.hi == o.hi)
 			continue;
 		/* The value's owner D could vouch for neither the rewrite (E's)
-		 * nor the window (W's), and W takes a window address only from E. */
+		 * nor the window (W's), and W takes a window address only from E.
+		 * Only this command's rows are unshipped: parts shipped at earlier
+		 * commands of the block ran (PROTOCOL.md §19.5). */
 		scpp_counter_add(&w->copy->st.memwin_third_refused, 1);
 		snprintf(msg, size, "copy at command %u, row %zu: node %u's memory window and a value "
-			 "of node %u shard %u, a third shard: not supported; nothing was shipped",
+			 "of node %u shard %u, a third shard: not supported; no row of this "
+			 "command was shipped",
 			 cmd, i, scpp_oid_node(o), scpp_oid_node(oe.e), scpp_oid_shard(oe.e));
 		return -EOPNOTSUPP;
 	}

@@ -323,10 +323,19 @@ c_parked(struct scppd_worker *w, uint64_t h, const struct scpp_wire_block *b, ui
 		free_parts++;
 	if (rc != 0 || free_parts < need) {
 		scppd_cont_memo_drop(w);
-		(void)scppd_park_abort(w, h, rc != 0 ? rc : -SCPP_E_LIMIT_PENDING, rc != 0 ?
-				       "the block's rows could not be split" :
-				       "not split: cluster.cont.max_pending continuations are held "
-				       "on this worker already");
+		/* More than the worker ever holds, or more than are free now
+		 * (free_parts counts at most need). */
+		if (rc != 0)
+			snprintf(msg, sizeof(msg), "the block's rows could not be split");
+		else if (need > ct->npart)
+			snprintf(msg, sizeof(msg), "not split at command %u: its rows need %" PRIu32
+				 " continuations, more than cluster.cont.max_pending (%" PRIu32 ") "
+				 "a worker holds", cmd, need, ct->npart);
+		else
+			snprintf(msg, sizeof(msg), "not split at command %u: its rows need %" PRIu32
+				 " continuations, %" PRIu32 " of cluster.cont.max_pending (%" PRIu32
+				 ") are free on this worker", cmd, need, free_parts, ct->npart);
+		(void)scppd_park_abort(w, h, rc != 0 ? rc : -SCPP_E_LIMIT_PENDING, msg);
 		return;
 	}
 	set->busy++;

@@ -37,15 +37,22 @@ struct cont_nest_in {
 /* The origin's one resolution of each row's memory window end per copy
  * command it stops at (cont_memwin.c peer_memwin_row(): the hook before the
  * copy, the splitting rule, the part's cut and extensions all ask). Valid
- * from the hook to the end of that stop's split (or the next hook); rows
- * past SCPPD_MEMO_ROWS are resolved each time they are asked about. */
-#define SCPPD_MEMO_ROWS 1024u
+ * from the hook to the end of that stop's split (or the next hook). It has
+ * an entry for every row a stop can hold: the origin's stop is a park
+ * slot's suspension (SCPPD_PARK_SUSP_BYTES), a row in it at least 32 bytes
+ * (its bound mask and one value: a block without variables has one row),
+ * so each row is resolved once a stop. A row past them never reaches a
+ * split (the block cannot stop there: E_LIMIT_PENDING) and is asked about
+ * by the hook alone, once. An entry is valid when its generation is the
+ * memo's: dropping the memo (before every command) is one increment. */
+#define SCPPD_MEMO_ROWS (SCPPD_PARK_SUSP_BYTES / 32u)
 struct cont_memo {
 	const struct scpp_wire_block *b; /* NULL: empty */
 	uint16_t cmd;
-	uint8_t state[SCPPD_MEMO_ROWS];   /* 0 not resolved, 1 no memory window end, 2 one */
-	struct scpp_wire_memwin x[SCPPD_MEMO_ROWS];
-	struct scpp_oid owner[SCPPD_MEMO_ROWS];
+	uint32_t gen;                    /* 0: never used (a zeroed memo matches nothing) */
+	uint32_t row_gen[SCPPD_MEMO_ROWS]; /* a row's entry is valid at gen */
+	uint8_t there[SCPPD_MEMO_ROWS];    /* 1: an end in another node's memory window */
+	struct scpp_wire_memwin x[SCPPD_MEMO_ROWS]; /* which (its shard: the window OID's) */
 };
 
 struct scppd_cont {

@@ -3,7 +3,8 @@
  * The destination's side of a remote copy, parked (docs/COPY.md "Remote
  * copies", "The destination's park"): a CONT with COPY_SOURCE extensions
  * is not run at once. Its sources are checked (the receiver rules of
- * PROTOCOL.md §19.1, but the row's length, which only the copy knows) and
+ * PROTOCOL.md §19.1, but the row's length, which only the copy knows, and
+ * first the window's kind against the command's source address) and
  * one READ per accepted source is posted from the peer's window into this
  * worker's read pool (registered with the remote engine at start); the
  * CONT's bytes are kept, its record in the dedup table stays RUNNING (a
@@ -43,6 +44,7 @@ enum { RD_FREE = 0, RD_WAIT, RD_READY };
 
 struct cont_rd_src {
 	int status;                        /* 0: its bytes at pool + off */
+	int kind;                          /* != 0: the wrong window kind (status too) */
 	uint32_t node;                     /* the window's */
 	uint64_t off;
 	uint64_t len;
@@ -128,6 +130,7 @@ scppd_cont_read_park(struct scppd_worker *w, const struct scpp_net_meta *nm,
 	const struct scppd_copy_peer *p[SCPPD_COPY_SRC_MAX];
 	struct cont_rd *r;
 	uint64_t need = 0, at;
+	uint32_t off = 0;
 	uint16_t nop = 0;
 	int n;
 
@@ -136,6 +139,13 @@ scppd_cont_read_park(struct scppd_worker *w, const struct scpp_net_meta *nm,
 	n = scppd_cont_copy_rx(w, c, rx);
 	if (n <= 0)
 		return false;
+	/* Which kind of window the copy's source may come from is the
+	 * command's (a map entry: only a peer's memory window); the block is
+	 * decoded again when the CONT runs (scppd_cont_exec()). A block that
+	 * does not decode is refused there, read the old way. */
+	if (scpp_wire_block_decode(c->block, c->block_len, ct->blk, &off) != 0)
+		return false;
+	rx->rewritten = scpp_eval_cmd_copy_keyed(ct->blk, c->start, 1) == 1;
 	if (scppd_g.cfg.copy.timeout_ms == 0 || q->n == RD_MAX ||
 	    h->payload_len > sizeof(q->rd[0].msg)) {
 		scpp_counter_add(&cp->st.cont_read_sync, 1);
@@ -146,7 +156,13 @@ scppd_cont_read_park(struct scppd_worker *w, const struct scpp_net_meta *nm,
 	r->n = (uint8_t)n;
 	for (int i = 0; i < n; i++) {
 		p[i] = NULL;
-		r->src[i].status = scppd_cont_copy_src_check(rx, &rx->src[i], &p[i], r->src[i].msg,
+		/* A window of the wrong kind for the source is never read: the
+		 * copy refuses it with the same words and counts it
+		 * (remote_read(), remote_read_window()). */
+		r->src[i].kind = scppd_cont_copy_src_kind(rx, &rx->src[i], rx->rewritten,
+							  r->src[i].msg, sizeof(r->src[i].msg));
+		r->src[i].status = r->src[i].kind != 0 ? r->src[i].kind :
+				   scppd_cont_copy_src_check(rx, &rx->src[i], &p[i], r->src[i].msg,
 							     sizeof(r->src[i].msg));
 		if (r->src[i].status == 0)
 			need += rx->src[i].length;
@@ -166,7 +182,8 @@ scppd_cont_read_park(struct scppd_worker *w, const struct scpp_net_meta *nm,
 	r->gen = q->gen;
 	for (int i = 0; i < n; i++) {
 		if (r->src[i].status != 0) {
-			scpp_counter_add(&cp->st.cont_src_refused, 1);
+			if (r->src[i].kind == 0)
+				scpp_counter_add(&cp->st.cont_src_refused, 1);
 			continue;
 		}
 		r->src[i].off = at;

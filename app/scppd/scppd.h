@@ -372,7 +372,7 @@ struct scppd_copy_stats {
 	uint64_t memwin_busy_full; /**< reads of a memory window by another node not shipped:
 				    *   every busy range was taken (the copy failed EBUSY) */
 	uint64_t memwin_resolves;  /**< rows' window ends resolved at the origin (once a row) */
-	uint64_t memwin_third_refused; /**< blocks refused before a split: a memory window
+	uint64_t memwin_third_refused; /**< blocks this origin aborted at a copy stop: a memory window
 					*   and a third shard's value in one copy row */
 	uint64_t memwin_unwatched; /**< blocks a map-entry copy alone would have had split
 				    *   hooks watch, not watched: no peer memory window known */
@@ -405,6 +405,8 @@ struct scppd_cont_copy_rx {
 	uint32_t sender_ip;               /**< its address (network byte order) */
 	bool from_self;                   /**< through the hand-off ring */
 	uint64_t deadline_tsc;            /**< the sender's timeout_ms from arrival */
+	bool rewritten;                   /**< the copy's source is a map entry (a VMA):
+					   *   only a peer's memory window may stand for it */
 	const void *pre;                  /**< the READs done while the CONT was parked
 					   *   (cont_read.c), or NULL: read at the copy */
 	/* Its MEMORY_WINDOW extensions (cont_memwin.c), for scpp_eval_env.remote_memwin. */
@@ -431,6 +433,14 @@ int scppd_cont_read_take(const struct scppd_cont_copy_rx *rx, unsigned int i, vo
 int scppd_cont_copy_src_check(const struct scppd_cont_copy_rx *rx,
 			      const struct scpp_wire_copy_src *x,
 			      const struct scppd_copy_peer **pp, char *msg, size_t size);
+
+/** The window kind COPY_SOURCE @p x must name for its row's source: a peer's
+ *  memory window for a source this node's rewrite resolves (@p rewritten,
+ *  a map-entry address), a peer's arena window for a plain value's bytes.
+ *  0, or -EACCES with @p msg. Counts nothing. */
+int scppd_cont_copy_src_kind(const struct scppd_cont_copy_rx *rx,
+			     const struct scpp_wire_copy_src *x, bool rewritten, char *msg,
+			     size_t size);
 
 /** A peer's window a worker attached (copy_peers.c): an arena window keyed
  *  by (node, shard), a memory window by (node, its RmaWindow OID). */

@@ -271,6 +271,14 @@ scpp_eval_row_copy_src(const struct scpp_wire_block *b, uint16_t cmd,
 }
 
 int
+scpp_eval_cmd_copy_keyed(const struct scpp_wire_block *b, uint16_t cmd, unsigned int end)
+{
+	if (cmd >= b->ncmds || b->cmd[cmd].op != SCPP_OP_COPY || end > 1)
+		return -EINVAL;
+	return eval_addr_keyed(b, b->cmd[cmd].term[end]) ? 1 : 0;
+}
+
+int
 scpp_eval_row_copy_end(const struct scpp_wire_block *b, uint16_t cmd,
 		       const struct scpp_eval_rows *rows, size_t i, unsigned int end,
 		       struct scpp_eval_copy_end *out)

@@ -835,6 +835,18 @@ int scpp_eval_row_copy_end(const struct scpp_wire_block *b, uint16_t cmd,
 			   const struct scpp_eval_rows *rows, size_t i, unsigned int end,
 			   struct scpp_eval_copy_end *out);
 
+/**
+ * Whether end @p end (0 the destination, 1 the source) of copy command
+ * @p cmd is a map-entry address (`value(e, m[k])` under any `offset()`s,
+ * a VMA the owner's evaluation rewrites): a property of the command's
+ * terms, the same for every row. A destination's owner uses it to refuse a
+ * COPY_SOURCE of the wrong kind (an arena window for a rewritten source, a
+ * memory window for a plain one) before it posts any READ.
+ *
+ * @return 1 a map entry, 0 not; -EINVAL (not a copy, @p end not 0 or 1).
+ */
+int scpp_eval_cmd_copy_keyed(const struct scpp_wire_block *b, uint16_t cmd, unsigned int end);
+
 /** A copy row's source address, as scpp_eval_row_copy_src() reads it. */
 struct scpp_eval_copy_src {
 	struct scpp_oid e;     /**< the source entity */

@@ -2547,6 +2547,9 @@ def copy_memwin_scenario(c, copy_cfg):
     c.start_etcd()
     mw_cfg = dict(copy_cfg, memory_windows=[{"name": "vm3", "bytes": 65536}])
     nodes = [c.node(i, cfg_extra={"copy": mw_cfg if i == 3 else copy_cfg}) for i in (1, 2, 3)]
+    # memwin_resolves_many's 576 rows: no time budget in the way (no
+    # timing in tests), whatever the machine's load or the build.
+    nodes[0].cfg["eval"] = {"max_time_us": 2000000}
     for n in nodes:
         n.start()
     c.enter()
@@ -2657,6 +2660,9 @@ def copy_memwin_scenario(c, copy_cfg):
           r1["cont_src_sent"] == q1["cont_src_sent"] and
           r3["cont_memwin_rx"] == q3["cont_memwin_rx"], ("a part not sent was counted", q1, r1))
     memwin_many_rows(n1, n3, w3, a, chunk)
+    memwin_parts_partial(n1, n3, w3, a, chunk)
+    memwin_resolves_many(n1, n3, p, a)
+    memwin_src_only_after(n1, n3, w3, a, chunk)
     memwin_third_node(n1, n2, p, vma)
     memwin_forged(n3, p, b3, w3, arena3, chunk)
     memwin_renumbered(n1, n3, p, w3, chunk)
@@ -2701,6 +2707,7 @@ def copy_memwin_scenario(c, copy_cfg):
     check(copy_w(n1)["cont_reads"] == before["cont_reads"], "a refused CONT READ")
     check(data_of(n1, a2) == chunk, "node 1's value changed")
     memwin_arena_source(n1, p, arena3, a2, chunk)
+    memwin_arena_source_from_owner(n1, n3, p, arena3, a2, chunk)
 
 
 MANY_VMAS = [0x7f0000000000 + i * 0x1000 for i in range(5)]
@@ -2755,6 +2762,176 @@ def memwin_many_rows(n1, n3, w3, a, chunk):
               "window range %d does not hold its row's bytes" % i)
 
 
+def memwin_resolves_many(n1, n3, p, a):
+    """576 rows (24 x 24) at one copy command, more than the origin's stop
+    can hold (a park slot's 16 KiB suspension: 512 rows at most, the memo's
+    size): only the last 24, whose %k is VMA_IN, have an end in node 3's
+    memory window. The hook before the copy resolves rows until the first
+    of them (row 552), each once (memwin_resolves +553, not more), and the
+    block cannot stop there: E_LIMIT_PENDING "does not fit its suspension",
+    no split, nothing shipped. (Node 1's eval.max_time_us is raised in this
+    scenario so that the 576 rows never meet the time budget on a loaded
+    or sanitised build.)"""
+    x = n1.drive("get %s vmas[%du] %%x ; return %%x" % (p, VMA_IN), port=7301)["rows"][0][0]
+    keys = [0x10000 + i for i in range(23)] + [VMA_IN]
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "h7" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %q Process ; set %q pid 47u ; set %q machine %m ; set %q state "R" ; '
+        'set %q comm "many" ; set %q uid 0u ; set %q euid 0u ; set %q gid 0u ; '
+        'set %q egid 0u ; ' + "".join("set %%q vmas[%du] %s ; " % (k, x) for k in keys) +
+        "return %q", port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    q = rep["rows"][0][0]
+    v1, v3, c1 = copy_w(n1), copy_w(n3), cont_counts(n1)
+    st = memwin_status(n1.drive("get {0} vmas[%k] %v ; get {0} vmas[%j] %w ; copy offset("
+                                "value({1}, vmas[%k]), 0) value({2}, data) 1 !%e".format(q, p, a),
+                                port=7301))
+    check(st["code"] == "E_LIMIT_PENDING" and st["message"].startswith(
+        "the block's state before command 2 (576 rows, ") and
+        st["message"].endswith("does not fit its suspension (16384 bytes)"), st)
+    u1, u3 = copy_w(n1), copy_w(n3)
+    check(u1["memwin_resolves"] - v1["memwin_resolves"] == 23 * 24 + 1,
+          ("each row once, by the hook", v1["memwin_resolves"], u1["memwin_resolves"]))
+    d1 = moved(c1, cont_counts(n1))
+    check(d1.get("cont_splits") is None and d1.get("cont_shipped") is None and
+          u1["cont_memwin_sent"] == v1["cont_memwin_sent"] and
+          u3["cont_memwin_rx"] == v3["cont_memwin_rx"], ("a stop that cannot be held", d1))
+
+
+SRC_ONLY_VMAS = [0x7f0000200000 + i * 0x1000 for i in range(4)]
+
+
+def memwin_src_only_after(n1, n3, w3, a, chunk):
+    """One copy command, four rows for node 3's shard: three into node 3's
+    window through node 1's Process (a MEMORY_WINDOW and a COPY_SOURCE
+    each: 252 of a part's 256 bytes), then one whose destination is node
+    3's own Process (routed there by its entity: no MEMORY_WINDOW) with
+    node 1's value as its source, which needs a COPY_SOURCE that no longer
+    fits. Node 1 starts a second part with it rather than ship it without
+    (it would have met E_NOT_HERE on node 3 and aborted the part): two
+    parts, four COPY_SOURCEs, every range byte for byte."""
+    k3 = SRC_ONLY_VMAS[3]
+    rep = n3.drive(
+        'create %m Machine ; set %m hostname "h8" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 48u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "three" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; create %x Extent ; set %x length 100u ; set %x window {0} ; '
+        'set %x window_offset 50000u ; set %p vmas[{1}u] %x ; return %p'.format(w3, k3),
+        port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    p3 = rep["rows"][0][0]
+    ext = ""
+    for i in range(3):
+        ext += ("create %x{0} Extent ; set %x{0} length 100u ; set %x{0} window {1} ; "
+                "set %x{0} window_offset {2}u ; set %p vmas[{3}u] %x{0} ; "
+                "set %m processes[{3}u] %p ; ").format(i, w3, 51000 + 1000 * i, SRC_ONLY_VMAS[i])
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "h9" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 49u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "four" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; ' + ext + "set %m processes[{0}u] {1} ; return %m %p"
+        .format(k3, p3), port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    m, p1 = rep["rows"][0]
+    v1, v3, c1, c3 = copy_w(n1), copy_w(n3), cont_counts(n1), cont_counts(n3)
+    rep = n1.drive("get {0} processes[%k] %p ; copy offset(value(%p, vmas[%k]), 0) "
+                   "value({1}, data) 100 ; return %k".format(m, a), port=7301)
+    check(rep["end"]["outcome"] == "ok" and not rep.get("statuses") and
+          rep["rows"] == [[k] for k in SRC_ONLY_VMAS], rep)
+    u1, u3 = copy_w(n1), copy_w(n3)
+    d1, d3 = moved(c1, cont_counts(n1)), moved(c3, cont_counts(n3))
+    check(d1.get("cont_shipped") == 2 and d3.get("cont_run") == 2 and
+          u1["cont_src_sent"] - v1["cont_src_sent"] == 4 and
+          u1["cont_memwin_sent"] - v1["cont_memwin_sent"] == 3 and
+          u3["cont_reads"] - v3["cont_reads"] == 4, ("two parts, four sources", d1, d3))
+    # Each range back out, byte for byte: node 1's Process through node 3
+    # (a MEMORY_WINDOW out), node 3's own Process there.
+    for i, k in enumerate(SRC_ONLY_VMAS):
+        b = mkfile_on(n3, 650 + i, bytes(100))
+        if i < 3:
+            r = n1.drive("get {0} pid %z ; copy value({1}, data) value({0}, vmas[{2}u]) 100 ; "
+                         "return %z".format(p1, b, k), port=7301)
+        else:
+            r = n3.drive("copy value({0}, data) value({1}, vmas[{2}u]) 100".format(b, p3, k),
+                         port=7301)
+        check(r["end"]["outcome"] == "ok", r)
+        check(data_of(n3, b) == chunk[:100], "window range of row %d differs" % i)
+
+
+PART_VMAS = [0x7f0000100000 + i * 0x1000 for i in range(5)]
+
+
+def memwin_parts_partial(n1, n3, w3, a, chunk):
+    """Five rows of one copy command into node 3's window, cut into two
+    parts (rows 0-2, rows 3-4) as in memwin_many_rows, row 4's Extent
+    running past the window's end (ERANGE at node 3). Each part is atomic
+    on its own, the command is not: without a status variable part 2
+    aborts (row 3 undone with it) while part 1's rows stay committed in the
+    window; with one, only row 4 fails (its STATUS names node 3, the row by
+    its index in part 2's rows: 1) and rows 0-3 are written. The window's
+    ranges read back byte for byte after each."""
+    ext = ""
+    offs = [40000 + 1000 * i for i in range(4)] + [65500]
+    for i in range(5):
+        ext += ("create %x{0} Extent ; set %x{0} length {1}u ; set %x{0} window {2} ; "
+                "set %x{0} window_offset {3}u ; set %p vmas[{4}u] %x{0} ; ").format(
+                    i, 100 * (i + 1), w3, offs[i], PART_VMAS[i])
+    rep = n1.drive(
+        'create %m Machine ; set %m hostname "h6" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+        'create %p Process ; set %p pid 46u ; set %p machine %m ; set %p state "R" ; '
+        'set %p comm "parts" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
+        'set %p egid 0u ; ' + ext + "return %p", port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    p = rep["rows"][0][0]
+    bad = "copy: destination range 65500+100 is outside RmaWindow %s of 65536 bytes" % w3
+
+    def window_ranges():
+        out = []
+        for i in range(4):
+            b = mkfile_on(n3, 640 + i, bytes(100))
+            r = n1.drive("get {0} pid %z ; copy value({1}, data) value({0}, vmas[{2}u]) 100 ; "
+                         "return %z".format(p, b, PART_VMAS[i]), port=7301)
+            check(r["end"]["outcome"] == "ok", r)
+            out.append(data_of(n3, b))
+        return out
+
+    def row_bytes(src, i):
+        return src[100 * (i + 1):100 * (i + 2)]
+    # No status variable: part 2 aborts on node 3, part 1 stays.
+    c1, c3 = cont_counts(n1), cont_counts(n3)
+    rep = n1.drive("get {0} vmas[%k] %x ; get %x length %n ; copy offset(value({0}, "
+                   "vmas[%k]), 0) offset(value({1}, data), %n) 100 ; return %k".format(p, a),
+                   port=7301, extra=["--copy-results"])
+    d1, d3 = moved(c1, cont_counts(n1)), moved(c3, cont_counts(n3))
+    check(d1.get("cont_shipped") == 2 and d3.get("cont_run") == 2, ("two parts", d1, d3))
+    # Part 1's rows answer as done (its ROWs, its COPY record: 3 copies);
+    # part 2's abort is the one STATUS, from node 3, row 1 of its rows.
+    check(rep["end"]["outcome"] == "aborted" and rep["end"]["errno_name"] == "ERANGE" and
+          rep["rows"] == [[k] for k in PART_VMAS[:3]] and len(rep["statuses"]) == 1, rep)
+    st = rep["statuses"][0]["fields"]
+    check(st["code"] == "ERANGE" and st["message"] == bad and st["node"] == "@0.3.0.0.0" and
+          st["command"] == 2 and st["row"] == 1 and "variable" not in st, st)
+    check([(x["command"], x["copies"], x["bytes"]) for x in rep.get("copies", [])] ==
+          [(2, 3, 300)], ("part 1's COPY record alone", rep))
+    got = window_ranges()
+    check(got == [row_bytes(chunk, i) for i in range(3)] + [bytes(100)],
+          ("part 1's rows in the window, row 3 undone with part 2", [g[:4].hex() for g in got]))
+    # With a status variable: only row 4 fails; rows 0-3 written.
+    second = bytes((i * 11 + 5) & 0xff for i in range(3000))
+    a6 = mkfile_on(n1, 645, second)
+    rep = n1.drive("get {0} vmas[%k] %x ; get %x length %n ; copy offset(value({0}, "
+                   "vmas[%k]), 0) offset(value({1}, data), %n) 100 !%e ; return %k".format(p, a6),
+                   port=7301)
+    check(rep["end"]["outcome"] == "errors" and rep["rows"] == [[k] for k in PART_VMAS] and
+          len(rep["statuses"]) == 1, rep)
+    st = rep["statuses"][0]["fields"]
+    check(st["code"] == "ERANGE" and st["message"] == bad and st["node"] == "@0.3.0.0.0" and
+          st["variable"] == "e" and st["row"] == 1, st)
+    got = window_ranges()
+    check(got == [row_bytes(second, i) for i in range(4)],
+          ("rows 0-3 written, row 4 alone failed", [g[:4].hex() for g in got]))
+
+
 def memwin_arena_source(n1, p, arena3, a2, chunk):
     """A COPY_SOURCE naming node 3's *arena* window for a source node 1
     rewrites through [VMA_ARENA] (an Extent on that arena window), for
@@ -2784,6 +2961,75 @@ def memwin_arena_source(n1, p, arena3, a2, chunk):
     after = copy_w(n1)
     check(after["cont_reads"] == before["cont_reads"] and
           after["cont_src_refused"] - before["cont_src_refused"] == 1, (before, after))
+    check(data_of(n1, a2) == chunk, "node 1's value changed")
+
+
+def ip_sum(data):
+    """The Internet checksum (RFC 1071) of @p data."""
+    if len(data) % 2:
+        data += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+
+
+def mac_of(ip):
+    """The MAC the namespace's neighbour table holds for @p ip (a node the
+    test has talked to)."""
+    out = run(["ip", "neigh", "show", ip]).stdout.split()
+    check("lladdr" in out, ("no neighbour entry for", ip, out))
+    return bytes.fromhex(out[out.index("lladdr") + 1].replace(":", ""))
+
+
+def send_as(src, dst, payload, port=7301):
+    """One UDP datagram from node @p src's address (its IP, MAC and shard
+    port) to node @p dst, written straight into @p dst's tap: the frame
+    never crosses the bridge, so no forwarding table learns the borrowed
+    address; @p dst's answer goes to @p src, which drops it as unmatched."""
+    sip, dip = socket.inet_aton(src.ip), socket.inet_aton(dst.ip)
+    udp = struct.pack("!HHHH", port, port, 8 + len(payload), 0) + payload
+    csum = ip_sum(sip + dip + struct.pack("!BBH", 0, 17, len(udp)) + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x5c5c, 0x4000, 64, 17, 0, sip,
+                      dip)
+    iph = iph[:10] + struct.pack("!H", ip_sum(iph)) + iph[12:]
+    frame = mac_of(dst.ip) + mac_of(src.ip) + b"\x08\x00" + iph + udp
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    try:
+        sock.bind((dst.iface, 0))
+        sock.send(frame)
+    finally:
+        sock.close()
+
+
+def memwin_arena_source_from_owner(n1, n3, p, arena3, a2, chunk):
+    """The parked path of memwin_arena_source: the COPY_SOURCE naming node
+    3's arena window, for exactly the range node 1's rewrite of the source
+    gives, now from node 3's own address (the window's node, so the
+    sender check passes and node 1 would READ it ahead while the CONT is
+    parked). Refused before any READ: node 1's cont_reads, cont_read_parks
+    and remote engine's submissions unchanged, cont_src_refused +1 (the
+    copy's own refusal, counted once), node 1's value unchanged."""
+    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
+                               "value(%s, vmas[%du]) 100 ; return %%z" % (a2, p, VMA_ARENA)])
+                          .stdout.strip())
+    f = [int(x, 16) for x in arena3.lstrip("@").split(".")]
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 0, 100, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb3, origin=3))
+    struct.pack_into("<H", msg, 48, len(ext))
+    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    before, c1 = copy_w(n1), cont_counts(n1)
+    send_as(n3, n1, node_dgram(CONT, msg, 3, 0xb3))
+    wait_for("node 1 to run the CONT from node 3's address",
+             lambda: cont_counts(n1)["cont_run"] > c1["cont_run"] or None, timeout=10)
+    after = copy_w(n1)
+    check(after["cont_src_refused"] - before["cont_src_refused"] == 1 and
+          after["cont_reads"] == before["cont_reads"] and
+          after["cont_read_parks"] == before["cont_read_parks"] and
+          after["cont_read_failed"] == before["cont_read_failed"] and
+          after["remote_submitted"] == before["remote_submitted"], ("a READ went", before, after))
     check(data_of(n1, a2) == chunk, "node 1's value changed")
 
 
@@ -2817,7 +3063,7 @@ def memwin_third_node(n1, n2, p, vma):
     unchanged, nothing sent, memwin_third_refused +1 each time."""
     d2 = mkfile_on(n2, 607, b"\x5a" * 3000)
     want = ("copy at command 1, row 0: node 3's memory window and a value of node 2 shard 0, "
-            "a third shard: not supported; nothing was shipped")
+            "a third shard: not supported; no row of this command was shipped")
     for text in ("get %s pid %%z ; copy value(%s, data) offset(%s, 100) 3000 ; return %%z" %
                  (p, d2, vma),
                  "get %s pid %%z ; copy offset(%s, 100) value(%s, data) 3000 ; return %%z" %
@@ -2984,6 +3230,9 @@ def t_copy_memwin_sessions(c):
                          "peers": ["%d:%s.pub" % (p.id, nkey[p.id]) for p in nodes
                                    if p is not n]}
         n.cfg["cluster"]["cont"] = {"timeout_ms": 2000}
+    # One continuation a worker on node 1: enough for every block below
+    # but the last, whose rows need three parts.
+    nodes[0].cfg["cluster"]["cont"]["max_pending"] = 1
     nodes[1].cfg["auth"]["roots"].append(nkey[1] + ".pub")
     for n in nodes:
         n.start()
@@ -3046,6 +3295,23 @@ def t_copy_memwin_sessions(c):
     check(rep["end"]["outcome"] == "ok" and not rep.get("statuses"), rep)
     rep = cli(n2.ip, root, "get %s data %%v ; return %%v" % b2)
     check(bytes.fromhex(rep["rows"][0][0]["hex"]) == chunk, "the window lost alice's bytes")
+    # Three rows into the window (VMA_IN, VMA_TAIL, VMA_EDGE; VMA_ARENA's
+    # stays): a session block's part holds one, so three parts, more than
+    # node 1's cluster.cont.max_pending of 1. The refusal names the limit
+    # and the need, not continuations "held already"; nothing shipped.
+    c1, y2 = cont_counts(n1), copy_w(n2)
+    rep = cli(n1.ip, alice, "get {p} vmas[%k] %x ; copy offset(value({p}, vmas[%k]), 0) "
+              "value({a}, data) 100 ; return %k".format(p=p, a=a), achain, want=1)
+    st = memwin_status(rep)
+    check(st["code"] == "E_LIMIT_PENDING" and st["message"] ==
+          "not split at command 1: its rows need 3 continuations, more than "
+          "cluster.cont.max_pending (1) a worker holds" and rep["end"]["outcome"] == "aborted",
+          rep)
+    z2 = copy_w(n2)
+    check(moved(c1, cont_counts(n1)).get("cont_shipped") is None and
+          z2["cont_memwin_rx"] == y2["cont_memwin_rx"] and
+          z2["memory_window0"]["copies_in"] == y2["memory_window0"]["copies_in"],
+          ("a part was shipped", y2, z2))
 
 
 def copy_memwin_busy_scenario(c, copy_cfg):

@@ -508,6 +508,14 @@ test_eval_cont_row_copy_src_reads_plain_source_addresses(void **state)
 	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 3, &rows, 0, &src), -EOPNOTSUPP);
 	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 4, &rows, 0, &src), -EOPNOTSUPP);
 	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 5, &rows, 0, &src), -EOPNOTSUPP);
+	/* Which ends are map entries: the command's terms, not the rows'. */
+	assert_int_equal(scpp_eval_cmd_copy_keyed(&f->blk, 2, 1), 0);
+	assert_int_equal(scpp_eval_cmd_copy_keyed(&f->blk, 2, 0), 0);
+	assert_int_equal(scpp_eval_cmd_copy_keyed(&f->blk, 3, 1), 1);
+	assert_int_equal(scpp_eval_cmd_copy_keyed(&f->blk, 3, 0), 0);
+	assert_int_equal(scpp_eval_cmd_copy_keyed(&f->blk, 0, 1), -EINVAL);
+	assert_int_equal(scpp_eval_cmd_copy_keyed(&f->blk, 3, 2), -EINVAL);
+	assert_int_equal(scpp_eval_cmd_copy_keyed(&f->blk, 6, 1), -EINVAL);
 	/* Not a copy; no such row. */
 	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 0, &rows, 0, &src), -EINVAL);
 	assert_int_equal(scpp_eval_row_copy_src(&f->blk, 2, &rows, 1, &src), -EINVAL);
