@@ -53,6 +53,23 @@ CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+def reap_shm_regions(pid):
+    """The libfabric shm provider's regions (/dev/shm/<pid>:<uid>:<n>) of a
+    node that is gone: one killed without closing its endpoints leaves them
+    (drivers/copy/copy_fabric.c, copy_fabric_clear_stale()). Returns how
+    many were removed."""
+    pfx = "%d:%d:" % (pid, os.getuid())
+    n = 0
+    for name in os.listdir("/dev/shm"):
+        if name.startswith(pfx) and name[len(pfx):].isdigit():
+            try:
+                os.unlink(os.path.join("/dev/shm", name))
+                n += 1
+            except FileNotFoundError:
+                pass
+    return n
+
+
 class ClusterFailure(Exception):
     pass
 
@@ -199,6 +216,7 @@ class Node:
         if self.alive():
             self.proc.kill()
             self.proc.wait(timeout=20)
+            reap_shm_regions(self.proc.pid)
 
     def stop(self):
         """SIGTERM (revokes the lease); returns the exit code."""
@@ -215,6 +233,7 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+                reap_shm_regions(self.proc.pid)
                 return "killed after SIGTERM timeout"
         return self.proc.returncode
 
