@@ -2534,6 +2534,29 @@ def memwin_status(rep):
     return rep["statuses"][0]["fields"]
 
 
+def process_prelude(host, pid, comm, var="p"):
+    """The commands that make a Machine %m named @p host and a Process %var
+    on it (pid @p pid, command @p comm, root's ids): the start of the
+    blocks that then give the Process its vmas."""
+    return ('create %m Machine ; set %m hostname "{0}" ; set %m cores 1u ; set %m memory_bytes 2u ; '
+            'create %{3} Process ; set %{3} pid {1}u ; set %{3} machine %m ; set %{3} state "R" ; '
+            'set %{3} comm "{2}" ; set %{3} uid 0u ; set %{3} euid 0u ; set %{3} gid 0u ; '
+            'set %{3} egid 0u ; ').format(host, pid, comm, var)
+
+
+def window_rows_process(n1, w3, host, pid, comm, offs, vmas):
+    """A Process on node 1 whose vmas[vmas[i]] is an Extent of 100 (i + 1)
+    bytes at offset offs[i] of node 3's memory window @p w3. Its OID."""
+    ext = ""
+    for i, off in enumerate(offs):
+        ext += ("create %x{0} Extent ; set %x{0} length {1}u ; set %x{0} window {2} ; "
+                "set %x{0} window_offset {3}u ; set %p vmas[{4}u] %x{0} ; ").format(
+                    i, 100 * (i + 1), w3, off, vmas[i])
+    rep = n1.drive(process_prelude(host, pid, comm) + ext + "return %p", port=7301)
+    check(rep["end"]["outcome"] == "ok", rep)
+    return rep["rows"][0][0]
+
+
 def copy_memwin_scenario(c, copy_cfg):
     """Three etcd nodes, node 3 with a 64 KiB memory window: a block sent to
     node 1, which owns a Process whose vmas map an address to an Extent on
@@ -2720,18 +2743,8 @@ def memwin_many_rows(n1, n3, w3, a, chunk):
     (three rows, then two), each row with its own extensions; every range of
     the window receives its own row's bytes (read back through node 3's
     values, byte for byte)."""
-    ext = ""
-    for i in range(5):
-        ext += ("create %x{0} Extent ; set %x{0} length {1}u ; set %x{0} window {2} ; "
-                "set %x{0} window_offset {3}u ; set %p vmas[{4}u] %x{0} ; ").format(
-                    i, 100 * (i + 1), w3, 30000 + 1000 * i, MANY_VMAS[i])
-    rep = n1.drive(
-        'create %m Machine ; set %m hostname "h5" ; set %m cores 1u ; set %m memory_bytes 2u ; '
-        'create %p Process ; set %p pid 45u ; set %p machine %m ; set %p state "R" ; '
-        'set %p comm "five" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
-        'set %p egid 0u ; ' + ext + "return %p", port=7301)
-    check(rep["end"]["outcome"] == "ok", rep)
-    p = rep["rows"][0][0]
+    p = window_rows_process(n1, w3, "h5", 45, "five", [30000 + 1000 * i for i in range(5)],
+                            MANY_VMAS)
     v1, v3 = copy_w(n1), copy_w(n3)
     c1, c3 = cont_counts(n1), cont_counts(n3)
     # Row i copies a's bytes from offset 100 (i + 1) (its Extent's length).
@@ -2775,10 +2788,8 @@ def memwin_resolves_many(n1, n3, p, a):
     x = n1.drive("get %s vmas[%du] %%x ; return %%x" % (p, VMA_IN), port=7301)["rows"][0][0]
     keys = [0x10000 + i for i in range(23)] + [VMA_IN]
     rep = n1.drive(
-        'create %m Machine ; set %m hostname "h7" ; set %m cores 1u ; set %m memory_bytes 2u ; '
-        'create %q Process ; set %q pid 47u ; set %q machine %m ; set %q state "R" ; '
-        'set %q comm "many" ; set %q uid 0u ; set %q euid 0u ; set %q gid 0u ; '
-        'set %q egid 0u ; ' + "".join("set %%q vmas[%du] %s ; " % (k, x) for k in keys) +
+        process_prelude("h7", 47, "many", "q") +
+        "".join("set %%q vmas[%du] %s ; " % (k, x) for k in keys) +
         "return %q", port=7301)
     check(rep["end"]["outcome"] == "ok", rep)
     q = rep["rows"][0][0]
@@ -2826,10 +2837,7 @@ def memwin_src_only_after(n1, n3, w3, a, chunk):
                 "set %x{0} window_offset {2}u ; set %p vmas[{3}u] %x{0} ; "
                 "set %m processes[{3}u] %p ; ").format(i, w3, 51000 + 1000 * i, SRC_ONLY_VMAS[i])
     rep = n1.drive(
-        'create %m Machine ; set %m hostname "h9" ; set %m cores 1u ; set %m memory_bytes 2u ; '
-        'create %p Process ; set %p pid 49u ; set %p machine %m ; set %p state "R" ; '
-        'set %p comm "four" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
-        'set %p egid 0u ; ' + ext + "set %m processes[{0}u] {1} ; return %m %p"
+        process_prelude("h9", 49, "four") + ext + "set %m processes[{0}u] {1} ; return %m %p"
         .format(k3, p3), port=7301)
     check(rep["end"]["outcome"] == "ok", rep)
     m, p1 = rep["rows"][0]
@@ -2870,19 +2878,8 @@ def memwin_parts_partial(n1, n3, w3, a, chunk):
     window; with one, only row 4 fails (its STATUS names node 3, the row by
     its index in part 2's rows: 1) and rows 0-3 are written. The window's
     ranges read back byte for byte after each."""
-    ext = ""
-    offs = [40000 + 1000 * i for i in range(4)] + [65500]
-    for i in range(5):
-        ext += ("create %x{0} Extent ; set %x{0} length {1}u ; set %x{0} window {2} ; "
-                "set %x{0} window_offset {3}u ; set %p vmas[{4}u] %x{0} ; ").format(
-                    i, 100 * (i + 1), w3, offs[i], PART_VMAS[i])
-    rep = n1.drive(
-        'create %m Machine ; set %m hostname "h6" ; set %m cores 1u ; set %m memory_bytes 2u ; '
-        'create %p Process ; set %p pid 46u ; set %p machine %m ; set %p state "R" ; '
-        'set %p comm "parts" ; set %p uid 0u ; set %p euid 0u ; set %p gid 0u ; '
-        'set %p egid 0u ; ' + ext + "return %p", port=7301)
-    check(rep["end"]["outcome"] == "ok", rep)
-    p = rep["rows"][0][0]
+    p = window_rows_process(n1, w3, "h6", 46, "parts",
+                            [40000 + 1000 * i for i in range(4)] + [65500], PART_VMAS)
     bad = "copy: destination range 65500+100 is outside RmaWindow %s of 65536 bytes" % w3
 
     def window_ranges():
