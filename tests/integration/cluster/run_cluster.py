@@ -2544,6 +2544,23 @@ def process_prelude(host, pid, comm, var="p"):
             'set %{3} egid 0u ; ').format(host, pid, comm, var)
 
 
+def arena_source_cont(n1, a2, p, arena3, tag, **kw):
+    """A CONT for node 1 whose part copies 100 bytes from node 2's value
+    @p a2 into Process @p p's vmas[VMA_ARENA], carrying a COPY_SOURCE that
+    names node 3's arena window @p arena3 for exactly that range (the
+    extension spliced in after the part's header); @p tag and @p kw go to
+    cont_msg()."""
+    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
+                               "value(%s, vmas[%du]) 100 ; return %%z" % (a2, p, VMA_ARENA)])
+                          .stdout.strip())
+    f = [int(x, 16) for x in arena3.lstrip("@").split(".")]
+    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
+                      (f[3] << 40) | f[4], 0, 100, 1)
+    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], tag, **kw))
+    struct.pack_into("<H", msg, 48, len(ext))
+    return bytes(msg[:52]) + ext + bytes(msg[52:])
+
+
 def window_rows_process(n1, w3, host, pid, comm, offs, vmas):
     """A Process on node 1 whose vmas[vmas[i]] is an Extent of 100 (i + 1)
     bytes at offset offs[i] of node 3's memory window @p w3. Its OID."""
@@ -2936,15 +2953,7 @@ def memwin_arena_source(n1, p, arena3, a2, chunk):
     9: refused outright (EACCES, "is node 3's arena, not a memory window"),
     before the exact-range or the sender check; no READ, node 1's value
     unchanged."""
-    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
-                               "value(%s, vmas[%du]) 100 ; return %%z" % (a2, p, VMA_ARENA)])
-                          .stdout.strip())
-    f = [int(x, 16) for x in arena3.lstrip("@").split(".")]
-    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
-                      (f[3] << 40) | f[4], 0, 100, 1)
-    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb2))
-    struct.pack_into("<H", msg, 48, len(ext))
-    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    msg = arena_source_cont(n1, a2, p, arena3, 0xb2)
     before = copy_w(n1)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((BRIDGE, FAKE_PORT))
@@ -3008,15 +3017,7 @@ def memwin_arena_source_from_owner(n1, n3, p, arena3, a2, chunk):
     parked). Refused before any READ: node 1's cont_reads, cont_read_parks
     and remote engine's submissions unchanged, cont_src_refused +1 (the
     copy's own refusal, counted once), node 1's value unchanged."""
-    block = bytes.fromhex(run([n1.c_drive(), "encode", "let %%z 1u ; copy value(%s, data) "
-                               "value(%s, vmas[%du]) 100 ; return %%z" % (a2, p, VMA_ARENA)])
-                          .stdout.strip())
-    f = [int(x, 16) for x in arena3.lstrip("@").split(".")]
-    ext = struct.pack("<BBIIQQQQQ", 2, 48, 0, 0, (f[0] << 48) | (f[1] << 16) | f[2],
-                      (f[3] << 40) | f[4], 0, 100, 1)
-    msg = bytearray(cont_msg(block, 1, 1, [(1, [b"\x03\x01"])], 0xb3, origin=3))
-    struct.pack_into("<H", msg, 48, len(ext))
-    msg = bytes(msg[:52]) + ext + bytes(msg[52:])
+    msg = arena_source_cont(n1, a2, p, arena3, 0xb3, origin=3)
     before, c1 = copy_w(n1), cont_counts(n1)
     send_as(n3, n1, node_dgram(CONT, msg, 3, 0xb3))
     wait_for("node 1 to run the CONT from node 3's address",
