@@ -1191,9 +1191,11 @@ scpp_wire_block_decode_next(struct scpp_wire_block_cursor *bc, struct scpp_wire_
 	return rc;
 }
 
-int
-scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b,
-			    uint32_t *err_off)
+/* The commands scpp_wire_block_decode_rest() has left to decode (at least
+ * one): out of line, so that a block the owner lookup decoded whole (one
+ * get, most often) does not pay for this loop's registers. */
+static __attribute__((noinline)) int
+decode_rest_cmds(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b, uint32_t *err_off)
 {
 	struct cur c = {bc->buf, bc->len, bc->off};
 	const uint8_t *prev_attr = NULL;
@@ -1232,6 +1234,21 @@ scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *bc, struct scpp_wire_
 	if (rc < 0 && err_off != NULL)
 		*err_off = (uint32_t)c.off;
 	return rc;
+}
+
+int
+scpp_wire_block_decode_rest(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b,
+			    uint32_t *err_off)
+{
+	if (b->ncmds < bc->ncmds)
+		return decode_rest_cmds(bc, b, err_off);
+	/* Every command decoded already: only the end of the input is left
+	 * to check, as the loop would. */
+	if (SCPP_LIKELY(bc->off == bc->len))
+		return 0;
+	if (err_off != NULL)
+		*err_off = (uint32_t)bc->off;
+	return -SCPP_E_TRAILING;
 }
 
 int
@@ -1337,6 +1354,23 @@ scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *bc, struct scpp_wire
 				if (wire_ent_owner(b, 3 * i, owner))
 					return 1;
 		}
+	}
+	/* Commands of cmd_fast()'s shape (a block of one get, most often)
+	 * straight from the cursor: decode_cmd() would decode them exactly so
+	 * (it tries cmd_fast() first, with no previous name either), and their
+	 * only owner position is their entity, a constant OID (the attribute
+	 * and value positions name none). Saves the general decoder's entry
+	 * and scpp_wire_cmd_owner()'s walk over the op's positions. */
+	while (fast_decode && b->ncmds < bc->ncmds) {
+		struct scpp_wire_cmd *cm = &b->cmd[b->ncmds];
+		size_t n = cmd_fast(bc->buf, bc->buf + bc->off, bc->len - bc->off, b, cm, NULL);
+
+		if (n == 0)
+			break;
+		bc->off += n;
+		b->ncmds++;
+		if (wire_ent_owner(b, cm->term[0], owner))
+			return 1;
 	}
 	while ((rc = scpp_wire_block_decode_next(bc, b, err_off)) == 1)
 		if (scpp_wire_cmd_owner(b, b->ncmds - 1u, owner))

@@ -389,7 +389,67 @@ expected_get_run(const struct scpp_wire_block *b, uint64_t *vars)
 	return k;
 }
 
-static unsigned long long run_cmds_seen, split_cmds_seen, owner_run_seen;
+static unsigned long long run_cmds_seen, split_cmds_seen, owner_run_seen, owner_fast_seen;
+
+/* The daemon's sequence (head, owner lookup, rest) over @p n bytes with the
+ * decoder's fast paths set to @p fast: each step's verdict and error
+ * offset, the owner, and where the owner lookup stopped. */
+struct owner_way {
+	int rc_begin, rc_owner, rc_rest;
+	uint32_t off_begin, off_owner, off_rest;
+	struct scpp_oid owner;
+	unsigned int stop;
+};
+
+static void
+owner_way(const uint8_t *p, size_t n, bool fast, struct scpp_wire_block *b, struct owner_way *w)
+{
+	struct scpp_wire_block_cursor bc;
+
+	memset(w, 0, sizeof(*w));
+	scpp_wire_decode_fast(fast);
+	w->rc_begin = scpp_wire_block_decode_begin(&bc, p, n, b, &w->off_begin);
+	if (w->rc_begin == 0) {
+		w->rc_owner = scpp_wire_block_decode_owner(&bc, b, &w->owner, &w->off_owner);
+		w->stop = b->ncmds;
+		if (w->rc_owner >= 0)
+			w->rc_rest = scpp_wire_block_decode_rest(&bc, b, &w->off_rest);
+	}
+	scpp_wire_decode_fast(true);
+}
+
+/* The owner lookup's fast paths (cmd_fast() commands, a get run) find the
+ * owner the general decoder finds, fail where and how it fails, and leave
+ * the same block; a block of one command stops at the same place too. */
+static void
+owner_both_ways(const uint8_t *p, size_t n)
+{
+	static struct scpp_wire_block bf, bg;
+	struct owner_way f, gw;
+
+	owner_way(p, n, true, &bf, &f);
+	owner_way(p, n, false, &bg, &gw);
+	assert_int_equal(f.rc_begin, gw.rc_begin);
+	assert_int_equal(f.off_begin, gw.off_begin);
+	if (f.rc_begin != 0)
+		return;
+	assert_int_equal(f.rc_owner, gw.rc_owner);
+	if (f.rc_owner < 0) {
+		assert_int_equal(f.off_owner, gw.off_owner);
+		return;
+	}
+	if (f.rc_owner == 1)
+		assert_true(scpp_oid_eq(f.owner, gw.owner));
+	if (bg.ncmds == 1)
+		assert_int_equal(f.stop, gw.stop);
+	owner_fast_seen += f.rc_owner == 1 && bf.ncmds == 1 && bf.cmd[0].shape == SCPP_WIRE_SHAPE_EAV;
+	assert_int_equal(f.rc_rest, gw.rc_rest);
+	if (f.rc_rest < 0) {
+		assert_int_equal(f.off_rest, gw.off_rest);
+		return;
+	}
+	assert_true(scpp_wire_block_equal(&bf, &bg));
+}
 
 /* Decode @p n bytes with the decoder's fast paths on and off: the same
  * verdict, offset, block (fields an evaluator reads included), and the
@@ -407,6 +467,7 @@ decode_both_ways(const uint8_t *p, size_t n)
 	scpp_wire_decode_fast(true);
 	assert_int_equal(rc1, rc2);
 	assert_int_equal(off1, off2);
+	owner_both_ways(p, n);
 	if (rc1 != 0)
 		return;
 	assert_true(scpp_wire_block_equal(&blk, &blk2));
@@ -521,6 +582,8 @@ test_wire_block_fast_decode_agrees_with_general(void **state)
 	 * owner lookup decoded whole. */
 	assert_true(split_cmds_seen > 1000);
 	assert_true(owner_run_seen > 1000);
+	/* ... and blocks of one get whose owner the fast lookup found. */
+	assert_true(owner_fast_seen > 100);
 }
 
 static void
