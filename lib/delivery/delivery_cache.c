@@ -193,18 +193,22 @@ uint8_t *
 scpp_delivery_reply_buf(struct scpp_delivery *d, uint32_t *cap, uint64_t now)
 {
 	struct dlv_cache *ca = &d->cache;
-	uint64_t r = d->conf.reply_max, pos = ca->tail, off = pos % ca->size;
+	uint64_t r = d->conf.reply_max, pos = ca->tail, off = ca->tail_off;
 
+	SCPP_ASSERT(off == pos % ca->size);
 	/* A reply never straddles the end of the arena. */
-	if (off + r > ca->size)
+	if (off + r > ca->size) {
 		pos += ca->size - off;
+		off = 0;
+	}
 	/* Free [pos, pos + r): drop every entry that starts before
 	 * pos + r - size (entries and bytes are in the same order). */
 	while (ca->count > 0 && pos + r > ca->size && ca->ent[ca->head].pos < pos + r - ca->size)
 		ent_drop(d, now);
 	ca->resv = pos;
+	ca->resv_off = off;
 	*cap = (uint32_t)r;
-	return ca->arena + pos % ca->size;
+	return ca->arena + off;
 }
 
 /* Record the reply in the reply buffer as the newest entry; *@p idx its
@@ -234,6 +238,8 @@ ent_add(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint32_t l
 	dlv_gauge32(&ca->count, ca->count + 1);
 	dlv_gauge64(&ca->used, ca->used + len);
 	ca->tail = ca->resv + len;
+	/* resv_off + len <= size: the reply did not straddle the end. */
+	ca->tail_off = ca->resv_off + len == ca->size ? 0 : ca->resv_off + len;
 	ca->low = ca->ent[ca->head].pos;
 	if (indexed)
 		rindex_insert(ca, &e->key, idx);
@@ -370,7 +376,7 @@ lru_append(struct dlv_clients *cl, uint32_t idx)
 static uint32_t
 client_find(const struct scpp_delivery *d, const struct dlv_ckey *k)
 {
-	uint32_t *v = dlv_tab_find(&d->clients.index, k);
+	uint32_t *v = dlv_tab_find_n(&d->clients.index, k, CLIENT_KEY_LEN);
 
 	return v != NULL ? *v : DLV_NONE;
 }
@@ -743,7 +749,7 @@ direct_frame(struct scpp_delivery *d, const struct scpp_delivery_req *req, uint6
 	t->chunk = chunk;
 	t->session = req->session;
 	t->dgram_len = dlv_build_reply(d, &t->to, t->client_id, t->block_id,
-				       d->cache.arena + d->cache.resv % d->cache.size, len, 0, true,
+				       d->cache.arena + d->cache.resv_off, len, 0, true,
 				       req->session, frame);
 	return (uint16_t)(SCPP_NET_L2L4_LEN + t->dgram_len);
 }
@@ -754,8 +760,12 @@ scpp_delivery_reply_commit_frame(struct scpp_delivery *d, const struct scpp_deli
 				 struct scpp_delivery_direct *t)
 {
 	const uint16_t chunk = dlv_chunk(d, &req->peer, req->session);
-	const uint64_t cost = dlv_reply_cost(len, chunk, 0, 1, req->session);
-	const bool one = dlv_nseq(len, chunk) == 1 && room >= SCPP_NET_L2L4_LEN + cost;
+	/* dlv_nseq(len, chunk) == 1 and dlv_reply_cost(len, chunk, 0, 1, ...)
+	 * without their divisions: a reply of one datagram is len <= chunk
+	 * bytes, and its first datagram costs the header, the tag and
+	 * min(len, chunk) bytes. */
+	const uint64_t cost = SCPP_WIRE_HDR_LEN + dlv_tag(req->session) + SCPP_MIN(len, (uint32_t)chunk);
+	const bool one = len <= chunk && room >= SCPP_NET_L2L4_LEN + cost;
 	const struct dlv_ent *e;
 
 	SCPP_VERIFY(len <= d->conf.reply_max);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "scpp_delivery.h"
+#include "scpp_value.h" /* scpp_hash_mix64 */
 
 #define DLV_NONE UINT32_MAX
 
@@ -31,6 +32,52 @@ struct dlv_tab {
 	uint64_t seed[5];
 	uint8_t *slots;       /* slot: u32 val (DLV_NONE = empty), u32 hash, key */
 };
+
+/* Key word @p i of a @p len-byte key (0 past its end). */
+static inline uint64_t
+dlv_tab_word(const uint8_t *k, uint32_t i, uint32_t len)
+{
+	uint64_t w = 0;
+
+	if (8 * i < len)
+		memcpy(&w, k + 8 * i, 8);
+	return w;
+}
+
+/* The slot hash of a @p len-byte key (len == t->key_len). */
+static inline uint32_t
+dlv_tab_hash(const struct dlv_tab *t, const uint8_t *k, uint32_t len)
+{
+	uint64_t h = (dlv_tab_word(k, 0, len) + t->seed[0]) * (dlv_tab_word(k, 1, len) + t->seed[1]) +
+		     (dlv_tab_word(k, 2, len) + t->seed[2]) * (dlv_tab_word(k, 3, len) + t->seed[3]);
+
+	return (uint32_t)scpp_hash_mix64(h ^ t->seed[4]);
+}
+
+/*
+ * dlv_tab_find() with the key's length a constant of the caller's (it must
+ * be t->key_len), so that the hash's word loads and the key compare are
+ * inlined without branches: for the lookups made per block.
+ */
+static inline uint32_t *
+dlv_tab_find_n(const struct dlv_tab *t, const void *key, uint32_t len)
+{
+	uint32_t h = dlv_tab_hash(t, key, len), i = h & t->mask;
+
+	SCPP_ASSERT(len == t->key_len);
+	for (;;) {
+		uint8_t *s = t->slots + (size_t)i * (8 + len);
+		uint32_t v, sh;
+
+		memcpy(&v, s, 4);
+		if (v == DLV_NONE)
+			return NULL;
+		memcpy(&sh, s + 4, 4);
+		if (sh == h && memcmp(s + 8, key, len) == 0)
+			return (uint32_t *)(void *)s;
+		i = (i + 1) & t->mask;
+	}
+}
 
 size_t dlv_tab_mem(uint32_t max_keys, uint32_t key_len);
 void dlv_tab_init(struct dlv_tab *t, void *mem, uint32_t max_keys, uint32_t key_len,
@@ -106,6 +153,9 @@ struct dlv_cache {
 	uint64_t tail;      /* position after the newest entry */
 	uint64_t low;       /* position of the oldest byte still held */
 	uint64_t resv;      /* position reserved for the next reply */
+	/* tail % size and resv % size, kept so that the per-block path
+	 * divides by nothing (the arena's size need not be a power of 2) */
+	uint64_t tail_off, resv_off;
 	uint64_t used;      /* bytes of the entries held */
 	struct dlv_rindex index;
 };

@@ -16,26 +16,12 @@
  */
 #include <string.h>
 
-#include "scpp_value.h" /* scpp_hash_mix64 */
 #include "delivery_priv.h"
-
-static inline uint64_t
-word(const uint8_t *k, uint32_t i, uint32_t len)
-{
-	uint64_t w = 0;
-
-	if (8 * i < len)
-		memcpy(&w, k + 8 * i, 8);
-	return w;
-}
 
 static inline uint32_t
 tab_hash(const struct dlv_tab *t, const uint8_t *k)
 {
-	uint64_t h = (word(k, 0, t->key_len) + t->seed[0]) * (word(k, 1, t->key_len) + t->seed[1]) +
-		     (word(k, 2, t->key_len) + t->seed[2]) * (word(k, 3, t->key_len) + t->seed[3]);
-
-	return (uint32_t)scpp_hash_mix64(h ^ t->seed[4]);
+	return dlv_tab_hash(t, k, t->key_len);
 }
 
 static inline uint8_t *
@@ -95,17 +81,7 @@ dlv_tab_init(struct dlv_tab *t, void *mem, uint32_t max_keys, uint32_t key_len,
 uint32_t *
 dlv_tab_find(const struct dlv_tab *t, const void *key)
 {
-	uint32_t h = tab_hash(t, key), i = h & t->mask;
-
-	for (;;) {
-		uint8_t *s = slot_at(t, i);
-
-		if (*slot_val(s) == DLV_NONE)
-			return NULL;
-		if (slot_hash(s) == h && memcmp(s + 8, key, t->key_len) == 0)
-			return slot_val(s);
-		i = (i + 1) & t->mask;
-	}
+	return dlv_tab_find_n(t, key, t->key_len);
 }
 
 void

@@ -25,6 +25,9 @@
 #include <rte_ip.h>
 #include <rte_mbuf_core.h>
 #include <rte_udp.h>
+#if defined(RTE_ARCH_X86_64)
+#include <x86intrin.h> /* _addcarry_u64 */
+#endif
 
 #include "scpp_net.h"
 
@@ -80,13 +83,19 @@ scpp_net_udp_serve(struct scpp_net *n, uint16_t udp_port, bool on)
 		n->udp_served[udp_port >> 6] &= ~bit;
 }
 
-bool
-scpp_net_src_ok(const struct scpp_net_port *p, uint32_t ip)
+static inline bool
+src_ok(const struct scpp_net_port *p, uint32_t ip)
 {
 	uint32_t h = rte_be_to_cpu_32(ip);
 
 	return h != 0 && (h >> 24) != 127 && (h >> 28) < 14 && ip != p->ip &&
 	       (p->bcast == 0 || ip != p->bcast);
+}
+
+bool
+scpp_net_src_ok(const struct scpp_net_port *p, uint32_t ip)
+{
+	return src_ok(p, ip);
 }
 
 static inline enum scpp_net_verdict
@@ -114,6 +123,41 @@ cksum_add(uint64_t s, uint64_t v)
 	return s + (s < v); /* end-around carry */
 }
 
+/*
+ * The sum of 32 bytes at @p p added to @p s. On x86-64 one carry chain
+ * (add, three adc, the chain's carry folded back once): 9 instructions per
+ * 32 bytes with the loop, against 16 for four cksum_add() (gcc 12 -O2,
+ * whose adc it cannot chain across separate carries). Elsewhere the same
+ * sum from cksum_add().
+ */
+static inline uint64_t
+cksum_add32(uint64_t s, const uint8_t *p)
+{
+	uint64_t v[4];
+
+	memcpy(v, p, sizeof(v));
+#if defined(RTE_ARCH_X86_64)
+	{
+		unsigned long long r = s;
+		unsigned char c;
+
+		c = _addcarry_u64(0, r, v[0], &r);
+		c = _addcarry_u64(c, r, v[1], &r);
+		c = _addcarry_u64(c, r, v[2], &r);
+		c = _addcarry_u64(c, r, v[3], &r);
+		/* r + c overflows only when r is all ones and c is 1: then
+		 * the second carry puts the 2^64 (= 1) back. */
+		c = _addcarry_u64(c, r, 0, &r);
+		return r + c;
+	}
+#else
+	s = cksum_add(s, v[0]);
+	s = cksum_add(s, v[1]);
+	s = cksum_add(s, v[2]);
+	return cksum_add(s, v[3]);
+#endif
+}
+
 static inline uint64_t
 cksum_sum(const void *buf, size_t len, uint64_t s)
 {
@@ -122,11 +166,15 @@ cksum_sum(const void *buf, size_t len, uint64_t s)
 	uint32_t v4;
 	uint16_t v2;
 
-	for (; len >= 16; len -= 16, p += 16) {
+	for (; len >= 32; len -= 32, p += 32)
+		s = cksum_add32(s, p);
+	if (len >= 16) {
 		memcpy(&v8, p, 8);
 		s = cksum_add(s, v8);
 		memcpy(&v8, p + 8, 8);
 		s = cksum_add(s, v8);
+		p += 16;
+		len -= 16;
 	}
 	if (len >= 8) {
 		memcpy(&v8, p, 8);
@@ -294,7 +342,10 @@ scpp_net_rx(const struct scpp_net *n, uint16_t port, uint8_t *frame, uint32_t fr
 	} else {
 		if (ck == 0) {
 			scpp_counter_add(&st->cksum_sw, 1);
-			if (cksum_fold(cksum_sum(ip, ihl, 0)) == 0xffff)
+			/* The header without options, 20 bytes, summed in a
+			 * straight line; with options, by the loop. */
+			if (cksum_fold(ihl == IPV4_HDR_MIN ? cksum_sum(ip, IPV4_HDR_MIN, 0) :
+							     cksum_sum(ip, ihl, 0)) == 0xffff)
 				ck = 1;
 		}
 		if (ck <= 0)
@@ -305,7 +356,7 @@ scpp_net_rx(const struct scpp_net *n, uint16_t port, uint8_t *frame, uint32_t fr
 		return drop(md, st, SCPP_NET_DROP_IP_FRAGMENT);
 	if (SCPP_UNLIKELY(ip->dst_addr != p->ip))
 		return drop(md, st, SCPP_NET_DROP_IP_NOT_MINE);
-	if (SCPP_UNLIKELY(!scpp_net_src_ok(p, ip->src_addr)))
+	if (SCPP_UNLIKELY(!src_ok(p, ip->src_addr)))
 		return drop(md, st, SCPP_NET_DROP_IP_BAD_SRC);
 	if (ip->next_proto_id != IPPROTO_UDP) {
 		if (ip->next_proto_id == IPPROTO_ICMP)

@@ -637,6 +637,54 @@ test_net_checksums_match_dpdk_at_every_length(void **state)
 	assert_int_equal(bad, 1473);
 }
 
+/*
+ * The carries at their worst: payloads of all-ones bytes (every 64-bit
+ * word all ones, so each step of the 32-byte carry chain carries) at every
+ * length, checksummed on tx as RFC 1071 (and DPDK) says, and accepted by
+ * the parser's own verification on rx.
+ */
+static void
+test_net_checksums_of_all_ones_payloads(void **state)
+{
+	struct scpp_net_meta md;
+	uint16_t c, want;
+	uint8_t *pl;
+	(void)state;
+
+	net_setup(1500, false);
+	for (uint16_t n = 0; n <= 1472; n++) {
+		memset(&md, 0, sizeof(md));
+		memcpy(&md.peer.mac, peer_mac, 6);
+		md.peer.ip = ip4(PEER_IP);
+		md.peer.local_ip = ip4(OUR_IP);
+		md.peer.udp_port = rte_cpu_to_be_16(40000);
+		md.peer.local_udp_port = rte_cpu_to_be_16(BASE_PORT);
+		pl = scpp_net_udp_build(&net, &md.peer, frame2, n);
+		memset(pl, 0xff, n);
+		scpp_net_udp_finish(&net, 0, frame2);
+		c = get16(frame2 + 40);
+		put16(frame2 + 40, 0);
+		want = udp_sum(frame2);
+		assert_int_equal(c, want == 0 ? 0xffff : want);
+		put16(frame2 + 40, c);
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(
+					 (const struct rte_ipv4_hdr *)(frame2 + 14),
+					 (const struct rte_udp_hdr *)(frame2 + 34)),
+				 0);
+		/* Our reply, turned round, is a right frame for the parser. */
+		memcpy(frame, frame2, 42u + n);
+		memcpy(frame, our_mac, 6);
+		memcpy(frame + 6, peer_mac, 6);
+		memcpy(frame + 26, &md.peer.ip, 4);
+		memcpy(frame + 30, &md.peer.local_ip, 4);
+		put16(frame + 34, 40000);
+		put16(frame + 36, BASE_PORT);
+		st.cksum_sw = 0;
+		assert_int_equal(rx(42u + n, 0, &md), SCPP_NET_DELIVER);
+		assert_int_equal(st.cksum_sw, 2);
+	}
+}
+
 static void
 test_net_builds_reply_frames_the_parser_accepts(void **state)
 {
@@ -726,6 +774,7 @@ main(void)
 		cmocka_unit_test(test_net_answers_icmp_echo_and_trims_padding),
 		cmocka_unit_test(test_net_builds_reply_frames_the_parser_accepts),
 		cmocka_unit_test(test_net_checksums_match_dpdk_at_every_length),
+		cmocka_unit_test(test_net_checksums_of_all_ones_payloads),
 		cmocka_unit_test(test_net_src_ok_rules),
 	};
 
