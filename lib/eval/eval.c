@@ -2343,6 +2343,32 @@ fast_attr(struct run *r, struct fast_run *f, const struct scpp_value *name)
 	return fast_attr_lookup(r, f, name);
 }
 
+/*
+ * fast_attr() of the attribute name @p name of get @p i (shape EAV, so
+ * the name the stage resolved for command i if it did): the stage's id
+ * when it has one (scpp_eval_prefetch() checked it against the dictionary,
+ * which never drops or renumbers a name, and the block runs with the env
+ * it was prefetched with), without hashing and comparing the name again.
+ * Passes the stage's entries before command @p i, as fast_collect() does.
+ */
+static inline int64_t
+fast_attr_at(struct run *r, struct fast_run *f, uint16_t i, const struct scpp_value *name)
+{
+	const struct scpp_eval_prefetch *pf = f->pf;
+
+	if (pf != NULL) {
+		while (f->pfi < pf->n && pf->cmd[f->pfi] < i)
+			f->pfi++;
+		if (f->pfi < pf->n && pf->cmd[f->pfi] == i) {
+			f->name = name->p;
+			f->name_len = name->len;
+			f->name_id = pf->attr[f->pfi];
+			return f->name_id;
+		}
+	}
+	return fast_attr(r, f, name);
+}
+
 /* The dictionary id of attribute name @p name if the cross-block cache has
  * it (a name it does not have is not worth a dictionary lookup here), or 0. */
 static inline uint32_t
@@ -2489,7 +2515,7 @@ fast_get_run(struct run *r, struct fast_run *f, uint16_t *next)
 	const struct scpp_wire_block *b = r->b;
 	const struct scpp_wire_term *t = b->term;
 	const uint16_t n = b->get_run;
-	int64_t aid = fast_attr(r, f, &t[1].value);
+	int64_t aid = fast_attr_at(r, f, 0, &t[1].value);
 	uint16_t i = 0;
 	int rc;
 
@@ -2578,7 +2604,7 @@ fast_prefix(struct run *r, uint16_t *done)
 			 * of the terms. */
 			if ((f.bound >> tv->var) & 1)
 				break;
-			aid = fast_attr(r, &f, &ta->value);
+			aid = fast_attr_at(r, &f, i, &ta->value);
 			if (aid == 0)
 				break;
 			/* Authorisation seam of the fast path: a get the session
