@@ -467,18 +467,59 @@ want_oid(struct run *r, const struct tv *t, const char *what)
  * With @intern set, unknown names are added to the dictionary (writes).
  */
 /* The cache slot for a name: a hash of its length and of its first and last
- * 8 bytes (overlapping for short names), cheaper than the dictionary's full
- * hash plus probe and enough to spread attribute vocabularies. */
+ * 8 bytes (overlapping for short names; two 4-byte words, or three bytes,
+ * below 8), cheaper than the dictionary's full hash plus probe and enough to
+ * spread attribute vocabularies. Fixed-size loads only: no copy of a
+ * variable length. */
 static inline unsigned int
 acache_hash(const uint8_t *p, uint32_t len)
 {
-	uint64_t a = 0, b = 0;
+	uint64_t a, b = 0;
 
-	memcpy(&a, p, len < 8 ? len : 8);
-	if (len > 8)
+	if (len >= 8) {
+		memcpy(&a, p, 8);
 		memcpy(&b, p + len - 8, 8);
+	} else if (len >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, p, 4);
+		memcpy(&y, p + len - 4, 4);
+		a = x | (uint64_t)y << 32;
+	} else {
+		a = len == 0 ? 0 : p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
+	}
 	a = (a ^ (b * UINT64_C(0x9e3779b97f4a7c15)) ^ len) * UINT64_C(0xff51afd7ed558ccd);
 	return (unsigned int)(a >> 56);
+}
+
+/* memcmp(@p a, @p b, @p len) == 0, without a call for names of up to 16
+ * bytes (overlapping words, as acache_hash() reads them). */
+static inline bool
+name_eq(const void *a, const void *b, uint32_t len)
+{
+	const uint8_t *x = a, *y = b;
+
+	if (len >= 8 && len <= 16) {
+		uint64_t x0, x1, y0, y1;
+
+		memcpy(&x0, x, 8);
+		memcpy(&y0, y, 8);
+		memcpy(&x1, x + len - 8, 8);
+		memcpy(&y1, y + len - 8, 8);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (len >= 4 && len < 8) {
+		uint32_t x0, x1, y0, y1;
+
+		memcpy(&x0, x, 4);
+		memcpy(&y0, y, 4);
+		memcpy(&x1, x + len - 4, 4);
+		memcpy(&y1, y + len - 4, 4);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (len < 4)
+		return len == 0 || (x[0] == y[0] && x[len / 2] == y[len / 2] && x[len - 1] == y[len - 1]);
+	return memcmp(x, y, len) == 0;
 }
 
 static inline uint32_t *
@@ -512,7 +553,7 @@ eval_name_id(struct scpp_eval_ctx *c, const struct scpp_eval_env *env, const uin
 		return id;
 	slot = acache_slot(c, p, len);
 	name = *slot != 0 ? scpp_store_dict_name(env->dict, *slot, &nlen) : NULL;
-	if (name != NULL && nlen == len && memcmp(name, p, nlen) == 0)
+	if (name != NULL && nlen == len && name_eq(name, p, len))
 		return *slot;
 	id = scpp_store_dict_lookup(env->dict, (const char *)p, len);
 	if (id > 0) {
@@ -559,7 +600,7 @@ attr_id(struct run *r, uint16_t ti, const struct tv *t, bool intern)
 		const char *name = *slot != 0 ? scpp_store_dict_name(r->env->dict, *slot, &nlen)
 					      : NULL;
 
-		if (name != NULL && nlen == t->v.len && memcmp(name, t->v.p, nlen) == 0) {
+		if (name != NULL && nlen == t->v.len && name_eq(name, t->v.p, t->v.len)) {
 			if (!t->is_var)
 				r->ctx->term_attr[ti] = *slot;
 			return *slot;
@@ -2315,7 +2356,7 @@ fast_attr_lookup(struct run *r, struct fast_run *f, const struct scpp_value *nam
 	const char *dn = *slot != 0 ? scpp_store_dict_name(r->env->dict, *slot, &dlen) : NULL;
 	int64_t id;
 
-	if (dn != NULL && dlen == name->len && memcmp(dn, name->p, dlen) == 0) {
+	if (dn != NULL && dlen == name->len && name_eq(dn, name->p, name->len)) {
 		id = *slot;
 	} else {
 		id = eval_name_id(c, r->env, name->p, name->len, false);
@@ -2343,6 +2384,32 @@ fast_attr(struct run *r, struct fast_run *f, const struct scpp_value *name)
 	return fast_attr_lookup(r, f, name);
 }
 
+/*
+ * fast_attr() of the attribute name @p name of get @p i (shape EAV, so
+ * the name the stage resolved for command i if it did): the stage's id
+ * when it has one (scpp_eval_prefetch() checked it against the dictionary,
+ * which never drops or renumbers a name, and the block runs with the env
+ * it was prefetched with), without hashing and comparing the name again.
+ * Passes the stage's entries before command @p i, as fast_collect() does.
+ */
+static inline int64_t
+fast_attr_at(struct run *r, struct fast_run *f, uint16_t i, const struct scpp_value *name)
+{
+	const struct scpp_eval_prefetch *pf = f->pf;
+
+	if (pf != NULL) {
+		while (f->pfi < pf->n && pf->cmd[f->pfi] < i)
+			f->pfi++;
+		if (f->pfi < pf->n && pf->cmd[f->pfi] == i) {
+			f->name = name->p;
+			f->name_len = name->len;
+			f->name_id = pf->attr[f->pfi];
+			return f->name_id;
+		}
+	}
+	return fast_attr(r, f, name);
+}
+
 /* The dictionary id of attribute name @p name if the cross-block cache has
  * it (a name it does not have is not worth a dictionary lookup here), or 0. */
 static inline uint32_t
@@ -2353,7 +2420,7 @@ prefetch_attr(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	size_t dlen = 0;
 	const char *dn = slot != 0 ? scpp_store_dict_name(env->dict, slot, &dlen) : NULL;
 
-	if (dn == NULL || dlen != name->len || memcmp(dn, name->p, dlen) != 0)
+	if (dn == NULL || dlen != name->len || !name_eq(dn, name->p, name->len))
 		return 0;
 	return slot;
 }
@@ -2489,7 +2556,7 @@ fast_get_run(struct run *r, struct fast_run *f, uint16_t *next)
 	const struct scpp_wire_block *b = r->b;
 	const struct scpp_wire_term *t = b->term;
 	const uint16_t n = b->get_run;
-	int64_t aid = fast_attr(r, f, &t[1].value);
+	int64_t aid = fast_attr_at(r, f, 0, &t[1].value);
 	uint16_t i = 0;
 	int rc;
 
@@ -2578,7 +2645,7 @@ fast_prefix(struct run *r, uint16_t *done)
 			 * of the terms. */
 			if ((f.bound >> tv->var) & 1)
 				break;
-			aid = fast_attr(r, &f, &ta->value);
+			aid = fast_attr_at(r, &f, i, &ta->value);
 			if (aid == 0)
 				break;
 			/* Authorisation seam of the fast path: a get the session
@@ -2821,14 +2888,14 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	  struct scpp_eval_susp *susp, int from, int abort_code, const char *abort_msg)
 {
 	struct scpp_value vals[SCPP_WIRE_VARS_MAX];
-	struct scpp_eval_result res;
+	/* The caller's result, written in place (no copy at the end). */
+	struct scpp_eval_result res_local, *res = res_out != NULL ? res_out : &res_local;
 	struct run r;
 	size_t mark, limit_len, start = w->len;
 	bool gate = false;
 	uint16_t first = 0;
 	int rc = 0;
 
-	memset(&res, 0, sizeof(res));
 	/* Not the status's message: it is most of the struct, and fail()
 	 * writes it before anything reads it. */
 	memset(&r, 0, offsetof(struct run, st) + offsetof(struct scpp_status, message));
@@ -2873,6 +2940,8 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 	/* Keep room for the abort status and END whatever happens. */
 	if (w->size - w->len < 512)
 		return -ENOSPC;
+	/* Not before: an -ENOSPC leaves the caller's result as it was. */
+	memset(res, 0, sizeof(*res));
 
 	/* One empty row: every variable unbound. */
 	((struct row *)r.cur)->bound = 0;
@@ -3035,7 +3104,7 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			stamp(&r, &r.st);
 	}
 	if (rc == 0 && ctx->edit != NULL) {
-		rc = eval_schema_edit_commit(ctx, env, &res.new_schema, &r.st);
+		rc = eval_schema_edit_commit(ctx, env, &res->new_schema, &r.st);
 		if (rc < 0)
 			stamp(&r, &r.st);
 	}
@@ -3047,7 +3116,7 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		eval_schema_edit_drop(ctx);
 		if (gate)
 			scpp_schema_pub_abandon(env->pub, env->worker);
-		reply_abort(&r, w, mark, &res, rc);
+		reply_abort(&r, w, mark, res, rc);
 		goto out;
 	}
 
@@ -3103,23 +3172,23 @@ run_block(struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 		r.cmd_index = b->ncmds;
 		stamp(&r, &r.st);
 		undo_to(&r, 0);
-		scpp_schema_free(res.new_schema);
-		res.new_schema = NULL;
+		scpp_schema_free(res->new_schema);
+		res->new_schema = NULL;
 		if (gate)
 			scpp_schema_pub_abandon(env->pub, env->worker);
-		reply_abort(&r, w, mark, &res, rc);
+		reply_abort(&r, w, mark, res, rc);
 		goto out;
 	}
 	if (gate)
-		scpp_schema_pub_submit(env->pub, env->worker, res.new_schema);
+		scpp_schema_pub_submit(env->pub, env->worker, res->new_schema);
 	for (uint16_t v = 0; ctx->status_vars != 0 && v < b->nvars; v++)
-		res.statuses += ctx->status_count[v];
-	res.outcome = res.statuses > 0 ? SCPP_OUTCOME_ERRORS : SCPP_OUTCOME_OK;
+		res->statuses += ctx->status_count[v];
+	res->outcome = res->statuses > 0 ? SCPP_OUTCOME_ERRORS : SCPP_OUTCOME_OK;
 	/* END's errno under ERRORS: the first collected status's errno (the
 	 * first failure, whether or not its record was kept). */
-	if (res.statuses > 0 && ctx->nstat > 0)
-		res.err = ctx->stat[0].st.err;
-	res.rows = r.ncur;
+	if (res->statuses > 0 && ctx->nstat > 0)
+		res->err = ctx->stat[0].st.err;
+	res->rows = r.ncur;
 
 out:
 	if (SCPP_UNLIKELY(ctx->nacopy > 0))
@@ -3128,13 +3197,11 @@ out:
 	 * be freed; free a bounded share of it, so garbage never outlives a
 	 * few blocks and no block pays for more than SCPP_EVAL_RECLAIM. */
 	scpp_store_end_block(env->store, SCPP_EVAL_RECLAIM);
-	res.commands = ctx->commands_done;
-	res.steps = ctx->steps;
-	SCPP_VERIFY(scpp_wire_reply_end_ex(w, res.err, res.outcome, res.rows, res.commands,
+	res->commands = ctx->commands_done;
+	res->steps = ctx->steps;
+	SCPP_VERIFY(scpp_wire_reply_end_ex(w, res->err, res->outcome, res->rows, res->commands,
 					   env->clock_ns != NULL ? env->clock_ns() - ctx->t0 : 0,
-					   res.statuses) == 0);
-	if (res_out != NULL)
-		*res_out = res;
+					   res->statuses) == 0);
 	return 0;
 }
 

@@ -563,7 +563,9 @@ void scpp_eval_prefetch_entries(const struct scpp_eval_env *env,
  * @p ctx and the env the block will run with) to the next evaluation of
  * @p ctx: if that evaluation is of pf->blk, its fast path looks its gets up
  * with pf's hashes (scpp_store_get_burst_hashed()) instead of hashing each
- * key again; any other block ignores it. The next scpp_eval_block(),
+ * key again, and takes their attribute ids from pf instead of resolving each
+ * name again (an id in pf was checked against env.dict, which never drops
+ * or renumbers a name); any other block ignores it. The next scpp_eval_block(),
  * _block_ex(), _resume() or _resume_abort() consumes it either way, and
  * @p pf must stay unchanged until then. Results are exactly those without
  * it: a hash is used only for the command and attribute id it was computed
