@@ -1338,18 +1338,50 @@ entry_value(const struct scpp_store *s, uint32_t x, struct scpp_value *out)
 	return 0;
 }
 
+/* The single get of a key whose hash is @h, the whole probe. The OID
+ * comes as two words: as a struct argument GCC packs it into a vector
+ * register through the stack, in the caller's straight line too. */
+static __attribute__((noinline)) int
+get_slow(const struct scpp_store *s, uint64_t h, uint64_t lo, uint64_t hi, uint32_t attr,
+	 struct scpp_value *out)
+{
+	struct scpp_oid oid = { .lo = lo, .hi = hi };
+	uint32_t x = find(s, h, oid, attr);
+
+	if (x == NIL_IDX)
+		return -ENOENT;
+	return entry_value(s, x, out);
+}
+
+/* The single get: the usual case (the home bucket's first candidate is the
+ * key and holds a narrow value) in a straight line that needs no saved
+ * registers; every other case in get_slow(), which probes again from the
+ * home bucket (same result, same probe count: this path never leaves it). */
+static inline __attribute__((always_inline)) int
+get_one(const struct scpp_store *s, uint64_t h, struct scpp_oid oid, uint32_t attr,
+	struct scpp_value *out)
+{
+	const struct bucket *bk = &s->bk[home_bucket(h, s->nb)];
+	unsigned int m = tag_match(bk, tag_of(h));
+
+	if (SCPP_LIKELY(m != 0)) {
+		const struct entry *e = &s->ent[bk->idx[__builtin_ctz(m)]];
+
+		if (SCPP_LIKELY(entry_match(e, oid, attr) && cell_narrow(&e->h))) {
+			narrow_value(e, out);
+			return 0;
+		}
+	}
+	return get_slow(s, h, oid.lo, oid.hi, attr, out);
+}
+
 int
 scpp_store_get(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 	       struct scpp_value *out)
 {
-	uint32_t x;
-
 	if (s == NULL || out == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, key_hash(s, oid, attr), oid, attr);
-	if (x == NIL_IDX)
-		return -ENOENT;
-	return entry_value(s, x, out);
+	return get_one(s, key_hash(s, oid, attr), oid, attr, out);
 }
 
 /*
@@ -1657,14 +1689,9 @@ int
 scpp_store_get_hashed(const struct scpp_store *s, struct scpp_oid oid, uint32_t attr,
 		      uint64_t hash, struct scpp_value *out)
 {
-	uint32_t x;
-
 	if (s == NULL || out == NULL || attr == SCPP_STORE_ATTR_NONE)
 		return -EINVAL;
-	x = find(s, hash, oid, attr);
-	if (x == NIL_IDX)
-		return -ENOENT;
-	return entry_value(s, x, out);
+	return get_one(s, hash, oid, attr, out);
 }
 
 uint64_t
