@@ -2126,12 +2126,14 @@ struct fast_run {
 	uint8_t var[SCPP_STORE_BURST_MAX];
 	struct scpp_store_key key[SCPP_STORE_BURST_MAX];
 	struct scpp_value val[SCPP_STORE_BURST_MAX];
-	/* The stage's hashes (r->pf): hash[j] is key[j]'s while hashed holds;
-	 * pfi is the first entry of pf not passed yet (pf->cmd[] increases). */
+	/* The stage's hashes (r->pf): hash[j] is key[j]'s while hashed holds,
+	 * and cand[j] its candidate when pf->has_cand; pfi is the first entry
+	 * of pf not passed yet (pf->cmd[] increases). */
 	const struct scpp_eval_prefetch *pf;
 	uint16_t pfi;
 	bool hashed;
 	uint64_t hash[SCPP_STORE_BURST_MAX];
+	struct scpp_store_cand cand[SCPP_STORE_BURST_MAX];
 	const uint8_t *name;   /* the last attribute name resolved, and its id */
 	uint32_t name_len;
 	uint32_t name_id;
@@ -2262,11 +2264,28 @@ fast_own_all(struct run *r, struct scpp_value *v, unsigned int n)
 }
 
 /*
+ * The stage's candidates of the hashes @p hs, or NULL when it made none. @p hs
+ * is either f->hash (gets collected one by one: fast_collect() copied their
+ * candidates to f->cand) or a run of the stage's own hashes from
+ * pf->hash[k] on (fast_run_hashes()), whose candidates are pf->cand[k] on.
+ */
+static inline const struct scpp_store_cand *
+fast_cands(const struct fast_run *f, const uint64_t *hs)
+{
+	const struct scpp_eval_prefetch *pf = f->pf;
+
+	if (!pf->has_cand)
+		return NULL;
+	return hs == f->hash ? f->cand : &pf->cand[hs - pf->hash];
+}
+
+/*
  * Look up the collected gets together and bind their variables, as
  * fast_bind() does one by one. When the variables are consecutive (`get ..
  * %1; get .. %2; ...`) the values are looked up straight into the row: a
  * miss writes only variables that stay unbound (the block then restarts).
- * @p hs: the stage's hashes of the n keys, or NULL (the store hashes them).
+ * @p hs: the stage's hashes of the n keys, or NULL (the store hashes them);
+ * the lookups start from the stage's candidates of them if it has some.
  */
 static int
 fast_flush_hashed(struct run *r, struct fast_run *f, const uint64_t *hs)
@@ -2286,8 +2305,14 @@ fast_flush_hashed(struct run *r, struct fast_run *f, const uint64_t *hs)
 	 * entry with the same probes, without the pipeline's stages. A miss
 	 * with a stage's hash is no proof: the general path looks again. */
 	if (hs != NULL) {
+		const struct scpp_store_cand *cs = fast_cands(f, hs);
+
 		scpp_counter_add(&r->ctx->st.fast_hashed, n);
-		if (n == 1)
+		if (cs != NULL && n == 1)
+			hit = scpp_store_get_cand(s, &f->key[0], hs[0], cs, v) == 0;
+		else if (cs != NULL)
+			scpp_store_get_burst_cand(s, f->key, hs, cs, n, v, &hit);
+		else if (n == 1)
 			hit = scpp_store_get_hashed(s, f->key[0].oid, f->key[0].attr, hs[0], v) == 0;
 		else
 			scpp_store_get_burst_hashed(s, f->key, hs, n, v, &hit);
@@ -2338,10 +2363,13 @@ fast_collect(struct fast_run *f, uint16_t i, uint8_t var, struct scpp_oid e, int
 	if (f->hashed) {
 		while (f->pfi < pf->n && pf->cmd[f->pfi] < i)
 			f->pfi++;
-		if (f->pfi < pf->n && pf->cmd[f->pfi] == i && pf->attr[f->pfi] == (uint32_t)aid)
+		if (f->pfi < pf->n && pf->cmd[f->pfi] == i && pf->attr[f->pfi] == (uint32_t)aid) {
 			f->hash[f->n] = pf->hash[f->pfi];
-		else
+			if (pf->has_cand)
+				f->cand[f->n] = pf->cand[f->pfi];
+		} else {
 			f->hashed = false;
+		}
 	}
 	f->n++;
 }
@@ -2447,6 +2475,7 @@ scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *
 	uint16_t i = 0;
 
 	pf->n = 0;
+	pf->has_cand = false;
 	pf->blk = b;
 	if (!ctx->fast)
 		return;
@@ -2493,9 +2522,18 @@ scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *
 }
 
 void
-scpp_eval_prefetch_entries(const struct scpp_eval_env *env, const struct scpp_eval_prefetch *pf)
+scpp_eval_prefetch_entries(const struct scpp_eval_env *env, struct scpp_eval_prefetch *pf)
 {
-	scpp_store_prefetch_entries(env->store, pf->hash, pf->n);
+	/* One key has nothing to gain from a candidate: the single get from
+	 * the home bucket (scpp_store_get_hashed(), 33 instructions) is as
+	 * short as from one (34), and keeping it cost the prefetch 17 and the
+	 * fast path 11 more (callgrind, scppd's 1-get block). */
+	if (pf->n < 2) {
+		scpp_store_prefetch_entries(env->store, pf->hash, pf->n);
+		return;
+	}
+	scpp_store_prefetch_cand(env->store, pf->hash, pf->n, pf->cand);
+	pf->has_cand = true;
 }
 
 /* Collect up to @p m gets of the run from its terms at @p te into the

@@ -527,14 +527,18 @@ int scpp_eval_poll_schema(struct scpp_eval_env *env);
 
 /** What scpp_eval_prefetch() started, for scpp_eval_prefetch_entries() and
  *  scpp_eval_use_prefetch(): key k (key[k]) is that of command cmd[k] of
- *  block blk, attribute id attr[k], store hash hash[k]; cmd[] increases. */
+ *  block blk, attribute id attr[k], store hash hash[k]; cmd[] increases.
+ *  Once scpp_eval_prefetch_entries() ran (has_cand), cand[k] is what the
+ *  store found for hash[k] (scpp_store_prefetch_cand()). */
 struct scpp_eval_prefetch {
 	uint16_t n;
+	bool has_cand;
 	const struct scpp_wire_block *blk;
 	uint16_t cmd[SCPP_EVAL_PREFETCH_MAX];
 	uint32_t attr[SCPP_EVAL_PREFETCH_MAX];
 	struct scpp_store_key key[SCPP_EVAL_PREFETCH_MAX];
 	uint64_t hash[SCPP_EVAL_PREFETCH_MAX];
+	struct scpp_store_cand cand[SCPP_EVAL_PREFETCH_MAX];
 };
 
 /**
@@ -554,16 +558,22 @@ struct scpp_eval_prefetch {
 void scpp_eval_prefetch(const struct scpp_eval_ctx *ctx, const struct scpp_eval_env *env,
 			const struct scpp_wire_block *b, struct scpp_eval_prefetch *pf);
 
-/** The second half of scpp_eval_prefetch() (see there). */
+/** The second half of scpp_eval_prefetch() (see there): prefetches the
+ *  entries and, for a block of more than one key, keeps each key's first
+ *  candidate (pf->cand, has_cand), from which the fast path's gets start
+ *  while the store's index has not changed. */
 void scpp_eval_prefetch_entries(const struct scpp_eval_env *env,
-				const struct scpp_eval_prefetch *pf);
+				struct scpp_eval_prefetch *pf);
 
 /**
  * Hand @p pf (filled by scpp_eval_prefetch() for block pf->blk with this
  * @p ctx and the env the block will run with) to the next evaluation of
  * @p ctx: if that evaluation is of pf->blk, its fast path looks its gets up
  * with pf's hashes (scpp_store_get_burst_hashed()) instead of hashing each
- * key again, and takes their attribute ids from pf instead of resolving each
+ * key again, starting from pf's candidates when scpp_eval_prefetch_entries()
+ * made them (scpp_store_get_burst_cand(), which falls back to the full
+ * lookup when the index changed since, e.g. by an earlier block of the
+ * burst), and takes their attribute ids from pf instead of resolving each
  * name again (an id in pf was checked against env.dict, which never drops
  * or renumbers a name); any other block ignores it. The next scpp_eval_block(),
  * _block_ex(), _resume() or _resume_abort() consumes it either way, and

@@ -581,6 +581,77 @@ void scpp_store_prefetch_entries(const struct scpp_store *s, const uint64_t *has
 				 unsigned int n);
 
 /**
+ * What scpp_store_prefetch_cand() found for one key: the entry a lookup of
+ * that hash compares first, and when. Filled by the store and read by the
+ * _cand gets; the caller only carries it from the one to the other.
+ */
+struct scpp_store_cand {
+	const void *entry; /**< the home bucket's first candidate, or an entry
+			    *   of the store's that matches no key's lookup */
+	uint64_t hash;     /**< the hash it was found for */
+	uint64_t stamp;    /**< the triple index's change count at the time */
+};
+
+/**
+ * scpp_store_prefetch_entries() that also keeps what it found: cands[i]
+ * receives the first candidate of hashes[i] (the entry it prefetches), the
+ * hash and the shard's index change stamp, for scpp_store_get_cand() and
+ * scpp_store_get_burst_cand(), which then start from that entry instead of
+ * finding it again. The stamp moves with every insert into and removal from
+ * the triple index, every scpp_store_clear() and every byte-string resize,
+ * so a candidate of a key whose bucket may have changed since is never
+ * used. Changes nothing (no probe is counted).
+ *
+ * @param cands  @p n candidates written, cands[i] for hashes[i].
+ */
+void scpp_store_prefetch_cand(const struct scpp_store *s, const uint64_t *hashes,
+			      unsigned int n, struct scpp_store_cand *cands);
+
+/**
+ * scpp_store_get_hashed() of key @p key (entity and attribute) that starts
+ * from the candidate scpp_store_prefetch_cand() found for @p hash on @p s:
+ * while the stamp in
+ * @p cand is the shard's and @p cand was made for @p hash, the home bucket
+ * is not read again. Otherwise (the index changed since, or @p cand is of
+ * another hash: the candidate is stale) it counts a fallback
+ * (scpp_store_cand_fallbacks()) and is scpp_store_get_hashed(). Either way
+ * the value, the error and the probe counter are exactly those of
+ * scpp_store_get_hashed() of @p hash, since an unchanged index has the
+ * same first candidate and every candidate's full key is compared.
+ *
+ * @param key   the key (not NULL; rsv is ignored).
+ * @param cand  from scpp_store_prefetch_cand() on this shard (not NULL).
+ * @return as scpp_store_get_hashed().
+ */
+int scpp_store_get_cand(const struct scpp_store *s, const struct scpp_store_key *key,
+			uint64_t hash, const struct scpp_store_cand *cand,
+			struct scpp_value *out);
+
+/**
+ * scpp_store_get_burst_hashed() that starts each key from its candidate,
+ * as scpp_store_get_cand() does for one key (a stale candidate counts a
+ * fallback and that key takes the full lookup). Values, hit mask and probe
+ * counter are exactly those of scpp_store_get_burst_hashed() of @p hashes.
+ *
+ * @param cands  @p n candidates from scpp_store_prefetch_cand() on this
+ *   shard, cands[i] for keys[i].
+ * Other parameters and the return value as scpp_store_get_burst_hashed().
+ */
+unsigned int scpp_store_get_burst_cand(const struct scpp_store *s,
+				       const struct scpp_store_key *keys,
+				       const uint64_t *hashes,
+				       const struct scpp_store_cand *cands, unsigned int n,
+				       struct scpp_value *vals, uint64_t *hit_mask);
+
+/**
+ * Candidates the _cand gets could not use because they were stale (the
+ * triple index changed after scpp_store_prefetch_cand(), or the candidate
+ * was made for another hash), since the shard was created; the owning
+ * lcore reads it. For tests and diagnostics.
+ */
+uint64_t scpp_store_cand_fallbacks(const struct scpp_store *s);
+
+/**
  * Set triple (@p oid, @p attr) to @p v, replacing a plain value. The entity
  * must exist. str/bytes data is copied into the shard.
  *

@@ -171,6 +171,7 @@ store_index_insert(struct index *ix, uint64_t h, uint32_t x)
 			bk->idx[i] = x;
 			bk->tag[i] = tag_of(h);
 			ix->used++;
+			ix->changes++;
 			return;
 		}
 		if (bk->overflow == 0)
@@ -199,6 +200,7 @@ store_index_remove(struct index *ix, uint64_t h, uint32_t x)
 			if (bk->idx[i] == x) {
 				bk->tag[i] = 0;
 				ix->used--;
+				ix->changes++;
 				goto found;
 			}
 			m &= m - 1;
@@ -647,6 +649,9 @@ reset(struct scpp_store *s)
 	vix_reset(s);
 	s->idx.used = 0;
 	s->idx.overflowed = 0;
+	/* Counted on, not zeroed: a candidate taken before the clear must
+	 * not match the emptied index's stamp. */
+	s->idx.changes++;
 	s->midx.used = 0;
 	s->midx.overflowed = 0;
 	ext_init(&s->ex, s->arena, s->reg[R_ARENA].size, s->ex.top,
@@ -707,6 +712,7 @@ scpp_store_create(const struct scpp_store_config *cfg)
 	s->max_value_len = cfg->max_value_len;
 	s->seed = cfg->hash_seed != 0 ? cfg->hash_seed : boot_seed(s);
 	s->probe_ctr = &s->probes;
+	s->cand_ctr = &s->cand_fallbacks;
 	s->idx.bk = s->bk;
 	s->idx.nb = s->nb;
 	s->vix.max = cfg->max_indexed;
@@ -1703,7 +1709,17 @@ scpp_store_prefetch(const struct scpp_store *s, struct scpp_oid oid, uint32_t at
 	return h;
 }
 
-static inline __attribute__((always_inline)) void
+/*
+ * The candidate of a key whose home bucket has none: an entry no lookup
+ * can take for a key's. Its attribute is 0 and its kind K_FREE, so it
+ * matches only key (nil, 0), for which it is a miss with no probe, as the
+ * full lookup says (find_slow() refuses attribute 0); the candidate gets
+ * need no NULL test.
+ */
+static const struct entry no_cand;
+
+/* Stage 2 for one hash; returns the first candidate, or &no_cand. */
+static inline __attribute__((always_inline)) const struct entry *
 prefetch_entry_of(const struct scpp_store *s, uint64_t h)
 {
 	uint32_t b = home_bucket(h, s->nb);
@@ -1711,9 +1727,10 @@ prefetch_entry_of(const struct scpp_store *s, uint64_t h)
 	unsigned int m = tag_match(bk, tag_of(h));
 
 	if (m != 0)
-		prefetch_candidates(s, bk, m);
-	else if (bk->overflow != 0)
+		return prefetch_candidates(s, bk, m);
+	if (bk->overflow != 0)
 		rte_prefetch0(&s->bk[next_bucket(b, s->nb)]);
+	return &no_cand;
 }
 
 void
@@ -1739,6 +1756,134 @@ scpp_store_prefetch_entries(const struct scpp_store *s, const uint64_t *hashes, 
 {
 	for (unsigned int i = 0; i < n; i++)
 		prefetch_entry_of(s, hashes[i]);
+}
+
+/*
+ * Candidate entry points (docs/STORE.md). The prefetch's stage 2 finds each
+ * key's first candidate anyway; the _cand gets start from it instead of
+ * reading the home bucket again, which is the same entry as long as the
+ * triple index has not changed: its slots and tags are then as they were,
+ * so a lookup of the same hash tag-matches the same first slot. Every
+ * insert and removal of a triple-index slot, every clear and every resize
+ * moves s->idx.changes, and a candidate whose stamp is not the current one
+ * (or that was made for another hash) is never used: after a delete and a
+ * reinsertion into a spilled slot its entry could be the key's with a
+ * different probe count, or another key's, and probes are charged as
+ * evaluation steps. Then the key takes the full lookup, and the fallback
+ * is counted.
+ */
+void
+scpp_store_prefetch_cand(const struct scpp_store *s, const uint64_t *hashes, unsigned int n,
+			 struct scpp_store_cand *restrict cands)
+{
+	const uint64_t stamp = s->idx.changes;
+
+	/* restrict: the stores to cands[] do not make the compiler load the
+	 * shard's bucket and entry bases again for every key. */
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t h = hashes[i];
+
+		cands[i].hash = h;
+		cands[i].stamp = stamp;
+		cands[i].entry = prefetch_entry_of(s, h);
+	}
+}
+
+/* May the lookup of @h start from @c's entry, the index's stamp being
+ * @stamp? (The entry may be &no_cand: no candidate in the home bucket.) */
+static inline bool
+cand_fresh(uint64_t stamp, uint64_t h, const struct scpp_store_cand *c)
+{
+	return ((c->hash ^ h) | (c->stamp ^ stamp)) == 0;
+}
+
+/* The full lookup of key i after a candidate that was stale, or not the
+ * key: st_lookup() from the hash, as scpp_store_get_burst_hashed(). */
+static __attribute__((noinline)) void
+cand_slow(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	  const uint64_t *hs, const struct scpp_store_cand *cs, struct burst_ctx *c,
+	  struct scpp_value *vals, uint64_t *mask)
+{
+	if (!cand_fresh(s->idx.changes, hs[i], &cs[i]))
+		(*s->cand_ctr)++;
+	st_lookup(i, s, k, hs, c, vals, mask);
+}
+
+/* The candidate burst's one pass: the usual key in a straight line, its
+ * fresh candidate is the key (nothing else is read before its value).
+ * @stamp: the index's, read once (a get changes no index). */
+static inline __attribute__((always_inline)) void
+st_lookup_cand(unsigned int i, const struct scpp_store *s, const struct scpp_store_key *k,
+	       const uint64_t *hs, const struct scpp_store_cand *cs, uint64_t stamp,
+	       struct burst_ctx *c, struct scpp_value *vals, uint64_t *mask)
+{
+	const struct entry *e = cs[i].entry;
+
+	if (SCPP_LIKELY(cand_fresh(stamp, hs[i], &cs[i]) &&
+			entry_match(e, k[i].oid, k[i].attr))) {
+		st_found(i, s, e, c, vals, mask);
+		return;
+	}
+	cand_slow(i, s, k, hs, cs, c, vals, mask);
+}
+
+unsigned int
+scpp_store_get_burst_cand(const struct scpp_store *s, const struct scpp_store_key *keys,
+			  const uint64_t *hashes, const struct scpp_store_cand *cands,
+			  unsigned int n, struct scpp_value *vals, uint64_t *hit_mask)
+{
+	struct burst_ctx c;
+	uint64_t mask = 0;
+
+	if (SCPP_LIKELY(n <= SCPP_STORE_BURST_MAX)) {
+		const uint64_t stamp = s->idx.changes;
+
+		c.wide = 0;
+		STAGE_LOOP(n, st_lookup_cand, s, keys, hashes, cands, stamp, &c, vals, &mask);
+		if (SCPP_UNLIKELY(c.wide != 0))
+			STAGE_LOOP(n, st_wide, s, &c, vals, &mask);
+	} else {
+		n = 0;
+	}
+	if (hit_mask != NULL)
+		*hit_mask = mask;
+	return n;
+}
+
+/* The single get after a candidate that was stale, not the key, or wide. */
+static __attribute__((noinline)) int
+get_cand_slow(const struct scpp_store *s, const struct scpp_store_key *key, uint64_t h,
+	      const struct scpp_store_cand *cand, struct scpp_value *out)
+{
+	if (!cand_fresh(s->idx.changes, h, cand))
+		(*s->cand_ctr)++;
+	return get_one(s, h, key->oid, key->attr, out);
+}
+
+/* The key comes by pointer: with the OID and attribute as values the call
+ * has seven arguments, the seventh on the stack, and the straight line
+ * below needed three saved registers. */
+int
+scpp_store_get_cand(const struct scpp_store *s, const struct scpp_store_key *key, uint64_t hash,
+		    const struct scpp_store_cand *cand, struct scpp_value *out)
+{
+	const struct entry *e;
+
+	if (s == NULL || out == NULL || key->attr == SCPP_STORE_ATTR_NONE)
+		return -EINVAL;
+	e = cand->entry;
+	if (SCPP_LIKELY(cand_fresh(s->idx.changes, hash, cand) &&
+			entry_match(e, key->oid, key->attr) && cell_narrow(&e->h))) {
+		narrow_value(e, out);
+		return 0;
+	}
+	return get_cand_slow(s, key, hash, cand, out);
+}
+
+uint64_t
+scpp_store_cand_fallbacks(const struct scpp_store *s)
+{
+	return *s->cand_ctr;
 }
 
 /*
@@ -2358,6 +2503,12 @@ scpp_store_bytes_resize(struct scpp_store *s, struct scpp_oid oid, uint32_t attr
 	vix_unlink(s, (uint32_t)x);
 	rc = bytes_resize(s, oid, attr, len);
 	vix_link(s, (uint32_t)x); /* the entry stays at x whatever happened */
+	/* A resize may move the value between the entry's hot part, its cold
+	 * part and an extent. The candidate gets read the header at get time
+	 * and would be right without this; the stamp moves anyway, so that a
+	 * candidate means "nothing re-laid out since the prefetch". */
+	if (rc == 0)
+		s->idx.changes++;
 	return rc;
 }
 

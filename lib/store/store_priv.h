@@ -150,6 +150,8 @@ struct index {
 	uint32_t nb;        /* number of buckets (any value >= 1) */
 	uint64_t used;      /* occupied slots */
 	uint64_t overflowed; /* buckets with overflow != 0 */
+	uint64_t changes;   /* inserts + removes (+ clears, resizes: store.c);
+			     * the triple index's is the candidates' stamp */
 };
 
 /* Binary buddy allocator over one arena. */
@@ -232,6 +234,7 @@ struct scpp_store {
 	uint64_t max_value_len;
 	uint64_t seed;         /* per-shard hash key (config, or random) */
 	uint64_t *probe_ctr;   /* = &probes: written through const lookups */
+	uint64_t *cand_ctr;    /* = &cand_fallbacks: the same */
 
 	/* Allocation state. */
 	uint32_t max_entries;
@@ -267,6 +270,7 @@ struct scpp_store {
 	uint64_t n_mentries;
 	uint64_t n_pinned;
 	uint64_t probes;       /* index buckets probed past the home bucket */
+	uint64_t cand_fallbacks; /* stale candidates (scpp_store_get_cand()) */
 
 	/* below: control path only */
 	struct scpp_oid_gen gen;

@@ -23,7 +23,12 @@
  * and scpp_store_get_hashed() with scpp_store_hash()'s hashes, which must
  * give the same bytes, mask and probes; and with hashes of other keys,
  * which may make a present key miss but must never return another key's
- * value (the contract in scpp_store.h).
+ * value (the contract in scpp_store.h). The candidate entry points
+ * (scpp_store_get_burst_cand(), scpp_store_get_cand(), docs/STORE.md
+ * "Candidate entry points") must give exactly what the hashed ones give for
+ * the same hashes, with no fallback when the candidates are fresh, and one
+ * per key whose candidate was made for another hash; the last tests make
+ * them stale by changing the index between the prefetch and the get.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -80,6 +85,65 @@ bt_value(uint64_t k)
 }
 
 /*
+ * The candidate gets of @keys with hashes @hs, from the candidates the
+ * prefetch made for @made (the keys' own hashes), give exactly what the
+ * hashed gets give for @hs: bytes, mask, error codes and probes. Every key
+ * whose @hs differs from @made falls back (counted), no other does; a
+ * single get of attribute 0 is refused (-EINVAL) before its candidate is
+ * looked at.
+ */
+static void
+bt_check_cand(const struct scpp_store *s, const struct scpp_store_key *keys, const uint64_t *made,
+	      const uint64_t *hs, unsigned int n)
+{
+	struct scpp_value want[SCPP_STORE_BURST_MAX], got[SCPP_STORE_BURST_MAX], a, b;
+	struct scpp_store_cand cs[SCPP_STORE_BURST_MAX];
+	const uint64_t *probes = scpp_store_probe_counter(s);
+	uint64_t want_mask = 1, mask = 2, p0, p_want, f0 = scpp_store_cand_fallbacks(s);
+	uint64_t stale = 0, stale_valid = 0;
+
+	p0 = *probes;
+	scpp_store_prefetch_cand(s, made, n, cs);
+	assert_true(*probes == p0); /* a prefetch counts no probe */
+	for (unsigned int i = 0; i < n; i++) {
+		assert_true(cs[i].hash == made[i]);
+		stale += hs[i] != made[i];
+		stale_valid += hs[i] != made[i] && keys[i].attr != SCPP_STORE_ATTR_NONE;
+	}
+	memset(want, 0xa5, sizeof(want));
+	memset(got, 0xa5, sizeof(got));
+	p0 = *probes;
+	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, n, want, &want_mask), n);
+	p_want = *probes - p0;
+	p0 = *probes;
+	assert_int_equal(scpp_store_get_burst_cand(s, keys, hs, cs, n, got, &mask), n);
+	assert_true(*probes - p0 == p_want);
+	assert_true(mask == want_mask);
+	assert_memory_equal(got, want, n * sizeof(got[0]));
+	assert_true(scpp_store_cand_fallbacks(s) - f0 == stale);
+	for (unsigned int i = 0; i < n; i++) {
+		int ra, rb;
+
+		memset(&a, 0xa5, sizeof(a));
+		memset(&b, 0xa5, sizeof(b));
+		p0 = *probes;
+		ra = scpp_store_get_hashed(s, keys[i].oid, keys[i].attr, hs[i], &a);
+		p_want = *probes - p0;
+		p0 = *probes;
+		rb = scpp_store_get_cand(s, &keys[i], hs[i], &cs[i], &b);
+		assert_int_equal(rb, ra);
+		assert_true(*probes - p0 == p_want);
+		assert_memory_equal(&b, &a, sizeof(a));
+	}
+	assert_true(scpp_store_cand_fallbacks(s) - f0 == stale + stale_valid);
+	/* Over the burst maximum nothing is read or written. */
+	mask = 1;
+	assert_int_equal(scpp_store_get_burst_cand(s, keys, hs, cs, SCPP_STORE_BURST_MAX + 1, got,
+						   &mask), 0);
+	assert_true(mask == 0);
+}
+
+/*
  * The hashed entry points on @keys with their own hashes give @want (what
  * scpp_store_get() wrote, 0xa5 for a miss), @want_mask and @want_probes;
  * with every hash replaced by another key's (the next key's, or a random
@@ -124,6 +188,7 @@ bt_check_hashed(const struct scpp_store *s, const struct scpp_store_key *keys, u
 		assert_int_equal(rc == 0, (want_mask >> i) & 1);
 		assert_memory_equal(&one, &want[i], sizeof(one));
 	}
+	bt_check_cand(s, keys, hs, hs, n);
 	/* Hashes of other keys: never another key's value. */
 	for (int variant = 0; variant < 2 && n > 0; variant++) {
 		uint64_t wrong[SCPP_STORE_BURST_MAX];
@@ -144,6 +209,8 @@ bt_check_hashed(const struct scpp_store *s, const struct scpp_store_key *keys, u
 			if (scpp_store_get_hashed(s, keys[i].oid, keys[i].attr, wrong[i], &one) == 0)
 				assert_memory_equal(&one, &want[i], sizeof(one));
 		}
+		/* Candidates of the right hashes are not used for wrong ones. */
+		bt_check_cand(s, keys, hs, wrong, n);
 	}
 	/* Over the burst maximum nothing is read or written. */
 	mask = 1;
@@ -447,10 +514,256 @@ test_burst_short_bytes_come_from_the_hot_entry(void **state)
 	scpp_store_free(s);
 }
 
+/*
+ * The single candidate get of @key from @cand gives exactly what the hashed
+ * get gives (code, bytes, probes), and moves the fallback counter by
+ * @fallbacks. Returns the code.
+ */
+static int
+bt_cand_one(const struct scpp_store *s, struct scpp_store_key key,
+	    const struct scpp_store_cand *cand, uint64_t fallbacks, uint64_t *probes_out)
+{
+	const uint64_t *probes = scpp_store_probe_counter(s);
+	uint64_t h = store_key_hash(s, key.oid, key.attr), p0, p_want, f0;
+	struct scpp_value a, b;
+	int ra, rb;
+
+	memset(&a, 0xa5, sizeof(a));
+	memset(&b, 0xa5, sizeof(b));
+	p0 = *probes;
+	ra = scpp_store_get_hashed(s, key.oid, key.attr, h, &a);
+	p_want = *probes - p0;
+	f0 = scpp_store_cand_fallbacks(s);
+	p0 = *probes;
+	rb = scpp_store_get_cand(s, &key, h, cand, &b);
+	assert_int_equal(rb, ra);
+	assert_true(*probes - p0 == p_want);
+	assert_memory_equal(&b, &a, sizeof(a));
+	assert_true(scpp_store_cand_fallbacks(s) - f0 == fallbacks);
+	if (probes_out != NULL)
+		*probes_out = p_want;
+	return ra;
+}
+
+/* The burst form of bt_cand_one() for @n keys and their candidates. */
+static void
+bt_cand_burst(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned int n,
+	      const struct scpp_store_cand *cs, uint64_t fallbacks)
+{
+	struct scpp_value want[SCPP_STORE_BURST_MAX], got[SCPP_STORE_BURST_MAX];
+	const uint64_t *probes = scpp_store_probe_counter(s);
+	uint64_t hs[SCPP_STORE_BURST_MAX], want_mask = 1, mask = 2, p0, p_want, f0;
+
+	for (unsigned int i = 0; i < n; i++)
+		hs[i] = store_key_hash(s, keys[i].oid, keys[i].attr);
+	memset(want, 0xa5, sizeof(want));
+	memset(got, 0xa5, sizeof(got));
+	p0 = *probes;
+	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, n, want, &want_mask), n);
+	p_want = *probes - p0;
+	f0 = scpp_store_cand_fallbacks(s);
+	p0 = *probes;
+	assert_int_equal(scpp_store_get_burst_cand(s, keys, hs, cs, n, got, &mask), n);
+	assert_true(*probes - p0 == p_want);
+	assert_true(mask == want_mask);
+	assert_memory_equal(got, want, n * sizeof(got[0]));
+	assert_true(scpp_store_cand_fallbacks(s) - f0 == fallbacks);
+}
+
+/* The candidates of @n keys, as the stage makes them. */
+static void
+bt_cands(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned int n,
+	 struct scpp_store_cand *cs)
+{
+	uint64_t hs[SCPP_STORE_BURST_MAX];
+
+	for (unsigned int i = 0; i < n; i++)
+		hs[i] = store_key_hash(s, keys[i].oid, keys[i].attr);
+	scpp_store_prefetch_cand(s, hs, n, cs);
+}
+
+/*
+ * Changing a value in place (a set of an existing triple, a ranged write)
+ * leaves the index alone: the candidates stay fresh, no fallback, and the
+ * get returns the new value, read at get time.
+ */
+static void
+test_cand_fresh_after_a_set_in_place_returns_the_new_value(void **state)
+{
+	struct scpp_store *s = bt_shard();
+	struct scpp_store_key keys[3];
+	struct scpp_store_cand cs[3];
+	struct scpp_value v = scpp_value_u64(1), out;
+	(void)state;
+
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_int_equal(scpp_store_entity_create(s, B(i)), 0);
+		assert_int_equal(scpp_store_set(s, B(i), 1, &v), 0);
+		keys[i] = (struct scpp_store_key){B(i), 1, 0};
+	}
+	v = scpp_value_str("abcd", 4);
+	assert_int_equal(scpp_store_set(s, B(2), 1, &v), 0);
+	bt_cands(s, keys, 3, cs);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_ptr_equal(cs[i].entry,
+				 &s->ent[store_find(s, cs[i].hash, keys[i].oid, keys[i].attr)]);
+	v = scpp_value_u64(77);
+	assert_int_equal(scpp_store_set(s, B(0), 1, &v), 0);
+	v = scpp_value_bytes(bt_text, 30); /* narrow to wide, same entry */
+	assert_int_equal(scpp_store_set(s, B(1), 1, &v), 0);
+	assert_int_equal(scpp_store_bytes_write(s, B(2), 1, 1, 2, "XY"), 0);
+	assert_int_equal(bt_cand_one(s, keys[0], &cs[0], 0, NULL), 0);
+	assert_int_equal(bt_cand_one(s, keys[1], &cs[1], 0, NULL), 0);
+	assert_int_equal(bt_cand_one(s, keys[2], &cs[2], 0, NULL), 0);
+	bt_cand_burst(s, keys, 3, cs, 0);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(scpp_store_get_cand(s, &keys[0], cs[0].hash, &cs[0], &out), 0);
+	assert_int_equal(out.type, SCPP_VT_U64);
+	assert_true(out.u == 77);
+	assert_int_equal(scpp_store_get_cand(s, &keys[2], cs[2].hash, &cs[2], &out), 0);
+	assert_memory_equal(out.p, "aXYd", 4);
+	/* Bad arguments are refused before the candidate is looked at. */
+	keys[0].attr = SCPP_STORE_ATTR_NONE;
+	assert_int_equal(scpp_store_get_cand(s, &keys[0], cs[0].hash, &cs[0], &out), -EINVAL);
+	keys[0].attr = 1;
+	assert_int_equal(scpp_store_get_cand(NULL, &keys[0], cs[0].hash, &cs[0], &out), -EINVAL);
+	assert_int_equal(scpp_store_get_cand(s, &keys[0], cs[0].hash, &cs[0], NULL), -EINVAL);
+	assert_true(scpp_store_cand_fallbacks(s) == 0);
+	scpp_store_free(s);
+}
+
+/* A delete between the prefetch and the get: the candidate still names the
+ * freed entry; the get takes the full lookup (a miss, as get says). */
+static void
+test_cand_stale_after_a_delete_falls_back(void **state)
+{
+	struct scpp_store *s = bt_shard();
+	struct scpp_store_key keys[2] = {{B(1), 1, 0}, {B(2), 1, 0}};
+	struct scpp_store_cand cs[2];
+	struct scpp_value v = scpp_value_u64(5);
+	(void)state;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(scpp_store_entity_create(s, keys[i].oid), 0);
+		assert_int_equal(scpp_store_set(s, keys[i].oid, 1, &v), 0);
+	}
+	bt_cands(s, keys, 2, cs);
+	assert_non_null(cs[0].entry);
+	assert_int_equal(scpp_store_del(s, B(1), 1), 0);
+	assert_int_equal(bt_cand_one(s, keys[0], &cs[0], 1, NULL), -ENOENT);
+	/* One change makes every older candidate stale, the untouched key's
+	 * too (a hit all the same). */
+	assert_int_equal(bt_cand_one(s, keys[1], &cs[1], 1, NULL), 0);
+	bt_cand_burst(s, keys, 2, cs, 2);
+	assert_true(scpp_store_cand_fallbacks(s) == 4);
+	scpp_store_free(s);
+}
+
+/*
+ * The case the stamp is for: key A is its home bucket's first candidate
+ * when prefetched; then A is deleted, another key of the bucket takes A's
+ * slot, and A is set again, with the same entry (the free list gives it
+ * back) but in a spilled slot of the next bucket. The stale candidate is
+ * still A's own entry, so trusting it would return A's value with no probe
+ * counted, where the full lookup counts one (and charges it as a step).
+ */
+static void
+test_cand_stale_after_a_reinsert_into_a_spilled_slot_falls_back(void **state)
+{
+	struct scpp_store *s = bt_shard();
+	struct scpp_store_key keys[3];
+	struct scpp_store_cand cs[3];
+	struct scpp_value v = scpp_value_u64(1);
+	uint32_t home = s->nb / 4, xa;
+	uint64_t same[14], ha, probes = 0;
+	unsigned int i;
+	(void)state;
+
+	assert_int_equal(bt_keys_of_bucket(s, home, 0, same, 14), 14);
+	for (i = 0; i < 14; i++)
+		assert_int_equal(scpp_store_entity_create(s, B(same[i])), 0);
+	/* Another triple, elsewhere, to free right after A's entry. */
+	assert_int_equal(scpp_store_entity_create(s, B(100000)), 0);
+	assert_int_equal(scpp_store_set(s, B(100000), 1, &v), 0);
+	/* Home bucket full: 12 (or fewer, if headers live there) of these
+	 * 13 in it, the rest spilled; A (same[0]) went in first, at home. */
+	for (i = 0; i < 13; i++)
+		assert_int_equal(scpp_store_set(s, B(same[i]), 1, &v), 0);
+	assert_true(tag_match(&s->bk[home], 0) == 0 && s->bk[home].overflow > 0);
+	keys[0] = (struct scpp_store_key){B(same[0]), 1, 0};
+	keys[1] = (struct scpp_store_key){B(same[1]), 1, 0};
+	keys[2] = (struct scpp_store_key){B(same[12]), 1, 0};
+	ha = store_key_hash(s, keys[0].oid, 1);
+	xa = store_find(s, ha, keys[0].oid, 1);
+	bt_cands(s, keys, 3, cs);
+	assert_ptr_equal(cs[0].entry, &s->ent[xa]);
+	assert_int_equal(bt_cand_one(s, keys[0], &cs[0], 0, &probes), 0);
+	assert_true(probes == 0); /* at home, first candidate */
+
+	assert_int_equal(scpp_store_del(s, keys[0].oid, 1), 0);
+	assert_int_equal(scpp_store_del(s, B(100000), 1), 0);
+	assert_int_equal(scpp_store_set(s, B(same[13]), 1, &v), 0); /* takes A's slot */
+	v = scpp_value_u64(2);
+	assert_int_equal(scpp_store_set(s, keys[0].oid, 1, &v), 0);
+	/* A is back in its old entry, past its home bucket. */
+	assert_int_equal(store_find(s, ha, keys[0].oid, 1), xa);
+	assert_int_equal(bt_cand_one(s, keys[0], &cs[0], 1, &probes), 0);
+	assert_true(probes == 1);
+	bt_cand_burst(s, keys, 3, cs, 3);
+	/* New candidates are fresh again, and take the same probe. */
+	bt_cands(s, keys, 3, cs);
+	assert_int_equal(bt_cand_one(s, keys[0], &cs[0], 0, &probes), 0);
+	assert_true(probes == 1);
+	bt_cand_burst(s, keys, 3, cs, 0);
+	scpp_store_free(s);
+}
+
+/* A byte-string resize and a clear between the prefetch and the get make
+ * the candidates stale too; a clear does not set the stamp back, so the
+ * same key set again after it, in the same entry and slot, still falls
+ * back. */
+static void
+test_cand_stale_after_a_resize_or_a_clear_falls_back(void **state)
+{
+	struct scpp_store *s = bt_shard();
+	struct scpp_store_key key = {B(1), 1, 0};
+	struct scpp_store_cand c, c2;
+	struct scpp_value v = scpp_value_str("abcd", 4), out;
+	(void)state;
+
+	assert_int_equal(scpp_store_entity_create(s, B(1)), 0);
+	assert_int_equal(scpp_store_set(s, B(1), 1, &v), 0);
+	bt_cands(s, &key, 1, &c);
+	assert_int_equal(scpp_store_bytes_resize(s, B(1), 1, 40), 0); /* to an extent */
+	assert_int_equal(bt_cand_one(s, key, &c, 1, NULL), 0);
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(scpp_store_get_cand(s, &key, c.hash, &c, &out), 0);
+	assert_int_equal(out.len, 40);
+	assert_memory_equal(out.p, "abcd", 4);
+	/* A failed resize changes nothing: the candidate stays fresh. */
+	bt_cands(s, &key, 1, &c);
+	assert_int_equal(scpp_store_bytes_resize(s, B(1), 1, UINT64_C(1) << 20), -E2BIG);
+	assert_int_equal(bt_cand_one(s, key, &c, 0, NULL), 0);
+
+	assert_int_equal(scpp_store_clear(s), 0);
+	assert_int_equal(bt_cand_one(s, key, &c, 1, NULL), -ENOENT);
+	assert_int_equal(scpp_store_entity_create(s, B(1)), 0);
+	assert_int_equal(scpp_store_set(s, B(1), 1, &v), 0);
+	bt_cands(s, &key, 1, &c2);
+	assert_true(c2.stamp != c.stamp);
+	assert_int_equal(bt_cand_one(s, key, &c, 1, NULL), 0);
+	assert_int_equal(bt_cand_one(s, key, &c2, 0, NULL), 0);
+	scpp_store_free(s);
+}
+
 const struct CMUnitTest store_burst_tests[] = {
 	cmocka_unit_test(test_burst_short_bytes_come_from_the_hot_entry),
 	cmocka_unit_test(test_burst_random_keys_match_single_gets_every_size),
 	cmocka_unit_test(test_burst_adversarial_keys_match_single_gets),
 	cmocka_unit_test(test_burst_set_on_a_spilled_bucket_matches_single_sets),
+	cmocka_unit_test(test_cand_fresh_after_a_set_in_place_returns_the_new_value),
+	cmocka_unit_test(test_cand_stale_after_a_delete_falls_back),
+	cmocka_unit_test(test_cand_stale_after_a_reinsert_into_a_spilled_slot_falls_back),
+	cmocka_unit_test(test_cand_stale_after_a_resize_or_a_clear_falls_back),
 };
 const size_t store_burst_ntests = SCPP_ARRAY_SIZE(store_burst_tests);
