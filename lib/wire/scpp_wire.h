@@ -1119,11 +1119,13 @@ int scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *c, struct scpp_w
 				 struct scpp_oid *owner, uint32_t *err_off);
 
 /**
- * Allow (the default) or forbid the block decoder's fast paths (inline
- * decoding of the common command shape, names and constants). Decoding
- * gives the same blocks, errors and offsets either way; tests turn them
- * off to compare. Process-wide: call it before decoding starts, not while
- * other threads decode.
+ * Allow (the default) or forbid the codecs' fast paths: the block
+ * decoder's (inline decoding of the common command shape, names and
+ * constants), the datagram header decoder's (the common request header)
+ * and the datagram encoder's (the tagless REPLY header). Decoding gives the
+ * same blocks, headers, errors and offsets either way, and encoding the
+ * same bytes; tests turn them off to compare. Process-wide: call it before
+ * decoding starts, not while other threads decode.
  */
 void scpp_wire_decode_fast(bool on);
 

@@ -865,6 +865,178 @@ test_wire_dgram_encode_checks_fields_and_space(void **state)
 	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 40);
 }
 
+/* Decode @p len bytes with the header fast path on and off: the same
+ * verdict and, when accepted, the same fields; true when accepted. */
+static bool
+hdr_both_ways(const uint8_t *d, size_t len)
+{
+	struct scpp_wire_hdr f, s;
+	int rf, rs;
+
+	memset(&f, 0xa5, sizeof(f));
+	memset(&s, 0x5a, sizeof(s));
+	scpp_wire_decode_fast(true);
+	rf = scpp_wire_hdr_decode(d, len, &f);
+	scpp_wire_decode_fast(false);
+	rs = scpp_wire_hdr_decode(d, len, &s);
+	scpp_wire_decode_fast(true);
+	assert_int_equal(rf, rs);
+	if (rf != 0)
+		return false;
+	assert_int_equal(f.kind, s.kind);
+	assert_int_equal(f.flags, s.flags);
+	assert_int_equal(f.tag_len, s.tag_len);
+	assert_int_equal(f.payload_len, s.payload_len);
+	assert_true(f.client_id == s.client_id && f.block_id == s.block_id);
+	assert_int_equal(f.frag_index, s.frag_index);
+	assert_int_equal(f.frag_count, s.frag_count);
+	assert_ptr_equal(f.payload, s.payload);
+	assert_ptr_equal(f.cookie, s.cookie);
+	assert_ptr_equal(f.tag, s.tag);
+	return true;
+}
+
+/* Every value of every header byte, on top of valid headers of several
+ * kinds (the fast path's own, and ones next to it), at the datagram's own
+ * length, one byte short and long, and the length the patched payload_len
+ * says: the header fast path decides exactly as the general decoder. */
+static void
+test_wire_hdr_fast_decode_matches_general_every_byte(void **state)
+{
+	static const struct {
+		uint8_t kind, flags, tag_len;
+		uint16_t payload_len;
+		uint32_t idx, count;
+	} base[] = {
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, 40, 0, 1},
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, 0, 0, 1},
+		{SCPP_WIRE_FETCH, SCPP_WIRE_F_LAST, 0, 25, 0, 1},
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST | SCPP_WIRE_F_SESSION, 24, 40, 0, 1},
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE, 0, 40, 0, 1},
+		{SCPP_WIRE_BLOCK, 0, 0, 40, 1, 3},
+		{SCPP_WIRE_REPLY, SCPP_WIRE_F_LAST, 0, 40, 5, 0},
+		{SCPP_WIRE_FORWARD, SCPP_WIRE_F_LAST, 0, 44, 0, 1},
+	};
+	static uint8_t d[70000];
+	unsigned long accepted = 0;
+	(void)state;
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(base); i++) {
+		size_t ck = (base[i].flags & SCPP_WIRE_F_COOKIE) ? SCPP_WIRE_COOKIE_LEN : 0;
+		size_t total = 32 + (size_t)base[i].payload_len + ck + base[i].tag_len;
+
+		raw_dgram(d, base[i].kind, base[i].flags, base[i].tag_len, base[i].payload_len,
+			  base[i].idx, base[i].count, sizeof(d));
+		assert_true(hdr_both_ways(d, total));
+		for (unsigned int at = 0; at < SCPP_WIRE_HDR_LEN; at++) {
+			const uint8_t keep = d[at];
+
+			for (unsigned int v = 0; v < 256; v++) {
+				size_t own = 32 + (size_t)(d[6] | d[7] << 8) + ck + d[5];
+				const size_t lens[] = {total, total - 1, total + 1, own,
+						       SCPP_WIRE_HDR_LEN - 1};
+
+				d[at] = (uint8_t)v;
+				own = 32 + (size_t)(d[6] | d[7] << 8) + ck + d[5];
+				for (size_t k = 0; k < SCPP_ARRAY_SIZE(lens); k++)
+					accepted += hdr_both_ways(d, k == 3 ? own : lens[k]);
+			}
+			d[at] = keep;
+		}
+	}
+	/* Lengths over the UDP maximum, and at it. */
+	raw_dgram(d, SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, SCPP_WIRE_DGRAM_MAX - 32, 0, 1,
+		  sizeof(d));
+	assert_true(hdr_both_ways(d, SCPP_WIRE_DGRAM_MAX));
+	raw_dgram(d, SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, SCPP_WIRE_DGRAM_MAX - 31, 0, 1,
+		  sizeof(d));
+	assert_false(hdr_both_ways(d, SCPP_WIRE_DGRAM_MAX + 1));
+	assert_true(accepted > 1000);
+}
+
+/* Encode @p h into @p size bytes with the encoder's fast paths on and
+ * off: the same result and the same bytes. */
+static void
+encode_both_ways(const struct scpp_wire_hdr *h, size_t size)
+{
+	int rf, rs;
+
+	memset(buf, 0xee, 64);
+	memset(buf2, 0xee, 64);
+	scpp_wire_decode_fast(true);
+	rf = scpp_wire_dgram_encode(buf, size, h);
+	scpp_wire_decode_fast(false);
+	rs = scpp_wire_dgram_encode(buf2, size, h);
+	scpp_wire_decode_fast(true);
+	assert_int_equal(rf, rs);
+	if (rf > 0)
+		assert_memory_equal(buf, buf2, (size_t)rf);
+}
+
+/* The tagless REPLY header written by fixed stores is the general
+ * encoder's, and any header next to it (another kind, a flag, a tag, a
+ * count, a short buffer, no payload) gets the general encoder's answer. */
+static void
+test_wire_reply_hdr_fast_encode_matches_general(void **state)
+{
+	static const uint8_t kinds[] = {0, SCPP_WIRE_BLOCK, SCPP_WIRE_REPLY, SCPP_WIRE_FETCH,
+					SCPP_WIRE_NOTICE, 8, 16};
+	static const uint8_t tags[] = {0, 4, 24};
+	static const uint32_t idxs[] = {0, 1, 0x12345678, UINT32_MAX};
+	static const uint32_t counts[] = {0, 1};
+	static const uint16_t plens[] = {0, 1, 7, 1440, SCPP_WIRE_DGRAM_MAX - 32,
+					 SCPP_WIRE_DGRAM_MAX - 31};
+	static uint8_t payload[1 << 16];
+	struct scpp_wire_hdr h;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7 + 3);
+	memset(&h, 0, sizeof(h));
+	h.client_id = 0x0123456789abcdefull;
+	h.block_id = 0xfedcba9876543210ull;
+	for (size_t k = 0; k < SCPP_ARRAY_SIZE(kinds); k++)
+		for (unsigned int fl = 0; fl < 256; fl++)
+			for (size_t t = 0; t < SCPP_ARRAY_SIZE(tags); t++)
+				for (size_t x = 0; x < SCPP_ARRAY_SIZE(idxs); x++)
+					for (size_t c = 0; c < SCPP_ARRAY_SIZE(counts); c++) {
+						h.kind = kinds[k];
+						h.flags = (uint8_t)fl;
+						h.tag_len = tags[t];
+						h.frag_index = idxs[x];
+						h.frag_count = counts[c];
+						h.payload_len = 7;
+						h.payload = payload;
+						encode_both_ways(&h, 64);
+					}
+	h.kind = SCPP_WIRE_REPLY;
+	h.tag_len = 0;
+	h.frag_count = 0;
+	for (unsigned int last = 0; last < 2; last++)
+		for (size_t x = 0; x < SCPP_ARRAY_SIZE(idxs); x++)
+			for (size_t pl = 0; pl < SCPP_ARRAY_SIZE(plens); pl++) {
+				size_t total = 32 + (size_t)plens[pl];
+
+				h.flags = last ? SCPP_WIRE_F_LAST : 0;
+				h.frag_index = idxs[x];
+				h.payload_len = plens[pl];
+				h.payload = payload;
+				encode_both_ways(&h, total);
+				encode_both_ways(&h, total - 1);
+				/* Encoded in place: the payload stays where it is. */
+				memcpy(buf + 32, payload, plens[pl]);
+				h.payload = buf + 32;
+				scpp_wire_decode_fast(true);
+				if (total <= SCPP_WIRE_DGRAM_MAX) {
+					assert_int_equal(scpp_wire_dgram_encode(buf, total, &h),
+							 (int)total);
+					assert_memory_equal(buf + 32, payload, plens[pl]);
+				}
+				h.payload = NULL;
+				encode_both_ways(&h, total);
+			}
+}
+
 /* ---- block malformations ---- */
 
 struct bcase {
@@ -2340,6 +2512,8 @@ main(void)
 		cmocka_unit_test(test_wire_hdr_decode_rejects_each_malformation),
 		cmocka_unit_test(test_wire_hdr_decode_truncates_every_prefix),
 		cmocka_unit_test(test_wire_dgram_encode_checks_fields_and_space),
+		cmocka_unit_test(test_wire_hdr_fast_decode_matches_general_every_byte),
+		cmocka_unit_test(test_wire_reply_hdr_fast_encode_matches_general),
 		cmocka_unit_test(test_wire_dgram_cookie_sits_between_payload_and_tag),
 		cmocka_unit_test(test_wire_fetch_round_trips_and_rejects_each_malformation),
 		cmocka_unit_test(test_wire_notice_round_trips_and_rejects_each_malformation),
