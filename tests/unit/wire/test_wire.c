@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "scpp_test.h"
 #include "scpp_common.h"
@@ -1854,6 +1856,96 @@ test_wire_reply_writer_enforces_order_limits_and_space(void **state)
 	assert_int_equal(w.len, 3);
 }
 
+/* Write one ROW of @p n values into @p size bytes and compare it with
+ * scpp_value_encode()'s bytes of the same values: equal when it fits,
+ * -ENOSPC with nothing written when it does not. */
+static void
+row_vs_value_encode(const struct scpp_value *v, unsigned int n, size_t size)
+{
+	static const struct scpp_wire_name names[3] = {{"a", 1}, {"b", 1}, {"c", 1}};
+	struct scpp_wire_reply_writer w;
+	size_t expect = 1, at;
+	int rc;
+
+	buf2[0] = SCPP_REC_ROW;
+	for (unsigned int i = 0; i < n; i++) {
+		int k = scpp_value_encode(buf2 + expect, sizeof(buf2) - expect, &v[i]);
+
+		assert_true(k > 0);
+		expect += (size_t)k;
+	}
+	scpp_wire_reply_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(scpp_wire_reply_columns(&w, names, (uint16_t)n), 0);
+	at = w.len;
+	w.size = at + size;
+	memset(buf + at, 0xee, size);
+	rc = scpp_wire_reply_row(&w, v);
+	if (expect <= size) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(w.len - at, expect);
+		assert_memory_equal(buf + at, buf2, expect);
+	} else {
+		assert_int_equal(rc, -ENOSPC);
+		assert_int_equal(w.len, at);
+	}
+}
+
+/* Rows of every value type, strings and bytes of every length 0..40 (the
+ * inline short copies and the memcpy() beyond them) read from the last
+ * bytes before an inaccessible page, alone and between other values, with
+ * room to spare, exactly enough room and one byte less: the writer's bytes
+ * are scpp_value_encode()'s. */
+static void
+test_wire_reply_row_values_equal_value_encode(void **state)
+{
+	const long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *page = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const struct scpp_oid o = {0x0102030405060708ull, 0x1112131415161718ull};
+	struct scpp_value fixed[] = {
+		scpp_value_nil(), scpp_value_bool(true), scpp_value_bool(false),
+		scpp_value_i64(0), scpp_value_i64(-1), scpp_value_i64(INT64_MIN),
+		scpp_value_u64(0), scpp_value_u64(0x7f), scpp_value_u64(0x80),
+		scpp_value_u64(0x3fff), scpp_value_u64(0x4000), scpp_value_u64(UINT64_MAX),
+		scpp_value_f64(-2.5), scpp_value_oid(o),
+	};
+	struct scpp_value v[3];
+	(void)state;
+
+	assert_true(page != MAP_FAILED);
+	assert_int_equal(mprotect(page + pg, (size_t)pg, PROT_NONE), 0);
+	for (long i = 0; i < pg; i++)
+		page[i] = (uint8_t)('a' + i % 26);
+	for (size_t f = 0; f < SCPP_ARRAY_SIZE(fixed); f++) {
+		v[0] = fixed[f];
+		row_vs_value_encode(v, 1, 4096);
+		row_vs_value_encode(v, 1, (size_t)scpp_value_encoded_size(v) + 1);
+		row_vs_value_encode(v, 1, (size_t)scpp_value_encoded_size(v));
+	}
+	for (uint32_t len = 0; len <= 40; len++)
+		for (unsigned int t = 0; t < 2; t++) {
+			const uint8_t *src = page + pg - len;
+			size_t exact;
+
+			v[0] = t == 0 ? scpp_value_str((const char *)src, len)
+				      : scpp_value_bytes(src, len);
+			for (size_t f = 0; f < SCPP_ARRAY_SIZE(fixed); f++) {
+				v[1] = fixed[f];
+				v[2] = v[0];
+				exact = 1 + 2 * (size_t)scpp_value_encoded_size(&v[0]) +
+					(size_t)scpp_value_encoded_size(&v[1]);
+				row_vs_value_encode(v, 3, 4096);
+				row_vs_value_encode(v, 3, exact);
+				row_vs_value_encode(v, 3, exact - 1);
+			}
+			row_vs_value_encode(v, 1, 4096);
+			exact = 1 + (size_t)scpp_value_encoded_size(&v[0]);
+			row_vs_value_encode(v, 1, exact);
+			row_vs_value_encode(v, 1, exact - 1);
+		}
+	munmap(page, 2 * (size_t)pg);
+}
+
 /* END's status count: by default the STATUS records written; explicitly,
  * the statuses produced (more when some were left out). */
 static void
@@ -2526,6 +2618,7 @@ main(void)
 		cmocka_unit_test(test_wire_reply_next_rejects_each_malformation),
 		cmocka_unit_test(test_wire_reply_next_consumes_nothing_until_a_record_is_complete),
 		cmocka_unit_test(test_wire_reply_writer_enforces_order_limits_and_space),
+		cmocka_unit_test(test_wire_reply_row_values_equal_value_encode),
 		cmocka_unit_test(test_wire_reply_end_counts_statuses),
 		cmocka_unit_test(test_wire_fwd_layout_round_trip),
 		cmocka_unit_test(test_wire_fwd_rejects_each_bad_field),
