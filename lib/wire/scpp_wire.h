@@ -408,6 +408,22 @@ int scpp_wire_hdr_decode(const uint8_t *dgram, size_t len, struct scpp_wire_hdr 
  */
 int scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h);
 
+/**
+ * Write one datagram of a reply without a tag (no session): the bytes
+ * scpp_wire_dgram_encode() writes for kind REPLY, flags LAST if @p last,
+ * tag_len 0, frag_index @p seq, frag_count 0 and this payload, without a
+ * header struct and without the general checks, which these fields pass
+ * but for the length. The payload may already be in place at
+ * @p buf + SCPP_WIRE_HDR_LEN; any other overlap is moved as memmove() does.
+ *
+ * @return Bytes written (SCPP_WIRE_HDR_LEN + @p plen), -ENOSPC if @p size
+ *   is too small, -EINVAL if the datagram would be over
+ *   SCPP_WIRE_DGRAM_MAX or @p payload is NULL with @p plen not 0.
+ */
+int scpp_wire_reply_dgram_encode(uint8_t *buf, size_t size, uint64_t client_id,
+				 uint64_t block_id, uint32_t seq, bool last,
+				 const uint8_t *payload, uint16_t plen);
+
 /* ---- FETCH and NOTICE payloads (docs/PROTOCOL.md §16) ---- */
 
 /** Most sequence ranges one FETCH asks for. */

@@ -1039,6 +1039,76 @@ test_wire_reply_hdr_fast_encode_matches_general(void **state)
 			}
 }
 
+/* scpp_wire_reply_dgram_encode() writes what scpp_wire_dgram_encode()
+ * writes for the same tagless REPLY (with and without the general
+ * encoder's fast path), for payloads from empty to the largest, sequence
+ * numbers, LAST or not, a short buffer, a payload in place and none. */
+static void
+test_wire_reply_dgram_encode_equals_dgram_encode(void **state)
+{
+	static const uint32_t seqs[] = {0, 1, 255, 256, 0x12345678, UINT32_MAX};
+	static const uint16_t plens[] = {0,    1,    2,    7,    8,    15,   16,
+					 31,   100,  1440, 1441, 9000, SCPP_WIRE_DGRAM_MAX - 32,
+					 SCPP_WIRE_DGRAM_MAX - 31, UINT16_MAX};
+	static const uint64_t ids[][2] = {{0, 0},
+					  {1, 2},
+					  {0x0123456789abcdefull, 0xfedcba9876543210ull},
+					  {UINT64_MAX, UINT64_MAX}};
+	static uint8_t payload[1 << 16], ref[1 << 17];
+	struct scpp_wire_hdr h;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13 + 1);
+	memset(&h, 0, sizeof(h));
+	h.kind = SCPP_WIRE_REPLY;
+	for (unsigned int fast = 0; fast < 2; fast++)
+		for (size_t s = 0; s < SCPP_ARRAY_SIZE(seqs); s++)
+			for (size_t pl = 0; pl < SCPP_ARRAY_SIZE(plens); pl++)
+				for (size_t id = 0; id < SCPP_ARRAY_SIZE(ids); id++)
+					for (unsigned int last = 0; last < 2; last++) {
+						size_t total = 32 + (size_t)plens[pl];
+						int want, got;
+
+						h.flags = last ? SCPP_WIRE_F_LAST : 0;
+						h.client_id = ids[id][0];
+						h.block_id = ids[id][1];
+						h.frag_index = seqs[s];
+						h.payload_len = plens[pl];
+						h.payload = payload;
+						scpp_wire_decode_fast(fast != 0);
+						want = scpp_wire_dgram_encode(ref, total, &h);
+						scpp_wire_decode_fast(true);
+						got = scpp_wire_reply_dgram_encode(
+							buf, total, h.client_id, h.block_id, seqs[s],
+							last != 0, payload, plens[pl]);
+						assert_int_equal(got, want);
+						if (want > 0)
+							assert_memory_equal(buf, ref, total);
+						/* One byte short. */
+						assert_int_equal(scpp_wire_reply_dgram_encode(
+									 buf, total - 1, h.client_id,
+									 h.block_id, seqs[s], last != 0,
+									 payload, plens[pl]),
+								 want > 0 ? -ENOSPC : want);
+						if (want < 0 || plens[pl] == 0)
+							continue;
+						/* In place, and no payload. */
+						memcpy(buf + 32, payload, plens[pl]);
+						assert_int_equal(scpp_wire_reply_dgram_encode(
+									 buf, total, h.client_id,
+									 h.block_id, seqs[s], last != 0,
+									 buf + 32, plens[pl]),
+								 want);
+						assert_memory_equal(buf, ref, total);
+						assert_int_equal(scpp_wire_reply_dgram_encode(
+									 buf, total, h.client_id,
+									 h.block_id, seqs[s], last != 0,
+									 NULL, plens[pl]),
+								 -EINVAL);
+					}
+}
+
 /* ---- block malformations ---- */
 
 struct bcase {
@@ -2606,6 +2676,7 @@ main(void)
 		cmocka_unit_test(test_wire_dgram_encode_checks_fields_and_space),
 		cmocka_unit_test(test_wire_hdr_fast_decode_matches_general_every_byte),
 		cmocka_unit_test(test_wire_reply_hdr_fast_encode_matches_general),
+		cmocka_unit_test(test_wire_reply_dgram_encode_equals_dgram_encode),
 		cmocka_unit_test(test_wire_dgram_cookie_sits_between_payload_and_tag),
 		cmocka_unit_test(test_wire_fetch_round_trips_and_rejects_each_malformation),
 		cmocka_unit_test(test_wire_notice_round_trips_and_rejects_each_malformation),
