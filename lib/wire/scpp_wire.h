@@ -98,6 +98,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "scpp_common.h"
 #include "scpp_oid.h"
@@ -396,6 +397,79 @@ extern const char *const scpp_wire_op_name[SCPP_OP_COUNT];
  *   REPLY or NOTICE with a count, a NOTICE with an index).
  */
 int scpp_wire_hdr_decode(const uint8_t *dgram, size_t len, struct scpp_wire_hdr *h);
+
+/** The codecs' fast paths may run: scpp_wire_decode_fast() sets it (tests
+ *  only); the inline fast paths below read it. */
+extern bool scpp_wire_fast;
+
+/**
+ * The fast path of the header decoders: the header nearly every request
+ * has, a whole BLOCK (or a FETCH) in one datagram without cookie, session
+ * or tag, recognised by its fixed bytes as two 8-byte loads. Bytes 0..7
+ * are magic, version 1, kind 1 or 3 (the mask drops the bit they differ
+ * in), flags LAST, tag_len 0, then payload_len (masked out); bytes 24..31
+ * are frag_index 0, frag_count 1. Every such header passes the general
+ * decoder's checks, so what is left is the length: the datagram must end
+ * right after its payload.
+ *
+ * @return true with @p h filled as scpp_wire_hdr_decode() fills it, or
+ *   false (@p h untouched) for anything else, which only the general
+ *   decoder judges; always false on big-endian machines and under
+ *   scpp_wire_decode_fast(false).
+ */
+static inline bool
+scpp_wire_hdr_fast(const uint8_t *d, size_t len, struct scpp_wire_hdr *h)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t mask0 = UINT64_C(0x0000fffffdffffff);
+	const uint64_t want0 = UINT64_C(0x0000000101014353);
+	const uint64_t want3 = UINT64_C(1) << 32;
+	uint64_t w0, w3;
+	size_t plen;
+
+	if (SCPP_UNLIKELY(!scpp_wire_fast || len < SCPP_WIRE_HDR_LEN))
+		return false;
+	memcpy(&w0, d, 8);
+	memcpy(&w3, d + 24, 8);
+	plen = (size_t)(w0 >> 48);
+	if ((w0 & mask0) != want0 || w3 != want3 || len != SCPP_WIRE_HDR_LEN + plen ||
+	    len > SCPP_WIRE_DGRAM_MAX)
+		return false;
+	h->kind = d[3];
+	h->flags = SCPP_WIRE_F_LAST;
+	h->tag_len = 0;
+	h->payload_len = (uint16_t)plen;
+	memcpy(&h->client_id, d + 8, 8);
+	memcpy(&h->block_id, d + 16, 8);
+	h->frag_index = 0;
+	h->frag_count = 1;
+	h->payload = d + SCPP_WIRE_HDR_LEN;
+	h->cookie = NULL;
+	h->tag = d + len;
+	return true;
+#else
+	/* The fast path assumes little-endian loads; the general decoder
+	 * serves every other byte order. */
+	(void)d;
+	(void)len;
+	(void)h;
+	return false;
+#endif
+}
+
+/**
+ * scpp_wire_hdr_decode() with its fast path inline, for the one caller per
+ * received datagram (lib/delivery's rx): the common request header costs
+ * no call; every other header, and every error, is the out-of-line
+ * decoder's. The same results and errors.
+ */
+static inline int
+scpp_wire_hdr_decode_inline(const uint8_t *d, size_t len, struct scpp_wire_hdr *h)
+{
+	if (SCPP_LIKELY(scpp_wire_hdr_fast(d, len, h)))
+		return 0;
+	return scpp_wire_hdr_decode(d, len, h);
+}
 
 /**
  * Write a datagram: header from @p h, then @p h->payload_len bytes from

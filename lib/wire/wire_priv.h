@@ -308,9 +308,6 @@ name_ok(const char *p, size_t len)
 	       scpp_utf8_valid((const uint8_t *)p, len);
 }
 
-/* The decoders' and encoders' fast paths may run (scpp_wire_decode_fast()). */
-extern bool wire_fast;
-
 /* ---- expressions (wire_expr.c) ---- */
 
 /*

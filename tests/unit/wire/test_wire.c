@@ -867,8 +867,9 @@ test_wire_dgram_encode_checks_fields_and_space(void **state)
 	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 40);
 }
 
-/* Decode @p len bytes with the header fast path on and off: the same
- * verdict and, when accepted, the same fields; true when accepted. */
+/* Decode @p len bytes with the header fast path on and off, out of line
+ * and inline: the same verdict and, when accepted, the same fields; true
+ * when accepted. */
 static bool
 hdr_both_ways(const uint8_t *d, size_t len)
 {
@@ -877,14 +878,36 @@ hdr_both_ways(const uint8_t *d, size_t len)
 
 	memset(&f, 0xa5, sizeof(f));
 	memset(&s, 0x5a, sizeof(s));
+	struct scpp_wire_hdr in;
+	int ri, rio;
+
+	memset(&in, 0x3c, sizeof(in));
 	scpp_wire_decode_fast(true);
 	rf = scpp_wire_hdr_decode(d, len, &f);
+	ri = scpp_wire_hdr_decode_inline(d, len, &in);
 	scpp_wire_decode_fast(false);
 	rs = scpp_wire_hdr_decode(d, len, &s);
+	rio = scpp_wire_hdr_decode_inline(d, len, &in);
 	scpp_wire_decode_fast(true);
 	assert_int_equal(rf, rs);
+	assert_int_equal(ri, rs);
+	assert_int_equal(rio, rs);
 	if (rf != 0)
 		return false;
+	/* The inline decoder's fields (from its fast path, then from the
+	 * general one) are the general decoder's too. */
+	scpp_wire_decode_fast(true);
+	assert_int_equal(scpp_wire_hdr_decode_inline(d, len, &in), 0);
+	assert_int_equal(in.kind, f.kind);
+	assert_int_equal(in.flags, f.flags);
+	assert_int_equal(in.tag_len, f.tag_len);
+	assert_int_equal(in.payload_len, f.payload_len);
+	assert_true(in.client_id == f.client_id && in.block_id == f.block_id);
+	assert_int_equal(in.frag_index, f.frag_index);
+	assert_int_equal(in.frag_count, f.frag_count);
+	assert_ptr_equal(in.payload, f.payload);
+	assert_ptr_equal(in.cookie, f.cookie);
+	assert_ptr_equal(in.tag, f.tag);
 	assert_int_equal(f.kind, s.kind);
 	assert_int_equal(f.flags, s.flags);
 	assert_int_equal(f.tag_len, s.tag_len);
@@ -1039,10 +1062,46 @@ test_wire_reply_hdr_fast_encode_matches_general(void **state)
 			}
 }
 
+/* One reply datagram both ways: scpp_wire_reply_dgram_encode() into
+ * @p size bytes gives what scpp_wire_dgram_encode() gives for the same
+ * header (with the general encoder's fast path on or off), one byte less
+ * gives -ENOSPC (or the same -EINVAL), and so do a payload in place and
+ * none at all. */
+static void
+reply_dgram_both_ways(const struct scpp_wire_hdr *h, bool fast)
+{
+	static uint8_t ref[1 << 17];
+	const size_t total = 32 + (size_t)h->payload_len;
+	const bool last = (h->flags & SCPP_WIRE_F_LAST) != 0;
+	const uint16_t pl = h->payload_len;
+	int want;
+
+	scpp_wire_decode_fast(fast);
+	want = scpp_wire_dgram_encode(ref, total, h);
+	scpp_wire_decode_fast(true);
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total, h->client_id, h->block_id,
+						      h->frag_index, last, h->payload, pl),
+			 want);
+	if (want > 0)
+		assert_memory_equal(buf, ref, total);
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total - 1, h->client_id, h->block_id,
+						      h->frag_index, last, h->payload, pl),
+			 want > 0 ? -ENOSPC : want);
+	if (want < 0 || pl == 0)
+		return;
+	memcpy(buf + 32, h->payload, pl);
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total, h->client_id, h->block_id,
+						      h->frag_index, last, buf + 32, pl),
+			 want);
+	assert_memory_equal(buf, ref, total);
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total, h->client_id, h->block_id,
+						      h->frag_index, last, NULL, pl),
+			 -EINVAL);
+}
+
 /* scpp_wire_reply_dgram_encode() writes what scpp_wire_dgram_encode()
- * writes for the same tagless REPLY (with and without the general
- * encoder's fast path), for payloads from empty to the largest, sequence
- * numbers, LAST or not, a short buffer, a payload in place and none. */
+ * writes for the same tagless REPLY, for payloads from empty to past the
+ * largest, sequence numbers, LAST or not, and ids. */
 static void
 test_wire_reply_dgram_encode_equals_dgram_encode(void **state)
 {
@@ -1054,7 +1113,7 @@ test_wire_reply_dgram_encode_equals_dgram_encode(void **state)
 					  {1, 2},
 					  {0x0123456789abcdefull, 0xfedcba9876543210ull},
 					  {UINT64_MAX, UINT64_MAX}};
-	static uint8_t payload[1 << 16], ref[1 << 17];
+	static uint8_t payload[1 << 16];
 	struct scpp_wire_hdr h;
 	(void)state;
 
@@ -1062,50 +1121,18 @@ test_wire_reply_dgram_encode_equals_dgram_encode(void **state)
 		payload[i] = (uint8_t)(i * 13 + 1);
 	memset(&h, 0, sizeof(h));
 	h.kind = SCPP_WIRE_REPLY;
+	h.payload = payload;
 	for (unsigned int fast = 0; fast < 2; fast++)
 		for (size_t s = 0; s < SCPP_ARRAY_SIZE(seqs); s++)
 			for (size_t pl = 0; pl < SCPP_ARRAY_SIZE(plens); pl++)
 				for (size_t id = 0; id < SCPP_ARRAY_SIZE(ids); id++)
 					for (unsigned int last = 0; last < 2; last++) {
-						size_t total = 32 + (size_t)plens[pl];
-						int want, got;
-
 						h.flags = last ? SCPP_WIRE_F_LAST : 0;
 						h.client_id = ids[id][0];
 						h.block_id = ids[id][1];
 						h.frag_index = seqs[s];
 						h.payload_len = plens[pl];
-						h.payload = payload;
-						scpp_wire_decode_fast(fast != 0);
-						want = scpp_wire_dgram_encode(ref, total, &h);
-						scpp_wire_decode_fast(true);
-						got = scpp_wire_reply_dgram_encode(
-							buf, total, h.client_id, h.block_id, seqs[s],
-							last != 0, payload, plens[pl]);
-						assert_int_equal(got, want);
-						if (want > 0)
-							assert_memory_equal(buf, ref, total);
-						/* One byte short. */
-						assert_int_equal(scpp_wire_reply_dgram_encode(
-									 buf, total - 1, h.client_id,
-									 h.block_id, seqs[s], last != 0,
-									 payload, plens[pl]),
-								 want > 0 ? -ENOSPC : want);
-						if (want < 0 || plens[pl] == 0)
-							continue;
-						/* In place, and no payload. */
-						memcpy(buf + 32, payload, plens[pl]);
-						assert_int_equal(scpp_wire_reply_dgram_encode(
-									 buf, total, h.client_id,
-									 h.block_id, seqs[s], last != 0,
-									 buf + 32, plens[pl]),
-								 want);
-						assert_memory_equal(buf, ref, total);
-						assert_int_equal(scpp_wire_reply_dgram_encode(
-									 buf, total, h.client_id,
-									 h.block_id, seqs[s], last != 0,
-									 NULL, plens[pl]),
-								 -EINVAL);
+						reply_dgram_both_ways(&h, fast != 0);
 					}
 }
 
