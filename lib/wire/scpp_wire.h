@@ -95,6 +95,7 @@
  * scpp_common.h). Decoded strings, bytes and names point into the input.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -483,7 +484,8 @@ scpp_wire_hdr_decode_inline(const uint8_t *d, size_t len, struct scpp_wire_hdr *
 int scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h);
 
 /**
- * Write one datagram of a reply without a tag (no session): the bytes
+ * Write one datagram of a reply without a tag (no session), inline for
+ * lib/delivery's reply build: the bytes
  * scpp_wire_dgram_encode() writes for kind REPLY, flags LAST if @p last,
  * tag_len 0, frag_index @p seq, frag_count 0 and this payload, without a
  * header struct and without the general checks, which these fields pass
@@ -494,9 +496,35 @@ int scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr
  *   is too small, -EINVAL if the datagram would be over
  *   SCPP_WIRE_DGRAM_MAX or @p payload is NULL with @p plen not 0.
  */
-int scpp_wire_reply_dgram_encode(uint8_t *buf, size_t size, uint64_t client_id,
-				 uint64_t block_id, uint32_t seq, bool last,
-				 const uint8_t *payload, uint16_t plen);
+static inline int
+scpp_wire_reply_dgram_encode(uint8_t *buf, size_t size, uint64_t client_id, uint64_t block_id,
+			     uint32_t seq, bool last, const uint8_t *payload, uint16_t plen)
+{
+	const size_t total = SCPP_WIRE_HDR_LEN + (size_t)plen;
+	uint64_t w[4];
+
+	if (SCPP_UNLIKELY(total > SCPP_WIRE_DGRAM_MAX || (plen != 0 && payload == NULL)))
+		return -EINVAL;
+	if (SCPP_UNLIKELY(total > size))
+		return -ENOSPC;
+	if (plen != 0 && payload != buf + SCPP_WIRE_HDR_LEN)
+		memmove(buf + SCPP_WIRE_HDR_LEN, payload, plen);
+	/* The header as four little-endian words: magic, version, kind,
+	 * flags, tag_len 0, payload_len; client_id; block_id; frag_index
+	 * then frag_count 0. */
+	w[0] = SCPP_WIRE_MAGIC0 | SCPP_WIRE_MAGIC1 << 8 | SCPP_WIRE_VERSION << 16 |
+	       SCPP_WIRE_REPLY << 24 | (uint64_t)(last ? SCPP_WIRE_F_LAST : 0) << 32 |
+	       (uint64_t)plen << 48;
+	w[1] = client_id;
+	w[2] = block_id;
+	w[3] = seq;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (unsigned int i = 0; i < 4; i++)
+		w[i] = __builtin_bswap64(w[i]);
+#endif
+	memcpy(buf, w, sizeof(w));
+	return (int)total;
+}
 
 /* ---- FETCH and NOTICE payloads (docs/PROTOCOL.md §16) ---- */
 

@@ -213,28 +213,6 @@ scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h)
 	return (int)total;
 }
 
-int
-scpp_wire_reply_dgram_encode(uint8_t *buf, size_t size, uint64_t client_id, uint64_t block_id,
-			     uint32_t seq, bool last, const uint8_t *payload, uint16_t plen)
-{
-	const size_t total = SCPP_WIRE_HDR_LEN + (size_t)plen;
-
-	if (SCPP_UNLIKELY(total > SCPP_WIRE_DGRAM_MAX || (plen != 0 && payload == NULL)))
-		return -EINVAL;
-	if (SCPP_UNLIKELY(total > size))
-		return -ENOSPC;
-	if (plen != 0 && payload != buf + SCPP_WIRE_HDR_LEN)
-		memmove(buf + SCPP_WIRE_HDR_LEN, payload, plen);
-	store_le64(buf, SCPP_WIRE_MAGIC0 | SCPP_WIRE_MAGIC1 << 8 | SCPP_WIRE_VERSION << 16 |
-				SCPP_WIRE_REPLY << 24 |
-				(uint64_t)(last ? SCPP_WIRE_F_LAST : 0) << 32 |
-				(uint64_t)plen << 48);
-	store_le64(buf + 8, client_id);
-	store_le64(buf + 16, block_id);
-	store_le64(buf + 24, seq);
-	return (int)total;
-}
-
 /* ---- FETCH ---- */
 
 /* Range rules, shared by both directions. */
