@@ -302,7 +302,7 @@ scpp_delivery_rx(struct scpp_delivery *d, const struct scpp_net_meta *nm, const 
 
 	dlv_count(&d->st.dgrams);
 	in->slot = -1;
-	rc = scpp_wire_hdr_decode(dgram, nm->l4_len, &h);
+	rc = scpp_wire_hdr_decode_inline(dgram, nm->l4_len, &h);
 	if (SCPP_UNLIKELY(rc != 0)) {
 		int c = -rc - SCPP_E_TRUNCATED;
 

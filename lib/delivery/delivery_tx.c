@@ -203,17 +203,31 @@ dlv_build_reply(struct scpp_delivery *d, const struct scpp_net_peer *to, uint64_
 		uint64_t block_id, const uint8_t *payload, uint32_t plen, uint32_t seq, bool last,
 		uint8_t session, uint8_t *frame)
 {
-	struct scpp_wire_hdr h = {
-		.kind = SCPP_WIRE_REPLY,
-		.flags = last ? SCPP_WIRE_F_LAST : 0,
-		.client_id = client_id,
-		.block_id = block_id,
-		.frag_index = seq,
-		.payload_len = (uint16_t)plen,
-		.payload = payload,
-	};
+	const uint16_t len = (uint16_t)(SCPP_WIRE_HDR_LEN + plen);
+	uint8_t *pl;
+	int n;
 
-	return build_dgram(d, to, &h, session, frame);
+	if (dlv_tag(session) != 0) {
+		struct scpp_wire_hdr h = {
+			.kind = SCPP_WIRE_REPLY,
+			.flags = last ? SCPP_WIRE_F_LAST : 0,
+			.client_id = client_id,
+			.block_id = block_id,
+			.frag_index = seq,
+			.payload_len = (uint16_t)plen,
+			.payload = payload,
+		};
+
+		return build_dgram(d, to, &h, session, frame);
+	}
+	/* Without a session nothing is sealed: the reply encoder's fixed
+	 * stores, no header struct checked field by field. */
+	pl = scpp_net_udp_build(d->net, to, frame, len);
+	n = scpp_wire_reply_dgram_encode(pl, len, client_id, block_id, seq, last, payload,
+					 (uint16_t)plen);
+	SCPP_VERIFY(n == (int)len);
+	scpp_net_udp_finish(d->net, to->port, frame);
+	return len;
 }
 
 /* Build datagram @p seq of @p job into @p frame; returns its UDP payload bytes. */

@@ -95,9 +95,11 @@
  * scpp_common.h). Decoded strings, bytes and names point into the input.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "scpp_common.h"
 #include "scpp_oid.h"
@@ -397,6 +399,79 @@ extern const char *const scpp_wire_op_name[SCPP_OP_COUNT];
  */
 int scpp_wire_hdr_decode(const uint8_t *dgram, size_t len, struct scpp_wire_hdr *h);
 
+/** The codecs' fast paths may run: scpp_wire_decode_fast() sets it (tests
+ *  only); the inline fast paths below read it. */
+extern bool scpp_wire_fast;
+
+/**
+ * The fast path of the header decoders: the header nearly every request
+ * has, a whole BLOCK (or a FETCH) in one datagram without cookie, session
+ * or tag, recognised by its fixed bytes as two 8-byte loads. Bytes 0..7
+ * are magic, version 1, kind 1 or 3 (the mask drops the bit they differ
+ * in), flags LAST, tag_len 0, then payload_len (masked out); bytes 24..31
+ * are frag_index 0, frag_count 1. Every such header passes the general
+ * decoder's checks, so what is left is the length: the datagram must end
+ * right after its payload.
+ *
+ * @return true with @p h filled as scpp_wire_hdr_decode() fills it, or
+ *   false (@p h untouched) for anything else, which only the general
+ *   decoder judges; always false on big-endian machines and under
+ *   scpp_wire_decode_fast(false).
+ */
+static inline bool
+scpp_wire_hdr_fast(const uint8_t *d, size_t len, struct scpp_wire_hdr *h)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t mask0 = UINT64_C(0x0000fffffdffffff);
+	const uint64_t want0 = UINT64_C(0x0000000101014353);
+	const uint64_t want3 = UINT64_C(1) << 32;
+	uint64_t w0, w3;
+	size_t plen;
+
+	if (SCPP_UNLIKELY(!scpp_wire_fast || len < SCPP_WIRE_HDR_LEN))
+		return false;
+	memcpy(&w0, d, 8);
+	memcpy(&w3, d + 24, 8);
+	plen = (size_t)(w0 >> 48);
+	if ((w0 & mask0) != want0 || w3 != want3 || len != SCPP_WIRE_HDR_LEN + plen ||
+	    len > SCPP_WIRE_DGRAM_MAX)
+		return false;
+	h->kind = d[3];
+	h->flags = SCPP_WIRE_F_LAST;
+	h->tag_len = 0;
+	h->payload_len = (uint16_t)plen;
+	memcpy(&h->client_id, d + 8, 8);
+	memcpy(&h->block_id, d + 16, 8);
+	h->frag_index = 0;
+	h->frag_count = 1;
+	h->payload = d + SCPP_WIRE_HDR_LEN;
+	h->cookie = NULL;
+	h->tag = d + len;
+	return true;
+#else
+	/* The fast path assumes little-endian loads; the general decoder
+	 * serves every other byte order. */
+	(void)d;
+	(void)len;
+	(void)h;
+	return false;
+#endif
+}
+
+/**
+ * scpp_wire_hdr_decode() with its fast path inline, for the one caller per
+ * received datagram (lib/delivery's rx): the common request header costs
+ * no call; every other header, and every error, is the out-of-line
+ * decoder's. The same results and errors.
+ */
+static inline int
+scpp_wire_hdr_decode_inline(const uint8_t *d, size_t len, struct scpp_wire_hdr *h)
+{
+	if (SCPP_LIKELY(scpp_wire_hdr_fast(d, len, h)))
+		return 0;
+	return scpp_wire_hdr_decode(d, len, h);
+}
+
 /**
  * Write a datagram: header from @p h, then @p h->payload_len bytes from
  * @p h->payload, then (flag COOKIE) the cookie from @p h->cookie, then
@@ -407,6 +482,49 @@ int scpp_wire_hdr_decode(const uint8_t *dgram, size_t len, struct scpp_wire_hdr 
  *   would not decode (same rules as scpp_wire_hdr_decode()).
  */
 int scpp_wire_dgram_encode(uint8_t *buf, size_t size, const struct scpp_wire_hdr *h);
+
+/**
+ * Write one datagram of a reply without a tag (no session), inline for
+ * lib/delivery's reply build: the bytes
+ * scpp_wire_dgram_encode() writes for kind REPLY, flags LAST if @p last,
+ * tag_len 0, frag_index @p seq, frag_count 0 and this payload, without a
+ * header struct and without the general checks, which these fields pass
+ * but for the length. The payload may already be in place at
+ * @p buf + SCPP_WIRE_HDR_LEN; any other overlap is moved as memmove() does.
+ *
+ * @return Bytes written (SCPP_WIRE_HDR_LEN + @p plen), -ENOSPC if @p size
+ *   is too small, -EINVAL if the datagram would be over
+ *   SCPP_WIRE_DGRAM_MAX or @p payload is NULL with @p plen not 0.
+ */
+static inline int
+scpp_wire_reply_dgram_encode(uint8_t *buf, size_t size, uint64_t client_id, uint64_t block_id,
+			     uint32_t seq, bool last, const uint8_t *payload, uint16_t plen)
+{
+	const size_t total = SCPP_WIRE_HDR_LEN + (size_t)plen;
+	uint64_t w[4];
+
+	if (SCPP_UNLIKELY(total > SCPP_WIRE_DGRAM_MAX || (plen != 0 && payload == NULL)))
+		return -EINVAL;
+	if (SCPP_UNLIKELY(total > size))
+		return -ENOSPC;
+	if (plen != 0 && payload != buf + SCPP_WIRE_HDR_LEN)
+		memmove(buf + SCPP_WIRE_HDR_LEN, payload, plen);
+	/* The header as four little-endian words: magic, version, kind,
+	 * flags, tag_len 0, payload_len; client_id; block_id; frag_index
+	 * then frag_count 0. */
+	w[0] = SCPP_WIRE_MAGIC0 | SCPP_WIRE_MAGIC1 << 8 | SCPP_WIRE_VERSION << 16 |
+	       SCPP_WIRE_REPLY << 24 | (uint64_t)(last ? SCPP_WIRE_F_LAST : 0) << 32 |
+	       (uint64_t)plen << 48;
+	w[1] = client_id;
+	w[2] = block_id;
+	w[3] = seq;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (unsigned int i = 0; i < 4; i++)
+		w[i] = __builtin_bswap64(w[i]);
+#endif
+	memcpy(buf, w, sizeof(w));
+	return (int)total;
+}
 
 /* ---- FETCH and NOTICE payloads (docs/PROTOCOL.md §16) ---- */
 
@@ -1119,11 +1237,13 @@ int scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *c, struct scpp_w
 				 struct scpp_oid *owner, uint32_t *err_off);
 
 /**
- * Allow (the default) or forbid the block decoder's fast paths (inline
- * decoding of the common command shape, names and constants). Decoding
- * gives the same blocks, errors and offsets either way; tests turn them
- * off to compare. Process-wide: call it before decoding starts, not while
- * other threads decode.
+ * Allow (the default) or forbid the codecs' fast paths: the block
+ * decoder's (inline decoding of the common command shape, names and
+ * constants), the datagram header decoder's (the common request header)
+ * and the datagram encoder's (the tagless REPLY header). Decoding gives the
+ * same blocks, headers, errors and offsets either way, and encoding the
+ * same bytes; tests turn them off to compare. Process-wide: call it before
+ * decoding starts, not while other threads decode.
  */
 void scpp_wire_decode_fast(bool on);
 

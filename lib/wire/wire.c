@@ -539,13 +539,14 @@ scpp_wire_block_encode(const struct scpp_wire_block *b, uint8_t *buf, size_t siz
 
 /* ---- block decoder ---- */
 
-/* The decoder's fast paths may run (scpp_wire_decode_fast(); tests only). */
-static bool fast_decode = true;
+/* The decoders' fast paths may run (scpp_wire_decode_fast(); tests only):
+ * the block decoder's here, the datagram header's in wire_dgram.c. */
+bool scpp_wire_fast = true;
 
 void
 scpp_wire_decode_fast(bool on)
 {
-	fast_decode = on;
+	scpp_wire_fast = on;
 }
 
 /* A variable index: a varint below nvars. */
@@ -924,7 +925,8 @@ decode_cmd(struct cur *cp, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
 
 	if (SCPP_UNLIKELY(off >= len))
 		return -SCPP_E_TRUNCATED;
-	if (SCPP_LIKELY(fast_decode && (n = cmd_fast(p, p + off, len - off, b, cmd, NULL)) != 0)) {
+	if (SCPP_LIKELY(scpp_wire_fast &&
+			(n = cmd_fast(p, p + off, len - off, b, cmd, NULL)) != 0)) {
 		cp->off = off + n;
 		return 0;
 	}
@@ -958,11 +960,11 @@ decode_cmd(struct cur *cp, struct scpp_wire_block *b, struct scpp_wire_cmd *cmd)
 			goto out;
 		}
 		kind = p[off];
-		if (SCPP_LIKELY(fast_decode && kind == SCPP_TERM_CONST && term_admitted(pos, kind) &&
-				nt < SCPP_WIRE_TERMS_MAX &&
+		if (SCPP_LIKELY(scpp_wire_fast && kind == SCPP_TERM_CONST &&
+				term_admitted(pos, kind) && nt < SCPP_WIRE_TERMS_MAX &&
 				(n = value_fast(p, p + off + 1, len - off - 1, &t.value)) != 0)) {
 			off += 1 + n;
-		} else if (SCPP_LIKELY(fast_decode && kind == SCPP_TERM_VAR &&
+		} else if (SCPP_LIKELY(scpp_wire_fast && kind == SCPP_TERM_VAR &&
 				       term_admitted(pos, kind) && nt < SCPP_WIRE_TERMS_MAX &&
 				       len - off >= 2 && p[off + 1] < nvars && p[off + 1] < 0x80)) {
 			t.value = scpp_value_nil();
@@ -1090,7 +1092,7 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 			}
 			off = (size_t)(q - p);
 		}
-		if (SCPP_UNLIKELY(i < nvars || !fast_decode ||
+		if (SCPP_UNLIKELY(i < nvars || !scpp_wire_fast ||
 				  !head_ascii(p, p + names_off, off - names_off, p + len))) {
 			for (i = 0; i < nvars; i++)
 				if ((rc = cur_name(c, &b->var_name[i])) < 0)
@@ -1114,7 +1116,8 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 		/* The usual list, 0 1 2 ... (every variable, or the first
 		 * ones, in order): compared eight bytes at a time; it is what the loop below
 		 * would find (in range, no repeats, ret[i] == i). */
-		if (SCPP_LIKELY(fast_decode && nret <= len - off && is_identity(p + off, nret))) {
+		if (SCPP_LIKELY(scpp_wire_fast && nret <= len - off &&
+				is_identity(p + off, nret))) {
 			/* All of it (a constant size: a few vector moves); the
 			 * entries past nret mean nothing. */
 			memcpy(b->ret, identity, sizeof(b->ret));
@@ -1125,7 +1128,7 @@ block_head_decode(struct cur *c, struct scpp_wire_block *b, uint16_t *ncmds)
 			size_t at = off;
 			unsigned int x;
 
-			if (SCPP_LIKELY(fast_decode && off < len && (x = p[off]) < nvars &&
+			if (SCPP_LIKELY(scpp_wire_fast && off < len && (x = p[off]) < nvars &&
 					x < 0x80)) {
 				off++;
 			} else {
@@ -1204,7 +1207,7 @@ decode_rest_cmds(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b, u
 	int rc = 0;
 
 	/* (Not again for a run the owner lookup decoded: it ended here.) */
-	if (fast_decode && b->nterms == 3 * k && k < ncmds && (k == 0 || b->get_run != k)) {
+	if (scpp_wire_fast && b->nterms == 3 * k && k < ncmds && (k == 0 || b->get_run != k)) {
 		size_t used = 0;
 
 		k = (uint16_t)get_run(c.p, c.p + c.off, c.p + c.len, b, ncmds, &used, &prev_attr);
@@ -1212,7 +1215,7 @@ decode_rest_cmds(struct scpp_wire_block_cursor *bc, struct scpp_wire_block *b, u
 	}
 	while (k < ncmds) {
 		/* The common shape inline; anything else through decode_cmd(). */
-		size_t n = fast_decode ? cmd_fast(c.p, c.p + c.off, c.len - c.off, b, &b->cmd[k],
+		size_t n = scpp_wire_fast ? cmd_fast(c.p, c.p + c.off, c.len - c.off, b, &b->cmd[k],
 						  &prev_attr)
 				       : 0;
 
@@ -1341,7 +1344,7 @@ scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *bc, struct scpp_wire
 	 * Commands after the run are decoded on as before. (A block of one
 	 * command costs less through cmd_fast(): 1,470 instructions per 1-get
 	 * block in bench-eval's worker decode against 1,490 through get_run().) */
-	if (fast_decode && b->ncmds == 0 && bc->ncmds > 1) {
+	if (scpp_wire_fast && b->ncmds == 0 && bc->ncmds > 1) {
 		const uint8_t *prev_attr = NULL;
 		size_t used = 0, k;
 
@@ -1361,7 +1364,7 @@ scpp_wire_block_decode_owner(struct scpp_wire_block_cursor *bc, struct scpp_wire
 	 * only owner position is their entity, a constant OID (the attribute
 	 * and value positions name none). Saves the general decoder's entry
 	 * and scpp_wire_cmd_owner()'s walk over the op's positions. */
-	while (fast_decode && b->ncmds < bc->ncmds) {
+	while (scpp_wire_fast && b->ncmds < bc->ncmds) {
 		struct scpp_wire_cmd *cm = &b->cmd[b->ncmds];
 		size_t n = cmd_fast(bc->buf, bc->buf + bc->off, bc->len - bc->off, b, cm, NULL);
 

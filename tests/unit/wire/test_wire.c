@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "scpp_test.h"
 #include "scpp_common.h"
@@ -865,6 +867,279 @@ test_wire_dgram_encode_checks_fields_and_space(void **state)
 	assert_int_equal(scpp_wire_dgram_encode(out, sizeof(out), &h), 40);
 }
 
+/* Decode @p len bytes with the header fast path on and off, out of line
+ * and inline: the same verdict and, when accepted, the same fields; true
+ * when accepted. */
+static bool
+hdr_both_ways(const uint8_t *d, size_t len)
+{
+	struct scpp_wire_hdr f, s;
+	int rf, rs;
+
+	memset(&f, 0xa5, sizeof(f));
+	memset(&s, 0x5a, sizeof(s));
+	struct scpp_wire_hdr in;
+	int ri, rio;
+
+	memset(&in, 0x3c, sizeof(in));
+	scpp_wire_decode_fast(true);
+	rf = scpp_wire_hdr_decode(d, len, &f);
+	ri = scpp_wire_hdr_decode_inline(d, len, &in);
+	scpp_wire_decode_fast(false);
+	rs = scpp_wire_hdr_decode(d, len, &s);
+	rio = scpp_wire_hdr_decode_inline(d, len, &in);
+	scpp_wire_decode_fast(true);
+	assert_int_equal(rf, rs);
+	assert_int_equal(ri, rs);
+	assert_int_equal(rio, rs);
+	if (rf != 0)
+		return false;
+	/* The inline decoder's fields (from its fast path, then from the
+	 * general one) are the general decoder's too. */
+	scpp_wire_decode_fast(true);
+	assert_int_equal(scpp_wire_hdr_decode_inline(d, len, &in), 0);
+	assert_int_equal(in.kind, f.kind);
+	assert_int_equal(in.flags, f.flags);
+	assert_int_equal(in.tag_len, f.tag_len);
+	assert_int_equal(in.payload_len, f.payload_len);
+	assert_true(in.client_id == f.client_id && in.block_id == f.block_id);
+	assert_int_equal(in.frag_index, f.frag_index);
+	assert_int_equal(in.frag_count, f.frag_count);
+	assert_ptr_equal(in.payload, f.payload);
+	assert_ptr_equal(in.cookie, f.cookie);
+	assert_ptr_equal(in.tag, f.tag);
+	assert_int_equal(f.kind, s.kind);
+	assert_int_equal(f.flags, s.flags);
+	assert_int_equal(f.tag_len, s.tag_len);
+	assert_int_equal(f.payload_len, s.payload_len);
+	assert_true(f.client_id == s.client_id && f.block_id == s.block_id);
+	assert_int_equal(f.frag_index, s.frag_index);
+	assert_int_equal(f.frag_count, s.frag_count);
+	assert_ptr_equal(f.payload, s.payload);
+	assert_ptr_equal(f.cookie, s.cookie);
+	assert_ptr_equal(f.tag, s.tag);
+	return true;
+}
+
+/* Every value of every header byte, on top of valid headers of several
+ * kinds (the fast path's own, and ones next to it), at the datagram's own
+ * length, one byte short and long, and the length the patched payload_len
+ * says: the header fast path decides exactly as the general decoder. */
+static void
+test_wire_hdr_fast_decode_matches_general_every_byte(void **state)
+{
+	static const struct {
+		uint8_t kind, flags, tag_len;
+		uint16_t payload_len;
+		uint32_t idx, count;
+	} base[] = {
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, 40, 0, 1},
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, 0, 0, 1},
+		{SCPP_WIRE_FETCH, SCPP_WIRE_F_LAST, 0, 25, 0, 1},
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST | SCPP_WIRE_F_SESSION, 24, 40, 0, 1},
+		{SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST | SCPP_WIRE_F_COOKIE, 0, 40, 0, 1},
+		{SCPP_WIRE_BLOCK, 0, 0, 40, 1, 3},
+		{SCPP_WIRE_REPLY, SCPP_WIRE_F_LAST, 0, 40, 5, 0},
+		{SCPP_WIRE_FORWARD, SCPP_WIRE_F_LAST, 0, 44, 0, 1},
+	};
+	static uint8_t d[70000];
+	unsigned long accepted = 0;
+	(void)state;
+
+	for (size_t i = 0; i < SCPP_ARRAY_SIZE(base); i++) {
+		size_t ck = (base[i].flags & SCPP_WIRE_F_COOKIE) ? SCPP_WIRE_COOKIE_LEN : 0;
+		size_t total = 32 + (size_t)base[i].payload_len + ck + base[i].tag_len;
+
+		raw_dgram(d, base[i].kind, base[i].flags, base[i].tag_len, base[i].payload_len,
+			  base[i].idx, base[i].count, sizeof(d));
+		assert_true(hdr_both_ways(d, total));
+		for (unsigned int at = 0; at < SCPP_WIRE_HDR_LEN; at++) {
+			const uint8_t keep = d[at];
+
+			for (unsigned int v = 0; v < 256; v++) {
+				size_t own = 32 + (size_t)(d[6] | d[7] << 8) + ck + d[5];
+				const size_t lens[] = {total, total - 1, total + 1, own,
+						       SCPP_WIRE_HDR_LEN - 1};
+
+				d[at] = (uint8_t)v;
+				own = 32 + (size_t)(d[6] | d[7] << 8) + ck + d[5];
+				for (size_t k = 0; k < SCPP_ARRAY_SIZE(lens); k++)
+					accepted += hdr_both_ways(d, k == 3 ? own : lens[k]);
+			}
+			d[at] = keep;
+		}
+	}
+	/* Lengths over the UDP maximum, and at it. */
+	raw_dgram(d, SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, SCPP_WIRE_DGRAM_MAX - 32, 0, 1,
+		  sizeof(d));
+	assert_true(hdr_both_ways(d, SCPP_WIRE_DGRAM_MAX));
+	raw_dgram(d, SCPP_WIRE_BLOCK, SCPP_WIRE_F_LAST, 0, SCPP_WIRE_DGRAM_MAX - 31, 0, 1,
+		  sizeof(d));
+	assert_false(hdr_both_ways(d, SCPP_WIRE_DGRAM_MAX + 1));
+	assert_true(accepted > 1000);
+}
+
+/* Encode @p h into @p size bytes with the encoder's fast paths on and
+ * off: the same result and the same bytes. */
+static void
+encode_both_ways(const struct scpp_wire_hdr *h, size_t size)
+{
+	int rf, rs;
+
+	memset(buf, 0xee, 64);
+	memset(buf2, 0xee, 64);
+	scpp_wire_decode_fast(true);
+	rf = scpp_wire_dgram_encode(buf, size, h);
+	scpp_wire_decode_fast(false);
+	rs = scpp_wire_dgram_encode(buf2, size, h);
+	scpp_wire_decode_fast(true);
+	assert_int_equal(rf, rs);
+	if (rf > 0)
+		assert_memory_equal(buf, buf2, (size_t)rf);
+}
+
+/* The tagless REPLY header written by fixed stores is the general
+ * encoder's, and any header next to it (another kind, a flag, a tag, a
+ * count, a short buffer, no payload) gets the general encoder's answer. */
+static void
+test_wire_reply_hdr_fast_encode_matches_general(void **state)
+{
+	static const uint8_t kinds[] = {0, SCPP_WIRE_BLOCK, SCPP_WIRE_REPLY, SCPP_WIRE_FETCH,
+					SCPP_WIRE_NOTICE, 8, 16};
+	static const uint8_t tags[] = {0, 4, 24};
+	static const uint32_t idxs[] = {0, 1, 0x12345678, UINT32_MAX};
+	static const uint32_t counts[] = {0, 1};
+	static const uint16_t plens[] = {0, 1, 7, 1440, SCPP_WIRE_DGRAM_MAX - 32,
+					 SCPP_WIRE_DGRAM_MAX - 31};
+	static uint8_t payload[1 << 16];
+	struct scpp_wire_hdr h;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7 + 3);
+	memset(&h, 0, sizeof(h));
+	h.client_id = 0x0123456789abcdefull;
+	h.block_id = 0xfedcba9876543210ull;
+	for (size_t k = 0; k < SCPP_ARRAY_SIZE(kinds); k++)
+		for (unsigned int fl = 0; fl < 256; fl++)
+			for (size_t t = 0; t < SCPP_ARRAY_SIZE(tags); t++)
+				for (size_t x = 0; x < SCPP_ARRAY_SIZE(idxs); x++)
+					for (size_t c = 0; c < SCPP_ARRAY_SIZE(counts); c++) {
+						h.kind = kinds[k];
+						h.flags = (uint8_t)fl;
+						h.tag_len = tags[t];
+						h.frag_index = idxs[x];
+						h.frag_count = counts[c];
+						h.payload_len = 7;
+						h.payload = payload;
+						encode_both_ways(&h, 64);
+					}
+	h.kind = SCPP_WIRE_REPLY;
+	h.tag_len = 0;
+	h.frag_count = 0;
+	for (unsigned int last = 0; last < 2; last++)
+		for (size_t x = 0; x < SCPP_ARRAY_SIZE(idxs); x++)
+			for (size_t pl = 0; pl < SCPP_ARRAY_SIZE(plens); pl++) {
+				size_t total = 32 + (size_t)plens[pl];
+
+				h.flags = last ? SCPP_WIRE_F_LAST : 0;
+				h.frag_index = idxs[x];
+				h.payload_len = plens[pl];
+				h.payload = payload;
+				encode_both_ways(&h, total);
+				encode_both_ways(&h, total - 1);
+				/* Encoded in place: the payload stays where it is. */
+				memcpy(buf + 32, payload, plens[pl]);
+				h.payload = buf + 32;
+				scpp_wire_decode_fast(true);
+				if (total <= SCPP_WIRE_DGRAM_MAX) {
+					assert_int_equal(scpp_wire_dgram_encode(buf, total, &h),
+							 (int)total);
+					assert_memory_equal(buf + 32, payload, plens[pl]);
+				}
+				h.payload = NULL;
+				encode_both_ways(&h, total);
+			}
+}
+
+/* One reply datagram both ways: scpp_wire_reply_dgram_encode() into
+ * @p size bytes gives what scpp_wire_dgram_encode() gives for the same
+ * header (with the general encoder's fast path on or off), one byte less
+ * gives -ENOSPC (or the same -EINVAL), and so do a payload in place and
+ * none at all. */
+static const uint8_t *volatile no_payload;
+
+static void
+reply_dgram_both_ways(const struct scpp_wire_hdr *h, bool fast)
+{
+	static uint8_t ref[1 << 17];
+	const size_t total = 32 + (size_t)h->payload_len;
+	const bool last = (h->flags & SCPP_WIRE_F_LAST) != 0;
+	const uint16_t pl = h->payload_len;
+	int want;
+
+	scpp_wire_decode_fast(fast);
+	want = scpp_wire_dgram_encode(ref, total, h);
+	scpp_wire_decode_fast(true);
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total, h->client_id, h->block_id,
+						      h->frag_index, last, h->payload, pl),
+			 want);
+	if (want > 0)
+		assert_memory_equal(buf, ref, total);
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total - 1, h->client_id, h->block_id,
+						      h->frag_index, last, h->payload, pl),
+			 want > 0 ? -ENOSPC : want);
+	if (want < 0 || pl == 0)
+		return;
+	memcpy(buf + 32, h->payload, pl);
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total, h->client_id, h->block_id,
+						      h->frag_index, last, buf + 32, pl),
+			 want);
+	assert_memory_equal(buf, ref, total);
+	/* (Read through a volatile: a literal NULL reaching the inline
+	 * encoder's memmove() on a path it never takes trips -Wnonnull.) */
+	assert_int_equal(scpp_wire_reply_dgram_encode(buf, total, h->client_id, h->block_id,
+						      h->frag_index, last, no_payload, pl),
+			 -EINVAL);
+}
+
+/* scpp_wire_reply_dgram_encode() writes what scpp_wire_dgram_encode()
+ * writes for the same tagless REPLY, for payloads from empty to past the
+ * largest, sequence numbers, LAST or not, and ids. */
+static void
+test_wire_reply_dgram_encode_equals_dgram_encode(void **state)
+{
+	static const uint32_t seqs[] = {0, 1, 255, 256, 0x12345678, UINT32_MAX};
+	static const uint16_t plens[] = {0,    1,    2,    7,    8,    15,   16,
+					 31,   100,  1440, 1441, 9000, SCPP_WIRE_DGRAM_MAX - 32,
+					 SCPP_WIRE_DGRAM_MAX - 31, UINT16_MAX};
+	static const uint64_t ids[][2] = {{0, 0},
+					  {1, 2},
+					  {0x0123456789abcdefull, 0xfedcba9876543210ull},
+					  {UINT64_MAX, UINT64_MAX}};
+	static uint8_t payload[1 << 16];
+	struct scpp_wire_hdr h;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13 + 1);
+	memset(&h, 0, sizeof(h));
+	h.kind = SCPP_WIRE_REPLY;
+	h.payload = payload;
+	for (unsigned int fast = 0; fast < 2; fast++)
+		for (size_t s = 0; s < SCPP_ARRAY_SIZE(seqs); s++)
+			for (size_t pl = 0; pl < SCPP_ARRAY_SIZE(plens); pl++)
+				for (size_t id = 0; id < SCPP_ARRAY_SIZE(ids); id++)
+					for (unsigned int last = 0; last < 2; last++) {
+						h.flags = last ? SCPP_WIRE_F_LAST : 0;
+						h.client_id = ids[id][0];
+						h.block_id = ids[id][1];
+						h.frag_index = seqs[s];
+						h.payload_len = plens[pl];
+						reply_dgram_both_ways(&h, fast != 0);
+					}
+}
+
 /* ---- block malformations ---- */
 
 struct bcase {
@@ -1682,6 +1957,96 @@ test_wire_reply_writer_enforces_order_limits_and_space(void **state)
 	assert_int_equal(w.len, 3);
 }
 
+/* Write one ROW of @p n values into @p size bytes and compare it with
+ * scpp_value_encode()'s bytes of the same values: equal when it fits,
+ * -ENOSPC with nothing written when it does not. */
+static void
+row_vs_value_encode(const struct scpp_value *v, unsigned int n, size_t size)
+{
+	static const struct scpp_wire_name names[3] = {{"a", 1}, {"b", 1}, {"c", 1}};
+	struct scpp_wire_reply_writer w;
+	size_t expect = 1, at;
+	int rc;
+
+	buf2[0] = SCPP_REC_ROW;
+	for (unsigned int i = 0; i < n; i++) {
+		int k = scpp_value_encode(buf2 + expect, sizeof(buf2) - expect, &v[i]);
+
+		assert_true(k > 0);
+		expect += (size_t)k;
+	}
+	scpp_wire_reply_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(scpp_wire_reply_columns(&w, names, (uint16_t)n), 0);
+	at = w.len;
+	w.size = at + size;
+	memset(buf + at, 0xee, size);
+	rc = scpp_wire_reply_row(&w, v);
+	if (expect <= size) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(w.len - at, expect);
+		assert_memory_equal(buf + at, buf2, expect);
+	} else {
+		assert_int_equal(rc, -ENOSPC);
+		assert_int_equal(w.len, at);
+	}
+}
+
+/* Rows of every value type, strings and bytes of every length 0..40 (the
+ * inline short copies and the memcpy() beyond them) read from the last
+ * bytes before an inaccessible page, alone and between other values, with
+ * room to spare, exactly enough room and one byte less: the writer's bytes
+ * are scpp_value_encode()'s. */
+static void
+test_wire_reply_row_values_equal_value_encode(void **state)
+{
+	const long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *page = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const struct scpp_oid o = {0x0102030405060708ull, 0x1112131415161718ull};
+	struct scpp_value fixed[] = {
+		scpp_value_nil(), scpp_value_bool(true), scpp_value_bool(false),
+		scpp_value_i64(0), scpp_value_i64(-1), scpp_value_i64(INT64_MIN),
+		scpp_value_u64(0), scpp_value_u64(0x7f), scpp_value_u64(0x80),
+		scpp_value_u64(0x3fff), scpp_value_u64(0x4000), scpp_value_u64(UINT64_MAX),
+		scpp_value_f64(-2.5), scpp_value_oid(o),
+	};
+	struct scpp_value v[3];
+	(void)state;
+
+	assert_true(page != MAP_FAILED);
+	assert_int_equal(mprotect(page + pg, (size_t)pg, PROT_NONE), 0);
+	for (long i = 0; i < pg; i++)
+		page[i] = (uint8_t)('a' + i % 26);
+	for (size_t f = 0; f < SCPP_ARRAY_SIZE(fixed); f++) {
+		v[0] = fixed[f];
+		row_vs_value_encode(v, 1, 4096);
+		row_vs_value_encode(v, 1, (size_t)scpp_value_encoded_size(v) + 1);
+		row_vs_value_encode(v, 1, (size_t)scpp_value_encoded_size(v));
+	}
+	for (uint32_t len = 0; len <= 40; len++)
+		for (unsigned int t = 0; t < 2; t++) {
+			const uint8_t *src = page + pg - len;
+			size_t exact;
+
+			v[0] = t == 0 ? scpp_value_str((const char *)src, len)
+				      : scpp_value_bytes(src, len);
+			for (size_t f = 0; f < SCPP_ARRAY_SIZE(fixed); f++) {
+				v[1] = fixed[f];
+				v[2] = v[0];
+				exact = 1 + 2 * (size_t)scpp_value_encoded_size(&v[0]) +
+					(size_t)scpp_value_encoded_size(&v[1]);
+				row_vs_value_encode(v, 3, 4096);
+				row_vs_value_encode(v, 3, exact);
+				row_vs_value_encode(v, 3, exact - 1);
+			}
+			row_vs_value_encode(v, 1, 4096);
+			exact = 1 + (size_t)scpp_value_encoded_size(&v[0]);
+			row_vs_value_encode(v, 1, exact);
+			row_vs_value_encode(v, 1, exact - 1);
+		}
+	munmap(page, 2 * (size_t)pg);
+}
+
 /* END's status count: by default the STATUS records written; explicitly,
  * the statuses produced (more when some were left out). */
 static void
@@ -2340,6 +2705,9 @@ main(void)
 		cmocka_unit_test(test_wire_hdr_decode_rejects_each_malformation),
 		cmocka_unit_test(test_wire_hdr_decode_truncates_every_prefix),
 		cmocka_unit_test(test_wire_dgram_encode_checks_fields_and_space),
+		cmocka_unit_test(test_wire_hdr_fast_decode_matches_general_every_byte),
+		cmocka_unit_test(test_wire_reply_hdr_fast_encode_matches_general),
+		cmocka_unit_test(test_wire_reply_dgram_encode_equals_dgram_encode),
 		cmocka_unit_test(test_wire_dgram_cookie_sits_between_payload_and_tag),
 		cmocka_unit_test(test_wire_fetch_round_trips_and_rejects_each_malformation),
 		cmocka_unit_test(test_wire_notice_round_trips_and_rejects_each_malformation),
@@ -2352,6 +2720,7 @@ main(void)
 		cmocka_unit_test(test_wire_reply_next_rejects_each_malformation),
 		cmocka_unit_test(test_wire_reply_next_consumes_nothing_until_a_record_is_complete),
 		cmocka_unit_test(test_wire_reply_writer_enforces_order_limits_and_space),
+		cmocka_unit_test(test_wire_reply_row_values_equal_value_encode),
 		cmocka_unit_test(test_wire_reply_end_counts_statuses),
 		cmocka_unit_test(test_wire_fwd_layout_round_trip),
 		cmocka_unit_test(test_wire_fwd_rejects_each_bad_field),
