@@ -8,6 +8,7 @@
  * the counters and gauges, which other threads read with relaxed loads.
  */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "scpp_delivery.h"
@@ -99,6 +100,8 @@ struct dlv_ckey {
 	uint64_t client_id;
 	uint64_t block_id;  /* 0 in client-window keys */
 };
+_Static_assert(sizeof(struct dlv_ckey) == 24 && offsetof(struct dlv_ckey, client_id) == 8,
+	       "dlv_ckey_of() writes ip, port and session as one word, with no padding");
 
 /* Reassembly: the 5-tuple (UDP implied) and the ids. */
 struct dlv_rkey {
@@ -329,12 +332,22 @@ dlv_gauge64(uint64_t *g, uint64_t v)
 static inline struct dlv_ckey
 dlv_ckey_of(const struct scpp_delivery_req *r, uint64_t block_id)
 {
+	/*
+	 * ip, port and session are written as one 8-byte word: the table's
+	 * hash and key compare read the key in 8-byte words, and a load that
+	 * spans two narrower stores is not forwarded from the store buffer
+	 * (it waits for them to retire, once per block in client_find()).
+	 */
+	uint64_t ip = r->peer.ip, port = r->peer.udp_port,
+		 session = r->session & SCPP_DELIVERY_SESSION, w0;
 	struct dlv_ckey k;
 
-	memset(&k, 0, sizeof(k));
-	k.ip = r->peer.ip;
-	k.port = r->peer.udp_port;
-	k.session = r->session & SCPP_DELIVERY_SESSION;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w0 = ip | port << 32 | session << 48;
+#else
+	w0 = ip << 32 | port << 16 | session;
+#endif
+	memcpy(&k, &w0, sizeof(w0));
 	k.client_id = r->client_id;
 	k.block_id = block_id;
 	return k;

@@ -1686,6 +1686,40 @@ test_delivery_parks_admitted_requests(void **state)
 	assert_null(scpp_delivery_create(&C));
 }
 
+/*
+ * dlv_ckey_of() writes ip, port and session as one 8-byte word (for the
+ * store buffer); its bytes must be those of the struct filled field by
+ * field, for every session bit pattern and extreme address and port.
+ */
+static void
+test_delivery_client_key_is_the_fields(void **state)
+{
+	static const uint32_t ips[] = {0, 1, 0x0100a8c0u, 0x80000000u, 0xffffffffu};
+	static const uint16_t ports[] = {0, 1, 0x1234, 0x8000, 0xffff};
+	struct scpp_delivery_req r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.client_id = UINT64_C(0x0123456789abcdef);
+	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++)
+		for (size_t j = 0; j < sizeof(ports) / sizeof(ports[0]); j++)
+			for (unsigned int sess = 0; sess < 256; sess++) {
+				struct dlv_ckey want, got;
+
+				r.peer.ip = ips[i];
+				r.peer.udp_port = ports[j];
+				r.session = (uint8_t)sess;
+				memset(&want, 0, sizeof(want));
+				want.ip = ips[i];
+				want.port = ports[j];
+				want.session = (uint16_t)(sess & SCPP_DELIVERY_SESSION);
+				want.client_id = r.client_id;
+				want.block_id = UINT64_C(0xfedcba9876543210) ^ sess;
+				got = dlv_ckey_of(&r, want.block_id);
+				assert_memory_equal(&got, &want, sizeof(want));
+			}
+}
+
 int
 main(void)
 {
@@ -1715,6 +1749,7 @@ main(void)
 		T(test_delivery_error_rate_limit_per_source_and_total),
 		T(test_delivery_fetch_resends_only_what_is_asked),
 		T(test_delivery_tab_matches_a_reference_model),
+		T(test_delivery_client_key_is_the_fields),
 #undef T
 	};
 
