@@ -85,6 +85,34 @@ bt_value(uint64_t k)
 }
 
 /*
+ * scpp_store_get_burst_cand() of @keys with hashes @hs and candidates @cs
+ * gives exactly what scpp_store_get_burst_hashed() gives (bytes, mask,
+ * probes), and counts @fallbacks stale candidates.
+ */
+static void
+bt_burst_vs_hashed(const struct scpp_store *s, const struct scpp_store_key *keys,
+		   const uint64_t *hs, const struct scpp_store_cand *cs, unsigned int n,
+		   uint64_t fallbacks)
+{
+	struct scpp_value want[SCPP_STORE_BURST_MAX], got[SCPP_STORE_BURST_MAX];
+	const uint64_t *probes = scpp_store_probe_counter(s);
+	uint64_t want_mask = 1, mask = 2, p0, p_want, f0;
+
+	memset(want, 0xa5, sizeof(want));
+	memset(got, 0xa5, sizeof(got));
+	p0 = *probes;
+	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, n, want, &want_mask), n);
+	p_want = *probes - p0;
+	f0 = scpp_store_cand_fallbacks(s);
+	p0 = *probes;
+	assert_int_equal(scpp_store_get_burst_cand(s, keys, hs, cs, n, got, &mask), n);
+	assert_true(*probes - p0 == p_want);
+	assert_true(mask == want_mask);
+	assert_memory_equal(got, want, n * sizeof(got[0]));
+	assert_true(scpp_store_cand_fallbacks(s) - f0 == fallbacks);
+}
+
+/*
  * The candidate gets of @keys with hashes @hs, from the candidates the
  * prefetch made for @made (the keys' own hashes), give exactly what the
  * hashed gets give for @hs: bytes, mask, error codes and probes. Every key
@@ -96,10 +124,10 @@ static void
 bt_check_cand(const struct scpp_store *s, const struct scpp_store_key *keys, const uint64_t *made,
 	      const uint64_t *hs, unsigned int n)
 {
-	struct scpp_value want[SCPP_STORE_BURST_MAX], got[SCPP_STORE_BURST_MAX], a, b;
+	struct scpp_value got[SCPP_STORE_BURST_MAX], a, b;
 	struct scpp_store_cand cs[SCPP_STORE_BURST_MAX];
 	const uint64_t *probes = scpp_store_probe_counter(s);
-	uint64_t want_mask = 1, mask = 2, p0, p_want, f0 = scpp_store_cand_fallbacks(s);
+	uint64_t mask, p0, p_want, f0 = scpp_store_cand_fallbacks(s);
 	uint64_t stale = 0, stale_valid = 0;
 
 	p0 = *probes;
@@ -110,17 +138,7 @@ bt_check_cand(const struct scpp_store *s, const struct scpp_store_key *keys, con
 		stale += hs[i] != made[i];
 		stale_valid += hs[i] != made[i] && keys[i].attr != SCPP_STORE_ATTR_NONE;
 	}
-	memset(want, 0xa5, sizeof(want));
-	memset(got, 0xa5, sizeof(got));
-	p0 = *probes;
-	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, n, want, &want_mask), n);
-	p_want = *probes - p0;
-	p0 = *probes;
-	assert_int_equal(scpp_store_get_burst_cand(s, keys, hs, cs, n, got, &mask), n);
-	assert_true(*probes - p0 == p_want);
-	assert_true(mask == want_mask);
-	assert_memory_equal(got, want, n * sizeof(got[0]));
-	assert_true(scpp_store_cand_fallbacks(s) - f0 == stale);
+	bt_burst_vs_hashed(s, keys, hs, cs, n, stale);
 	for (unsigned int i = 0; i < n; i++) {
 		int ra, rb;
 
@@ -550,24 +568,11 @@ static void
 bt_cand_burst(const struct scpp_store *s, const struct scpp_store_key *keys, unsigned int n,
 	      const struct scpp_store_cand *cs, uint64_t fallbacks)
 {
-	struct scpp_value want[SCPP_STORE_BURST_MAX], got[SCPP_STORE_BURST_MAX];
-	const uint64_t *probes = scpp_store_probe_counter(s);
-	uint64_t hs[SCPP_STORE_BURST_MAX], want_mask = 1, mask = 2, p0, p_want, f0;
+	uint64_t hs[SCPP_STORE_BURST_MAX];
 
 	for (unsigned int i = 0; i < n; i++)
 		hs[i] = store_key_hash(s, keys[i].oid, keys[i].attr);
-	memset(want, 0xa5, sizeof(want));
-	memset(got, 0xa5, sizeof(got));
-	p0 = *probes;
-	assert_int_equal(scpp_store_get_burst_hashed(s, keys, hs, n, want, &want_mask), n);
-	p_want = *probes - p0;
-	f0 = scpp_store_cand_fallbacks(s);
-	p0 = *probes;
-	assert_int_equal(scpp_store_get_burst_cand(s, keys, hs, cs, n, got, &mask), n);
-	assert_true(*probes - p0 == p_want);
-	assert_true(mask == want_mask);
-	assert_memory_equal(got, want, n * sizeof(got[0]));
-	assert_true(scpp_store_cand_fallbacks(s) - f0 == fallbacks);
+	bt_burst_vs_hashed(s, keys, hs, cs, n, fallbacks);
 }
 
 /* The candidates of @n keys, as the stage makes them. */
